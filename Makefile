@@ -1,0 +1,61 @@
+# Herald: `make run` starts the demo on the embedded default; `make test` builds and passes all
+# tests. Both install what they need on Debian 12 (as root) first.
+
+SHELL := /bin/bash
+JOBS ?= $(shell nproc)
+DATA ?= data
+PORT ?= 8443
+SMTP_PORT ?= 2525
+
+DEBIAN_PACKAGES := g++ cmake make pkg-config ccache libboost1.81-dev libssl-dev openssl \
+	libsqlite3-dev sqlite3 libcli11-dev libtomlplusplus-dev libgtest-dev libgmock-dev \
+	python3 python3-aiosmtpd ca-certificates
+
+.PHONY: deps build build-asan run test unit bench clean e2e-deps
+
+# Installs missing Debian packages (and Node.js/npm only when no node is on the machine).
+deps:
+	@missing=""; for p in $(DEBIAN_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
+	command -v node >/dev/null 2>&1 || missing="$$missing nodejs"; \
+	command -v npm >/dev/null 2>&1 || missing="$$missing npm"; \
+	if [ -n "$$missing" ]; then \
+	  echo "installing:$$missing"; \
+	  export DEBIAN_FRONTEND=noninteractive; \
+	  apt-get update -qq && apt-get install -y -qq --no-install-recommends $$missing; \
+	fi
+
+build/release/Makefile:
+	cmake -S . -B build/release -DCMAKE_BUILD_TYPE=Release -DHERALD_TESTS=OFF
+
+build: deps build/release/Makefile
+	cmake --build build/release -j $(JOBS) --target herald
+
+build/asan/Makefile:
+	cmake -S . -B build/asan -DCMAKE_BUILD_TYPE=Debug -DHERALD_SANITIZE=ON
+
+build-asan: deps build/asan/Makefile
+	cmake --build build/asan -j $(JOBS)
+
+tests/e2e/node_modules/.package-lock.json: tests/e2e/package-lock.json
+	cd tests/e2e && npm ci --no-audit --no-fund
+
+e2e-deps: deps tests/e2e/node_modules/.package-lock.json
+
+# Every suite (unit, integration, security, e2e) against the ASan+UBSan build.
+test: build-asan e2e-deps
+	cd build/asan && ctest --output-on-failure -j 2 --timeout 900
+
+unit: build-asan
+	cd build/asan && ctest --output-on-failure -L unit
+
+# The demo: data directory, local SMTP sink (mail lands in $(DATA)/mail), demo service, server.
+run: build
+	./build/release/herald init --data-dir $(DATA) --port $(PORT) --smtp-port $(SMTP_PORT)
+	./build/release/herald --config $(DATA)/herald.toml demo
+	@/usr/bin/python3 tests/tools/smtp_sink.py --port $(SMTP_PORT) --maildir $(DATA)/mail & sink=$$!; \
+	trap 'kill $$sink 2>/dev/null' EXIT; \
+	echo "Herald: https://127.0.0.1:$(PORT)  (trust $(DATA)/tls/cert.pem, e.g. NODE_EXTRA_CA_CERTS=$(DATA)/tls/cert.pem)"; \
+	./build/release/herald --config $(DATA)/herald.toml serve
+
+clean:
+	rm -rf build

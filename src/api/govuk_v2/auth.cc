@@ -1,0 +1,79 @@
+#include "api/govuk_v2/auth.h"
+
+#include "api/errors.h"
+#include "core/log.h"
+
+namespace herald::api::govuk_v2 {
+namespace {
+
+constexpr const char* kGeneralTokenError =
+    "Invalid token: make sure your API token matches the example at "
+    "https://docs.notifications.service.gov.uk/rest-api.html#authorisation-header";
+
+const char* message_for(domain::AuthFailure failure) {
+  using F = domain::AuthFailure;
+  switch (failure) {
+    case F::kInvalidToken: return kGeneralTokenError;
+    case F::kMissingIssuer: return "Invalid token: iss field not provided";
+    case F::kIssuerNotUuid: return "Invalid token: service id is not the right data type";
+    case F::kServiceNotFound: return "Invalid token: service not found";
+    case F::kServiceHasNoKeys: return "Invalid token: service has no API keys";
+    case F::kServiceArchived: return "Invalid token: service is archived";
+    case F::kClockSkew: return "Error: Your system clock must be accurate to within 30 seconds";
+    case F::kAlgorithmNotHs256: return "Invalid token: algorithm used is not HS256";
+    case F::kKeyRevoked: return "Invalid token: API key revoked";
+    case F::kKeyNotFound: return "Invalid token: API key not found";
+    case F::kGeneric: return kGeneralTokenError;
+  }
+  return kGeneralTokenError;
+}
+
+const char* failure_name(domain::AuthFailure failure) {
+  using F = domain::AuthFailure;
+  switch (failure) {
+    case F::kInvalidToken: return "invalid_token";
+    case F::kMissingIssuer: return "missing_iss";
+    case F::kIssuerNotUuid: return "bad_iss";
+    case F::kServiceNotFound: return "service_not_found";
+    case F::kServiceHasNoKeys: return "no_keys";
+    case F::kServiceArchived: return "service_archived";
+    case F::kClockSkew: return "clock_skew";
+    case F::kAlgorithmNotHs256: return "bad_algorithm";
+    case F::kKeyRevoked: return "key_revoked";
+    case F::kKeyNotFound: return "key_not_found";
+    case F::kGeneric: return "invalid_token";
+  }
+  return "invalid_token";
+}
+
+// Python's str.title() of the first seven characters must be "Bearer ".
+bool has_bearer_scheme(std::string_view header) {
+  if (header.size() < 7) return false;
+  return net::iequals(header.substr(0, 6), "bearer") && header[6] == ' ';
+}
+
+}  // namespace
+
+std::variant<domain::Caller, net::Response> authenticate(const net::Request& request,
+                                                         domain::Authenticator& authenticator,
+                                                         Timestamp now) {
+  const auto header = request.header("Authorization");
+  if (!header || header->empty()) {
+    return error_response(401, "AuthError", "Unauthorized: authentication token must be provided");
+  }
+  if (!has_bearer_scheme(*header)) {
+    return error_response(401, "AuthError", "Unauthorized: authentication bearer scheme must be used");
+  }
+  std::string_view token = header->substr(7);
+  while (!token.empty() && token.front() == ' ') token.remove_prefix(1);
+  auto outcome = authenticator.authenticate(token, now);
+  if (!outcome) return error_response(outcome.error());
+  if (auto* failure = std::get_if<domain::AuthFailure>(&*outcome)) {
+    // Logged without the token (SC-32); the intrusion detector will count these.
+    log::info("auth.refused", {{"reason", failure_name(*failure)}, {"remote", request.remote_address}});
+    return error_response(403, "AuthError", message_for(*failure));
+  }
+  return std::get<domain::Caller>(*outcome);
+}
+
+}  // namespace herald::api::govuk_v2

@@ -1,0 +1,18 @@
+#pragma once
+// GOV.UK Notify v2 authentication at the HTTP edge: the Authorization header checks (401) and
+// the exact AuthError messages for each refusal (api/govuk-notify-v2.md §1.3).
+
+#include <variant>
+
+#include "core/time.h"
+#include "domain/authenticator.h"
+#include "net/http.h"
+
+namespace herald::api::govuk_v2 {
+
+// A Caller, or the error response to send.
+std::variant<domain::Caller, net::Response> authenticate(const net::Request& request,
+                                                         domain::Authenticator& authenticator,
+                                                         Timestamp now);
+
+}  // namespace herald::api::govuk_v2

@@ -1,0 +1,66 @@
+#include "api/govuk_v2/handlers.h"
+
+#include "api/errors.h"
+#include "api/govuk_v2/auth.h"
+#include "api/govuk_v2/requests.h"
+#include "api/govuk_v2/responses.h"
+#include "core/log.h"
+
+namespace herald::api::govuk_v2 {
+namespace {
+
+// GOV.UK builds absolute URLs from the request's own root (Flask's request.url_root).
+std::string root_url(const net::Request& request, const std::string& configured) {
+  if (!configured.empty()) return configured;
+  std::string host;
+  for (char c : request.host) {
+    if (std::isalnum(static_cast<unsigned char>(c)) != 0 || c == '.' || c == '-' || c == ':' ||
+        c == '[' || c == ']') {
+      host += c;
+    }
+  }
+  if (host.empty()) host = "localhost";
+  return "https://" + host + "/";
+}
+
+net::Response post_email(const Dependencies& deps, const net::Request& request) {
+  const Timestamp now = deps.clock.now();
+  auto caller = authenticate(request, deps.authenticator, now);
+  if (auto* refused = std::get_if<net::Response>(&caller)) return std::move(*refused);
+  auto body = parse_body(request.body);
+  if (auto* invalid = std::get_if<net::Response>(&body)) return std::move(*invalid);
+  auto parsed = parse_send_email(std::get<json::Value>(body), now);
+  if (auto* invalid = std::get_if<net::Response>(&parsed)) return std::move(*invalid);
+  const auto& who = std::get<domain::Caller>(caller);
+  auto accepted = deps.notifications.send_email(who, std::move(std::get<domain::EmailRequest>(parsed)), now);
+  if (!accepted) return error_response(accepted.error());
+  log::info("notification.accepted", {{"notification_id", accepted->record.id.to_string()},
+                                      {"service_id", who.service.to_string()},
+                                      {"api_key_id", who.key.to_string()}});
+  return net::Response{201, "application/json",
+                       created_email_json(*accepted, root_url(request, deps.public_root)), {}};
+}
+
+net::Response get_notification(const Dependencies& deps, const net::Request& request,
+                               const PathParams& params) {
+  auto caller = authenticate(request, deps.authenticator, deps.clock.now());
+  if (auto* refused = std::get_if<net::Response>(&caller)) return std::move(*refused);
+  auto id = NotificationId::parse(params.at("notification_id"));
+  if (!id) return error_response(400, "ValidationError", "notification_id is not a valid UUID");
+  auto found = deps.notifications.get(std::get<domain::Caller>(caller), *id);
+  if (!found) return error_response(found.error());
+  if (!*found) return error_response(404, "NoResultFound", "No result found");
+  return net::Response{200, "application/json",
+                       notification_json(**found, root_url(request, deps.public_root)), {}};
+}
+
+}  // namespace
+
+void register_routes(Router& router, const Dependencies& deps) {
+  router.add("POST", "/v2/notifications/email",
+             [deps](const net::Request& r, const PathParams&) { return post_email(deps, r); });
+  router.add("GET", "/v2/notifications/{notification_id}",
+             [deps](const net::Request& r, const PathParams& p) { return get_notification(deps, r, p); });
+}
+
+}  // namespace herald::api::govuk_v2

@@ -1,0 +1,25 @@
+#pragma once
+// The GOV.UK Notify v2 API routes. Each handler is thin: authenticate, parse, call the domain,
+// map the result (STYLE.md rule 6).
+
+#include <string>
+
+#include "api/router.h"
+#include "core/time.h"
+#include "domain/authenticator.h"
+#include "domain/notifications.h"
+
+namespace herald::api::govuk_v2 {
+
+struct Dependencies {
+  domain::Authenticator& authenticator;
+  domain::Notifications& notifications;
+  const Clock& clock;
+  // When set (e.g. "https://notify.example.org/"), absolute URLs use it instead of the Host
+  // header the client sent.
+  std::string public_root;
+};
+
+void register_routes(Router& router, const Dependencies& deps);
+
+}  // namespace herald::api::govuk_v2

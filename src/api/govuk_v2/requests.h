@@ -1,0 +1,29 @@
+#pragma once
+// Parsing and schema validation of GOV.UK Notify v2 request bodies, with GOV.UK's exact error
+// messages (api/govuk-notify-v2.md §2.1, §3.2). Bodies are untrusted: parsing is bounded and
+// fuzzed (fuzz/govuk_send_email_fuzzer.cc).
+
+#include <string_view>
+#include <variant>
+#include <vector>
+
+#include "api/errors.h"
+#include "core/json.h"
+#include "core/time.h"
+#include "domain/notifications.h"
+
+namespace herald::api::govuk_v2 {
+
+// Parses a POST body as GOV.UK does (Content-Type ignored; empty or invalid -> "Invalid JSON
+// supplied in POST data"; literal null -> {}).
+std::variant<json::Value, net::Response> parse_body(std::string_view body);
+
+// Validates a send-email body against GOV.UK's schema; all schema errors are reported together
+// (400 ValidationError items), in the order GOV.UK's validator finds them.
+std::variant<domain::EmailRequest, net::Response> parse_send_email(const json::Value& body,
+                                                                   Timestamp now);
+
+// Python repr() of a JSON value with single quotes removed, as GOV.UK's messages print it.
+std::string python_repr_unquoted(const json::Value& value);
+
+}  // namespace herald::api::govuk_v2

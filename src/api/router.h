@@ -1,0 +1,41 @@
+#pragma once
+// Router: maps method + path pattern ("/v2/notifications/{id}") to a route handler, and runs
+// handlers on a thread pool so that store calls never block the network threads. Implements
+// net::Handler. Unknown paths answer 404 and known paths with the wrong method 405, both in
+// the v2 error envelope. Routes are registered before serving starts; thread-safe after that.
+
+#include <functional>
+#include <map>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "core/thread_pool.h"
+#include "net/http.h"
+
+namespace herald::api {
+
+using PathParams = std::map<std::string, std::string>;
+using RouteHandler = std::function<net::Response(const net::Request&, const PathParams&)>;
+
+class Router {
+ public:
+  explicit Router(std::size_t worker_threads) : pool_(std::make_unique<ThreadPool>(worker_threads)) {}
+
+  void add(std::string method, std::string pattern, RouteHandler handler);
+  // net::Handler.
+  void handle(net::Request&& request, net::Responder respond);
+  // Synchronous dispatch on the caller's thread (tests).
+  net::Response dispatch(const net::Request& request) const;
+
+ private:
+  struct Route {
+    std::string method;
+    std::vector<std::string> segments;
+    RouteHandler handler;
+  };
+  std::vector<Route> routes_;
+  std::unique_ptr<ThreadPool> pool_;
+};
+
+}  // namespace herald::api

@@ -1,0 +1,154 @@
+#include "cli/commands.h"
+
+#include <sys/stat.h>
+
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <iostream>
+#include <sstream>
+
+#include "cli/context.h"
+#include "core/log.h"
+#include "crypto/keyring.h"
+#include "crypto/self_signed.h"
+#include "domain/admin.h"
+#include "store/sqlite/sqlite_store.h"
+
+namespace herald::cli {
+namespace {
+
+namespace fs = std::filesystem;
+
+int fail(const Error& error) {
+  std::cerr << "herald: " << error.message << "\n";
+  return error.code == ErrorCode::kInvalidArgument || error.code == ErrorCode::kNotFound ? 2 : 1;
+}
+
+constexpr const char* kDemoServiceName = "Herald demo";
+constexpr const char* kDemoSubject = "Your appointment on ((date))";
+constexpr const char* kDemoBody =
+    "Dear ((name)),\n\nYour appointment is on ((date)) at ((place)).\n\n"
+    "Reply to this email if you need to change it.";
+
+}  // namespace
+
+Result<Context> open_context(const std::string& config_path) {
+  auto config = load_config(config_path);
+  if (!config) return config.error();
+  auto keyring = crypto::Keyring::load(config->keyring_path);
+  if (!keyring) return keyring.error();
+  auto mode = crypto::FieldCipher::Mode::kEncrypt;
+  if (config->store_plaintext_for_test) {
+    const char* testing = std::getenv("HERALD_TESTING");
+    if (testing == nullptr || std::string(testing) != "1") {
+      return invalid_argument("testing.store_plaintext is set but HERALD_TESTING=1 is not: refusing to "
+                              "store personal data unencrypted");
+    }
+    log::warn("config.plaintext_at_rest", {{"warning", "personal data will be stored UNENCRYPTED (test only)"}});
+    mode = crypto::FieldCipher::Mode::kPlaintextForTest;
+  }
+  auto cipher = std::make_shared<const crypto::FieldCipher>(std::move(*keyring), mode);
+  auto store = store::sqlite::SqliteStore::open({config->database_path}, cipher, SystemClock().now());
+  if (!store) return store.error();
+  return Context{std::move(*config), std::move(cipher), std::move(*store)};
+}
+
+int run_init(const InitOptions& options) {
+  const fs::path dir(options.data_dir);
+  std::error_code ec;
+  fs::create_directories(dir / "tls", ec);
+  if (ec) return fail(unavailable("cannot create " + dir.string()));
+  ::chmod(dir.c_str(), 0700);
+  const fs::path keyring = dir / "keyring";
+  if (!fs::exists(keyring)) {
+    if (auto made = crypto::Keyring::create_file(keyring.string(), SystemClock().now()); !made) return fail(made.error());
+    std::cout << "created keyring " << keyring.string() << " (mode 0600)\n";
+  }
+  const fs::path cert = dir / "tls" / "cert.pem";
+  const fs::path key = dir / "tls" / "key.pem";
+  if (!fs::exists(cert) || !fs::exists(key)) {
+    fs::remove(cert, ec);
+    fs::remove(key, ec);
+    if (auto made = crypto::write_self_signed_certificate(cert.string(), key.string(), 365); !made) return fail(made.error());
+    std::cout << "created self-signed TLS certificate " << cert.string() << " for localhost\n";
+  }
+  const fs::path config = dir / "herald.toml";
+  if (!fs::exists(config)) {
+    std::ofstream(config) << default_config_text(options.port, options.smtp_port);
+    std::cout << "created configuration " << config.string() << "\n";
+  }
+  auto context = open_context(config.string());  // creates the database and runs migrations
+  if (!context) return fail(context.error());
+  std::cout << "database ready: " << context->config.database_path << "\n";
+  return 0;
+}
+
+int run_demo(const std::string& config_path) {
+  auto context = open_context(config_path);
+  if (!context) return fail(context.error());
+  domain::Admin admin(*context->store);
+  const Timestamp now = SystemClock().now();
+  if (auto existing = admin.find_service(kDemoServiceName)) {
+    auto templates = context->store->templates_for_service(existing->id);
+    std::cout << "Demo service:  " << existing->id.to_string() << " (already exists)\n";
+    if (templates && !templates->empty()) std::cout << "Demo template: " << templates->front().id.to_string() << "\n";
+    std::cout << "Its API key was printed when it was created. For a new one:\n"
+              << "  herald key create --config " << config_path << " --service " << existing->id.to_string()
+              << " --type live --name demo\n";
+    return 0;
+  }
+  auto service = admin.create_service(kDemoServiceName, now);
+  if (!service) return fail(service.error());
+  auto key = admin.create_api_key(service->id, store::KeyType::kNormal, "demo live key", now);
+  if (!key) return fail(key.error());
+  auto created = admin.create_template({service->id, "email", "Appointment reminder", kDemoSubject, kDemoBody, "herald-demo"}, now);
+  if (!created) return fail(created.error());
+  std::cout << "Demo service:  " << service->id.to_string() << "\n"
+            << "Demo template: " << created->id.to_string() << " (placeholders: name, date, place)\n"
+            << "Live API key (shown once, keep it secret):\n" << key->full_key << "\n";
+  return 0;
+}
+
+int run_service_create(const std::string& config_path, const std::string& name) {
+  auto context = open_context(config_path);
+  if (!context) return fail(context.error());
+  auto service = domain::Admin(*context->store).create_service(name, SystemClock().now());
+  if (!service) return fail(service.error());
+  std::cout << service->id.to_string() << "\n";
+  return 0;
+}
+
+int run_key_create(const std::string& config_path, const std::string& service,
+                   const std::string& type, const std::string& name) {
+  auto key_type = store::parse_key_type(type);
+  if (!key_type || type == "normal") return fail(invalid_argument("--type must be live, team or test"));
+  auto context = open_context(config_path);
+  if (!context) return fail(context.error());
+  domain::Admin admin(*context->store);
+  auto found = admin.find_service(service);
+  if (!found) return fail(found.error());
+  auto key = admin.create_api_key(found->id, *key_type, name, SystemClock().now());
+  if (!key) return fail(key.error());
+  std::cout << key->full_key << "\n";
+  return 0;
+}
+
+int run_template_create(const std::string& config_path, const TemplateCreateOptions& options) {
+  std::ifstream in(options.body_file, std::ios::binary);
+  if (!in) return fail(invalid_argument("cannot read " + options.body_file));
+  std::stringstream body;
+  body << in.rdbuf();
+  auto context = open_context(config_path);
+  if (!context) return fail(context.error());
+  domain::Admin admin(*context->store);
+  auto found = admin.find_service(options.service);
+  if (!found) return fail(found.error());
+  auto created = admin.create_template({found->id, options.type, options.name, options.subject, body.str(), "herald-cli"},
+                                       SystemClock().now());
+  if (!created) return fail(created.error());
+  std::cout << created->id.to_string() << "\n";
+  return 0;
+}
+
+}  // namespace herald::cli

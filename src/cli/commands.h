@@ -1,0 +1,38 @@
+#pragma once
+// The `herald` subcommands. Each returns the process exit code and prints for a human (or, for
+// `key create`, the key on its own line so scripts can capture it).
+
+#include <cstdint>
+#include <optional>
+#include <string>
+
+namespace herald::cli {
+
+struct InitOptions {
+  std::string data_dir;
+  std::uint16_t port = 8443;
+  std::uint16_t smtp_port = 2525;
+};
+int run_init(const InitOptions& options);
+
+// Creates the demo service, a live key and an email template unless the service exists.
+int run_demo(const std::string& config_path);
+int run_service_create(const std::string& config_path, const std::string& name);
+int run_key_create(const std::string& config_path, const std::string& service,
+                   const std::string& type, const std::string& name);
+struct TemplateCreateOptions {
+  std::string service;
+  std::string type;
+  std::string name;
+  std::string subject;
+  std::string body_file;
+};
+int run_template_create(const std::string& config_path, const TemplateCreateOptions& options);
+
+struct ServeOptions {
+  std::string config_path;
+  std::string ready_file;  // written with the bound port once listening (tests)
+};
+int run_serve(const ServeOptions& options);
+
+}  // namespace herald::cli

@@ -1,0 +1,111 @@
+#include "cli/config.h"
+
+#include <toml++/toml.h>
+
+#include <cstdlib>
+#include <filesystem>
+
+namespace herald::cli {
+namespace {
+
+std::string resolve(const std::filesystem::path& base, const std::string& value) {
+  if (value.empty()) return value;
+  std::filesystem::path p(value);
+  return p.is_absolute() ? value : (base / p).lexically_normal().string();
+}
+
+template <typename T>
+T get(const toml::table& table, std::string_view path, T fallback) {
+  return table.at_path(path).value_or(fallback);
+}
+
+void read_server(const toml::table& t, const std::filesystem::path& base, Config& c) {
+  c.server.address = get<std::string>(t, "server.listen", c.server.address);
+  c.server.port = static_cast<std::uint16_t>(get<std::int64_t>(t, "server.port", c.server.port));
+  c.server.certificate_file = resolve(base, get<std::string>(t, "server.certificate", "tls/cert.pem"));
+  c.server.private_key_file = resolve(base, get<std::string>(t, "server.private_key", "tls/key.pem"));
+  c.server.threads = static_cast<std::size_t>(get<std::int64_t>(t, "server.threads", 2));
+  c.server.max_body_bytes = static_cast<std::size_t>(get<std::int64_t>(t, "server.max_body_bytes",
+                                                                       static_cast<std::int64_t>(c.server.max_body_bytes)));
+  c.server.request_timeout = std::chrono::seconds(get<std::int64_t>(t, "server.request_timeout_seconds", 30));
+  c.public_url = get<std::string>(t, "server.public_url", "");
+  if (!c.public_url.empty() && c.public_url.back() != '/') c.public_url += '/';
+  c.api_threads = static_cast<std::size_t>(get<std::int64_t>(t, "server.api_threads", 4));
+}
+
+void read_smtp(const toml::table& t, const std::filesystem::path& base, Config& c) {
+  auto& s = c.smtp;
+  s.host = get<std::string>(t, "smtp.host", "127.0.0.1");
+  s.port = static_cast<std::uint16_t>(get<std::int64_t>(t, "smtp.port", 25));
+  s.require_starttls = get<bool>(t, "smtp.require_starttls", false);
+  s.ca_file = resolve(base, get<std::string>(t, "smtp.ca_file", ""));
+  s.tls_server_name = get<std::string>(t, "smtp.tls_server_name", "");
+  s.username = get<std::string>(t, "smtp.username", "");
+  // The password is never in the file: it comes from the environment variable named here.
+  const std::string password_env = get<std::string>(t, "smtp.password_env", "HERALD_SMTP_PASSWORD");
+  if (const char* password = std::getenv(password_env.c_str())) s.password = password;
+  s.helo_name = get<std::string>(t, "smtp.helo_name", "localhost");
+  s.timeout = std::chrono::milliseconds(get<std::int64_t>(t, "smtp.timeout_ms", 10000));
+  s.message_id_domain = c.email_domain;
+}
+
+void read_delivery(const toml::table& t, Config& c) {
+  auto& w = c.worker;
+  w.batch_size = static_cast<int>(get<std::int64_t>(t, "delivery.batch_size", 50));
+  w.lease = std::chrono::seconds(get<std::int64_t>(t, "delivery.lease_seconds", 120));
+  w.retry.max_attempts = static_cast<int>(get<std::int64_t>(t, "delivery.max_attempts", 5));
+  w.retry.first_delay = std::chrono::milliseconds(get<std::int64_t>(t, "delivery.first_retry_ms", 30000));
+  w.retry.max_delay = std::chrono::milliseconds(get<std::int64_t>(t, "delivery.max_retry_ms", 1800000));
+}
+
+}  // namespace
+
+Result<Config> load_config(const std::string& path) {
+  toml::parse_result parsed = toml::parse_file(path);
+  if (!parsed) {
+    const auto& err = parsed.error();
+    return invalid_argument("config " + path + ": " + std::string(err.description()) + " (line " +
+                            std::to_string(err.source().begin.line) + ")");
+  }
+  const toml::table& t = parsed.table();
+  const std::filesystem::path base = std::filesystem::absolute(path).parent_path();
+  Config c;
+  c.path = path;
+  c.email_domain = get<std::string>(t, "email.domain", c.email_domain);
+  read_server(t, base, c);
+  c.database_path = resolve(base, get<std::string>(t, "store.path", "herald.db"));
+  c.keyring_path = resolve(base, get<std::string>(t, "keys.keyring", "keyring"));
+  read_smtp(t, base, c);
+  read_delivery(t, c);
+  c.log_level = get<std::string>(t, "log.level", "info");
+  c.store_plaintext_for_test = get<bool>(t, "testing.store_plaintext", false);
+  if (c.server.threads == 0 || c.api_threads == 0 || c.worker.batch_size <= 0) {
+    return invalid_argument("config " + path + ": thread counts and batch size must be positive");
+  }
+  return c;
+}
+
+std::string default_config_text(std::uint16_t port, std::uint16_t smtp_port) {
+  return "# Herald configuration. Relative paths are relative to this file.\n"
+         "[server]\n"
+         "listen = \"127.0.0.1\"\n"
+         "port = " + std::to_string(port) + "\n"
+         "certificate = \"tls/cert.pem\"\n"
+         "private_key = \"tls/key.pem\"\n"
+         "threads = 2\n"
+         "api_threads = 4\n"
+         "# public_url = \"https://notify.example.org/\"\n\n"
+         "[store]\npath = \"herald.db\"\n\n"
+         "[keys]\nkeyring = \"keyring\"\n\n"
+         "[email]\ndomain = \"notifications.herald.localhost\"\n\n"
+         "[smtp]\n"
+         "# The local sink that `make run` starts. For a real relay set host/port, set\n"
+         "# require_starttls = true, and username plus the password in $HERALD_SMTP_PASSWORD.\n"
+         "host = \"127.0.0.1\"\n"
+         "port = " + std::to_string(smtp_port) + "\n"
+         "require_starttls = false\n\n"
+         "[delivery]\nbatch_size = 50\nmax_attempts = 5\nfirst_retry_ms = 30000\n\n"
+         "[log]\nlevel = \"info\"\n";
+}
+
+}  // namespace herald::cli

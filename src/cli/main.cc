@@ -1,0 +1,65 @@
+// herald: one binary, subcommands in the manner of vault/etcdctl (ARCHITECTURE.md).
+
+#include <CLI/CLI.hpp>
+
+#include <cstdlib>
+
+#include "cli/commands.h"
+
+int main(int argc, char** argv) {
+  using namespace herald::cli;
+  CLI::App app{"Herald: secure, self-hostable patient messaging (GOV.UK Notify v2 compatible)"};
+  app.require_subcommand(1);
+  const char* env_config = std::getenv("HERALD_CONFIG");
+  std::string config = env_config != nullptr ? env_config : "data/herald.toml";
+  app.add_option("--config", config, "configuration file (default $HERALD_CONFIG or data/herald.toml)");
+
+  InitOptions init;
+  auto* init_cmd = app.add_subcommand("init", "create a data directory: keyring, TLS certificate, config, database");
+  init_cmd->add_option("--data-dir", init.data_dir, "directory to create")->required();
+  init_cmd->add_option("--port", init.port, "HTTPS port to write into the new config");
+  init_cmd->add_option("--smtp-port", init.smtp_port, "SMTP relay port to write into the new config");
+
+  auto* demo_cmd = app.add_subcommand("demo", "create a demo service, live API key and email template if absent");
+
+  ServeOptions serve;
+  auto* serve_cmd = app.add_subcommand("serve", "run the HTTPS API and delivery workers");
+  serve_cmd->add_option("--ready-file", serve.ready_file, "write the bound port here once listening");
+
+  auto* service_cmd = app.add_subcommand("service", "manage services");
+  service_cmd->require_subcommand(1);
+  std::string service_name;
+  auto* service_create = service_cmd->add_subcommand("create", "create a service; prints its id");
+  service_create->add_option("--name", service_name, "service name")->required();
+
+  auto* key_cmd = app.add_subcommand("key", "manage API keys");
+  key_cmd->require_subcommand(1);
+  std::string key_service, key_type, key_name;
+  auto* key_create = key_cmd->add_subcommand("create", "create an API key; prints it once");
+  key_create->add_option("--service", key_service, "service id or name")->required();
+  key_create->add_option("--type", key_type, "live, team or test")->required();
+  key_create->add_option("--name", key_name, "key name")->required();
+
+  auto* template_cmd = app.add_subcommand("template", "manage templates");
+  template_cmd->require_subcommand(1);
+  TemplateCreateOptions tpl;
+  auto* template_create = template_cmd->add_subcommand("create", "create a template; prints its id");
+  template_create->add_option("--service", tpl.service, "service id or name")->required();
+  template_create->add_option("--type", tpl.type, "template type (email)")->required();
+  template_create->add_option("--name", tpl.name, "template name")->required();
+  template_create->add_option("--subject", tpl.subject, "email subject, may hold ((placeholders))");
+  template_create->add_option("--body-file", tpl.body_file, "file holding the template body")->required();
+
+  CLI11_PARSE(app, argc, argv);
+
+  if (*init_cmd) return run_init(init);
+  if (*demo_cmd) return run_demo(config);
+  if (*serve_cmd) {
+    serve.config_path = config;
+    return run_serve(serve);
+  }
+  if (*service_create) return run_service_create(config, service_name);
+  if (*key_create) return run_key_create(config, key_service, key_type, key_name);
+  if (*template_create) return run_template_create(config, tpl);
+  return 2;
+}

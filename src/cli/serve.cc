@@ -1,0 +1,111 @@
+// `herald serve`: wires the store, domain, API, HTTPS server and delivery worker together, then
+// waits for SIGTERM or SIGINT and shuts down gracefully: the listener closes, in-flight requests
+// finish, the worker finishes the message in hand. Anything accepted but not yet delivered is
+// in the database and is delivered after the next start.
+
+#include <signal.h>
+#include <sys/prctl.h>
+#include <sys/resource.h>
+
+#include <fstream>
+#include <iostream>
+
+#include "api/errors.h"
+#include "api/govuk_v2/handlers.h"
+#include "api/router.h"
+#include "cli/commands.h"
+#include "cli/context.h"
+#include "core/log.h"
+#include "delivery/smtp/smtp_client.h"
+#include "delivery/worker.h"
+#include "domain/authenticator.h"
+#include "domain/notifications.h"
+#include "net/https_server.h"
+
+namespace herald::cli {
+namespace {
+
+// Core dumps could hold keys and personal data (SC-33).
+void disable_core_dumps() {
+  ::prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
+  rlimit none{0, 0};
+  ::setrlimit(RLIMIT_CORE, &none);
+}
+
+log::Level parse_level(const std::string& level) {
+  if (level == "debug") return log::Level::kDebug;
+  if (level == "warn") return log::Level::kWarn;
+  if (level == "error") return log::Level::kError;
+  return log::Level::kInfo;
+}
+
+int wait_for_signal() {
+  sigset_t set;
+  sigemptyset(&set);
+  sigaddset(&set, SIGTERM);
+  sigaddset(&set, SIGINT);
+  int signal_number = 0;
+  sigwait(&set, &signal_number);
+  return signal_number;
+}
+
+}  // namespace
+
+int run_serve(const ServeOptions& options) {
+  // Block the shutdown signals before any thread starts, so that only sigwait sees them.
+  sigset_t set;
+  sigemptyset(&set);
+  sigaddset(&set, SIGTERM);
+  sigaddset(&set, SIGINT);
+  pthread_sigmask(SIG_BLOCK, &set, nullptr);
+  ::signal(SIGPIPE, SIG_IGN);
+  disable_core_dumps();
+
+  auto context = open_context(options.config_path);
+  if (!context) {
+    log::error("serve.start_failed", {{"error", context.error().message}});
+    return 1;
+  }
+  const Config& config = context->config;
+  log::set_min_level(parse_level(config.log_level));
+  SystemClock clock;
+  domain::Authenticator authenticator(*context->store);
+  domain::Notifications notifications(*context->store, {config.email_domain});
+
+  auto provider = std::make_unique<delivery::smtp::SmtpProvider>(config.smtp, clock);
+  delivery::DeliveryWorker worker(*context->store, notifications, std::move(provider), clock, config.worker);
+
+  api::Router router(config.api_threads);
+  api::govuk_v2::register_routes(router, {authenticator, notifications, clock, config.public_url});
+  auto server = net::HttpsServer::start(
+      config.server,
+      [&router, &worker](net::Request&& request, net::Responder respond) {
+        const bool is_send = request.method == "POST";
+        router.handle(std::move(request), [&worker, is_send, respond = std::move(respond)](net::Response response) {
+          const bool accepted = is_send && response.status == 201;
+          respond(std::move(response));
+          if (accepted) worker.notify();
+        });
+      },
+      [](int status, std::string_view message) {
+        return api::error_response(status, status == 413 ? "RequestEntityTooLarge" : "BadRequestError",
+                                   std::string(message));
+      });
+  if (!server) {
+    log::error("serve.start_failed", {{"error", server.error().message}});
+    return 1;
+  }
+  worker.start();
+  const std::string port = std::to_string((*server)->port());
+  log::info("serve.listening", {{"address", config.server.address}, {"port", port}});
+  if (!options.ready_file.empty()) std::ofstream(options.ready_file) << port << "\n";
+
+  const int signal_number = wait_for_signal();
+  log::info("serve.stopping", {{"signal", std::to_string(signal_number)}});
+  (*server)->stop();
+  worker.stop();
+  log::info("serve.stopped");
+  return 0;
+}
+
+}  // namespace herald::cli

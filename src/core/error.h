@@ -1,0 +1,39 @@
+#pragma once
+// Error: why a fallible operation failed, chosen by what the caller should do.
+// `message` never holds personal data or secrets; put ids in it instead.
+
+#include <string>
+
+namespace herald {
+
+enum class ErrorCode {
+  kInvalidArgument,    // fix the input
+  kUnauthenticated,    // credentials missing
+  kPermissionDenied,   // credentials present but not good enough
+  kNotFound,
+  kResourceExhausted,  // limits: retry later
+  kUnavailable,        // transient: back off and retry
+  kDataLoss,           // integrity failure: alert
+  kInternal,           // a bug
+};
+
+struct Error {
+  ErrorCode code = ErrorCode::kInternal;
+  std::string message;
+};
+
+inline Error invalid_argument(std::string message) {
+  return {ErrorCode::kInvalidArgument, std::move(message)};
+}
+inline Error not_found(std::string message) { return {ErrorCode::kNotFound, std::move(message)}; }
+inline Error unavailable(std::string message) {
+  return {ErrorCode::kUnavailable, std::move(message)};
+}
+inline Error data_loss(std::string message) { return {ErrorCode::kDataLoss, std::move(message)}; }
+inline Error internal_error(std::string message) {
+  return {ErrorCode::kInternal, std::move(message)};
+}
+
+const char* error_code_name(ErrorCode code);
+
+}  // namespace herald

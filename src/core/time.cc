@@ -1,0 +1,35 @@
+#include "core/time.h"
+
+#include <cstdio>
+
+namespace herald {
+
+std::string format_timestamp(Timestamp t) {
+  using namespace std::chrono;
+  const auto day = floor<days>(t);
+  const year_month_day ymd{day};
+  const hh_mm_ss hms{t - day};
+  char buf[40];
+  std::snprintf(buf, sizeof buf, "%04d-%02u-%02uT%02d:%02d:%02d.%06ldZ", static_cast<int>(ymd.year()),
+                static_cast<unsigned>(ymd.month()), static_cast<unsigned>(ymd.day()),
+                static_cast<int>(hms.hours().count()), static_cast<int>(hms.minutes().count()),
+                static_cast<int>(hms.seconds().count()),
+                static_cast<long>(hms.subseconds().count()));
+  return buf;
+}
+
+std::optional<Timestamp> parse_timestamp(std::string_view text) {
+  using namespace std::chrono;
+  if (text.size() != 27 || text[26] != 'Z') return std::nullopt;
+  int y = 0, mo = 0, d = 0, h = 0, mi = 0, s = 0;
+  long us = 0;
+  const std::string copy(text);
+  if (std::sscanf(copy.c_str(), "%4d-%2d-%2dT%2d:%2d:%2d.%6ldZ", &y, &mo, &d, &h, &mi, &s, &us) != 7) {
+    return std::nullopt;
+  }
+  const year_month_day ymd{year{y}, month{static_cast<unsigned>(mo)}, day{static_cast<unsigned>(d)}};
+  if (!ymd.ok() || h > 23 || mi > 59 || s > 59 || us < 0) return std::nullopt;
+  return Timestamp(sys_days{ymd}) + hours{h} + minutes{mi} + seconds{s} + microseconds{us};
+}
+
+}  // namespace herald

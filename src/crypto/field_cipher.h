@@ -1,0 +1,45 @@
+#pragma once
+// FieldCipher: AES-256-GCM encryption of one personal field of one row.
+//
+// The associated data binds each ciphertext to its table, column and row id (and to the
+// envelope header), so a ciphertext copied to another row or column fails to open with
+// kDataLoss. Envelope format: docs/formats/ciphertext.md.
+//
+// Mode kPlaintextForTest stores fields unencrypted (envelope version 0). It exists only so the
+// canary test can show that its scan finds plaintext when encryption is off; `herald serve`
+// honours it only when HERALD_TESTING=1 is set, and logs a warning.
+//
+// Thread-safe (const, no shared mutable state).
+
+#include <string>
+#include <string_view>
+
+#include "core/result.h"
+#include "crypto/keyring.h"
+
+namespace herald::crypto {
+
+struct FieldContext {
+  std::string_view table;
+  std::string_view column;
+  std::string_view row_id;
+};
+
+class FieldCipher {
+ public:
+  enum class Mode { kEncrypt, kPlaintextForTest };
+
+  FieldCipher(Keyring keyring, Mode mode) : keyring_(std::move(keyring)), mode_(mode) {}
+
+  Result<std::string> seal(std::string_view plaintext, const FieldContext& context) const;
+  // kDataLoss when the envelope is malformed, the key unknown, or authentication fails.
+  Result<std::string> open(std::string_view envelope, const FieldContext& context) const;
+
+  Mode mode() const { return mode_; }
+
+ private:
+  Keyring keyring_;
+  Mode mode_;
+};
+
+}  // namespace herald::crypto

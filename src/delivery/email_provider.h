@@ -1,0 +1,40 @@
+#pragma once
+// EmailProvider: hands one rendered email to whatever delivers it (an SMTP relay today). One
+// interface so tests and operators can swap providers. Implementations may keep a connection
+// open between calls; they are used by one worker thread at a time.
+
+#include <optional>
+#include <string>
+
+namespace herald::delivery {
+
+struct OutgoingEmail {
+  std::string message_id;  // the notification id; becomes the Message-ID header
+  std::string from;
+  std::string to;
+  std::string subject;
+  std::string text_body;
+  std::string html_body;
+  std::optional<std::string> one_click_unsubscribe_url;
+};
+
+enum class SendStatus {
+  kAccepted,          // the relay took responsibility for the message
+  kPermanentFailure,  // the relay refused this message or recipient for good (5xx)
+  kTemporaryFailure,  // try again later (4xx, timeouts, refused connections, TLS problems)
+};
+
+struct SendResult {
+  SendStatus status = SendStatus::kTemporaryFailure;
+  std::string detail;  // protocol-level reason for the log: codes and stages, never addresses
+};
+
+class EmailProvider {
+ public:
+  virtual ~EmailProvider() = default;
+  virtual SendResult send(const OutgoingEmail& email) = 0;
+  // Ends any open connection (called when a batch is done).
+  virtual void close() {}
+};
+
+}  // namespace herald::delivery

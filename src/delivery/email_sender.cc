@@ -1,0 +1,34 @@
+#include "delivery/email_sender.h"
+
+#include "domain/personalisation_json.h"
+#include "domain/template_render.h"
+
+namespace herald::delivery {
+
+Result<OutgoingEmail> prepare_email(store::Store& store, const domain::Notifications& notifications,
+                                    const store::NotificationRecord& record) {
+  auto service = store.find_service(record.service);
+  if (!service) return service.error();
+  if (!*service) return not_found("service " + record.service.to_string());
+  auto found = store.find_template(record.service, record.template_id, record.template_version);
+  if (!found) return found.error();
+  if (!*found) return not_found("template " + record.template_id.to_string());
+  auto personalisation = json::parse(record.personalisation_json);
+  if (!personalisation || !personalisation->is_object()) {
+    return data_loss("stored personalisation is not a JSON object");
+  }
+  auto rendered = domain::render_email({(*found)->subject, (*found)->body},
+                                       domain::personalisation_from_json(*personalisation));
+  if (!rendered) return rendered.error();
+  OutgoingEmail email;
+  email.message_id = record.id.to_string();
+  email.from = notifications.from_email(**service);
+  email.to = record.recipient;
+  email.subject = std::move(rendered->subject);
+  email.text_body = std::move(rendered->text_body);
+  email.html_body = std::move(rendered->html_body);
+  email.one_click_unsubscribe_url = record.one_click_unsubscribe_url;
+  return email;
+}
+
+}  // namespace herald::delivery

@@ -1,0 +1,89 @@
+#include "domain/admin.h"
+
+#include "crypto/random.h"
+
+namespace herald::domain {
+
+std::string email_safe(std::string_view name) {
+  std::string out;
+  for (const char raw : name) {
+    const auto c = static_cast<unsigned char>(raw);
+    if (std::isalnum(c) != 0 && c < 0x80) {
+      out += static_cast<char>(std::tolower(c));
+    } else if ((raw == ' ' || raw == '.' || raw == '_' || raw == '-') && !out.empty() && out.back() != '.') {
+      out += '.';
+    }
+  }
+  while (!out.empty() && out.back() == '.') out.pop_back();
+  return out.empty() ? "service" : out;
+}
+
+std::string key_name_for_display(std::string_view name) {
+  std::string out;
+  for (const char c : name) {
+    out += c == ' ' ? '_' : static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  }
+  return out;
+}
+
+Result<store::ServiceRecord> Admin::create_service(const std::string& name, Timestamp now) {
+  if (name.empty() || name.size() > 255) return invalid_argument("service name must be 1 to 255 characters");
+  auto existing = store_.find_service_by_name(name);
+  if (!existing) return existing.error();
+  if (*existing) return invalid_argument("a service with that name already exists");
+  store::ServiceRecord service;
+  service.id = ServiceId{crypto::random_uuid()};
+  service.name = name;
+  service.email_sender_local_part = email_safe(name);
+  service.created_at = now;
+  HERALD_TRY(store_.create_service(service));
+  return service;
+}
+
+Result<store::ServiceRecord> Admin::find_service(const std::string& id_or_name) {
+  Result<std::optional<store::ServiceRecord>> found = std::optional<store::ServiceRecord>();
+  if (auto id = ServiceId::parse(id_or_name)) {
+    found = store_.find_service(*id);
+  } else {
+    found = store_.find_service_by_name(id_or_name);
+  }
+  if (!found) return found.error();
+  if (!*found) return not_found("no such service");
+  return std::move(**found);
+}
+
+Result<CreatedApiKey> Admin::create_api_key(ServiceId service, store::KeyType type,
+                                            const std::string& name, Timestamp now) {
+  if (name.empty() || name.size() > 255) return invalid_argument("key name must be 1 to 255 characters");
+  store::ApiKeyRecord key;
+  key.id = ApiKeyId{crypto::random_uuid()};
+  key.service = service;
+  key.name = name;
+  key.type = type;
+  key.secret = crypto::random_uuid().to_string();
+  key.created_at = now;
+  HERALD_TRY(store_.create_api_key(key));
+  std::string full = key_name_for_display(name) + "-" + service.to_string() + "-" + key.secret;
+  return CreatedApiKey{std::move(key), std::move(full)};
+}
+
+Result<store::TemplateRecord> Admin::create_template(const NewTemplate& request, Timestamp now) {
+  if (request.type != "email") return invalid_argument("only email templates are supported so far");
+  if (request.name.empty()) return invalid_argument("template name must not be empty");
+  if (request.subject.empty()) return invalid_argument("an email template needs a subject");
+  if (request.body.empty()) return invalid_argument("template body must not be empty");
+  store::TemplateRecord record;
+  record.id = TemplateId{crypto::random_uuid()};
+  record.service = request.service;
+  record.name = request.name;
+  record.type = request.type;
+  record.subject = request.subject;
+  record.body = request.body;
+  record.version = 1;
+  record.created_at = now;
+  record.created_by = request.created_by;
+  HERALD_TRY(store_.create_template(record));
+  return record;
+}
+
+}  // namespace herald::domain

@@ -1,0 +1,50 @@
+#pragma once
+// Admin: creating services, API keys and templates (used by the CLI today, the admin API later).
+// Thread-safe if the Store is.
+
+#include <string>
+
+#include "core/result.h"
+#include "core/time.h"
+#include "store/store.h"
+
+namespace herald::domain {
+
+struct CreatedApiKey {
+  store::ApiKeyRecord record;
+  // The key as a client pastes it: "{key_name}-{service_id}-{secret}" (GOV.UK's layout).
+  // Shown once; only the encrypted secret is stored.
+  std::string full_key;
+};
+
+struct NewTemplate {
+  ServiceId service;
+  std::string type;  // "email"
+  std::string name;
+  std::string subject;
+  std::string body;
+  std::string created_by;
+};
+
+// GOV.UK's email-safe form of a service name: lower case, spaces to dots, other punctuation
+// dropped.
+std::string email_safe(std::string_view name);
+// Key names are shown lower-cased with spaces as underscores, as GOV.UK's admin UI does.
+std::string key_name_for_display(std::string_view name);
+
+class Admin {
+ public:
+  explicit Admin(store::Store& store) : store_(store) {}
+
+  Result<store::ServiceRecord> create_service(const std::string& name, Timestamp now);
+  // Finds a service by id or by exact name.
+  Result<store::ServiceRecord> find_service(const std::string& id_or_name);
+  Result<CreatedApiKey> create_api_key(ServiceId service, store::KeyType type,
+                                       const std::string& name, Timestamp now);
+  Result<store::TemplateRecord> create_template(const NewTemplate& request, Timestamp now);
+
+ private:
+  store::Store& store_;
+};
+
+}  // namespace herald::domain

@@ -1,0 +1,81 @@
+#pragma once
+// Authenticator: checks a GOV.UK Notify API bearer token (a JWT signed with one of the service's
+// API key secrets) and names the calling service and key, or the reason it is refused, in the
+// order GOV.UK Notify checks (api/govuk-notify-v2.md §1.3).
+//
+// Secrets are decrypted once per service and cached in memory (wiped on eviction) for
+// `cache_ttl`, so a key created or revoked from the CLI takes effect within that time; a token
+// that matches no cached key refreshes the cache once before it is refused.
+// Thread-safe.
+
+#include <chrono>
+#include <mutex>
+#include <string_view>
+#include <unordered_map>
+#include <variant>
+#include <vector>
+
+#include "core/result.h"
+#include "core/time.h"
+#include "crypto/secret.h"
+#include "store/store.h"
+
+namespace herald::domain {
+
+struct Caller {
+  ServiceId service;
+  ApiKeyId key;
+  store::KeyType key_type = store::KeyType::kNormal;
+};
+
+enum class AuthFailure {
+  kInvalidToken,      // not a decodable JWT
+  kMissingIssuer,     // no iss claim
+  kIssuerNotUuid,     // iss is not a UUID
+  kServiceNotFound,
+  kServiceHasNoKeys,
+  kServiceArchived,
+  kClockSkew,         // iat missing an integer value or outside ±30 s
+  kAlgorithmNotHs256,
+  kKeyRevoked,
+  kKeyNotFound,
+  kGeneric,           // any other JWT failure
+};
+
+class Authenticator {
+ public:
+  explicit Authenticator(store::Store& store,
+                         std::chrono::seconds leeway = std::chrono::seconds(30),
+                         Duration cache_ttl = std::chrono::seconds(5))
+      : store_(store), leeway_(leeway), cache_ttl_(cache_ttl) {}
+
+  // `token` is the JWT after "Bearer ". Store failures are returned as Error.
+  Result<std::variant<Caller, AuthFailure>> authenticate(std::string_view token, Timestamp now);
+
+ private:
+  struct CachedKey {
+    ApiKeyId id;
+    store::KeyType type;
+    bool revoked;
+    crypto::SecretBytes secret;
+  };
+  struct CachedService {
+    bool exists = false;
+    bool active = false;
+    std::vector<CachedKey> keys;
+    Timestamp fetched_at;
+  };
+  using Outcome = std::variant<Caller, AuthFailure>;
+
+  Result<std::shared_ptr<const CachedService>> service_entry(ServiceId id, Timestamp now,
+                                                             bool force_refresh);
+  Result<std::shared_ptr<const CachedService>> fetch(ServiceId id, Timestamp now);
+
+  store::Store& store_;
+  std::chrono::seconds leeway_;
+  Duration cache_ttl_;
+  std::mutex mutex_;
+  std::unordered_map<ServiceId, std::shared_ptr<const CachedService>, UuidHash> cache_;  // guarded by mutex_
+};
+
+}  // namespace herald::domain

@@ -1,0 +1,90 @@
+#include "domain/notifications.h"
+
+#include <algorithm>
+#include <array>
+
+#include "crypto/random.h"
+
+namespace herald::domain {
+namespace {
+
+constexpr std::size_t kMaxEmailBytes = 2'000'000;
+
+std::string ascii_lower(std::string_view s) {
+  std::string out(s);
+  std::transform(out.begin(), out.end(), out.begin(),
+                 [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+  return out;
+}
+
+Result<store::TemplateRecord> usable_template(store::Store& store, const Caller& caller,
+                                              TemplateId id, std::string_view type) {
+  auto found = store.find_template(caller.service, id, std::nullopt);
+  if (!found) return found.error();
+  if (!*found) return invalid_argument("Template not found");
+  store::TemplateRecord& record = **found;
+  if (record.type != type) {
+    return invalid_argument(record.type + " template is not suitable for " + std::string(type) +
+                            " notification");
+  }
+  if (record.archived) return invalid_argument("Template has been deleted");
+  return std::move(record);
+}
+
+}  // namespace
+
+bool is_simulated_email_address(std::string_view address) {
+  static constexpr std::array<std::string_view, 3> kSimulated = {
+      "simulate-delivered@notifications.service.gov.uk",
+      "simulate-delivered-2@notifications.service.gov.uk",
+      "simulate-delivered-3@notifications.service.gov.uk"};
+  const std::string lower = ascii_lower(address);
+  return std::find(kSimulated.begin(), kSimulated.end(), lower) != kSimulated.end();
+}
+
+std::string Notifications::from_email(const store::ServiceRecord& service) const {
+  return service.email_sender_local_part + "@" + config_.email_domain;
+}
+
+Result<AcceptedEmail> Notifications::send_email(const Caller& caller, EmailRequest&& request,
+                                                Timestamp now) {
+  auto service = store_.find_service(caller.service);
+  if (!service) return service.error();
+  if (!*service) return not_found("service " + caller.service.to_string());
+  auto email_template = usable_template(store_, caller, request.template_id, "email");
+  if (!email_template) return email_template.error();
+  auto rendered = render_email({email_template->subject, email_template->body},
+                               request.personalisation);
+  if (!rendered) return rendered.error();
+  if (rendered->body.size() > kMaxEmailBytes) {
+    return invalid_argument("Your message is too long. Emails cannot be longer than 2000000 bytes. "
+                            "Your message is " + std::to_string(rendered->body.size()) + " bytes.");
+  }
+
+  store::NotificationRecord record;
+  record.id = NotificationId{crypto::random_uuid()};
+  record.service = caller.service;
+  record.api_key = caller.key;
+  record.key_type = caller.key_type;
+  record.template_id = email_template->id;
+  record.template_version = email_template->version;
+  record.type = "email";
+  record.status = "created";
+  record.reference = std::move(request.reference);
+  record.recipient = std::move(request.email_address);
+  record.personalisation_json = std::move(request.personalisation_json);
+  record.subject = std::move(rendered->subject);
+  record.body = std::move(rendered->body);
+  record.one_click_unsubscribe_url = std::move(request.one_click_unsubscribe_url);
+  record.created_at = now;
+  record.queued = !is_simulated_email_address(record.recipient);
+  HERALD_TRY(store_.insert_notification(record));
+  return AcceptedEmail{std::move(record), from_email(**service)};
+}
+
+Result<std::optional<store::NotificationRecord>> Notifications::get(const Caller& caller,
+                                                                    NotificationId id) {
+  return store_.find_notification(caller.service, id);
+}
+
+}  // namespace herald::domain

@@ -1,0 +1,59 @@
+#pragma once
+// Notifications: the use cases of sending and reading notifications, independent of any API's
+// wire format. Validates against templates, renders to check personalisation, and records the
+// notification through the Store (which encrypts its personal fields and makes it durable).
+// Thread-safe if the Store is.
+
+#include <optional>
+#include <string>
+
+#include "core/result.h"
+#include "core/time.h"
+#include "domain/authenticator.h"
+#include "domain/personalisation.h"
+#include "domain/template_render.h"
+#include "store/store.h"
+
+namespace herald::domain {
+
+struct EmailRequest {
+  std::string email_address;  // already validated
+  TemplateId template_id;
+  Personalisation personalisation;
+  std::string personalisation_json;  // as received, stored encrypted
+  std::optional<std::string> reference;
+  std::optional<std::string> one_click_unsubscribe_url;
+};
+
+struct AcceptedEmail {
+  store::NotificationRecord record;
+  std::string from_email;
+};
+
+struct NotificationsConfig {
+  std::string email_domain = "notifications.herald.localhost";
+};
+
+// Simulated recipients (api/govuk-notify-v2.md §1.4): accepted and stored, never sent.
+bool is_simulated_email_address(std::string_view address);
+
+class Notifications {
+ public:
+  Notifications(store::Store& store, NotificationsConfig config)
+      : store_(store), config_(std::move(config)) {}
+
+  // Errors: kInvalidArgument with GOV.UK's message (template not found or unsuitable, missing
+  // personalisation, empty or too long message); store errors as they come.
+  Result<AcceptedEmail> send_email(const Caller& caller, EmailRequest&& request, Timestamp now);
+
+  // nullopt when absent or owned by another service.
+  Result<std::optional<store::NotificationRecord>> get(const Caller& caller, NotificationId id);
+
+  std::string from_email(const store::ServiceRecord& service) const;
+
+ private:
+  store::Store& store_;
+  NotificationsConfig config_;
+};
+
+}  // namespace herald::domain

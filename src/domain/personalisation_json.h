@@ -1,0 +1,21 @@
+#pragma once
+// Converts the API's JSON personalisation object into domain Personalisation, printing numbers
+// and booleans as GOV.UK Notify (Python's str()) would: 1 -> "1", 1.50 -> "1.5", 1e2 -> "100.0",
+// true -> "True". Objects as values (send-a-file) are not supported yet and are rejected by the
+// caller's validation.
+
+#include <string>
+
+#include "core/json.h"
+#include "core/result.h"
+#include "domain/personalisation.h"
+
+namespace herald::domain {
+
+// `object` must be a JSON object.
+Personalisation personalisation_from_json(const json::Value& object);
+
+// Python's str() of a JSON scalar (number lexeme, bool, string).
+std::string python_str(const json::Value& scalar);
+
+}  // namespace herald::domain

@@ -1,0 +1,284 @@
+#include "net/https_server.h"
+
+#include <boost/asio/as_tuple.hpp>
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/ssl.hpp>
+#include <boost/asio/strand.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <boost/beast/core.hpp>
+#include <boost/beast/http.hpp>
+#include <boost/beast/ssl.hpp>
+#include <openssl/ssl.h>
+
+#include <atomic>
+#include <condition_variable>
+#include <mutex>
+#include <thread>
+#include <unordered_map>
+#include <vector>
+
+#include "core/log.h"
+
+namespace herald::net {
+namespace {
+
+namespace asio = boost::asio;
+namespace beast = boost::beast;
+namespace http = beast::http;
+namespace ssl = asio::ssl;
+using tcp = asio::ip::tcp;
+constexpr auto kNoThrow = asio::as_tuple(asio::use_awaitable);
+
+constexpr const char* kTls12Ciphers =
+    "ECDHE-ECDSA-AES128-GCM-SHA256:ECDHE-RSA-AES128-GCM-SHA256:ECDHE-ECDSA-AES256-GCM-SHA384:"
+    "ECDHE-RSA-AES256-GCM-SHA384:ECDHE-ECDSA-CHACHA20-POLY1305:ECDHE-RSA-CHACHA20-POLY1305";
+
+Result<void> configure_tls(ssl::context& context, const ServerOptions& options) {
+  SSL_CTX* native = context.native_handle();
+  SSL_CTX_set_min_proto_version(native, TLS1_2_VERSION);
+  SSL_CTX_set_options(native, SSL_OP_NO_RENEGOTIATION | SSL_OP_CIPHER_SERVER_PREFERENCE |
+                                  SSL_OP_NO_COMPRESSION);
+  if (SSL_CTX_set_cipher_list(native, kTls12Ciphers) != 1) return internal_error("TLS cipher list rejected");
+  boost::system::error_code ec;
+  context.use_certificate_chain_file(options.certificate_file, ec);
+  if (ec) return unavailable("cannot load TLS certificate " + options.certificate_file);
+  context.use_private_key_file(options.private_key_file, ssl::context::pem, ec);
+  if (ec) return unavailable("cannot load TLS private key " + options.private_key_file);
+  return ok();
+}
+
+// Awaits a Handler's response, resuming on the session's executor.
+template <typename Token>
+auto async_handle(const Handler& handler, Request&& request, Token&& token) {
+  return asio::async_initiate<Token, void(Response)>(
+      [&handler](auto completion, Request&& req) {
+        auto shared = std::make_shared<decltype(completion)>(std::move(completion));
+        auto work = std::make_shared<asio::executor_work_guard<asio::any_io_executor>>(
+            asio::get_associated_executor(*shared));
+        handler(std::move(req), [shared, work](Response response) {
+          auto executor = asio::get_associated_executor(*shared);
+          asio::post(executor, [shared, work, response = std::move(response)]() mutable {
+            (*shared)(std::move(response));
+          });
+        });
+      },
+      token, std::move(request));
+}
+
+Request to_request(const http::request<http::string_body>& in, const std::string& remote) {
+  Request out;
+  out.method = std::string(in.method_string());
+  out.target = std::string(in.target());
+  const auto q = out.target.find('?');
+  out.path = out.target.substr(0, q);
+  if (q != std::string::npos) out.query = out.target.substr(q + 1);
+  for (const auto& field : in) {
+    out.headers.emplace_back(std::string(field.name_string()), std::string(field.value()));
+  }
+  if (auto host = in.find(http::field::host); host != in.end()) out.host = std::string(host->value());
+  out.body = in.body();
+  out.remote_address = remote;
+  return out;
+}
+
+http::response<http::string_body> to_beast(Response&& in, unsigned version, bool keep_alive) {
+  http::response<http::string_body> out{static_cast<http::status>(in.status), version};
+  out.set(http::field::content_type, in.content_type);
+  // Security headers on every response (SC-34).
+  out.set(http::field::strict_transport_security, "max-age=31536000");
+  out.set("X-Content-Type-Options", "nosniff");
+  out.set(http::field::cache_control, "no-store");
+  for (auto& [name, value] : in.headers) out.set(name, value);
+  out.body() = std::move(in.body);
+  out.keep_alive(keep_alive);
+  out.prepare_payload();
+  return out;
+}
+
+}  // namespace
+
+struct HttpsServer::Impl {
+  ServerOptions options;
+  Handler handler;
+  ProtocolErrorFormatter format_error;
+  asio::io_context io;
+  ssl::context tls{ssl::context::tls_server};
+  tcp::acceptor acceptor{io};
+  std::vector<std::thread> threads;
+  std::atomic<bool> stopping{false};
+
+  struct Session {
+    beast::ssl_stream<beast::tcp_stream> stream;
+    std::atomic<bool> busy{false};
+    explicit Session(tcp::socket&& socket, ssl::context& context) : stream(std::move(socket), context) {}
+  };
+  std::mutex sessions_mutex;
+  std::condition_variable sessions_done;
+  std::unordered_map<Session*, std::weak_ptr<Session>> sessions;  // guarded by sessions_mutex
+
+  Impl(const ServerOptions& o, Handler h, ProtocolErrorFormatter f)
+      : options(o), handler(std::move(h)), format_error(std::move(f)),
+        io(static_cast<int>(o.threads)) {}
+
+  asio::awaitable<void> accept_loop() {
+    while (!stopping) {
+      auto [ec, socket] = co_await acceptor.async_accept(asio::make_strand(io), kNoThrow);
+      if (ec) {
+        if (stopping || ec == asio::error::operation_aborted) co_return;
+        log::warn("http.accept_failed", {{"error", ec.message()}});
+        continue;
+      }
+      auto session = std::make_shared<Session>(std::move(socket), tls);
+      {
+        std::lock_guard lock(sessions_mutex);
+        sessions.emplace(session.get(), session);
+      }
+      auto executor = session->stream.get_executor();
+      asio::co_spawn(executor, run_session(session), asio::detached);
+    }
+  }
+
+  void forget(Session* session) {
+    std::lock_guard lock(sessions_mutex);
+    sessions.erase(session);
+    if (sessions.empty()) sessions_done.notify_all();
+  }
+
+  asio::awaitable<void> write(Session& s, Response&& response, unsigned version, bool keep_alive) {
+    auto out = to_beast(std::move(response), version, keep_alive);
+    beast::get_lowest_layer(s.stream).expires_after(options.request_timeout);
+    co_await http::async_write(s.stream, out, kNoThrow);
+  }
+
+  // Reads and discards what the client is still sending (bounded in bytes and time), so that
+  // closing does not reset the connection before the client has read our error response.
+  asio::awaitable<void> drain(Session& s) {
+    beast::get_lowest_layer(s.stream).expires_after(std::chrono::seconds(5));
+    std::vector<char> sink(64 * 1024);
+    std::size_t total = 0;
+    while (total < 4 * options.max_body_bytes) {
+      auto [ec, n] = co_await s.stream.async_read_some(asio::buffer(sink), kNoThrow);
+      if (ec) break;
+      total += n;
+    }
+  }
+
+  asio::awaitable<void> run_session(std::shared_ptr<Session> session) {
+    co_await serve(*session);
+    beast::get_lowest_layer(session->stream).expires_after(std::chrono::seconds(2));
+    co_await session->stream.async_shutdown(kNoThrow);
+    beast::get_lowest_layer(session->stream).close();
+    forget(session.get());
+  }
+
+  asio::awaitable<void> serve(Session& s) {
+    std::string remote;
+    {
+      boost::system::error_code ec;
+      auto endpoint = beast::get_lowest_layer(s.stream).socket().remote_endpoint(ec);
+      if (!ec) remote = endpoint.address().to_string();
+    }
+    beast::get_lowest_layer(s.stream).expires_after(options.handshake_timeout);
+    auto [handshake_ec] = co_await s.stream.async_handshake(ssl::stream_base::server, kNoThrow);
+    if (handshake_ec) co_return;
+    beast::flat_buffer buffer;
+    while (!stopping) {
+      http::request_parser<http::string_body> parser;
+      parser.body_limit(options.max_body_bytes);
+      parser.header_limit(static_cast<std::uint32_t>(options.max_header_bytes));
+      beast::get_lowest_layer(s.stream).expires_after(options.request_timeout);
+      auto [ec, bytes] = co_await http::async_read(s.stream, buffer, parser, kNoThrow);
+      if (ec == http::error::body_limit) {
+        co_await write(s, format_error(413, "Request body is too large"), 11, false);
+        co_await drain(s);
+        co_return;
+      }
+      if (ec == http::error::header_limit || ec == http::error::bad_target ||
+          ec == http::error::bad_method || ec == http::error::bad_version) {
+        co_await write(s, format_error(400, "Malformed HTTP request"), 11, false);
+        co_return;
+      }
+      if (ec) co_return;  // closed, timed out, or cancelled while idle
+      s.busy = true;
+      auto& message = parser.get();
+      const unsigned version = message.version();
+      const bool keep_alive = message.keep_alive();
+      Response response = co_await async_handle(handler, to_request(message, remote), asio::use_awaitable);
+      const bool keep = keep_alive && !stopping;
+      co_await write(s, std::move(response), version, keep);
+      s.busy = false;
+      if (!keep) co_return;
+    }
+  }
+
+  // Closes the listener and idle connections; busy ones finish their request and then close.
+  void begin_shutdown() {
+    stopping = true;
+    asio::post(io, [this] {
+      boost::system::error_code ignored;
+      acceptor.close(ignored);
+    });
+    std::lock_guard lock(sessions_mutex);
+    for (auto& [raw, weak] : sessions) {
+      if (auto session = weak.lock()) {
+        asio::post(session->stream.get_executor(), [session] {
+          if (!session->busy) beast::get_lowest_layer(session->stream).cancel();
+        });
+      }
+    }
+  }
+};
+
+HttpsServer::HttpsServer(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
+
+HttpsServer::~HttpsServer() { stop(); }
+
+Result<std::unique_ptr<HttpsServer>> HttpsServer::start(const ServerOptions& options,
+                                                        Handler handler,
+                                                        ProtocolErrorFormatter format_error) {
+  auto impl = std::make_unique<Impl>(options, std::move(handler), std::move(format_error));
+  HERALD_TRY(configure_tls(impl->tls, options));
+  boost::system::error_code ec;
+  const auto address = asio::ip::make_address(options.address, ec);
+  if (ec) return invalid_argument("bad listen address " + options.address);
+  const tcp::endpoint endpoint(address, options.port);
+  impl->acceptor.open(endpoint.protocol(), ec);
+  if (!ec) impl->acceptor.set_option(asio::socket_base::reuse_address(true), ec);
+  if (!ec) impl->acceptor.bind(endpoint, ec);
+  if (!ec) impl->acceptor.listen(asio::socket_base::max_listen_connections, ec);
+  if (ec) {
+    return unavailable("cannot listen on " + options.address + ":" + std::to_string(options.port) +
+                       ": " + ec.message());
+  }
+  Impl* raw = impl.get();
+  asio::co_spawn(raw->io, raw->accept_loop(), asio::detached);
+  const std::size_t threads = options.threads == 0 ? 1 : options.threads;
+  for (std::size_t i = 0; i < threads; ++i) {
+    raw->threads.emplace_back([raw] { raw->io.run(); });
+  }
+  return std::unique_ptr<HttpsServer>(new HttpsServer(std::move(impl)));
+}
+
+std::uint16_t HttpsServer::port() const {
+  boost::system::error_code ec;
+  return impl_->acceptor.local_endpoint(ec).port();
+}
+
+void HttpsServer::stop() {
+  if (!impl_ || impl_->threads.empty()) return;
+  impl_->begin_shutdown();
+  {
+    std::unique_lock lock(impl_->sessions_mutex);
+    const bool drained = impl_->sessions_done.wait_for(lock, impl_->options.shutdown_grace,
+                                                       [this] { return impl_->sessions.empty(); });
+    if (!drained) log::warn("http.shutdown_grace_expired");
+  }
+  impl_->io.stop();
+  for (auto& t : impl_->threads) t.join();
+  impl_->threads.clear();
+}
+
+}  // namespace herald::net

@@ -1,0 +1,168 @@
+#include "net/tls_stream.h"
+
+#include <fcntl.h>
+#include <netdb.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <openssl/err.h>
+#include <openssl/ssl.h>
+#include <openssl/x509v3.h>
+#include <poll.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+
+namespace herald::net {
+
+struct ClientStream::Impl {
+  int fd = -1;
+  SSL_CTX* ctx = nullptr;
+  SSL* ssl = nullptr;
+  std::string buffer;  // bytes read past the last line
+  ~Impl() {
+    if (ssl != nullptr) {
+      SSL_shutdown(ssl);
+      SSL_free(ssl);
+    }
+    if (ctx != nullptr) SSL_CTX_free(ctx);
+    if (fd >= 0) ::close(fd);
+  }
+};
+
+namespace {
+
+Result<int> connect_with_timeout(const addrinfo* ai, std::chrono::milliseconds timeout) {
+  const int fd = ::socket(ai->ai_family, ai->ai_socktype | SOCK_CLOEXEC | SOCK_NONBLOCK, ai->ai_protocol);
+  if (fd < 0) return unavailable("socket() failed");
+  if (::connect(fd, ai->ai_addr, ai->ai_addrlen) != 0 && errno != EINPROGRESS) {
+    ::close(fd);
+    return unavailable(std::string("connect failed: ") + std::strerror(errno));
+  }
+  pollfd p{fd, POLLOUT, 0};
+  const int ready = ::poll(&p, 1, static_cast<int>(timeout.count()));
+  int error = 0;
+  socklen_t len = sizeof error;
+  if (ready <= 0 || ::getsockopt(fd, SOL_SOCKET, SO_ERROR, &error, &len) != 0 || error != 0) {
+    ::close(fd);
+    return unavailable(ready == 0 ? "connect timed out"
+                                  : std::string("connect failed: ") + std::strerror(error));
+  }
+  ::fcntl(fd, F_SETFL, ::fcntl(fd, F_GETFL) & ~O_NONBLOCK);
+  timeval tv{};
+  tv.tv_sec = static_cast<time_t>(timeout.count() / 1000);
+  tv.tv_usec = static_cast<suseconds_t>((timeout.count() % 1000) * 1000);
+  ::setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+  ::setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof tv);
+  const int one = 1;
+  ::setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+  return fd;
+}
+
+}  // namespace
+
+ClientStream::ClientStream(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
+ClientStream::~ClientStream() = default;
+
+Result<std::unique_ptr<ClientStream>> ClientStream::connect(const std::string& host,
+                                                            std::uint16_t port,
+                                                            std::chrono::milliseconds timeout) {
+  addrinfo hints{};
+  hints.ai_family = AF_UNSPEC;
+  hints.ai_socktype = SOCK_STREAM;
+  addrinfo* found = nullptr;
+  if (::getaddrinfo(host.c_str(), std::to_string(port).c_str(), &hints, &found) != 0) {
+    return unavailable("cannot resolve " + host);
+  }
+  Result<int> fd = unavailable("no address for " + host);
+  for (const addrinfo* ai = found; ai != nullptr; ai = ai->ai_next) {
+    fd = connect_with_timeout(ai, timeout);
+    if (fd) break;
+  }
+  ::freeaddrinfo(found);
+  if (!fd) return Error{ErrorCode::kUnavailable, host + ":" + std::to_string(port) + ": " + fd.error().message};
+  auto impl = std::make_unique<Impl>();
+  impl->fd = *fd;
+  return std::unique_ptr<ClientStream>(new ClientStream(std::move(impl)));
+}
+
+bool ClientStream::is_tls() const { return impl_->ssl != nullptr; }
+
+Result<std::size_t> ClientStream::read_some(char* data, std::size_t size) {
+  if (impl_->ssl != nullptr) {
+    std::size_t n = 0;
+    if (SSL_read_ex(impl_->ssl, data, size, &n) != 1) return unavailable("TLS read failed or timed out");
+    return n;
+  }
+  const ssize_t n = ::recv(impl_->fd, data, size, 0);
+  if (n < 0) return unavailable(errno == EAGAIN ? "read timed out" : "read failed");
+  if (n == 0) return unavailable("connection closed by peer");
+  return static_cast<std::size_t>(n);
+}
+
+Result<std::string> ClientStream::read_line(std::size_t max_bytes) {
+  while (true) {
+    const auto eol = impl_->buffer.find('\n');
+    if (eol != std::string::npos) {
+      std::string line = impl_->buffer.substr(0, eol);
+      impl_->buffer.erase(0, eol + 1);
+      if (!line.empty() && line.back() == '\r') line.pop_back();
+      return line;
+    }
+    if (impl_->buffer.size() > max_bytes) return invalid_argument("line too long");
+    char chunk[4096];
+    auto n = read_some(chunk, sizeof chunk);
+    if (!n) return n.error();
+    impl_->buffer.append(chunk, *n);
+  }
+}
+
+Result<void> ClientStream::write_all(std::string_view data) {
+  while (!data.empty()) {
+    std::size_t written = 0;
+    if (impl_->ssl != nullptr) {
+      if (SSL_write_ex(impl_->ssl, data.data(), data.size(), &written) != 1) {
+        return unavailable("TLS write failed or timed out");
+      }
+    } else {
+      const ssize_t n = ::send(impl_->fd, data.data(), data.size(), MSG_NOSIGNAL);
+      if (n <= 0) return unavailable("write failed or timed out");
+      written = static_cast<std::size_t>(n);
+    }
+    data.remove_prefix(written);
+  }
+  return ok();
+}
+
+Result<void> ClientStream::start_tls(const TlsClientOptions& options) {
+  if (impl_->ssl != nullptr) return invalid_argument("already TLS");
+  impl_->buffer.clear();  // nothing sent before the handshake may be trusted (STARTTLS injection)
+  impl_->ctx = SSL_CTX_new(TLS_client_method());
+  if (impl_->ctx == nullptr) return internal_error("SSL_CTX_new failed");
+  SSL_CTX_set_min_proto_version(impl_->ctx, TLS1_2_VERSION);
+  SSL_CTX_set_verify(impl_->ctx, SSL_VERIFY_PEER, nullptr);
+  const bool trust = options.ca_file.empty()
+                         ? SSL_CTX_set_default_verify_paths(impl_->ctx) == 1
+                         : SSL_CTX_load_verify_locations(impl_->ctx, options.ca_file.c_str(), nullptr) == 1;
+  if (!trust) return unavailable("cannot load trust store");
+  impl_->ssl = SSL_new(impl_->ctx);
+  if (impl_->ssl == nullptr) return internal_error("SSL_new failed");
+  SSL_set_fd(impl_->ssl, impl_->fd);
+  SSL_ctrl(impl_->ssl, SSL_CTRL_SET_TLSEXT_HOSTNAME, TLSEXT_NAMETYPE_host_name,
+           const_cast<char*>(options.server_name.c_str()));  // the macro form uses a C cast
+  X509_VERIFY_PARAM* param = SSL_get0_param(impl_->ssl);
+  X509_VERIFY_PARAM_set_hostflags(param, X509_CHECK_FLAG_NO_PARTIAL_WILDCARDS);
+  const bool named = X509_VERIFY_PARAM_set1_ip_asc(param, options.server_name.c_str()) == 1 ||
+                     X509_VERIFY_PARAM_set1_host(param, options.server_name.c_str(), 0) == 1;
+  if (!named) return internal_error("cannot set TLS peer name");
+  if (SSL_connect(impl_->ssl) != 1) {
+    const long verify = SSL_get_verify_result(impl_->ssl);
+    ERR_clear_error();
+    return unavailable(std::string("TLS handshake failed: ") +
+                       X509_verify_cert_error_string(verify));
+  }
+  return ok();
+}
+
+}  // namespace herald::net

@@ -1,0 +1,44 @@
+#pragma once
+// ClientStream: a blocking TCP client connection with timeouts, readable by lines, that can be
+// upgraded to TLS in place (STARTTLS). Used by the SMTP client. The peer's certificate and host
+// name are always verified on upgrade (against the system trust store, or a given CA file).
+// Not thread-safe: one owner.
+
+#include <chrono>
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <string_view>
+
+#include "core/result.h"
+
+namespace herald::net {
+
+struct TlsClientOptions {
+  std::string server_name;  // verified against the certificate
+  std::string ca_file;      // empty: the system's trust store
+};
+
+class ClientStream {
+ public:
+  // kUnavailable when the host cannot be resolved, refuses, or does not answer in time.
+  static Result<std::unique_ptr<ClientStream>> connect(const std::string& host, std::uint16_t port,
+                                                       std::chrono::milliseconds timeout);
+  ~ClientStream();
+  ClientStream(const ClientStream&) = delete;
+  ClientStream& operator=(const ClientStream&) = delete;
+
+  // One line without its CRLF; kUnavailable on timeout or close; kInvalidArgument beyond max.
+  Result<std::string> read_line(std::size_t max_bytes = 4096);
+  Result<void> write_all(std::string_view data);
+  Result<void> start_tls(const TlsClientOptions& options);
+  bool is_tls() const;
+
+ private:
+  struct Impl;
+  explicit ClientStream(std::unique_ptr<Impl> impl);
+  Result<std::size_t> read_some(char* data, std::size_t size);
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace herald::net

@@ -1,0 +1,88 @@
+#pragma once
+// Row types shared by every Store backend. Plain data (STYLE.md rule 7). Personal fields hold
+// plaintext here: backends encrypt them on the way in and decrypt on the way out, so that no
+// layer above the store handles ciphertext and every backend encrypts the same fields the
+// same way (docs/formats/ciphertext.md lists them).
+
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "core/time.h"
+#include "core/uuid.h"
+
+namespace herald::store {
+
+// GOV.UK Notify's key types; kNormal is what the API and CLI call "live".
+enum class KeyType { kNormal, kTeam, kTest };
+const char* key_type_name(KeyType type);  // "normal", "team", "test"
+std::optional<KeyType> parse_key_type(std::string_view name);
+
+struct ServiceRecord {
+  ServiceId id;
+  std::string name;
+  std::string email_sender_local_part;  // from_email is <this>@<configured email domain>
+  bool active = true;
+  bool restricted = false;  // trial mode
+  Timestamp created_at;
+};
+
+struct ApiKeyRecord {
+  ApiKeyId id;
+  ServiceId service;
+  std::string name;
+  KeyType type = KeyType::kNormal;
+  std::string secret;  // personal/secret: encrypted at rest; wipe after use
+  Timestamp created_at;
+  std::optional<Timestamp> revoked_at;
+};
+
+struct TemplateRecord {
+  TemplateId id;
+  ServiceId service;
+  std::string name;
+  std::string type;  // "email" (sms and letter come with the full API issue)
+  std::string subject;
+  std::string body;
+  int version = 1;
+  bool archived = false;
+  Timestamp created_at;            // of this version
+  std::optional<Timestamp> updated_at;
+  std::string created_by;
+};
+
+struct NotificationRecord {
+  NotificationId id;
+  ServiceId service;
+  ApiKeyId api_key;
+  KeyType key_type = KeyType::kNormal;
+  TemplateId template_id;
+  int template_version = 1;
+  std::string type;    // "email"
+  std::string status;  // GOV.UK internal status: created, sending, delivered, ...
+  std::optional<std::string> reference;
+  // Personal fields: encrypted at rest.
+  std::string recipient;
+  std::string personalisation_json;
+  std::string subject;
+  std::string body;
+  std::optional<std::string> one_click_unsubscribe_url;
+  Timestamp created_at;
+  std::optional<Timestamp> sent_at;
+  std::optional<Timestamp> updated_at;
+  int attempts = 0;  // delivery attempts started
+  // false for simulated recipients: stored, never handed to a worker (status stays created).
+  bool queued = true;
+};
+
+// What a worker records after an attempt. A non-final status with `next_attempt_at` schedules a
+// retry; a final status ends the notification's delivery.
+struct DeliveryOutcome {
+  NotificationId id;
+  std::string status;
+  Timestamp updated_at;
+  std::optional<Timestamp> sent_at;
+  std::optional<Timestamp> next_attempt_at;
+};
+
+}  // namespace herald::store

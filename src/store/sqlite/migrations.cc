@@ -1,0 +1,114 @@
+#include "store/sqlite/migrations.h"
+
+#include <array>
+
+namespace herald::store::sqlite {
+namespace {
+
+struct Migration {
+  int version;
+  const char* name;
+  const char* sql;
+};
+
+// Personal columns (BLOB) hold ciphertext envelopes (docs/formats/ciphertext.md).
+constexpr std::array kMigrations{
+    Migration{1, "initial schema", R"sql(
+CREATE TABLE services (
+  id TEXT PRIMARY KEY,
+  name TEXT NOT NULL UNIQUE,
+  email_sender_local_part TEXT NOT NULL,
+  active INTEGER NOT NULL DEFAULT 1,
+  restricted INTEGER NOT NULL DEFAULT 0,
+  created_at INTEGER NOT NULL
+) STRICT;
+CREATE TABLE api_keys (
+  id TEXT PRIMARY KEY,
+  service_id TEXT NOT NULL REFERENCES services(id),
+  name TEXT NOT NULL,
+  key_type TEXT NOT NULL CHECK (key_type IN ('normal', 'team', 'test')),
+  secret BLOB NOT NULL,
+  created_at INTEGER NOT NULL,
+  revoked_at INTEGER
+) STRICT;
+CREATE INDEX api_keys_service ON api_keys(service_id);
+CREATE TABLE templates (
+  id TEXT PRIMARY KEY,
+  service_id TEXT NOT NULL REFERENCES services(id),
+  current_version INTEGER NOT NULL,
+  archived INTEGER NOT NULL DEFAULT 0
+) STRICT;
+CREATE INDEX templates_service ON templates(service_id);
+CREATE TABLE template_versions (
+  template_id TEXT NOT NULL REFERENCES templates(id),
+  version INTEGER NOT NULL,
+  name TEXT NOT NULL,
+  template_type TEXT NOT NULL,
+  subject TEXT NOT NULL,
+  content TEXT NOT NULL,
+  created_at INTEGER NOT NULL,
+  created_by TEXT NOT NULL,
+  PRIMARY KEY (template_id, version)
+) STRICT;
+CREATE TABLE notifications (
+  id TEXT PRIMARY KEY,
+  service_id TEXT NOT NULL,
+  api_key_id TEXT NOT NULL,
+  key_type TEXT NOT NULL,
+  template_id TEXT NOT NULL,
+  template_version INTEGER NOT NULL,
+  notification_type TEXT NOT NULL,
+  status TEXT NOT NULL,
+  reference TEXT,
+  recipient BLOB NOT NULL,
+  personalisation BLOB NOT NULL,
+  subject BLOB NOT NULL,
+  body BLOB NOT NULL,
+  one_click_unsubscribe_url BLOB,
+  created_at INTEGER NOT NULL,
+  sent_at INTEGER,
+  updated_at INTEGER,
+  attempts INTEGER NOT NULL DEFAULT 0,
+  due_at INTEGER
+) STRICT;
+CREATE INDEX notifications_due ON notifications(due_at) WHERE status IN ('created', 'sending');
+CREATE INDEX notifications_service_created ON notifications(service_id, created_at);
+)sql"},
+};
+
+}  // namespace
+
+int latest_schema_version() { return kMigrations.back().version; }
+
+Result<int> apply_migrations(Connection& connection, std::int64_t now_micros) {
+  HERALD_TRY(connection.execute_script(
+      "CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, name TEXT NOT "
+      "NULL, applied_at INTEGER NOT NULL) STRICT;"));
+  int current = 0;
+  {
+    auto current_stmt = connection.prepare("SELECT COALESCE(MAX(version), 0) FROM schema_migrations");
+    if (!current_stmt) return current_stmt.error();
+    auto has_row = current_stmt->step();
+    if (!has_row) return has_row.error();
+    current = static_cast<int>(current_stmt->column_int(0));
+  }
+  if (current > latest_schema_version()) {
+    return Error{ErrorCode::kInternal, "database schema version " + std::to_string(current) +
+                                           " is newer than this binary supports"};
+  }
+  int applied = 0;
+  for (const Migration& migration : kMigrations) {
+    if (migration.version <= current) continue;
+    auto tx = Transaction::begin_immediate(connection);
+    if (!tx) return tx.error();
+    HERALD_TRY(connection.execute_script(migration.sql));
+    auto record = connection.prepare("INSERT INTO schema_migrations VALUES (?, ?, ?)");
+    if (!record) return record.error();
+    HERALD_TRY(record->bind_int(1, migration.version).bind_text(2, migration.name).bind_int(3, now_micros).run());
+    HERALD_TRY(tx->commit());
+    ++applied;
+  }
+  return applied;
+}
+
+}  // namespace herald::store::sqlite

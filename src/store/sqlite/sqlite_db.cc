@@ -1,0 +1,144 @@
+#include "store/sqlite/sqlite_db.h"
+
+#include <sqlite3.h>
+
+namespace herald::store::sqlite {
+namespace {
+
+Error sqlite_error(sqlite3* db, int rc, const char* what) {
+  // SQLite's messages name tables and constraints, never bound values.
+  std::string message = std::string("sqlite ") + what + ": " +
+                        (db != nullptr ? sqlite3_errmsg(db) : sqlite3_errstr(rc));
+  if (rc == SQLITE_BUSY || rc == SQLITE_LOCKED || rc == SQLITE_IOERR || rc == SQLITE_FULL) {
+    return unavailable(std::move(message));
+  }
+  if (rc == SQLITE_CORRUPT || rc == SQLITE_NOTADB) return data_loss(std::move(message));
+  if ((rc & 0xFF) == SQLITE_CONSTRAINT) return invalid_argument(std::move(message));
+  return internal_error(std::move(message));
+}
+
+}  // namespace
+
+Statement::~Statement() { sqlite3_finalize(stmt_); }
+
+Result<void> Statement::check_bind(int rc) {
+  if (rc != SQLITE_OK && bind_error_ == 0) bind_error_ = rc;
+  return ok();
+}
+
+Statement& Statement::bind_text(int index, std::string_view value) {
+  (void)check_bind(sqlite3_bind_text64(stmt_, index, value.data(), value.size(), SQLITE_TRANSIENT, SQLITE_UTF8));
+  return *this;
+}
+Statement& Statement::bind_blob(int index, std::string_view value) {
+  (void)check_bind(sqlite3_bind_blob64(stmt_, index, value.data(), value.size(), SQLITE_TRANSIENT));
+  return *this;
+}
+Statement& Statement::bind_int(int index, std::int64_t value) {
+  (void)check_bind(sqlite3_bind_int64(stmt_, index, value));
+  return *this;
+}
+Statement& Statement::bind_null(int index) {
+  (void)check_bind(sqlite3_bind_null(stmt_, index));
+  return *this;
+}
+Statement& Statement::bind_optional_text(int index, const std::optional<std::string>& value) {
+  return value ? bind_text(index, *value) : bind_null(index);
+}
+Statement& Statement::bind_optional_blob(int index, const std::optional<std::string>& value) {
+  return value ? bind_blob(index, *value) : bind_null(index);
+}
+Statement& Statement::bind_optional_int(int index, std::optional<std::int64_t> value) {
+  return value ? bind_int(index, *value) : bind_null(index);
+}
+
+Result<bool> Statement::step() {
+  if (bind_error_ != 0) return sqlite_error(db_, bind_error_, "bind");
+  const int rc = sqlite3_step(stmt_);
+  if (rc == SQLITE_ROW) return true;
+  if (rc == SQLITE_DONE) return false;
+  return sqlite_error(db_, rc, "step");
+}
+
+Result<void> Statement::run() {
+  while (true) {
+    auto more = step();
+    if (!more) return more.error();
+    if (!*more) return ok();
+  }
+}
+
+std::string Statement::column_text(int index) const {
+  const auto* text = sqlite3_column_text(stmt_, index);
+  const int size = sqlite3_column_bytes(stmt_, index);
+  return text == nullptr ? std::string() : std::string(reinterpret_cast<const char*>(text), static_cast<std::size_t>(size));
+}
+std::string Statement::column_blob(int index) const {
+  const void* blob = sqlite3_column_blob(stmt_, index);
+  const int size = sqlite3_column_bytes(stmt_, index);
+  return blob == nullptr ? std::string() : std::string(static_cast<const char*>(blob), static_cast<std::size_t>(size));
+}
+std::int64_t Statement::column_int(int index) const { return sqlite3_column_int64(stmt_, index); }
+bool Statement::column_is_null(int index) const {
+  return sqlite3_column_type(stmt_, index) == SQLITE_NULL;
+}
+std::optional<std::string> Statement::column_optional_text(int index) const {
+  if (column_is_null(index)) return std::nullopt;
+  return column_text(index);
+}
+std::optional<std::int64_t> Statement::column_optional_int(int index) const {
+  if (column_is_null(index)) return std::nullopt;
+  return column_int(index);
+}
+
+Result<Connection> Connection::open(const std::string& path, Durability durability) {
+  sqlite3* db = nullptr;
+  const int rc = sqlite3_open_v2(path.c_str(), &db,
+                                 SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX,
+                                 nullptr);
+  Connection connection(db);
+  if (rc != SQLITE_OK) return sqlite_error(db, rc, "open");
+  sqlite3_busy_timeout(db, 5000);
+  sqlite3_extended_result_codes(db, 1);
+  // WAL with synchronous=FULL: a commit returns only after the WAL has been fsynced (SC-27).
+  HERALD_TRY(connection.execute_script("PRAGMA journal_mode=WAL; PRAGMA foreign_keys=ON;"));
+  HERALD_TRY(connection.execute_script(durability == Durability::kFull ? "PRAGMA synchronous=FULL;"
+                                                                       : "PRAGMA synchronous=NORMAL;"));
+  return connection;
+}
+
+Connection::~Connection() { sqlite3_close_v2(db_); }
+
+Result<Statement> Connection::prepare(std::string_view sql) {
+  sqlite3_stmt* stmt = nullptr;
+  const int rc = sqlite3_prepare_v2(db_, sql.data(), static_cast<int>(sql.size()), &stmt, nullptr);
+  if (rc != SQLITE_OK) return sqlite_error(db_, rc, "prepare");
+  return Statement(db_, stmt);
+}
+
+Result<void> Connection::execute_script(const char* sql) {
+  char* message = nullptr;
+  const int rc = sqlite3_exec(db_, sql, nullptr, nullptr, &message);
+  sqlite3_free(message);
+  if (rc != SQLITE_OK) return sqlite_error(db_, rc, "exec");
+  return ok();
+}
+
+std::int64_t Connection::changes() const { return sqlite3_changes64(db_); }
+
+Result<Transaction> Transaction::begin_immediate(Connection& connection) {
+  HERALD_TRY(connection.execute_script("BEGIN IMMEDIATE"));
+  return Transaction(connection);
+}
+
+Transaction::~Transaction() {
+  if (open_) (void)connection_->execute_script("ROLLBACK");
+}
+
+Result<void> Transaction::commit() {
+  HERALD_TRY(connection_->execute_script("COMMIT"));
+  open_ = false;
+  return ok();
+}
+
+}  // namespace herald::store::sqlite

@@ -1,0 +1,93 @@
+#pragma once
+// Thin RAII wrappers over the SQLite C API: a connection, prepared statements and a transaction
+// that rolls back unless committed. Every statement is prepared with bound parameters; there is
+// no way to run a string-built query (SC-11). Not thread-safe: one owner at a time.
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+
+#include "core/result.h"
+
+struct sqlite3;
+struct sqlite3_stmt;
+
+namespace herald::store::sqlite {
+
+class Statement {
+ public:
+  Statement(sqlite3* db, sqlite3_stmt* stmt) : db_(db), stmt_(stmt) {}
+  ~Statement();
+  Statement(Statement&& other) noexcept : db_(other.db_), stmt_(other.stmt_) { other.stmt_ = nullptr; }
+  Statement(const Statement&) = delete;
+  Statement& operator=(const Statement&) = delete;
+  Statement& operator=(Statement&&) = delete;
+
+  // Parameters are 1-based, as in SQLite.
+  Statement& bind_text(int index, std::string_view value);
+  Statement& bind_blob(int index, std::string_view value);
+  Statement& bind_int(int index, std::int64_t value);
+  Statement& bind_null(int index);
+  Statement& bind_optional_text(int index, const std::optional<std::string>& value);
+  Statement& bind_optional_blob(int index, const std::optional<std::string>& value);
+  Statement& bind_optional_int(int index, std::optional<std::int64_t> value);
+
+  // true: a row is available; false: done.
+  Result<bool> step();
+  // Runs to completion (for statements without result rows).
+  Result<void> run();
+
+  std::string column_text(int index) const;
+  std::string column_blob(int index) const;
+  std::int64_t column_int(int index) const;
+  bool column_is_null(int index) const;
+  std::optional<std::string> column_optional_text(int index) const;
+  std::optional<std::int64_t> column_optional_int(int index) const;
+
+ private:
+  Result<void> check_bind(int rc);
+  sqlite3* db_;
+  sqlite3_stmt* stmt_;
+  int bind_error_ = 0;
+};
+
+class Connection {
+ public:
+  enum class Durability { kFull, kNormal };
+  static Result<Connection> open(const std::string& path, Durability durability);
+  ~Connection();
+  Connection(Connection&& other) noexcept : db_(other.db_) { other.db_ = nullptr; }
+  Connection(const Connection&) = delete;
+  Connection& operator=(const Connection&) = delete;
+  Connection& operator=(Connection&&) = delete;
+
+  Result<Statement> prepare(std::string_view sql);
+  // Runs a literal, parameterless script (migrations, pragmas). `sql` must be a compile-time
+  // constant of the program, never built from input.
+  Result<void> execute_script(const char* sql);
+  std::int64_t changes() const;
+
+ private:
+  explicit Connection(sqlite3* db) : db_(db) {}
+  sqlite3* db_;
+};
+
+// Rolls back on destruction unless commit() succeeded.
+class Transaction {
+ public:
+  static Result<Transaction> begin_immediate(Connection& connection);
+  ~Transaction();
+  Transaction(Transaction&& other) noexcept : connection_(other.connection_), open_(other.open_) { other.open_ = false; }
+  Transaction(const Transaction&) = delete;
+  Transaction& operator=(const Transaction&) = delete;
+  Transaction& operator=(Transaction&&) = delete;
+  Result<void> commit();
+
+ private:
+  explicit Transaction(Connection& connection) : connection_(&connection) {}
+  Connection* connection_;
+  bool open_ = true;
+};
+
+}  // namespace herald::store::sqlite

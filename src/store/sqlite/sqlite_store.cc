@@ -1,0 +1,342 @@
+#include "store/sqlite/sqlite_store.h"
+
+#include "store/sqlite/migrations.h"
+
+namespace herald::store::sqlite {
+namespace {
+
+constexpr const char* kNotificationColumns =
+    "id, service_id, api_key_id, key_type, template_id, template_version, notification_type, "
+    "status, reference, recipient, personalisation, subject, body, one_click_unsubscribe_url, "
+    "created_at, sent_at, updated_at, attempts";
+
+constexpr std::string_view kNotifications = "notifications";
+
+std::optional<Timestamp> optional_time(std::optional<std::int64_t> micros) {
+  if (!micros) return std::nullopt;
+  return from_micros(*micros);
+}
+std::optional<std::int64_t> optional_micros(std::optional<Timestamp> t) {
+  if (!t) return std::nullopt;
+  return to_micros(*t);
+}
+
+template <typename IdType>
+Result<IdType> parse_id(const std::string& text) {
+  auto id = IdType::parse(text);
+  if (!id) return data_loss("malformed id in database");
+  return *id;
+}
+
+ServiceRecord read_service(const Statement& row) {
+  ServiceRecord s;
+  s.id = *ServiceId::parse(row.column_text(0));
+  s.name = row.column_text(1);
+  s.email_sender_local_part = row.column_text(2);
+  s.active = row.column_int(3) != 0;
+  s.restricted = row.column_int(4) != 0;
+  s.created_at = from_micros(row.column_int(5));
+  return s;
+}
+
+TemplateRecord read_template(const Statement& row) {
+  TemplateRecord t;
+  t.id = *TemplateId::parse(row.column_text(0));
+  t.service = *ServiceId::parse(row.column_text(1));
+  t.archived = row.column_int(2) != 0;
+  t.version = static_cast<int>(row.column_int(3));
+  t.name = row.column_text(4);
+  t.type = row.column_text(5);
+  t.subject = row.column_text(6);
+  t.body = row.column_text(7);
+  t.created_at = from_micros(row.column_int(8));
+  t.created_by = row.column_text(9);
+  if (t.version > 1) t.updated_at = t.created_at;
+  return t;
+}
+
+constexpr const char* kTemplateSelect =
+    "SELECT t.id, t.service_id, t.archived, v.version, v.name, v.template_type, v.subject, "
+    "v.content, v.created_at, v.created_by FROM templates t JOIN template_versions v ON "
+    "v.template_id = t.id ";
+
+}  // namespace
+
+Result<std::unique_ptr<SqliteStore>> SqliteStore::open(
+    const SqliteConfig& config, std::shared_ptr<const crypto::FieldCipher> cipher, Timestamp now) {
+  auto connection = Connection::open(config.path, config.durability);
+  if (!connection) return connection.error();
+  auto applied = apply_migrations(*connection, to_micros(now));
+  if (!applied) return applied.error();
+  return std::unique_ptr<SqliteStore>(new SqliteStore(std::move(*connection), std::move(cipher)));
+}
+
+Result<void> SqliteStore::create_service(const ServiceRecord& service) {
+  std::lock_guard lock(mutex_);
+  auto stmt = connection_.prepare("INSERT INTO services VALUES (?, ?, ?, ?, ?, ?)");
+  if (!stmt) return stmt.error();
+  return stmt->bind_text(1, service.id.to_string())
+      .bind_text(2, service.name)
+      .bind_text(3, service.email_sender_local_part)
+      .bind_int(4, service.active ? 1 : 0)
+      .bind_int(5, service.restricted ? 1 : 0)
+      .bind_int(6, to_micros(service.created_at))
+      .run();
+}
+
+Result<std::optional<ServiceRecord>> SqliteStore::find_service_where(const char* sql,
+                                                                     std::string_view key) {
+  std::lock_guard lock(mutex_);
+  auto stmt = connection_.prepare(sql);
+  if (!stmt) return stmt.error();
+  stmt->bind_text(1, key);
+  auto row = stmt->step();
+  if (!row) return row.error();
+  if (!*row) return std::optional<ServiceRecord>();
+  return std::optional<ServiceRecord>(read_service(*stmt));
+}
+
+Result<std::optional<ServiceRecord>> SqliteStore::find_service(ServiceId id) {
+  return find_service_where("SELECT * FROM services WHERE id = ?", id.to_string());
+}
+
+Result<std::optional<ServiceRecord>> SqliteStore::find_service_by_name(const std::string& name) {
+  return find_service_where("SELECT * FROM services WHERE name = ?", name);
+}
+
+Result<void> SqliteStore::create_api_key(const ApiKeyRecord& key) {
+  const std::string id = key.id.to_string();
+  auto sealed = cipher_->seal(key.secret, {"api_keys", "secret", id});
+  if (!sealed) return sealed.error();
+  std::lock_guard lock(mutex_);
+  auto stmt = connection_.prepare("INSERT INTO api_keys VALUES (?, ?, ?, ?, ?, ?, ?)");
+  if (!stmt) return stmt.error();
+  return stmt->bind_text(1, id)
+      .bind_text(2, key.service.to_string())
+      .bind_text(3, key.name)
+      .bind_text(4, key_type_name(key.type))
+      .bind_blob(5, *sealed)
+      .bind_int(6, to_micros(key.created_at))
+      .bind_optional_int(7, optional_micros(key.revoked_at))
+      .run();
+}
+
+Result<std::vector<ApiKeyRecord>> SqliteStore::api_keys_for_service(ServiceId service) {
+  std::vector<ApiKeyRecord> keys;
+  std::lock_guard lock(mutex_);
+  auto stmt = connection_.prepare(
+      "SELECT id, name, key_type, secret, created_at, revoked_at FROM api_keys WHERE service_id = "
+      "? ORDER BY created_at");
+  if (!stmt) return stmt.error();
+  stmt->bind_text(1, service.to_string());
+  while (true) {
+    auto row = stmt->step();
+    if (!row) return row.error();
+    if (!*row) break;
+    ApiKeyRecord key;
+    auto id = parse_id<ApiKeyId>(stmt->column_text(0));
+    if (!id) return id.error();
+    key.id = *id;
+    key.service = service;
+    key.name = stmt->column_text(1);
+    key.type = parse_key_type(stmt->column_text(2)).value_or(KeyType::kNormal);
+    auto secret = cipher_->open(stmt->column_blob(3), {"api_keys", "secret", stmt->column_text(0)});
+    if (!secret) return secret.error();
+    key.secret = std::move(*secret);
+    key.created_at = from_micros(stmt->column_int(4));
+    key.revoked_at = optional_time(stmt->column_optional_int(5));
+    keys.push_back(std::move(key));
+  }
+  return keys;
+}
+
+Result<void> SqliteStore::create_template(const TemplateRecord& record) {
+  std::lock_guard lock(mutex_);
+  auto tx = Transaction::begin_immediate(connection_);
+  if (!tx) return tx.error();
+  const std::string id = record.id.to_string();
+  auto head = connection_.prepare("INSERT INTO templates VALUES (?, ?, 1, 0)");
+  if (!head) return head.error();
+  HERALD_TRY(head->bind_text(1, id).bind_text(2, record.service.to_string()).run());
+  auto version = connection_.prepare("INSERT INTO template_versions VALUES (?, 1, ?, ?, ?, ?, ?, ?)");
+  if (!version) return version.error();
+  HERALD_TRY(version->bind_text(1, id)
+                 .bind_text(2, record.name)
+                 .bind_text(3, record.type)
+                 .bind_text(4, record.subject)
+                 .bind_text(5, record.body)
+                 .bind_int(6, to_micros(record.created_at))
+                 .bind_text(7, record.created_by)
+                 .run());
+  return tx->commit();
+}
+
+Result<std::optional<TemplateRecord>> SqliteStore::find_template(ServiceId service, TemplateId id,
+                                                                 std::optional<int> version) {
+  std::lock_guard lock(mutex_);
+  const std::string sql = std::string(kTemplateSelect) +
+                          "WHERE t.id = ? AND t.service_id = ? AND v.version = " +
+                          (version ? "?" : "t.current_version");
+  auto stmt = connection_.prepare(sql);
+  if (!stmt) return stmt.error();
+  stmt->bind_text(1, id.to_string()).bind_text(2, service.to_string());
+  if (version) stmt->bind_int(3, *version);
+  auto row = stmt->step();
+  if (!row) return row.error();
+  if (!*row) return std::optional<TemplateRecord>();
+  return std::optional<TemplateRecord>(read_template(*stmt));
+}
+
+Result<std::vector<TemplateRecord>> SqliteStore::templates_for_service(ServiceId service) {
+  std::vector<TemplateRecord> out;
+  std::lock_guard lock(mutex_);
+  auto stmt = connection_.prepare(std::string(kTemplateSelect) +
+                                  "WHERE t.service_id = ? AND v.version = t.current_version "
+                                  "AND t.archived = 0 ORDER BY v.name");
+  if (!stmt) return stmt.error();
+  stmt->bind_text(1, service.to_string());
+  while (true) {
+    auto row = stmt->step();
+    if (!row) return row.error();
+    if (!*row) return out;
+    out.push_back(read_template(*stmt));
+  }
+}
+
+Result<void> SqliteStore::insert_notification(const NotificationRecord& r) {
+  const std::string id = r.id.to_string();
+  auto seal = [&](std::string_view value, std::string_view column) {
+    return cipher_->seal(value, {kNotifications, column, id});
+  };
+  auto recipient = seal(r.recipient, "recipient");
+  auto personalisation = seal(r.personalisation_json, "personalisation");
+  auto subject = seal(r.subject, "subject");
+  auto body = seal(r.body, "body");
+  if (!recipient || !personalisation || !subject || !body) return internal_error("sealing failed");
+  std::optional<std::string> unsubscribe;
+  if (r.one_click_unsubscribe_url) {
+    auto sealed = seal(*r.one_click_unsubscribe_url, "one_click_unsubscribe_url");
+    if (!sealed) return sealed.error();
+    unsubscribe = std::move(*sealed);
+  }
+  std::lock_guard lock(mutex_);
+  auto stmt = connection_.prepare(
+      "INSERT INTO notifications VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, NULL, NULL, 0, ?)");
+  if (!stmt) return stmt.error();
+  return stmt->bind_text(1, id)
+      .bind_text(2, r.service.to_string())
+      .bind_text(3, r.api_key.to_string())
+      .bind_text(4, key_type_name(r.key_type))
+      .bind_text(5, r.template_id.to_string())
+      .bind_int(6, r.template_version)
+      .bind_text(7, r.type)
+      .bind_text(8, r.status)
+      .bind_optional_text(9, r.reference)
+      .bind_blob(10, *recipient)
+      .bind_blob(11, *personalisation)
+      .bind_blob(12, *subject)
+      .bind_blob(13, *body)
+      .bind_optional_blob(14, unsubscribe)
+      .bind_int(15, to_micros(r.created_at))
+      .bind_optional_int(16, r.queued ? std::optional<std::int64_t>(to_micros(r.created_at))
+                                      : std::nullopt)
+      .run();
+}
+
+Result<NotificationRecord> SqliteStore::read_notification(const Statement& row) {
+  NotificationRecord r;
+  const std::string id = row.column_text(0);
+  auto nid = parse_id<NotificationId>(id);
+  auto sid = parse_id<ServiceId>(row.column_text(1));
+  auto kid = parse_id<ApiKeyId>(row.column_text(2));
+  auto tid = parse_id<TemplateId>(row.column_text(4));
+  if (!nid || !sid || !kid || !tid) return data_loss("malformed id in notifications row");
+  r.id = *nid;
+  r.service = *sid;
+  r.api_key = *kid;
+  r.key_type = parse_key_type(row.column_text(3)).value_or(KeyType::kNormal);
+  r.template_id = *tid;
+  r.template_version = static_cast<int>(row.column_int(5));
+  r.type = row.column_text(6);
+  r.status = row.column_text(7);
+  r.reference = row.column_optional_text(8);
+  const std::pair<std::string*, const char*> personal[] = {
+      {&r.recipient, "recipient"}, {&r.personalisation_json, "personalisation"},
+      {&r.subject, "subject"}, {&r.body, "body"}};
+  int column = 9;
+  for (const auto& [field, name] : personal) {
+    auto plain = cipher_->open(row.column_blob(column++), {kNotifications, name, id});
+    if (!plain) return plain.error();
+    *field = std::move(*plain);
+  }
+  if (!row.column_is_null(13)) {
+    auto plain = cipher_->open(row.column_blob(13), {kNotifications, "one_click_unsubscribe_url", id});
+    if (!plain) return plain.error();
+    r.one_click_unsubscribe_url = std::move(*plain);
+  }
+  r.created_at = from_micros(row.column_int(14));
+  r.sent_at = optional_time(row.column_optional_int(15));
+  r.updated_at = optional_time(row.column_optional_int(16));
+  r.attempts = static_cast<int>(row.column_int(17));
+  return r;
+}
+
+Result<std::optional<NotificationRecord>> SqliteStore::find_notification(ServiceId service,
+                                                                         NotificationId id) {
+  std::lock_guard lock(mutex_);
+  auto stmt = connection_.prepare(std::string("SELECT ") + kNotificationColumns +
+                                  " FROM notifications WHERE id = ? AND service_id = ?");
+  if (!stmt) return stmt.error();
+  stmt->bind_text(1, id.to_string()).bind_text(2, service.to_string());
+  auto row = stmt->step();
+  if (!row) return row.error();
+  if (!*row) return std::optional<NotificationRecord>();
+  auto record = read_notification(*stmt);
+  if (!record) return record.error();
+  return std::optional<NotificationRecord>(std::move(*record));
+}
+
+Result<std::vector<NotificationRecord>> SqliteStore::claim_due(int limit, Timestamp now,
+                                                               Duration lease) {
+  std::vector<NotificationRecord> claimed;
+  std::lock_guard lock(mutex_);
+  auto tx = Transaction::begin_immediate(connection_);
+  if (!tx) return tx.error();
+  {
+    auto stmt = connection_.prepare(
+        std::string("UPDATE notifications SET status = 'sending', attempts = attempts + 1, "
+                    "due_at = ? WHERE id IN (SELECT id FROM notifications WHERE status IN "
+                    "('created', 'sending') AND due_at <= ? ORDER BY due_at LIMIT ?) RETURNING ") +
+        kNotificationColumns);
+    if (!stmt) return stmt.error();
+    stmt->bind_int(1, to_micros(now + lease)).bind_int(2, to_micros(now)).bind_int(3, limit);
+    while (true) {
+      auto row = stmt->step();
+      if (!row) return row.error();
+      if (!*row) break;
+      auto record = read_notification(*stmt);
+      if (!record) return record.error();
+      claimed.push_back(std::move(*record));
+    }
+  }
+  HERALD_TRY(tx->commit());
+  return claimed;
+}
+
+Result<void> SqliteStore::record_outcome(const DeliveryOutcome& outcome) {
+  std::lock_guard lock(mutex_);
+  auto stmt = connection_.prepare(
+      "UPDATE notifications SET status = ?, updated_at = ?, sent_at = COALESCE(?, sent_at), "
+      "due_at = ? WHERE id = ?");
+  if (!stmt) return stmt.error();
+  HERALD_TRY(stmt->bind_text(1, outcome.status)
+                 .bind_int(2, to_micros(outcome.updated_at))
+                 .bind_optional_int(3, optional_micros(outcome.sent_at))
+                 .bind_optional_int(4, optional_micros(outcome.next_attempt_at))
+                 .bind_text(5, outcome.id.to_string())
+                 .run());
+  if (connection_.changes() != 1) return not_found("notification " + outcome.id.to_string());
+  return ok();
+}
+
+}  // namespace herald::store::sqlite

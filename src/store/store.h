@@ -1,0 +1,52 @@
+#pragma once
+// Store: Herald's persistence contract. Backends (sqlite/, later postgres/) implement it; the
+// domain and API layers see only this interface and the row types in records.h, never SQL.
+//
+// Contract shared by every backend:
+// - Implementations are safe to call from any thread.
+// - A call that returns success on a write has made that write durable (on SQLite: the WAL
+//   commit has been fsynced).
+// - Personal fields of the records are encrypted at rest with AEAD bound to table, column and
+//   row id; a ciphertext that fails to authenticate surfaces as kDataLoss.
+// - Lookups scoped by service never return another service's rows (tenant isolation).
+
+#include <optional>
+#include <vector>
+
+#include "core/result.h"
+#include "store/records.h"
+
+namespace herald::store {
+
+class Store {
+ public:
+  virtual ~Store() = default;
+
+  // Services, API keys, templates (administration; low rate).
+  virtual Result<void> create_service(const ServiceRecord& service) = 0;
+  virtual Result<std::optional<ServiceRecord>> find_service(ServiceId id) = 0;
+  virtual Result<std::optional<ServiceRecord>> find_service_by_name(const std::string& name) = 0;
+  virtual Result<void> create_api_key(const ApiKeyRecord& key) = 0;
+  // All keys of the service, revoked ones included (GOV.UK reports "revoked" for them).
+  virtual Result<std::vector<ApiKeyRecord>> api_keys_for_service(ServiceId service) = 0;
+  // Creates version 1 of a new template.
+  virtual Result<void> create_template(const TemplateRecord& record) = 0;
+  // The latest version, or the given one. nullopt when absent or owned by another service.
+  virtual Result<std::optional<TemplateRecord>> find_template(ServiceId service, TemplateId id,
+                                                              std::optional<int> version) = 0;
+  virtual Result<std::vector<TemplateRecord>> templates_for_service(ServiceId service) = 0;
+
+  // Notifications.
+  // Durably records a new notification in status "created", due for delivery at once.
+  virtual Result<void> insert_notification(const NotificationRecord& record) = 0;
+  virtual Result<std::optional<NotificationRecord>> find_notification(ServiceId service,
+                                                                      NotificationId id) = 0;
+  // Claims up to `limit` notifications that are due at `now` (new ones, retries whose time has
+  // come, and claims whose lease has expired because a worker died). Each claim moves the
+  // notification to "sending", counts an attempt and holds it for `lease`.
+  virtual Result<std::vector<NotificationRecord>> claim_due(int limit, Timestamp now,
+                                                            Duration lease) = 0;
+  virtual Result<void> record_outcome(const DeliveryOutcome& outcome) = 0;
+};
+
+}  // namespace herald::store

@@ -1,0 +1,119 @@
+#include "crypto/field_cipher.h"
+
+#include <gtest/gtest.h>
+#include <sys/stat.h>
+
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+
+namespace herald::crypto {
+namespace {
+
+FieldCipher make_cipher(std::uint32_t id = 1, char fill = 'k') {
+  return FieldCipher(Keyring::single_key_for_test(id, std::string(32, fill)), FieldCipher::Mode::kEncrypt);
+}
+const FieldContext kRow1{"notifications", "recipient", "row-1"};
+
+TEST(FieldCipher, RoundTripsAndHidesPlaintext) {
+  auto cipher = make_cipher();
+  auto sealed = cipher.seal("canary.7f3a@example.org", kRow1);
+  ASSERT_TRUE(sealed);
+  EXPECT_EQ(sealed->find("canary"), std::string::npos);
+  EXPECT_EQ(sealed->size(), 5 + 12 + 23 + 16u);
+  auto opened = cipher.open(*sealed, kRow1);
+  ASSERT_TRUE(opened);
+  EXPECT_EQ(*opened, "canary.7f3a@example.org");
+  EXPECT_NE(*cipher.seal("x", kRow1), *cipher.seal("x", kRow1)) << "nonces must differ";
+}
+
+TEST(FieldCipher, TamperedCiphertextFailsWithDataLoss) {
+  auto cipher = make_cipher();
+  auto sealed = *cipher.seal("secret value", kRow1);
+  for (std::size_t i = 0; i < sealed.size(); ++i) {
+    std::string tampered = sealed;
+    tampered[i] = static_cast<char>(tampered[i] ^ 0x01);
+    auto opened = cipher.open(tampered, kRow1);
+    ASSERT_FALSE(opened) << "byte " << i;
+    EXPECT_EQ(opened.error().code, ErrorCode::kDataLoss);
+  }
+  EXPECT_FALSE(cipher.open(sealed.substr(0, sealed.size() - 1), kRow1));
+  EXPECT_FALSE(cipher.open("", kRow1));
+}
+
+TEST(FieldCipher, SwappedAssociatedDataFails) {
+  auto cipher = make_cipher();
+  auto sealed = *cipher.seal("secret value", kRow1);
+  EXPECT_FALSE(cipher.open(sealed, {"notifications", "recipient", "row-2"}));   // other row
+  EXPECT_FALSE(cipher.open(sealed, {"notifications", "body", "row-1"}));        // other column
+  EXPECT_FALSE(cipher.open(sealed, {"api_keys", "recipient", "row-1"}));        // other table
+  EXPECT_FALSE(cipher.open(sealed, {"notifications", "recipien", "trow-1"}));   // no ambiguity
+}
+
+TEST(FieldCipher, UnknownKeyAndWrongKeyFail) {
+  auto sealed = *make_cipher(1, 'a').seal("v", kRow1);
+  EXPECT_FALSE(make_cipher(2, 'a').open(sealed, kRow1));  // key id 1 unknown
+  EXPECT_FALSE(make_cipher(1, 'b').open(sealed, kRow1));  // same id, other key
+}
+
+TEST(FieldCipher, PlaintextModeIsVisibleAndNeverReadByEncryptingCipher) {
+  FieldCipher plain(Keyring::single_key_for_test(1, std::string(32, 'k')), FieldCipher::Mode::kPlaintextForTest);
+  auto sealed = *plain.seal("visible", kRow1);
+  EXPECT_NE(sealed.find("visible"), std::string::npos);
+  EXPECT_FALSE(make_cipher().open(sealed, kRow1)) << "an encrypting store must refuse plaintext fields";
+}
+
+class KeyringFile : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    dir_ = std::filesystem::temp_directory_path() / ("herald-keyring-" + std::to_string(::getpid()));
+    std::filesystem::create_directories(dir_);
+    path_ = (dir_ / "keyring").string();
+  }
+  void TearDown() override { std::filesystem::remove_all(dir_); }
+  std::filesystem::path dir_;
+  std::string path_;
+};
+
+TEST_F(KeyringFile, CreatesMode0600AndLoads) {
+  ASSERT_TRUE(Keyring::create_file(path_, SystemClock().now()));
+  struct stat st {};
+  ASSERT_EQ(::stat(path_.c_str(), &st), 0);
+  EXPECT_EQ(st.st_mode & 0777, 0600u);
+  auto keyring = Keyring::load(path_);
+  ASSERT_TRUE(keyring);
+  EXPECT_EQ(keyring->active_key_id(), 1u);
+  EXPECT_EQ(keyring->key(1)->size(), 32u);
+  EXPECT_FALSE(Keyring::create_file(path_, SystemClock().now())) << "never overwrite a keyring";
+}
+
+TEST_F(KeyringFile, RefusesGroupOrWorldReadableFileWithoutLeakingKeys) {
+  ASSERT_TRUE(Keyring::create_file(path_, SystemClock().now()));
+  std::ifstream in(path_);
+  std::string header, line;
+  std::getline(in, header);
+  std::getline(in, line);
+  const std::string encoded_key = line.substr(line.rfind(' ') + 1);
+  for (mode_t mode : {0640, 0604, 0660, 0644}) {
+    ::chmod(path_.c_str(), mode);
+    auto keyring = Keyring::load(path_);
+    ASSERT_FALSE(keyring) << std::oct << mode;
+    EXPECT_EQ(keyring.error().code, ErrorCode::kPermissionDenied);
+    EXPECT_NE(keyring.error().message.find("chmod 600"), std::string::npos);
+    EXPECT_EQ(keyring.error().message.find(encoded_key), std::string::npos);
+  }
+  ::chmod(path_.c_str(), 0600);
+  EXPECT_TRUE(Keyring::load(path_));
+}
+
+TEST_F(KeyringFile, MalformedFileErrorNamesLineNotContent) {
+  std::ofstream(path_) << "herald-keyring v1\ndata-key 1 2026-01-01T00:00:00.000000Z c2VjcmV0LXRvby1zaG9ydA==\n";
+  ::chmod(path_.c_str(), 0600);
+  auto keyring = Keyring::load(path_);
+  ASSERT_FALSE(keyring);
+  EXPECT_NE(keyring.error().message.find("line 2"), std::string::npos);
+  EXPECT_EQ(keyring.error().message.find("c2VjcmV0"), std::string::npos);
+}
+
+}  // namespace
+}  // namespace herald::crypto

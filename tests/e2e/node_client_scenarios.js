@@ -1,0 +1,160 @@
+// Drives herald serve with the official GOV.UK Notify Node client, unchanged, and compares
+// responses field for field with api/govuk-notify-v2.md. Started by test_node_client.py, which
+// sets NODE_EXTRA_CA_CERTS to the server's self-signed certificate.
+'use strict';
+const assert = require('node:assert/strict');
+const https = require('node:https');
+const crypto = require('node:crypto');
+const { NotifyClient } = require('notifications-node-client');
+
+const base = process.env.HERALD_URL;
+const apiKey = process.env.HERALD_API_KEY;
+const serviceId = process.env.HERALD_SERVICE_ID;
+const templateId = process.env.HERALD_TEMPLATE_ID;
+const client = new NotifyClient(base, apiKey);
+
+const uuidPattern = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
+const timestampPattern = /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{6}Z$/;
+
+function v2Error(status, error, message) {
+  return { status_code: status, errors: [{ error, message }] };
+}
+
+async function expectError(promise, status, error, message) {
+  try {
+    await promise;
+  } catch (e) {
+    assert.ok(e.response, `expected an HTTP error, got ${e}`);
+    assert.equal(e.response.status, status);
+    assert.deepEqual(e.response.data, v2Error(status, error, message));
+    return;
+  }
+  assert.fail(`expected ${status} ${error}`);
+}
+
+// A raw HTTPS request, for cases the client cannot produce.
+function raw(method, path, { body, headers = {} } = {}) {
+  return new Promise((resolve, reject) => {
+    const req = https.request(base + path, { method, headers }, (res) => {
+      let data = '';
+      res.on('data', (chunk) => { data += chunk; });
+      res.on('end', () => resolve({ status: res.statusCode, body: JSON.parse(data) }));
+    });
+    req.on('error', reject);
+    if (body !== undefined) req.write(body);
+    req.end();
+  });
+}
+
+function token(secret, iat, iss = serviceId) {
+  const enc = (o) => Buffer.from(JSON.stringify(o)).toString('base64url');
+  const input = enc({ typ: 'JWT', alg: 'HS256' }) + '.' + enc({ iss, iat });
+  return input + '.' + crypto.createHmac('sha256', secret).update(input).digest('base64url');
+}
+const secret = apiKey.slice(-36);
+const bearer = (iat = Math.round(Date.now() / 1000)) => ({ Authorization: 'Bearer ' + token(secret, iat) });
+
+async function sendAndGet() {
+  const response = await client.sendEmail(templateId, 'someone@example.com', {
+    personalisation: { name: 'Foo' }, reference: 'e2e-ref-1' });
+  assert.equal(response.status, 201);
+  const sent = response.data;
+  assert.deepEqual(Object.keys(sent).sort(), ['content', 'id', 'reference', 'scheduled_for', 'template', 'uri']);
+  assert.match(sent.id, uuidPattern);
+  assert.deepEqual(sent, {
+    id: sent.id,
+    reference: 'e2e-ref-1',
+    content: {
+      from_email: 'node.client.service@notifications.herald.localhost',
+      body: 'Hello Foo\r\n\r\nFunctional test help make our world a better place',
+      subject: 'Test Foo',
+      one_click_unsubscribe_url: null,
+    },
+    uri: `${base}/v2/notifications/${sent.id}`,
+    template: { id: templateId, version: 1, uri: `${base}/services/${serviceId}/templates/${templateId}` },
+    scheduled_for: null,
+  });
+
+  let got;
+  for (let i = 0; i < 300; i++) {
+    got = (await client.getNotificationById(sent.id)).data;
+    if (got.status === 'delivered') break;
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  assert.equal(got.status, 'delivered');
+  assert.match(got.created_at, timestampPattern);
+  assert.match(got.sent_at, timestampPattern);
+  assert.match(got.completed_at, timestampPattern);
+  assert.deepEqual(got, {
+    id: sent.id, reference: 'e2e-ref-1', email_address: 'someone@example.com', phone_number: null,
+    line_1: null, line_2: null, line_3: null, line_4: null, line_5: null, line_6: null, postcode: null,
+    type: 'email', status: 'delivered',
+    template: { id: templateId, version: 1, uri: `${base}/v2/template/${templateId}/version/1` },
+    body: 'Hello Foo\r\n\r\nFunctional test help make our world a better place', subject: 'Test Foo',
+    created_at: got.created_at, created_by_name: null, sent_at: got.sent_at, completed_at: got.completed_at,
+    scheduled_for: null, postage: null, one_click_unsubscribe_url: null,
+    cost_in_pounds: 0.0, is_cost_data_ready: true, cost_details: {},
+  });
+}
+
+async function clientErrors() {
+  await expectError(client.sendEmail(templateId, 'someone@example.com', { personalisation: {} }),
+    400, 'BadRequestError', 'Missing personalisation: name');
+  await expectError(client.sendEmail(templateId, 'someone@example.com', { personalisation: { name: null } }),
+    400, 'BadRequestError', 'Missing personalisation: name');
+  await expectError(client.sendEmail(crypto.randomUUID(), 'someone@example.com', { personalisation: { name: 'x' } }),
+    400, 'BadRequestError', 'Template not found');
+  await expectError(client.sendEmail(templateId, 'not-an-email', { personalisation: { name: 'x' } }),
+    400, 'ValidationError', 'email_address Not a valid email address');
+  await expectError(client.sendEmail('abc', 'someone@example.com'),
+    400, 'ValidationError', 'template_id is not a valid UUID');
+  await expectError(client.getNotificationById(crypto.randomUUID()), 404, 'NoResultFound', 'No result found');
+  await expectError(client.getNotificationById('not-a-uuid'), 400, 'ValidationError', 'notification_id is not a valid UUID');
+  const wrongSecret = new NotifyClient(base, `bad-${serviceId}-${crypto.randomUUID()}`);
+  await expectError(wrongSecret.getNotificationById(crypto.randomUUID()), 403, 'AuthError', 'Invalid token: API key not found');
+  const unknownService = new NotifyClient(base, `bad-${crypto.randomUUID()}-${crypto.randomUUID()}`);
+  await expectError(unknownService.sendEmail(templateId, 'someone@example.com'), 403, 'AuthError', 'Invalid token: service not found');
+  // Tenant isolation: another service's key sees neither the template nor the notification.
+  const other = new NotifyClient(base, process.env.HERALD_OTHER_API_KEY);
+  await expectError(other.sendEmail(templateId, 'someone@example.com', { personalisation: { name: 'x' } }),
+    400, 'BadRequestError', 'Template not found');
+}
+
+async function rawErrors() {
+  const json = { 'Content-Type': 'application/json' };
+  let r = await raw('POST', '/v2/notifications/email', { body: '{"email_address": ', headers: { ...json, ...bearer() } });
+  assert.deepEqual(r, { status: 400, body: v2Error(400, 'BadRequestError', 'Invalid JSON supplied in POST data') });
+  r = await raw('POST', '/v2/notifications/email', { body: '{}', headers: json });
+  assert.deepEqual(r, { status: 401, body: v2Error(401, 'AuthError', 'Unauthorized: authentication token must be provided') });
+  r = await raw('GET', `/v2/notifications/${crypto.randomUUID()}`, { headers: { Authorization: 'Basic abc' } });
+  assert.deepEqual(r, { status: 401, body: v2Error(401, 'AuthError', 'Unauthorized: authentication bearer scheme must be used') });
+  r = await raw('GET', `/v2/notifications/${crypto.randomUUID()}`, { headers: { Authorization: 'Bearer not.a.jwt' } });
+  assert.equal(r.status, 403);
+  assert.match(r.body.errors[0].message, /^Invalid token: make sure your API token matches the example/);
+  r = await raw('GET', `/v2/notifications/${crypto.randomUUID()}`, { headers: bearer(Math.round(Date.now() / 1000) - 120) });
+  assert.deepEqual(r, { status: 403, body: v2Error(403, 'AuthError', 'Error: Your system clock must be accurate to within 30 seconds') });
+  r = await raw('POST', '/v2/notifications/email', {
+    body: JSON.stringify({ template_id: templateId, foo: 1, bar: 2 }), headers: { ...json, ...bearer() } });
+  assert.deepEqual(r, { status: 400, body: { status_code: 400, errors: [
+    { error: 'ValidationError', message: 'email_address is a required property' },
+    { error: 'ValidationError', message: 'Additional properties are not allowed (foo, bar were unexpected)' }] } });
+  r = await raw('POST', '/v2/notifications/email', {
+    body: JSON.stringify({ email_address: 'a@example.com', template_id: templateId, personalisation: { name: 'x'.repeat(11 * 1024 * 1024) } }),
+    headers: { ...json, ...bearer() } });
+  assert.equal(r.status, 413);
+  assert.equal(r.body.status_code, 413);
+  // GOV.UK parses the body whatever the Content-Type says.
+  r = await raw('POST', '/v2/notifications/email', {
+    body: JSON.stringify({ email_address: 'plain@example.com', template_id: templateId, personalisation: { name: 'x' } }),
+    headers: { 'Content-Type': 'text/plain', ...bearer() } });
+  assert.equal(r.status, 201);
+}
+
+(async () => {
+  await sendAndGet();
+  console.log('ok send and get');
+  await clientErrors();
+  console.log('ok client errors');
+  await rawErrors();
+  console.log('ok raw errors');
+})().catch((e) => { console.error(e); process.exit(1); });

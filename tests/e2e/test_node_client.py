@@ -1,0 +1,47 @@
+#!/usr/bin/python3
+"""End to end: the official npm notifications-node-client, unchanged, against herald serve.
+
+Sets up a data directory, the SMTP sink and herald serve on 127.0.0.1, then runs
+node_client_scenarios.js with the demo certificate trusted through NODE_EXTRA_CA_CERTS, as a
+user would. Finally checks the email reached the relay with subject and body rendered.
+Usage: test_node_client.py /path/to/herald
+"""
+import email
+import email.policy
+import os
+import subprocess
+import sys
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, os.path.join(HERE, "..", "tools"))
+from harness import Herald, SmtpSink, Workspace, run_tests  # noqa: E402
+
+HERALD = sys.argv[1]
+BODY = "Hello ((name))\r\n\r\nFunctional test help make our world a better place"
+
+
+def test_node_client_end_to_end():
+    with Workspace() as ws:
+        sink = ws.track(SmtpSink(ws.dir))
+        herald = ws.track(Herald(HERALD, ws.dir, sink.port))
+        service_id, key = herald.create_service("Node client service")
+        template_id = herald.create_template(service_id, "Test ((name))", BODY)
+        other_service, other_key = herald.create_service("Other service")
+        herald.start()
+        env = dict(os.environ, NODE_EXTRA_CA_CERTS=herald.cert,
+                   HERALD_URL="https://127.0.0.1:%d" % herald.port, HERALD_API_KEY=key,
+                   HERALD_OTHER_API_KEY=other_key, HERALD_SERVICE_ID=service_id,
+                   HERALD_TEMPLATE_ID=template_id)
+        result = subprocess.run(["node", os.path.join(HERE, "node_client_scenarios.js")], env=env,
+                                cwd=HERE, timeout=300)
+        assert result.returncode == 0, "node scenarios failed"
+        delivered = [raw for raw, meta in sink.messages() if meta["rcpt_tos"] == ["someone@example.com"]]
+        assert delivered, "the email did not reach the relay"
+        message = email.message_from_bytes(delivered[0], policy=email.policy.default)
+        assert message["subject"] == "Test Foo", message["subject"]
+        text = message.get_body(("plain",)).get_content()
+        assert "Hello Foo" in text and "Functional test help" in text, text
+
+
+if __name__ == "__main__":
+    run_tests([test_node_client_end_to_end])

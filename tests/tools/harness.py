@@ -1,0 +1,215 @@
+"""Test harness for Herald's integration, security and fault tests.
+
+Starts real processes on 127.0.0.1 only (herald serve, the SMTP sink), each in a temporary
+directory that is removed afterwards, and talks to Herald over HTTPS with GOV.UK-style JWTs.
+Standard library only, run with Debian's /usr/bin/python3 (which has python3-aiosmtpd).
+"""
+import base64
+import hashlib
+import hmac
+import http.client
+import json
+import os
+import shutil
+import signal
+import ssl
+import subprocess
+import sys
+import tempfile
+import time
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+SINK = os.path.join(HERE, "smtp_sink.py")
+
+
+def b64url(data):
+    return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
+
+
+def make_token(service_id, secret, iat=None, alg="HS256"):
+    header = b64url(json.dumps({"typ": "JWT", "alg": alg}).encode())
+    claims = b64url(json.dumps({"iss": service_id, "iat": int(time.time()) if iat is None else iat}).encode())
+    signing_input = (header + "." + claims).encode()
+    signature = b64url(hmac.new(secret.encode(), signing_input, hashlib.sha256).digest())
+    return header + "." + claims + "." + signature
+
+
+def wait_for_file(path, timeout=30.0, proc=None):
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        if os.path.exists(path) and os.path.getsize(path) > 0:
+            return open(path).read().strip()
+        if proc is not None and proc.poll() is not None:
+            raise RuntimeError("process exited with %s before writing %s" % (proc.returncode, path))
+        time.sleep(0.05)
+    raise TimeoutError("timed out waiting for " + path)
+
+
+class SmtpSink:
+    def __init__(self, workdir, mode="accept", port=0, tls_cert=None, tls_key=None):
+        self.maildir = tempfile.mkdtemp(prefix="mail-", dir=workdir)
+        port_file = os.path.join(self.maildir, "port")
+        args = ["/usr/bin/python3", SINK, "--maildir", self.maildir, "--mode", mode,
+                "--port", str(port), "--port-file", port_file, "--quiet"]
+        if tls_cert:
+            args += ["--tls-cert", tls_cert, "--tls-key", tls_key]
+        self.proc = subprocess.Popen(args)
+        self.port = int(wait_for_file(port_file, proc=self.proc))
+
+    def messages(self):
+        names = sorted(n for n in os.listdir(self.maildir) if n.endswith(".eml"))
+        out = []
+        for n in names:
+            raw = open(os.path.join(self.maildir, n), "rb").read()
+            meta = json.load(open(os.path.join(self.maildir, n[:-4] + ".json")))
+            out.append((raw, meta))
+        return out
+
+    def stop(self):
+        if self.proc.poll() is None:
+            self.proc.terminate()
+            self.proc.wait(10)
+
+
+class Herald:
+    """A data directory made by `herald init`, plus a running `herald serve` when started."""
+
+    def __init__(self, binary, workdir, smtp_port, extra_config="", env=None):
+        self.binary = binary
+        self.dir = os.path.join(workdir, "data")
+        self.env = dict(os.environ, **(env or {}))
+        self.run_cli("init", "--data-dir", self.dir, "--port", "0", "--smtp-port", str(smtp_port),
+                     config=False)
+        self.config = os.path.join(self.dir, "herald.toml")
+        if extra_config:
+            self.rewrite_config(extra_config)
+        self.cert = os.path.join(self.dir, "tls", "cert.pem")
+        self.log_path = os.path.join(workdir, "herald.log")
+        self.proc = None
+        self.port = None
+
+    def rewrite_config(self, extra):
+        """Appends settings; a table given again replaces keys of the same name."""
+        text = open(self.config).read()
+        for block in extra.strip().split("\n\n"):
+            lines = block.strip().splitlines()
+            table, settings = lines[0], lines[1:]
+            if table not in text:
+                text += "\n" + table + "\n"
+            head, _, tail = text.partition(table + "\n")
+            for setting in settings:
+                key = setting.split("=")[0].strip()
+                kept = [l for l in tail.split("\n") if not l.strip().startswith(key + " ")]
+                tail = "\n".join(kept)
+                tail = setting + "\n" + tail
+            text = head + table + "\n" + tail
+        open(self.config, "w").write(text)
+
+    def run_cli(self, *args, config=True):
+        cmd = [self.binary] + (["--config", self.config] if config else []) + list(args)
+        out = subprocess.run(cmd, env=self.env, capture_output=True, text=True, timeout=120)
+        if out.returncode != 0:
+            raise RuntimeError("%s failed: %s %s" % (" ".join(args), out.stdout, out.stderr))
+        return out.stdout.strip()
+
+    def create_service(self, name="Test service"):
+        service_id = self.run_cli("service", "create", "--name", name)
+        key = self.run_cli("key", "create", "--service", service_id, "--type", "live", "--name", "test key")
+        return service_id, key
+
+    def create_template(self, service_id, subject, body, name="Template"):
+        path = os.path.join(self.dir, "body.txt")
+        with open(path, "w") as f:
+            f.write(body)
+        return self.run_cli("template", "create", "--service", service_id, "--type", "email",
+                            "--name", name, "--subject", subject, "--body-file", path)
+
+    def start(self):
+        ready = os.path.join(self.dir, "ready")
+        if os.path.exists(ready):
+            os.remove(ready)
+        self.log = open(self.log_path, "ab")
+        self.proc = subprocess.Popen([self.binary, "--config", self.config, "serve", "--ready-file", ready],
+                                     env=self.env, stdout=self.log, stderr=self.log)
+        self.port = int(wait_for_file(ready, proc=self.proc))
+
+    def stop(self, sig=signal.SIGTERM):
+        if self.proc and self.proc.poll() is None:
+            self.proc.send_signal(sig)
+            self.proc.wait(60)
+        if self.proc:
+            self.log.close()
+        code = self.proc.returncode if self.proc else None
+        self.proc = None
+        return code
+
+    def request(self, method, path, key=None, body=None, token=None, headers=None):
+        context = ssl.create_default_context(cafile=self.cert)
+        conn = http.client.HTTPSConnection("127.0.0.1", self.port, context=context, timeout=30)
+        hdrs = dict(headers or {})
+        if key is not None:
+            hdrs["Authorization"] = "Bearer " + make_token(key[-73:-37], key[-36:])
+        if token is not None:
+            hdrs["Authorization"] = "Bearer " + token
+        data = body if isinstance(body, (bytes, type(None))) else json.dumps(body).encode()
+        if data is not None:
+            hdrs.setdefault("Content-Type", "application/json")
+        conn.request(method, path, body=data, headers=hdrs)
+        response = conn.getresponse()
+        raw = response.read()
+        conn.close()
+        try:
+            return response.status, json.loads(raw)
+        except ValueError:
+            return response.status, raw
+
+    def wait_for_status(self, key, notification_id, statuses, timeout=60):
+        deadline = time.time() + timeout
+        last = None
+        while time.time() < deadline:
+            status, body = self.request("GET", "/v2/notifications/" + notification_id, key=key)
+            assert status == 200, (status, body)
+            last = body["status"]
+            if last in statuses:
+                return body
+            time.sleep(0.1)
+        raise TimeoutError("notification %s stayed %s" % (notification_id, last))
+
+
+class Workspace:
+    """A temporary directory holding every process of one test; cleans up on exit."""
+
+    def __enter__(self):
+        self.dir = tempfile.mkdtemp(prefix="herald-test-")
+        self.processes = []
+        return self
+
+    def track(self, thing):
+        self.processes.append(thing)
+        return thing
+
+    def __exit__(self, *exc):
+        for thing in reversed(self.processes):
+            try:
+                thing.stop()
+            except Exception as e:  # keep cleaning up
+                print("cleanup:", e, file=sys.stderr)
+        if exc[0] is not None and os.path.exists(os.path.join(self.dir, "herald.log")):
+            sys.stderr.write(open(os.path.join(self.dir, "herald.log")).read()[-5000:])
+        shutil.rmtree(self.dir, ignore_errors=True)
+        return False
+
+
+def run_tests(tests):
+    failed = 0
+    for test in tests:
+        started = time.time()
+        try:
+            test()
+            print("PASS %s (%.1fs)" % (test.__name__, time.time() - started), flush=True)
+        except Exception:
+            failed += 1
+            import traceback
+            traceback.print_exc()
+            print("FAIL %s" % test.__name__, flush=True)
+    sys.exit(1 if failed else 0)
