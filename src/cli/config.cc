@@ -61,13 +61,13 @@ void read_delivery(const toml::table& t, Config& c) {
 }  // namespace
 
 Result<Config> load_config(const std::string& path) {
-  toml::parse_result parsed = toml::parse_file(path);
-  if (!parsed) {
-    const auto& err = parsed.error();
+  toml::table t;
+  try {  // toml++ reports parse errors as exceptions: caught here, where they enter (rule 3)
+    t = toml::parse_file(path);
+  } catch (const toml::parse_error& err) {
     return invalid_argument("config " + path + ": " + std::string(err.description()) + " (line " +
                             std::to_string(err.source().begin.line) + ")");
   }
-  const toml::table& t = parsed.table();
   const std::filesystem::path base = std::filesystem::absolute(path).parent_path();
   Config c;
   c.path = path;

@@ -2,11 +2,14 @@
 
 #include <CLI/CLI.hpp>
 
+#include <sys/stat.h>
+
 #include <cstdlib>
 
 #include "cli/commands.h"
 
 int main(int argc, char** argv) {
+  ::umask(077);  // the database, WAL, keys and certificates are for this user only
   using namespace herald::cli;
   CLI::App app{"Herald: secure, self-hostable patient messaging (GOV.UK Notify v2 compatible)"};
   app.require_subcommand(1);

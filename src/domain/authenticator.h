@@ -9,6 +9,7 @@
 // Thread-safe.
 
 #include <chrono>
+#include <memory>
 #include <mutex>
 #include <string_view>
 #include <unordered_map>

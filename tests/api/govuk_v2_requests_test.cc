@@ -44,7 +44,7 @@ TEST(GovukRequests, FieldErrorsInSchemaOrder) {
             R"({"error":"ValidationError","message":"email_address Not a valid email address"},)"
             R"({"error":"ValidationError","message":"template_id is not a valid UUID"},)"
             R"({"error":"ValidationError","message":"personalisation abc is not of type object"},)"
-            R"({"error":"ValidationError","message":"Additional properties are not allowed (zzz was unexpected)"}]})");
+            R"j({"error":"ValidationError","message":"Additional properties are not allowed (zzz was unexpected)"}]})j");
 }
 
 TEST(GovukRequests, ReferenceTooLongAndUnsubscribeUrl) {

@@ -4,6 +4,8 @@
 #include "core/time.h"
 #include "core/uuid.h"
 
+#include <vector>
+
 namespace herald {
 namespace {
 
@@ -31,7 +33,7 @@ TEST(Time, FormatsAsGovukDatetime) {
 }
 
 TEST(Base64, RoundTripsBothAlphabets) {
-  for (std::string s : {"", "f", "fo", "foo", "foob", "fooba", "foobar", std::string("\xff\xfe\x00\x01", 4)}) {
+  for (const std::string& s : std::vector<std::string>{"", "f", "fo", "foo", "foob", "fooba", "foobar", std::string("\xff\xfe\x00\x01", 4)}) {
     EXPECT_EQ(base64_decode(base64_encode(s)), s);
     EXPECT_EQ(base64url_decode(base64url_encode(s)), s);
   }

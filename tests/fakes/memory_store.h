@@ -1,0 +1,122 @@
+#pragma once
+// MemoryStore: an in-memory Store for domain and API tests. Same observable behaviour as the
+// SQLite backend for what the tests use (tenant scoping, claims, leases), no encryption.
+// Thread-safe.
+
+#include <map>
+#include <mutex>
+
+#include "store/store.h"
+
+namespace herald::fakes {
+
+class MemoryStore final : public store::Store {
+ public:
+  Result<void> create_service(const store::ServiceRecord& service) override {
+    std::lock_guard lock(mutex_);
+    services_[service.id] = service;
+    return ok();
+  }
+  Result<std::optional<store::ServiceRecord>> find_service(ServiceId id) override {
+    std::lock_guard lock(mutex_);
+    ++service_reads;
+    auto it = services_.find(id);
+    if (it == services_.end()) return std::optional<store::ServiceRecord>();
+    return std::optional(it->second);
+  }
+  Result<std::optional<store::ServiceRecord>> find_service_by_name(const std::string& name) override {
+    std::lock_guard lock(mutex_);
+    for (const auto& [id, s] : services_) {
+      if (s.name == name) return std::optional(s);
+    }
+    return std::optional<store::ServiceRecord>();
+  }
+  Result<void> create_api_key(const store::ApiKeyRecord& key) override {
+    std::lock_guard lock(mutex_);
+    keys_.push_back(key);
+    return ok();
+  }
+  Result<std::vector<store::ApiKeyRecord>> api_keys_for_service(ServiceId service) override {
+    std::lock_guard lock(mutex_);
+    std::vector<store::ApiKeyRecord> out;
+    for (const auto& k : keys_) {
+      if (k.service == service) out.push_back(k);
+    }
+    return out;
+  }
+  Result<void> create_template(const store::TemplateRecord& record) override {
+    std::lock_guard lock(mutex_);
+    templates_[record.id] = record;
+    return ok();
+  }
+  Result<std::optional<store::TemplateRecord>> find_template(ServiceId service, TemplateId id,
+                                                             std::optional<int> version) override {
+    std::lock_guard lock(mutex_);
+    auto it = templates_.find(id);
+    if (it == templates_.end() || it->second.service != service || (version && *version != it->second.version)) {
+      return std::optional<store::TemplateRecord>();
+    }
+    return std::optional(it->second);
+  }
+  Result<std::vector<store::TemplateRecord>> templates_for_service(ServiceId service) override {
+    std::lock_guard lock(mutex_);
+    std::vector<store::TemplateRecord> out;
+    for (const auto& [id, t] : templates_) {
+      if (t.service == service) out.push_back(t);
+    }
+    return out;
+  }
+  Result<void> insert_notification(const store::NotificationRecord& record) override {
+    std::lock_guard lock(mutex_);
+    notifications_[record.id] = {record, record.queued ? std::optional(record.created_at) : std::nullopt};
+    return ok();
+  }
+  Result<std::optional<store::NotificationRecord>> find_notification(ServiceId service,
+                                                                     NotificationId id) override {
+    std::lock_guard lock(mutex_);
+    auto it = notifications_.find(id);
+    if (it == notifications_.end() || it->second.record.service != service) {
+      return std::optional<store::NotificationRecord>();
+    }
+    return std::optional(it->second.record);
+  }
+  Result<std::vector<store::NotificationRecord>> claim_due(int limit, Timestamp now, Duration lease) override {
+    std::lock_guard lock(mutex_);
+    std::vector<store::NotificationRecord> out;
+    for (auto& [id, row] : notifications_) {
+      if (static_cast<int>(out.size()) >= limit) break;
+      const bool open = row.record.status == "created" || row.record.status == "sending";
+      if (!open || !row.due_at || *row.due_at > now) continue;
+      row.record.status = "sending";
+      ++row.record.attempts;
+      row.due_at = now + lease;
+      out.push_back(row.record);
+    }
+    return out;
+  }
+  Result<void> record_outcome(const store::DeliveryOutcome& outcome) override {
+    std::lock_guard lock(mutex_);
+    auto it = notifications_.find(outcome.id);
+    if (it == notifications_.end()) return not_found("notification");
+    it->second.record.status = outcome.status;
+    it->second.record.updated_at = outcome.updated_at;
+    if (outcome.sent_at) it->second.record.sent_at = outcome.sent_at;
+    it->second.due_at = outcome.next_attempt_at;
+    return ok();
+  }
+
+  int service_reads = 0;  // guarded by mutex_ (read in tests after calls complete)
+
+ private:
+  struct Row {
+    store::NotificationRecord record;
+    std::optional<Timestamp> due_at;
+  };
+  std::mutex mutex_;
+  std::map<ServiceId, store::ServiceRecord> services_;
+  std::vector<store::ApiKeyRecord> keys_;
+  std::map<TemplateId, store::TemplateRecord> templates_;
+  std::map<NotificationId, Row> notifications_;
+};
+
+}  // namespace herald::fakes
