@@ -9,9 +9,9 @@ SMTP_PORT ?= 2525
 
 DEBIAN_PACKAGES := g++ cmake make pkg-config ccache libboost1.81-dev libssl-dev openssl \
 	libsqlite3-dev sqlite3 libcli11-dev libtomlplusplus-dev libgtest-dev libgmock-dev \
-	python3 python3-aiosmtpd ca-certificates
+	python3 python3-aiosmtpd ca-certificates clang libclang-rt-14-dev
 
-.PHONY: deps build build-asan run test unit bench clean e2e-deps
+.PHONY: deps build build-asan run test unit bench fuzz clean e2e-deps
 
 # Installs missing Debian packages (and Node.js/npm only when no node is on the machine).
 deps:
@@ -41,9 +41,11 @@ tests/e2e/node_modules/.package-lock.json: tests/e2e/package-lock.json
 
 e2e-deps: deps tests/e2e/node_modules/.package-lock.json
 
-# Every suite (unit, integration, security, e2e) against the ASan+UBSan build.
+# Every suite (unit, integration, security, e2e) against the ASan+UBSan build, then a short
+# libFuzzer run of each parser.
 test: build-asan e2e-deps
 	cd build/asan && ctest --output-on-failure -j 2 --timeout 900
+	$(MAKE) fuzz FUZZ_SECONDS=20
 
 unit: build-asan
 	cd build/asan && ctest --output-on-failure -L unit
@@ -56,6 +58,24 @@ run: build
 	trap 'kill $$sink 2>/dev/null' EXIT; \
 	echo "Herald: https://127.0.0.1:$(PORT)  (trust $(DATA)/tls/cert.pem, e.g. NODE_EXTRA_CA_CERTS=$(DATA)/tls/cert.pem)"; \
 	./build/release/herald --config $(DATA)/herald.toml serve
+
+# A rough accepted-per-second figure (wrk, keep-alive, one JWT); the throughput issue makes
+# this the full benchmark.
+bench: build
+	@command -v wrk >/dev/null || DEBIAN_FRONTEND=noninteractive apt-get install -y -qq wrk
+	bench/quick_accept.sh build/release/herald 10 32
+
+build/fuzz/Makefile:
+	CXX=clang++ cmake -S . -B build/fuzz -DCMAKE_BUILD_TYPE=RelWithDebInfo -DHERALD_FUZZ=ON -DHERALD_TESTS=OFF -DHERALD_WERROR=OFF
+
+# Short libFuzzer runs of every parser target over its checked-in corpus (FUZZ_SECONDS each).
+FUZZ_SECONDS ?= 20
+fuzz: deps build/fuzz/Makefile
+	cmake --build build/fuzz -j $(JOBS) --target json_fuzzer jwt_fuzzer govuk_send_email_fuzzer
+	@set -o pipefail; for t in json jwt govuk_send_email; do \
+	  mkdir -p build/fuzz/corpus/$$t; \
+	  ./build/fuzz/$${t}_fuzzer -max_total_time=$(FUZZ_SECONDS) -max_len=4096 build/fuzz/corpus/$$t fuzz/corpus/$$t 2>&1 | tail -2 || exit 1; \
+	done
 
 clean:
 	rm -rf build

@@ -41,7 +41,9 @@ unsigned char* bytes(std::string& s) { return reinterpret_cast<unsigned char*>(s
 Result<std::string> FieldCipher::seal(std::string_view plaintext,
                                       const FieldContext& context) const {
   if (mode_ == Mode::kPlaintextForTest) {
-    return std::string(1, static_cast<char>(kVersionPlain)) + std::string(plaintext);
+    std::string out(1, static_cast<char>(kVersionPlain));
+    out.append(plaintext);
+    return out;
   }
   const std::uint32_t key_id = keyring_.active_key_id();
   const SecretBytes* key = keyring_.key(key_id);

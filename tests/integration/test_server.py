@@ -1,0 +1,121 @@
+#!/usr/bin/python3
+"""Integration: the HTTPS listener's transport guarantees.
+
+TLS 1.3 is negotiated and TLS 1.1 refused; security headers on every response; a client that
+sends its request too slowly is cut off; SIGTERM lets requests in flight finish, and every
+request answered 201 is in the database after a restart.
+Usage: test_server.py /path/to/herald
+"""
+import concurrent.futures
+import os
+import signal
+import socket
+import ssl
+import sys
+import time
+import warnings
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "tools"))
+from harness import Herald, SmtpSink, Workspace, run_tests  # noqa: E402
+
+HERALD = sys.argv[1]
+
+
+def started(ws, extra=""):
+    sink = ws.track(SmtpSink(ws.dir))
+    herald = ws.track(Herald(HERALD, ws.dir, sink.port, extra_config=extra))
+    service_id, key = herald.create_service()
+    template_id = herald.create_template(service_id, "Hi ((name))", "Hello ((name))")
+    herald.start()
+    return herald, key, template_id
+
+
+def tls_connect(herald, **context_options):
+    context = ssl.create_default_context(cafile=herald.cert)
+    for name, value in context_options.items():
+        setattr(context, name, value)
+    raw = socket.create_connection(("127.0.0.1", herald.port), timeout=10)
+    return context.wrap_socket(raw, server_hostname="localhost")
+
+
+def test_tls_versions_and_headers():
+    with Workspace() as ws:
+        herald, key, _ = started(ws)
+        with tls_connect(herald) as s:
+            assert s.version() == "TLSv1.3", s.version()
+        # The client is made willing to speak TLS 1.1, so a refusal can only come from Herald.
+        old = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+        old.load_verify_locations(herald.cert)
+        old.set_ciphers("DEFAULT:@SECLEVEL=0")
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", DeprecationWarning)
+            old.minimum_version = ssl.TLSVersion.TLSv1
+            old.maximum_version = ssl.TLSVersion.TLSv1_1
+        try:
+            with old.wrap_socket(socket.create_connection(("127.0.0.1", herald.port), timeout=10),
+                                 server_hostname="localhost"):
+                raise AssertionError("TLS 1.1 must be refused")
+        except ssl.SSLError as e:
+            assert e.reason == "TLSV1_ALERT_PROTOCOL_VERSION", e
+        with tls_connect(herald) as s:
+            s.sendall(b"GET /v2/notifications/x HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n")
+            response = b""
+            while True:
+                chunk = s.recv(65536)
+                if not chunk:
+                    break
+                response += chunk
+        head = response.split(b"\r\n\r\n")[0].lower()
+        for header in (b"strict-transport-security: max-age=", b"x-content-type-options: nosniff",
+                       b"cache-control: no-store", b"content-type: application/json"):
+            assert header in head, (header, head)
+        assert b"HTTP/1.1 401" in response
+
+
+def test_slow_client_is_cut_off():
+    with Workspace() as ws:
+        herald, _, _ = started(ws, "[server]\nrequest_timeout_seconds = 2")
+        with tls_connect(herald) as s:
+            s.sendall(b"POST /v2/notifications/email HTTP/1.1\r\nHost: localhost\r\n")
+            started_at = time.time()
+            s.settimeout(10)
+            try:
+                data = s.recv(100)
+            except (ConnectionResetError, ssl.SSLError):
+                data = b""
+            elapsed = time.time() - started_at
+            assert data == b"" and elapsed < 6, (data, elapsed)
+
+
+def test_sigterm_finishes_in_flight_requests():
+    with Workspace() as ws:
+        herald, key, template_id = started(ws)
+
+        def send(i):
+            try:
+                return herald.request("POST", "/v2/notifications/email", key=key, body={
+                    "email_address": "p%d@example.com" % i, "template_id": template_id,
+                    "personalisation": {"name": "n"}})
+            except (OSError, ssl.SSLError):
+                return None, None
+
+        with concurrent.futures.ThreadPoolExecutor(16) as pool:
+            futures = [pool.submit(send, i) for i in range(200)]
+            time.sleep(0.05)
+            herald.proc.send_signal(signal.SIGTERM)
+            results = [f.result() for f in futures]
+        assert herald.proc.wait(30) == 0
+        herald.proc = None
+        herald.log.close()
+        accepted = [body["id"] for status, body in results if status == 201]
+        assert accepted, "some requests should have been answered before the listener closed"
+        assert all(status in (201, None) for status, _ in results), [s for s, _ in results]
+        herald.start()
+        for notification_id in accepted:
+            status, body = herald.request("GET", "/v2/notifications/" + notification_id, key=key)
+            assert status == 200, (notification_id, status, body)
+
+
+if __name__ == "__main__":
+    run_tests([test_tls_versions_and_headers, test_slow_client_is_cut_off,
+               test_sigterm_finishes_in_flight_requests])
