@@ -61,6 +61,12 @@ Result<AcceptedEmail> Notifications::send_email(const Caller& caller, EmailReque
                             "Your message is " + std::to_string(rendered->body.size()) + " bytes.");
   }
 
+  if (request.email_reply_to_id) {
+    // Reply-to addresses per service come with the full API; until then none exist.
+    return invalid_argument("email_reply_to_id " + request.email_reply_to_id->to_string() +
+                            " does not exist in database for service id " + caller.service.to_string());
+  }
+
   store::NotificationRecord record;
   record.id = NotificationId{crypto::random_uuid()};
   record.service = caller.service;

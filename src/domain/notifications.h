@@ -23,6 +23,7 @@ struct EmailRequest {
   std::string personalisation_json;  // as received, stored encrypted
   std::optional<std::string> reference;
   std::optional<std::string> one_click_unsubscribe_url;
+  std::optional<Uuid> email_reply_to_id;
 };
 
 struct AcceptedEmail {

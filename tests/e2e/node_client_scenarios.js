@@ -114,6 +114,9 @@ async function clientErrors() {
   await expectError(wrongSecret.getNotificationById(crypto.randomUUID()), 403, 'AuthError', 'Invalid token: API key not found');
   const unknownService = new NotifyClient(base, `bad-${crypto.randomUUID()}-${crypto.randomUUID()}`);
   await expectError(unknownService.sendEmail(templateId, 'someone@example.com'), 403, 'AuthError', 'Invalid token: service not found');
+  const replyTo = crypto.randomUUID();
+  await expectError(client.sendEmail(templateId, 'someone@example.com', { personalisation: { name: 'x' }, emailReplyToId: replyTo }),
+    400, 'BadRequestError', `email_reply_to_id ${replyTo} does not exist in database for service id ${serviceId}`);
   // Tenant isolation: another service's key sees neither the template nor the notification.
   const other = new NotifyClient(base, process.env.HERALD_OTHER_API_KEY);
   await expectError(other.sendEmail(templateId, 'someone@example.com', { personalisation: { name: 'x' } }),

@@ -1,5 +1,6 @@
 #include "store/sqlite/sqlite_store.h"
 
+#include "core/log.h"
 #include "store/sqlite/migrations.h"
 
 namespace herald::store::sqlite {
@@ -299,6 +300,7 @@ Result<std::optional<NotificationRecord>> SqliteStore::find_notification(Service
 Result<std::vector<NotificationRecord>> SqliteStore::claim_due(int limit, Timestamp now,
                                                                Duration lease) {
   std::vector<NotificationRecord> claimed;
+  std::vector<std::string> unreadable;
   std::lock_guard lock(mutex_);
   auto tx = Transaction::begin_immediate(connection_);
   if (!tx) return tx.error();
@@ -315,9 +317,22 @@ Result<std::vector<NotificationRecord>> SqliteStore::claim_due(int limit, Timest
       if (!row) return row.error();
       if (!*row) break;
       auto record = read_notification(*stmt);
-      if (!record) return record.error();
-      claimed.push_back(std::move(*record));
+      if (record) {
+        claimed.push_back(std::move(*record));
+      } else {
+        // A row that cannot be decrypted (wrong key, tampering) must not block every other
+        // notification behind it: it fails for good and the operator is told.
+        unreadable.push_back(stmt->column_text(0));
+        log::error("store.unreadable_notification",
+                   {{"notification_id", unreadable.back()}, {"error", record.error().message}});
+      }
     }
+  }
+  for (const std::string& id : unreadable) {
+    auto fail = connection_.prepare(
+        "UPDATE notifications SET status = 'technical-failure', due_at = NULL, updated_at = ? WHERE id = ?");
+    if (!fail) return fail.error();
+    HERALD_TRY(fail->bind_int(1, to_micros(now)).bind_text(2, id).run());
   }
   HERALD_TRY(tx->commit());
   return claimed;

@@ -157,6 +157,26 @@ TEST_F(SqliteStoreTest, KeyMismatchSurfacesAsDataLoss) {
   EXPECT_EQ(found.error().code, ErrorCode::kDataLoss);
 }
 
+TEST_F(SqliteStoreTest, UnreadableRowFailsAloneAndDoesNotBlockClaims) {
+  auto good = notification("good@example.com");
+  auto bad = notification("bad@example.com");
+  bad.created_at = now_ - 1s;  // due first
+  ASSERT_TRUE(store_->insert_notification(bad));
+  ASSERT_TRUE(store_->insert_notification(good));
+  {
+    auto db = Connection::open((dir_ / "h.db").string(), Connection::Durability::kFull);
+    ASSERT_TRUE(db);
+    auto corrupt = db->prepare("UPDATE notifications SET body = x'01000000010000' WHERE id = ?");
+    ASSERT_TRUE(corrupt);
+    ASSERT_TRUE(corrupt->bind_text(1, bad.id.to_string()).run());
+  }
+  auto claimed = store_->claim_due(10, now_, 60s);
+  ASSERT_TRUE(claimed) << claimed.error().message;
+  ASSERT_EQ(claimed->size(), 1u);
+  EXPECT_EQ((*claimed)[0].id, good.id);
+  EXPECT_TRUE(store_->claim_due(10, now_ + 1000s, 60s)->size() == 1u) << "only good's lease expiry";
+}
+
 TEST_F(SqliteStoreTest, CiphertextSwappedBetweenRowsFailsIntegrity) {
   auto a = notification("a@example.com");
   auto b = notification("b@example.com");
