@@ -96,14 +96,19 @@ def test_relay_4xx_is_retried_then_technical_failure():
         herald.wait_for_status(key, notification_id, {"technical-failure"})
 
 
+def tls_relay(ws):
+    """An SMTP sink offering STARTTLS with a localhost certificate from a second data directory."""
+    os.makedirs(os.path.join(ws.dir, "relay"))
+    relay_tls = Herald(HERALD, os.path.join(ws.dir, "relay"), 1)
+    sink = ws.track(SmtpSink(ws.dir, tls_cert=relay_tls.cert,
+                             tls_key=os.path.join(relay_tls.dir, "tls", "key.pem")))
+    return sink, relay_tls.cert
+
+
 def test_starttls_used_and_verified():
     with Workspace() as ws:
-        # A second data directory provides a localhost certificate for the relay.
-        os.makedirs(os.path.join(ws.dir, "relay"))
-        relay_tls = Herald(HERALD, os.path.join(ws.dir, "relay"), 1)
-        sink = ws.track(SmtpSink(ws.dir, tls_cert=relay_tls.cert,
-                                 tls_key=os.path.join(relay_tls.dir, "tls", "key.pem")))
-        herald, key, template_id = setup(ws, sink.port, "[smtp]\nrequire_starttls = true\nca_file = \"%s\"" % relay_tls.cert)
+        sink, relay_cert = tls_relay(ws)
+        herald, key, template_id = setup(ws, sink.port, "[smtp]\nrequire_starttls = true\nca_file = \"%s\"" % relay_cert)
         herald.start()
         notification_id = send(herald, key, template_id)
         herald.wait_for_status(key, notification_id, {"delivered"})
@@ -113,10 +118,7 @@ def test_starttls_used_and_verified():
 
 def test_starttls_with_untrusted_certificate_is_not_sent():
     with Workspace() as ws:
-        os.makedirs(os.path.join(ws.dir, "relay"))
-        relay_tls = Herald(HERALD, os.path.join(ws.dir, "relay"), 1)
-        sink = ws.track(SmtpSink(ws.dir, tls_cert=relay_tls.cert,
-                                 tls_key=os.path.join(relay_tls.dir, "tls", "key.pem")))
+        sink, _ = tls_relay(ws)
         # Herald's own (different) certificate as the only trust anchor: verification must fail.
         herald, key, template_id = setup(ws, sink.port, FAST_RETRY)
         herald.rewrite_config("[smtp]\nca_file = \"%s\"" % os.path.join(herald.dir, "tls", "cert.pem"))
