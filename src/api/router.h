@@ -8,6 +8,8 @@
 #include <map>
 #include <memory>
 #include <string>
+#include <utility>
+#include <variant>
 #include <vector>
 
 #include "core/thread_pool.h"
@@ -17,12 +19,18 @@ namespace herald::api {
 
 using PathParams = std::map<std::string, std::string>;
 using RouteHandler = std::function<net::Response(const net::Request&, const PathParams&)>;
+// A deferred reply for asynchronous routes: call it once, from any thread, with a function that
+// builds the response; the router runs that function on its pool (so a store's completion
+// thread only hands over work) and sends the result.
+using Reply = std::function<void(std::function<net::Response()>)>;
+using AsyncRouteHandler = std::function<void(const net::Request&, const PathParams&, Reply)>;
 
 class Router {
  public:
   explicit Router(std::size_t worker_threads) : pool_(std::make_unique<ThreadPool>(worker_threads)) {}
 
   void add(std::string method, std::string pattern, RouteHandler handler);
+  void add_async(std::string method, std::string pattern, AsyncRouteHandler handler);
   // net::Handler.
   void handle(net::Request&& request, net::Responder respond);
   // Synchronous dispatch on the caller's thread (tests).
@@ -32,8 +40,11 @@ class Router {
   struct Route {
     std::string method;
     std::vector<std::string> segments;
-    RouteHandler handler;
+    RouteHandler handler;              // set for synchronous routes
+    AsyncRouteHandler async_handler;  // set for asynchronous routes
   };
+  // The matching route (with its path parameters), or the 404/405 response.
+  std::variant<std::pair<const Route*, PathParams>, net::Response> find(const net::Request& request) const;
   std::vector<Route> routes_;
   std::unique_ptr<ThreadPool> pool_;
 };

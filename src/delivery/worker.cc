@@ -1,5 +1,7 @@
 #include "delivery/worker.h"
 
+#include <future>
+
 #include "core/log.h"
 #include "delivery/email_sender.h"
 
@@ -53,15 +55,28 @@ void DeliveryWorker::run() {
 Result<int> DeliveryWorker::run_once() {
   auto claimed = store_.claim_due(options_.batch_size, clock_.now(), options_.lease);
   if (!claimed) return claimed.error();
+  // Outcomes are recorded asynchronously so that the writer commits many of them at once;
+  // all of them are durable before the next claim.
+  std::vector<std::pair<std::string, std::future<Result<void>>>> recording;
   for (const auto& record : *claimed) {
     if (stopping_) break;  // the rest are re-claimed when their lease expires
-    deliver(record);
+    auto promise = std::make_shared<std::promise<Result<void>>>();
+    recording.emplace_back(record.id.to_string(), promise->get_future());
+    store_.record_outcome_async(deliver(record), [promise](Result<void> recorded) {
+      promise->set_value(std::move(recorded));
+    });
   }
   provider_->close();
+  for (auto& [id, future] : recording) {
+    auto recorded = future.get();
+    if (!recorded) {
+      log::error("delivery.record_failed", {{"notification_id", id}, {"error", recorded.error().message}});
+    }
+  }
   return static_cast<int>(claimed->size());
 }
 
-void DeliveryWorker::deliver(const store::NotificationRecord& record) {
+store::DeliveryOutcome DeliveryWorker::deliver(const store::NotificationRecord& record) {
   const std::string id = record.id.to_string();
   SendResult result;
   if (record.key_type == store::KeyType::kTest) {
@@ -75,16 +90,13 @@ void DeliveryWorker::deliver(const store::NotificationRecord& record) {
       result = provider_->send(*email);
     }
   }
-  const store::DeliveryOutcome outcome = outcome_for(record, result);
-  auto recorded = store_.record_outcome(outcome);
+  store::DeliveryOutcome outcome = outcome_for(record, result);
   log::info("delivery.attempt", {{"notification_id", id},
                                  {"service_id", record.service.to_string()},
                                  {"attempt", std::to_string(record.attempts)},
                                  {"status", outcome.status},
                                  {"detail", result.detail}});
-  if (!recorded) {
-    log::error("delivery.record_failed", {{"notification_id", id}, {"error", recorded.error().message}});
-  }
+  return outcome;
 }
 
 store::DeliveryOutcome DeliveryWorker::outcome_for(const store::NotificationRecord& record,

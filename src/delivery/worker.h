@@ -43,7 +43,8 @@ class DeliveryWorker {
 
  private:
   void run();
-  void deliver(const store::NotificationRecord& record);
+  // Sends one notification (or simulates it for a test key) and says what to record.
+  store::DeliveryOutcome deliver(const store::NotificationRecord& record);
   store::DeliveryOutcome outcome_for(const store::NotificationRecord& record, SendResult result);
 
   store::Store& store_;

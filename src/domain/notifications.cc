@@ -46,8 +46,8 @@ std::string Notifications::from_email(const store::ServiceRecord& service) const
   return service.email_sender_local_part + "@" + config_.email_domain;
 }
 
-Result<AcceptedEmail> Notifications::send_email(const Caller& caller, EmailRequest&& request,
-                                                Timestamp now) {
+Result<AcceptedEmail> Notifications::prepare_email(const Caller& caller, EmailRequest&& request,
+                                                   Timestamp now) {
   auto service = store_.find_service(caller.service);
   if (!service) return service.error();
   if (!*service) return not_found("service " + caller.service.to_string());
@@ -84,8 +84,32 @@ Result<AcceptedEmail> Notifications::send_email(const Caller& caller, EmailReque
   record.one_click_unsubscribe_url = std::move(request.one_click_unsubscribe_url);
   record.created_at = now;
   record.queued = !is_simulated_email_address(record.recipient);
-  HERALD_TRY(store_.insert_notification(record));
   return AcceptedEmail{std::move(record), from_email(**service)};
+}
+
+Result<AcceptedEmail> Notifications::send_email(const Caller& caller, EmailRequest&& request,
+                                                Timestamp now) {
+  auto accepted = prepare_email(caller, std::move(request), now);
+  if (!accepted) return accepted;
+  HERALD_TRY(store_.insert_notification(accepted->record));
+  return accepted;
+}
+
+void Notifications::send_email_async(const Caller& caller, EmailRequest&& request, Timestamp now,
+                                     std::function<void(Result<AcceptedEmail>)> done) {
+  auto accepted = prepare_email(caller, std::move(request), now);
+  if (!accepted) {
+    done(std::move(accepted).error());
+    return;
+  }
+  auto shared = std::make_shared<AcceptedEmail>(std::move(*accepted));
+  store_.insert_notification_async(shared->record, [shared, done = std::move(done)](Result<void> stored) {
+    if (!stored) {
+      done(stored.error());
+    } else {
+      done(std::move(*shared));
+    }
+  });
 }
 
 Result<std::optional<store::NotificationRecord>> Notifications::get(const Caller& caller,

@@ -4,6 +4,7 @@
 // notification through the Store (which encrypts its personal fields and makes it durable).
 // Thread-safe if the Store is.
 
+#include <functional>
 #include <optional>
 #include <string>
 
@@ -44,8 +45,13 @@ class Notifications {
       : store_(store), config_(std::move(config)) {}
 
   // Errors: kInvalidArgument with GOV.UK's message (template not found or unsuitable, missing
-  // personalisation, empty or too long message); store errors as they come.
+  // personalisation, empty or too long message); store errors as they come. Returns once the
+  // notification is durable.
   Result<AcceptedEmail> send_email(const Caller& caller, EmailRequest&& request, Timestamp now);
+  // The same without blocking: `done` runs once the notification is durable (on a store thread,
+  // so it must be quick) or at once when validation fails.
+  void send_email_async(const Caller& caller, EmailRequest&& request, Timestamp now,
+                        std::function<void(Result<AcceptedEmail>)> done);
 
   // nullopt when absent or owned by another service.
   Result<std::optional<store::NotificationRecord>> get(const Caller& caller, NotificationId id);
@@ -53,6 +59,9 @@ class Notifications {
   std::string from_email(const store::ServiceRecord& service) const;
 
  private:
+  // Validates and renders; builds the record without storing it.
+  Result<AcceptedEmail> prepare_email(const Caller& caller, EmailRequest&& request, Timestamp now);
+
   store::Store& store_;
   NotificationsConfig config_;
 };

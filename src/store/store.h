@@ -10,6 +10,7 @@
 //   row id; a ciphertext that fails to authenticate surfaces as kDataLoss.
 // - Lookups scoped by service never return another service's rows (tenant isolation).
 
+#include <functional>
 #include <optional>
 #include <vector>
 
@@ -47,6 +48,18 @@ class Store {
   virtual Result<std::vector<NotificationRecord>> claim_due(int limit, Timestamp now,
                                                             Duration lease) = 0;
   virtual Result<void> record_outcome(const DeliveryOutcome& outcome) = 0;
+
+  // Asynchronous forms: `done` runs once the write is durable (or has failed), possibly on a
+  // store thread, so it must be quick and must not call back into the store synchronously.
+  // Backends with a group-commit writer batch concurrent calls into one commit; the defaults
+  // simply run the synchronous forms.
+  using Completion = std::function<void(Result<void>)>;
+  virtual void insert_notification_async(NotificationRecord record, Completion done) {
+    done(insert_notification(record));
+  }
+  virtual void record_outcome_async(DeliveryOutcome outcome, Completion done) {
+    done(record_outcome(outcome));
+  }
 };
 
 }  // namespace herald::store

@@ -23,22 +23,35 @@ std::string root_url(const net::Request& request, const std::string& configured)
   return "https://" + host + "/";
 }
 
-net::Response post_email(const Dependencies& deps, const net::Request& request) {
+void post_email(const Dependencies& deps, const net::Request& request, Reply reply) {
   const Timestamp now = deps.clock.now();
   auto caller = authenticate(request, deps.authenticator, now);
-  if (auto* refused = std::get_if<net::Response>(&caller)) return std::move(*refused);
+  if (auto* refused = std::get_if<net::Response>(&caller)) {
+    return reply([response = std::move(*refused)] { return response; });
+  }
   auto body = parse_body(request.body);
-  if (auto* invalid = std::get_if<net::Response>(&body)) return std::move(*invalid);
+  if (auto* invalid = std::get_if<net::Response>(&body)) {
+    return reply([response = std::move(*invalid)] { return response; });
+  }
   auto parsed = parse_send_email(std::get<json::Value>(body), now);
-  if (auto* invalid = std::get_if<net::Response>(&parsed)) return std::move(*invalid);
-  const auto& who = std::get<domain::Caller>(caller);
-  auto accepted = deps.notifications.send_email(who, std::move(std::get<domain::EmailRequest>(parsed)), now);
-  if (!accepted) return error_response(accepted.error());
-  log::info("notification.accepted", {{"notification_id", accepted->record.id.to_string()},
-                                      {"service_id", who.service.to_string()},
-                                      {"api_key_id", who.key.to_string()}});
-  return net::Response{201, "application/json",
-                       created_email_json(*accepted, root_url(request, deps.public_root)), {}};
+  if (auto* invalid = std::get_if<net::Response>(&parsed)) {
+    return reply([response = std::move(*invalid)] { return response; });
+  }
+  const auto who = std::get<domain::Caller>(caller);
+  deps.notifications.send_email_async(
+      who, std::move(std::get<domain::EmailRequest>(parsed)), now,
+      [reply, who, root = root_url(request, deps.public_root)](Result<domain::AcceptedEmail> accepted) {
+        // Runs on the store's writer thread: hand the formatting to the router's pool.
+        auto shared = std::make_shared<Result<domain::AcceptedEmail>>(std::move(accepted));
+        reply([shared, who, root] {
+          if (!*shared) return error_response(shared->error());
+          const domain::AcceptedEmail& email = **shared;
+          log::info("notification.accepted", {{"notification_id", email.record.id.to_string()},
+                                              {"service_id", who.service.to_string()},
+                                              {"api_key_id", who.key.to_string()}});
+          return net::Response{201, "application/json", created_email_json(email, root), {}};
+        });
+      });
 }
 
 net::Response get_notification(const Dependencies& deps, const net::Request& request,
@@ -57,8 +70,8 @@ net::Response get_notification(const Dependencies& deps, const net::Request& req
 }  // namespace
 
 void register_routes(Router& router, const Dependencies& deps) {
-  router.add("POST", "/v2/notifications/email",
-             [deps](const net::Request& r, const PathParams&) { return post_email(deps, r); });
+  router.add_async("POST", "/v2/notifications/email",
+                   [deps](const net::Request& r, const PathParams&, Reply reply) { post_email(deps, r, std::move(reply)); });
   router.add("GET", "/v2/notifications/{notification_id}",
              [deps](const net::Request& r, const PathParams& p) { return get_notification(deps, r, p); });
 }

@@ -2,6 +2,8 @@
 
 #include <sqlite3.h>
 
+#include <unordered_map>
+
 namespace herald::store::sqlite {
 namespace {
 
@@ -19,7 +21,15 @@ Error sqlite_error(sqlite3* db, int rc, const char* what) {
 
 }  // namespace
 
-Statement::~Statement() { sqlite3_finalize(stmt_); }
+Statement::~Statement() {
+  if (in_use_ != nullptr) {
+    sqlite3_reset(stmt_);
+    sqlite3_clear_bindings(stmt_);
+    *in_use_ = false;
+  } else {
+    sqlite3_finalize(stmt_);
+  }
+}
 
 Result<void> Statement::check_bind(int rc) {
   if (rc != SQLITE_OK && bind_error_ == 0) bind_error_ = rc;
@@ -107,13 +117,43 @@ Result<Connection> Connection::open(const std::string& path, Durability durabili
   return connection;
 }
 
-Connection::~Connection() { sqlite3_close_v2(db_); }
+struct Connection::Cache {
+  struct Entry {
+    sqlite3_stmt* stmt = nullptr;
+    bool in_use = false;
+  };
+  std::unordered_map<std::string, Entry> entries;  // node-based: Entry addresses are stable
+};
+
+Connection::Connection(sqlite3* db) : db_(db), cache_(std::make_unique<Cache>()) {}
+
+Connection::Connection(Connection&& other) noexcept : db_(other.db_), cache_(std::move(other.cache_)) {
+  other.db_ = nullptr;
+}
+
+Connection::~Connection() {
+  if (cache_) {
+    for (auto& [sql, entry] : cache_->entries) sqlite3_finalize(entry.stmt);
+  }
+  sqlite3_close_v2(db_);
+}
 
 Result<Statement> Connection::prepare(std::string_view sql) {
+  auto it = cache_->entries.find(std::string(sql));
+  if (it != cache_->entries.end() && !it->second.in_use) {
+    it->second.in_use = true;
+    return Statement(db_, it->second.stmt, &it->second.in_use);
+  }
   sqlite3_stmt* stmt = nullptr;
-  const int rc = sqlite3_prepare_v2(db_, sql.data(), static_cast<int>(sql.size()), &stmt, nullptr);
+  const bool cacheable = it == cache_->entries.end();
+  const int rc = sqlite3_prepare_v3(db_, sql.data(), static_cast<int>(sql.size()),
+                                    cacheable ? SQLITE_PREPARE_PERSISTENT : 0, &stmt, nullptr);
   if (rc != SQLITE_OK) return sqlite_error(db_, rc, "prepare");
-  return Statement(db_, stmt);
+  if (!cacheable) return Statement(db_, stmt);
+  auto& entry = cache_->entries[std::string(sql)];
+  entry.stmt = stmt;
+  entry.in_use = true;
+  return Statement(db_, stmt, &entry.in_use);
 }
 
 Result<void> Connection::execute_script(const char* sql) {

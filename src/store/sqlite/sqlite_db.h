@@ -4,6 +4,7 @@
 // no way to run a string-built query (SC-11). Not thread-safe: one owner at a time.
 
 #include <cstdint>
+#include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -17,9 +18,14 @@ namespace herald::store::sqlite {
 
 class Statement {
  public:
-  Statement(sqlite3* db, sqlite3_stmt* stmt) : db_(db), stmt_(stmt) {}
+  // `in_use` is set for a statement borrowed from its connection's cache: it is reset and
+  // handed back on destruction rather than finalized.
+  Statement(sqlite3* db, sqlite3_stmt* stmt, bool* in_use = nullptr) : db_(db), stmt_(stmt), in_use_(in_use) {}
   ~Statement();
-  Statement(Statement&& other) noexcept : db_(other.db_), stmt_(other.stmt_) { other.stmt_ = nullptr; }
+  Statement(Statement&& other) noexcept : db_(other.db_), stmt_(other.stmt_), in_use_(other.in_use_) {
+    other.stmt_ = nullptr;
+    other.in_use_ = nullptr;
+  }
   Statement(const Statement&) = delete;
   Statement& operator=(const Statement&) = delete;
   Statement& operator=(Statement&&) = delete;
@@ -49,6 +55,7 @@ class Statement {
   Result<void> check_bind(int rc);
   sqlite3* db_;
   sqlite3_stmt* stmt_;
+  bool* in_use_;
   int bind_error_ = 0;
 };
 
@@ -57,11 +64,13 @@ class Connection {
   enum class Durability { kFull, kNormal };
   static Result<Connection> open(const std::string& path, Durability durability);
   ~Connection();
-  Connection(Connection&& other) noexcept : db_(other.db_) { other.db_ = nullptr; }
+  Connection(Connection&& other) noexcept;
   Connection(const Connection&) = delete;
   Connection& operator=(const Connection&) = delete;
   Connection& operator=(Connection&&) = delete;
 
+  // Prepared statements are cached by their SQL text and reused (parsing and planning are a
+  // large share of a small query's cost); a statement still in use is prepared afresh.
   Result<Statement> prepare(std::string_view sql);
   // Runs a literal, parameterless script (migrations, pragmas). `sql` must be a compile-time
   // constant of the program, never built from input.
@@ -69,8 +78,10 @@ class Connection {
   std::int64_t changes() const;
 
  private:
-  explicit Connection(sqlite3* db) : db_(db) {}
+  struct Cache;
+  explicit Connection(sqlite3* db);
   sqlite3* db_;
+  std::unique_ptr<Cache> cache_;
 };
 
 // Rolls back on destruction unless commit() succeeded.

@@ -1,5 +1,7 @@
 #include "store/sqlite/sqlite_store.h"
 
+#include <future>
+
 #include "core/log.h"
 #include "store/sqlite/migrations.h"
 
@@ -63,38 +65,122 @@ constexpr const char* kTemplateSelect =
 
 }  // namespace
 
+// A fixed set of reader connections; callers borrow one at a time.
+class SqliteStore::ReaderPool {
+ public:
+  static Result<std::unique_ptr<ReaderPool>> open(const SqliteConfig& config) {
+    auto pool = std::make_unique<ReaderPool>();
+    for (std::size_t i = 0; i < std::max<std::size_t>(1, config.readers); ++i) {
+      auto connection = Connection::open(config.path, config.durability);
+      if (!connection) return connection.error();
+      pool->idle_.push_back(std::make_unique<Connection>(std::move(*connection)));
+    }
+    return pool;
+  }
+  template <typename F>
+  auto borrow(F&& use) {
+    std::unique_ptr<Connection> connection;
+    {
+      std::unique_lock lock(mutex_);
+      available_.wait(lock, [this] { return !idle_.empty(); });
+      connection = std::move(idle_.back());
+      idle_.pop_back();
+    }
+    auto result = use(*connection);
+    {
+      std::lock_guard lock(mutex_);
+      idle_.push_back(std::move(connection));
+    }
+    available_.notify_one();
+    return result;
+  }
+
+ private:
+  std::mutex mutex_;
+  std::condition_variable available_;
+  std::vector<std::unique_ptr<Connection>> idle_;  // guarded by mutex_
+};
+
+SqliteStore::SqliteStore(std::shared_ptr<const crypto::FieldCipher> cipher) : cipher_(std::move(cipher)) {}
+
+SqliteStore::~SqliteStore() {
+  {
+    std::lock_guard lock(checkpoint_mutex_);
+    stopping_ = true;
+  }
+  checkpoint_wake_.notify_all();
+  if (checkpointer_.joinable()) checkpointer_.join();
+  writer_.reset();  // runs what is queued
+}
+
 Result<std::unique_ptr<SqliteStore>> SqliteStore::open(
     const SqliteConfig& config, std::shared_ptr<const crypto::FieldCipher> cipher, Timestamp now) {
   auto connection = Connection::open(config.path, config.durability);
   if (!connection) return connection.error();
   auto applied = apply_migrations(*connection, to_micros(now));
   if (!applied) return applied.error();
-  return std::unique_ptr<SqliteStore>(new SqliteStore(std::move(*connection), std::move(cipher)));
+  // Checkpoints run on their own thread (checkpoint_loop), never inside a commit.
+  HERALD_TRY(connection->execute_script("PRAGMA wal_autocheckpoint=0;"));
+  auto readers = ReaderPool::open(config);
+  if (!readers) return readers.error();
+  std::unique_ptr<SqliteStore> store(new SqliteStore(std::move(cipher)));
+  store->readers_ = std::move(*readers);
+  store->writer_ = std::make_unique<GroupCommitWriter>(std::move(*connection), config.max_batch);
+  store->checkpointer_ = std::thread([raw = store.get(), path = config.path, interval = config.checkpoint_interval] {
+    raw->checkpoint_loop(path, interval);
+  });
+  return store;
+}
+
+void SqliteStore::checkpoint_loop(std::string path, Duration interval) {
+  auto connection = Connection::open(path, Connection::Durability::kFull);
+  if (!connection) {
+    log::error("store.checkpointer_failed", {{"error", connection.error().message}});
+    return;
+  }
+  std::unique_lock lock(checkpoint_mutex_);
+  while (!checkpoint_wake_.wait_for(lock, interval, [this] { return stopping_; })) {
+    lock.unlock();
+    // PASSIVE: copies what it can without blocking the writer or readers.
+    if (auto done = connection->execute_script("PRAGMA wal_checkpoint(PASSIVE);"); !done) {
+      log::warn("store.checkpoint_failed", {{"error", done.error().message}});
+    }
+    lock.lock();
+  }
+  lock.unlock();
+  (void)connection->execute_script("PRAGMA wal_checkpoint(TRUNCATE);");
+}
+
+template <typename T, typename F>
+Result<T> SqliteStore::with_reader(F&& read) {
+  return readers_->borrow([&](Connection& connection) -> Result<T> { return read(connection); });
 }
 
 Result<void> SqliteStore::create_service(const ServiceRecord& service) {
-  std::lock_guard lock(mutex_);
-  auto stmt = connection_.prepare("INSERT INTO services VALUES (?, ?, ?, ?, ?, ?)");
-  if (!stmt) return stmt.error();
-  return stmt->bind_text(1, service.id.to_string())
-      .bind_text(2, service.name)
-      .bind_text(3, service.email_sender_local_part)
-      .bind_int(4, service.active ? 1 : 0)
-      .bind_int(5, service.restricted ? 1 : 0)
-      .bind_int(6, to_micros(service.created_at))
-      .run();
+  return writer_->run([&service](Connection& db) -> Result<void> {
+    auto stmt = db.prepare("INSERT INTO services VALUES (?, ?, ?, ?, ?, ?)");
+    if (!stmt) return stmt.error();
+    return stmt->bind_text(1, service.id.to_string())
+        .bind_text(2, service.name)
+        .bind_text(3, service.email_sender_local_part)
+        .bind_int(4, service.active ? 1 : 0)
+        .bind_int(5, service.restricted ? 1 : 0)
+        .bind_int(6, to_micros(service.created_at))
+        .run();
+  });
 }
 
 Result<std::optional<ServiceRecord>> SqliteStore::find_service_where(const char* sql,
                                                                      std::string_view key) {
-  std::lock_guard lock(mutex_);
-  auto stmt = connection_.prepare(sql);
-  if (!stmt) return stmt.error();
-  stmt->bind_text(1, key);
-  auto row = stmt->step();
-  if (!row) return row.error();
-  if (!*row) return std::optional<ServiceRecord>();
-  return std::optional<ServiceRecord>(read_service(*stmt));
+  return with_reader<std::optional<ServiceRecord>>([&](Connection& db) -> Result<std::optional<ServiceRecord>> {
+    auto stmt = db.prepare(sql);
+    if (!stmt) return stmt.error();
+    stmt->bind_text(1, key);
+    auto row = stmt->step();
+    if (!row) return row.error();
+    if (!*row) return std::optional<ServiceRecord>();
+    return std::optional<ServiceRecord>(read_service(*stmt));
+  });
 }
 
 Result<std::optional<ServiceRecord>> SqliteStore::find_service(ServiceId id) {
@@ -109,102 +195,111 @@ Result<void> SqliteStore::create_api_key(const ApiKeyRecord& key) {
   const std::string id = key.id.to_string();
   auto sealed = cipher_->seal(key.secret, {"api_keys", "secret", id});
   if (!sealed) return sealed.error();
-  std::lock_guard lock(mutex_);
-  auto stmt = connection_.prepare("INSERT INTO api_keys VALUES (?, ?, ?, ?, ?, ?, ?)");
-  if (!stmt) return stmt.error();
-  return stmt->bind_text(1, id)
-      .bind_text(2, key.service.to_string())
-      .bind_text(3, key.name)
-      .bind_text(4, key_type_name(key.type))
-      .bind_blob(5, *sealed)
-      .bind_int(6, to_micros(key.created_at))
-      .bind_optional_int(7, optional_micros(key.revoked_at))
-      .run();
+  return writer_->run([&](Connection& db) -> Result<void> {
+    auto stmt = db.prepare("INSERT INTO api_keys VALUES (?, ?, ?, ?, ?, ?, ?)");
+    if (!stmt) return stmt.error();
+    return stmt->bind_text(1, id)
+        .bind_text(2, key.service.to_string())
+        .bind_text(3, key.name)
+        .bind_text(4, key_type_name(key.type))
+        .bind_blob(5, *sealed)
+        .bind_int(6, to_micros(key.created_at))
+        .bind_optional_int(7, optional_micros(key.revoked_at))
+        .run();
+  });
 }
 
 Result<std::vector<ApiKeyRecord>> SqliteStore::api_keys_for_service(ServiceId service) {
-  std::vector<ApiKeyRecord> keys;
-  std::lock_guard lock(mutex_);
-  auto stmt = connection_.prepare(
-      "SELECT id, name, key_type, secret, created_at, revoked_at FROM api_keys WHERE service_id = "
-      "? ORDER BY created_at");
-  if (!stmt) return stmt.error();
-  stmt->bind_text(1, service.to_string());
-  while (true) {
-    auto row = stmt->step();
-    if (!row) return row.error();
-    if (!*row) break;
-    ApiKeyRecord key;
-    auto id = parse_id<ApiKeyId>(stmt->column_text(0));
-    if (!id) return id.error();
-    key.id = *id;
-    key.service = service;
-    key.name = stmt->column_text(1);
-    key.type = parse_key_type(stmt->column_text(2)).value_or(KeyType::kNormal);
-    auto secret = cipher_->open(stmt->column_blob(3), {"api_keys", "secret", stmt->column_text(0)});
-    if (!secret) return secret.error();
-    key.secret = std::move(*secret);
-    key.created_at = from_micros(stmt->column_int(4));
-    key.revoked_at = optional_time(stmt->column_optional_int(5));
-    keys.push_back(std::move(key));
-  }
-  return keys;
+  return with_reader<std::vector<ApiKeyRecord>>([&](Connection& db) -> Result<std::vector<ApiKeyRecord>> {
+    std::vector<ApiKeyRecord> keys;
+    auto stmt = db.prepare(
+        "SELECT id, name, key_type, secret, created_at, revoked_at FROM api_keys WHERE service_id = "
+        "? ORDER BY created_at");
+    if (!stmt) return stmt.error();
+    stmt->bind_text(1, service.to_string());
+    while (true) {
+      auto row = stmt->step();
+      if (!row) return row.error();
+      if (!*row) return keys;
+      ApiKeyRecord key;
+      auto id = parse_id<ApiKeyId>(stmt->column_text(0));
+      if (!id) return id.error();
+      key.id = *id;
+      key.service = service;
+      key.name = stmt->column_text(1);
+      key.type = parse_key_type(stmt->column_text(2)).value_or(KeyType::kNormal);
+      auto secret = cipher_->open(stmt->column_blob(3), {"api_keys", "secret", stmt->column_text(0)});
+      if (!secret) return secret.error();
+      key.secret = std::move(*secret);
+      key.created_at = from_micros(stmt->column_int(4));
+      key.revoked_at = optional_time(stmt->column_optional_int(5));
+      keys.push_back(std::move(key));
+    }
+  });
 }
 
 Result<void> SqliteStore::create_template(const TemplateRecord& record) {
-  std::lock_guard lock(mutex_);
-  auto tx = Transaction::begin_immediate(connection_);
-  if (!tx) return tx.error();
-  const std::string id = record.id.to_string();
-  auto head = connection_.prepare("INSERT INTO templates VALUES (?, ?, 1, 0)");
-  if (!head) return head.error();
-  HERALD_TRY(head->bind_text(1, id).bind_text(2, record.service.to_string()).run());
-  auto version = connection_.prepare("INSERT INTO template_versions VALUES (?, 1, ?, ?, ?, ?, ?, ?)");
-  if (!version) return version.error();
-  HERALD_TRY(version->bind_text(1, id)
-                 .bind_text(2, record.name)
-                 .bind_text(3, record.type)
-                 .bind_text(4, record.subject)
-                 .bind_text(5, record.body)
-                 .bind_int(6, to_micros(record.created_at))
-                 .bind_text(7, record.created_by)
-                 .run());
-  return tx->commit();
+  return writer_->run([&record](Connection& db) -> Result<void> {
+    const std::string id = record.id.to_string();
+    auto head = db.prepare("INSERT INTO templates VALUES (?, ?, 1, 0)");
+    if (!head) return head.error();
+    HERALD_TRY(head->bind_text(1, id).bind_text(2, record.service.to_string()).run());
+    auto version = db.prepare("INSERT INTO template_versions VALUES (?, 1, ?, ?, ?, ?, ?, ?)");
+    if (!version) return version.error();
+    return version->bind_text(1, id)
+        .bind_text(2, record.name)
+        .bind_text(3, record.type)
+        .bind_text(4, record.subject)
+        .bind_text(5, record.body)
+        .bind_int(6, to_micros(record.created_at))
+        .bind_text(7, record.created_by)
+        .run();
+  });
 }
 
 Result<std::optional<TemplateRecord>> SqliteStore::find_template(ServiceId service, TemplateId id,
                                                                  std::optional<int> version) {
-  std::lock_guard lock(mutex_);
-  const std::string sql = std::string(kTemplateSelect) +
-                          "WHERE t.id = ? AND t.service_id = ? AND v.version = " +
-                          (version ? "?" : "t.current_version");
-  auto stmt = connection_.prepare(sql);
-  if (!stmt) return stmt.error();
-  stmt->bind_text(1, id.to_string()).bind_text(2, service.to_string());
-  if (version) stmt->bind_int(3, *version);
-  auto row = stmt->step();
-  if (!row) return row.error();
-  if (!*row) return std::optional<TemplateRecord>();
-  return std::optional<TemplateRecord>(read_template(*stmt));
+  return with_reader<std::optional<TemplateRecord>>([&](Connection& db) -> Result<std::optional<TemplateRecord>> {
+    const std::string sql = std::string(kTemplateSelect) +
+                            "WHERE t.id = ? AND t.service_id = ? AND v.version = " +
+                            (version ? "?" : "t.current_version");
+    auto stmt = db.prepare(sql);
+    if (!stmt) return stmt.error();
+    stmt->bind_text(1, id.to_string()).bind_text(2, service.to_string());
+    if (version) stmt->bind_int(3, *version);
+    auto row = stmt->step();
+    if (!row) return row.error();
+    if (!*row) return std::optional<TemplateRecord>();
+    return std::optional<TemplateRecord>(read_template(*stmt));
+  });
 }
 
 Result<std::vector<TemplateRecord>> SqliteStore::templates_for_service(ServiceId service) {
-  std::vector<TemplateRecord> out;
-  std::lock_guard lock(mutex_);
-  auto stmt = connection_.prepare(std::string(kTemplateSelect) +
-                                  "WHERE t.service_id = ? AND v.version = t.current_version "
-                                  "AND t.archived = 0 ORDER BY v.name");
-  if (!stmt) return stmt.error();
-  stmt->bind_text(1, service.to_string());
-  while (true) {
-    auto row = stmt->step();
-    if (!row) return row.error();
-    if (!*row) return out;
-    out.push_back(read_template(*stmt));
-  }
+  return with_reader<std::vector<TemplateRecord>>([&](Connection& db) -> Result<std::vector<TemplateRecord>> {
+    std::vector<TemplateRecord> out;
+    auto stmt = db.prepare(std::string(kTemplateSelect) +
+                           "WHERE t.service_id = ? AND v.version = t.current_version "
+                           "AND t.archived = 0 ORDER BY v.name");
+    if (!stmt) return stmt.error();
+    stmt->bind_text(1, service.to_string());
+    while (true) {
+      auto row = stmt->step();
+      if (!row) return row.error();
+      if (!*row) return out;
+      out.push_back(read_template(*stmt));
+    }
+  });
 }
 
-Result<void> SqliteStore::insert_notification(const NotificationRecord& r) {
+Result<void> SqliteStore::insert_notification(const NotificationRecord& record) {
+  std::promise<Result<void>> promise;
+  auto future = promise.get_future();
+  insert_notification_async(record, [&promise](Result<void> result) { promise.set_value(std::move(result)); });
+  return future.get();
+}
+
+void SqliteStore::insert_notification_async(NotificationRecord r, Completion done) {
+  // Sealing happens here, on the caller's thread, so the writer thread only binds and steps.
   const std::string id = r.id.to_string();
   auto seal = [&](std::string_view value, std::string_view column) {
     return cipher_->seal(value, {kNotifications, column, id});
@@ -213,38 +308,48 @@ Result<void> SqliteStore::insert_notification(const NotificationRecord& r) {
   auto personalisation = seal(r.personalisation_json, "personalisation");
   auto subject = seal(r.subject, "subject");
   auto body = seal(r.body, "body");
-  if (!recipient || !personalisation || !subject || !body) return internal_error("sealing failed");
-  std::optional<std::string> unsubscribe;
-  if (r.one_click_unsubscribe_url) {
-    auto sealed = seal(*r.one_click_unsubscribe_url, "one_click_unsubscribe_url");
-    if (!sealed) return sealed.error();
-    unsubscribe = std::move(*sealed);
+  std::optional<Result<std::string>> unsubscribe;
+  if (r.one_click_unsubscribe_url) unsubscribe = seal(*r.one_click_unsubscribe_url, "one_click_unsubscribe_url");
+  if (!recipient || !personalisation || !subject || !body || (unsubscribe && !*unsubscribe)) {
+    done(internal_error("sealing a notification failed"));
+    return;
   }
-  std::lock_guard lock(mutex_);
-  auto stmt = connection_.prepare(
-      "INSERT INTO notifications VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, NULL, NULL, 0, ?)");
-  if (!stmt) return stmt.error();
-  return stmt->bind_text(1, id)
-      .bind_text(2, r.service.to_string())
-      .bind_text(3, r.api_key.to_string())
-      .bind_text(4, key_type_name(r.key_type))
-      .bind_text(5, r.template_id.to_string())
-      .bind_int(6, r.template_version)
-      .bind_text(7, r.type)
-      .bind_text(8, r.status)
-      .bind_optional_text(9, r.reference)
-      .bind_blob(10, *recipient)
-      .bind_blob(11, *personalisation)
-      .bind_blob(12, *subject)
-      .bind_blob(13, *body)
-      .bind_optional_blob(14, unsubscribe)
-      .bind_int(15, to_micros(r.created_at))
-      .bind_optional_int(16, r.queued ? std::optional<std::int64_t>(to_micros(r.created_at))
-                                      : std::nullopt)
-      .run();
+  struct Row {
+    NotificationRecord record;
+    std::string recipient, personalisation, subject, body;
+    std::optional<std::string> unsubscribe;
+  };
+  auto row = std::make_shared<Row>(Row{std::move(r), std::move(*recipient), std::move(*personalisation),
+                                       std::move(*subject), std::move(*body), std::nullopt});
+  if (unsubscribe) row->unsubscribe = std::move(**unsubscribe);
+  writer_->submit(
+      [row](Connection& db) -> Result<void> {
+        const NotificationRecord& n = row->record;
+        auto stmt = db.prepare(
+            "INSERT INTO notifications VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, NULL, NULL, 0, ?)");
+        if (!stmt) return stmt.error();
+        return stmt->bind_text(1, n.id.to_string())
+            .bind_text(2, n.service.to_string())
+            .bind_text(3, n.api_key.to_string())
+            .bind_text(4, key_type_name(n.key_type))
+            .bind_text(5, n.template_id.to_string())
+            .bind_int(6, n.template_version)
+            .bind_text(7, n.type)
+            .bind_text(8, n.status)
+            .bind_optional_text(9, n.reference)
+            .bind_blob(10, row->recipient)
+            .bind_blob(11, row->personalisation)
+            .bind_blob(12, row->subject)
+            .bind_blob(13, row->body)
+            .bind_optional_blob(14, row->unsubscribe)
+            .bind_int(15, to_micros(n.created_at))
+            .bind_optional_int(16, n.queued ? std::optional<std::int64_t>(to_micros(n.created_at)) : std::nullopt)
+            .run();
+      },
+      std::move(done));
 }
 
-Result<NotificationRecord> SqliteStore::read_notification(const Statement& row) {
+Result<NotificationRecord> SqliteStore::read_notification(const Statement& row) const {
   NotificationRecord r;
   const std::string id = row.column_text(0);
   auto nid = parse_id<NotificationId>(id);
@@ -284,74 +389,85 @@ Result<NotificationRecord> SqliteStore::read_notification(const Statement& row) 
 
 Result<std::optional<NotificationRecord>> SqliteStore::find_notification(ServiceId service,
                                                                          NotificationId id) {
-  std::lock_guard lock(mutex_);
-  auto stmt = connection_.prepare(std::string("SELECT ") + kNotificationColumns +
-                                  " FROM notifications WHERE id = ? AND service_id = ?");
-  if (!stmt) return stmt.error();
-  stmt->bind_text(1, id.to_string()).bind_text(2, service.to_string());
-  auto row = stmt->step();
-  if (!row) return row.error();
-  if (!*row) return std::optional<NotificationRecord>();
-  auto record = read_notification(*stmt);
-  if (!record) return record.error();
-  return std::optional<NotificationRecord>(std::move(*record));
+  return with_reader<std::optional<NotificationRecord>>([&](Connection& db) -> Result<std::optional<NotificationRecord>> {
+    auto stmt = db.prepare(std::string("SELECT ") + kNotificationColumns +
+                           " FROM notifications WHERE id = ? AND service_id = ?");
+    if (!stmt) return stmt.error();
+    stmt->bind_text(1, id.to_string()).bind_text(2, service.to_string());
+    auto row = stmt->step();
+    if (!row) return row.error();
+    if (!*row) return std::optional<NotificationRecord>();
+    auto record = read_notification(*stmt);
+    if (!record) return record.error();
+    return std::optional<NotificationRecord>(std::move(*record));
+  });
 }
 
 Result<std::vector<NotificationRecord>> SqliteStore::claim_due(int limit, Timestamp now,
                                                                Duration lease) {
   std::vector<NotificationRecord> claimed;
-  std::vector<std::string> unreadable;
-  std::lock_guard lock(mutex_);
-  auto tx = Transaction::begin_immediate(connection_);
-  if (!tx) return tx.error();
-  {
-    auto stmt = connection_.prepare(
-        std::string("UPDATE notifications SET status = 'sending', attempts = attempts + 1, "
-                    "due_at = ? WHERE id IN (SELECT id FROM notifications WHERE status IN "
-                    "('created', 'sending') AND due_at <= ? ORDER BY due_at LIMIT ?) RETURNING ") +
-        kNotificationColumns);
-    if (!stmt) return stmt.error();
-    stmt->bind_int(1, to_micros(now + lease)).bind_int(2, to_micros(now)).bind_int(3, limit);
-    while (true) {
-      auto row = stmt->step();
-      if (!row) return row.error();
-      if (!*row) break;
-      auto record = read_notification(*stmt);
-      if (record) {
-        claimed.push_back(std::move(*record));
-      } else {
-        // A row that cannot be decrypted (wrong key, tampering) must not block every other
-        // notification behind it: it fails for good and the operator is told.
-        unreadable.push_back(stmt->column_text(0));
-        log::error("store.unreadable_notification",
-                   {{"notification_id", unreadable.back()}, {"error", record.error().message}});
+  auto result = writer_->run([&](Connection& db) -> Result<void> {
+    std::vector<std::string> unreadable;
+    {
+      auto stmt = db.prepare(
+          std::string("UPDATE notifications SET status = 'sending', attempts = attempts + 1, "
+                      "due_at = ? WHERE id IN (SELECT id FROM notifications WHERE status IN "
+                      "('created', 'sending') AND due_at <= ? ORDER BY due_at LIMIT ?) RETURNING ") +
+          kNotificationColumns);
+      if (!stmt) return stmt.error();
+      stmt->bind_int(1, to_micros(now + lease)).bind_int(2, to_micros(now)).bind_int(3, limit);
+      while (true) {
+        auto row = stmt->step();
+        if (!row) return row.error();
+        if (!*row) break;
+        auto record = read_notification(*stmt);
+        if (record) {
+          claimed.push_back(std::move(*record));
+        } else {
+          // A row that cannot be decrypted (wrong key, tampering) must not block every other
+          // notification behind it: it fails for good and the operator is told.
+          unreadable.push_back(stmt->column_text(0));
+          log::error("store.unreadable_notification",
+                     {{"notification_id", unreadable.back()}, {"error", record.error().message}});
+        }
       }
     }
-  }
-  for (const std::string& id : unreadable) {
-    auto fail = connection_.prepare(
-        "UPDATE notifications SET status = 'technical-failure', due_at = NULL, updated_at = ? WHERE id = ?");
-    if (!fail) return fail.error();
-    HERALD_TRY(fail->bind_int(1, to_micros(now)).bind_text(2, id).run());
-  }
-  HERALD_TRY(tx->commit());
+    for (const std::string& id : unreadable) {
+      auto fail = db.prepare(
+          "UPDATE notifications SET status = 'technical-failure', due_at = NULL, updated_at = ? WHERE id = ?");
+      if (!fail) return fail.error();
+      HERALD_TRY(fail->bind_int(1, to_micros(now)).bind_text(2, id).run());
+    }
+    return ok();
+  });
+  if (!result) return result.error();
   return claimed;
 }
 
 Result<void> SqliteStore::record_outcome(const DeliveryOutcome& outcome) {
-  std::lock_guard lock(mutex_);
-  auto stmt = connection_.prepare(
-      "UPDATE notifications SET status = ?, updated_at = ?, sent_at = COALESCE(?, sent_at), "
-      "due_at = ? WHERE id = ?");
-  if (!stmt) return stmt.error();
-  HERALD_TRY(stmt->bind_text(1, outcome.status)
-                 .bind_int(2, to_micros(outcome.updated_at))
-                 .bind_optional_int(3, optional_micros(outcome.sent_at))
-                 .bind_optional_int(4, optional_micros(outcome.next_attempt_at))
-                 .bind_text(5, outcome.id.to_string())
-                 .run());
-  if (connection_.changes() != 1) return not_found("notification " + outcome.id.to_string());
-  return ok();
+  std::promise<Result<void>> promise;
+  auto future = promise.get_future();
+  record_outcome_async(outcome, [&promise](Result<void> result) { promise.set_value(std::move(result)); });
+  return future.get();
+}
+
+void SqliteStore::record_outcome_async(DeliveryOutcome outcome, Completion done) {
+  writer_->submit(
+      [outcome = std::move(outcome)](Connection& db) -> Result<void> {
+        auto stmt = db.prepare(
+            "UPDATE notifications SET status = ?, updated_at = ?, sent_at = COALESCE(?, sent_at), "
+            "due_at = ? WHERE id = ?");
+        if (!stmt) return stmt.error();
+        HERALD_TRY(stmt->bind_text(1, outcome.status)
+                       .bind_int(2, to_micros(outcome.updated_at))
+                       .bind_optional_int(3, optional_micros(outcome.sent_at))
+                       .bind_optional_int(4, optional_micros(outcome.next_attempt_at))
+                       .bind_text(5, outcome.id.to_string())
+                       .run());
+        if (db.changes() != 1) return not_found("notification " + outcome.id.to_string());
+        return ok();
+      },
+      std::move(done));
 }
 
 }  // namespace herald::store::sqlite

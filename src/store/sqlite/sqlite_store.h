@@ -1,17 +1,24 @@
 #pragma once
 // SqliteStore: the embedded Store backend. One database file in WAL mode with
 // synchronous=FULL, so every acknowledged write has been fsynced. Personal fields are sealed
-// with the FieldCipher before they reach SQLite, so neither the database file nor its WAL ever
-// holds them in plaintext.
+// with the FieldCipher (on the caller's thread) before they reach SQLite, so neither the
+// database file nor its WAL ever holds them in plaintext.
 //
-// Thread-safe: one connection guarded by a mutex (the throughput issue replaces this with a
-// group-commit writer and reader connections behind the same interface).
+// Every write goes through one GroupCommitWriter (one transaction and one fsync for all the
+// writes queued at that moment); reads use a small pool of reader connections, which WAL lets
+// run alongside the writer. Automatic checkpoints are off on the writer and a checkpointer
+// thread runs passive checkpoints, so copying WAL pages into the database never sits on the
+// request path. Thread-safe.
 
+#include <condition_variable>
 #include <memory>
 #include <mutex>
 #include <string>
+#include <thread>
+#include <vector>
 
 #include "crypto/field_cipher.h"
+#include "store/sqlite/group_commit.h"
 #include "store/sqlite/sqlite_db.h"
 #include "store/store.h"
 
@@ -20,6 +27,9 @@ namespace herald::store::sqlite {
 struct SqliteConfig {
   std::string path;
   Connection::Durability durability = Connection::Durability::kFull;
+  std::size_t readers = 4;
+  std::size_t max_batch = 2000;
+  Duration checkpoint_interval = std::chrono::milliseconds(500);
 };
 
 class SqliteStore final : public Store {
@@ -28,6 +38,8 @@ class SqliteStore final : public Store {
   static Result<std::unique_ptr<SqliteStore>> open(const SqliteConfig& config,
                                                    std::shared_ptr<const crypto::FieldCipher> cipher,
                                                    Timestamp now);
+  // Finishes queued writes, then closes.
+  ~SqliteStore() override;
 
   Result<void> create_service(const ServiceRecord& service) override;
   Result<std::optional<ServiceRecord>> find_service(ServiceId id) override;
@@ -39,22 +51,34 @@ class SqliteStore final : public Store {
                                                       std::optional<int> version) override;
   Result<std::vector<TemplateRecord>> templates_for_service(ServiceId service) override;
   Result<void> insert_notification(const NotificationRecord& record) override;
+  void insert_notification_async(NotificationRecord record, Completion done) override;
   Result<std::optional<NotificationRecord>> find_notification(ServiceId service,
                                                               NotificationId id) override;
   Result<std::vector<NotificationRecord>> claim_due(int limit, Timestamp now,
                                                     Duration lease) override;
   Result<void> record_outcome(const DeliveryOutcome& outcome) override;
+  void record_outcome_async(DeliveryOutcome outcome, Completion done) override;
+
+  GroupCommitWriter::Stats writer_stats() const { return writer_->stats(); }
 
  private:
-  SqliteStore(Connection connection, std::shared_ptr<const crypto::FieldCipher> cipher)
-      : connection_(std::move(connection)), cipher_(std::move(cipher)) {}
+  class ReaderPool;
+  explicit SqliteStore(std::shared_ptr<const crypto::FieldCipher> cipher);
 
+  // Runs `read(Connection&)` on a pooled reader connection.
+  template <typename T, typename F>
+  Result<T> with_reader(F&& read);
   Result<std::optional<ServiceRecord>> find_service_where(const char* sql, std::string_view key);
-  Result<NotificationRecord> read_notification(const Statement& row);
+  Result<NotificationRecord> read_notification(const Statement& row) const;
+  void checkpoint_loop(std::string path, Duration interval);
 
-  std::mutex mutex_;
-  Connection connection_;  // guarded by mutex_
   std::shared_ptr<const crypto::FieldCipher> cipher_;
+  std::unique_ptr<ReaderPool> readers_;
+  std::unique_ptr<GroupCommitWriter> writer_;
+  std::mutex checkpoint_mutex_;
+  std::condition_variable checkpoint_wake_;
+  bool stopping_ = false;  // guarded by checkpoint_mutex_
+  std::thread checkpointer_;
 };
 
 }  // namespace herald::store::sqlite
