@@ -22,7 +22,8 @@ service=$("$HERALD" --config "$config" service create --name bench)
 key=$("$HERALD" --config "$config" key create --service "$service" --type live --name bench)
 printf 'Dear ((name)),\n\nYour appointment is on ((date)).\n' > "$work/body.txt"
 template=$("$HERALD" --config "$config" template create --service "$service" --type email --name t --subject 'Hi ((name))' --body-file "$work/body.txt")
-"$HERALD" --config "$config" serve --ready-file "$work/ready" 2> "$work/server.log" &
+# --role api: this measures accepting (durable, encrypted); delivery has its own benchmark.
+"$HERALD" --config "$config" serve --role api --ready-file "$work/ready" 2> "$work/server.log" &
 server=$!
 while [ ! -s "$work/ready" ]; do sleep 0.05; done
 port=$(cat "$work/ready")

@@ -32,6 +32,7 @@ int run_template_create(const std::string& config_path, const TemplateCreateOpti
 struct ServeOptions {
   std::string config_path;
   std::string ready_file;  // written with the bound port once listening (tests)
+  std::string role = "all";  // all | api | worker
 };
 int run_serve(const ServeOptions& options);
 

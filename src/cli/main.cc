@@ -28,6 +28,8 @@ int main(int argc, char** argv) {
   ServeOptions serve;
   auto* serve_cmd = app.add_subcommand("serve", "run the HTTPS API and delivery workers");
   serve_cmd->add_option("--ready-file", serve.ready_file, "write the bound port here once listening");
+  serve_cmd->add_option("--role", serve.role, "all (default), api (no delivery) or worker (no listener)")
+      ->check(CLI::IsMember({"all", "api", "worker"}));
 
   auto* service_cmd = app.add_subcommand("service", "manage services");
   service_cmd->require_subcommand(1);

@@ -49,9 +49,31 @@ int wait_for_signal() {
   return signal_number;
 }
 
+Result<std::unique_ptr<net::HttpsServer>> start_api(const Config& config, api::Router& router,
+                                                    delivery::DeliveryWorker* worker) {
+  return net::HttpsServer::start(
+      config.server,
+      [&router, worker](net::Request&& request, net::Responder respond) {
+        const bool is_send = request.method == "POST";
+        router.handle(std::move(request), [worker, is_send, respond = std::move(respond)](net::Response response) {
+          const bool accepted = is_send && response.status == 201;
+          respond(std::move(response));
+          if (accepted && worker != nullptr) worker->notify();  // deliver without waiting for the poll
+        });
+      },
+      [](int status, std::string_view message) {
+        return api::error_response(status, status == 413 ? "RequestEntityTooLarge" : "BadRequestError",
+                                   std::string(message));
+      });
+}
+
 }  // namespace
 
 int run_serve(const ServeOptions& options) {
+  if (options.role != "all" && options.role != "api" && options.role != "worker") {
+    log::error("serve.start_failed", {{"error", "--role must be all, api or worker"}});
+    return 2;
+  }
   // Block the shutdown signals before any thread starts, so that only sigwait sees them.
   sigset_t set;
   sigemptyset(&set);
@@ -72,38 +94,33 @@ int run_serve(const ServeOptions& options) {
   domain::Authenticator authenticator(*context->store);
   domain::Notifications notifications(*context->store, {config.email_domain});
 
-  auto provider = std::make_unique<delivery::smtp::SmtpProvider>(config.smtp, clock);
-  delivery::DeliveryWorker worker(*context->store, notifications, std::move(provider), clock, config.worker);
-
+  // --role api runs no worker; --role worker opens no listening port (SC-06).
+  std::unique_ptr<delivery::DeliveryWorker> worker;
+  if (options.role != "api") {
+    auto provider = std::make_unique<delivery::smtp::SmtpProvider>(config.smtp, clock);
+    worker = std::make_unique<delivery::DeliveryWorker>(*context->store, notifications, std::move(provider),
+                                                        clock, config.worker);
+  }
   api::Router router(config.api_threads);
   api::govuk_v2::register_routes(router, {authenticator, notifications, clock, config.public_url});
-  auto server = net::HttpsServer::start(
-      config.server,
-      [&router, &worker](net::Request&& request, net::Responder respond) {
-        const bool is_send = request.method == "POST";
-        router.handle(std::move(request), [&worker, is_send, respond = std::move(respond)](net::Response response) {
-          const bool accepted = is_send && response.status == 201;
-          respond(std::move(response));
-          if (accepted) worker.notify();
-        });
-      },
-      [](int status, std::string_view message) {
-        return api::error_response(status, status == 413 ? "RequestEntityTooLarge" : "BadRequestError",
-                                   std::string(message));
-      });
-  if (!server) {
-    log::error("serve.start_failed", {{"error", server.error().message}});
-    return 1;
+  std::unique_ptr<net::HttpsServer> server;
+  if (options.role != "worker") {
+    auto started = start_api(config, router, worker.get());
+    if (!started) {
+      log::error("serve.start_failed", {{"error", started.error().message}});
+      return 1;
+    }
+    server = std::move(*started);
   }
-  worker.start();
-  const std::string port = std::to_string((*server)->port());
-  log::info("serve.listening", {{"address", config.server.address}, {"port", port}});
+  if (worker) worker->start();
+  const std::string port = server ? std::to_string(server->port()) : "none";
+  log::info("serve.started", {{"role", options.role}, {"address", config.server.address}, {"port", port}});
   if (!options.ready_file.empty()) std::ofstream(options.ready_file) << port << "\n";
 
   const int signal_number = wait_for_signal();
   log::info("serve.stopping", {{"signal", std::to_string(signal_number)}});
-  (*server)->stop();
-  worker.stop();
+  if (server) server->stop();
+  if (worker) worker->stop();
   log::info("serve.stopped");
   return 0;
 }

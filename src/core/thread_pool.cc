@@ -1,11 +1,20 @@
 #include "core/thread_pool.h"
 
+#include <string>
+
+#include "core/thread_name.h"
+
 namespace herald {
 
 ThreadPool::ThreadPool(std::size_t threads) {
   if (threads == 0) threads = 1;
   threads_.reserve(threads);
-  for (std::size_t i = 0; i < threads; ++i) threads_.emplace_back([this] { run(); });
+  for (std::size_t i = 0; i < threads; ++i) {
+    threads_.emplace_back([this, i] {
+      set_thread_name("pool-" + std::to_string(i));
+      run();
+    });
+  }
 }
 
 ThreadPool::~ThreadPool() {

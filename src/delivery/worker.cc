@@ -3,6 +3,7 @@
 #include <future>
 
 #include "core/log.h"
+#include "core/thread_name.h"
 #include "delivery/email_sender.h"
 
 namespace herald::delivery {
@@ -25,7 +26,12 @@ DeliveryWorker::DeliveryWorker(store::Store& store, const domain::Notifications&
 
 DeliveryWorker::~DeliveryWorker() { stop(); }
 
-void DeliveryWorker::start() { thread_ = std::thread([this] { run(); }); }
+void DeliveryWorker::start() {
+  thread_ = std::thread([this] {
+    set_thread_name("delivery");
+    run();
+  });
+}
 
 void DeliveryWorker::stop() {
   stopping_ = true;

@@ -21,6 +21,7 @@
 #include <vector>
 
 #include "core/log.h"
+#include "core/thread_name.h"
 
 namespace herald::net {
 namespace {
@@ -257,7 +258,10 @@ Result<std::unique_ptr<HttpsServer>> HttpsServer::start(const ServerOptions& opt
   asio::co_spawn(raw->io, raw->accept_loop(), asio::detached);
   const std::size_t threads = options.threads == 0 ? 1 : options.threads;
   for (std::size_t i = 0; i < threads; ++i) {
-    raw->threads.emplace_back([raw] { raw->io.run(); });
+    raw->threads.emplace_back([raw, i] {
+      set_thread_name("https-" + std::to_string(i));
+      raw->io.run();
+    });
   }
   return std::unique_ptr<HttpsServer>(new HttpsServer(std::move(impl)));
 }

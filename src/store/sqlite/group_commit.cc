@@ -2,11 +2,16 @@
 
 #include <future>
 
+#include "core/thread_name.h"
+
 namespace herald::store::sqlite {
 
 GroupCommitWriter::GroupCommitWriter(Connection connection, std::size_t max_batch)
     : connection_(std::move(connection)), max_batch_(max_batch == 0 ? 1 : max_batch) {
-  thread_ = std::thread([this] { loop(); });
+  thread_ = std::thread([this] {
+    set_thread_name("sqlite-writer");
+    loop();
+  });
 }
 
 GroupCommitWriter::~GroupCommitWriter() {

@@ -3,6 +3,7 @@
 #include <future>
 
 #include "core/log.h"
+#include "core/thread_name.h"
 #include "store/sqlite/migrations.h"
 
 namespace herald::store::sqlite {
@@ -127,6 +128,7 @@ Result<std::unique_ptr<SqliteStore>> SqliteStore::open(
   store->readers_ = std::move(*readers);
   store->writer_ = std::make_unique<GroupCommitWriter>(std::move(*connection), config.max_batch);
   store->checkpointer_ = std::thread([raw = store.get(), path = config.path, interval = config.checkpoint_interval] {
+    set_thread_name("sqlite-ckpt");
     raw->checkpoint_loop(path, interval);
   });
   return store;
