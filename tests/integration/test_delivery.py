@@ -153,6 +153,23 @@ def test_kill_9_after_201_then_delivered_after_restart():
         assert recipients == sorted("kill%d@example.com" % i for i in range(5)), recipients
 
 
+def test_roles_split_accepting_and_delivering():
+    with Workspace() as ws:
+        sink = ws.track(SmtpSink(ws.dir))
+        herald, key, template_id = setup(ws, sink.port)
+        herald.start(role="api")
+        notification_id = send(herald, key, template_id)
+        time.sleep(1)
+        status, body = herald.request("GET", "/v2/notifications/" + notification_id, key=key)
+        assert body["status"] == "created" and sink.messages() == [], "an api node must not deliver"
+        worker = herald.spawn_worker()
+        try:
+            herald.wait_for_status(key, notification_id, {"delivered"})
+        finally:
+            worker.terminate()
+            assert worker.wait(30) == 0
+
+
 if __name__ == "__main__":
     run_tests([
         test_delivers_rendered_email,
@@ -163,4 +180,5 @@ if __name__ == "__main__":
         test_starttls_with_untrusted_certificate_is_not_sent,
         test_require_starttls_refuses_plaintext_relay,
         test_kill_9_after_201_then_delivered_after_restart,
+        test_roles_split_accepting_and_delivering,
     ])

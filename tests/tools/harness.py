@@ -124,14 +124,23 @@ class Herald:
         return self.run_cli("template", "create", "--service", service_id, "--type", "email",
                             "--name", name, "--subject", subject, "--body-file", path)
 
-    def start(self):
+    def start(self, role="all"):
         ready = os.path.join(self.dir, "ready")
         if os.path.exists(ready):
             os.remove(ready)
         self.log = open(self.log_path, "ab")
-        self.proc = subprocess.Popen([self.binary, "--config", self.config, "serve", "--ready-file", ready],
-                                     env=self.env, stdout=self.log, stderr=self.log)
+        self.proc = subprocess.Popen([self.binary, "--config", self.config, "serve", "--role", role,
+                                      "--ready-file", ready], env=self.env, stdout=self.log, stderr=self.log)
         self.port = int(wait_for_file(ready, proc=self.proc))
+
+    def spawn_worker(self):
+        """A second process on the same database that only delivers (--role worker)."""
+        ready = os.path.join(self.dir, "worker-ready")
+        proc = subprocess.Popen([self.binary, "--config", self.config, "serve", "--role", "worker",
+                                 "--ready-file", ready], env=self.env,
+                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        assert wait_for_file(ready, proc=proc) == "none", "a worker must not listen"
+        return proc
 
     def stop(self, sig=signal.SIGTERM):
         if self.proc and self.proc.poll() is None:
