@@ -5,12 +5,13 @@
 
 namespace herald::delivery {
 
-Result<OutgoingEmail> prepare_email(store::Store& store, const domain::Notifications& notifications,
-                                    const store::NotificationRecord& record) {
-  auto service = store.find_service(record.service);
+Result<OutgoingEmail> prepare_email(domain::Notifications& notifications,
+                                    const store::NotificationRecord& record, Timestamp now) {
+  auto service = notifications.lookups().service(record.service, now);
   if (!service) return service.error();
   if (!*service) return not_found("service " + record.service.to_string());
-  auto found = store.find_template(record.service, record.template_id, record.template_version);
+  auto found = notifications.lookups().template_version(record.service, record.template_id,
+                                                        record.template_version, now);
   if (!found) return found.error();
   if (!*found) return not_found("template " + record.template_id.to_string());
   auto personalisation = json::parse(record.personalisation_json);

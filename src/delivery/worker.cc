@@ -18,7 +18,7 @@ SendResult simulate_test_key(const std::string& recipient) {
 
 }  // namespace
 
-DeliveryWorker::DeliveryWorker(store::Store& store, const domain::Notifications& notifications,
+DeliveryWorker::DeliveryWorker(store::Store& store, domain::Notifications& notifications,
                                std::unique_ptr<EmailProvider> provider, const Clock& clock,
                                WorkerOptions options)
     : store_(store), notifications_(notifications), provider_(std::move(provider)), clock_(clock),
@@ -88,7 +88,7 @@ store::DeliveryOutcome DeliveryWorker::deliver(const store::NotificationRecord& 
   if (record.key_type == store::KeyType::kTest) {
     result = simulate_test_key(record.recipient);
   } else {
-    auto email = prepare_email(store_, notifications_, record);
+    auto email = prepare_email(notifications_, record, clock_.now());
     if (!email) {
       log::error("delivery.prepare_failed", {{"notification_id", id}, {"error", email.error().message}});
       result = {SendStatus::kTemporaryFailure, "prepare failed"};

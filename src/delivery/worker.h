@@ -29,7 +29,7 @@ struct WorkerOptions {
 
 class DeliveryWorker {
  public:
-  DeliveryWorker(store::Store& store, const domain::Notifications& notifications,
+  DeliveryWorker(store::Store& store, domain::Notifications& notifications,
                  std::unique_ptr<EmailProvider> provider, const Clock& clock, WorkerOptions options);
   ~DeliveryWorker();
 
@@ -48,7 +48,7 @@ class DeliveryWorker {
   store::DeliveryOutcome outcome_for(const store::NotificationRecord& record, SendResult result);
 
   store::Store& store_;
-  const domain::Notifications& notifications_;
+  domain::Notifications& notifications_;
   std::unique_ptr<EmailProvider> provider_;
   const Clock& clock_;
   WorkerOptions options_;

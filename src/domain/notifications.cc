@@ -17,18 +17,18 @@ std::string ascii_lower(std::string_view s) {
   return out;
 }
 
-Result<store::TemplateRecord> usable_template(store::Store& store, const Caller& caller,
-                                              TemplateId id, std::string_view type) {
-  auto found = store.find_template(caller.service, id, std::nullopt);
+Result<LookupCache::TemplatePtr> usable_template(LookupCache& cache, const Caller& caller,
+                                                 TemplateId id, std::string_view type, Timestamp now) {
+  auto found = cache.template_version(caller.service, id, std::nullopt, now);
   if (!found) return found.error();
   if (!*found) return invalid_argument("Template not found");
-  store::TemplateRecord& record = **found;
+  const store::TemplateRecord& record = **found;
   if (record.type != type) {
     return invalid_argument(record.type + " template is not suitable for " + std::string(type) +
                             " notification");
   }
   if (record.archived) return invalid_argument("Template has been deleted");
-  return std::move(record);
+  return found;
 }
 
 }  // namespace
@@ -48,13 +48,13 @@ std::string Notifications::from_email(const store::ServiceRecord& service) const
 
 Result<AcceptedEmail> Notifications::prepare_email(const Caller& caller, EmailRequest&& request,
                                                    Timestamp now) {
-  auto service = store_.find_service(caller.service);
+  auto service = lookups_.service(caller.service, now);
   if (!service) return service.error();
   if (!*service) return not_found("service " + caller.service.to_string());
-  auto email_template = usable_template(store_, caller, request.template_id, "email");
-  if (!email_template) return email_template.error();
-  auto rendered = render_email({email_template->subject, email_template->body},
-                               request.personalisation);
+  auto found = usable_template(lookups_, caller, request.template_id, "email", now);
+  if (!found) return found.error();
+  const store::TemplateRecord& email_template = **found;
+  auto rendered = render_email({email_template.subject, email_template.body}, request.personalisation);
   if (!rendered) return rendered.error();
   if (rendered->body.size() > kMaxEmailBytes) {
     return invalid_argument("Your message is too long. Emails cannot be longer than 2000000 bytes. "
@@ -72,8 +72,8 @@ Result<AcceptedEmail> Notifications::prepare_email(const Caller& caller, EmailRe
   record.service = caller.service;
   record.api_key = caller.key;
   record.key_type = caller.key_type;
-  record.template_id = email_template->id;
-  record.template_version = email_template->version;
+  record.template_id = email_template.id;
+  record.template_version = email_template.version;
   record.type = "email";
   record.status = "created";
   record.reference = std::move(request.reference);

@@ -11,6 +11,7 @@
 #include "core/result.h"
 #include "core/time.h"
 #include "domain/authenticator.h"
+#include "domain/lookup_cache.h"
 #include "domain/personalisation.h"
 #include "domain/template_render.h"
 #include "store/store.h"
@@ -42,7 +43,7 @@ bool is_simulated_email_address(std::string_view address);
 class Notifications {
  public:
   Notifications(store::Store& store, NotificationsConfig config)
-      : store_(store), config_(std::move(config)) {}
+      : store_(store), lookups_(store), config_(std::move(config)) {}
 
   // Errors: kInvalidArgument with GOV.UK's message (template not found or unsuitable, missing
   // personalisation, empty or too long message); store errors as they come. Returns once the
@@ -57,12 +58,15 @@ class Notifications {
   Result<std::optional<store::NotificationRecord>> get(const Caller& caller, NotificationId id);
 
   std::string from_email(const store::ServiceRecord& service) const;
+  // Shared with the delivery worker, which looks up the template version a notification used.
+  LookupCache& lookups() { return lookups_; }
 
  private:
   // Validates and renders; builds the record without storing it.
   Result<AcceptedEmail> prepare_email(const Caller& caller, EmailRequest&& request, Timestamp now);
 
   store::Store& store_;
+  LookupCache lookups_;
   NotificationsConfig config_;
 };
 

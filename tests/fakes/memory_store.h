@@ -52,6 +52,7 @@ class MemoryStore final : public store::Store {
   Result<std::optional<store::TemplateRecord>> find_template(ServiceId service, TemplateId id,
                                                              std::optional<int> version) override {
     std::lock_guard lock(mutex_);
+    ++template_reads;
     auto it = templates_.find(id);
     if (it == templates_.end() || it->second.service != service || (version && *version != it->second.version)) {
       return std::optional<store::TemplateRecord>();
@@ -105,7 +106,8 @@ class MemoryStore final : public store::Store {
     return ok();
   }
 
-  int service_reads = 0;  // guarded by mutex_ (read in tests after calls complete)
+  int service_reads = 0;   // guarded by mutex_ (read in tests after calls complete)
+  int template_reads = 0;  // likewise
 
  private:
   struct Row {

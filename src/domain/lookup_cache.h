@@ -1,0 +1,61 @@
+#pragma once
+// LookupCache: services and templates as the hot paths need them, without a store read per
+// request. Template versions are immutable, so they are kept until the cache is full; the
+// "latest version" of a template and service records are kept for `ttl`, so that a change made
+// from the CLI (another process) is seen within that time. Absent rows are not cached.
+// Bounded: when it holds `max_entries`, it starts again empty. Thread-safe.
+
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <unordered_map>
+
+#include "core/result.h"
+#include "core/time.h"
+#include "store/store.h"
+
+namespace herald::domain {
+
+class LookupCache {
+ public:
+  using ServicePtr = std::shared_ptr<const store::ServiceRecord>;
+  using TemplatePtr = std::shared_ptr<const store::TemplateRecord>;
+
+  explicit LookupCache(store::Store& store, Duration ttl = std::chrono::seconds(2),
+                       std::size_t max_entries = 10000)
+      : store_(store), ttl_(ttl), max_entries_(max_entries) {}
+
+  // nullptr when absent.
+  Result<ServicePtr> service(ServiceId id, Timestamp now);
+  // The latest version (nullopt version) or a given one; nullptr when absent or another
+  // service's.
+  Result<TemplatePtr> template_version(ServiceId service, TemplateId id, std::optional<int> version,
+                                       Timestamp now);
+
+ private:
+  struct Key {
+    Uuid service;
+    Uuid id;
+    int version;  // 0: latest
+    bool operator==(const Key&) const = default;
+  };
+  struct KeyHash {
+    std::size_t operator()(const Key& k) const noexcept {
+      return UuidHash()(k.id) * 31 + UuidHash()(k.service) + static_cast<std::size_t>(k.version);
+    }
+  };
+  template <typename Value>
+  struct Entry {
+    Value value;
+    Timestamp fetched_at;
+  };
+
+  store::Store& store_;
+  const Duration ttl_;
+  const std::size_t max_entries_;
+  std::mutex mutex_;
+  std::unordered_map<ServiceId, Entry<ServicePtr>, UuidHash> services_;  // guarded by mutex_
+  std::unordered_map<Key, Entry<TemplatePtr>, KeyHash> templates_;       // guarded by mutex_
+};
+
+}  // namespace herald::domain

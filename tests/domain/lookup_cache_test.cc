@@ -1,0 +1,55 @@
+#include "domain/lookup_cache.h"
+
+#include <gtest/gtest.h>
+
+#include "crypto/random.h"
+#include "domain/admin.h"
+#include "tests/fakes/memory_store.h"
+
+namespace herald::domain {
+namespace {
+
+using namespace std::chrono_literals;
+
+class LookupCacheTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    service_ = Admin(store_).create_service("S", now_)->id;
+    template_ = Admin(store_).create_template({service_, "email", "T", "s", "b", "t"}, now_)->id;
+  }
+  fakes::MemoryStore store_;
+  LookupCache cache_{store_, 2s};
+  Timestamp now_ = from_micros(1'800'000'000'000'000);
+  ServiceId service_;
+  TemplateId template_;
+};
+
+TEST_F(LookupCacheTest, ServiceReadOncePerTtl) {
+  const int before = store_.service_reads;
+  ASSERT_TRUE(*cache_.service(service_, now_));
+  ASSERT_TRUE(*cache_.service(service_, now_ + 1s));
+  EXPECT_EQ(store_.service_reads, before + 1);
+  ASSERT_TRUE(*cache_.service(service_, now_ + 3s));
+  EXPECT_EQ(store_.service_reads, before + 2) << "a change from another process is seen after the ttl";
+}
+
+TEST_F(LookupCacheTest, LatestExpiresButVersionsAreKept) {
+  ASSERT_TRUE(*cache_.template_version(service_, template_, std::nullopt, now_));
+  ASSERT_TRUE(*cache_.template_version(service_, template_, 1, now_));
+  EXPECT_EQ(store_.template_reads, 2);
+  ASSERT_TRUE(*cache_.template_version(service_, template_, 1, now_ + 1h));
+  EXPECT_EQ(store_.template_reads, 2) << "a version never changes";
+  ASSERT_TRUE(*cache_.template_version(service_, template_, std::nullopt, now_ + 3s));
+  EXPECT_EQ(store_.template_reads, 3);
+}
+
+TEST_F(LookupCacheTest, AbsentAndForeignAreNotCachedOrShared) {
+  EXPECT_FALSE(*cache_.template_version(service_, TemplateId{crypto::random_uuid()}, std::nullopt, now_));
+  const ServiceId other = Admin(store_).create_service("Other", now_)->id;
+  ASSERT_TRUE(*cache_.template_version(service_, template_, std::nullopt, now_));
+  EXPECT_FALSE(*cache_.template_version(other, template_, std::nullopt, now_)) << "tenant isolation";
+  EXPECT_FALSE(*cache_.service(ServiceId{crypto::random_uuid()}, now_));
+}
+
+}  // namespace
+}  // namespace herald::domain
