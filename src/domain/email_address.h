@@ -1,5 +1,7 @@
 #pragma once
-// Email address validation as GOV.UK Notify does it (api/govuk-notify-v2.md §8.1). Pure.
+// Email address validation exactly as GOV.UK Notify does it (notifications-utils
+// recipient_validation/email_address.py; api/govuk-notify-v2.md §8.1). Pure and thread-safe;
+// runs in time linear in the input.
 
 #include <string>
 #include <string_view>
@@ -8,8 +10,11 @@
 
 namespace herald::domain {
 
-// Returns the address with surrounding (and obscure) whitespace removed, or kInvalidArgument
-// "Not a valid email address".
+// Strips surrounding whitespace and deletes the invisible characters notifications-utils deletes
+// (zero-width spaces and joiners, word joiner, BOM, line/paragraph separators, no-break spaces),
+// then applies the §8.1 rules, IDNA-encoding the hostname (IDNA 2003 ToASCII with punycode).
+// Returns the cleaned address as submitted (case kept; callers lower-case for storage), or
+// kInvalidArgument "Not a valid email address". Malformed UTF-8 is an invalid address.
 Result<std::string> validate_email_address(std::string_view input);
 
 }  // namespace herald::domain

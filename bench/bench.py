@@ -1,0 +1,244 @@
+#!/usr/bin/python3
+"""Herald's benchmark: accepted durable, encrypted notifications per second, against ceilings
+measured in the same run on the same machine (client and server sharing it).
+
+Measures, each several times (min / median / max, since shared machines are noisy):
+  * the disk: SQLite WAL synchronous=FULL single-row commits per second, and rows per second
+    in batches of 1,000;
+  * ceiling A: nginx answering a fixed 201 over TLS with keep-alive (wrk, same connections);
+  * ceiling B: Herald's own HTTPS listener answering a route-less 404;
+  * Herald: POST /v2/notifications/email in --role api (accept, validate, render, encrypt,
+    group-commit, 201 after fsync), with server CPU and peak RSS.
+Writes bench/RESULTS.md. Usage: bench.py path/to/herald [--seconds N] [--runs N] [--connections N]
+"""
+import argparse
+import base64
+import hashlib
+import hmac
+import json
+import os
+import platform
+import re
+import shutil
+import sqlite3
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, os.path.join(HERE, "..", "tests", "tools"))
+from harness import Herald, wait_for_file  # noqa: E402
+
+LUA_REPORT = r'''
+done = function(summary, latency, requests)
+  io.write(string.format("RESULT %f %d %d %f %f %f\n", summary.requests / (summary.duration / 1e6),
+    summary.errors.status + summary.errors.connect + summary.errors.read + summary.errors.write + summary.errors.timeout,
+    summary.requests, latency:percentile(50) / 1000, latency:percentile(99) / 1000, latency:percentile(99.9) / 1000))
+end
+'''
+
+
+def wrk(url, lua, seconds, connections):
+    out = subprocess.run(["wrk", "-t", "2", "-c", str(connections), "-d", "%ds" % seconds, "-s", lua, url],
+                         capture_output=True, text=True, timeout=seconds + 60).stdout
+    m = re.search(r"RESULT (\S+) (\d+) (\d+) (\S+) (\S+) (\S+)", out)
+    if not m:
+        raise RuntimeError("wrk printed no result: " + out)
+    rate, errors, requests, p50, p99, p999 = m.groups()
+    # Non-2xx answers count as errors for the POST runs; the 404 ceiling is all "errors" by design.
+    return {"rate": float(rate), "errors": int(errors), "p50": float(p50), "p99": float(p99), "p999": float(p999)}
+
+
+def cpu_seconds(pid):
+    fields = open("/proc/%d/stat" % pid).read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def peak_rss_mb(pid):
+    for line in open("/proc/%d/status" % pid):
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1]) / 1024
+    return 0.0
+
+
+def fsync_probe(workdir):
+    path = os.path.join(workdir, "probe.db")
+    db = sqlite3.connect(path, isolation_level=None)
+    db.execute("PRAGMA journal_mode=WAL")
+    db.execute("PRAGMA synchronous=FULL")
+    db.execute("CREATE TABLE t (x BLOB)")
+    started, n = time.time(), 0
+    while time.time() - started < 2:
+        db.execute("BEGIN")
+        db.execute("INSERT INTO t VALUES (randomblob(400))")
+        db.execute("COMMIT")
+        n += 1
+    single = n / (time.time() - started)
+    started = time.time()
+    for _ in range(50):
+        db.execute("BEGIN")
+        db.executemany("INSERT INTO t VALUES (randomblob(400))", [()] * 1000)
+        db.execute("COMMIT")
+    batched = 50000 / (time.time() - started)
+    db.close()
+    return single, batched
+
+
+def token(key):
+    enc = lambda b: base64.urlsafe_b64encode(b).rstrip(b"=")
+    signing = enc(b'{"typ":"JWT","alg":"HS256"}') + b"." + enc(
+        json.dumps({"iss": key[-73:-37], "iat": int(time.time())}).encode())
+    return (signing + b"." + enc(hmac.new(key[-36:].encode(), signing, hashlib.sha256).digest())).decode()
+
+
+def start_nginx(workdir, cert, key):
+    os.makedirs(os.path.join(workdir, "nginx", "logs"), exist_ok=True)
+    conf = os.path.join(workdir, "nginx", "nginx.conf")
+    with open(conf, "w") as f:
+        f.write("""
+worker_processes 2;
+pid %(dir)s/nginx.pid;
+error_log %(dir)s/logs/error.log;
+events { worker_connections 1024; }
+http {
+  access_log off;
+  keepalive_requests 1000000;
+  server {
+    listen 127.0.0.1:0 ssl;
+    ssl_certificate %(cert)s;
+    ssl_certificate_key %(key)s;
+    ssl_protocols TLSv1.2 TLSv1.3;
+    location / { default_type application/json; return 201 '{"id":"740e5834-3a29-46b4-9a6f-16142fde533a"}'; }
+  }
+}
+""" % {"dir": os.path.join(workdir, "nginx"), "cert": cert, "key": key})
+    # nginx cannot listen on port 0 and report it; pick a free port first.
+    import socket
+    s = socket.socket()
+    s.bind(("127.0.0.1", 0))
+    port = s.getsockname()[1]
+    s.close()
+    text = open(conf).read().replace("127.0.0.1:0", "127.0.0.1:%d" % port)
+    open(conf, "w").write(text)
+    proc = subprocess.Popen(["nginx", "-c", conf, "-p", os.path.join(workdir, "nginx"), "-g", "daemon off; user root;"],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline = time.time() + 10
+    while time.time() < deadline:
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=1).close()
+            return proc, port
+        except OSError:
+            time.sleep(0.1)
+    raise RuntimeError("nginx did not start")
+
+
+def summary(values, fmt="%.0f"):
+    return "%s / %s / %s" % (fmt % min(values), fmt % statistics.median(values), fmt % max(values))
+
+
+def main():
+    parser = argparse.ArgumentParser()
+    parser.add_argument("herald")
+    parser.add_argument("--seconds", type=int, default=8)
+    parser.add_argument("--runs", type=int, default=3)
+    parser.add_argument("--connections", type=int, default=64)
+    parser.add_argument("--output", default=os.path.join(HERE, "RESULTS.md"))
+    args = parser.parse_args()
+    workdir = tempfile.mkdtemp(prefix="herald-bench-")
+    processes = []
+    try:
+        results = run(args, workdir, processes)
+    finally:
+        for p in processes:
+            if p.poll() is None:
+                p.terminate()
+                p.wait(30)
+        shutil.rmtree(workdir, ignore_errors=True)
+    write_results(args, results)
+
+
+def run(args, workdir, processes):
+    r = {"fsync": [], "batched": [], "nginx": [], "listener": [], "herald": [], "cpu": [], "rss": []}
+    for _ in range(args.runs):
+        single, batched = fsync_probe(workdir)
+        r["fsync"].append(single)
+        r["batched"].append(batched)
+        os.remove(os.path.join(workdir, "probe.db"))
+    herald = Herald(os.path.abspath(args.herald), workdir, 1)
+    herald.rewrite_config('[log]\nlevel = "warn"')
+    service_id, key = herald.create_service("bench")
+    template_id = herald.create_template(service_id, "Hello ((name))",
+                                         "Dear ((name)),\n\nYour appointment is on ((date)) at ((place)).\n")
+    nginx, nginx_port = start_nginx(workdir, herald.cert, os.path.join(herald.dir, "tls", "key.pem"))
+    processes.append(nginx)
+    get_lua = os.path.join(workdir, "get.lua")
+    open(get_lua, "w").write(LUA_REPORT)
+    for _ in range(args.runs):
+        r["nginx"].append(wrk("https://127.0.0.1:%d/" % nginx_port, get_lua, args.seconds, args.connections))
+    nginx.terminate()
+    herald.start(role="api")
+    processes.append(herald.proc)
+    base = "https://127.0.0.1:%d" % herald.port
+    for _ in range(args.runs):
+        r["listener"].append(wrk(base + "/none", get_lua, args.seconds, args.connections))
+    for _ in range(args.runs):
+        post_lua = os.path.join(workdir, "post.lua")
+        body = json.dumps({"email_address": "someone@example.com", "template_id": template_id,
+                           "personalisation": {"name": "Ada", "date": "1 May", "place": "Leeds"}})
+        with open(post_lua, "w") as f:
+            f.write('wrk.method = "POST"\nwrk.headers["Content-Type"] = "application/json"\n'
+                    'wrk.headers["Authorization"] = "Bearer %s"\nwrk.body = \'%s\'\n' % (token(key), body) + LUA_REPORT)
+        before = cpu_seconds(herald.proc.pid)
+        result = wrk(base + "/v2/notifications/email", post_lua, args.seconds, args.connections)
+        result["cpu"] = (cpu_seconds(herald.proc.pid) - before) / args.seconds
+        r["herald"].append(result)
+    r["rss"] = peak_rss_mb(herald.proc.pid)
+    herald.stop()
+    return r
+
+
+def write_results(args, r):
+    rates = lambda runs: [x["rate"] for x in runs]
+    herald_median = statistics.median(rates(r["herald"]))
+    nginx_median = statistics.median(rates(r["nginx"]))
+    listener_median = statistics.median(rates(r["listener"]))
+    cpu_model = next((l.split(":", 1)[1].strip() for l in open("/proc/cpuinfo") if l.startswith("model name")), "?")
+    lines = [
+        "# Herald benchmark results",
+        "",
+        "Generated by `make bench` (bench/bench.py) on %s UTC." % time.strftime("%Y-%m-%d %H:%M", time.gmtime()),
+        "Machine: %d cores (%s), Linux %s; client (wrk, 2 threads, %d keep-alive connections) and server share it."
+        % (os.cpu_count(), cpu_model, platform.release(), args.connections),
+        "Each figure: %d runs of %d s, shown as min / median / max." % (args.runs, args.seconds),
+        "",
+        "| measure | min / median / max |",
+        "|---|---|",
+        "| disk: SQLite WAL synchronous=FULL, single-row commits/s | %s |" % summary(r["fsync"]),
+        "| disk: rows/s in batches of 1,000 | %s |" % summary(r["batched"]),
+        "| ceiling A: nginx, fixed 201 over TLS, requests/s | %s |" % summary(rates(r["nginx"])),
+        "| ceiling B: Herald listener, route-less 404, requests/s | %s |" % summary(rates(r["listener"])),
+        "| **Herald: accepted durable encrypted notifications/s** | **%s** |" % summary(rates(r["herald"])),
+        "| Herald p50 latency, ms | %s |" % summary([x["p50"] for x in r["herald"]], "%.1f"),
+        "| Herald p99 latency, ms | %s |" % summary([x["p99"] for x in r["herald"]], "%.1f"),
+        "| Herald p99.9 latency, ms | %s |" % summary([x["p999"] for x in r["herald"]], "%.1f"),
+        "| Herald server CPU, cores | %s |" % summary([x["cpu"] for x in r["herald"]], "%.2f"),
+        "| Herald non-201 answers | %s |" % summary([x["errors"] for x in r["herald"]]),
+        "| Herald peak RSS, MB | %.0f |" % r["rss"],
+        "",
+        "Ratios of medians: Herald / nginx ceiling = **%.1f%%**; Herald / own-listener ceiling = %.1f%%."
+        % (100 * herald_median / nginx_median, 100 * herald_median / listener_median),
+        "",
+        "Targets (issue 4): at least 25,000/s and at least 30% of the nginx ceiling; p99 under 50 ms at",
+        "70% of the maximum rate; peak RSS under 200 MB. Delivery and 10 M-row scale runs are not yet in",
+        "this benchmark.",
+        "",
+    ]
+    with open(args.output, "w") as f:
+        f.write("\n".join(lines))
+    print("\n".join(lines))
+
+
+if __name__ == "__main__":
+    main()
