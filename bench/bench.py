@@ -145,6 +145,7 @@ def main():
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("--connections", type=int, default=64)
     parser.add_argument("--output", default=os.path.join(HERE, "RESULTS.md"))
+    parser.add_argument("--api-threads", type=int, default=None, help="override server.api_threads")
     args = parser.parse_args()
     workdir = tempfile.mkdtemp(prefix="herald-bench-")
     processes = []
@@ -168,6 +169,8 @@ def run(args, workdir, processes):
         os.remove(os.path.join(workdir, "probe.db"))
     herald = Herald(os.path.abspath(args.herald), workdir, 1)
     herald.rewrite_config('[log]\nlevel = "warn"')
+    if args.api_threads:
+        herald.rewrite_config("[server]\napi_threads = %d" % args.api_threads)
     service_id, key = herald.create_service("bench")
     template_id = herald.create_template(service_id, "Hello ((name))",
                                          "Dear ((name)),\n\nYour appointment is on ((date)) at ((place)).\n")
