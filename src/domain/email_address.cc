@@ -54,10 +54,9 @@ bool is_ascii_whitespace(std::uint32_t cp) { return cp == ' ' || (cp >= 0x09 && 
 
 // Python's str.isspace(), which is what \s matches in a str pattern.
 bool is_unicode_whitespace(std::uint32_t cp) {
-  static constexpr Range kSpaces[] = {{0x09, 0x0D},     {0x1C, 0x20},     {0x85, 0x85},
-                                      {0xA0, 0xA0},     {0x1680, 0x1680}, {0x2000, 0x200A},
-                                      {0x2028, 0x2029}, {0x202F, 0x202F}, {0x205F, 0x205F},
-                                      {0x3000, 0x3000}};
+  static constexpr Range kSpaces[] = {
+      {0x09, 0x0D},     {0x1C, 0x20},     {0x85, 0x85},     {0xA0, 0xA0},     {0x1680, 0x1680},
+      {0x2000, 0x200A}, {0x2028, 0x2029}, {0x202F, 0x202F}, {0x205F, 0x205F}, {0x3000, 0x3000}};
   return in_ranges(cp, kSpaces);
 }
 
@@ -139,8 +138,8 @@ std::uint32_t fold_greek_cyrillic(std::uint32_t cp) {
   if (cp == 0x3C2) return 0x3C3;
   if (cp >= 0x400 && cp <= 0x40F) return cp + 0x50;
   if (cp >= 0x410 && cp <= 0x42F) return cp + 0x20;
-  const bool upper_is_even = (cp >= 0x460 && cp <= 0x481) || (cp >= 0x48A && cp <= 0x4BF) ||
-                             (cp >= 0x4D0 && cp <= 0x52F);
+  const bool upper_is_even =
+      (cp >= 0x460 && cp <= 0x481) || (cp >= 0x48A && cp <= 0x4BF) || (cp >= 0x4D0 && cp <= 0x52F);
   if (upper_is_even && cp % 2 == 0) return cp + 1;
   if (cp >= 0x4C1 && cp <= 0x4CE && cp % 2 == 1) return cp + 1;
   return cp;
@@ -197,11 +196,11 @@ bool is_right_to_left(std::uint32_t cp) {  // table D.1
 
 bool is_left_to_right(std::uint32_t cp) {  // table D.2, its letters of the common scripts
   static constexpr Range kL[] = {
-      {0x41, 0x5A},       {0x61, 0x7A},     {0xAA, 0xAA},     {0xB5, 0xB5},     {0xBA, 0xBA},
-      {0xC0, 0xD6},       {0xD8, 0xF6},     {0xF8, 0x2B8},    {0x386, 0x3FF},   {0x400, 0x482},
-      {0x48A, 0x52F},     {0x531, 0x589},   {0x0E01, 0x0E30}, {0x10A0, 0x10FF}, {0x1100, 0x11FF},
-      {0x1E00, 0x1FBC},   {0x3041, 0x3096}, {0x30A1, 0x30FA}, {0x3400, 0x4DB5}, {0x4E00, 0x9FA5},
-      {0xAC00, 0xD7A3},   {0xF900, 0xFA2D}, {0xFF21, 0xFF3A}, {0xFF41, 0xFF5A}, {0xFF66, 0xFFBE},
+      {0x41, 0x5A},      {0x61, 0x7A},     {0xAA, 0xAA},     {0xB5, 0xB5},     {0xBA, 0xBA},
+      {0xC0, 0xD6},      {0xD8, 0xF6},     {0xF8, 0x2B8},    {0x386, 0x3FF},   {0x400, 0x482},
+      {0x48A, 0x52F},    {0x531, 0x589},   {0x0E01, 0x0E30}, {0x10A0, 0x10FF}, {0x1100, 0x11FF},
+      {0x1E00, 0x1FBC},  {0x3041, 0x3096}, {0x30A1, 0x30FA}, {0x3400, 0x4DB5}, {0x4E00, 0x9FA5},
+      {0xAC00, 0xD7A3},  {0xF900, 0xFA2D}, {0xFF21, 0xFF3A}, {0xFF41, 0xFF5A}, {0xFF66, 0xFFBE},
       {0x20000, 0x2A6D6}};
   return in_ranges(cp, kL);
 }
@@ -391,8 +390,8 @@ bool is_valid_tld(std::string_view tld) {
   bool all_letters = true;
   for (const char c : tld) all_letters = all_letters && is_ascii_letter(c);
   if (all_letters) return tld.size() >= 2 && tld.size() <= 63;
-  if (tld.size() < 5 || ascii_lower(tld[0]) != 'x' || ascii_lower(tld[1]) != 'n' ||
-      tld[2] != '-' || tld[3] != '-') {
+  if (tld.size() < 5 || ascii_lower(tld[0]) != 'x' || ascii_lower(tld[1]) != 'n' || tld[2] != '-' ||
+      tld[3] != '-') {
     return false;
   }
   const std::string_view rest = tld.substr(4);
@@ -410,8 +409,8 @@ bool is_valid_hostname(std::string_view hostname) {
   std::size_t start = 0;
   while (true) {
     const std::size_t dot = hostname.find('.', start);
-    last = hostname.substr(start, dot == std::string_view::npos ? std::string_view::npos
-                                                                : dot - start);
+    last = hostname.substr(start,
+                           dot == std::string_view::npos ? std::string_view::npos : dot - start);
     if (!is_valid_label(last)) return false;
     ++labels;
     if (dot == std::string_view::npos) break;
@@ -429,8 +428,8 @@ Result<std::string> validate_email_address(std::string_view input) {
   const auto at = match_shape(address);
   if (!at) return invalid_email();
   if (address.size() > kMaxAddressLength || has_consecutive_dots(address)) return invalid_email();
-  const auto hostname = idna_encode(CodePoints(
-      address.begin() + static_cast<std::ptrdiff_t>(*at) + 1, address.end()));
+  const auto hostname = idna_encode(
+      CodePoints(address.begin() + static_cast<std::ptrdiff_t>(*at) + 1, address.end()));
   if (!hostname || !is_valid_hostname(*hostname)) return invalid_email();
   std::string cleaned;
   cleaned.reserve(input.size());

@@ -1,6 +1,8 @@
 #pragma once
-// Template rendering: ((placeholder)) substitution as GOV.UK Notify does it
-// (api/govuk-notify-v2.md §7.1, §7.2, §7.5). Pure; bounded, linear scans of untrusted input.
+// Template rendering: ((placeholder)) substitution for email templates exactly as GOV.UK Notify
+// does it (notifications-utils field.py, template.py PlainTextEmailTemplate, formatters.py;
+// api/govuk-notify-v2.md §7.1, §7.2, §7.5). Pure and thread-safe. Templates and values are
+// untrusted: every scan is linear in its input and no regular expressions are used.
 
 #include <string>
 #include <string_view>
@@ -12,7 +14,7 @@
 namespace herald::domain {
 
 // Placeholder names as written in `text`, first occurrence order, de-duplicated by normalised
-// key. For ((name??text)) conditionals the name part is returned.
+// key (normalise_placeholder_key). For ((name??text)) conditionals the name part is returned.
 std::vector<std::string> placeholder_names(std::string_view text);
 
 struct EmailTemplateContent {
@@ -21,14 +23,24 @@ struct EmailTemplateContent {
 };
 
 struct RenderedEmail {
-  std::string subject;    // content.subject: substituted, nice typography, whitespace collapsed
-  std::string body;       // content.body: raw text with placeholders substituted, stripped
-  std::string text_body;  // the text/plain part that is emailed
-  std::string html_body;  // the text/html part that is emailed; values HTML-escaped
+  // GOV.UK content.subject: substituted (lists as "a, b and c"), nice typography (smart quotes,
+  // en dashes), whitespace collapsed to single spaces and trimmed.
+  std::string subject;
+  // GOV.UK content.body: the raw template text with placeholders substituted (lists as markdown
+  // bullets), then Python str.strip(); line endings are preserved.
+  std::string body;
+  // The text/plain MIME part: `body` with "\r\n" and "\r" normalised to "\n".
+  std::string text_body;
+  // The text/html MIME part: a small complete HTML document. Template text and values are
+  // HTML-escaped; blank lines separate <p> paragraphs and single newlines become <br>.
+  std::string html_body;
 };
 
-// kInvalidArgument "Missing personalisation: a, b" when a placeholder's value is absent or null;
-// "Your message is empty." per §7.5.
+// Fails with kInvalidArgument:
+//  - "Missing personalisation: a, b" when any placeholder's value is absent or null (names as
+//    written, subject placeholders first then body, first-occurrence order);
+//  - "Your message is empty." when the body starts with "((" and ends with "))" and renders to
+//    nothing, or the body template is empty.
 Result<RenderedEmail> render_email(const EmailTemplateContent& content,
                                    const Personalisation& personalisation);
 
