@@ -59,6 +59,15 @@ TemplateRecord read_template(const Statement& row) {
   return t;
 }
 
+// Runs an asynchronous write and waits for its completion (the synchronous Store methods).
+template <typename Start>
+Result<void> wait_for(Start&& start) {
+  std::promise<Result<void>> promise;
+  auto future = promise.get_future();
+  start([&promise](Result<void> result) { promise.set_value(std::move(result)); });
+  return future.get();
+}
+
 constexpr const char* kTemplateSelect =
     "SELECT t.id, t.service_id, t.archived, v.version, v.name, v.template_type, v.subject, "
     "v.content, v.created_at, v.created_by FROM templates t JOIN template_versions v ON "
@@ -294,10 +303,7 @@ Result<std::vector<TemplateRecord>> SqliteStore::templates_for_service(ServiceId
 }
 
 Result<void> SqliteStore::insert_notification(const NotificationRecord& record) {
-  std::promise<Result<void>> promise;
-  auto future = promise.get_future();
-  insert_notification_async(record, [&promise](Result<void> result) { promise.set_value(std::move(result)); });
-  return future.get();
+  return wait_for([&](Completion done) { insert_notification_async(record, std::move(done)); });
 }
 
 void SqliteStore::insert_notification_async(NotificationRecord r, Completion done) {
@@ -447,10 +453,7 @@ Result<std::vector<NotificationRecord>> SqliteStore::claim_due(int limit, Timest
 }
 
 Result<void> SqliteStore::record_outcome(const DeliveryOutcome& outcome) {
-  std::promise<Result<void>> promise;
-  auto future = promise.get_future();
-  record_outcome_async(outcome, [&promise](Result<void> result) { promise.set_value(std::move(result)); });
-  return future.get();
+  return wait_for([&](Completion done) { record_outcome_async(outcome, std::move(done)); });
 }
 
 void SqliteStore::record_outcome_async(DeliveryOutcome outcome, Completion done) {
