@@ -2,17 +2,13 @@
 
 #include <gtest/gtest.h>
 
+#include "tests/fakes/personalisation_values.h"
+
 namespace herald::domain {
 namespace {
 
-PersonalisationValue text(std::string value) {
-  PersonalisationValue out;
-  out.kind = PersonalisationValue::Kind::kText;
-  out.text = std::move(value);
-  return out;
-}
-
-PersonalisationValue null_value() { return PersonalisationValue{}; }
+using fakes::text;
+using fakes::null_value;
 
 TEST(NormalisePlaceholderKey, LowerCasesAndDropsSpacesUnderscoresAndHyphens) {
   EXPECT_EQ(normalise_placeholder_key("First Name"), "firstname");

@@ -2,6 +2,8 @@
 
 #include <gtest/gtest.h>
 
+#include "tests/fakes/personalisation_values.h"
+
 #include <optional>
 #include <string>
 #include <utility>
@@ -10,24 +12,12 @@
 namespace herald::domain {
 namespace {
 
+using fakes::text;
+using fakes::list;
+using fakes::null_value;
+
 // Expected values were checked against notifications-utils (field.py, formatters.py and
 // smartypants 2.0) running the same input.
-
-PersonalisationValue text(std::string value) {
-  PersonalisationValue out;
-  out.kind = PersonalisationValue::Kind::kText;
-  out.text = std::move(value);
-  return out;
-}
-
-PersonalisationValue list(std::vector<std::optional<std::string>> items) {
-  PersonalisationValue out;
-  out.kind = PersonalisationValue::Kind::kList;
-  out.items = std::move(items);
-  return out;
-}
-
-PersonalisationValue null_value() { return PersonalisationValue{}; }
 
 Personalisation values(std::vector<std::pair<std::string, PersonalisationValue>> entries = {}) {
   return Personalisation{std::move(entries)};
