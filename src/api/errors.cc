@@ -30,6 +30,7 @@ net::Response error_response(const Error& error) {
       log::error("api.unavailable", {{"error", error.message}});
       return error_response(503, "ServiceUnavailable", "Service temporarily unavailable, try again");
     case ErrorCode::kDataLoss:
+    case ErrorCode::kWouldBlock:  // the router repeats such calls on its pool; reaching here is a bug
     case ErrorCode::kInternal:
       log::error("api.internal_error", {{"code", error_code_name(error.code)}, {"error", error.message}});
       return error_response(500, "InternalServerError", "Internal server error");

@@ -64,13 +64,28 @@ namespace {
 
 // Handlers return errors as values; an exception here is a bug. Never echo it.
 template <typename F>
-net::Response guarded(const net::Request& request, F&& run) {
+net::Response guarded(std::string_view path, F&& run) {
   try {
     return run();
   } catch (const std::exception& e) {
-    log::error("api.handler_exception", {{"path", request.path}, {"what", e.what()}});
+    log::error("api.handler_exception", {{"path", path}, {"what", e.what()}});
     return error_response(500, "InternalServerError", "Internal server error");
   }
+}
+
+// Runs an asynchronous handler; when it throws (a bug) or would block where it may, replies 500.
+// Returns whether the request was dealt with.
+bool run_async(const AsyncRouteHandler& handler, const net::Request& request,
+               const PathParams& params, const Reply& reply, Blocking blocking) {
+  try {
+    if (handler(request, params, reply, blocking)) return true;
+    if (blocking == Blocking::kNotAllowed) return false;
+    log::error("api.handler_would_block", {{"path", request.path}});
+  } catch (const std::exception& e) {
+    log::error("api.handler_exception", {{"path", request.path}, {"what", e.what()}});
+  }
+  reply([] { return error_response(500, "InternalServerError", "Internal server error"); });
+  return true;
 }
 
 }  // namespace
@@ -79,26 +94,32 @@ net::Response Router::dispatch(const net::Request& request) const {
   auto found = find(request);
   if (auto* response = std::get_if<net::Response>(&found)) return std::move(*response);
   const auto& [route, params] = std::get<0>(found);
-  if (route->handler) return guarded(request, [&] { return route->handler(request, params); });
-  std::promise<std::function<net::Response()>> made;
+  if (route->handler) return guarded(request.path, [&] { return route->handler(request, params); });
+  std::promise<net::ResponseMaker> made;
   auto future = made.get_future();
-  route->async_handler(request, params, [&made](std::function<net::Response()> make) { made.set_value(std::move(make)); });
-  auto make = future.get();
-  return guarded(request, make);
+  run_async(route->async_handler, request, params,
+            [&made](net::ResponseMaker make) { made.set_value(std::move(make)); }, Blocking::kAllowed);
+  return guarded(request.path, future.get());
 }
 
 void Router::handle(net::Request&& request, net::Responder respond) {
+  auto found = find(request);
+  if (auto* response = std::get_if<net::Response>(&found)) return respond(std::move(*response));
+  const auto& [route, params] = std::get<0>(found);
+  if (route->handler) {
+    auto shared = std::make_shared<net::Request>(std::move(request));
+    pool_->post([shared, route, params, respond = std::move(respond)]() mutable {
+      respond(guarded(shared->path, [&] { return route->handler(*shared, params); }));
+    });
+    return;
+  }
+  Reply reply = [respond, path = request.path](net::ResponseMaker make) {
+    respond.later([path, make = std::move(make)] { return guarded(path, make); });
+  };
+  if (run_async(route->async_handler, request, params, reply, Blocking::kNotAllowed)) return;
   auto shared = std::make_shared<net::Request>(std::move(request));
-  pool_->post([this, shared, respond = std::move(respond)]() mutable {
-    auto found = find(*shared);
-    if (auto* response = std::get_if<net::Response>(&found)) return respond(std::move(*response));
-    const auto& [route, params] = std::get<0>(found);
-    if (route->handler) return respond(guarded(*shared, [&] { return route->handler(*shared, params); }));
-    ThreadPool* pool = pool_.get();
-    Reply reply = [pool, shared, respond](std::function<net::Response()> make) {
-      pool->post([shared, respond, make = std::move(make)] { respond(guarded(*shared, make)); });
-    };
-    route->async_handler(*shared, params, std::move(reply));
+  pool_->post([shared, route, params, reply = std::move(reply)] {
+    run_async(route->async_handler, *shared, params, reply, Blocking::kAllowed);
   });
 }
 

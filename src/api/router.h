@@ -1,8 +1,13 @@
 #pragma once
-// Router: maps method + path pattern ("/v2/notifications/{id}") to a route handler, and runs
-// handlers on a thread pool so that store calls never block the network threads. Implements
-// net::Handler. Unknown paths answer 404 and known paths with the wrong method 405, both in
-// the v2 error envelope. Routes are registered before serving starts; thread-safe after that.
+// Router: maps method + path pattern ("/v2/notifications/{id}") to a route handler. Implements
+// net::Handler, so it is called on a network thread, which must never wait on I/O:
+//  * synchronous routes (which may read the store) run on the router's thread pool;
+//  * asynchronous routes run first right there on the network thread with
+//    Blocking::kNotAllowed, so the common case (everything it needs is cached) costs no thread
+//    hop; a handler that would have to wait (a cache miss) returns false without replying, and
+//    the router runs it again on its pool with Blocking::kAllowed.
+// Unknown paths answer 404 and known paths with the wrong method 405, both in the v2 error
+// envelope. Routes are registered before serving starts; thread-safe after that.
 
 #include <functional>
 #include <map>
@@ -12,6 +17,7 @@
 #include <variant>
 #include <vector>
 
+#include "core/blocking.h"
 #include "core/thread_pool.h"
 #include "net/http.h"
 
@@ -20,10 +26,13 @@ namespace herald::api {
 using PathParams = std::map<std::string, std::string>;
 using RouteHandler = std::function<net::Response(const net::Request&, const PathParams&)>;
 // A deferred reply for asynchronous routes: call it once, from any thread, with a function that
-// builds the response; the router runs that function on its pool (so a store's completion
-// thread only hands over work) and sends the result.
-using Reply = std::function<void(std::function<net::Response()>)>;
-using AsyncRouteHandler = std::function<void(const net::Request&, const PathParams&, Reply)>;
+// builds the response; that function runs on the connection's network thread (so a store's
+// completion thread only hands over work).
+using Reply = std::function<void(net::ResponseMaker)>;
+// Returns false, having not replied and changed nothing, when it would have to block and
+// `blocking` says it may not.
+using AsyncRouteHandler =
+    std::function<bool(const net::Request&, const PathParams&, const Reply&, Blocking)>;
 
 class Router {
  public:

@@ -54,12 +54,14 @@ Result<std::unique_ptr<net::HttpsServer>> start_api(const Config& config, api::R
   return net::HttpsServer::start(
       config.server,
       [&router, worker](net::Request&& request, net::Responder respond) {
-        const bool is_send = request.method == "POST";
-        router.handle(std::move(request), [worker, is_send, respond = std::move(respond)](net::Response response) {
-          const bool accepted = is_send && response.status == 201;
-          respond(std::move(response));
-          if (accepted && worker != nullptr) worker->notify();  // deliver without waiting for the poll
-        });
+        if (worker == nullptr || request.method != "POST") return router.handle(std::move(request), std::move(respond));
+        router.handle(std::move(request), net::Responder([worker, respond = std::move(respond)](net::ResponseMaker make) {
+          respond.later([worker, make = std::move(make)] {
+            net::Response response = make();
+            if (response.status == 201) worker->notify();  // deliver without waiting for the poll
+            return response;
+          });
+        }));
       },
       [](int status, std::string_view message) {
         return api::error_response(status, status == 413 ? "RequestEntityTooLarge" : "BadRequestError",

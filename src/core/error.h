@@ -15,6 +15,7 @@ enum class ErrorCode {
   kUnavailable,        // transient: back off and retry
   kDataLoss,           // integrity failure: alert
   kInternal,           // a bug
+  kWouldBlock,         // needs to wait on I/O and was told not to (core/blocking.h): repeat where it may
 };
 
 struct Error {
@@ -30,6 +31,7 @@ inline Error unavailable(std::string message) {
   return {ErrorCode::kUnavailable, std::move(message)};
 }
 inline Error data_loss(std::string message) { return {ErrorCode::kDataLoss, std::move(message)}; }
+inline Error would_block() { return {ErrorCode::kWouldBlock, "would block"}; }
 inline Error internal_error(std::string message) {
   return {ErrorCode::kInternal, std::move(message)};
 }

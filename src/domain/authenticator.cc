@@ -25,7 +25,7 @@ Result<std::shared_ptr<const Authenticator::CachedService>> Authenticator::fetch
 }
 
 Result<std::shared_ptr<const Authenticator::CachedService>> Authenticator::service_entry(
-    ServiceId id, Timestamp now, bool force_refresh) {
+    ServiceId id, Timestamp now, bool force_refresh, Blocking blocking) {
   {
     std::lock_guard lock(mutex_);
     auto it = cache_.find(id);
@@ -36,6 +36,7 @@ Result<std::shared_ptr<const Authenticator::CachedService>> Authenticator::servi
       return it->second;
     }
   }
+  if (blocking == Blocking::kNotAllowed) return would_block();
   auto fresh = fetch(id, now);
   if (!fresh) return fresh.error();
   std::lock_guard lock(mutex_);
@@ -44,7 +45,8 @@ Result<std::shared_ptr<const Authenticator::CachedService>> Authenticator::servi
 }
 
 Result<std::variant<Caller, AuthFailure>> Authenticator::authenticate(std::string_view token,
-                                                                      Timestamp now) {
+                                                                      Timestamp now,
+                                                                      Blocking blocking) {
   auto decoded = crypto::decode_jwt(token);
   if (!decoded) return Outcome(AuthFailure::kInvalidToken);
   const json::Value* iss = decoded->claims.find("iss");
@@ -54,7 +56,7 @@ Result<std::variant<Caller, AuthFailure>> Authenticator::authenticate(std::strin
   if (!service_id) return Outcome(AuthFailure::kIssuerNotUuid);
 
   for (bool refreshed : {false, true}) {
-    auto entry = service_entry(*service_id, now, refreshed);
+    auto entry = service_entry(*service_id, now, refreshed, blocking);
     if (!entry) return entry.error();
     const CachedService& service = **entry;
     if (!service.exists) return Outcome(AuthFailure::kServiceNotFound);

@@ -16,6 +16,7 @@
 #include <variant>
 #include <vector>
 
+#include "core/blocking.h"
 #include "core/result.h"
 #include "core/time.h"
 #include "crypto/secret.h"
@@ -50,8 +51,10 @@ class Authenticator {
                          Duration cache_ttl = std::chrono::seconds(5))
       : store_(store), leeway_(leeway), cache_ttl_(cache_ttl) {}
 
-  // `token` is the JWT after "Bearer ". Store failures are returned as Error.
-  Result<std::variant<Caller, AuthFailure>> authenticate(std::string_view token, Timestamp now);
+  // `token` is the JWT after "Bearer ". Store failures are returned as Error; with
+  // Blocking::kNotAllowed, needing the store is ErrorCode::kWouldBlock.
+  Result<std::variant<Caller, AuthFailure>> authenticate(std::string_view token, Timestamp now,
+                                                         Blocking blocking = Blocking::kAllowed);
 
  private:
   struct CachedKey {
@@ -69,7 +72,7 @@ class Authenticator {
   using Outcome = std::variant<Caller, AuthFailure>;
 
   Result<std::shared_ptr<const CachedService>> service_entry(ServiceId id, Timestamp now,
-                                                             bool force_refresh);
+                                                             bool force_refresh, Blocking blocking);
   Result<std::shared_ptr<const CachedService>> fetch(ServiceId id, Timestamp now);
 
   store::Store& store_;

@@ -2,12 +2,13 @@
 
 namespace herald::domain {
 
-Result<LookupCache::ServicePtr> LookupCache::service(ServiceId id, Timestamp now) {
+Result<LookupCache::ServicePtr> LookupCache::service(ServiceId id, Timestamp now, Blocking blocking) {
   {
     std::lock_guard lock(mutex_);
     auto it = services_.find(id);
     if (it != services_.end() && now - it->second.fetched_at < ttl_) return it->second.value;
   }
+  if (blocking == Blocking::kNotAllowed) return would_block();
   auto found = store_.find_service(id);
   if (!found) return found.error();
   if (!*found) return ServicePtr();
@@ -20,7 +21,7 @@ Result<LookupCache::ServicePtr> LookupCache::service(ServiceId id, Timestamp now
 
 Result<LookupCache::TemplatePtr> LookupCache::template_version(ServiceId service, TemplateId id,
                                                                std::optional<int> version,
-                                                               Timestamp now) {
+                                                               Timestamp now, Blocking blocking) {
   const Key key{service.uuid, id.uuid, version.value_or(0)};
   {
     std::lock_guard lock(mutex_);
@@ -28,6 +29,7 @@ Result<LookupCache::TemplatePtr> LookupCache::template_version(ServiceId service
     // A given version never changes; "latest" may, so it expires.
     if (it != templates_.end() && (version || now - it->second.fetched_at < ttl_)) return it->second.value;
   }
+  if (blocking == Blocking::kNotAllowed) return would_block();
   auto found = store_.find_template(service, id, version);
   if (!found) return found.error();
   if (!*found) return TemplatePtr();

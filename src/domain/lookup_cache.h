@@ -10,6 +10,7 @@
 #include <optional>
 #include <unordered_map>
 
+#include "core/blocking.h"
 #include "core/result.h"
 #include "core/time.h"
 #include "store/store.h"
@@ -25,12 +26,12 @@ class LookupCache {
                        std::size_t max_entries = 10000)
       : store_(store), ttl_(ttl), max_entries_(max_entries) {}
 
-  // nullptr when absent.
-  Result<ServicePtr> service(ServiceId id, Timestamp now);
+  // nullptr when absent. With Blocking::kNotAllowed, a miss is ErrorCode::kWouldBlock.
+  Result<ServicePtr> service(ServiceId id, Timestamp now, Blocking blocking = Blocking::kAllowed);
   // The latest version (nullopt version) or a given one; nullptr when absent or another
   // service's.
   Result<TemplatePtr> template_version(ServiceId service, TemplateId id, std::optional<int> version,
-                                       Timestamp now);
+                                       Timestamp now, Blocking blocking = Blocking::kAllowed);
 
  private:
   struct Key {

@@ -18,8 +18,9 @@ std::string ascii_lower(std::string_view s) {
 }
 
 Result<LookupCache::TemplatePtr> usable_template(LookupCache& cache, const Caller& caller,
-                                                 TemplateId id, std::string_view type, Timestamp now) {
-  auto found = cache.template_version(caller.service, id, std::nullopt, now);
+                                                 TemplateId id, std::string_view type, Timestamp now,
+                                                 Blocking blocking) {
+  auto found = cache.template_version(caller.service, id, std::nullopt, now, blocking);
   if (!found) return found.error();
   if (!*found) return invalid_argument("Template not found");
   const store::TemplateRecord& record = **found;
@@ -47,11 +48,11 @@ std::string Notifications::from_email(const store::ServiceRecord& service) const
 }
 
 Result<AcceptedEmail> Notifications::prepare_email(const Caller& caller, EmailRequest&& request,
-                                                   Timestamp now) {
-  auto service = lookups_.service(caller.service, now);
+                                                   Timestamp now, Blocking blocking) {
+  auto service = lookups_.service(caller.service, now, blocking);
   if (!service) return service.error();
   if (!*service) return not_found("service " + caller.service.to_string());
-  auto found = usable_template(lookups_, caller, request.template_id, "email", now);
+  auto found = usable_template(lookups_, caller, request.template_id, "email", now, blocking);
   if (!found) return found.error();
   const store::TemplateRecord& email_template = **found;
   auto rendered = render_email({email_template.subject, email_template.body}, request.personalisation);
@@ -89,18 +90,20 @@ Result<AcceptedEmail> Notifications::prepare_email(const Caller& caller, EmailRe
 
 Result<AcceptedEmail> Notifications::send_email(const Caller& caller, EmailRequest&& request,
                                                 Timestamp now) {
-  auto accepted = prepare_email(caller, std::move(request), now);
+  auto accepted = prepare_email(caller, std::move(request), now, Blocking::kAllowed);
   if (!accepted) return accepted;
   HERALD_TRY(store_.insert_notification(accepted->record));
   return accepted;
 }
 
-void Notifications::send_email_async(const Caller& caller, EmailRequest&& request, Timestamp now,
-                                     std::function<void(Result<AcceptedEmail>)> done) {
-  auto accepted = prepare_email(caller, std::move(request), now);
+Result<void> Notifications::send_email_async(const Caller& caller, EmailRequest&& request,
+                                             Timestamp now, Blocking blocking,
+                                             std::function<void(Result<AcceptedEmail>)> done) {
+  auto accepted = prepare_email(caller, std::move(request), now, blocking);
+  if (!accepted && accepted.error().code == ErrorCode::kWouldBlock) return accepted.error();
   if (!accepted) {
     done(std::move(accepted).error());
-    return;
+    return ok();
   }
   auto shared = std::make_shared<AcceptedEmail>(std::move(*accepted));
   store_.insert_notification_async(shared->record, [shared, done = std::move(done)](Result<void> stored) {
@@ -110,6 +113,7 @@ void Notifications::send_email_async(const Caller& caller, EmailRequest&& reques
       done(std::move(*shared));
     }
   });
+  return ok();
 }
 
 Result<std::optional<store::NotificationRecord>> Notifications::get(const Caller& caller,

@@ -49,10 +49,13 @@ class Notifications {
   // personalisation, empty or too long message); store errors as they come. Returns once the
   // notification is durable.
   Result<AcceptedEmail> send_email(const Caller& caller, EmailRequest&& request, Timestamp now);
-  // The same without blocking: `done` runs once the notification is durable (on a store thread,
-  // so it must be quick) or at once when validation fails.
-  void send_email_async(const Caller& caller, EmailRequest&& request, Timestamp now,
-                        std::function<void(Result<AcceptedEmail>)> done);
+  // The same without waiting for durability: `done` runs once the notification is durable (on a
+  // store thread, so it must be quick) or at once when validation fails. With
+  // Blocking::kNotAllowed and a cache miss, returns ErrorCode::kWouldBlock having neither
+  // called `done` nor consumed `request`.
+  [[nodiscard]] Result<void> send_email_async(const Caller& caller, EmailRequest&& request,
+                                              Timestamp now, Blocking blocking,
+                                              std::function<void(Result<AcceptedEmail>)> done);
 
   // nullopt when absent or owned by another service.
   Result<std::optional<store::NotificationRecord>> get(const Caller& caller, NotificationId id);
@@ -63,7 +66,9 @@ class Notifications {
 
  private:
   // Validates and renders; builds the record without storing it.
-  Result<AcceptedEmail> prepare_email(const Caller& caller, EmailRequest&& request, Timestamp now);
+  // Does not touch `request` before its lookups, so a kWouldBlock leaves it whole.
+  Result<AcceptedEmail> prepare_email(const Caller& caller, EmailRequest&& request, Timestamp now,
+                                      Blocking blocking);
 
   store::Store& store_;
   LookupCache lookups_;

@@ -34,10 +34,26 @@ struct Response {
   Headers headers;
 };
 
-// Delivers the response for one request. May be called from any thread, exactly once.
-using Responder = std::function<void(Response)>;
-// Handles one request. Must not block: hand blocking work to another thread and call the
-// responder from there.
+// Builds a response. The server runs it on the connection's own network thread, so the
+// formatting of a body is spread over the network threads rather than done by whichever
+// thread completed the work (a store's single writer, say).
+using ResponseMaker = std::function<Response()>;
+
+// Delivers the response for one request: call it exactly once, from any thread.
+class Responder {
+ public:
+  explicit Responder(std::function<void(ResponseMaker)> deliver) : deliver_(std::move(deliver)) {}
+  void operator()(Response response) const {
+    deliver_([response = std::move(response)]() mutable { return std::move(response); });
+  }
+  void later(ResponseMaker make) const { deliver_(std::move(make)); }
+
+ private:
+  std::function<void(ResponseMaker)> deliver_;
+};
+
+// Handles one request. Called on a network thread and must not block: hand blocking work to
+// another thread and respond from there.
 using Handler = std::function<void(Request&&, Responder)>;
 // Formats an error the server detects itself (body too large, malformed request) in the
 // API's own error format.

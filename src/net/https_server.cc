@@ -6,7 +6,6 @@
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/ssl.hpp>
-#include <boost/asio/strand.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
@@ -51,7 +50,8 @@ Result<void> configure_tls(ssl::context& context, const ServerOptions& options) 
   return ok();
 }
 
-// Awaits a Handler's response, resuming on the session's executor.
+// Awaits a Handler's response. The handler runs inline on this (network) thread; the response
+// maker it hands back, from whatever thread, runs here too.
 template <typename Token>
 auto async_handle(const Handler& handler, Request&& request, Token&& token) {
   return asio::async_initiate<Token, void(Response)>(
@@ -59,12 +59,12 @@ auto async_handle(const Handler& handler, Request&& request, Token&& token) {
         auto shared = std::make_shared<decltype(completion)>(std::move(completion));
         auto work = std::make_shared<asio::executor_work_guard<asio::any_io_executor>>(
             asio::get_associated_executor(*shared));
-        handler(std::move(req), [shared, work](Response response) {
+        handler(std::move(req), Responder([shared, work](ResponseMaker make) {
           auto executor = asio::get_associated_executor(*shared);
-          asio::post(executor, [shared, work, response = std::move(response)]() mutable {
-            (*shared)(std::move(response));
+          asio::post(executor, [shared, work, make = std::move(make)]() mutable {
+            (*shared)(make());
           });
-        });
+        }));
       },
       token, std::move(request));
 }
@@ -102,14 +102,22 @@ http::response<http::string_body> to_beast(Response&& in, unsigned version, bool
 }  // namespace
 
 struct HttpsServer::Impl {
+  // One single-threaded io_context per network thread: a connection lives on one thread for its
+  // whole life, so its reads, handler and writes never hop threads or need a strand.
+  struct Loop {
+    asio::io_context io{1};
+    std::thread thread;
+  };
+
   ServerOptions options;
   Handler handler;
   ProtocolErrorFormatter format_error;
-  asio::io_context io;
-  ssl::context tls{ssl::context::tls_server};
-  tcp::acceptor acceptor{io};
-  std::vector<std::thread> threads;
+  ssl::context tls{ssl::context::tls_server};  // outlives the loops, whose sessions use it
+  std::vector<std::unique_ptr<Loop>> loops;
+  std::unique_ptr<tcp::acceptor> acceptor;  // on loops[0]
+  std::size_t next_loop = 0;                // used by the accept loop only
   std::atomic<bool> stopping{false};
+  bool stopped = false;  // stop() has run
 
   struct Session {
     beast::ssl_stream<beast::tcp_stream> stream;
@@ -121,17 +129,23 @@ struct HttpsServer::Impl {
   std::unordered_map<Session*, std::weak_ptr<Session>> sessions;  // guarded by sessions_mutex
 
   Impl(const ServerOptions& o, Handler h, ProtocolErrorFormatter f)
-      : options(o), handler(std::move(h)), format_error(std::move(f)),
-        io(static_cast<int>(o.threads)) {}
+      : options(o), handler(std::move(h)), format_error(std::move(f)) {
+    const std::size_t n = o.threads == 0 ? 1 : o.threads;
+    for (std::size_t i = 0; i < n; ++i) loops.push_back(std::make_unique<Loop>());
+    acceptor = std::make_unique<tcp::acceptor>(loops[0]->io);
+  }
 
   asio::awaitable<void> accept_loop() {
     while (!stopping) {
-      auto [ec, socket] = co_await acceptor.async_accept(asio::make_strand(io), kNoThrow);
+      // Connections are dealt round-robin to the loops.
+      asio::io_context& target = loops[next_loop++ % loops.size()]->io;
+      auto [ec, socket] = co_await acceptor->async_accept(target, kNoThrow);
       if (ec) {
         if (stopping || ec == asio::error::operation_aborted) co_return;
         log::warn("http.accept_failed", {{"error", ec.message()}});
         continue;
       }
+      socket.set_option(tcp::no_delay(true), ec);
       auto session = std::make_shared<Session>(std::move(socket), tls);
       {
         std::lock_guard lock(sessions_mutex);
@@ -218,9 +232,9 @@ struct HttpsServer::Impl {
   // Closes the listener and idle connections; busy ones finish their request and then close.
   void begin_shutdown() {
     stopping = true;
-    asio::post(io, [this] {
+    asio::post(loops[0]->io, [this] {
       boost::system::error_code ignored;
-      acceptor.close(ignored);
+      acceptor->close(ignored);
     });
     std::lock_guard lock(sessions_mutex);
     for (auto& [raw, weak] : sessions) {
@@ -246,21 +260,23 @@ Result<std::unique_ptr<HttpsServer>> HttpsServer::start(const ServerOptions& opt
   const auto address = asio::ip::make_address(options.address, ec);
   if (ec) return invalid_argument("bad listen address " + options.address);
   const tcp::endpoint endpoint(address, options.port);
-  impl->acceptor.open(endpoint.protocol(), ec);
-  if (!ec) impl->acceptor.set_option(asio::socket_base::reuse_address(true), ec);
-  if (!ec) impl->acceptor.bind(endpoint, ec);
-  if (!ec) impl->acceptor.listen(asio::socket_base::max_listen_connections, ec);
+  tcp::acceptor& acceptor = *impl->acceptor;
+  acceptor.open(endpoint.protocol(), ec);
+  if (!ec) acceptor.set_option(asio::socket_base::reuse_address(true), ec);
+  if (!ec) acceptor.bind(endpoint, ec);
+  if (!ec) acceptor.listen(asio::socket_base::max_listen_connections, ec);
   if (ec) {
     return unavailable("cannot listen on " + options.address + ":" + std::to_string(options.port) +
                        ": " + ec.message());
   }
   Impl* raw = impl.get();
-  asio::co_spawn(raw->io, raw->accept_loop(), asio::detached);
-  const std::size_t threads = options.threads == 0 ? 1 : options.threads;
-  for (std::size_t i = 0; i < threads; ++i) {
-    raw->threads.emplace_back([raw, i] {
+  asio::co_spawn(raw->loops[0]->io, raw->accept_loop(), asio::detached);
+  for (std::size_t i = 0; i < raw->loops.size(); ++i) {
+    Impl::Loop* loop = raw->loops[i].get();
+    loop->thread = std::thread([loop, i] {
       set_thread_name("https-" + std::to_string(i));
-      raw->io.run();
+      auto guard = asio::make_work_guard(loop->io);  // runs while it has no connection
+      loop->io.run();
     });
   }
   return std::unique_ptr<HttpsServer>(new HttpsServer(std::move(impl)));
@@ -268,11 +284,12 @@ Result<std::unique_ptr<HttpsServer>> HttpsServer::start(const ServerOptions& opt
 
 std::uint16_t HttpsServer::port() const {
   boost::system::error_code ec;
-  return impl_->acceptor.local_endpoint(ec).port();
+  return impl_->acceptor->local_endpoint(ec).port();
 }
 
 void HttpsServer::stop() {
-  if (!impl_ || impl_->threads.empty()) return;
+  if (!impl_ || impl_->stopped) return;
+  impl_->stopped = true;
   impl_->begin_shutdown();
   {
     std::unique_lock lock(impl_->sessions_mutex);
@@ -280,9 +297,8 @@ void HttpsServer::stop() {
                                                        [this] { return impl_->sessions.empty(); });
     if (!drained) log::warn("http.shutdown_grace_expired");
   }
-  impl_->io.stop();
-  for (auto& t : impl_->threads) t.join();
-  impl_->threads.clear();
+  for (auto& loop : impl_->loops) loop->io.stop();
+  for (auto& loop : impl_->loops) loop->thread.join();
 }
 
 }  // namespace herald::net

@@ -87,5 +87,24 @@ TEST_F(AuthenticatorTest, NewKeyIsFoundAfterOneRefreshButFloodsDoNotHitTheStore)
   EXPECT_TRUE(std::holds_alternative<Caller>(auth(token(now_s(), fresh->record.secret, service_.to_string()))));
 }
 
+TEST_F(AuthenticatorTest, WithoutBlockingACacheMissWouldBlockAndAHitAnswers) {
+  const std::string good = token(now_s(), key_.secret, service_.to_string());
+  const int reads_before = store_.service_reads;
+  auto cold = authenticator_.authenticate(good, now_, Blocking::kNotAllowed);
+  ASSERT_FALSE(cold);
+  EXPECT_EQ(cold.error().code, ErrorCode::kWouldBlock);
+  EXPECT_EQ(store_.service_reads, reads_before) << "a network thread never reads the store";
+  ASSERT_TRUE(std::holds_alternative<Caller>(auth(good)));  // fills the cache
+  auto warm = authenticator_.authenticate(good, now_, Blocking::kNotAllowed);
+  ASSERT_TRUE(warm);
+  EXPECT_TRUE(std::holds_alternative<Caller>(*warm));
+  // An unknown key would refresh the cache: that too must wait for a thread that may block.
+  now_ += 2s;
+  auto refresh = authenticator_.authenticate(token(now_s(), "wrong", service_.to_string()), now_,
+                                             Blocking::kNotAllowed);
+  ASSERT_FALSE(refresh);
+  EXPECT_EQ(refresh.error().code, ErrorCode::kWouldBlock);
+}
+
 }  // namespace
 }  // namespace herald::domain

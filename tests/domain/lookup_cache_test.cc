@@ -51,5 +51,23 @@ TEST_F(LookupCacheTest, AbsentAndForeignAreNotCachedOrShared) {
   EXPECT_FALSE(*cache_.service(ServiceId{crypto::random_uuid()}, now_));
 }
 
+TEST_F(LookupCacheTest, WithoutBlockingAMissWouldBlockAndAHitAnswers) {
+  const int service_reads = store_.service_reads;
+  const int template_reads = store_.template_reads;
+  auto service = cache_.service(service_, now_, Blocking::kNotAllowed);
+  ASSERT_FALSE(service);
+  EXPECT_EQ(service.error().code, ErrorCode::kWouldBlock);
+  auto latest = cache_.template_version(service_, template_, std::nullopt, now_, Blocking::kNotAllowed);
+  ASSERT_FALSE(latest);
+  EXPECT_EQ(latest.error().code, ErrorCode::kWouldBlock);
+  EXPECT_EQ(store_.service_reads, service_reads);
+  EXPECT_EQ(store_.template_reads, template_reads);
+  ASSERT_TRUE(*cache_.service(service_, now_));
+  ASSERT_TRUE(*cache_.template_version(service_, template_, std::nullopt, now_));
+  EXPECT_TRUE(*cache_.service(service_, now_ + 1s, Blocking::kNotAllowed));
+  EXPECT_TRUE(*cache_.template_version(service_, template_, std::nullopt, now_ + 1s, Blocking::kNotAllowed));
+  EXPECT_FALSE(cache_.service(service_, now_ + 3s, Blocking::kNotAllowed)) << "expired: needs the store";
+}
+
 }  // namespace
 }  // namespace herald::domain

@@ -54,26 +54,28 @@ bool has_bearer_scheme(std::string_view header) {
 
 }  // namespace
 
-std::variant<domain::Caller, net::Response> authenticate(const net::Request& request,
-                                                         domain::Authenticator& authenticator,
-                                                         Timestamp now) {
+Result<std::variant<domain::Caller, net::Response>> authenticate(
+    const net::Request& request, domain::Authenticator& authenticator, Timestamp now,
+    Blocking blocking) {
+  using Outcome = std::variant<domain::Caller, net::Response>;
   const auto header = request.header("Authorization");
   if (!header || header->empty()) {
-    return error_response(401, "AuthError", "Unauthorized: authentication token must be provided");
+    return Outcome(error_response(401, "AuthError", "Unauthorized: authentication token must be provided"));
   }
   if (!has_bearer_scheme(*header)) {
-    return error_response(401, "AuthError", "Unauthorized: authentication bearer scheme must be used");
+    return Outcome(error_response(401, "AuthError", "Unauthorized: authentication bearer scheme must be used"));
   }
   std::string_view token = header->substr(7);
   while (!token.empty() && token.front() == ' ') token.remove_prefix(1);
-  auto outcome = authenticator.authenticate(token, now);
-  if (!outcome) return error_response(outcome.error());
+  auto outcome = authenticator.authenticate(token, now, blocking);
+  if (!outcome && outcome.error().code == ErrorCode::kWouldBlock) return outcome.error();
+  if (!outcome) return Outcome(error_response(outcome.error()));
   if (auto* failure = std::get_if<domain::AuthFailure>(&*outcome)) {
     // Logged without the token (SC-32); the intrusion detector will count these.
     log::info("auth.refused", {{"reason", failure_name(*failure)}, {"remote", request.remote_address}});
-    return error_response(403, "AuthError", message_for(*failure));
+    return Outcome(error_response(403, "AuthError", message_for(*failure)));
   }
-  return std::get<domain::Caller>(*outcome);
+  return Outcome(std::get<domain::Caller>(*outcome));
 }
 
 }  // namespace herald::api::govuk_v2

@@ -4,15 +4,18 @@
 
 #include <variant>
 
+#include "core/blocking.h"
+#include "core/result.h"
 #include "core/time.h"
 #include "domain/authenticator.h"
 #include "net/http.h"
 
 namespace herald::api::govuk_v2 {
 
-// A Caller, or the error response to send.
-std::variant<domain::Caller, net::Response> authenticate(const net::Request& request,
-                                                         domain::Authenticator& authenticator,
-                                                         Timestamp now);
+// A Caller, or the error response to send; ErrorCode::kWouldBlock (only) when the
+// authenticator needs the store and `blocking` forbids it.
+Result<std::variant<domain::Caller, net::Response>> authenticate(
+    const net::Request& request, domain::Authenticator& authenticator, Timestamp now,
+    Blocking blocking = Blocking::kAllowed);
 
 }  // namespace herald::api::govuk_v2

@@ -23,25 +23,30 @@ std::string root_url(const net::Request& request, const std::string& configured)
   return "https://" + host + "/";
 }
 
-void post_email(const Dependencies& deps, const net::Request& request, Reply reply) {
+bool post_email(const Dependencies& deps, const net::Request& request, const Reply& reply,
+                Blocking blocking) {
   const Timestamp now = deps.clock.now();
-  auto caller = authenticate(request, deps.authenticator, now);
-  if (auto* refused = std::get_if<net::Response>(&caller)) {
-    return reply([response = std::move(*refused)] { return response; });
+  auto caller = authenticate(request, deps.authenticator, now, blocking);
+  if (!caller) return false;  // would block: nothing done yet
+  if (auto* refused = std::get_if<net::Response>(&*caller)) {
+    reply([response = std::move(*refused)] { return response; });
+    return true;
   }
   auto body = parse_body(request.body);
   if (auto* invalid = std::get_if<net::Response>(&body)) {
-    return reply([response = std::move(*invalid)] { return response; });
+    reply([response = std::move(*invalid)] { return response; });
+    return true;
   }
   auto parsed = parse_send_email(std::get<json::Value>(body), now);
   if (auto* invalid = std::get_if<net::Response>(&parsed)) {
-    return reply([response = std::move(*invalid)] { return response; });
+    reply([response = std::move(*invalid)] { return response; });
+    return true;
   }
-  const auto who = std::get<domain::Caller>(caller);
-  deps.notifications.send_email_async(
-      who, std::move(std::get<domain::EmailRequest>(parsed)), now,
+  const auto who = std::get<domain::Caller>(*caller);
+  auto sent = deps.notifications.send_email_async(
+      who, std::move(std::get<domain::EmailRequest>(parsed)), now, blocking,
       [reply, who, root = root_url(request, deps.public_root)](Result<domain::AcceptedEmail> accepted) {
-        // Runs on the store's writer thread: hand the formatting to the router's pool.
+        // Runs on the store's writer thread: the response is built on the connection's thread.
         auto shared = std::make_shared<Result<domain::AcceptedEmail>>(std::move(accepted));
         reply([shared, who, root] {
           if (!*shared) return error_response(shared->error());
@@ -52,15 +57,17 @@ void post_email(const Dependencies& deps, const net::Request& request, Reply rep
           return net::Response{201, "application/json", created_email_json(email, root), {}};
         });
       });
+  return sent.has_value();  // kWouldBlock: neither replied nor stored
 }
 
 net::Response get_notification(const Dependencies& deps, const net::Request& request,
                                const PathParams& params) {
   auto caller = authenticate(request, deps.authenticator, deps.clock.now());
-  if (auto* refused = std::get_if<net::Response>(&caller)) return std::move(*refused);
+  if (!caller) return error_response(caller.error());
+  if (auto* refused = std::get_if<net::Response>(&*caller)) return std::move(*refused);
   auto id = NotificationId::parse(params.at("notification_id"));
   if (!id) return error_response(400, "ValidationError", "notification_id is not a valid UUID");
-  auto found = deps.notifications.get(std::get<domain::Caller>(caller), *id);
+  auto found = deps.notifications.get(std::get<domain::Caller>(*caller), *id);
   if (!found) return error_response(found.error());
   if (!*found) return error_response(404, "NoResultFound", "No result found");
   return net::Response{200, "application/json",
@@ -71,7 +78,9 @@ net::Response get_notification(const Dependencies& deps, const net::Request& req
 
 void register_routes(Router& router, const Dependencies& deps) {
   router.add_async("POST", "/v2/notifications/email",
-                   [deps](const net::Request& r, const PathParams&, Reply reply) { post_email(deps, r, std::move(reply)); });
+                   [deps](const net::Request& r, const PathParams&, const Reply& reply, Blocking blocking) {
+                     return post_email(deps, r, reply, blocking);
+                   });
   router.add("GET", "/v2/notifications/{notification_id}",
              [deps](const net::Request& r, const PathParams& p) { return get_notification(deps, r, p); });
 }
