@@ -2,7 +2,9 @@
 
 #include <openssl/evp.h>
 
+#include <atomic>
 #include <memory>
+#include <vector>
 
 #include "crypto/random.h"
 
@@ -15,21 +17,59 @@ constexpr std::size_t kHeaderBytes = 5;  // version + key id
 constexpr std::size_t kNonceBytes = 12;
 constexpr std::size_t kTagBytes = 16;
 
-struct CtxDeleter {
-  void operator()(EVP_CIPHER_CTX* ctx) const { EVP_CIPHER_CTX_free(ctx); }
-};
-using CipherCtx = std::unique_ptr<EVP_CIPHER_CTX, CtxDeleter>;
+const EVP_CIPHER* aes_256_gcm() {
+  // Fetched once: an implicit fetch on every init costs a provider lookup under a lock.
+  static EVP_CIPHER* cipher = EVP_CIPHER_fetch(nullptr, "AES-256-GCM", nullptr);
+  HERALD_CHECK(cipher != nullptr, "AES-256-GCM unavailable");
+  return cipher;
+}
 
-std::string associated_data(std::string_view header, const FieldContext& c) {
-  std::string aad = "herald.field.v1";
+// Each thread keeps one cipher context per (FieldCipher, key, direction), keyed once, so a
+// seal or open only sets its nonce instead of expanding the key again. The contexts are freed,
+// and their key schedules wiped by OpenSSL, when the thread ends.
+class KeyedContexts {
+ public:
+  ~KeyedContexts() {
+    for (auto& entry : entries_) EVP_CIPHER_CTX_free(entry.ctx);
+  }
+  EVP_CIPHER_CTX* get(std::uint64_t owner, std::uint32_t key_id, bool encrypt, const SecretBytes& key) {
+    for (auto& entry : entries_) {
+      if (entry.owner == owner && entry.key_id == key_id && entry.encrypt == encrypt) return entry.ctx;
+    }
+    EVP_CIPHER_CTX* ctx = EVP_CIPHER_CTX_new();
+    if (ctx == nullptr) return nullptr;
+    const auto* raw = reinterpret_cast<const unsigned char*>(key.view().data());
+    if (EVP_CipherInit_ex(ctx, aes_256_gcm(), nullptr, raw, nullptr, encrypt ? 1 : 0) != 1) {
+      EVP_CIPHER_CTX_free(ctx);
+      return nullptr;
+    }
+    entries_.push_back({owner, key_id, encrypt, ctx});
+    return ctx;
+  }
+
+ private:
+  struct Entry {
+    std::uint64_t owner;
+    std::uint32_t key_id;
+    bool encrypt;
+    EVP_CIPHER_CTX* ctx;
+  };
+  std::vector<Entry> entries_;
+};
+thread_local KeyedContexts t_contexts;
+
+std::atomic<std::uint64_t> g_next_instance{1};
+
+void associated_data(std::string& aad, std::string_view header, const FieldContext& c) {
+  aad.assign("herald.field.v1");
   aad += '\0';
   aad += header;
   for (std::string_view part : {c.table, c.column, c.row_id}) {
     aad += '\0';
     aad += part;
   }
-  return aad;
 }
+thread_local std::string t_aad;  // reused: the associated data is not secret
 
 const unsigned char* bytes(std::string_view s) {
   return reinterpret_cast<const unsigned char*>(s.data());
@@ -37,6 +77,9 @@ const unsigned char* bytes(std::string_view s) {
 unsigned char* bytes(std::string& s) { return reinterpret_cast<unsigned char*>(s.data()); }
 
 }  // namespace
+
+FieldCipher::FieldCipher(Keyring keyring, Mode mode)
+    : keyring_(std::move(keyring)), mode_(mode), instance_(g_next_instance.fetch_add(1)) {}
 
 Result<std::string> FieldCipher::seal(std::string_view plaintext,
                                       const FieldContext& context) const {
@@ -48,25 +91,22 @@ Result<std::string> FieldCipher::seal(std::string_view plaintext,
   const std::uint32_t key_id = keyring_.active_key_id();
   const SecretBytes* key = keyring_.key(key_id);
   HERALD_CHECK(key != nullptr, "active key missing from keyring");
-  auto nonce = random_bytes(kNonceBytes);
-  if (!nonce) return nonce.error();
-
   std::string out(kHeaderBytes + kNonceBytes + plaintext.size() + kTagBytes, '\0');
   out[0] = static_cast<char>(kVersionAesGcm);
   for (int i = 0; i < 4; ++i) out[1 + static_cast<std::size_t>(i)] = static_cast<char>(key_id >> (24 - 8 * i));
-  out.replace(kHeaderBytes, kNonceBytes, *nonce);
-  const std::string aad = associated_data(std::string_view(out).substr(0, kHeaderBytes), context);
+  unsigned char* nonce = bytes(out) + kHeaderBytes;
+  public_random(nonce, kNonceBytes);
+  associated_data(t_aad, std::string_view(out).substr(0, kHeaderBytes), context);
 
-  CipherCtx ctx(EVP_CIPHER_CTX_new());
+  EVP_CIPHER_CTX* ctx = t_contexts.get(instance_, key_id, true, *key);
   int len = 0;
-  unsigned char* body = bytes(out) + kHeaderBytes + kNonceBytes;
+  unsigned char* body = nonce + kNonceBytes;
   const bool ok =
-      ctx && EVP_EncryptInit_ex(ctx.get(), EVP_aes_256_gcm(), nullptr, bytes(key->view()),
-                                bytes(*nonce)) == 1 &&
-      EVP_EncryptUpdate(ctx.get(), nullptr, &len, bytes(aad), static_cast<int>(aad.size())) == 1 &&
-      EVP_EncryptUpdate(ctx.get(), body, &len, bytes(plaintext), static_cast<int>(plaintext.size())) == 1 &&
-      EVP_EncryptFinal_ex(ctx.get(), body + len, &len) == 1 &&
-      EVP_CIPHER_CTX_ctrl(ctx.get(), EVP_CTRL_GCM_GET_TAG, static_cast<int>(kTagBytes),
+      ctx != nullptr && EVP_EncryptInit_ex(ctx, nullptr, nullptr, nullptr, nonce) == 1 &&
+      EVP_EncryptUpdate(ctx, nullptr, &len, bytes(t_aad), static_cast<int>(t_aad.size())) == 1 &&
+      EVP_EncryptUpdate(ctx, body, &len, bytes(plaintext), static_cast<int>(plaintext.size())) == 1 &&
+      EVP_EncryptFinal_ex(ctx, body + len, &len) == 1 &&
+      EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_GCM_GET_TAG, static_cast<int>(kTagBytes),
                           body + plaintext.size()) == 1;
   if (!ok) return internal_error("AES-GCM encryption failed");
   return out;
@@ -88,21 +128,21 @@ Result<std::string> FieldCipher::open(std::string_view envelope,
   const SecretBytes* key = keyring_.key(key_id);
   if (key == nullptr) return data_loss("ciphertext names unknown key " + std::to_string(key_id));
 
-  const std::string aad = associated_data(envelope.substr(0, kHeaderBytes), context);
+  associated_data(t_aad, envelope.substr(0, kHeaderBytes), context);
   const std::string_view nonce = envelope.substr(kHeaderBytes, kNonceBytes);
   const std::size_t body_size = envelope.size() - kHeaderBytes - kNonceBytes - kTagBytes;
   const std::string_view body = envelope.substr(kHeaderBytes + kNonceBytes, body_size);
   std::string tag(envelope.substr(envelope.size() - kTagBytes));
   std::string out(body_size, '\0');
 
-  CipherCtx ctx(EVP_CIPHER_CTX_new());
+  EVP_CIPHER_CTX* ctx = t_contexts.get(instance_, key_id, false, *key);
   int len = 0;
   const bool ok =
-      ctx && EVP_DecryptInit_ex(ctx.get(), EVP_aes_256_gcm(), nullptr, bytes(key->view()), bytes(nonce)) == 1 &&
-      EVP_DecryptUpdate(ctx.get(), nullptr, &len, bytes(aad), static_cast<int>(aad.size())) == 1 &&
-      EVP_DecryptUpdate(ctx.get(), bytes(out), &len, bytes(body), static_cast<int>(body.size())) == 1 &&
-      EVP_CIPHER_CTX_ctrl(ctx.get(), EVP_CTRL_GCM_SET_TAG, static_cast<int>(kTagBytes), bytes(tag)) == 1 &&
-      EVP_DecryptFinal_ex(ctx.get(), bytes(out) + len, &len) == 1;
+      ctx != nullptr && EVP_DecryptInit_ex(ctx, nullptr, nullptr, nullptr, bytes(nonce)) == 1 &&
+      EVP_DecryptUpdate(ctx, nullptr, &len, bytes(t_aad), static_cast<int>(t_aad.size())) == 1 &&
+      EVP_DecryptUpdate(ctx, bytes(out), &len, bytes(body), static_cast<int>(body.size())) == 1 &&
+      EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_GCM_SET_TAG, static_cast<int>(kTagBytes), bytes(tag)) == 1 &&
+      EVP_DecryptFinal_ex(ctx, bytes(out) + len, &len) == 1;
   if (!ok) {
     wipe_string(out);
     return data_loss("ciphertext failed authentication (" + std::string(context.table) + "." +

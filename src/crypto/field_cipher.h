@@ -9,8 +9,9 @@
 // canary test can show that its scan finds plaintext when encryption is off; `herald serve`
 // honours it only when HERALD_TESTING=1 is set, and logs a warning.
 //
-// Thread-safe (const, no shared mutable state).
+// Thread-safe. Each thread caches a keyed AES context per cipher and key (see field_cipher.cc).
 
+#include <cstdint>
 #include <string>
 #include <string_view>
 
@@ -29,7 +30,7 @@ class FieldCipher {
  public:
   enum class Mode { kEncrypt, kPlaintextForTest };
 
-  FieldCipher(Keyring keyring, Mode mode) : keyring_(std::move(keyring)), mode_(mode) {}
+  FieldCipher(Keyring keyring, Mode mode);
 
   Result<std::string> seal(std::string_view plaintext, const FieldContext& context) const;
   // kDataLoss when the envelope is malformed, the key unknown, or authentication fails.
@@ -40,6 +41,7 @@ class FieldCipher {
  private:
   Keyring keyring_;
   Mode mode_;
+  std::uint64_t instance_;  // names this cipher's keyed contexts in each thread's cache
 };
 
 }  // namespace herald::crypto

@@ -53,11 +53,18 @@ Result<DecodedJwt> decode_jwt(std::string_view token) {
 
 JwtVerdict verify_hs256(const DecodedJwt& token, std::string_view secret, Timestamp now,
                         std::chrono::seconds leeway) {
+  return verify_hs256(token, HmacSha256Key(secret), now, leeway);
+}
+
+JwtVerdict verify_hs256(const DecodedJwt& token, const HmacSha256Key& key, Timestamp now,
+                        std::chrono::seconds leeway) {
   const json::Value* alg = token.header.find("alg");
   if (alg == nullptr || !alg->is_string() || alg->as_string() != "HS256") {
     return JwtVerdict::kAlgorithmNotAllowed;
   }
-  if (!constant_time_equal(hmac_sha256(secret, token.signing_input), token.signature)) {
+  const auto mac = key.mac(token.signing_input);
+  if (!constant_time_equal(std::string_view(reinterpret_cast<const char*>(mac.data()), mac.size()),
+                           token.signature)) {
     return JwtVerdict::kSignatureMismatch;
   }
   // The order of checks is PyJWT's, then notifications-python-client's verify_iat.

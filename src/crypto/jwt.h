@@ -15,6 +15,7 @@
 #include "core/json.h"
 #include "core/result.h"
 #include "core/time.h"
+#include "crypto/hmac.h"
 
 namespace herald::crypto {
 
@@ -39,6 +40,9 @@ enum class JwtVerdict {
 };
 
 JwtVerdict verify_hs256(const DecodedJwt& token, std::string_view secret, Timestamp now,
+                        std::chrono::seconds leeway);
+// The same with the key's HMAC states prepared once (the authenticator's cached keys).
+JwtVerdict verify_hs256(const DecodedJwt& token, const HmacSha256Key& key, Timestamp now,
                         std::chrono::seconds leeway);
 
 // Signs claims with HS256 (used by tests, the load generator and the CLI's self-check).

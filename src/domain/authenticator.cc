@@ -1,6 +1,7 @@
 #include "domain/authenticator.h"
 
 #include "crypto/jwt.h"
+#include "crypto/secret.h"
 
 namespace herald::domain {
 
@@ -16,8 +17,7 @@ Result<std::shared_ptr<const Authenticator::CachedService>> Authenticator::fetch
     auto keys = store_.api_keys_for_service(id);
     if (!keys) return keys.error();
     for (auto& key : *keys) {
-      entry->keys.push_back(
-          {key.id, key.type, key.revoked_at.has_value(), crypto::SecretBytes(key.secret)});
+      entry->keys.push_back({key.id, key.type, key.revoked_at.has_value(), crypto::HmacSha256Key(key.secret)});
       crypto::wipe_string(key.secret);
     }
   }
@@ -63,7 +63,7 @@ Result<std::variant<Caller, AuthFailure>> Authenticator::authenticate(std::strin
     if (service.keys.empty()) return Outcome(AuthFailure::kServiceHasNoKeys);
     if (!service.active) return Outcome(AuthFailure::kServiceArchived);
     for (const CachedKey& key : service.keys) {
-      switch (crypto::verify_hs256(*decoded, key.secret.view(), now, leeway_)) {
+      switch (crypto::verify_hs256(*decoded, key.hmac, now, leeway_)) {
         case crypto::JwtVerdict::kSignatureMismatch:
         case crypto::JwtVerdict::kMissingIssuedAt: continue;
         case crypto::JwtVerdict::kClockSkew: return Outcome(AuthFailure::kClockSkew);

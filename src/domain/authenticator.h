@@ -3,9 +3,9 @@
 // API key secrets) and names the calling service and key, or the reason it is refused, in the
 // order GOV.UK Notify checks (api/govuk-notify-v2.md §1.3).
 //
-// Secrets are decrypted once per service and cached in memory (wiped on eviction) for
-// `cache_ttl`, so a key created or revoked from the CLI takes effect within that time; a token
-// that matches no cached key refreshes the cache once before it is refused.
+// Secrets are decrypted once per service and cached in memory as prepared HMAC states (wiped on
+// eviction) for `cache_ttl`, so a key created or revoked from the CLI takes effect within that
+// time; a token that matches no cached key refreshes the cache once before it is refused.
 // Thread-safe.
 
 #include <chrono>
@@ -19,7 +19,7 @@
 #include "core/blocking.h"
 #include "core/result.h"
 #include "core/time.h"
-#include "crypto/secret.h"
+#include "crypto/hmac.h"
 #include "store/store.h"
 
 namespace herald::domain {
@@ -61,7 +61,7 @@ class Authenticator {
     ApiKeyId id;
     store::KeyType type;
     bool revoked;
-    crypto::SecretBytes secret;
+    crypto::HmacSha256Key hmac;  // the secret, as prepared HMAC states
   };
   struct CachedService {
     bool exists = false;

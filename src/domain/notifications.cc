@@ -55,7 +55,8 @@ Result<AcceptedEmail> Notifications::prepare_email(const Caller& caller, EmailRe
   auto found = usable_template(lookups_, caller, request.template_id, "email", now, blocking);
   if (!found) return found.error();
   const store::TemplateRecord& email_template = **found;
-  auto rendered = render_email({email_template.subject, email_template.body}, request.personalisation);
+  auto rendered = render_email({email_template.subject, email_template.body}, request.personalisation,
+                               RenderParts::kContent);
   if (!rendered) return rendered.error();
   if (rendered->body.size() > kMaxEmailBytes) {
     return invalid_argument("Your message is too long. Emails cannot be longer than 2000000 bytes. "
@@ -69,7 +70,7 @@ Result<AcceptedEmail> Notifications::prepare_email(const Caller& caller, EmailRe
   }
 
   store::NotificationRecord record;
-  record.id = NotificationId{crypto::random_uuid()};
+  record.id = NotificationId{crypto::time_ordered_uuid(now)};
   record.service = caller.service;
   record.api_key = caller.key;
   record.key_type = caller.key_type;

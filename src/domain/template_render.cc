@@ -918,7 +918,7 @@ std::vector<std::string> placeholder_names(std::string_view text) {
 }
 
 Result<RenderedEmail> render_email(const EmailTemplateContent& content,
-                                   const Personalisation& personalisation) {
+                                   const Personalisation& personalisation, RenderParts parts) {
   const std::vector<std::string> missing = missing_placeholders(content, personalisation);
   if (!missing.empty()) {
     std::string message = "Missing personalisation: ";
@@ -935,6 +935,7 @@ Result<RenderedEmail> render_email(const EmailTemplateContent& content,
     return invalid_argument("Your message is empty.");
   }
   rendered.subject = render_subject(content.subject, personalisation);
+  if (parts == RenderParts::kContent) return rendered;
   rendered.text_body = normalise_newlines(rendered.body);
   rendered.html_body = html_document(rendered.subject, rendered.text_body);
   return rendered;

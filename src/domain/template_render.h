@@ -41,7 +41,11 @@ struct RenderedEmail {
 //    written, subject placeholders first then body, first-occurrence order);
 //  - "Your message is empty." when the body starts with "((" and ends with "))" and renders to
 //    nothing, or the body template is empty.
+// kContent leaves text_body and html_body empty: accepting a notification needs only the
+// checks and the content, the MIME parts are made again at delivery.
+enum class RenderParts { kContent, kContentAndMime };
 Result<RenderedEmail> render_email(const EmailTemplateContent& content,
-                                   const Personalisation& personalisation);
+                                   const Personalisation& personalisation,
+                                   RenderParts parts = RenderParts::kContentAndMime);
 
 }  // namespace herald::domain

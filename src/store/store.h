@@ -54,7 +54,7 @@ class Store {
   // Backends with a group-commit writer batch concurrent calls into one commit; the defaults
   // simply run the synchronous forms.
   using Completion = std::function<void(Result<void>)>;
-  virtual void insert_notification_async(NotificationRecord record, Completion done) {
+  virtual void insert_notification_async(const NotificationRecord& record, Completion done) {
     done(insert_notification(record));
   }
   virtual void record_outcome_async(DeliveryOutcome outcome, Completion done) {

@@ -306,52 +306,65 @@ Result<void> SqliteStore::insert_notification(const NotificationRecord& record) 
   return wait_for([&](Completion done) { insert_notification_async(record, std::move(done)); });
 }
 
-void SqliteStore::insert_notification_async(NotificationRecord r, Completion done) {
-  // Sealing happens here, on the caller's thread, so the writer thread only binds and steps.
-  const std::string id = r.id.to_string();
-  auto seal = [&](std::string_view value, std::string_view column) {
-    return cipher_->seal(value, {kNotifications, column, id});
-  };
-  auto recipient = seal(r.recipient, "recipient");
-  auto personalisation = seal(r.personalisation_json, "personalisation");
-  auto subject = seal(r.subject, "subject");
-  auto body = seal(r.body, "body");
-  std::optional<Result<std::string>> unsubscribe;
-  if (r.one_click_unsubscribe_url) unsubscribe = seal(*r.one_click_unsubscribe_url, "one_click_unsubscribe_url");
-  if (!recipient || !personalisation || !subject || !body || (unsubscribe && !*unsubscribe)) {
-    done(internal_error("sealing a notification failed"));
-    return;
-  }
+void SqliteStore::insert_notification_async(const NotificationRecord& r, Completion done) {
+  // Sealing and formatting happen here, on the caller's thread, so the writer thread only binds
+  // and steps; the row it holds has no plaintext personal field.
   struct Row {
-    NotificationRecord record;
+    std::string id, service, api_key, template_id, type, status;
+    const char* key_type;
+    std::int64_t template_version, created_at;
+    std::optional<std::string> reference;
+    std::optional<std::int64_t> due_at;
     std::string recipient, personalisation, subject, body;
     std::optional<std::string> unsubscribe;
   };
-  auto row = std::make_shared<Row>(Row{std::move(r), std::move(*recipient), std::move(*personalisation),
-                                       std::move(*subject), std::move(*body), std::nullopt});
-  if (unsubscribe) row->unsubscribe = std::move(**unsubscribe);
+  auto row = std::make_shared<Row>();
+  row->id = r.id.to_string();
+  auto seal = [&](std::string_view value, std::string_view column, std::string& into) {
+    auto sealed = cipher_->seal(value, {kNotifications, column, row->id});
+    if (sealed) into = std::move(*sealed);
+    return sealed.has_value();
+  };
+  std::string unsubscribe;
+  if (!seal(r.recipient, "recipient", row->recipient) ||
+      !seal(r.personalisation_json, "personalisation", row->personalisation) ||
+      !seal(r.subject, "subject", row->subject) || !seal(r.body, "body", row->body) ||
+      (r.one_click_unsubscribe_url && !seal(*r.one_click_unsubscribe_url, "one_click_unsubscribe_url", unsubscribe))) {
+    done(internal_error("sealing a notification failed"));
+    return;
+  }
+  if (r.one_click_unsubscribe_url) row->unsubscribe = std::move(unsubscribe);
+  row->service = r.service.to_string();
+  row->api_key = r.api_key.to_string();
+  row->template_id = r.template_id.to_string();
+  row->type = r.type;
+  row->status = r.status;
+  row->key_type = key_type_name(r.key_type);
+  row->template_version = r.template_version;
+  row->created_at = to_micros(r.created_at);
+  row->reference = r.reference;
+  if (r.queued) row->due_at = row->created_at;
   writer_->submit(
       [row](Connection& db) -> Result<void> {
-        const NotificationRecord& n = row->record;
         auto stmt = db.prepare(
             "INSERT INTO notifications VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, NULL, NULL, 0, ?)");
         if (!stmt) return stmt.error();
-        return stmt->bind_text(1, n.id.to_string())
-            .bind_text(2, n.service.to_string())
-            .bind_text(3, n.api_key.to_string())
-            .bind_text(4, key_type_name(n.key_type))
-            .bind_text(5, n.template_id.to_string())
-            .bind_int(6, n.template_version)
-            .bind_text(7, n.type)
-            .bind_text(8, n.status)
-            .bind_optional_text(9, n.reference)
+        return stmt->bind_text(1, row->id)
+            .bind_text(2, row->service)
+            .bind_text(3, row->api_key)
+            .bind_text(4, row->key_type)
+            .bind_text(5, row->template_id)
+            .bind_int(6, row->template_version)
+            .bind_text(7, row->type)
+            .bind_text(8, row->status)
+            .bind_optional_text(9, row->reference)
             .bind_blob(10, row->recipient)
             .bind_blob(11, row->personalisation)
             .bind_blob(12, row->subject)
             .bind_blob(13, row->body)
             .bind_optional_blob(14, row->unsubscribe)
-            .bind_int(15, to_micros(n.created_at))
-            .bind_optional_int(16, n.queued ? std::optional<std::int64_t>(to_micros(n.created_at)) : std::nullopt)
+            .bind_int(15, row->created_at)
+            .bind_optional_int(16, row->due_at)
             .run();
       },
       std::move(done));

@@ -51,7 +51,7 @@ class SqliteStore final : public Store {
                                                       std::optional<int> version) override;
   Result<std::vector<TemplateRecord>> templates_for_service(ServiceId service) override;
   Result<void> insert_notification(const NotificationRecord& record) override;
-  void insert_notification_async(NotificationRecord record, Completion done) override;
+  void insert_notification_async(const NotificationRecord& record, Completion done) override;
   Result<std::optional<NotificationRecord>> find_notification(ServiceId service,
                                                               NotificationId id) override;
   Result<std::vector<NotificationRecord>> claim_due(int limit, Timestamp now,
