@@ -49,7 +49,10 @@ Result<Context> open_context(const std::string& config_path) {
     mode = crypto::FieldCipher::Mode::kPlaintextForTest;
   }
   auto cipher = std::make_shared<const crypto::FieldCipher>(std::move(*keyring), mode);
-  auto store = store::sqlite::SqliteStore::open({config->database_path}, cipher, SystemClock().now());
+  store::sqlite::SqliteConfig store_config;
+  store_config.path = config->database_path;
+  store_config.commit_gather = config->commit_gather;
+  auto store = store::sqlite::SqliteStore::open(store_config, cipher, SystemClock().now());
   if (!store) return store.error();
   return Context{std::move(*config), std::move(cipher), std::move(*store)};
 }

@@ -74,6 +74,11 @@ Result<Config> load_config(const std::string& path) {
   c.email_domain = get<std::string>(t, "email.domain", c.email_domain);
   read_server(t, base, c);
   c.database_path = resolve(base, get<std::string>(t, "store.path", "herald.db"));
+  const auto gather_us = get<std::int64_t>(t, "store.commit_gather_us", 1000);
+  if (gather_us < 0 || gather_us > 100'000) {
+    return invalid_argument("config " + path + ": store.commit_gather_us must be 0..100000");
+  }
+  c.commit_gather = std::chrono::microseconds(gather_us);
   c.keyring_path = resolve(base, get<std::string>(t, "keys.keyring", "keyring"));
   read_smtp(t, base, c);
   read_delivery(t, c);
@@ -95,7 +100,9 @@ std::string default_config_text(std::uint16_t port, std::uint16_t smtp_port) {
          "threads = 2\n"
          "api_threads = 4\n"
          "# public_url = \"https://notify.example.org/\"\n\n"
-         "[store]\npath = \"herald.db\"\n\n"
+         "[store]\npath = \"herald.db\"\n"
+         "# Under load, wait up to this long for more writes to share a commit (0: never).\n"
+         "commit_gather_us = 1000\n\n"
          "[keys]\nkeyring = \"keyring\"\n\n"
          "[email]\ndomain = \"notifications.herald.localhost\"\n\n"
          "[smtp]\n"

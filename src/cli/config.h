@@ -7,6 +7,7 @@
 #include <string>
 
 #include "core/result.h"
+#include "core/time.h"
 #include "delivery/smtp/smtp_client.h"
 #include "delivery/worker.h"
 #include "net/https_server.h"
@@ -18,6 +19,7 @@ struct Config {
   net::ServerOptions server;
   std::string public_url;  // optional; absolute URLs otherwise follow the Host header
   std::string database_path;
+  Duration commit_gather = std::chrono::milliseconds(1);
   std::string keyring_path;
   std::string email_domain = "notifications.herald.localhost";
   delivery::smtp::SmtpOptions smtp;

@@ -5,8 +5,10 @@
 // job. With synchronous=FULL the single commit is the single fsync that makes all of them
 // durable, so N concurrent requests cost one fsync rather than N.
 //
-// Batches close on size (max_batch) or when the queue is empty: there is no timer, so a lone
-// request never waits for company, and requests that arrive during a commit form the next batch.
+// Batches close on size (max_batch) or when the queue is empty; requests that arrive during a
+// commit form the next batch. Under continuous load (work was queued when the last commit
+// finished) the writer first gathers for up to `gather` or until max_batch are queued, so that
+// commits are fewer and larger; a request that finds the writer idle never waits for company.
 // Thread-safe. Completion callbacks run on the writer thread and must be quick.
 
 #include <condition_variable>
@@ -17,6 +19,7 @@
 #include <thread>
 
 #include "core/result.h"
+#include "core/time.h"
 #include "store/sqlite/sqlite_db.h"
 
 namespace herald::store::sqlite {
@@ -31,7 +34,7 @@ class GroupCommitWriter {
     std::uint64_t jobs = 0;
   };
 
-  GroupCommitWriter(Connection connection, std::size_t max_batch);
+  GroupCommitWriter(Connection connection, std::size_t max_batch, Duration gather = Duration::zero());
   // Runs what is queued, then stops.
   ~GroupCommitWriter();
   GroupCommitWriter(const GroupCommitWriter&) = delete;
@@ -53,10 +56,12 @@ class GroupCommitWriter {
 
   Connection connection_;  // used only by the writer thread
   const std::size_t max_batch_;
+  const Duration gather_;
   mutable std::mutex mutex_;
   std::condition_variable ready_;
   std::deque<Pending> queue_;  // guarded by mutex_
   bool stopping_ = false;      // guarded by mutex_
+  bool idle_ = false;          // the writer waits for work; guarded by mutex_
   Stats stats_;                // guarded by mutex_
   std::thread thread_;
 };

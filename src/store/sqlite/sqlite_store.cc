@@ -135,7 +135,7 @@ Result<std::unique_ptr<SqliteStore>> SqliteStore::open(
   if (!readers) return readers.error();
   std::unique_ptr<SqliteStore> store(new SqliteStore(std::move(cipher)));
   store->readers_ = std::move(*readers);
-  store->writer_ = std::make_unique<GroupCommitWriter>(std::move(*connection), config.max_batch);
+  store->writer_ = std::make_unique<GroupCommitWriter>(std::move(*connection), config.max_batch, config.commit_gather);
   store->checkpointer_ = std::thread([raw = store.get(), path = config.path, interval = config.checkpoint_interval] {
     set_thread_name("sqlite-ckpt");
     raw->checkpoint_loop(path, interval);

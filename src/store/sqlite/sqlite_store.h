@@ -29,6 +29,7 @@ struct SqliteConfig {
   Connection::Durability durability = Connection::Durability::kFull;
   std::size_t readers = 4;
   std::size_t max_batch = 2000;
+  Duration commit_gather = std::chrono::microseconds(0);  // see GroupCommitWriter
   Duration checkpoint_interval = std::chrono::milliseconds(500);
 };
 

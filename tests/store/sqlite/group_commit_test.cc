@@ -98,5 +98,38 @@ TEST_F(GroupCommitTest, DestructionRunsQueuedWork) {
   EXPECT_EQ(count_from_another_connection(), 100);
 }
 
+TEST_F(GroupCommitTest, GatheringWaitsOnlyUnderLoadAndMakesBatchesLarger) {
+  auto db = Connection::open(path_, Connection::Durability::kFull);
+  ASSERT_TRUE(db);
+  const auto gather = std::chrono::milliseconds(300);  // long, so the test can tell
+  GroupCommitWriter gathering(std::move(*db), 1000, gather);
+  // A lone write to an idle writer never waits for company.
+  const auto started = std::chrono::steady_clock::now();
+  ASSERT_TRUE(gathering.run(insert(1)));
+  EXPECT_LT(std::chrono::steady_clock::now() - started, gather);
+  // Continuous load: a job holds the writer while others queue behind it; the next batch then
+  // waits for company, so jobs trickling in meanwhile share one commit.
+  std::promise<void> gate;
+  std::promise<void> holding;
+  auto opened = gate.get_future().share();
+  gathering.submit([opened, &holding](Connection&) -> Result<void> {
+    holding.set_value();
+    opened.wait();
+    return ok();
+  }, [](Result<void>) {});
+  holding.get_future().wait();  // the writer is inside its batch: what comes next queues
+  std::atomic<int> completed{0};
+  gathering.submit(insert(2), [&](Result<void> r) { completed += r ? 1 : 0; });
+  const auto before = gathering.stats();
+  gate.set_value();
+  for (int i = 3; i < 23; ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+    gathering.submit(insert(i), [&](Result<void> r) { completed += r ? 1 : 0; });
+  }
+  while (completed.load() < 21) std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  const auto after = gathering.stats();
+  EXPECT_LE(after.batches - before.batches, 3u) << "21 writes over ~100 ms gathered into few commits";
+}
+
 }  // namespace
 }  // namespace herald::store::sqlite
