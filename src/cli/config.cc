@@ -52,6 +52,7 @@ void read_smtp(const toml::table& t, const std::filesystem::path& base, Config& 
 void read_delivery(const toml::table& t, Config& c) {
   auto& w = c.worker;
   w.batch_size = static_cast<int>(get<std::int64_t>(t, "delivery.batch_size", 50));
+  c.delivery_connections = static_cast<std::size_t>(get<std::int64_t>(t, "delivery.connections", 4));
   w.lease = std::chrono::seconds(get<std::int64_t>(t, "delivery.lease_seconds", 120));
   w.retry.max_attempts = static_cast<int>(get<std::int64_t>(t, "delivery.max_attempts", 5));
   w.retry.first_delay = std::chrono::milliseconds(get<std::int64_t>(t, "delivery.first_retry_ms", 30000));
@@ -84,8 +85,9 @@ Result<Config> load_config(const std::string& path) {
   read_delivery(t, c);
   c.log_level = get<std::string>(t, "log.level", "info");
   c.store_plaintext_for_test = get<bool>(t, "testing.store_plaintext", false);
-  if (c.server.threads == 0 || c.api_threads == 0 || c.worker.batch_size <= 0) {
-    return invalid_argument("config " + path + ": thread counts and batch size must be positive");
+  if (c.server.threads == 0 || c.api_threads == 0 || c.worker.batch_size <= 0 ||
+      c.delivery_connections == 0 || c.delivery_connections > 64) {
+    return invalid_argument("config " + path + ": thread counts and batch size must be positive (delivery.connections at most 64)");
   }
   return c;
 }
@@ -111,7 +113,8 @@ std::string default_config_text(std::uint16_t port, std::uint16_t smtp_port) {
          "host = \"127.0.0.1\"\n"
          "port = " + std::to_string(smtp_port) + "\n"
          "require_starttls = false\n\n"
-         "[delivery]\nbatch_size = 50\nmax_attempts = 5\nfirst_retry_ms = 30000\n\n"
+         "[delivery]\nbatch_size = 50\n# Relay connections kept open, one delivery thread each.\nconnections = 4\n"
+         "max_attempts = 5\nfirst_retry_ms = 30000\n\n"
          "[log]\nlevel = \"info\"\n";
 }
 

@@ -25,6 +25,7 @@ struct Config {
   delivery::smtp::SmtpOptions smtp;
   delivery::WorkerOptions worker;
   std::size_t api_threads = 4;
+  std::size_t delivery_connections = 4;  // relay connections, one delivery thread each
   std::string log_level = "info";
   bool store_plaintext_for_test = false;  // honoured only with HERALD_TESTING=1
 };

@@ -99,8 +99,11 @@ int run_serve(const ServeOptions& options) {
   // --role api runs no worker; --role worker opens no listening port (SC-06).
   std::unique_ptr<delivery::DeliveryWorker> worker;
   if (options.role != "api") {
-    auto provider = std::make_unique<delivery::smtp::SmtpProvider>(config.smtp, clock);
-    worker = std::make_unique<delivery::DeliveryWorker>(*context->store, notifications, std::move(provider),
+    std::vector<std::unique_ptr<delivery::EmailProvider>> providers;
+    for (std::size_t i = 0; i < config.delivery_connections; ++i) {
+      providers.push_back(std::make_unique<delivery::smtp::SmtpProvider>(config.smtp, clock));
+    }
+    worker = std::make_unique<delivery::DeliveryWorker>(*context->store, notifications, std::move(providers),
                                                         clock, config.worker);
   }
   api::Router router(config.api_threads);

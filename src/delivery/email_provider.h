@@ -33,7 +33,7 @@ class EmailProvider {
  public:
   virtual ~EmailProvider() = default;
   virtual SendResult send(const OutgoingEmail& email) = 0;
-  // Ends any open connection (called when a batch is done).
+  // Ends any open connection (called when the worker stops).
   virtual void close() {}
 };
 

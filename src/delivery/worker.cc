@@ -19,46 +19,53 @@ SendResult simulate_test_key(const std::string& recipient) {
 }  // namespace
 
 DeliveryWorker::DeliveryWorker(store::Store& store, domain::Notifications& notifications,
-                               std::unique_ptr<EmailProvider> provider, const Clock& clock,
-                               WorkerOptions options)
-    : store_(store), notifications_(notifications), provider_(std::move(provider)), clock_(clock),
-      options_(options) {}
+                               std::vector<std::unique_ptr<EmailProvider>> providers,
+                               const Clock& clock, WorkerOptions options)
+    : store_(store), notifications_(notifications), providers_(std::move(providers)), clock_(clock),
+      options_(options) {
+  HERALD_CHECK(!providers_.empty(), "a delivery worker needs a provider");
+}
 
 DeliveryWorker::~DeliveryWorker() { stop(); }
 
 void DeliveryWorker::start() {
-  thread_ = std::thread([this] {
-    set_thread_name("delivery");
-    run();
-  });
+  for (std::size_t i = 0; i < providers_.size(); ++i) {
+    threads_.emplace_back([this, i] {
+      set_thread_name("delivery-" + std::to_string(i));
+      run(*providers_[i]);
+    });
+  }
 }
 
 void DeliveryWorker::stop() {
   stopping_ = true;
   notify();
-  if (thread_.joinable()) thread_.join();
+  for (auto& thread : threads_) thread.join();
+  threads_.clear();
 }
 
 void DeliveryWorker::notify() {
   {
     std::lock_guard lock(mutex_);
-    woken_ = true;
+    ++wakes_;
   }
-  wake_.notify_one();
+  wake_.notify_all();
 }
 
-void DeliveryWorker::run() {
+void DeliveryWorker::run(EmailProvider& provider) {
+  std::uint64_t seen = 0;
   while (!stopping_) {
-    auto claimed = run_once();
+    auto claimed = run_once(provider);
     if (!claimed) log::error("delivery.claim_failed", {{"error", claimed.error().message}});
     if (claimed && *claimed > 0) continue;
     std::unique_lock lock(mutex_);
-    wake_.wait_for(lock, options_.idle_poll, [this] { return woken_ || stopping_.load(); });
-    woken_ = false;
+    wake_.wait_for(lock, options_.idle_poll, [&] { return wakes_ != seen || stopping_.load(); });
+    seen = wakes_;
   }
+  provider.close();
 }
 
-Result<int> DeliveryWorker::run_once() {
+Result<int> DeliveryWorker::run_once(EmailProvider& provider) {
   auto claimed = store_.claim_due(options_.batch_size, clock_.now(), options_.lease);
   if (!claimed) return claimed.error();
   // Outcomes are recorded asynchronously so that the writer commits many of them at once;
@@ -68,11 +75,10 @@ Result<int> DeliveryWorker::run_once() {
     if (stopping_) break;  // the rest are re-claimed when their lease expires
     auto promise = std::make_shared<std::promise<Result<void>>>();
     recording.emplace_back(record.id.to_string(), promise->get_future());
-    store_.record_outcome_async(deliver(record), [promise](Result<void> recorded) {
+    store_.record_outcome_async(deliver(provider, record), [promise](Result<void> recorded) {
       promise->set_value(std::move(recorded));
     });
   }
-  provider_->close();
   for (auto& [id, future] : recording) {
     auto recorded = future.get();
     if (!recorded) {
@@ -82,7 +88,8 @@ Result<int> DeliveryWorker::run_once() {
   return static_cast<int>(claimed->size());
 }
 
-store::DeliveryOutcome DeliveryWorker::deliver(const store::NotificationRecord& record) {
+store::DeliveryOutcome DeliveryWorker::deliver(EmailProvider& provider,
+                                               const store::NotificationRecord& record) {
   const std::string id = record.id.to_string();
   SendResult result;
   if (record.key_type == store::KeyType::kTest) {
@@ -93,7 +100,7 @@ store::DeliveryOutcome DeliveryWorker::deliver(const store::NotificationRecord& 
       log::error("delivery.prepare_failed", {{"notification_id", id}, {"error", email.error().message}});
       result = {SendStatus::kTemporaryFailure, "prepare failed"};
     } else {
-      result = provider_->send(*email);
+      result = provider.send(*email);
     }
   }
   store::DeliveryOutcome outcome = outcome_for(record, result);

@@ -1,6 +1,7 @@
 #pragma once
-// DeliveryWorker: a background thread that claims due notifications in batches, sends each one
-// through the EmailProvider, and records the outcome (api/govuk-notify-v2.md §4):
+// DeliveryWorker: background threads, one per EmailProvider (so one relay connection each, kept
+// open between batches), that claim due notifications in batches, send each one through their
+// provider, and record the outcome (api/govuk-notify-v2.md §4):
 //   relay accepted -> delivered; refused for good -> permanent-failure;
 //   temporary failure -> retried per RetryPolicy, then technical-failure.
 // Test-key notifications never leave Herald: they get the simulated outcomes GOV.UK documents.
@@ -11,6 +12,7 @@
 #include <memory>
 #include <mutex>
 #include <thread>
+#include <vector>
 
 #include "core/time.h"
 #include "delivery/email_provider.h"
@@ -30,33 +32,36 @@ struct WorkerOptions {
 class DeliveryWorker {
  public:
   DeliveryWorker(store::Store& store, domain::Notifications& notifications,
-                 std::unique_ptr<EmailProvider> provider, const Clock& clock, WorkerOptions options);
+                 std::vector<std::unique_ptr<EmailProvider>> providers, const Clock& clock,
+                 WorkerOptions options);
   ~DeliveryWorker();
 
   void start();
-  // Finishes the notification in hand, then stops; unfinished claims are re-claimed later.
+  // Finishes the notifications in hand, then stops; unfinished claims are re-claimed later.
   void stop();
   // Wakes the worker now (e.g. after a notification was accepted).
   void notify();
-  // Processes one batch on the caller's thread; returns how many were claimed (tests).
-  Result<int> run_once();
+  // Processes one batch on the caller's thread with the first provider; returns how many were
+  // claimed (tests).
+  Result<int> run_once() { return run_once(*providers_.front()); }
 
  private:
-  void run();
+  void run(EmailProvider& provider);
+  Result<int> run_once(EmailProvider& provider);
   // Sends one notification (or simulates it for a test key) and says what to record.
-  store::DeliveryOutcome deliver(const store::NotificationRecord& record);
+  store::DeliveryOutcome deliver(EmailProvider& provider, const store::NotificationRecord& record);
   store::DeliveryOutcome outcome_for(const store::NotificationRecord& record, SendResult result);
 
   store::Store& store_;
   domain::Notifications& notifications_;
-  std::unique_ptr<EmailProvider> provider_;
+  std::vector<std::unique_ptr<EmailProvider>> providers_;
   const Clock& clock_;
   WorkerOptions options_;
   std::atomic<bool> stopping_{false};
   std::mutex mutex_;
   std::condition_variable wake_;
-  bool woken_ = false;  // guarded by mutex_
-  std::thread thread_;
+  std::uint64_t wakes_ = 0;  // notify() calls so far; guarded by mutex_
+  std::vector<std::thread> threads_;
 };
 
 }  // namespace herald::delivery

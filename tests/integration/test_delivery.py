@@ -153,6 +153,26 @@ def test_kill_9_after_201_then_delivered_after_restart():
         assert recipients == sorted("kill%d@example.com" % i for i in range(5)), recipients
 
 
+def test_pipelined_session_is_reused_across_refusals_and_batches():
+    with Workspace() as ws:
+        sink = ws.track(SmtpSink(ws.dir, mode="mixed", pipelining=True))
+        herald, key, template_id = setup(ws, sink.port, "[delivery]\nconnections = 1\nbatch_size = 3")
+        herald.start()
+        sent = []
+        for i in range(7):  # three batches; two refusals in the middle of them
+            to = "reject%d@example.com" % i if i in (2, 4) else "person%d@example.com" % i
+            sent.append((to, send(herald, key, template_id, to=to)))
+        for to, notification_id in sent:
+            expected = "permanent-failure" if to.startswith("reject") else "delivered"
+            herald.wait_for_status(key, notification_id, {expected})
+        messages = sink.messages()
+        assert sorted(m["rcpt_tos"][0] for _, m in messages) == sorted(
+            to for to, _ in sent if not to.startswith("reject")), messages
+        assert all(m["pipelined"] for _, m in messages), "MAIL, RCPT and DATA must go in one write"
+        ports = {m["client_port"] for _, m in messages}
+        assert len(ports) == 1, "one connection for every message, across refusals: %s" % ports
+
+
 def test_roles_split_accepting_and_delivering():
     with Workspace() as ws:
         sink = ws.track(SmtpSink(ws.dir))
@@ -181,4 +201,5 @@ if __name__ == "__main__":
         test_require_starttls_refuses_plaintext_relay,
         test_kill_9_after_201_then_delivered_after_restart,
         test_roles_split_accepting_and_delivering,
+        test_pipelined_session_is_reused_across_refusals_and_batches,
     ])

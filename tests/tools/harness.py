@@ -46,13 +46,15 @@ def wait_for_file(path, timeout=30.0, proc=None):
 
 
 class SmtpSink:
-    def __init__(self, workdir, mode="accept", port=0, tls_cert=None, tls_key=None):
+    def __init__(self, workdir, mode="accept", port=0, tls_cert=None, tls_key=None, pipelining=False):
         self.maildir = tempfile.mkdtemp(prefix="mail-", dir=workdir)
         port_file = os.path.join(self.maildir, "port")
         args = ["/usr/bin/python3", SINK, "--maildir", self.maildir, "--mode", mode,
                 "--port", str(port), "--port-file", port_file, "--quiet"]
         if tls_cert:
             args += ["--tls-cert", tls_cert, "--tls-key", tls_key]
+        if pipelining:
+            args.append("--pipelining")
         self.proc = subprocess.Popen(args)
         self.port = int(wait_for_file(port_file, proc=self.proc))
 

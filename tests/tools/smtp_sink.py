@@ -2,7 +2,10 @@
 """A local SMTP relay stand-in on loopback, built on Debian's python3-aiosmtpd.
 
 Modes: accept (store every message as DIR/<n>.eml), reject (550 to every RCPT),
-tempfail (451 to every RCPT). With --tls-cert/--tls-key it offers STARTTLS.
+tempfail (451 to every RCPT), mixed (550 to recipients whose local part starts with
+"reject", accept the rest). With --tls-cert/--tls-key it offers STARTTLS; with --pipelining
+it offers PIPELINING (RFC 2920) and notes in each message's .json whether the client had
+already sent DATA when RCPT was answered, and the client's port (one per connection).
 Binds port 0 when asked and writes the real port to --port-file, so tests never collide.
 Used by `make run` (the demo's visible mailbox) and by the integration tests.
 """
@@ -20,14 +23,23 @@ from aiosmtpd.smtp import SMTP
 
 
 class Handler:
-    def __init__(self, maildir, mode, quiet):
+    def __init__(self, maildir, mode, quiet, pipelining):
         self.maildir = maildir
         self.mode = mode
         self.quiet = quiet
+        self.pipelining = pipelining
         self.count = len([n for n in os.listdir(maildir) if n.endswith(".eml")])
 
+    async def handle_EHLO(self, server, session, envelope, hostname, responses):
+        session.host_name = hostname
+        if self.pipelining:
+            responses.insert(len(responses) - 1, "250-PIPELINING")
+        return responses
+
     async def handle_RCPT(self, server, session, envelope, address, rcpt_options):
-        if self.mode == "reject":
+        # What the client sent before reading this reply is still buffered: pipelined DATA.
+        envelope.pipelined = b"DATA" in bytes(server._reader._buffer)
+        if self.mode == "reject" or (self.mode == "mixed" and address.lower().startswith("reject")):
             return "550 5.1.1 Mailbox unavailable"
         if self.mode == "tempfail":
             return "451 4.3.0 Try again later"
@@ -42,7 +54,8 @@ class Handler:
             f.write(envelope.original_content)
         os.rename(tmp, name)
         meta = {"tls": session.ssl is not None, "mail_from": envelope.mail_from,
-                "rcpt_tos": envelope.rcpt_tos}
+                "rcpt_tos": envelope.rcpt_tos, "client_port": session.peer[1],
+                "pipelined": getattr(envelope, "pipelined", False)}
         with open(name + ".json.tmp", "w") as f:
             json.dump(meta, f)
         os.rename(name + ".json.tmp", name[:-4] + ".json")
@@ -58,7 +71,8 @@ async def main():
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, default=0)
     parser.add_argument("--maildir", required=True)
-    parser.add_argument("--mode", choices=["accept", "reject", "tempfail"], default="accept")
+    parser.add_argument("--mode", choices=["accept", "reject", "tempfail", "mixed"], default="accept")
+    parser.add_argument("--pipelining", action="store_true")
     parser.add_argument("--port-file")
     parser.add_argument("--tls-cert")
     parser.add_argument("--tls-key")
@@ -71,7 +85,7 @@ async def main():
     if args.tls_cert:
         tls = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
         tls.load_cert_chain(args.tls_cert, args.tls_key)
-    handler = Handler(args.maildir, args.mode, args.quiet)
+    handler = Handler(args.maildir, args.mode, args.quiet, args.pipelining)
     loop = asyncio.get_running_loop()
     server = await loop.create_server(
         lambda: SMTP(handler, hostname="localhost", tls_context=tls, require_starttls=False),

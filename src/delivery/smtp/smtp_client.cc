@@ -1,6 +1,7 @@
 #include "delivery/smtp/smtp_client.h"
 
 #include <cctype>
+#include <optional>
 
 #include "core/base64.h"
 #include "crypto/random.h"
@@ -73,6 +74,7 @@ SendResult SmtpProvider::greet() {
   if (!ehlo) return temporary("EHLO: " + ehlo.error().message);
   if (ehlo->code != 250) return temporary("EHLO " + std::to_string(ehlo->code));
   smtputf8_ = has_extension(ehlo->extensions, "SMTPUTF8");
+  pipelining_ = has_extension(ehlo->extensions, "PIPELINING");
   if (stream_->is_tls()) return {SendStatus::kAccepted, ""};
   const bool offered = has_extension(ehlo->extensions, "STARTTLS");
   if (!offered) {
@@ -110,16 +112,37 @@ SendResult SmtpProvider::open_session() {
 SendResult SmtpProvider::transaction(const OutgoingEmail& email) {
   const bool utf8 = !is_ascii(email.from) || !is_ascii(email.to);
   if (utf8 && !smtputf8_) return {SendStatus::kPermanentFailure, "address needs SMTPUTF8, which the relay lacks"};
-  auto mail = command("MAIL FROM:<" + email.from + ">" + (utf8 ? " SMTPUTF8" : ""));
-  if (!mail) return temporary("MAIL: " + mail.error().message);
-  if (mail->code != 250) return classify(mail->code, "MAIL");
-  auto rcpt = command("RCPT TO:<" + email.to + ">");
-  if (!rcpt) return temporary("RCPT: " + rcpt.error().message);
-  if (rcpt->code != 250 && rcpt->code != 251) return classify(rcpt->code, "RCPT");
-  auto data = command("DATA");
-  if (!data) return temporary("DATA: " + data.error().message);
-  if (data->code != 354) return classify(data->code, "DATA");
-  const std::string boundary = "herald-" + crypto::random_uuid().to_string();
+  static constexpr const char* kStages[3] = {"MAIL", "RCPT", "DATA"};
+  const std::string lines[3] = {"MAIL FROM:<" + email.from + ">" + (utf8 ? " SMTPUTF8" : "") + "\r\n",
+                                "RCPT TO:<" + email.to + ">\r\n", "DATA\r\n"};
+  auto positive = [](int stage, int code) {
+    return stage == 0 ? code == 250 : stage == 1 ? (code == 250 || code == 251) : code == 354;
+  };
+  // With PIPELINING (RFC 2920) the three commands go in one write and their replies are read in
+  // order: one round trip instead of three.
+  if (pipelining_) {
+    if (auto w = stream_->write_all(lines[0] + lines[1] + lines[2]); !w) return temporary("MAIL: " + w.error().message);
+  }
+  std::optional<SendResult> refused;
+  for (int i = 0; i < 3; ++i) {
+    if (!pipelining_) {
+      if (auto w = stream_->write_all(lines[i]); !w) return temporary(std::string(kStages[i]) + ": " + w.error().message);
+    }
+    auto reply = read_reply();
+    if (!reply) return temporary(std::string(kStages[i]) + ": " + reply.error().message);
+    if (!positive(i, reply->code)) {
+      if (!refused) refused = classify(reply->code, kStages[i]);
+      if (!pipelining_) return *refused;
+    } else if (i == 2 && refused) {
+      // Pipelined: a relay that said 354 after refusing MAIL or RCPT gets an empty message.
+      if (auto w = stream_->write_all(".\r\n"); !w) return temporary("DATA: " + w.error().message);
+      (void)read_reply();
+    }
+  }
+  if (refused) return *refused;
+  char boundary_bytes[16];
+  crypto::public_random(reinterpret_cast<unsigned char*>(boundary_bytes), sizeof boundary_bytes);
+  const std::string boundary = "herald-" + base64url_encode(std::string_view(boundary_bytes, sizeof boundary_bytes));
   const std::string message = build_message(email, options_.message_id_domain, clock_.now(), boundary);
   auto written = stream_->write_all(dot_stuff(message));
   if (!written) return temporary("message: " + written.error().message);
@@ -130,7 +153,10 @@ SendResult SmtpProvider::transaction(const OutgoingEmail& email) {
 }
 
 SendResult SmtpProvider::send(const OutgoingEmail& email) {
-  if (stream_) {
+  // A session is reused as it is after a delivered message; after a refusal, or when it has
+  // sat idle long enough for the relay to have dropped it, RSET first checks and clears it.
+  const Timestamp now = clock_.now();
+  if (stream_ && (needs_reset_ || now - last_used_ > kIdleProbeAfter)) {
     auto reset = command("RSET");
     if (!reset || reset->code != 250) stream_.reset();
   }
@@ -142,6 +168,8 @@ SendResult SmtpProvider::send(const OutgoingEmail& email) {
     }
   }
   SendResult result = transaction(email);
+  last_used_ = clock_.now();
+  needs_reset_ = result.status != SendStatus::kAccepted;
   // A connection-level failure leaves the session in an unknown state: start afresh next time.
   if (result.status == SendStatus::kTemporaryFailure) stream_.reset();
   return result;

@@ -2,7 +2,9 @@
 // SmtpProvider: delivers email to an SMTP relay (RFC 5321). Uses STARTTLS whenever the relay
 // offers it, verifying the relay's certificate and name; with `require_starttls` a relay that
 // does not offer it gets nothing (the message is retried, never sent in plaintext). AUTH PLAIN
-// is used only inside TLS. Keeps one connection open across a batch (RSET between messages).
+// is used only inside TLS. Keeps its connection open from message to message and batch to batch
+// (RSET only after a refusal or a long idle spell), and pipelines MAIL, RCPT and DATA when the
+// relay offers PIPELINING (RFC 2920).
 //
 // Outcomes: 2xx after DATA -> kAccepted; 5xx to MAIL, RCPT or DATA -> kPermanentFailure;
 // 4xx, timeouts, refused connections and TLS failures -> kTemporaryFailure.
@@ -52,8 +54,13 @@ class SmtpProvider final : public EmailProvider {
 
   SmtpOptions options_;
   const Clock& clock_;
+  static constexpr Duration kIdleProbeAfter = std::chrono::seconds(5);
+
   std::unique_ptr<net::ClientStream> stream_;
   bool smtputf8_ = false;
+  bool pipelining_ = false;
+  bool needs_reset_ = false;  // the last transaction did not end in a delivered message
+  Timestamp last_used_{};
 };
 
 }  // namespace herald::delivery::smtp
