@@ -26,9 +26,10 @@ const char* level_name(Level level) {
 
 void set_min_level(Level level) { g_min_level = static_cast<int>(level); }
 void set_output_fd(int fd) { g_fd = fd; }
+bool enabled(Level level) { return static_cast<int>(level) >= g_min_level.load(std::memory_order_relaxed); }
 
 void write(Level level, std::string_view event, std::initializer_list<Field> fields) {
-  if (static_cast<int>(level) < g_min_level.load(std::memory_order_relaxed)) return;
+  if (!enabled(level)) return;
   json::Writer w;
   w.begin_object();
   w.key("time").string(format_timestamp(SystemClock().now()));

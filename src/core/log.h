@@ -16,6 +16,8 @@ enum class Level { kDebug = 0, kInfo = 1, kWarn = 2, kError = 3 };
 using Field = std::pair<std::string_view, std::string_view>;
 
 void set_min_level(Level level);
+// Whether a line at this level would be written: guard fields that cost something to format.
+bool enabled(Level level);
 void set_output_fd(int fd);
 
 void write(Level level, std::string_view event, std::initializer_list<Field> fields);

@@ -42,6 +42,9 @@ TEST(Json, WriterEscapesAndRoundTrips) {
   auto v = parse(w.str());
   ASSERT_TRUE(v);
   EXPECT_EQ(serialize(*v), w.str());
+  Writer edges;  // escapes first, last and back to back, and an untouched multi-byte character
+  edges.begin_array().string("\"\\\t\x1f").string("\bé\r").string("").string("plain").end_array();
+  EXPECT_EQ(edges.str(), R"(["\"\\\t\u001f","\bé\r","","plain"])");
 }
 
 TEST(Json, Int64OnlyForIntegers) {

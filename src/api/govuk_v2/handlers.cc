@@ -51,9 +51,11 @@ bool post_email(const Dependencies& deps, const net::Request& request, const Rep
         reply([shared, who, root] {
           if (!*shared) return error_response(shared->error());
           const domain::AcceptedEmail& email = **shared;
-          log::info("notification.accepted", {{"notification_id", email.record.id.to_string()},
-                                              {"service_id", who.service.to_string()},
-                                              {"api_key_id", who.key.to_string()}});
+          if (log::enabled(log::Level::kInfo)) {
+            log::info("notification.accepted", {{"notification_id", email.record.id.to_string()},
+                                                {"service_id", who.service.to_string()},
+                                                {"api_key_id", who.key.to_string()}});
+          }
           return net::Response{201, "application/json", created_email_json(email, root), {}};
         });
       });
