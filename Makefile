@@ -9,7 +9,7 @@ SMTP_PORT ?= 2525
 
 DEBIAN_PACKAGES := g++ cmake make pkg-config ccache libboost1.81-dev libssl-dev openssl \
 	libsqlite3-dev sqlite3 libcli11-dev libtomlplusplus-dev libgtest-dev libgmock-dev \
-	python3 python3-aiosmtpd ca-certificates clang libclang-rt-14-dev wrk nginx
+	python3 python3-aiosmtpd ca-certificates clang libclang-rt-14-dev wrk nginx libbenchmark-dev
 
 .PHONY: deps build build-asan run test unit bench fuzz clean e2e-deps
 
@@ -60,8 +60,10 @@ run: build
 	./build/release/herald --config $(DATA)/herald.toml serve
 
 # Accepted notifications per second against the machine's own ceilings (nginx, Herald's
-# listener, the disk's fsync rate); writes bench/RESULTS.md.
-bench: build
+# listener, the disk's fsync rate), delivery to a local sink, 1 M / 10 M-row scale runs and
+# micro-benchmarks; writes bench/RESULTS.md.
+bench: deps build/release/Makefile
+	cmake --build build/release -j $(JOBS) --target herald herald_bench_fill herald_micro_bench
 	/usr/bin/python3 bench/bench.py build/release/herald --seconds 8 --runs 3
 
 build/fuzz/Makefile:

@@ -164,6 +164,7 @@ def main():
                 p.terminate()
                 p.wait(30)
         shutil.rmtree(workdir, ignore_errors=True)
+    results["micro"] = micro_benchmarks(args)
     write_results(args, results)
 
 
@@ -273,6 +274,30 @@ def delivery_runs(args, herald, workdir, processes):
     return rates, cpu
 
 
+def micro_benchmarks(args):
+    """herald_micro_bench's figures (per step of accepting one email), if it was built."""
+    binary = os.path.join(os.path.dirname(os.path.abspath(args.herald)), "herald_micro_bench")
+    if not os.path.exists(binary):
+        return []
+    out = subprocess.run([binary, "--benchmark_format=json", "--benchmark_repetitions=3",
+                          "--benchmark_report_aggregates_only=true"],
+                         capture_output=True, text=True, timeout=600, check=True).stdout
+    rows = []
+    for b in json.loads(out)["benchmarks"]:
+        if b.get("aggregate_name") == "median":
+            rows.append((b["run_name"], b["cpu_time"], b.get("allocs", 0)))
+    return rows
+
+
+def micro_lines(r):
+    if not r["micro"]:
+        return []
+    lines = ["Accepting one email, step by step (`herald_micro_bench`, median of 3; allocations per call):", "",
+             "| step | CPU ns | heap allocations |", "|---|---|---|"]
+    lines += ["| %s | %.0f | %.0f |" % (name, ns, allocs) for name, ns, allocs in r["micro"]]
+    return lines + [""]
+
+
 def scale_lines(r, fresh_median):
     if not r["scale"]:
         return []
@@ -324,7 +349,7 @@ def write_results(args, r):
         "Ratios of medians: Herald / nginx ceiling = **%.1f%%**; Herald / own-listener ceiling = %.1f%%."
         % (100 * herald_median / nginx_median, 100 * herald_median / listener_median),
         "",
-    ] + scale_lines(r, herald_median) + [
+    ] + scale_lines(r, herald_median) + micro_lines(r) + [
         "Targets (issue 4): at least 25,000/s and at least 30% of the nginx ceiling; p99 under 50 ms at",
         "70% of the maximum rate; peak RSS under 200 MB; delivery at least 5,000 emails/s.",
         "",
