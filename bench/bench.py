@@ -219,6 +219,7 @@ def run(args, workdir, processes):
             if level > stored:
                 subprocess.run([os.path.join(os.path.dirname(os.path.abspath(args.herald)), "herald_bench_fill"),
                                 herald.config, service_id, key_id, template_id, str(level - stored)], check=True)
+                os.sync()  # the fill's dirty pages must not be flushed during the measurement
             herald.start(role="api")
             processes.append(herald.proc)
             r["scale"].append((stored_rows(herald), post_runs(args, herald, workdir, key, body)))
