@@ -25,8 +25,9 @@ const EVP_CIPHER* aes_256_gcm() {
 }
 
 // Each thread keeps one cipher context per (FieldCipher, key, direction), keyed once, so a
-// seal or open only sets its nonce instead of expanding the key again. The contexts are freed,
-// and their key schedules wiped by OpenSSL, when the thread ends.
+// seal or open only sets its nonce instead of expanding the key again. Bounded: the oldest is
+// freed when a thread has kMaxEntries (ciphers come and go in tests and on key rotation). Freed
+// contexts, and all of them when the thread ends, have their key schedules wiped by OpenSSL.
 class KeyedContexts {
  public:
   ~KeyedContexts() {
@@ -35,6 +36,10 @@ class KeyedContexts {
   EVP_CIPHER_CTX* get(std::uint64_t owner, std::uint32_t key_id, bool encrypt, const SecretBytes& key) {
     for (auto& entry : entries_) {
       if (entry.owner == owner && entry.key_id == key_id && entry.encrypt == encrypt) return entry.ctx;
+    }
+    if (entries_.size() == kMaxEntries) {
+      EVP_CIPHER_CTX_free(entries_.front().ctx);
+      entries_.erase(entries_.begin());
     }
     EVP_CIPHER_CTX* ctx = EVP_CIPHER_CTX_new();
     if (ctx == nullptr) return nullptr;
@@ -48,6 +53,7 @@ class KeyedContexts {
   }
 
  private:
+  static constexpr std::size_t kMaxEntries = 8;
   struct Entry {
     std::uint64_t owner;
     std::uint32_t key_id;

@@ -39,7 +39,11 @@ void DeliveryWorker::start() {
 
 void DeliveryWorker::stop() {
   stopping_ = true;
-  notify();
+  {
+    std::lock_guard lock(mutex_);
+    ++wakes_;
+  }
+  wake_.notify_all();
   for (auto& thread : threads_) thread.join();
   threads_.clear();
 }
@@ -49,7 +53,7 @@ void DeliveryWorker::notify() {
     std::lock_guard lock(mutex_);
     ++wakes_;
   }
-  wake_.notify_all();
+  wake_.notify_one();  // one new notification needs one thread; busy threads claim again anyway
 }
 
 void DeliveryWorker::run(EmailProvider& provider) {

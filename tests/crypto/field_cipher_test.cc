@@ -6,6 +6,7 @@
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
+#include <vector>
 
 namespace herald::crypto {
 namespace {
@@ -54,6 +55,21 @@ TEST(FieldCipher, UnknownKeyAndWrongKeyFail) {
   auto sealed = *make_cipher(1, 'a').seal("v", kRow1);
   EXPECT_FALSE(make_cipher(2, 'a').open(sealed, kRow1));  // key id 1 unknown
   EXPECT_FALSE(make_cipher(1, 'b').open(sealed, kRow1));  // same id, other key
+}
+
+TEST(FieldCipher, ManyCiphersInOneThreadKeepTheirOwnKeys) {
+  // Each thread caches keyed contexts per cipher (bounded, oldest dropped): more ciphers than
+  // the cache holds, with the same key id and different keys, must never mix keys up.
+  std::vector<FieldCipher> ciphers;
+  for (int i = 0; i < 12; ++i) ciphers.push_back(make_cipher(1, static_cast<char>('a' + i)));
+  std::vector<std::string> sealed;
+  for (auto& c : ciphers) sealed.push_back(*c.seal("value", kRow1));
+  for (std::size_t i = 0; i < ciphers.size(); ++i) {
+    auto opened = ciphers[i].open(sealed[i], kRow1);
+    ASSERT_TRUE(opened) << i;
+    EXPECT_EQ(*opened, "value");
+    EXPECT_FALSE(ciphers[(i + 1) % ciphers.size()].open(sealed[i], kRow1)) << i;
+  }
 }
 
 TEST(FieldCipher, PlaintextModeIsVisibleAndNeverReadByEncryptingCipher) {
