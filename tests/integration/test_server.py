@@ -72,6 +72,14 @@ def test_tls_versions_and_headers():
         assert b"HTTP/1.1 401" in response
 
 
+def test_core_dumps_are_off():
+    with Workspace() as ws:
+        herald, _, _ = started(ws)
+        limits = open("/proc/%d/limits" % herald.proc.pid).read()
+        core = [l.split() for l in limits.splitlines() if l.startswith("Max core file size")][0]
+        assert core[4:6] == ["0", "0"], "soft and hard core limits must be 0: %s" % core
+
+
 def test_slow_client_is_cut_off():
     with Workspace() as ws:
         herald, _, _ = started(ws, "[server]\nrequest_timeout_seconds = 2")
@@ -117,5 +125,5 @@ def test_sigterm_finishes_in_flight_requests():
 
 
 if __name__ == "__main__":
-    run_tests([test_tls_versions_and_headers, test_slow_client_is_cut_off,
+    run_tests([test_tls_versions_and_headers, test_core_dumps_are_off, test_slow_client_is_cut_off,
                test_sigterm_finishes_in_flight_requests])
