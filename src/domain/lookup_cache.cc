@@ -2,42 +2,39 @@
 
 namespace herald::domain {
 
-Result<LookupCache::ServicePtr> LookupCache::service(ServiceId id, Timestamp now, Blocking blocking) {
+// The one read-through path for both maps: a fresh entry, or (when it may block) a store read
+// whose result is kept; absent rows are not kept.
+template <typename Map, typename Fetch>
+Result<typename Map::mapped_type::Value> LookupCache::read_through(Map& map, const typename Map::key_type& key,
+                                                                  bool expires, Timestamp now,
+                                                                  Blocking blocking, Fetch fetch) {
+  using Ptr = typename Map::mapped_type::Value;
   {
     std::lock_guard lock(mutex_);
-    auto it = services_.find(id);
-    if (it != services_.end() && now - it->second.fetched_at < ttl_) return it->second.value;
+    auto it = map.find(key);
+    if (it != map.end() && (!expires || now - it->second.fetched_at < ttl_)) return it->second.value;
   }
   if (blocking == Blocking::kNotAllowed) return would_block();
-  auto found = store_.find_service(id);
+  auto found = fetch();
   if (!found) return found.error();
-  if (!*found) return ServicePtr();
-  auto value = std::make_shared<const store::ServiceRecord>(std::move(**found));
+  if (!*found) return Ptr();
+  Ptr value = std::make_shared<typename Ptr::element_type>(std::move(**found));
   std::lock_guard lock(mutex_);
-  if (services_.size() >= max_entries_) services_.clear();
-  services_.insert_or_assign(id, Entry<ServicePtr>{value, now});
-  return ServicePtr(value);
+  if (map.size() >= max_entries_) map.clear();
+  map.insert_or_assign(key, Entry<Ptr>{value, now});
+  return value;
+}
+
+Result<LookupCache::ServicePtr> LookupCache::service(ServiceId id, Timestamp now, Blocking blocking) {
+  return read_through(services_, id, true, now, blocking, [&] { return store_.find_service(id); });
 }
 
 Result<LookupCache::TemplatePtr> LookupCache::template_version(ServiceId service, TemplateId id,
                                                                std::optional<int> version,
                                                                Timestamp now, Blocking blocking) {
-  const Key key{service.uuid, id.uuid, version.value_or(0)};
-  {
-    std::lock_guard lock(mutex_);
-    auto it = templates_.find(key);
-    // A given version never changes; "latest" may, so it expires.
-    if (it != templates_.end() && (version || now - it->second.fetched_at < ttl_)) return it->second.value;
-  }
-  if (blocking == Blocking::kNotAllowed) return would_block();
-  auto found = store_.find_template(service, id, version);
-  if (!found) return found.error();
-  if (!*found) return TemplatePtr();
-  auto value = std::make_shared<const store::TemplateRecord>(std::move(**found));
-  std::lock_guard lock(mutex_);
-  if (templates_.size() >= max_entries_) templates_.clear();
-  templates_.insert_or_assign(key, Entry<TemplatePtr>{value, now});
-  return TemplatePtr(value);
+  // A given version never changes; "latest" may, so only it expires.
+  return read_through(templates_, Key{service.uuid, id.uuid, version.value_or(0)}, !version, now,
+                      blocking, [&] { return store_.find_template(service, id, version); });
 }
 
 }  // namespace herald::domain

@@ -45,11 +45,16 @@ class LookupCache {
       return UuidHash()(k.id) * 31 + UuidHash()(k.service) + static_cast<std::size_t>(k.version);
     }
   };
-  template <typename Value>
+  template <typename V>
   struct Entry {
+    using Value = V;
     Value value;
     Timestamp fetched_at;
   };
+  template <typename Map, typename Fetch>
+  Result<typename Map::mapped_type::Value> read_through(Map& map, const typename Map::key_type& key,
+                                                       bool expires, Timestamp now, Blocking blocking,
+                                                       Fetch fetch);
 
   store::Store& store_;
   const Duration ttl_;
