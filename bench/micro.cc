@@ -98,13 +98,13 @@ void BM_AuthenticateCachedKey(benchmark::State& state) {
 BENCHMARK(BM_AuthenticateCachedKey);
 
 void BM_SealField(benchmark::State& state) {
-  const crypto::FieldCipher cipher(crypto::Keyring::single_key_for_test(1, std::string(32, 'k')),
+  const crypto::FieldCipher cipher(std::make_shared<crypto::StaticDataKeys>(1, std::string(32, 'k')),
                                    crypto::FieldCipher::Mode::kEncrypt);
   const std::string plaintext(static_cast<std::size_t>(state.range(0)), 'x');
   const std::string row = crypto::random_uuid().to_string();
   AllocationCounter allocations(state);
   for (auto _ : state) {
-    auto sealed = cipher.seal(plaintext, {"notifications", "body", row});
+    auto sealed = cipher.seal(plaintext, {"notifications", "body", row}, 1);
     benchmark::DoNotOptimize(sealed);
   }
   state.SetBytesProcessed(static_cast<std::int64_t>(state.iterations()) * state.range(0));
@@ -112,10 +112,10 @@ void BM_SealField(benchmark::State& state) {
 BENCHMARK(BM_SealField)->Arg(32)->Arg(1024);
 
 void BM_OpenField(benchmark::State& state) {
-  const crypto::FieldCipher cipher(crypto::Keyring::single_key_for_test(1, std::string(32, 'k')),
+  const crypto::FieldCipher cipher(std::make_shared<crypto::StaticDataKeys>(1, std::string(32, 'k')),
                                    crypto::FieldCipher::Mode::kEncrypt);
   const std::string row = crypto::random_uuid().to_string();
-  const std::string sealed = *cipher.seal(std::string(1024, 'x'), {"notifications", "body", row});
+  const std::string sealed = *cipher.seal(std::string(1024, 'x'), {"notifications", "body", row}, 1);
   AllocationCounter allocations(state);
   for (auto _ : state) {
     auto opened = cipher.open(sealed, {"notifications", "body", row});

@@ -29,6 +29,7 @@ net::Response error_response(const Error& error) {
     case ErrorCode::kUnavailable:
       log::error("api.unavailable", {{"error", error.message}});
       return error_response(503, "ServiceUnavailable", "Service temporarily unavailable, try again");
+    case ErrorCode::kFailedPrecondition:
     case ErrorCode::kDataLoss:
     case ErrorCode::kWouldBlock:  // the router repeats such calls on its pool; reaching here is a bug
     case ErrorCode::kInternal:

@@ -33,30 +33,6 @@ constexpr const char* kDemoBody =
 
 }  // namespace
 
-Result<Context> open_context(const std::string& config_path) {
-  auto config = load_config(config_path);
-  if (!config) return config.error();
-  auto keyring = crypto::Keyring::load(config->keyring_path);
-  if (!keyring) return keyring.error();
-  auto mode = crypto::FieldCipher::Mode::kEncrypt;
-  if (config->store_plaintext_for_test) {
-    const char* testing = std::getenv("HERALD_TESTING");
-    if (testing == nullptr || std::string(testing) != "1") {
-      return invalid_argument("testing.store_plaintext is set but HERALD_TESTING=1 is not: refusing to "
-                              "store personal data unencrypted");
-    }
-    log::warn("config.plaintext_at_rest", {{"warning", "personal data will be stored UNENCRYPTED (test only)"}});
-    mode = crypto::FieldCipher::Mode::kPlaintextForTest;
-  }
-  auto cipher = std::make_shared<const crypto::FieldCipher>(std::move(*keyring), mode);
-  store::sqlite::SqliteConfig store_config;
-  store_config.path = config->database_path;
-  store_config.commit_gather = config->commit_gather;
-  auto store = store::sqlite::SqliteStore::open(store_config, cipher, SystemClock().now());
-  if (!store) return store.error();
-  return Context{std::move(*config), std::move(cipher), std::move(*store)};
-}
-
 int run_init(const InitOptions& options) {
   const fs::path dir(options.data_dir);
   std::error_code ec;
@@ -65,7 +41,7 @@ int run_init(const InitOptions& options) {
   ::chmod(dir.c_str(), 0700);
   const fs::path keyring = dir / "keyring";
   if (!fs::exists(keyring)) {
-    if (auto made = crypto::Keyring::create_file(keyring.string(), SystemClock().now()); !made) return fail(made.error());
+    if (auto made = crypto::Keyring::create_file(keyring.string(), SystemClock().now(), /*with_kek=*/true); !made) return fail(made.error());
     std::cout << "created keyring " << keyring.string() << " (mode 0600)\n";
   }
   const fs::path cert = dir / "tls" / "cert.pem";

@@ -29,6 +29,13 @@ struct TemplateCreateOptions {
 };
 int run_template_create(const std::string& config_path, const TemplateCreateOptions& options);
 
+// Key management (keys_commands.cc): list KEKs and data keys with ages and what each protects
+// (never key material); rotate = a new KEK, then every data key re-wrapped under it (online,
+// resumable); rewrap = only the second step; retire = destroy an old KEK nothing uses.
+int run_keys_status(const std::string& config_path);
+int run_keys_rotate(const std::string& config_path, bool new_kek);
+int run_keys_retire(const std::string& config_path, const std::string& kek_id);
+
 struct ServeOptions {
   std::string config_path;
   std::string ready_file;  // written with the bound port once listening (tests)

@@ -81,6 +81,7 @@ Result<Config> load_config(const std::string& path) {
   }
   c.commit_gather = std::chrono::microseconds(gather_us);
   c.keyring_path = resolve(base, get<std::string>(t, "keys.keyring", "keyring"));
+  c.key_store_path = resolve(base, get<std::string>(t, "keys.store", "keys.db"));
   read_smtp(t, base, c);
   read_delivery(t, c);
   c.log_level = get<std::string>(t, "log.level", "info");
@@ -105,7 +106,9 @@ std::string default_config_text(std::uint16_t port, std::uint16_t smtp_port) {
          "[store]\npath = \"herald.db\"\n"
          "# Under load, wait up to this long for more writes to share a commit (0: never).\n"
          "commit_gather_us = 1000\n\n"
-         "[keys]\nkeyring = \"keyring\"\n\n"
+         "[keys]\n# Key-encryption keys and audit signing keys (mode 0600).\nkeyring = \"keyring\"\n"
+         "# Data keys, wrapped under the key-encryption key. Never in backups: back it up with the keyring.\n"
+         "store = \"keys.db\"\n\n"
          "[email]\ndomain = \"notifications.herald.localhost\"\n\n"
          "[smtp]\n"
          "# The local sink that `make run` starts. For a real relay set host/port, set\n"

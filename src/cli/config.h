@@ -21,6 +21,7 @@ struct Config {
   std::string database_path;
   Duration commit_gather = std::chrono::milliseconds(1);
   std::string keyring_path;
+  std::string key_store_path;  // keys.db: data keys, wrapped under the KEK
   std::string email_domain = "notifications.herald.localhost";
   delivery::smtp::SmtpOptions smtp;
   delivery::WorkerOptions worker;

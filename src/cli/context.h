@@ -1,11 +1,15 @@
 #pragma once
-// Opens what every command needs from a configuration: the keyring (refusing a loose file
-// mode), the field cipher and the SQLite store. The only place besides serve that names the
+// Opens what every command needs from a configuration: the KEK source (the keyring file,
+// refusing a loose file mode), the data-key store, the field cipher and the SQLite store.
+// A keyring of the first release (data keys in the file) is upgraded here: its keys are
+// imported into the data-key store under their old ids, wrapped under a new KEK, and then
+// removed from the file. The only place besides serve that names the
 // concrete store backend.
 
 #include <memory>
 
 #include "cli/config.h"
+#include "crypto/data_keys.h"
 #include "crypto/field_cipher.h"
 #include "store/store.h"
 
@@ -13,6 +17,7 @@ namespace herald::cli {
 
 struct Context {
   Config config;
+  std::shared_ptr<crypto::DataKeys> keys;
   std::shared_ptr<const crypto::FieldCipher> cipher;
   std::unique_ptr<store::Store> store;
 };

@@ -2,11 +2,24 @@
 
 #include <CLI/CLI.hpp>
 
+#include <sys/prctl.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 
 #include <cstdlib>
 
 #include "cli/commands.h"
+#include "crypto/secret.h"
+
+namespace {
+// Core dumps could hold keys and personal data (SC-33): no core file, and no ptrace attach by
+// other processes of the same user.
+void disable_core_dumps() {
+  ::prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
+  rlimit none{0, 0};
+  ::setrlimit(RLIMIT_CORE, &none);
+}
+}  // namespace
 
 int main(int argc, char** argv) {
   ::umask(077);  // the database, WAL, keys and certificates are for this user only
@@ -55,7 +68,20 @@ int main(int argc, char** argv) {
   template_create->add_option("--subject", tpl.subject, "email subject, may hold ((placeholders))");
   template_create->add_option("--body-file", tpl.body_file, "file holding the template body")->required();
 
+  auto* keys_cmd = app.add_subcommand("keys", "key management: status, rotate, rewrap, retire");
+  keys_cmd->require_subcommand(1);
+  auto* keys_status = keys_cmd->add_subcommand("status", "list key-encryption and data keys, their ages and what each protects");
+  auto* keys_rotate = keys_cmd->add_subcommand("rotate", "make a new key-encryption key and re-wrap every data key under it");
+  auto* keys_rewrap = keys_cmd->add_subcommand("rewrap", "re-wrap data keys still under an older key-encryption key (resumes a rotation)");
+  std::string retire_kek;
+  auto* keys_retire = keys_cmd->add_subcommand("retire", "destroy an old key-encryption key that wraps nothing");
+  keys_retire->add_option("--kek", retire_kek, "its id, as `keys status` shows it")->required();
+
   CLI11_PARSE(app, argc, argv);
+
+  // Every command may hold keys: none may leave a core dump, and key memory is locked.
+  disable_core_dumps();
+  herald::crypto::init_secure_memory();
 
   if (*init_cmd) return run_init(init);
   if (*demo_cmd) return run_demo(config);
@@ -66,5 +92,9 @@ int main(int argc, char** argv) {
   if (*service_create) return run_service_create(config, service_name);
   if (*key_create) return run_key_create(config, key_service, key_type, key_name);
   if (*template_create) return run_template_create(config, tpl);
+  if (*keys_status) return run_keys_status(config);
+  if (*keys_rotate) return run_keys_rotate(config, true);
+  if (*keys_rewrap) return run_keys_rotate(config, false);
+  if (*keys_retire) return run_keys_retire(config, retire_kek);
   return 2;
 }

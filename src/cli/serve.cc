@@ -4,8 +4,6 @@
 // in the database and is delivered after the next start.
 
 #include <signal.h>
-#include <sys/prctl.h>
-#include <sys/resource.h>
 
 #include <fstream>
 #include <iostream>
@@ -24,13 +22,6 @@
 
 namespace herald::cli {
 namespace {
-
-// Core dumps could hold keys and personal data (SC-33).
-void disable_core_dumps() {
-  ::prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
-  rlimit none{0, 0};
-  ::setrlimit(RLIMIT_CORE, &none);
-}
 
 log::Level parse_level(const std::string& level) {
   if (level == "debug") return log::Level::kDebug;
@@ -83,7 +74,6 @@ int run_serve(const ServeOptions& options) {
   sigaddset(&set, SIGINT);
   pthread_sigmask(SIG_BLOCK, &set, nullptr);
   ::signal(SIGPIPE, SIG_IGN);
-  disable_core_dumps();
 
   auto context = open_context(options.config_path);
   if (!context) {
@@ -92,6 +82,9 @@ int run_serve(const ServeOptions& options) {
   }
   const Config& config = context->config;
   log::set_min_level(parse_level(config.log_level));
+  if (crypto::init_secure_memory() != crypto::SecureMemory::kLocked) {
+    log::warn("keys.memory_not_locked", {{"warning", "key memory could not be locked (mlock): raise RLIMIT_MEMLOCK"}});
+  }
   SystemClock clock;
   domain::Authenticator authenticator(*context->store);
   domain::Notifications notifications(*context->store, {config.email_domain});

@@ -12,6 +12,7 @@ enum class ErrorCode {
   kPermissionDenied,   // credentials present but not good enough
   kNotFound,
   kResourceExhausted,  // limits: retry later
+  kFailedPrecondition, // refused in the current state (e.g. retiring a key still in use)
   kUnavailable,        // transient: back off and retry
   kDataLoss,           // integrity failure: alert
   kInternal,           // a bug
@@ -29,6 +30,9 @@ inline Error invalid_argument(std::string message) {
 inline Error not_found(std::string message) { return {ErrorCode::kNotFound, std::move(message)}; }
 inline Error unavailable(std::string message) {
   return {ErrorCode::kUnavailable, std::move(message)};
+}
+inline Error failed_precondition(std::string message) {
+  return {ErrorCode::kFailedPrecondition, std::move(message)};
 }
 inline Error data_loss(std::string message) { return {ErrorCode::kDataLoss, std::move(message)}; }
 inline Error would_block() { return {ErrorCode::kWouldBlock, "would block"}; }

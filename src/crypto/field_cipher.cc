@@ -26,14 +26,20 @@ const EVP_CIPHER* aes_256_gcm() {
 
 // Each thread keeps one cipher context per (FieldCipher, key, direction), keyed once, so a
 // seal or open only sets its nonce instead of expanding the key again. Bounded: the oldest is
-// freed when a thread has kMaxEntries (ciphers come and go in tests and on key rotation). Freed
-// contexts, and all of them when the thread ends, have their key schedules wiped by OpenSSL.
+// freed when a thread has kMaxEntries (ciphers come and go in tests; a server holds a key per
+// service and day). When the key source's generation changes (a key was destroyed) every
+// context is freed, so a shredded key's schedule does not outlive it. Freed contexts, and all
+// of them when the thread ends, have their key schedules wiped by OpenSSL.
 class KeyedContexts {
  public:
-  ~KeyedContexts() {
-    for (auto& entry : entries_) EVP_CIPHER_CTX_free(entry.ctx);
-  }
-  EVP_CIPHER_CTX* get(std::uint64_t owner, std::uint32_t key_id, bool encrypt, const SecretBytes& key) {
+  ~KeyedContexts() { clear(); }
+  // nullptr with `error` set when the key is unavailable (destroyed, unknown) or OpenSSL fails.
+  EVP_CIPHER_CTX* get(std::uint64_t owner, std::uint32_t key_id, bool encrypt, DataKeySource& keys, Error& error) {
+    const std::uint64_t generation = keys.generation();
+    if (generation != generation_) {
+      clear();
+      generation_ = generation;
+    }
     for (auto& entry : entries_) {
       if (entry.owner == owner && entry.key_id == key_id && entry.encrypt == encrypt) return entry.ctx;
     }
@@ -42,10 +48,18 @@ class KeyedContexts {
       entries_.erase(entries_.begin());
     }
     EVP_CIPHER_CTX* ctx = EVP_CIPHER_CTX_new();
-    if (ctx == nullptr) return nullptr;
-    const auto* raw = reinterpret_cast<const unsigned char*>(key.view().data());
-    if (EVP_CipherInit_ex(ctx, aes_256_gcm(), nullptr, raw, nullptr, encrypt ? 1 : 0) != 1) {
+    if (ctx == nullptr) {
+      error = internal_error("out of memory");
+      return nullptr;
+    }
+    bool keyed = false;
+    auto found = keys.with_key(key_id, [&](const SecretBytes& key) {
+      const auto* raw = reinterpret_cast<const unsigned char*>(key.view().data());
+      keyed = key.size() == 32 && EVP_CipherInit_ex(ctx, aes_256_gcm(), nullptr, raw, nullptr, encrypt ? 1 : 0) == 1;
+    });
+    if (!found || !keyed) {
       EVP_CIPHER_CTX_free(ctx);
+      error = found ? internal_error("AES-GCM key setup failed") : found.error();
       return nullptr;
     }
     entries_.push_back({owner, key_id, encrypt, ctx});
@@ -53,7 +67,12 @@ class KeyedContexts {
   }
 
  private:
-  static constexpr std::size_t kMaxEntries = 8;
+  void clear() {
+    for (auto& entry : entries_) EVP_CIPHER_CTX_free(entry.ctx);
+    entries_.clear();
+  }
+  static constexpr std::size_t kMaxEntries = 16;
+  std::uint64_t generation_ = 0;
   struct Entry {
     std::uint64_t owner;
     std::uint32_t key_id;
@@ -84,19 +103,16 @@ unsigned char* bytes(std::string& s) { return reinterpret_cast<unsigned char*>(s
 
 }  // namespace
 
-FieldCipher::FieldCipher(Keyring keyring, Mode mode)
-    : keyring_(std::move(keyring)), mode_(mode), instance_(g_next_instance.fetch_add(1)) {}
+FieldCipher::FieldCipher(std::shared_ptr<DataKeySource> keys, Mode mode)
+    : keys_(std::move(keys)), mode_(mode), instance_(g_next_instance.fetch_add(1)) {}
 
-Result<std::string> FieldCipher::seal(std::string_view plaintext,
-                                      const FieldContext& context) const {
+Result<std::string> FieldCipher::seal(std::string_view plaintext, const FieldContext& context,
+                                      std::uint32_t key_id) const {
   if (mode_ == Mode::kPlaintextForTest) {
     std::string out(1, static_cast<char>(kVersionPlain));
     out.append(plaintext);
     return out;
   }
-  const std::uint32_t key_id = keyring_.active_key_id();
-  const SecretBytes* key = keyring_.key(key_id);
-  HERALD_CHECK(key != nullptr, "active key missing from keyring");
   std::string out(kHeaderBytes + kNonceBytes + plaintext.size() + kTagBytes, '\0');
   out[0] = static_cast<char>(kVersionAesGcm);
   for (int i = 0; i < 4; ++i) out[1 + static_cast<std::size_t>(i)] = static_cast<char>(key_id >> (24 - 8 * i));
@@ -104,11 +120,13 @@ Result<std::string> FieldCipher::seal(std::string_view plaintext,
   public_random(nonce, kNonceBytes);
   associated_data(t_aad, std::string_view(out).substr(0, kHeaderBytes), context);
 
-  EVP_CIPHER_CTX* ctx = t_contexts.get(instance_, key_id, true, *key);
+  Error error;
+  EVP_CIPHER_CTX* ctx = t_contexts.get(instance_, key_id, true, *keys_, error);
+  if (ctx == nullptr) return error;
   int len = 0;
   unsigned char* body = nonce + kNonceBytes;
   const bool ok =
-      ctx != nullptr && EVP_EncryptInit_ex(ctx, nullptr, nullptr, nullptr, nonce) == 1 &&
+      EVP_EncryptInit_ex(ctx, nullptr, nullptr, nullptr, nonce) == 1 &&
       EVP_EncryptUpdate(ctx, nullptr, &len, bytes(t_aad), static_cast<int>(t_aad.size())) == 1 &&
       EVP_EncryptUpdate(ctx, body, &len, bytes(plaintext), static_cast<int>(plaintext.size())) == 1 &&
       EVP_EncryptFinal_ex(ctx, body + len, &len) == 1 &&
@@ -131,9 +149,6 @@ Result<std::string> FieldCipher::open(std::string_view envelope,
   }
   std::uint32_t key_id = 0;
   for (std::size_t i = 1; i < kHeaderBytes; ++i) key_id = (key_id << 8) | static_cast<unsigned char>(envelope[i]);
-  const SecretBytes* key = keyring_.key(key_id);
-  if (key == nullptr) return data_loss("ciphertext names unknown key " + std::to_string(key_id));
-
   associated_data(t_aad, envelope.substr(0, kHeaderBytes), context);
   const std::string_view nonce = envelope.substr(kHeaderBytes, kNonceBytes);
   const std::size_t body_size = envelope.size() - kHeaderBytes - kNonceBytes - kTagBytes;
@@ -141,10 +156,16 @@ Result<std::string> FieldCipher::open(std::string_view envelope,
   std::string tag(envelope.substr(envelope.size() - kTagBytes));
   std::string out(body_size, '\0');
 
-  EVP_CIPHER_CTX* ctx = t_contexts.get(instance_, key_id, false, *key);
+  Error error;
+  EVP_CIPHER_CTX* ctx = t_contexts.get(instance_, key_id, false, *keys_, error);
+  if (ctx == nullptr) {
+    wipe_string(out);
+    if (error.code == ErrorCode::kNotFound) return data_loss("ciphertext names unknown key " + std::to_string(key_id));
+    return error;  // kDataLoss "destroyed" for shredded data
+  }
   int len = 0;
   const bool ok =
-      ctx != nullptr && EVP_DecryptInit_ex(ctx, nullptr, nullptr, nullptr, bytes(nonce)) == 1 &&
+      EVP_DecryptInit_ex(ctx, nullptr, nullptr, nullptr, bytes(nonce)) == 1 &&
       EVP_DecryptUpdate(ctx, nullptr, &len, bytes(t_aad), static_cast<int>(t_aad.size())) == 1 &&
       EVP_DecryptUpdate(ctx, bytes(out), &len, bytes(body), static_cast<int>(body.size())) == 1 &&
       EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_GCM_SET_TAG, static_cast<int>(kTagBytes), bytes(tag)) == 1 &&

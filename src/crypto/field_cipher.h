@@ -9,14 +9,20 @@
 // canary test can show that its scan finds plaintext when encryption is off; `herald serve`
 // honours it only when HERALD_TESTING=1 is set, and logs a warning.
 //
-// Thread-safe. Each thread caches a keyed AES context per cipher and key (see field_cipher.cc).
+// Keys: each envelope names the data key (DEK, data_keys.h) that sealed it; the caller picks
+// the key for new data with keys().key_for_scope() (per service and day for notifications).
+//
+// Thread-safe. Each thread caches a keyed AES context per cipher and key (see field_cipher.cc),
+// dropped when a key is destroyed.
 
 #include <cstdint>
 #include <string>
 #include <string_view>
 
 #include "core/result.h"
-#include "crypto/keyring.h"
+#include <memory>
+
+#include "crypto/data_keys.h"
 
 namespace herald::crypto {
 
@@ -30,16 +36,17 @@ class FieldCipher {
  public:
   enum class Mode { kEncrypt, kPlaintextForTest };
 
-  FieldCipher(Keyring keyring, Mode mode);
+  FieldCipher(std::shared_ptr<DataKeySource> keys, Mode mode);
 
-  Result<std::string> seal(std::string_view plaintext, const FieldContext& context) const;
+  Result<std::string> seal(std::string_view plaintext, const FieldContext& context, std::uint32_t key_id) const;
   // kDataLoss when the envelope is malformed, the key unknown, or authentication fails.
   Result<std::string> open(std::string_view envelope, const FieldContext& context) const;
 
   Mode mode() const { return mode_; }
+  DataKeySource& keys() const { return *keys_; }
 
  private:
-  Keyring keyring_;
+  std::shared_ptr<DataKeySource> keys_;
   Mode mode_;
   std::uint64_t instance_;  // names this cipher's keyed contexts in each thread's cache
 };

@@ -204,7 +204,9 @@ Result<std::optional<ServiceRecord>> SqliteStore::find_service_by_name(const std
 
 Result<void> SqliteStore::create_api_key(const ApiKeyRecord& key) {
   const std::string id = key.id.to_string();
-  auto sealed = cipher_->seal(key.secret, {"api_keys", "secret", id});
+  auto key_id = cipher_->keys().key_for_scope(crypto::kSecretsScope, key.created_at);
+  if (!key_id) return key_id.error();
+  auto sealed = cipher_->seal(key.secret, {"api_keys", "secret", id}, *key_id);
   if (!sealed) return sealed.error();
   return writer_->run([&](Connection& db) -> Result<void> {
     auto stmt = db.prepare("INSERT INTO api_keys VALUES (?, ?, ?, ?, ?, ?, ?)");
@@ -320,8 +322,15 @@ void SqliteStore::insert_notification_async(const NotificationRecord& r, Complet
   };
   auto row = std::make_shared<Row>();
   row->id = r.id.to_string();
+  row->service = r.service.to_string();
+  // One data key per service and day (crypto/data_keys.h); made on the day's first send.
+  auto key_id = cipher_->keys().key_for_scope(crypto::notification_scope(row->service, r.created_at), r.created_at);
+  if (!key_id) {
+    done(key_id.error());
+    return;
+  }
   auto seal = [&](std::string_view value, std::string_view column, std::string& into) {
-    auto sealed = cipher_->seal(value, {kNotifications, column, row->id});
+    auto sealed = cipher_->seal(value, {kNotifications, column, row->id}, *key_id);
     if (sealed) into = std::move(*sealed);
     return sealed.has_value();
   };
@@ -334,7 +343,6 @@ void SqliteStore::insert_notification_async(const NotificationRecord& r, Complet
     return;
   }
   if (r.one_click_unsubscribe_url) row->unsubscribe = std::move(unsubscribe);
-  row->service = r.service.to_string();
   row->api_key = r.api_key.to_string();
   row->template_id = r.template_id.to_string();
   row->type = r.type;

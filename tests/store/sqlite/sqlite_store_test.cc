@@ -19,7 +19,7 @@ class SqliteStoreTest : public ::testing::Test {
   void SetUp() override {
     dir_ = std::filesystem::temp_directory_path() / ("herald-store-" + crypto::random_uuid().to_string());
     std::filesystem::create_directories(dir_);
-    cipher_ = std::make_shared<crypto::FieldCipher>(crypto::Keyring::single_key_for_test(1, std::string(32, 'k')),
+    cipher_ = std::make_shared<crypto::FieldCipher>(std::make_shared<crypto::StaticDataKeys>(1, std::string(32, 'k')),
                                                     crypto::FieldCipher::Mode::kEncrypt);
     reopen();
     service_.id = ServiceId{crypto::random_uuid()};
@@ -149,7 +149,7 @@ TEST_F(SqliteStoreTest, TemplatesAreScopedToTheirService) {
 TEST_F(SqliteStoreTest, KeyMismatchSurfacesAsDataLoss) {
   auto r = notification();
   ASSERT_TRUE(store_->insert_notification(r));
-  cipher_ = std::make_shared<crypto::FieldCipher>(crypto::Keyring::single_key_for_test(1, std::string(32, 'z')),
+  cipher_ = std::make_shared<crypto::FieldCipher>(std::make_shared<crypto::StaticDataKeys>(1, std::string(32, 'z')),
                                                   crypto::FieldCipher::Mode::kEncrypt);
   reopen();
   auto found = store_->find_notification(service_.id, r.id);

@@ -1,0 +1,67 @@
+#include "cli/context.h"
+
+#include <cstdlib>
+
+#include "core/log.h"
+#include "crypto/keyring.h"
+#include "crypto/keyring_kek.h"
+#include "store/sqlite/key_repository.h"
+#include "store/sqlite/sqlite_store.h"
+
+namespace herald::cli {
+namespace {
+
+// First-release keyrings held the data keys themselves. Import them (same ids, so stored
+// ciphertexts need no rewrite), then drop them from the file. Each step is idempotent, so a
+// crash part-way is finished by the next start.
+Result<void> upgrade_legacy_keyring(const Config& config, crypto::DataKeys& keys) {
+  auto keyring = crypto::Keyring::load(config.keyring_path);
+  if (!keyring) return keyring.error();
+  if (keyring->legacy_data_keys().empty() && !keyring->keks().empty() && !keyring->signing_keys().empty()) return ok();
+  const Timestamp now = SystemClock().now();
+  auto completed = crypto::Keyring::update(config.keyring_path, [&](crypto::Keyring& k) -> Result<void> {
+    if (k.keks().empty()) HERALD_TRY(k.add_kek(now));
+    if (k.signing_keys().empty()) HERALD_TRY(k.add_signing_key(now));
+    return ok();
+  });
+  if (!completed) return completed.error();
+  if (keyring->legacy_data_keys().empty()) return ok();
+  for (const auto& [id, entry] : keyring->legacy_data_keys()) HERALD_TRY(keys.import_legacy(id, entry.key, entry.created));
+  HERALD_TRY(crypto::Keyring::update(config.keyring_path, [](crypto::Keyring& k) -> Result<void> {
+    k.clear_legacy_data_keys();
+    return ok();
+  }));
+  log::info("keys.legacy_keyring_upgraded", {{"data_keys", std::to_string(keyring->legacy_data_keys().size())}});
+  return ok();
+}
+
+}  // namespace
+
+Result<Context> open_context(const std::string& config_path) {
+  auto config = load_config(config_path);
+  if (!config) return config.error();
+  auto repository = store::sqlite::SqliteKeyRepository::open(config->key_store_path);
+  if (!repository) return repository.error();
+  auto kek = std::make_shared<crypto::KeyringKek>(config->keyring_path);
+  auto keys = std::make_shared<crypto::DataKeys>(kek, std::move(*repository));
+  HERALD_TRY(upgrade_legacy_keyring(*config, *keys));
+  auto mode = crypto::FieldCipher::Mode::kEncrypt;
+  if (config->store_plaintext_for_test) {
+    const char* testing = std::getenv("HERALD_TESTING");
+    if (testing == nullptr || std::string(testing) != "1") {
+      return invalid_argument("testing.store_plaintext is set but HERALD_TESTING=1 is not: refusing to "
+                              "store personal data unencrypted");
+    }
+    log::warn("config.plaintext_at_rest", {{"warning", "personal data will be stored UNENCRYPTED (test only)"}});
+    mode = crypto::FieldCipher::Mode::kPlaintextForTest;
+  }
+  auto cipher = std::make_shared<const crypto::FieldCipher>(keys, mode);
+  store::sqlite::SqliteConfig store_config;
+  store_config.path = config->database_path;
+  store_config.commit_gather = config->commit_gather;
+  auto store = store::sqlite::SqliteStore::open(store_config, cipher, SystemClock().now());
+  if (!store) return store.error();
+  return Context{std::move(*config), std::move(keys), std::move(cipher), std::move(*store)};
+}
+
+}  // namespace herald::cli

@@ -1,0 +1,138 @@
+#pragma once
+// Data keys (DEKs): the AES-256 keys that encrypt personal fields (field_cipher.h).
+//
+// Envelope encryption: every DEK is stored only wrapped under a key-encryption key (kek.h), in
+// a key store kept apart from the data (the SQLite file keys.db beside herald.db, implemented
+// in store/sqlite/key_repository.h): backups of the data never contain data keys, so
+// destroying a DEK (crypto-shredding at the end of retention) makes that data unreadable in
+// every old backup as well.
+//
+// Scope: one DEK per service and UTC day of notifications ("notifications/<service>/<day>"),
+// so each service's data can be shredded exactly when its own retention ends and no key ever
+// protects more than one day of one service; plus long-lived keys for API-key secrets
+// ("secrets") and for the blind index ("index"). Keys imported from a first-release keyring
+// have scope "legacy/<n>".
+//
+// Thread-safe.
+
+#include <atomic>
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <memory>
+#include <optional>
+#include <shared_mutex>
+#include <string>
+#include <string_view>
+#include <unordered_map>
+#include <vector>
+
+#include "core/result.h"
+#include "core/time.h"
+#include "core/uuid.h"
+#include "crypto/kek.h"
+#include "crypto/secret.h"
+
+namespace herald::crypto {
+
+inline constexpr std::string_view kSecretsScope = "secrets";
+inline constexpr std::string_view kIndexScope = "index";
+// "notifications/<service id>/<YYYY-MM-DD of `created`, UTC>"
+std::string notification_scope(std::string_view service_id, Timestamp created);
+
+// What FieldCipher needs: the id of the key for a scope, and a key's bytes by id.
+class DataKeySource {
+ public:
+  virtual ~DataKeySource() = default;
+  // The key that encrypts new data of `scope`, created on first use.
+  virtual Result<std::uint32_t> key_for_scope(std::string_view scope, Timestamp now) = 0;
+  // Runs `use` with the key's bytes (under a lock: do not keep them). kDataLoss when the key
+  // was destroyed (crypto-shredded), kNotFound when unknown.
+  virtual Result<void> with_key(std::uint32_t id, const std::function<void(const SecretBytes&)>& use) = 0;
+  // Changes whenever a key is destroyed, so that cached copies (expanded AES keys) are dropped.
+  virtual std::uint64_t generation() const = 0;
+};
+
+// Fixed keys in memory, for unit tests and micro-benchmarks: every scope uses the newest key.
+class StaticDataKeys final : public DataKeySource {
+ public:
+  explicit StaticDataKeys(std::uint32_t id, std::string_view key) { add(id, key); }
+  void add(std::uint32_t id, std::string_view key) { keys_.insert_or_assign(id, SecretBytes(key)); }
+  Result<std::uint32_t> key_for_scope(std::string_view, Timestamp) override { return keys_.rbegin()->first; }
+  Result<void> with_key(std::uint32_t id, const std::function<void(const SecretBytes&)>& use) override;
+  std::uint64_t generation() const override { return 0; }
+
+ private:
+  std::map<std::uint32_t, SecretBytes> keys_;
+};
+
+// A DEK as the key store holds it.
+struct StoredDataKey {
+  std::uint32_t id = 0;
+  std::string scope;
+  Timestamp created;
+  std::optional<Timestamp> destroyed;  // set when crypto-shredded; `wrapped` is then empty
+  WrappedKey wrapped;
+};
+
+// The key store's persistence (implemented by a store backend; crypto knows no SQL).
+class DataKeyRepository {
+ public:
+  virtual ~DataKeyRepository() = default;
+  virtual Result<std::optional<StoredDataKey>> find_by_id(std::uint32_t id) = 0;
+  virtual Result<std::optional<StoredDataKey>> find_by_scope(std::string_view scope) = 0;
+  // Inserts a key for a new scope, or, when another process inserted that scope first,
+  // returns theirs. `fixed_id` only for imported legacy keys.
+  virtual Result<StoredDataKey> insert(const StoredDataKey& key, bool fixed_id) = 0;
+  virtual Result<std::vector<StoredDataKey>> list() = 0;
+  // Replaces the wrapping only if it is still `expected` (compare-and-set): rotation never
+  // overwrites a key another process re-wrapped or destroyed meanwhile.
+  virtual Result<bool> replace_wrapping(std::uint32_t id, const WrappedKey& expected, const WrappedKey& next) = 0;
+  // Erases the wrapped bytes for good (and makes sure they are gone from the file and its
+  // journal), keeping the row as a record that the key existed.
+  virtual Result<void> destroy(std::uint32_t id, Timestamp now) = 0;
+};
+
+struct RewrapReport {
+  int rewrapped = 0;   // moved to the active KEK by this run
+  int current = 0;     // already under the active KEK
+  int destroyed = 0;   // shredded keys (nothing to wrap)
+  int failed = 0;
+  std::string active_kek;
+};
+
+class DataKeys final : public DataKeySource {
+ public:
+  DataKeys(std::shared_ptr<KekSource> kek, std::shared_ptr<DataKeyRepository> repository)
+      : kek_(std::move(kek)), repository_(std::move(repository)) {}
+
+  Result<std::uint32_t> key_for_scope(std::string_view scope, Timestamp now) override;
+  Result<void> with_key(std::uint32_t id, const std::function<void(const SecretBytes&)>& use) override;
+  std::uint64_t generation() const override { return generation_.load(std::memory_order_acquire); }
+
+  // Stores a first-release key under its old id, wrapped under the active KEK (idempotent).
+  Result<void> import_legacy(std::uint32_t id, const SecretBytes& key, Timestamp created);
+  // Rotation: re-wraps every live key not under the newest KEK version. Online and resumable:
+  // each key is one compare-and-set, so a crash or a concurrent run loses nothing.
+  Result<RewrapReport> rewrap_all();
+  // Crypto-shredding: destroys the key in the store and in this process's memory.
+  Result<void> destroy(std::uint32_t id, Timestamp now);
+
+  KekSource& kek() { return *kek_; }
+  DataKeyRepository& repository() { return *repository_; }
+
+ private:
+  Result<void> load(std::uint32_t id);  // unwraps into the cache; called without the lock held
+  Result<WrappedKey> wrap_for(const SecretBytes& key, std::string_view scope);
+  static std::string aad(std::string_view kek_id, std::string_view scope);
+
+  std::shared_ptr<KekSource> kek_;
+  std::shared_ptr<DataKeyRepository> repository_;
+  mutable std::shared_mutex mutex_;
+  std::unordered_map<std::string, std::uint32_t> by_scope_;      // guarded by mutex_
+  std::unordered_map<std::uint32_t, SecretBytes> keys_;          // guarded by mutex_
+  std::atomic<std::uint64_t> generation_{1};
+  std::mutex create_mutex_;  // one key creation at a time in this process
+};
+
+}  // namespace herald::crypto
