@@ -74,8 +74,13 @@ inline Result<void> ok() { return {}; }
 }  // namespace herald
 
 // Propagates an error from an expression returning Result<...>.
-#define HERALD_TRY(expr)                                      \
-  do {                                                        \
-    auto herald_try_result_ = (expr);                         \
-    if (!herald_try_result_) return herald_try_result_.error(); \
+// The local's name carries the line number, so a HERALD_TRY inside a lambda inside another
+// HERALD_TRY does not shadow the outer one.
+#define HERALD_TRY(expr) HERALD_TRY_AT_(expr, __LINE__)
+#define HERALD_TRY_AT_(expr, line) HERALD_TRY_CAT_(expr, line)  // expands __LINE__ first
+#define HERALD_TRY_CAT_(expr, line) HERALD_TRY_NAMED_(expr, herald_try_result_##line)
+#define HERALD_TRY_NAMED_(expr, name)  \
+  do {                                 \
+    auto name = (expr);                \
+    if (!name) return name.error();    \
   } while (false)

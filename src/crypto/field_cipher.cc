@@ -178,4 +178,28 @@ Result<std::string> FieldCipher::open(std::string_view envelope,
   return out;
 }
 
+Result<std::string> FieldCipher::blind_index(std::string_view domain, std::string_view value, Timestamp now) const {
+  const HmacSha256Key* key = index_->ready.load(std::memory_order_acquire);
+  if (key == nullptr) {
+    std::lock_guard lock(index_->mutex);
+    if (!index_->key) {
+      auto id = keys_->key_for_scope(kIndexScope, now);
+      if (!id) return id.error();
+      HERALD_TRY(keys_->with_key(*id, [&](const SecretBytes& bytes) {
+        index_->key = std::make_unique<HmacSha256Key>(bytes.view());
+      }));
+      index_->ready.store(index_->key.get(), std::memory_order_release);
+    }
+    key = index_->key.get();
+  }
+  std::string message = "herald.index.v1";
+  message += '\0';
+  message += domain;
+  message += '\0';
+  message += value;
+  const auto mac = key->mac(message);
+  wipe_string(message);
+  return std::string(reinterpret_cast<const char*>(mac.data()), mac.size());
+}
+
 }  // namespace herald::crypto

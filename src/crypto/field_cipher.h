@@ -20,9 +20,12 @@
 #include <string_view>
 
 #include "core/result.h"
+#include <atomic>
 #include <memory>
+#include <mutex>
 
 #include "crypto/data_keys.h"
+#include "crypto/hmac.h"
 
 namespace herald::crypto {
 
@@ -42,6 +45,11 @@ class FieldCipher {
   // kDataLoss when the envelope is malformed, the key unknown, or authentication fails.
   Result<std::string> open(std::string_view envelope, const FieldContext& context) const;
 
+  // Blind index: HMAC-SHA256 under the long-lived "index" data key of `domain` (the service
+  // id, so equal recipients of two services do not match) and `value` (a normalised
+  // recipient). 32 bytes; equal inputs give equal outputs, so lookups need no plaintext.
+  Result<std::string> blind_index(std::string_view domain, std::string_view value, Timestamp now) const;
+
   Mode mode() const { return mode_; }
   DataKeySource& keys() const { return *keys_; }
 
@@ -49,6 +57,12 @@ class FieldCipher {
   std::shared_ptr<DataKeySource> keys_;
   Mode mode_;
   std::uint64_t instance_;  // names this cipher's keyed contexts in each thread's cache
+  struct IndexKey {
+    std::mutex mutex;
+    std::unique_ptr<HmacSha256Key> key;  // made once, under mutex
+    std::atomic<const HmacSha256Key*> ready{nullptr};
+  };
+  std::unique_ptr<IndexKey> index_ = std::make_unique<IndexKey>();
 };
 
 }  // namespace herald::crypto

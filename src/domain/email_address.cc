@@ -437,4 +437,12 @@ Result<std::string> validate_email_address(std::string_view input) {
   return cleaned;
 }
 
+std::string normalise_email_for_index(std::string_view validated) {
+  std::string out(validated);
+  for (char& c : out) {
+    if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
+  }
+  return out;
+}
+
 }  // namespace herald::domain

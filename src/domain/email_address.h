@@ -17,4 +17,9 @@ namespace herald::domain {
 // kInvalidArgument "Not a valid email address". Malformed UTF-8 is an invalid address.
 Result<std::string> validate_email_address(std::string_view input);
 
+// The form the blind index (a keyed HMAC of the recipient) is computed over, so that lookups
+// and the guest-list check match however the address was capitalised: a validated address,
+// lower-cased (as GOV.UK Notify compares addresses).
+std::string normalise_email_for_index(std::string_view validated);
+
 }  // namespace herald::domain

@@ -4,6 +4,7 @@
 #include <array>
 
 #include "crypto/random.h"
+#include "domain/email_address.h"
 
 namespace herald::domain {
 namespace {
@@ -80,6 +81,7 @@ Result<AcceptedEmail> Notifications::prepare_email(const Caller& caller, EmailRe
   record.status = "created";
   record.reference = std::move(request.reference);
   record.recipient = std::move(request.email_address);
+  record.recipient_normalised = normalise_email_for_index(record.recipient);
   record.personalisation_json = std::move(request.personalisation_json);
   record.subject = std::move(rendered->subject);
   record.body = std::move(rendered->body);

@@ -4,6 +4,7 @@
 // layer above the store handles ciphertext and every backend encrypts the same fields the
 // same way (docs/formats/ciphertext.md lists them).
 
+#include <cstdint>
 #include <optional>
 #include <string>
 #include <vector>
@@ -25,6 +26,9 @@ struct ServiceRecord {
   bool active = true;
   bool restricted = false;  // trial mode
   Timestamp created_at;
+  // Days personal data is kept (GOV.UK Notify's default: 7); then the retention job empties the
+  // personal fields and destroys the day's data key.
+  int retention_days = 7;
 };
 
 struct ApiKeyRecord {
@@ -67,12 +71,21 @@ struct NotificationRecord {
   std::string subject;
   std::string body;
   std::optional<std::string> one_click_unsubscribe_url;
+  // The recipient as the blind index sees it (domain-normalised, e.g. lower-cased email). Never
+  // stored: only its keyed HMAC is. Empty: not indexed.
+  std::string recipient_normalised;
   Timestamp created_at;
   std::optional<Timestamp> sent_at;
   std::optional<Timestamp> updated_at;
   int attempts = 0;  // delivery attempts started
   // false for simulated recipients: stored, never handed to a worker (status stays created).
   bool queued = true;
+};
+
+// What one retention pass did for one service.
+struct RetentionOutcome {
+  std::int64_t redacted = 0;       // notifications whose personal fields were emptied now
+  std::int64_t failed_pending = 0; // of those, still undelivered: marked technical-failure
 };
 
 // What a worker records after an attempt. A non-final status with `next_attempt_at` schedules a

@@ -36,6 +36,8 @@ class Store {
   virtual Result<std::optional<TemplateRecord>> find_template(ServiceId service, TemplateId id,
                                                               std::optional<int> version) = 0;
   virtual Result<std::vector<TemplateRecord>> templates_for_service(ServiceId service) = 0;
+  virtual Result<std::vector<ServiceRecord>> list_services() = 0;
+  virtual Result<void> set_service_retention(ServiceId service, int days) = 0;
 
   // Notifications.
   // Durably records a new notification in status "created", due for delivery at once.
@@ -48,6 +50,16 @@ class Store {
   virtual Result<std::vector<NotificationRecord>> claim_due(int limit, Timestamp now,
                                                             Duration lease) = 0;
   virtual Result<void> record_outcome(const DeliveryOutcome& outcome) = 0;
+  // The service's notifications to this recipient (blind-index lookup: no plaintext scan),
+  // newest first. `recipient_normalised` as in NotificationRecord.
+  virtual Result<std::vector<NotificationRecord>> find_by_recipient(ServiceId service,
+                                                                    std::string_view recipient_normalised) = 0;
+
+  // Retention. Empties the personal fields of the service's notifications created before
+  // `cutoff` (ids, statuses and times stay, for counts); they are no longer found by id.
+  virtual Result<RetentionOutcome> redact_before(ServiceId service, Timestamp cutoff, Timestamp now) = 0;
+  // Whether any notification of the service created in [from, to) still holds personal data.
+  virtual Result<bool> holds_personal_data(ServiceId service, Timestamp from, Timestamp to) = 0;
 
   // Asynchronous forms: `done` runs once the write is durable (or has failed), possibly on a
   // store thread, so it must be quick and must not call back into the store synchronously.

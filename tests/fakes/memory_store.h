@@ -76,7 +76,7 @@ class MemoryStore final : public store::Store {
                                                                      NotificationId id) override {
     std::lock_guard lock(mutex_);
     auto it = notifications_.find(id);
-    if (it == notifications_.end() || it->second.record.service != service) {
+    if (it == notifications_.end() || it->second.record.service != service || it->second.redacted) {
       return std::optional<store::NotificationRecord>();
     }
     return std::optional(it->second.record);
@@ -106,6 +106,54 @@ class MemoryStore final : public store::Store {
     return ok();
   }
 
+  Result<std::vector<store::ServiceRecord>> list_services() override {
+    std::lock_guard lock(mutex_);
+    std::vector<store::ServiceRecord> out;
+    for (const auto& [id, s] : services_) out.push_back(s);
+    return out;
+  }
+  Result<void> set_service_retention(ServiceId service, int days) override {
+    std::lock_guard lock(mutex_);
+    auto it = services_.find(service);
+    if (it == services_.end()) return not_found("service");
+    it->second.retention_days = days;
+    return ok();
+  }
+  Result<std::vector<store::NotificationRecord>> find_by_recipient(ServiceId service,
+                                                                   std::string_view recipient_normalised) override {
+    std::lock_guard lock(mutex_);
+    std::vector<store::NotificationRecord> out;
+    for (const auto& [id, row] : notifications_) {
+      if (row.record.service == service && !row.redacted && row.record.recipient_normalised == recipient_normalised) {
+        out.push_back(row.record);
+      }
+    }
+    return out;
+  }
+  Result<store::RetentionOutcome> redact_before(ServiceId service, Timestamp cutoff, Timestamp) override {
+    std::lock_guard lock(mutex_);
+    store::RetentionOutcome outcome;
+    for (auto& [id, row] : notifications_) {
+      if (row.record.service != service || row.redacted || row.record.created_at >= cutoff) continue;
+      row.redacted = true;
+      row.record.recipient.clear();
+      row.record.personalisation_json.clear();
+      row.record.subject.clear();
+      row.record.body.clear();
+      ++outcome.redacted;
+    }
+    return outcome;
+  }
+  Result<bool> holds_personal_data(ServiceId service, Timestamp from, Timestamp to) override {
+    std::lock_guard lock(mutex_);
+    for (const auto& [id, row] : notifications_) {
+      if (row.record.service == service && !row.redacted && row.record.created_at >= from && row.record.created_at < to) {
+        return true;
+      }
+    }
+    return false;
+  }
+
   int service_reads = 0;   // guarded by mutex_ (read in tests after calls complete)
   int template_reads = 0;  // likewise
 
@@ -113,6 +161,7 @@ class MemoryStore final : public store::Store {
   struct Row {
     store::NotificationRecord record;
     std::optional<Timestamp> due_at;
+    bool redacted = false;
   };
   std::mutex mutex_;
   std::map<ServiceId, store::ServiceRecord> services_;

@@ -74,6 +74,15 @@ CREATE TABLE notifications (
 CREATE INDEX notifications_due ON notifications(due_at) WHERE status IN ('created', 'sending');
 CREATE INDEX notifications_service_created ON notifications(service_id, created_at);
 )sql"},
+    // Retention (issue 5): per-service period; redacted rows keep ids, statuses and times for
+    // reporting, their personal fields emptied. Blind index: HMAC of the normalised recipient.
+    Migration{2, "retention and blind index", R"sql(
+ALTER TABLE services ADD COLUMN retention_days INTEGER NOT NULL DEFAULT 7;
+ALTER TABLE notifications ADD COLUMN recipient_index BLOB;
+ALTER TABLE notifications ADD COLUMN redacted_at INTEGER;
+CREATE INDEX notifications_recipient ON notifications(service_id, recipient_index)
+  WHERE recipient_index IS NOT NULL;
+)sql"},
 };
 
 }  // namespace

@@ -40,6 +40,7 @@ ServiceRecord read_service(const Statement& row) {
   s.active = row.column_int(3) != 0;
   s.restricted = row.column_int(4) != 0;
   s.created_at = from_micros(row.column_int(5));
+  s.retention_days = static_cast<int>(row.column_int(6));
   return s;
 }
 
@@ -131,6 +132,8 @@ Result<std::unique_ptr<SqliteStore>> SqliteStore::open(
   if (!applied) return applied.error();
   // Checkpoints run on their own thread (checkpoint_loop), never inside a commit.
   HERALD_TRY(connection->execute_script("PRAGMA wal_autocheckpoint=0;"));
+  // Redacted ciphertexts are overwritten in their pages where that costs no extra I/O.
+  HERALD_TRY(connection->execute_script("PRAGMA secure_delete=FAST;"));
   auto readers = ReaderPool::open(config);
   if (!readers) return readers.error();
   std::unique_ptr<SqliteStore> store(new SqliteStore(std::move(cipher)));
@@ -169,7 +172,9 @@ Result<T> SqliteStore::with_reader(F&& read) {
 
 Result<void> SqliteStore::create_service(const ServiceRecord& service) {
   return writer_->run([&service](Connection& db) -> Result<void> {
-    auto stmt = db.prepare("INSERT INTO services VALUES (?, ?, ?, ?, ?, ?)");
+    auto stmt = db.prepare(
+        "INSERT INTO services (id, name, email_sender_local_part, active, restricted, created_at, retention_days) "
+        "VALUES (?, ?, ?, ?, ?, ?, ?)");
     if (!stmt) return stmt.error();
     return stmt->bind_text(1, service.id.to_string())
         .bind_text(2, service.name)
@@ -177,6 +182,7 @@ Result<void> SqliteStore::create_service(const ServiceRecord& service) {
         .bind_int(4, service.active ? 1 : 0)
         .bind_int(5, service.restricted ? 1 : 0)
         .bind_int(6, to_micros(service.created_at))
+        .bind_int(7, service.retention_days)
         .run();
   });
 }
@@ -319,6 +325,7 @@ void SqliteStore::insert_notification_async(const NotificationRecord& r, Complet
     std::optional<std::int64_t> due_at;
     std::string recipient, personalisation, subject, body;
     std::optional<std::string> unsubscribe;
+    std::optional<std::string> recipient_index;
   };
   auto row = std::make_shared<Row>();
   row->id = r.id.to_string();
@@ -343,6 +350,14 @@ void SqliteStore::insert_notification_async(const NotificationRecord& r, Complet
     return;
   }
   if (r.one_click_unsubscribe_url) row->unsubscribe = std::move(unsubscribe);
+  if (!r.recipient_normalised.empty()) {
+    auto index = cipher_->blind_index(row->service, r.recipient_normalised, r.created_at);
+    if (!index) {
+      done(index.error());
+      return;
+    }
+    row->recipient_index = std::move(*index);
+  }
   row->api_key = r.api_key.to_string();
   row->template_id = r.template_id.to_string();
   row->type = r.type;
@@ -355,7 +370,10 @@ void SqliteStore::insert_notification_async(const NotificationRecord& r, Complet
   writer_->submit(
       [row](Connection& db) -> Result<void> {
         auto stmt = db.prepare(
-            "INSERT INTO notifications VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, NULL, NULL, 0, ?)");
+            "INSERT INTO notifications (id, service_id, api_key_id, key_type, template_id, template_version, "
+            "notification_type, status, reference, recipient, personalisation, subject, body, "
+            "one_click_unsubscribe_url, created_at, due_at, recipient_index) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)");
         if (!stmt) return stmt.error();
         return stmt->bind_text(1, row->id)
             .bind_text(2, row->service)
@@ -373,6 +391,7 @@ void SqliteStore::insert_notification_async(const NotificationRecord& r, Complet
             .bind_optional_blob(14, row->unsubscribe)
             .bind_int(15, row->created_at)
             .bind_optional_int(16, row->due_at)
+            .bind_optional_blob(17, row->recipient_index)
             .run();
       },
       std::move(done));
@@ -420,7 +439,7 @@ Result<std::optional<NotificationRecord>> SqliteStore::find_notification(Service
                                                                          NotificationId id) {
   return with_reader<std::optional<NotificationRecord>>([&](Connection& db) -> Result<std::optional<NotificationRecord>> {
     auto stmt = db.prepare(std::string("SELECT ") + kNotificationColumns +
-                           " FROM notifications WHERE id = ? AND service_id = ?");
+                           " FROM notifications WHERE id = ? AND service_id = ? AND redacted_at IS NULL");
     if (!stmt) return stmt.error();
     stmt->bind_text(1, id.to_string()).bind_text(2, service.to_string());
     auto row = stmt->step();
@@ -441,7 +460,7 @@ Result<std::vector<NotificationRecord>> SqliteStore::claim_due(int limit, Timest
       auto stmt = db.prepare(
           std::string("UPDATE notifications SET status = 'sending', attempts = attempts + 1, "
                       "due_at = ? WHERE id IN (SELECT id FROM notifications WHERE status IN "
-                      "('created', 'sending') AND due_at <= ? ORDER BY due_at LIMIT ?) RETURNING ") +
+                      "('created', 'sending') AND due_at <= ? AND redacted_at IS NULL ORDER BY due_at LIMIT ?) RETURNING ") +
           kNotificationColumns);
       if (!stmt) return stmt.error();
       stmt->bind_int(1, to_micros(now + lease)).bind_int(2, to_micros(now)).bind_int(3, limit);
@@ -494,6 +513,91 @@ void SqliteStore::record_outcome_async(DeliveryOutcome outcome, Completion done)
         return ok();
       },
       std::move(done));
+}
+
+Result<std::vector<ServiceRecord>> SqliteStore::list_services() {
+  return with_reader<std::vector<ServiceRecord>>([&](Connection& db) -> Result<std::vector<ServiceRecord>> {
+    auto stmt = db.prepare("SELECT * FROM services ORDER BY created_at");
+    if (!stmt) return stmt.error();
+    std::vector<ServiceRecord> out;
+    while (true) {
+      auto row = stmt->step();
+      if (!row) return row.error();
+      if (!*row) return out;
+      out.push_back(read_service(*stmt));
+    }
+  });
+}
+
+Result<void> SqliteStore::set_service_retention(ServiceId service, int days) {
+  return writer_->run([&](Connection& db) -> Result<void> {
+    auto stmt = db.prepare("UPDATE services SET retention_days = ? WHERE id = ?");
+    if (!stmt) return stmt.error();
+    HERALD_TRY(stmt->bind_int(1, days).bind_text(2, service.to_string()).run());
+    if (db.changes() != 1) return not_found("service " + service.to_string());
+    return ok();
+  });
+}
+
+Result<std::vector<NotificationRecord>> SqliteStore::find_by_recipient(ServiceId service,
+                                                                       std::string_view recipient_normalised) {
+  const std::string service_id = service.to_string();
+  auto index = cipher_->blind_index(service_id, recipient_normalised, SystemClock().now());
+  if (!index) return index.error();
+  return with_reader<std::vector<NotificationRecord>>([&](Connection& db) -> Result<std::vector<NotificationRecord>> {
+    auto stmt = db.prepare(std::string("SELECT ") + kNotificationColumns +
+                           " FROM notifications WHERE service_id = ? AND recipient_index = ? AND redacted_at IS NULL "
+                           "ORDER BY created_at DESC");
+    if (!stmt) return stmt.error();
+    stmt->bind_text(1, service_id).bind_blob(2, *index);
+    std::vector<NotificationRecord> out;
+    while (true) {
+      auto row = stmt->step();
+      if (!row) return row.error();
+      if (!*row) return out;
+      auto record = read_notification(*stmt);
+      if (!record) return record.error();
+      out.push_back(std::move(*record));
+    }
+  });
+}
+
+Result<RetentionOutcome> SqliteStore::redact_before(ServiceId service, Timestamp cutoff, Timestamp now) {
+  RetentionOutcome outcome;
+  HERALD_TRY(writer_->run([&](Connection& db) -> Result<void> {
+    const std::string id = service.to_string();
+    // Anything still undelivered this late has failed; it must not be sent without its data.
+    auto pending = db.prepare(
+        "UPDATE notifications SET status = 'technical-failure', due_at = NULL, updated_at = ? "
+        "WHERE service_id = ? AND created_at < ? AND redacted_at IS NULL AND status IN ('created', 'sending')");
+    if (!pending) return pending.error();
+    HERALD_TRY(pending->bind_int(1, to_micros(now)).bind_text(2, id).bind_int(3, to_micros(cutoff)).run());
+    outcome.failed_pending = db.changes();
+    // Empty blobs rather than NULLs keep the columns' NOT NULL; secure_delete on the writer
+    // overwrites the old ciphertexts in the page.
+    auto redact = db.prepare(
+        "UPDATE notifications SET recipient = X'', personalisation = X'', subject = X'', body = X'', "
+        "one_click_unsubscribe_url = NULL, recipient_index = NULL, redacted_at = ? "
+        "WHERE service_id = ? AND created_at < ? AND redacted_at IS NULL");
+    if (!redact) return redact.error();
+    HERALD_TRY(redact->bind_int(1, to_micros(now)).bind_text(2, id).bind_int(3, to_micros(cutoff)).run());
+    outcome.redacted = db.changes();
+    return ok();
+  }));
+  return outcome;
+}
+
+Result<bool> SqliteStore::holds_personal_data(ServiceId service, Timestamp from, Timestamp to) {
+  return with_reader<bool>([&](Connection& db) -> Result<bool> {
+    auto stmt = db.prepare(
+        "SELECT EXISTS (SELECT 1 FROM notifications WHERE service_id = ? AND created_at >= ? AND created_at < ? "
+        "AND redacted_at IS NULL)");
+    if (!stmt) return stmt.error();
+    stmt->bind_text(1, service.to_string()).bind_int(2, to_micros(from)).bind_int(3, to_micros(to));
+    auto row = stmt->step();
+    if (!row) return row.error();
+    return *row && stmt->column_int(0) != 0;
+  });
 }
 
 }  // namespace herald::store::sqlite

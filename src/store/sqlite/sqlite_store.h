@@ -51,6 +51,12 @@ class SqliteStore final : public Store {
   Result<std::optional<TemplateRecord>> find_template(ServiceId service, TemplateId id,
                                                       std::optional<int> version) override;
   Result<std::vector<TemplateRecord>> templates_for_service(ServiceId service) override;
+  Result<std::vector<ServiceRecord>> list_services() override;
+  Result<void> set_service_retention(ServiceId service, int days) override;
+  Result<std::vector<NotificationRecord>> find_by_recipient(ServiceId service,
+                                                            std::string_view recipient_normalised) override;
+  Result<RetentionOutcome> redact_before(ServiceId service, Timestamp cutoff, Timestamp now) override;
+  Result<bool> holds_personal_data(ServiceId service, Timestamp from, Timestamp to) override;
   Result<void> insert_notification(const NotificationRecord& record) override;
   void insert_notification_async(const NotificationRecord& record, Completion done) override;
   Result<std::optional<NotificationRecord>> find_notification(ServiceId service,

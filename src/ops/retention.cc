@@ -1,0 +1,73 @@
+#include "ops/retention.h"
+
+#include <map>
+
+#include "core/log.h"
+
+namespace herald::ops {
+namespace {
+
+constexpr auto kDay = std::chrono::hours(24);
+constexpr std::string_view kPrefix = "notifications/";
+
+// "notifications/<service>/<YYYY-MM-DD>" -> (service id, start of that day)
+std::optional<std::pair<std::string, Timestamp>> parse_scope(std::string_view scope) {
+  if (!scope.starts_with(kPrefix)) return std::nullopt;
+  scope.remove_prefix(kPrefix.size());
+  const auto slash = scope.find('/');
+  if (slash == std::string_view::npos) return std::nullopt;
+  auto day = parse_timestamp(std::string(scope.substr(slash + 1)) + "T00:00:00.000000Z");
+  if (!day) return std::nullopt;
+  return std::make_pair(std::string(scope.substr(0, slash)), *day);
+}
+
+}  // namespace
+
+Timestamp Retention::cutoff(Timestamp now, int days) {
+  const auto since_epoch = now.time_since_epoch();
+  const auto midnight = Timestamp(std::chrono::duration_cast<Duration>(
+      std::chrono::floor<std::chrono::days>(since_epoch)));
+  return midnight - days * kDay;
+}
+
+Result<RetentionReport> Retention::run(Timestamp now) {
+  RetentionReport report;
+  auto services = store_.list_services();
+  if (!services) return services.error();
+  std::map<std::string, std::pair<ServiceId, Timestamp>> cutoffs;  // service id -> (id, cutoff)
+  for (const store::ServiceRecord& service : *services) {
+    const Timestamp cut = cutoff(now, service.retention_days);
+    auto outcome = store_.redact_before(service.id, cut, now);
+    if (!outcome) return outcome.error();
+    report.redacted += outcome->redacted;
+    report.failed_pending += outcome->failed_pending;
+    ++report.services;
+    cutoffs.emplace(service.id.to_string(), std::make_pair(service.id, cut));
+  }
+  auto keys = keys_.repository().list();
+  if (!keys) return keys.error();
+  for (const crypto::StoredDataKey& key : *keys) {
+    if (key.destroyed) continue;
+    auto scope = parse_scope(key.scope);
+    if (!scope) continue;
+    auto service = cutoffs.find(scope->first);
+    if (service == cutoffs.end()) continue;
+    const Timestamp day_start = scope->second;
+    if (day_start + kDay > service->second.second) continue;  // the day is not wholly expired
+    auto holds = store_.holds_personal_data(service->second.first, day_start, day_start + kDay);
+    if (!holds) return holds.error();
+    if (*holds) {
+      log::warn("retention.key_still_needed", {{"data_key", std::to_string(key.id)}});
+      continue;
+    }
+    HERALD_TRY(keys_.destroy(key.id, now));
+    ++report.keys_destroyed;
+  }
+  log::info("retention.run", {{"services", std::to_string(report.services)},
+                              {"redacted", std::to_string(report.redacted)},
+                              {"failed_pending", std::to_string(report.failed_pending)},
+                              {"keys_destroyed", std::to_string(report.keys_destroyed)}});
+  return report;
+}
+
+}  // namespace herald::ops

@@ -1,0 +1,39 @@
+#pragma once
+// Retention and crypto-shredding (SC-02, SC-25). For each service, notifications older than its
+// retention period (whole UTC days: with 7 days, data created on the 1st goes on the 9th) have
+// their personal fields emptied while ids, statuses and times stay for counts; then every data
+// key of a (service, day) that no longer protects any personal data is destroyed, so the same
+// rows in any older backup cannot be decrypted either.
+//
+// Idempotent and safe to run on several nodes at once (each step is conditional).
+
+#include <cstdint>
+
+#include "core/result.h"
+#include "core/time.h"
+#include "crypto/data_keys.h"
+#include "store/store.h"
+
+namespace herald::ops {
+
+struct RetentionReport {
+  int services = 0;
+  std::int64_t redacted = 0;
+  std::int64_t failed_pending = 0;  // undelivered when their time ran out
+  int keys_destroyed = 0;
+};
+
+class Retention {
+ public:
+  Retention(store::Store& store, crypto::DataKeys& keys) : store_(store), keys_(keys) {}
+  Result<RetentionReport> run(Timestamp now);
+
+  // Start of the UTC day `days` whole days before the day of `now`.
+  static Timestamp cutoff(Timestamp now, int days);
+
+ private:
+  store::Store& store_;
+  crypto::DataKeys& keys_;
+};
+
+}  // namespace herald::ops
