@@ -30,56 +30,64 @@ constexpr std::string_view kIdPrefix = "pkcs11-";
 
 // ---- CK_RV in words ------------------------------------------------------------------------
 
+struct RvName {
+  CK_RV rv;
+  const char* name;
+};
+constexpr RvName kRvNames[] = {
+    {CKR_OK, "CKR_OK"},
+    {CKR_HOST_MEMORY, "CKR_HOST_MEMORY"},
+    {CKR_SLOT_ID_INVALID, "CKR_SLOT_ID_INVALID"},
+    {CKR_GENERAL_ERROR, "CKR_GENERAL_ERROR"},
+    {CKR_FUNCTION_FAILED, "CKR_FUNCTION_FAILED"},
+    {CKR_ARGUMENTS_BAD, "CKR_ARGUMENTS_BAD"},
+    {CKR_ATTRIBUTE_SENSITIVE, "CKR_ATTRIBUTE_SENSITIVE"},
+    {CKR_ATTRIBUTE_TYPE_INVALID, "CKR_ATTRIBUTE_TYPE_INVALID"},
+    {CKR_ATTRIBUTE_VALUE_INVALID, "CKR_ATTRIBUTE_VALUE_INVALID"},
+    {CKR_DATA_LEN_RANGE, "CKR_DATA_LEN_RANGE"},
+    {CKR_DEVICE_ERROR, "CKR_DEVICE_ERROR"},
+    {CKR_DEVICE_MEMORY, "CKR_DEVICE_MEMORY"},
+    {CKR_DEVICE_REMOVED, "CKR_DEVICE_REMOVED"},
+    {CKR_ENCRYPTED_DATA_INVALID, "CKR_ENCRYPTED_DATA_INVALID"},
+    {CKR_ENCRYPTED_DATA_LEN_RANGE, "CKR_ENCRYPTED_DATA_LEN_RANGE"},
+    {CKR_FUNCTION_NOT_SUPPORTED, "CKR_FUNCTION_NOT_SUPPORTED"},
+    {CKR_KEY_HANDLE_INVALID, "CKR_KEY_HANDLE_INVALID"},
+    {CKR_KEY_SIZE_RANGE, "CKR_KEY_SIZE_RANGE"},
+    {CKR_KEY_TYPE_INCONSISTENT, "CKR_KEY_TYPE_INCONSISTENT"},
+    {CKR_KEY_FUNCTION_NOT_PERMITTED, "CKR_KEY_FUNCTION_NOT_PERMITTED"},
+    {CKR_MECHANISM_INVALID, "CKR_MECHANISM_INVALID"},
+    {CKR_MECHANISM_PARAM_INVALID, "CKR_MECHANISM_PARAM_INVALID"},
+    {CKR_OBJECT_HANDLE_INVALID, "CKR_OBJECT_HANDLE_INVALID"},
+    {CKR_OPERATION_ACTIVE, "CKR_OPERATION_ACTIVE"},
+    {CKR_OPERATION_NOT_INITIALIZED, "CKR_OPERATION_NOT_INITIALIZED"},
+    {CKR_PIN_INCORRECT, "CKR_PIN_INCORRECT"},
+    {CKR_PIN_INVALID, "CKR_PIN_INVALID"},
+    {CKR_PIN_LEN_RANGE, "CKR_PIN_LEN_RANGE"},
+    {CKR_PIN_EXPIRED, "CKR_PIN_EXPIRED"},
+    {CKR_PIN_LOCKED, "CKR_PIN_LOCKED"},
+    {CKR_SESSION_CLOSED, "CKR_SESSION_CLOSED"},
+    {CKR_SESSION_COUNT, "CKR_SESSION_COUNT"},
+    {CKR_SESSION_HANDLE_INVALID, "CKR_SESSION_HANDLE_INVALID"},
+    {CKR_SESSION_READ_ONLY, "CKR_SESSION_READ_ONLY"},
+    {CKR_TEMPLATE_INCOMPLETE, "CKR_TEMPLATE_INCOMPLETE"},
+    {CKR_TEMPLATE_INCONSISTENT, "CKR_TEMPLATE_INCONSISTENT"},
+    {CKR_TOKEN_NOT_PRESENT, "CKR_TOKEN_NOT_PRESENT"},
+    {CKR_TOKEN_NOT_RECOGNIZED, "CKR_TOKEN_NOT_RECOGNIZED"},
+    {CKR_TOKEN_WRITE_PROTECTED, "CKR_TOKEN_WRITE_PROTECTED"},
+    {CKR_USER_ALREADY_LOGGED_IN, "CKR_USER_ALREADY_LOGGED_IN"},
+    {CKR_USER_NOT_LOGGED_IN, "CKR_USER_NOT_LOGGED_IN"},
+    {CKR_USER_PIN_NOT_INITIALIZED, "CKR_USER_PIN_NOT_INITIALIZED"},
+    {CKR_USER_ANOTHER_ALREADY_LOGGED_IN, "CKR_USER_ANOTHER_ALREADY_LOGGED_IN"},
+    {CKR_BUFFER_TOO_SMALL, "CKR_BUFFER_TOO_SMALL"},
+    {CKR_CRYPTOKI_NOT_INITIALIZED, "CKR_CRYPTOKI_NOT_INITIALIZED"},
+    {CKR_CRYPTOKI_ALREADY_INITIALIZED, "CKR_CRYPTOKI_ALREADY_INITIALIZED"},
+};
+
 const char* rv_name(CK_RV rv) {
-  switch (rv) {
-    case CKR_OK: return "CKR_OK";
-    case CKR_HOST_MEMORY: return "CKR_HOST_MEMORY";
-    case CKR_SLOT_ID_INVALID: return "CKR_SLOT_ID_INVALID";
-    case CKR_GENERAL_ERROR: return "CKR_GENERAL_ERROR";
-    case CKR_FUNCTION_FAILED: return "CKR_FUNCTION_FAILED";
-    case CKR_ARGUMENTS_BAD: return "CKR_ARGUMENTS_BAD";
-    case CKR_ATTRIBUTE_SENSITIVE: return "CKR_ATTRIBUTE_SENSITIVE";
-    case CKR_ATTRIBUTE_TYPE_INVALID: return "CKR_ATTRIBUTE_TYPE_INVALID";
-    case CKR_ATTRIBUTE_VALUE_INVALID: return "CKR_ATTRIBUTE_VALUE_INVALID";
-    case CKR_DATA_LEN_RANGE: return "CKR_DATA_LEN_RANGE";
-    case CKR_DEVICE_ERROR: return "CKR_DEVICE_ERROR";
-    case CKR_DEVICE_MEMORY: return "CKR_DEVICE_MEMORY";
-    case CKR_DEVICE_REMOVED: return "CKR_DEVICE_REMOVED";
-    case CKR_ENCRYPTED_DATA_INVALID: return "CKR_ENCRYPTED_DATA_INVALID";
-    case CKR_ENCRYPTED_DATA_LEN_RANGE: return "CKR_ENCRYPTED_DATA_LEN_RANGE";
-    case CKR_FUNCTION_NOT_SUPPORTED: return "CKR_FUNCTION_NOT_SUPPORTED";
-    case CKR_KEY_HANDLE_INVALID: return "CKR_KEY_HANDLE_INVALID";
-    case CKR_KEY_SIZE_RANGE: return "CKR_KEY_SIZE_RANGE";
-    case CKR_KEY_TYPE_INCONSISTENT: return "CKR_KEY_TYPE_INCONSISTENT";
-    case CKR_KEY_FUNCTION_NOT_PERMITTED: return "CKR_KEY_FUNCTION_NOT_PERMITTED";
-    case CKR_MECHANISM_INVALID: return "CKR_MECHANISM_INVALID";
-    case CKR_MECHANISM_PARAM_INVALID: return "CKR_MECHANISM_PARAM_INVALID";
-    case CKR_OBJECT_HANDLE_INVALID: return "CKR_OBJECT_HANDLE_INVALID";
-    case CKR_OPERATION_ACTIVE: return "CKR_OPERATION_ACTIVE";
-    case CKR_OPERATION_NOT_INITIALIZED: return "CKR_OPERATION_NOT_INITIALIZED";
-    case CKR_PIN_INCORRECT: return "CKR_PIN_INCORRECT";
-    case CKR_PIN_INVALID: return "CKR_PIN_INVALID";
-    case CKR_PIN_LEN_RANGE: return "CKR_PIN_LEN_RANGE";
-    case CKR_PIN_EXPIRED: return "CKR_PIN_EXPIRED";
-    case CKR_PIN_LOCKED: return "CKR_PIN_LOCKED";
-    case CKR_SESSION_CLOSED: return "CKR_SESSION_CLOSED";
-    case CKR_SESSION_COUNT: return "CKR_SESSION_COUNT";
-    case CKR_SESSION_HANDLE_INVALID: return "CKR_SESSION_HANDLE_INVALID";
-    case CKR_SESSION_READ_ONLY: return "CKR_SESSION_READ_ONLY";
-    case CKR_TEMPLATE_INCOMPLETE: return "CKR_TEMPLATE_INCOMPLETE";
-    case CKR_TEMPLATE_INCONSISTENT: return "CKR_TEMPLATE_INCONSISTENT";
-    case CKR_TOKEN_NOT_PRESENT: return "CKR_TOKEN_NOT_PRESENT";
-    case CKR_TOKEN_NOT_RECOGNIZED: return "CKR_TOKEN_NOT_RECOGNIZED";
-    case CKR_TOKEN_WRITE_PROTECTED: return "CKR_TOKEN_WRITE_PROTECTED";
-    case CKR_USER_ALREADY_LOGGED_IN: return "CKR_USER_ALREADY_LOGGED_IN";
-    case CKR_USER_NOT_LOGGED_IN: return "CKR_USER_NOT_LOGGED_IN";
-    case CKR_USER_PIN_NOT_INITIALIZED: return "CKR_USER_PIN_NOT_INITIALIZED";
-    case CKR_USER_ANOTHER_ALREADY_LOGGED_IN: return "CKR_USER_ANOTHER_ALREADY_LOGGED_IN";
-    case CKR_BUFFER_TOO_SMALL: return "CKR_BUFFER_TOO_SMALL";
-    case CKR_CRYPTOKI_NOT_INITIALIZED: return "CKR_CRYPTOKI_NOT_INITIALIZED";
-    case CKR_CRYPTOKI_ALREADY_INITIALIZED: return "CKR_CRYPTOKI_ALREADY_INITIALIZED";
-    default: return nullptr;
+  for (const auto& entry : kRvNames) {
+    if (entry.rv == rv) return entry.name;
   }
+  return nullptr;
 }
 
 std::string rv_text(CK_RV rv) {
@@ -498,7 +506,8 @@ Result<KekVersion> Pkcs11Kek::Session::generate(Timestamp now) {
   std::string label = key_label(n);
   CK_DATE start = to_ck_date(now);
   // "pkcs11-<n> YYYYMMDD": see created() for why the date is here too.
-  std::string id = kek_id(n) + " " + std::string(reinterpret_cast<const char*>(&start), sizeof start);
+  std::string id =
+      kek_id(n) + " " + std::string(reinterpret_cast<const char*>(&start), sizeof start);
   CK_OBJECT_CLASS key_class = CKO_SECRET_KEY;
   CK_KEY_TYPE key_type = CKK_AES;
   CK_ULONG length = kKeyBytes;
@@ -534,8 +543,8 @@ Result<KekVersion> Pkcs11Kek::Session::generate(Timestamp now) {
   if (!same) {
     fn->C_DestroyObject(handle, key);
     if (same.error().code == ErrorCode::kDataLoss) {
-      return unavailable("another process created " + label + " on PKCS#11 token '" +
-                         token_label + "' at the same time; retry");
+      return unavailable("another process created " + label + " on PKCS#11 token '" + token_label +
+                         "' at the same time; retry");
     }
     return same.error();
   }
@@ -607,11 +616,13 @@ Result<SecretBytes> Pkcs11Kek::Session::decrypt(CK_OBJECT_HANDLE key, std::strin
         rv == CKR_GENERAL_ERROR || rv == CKR_FUNCTION_FAILED) {
       return data_loss("unwrapping with KEK " + std::string(id) +
                        " failed authentication: the wrapped key or its associated data "
-                       "is not what was wrapped (" + rv_text(rv) + ")");
+                       "is not what was wrapped (" +
+                       rv_text(rv) + ")");
     }
     return error("C_Decrypt (AES-GCM)", rv);
   }
-  SecretBytes result(std::string_view(plain).substr(0, std::min<std::size_t>(plain_len, plain.size())));
+  SecretBytes result(
+      std::string_view(plain).substr(0, std::min<std::size_t>(plain_len, plain.size())));
   wipe_string(plain);
   return result;
 }
@@ -641,16 +652,16 @@ Result<std::unique_ptr<Pkcs11Kek>> Pkcs11Kek::open(const Pkcs11Config& config) {
   session->fn = module->functions;
   HERALD_TRY(session->find_slot());
 
-  CK_RV rv = session->fn->C_OpenSession(session->slot, CKF_SERIAL_SESSION | CKF_RW_SESSION,
-                                        nullptr, nullptr, &session->handle);
+  CK_RV rv = session->fn->C_OpenSession(session->slot, CKF_SERIAL_SESSION | CKF_RW_SESSION, nullptr,
+                                        nullptr, &session->handle);
   if (rv != CKR_OK) {
     session->handle = CK_INVALID_HANDLE;
     return session->error("C_OpenSession", rv);
   }
   rv = login(session->module, session->slot, session->handle, config.user_pin);
   if (rv == CKR_PIN_INCORRECT) {
-    return Error{ErrorCode::kUnauthenticated, "PKCS#11 login failed: incorrect PIN for token '" +
-                                                  config.token_label + "'"};
+    return Error{ErrorCode::kUnauthenticated,
+                 "PKCS#11 login failed: incorrect PIN for token '" + config.token_label + "'"};
   }
   if (rv == CKR_PIN_LOCKED) {
     return Error{ErrorCode::kPermissionDenied,
@@ -713,7 +724,8 @@ Result<KekVersion> Pkcs11Kek::create_version(Timestamp now) {
 
 Result<void> Pkcs11Kek::destroy_version(std::string_view kek_id_text) {
   const auto n = parse_number_after(kek_id_text, kIdPrefix);
-  if (!n) return not_found("KEK '" + std::string(kek_id_text) + "' is not a version of " + description_);
+  if (!n)
+    return not_found("KEK '" + std::string(kek_id_text) + "' is not a version of " + description_);
   std::lock_guard lock(mu_);
   auto keys = session_->list_keys();
   if (!keys) return keys.error();

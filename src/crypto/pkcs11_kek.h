@@ -1,13 +1,14 @@
 #pragma once
 // Pkcs11Kek: key-encryption keys held as AES-256 keys on a PKCS#11 token (an HSM, or SoftHSM2 in
 // tests). The keys are generated on the token as sensitive and non-extractable, and every wrap
-// and unwrap is an AES-256-GCM operation inside the token: key material never reaches this
+// and unwrap is an AES-256-GCM operation inside the token: KEK material never reaches this
 // process. Only the nonce comes from the host (crypto/random.h).
 //
-// Version n is the secret-key object labelled "<key_label_prefix><n>" (CKA_ID "pkcs11-<n>",
-// CKA_START_DATE its creation day); its KEK id is "pkcs11-<n>". Every call re-reads the token's
-// objects, so versions created or destroyed by another process are seen. An empty token has no
-// versions: call create_version() once to make version 1 (`herald keys init --pkcs11`), or
+// Version n is the secret-key object labelled "<key_label_prefix><n>"; its KEK id is
+// "pkcs11-<n>". Its creation day is in CKA_START_DATE and, because SoftHSM2 cannot read that
+// back from a private object, also in CKA_ID: "pkcs11-<n> YYYYMMDD". Every call re-reads the
+// token's objects, so versions created or destroyed by another process are seen. An empty token has
+// no versions: call create_version() once to make version 1 (`herald keys init --pkcs11`), or
 // ensure_initial_version(), which does so only when the token holds none.
 //
 // The module is dlopen()ed; it is initialised once per process however many Pkcs11Kek objects

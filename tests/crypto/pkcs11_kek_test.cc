@@ -56,8 +56,9 @@ class Pkcs11KekTest : public ::testing::Test {
   void SetUp() override {
     ASSERT_EQ(::access(kModule, R_OK), 0)
         << "SoftHSM2 module " << kModule << " is missing; `make deps` installs softhsm2";
-    char pattern[] = "/tmp/herald-pkcs11-XXXXXX";
-    ASSERT_NE(::mkdtemp(pattern), nullptr);
+    std::string pattern =
+        (std::filesystem::temp_directory_path() / "herald-pkcs11-XXXXXX").string();
+    ASSERT_NE(::mkdtemp(pattern.data()), nullptr);
     dir_ = pattern;
     std::filesystem::create_directory(dir_ / "tokens");
     const auto conf = dir_ / "softhsm2.conf";
@@ -66,15 +67,17 @@ class Pkcs11KekTest : public ::testing::Test {
                         << "log.level = ERROR\n";
     if (const char* old = std::getenv("SOFTHSM2_CONF")) old_conf_ = old;
     ::setenv("SOFTHSM2_CONF", conf.c_str(), 1);
-    ASSERT_EQ(run({"softhsm2-util", "--init-token", "--free", "--label", kTokenLabel,
-                   "--so-pin", kSoPin, "--pin", kUserPin}),
+    ASSERT_EQ(run({"softhsm2-util", "--init-token", "--free", "--label", kTokenLabel, "--so-pin",
+                   kSoPin, "--pin", kUserPin}),
               0)
         << "softhsm2-util --init-token failed; `make deps` installs softhsm2";
   }
 
   void TearDown() override {
-    if (old_conf_) ::setenv("SOFTHSM2_CONF", old_conf_->c_str(), 1);
-    else ::unsetenv("SOFTHSM2_CONF");
+    if (old_conf_)
+      ::setenv("SOFTHSM2_CONF", old_conf_->c_str(), 1);
+    else
+      ::unsetenv("SOFTHSM2_CONF");
     std::error_code ignored;
     if (!dir_.empty()) std::filesystem::remove_all(dir_, ignored);
   }
