@@ -41,7 +41,7 @@ int run_init(const InitOptions& options) {
   ::chmod(dir.c_str(), 0700);
   const fs::path keyring = dir / "keyring";
   if (!fs::exists(keyring)) {
-    if (auto made = crypto::Keyring::create_file(keyring.string(), SystemClock().now(), /*with_kek=*/true); !made) return fail(made.error());
+    if (auto made = crypto::Keyring::create_file(keyring.string(), SystemClock().now(), /*with_kek=*/options.pkcs11_token.empty()); !made) return fail(made.error());
     std::cout << "created keyring " << keyring.string() << " (mode 0600)\n";
   }
   const fs::path cert = dir / "tls" / "cert.pem";
@@ -54,7 +54,10 @@ int run_init(const InitOptions& options) {
   }
   const fs::path config = dir / "herald.toml";
   if (!fs::exists(config)) {
-    std::ofstream(config) << default_config_text(options.port, options.smtp_port);
+    std::string pin_file = options.pkcs11_pin_file;
+    if (!pin_file.empty()) pin_file = fs::absolute(pin_file).string();
+    std::ofstream(config) << default_config_text(options.port, options.smtp_port,
+                                                 {options.pkcs11_module, options.pkcs11_token, pin_file});
     std::cout << "created configuration " << config.string() << "\n";
   }
   auto context = open_context(config.string());  // creates the database and runs migrations

@@ -12,6 +12,9 @@ struct InitOptions {
   std::string data_dir;
   std::uint16_t port = 8443;
   std::uint16_t smtp_port = 2525;
+  std::string pkcs11_module = "/usr/lib/softhsm/libsofthsm2.so";
+  std::string pkcs11_token;  // set: the KEK is made on this token instead of in the keyring
+  std::string pkcs11_pin_file;
 };
 int run_init(const InitOptions& options);
 
@@ -35,6 +38,12 @@ int run_template_create(const std::string& config_path, const TemplateCreateOpti
 int run_keys_status(const std::string& config_path);
 int run_keys_rotate(const std::string& config_path, bool new_kek);
 int run_keys_retire(const std::string& config_path, const std::string& kek_id);
+
+// Personal data (data_commands.cc): a service's retention period (3..90 days); one run of the
+// retention job (`now` only under HERALD_TESTING=1); a person's notifications by blind index.
+int run_service_set_retention(const std::string& config_path, const std::string& service, int days);
+int run_retention(const std::string& config_path, const std::string& now_text);
+int run_subject_find(const std::string& config_path, const std::string& service, const std::string& email);
 
 struct ServeOptions {
   std::string config_path;

@@ -82,6 +82,18 @@ Result<Config> load_config(const std::string& path) {
   c.commit_gather = std::chrono::microseconds(gather_us);
   c.keyring_path = resolve(base, get<std::string>(t, "keys.keyring", "keyring"));
   c.key_store_path = resolve(base, get<std::string>(t, "keys.store", "keys.db"));
+  c.kek_source = get<std::string>(t, "keys.kek", c.kek_source);
+  if (c.kek_source != "keyring" && c.kek_source != "pkcs11") {
+    return invalid_argument("config " + path + ": keys.kek must be \"keyring\" or \"pkcs11\"");
+  }
+  c.pkcs11_module = get<std::string>(t, "keys.pkcs11_module", c.pkcs11_module);
+  c.pkcs11_token = get<std::string>(t, "keys.pkcs11_token", "");
+  c.pkcs11_pin_file = resolve(base, get<std::string>(t, "keys.pkcs11_pin_file", ""));
+  if (c.kek_source == "pkcs11" && (c.pkcs11_token.empty() || c.pkcs11_pin_file.empty())) {
+    return invalid_argument("config " + path + ": keys.kek = \"pkcs11\" needs keys.pkcs11_token and keys.pkcs11_pin_file");
+  }
+  c.retention_interval_minutes = static_cast<int>(get<std::int64_t>(t, "retention.interval_minutes", 60));
+  if (c.retention_interval_minutes < 1) return invalid_argument("config " + path + ": retention.interval_minutes must be positive");
   read_smtp(t, base, c);
   read_delivery(t, c);
   c.log_level = get<std::string>(t, "log.level", "info");
@@ -93,7 +105,15 @@ Result<Config> load_config(const std::string& path) {
   return c;
 }
 
-std::string default_config_text(std::uint16_t port, std::uint16_t smtp_port) {
+std::string default_config_text(std::uint16_t port, std::uint16_t smtp_port, const Pkcs11Init& pkcs11) {
+  std::string kek = "# The key-encryption key is in the keyring file. For a PKCS#11 token (HSM) instead:\n"
+                    "# kek = \"pkcs11\", pkcs11_module, pkcs11_token, pkcs11_pin_file (a 0600 file).\n"
+                    "kek = \"keyring\"\n";
+  if (!pkcs11.token.empty()) {
+    kek = "# The key-encryption key is on this PKCS#11 token and never leaves it.\nkek = \"pkcs11\"\n"
+          "pkcs11_module = \"" + pkcs11.module + "\"\npkcs11_token = \"" + pkcs11.token +
+          "\"\npkcs11_pin_file = \"" + pkcs11.pin_file + "\"\n";
+  }
   return "# Herald configuration. Relative paths are relative to this file.\n"
          "[server]\n"
          "listen = \"127.0.0.1\"\n"
@@ -108,7 +128,9 @@ std::string default_config_text(std::uint16_t port, std::uint16_t smtp_port) {
          "commit_gather_us = 1000\n\n"
          "[keys]\n# Key-encryption keys and audit signing keys (mode 0600).\nkeyring = \"keyring\"\n"
          "# Data keys, wrapped under the key-encryption key. Never in backups: back it up with the keyring.\n"
-         "store = \"keys.db\"\n\n"
+         "store = \"keys.db\"\n" + kek + "\n"
+         "[retention]\n# Personal data is kept for each service's retention period (default 7 days); the job runs this often.\n"
+         "interval_minutes = 60\n\n"
          "[email]\ndomain = \"notifications.herald.localhost\"\n\n"
          "[smtp]\n"
          "# The local sink that `make run` starts. For a real relay set host/port, set\n"

@@ -22,6 +22,13 @@ struct Config {
   Duration commit_gather = std::chrono::milliseconds(1);
   std::string keyring_path;
   std::string key_store_path;  // keys.db: data keys, wrapped under the KEK
+  // Where the key-encryption key lives: "keyring" (the keyring file) or "pkcs11" (a token;
+  // the KEK never leaves it). The PIN is read from a 0600 file, never from the config.
+  std::string kek_source = "keyring";
+  std::string pkcs11_module = "/usr/lib/softhsm/libsofthsm2.so";
+  std::string pkcs11_token;
+  std::string pkcs11_pin_file;
+  int retention_interval_minutes = 60;  // how often `serve` runs the retention job
   std::string email_domain = "notifications.herald.localhost";
   delivery::smtp::SmtpOptions smtp;
   delivery::WorkerOptions worker;
@@ -34,6 +41,11 @@ struct Config {
 Result<Config> load_config(const std::string& path);
 
 // The configuration `herald init` writes for a new data directory.
-std::string default_config_text(std::uint16_t port, std::uint16_t smtp_port);
+struct Pkcs11Init {
+  std::string module;
+  std::string token;  // empty: the KEK goes in the keyring file
+  std::string pin_file;
+};
+std::string default_config_text(std::uint16_t port, std::uint16_t smtp_port, const Pkcs11Init& pkcs11);
 
 }  // namespace herald::cli

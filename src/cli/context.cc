@@ -5,6 +5,7 @@
 #include "core/log.h"
 #include "crypto/keyring.h"
 #include "crypto/keyring_kek.h"
+#include "crypto/pkcs11_kek.h"
 #include "store/sqlite/key_repository.h"
 #include "store/sqlite/sqlite_store.h"
 
@@ -17,10 +18,14 @@ namespace {
 Result<void> upgrade_legacy_keyring(const Config& config, crypto::DataKeys& keys) {
   auto keyring = crypto::Keyring::load(config.keyring_path);
   if (!keyring) return keyring.error();
-  if (keyring->legacy_data_keys().empty() && !keyring->keks().empty() && !keyring->signing_keys().empty()) return ok();
+  const bool kek_in_file = config.kek_source == "keyring";
+  if (keyring->legacy_data_keys().empty() && (!kek_in_file || !keyring->keks().empty()) &&
+      !keyring->signing_keys().empty()) {
+    return ok();
+  }
   const Timestamp now = SystemClock().now();
   auto completed = crypto::Keyring::update(config.keyring_path, [&](crypto::Keyring& k) -> Result<void> {
-    if (k.keks().empty()) HERALD_TRY(k.add_kek(now));
+    if (kek_in_file && k.keks().empty()) HERALD_TRY(k.add_kek(now));
     if (k.signing_keys().empty()) HERALD_TRY(k.add_signing_key(now));
     return ok();
   });
@@ -35,6 +40,21 @@ Result<void> upgrade_legacy_keyring(const Config& config, crypto::DataKeys& keys
   return ok();
 }
 
+Result<std::shared_ptr<crypto::KekSource>> open_kek(const Config& config) {
+  if (config.kek_source != "pkcs11") return std::shared_ptr<crypto::KekSource>(std::make_shared<crypto::KeyringKek>(config.keyring_path));
+  auto pin = crypto::read_pin_file(config.pkcs11_pin_file);
+  if (!pin) return pin.error();
+  crypto::Pkcs11Config p11;
+  p11.module_path = config.pkcs11_module;
+  p11.token_label = config.pkcs11_token;
+  p11.user_pin = std::move(*pin);
+  auto token = crypto::Pkcs11Kek::open(p11);
+  if (!token) return token.error();
+  // A new token gets its first KEK version here, generated on the token.
+  HERALD_TRY((*token)->ensure_initial_version(SystemClock().now()));
+  return std::shared_ptr<crypto::KekSource>(std::move(*token));
+}
+
 }  // namespace
 
 Result<Context> open_context(const std::string& config_path) {
@@ -42,8 +62,9 @@ Result<Context> open_context(const std::string& config_path) {
   if (!config) return config.error();
   auto repository = store::sqlite::SqliteKeyRepository::open(config->key_store_path);
   if (!repository) return repository.error();
-  auto kek = std::make_shared<crypto::KeyringKek>(config->keyring_path);
-  auto keys = std::make_shared<crypto::DataKeys>(kek, std::move(*repository));
+  auto kek = open_kek(*config);
+  if (!kek) return kek.error();
+  auto keys = std::make_shared<crypto::DataKeys>(std::move(*kek), std::move(*repository));
   HERALD_TRY(upgrade_legacy_keyring(*config, *keys));
   auto mode = crypto::FieldCipher::Mode::kEncrypt;
   if (config->store_plaintext_for_test) {

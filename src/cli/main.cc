@@ -35,6 +35,9 @@ int main(int argc, char** argv) {
   init_cmd->add_option("--data-dir", init.data_dir, "directory to create")->required();
   init_cmd->add_option("--port", init.port, "HTTPS port to write into the new config");
   init_cmd->add_option("--smtp-port", init.smtp_port, "SMTP relay port to write into the new config");
+  init_cmd->add_option("--pkcs11-token", init.pkcs11_token, "keep the key-encryption key on this PKCS#11 token (label)");
+  init_cmd->add_option("--pkcs11-pin-file", init.pkcs11_pin_file, "file (mode 0600) holding the token's user PIN");
+  init_cmd->add_option("--pkcs11-module", init.pkcs11_module, "PKCS#11 module (default SoftHSM2's)");
 
   auto* demo_cmd = app.add_subcommand("demo", "create a demo service, live API key and email template if absent");
 
@@ -49,6 +52,25 @@ int main(int argc, char** argv) {
   std::string service_name;
   auto* service_create = service_cmd->add_subcommand("create", "create a service; prints its id");
   service_create->add_option("--name", service_name, "service name")->required();
+
+  std::string retention_service;
+  int retention_days = 7;
+  auto* service_retention = service_cmd->add_subcommand("set-retention", "days personal data is kept (3..90)");
+  service_retention->add_option("--service", retention_service, "service id or name")->required();
+  service_retention->add_option("--days", retention_days, "days")->required();
+
+  auto* retention_cmd = app.add_subcommand("retention", "personal-data retention");
+  retention_cmd->require_subcommand(1);
+  std::string retention_now;
+  auto* retention_run = retention_cmd->add_subcommand("run", "redact expired notifications and destroy their data keys now");
+  retention_run->add_option("--now", retention_now, "pretend the time is this (tests only: HERALD_TESTING=1)");
+
+  auto* subject_cmd = app.add_subcommand("subject", "a person's data (data-subject requests)");
+  subject_cmd->require_subcommand(1);
+  std::string subject_service, subject_email;
+  auto* subject_find = subject_cmd->add_subcommand("find", "list a service's notifications to an email address");
+  subject_find->add_option("--service", subject_service, "service id or name")->required();
+  subject_find->add_option("--email", subject_email, "email address")->required();
 
   auto* key_cmd = app.add_subcommand("key", "manage API keys");
   key_cmd->require_subcommand(1);
@@ -92,6 +114,9 @@ int main(int argc, char** argv) {
   if (*service_create) return run_service_create(config, service_name);
   if (*key_create) return run_key_create(config, key_service, key_type, key_name);
   if (*template_create) return run_template_create(config, tpl);
+  if (*service_retention) return run_service_set_retention(config, retention_service, retention_days);
+  if (*retention_run) return run_retention(config, retention_now);
+  if (*subject_find) return run_subject_find(config, subject_service, subject_email);
   if (*keys_status) return run_keys_status(config);
   if (*keys_rotate) return run_keys_rotate(config, true);
   if (*keys_rewrap) return run_keys_rotate(config, false);

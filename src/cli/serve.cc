@@ -14,6 +14,8 @@
 #include "cli/commands.h"
 #include "cli/context.h"
 #include "core/log.h"
+#include "core/periodic.h"
+#include "ops/retention.h"
 #include "delivery/smtp/smtp_client.h"
 #include "delivery/worker.h"
 #include "domain/authenticator.h"
@@ -111,12 +113,22 @@ int run_serve(const ServeOptions& options) {
     server = std::move(*started);
   }
   if (worker) worker->start();
+  // Retention runs on delivery nodes (role all or worker); it is idempotent across nodes.
+  std::unique_ptr<Periodic> retention;
+  if (options.role != "api") {
+    retention = std::make_unique<Periodic>("retention", std::chrono::minutes(config.retention_interval_minutes),
+                                           [&context, &clock] {
+                                             auto ran = ops::Retention(*context->store, *context->keys).run(clock.now());
+                                             if (!ran) log::error("retention.failed", {{"error", ran.error().message}});
+                                           });
+  }
   const std::string port = server ? std::to_string(server->port()) : "none";
   log::info("serve.started", {{"role", options.role}, {"address", config.server.address}, {"port", port}});
   if (!options.ready_file.empty()) std::ofstream(options.ready_file) << port << "\n";
 
   const int signal_number = wait_for_signal();
   log::info("serve.stopping", {{"signal", std::to_string(signal_number)}});
+  retention.reset();
   if (server) server->stop();
   if (worker) worker->stop();
   log::info("serve.stopped");

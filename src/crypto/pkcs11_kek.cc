@@ -735,7 +735,7 @@ Result<void> Pkcs11Kek::destroy_version(std::string_view kek_id_text) {
     return not_found("KEK " + kek_id(*n) + " is not on " + description_);
   }
   if (it->number == keys->back().number) {
-    return invalid_argument("KEK " + kek_id(*n) + " is the " +
+    return failed_precondition("KEK " + kek_id(*n) + " is the " +
                             (keys->size() == 1 ? "only" : "active") + " version on " +
                             description_ + "; create a new version before destroying it");
   }

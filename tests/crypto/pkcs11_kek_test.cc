@@ -359,7 +359,7 @@ TEST_F(Pkcs11KekTest, DestroyVersion) {
   ASSERT_TRUE(kek->create_version(at("2026-01-01T00:00:00.000000Z")));
   auto only = kek->destroy_version("pkcs11-1");
   ASSERT_FALSE(only);
-  EXPECT_EQ(only.error().code, ErrorCode::kInvalidArgument);
+  EXPECT_EQ(only.error().code, ErrorCode::kFailedPrecondition);
   EXPECT_NE(only.error().message.find("only"), std::string::npos) << only.error().message;
 
   auto old_wrapped = kek->wrap(SecretBytes(kDek), "aad");
@@ -367,7 +367,7 @@ TEST_F(Pkcs11KekTest, DestroyVersion) {
   ASSERT_TRUE(kek->create_version(at("2026-02-01T00:00:00.000000Z")));
   auto active = kek->destroy_version("pkcs11-2");
   ASSERT_FALSE(active);
-  EXPECT_EQ(active.error().code, ErrorCode::kInvalidArgument);
+  EXPECT_EQ(active.error().code, ErrorCode::kFailedPrecondition);
 
   auto destroyed = kek->destroy_version("pkcs11-1");
   ASSERT_TRUE(destroyed) << destroyed.error().message;

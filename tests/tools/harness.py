@@ -76,17 +76,17 @@ class SmtpSink:
 class Herald:
     """A data directory made by `herald init`, plus a running `herald serve` when started."""
 
-    def __init__(self, binary, workdir, smtp_port, extra_config="", env=None):
+    def __init__(self, binary, workdir, smtp_port, extra_config="", env=None, init_args=(), name="data"):
         self.binary = binary
-        self.dir = os.path.join(workdir, "data")
+        self.dir = os.path.join(workdir, name)
         self.env = dict(os.environ, **(env or {}))
         self.run_cli("init", "--data-dir", self.dir, "--port", "0", "--smtp-port", str(smtp_port),
-                     config=False)
+                     *init_args, config=False)
         self.config = os.path.join(self.dir, "herald.toml")
         if extra_config:
             self.rewrite_config(extra_config)
         self.cert = os.path.join(self.dir, "tls", "cert.pem")
-        self.log_path = os.path.join(workdir, "herald.log")
+        self.log_path = os.path.join(workdir, "herald.log" if name == "data" else name + ".log")
         self.proc = None
         self.port = None
 
@@ -107,9 +107,12 @@ class Herald:
             text = head + table + "\n" + tail
         open(self.config, "w").write(text)
 
-    def run_cli(self, *args, config=True):
+    def run_cli(self, *args, config=True, check=True, env=None):
+        """Runs a herald command; returns its stdout, or (code, stdout, stderr) when check=False."""
         cmd = [self.binary] + (["--config", self.config] if config else []) + list(args)
-        out = subprocess.run(cmd, env=self.env, capture_output=True, text=True, timeout=120)
+        out = subprocess.run(cmd, env=dict(self.env, **(env or {})), capture_output=True, text=True, timeout=300)
+        if not check:
+            return out.returncode, out.stdout, out.stderr
         if out.returncode != 0:
             raise RuntimeError("%s failed: %s %s" % (" ".join(args), out.stdout, out.stderr))
         return out.stdout.strip()

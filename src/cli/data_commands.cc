@@ -1,0 +1,71 @@
+// Personal-data lifecycle from the shell: retention periods, the retention job, and finding a
+// person's notifications through the blind index (SC-02).
+
+#include <cstdlib>
+#include <iostream>
+
+#include "cli/commands.h"
+#include "cli/context.h"
+#include "domain/admin.h"
+#include "domain/email_address.h"
+#include "ops/retention.h"
+
+namespace herald::cli {
+namespace {
+
+int fail(const Error& error) {
+  std::cerr << "herald: " << error.message << "\n";
+  return error.code == ErrorCode::kInvalidArgument || error.code == ErrorCode::kNotFound ? 2 : 1;
+}
+
+}  // namespace
+
+int run_service_set_retention(const std::string& config_path, const std::string& service, int days) {
+  // GOV.UK Notify lets a service keep data for 3 to 90 days.
+  if (days < 3 || days > 90) return fail(invalid_argument("--days must be between 3 and 90"));
+  auto context = open_context(config_path);
+  if (!context) return fail(context.error());
+  auto found = domain::Admin(*context->store).find_service(service);
+  if (!found) return fail(found.error());
+  if (auto set = context->store->set_service_retention(found->id, days); !set) return fail(set.error());
+  std::cout << "service " << found->id.to_string() << " keeps personal data for " << days << " days\n";
+  return 0;
+}
+
+int run_retention(const std::string& config_path, const std::string& now_text) {
+  Timestamp now = SystemClock().now();
+  if (!now_text.empty()) {
+    // Running retention "in the future" destroys data early: only the test suite may.
+    const char* testing = std::getenv("HERALD_TESTING");
+    if (testing == nullptr || std::string(testing) != "1") return fail(invalid_argument("--now needs HERALD_TESTING=1"));
+    auto parsed = parse_timestamp(now_text);
+    if (!parsed) return fail(invalid_argument("--now must be like 2026-01-31T00:00:00.000000Z"));
+    now = *parsed;
+  }
+  auto context = open_context(config_path);
+  if (!context) return fail(context.error());
+  auto report = ops::Retention(*context->store, *context->keys).run(now);
+  if (!report) return fail(report.error());
+  std::cout << "retention: " << report->services << " services, " << report->redacted
+            << " notifications redacted (" << report->failed_pending << " of them undelivered), "
+            << report->keys_destroyed << " data keys destroyed\n";
+  return 0;
+}
+
+int run_subject_find(const std::string& config_path, const std::string& service, const std::string& email) {
+  auto valid = domain::validate_email_address(email);
+  if (!valid) return fail(valid.error());
+  auto context = open_context(config_path);
+  if (!context) return fail(context.error());
+  auto found = domain::Admin(*context->store).find_service(service);
+  if (!found) return fail(found.error());
+  auto records = context->store->find_by_recipient(found->id, domain::normalise_email_for_index(*valid));
+  if (!records) return fail(records.error());
+  for (const auto& r : *records) {
+    std::cout << r.id.to_string() << " " << format_timestamp(r.created_at) << " " << r.type << " " << r.status << "\n";
+  }
+  std::cerr << records->size() << " notifications\n";
+  return 0;
+}
+
+}  // namespace herald::cli
