@@ -1,0 +1,399 @@
+#include "crypto/audit_chain.h"
+
+#include <gtest/gtest.h>
+
+#include <functional>
+#include <string>
+#include <vector>
+
+#include "core/json.h"
+#include "crypto/signing.h"
+
+namespace herald::crypto {
+namespace {
+
+std::string from_hex(std::string_view hex) {
+  std::string out;
+  for (std::size_t i = 0; i + 1 < hex.size(); i += 2) {
+    out += static_cast<char>(std::stoi(std::string(hex.substr(i, 2)), nullptr, 16));
+  }
+  return out;
+}
+
+std::string to_hex(std::string_view bytes) {
+  static const char* digits = "0123456789abcdef";
+  std::string out;
+  for (const char c : bytes) {
+    const auto b = static_cast<unsigned char>(c);
+    out += digits[b >> 4];
+    out += digits[b & 15];
+  }
+  return out;
+}
+
+bool contains(const std::string& haystack, std::string_view needle) {
+  return haystack.find(needle) != std::string::npos;
+}
+
+// RFC 8032 TEST 1's seed: a fixed key makes the known-answer checkpoint below reproducible.
+const char* kSeedHex = "9d61b19deffd5a60ba844af492ec2cc44449c5697b326919703bac031cae7f60";
+constexpr std::int64_t kStart = 1'800'000'000'000'000;  // 2027-01-15T08:00:00Z, in µs
+
+AuditEntry make_entry(std::int64_t seq) {
+  static const char* actions[] = {"api_key.created", "auth.failed", "keys.rotated",
+                                  "retention.run"};
+  AuditEntry e;
+  e.seq = seq;
+  e.at = from_micros(kStart + seq * 1'000'000);
+  e.actor = seq % 3 == 0 ? "system:retention" : "api-key:" + std::to_string(1000 + seq);
+  e.action = actions[seq % 4];
+  e.objects = {{"service_id", "6f1c8a52-3d2e-4b7a-9c1d-" + std::to_string(100000000000 + seq)},
+               {"count", std::to_string(seq * 7)}};
+  e.outcome = seq % 5 == 0 ? "denied" : "success";
+  e.source = seq % 2 == 0 ? "192.0.2." + std::to_string(seq) : "local";
+  return e;
+}
+
+// Rechains entries [from, end) after an edit, as an attacker with write access to the table
+// (but not the signing key) would.
+void rechain_from(std::vector<AuditEntry>& entries, std::size_t from) {
+  for (std::size_t i = from; i < entries.size(); ++i) {
+    chain_entry(entries[i], i == 0 ? std::string_view() : std::string_view(entries[i - 1].hash));
+  }
+}
+
+class AuditChainTest : public ::testing::Test {
+ protected:
+  AuditChainTest() : seed_(from_hex(kSeedHex)), public_key_(*ed25519_public_key(seed_)) {
+    for (std::int64_t seq = 1; seq <= 50; ++seq) entries_.push_back(make_entry(seq));
+    rechain_from(entries_, 0);
+    for (std::int64_t seq : {10, 20, 30, 40}) checkpoints_.push_back(checkpoint_at(seq));
+  }
+
+  AuditCheckpoint checkpoint_at(std::int64_t seq, std::string_view key_id = "audit-1") const {
+    const AuditEntry& e = entries_[static_cast<std::size_t>(seq - 1)];
+    auto c = sign_checkpoint(seq, e.hash, e.at + std::chrono::seconds(1), key_id, seed_);
+    EXPECT_TRUE(c);
+    return *c;
+  }
+
+  AuditReport verify() const { return verify(entries_, checkpoints_); }
+  AuditReport verify(const std::vector<AuditEntry>& entries,
+                     const std::vector<AuditCheckpoint>& checkpoints) const {
+    AuditVerifier verifier({{"audit-0", std::string(32, 'x')}, {"audit-1", public_key_}});
+    for (const auto& c : checkpoints) verifier.add_checkpoint(c);
+    for (const auto& e : entries) verifier.add_entry(e);
+    return verifier.finish();
+  }
+
+  std::vector<AuditEntry> without(std::int64_t first, std::int64_t last) const {
+    std::vector<AuditEntry> out;
+    for (const auto& e : entries_) {
+      if (e.seq < first || e.seq > last) out.push_back(e);
+    }
+    return out;
+  }
+
+  SecretBytes seed_;
+  std::string public_key_;
+  std::vector<AuditEntry> entries_;
+  std::vector<AuditCheckpoint> checkpoints_;
+};
+
+void expect_failure(const AuditReport& report, AuditProblem kind, std::int64_t first_bad_seq,
+                    std::string_view phrase) {
+  EXPECT_FALSE(report.ok);
+  EXPECT_EQ(audit_problem_name(report.kind), std::string(audit_problem_name(kind)));
+  EXPECT_EQ(report.first_bad_seq, first_bad_seq);
+  EXPECT_TRUE(contains(report.problem, phrase)) << report.problem;
+  EXPECT_TRUE(contains(audit_report_summary(report), "FAILED")) << audit_report_summary(report);
+}
+
+TEST_F(AuditChainTest, IntactChainVerifiesAndCountsTheUncoveredTail) {
+  const AuditReport report = verify();
+  EXPECT_TRUE(report.ok) << report.problem;
+  EXPECT_EQ(report.kind, AuditProblem::kNone);
+  EXPECT_EQ(report.entries, 50);
+  EXPECT_EQ(report.checkpoints, 4);
+  EXPECT_FALSE(report.first_bad_seq.has_value());
+  EXPECT_EQ(report.problem, "");
+  EXPECT_EQ(report.newest_checkpoint_seq, 40);
+  EXPECT_EQ(report.uncovered_entries, 10);
+  EXPECT_EQ(audit_report_summary(report),
+            "ok: 50 entries, 4 checkpoints (newest at 40); 10 entries after the newest "
+            "checkpoint are not yet signed");
+  EXPECT_EQ(entries_[0].prev_hash, std::string(32, '\0'));
+  EXPECT_EQ(entries_[1].prev_hash, entries_[0].hash);
+}
+
+TEST_F(AuditChainTest, EmptyLogWithoutCheckpointsIsOkAndUncheckpointedLogIsAllUncovered) {
+  const AuditReport empty = verify({}, {});
+  EXPECT_TRUE(empty.ok);
+  EXPECT_EQ(empty.entries, 0);
+  EXPECT_EQ(empty.uncovered_entries, 0);
+  const AuditReport unsigned_log = verify(entries_, {});
+  EXPECT_TRUE(unsigned_log.ok) << unsigned_log.problem;
+  EXPECT_EQ(unsigned_log.uncovered_entries, 50);
+}
+
+// (a) Every field is covered by the hash: an edit to any of them is reported at its seq.
+TEST_F(AuditChainTest, EditedEntryIsReportedAsAltered) {
+  const std::vector<std::pair<std::string, std::function<void(AuditEntry&)>>> edits = {
+      {"at", [](AuditEntry& e) { e.at += Duration(1); }},
+      {"actor", [](AuditEntry& e) { e.actor = "cli:root"; }},
+      {"action", [](AuditEntry& e) { e.action = "auth.succeeded"; }},
+      {"object value", [](AuditEntry& e) { e.objects[1].second = "13"; }},
+      {"object key", [](AuditEntry& e) { e.objects[1].first = "total"; }},
+      {"object removed", [](AuditEntry& e) { e.objects.pop_back(); }},
+      {"objects reordered", [](AuditEntry& e) { std::swap(e.objects[0], e.objects[1]); }},
+      {"outcome", [](AuditEntry& e) { e.outcome = "failure"; }},
+      {"source", [](AuditEntry& e) { e.source = "local "; }},
+      {"prev_hash", [](AuditEntry& e) { e.prev_hash[0] = static_cast<char>(e.prev_hash[0] ^ 1); }},
+  };
+  for (const auto& [name, edit] : edits) {
+    SCOPED_TRACE(name);
+    auto entries = entries_;
+    edit(entries[6]);
+    expect_failure(verify(entries, checkpoints_), AuditProblem::kAlteredEntry, 7,
+                   "entry 7 was altered");
+  }
+  // seq is covered too: with entry 7 deleted, entry 8 renumbered to 7 keeps the seqs
+  // contiguous and the link intact, but not its hash.
+  auto renumbered = without(7, 7);
+  renumbered[6].seq = 7;
+  expect_failure(verify(renumbered, checkpoints_), AuditProblem::kAlteredEntry, 7,
+                 "entry 7 was altered");
+}
+
+// (b) A deleted entry leaves a seq gap.
+TEST_F(AuditChainTest, DeletedEntryIsReportedAsMissing) {
+  expect_failure(verify(without(7, 7), checkpoints_), AuditProblem::kMissingEntry, 7,
+                 "entry 7 is missing");
+  expect_failure(verify(without(7, 9), checkpoints_), AuditProblem::kMissingEntry, 7,
+                 "entries 7 to 9 are missing");
+  expect_failure(verify(without(1, 1), checkpoints_), AuditProblem::kMissingEntry, 1,
+                 "entry 1 is missing");
+}
+
+// (b) A deleted entry hidden by renumbering the rest (each entry's own hash recomputed, the
+// links left alone) is caught by the prev_hash link.
+TEST_F(AuditChainTest, DeletedAndRenumberedEntryIsReportedAsMissing) {
+  auto entries = without(7, 7);
+  for (std::size_t i = 6; i < entries.size(); ++i) {
+    entries[i].seq -= 1;
+    entries[i].hash = audit_entry_hash(entries[i]);
+  }
+  expect_failure(verify(entries, {}), AuditProblem::kMissingEntry, 7,
+                 "entry 7 is missing or was replaced");
+}
+
+// (c) Entries out of order: the first position where the order breaks is named.
+TEST_F(AuditChainTest, SwappedEntriesAreReportedAsReordered) {
+  auto swapped = entries_;
+  std::swap(swapped[6], swapped[7]);  // 1..6, 8, 7, 9..
+  const AuditReport report = verify(swapped, checkpoints_);
+  expect_failure(report, AuditProblem::kReorderedEntries, 7, "out of order from position 7");
+  EXPECT_TRUE(contains(report.problem, "entry 7")) << report.problem;
+
+  auto moved = entries_;
+  std::rotate(moved.begin() + 2, moved.begin() + 3, moved.end());  // entry 3 moved to the end
+  expect_failure(verify(moved, checkpoints_), AuditProblem::kReorderedEntries, 3,
+                 "out of order from position 3");
+
+  auto repeated = entries_;
+  repeated.insert(repeated.begin() + 8, repeated[4]);  // 1..8, 5, 9..
+  expect_failure(verify(repeated, checkpoints_), AuditProblem::kReorderedEntries, 9,
+                 "out of order at position 9: entry 5 comes after entry 8");
+}
+
+// (c) Swapped contents with their seqs renumbered and own hashes recomputed (links left alone):
+// the prev_hash chain shows the entry that follows 6 arrived one place late.
+TEST_F(AuditChainTest, SwappedAndRenumberedEntriesAreReportedAsReordered) {
+  auto entries = entries_;
+  std::swap(entries[6], entries[7]);
+  entries[6].seq = 7;
+  entries[7].seq = 8;
+  entries[6].hash = audit_entry_hash(entries[6]);
+  entries[7].hash = audit_entry_hash(entries[7]);
+  expect_failure(verify(entries, {}), AuditProblem::kReorderedEntries, 7,
+                 "out of order from position 7");
+}
+
+// (d) A truncated tail is caught by the newest checkpoint...
+TEST_F(AuditChainTest, TruncatedTailIsReportedAgainstTheNewestCheckpoint) {
+  expect_failure(verify(without(36, 50), checkpoints_), AuditProblem::kTruncatedTail, 36,
+                 "entries after 35 are missing: checkpoint at 40");
+  expect_failure(verify({}, checkpoints_), AuditProblem::kTruncatedTail, 1,
+                 "all entries are missing");
+  // ... but entries after the newest checkpoint can be dropped unseen (docs/formats/audit.md).
+  const AuditReport tail_dropped = verify(without(46, 50), checkpoints_);
+  EXPECT_TRUE(tail_dropped.ok) << tail_dropped.problem;
+  EXPECT_EQ(tail_dropped.uncovered_entries, 5);
+}
+
+// (e) A checkpoint whose signature does not verify, for any reason.
+TEST_F(AuditChainTest, ForgedCheckpointIsReported) {
+  auto flipped = checkpoints_;
+  flipped[1].signature[5] = static_cast<char>(flipped[1].signature[5] ^ 0x20);
+  expect_failure(verify(entries_, flipped), AuditProblem::kForgedCheckpoint, 20,
+                 "checkpoint at 20 has an invalid signature");
+
+  // Pointing a genuine signature at a rewritten head.
+  auto moved_hash = checkpoints_;
+  moved_hash[2].hash = std::string(32, '\x42');
+  expect_failure(verify(entries_, moved_hash), AuditProblem::kForgedCheckpoint, 30,
+                 "checkpoint at 30 has an invalid signature");
+
+  // Claiming the trusted key id with a key the verifier does not trust.
+  auto other_seed = generate_ed25519_seed();
+  ASSERT_TRUE(other_seed);
+  auto impostor = checkpoints_;
+  impostor[3] = *sign_checkpoint(40, entries_[39].hash, entries_[39].at, "audit-1", *other_seed);
+  expect_failure(verify(entries_, impostor), AuditProblem::kForgedCheckpoint, 40,
+                 "checkpoint at 40 has an invalid signature under key \"audit-1\"");
+}
+
+TEST_F(AuditChainTest, CheckpointByUnknownKeyIsReported) {
+  auto other_seed = generate_ed25519_seed();
+  ASSERT_TRUE(other_seed);
+  auto checkpoints = checkpoints_;
+  checkpoints[2] = *sign_checkpoint(30, entries_[29].hash, entries_[29].at, "audit-9", *other_seed);
+  expect_failure(verify(entries_, checkpoints), AuditProblem::kUnknownSigningKey, 30,
+                 "checkpoint at 30 is signed by unknown key \"audit-9\"");
+}
+
+// (e) The attack the checkpoints exist for: rewrite entry 25 and recompute every later hash,
+// so the chain is self-consistent. The signed checkpoint at 30 still names the old hash.
+TEST_F(AuditChainTest, RewrittenAndRechainedLogIsCaughtByCheckpoint) {
+  auto entries = entries_;
+  entries[24].outcome = "success";  // hide a denial
+  entries[24].actor = "cli:root";
+  rechain_from(entries, 24);
+  ASSERT_NE(entries[29].hash, entries_[29].hash);
+  EXPECT_TRUE(verify(entries, {}).ok) << "without checkpoints the rewrite is invisible";
+
+  const AuditReport report = verify(entries, checkpoints_);
+  expect_failure(report, AuditProblem::kCheckpointMismatch, 21,
+                 "entry 30 does not match the signed checkpoint at 30");
+  EXPECT_TRUE(contains(report.problem, "entries 21 to 30")) << report.problem;
+
+  // The same attack after the newest checkpoint is not detectable (docs/formats/audit.md).
+  auto late = entries_;
+  late[44].outcome = "success";
+  rechain_from(late, 44);
+  ASSERT_NE(late[49].hash, entries_[49].hash);
+  EXPECT_TRUE(verify(late, checkpoints_).ok);
+}
+
+TEST_F(AuditChainTest, CheckpointsOutOfOrderInTheFileAreReported) {
+  auto checkpoints = checkpoints_;
+  std::swap(checkpoints[1], checkpoints[2]);  // 10, 30, 20, 40
+  expect_failure(verify(entries_, checkpoints), AuditProblem::kCheckpointsOutOfOrder, 20,
+                 "checkpoints are out of order: checkpoint at 20");
+}
+
+TEST_F(AuditChainTest, RepeatedCheckpointIsFineButConflictingOnesAreNot) {
+  auto repeated = checkpoints_;
+  repeated.insert(repeated.begin() + 2, checkpoint_at(20));  // the head re-signed, no new entries
+  const AuditReport ok = verify(entries_, repeated);
+  EXPECT_TRUE(ok.ok) << ok.problem;
+  EXPECT_EQ(ok.checkpoints, 5);
+
+  auto forked = checkpoints_;
+  forked.insert(forked.begin() + 2, *sign_checkpoint(20, std::string(32, '\x07'),
+                                                     from_micros(kStart), "audit-1", seed_));
+  expect_failure(verify(entries_, forked), AuditProblem::kCheckpointMismatch, 20,
+                 "two signed checkpoints at 20");
+}
+
+TEST_F(AuditChainTest, TheLowestBadSeqIsReportedAndCountingContinues) {
+  auto entries = entries_;
+  entries[6].action = "nothing.happened";
+  auto checkpoints = checkpoints_;
+  checkpoints[2].signature[0] = static_cast<char>(checkpoints[2].signature[0] ^ 1);
+  const AuditReport report = verify(entries, checkpoints);
+  expect_failure(report, AuditProblem::kAlteredEntry, 7, "entry 7 was altered");
+  EXPECT_EQ(report.entries, 50);
+  EXPECT_EQ(report.checkpoints, 4);
+
+  // A forged checkpoint below the first bad entry wins.
+  auto late_entries = entries_;
+  late_entries[44].action = "nothing.happened";
+  const AuditReport forged_first = verify(late_entries, checkpoints);
+  expect_failure(forged_first, AuditProblem::kForgedCheckpoint, 30, "checkpoint at 30");
+}
+
+TEST_F(AuditChainTest, CheckpointsAfterEntriesAreACallerBug) {
+  AuditVerifier verifier({{"audit-1", public_key_}});
+  verifier.add_entry(entries_[0]);
+  EXPECT_DEATH(verifier.add_checkpoint(checkpoints_[0]), "checkpoints must be added before");
+}
+
+// Known answers computed independently (Python hashlib and the cryptography package) from the
+// encoding in docs/formats/audit.md, so the format cannot drift unnoticed.
+TEST(AuditFormat, HashAndCheckpointMatchKnownAnswers) {
+  AuditEntry first;
+  first.seq = 1;
+  first.at = from_micros(1'800'000'000'123'456);
+  first.actor = "cli:root";
+  first.action = "api_key.created";
+  first.objects = {{"service_id", "6f1c8a52-3d2e-4b7a-9c1d-0e5f6a7b8c9d"}, {"key_type", "normal"}};
+  first.outcome = "success";
+  first.source = "local";
+  chain_entry(first, {});
+  EXPECT_EQ(to_hex(first.hash), "7bb269d8b93f9af56439d5765e106ccc4f9df0c77eed43dc7e314431165da4f7");
+
+  AuditEntry second;
+  second.seq = 2;
+  second.at = from_micros(1'800'000'000'223'456);
+  second.actor = "api-key:0b7e";
+  second.action = "auth.failed";
+  second.outcome = "denied";
+  second.source = "192.0.2.7";
+  chain_entry(second, first.hash);
+  EXPECT_EQ(to_hex(second.hash),
+            "9771e1c333a40fd03cb88e4f26ae788234a380e019b3c186cffba200fe3f3066");
+
+  auto checkpoint = sign_checkpoint(2, second.hash, from_micros(1'800'000'000'300'000), "audit-1",
+                                    SecretBytes(from_hex(kSeedHex)));
+  ASSERT_TRUE(checkpoint);
+  EXPECT_EQ(checkpoint_line(*checkpoint),
+            "{\"v\":1,\"seq\":2,\"hash\":"
+            "\"9771e1c333a40fd03cb88e4f26ae788234a380e019b3c186cffba200fe3f3066\","
+            "\"at\":\"2027-01-15T08:00:00.300000Z\",\"key_id\":\"audit-1\",\"signature\":"
+            "\"tepyW2fMUNRfDBuPvzndy2GaiuRdhkHYCpnb+"
+            "MHRCzGtSRL5vndszDGsBI7UL0vwosBE8qNpSdBQD5WnucRZBA==\"}");
+}
+
+TEST(AuditFormat, HashInputIsUnambiguous) {
+  AuditEntry a = make_entry(3);
+  AuditEntry b = a;
+  a.actor = "ab";
+  a.action = "c";
+  b.actor = "a";
+  b.action = "bc";
+  EXPECT_NE(audit_entry_hash(a), audit_entry_hash(b));
+
+  AuditEntry c = make_entry(3);
+  AuditEntry d = c;
+  c.objects = {{"ab", "c"}};
+  d.objects = {{"a", "bc"}};
+  EXPECT_NE(audit_entry_hash(c), audit_entry_hash(d));
+
+  // An object's value cannot be slid into the outcome, nor an object split in two.
+  AuditEntry e = make_entry(3);
+  AuditEntry f = e;
+  e.objects = {{"k", "v"}};
+  e.outcome = "success";
+  f.objects = {{"k", "vsuccess"}};
+  f.outcome = "";
+  EXPECT_NE(audit_entry_hash(e), audit_entry_hash(f));
+  AuditEntry g = make_entry(3);
+  AuditEntry h = g;
+  g.objects = {{"k", ""}, {"", "v"}};
+  h.objects = {{"k", "v"}};
+  EXPECT_NE(audit_entry_hash(g), audit_entry_hash(h));
+}
+
+}  // namespace
+}  // namespace herald::crypto
