@@ -14,7 +14,7 @@ Measures, each several times (min / median / max, since shared machines are nois
     sink that accepts everything (bench/smtp_count_sink.py), emails per second;
   * scale: the accept rate again with 1 M and 10 M past notifications stored (bench/fill.cc).
 Writes bench/RESULTS.md. Usage: bench.py path/to/herald [--seconds N] [--runs N] [--connections N]
-[--scale 1000000,10000000 | --scale none]
+[--scale 1000000,10000000 | --scale none] [--baseline OTHER_HERALD --baseline-label TEXT]
 """
 import argparse
 import base64
@@ -165,6 +165,10 @@ def main():
     parser.add_argument("--api-threads", type=int, default=None, help="override server.api_threads")
     parser.add_argument("--scale", default="1000000,10000000",
                         help="stored-row counts for the scale runs, or 'none'")
+    parser.add_argument("--baseline", default=None,
+                        help="another herald binary (e.g. built before a change): its accept rate is measured "
+                             "in turns with this one's, in the same run")
+    parser.add_argument("--baseline-label", default="baseline")
     args = parser.parse_args()
     workdir = tempfile.mkdtemp(prefix="herald-bench-")
     processes = []
@@ -221,6 +225,7 @@ def run(args, workdir, processes):
     r["paced"] = post_runs(args, herald, workdir, key, body, pace(max(0, int(round(cycle_ms - latency_ms)))))
     r["rss"] = peak_rss_mb(herald.proc.pid)
     herald.stop()
+    r["compare"] = compare_runs(args, herald, workdir, processes, key, body) if args.baseline else None
     r["delivery"], r["delivery_cpu"] = delivery_runs(args, herald, workdir, processes)
     r["scale"] = []
     if args.scale != "none":
@@ -237,6 +242,45 @@ def run(args, workdir, processes):
             r["scale"].append((stored_rows(herald), post_runs(args, herald, workdir, key, body)))
             herald.stop()
     return r
+
+
+def compare_runs(args, herald, workdir, processes, key, body):
+    """This build against --baseline, in turns (baseline, this, baseline, ...), one server at a
+    time, each on its own data directory, so that both see the same machine within seconds."""
+    base_dir = os.path.join(workdir, "baseline")
+    os.makedirs(base_dir)
+    old = Herald(os.path.abspath(args.baseline), base_dir, 1)
+    old.rewrite_config('[log]\nlevel = "warn"')
+    old_service, old_key = old.create_service("bench")
+    old_template = old.create_template(old_service, "Hello ((name))",
+                                       "Dear ((name)),\n\nYour appointment is on ((date)) at ((place)).\n")
+    old_body = body.replace(json.loads(body)["template_id"], old_template)
+    once = argparse.Namespace(**dict(vars(args), runs=1))
+    out = {"baseline": [], "current": []}
+    for _ in range(args.runs):
+        for name, server, k, b in (("baseline", old, old_key, old_body), ("current", herald, key, body)):
+            server.start(role="api")
+            processes.append(server.proc)
+            out[name] += post_runs(once, server, workdir, k, b)
+            server.stop()
+    return out
+
+
+def compare_lines(args, r):
+    if not r.get("compare"):
+        return []
+    c = r["compare"]
+    base = statistics.median([x["rate"] for x in c["baseline"]])
+    cur = statistics.median([x["rate"] for x in c["current"]])
+    return ["Before and after (%s vs this build), in turns within this run, %d runs each:" % (args.baseline_label, args.runs),
+            "",
+            "| build | accepted/s min / median / max | p99 ms (median) | server CPU, cores (median) | CPU stolen, % (max) |",
+            "|---|---|---|---|---|"] + [
+            "| %s | %s | %.1f | %.2f | %.1f |" % (
+                label, summary([x["rate"] for x in runs]), statistics.median([x["p99"] for x in runs]),
+                statistics.median([x["cpu"] for x in runs]), max(x["steal"] for x in runs))
+            for label, runs in ((args.baseline_label, c["baseline"]), ("this build", c["current"]))] + [
+            "", "This build's median is **%.1f%%** of the baseline's." % (100 * cur / base), ""]
 
 
 def stored_rows(herald):
@@ -368,7 +412,7 @@ def write_results(args, r):
         "Ratios of medians: Herald / nginx ceiling = **%.1f%%**; Herald / own-listener ceiling = %.1f%%."
         % (100 * herald_median / nginx_median, 100 * herald_median / listener_median),
         "",
-    ] + scale_lines(r, herald_median) + micro_lines(r) + [
+    ] + compare_lines(args, r) + scale_lines(r, herald_median) + micro_lines(r) + [
         "Targets (issue 4): at least 25,000/s and at least 30% of the nginx ceiling; p99 under 50 ms at",
         "70% of the maximum rate; peak RSS under 200 MB; delivery at least 5,000 emails/s.",
         "",

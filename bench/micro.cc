@@ -6,18 +6,22 @@
 
 #include <atomic>
 #include <cstdlib>
+#include <filesystem>
 #include <new>
 
 #include "api/govuk_v2/requests.h"
 #include "api/govuk_v2/responses.h"
 #include "core/json.h"
 #include "crypto/field_cipher.h"
+#include "crypto/keyring.h"
+#include "crypto/keyring_kek.h"
 #include "crypto/jwt.h"
 #include "crypto/random.h"
 #include "domain/admin.h"
 #include "domain/authenticator.h"
 #include "domain/personalisation_json.h"
 #include "domain/template_render.h"
+#include "store/sqlite/key_repository.h"
 #include "tests/fakes/memory_store.h"
 
 // Counts every allocation through operator new (the standard library's and ours).
@@ -148,6 +152,40 @@ void BM_NotificationId(benchmark::State& state) {
   for (auto _ : state) benchmark::DoNotOptimize(crypto::time_ordered_uuid(now));
 }
 BENCHMARK(BM_NotificationId);
+
+// Issue 5's per-notification additions: the data key of the (service, day) (scope name and a
+// cached lookup in DataKeys over the real key store) and the blind index of the recipient.
+void BM_DataKeyForScope(benchmark::State& state) {
+  const auto dir = std::filesystem::temp_directory_path() / ("herald-micro-" + crypto::random_uuid().to_string());
+  std::filesystem::create_directories(dir);
+  const Timestamp now = SystemClock().now();
+  (void)crypto::Keyring::create_file((dir / "keyring").string(), now, true);
+  auto repository = store::sqlite::SqliteKeyRepository::open((dir / "keys.db").string());
+  crypto::DataKeys keys(std::make_shared<crypto::KeyringKek>((dir / "keyring").string()), *repository);
+  const std::string service = crypto::random_uuid().to_string();
+  (void)keys.key_for_scope(crypto::notification_scope(service, now), now);
+  AllocationCounter allocations(state);
+  for (auto _ : state) {
+    auto id = keys.key_for_scope(crypto::notification_scope(service, now), now);
+    benchmark::DoNotOptimize(id);
+  }
+  std::filesystem::remove_all(dir);
+}
+BENCHMARK(BM_DataKeyForScope);
+
+void BM_BlindIndex(benchmark::State& state) {
+  const crypto::FieldCipher cipher(std::make_shared<crypto::StaticDataKeys>(1, std::string(32, 'k')),
+                                   crypto::FieldCipher::Mode::kEncrypt);
+  const std::string service = crypto::random_uuid().to_string();
+  const Timestamp now = SystemClock().now();
+  (void)cipher.blind_index(service, "someone@example.com", now);
+  AllocationCounter allocations(state);
+  for (auto _ : state) {
+    auto mac = cipher.blind_index(service, "someone@example.com", now);
+    benchmark::DoNotOptimize(mac);
+  }
+}
+BENCHMARK(BM_BlindIndex);
 
 }  // namespace
 }  // namespace herald

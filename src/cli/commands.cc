@@ -86,6 +86,14 @@ int run_demo(const std::string& config_path) {
   if (!key) return fail(key.error());
   auto created = admin.create_template({service->id, "email", "Appointment reminder", kDemoSubject, kDemoBody, "herald-demo"}, now);
   if (!created) return fail(created.error());
+  const std::string sid = service->id.to_string();
+  for (auto event : {security::AuditEvent{security::cli_actor(), "service.created", {{"service_id", sid}}},
+                     security::AuditEvent{security::cli_actor(), "api_key.created",
+                                          {{"service_id", sid}, {"api_key_id", key->record.id.to_string()}, {"key_type", "normal"}}},
+                     security::AuditEvent{security::cli_actor(), "template.created",
+                                          {{"service_id", sid}, {"template_id", created->id.to_string()}}}}) {
+    if (auto recorded = context->record(std::move(event)); !recorded) return fail(recorded.error());
+  }
   std::cout << "Demo service:  " << service->id.to_string() << "\n"
             << "Demo template: " << created->id.to_string() << " (placeholders: name, date, place)\n"
             << "Live API key (shown once, keep it secret):\n" << key->full_key << "\n";
@@ -97,6 +105,8 @@ int run_service_create(const std::string& config_path, const std::string& name) 
   if (!context) return fail(context.error());
   auto service = domain::Admin(*context->store).create_service(name, SystemClock().now());
   if (!service) return fail(service.error());
+  auto recorded = context->record({security::cli_actor(), "service.created", {{"service_id", service->id.to_string()}}});
+  if (!recorded) return fail(recorded.error());
   std::cout << service->id.to_string() << "\n";
   return 0;
 }
@@ -112,6 +122,10 @@ int run_key_create(const std::string& config_path, const std::string& service,
   if (!found) return fail(found.error());
   auto key = admin.create_api_key(found->id, *key_type, name, SystemClock().now());
   if (!key) return fail(key.error());
+  auto recorded = context->record({security::cli_actor(), "api_key.created",
+                                   {{"service_id", found->id.to_string()}, {"api_key_id", key->record.id.to_string()},
+                                    {"key_type", store::key_type_name(*key_type)}}});
+  if (!recorded) return fail(recorded.error());
   std::cout << key->full_key << "\n";
   return 0;
 }
@@ -129,6 +143,9 @@ int run_template_create(const std::string& config_path, const TemplateCreateOpti
   auto created = admin.create_template({found->id, options.type, options.name, options.subject, body.str(), "herald-cli"},
                                        SystemClock().now());
   if (!created) return fail(created.error());
+  auto recorded = context->record({security::cli_actor(), "template.created",
+                                   {{"service_id", found->id.to_string()}, {"template_id", created->id.to_string()}}});
+  if (!recorded) return fail(recorded.error());
   std::cout << created->id.to_string() << "\n";
   return 0;
 }

@@ -45,6 +45,12 @@ int run_service_set_retention(const std::string& config_path, const std::string&
 int run_retention(const std::string& config_path, const std::string& now_text);
 int run_subject_find(const std::string& config_path, const std::string& service, const std::string& email);
 
+// The audit log (audit_commands.cc): verify the chain against its signed checkpoints (exit 1
+// on any problem), export JSON Lines for a SIEM, sign the head now.
+int run_audit_verify(const std::string& config_path);
+int run_audit_export(const std::string& config_path, const std::string& since_text);
+int run_audit_checkpoint(const std::string& config_path);
+
 struct ServeOptions {
   std::string config_path;
   std::string ready_file;  // written with the bound port once listening (tests)

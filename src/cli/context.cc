@@ -82,7 +82,17 @@ Result<Context> open_context(const std::string& config_path) {
   store_config.commit_gather = config->commit_gather;
   auto store = store::sqlite::SqliteStore::open(store_config, cipher, SystemClock().now());
   if (!store) return store.error();
-  return Context{std::move(*config), std::move(keys), std::move(cipher), std::move(*store)};
+  security::AuditLogOptions audit_options{config->audit_checkpoint_path, config->keyring_path, config->audit_syslog};
+  auto audit = std::make_unique<security::AuditLog>(**store, std::move(audit_options));
+  return Context{std::move(*config), std::move(keys), std::move(cipher), std::move(*store), std::move(audit)};
+}
+
+Result<void> Context::record(security::AuditEvent event) {
+  const Timestamp now = SystemClock().now();
+  HERALD_TRY(audit->record(std::move(event), now));
+  auto checkpointed = audit->checkpoint(now);
+  if (!checkpointed) return checkpointed.error();
+  return ok();
 }
 
 }  // namespace herald::cli

@@ -11,6 +11,8 @@
 #include "cli/config.h"
 #include "crypto/data_keys.h"
 #include "crypto/field_cipher.h"
+#include "ops/retention.h"
+#include "security/audit.h"
 #include "store/store.h"
 
 namespace herald::cli {
@@ -20,8 +22,15 @@ struct Context {
   std::shared_ptr<crypto::DataKeys> keys;
   std::shared_ptr<const crypto::FieldCipher> cipher;
   std::unique_ptr<store::Store> store;
+  std::unique_ptr<security::AuditLog> audit;
+
+  // Appends one audit entry and checkpoints the chain at once (a command is a rare event).
+  Result<void> record(security::AuditEvent event);
 };
 
 Result<Context> open_context(const std::string& config_path);
+
+// The audit objects of a retention run (shared by the command and serve's job).
+std::vector<std::pair<std::string, std::string>> retention_objects(const ops::RetentionReport& report);
 
 }  // namespace herald::cli

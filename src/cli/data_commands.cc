@@ -20,6 +20,13 @@ int fail(const Error& error) {
 
 }  // namespace
 
+std::vector<std::pair<std::string, std::string>> retention_objects(const ops::RetentionReport& report) {
+  return {{"services", std::to_string(report.services)},
+          {"redacted", std::to_string(report.redacted)},
+          {"failed_pending", std::to_string(report.failed_pending)},
+          {"keys_destroyed", std::to_string(report.keys_destroyed)}};
+}
+
 int run_service_set_retention(const std::string& config_path, const std::string& service, int days) {
   // GOV.UK Notify lets a service keep data for 3 to 90 days.
   if (days < 3 || days > 90) return fail(invalid_argument("--days must be between 3 and 90"));
@@ -28,6 +35,9 @@ int run_service_set_retention(const std::string& config_path, const std::string&
   auto found = domain::Admin(*context->store).find_service(service);
   if (!found) return fail(found.error());
   if (auto set = context->store->set_service_retention(found->id, days); !set) return fail(set.error());
+  auto recorded = context->record({security::cli_actor(), "service.retention_changed",
+                                   {{"service_id", found->id.to_string()}, {"days", std::to_string(days)}}});
+  if (!recorded) return fail(recorded.error());
   std::cout << "service " << found->id.to_string() << " keeps personal data for " << days << " days\n";
   return 0;
 }
@@ -46,6 +56,8 @@ int run_retention(const std::string& config_path, const std::string& now_text) {
   if (!context) return fail(context.error());
   auto report = ops::Retention(*context->store, *context->keys).run(now);
   if (!report) return fail(report.error());
+  auto recorded = context->record({security::cli_actor(), "retention.run", retention_objects(*report)});
+  if (!recorded) return fail(recorded.error());
   std::cout << "retention: " << report->services << " services, " << report->redacted
             << " notifications redacted (" << report->failed_pending << " of them undelivered), "
             << report->keys_destroyed << " data keys destroyed\n";
@@ -61,6 +73,10 @@ int run_subject_find(const std::string& config_path, const std::string& service,
   if (!found) return fail(found.error());
   auto records = context->store->find_by_recipient(found->id, domain::normalise_email_for_index(*valid));
   if (!records) return fail(records.error());
+  // A data export: audited with the service and the count, never the address.
+  auto recorded = context->record({security::cli_actor(), "subject.exported",
+                                   {{"service_id", found->id.to_string()}, {"notifications", std::to_string(records->size())}}});
+  if (!recorded) return fail(recorded.error());
   for (const auto& r : *records) {
     std::cout << r.id.to_string() << " " << format_timestamp(r.created_at) << " " << r.type << " " << r.status << "\n";
   }

@@ -94,6 +94,12 @@ int run_keys_rotate(const std::string& config_path, bool new_kek) {
   auto report = context->keys->rewrap_all();
   if (!report) return fail(report.error());
   const int status = print_rewrap(*report);
+  auto recorded = context->record({security::cli_actor(), new_kek ? "keys.rotated" : "keys.rewrapped",
+                                   {{"active_kek", report->active_kek},
+                                    {"rewrapped", std::to_string(report->rewrapped)},
+                                    {"failed", std::to_string(report->failed)}},
+                                   report->failed == 0 ? "success" : "failure"});
+  if (!recorded) return fail(recorded.error());
   if (status == 0) {
     for (const auto& v : *before) {
       if (v.id != report->active_kek) {
@@ -115,10 +121,17 @@ int run_keys_retire(const std::string& config_path, const std::string& kek_id) {
     if (!key.destroyed && key.wrapped.kek_id == kek_id) ++still;
   }
   if (still > 0) {
+    (void)context->record({security::cli_actor(), "keys.kek_retired", {{"kek_id", kek_id}}, "denied"});
     return fail(failed_precondition("refusing to retire " + kek_id + ": it still wraps " + std::to_string(still) +
                                     " data keys; run `herald keys rewrap` first"));
   }
-  if (auto destroyed = context->keys->kek().destroy_version(kek_id); !destroyed) return fail(destroyed.error());
+  if (auto destroyed = context->keys->kek().destroy_version(kek_id); !destroyed) {
+    (void)context->record({security::cli_actor(), "keys.kek_retired", {{"kek_id", kek_id}}, "failure"});
+    return fail(destroyed.error());
+  }
+  if (auto recorded = context->record({security::cli_actor(), "keys.kek_retired", {{"kek_id", kek_id}}}); !recorded) {
+    return fail(recorded.error());
+  }
   std::cout << "retired " << kek_id << "\n";
   return 0;
 }

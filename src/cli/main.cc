@@ -99,6 +99,14 @@ int main(int argc, char** argv) {
   auto* keys_retire = keys_cmd->add_subcommand("retire", "destroy an old key-encryption key that wraps nothing");
   keys_retire->add_option("--kek", retire_kek, "its id, as `keys status` shows it")->required();
 
+  auto* audit_cmd = app.add_subcommand("audit", "the tamper-evident audit log");
+  audit_cmd->require_subcommand(1);
+  auto* audit_verify = audit_cmd->add_subcommand("verify", "check the hash chain against the signed checkpoints");
+  std::string audit_since;
+  auto* audit_export = audit_cmd->add_subcommand("export", "print entries as JSON Lines (for a SIEM)");
+  audit_export->add_option("--since", audit_since, "only entries at or after this time (2026-01-31T00:00:00.000000Z)");
+  auto* audit_checkpoint = audit_cmd->add_subcommand("checkpoint", "sign the chain head into the checkpoint file now");
+
   CLI11_PARSE(app, argc, argv);
 
   // Every command may hold keys: none may leave a core dump, and key memory is locked.
@@ -117,6 +125,9 @@ int main(int argc, char** argv) {
   if (*service_retention) return run_service_set_retention(config, retention_service, retention_days);
   if (*retention_run) return run_retention(config, retention_now);
   if (*subject_find) return run_subject_find(config, subject_service, subject_email);
+  if (*audit_verify) return run_audit_verify(config);
+  if (*audit_export) return run_audit_export(config, audit_since);
+  if (*audit_checkpoint) return run_audit_checkpoint(config);
   if (*keys_status) return run_keys_status(config);
   if (*keys_rotate) return run_keys_rotate(config, true);
   if (*keys_rewrap) return run_keys_rotate(config, false);

@@ -102,7 +102,23 @@ int run_serve(const ServeOptions& options) {
                                                         clock, config.worker);
   }
   api::Router router(config.api_threads);
-  api::govuk_v2::register_routes(router, {authenticator, notifications, clock, config.public_url});
+  security::AuthFailureTally auth_failures;
+  api::govuk_v2::register_routes(router, {authenticator, notifications, clock, config.public_url,
+                                          [&auth_failures](std::string_view reason, std::string_view source) {
+                                            auth_failures.note(reason, source);
+                                          }});
+  // Every interval: refused authentications into the audit log, then the chain head signed.
+  auto flush_audit = [&context, &auth_failures, &clock] {
+    const Timestamp now = clock.now();
+    if (auto events = auth_failures.drain(); !events.empty()) {
+      if (auto recorded = context->audit->record_all(std::move(events), now); !recorded) {
+        log::error("audit.write_failed", {{"error", recorded.error().message}});
+      }
+    }
+    if (auto checkpointed = context->audit->checkpoint(now); !checkpointed) {
+      log::error("audit.checkpoint_failed", {{"error", checkpointed.error().message}});
+    }
+  };
   std::unique_ptr<net::HttpsServer> server;
   if (options.role != "worker") {
     auto started = start_api(config, router, worker.get());
@@ -118,10 +134,17 @@ int run_serve(const ServeOptions& options) {
   if (options.role != "api") {
     retention = std::make_unique<Periodic>("retention", std::chrono::minutes(config.retention_interval_minutes),
                                            [&context, &clock] {
-                                             auto ran = ops::Retention(*context->store, *context->keys).run(clock.now());
-                                             if (!ran) log::error("retention.failed", {{"error", ran.error().message}});
+                                             const Timestamp now = clock.now();
+                                             auto ran = ops::Retention(*context->store, *context->keys).run(now);
+                                             if (!ran) {
+                                               log::error("retention.failed", {{"error", ran.error().message}});
+                                             } else if (ran->redacted > 0 || ran->keys_destroyed > 0) {
+                                               (void)context->audit->record(
+                                                   {"system:retention", "retention.run", retention_objects(*ran)}, now);
+                                             }
                                            });
   }
+  auto audit_job = std::make_unique<Periodic>("audit", std::chrono::seconds(config.audit_checkpoint_seconds), flush_audit);
   const std::string port = server ? std::to_string(server->port()) : "none";
   log::info("serve.started", {{"role", options.role}, {"address", config.server.address}, {"port", port}});
   if (!options.ready_file.empty()) std::ofstream(options.ready_file) << port << "\n";
@@ -130,6 +153,8 @@ int run_serve(const ServeOptions& options) {
   log::info("serve.stopping", {{"signal", std::to_string(signal_number)}});
   retention.reset();
   if (server) server->stop();
+  audit_job.reset();
+  flush_audit();  // what the last requests refused, and a final checkpoint
   if (worker) worker->stop();
   log::info("serve.stopped");
   return 0;

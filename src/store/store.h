@@ -15,6 +15,7 @@
 #include <vector>
 
 #include "core/result.h"
+#include "crypto/audit_chain.h"
 #include "store/records.h"
 
 namespace herald::store {
@@ -60,6 +61,14 @@ class Store {
   virtual Result<RetentionOutcome> redact_before(ServiceId service, Timestamp cutoff, Timestamp now) = 0;
   // Whether any notification of the service created in [from, to) still holds personal data.
   virtual Result<bool> holds_personal_data(ServiceId service, Timestamp from, Timestamp to) = 0;
+
+  // Audit log. Appends in one transaction, each entry taking the next seq and chained to the
+  // previous entry's hash (crypto::chain_entry) under the write lock, so appenders in several
+  // processes never fork the chain. Returns the entries as stored (seq and hashes filled).
+  virtual Result<std::vector<crypto::AuditEntry>> append_audit(std::vector<crypto::AuditEntry> entries) = 0;
+  // Visits entries with seq > after_seq (and at >= since, when given) in seq order.
+  virtual Result<void> read_audit(std::int64_t after_seq, std::optional<Timestamp> since,
+                                  const std::function<Result<void>(const crypto::AuditEntry&)>& visit) = 0;
 
   // Asynchronous forms: `done` runs once the write is durable (or has failed), possibly on a
   // store thread, so it must be quick and must not call back into the store synchronously.

@@ -154,6 +154,28 @@ class MemoryStore final : public store::Store {
     return false;
   }
 
+  Result<std::vector<crypto::AuditEntry>> append_audit(std::vector<crypto::AuditEntry> entries) override {
+    std::lock_guard lock(mutex_);
+    for (auto& e : entries) {
+      e.seq = static_cast<std::int64_t>(audit_.size()) + 1;
+      crypto::chain_entry(e, audit_.empty() ? std::string(32, '\0') : audit_.back().hash);
+      audit_.push_back(e);
+    }
+    return entries;
+  }
+  Result<void> read_audit(std::int64_t after_seq, std::optional<Timestamp> since,
+                          const std::function<Result<void>(const crypto::AuditEntry&)>& visit) override {
+    std::vector<crypto::AuditEntry> copy;
+    {
+      std::lock_guard lock(mutex_);
+      copy = audit_;
+    }
+    for (const auto& e : copy) {
+      if (e.seq > after_seq && (!since || e.at >= *since)) HERALD_TRY(visit(e));
+    }
+    return ok();
+  }
+
   int service_reads = 0;   // guarded by mutex_ (read in tests after calls complete)
   int template_reads = 0;  // likewise
 
@@ -168,6 +190,7 @@ class MemoryStore final : public store::Store {
   std::vector<store::ApiKeyRecord> keys_;
   std::map<TemplateId, store::TemplateRecord> templates_;
   std::map<NotificationId, Row> notifications_;
+  std::vector<crypto::AuditEntry> audit_;
 };
 
 }  // namespace herald::fakes

@@ -56,14 +56,18 @@ bool has_bearer_scheme(std::string_view header) {
 
 Result<std::variant<domain::Caller, net::Response>> authenticate(
     const net::Request& request, domain::Authenticator& authenticator, Timestamp now,
-    Blocking blocking) {
+    Blocking blocking, const AuthFailureHook* on_failure) {
   using Outcome = std::variant<domain::Caller, net::Response>;
+  auto refuse = [&](std::string_view reason, int status, std::string message) {
+    if (on_failure != nullptr && *on_failure) (*on_failure)(reason, request.remote_address);
+    return Outcome(error_response(status, "AuthError", std::move(message)));
+  };
   const auto header = request.header("Authorization");
   if (!header || header->empty()) {
-    return Outcome(error_response(401, "AuthError", "Unauthorized: authentication token must be provided"));
+    return refuse("no_token", 401, "Unauthorized: authentication token must be provided");
   }
   if (!has_bearer_scheme(*header)) {
-    return Outcome(error_response(401, "AuthError", "Unauthorized: authentication bearer scheme must be used"));
+    return refuse("not_bearer", 401, "Unauthorized: authentication bearer scheme must be used");
   }
   std::string_view token = header->substr(7);
   while (!token.empty() && token.front() == ' ') token.remove_prefix(1);
@@ -73,7 +77,7 @@ Result<std::variant<domain::Caller, net::Response>> authenticate(
   if (auto* failure = std::get_if<domain::AuthFailure>(&*outcome)) {
     // Logged without the token (SC-32); the intrusion detector will count these.
     log::info("auth.refused", {{"reason", failure_name(*failure)}, {"remote", request.remote_address}});
-    return Outcome(error_response(403, "AuthError", message_for(*failure)));
+    return refuse(failure_name(*failure), 403, message_for(*failure));
   }
   return Outcome(std::get<domain::Caller>(*outcome));
 }

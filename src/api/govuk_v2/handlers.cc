@@ -26,7 +26,7 @@ std::string root_url(const net::Request& request, const std::string& configured)
 bool post_email(const Dependencies& deps, const net::Request& request, const Reply& reply,
                 Blocking blocking) {
   const Timestamp now = deps.clock.now();
-  auto caller = authenticate(request, deps.authenticator, now, blocking);
+  auto caller = authenticate(request, deps.authenticator, now, blocking, &deps.on_auth_failure);
   if (!caller) return false;  // would block: nothing done yet
   if (auto* refused = std::get_if<net::Response>(&*caller)) {
     reply([response = std::move(*refused)] { return response; });
@@ -64,7 +64,7 @@ bool post_email(const Dependencies& deps, const net::Request& request, const Rep
 
 net::Response get_notification(const Dependencies& deps, const net::Request& request,
                                const PathParams& params) {
-  auto caller = authenticate(request, deps.authenticator, deps.clock.now());
+  auto caller = authenticate(request, deps.authenticator, deps.clock.now(), Blocking::kAllowed, &deps.on_auth_failure);
   if (!caller) return error_response(caller.error());
   if (auto* refused = std::get_if<net::Response>(&*caller)) return std::move(*refused);
   auto id = NotificationId::parse(params.at("notification_id"));

@@ -4,6 +4,7 @@
 
 #include <string>
 
+#include "api/govuk_v2/auth.h"
 #include "api/router.h"
 #include "core/time.h"
 #include "domain/authenticator.h"
@@ -18,6 +19,8 @@ struct Dependencies {
   // When set (e.g. "https://notify.example.org/"), absolute URLs use it instead of the Host
   // header the client sent.
   std::string public_root;
+  // Told of every refused authentication (for the audit log); may be empty.
+  AuthFailureHook on_auth_failure;
 };
 
 void register_routes(Router& router, const Dependencies& deps);

@@ -83,6 +83,22 @@ ALTER TABLE notifications ADD COLUMN redacted_at INTEGER;
 CREATE INDEX notifications_recipient ON notifications(service_id, recipient_index)
   WHERE recipient_index IS NOT NULL;
 )sql"},
+    // The audit chain (crypto/audit_chain.h): append-only by Herald; `objects` is a JSON array of
+    // [name, value] pairs, in order, so the entry re-encodes exactly for verification.
+    Migration{3, "audit log", R"sql(
+CREATE TABLE audit_log (
+  seq INTEGER PRIMARY KEY,
+  at INTEGER NOT NULL,
+  actor TEXT NOT NULL,
+  action TEXT NOT NULL,
+  objects TEXT NOT NULL,
+  outcome TEXT NOT NULL,
+  source TEXT NOT NULL,
+  prev_hash BLOB NOT NULL,
+  hash BLOB NOT NULL
+) STRICT;
+CREATE INDEX audit_log_at ON audit_log(at);
+)sql"},
 };
 
 }  // namespace

@@ -1,7 +1,9 @@
 #include "store/sqlite/sqlite_store.h"
 
 #include <future>
+#include <limits>
 
+#include "core/json.h"
 #include "core/log.h"
 #include "core/thread_name.h"
 #include "store/sqlite/migrations.h"
@@ -598,6 +600,105 @@ Result<bool> SqliteStore::holds_personal_data(ServiceId service, Timestamp from,
     if (!row) return row.error();
     return *row && stmt->column_int(0) != 0;
   });
+}
+
+namespace {
+
+std::string encode_objects(const std::vector<std::pair<std::string, std::string>>& objects) {
+  json::Writer w;
+  w.begin_array();
+  for (const auto& [name, value] : objects) w.begin_array().string(name).string(value).end_array();
+  w.end_array();
+  return w.take();
+}
+
+Result<std::vector<std::pair<std::string, std::string>>> decode_objects(std::string_view text) {
+  auto parsed = json::parse(text);
+  if (!parsed || !parsed->is_array()) return data_loss("audit entry objects are malformed");
+  std::vector<std::pair<std::string, std::string>> out;
+  for (const json::Value& pair : parsed->as_array()) {
+    if (!pair.is_array() || pair.as_array().size() != 2 || !pair.as_array()[0].is_string() ||
+        !pair.as_array()[1].is_string()) {
+      return data_loss("audit entry objects are malformed");
+    }
+    out.emplace_back(pair.as_array()[0].as_string(), pair.as_array()[1].as_string());
+  }
+  return out;
+}
+
+}  // namespace
+
+Result<std::vector<crypto::AuditEntry>> SqliteStore::append_audit(std::vector<crypto::AuditEntry> entries) {
+  HERALD_TRY(writer_->run([&](Connection& db) -> Result<void> {
+    std::int64_t seq = 0;
+    std::string prev(32, '\0');
+    {
+      auto head = db.prepare("SELECT seq, hash FROM audit_log ORDER BY seq DESC LIMIT 1");
+      if (!head) return head.error();
+      auto row = head->step();
+      if (!row) return row.error();
+      if (*row) {
+        seq = head->column_int(0);
+        prev = head->column_blob(1);
+      }
+    }
+    for (crypto::AuditEntry& entry : entries) {
+      entry.seq = ++seq;
+      crypto::chain_entry(entry, prev);
+      prev = entry.hash;
+      auto stmt = db.prepare("INSERT INTO audit_log VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)");
+      if (!stmt) return stmt.error();
+      HERALD_TRY(stmt->bind_int(1, entry.seq)
+                     .bind_int(2, to_micros(entry.at))
+                     .bind_text(3, entry.actor)
+                     .bind_text(4, entry.action)
+                     .bind_text(5, encode_objects(entry.objects))
+                     .bind_text(6, entry.outcome)
+                     .bind_text(7, entry.source)
+                     .bind_blob(8, entry.prev_hash)
+                     .bind_blob(9, entry.hash)
+                     .run());
+    }
+    return ok();
+  }));
+  return entries;
+}
+
+Result<void> SqliteStore::read_audit(std::int64_t after_seq, std::optional<Timestamp> since,
+                                     const std::function<Result<void>(const crypto::AuditEntry&)>& visit) {
+  // Read straight from a reader connection, in pages, so a long log never sits in memory.
+  std::int64_t next = after_seq;
+  while (true) {
+    std::vector<crypto::AuditEntry> page;
+    HERALD_TRY(with_reader<bool>([&](Connection& db) -> Result<bool> {
+      auto stmt = db.prepare(
+          "SELECT seq, at, actor, action, objects, outcome, source, prev_hash, hash FROM audit_log "
+          "WHERE seq > ? AND at >= ? ORDER BY seq LIMIT 1000");
+      if (!stmt) return stmt.error();
+      stmt->bind_int(1, next).bind_int(2, since ? to_micros(*since) : std::numeric_limits<std::int64_t>::min());
+      while (true) {
+        auto row = stmt->step();
+        if (!row) return row.error();
+        if (!*row) return true;
+        crypto::AuditEntry e;
+        e.seq = stmt->column_int(0);
+        e.at = from_micros(stmt->column_int(1));
+        e.actor = stmt->column_text(2);
+        e.action = stmt->column_text(3);
+        auto objects = decode_objects(stmt->column_text(4));
+        if (!objects) return objects.error();
+        e.objects = std::move(*objects);
+        e.outcome = stmt->column_text(5);
+        e.source = stmt->column_text(6);
+        e.prev_hash = stmt->column_blob(7);
+        e.hash = stmt->column_blob(8);
+        page.push_back(std::move(e));
+      }
+    }));
+    if (page.empty()) return ok();
+    for (const auto& e : page) HERALD_TRY(visit(e));
+    next = page.back().seq;
+  }
 }
 
 }  // namespace herald::store::sqlite

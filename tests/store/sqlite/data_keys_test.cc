@@ -93,7 +93,8 @@ TEST_F(DataKeysTest, DecryptsAfterRotationAndRetirementOfTheOldKek) {
   EXPECT_EQ(report->rewrapped, 2);
   EXPECT_EQ(report->failed, 0);
   EXPECT_EQ(report->active_kek, "file-2");
-  for (const auto& key : *keys_->repository().list()) EXPECT_EQ(key.wrapped.kek_id, "file-2");
+  auto listed = keys_->repository().list();
+  for (const auto& key : *listed) EXPECT_EQ(key.wrapped.kek_id, "file-2");
   // Resumable: a second run finds nothing to do.
   EXPECT_EQ(keys_->rewrap_all()->rewrapped, 0);
   EXPECT_EQ(keys_->rewrap_all()->current, 2);
