@@ -2,6 +2,7 @@
 
 #include <gtest/gtest.h>
 
+#include <cctype>
 #include <functional>
 #include <string>
 #include <vector>
@@ -327,6 +328,157 @@ TEST_F(AuditChainTest, CheckpointsAfterEntriesAreACallerBug) {
   AuditVerifier verifier({{"audit-1", public_key_}});
   verifier.add_entry(entries_[0]);
   EXPECT_DEATH(verifier.add_checkpoint(checkpoints_[0]), "checkpoints must be added before");
+}
+
+std::string replaced(std::string text, std::string_view from, std::string_view to) {
+  const auto at = text.find(from);
+  EXPECT_NE(at, std::string::npos) << from;
+  if (at != std::string::npos) text.replace(at, from.size(), to);
+  return text;
+}
+
+TEST_F(AuditChainTest, CheckpointLineRoundTrips) {
+  std::vector<AuditCheckpoint> parsed;
+  for (const auto& c : checkpoints_) {
+    const std::string line = checkpoint_line(c);
+    EXPECT_EQ(line.find('\n'), std::string::npos);
+    auto back = parse_checkpoint_line(line, parsed.size() + 1);
+    ASSERT_TRUE(back) << back.error().message;
+    EXPECT_EQ(back->seq, c.seq);
+    EXPECT_EQ(back->hash, c.hash);
+    EXPECT_EQ(back->at, c.at);
+    EXPECT_EQ(back->key_id, c.key_id);
+    EXPECT_EQ(back->signature, c.signature);
+    EXPECT_TRUE(checkpoint_signature_valid(*back, public_key_));
+    EXPECT_EQ(checkpoint_line(*back), line);
+    parsed.push_back(std::move(*back));
+  }
+  EXPECT_TRUE(verify(entries_, parsed).ok);
+  // Members in another order are still one well-formed checkpoint.
+  const std::string line = checkpoint_line(checkpoints_[0]);
+  const std::string reordered = "{\"seq\":10," + replaced(line.substr(1), "\"seq\":10,", "");
+  auto back = parse_checkpoint_line(reordered, 1);
+  ASSERT_TRUE(back) << back.error().message;
+  EXPECT_EQ(back->seq, 10);
+}
+
+TEST_F(AuditChainTest, MalformedCheckpointLinesAreRefusedByPositionNotContent) {
+  const AuditCheckpoint& c = checkpoints_[0];
+  const std::string line = checkpoint_line(c);
+  const std::string hash_hex = to_hex(c.hash);
+  const std::string signature_b64 = line.substr(line.find("\"signature\":\"") + 13, 88);
+  ASSERT_EQ(signature_b64.substr(86), "==");
+  std::string upper_hash = hash_hex;
+  for (char& ch : upper_hash) ch = static_cast<char>(std::toupper(static_cast<unsigned char>(ch)));
+  ASSERT_NE(upper_hash, hash_hex);
+
+  const std::vector<std::pair<std::string, std::string>> malformed = {
+      {"empty", ""},
+      {"not JSON", "CANARY"},
+      {"array", "[\"CANARY\"]"},
+      {"trailing newline", line + "\n"},
+      {"trailing CR", line + "\r"},
+      {"trailing garbage", line + " CANARY"},
+      {"two objects", line + line},
+      {"too long", replaced(line, "\"v\":1", "\"v\":1" + std::string(1100, ' '))},
+      {"missing member", replaced(line, ",\"key_id\":\"audit-1\"", "")},
+      {"extra member", replaced(line, "{", "{\"note\":\"CANARY\",")},
+      {"repeated member", replaced(line, "\"v\":1", "\"v\":1,\"seq\":10")},
+      {"member repeated in place of another", replaced(line, "\"v\":1", "\"seq\":10")},
+      {"nested", replaced(line, "\"v\":1", "\"v\":{\"CANARY\":1}")},
+      {"version 2", replaced(line, "\"v\":1", "\"v\":2")},
+      {"version as string", replaced(line, "\"v\":1", "\"v\":\"1\"")},
+      {"seq zero", replaced(line, "\"seq\":10", "\"seq\":0")},
+      {"seq negative", replaced(line, "\"seq\":10", "\"seq\":-10")},
+      {"seq as string", replaced(line, "\"seq\":10", "\"seq\":\"10\"")},
+      {"seq with fraction", replaced(line, "\"seq\":10", "\"seq\":10.0")},
+      {"seq with exponent", replaced(line, "\"seq\":10", "\"seq\":1e1")},
+      {"seq too large", replaced(line, "\"seq\":10", "\"seq\":99999999999999999999")},
+      {"hash uppercase", replaced(line, hash_hex, upper_hash)},
+      {"hash short", replaced(line, hash_hex, hash_hex.substr(2))},
+      {"hash not hex", replaced(line, hash_hex, "zz" + hash_hex.substr(2))},
+      {"hash as number", replaced(line, "\"" + hash_hex + "\"", "1")},
+      {"at without fraction", replaced(line, "08:00:11.000000Z", "08:00:11Z")},
+      {"at with offset", replaced(line, "08:00:11.000000Z", "08:00:11.000000+00:00")},
+      {"at with spaces", replaced(line, "08:00:11.000000Z", "08:00:11. 00000Z")},
+      {"at impossible", replaced(line, "2027-01-15", "2027-02-30")},
+      {"key id with space", replaced(line, "audit-1", "CANARY key")},
+      {"key id empty", replaced(line, "\"audit-1\"", "\"\"")},
+      {"key id too long", replaced(line, "audit-1", std::string(65, 'k'))},
+      {"signature unpadded", replaced(line, signature_b64, signature_b64.substr(0, 86))},
+      {"signature short", replaced(line, signature_b64, signature_b64.substr(4))},
+      {"signature not base64", replaced(line, signature_b64, "!" + signature_b64.substr(1))},
+  };
+  for (const auto& [name, text] : malformed) {
+    SCOPED_TRACE(name);
+    auto parsed = parse_checkpoint_line(text, 3);
+    ASSERT_FALSE(parsed);
+    EXPECT_EQ(parsed.error().code, ErrorCode::kDataLoss);
+    const std::string& message = parsed.error().message;
+    EXPECT_TRUE(contains(message, "checkpoint file line 3 is malformed")) << message;
+    EXPECT_FALSE(contains(message, "CANARY")) << message;
+    EXPECT_FALSE(contains(message, hash_hex.substr(0, 16))) << message;
+    EXPECT_FALSE(contains(message, signature_b64.substr(0, 16))) << message;
+  }
+  // Without a line number the message still says what was refused.
+  auto unnumbered = parse_checkpoint_line("CANARY");
+  ASSERT_FALSE(unnumbered);
+  EXPECT_TRUE(contains(unnumbered.error().message, "checkpoint line is malformed"));
+}
+
+TEST_F(AuditChainTest, SignCheckpointRefusesBadArguments) {
+  const std::string& hash = entries_[9].hash;
+  const Timestamp at = entries_[9].at;
+  EXPECT_EQ(sign_checkpoint(0, hash, at, "audit-1", seed_).error().code,
+            ErrorCode::kInvalidArgument);
+  EXPECT_EQ(sign_checkpoint(10, hash.substr(1), at, "audit-1", seed_).error().code,
+            ErrorCode::kInvalidArgument);
+  EXPECT_EQ(sign_checkpoint(10, hash, at, "audit 1", seed_).error().code,
+            ErrorCode::kInvalidArgument);
+  EXPECT_EQ(sign_checkpoint(10, hash, at, "", seed_).error().code, ErrorCode::kInvalidArgument);
+  EXPECT_EQ(
+      sign_checkpoint(10, hash, at, "audit-1", SecretBytes(std::string(31, 's'))).error().code,
+      ErrorCode::kInvalidArgument);
+}
+
+TEST_F(AuditChainTest, JsonExportHasTheSiemShape) {
+  const AuditEntry& e = entries_[9];  // seq 10
+  const std::string text = audit_entry_json(e);
+  EXPECT_EQ(text.find('\n'), std::string::npos);
+  auto parsed = json::parse(text);
+  ASSERT_TRUE(parsed) << parsed.error().message;
+  ASSERT_TRUE(parsed->is_object());
+  std::vector<std::string> names;
+  for (const auto& member : parsed->as_object()) names.push_back(member.first);
+  EXPECT_EQ(names, (std::vector<std::string>{"seq", "time", "actor", "action", "objects", "outcome",
+                                             "source", "prev_hash", "hash"}));
+  EXPECT_EQ(parsed->find("seq")->as_int64(), 10);
+  EXPECT_EQ(parsed->find("time")->as_string(), "2027-01-15T08:00:10.000000Z");
+  EXPECT_EQ(parsed->find("actor")->as_string(), e.actor);
+  EXPECT_EQ(parsed->find("action")->as_string(), "keys.rotated");
+  const json::Value* objects = parsed->find("objects");
+  ASSERT_TRUE(objects != nullptr && objects->is_object());
+  ASSERT_EQ(objects->as_object().size(), 2u);
+  EXPECT_EQ(objects->find("service_id")->as_string(), e.objects[0].second);
+  EXPECT_EQ(objects->find("count")->as_string(), "70");
+  EXPECT_EQ(parsed->find("outcome")->as_string(), "denied");
+  EXPECT_EQ(parsed->find("source")->as_string(), "192.0.2.10");
+  EXPECT_EQ(parsed->find("prev_hash")->as_string(), to_hex(entries_[8].hash));
+  EXPECT_EQ(parsed->find("hash")->as_string(), to_hex(e.hash));
+  EXPECT_EQ(parsed->find("hash")->as_string().size(), 64u);
+
+  // Awkward text stays on one line and comes back unchanged.
+  AuditEntry odd = make_entry(1);
+  odd.actor = "cli:\"root\"\n\\";
+  odd.objects = {};
+  chain_entry(odd, {});
+  const std::string odd_text = audit_entry_json(odd);
+  EXPECT_EQ(odd_text.find('\n'), std::string::npos);
+  auto odd_parsed = json::parse(odd_text);
+  ASSERT_TRUE(odd_parsed);
+  EXPECT_EQ(odd_parsed->find("actor")->as_string(), odd.actor);
+  EXPECT_TRUE(odd_parsed->find("objects")->is_object());
+  EXPECT_EQ(odd_parsed->find("prev_hash")->as_string(), std::string(64, '0'));
 }
 
 // Known answers computed independently (Python hashlib and the cryptography package) from the
