@@ -51,6 +51,12 @@ int run_audit_verify(const std::string& config_path);
 int run_audit_export(const std::string& config_path, const std::string& since_text);
 int run_audit_checkpoint(const std::string& config_path);
 
+// Backups (backup_commands.cc): an encrypted snapshot taken while serve runs; verify without
+// restoring; restore into a data directory without data (refuses a database that holds any).
+int run_backup_create(const std::string& config_path, const std::string& file);
+int run_backup_verify(const std::string& config_path, const std::string& file);
+int run_backup_restore(const std::string& config_path, const std::string& file);
+
 struct ServeOptions {
   std::string config_path;
   std::string ready_file;  // written with the bound port once listening (tests)

@@ -40,6 +40,8 @@ Result<void> upgrade_legacy_keyring(const Config& config, crypto::DataKeys& keys
   return ok();
 }
 
+}  // namespace
+
 Result<std::shared_ptr<crypto::KekSource>> open_kek(const Config& config) {
   if (config.kek_source != "pkcs11") return std::shared_ptr<crypto::KekSource>(std::make_shared<crypto::KeyringKek>(config.keyring_path));
   auto pin = crypto::read_pin_file(config.pkcs11_pin_file);
@@ -54,8 +56,6 @@ Result<std::shared_ptr<crypto::KekSource>> open_kek(const Config& config) {
   HERALD_TRY((*token)->ensure_initial_version(SystemClock().now()));
   return std::shared_ptr<crypto::KekSource>(std::move(*token));
 }
-
-}  // namespace
 
 Result<Context> open_context(const std::string& config_path) {
   auto config = load_config(config_path);

@@ -30,6 +30,9 @@ struct Context {
 
 Result<Context> open_context(const std::string& config_path);
 
+// The KEK source the configuration names (keyring file or PKCS#11 token).
+Result<std::shared_ptr<crypto::KekSource>> open_kek(const Config& config);
+
 // The audit objects of a retention run (shared by the command and serve's job).
 std::vector<std::pair<std::string, std::string>> retention_objects(const ops::RetentionReport& report);
 

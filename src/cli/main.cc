@@ -107,6 +107,16 @@ int main(int argc, char** argv) {
   audit_export->add_option("--since", audit_since, "only entries at or after this time (2026-01-31T00:00:00.000000Z)");
   auto* audit_checkpoint = audit_cmd->add_subcommand("checkpoint", "sign the chain head into the checkpoint file now");
 
+  auto* backup_cmd = app.add_subcommand("backup", "encrypted backups of the database");
+  backup_cmd->require_subcommand(1);
+  std::string backup_file;
+  auto* backup_create = backup_cmd->add_subcommand("create", "write an encrypted snapshot (safe while serve runs)");
+  backup_create->add_option("file", backup_file, "the backup file to write (must not exist)")->required();
+  auto* backup_verify = backup_cmd->add_subcommand("verify", "check a backup's integrity without restoring it");
+  backup_verify->add_option("file", backup_file, "the backup file")->required();
+  auto* backup_restore = backup_cmd->add_subcommand("restore", "restore into a data directory that holds no data");
+  backup_restore->add_option("file", backup_file, "the backup file")->required();
+
   CLI11_PARSE(app, argc, argv);
 
   // Every command may hold keys: none may leave a core dump, and key memory is locked.
@@ -125,6 +135,9 @@ int main(int argc, char** argv) {
   if (*service_retention) return run_service_set_retention(config, retention_service, retention_days);
   if (*retention_run) return run_retention(config, retention_now);
   if (*subject_find) return run_subject_find(config, subject_service, subject_email);
+  if (*backup_create) return run_backup_create(config, backup_file);
+  if (*backup_verify) return run_backup_verify(config, backup_file);
+  if (*backup_restore) return run_backup_restore(config, backup_file);
   if (*audit_verify) return run_audit_verify(config);
   if (*audit_export) return run_audit_export(config, audit_since);
   if (*audit_checkpoint) return run_audit_checkpoint(config);

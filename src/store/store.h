@@ -62,6 +62,10 @@ class Store {
   // Whether any notification of the service created in [from, to) still holds personal data.
   virtual Result<bool> holds_personal_data(ServiceId service, Timestamp from, Timestamp to) = 0;
 
+  // Writes a consistent copy of everything this store holds (one committed state, taken while
+  // writes go on) to a new file at `path`, in the backend's own format. For `herald backup`.
+  virtual Result<void> snapshot_to(const std::string& path) = 0;
+
   // Audit log. Appends in one transaction, each entry taking the next seq and chained to the
   // previous entry's hash (crypto::chain_entry) under the write lock, so appenders in several
   // processes never fork the chain. Returns the entries as stored (seq and hashes filled).

@@ -154,6 +154,7 @@ class MemoryStore final : public store::Store {
     return false;
   }
 
+  Result<void> snapshot_to(const std::string&) override { return internal_error("MemoryStore has no snapshots"); }
   Result<std::vector<crypto::AuditEntry>> append_audit(std::vector<crypto::AuditEntry> entries) override {
     std::lock_guard lock(mutex_);
     for (auto& e : entries) {

@@ -166,6 +166,34 @@ Result<void> Connection::execute_script(const char* sql) {
 
 std::int64_t Connection::changes() const { return sqlite3_changes64(db_); }
 
+Result<void> Connection::backup_to(const std::string& path) {
+  sqlite3* dest = nullptr;
+  int rc = sqlite3_open_v2(path.c_str(), &dest, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, nullptr);
+  if (rc != SQLITE_OK) {
+    Error error = sqlite_error(dest, rc, "open backup target");
+    sqlite3_close_v2(dest);
+    return error;
+  }
+  sqlite3_backup* backup = sqlite3_backup_init(dest, "main", db_, "main");
+  if (backup == nullptr) {
+    Error error = sqlite_error(dest, sqlite3_errcode(dest), "backup");
+    sqlite3_close_v2(dest);
+    return error;
+  }
+  rc = sqlite3_backup_step(backup, -1);  // all pages under one read transaction: consistent
+  sqlite3_backup_finish(backup);
+  if (rc != SQLITE_DONE) {
+    Error error = sqlite_error(dest, rc, "backup step");
+    sqlite3_close_v2(dest);
+    return error;
+  }
+  // The copy is a self-contained file: no WAL beside it.
+  sqlite3_exec(dest, "PRAGMA journal_mode=DELETE;", nullptr, nullptr, nullptr);
+  rc = sqlite3_close_v2(dest);
+  if (rc != SQLITE_OK) return sqlite_error(nullptr, rc, "close backup target");
+  return ok();
+}
+
 Result<Transaction> Transaction::begin_immediate(Connection& connection) {
   HERALD_TRY(connection.execute_script("BEGIN IMMEDIATE"));
   return Transaction(connection);

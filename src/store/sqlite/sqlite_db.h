@@ -76,6 +76,9 @@ class Connection {
   // constant of the program, never built from input.
   Result<void> execute_script(const char* sql);
   std::int64_t changes() const;
+  // Copies the whole database, as of one committed state, into a new file at `path` (SQLite's
+  // online backup API, in one step: a WAL reader, so writers carry on meanwhile).
+  Result<void> backup_to(const std::string& path);
 
  private:
   struct Cache;

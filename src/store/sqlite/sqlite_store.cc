@@ -628,6 +628,15 @@ Result<std::vector<std::pair<std::string, std::string>>> decode_objects(std::str
 
 }  // namespace
 
+Result<void> SqliteStore::snapshot_to(const std::string& path) {
+  auto done = with_reader<bool>([&](Connection& db) -> Result<bool> {
+    HERALD_TRY(db.backup_to(path));
+    return true;
+  });
+  if (!done) return done.error();
+  return ok();
+}
+
 Result<std::vector<crypto::AuditEntry>> SqliteStore::append_audit(std::vector<crypto::AuditEntry> entries) {
   HERALD_TRY(writer_->run([&](Connection& db) -> Result<void> {
     std::int64_t seq = 0;

@@ -1,0 +1,287 @@
+#!/usr/bin/python3
+"""Backups and the audit log end to end (SC-24, SC-25, SC-26, SC-32).
+
+Backups: taken while a client sends, verified, restored into a fresh data directory where every
+notification acknowledged before the backup reads back and the audit log verifies; a flipped
+byte fails verify; restore refuses a database that holds data; the canaries never appear in a
+backup file; data shredded by retention stays unreadable in a backup taken before the shred.
+Audit: each of the five tamperings (edited, deleted, reordered entries, a truncated tail, a
+forged checkpoint) makes `herald audit verify` fail and name the problem; refused requests are
+recorded (counted, no token); export gives JSON Lines.
+Usage: test_backup_audit.py /path/to/herald
+"""
+import json
+import os
+import shutil
+import sqlite3
+import subprocess
+import sys
+import threading
+from datetime import datetime, timedelta, timezone
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, os.path.join(HERE, "..", "tools"))
+from canary import CANARY_EMAIL, CANARY_PERSONALISATION, scan_files  # noqa: E402
+from harness import Herald, SmtpSink, Workspace, make_token, run_tests  # noqa: E402
+
+HERALD = sys.argv[1]
+
+
+def send(herald, key, template_id, email=CANARY_EMAIL, value=CANARY_PERSONALISATION):
+    status, body = herald.request("POST", "/v2/notifications/email", key=key, body={
+        "email_address": email, "template_id": template_id, "personalisation": {"canary": value}})
+    assert status == 201, (status, body)
+    return body["id"]
+
+
+def fresh_copy_with_keys(ws, source, sink_port, name):
+    """A data directory made by `herald init`, with the key material copied from `source`."""
+    target = ws.track(Herald(HERALD, ws.dir, sink_port, name=name, env=source.env))
+    for f in ("keyring", "keys.db"):
+        shutil.copy2(os.path.join(source.dir, f), os.path.join(target.dir, f))
+    for f in ("keys.db-wal", "keys.db-shm"):
+        if os.path.exists(os.path.join(target.dir, f)):
+            os.remove(os.path.join(target.dir, f))
+        if os.path.exists(os.path.join(source.dir, f)):
+            shutil.copy2(os.path.join(source.dir, f), os.path.join(target.dir, f))
+    return target
+
+
+def test_backup_under_load_restores_every_acknowledged_notification():
+    with Workspace() as ws:
+        sink = ws.track(SmtpSink(ws.dir))
+        herald = ws.track(Herald(HERALD, ws.dir, sink.port))
+        service_id, key = herald.create_service()
+        template_id = herald.create_template(service_id, "Hi", "Code ((canary))")
+        herald.start()
+        acknowledged = [send(herald, key, template_id) for _ in range(20)]
+        stop = threading.Event()
+        during = []
+
+        def keep_sending():
+            while not stop.is_set():
+                during.append(send(herald, key, template_id, email="load@example.org", value="x"))
+
+        sender = threading.Thread(target=keep_sending)
+        sender.start()
+        backup = os.path.join(ws.dir, "herald.backup")
+        try:
+            created = herald.run_cli("backup", "create", backup)
+        finally:
+            stop.set()
+            sender.join()
+        assert "backup written" in created, created
+        assert oct(os.stat(backup).st_mode & 0o777) == "0o600"
+        verified = herald.run_cli("backup", "verify", backup)
+        assert "is intact" in verified, verified
+        assert scan_files([backup]) == [], "canaries in the backup file"
+        code, _, err = herald.run_cli("backup", "restore", backup, check=False)
+        assert code != 0 and "refusing to restore" in err, err
+        herald.stop()
+
+        restored = fresh_copy_with_keys(ws, herald, sink.port, "restored")
+        out = restored.run_cli("backup", "restore", backup)
+        assert "audit log: ok" in out, out
+        db = sqlite3.connect(os.path.join(restored.dir, "herald.db"))
+        assert db.execute("PRAGMA integrity_check").fetchone() == ("ok",)
+        db.close()
+        restored.start()
+        for nid in acknowledged:
+            status, body = restored.request("GET", "/v2/notifications/" + nid, key=key)
+            assert status == 200 and body["email_address"] == CANARY_EMAIL, (status, body)
+        restored.stop()
+        verify = restored.run_cli("audit", "verify")
+        assert verify.startswith("ok"), verify
+        exported = [json.loads(l) for l in restored.run_cli("audit", "export").splitlines()]
+        actions = [e["action"] for e in exported]
+        assert "backup.created" not in actions, "the backup's own entry comes after its snapshot"
+        assert actions[-1] == "backup.restored" and "service.created" in actions, actions
+        assert all(CANARY_EMAIL not in json.dumps(e) for e in exported)
+
+
+def test_tampered_backup_fails_verify():
+    with Workspace() as ws:
+        herald = ws.track(Herald(HERALD, ws.dir, 2525))
+        herald.create_service()
+        backup = os.path.join(ws.dir, "b")
+        herald.run_cli("backup", "create", backup)
+        data = bytearray(open(backup, "rb").read())
+        data[len(data) // 2] ^= 0x01
+        open(backup, "wb").write(bytes(data))
+        code, out, err = herald.run_cli("backup", "verify", backup, check=False)
+        assert code != 0 and "intact" not in out, (out, err)
+
+
+def test_shredded_data_is_unreadable_in_a_backup_taken_before_the_shred():
+    with Workspace() as ws:
+        sink = ws.track(SmtpSink(ws.dir))
+        herald = ws.track(Herald(HERALD, ws.dir, sink.port, env={"HERALD_TESTING": "1"}))
+        service_id, key = herald.create_service()
+        template_id = herald.create_template(service_id, "Hi", "Code ((canary))")
+        herald.start()
+        nid = send(herald, key, template_id)
+        herald.wait_for_status(key, nid, {"delivered"})
+        herald.stop()
+        backup = os.path.join(ws.dir, "before-shred.backup")
+        herald.run_cli("backup", "create", backup)
+        keys_before = os.path.join(ws.dir, "keys-before.db")
+        shutil.copy2(os.path.join(herald.dir, "keys.db"), keys_before)
+        herald.run_cli("service", "set-retention", "--service", service_id, "--days", "3")
+        later = (datetime.now(timezone.utc) + timedelta(days=4, hours=1)).strftime("%Y-%m-%dT%H:%M:%S.000000Z")
+        assert "1 data keys destroyed" in herald.run_cli("retention", "run", "--now", later)
+
+        # The old backup restored with today's key material: counts remain, the data is gone.
+        restored = fresh_copy_with_keys(ws, herald, sink.port, "after-shred")
+        restored.run_cli("backup", "restore", backup)
+        db = sqlite3.connect(os.path.join(restored.dir, "herald.db"))
+        assert db.execute("SELECT status, COUNT(*) FROM notifications GROUP BY status").fetchall() == [("delivered", 1)]
+        db.close()
+        restored.start()
+        status, body = restored.request("GET", "/v2/notifications/" + nid, key=key)
+        assert status != 200 and CANARY_EMAIL not in json.dumps(body), (status, body)
+        restored.stop()
+        code, out, err = restored.run_cli("subject", "find", "--service", service_id, "--email", CANARY_EMAIL, check=False)
+        assert code != 0 and "destroyed" in err and CANARY_EMAIL not in out, (code, out, err)
+
+        # The control: the same backup with the key store as it was before the shred reads fine,
+        # so it is the destroyed key, not the restore, that makes the data unreadable.
+        control = fresh_copy_with_keys(ws, herald, sink.port, "control")
+        for f in ("keys.db-wal", "keys.db-shm"):
+            if os.path.exists(os.path.join(control.dir, f)):
+                os.remove(os.path.join(control.dir, f))
+        shutil.copy2(keys_before, os.path.join(control.dir, "keys.db"))
+        control.run_cli("backup", "restore", backup)
+        control.start()
+        status, body = control.request("GET", "/v2/notifications/" + nid, key=key)
+        assert status == 200 and body["email_address"] == CANARY_EMAIL, (status, body)
+        control.stop()
+
+
+def audit_fixture(ws):
+    herald = ws.track(Herald(HERALD, ws.dir, 2525))
+    for i in range(4):
+        herald.create_service("Service %d" % i)   # each: service.created, api_key.created + a checkpoint
+    assert herald.run_cli("audit", "verify").startswith("ok")
+    return herald, sqlite3.connect(os.path.join(herald.dir, "herald.db"))
+
+
+def expect_failure(herald, words):
+    code, out, err = herald.run_cli("audit", "verify", check=False)
+    assert code != 0 and "FAILED" in out and any(w in out for w in words), (code, out, err)
+    return out
+
+
+def test_audit_verify_catches_an_edited_entry():
+    with Workspace() as ws:
+        herald, db = audit_fixture(ws)
+        db.execute("UPDATE audit_log SET actor = 'cli:someone-else' WHERE seq = 3")
+        db.commit()
+        out = expect_failure(herald, ["altered"])
+        assert "3" in out, out
+
+
+def test_audit_verify_catches_a_deleted_entry():
+    with Workspace() as ws:
+        herald, db = audit_fixture(ws)
+        db.execute("DELETE FROM audit_log WHERE seq = 4")
+        db.commit()
+        expect_failure(herald, ["missing"])
+
+
+def test_audit_verify_catches_reordered_entries():
+    with Workspace() as ws:
+        herald, db = audit_fixture(ws)
+        # Swap the contents of entries 2 and 3, keeping their seq numbers.
+        rows = {r[0]: r[1:] for r in db.execute("SELECT seq, at, actor, action, objects, outcome, source, prev_hash, hash "
+                                                "FROM audit_log WHERE seq IN (2, 3)")}
+        for seq, other in ((2, 3), (3, 2)):
+            db.execute("UPDATE audit_log SET at=?, actor=?, action=?, objects=?, outcome=?, source=?, prev_hash=?, hash=? "
+                       "WHERE seq = ?", rows[other] + (seq,))
+        db.commit()
+        expect_failure(herald, ["order", "missing", "altered"])
+
+
+def test_audit_verify_catches_a_truncated_tail():
+    with Workspace() as ws:
+        herald, db = audit_fixture(ws)
+        db.execute("DELETE FROM audit_log WHERE seq > 5")
+        db.commit()
+        expect_failure(herald, ["missing", "truncat"])
+
+
+def test_audit_verify_catches_a_forged_checkpoint_and_a_rewritten_chain():
+    with Workspace() as ws:
+        herald, db = audit_fixture(ws)
+        path = os.path.join(herald.dir, "audit-checkpoints")
+        lines = open(path).read().splitlines()
+        original = list(lines)
+        forged = json.loads(lines[-1])
+        forged["hash"] = "00" * 32
+        lines[-1] = json.dumps(forged, separators=(",", ":"))
+        open(path, "w").write("\n".join(lines) + "\n")
+        expect_failure(herald, ["signature", "forged", "checkpoint"])
+        open(path, "w").write("\n".join(original) + "\n")
+        assert herald.run_cli("audit", "verify").startswith("ok")
+        # Rewriting an entry AND recomputing every later hash still fails: the signed checkpoints
+        # pin the chain. Done with herald's own format through a second, honest chain is not
+        # possible without the signing key, so rewrite by re-chaining with the documented hash.
+        import hashlib
+        import struct
+
+        def field(b):
+            return struct.pack(">Q", len(b)) + b
+
+        def entry_hash(seq, at, actor, action, objects, outcome, source, prev):
+            objs = json.loads(objects)
+            data = field(b"herald.audit.v1") + field(struct.pack(">q", seq)) + field(struct.pack(">q", at))
+            data += field(actor.encode()) + field(action.encode()) + field(struct.pack(">q", len(objs)))
+            for k, v in objs:
+                data += field(k.encode()) + field(v.encode())
+            data += field(outcome.encode()) + field(source.encode()) + field(prev)
+            return hashlib.sha256(data).digest()
+
+        rows = db.execute("SELECT seq, at, actor, action, objects, outcome, source, prev_hash, hash FROM audit_log "
+                          "ORDER BY seq").fetchall()
+        assert entry_hash(*rows[0][:7], rows[0][7]) == rows[0][8], "the test's hash must match herald's format"
+        prev = rows[1][7]
+        for i, row in enumerate(rows[1:], start=1):
+            actor = "cli:mallory" if i == 1 else row[2]
+            h = entry_hash(row[0], row[1], actor, row[3], row[4], row[5], row[6], prev)
+            db.execute("UPDATE audit_log SET actor = ?, prev_hash = ?, hash = ? WHERE seq = ?", (actor, prev, h, row[0]))
+            prev = h
+        db.commit()
+        expect_failure(herald, ["checkpoint"])
+
+
+def test_refused_requests_are_audited_without_the_token():
+    with Workspace() as ws:
+        herald = ws.track(Herald(HERALD, ws.dir, 2525))
+        service_id, key = herald.create_service()
+        herald.rewrite_config("[audit]\ncheckpoint_interval_seconds = 1")
+        herald.start()
+        bad = make_token(service_id, "0" * 36)
+        for _ in range(5):
+            status, _ = herald.request("GET", "/v2/notifications/" + service_id, token=bad)
+            assert status == 403
+        status, _ = herald.request("GET", "/v2/notifications/" + service_id)
+        assert status == 401
+        herald.stop()
+        entries = [json.loads(l) for l in herald.run_cli("audit", "export").splitlines()]
+        failed = [e for e in entries if e["action"] == "auth.failed"]
+        counts = {e["objects"]["reason"]: int(e["objects"]["count"]) for e in failed}
+        assert sum(counts.values()) == 6 and len(failed) == 2, failed
+        assert all(e["source"] == "127.0.0.1" and e["outcome"] == "denied" for e in failed)
+        assert bad not in json.dumps(entries) and key[-36:] not in json.dumps(entries)
+        assert herald.run_cli("audit", "verify").startswith("ok")
+        since = failed[0]["time"]
+        later = [json.loads(l) for l in herald.run_cli("audit", "export", "--since", since).splitlines()]
+        assert later and all(e["time"] >= since for e in later)
+
+
+if __name__ == "__main__":
+    run_tests([test_backup_under_load_restores_every_acknowledged_notification, test_tampered_backup_fails_verify,
+               test_shredded_data_is_unreadable_in_a_backup_taken_before_the_shred,
+               test_audit_verify_catches_an_edited_entry, test_audit_verify_catches_a_deleted_entry,
+               test_audit_verify_catches_reordered_entries, test_audit_verify_catches_a_truncated_tail,
+               test_audit_verify_catches_a_forged_checkpoint_and_a_rewritten_chain,
+               test_refused_requests_are_audited_without_the_token])
