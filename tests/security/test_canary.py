@@ -3,7 +3,8 @@
 
 Sends the canary email address with the canary personalisation through the GOV.UK v2 API, lets
 it deliver, then scans the SQLite database file, its WAL and shared-memory file (while the server
-runs, so the WAL is still there, and again after shutdown) and the server's log output. Zero hits
+runs, so the WAL is still there, and again after shutdown), the server's log output, a backup
+taken while the server runs, the data-key store and the audit log (export and checkpoints). Zero hits
 are required. The same scan with encryption switched off (the test-only setting) must find the
 canaries, which shows the scan is able to fail.
 Usage: test_canary.py /path/to/herald
@@ -39,7 +40,14 @@ def send_canary_and_scan(plaintext):
         db = os.path.join(herald.dir, "herald.db")
         files = [p for p in (db, db + "-wal", db + "-shm") if os.path.exists(p)]
         assert db + "-wal" in files, "the WAL must exist while the server runs"
-        hits = scan_files(files + [herald.log_path])
+        # A backup taken while the server runs, the key store and the audit trail: no canary either.
+        backup = os.path.join(ws.dir, "canary.backup")
+        herald.run_cli("backup", "create", backup)
+        exported = os.path.join(ws.dir, "audit.jsonl")
+        with open(exported, "w") as f:
+            f.write(herald.run_cli("audit", "export"))
+        extra = [backup, exported] + [os.path.join(herald.dir, f) for f in ("keys.db", "audit-checkpoints")]
+        hits = scan_files(files + [herald.log_path] + [p for p in extra if os.path.exists(p)])
         herald.stop()
         hits += scan_files([p for p in (db, db + "-wal", db + "-shm", herald.log_path) if os.path.exists(p)])
         return hits
