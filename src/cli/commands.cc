@@ -126,7 +126,25 @@ int run_key_create(const std::string& config_path, const std::string& service,
                                    {{"service_id", found->id.to_string()}, {"api_key_id", key->record.id.to_string()},
                                     {"key_type", store::key_type_name(*key_type)}}});
   if (!recorded) return fail(recorded.error());
+  std::cerr << "key id " << key->record.id.to_string() << " (for `herald key revoke`)\n";
   std::cout << key->full_key << "\n";
+  return 0;
+}
+
+int run_key_revoke(const std::string& config_path, const std::string& service, const std::string& key_id) {
+  auto id = ApiKeyId::parse(key_id);
+  if (!id) return fail(invalid_argument("--key-id must be the key's id (a UUID)"));
+  auto context = open_context(config_path);
+  if (!context) return fail(context.error());
+  auto found = domain::Admin(*context->store).find_service(service);
+  if (!found) return fail(found.error());
+  if (auto revoked = context->store->revoke_api_key(found->id, *id, SystemClock().now()); !revoked) {
+    return fail(revoked.error());
+  }
+  auto recorded = context->record({security::cli_actor(), "api_key.revoked",
+                                   {{"service_id", found->id.to_string()}, {"api_key_id", id->to_string()}}});
+  if (!recorded) return fail(recorded.error());
+  std::cout << "revoked " << id->to_string() << " (running servers refuse it within seconds)\n";
   return 0;
 }
 

@@ -23,6 +23,8 @@ int run_demo(const std::string& config_path);
 int run_service_create(const std::string& config_path, const std::string& name);
 int run_key_create(const std::string& config_path, const std::string& service,
                    const std::string& type, const std::string& name);
+// Revokes a key; running servers refuse it once their key cache expires (5 s).
+int run_key_revoke(const std::string& config_path, const std::string& service, const std::string& key_id);
 struct TemplateCreateOptions {
   std::string service;
   std::string type;

@@ -80,6 +80,12 @@ int main(int argc, char** argv) {
   key_create->add_option("--type", key_type, "live, team or test")->required();
   key_create->add_option("--name", key_name, "key name")->required();
 
+  std::string revoke_key_id;
+  auto* key_revoke = key_cmd->add_subcommand("revoke", "revoke an API key");
+  key_revoke->add_option("--service", key_service, "service id or name")->required();
+  key_revoke->add_option("--key-id", revoke_key_id, "the key's id (`key create` prints it on stderr; `audit export` lists it)")
+      ->required();
+
   auto* template_cmd = app.add_subcommand("template", "manage templates");
   template_cmd->require_subcommand(1);
   TemplateCreateOptions tpl;
@@ -132,6 +138,7 @@ int main(int argc, char** argv) {
   if (*service_create) return run_service_create(config, service_name);
   if (*key_create) return run_key_create(config, key_service, key_type, key_name);
   if (*template_create) return run_template_create(config, tpl);
+  if (*key_revoke) return run_key_revoke(config, key_service, revoke_key_id);
   if (*service_retention) return run_service_set_retention(config, retention_service, retention_days);
   if (*retention_run) return run_retention(config, retention_now);
   if (*subject_find) return run_subject_find(config, subject_service, subject_email);

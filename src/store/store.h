@@ -31,6 +31,8 @@ class Store {
   virtual Result<void> create_api_key(const ApiKeyRecord& key) = 0;
   // All keys of the service, revoked ones included (GOV.UK reports "revoked" for them).
   virtual Result<std::vector<ApiKeyRecord>> api_keys_for_service(ServiceId service) = 0;
+  // Marks the service's key revoked (kNotFound if it has no such live key).
+  virtual Result<void> revoke_api_key(ServiceId service, ApiKeyId key, Timestamp now) = 0;
   // Creates version 1 of a new template.
   virtual Result<void> create_template(const TemplateRecord& record) = 0;
   // The latest version, or the given one. nullopt when absent or owned by another service.

@@ -106,6 +106,16 @@ class MemoryStore final : public store::Store {
     return ok();
   }
 
+  Result<void> revoke_api_key(ServiceId service, ApiKeyId key, Timestamp now) override {
+    std::lock_guard lock(mutex_);
+    for (auto& k : keys_) {
+      if (k.id == key && k.service == service && !k.revoked_at) {
+        k.revoked_at = now;
+        return ok();
+      }
+    }
+    return not_found("key");
+  }
   Result<std::vector<store::ServiceRecord>> list_services() override {
     std::lock_guard lock(mutex_);
     std::vector<store::ServiceRecord> out;

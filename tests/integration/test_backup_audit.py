@@ -17,6 +17,7 @@ import sqlite3
 import subprocess
 import sys
 import threading
+import time
 from datetime import datetime, timedelta, timezone
 
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -278,10 +279,38 @@ def test_refused_requests_are_audited_without_the_token():
         assert later and all(e["time"] >= since for e in later)
 
 
+def test_revoked_key_is_refused_by_a_running_server_and_audited():
+    with Workspace() as ws:
+        herald = ws.track(Herald(HERALD, ws.dir, 2525))
+        service_id = herald.run_cli("service", "create", "--name", "Revoking")
+        out = subprocess.run([HERALD, "--config", herald.config, "key", "create", "--service", service_id, "--type", "live",
+                              "--name", "k"], capture_output=True, text=True, check=True)
+        key, key_id = out.stdout.strip(), out.stderr.split()[2]
+        template_id = herald.create_template(service_id, "Hi", "Code ((canary))")
+        herald.start()
+        send(herald, key, template_id, email="a@example.org", value="1")
+        assert "revoked" in herald.run_cli("key", "revoke", "--service", service_id, "--key-id", key_id)
+        deadline = time.time() + 10
+        while True:
+            status, body = herald.request("POST", "/v2/notifications/email", key=key, body={
+                "email_address": "a@example.org", "template_id": template_id, "personalisation": {"canary": "1"}})
+            if status == 403:
+                break
+            assert status == 201 and time.time() < deadline, (status, body)
+            time.sleep(0.5)
+        assert body["errors"][0]["message"] == "Invalid token: API key revoked", body
+        herald.stop()
+        entries = [json.loads(l) for l in herald.run_cli("audit", "export").splitlines()]
+        revoked = [e for e in entries if e["action"] == "api_key.revoked"]
+        assert revoked and revoked[0]["objects"] == {"service_id": service_id, "api_key_id": key_id}, revoked
+        assert herald.run_cli("audit", "verify").startswith("ok")
+
+
 if __name__ == "__main__":
     run_tests([test_backup_under_load_restores_every_acknowledged_notification, test_tampered_backup_fails_verify,
                test_shredded_data_is_unreadable_in_a_backup_taken_before_the_shred,
                test_audit_verify_catches_an_edited_entry, test_audit_verify_catches_a_deleted_entry,
                test_audit_verify_catches_reordered_entries, test_audit_verify_catches_a_truncated_tail,
                test_audit_verify_catches_a_forged_checkpoint_and_a_rewritten_chain,
-               test_refused_requests_are_audited_without_the_token])
+               test_refused_requests_are_audited_without_the_token,
+               test_revoked_key_is_refused_by_a_running_server_and_audited])

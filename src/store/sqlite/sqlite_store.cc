@@ -259,6 +259,16 @@ Result<std::vector<ApiKeyRecord>> SqliteStore::api_keys_for_service(ServiceId se
   });
 }
 
+Result<void> SqliteStore::revoke_api_key(ServiceId service, ApiKeyId key, Timestamp now) {
+  return writer_->run([&](Connection& db) -> Result<void> {
+    auto stmt = db.prepare("UPDATE api_keys SET revoked_at = ? WHERE id = ? AND service_id = ? AND revoked_at IS NULL");
+    if (!stmt) return stmt.error();
+    HERALD_TRY(stmt->bind_int(1, to_micros(now)).bind_text(2, key.to_string()).bind_text(3, service.to_string()).run());
+    if (db.changes() != 1) return not_found("no live API key " + key.to_string() + " in service " + service.to_string());
+    return ok();
+  });
+}
+
 Result<void> SqliteStore::create_template(const TemplateRecord& record) {
   return writer_->run([&record](Connection& db) -> Result<void> {
     const std::string id = record.id.to_string();

@@ -47,6 +47,7 @@ class SqliteStore final : public Store {
   Result<std::optional<ServiceRecord>> find_service_by_name(const std::string& name) override;
   Result<void> create_api_key(const ApiKeyRecord& key) override;
   Result<std::vector<ApiKeyRecord>> api_keys_for_service(ServiceId service) override;
+  Result<void> revoke_api_key(ServiceId service, ApiKeyId key, Timestamp now) override;
   Result<void> create_template(const TemplateRecord& record) override;
   Result<std::optional<TemplateRecord>> find_template(ServiceId service, TemplateId id,
                                                       std::optional<int> version) override;
