@@ -166,7 +166,7 @@ void BM_DataKeyForScope(benchmark::State& state) {
   (void)keys.key_for_scope(crypto::notification_scope(service, now), now);
   AllocationCounter allocations(state);
   for (auto _ : state) {
-    auto id = keys.key_for_scope(crypto::notification_scope(service, now), now);
+    auto id = keys.key_for_notification(service, now);
     benchmark::DoNotOptimize(id);
   }
   std::filesystem::remove_all(dir);

@@ -11,6 +11,32 @@ std::string notification_scope(std::string_view service_id, Timestamp created) {
   return "notifications/" + std::string(service_id) + "/" + format_timestamp(created).substr(0, 10);
 }
 
+namespace {
+std::atomic<std::uint64_t> g_next_instance{1};
+}  // namespace
+
+DataKeys::DataKeys(std::shared_ptr<KekSource> kek, std::shared_ptr<DataKeyRepository> repository)
+    : kek_(std::move(kek)), repository_(std::move(repository)), instance_(g_next_instance.fetch_add(1)) {}
+
+Result<std::uint32_t> DataKeys::key_for_notification(std::string_view service_id, Timestamp created) {
+  struct Last {
+    std::uint64_t instance = 0;
+    std::uint64_t generation = 0;
+    std::int64_t day = 0;
+    std::string service;
+    std::uint32_t id = 0;
+  };
+  thread_local Last last;
+  const std::int64_t day = std::chrono::floor<std::chrono::days>(created.time_since_epoch()).count();
+  const std::uint64_t current = generation();
+  if (last.instance == instance_ && last.generation == current && last.day == day && last.service == service_id) {
+    return last.id;
+  }
+  auto id = key_for_scope(notification_scope(service_id, created), created);
+  if (id) last = {instance_, current, day, std::string(service_id), *id};
+  return id;
+}
+
 Result<void> StaticDataKeys::with_key(std::uint32_t id, const std::function<void(const SecretBytes&)>& use) {
   auto it = keys_.find(id);
   if (it == keys_.end()) return not_found("unknown data key " + std::to_string(id));

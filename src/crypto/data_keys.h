@@ -46,6 +46,10 @@ class DataKeySource {
   virtual ~DataKeySource() = default;
   // The key that encrypts new data of `scope`, created on first use.
   virtual Result<std::uint32_t> key_for_scope(std::string_view scope, Timestamp now) = 0;
+  // key_for_scope(notification_scope(service, created)); implementations may make it cheaper.
+  virtual Result<std::uint32_t> key_for_notification(std::string_view service_id, Timestamp created) {
+    return key_for_scope(notification_scope(service_id, created), created);
+  }
   // Runs `use` with the key's bytes (under a lock: do not keep them). kDataLoss when the key
   // was destroyed (crypto-shredded), kNotFound when unknown.
   virtual Result<void> with_key(std::uint32_t id, const std::function<void(const SecretBytes&)>& use) = 0;
@@ -103,10 +107,12 @@ struct RewrapReport {
 
 class DataKeys final : public DataKeySource {
  public:
-  DataKeys(std::shared_ptr<KekSource> kek, std::shared_ptr<DataKeyRepository> repository)
-      : kek_(std::move(kek)), repository_(std::move(repository)) {}
+  DataKeys(std::shared_ptr<KekSource> kek, std::shared_ptr<DataKeyRepository> repository);
 
   Result<std::uint32_t> key_for_scope(std::string_view scope, Timestamp now) override;
+  // Remembers, per thread, the last (service, day) and its key: a send then costs a comparison
+  // rather than formatting the scope and a locked lookup.
+  Result<std::uint32_t> key_for_notification(std::string_view service_id, Timestamp created) override;
   Result<void> with_key(std::uint32_t id, const std::function<void(const SecretBytes&)>& use) override;
   std::uint64_t generation() const override { return generation_.load(std::memory_order_acquire); }
 
@@ -132,6 +138,7 @@ class DataKeys final : public DataKeySource {
   std::unordered_map<std::string, std::uint32_t> by_scope_;      // guarded by mutex_
   std::unordered_map<std::uint32_t, SecretBytes> keys_;          // guarded by mutex_
   std::atomic<std::uint64_t> generation_{1};
+  const std::uint64_t instance_;  // names this object in the per-thread cache
   std::mutex create_mutex_;  // one key creation at a time in this process
 };
 

@@ -343,7 +343,7 @@ void SqliteStore::insert_notification_async(const NotificationRecord& r, Complet
   row->id = r.id.to_string();
   row->service = r.service.to_string();
   // One data key per service and day (crypto/data_keys.h); made on the day's first send.
-  auto key_id = cipher_->keys().key_for_scope(crypto::notification_scope(row->service, r.created_at), r.created_at);
+  auto key_id = cipher_->keys().key_for_notification(row->service, r.created_at);
   if (!key_id) {
     done(key_id.error());
     return;

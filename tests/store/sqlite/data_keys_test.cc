@@ -147,6 +147,7 @@ TEST_F(DataKeysTest, DestroyedKeyIsGoneFromMemoryFileAndWal) {
   FieldCipher cipher(keys_, FieldCipher::Mode::kEncrypt);
   const std::string scope = notification_scope("svc", now_);
   const auto id = *keys_->key_for_scope(scope, now_);
+  ASSERT_EQ(*keys_->key_for_notification("svc", now_), id);  // now cached in this thread
   const std::string sealed = *cipher.seal("canary@example.org", kRow, id);
   ASSERT_TRUE(cipher.open(sealed, kRow));  // caches a keyed context in this thread
   const std::string wrapped = (*keys_->repository().find_by_id(id))->wrapped.bytes;
@@ -163,8 +164,9 @@ TEST_F(DataKeysTest, DestroyedKeyIsGoneFromMemoryFileAndWal) {
   EXPECT_EQ(reopened.error().code, ErrorCode::kDataLoss);
   EXPECT_EQ(read_file(key_store()).find(wrapped), std::string::npos);
   EXPECT_EQ(read_file(key_store().string() + "-wal").find(wrapped), std::string::npos);
-  // No new data goes under a destroyed scope's key.
+  // No new data goes under a destroyed scope's key, not even through the thread's cache.
   EXPECT_FALSE(open()->key_for_scope(scope, now_));
+  EXPECT_FALSE(keys_->key_for_notification("svc", now_));
   // The record that the key existed stays.
   EXPECT_TRUE((*keys_->repository().find_by_id(id))->destroyed);
 }
