@@ -77,7 +77,8 @@ CREATE INDEX notifications_service_created ON notifications(service_id, created_
     // Retention (issue 5): per-service period; redacted rows keep ids, statuses and times for
     // reporting, their personal fields emptied. Blind index: HMAC of the normalised recipient.
     // Deliberately no SQL index on it: HMACs are random, so an index would dirty a random page
-    // per insert (measured: the accept rate fell ~8%), while lookups by recipient are rare
+    // per insert (with it, and a slower data-key lookup, a before/after run measured 92% of the
+    // previous accept rate; without, 99%), while lookups by recipient are rare
     // (data-subject requests) and scan one service's retained rows via (service_id, created_at).
     Migration{2, "retention and blind index", R"sql(
 ALTER TABLE services ADD COLUMN retention_days INTEGER NOT NULL DEFAULT 7;
