@@ -3,10 +3,13 @@
 a KEK on a SoftHSM2 token, retention with crypto-shredding, and no key material in any output.
 Usage: test_keys.py /path/to/herald
 """
+import http.client
 import json
 import os
 import re
+import shutil
 import sqlite3
+import ssl
 import subprocess
 import sys
 import time
@@ -15,7 +18,7 @@ from datetime import datetime, timedelta, timezone
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(HERE, "..", "tools"))
 from canary import CANARY_EMAIL, CANARY_PERSONALISATION, scan_files  # noqa: E402
-from harness import Herald, SmtpSink, Workspace, run_tests  # noqa: E402
+from harness import Herald, SmtpSink, Workspace, make_token, run_tests, wait_for_file  # noqa: E402
 
 HERALD = sys.argv[1]
 E2E = os.path.join(HERE, "..", "e2e")
@@ -219,7 +222,48 @@ def test_bad_keyring_never_leaks_key_material():
             assert secret not in output and secret[:20] not in output
 
 
+def test_first_release_data_directory_upgrades_without_losing_anything():
+    """A data directory of the first release (single-layer keyring, tests/fixtures) is upgraded in
+    place: its data keys move into keys.db under their old ids, wrapped under a new KEK, and
+    leave the keyring file; the old API key and the old notification still read."""
+    with Workspace() as ws:
+        data = os.path.join(ws.dir, "old")
+        shutil.copytree(os.path.join(HERE, "..", "fixtures", "first-release"), data)
+        os.chmod(data, 0o700)
+        for f in ("keyring", "herald.db", "herald.toml", "tls/cert.pem", "tls/key.pem"):
+            os.chmod(os.path.join(data, f), 0o600)
+        sent = json.load(open(os.path.join(data, "sent.json")))
+        assert "data-key 1 " in open(os.path.join(data, "keyring")).read()
+        config = os.path.join(data, "herald.toml")
+        status = subprocess.run([HERALD, "--config", config, "keys", "status"], capture_output=True, text=True)
+        assert status.returncode == 0, status.stderr
+        assert "first-release keyring" in status.stdout and "file-1" in status.stdout, status.stdout
+        keyring = open(os.path.join(data, "keyring")).read()
+        assert keyring.startswith("herald-keyring v2") and "data-key" not in keyring and "kek 1 " in keyring
+        ready = os.path.join(data, "ready")
+        log = open(os.path.join(ws.dir, "old.log"), "wb")
+        proc = ws.track(subprocess.Popen([HERALD, "--config", config, "serve", "--ready-file", ready],
+                                         stdout=log, stderr=log))
+        proc.stop = lambda: (proc.terminate(), proc.wait(30))
+        port = int(wait_for_file(ready, proc=proc))
+        key = sent["api_key"]
+        conn = http.client.HTTPSConnection("127.0.0.1", port, context=ssl._create_unverified_context(), timeout=30)
+        auth = {"Authorization": "Bearer " + make_token(key[-73:-37], key[-36:])}
+        conn.request("GET", "/v2/notifications/" + sent["notification_id"], headers=auth)
+        response = conn.getresponse()
+        body = json.loads(response.read())
+        assert response.status == 200 and body["email_address"] == "first.release@example.org", body
+        conn.request("POST", "/v2/notifications/email", headers=dict(auth, **{"Content-Type": "application/json"}),
+                     body=json.dumps({"email_address": "after@example.org", "template_id": sent["template_id"],
+                                      "personalisation": {"name": "A", "date": "B", "place": "C"}}))
+        response = conn.getresponse()
+        assert response.status == 201, response.read()
+        response.read()
+        conn.close()
+
+
 if __name__ == "__main__":
     run_tests([test_rotation_under_load_loses_nothing, test_retire_refused_while_a_kek_wraps_data_keys,
                test_pkcs11_token_holds_the_kek, test_retention_redacts_and_shreds_keeping_counts,
-               test_bad_keyring_never_leaks_key_material])
+               test_bad_keyring_never_leaks_key_material,
+               test_first_release_data_directory_upgrades_without_losing_anything])
