@@ -15,12 +15,12 @@
 #include "cli/context.h"
 #include "core/log.h"
 #include "core/periodic.h"
-#include "ops/retention.h"
 #include "delivery/smtp/smtp_client.h"
 #include "delivery/worker.h"
 #include "domain/authenticator.h"
 #include "domain/notifications.h"
 #include "net/https_server.h"
+#include "ops/retention.h"
 
 namespace herald::cli {
 namespace {
@@ -129,12 +129,16 @@ int run_serve(const ServeOptions& options) {
     server = std::move(*started);
   }
   if (worker) worker->start();
-  // Retention runs on delivery nodes (role all or worker); it is idempotent across nodes.
+  // Retention runs on delivery nodes (role all or worker); it is idempotent across nodes. Each
+  // run first prepares today's and tomorrow's data keys.
   std::unique_ptr<Periodic> retention;
   if (options.role != "api") {
     retention = std::make_unique<Periodic>("retention", std::chrono::minutes(config.retention_interval_minutes),
                                            [&context, &clock] {
                                              const Timestamp now = clock.now();
+                                             if (auto made = ops::prepare_data_keys(*context->store, *context->keys, now); !made) {
+                                               log::error("keys.prepare_failed", {{"error", made.error().message}});
+                                             }
                                              auto ran = ops::Retention(*context->store, *context->keys).run(now);
                                              if (!ran) {
                                                log::error("retention.failed", {{"error", ran.error().message}});

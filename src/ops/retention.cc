@@ -23,6 +23,24 @@ std::optional<std::pair<std::string, Timestamp>> parse_scope(std::string_view sc
 
 }  // namespace
 
+Result<int> prepare_data_keys(store::Store& store, crypto::DataKeys& keys, Timestamp now) {
+  auto services = store.list_services();
+  if (!services) return services.error();
+  int made = 0;
+  for (const store::ServiceRecord& service : *services) {
+    const std::string id = service.id.to_string();
+    for (Timestamp day : {now, now + kDay}) {
+      const std::string scope = crypto::notification_scope(id, day);
+      auto existing = keys.repository().find_by_scope(scope);
+      if (!existing) return existing.error();
+      if (!*existing) ++made;
+      auto key = keys.key_for_scope(scope, now);  // loads it into memory either way
+      if (!key) return key.error();
+    }
+  }
+  return made;
+}
+
 Timestamp Retention::cutoff(Timestamp now, int days) {
   const auto since_epoch = now.time_since_epoch();
   const auto midnight = Timestamp(std::chrono::duration_cast<Duration>(

@@ -23,6 +23,11 @@ struct RetentionReport {
   int keys_destroyed = 0;
 };
 
+// Makes sure every service has its data key for today and tomorrow, so that the first send of
+// a day finds the key in memory instead of creating it (a write to keys.db) on a network
+// thread. Returns how many keys were made. `serve` runs it with the retention job.
+Result<int> prepare_data_keys(store::Store& store, crypto::DataKeys& keys, Timestamp now);
+
 class Retention {
  public:
   Retention(store::Store& store, crypto::DataKeys& keys) : store_(store), keys_(keys) {}

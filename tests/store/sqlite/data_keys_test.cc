@@ -11,7 +11,9 @@
 #include "crypto/keyring.h"
 #include "crypto/keyring_kek.h"
 #include "crypto/random.h"
+#include "ops/retention.h"
 #include "store/sqlite/key_repository.h"
+#include "tests/fakes/memory_store.h"
 
 namespace herald::crypto {
 namespace {
@@ -182,6 +184,28 @@ TEST_F(DataKeysTest, ImportsFirstReleaseKeysUnderTheirIds) {
   EXPECT_EQ((*keys_->repository().find_by_id(3))->scope, "legacy/3");
   // New keys get ids above the imported ones.
   EXPECT_GT(*keys_->key_for_scope("notifications/n/2026-01-01", now_), 3u);
+}
+
+TEST_F(DataKeysTest, PreparesTodaysAndTomorrowsKeysForEveryService) {
+  fakes::MemoryStore store;
+  for (const char* name : {"A", "B"}) {
+    store::ServiceRecord service;
+    service.id = ServiceId{random_uuid()};
+    service.name = name;
+    ASSERT_TRUE(store.create_service(service));
+  }
+  auto made = ops::prepare_data_keys(store, *keys_, now_);
+  ASSERT_TRUE(made) << made.error().message;
+  EXPECT_EQ(*made, 4);
+  EXPECT_EQ(*ops::prepare_data_keys(store, *keys_, now_), 0) << "idempotent";
+  auto listed = keys_->repository().list();
+  EXPECT_EQ(listed->size(), 4u);
+  // Tomorrow's key is the one a send tomorrow uses.
+  const auto services = *store.list_services();
+  const auto tomorrow = now_ + std::chrono::hours(24);
+  auto stored = *keys_->repository().find_by_scope(notification_scope(services[0].id.to_string(), tomorrow));
+  ASSERT_TRUE(stored);
+  EXPECT_EQ(*keys_->key_for_notification(services[0].id.to_string(), tomorrow), stored->id);
 }
 
 TEST(SecureMemory, SecretsLiveInLockedPages) {
