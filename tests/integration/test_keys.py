@@ -86,7 +86,7 @@ def test_rotation_under_load_loses_nothing():
             assert secret not in log and secret not in status_text
 
 
-def test_retire_refused_while_a_kek_wraps_data_keys():
+def test_retire_refused_and_rewrap_resumes_an_interrupted_rotation():
     with Workspace() as ws:
         herald = ws.track(Herald(HERALD, ws.dir, 2525))
         herald.create_service()
@@ -101,6 +101,29 @@ def test_retire_refused_while_a_kek_wraps_data_keys():
         assert code != 0 and "still wraps 1 data keys" in err, (code, out, err)
         code, out, err = herald.run_cli("keys", "retire", "--kek", "file-2", check=False)
         assert code != 0 and "active" in err, err
+        # A damaged wrapping is reported by rewrap, never skipped silently.
+        db = sqlite3.connect(os.path.join(herald.dir, "keys.db"))
+        db.execute("UPDATE data_keys SET kek_id = 'file-1', wrapped = ? WHERE id = (SELECT MIN(id) FROM data_keys)",
+                   (b"x" * 60,))
+        db.commit()
+        db.close()
+        code, out, err = herald.run_cli("keys", "rewrap", check=False)
+        assert code != 0 and "1 failed" in out, (out, err)
+
+    with Workspace() as ws:
+        herald = ws.track(Herald(HERALD, ws.dir, 2525))
+        herald.create_service()
+        keys_db = os.path.join(herald.dir, "keys.db")
+        before = sqlite3.connect(keys_db).execute("SELECT id, kek_id, wrapped FROM data_keys").fetchall()
+        herald.run_cli("keys", "rotate")
+        # Put one key back under file-1 exactly as it was: a rotation interrupted before that key.
+        db = sqlite3.connect(keys_db)
+        db.execute("UPDATE data_keys SET kek_id = ?, wrapped = ? WHERE id = ?", (before[0][1], before[0][2], before[0][0]))
+        db.commit()
+        db.close()
+        out = herald.run_cli("keys", "rewrap")
+        assert "1 re-wrapped now" in out and "0 failed" in out, out
+        assert "retired file-1" in herald.run_cli("keys", "retire", "--kek", "file-1")
 
 
 def test_pkcs11_token_holds_the_kek():
@@ -263,7 +286,7 @@ def test_first_release_data_directory_upgrades_without_losing_anything():
 
 
 if __name__ == "__main__":
-    run_tests([test_rotation_under_load_loses_nothing, test_retire_refused_while_a_kek_wraps_data_keys,
+    run_tests([test_rotation_under_load_loses_nothing, test_retire_refused_and_rewrap_resumes_an_interrupted_rotation,
                test_pkcs11_token_holds_the_kek, test_retention_redacts_and_shreds_keeping_counts,
                test_bad_keyring_never_leaks_key_material,
                test_first_release_data_directory_upgrades_without_losing_anything])
