@@ -101,10 +101,15 @@ Result<std::vector<crypto::AuditCheckpoint>> AuditLog::read_checkpoints() {
 Result<std::optional<std::int64_t>> AuditLog::checkpoint(Timestamp now) {
   std::lock_guard lock(checkpoint_mutex_);
   std::optional<crypto::AuditEntry> head;
-  std::int64_t after = 0;
-  auto existing = read_checkpoints();
-  if (!existing) return existing.error();
-  if (!existing->empty()) after = existing->back().seq;
+  if (!checkpointed_seq_) {
+    // Read the file once; afterwards this process remembers what it signed. A checkpoint that
+    // another process appended meanwhile only makes this one sign the same head again, which
+    // verify accepts.
+    auto existing = read_checkpoints();
+    if (!existing) return existing.error();
+    checkpointed_seq_ = existing->empty() ? 0 : existing->back().seq;
+  }
+  const std::int64_t after = *checkpointed_seq_;
   HERALD_TRY(store_.read_audit(after, std::nullopt, [&](const crypto::AuditEntry& e) -> Result<void> {
     head = e;
     return ok();
@@ -118,6 +123,7 @@ Result<std::optional<std::int64_t>> AuditLog::checkpoint(Timestamp now) {
   if (!signed_checkpoint) return signed_checkpoint.error();
   const std::string line = crypto::checkpoint_line(*signed_checkpoint);
   HERALD_TRY(append_line(options_.checkpoint_path, line));
+  checkpointed_seq_ = head->seq;
   if (options_.syslog) {
     ::openlog("herald", LOG_PID | LOG_NDELAY, LOG_AUTHPRIV);
     ::syslog(LOG_AUTHPRIV | LOG_NOTICE, "audit checkpoint %s", line.c_str());

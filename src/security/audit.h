@@ -55,6 +55,7 @@ class AuditLog {
   store::Store& store_;
   AuditLogOptions options_;
   std::mutex checkpoint_mutex_;
+  std::optional<std::int64_t> checkpointed_seq_;  // newest seq in the file; guarded by checkpoint_mutex_
 };
 
 // Refused authentications, counted per (reason, source address) between flushes, so that a flood
