@@ -39,7 +39,7 @@ Result<std::uint32_t> DataKeys::key_for_notification(std::string_view service_id
 
 Result<void> StaticDataKeys::with_key(std::uint32_t id, const std::function<void(const SecretBytes&)>& use) {
   auto it = keys_.find(id);
-  if (it == keys_.end()) return not_found("unknown data key " + std::to_string(id));
+  if (it == keys_.end()) return data_loss("ciphertext names unknown data key " + std::to_string(id));
   use(it->second);
   return ok();
 }
@@ -107,8 +107,10 @@ Result<std::uint32_t> DataKeys::key_for_scope(std::string_view scope, Timestamp 
 Result<void> DataKeys::load(std::uint32_t id) {
   auto stored = repository_->find_by_id(id);
   if (!stored) return stored.error();
-  if (!*stored) return not_found("unknown data key " + std::to_string(id));
-  if ((*stored)->destroyed) return data_loss("data key " + std::to_string(id) + " was destroyed (retention)");
+  if (!*stored) return data_loss("ciphertext names unknown data key " + std::to_string(id));
+  if ((*stored)->destroyed) {
+    return not_found("data key " + std::to_string(id) + " was destroyed (retention): the data it protected is gone");
+  }
   auto key = kek_->unwrap((*stored)->wrapped, aad((*stored)->wrapped.kek_id, (*stored)->scope));
   if (!key) {
     // kDataLoss whatever the cause (KEK retired, tampering): the data under this key cannot be
@@ -132,7 +134,7 @@ Result<void> DataKeys::with_key(std::uint32_t id, const std::function<void(const
     }
     if (attempt == 0) HERALD_TRY(load(id));
   }
-  return not_found("unknown data key " + std::to_string(id));
+  return data_loss("ciphertext names unknown data key " + std::to_string(id));
 }
 
 Result<void> DataKeys::import_legacy(std::uint32_t id, const SecretBytes& key, Timestamp created) {

@@ -50,8 +50,9 @@ class DataKeySource {
   virtual Result<std::uint32_t> key_for_notification(std::string_view service_id, Timestamp created) {
     return key_for_scope(notification_scope(service_id, created), created);
   }
-  // Runs `use` with the key's bytes (under a lock: do not keep them). kDataLoss when the key
-  // was destroyed (crypto-shredded), kNotFound when unknown.
+  // Runs `use` with the key's bytes (under a lock: do not keep them). kNotFound when the key
+  // was destroyed (crypto-shredded: the data is gone, as after retention); kDataLoss when the
+  // id is unknown or the key cannot be unwrapped (an integrity or configuration problem).
   virtual Result<void> with_key(std::uint32_t id, const std::function<void(const SecretBytes&)>& use) = 0;
   // Changes whenever a key is destroyed, so that cached copies (expanded AES keys) are dropped.
   virtual std::uint64_t generation() const = 0;

@@ -160,8 +160,7 @@ Result<std::string> FieldCipher::open(std::string_view envelope,
   EVP_CIPHER_CTX* ctx = t_contexts.get(instance_, key_id, false, *keys_, error);
   if (ctx == nullptr) {
     wipe_string(out);
-    if (error.code == ErrorCode::kNotFound) return data_loss("ciphertext names unknown key " + std::to_string(key_id));
-    return error;  // kDataLoss "destroyed" for shredded data
+    return error;  // kNotFound: the key was destroyed (shredded); kDataLoss: unknown or unwrappable
   }
   int len = 0;
   const bool ok =

@@ -42,7 +42,8 @@ class FieldCipher {
   FieldCipher(std::shared_ptr<DataKeySource> keys, Mode mode);
 
   Result<std::string> seal(std::string_view plaintext, const FieldContext& context, std::uint32_t key_id) const;
-  // kDataLoss when the envelope is malformed, the key unknown, or authentication fails.
+  // kDataLoss when the envelope is malformed, the key unknown, or authentication fails;
+  // kNotFound when its data key was destroyed by retention (the data no longer exists).
   Result<std::string> open(std::string_view envelope, const FieldContext& context) const;
 
   // Blind index: HMAC-SHA256 under the long-lived "index" data key of `domain` (the service

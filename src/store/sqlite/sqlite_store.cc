@@ -458,6 +458,9 @@ Result<std::optional<NotificationRecord>> SqliteStore::find_notification(Service
     if (!row) return row.error();
     if (!*row) return std::optional<NotificationRecord>();
     auto record = read_notification(*stmt);
+    // Its day's data key was destroyed (a database restored from before a retention run): the
+    // personal data is gone, so the notification is as absent as a redacted one.
+    if (!record && record.error().code == ErrorCode::kNotFound) return std::optional<NotificationRecord>();
     if (!record) return record.error();
     return std::optional<NotificationRecord>(std::move(*record));
   });

@@ -159,11 +159,11 @@ TEST_F(DataKeysTest, DestroyedKeyIsGoneFromMemoryFileAndWal) {
   ASSERT_TRUE(keys_->destroy(id, now_));
   auto opened = cipher.open(sealed, kRow);
   ASSERT_FALSE(opened) << "the thread's cached context must be dropped too";
-  EXPECT_EQ(opened.error().code, ErrorCode::kDataLoss);
+  EXPECT_EQ(opened.error().code, ErrorCode::kNotFound);
   EXPECT_NE(opened.error().message.find("destroyed"), std::string::npos);
   auto reopened = FieldCipher(open(), FieldCipher::Mode::kEncrypt).open(sealed, kRow);
   ASSERT_FALSE(reopened);
-  EXPECT_EQ(reopened.error().code, ErrorCode::kDataLoss);
+  EXPECT_EQ(reopened.error().code, ErrorCode::kNotFound);
   EXPECT_EQ(read_file(key_store()).find(wrapped), std::string::npos);
   EXPECT_EQ(read_file(key_store().string() + "-wal").find(wrapped), std::string::npos);
   // No new data goes under a destroyed scope's key, not even through the thread's cache.
