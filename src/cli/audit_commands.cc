@@ -6,15 +6,6 @@
 #include "cli/context.h"
 
 namespace herald::cli {
-namespace {
-
-int fail(const Error& error) {
-  std::cerr << "herald: " << error.message << "\n";
-  return error.code == ErrorCode::kInvalidArgument || error.code == ErrorCode::kNotFound ? 2 : 1;
-}
-
-}  // namespace
-
 int run_audit_verify(const std::string& config_path) {
   auto context = open_context(config_path);
   if (!context) return fail(context.error());

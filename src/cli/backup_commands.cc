@@ -28,11 +28,6 @@ constexpr const char* kDatabaseSection = "database";
 constexpr const char* kCheckpointsSection = "audit-checkpoints";
 constexpr const char* kHeraldVersion = "herald 0.5";
 
-int fail(const Error& error) {
-  std::cerr << "herald: " << error.message << "\n";
-  return error.code == ErrorCode::kInvalidArgument || error.code == ErrorCode::kNotFound ? 2 : 1;
-}
-
 std::string backup_aad(std::string_view kek_id) { return std::string("herald.backup.v1\0", 17) + std::string(kek_id); }
 
 // A private scratch directory beside the data (same file system, mode 0700), removed on exit.

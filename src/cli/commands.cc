@@ -20,11 +20,6 @@ namespace {
 
 namespace fs = std::filesystem;
 
-int fail(const Error& error) {
-  std::cerr << "herald: " << error.message << "\n";
-  return error.code == ErrorCode::kInvalidArgument || error.code == ErrorCode::kNotFound ? 2 : 1;
-}
-
 constexpr const char* kDemoServiceName = "Herald demo";
 constexpr const char* kDemoSubject = "Your appointment on ((date))";
 constexpr const char* kDemoBody =
@@ -32,6 +27,11 @@ constexpr const char* kDemoBody =
     "Reply to this email if you need to change it.";
 
 }  // namespace
+
+int fail(const Error& error) {
+  std::cerr << "herald: " << error.message << "\n";
+  return error.code == ErrorCode::kInvalidArgument || error.code == ErrorCode::kNotFound ? 2 : 1;
+}
 
 int run_init(const InitOptions& options) {
   const fs::path dir(options.data_dir);

@@ -6,7 +6,12 @@
 #include <optional>
 #include <string>
 
+#include "core/error.h"
+
 namespace herald::cli {
+
+// Prints "herald: <message>" to stderr; the exit code: 2 for bad input or an unknown name, else 1.
+int fail(const Error& error);
 
 struct InitOptions {
   std::string data_dir;

@@ -11,15 +11,6 @@
 #include "ops/retention.h"
 
 namespace herald::cli {
-namespace {
-
-int fail(const Error& error) {
-  std::cerr << "herald: " << error.message << "\n";
-  return error.code == ErrorCode::kInvalidArgument || error.code == ErrorCode::kNotFound ? 2 : 1;
-}
-
-}  // namespace
-
 std::vector<std::pair<std::string, std::string>> retention_objects(const ops::RetentionReport& report) {
   return {{"services", std::to_string(report.services)},
           {"redacted", std::to_string(report.redacted)},

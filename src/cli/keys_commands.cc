@@ -10,11 +10,6 @@
 namespace herald::cli {
 namespace {
 
-int fail(const Error& error) {
-  std::cerr << "herald: " << error.message << "\n";
-  return error.code == ErrorCode::kInvalidArgument || error.code == ErrorCode::kNotFound ? 2 : 1;
-}
-
 std::string age(Timestamp created, Timestamp now) {
   const auto days = std::chrono::duration_cast<std::chrono::hours>(now - created).count() / 24;
   return std::to_string(days) + "d";

@@ -4,6 +4,7 @@
 
 #include "core/base64.h"
 #include "core/check.h"
+#include "core/hex.h"
 #include "core/json.h"
 #include "crypto/hmac.h"
 #include "crypto/signing.h"
@@ -31,36 +32,6 @@ void append_int_field(std::string& out, std::int64_t v) {
   append_u64(out, static_cast<std::uint64_t>(v));
 }
 
-std::string to_hex(std::string_view bytes) {
-  static constexpr char kDigits[] = "0123456789abcdef";
-  std::string out;
-  out.reserve(bytes.size() * 2);
-  for (const char c : bytes) {
-    const auto b = static_cast<unsigned char>(c);
-    out += kDigits[b >> 4];
-    out += kDigits[b & 15];
-  }
-  return out;
-}
-
-// Lowercase hex only, so that each byte string has one text form.
-std::optional<std::string> from_lower_hex(std::string_view text) {
-  if (text.size() % 2 != 0) return std::nullopt;
-  auto nibble = [](char c) -> int {
-    if (c >= '0' && c <= '9') return c - '0';
-    if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-    return -1;
-  };
-  std::string out;
-  out.reserve(text.size() / 2);
-  for (std::size_t i = 0; i < text.size(); i += 2) {
-    const int high = nibble(text[i]);
-    const int low = nibble(text[i + 1]);
-    if (high < 0 || low < 0) return std::nullopt;
-    out += static_cast<char>((high << 4) | low);
-  }
-  return out;
-}
 
 bool valid_key_id(std::string_view key_id) {
   if (key_id.empty() || key_id.size() > kMaxKeyIdBytes) return false;
@@ -142,7 +113,7 @@ std::string checkpoint_line(const AuditCheckpoint& c) {
       .key("seq")
       .integer(c.seq)
       .key("hash")
-      .string(to_hex(c.hash))
+      .string(hex_encode(c.hash))
       .key("at")
       .string(format_timestamp(c.at))
       .key("key_id")
@@ -188,7 +159,7 @@ Result<AuditCheckpoint> parse_checkpoint_line(std::string_view line, std::size_t
   c.seq = *seq_value;
 
   const json::Value& hash = *parsed->find("hash");
-  auto hash_bytes = hash.is_string() ? from_lower_hex(hash.as_string()) : std::nullopt;
+  auto hash_bytes = hash.is_string() ? hex_decode(hash.as_string()) : std::nullopt;
   if (!hash_bytes || hash_bytes->size() != kAuditHashBytes) {
     return malformed("\"hash\" is not 64 lowercase hex digits");
   }
@@ -226,7 +197,7 @@ std::string audit_entry_json(const AuditEntry& e) {
   for (const auto& [key, value] : e.objects) w.key(key).string(value);
   w.end_object();
   w.key("outcome").string(e.outcome).key("source").string(e.source);
-  w.key("prev_hash").string(to_hex(e.prev_hash)).key("hash").string(to_hex(e.hash));
+  w.key("prev_hash").string(hex_encode(e.prev_hash)).key("hash").string(hex_encode(e.hash));
   w.end_object();
   return w.take();
 }

@@ -10,6 +10,7 @@
 #include <sstream>
 
 #include "core/base64.h"
+#include "crypto/private_file.h"
 #include "crypto/random.h"
 
 namespace herald::crypto {
@@ -20,41 +21,6 @@ constexpr std::string_view kHeader = "herald-keyring v2";
 constexpr std::size_t kKeyBytes = 32;
 constexpr std::size_t kMaxFileBytes = 1 << 20;
 
-std::string mode_string(mode_t mode) {
-  char buf[8];
-  std::snprintf(buf, sizeof buf, "%04o", static_cast<unsigned>(mode & 07777));
-  return buf;
-}
-
-Result<std::string> read_private_file(const std::string& path) {
-  const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
-  if (fd < 0) return unavailable("cannot open keyring file " + path);
-  struct stat st {};
-  if (::fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
-    ::close(fd);
-    return invalid_argument("keyring file " + path + " is not a regular file");
-  }
-  if ((st.st_mode & 077) != 0) {
-    ::close(fd);
-    return Error{ErrorCode::kPermissionDenied,
-                 "keyring file " + path + " has mode " + mode_string(st.st_mode) +
-                     ", which group or others can access; run: chmod 600 " + path};
-  }
-  if (static_cast<std::size_t>(st.st_size) > kMaxFileBytes) {
-    ::close(fd);
-    return invalid_argument("keyring file " + path + " is too large");
-  }
-  std::string content(static_cast<std::size_t>(st.st_size), '\0');
-  std::size_t got = 0;
-  while (got < content.size()) {
-    const ssize_t n = ::read(fd, content.data() + got, content.size() - got);
-    if (n <= 0) break;
-    got += static_cast<std::size_t>(n);
-  }
-  ::close(fd);
-  content.resize(got);
-  return content;
-}
 
 // Parses "<kind> <number> <created> <b64>"; the error names the line number only.
 struct ParsedLine {
@@ -165,7 +131,7 @@ Result<void> Keyring::save(const std::string& path) const {
 }
 
 Result<Keyring> Keyring::load(const std::string& path) {
-  auto content = read_private_file(path);
+  auto content = read_private_file(path, "keyring file", kMaxFileBytes);
   if (!content) return content.error();
   Keyring keyring;
   std::istringstream in(*content);

@@ -1,11 +1,8 @@
 #include "crypto/pkcs11_kek.h"
 
 #include <dlfcn.h>
-#include <fcntl.h>
 #include <openssl/crypto.h>
 #include <p11-kit/pkcs11.h>
-#include <sys/stat.h>
-#include <unistd.h>
 
 #include <algorithm>
 #include <array>
@@ -16,6 +13,7 @@
 #include <map>
 #include <optional>
 
+#include "crypto/private_file.h"
 #include "crypto/random.h"
 
 namespace herald::crypto {
@@ -229,10 +227,19 @@ void logout(void* handle, CK_SLOT_ID slot, CK_SESSION_HANDLE session) {
 
 // ---- Small helpers -------------------------------------------------------------------------
 
-std::string mode_string(mode_t mode) {
-  char buf[8];
-  std::snprintf(buf, sizeof buf, "%04o", static_cast<unsigned>(mode & 07777));
-  return buf;
+// AES-GCM parameters as SoftHSM2 reads them (pIv/ulIvLen, pAAD/ulAADLen, ulTagBits; ulIvBits is
+// set for tokens that want it). An empty AAD still gets a valid pointer: some tokens copy from
+// pAAD regardless of its length.
+CK_GCM_PARAMS gcm_params(unsigned char* iv, std::string& aad) {
+  static unsigned char no_aad = 0;
+  CK_GCM_PARAMS params{};
+  params.pIv = iv;
+  params.ulIvLen = kNonceBytes;
+  params.ulIvBits = kNonceBytes * 8;
+  params.pAAD = aad.empty() ? &no_aad : reinterpret_cast<unsigned char*>(aad.data());
+  params.ulAADLen = aad.size();
+  params.ulTagBits = kTagBytes * 8;
+  return params;
 }
 
 // Parses the decimal after `prefix` (no sign, no leading zero, at least 1).
@@ -290,36 +297,13 @@ CK_ATTRIBUTE attribute(CK_ATTRIBUTE_TYPE type, void* value, std::size_t size) {
 // ---- PIN file --------------------------------------------------------------------------------
 
 Result<SecretBytes> read_pin_file(const std::string& path) {
-  const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
-  if (fd < 0) return unavailable("cannot open PIN file " + path);
-  struct stat st {};
-  if (::fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
-    ::close(fd);
-    return invalid_argument("PIN file " + path + " is not a regular file");
-  }
-  if ((st.st_mode & 077) != 0) {
-    ::close(fd);
-    return Error{ErrorCode::kPermissionDenied,
-                 "PIN file " + path + " has mode " + mode_string(st.st_mode) +
-                     ", which group or others can access; run: chmod 600 " + path};
-  }
-  if (static_cast<std::size_t>(st.st_size) > kMaxPinFileBytes) {
-    ::close(fd);
-    return invalid_argument("PIN file " + path + " is too large");
-  }
-  std::string content(static_cast<std::size_t>(st.st_size), '\0');
-  std::size_t got = 0;
-  while (got < content.size()) {
-    const ssize_t n = ::read(fd, content.data() + got, content.size() - got);
-    if (n <= 0) break;
-    got += static_cast<std::size_t>(n);
-  }
-  ::close(fd);
-  std::string_view pin(content.data(), got);
+  auto content = read_private_file(path, "PIN file", kMaxPinFileBytes);
+  if (!content) return content.error();
+  std::string_view pin(*content);
   if (!pin.empty() && pin.back() == '\n') pin.remove_suffix(1);
   if (!pin.empty() && pin.back() == '\r') pin.remove_suffix(1);
   SecretBytes result(pin);
-  wipe_string(content);
+  wipe_string(*content);
   if (result.empty()) return invalid_argument("PIN file " + path + " is empty");
   return result;
 }
@@ -557,14 +541,7 @@ Result<std::string> Pkcs11Kek::Session::encrypt(CK_OBJECT_HANDLE key, const Secr
   auto* nonce = reinterpret_cast<unsigned char*>(out.data());
   public_random(nonce, kNonceBytes);
   std::string aad_copy(aad);  // the API takes non-const pointers; the aad is not secret
-  unsigned char no_aad = 0;
-  CK_GCM_PARAMS params{};
-  params.pIv = nonce;
-  params.ulIvLen = kNonceBytes;
-  params.ulIvBits = kNonceBytes * 8;
-  params.pAAD = aad.empty() ? &no_aad : reinterpret_cast<unsigned char*>(aad_copy.data());
-  params.ulAADLen = aad.size();
-  params.ulTagBits = kTagBytes * 8;
+  CK_GCM_PARAMS params = gcm_params(nonce, aad_copy);
   CK_MECHANISM mechanism{CKM_AES_GCM, &params, sizeof params};
   CK_RV rv = fn->C_EncryptInit(handle, &mechanism, key);
   if (rv != CKR_OK) return error("C_EncryptInit (AES-GCM)", rv);
@@ -589,14 +566,7 @@ Result<SecretBytes> Pkcs11Kek::Session::decrypt(CK_OBJECT_HANDLE key, std::strin
   }
   std::string input(bytes);  // nonce || ciphertext || tag; not secret
   std::string aad_copy(aad);
-  unsigned char no_aad = 0;
-  CK_GCM_PARAMS params{};
-  params.pIv = reinterpret_cast<unsigned char*>(input.data());
-  params.ulIvLen = kNonceBytes;
-  params.ulIvBits = kNonceBytes * 8;
-  params.pAAD = aad.empty() ? &no_aad : reinterpret_cast<unsigned char*>(aad_copy.data());
-  params.ulAADLen = aad.size();
-  params.ulTagBits = kTagBytes * 8;
+  CK_GCM_PARAMS params = gcm_params(reinterpret_cast<unsigned char*>(input.data()), aad_copy);
   CK_MECHANISM mechanism{CKM_AES_GCM, &params, sizeof params};
   CK_RV rv = fn->C_DecryptInit(handle, &mechanism, key);
   if (rv != CKR_OK) return error("C_DecryptInit (AES-GCM)", rv);

@@ -7,30 +7,14 @@
 #include <string>
 #include <vector>
 
+#include "core/hex.h"
 #include "core/json.h"
 #include "crypto/signing.h"
 
 namespace herald::crypto {
 namespace {
 
-std::string from_hex(std::string_view hex) {
-  std::string out;
-  for (std::size_t i = 0; i + 1 < hex.size(); i += 2) {
-    out += static_cast<char>(std::stoi(std::string(hex.substr(i, 2)), nullptr, 16));
-  }
-  return out;
-}
-
-std::string to_hex(std::string_view bytes) {
-  static const char* digits = "0123456789abcdef";
-  std::string out;
-  for (const char c : bytes) {
-    const auto b = static_cast<unsigned char>(c);
-    out += digits[b >> 4];
-    out += digits[b & 15];
-  }
-  return out;
-}
+std::string from_hex(std::string_view hex) { return hex_decode(hex).value(); }
 
 bool contains(const std::string& haystack, std::string_view needle) {
   return haystack.find(needle) != std::string::npos;
@@ -365,7 +349,7 @@ TEST_F(AuditChainTest, CheckpointLineRoundTrips) {
 TEST_F(AuditChainTest, MalformedCheckpointLinesAreRefusedByPositionNotContent) {
   const AuditCheckpoint& c = checkpoints_[0];
   const std::string line = checkpoint_line(c);
-  const std::string hash_hex = to_hex(c.hash);
+  const std::string hash_hex = hex_encode(c.hash);
   const std::string signature_b64 = line.substr(line.find("\"signature\":\"") + 13, 88);
   ASSERT_EQ(signature_b64.substr(86), "==");
   std::string upper_hash = hash_hex;
@@ -463,8 +447,8 @@ TEST_F(AuditChainTest, JsonExportHasTheSiemShape) {
   EXPECT_EQ(objects->find("count")->as_string(), "70");
   EXPECT_EQ(parsed->find("outcome")->as_string(), "denied");
   EXPECT_EQ(parsed->find("source")->as_string(), "192.0.2.10");
-  EXPECT_EQ(parsed->find("prev_hash")->as_string(), to_hex(entries_[8].hash));
-  EXPECT_EQ(parsed->find("hash")->as_string(), to_hex(e.hash));
+  EXPECT_EQ(parsed->find("prev_hash")->as_string(), hex_encode(entries_[8].hash));
+  EXPECT_EQ(parsed->find("hash")->as_string(), hex_encode(e.hash));
   EXPECT_EQ(parsed->find("hash")->as_string().size(), 64u);
 
   // Awkward text stays on one line and comes back unchanged.
@@ -493,7 +477,7 @@ TEST(AuditFormat, HashAndCheckpointMatchKnownAnswers) {
   first.outcome = "success";
   first.source = "local";
   chain_entry(first, {});
-  EXPECT_EQ(to_hex(first.hash), "7bb269d8b93f9af56439d5765e106ccc4f9df0c77eed43dc7e314431165da4f7");
+  EXPECT_EQ(hex_encode(first.hash), "7bb269d8b93f9af56439d5765e106ccc4f9df0c77eed43dc7e314431165da4f7");
 
   AuditEntry second;
   second.seq = 2;
@@ -503,7 +487,7 @@ TEST(AuditFormat, HashAndCheckpointMatchKnownAnswers) {
   second.outcome = "denied";
   second.source = "192.0.2.7";
   chain_entry(second, first.hash);
-  EXPECT_EQ(to_hex(second.hash),
+  EXPECT_EQ(hex_encode(second.hash),
             "9771e1c333a40fd03cb88e4f26ae788234a380e019b3c186cffba200fe3f3066");
 
   auto checkpoint = sign_checkpoint(2, second.hash, from_micros(1'800'000'000'300'000), "audit-1",

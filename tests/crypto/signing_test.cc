@@ -4,27 +4,12 @@
 
 #include <string>
 
+#include "core/hex.h"
+
 namespace herald::crypto {
 namespace {
 
-std::string from_hex(std::string_view hex) {
-  std::string out;
-  for (std::size_t i = 0; i + 1 < hex.size(); i += 2) {
-    out += static_cast<char>(std::stoi(std::string(hex.substr(i, 2)), nullptr, 16));
-  }
-  return out;
-}
-
-std::string to_hex(std::string_view bytes) {
-  static const char* digits = "0123456789abcdef";
-  std::string out;
-  for (const char c : bytes) {
-    const auto b = static_cast<unsigned char>(c);
-    out += digits[b >> 4];
-    out += digits[b & 15];
-  }
-  return out;
-}
+std::string from_hex(std::string_view hex) { return hex_decode(hex).value(); }
 
 struct Rfc8032Vector {
   const char* name;
@@ -56,11 +41,11 @@ TEST(Ed25519, MatchesRfc8032TestVectors) {
     const SecretBytes seed(from_hex(v.secret_key));
     auto public_key = ed25519_public_key(seed);
     ASSERT_TRUE(public_key);
-    EXPECT_EQ(to_hex(*public_key), v.public_key);
+    EXPECT_EQ(hex_encode(*public_key), v.public_key);
     const std::string message = from_hex(v.message);
     auto signature = ed25519_sign(seed, message);
     ASSERT_TRUE(signature);
-    EXPECT_EQ(to_hex(*signature), v.signature);
+    EXPECT_EQ(hex_encode(*signature), v.signature);
     EXPECT_TRUE(ed25519_verify(from_hex(v.public_key), message, from_hex(v.signature)));
   }
 }
