@@ -61,6 +61,10 @@ void read_delivery(const toml::table& t, Config& c) {
 
 }  // namespace
 
+bool is_postgres_url(std::string_view value) {
+  return value.starts_with("postgresql://") || value.starts_with("postgres://");
+}
+
 Result<Config> load_config(const std::string& path) {
   toml::table t;
   try {  // toml++ reports parse errors as exceptions: caught here, where they enter (rule 3)
@@ -80,8 +84,24 @@ Result<Config> load_config(const std::string& path) {
     return invalid_argument("config " + path + ": store.commit_gather_us must be 0..100000");
   }
   c.commit_gather = std::chrono::microseconds(gather_us);
+  c.store_url = get<std::string>(t, "store.url", "");
+  if (!c.store_url.empty() && !is_postgres_url(c.store_url)) {
+    return invalid_argument("config " + path + ": store.url must start with postgresql:// (leave it out for the "
+                            "embedded SQLite store at store.path)");
+  }
+  c.store_connections = static_cast<std::size_t>(get<std::int64_t>(t, "store.connections", 8));
+  c.store_writers = static_cast<std::size_t>(get<std::int64_t>(t, "store.writers", 2));
+  if (c.store_connections < 1 || c.store_connections > 100 || c.store_writers < 1 || c.store_writers > 16) {
+    return invalid_argument("config " + path + ": store.connections must be 1..100 and store.writers 1..16");
+  }
   c.keyring_path = resolve(base, get<std::string>(t, "keys.keyring", "keyring"));
-  c.key_store_path = resolve(base, get<std::string>(t, "keys.store", "keys.db"));
+  const std::string key_store = get<std::string>(t, "keys.store", "keys.db");
+  c.key_store_path = is_postgres_url(key_store) ? key_store : resolve(base, key_store);
+  if (!c.store_url.empty() && !is_postgres_url(c.key_store_path)) {
+    // Every node must see the same data keys, or one node cannot read what another wrote.
+    return invalid_argument("config " + path + ": with store.url on PostgreSQL, keys.store must be a postgresql:// "
+                            "URL too (the same URL keeps the keys in schema herald_keys; see README)");
+  }
   c.kek_source = get<std::string>(t, "keys.kek", c.kek_source);
   if (c.kek_source != "keyring" && c.kek_source != "pkcs11") {
     return invalid_argument("config " + path + ": keys.kek must be \"keyring\" or \"pkcs11\"");

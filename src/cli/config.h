@@ -19,9 +19,14 @@ struct Config {
   net::ServerOptions server;
   std::string public_url;  // optional; absolute URLs otherwise follow the Host header
   std::string database_path;
+  // PostgreSQL instead of the embedded SQLite file: a libpq URI (sslmode=verify-full and
+  // sslrootcert=... for TLS; keep the password in a passfile or PGPASSWORD, not here).
+  std::string store_url;
+  std::size_t store_connections = 8;  // PostgreSQL: pooled connections for reads and admin writes
+  std::size_t store_writers = 2;      // PostgreSQL: batch-writer connections
   Duration commit_gather = std::chrono::milliseconds(1);
   std::string keyring_path;
-  std::string key_store_path;  // keys.db: data keys, wrapped under the KEK
+  std::string key_store_path;  // keys.db, or a postgresql:// URL (schema herald_keys): data keys, wrapped under the KEK
   // Where the key-encryption key lives: "keyring" (the keyring file) or "pkcs11" (a token;
   // the KEK never leaves it). The PIN is read from a 0600 file, never from the config.
   std::string kek_source = "keyring";
@@ -42,6 +47,7 @@ struct Config {
 };
 
 Result<Config> load_config(const std::string& path);
+bool is_postgres_url(std::string_view value);
 
 // The configuration `herald init` writes for a new data directory.
 struct Pkcs11Init {

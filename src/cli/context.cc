@@ -6,6 +6,8 @@
 #include "crypto/keyring.h"
 #include "crypto/keyring_kek.h"
 #include "crypto/pkcs11_kek.h"
+#include "store/postgres/key_repository.h"
+#include "store/postgres/pg_store.h"
 #include "store/sqlite/key_repository.h"
 #include "store/sqlite/sqlite_store.h"
 
@@ -57,14 +59,41 @@ Result<std::shared_ptr<crypto::KekSource>> open_kek(const Config& config) {
   return std::shared_ptr<crypto::KekSource>(std::move(*token));
 }
 
+Result<std::unique_ptr<store::Store>> open_store(const Config& config,
+                                                 std::shared_ptr<const crypto::FieldCipher> cipher) {
+  if (!config.store_url.empty()) {
+    store::postgres::PgConfig pg;
+    pg.url = config.store_url;
+    pg.connections = config.store_connections;
+    pg.writers = config.store_writers;
+    auto store = store::postgres::PgStore::open(pg, std::move(cipher), SystemClock().now());
+    if (!store) return store.error();
+    return std::unique_ptr<store::Store>(std::move(*store));
+  }
+  store::sqlite::SqliteConfig sqlite;
+  sqlite.path = config.database_path;
+  sqlite.commit_gather = config.commit_gather;
+  auto store = store::sqlite::SqliteStore::open(sqlite, std::move(cipher), SystemClock().now());
+  if (!store) return store.error();
+  return std::unique_ptr<store::Store>(std::move(*store));
+}
+
 Result<Context> open_context(const std::string& config_path) {
   auto config = load_config(config_path);
   if (!config) return config.error();
-  auto repository = store::sqlite::SqliteKeyRepository::open(config->key_store_path);
-  if (!repository) return repository.error();
+  std::shared_ptr<crypto::DataKeyRepository> repository;
+  if (is_postgres_url(config->key_store_path)) {
+    auto opened = store::postgres::PgKeyRepository::open(config->key_store_path);
+    if (!opened) return opened.error();
+    repository = std::move(*opened);
+  } else {
+    auto opened = store::sqlite::SqliteKeyRepository::open(config->key_store_path);
+    if (!opened) return opened.error();
+    repository = std::move(*opened);
+  }
   auto kek = open_kek(*config);
   if (!kek) return kek.error();
-  auto keys = std::make_shared<crypto::DataKeys>(std::move(*kek), std::move(*repository));
+  auto keys = std::make_shared<crypto::DataKeys>(std::move(*kek), std::move(repository));
   HERALD_TRY(upgrade_legacy_keyring(*config, *keys));
   auto mode = crypto::FieldCipher::Mode::kEncrypt;
   if (config->store_plaintext_for_test) {
@@ -77,10 +106,7 @@ Result<Context> open_context(const std::string& config_path) {
     mode = crypto::FieldCipher::Mode::kPlaintextForTest;
   }
   auto cipher = std::make_shared<const crypto::FieldCipher>(keys, mode);
-  store::sqlite::SqliteConfig store_config;
-  store_config.path = config->database_path;
-  store_config.commit_gather = config->commit_gather;
-  auto store = store::sqlite::SqliteStore::open(store_config, cipher, SystemClock().now());
+  auto store = open_store(*config, cipher);
   if (!store) return store.error();
   security::AuditLogOptions audit_options{config->audit_checkpoint_path, config->keyring_path, config->audit_syslog};
   auto audit = std::make_unique<security::AuditLog>(**store, std::move(audit_options));

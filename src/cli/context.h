@@ -1,6 +1,7 @@
 #pragma once
 // Opens what every command needs from a configuration: the KEK source (the keyring file,
-// refusing a loose file mode), the data-key store, the field cipher and the SQLite store.
+// refusing a loose file mode), the data-key store, the field cipher and the store
+// (SQLite, or PostgreSQL when store.url is set).
 // A keyring of the first release (data keys in the file) is upgraded here: its keys are
 // imported into the data-key store under their old ids, wrapped under a new KEK, and then
 // removed from the file. The only place besides serve that names the
@@ -29,6 +30,10 @@ struct Context {
 };
 
 Result<Context> open_context(const std::string& config_path);
+
+// The store the configuration names: PostgreSQL when store.url is set, else the SQLite file.
+Result<std::unique_ptr<store::Store>> open_store(const Config& config,
+                                                 std::shared_ptr<const crypto::FieldCipher> cipher);
 
 // The KEK source the configuration names (keyring file or PKCS#11 token).
 Result<std::shared_ptr<crypto::KekSource>> open_kek(const Config& config);

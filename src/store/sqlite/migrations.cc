@@ -2,6 +2,8 @@
 
 #include <array>
 
+#include "store/schema.h"
+
 namespace herald::store::sqlite {
 namespace {
 
@@ -102,6 +104,8 @@ CREATE TABLE audit_log (
 CREATE INDEX audit_log_at ON audit_log(at);
 )sql"},
 };
+
+static_assert(kMigrations.back().version == kSchemaVersion, "a new migration raises store::kSchemaVersion");
 
 }  // namespace
 

@@ -6,6 +6,7 @@
 #include "core/json.h"
 #include "core/log.h"
 #include "core/thread_name.h"
+#include "store/sealed_row.h"
 #include "store/sqlite/migrations.h"
 
 namespace herald::store::sqlite {
@@ -16,16 +17,6 @@ constexpr const char* kNotificationColumns =
     "status, reference, recipient, personalisation, subject, body, one_click_unsubscribe_url, "
     "created_at, sent_at, updated_at, attempts";
 
-constexpr std::string_view kNotifications = "notifications";
-
-std::optional<Timestamp> optional_time(std::optional<std::int64_t> micros) {
-  if (!micros) return std::nullopt;
-  return from_micros(*micros);
-}
-std::optional<std::int64_t> optional_micros(std::optional<Timestamp> t) {
-  if (!t) return std::nullopt;
-  return to_micros(*t);
-}
 
 template <typename IdType>
 Result<IdType> parse_id(const std::string& text) {
@@ -212,9 +203,7 @@ Result<std::optional<ServiceRecord>> SqliteStore::find_service_by_name(const std
 
 Result<void> SqliteStore::create_api_key(const ApiKeyRecord& key) {
   const std::string id = key.id.to_string();
-  auto key_id = cipher_->keys().key_for_scope(crypto::kSecretsScope, key.created_at);
-  if (!key_id) return key_id.error();
-  auto sealed = cipher_->seal(key.secret, {"api_keys", "secret", id}, *key_id);
+  auto sealed = seal_api_key_secret(*cipher_, key);
   if (!sealed) return sealed.error();
   return writer_->run([&](Connection& db) -> Result<void> {
     auto stmt = db.prepare("INSERT INTO api_keys VALUES (?, ?, ?, ?, ?, ?, ?)");
@@ -249,7 +238,7 @@ Result<std::vector<ApiKeyRecord>> SqliteStore::api_keys_for_service(ServiceId se
       key.service = service;
       key.name = stmt->column_text(1);
       key.type = parse_key_type(stmt->column_text(2)).value_or(KeyType::kNormal);
-      auto secret = cipher_->open(stmt->column_blob(3), {"api_keys", "secret", stmt->column_text(0)});
+      auto secret = open_api_key_secret(*cipher_, stmt->column_blob(3), stmt->column_text(0));
       if (!secret) return secret.error();
       key.secret = std::move(*secret);
       key.created_at = from_micros(stmt->column_int(4));
@@ -326,61 +315,16 @@ Result<void> SqliteStore::insert_notification(const NotificationRecord& record) 
   return wait_for([&](Completion done) { insert_notification_async(record, std::move(done)); });
 }
 
-void SqliteStore::insert_notification_async(const NotificationRecord& r, Completion done) {
+void SqliteStore::insert_notification_async(const NotificationRecord& record, Completion done) {
   // Sealing and formatting happen here, on the caller's thread, so the writer thread only binds
   // and steps; the row it holds has no plaintext personal field.
-  struct Row {
-    std::string id, service, api_key, template_id, type, status;
-    const char* key_type;
-    std::int64_t template_version, created_at;
-    std::optional<std::string> reference;
-    std::optional<std::int64_t> due_at;
-    std::string recipient, personalisation, subject, body;
-    std::optional<std::string> unsubscribe;
-    std::optional<std::string> recipient_index;
-  };
-  auto row = std::make_shared<Row>();
-  row->id = r.id.to_string();
-  row->service = r.service.to_string();
-  // One data key per service and day (crypto/data_keys.h); made on the day's first send.
-  auto key_id = cipher_->keys().key_for_notification(row->service, r.created_at);
-  if (!key_id) {
-    done(key_id.error());
+  auto sealed = seal_notification(*cipher_, record);
+  if (!sealed) {
+    done(sealed.error());
     return;
   }
-  auto seal = [&](std::string_view value, std::string_view column, std::string& into) {
-    auto sealed = cipher_->seal(value, {kNotifications, column, row->id}, *key_id);
-    if (sealed) into = std::move(*sealed);
-    return sealed.has_value();
-  };
-  std::string unsubscribe;
-  if (!seal(r.recipient, "recipient", row->recipient) ||
-      !seal(r.personalisation_json, "personalisation", row->personalisation) ||
-      !seal(r.subject, "subject", row->subject) || !seal(r.body, "body", row->body) ||
-      (r.one_click_unsubscribe_url && !seal(*r.one_click_unsubscribe_url, "one_click_unsubscribe_url", unsubscribe))) {
-    done(internal_error("sealing a notification failed"));
-    return;
-  }
-  if (r.one_click_unsubscribe_url) row->unsubscribe = std::move(unsubscribe);
-  if (!r.recipient_normalised.empty()) {
-    auto index = cipher_->blind_index(row->service, r.recipient_normalised, r.created_at);
-    if (!index) {
-      done(index.error());
-      return;
-    }
-    row->recipient_index = std::move(*index);
-  }
-  row->api_key = r.api_key.to_string();
-  row->template_id = r.template_id.to_string();
-  row->type = r.type;
-  row->status = r.status;
-  row->key_type = key_type_name(r.key_type);
-  row->template_version = r.template_version;
-  row->created_at = to_micros(r.created_at);
-  row->reference = r.reference;
-  if (r.queued) row->due_at = row->created_at;
   writer_->submit(
-      [row](Connection& db) -> Result<void> {
+      [row = std::make_shared<SealedNotification>(std::move(*sealed))](Connection& db) -> Result<void> {
         auto stmt = db.prepare(
             "INSERT INTO notifications (id, service_id, api_key_id, key_type, template_id, template_version, "
             "notification_type, status, reference, recipient, personalisation, subject, body, "
@@ -410,41 +354,26 @@ void SqliteStore::insert_notification_async(const NotificationRecord& r, Complet
 }
 
 Result<NotificationRecord> SqliteStore::read_notification(const Statement& row) const {
-  NotificationRecord r;
-  const std::string id = row.column_text(0);
-  auto nid = parse_id<NotificationId>(id);
-  auto sid = parse_id<ServiceId>(row.column_text(1));
-  auto kid = parse_id<ApiKeyId>(row.column_text(2));
-  auto tid = parse_id<TemplateId>(row.column_text(4));
-  if (!nid || !sid || !kid || !tid) return data_loss("malformed id in notifications row");
-  r.id = *nid;
-  r.service = *sid;
-  r.api_key = *kid;
-  r.key_type = parse_key_type(row.column_text(3)).value_or(KeyType::kNormal);
-  r.template_id = *tid;
-  r.template_version = static_cast<int>(row.column_int(5));
-  r.type = row.column_text(6);
-  r.status = row.column_text(7);
-  r.reference = row.column_optional_text(8);
-  const std::pair<std::string*, const char*> personal[] = {
-      {&r.recipient, "recipient"}, {&r.personalisation_json, "personalisation"},
-      {&r.subject, "subject"}, {&r.body, "body"}};
-  int column = 9;
-  for (const auto& [field, name] : personal) {
-    auto plain = cipher_->open(row.column_blob(column++), {kNotifications, name, id});
-    if (!plain) return plain.error();
-    *field = std::move(*plain);
-  }
-  if (!row.column_is_null(13)) {
-    auto plain = cipher_->open(row.column_blob(13), {kNotifications, "one_click_unsubscribe_url", id});
-    if (!plain) return plain.error();
-    r.one_click_unsubscribe_url = std::move(*plain);
-  }
-  r.created_at = from_micros(row.column_int(14));
-  r.sent_at = optional_time(row.column_optional_int(15));
-  r.updated_at = optional_time(row.column_optional_int(16));
-  r.attempts = static_cast<int>(row.column_int(17));
-  return r;
+  SealedNotification s;
+  s.id = row.column_text(0);
+  s.service = row.column_text(1);
+  s.api_key = row.column_text(2);
+  s.key_type = row.column_text(3);
+  s.template_id = row.column_text(4);
+  s.template_version = row.column_int(5);
+  s.type = row.column_text(6);
+  s.status = row.column_text(7);
+  s.reference = row.column_optional_text(8);
+  s.recipient = row.column_blob(9);
+  s.personalisation = row.column_blob(10);
+  s.subject = row.column_blob(11);
+  s.body = row.column_blob(12);
+  if (!row.column_is_null(13)) s.unsubscribe = row.column_blob(13);
+  s.created_at = row.column_int(14);
+  s.sent_at = row.column_optional_int(15);
+  s.updated_at = row.column_optional_int(16);
+  s.attempts = row.column_int(17);
+  return open_notification(*cipher_, s);
 }
 
 Result<std::optional<NotificationRecord>> SqliteStore::find_notification(ServiceId service,
@@ -615,32 +544,6 @@ Result<bool> SqliteStore::holds_personal_data(ServiceId service, Timestamp from,
   });
 }
 
-namespace {
-
-std::string encode_objects(const std::vector<std::pair<std::string, std::string>>& objects) {
-  json::Writer w;
-  w.begin_array();
-  for (const auto& [name, value] : objects) w.begin_array().string(name).string(value).end_array();
-  w.end_array();
-  return w.take();
-}
-
-Result<std::vector<std::pair<std::string, std::string>>> decode_objects(std::string_view text) {
-  auto parsed = json::parse(text);
-  if (!parsed || !parsed->is_array()) return data_loss("audit entry objects are malformed");
-  std::vector<std::pair<std::string, std::string>> out;
-  for (const json::Value& pair : parsed->as_array()) {
-    if (!pair.is_array() || pair.as_array().size() != 2 || !pair.as_array()[0].is_string() ||
-        !pair.as_array()[1].is_string()) {
-      return data_loss("audit entry objects are malformed");
-    }
-    out.emplace_back(pair.as_array()[0].as_string(), pair.as_array()[1].as_string());
-  }
-  return out;
-}
-
-}  // namespace
-
 Result<void> SqliteStore::snapshot_to(const std::string& path) {
   auto done = with_reader<bool>([&](Connection& db) -> Result<bool> {
     HERALD_TRY(db.backup_to(path));
@@ -674,7 +577,7 @@ Result<std::vector<crypto::AuditEntry>> SqliteStore::append_audit(std::vector<cr
                      .bind_int(2, to_micros(entry.at))
                      .bind_text(3, entry.actor)
                      .bind_text(4, entry.action)
-                     .bind_text(5, encode_objects(entry.objects))
+                     .bind_text(5, encode_audit_objects(entry.objects))
                      .bind_text(6, entry.outcome)
                      .bind_text(7, entry.source)
                      .bind_blob(8, entry.prev_hash)
@@ -707,7 +610,7 @@ Result<void> SqliteStore::read_audit(std::int64_t after_seq, std::optional<Times
         e.at = from_micros(stmt->column_int(1));
         e.actor = stmt->column_text(2);
         e.action = stmt->column_text(3);
-        auto objects = decode_objects(stmt->column_text(4));
+        auto objects = decode_audit_objects(stmt->column_text(4));
         if (!objects) return objects.error();
         e.objects = std::move(*objects);
         e.outcome = stmt->column_text(5);

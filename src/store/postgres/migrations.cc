@@ -1,0 +1,140 @@
+#include "store/postgres/migrations.h"
+
+#include <array>
+
+#include "store/schema.h"
+
+namespace herald::store::postgres {
+namespace {
+
+struct Migration {
+  int version;
+  const char* name;
+  const char* sql;
+};
+
+// Keep in step with store/sqlite/migrations.cc: one entry per version there.
+constexpr std::array kMigrations{
+    Migration{1, "initial schema", R"sql(
+CREATE TABLE services (
+  id uuid PRIMARY KEY,
+  name text NOT NULL UNIQUE,
+  email_sender_local_part text NOT NULL,
+  active boolean NOT NULL DEFAULT true,
+  restricted boolean NOT NULL DEFAULT false,
+  created_at bigint NOT NULL
+);
+CREATE TABLE api_keys (
+  id uuid PRIMARY KEY,
+  service_id uuid NOT NULL REFERENCES services(id),
+  name text NOT NULL,
+  key_type text NOT NULL CHECK (key_type IN ('normal', 'team', 'test')),
+  secret bytea NOT NULL,
+  created_at bigint NOT NULL,
+  revoked_at bigint
+);
+CREATE INDEX api_keys_service ON api_keys(service_id);
+CREATE TABLE templates (
+  id uuid PRIMARY KEY,
+  service_id uuid NOT NULL REFERENCES services(id),
+  current_version integer NOT NULL,
+  archived boolean NOT NULL DEFAULT false
+);
+CREATE INDEX templates_service ON templates(service_id);
+CREATE TABLE template_versions (
+  template_id uuid NOT NULL REFERENCES templates(id),
+  version integer NOT NULL,
+  name text NOT NULL,
+  template_type text NOT NULL,
+  subject text NOT NULL,
+  content text NOT NULL,
+  created_at bigint NOT NULL,
+  created_by text NOT NULL,
+  PRIMARY KEY (template_id, version)
+);
+CREATE TABLE notifications (
+  id uuid PRIMARY KEY,
+  service_id uuid NOT NULL,
+  api_key_id uuid NOT NULL,
+  key_type text NOT NULL,
+  template_id uuid NOT NULL,
+  template_version integer NOT NULL,
+  notification_type text NOT NULL,
+  status text NOT NULL,
+  reference text,
+  recipient bytea NOT NULL,
+  personalisation bytea NOT NULL,
+  subject bytea NOT NULL,
+  body bytea NOT NULL,
+  one_click_unsubscribe_url bytea,
+  created_at bigint NOT NULL,
+  sent_at bigint,
+  updated_at bigint,
+  attempts integer NOT NULL DEFAULT 0,
+  due_at bigint
+);
+CREATE INDEX notifications_due ON notifications(due_at) WHERE status IN ('created', 'sending');
+CREATE INDEX notifications_service_created ON notifications(service_id, created_at);
+)sql"},
+    // As SQLite's version 2 (and, as there, deliberately no index on the random HMAC).
+    Migration{2, "retention and blind index", R"sql(
+ALTER TABLE services ADD COLUMN retention_days integer NOT NULL DEFAULT 7;
+ALTER TABLE notifications ADD COLUMN recipient_index bytea;
+ALTER TABLE notifications ADD COLUMN redacted_at bigint;
+)sql"},
+    Migration{3, "audit log", R"sql(
+CREATE TABLE audit_log (
+  seq bigint PRIMARY KEY,
+  at bigint NOT NULL,
+  actor text NOT NULL,
+  action text NOT NULL,
+  objects text NOT NULL,
+  outcome text NOT NULL,
+  source text NOT NULL,
+  prev_hash bytea NOT NULL,
+  hash bytea NOT NULL
+);
+CREATE INDEX audit_log_at ON audit_log(at);
+)sql"},
+};
+
+static_assert(kMigrations.back().version == kSchemaVersion, "add the PostgreSQL form of every SQLite migration");
+
+// pg_advisory_lock key for "herald migrations" (any fixed 64-bit number).
+constexpr const char* kMigrationLock = "SELECT pg_advisory_lock(7235827441001)";
+constexpr const char* kMigrationUnlock = "SELECT pg_advisory_unlock(7235827441001)";
+
+}  // namespace
+
+int latest_schema_version() { return kMigrations.back().version; }
+
+Result<int> apply_migrations(PgConnection& connection, std::int64_t now_micros) {
+  HERALD_TRY(connection.exec(kMigrationLock));
+  auto applied = [&]() -> Result<int> {
+    HERALD_TRY(connection.execute(
+        "CREATE TABLE IF NOT EXISTS schema_migrations (version integer PRIMARY KEY, name text NOT NULL, "
+        "applied_at bigint NOT NULL)"));
+    auto current_row = connection.exec("SELECT COALESCE(MAX(version), 0) FROM schema_migrations");
+    if (!current_row) return current_row.error();
+    const int current = static_cast<int>(current_row->integer(0, 0));
+    if (current > latest_schema_version()) {
+      return internal_error("database schema version " + std::to_string(current) +
+                            " is newer than this binary supports");
+    }
+    int count = 0;
+    for (const Migration& migration : kMigrations) {
+      if (migration.version <= current) continue;
+      HERALD_TRY(connection.transaction([&]() -> Result<void> {
+        HERALD_TRY(connection.execute(migration.sql));
+        return connection.run("INSERT INTO schema_migrations VALUES ($1, $2, $3)",
+                               Params().integer(migration.version).text(migration.name).integer(now_micros));
+      }));
+      ++count;
+    }
+    return count;
+  }();
+  (void)connection.exec(kMigrationUnlock);
+  return applied;
+}
+
+}  // namespace herald::store::postgres

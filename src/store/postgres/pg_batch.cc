@@ -1,0 +1,206 @@
+#include "store/postgres/pg_batch.h"
+
+#include <algorithm>
+#include <set>
+#include <string>
+
+#include "core/log.h"
+#include "core/thread_name.h"
+
+namespace herald::store::postgres {
+namespace {
+
+constexpr int kInsertColumns = 17;
+constexpr int kOutcomeColumns = 5;
+constexpr int kAttempts = 4;  // a statement that deadlocked is tried this many times
+
+// "($1, $2, ...), ($18, ...)": placeholders for `rows` rows of `columns` values; the first
+// row's casts (when given) type the VALUES list.
+std::string placeholders(std::size_t rows, int columns, const std::vector<const char*>& first_row_casts = {}) {
+  std::string out;
+  out.reserve(rows * static_cast<std::size_t>(columns) * 6);
+  int n = 0;
+  for (std::size_t r = 0; r < rows; ++r) {
+    out += r == 0 ? "(" : ",(";
+    for (int c = 0; c < columns; ++c) {
+      if (c > 0) out += ',';
+      out += '$';
+      out += std::to_string(++n);
+      if (r == 0 && !first_row_casts.empty()) out += first_row_casts[static_cast<std::size_t>(c)];
+    }
+    out += ')';
+  }
+  return out;
+}
+
+// Runs a statement, retrying when PostgreSQL chose it as a deadlock or serialisation victim.
+Result<PgResult> exec_retrying(PgConnection& connection, const std::string& sql, const Params& params) {
+  Result<PgResult> result = connection.exec(sql, params);
+  for (int attempt = 1; attempt < kAttempts && !result && is_serialization_failure(result.error()); ++attempt) {
+    result = connection.exec(sql, params);
+  }
+  return result;
+}
+
+}  // namespace
+
+PgBatchWriter::PgBatchWriter(std::vector<std::unique_ptr<PgConnection>> connections, std::size_t max_batch)
+    : max_batch_(std::clamp<std::size_t>(max_batch, 1, 3000)), connections_(std::move(connections)) {
+  for (auto& connection : connections_) {
+    threads_.emplace_back([this, raw = connection.get()] {
+      set_thread_name("pg-writer");
+      loop(*raw);
+    });
+  }
+}
+
+PgBatchWriter::~PgBatchWriter() {
+  {
+    std::lock_guard lock(mutex_);
+    stopping_ = true;
+  }
+  ready_.notify_all();
+  for (auto& thread : threads_) thread.join();
+  log::info("pg.writer_stopped",
+            {{"statements", std::to_string(stats_.statements)}, {"rows", std::to_string(stats_.rows)}});
+}
+
+void PgBatchWriter::insert(SealedNotification row, Done done) {
+  Pending pending;
+  pending.insert = std::move(row);
+  pending.done = std::move(done);
+  submit(std::move(pending));
+}
+
+void PgBatchWriter::outcome(DeliveryOutcome outcome, Done done) {
+  Pending pending;
+  pending.outcome = std::move(outcome);
+  pending.done = std::move(done);
+  submit(std::move(pending));
+}
+
+PgBatchWriter::Stats PgBatchWriter::stats() const {
+  std::lock_guard lock(mutex_);
+  return stats_;
+}
+
+void PgBatchWriter::submit(Pending pending) {
+  {
+    std::lock_guard lock(mutex_);
+    if (stopping_) {
+      pending.done(unavailable("store is shutting down"));
+      return;
+    }
+    queue_.push_back(std::move(pending));
+  }
+  ready_.notify_one();
+}
+
+void PgBatchWriter::loop(PgConnection& connection) {
+  while (true) {
+    std::vector<Pending> batch;
+    {
+      std::unique_lock lock(mutex_);
+      ready_.wait(lock, [this] { return stopping_ || !queue_.empty(); });
+      if (queue_.empty()) return;  // stopping and drained
+      const std::size_t n = std::min(queue_.size(), max_batch_);
+      batch.reserve(n);
+      for (std::size_t i = 0; i < n; ++i) {
+        batch.push_back(std::move(queue_.front()));
+        queue_.pop_front();
+      }
+      // Another writer can start on what is left while this batch commits.
+      if (!queue_.empty()) ready_.notify_one();
+    }
+    std::vector<Pending*> inserts;
+    std::vector<Pending*> outcomes;
+    for (Pending& pending : batch) (pending.insert ? inserts : outcomes).push_back(&pending);
+    if (!inserts.empty()) write_inserts(connection, inserts);
+    if (!outcomes.empty()) write_outcomes(connection, outcomes);
+  }
+}
+
+void PgBatchWriter::write_inserts(PgConnection& connection, std::vector<Pending*>& rows) {
+  const std::string sql =
+      "INSERT INTO notifications (id, service_id, api_key_id, key_type, template_id, template_version, "
+      "notification_type, status, reference, recipient, personalisation, subject, body, "
+      "one_click_unsubscribe_url, created_at, due_at, recipient_index) VALUES " +
+      placeholders(rows.size(), kInsertColumns) + " ON CONFLICT (id) DO NOTHING RETURNING id";
+  Params params;
+  for (const Pending* pending : rows) {
+    const SealedNotification& r = *pending->insert;
+    params.text(r.id).text(r.service).text(r.api_key).text(r.key_type).text(r.template_id)
+        .integer(r.template_version).text(r.type).text(r.status).optional_text(r.reference)
+        .bytes(r.recipient).bytes(r.personalisation).bytes(r.subject).bytes(r.body)
+        .optional_bytes(r.unsubscribe).integer(r.created_at).optional_integer(r.due_at)
+        .optional_bytes(r.recipient_index);
+  }
+  auto result = exec_retrying(connection, sql, params);
+  {
+    std::lock_guard lock(mutex_);
+    ++stats_.statements;
+    stats_.rows += rows.size();
+  }
+  if (!result) {
+    for (Pending* pending : rows) pending->done(result.error());
+    return;
+  }
+  std::set<std::string> inserted;
+  for (int i = 0; i < result->rows(); ++i) inserted.insert(result->text(i, 0));
+  for (Pending* pending : rows) {
+    if (inserted.count(pending->insert->id)) {
+      pending->done(ok());
+    } else {
+      pending->done(Error{ErrorCode::kFailedPrecondition, "notification " + pending->insert->id + " already exists"});
+    }
+  }
+}
+
+void PgBatchWriter::write_outcomes(PgConnection& connection, std::vector<Pending*>& rows) {
+  // Ids in one order in every statement, so two writers never lock rows in opposite orders.
+  std::sort(rows.begin(), rows.end(), [](const Pending* a, const Pending* b) {
+    return a->outcome->id.to_string() < b->outcome->id.to_string();
+  });
+  std::size_t begin = 0;
+  while (begin < rows.size()) {
+    // A notification updated twice in one statement would take one of the two values at
+    // random: a second outcome for the same id goes into the next statement.
+    std::set<std::string> ids;
+    std::size_t end = begin;
+    while (end < rows.size() && ids.insert(rows[end]->outcome->id.to_string()).second) ++end;
+    Params params;
+    for (std::size_t i = begin; i < end; ++i) {
+      const DeliveryOutcome& o = *rows[i]->outcome;
+      params.text(o.id.to_string()).text(o.status).integer(to_micros(o.updated_at))
+          .optional_integer(optional_micros(o.sent_at)).optional_integer(optional_micros(o.next_attempt_at));
+    }
+    const std::string sql =
+        "UPDATE notifications AS n SET status = v.status, updated_at = v.updated_at, "
+        "sent_at = COALESCE(v.sent_at, n.sent_at), due_at = v.due_at FROM (VALUES " +
+        placeholders(end - begin, kOutcomeColumns, {"::uuid", "::text", "::bigint", "::bigint", "::bigint"}) +
+        ") AS v(id, status, updated_at, sent_at, due_at) WHERE n.id = v.id RETURNING n.id";
+    auto result = exec_retrying(connection, sql, params);
+    {
+      std::lock_guard lock(mutex_);
+      ++stats_.statements;
+      stats_.rows += end - begin;
+    }
+    std::set<std::string> updated;
+    if (result) {
+      for (int i = 0; i < result->rows(); ++i) updated.insert(result->text(i, 0));
+    }
+    for (std::size_t i = begin; i < end; ++i) {
+      const std::string id = rows[i]->outcome->id.to_string();
+      if (!result) {
+        rows[i]->done(result.error());
+      } else if (updated.count(id)) {
+        rows[i]->done(ok());
+      } else {
+        rows[i]->done(not_found("notification " + id));
+      }
+    }
+    begin = end;
+  }
+}
+
+}  // namespace herald::store::postgres

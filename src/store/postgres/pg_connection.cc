@@ -1,0 +1,210 @@
+#include "store/postgres/pg_connection.h"
+
+#include <charconv>
+#include <cstring>
+
+#include "core/hex.h"
+
+namespace herald::store::postgres {
+namespace {
+
+// libpq's messages end with a newline; errors are one line in logs.
+std::string trimmed(const char* message) {
+  std::string s = message ? message : "";
+  while (!s.empty() && (s.back() == '\n' || s.back() == ' ')) s.pop_back();
+  return s;
+}
+
+}  // namespace
+
+Params& Params::text(std::string_view value) {
+  values_.emplace_back(value);
+  is_null_.push_back(false);
+  formats_.push_back(0);
+  return *this;
+}
+
+Params& Params::integer(std::int64_t value) { return text(std::to_string(value)); }
+
+Params& Params::bytes(std::string_view value) {
+  values_.emplace_back(value);
+  is_null_.push_back(false);
+  formats_.push_back(1);
+  return *this;
+}
+
+Params& Params::null() {
+  values_.emplace_back();
+  is_null_.push_back(true);
+  formats_.push_back(0);
+  return *this;
+}
+
+std::string PgResult::text(int row, int column) const {
+  return std::string(PQgetvalue(result_.get(), row, column),
+                     static_cast<std::size_t>(PQgetlength(result_.get(), row, column)));
+}
+
+std::int64_t PgResult::integer(int row, int column) const {
+  const char* value = PQgetvalue(result_.get(), row, column);
+  std::int64_t out = 0;
+  std::from_chars(value, value + PQgetlength(result_.get(), row, column), out);
+  return out;
+}
+
+std::string PgResult::bytes(int row, int column) const {
+  // Text-format bytea is "\x" followed by hex digits (bytea_output = hex, the default).
+  std::string_view value(PQgetvalue(result_.get(), row, column),
+                         static_cast<std::size_t>(PQgetlength(result_.get(), row, column)));
+  if (value.size() < 2 || value[0] != '\\' || value[1] != 'x') return {};
+  auto decoded = hex_decode(value.substr(2));
+  return decoded ? std::move(*decoded) : std::string();
+}
+
+std::optional<std::string> PgResult::optional_text(int row, int column) const {
+  if (is_null(row, column)) return std::nullopt;
+  return text(row, column);
+}
+
+std::optional<std::int64_t> PgResult::optional_integer(int row, int column) const {
+  if (is_null(row, column)) return std::nullopt;
+  return integer(row, column);
+}
+
+std::optional<std::string> PgResult::optional_bytes(int row, int column) const {
+  if (is_null(row, column)) return std::nullopt;
+  return bytes(row, column);
+}
+
+std::int64_t PgResult::affected() const {
+  const char* tuples = PQcmdTuples(result_.get());
+  std::int64_t out = 0;
+  std::from_chars(tuples, tuples + std::strlen(tuples), out);
+  return out;
+}
+
+Result<std::unique_ptr<PgConnection>> PgConnection::open(const std::string& url) {
+  PGconn* conn = PQconnectdb(url.c_str());
+  if (conn == nullptr) return unavailable("postgresql: out of memory connecting");
+  if (PQstatus(conn) != CONNECTION_OK) {
+    Error error = unavailable("postgresql: cannot connect: " + trimmed(PQerrorMessage(conn)));
+    PQfinish(conn);
+    return error;
+  }
+  std::unique_ptr<PgConnection> connection(new PgConnection(conn));
+  // Times are integers and text is UTF-8 on every connection, whatever the server's defaults.
+  HERALD_TRY(connection->execute("SET client_encoding = 'UTF8'; SET bytea_output = 'hex'"));
+  return connection;
+}
+
+PgConnection::~PgConnection() { PQfinish(conn_); }
+
+Result<void> PgConnection::ensure_connected() {
+  if (PQstatus(conn_) == CONNECTION_OK) return ok();
+  PQreset(conn_);
+  if (PQstatus(conn_) != CONNECTION_OK) {
+    return unavailable("postgresql: connection lost: " + trimmed(PQerrorMessage(conn_)));
+  }
+  return execute("SET client_encoding = 'UTF8'; SET bytea_output = 'hex'");
+}
+
+Error PgConnection::error_from(PGresult* result, std::string_view what) const {
+  const char* state = result ? PQresultErrorField(result, PG_DIAG_SQLSTATE) : nullptr;
+  std::string message = "postgresql: " + std::string(what) + ": " +
+                        trimmed(result ? PQresultErrorMessage(result) : PQerrorMessage(conn_));
+  if (state != nullptr) message += " [" + std::string(state) + "]";
+  // Connection failures (class 08) and a server shutting down (57P*) are transient.
+  const std::string_view sqlstate = state ? state : "";
+  const bool transient = PQstatus(conn_) != CONNECTION_OK || sqlstate.starts_with("08") ||
+                         sqlstate.starts_with("57P") || sqlstate == "40001" || sqlstate == "40P01";
+  return Error{transient ? ErrorCode::kUnavailable : ErrorCode::kInternal, std::move(message)};
+}
+
+Result<PgResult> PgConnection::exec(std::string_view sql, const Params& params) {
+  HERALD_TRY(ensure_connected());
+  const std::size_t n = params.size();
+  std::vector<const char*> values(n);
+  std::vector<int> lengths(n);
+  for (std::size_t i = 0; i < n; ++i) {
+    values[i] = params.is_null_[i] ? nullptr : params.values_[i].data();
+    lengths[i] = static_cast<int>(params.values_[i].size());
+  }
+  const std::string statement(sql);
+  PGresult* result = PQexecParams(conn_, statement.c_str(), static_cast<int>(n), nullptr, values.data(),
+                                  lengths.data(), params.formats_.data(), 0);
+  const ExecStatusType status = result ? PQresultStatus(result) : PGRES_FATAL_ERROR;
+  if (status != PGRES_COMMAND_OK && status != PGRES_TUPLES_OK) {
+    Error error = error_from(result, "statement failed");
+    PQclear(result);
+    return error;
+  }
+  return PgResult(result);
+}
+
+Result<void> PgConnection::run(std::string_view sql, const Params& params) {
+  auto result = exec(sql, params);
+  if (!result) return result.error();
+  return ok();
+}
+
+Result<void> PgConnection::execute(std::string_view sql) {
+  if (PQstatus(conn_) != CONNECTION_OK) HERALD_TRY(ensure_connected());
+  const std::string statement(sql);
+  PGresult* result = PQexec(conn_, statement.c_str());
+  const ExecStatusType status = result ? PQresultStatus(result) : PGRES_FATAL_ERROR;
+  if (status != PGRES_COMMAND_OK && status != PGRES_TUPLES_OK) {
+    Error error = error_from(result, "statement failed");
+    PQclear(result);
+    return error;
+  }
+  PQclear(result);
+  return ok();
+}
+
+Result<void> PgConnection::transaction(const std::function<Result<void>()>& body, const char* begin) {
+  HERALD_TRY(execute(begin));
+  Result<void> result = body();
+  if (!result) {
+    (void)execute("ROLLBACK");
+    return result;
+  }
+  auto committed = execute("COMMIT");
+  if (!committed) (void)execute("ROLLBACK");
+  return committed;
+}
+
+bool PgConnection::uses_tls() const { return PQsslInUse(conn_) != 0; }
+
+bool is_unique_violation(const Error& error) { return error.message.ends_with("[23505]"); }
+
+bool is_serialization_failure(const Error& error) {
+  return error.message.ends_with("[40001]") || error.message.ends_with("[40P01]");
+}
+
+Result<std::unique_ptr<PgPool>> PgPool::open(const std::string& url, std::size_t size) {
+  auto pool = std::make_unique<PgPool>();
+  for (std::size_t i = 0; i < std::max<std::size_t>(1, size); ++i) {
+    auto connection = PgConnection::open(url);
+    if (!connection) return connection.error();
+    pool->idle_.push_back(std::move(*connection));
+  }
+  return pool;
+}
+
+std::unique_ptr<PgConnection> PgPool::take() {
+  std::unique_lock lock(mutex_);
+  available_.wait(lock, [this] { return !idle_.empty(); });
+  auto connection = std::move(idle_.back());
+  idle_.pop_back();
+  return connection;
+}
+
+void PgPool::give_back(std::unique_ptr<PgConnection> connection) {
+  {
+    std::lock_guard lock(mutex_);
+    idle_.push_back(std::move(connection));
+  }
+  available_.notify_one();
+}
+
+}  // namespace herald::store::postgres

@@ -1,0 +1,123 @@
+#pragma once
+// A thin, owning wrapper over one libpq connection (libpq directly, not libpqxx: Herald
+// already has its own Result/Error types and needs only parameterised statements, binary
+// bytea parameters and a handful of result accessors; libpqxx would add exceptions, which
+// STYLE.md keeps out of the code, and a second C++ dependency for ~200 lines of glue).
+//
+// Parameters are sent out of line (never spliced into SQL): text for ids, numbers and
+// strings, binary for bytea. Results come back in text form; bytea is decoded from its hex
+// form. A connection that broke (server restart, failover) is reset on its next use.
+// Not thread-safe: one thread at a time (PgPool lends them out).
+
+#include <libpq-fe.h>
+
+#include <condition_variable>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "core/result.h"
+
+namespace herald::store::postgres {
+
+class Params {
+ public:
+  Params& text(std::string_view value);
+  Params& integer(std::int64_t value);
+  Params& bytes(std::string_view value);  // bytea, sent in binary
+  Params& null();
+  Params& optional_text(const std::optional<std::string>& value) { return value ? text(*value) : null(); }
+  Params& optional_integer(std::optional<std::int64_t> value) { return value ? integer(*value) : null(); }
+  Params& optional_bytes(const std::optional<std::string>& value) { return value ? bytes(*value) : null(); }
+  std::size_t size() const { return values_.size(); }
+
+ private:
+  friend class PgConnection;
+  std::vector<std::string> values_;
+  std::vector<bool> is_null_;
+  std::vector<int> formats_;
+};
+
+class PgResult {
+ public:
+  PgResult() = default;
+  explicit PgResult(PGresult* result) : result_(result, &PQclear) {}
+  int rows() const { return result_ ? PQntuples(result_.get()) : 0; }
+  bool is_null(int row, int column) const { return PQgetisnull(result_.get(), row, column) != 0; }
+  std::string text(int row, int column) const;
+  std::int64_t integer(int row, int column) const;
+  std::string bytes(int row, int column) const;  // bytea
+  std::optional<std::string> optional_text(int row, int column) const;
+  std::optional<std::int64_t> optional_integer(int row, int column) const;
+  std::optional<std::string> optional_bytes(int row, int column) const;
+  bool boolean(int row, int column) const { return text(row, column) == "t"; }
+  // Rows changed by an INSERT/UPDATE/DELETE.
+  std::int64_t affected() const;
+  // For generic copies (migrate-store): the column's type and name.
+  int columns() const { return PQnfields(result_.get()); }
+  Oid type(int column) const { return PQftype(result_.get(), column); }
+
+ private:
+  std::shared_ptr<PGresult> result_;
+};
+
+// PostgreSQL type OIDs Herald's schema uses (pg_type.dat).
+inline constexpr Oid kOidBool = 16, kOidBytea = 17, kOidInt8 = 20, kOidInt4 = 23, kOidText = 25, kOidUuid = 2950;
+
+class PgConnection {
+ public:
+  // `url`: a libpq connection URI or key=value string (sslmode, sslrootcert, ... as libpq
+  // documents them). The password never appears in errors.
+  static Result<std::unique_ptr<PgConnection>> open(const std::string& url);
+  ~PgConnection();
+  PgConnection(const PgConnection&) = delete;
+  PgConnection& operator=(const PgConnection&) = delete;
+
+  // One statement with parameters ($1, $2, ...).
+  Result<PgResult> exec(std::string_view sql, const Params& params = {});
+  // exec() when the rows do not matter.
+  Result<void> run(std::string_view sql, const Params& params = {});
+  // One or more statements, no parameters (migrations, BEGIN/COMMIT).
+  Result<void> execute(std::string_view sql);
+  // Runs `body` inside BEGIN ... COMMIT (ROLLBACK when it fails).
+  Result<void> transaction(const std::function<Result<void>()>& body, const char* begin = "BEGIN");
+  // Whether the server uses TLS on this connection.
+  bool uses_tls() const;
+
+ private:
+  explicit PgConnection(PGconn* conn) : conn_(conn) {}
+  Result<void> ensure_connected();
+  Error error_from(PGresult* result, std::string_view what) const;
+  PGconn* conn_;
+};
+
+// SQLSTATE classes Herald reacts to.
+bool is_unique_violation(const Error& error);
+bool is_serialization_failure(const Error& error);  // 40001 / 40P01: retry the transaction
+
+// A fixed set of connections lent to one caller at a time.
+class PgPool {
+ public:
+  static Result<std::unique_ptr<PgPool>> open(const std::string& url, std::size_t size);
+  template <typename T, typename F>
+  Result<T> with(F&& use) {
+    std::unique_ptr<PgConnection> connection = take();
+    Result<T> result = use(*connection);
+    give_back(std::move(connection));
+    return result;
+  }
+
+ private:
+  std::unique_ptr<PgConnection> take();
+  void give_back(std::unique_ptr<PgConnection> connection);
+  std::mutex mutex_;
+  std::condition_variable available_;
+  std::vector<std::unique_ptr<PgConnection>> idle_;  // guarded by mutex_
+};
+
+}  // namespace herald::store::postgres

@@ -1,0 +1,459 @@
+#include "store/postgres/pg_store.h"
+
+#include <future>
+#include <limits>
+
+#include "core/log.h"
+#include "store/postgres/migrations.h"
+#include "store/postgres/pg_batch.h"
+#include "store/sealed_row.h"
+
+namespace herald::store::postgres {
+namespace {
+
+constexpr const char* kNotificationColumns =
+    "id, service_id, api_key_id, key_type, template_id, template_version, notification_type, "
+    "status, reference, recipient, personalisation, subject, body, one_click_unsubscribe_url, "
+    "created_at, sent_at, updated_at, attempts";
+
+constexpr const char* kServiceColumns =
+    "SELECT id, name, email_sender_local_part, active, restricted, created_at, retention_days FROM services ";
+
+constexpr const char* kTemplateSelect =
+    "SELECT t.id, t.service_id, t.archived, v.version, v.name, v.template_type, v.subject, "
+    "v.content, v.created_at, v.created_by FROM templates t JOIN template_versions v ON "
+    "v.template_id = t.id ";
+
+// pg_advisory_xact_lock key of the audit chain's head: appenders on every node take it.
+constexpr const char* kAuditLock = "SELECT pg_advisory_xact_lock(7235827441003)";
+
+ServiceRecord read_service(const PgResult& rows, int i) {
+  ServiceRecord s;
+  s.id = ServiceId::parse(rows.text(i, 0)).value_or(ServiceId{});
+  s.name = rows.text(i, 1);
+  s.email_sender_local_part = rows.text(i, 2);
+  s.active = rows.boolean(i, 3);
+  s.restricted = rows.boolean(i, 4);
+  s.created_at = from_micros(rows.integer(i, 5));
+  s.retention_days = static_cast<int>(rows.integer(i, 6));
+  return s;
+}
+
+TemplateRecord read_template(const PgResult& rows, int i) {
+  TemplateRecord t;
+  t.id = TemplateId::parse(rows.text(i, 0)).value_or(TemplateId{});
+  t.service = ServiceId::parse(rows.text(i, 1)).value_or(ServiceId{});
+  t.archived = rows.boolean(i, 2);
+  t.version = static_cast<int>(rows.integer(i, 3));
+  t.name = rows.text(i, 4);
+  t.type = rows.text(i, 5);
+  t.subject = rows.text(i, 6);
+  t.body = rows.text(i, 7);
+  t.created_at = from_micros(rows.integer(i, 8));
+  t.created_by = rows.text(i, 9);
+  if (t.version > 1) t.updated_at = t.created_at;
+  return t;
+}
+
+SealedNotification sealed_from(const PgResult& rows, int i) {
+  SealedNotification s;
+  s.id = rows.text(i, 0);
+  s.service = rows.text(i, 1);
+  s.api_key = rows.text(i, 2);
+  s.key_type = rows.text(i, 3);
+  s.template_id = rows.text(i, 4);
+  s.template_version = rows.integer(i, 5);
+  s.type = rows.text(i, 6);
+  s.status = rows.text(i, 7);
+  s.reference = rows.optional_text(i, 8);
+  s.recipient = rows.bytes(i, 9);
+  s.personalisation = rows.bytes(i, 10);
+  s.subject = rows.bytes(i, 11);
+  s.body = rows.bytes(i, 12);
+  s.unsubscribe = rows.optional_bytes(i, 13);
+  s.created_at = rows.integer(i, 14);
+  s.sent_at = rows.optional_integer(i, 15);
+  s.updated_at = rows.optional_integer(i, 16);
+  s.attempts = rows.integer(i, 17);
+  return s;
+}
+
+template <typename Start>
+Result<void> wait_for(Start&& start) {
+  std::promise<Result<void>> promise;
+  auto future = promise.get_future();
+  start([&promise](Result<void> result) { promise.set_value(std::move(result)); });
+  return future.get();
+}
+
+}  // namespace
+
+PgStore::PgStore(std::shared_ptr<const crypto::FieldCipher> cipher, std::unique_ptr<PgPool> pool,
+                 std::unique_ptr<PgBatchWriter> writer)
+    : cipher_(std::move(cipher)), pool_(std::move(pool)), writer_(std::move(writer)) {}
+
+PgStore::~PgStore() { writer_.reset(); }  // writes what is queued
+
+Result<std::unique_ptr<PgStore>> PgStore::open(const PgConfig& config, std::shared_ptr<const crypto::FieldCipher> cipher,
+                                               Timestamp now) {
+  auto pool = PgPool::open(config.url, config.connections);
+  if (!pool) return pool.error();
+  HERALD_TRY((*pool)->with<int>([&](PgConnection& db) { return apply_migrations(db, to_micros(now)); }));
+  std::vector<std::unique_ptr<PgConnection>> writers;
+  for (std::size_t i = 0; i < std::max<std::size_t>(1, config.writers); ++i) {
+    auto connection = PgConnection::open(config.url);
+    if (!connection) return connection.error();
+    writers.push_back(std::move(*connection));
+  }
+  auto writer = std::make_unique<PgBatchWriter>(std::move(writers), config.max_batch);
+  return std::unique_ptr<PgStore>(new PgStore(std::move(cipher), std::move(*pool), std::move(writer)));
+}
+
+Result<void> PgStore::create_service(const ServiceRecord& s) {
+  return with_connection<void>([&](PgConnection& db) {
+    return db.run(
+        "INSERT INTO services (id, name, email_sender_local_part, active, restricted, created_at, retention_days) "
+        "VALUES ($1, $2, $3, $4, $5, $6, $7)",
+        Params().text(s.id.to_string()).text(s.name).text(s.email_sender_local_part)
+            .text(s.active ? "true" : "false").text(s.restricted ? "true" : "false")
+            .integer(to_micros(s.created_at)).integer(s.retention_days));
+  });
+}
+
+Result<std::optional<ServiceRecord>> PgStore::find_service_where(const char* where, std::string_view key) {
+  return with_connection<std::optional<ServiceRecord>>([&](PgConnection& db) -> Result<std::optional<ServiceRecord>> {
+    auto rows = db.exec(std::string(kServiceColumns) + where, Params().text(key));
+    if (!rows) return rows.error();
+    if (rows->rows() == 0) return std::optional<ServiceRecord>();
+    return std::optional<ServiceRecord>(read_service(*rows, 0));
+  });
+}
+
+Result<std::optional<ServiceRecord>> PgStore::find_service(ServiceId id) {
+  return find_service_where("WHERE id = $1", id.to_string());
+}
+
+Result<std::optional<ServiceRecord>> PgStore::find_service_by_name(const std::string& name) {
+  return find_service_where("WHERE name = $1", name);
+}
+
+Result<std::vector<ServiceRecord>> PgStore::list_services() {
+  return with_connection<std::vector<ServiceRecord>>([&](PgConnection& db) -> Result<std::vector<ServiceRecord>> {
+    auto rows = db.exec(std::string(kServiceColumns) + "ORDER BY created_at");
+    if (!rows) return rows.error();
+    std::vector<ServiceRecord> out;
+    for (int i = 0; i < rows->rows(); ++i) out.push_back(read_service(*rows, i));
+    return out;
+  });
+}
+
+Result<void> PgStore::set_service_retention(ServiceId service, int days) {
+  return with_connection<void>([&](PgConnection& db) -> Result<void> {
+    auto updated = db.exec("UPDATE services SET retention_days = $1 WHERE id = $2",
+                           Params().integer(days).text(service.to_string()));
+    if (!updated) return updated.error();
+    if (updated->affected() != 1) return not_found("service " + service.to_string());
+    return ok();
+  });
+}
+
+Result<void> PgStore::create_api_key(const ApiKeyRecord& key) {
+  auto sealed = seal_api_key_secret(*cipher_, key);
+  if (!sealed) return sealed.error();
+  return with_connection<void>([&](PgConnection& db) {
+    return db.run("INSERT INTO api_keys VALUES ($1, $2, $3, $4, $5, $6, $7)",
+                  Params().text(key.id.to_string()).text(key.service.to_string()).text(key.name)
+                      .text(key_type_name(key.type)).bytes(*sealed).integer(to_micros(key.created_at))
+                      .optional_integer(optional_micros(key.revoked_at)));
+  });
+}
+
+Result<std::vector<ApiKeyRecord>> PgStore::api_keys_for_service(ServiceId service) {
+  return with_connection<std::vector<ApiKeyRecord>>([&](PgConnection& db) -> Result<std::vector<ApiKeyRecord>> {
+    auto rows = db.exec(
+        "SELECT id, name, key_type, secret, created_at, revoked_at FROM api_keys WHERE service_id = $1 "
+        "ORDER BY created_at",
+        Params().text(service.to_string()));
+    if (!rows) return rows.error();
+    std::vector<ApiKeyRecord> keys;
+    for (int i = 0; i < rows->rows(); ++i) {
+      ApiKeyRecord key;
+      auto id = ApiKeyId::parse(rows->text(i, 0));
+      if (!id) return data_loss("malformed id in api_keys row");
+      key.id = *id;
+      key.service = service;
+      key.name = rows->text(i, 1);
+      key.type = parse_key_type(rows->text(i, 2)).value_or(KeyType::kNormal);
+      auto secret = open_api_key_secret(*cipher_, rows->bytes(i, 3), rows->text(i, 0));
+      if (!secret) return secret.error();
+      key.secret = std::move(*secret);
+      key.created_at = from_micros(rows->integer(i, 4));
+      key.revoked_at = optional_time(rows->optional_integer(i, 5));
+      keys.push_back(std::move(key));
+    }
+    return keys;
+  });
+}
+
+Result<void> PgStore::revoke_api_key(ServiceId service, ApiKeyId key, Timestamp now) {
+  return with_connection<void>([&](PgConnection& db) -> Result<void> {
+    auto updated = db.exec(
+        "UPDATE api_keys SET revoked_at = $1 WHERE id = $2 AND service_id = $3 AND revoked_at IS NULL",
+        Params().integer(to_micros(now)).text(key.to_string()).text(service.to_string()));
+    if (!updated) return updated.error();
+    if (updated->affected() != 1) {
+      return not_found("no live API key " + key.to_string() + " in service " + service.to_string());
+    }
+    return ok();
+  });
+}
+
+Result<void> PgStore::create_template(const TemplateRecord& record) {
+  return with_connection<void>([&](PgConnection& db) {
+    return db.transaction([&]() -> Result<void> {
+      const std::string id = record.id.to_string();
+      HERALD_TRY(db.run("INSERT INTO templates VALUES ($1, $2, 1, false)",
+                        Params().text(id).text(record.service.to_string())));
+      return db.run("INSERT INTO template_versions VALUES ($1, 1, $2, $3, $4, $5, $6, $7)",
+                    Params().text(id).text(record.name).text(record.type).text(record.subject).text(record.body)
+                        .integer(to_micros(record.created_at)).text(record.created_by));
+    });
+  });
+}
+
+Result<std::optional<TemplateRecord>> PgStore::find_template(ServiceId service, TemplateId id,
+                                                             std::optional<int> version) {
+  return with_connection<std::optional<TemplateRecord>>([&](PgConnection& db) -> Result<std::optional<TemplateRecord>> {
+    Params params;
+    params.text(id.to_string()).text(service.to_string());
+    if (version) params.integer(*version);
+    auto rows = db.exec(std::string(kTemplateSelect) + "WHERE t.id = $1 AND t.service_id = $2 AND v.version = " +
+                            (version ? "$3" : "t.current_version"),
+                        params);
+    if (!rows) return rows.error();
+    if (rows->rows() == 0) return std::optional<TemplateRecord>();
+    return std::optional<TemplateRecord>(read_template(*rows, 0));
+  });
+}
+
+Result<std::vector<TemplateRecord>> PgStore::templates_for_service(ServiceId service) {
+  return with_connection<std::vector<TemplateRecord>>([&](PgConnection& db) -> Result<std::vector<TemplateRecord>> {
+    auto rows = db.exec(std::string(kTemplateSelect) +
+                            "WHERE t.service_id = $1 AND v.version = t.current_version AND NOT t.archived "
+                            "ORDER BY v.name",
+                        Params().text(service.to_string()));
+    if (!rows) return rows.error();
+    std::vector<TemplateRecord> out;
+    for (int i = 0; i < rows->rows(); ++i) out.push_back(read_template(*rows, i));
+    return out;
+  });
+}
+
+Result<void> PgStore::insert_notification(const NotificationRecord& record) {
+  return wait_for([&](Completion done) { insert_notification_async(record, std::move(done)); });
+}
+
+void PgStore::insert_notification_async(const NotificationRecord& record, Completion done) {
+  // Sealed here, on the caller's thread: the writer and the server only ever see envelopes.
+  auto sealed = seal_notification(*cipher_, record);
+  if (!sealed) {
+    done(sealed.error());
+    return;
+  }
+  writer_->insert(std::move(*sealed), std::move(done));
+}
+
+Result<std::vector<NotificationRecord>> PgStore::read_notifications(const PgResult& rows,
+                                                                    std::vector<std::string>* unreadable) const {
+  std::vector<NotificationRecord> out;
+  out.reserve(static_cast<std::size_t>(rows.rows()));
+  for (int i = 0; i < rows.rows(); ++i) {
+    auto record = open_notification(*cipher_, sealed_from(rows, i));
+    if (record) {
+      out.push_back(std::move(*record));
+    } else if (unreadable != nullptr) {
+      unreadable->push_back(rows.text(i, 0));
+      log::error("store.unreadable_notification",
+                 {{"notification_id", unreadable->back()}, {"error", record.error().message}});
+    } else {
+      return record.error();
+    }
+  }
+  return out;
+}
+
+Result<std::optional<NotificationRecord>> PgStore::find_notification(ServiceId service, NotificationId id) {
+  return with_connection<std::optional<NotificationRecord>>(
+      [&](PgConnection& db) -> Result<std::optional<NotificationRecord>> {
+        auto rows = db.exec(std::string("SELECT ") + kNotificationColumns +
+                                " FROM notifications WHERE id = $1 AND service_id = $2 AND redacted_at IS NULL",
+                            Params().text(id.to_string()).text(service.to_string()));
+        if (!rows) return rows.error();
+        if (rows->rows() == 0) return std::optional<NotificationRecord>();
+        auto record = open_notification(*cipher_, sealed_from(*rows, 0));
+        // Its data key was destroyed: the personal data is gone, as after retention.
+        if (!record && record.error().code == ErrorCode::kNotFound) return std::optional<NotificationRecord>();
+        if (!record) return record.error();
+        return std::optional<NotificationRecord>(std::move(*record));
+      });
+}
+
+Result<std::vector<NotificationRecord>> PgStore::claim_due(int limit, Timestamp now, Duration lease) {
+  return with_connection<std::vector<NotificationRecord>>(
+      [&](PgConnection& db) -> Result<std::vector<NotificationRecord>> {
+        // SKIP LOCKED: rows another node is claiming right now are passed over, not waited for
+        // and never claimed twice; a claim is "sending" with due_at = its lease's end, so a
+        // claim whose node died becomes due again when the lease runs out.
+        auto rows = db.exec(
+            std::string("UPDATE notifications AS n SET status = 'sending', attempts = n.attempts + 1, due_at = $1 "
+                        "FROM (SELECT id FROM notifications WHERE status IN ('created', 'sending') AND due_at <= $2 "
+                        "AND redacted_at IS NULL ORDER BY due_at LIMIT $3 FOR UPDATE SKIP LOCKED) AS c "
+                        "WHERE n.id = c.id RETURNING ") +
+                "n.id, n.service_id, n.api_key_id, n.key_type, n.template_id, n.template_version, "
+                "n.notification_type, n.status, n.reference, n.recipient, n.personalisation, n.subject, n.body, "
+                "n.one_click_unsubscribe_url, n.created_at, n.sent_at, n.updated_at, n.attempts",
+            Params().integer(to_micros(now + lease)).integer(to_micros(now)).integer(limit));
+        if (!rows) return rows.error();
+        std::vector<std::string> unreadable;
+        auto claimed = read_notifications(*rows, &unreadable);
+        if (!claimed) return claimed.error();
+        // A row that cannot be decrypted must not block the rest: it fails for good.
+        for (const std::string& id : unreadable) {
+          HERALD_TRY(db.run("UPDATE notifications SET status = 'technical-failure', due_at = NULL, updated_at = $1 "
+                            "WHERE id = $2",
+                            Params().integer(to_micros(now)).text(id)));
+        }
+        return claimed;
+      });
+}
+
+Result<void> PgStore::record_outcome(const DeliveryOutcome& outcome) {
+  return wait_for([&](Completion done) { record_outcome_async(outcome, std::move(done)); });
+}
+
+void PgStore::record_outcome_async(DeliveryOutcome outcome, Completion done) {
+  writer_->outcome(std::move(outcome), std::move(done));
+}
+
+Result<std::vector<NotificationRecord>> PgStore::find_by_recipient(ServiceId service,
+                                                                   std::string_view recipient_normalised) {
+  const std::string service_id = service.to_string();
+  auto index = cipher_->blind_index(service_id, recipient_normalised, SystemClock().now());
+  if (!index) return index.error();
+  return with_connection<std::vector<NotificationRecord>>(
+      [&](PgConnection& db) -> Result<std::vector<NotificationRecord>> {
+        auto rows = db.exec(std::string("SELECT ") + kNotificationColumns +
+                                " FROM notifications WHERE service_id = $1 AND recipient_index = $2 AND "
+                                "redacted_at IS NULL ORDER BY created_at DESC",
+                            Params().text(service_id).bytes(*index));
+        if (!rows) return rows.error();
+        return read_notifications(*rows, nullptr);
+      });
+}
+
+Result<RetentionOutcome> PgStore::redact_before(ServiceId service, Timestamp cutoff, Timestamp now) {
+  RetentionOutcome outcome;
+  HERALD_TRY(with_connection<void>([&](PgConnection& db) {
+    return db.transaction([&]() -> Result<void> {
+      const std::string id = service.to_string();
+      auto pending = db.exec(
+          "UPDATE notifications SET status = 'technical-failure', due_at = NULL, updated_at = $1 "
+          "WHERE service_id = $2 AND created_at < $3 AND redacted_at IS NULL AND status IN ('created', 'sending')",
+          Params().integer(to_micros(now)).text(id).integer(to_micros(cutoff)));
+      if (!pending) return pending.error();
+      outcome.failed_pending = pending->affected();
+      // The old row versions (with the ciphertexts) are left for VACUUM; they are unreadable
+      // once the day's data key is destroyed, which retention does next.
+      auto redacted = db.exec(
+          "UPDATE notifications SET recipient = '', personalisation = '', subject = '', body = '', "
+          "one_click_unsubscribe_url = NULL, recipient_index = NULL, redacted_at = $1 "
+          "WHERE service_id = $2 AND created_at < $3 AND redacted_at IS NULL",
+          Params().integer(to_micros(now)).text(id).integer(to_micros(cutoff)));
+      if (!redacted) return redacted.error();
+      outcome.redacted = redacted->affected();
+      return ok();
+    });
+  }));
+  return outcome;
+}
+
+Result<bool> PgStore::holds_personal_data(ServiceId service, Timestamp from, Timestamp to) {
+  return with_connection<bool>([&](PgConnection& db) -> Result<bool> {
+    auto rows = db.exec(
+        "SELECT EXISTS (SELECT 1 FROM notifications WHERE service_id = $1 AND created_at >= $2 AND created_at < $3 "
+        "AND redacted_at IS NULL)",
+        Params().text(service.to_string()).integer(to_micros(from)).integer(to_micros(to)));
+    if (!rows) return rows.error();
+    return rows->rows() == 1 && rows->boolean(0, 0);
+  });
+}
+
+Result<void> PgStore::snapshot_to(const std::string&) {
+  return failed_precondition(
+      "herald backup copies the embedded SQLite store; on PostgreSQL use the server's own backups "
+      "(pg_dump --exclude-schema=herald_keys, or pg_basebackup), see README");
+}
+
+Result<std::vector<crypto::AuditEntry>> PgStore::append_audit(std::vector<crypto::AuditEntry> entries) {
+  HERALD_TRY(with_connection<void>([&](PgConnection& db) {
+    return db.transaction([&]() -> Result<void> {
+      // Every node appends under this lock, so the chain never forks; it is released at COMMIT.
+      HERALD_TRY(db.run(kAuditLock));
+      std::int64_t seq = 0;
+      std::string prev(32, '\0');
+      auto head = db.exec("SELECT seq, hash FROM audit_log ORDER BY seq DESC LIMIT 1");
+      if (!head) return head.error();
+      if (head->rows() == 1) {
+        seq = head->integer(0, 0);
+        prev = head->bytes(0, 1);
+      }
+      for (crypto::AuditEntry& entry : entries) {
+        entry.seq = ++seq;
+        crypto::chain_entry(entry, prev);
+        prev = entry.hash;
+        HERALD_TRY(db.run("INSERT INTO audit_log VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
+                          Params().integer(entry.seq).integer(to_micros(entry.at)).text(entry.actor)
+                              .text(entry.action).text(encode_audit_objects(entry.objects)).text(entry.outcome)
+                              .text(entry.source).bytes(entry.prev_hash).bytes(entry.hash)));
+      }
+      return ok();
+    });
+  }));
+  return entries;
+}
+
+Result<void> PgStore::read_audit(std::int64_t after_seq, std::optional<Timestamp> since,
+                                 const std::function<Result<void>(const crypto::AuditEntry&)>& visit) {
+  std::int64_t next = after_seq;
+  while (true) {
+    std::vector<crypto::AuditEntry> page;
+    HERALD_TRY(with_connection<void>([&](PgConnection& db) -> Result<void> {
+      auto rows = db.exec(
+          "SELECT seq, at, actor, action, objects, outcome, source, prev_hash, hash FROM audit_log "
+          "WHERE seq > $1 AND at >= $2 ORDER BY seq LIMIT 1000",
+          Params().integer(next).integer(since ? to_micros(*since) : std::numeric_limits<std::int64_t>::min()));
+      if (!rows) return rows.error();
+      for (int i = 0; i < rows->rows(); ++i) {
+        crypto::AuditEntry e;
+        e.seq = rows->integer(i, 0);
+        e.at = from_micros(rows->integer(i, 1));
+        e.actor = rows->text(i, 2);
+        e.action = rows->text(i, 3);
+        auto objects = decode_audit_objects(rows->text(i, 4));
+        if (!objects) return objects.error();
+        e.objects = std::move(*objects);
+        e.outcome = rows->text(i, 5);
+        e.source = rows->text(i, 6);
+        e.prev_hash = rows->bytes(i, 7);
+        e.hash = rows->bytes(i, 8);
+        page.push_back(std::move(e));
+      }
+      return ok();
+    }));
+    if (page.empty()) return ok();
+    for (const auto& e : page) HERALD_TRY(visit(e));
+    next = page.back().seq;
+  }
+}
+
+}  // namespace herald::store::postgres

@@ -1,0 +1,83 @@
+#pragma once
+// PgStore: the Store backend for several Herald nodes sharing one PostgreSQL database
+// (`store.url = "postgresql://..."`). PostgreSQL brings replication and failover; Herald adds
+// nothing of its own there. Same contract as SqliteStore (store/store.h): a write that
+// returns has been committed with synchronous_commit as the server has it (on by default:
+// flushed to the server's WAL), personal fields are sealed on the caller's thread before any
+// byte leaves for the server, so neither the tables nor the WAL ever hold them in plaintext.
+//
+// Batching: new notifications and delivery outcomes go through a PgBatchWriter (pg_batch.h):
+// every row queued at that moment becomes part of one multi-row statement, one commit, one
+// round trip; several writer connections let one batch fill while another commits.
+// Delivery claims use FOR UPDATE SKIP LOCKED, so workers on many nodes never claim the same
+// notification, and a lease (due_at) that expires hands a dead node's claims to another.
+// The audit chain is appended under a transaction-scoped advisory lock, so nodes never fork it.
+// Thread-safe.
+
+#include <memory>
+#include <string>
+
+#include "crypto/field_cipher.h"
+#include "store/postgres/pg_connection.h"
+#include "store/store.h"
+
+namespace herald::store::postgres {
+
+struct PgConfig {
+  std::string url;
+  std::size_t connections = 4;  // for reads and low-rate writes
+  std::size_t writers = 2;      // batch writers (one connection each)
+  std::size_t max_batch = 1000;
+  Duration commit_gather = std::chrono::microseconds(0);
+};
+
+class PgBatchWriter;
+
+class PgStore final : public Store {
+ public:
+  static Result<std::unique_ptr<PgStore>> open(const PgConfig& config,
+                                               std::shared_ptr<const crypto::FieldCipher> cipher, Timestamp now);
+  ~PgStore() override;
+
+  Result<void> create_service(const ServiceRecord& service) override;
+  Result<std::optional<ServiceRecord>> find_service(ServiceId id) override;
+  Result<std::optional<ServiceRecord>> find_service_by_name(const std::string& name) override;
+  Result<void> create_api_key(const ApiKeyRecord& key) override;
+  Result<std::vector<ApiKeyRecord>> api_keys_for_service(ServiceId service) override;
+  Result<void> revoke_api_key(ServiceId service, ApiKeyId key, Timestamp now) override;
+  Result<void> create_template(const TemplateRecord& record) override;
+  Result<std::optional<TemplateRecord>> find_template(ServiceId service, TemplateId id,
+                                                      std::optional<int> version) override;
+  Result<std::vector<TemplateRecord>> templates_for_service(ServiceId service) override;
+  Result<std::vector<ServiceRecord>> list_services() override;
+  Result<void> set_service_retention(ServiceId service, int days) override;
+  Result<void> insert_notification(const NotificationRecord& record) override;
+  void insert_notification_async(const NotificationRecord& record, Completion done) override;
+  Result<std::optional<NotificationRecord>> find_notification(ServiceId service, NotificationId id) override;
+  Result<std::vector<NotificationRecord>> claim_due(int limit, Timestamp now, Duration lease) override;
+  Result<void> record_outcome(const DeliveryOutcome& outcome) override;
+  void record_outcome_async(DeliveryOutcome outcome, Completion done) override;
+  Result<std::vector<NotificationRecord>> find_by_recipient(ServiceId service,
+                                                            std::string_view recipient_normalised) override;
+  Result<RetentionOutcome> redact_before(ServiceId service, Timestamp cutoff, Timestamp now) override;
+  Result<bool> holds_personal_data(ServiceId service, Timestamp from, Timestamp to) override;
+  Result<void> snapshot_to(const std::string& path) override;
+  Result<std::vector<crypto::AuditEntry>> append_audit(std::vector<crypto::AuditEntry> entries) override;
+  Result<void> read_audit(std::int64_t after_seq, std::optional<Timestamp> since,
+                          const std::function<Result<void>(const crypto::AuditEntry&)>& visit) override;
+
+ private:
+  PgStore(std::shared_ptr<const crypto::FieldCipher> cipher, std::unique_ptr<PgPool> pool,
+          std::unique_ptr<PgBatchWriter> writer);
+  template <typename T, typename F>
+  Result<T> with_connection(F&& use) { return pool_->with<T>(std::forward<F>(use)); }
+  Result<std::optional<ServiceRecord>> find_service_where(const char* where, std::string_view key);
+  Result<std::vector<NotificationRecord>> read_notifications(const PgResult& rows,
+                                                             std::vector<std::string>* unreadable) const;
+
+  std::shared_ptr<const crypto::FieldCipher> cipher_;
+  std::unique_ptr<PgPool> pool_;
+  std::unique_ptr<PgBatchWriter> writer_;
+};
+
+}  // namespace herald::store::postgres

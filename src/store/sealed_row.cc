@@ -1,0 +1,140 @@
+#include "store/sealed_row.h"
+
+#include "core/json.h"
+
+namespace herald::store {
+namespace {
+
+constexpr std::string_view kNotifications = "notifications";
+
+template <typename IdType>
+std::optional<IdType> parse(const std::string& text) {
+  return IdType::parse(text);
+}
+
+}  // namespace
+
+std::optional<Timestamp> optional_time(std::optional<std::int64_t> micros) {
+  if (!micros) return std::nullopt;
+  return from_micros(*micros);
+}
+
+std::optional<std::int64_t> optional_micros(std::optional<Timestamp> t) {
+  if (!t) return std::nullopt;
+  return to_micros(*t);
+}
+
+Result<SealedNotification> seal_notification(const crypto::FieldCipher& cipher, const NotificationRecord& r) {
+  SealedNotification row;
+  row.id = r.id.to_string();
+  row.service = r.service.to_string();
+  // One data key per service and day (crypto/data_keys.h); made on the day's first send.
+  auto key_id = cipher.keys().key_for_notification(row.service, r.created_at);
+  if (!key_id) return key_id.error();
+  auto seal = [&](std::string_view value, std::string_view column, std::string& into) -> Result<void> {
+    auto sealed = cipher.seal(value, {kNotifications, column, row.id}, *key_id);
+    if (!sealed) return sealed.error();
+    into = std::move(*sealed);
+    return ok();
+  };
+  HERALD_TRY(seal(r.recipient, "recipient", row.recipient));
+  HERALD_TRY(seal(r.personalisation_json, "personalisation", row.personalisation));
+  HERALD_TRY(seal(r.subject, "subject", row.subject));
+  HERALD_TRY(seal(r.body, "body", row.body));
+  if (r.one_click_unsubscribe_url) {
+    std::string sealed;
+    HERALD_TRY(seal(*r.one_click_unsubscribe_url, "one_click_unsubscribe_url", sealed));
+    row.unsubscribe = std::move(sealed);
+  }
+  if (!r.recipient_normalised.empty()) {
+    auto index = cipher.blind_index(row.service, r.recipient_normalised, r.created_at);
+    if (!index) return index.error();
+    row.recipient_index = std::move(*index);
+  }
+  row.api_key = r.api_key.to_string();
+  row.key_type = key_type_name(r.key_type);
+  row.template_id = r.template_id.to_string();
+  row.template_version = r.template_version;
+  row.type = r.type;
+  row.status = r.status;
+  row.reference = r.reference;
+  row.created_at = to_micros(r.created_at);
+  row.sent_at = optional_micros(r.sent_at);
+  row.updated_at = optional_micros(r.updated_at);
+  row.attempts = r.attempts;
+  if (r.queued) row.due_at = row.created_at;
+  return row;
+}
+
+Result<NotificationRecord> open_notification(const crypto::FieldCipher& cipher, const SealedNotification& row) {
+  NotificationRecord r;
+  auto nid = parse<NotificationId>(row.id);
+  auto sid = parse<ServiceId>(row.service);
+  auto kid = parse<ApiKeyId>(row.api_key);
+  auto tid = parse<TemplateId>(row.template_id);
+  if (!nid || !sid || !kid || !tid) return data_loss("malformed id in notifications row");
+  r.id = *nid;
+  r.service = *sid;
+  r.api_key = *kid;
+  r.key_type = parse_key_type(row.key_type).value_or(KeyType::kNormal);
+  r.template_id = *tid;
+  r.template_version = static_cast<int>(row.template_version);
+  r.type = row.type;
+  r.status = row.status;
+  r.reference = row.reference;
+  const std::pair<std::string*, const std::string*> personal[] = {
+      {&r.recipient, &row.recipient}, {&r.personalisation_json, &row.personalisation},
+      {&r.subject, &row.subject}, {&r.body, &row.body}};
+  const char* const columns[] = {"recipient", "personalisation", "subject", "body"};
+  for (std::size_t i = 0; i < 4; ++i) {
+    auto plain = cipher.open(*personal[i].second, {kNotifications, columns[i], row.id});
+    if (!plain) return plain.error();
+    *personal[i].first = std::move(*plain);
+  }
+  if (row.unsubscribe) {
+    auto plain = cipher.open(*row.unsubscribe, {kNotifications, "one_click_unsubscribe_url", row.id});
+    if (!plain) return plain.error();
+    r.one_click_unsubscribe_url = std::move(*plain);
+  }
+  r.created_at = from_micros(row.created_at);
+  r.sent_at = optional_time(row.sent_at);
+  r.updated_at = optional_time(row.updated_at);
+  r.attempts = static_cast<int>(row.attempts);
+  return r;
+}
+
+Result<std::string> seal_api_key_secret(const crypto::FieldCipher& cipher, const ApiKeyRecord& key) {
+  const std::string id = key.id.to_string();
+  auto key_id = cipher.keys().key_for_scope(crypto::kSecretsScope, key.created_at);
+  if (!key_id) return key_id.error();
+  return cipher.seal(key.secret, {"api_keys", "secret", id}, *key_id);
+}
+
+Result<std::string> open_api_key_secret(const crypto::FieldCipher& cipher, std::string_view envelope,
+                                        std::string_view key_id) {
+  return cipher.open(envelope, {"api_keys", "secret", key_id});
+}
+
+std::string encode_audit_objects(const std::vector<std::pair<std::string, std::string>>& objects) {
+  json::Writer w;
+  w.begin_array();
+  for (const auto& [name, value] : objects) w.begin_array().string(name).string(value).end_array();
+  w.end_array();
+  return w.take();
+}
+
+Result<std::vector<std::pair<std::string, std::string>>> decode_audit_objects(std::string_view text) {
+  auto parsed = json::parse(text);
+  if (!parsed || !parsed->is_array()) return data_loss("audit entry objects are malformed");
+  std::vector<std::pair<std::string, std::string>> out;
+  for (const json::Value& pair : parsed->as_array()) {
+    if (!pair.is_array() || pair.as_array().size() != 2 || !pair.as_array()[0].is_string() ||
+        !pair.as_array()[1].is_string()) {
+      return data_loss("audit entry objects are malformed");
+    }
+    out.emplace_back(pair.as_array()[0].as_string(), pair.as_array()[1].as_string());
+  }
+  return out;
+}
+
+}  // namespace herald::store

@@ -1,0 +1,51 @@
+#pragma once
+// The stored form of a notification, shared by every Store backend: ids as text, times as
+// microseconds since the epoch, personal fields as sealed envelopes (docs/formats/ciphertext.md)
+// bound to ("notifications", column, id). Both backends seal and open through these two
+// functions, so their ciphertexts and blind indexes are byte-identical (and `herald
+// migrate-store` can copy rows between them without re-encrypting).
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "core/result.h"
+#include "crypto/field_cipher.h"
+#include "store/records.h"
+
+namespace herald::store {
+
+struct SealedNotification {
+  std::string id, service, api_key, key_type, template_id, type, status;
+  std::int64_t template_version = 1;
+  std::optional<std::string> reference;
+  std::string recipient, personalisation, subject, body;  // envelopes
+  std::optional<std::string> unsubscribe;                  // envelope
+  std::optional<std::string> recipient_index;              // blind index (HMAC), never plaintext
+  std::int64_t created_at = 0;
+  std::optional<std::int64_t> sent_at, updated_at, due_at;
+  std::int64_t attempts = 0;
+};
+
+// Seals the personal fields under the service's data key for the notification's day.
+Result<SealedNotification> seal_notification(const crypto::FieldCipher& cipher, const NotificationRecord& record);
+// Opens a stored row. kDataLoss for malformed ids or a ciphertext that fails to authenticate;
+// kNotFound when the row's data key was destroyed (the data is gone, as after retention).
+Result<NotificationRecord> open_notification(const crypto::FieldCipher& cipher, const SealedNotification& row);
+
+// An API key's secret, sealed under the long-lived "secrets" data key, bound to ("api_keys",
+// "secret", key id).
+Result<std::string> seal_api_key_secret(const crypto::FieldCipher& cipher, const ApiKeyRecord& key);
+Result<std::string> open_api_key_secret(const crypto::FieldCipher& cipher, std::string_view envelope,
+                                        std::string_view key_id);
+
+std::optional<Timestamp> optional_time(std::optional<std::int64_t> micros);
+std::optional<std::int64_t> optional_micros(std::optional<Timestamp> t);
+
+// An audit entry's objects as stored: a JSON array of [name, value] pairs, in order.
+std::string encode_audit_objects(const std::vector<std::pair<std::string, std::string>>& objects);
+Result<std::vector<std::pair<std::string, std::string>>> decode_audit_objects(std::string_view text);
+
+}  // namespace herald::store
