@@ -1,0 +1,184 @@
+#pragma once
+// The store backends as the contract tests see them: each opens Stores over one database
+// (several at once, as several processes or nodes would), runs raw SQL behind the store's back
+// (to corrupt or swap ciphertexts) and reads the raw bytes the database keeps on disk.
+//
+// PostgreSQL: the tests run under the CTest fixture `postgres` (tests/tools/pg.py), which
+// starts a server and writes its URL to the file named by HERALD_TEST_PG_URL_FILE; each test
+// gets a database of its own, dropped afterwards.
+
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <iterator>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "crypto/field_cipher.h"
+#include "crypto/random.h"
+#include "store/postgres/key_repository.h"
+#include "store/postgres/pg_connection.h"
+#include "store/postgres/pg_store.h"
+#include "store/sqlite/key_repository.h"
+#include "store/sqlite/sqlite_store.h"
+
+namespace herald::store::testing {
+
+struct RawParam {
+  std::string value;
+  bool blob = false;
+};
+
+class Backend {
+ public:
+  virtual ~Backend() = default;
+  virtual Result<std::unique_ptr<Store>> open(std::shared_ptr<const crypto::FieldCipher> cipher, Timestamp now) = 0;
+  virtual Result<std::shared_ptr<crypto::DataKeyRepository>> open_key_repository() = 0;
+  // `sql` with `?` placeholders, in the dialect both backends share for simple statements.
+  virtual Result<void> raw_exec(const std::string& sql, const std::vector<RawParam>& params) = 0;
+  // Every byte the database holds on disk for this test (files and write-ahead log).
+  virtual std::string raw_bytes() = 0;
+  // The bytes of the data-key table as stored (SQLite: keys.db and its WAL; PostgreSQL: the
+  // table's current relation file).
+  virtual std::string key_table_bytes() = 0;
+};
+
+inline std::string slurp_tree(const std::filesystem::path& root) {
+  std::string out;
+  std::error_code ec;
+  for (auto it = std::filesystem::recursive_directory_iterator(root, ec);
+       !ec && it != std::filesystem::recursive_directory_iterator(); it.increment(ec)) {
+    if (!it->is_regular_file(ec)) continue;
+    std::ifstream in(it->path(), std::ios::binary);
+    out.append(std::istreambuf_iterator<char>(in), {});
+  }
+  return out;
+}
+
+class SqliteBackend final : public Backend {
+ public:
+  SqliteBackend() : dir_(std::filesystem::temp_directory_path() / ("herald-store-" + crypto::random_uuid().to_string())) {
+    std::filesystem::create_directories(dir_);
+  }
+  ~SqliteBackend() override { std::filesystem::remove_all(dir_); }
+  Result<std::unique_ptr<Store>> open(std::shared_ptr<const crypto::FieldCipher> cipher, Timestamp now) override {
+    auto store = sqlite::SqliteStore::open({(dir_ / "h.db").string()}, std::move(cipher), now);
+    if (!store) return store.error();
+    return std::unique_ptr<Store>(std::move(*store));
+  }
+  Result<std::shared_ptr<crypto::DataKeyRepository>> open_key_repository() override {
+    auto repository = sqlite::SqliteKeyRepository::open((dir_ / "keys.db").string());
+    if (!repository) return repository.error();
+    return std::shared_ptr<crypto::DataKeyRepository>(std::move(*repository));
+  }
+  Result<void> raw_exec(const std::string& sql, const std::vector<RawParam>& params) override {
+    auto db = sqlite::Connection::open((dir_ / "h.db").string(), sqlite::Connection::Durability::kFull);
+    if (!db) return db.error();
+    auto stmt = db->prepare(sql);
+    if (!stmt) return stmt.error();
+    int i = 0;
+    for (const RawParam& p : params) p.blob ? stmt->bind_blob(++i, p.value) : stmt->bind_text(++i, p.value);
+    return stmt->run();
+  }
+  std::string raw_bytes() override { return slurp_tree(dir_); }
+  std::string key_table_bytes() override {
+    std::string out;
+    for (const char* name : {"keys.db", "keys.db-wal"}) {
+      std::ifstream in(dir_ / name, std::ios::binary);
+      out.append(std::istreambuf_iterator<char>(in), {});
+    }
+    return out;
+  }
+
+ private:
+  std::filesystem::path dir_;
+};
+
+class PostgresBackend final : public Backend {
+ public:
+  PostgresBackend() {
+    const char* url_file = std::getenv("HERALD_TEST_PG_URL_FILE");
+    if (url_file == nullptr) {
+      error_ = "HERALD_TEST_PG_URL_FILE is not set: run the PostgreSQL tests through ctest (fixture `postgres`)";
+      return;
+    }
+    std::ifstream in(url_file);
+    std::getline(in, server_url_);
+    data_dir_ = std::filesystem::path(url_file).parent_path() / "pgtest";
+    database_ = "t_" + crypto::random_uuid().to_string().substr(0, 8) + crypto::random_uuid().to_string().substr(0, 8);
+    auto admin = postgres::PgConnection::open(server_url_);
+    if (!admin) {
+      error_ = admin.error().message;
+      return;
+    }
+    if (auto made = (*admin)->execute("CREATE DATABASE " + database_); !made) error_ = made.error().message;
+  }
+  ~PostgresBackend() override {
+    if (!error_.empty()) return;
+    if (auto admin = postgres::PgConnection::open(server_url_)) {
+      (void)(*admin)->execute("DROP DATABASE IF EXISTS " + database_ + " WITH (FORCE)");
+    }
+  }
+  const std::string& error() const { return error_; }
+  // The test database's URL: the server's with the database name replaced.
+  std::string url() const {
+    const auto query = server_url_.find('?');
+    const auto slash = server_url_.rfind('/', query);
+    return server_url_.substr(0, slash + 1) + database_ +
+           (query == std::string::npos ? "" : server_url_.substr(query));
+  }
+  Result<std::unique_ptr<Store>> open(std::shared_ptr<const crypto::FieldCipher> cipher, Timestamp now) override {
+    if (!error_.empty()) return internal_error(error_);
+    postgres::PgConfig config;
+    config.url = url();
+    config.connections = 2;
+    auto store = postgres::PgStore::open(config, std::move(cipher), now);
+    if (!store) return store.error();
+    return std::unique_ptr<Store>(std::move(*store));
+  }
+  Result<std::shared_ptr<crypto::DataKeyRepository>> open_key_repository() override {
+    if (!error_.empty()) return internal_error(error_);
+    auto repository = postgres::PgKeyRepository::open(url());
+    if (!repository) return repository.error();
+    return std::shared_ptr<crypto::DataKeyRepository>(std::move(*repository));
+  }
+  Result<void> raw_exec(const std::string& sql, const std::vector<RawParam>& params) override {
+    auto db = postgres::PgConnection::open(url());
+    if (!db) return db.error();
+    std::string numbered;
+    int n = 0;
+    for (char c : sql) numbered += c == '?' ? "$" + std::to_string(++n) : std::string(1, c);
+    postgres::Params p;
+    for (const RawParam& param : params) param.blob ? p.bytes(param.value) : p.text(param.value);
+    return (*db)->run(numbered, p);
+  }
+  // The whole cluster's files, WAL included (other tests' databases too: canaries are unique).
+  std::string raw_bytes() override {
+    // Table files are written at checkpoints; the WAL at every commit. Force both to disk.
+    if (auto db = postgres::PgConnection::open(url())) (void)(*db)->execute("CHECKPOINT");
+    return slurp_tree(data_dir_);
+  }
+  std::string key_table_bytes() override {
+    auto db = postgres::PgConnection::open(url());
+    if (!db) return {};
+    (void)(*db)->execute("CHECKPOINT");
+    auto path = (*db)->exec("SELECT pg_relation_filepath('herald_keys.data_keys')");
+    if (!path || path->rows() != 1) return {};
+    std::ifstream in(data_dir_ / path->text(0, 0), std::ios::binary);
+    return std::string(std::istreambuf_iterator<char>(in), {});
+  }
+
+ private:
+  std::string server_url_;
+  std::string database_;
+  std::filesystem::path data_dir_;
+  std::string error_;
+};
+
+inline std::unique_ptr<Backend> make_backend(const std::string& name) {
+  if (name == "postgres") return std::make_unique<PostgresBackend>();
+  return std::make_unique<SqliteBackend>();
+}
+
+}  // namespace herald::store::testing

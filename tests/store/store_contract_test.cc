@@ -1,0 +1,354 @@
+// The Store contract (store/store.h), run against every backend: SQLite and PostgreSQL.
+#include <gtest/gtest.h>
+
+#include <atomic>
+#include <set>
+#include <thread>
+
+#include "crypto/random.h"
+#include "tests/store/backends.h"
+
+namespace herald::store {
+namespace {
+
+using namespace std::chrono_literals;
+using testing::RawParam;
+
+class StoreContract : public ::testing::TestWithParam<std::string> {
+ protected:
+  void SetUp() override {
+    backend_ = testing::make_backend(GetParam());
+    cipher_ = std::make_shared<crypto::FieldCipher>(std::make_shared<crypto::StaticDataKeys>(1, std::string(32, 'k')),
+                                                    crypto::FieldCipher::Mode::kEncrypt);
+    reopen();
+    service_.id = ServiceId{crypto::random_uuid()};
+    service_.name = "Service A";
+    service_.email_sender_local_part = "service.a";
+    service_.created_at = now_;
+    ASSERT_TRUE(store_->create_service(service_));
+  }
+  void TearDown() override {
+    store_.reset();
+    backend_.reset();
+  }
+  void reopen() {
+    store_.reset();
+    auto opened = backend_->open(cipher_, now_);
+    ASSERT_TRUE(opened) << opened.error().message;
+    store_ = std::move(*opened);
+  }
+  // Another store on the same database: what another process or node sees.
+  std::unique_ptr<Store> another() {
+    auto opened = backend_->open(cipher_, now_);
+    EXPECT_TRUE(opened) << opened.error().message;
+    return opened ? std::move(*opened) : nullptr;
+  }
+  NotificationRecord notification(std::string recipient = "person@example.com") {
+    NotificationRecord r;
+    r.id = NotificationId{crypto::random_uuid()};
+    r.service = service_.id;
+    r.api_key = ApiKeyId{crypto::random_uuid()};
+    r.template_id = TemplateId{crypto::random_uuid()};
+    r.type = "email";
+    r.status = "created";
+    r.reference = "ref";
+    r.recipient = std::move(recipient);
+    r.personalisation_json = R"({"name":"Ada"})";
+    r.subject = "Subject";
+    r.body = "Body";
+    r.created_at = now_;
+    return r;
+  }
+
+  std::unique_ptr<testing::Backend> backend_;
+  std::shared_ptr<crypto::FieldCipher> cipher_;
+  std::unique_ptr<Store> store_;
+  ServiceRecord service_;
+  Timestamp now_ = from_micros(1'800'000'000'000'000);
+};
+
+TEST_P(StoreContract, NotificationRoundTripsAndIsEncryptedOnDisk) {
+  auto r = notification("canary.7f3a@example.org");
+  r.reference = "marker-" + crypto::random_uuid().to_string();  // stored in plaintext, by design
+  ASSERT_TRUE(store_->insert_notification(r));
+  auto found = store_->find_notification(service_.id, r.id);
+  ASSERT_TRUE(found && *found);
+  EXPECT_EQ((*found)->recipient, "canary.7f3a@example.org");
+  EXPECT_EQ((*found)->personalisation_json, R"({"name":"Ada"})");
+  EXPECT_EQ((*found)->status, "created");
+  const std::string disk = backend_->raw_bytes();
+  EXPECT_EQ(disk.find("canary.7f3a"), std::string::npos);
+  EXPECT_NE(disk.find(*r.reference), std::string::npos)
+      << "the row itself must be on disk, or the scan proves nothing";
+}
+
+TEST_P(StoreContract, OtherServiceCannotSeeNotification) {
+  auto r = notification();
+  ASSERT_TRUE(store_->insert_notification(r));
+  auto found = store_->find_notification(ServiceId{crypto::random_uuid()}, r.id);
+  ASSERT_TRUE(found);
+  EXPECT_FALSE(*found);
+}
+
+TEST_P(StoreContract, ClaimLeaseRetryAndOutcome) {
+  auto a = notification();
+  auto simulated = notification();
+  simulated.queued = false;
+  ASSERT_TRUE(store_->insert_notification(a));
+  ASSERT_TRUE(store_->insert_notification(simulated));
+  auto claimed = store_->claim_due(10, now_, 60s);
+  ASSERT_TRUE(claimed);
+  ASSERT_EQ(claimed->size(), 1u) << "simulated recipients are never queued";
+  EXPECT_EQ((*claimed)[0].id, a.id);
+  EXPECT_EQ((*claimed)[0].attempts, 1);
+  EXPECT_EQ((*claimed)[0].status, "sending");
+  EXPECT_TRUE(store_->claim_due(10, now_ + 59s, 60s)->empty()) << "held by its lease";
+  auto again = store_->claim_due(10, now_ + 61s, 60s);  // the worker died: lease expired
+  ASSERT_EQ(again->size(), 1u);
+  EXPECT_EQ((*again)[0].attempts, 2);
+
+  ASSERT_TRUE(store_->record_outcome({a.id, "sending", now_ + 62s, std::nullopt, now_ + 100s}));
+  EXPECT_TRUE(store_->claim_due(10, now_ + 99s, 60s)->empty()) << "retry not yet due";
+  ASSERT_EQ(store_->claim_due(10, now_ + 100s, 60s)->size(), 1u);
+  ASSERT_TRUE(store_->record_outcome({a.id, "delivered", now_ + 101s, now_ + 101s, std::nullopt}));
+  EXPECT_TRUE(store_->claim_due(10, now_ + 1000s, 60s)->empty()) << "final statuses are never claimed";
+  auto done = *store_->find_notification(service_.id, a.id);
+  EXPECT_EQ(done->status, "delivered");
+  EXPECT_EQ(done->sent_at, now_ + 101s);
+}
+
+TEST_P(StoreContract, SurvivesReopenAndMigrationsAreIdempotent) {
+  auto r = notification();
+  ASSERT_TRUE(store_->insert_notification(r));
+  reopen();
+  auto found = store_->find_notification(service_.id, r.id);
+  ASSERT_TRUE(found && *found);
+}
+
+TEST_P(StoreContract, ApiKeySecretEncryptedAndReadBack) {
+  ApiKeyRecord key{ApiKeyId{crypto::random_uuid()}, service_.id, "k", KeyType::kTeam,
+                   "8b3f3c1e-aaaa-bbbb-cccc-000011112222", now_, std::nullopt};
+  ASSERT_TRUE(store_->create_api_key(key));
+  auto keys = store_->api_keys_for_service(service_.id);
+  ASSERT_TRUE(keys);
+  ASSERT_EQ(keys->size(), 1u);
+  EXPECT_EQ((*keys)[0].secret, key.secret);
+  EXPECT_EQ((*keys)[0].type, KeyType::kTeam);
+  EXPECT_EQ(backend_->raw_bytes().find("8b3f3c1e-aaaa"), std::string::npos);
+}
+
+TEST_P(StoreContract, TemplatesAreScopedToTheirService) {
+  TemplateRecord t{TemplateId{crypto::random_uuid()}, service_.id, "T", "email", "S ((x))", "B ((y))", 1, false, now_,
+                   std::nullopt, "cli"};
+  ASSERT_TRUE(store_->create_template(t));
+  auto found = store_->find_template(service_.id, t.id, std::nullopt);
+  ASSERT_TRUE(found && *found);
+  EXPECT_EQ((*found)->body, "B ((y))");
+  EXPECT_TRUE(*store_->find_template(service_.id, t.id, 1));
+  EXPECT_FALSE(*store_->find_template(service_.id, t.id, 2));
+  EXPECT_FALSE(*store_->find_template(ServiceId{crypto::random_uuid()}, t.id, std::nullopt));
+}
+
+TEST_P(StoreContract, KeyMismatchSurfacesAsDataLoss) {
+  auto r = notification();
+  ASSERT_TRUE(store_->insert_notification(r));
+  cipher_ = std::make_shared<crypto::FieldCipher>(std::make_shared<crypto::StaticDataKeys>(1, std::string(32, 'z')),
+                                                  crypto::FieldCipher::Mode::kEncrypt);
+  reopen();
+  auto found = store_->find_notification(service_.id, r.id);
+  ASSERT_FALSE(found);
+  EXPECT_EQ(found.error().code, ErrorCode::kDataLoss);
+}
+
+TEST_P(StoreContract, UnreadableRowFailsAloneAndDoesNotBlockClaims) {
+  auto good = notification("good@example.com");
+  auto bad = notification("bad@example.com");
+  bad.created_at = now_ - 1s;  // due first
+  ASSERT_TRUE(store_->insert_notification(bad));
+  ASSERT_TRUE(store_->insert_notification(good));
+  ASSERT_TRUE(backend_->raw_exec("UPDATE notifications SET body = ? WHERE id = ?",
+                                  {{std::string("\x01\0\0\0\x01\0\0", 7), true}, {bad.id.to_string()}}));
+  auto claimed = store_->claim_due(10, now_, 60s);
+  ASSERT_TRUE(claimed) << claimed.error().message;
+  ASSERT_EQ(claimed->size(), 1u);
+  EXPECT_EQ((*claimed)[0].id, good.id);
+  EXPECT_TRUE(store_->claim_due(10, now_ + 1000s, 60s)->size() == 1u) << "only good's lease expiry";
+}
+
+TEST_P(StoreContract, CiphertextSwappedBetweenRowsFailsIntegrity) {
+  auto a = notification("a@example.com");
+  auto b = notification("b@example.com");
+  ASSERT_TRUE(store_->insert_notification(a));
+  ASSERT_TRUE(store_->insert_notification(b));
+  ASSERT_TRUE(backend_->raw_exec(
+      "UPDATE notifications SET recipient = (SELECT recipient FROM notifications WHERE id = ?) WHERE id = ?",
+      {{b.id.to_string()}, {a.id.to_string()}}));
+  auto found = store_->find_notification(service_.id, a.id);
+  ASSERT_FALSE(found) << "b's recipient must not open as a's";
+  EXPECT_EQ(found.error().code, ErrorCode::kDataLoss);
+}
+
+TEST_P(StoreContract, TwoStoresOnOneDatabaseNeverClaimTheSameNotification) {
+  constexpr int kCount = 300;
+  for (int i = 0; i < kCount; ++i) ASSERT_TRUE(store_->insert_notification(notification()));
+  auto other = another();
+  ASSERT_TRUE(other);
+  std::mutex mutex;
+  std::multiset<std::string> claimed;
+  auto drain = [&](Store& store) {
+    while (true) {
+      auto batch = store.claim_due(7, now_, 60s);
+      ASSERT_TRUE(batch) << batch.error().message;
+      if (batch->empty()) return;
+      std::lock_guard lock(mutex);
+      for (const auto& r : *batch) claimed.insert(r.id.to_string());
+    }
+  };
+  std::vector<std::thread> workers;
+  for (int i = 0; i < 4; ++i) workers.emplace_back(drain, std::ref(i % 2 ? *other : *store_));
+  for (auto& w : workers) w.join();
+  EXPECT_EQ(claimed.size(), static_cast<std::size_t>(kCount));
+  EXPECT_EQ(std::set<std::string>(claimed.begin(), claimed.end()).size(), claimed.size()) << "a double claim";
+}
+
+TEST_P(StoreContract, ConcurrentOutcomesAreAllRecorded) {
+  std::vector<NotificationRecord> records;
+  for (int i = 0; i < 200; ++i) {
+    records.push_back(notification());
+    ASSERT_TRUE(store_->insert_notification(records.back()));
+  }
+  ASSERT_EQ(store_->claim_due(1000, now_, 60s)->size(), records.size());
+  std::atomic<int> failed{0};
+  std::atomic<int> pending{static_cast<int>(records.size())};
+  for (const auto& r : records) {
+    store_->record_outcome_async({r.id, "delivered", now_ + 1s, now_ + 1s, std::nullopt}, [&](Result<void> done) {
+      if (!done) ++failed;
+      --pending;
+    });
+  }
+  ASSERT_TRUE(store_->record_outcome({NotificationId{crypto::random_uuid()}, "delivered", now_, now_, std::nullopt})
+                  .error().code == ErrorCode::kNotFound);
+  while (pending.load() > 0) std::this_thread::sleep_for(1ms);
+  EXPECT_EQ(failed.load(), 0);
+  for (const auto& r : records) EXPECT_EQ((*store_->find_notification(service_.id, r.id))->status, "delivered");
+}
+
+TEST_P(StoreContract, AuditAppendsFromTwoStoresNeverForkTheChain) {
+  auto other = another();
+  ASSERT_TRUE(other);
+  auto append = [&](Store& store, std::string actor) {
+    for (int i = 0; i < 15; ++i) {
+      crypto::AuditEntry e;
+      e.at = now_;
+      e.actor = actor;
+      e.action = "test.event";
+      e.objects = {{"n", std::to_string(i)}};
+      e.outcome = "ok";
+      e.source = "test";
+      ASSERT_TRUE(store.append_audit({e}));
+    }
+  };
+  std::thread a(append, std::ref(*store_), "a");
+  std::thread b(append, std::ref(*other), "b");
+  a.join();
+  b.join();
+  std::vector<crypto::AuditEntry> entries;
+  ASSERT_TRUE(store_->read_audit(0, std::nullopt, [&](const crypto::AuditEntry& e) -> Result<void> {
+    entries.push_back(e);
+    return ok();
+  }));
+  ASSERT_EQ(entries.size(), 30u);
+  std::string prev(32, '\0');
+  for (std::size_t i = 0; i < entries.size(); ++i) {
+    EXPECT_EQ(entries[i].seq, static_cast<std::int64_t>(i + 1));
+    EXPECT_EQ(entries[i].prev_hash, prev) << "fork at " << i;
+    crypto::AuditEntry check = entries[i];
+    crypto::chain_entry(check, prev);
+    EXPECT_EQ(check.hash, entries[i].hash);
+    prev = entries[i].hash;
+  }
+}
+
+TEST_P(StoreContract, RedactionEmptiesPersonalFieldsAndBlindIndexFindsOnlyRetainedRows) {
+  auto old_one = notification("subject@example.com");
+  old_one.recipient_normalised = "subject@example.com";
+  old_one.created_at = now_ - 48h;
+  auto recent = notification("subject@example.com");
+  recent.recipient_normalised = "subject@example.com";
+  auto other = notification("someone@example.com");
+  other.recipient_normalised = "someone@example.com";
+  for (const auto* r : {&old_one, &recent, &other}) ASSERT_TRUE(store_->insert_notification(*r));
+  auto found = store_->find_by_recipient(service_.id, "subject@example.com");
+  ASSERT_TRUE(found) << found.error().message;
+  EXPECT_EQ(found->size(), 2u);
+  EXPECT_TRUE(*store_->holds_personal_data(service_.id, now_ - 72h, now_ - 24h));
+  auto outcome = store_->redact_before(service_.id, now_ - 24h, now_);
+  ASSERT_TRUE(outcome);
+  EXPECT_EQ(outcome->redacted, 1);
+  EXPECT_EQ(outcome->failed_pending, 1) << "still undelivered: it must never be sent without its data";
+  EXPECT_FALSE(*store_->holds_personal_data(service_.id, now_ - 72h, now_ - 24h));
+  EXPECT_FALSE(*store_->find_notification(service_.id, old_one.id));
+  found = store_->find_by_recipient(service_.id, "subject@example.com");
+  ASSERT_EQ(found->size(), 1u);
+  EXPECT_EQ((*found)[0].id, recent.id);
+  EXPECT_TRUE(store_->find_by_recipient(ServiceId{crypto::random_uuid()}, "subject@example.com")->empty());
+}
+
+TEST_P(StoreContract, ServicesKeysAndRetentionSettings) {
+  ASSERT_TRUE(store_->set_service_retention(service_.id, 30));
+  auto found = store_->find_service_by_name("Service A");
+  ASSERT_TRUE(found && *found);
+  EXPECT_EQ((*found)->retention_days, 30);
+  EXPECT_EQ((*found)->id, service_.id);
+  EXPECT_EQ(store_->set_service_retention(ServiceId{crypto::random_uuid()}, 30).error().code, ErrorCode::kNotFound);
+  ApiKeyRecord key{ApiKeyId{crypto::random_uuid()}, service_.id, "k", KeyType::kNormal, "s3cr3t", now_, std::nullopt};
+  ASSERT_TRUE(store_->create_api_key(key));
+  ASSERT_TRUE(store_->revoke_api_key(service_.id, key.id, now_ + 1s));
+  EXPECT_EQ(store_->revoke_api_key(service_.id, key.id, now_ + 2s).error().code, ErrorCode::kNotFound);
+  EXPECT_EQ((*store_->api_keys_for_service(service_.id))[0].revoked_at, now_ + 1s);
+  ServiceRecord duplicate = service_;
+  duplicate.id = ServiceId{crypto::random_uuid()};
+  EXPECT_FALSE(store_->create_service(duplicate)) << "service names are unique";
+  EXPECT_EQ(store_->list_services()->size(), 1u);
+}
+
+TEST_P(StoreContract, DataKeyRepositorySharesScopesComparesAndSetsAndDestroysForGood) {
+  auto first = backend_->open_key_repository();
+  ASSERT_TRUE(first) << first.error().message;
+  auto second = backend_->open_key_repository();  // another node
+  ASSERT_TRUE(second);
+  const std::string wrapped_a = "WRAPPED-A-" + crypto::random_uuid().to_string();
+  crypto::StoredDataKey key{0, "notifications/x/2027-01-01", now_, std::nullopt, {"file-1", wrapped_a}};
+  auto made = (*first)->insert(key, false);
+  ASSERT_TRUE(made) << made.error().message;
+  crypto::StoredDataKey racing = key;
+  racing.wrapped.bytes = "WRAPPED-B";
+  auto theirs = (*second)->insert(racing, false);
+  ASSERT_TRUE(theirs);
+  EXPECT_EQ(theirs->id, made->id) << "the scope's first key wins on every node";
+  EXPECT_EQ(theirs->wrapped.bytes, wrapped_a);
+  crypto::StoredDataKey legacy{7, "legacy/7", now_, std::nullopt, {"file-1", "W7"}};
+  EXPECT_EQ((*first)->insert(legacy, true)->id, 7u);
+
+  const crypto::WrappedKey next{"file-2", "WRAPPED-C-" + crypto::random_uuid().to_string()};
+  EXPECT_TRUE(*(*first)->replace_wrapping(made->id, made->wrapped, next));
+  EXPECT_FALSE(*(*second)->replace_wrapping(made->id, made->wrapped, {"file-3", "X"})) << "compare-and-set";
+  EXPECT_EQ((*(*second)->find_by_id(made->id))->wrapped.kek_id, "file-2");
+
+  EXPECT_NE(backend_->key_table_bytes().find(next.bytes), std::string::npos) << "the scan must see live keys";
+  ASSERT_TRUE((*second)->destroy(made->id, now_));
+  auto destroyed = (*first)->find_by_scope(key.scope);
+  ASSERT_TRUE(destroyed && *destroyed);
+  EXPECT_TRUE((*destroyed)->destroyed.has_value());
+  EXPECT_TRUE((*destroyed)->wrapped.bytes.empty());
+  EXPECT_EQ((*first)->list()->size(), 2u);
+  const std::string stored = backend_->key_table_bytes();
+  EXPECT_EQ(stored.find(next.bytes), std::string::npos) << "destroyed key still in the key table's storage";
+  EXPECT_EQ(stored.find(wrapped_a), std::string::npos) << "an old wrapping still in the key table's storage";
+}
+
+INSTANTIATE_TEST_SUITE_P(Backends, StoreContract, ::testing::Values("sqlite", "postgres"),
+                         [](const ::testing::TestParamInfo<std::string>& param) { return param.param; });
+
+}  // namespace
+}  // namespace herald::store
