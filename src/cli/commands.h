@@ -64,6 +64,16 @@ int run_backup_create(const std::string& config_path, const std::string& file);
 int run_backup_verify(const std::string& config_path, const std::string& file);
 int run_backup_restore(const std::string& config_path, const std::string& file);
 
+// Moving the store from SQLite to PostgreSQL (store_commands.cc), offline: rows copied as stored,
+// checked by counts and a decrypted sample.
+struct MigrateStoreOptions {
+  std::string from;     // sqlite://PATH
+  std::string to;       // postgresql://...
+  std::string keys_to;  // the PostgreSQL key store (default: `to`, schema herald_keys)
+  int sample = 100;     // notifications decrypted and compared on both sides
+};
+int run_migrate_store(const std::string& config_path, const MigrateStoreOptions& options);
+
 struct ServeOptions {
   std::string config_path;
   std::string ready_file;  // written with the bound port once listening (tests)

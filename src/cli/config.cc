@@ -65,6 +65,23 @@ bool is_postgres_url(std::string_view value) {
   return value.starts_with("postgresql://") || value.starts_with("postgres://");
 }
 
+std::string without_password(std::string_view url) {
+  std::string out(url);
+  // postgresql://user:PASSWORD@host/...
+  const auto scheme = out.find("://");
+  const auto at = out.find('@');
+  if (scheme != std::string::npos && at != std::string::npos && at > scheme) {
+    const auto colon = out.find(':', scheme + 3);
+    if (colon != std::string::npos && colon < at) out.replace(colon + 1, at - colon - 1, "***");
+  }
+  // ...?password=PASSWORD&...
+  for (auto p = out.find("password="); p != std::string::npos; p = out.find("password=", p + 1)) {
+    const auto end = out.find('&', p);
+    out.replace(p + 9, (end == std::string::npos ? out.size() : end) - p - 9, "***");
+  }
+  return out;
+}
+
 Result<Config> load_config(const std::string& path) {
   toml::table t;
   try {  // toml++ reports parse errors as exceptions: caught here, where they enter (rule 3)

@@ -48,6 +48,8 @@ struct Config {
 
 Result<Config> load_config(const std::string& path);
 bool is_postgres_url(std::string_view value);
+// A connection URL fit to print: any password replaced by ***.
+std::string without_password(std::string_view url);
 
 // The configuration `herald init` writes for a new data directory.
 struct Pkcs11Init {

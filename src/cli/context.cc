@@ -81,6 +81,11 @@ Result<std::unique_ptr<store::Store>> open_store(const Config& config,
 Result<Context> open_context(const std::string& config_path) {
   auto config = load_config(config_path);
   if (!config) return config.error();
+  return open_context(std::move(*config));
+}
+
+Result<Context> open_context(Config loaded) {
+  auto config = std::make_optional(std::move(loaded));
   std::shared_ptr<crypto::DataKeyRepository> repository;
   if (is_postgres_url(config->key_store_path)) {
     auto opened = store::postgres::PgKeyRepository::open(config->key_store_path);

@@ -30,6 +30,7 @@ struct Context {
 };
 
 Result<Context> open_context(const std::string& config_path);
+Result<Context> open_context(Config config);
 
 // The store the configuration names: PostgreSQL when store.url is set, else the SQLite file.
 Result<std::unique_ptr<store::Store>> open_store(const Config& config,

@@ -64,7 +64,7 @@ int run_keys_status(const std::string& config_path) {
   for (const auto& [kek_id, count] : wrapped_under) {
     std::cout << "  " << kek_id << " MISSING from the KEK source, yet wraps " << count << " data keys\n";
   }
-  std::cout << "Data keys (" << context->config.key_store_path << "):\n";
+  std::cout << "Data keys (" << without_password(context->config.key_store_path) << "):\n";
   for (const auto& key : *stored) {
     std::cout << "  " << std::setw(6) << std::right << key.id << std::left << "  created "
               << format_timestamp(key.created).substr(0, 10) << "  age " << std::setw(6) << age(key.created, now)

@@ -123,6 +123,13 @@ int main(int argc, char** argv) {
   auto* backup_restore = backup_cmd->add_subcommand("restore", "restore into a data directory that holds no data");
   backup_restore->add_option("file", backup_file, "the backup file")->required();
 
+  herald::cli::MigrateStoreOptions migrate;
+  auto* migrate_cmd = app.add_subcommand("migrate-store", "copy the SQLite store to PostgreSQL (offline: stop serve first)");
+  migrate_cmd->add_option("--from", migrate.from, "sqlite://PATH of the database file")->required();
+  migrate_cmd->add_option("--to", migrate.to, "postgresql:// URL of an empty database")->required();
+  migrate_cmd->add_option("--keys-to", migrate.keys_to, "postgresql:// URL for the data keys (default: --to)");
+  migrate_cmd->add_option("--sample", migrate.sample, "notifications to decrypt and compare (default 100)");
+
   CLI11_PARSE(app, argc, argv);
 
   // Every command may hold keys: none may leave a core dump, and key memory is locked.
@@ -152,5 +159,6 @@ int main(int argc, char** argv) {
   if (*keys_rotate) return run_keys_rotate(config, true);
   if (*keys_rewrap) return run_keys_rotate(config, false);
   if (*keys_retire) return run_keys_retire(config, retire_kek);
+  if (*migrate_cmd) return run_migrate_store(config, migrate);
   return 2;
 }

@@ -93,7 +93,7 @@ Result<std::unique_ptr<PgConnection>> PgConnection::open(const std::string& url)
   }
   std::unique_ptr<PgConnection> connection(new PgConnection(conn));
   // Times are integers and text is UTF-8 on every connection, whatever the server's defaults.
-  HERALD_TRY(connection->execute("SET client_encoding = 'UTF8'; SET bytea_output = 'hex'"));
+  HERALD_TRY(connection->execute("SET client_encoding = 'UTF8'; SET bytea_output = 'hex'; SET client_min_messages = 'warning'"));
   return connection;
 }
 
@@ -105,7 +105,7 @@ Result<void> PgConnection::ensure_connected() {
   if (PQstatus(conn_) != CONNECTION_OK) {
     return unavailable("postgresql: connection lost: " + trimmed(PQerrorMessage(conn_)));
   }
-  return execute("SET client_encoding = 'UTF8'; SET bytea_output = 'hex'");
+  return execute("SET client_encoding = 'UTF8'; SET bytea_output = 'hex'; SET client_min_messages = 'warning'");
 }
 
 Error PgConnection::error_from(PGresult* result, std::string_view what) const {

@@ -89,6 +89,18 @@ std::string Statement::column_blob(int index) const {
   return blob == nullptr ? std::string() : std::string(static_cast<const char*>(blob), static_cast<std::size_t>(size));
 }
 std::int64_t Statement::column_int(int index) const { return sqlite3_column_int64(stmt_, index); }
+int Statement::column_count() const { return sqlite3_column_count(stmt_); }
+
+Statement::Kind Statement::column_kind(int index) const {
+  switch (sqlite3_column_type(stmt_, index)) {
+    case SQLITE_INTEGER: return Kind::kInteger;
+    case SQLITE_TEXT: return Kind::kText;
+    case SQLITE_BLOB: return Kind::kBlob;
+    case SQLITE_FLOAT: return Kind::kFloat;
+    default: return Kind::kNull;
+  }
+}
+
 bool Statement::column_is_null(int index) const {
   return sqlite3_column_type(stmt_, index) == SQLITE_NULL;
 }

@@ -48,6 +48,10 @@ class Statement {
   std::string column_blob(int index) const;
   std::int64_t column_int(int index) const;
   bool column_is_null(int index) const;
+  // For generic copies (migrate-store): how many columns, and what the value in one is.
+  enum class Kind { kNull, kInteger, kText, kBlob, kFloat };
+  int column_count() const;
+  Kind column_kind(int index) const;
   std::optional<std::string> column_optional_text(int index) const;
   std::optional<std::int64_t> column_optional_int(int index) const;
 
