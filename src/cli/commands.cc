@@ -34,6 +34,9 @@ int fail(const Error& error) {
 }
 
 int run_init(const InitOptions& options) {
+  if (!options.store_url.empty() && !is_postgres_url(options.store_url)) {
+    return fail(invalid_argument("--store-url must be a postgresql:// URL"));
+  }
   const fs::path dir(options.data_dir);
   std::error_code ec;
   fs::create_directories(dir / "tls", ec);
@@ -57,12 +60,17 @@ int run_init(const InitOptions& options) {
     std::string pin_file = options.pkcs11_pin_file;
     if (!pin_file.empty()) pin_file = fs::absolute(pin_file).string();
     std::ofstream(config) << default_config_text(options.port, options.smtp_port,
-                                                 {options.pkcs11_module, options.pkcs11_token, pin_file});
+                                                 {options.pkcs11_module, options.pkcs11_token, pin_file},
+                                                 options.store_url);
+    ::chmod(config.c_str(), 0600);  // it may hold a database URL
     std::cout << "created configuration " << config.string() << "\n";
   }
   auto context = open_context(config.string());  // creates the database and runs migrations
   if (!context) return fail(context.error());
-  std::cout << "database ready: " << context->config.database_path << "\n";
+  std::cout << "database ready: "
+            << (context->config.store_url.empty() ? context->config.database_path
+                                                  : without_password(context->config.store_url))
+            << "\n";
   return 0;
 }
 

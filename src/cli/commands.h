@@ -20,6 +20,9 @@ struct InitOptions {
   std::string pkcs11_module = "/usr/lib/softhsm/libsofthsm2.so";
   std::string pkcs11_token;  // set: the KEK is made on this token instead of in the keyring
   std::string pkcs11_pin_file;
+  // Set: the node keeps its data in this PostgreSQL database (store and data keys) instead of
+  // the SQLite file. Every node of a deployment must share the first node's keyring.
+  std::string store_url;
 };
 int run_init(const InitOptions& options);
 

@@ -146,7 +146,15 @@ Result<Config> load_config(const std::string& path) {
   return c;
 }
 
-std::string default_config_text(std::uint16_t port, std::uint16_t smtp_port, const Pkcs11Init& pkcs11) {
+std::string default_config_text(std::uint16_t port, std::uint16_t smtp_port, const Pkcs11Init& pkcs11,
+                                const std::string& store_url) {
+  // On PostgreSQL, the data keys live in the same database, schema herald_keys, so that every
+  // node shares them (README: "Several nodes on PostgreSQL").
+  const std::string store_lines =
+      store_url.empty() ? "path = \"herald.db\"\n"
+                        : "url = \"" + store_url + "\"\n# pooled connections for reads, and batch writers\n"
+                          "connections = 8\nwriters = 2\n";
+  const std::string key_store = store_url.empty() ? "keys.db" : store_url;
   std::string kek = "# The key-encryption key is in the keyring file. For a PKCS#11 token (HSM) instead:\n"
                     "# kek = \"pkcs11\", pkcs11_module, pkcs11_token, pkcs11_pin_file (a 0600 file).\n"
                     "kek = \"keyring\"\n";
@@ -164,12 +172,12 @@ std::string default_config_text(std::uint16_t port, std::uint16_t smtp_port, con
          "threads = 2\n"
          "api_threads = 4\n"
          "# public_url = \"https://notify.example.org/\"\n\n"
-         "[store]\npath = \"herald.db\"\n"
+         "[store]\n" + store_lines +
          "# Under load, wait up to this long for more writes to share a commit (0: never).\n"
          "commit_gather_us = 1000\n\n"
          "[keys]\n# Key-encryption keys and audit signing keys (mode 0600).\nkeyring = \"keyring\"\n"
          "# Data keys, wrapped under the key-encryption key. Never in backups: back it up with the keyring.\n"
-         "store = \"keys.db\"\n" + kek + "\n"
+         "store = \"" + key_store + "\"\n" + kek + "\n"
          "[retention]\n# Personal data is kept for each service's retention period (default 7 days); the job runs this often.\n"
          "interval_minutes = 60\n\n"
          "[audit]\n# Signed checkpoints of the audit chain go to this append-only file (and to syslog when set).\n"

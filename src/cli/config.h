@@ -57,6 +57,8 @@ struct Pkcs11Init {
   std::string token;  // empty: the KEK goes in the keyring file
   std::string pin_file;
 };
-std::string default_config_text(std::uint16_t port, std::uint16_t smtp_port, const Pkcs11Init& pkcs11);
+// `store_url`: PostgreSQL for the store and the data keys (empty: the SQLite files).
+std::string default_config_text(std::uint16_t port, std::uint16_t smtp_port, const Pkcs11Init& pkcs11,
+                                const std::string& store_url = "");
 
 }  // namespace herald::cli

@@ -38,6 +38,7 @@ int main(int argc, char** argv) {
   init_cmd->add_option("--pkcs11-token", init.pkcs11_token, "keep the key-encryption key on this PKCS#11 token (label)");
   init_cmd->add_option("--pkcs11-pin-file", init.pkcs11_pin_file, "file (mode 0600) holding the token's user PIN");
   init_cmd->add_option("--pkcs11-module", init.pkcs11_module, "PKCS#11 module (default SoftHSM2's)");
+  init_cmd->add_option("--store-url", init.store_url, "keep data and data keys in this PostgreSQL database (postgresql://...)");
 
   auto* demo_cmd = app.add_subcommand("demo", "create a demo service, live API key and email template if absent");
 

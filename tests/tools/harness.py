@@ -21,6 +21,29 @@ import time
 HERE = os.path.dirname(os.path.abspath(__file__))
 SINK = os.path.join(HERE, "smtp_sink.py")
 
+# Which store the suites run Herald on: "sqlite" (the embedded default) or "postgres" (CTest
+# runs the integration suites once per backend). With postgres, one PostgreSQL server per test
+# process (tests/tools/pg.py) and a fresh database for every Herald data directory.
+BACKEND = os.environ.get("HERALD_TEST_BACKEND", "sqlite")
+_POSTGRES = None
+
+
+def postgres_server():
+    """The test process's PostgreSQL server, started on first use and stopped at exit."""
+    global _POSTGRES
+    if _POSTGRES is None:
+        import atexit
+        from pg import Postgres
+        _POSTGRES = Postgres(tempfile.mkdtemp(prefix="herald-pg-"))
+        _POSTGRES.start()
+        atexit.register(_POSTGRES.stop)
+    return _POSTGRES
+
+
+def new_postgres_database():
+    name = "h_" + os.urandom(6).hex()
+    return postgres_server().create_database(name)
+
 
 def b64url(data):
     return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
@@ -76,10 +99,18 @@ class SmtpSink:
 class Herald:
     """A data directory made by `herald init`, plus a running `herald serve` when started."""
 
-    def __init__(self, binary, workdir, smtp_port, extra_config="", env=None, init_args=(), name="data"):
+    def __init__(self, binary, workdir, smtp_port, extra_config="", env=None, init_args=(), name="data",
+                 store_url=None):
+        """store_url: a PostgreSQL database for this data directory; by default a new one when
+        the suite runs on PostgreSQL (HERALD_TEST_BACKEND=postgres), else the SQLite file."""
         self.binary = binary
         self.dir = os.path.join(workdir, name)
         self.env = dict(os.environ, **(env or {}))
+        if store_url is None and BACKEND == "postgres":
+            store_url = new_postgres_database()
+        self.store_url = store_url
+        if store_url:
+            init_args = tuple(init_args) + ("--store-url", store_url)
         self.run_cli("init", "--data-dir", self.dir, "--port", "0", "--smtp-port", str(smtp_port),
                      *init_args, config=False)
         self.config = os.path.join(self.dir, "herald.toml")
@@ -137,6 +168,18 @@ class Herald:
         self.proc = subprocess.Popen([self.binary, "--config", self.config, "serve", "--role", role,
                                       "--ready-file", ready], env=self.env, stdout=self.log, stderr=self.log)
         self.port = int(wait_for_file(ready, proc=self.proc))
+
+    def spawn_node(self, role="all", name="node"):
+        """Another `herald serve` on the same configuration (same keyring and database) with a
+        port of its own: a second node. Returns (process, port); port is None for a worker."""
+        ready = os.path.join(self.dir, name + "-ready")
+        if os.path.exists(ready):
+            os.remove(ready)
+        log = open(os.path.join(os.path.dirname(self.log_path), name + ".log"), "ab")
+        proc = subprocess.Popen([self.binary, "--config", self.config, "serve", "--role", role,
+                                 "--ready-file", ready], env=self.env, stdout=log, stderr=log)
+        port = wait_for_file(ready, proc=proc)
+        return proc, (None if port == "none" else int(port))
 
     def spawn_worker(self):
         """A second process on the same database that only delivers (--role worker)."""
