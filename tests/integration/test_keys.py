@@ -8,7 +8,6 @@ import json
 import os
 import re
 import shutil
-import sqlite3
 import ssl
 import subprocess
 import sys
@@ -93,34 +92,25 @@ def test_retire_refused_and_rewrap_resumes_an_interrupted_rotation():
         herald.run_cli("keys", "rotate")
         # Undo the rewrap by hand: pretend a data key is still under file-1 (e.g. made by a
         # server that had read the old keyring): retire must refuse.
-        db = sqlite3.connect(os.path.join(herald.dir, "keys.db"))
-        db.execute("UPDATE data_keys SET kek_id = 'file-1' WHERE id = (SELECT MIN(id) FROM data_keys)")
-        db.commit()
-        db.close()
+        herald.sql("UPDATE data_keys SET kek_id = 'file-1' WHERE id = (SELECT MIN(id) FROM data_keys)", keys=True)
         code, out, err = herald.run_cli("keys", "retire", "--kek", "file-1", check=False)
         assert code != 0 and "still wraps 1 data keys" in err, (code, out, err)
         code, out, err = herald.run_cli("keys", "retire", "--kek", "file-2", check=False)
         assert code != 0 and "active" in err, err
         # A damaged wrapping is reported by rewrap, never skipped silently.
-        db = sqlite3.connect(os.path.join(herald.dir, "keys.db"))
-        db.execute("UPDATE data_keys SET kek_id = 'file-1', wrapped = ? WHERE id = (SELECT MIN(id) FROM data_keys)",
-                   (b"x" * 60,))
-        db.commit()
-        db.close()
+        herald.sql("UPDATE data_keys SET kek_id = 'file-1', wrapped = ? WHERE id = (SELECT MIN(id) FROM data_keys)",
+                   (b"x" * 60,), keys=True)
         code, out, err = herald.run_cli("keys", "rewrap", check=False)
         assert code != 0 and "1 failed" in out, (out, err)
 
     with Workspace() as ws:
         herald = ws.track(Herald(HERALD, ws.dir, 2525))
         herald.create_service()
-        keys_db = os.path.join(herald.dir, "keys.db")
-        before = sqlite3.connect(keys_db).execute("SELECT id, kek_id, wrapped FROM data_keys").fetchall()
+        before = herald.sql("SELECT id, kek_id, wrapped FROM data_keys ORDER BY id", keys=True)
         herald.run_cli("keys", "rotate")
         # Put one key back under file-1 exactly as it was: a rotation interrupted before that key.
-        db = sqlite3.connect(keys_db)
-        db.execute("UPDATE data_keys SET kek_id = ?, wrapped = ? WHERE id = ?", (before[0][1], before[0][2], before[0][0]))
-        db.commit()
-        db.close()
+        herald.sql("UPDATE data_keys SET kek_id = ?, wrapped = ? WHERE id = ?", (before[0][1], before[0][2], before[0][0]),
+                   keys=True)
         out = herald.run_cli("keys", "rewrap")
         assert "1 re-wrapped now" in out and "0 failed" in out, out
         assert "retired file-1" in herald.run_cli("keys", "retire", "--kek", "file-1")
@@ -203,14 +193,12 @@ def test_retention_redacts_and_shreds_keeping_counts():
         status, body = herald.request("GET", "/v2/notifications/" + ids[2], key=other_key)
         assert status == 200 and body["email_address"] == CANARY_EMAIL
         herald.stop()
-        db = sqlite3.connect(os.path.join(herald.dir, "herald.db"))
-        counts = db.execute("SELECT status, COUNT(*) FROM notifications WHERE service_id = ? GROUP BY status",
-                            (service_id,)).fetchall()
+        counts = herald.sql("SELECT status, COUNT(*) FROM notifications WHERE service_id = ? GROUP BY status",
+                            (service_id,))
         assert counts == [("delivered", 2)], counts
-        empty = db.execute("SELECT length(recipient) + length(body) + length(personalisation) FROM notifications "
-                           "WHERE service_id = ?", (service_id,)).fetchall()
+        empty = herald.sql("SELECT length(recipient) + length(body) + length(personalisation) FROM notifications "
+                           "WHERE service_id = ?", (service_id,))
         assert empty == [(0,), (0,)], empty
-        db.close()
         status_text = herald.run_cli("keys", "status")
         assert re.search(r"destroyed .* notifications of service %s" % service_id, status_text), status_text
         assert not herald.run_cli("subject", "find", "--service", service_id, "--email", CANARY_EMAIL)

@@ -7,6 +7,9 @@ runs, so the WAL is still there, and again after shutdown), the server's log out
 taken while the server runs, the data-key store and the audit log (export and checkpoints). Zero hits
 are required. The same scan with encryption switched off (the test-only setting) must find the
 canaries, which shows the scan is able to fail.
+On PostgreSQL (HERALD_TEST_BACKEND=postgres) the scan covers the server's whole data directory
+instead, table files and WAL segments (pg_wal) alike, after a CHECKPOINT so that the table files
+hold the rows too.
 Usage: test_canary.py /path/to/herald
 """
 import os
@@ -14,7 +17,7 @@ import sys
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "tools"))
 from canary import CANARY_EMAIL, CANARY_PERSONALISATION, scan_files  # noqa: E402
-from harness import Herald, SmtpSink, Workspace, run_tests  # noqa: E402
+from harness import BACKEND, Herald, SmtpSink, Workspace, postgres_server, run_tests  # noqa: E402
 
 HERALD = sys.argv[1]
 
@@ -38,19 +41,34 @@ def send_canary_and_scan(plaintext):
         assert CANARY_PERSONALISATION.encode() in raw and meta["rcpt_tos"] == [CANARY_EMAIL]
 
         db = os.path.join(herald.dir, "herald.db")
-        files = [p for p in (db, db + "-wal", db + "-shm") if os.path.exists(p)]
-        assert db + "-wal" in files, "the WAL must exist while the server runs"
+        if BACKEND == "postgres":
+            server = postgres_server()
+            server.psql("CHECKPOINT")
+            files = database_files(server.data_dir)
+            assert any("/pg_wal/" in f for f in files), "the WAL segments must be scanned"
+        else:
+            files = [p for p in (db, db + "-wal", db + "-shm") if os.path.exists(p)]
+            assert db + "-wal" in files, "the WAL must exist while the server runs"
         # A backup taken while the server runs, the key store and the audit trail: no canary either.
         backup = os.path.join(ws.dir, "canary.backup")
-        herald.run_cli("backup", "create", backup)
+        if BACKEND != "postgres":  # on PostgreSQL, backups are the server's (README)
+            herald.run_cli("backup", "create", backup)
         exported = os.path.join(ws.dir, "audit.jsonl")
         with open(exported, "w") as f:
             f.write(herald.run_cli("audit", "export"))
         extra = [backup, exported] + [os.path.join(herald.dir, f) for f in ("keys.db", "audit-checkpoints")]
         hits = scan_files(files + [herald.log_path] + [p for p in extra if os.path.exists(p)])
         herald.stop()
-        hits += scan_files([p for p in (db, db + "-wal", db + "-shm", herald.log_path) if os.path.exists(p)])
+        if BACKEND == "postgres":
+            postgres_server().psql("CHECKPOINT")
+            hits += scan_files(database_files(postgres_server().data_dir) + [herald.log_path])
+        else:
+            hits += scan_files([p for p in (db, db + "-wal", db + "-shm", herald.log_path) if os.path.exists(p)])
         return hits
+
+
+def database_files(data_dir):
+    return [os.path.join(d, f) for d, _, names in os.walk(data_dir) for f in names]
 
 
 def test_no_canary_at_rest_or_in_logs():

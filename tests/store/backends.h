@@ -105,7 +105,10 @@ class PostgresBackend final : public Backend {
     }
     std::ifstream in(url_file);
     std::getline(in, server_url_);
-    data_dir_ = std::filesystem::path(url_file).parent_path() / "pgtest";
+    // tests/tools/pg.py records the server's files beside the URL file, in pgtest/.
+    const auto recorded = std::filesystem::path(url_file).parent_path() / "pgtest";
+    std::ifstream(recorded / "data_dir") >> data_dir_;
+    std::ifstream(recorded / "admin_url") >> admin_url_;
     database_ = "t_" + crypto::random_uuid().to_string().substr(0, 8) + crypto::random_uuid().to_string().substr(0, 8);
     auto admin = postgres::PgConnection::open(server_url_);
     if (!admin) {
@@ -155,14 +158,13 @@ class PostgresBackend final : public Backend {
   }
   // The whole cluster's files, WAL included (other tests' databases too: canaries are unique).
   std::string raw_bytes() override {
-    // Table files are written at checkpoints; the WAL at every commit. Force both to disk.
-    if (auto db = postgres::PgConnection::open(url())) (void)(*db)->execute("CHECKPOINT");
+    checkpoint();
     return slurp_tree(data_dir_);
   }
   std::string key_table_bytes() override {
+    checkpoint();
     auto db = postgres::PgConnection::open(url());
     if (!db) return {};
-    (void)(*db)->execute("CHECKPOINT");
     auto path = (*db)->exec("SELECT pg_relation_filepath('herald_keys.data_keys')");
     if (!path || path->rows() != 1) return {};
     std::ifstream in(data_dir_ / path->text(0, 0), std::ios::binary);
@@ -170,7 +172,12 @@ class PostgresBackend final : public Backend {
   }
 
  private:
+  // Table files are written at checkpoints, the WAL at every commit: force both to disk.
+  void checkpoint() {
+    if (auto db = postgres::PgConnection::open(admin_url_)) (void)(*db)->execute("CHECKPOINT");
+  }
   std::string server_url_;
+  std::string admin_url_;  // the superuser's (CHECKPOINT, so table files hold what the test wrote)
   std::string database_;
   std::filesystem::path data_dir_;
   std::string error_;

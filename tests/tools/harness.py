@@ -148,6 +148,36 @@ class Herald:
             raise RuntimeError("%s failed: %s %s" % (" ".join(args), out.stdout, out.stderr))
         return out.stdout.strip()
 
+    def sql(self, statement, params=(), keys=False):
+        """Runs SQL behind Herald's back on whichever backend this data directory uses (`?`
+        placeholders; keys=True: the data-key store). Returns the rows; on PostgreSQL, numbers
+        come back as int and bytea as its '\\x..' text, which works as a parameter again."""
+        if not self.store_url:
+            import sqlite3
+            db = sqlite3.connect(os.path.join(self.dir, "keys.db" if keys else "herald.db"))
+            try:
+                rows = db.execute(statement, params).fetchall()
+                db.commit()
+                return rows
+            finally:
+                db.close()
+
+        def literal(value):
+            if isinstance(value, bytes):
+                return "'\\x%s'::bytea" % value.hex()
+            if isinstance(value, int):
+                return str(value)
+            return "'%s'" % str(value).replace("'", "''")
+        parts = statement.split("?")
+        assert len(parts) == len(params) + 1, "one parameter per placeholder"
+        text = parts[0] + "".join(literal(p) + rest for p, rest in zip(params, parts[1:]))
+        database = self.store_url.split("?")[0].rsplit("/", 1)[1]
+        server = postgres_server()
+        out = server.psql("SET search_path TO %s; %s" % ("herald_keys, public" if keys else "public", text),
+                          database=database, separator="\x1f")
+        convert = lambda cell: int(cell) if cell.lstrip("-").isdigit() else cell
+        return [tuple(convert(c) for c in line.split("\x1f")) for line in out.splitlines() if line]
+
     def create_service(self, name="Test service"):
         service_id = self.run_cli("service", "create", "--name", name)
         key = self.run_cli("key", "create", "--service", service_id, "--type", "live", "--name", "test key")
