@@ -10,7 +10,7 @@ SMTP_PORT ?= 2525
 DEBIAN_PACKAGES := g++ cmake make pkg-config ccache libboost1.81-dev libssl-dev openssl \
 	libsqlite3-dev sqlite3 libcli11-dev libtomlplusplus-dev libgtest-dev libgmock-dev \
 	python3 python3-aiosmtpd ca-certificates clang libclang-rt-14-dev wrk nginx libbenchmark-dev \
-	softhsm2 libp11-kit-dev
+	softhsm2 libp11-kit-dev postgresql-15 postgresql-client-15 libpq-dev
 
 .PHONY: deps build build-asan run test unit bench fuzz clean e2e-deps
 
