@@ -34,7 +34,7 @@ def postgres_server():
     if _POSTGRES is None:
         import atexit
         from pg import Postgres
-        _POSTGRES = Postgres(tempfile.mkdtemp(prefix="herald-pg-"))
+        _POSTGRES = Postgres()
         _POSTGRES.start()
         atexit.register(_POSTGRES.stop)
     return _POSTGRES
@@ -171,10 +171,9 @@ class Herald:
         parts = statement.split("?")
         assert len(parts) == len(params) + 1, "one parameter per placeholder"
         text = parts[0] + "".join(literal(p) + rest for p, rest in zip(params, parts[1:]))
-        database = self.store_url.split("?")[0].rsplit("/", 1)[1]
-        server = postgres_server()
-        out = server.psql("SET search_path TO %s; %s" % ("herald_keys, public" if keys else "public", text),
-                          database=database, separator="\x1f")
+        from pg import psql
+        out = psql(self.store_url, "SET search_path TO %s; %s" % ("herald_keys, public" if keys else "public", text),
+                   separator="\x1f")
         convert = lambda cell: int(cell) if cell.lstrip("-").isdigit() else cell
         return [tuple(convert(c) for c in line.split("\x1f")) for line in out.splitlines() if line]
 

@@ -5,8 +5,8 @@ benchmarks measure durable commits). As root, the server runs as the `postgres` 
 refuses root).
 
 Module: Postgres(workdir, ssl=False).start() / .url() / .create_database(name) / .psql(sql) /
-.stop(); `workdir` must be a new directory the server user can reach (e.g. a mkdtemp in /tmp:
-a checkout in a 0700 directory is not reachable by `postgres`). CLI (for CTest fixtures):
+.stop(); `workdir` (default: a new mkdtemp in /tmp) must be a directory the server user can
+reach: a checkout in a 0700 directory is not reachable by `postgres`. CLI (for CTest fixtures):
   pg.py start --dir DIR --url-file FILE [--ssl]   leaves a server running (its files in a new
                                                   directory under /tmp), writes its URL to FILE
                                                   and DIR/{root,data_dir,admin_url}
@@ -34,8 +34,8 @@ def free_port():
 
 
 class Postgres:
-    def __init__(self, workdir, ssl=False, fsync=True):
-        self.root = os.path.abspath(workdir)
+    def __init__(self, workdir=None, ssl=False, fsync=True):
+        self.root = os.path.abspath(workdir or tempfile.mkdtemp(prefix="herald-pg-"))
         self.data_dir = os.path.join(self.root, "data")
         self.ssl = ssl
         self.fsync = fsync
@@ -135,13 +135,8 @@ class Postgres:
         return "postgresql://postgres:%s@127.0.0.1:%d/%s?sslmode=disable" % (self.admin_password, self.port, database)
 
     def psql(self, sql, database="herald", separator="|"):
-        """Runs SQL as the superuser; returns the rows as text, unaligned, fields joined by
-        `separator`."""
-        out = subprocess.run(["psql", "-X", "-q", "-t", "-A", "-F", separator, "-v", "ON_ERROR_STOP=1",
-                              self.admin_url(database), "-c", sql], capture_output=True, text=True, timeout=120)
-        if out.returncode != 0:
-            raise RuntimeError("psql failed: %s\n%s" % (sql[:200], out.stderr))
-        return out.stdout.strip()
+        """Runs SQL as the superuser; see psql()."""
+        return psql(self.admin_url(database), sql, separator)
 
     def create_database(self, name):
         self.psql('CREATE DATABASE "%s" OWNER herald' % name, database="postgres")
@@ -153,6 +148,15 @@ class Postgres:
     def __exit__(self, *exc):
         self.stop()
         return False
+
+
+def psql(url, sql, separator="|"):
+    """Runs SQL at a libpq URL; returns the rows as text, unaligned, fields joined by `separator`."""
+    out = subprocess.run(["psql", "-X", "-q", "-t", "-A", "-F", separator, "-v", "ON_ERROR_STOP=1", url, "-c", sql],
+                         capture_output=True, text=True, timeout=120)
+    if out.returncode != 0:
+        raise RuntimeError("psql failed: %s\n%s" % (sql[:200], out.stderr))
+    return out.stdout.strip()
 
 
 def stop_recorded(directory):

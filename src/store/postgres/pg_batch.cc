@@ -33,11 +33,13 @@ std::string placeholders(std::size_t rows, int columns, const std::vector<const 
   return out;
 }
 
-// Runs a statement, retrying when PostgreSQL chose it as a deadlock or serialisation victim.
+// Runs a statement, retrying when PostgreSQL chose it as a deadlock or serialisation victim,
+// and once on a fresh connection when the connection broke (both statements of this file may
+// be repeated: see write_inserts for the inserts).
 Result<PgResult> exec_retrying(PgConnection& connection, const std::string& sql, const Params& params) {
-  Result<PgResult> result = connection.exec(sql, params);
+  Result<PgResult> result = connection.exec(sql, params, PgConnection::Retry::kYes);
   for (int attempt = 1; attempt < kAttempts && !result && is_serialization_failure(result.error()); ++attempt) {
-    result = connection.exec(sql, params);
+    result = connection.exec(sql, params, PgConnection::Retry::kYes);
   }
   return result;
 }
@@ -135,6 +137,7 @@ void PgBatchWriter::write_inserts(PgConnection& connection, std::vector<Pending*
         .optional_bytes(r.unsubscribe).integer(r.created_at).optional_integer(r.due_at)
         .optional_bytes(r.recipient_index);
   }
+  const std::uint64_t resets = connection.resets();
   auto result = exec_retrying(connection, sql, params);
   {
     std::lock_guard lock(mutex_);
@@ -147,8 +150,11 @@ void PgBatchWriter::write_inserts(PgConnection& connection, std::vector<Pending*
   }
   std::set<std::string> inserted;
   for (int i = 0; i < result->rows(); ++i) inserted.insert(result->text(i, 0));
+  // Ids are random (UUIDv7), so a conflict means the row is already there: when the statement
+  // had to be sent again after a broken connection, that is the first attempt's commit.
+  const bool resent = connection.resets() != resets;
   for (Pending* pending : rows) {
-    if (inserted.count(pending->insert->id)) {
+    if (inserted.count(pending->insert->id) || resent) {
       pending->done(ok());
     } else {
       pending->done(Error{ErrorCode::kFailedPrecondition, "notification " + pending->insert->id + " already exists"});

@@ -4,6 +4,7 @@
 #include <cstring>
 
 #include "core/hex.h"
+#include "core/log.h"
 
 namespace herald::store::postgres {
 namespace {
@@ -102,6 +103,7 @@ PgConnection::~PgConnection() { PQfinish(conn_); }
 Result<void> PgConnection::ensure_connected() {
   if (PQstatus(conn_) == CONNECTION_OK) return ok();
   PQreset(conn_);
+  ++resets_;
   if (PQstatus(conn_) != CONNECTION_OK) {
     return unavailable("postgresql: connection lost: " + trimmed(PQerrorMessage(conn_)));
   }
@@ -120,7 +122,18 @@ Error PgConnection::error_from(PGresult* result, std::string_view what) const {
   return Error{transient ? ErrorCode::kUnavailable : ErrorCode::kInternal, std::move(message)};
 }
 
-Result<PgResult> PgConnection::exec(std::string_view sql, const Params& params) {
+Result<PgResult> PgConnection::exec(std::string_view sql, const Params& params, Retry retry) {
+  const std::string statement(sql);
+  auto result = exec_once(statement, params);
+  const bool read = sql.starts_with("SELECT") || sql.starts_with("BEGIN");
+  if (!result && broken() && (retry == Retry::kYes || read)) {
+    log::warn("pg.reconnecting", {{"error", result.error().message}});
+    result = exec_once(statement, params);
+  }
+  return result;
+}
+
+Result<PgResult> PgConnection::exec_once(const std::string& statement, const Params& params) {
   HERALD_TRY(ensure_connected());
   const std::size_t n = params.size();
   std::vector<const char*> values(n);
@@ -129,7 +142,6 @@ Result<PgResult> PgConnection::exec(std::string_view sql, const Params& params) 
     values[i] = params.is_null_[i] ? nullptr : params.values_[i].data();
     lengths[i] = static_cast<int>(params.values_[i].size());
   }
-  const std::string statement(sql);
   PGresult* result = PQexecParams(conn_, statement.c_str(), static_cast<int>(n), nullptr, values.data(),
                                   lengths.data(), params.formats_.data(), 0);
   const ExecStatusType status = result ? PQresultStatus(result) : PGRES_FATAL_ERROR;
@@ -162,7 +174,7 @@ Result<void> PgConnection::execute(std::string_view sql) {
 }
 
 Result<void> PgConnection::transaction(const std::function<Result<void>()>& body, const char* begin) {
-  HERALD_TRY(execute(begin));
+  HERALD_TRY(run(begin));  // a BEGIN that finds the connection broken is sent again
   Result<void> result = body();
   if (!result) {
     (void)execute("ROLLBACK");

@@ -78,8 +78,17 @@ class PgConnection {
   PgConnection(const PgConnection&) = delete;
   PgConnection& operator=(const PgConnection&) = delete;
 
-  // One statement with parameters ($1, $2, ...).
-  Result<PgResult> exec(std::string_view sql, const Params& params = {});
+  // Whether a statement may be sent again after the connection broke under it (server
+  // restart, failover): reads may; a write may only when repeating it is harmless (the caller
+  // knows: e.g. an insert of a random id with ON CONFLICT DO NOTHING).
+  enum class Retry { kIfRead, kYes };
+  // One statement with parameters ($1, $2, ...). A broken connection is reset before use; a
+  // statement that finds it broken is sent once more on a fresh one when `retry` allows.
+  Result<PgResult> exec(std::string_view sql, const Params& params = {}, Retry retry = Retry::kIfRead);
+  // Whether the last failure was the connection breaking (then reset on next use).
+  bool broken() const { return PQstatus(conn_) != CONNECTION_OK; }
+  // How many times this connection was re-established.
+  std::uint64_t resets() const { return resets_; }
   // exec() when the rows do not matter.
   Result<void> run(std::string_view sql, const Params& params = {});
   // One or more statements, no parameters (migrations, BEGIN/COMMIT).
@@ -93,7 +102,9 @@ class PgConnection {
   explicit PgConnection(PGconn* conn) : conn_(conn) {}
   Result<void> ensure_connected();
   Error error_from(PGresult* result, std::string_view what) const;
+  Result<PgResult> exec_once(const std::string& sql, const Params& params);
   PGconn* conn_;
+  std::uint64_t resets_ = 0;
 };
 
 // SQLSTATE classes Herald reacts to.
