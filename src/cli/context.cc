@@ -66,6 +66,7 @@ Result<std::unique_ptr<store::Store>> open_store(const Config& config,
     pg.url = config.store_url;
     pg.connections = config.store_connections;
     pg.writers = config.store_writers;
+    pg.commit_gather = config.commit_gather;
     auto store = store::postgres::PgStore::open(pg, std::move(cipher), SystemClock().now());
     if (!store) return store.error();
     return std::unique_ptr<store::Store>(std::move(*store));

@@ -46,8 +46,9 @@ Result<PgResult> exec_retrying(PgConnection& connection, const std::string& sql,
 
 }  // namespace
 
-PgBatchWriter::PgBatchWriter(std::vector<std::unique_ptr<PgConnection>> connections, std::size_t max_batch)
-    : max_batch_(std::clamp<std::size_t>(max_batch, 1, 3000)), connections_(std::move(connections)) {
+PgBatchWriter::PgBatchWriter(std::vector<std::unique_ptr<PgConnection>> connections, std::size_t max_batch,
+                             Duration gather)
+    : max_batch_(std::clamp<std::size_t>(max_batch, 1, 3000)), gather_(gather), connections_(std::move(connections)) {
   for (auto& connection : connections_) {
     threads_.emplace_back([this, raw = connection.get()] {
       set_thread_name("pg-writer");
@@ -105,6 +106,10 @@ void PgBatchWriter::loop(PgConnection& connection) {
       std::unique_lock lock(mutex_);
       ready_.wait(lock, [this] { return stopping_ || !queue_.empty(); });
       if (queue_.empty()) return;  // stopping and drained
+      if (committing_ > 0 && gather_ > Duration::zero() && queue_.size() < max_batch_ && !stopping_) {
+        ready_.wait_for(lock, gather_, [this] { return stopping_ || queue_.size() >= max_batch_; });
+      }
+      ++committing_;
       const std::size_t n = std::min(queue_.size(), max_batch_);
       batch.reserve(n);
       for (std::size_t i = 0; i < n; ++i) {
@@ -119,6 +124,8 @@ void PgBatchWriter::loop(PgConnection& connection) {
     for (Pending& pending : batch) (pending.insert ? inserts : outcomes).push_back(&pending);
     if (!inserts.empty()) write_inserts(connection, inserts);
     if (!outcomes.empty()) write_outcomes(connection, outcomes);
+    std::lock_guard lock(mutex_);
+    --committing_;
   }
 }
 

@@ -105,7 +105,7 @@ Result<std::unique_ptr<PgStore>> PgStore::open(const PgConfig& config, std::shar
     if (!connection) return connection.error();
     writers.push_back(std::move(*connection));
   }
-  auto writer = std::make_unique<PgBatchWriter>(std::move(writers), config.max_batch);
+  auto writer = std::make_unique<PgBatchWriter>(std::move(writers), config.max_batch, config.commit_gather);
   return std::unique_ptr<PgStore>(new PgStore(std::move(cipher), std::move(*pool), std::move(writer)));
 }
 
