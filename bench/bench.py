@@ -12,9 +12,14 @@ Measures, each several times (min / median / max, since shared machines are nois
   * p99 at 70% of that rate (wrk's delay() paces each connection);
   * delivery: `herald serve --role worker` draining what those runs queued into a local SMTP
     sink that accepts everything (bench/smtp_count_sink.py), emails per second;
-  * scale: the accept rate again with 1 M and 10 M past notifications stored (bench/fill.cc).
+  * scale: the accept rate again with 1 M and 10 M past notifications stored (bench/fill.cc);
+  * PostgreSQL (a throwaway PostgreSQL 15 server, fsync on, tests/tools/pg.py): the engine's own
+    ceilings with pgbench (single-row commits, 1,000-row INSERTs), then the same POST runs with
+    one Herald node on it, and with two nodes sharing the database (wrk's connections split
+    between them, their rates added).
 Writes bench/RESULTS.md. Usage: bench.py path/to/herald [--seconds N] [--runs N] [--connections N]
 [--scale 1000000,10000000 | --scale none] [--baseline OTHER_HERALD --baseline-label TEXT]
+[--postgres | --no-postgres]
 """
 import argparse
 import base64
@@ -35,6 +40,7 @@ import time
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(HERE, "..", "tests", "tools"))
 from harness import Herald, wait_for_file  # noqa: E402
+from pg import Postgres  # noqa: E402
 
 LUA_REPORT = r'''
 done = function(summary, latency, requests)
@@ -169,6 +175,8 @@ def main():
                         help="another herald binary (e.g. built before a change): its accept rate is measured "
                              "in turns with this one's, in the same run")
     parser.add_argument("--baseline-label", default="baseline")
+    parser.add_argument("--no-postgres", dest="postgres", action="store_false",
+                        help="skip the PostgreSQL runs")
     args = parser.parse_args()
     workdir = tempfile.mkdtemp(prefix="herald-bench-")
     processes = []
@@ -227,6 +235,7 @@ def run(args, workdir, processes):
     herald.stop()
     r["compare"] = compare_runs(args, herald, workdir, processes, key, body) if args.baseline else None
     r["delivery"], r["delivery_cpu"] = delivery_runs(args, herald, workdir, processes)
+    r["postgres"] = postgres_runs(args, workdir, processes) if args.postgres else None
     r["scale"] = []
     if args.scale != "none":
         key_id = sqlite3.connect(os.path.join(herald.dir, "herald.db")).execute(
@@ -242,6 +251,131 @@ def run(args, workdir, processes):
             r["scale"].append((stored_rows(herald), post_runs(args, herald, workdir, key, body)))
             herald.stop()
     return r
+
+
+def postgres_cpu_seconds():
+    """CPU time of every process of the postgres user so far (the benchmark's server is the only
+    one on a test machine; its backends live as long as Herald's connections)."""
+    uid = __import__("pwd").getpwnam("postgres").pw_uid
+    total = 0.0
+    for pid in os.listdir("/proc"):
+        if pid.isdigit():
+            try:
+                if os.stat("/proc/" + pid).st_uid == uid:
+                    total += cpu_seconds(int(pid))
+            except (OSError, ValueError):
+                pass
+    return total
+
+
+def pgbench(server, script, clients, seconds):
+    """Transactions per second of a pgbench custom script against the bench database."""
+    path = os.path.join(server.root, "script.sql")
+    with open(path, "w") as f:
+        f.write(script)
+    out = subprocess.run(["/usr/lib/postgresql/15/bin/pgbench", "-n", "-c", str(clients), "-j", "2",
+                          "-T", str(seconds), "-f", path, server.url("bench")],
+                         capture_output=True, text=True, timeout=seconds + 120)
+    m = re.search(r"tps = ([\d.]+)", out.stdout)
+    if not m:
+        raise RuntimeError("pgbench printed no rate: " + out.stdout + out.stderr)
+    return float(m.group(1))
+
+
+def postgres_runs(args, workdir, processes):
+    """Herald on PostgreSQL: the engine's ceilings, then one node and two nodes accepting."""
+    server = Postgres().start()
+    try:
+        url = server.create_database("bench")
+        server.psql("CREATE TABLE probe (id uuid PRIMARY KEY, body bytea)", database="bench")
+        server.psql("GRANT ALL ON probe TO herald", database="bench")
+        out = {"single": [], "batched": [], "one": [], "two": []}
+        for _ in range(args.runs):
+            out["single"].append(pgbench(server, "INSERT INTO probe VALUES (gen_random_uuid(), "
+                                         "convert_to(repeat('x', 600), 'UTF8'));\n", 16, max(2, args.seconds // 2)))
+            out["batched"].append(1000 * pgbench(server, "INSERT INTO probe SELECT gen_random_uuid(), "
+                                                 "convert_to(repeat('x', 600), 'UTF8') FROM generate_series(1, 1000);\n",
+                                                 2, max(2, args.seconds // 2)))
+        server.psql("DROP TABLE probe", database="bench")
+        node = Herald(os.path.abspath(args.herald), os.path.join(workdir, "pg"), 1, store_url=url)
+        node.rewrite_config('[log]\nlevel = "warn"')
+        service_id, key = node.create_service("bench")
+        template_id = node.create_template(service_id, "Hello ((name))",
+                                           "Dear ((name)),\n\nYour appointment is on ((date)) at ((place)).\n")
+        body = json.dumps({"email_address": "someone@example.com", "template_id": template_id,
+                           "personalisation": {"name": "Ada", "date": "1 May", "place": "Leeds"}})
+        node.start(role="api")
+        processes.append(node.proc)
+        for _ in range(args.runs):
+            before = postgres_cpu_seconds()
+            run = post_runs(argparse.Namespace(**dict(vars(args), runs=1)), node, workdir, key, body)[0]
+            run["pg_cpu"] = (postgres_cpu_seconds() - before) / args.seconds
+            out["one"].append(run)
+        second, second_port = node.spawn_node(role="api", name="node2")
+        processes.append(second)
+        for _ in range(args.runs):
+            out["two"].append(two_node_run(args, node, second, second_port, workdir, key, body))
+        second.terminate()
+        second.wait(60)
+        node.stop()
+        return out
+    finally:
+        server.stop()
+
+
+def two_node_run(args, node, second, second_port, workdir, key, body):
+    """One wrk per node, each with half the connections, at the same time; rates added."""
+    before = [cpu_seconds(node.proc.pid), cpu_seconds(second.pid), postgres_cpu_seconds()]
+    procs = []
+    for port, name in ((node.port, "a"), (second_port, "b")):
+        lua = os.path.join(workdir, "post-%s.lua" % name)
+        with open(lua, "w") as f:
+            f.write('wrk.method = "POST"\nwrk.headers["Content-Type"] = "application/json"\n'
+                    'wrk.headers["Authorization"] = "Bearer %s"\nwrk.body = \'%s\'\n' % (token(key), body) + LUA_REPORT)
+        procs.append(subprocess.Popen(["wrk", "-t", "1", "-c", str(max(1, args.connections // 2)), "-d",
+                                       "%ds" % args.seconds, "-s", lua, "https://127.0.0.1:%d/v2/notifications/email" % port],
+                                      stdout=subprocess.PIPE, text=True))
+    results = []
+    for p in procs:
+        text = p.communicate(timeout=args.seconds + 60)[0]
+        m = re.search(r"RESULT (\S+) (\d+) (\d+) (\S+) (\S+) (\S+)", text)
+        if not m:
+            raise RuntimeError("wrk printed no result: " + text)
+        results.append([float(x) for x in m.groups()])
+    after = [cpu_seconds(node.proc.pid), cpu_seconds(second.pid), postgres_cpu_seconds()]
+    return {"rate": sum(r[0] for r in results), "errors": sum(int(r[1]) for r in results),
+            "p99": max(r[4] for r in results), "cpu": (after[0] - before[0] + after[1] - before[1]) / args.seconds,
+            "pg_cpu": (after[2] - before[2]) / args.seconds}
+
+
+def postgres_lines(r, nginx_median, sqlite_median):
+    pg = r.get("postgres")
+    if not pg:
+        return []
+    rates = lambda runs: [x["rate"] for x in runs]
+    one, two = statistics.median(rates(pg["one"])), statistics.median(rates(pg["two"]))
+    row = lambda label, runs: "| %s | **%s** | %s | %s | %s | %s |" % (
+        label, summary(rates(runs)), summary([x["p99"] for x in runs], "%.1f"),
+        summary([x["cpu"] for x in runs], "%.2f"), summary([x["pg_cpu"] for x in runs], "%.2f"),
+        summary([x["errors"] for x in runs]))
+    return [
+        "PostgreSQL 15 (same machine, fsync on, synchronous_commit on; a fresh server for this run):",
+        "",
+        "| measure | min / median / max |",
+        "|---|---|",
+        "| PostgreSQL: single-row INSERT commits/s (pgbench, 16 clients) | %s |" % summary(pg["single"]),
+        "| PostgreSQL: rows/s in 1,000-row INSERTs (pgbench, 2 clients) | %s |" % summary(pg["batched"]),
+        "",
+        "| Herald on PostgreSQL | accepted/s | p99 ms | Herald CPU, cores | PostgreSQL CPU, cores | non-201 |",
+        "|---|---|---|---|---|---|",
+        row("one node", pg["one"]),
+        row("two nodes, one database (rates added)", pg["two"]),
+        "",
+        "Ratios of medians to the nginx ceiling: SQLite %.1f%%, PostgreSQL one node **%.1f%%**, two nodes **%.1f%%**."
+        % (100 * sqlite_median / nginx_median, 100 * one / nginx_median, 100 * two / nginx_median),
+        "Targets (issue 6): at least 15,000/s with one node and with two, and at least 15% of the nginx ceiling.",
+        "",
+    ]
 
 
 def compare_runs(args, herald, workdir, processes, key, body):
@@ -412,7 +546,7 @@ def write_results(args, r):
         "Ratios of medians: Herald / nginx ceiling = **%.1f%%**; Herald / own-listener ceiling = %.1f%%."
         % (100 * herald_median / nginx_median, 100 * herald_median / listener_median),
         "",
-    ] + compare_lines(args, r) + scale_lines(r, herald_median) + micro_lines(r) + [
+    ] + postgres_lines(r, nginx_median, herald_median) + compare_lines(args, r) + scale_lines(r, herald_median) + micro_lines(r) + [
         "Targets (issue 4): at least 25,000/s and at least 30% of the nginx ceiling; p99 under 50 ms at",
         "70% of the maximum rate; peak RSS under 200 MB; delivery at least 5,000 emails/s.",
         "",
