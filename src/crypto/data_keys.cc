@@ -193,13 +193,20 @@ Result<RewrapReport> DataKeys::rewrap_all() {
 
 Result<void> DataKeys::destroy(std::uint32_t id, Timestamp now) {
   HERALD_TRY(repository_->destroy(id, now));
+  forget(id);
+  generation_.fetch_add(1, std::memory_order_acq_rel);
+  return ok();
+}
+
+bool DataKeys::forget(std::uint32_t id) {
   std::unique_lock lock(mutex_);
-  keys_.erase(id);  // SecretBytes wipes on destruction
+  const bool had = keys_.erase(id) > 0;  // SecretBytes wipes on destruction
   for (auto it = by_scope_.begin(); it != by_scope_.end();) {
     it = it->second == id ? by_scope_.erase(it) : std::next(it);
   }
-  generation_.fetch_add(1, std::memory_order_acq_rel);
-  return ok();
+  // Per-thread caches (expanded AES keys, the day's key id) are dropped on the next use.
+  if (had) generation_.fetch_add(1, std::memory_order_acq_rel);
+  return had;
 }
 
 }  // namespace herald::crypto

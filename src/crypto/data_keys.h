@@ -124,6 +124,8 @@ class DataKeys final : public DataKeySource {
   Result<RewrapReport> rewrap_all();
   // Crypto-shredding: destroys the key in the store and in this process's memory.
   Result<void> destroy(std::uint32_t id, Timestamp now);
+  // Drops this process's copy of a key another process (node) destroyed; true if it had one.
+  bool forget(std::uint32_t id);
 
   KekSource& kek() { return *kek_; }
   DataKeyRepository& repository() { return *repository_; }

@@ -65,7 +65,11 @@ Result<RetentionReport> Retention::run(Timestamp now) {
   auto keys = keys_.repository().list();
   if (!keys) return keys.error();
   for (const crypto::StoredDataKey& key : *keys) {
-    if (key.destroyed) continue;
+    if (key.destroyed) {
+      // Another node (or process) shredded it: this one must not keep using its copy.
+      if (keys_.forget(key.id)) log::info("retention.forgot_destroyed_key", {{"data_key", std::to_string(key.id)}});
+      continue;
+    }
     auto scope = parse_scope(key.scope);
     if (!scope) continue;
     auto service = cutoffs.find(scope->first);

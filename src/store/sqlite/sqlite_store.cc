@@ -17,7 +17,6 @@ constexpr const char* kNotificationColumns =
     "status, reference, recipient, personalisation, subject, body, one_click_unsubscribe_url, "
     "created_at, sent_at, updated_at, attempts";
 
-
 template <typename IdType>
 Result<IdType> parse_id(const std::string& text) {
   auto id = IdType::parse(text);

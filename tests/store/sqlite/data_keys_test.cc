@@ -173,6 +173,22 @@ TEST_F(DataKeysTest, DestroyedKeyIsGoneFromMemoryFileAndWal) {
   EXPECT_TRUE((*keys_->repository().find_by_id(id))->destroyed);
 }
 
+TEST_F(DataKeysTest, AKeyAnotherNodeDestroyedIsForgottenAtTheNextRetentionRun) {
+  auto other_node = open();  // the same key store, another process's memory
+  FieldCipher cipher(other_node, FieldCipher::Mode::kEncrypt);
+  const auto id = *other_node->key_for_notification("svc", now_);
+  const std::string sealed = *cipher.seal("canary@example.org", kRow, id);
+  ASSERT_TRUE(cipher.open(sealed, kRow));  // the other node holds the key in memory
+  ASSERT_TRUE(keys_->destroy(id, now_));   // this node shreds it
+  EXPECT_TRUE(cipher.open(sealed, kRow)) << "(a copy in memory: why the next run must drop it)";
+  fakes::MemoryStore store;
+  ASSERT_TRUE(ops::Retention(store, *other_node).run(now_));
+  auto opened = cipher.open(sealed, kRow);
+  ASSERT_FALSE(opened) << "the other node kept using a destroyed key";
+  EXPECT_EQ(opened.error().code, ErrorCode::kNotFound);
+  EXPECT_FALSE(other_node->key_for_notification("svc", now_)) << "nor may it seal new data under it";
+}
+
 TEST_F(DataKeysTest, ImportsFirstReleaseKeysUnderTheirIds) {
   const std::string legacy(32, 'L');
   FieldCipher old_cipher(std::make_shared<StaticDataKeys>(3, legacy), FieldCipher::Mode::kEncrypt);
