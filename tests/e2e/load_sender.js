@@ -6,12 +6,13 @@
 const fs = require('node:fs');
 const { NotifyClient } = require('notifications-node-client');
 
-const base = process.env.HERALD_URL;
+// HERALD_URLS (comma-separated): several nodes, used in turn; HERALD_URL: one.
+const bases = (process.env.HERALD_URLS || process.env.HERALD_URL).split(',');
 const keys = process.env.HERALD_API_KEYS.split(',');
 const templates = process.env.HERALD_TEMPLATE_IDS.split(',');
 const stopFile = process.env.STOP_FILE;
 const concurrency = Number(process.env.CONCURRENCY || 8);
-const clients = keys.map((key) => new NotifyClient(base, key));
+const clients = keys.map((key) => bases.map((base) => new NotifyClient(base, key)));
 
 const accepted = [];
 const failures = [];
@@ -23,7 +24,7 @@ async function loop(worker) {
     const which = n % clients.length;
     const email = `load-${n}@example.org`;
     try {
-      const response = await clients[which].sendEmail(templates[which], email, {
+      const response = await clients[which][n % bases.length].sendEmail(templates[which], email, {
         personalisation: { n: String(n) },
         reference: `load-${worker}-${n}`,
       });

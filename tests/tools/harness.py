@@ -69,7 +69,7 @@ def wait_for_file(path, timeout=30.0, proc=None):
 
 
 class SmtpSink:
-    def __init__(self, workdir, mode="accept", port=0, tls_cert=None, tls_key=None, pipelining=False):
+    def __init__(self, workdir, mode="accept", port=0, tls_cert=None, tls_key=None, pipelining=False, delay_ms=0):
         self.maildir = tempfile.mkdtemp(prefix="mail-", dir=workdir)
         port_file = os.path.join(self.maildir, "port")
         args = ["/usr/bin/python3", SINK, "--maildir", self.maildir, "--mode", mode,
@@ -78,6 +78,8 @@ class SmtpSink:
             args += ["--tls-cert", tls_cert, "--tls-key", tls_key]
         if pipelining:
             args.append("--pipelining")
+        if delay_ms:
+            args += ["--delay-ms", str(delay_ms)]
         self.proc = subprocess.Popen(args)
         self.port = int(wait_for_file(port_file, proc=self.proc))
 
@@ -121,9 +123,11 @@ class Herald:
         self.proc = None
         self.port = None
 
-    def rewrite_config(self, extra):
-        """Appends settings; a table given again replaces keys of the same name."""
-        text = open(self.config).read()
+    def rewrite_config(self, extra, path=None):
+        """Appends settings; a table given again replaces keys of the same name. `path`: another
+        configuration file (a node's own, see node_config)."""
+        path = path or self.config
+        text = open(path).read()
         for block in extra.strip().split("\n\n"):
             lines = block.strip().splitlines()
             table, settings = lines[0], lines[1:]
@@ -136,7 +140,16 @@ class Herald:
                 tail = "\n".join(kept)
                 tail = setting + "\n" + tail
             text = head + table + "\n" + tail
-        open(self.config, "w").write(text)
+        open(path, "w").write(text)
+
+    def node_config(self, name, extra=""):
+        """A copy of this configuration for another node (same keyring and database), with
+        `extra` settings of its own; returns its path."""
+        path = os.path.join(self.dir, name + ".toml")
+        shutil.copyfile(self.config, path)
+        if extra:
+            self.rewrite_config(extra, path)
+        return path
 
     def run_cli(self, *args, config=True, check=True, env=None):
         """Runs a herald command; returns its stdout, or (code, stdout, stderr) when check=False."""
@@ -198,14 +211,15 @@ class Herald:
                                       "--ready-file", ready], env=self.env, stdout=self.log, stderr=self.log)
         self.port = int(wait_for_file(ready, proc=self.proc))
 
-    def spawn_node(self, role="all", name="node"):
-        """Another `herald serve` on the same configuration (same keyring and database) with a
-        port of its own: a second node. Returns (process, port); port is None for a worker."""
+    def spawn_node(self, role="all", name="node", config=None):
+        """Another `herald serve` on the same configuration (same keyring and database), or on
+        `config` (from node_config), with a port of its own: another node. Returns (process,
+        port); port is None for a worker."""
         ready = os.path.join(self.dir, name + "-ready")
         if os.path.exists(ready):
             os.remove(ready)
         log = open(os.path.join(os.path.dirname(self.log_path), name + ".log"), "ab")
-        proc = subprocess.Popen([self.binary, "--config", self.config, "serve", "--role", role,
+        proc = subprocess.Popen([self.binary, "--config", config or self.config, "serve", "--role", role,
                                  "--ready-file", ready], env=self.env, stdout=log, stderr=log)
         port = wait_for_file(ready, proc=proc)
         return proc, (None if port == "none" else int(port))

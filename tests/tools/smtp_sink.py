@@ -23,8 +23,9 @@ from aiosmtpd.smtp import SMTP
 
 
 class Handler:
-    def __init__(self, maildir, mode, quiet, pipelining):
+    def __init__(self, maildir, mode, quiet, pipelining, delay_ms=0):
         self.maildir = maildir
+        self.delay_ms = delay_ms
         self.mode = mode
         self.quiet = quiet
         self.pipelining = pipelining
@@ -47,6 +48,8 @@ class Handler:
         return "250 OK"
 
     async def handle_DATA(self, server, session, envelope):
+        if self.delay_ms:  # a slow relay: senders hold their claims longer (multi-node tests)
+            await asyncio.sleep(self.delay_ms / 1000.0)
         self.count += 1
         name = os.path.join(self.maildir, "%06d.eml" % self.count)
         tmp = name + ".tmp"
@@ -55,6 +58,7 @@ class Handler:
         os.rename(tmp, name)
         meta = {"tls": session.ssl is not None, "mail_from": envelope.mail_from,
                 "rcpt_tos": envelope.rcpt_tos, "client_port": session.peer[1],
+                "helo": getattr(session, "host_name", None),
                 "pipelined": getattr(envelope, "pipelined", False)}
         with open(name + ".json.tmp", "w") as f:
             json.dump(meta, f)
@@ -73,6 +77,7 @@ async def main():
     parser.add_argument("--maildir", required=True)
     parser.add_argument("--mode", choices=["accept", "reject", "tempfail", "mixed"], default="accept")
     parser.add_argument("--pipelining", action="store_true")
+    parser.add_argument("--delay-ms", type=int, default=0, help="wait this long before accepting each message")
     parser.add_argument("--port-file")
     parser.add_argument("--tls-cert")
     parser.add_argument("--tls-key")
@@ -85,7 +90,7 @@ async def main():
     if args.tls_cert:
         tls = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
         tls.load_cert_chain(args.tls_cert, args.tls_key)
-    handler = Handler(args.maildir, args.mode, args.quiet, args.pipelining)
+    handler = Handler(args.maildir, args.mode, args.quiet, args.pipelining, args.delay_ms)
     loop = asyncio.get_running_loop()
     server = await loop.create_server(
         lambda: SMTP(handler, hostname="localhost", tls_context=tls, require_starttls=False),

@@ -1,0 +1,156 @@
+#!/usr/bin/python3
+"""Integration: several `herald serve` nodes on one PostgreSQL database, under load from the
+official Node client (tests/e2e/load_sender.js).
+
+- two nodes, and three nodes: every accepted notification is delivered exactly once, and more
+  than one node delivers (each node says EHLO with its own name; the sink records it);
+- kill -9 of a delivering node mid-load, while it holds claims (the relay is slowed down so
+  that claims are held for a while): nothing accepted is lost, and the only notifications
+  delivered twice are ones another node re-claimed after the dead node's lease ran out
+  (attempts >= 2 in the database); the test prints how many.
+Always on PostgreSQL (its own server, tests/tools/pg.py). Usage: test_multinode.py /path/to/herald
+"""
+import collections
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "tools"))
+from harness import Herald, SmtpSink, Workspace, new_postgres_database, run_tests  # noqa: E402
+
+HERALD = sys.argv[1]
+E2E = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "e2e")
+LEASE = "[delivery]\nlease_seconds = 3\nbatch_size = 20\nconnections = 2"
+
+
+class Load:
+    """The official client sending from 8 loops, spread over the given API nodes, until stop()."""
+
+    def __init__(self, herald, ports, key, template_id):
+        self.stop_file = os.path.join(herald.dir, "stop-load-%d" % time.time_ns())
+        env = dict(os.environ, NODE_EXTRA_CA_CERTS=herald.cert,
+                   HERALD_URLS=",".join("https://127.0.0.1:%d" % p for p in ports),
+                   HERALD_API_KEYS=key, HERALD_TEMPLATE_IDS=template_id, STOP_FILE=self.stop_file,
+                   CONCURRENCY="8")
+        self.proc = subprocess.Popen(["node", os.path.join(E2E, "load_sender.js")], cwd=E2E, env=env,
+                                     stdout=subprocess.PIPE)
+
+    def stop(self):
+        open(self.stop_file, "w").close()
+        out, _ = self.proc.communicate(timeout=120)
+        result = json.loads(out)
+        assert result["failures"] == [], result["failures"][:5]
+        assert len(result["accepted"]) > 50, len(result["accepted"])
+        return [a["id"] for a in result["accepted"]]
+
+
+def setup(ws, sink_port):
+    herald = ws.track(Herald(HERALD, ws.dir, sink_port, store_url=new_postgres_database(),
+                             extra_config=LEASE + '\n\n[log]\nlevel = "warn"'))
+    service_id, key = herald.create_service()
+    template_id = herald.create_template(service_id, "Load ((n))", "Message ((n))")
+    return herald, key, template_id
+
+
+def start_node(ws, herald, name, role):
+    config = herald.node_config(name, '[smtp]\nhelo_name = "%s"' % name)
+    proc, port = herald.spawn_node(role=role, name=name, config=config)
+    ws.track(Process(proc))
+    return proc, port
+
+
+class Process:
+    def __init__(self, proc):
+        self.proc = proc
+
+    def stop(self):
+        if self.proc.poll() is None:
+            self.proc.terminate()
+            self.proc.wait(60)
+
+
+def wait_until_delivered(herald, expected, timeout=120):
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        pending = herald.sql("SELECT count(*) FROM notifications WHERE status <> 'delivered'")[0][0]
+        total = herald.sql("SELECT count(*) FROM notifications")[0][0]
+        if pending == 0 and total == expected:
+            return
+        time.sleep(0.3)
+    raise TimeoutError("%s of %s notifications still undelivered" % (pending, total))
+
+
+def received(sink):
+    """Message-ID (= notification id) -> list of the EHLO names of the nodes that sent it."""
+    out = collections.defaultdict(list)
+    for raw, meta in sink.messages():
+        for line in raw.split(b"\r\n"):
+            if line.lower().startswith(b"message-id:"):
+                out[line.split(b"<", 1)[1].split(b"@", 1)[0].decode()].append(meta["helo"])
+                break
+    return out
+
+
+def exactly_once(nodes):
+    with Workspace() as ws:
+        sink = ws.track(SmtpSink(ws.dir))
+        herald, key, template_id = setup(ws, sink.port)
+        ports = [start_node(ws, herald, "node%d" % i, "all")[1] for i in range(1, nodes + 1)]
+        load = Load(herald, ports, key, template_id)
+        time.sleep(4)
+        ids = load.stop()
+        wait_until_delivered(herald, len(ids))
+        got = received(sink)
+        assert set(got) == set(ids), "lost: %d, unexpected: %d" % (len(set(ids) - set(got)), len(set(got) - set(ids)))
+        twice = [i for i, senders in got.items() if len(senders) > 1]
+        assert twice == [], "delivered more than once without any failure: %s" % twice[:5]
+        senders = collections.Counter(s for names in got.values() for s in names)
+        assert len(senders) == nodes, "every node should have delivered: %s" % dict(senders)
+        print("  %d nodes: %d accepted, each delivered once; per node %s" % (nodes, len(ids), dict(senders)),
+              flush=True)
+
+
+def test_two_nodes_deliver_each_notification_exactly_once():
+    exactly_once(2)
+
+
+def test_three_nodes_deliver_each_notification_exactly_once():
+    exactly_once(3)
+
+
+def test_kill_9_of_a_node_mid_load_loses_nothing():
+    with Workspace() as ws:
+        # 30 ms per message: a worker's batch of 20 is held for ~0.6 s, so the kill lands on claims.
+        sink = ws.track(SmtpSink(ws.dir, delay_ms=30))
+        herald, key, template_id = setup(ws, sink.port)
+        _, api_port = start_node(ws, herald, "api", "api")
+        victim, _ = start_node(ws, herald, "victim", "worker")
+        start_node(ws, herald, "survivor", "worker")
+        load = Load(herald, [api_port], key, template_id)
+        time.sleep(3)
+        victim.send_signal(signal.SIGKILL)
+        victim.wait(10)
+        time.sleep(2)
+        ids = load.stop()
+        wait_until_delivered(herald, len(ids))
+        got = received(sink)
+        missing = set(ids) - set(got)
+        assert not missing, "lost after kill -9: %d, e.g. %s" % (len(missing), sorted(missing)[:3])
+        attempts = dict(herald.sql("SELECT id, attempts FROM notifications"))
+        reclaimed = [i for i in ids if attempts[i] >= 2]
+        duplicates = [i for i, senders in got.items() if len(senders) > 1]
+        wrong = [i for i in duplicates if attempts[i] < 2]
+        assert not wrong, "delivered twice but never re-claimed: %s" % wrong[:5]
+        assert reclaimed, "the killed node held no claims: the test did not test a crash"
+        assert all(got[i][-1] == "survivor" for i in duplicates)
+        print("  kill -9: %d accepted, %d re-claimed after the lease, %d delivered twice (all of them re-claimed)"
+              % (len(ids), len(reclaimed), len(duplicates)), flush=True)
+
+
+if __name__ == "__main__":
+    run_tests([test_two_nodes_deliver_each_notification_exactly_once,
+               test_three_nodes_deliver_each_notification_exactly_once,
+               test_kill_9_of_a_node_mid_load_loses_nothing])
