@@ -102,6 +102,9 @@ PgConnection::~PgConnection() { PQfinish(conn_); }
 
 Result<void> PgConnection::ensure_connected() {
   if (PQstatus(conn_) == CONNECTION_OK) return ok();
+  // A fresh connection would run the rest of a transaction outside it (and COMMIT would
+  // "succeed" with nothing to commit): the transaction fails instead.
+  if (in_transaction_) return unavailable("postgresql: connection lost inside a transaction");
   PQreset(conn_);
   ++resets_;
   if (PQstatus(conn_) != CONNECTION_OK) {
@@ -126,7 +129,7 @@ Result<PgResult> PgConnection::exec(std::string_view sql, const Params& params, 
   const std::string statement(sql);
   auto result = exec_once(statement, params);
   const bool read = sql.starts_with("SELECT") || sql.starts_with("BEGIN");
-  if (!result && broken() && (retry == Retry::kYes || read)) {
+  if (!result && broken() && !in_transaction_ && (retry == Retry::kYes || read)) {
     log::warn("pg.reconnecting", {{"error", result.error().message}});
     result = exec_once(statement, params);
   }
@@ -175,14 +178,12 @@ Result<void> PgConnection::execute(std::string_view sql) {
 
 Result<void> PgConnection::transaction(const std::function<Result<void>()>& body, const char* begin) {
   HERALD_TRY(run(begin));  // a BEGIN that finds the connection broken is sent again
+  in_transaction_ = true;
   Result<void> result = body();
-  if (!result) {
-    (void)execute("ROLLBACK");
-    return result;
-  }
-  auto committed = execute("COMMIT");
-  if (!committed) (void)execute("ROLLBACK");
-  return committed;
+  if (result) result = execute("COMMIT");
+  if (!result) (void)execute("ROLLBACK");
+  in_transaction_ = false;
+  return result;
 }
 
 bool PgConnection::uses_tls() const { return PQsslInUse(conn_) != 0; }

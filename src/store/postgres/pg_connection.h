@@ -93,7 +93,8 @@ class PgConnection {
   Result<void> run(std::string_view sql, const Params& params = {});
   // One or more statements, no parameters (migrations, BEGIN/COMMIT).
   Result<void> execute(std::string_view sql);
-  // Runs `body` inside BEGIN ... COMMIT (ROLLBACK when it fails).
+  // Runs `body` inside BEGIN ... COMMIT (ROLLBACK when it fails). Only the BEGIN may be re-sent
+  // after a broken connection; a break later fails the transaction.
   Result<void> transaction(const std::function<Result<void>()>& body, const char* begin = "BEGIN");
   // Whether the server uses TLS on this connection.
   bool uses_tls() const;
@@ -105,6 +106,9 @@ class PgConnection {
   Result<PgResult> exec_once(const std::string& sql, const Params& params);
   PGconn* conn_;
   std::uint64_t resets_ = 0;
+  // Inside transaction(): nothing is re-sent on a fresh connection, which would run it outside
+  // the transaction (and without the transaction's locks).
+  bool in_transaction_ = false;
 };
 
 // SQLSTATE classes Herald reacts to.
