@@ -129,6 +129,11 @@ int run_backup_verify(const std::string& config_path, const std::string& file) {
 int run_backup_restore(const std::string& config_path, const std::string& file) {
   auto config = load_config(config_path);
   if (!config) return fail(config.error());
+  if (!config->store_url.empty()) {
+    return fail(failed_precondition("restore into a SQLite data directory (`herald init` without --store-url, the "
+                                    "keyring copied in, keys.store pointing at the key store), then move it with "
+                                    "`herald migrate-store`"));
+  }
   // Never over a database that holds anything: only a fresh `herald init` one may be replaced.
   if (fs::exists(config->database_path)) {
     auto existing = store::sqlite::Connection::open(config->database_path, store::sqlite::Connection::Durability::kFull);

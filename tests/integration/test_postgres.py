@@ -7,10 +7,14 @@
   connections are re-established) and nothing accepted is lost;
 - `herald migrate-store` from a live SQLite data directory: counts, a decrypted sample, the
   same notifications and API keys afterwards through the API, the audit chain still verifying;
-  a second run into the same database is refused.
+  a second run into the same database is refused;
+- `herald backup` on PostgreSQL: a consistent snapshot while the node runs, verified, restored
+  into a SQLite data directory that reads the data keys from PostgreSQL; the backup holds no
+  data keys.
 Usage: test_postgres.py /path/to/herald
 """
 import os
+import shutil
 import subprocess
 import sys
 
@@ -113,6 +117,38 @@ def test_migrate_store_moves_a_live_service():
         assert '"store.migrated"' in exported, exported[-500:]
 
 
+def test_backup_of_a_postgresql_store_restores_into_sqlite():
+    with Workspace() as ws:
+        server = ws.track(Postgres().start())
+        sink = ws.track(SmtpSink(ws.dir))
+        url = server.create_database("backed")
+        herald = ws.track(Herald(HERALD, ws.dir, sink.port, store_url=url))
+        service_id, key = herald.create_service()
+        template_id = herald.create_template(service_id, "Hi ((name))", "Hello ((name))")
+        herald.start()
+        ids = [send(herald, key, template_id, "kept-%d@example.com" % i) for i in range(5)]
+        for notification_id in ids:
+            herald.wait_for_status(key, notification_id, {"delivered"})
+        backup = os.path.join(ws.dir, "pg.backup")
+        assert "backup written" in herald.run_cli("backup", "create", backup)  # while serving
+        herald.stop()
+        assert "is intact" in herald.run_cli("backup", "verify", backup)
+        code, _, err = herald.run_cli("backup", "restore", backup, check=False)
+        assert code != 0 and "migrate-store" in err, err
+        # A SQLite data directory with the same keyring, reading data keys from PostgreSQL.
+        restored = ws.track(Herald(HERALD, ws.dir, sink.port, store_url="", name="restored"))
+        shutil.copy(os.path.join(herald.dir, "keyring"), os.path.join(restored.dir, "keyring"))
+        restored.rewrite_config('[keys]\nstore = "%s"' % url)
+        out = restored.run_cli("backup", "restore", backup)
+        assert "audit log: ok" in out, out
+        assert restored.sql("SELECT name FROM sqlite_master WHERE name LIKE '%key%' AND type = 'table'") == [
+            ("api_keys",)], "no data-key table in the backup"
+        restored.start()
+        for notification_id in ids:
+            status, body = restored.request("GET", "/v2/notifications/" + notification_id, key=key)
+            assert status == 200 and body["email_address"].startswith("kept-"), (status, body)
+
+
 if __name__ == "__main__":
     run_tests([test_tls_verify_full_is_used_and_a_foreign_ca_is_refused, test_node_survives_a_database_restart,
-               test_migrate_store_moves_a_live_service])
+               test_migrate_store_moves_a_live_service, test_backup_of_a_postgresql_store_restores_into_sqlite])

@@ -51,8 +51,7 @@ def send_canary_and_scan(plaintext):
             assert db + "-wal" in files, "the WAL must exist while the server runs"
         # A backup taken while the server runs, the key store and the audit trail: no canary either.
         backup = os.path.join(ws.dir, "canary.backup")
-        if BACKEND != "postgres":  # on PostgreSQL, backups are the server's (README)
-            herald.run_cli("backup", "create", backup)
+        herald.run_cli("backup", "create", backup)
         exported = os.path.join(ws.dir, "audit.jsonl")
         with open(exported, "w") as f:
             f.write(herald.run_cli("audit", "export"))

@@ -6,6 +6,7 @@
 #include "core/log.h"
 #include "store/postgres/migrations.h"
 #include "store/postgres/pg_batch.h"
+#include "store/postgres/snapshot.h"
 #include "store/sealed_row.h"
 
 namespace herald::store::postgres {
@@ -388,10 +389,8 @@ Result<bool> PgStore::holds_personal_data(ServiceId service, Timestamp from, Tim
   });
 }
 
-Result<void> PgStore::snapshot_to(const std::string&) {
-  return failed_precondition(
-      "herald backup copies the embedded SQLite store; on PostgreSQL use the server's own backups "
-      "(pg_dump --exclude-schema=herald_keys, or pg_basebackup), see README");
+Result<void> PgStore::snapshot_to(const std::string& path) {
+  return with_connection<void>([&](PgConnection& db) { return snapshot_to_sqlite(db, path); });
 }
 
 Result<std::vector<crypto::AuditEntry>> PgStore::append_audit(std::vector<crypto::AuditEntry> entries) {
