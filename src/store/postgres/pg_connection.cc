@@ -107,6 +107,7 @@ Result<void> PgConnection::ensure_connected() {
   if (in_transaction_) return unavailable("postgresql: connection lost inside a transaction");
   PQreset(conn_);
   ++resets_;
+  prepared_.clear();  // they lived in the old session
   if (PQstatus(conn_) != CONNECTION_OK) {
     return unavailable("postgresql: connection lost: " + trimmed(PQerrorMessage(conn_)));
   }
@@ -145,8 +146,15 @@ Result<PgResult> PgConnection::exec_once(const std::string& statement, const Par
     values[i] = params.is_null_[i] ? nullptr : params.values_[i].data();
     lengths[i] = static_cast<int>(params.values_[i].size());
   }
-  PGresult* result = PQexecParams(conn_, statement.c_str(), static_cast<int>(n), nullptr, values.data(),
-                                  lengths.data(), params.formats_.data(), 0);
+  PGresult* result = nullptr;
+  const std::string* name = prepared_name(statement, static_cast<int>(n));
+  if (name == nullptr) {
+    result = PQexecParams(conn_, statement.c_str(), static_cast<int>(n), nullptr, values.data(), lengths.data(),
+                          params.formats_.data(), 0);
+  } else {
+    result = PQexecPrepared(conn_, name->c_str(), static_cast<int>(n), values.data(), lengths.data(),
+                            params.formats_.data(), 0);
+  }
   const ExecStatusType status = result ? PQresultStatus(result) : PGRES_FATAL_ERROR;
   if (status != PGRES_COMMAND_OK && status != PGRES_TUPLES_OK) {
     Error error = error_from(result, "statement failed");
@@ -154,6 +162,24 @@ Result<PgResult> PgConnection::exec_once(const std::string& statement, const Par
     return error;
   }
   return PgResult(result);
+}
+
+const std::string* PgConnection::prepared_name(const std::string& statement, int params) {
+  // Bounds on what one session keeps on the server: batch statements come in one size per
+  // batch length, so only the common (short) ones are kept.
+  constexpr std::size_t kMaxPrepared = 128;
+  constexpr std::size_t kMaxPreparedText = 8192;  // ~70 rows of a notification insert
+  if (auto it = prepared_.find(statement); it != prepared_.end()) return &it->second;
+  // Only plannable statements can be prepared (not BEGIN, FETCH, ...).
+  const bool plannable = statement.starts_with("SELECT") || statement.starts_with("INSERT") ||
+                         statement.starts_with("UPDATE") || statement.starts_with("DELETE");
+  if (!plannable || prepared_.size() >= kMaxPrepared || statement.size() > kMaxPreparedText) return nullptr;
+  const std::string name = "h" + std::to_string(prepared_.size());
+  PGresult* result = PQprepare(conn_, name.c_str(), statement.c_str(), params, nullptr);
+  const bool ok = result != nullptr && PQresultStatus(result) == PGRES_COMMAND_OK;
+  PQclear(result);
+  if (!ok) return nullptr;  // the unprepared form reports whatever is wrong
+  return &prepared_.emplace(statement, name).first->second;
 }
 
 Result<void> PgConnection::run(std::string_view sql, const Params& params) {

@@ -19,6 +19,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <unordered_map>
 #include <vector>
 
 #include "core/result.h"
@@ -104,11 +105,19 @@ class PgConnection {
   Result<void> ensure_connected();
   Error error_from(PGresult* result, std::string_view what) const;
   Result<PgResult> exec_once(const std::string& sql, const Params& params);
+  // The name `statement` is prepared under on this session (preparing it now), or nullptr to
+  // send it unprepared.
+  const std::string* prepared_name(const std::string& statement, int params);
   PGconn* conn_;
   std::uint64_t resets_ = 0;
   // Inside transaction(): nothing is re-sent on a fresh connection, which would run it outside
   // the transaction (and without the transaction's locks).
   bool in_transaction_ = false;
+  // Statements prepared on this session, by SQL text -> name: parsing and planning a
+  // statement costs the server about as much as running a small batch insert, so every
+  // statement Herald sends repeatedly is prepared once per connection (bounded; cleared on
+  // reconnect, since prepared statements live in the session).
+  std::unordered_map<std::string, std::string> prepared_;
 };
 
 // SQLSTATE classes Herald reacts to.
