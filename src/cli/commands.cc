@@ -67,6 +67,8 @@ int run_init(const InitOptions& options) {
   }
   auto context = open_context(config.string());  // creates the database and runs migrations
   if (!context) return fail(context.error());
+  // Joining a shared database with a keyring of one's own would split the data keys.
+  if (auto matches = context->keys->check_kek_matches_store(); !matches) return fail(matches.error());
   std::cout << "database ready: "
             << (context->config.store_url.empty() ? context->config.database_path
                                                   : without_password(context->config.store_url))

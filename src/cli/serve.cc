@@ -84,6 +84,10 @@ int run_serve(const ServeOptions& options) {
   }
   const Config& config = context->config;
   log::set_min_level(parse_level(config.log_level));
+  if (auto matches = context->keys->check_kek_matches_store(); !matches) {
+    log::error("serve.start_failed", {{"error", matches.error().message}});
+    return 1;
+  }
   if (crypto::init_secure_memory() != crypto::SecureMemory::kLocked) {
     log::warn("keys.memory_not_locked", {{"warning", "key memory could not be locked (mlock): raise RLIMIT_MEMLOCK"}});
   }

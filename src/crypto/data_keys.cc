@@ -198,6 +198,23 @@ Result<void> DataKeys::destroy(std::uint32_t id, Timestamp now) {
   return ok();
 }
 
+Result<void> DataKeys::check_kek_matches_store() {
+  auto keys = repository_->list();
+  if (!keys) return keys.error();
+  for (auto it = keys->rbegin(); it != keys->rend(); ++it) {
+    if (it->destroyed) continue;
+    auto loaded = load(it->id);
+    if (!loaded && loaded.error().code == ErrorCode::kDataLoss) {
+      return failed_precondition("the key-encryption key here (" + kek_->description() +
+                                 ") cannot unwrap data key " + std::to_string(it->id) +
+                                 " of the shared key store: every node needs the same keyring or PKCS#11 token; "
+                                 "copy it from a running node (" + loaded.error().message + ")");
+    }
+    return loaded;
+  }
+  return ok();  // an empty key store: this node's KEK will wrap its first keys
+}
+
 bool DataKeys::forget(std::uint32_t id) {
   std::unique_lock lock(mutex_);
   const bool had = keys_.erase(id) > 0;  // SecretBytes wipes on destruction

@@ -126,6 +126,11 @@ class DataKeys final : public DataKeySource {
   Result<void> destroy(std::uint32_t id, Timestamp now);
   // Drops this process's copy of a key another process (node) destroyed; true if it had one.
   bool forget(std::uint32_t id);
+  // Unwraps the newest live data key of the store: fails (kFailedPrecondition) when this
+  // process's KEK source is not the one the store's keys are wrapped under, e.g. a node set up
+  // with a keyring of its own on a shared database. Such a node must not start: keys it made
+  // for new days would be unreadable to every other node.
+  Result<void> check_kek_matches_store();
 
   KekSource& kek() { return *kek_; }
   DataKeyRepository& repository() { return *repository_; }

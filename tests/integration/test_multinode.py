@@ -4,6 +4,7 @@ official Node client (tests/e2e/load_sender.js).
 
 - two nodes, and three nodes: every accepted notification is delivered exactly once, and more
   than one node delivers (each node says EHLO with its own name; the sink records it);
+- a node set up with a keyring of its own on the shared database is refused (init and serve);
 - kill -9 of a delivering node mid-load, while it holds claims (the relay is slowed down so
   that claims are held for a while): nothing accepted is lost, and the only notifications
   delivered twice are ones another node re-claimed after the dead node's lease ran out
@@ -150,7 +151,26 @@ def test_kill_9_of_a_node_mid_load_loses_nothing():
               % (len(ids), len(reclaimed), len(duplicates)), flush=True)
 
 
+def test_a_node_with_a_keyring_of_its_own_is_refused():
+    with Workspace() as ws:
+        url = new_postgres_database()
+        first = ws.track(Herald(HERALD, ws.dir, 1, store_url=url))
+        first.create_service()  # data keys now exist, wrapped under the first node's KEK
+        try:
+            Herald(HERALD, ws.dir, 1, store_url=url, name="stranger")  # `herald init` with a new keyring
+        except RuntimeError as e:
+            assert "same keyring" in str(e), e
+        else:
+            raise AssertionError("a node whose KEK cannot unwrap the shared data keys must not join")
+        # And serve refuses too, should such a configuration exist.
+        stranger_config = os.path.join(ws.dir, "stranger", "herald.toml")
+        out = subprocess.run([HERALD, "--config", stranger_config, "serve"], capture_output=True, text=True,
+                             timeout=60)
+        assert out.returncode != 0 and "same keyring" in out.stdout + out.stderr, out
+
+
 if __name__ == "__main__":
-    run_tests([test_two_nodes_deliver_each_notification_exactly_once,
+    run_tests([test_a_node_with_a_keyring_of_its_own_is_refused,
+               test_two_nodes_deliver_each_notification_exactly_once,
                test_three_nodes_deliver_each_notification_exactly_once,
                test_kill_9_of_a_node_mid_load_loses_nothing])
