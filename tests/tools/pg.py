@@ -56,8 +56,13 @@ class Postgres:
             pw = pwd.getpwnam("postgres")
             os.chown(path, pw.pw_uid, pw.pw_gid)
 
-    def start(self):
+    def start(self, owner=None):
+        """owner: the process whose exit makes this server an orphan (default: this one); None
+        from the CLI, whose server lives until `stop`."""
+        sweep_orphans()
         os.makedirs(self.root, exist_ok=True)
+        with open(os.path.join(self.root, "owner"), "w") as f:
+            f.write("%s\n" % (os.getpid() if owner is None else owner))
         os.chmod(self.root, 0o755)  # the server user must reach its data directory
         self._chown(self.root)
         pwfile = os.path.join(self.root, "pwfile")
@@ -150,6 +155,19 @@ class Postgres:
         return False
 
 
+def sweep_orphans():
+    """Stops the servers of test processes that died without stopping them (killed by a CTest
+    timeout, say): each server's root names its owner's pid."""
+    for root in [os.path.join(tempfile.gettempdir(), d) for d in os.listdir(tempfile.gettempdir())
+                 if d.startswith("herald-pg-")]:
+        try:
+            owner = open(os.path.join(root, "owner")).read().strip()
+        except OSError:
+            continue
+        if owner.isdigit() and not os.path.exists("/proc/" + owner):
+            Postgres(root).stop()
+
+
 def psql(url, sql, separator="|"):
     """Runs SQL at a libpq URL; returns the rows as text, unaligned, fields joined by `separator`."""
     out = subprocess.run(["psql", "-X", "-q", "-t", "-A", "-F", separator, "-v", "ON_ERROR_STOP=1", url, "-c", sql],
@@ -182,7 +200,7 @@ def main():
     with open(os.path.join(args.dir, "root"), "w") as f:
         f.write(server.root + "\n")
     try:
-        server.start()
+        server.start(owner="fixture")  # stopped by `pg.py stop`, never swept
     except Exception as e:
         print("pg.py: %s" % e, file=sys.stderr)
         stop_recorded(args.dir)
