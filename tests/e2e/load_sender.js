@@ -30,7 +30,8 @@ async function loop(worker) {
       });
       accepted.push({ id: response.data.id, email, key: which });
     } catch (e) {
-      failures.push({ n, status: e.response ? e.response.status : null, error: String(e.message || e) });
+      failures.push({ n, base: bases[n % bases.length], status: e.response ? e.response.status : null,
+                      error: String(e.message || e) });
     }
   }
 }
