@@ -4,9 +4,11 @@ directory, 127.0.0.1 and a free port only, password authentication (no trust), f
 benchmarks measure durable commits). As root, the server runs as the `postgres` user (initdb
 refuses root).
 
-Module: Postgres(workdir, ssl=False).start() / .url() / .create_database(name) / .psql(sql) /
-.stop(); `workdir` (default: a new mkdtemp in /tmp) must be a directory the server user can
-reach: a checkout in a 0700 directory is not reachable by `postgres`. CLI (for CTest fixtures):
+Module: Postgres(workdir=None, ssl=False, fsync=True).start() / .url() / .create_database(name) /
+.psql(sql) / .stop(); the server's files go in a new directory herald-pg-* under `workdir`
+(default: the system temp dir), which the server user must be able to reach: a checkout in a
+0700 directory is not reachable by `postgres`. TCP only (no Unix socket), so nothing clashes with
+Debian's own "15/main" cluster or /var/run/postgresql. CLI (for CTest fixtures):
   pg.py start --dir DIR --url-file FILE [--ssl]   leaves a server running (its files in a new
                                                   directory under /tmp), writes its URL to FILE
                                                   and DIR/{root,data_dir,admin_url}
@@ -21,10 +23,24 @@ import socket
 import subprocess
 import sys
 import tempfile
-import time
 import urllib.parse
 
 BIN = "/usr/lib/postgresql/15/bin"
+
+
+def as_owner(args, **kw):
+    """Runs a command as the server's user: `postgres` when we are root (initdb refuses root)."""
+    if os.geteuid() == 0:
+        args = ["runuser", "-u", "postgres", "--"] + args
+    return subprocess.run(args, capture_output=True, text=True, **kw)
+
+
+def stop_root(root):
+    """Stops the server whose files are in `root` (if it runs) and removes `root`."""
+    data_dir = os.path.join(root, "data")
+    if os.path.isdir(data_dir):
+        as_owner([BIN + "/pg_ctl", "-D", data_dir, "-m", "fast", "-w", "stop"])
+    shutil.rmtree(root, ignore_errors=True)
 
 
 def free_port():
@@ -35,7 +51,7 @@ def free_port():
 
 class Postgres:
     def __init__(self, workdir=None, ssl=False, fsync=True):
-        self.root = os.path.abspath(workdir or tempfile.mkdtemp(prefix="herald-pg-"))
+        self.root = tempfile.mkdtemp(prefix="herald-pg-", dir=os.path.abspath(workdir) if workdir else None)
         self.data_dir = os.path.join(self.root, "data")
         self.ssl = ssl
         self.fsync = fsync
@@ -46,31 +62,39 @@ class Postgres:
         self.log_file = os.path.join(self.root, "server.log")
 
     # -- processes ---------------------------------------------------------------------------
-    def _as_owner(self, args, **kw):
-        if os.geteuid() == 0:
-            args = ["runuser", "-u", "postgres", "--"] + args
-        return subprocess.run(args, capture_output=True, text=True, **kw)
-
     def _chown(self, path):
         if os.geteuid() == 0:
             pw = pwd.getpwnam("postgres")
             os.chown(path, pw.pw_uid, pw.pw_gid)
 
     def start(self, owner=None):
-        """owner: the process whose exit makes this server an orphan (default: this one); None
-        from the CLI, whose server lives until `stop`."""
+        """Initialises and starts the server, then makes the role and database `herald`. On
+        failure, removes everything and raises with the server log's tail. owner: the pid whose
+        exit makes this server an orphan for the next start's sweep (default: this process); the
+        CLI passes "fixture", never swept: its server lives until `pg.py stop`."""
         sweep_orphans()
-        os.makedirs(self.root, exist_ok=True)
+        try:
+            self._start(owner)
+        except Exception as e:
+            message = "%s\n--- server log tail ---\n%s" % (e, self.log_tail())
+            self.stop()
+            raise RuntimeError(message) from None
+        return self
+
+    def _start(self, owner):
         with open(os.path.join(self.root, "owner"), "w") as f:
             f.write("%s\n" % (os.getpid() if owner is None else owner))
         os.chmod(self.root, 0o755)  # the server user must reach its data directory
         self._chown(self.root)
+        if as_owner(["test", "-w", self.root]).returncode != 0:
+            raise RuntimeError("the postgres user cannot reach %s: make its parent directories "
+                               "traversable (o+x) or use another workdir" % self.root)
         pwfile = os.path.join(self.root, "pwfile")
         with open(pwfile, "w") as f:
             f.write(self.admin_password + "\n")
         self._chown(pwfile)
-        out = self._as_owner([BIN + "/initdb", "-D", self.data_dir, "-U", "postgres", "-A", "scram-sha-256",
-                              "--pwfile", pwfile, "-E", "UTF8", "--locale=C", "--no-instructions"])
+        out = as_owner([BIN + "/initdb", "-D", self.data_dir, "-U", "postgres", "-A", "scram-sha-256",
+                        "--pwfile", pwfile, "-E", "UTF8", "--locale=C", "--no-instructions"])
         os.remove(pwfile)
         if out.returncode != 0:
             raise RuntimeError("initdb failed: " + out.stdout + out.stderr)
@@ -89,20 +113,21 @@ class Postgres:
             self.port = free_port()
             with open(os.path.join(self.data_dir, "postgresql.auto.conf"), "w") as f:
                 f.write("\n".join(settings + ["port = %d" % self.port]) + "\n")
-            out = self._as_owner([BIN + "/pg_ctl", "-D", self.data_dir, "-l", self.log_file, "-w", "-t", "60", "start"])
+            out = as_owner([BIN + "/pg_ctl", "-D", self.data_dir, "-l", self.log_file, "-w", "-t", "60", "start"])
             if out.returncode == 0:
                 break
-            if attempt == 4:
-                raise RuntimeError("postgres did not start: " + out.stdout + out.stderr + self.log_tail())
+            if attempt == 4:  # earlier failures may be a race for the port: retry on another
+                raise RuntimeError("postgres did not start: " + out.stdout + out.stderr)
         self.psql("CREATE ROLE herald LOGIN CREATEDB PASSWORD '%s'; GRANT pg_checkpoint TO herald;" % self.password,
                   database="postgres")
         self.psql("CREATE DATABASE herald OWNER herald", database="postgres")
-        return self
 
     def _make_certificates(self):
         """A throwaway CA and a server certificate for localhost / 127.0.0.1 signed by it."""
         def openssl(*args):
-            subprocess.run(["openssl"] + list(args), check=True, capture_output=True)
+            out = subprocess.run(["openssl"] + list(args), capture_output=True, text=True)
+            if out.returncode != 0:
+                raise RuntimeError("openssl %s failed: %s" % (args[0], out.stderr))
         r = self.root
         openssl("req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes", "-days", "2",
                 "-subj", "/CN=Herald test CA", "-keyout", r + "/ca.key", "-out", self.ca_file)
@@ -124,9 +149,7 @@ class Postgres:
             return ""
 
     def stop(self):
-        if os.path.isdir(self.data_dir):
-            self._as_owner([BIN + "/pg_ctl", "-D", self.data_dir, "-m", "fast", "-w", "stop"])
-        shutil.rmtree(self.root, ignore_errors=True)
+        stop_root(self.root)
 
     # -- access ------------------------------------------------------------------------------
     def url(self, database="herald", tls=False):
@@ -137,7 +160,8 @@ class Postgres:
         return "postgresql://%s@127.0.0.1:%d/%s?sslmode=disable" % (auth, self.port, database)
 
     def admin_url(self, database="postgres"):
-        return "postgresql://postgres:%s@127.0.0.1:%d/%s?sslmode=disable" % (self.admin_password, self.port, database)
+        return "postgresql://postgres:%s@127.0.0.1:%d/%s?sslmode=disable" % (
+            urllib.parse.quote(self.admin_password, safe=""), self.port, database)
 
     def psql(self, sql, database="herald", separator="|"):
         """Runs SQL as the superuser; see psql()."""
@@ -165,12 +189,12 @@ def sweep_orphans():
         except OSError:
             continue
         if owner.isdigit() and not os.path.exists("/proc/" + owner):
-            Postgres(root).stop()
+            stop_root(root)
 
 
 def psql(url, sql, separator="|"):
     """Runs SQL at a libpq URL; returns the rows as text, unaligned, fields joined by `separator`."""
-    out = subprocess.run(["psql", "-X", "-q", "-t", "-A", "-F", separator, "-v", "ON_ERROR_STOP=1", url, "-c", sql],
+    out = subprocess.run([BIN + "/psql", "-X", "-q", "-t", "-A", "-F", separator, "-v", "ON_ERROR_STOP=1", url, "-c", sql],
                          capture_output=True, text=True, timeout=120)
     if out.returncode != 0:
         raise RuntimeError("psql failed: %s\n%s" % (sql[:200], out.stderr))
@@ -181,7 +205,7 @@ def stop_recorded(directory):
     """Stops the server whose root DIR/root names (left by `start`), and removes DIR."""
     root_file = os.path.join(directory, "root")
     if os.path.exists(root_file):
-        Postgres(open(root_file).read().strip()).stop()
+        stop_root(open(root_file).read().strip())
     shutil.rmtree(directory, ignore_errors=True)
 
 
@@ -196,13 +220,13 @@ def main():
     if args.command == "stop":
         return 0
     os.makedirs(args.dir, mode=0o700)
-    server = Postgres(tempfile.mkdtemp(prefix="herald-pg-"), ssl=args.ssl)
+    server = Postgres(ssl=args.ssl)
     with open(os.path.join(args.dir, "root"), "w") as f:
         f.write(server.root + "\n")
     try:
         server.start(owner="fixture")  # stopped by `pg.py stop`, never swept
     except Exception as e:
-        print("pg.py: %s" % e, file=sys.stderr)
+        print("pg.py start: %s" % e, file=sys.stderr)
         stop_recorded(args.dir)
         return 1
     with open(os.path.join(args.dir, "data_dir"), "w") as f:
