@@ -1,5 +1,6 @@
 #include "delivery/worker.h"
 
+#include <algorithm>
 #include <future>
 
 #include "core/log.h"
@@ -58,8 +59,9 @@ void DeliveryWorker::notify() {
 
 void DeliveryWorker::run(EmailProvider& provider) {
   std::uint64_t seen = 0;
+  int limit = options_.batch_size;
   while (!stopping_) {
-    auto claimed = run_once(provider);
+    auto claimed = run_once(provider, limit);
     if (!claimed) log::error("delivery.claim_failed", {{"error", claimed.error().message}});
     if (claimed && *claimed > 0) continue;
     std::unique_lock lock(mutex_);
@@ -69,14 +71,29 @@ void DeliveryWorker::run(EmailProvider& provider) {
   provider.close();
 }
 
-Result<int> DeliveryWorker::run_once(EmailProvider& provider) {
-  auto claimed = store_.claim_due(options_.batch_size, clock_.now(), options_.lease);
+Result<int> DeliveryWorker::run_once(EmailProvider& provider, int& limit) {
+  const Timestamp claimed_at = clock_.now();
+  auto claimed = store_.claim_due(limit, claimed_at, options_.lease);
   if (!claimed) return claimed.error();
+  // Once the lease runs out another thread or node re-claims what is left and sends it too, so
+  // no send starts after half the lease (the other half is for the last send and its record).
+  // The first one always goes, so that even a relay slower than that makes progress. Claims
+  // left unsent cost an attempt and wait for the lease, so the next claim is sized to the pace
+  // of this one (at most batch_size).
+  const Timestamp send_by = claimed_at + options_.lease / 2;
   // Outcomes are recorded asynchronously so that the writer commits many of them at once;
   // all of them are durable before the next claim.
   std::vector<std::pair<std::string, std::future<Result<void>>>> recording;
+  bool cut_short = false;
   for (const auto& record : *claimed) {
-    if (stopping_) break;  // the rest are re-claimed when their lease expires
+    // The rest are re-claimed when their lease expires.
+    if (stopping_) break;
+    if (!recording.empty() && clock_.now() >= send_by) {
+      log::warn("delivery.lease_running_out",
+                {{"claimed", std::to_string(claimed->size())}, {"sent", std::to_string(recording.size())}});
+      cut_short = true;
+      break;
+    }
     auto promise = std::make_shared<std::promise<Result<void>>>();
     recording.emplace_back(record.id.to_string(), promise->get_future());
     store_.record_outcome_async(deliver(provider, record), [promise](Result<void> recorded) {
@@ -88,6 +105,15 @@ Result<int> DeliveryWorker::run_once(EmailProvider& provider) {
     if (!recorded) {
       log::error("delivery.record_failed", {{"notification_id", id}, {"error", recorded.error().message}});
     }
+  }
+  if (cut_short) {
+    limit = static_cast<int>(recording.size());
+  } else if (!recording.empty()) {
+    // As many as this batch's pace fits into half the lease, with a quarter to spare.
+    const double elapsed = static_cast<double>((clock_.now() - claimed_at).count());
+    const double fits = static_cast<double>(recording.size()) * 0.75 *
+                        static_cast<double>((options_.lease / 2).count()) / std::max(elapsed, 1.0);
+    limit = static_cast<int>(std::clamp(fits, 1.0, static_cast<double>(options_.batch_size)));
   }
   return static_cast<int>(claimed->size());
 }

@@ -43,11 +43,15 @@ class DeliveryWorker {
   void notify();
   // Processes one batch on the caller's thread with the first provider; returns how many were
   // claimed (tests).
-  Result<int> run_once() { return run_once(*providers_.front()); }
+  Result<int> run_once() {
+    int limit = options_.batch_size;
+    return run_once(*providers_.front(), limit);
+  }
 
  private:
   void run(EmailProvider& provider);
-  Result<int> run_once(EmailProvider& provider);
+  // `limit`: how many to claim; updated for this thread's next claim (see worker.cc).
+  Result<int> run_once(EmailProvider& provider, int& limit);
   // Sends one notification (or simulates it for a test key) and says what to record.
   store::DeliveryOutcome deliver(EmailProvider& provider, const store::NotificationRecord& record);
   store::DeliveryOutcome outcome_for(const store::NotificationRecord& record, SendResult result);

@@ -5,6 +5,8 @@ official Node client (tests/e2e/load_sender.js).
 - two nodes, and three nodes: every accepted notification is delivered exactly once, and more
   than one node delivers (each node says EHLO with its own name; the sink records it);
 - a node set up with a keyring of its own on the shared database is refused (init and serve);
+- a relay slower than the lease (a batch outlasts it): still each notification exactly once (a
+  node stops sending a batch before its lease runs out, and claims no more than it can send);
 - kill -9 of a delivering node mid-load, while it holds claims (the relay is slowed down so
   that claims are held for a while): nothing accepted is lost, and the only notifications
   delivered twice are ones another node re-claimed after the dead node's lease ran out
@@ -129,6 +131,25 @@ def test_three_nodes_deliver_each_notification_exactly_once():
     exactly_once(3)
 
 
+def test_a_relay_slower_than_the_lease_causes_no_duplicates():
+    # 250 ms per message: a full batch (20) takes 5 s, longer than the 3 s lease. A node must not
+    # go on sending claims whose lease ran out: another node has re-claimed them by then.
+    with Workspace() as ws:
+        sink = ws.track(SmtpSink(ws.dir, delay_ms=250))
+        herald, key, template_id = setup(ws, sink.port)
+        ports = [start_node(ws, herald, "node%d" % i, "all")[1] for i in (1, 2)]
+        load = Load(herald, ports, key, template_id)
+        time.sleep(1)
+        ids = load.stop()
+        wait_until_delivered(herald, len(ids))
+        got = received(sink)
+        assert set(got) == set(ids), "lost: %d" % len(set(ids) - set(got))
+        twice = [i for i, senders in got.items() if len(senders) > 1]
+        assert twice == [], "%d of %d delivered twice, e.g. %s" % (len(twice), len(ids), twice[:3])
+        attempts = collections.Counter(a for _, a in herald.sql("SELECT id, attempts FROM notifications"))
+        print("  slow relay: %d accepted, each delivered once; attempts %s" % (len(ids), dict(attempts)), flush=True)
+
+
 def test_kill_9_of_a_node_mid_load_loses_nothing():
     with Workspace() as ws:
         # 30 ms per message: a worker's batch of 20 is held for ~0.6 s, so the kill lands on claims.
@@ -204,5 +225,6 @@ if __name__ == "__main__":
     run_tests([test_a_node_with_a_keyring_of_its_own_is_refused,
                test_two_nodes_deliver_each_notification_exactly_once,
                test_three_nodes_deliver_each_notification_exactly_once,
+               test_a_relay_slower_than_the_lease_causes_no_duplicates,
                test_kill_9_of_a_node_mid_load_loses_nothing,
                test_kill_9_of_an_accepting_node_loses_nothing_it_acknowledged])
