@@ -45,7 +45,7 @@ struct TemplateRecord {
   TemplateId id;
   ServiceId service;
   std::string name;
-  std::string type;  // "email" (sms and letter come with the full API issue)
+  std::string type;  // "email", "sms" or "letter"
   std::string subject;
   std::string body;
   int version = 1;
@@ -80,6 +80,19 @@ struct NotificationRecord {
   int attempts = 0;  // delivery attempts started
   // false for simulated recipients: stored, never handed to a worker (status stays created).
   bool queued = true;
+};
+
+// Filters of a page of notifications (Store::list_notifications; GOV.UK's GET /v2/notifications).
+struct NotificationQuery {
+  ServiceId service;
+  KeyType key_type = KeyType::kNormal;
+  std::vector<std::string> types;     // empty: every type
+  std::vector<std::string> statuses;  // internal statuses; empty: every status
+  std::optional<std::string> reference;
+  // Only notifications older than this one (by created_at, then id). When the service has no
+  // such notification (or it was redacted), the page is empty.
+  std::optional<NotificationId> older_than;
+  int limit = 250;
 };
 
 // What one retention pass did for one service.

@@ -35,9 +35,17 @@ class Store {
   virtual Result<void> revoke_api_key(ServiceId service, ApiKeyId key, Timestamp now) = 0;
   // Creates version 1 of a new template.
   virtual Result<void> create_template(const TemplateRecord& record) = 0;
+  // Adds the next version of the service's template: `record.version` must be its current
+  // version + 1 (kFailedPrecondition otherwise, e.g. when another edit came first; kNotFound when
+  // the service has no such template). Earlier versions are kept: notifications name theirs.
+  virtual Result<void> add_template_version(const TemplateRecord& record) = 0;
+  // Archived templates are not listed and cannot be sent; they are still found by id.
+  virtual Result<void> set_template_archived(ServiceId service, TemplateId id, bool archived) = 0;
   // The latest version, or the given one. nullopt when absent or owned by another service.
+  // created_at is the template's (version 1's); updated_at the version's own, from version 2.
   virtual Result<std::optional<TemplateRecord>> find_template(ServiceId service, TemplateId id,
                                                               std::optional<int> version) = 0;
+  // Latest versions of the service's templates that are not archived, by name.
   virtual Result<std::vector<TemplateRecord>> templates_for_service(ServiceId service) = 0;
   virtual Result<std::vector<ServiceRecord>> list_services() = 0;
   virtual Result<void> set_service_retention(ServiceId service, int days) = 0;
@@ -53,6 +61,9 @@ class Store {
   virtual Result<std::vector<NotificationRecord>> claim_due(int limit, Timestamp now,
                                                             Duration lease) = 0;
   virtual Result<void> record_outcome(const DeliveryOutcome& outcome) = 0;
+  // A page of the service's notifications sent with keys of `query.key_type`, newest first
+  // (created_at, then id, descending), without redacted ones or ones whose data key is gone.
+  virtual Result<std::vector<NotificationRecord>> list_notifications(const NotificationQuery& query) = 0;
   // The service's notifications to this recipient (blind-index lookup: no plaintext scan),
   // newest first. `recipient_normalised` as in NotificationRecord.
   virtual Result<std::vector<NotificationRecord>> find_by_recipient(ServiceId service,

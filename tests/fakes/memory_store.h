@@ -3,6 +3,7 @@
 // SQLite backend for what the tests use (tenant scoping, claims, leases), no encryption.
 // Thread-safe.
 
+#include <algorithm>
 #include <map>
 #include <mutex>
 
@@ -46,7 +47,24 @@ class MemoryStore final : public store::Store {
   }
   Result<void> create_template(const store::TemplateRecord& record) override {
     std::lock_guard lock(mutex_);
-    templates_[record.id] = record;
+    templates_[record.id] = {record};
+    return ok();
+  }
+  Result<void> add_template_version(const store::TemplateRecord& record) override {
+    std::lock_guard lock(mutex_);
+    auto it = templates_.find(record.id);
+    if (it == templates_.end() || it->second.front().service != record.service) return not_found("template");
+    if (it->second.back().version != record.version - 1) return failed_precondition("template version");
+    store::TemplateRecord next = record;
+    next.archived = it->second.back().archived;
+    it->second.push_back(next);
+    return ok();
+  }
+  Result<void> set_template_archived(ServiceId service, TemplateId id, bool archived) override {
+    std::lock_guard lock(mutex_);
+    auto it = templates_.find(id);
+    if (it == templates_.end() || it->second.front().service != service) return not_found("template");
+    for (auto& v : it->second) v.archived = archived;
     return ok();
   }
   Result<std::optional<store::TemplateRecord>> find_template(ServiceId service, TemplateId id,
@@ -54,17 +72,19 @@ class MemoryStore final : public store::Store {
     std::lock_guard lock(mutex_);
     ++template_reads;
     auto it = templates_.find(id);
-    if (it == templates_.end() || it->second.service != service || (version && *version != it->second.version)) {
-      return std::optional<store::TemplateRecord>();
+    if (it == templates_.end() || it->second.front().service != service) return std::optional<store::TemplateRecord>();
+    for (const auto& v : it->second) {
+      if (version ? v.version == *version : v.version == it->second.back().version) return std::optional(with_times(it->second, v));
     }
-    return std::optional(it->second);
+    return std::optional<store::TemplateRecord>();
   }
   Result<std::vector<store::TemplateRecord>> templates_for_service(ServiceId service) override {
     std::lock_guard lock(mutex_);
     std::vector<store::TemplateRecord> out;
-    for (const auto& [id, t] : templates_) {
-      if (t.service == service) out.push_back(t);
+    for (const auto& [id, versions] : templates_) {
+      if (versions.front().service == service && !versions.back().archived) out.push_back(with_times(versions, versions.back()));
     }
+    std::sort(out.begin(), out.end(), [](const auto& a, const auto& b) { return a.name < b.name; });
     return out;
   }
   Result<void> insert_notification(const store::NotificationRecord& record) override {
@@ -80,6 +100,33 @@ class MemoryStore final : public store::Store {
       return std::optional<store::NotificationRecord>();
     }
     return std::optional(it->second.record);
+  }
+  Result<std::vector<store::NotificationRecord>> list_notifications(const store::NotificationQuery& q) override {
+    std::lock_guard lock(mutex_);
+    const auto in = [](const std::vector<std::string>& set, const std::string& value) {
+      return set.empty() || std::find(set.begin(), set.end(), value) != set.end();
+    };
+    std::optional<std::pair<Timestamp, std::string>> before;
+    if (q.older_than) {
+      auto it = notifications_.find(*q.older_than);
+      if (it == notifications_.end() || it->second.record.service != q.service || it->second.redacted) return std::vector<store::NotificationRecord>();
+      before.emplace(it->second.record.created_at, it->first.to_string());
+    }
+    std::vector<store::NotificationRecord> out;
+    for (const auto& [id, row] : notifications_) {
+      const auto& r = row.record;
+      if (r.service != q.service || r.key_type != q.key_type || row.redacted || !in(q.types, r.type) ||
+          !in(q.statuses, r.status) || (q.reference && r.reference != q.reference) ||
+          (before && std::make_pair(r.created_at, id.to_string()) >= *before)) {
+        continue;
+      }
+      out.push_back(r);
+    }
+    std::sort(out.begin(), out.end(), [](const auto& a, const auto& b) {
+      return std::make_pair(a.created_at, a.id.to_string()) > std::make_pair(b.created_at, b.id.to_string());
+    });
+    if (out.size() > static_cast<std::size_t>(q.limit)) out.resize(static_cast<std::size_t>(q.limit));
+    return out;
   }
   Result<std::vector<store::NotificationRecord>> claim_due(int limit, Timestamp now, Duration lease) override {
     std::lock_guard lock(mutex_);
@@ -199,7 +246,13 @@ class MemoryStore final : public store::Store {
   std::mutex mutex_;
   std::map<ServiceId, store::ServiceRecord> services_;
   std::vector<store::ApiKeyRecord> keys_;
-  std::map<TemplateId, store::TemplateRecord> templates_;
+  // Created_at of the first version, updated_at of later ones, as the SQL backends report them.
+  static store::TemplateRecord with_times(const std::vector<store::TemplateRecord>& versions, store::TemplateRecord v) {
+    if (v.version > 1) v.updated_at = v.created_at;
+    v.created_at = versions.front().created_at;
+    return v;
+  }
+  std::map<TemplateId, std::vector<store::TemplateRecord>> templates_;  // versions in order
   std::map<NotificationId, Row> notifications_;
   std::vector<crypto::AuditEntry> audit_;
 };

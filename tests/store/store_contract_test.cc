@@ -1,6 +1,7 @@
 // The Store contract (store/store.h), run against every backend: SQLite and PostgreSQL.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <atomic>
 #include <set>
 #include <thread>
@@ -147,6 +148,137 @@ TEST_P(StoreContract, TemplatesAreScopedToTheirService) {
   EXPECT_TRUE(*store_->find_template(service_.id, t.id, 1));
   EXPECT_FALSE(*store_->find_template(service_.id, t.id, 2));
   EXPECT_FALSE(*store_->find_template(ServiceId{crypto::random_uuid()}, t.id, std::nullopt));
+}
+
+TEST_P(StoreContract, TemplateVersionsAreKeptAndArchivedTemplatesAreNotListed) {
+  TemplateRecord t{TemplateId{crypto::random_uuid()}, service_.id, "B name", "email", "S1", "Body 1", 1, false, now_,
+                   std::nullopt, "one@example.com"};
+  ASSERT_TRUE(store_->create_template(t));
+  TemplateRecord v2 = t;
+  v2.version = 2;
+  v2.body = "Body 2";
+  v2.name = "A name";
+  v2.created_at = now_ + 1h;
+  v2.created_by = "two@example.com";
+  ASSERT_TRUE(store_->add_template_version(v2));
+  auto again = store_->add_template_version(v2);
+  ASSERT_FALSE(again) << "a second edit from the same base version must not overwrite the first";
+  EXPECT_EQ(again.error().code, ErrorCode::kFailedPrecondition);
+  TemplateRecord foreign = v2;
+  foreign.service = ServiceId{crypto::random_uuid()};
+  foreign.version = 3;
+  EXPECT_EQ(store_->add_template_version(foreign).error().code, ErrorCode::kNotFound);
+
+  auto latest = *store_->find_template(service_.id, t.id, std::nullopt);
+  ASSERT_TRUE(latest);
+  EXPECT_EQ(latest->version, 2);
+  EXPECT_EQ(latest->body, "Body 2");
+  EXPECT_EQ(latest->created_by, "two@example.com");
+  EXPECT_EQ(latest->created_at, now_) << "created_at is the template's";
+  EXPECT_EQ(latest->updated_at, now_ + 1h) << "updated_at is this version's";
+  auto first = *store_->find_template(service_.id, t.id, 1);
+  ASSERT_TRUE(first);
+  EXPECT_EQ(first->body, "Body 1");
+  EXPECT_EQ(first->name, "B name");
+  EXPECT_FALSE(first->updated_at);
+
+  TemplateRecord other{TemplateId{crypto::random_uuid()}, service_.id, "C name", "sms", "", "Text", 1, false, now_,
+                       std::nullopt, "one@example.com"};
+  ASSERT_TRUE(store_->create_template(other));
+  auto listed = *store_->templates_for_service(service_.id);
+  ASSERT_EQ(listed.size(), 2u);
+  EXPECT_EQ(listed[0].id, t.id) << "by name, latest versions";
+  EXPECT_EQ(listed[0].version, 2);
+  EXPECT_EQ(listed[1].type, "sms");
+
+  ASSERT_TRUE(store_->set_template_archived(service_.id, t.id, true));
+  listed = *store_->templates_for_service(service_.id);
+  ASSERT_EQ(listed.size(), 1u);
+  EXPECT_EQ(listed[0].id, other.id);
+  auto archived = *store_->find_template(service_.id, t.id, std::nullopt);
+  ASSERT_TRUE(archived);
+  EXPECT_TRUE(archived->archived);
+  EXPECT_EQ(store_->set_template_archived(ServiceId{crypto::random_uuid()}, t.id, false).error().code,
+            ErrorCode::kNotFound);
+}
+
+TEST_P(StoreContract, NotificationPagesAreNewestFirstFilteredAndScoped) {
+  // 7 live notifications, two of them in the same microsecond, plus others that must not show.
+  std::vector<NotificationRecord> live;
+  for (int i = 0; i < 7; ++i) {
+    auto r = notification();
+    r.created_at = now_ + std::chrono::seconds(i == 6 ? 5 : i);
+    r.type = i % 2 == 0 ? "email" : "sms";
+    r.status = i < 3 ? "delivered" : "created";
+    r.reference = i == 4 ? std::optional<std::string>("wanted") : std::nullopt;
+    r.queued = false;
+    ASSERT_TRUE(store_->insert_notification(r));
+    live.push_back(r);
+  }
+  auto test_key = notification();
+  test_key.key_type = KeyType::kTest;
+  auto foreign = notification();
+  foreign.service = ServiceId{crypto::random_uuid()};
+  auto old = notification();
+  old.created_at = now_ - 10 * 24h;
+  for (const auto* r : {&test_key, &foreign, &old}) ASSERT_TRUE(store_->insert_notification(*r));
+  ASSERT_TRUE(store_->redact_before(service_.id, now_ - 24h, now_));
+
+  const auto ids = [](const std::vector<NotificationRecord>& rows) {
+    std::vector<NotificationId> out;
+    for (const auto& r : rows) out.push_back(r.id);
+    return out;
+  };
+  // Expected order: created_at desc, then id desc among the two at +5 s.
+  std::vector<NotificationRecord> expected = live;
+  std::sort(expected.begin(), expected.end(), [](const auto& a, const auto& b) {
+    return std::make_pair(a.created_at, a.id.to_string()) > std::make_pair(b.created_at, b.id.to_string());
+  });
+
+  NotificationQuery q;
+  q.service = service_.id;
+  auto all = store_->list_notifications(q);
+  ASSERT_TRUE(all) << all.error().message;
+  EXPECT_EQ(ids(*all), ids(expected));
+  EXPECT_EQ((*all)[0].recipient, "person@example.com") << "rows come back decrypted";
+
+  // Paging by older_than, 2 at a time, never skips or repeats (ties included).
+  std::vector<NotificationId> paged;
+  q.limit = 2;
+  while (true) {
+    auto page = *store_->list_notifications(q);
+    if (page.empty()) break;
+    for (const auto& r : page) paged.push_back(r.id);
+    q.older_than = page.back().id;
+  }
+  EXPECT_EQ(paged, ids(expected));
+
+  NotificationQuery sms;
+  sms.service = service_.id;
+  sms.types = {"sms"};
+  sms.statuses = {"created", "sending"};
+  for (const auto& r : *store_->list_notifications(sms)) {
+    EXPECT_EQ(r.type, "sms");
+    EXPECT_EQ(r.status, "created");
+  }
+  EXPECT_EQ(store_->list_notifications(sms)->size(), 2u);
+
+  NotificationQuery by_reference;
+  by_reference.service = service_.id;
+  by_reference.reference = "wanted";
+  EXPECT_EQ(ids(*store_->list_notifications(by_reference)), std::vector<NotificationId>{live[4].id});
+
+  NotificationQuery test_keys;
+  test_keys.service = service_.id;
+  test_keys.key_type = KeyType::kTest;
+  EXPECT_EQ(ids(*store_->list_notifications(test_keys)), std::vector<NotificationId>{test_key.id});
+
+  NotificationQuery unknown;
+  unknown.service = service_.id;
+  unknown.older_than = foreign.id;  // another service's notification: as if unknown
+  EXPECT_TRUE(store_->list_notifications(unknown)->empty());
+  unknown.older_than = old.id;  // redacted
+  EXPECT_TRUE(store_->list_notifications(unknown)->empty());
 }
 
 TEST_P(StoreContract, KeyMismatchSurfacesAsDataLoss) {

@@ -96,6 +96,10 @@ CREATE TABLE audit_log (
 );
 CREATE INDEX audit_log_at ON audit_log(at);
 )sql"},
+    Migration{4, "notification listing order", R"sql(
+DROP INDEX notifications_service_created;
+CREATE INDEX notifications_service_created_id ON notifications(service_id, created_at, id);
+)sql"},
 };
 
 static_assert(kMigrations.back().version == kSchemaVersion, "add the PostgreSQL form of every SQLite migration");

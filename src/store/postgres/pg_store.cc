@@ -22,7 +22,8 @@ constexpr const char* kServiceColumns =
 
 constexpr const char* kTemplateSelect =
     "SELECT t.id, t.service_id, t.archived, v.version, v.name, v.template_type, v.subject, "
-    "v.content, v.created_at, v.created_by FROM templates t JOIN template_versions v ON "
+    "v.content, v.created_at, v.created_by, (SELECT f.created_at FROM template_versions f "
+    "WHERE f.template_id = t.id AND f.version = 1) FROM templates t JOIN template_versions v ON "
     "v.template_id = t.id ";
 
 // pg_advisory_xact_lock key of the audit chain's head: appenders on every node take it.
@@ -50,9 +51,10 @@ TemplateRecord read_template(const PgResult& rows, int i) {
   t.type = rows.text(i, 5);
   t.subject = rows.text(i, 6);
   t.body = rows.text(i, 7);
-  t.created_at = from_micros(rows.integer(i, 8));
   t.created_by = rows.text(i, 9);
-  if (t.version > 1) t.updated_at = t.created_at;
+  // GOV.UK: created_at is the template's; updated_at the time this version was made.
+  t.created_at = from_micros(rows.integer(i, 10));
+  if (t.version > 1) t.updated_at = from_micros(rows.integer(i, 8));
   return t;
 }
 
@@ -250,6 +252,40 @@ Result<std::vector<TemplateRecord>> PgStore::templates_for_service(ServiceId ser
   });
 }
 
+Result<void> PgStore::add_template_version(const TemplateRecord& record) {
+  return with_connection<void>([&](PgConnection& db) {
+    return db.transaction([&]() -> Result<void> {
+      const std::string id = record.id.to_string();
+      auto head = db.exec("UPDATE templates SET current_version = $1 WHERE id = $2 AND service_id = $3 "
+                          "AND current_version = $4",
+                          Params().integer(record.version).text(id).text(record.service.to_string())
+                              .integer(record.version - 1));
+      if (!head) return head.error();
+      if (head->affected() != 1) {
+        auto exists = db.exec("SELECT 1 FROM templates WHERE id = $1 AND service_id = $2",
+                              Params().text(id).text(record.service.to_string()));
+        if (!exists) return exists.error();
+        if (exists->rows() == 0) return not_found("no template " + id + " in service " + record.service.to_string());
+        return failed_precondition("template " + id + " is no longer at version " + std::to_string(record.version - 1));
+      }
+      return db.run("INSERT INTO template_versions VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+                    Params().text(id).integer(record.version).text(record.name).text(record.type).text(record.subject)
+                        .text(record.body).integer(to_micros(record.created_at)).text(record.created_by));
+    });
+  });
+}
+
+Result<void> PgStore::set_template_archived(ServiceId service, TemplateId id, bool archived) {
+  return with_connection<void>([&](PgConnection& db) -> Result<void> {
+    auto updated = db.exec("UPDATE templates SET archived = $1 WHERE id = $2 AND service_id = $3",
+                           Params().text(archived ? "true" : "false").text(id.to_string()).text(service.to_string()),
+                           PgConnection::Retry::kYes);
+    if (!updated) return updated.error();
+    if (updated->affected() != 1) return not_found("no template " + id.to_string() + " in service " + service.to_string());
+    return ok();
+  });
+}
+
 Result<void> PgStore::insert_notification(const NotificationRecord& record) {
   return wait_for([&](Completion done) { insert_notification_async(record, std::move(done)); });
 }
@@ -296,6 +332,71 @@ Result<std::optional<NotificationRecord>> PgStore::find_notification(ServiceId s
         if (!record && record.error().code == ErrorCode::kNotFound) return std::optional<NotificationRecord>();
         if (!record) return record.error();
         return std::optional<NotificationRecord>(std::move(*record));
+      });
+}
+
+namespace {
+
+// A PostgreSQL text[] literal: {"a","b"} with quotes and backslashes escaped.
+std::string text_array(const std::vector<std::string>& values) {
+  std::string out = "{";
+  for (const std::string& value : values) {
+    if (out.size() > 1) out += ',';
+    out += '"';
+    for (char c : value) {
+      if (c == '"' || c == '\\') out += '\\';
+      out += c;
+    }
+    out += '"';
+  }
+  return out + "}";
+}
+
+}  // namespace
+
+Result<std::vector<NotificationRecord>> PgStore::list_notifications(const NotificationQuery& query) {
+  return with_connection<std::vector<NotificationRecord>>(
+      [&](PgConnection& db) -> Result<std::vector<NotificationRecord>> {
+        const std::string service = query.service.to_string();
+        Params params;
+        params.text(service).text(key_type_name(query.key_type));
+        std::string sql = std::string("SELECT ") + kNotificationColumns +
+                          " FROM notifications WHERE service_id = $1 AND key_type = $2 AND redacted_at IS NULL";
+        const auto next = [&params] { return "$" + std::to_string(params.size()); };
+        if (!query.types.empty()) {
+          params.text(text_array(query.types));
+          sql += " AND notification_type = ANY(" + next() + "::text[])";
+        }
+        if (!query.statuses.empty()) {
+          params.text(text_array(query.statuses));
+          sql += " AND status = ANY(" + next() + "::text[])";
+        }
+        if (query.reference) {
+          params.text(*query.reference);
+          sql += " AND reference = " + next();
+        }
+        if (query.older_than) {
+          // Compared with the named notification's own (created_at, id); none of the service's
+          // (or redacted): no row qualifies, an empty page.
+          params.text(query.older_than->to_string());
+          const std::string id = next();
+          sql += " AND (created_at, id) < (SELECT o.created_at, o.id FROM notifications o WHERE o.id = " + id +
+                 " AND o.service_id = $1 AND o.redacted_at IS NULL)";
+        }
+        params.integer(query.limit);
+        sql += " ORDER BY created_at DESC, id DESC LIMIT " + next();
+        auto rows = db.exec(sql, params);
+        if (!rows) return rows.error();
+        std::vector<NotificationRecord> out;
+        out.reserve(static_cast<std::size_t>(rows->rows()));
+        for (int i = 0; i < rows->rows(); ++i) {
+          auto record = open_notification(*cipher_, sealed_from(*rows, i));
+          // Its data key was destroyed: gone, as after retention.
+          if (!record && record.error().code == ErrorCode::kNotFound) continue;
+          if (!record) return record.error();
+          out.push_back(std::move(*record));
+        }
+        return out;
       });
 }
 

@@ -103,6 +103,13 @@ CREATE TABLE audit_log (
 ) STRICT;
 CREATE INDEX audit_log_at ON audit_log(at);
 )sql"},
+    // GET /v2/notifications pages newest first by (created_at, id): ids break ties between
+    // notifications created in the same microsecond, so paging never skips one. The wider index
+    // replaces the old one (still a prefix for retention's scans), so inserts keep one index.
+    Migration{4, "notification listing order", R"sql(
+DROP INDEX notifications_service_created;
+CREATE INDEX notifications_service_created_id ON notifications(service_id, created_at, id);
+)sql"},
 };
 
 static_assert(kMigrations.back().version == kSchemaVersion, "a new migration raises store::kSchemaVersion");

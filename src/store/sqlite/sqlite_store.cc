@@ -46,9 +46,10 @@ TemplateRecord read_template(const Statement& row) {
   t.type = row.column_text(5);
   t.subject = row.column_text(6);
   t.body = row.column_text(7);
-  t.created_at = from_micros(row.column_int(8));
   t.created_by = row.column_text(9);
-  if (t.version > 1) t.updated_at = t.created_at;
+  // GOV.UK: created_at is the template's; updated_at the time this version was made.
+  t.created_at = from_micros(row.column_int(10));
+  if (t.version > 1) t.updated_at = from_micros(row.column_int(8));
   return t;
 }
 
@@ -63,7 +64,8 @@ Result<void> wait_for(Start&& start) {
 
 constexpr const char* kTemplateSelect =
     "SELECT t.id, t.service_id, t.archived, v.version, v.name, v.template_type, v.subject, "
-    "v.content, v.created_at, v.created_by FROM templates t JOIN template_versions v ON "
+    "v.content, v.created_at, v.created_by, (SELECT f.created_at FROM template_versions f "
+    "WHERE f.template_id = t.id AND f.version = 1) FROM templates t JOIN template_versions v ON "
     "v.template_id = t.id ";
 
 }  // namespace
@@ -276,6 +278,46 @@ Result<void> SqliteStore::create_template(const TemplateRecord& record) {
   });
 }
 
+Result<void> SqliteStore::add_template_version(const TemplateRecord& record) {
+  return writer_->run([&record](Connection& db) -> Result<void> {
+    const std::string id = record.id.to_string();
+    auto head = db.prepare("UPDATE templates SET current_version = ? WHERE id = ? AND service_id = ? AND current_version = ?");
+    if (!head) return head.error();
+    HERALD_TRY(head->bind_int(1, record.version).bind_text(2, id).bind_text(3, record.service.to_string())
+                   .bind_int(4, record.version - 1).run());
+    if (db.changes() != 1) {
+      auto exists = db.prepare("SELECT 1 FROM templates WHERE id = ? AND service_id = ?");
+      if (!exists) return exists.error();
+      exists->bind_text(1, id).bind_text(2, record.service.to_string());
+      auto row = exists->step();
+      if (!row) return row.error();
+      if (!*row) return not_found("no template " + id + " in service " + record.service.to_string());
+      return failed_precondition("template " + id + " is no longer at version " + std::to_string(record.version - 1));
+    }
+    auto version = db.prepare("INSERT INTO template_versions VALUES (?, ?, ?, ?, ?, ?, ?, ?)");
+    if (!version) return version.error();
+    return version->bind_text(1, id)
+        .bind_int(2, record.version)
+        .bind_text(3, record.name)
+        .bind_text(4, record.type)
+        .bind_text(5, record.subject)
+        .bind_text(6, record.body)
+        .bind_int(7, to_micros(record.created_at))
+        .bind_text(8, record.created_by)
+        .run();
+  });
+}
+
+Result<void> SqliteStore::set_template_archived(ServiceId service, TemplateId id, bool archived) {
+  return writer_->run([&](Connection& db) -> Result<void> {
+    auto stmt = db.prepare("UPDATE templates SET archived = ? WHERE id = ? AND service_id = ?");
+    if (!stmt) return stmt.error();
+    HERALD_TRY(stmt->bind_int(1, archived ? 1 : 0).bind_text(2, id.to_string()).bind_text(3, service.to_string()).run());
+    if (db.changes() != 1) return not_found("no template " + id.to_string() + " in service " + service.to_string());
+    return ok();
+  });
+}
+
 Result<std::optional<TemplateRecord>> SqliteStore::find_template(ServiceId service, TemplateId id,
                                                                  std::optional<int> version) {
   return with_reader<std::optional<TemplateRecord>>([&](Connection& db) -> Result<std::optional<TemplateRecord>> {
@@ -391,6 +433,59 @@ Result<std::optional<NotificationRecord>> SqliteStore::find_notification(Service
     if (!record && record.error().code == ErrorCode::kNotFound) return std::optional<NotificationRecord>();
     if (!record) return record.error();
     return std::optional<NotificationRecord>(std::move(*record));
+  });
+}
+
+Result<std::vector<NotificationRecord>> SqliteStore::list_notifications(const NotificationQuery& query) {
+  return with_reader<std::vector<NotificationRecord>>([&](Connection& db) -> Result<std::vector<NotificationRecord>> {
+    std::vector<NotificationRecord> out;
+    const std::string service = query.service.to_string();
+    std::optional<std::pair<std::int64_t, std::string>> before;
+    if (query.older_than) {
+      auto stmt = db.prepare("SELECT created_at FROM notifications WHERE id = ? AND service_id = ? AND redacted_at IS NULL");
+      if (!stmt) return stmt.error();
+      stmt->bind_text(1, query.older_than->to_string()).bind_text(2, service);
+      auto row = stmt->step();
+      if (!row) return row.error();
+      if (!*row) return out;
+      before.emplace(stmt->column_int(0), query.older_than->to_string());
+    }
+    std::string sql = std::string("SELECT ") + kNotificationColumns +
+                      " FROM notifications WHERE service_id = ? AND key_type = ? AND redacted_at IS NULL";
+    const auto in_list = [&sql](const char* column, std::size_t n) {
+      if (n == 0) return;
+      sql += std::string(" AND ") + column + " IN (?";
+      for (std::size_t i = 1; i < n; ++i) sql += ", ?";
+      sql += ")";
+    };
+    in_list("notification_type", query.types.size());
+    in_list("status", query.statuses.size());
+    if (query.reference) sql += " AND reference = ?";
+    if (before) sql += " AND (created_at, id) < (?, ?)";
+    sql += " ORDER BY created_at DESC, id DESC LIMIT ?";
+    auto stmt = db.prepare(sql);
+    if (!stmt) return stmt.error();
+    int i = 1;
+    stmt->bind_text(i++, service);
+    stmt->bind_text(i++, key_type_name(query.key_type));
+    for (const auto& type : query.types) stmt->bind_text(i++, type);
+    for (const auto& status : query.statuses) stmt->bind_text(i++, status);
+    if (query.reference) stmt->bind_text(i++, *query.reference);
+    if (before) {
+      stmt->bind_int(i++, before->first);
+      stmt->bind_text(i++, before->second);
+    }
+    stmt->bind_int(i, query.limit);
+    while (true) {
+      auto row = stmt->step();
+      if (!row) return row.error();
+      if (!*row) return out;
+      auto record = read_notification(*stmt);
+      // Its day's data key was destroyed: gone, as after retention.
+      if (!record && record.error().code == ErrorCode::kNotFound) continue;
+      if (!record) return record.error();
+      out.push_back(std::move(*record));
+    }
   });
 }
 

@@ -49,6 +49,8 @@ class SqliteStore final : public Store {
   Result<std::vector<ApiKeyRecord>> api_keys_for_service(ServiceId service) override;
   Result<void> revoke_api_key(ServiceId service, ApiKeyId key, Timestamp now) override;
   Result<void> create_template(const TemplateRecord& record) override;
+  Result<void> add_template_version(const TemplateRecord& record) override;
+  Result<void> set_template_archived(ServiceId service, TemplateId id, bool archived) override;
   Result<std::optional<TemplateRecord>> find_template(ServiceId service, TemplateId id,
                                                       std::optional<int> version) override;
   Result<std::vector<TemplateRecord>> templates_for_service(ServiceId service) override;
@@ -66,6 +68,7 @@ class SqliteStore final : public Store {
   void insert_notification_async(const NotificationRecord& record, Completion done) override;
   Result<std::optional<NotificationRecord>> find_notification(ServiceId service,
                                                               NotificationId id) override;
+  Result<std::vector<NotificationRecord>> list_notifications(const NotificationQuery& query) override;
   Result<std::vector<NotificationRecord>> claim_due(int limit, Timestamp now,
                                                     Duration lease) override;
   Result<void> record_outcome(const DeliveryOutcome& outcome) override;
