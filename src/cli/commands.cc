@@ -158,23 +158,73 @@ int run_key_revoke(const std::string& config_path, const std::string& service, c
   return 0;
 }
 
+namespace {
+
+Result<std::string> read_text_file(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) return invalid_argument("cannot read " + path);
+  std::stringstream text;
+  text << in.rdbuf();
+  return text.str();
+}
+
+}  // namespace
+
 int run_template_create(const std::string& config_path, const TemplateCreateOptions& options) {
-  std::ifstream in(options.body_file, std::ios::binary);
-  if (!in) return fail(invalid_argument("cannot read " + options.body_file));
-  std::stringstream body;
-  body << in.rdbuf();
+  auto body = read_text_file(options.body_file);
+  if (!body) return fail(body.error());
   auto context = open_context(config_path);
   if (!context) return fail(context.error());
   domain::Admin admin(*context->store);
   auto found = admin.find_service(options.service);
   if (!found) return fail(found.error());
-  auto created = admin.create_template({found->id, options.type, options.name, options.subject, body.str(), "herald-cli"},
+  auto created = admin.create_template({found->id, options.type, options.name, options.subject, *body, options.created_by},
                                        SystemClock().now());
   if (!created) return fail(created.error());
   auto recorded = context->record({security::cli_actor(), "template.created",
                                    {{"service_id", found->id.to_string()}, {"template_id", created->id.to_string()}}});
   if (!recorded) return fail(recorded.error());
   std::cout << created->id.to_string() << "\n";
+  return 0;
+}
+
+int run_template_update(const std::string& config_path, const TemplateUpdateOptions& options) {
+  auto id = TemplateId::parse(options.template_id);
+  if (!id) return fail(invalid_argument("not a template id: " + options.template_id));
+  domain::TemplateChanges changes{options.name, options.subject, std::nullopt, options.created_by};
+  if (options.body_file) {
+    auto body = read_text_file(*options.body_file);
+    if (!body) return fail(body.error());
+    changes.body = std::move(*body);
+  }
+  auto context = open_context(config_path);
+  if (!context) return fail(context.error());
+  domain::Admin admin(*context->store);
+  auto found = admin.find_service(options.service);
+  if (!found) return fail(found.error());
+  auto updated = admin.update_template(found->id, *id, changes, SystemClock().now());
+  if (!updated) return fail(updated.error());
+  auto recorded = context->record({security::cli_actor(), "template.updated",
+                                   {{"service_id", found->id.to_string()}, {"template_id", id->to_string()},
+                                    {"version", std::to_string(updated->version)}}});
+  if (!recorded) return fail(recorded.error());
+  std::cout << "version " << updated->version << "\n";
+  return 0;
+}
+
+int run_template_archive(const std::string& config_path, const std::string& service, const std::string& template_id,
+                         bool archived) {
+  auto id = TemplateId::parse(template_id);
+  if (!id) return fail(invalid_argument("not a template id: " + template_id));
+  auto context = open_context(config_path);
+  if (!context) return fail(context.error());
+  domain::Admin admin(*context->store);
+  auto found = admin.find_service(service);
+  if (!found) return fail(found.error());
+  if (auto done = context->store->set_template_archived(found->id, *id, archived); !done) return fail(done.error());
+  auto recorded = context->record({security::cli_actor(), archived ? "template.archived" : "template.restored",
+                                   {{"service_id", found->id.to_string()}, {"template_id", id->to_string()}}});
+  if (!recorded) return fail(recorded.error());
   return 0;
 }
 

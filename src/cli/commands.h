@@ -39,8 +39,21 @@ struct TemplateCreateOptions {
   std::string name;
   std::string subject;
   std::string body_file;
+  std::string created_by = "herald-cli";  // GOV.UK shows the author's email address
 };
 int run_template_create(const std::string& config_path, const TemplateCreateOptions& options);
+// A new version of a template: only the given parts change; earlier versions stay.
+struct TemplateUpdateOptions {
+  std::string service;
+  std::string template_id;
+  std::optional<std::string> name;
+  std::optional<std::string> subject;
+  std::optional<std::string> body_file;
+  std::string created_by = "herald-cli";
+};
+int run_template_update(const std::string& config_path, const TemplateUpdateOptions& options);
+int run_template_archive(const std::string& config_path, const std::string& service, const std::string& template_id,
+                         bool archived);
 
 // Key management (keys_commands.cc): list KEKs and data keys with ages and what each protects
 // (never key material); rotate = a new KEK, then every data key re-wrapped under it (online,

@@ -92,10 +92,24 @@ int main(int argc, char** argv) {
   TemplateCreateOptions tpl;
   auto* template_create = template_cmd->add_subcommand("create", "create a template; prints its id");
   template_create->add_option("--service", tpl.service, "service id or name")->required();
-  template_create->add_option("--type", tpl.type, "template type (email)")->required();
+  template_create->add_option("--type", tpl.type, "template type: email, sms or letter")->required();
   template_create->add_option("--name", tpl.name, "template name")->required();
-  template_create->add_option("--subject", tpl.subject, "email subject, may hold ((placeholders))");
+  template_create->add_option("--subject", tpl.subject, "email subject or letter heading, may hold ((placeholders))");
   template_create->add_option("--body-file", tpl.body_file, "file holding the template body")->required();
+  template_create->add_option("--created-by", tpl.created_by, "author's email address (shown by the API)");
+  TemplateUpdateOptions tpl_update;
+  auto* template_update = template_cmd->add_subcommand("update", "save a new version of a template; prints it");
+  template_update->add_option("--service", tpl_update.service, "service id or name")->required();
+  template_update->add_option("--id", tpl_update.template_id, "template id")->required();
+  template_update->add_option("--name", tpl_update.name, "new name");
+  template_update->add_option("--subject", tpl_update.subject, "new email subject or letter heading");
+  template_update->add_option("--body-file", tpl_update.body_file, "file holding the new body");
+  template_update->add_option("--created-by", tpl_update.created_by, "author's email address (shown by the API)");
+  std::string archive_service;
+  std::string archive_id;
+  auto* template_archive = template_cmd->add_subcommand("archive", "archive a template: no longer listed or sendable");
+  template_archive->add_option("--service", archive_service, "service id or name")->required();
+  template_archive->add_option("--id", archive_id, "template id")->required();
 
   auto* keys_cmd = app.add_subcommand("keys", "key management: status, rotate, rewrap, retire");
   keys_cmd->require_subcommand(1);
@@ -146,6 +160,8 @@ int main(int argc, char** argv) {
   if (*service_create) return run_service_create(config, service_name);
   if (*key_create) return run_key_create(config, key_service, key_type, key_name);
   if (*template_create) return run_template_create(config, tpl);
+  if (*template_update) return run_template_update(config, tpl_update);
+  if (*template_archive) return run_template_archive(config, archive_service, archive_id, true);
   if (*key_revoke) return run_key_revoke(config, key_service, revoke_key_id);
   if (*service_retention) return run_service_set_retention(config, retention_service, retention_days);
   if (*retention_run) return run_retention(config, retention_now);

@@ -19,6 +19,7 @@
 #include "delivery/worker.h"
 #include "domain/authenticator.h"
 #include "domain/notifications.h"
+#include "domain/templates.h"
 #include "net/https_server.h"
 #include "ops/retention.h"
 
@@ -94,6 +95,7 @@ int run_serve(const ServeOptions& options) {
   SystemClock clock;
   domain::Authenticator authenticator(*context->store);
   domain::Notifications notifications(*context->store, {config.email_domain});
+  domain::Templates templates(*context->store);
 
   // --role api runs no worker; --role worker opens no listening port (SC-06).
   std::unique_ptr<delivery::DeliveryWorker> worker;
@@ -107,7 +109,7 @@ int run_serve(const ServeOptions& options) {
   }
   api::Router router(config.api_threads);
   security::AuthFailureTally auth_failures;
-  api::govuk_v2::register_routes(router, {authenticator, notifications, clock, config.public_url,
+  api::govuk_v2::register_routes(router, {authenticator, notifications, templates, clock, config.public_url,
                                           [&auth_failures](std::string_view reason, std::string_view source) {
                                             auth_failures.note(reason, source);
                                           }});

@@ -67,11 +67,25 @@ Result<CreatedApiKey> Admin::create_api_key(ServiceId service, store::KeyType ty
   return CreatedApiKey{std::move(key), std::move(full)};
 }
 
+namespace {
+
+Result<void> check_template_content(const std::string& type, const std::string& name, const std::string& subject,
+                                    const std::string& body) {
+  if (type != "email" && type != "sms" && type != "letter") {
+    return invalid_argument("template type must be email, sms or letter");
+  }
+  if (name.empty()) return invalid_argument("template name must not be empty");
+  if (type == "email" && subject.empty()) return invalid_argument("an email template needs a subject");
+  if (type == "letter" && subject.empty()) return invalid_argument("a letter template needs a heading (--subject)");
+  if (type == "sms" && !subject.empty()) return invalid_argument("a text message template has no subject");
+  if (body.empty()) return invalid_argument("template body must not be empty");
+  return ok();
+}
+
+}  // namespace
+
 Result<store::TemplateRecord> Admin::create_template(const NewTemplate& request, Timestamp now) {
-  if (request.type != "email") return invalid_argument("only email templates are supported so far");
-  if (request.name.empty()) return invalid_argument("template name must not be empty");
-  if (request.subject.empty()) return invalid_argument("an email template needs a subject");
-  if (request.body.empty()) return invalid_argument("template body must not be empty");
+  HERALD_TRY(check_template_content(request.type, request.name, request.subject, request.body));
   store::TemplateRecord record;
   record.id = TemplateId{crypto::random_uuid()};
   record.service = request.service;
@@ -84,6 +98,24 @@ Result<store::TemplateRecord> Admin::create_template(const NewTemplate& request,
   record.created_by = request.created_by;
   HERALD_TRY(store_.create_template(record));
   return record;
+}
+
+Result<store::TemplateRecord> Admin::update_template(ServiceId service, TemplateId id, const TemplateChanges& changes,
+                                                     Timestamp now) {
+  auto current = store_.find_template(service, id, std::nullopt);
+  if (!current) return current.error();
+  if (!*current) return not_found("no template " + id.to_string() + " in this service");
+  store::TemplateRecord next = std::move(**current);
+  if (changes.name) next.name = *changes.name;
+  if (changes.subject) next.subject = *changes.subject;
+  if (changes.body) next.body = *changes.body;
+  HERALD_TRY(check_template_content(next.type, next.name, next.subject, next.body));
+  next.version += 1;
+  next.created_at = now;
+  next.updated_at.reset();
+  next.created_by = changes.created_by;
+  HERALD_TRY(store_.add_template_version(next));
+  return next;
 }
 
 }  // namespace herald::domain

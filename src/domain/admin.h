@@ -2,6 +2,7 @@
 // Admin: creating services, API keys and templates (used by the CLI today, the admin API later).
 // Thread-safe if the Store is.
 
+#include <optional>
 #include <string>
 
 #include "core/result.h"
@@ -19,10 +20,18 @@ struct CreatedApiKey {
 
 struct NewTemplate {
   ServiceId service;
-  std::string type;  // "email"
+  std::string type;  // "email", "sms" or "letter"
   std::string name;
-  std::string subject;
+  std::string subject;  // email subject or letter heading; empty for sms
   std::string body;
+  std::string created_by;
+};
+
+// What an edit changes; the rest is kept from the current version.
+struct TemplateChanges {
+  std::optional<std::string> name;
+  std::optional<std::string> subject;
+  std::optional<std::string> body;
   std::string created_by;
 };
 
@@ -42,6 +51,10 @@ class Admin {
   Result<CreatedApiKey> create_api_key(ServiceId service, store::KeyType type,
                                        const std::string& name, Timestamp now);
   Result<store::TemplateRecord> create_template(const NewTemplate& request, Timestamp now);
+  // Saves the edit as the template's next version (earlier versions stay: notifications name the
+  // version they used). Fails with kFailedPrecondition when another edit came first.
+  Result<store::TemplateRecord> update_template(ServiceId service, TemplateId id, const TemplateChanges& changes,
+                                                Timestamp now);
 
  private:
   store::Store& store_;

@@ -119,6 +119,13 @@ Result<void> Notifications::send_email_async(const Caller& caller, EmailRequest&
   return ok();
 }
 
+Result<std::vector<store::NotificationRecord>> Notifications::list(const Caller& caller,
+                                                                  store::NotificationQuery query) {
+  query.service = caller.service;
+  query.key_type = caller.key_type;
+  return store_.list_notifications(query);
+}
+
 Result<std::optional<store::NotificationRecord>> Notifications::get(const Caller& caller,
                                                                     NotificationId id) {
   return store_.find_notification(caller.service, id);

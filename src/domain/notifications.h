@@ -59,6 +59,10 @@ class Notifications {
 
   // nullopt when absent or owned by another service.
   Result<std::optional<store::NotificationRecord>> get(const Caller& caller, NotificationId id);
+  // A page of the caller's service's notifications sent with keys of the caller's key type
+  // (GOV.UK shows a key only its own kind), newest first. `query.service` and `key_type` are
+  // set from the caller.
+  Result<std::vector<store::NotificationRecord>> list(const Caller& caller, store::NotificationQuery query);
 
   std::string from_email(const store::ServiceRecord& service) const;
   // Shared with the delivery worker, which looks up the template version a notification used.

@@ -1,13 +1,19 @@
 #include "api/govuk_v2/handlers.h"
 
 #include "api/errors.h"
+#include <algorithm>
+
 #include "api/govuk_v2/auth.h"
+#include "api/govuk_v2/queries.h"
 #include "api/govuk_v2/requests.h"
 #include "api/govuk_v2/responses.h"
 #include "core/log.h"
 
 namespace herald::api::govuk_v2 {
 namespace {
+
+// GOV.UK's API_PAGE_SIZE: notifications and received texts per page.
+constexpr int kPageSize = 250;
 
 // GOV.UK builds absolute URLs from the request's own root (Flask's request.url_root).
 std::string root_url(const net::Request& request, const std::string& configured) {
@@ -62,18 +68,90 @@ bool post_email(const Dependencies& deps, const net::Request& request, const Rep
   return sent.has_value();  // kWouldBlock: neither replied nor stored
 }
 
-net::Response get_notification(const Dependencies& deps, const net::Request& request,
-                               const PathParams& params) {
+// Authenticates a synchronous route's request and runs `use` with the caller; refusals are
+// answered in the v2 envelope.
+template <typename F>
+net::Response with_caller(const Dependencies& deps, const net::Request& request, F&& use) {
   auto caller = authenticate(request, deps.authenticator, deps.clock.now(), Blocking::kAllowed, &deps.on_auth_failure);
   if (!caller) return error_response(caller.error());
   if (auto* refused = std::get_if<net::Response>(&*caller)) return std::move(*refused);
-  auto id = NotificationId::parse(params.at("notification_id"));
-  if (!id) return error_response(400, "ValidationError", "notification_id is not a valid UUID");
-  auto found = deps.notifications.get(std::get<domain::Caller>(*caller), *id);
-  if (!found) return error_response(found.error());
-  if (!*found) return error_response(404, "NoResultFound", "No result found");
-  return net::Response{200, "application/json",
-                       notification_json(**found, root_url(request, deps.public_root)), {}};
+  return use(std::get<domain::Caller>(*caller));
+}
+
+net::Response get_notification(const Dependencies& deps, const net::Request& request,
+                               const PathParams& params) {
+  return with_caller(deps, request, [&](const domain::Caller& caller) {
+    auto id = NotificationId::parse(params.at("notification_id"));
+    if (!id) return error_response(400, "ValidationError", "notification_id is not a valid UUID");
+    auto found = deps.notifications.get(caller, *id);
+    if (!found) return error_response(found.error());
+    if (!*found) return error_response(404, "NoResultFound", "No result found");
+    return net::Response{200, "application/json", notification_json(**found, root_url(request, deps.public_root)), {}};
+  });
+}
+
+net::Response list_notifications(const Dependencies& deps, const net::Request& request) {
+  return with_caller(deps, request, [&](const domain::Caller& caller) {
+    auto parsed = parse_list_notifications(request.query);
+    if (auto* invalid = std::get_if<net::Response>(&parsed)) return std::move(*invalid);
+    auto& filters = std::get<ListNotificationsRequest>(parsed);
+    store::NotificationQuery query;
+    query.types = std::move(filters.types);
+    query.statuses = std::move(filters.statuses);
+    query.reference = std::move(filters.reference);
+    query.older_than = filters.older_than;
+    query.limit = kPageSize;
+    auto page = deps.notifications.list(caller, std::move(query));
+    if (!page) return error_response(page.error());
+    const std::string root = root_url(request, deps.public_root);
+    const std::string base = root + "v2/notifications";
+    std::optional<std::string> next;
+    if (!page->empty()) next = page_link(base, filters.echo, page->back().id.to_string());
+    return net::Response{200, "application/json",
+                         notifications_page_json(*page, root, page_link(base, filters.echo, std::nullopt), next), {}};
+  });
+}
+
+net::Response get_template(const Dependencies& deps, const net::Request& request, const PathParams& params) {
+  return with_caller(deps, request, [&](const domain::Caller& caller) {
+    auto id = TemplateId::parse(params.at("template_id"));
+    if (!id) return error_response(400, "ValidationError", "id is not a valid UUID");
+    std::optional<int> version;
+    if (auto v = params.find("version"); v != params.end()) {
+      // GOV.UK's route takes only digits; 0 means the latest (a truthiness check upstream).
+      const std::string& text = v->second;
+      if (text.empty() || text.size() > 9 || !std::all_of(text.begin(), text.end(), [](char c) { return c >= '0' && c <= '9'; })) {
+        return error_response(404, "NotFound", "The requested URL was not found on the server.");
+      }
+      if (const int n = std::stoi(text); n > 0) version = n;
+    }
+    auto found = deps.templates.get(caller, *id, version);
+    if (!found) return error_response(found.error());
+    if (!*found) return error_response(404, "NoResultFound", "No result found");
+    return net::Response{200, "application/json", template_json(**found), {}};
+  });
+}
+
+net::Response list_templates(const Dependencies& deps, const net::Request& request) {
+  return with_caller(deps, request, [&](const domain::Caller& caller) {
+    auto parsed = parse_list_templates(request.query);
+    if (auto* invalid = std::get_if<net::Response>(&parsed)) return std::move(*invalid);
+    auto found = deps.templates.list(caller, std::get<std::optional<std::string>>(parsed));
+    if (!found) return error_response(found.error());
+    return net::Response{200, "application/json", templates_json(*found), {}};
+  });
+}
+
+net::Response preview_template(const Dependencies& deps, const net::Request& request, const PathParams& params) {
+  return with_caller(deps, request, [&](const domain::Caller& caller) {
+    auto id = TemplateId::parse(params.at("template_id"));
+    if (!id) return error_response(400, "ValidationError", "id is not a valid UUID");
+    auto parsed = parse_preview(request.body);
+    if (auto* invalid = std::get_if<net::Response>(&parsed)) return std::move(*invalid);
+    auto preview = deps.templates.preview(caller, *id, std::get<domain::Personalisation>(parsed));
+    if (!preview) return error_response(preview.error());
+    return net::Response{200, "application/json", template_preview_json(*preview), {}};
+  });
 }
 
 }  // namespace
@@ -85,6 +163,16 @@ void register_routes(Router& router, const Dependencies& deps) {
                    });
   router.add("GET", "/v2/notifications/{notification_id}",
              [deps](const net::Request& r, const PathParams& p) { return get_notification(deps, r, p); });
+  router.add("GET", "/v2/notifications",
+             [deps](const net::Request& r, const PathParams&) { return list_notifications(deps, r); });
+  router.add("GET", "/v2/template/{template_id}",
+             [deps](const net::Request& r, const PathParams& p) { return get_template(deps, r, p); });
+  router.add("GET", "/v2/template/{template_id}/version/{version}",
+             [deps](const net::Request& r, const PathParams& p) { return get_template(deps, r, p); });
+  router.add("GET", "/v2/templates",
+             [deps](const net::Request& r, const PathParams&) { return list_templates(deps, r); });
+  router.add("POST", "/v2/template/{template_id}/preview",
+             [deps](const net::Request& r, const PathParams& p) { return preview_template(deps, r, p); });
 }
 
 }  // namespace herald::api::govuk_v2

@@ -9,12 +9,14 @@
 #include "core/time.h"
 #include "domain/authenticator.h"
 #include "domain/notifications.h"
+#include "domain/templates.h"
 
 namespace herald::api::govuk_v2 {
 
 struct Dependencies {
   domain::Authenticator& authenticator;
   domain::Notifications& notifications;
+  domain::Templates& templates;
   const Clock& clock;
   // When set (e.g. "https://notify.example.org/"), absolute URLs use it instead of the Host
   // header the client sent.

@@ -184,6 +184,24 @@ bool has_file_upload(const json::Value& body) {
 
 }  // namespace
 
+std::variant<domain::Personalisation, net::Response> parse_preview(std::string_view body) {
+  const bool blank = std::all_of(body.begin(), body.end(), [](char c) { return c == ' ' || c == '\t' || c == '\r' || c == '\n'; });
+  if (blank) return domain::Personalisation{};
+  auto parsed = parse_body(body);
+  if (auto* invalid = std::get_if<net::Response>(&parsed)) return std::move(*invalid);
+  const json::Value& value = std::get<json::Value>(parsed);
+  if (!value.is_object()) {
+    return error_response(400, "ValidationError", python_repr_unquoted(value) + " is not of type object");
+  }
+  const json::Value* personalisation = value.find("personalisation");
+  if (personalisation == nullptr) return domain::Personalisation{};
+  if (!personalisation->is_object()) {
+    return error_response(400, "ValidationError",
+                          "personalisation " + python_repr_unquoted(*personalisation) + " is not of type object");
+  }
+  return domain::personalisation_from_json(*personalisation);
+}
+
 std::string python_repr_unquoted(const json::Value& value) {
   std::string out;
   append_repr(out, value);

@@ -23,6 +23,10 @@ std::variant<json::Value, net::Response> parse_body(std::string_view body);
 std::variant<domain::EmailRequest, net::Response> parse_send_email(const json::Value& body,
                                                                    Timestamp now);
 
+// POST /v2/template/{id}/preview: an empty body is {}; other properties are allowed;
+// `personalisation`, when present, must be an object.
+std::variant<domain::Personalisation, net::Response> parse_preview(std::string_view body);
+
 // Python repr() of a JSON value with single quotes removed, as GOV.UK's messages print it.
 std::string python_repr_unquoted(const json::Value& value);
 

@@ -50,8 +50,13 @@ std::string created_email_json(const domain::AcceptedEmail& accepted, const std:
 }
 
 std::string notification_json(const store::NotificationRecord& r, const std::string& root) {
-  const bool is_email = r.type == "email";
   json::Writer w;
+  write_notification(w, r, root);
+  return w.take();
+}
+
+void write_notification(json::Writer& w, const store::NotificationRecord& r, const std::string& root) {
+  const bool is_email = r.type == "email";
   w.begin_object();
   w.key("id").string(r.id.to_string());
   w.key("reference").string_or_null(r.reference);
@@ -80,6 +85,77 @@ std::string notification_json(const store::NotificationRecord& r, const std::str
   w.key("cost_in_pounds").raw_number("0.0");
   w.key("is_cost_data_ready").boolean(true);
   w.key("cost_details").begin_object().end_object();
+  w.end_object();
+}
+
+std::string notifications_page_json(const std::vector<store::NotificationRecord>& records, const std::string& root,
+                                    const std::string& current, const std::optional<std::string>& next) {
+  json::Writer w;
+  w.begin_object();
+  w.key("notifications").begin_array();
+  for (const auto& r : records) write_notification(w, r, root);
+  w.end_array();
+  w.key("links").begin_object();
+  w.key("current").string(current);
+  if (next) w.key("next").string(*next);
+  w.end_object();
+  w.end_object();
+  return w.take();
+}
+
+namespace {
+
+void write_template(json::Writer& w, const store::TemplateRecord& t) {
+  const bool has_subject = t.type != "sms";
+  w.begin_object();
+  w.key("id").string(t.id.to_string());
+  w.key("type").string(t.type);
+  w.key("created_at").string(format_timestamp(t.created_at));
+  w.key("updated_at").string_or_null(optional_time(t.updated_at));
+  w.key("created_by").string(t.created_by);
+  w.key("version").integer(t.version);
+  w.key("body").string(t.body);
+  w.key("subject").string_or_null(has_subject ? std::optional(t.subject) : std::nullopt);
+  w.key("name").string(t.name);
+  w.key("personalisation").begin_object();
+  for (const std::string& name : domain::template_placeholders(t)) {
+    w.key(name).begin_object().key("required").boolean(true).end_object();
+  }
+  w.end_object();
+  w.key("postage").null();
+  w.key("letter_contact_block").null();
+  w.end_object();
+}
+
+}  // namespace
+
+std::string template_json(const store::TemplateRecord& t) {
+  json::Writer w;
+  write_template(w, t);
+  return w.take();
+}
+
+std::string templates_json(const std::vector<store::TemplateRecord>& templates) {
+  json::Writer w;
+  w.begin_object();
+  w.key("templates").begin_array();
+  for (const auto& t : templates) write_template(w, t);
+  w.end_array();
+  w.end_object();
+  return w.take();
+}
+
+std::string template_preview_json(const domain::TemplatePreview& preview) {
+  const store::TemplateRecord& t = preview.record;
+  json::Writer w;
+  w.begin_object();
+  w.key("id").string(t.id.to_string());
+  w.key("type").string(t.type);
+  w.key("version").integer(t.version);
+  w.key("body").string(preview.body);
+  w.key("subject").string_or_null(preview.subject);
+  w.key("html").string_or_null(preview.html);
+  w.key("postage").null();
   w.end_object();
   return w.take();
 }

@@ -1,15 +1,27 @@
 #pragma once
-// JSON bodies of GOV.UK Notify v2 responses, field for field (api/govuk-notify-v2.md §3.2, §3.6).
+// JSON bodies of GOV.UK Notify v2 responses, field for field (api/govuk-notify-v2.md §3).
 
 #include <string>
 
+#include "core/json.h"
 #include "domain/notifications.h"
+#include "domain/templates.h"
 
 namespace herald::api::govuk_v2 {
 
 // `root` is the request's root URL with a trailing slash, e.g. "https://127.0.0.1:8443/".
 std::string created_email_json(const domain::AcceptedEmail& accepted, const std::string& root);
 std::string notification_json(const store::NotificationRecord& record, const std::string& root);
+void write_notification(json::Writer& w, const store::NotificationRecord& record, const std::string& root);
+// GET /v2/notifications: {"notifications": [...], "links": {"current", "next"?}} (§3.7).
+std::string notifications_page_json(const std::vector<store::NotificationRecord>& records, const std::string& root,
+                                    const std::string& current, const std::optional<std::string>& next);
+
+// GET /v2/template/{id}[/version/{v}] (§3.9) and GET /v2/templates (§3.10).
+std::string template_json(const store::TemplateRecord& t);
+std::string templates_json(const std::vector<store::TemplateRecord>& templates);
+// POST /v2/template/{id}/preview (§3.11).
+std::string template_preview_json(const domain::TemplatePreview& preview);
 
 // Statuses after which a notification will not change (completed_at is set for them).
 bool is_final_status(std::string_view status);

@@ -1,0 +1,253 @@
+#include "api/govuk_v2/queries.h"
+
+#include <algorithm>
+#include <array>
+
+#include "api/errors.h"
+#include "core/utf8.h"
+
+namespace herald::api::govuk_v2 {
+namespace {
+
+constexpr std::array<std::string_view, 3> kTemplateTypes = {"sms", "email", "letter"};
+constexpr std::array<std::string_view, 16> kStatuses = {
+    "cancelled", "created", "sending", "sent", "delivered", "pending", "failed", "technical-failure",
+    "temporary-failure", "permanent-failure", "pending-virus-check", "validation-failed", "virus-scan-failed",
+    "returned-letter", "accepted", "received"};
+
+int hex_value(char c) {
+  if (c >= '0' && c <= '9') return c - '0';
+  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+  return -1;
+}
+
+// Invalid UTF-8 sequences become U+FFFD (one per bad byte, enough for echoing in errors).
+std::string valid_utf8(const std::string& bytes) {
+  std::vector<std::uint32_t> points;
+  if (decode_utf8(bytes, points)) return bytes;
+  std::string out;
+  std::size_t i = 0;
+  while (i < bytes.size()) {
+    const auto c = static_cast<unsigned char>(bytes[i]);
+    const std::size_t n = c < 0x80 ? 1 : (c >> 5) == 0x6 ? 2 : (c >> 4) == 0xE ? 3 : (c >> 3) == 0x1E ? 4 : 0;
+    points.clear();
+    if (n != 0 && i + n <= bytes.size() && decode_utf8(std::string_view(bytes).substr(i, n), points)) {
+      out.append(bytes, i, n);
+      i += n;
+    } else {
+      append_utf8(out, 0xFFFD);
+      ++i;
+    }
+  }
+  return out;
+}
+
+std::string decode_component(std::string_view text) {
+  std::string out;
+  out.reserve(text.size());
+  for (std::size_t i = 0; i < text.size(); ++i) {
+    const char c = text[i];
+    if (c == '+') {
+      out += ' ';
+    } else if (c == '%' && i + 2 < text.size() && hex_value(text[i + 1]) >= 0 &&
+               hex_value(text[i + 2]) >= 0) {
+      out += static_cast<char>(hex_value(text[i + 1]) * 16 + hex_value(text[i + 2]));
+      i += 2;
+    } else {
+      out += c;
+    }
+  }
+  return valid_utf8(out);
+}
+
+template <std::size_t N>
+bool one_of(const std::array<std::string_view, N>& set, std::string_view value) {
+  return std::find(set.begin(), set.end(), value) != set.end();
+}
+
+template <std::size_t N>
+std::string enum_list(const std::array<std::string_view, N>& set) {
+  std::string out = "[";
+  for (std::size_t i = 0; i < N; ++i) {
+    if (i > 0) out += ", ";
+    out += set[i];
+  }
+  return out + "]";
+}
+
+// GOV.UK's messages quote nothing (quotes are stripped from Python's repr).
+std::string unquoted(std::string value) {
+  value.erase(std::remove(value.begin(), value.end(), '\''), value.end());
+  return value;
+}
+
+std::vector<std::string> values_of(const QueryParams& params, std::string_view key) {
+  std::vector<std::string> out;
+  for (const auto& [k, v] : params) {
+    if (k == key) out.push_back(v);
+  }
+  return out;
+}
+
+// "Additional properties are not allowed (a, b were unexpected)", keys in first-seen order.
+void check_additional(const QueryParams& params, std::initializer_list<std::string_view> allowed,
+                      std::vector<ErrorItem>& errors) {
+  std::vector<std::string> extra;
+  for (const auto& [k, v] : params) {
+    if (std::find(allowed.begin(), allowed.end(), k) == allowed.end() &&
+        std::find(extra.begin(), extra.end(), k) == extra.end()) {
+      extra.push_back(k);
+    }
+  }
+  if (extra.empty()) return;
+  std::string names;
+  for (const auto& k : extra) names += (names.empty() ? "" : ", ") + unquoted(k);
+  errors.push_back({"ValidationError", "Additional properties are not allowed (" + names +
+                                           (extra.size() == 1 ? " was" : " were") + " unexpected)"});
+}
+
+net::Response validation_errors(const std::vector<ErrorItem>& errors) { return error_response(400, errors); }
+
+}  // namespace
+
+QueryParams parse_query(std::string_view query) {
+  QueryParams out;
+  std::size_t start = 0;
+  while (start <= query.size()) {
+    auto end = query.find_first_of("&", start);
+    if (end == std::string_view::npos) end = query.size();
+    const std::string_view pair = query.substr(start, end - start);
+    if (!pair.empty()) {
+      const auto eq = pair.find('=');
+      out.emplace_back(decode_component(pair.substr(0, eq)),
+                       eq == std::string_view::npos ? std::string() : decode_component(pair.substr(eq + 1)));
+    }
+    start = end + 1;
+  }
+  return out;
+}
+
+std::string encode_query(const QueryParams& params) {
+  static constexpr char kHex[] = "0123456789ABCDEF";
+  const auto append = [](std::string& out, std::string_view text) {
+    for (char c : text) {
+      const auto u = static_cast<unsigned char>(c);
+      if (std::isalnum(u) != 0 || c == '-' || c == '_' || c == '.' || c == '~') {
+        out += c;
+      } else {
+        out += '%';
+        out += kHex[u >> 4];
+        out += kHex[u & 0xF];
+      }
+    }
+  };
+  std::string out;
+  for (const auto& [k, v] : params) {
+    if (!out.empty()) out += '&';
+    append(out, k);
+    out += '=';
+    append(out, v);
+  }
+  return out;
+}
+
+std::string page_link(const std::string& base, const QueryParams& echo, const std::optional<std::string>& older_than) {
+  QueryParams params = echo;
+  if (older_than) params.emplace_back("older_than", *older_than);
+  if (params.empty()) return base;
+  return base + "?" + encode_query(params);
+}
+
+std::variant<ListNotificationsRequest, net::Response> parse_list_notifications(std::string_view query) {
+  const QueryParams params = parse_query(query);
+  ListNotificationsRequest request;
+  std::vector<ErrorItem> errors;
+  // Properties in the order of GOV.UK's schema, then additionalProperties.
+  const auto reference = values_of(params, "reference");
+  if (!reference.empty()) request.reference = reference.front();
+  for (const std::string& status : values_of(params, "status")) {
+    if (!one_of(kStatuses, status)) {
+      errors.push_back({"ValidationError", "status " + unquoted(status) + " is not one of " + enum_list(kStatuses)});
+    } else if (status == "failed") {
+      for (const char* s : {"technical-failure", "temporary-failure", "permanent-failure", "validation-failed",
+                            "virus-scan-failed", "returned-letter"}) {
+        request.statuses.emplace_back(s);
+      }
+    } else if (status == "accepted") {
+      request.statuses.emplace_back("created");
+      request.statuses.emplace_back("sending");
+    } else if (status == "received") {
+      request.statuses.emplace_back("delivered");
+    } else {
+      request.statuses.push_back(status);
+    }
+  }
+  for (const std::string& type : values_of(params, "template_type")) {
+    if (!one_of(kTemplateTypes, type)) {
+      errors.push_back({"ValidationError", "template_type " + unquoted(type) + " is not one of " + enum_list(kTemplateTypes)});
+    } else {
+      request.types.push_back(type);
+    }
+  }
+  const auto include_jobs = values_of(params, "include_jobs");
+  if (!include_jobs.empty() && include_jobs.front() != "true" && include_jobs.front() != "True") {
+    errors.push_back({"ValidationError", "include_jobs " + unquoted(include_jobs.front()) + " is not one of [true, True]"});
+  }
+  const auto older_than = values_of(params, "older_than");
+  if (!older_than.empty()) {
+    auto id = NotificationId::parse(older_than.front());
+    if (!id) {
+      errors.push_back({"ValidationError", "older_than is not a valid UUID"});
+    } else {
+      request.older_than = *id;
+    }
+  }
+  check_additional(params, {"reference", "status", "template_type", "include_jobs", "older_than"}, errors);
+  if (!errors.empty()) return validation_errors(errors);
+  // The echo for links: list keys with all their values, the others with their first.
+  for (const auto& [k, v] : params) {
+    if (k == "older_than") continue;
+    const bool list = k == "status" || k == "template_type";
+    const bool seen = std::any_of(request.echo.begin(), request.echo.end(), [&](const auto& e) { return e.first == k; });
+    if (list || !seen) request.echo.emplace_back(k, v);
+  }
+  return request;
+}
+
+std::variant<std::optional<std::string>, net::Response> parse_list_templates(std::string_view query) {
+  const QueryParams params = parse_query(query);
+  std::vector<ErrorItem> errors;
+  std::optional<std::string> type;
+  const auto types = values_of(params, "type");
+  if (!types.empty()) {
+    if (!one_of(kTemplateTypes, types.front())) {
+      errors.push_back({"ValidationError", "type " + unquoted(types.front()) + " is not one of " + enum_list(kTemplateTypes)});
+    } else {
+      type = types.front();
+    }
+  }
+  check_additional(params, {"type"}, errors);
+  if (!errors.empty()) return validation_errors(errors);
+  return type;
+}
+
+std::variant<std::optional<Uuid>, net::Response> parse_older_than_only(std::string_view query) {
+  const QueryParams params = parse_query(query);
+  std::vector<ErrorItem> errors;
+  std::optional<Uuid> older_than;
+  const auto values = values_of(params, "older_than");
+  if (!values.empty()) {
+    auto id = Uuid::parse(values.front());
+    if (!id) {
+      errors.push_back({"ValidationError", "older_than is not a valid UUID"});
+    } else {
+      older_than = *id;
+    }
+  }
+  check_additional(params, {"older_than"}, errors);
+  if (!errors.empty()) return validation_errors(errors);
+  return older_than;
+}
+
+}  // namespace herald::api::govuk_v2

@@ -1,0 +1,53 @@
+#include "domain/templates.h"
+
+#include <set>
+
+#include "domain/template_render.h"
+
+namespace herald::domain {
+
+std::vector<std::string> template_placeholders(const store::TemplateRecord& record) {
+  std::vector<std::string> out;
+  std::set<std::string> seen;
+  for (const std::string* text : {&record.subject, &record.body}) {
+    if (record.type == "sms" && text == &record.subject) continue;
+    for (std::string& name : placeholder_names(*text)) {
+      if (seen.insert(normalise_placeholder_key(name)).second) out.push_back(std::move(name));
+    }
+  }
+  return out;
+}
+
+Result<std::optional<store::TemplateRecord>> Templates::get(const Caller& caller, TemplateId id,
+                                                            std::optional<int> version) {
+  return store_.find_template(caller.service, id, version);
+}
+
+Result<std::vector<store::TemplateRecord>> Templates::list(const Caller& caller, const std::optional<std::string>& type) {
+  auto all = store_.templates_for_service(caller.service);
+  if (!all || !type) return all;
+  std::vector<store::TemplateRecord> out;
+  for (auto& t : *all) {
+    if (t.type == *type) out.push_back(std::move(t));
+  }
+  return out;
+}
+
+Result<TemplatePreview> Templates::preview(const Caller& caller, TemplateId id, const Personalisation& personalisation) {
+  auto found = store_.find_template(caller.service, id, std::nullopt);
+  if (!found) return found.error();
+  if (!*found) return not_found("No result found");
+  TemplatePreview preview{std::move(**found), {}, {}, {}};
+  const store::TemplateRecord& t = preview.record;
+  if (t.type == "email") {
+    auto rendered = render_email({t.subject, t.body}, personalisation);
+    if (!rendered) return rendered.error();
+    preview.body = std::move(rendered->body);
+    preview.subject = std::move(rendered->subject);
+    preview.html = std::move(rendered->html_body);
+    return preview;
+  }
+  return invalid_argument(t.type + " templates cannot be previewed yet");
+}
+
+}  // namespace herald::domain
