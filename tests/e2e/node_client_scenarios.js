@@ -153,9 +153,113 @@ async function rawErrors() {
   assert.equal(r.status, 201);
 }
 
+const apptId = process.env.HERALD_APPT_TEMPLATE_ID;
+const smsId = process.env.HERALD_SMS_TEMPLATE_ID;
+
+async function templates() {
+  let t = (await client.getTemplateById(apptId)).data;
+  assert.match(t.created_at, timestampPattern);
+  assert.match(t.updated_at, timestampPattern);
+  assert.ok(t.updated_at > t.created_at, 'updated_at is the second version\'s time');
+  assert.deepEqual(t, {
+    id: apptId, type: 'email', created_at: t.created_at, updated_at: t.updated_at, created_by: 'two@example.com',
+    version: 2, body: 'On ((date)) ((bring id??Bring your ID.)) ((Date))', subject: 'Your ((thing))',
+    name: 'Appointment v2',
+    personalisation: { thing: { required: true }, date: { required: true }, 'bring id': { required: true } },
+    postage: null, letter_contact_block: null,
+  });
+  const v1 = (await client.getTemplateByIdAndVersion(apptId, 1)).data;
+  assert.deepEqual(v1, {
+    id: apptId, type: 'email', created_at: t.created_at, updated_at: null, created_by: 'one@example.com',
+    version: 1, body: 'On ((date))', subject: 'Your ((thing))', name: 'Appointment',
+    personalisation: { thing: { required: true }, date: { required: true } }, postage: null, letter_contact_block: null,
+  });
+  assert.equal((await client.getTemplateByIdAndVersion(apptId, 0)).data.version, 2, 'version 0 is the latest');
+  await expectError(client.getTemplateByIdAndVersion(apptId, 3), 404, 'NoResultFound', 'No result found');
+  await expectError(client.getTemplateById(crypto.randomUUID()), 404, 'NoResultFound', 'No result found');
+  await expectError(client.getTemplateById('abc'), 400, 'ValidationError', 'id is not a valid UUID');
+  const other = new NotifyClient(base, process.env.HERALD_OTHER_API_KEY);
+  await expectError(other.getTemplateById(apptId), 404, 'NoResultFound', 'No result found');
+
+  const sms = (await client.getTemplateById(smsId)).data;
+  assert.equal(sms.type, 'sms');
+  assert.equal(sms.subject, null);
+  assert.deepEqual(sms.personalisation, { name: { required: true } });
+
+  const all = (await client.getAllTemplates()).data;
+  assert.deepEqual(Object.keys(all), ['templates']);
+  assert.deepEqual(all.templates.map((x) => x.name), ['Appointment v2', 'Reminder text', 'Template']);
+  assert.deepEqual(all.templates[0], t);
+  assert.deepEqual((await client.getAllTemplates('sms')).data.templates.map((x) => x.id), [smsId]);
+  assert.deepEqual((await client.getAllTemplates('letter')).data, { templates: [] });
+  await expectError(client.getAllTemplates('fax'), 400, 'ValidationError', 'type fax is not one of [sms, email, letter]');
+  assert.deepEqual((await other.getAllTemplates()).data, { templates: [] });
+
+  const preview = (await client.previewTemplateById(templateId, { name: 'Foo <b>' })).data;
+  assert.deepEqual(Object.keys(preview).sort(), ['body', 'html', 'id', 'postage', 'subject', 'type', 'version']);
+  assert.equal(preview.body, 'Hello Foo <b>\r\n\r\nFunctional test help make our world a better place');
+  assert.equal(preview.subject, 'Test Foo <b>');
+  assert.match(preview.html, /Hello Foo &lt;b&gt;/);
+  assert.deepEqual([preview.id, preview.type, preview.version, preview.postage], [templateId, 'email', 1, null]);
+  await expectError(client.previewTemplateById(templateId), 400, 'BadRequestError', 'Missing personalisation: name');
+  await expectError(client.previewTemplateById(apptId, { thing: 'x', date: 'y' }), 400, 'BadRequestError',
+    'Missing personalisation: bring id');
+  await expectError(client.previewTemplateById(crypto.randomUUID(), {}), 404, 'NoResultFound', 'No result found');
+}
+
+async function listing() {
+  const sent = [];
+  for (let i = 0; i < 3; i++) {
+    sent.push((await client.sendEmail(templateId, `list${i}@example.com`, {
+      personalisation: { name: 'L' }, reference: 'list-ref' })).data.id);
+  }
+  const newestFirst = sent.slice().reverse();
+  let page = (await client.getNotifications('email', undefined, 'list-ref')).data;
+  assert.deepEqual(Object.keys(page), ['notifications', 'links']);
+  assert.deepEqual(page.notifications.map((n) => n.id), newestFirst);
+  assert.equal(page.notifications[0].email_address, 'list2@example.com');
+  assert.deepEqual(page.links, {
+    current: `${base}/v2/notifications?template_type=email&reference=list-ref`,
+    next: `${base}/v2/notifications?template_type=email&reference=list-ref&older_than=${sent[0]}`,
+  });
+  // Every item is the GET-by-id object.
+  assert.deepEqual(page.notifications[2], (await client.getNotificationById(sent[0])).data);
+  page = (await client.getNotifications('email', undefined, 'list-ref', newestFirst[0])).data;
+  assert.deepEqual(page.notifications.map((n) => n.id), newestFirst.slice(1));
+  page = (await client.getNotifications('email', undefined, 'list-ref', sent[0])).data;
+  assert.deepEqual(page, { notifications: [], links: {
+    current: `${base}/v2/notifications?template_type=email&reference=list-ref` } }, 'no next on an empty page');
+  page = (await client.getNotifications('sms', undefined, 'list-ref')).data;
+  assert.deepEqual(page.notifications, []);
+  page = (await client.getNotifications(undefined, 'accepted', 'list-ref')).data;
+  for (const n of page.notifications) assert.ok(['created', 'sending'].includes(n.status));
+  // Without filters: everything this key type sent, newest first.
+  page = (await client.getNotifications()).data;
+  assert.ok(page.notifications.length >= 4);
+  assert.equal(page.notifications[0].id, newestFirst[0]);
+  assert.equal(page.links.current, `${base}/v2/notifications`);
+  // A test key sees only what test keys sent; another service sees nothing of ours.
+  const testKey = new NotifyClient(base, process.env.HERALD_TEST_API_KEY);
+  const fromTest = (await testKey.sendEmail(templateId, 'tested@example.com', { personalisation: { name: 'T' } })).data.id;
+  assert.deepEqual((await testKey.getNotifications()).data.notifications.map((n) => n.id), [fromTest]);
+  assert.ok(!(await client.getNotifications()).data.notifications.some((n) => n.id === fromTest));
+  const other = new NotifyClient(base, process.env.HERALD_OTHER_API_KEY);
+  assert.deepEqual((await other.getNotifications()).data.notifications, []);
+  await expectError(client.getNotifications(undefined, 'elephant'), 400, 'ValidationError',
+    'status elephant is not one of [cancelled, created, sending, sent, delivered, pending, failed, technical-failure, ' +
+    'temporary-failure, permanent-failure, pending-virus-check, validation-failed, virus-scan-failed, ' +
+    'returned-letter, accepted, received]');
+  await expectError(client.getNotifications(undefined, undefined, undefined, 'nope'), 400, 'ValidationError',
+    'older_than is not a valid UUID');
+}
+
 (async () => {
   await sendAndGet();
   console.log('ok send and get');
+  await templates();
+  console.log('ok templates');
+  await listing();
+  console.log('ok listing');
   await clientErrors();
   console.log('ok client errors');
   await rawErrors();

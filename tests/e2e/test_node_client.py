@@ -11,6 +11,7 @@ import email.policy
 import os
 import subprocess
 import sys
+import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(HERE, "..", "tools"))
@@ -26,12 +27,20 @@ def test_node_client_end_to_end():
         herald = ws.track(Herald(HERALD, ws.dir, sink.port))
         service_id, key = herald.create_service("Node client service")
         template_id = herald.create_template(service_id, "Test ((name))", BODY)
+        appt_id = herald.create_template(service_id, "Your ((thing))", "On ((date))", name="Appointment",
+                                         created_by="one@example.com")
+        time.sleep(0.01)
+        herald.update_template(service_id, appt_id, body="On ((date)) ((bring id??Bring your ID.)) ((Date))",
+                               name="Appointment v2", created_by="two@example.com")
+        sms_id = herald.create_template(service_id, None, "Hello ((name))", name="Reminder text", type="sms")
+        test_key = herald.run_cli("key", "create", "--service", service_id, "--type", "test", "--name", "test key")
         other_service, other_key = herald.create_service("Other service")
         herald.start()
         env = dict(os.environ, NODE_EXTRA_CA_CERTS=herald.cert,
                    HERALD_URL="https://127.0.0.1:%d" % herald.port, HERALD_API_KEY=key,
                    HERALD_OTHER_API_KEY=other_key, HERALD_SERVICE_ID=service_id,
-                   HERALD_TEMPLATE_ID=template_id)
+                   HERALD_TEMPLATE_ID=template_id, HERALD_APPT_TEMPLATE_ID=appt_id,
+                   HERALD_SMS_TEMPLATE_ID=sms_id, HERALD_TEST_API_KEY=test_key)
         result = subprocess.run(["node", os.path.join(HERE, "node_client_scenarios.js")], env=env,
                                 cwd=HERE, timeout=300)
         assert result.returncode == 0, "node scenarios failed"

@@ -195,12 +195,32 @@ class Herald:
         key = self.run_cli("key", "create", "--service", service_id, "--type", "live", "--name", "test key")
         return service_id, key
 
-    def create_template(self, service_id, subject, body, name="Template"):
+    def create_template(self, service_id, subject, body, name="Template", type="email", created_by=None):
         path = os.path.join(self.dir, "body.txt")
         with open(path, "w") as f:
             f.write(body)
-        return self.run_cli("template", "create", "--service", service_id, "--type", "email",
-                            "--name", name, "--subject", subject, "--body-file", path)
+        args = ["template", "create", "--service", service_id, "--type", type, "--name", name,
+                "--body-file", path]
+        if subject:
+            args += ["--subject", subject]
+        if created_by:
+            args += ["--created-by", created_by]
+        return self.run_cli(*args)
+
+    def update_template(self, service_id, template_id, body=None, subject=None, name=None, created_by=None):
+        args = ["template", "update", "--service", service_id, "--id", template_id]
+        if body is not None:
+            path = os.path.join(self.dir, "body.txt")
+            with open(path, "w") as f:
+                f.write(body)
+            args += ["--body-file", path]
+        if subject is not None:
+            args += ["--subject", subject]
+        if name is not None:
+            args += ["--name", name]
+        if created_by:
+            args += ["--created-by", created_by]
+        return self.run_cli(*args)
 
     def start(self, role="all"):
         ready = os.path.join(self.dir, "ready")
