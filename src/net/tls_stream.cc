@@ -11,6 +11,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 
@@ -21,6 +22,7 @@ struct ClientStream::Impl {
   SSL_CTX* ctx = nullptr;
   SSL* ssl = nullptr;
   std::string buffer;  // bytes read past the last line
+  bool closed = false;  // the peer ended the stream cleanly (FIN or TLS close_notify)
   ~Impl() {
     if (ssl != nullptr) {
       SSL_shutdown(ssl);
@@ -67,7 +69,8 @@ ClientStream::~ClientStream() = default;
 
 Result<std::unique_ptr<ClientStream>> ClientStream::connect(const std::string& host,
                                                             std::uint16_t port,
-                                                            std::chrono::milliseconds timeout) {
+                                                            std::chrono::milliseconds timeout,
+                                                            AddressPolicy policy) {
   addrinfo hints{};
   hints.ai_family = AF_UNSPEC;
   hints.ai_socktype = SOCK_STREAM;
@@ -76,11 +79,22 @@ Result<std::unique_ptr<ClientStream>> ClientStream::connect(const std::string& h
     return unavailable("cannot resolve " + host);
   }
   Result<int> fd = unavailable("no address for " + host);
+  std::string refused;
+  bool tried = false;
   for (const addrinfo* ai = found; ai != nullptr; ai = ai->ai_next) {
+    if (policy == AddressPolicy::kPublicOnly && !is_public_address(ai->ai_addr)) {
+      refused += (refused.empty() ? "" : ", ") + address_text(ai->ai_addr);
+      continue;
+    }
+    tried = true;
     fd = connect_with_timeout(ai, timeout);
     if (fd) break;
   }
   ::freeaddrinfo(found);
+  if (!tried && !refused.empty()) {
+    return Error{ErrorCode::kPermissionDenied,
+                 host + " resolves only to addresses that are not public (" + refused + "): refused"};
+  }
   if (!fd) return Error{ErrorCode::kUnavailable, host + ":" + std::to_string(port) + ": " + fd.error().message};
   auto impl = std::make_unique<Impl>();
   impl->fd = *fd;
@@ -92,12 +106,23 @@ bool ClientStream::is_tls() const { return impl_->ssl != nullptr; }
 Result<std::size_t> ClientStream::read_some(char* data, std::size_t size) {
   if (impl_->ssl != nullptr) {
     std::size_t n = 0;
-    if (SSL_read_ex(impl_->ssl, data, size, &n) != 1) return unavailable("TLS read failed or timed out");
+    if (SSL_read_ex(impl_->ssl, data, size, &n) != 1) {
+      const int reason = SSL_get_error(impl_->ssl, 0);
+      ERR_clear_error();
+      if (reason == SSL_ERROR_ZERO_RETURN) {
+        impl_->closed = true;
+        return unavailable("connection closed by peer");
+      }
+      return unavailable("TLS read failed or timed out");
+    }
     return n;
   }
   const ssize_t n = ::recv(impl_->fd, data, size, 0);
   if (n < 0) return unavailable(errno == EAGAIN ? "read timed out" : "read failed");
-  if (n == 0) return unavailable("connection closed by peer");
+  if (n == 0) {
+    impl_->closed = true;
+    return unavailable("connection closed by peer");
+  }
   return static_cast<std::size_t>(n);
 }
 
@@ -115,6 +140,33 @@ Result<std::string> ClientStream::read_line(std::size_t max_bytes) {
     auto n = read_some(chunk, sizeof chunk);
     if (!n) return n.error();
     impl_->buffer.append(chunk, *n);
+  }
+}
+
+Result<std::string> ClientStream::read_bytes(std::size_t n) {
+  while (impl_->buffer.size() < n) {
+    char chunk[16384];
+    auto got = read_some(chunk, std::min(sizeof chunk, n - impl_->buffer.size()));
+    if (!got) return got.error();
+    impl_->buffer.append(chunk, *got);
+  }
+  std::string out = impl_->buffer.substr(0, n);
+  impl_->buffer.erase(0, n);
+  return out;
+}
+
+Result<std::string> ClientStream::read_to_close(std::size_t max_bytes) {
+  std::string out = std::move(impl_->buffer);
+  impl_->buffer.clear();
+  while (true) {
+    if (out.size() > max_bytes) return invalid_argument("response too large");
+    char chunk[16384];
+    auto got = read_some(chunk, sizeof chunk);
+    if (!got) {
+      if (impl_->closed) return out;
+      return got.error();
+    }
+    out.append(chunk, *got);
   }
 }
 

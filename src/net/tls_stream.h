@@ -1,6 +1,6 @@
 #pragma once
 // ClientStream: a blocking TCP client connection with timeouts, readable by lines, that can be
-// upgraded to TLS in place (STARTTLS). Used by the SMTP client. The peer's certificate and host
+// upgraded to TLS in place (STARTTLS). Used by the SMTP and HTTPS clients. The peer's certificate and host
 // name are always verified on upgrade (against the system trust store, or a given CA file).
 // Not thread-safe: one owner.
 
@@ -11,6 +11,7 @@
 #include <string_view>
 
 #include "core/result.h"
+#include "net/address_policy.h"
 
 namespace herald::net {
 
@@ -22,14 +23,21 @@ struct TlsClientOptions {
 class ClientStream {
  public:
   // kUnavailable when the host cannot be resolved, refuses, or does not answer in time.
+  // kPermissionDenied when `policy` refuses every address the host resolves to: the check is
+  // made on the very address connected to (no second resolution a rebinding DNS could change).
   static Result<std::unique_ptr<ClientStream>> connect(const std::string& host, std::uint16_t port,
-                                                       std::chrono::milliseconds timeout);
+                                                       std::chrono::milliseconds timeout,
+                                                       AddressPolicy policy = AddressPolicy::kAny);
   ~ClientStream();
   ClientStream(const ClientStream&) = delete;
   ClientStream& operator=(const ClientStream&) = delete;
 
   // One line without its CRLF; kUnavailable on timeout or close; kInvalidArgument beyond max.
   Result<std::string> read_line(std::size_t max_bytes = 4096);
+  // Exactly `n` bytes (after whatever read_line buffered).
+  Result<std::string> read_bytes(std::size_t n);
+  // Everything until the peer closes; kInvalidArgument beyond max_bytes.
+  Result<std::string> read_to_close(std::size_t max_bytes);
   Result<void> write_all(std::string_view data);
   Result<void> start_tls(const TlsClientOptions& options);
   bool is_tls() const;
