@@ -6,6 +6,8 @@
 #include <optional>
 #include <string>
 
+#include "delivery/send_result.h"
+
 namespace herald::delivery {
 
 struct OutgoingEmail {
@@ -16,17 +18,6 @@ struct OutgoingEmail {
   std::string text_body;
   std::string html_body;
   std::optional<std::string> one_click_unsubscribe_url;
-};
-
-enum class SendStatus {
-  kAccepted,          // the relay took responsibility for the message
-  kPermanentFailure,  // the relay refused this message or recipient for good (5xx)
-  kTemporaryFailure,  // try again later (4xx, timeouts, refused connections, TLS problems)
-};
-
-struct SendResult {
-  SendStatus status = SendStatus::kTemporaryFailure;
-  std::string detail;  // protocol-level reason for the log: codes and stages, never addresses
 };
 
 class EmailProvider {
