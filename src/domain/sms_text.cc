@@ -214,53 +214,54 @@ constexpr Downgrade kDecompositions[] = {
     {0x226E, 0x003C}, {0x226F, 0x003E},
 };
 
-// REPLACEMENT_CHARACTERS: for characters with no canonical decomposition. U+0000 means
-// "removed". Sorted.
-constexpr Downgrade kReplacements[] = {
-    {0x0009, ' '},    // tab
-    {0x00A0, ' '},    // no-break space
-    {0x0141, 'L'},    // Ł
-    {0x0142, 'l'},    // ł
-    {0x180E, 0},      // Mongolian vowel separator
-    {0x200B, 0},      // zero width space
-    {0x200C, 0},      // zero width non-joiner
-    {0x200D, 0},      // zero width joiner
-    {0x2011, '-'},    // non-breaking hyphen
-    {0x2013, '-'},    // en dash
-    {0x2014, '-'},    // em dash
-    {0x2018, '\''},   // left single quotation mark
-    {0x2019, '\''},   // right single quotation mark
-    {0x201A, '\''},   // single low-9 quotation mark
-    {0x201C, '"'},    // left double quotation mark
-    {0x201D, '"'},    // right double quotation mark
-    {0x201E, '"'},    // double low-9 quotation mark
-    {0x2026, 0x2026}, // horizontal ellipsis: "..." (the one replacement longer than 1)
-    {0x2028, 0},      // line separator
-    {0x2029, 0},      // paragraph separator
-    {0x202F, ' '},    // narrow no-break space
-    {0x2060, 0},      // word joiner
-    {0x2212, '-'},    // minus sign
-    {0xFEFF, 0},      // zero width no-break space
+struct Replacement {
+  char32_t from;
+  std::u32string_view to;
 };
 
-template <std::size_t N>
-const Downgrade* find_downgrade(const Downgrade (&table)[N], char32_t c) {
-  const auto* it = std::lower_bound(std::begin(table), std::end(table), c,
-                                    [](const Downgrade& d, char32_t key) { return d.from < key; });
+// REPLACEMENT_CHARACTERS: for characters with no canonical decomposition. Sorted.
+constexpr Replacement kReplacements[] = {
+    {0x0009, U" "},    // tab
+    {0x00A0, U" "},    // no-break space
+    {0x0141, U"L"},    // Ł
+    {0x0142, U"l"},    // ł
+    {0x180E, U""},     // Mongolian vowel separator
+    {0x200B, U""},     // zero width space
+    {0x200C, U""},     // zero width non-joiner
+    {0x200D, U""},     // zero width joiner
+    {0x2011, U"-"},    // non-breaking hyphen
+    {0x2013, U"-"},    // en dash
+    {0x2014, U"-"},    // em dash
+    {0x2018, U"'"},    // left single quotation mark
+    {0x2019, U"'"},    // right single quotation mark
+    {0x201A, U"'"},    // single low-9 quotation mark
+    {0x201C, U"\""},   // left double quotation mark
+    {0x201D, U"\""},   // right double quotation mark
+    {0x201E, U"\""},   // double low-9 quotation mark
+    {0x2026, U"..."},  // horizontal ellipsis
+    {0x2028, U""},     // line separator
+    {0x2029, U""},     // paragraph separator
+    {0x202F, U" "},    // narrow no-break space
+    {0x2060, U""},     // word joiner
+    {0x2212, U"-"},    // minus sign
+    {0xFEFF, U""},     // zero width no-break space
+};
+
+// The entry of a table sorted by `from` for `c`, or nullptr.
+template <typename Entry, std::size_t N>
+const Entry* find_entry(const Entry (&table)[N], char32_t c) {
+  const Entry* it = std::lower_bound(std::begin(table), std::end(table), c,
+                                     [](const Entry& e, char32_t key) { return e.from < key; });
   return it != std::end(table) && it->from == c ? it : nullptr;
 }
 
 void append_downgraded(std::u32string& out, char32_t c) {
   if (is_kept(c)) {
     out += c;
-  } else if (const Downgrade* d = find_downgrade(kDecompositions, c)) {
+  } else if (const Downgrade* d = find_entry(kDecompositions, c)) {
     out += d->to;
-  } else if (const Downgrade* r = find_downgrade(kReplacements, c)) {
-    if (r->to == 0x2026) {
-      out += U"...";
-    } else if (r->to != 0) {
-      out += r->to;
-    }
+  } else if (const Replacement* r = find_entry(kReplacements, c)) {
+    out += r->to;
   } else {
     out += U'?';
   }
