@@ -107,7 +107,8 @@ INSTANTIATE_TEST_SUITE_P(
         DowngradeCase{"emoji", "😬", "?"}, DowngradeCase{"rocket", "🚀🚀", "??"},
         DowngradeCase{"zwj_sequence", "🏳️‍🌈", "???"}, DowngradeCase{"cjk", "深", "?"},
         DowngradeCase{"cjk_extension_f", "\U0002F9F4", "?"},
-        DowngradeCase{"cjk_compatibility_above_bmp", "\uFA6C", "?"},
+        // U+FA6C decomposes to U+242EE: upstream raises ValueError, Herald gives '?'.
+        DowngradeCase{"decomposes_above_bmp", "\uFA6C", "?"},
         DowngradeCase{"vulgar_fraction", "↉", "?"}, DowngradeCase{"trade_mark", "It Just Works™",
                                                                  "It Just Works?"},
         DowngradeCase{"backtick", "`", "?"}, DowngradeCase{"cyrillic", "Привет", "??????"},
