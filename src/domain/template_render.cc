@@ -2,6 +2,7 @@
 
 #include <array>
 #include <cstdint>
+#include <initializer_list>
 #include <optional>
 #include <string>
 #include <unordered_set>
@@ -217,11 +218,6 @@ bool is_truthy(std::string_view value) {
 // =============================================================================================
 // Substitution (field.py Field with html="passthrough").
 
-enum class ListStyle {
-  kMarkdownBullets,  // markdown_lists=True: "\n\n* a\n* b"
-  kInline,           // unescaped_formatted_list without quotes: "a, b and c"
-};
-
 std::string format_list(const PersonalisationValue& value, ListStyle style) {
   std::vector<std::string> items;
   for (const auto& item : value.items) {
@@ -247,7 +243,7 @@ void append_replacement(std::string& out, const PlaceholderMatch& match,
                         const Personalisation& personalisation, ListStyle style) {
   const PersonalisationValue* value = personalisation.find(name_of(match.body));
   if (is_missing(value)) {
-    out += "((";  // render_email rejects missing values first; shown as PlainTextField would
+    out += "((";  // renderers reject missing values first; shown as PlainTextField would
     out += match.body;
     out += "))";
     return;
@@ -888,13 +884,12 @@ bool is_message_empty(std::string_view body_template, std::string_view rendered_
   return rendered_body.empty();
 }
 
-// Names of the placeholders with no value: subject first, then body, first occurrence order.
-std::vector<std::string> missing_placeholders(const EmailTemplateContent& content,
+// Names of the placeholders with no value, over `texts` in order, first occurrence order.
+std::vector<std::string> missing_placeholders(std::initializer_list<std::string_view> texts,
                                               const Personalisation& personalisation) {
   std::vector<std::string> missing;
   std::unordered_set<std::string> seen;
-  for (const std::string_view text :
-       {std::string_view(content.subject), std::string_view(content.body)}) {
+  for (const std::string_view text : texts) {
     for (std::string& name : placeholder_names(text)) {
       if (!seen.insert(normalise_placeholder_key(name)).second) continue;
       if (is_missing(personalisation.find(name))) missing.push_back(std::move(name));
@@ -917,17 +912,26 @@ std::vector<std::string> placeholder_names(std::string_view text) {
   return names;
 }
 
+Result<void> check_placeholders(std::initializer_list<std::string_view> texts,
+                                const Personalisation& personalisation) {
+  const std::vector<std::string> missing = missing_placeholders(texts, personalisation);
+  if (missing.empty()) return ok();
+  std::string message = "Missing personalisation: ";
+  for (std::size_t i = 0; i < missing.size(); ++i) {
+    if (i > 0) message += ", ";
+    message += missing[i];
+  }
+  return invalid_argument(std::move(message));
+}
+
+std::string substitute_placeholders(std::string_view text, const Personalisation& personalisation,
+                                    ListStyle style) {
+  return substitute(text, personalisation, style);
+}
+
 Result<RenderedEmail> render_email(const EmailTemplateContent& content,
                                    const Personalisation& personalisation, RenderParts parts) {
-  const std::vector<std::string> missing = missing_placeholders(content, personalisation);
-  if (!missing.empty()) {
-    std::string message = "Missing personalisation: ";
-    for (std::size_t i = 0; i < missing.size(); ++i) {
-      if (i > 0) message += ", ";
-      message += missing[i];
-    }
-    return invalid_argument(std::move(message));
-  }
+  HERALD_TRY(check_placeholders({content.subject, content.body}, personalisation));
   RenderedEmail rendered;
   rendered.body = std::string(
       python_strip(substitute(content.body, personalisation, ListStyle::kMarkdownBullets)));

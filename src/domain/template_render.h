@@ -4,6 +4,7 @@
 // api/govuk-notify-v2.md §7.1, §7.2, §7.5). Pure and thread-safe. Templates and values are
 // untrusted: every scan is linear in its input and no regular expressions are used.
 
+#include <initializer_list>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -16,6 +17,25 @@ namespace herald::domain {
 // Placeholder names as written in `text`, first occurrence order, de-duplicated by normalised
 // key (normalise_placeholder_key). For ((name??text)) conditionals the name part is returned.
 std::vector<std::string> placeholder_names(std::string_view text);
+
+// Fails with kInvalidArgument "Missing personalisation: a, b" when any placeholder in `texts`
+// has an absent or null value: names as written, `texts` in order, first-occurrence order,
+// each name once (API process_notifications.py check_placeholders).
+Result<void> check_placeholders(std::initializer_list<std::string_view> texts,
+                                const Personalisation& personalisation);
+
+// How a list value is written when substituted.
+enum class ListStyle {
+  kMarkdownBullets,  // Field(markdown_lists=True): "\n\n* a\n* b" (email bodies)
+  kInline,           // unescaped_formatted_list without quotes: "a, b and c" (subjects, SMS)
+};
+
+// field.py Field(html="passthrough").replaced: each ((placeholder)) replaced by its value as it
+// is (never scanned again), ((name??text)) by text when the value is truthy, list items
+// stripped of obscure whitespace with empty and null items dropped. A placeholder with no
+// value is left as "((body))": call check_placeholders first. No other processing.
+std::string substitute_placeholders(std::string_view text, const Personalisation& personalisation,
+                                    ListStyle style);
 
 struct EmailTemplateContent {
   std::string subject;
