@@ -145,7 +145,7 @@ store::DeliveryOutcome DeliveryWorker::deliver(EmailProvider& provider,
 store::DeliveryOutcome DeliveryWorker::outcome_for(const store::NotificationRecord& record,
                                                    SendResult result) {
   const Timestamp now = clock_.now();
-  store::DeliveryOutcome outcome{record.id, "", now, std::nullopt, std::nullopt};
+  store::DeliveryOutcome outcome{record.id, "", now, std::nullopt, std::nullopt, std::nullopt};
   switch (result.status) {
     case SendStatus::kAccepted:
       outcome.status = "delivered";

@@ -18,4 +18,45 @@ std::optional<KeyType> parse_key_type(std::string_view name) {
   return std::nullopt;
 }
 
+bool ServiceRecord::has_permission(std::string_view permission) const {
+  for (const auto& p : permissions) {
+    if (p == permission) return true;
+  }
+  return false;
+}
+
+const char* contact_kind_name(ContactKind kind) {
+  switch (kind) {
+    case ContactKind::kEmailReplyTo: return "email_reply_to";
+    case ContactKind::kSmsSender: return "sms_sender";
+    case ContactKind::kLetterContact: return "letter_contact";
+  }
+  return "sms_sender";
+}
+
+std::optional<ContactKind> parse_contact_kind(std::string_view name) {
+  if (name == "email_reply_to") return ContactKind::kEmailReplyTo;
+  if (name == "sms_sender") return ContactKind::kSmsSender;
+  if (name == "letter_contact") return ContactKind::kLetterContact;
+  return std::nullopt;
+}
+
+std::string join_permissions(const std::vector<std::string>& permissions) {
+  std::string out;
+  for (const auto& p : permissions) out += (out.empty() ? "" : ",") + p;
+  return out;
+}
+
+std::vector<std::string> split_permissions(std::string_view text) {
+  std::vector<std::string> out;
+  std::size_t start = 0;
+  while (start <= text.size()) {
+    auto end = text.find(',', start);
+    if (end == std::string_view::npos) end = text.size();
+    if (end > start) out.emplace_back(text.substr(start, end - start));
+    start = end + 1;
+  }
+  return out;
+}
+
 }  // namespace herald::store

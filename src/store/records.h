@@ -29,6 +29,29 @@ struct ServiceRecord {
   // Days personal data is kept (GOV.UK Notify's default: 7); then the retention job empties the
   // personal fields and destroys the day's data key.
   int retention_days = 7;
+  // What the service may do (GOV.UK's service permissions): "email", "sms", "letter",
+  // "international_sms", "sms_to_uk_landlines", "inbound_sms", "international_letters".
+  std::vector<std::string> permissions{"email", "sms", "letter"};
+  bool prefix_sms = true;  // texts start "{service name}: "
+  bool has_permission(std::string_view permission) const;
+};
+
+// A service's reply-to email addresses, SMS sender ids and letter contact blocks. Not personal
+// data: they are the service's own. One of each kind may be the default.
+enum class ContactKind { kEmailReplyTo, kSmsSender, kLetterContact };
+const char* contact_kind_name(ContactKind kind);
+// The stored form of ServiceRecord::permissions: comma-separated.
+std::string join_permissions(const std::vector<std::string>& permissions);
+std::vector<std::string> split_permissions(std::string_view text);  // "email_reply_to", "sms_sender", "letter_contact"
+std::optional<ContactKind> parse_contact_kind(std::string_view name);
+
+struct ServiceContact {
+  Uuid id;
+  ServiceId service;
+  ContactKind kind = ContactKind::kSmsSender;
+  std::string value;
+  bool is_default = false;
+  Timestamp created_at;
 };
 
 struct ApiKeyRecord {
@@ -62,7 +85,7 @@ struct NotificationRecord {
   KeyType key_type = KeyType::kNormal;
   TemplateId template_id;
   int template_version = 1;
-  std::string type;    // "email"
+  std::string type;    // "email", "sms" or "letter"
   std::string status;  // GOV.UK internal status: created, sending, delivered, ...
   std::optional<std::string> reference;
   // Personal fields: encrypted at rest.
@@ -78,6 +101,10 @@ struct NotificationRecord {
   std::optional<Timestamp> sent_at;
   std::optional<Timestamp> updated_at;
   int attempts = 0;  // delivery attempts started
+  std::string sender;       // sms: the sender id or number it goes out as (not personal)
+  int billable_units = 0;   // sms: fragments of the text as sent
+  int rate_multiplier = 1;  // sms: international rate multiplier
+  std::optional<std::string> sent_by;  // the provider that took it ("smtp", "firetext", "mmg")
   // false for simulated recipients: stored, never handed to a worker (status stays created).
   bool queued = true;
 };
@@ -109,6 +136,15 @@ struct DeliveryOutcome {
   Timestamp updated_at;
   std::optional<Timestamp> sent_at;
   std::optional<Timestamp> next_attempt_at;
+  std::optional<std::string> sent_by;
+};
+
+// A provider's later word on a notification it took (an SMS delivery receipt).
+struct DeliveryReceipt {
+  NotificationId id;
+  std::string provider;  // must be the one the notification was sent by
+  std::string status;    // delivered, pending, temporary-failure, permanent-failure
+  Timestamp received_at;
 };
 
 }  // namespace herald::store

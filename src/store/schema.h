@@ -4,6 +4,6 @@
 
 namespace herald::store {
 
-inline constexpr int kSchemaVersion = 4;
+inline constexpr int kSchemaVersion = 5;
 
 }  // namespace herald::store

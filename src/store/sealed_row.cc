@@ -62,6 +62,10 @@ Result<SealedNotification> seal_notification(const crypto::FieldCipher& cipher, 
   row.sent_at = optional_micros(r.sent_at);
   row.updated_at = optional_micros(r.updated_at);
   row.attempts = r.attempts;
+  if (!r.sender.empty()) row.sender = r.sender;
+  row.sent_by = r.sent_by;
+  row.billable_units = r.billable_units;
+  row.rate_multiplier = r.rate_multiplier;
   if (r.queued) row.due_at = row.created_at;
   return row;
 }
@@ -100,6 +104,10 @@ Result<NotificationRecord> open_notification(const crypto::FieldCipher& cipher, 
   r.sent_at = optional_time(row.sent_at);
   r.updated_at = optional_time(row.updated_at);
   r.attempts = static_cast<int>(row.attempts);
+  r.sender = row.sender.value_or("");
+  r.sent_by = row.sent_by;
+  r.billable_units = static_cast<int>(row.billable_units);
+  r.rate_multiplier = static_cast<int>(row.rate_multiplier);
   return r;
 }
 

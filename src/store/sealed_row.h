@@ -27,6 +27,8 @@ struct SealedNotification {
   std::int64_t created_at = 0;
   std::optional<std::int64_t> sent_at, updated_at, due_at;
   std::int64_t attempts = 0;
+  std::optional<std::string> sender, sent_by;
+  std::int64_t billable_units = 0, rate_multiplier = 1;
 };
 
 // Seals the personal fields under the service's data key for the notification's day.

@@ -49,6 +49,14 @@ class Store {
   virtual Result<std::vector<TemplateRecord>> templates_for_service(ServiceId service) = 0;
   virtual Result<std::vector<ServiceRecord>> list_services() = 0;
   virtual Result<void> set_service_retention(ServiceId service, int days) = 0;
+  // Saves the service's settings: active, restricted, retention_days, permissions, prefix_sms
+  // (its id, name and creation stay). kNotFound when there is no such service.
+  virtual Result<void> update_service(const ServiceRecord& service) = 0;
+  // Adds a sender id, reply-to address or letter contact block; when it is the default, the
+  // service's previous default of that kind stops being one.
+  virtual Result<void> add_service_contact(const ServiceContact& contact) = 0;
+  // The service's contacts of one kind, oldest first.
+  virtual Result<std::vector<ServiceContact>> service_contacts(ServiceId service, ContactKind kind) = 0;
 
   // Notifications.
   // Durably records a new notification in status "created", due for delivery at once.
@@ -61,6 +69,11 @@ class Store {
   virtual Result<std::vector<NotificationRecord>> claim_due(int limit, Timestamp now,
                                                             Duration lease) = 0;
   virtual Result<void> record_outcome(const DeliveryOutcome& outcome) = 0;
+  // Applies a provider's receipt when the notification was sent by that provider and is still
+  // waiting for one (sending or pending); a failure after "pending" counts as temporary, as
+  // GOV.UK counts it. Returns the notification as it now is, or nullopt when the receipt did not
+  // apply (unknown, another provider's, already final, redacted).
+  virtual Result<std::optional<NotificationRecord>> apply_receipt(const DeliveryReceipt& receipt) = 0;
   // A page of the service's notifications sent with keys of `query.key_type`, newest first
   // (created_at, then id, descending), without redacted ones or ones whose data key is gone.
   virtual Result<std::vector<NotificationRecord>> list_notifications(const NotificationQuery& query) = 0;

@@ -149,6 +149,7 @@ class MemoryStore final : public store::Store {
     it->second.record.status = outcome.status;
     it->second.record.updated_at = outcome.updated_at;
     if (outcome.sent_at) it->second.record.sent_at = outcome.sent_at;
+    if (outcome.sent_by) it->second.record.sent_by = outcome.sent_by;
     it->second.due_at = outcome.next_attempt_at;
     return ok();
   }
@@ -175,6 +176,47 @@ class MemoryStore final : public store::Store {
     if (it == services_.end()) return not_found("service");
     it->second.retention_days = days;
     return ok();
+  }
+  Result<void> update_service(const store::ServiceRecord& service) override {
+    std::lock_guard lock(mutex_);
+    auto it = services_.find(service.id);
+    if (it == services_.end()) return not_found("service");
+    it->second.active = service.active;
+    it->second.restricted = service.restricted;
+    it->second.retention_days = service.retention_days;
+    it->second.permissions = service.permissions;
+    it->second.prefix_sms = service.prefix_sms;
+    return ok();
+  }
+  Result<void> add_service_contact(const store::ServiceContact& contact) override {
+    std::lock_guard lock(mutex_);
+    if (contact.is_default) {
+      for (auto& c : contacts_) {
+        if (c.service == contact.service && c.kind == contact.kind) c.is_default = false;
+      }
+    }
+    contacts_.push_back(contact);
+    return ok();
+  }
+  Result<std::vector<store::ServiceContact>> service_contacts(ServiceId service, store::ContactKind kind) override {
+    std::lock_guard lock(mutex_);
+    std::vector<store::ServiceContact> out;
+    for (const auto& c : contacts_) {
+      if (c.service == service && c.kind == kind) out.push_back(c);
+    }
+    return out;
+  }
+  Result<std::optional<store::NotificationRecord>> apply_receipt(const store::DeliveryReceipt& receipt) override {
+    std::lock_guard lock(mutex_);
+    auto it = notifications_.find(receipt.id);
+    if (it == notifications_.end() || it->second.redacted) return std::optional<store::NotificationRecord>();
+    auto& r = it->second.record;
+    if (r.sent_by != receipt.provider || (r.status != "sending" && r.status != "pending")) {
+      return std::optional<store::NotificationRecord>();
+    }
+    r.status = r.status == "pending" && receipt.status == "permanent-failure" ? "temporary-failure" : receipt.status;
+    r.updated_at = receipt.received_at;
+    return std::optional(r);
   }
   Result<std::vector<store::NotificationRecord>> find_by_recipient(ServiceId service,
                                                                    std::string_view recipient_normalised) override {
@@ -246,6 +288,7 @@ class MemoryStore final : public store::Store {
   std::mutex mutex_;
   std::map<ServiceId, store::ServiceRecord> services_;
   std::vector<store::ApiKeyRecord> keys_;
+  std::vector<store::ServiceContact> contacts_;
   // Created_at of the first version, updated_at of later ones, as the SQL backends report them.
   static store::TemplateRecord with_times(const std::vector<store::TemplateRecord>& versions, store::TemplateRecord v) {
     if (v.version > 1) v.updated_at = v.created_at;

@@ -108,10 +108,10 @@ TEST_P(StoreContract, ClaimLeaseRetryAndOutcome) {
   ASSERT_EQ(again->size(), 1u);
   EXPECT_EQ((*again)[0].attempts, 2);
 
-  ASSERT_TRUE(store_->record_outcome({a.id, "sending", now_ + 62s, std::nullopt, now_ + 100s}));
+  ASSERT_TRUE(store_->record_outcome({a.id, "sending", now_ + 62s, std::nullopt, now_ + 100s, std::nullopt}));
   EXPECT_TRUE(store_->claim_due(10, now_ + 99s, 60s)->empty()) << "retry not yet due";
   ASSERT_EQ(store_->claim_due(10, now_ + 100s, 60s)->size(), 1u);
-  ASSERT_TRUE(store_->record_outcome({a.id, "delivered", now_ + 101s, now_ + 101s, std::nullopt}));
+  ASSERT_TRUE(store_->record_outcome({a.id, "delivered", now_ + 101s, now_ + 101s, std::nullopt, "smtp"}));
   EXPECT_TRUE(store_->claim_due(10, now_ + 1000s, 60s)->empty()) << "final statuses are never claimed";
   auto done = *store_->find_notification(service_.id, a.id);
   EXPECT_EQ(done->status, "delivered");
@@ -281,6 +281,68 @@ TEST_P(StoreContract, NotificationPagesAreNewestFirstFilteredAndScoped) {
   EXPECT_TRUE(store_->list_notifications(unknown)->empty());
 }
 
+TEST_P(StoreContract, ServiceSettingsAndContacts) {
+  ServiceRecord changed = service_;
+  changed.permissions = {"email", "sms", "international_sms"};
+  changed.prefix_sms = false;
+  changed.restricted = true;
+  ASSERT_TRUE(store_->update_service(changed));
+  auto found = *store_->find_service(service_.id);
+  ASSERT_TRUE(found);
+  EXPECT_EQ(found->permissions, changed.permissions);
+  EXPECT_FALSE(found->prefix_sms);
+  EXPECT_TRUE(found->restricted);
+  EXPECT_TRUE(found->has_permission("international_sms"));
+  EXPECT_FALSE(found->has_permission("letter"));
+  ServiceRecord unknown = service_;
+  unknown.id = ServiceId{crypto::random_uuid()};
+  EXPECT_EQ(store_->update_service(unknown).error().code, ErrorCode::kNotFound);
+
+  ServiceContact first{crypto::random_uuid(), service_.id, ContactKind::kSmsSender, "HERALD", true, now_};
+  ServiceContact second{crypto::random_uuid(), service_.id, ContactKind::kSmsSender, "07700900123", true, now_ + 1s};
+  ServiceContact reply{crypto::random_uuid(), service_.id, ContactKind::kEmailReplyTo, "desk@example.org", false, now_};
+  for (const auto* c : {&first, &second, &reply}) ASSERT_TRUE(store_->add_service_contact(*c));
+  auto senders = *store_->service_contacts(service_.id, ContactKind::kSmsSender);
+  ASSERT_EQ(senders.size(), 2u);
+  EXPECT_EQ(senders[0].value, "HERALD");
+  EXPECT_FALSE(senders[0].is_default) << "a new default replaces the old one";
+  EXPECT_TRUE(senders[1].is_default);
+  EXPECT_EQ(store_->service_contacts(service_.id, ContactKind::kEmailReplyTo)->size(), 1u);
+  EXPECT_TRUE(store_->service_contacts(ServiceId{crypto::random_uuid()}, ContactKind::kSmsSender)->empty());
+}
+
+TEST_P(StoreContract, SmsFieldsAndReceiptsApplyOnlyFromTheSendingProviderWhileWaiting) {
+  auto sms = notification("447700900123");
+  sms.type = "sms";
+  sms.sender = "HERALD";
+  sms.billable_units = 2;
+  sms.rate_multiplier = 3;
+  ASSERT_TRUE(store_->insert_notification(sms));
+  auto claimed = store_->claim_due(10, now_, 60s);
+  ASSERT_EQ(claimed->size(), 1u);
+  EXPECT_EQ((*claimed)[0].sender, "HERALD");
+  EXPECT_EQ((*claimed)[0].billable_units, 2);
+  EXPECT_EQ((*claimed)[0].rate_multiplier, 3);
+  // Handed to the provider: "sending", waiting for a receipt, never claimed again.
+  ASSERT_TRUE(store_->record_outcome({sms.id, "sending", now_ + 1s, now_ + 1s, std::nullopt, "firetext"}));
+  EXPECT_TRUE(store_->claim_due(10, now_ + 1000s, 60s)->empty());
+
+  EXPECT_FALSE(*store_->apply_receipt({sms.id, "mmg", "delivered", now_ + 2s})) << "not the provider that sent it";
+  EXPECT_FALSE(*store_->apply_receipt({NotificationId{crypto::random_uuid()}, "firetext", "delivered", now_}));
+  auto pending = *store_->apply_receipt({sms.id, "firetext", "pending", now_ + 3s});
+  ASSERT_TRUE(pending);
+  EXPECT_EQ(pending->status, "pending");
+  EXPECT_EQ(pending->recipient, "447700900123") << "returned decrypted, for the service's callback";
+  auto failed = *store_->apply_receipt({sms.id, "firetext", "permanent-failure", now_ + 4s});
+  ASSERT_TRUE(failed);
+  EXPECT_EQ(failed->status, "temporary-failure") << "declined after pending counts as temporary";
+  EXPECT_FALSE(*store_->apply_receipt({sms.id, "firetext", "delivered", now_ + 5s})) << "final statuses stay";
+  auto stored = *store_->find_notification(service_.id, sms.id);
+  EXPECT_EQ(stored->status, "temporary-failure");
+  EXPECT_EQ(stored->sent_by, "firetext");
+  EXPECT_EQ(stored->updated_at, now_ + 4s);
+}
+
 TEST_P(StoreContract, KeyMismatchSurfacesAsDataLoss) {
   auto r = notification();
   ASSERT_TRUE(store_->insert_notification(r));
@@ -353,12 +415,12 @@ TEST_P(StoreContract, ConcurrentOutcomesAreAllRecorded) {
   std::atomic<int> failed{0};
   std::atomic<int> pending{static_cast<int>(records.size())};
   for (const auto& r : records) {
-    store_->record_outcome_async({r.id, "delivered", now_ + 1s, now_ + 1s, std::nullopt}, [&](Result<void> done) {
+    store_->record_outcome_async({r.id, "delivered", now_ + 1s, now_ + 1s, std::nullopt, std::nullopt}, [&](Result<void> done) {
       if (!done) ++failed;
       --pending;
     });
   }
-  ASSERT_TRUE(store_->record_outcome({NotificationId{crypto::random_uuid()}, "delivered", now_, now_, std::nullopt})
+  ASSERT_TRUE(store_->record_outcome({NotificationId{crypto::random_uuid()}, "delivered", now_, now_, std::nullopt, std::nullopt})
                   .error().code == ErrorCode::kNotFound);
   while (pending.load() > 0) std::this_thread::sleep_for(1ms);
   EXPECT_EQ(failed.load(), 0);

@@ -100,6 +100,23 @@ CREATE INDEX audit_log_at ON audit_log(at);
 DROP INDEX notifications_service_created;
 CREATE INDEX notifications_service_created_id ON notifications(service_id, created_at, id);
 )sql"},
+    Migration{5, "service settings and text messages", R"sql(
+ALTER TABLE services ADD COLUMN permissions text NOT NULL DEFAULT 'email,sms,letter';
+ALTER TABLE services ADD COLUMN prefix_sms boolean NOT NULL DEFAULT true;
+CREATE TABLE service_contacts (
+  id uuid PRIMARY KEY,
+  service_id uuid NOT NULL REFERENCES services(id),
+  kind text NOT NULL CHECK (kind IN ('email_reply_to', 'sms_sender', 'letter_contact')),
+  value text NOT NULL,
+  is_default boolean NOT NULL DEFAULT false,
+  created_at bigint NOT NULL
+);
+CREATE INDEX service_contacts_service ON service_contacts(service_id, kind);
+ALTER TABLE notifications ADD COLUMN sender text;
+ALTER TABLE notifications ADD COLUMN billable_units integer NOT NULL DEFAULT 0;
+ALTER TABLE notifications ADD COLUMN rate_multiplier integer NOT NULL DEFAULT 1;
+ALTER TABLE notifications ADD COLUMN sent_by text;
+)sql"},
 };
 
 static_assert(kMigrations.back().version == kSchemaVersion, "add the PostgreSQL form of every SQLite migration");

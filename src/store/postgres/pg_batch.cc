@@ -10,8 +10,8 @@
 namespace herald::store::postgres {
 namespace {
 
-constexpr int kInsertColumns = 17;
-constexpr int kOutcomeColumns = 5;
+constexpr int kInsertColumns = 20;
+constexpr int kOutcomeColumns = 6;
 constexpr int kAttempts = 4;  // a statement that deadlocked is tried this many times
 
 // "($1, $2, ...), ($18, ...)": placeholders for `rows` rows of `columns` values; the first
@@ -133,7 +133,7 @@ void PgBatchWriter::write_inserts(PgConnection& connection, std::vector<Pending*
   const std::string sql =
       "INSERT INTO notifications (id, service_id, api_key_id, key_type, template_id, template_version, "
       "notification_type, status, reference, recipient, personalisation, subject, body, "
-      "one_click_unsubscribe_url, created_at, due_at, recipient_index) VALUES " +
+      "one_click_unsubscribe_url, created_at, due_at, recipient_index, sender, billable_units, rate_multiplier) VALUES " +
       placeholders(rows.size(), kInsertColumns) + " ON CONFLICT (id) DO NOTHING RETURNING id";
   Params params;
   for (const Pending* pending : rows) {
@@ -142,7 +142,8 @@ void PgBatchWriter::write_inserts(PgConnection& connection, std::vector<Pending*
         .integer(r.template_version).text(r.type).text(r.status).optional_text(r.reference)
         .bytes(r.recipient).bytes(r.personalisation).bytes(r.subject).bytes(r.body)
         .optional_bytes(r.unsubscribe).integer(r.created_at).optional_integer(r.due_at)
-        .optional_bytes(r.recipient_index);
+        .optional_bytes(r.recipient_index).optional_text(r.sender).integer(r.billable_units)
+        .integer(r.rate_multiplier);
   }
   const std::uint64_t resets = connection.resets();
   auto result = exec_retrying(connection, sql, params);
@@ -185,13 +186,15 @@ void PgBatchWriter::write_outcomes(PgConnection& connection, std::vector<Pending
     for (std::size_t i = begin; i < end; ++i) {
       const DeliveryOutcome& o = *rows[i]->outcome;
       params.text(o.id.to_string()).text(o.status).integer(to_micros(o.updated_at))
-          .optional_integer(optional_micros(o.sent_at)).optional_integer(optional_micros(o.next_attempt_at));
+          .optional_integer(optional_micros(o.sent_at)).optional_integer(optional_micros(o.next_attempt_at))
+          .optional_text(o.sent_by);
     }
     const std::string sql =
         "UPDATE notifications AS n SET status = v.status, updated_at = v.updated_at, "
-        "sent_at = COALESCE(v.sent_at, n.sent_at), due_at = v.due_at FROM (VALUES " +
-        placeholders(end - begin, kOutcomeColumns, {"::uuid", "::text", "::bigint", "::bigint", "::bigint"}) +
-        ") AS v(id, status, updated_at, sent_at, due_at) WHERE n.id = v.id RETURNING n.id";
+        "sent_at = COALESCE(v.sent_at, n.sent_at), due_at = v.due_at, sent_by = COALESCE(v.sent_by, n.sent_by) "
+        "FROM (VALUES " +
+        placeholders(end - begin, kOutcomeColumns, {"::uuid", "::text", "::bigint", "::bigint", "::bigint", "::text"}) +
+        ") AS v(id, status, updated_at, sent_at, due_at, sent_by) WHERE n.id = v.id RETURNING n.id";
     auto result = exec_retrying(connection, sql, params);
     {
       std::lock_guard lock(mutex_);

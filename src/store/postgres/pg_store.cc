@@ -15,10 +15,11 @@ namespace {
 constexpr const char* kNotificationColumns =
     "id, service_id, api_key_id, key_type, template_id, template_version, notification_type, "
     "status, reference, recipient, personalisation, subject, body, one_click_unsubscribe_url, "
-    "created_at, sent_at, updated_at, attempts";
+    "created_at, sent_at, updated_at, attempts, sender, billable_units, rate_multiplier, sent_by";
 
 constexpr const char* kServiceColumns =
-    "SELECT id, name, email_sender_local_part, active, restricted, created_at, retention_days FROM services ";
+    "SELECT id, name, email_sender_local_part, active, restricted, created_at, retention_days, permissions, "
+    "prefix_sms FROM services ";
 
 constexpr const char* kTemplateSelect =
     "SELECT t.id, t.service_id, t.archived, v.version, v.name, v.template_type, v.subject, "
@@ -38,6 +39,8 @@ ServiceRecord read_service(const PgResult& rows, int i) {
   s.restricted = rows.boolean(i, 4);
   s.created_at = from_micros(rows.integer(i, 5));
   s.retention_days = static_cast<int>(rows.integer(i, 6));
+  s.permissions = split_permissions(rows.text(i, 7));
+  s.prefix_sms = rows.boolean(i, 8);
   return s;
 }
 
@@ -78,6 +81,10 @@ SealedNotification sealed_from(const PgResult& rows, int i) {
   s.sent_at = rows.optional_integer(i, 15);
   s.updated_at = rows.optional_integer(i, 16);
   s.attempts = rows.integer(i, 17);
+  s.sender = rows.optional_text(i, 18);
+  s.billable_units = rows.integer(i, 19);
+  s.rate_multiplier = rows.integer(i, 20);
+  s.sent_by = rows.optional_text(i, 21);
   return s;
 }
 
@@ -115,11 +122,12 @@ Result<std::unique_ptr<PgStore>> PgStore::open(const PgConfig& config, std::shar
 Result<void> PgStore::create_service(const ServiceRecord& s) {
   return with_connection<void>([&](PgConnection& db) {
     return db.run(
-        "INSERT INTO services (id, name, email_sender_local_part, active, restricted, created_at, retention_days) "
-        "VALUES ($1, $2, $3, $4, $5, $6, $7)",
+        "INSERT INTO services (id, name, email_sender_local_part, active, restricted, created_at, retention_days, "
+        "permissions, prefix_sms) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
         Params().text(s.id.to_string()).text(s.name).text(s.email_sender_local_part)
             .text(s.active ? "true" : "false").text(s.restricted ? "true" : "false")
-            .integer(to_micros(s.created_at)).integer(s.retention_days));
+            .integer(to_micros(s.created_at)).integer(s.retention_days).text(join_permissions(s.permissions))
+            .text(s.prefix_sms ? "true" : "false"));
   });
 }
 
@@ -158,6 +166,72 @@ Result<void> PgStore::set_service_retention(ServiceId service, int days) {
     if (updated->affected() != 1) return not_found("service " + service.to_string());
     return ok();
   });
+}
+
+Result<void> PgStore::update_service(const ServiceRecord& s) {
+  return with_connection<void>([&](PgConnection& db) -> Result<void> {
+    auto updated = db.exec(
+        "UPDATE services SET active = $1, restricted = $2, retention_days = $3, permissions = $4, prefix_sms = $5 "
+        "WHERE id = $6",
+        Params().text(s.active ? "true" : "false").text(s.restricted ? "true" : "false").integer(s.retention_days)
+            .text(join_permissions(s.permissions)).text(s.prefix_sms ? "true" : "false").text(s.id.to_string()),
+        PgConnection::Retry::kYes);
+    if (!updated) return updated.error();
+    if (updated->affected() != 1) return not_found("no service " + s.id.to_string());
+    return ok();
+  });
+}
+
+Result<void> PgStore::add_service_contact(const ServiceContact& c) {
+  return with_connection<void>([&](PgConnection& db) {
+    return db.transaction([&]() -> Result<void> {
+      if (c.is_default) {
+        HERALD_TRY(db.run("UPDATE service_contacts SET is_default = false WHERE service_id = $1 AND kind = $2",
+                          Params().text(c.service.to_string()).text(contact_kind_name(c.kind))));
+      }
+      return db.run("INSERT INTO service_contacts VALUES ($1, $2, $3, $4, $5, $6)",
+                    Params().text(c.id.to_string()).text(c.service.to_string()).text(contact_kind_name(c.kind))
+                        .text(c.value).text(c.is_default ? "true" : "false").integer(to_micros(c.created_at)));
+    });
+  });
+}
+
+Result<std::vector<ServiceContact>> PgStore::service_contacts(ServiceId service, ContactKind kind) {
+  return with_connection<std::vector<ServiceContact>>([&](PgConnection& db) -> Result<std::vector<ServiceContact>> {
+    auto rows = db.exec(
+        "SELECT id, value, is_default, created_at FROM service_contacts WHERE service_id = $1 AND kind = $2 "
+        "ORDER BY created_at, id",
+        Params().text(service.to_string()).text(contact_kind_name(kind)));
+    if (!rows) return rows.error();
+    std::vector<ServiceContact> out;
+    for (int i = 0; i < rows->rows(); ++i) {
+      auto id = Uuid::parse(rows->text(i, 0));
+      if (!id) return data_loss("malformed id in database");
+      out.push_back({*id, service, kind, rows->text(i, 1), rows->boolean(i, 2), from_micros(rows->integer(i, 3))});
+    }
+    return out;
+  });
+}
+
+Result<std::optional<NotificationRecord>> PgStore::apply_receipt(const DeliveryReceipt& receipt) {
+  return with_connection<std::optional<NotificationRecord>>(
+      [&](PgConnection& db) -> Result<std::optional<NotificationRecord>> {
+        // After "pending", a permanent failure counts as temporary (GOV.UK's rule for Firetext).
+        // Safe to re-send after a broken connection: a second run finds it no longer waiting.
+        auto rows = db.exec(
+            std::string("UPDATE notifications SET status = CASE WHEN status = 'pending' AND $1 = 'permanent-failure' "
+                        "THEN 'temporary-failure' ELSE $1 END, updated_at = $2 WHERE id = $3 AND sent_by = $4 AND "
+                        "status IN ('sending', 'pending') AND redacted_at IS NULL RETURNING ") +
+                kNotificationColumns,
+            Params().text(receipt.status).integer(to_micros(receipt.received_at)).text(receipt.id.to_string())
+                .text(receipt.provider),
+            PgConnection::Retry::kYes);
+        if (!rows) return rows.error();
+        if (rows->rows() == 0) return std::optional<NotificationRecord>();
+        auto record = open_notification(*cipher_, sealed_from(*rows, 0));
+        if (!record) return std::optional<NotificationRecord>();
+        return std::optional<NotificationRecord>(std::move(*record));
+      });
 }
 
 Result<void> PgStore::create_api_key(const ApiKeyRecord& key) {
@@ -413,7 +487,8 @@ Result<std::vector<NotificationRecord>> PgStore::claim_due(int limit, Timestamp 
                         "WHERE n.id = c.id RETURNING ") +
                 "n.id, n.service_id, n.api_key_id, n.key_type, n.template_id, n.template_version, "
                 "n.notification_type, n.status, n.reference, n.recipient, n.personalisation, n.subject, n.body, "
-                "n.one_click_unsubscribe_url, n.created_at, n.sent_at, n.updated_at, n.attempts",
+                "n.one_click_unsubscribe_url, n.created_at, n.sent_at, n.updated_at, n.attempts, n.sender, "
+                "n.billable_units, n.rate_multiplier, n.sent_by",
             Params().integer(to_micros(now + lease)).integer(to_micros(now)).integer(limit));
         if (!rows) return rows.error();
         std::vector<std::string> unreadable;

@@ -53,6 +53,10 @@ class PgStore final : public Store {
   Result<std::vector<TemplateRecord>> templates_for_service(ServiceId service) override;
   Result<std::vector<ServiceRecord>> list_services() override;
   Result<void> set_service_retention(ServiceId service, int days) override;
+  Result<void> update_service(const ServiceRecord& service) override;
+  Result<void> add_service_contact(const ServiceContact& contact) override;
+  Result<std::vector<ServiceContact>> service_contacts(ServiceId service, ContactKind kind) override;
+  Result<std::optional<NotificationRecord>> apply_receipt(const DeliveryReceipt& receipt) override;
   Result<void> insert_notification(const NotificationRecord& record) override;
   void insert_notification_async(const NotificationRecord& record, Completion done) override;
   Result<std::optional<NotificationRecord>> find_notification(ServiceId service, NotificationId id) override;

@@ -110,6 +110,26 @@ CREATE INDEX audit_log_at ON audit_log(at);
 DROP INDEX notifications_service_created;
 CREATE INDEX notifications_service_created_id ON notifications(service_id, created_at, id);
 )sql"},
+    // Text messages (issue 7): a service's channel permissions and SMS prefix setting; its
+    // senders, reply-to addresses and letter contact blocks; what a notification was sent as,
+    // by whom, and what it bills.
+    Migration{5, "service settings and text messages", R"sql(
+ALTER TABLE services ADD COLUMN permissions TEXT NOT NULL DEFAULT 'email,sms,letter';
+ALTER TABLE services ADD COLUMN prefix_sms INTEGER NOT NULL DEFAULT 1;
+CREATE TABLE service_contacts (
+  id TEXT PRIMARY KEY,
+  service_id TEXT NOT NULL REFERENCES services(id),
+  kind TEXT NOT NULL CHECK (kind IN ('email_reply_to', 'sms_sender', 'letter_contact')),
+  value TEXT NOT NULL,
+  is_default INTEGER NOT NULL DEFAULT 0,
+  created_at INTEGER NOT NULL
+) STRICT;
+CREATE INDEX service_contacts_service ON service_contacts(service_id, kind);
+ALTER TABLE notifications ADD COLUMN sender TEXT;
+ALTER TABLE notifications ADD COLUMN billable_units INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE notifications ADD COLUMN rate_multiplier INTEGER NOT NULL DEFAULT 1;
+ALTER TABLE notifications ADD COLUMN sent_by TEXT;
+)sql"},
 };
 
 static_assert(kMigrations.back().version == kSchemaVersion, "a new migration raises store::kSchemaVersion");

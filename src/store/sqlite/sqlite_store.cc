@@ -15,7 +15,7 @@ namespace {
 constexpr const char* kNotificationColumns =
     "id, service_id, api_key_id, key_type, template_id, template_version, notification_type, "
     "status, reference, recipient, personalisation, subject, body, one_click_unsubscribe_url, "
-    "created_at, sent_at, updated_at, attempts";
+    "created_at, sent_at, updated_at, attempts, sender, billable_units, rate_multiplier, sent_by";
 
 template <typename IdType>
 Result<IdType> parse_id(const std::string& text) {
@@ -33,6 +33,8 @@ ServiceRecord read_service(const Statement& row) {
   s.restricted = row.column_int(4) != 0;
   s.created_at = from_micros(row.column_int(5));
   s.retention_days = static_cast<int>(row.column_int(6));
+  s.permissions = split_permissions(row.column_text(7));
+  s.prefix_sms = row.column_int(8) != 0;
   return s;
 }
 
@@ -167,8 +169,8 @@ Result<T> SqliteStore::with_reader(F&& read) {
 Result<void> SqliteStore::create_service(const ServiceRecord& service) {
   return writer_->run([&service](Connection& db) -> Result<void> {
     auto stmt = db.prepare(
-        "INSERT INTO services (id, name, email_sender_local_part, active, restricted, created_at, retention_days) "
-        "VALUES (?, ?, ?, ?, ?, ?, ?)");
+        "INSERT INTO services (id, name, email_sender_local_part, active, restricted, created_at, retention_days, "
+        "permissions, prefix_sms) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)");
     if (!stmt) return stmt.error();
     return stmt->bind_text(1, service.id.to_string())
         .bind_text(2, service.name)
@@ -177,7 +179,68 @@ Result<void> SqliteStore::create_service(const ServiceRecord& service) {
         .bind_int(5, service.restricted ? 1 : 0)
         .bind_int(6, to_micros(service.created_at))
         .bind_int(7, service.retention_days)
+        .bind_text(8, join_permissions(service.permissions))
+        .bind_int(9, service.prefix_sms ? 1 : 0)
         .run();
+  });
+}
+
+Result<void> SqliteStore::update_service(const ServiceRecord& service) {
+  return writer_->run([&service](Connection& db) -> Result<void> {
+    auto stmt = db.prepare(
+        "UPDATE services SET active = ?, restricted = ?, retention_days = ?, permissions = ?, prefix_sms = ? "
+        "WHERE id = ?");
+    if (!stmt) return stmt.error();
+    HERALD_TRY(stmt->bind_int(1, service.active ? 1 : 0)
+                   .bind_int(2, service.restricted ? 1 : 0)
+                   .bind_int(3, service.retention_days)
+                   .bind_text(4, join_permissions(service.permissions))
+                   .bind_int(5, service.prefix_sms ? 1 : 0)
+                   .bind_text(6, service.id.to_string())
+                   .run());
+    if (db.changes() != 1) return not_found("no service " + service.id.to_string());
+    return ok();
+  });
+}
+
+Result<void> SqliteStore::add_service_contact(const ServiceContact& contact) {
+  // Writer jobs run in a savepoint of the writer's transaction: both statements or neither.
+  return writer_->run([&contact](Connection& db) -> Result<void> {
+    if (contact.is_default) {
+      auto clear = db.prepare("UPDATE service_contacts SET is_default = 0 WHERE service_id = ? AND kind = ?");
+      if (!clear) return clear.error();
+      HERALD_TRY(clear->bind_text(1, contact.service.to_string()).bind_text(2, contact_kind_name(contact.kind)).run());
+    }
+    auto stmt = db.prepare("INSERT INTO service_contacts VALUES (?, ?, ?, ?, ?, ?)");
+    if (!stmt) return stmt.error();
+    HERALD_TRY(stmt->bind_text(1, contact.id.to_string())
+                   .bind_text(2, contact.service.to_string())
+                   .bind_text(3, contact_kind_name(contact.kind))
+                   .bind_text(4, contact.value)
+                   .bind_int(5, contact.is_default ? 1 : 0)
+                   .bind_int(6, to_micros(contact.created_at))
+                   .run());
+    return ok();
+  });
+}
+
+Result<std::vector<ServiceContact>> SqliteStore::service_contacts(ServiceId service, ContactKind kind) {
+  return with_reader<std::vector<ServiceContact>>([&](Connection& db) -> Result<std::vector<ServiceContact>> {
+    auto stmt = db.prepare(
+        "SELECT id, value, is_default, created_at FROM service_contacts WHERE service_id = ? AND kind = ? "
+        "ORDER BY created_at, id");
+    if (!stmt) return stmt.error();
+    stmt->bind_text(1, service.to_string()).bind_text(2, contact_kind_name(kind));
+    std::vector<ServiceContact> out;
+    while (true) {
+      auto row = stmt->step();
+      if (!row) return row.error();
+      if (!*row) return out;
+      auto id = parse_id<Uuid>(stmt->column_text(0));
+      if (!id) return id.error();
+      out.push_back({*id, service, kind, stmt->column_text(1), stmt->column_int(2) != 0,
+                     from_micros(stmt->column_int(3))});
+    }
   });
 }
 
@@ -369,8 +432,8 @@ void SqliteStore::insert_notification_async(const NotificationRecord& record, Co
         auto stmt = db.prepare(
             "INSERT INTO notifications (id, service_id, api_key_id, key_type, template_id, template_version, "
             "notification_type, status, reference, recipient, personalisation, subject, body, "
-            "one_click_unsubscribe_url, created_at, due_at, recipient_index) "
-            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)");
+            "one_click_unsubscribe_url, created_at, due_at, recipient_index, sender, billable_units, rate_multiplier) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)");
         if (!stmt) return stmt.error();
         return stmt->bind_text(1, row->id)
             .bind_text(2, row->service)
@@ -389,6 +452,9 @@ void SqliteStore::insert_notification_async(const NotificationRecord& record, Co
             .bind_int(15, row->created_at)
             .bind_optional_int(16, row->due_at)
             .bind_optional_blob(17, row->recipient_index)
+            .bind_optional_text(18, row->sender)
+            .bind_int(19, row->billable_units)
+            .bind_int(20, row->rate_multiplier)
             .run();
       },
       std::move(done));
@@ -414,6 +480,10 @@ Result<NotificationRecord> SqliteStore::read_notification(const Statement& row) 
   s.sent_at = row.column_optional_int(15);
   s.updated_at = row.column_optional_int(16);
   s.attempts = row.column_int(17);
+  s.sender = row.column_optional_text(18);
+  s.billable_units = row.column_int(19);
+  s.rate_multiplier = row.column_int(20);
+  s.sent_by = row.column_optional_text(21);
   return open_notification(*cipher_, s);
 }
 
@@ -539,18 +609,46 @@ void SqliteStore::record_outcome_async(DeliveryOutcome outcome, Completion done)
       [outcome = std::move(outcome)](Connection& db) -> Result<void> {
         auto stmt = db.prepare(
             "UPDATE notifications SET status = ?, updated_at = ?, sent_at = COALESCE(?, sent_at), "
-            "due_at = ? WHERE id = ?");
+            "due_at = ?, sent_by = COALESCE(?, sent_by) WHERE id = ?");
         if (!stmt) return stmt.error();
         HERALD_TRY(stmt->bind_text(1, outcome.status)
                        .bind_int(2, to_micros(outcome.updated_at))
                        .bind_optional_int(3, optional_micros(outcome.sent_at))
                        .bind_optional_int(4, optional_micros(outcome.next_attempt_at))
-                       .bind_text(5, outcome.id.to_string())
+                       .bind_optional_text(5, outcome.sent_by)
+                       .bind_text(6, outcome.id.to_string())
                        .run());
         if (db.changes() != 1) return not_found("notification " + outcome.id.to_string());
         return ok();
       },
       std::move(done));
+}
+
+Result<std::optional<NotificationRecord>> SqliteStore::apply_receipt(const DeliveryReceipt& receipt) {
+  std::optional<NotificationRecord> applied;
+  auto result = writer_->run([&](Connection& db) -> Result<void> {
+    // After "pending", a permanent failure counts as temporary (GOV.UK's rule for Firetext).
+    auto stmt = db.prepare(
+        std::string("UPDATE notifications SET status = CASE WHEN status = 'pending' AND ? = 'permanent-failure' "
+                    "THEN 'temporary-failure' ELSE ? END, updated_at = ? WHERE id = ? AND sent_by = ? AND "
+                    "status IN ('sending', 'pending') AND redacted_at IS NULL RETURNING ") +
+        kNotificationColumns);
+    if (!stmt) return stmt.error();
+    stmt->bind_text(1, receipt.status)
+        .bind_text(2, receipt.status)
+        .bind_int(3, to_micros(receipt.received_at))
+        .bind_text(4, receipt.id.to_string())
+        .bind_text(5, receipt.provider);
+    auto row = stmt->step();
+    if (!row) return row.error();
+    if (!*row) return ok();
+    auto record = read_notification(*stmt);
+    HERALD_TRY(stmt->step());  // finish the statement
+    if (record) applied = std::move(*record);
+    return ok();
+  });
+  if (!result) return result.error();
+  return applied;
 }
 
 Result<std::vector<ServiceRecord>> SqliteStore::list_services() {

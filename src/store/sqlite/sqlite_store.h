@@ -56,6 +56,10 @@ class SqliteStore final : public Store {
   Result<std::vector<TemplateRecord>> templates_for_service(ServiceId service) override;
   Result<std::vector<ServiceRecord>> list_services() override;
   Result<void> set_service_retention(ServiceId service, int days) override;
+  Result<void> update_service(const ServiceRecord& service) override;
+  Result<void> add_service_contact(const ServiceContact& contact) override;
+  Result<std::vector<ServiceContact>> service_contacts(ServiceId service, ContactKind kind) override;
+  Result<std::optional<NotificationRecord>> apply_receipt(const DeliveryReceipt& receipt) override;
   Result<std::vector<NotificationRecord>> find_by_recipient(ServiceId service,
                                                             std::string_view recipient_normalised) override;
   Result<RetentionOutcome> redact_before(ServiceId service, Timestamp cutoff, Timestamp now) override;
