@@ -126,12 +126,10 @@ struct Heading {
 // as text. Closing '#'s after a blank are dropped.
 std::optional<Heading> atx_heading(std::string_view line) {
   line = skip_indent(line);
-  int level = 0;
-  while (level < 6 && static_cast<std::size_t>(level) < line.size() && line[level] == '#') {
-    ++level;
-  }
+  std::size_t level = 0;
+  while (level < 6 && level < line.size() && line[level] == '#') ++level;
   if (level == 0) return std::nullopt;
-  std::string_view text = trim(line.substr(static_cast<std::size_t>(level)));
+  std::string_view text = trim(line.substr(level));
   std::string_view without_closing = text;
   while (!without_closing.empty() && without_closing.back() == '#') {
     without_closing.remove_suffix(1);
@@ -141,7 +139,7 @@ std::optional<Heading> atx_heading(std::string_view line) {
     if (!without_closing.empty()) text = without_closing;
   }
   if (text.empty()) return std::nullopt;
-  return Heading{level, text};
+  return Heading{static_cast<int>(level), text};
 }
 
 bool is_inset_start(std::string_view line) {
