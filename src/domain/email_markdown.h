@@ -15,6 +15,8 @@
 //   - backslash escapes (\* \# \[ ...), which give the character literally.
 // Deliberately not supported, as in Notify: emphasis (* _ ** ~~), inline code, code blocks,
 // tables and HTML; they stay literal text. Images ![alt](url) are dropped, as Notify does.
+// "+ " and "1) " do not start list items (Notify's list grammar has neither). Indented items
+// are items of the same list: nested lists are flattened, which keeps nesting bounded.
 //
 // Security: the input is untrusted. Everything that is not markup Herald generates itself is
 // HTML-escaped. Only http:, https: and mailto: links (or scheme-less ones, which get "http://")
