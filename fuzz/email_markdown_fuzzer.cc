@@ -29,12 +29,16 @@ void check_html(std::string_view html) {
   for (std::size_t at = html.find('<'); at != std::string_view::npos; at = html.find('<', at + 1)) {
     if (!starts_with_any(html.substr(at), kElements)) std::abort();
   }
-  constexpr std::string_view kHref = "href=\"";
-  for (std::size_t at = html.find(kHref); at != std::string_view::npos;
-       at = html.find(kHref, at + 1)) {
-    std::string lowered(html.substr(at + kHref.size(), 8));
+  // Attribute by attribute: a value may itself contain the text `href=` (never a quote).
+  constexpr std::string_view kHref = " href=\"";
+  for (std::size_t at = html.find(kHref); at != std::string_view::npos;) {
+    const std::size_t value = at + kHref.size();
+    std::string lowered(html.substr(value, 8));
     for (char& c : lowered) c = (c >= 'A' && c <= 'Z') ? static_cast<char>(c - 'A' + 'a') : c;
     if (!starts_with_any(lowered, kSchemes)) std::abort();
+    const std::size_t value_end = html.find('"', value);
+    if (value_end == std::string_view::npos) std::abort();
+    at = html.find(kHref, value_end);
   }
 }
 
