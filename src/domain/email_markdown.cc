@@ -766,7 +766,19 @@ std::string with_unsubscribe_footer(std::string_view body, std::string_view unsu
   std::string out(body);
   if (unsubscribe_url.empty()) return out;
   out += "\n\n---\n\n[Unsubscribe from these emails](";
-  out += unsubscribe_url;
+  // Characters that would end the link's URL early are percent-encoded, so the whole URL is
+  // one link (or, with a refused scheme, one piece of text).
+  static constexpr std::string_view kHex = "0123456789ABCDEF";
+  for (const char c : unsubscribe_url) {
+    if (std::string_view(" \t\r\n\f\v()[]").find(c) == std::string_view::npos) {
+      out += c;
+      continue;
+    }
+    const auto byte = static_cast<unsigned char>(c);
+    out += '%';
+    out += kHex[byte >> 4];
+    out += kHex[byte & 0xF];
+  }
   out += ')';
   return out;
 }

@@ -52,7 +52,8 @@ std::string email_html_document(std::string_view subject, std::string_view html_
 
 // `body` with Notify's one-click unsubscribe footer appended (a horizontal rule, then the link
 // "Unsubscribe from these emails" to `unsubscribe_url`), to be rendered by the functions
-// above. Returns `body` unchanged when `unsubscribe_url` is empty.
+// above. Blanks, parentheses and brackets in the URL are percent-encoded so that it stays one
+// link. Returns `body` unchanged when `unsubscribe_url` is empty.
 std::string with_unsubscribe_footer(std::string_view body, std::string_view unsubscribe_url);
 
 }  // namespace herald::domain

@@ -385,6 +385,15 @@ TEST(EmailMarkdown, UnsubscribeFooterIsARuleAndALink) {
   EXPECT_EQ(with_unsubscribe_footer("Hello", ""), "Hello");
 }
 
+TEST(EmailMarkdown, UnsubscribeUrlStaysOneLink) {
+  const std::string body = with_unsubscribe_footer("Hi", "https://example.com/a b(c)[d]");
+  EXPECT_EQ(body, "Hi\n\n---\n\n[Unsubscribe from these emails]"
+                  "(https://example.com/a%20b%28c%29%5Bd%5D)");
+  EXPECT_EQ(email_markdown_to_html(body),
+            p("Hi") + kHr +
+                p(a("https://example.com/a%20b%28c%29%5Bd%5D", "Unsubscribe from these emails")));
+}
+
 TEST(EmailMarkdown, UnsubscribeFooterWithHostileUrlIsNotALink) {
   const std::string html =
       email_markdown_to_html(with_unsubscribe_footer("Hello", "javascript:alert(1)"));
