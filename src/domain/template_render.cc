@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "core/utf8.h"
+#include "domain/email_markdown.h"
 
 namespace herald::domain {
 namespace {
@@ -805,78 +806,6 @@ std::string render_subject(std::string_view subject, const Personalisation& pers
 // =============================================================================================
 // Message parts.
 
-std::string normalise_newlines(std::string_view text) {
-  std::string out;
-  out.reserve(text.size());
-  for (std::size_t i = 0; i < text.size(); ++i) {
-    if (text[i] != '\r') {
-      out += text[i];
-      continue;
-    }
-    out += '\n';
-    if (i + 1 < text.size() && text[i + 1] == '\n') ++i;
-  }
-  return out;
-}
-
-void append_html_escaped(std::string& out, std::string_view text) {
-  for (const char c : text) {
-    switch (c) {
-      case '&':
-        out += "&amp;";
-        break;
-      case '<':
-        out += "&lt;";
-        break;
-      case '>':
-        out += "&gt;";
-        break;
-      case '"':
-        out += "&quot;";
-        break;
-      case '\'':
-        out += "&#39;";
-        break;
-      default:
-        out += c;
-    }
-  }
-}
-
-// Paragraphs are runs of non-blank lines; the lines of one paragraph are joined by <br>.
-void append_html_paragraphs(std::string& out, std::string_view text) {
-  bool in_paragraph = false;
-  std::size_t start = 0;
-  while (start <= text.size()) {
-    std::size_t end = text.find('\n', start);
-    if (end == std::string_view::npos) end = text.size();
-    const std::string_view line = text.substr(start, end - start);
-    if (python_strip(line).empty()) {
-      if (in_paragraph) out += "</p>\n";
-      in_paragraph = false;
-    } else {
-      out += in_paragraph ? "<br>\n" : "<p style=\"margin: 0 0 20px 0;\">";
-      in_paragraph = true;
-      append_html_escaped(out, line);
-    }
-    start = end + 1;
-  }
-  if (in_paragraph) out += "</p>\n";
-}
-
-std::string html_document(std::string_view subject, std::string_view text_body) {
-  std::string out =
-      "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n"
-      "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n<title>";
-  append_html_escaped(out, subject);
-  out +=
-      "</title>\n</head>\n<body style=\"font-family: Helvetica, Arial, sans-serif; "
-      "font-size: 19px; line-height: 1.32; color: #0b0c0c;\">\n";
-  append_html_paragraphs(out, text_body);
-  out += "</body>\n</html>\n";
-  return out;
-}
-
 // template.py Template.is_message_empty, given the rendered (stripped) body.
 bool is_message_empty(std::string_view body_template, std::string_view rendered_body) {
   if (body_template.empty()) return true;
@@ -930,7 +859,8 @@ std::string substitute_placeholders(std::string_view text, const Personalisation
 }
 
 Result<RenderedEmail> render_email(const EmailTemplateContent& content,
-                                   const Personalisation& personalisation, RenderParts parts) {
+                                   const Personalisation& personalisation, RenderParts parts,
+                                   std::string_view one_click_unsubscribe_url) {
   HERALD_TRY(check_placeholders({content.subject, content.body}, personalisation));
   RenderedEmail rendered;
   rendered.body = std::string(
@@ -940,8 +870,11 @@ Result<RenderedEmail> render_email(const EmailTemplateContent& content,
   }
   rendered.subject = render_subject(content.subject, personalisation);
   if (parts == RenderParts::kContent) return rendered;
-  rendered.text_body = normalise_newlines(rendered.body);
-  rendered.html_body = html_document(rendered.subject, rendered.text_body);
+  // The MIME parts are Notify markdown renderings of the body, with the unsubscribe footer
+  // that the API's `body` never shows.
+  const std::string sent_body = with_unsubscribe_footer(rendered.body, one_click_unsubscribe_url);
+  rendered.text_body = email_markdown_to_plain_text(sent_body);
+  rendered.html_body = email_html_document(rendered.subject, email_markdown_to_html(sent_body));
   return rendered;
 }
 

@@ -49,10 +49,13 @@ struct RenderedEmail {
   // GOV.UK content.body: the raw template text with placeholders substituted (lists as markdown
   // bullets), then Python str.strip(); line endings are preserved.
   std::string body;
-  // The text/plain MIME part: `body` with "\r\n" and "\r" normalised to "\n".
+  // The text/plain MIME part: `body` (plus the unsubscribe footer) rendered by Notify's
+  // plain-text markdown renderer (email_markdown_to_plain_text): "• " bullets, underlined
+  // headings, "text: url" links, "\n" line endings.
   std::string text_body;
-  // The text/html MIME part: a small complete HTML document. Template text and values are
-  // HTML-escaped; blank lines separate <p> paragraphs and single newlines become <br>.
+  // The text/html MIME part: a complete HTML document around the Notify markdown rendering of
+  // the same text (email_markdown_to_html, email_html_document). Template text and values
+  // alike are HTML-escaped; markdown in values is rendered, as Notify does.
   std::string html_body;
 };
 
@@ -63,9 +66,12 @@ struct RenderedEmail {
 //    nothing, or the body template is empty.
 // kContent leaves text_body and html_body empty: accepting a notification needs only the
 // checks and the content, the MIME parts are made again at delivery.
+// A non-empty `one_click_unsubscribe_url` appends Notify's footer (a rule and an "Unsubscribe
+// from these emails" link) to both MIME parts; `body` never has it (§7.2).
 enum class RenderParts { kContent, kContentAndMime };
 Result<RenderedEmail> render_email(const EmailTemplateContent& content,
                                    const Personalisation& personalisation,
-                                   RenderParts parts = RenderParts::kContentAndMime);
+                                   RenderParts parts = RenderParts::kContentAndMime,
+                                   std::string_view one_click_unsubscribe_url = {});
 
 }  // namespace herald::domain

@@ -207,7 +207,8 @@ TEST(Render, BodyKeepsLineEndingsAndMarkdownAndIsStripped) {
                          values({{"name", text("Foo")}}));
   ASSERT_TRUE(rendered);
   EXPECT_EQ(rendered->body, "# Hello Foo\r\n\r\n* Functional test\rDone");
-  EXPECT_EQ(rendered->text_body, "# Hello Foo\n\n* Functional test\nDone");
+  EXPECT_EQ(rendered->text_body,
+            "Hello Foo\n" + std::string(65, '=') + "\n\n\u2022 Functional test\nDone\n");
 }
 
 TEST(Render, BodyStripRemovesUnicodeWhitespaceAtTheEndsOnly) {
@@ -300,7 +301,10 @@ TEST(RenderHtml, ParagraphsOnBlankLinesAndBreaksOnSingleNewlines) {
   ASSERT_TRUE(rendered);
   const std::string& html = rendered->html_body;
   EXPECT_TRUE(contains(html, ">one<br>\ntwo</p>\n<p")) << html;
-  EXPECT_TRUE(contains(html, ">three</p>\n<p style=\"margin: 0 0 20px 0;\">four</p>\n")) << html;
+  EXPECT_TRUE(contains(html,
+                       ">three</p>\n<p style=\"Margin: 0 0 20px 0; font-size: 19px; line-height: "
+                       "25px; color: #0B0C0C;\">four</p>\n"))
+      << html;
   EXPECT_FALSE(contains(html, "\r")) << html;
 }
 
@@ -315,12 +319,16 @@ TEST(RenderHtml, IsACompleteDocument) {
   EXPECT_TRUE(contains(html, "</body>\n</html>\n"));
 }
 
-TEST(RenderHtml, ListsBecomeBulletLinesInTheirOwnParagraph) {
+TEST(RenderHtml, ListsBecomeABulletList) {
   auto rendered = render("s", "Items:((l))", values({{"l", list({"<a>", "b"})}}));
   ASSERT_TRUE(rendered);
-  EXPECT_TRUE(contains(rendered->html_body,
-                       ">Items:</p>\n<p style=\"margin: 0 0 20px 0;\">* "
-                       "&lt;a&gt;<br>\n* b</p>"))
+  EXPECT_TRUE(contains(rendered->html_body, ">Items:</p>\n<table role=\"presentation\""))
+      << rendered->html_body;
+  EXPECT_TRUE(contains(rendered->html_body, "list-style-type: disc;\">\n<li style="))
+      << rendered->html_body;
+  EXPECT_TRUE(contains(rendered->html_body, "color: #0B0C0C;\">&lt;a&gt;</li>\n<li style="))
+      << rendered->html_body;
+  EXPECT_TRUE(contains(rendered->html_body, "color: #0B0C0C;\">b</li>\n</ul>"))
       << rendered->html_body;
 }
 
