@@ -18,8 +18,11 @@ Result<OutgoingEmail> prepare_email(domain::Notifications& notifications,
   if (!personalisation || !personalisation->is_object()) {
     return data_loss("stored personalisation is not a JSON object");
   }
+  // With a one-click unsubscribe URL, GOV.UK appends an unsubscribe link to what is emailed.
   auto rendered = domain::render_email({(*found)->subject, (*found)->body},
-                                       domain::personalisation_from_json(*personalisation));
+                                       domain::personalisation_from_json(*personalisation),
+                                       domain::RenderParts::kContentAndMime,
+                                       record.one_click_unsubscribe_url.value_or(""));
   if (!rendered) return rendered.error();
   OutgoingEmail email;
   email.message_id = record.id.to_string();

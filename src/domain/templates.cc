@@ -2,6 +2,8 @@
 
 #include <set>
 
+#include "domain/email_markdown.h"
+#include "domain/sms_text.h"
 #include "domain/template_render.h"
 
 namespace herald::domain {
@@ -40,11 +42,17 @@ Result<TemplatePreview> Templates::preview(const Caller& caller, TemplateId id, 
   TemplatePreview preview{std::move(**found), {}, {}, {}};
   const store::TemplateRecord& t = preview.record;
   if (t.type == "email") {
-    auto rendered = render_email({t.subject, t.body}, personalisation);
+    auto rendered = render_email({t.subject, t.body}, personalisation, RenderParts::kContent);
     if (!rendered) return rendered.error();
+    preview.html = email_markdown_to_html(rendered->body);
     preview.body = std::move(rendered->body);
     preview.subject = std::move(rendered->subject);
-    preview.html = std::move(rendered->html_body);
+    return preview;
+  }
+  if (t.type == "sms") {
+    auto rendered = render_sms(t.body, personalisation);
+    if (!rendered) return rendered.error();
+    preview.body = std::move(rendered->body);
     return preview;
   }
   return invalid_argument(t.type + " templates cannot be previewed yet");
