@@ -89,8 +89,9 @@ build/fuzz/Makefile:
 # Short libFuzzer runs of every parser target over its checked-in corpus (FUZZ_SECONDS each).
 FUZZ_SECONDS ?= 20
 fuzz: deps build/fuzz/Makefile
-	cmake --build build/fuzz -j $(JOBS) --target json_fuzzer jwt_fuzzer govuk_send_email_fuzzer backup_reader_fuzzer audit_checkpoint_fuzzer
-	@set -o pipefail; for t in json jwt govuk_send_email backup_reader audit_checkpoint; do \
+	cmake --build build/fuzz -j $(JOBS) --target json_fuzzer jwt_fuzzer govuk_send_email_fuzzer backup_reader_fuzzer audit_checkpoint_fuzzer \
+	  phone_number_fuzzer
+	@set -o pipefail; for t in json jwt govuk_send_email backup_reader audit_checkpoint phone_number; do \
 	  mkdir -p build/fuzz/corpus/$$t; \
 	  ./build/fuzz/$${t}_fuzzer -max_total_time=$(FUZZ_SECONDS) -max_len=4096 build/fuzz/corpus/$$t fuzz/corpus/$$t 2>&1 | tail -2 || exit 1; \
 	done
