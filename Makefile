@@ -10,7 +10,15 @@ SMTP_PORT ?= 2525
 DEBIAN_PACKAGES := g++ cmake make pkg-config ccache libboost1.81-dev libssl-dev openssl \
 	libsqlite3-dev sqlite3 libcli11-dev libtomlplusplus-dev libgtest-dev libgmock-dev \
 	python3 python3-aiosmtpd ca-certificates clang libclang-rt-14-dev wrk nginx libbenchmark-dev \
-	softhsm2 libp11-kit-dev postgresql-15 postgresql-client-15 libpq-dev
+	softhsm2 libp11-kit-dev postgresql-15 postgresql-client-15 libpq-dev \
+	libphonenumber8 libprotobuf-dev libabsl-dev
+
+# libphonenumber's headers. Debian 12's libphonenumber-dev cannot be installed beside
+# libboost1.81-dev: it depends on libboost-thread-dev, i.e. Boost 1.74, whose headers would replace
+# 1.81's. Its headers need no Boost, so `deps` unpacks them from that package into build/ instead
+# (CMakeLists.txt looks there); the library itself is libphonenumber8's.
+PHONENUMBER_DEB := libphonenumber-dev=8.12.57+ds-3
+PHONENUMBER_DIR := build/third_party/libphonenumber
 
 .PHONY: deps build build-asan run test unit bench fuzz clean e2e-deps
 
@@ -23,6 +31,14 @@ deps:
 	  echo "installing:$$missing"; \
 	  export DEBIAN_FRONTEND=noninteractive; \
 	  apt-get update -qq && apt-get install -y -qq --no-install-recommends $$missing; \
+	fi
+	@if [ ! -f $(PHONENUMBER_DIR)/usr/include/phonenumbers/phonenumberutil.h ]; then \
+	  echo "unpacking $(PHONENUMBER_DEB) headers into $(PHONENUMBER_DIR)"; \
+	  tmp=$$(mktemp -d) && trap 'rm -rf "$$tmp"' EXIT && cd "$$tmp" && \
+	  { apt-get download -qq $(PHONENUMBER_DEB) 2>/dev/null || \
+	    { apt-get update -qq && apt-get download -qq $(PHONENUMBER_DEB); }; } && \
+	  cd - >/dev/null && mkdir -p $(PHONENUMBER_DIR) && \
+	  dpkg-deb -x "$$tmp"/libphonenumber-dev_*.deb $(PHONENUMBER_DIR); \
 	fi
 
 build/release/Makefile:
@@ -73,8 +89,9 @@ build/fuzz/Makefile:
 # Short libFuzzer runs of every parser target over its checked-in corpus (FUZZ_SECONDS each).
 FUZZ_SECONDS ?= 20
 fuzz: deps build/fuzz/Makefile
-	cmake --build build/fuzz -j $(JOBS) --target json_fuzzer jwt_fuzzer govuk_send_email_fuzzer backup_reader_fuzzer audit_checkpoint_fuzzer sms_text_fuzzer email_markdown_fuzzer
-	@set -o pipefail; for t in json jwt govuk_send_email backup_reader audit_checkpoint sms_text email_markdown; do \
+	cmake --build build/fuzz -j $(JOBS) --target json_fuzzer jwt_fuzzer govuk_send_email_fuzzer backup_reader_fuzzer audit_checkpoint_fuzzer sms_text_fuzzer email_markdown_fuzzer \
+	  phone_number_fuzzer
+	@set -o pipefail; for t in json jwt govuk_send_email backup_reader audit_checkpoint sms_text email_markdown phone_number; do \
 	  mkdir -p build/fuzz/corpus/$$t; \
 	  ./build/fuzz/$${t}_fuzzer -max_total_time=$(FUZZ_SECONDS) -max_len=4096 build/fuzz/corpus/$$t fuzz/corpus/$$t 2>&1 | tail -2 || exit 1; \
 	done
