@@ -21,11 +21,14 @@ net::Response error_response(int status, std::string error, std::string message)
 
 net::Response error_response(const Error& error) {
   switch (error.code) {
-    case ErrorCode::kInvalidArgument: return error_response(400, "BadRequestError", error.message);
+    case ErrorCode::kInvalidArgument:
+      return error_response(400, error.kind.empty() ? "BadRequestError" : error.kind, error.message);
     case ErrorCode::kNotFound: return error_response(404, "NoResultFound", "No result found");
     case ErrorCode::kUnauthenticated: return error_response(401, "AuthError", error.message);
-    case ErrorCode::kPermissionDenied: return error_response(403, "AuthError", error.message);
-    case ErrorCode::kResourceExhausted: return error_response(429, "TooManyRequestsError", error.message);
+    case ErrorCode::kPermissionDenied:
+      return error_response(403, error.kind.empty() ? "AuthError" : error.kind, error.message);
+    case ErrorCode::kResourceExhausted:
+      return error_response(429, error.kind.empty() ? "TooManyRequestsError" : error.kind, error.message);
     case ErrorCode::kUnavailable:
       log::error("api.unavailable", {{"error", error.message}});
       return error_response(503, "ServiceUnavailable", "Service temporarily unavailable, try again");

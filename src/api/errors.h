@@ -19,7 +19,7 @@ struct ErrorItem {
 net::Response error_response(int status, const std::vector<ErrorItem>& errors);
 net::Response error_response(int status, std::string error, std::string message);
 
-// kInvalidArgument -> 400 BadRequestError; kNotFound -> 404 NoResultFound "No result found";
+// kInvalidArgument -> 400 BadRequestError (or Error::kind when set, also for 403 and 429); kNotFound -> 404 NoResultFound "No result found";
 // kUnauthenticated -> 401 / kPermissionDenied -> 403 AuthError; kResourceExhausted -> 429;
 // kUnavailable -> 503; kDataLoss and kInternal -> 500 with a generic message (the detail goes
 // to the log with the request id, never to the client).

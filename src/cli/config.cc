@@ -2,8 +2,11 @@
 
 #include <toml++/toml.h>
 
+#include <cctype>
 #include <cstdlib>
 #include <filesystem>
+
+#include "core/url.h"
 
 namespace herald::cli {
 namespace {
@@ -47,6 +50,61 @@ void read_smtp(const toml::table& t, const std::filesystem::path& base, Config& 
   s.helo_name = get<std::string>(t, "smtp.helo_name", "localhost");
   s.timeout = std::chrono::milliseconds(get<std::int64_t>(t, "smtp.timeout_ms", 10000));
   s.message_id_domain = c.email_domain;
+}
+
+std::string env_or_empty(const std::string& name) {
+  const char* value = std::getenv(name.c_str());
+  return value != nullptr ? value : "";
+}
+
+std::string upper(std::string text) {
+  for (char& ch : text) ch = static_cast<char>(std::toupper(static_cast<unsigned char>(ch)));
+  return text;
+}
+
+// [sms] providers = ["firetext", "mmg"], then one [sms.<name>] table each. Secrets (API keys,
+// receipt passwords) come from environment variables named in the file, never the file itself.
+Result<void> read_sms(const toml::table& t, const std::filesystem::path& base, Config& c, const std::string& path) {
+  auto& sms = c.sms;
+  sms.default_sender = get<std::string>(t, "sms.default_sender", sms.default_sender);
+  sms.rate_in_pounds = get<double>(t, "sms.rate_in_pounds", sms.rate_in_pounds);
+  sms.failover.failures_to_switch = static_cast<int>(get<std::int64_t>(t, "sms.failures_to_switch", 3));
+  sms.failover.retry_after = std::chrono::seconds(get<std::int64_t>(t, "sms.retry_after_seconds", 30));
+  // Where providers post receipts: this server's public URL unless given.
+  std::string receipt_base = get<std::string>(t, "sms.receipt_base_url", c.public_url);
+  if (!receipt_base.empty() && receipt_base.back() != '/') receipt_base += '/';
+  const toml::array* names = t.at_path("sms.providers").as_array();
+  if (names == nullptr) return ok();
+  for (const auto& entry : *names) {
+    const auto name = entry.value<std::string>();
+    if (!name || (*name != "firetext" && *name != "mmg")) {
+      return invalid_argument("config " + path + ": sms.providers may list \"firetext\" and \"mmg\"");
+    }
+    const std::string at = "sms." + *name + ".";
+    SmsProviderConfig p;
+    p.name = *name;
+    p.options.url = get<std::string>(t, at + "url", "");
+    p.options.api_key = env_or_empty(get<std::string>(t, at + "api_key_env", "HERALD_" + upper(*name) + "_API_KEY"));
+    p.options.international_api_key =
+        env_or_empty(get<std::string>(t, at + "international_api_key_env", "HERALD_" + upper(*name) + "_INTERNATIONAL_API_KEY"));
+    p.options.http.ca_file = resolve(base, get<std::string>(t, at + "ca_file", ""));
+    p.options.http.timeout = std::chrono::milliseconds(get<std::int64_t>(t, at + "timeout_ms", 10000));
+    // The provider is the operator's choice, not a service's: any address it resolves to.
+    p.options.http.policy = net::AddressPolicy::kAny;
+    p.receipt_username = get<std::string>(t, at + "receipt_username", *name);
+    p.receipt_password =
+        env_or_empty(get<std::string>(t, at + "receipt_password_env", "HERALD_" + upper(*name) + "_RECEIPT_PASSWORD"));
+    if (p.options.api_key.empty()) {
+      return invalid_argument("config " + path + ": no API key for SMS provider " + *name + " (set " +
+                              get<std::string>(t, at + "api_key_env", "HERALD_" + upper(*name) + "_API_KEY") + ")");
+    }
+    if (!receipt_base.empty() && !p.receipt_password.empty() && receipt_base.rfind("https://", 0) == 0) {
+      p.options.receipt_url = "https://" + percent_encode(p.receipt_username) + ":" + percent_encode(p.receipt_password) +
+                              "@" + receipt_base.substr(8) + "notifications/sms/" + *name;
+    }
+    sms.providers.push_back(std::move(p));
+  }
+  return ok();
 }
 
 void read_delivery(const toml::table& t, Config& c) {
@@ -137,6 +195,7 @@ Result<Config> load_config(const std::string& path) {
   if (c.retention_interval_minutes < 1) return invalid_argument("config " + path + ": retention.interval_minutes must be positive");
   read_smtp(t, base, c);
   read_delivery(t, c);
+  HERALD_TRY(read_sms(t, base, c, path));
   c.log_level = get<std::string>(t, "log.level", "info");
   c.store_plaintext_for_test = get<bool>(t, "testing.store_plaintext", false);
   if (c.server.threads == 0 || c.api_threads == 0 || c.worker.batch_size <= 0 ||

@@ -5,14 +5,32 @@
 #include <chrono>
 #include <cstdint>
 #include <string>
+#include <vector>
 
 #include "core/result.h"
 #include "core/time.h"
+#include "delivery/sms/http_providers.h"
+#include "delivery/sms/sms_router.h"
 #include "delivery/smtp/smtp_client.h"
 #include "delivery/worker.h"
 #include "net/https_server.h"
 
 namespace herald::cli {
+
+// An SMS provider Herald sends through, and the credentials its receipts must carry.
+struct SmsProviderConfig {
+  std::string name;  // "firetext" or "mmg"
+  delivery::sms::HttpProviderOptions options;
+  std::string receipt_username;
+  std::string receipt_password;  // from the environment, never the file
+};
+
+struct SmsConfig {
+  std::vector<SmsProviderConfig> providers;  // in order of preference; empty: texts are not sent
+  std::string default_sender = "Herald";
+  double rate_in_pounds = 0.0227;  // per fragment, for cost_in_pounds: set your provider's price
+  delivery::sms::FailoverOptions failover;
+};
 
 struct Config {
   std::string path;  // of the file itself
@@ -39,6 +57,7 @@ struct Config {
   int audit_checkpoint_seconds = 60;    // how often `serve` signs the chain head
   std::string email_domain = "notifications.herald.localhost";
   delivery::smtp::SmtpOptions smtp;
+  SmsConfig sms;
   delivery::WorkerOptions worker;
   std::size_t api_threads = 4;
   std::size_t delivery_connections = 4;  // relay connections, one delivery thread each

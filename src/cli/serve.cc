@@ -10,11 +10,14 @@
 
 #include "api/errors.h"
 #include "api/govuk_v2/handlers.h"
+#include "api/providers/sms_receipts.h"
 #include "api/router.h"
 #include "cli/commands.h"
 #include "cli/context.h"
 #include "core/log.h"
 #include "core/periodic.h"
+#include "delivery/sms/http_providers.h"
+#include "delivery/sms/sms_router.h"
 #include "delivery/smtp/smtp_client.h"
 #include "delivery/worker.h"
 #include "domain/authenticator.h"
@@ -94,8 +97,22 @@ int run_serve(const ServeOptions& options) {
   }
   SystemClock clock;
   domain::Authenticator authenticator(*context->store);
-  domain::Notifications notifications(*context->store, {config.email_domain});
+  domain::Notifications notifications(*context->store, {config.email_domain, config.sms.default_sender});
   domain::Templates templates(*context->store);
+
+  // Texts go through the configured SMS providers, failing over between them.
+  std::unique_ptr<delivery::sms::SmsRouter> sms_router;
+  if (!config.sms.providers.empty()) {
+    std::vector<std::unique_ptr<delivery::sms::SmsProvider>> sms_providers;
+    for (const auto& p : config.sms.providers) {
+      sms_providers.push_back(p.name == "mmg" ? delivery::sms::make_mmg(p.options) : delivery::sms::make_firetext(p.options));
+      if (p.receipt_password.empty()) {
+        log::warn("sms.receipts_refused", {{"provider", p.name},
+                                           {"warning", "no receipt password is set, so its delivery receipts are refused"}});
+      }
+    }
+    sms_router = std::make_unique<delivery::sms::SmsRouter>(std::move(sms_providers), clock, config.sms.failover);
+  }
 
   // --role api runs no worker; --role worker opens no listening port (SC-06).
   std::unique_ptr<delivery::DeliveryWorker> worker;
@@ -105,14 +122,19 @@ int run_serve(const ServeOptions& options) {
       providers.push_back(std::make_unique<delivery::smtp::SmtpProvider>(config.smtp, clock));
     }
     worker = std::make_unique<delivery::DeliveryWorker>(*context->store, notifications, std::move(providers),
-                                                        clock, config.worker);
+                                                        clock, config.worker, sms_router.get());
   }
   api::Router router(config.api_threads);
   security::AuthFailureTally auth_failures;
-  api::govuk_v2::register_routes(router, {authenticator, notifications, templates, clock, config.public_url,
+  api::govuk_v2::register_routes(router, {authenticator, notifications, templates, clock, config.public_url, config.sms.rate_in_pounds,
                                           [&auth_failures](std::string_view reason, std::string_view source) {
                                             auth_failures.note(reason, source);
                                           }});
+  {
+    std::vector<api::providers::ReceiptCredentials> receipts;
+    for (const auto& p : config.sms.providers) receipts.push_back({p.name, p.receipt_username, p.receipt_password});
+    api::providers::register_sms_receipt_routes(router, {notifications, clock, std::move(receipts), nullptr});
+  }
   // Every interval: refused authentications into the audit log, then the chain head signed.
   auto flush_audit = [&context, &auth_failures, &clock] {
     const Timestamp now = clock.now();

@@ -22,7 +22,15 @@ enum class ErrorCode {
 struct Error {
   ErrorCode code = ErrorCode::kInternal;
   std::string message;
+  // Optional finer class an API names the error by when the code alone cannot tell (e.g. GOV.UK's
+  // "InvalidPhoneError" or "ValidationError" beside the usual BadRequestError for bad input).
+  std::string kind = {};
 };
+
+inline Error with_kind(Error error, std::string kind) {
+  error.kind = std::move(kind);
+  return error;
+}
 
 inline Error invalid_argument(std::string message) {
   return {ErrorCode::kInvalidArgument, std::move(message)};

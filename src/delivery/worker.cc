@@ -6,11 +6,21 @@
 #include "core/log.h"
 #include "core/thread_name.h"
 #include "delivery/email_sender.h"
+#include "domain/phone_number.h"
 
 namespace herald::delivery {
 namespace {
 
 // GOV.UK's test-key simulator (api/govuk-notify-v2.md §1.4).
+// GOV.UK's test-key simulator for texts, by normalised number.
+SendResult simulate_test_key_sms(const std::string& recipient) {
+  auto parsed = domain::parse_phone_number(recipient);
+  const std::string number = parsed ? parsed->normalised : recipient;
+  if (number == "447700900003") return {SendStatus::kTemporaryFailure, "simulated"};
+  if (number == "447700900002") return {SendStatus::kPermanentFailure, "simulated"};
+  return {SendStatus::kAccepted, "simulated"};
+}
+
 SendResult simulate_test_key(const std::string& recipient) {
   if (recipient == "temp-fail@simulator.notify") return {SendStatus::kTemporaryFailure, "simulated"};
   if (recipient == "perm-fail@simulator.notify") return {SendStatus::kPermanentFailure, "simulated"};
@@ -21,9 +31,9 @@ SendResult simulate_test_key(const std::string& recipient) {
 
 DeliveryWorker::DeliveryWorker(store::Store& store, domain::Notifications& notifications,
                                std::vector<std::unique_ptr<EmailProvider>> providers,
-                               const Clock& clock, WorkerOptions options)
+                               const Clock& clock, WorkerOptions options, sms::SmsRouter* sms)
     : store_(store), notifications_(notifications), providers_(std::move(providers)), clock_(clock),
-      options_(options) {
+      options_(options), sms_(sms) {
   HERALD_CHECK(!providers_.empty(), "a delivery worker needs a provider");
 }
 
@@ -122,6 +132,15 @@ store::DeliveryOutcome DeliveryWorker::deliver(EmailProvider& provider,
                                                const store::NotificationRecord& record) {
   const std::string id = record.id.to_string();
   SendResult result;
+  if (record.type == "sms") {
+    store::DeliveryOutcome outcome = deliver_sms(record, result);
+    log::info("delivery.attempt", {{"notification_id", id},
+                                   {"service_id", record.service.to_string()},
+                                   {"attempt", std::to_string(record.attempts)},
+                                   {"status", outcome.status},
+                                   {"detail", result.detail}});
+    return outcome;
+  }
   if (record.key_type == store::KeyType::kTest) {
     result = simulate_test_key(record.recipient);
   } else {
@@ -140,6 +159,30 @@ store::DeliveryOutcome DeliveryWorker::deliver(EmailProvider& provider,
                                  {"status", outcome.status},
                                  {"detail", result.detail}});
   return outcome;
+}
+
+store::DeliveryOutcome DeliveryWorker::deliver_sms(const store::NotificationRecord& record, SendResult& result) {
+  if (record.key_type == store::KeyType::kTest) {
+    result = simulate_test_key_sms(record.recipient);
+    return outcome_for(record, result);
+  }
+  const Timestamp now = clock_.now();
+  if (sms_ == nullptr) {
+    result = {SendStatus::kTemporaryFailure, "no SMS provider is configured"};
+    return {record.id, "technical-failure", now, std::nullopt, std::nullopt, std::nullopt};
+  }
+  auto text = notifications_.sms_text_for_provider(record, now);
+  auto number = domain::parse_phone_number(record.recipient);
+  if (!text || !number) {
+    result = {SendStatus::kTemporaryFailure, "prepare failed: " + (text ? number.error().message : text.error().message)};
+    return outcome_for(record, result);
+  }
+  auto routed = sms_->send({record.id.to_string(), number->normalised, record.sender, std::move(*text),
+                            number->is_international});
+  result = routed.result;
+  if (routed.result.status != SendStatus::kAccepted) return outcome_for(record, result);
+  // With the provider: the receipt decides delivered or failed.
+  return {record.id, "sending", clock_.now(), clock_.now(), std::nullopt, routed.provider};
 }
 
 store::DeliveryOutcome DeliveryWorker::outcome_for(const store::NotificationRecord& record,

@@ -4,6 +4,8 @@
 // provider, and record the outcome (api/govuk-notify-v2.md §4):
 //   relay accepted -> delivered; refused for good -> permanent-failure;
 //   temporary failure -> retried per RetryPolicy, then technical-failure.
+// Texts go through the shared SMS router instead; a provider that takes one leaves it "sending"
+// until its delivery receipt arrives.
 // Test-key notifications never leave Herald: they get the simulated outcomes GOV.UK documents.
 // A claim whose worker dies is picked up again when its lease expires (at-least-once).
 
@@ -17,6 +19,7 @@
 #include "core/time.h"
 #include "delivery/email_provider.h"
 #include "delivery/retry_policy.h"
+#include "delivery/sms/sms_router.h"
 #include "domain/notifications.h"
 #include "store/store.h"
 
@@ -31,9 +34,11 @@ struct WorkerOptions {
 
 class DeliveryWorker {
  public:
+  // `sms`: where texts go (nullptr: no SMS provider is configured, so texts fail as
+  // technical-failure).
   DeliveryWorker(store::Store& store, domain::Notifications& notifications,
                  std::vector<std::unique_ptr<EmailProvider>> providers, const Clock& clock,
-                 WorkerOptions options);
+                 WorkerOptions options, sms::SmsRouter* sms = nullptr);
   ~DeliveryWorker();
 
   void start();
@@ -55,12 +60,15 @@ class DeliveryWorker {
   // Sends one notification (or simulates it for a test key) and says what to record.
   store::DeliveryOutcome deliver(EmailProvider& provider, const store::NotificationRecord& record);
   store::DeliveryOutcome outcome_for(const store::NotificationRecord& record, SendResult result);
+  // Texts: handed to the SMS router; accepted ones wait in "sending" for the provider's receipt.
+  store::DeliveryOutcome deliver_sms(const store::NotificationRecord& record, SendResult& result);
 
   store::Store& store_;
   domain::Notifications& notifications_;
   std::vector<std::unique_ptr<EmailProvider>> providers_;
   const Clock& clock_;
   WorkerOptions options_;
+  sms::SmsRouter* sms_;
   std::atomic<bool> stopping_{false};
   std::mutex mutex_;
   std::condition_variable wake_;

@@ -4,7 +4,10 @@
 #include <array>
 
 #include "crypto/random.h"
+#include "core/json.h"
 #include "domain/email_address.h"
+#include "domain/personalisation_json.h"
+#include "domain/sms_text.h"
 
 namespace herald::domain {
 namespace {
@@ -117,6 +120,105 @@ Result<void> Notifications::send_email_async(const Caller& caller, EmailRequest&
     }
   });
   return ok();
+}
+
+Result<AcceptedSms> Notifications::prepare_sms(const Caller& caller, SmsRequest&& request, Timestamp now) {
+  auto service = lookups_.service(caller.service, now, Blocking::kAllowed);
+  if (!service) return service.error();
+  if (!*service) return not_found("service " + caller.service.to_string());
+  const store::ServiceRecord& owner = **service;
+  if (!owner.has_permission("sms")) return invalid_argument("Service is not allowed to send text messages");
+  auto found = usable_template(lookups_, caller, request.template_id, "sms", now, Blocking::kAllowed);
+  if (!found) return found.error();
+  const store::TemplateRecord& sms_template = **found;
+  auto rendered = render_sms(sms_template.body, request.personalisation);
+  if (!rendered) return rendered.error();
+
+  auto senders = store_.service_contacts(caller.service, store::ContactKind::kSmsSender);
+  if (!senders) return senders.error();
+  std::string sender = config_.default_sms_sender;
+  for (const auto& c : *senders) {
+    if (request.sms_sender_id ? c.id == *request.sms_sender_id : c.is_default) sender = c.value;
+  }
+  if (request.sms_sender_id &&
+      std::none_of(senders->begin(), senders->end(), [&](const auto& c) { return c.id == *request.sms_sender_id; })) {
+    return invalid_argument("sms_sender_id " + request.sms_sender_id->to_string() +
+                            " does not exist in database for service id " + caller.service.to_string());
+  }
+
+  const SmsPermissions permissions{owner.has_permission("international_sms"), owner.has_permission("sms_to_uk_landlines")};
+  if (auto allowed = check_sms_permissions(request.parsed, permissions); !allowed) {
+    if (refused_as_international(request.parsed, allowed.error())) {
+      return invalid_argument("Cannot send to international mobile numbers");
+    }
+    return with_kind(allowed.error(), "InvalidPhoneError");
+  }
+  HERALD_TRY(check_sms_length(*rendered));
+  auto billing = sms_billing_info(request.parsed);
+  if (!billing) return with_kind(billing.error(), "InvalidPhoneError");
+  // GOV.UK bills what the handset gets: the prefixed text.
+  int fragments = static_cast<int>(rendered->fragment_count);
+  if (owner.prefix_sms) {
+    auto prefixed = render_sms(sms_template.body, request.personalisation, owner.name);
+    if (!prefixed) return prefixed.error();
+    fragments = static_cast<int>(prefixed->fragment_count);
+  }
+
+  store::NotificationRecord record;
+  record.id = NotificationId{crypto::time_ordered_uuid(now)};
+  record.service = caller.service;
+  record.api_key = caller.key;
+  record.key_type = caller.key_type;
+  record.template_id = sms_template.id;
+  record.template_version = sms_template.version;
+  record.type = "sms";
+  record.status = "created";
+  record.reference = std::move(request.reference);
+  record.recipient = std::move(request.phone_number);
+  record.recipient_normalised = request.parsed.normalised;
+  record.personalisation_json = std::move(request.personalisation_json);
+  record.body = std::move(rendered->body);
+  record.sender = std::move(sender);
+  record.billable_units = fragments;
+  record.rate_multiplier = billing->rate_multiplier;
+  record.created_at = now;
+  record.queued = !is_simulated_phone_number(request.parsed);
+  return AcceptedSms{std::move(record)};
+}
+
+Result<void> Notifications::send_sms_async(const Caller& caller, SmsRequest&& request, Timestamp now,
+                                           Blocking blocking, std::function<void(Result<AcceptedSms>)> done) {
+  if (blocking == Blocking::kNotAllowed) return would_block();
+  auto accepted = prepare_sms(caller, std::move(request), now);
+  if (!accepted) {
+    done(std::move(accepted).error());
+    return ok();
+  }
+  auto shared = std::make_shared<AcceptedSms>(std::move(*accepted));
+  store_.insert_notification_async(shared->record, [shared, done = std::move(done)](Result<void> stored) {
+    if (!stored) {
+      done(stored.error());
+    } else {
+      done(std::move(*shared));
+    }
+  });
+  return ok();
+}
+
+Result<std::string> Notifications::sms_text_for_provider(const store::NotificationRecord& record, Timestamp now) {
+  auto service = lookups_.service(record.service, now, Blocking::kAllowed);
+  if (!service) return service.error();
+  if (!*service) return not_found("service " + record.service.to_string());
+  auto found = lookups_.template_version(record.service, record.template_id, record.template_version, now,
+                                         Blocking::kAllowed);
+  if (!found) return found.error();
+  if (!*found) return not_found("template " + record.template_id.to_string());
+  auto personalisation = json::parse(record.personalisation_json);
+  if (!personalisation || !personalisation->is_object()) return data_loss("stored personalisation is not a JSON object");
+  auto rendered = render_sms((*found)->body, personalisation_from_json(*personalisation),
+                             (*service)->prefix_sms ? std::string_view((*service)->name) : std::string_view());
+  if (!rendered) return rendered.error();
+  return std::move(rendered->body);
 }
 
 Result<std::vector<store::NotificationRecord>> Notifications::list(const Caller& caller,

@@ -13,6 +13,7 @@
 #include "domain/authenticator.h"
 #include "domain/lookup_cache.h"
 #include "domain/personalisation.h"
+#include "domain/phone_number.h"
 #include "domain/template_render.h"
 #include "store/store.h"
 
@@ -28,6 +29,20 @@ struct EmailRequest {
   std::optional<Uuid> email_reply_to_id;
 };
 
+struct SmsRequest {
+  std::string phone_number;  // as submitted (what GOV.UK stores and shows)
+  PhoneNumber parsed;        // the schema stage's parse
+  TemplateId template_id;
+  Personalisation personalisation;
+  std::string personalisation_json;  // as received, stored encrypted
+  std::optional<std::string> reference;
+  std::optional<Uuid> sms_sender_id;
+};
+
+struct AcceptedSms {
+  store::NotificationRecord record;  // record.sender is content.from_number
+};
+
 struct AcceptedEmail {
   store::NotificationRecord record;
   std::string from_email;
@@ -35,6 +50,8 @@ struct AcceptedEmail {
 
 struct NotificationsConfig {
   std::string email_domain = "notifications.herald.localhost";
+  // The sender id of texts from a service that has none of its own (GOV.UK's is "GOVUK").
+  std::string default_sms_sender = "Herald";
 };
 
 // Simulated recipients (api/govuk-notify-v2.md §1.4): accepted and stored, never sent.
@@ -57,6 +74,23 @@ class Notifications {
                                               Timestamp now, Blocking blocking,
                                               std::function<void(Result<AcceptedEmail>)> done);
 
+  // GOV.UK's checks for a text, in its order: channel permission ("Service is not allowed to
+  // send text messages"), template, personalisation, empty message, sms_sender_id, the
+  // service's permissions for the number ("Cannot send to international mobile numbers", or an
+  // InvalidPhoneError), length. Then durable, as send_email_async. Always needs the store
+  // (sender ids), so with Blocking::kNotAllowed it returns kWouldBlock at once.
+  [[nodiscard]] Result<void> send_sms_async(const Caller& caller, SmsRequest&& request, Timestamp now,
+                                            Blocking blocking, std::function<void(Result<AcceptedSms>)> done);
+  // The text as the provider gets it: re-rendered from the template version and stored
+  // personalisation, with the service-name prefix when the service has it on.
+  Result<std::string> sms_text_for_provider(const store::NotificationRecord& record, Timestamp now);
+
+  // A provider's receipt (store::Store::apply_receipt): the notification as it now is, or
+  // nullopt when the receipt did not apply.
+  Result<std::optional<store::NotificationRecord>> apply_receipt(const store::DeliveryReceipt& receipt) {
+    return store_.apply_receipt(receipt);
+  }
+
   // nullopt when absent or owned by another service.
   Result<std::optional<store::NotificationRecord>> get(const Caller& caller, NotificationId id);
   // A page of the caller's service's notifications sent with keys of the caller's key type
@@ -73,6 +107,8 @@ class Notifications {
   // Does not touch `request` before its lookups, so a kWouldBlock leaves it whole.
   Result<AcceptedEmail> prepare_email(const Caller& caller, EmailRequest&& request, Timestamp now,
                                       Blocking blocking);
+
+  Result<AcceptedSms> prepare_sms(const Caller& caller, SmsRequest&& request, Timestamp now);
 
   store::Store& store_;
   LookupCache lookups_;

@@ -68,6 +68,42 @@ bool post_email(const Dependencies& deps, const net::Request& request, const Rep
   return sent.has_value();  // kWouldBlock: neither replied nor stored
 }
 
+bool post_sms(const Dependencies& deps, const net::Request& request, const Reply& reply, Blocking blocking) {
+  const Timestamp now = deps.clock.now();
+  auto caller = authenticate(request, deps.authenticator, now, blocking, &deps.on_auth_failure);
+  if (!caller) return false;  // would block: nothing done yet
+  if (auto* refused = std::get_if<net::Response>(&*caller)) {
+    reply([response = std::move(*refused)] { return response; });
+    return true;
+  }
+  // Sender ids are read from the store: always on the pool.
+  if (blocking == Blocking::kNotAllowed) return false;
+  auto body = parse_body(request.body);
+  if (auto* invalid = std::get_if<net::Response>(&body)) {
+    reply([response = std::move(*invalid)] { return response; });
+    return true;
+  }
+  auto parsed = parse_send_sms(std::get<json::Value>(body));
+  if (auto* invalid = std::get_if<net::Response>(&parsed)) {
+    reply([response = std::move(*invalid)] { return response; });
+    return true;
+  }
+  const auto who = std::get<domain::Caller>(*caller);
+  auto sent = deps.notifications.send_sms_async(
+      who, std::move(std::get<domain::SmsRequest>(parsed)), now, blocking,
+      [reply, who, root = root_url(request, deps.public_root)](Result<domain::AcceptedSms> accepted) {
+        auto shared = std::make_shared<Result<domain::AcceptedSms>>(std::move(accepted));
+        reply([shared, who, root] {
+          if (!*shared) return error_response(shared->error());
+          log::info("notification.accepted", {{"notification_id", (*shared)->record.id.to_string()},
+                                              {"service_id", who.service.to_string()},
+                                              {"api_key_id", who.key.to_string()}});
+          return net::Response{201, "application/json", created_sms_json(**shared, root), {}};
+        });
+      });
+  return sent.has_value();
+}
+
 // Authenticates a synchronous route's request and runs `use` with the caller; refusals are
 // answered in the v2 envelope.
 template <typename F>
@@ -86,7 +122,7 @@ net::Response get_notification(const Dependencies& deps, const net::Request& req
     auto found = deps.notifications.get(caller, *id);
     if (!found) return error_response(found.error());
     if (!*found) return error_response(404, "NoResultFound", "No result found");
-    return net::Response{200, "application/json", notification_json(**found, root_url(request, deps.public_root)), {}};
+    return net::Response{200, "application/json", notification_json(**found, root_url(request, deps.public_root), deps.sms_rate), {}};
   });
 }
 
@@ -108,7 +144,7 @@ net::Response list_notifications(const Dependencies& deps, const net::Request& r
     std::optional<std::string> next;
     if (!page->empty()) next = page_link(base, filters.echo, page->back().id.to_string());
     return net::Response{200, "application/json",
-                         notifications_page_json(*page, root, page_link(base, filters.echo, std::nullopt), next), {}};
+                         notifications_page_json(*page, root, deps.sms_rate, page_link(base, filters.echo, std::nullopt), next), {}};
   });
 }
 
@@ -163,6 +199,10 @@ void register_routes(Router& router, const Dependencies& deps) {
                    });
   router.add("GET", "/v2/notifications/{notification_id}",
              [deps](const net::Request& r, const PathParams& p) { return get_notification(deps, r, p); });
+  router.add_async("POST", "/v2/notifications/sms",
+                   [deps](const net::Request& r, const PathParams&, const Reply& reply, Blocking blocking) {
+                     return post_sms(deps, r, reply, blocking);
+                   });
   router.add("GET", "/v2/notifications",
              [deps](const net::Request& r, const PathParams&) { return list_notifications(deps, r); });
   router.add("GET", "/v2/template/{template_id}",

@@ -21,6 +21,8 @@ struct Dependencies {
   // When set (e.g. "https://notify.example.org/"), absolute URLs use it instead of the Host
   // header the client sent.
   std::string public_root;
+  // Pounds per text fragment, for cost_in_pounds (what the service pays its provider).
+  double sms_rate = 0.0227;
   // Told of every refused authentication (for the audit log); may be empty.
   AuthFailureHook on_auth_failure;
 };

@@ -27,6 +27,9 @@ std::variant<domain::EmailRequest, net::Response> parse_send_email(const json::V
 // `personalisation`, when present, must be an object.
 std::variant<domain::Personalisation, net::Response> parse_preview(std::string_view body);
 
+// Validates a send-sms body (GOV.UK's post_sms_request; the phone number leniently, §8.2).
+std::variant<domain::SmsRequest, net::Response> parse_send_sms(const json::Value& body);
+
 // Python repr() of a JSON value with single quotes removed, as GOV.UK's messages print it.
 std::string python_repr_unquoted(const json::Value& value);
 

@@ -1,6 +1,7 @@
 #include "api/govuk_v2/responses.h"
 
 #include <array>
+#include <charconv>
 
 #include "core/json.h"
 
@@ -49,13 +50,47 @@ std::string created_email_json(const domain::AcceptedEmail& accepted, const std:
   return w.take();
 }
 
-std::string notification_json(const store::NotificationRecord& r, const std::string& root) {
+std::string created_sms_json(const domain::AcceptedSms& accepted, const std::string& root) {
+  const store::NotificationRecord& r = accepted.record;
+  const std::string id = r.id.to_string();
   json::Writer w;
-  write_notification(w, r, root);
+  w.begin_object();
+  w.key("id").string(id);
+  w.key("reference").string_or_null(r.reference);
+  w.key("content").begin_object();
+  w.key("body").string(r.body);
+  w.key("from_number").string(r.sender);
+  w.end_object();
+  w.key("uri").string(root + "v2/notifications/" + id);
+  w.key("template").begin_object();
+  w.key("id").string(r.template_id.to_string());
+  w.key("version").integer(r.template_version);
+  w.key("uri").string(root + "services/" + r.service.to_string() + "/templates/" + r.template_id.to_string());
+  w.end_object();
+  w.key("scheduled_for").null();
+  w.end_object();
   return w.take();
 }
 
-void write_notification(json::Writer& w, const store::NotificationRecord& r, const std::string& root) {
+std::string python_float(double value) {
+  char buffer[64];
+  const auto [end, ec] = std::to_chars(buffer, buffer + sizeof buffer, value);
+  std::string out(buffer, ec == std::errc() ? end : buffer);
+  // Python's repr: "1.0" not "1"; exponents as "1e-05".
+  if (out.find_first_of(".en") == std::string::npos) out += ".0";
+  if (const auto e = out.find('e'); e != std::string::npos && out[e + 1] == '-' && out.size() - e == 3) {
+    out.insert(e + 2, "0");
+  }
+  return out;
+}
+
+std::string notification_json(const store::NotificationRecord& r, const std::string& root, double sms_rate) {
+  json::Writer w;
+  write_notification(w, r, root, sms_rate);
+  return w.take();
+}
+
+void write_notification(json::Writer& w, const store::NotificationRecord& r, const std::string& root, double sms_rate) {
   const bool is_email = r.type == "email";
   w.begin_object();
   w.key("id").string(r.id.to_string());
@@ -82,18 +117,30 @@ void write_notification(json::Writer& w, const store::NotificationRecord& r, con
   w.key("scheduled_for").null();
   w.key("postage").null();
   w.key("one_click_unsubscribe_url").string_or_null(r.one_click_unsubscribe_url);
-  w.key("cost_in_pounds").raw_number("0.0");
-  w.key("is_cost_data_ready").boolean(true);
-  w.key("cost_details").begin_object().end_object();
+  if (r.type == "sms") {
+    // GOV.UK: fragments x international multiplier x the SMS rate.
+    w.key("cost_in_pounds").raw_number(python_float(r.billable_units * r.rate_multiplier * sms_rate));
+    w.key("is_cost_data_ready").boolean(true);
+    w.key("cost_details").begin_object();
+    w.key("billable_sms_fragments").integer(r.billable_units);
+    w.key("international_rate_multiplier").raw_number(python_float(r.rate_multiplier));
+    w.key("sms_rate").raw_number(python_float(sms_rate));
+    w.end_object();
+  } else {
+    w.key("cost_in_pounds").raw_number("0.0");
+    w.key("is_cost_data_ready").boolean(true);
+    w.key("cost_details").begin_object().end_object();
+  }
   w.end_object();
 }
 
 std::string notifications_page_json(const std::vector<store::NotificationRecord>& records, const std::string& root,
-                                    const std::string& current, const std::optional<std::string>& next) {
+                                    double sms_rate, const std::string& current,
+                                    const std::optional<std::string>& next) {
   json::Writer w;
   w.begin_object();
   w.key("notifications").begin_array();
-  for (const auto& r : records) write_notification(w, r, root);
+  for (const auto& r : records) write_notification(w, r, root, sms_rate);
   w.end_array();
   w.key("links").begin_object();
   w.key("current").string(current);

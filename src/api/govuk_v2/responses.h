@@ -11,11 +11,17 @@ namespace herald::api::govuk_v2 {
 
 // `root` is the request's root URL with a trailing slash, e.g. "https://127.0.0.1:8443/".
 std::string created_email_json(const domain::AcceptedEmail& accepted, const std::string& root);
-std::string notification_json(const store::NotificationRecord& record, const std::string& root);
-void write_notification(json::Writer& w, const store::NotificationRecord& record, const std::string& root);
+std::string created_sms_json(const domain::AcceptedSms& accepted, const std::string& root);
+// `sms_rate`: pounds per text fragment, for cost_in_pounds / cost_details.
+std::string notification_json(const store::NotificationRecord& record, const std::string& root, double sms_rate);
+void write_notification(json::Writer& w, const store::NotificationRecord& record, const std::string& root,
+                        double sms_rate);
 // GET /v2/notifications: {"notifications": [...], "links": {"current", "next"?}} (§3.7).
 std::string notifications_page_json(const std::vector<store::NotificationRecord>& records, const std::string& root,
-                                    const std::string& current, const std::optional<std::string>& next);
+                                    double sms_rate, const std::string& current,
+                                    const std::optional<std::string>& next);
+// A double as Python's repr() prints it ("0.0", "0.0454", "1e-05").
+std::string python_float(double value);
 
 // GET /v2/template/{id}[/version/{v}] (§3.9) and GET /v2/templates (§3.10).
 std::string template_json(const store::TemplateRecord& t);

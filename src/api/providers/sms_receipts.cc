@@ -1,0 +1,128 @@
+#include "api/providers/sms_receipts.h"
+
+#include "api/errors.h"
+#include "core/base64.h"
+#include "core/json.h"
+#include "core/log.h"
+#include "core/url.h"
+#include "crypto/secret.h"
+
+namespace herald::api::providers {
+namespace {
+
+net::Response json_response(int status, std::string body, net::Headers headers = {}) {
+  return net::Response{status, "application/json", std::move(body), std::move(headers)};
+}
+
+// nullopt when the request carries the provider's credentials; the refusal otherwise.
+std::optional<net::Response> refuse_unless_authorised(const net::Request& request, const ReceiptCredentials& creds) {
+  const auto header = request.header("Authorization");
+  if (!header || header->size() < 6 || !net::iequals(header->substr(0, 6), "Basic ")) {
+    return json_response(401, R"({"result":"error","message":"Unauthorized"})",
+                         {{"WWW-Authenticate", "Basic realm=\"herald\""}});
+  }
+  const auto decoded = base64_decode(header->substr(6));
+  const auto colon = decoded ? decoded->find(':') : std::string::npos;
+  if (creds.password.empty() || colon == std::string::npos ||
+      !crypto::constant_time_equal(decoded->substr(0, colon), creds.username) ||
+      !crypto::constant_time_equal(decoded->substr(colon + 1), creds.password)) {
+    log::warn("sms.receipt_refused", {{"provider", creds.provider}, {"source", request.remote_address}});
+    return json_response(403, R"({"result":"error","message":"Forbidden"})");
+  }
+  return std::nullopt;
+}
+
+net::Response missing(const std::string& client, std::initializer_list<std::string_view> fields) {
+  json::Writer w;
+  w.begin_object().key("result").string("error").key("message").begin_array();
+  for (auto f : fields) w.string(client + " callback failed: " + std::string(f) + " missing");
+  w.end_array().end_object();
+  return json_response(400, w.take());
+}
+
+net::Response apply(const ReceiptDependencies& deps, const std::string& provider, const std::string& reference,
+                    const std::string& status) {
+  auto id = NotificationId::parse(reference);
+  if (!id) {
+    log::warn("sms.receipt_unknown_reference", {{"provider", provider}});
+    return json_response(200, R"({"result":"success"})");
+  }
+  auto applied = deps.notifications.apply_receipt({*id, provider, status, deps.clock.now()});
+  if (!applied) return error_response(applied.error());
+  log::info("sms.receipt", {{"provider", provider}, {"notification_id", id->to_string()}, {"status", status},
+                            {"applied", *applied ? "true" : "false"}});
+  if (*applied && deps.on_status_change) deps.on_status_change(**applied);
+  return json_response(200, R"({"result":"success"})");
+}
+
+const ReceiptCredentials* credentials_for(const ReceiptDependencies& deps, std::string_view provider) {
+  for (const auto& c : deps.providers) {
+    if (c.provider == provider) return &c;
+  }
+  return nullptr;
+}
+
+net::Response firetext(const ReceiptDependencies& deps, const net::Request& request) {
+  const ReceiptCredentials* creds = credentials_for(deps, "firetext");
+  if (creds == nullptr) return error_response(404, "NotFound", "The requested URL was not found on the server.");
+  if (auto refused = refuse_unless_authorised(request, *creds)) return std::move(*refused);
+  std::string status;
+  std::string reference;
+  for (const auto& [k, v] : parse_form(request.body)) {
+    if (k == "status" && status.empty()) status = v;
+    if (k == "reference" && reference.empty()) reference = v;
+  }
+  if (status.empty() || reference.empty()) {
+    if (status.empty() && reference.empty()) return missing("Firetext", {"status", "reference"});
+    return missing("Firetext", {status.empty() ? "status" : "reference"});
+  }
+  auto mapped = firetext_receipt_status(status);
+  if (!mapped) return error_response(400, "BadRequestError", "Firetext callback failed: unknown status " + status);
+  return apply(deps, "firetext", reference, *mapped);
+}
+
+net::Response mmg(const ReceiptDependencies& deps, const net::Request& request) {
+  const ReceiptCredentials* creds = credentials_for(deps, "mmg");
+  if (creds == nullptr) return error_response(404, "NotFound", "The requested URL was not found on the server.");
+  if (auto refused = refuse_unless_authorised(request, *creds)) return std::move(*refused);
+  auto body = json::parse(request.body);
+  if (!body || !body->is_object()) return error_response(400, "BadRequestError", "MMG callback failed: invalid JSON");
+  const auto text_of = [&](const char* key) -> std::string {
+    const json::Value* v = body->find(key);
+    if (v == nullptr || v->is_null()) return "";
+    return v->is_string() || v->is_number() ? v->as_string() : "";
+  };
+  const std::string status = text_of("status");
+  const std::string reference = text_of("CID");
+  if (status.empty() || reference.empty()) {
+    if (status.empty() && reference.empty()) return missing("MMG", {"status", "CID"});
+    return missing("MMG", {status.empty() ? "status" : "CID"});
+  }
+  auto mapped = mmg_receipt_status(status);
+  if (!mapped) return error_response(400, "BadRequestError", "MMG callback failed: unknown status " + status);
+  return apply(deps, "mmg", reference, *mapped);
+}
+
+}  // namespace
+
+std::optional<std::string> firetext_receipt_status(std::string_view status) {
+  if (status == "0") return "delivered";
+  if (status == "1") return "permanent-failure";
+  if (status == "2") return "pending";
+  return std::nullopt;
+}
+
+std::optional<std::string> mmg_receipt_status(std::string_view status) {
+  if (status == "3") return "delivered";
+  if (status == "4") return "temporary-failure";
+  if (status == "2" || status == "5") return "permanent-failure";
+  return std::nullopt;
+}
+
+void register_sms_receipt_routes(Router& router, const ReceiptDependencies& deps) {
+  router.add("POST", "/notifications/sms/firetext",
+             [deps](const net::Request& r, const PathParams&) { return firetext(deps, r); });
+  router.add("POST", "/notifications/sms/mmg", [deps](const net::Request& r, const PathParams&) { return mmg(deps, r); });
+}
+
+}  // namespace herald::api::providers
