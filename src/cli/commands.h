@@ -65,6 +65,17 @@ int run_keys_retire(const std::string& config_path, const std::string& kek_id);
 // Personal data (data_commands.cc): a service's retention period (3..90 days); one run of the
 // retention job (`now` only under HERALD_TESTING=1); a person's notifications by blind index.
 int run_service_set_retention(const std::string& config_path, const std::string& service, int days);
+// Channel permissions and the SMS prefix setting of a service (only the options given change).
+struct ServiceSettingsOptions {
+  std::string service;
+  std::optional<std::string> permissions;  // comma-separated, e.g. "email,sms,international_sms"
+  std::optional<bool> sms_prefix;
+};
+int run_service_set(const std::string& config_path, const ServiceSettingsOptions& options);
+// Adds a sender id, reply-to address or letter contact block; prints its id (sms_sender_id,
+// email_reply_to_id in the API).
+int run_service_contact_add(const std::string& config_path, const std::string& service, const std::string& kind,
+                            const std::string& value, bool is_default);
 int run_retention(const std::string& config_path, const std::string& now_text);
 int run_subject_find(const std::string& config_path, const std::string& service, const std::string& email);
 

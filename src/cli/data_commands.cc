@@ -1,11 +1,14 @@
 // Personal-data lifecycle from the shell: retention periods, the retention job, and finding a
 // person's notifications through the blind index (SC-02).
 
+#include <algorithm>
+#include <array>
 #include <cstdlib>
 #include <iostream>
 
 #include "cli/commands.h"
 #include "cli/context.h"
+#include "crypto/random.h"
 #include "domain/admin.h"
 #include "domain/email_address.h"
 #include "ops/retention.h"
@@ -30,6 +33,52 @@ int run_service_set_retention(const std::string& config_path, const std::string&
                                    {{"service_id", found->id.to_string()}, {"days", std::to_string(days)}}});
   if (!recorded) return fail(recorded.error());
   std::cout << "service " << found->id.to_string() << " keeps personal data for " << days << " days\n";
+  return 0;
+}
+
+int run_service_set(const std::string& config_path, const ServiceSettingsOptions& options) {
+  static constexpr std::array<std::string_view, 7> kKnown = {
+      "email", "sms", "letter", "international_sms", "sms_to_uk_landlines", "inbound_sms", "international_letters"};
+  auto context = open_context(config_path);
+  if (!context) return fail(context.error());
+  auto found = domain::Admin(*context->store).find_service(options.service);
+  if (!found) return fail(found.error());
+  store::ServiceRecord changed = *found;
+  if (options.permissions) {
+    changed.permissions = store::split_permissions(*options.permissions);
+    for (const auto& p : changed.permissions) {
+      if (std::find(kKnown.begin(), kKnown.end(), p) == kKnown.end()) {
+        return fail(invalid_argument("unknown permission " + p + " (known: email, sms, letter, international_sms, "
+                                     "sms_to_uk_landlines, inbound_sms, international_letters)"));
+      }
+    }
+  }
+  if (options.sms_prefix) changed.prefix_sms = *options.sms_prefix;
+  if (auto saved = context->store->update_service(changed); !saved) return fail(saved.error());
+  auto recorded = context->record({security::cli_actor(), "service.settings_changed",
+                                   {{"service_id", found->id.to_string()},
+                                    {"permissions", store::join_permissions(changed.permissions)},
+                                    {"prefix_sms", changed.prefix_sms ? "on" : "off"}}});
+  if (!recorded) return fail(recorded.error());
+  return 0;
+}
+
+int run_service_contact_add(const std::string& config_path, const std::string& service, const std::string& kind,
+                            const std::string& value, bool is_default) {
+  auto parsed_kind = store::parse_contact_kind(kind);
+  if (!parsed_kind) return fail(invalid_argument("--kind must be email_reply_to, sms_sender or letter_contact"));
+  if (value.empty() || value.size() > 1000) return fail(invalid_argument("--value must be 1 to 1000 characters"));
+  auto context = open_context(config_path);
+  if (!context) return fail(context.error());
+  auto found = domain::Admin(*context->store).find_service(service);
+  if (!found) return fail(found.error());
+  store::ServiceContact contact{crypto::random_uuid(), found->id, *parsed_kind, value, is_default, SystemClock().now()};
+  if (auto added = context->store->add_service_contact(contact); !added) return fail(added.error());
+  auto recorded = context->record({security::cli_actor(), "service.contact_added",
+                                   {{"service_id", found->id.to_string()}, {"kind", kind},
+                                    {"contact_id", contact.id.to_string()}}});
+  if (!recorded) return fail(recorded.error());
+  std::cout << contact.id.to_string() << "\n";
   return 0;
 }
 

@@ -59,6 +59,23 @@ int main(int argc, char** argv) {
   auto* service_retention = service_cmd->add_subcommand("set-retention", "days personal data is kept (3..90)");
   service_retention->add_option("--service", retention_service, "service id or name")->required();
   service_retention->add_option("--days", retention_days, "days")->required();
+  ServiceSettingsOptions service_settings;
+  auto* service_set = service_cmd->add_subcommand("set", "change a service's permissions or SMS prefix");
+  service_set->add_option("--service", service_settings.service, "service id or name")->required();
+  service_set->add_option("--permissions", service_settings.permissions,
+                          "comma-separated: email, sms, letter, international_sms, sms_to_uk_landlines, inbound_sms, "
+                          "international_letters");
+  service_set->add_option("--sms-prefix", service_settings.sms_prefix, "start texts with the service name (true/false)");
+  std::string contact_service;
+  std::string contact_kind;
+  std::string contact_value;
+  bool contact_default = false;
+  auto* service_contact = service_cmd->add_subcommand(
+      "add-contact", "add an SMS sender id, reply-to email address or letter contact block; prints its id");
+  service_contact->add_option("--service", contact_service, "service id or name")->required();
+  service_contact->add_option("--kind", contact_kind, "sms_sender, email_reply_to or letter_contact")->required();
+  service_contact->add_option("--value", contact_value, "the sender id, address or contact block")->required();
+  service_contact->add_flag("--default", contact_default, "make it the service's default of its kind");
 
   auto* retention_cmd = app.add_subcommand("retention", "personal-data retention");
   retention_cmd->require_subcommand(1);
@@ -164,6 +181,8 @@ int main(int argc, char** argv) {
   if (*template_archive) return run_template_archive(config, archive_service, archive_id, true);
   if (*key_revoke) return run_key_revoke(config, key_service, revoke_key_id);
   if (*service_retention) return run_service_set_retention(config, retention_service, retention_days);
+  if (*service_set) return run_service_set(config, service_settings);
+  if (*service_contact) return run_service_contact_add(config, contact_service, contact_kind, contact_value, contact_default);
   if (*retention_run) return run_retention(config, retention_now);
   if (*subject_find) return run_subject_find(config, subject_service, subject_email);
   if (*backup_create) return run_backup_create(config, backup_file);
