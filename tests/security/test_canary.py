@@ -1,8 +1,9 @@
 #!/usr/bin/python3
 """SC-24: canary recipient and personalisation never appear at rest or in logs.
 
-Sends the canary email address with the canary personalisation through the GOV.UK v2 API, lets
-it deliver, then scans the SQLite database file, its WAL and shared-memory file (while the server
+Sends the canary email address with the canary personalisation through the GOV.UK v2 API, and a
+text to the canary phone number through an SMS provider stand-in (its receipt included), lets
+them deliver, then scans the SQLite database file, its WAL and shared-memory file (while the server
 runs, so the WAL is still there, and again after shutdown), the server's log output, a backup
 taken while the server runs, the data-key store and the audit log (export and checkpoints). Zero hits
 are required. The same scan with encryption switched off (the test-only setting) must find the
@@ -16,8 +17,9 @@ import os
 import sys
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "tools"))
-from canary import CANARY_EMAIL, CANARY_PERSONALISATION, scan_files  # noqa: E402
+from canary import CANARY_EMAIL, CANARY_PERSONALISATION, CANARY_PHONE, CANARY_PHONE_DIGITS, scan_files  # noqa: E402
 from harness import BACKEND, Herald, SmtpSink, Workspace, postgres_server, run_tests  # noqa: E402
+from sms_provider import SmsProvider  # noqa: E402
 
 HERALD = sys.argv[1]
 
@@ -25,12 +27,28 @@ HERALD = sys.argv[1]
 def send_canary_and_scan(plaintext):
     with Workspace() as ws:
         sink = ws.track(SmtpSink(ws.dir))
-        env = {"HERALD_TESTING": "1"} if plaintext else None
-        herald = ws.track(Herald(HERALD, ws.dir, sink.port, env=env,
-                                 extra_config="[testing]\nstore_plaintext = true" if plaintext else ""))
+        provider = ws.track(SmsProvider(ws.dir, "firetext", receipt="0"))
+        env = {"HERALD_FIRETEXT_API_KEY": "test-api-key", "HERALD_FIRETEXT_RECEIPT_PASSWORD": "receipt-pw"}
+        if plaintext:
+            env["HERALD_TESTING"] = "1"
+        extra = ['[sms]\nproviders = ["firetext"]\nreceipt_base_url = "https://herald.invalid/"',
+                 provider.config().strip()]
+        if plaintext:
+            extra.append("[testing]\nstore_plaintext = true")
+        herald = ws.track(Herald(HERALD, ws.dir, sink.port, env=env, extra_config="\n\n".join(extra)))
         service_id, key = herald.create_service()
         template_id = herald.create_template(service_id, "Your code", "Your reference is ((canary)).")
+        sms_template_id = herald.create_template(service_id, None, "Code ((canary))", name="Text", type="sms")
         herald.start()
+        provider.herald_url = "https://127.0.0.1:%d" % herald.port
+        provider.herald_cert = herald.cert
+        status, sms = herald.request("POST", "/v2/notifications/sms", key=key, body={
+            "phone_number": CANARY_PHONE, "template_id": sms_template_id,
+            "personalisation": {"canary": CANARY_PERSONALISATION}})
+        assert status == 201, (status, sms)
+        herald.wait_for_status(key, sms["id"], {"delivered"})
+        (text,) = provider.messages()
+        assert text["to"] == CANARY_PHONE_DIGITS and CANARY_PERSONALISATION in text["message"], text
         status, body = herald.request("POST", "/v2/notifications/email", key=key, body={
             "email_address": CANARY_EMAIL, "template_id": template_id,
             "personalisation": {"canary": CANARY_PERSONALISATION}})
@@ -78,6 +96,7 @@ def test_no_canary_at_rest_or_in_logs():
 def test_scan_finds_canaries_when_encryption_is_off():
     hits = send_canary_and_scan(plaintext=True)
     assert any(CANARY_EMAIL in h for h in hits), hits
+    assert any(CANARY_PHONE in h for h in hits), "the text's recipient must be found too: %s" % hits
     assert any(CANARY_PERSONALISATION in h for h in hits), hits
 
 
