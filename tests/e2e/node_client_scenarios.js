@@ -207,6 +207,40 @@ async function templates() {
   await expectError(client.previewTemplateById(crypto.randomUUID(), {}), 404, 'NoResultFound', 'No result found');
 }
 
+async function sms() {
+  // A simulated number (§1.4): accepted and stored, never sent, so no provider is needed here.
+  const response = await client.sendSms(smsId, '+447700900111', { personalisation: { name: 'Foo' }, reference: 'sms-ref' });
+  assert.equal(response.status, 201);
+  const sent = response.data;
+  assert.deepEqual(sent, {
+    id: sent.id, reference: 'sms-ref', content: { body: 'Hello Foo', from_number: 'Herald' },
+    uri: `${base}/v2/notifications/${sent.id}`,
+    template: { id: smsId, version: 1, uri: `${base}/services/${serviceId}/templates/${smsId}` },
+    scheduled_for: null,
+  });
+  const got = (await client.getNotificationById(sent.id)).data;
+  assert.deepEqual(got, {
+    id: sent.id, reference: 'sms-ref', email_address: null, phone_number: '+447700900111',
+    line_1: null, line_2: null, line_3: null, line_4: null, line_5: null, line_6: null, postcode: null,
+    type: 'sms', status: 'created',
+    template: { id: smsId, version: 1, uri: `${base}/v2/template/${smsId}/version/1` },
+    body: 'Hello Foo', subject: null, created_at: got.created_at, created_by_name: null, sent_at: null,
+    completed_at: null, scheduled_for: null, postage: null, one_click_unsubscribe_url: null,
+    cost_in_pounds: 0.0227, is_cost_data_ready: true,
+    cost_details: { billable_sms_fragments: 1, international_rate_multiplier: 1.0, sms_rate: 0.0227 },
+  });
+  assert.deepEqual((await client.getNotifications('sms')).data.notifications.map((n) => n.id), [sent.id]);
+  await expectError(client.sendSms(smsId, '0770090', { personalisation: { name: 'x' } }),
+    400, 'ValidationError', 'phone_number Not enough digits');
+  await expectError(client.sendSms(smsId, '+1 202 555 0123', { personalisation: { name: 'x' } }),
+    400, 'BadRequestError', 'Cannot send to international mobile numbers');
+  await expectError(client.sendSms(templateId, '07700900111', { personalisation: { name: 'x' } }),
+    400, 'BadRequestError', 'email template is not suitable for sms notification');
+  const sender = crypto.randomUUID();
+  await expectError(client.sendSms(smsId, '07700900111', { personalisation: { name: 'x' }, smsSenderId: sender }),
+    400, 'BadRequestError', `sms_sender_id ${sender} does not exist in database for service id ${serviceId}`);
+}
+
 async function listing() {
   const sent = [];
   for (let i = 0; i < 3; i++) {
@@ -258,6 +292,8 @@ async function listing() {
   console.log('ok send and get');
   await templates();
   console.log('ok templates');
+  await sms();
+  console.log('ok sms');
   await listing();
   console.log('ok listing');
   await clientErrors();
