@@ -3,6 +3,7 @@
 
 #include <algorithm>
 #include <array>
+#include <cctype>
 #include <cstdlib>
 #include <iostream>
 
@@ -11,6 +12,7 @@
 #include "crypto/random.h"
 #include "domain/admin.h"
 #include "domain/email_address.h"
+#include "domain/phone_number.h"
 #include "ops/retention.h"
 
 namespace herald::cli {
@@ -68,11 +70,24 @@ int run_service_contact_add(const std::string& config_path, const std::string& s
   auto parsed_kind = store::parse_contact_kind(kind);
   if (!parsed_kind) return fail(invalid_argument("--kind must be email_reply_to, sms_sender or letter_contact"));
   if (value.empty() || value.size() > 1000) return fail(invalid_argument("--value must be 1 to 1000 characters"));
+  std::string stored = value;
+  if (*parsed_kind == store::ContactKind::kEmailReplyTo) {
+    auto address = domain::validate_email_address(value);
+    if (!address) return fail(invalid_argument("--value is not a valid email address"));
+    stored = *address;
+  } else if (*parsed_kind == store::ContactKind::kSmsSender) {
+    // GOV.UK: 3 to 11 letters and digits, or a phone number.
+    const bool alphanumeric = value.size() >= 3 && value.size() <= 11 &&
+                              std::all_of(value.begin(), value.end(), [](unsigned char c) { return std::isalnum(c) != 0; });
+    if (!alphanumeric && !domain::parse_phone_number(value)) {
+      return fail(invalid_argument("--value must be 3 to 11 letters and digits, or a phone number"));
+    }
+  }
   auto context = open_context(config_path);
   if (!context) return fail(context.error());
   auto found = domain::Admin(*context->store).find_service(service);
   if (!found) return fail(found.error());
-  store::ServiceContact contact{crypto::random_uuid(), found->id, *parsed_kind, value, is_default, SystemClock().now()};
+  store::ServiceContact contact{crypto::random_uuid(), found->id, *parsed_kind, stored, is_default, SystemClock().now()};
   if (auto added = context->store->add_service_contact(contact); !added) return fail(added.error());
   auto recorded = context->record({security::cli_actor(), "service.contact_added",
                                    {{"service_id", found->id.to_string()}, {"kind", kind},

@@ -18,6 +18,7 @@ struct OutgoingEmail {
   std::string text_body;
   std::string html_body;
   std::optional<std::string> one_click_unsubscribe_url;
+  std::string reply_to;  // empty: no Reply-To header
 };
 
 class EmailProvider {

@@ -32,6 +32,7 @@ Result<OutgoingEmail> prepare_email(domain::Notifications& notifications,
   email.text_body = std::move(rendered->text_body);
   email.html_body = std::move(rendered->html_body);
   email.one_click_unsubscribe_url = record.one_click_unsubscribe_url;
+  email.reply_to = record.sender;
   return email;
 }
 

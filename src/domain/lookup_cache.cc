@@ -37,4 +37,14 @@ Result<LookupCache::TemplatePtr> LookupCache::template_version(ServiceId service
                       blocking, [&] { return store_.find_template(service, id, version); });
 }
 
+Result<LookupCache::ContactsPtr> LookupCache::contacts(ServiceId service, store::ContactKind kind, Timestamp now,
+                                                       Blocking blocking) {
+  return read_through(contacts_, Key{service.uuid, Uuid{}, static_cast<int>(kind)}, true, now, blocking,
+                      [&]() -> Result<std::optional<std::vector<store::ServiceContact>>> {
+                        auto found = store_.service_contacts(service, kind);
+                        if (!found) return found.error();
+                        return std::optional(std::move(*found));
+                      });
+}
+
 }  // namespace herald::domain

@@ -9,6 +9,7 @@
 #include <mutex>
 #include <optional>
 #include <unordered_map>
+#include <vector>
 
 #include "core/blocking.h"
 #include "core/result.h"
@@ -21,6 +22,7 @@ class LookupCache {
  public:
   using ServicePtr = std::shared_ptr<const store::ServiceRecord>;
   using TemplatePtr = std::shared_ptr<const store::TemplateRecord>;
+  using ContactsPtr = std::shared_ptr<const std::vector<store::ServiceContact>>;
 
   explicit LookupCache(store::Store& store, Duration ttl = std::chrono::seconds(2),
                        std::size_t max_entries = 10000)
@@ -32,6 +34,9 @@ class LookupCache {
   // service's.
   Result<TemplatePtr> template_version(ServiceId service, TemplateId id, std::optional<int> version,
                                        Timestamp now, Blocking blocking = Blocking::kAllowed);
+  // The service's sender ids, reply-to addresses or letter contacts (possibly none), kept for ttl.
+  Result<ContactsPtr> contacts(ServiceId service, store::ContactKind kind, Timestamp now,
+                               Blocking blocking = Blocking::kAllowed);
 
  private:
   struct Key {
@@ -62,6 +67,7 @@ class LookupCache {
   std::mutex mutex_;
   std::unordered_map<ServiceId, Entry<ServicePtr>, UuidHash> services_;  // guarded by mutex_
   std::unordered_map<Key, Entry<TemplatePtr>, KeyHash> templates_;       // guarded by mutex_
+  std::unordered_map<Key, Entry<ContactsPtr>, KeyHash> contacts_;        // guarded by mutex_; version = kind
 };
 
 }  // namespace herald::domain

@@ -67,8 +67,14 @@ Result<AcceptedEmail> Notifications::prepare_email(const Caller& caller, EmailRe
                             "Your message is " + std::to_string(rendered->body.size()) + " bytes.");
   }
 
-  if (request.email_reply_to_id) {
-    // Reply-to addresses per service come with the full API; until then none exist.
+  // The reply-to address: the one asked for, else the service's default (none: no Reply-To).
+  auto replies = lookups_.contacts(caller.service, store::ContactKind::kEmailReplyTo, now, blocking);
+  if (!replies) return replies.error();
+  std::string reply_to;
+  for (const auto& c : **replies) {
+    if (request.email_reply_to_id ? c.id == *request.email_reply_to_id : c.is_default) reply_to = c.value;
+  }
+  if (request.email_reply_to_id && reply_to.empty()) {
     return invalid_argument("email_reply_to_id " + request.email_reply_to_id->to_string() +
                             " does not exist in database for service id " + caller.service.to_string());
   }
@@ -89,6 +95,7 @@ Result<AcceptedEmail> Notifications::prepare_email(const Caller& caller, EmailRe
   record.subject = std::move(rendered->subject);
   record.body = std::move(rendered->body);
   record.one_click_unsubscribe_url = std::move(request.one_click_unsubscribe_url);
+  record.sender = std::move(reply_to);  // for email, GOV.UK's reply_to_text
   record.created_at = now;
   record.queued = !is_simulated_email_address(record.recipient);
   return AcceptedEmail{std::move(record), from_email(**service)};
@@ -134,14 +141,14 @@ Result<AcceptedSms> Notifications::prepare_sms(const Caller& caller, SmsRequest&
   auto rendered = render_sms(sms_template.body, request.personalisation);
   if (!rendered) return rendered.error();
 
-  auto senders = store_.service_contacts(caller.service, store::ContactKind::kSmsSender);
+  auto senders = lookups_.contacts(caller.service, store::ContactKind::kSmsSender, now, Blocking::kAllowed);
   if (!senders) return senders.error();
   std::string sender = config_.default_sms_sender;
-  for (const auto& c : *senders) {
+  for (const auto& c : **senders) {
     if (request.sms_sender_id ? c.id == *request.sms_sender_id : c.is_default) sender = c.value;
   }
-  if (request.sms_sender_id &&
-      std::none_of(senders->begin(), senders->end(), [&](const auto& c) { return c.id == *request.sms_sender_id; })) {
+  if (request.sms_sender_id && std::none_of((*senders)->begin(), (*senders)->end(),
+                                            [&](const auto& c) { return c.id == *request.sms_sender_id; })) {
     return invalid_argument("sms_sender_id " + request.sms_sender_id->to_string() +
                             " does not exist in database for service id " + caller.service.to_string());
   }

@@ -67,6 +67,34 @@ def test_delivers_rendered_email():
         assert herald.stop() == 0, "SIGTERM must shut down cleanly"
 
 
+def test_reply_to_addresses_default_and_chosen():
+    with Workspace() as ws:
+        sink = ws.track(SmtpSink(ws.dir))
+        herald, key, template_id = setup(ws, sink.port)
+        service_id = key[-73:-37]
+        herald.run_cli("service", "add-contact", "--service", service_id, "--kind", "email_reply_to",
+                       "--value", "desk@clinic.example", "--default")
+        other = herald.run_cli("service", "add-contact", "--service", service_id, "--kind", "email_reply_to",
+                               "--value", "bookings@clinic.example")
+        code, _, err = herald.run_cli("service", "add-contact", "--service", service_id, "--kind",
+                                      "email_reply_to", "--value", "not an address", check=False)
+        assert code != 0 and "email" in err.lower(), err
+        herald.start()
+        first = send(herald, key, template_id, to="one@example.com")
+        status, body = herald.request("POST", "/v2/notifications/email", key=key, body={
+            "email_address": "two@example.com", "template_id": template_id, "email_reply_to_id": other,
+            "personalisation": {"name": "Ada", "day": "Monday"}})
+        assert status == 201, body
+        for notification_id in (first, body["id"]):
+            herald.wait_for_status(key, notification_id, {"delivered"})
+        reply_to = {}
+        for raw, meta in sink.messages():
+            message = email.message_from_bytes(raw, policy=email.policy.default)
+            reply_to[meta["rcpt_tos"][0]] = message["reply-to"]
+        assert reply_to == {"one@example.com": "desk@clinic.example",
+                            "two@example.com": "bookings@clinic.example"}, reply_to
+
+
 def test_relay_550_is_permanent_failure():
     with Workspace() as ws:
         sink = ws.track(SmtpSink(ws.dir, mode="reject"))
@@ -192,6 +220,7 @@ def test_roles_split_accepting_and_delivering():
 
 if __name__ == "__main__":
     run_tests([
+        test_reply_to_addresses_default_and_chosen,
         test_delivers_rendered_email,
         test_relay_550_is_permanent_failure,
         test_relay_down_is_retried_then_technical_failure,

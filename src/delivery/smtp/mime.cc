@@ -90,6 +90,7 @@ std::string build_message(const OutgoingEmail& email, const std::string& message
   m += "From: <" + header_safe(email.from) + ">\r\n";
   m += "To: <" + header_safe(email.to) + ">\r\n";
   m += "Subject: " + encode_header_text(email.subject) + "\r\n";
+  if (!email.reply_to.empty()) m += "Reply-To: <" + header_safe(email.reply_to) + ">\r\n";
   m += "Date: " + rfc5322_date(now) + "\r\n";
   m += "Message-ID: <" + header_safe(email.message_id) + "@" + header_safe(message_id_domain) + ">\r\n";
   if (email.one_click_unsubscribe_url) {
