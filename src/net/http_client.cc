@@ -127,7 +127,7 @@ Result<HttpResponse> https_request(std::string_view method, std::string_view url
   request += "\r\n";
   request += body;
 
-  auto stream = ClientStream::connect(parsed->host, parsed->port, options.timeout, options.policy);
+  auto stream = ClientStream::connect(parsed->host, parsed->port, options.timeout, options.policy, options.resolver);
   if (!stream) return stream.error();
   HERALD_TRY((*stream)->start_tls({parsed->host, options.ca_file}));
   HERALD_TRY((*stream)->write_all(request));

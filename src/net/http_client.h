@@ -14,6 +14,7 @@
 #include "core/result.h"
 #include "net/address_policy.h"
 #include "net/http.h"
+#include "net/tls_stream.h"
 
 namespace herald::net {
 
@@ -31,6 +32,7 @@ struct HttpClientOptions {
   AddressPolicy policy = AddressPolicy::kPublicOnly;
   std::string ca_file;  // empty: the system trust store
   std::size_t max_response_bytes = 1 << 20;
+  Resolver resolver;  // empty: the system's (getaddrinfo)
 };
 
 struct HttpResponse {

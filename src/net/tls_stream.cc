@@ -35,10 +35,11 @@ struct ClientStream::Impl {
 
 namespace {
 
-Result<int> connect_with_timeout(const addrinfo* ai, std::chrono::milliseconds timeout) {
-  const int fd = ::socket(ai->ai_family, ai->ai_socktype | SOCK_CLOEXEC | SOCK_NONBLOCK, ai->ai_protocol);
+Result<int> connect_with_timeout(const sockaddr* address, std::chrono::milliseconds timeout) {
+  const socklen_t length = address->sa_family == AF_INET6 ? sizeof(sockaddr_in6) : sizeof(sockaddr_in);
+  const int fd = ::socket(address->sa_family, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
   if (fd < 0) return unavailable("socket() failed");
-  if (::connect(fd, ai->ai_addr, ai->ai_addrlen) != 0 && errno != EINPROGRESS) {
+  if (::connect(fd, address, length) != 0 && errno != EINPROGRESS) {
     ::close(fd);
     return unavailable(std::string("connect failed: ") + std::strerror(errno));
   }
@@ -67,10 +68,7 @@ Result<int> connect_with_timeout(const addrinfo* ai, std::chrono::milliseconds t
 ClientStream::ClientStream(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
 ClientStream::~ClientStream() = default;
 
-Result<std::unique_ptr<ClientStream>> ClientStream::connect(const std::string& host,
-                                                            std::uint16_t port,
-                                                            std::chrono::milliseconds timeout,
-                                                            AddressPolicy policy) {
+Result<std::vector<sockaddr_storage>> system_resolve(const std::string& host, std::uint16_t port) {
   addrinfo hints{};
   hints.ai_family = AF_UNSPEC;
   hints.ai_socktype = SOCK_STREAM;
@@ -78,19 +76,35 @@ Result<std::unique_ptr<ClientStream>> ClientStream::connect(const std::string& h
   if (::getaddrinfo(host.c_str(), std::to_string(port).c_str(), &hints, &found) != 0) {
     return unavailable("cannot resolve " + host);
   }
+  std::vector<sockaddr_storage> out;
+  for (const addrinfo* ai = found; ai != nullptr; ai = ai->ai_next) {
+    if (ai->ai_addrlen > sizeof(sockaddr_storage)) continue;
+    sockaddr_storage address{};
+    std::memcpy(&address, ai->ai_addr, ai->ai_addrlen);
+    out.push_back(address);
+  }
+  ::freeaddrinfo(found);
+  return out;
+}
+
+Result<std::unique_ptr<ClientStream>> ClientStream::connect(const std::string& host, std::uint16_t port,
+                                                            std::chrono::milliseconds timeout,
+                                                            AddressPolicy policy, const Resolver& resolver) {
+  auto addresses = resolver ? resolver(host, port) : system_resolve(host, port);
+  if (!addresses) return addresses.error();
   Result<int> fd = unavailable("no address for " + host);
   std::string refused;
   bool tried = false;
-  for (const addrinfo* ai = found; ai != nullptr; ai = ai->ai_next) {
-    if (policy == AddressPolicy::kPublicOnly && !is_public_address(ai->ai_addr)) {
-      refused += (refused.empty() ? "" : ", ") + address_text(ai->ai_addr);
+  for (const sockaddr_storage& address : *addresses) {
+    const auto* sa = reinterpret_cast<const sockaddr*>(&address);
+    if (policy == AddressPolicy::kPublicOnly && !is_public_address(sa)) {
+      refused += (refused.empty() ? "" : ", ") + address_text(sa);
       continue;
     }
     tried = true;
-    fd = connect_with_timeout(ai, timeout);
+    fd = connect_with_timeout(sa, timeout);
     if (fd) break;
   }
-  ::freeaddrinfo(found);
   if (!tried && !refused.empty()) {
     return Error{ErrorCode::kPermissionDenied,
                  host + " resolves only to addresses that are not public (" + refused + "): refused"};

@@ -6,9 +6,11 @@
 
 #include <chrono>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "core/result.h"
 #include "net/address_policy.h"
@@ -20,6 +22,11 @@ struct TlsClientOptions {
   std::string ca_file;      // empty: the system's trust store
 };
 
+// Resolves a host name to the addresses to try, in order (sockaddr_in / sockaddr_in6 with the
+// port set). The default uses getaddrinfo; tests give their own to exercise address policies.
+using Resolver = std::function<Result<std::vector<sockaddr_storage>>(const std::string& host, std::uint16_t port)>;
+Result<std::vector<sockaddr_storage>> system_resolve(const std::string& host, std::uint16_t port);
+
 class ClientStream {
  public:
   // kUnavailable when the host cannot be resolved, refuses, or does not answer in time.
@@ -27,7 +34,8 @@ class ClientStream {
   // made on the very address connected to (no second resolution a rebinding DNS could change).
   static Result<std::unique_ptr<ClientStream>> connect(const std::string& host, std::uint16_t port,
                                                        std::chrono::milliseconds timeout,
-                                                       AddressPolicy policy = AddressPolicy::kAny);
+                                                       AddressPolicy policy = AddressPolicy::kAny,
+                                                       const Resolver& resolver = nullptr);
   ~ClientStream();
   ClientStream(const ClientStream&) = delete;
   ClientStream& operator=(const ClientStream&) = delete;

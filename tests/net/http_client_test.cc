@@ -95,6 +95,26 @@ TEST_F(HttpClientTest, PublicOnlyPolicyRefusesLoopbackAndLocalhostBeforeConnecti
   EXPECT_EQ(requests_.load(), 1);
 }
 
+TEST_F(HttpClientTest, AHostnameResolvingToPrivateOrMetadataAddressesIsRefused) {
+  // A resolver standing in for DNS: these names resolve to addresses no callback may reach.
+  options_.resolver = [](const std::string& host, std::uint16_t port) -> Result<std::vector<sockaddr_storage>> {
+    const char* ip = host == "internal.example" ? "10.0.0.1" : host == "metadata.example" ? "169.254.169.254" : "127.0.0.1";
+    sockaddr_storage address{};
+    auto* in = reinterpret_cast<sockaddr_in*>(&address);
+    in->sin_family = AF_INET;
+    in->sin_port = htons(port);
+    ::inet_pton(AF_INET, ip, &in->sin_addr);
+    return std::vector<sockaddr_storage>{address};
+  };
+  options_.policy = AddressPolicy::kPublicOnly;
+  for (const char* host : {"internal.example", "metadata.example", "loopback.example"}) {
+    auto response = https_request("POST", std::string("https://") + host + "/hook", {}, "x", options_);
+    ASSERT_FALSE(response) << host;
+    EXPECT_EQ(response.error().code, ErrorCode::kPermissionDenied) << host;
+  }
+  EXPECT_EQ(requests_.load(), 0);
+}
+
 TEST_F(HttpClientTest, RefusesHeaderInjectionAndBadUrls) {
   EXPECT_EQ(https_request("GET", base_ + "/", {{"X", "a\r\nEvil: 1"}}, "", options_).error().code,
             ErrorCode::kInvalidArgument);
