@@ -41,6 +41,10 @@ std::optional<ContactKind> parse_contact_kind(std::string_view name) {
   return std::nullopt;
 }
 
+const char* callback_kind_name(CallbackKind kind) {
+  return kind == CallbackKind::kInboundSms ? "inbound_sms" : "delivery_status";
+}
+
 std::string join_permissions(const std::vector<std::string>& permissions) {
   std::string out;
   for (const auto& p : permissions) out += (out.empty() ? "" : ",") + p;

@@ -101,12 +101,26 @@ struct NotificationRecord {
   std::optional<Timestamp> sent_at;
   std::optional<Timestamp> updated_at;
   int attempts = 0;  // delivery attempts started
+  int callback_attempts = 0;  // delivery-status callback attempts started
   std::string sender;       // sms: the sender id or number it goes out as (not personal)
   int billable_units = 0;   // sms: fragments of the text as sent
   int rate_multiplier = 1;  // sms: international rate multiplier
   std::optional<std::string> sent_by;  // the provider that took it ("smtp", "firetext", "mmg")
   // false for simulated recipients: stored, never handed to a worker (status stays created).
   bool queued = true;
+};
+
+// Where a service wants to be told of delivery statuses or received texts, and the bearer token
+// Herald sends (a secret: encrypted at rest).
+enum class CallbackKind { kDeliveryStatus, kInboundSms };
+const char* callback_kind_name(CallbackKind kind);  // "delivery_status", "inbound_sms"
+
+struct ServiceCallback {
+  ServiceId service;
+  CallbackKind kind = CallbackKind::kDeliveryStatus;
+  std::string url;
+  std::string bearer_token;  // secret: encrypted at rest; wipe after use
+  Timestamp updated_at;
 };
 
 // Filters of a page of notifications (Store::list_notifications; GOV.UK's GET /v2/notifications).
@@ -137,6 +151,8 @@ struct DeliveryOutcome {
   std::optional<Timestamp> sent_at;
   std::optional<Timestamp> next_attempt_at;
   std::optional<std::string> sent_by;
+  // The service wants a delivery-status callback for this outcome: due at updated_at.
+  bool callback = false;
 };
 
 // A provider's later word on a notification it took (an SMS delivery receipt).
@@ -145,6 +161,7 @@ struct DeliveryReceipt {
   std::string provider;  // must be the one the notification was sent by
   std::string status;    // delivered, pending, temporary-failure, permanent-failure
   Timestamp received_at;
+  bool callback = false;  // as DeliveryOutcome::callback
 };
 
 }  // namespace herald::store

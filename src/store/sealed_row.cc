@@ -108,6 +108,7 @@ Result<NotificationRecord> open_notification(const crypto::FieldCipher& cipher, 
   r.sent_by = row.sent_by;
   r.billable_units = static_cast<int>(row.billable_units);
   r.rate_multiplier = static_cast<int>(row.rate_multiplier);
+  r.callback_attempts = static_cast<int>(row.callback_attempts);
   return r;
 }
 
@@ -121,6 +122,19 @@ Result<std::string> seal_api_key_secret(const crypto::FieldCipher& cipher, const
 Result<std::string> open_api_key_secret(const crypto::FieldCipher& cipher, std::string_view envelope,
                                         std::string_view key_id) {
   return cipher.open(envelope, {"api_keys", "secret", key_id});
+}
+
+Result<std::string> seal_callback_token(const crypto::FieldCipher& cipher, const ServiceCallback& callback) {
+  const std::string row = callback.service.to_string() + "/" + callback_kind_name(callback.kind);
+  auto key_id = cipher.keys().key_for_scope(crypto::kSecretsScope, callback.updated_at);
+  if (!key_id) return key_id.error();
+  return cipher.seal(callback.bearer_token, {"service_callbacks", "bearer_token", row}, *key_id);
+}
+
+Result<std::string> open_callback_token(const crypto::FieldCipher& cipher, std::string_view envelope,
+                                        ServiceId service, CallbackKind kind) {
+  const std::string row = service.to_string() + "/" + callback_kind_name(kind);
+  return cipher.open(envelope, {"service_callbacks", "bearer_token", row});
 }
 
 std::string encode_audit_objects(const std::vector<std::pair<std::string, std::string>>& objects) {

@@ -29,6 +29,7 @@ struct SealedNotification {
   std::int64_t attempts = 0;
   std::optional<std::string> sender, sent_by;
   std::int64_t billable_units = 0, rate_multiplier = 1;
+  std::int64_t callback_attempts = 0;
 };
 
 // Seals the personal fields under the service's data key for the notification's day.
@@ -42,6 +43,12 @@ Result<NotificationRecord> open_notification(const crypto::FieldCipher& cipher, 
 Result<std::string> seal_api_key_secret(const crypto::FieldCipher& cipher, const ApiKeyRecord& key);
 Result<std::string> open_api_key_secret(const crypto::FieldCipher& cipher, std::string_view envelope,
                                         std::string_view key_id);
+
+// A service callback's bearer token, sealed like API key secrets, bound to ("service_callbacks",
+// "bearer_token", "<service id>/<kind>").
+Result<std::string> seal_callback_token(const crypto::FieldCipher& cipher, const ServiceCallback& callback);
+Result<std::string> open_callback_token(const crypto::FieldCipher& cipher, std::string_view envelope,
+                                        ServiceId service, CallbackKind kind);
 
 std::optional<Timestamp> optional_time(std::optional<std::int64_t> micros);
 std::optional<std::int64_t> optional_micros(std::optional<Timestamp> t);

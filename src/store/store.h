@@ -55,6 +55,9 @@ class Store {
   // Adds a sender id, reply-to address or letter contact block; when it is the default, the
   // service's previous default of that kind stops being one.
   virtual Result<void> add_service_contact(const ServiceContact& contact) = 0;
+  // Sets (or replaces) the service's callback of that kind; the token is sealed.
+  virtual Result<void> set_service_callback(const ServiceCallback& callback) = 0;
+  virtual Result<std::optional<ServiceCallback>> find_service_callback(ServiceId service, CallbackKind kind) = 0;
   // The service's contacts of one kind, oldest first.
   virtual Result<std::vector<ServiceContact>> service_contacts(ServiceId service, ContactKind kind) = 0;
 
@@ -81,6 +84,12 @@ class Store {
   // newest first. `recipient_normalised` as in NotificationRecord.
   virtual Result<std::vector<NotificationRecord>> find_by_recipient(ServiceId service,
                                                                     std::string_view recipient_normalised) = 0;
+
+  // Delivery-status callbacks. Claims up to `limit` notifications whose callback is due (set by
+  // an outcome or receipt with `callback`), holding each for `lease` and counting an attempt.
+  virtual Result<std::vector<NotificationRecord>> claim_callbacks(int limit, Timestamp now, Duration lease) = 0;
+  // After an attempt: retry at `retry_at`, or (nullopt) done for good.
+  virtual Result<void> finish_callback(NotificationId id, std::optional<Timestamp> retry_at) = 0;
 
   // Retention. Empties the personal fields of the service's notifications created before
   // `cutoff` (ids, statuses and times stay, for counts); they are no longer found by id.

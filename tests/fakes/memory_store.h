@@ -89,7 +89,7 @@ class MemoryStore final : public store::Store {
   }
   Result<void> insert_notification(const store::NotificationRecord& record) override {
     std::lock_guard lock(mutex_);
-    notifications_[record.id] = {record, record.queued ? std::optional(record.created_at) : std::nullopt};
+    notifications_[record.id] = {record, record.queued ? std::optional(record.created_at) : std::nullopt, std::nullopt, false};
     return ok();
   }
   Result<std::optional<store::NotificationRecord>> find_notification(ServiceId service,
@@ -150,6 +150,7 @@ class MemoryStore final : public store::Store {
     it->second.record.updated_at = outcome.updated_at;
     if (outcome.sent_at) it->second.record.sent_at = outcome.sent_at;
     if (outcome.sent_by) it->second.record.sent_by = outcome.sent_by;
+    if (outcome.callback) it->second.callback_due_at = outcome.updated_at;
     it->second.due_at = outcome.next_attempt_at;
     return ok();
   }
@@ -216,7 +217,38 @@ class MemoryStore final : public store::Store {
     }
     r.status = r.status == "pending" && receipt.status == "permanent-failure" ? "temporary-failure" : receipt.status;
     r.updated_at = receipt.received_at;
+    if (receipt.callback) it->second.callback_due_at = receipt.received_at;
     return std::optional(r);
+  }
+  Result<void> set_service_callback(const store::ServiceCallback& callback) override {
+    std::lock_guard lock(mutex_);
+    callbacks_[{callback.service, callback.kind}] = callback;
+    return ok();
+  }
+  Result<std::optional<store::ServiceCallback>> find_service_callback(ServiceId service, store::CallbackKind kind) override {
+    std::lock_guard lock(mutex_);
+    auto it = callbacks_.find({service, kind});
+    if (it == callbacks_.end()) return std::optional<store::ServiceCallback>();
+    return std::optional(it->second);
+  }
+  Result<std::vector<store::NotificationRecord>> claim_callbacks(int limit, Timestamp now, Duration lease) override {
+    std::lock_guard lock(mutex_);
+    std::vector<store::NotificationRecord> out;
+    for (auto& [id, row] : notifications_) {
+      if (static_cast<int>(out.size()) >= limit) break;
+      if (!row.callback_due_at || *row.callback_due_at > now || row.redacted) continue;
+      row.callback_due_at = now + lease;
+      ++row.record.callback_attempts;
+      out.push_back(row.record);
+    }
+    return out;
+  }
+  Result<void> finish_callback(NotificationId id, std::optional<Timestamp> retry_at) override {
+    std::lock_guard lock(mutex_);
+    auto it = notifications_.find(id);
+    if (it == notifications_.end()) return not_found("notification");
+    it->second.callback_due_at = retry_at;
+    return ok();
   }
   Result<std::vector<store::NotificationRecord>> find_by_recipient(ServiceId service,
                                                                    std::string_view recipient_normalised) override {
@@ -283,12 +315,14 @@ class MemoryStore final : public store::Store {
   struct Row {
     store::NotificationRecord record;
     std::optional<Timestamp> due_at;
+    std::optional<Timestamp> callback_due_at;
     bool redacted = false;
   };
   std::mutex mutex_;
   std::map<ServiceId, store::ServiceRecord> services_;
   std::vector<store::ApiKeyRecord> keys_;
   std::vector<store::ServiceContact> contacts_;
+  std::map<std::pair<ServiceId, store::CallbackKind>, store::ServiceCallback> callbacks_;
   // Created_at of the first version, updated_at of later ones, as the SQL backends report them.
   static store::TemplateRecord with_times(const std::vector<store::TemplateRecord>& versions, store::TemplateRecord v) {
     if (v.version > 1) v.updated_at = v.created_at;

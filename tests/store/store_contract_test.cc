@@ -343,6 +343,44 @@ TEST_P(StoreContract, SmsFieldsAndReceiptsApplyOnlyFromTheSendingProviderWhileWa
   EXPECT_EQ(stored->updated_at, now_ + 4s);
 }
 
+TEST_P(StoreContract, CallbacksAreSealedClaimedAndFinished) {
+  ServiceCallback callback{service_.id, CallbackKind::kDeliveryStatus, "https://hooks.example/status",
+                           "bearer-canary-5d1e9f", now_};
+  ASSERT_TRUE(store_->set_service_callback(callback));
+  callback.url = "https://hooks.example/v2";
+  ASSERT_TRUE(store_->set_service_callback(callback)) << "setting again replaces";
+  auto found = *store_->find_service_callback(service_.id, CallbackKind::kDeliveryStatus);
+  ASSERT_TRUE(found);
+  EXPECT_EQ(found->url, "https://hooks.example/v2");
+  EXPECT_EQ(found->bearer_token, "bearer-canary-5d1e9f");
+  EXPECT_FALSE(*store_->find_service_callback(service_.id, CallbackKind::kInboundSms));
+  EXPECT_EQ(backend_->raw_bytes().find("bearer-canary-5d1e9f"), std::string::npos) << "the token is sealed";
+
+  auto a = notification();
+  auto b = notification();
+  ASSERT_TRUE(store_->insert_notification(a));
+  ASSERT_TRUE(store_->insert_notification(b));
+  ASSERT_TRUE(store_->claim_due(10, now_, 60s));
+  DeliveryOutcome told{a.id, "delivered", now_ + 1s, now_ + 1s, std::nullopt, "smtp"};
+  told.callback = true;
+  ASSERT_TRUE(store_->record_outcome(told));
+  ASSERT_TRUE(store_->record_outcome({b.id, "delivered", now_ + 1s, now_ + 1s, std::nullopt, "smtp"}));
+  auto due = store_->claim_callbacks(10, now_ + 2s, 30s);
+  ASSERT_TRUE(due) << due.error().message;
+  ASSERT_EQ(due->size(), 1u) << "only outcomes the service wants to hear of";
+  EXPECT_EQ((*due)[0].id, a.id);
+  EXPECT_EQ((*due)[0].status, "delivered");
+  EXPECT_EQ((*due)[0].callback_attempts, 1);
+  EXPECT_TRUE(store_->claim_callbacks(10, now_ + 3s, 30s)->empty()) << "held by its lease";
+  ASSERT_TRUE(store_->finish_callback(a.id, now_ + 10s));  // retry later
+  EXPECT_TRUE(store_->claim_callbacks(10, now_ + 9s, 30s)->empty());
+  auto again = *store_->claim_callbacks(10, now_ + 10s, 30s);
+  ASSERT_EQ(again.size(), 1u);
+  EXPECT_EQ(again[0].callback_attempts, 2);
+  ASSERT_TRUE(store_->finish_callback(a.id, std::nullopt));
+  EXPECT_TRUE(store_->claim_callbacks(10, now_ + 1000s, 30s)->empty()) << "done for good";
+}
+
 TEST_P(StoreContract, KeyMismatchSurfacesAsDataLoss) {
   auto r = notification();
   ASSERT_TRUE(store_->insert_notification(r));

@@ -117,6 +117,19 @@ ALTER TABLE notifications ADD COLUMN billable_units integer NOT NULL DEFAULT 0;
 ALTER TABLE notifications ADD COLUMN rate_multiplier integer NOT NULL DEFAULT 1;
 ALTER TABLE notifications ADD COLUMN sent_by text;
 )sql"},
+    Migration{6, "service callbacks", R"sql(
+CREATE TABLE service_callbacks (
+  service_id uuid NOT NULL REFERENCES services(id),
+  kind text NOT NULL CHECK (kind IN ('delivery_status', 'inbound_sms')),
+  url text NOT NULL,
+  bearer_token bytea NOT NULL,
+  updated_at bigint NOT NULL,
+  PRIMARY KEY (service_id, kind)
+);
+ALTER TABLE notifications ADD COLUMN callback_due_at bigint;
+ALTER TABLE notifications ADD COLUMN callback_attempts integer NOT NULL DEFAULT 0;
+CREATE INDEX notifications_callback_due ON notifications(callback_due_at) WHERE callback_due_at IS NOT NULL;
+)sql"},
 };
 
 static_assert(kMigrations.back().version == kSchemaVersion, "add the PostgreSQL form of every SQLite migration");

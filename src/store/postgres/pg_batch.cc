@@ -11,7 +11,7 @@ namespace herald::store::postgres {
 namespace {
 
 constexpr int kInsertColumns = 20;
-constexpr int kOutcomeColumns = 6;
+constexpr int kOutcomeColumns = 7;
 constexpr int kAttempts = 4;  // a statement that deadlocked is tried this many times
 
 // "($1, $2, ...), ($18, ...)": placeholders for `rows` rows of `columns` values; the first
@@ -187,14 +187,15 @@ void PgBatchWriter::write_outcomes(PgConnection& connection, std::vector<Pending
       const DeliveryOutcome& o = *rows[i]->outcome;
       params.text(o.id.to_string()).text(o.status).integer(to_micros(o.updated_at))
           .optional_integer(optional_micros(o.sent_at)).optional_integer(optional_micros(o.next_attempt_at))
-          .optional_text(o.sent_by);
+          .optional_text(o.sent_by).text(o.callback ? "true" : "false");
     }
     const std::string sql =
         "UPDATE notifications AS n SET status = v.status, updated_at = v.updated_at, "
-        "sent_at = COALESCE(v.sent_at, n.sent_at), due_at = v.due_at, sent_by = COALESCE(v.sent_by, n.sent_by) "
-        "FROM (VALUES " +
-        placeholders(end - begin, kOutcomeColumns, {"::uuid", "::text", "::bigint", "::bigint", "::bigint", "::text"}) +
-        ") AS v(id, status, updated_at, sent_at, due_at, sent_by) WHERE n.id = v.id RETURNING n.id";
+        "sent_at = COALESCE(v.sent_at, n.sent_at), due_at = v.due_at, sent_by = COALESCE(v.sent_by, n.sent_by), "
+        "callback_due_at = CASE WHEN v.callback THEN v.updated_at ELSE n.callback_due_at END FROM (VALUES " +
+        placeholders(end - begin, kOutcomeColumns,
+                     {"::uuid", "::text", "::bigint", "::bigint", "::bigint", "::text", "::boolean"}) +
+        ") AS v(id, status, updated_at, sent_at, due_at, sent_by, callback) WHERE n.id = v.id RETURNING n.id";
     auto result = exec_retrying(connection, sql, params);
     {
       std::lock_guard lock(mutex_);

@@ -15,7 +15,7 @@ namespace {
 constexpr const char* kNotificationColumns =
     "id, service_id, api_key_id, key_type, template_id, template_version, notification_type, "
     "status, reference, recipient, personalisation, subject, body, one_click_unsubscribe_url, "
-    "created_at, sent_at, updated_at, attempts, sender, billable_units, rate_multiplier, sent_by";
+    "created_at, sent_at, updated_at, attempts, sender, billable_units, rate_multiplier, sent_by, callback_attempts";
 
 constexpr const char* kServiceColumns =
     "SELECT id, name, email_sender_local_part, active, restricted, created_at, retention_days, permissions, "
@@ -85,6 +85,7 @@ SealedNotification sealed_from(const PgResult& rows, int i) {
   s.billable_units = rows.integer(i, 19);
   s.rate_multiplier = rows.integer(i, 20);
   s.sent_by = rows.optional_text(i, 21);
+  s.callback_attempts = rows.integer(i, 22);
   return s;
 }
 
@@ -220,11 +221,12 @@ Result<std::optional<NotificationRecord>> PgStore::apply_receipt(const DeliveryR
         // Safe to re-send after a broken connection: a second run finds it no longer waiting.
         auto rows = db.exec(
             std::string("UPDATE notifications SET status = CASE WHEN status = 'pending' AND $1 = 'permanent-failure' "
-                        "THEN 'temporary-failure' ELSE $1 END, updated_at = $2 WHERE id = $3 AND sent_by = $4 AND "
+                        "THEN 'temporary-failure' ELSE $1 END, updated_at = $2, callback_due_at = CASE WHEN $5 "
+                        "THEN $2 ELSE callback_due_at END WHERE id = $3 AND sent_by = $4 AND "
                         "status IN ('sending', 'pending') AND redacted_at IS NULL RETURNING ") +
                 kNotificationColumns,
             Params().text(receipt.status).integer(to_micros(receipt.received_at)).text(receipt.id.to_string())
-                .text(receipt.provider),
+                .text(receipt.provider).text(receipt.callback ? "true" : "false"),
             PgConnection::Retry::kYes);
         if (!rows) return rows.error();
         if (rows->rows() == 0) return std::optional<NotificationRecord>();
@@ -232,6 +234,58 @@ Result<std::optional<NotificationRecord>> PgStore::apply_receipt(const DeliveryR
         if (!record) return std::optional<NotificationRecord>();
         return std::optional<NotificationRecord>(std::move(*record));
       });
+}
+
+Result<void> PgStore::set_service_callback(const ServiceCallback& callback) {
+  auto sealed = seal_callback_token(*cipher_, callback);
+  if (!sealed) return sealed.error();
+  return with_connection<void>([&](PgConnection& db) {
+    return db.run("INSERT INTO service_callbacks VALUES ($1, $2, $3, $4, $5) ON CONFLICT (service_id, kind) DO UPDATE "
+                  "SET url = excluded.url, bearer_token = excluded.bearer_token, updated_at = excluded.updated_at",
+                  Params().text(callback.service.to_string()).text(callback_kind_name(callback.kind)).text(callback.url)
+                      .bytes(*sealed).integer(to_micros(callback.updated_at)));
+  });
+}
+
+Result<std::optional<ServiceCallback>> PgStore::find_service_callback(ServiceId service, CallbackKind kind) {
+  return with_connection<std::optional<ServiceCallback>>([&](PgConnection& db) -> Result<std::optional<ServiceCallback>> {
+    auto rows = db.exec("SELECT url, bearer_token, updated_at FROM service_callbacks WHERE service_id = $1 AND kind = $2",
+                        Params().text(service.to_string()).text(callback_kind_name(kind)));
+    if (!rows) return rows.error();
+    if (rows->rows() == 0) return std::optional<ServiceCallback>();
+    auto token = open_callback_token(*cipher_, rows->bytes(0, 1), service, kind);
+    if (!token) return token.error();
+    return std::optional<ServiceCallback>(
+        ServiceCallback{service, kind, rows->text(0, 0), std::move(*token), from_micros(rows->integer(0, 2))});
+  });
+}
+
+Result<std::vector<NotificationRecord>> PgStore::claim_callbacks(int limit, Timestamp now, Duration lease) {
+  return with_connection<std::vector<NotificationRecord>>(
+      [&](PgConnection& db) -> Result<std::vector<NotificationRecord>> {
+        auto rows = db.exec(
+            std::string("UPDATE notifications AS n SET callback_due_at = $1, callback_attempts = n.callback_attempts + 1 "
+                        "FROM (SELECT id FROM notifications WHERE callback_due_at <= $2 AND redacted_at IS NULL "
+                        "ORDER BY callback_due_at LIMIT $3 FOR UPDATE SKIP LOCKED) AS c WHERE n.id = c.id RETURNING ") +
+                "n.id, n.service_id, n.api_key_id, n.key_type, n.template_id, n.template_version, "
+                "n.notification_type, n.status, n.reference, n.recipient, n.personalisation, n.subject, n.body, "
+                "n.one_click_unsubscribe_url, n.created_at, n.sent_at, n.updated_at, n.attempts, n.sender, "
+                "n.billable_units, n.rate_multiplier, n.sent_by, n.callback_attempts",
+            Params().integer(to_micros(now + lease)).integer(to_micros(now)).integer(limit));
+        if (!rows) return rows.error();
+        std::vector<std::string> unreadable;
+        return read_notifications(*rows, &unreadable);
+      });
+}
+
+Result<void> PgStore::finish_callback(NotificationId id, std::optional<Timestamp> retry_at) {
+  return with_connection<void>([&](PgConnection& db) -> Result<void> {
+    auto done = db.exec("UPDATE notifications SET callback_due_at = $1 WHERE id = $2",
+                        Params().optional_integer(optional_micros(retry_at)).text(id.to_string()),
+                        PgConnection::Retry::kYes);
+    if (!done) return done.error();
+    return ok();
+  });
 }
 
 Result<void> PgStore::create_api_key(const ApiKeyRecord& key) {
@@ -488,7 +542,7 @@ Result<std::vector<NotificationRecord>> PgStore::claim_due(int limit, Timestamp 
                 "n.id, n.service_id, n.api_key_id, n.key_type, n.template_id, n.template_version, "
                 "n.notification_type, n.status, n.reference, n.recipient, n.personalisation, n.subject, n.body, "
                 "n.one_click_unsubscribe_url, n.created_at, n.sent_at, n.updated_at, n.attempts, n.sender, "
-                "n.billable_units, n.rate_multiplier, n.sent_by",
+                "n.billable_units, n.rate_multiplier, n.sent_by, n.callback_attempts",
             Params().integer(to_micros(now + lease)).integer(to_micros(now)).integer(limit));
         if (!rows) return rows.error();
         std::vector<std::string> unreadable;

@@ -57,6 +57,10 @@ class PgStore final : public Store {
   Result<void> add_service_contact(const ServiceContact& contact) override;
   Result<std::vector<ServiceContact>> service_contacts(ServiceId service, ContactKind kind) override;
   Result<std::optional<NotificationRecord>> apply_receipt(const DeliveryReceipt& receipt) override;
+  Result<void> set_service_callback(const ServiceCallback& callback) override;
+  Result<std::optional<ServiceCallback>> find_service_callback(ServiceId service, CallbackKind kind) override;
+  Result<std::vector<NotificationRecord>> claim_callbacks(int limit, Timestamp now, Duration lease) override;
+  Result<void> finish_callback(NotificationId id, std::optional<Timestamp> retry_at) override;
   Result<void> insert_notification(const NotificationRecord& record) override;
   void insert_notification_async(const NotificationRecord& record, Completion done) override;
   Result<std::optional<NotificationRecord>> find_notification(ServiceId service, NotificationId id) override;

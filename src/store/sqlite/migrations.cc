@@ -130,6 +130,22 @@ ALTER TABLE notifications ADD COLUMN billable_units INTEGER NOT NULL DEFAULT 0;
 ALTER TABLE notifications ADD COLUMN rate_multiplier INTEGER NOT NULL DEFAULT 1;
 ALTER TABLE notifications ADD COLUMN sent_by TEXT;
 )sql"},
+    // Callbacks to services (issue 7): where and with which bearer token (sealed, like API key
+    // secrets); a notification whose status the service must be told of is due for a callback.
+    // The payload is built from the notification when sent, so no personal data is copied.
+    Migration{6, "service callbacks", R"sql(
+CREATE TABLE service_callbacks (
+  service_id TEXT NOT NULL REFERENCES services(id),
+  kind TEXT NOT NULL CHECK (kind IN ('delivery_status', 'inbound_sms')),
+  url TEXT NOT NULL,
+  bearer_token BLOB NOT NULL,
+  updated_at INTEGER NOT NULL,
+  PRIMARY KEY (service_id, kind)
+) STRICT;
+ALTER TABLE notifications ADD COLUMN callback_due_at INTEGER;
+ALTER TABLE notifications ADD COLUMN callback_attempts INTEGER NOT NULL DEFAULT 0;
+CREATE INDEX notifications_callback_due ON notifications(callback_due_at) WHERE callback_due_at IS NOT NULL;
+)sql"},
 };
 
 static_assert(kMigrations.back().version == kSchemaVersion, "a new migration raises store::kSchemaVersion");

@@ -15,7 +15,7 @@ namespace {
 constexpr const char* kNotificationColumns =
     "id, service_id, api_key_id, key_type, template_id, template_version, notification_type, "
     "status, reference, recipient, personalisation, subject, body, one_click_unsubscribe_url, "
-    "created_at, sent_at, updated_at, attempts, sender, billable_units, rate_multiplier, sent_by";
+    "created_at, sent_at, updated_at, attempts, sender, billable_units, rate_multiplier, sent_by, callback_attempts";
 
 template <typename IdType>
 Result<IdType> parse_id(const std::string& text) {
@@ -484,6 +484,7 @@ Result<NotificationRecord> SqliteStore::read_notification(const Statement& row) 
   s.billable_units = row.column_int(19);
   s.rate_multiplier = row.column_int(20);
   s.sent_by = row.column_optional_text(21);
+  s.callback_attempts = row.column_int(22);
   return open_notification(*cipher_, s);
 }
 
@@ -609,14 +610,17 @@ void SqliteStore::record_outcome_async(DeliveryOutcome outcome, Completion done)
       [outcome = std::move(outcome)](Connection& db) -> Result<void> {
         auto stmt = db.prepare(
             "UPDATE notifications SET status = ?, updated_at = ?, sent_at = COALESCE(?, sent_at), "
-            "due_at = ?, sent_by = COALESCE(?, sent_by) WHERE id = ?");
+            "due_at = ?, sent_by = COALESCE(?, sent_by), callback_due_at = CASE WHEN ? THEN ? ELSE callback_due_at END "
+            "WHERE id = ?");
         if (!stmt) return stmt.error();
         HERALD_TRY(stmt->bind_text(1, outcome.status)
                        .bind_int(2, to_micros(outcome.updated_at))
                        .bind_optional_int(3, optional_micros(outcome.sent_at))
                        .bind_optional_int(4, optional_micros(outcome.next_attempt_at))
                        .bind_optional_text(5, outcome.sent_by)
-                       .bind_text(6, outcome.id.to_string())
+                       .bind_int(6, outcome.callback ? 1 : 0)
+                       .bind_int(7, to_micros(outcome.updated_at))
+                       .bind_text(8, outcome.id.to_string())
                        .run());
         if (db.changes() != 1) return not_found("notification " + outcome.id.to_string());
         return ok();
@@ -630,15 +634,18 @@ Result<std::optional<NotificationRecord>> SqliteStore::apply_receipt(const Deliv
     // After "pending", a permanent failure counts as temporary (GOV.UK's rule for Firetext).
     auto stmt = db.prepare(
         std::string("UPDATE notifications SET status = CASE WHEN status = 'pending' AND ? = 'permanent-failure' "
-                    "THEN 'temporary-failure' ELSE ? END, updated_at = ? WHERE id = ? AND sent_by = ? AND "
+                    "THEN 'temporary-failure' ELSE ? END, updated_at = ?, callback_due_at = CASE WHEN ? THEN ? "
+                    "ELSE callback_due_at END WHERE id = ? AND sent_by = ? AND "
                     "status IN ('sending', 'pending') AND redacted_at IS NULL RETURNING ") +
         kNotificationColumns);
     if (!stmt) return stmt.error();
     stmt->bind_text(1, receipt.status)
         .bind_text(2, receipt.status)
         .bind_int(3, to_micros(receipt.received_at))
-        .bind_text(4, receipt.id.to_string())
-        .bind_text(5, receipt.provider);
+        .bind_int(4, receipt.callback ? 1 : 0)
+        .bind_int(5, to_micros(receipt.received_at))
+        .bind_text(6, receipt.id.to_string())
+        .bind_text(7, receipt.provider);
     auto row = stmt->step();
     if (!row) return row.error();
     if (!*row) return ok();
@@ -649,6 +656,68 @@ Result<std::optional<NotificationRecord>> SqliteStore::apply_receipt(const Deliv
   });
   if (!result) return result.error();
   return applied;
+}
+
+Result<void> SqliteStore::set_service_callback(const ServiceCallback& callback) {
+  auto sealed = seal_callback_token(*cipher_, callback);
+  if (!sealed) return sealed.error();
+  return writer_->run([&](Connection& db) -> Result<void> {
+    auto stmt = db.prepare(
+        "INSERT INTO service_callbacks VALUES (?, ?, ?, ?, ?) ON CONFLICT (service_id, kind) DO UPDATE SET "
+        "url = excluded.url, bearer_token = excluded.bearer_token, updated_at = excluded.updated_at");
+    if (!stmt) return stmt.error();
+    return stmt->bind_text(1, callback.service.to_string())
+        .bind_text(2, callback_kind_name(callback.kind))
+        .bind_text(3, callback.url)
+        .bind_blob(4, *sealed)
+        .bind_int(5, to_micros(callback.updated_at))
+        .run();
+  });
+}
+
+Result<std::optional<ServiceCallback>> SqliteStore::find_service_callback(ServiceId service, CallbackKind kind) {
+  return with_reader<std::optional<ServiceCallback>>([&](Connection& db) -> Result<std::optional<ServiceCallback>> {
+    auto stmt = db.prepare("SELECT url, bearer_token, updated_at FROM service_callbacks WHERE service_id = ? AND kind = ?");
+    if (!stmt) return stmt.error();
+    stmt->bind_text(1, service.to_string()).bind_text(2, callback_kind_name(kind));
+    auto row = stmt->step();
+    if (!row) return row.error();
+    if (!*row) return std::optional<ServiceCallback>();
+    auto token = open_callback_token(*cipher_, stmt->column_blob(1), service, kind);
+    if (!token) return token.error();
+    return std::optional<ServiceCallback>(
+        ServiceCallback{service, kind, stmt->column_text(0), std::move(*token), from_micros(stmt->column_int(2))});
+  });
+}
+
+Result<std::vector<NotificationRecord>> SqliteStore::claim_callbacks(int limit, Timestamp now, Duration lease) {
+  std::vector<NotificationRecord> claimed;
+  auto result = writer_->run([&](Connection& db) -> Result<void> {
+    auto stmt = db.prepare(
+        std::string("UPDATE notifications SET callback_due_at = ?, callback_attempts = callback_attempts + 1 "
+                    "WHERE id IN (SELECT id FROM notifications WHERE callback_due_at <= ? AND redacted_at IS NULL "
+                    "ORDER BY callback_due_at LIMIT ?) RETURNING ") +
+        kNotificationColumns);
+    if (!stmt) return stmt.error();
+    stmt->bind_int(1, to_micros(now + lease)).bind_int(2, to_micros(now)).bind_int(3, limit);
+    while (true) {
+      auto row = stmt->step();
+      if (!row) return row.error();
+      if (!*row) return ok();
+      auto record = read_notification(*stmt);
+      if (record) claimed.push_back(std::move(*record));
+    }
+  });
+  if (!result) return result.error();
+  return claimed;
+}
+
+Result<void> SqliteStore::finish_callback(NotificationId id, std::optional<Timestamp> retry_at) {
+  return writer_->run([&](Connection& db) -> Result<void> {
+    auto stmt = db.prepare("UPDATE notifications SET callback_due_at = ? WHERE id = ?");
+    if (!stmt) return stmt.error();
+    return stmt->bind_optional_int(1, optional_micros(retry_at)).bind_text(2, id.to_string()).run();
+  });
 }
 
 Result<std::vector<ServiceRecord>> SqliteStore::list_services() {
