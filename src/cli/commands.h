@@ -74,6 +74,11 @@ struct ServiceSettingsOptions {
 int run_service_set(const std::string& config_path, const ServiceSettingsOptions& options);
 // Adds a sender id, reply-to address or letter contact block; prints its id (sms_sender_id,
 // email_reply_to_id in the API).
+// Where the service is told of statuses (kind delivery_status) or received texts (inbound_sms):
+// an HTTPS URL whose host resolves to public addresses only (unless the configuration allows
+// private ones), and a bearer token of 10 characters or more read from a file.
+int run_service_set_callback(const std::string& config_path, const std::string& service, const std::string& kind,
+                             const std::string& url, const std::string& token_file);
 int run_service_contact_add(const std::string& config_path, const std::string& service, const std::string& kind,
                             const std::string& value, bool is_default);
 int run_retention(const std::string& config_path, const std::string& now_text);

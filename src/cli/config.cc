@@ -107,6 +107,17 @@ Result<void> read_sms(const toml::table& t, const std::filesystem::path& base, C
   return ok();
 }
 
+void read_callbacks(const toml::table& t, const std::filesystem::path& base, Config& c) {
+  auto& cb = c.callbacks;
+  cb.http.policy = get<bool>(t, "callbacks.allow_private_addresses", false) ? net::AddressPolicy::kAny
+                                                                          : net::AddressPolicy::kPublicOnly;
+  cb.http.ca_file = resolve(base, get<std::string>(t, "callbacks.ca_file", ""));
+  cb.http.timeout = std::chrono::milliseconds(get<std::int64_t>(t, "callbacks.timeout_ms", 5000));
+  cb.http.max_response_bytes = 64 * 1024;
+  cb.retry_delay = std::chrono::milliseconds(get<std::int64_t>(t, "callbacks.retry_ms", 300000));
+  cb.max_retries = static_cast<int>(get<std::int64_t>(t, "callbacks.max_retries", 5));
+}
+
 void read_delivery(const toml::table& t, Config& c) {
   auto& w = c.worker;
   w.batch_size = static_cast<int>(get<std::int64_t>(t, "delivery.batch_size", 50));
@@ -196,6 +207,7 @@ Result<Config> load_config(const std::string& path) {
   read_smtp(t, base, c);
   read_delivery(t, c);
   HERALD_TRY(read_sms(t, base, c, path));
+  read_callbacks(t, base, c);
   c.log_level = get<std::string>(t, "log.level", "info");
   c.store_plaintext_for_test = get<bool>(t, "testing.store_plaintext", false);
   if (c.server.threads == 0 || c.api_threads == 0 || c.worker.batch_size <= 0 ||

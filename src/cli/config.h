@@ -9,6 +9,7 @@
 
 #include "core/result.h"
 #include "core/time.h"
+#include "delivery/callbacks.h"
 #include "delivery/sms/http_providers.h"
 #include "delivery/sms/sms_router.h"
 #include "delivery/smtp/smtp_client.h"
@@ -58,6 +59,9 @@ struct Config {
   std::string email_domain = "notifications.herald.localhost";
   delivery::smtp::SmtpOptions smtp;
   SmsConfig sms;
+  // Callbacks to services' URLs; callbacks.http.policy refuses private addresses unless
+  // callbacks.allow_private_addresses (an operator setting for closed networks and tests).
+  delivery::CallbackOptions callbacks;
   delivery::WorkerOptions worker;
   std::size_t api_threads = 4;
   std::size_t delivery_connections = 4;  // relay connections, one delivery thread each

@@ -5,11 +5,15 @@
 #include <array>
 #include <cctype>
 #include <cstdlib>
+#include <fstream>
 #include <iostream>
+#include <iterator>
 
 #include "cli/commands.h"
 #include "cli/context.h"
 #include "crypto/random.h"
+#include "crypto/secret.h"
+#include "net/http_client.h"
 #include "domain/admin.h"
 #include "domain/email_address.h"
 #include "domain/phone_number.h"
@@ -61,6 +65,47 @@ int run_service_set(const std::string& config_path, const ServiceSettingsOptions
                                    {{"service_id", found->id.to_string()},
                                     {"permissions", store::join_permissions(changed.permissions)},
                                     {"prefix_sms", changed.prefix_sms ? "on" : "off"}}});
+  if (!recorded) return fail(recorded.error());
+  return 0;
+}
+
+int run_service_set_callback(const std::string& config_path, const std::string& service, const std::string& kind,
+                             const std::string& url, const std::string& token_file) {
+  const auto parsed_kind = kind == "delivery_status" ? std::optional(store::CallbackKind::kDeliveryStatus)
+                           : kind == "inbound_sms"   ? std::optional(store::CallbackKind::kInboundSms)
+                                                     : std::nullopt;
+  if (!parsed_kind) return fail(invalid_argument("--kind must be delivery_status or inbound_sms"));
+  auto parsed_url = net::parse_https_url(url);
+  if (!parsed_url) return fail(invalid_argument("--url: " + parsed_url.error().message));
+  std::ifstream in(token_file, std::ios::binary);
+  if (!in) return fail(invalid_argument("cannot read " + token_file));
+  std::string token((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  while (!token.empty() && (token.back() == '\n' || token.back() == '\r')) token.pop_back();
+  if (token.size() < 10) return fail(invalid_argument("the bearer token must be at least 10 characters"));
+  auto config = load_config(config_path);
+  if (!config) return fail(config.error());
+  // The SSRF guard at save time too (it is applied again on every connection).
+  if (config->callbacks.http.policy == net::AddressPolicy::kPublicOnly) {
+    auto addresses = net::system_resolve(parsed_url->host, parsed_url->port);
+    if (!addresses) return fail(invalid_argument("--url: cannot resolve " + parsed_url->host));
+    for (const auto& address : *addresses) {
+      const auto* sa = reinterpret_cast<const sockaddr*>(&address);
+      if (!net::is_public_address(sa)) {
+        return fail(invalid_argument("--url: " + parsed_url->host + " resolves to " + net::address_text(sa) +
+                                     ", which is not a public address (callbacks.allow_private_addresses allows it)"));
+      }
+    }
+  }
+  auto context = open_context(config_path);
+  if (!context) return fail(context.error());
+  auto found = domain::Admin(*context->store).find_service(service);
+  if (!found) return fail(found.error());
+  store::ServiceCallback callback{found->id, *parsed_kind, url, std::move(token), SystemClock().now()};
+  auto saved = context->store->set_service_callback(callback);
+  crypto::wipe_string(callback.bearer_token);
+  if (!saved) return fail(saved.error());
+  auto recorded = context->record({security::cli_actor(), "service.callback_set",
+                                   {{"service_id", found->id.to_string()}, {"kind", kind}, {"url", url}}});
   if (!recorded) return fail(recorded.error());
   return 0;
 }

@@ -66,6 +66,17 @@ int main(int argc, char** argv) {
                           "comma-separated: email, sms, letter, international_sms, sms_to_uk_landlines, inbound_sms, "
                           "international_letters");
   service_set->add_option("--sms-prefix", service_settings.sms_prefix, "start texts with the service name (true/false)");
+  std::string callback_service;
+  std::string callback_kind;
+  std::string callback_url;
+  std::string callback_token_file;
+  auto* service_callback = service_cmd->add_subcommand(
+      "set-callback", "where the service is told of delivery statuses or received texts (HTTPS, bearer token)");
+  service_callback->add_option("--service", callback_service, "service id or name")->required();
+  service_callback->add_option("--kind", callback_kind, "delivery_status or inbound_sms")->required();
+  service_callback->add_option("--url", callback_url, "the service's HTTPS URL")->required();
+  service_callback->add_option("--bearer-token-file", callback_token_file,
+                               "file holding the bearer token Herald sends (10+ characters)")->required();
   std::string contact_service;
   std::string contact_kind;
   std::string contact_value;
@@ -182,6 +193,9 @@ int main(int argc, char** argv) {
   if (*key_revoke) return run_key_revoke(config, key_service, revoke_key_id);
   if (*service_retention) return run_service_set_retention(config, retention_service, retention_days);
   if (*service_set) return run_service_set(config, service_settings);
+  if (*service_callback) {
+    return run_service_set_callback(config, callback_service, callback_kind, callback_url, callback_token_file);
+  }
   if (*service_contact) return run_service_contact_add(config, contact_service, contact_kind, contact_value, contact_default);
   if (*retention_run) return run_retention(config, retention_now);
   if (*subject_find) return run_subject_find(config, subject_service, subject_email);

@@ -16,6 +16,7 @@
 #include "cli/context.h"
 #include "core/log.h"
 #include "core/periodic.h"
+#include "delivery/callbacks.h"
 #include "delivery/sms/http_providers.h"
 #include "delivery/sms/sms_router.h"
 #include "delivery/smtp/smtp_client.h"
@@ -124,6 +125,11 @@ int run_serve(const ServeOptions& options) {
     worker = std::make_unique<delivery::DeliveryWorker>(*context->store, notifications, std::move(providers),
                                                         clock, config.worker, sms_router.get());
   }
+  // Delivery-status callbacks run wherever deliveries do.
+  std::unique_ptr<delivery::CallbackSender> callbacks;
+  if (options.role != "api") {
+    callbacks = std::make_unique<delivery::CallbackSender>(*context->store, clock, config.callbacks);
+  }
   api::Router router(config.api_threads);
   security::AuthFailureTally auth_failures;
   api::govuk_v2::register_routes(router, {authenticator, notifications, templates, clock, config.public_url, config.sms.rate_in_pounds,
@@ -157,6 +163,7 @@ int run_serve(const ServeOptions& options) {
     server = std::move(*started);
   }
   if (worker) worker->start();
+  if (callbacks) callbacks->start();
   // Retention runs on delivery nodes (role all or worker); it is idempotent across nodes. Each
   // run first prepares today's and tomorrow's data keys.
   std::unique_ptr<Periodic> retention;
@@ -188,6 +195,7 @@ int run_serve(const ServeOptions& options) {
   audit_job.reset();
   flush_audit();  // what the last requests refused, and a final checkpoint
   if (worker) worker->stop();
+  if (callbacks) callbacks->stop();
   log::info("serve.stopped");
   return 0;
 }

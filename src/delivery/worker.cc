@@ -134,6 +134,7 @@ store::DeliveryOutcome DeliveryWorker::deliver(EmailProvider& provider,
   SendResult result;
   if (record.type == "sms") {
     store::DeliveryOutcome outcome = deliver_sms(record, result);
+    outcome.callback = outcome.status != "sending";  // a text with its provider: its receipt tells
     log::info("delivery.attempt", {{"notification_id", id},
                                    {"service_id", record.service.to_string()},
                                    {"attempt", std::to_string(record.attempts)},
@@ -153,6 +154,7 @@ store::DeliveryOutcome DeliveryWorker::deliver(EmailProvider& provider,
     }
   }
   store::DeliveryOutcome outcome = outcome_for(record, result);
+  outcome.callback = outcome.status != "sending";  // services hear of final statuses
   log::info("delivery.attempt", {{"notification_id", id},
                                  {"service_id", record.service.to_string()},
                                  {"attempt", std::to_string(record.attempts)},

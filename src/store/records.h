@@ -151,7 +151,8 @@ struct DeliveryOutcome {
   std::optional<Timestamp> sent_at;
   std::optional<Timestamp> next_attempt_at;
   std::optional<std::string> sent_by;
-  // The service wants a delivery-status callback for this outcome: due at updated_at.
+  // An outcome services hear of: when the service has a delivery-status callback, one becomes
+  // due at updated_at.
   bool callback = false;
 };
 
@@ -161,7 +162,7 @@ struct DeliveryReceipt {
   std::string provider;  // must be the one the notification was sent by
   std::string status;    // delivered, pending, temporary-failure, permanent-failure
   Timestamp received_at;
-  bool callback = false;  // as DeliveryOutcome::callback
+  bool callback = true;  // as DeliveryOutcome::callback (every receipt is told)
 };
 
 }  // namespace herald::store

@@ -150,7 +150,9 @@ class MemoryStore final : public store::Store {
     it->second.record.updated_at = outcome.updated_at;
     if (outcome.sent_at) it->second.record.sent_at = outcome.sent_at;
     if (outcome.sent_by) it->second.record.sent_by = outcome.sent_by;
-    if (outcome.callback) it->second.callback_due_at = outcome.updated_at;
+    if (outcome.callback && callbacks_.count({it->second.record.service, store::CallbackKind::kDeliveryStatus})) {
+      it->second.callback_due_at = outcome.updated_at;
+    }
     it->second.due_at = outcome.next_attempt_at;
     return ok();
   }
@@ -217,7 +219,9 @@ class MemoryStore final : public store::Store {
     }
     r.status = r.status == "pending" && receipt.status == "permanent-failure" ? "temporary-failure" : receipt.status;
     r.updated_at = receipt.received_at;
-    if (receipt.callback) it->second.callback_due_at = receipt.received_at;
+    if (receipt.callback && callbacks_.count({r.service, store::CallbackKind::kDeliveryStatus})) {
+      it->second.callback_due_at = receipt.received_at;
+    }
     return std::optional(r);
   }
   Result<void> set_service_callback(const store::ServiceCallback& callback) override {

@@ -365,6 +365,16 @@ TEST_P(StoreContract, CallbacksAreSealedClaimedAndFinished) {
   told.callback = true;
   ASSERT_TRUE(store_->record_outcome(told));
   ASSERT_TRUE(store_->record_outcome({b.id, "delivered", now_ + 1s, now_ + 1s, std::nullopt, "smtp"}));
+  ServiceRecord other = service_;
+  other.id = ServiceId{crypto::random_uuid()};
+  other.name = "Service without callback";
+  ASSERT_TRUE(store_->create_service(other));
+  auto c = notification();
+  c.service = other.id;
+  ASSERT_TRUE(store_->insert_notification(c));
+  DeliveryOutcome untold{c.id, "delivered", now_ + 1s, now_ + 1s, std::nullopt, "smtp"};
+  untold.callback = true;
+  ASSERT_TRUE(store_->record_outcome(untold));
   auto due = store_->claim_callbacks(10, now_ + 2s, 30s);
   ASSERT_TRUE(due) << due.error().message;
   ASSERT_EQ(due->size(), 1u) << "only outcomes the service wants to hear of";

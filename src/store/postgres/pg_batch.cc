@@ -192,7 +192,8 @@ void PgBatchWriter::write_outcomes(PgConnection& connection, std::vector<Pending
     const std::string sql =
         "UPDATE notifications AS n SET status = v.status, updated_at = v.updated_at, "
         "sent_at = COALESCE(v.sent_at, n.sent_at), due_at = v.due_at, sent_by = COALESCE(v.sent_by, n.sent_by), "
-        "callback_due_at = CASE WHEN v.callback THEN v.updated_at ELSE n.callback_due_at END FROM (VALUES " +
+        "callback_due_at = CASE WHEN v.callback AND EXISTS (SELECT 1 FROM service_callbacks c WHERE c.service_id = "
+        "n.service_id AND c.kind = 'delivery_status') THEN v.updated_at ELSE n.callback_due_at END FROM (VALUES " +
         placeholders(end - begin, kOutcomeColumns,
                      {"::uuid", "::text", "::bigint", "::bigint", "::bigint", "::text", "::boolean"}) +
         ") AS v(id, status, updated_at, sent_at, due_at, sent_by, callback) WHERE n.id = v.id RETURNING n.id";

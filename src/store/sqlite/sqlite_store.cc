@@ -610,8 +610,9 @@ void SqliteStore::record_outcome_async(DeliveryOutcome outcome, Completion done)
       [outcome = std::move(outcome)](Connection& db) -> Result<void> {
         auto stmt = db.prepare(
             "UPDATE notifications SET status = ?, updated_at = ?, sent_at = COALESCE(?, sent_at), "
-            "due_at = ?, sent_by = COALESCE(?, sent_by), callback_due_at = CASE WHEN ? THEN ? ELSE callback_due_at END "
-            "WHERE id = ?");
+            "due_at = ?, sent_by = COALESCE(?, sent_by), callback_due_at = CASE WHEN ? AND EXISTS (SELECT 1 FROM "
+            "service_callbacks c WHERE c.service_id = notifications.service_id AND c.kind = 'delivery_status') "
+            "THEN ? ELSE callback_due_at END WHERE id = ?");
         if (!stmt) return stmt.error();
         HERALD_TRY(stmt->bind_text(1, outcome.status)
                        .bind_int(2, to_micros(outcome.updated_at))
@@ -634,8 +635,9 @@ Result<std::optional<NotificationRecord>> SqliteStore::apply_receipt(const Deliv
     // After "pending", a permanent failure counts as temporary (GOV.UK's rule for Firetext).
     auto stmt = db.prepare(
         std::string("UPDATE notifications SET status = CASE WHEN status = 'pending' AND ? = 'permanent-failure' "
-                    "THEN 'temporary-failure' ELSE ? END, updated_at = ?, callback_due_at = CASE WHEN ? THEN ? "
-                    "ELSE callback_due_at END WHERE id = ? AND sent_by = ? AND "
+                    "THEN 'temporary-failure' ELSE ? END, updated_at = ?, callback_due_at = CASE WHEN ? AND EXISTS "
+                    "(SELECT 1 FROM service_callbacks c WHERE c.service_id = notifications.service_id AND c.kind = "
+                    "'delivery_status') THEN ? ELSE callback_due_at END WHERE id = ? AND sent_by = ? AND "
                     "status IN ('sending', 'pending') AND redacted_at IS NULL RETURNING ") +
         kNotificationColumns);
     if (!stmt) return stmt.error();

@@ -1,0 +1,115 @@
+#include "delivery/callbacks.h"
+
+#include "core/json.h"
+#include "core/log.h"
+#include "core/thread_name.h"
+#include "crypto/secret.h"
+
+namespace herald::delivery {
+namespace {
+
+std::optional<std::string> time_or_null(const std::optional<Timestamp>& t) {
+  if (!t) return std::nullopt;
+  return format_timestamp(*t);
+}
+
+}  // namespace
+
+std::string delivery_status_json(const store::NotificationRecord& r) {
+  json::Writer w;
+  w.begin_object();
+  w.key("id").string(r.id.to_string());
+  w.key("reference").string_or_null(r.reference);
+  w.key("to").string(r.recipient);
+  w.key("status").string(r.status);
+  w.key("created_at").string(format_timestamp(r.created_at));
+  w.key("completed_at").string_or_null(time_or_null(r.updated_at));
+  w.key("sent_at").string_or_null(time_or_null(r.sent_at));
+  w.key("notification_type").string(r.type);
+  w.key("template_id").string(r.template_id.to_string());
+  w.key("template_version").integer(r.template_version);
+  w.end_object();
+  return w.take();
+}
+
+CallbackSender::CallbackSender(store::Store& store, const Clock& clock, CallbackOptions options)
+    : store_(store), clock_(clock), options_(std::move(options)) {}
+
+CallbackSender::~CallbackSender() { stop(); }
+
+void CallbackSender::start() {
+  thread_ = std::thread([this] {
+    set_thread_name("callbacks");
+    run();
+  });
+}
+
+void CallbackSender::stop() {
+  stopping_ = true;
+  wake_.notify_all();
+  if (thread_.joinable()) thread_.join();
+}
+
+void CallbackSender::run() {
+  while (!stopping_) {
+    auto claimed = run_once();
+    if (!claimed) log::error("callback.claim_failed", {{"error", claimed.error().message}});
+    if (claimed && *claimed > 0) continue;
+    std::unique_lock lock(mutex_);
+    wake_.wait_for(lock, options_.idle_poll, [this] { return stopping_.load(); });
+  }
+}
+
+Result<int> CallbackSender::run_once() {
+  auto claimed = store_.claim_callbacks(options_.batch_size, clock_.now(), options_.lease);
+  if (!claimed) return claimed.error();
+  for (const auto& record : *claimed) {
+    if (stopping_) break;  // re-claimed when the lease ends
+    const auto retry_at = send(record);
+    if (auto done = store_.finish_callback(record.id, retry_at); !done) {
+      log::error("callback.record_failed", {{"notification_id", record.id.to_string()}, {"error", done.error().message}});
+    }
+  }
+  return static_cast<int>(claimed->size());
+}
+
+std::optional<Timestamp> CallbackSender::send(const store::NotificationRecord& record) {
+  const std::string id = record.id.to_string();
+  auto callback = store_.find_service_callback(record.service, store::CallbackKind::kDeliveryStatus);
+  if (!callback) {
+    log::error("callback.lookup_failed", {{"notification_id", id}, {"error", callback.error().message}});
+    return clock_.now() + options_.retry_delay;
+  }
+  if (!*callback) return std::nullopt;  // removed since: nobody to tell
+  auto response = net::https_request(
+      "POST", (*callback)->url,
+      {{"Content-Type", "application/json"}, {"Authorization", "Bearer " + (*callback)->bearer_token}},
+      delivery_status_json(record), options_.http);
+  crypto::wipe_string((*callback)->bearer_token);
+  const int attempt = record.callback_attempts;
+  std::string outcome;
+  bool retry = false;
+  if (!response) {
+    outcome = response.error().message;
+    // Refused by the address policy: it would be refused again, so it is not retried.
+    retry = response.error().code != ErrorCode::kPermissionDenied;
+  } else {
+    outcome = "HTTP " + std::to_string(response->status);
+    retry = response->status >= 500 || response->status == 429;
+    if (response->status >= 200 && response->status <= 299) {
+      log::info("callback.sent", {{"notification_id", id}, {"service_id", record.service.to_string()},
+                                  {"status", record.status}, {"attempt", std::to_string(attempt)}});
+      return std::nullopt;
+    }
+  }
+  const bool again = retry && attempt <= options_.max_retries;
+  log::warn("callback.failed", {{"notification_id", id},
+                                {"service_id", record.service.to_string()},
+                                {"attempt", std::to_string(attempt)},
+                                {"outcome", outcome},
+                                {"retry", again ? "true" : "false"}});
+  if (!again) return std::nullopt;
+  return clock_.now() + options_.retry_delay;
+}
+
+}  // namespace herald::delivery

@@ -1,0 +1,56 @@
+#pragma once
+// CallbackSender: tells services of their notifications' statuses (api/govuk-notify-v2.md §6.1).
+// A background thread claims due callbacks from the store (a lease, like deliveries), POSTs
+// {id, reference, to, status, created_at, completed_at, sent_at, notification_type, template_id,
+// template_version} as JSON with the service's bearer token to its HTTPS URL, and records the
+// result: done on 2xx; on a connection error, timeout, 5xx or 429 retried up to `max_retries`
+// times `retry_delay` apart (GOV.UK: 5 times, 300 s); given up on other 4xx, or when the URL's
+// host resolves only to addresses the policy refuses (the SSRF guard, checked on connect).
+
+#include <atomic>
+#include <condition_variable>
+#include <mutex>
+#include <string>
+#include <thread>
+
+#include "core/time.h"
+#include "net/http_client.h"
+#include "store/store.h"
+
+namespace herald::delivery {
+
+struct CallbackOptions {
+  int batch_size = 20;
+  Duration lease = std::chrono::seconds(60);
+  Duration idle_poll = std::chrono::milliseconds(500);
+  int max_retries = 5;
+  Duration retry_delay = std::chrono::seconds(300);
+  net::HttpClientOptions http;  // timeout 5 s (GOV.UK's); policy: public addresses only
+};
+
+// The callback body for a notification, field for field as GOV.UK sends it.
+std::string delivery_status_json(const store::NotificationRecord& record);
+
+class CallbackSender {
+ public:
+  CallbackSender(store::Store& store, const Clock& clock, CallbackOptions options);
+  ~CallbackSender();
+  void start();
+  void stop();
+  // One batch on the caller's thread; how many were claimed (tests).
+  Result<int> run_once();
+
+ private:
+  void run();
+  std::optional<Timestamp> send(const store::NotificationRecord& record);  // retry time, or done
+
+  store::Store& store_;
+  const Clock& clock_;
+  CallbackOptions options_;
+  std::atomic<bool> stopping_{false};
+  std::mutex mutex_;
+  std::condition_variable wake_;
+  std::thread thread_;
+};
+
+}  // namespace herald::delivery
