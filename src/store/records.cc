@@ -1,5 +1,7 @@
 #include "store/records.h"
 
+#include <algorithm>
+
 namespace herald::store {
 
 const char* key_type_name(KeyType type) {
@@ -39,6 +41,11 @@ std::optional<ContactKind> parse_contact_kind(std::string_view name) {
   if (name == "sms_sender") return ContactKind::kSmsSender;
   if (name == "letter_contact") return ContactKind::kLetterContact;
   return std::nullopt;
+}
+
+double refill(double tokens, Timestamp then, Timestamp now, double per_second, double capacity) {
+  const double elapsed = now > then ? std::chrono::duration<double>(now - then).count() : 0.0;
+  return std::min(capacity, tokens + elapsed * per_second);
 }
 
 const char* callback_kind_name(CallbackKind kind) {

@@ -33,6 +33,13 @@ struct ServiceRecord {
   // "international_sms", "sms_to_uk_landlines", "inbound_sms", "international_letters".
   std::vector<std::string> permissions{"email", "sms", "letter"};
   bool prefix_sms = true;  // texts start "{service name}: "
+  // Limits (GOV.UK's defaults for live services): sends per minute per key type, and per day
+  // per channel.
+  int rate_limit = 3000;
+  std::int64_t email_limit = 250000;
+  std::int64_t sms_limit = 250000;
+  std::int64_t letter_limit = 20000;
+  std::int64_t international_sms_limit = 100;
   bool has_permission(std::string_view permission) const;
 };
 
@@ -109,6 +116,9 @@ struct NotificationRecord {
   // false for simulated recipients: stored, never handed to a worker (status stays created).
   bool queued = true;
 };
+
+// A token bucket's tokens at `now`: `tokens` at `then`, refilled at `per_second`, at most `capacity`.
+double refill(double tokens, Timestamp then, Timestamp now, double per_second, double capacity);
 
 // Where a service wants to be told of delivery statuses or received texts, and the bearer token
 // Herald sends (a secret: encrypted at rest).

@@ -85,6 +85,13 @@ class Store {
   virtual Result<std::vector<NotificationRecord>> find_by_recipient(ServiceId service,
                                                                     std::string_view recipient_normalised) = 0;
 
+  // Limits, shared by every node. Takes up to `want` tokens from the named token bucket (created
+  // full; refilled at `refill_per_second` up to `capacity`); returns how many it got.
+  virtual Result<int> take_tokens(const std::string& bucket, int want, Timestamp now, double refill_per_second,
+                                  double capacity) = 0;
+  // Adds up to `want` to the named counter without passing `limit`; returns how many it added.
+  virtual Result<std::int64_t> reserve_count(const std::string& counter, std::int64_t want, std::int64_t limit) = 0;
+
   // Delivery-status callbacks. Claims up to `limit` notifications whose callback is due (set by
   // an outcome or receipt with `callback`), holding each for `lease` and counting an attempt.
   virtual Result<std::vector<NotificationRecord>> claim_callbacks(int limit, Timestamp now, Duration lease) = 0;

@@ -4,6 +4,7 @@
 // Thread-safe.
 
 #include <algorithm>
+#include <cmath>
 #include <map>
 #include <mutex>
 
@@ -254,6 +255,23 @@ class MemoryStore final : public store::Store {
     it->second.callback_due_at = retry_at;
     return ok();
   }
+  Result<int> take_tokens(const std::string& bucket, int want, Timestamp now, double refill_per_second,
+                          double capacity) override {
+    std::lock_guard lock(mutex_);
+    auto it = buckets_.find(bucket);
+    const double tokens = it == buckets_.end() ? capacity
+                                               : store::refill(it->second.first, it->second.second, now, refill_per_second, capacity);
+    const int granted = static_cast<int>(std::min<double>(want, std::floor(tokens)));
+    buckets_[bucket] = {tokens - granted, now};
+    return granted;
+  }
+  Result<std::int64_t> reserve_count(const std::string& counter, std::int64_t want, std::int64_t limit) override {
+    std::lock_guard lock(mutex_);
+    std::int64_t& used = counts_[counter];
+    const std::int64_t granted = std::clamp<std::int64_t>(limit - used, 0, want);
+    used += granted;
+    return granted;
+  }
   Result<std::vector<store::NotificationRecord>> find_by_recipient(ServiceId service,
                                                                    std::string_view recipient_normalised) override {
     std::lock_guard lock(mutex_);
@@ -326,6 +344,8 @@ class MemoryStore final : public store::Store {
   std::map<ServiceId, store::ServiceRecord> services_;
   std::vector<store::ApiKeyRecord> keys_;
   std::vector<store::ServiceContact> contacts_;
+  std::map<std::string, std::pair<double, Timestamp>> buckets_;
+  std::map<std::string, std::int64_t> counts_;
   std::map<std::pair<ServiceId, store::CallbackKind>, store::ServiceCallback> callbacks_;
   // Created_at of the first version, updated_at of later ones, as the SQL backends report them.
   static store::TemplateRecord with_times(const std::vector<store::TemplateRecord>& versions, store::TemplateRecord v) {

@@ -391,6 +391,31 @@ TEST_P(StoreContract, CallbacksAreSealedClaimedAndFinished) {
   EXPECT_TRUE(store_->claim_callbacks(10, now_ + 1000s, 30s)->empty()) << "done for good";
 }
 
+TEST_P(StoreContract, LimitsAreSharedByEveryStoreOnTheDatabase) {
+  ServiceRecord changed = service_;
+  changed.rate_limit = 60;
+  changed.sms_limit = 7;
+  ASSERT_TRUE(store_->update_service(changed));
+  auto found = *store_->find_service(service_.id);
+  EXPECT_EQ(found->rate_limit, 60);
+  EXPECT_EQ(found->sms_limit, 7);
+  EXPECT_EQ(found->email_limit, 250000);
+
+  // A bucket starts full, empties, refills at its rate; another store (node) draws from it too.
+  auto other = another();
+  EXPECT_EQ(*store_->take_tokens("b", 3, now_, 1.0, 5.0), 3);
+  EXPECT_EQ(*other->take_tokens("b", 3, now_, 1.0, 5.0), 2);
+  EXPECT_EQ(*store_->take_tokens("b", 1, now_, 1.0, 5.0), 0);
+  EXPECT_EQ(*other->take_tokens("b", 5, now_ + 2500ms, 1.0, 5.0), 2) << "2.5 s at 1/s";
+  EXPECT_EQ(*store_->take_tokens("b", 5, now_ + 100s, 1.0, 5.0), 5) << "never above capacity";
+  EXPECT_EQ(*store_->take_tokens("c", 1, now_, 1.0, 5.0), 1) << "buckets are separate";
+
+  EXPECT_EQ(*store_->reserve_count("d", 4, 7), 4);
+  EXPECT_EQ(*other->reserve_count("d", 4, 7), 3) << "never past the limit";
+  EXPECT_EQ(*store_->reserve_count("d", 1, 7), 0);
+  EXPECT_EQ(*store_->reserve_count("e", 1, 7), 1);
+}
+
 TEST_P(StoreContract, KeyMismatchSurfacesAsDataLoss) {
   auto r = notification();
   ASSERT_TRUE(store_->insert_notification(r));

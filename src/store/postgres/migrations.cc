@@ -130,6 +130,22 @@ ALTER TABLE notifications ADD COLUMN callback_due_at bigint;
 ALTER TABLE notifications ADD COLUMN callback_attempts integer NOT NULL DEFAULT 0;
 CREATE INDEX notifications_callback_due ON notifications(callback_due_at) WHERE callback_due_at IS NOT NULL;
 )sql"},
+    Migration{7, "limits", R"sql(
+ALTER TABLE services ADD COLUMN rate_limit integer NOT NULL DEFAULT 3000;
+ALTER TABLE services ADD COLUMN email_limit integer NOT NULL DEFAULT 250000;
+ALTER TABLE services ADD COLUMN sms_limit integer NOT NULL DEFAULT 250000;
+ALTER TABLE services ADD COLUMN letter_limit integer NOT NULL DEFAULT 20000;
+ALTER TABLE services ADD COLUMN international_sms_limit integer NOT NULL DEFAULT 100;
+CREATE TABLE rate_buckets (
+  key text PRIMARY KEY,
+  tokens double precision NOT NULL,
+  updated_at bigint NOT NULL
+);
+CREATE TABLE daily_counts (
+  key text PRIMARY KEY,
+  used bigint NOT NULL
+);
+)sql"},
 };
 
 static_assert(kMigrations.back().version == kSchemaVersion, "add the PostgreSQL form of every SQLite migration");

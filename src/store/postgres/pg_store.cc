@@ -1,5 +1,7 @@
 #include "store/postgres/pg_store.h"
 
+#include <algorithm>
+#include <cmath>
 #include <future>
 #include <limits>
 
@@ -19,7 +21,7 @@ constexpr const char* kNotificationColumns =
 
 constexpr const char* kServiceColumns =
     "SELECT id, name, email_sender_local_part, active, restricted, created_at, retention_days, permissions, "
-    "prefix_sms FROM services ";
+    "prefix_sms, rate_limit, email_limit, sms_limit, letter_limit, international_sms_limit FROM services ";
 
 constexpr const char* kTemplateSelect =
     "SELECT t.id, t.service_id, t.archived, v.version, v.name, v.template_type, v.subject, "
@@ -41,6 +43,11 @@ ServiceRecord read_service(const PgResult& rows, int i) {
   s.retention_days = static_cast<int>(rows.integer(i, 6));
   s.permissions = split_permissions(rows.text(i, 7));
   s.prefix_sms = rows.boolean(i, 8);
+  s.rate_limit = static_cast<int>(rows.integer(i, 9));
+  s.email_limit = rows.integer(i, 10);
+  s.sms_limit = rows.integer(i, 11);
+  s.letter_limit = rows.integer(i, 12);
+  s.international_sms_limit = rows.integer(i, 13);
   return s;
 }
 
@@ -124,11 +131,13 @@ Result<void> PgStore::create_service(const ServiceRecord& s) {
   return with_connection<void>([&](PgConnection& db) {
     return db.run(
         "INSERT INTO services (id, name, email_sender_local_part, active, restricted, created_at, retention_days, "
-        "permissions, prefix_sms) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
+        "permissions, prefix_sms, rate_limit, email_limit, sms_limit, letter_limit, international_sms_limit) "
+        "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)",
         Params().text(s.id.to_string()).text(s.name).text(s.email_sender_local_part)
             .text(s.active ? "true" : "false").text(s.restricted ? "true" : "false")
             .integer(to_micros(s.created_at)).integer(s.retention_days).text(join_permissions(s.permissions))
-            .text(s.prefix_sms ? "true" : "false"));
+            .text(s.prefix_sms ? "true" : "false").integer(s.rate_limit).integer(s.email_limit).integer(s.sms_limit)
+            .integer(s.letter_limit).integer(s.international_sms_limit));
   });
 }
 
@@ -172,10 +181,13 @@ Result<void> PgStore::set_service_retention(ServiceId service, int days) {
 Result<void> PgStore::update_service(const ServiceRecord& s) {
   return with_connection<void>([&](PgConnection& db) -> Result<void> {
     auto updated = db.exec(
-        "UPDATE services SET active = $1, restricted = $2, retention_days = $3, permissions = $4, prefix_sms = $5 "
+        "UPDATE services SET active = $1, restricted = $2, retention_days = $3, permissions = $4, prefix_sms = $5, "
+        "rate_limit = $7, email_limit = $8, sms_limit = $9, letter_limit = $10, international_sms_limit = $11 "
         "WHERE id = $6",
         Params().text(s.active ? "true" : "false").text(s.restricted ? "true" : "false").integer(s.retention_days)
-            .text(join_permissions(s.permissions)).text(s.prefix_sms ? "true" : "false").text(s.id.to_string()),
+            .text(join_permissions(s.permissions)).text(s.prefix_sms ? "true" : "false").text(s.id.to_string())
+            .integer(s.rate_limit).integer(s.email_limit).integer(s.sms_limit).integer(s.letter_limit)
+            .integer(s.international_sms_limit),
         PgConnection::Retry::kYes);
     if (!updated) return updated.error();
     if (updated->affected() != 1) return not_found("no service " + s.id.to_string());
@@ -286,6 +298,43 @@ Result<void> PgStore::finish_callback(NotificationId id, std::optional<Timestamp
                         PgConnection::Retry::kYes);
     if (!done) return done.error();
     return ok();
+  });
+}
+
+Result<int> PgStore::take_tokens(const std::string& bucket, int want, Timestamp now, double refill_per_second,
+                                 double capacity) {
+  return with_connection<int>([&](PgConnection& db) -> Result<int> {
+    int granted = 0;
+    HERALD_TRY(db.transaction([&]() -> Result<void> {
+      // Created full on first use; the row lock serialises the nodes drawing from one bucket.
+      HERALD_TRY(db.run("INSERT INTO rate_buckets VALUES ($1, $2, $3) ON CONFLICT (key) DO NOTHING",
+                        Params().text(bucket).text(std::to_string(capacity)).integer(to_micros(now))));
+      auto rows = db.exec("SELECT tokens, updated_at FROM rate_buckets WHERE key = $1 FOR UPDATE", Params().text(bucket));
+      if (!rows) return rows.error();
+      const double tokens = refill(std::stod(rows->text(0, 0)), from_micros(rows->integer(0, 1)), now,
+                                   refill_per_second, capacity);
+      granted = static_cast<int>(std::min<double>(want, std::floor(tokens)));
+      return db.run("UPDATE rate_buckets SET tokens = $2, updated_at = $3 WHERE key = $1",
+                    Params().text(bucket).text(std::to_string(tokens - granted)).integer(to_micros(now)));
+    }));
+    return granted;
+  });
+}
+
+Result<std::int64_t> PgStore::reserve_count(const std::string& counter, std::int64_t want, std::int64_t limit) {
+  return with_connection<std::int64_t>([&](PgConnection& db) -> Result<std::int64_t> {
+    std::int64_t granted = 0;
+    HERALD_TRY(db.transaction([&]() -> Result<void> {
+      // The row lock makes concurrent reservations from several nodes add up.
+      HERALD_TRY(db.run("INSERT INTO daily_counts VALUES ($1, 0) ON CONFLICT (key) DO NOTHING", Params().text(counter)));
+      auto rows = db.exec("SELECT used FROM daily_counts WHERE key = $1 FOR UPDATE", Params().text(counter));
+      if (!rows) return rows.error();
+      const std::int64_t used = rows->integer(0, 0);
+      granted = std::clamp<std::int64_t>(limit - used, 0, want);
+      if (granted == 0) return ok();
+      return db.run("UPDATE daily_counts SET used = $2 WHERE key = $1", Params().text(counter).integer(used + granted));
+    }));
+    return granted;
   });
 }
 

@@ -146,6 +146,24 @@ ALTER TABLE notifications ADD COLUMN callback_due_at INTEGER;
 ALTER TABLE notifications ADD COLUMN callback_attempts INTEGER NOT NULL DEFAULT 0;
 CREATE INDEX notifications_callback_due ON notifications(callback_due_at) WHERE callback_due_at IS NOT NULL;
 )sql"},
+    // Limits (issue 7): per-service settings, and the shared state every node draws from: token
+    // buckets for the per-minute rate limit and per-day counters for the daily limits.
+    Migration{7, "limits", R"sql(
+ALTER TABLE services ADD COLUMN rate_limit INTEGER NOT NULL DEFAULT 3000;
+ALTER TABLE services ADD COLUMN email_limit INTEGER NOT NULL DEFAULT 250000;
+ALTER TABLE services ADD COLUMN sms_limit INTEGER NOT NULL DEFAULT 250000;
+ALTER TABLE services ADD COLUMN letter_limit INTEGER NOT NULL DEFAULT 20000;
+ALTER TABLE services ADD COLUMN international_sms_limit INTEGER NOT NULL DEFAULT 100;
+CREATE TABLE rate_buckets (
+  key TEXT PRIMARY KEY,
+  tokens REAL NOT NULL,
+  updated_at INTEGER NOT NULL
+) STRICT;
+CREATE TABLE daily_counts (
+  key TEXT PRIMARY KEY,
+  used INTEGER NOT NULL
+) STRICT;
+)sql"},
 };
 
 static_assert(kMigrations.back().version == kSchemaVersion, "a new migration raises store::kSchemaVersion");

@@ -44,6 +44,11 @@ Statement& Statement::bind_blob(int index, std::string_view value) {
   (void)check_bind(sqlite3_bind_blob64(stmt_, index, value.data(), value.size(), SQLITE_TRANSIENT));
   return *this;
 }
+Statement& Statement::bind_double(int index, double value) {
+  (void)check_bind(sqlite3_bind_double(stmt_, index, value));
+  return *this;
+}
+
 Statement& Statement::bind_int(int index, std::int64_t value) {
   (void)check_bind(sqlite3_bind_int64(stmt_, index, value));
   return *this;
@@ -89,6 +94,7 @@ std::string Statement::column_blob(int index) const {
   return blob == nullptr ? std::string() : std::string(static_cast<const char*>(blob), static_cast<std::size_t>(size));
 }
 std::int64_t Statement::column_int(int index) const { return sqlite3_column_int64(stmt_, index); }
+double Statement::column_double(int index) const { return sqlite3_column_double(stmt_, index); }
 int Statement::column_count() const { return sqlite3_column_count(stmt_); }
 
 Statement::Kind Statement::column_kind(int index) const {

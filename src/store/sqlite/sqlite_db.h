@@ -34,6 +34,7 @@ class Statement {
   Statement& bind_text(int index, std::string_view value);
   Statement& bind_blob(int index, std::string_view value);
   Statement& bind_int(int index, std::int64_t value);
+  Statement& bind_double(int index, double value);
   Statement& bind_null(int index);
   Statement& bind_optional_text(int index, const std::optional<std::string>& value);
   Statement& bind_optional_blob(int index, const std::optional<std::string>& value);
@@ -47,6 +48,7 @@ class Statement {
   std::string column_text(int index) const;
   std::string column_blob(int index) const;
   std::int64_t column_int(int index) const;
+  double column_double(int index) const;
   bool column_is_null(int index) const;
   // For generic copies (migrate-store): how many columns, and what the value in one is.
   enum class Kind { kNull, kInteger, kText, kBlob, kFloat };

@@ -1,5 +1,7 @@
 #include "store/sqlite/sqlite_store.h"
 
+#include <algorithm>
+#include <cmath>
 #include <future>
 #include <limits>
 
@@ -35,6 +37,11 @@ ServiceRecord read_service(const Statement& row) {
   s.retention_days = static_cast<int>(row.column_int(6));
   s.permissions = split_permissions(row.column_text(7));
   s.prefix_sms = row.column_int(8) != 0;
+  s.rate_limit = static_cast<int>(row.column_int(9));
+  s.email_limit = row.column_int(10);
+  s.sms_limit = row.column_int(11);
+  s.letter_limit = row.column_int(12);
+  s.international_sms_limit = row.column_int(13);
   return s;
 }
 
@@ -170,7 +177,8 @@ Result<void> SqliteStore::create_service(const ServiceRecord& service) {
   return writer_->run([&service](Connection& db) -> Result<void> {
     auto stmt = db.prepare(
         "INSERT INTO services (id, name, email_sender_local_part, active, restricted, created_at, retention_days, "
-        "permissions, prefix_sms) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)");
+        "permissions, prefix_sms, rate_limit, email_limit, sms_limit, letter_limit, international_sms_limit) "
+        "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)");
     if (!stmt) return stmt.error();
     return stmt->bind_text(1, service.id.to_string())
         .bind_text(2, service.name)
@@ -181,6 +189,11 @@ Result<void> SqliteStore::create_service(const ServiceRecord& service) {
         .bind_int(7, service.retention_days)
         .bind_text(8, join_permissions(service.permissions))
         .bind_int(9, service.prefix_sms ? 1 : 0)
+        .bind_int(10, service.rate_limit)
+        .bind_int(11, service.email_limit)
+        .bind_int(12, service.sms_limit)
+        .bind_int(13, service.letter_limit)
+        .bind_int(14, service.international_sms_limit)
         .run();
   });
 }
@@ -188,15 +201,20 @@ Result<void> SqliteStore::create_service(const ServiceRecord& service) {
 Result<void> SqliteStore::update_service(const ServiceRecord& service) {
   return writer_->run([&service](Connection& db) -> Result<void> {
     auto stmt = db.prepare(
-        "UPDATE services SET active = ?, restricted = ?, retention_days = ?, permissions = ?, prefix_sms = ? "
-        "WHERE id = ?");
+        "UPDATE services SET active = ?, restricted = ?, retention_days = ?, permissions = ?, prefix_sms = ?, "
+        "rate_limit = ?, email_limit = ?, sms_limit = ?, letter_limit = ?, international_sms_limit = ? WHERE id = ?");
     if (!stmt) return stmt.error();
     HERALD_TRY(stmt->bind_int(1, service.active ? 1 : 0)
                    .bind_int(2, service.restricted ? 1 : 0)
                    .bind_int(3, service.retention_days)
                    .bind_text(4, join_permissions(service.permissions))
                    .bind_int(5, service.prefix_sms ? 1 : 0)
-                   .bind_text(6, service.id.to_string())
+                   .bind_int(6, service.rate_limit)
+                   .bind_int(7, service.email_limit)
+                   .bind_int(8, service.sms_limit)
+                   .bind_int(9, service.letter_limit)
+                   .bind_int(10, service.international_sms_limit)
+                   .bind_text(11, service.id.to_string())
                    .run());
     if (db.changes() != 1) return not_found("no service " + service.id.to_string());
     return ok();
@@ -720,6 +738,47 @@ Result<void> SqliteStore::finish_callback(NotificationId id, std::optional<Times
     if (!stmt) return stmt.error();
     return stmt->bind_optional_int(1, optional_micros(retry_at)).bind_text(2, id.to_string()).run();
   });
+}
+
+Result<int> SqliteStore::take_tokens(const std::string& bucket, int want, Timestamp now, double refill_per_second,
+                                     double capacity) {
+  int granted = 0;
+  auto result = writer_->run([&](Connection& db) -> Result<void> {
+    auto read = db.prepare("SELECT tokens, updated_at FROM rate_buckets WHERE key = ?");
+    if (!read) return read.error();
+    read->bind_text(1, bucket);
+    auto row = read->step();
+    if (!row) return row.error();
+    const double tokens = *row ? refill(read->column_double(0), from_micros(read->column_int(1)), now, refill_per_second,
+                                        capacity)
+                               : capacity;
+    granted = static_cast<int>(std::min<double>(want, std::floor(tokens)));
+    auto write = db.prepare("INSERT INTO rate_buckets VALUES (?, ?, ?) ON CONFLICT (key) DO UPDATE SET "
+                            "tokens = excluded.tokens, updated_at = excluded.updated_at");
+    if (!write) return write.error();
+    return write->bind_text(1, bucket).bind_double(2, tokens - granted).bind_int(3, to_micros(now)).run();
+  });
+  if (!result) return result.error();
+  return granted;
+}
+
+Result<std::int64_t> SqliteStore::reserve_count(const std::string& counter, std::int64_t want, std::int64_t limit) {
+  std::int64_t granted = 0;
+  auto result = writer_->run([&](Connection& db) -> Result<void> {
+    auto read = db.prepare("SELECT used FROM daily_counts WHERE key = ?");
+    if (!read) return read.error();
+    read->bind_text(1, counter);
+    auto row = read->step();
+    if (!row) return row.error();
+    const std::int64_t used = *row ? read->column_int(0) : 0;
+    granted = std::clamp<std::int64_t>(limit - used, 0, want);
+    if (granted == 0) return ok();
+    auto write = db.prepare("INSERT INTO daily_counts VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET used = excluded.used");
+    if (!write) return write.error();
+    return write->bind_text(1, counter).bind_int(2, used + granted).run();
+  });
+  if (!result) return result.error();
+  return granted;
 }
 
 Result<std::vector<ServiceRecord>> SqliteStore::list_services() {

@@ -64,6 +64,9 @@ class SqliteStore final : public Store {
   Result<std::optional<ServiceCallback>> find_service_callback(ServiceId service, CallbackKind kind) override;
   Result<std::vector<NotificationRecord>> claim_callbacks(int limit, Timestamp now, Duration lease) override;
   Result<void> finish_callback(NotificationId id, std::optional<Timestamp> retry_at) override;
+  Result<int> take_tokens(const std::string& bucket, int want, Timestamp now, double refill_per_second,
+                          double capacity) override;
+  Result<std::int64_t> reserve_count(const std::string& counter, std::int64_t want, std::int64_t limit) override;
   Result<std::vector<NotificationRecord>> find_by_recipient(ServiceId service,
                                                             std::string_view recipient_normalised) override;
   Result<RetentionOutcome> redact_before(ServiceId service, Timestamp cutoff, Timestamp now) override;
