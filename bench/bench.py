@@ -205,6 +205,7 @@ def run(args, workdir, processes):
     if args.api_threads:
         herald.rewrite_config("[server]\napi_threads = %d" % args.api_threads)
     service_id, key = herald.create_service("bench")
+    herald.lift_limits(service_id)
     template_id = herald.create_template(service_id, "Hello ((name))",
                                          "Dear ((name)),\n\nYour appointment is on ((date)) at ((place)).\n")
     nginx, nginx_port = start_nginx(workdir, herald.cert, os.path.join(herald.dir, "tls", "key.pem"))
@@ -300,6 +301,7 @@ def postgres_runs(args, workdir, processes):
         node = Herald(os.path.abspath(args.herald), os.path.join(workdir, "pg"), 1, store_url=url)
         node.rewrite_config('[log]\nlevel = "warn"')
         service_id, key = node.create_service("bench")
+        node.lift_limits(service_id)
         template_id = node.create_template(service_id, "Hello ((name))",
                                            "Dear ((name)),\n\nYour appointment is on ((date)) at ((place)).\n")
         body = json.dumps({"email_address": "someone@example.com", "template_id": template_id,

@@ -70,6 +70,8 @@ struct ServiceSettingsOptions {
   std::string service;
   std::optional<std::string> permissions;  // comma-separated, e.g. "email,sms,international_sms"
   std::optional<bool> sms_prefix;
+  std::optional<int> rate_limit;  // sends per minute per key type
+  std::optional<std::int64_t> email_limit, sms_limit, letter_limit, international_sms_limit;  // per day
 };
 int run_service_set(const std::string& config_path, const ServiceSettingsOptions& options);
 // Adds a sender id, reply-to address or letter contact block; prints its id (sms_sender_id,

@@ -60,11 +60,28 @@ int run_service_set(const std::string& config_path, const ServiceSettingsOptions
     }
   }
   if (options.sms_prefix) changed.prefix_sms = *options.sms_prefix;
+  for (const auto* limit : {&options.email_limit, &options.sms_limit, &options.letter_limit,
+                            &options.international_sms_limit}) {
+    if (*limit && **limit < 0) return fail(invalid_argument("daily limits must not be negative"));
+  }
+  if (options.rate_limit) {
+    if (*options.rate_limit < 1) return fail(invalid_argument("--rate-limit must be at least 1"));
+    changed.rate_limit = *options.rate_limit;
+  }
+  if (options.email_limit) changed.email_limit = *options.email_limit;
+  if (options.sms_limit) changed.sms_limit = *options.sms_limit;
+  if (options.letter_limit) changed.letter_limit = *options.letter_limit;
+  if (options.international_sms_limit) changed.international_sms_limit = *options.international_sms_limit;
   if (auto saved = context->store->update_service(changed); !saved) return fail(saved.error());
   auto recorded = context->record({security::cli_actor(), "service.settings_changed",
                                    {{"service_id", found->id.to_string()},
                                     {"permissions", store::join_permissions(changed.permissions)},
-                                    {"prefix_sms", changed.prefix_sms ? "on" : "off"}}});
+                                    {"prefix_sms", changed.prefix_sms ? "on" : "off"},
+                                    {"rate_limit", std::to_string(changed.rate_limit)},
+                                    {"daily_limits", std::to_string(changed.email_limit) + "/" +
+                                                         std::to_string(changed.sms_limit) + "/" +
+                                                         std::to_string(changed.letter_limit) + "/" +
+                                                         std::to_string(changed.international_sms_limit)}}});
   if (!recorded) return fail(recorded.error());
   return 0;
 }

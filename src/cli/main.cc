@@ -66,6 +66,12 @@ int main(int argc, char** argv) {
                           "comma-separated: email, sms, letter, international_sms, sms_to_uk_landlines, inbound_sms, "
                           "international_letters");
   service_set->add_option("--sms-prefix", service_settings.sms_prefix, "start texts with the service name (true/false)");
+  service_set->add_option("--rate-limit", service_settings.rate_limit, "sends per minute per key type (GOV.UK: 3000)");
+  service_set->add_option("--email-limit", service_settings.email_limit, "emails per day");
+  service_set->add_option("--sms-limit", service_settings.sms_limit, "texts per day");
+  service_set->add_option("--letter-limit", service_settings.letter_limit, "letters per day");
+  service_set->add_option("--international-sms-limit", service_settings.international_sms_limit,
+                          "texts to non-UK numbers per day");
   std::string callback_service;
   std::string callback_kind;
   std::string callback_url;

@@ -129,6 +129,14 @@ Result<void> Notifications::send_email_async(const Caller& caller, EmailRequest&
   return ok();
 }
 
+Result<void> Notifications::admit(const Caller& caller, std::string_view channel, Timestamp now, Blocking blocking) {
+  auto service = lookups_.service(caller.service, now, blocking);
+  if (!service) return service.error();
+  if (!*service) return not_found("service " + caller.service.to_string());
+  HERALD_TRY(limits_.check_rate(caller, **service, now, blocking));
+  return limits_.count_daily(caller, **service, channel, now, blocking);
+}
+
 Result<AcceptedSms> Notifications::prepare_sms(const Caller& caller, SmsRequest&& request, Timestamp now) {
   auto service = lookups_.service(caller.service, now, Blocking::kAllowed);
   if (!service) return service.error();
@@ -163,6 +171,8 @@ Result<AcceptedSms> Notifications::prepare_sms(const Caller& caller, SmsRequest&
   HERALD_TRY(check_sms_length(*rendered));
   auto billing = sms_billing_info(request.parsed);
   if (!billing) return with_kind(billing.error(), "InvalidPhoneError");
+  // International texts have a daily limit of their own (GOV.UK: 100 for a live service).
+  if (billing->international) HERALD_TRY(limits_.count_daily(caller, owner, "international_sms", now, Blocking::kAllowed));
   // GOV.UK bills what the handset gets: the prefixed text.
   int fragments = static_cast<int>(rendered->fragment_count);
   if (owner.prefix_sms) {

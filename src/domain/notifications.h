@@ -11,6 +11,7 @@
 #include "core/result.h"
 #include "core/time.h"
 #include "domain/authenticator.h"
+#include "domain/limits.h"
 #include "domain/lookup_cache.h"
 #include "domain/personalisation.h"
 #include "domain/phone_number.h"
@@ -60,7 +61,12 @@ bool is_simulated_email_address(std::string_view address);
 class Notifications {
  public:
   Notifications(store::Store& store, NotificationsConfig config)
-      : store_(store), lookups_(store), config_(std::move(config)) {}
+      : store_(store), lookups_(store), limits_(store), config_(std::move(config)) {}
+
+  // GOV.UK checks the per-minute rate limit, then the channel's daily limit, before it even
+  // parses the request (so a malformed request counts too): 429 RateLimitError or
+  // TooManyRequestsError. `channel`: "email", "sms" or "letter". kWouldBlock as send_email_async.
+  [[nodiscard]] Result<void> admit(const Caller& caller, std::string_view channel, Timestamp now, Blocking blocking);
 
   // Errors: kInvalidArgument with GOV.UK's message (template not found or unsuitable, missing
   // personalisation, empty or too long message); store errors as they come. Returns once the
@@ -112,6 +118,7 @@ class Notifications {
 
   store::Store& store_;
   LookupCache lookups_;
+  Limits limits_;
   NotificationsConfig config_;
 };
 

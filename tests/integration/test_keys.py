@@ -39,6 +39,8 @@ def test_rotation_under_load_loses_nothing():
         sink = ws.track(SmtpSink(ws.dir))
         herald = ws.track(Herald(HERALD, ws.dir, sink.port))
         services = [herald.create_service("Load %d" % i) for i in range(3)]
+        for service_id, _ in services:
+            herald.lift_limits(service_id)
         templates = [herald.create_template(s, "Hi ((n))", "Number ((n))") for s, _ in services]
         herald.start()
         stop = os.path.join(ws.dir, "stop")

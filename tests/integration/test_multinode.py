@@ -61,6 +61,7 @@ def setup(ws, sink_port):
     herald = ws.track(Herald(HERALD, ws.dir, sink_port, store_url=new_postgres_database(),
                              extra_config=LEASE + '\n\n[log]\nlevel = "warn"'))
     service_id, key = herald.create_service()
+    herald.lift_limits(service_id)
     template_id = herald.create_template(service_id, "Load ((n))", "Message ((n))")
     return herald, key, template_id
 

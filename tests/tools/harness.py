@@ -195,6 +195,12 @@ class Herald:
         key = self.run_cli("key", "create", "--service", service_id, "--type", "live", "--name", "test key")
         return service_id, key
 
+    def lift_limits(self, service_id):
+        """Rate and daily limits out of the way, for load tests and benchmarks."""
+        big = "1000000000"
+        self.run_cli("service", "set", "--service", service_id, "--rate-limit", big, "--email-limit", big,
+                     "--sms-limit", big, "--letter-limit", big)
+
     def create_template(self, service_id, subject, body, name="Template", type="email", created_by=None):
         path = os.path.join(self.dir, "body.txt")
         with open(path, "w") as f:

@@ -38,6 +38,14 @@ bool post_email(const Dependencies& deps, const net::Request& request, const Rep
     reply([response = std::move(*refused)] { return response; });
     return true;
   }
+  // Limits before the body, as GOV.UK. (A rerun after a cache miss below counts a second time:
+  // rare, and only towards the limits.)
+  const auto admitter = std::get<domain::Caller>(*caller);
+  if (auto admitted = deps.notifications.admit(admitter, "email", now, blocking); !admitted) {
+    if (admitted.error().code == ErrorCode::kWouldBlock) return false;
+    reply([response = error_response(admitted.error())] { return response; });
+    return true;
+  }
   auto body = parse_body(request.body);
   if (auto* invalid = std::get_if<net::Response>(&body)) {
     reply([response = std::move(*invalid)] { return response; });
@@ -78,6 +86,10 @@ bool post_sms(const Dependencies& deps, const net::Request& request, const Reply
   }
   // Sender ids are read from the store: always on the pool.
   if (blocking == Blocking::kNotAllowed) return false;
+  if (auto admitted = deps.notifications.admit(std::get<domain::Caller>(*caller), "sms", now, blocking); !admitted) {
+    reply([response = error_response(admitted.error())] { return response; });
+    return true;
+  }
   auto body = parse_body(request.body);
   if (auto* invalid = std::get_if<net::Response>(&body)) {
     reply([response = std::move(*invalid)] { return response; });

@@ -1,0 +1,50 @@
+#pragma once
+// Limits: GOV.UK's per-minute rate limit and per-day channel limits (api/govuk-notify-v2.md §5),
+// held in the store so that every node shares them (Store::take_tokens, reserve_count). To keep
+// the store off the hot path, a node takes small grants (about 2% of a bucket, 0.1% of a daily
+// limit, at most 20) and spends them locally; a grant a node has not spent yet is not available
+// to the others, so near a limit a request can be refused up to one grant per node early.
+// Thread-safe.
+
+#include <map>
+#include <mutex>
+#include <string>
+#include <string_view>
+
+#include "core/blocking.h"
+#include "core/result.h"
+#include "core/time.h"
+#include "domain/authenticator.h"
+#include "store/store.h"
+
+namespace herald::domain {
+
+// GOV.UK's daily limit for services in trial mode (normal and team keys).
+inline constexpr std::int64_t kTrialDailyLimit = 50;
+
+class Limits {
+ public:
+  explicit Limits(store::Store& store) : store_(store) {}
+
+  // The per-minute token bucket of the service's key type (normal keys shown as LIVE):
+  // capacity min(ceil(rate/3) + 1, 1000), refilled at rate/60 per second. 429 RateLimitError
+  // "Exceeded rate limit for key type LIVE of 3000 requests per 60 seconds".
+  Result<void> check_rate(const Caller& caller, const store::ServiceRecord& service, Timestamp now, Blocking blocking);
+  // One send on the channel's counter for today (UTC): "email", "sms", "letter" or
+  // "international_sms"; test keys count separately, and in trial services they have the live
+  // limits while other keys have kTrialDailyLimit. 429 TooManyRequestsError
+  // "Exceeded send limits (sms: 250000) for today".
+  Result<void> count_daily(const Caller& caller, const store::ServiceRecord& service, std::string_view channel,
+                           Timestamp now, Blocking blocking);
+
+ private:
+  // Spends one unit of `key`'s local grant, refilling it through `take` (returns how many it got).
+  template <typename Take>
+  Result<bool> spend(const std::string& key, Blocking blocking, Take&& take);
+
+  store::Store& store_;
+  std::mutex mutex_;
+  std::map<std::string, std::int64_t> granted_;  // guarded by mutex_
+};
+
+}  // namespace herald::domain
