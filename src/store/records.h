@@ -133,6 +133,21 @@ struct ServiceCallback {
   Timestamp updated_at;
 };
 
+// A text a service received through its number. user_number and content are personal: encrypted
+// at rest, as a notification's fields.
+struct InboundSms {
+  Uuid id;
+  ServiceId service;
+  std::string notify_number;  // the service's number it was sent to
+  std::string user_number;    // the sender, as the provider gave it
+  std::string content;
+  std::string provider;
+  std::optional<std::string> provider_reference;
+  Timestamp received_at;  // the provider's time
+  Timestamp created_at;   // when Herald stored it
+  int callback_attempts = 0;
+};
+
 // Filters of a page of notifications (Store::list_notifications; GOV.UK's GET /v2/notifications).
 struct NotificationQuery {
   ServiceId service;

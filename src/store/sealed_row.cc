@@ -124,6 +124,49 @@ Result<std::string> open_api_key_secret(const crypto::FieldCipher& cipher, std::
   return cipher.open(envelope, {"api_keys", "secret", key_id});
 }
 
+Result<SealedInboundSms> seal_inbound_sms(const crypto::FieldCipher& cipher, const InboundSms& sms) {
+  SealedInboundSms row;
+  row.id = sms.id.to_string();
+  row.service = sms.service.to_string();
+  auto key_id = cipher.keys().key_for_notification(row.service, sms.created_at);
+  if (!key_id) return key_id.error();
+  auto number = cipher.seal(sms.user_number, {"inbound_sms", "user_number", row.id}, *key_id);
+  if (!number) return number.error();
+  auto content = cipher.seal(sms.content, {"inbound_sms", "content", row.id}, *key_id);
+  if (!content) return content.error();
+  row.user_number = std::move(*number);
+  row.content = std::move(*content);
+  row.notify_number = sms.notify_number;
+  row.provider = sms.provider;
+  row.provider_reference = sms.provider_reference;
+  row.received_at = to_micros(sms.received_at);
+  row.created_at = to_micros(sms.created_at);
+  row.callback_attempts = sms.callback_attempts;
+  return row;
+}
+
+Result<InboundSms> open_inbound_sms(const crypto::FieldCipher& cipher, const SealedInboundSms& row) {
+  InboundSms sms;
+  auto id = Uuid::parse(row.id);
+  auto service = ServiceId::parse(row.service);
+  if (!id || !service) return data_loss("malformed id in database");
+  auto number = cipher.open(row.user_number, {"inbound_sms", "user_number", row.id});
+  if (!number) return number.error();
+  auto content = cipher.open(row.content, {"inbound_sms", "content", row.id});
+  if (!content) return content.error();
+  sms.id = *id;
+  sms.service = *service;
+  sms.user_number = std::move(*number);
+  sms.content = std::move(*content);
+  sms.notify_number = row.notify_number;
+  sms.provider = row.provider;
+  sms.provider_reference = row.provider_reference;
+  sms.received_at = from_micros(row.received_at);
+  sms.created_at = from_micros(row.created_at);
+  sms.callback_attempts = static_cast<int>(row.callback_attempts);
+  return sms;
+}
+
 Result<std::string> seal_callback_token(const crypto::FieldCipher& cipher, const ServiceCallback& callback) {
   const std::string row = callback.service.to_string() + "/" + callback_kind_name(callback.kind);
   auto key_id = cipher.keys().key_for_scope(crypto::kSecretsScope, callback.updated_at);

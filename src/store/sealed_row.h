@@ -38,6 +38,17 @@ Result<SealedNotification> seal_notification(const crypto::FieldCipher& cipher, 
 // kNotFound when the row's data key was destroyed (the data is gone, as after retention).
 Result<NotificationRecord> open_notification(const crypto::FieldCipher& cipher, const SealedNotification& row);
 
+// A received text's stored form: user_number and content sealed under the service's data key for
+// its day, bound to ("inbound_sms", column, id).
+struct SealedInboundSms {
+  std::string id, service, notify_number, provider;
+  std::string user_number, content;  // envelopes
+  std::optional<std::string> provider_reference;
+  std::int64_t received_at = 0, created_at = 0, callback_attempts = 0;
+};
+Result<SealedInboundSms> seal_inbound_sms(const crypto::FieldCipher& cipher, const InboundSms& sms);
+Result<InboundSms> open_inbound_sms(const crypto::FieldCipher& cipher, const SealedInboundSms& row);
+
 // An API key's secret, sealed under the long-lived "secrets" data key, bound to ("api_keys",
 // "secret", key id).
 Result<std::string> seal_api_key_secret(const crypto::FieldCipher& cipher, const ApiKeyRecord& key);

@@ -85,6 +85,15 @@ class Store {
   virtual Result<std::vector<NotificationRecord>> find_by_recipient(ServiceId service,
                                                                     std::string_view recipient_normalised) = 0;
 
+  // Received texts. Stores one; when the service has an inbound callback, one becomes due.
+  virtual Result<void> insert_inbound_sms(const InboundSms& sms) = 0;
+  // The service's texts created at or after `not_before`, newest first (created_at, then id),
+  // older than `older_than` when given (an unknown id: an empty page).
+  virtual Result<std::vector<InboundSms>> list_inbound_sms(ServiceId service, std::optional<Uuid> older_than,
+                                                            Timestamp not_before, int limit) = 0;
+  virtual Result<std::vector<InboundSms>> claim_inbound_callbacks(int limit, Timestamp now, Duration lease) = 0;
+  virtual Result<void> finish_inbound_callback(Uuid id, std::optional<Timestamp> retry_at) = 0;
+
   // Limits, shared by every node. Takes up to `want` tokens from the named token bucket (created
   // full; refilled at `refill_per_second` up to `capacity`); returns how many it got.
   virtual Result<int> take_tokens(const std::string& bucket, int want, Timestamp now, double refill_per_second,
@@ -99,7 +108,8 @@ class Store {
   virtual Result<void> finish_callback(NotificationId id, std::optional<Timestamp> retry_at) = 0;
 
   // Retention. Empties the personal fields of the service's notifications created before
-  // `cutoff` (ids, statuses and times stay, for counts); they are no longer found by id.
+  // `cutoff` (ids, statuses and times stay, for counts); they are no longer found by id. The
+  // service's received texts from before `cutoff` are deleted.
   virtual Result<RetentionOutcome> redact_before(ServiceId service, Timestamp cutoff, Timestamp now) = 0;
   // Whether any notification of the service created in [from, to) still holds personal data.
   virtual Result<bool> holds_personal_data(ServiceId service, Timestamp from, Timestamp to) = 0;

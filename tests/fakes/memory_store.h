@@ -255,6 +255,49 @@ class MemoryStore final : public store::Store {
     it->second.callback_due_at = retry_at;
     return ok();
   }
+  Result<void> insert_inbound_sms(const store::InboundSms& sms) override {
+    std::lock_guard lock(mutex_);
+    const bool told = callbacks_.count({sms.service, store::CallbackKind::kInboundSms}) > 0;
+    inbound_.push_back({sms, told ? std::optional(sms.created_at) : std::nullopt});
+    return ok();
+  }
+  Result<std::vector<store::InboundSms>> list_inbound_sms(ServiceId service, std::optional<Uuid> older_than,
+                                                          Timestamp not_before, int limit) override {
+    std::lock_guard lock(mutex_);
+    std::vector<store::InboundSms> mine;
+    for (const auto& [sms, due] : inbound_) {
+      if (sms.service == service && sms.created_at >= not_before) mine.push_back(sms);
+    }
+    std::sort(mine.begin(), mine.end(), [](const auto& a, const auto& b) {
+      return std::make_pair(a.created_at, a.id.to_string()) > std::make_pair(b.created_at, b.id.to_string());
+    });
+    if (older_than) {
+      auto it = std::find_if(mine.begin(), mine.end(), [&](const auto& s) { return s.id == *older_than; });
+      if (it == mine.end()) return std::vector<store::InboundSms>();
+      mine.erase(mine.begin(), it + 1);
+    }
+    if (mine.size() > static_cast<std::size_t>(limit)) mine.resize(static_cast<std::size_t>(limit));
+    return mine;
+  }
+  Result<std::vector<store::InboundSms>> claim_inbound_callbacks(int limit, Timestamp now, Duration lease) override {
+    std::lock_guard lock(mutex_);
+    std::vector<store::InboundSms> out;
+    for (auto& [sms, due] : inbound_) {
+      if (static_cast<int>(out.size()) >= limit) break;
+      if (!due || *due > now) continue;
+      due = now + lease;
+      ++sms.callback_attempts;
+      out.push_back(sms);
+    }
+    return out;
+  }
+  Result<void> finish_inbound_callback(Uuid id, std::optional<Timestamp> retry_at) override {
+    std::lock_guard lock(mutex_);
+    for (auto& [sms, due] : inbound_) {
+      if (sms.id == id) due = retry_at;
+    }
+    return ok();
+  }
   Result<int> take_tokens(const std::string& bucket, int want, Timestamp now, double refill_per_second,
                           double capacity) override {
     std::lock_guard lock(mutex_);
@@ -295,6 +338,9 @@ class MemoryStore final : public store::Store {
       row.record.body.clear();
       ++outcome.redacted;
     }
+    std::erase_if(inbound_, [&](const auto& entry) {
+      return entry.first.service == service && entry.first.created_at < cutoff;
+    });
     return outcome;
   }
   Result<bool> holds_personal_data(ServiceId service, Timestamp from, Timestamp to) override {
@@ -346,6 +392,7 @@ class MemoryStore final : public store::Store {
   std::vector<store::ServiceContact> contacts_;
   std::map<std::string, std::pair<double, Timestamp>> buckets_;
   std::map<std::string, std::int64_t> counts_;
+  std::vector<std::pair<store::InboundSms, std::optional<Timestamp>>> inbound_;
   std::map<std::pair<ServiceId, store::CallbackKind>, store::ServiceCallback> callbacks_;
   // Created_at of the first version, updated_at of later ones, as the SQL backends report them.
   static store::TemplateRecord with_times(const std::vector<store::TemplateRecord>& versions, store::TemplateRecord v) {

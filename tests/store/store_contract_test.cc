@@ -416,6 +416,53 @@ TEST_P(StoreContract, LimitsAreSharedByEveryStoreOnTheDatabase) {
   EXPECT_EQ(*store_->reserve_count("e", 1, 7), 1);
 }
 
+TEST_P(StoreContract, ReceivedTextsAreSealedPagedCalledBackAndRetained) {
+  std::vector<InboundSms> texts;
+  for (int i = 0; i < 5; ++i) {
+    InboundSms sms{crypto::random_uuid(), service_.id, "07700900999", "447700900" + std::to_string(100 + i),
+                   "inbound canary 8e1f " + std::to_string(i), "mmg", "ref-" + std::to_string(i),
+                   now_ + std::chrono::seconds(i), now_ + std::chrono::seconds(i == 4 ? 3 : i)};
+    ASSERT_TRUE(store_->insert_inbound_sms(sms));
+    texts.push_back(sms);
+  }
+  EXPECT_EQ(backend_->raw_bytes().find("inbound canary 8e1f"), std::string::npos);
+  EXPECT_EQ(backend_->raw_bytes().find("447700900101"), std::string::npos);
+  auto page = store_->list_inbound_sms(service_.id, std::nullopt, now_, 2);
+  ASSERT_TRUE(page) << page.error().message;
+  ASSERT_EQ(page->size(), 2u);
+  EXPECT_EQ((*page)[0].created_at, now_ + 3s);
+  EXPECT_EQ((*page)[0].content.substr(0, 14), "inbound canary");
+  std::vector<Uuid> all;
+  std::optional<Uuid> older;
+  while (true) {
+    auto next = *store_->list_inbound_sms(service_.id, older, now_, 2);
+    if (next.empty()) break;
+    for (const auto& s : next) all.push_back(s.id);
+    older = next.back().id;
+  }
+  EXPECT_EQ(all.size(), 5u) << "paging never skips the two created in the same microsecond";
+  EXPECT_EQ(store_->list_inbound_sms(service_.id, std::nullopt, now_ + 2s, 10)->size(), 3u) << "within retention";
+  EXPECT_TRUE(store_->list_inbound_sms(ServiceId{crypto::random_uuid()}, std::nullopt, now_, 10)->empty());
+  EXPECT_TRUE(store_->claim_inbound_callbacks(10, now_ + 10s, 30s)->empty()) << "no inbound callback set";
+
+  ASSERT_TRUE(store_->set_service_callback({service_.id, CallbackKind::kInboundSms, "https://h.example/in",
+                                            "0123456789abc", now_}));
+  InboundSms later{crypto::random_uuid(), service_.id, "07700900999", "447700900200", "told", "firetext",
+                   std::nullopt, now_ + 20s, now_ + 20s};
+  ASSERT_TRUE(store_->insert_inbound_sms(later));
+  auto due = *store_->claim_inbound_callbacks(10, now_ + 21s, 30s);
+  ASSERT_EQ(due.size(), 1u);
+  EXPECT_EQ(due[0].user_number, "447700900200");
+  EXPECT_EQ(due[0].callback_attempts, 1);
+  ASSERT_TRUE(store_->finish_inbound_callback(later.id, std::nullopt));
+  EXPECT_TRUE(store_->claim_inbound_callbacks(10, now_ + 1000s, 30s)->empty());
+
+  ASSERT_TRUE(store_->redact_before(service_.id, now_ + 10s, now_ + 30s));
+  auto kept = *store_->list_inbound_sms(service_.id, std::nullopt, now_, 10);
+  ASSERT_EQ(kept.size(), 1u) << "retention deletes received texts";
+  EXPECT_EQ(kept[0].id, later.id);
+}
+
 TEST_P(StoreContract, KeyMismatchSurfacesAsDataLoss) {
   auto r = notification();
   ASSERT_TRUE(store_->insert_notification(r));

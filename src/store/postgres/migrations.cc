@@ -146,6 +146,23 @@ CREATE TABLE daily_counts (
   used bigint NOT NULL
 );
 )sql"},
+    Migration{8, "received texts", R"sql(
+CREATE TABLE inbound_sms (
+  id uuid PRIMARY KEY,
+  service_id uuid NOT NULL REFERENCES services(id),
+  notify_number text NOT NULL,
+  user_number bytea NOT NULL,
+  content bytea NOT NULL,
+  provider text NOT NULL,
+  provider_reference text,
+  received_at bigint NOT NULL,
+  created_at bigint NOT NULL,
+  callback_due_at bigint,
+  callback_attempts integer NOT NULL DEFAULT 0
+);
+CREATE INDEX inbound_sms_service_created ON inbound_sms(service_id, created_at, id);
+CREATE INDEX inbound_sms_callback_due ON inbound_sms(callback_due_at) WHERE callback_due_at IS NOT NULL;
+)sql"},
 };
 
 static_assert(kMigrations.back().version == kSchemaVersion, "add the PostgreSQL form of every SQLite migration");

@@ -338,6 +338,96 @@ Result<std::int64_t> PgStore::reserve_count(const std::string& counter, std::int
   });
 }
 
+namespace {
+
+constexpr const char* kInboundColumns =
+    "id, service_id, notify_number, user_number, content, provider, provider_reference, received_at, created_at, "
+    "callback_attempts";
+
+SealedInboundSms sealed_inbound(const PgResult& rows, int i) {
+  SealedInboundSms s;
+  s.id = rows.text(i, 0);
+  s.service = rows.text(i, 1);
+  s.notify_number = rows.text(i, 2);
+  s.user_number = rows.bytes(i, 3);
+  s.content = rows.bytes(i, 4);
+  s.provider = rows.text(i, 5);
+  s.provider_reference = rows.optional_text(i, 6);
+  s.received_at = rows.integer(i, 7);
+  s.created_at = rows.integer(i, 8);
+  s.callback_attempts = rows.integer(i, 9);
+  return s;
+}
+
+}  // namespace
+
+Result<void> PgStore::insert_inbound_sms(const InboundSms& sms) {
+  auto sealed = seal_inbound_sms(*cipher_, sms);
+  if (!sealed) return sealed.error();
+  return with_connection<void>([&](PgConnection& db) {
+    return db.run(
+        "INSERT INTO inbound_sms (id, service_id, notify_number, user_number, content, provider, provider_reference, "
+        "received_at, created_at, callback_due_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, CASE WHEN EXISTS "
+        "(SELECT 1 FROM service_callbacks c WHERE c.service_id = $2 AND c.kind = 'inbound_sms') THEN $9::bigint END)",
+        Params().text(sealed->id).text(sealed->service).text(sealed->notify_number).bytes(sealed->user_number)
+            .bytes(sealed->content).text(sealed->provider).optional_text(sealed->provider_reference)
+            .integer(sealed->received_at).integer(sealed->created_at));
+  });
+}
+
+Result<std::vector<InboundSms>> PgStore::list_inbound_sms(ServiceId service, std::optional<Uuid> older_than,
+                                                          Timestamp not_before, int limit) {
+  return with_connection<std::vector<InboundSms>>([&](PgConnection& db) -> Result<std::vector<InboundSms>> {
+    Params params;
+    params.text(service.to_string()).integer(to_micros(not_before)).integer(limit);
+    std::string sql = std::string("SELECT ") + kInboundColumns + " FROM inbound_sms WHERE service_id = $1 AND created_at >= $2";
+    if (older_than) {
+      params.text(older_than->to_string());
+      sql += " AND (created_at, id) < (SELECT o.created_at, o.id FROM inbound_sms o WHERE o.id = $4 AND o.service_id = $1)";
+    }
+    sql += " ORDER BY created_at DESC, id DESC LIMIT $3";
+    auto rows = db.exec(sql, params);
+    if (!rows) return rows.error();
+    std::vector<InboundSms> out;
+    for (int i = 0; i < rows->rows(); ++i) {
+      auto sms = open_inbound_sms(*cipher_, sealed_inbound(*rows, i));
+      if (!sms && sms.error().code == ErrorCode::kNotFound) continue;  // its data key is gone
+      if (!sms) return sms.error();
+      out.push_back(std::move(*sms));
+    }
+    return out;
+  });
+}
+
+Result<std::vector<InboundSms>> PgStore::claim_inbound_callbacks(int limit, Timestamp now, Duration lease) {
+  return with_connection<std::vector<InboundSms>>([&](PgConnection& db) -> Result<std::vector<InboundSms>> {
+    auto rows = db.exec(
+        std::string("UPDATE inbound_sms AS n SET callback_due_at = $1, callback_attempts = n.callback_attempts + 1 "
+                    "FROM (SELECT id FROM inbound_sms WHERE callback_due_at <= $2 ORDER BY callback_due_at LIMIT $3 "
+                    "FOR UPDATE SKIP LOCKED) AS c WHERE n.id = c.id RETURNING ") +
+            "n.id, n.service_id, n.notify_number, n.user_number, n.content, n.provider, n.provider_reference, "
+            "n.received_at, n.created_at, n.callback_attempts",
+        Params().integer(to_micros(now + lease)).integer(to_micros(now)).integer(limit));
+    if (!rows) return rows.error();
+    std::vector<InboundSms> out;
+    for (int i = 0; i < rows->rows(); ++i) {
+      auto sms = open_inbound_sms(*cipher_, sealed_inbound(*rows, i));
+      if (sms) out.push_back(std::move(*sms));
+    }
+    return out;
+  });
+}
+
+Result<void> PgStore::finish_inbound_callback(Uuid id, std::optional<Timestamp> retry_at) {
+  return with_connection<void>([&](PgConnection& db) -> Result<void> {
+    auto done = db.exec("UPDATE inbound_sms SET callback_due_at = $1 WHERE id = $2",
+                        Params().optional_integer(optional_micros(retry_at)).text(id.to_string()),
+                        PgConnection::Retry::kYes);
+    if (!done) return done.error();
+    return ok();
+  });
+}
+
 Result<void> PgStore::create_api_key(const ApiKeyRecord& key) {
   auto sealed = seal_api_key_secret(*cipher_, key);
   if (!sealed) return sealed.error();
@@ -652,7 +742,8 @@ Result<RetentionOutcome> PgStore::redact_before(ServiceId service, Timestamp cut
           Params().integer(to_micros(now)).text(id).integer(to_micros(cutoff)));
       if (!redacted) return redacted.error();
       outcome.redacted = redacted->affected();
-      return ok();
+      return db.run("DELETE FROM inbound_sms WHERE service_id = $1 AND created_at < $2",
+                    Params().text(id).integer(to_micros(cutoff)));
     });
   }));
   return outcome;

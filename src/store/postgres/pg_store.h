@@ -61,6 +61,11 @@ class PgStore final : public Store {
   Result<std::optional<ServiceCallback>> find_service_callback(ServiceId service, CallbackKind kind) override;
   Result<std::vector<NotificationRecord>> claim_callbacks(int limit, Timestamp now, Duration lease) override;
   Result<void> finish_callback(NotificationId id, std::optional<Timestamp> retry_at) override;
+  Result<void> insert_inbound_sms(const InboundSms& sms) override;
+  Result<std::vector<InboundSms>> list_inbound_sms(ServiceId service, std::optional<Uuid> older_than,
+                                                   Timestamp not_before, int limit) override;
+  Result<std::vector<InboundSms>> claim_inbound_callbacks(int limit, Timestamp now, Duration lease) override;
+  Result<void> finish_inbound_callback(Uuid id, std::optional<Timestamp> retry_at) override;
   Result<int> take_tokens(const std::string& bucket, int want, Timestamp now, double refill_per_second,
                           double capacity) override;
   Result<std::int64_t> reserve_count(const std::string& counter, std::int64_t want, std::int64_t limit) override;

@@ -164,6 +164,25 @@ CREATE TABLE daily_counts (
   used INTEGER NOT NULL
 ) STRICT;
 )sql"},
+    // Received texts (issue 7): the sender's number and the message are personal, so sealed like a
+    // notification's fields; due_at for the service's inbound callback as for delivery statuses.
+    Migration{8, "received texts", R"sql(
+CREATE TABLE inbound_sms (
+  id TEXT PRIMARY KEY,
+  service_id TEXT NOT NULL REFERENCES services(id),
+  notify_number TEXT NOT NULL,
+  user_number BLOB NOT NULL,
+  content BLOB NOT NULL,
+  provider TEXT NOT NULL,
+  provider_reference TEXT,
+  received_at INTEGER NOT NULL,
+  created_at INTEGER NOT NULL,
+  callback_due_at INTEGER,
+  callback_attempts INTEGER NOT NULL DEFAULT 0
+) STRICT;
+CREATE INDEX inbound_sms_service_created ON inbound_sms(service_id, created_at, id);
+CREATE INDEX inbound_sms_callback_due ON inbound_sms(callback_due_at) WHERE callback_due_at IS NOT NULL;
+)sql"},
 };
 
 static_assert(kMigrations.back().version == kSchemaVersion, "a new migration raises store::kSchemaVersion");

@@ -781,6 +781,114 @@ Result<std::int64_t> SqliteStore::reserve_count(const std::string& counter, std:
   return granted;
 }
 
+namespace {
+
+constexpr const char* kInboundColumns =
+    "id, service_id, notify_number, user_number, content, provider, provider_reference, received_at, created_at, "
+    "callback_attempts";
+
+SealedInboundSms sealed_inbound(const Statement& row) {
+  SealedInboundSms s;
+  s.id = row.column_text(0);
+  s.service = row.column_text(1);
+  s.notify_number = row.column_text(2);
+  s.user_number = row.column_blob(3);
+  s.content = row.column_blob(4);
+  s.provider = row.column_text(5);
+  s.provider_reference = row.column_optional_text(6);
+  s.received_at = row.column_int(7);
+  s.created_at = row.column_int(8);
+  s.callback_attempts = row.column_int(9);
+  return s;
+}
+
+}  // namespace
+
+Result<void> SqliteStore::insert_inbound_sms(const InboundSms& sms) {
+  auto sealed = seal_inbound_sms(*cipher_, sms);
+  if (!sealed) return sealed.error();
+  return writer_->run([&](Connection& db) -> Result<void> {
+    auto stmt = db.prepare(
+        "INSERT INTO inbound_sms (id, service_id, notify_number, user_number, content, provider, provider_reference, "
+        "received_at, created_at, callback_due_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, CASE WHEN EXISTS (SELECT 1 FROM "
+        "service_callbacks c WHERE c.service_id = ? AND c.kind = 'inbound_sms') THEN ? END)");
+    if (!stmt) return stmt.error();
+    return stmt->bind_text(1, sealed->id)
+        .bind_text(2, sealed->service)
+        .bind_text(3, sealed->notify_number)
+        .bind_blob(4, sealed->user_number)
+        .bind_blob(5, sealed->content)
+        .bind_text(6, sealed->provider)
+        .bind_optional_text(7, sealed->provider_reference)
+        .bind_int(8, sealed->received_at)
+        .bind_int(9, sealed->created_at)
+        .bind_text(10, sealed->service)
+        .bind_int(11, sealed->created_at)
+        .run();
+  });
+}
+
+Result<std::vector<InboundSms>> SqliteStore::list_inbound_sms(ServiceId service, std::optional<Uuid> older_than,
+                                                              Timestamp not_before, int limit) {
+  return with_reader<std::vector<InboundSms>>([&](Connection& db) -> Result<std::vector<InboundSms>> {
+    std::vector<InboundSms> out;
+    std::string sql = std::string("SELECT ") + kInboundColumns +
+                      " FROM inbound_sms WHERE service_id = ? AND created_at >= ?";
+    if (older_than) {
+      sql += " AND (created_at, id) < (SELECT o.created_at, o.id FROM inbound_sms o WHERE o.id = ? AND o.service_id = ?)";
+    }
+    sql += " ORDER BY created_at DESC, id DESC LIMIT ?";
+    auto stmt = db.prepare(sql);
+    if (!stmt) return stmt.error();
+    int i = 1;
+    stmt->bind_text(i++, service.to_string());
+    stmt->bind_int(i++, to_micros(not_before));
+    if (older_than) {
+      stmt->bind_text(i++, older_than->to_string());
+      stmt->bind_text(i++, service.to_string());
+    }
+    stmt->bind_int(i, limit);
+    while (true) {
+      auto row = stmt->step();
+      if (!row) return row.error();
+      if (!*row) return out;
+      auto sms = open_inbound_sms(*cipher_, sealed_inbound(*stmt));
+      if (!sms && sms.error().code == ErrorCode::kNotFound) continue;  // its data key is gone
+      if (!sms) return sms.error();
+      out.push_back(std::move(*sms));
+    }
+  });
+}
+
+Result<std::vector<InboundSms>> SqliteStore::claim_inbound_callbacks(int limit, Timestamp now, Duration lease) {
+  std::vector<InboundSms> claimed;
+  auto result = writer_->run([&](Connection& db) -> Result<void> {
+    auto stmt = db.prepare(
+        std::string("UPDATE inbound_sms SET callback_due_at = ?, callback_attempts = callback_attempts + 1 WHERE id IN "
+                    "(SELECT id FROM inbound_sms WHERE callback_due_at <= ? ORDER BY callback_due_at LIMIT ?) RETURNING ") +
+        kInboundColumns);
+    if (!stmt) return stmt.error();
+    stmt->bind_int(1, to_micros(now + lease)).bind_int(2, to_micros(now)).bind_int(3, limit);
+    while (true) {
+      auto row = stmt->step();
+      if (!row) return row.error();
+      if (!*row) return ok();
+      auto sms = open_inbound_sms(*cipher_, sealed_inbound(*stmt));
+      if (sms) claimed.push_back(std::move(*sms));
+    }
+  });
+  if (!result) return result.error();
+  return claimed;
+}
+
+Result<void> SqliteStore::finish_inbound_callback(Uuid id, std::optional<Timestamp> retry_at) {
+  return writer_->run([&](Connection& db) -> Result<void> {
+    auto stmt = db.prepare("UPDATE inbound_sms SET callback_due_at = ? WHERE id = ?");
+    if (!stmt) return stmt.error();
+    return stmt->bind_optional_int(1, optional_micros(retry_at)).bind_text(2, id.to_string()).run();
+  });
+}
+
 Result<std::vector<ServiceRecord>> SqliteStore::list_services() {
   return with_reader<std::vector<ServiceRecord>>([&](Connection& db) -> Result<std::vector<ServiceRecord>> {
     auto stmt = db.prepare("SELECT * FROM services ORDER BY created_at");
@@ -848,7 +956,9 @@ Result<RetentionOutcome> SqliteStore::redact_before(ServiceId service, Timestamp
     if (!redact) return redact.error();
     HERALD_TRY(redact->bind_int(1, to_micros(now)).bind_text(2, id).bind_int(3, to_micros(cutoff)).run());
     outcome.redacted = db.changes();
-    return ok();
+    auto inbound = db.prepare("DELETE FROM inbound_sms WHERE service_id = ? AND created_at < ?");
+    if (!inbound) return inbound.error();
+    return inbound->bind_text(1, id).bind_int(2, to_micros(cutoff)).run();
   }));
   return outcome;
 }
