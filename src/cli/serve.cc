@@ -23,6 +23,7 @@
 #include "delivery/worker.h"
 #include "domain/authenticator.h"
 #include "domain/notifications.h"
+#include "domain/received_texts.h"
 #include "domain/templates.h"
 #include "net/https_server.h"
 #include "ops/retention.h"
@@ -100,6 +101,7 @@ int run_serve(const ServeOptions& options) {
   domain::Authenticator authenticator(*context->store);
   domain::Notifications notifications(*context->store, {config.email_domain, config.sms.default_sender});
   domain::Templates templates(*context->store);
+  domain::ReceivedTexts received_texts(*context->store, notifications.lookups());
 
   // Texts go through the configured SMS providers, failing over between them.
   std::unique_ptr<delivery::sms::SmsRouter> sms_router;
@@ -132,14 +134,14 @@ int run_serve(const ServeOptions& options) {
   }
   api::Router router(config.api_threads);
   security::AuthFailureTally auth_failures;
-  api::govuk_v2::register_routes(router, {authenticator, notifications, templates, clock, config.public_url, config.sms.rate_in_pounds,
+  api::govuk_v2::register_routes(router, {authenticator, notifications, templates, received_texts, clock, config.public_url, config.sms.rate_in_pounds,
                                           [&auth_failures](std::string_view reason, std::string_view source) {
                                             auth_failures.note(reason, source);
                                           }});
   {
     std::vector<api::providers::ReceiptCredentials> receipts;
     for (const auto& p : config.sms.providers) receipts.push_back({p.name, p.receipt_username, p.receipt_password});
-    api::providers::register_sms_receipt_routes(router, {notifications, clock, std::move(receipts), nullptr});
+    api::providers::register_sms_receipt_routes(router, {notifications, received_texts, clock, std::move(receipts), nullptr});
   }
   // Every interval: refused authentications into the audit log, then the chain head signed.
   auto flush_audit = [&context, &auth_failures, &clock] {

@@ -32,6 +32,18 @@ std::string delivery_status_json(const store::NotificationRecord& r) {
   return w.take();
 }
 
+std::string inbound_sms_json(const store::InboundSms& text) {
+  json::Writer w;
+  w.begin_object();
+  w.key("id").string(text.id.to_string());
+  w.key("source_number").string(text.user_number);
+  w.key("destination_number").string(text.notify_number);
+  w.key("message").string(text.content);
+  w.key("date_received").string(format_timestamp(text.received_at));
+  w.end_object();
+  return w.take();
+}
+
 CallbackSender::CallbackSender(store::Store& store, const Clock& clock, CallbackOptions options)
     : store_(store), clock_(clock), options_(std::move(options)) {}
 
@@ -65,28 +77,39 @@ Result<int> CallbackSender::run_once() {
   if (!claimed) return claimed.error();
   for (const auto& record : *claimed) {
     if (stopping_) break;  // re-claimed when the lease ends
-    const auto retry_at = send(record);
+    const auto retry_at = post(record.service, store::CallbackKind::kDeliveryStatus, delivery_status_json(record),
+                               record.id.to_string(), record.callback_attempts);
     if (auto done = store_.finish_callback(record.id, retry_at); !done) {
       log::error("callback.record_failed", {{"notification_id", record.id.to_string()}, {"error", done.error().message}});
     }
   }
-  return static_cast<int>(claimed->size());
+  auto texts = store_.claim_inbound_callbacks(options_.batch_size, clock_.now(), options_.lease);
+  if (!texts) return texts.error();
+  for (const auto& text : *texts) {
+    if (stopping_) break;
+    const auto retry_at = post(text.service, store::CallbackKind::kInboundSms, inbound_sms_json(text),
+                               text.id.to_string(), text.callback_attempts);
+    if (auto done = store_.finish_inbound_callback(text.id, retry_at); !done) {
+      log::error("callback.record_failed", {{"inbound_sms_id", text.id.to_string()}, {"error", done.error().message}});
+    }
+  }
+  return static_cast<int>(claimed->size() + texts->size());
 }
 
-std::optional<Timestamp> CallbackSender::send(const store::NotificationRecord& record) {
-  const std::string id = record.id.to_string();
-  auto callback = store_.find_service_callback(record.service, store::CallbackKind::kDeliveryStatus);
+std::optional<Timestamp> CallbackSender::post(ServiceId service, store::CallbackKind kind, const std::string& body,
+                                              const std::string& id, int attempt) {
+  const char* what = store::callback_kind_name(kind);
+  auto callback = store_.find_service_callback(service, kind);
   if (!callback) {
-    log::error("callback.lookup_failed", {{"notification_id", id}, {"error", callback.error().message}});
+    log::error("callback.lookup_failed", {{"id", id}, {"kind", what}, {"error", callback.error().message}});
     return clock_.now() + options_.retry_delay;
   }
   if (!*callback) return std::nullopt;  // removed since: nobody to tell
   auto response = net::https_request(
       "POST", (*callback)->url,
-      {{"Content-Type", "application/json"}, {"Authorization", "Bearer " + (*callback)->bearer_token}},
-      delivery_status_json(record), options_.http);
+      {{"Content-Type", "application/json"}, {"Authorization", "Bearer " + (*callback)->bearer_token}}, body,
+      options_.http);
   crypto::wipe_string((*callback)->bearer_token);
-  const int attempt = record.callback_attempts;
   std::string outcome;
   bool retry = false;
   if (!response) {
@@ -97,14 +120,15 @@ std::optional<Timestamp> CallbackSender::send(const store::NotificationRecord& r
     outcome = "HTTP " + std::to_string(response->status);
     retry = response->status >= 500 || response->status == 429;
     if (response->status >= 200 && response->status <= 299) {
-      log::info("callback.sent", {{"notification_id", id}, {"service_id", record.service.to_string()},
-                                  {"status", record.status}, {"attempt", std::to_string(attempt)}});
+      log::info("callback.sent", {{"id", id}, {"kind", what}, {"service_id", service.to_string()},
+                                  {"attempt", std::to_string(attempt)}});
       return std::nullopt;
     }
   }
   const bool again = retry && attempt <= options_.max_retries;
-  log::warn("callback.failed", {{"notification_id", id},
-                                {"service_id", record.service.to_string()},
+  log::warn("callback.failed", {{"id", id},
+                                {"kind", what},
+                                {"service_id", service.to_string()},
                                 {"attempt", std::to_string(attempt)},
                                 {"outcome", outcome},
                                 {"retry", again ? "true" : "false"}});

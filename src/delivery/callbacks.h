@@ -1,5 +1,6 @@
 #pragma once
-// CallbackSender: tells services of their notifications' statuses (api/govuk-notify-v2.md §6.1).
+// CallbackSender: tells services of their notifications' statuses (api/govuk-notify-v2.md §6.1)
+// and of the texts they received (§6.2).
 // A background thread claims due callbacks from the store (a lease, like deliveries), POSTs
 // {id, reference, to, status, created_at, completed_at, sent_at, notification_type, template_id,
 // template_version} as JSON with the service's bearer token to its HTTPS URL, and records the
@@ -28,8 +29,9 @@ struct CallbackOptions {
   net::HttpClientOptions http;  // timeout 5 s (GOV.UK's); policy: public addresses only
 };
 
-// The callback body for a notification, field for field as GOV.UK sends it.
+// The callback bodies, field for field as GOV.UK sends them (§6.1, §6.2).
 std::string delivery_status_json(const store::NotificationRecord& record);
+std::string inbound_sms_json(const store::InboundSms& text);
 
 class CallbackSender {
  public:
@@ -42,7 +44,9 @@ class CallbackSender {
 
  private:
   void run();
-  std::optional<Timestamp> send(const store::NotificationRecord& record);  // retry time, or done
+  // POSTs one callback; the time to retry, or nullopt when done (sent, refused for good, given up).
+  std::optional<Timestamp> post(ServiceId service, store::CallbackKind kind, const std::string& body,
+                                const std::string& id, int attempt);
 
   store::Store& store_;
   const Clock& clock_;

@@ -73,7 +73,8 @@ def make_herald(ws, receiver, allow_private=True, extra=()):
     sink = ws.track(SmtpSink(ws.dir))
     config = ["[callbacks]\nallow_private_addresses = %s\nca_file = \"%s\"\nretry_ms = 300\nmax_retries = 2"
               % ("true" if allow_private else "false", receiver.cert)] + list(extra)
-    env = {"HERALD_FIRETEXT_API_KEY": "test-api-key", "HERALD_FIRETEXT_RECEIPT_PASSWORD": "receipt-pw"}
+    env = {"HERALD_FIRETEXT_API_KEY": "test-api-key", "HERALD_FIRETEXT_RECEIPT_PASSWORD": "receipt-pw",
+           "HERALD_MMG_API_KEY": "test-api-key", "HERALD_MMG_RECEIPT_PASSWORD": "receipt-pw"}
     herald = ws.track(Herald(HERALD, ws.dir, sink.port, extra_config="\n\n".join(config), env=env))
     service_id, key = herald.create_service("Clinic")
     return herald, service_id, key
@@ -174,7 +175,57 @@ def test_ssrf_guard_refuses_private_addresses_when_saved_and_when_connecting():
         assert receiver.calls == [], "the guard must stop the connection"
 
 
+def test_received_texts_are_listed_and_forwarded():
+    with Workspace() as ws:
+        receiver = ws.track(Receiver(ws.dir))
+        firetext = ws.track(SmsProvider(ws.dir, "firetext"))
+        mmg = ws.track(SmsProvider(ws.dir, "mmg"))
+        herald, service_id, key = make_herald(ws, receiver, extra=[
+            '[sms]\nproviders = ["firetext", "mmg"]', firetext.config().strip(), mmg.config().strip()])
+        herald.run_cli("service", "set", "--service", service_id, "--permissions", "email,sms,inbound_sms")
+        herald.run_cli("service", "add-contact", "--service", service_id, "--kind", "sms_sender",
+                       "--value", "07700900999", "--default")
+        token_file = os.path.join(herald.dir, "token")
+        with open(token_file, "w") as f:
+            f.write(TOKEN)
+        herald.run_cli("service", "set-callback", "--service", service_id, "--kind", "inbound_sms",
+                       "--url", receiver.url, "--bearer-token-file", token_file)
+        herald.start()
+        for provider in (firetext, mmg):
+            provider.herald_url, provider.herald_cert = "https://127.0.0.1:%d" % herald.port, herald.cert
+        assert firetext.post_inbound("447700900123", "07700900999", "Hi", None)[0] == 401
+        assert firetext.post_inbound("447700900123", "07700900999", "Hi", ("firetext", "wrong"))[0] == 403
+        status, _ = firetext.post_inbound("447700900123", "447700900999", "Yes please", ("firetext", "receipt-pw"))
+        assert status == 200
+        status, _ = mmg.post_inbound("447700900456", "447700900999", "Cancel & rebook: 2pm?", ("mmg", "receipt-pw"))
+        assert status == 200
+        status, _ = mmg.post_inbound("447700900456", "447700900000", "to nobody", ("mmg", "receipt-pw"))
+        assert status == 200, "texts to numbers no service has are acknowledged, and dropped"
+
+        status, page = herald.request("GET", "/v2/received-text-messages", key=key)
+        assert status == 200, page
+        base = "https://127.0.0.1:%d/v2/received-text-messages" % herald.port
+        texts = page["received_text_messages"]
+        assert [t["content"] for t in texts] == ["Cancel & rebook: 2pm?", "Yes please"], texts
+        assert texts[0] == {"id": texts[0]["id"], "user_number": "447700900456", "notify_number": "07700900999",
+                            "created_at": texts[0]["created_at"], "service_id": service_id,
+                            "content": "Cancel & rebook: 2pm?"}, texts[0]
+        assert page["links"] == {"current": base, "next": base + "?older_than=" + texts[1]["id"]}, page["links"]
+        status, older = herald.request("GET", "/v2/received-text-messages?older_than=" + texts[0]["id"], key=key)
+        assert [t["content"] for t in older["received_text_messages"]] == ["Yes please"], older
+        status, bad = herald.request("GET", "/v2/received-text-messages?older_than=x", key=key)
+        assert (status, bad["errors"][0]["message"]) == (400, "older_than is not a valid UUID"), bad
+
+        calls = receiver.wait_for(2)
+        bodies = sorted((c[1] for c in calls), key=lambda b: b["message"])
+        assert all(c[0]["Authorization"] == "Bearer " + TOKEN for c in calls), calls
+        assert bodies[0] == {"id": texts[0]["id"], "source_number": "447700900456", "destination_number": "07700900999",
+                             "message": "Cancel & rebook: 2pm?", "date_received": "2026-11-23T09:31:00.000000Z"}, bodies
+        assert bodies[1]["message"] == "Yes please" and bodies[1]["date_received"] == "2026-11-23T09:30:00.000000Z"
+
+
 if __name__ == "__main__":
     run_tests([test_email_and_text_statuses_reach_the_service_with_its_token,
                test_retried_on_5xx_not_on_4xx,
-               test_ssrf_guard_refuses_private_addresses_when_saved_and_when_connecting])
+               test_ssrf_guard_refuses_private_addresses_when_saved_and_when_connecting,
+               test_received_texts_are_listed_and_forwarded])

@@ -133,6 +133,29 @@ class SmsProvider:
             self.receipts_sent.append((reference, status, result[0]))
         return result
 
+    def post_inbound(self, source, destination, message, credentials, reference="mmg-in-1"):
+        """Posts a received text as the provider would; returns Herald's (status, body)."""
+        if self.name == "firetext":
+            data = urllib.parse.urlencode({"source": source, "destination": destination, "message": message,
+                                           "time": "2026-11-23 09:30:00"}).encode()
+            content_type = "application/x-www-form-urlencoded"
+        else:
+            data = json.dumps({"MSISDN": source, "Number": destination, "ID": reference,
+                               "Message": urllib.parse.quote_plus(message),
+                               "DateRecieved": urllib.parse.quote_plus("2026-11-23 09:31:00")}).encode()
+            content_type = "application/json"
+        request = urllib.request.Request(self.herald_url + "/notifications/sms/receive/" + self.name, data=data,
+                                         method="POST", headers={"Content-Type": content_type})
+        if credentials:
+            token = base64.b64encode(("%s:%s" % credentials).encode()).decode()
+            request.add_header("Authorization", "Basic " + token)
+        context = ssl.create_default_context(cafile=self.herald_cert)
+        try:
+            with urllib.request.urlopen(request, context=context, timeout=10) as response:
+                return response.status, response.read()
+        except urllib.error.HTTPError as e:
+            return e.code, e.read()
+
     def messages(self):
         with self.lock:
             return list(self.received)

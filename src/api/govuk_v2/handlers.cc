@@ -160,6 +160,19 @@ net::Response list_notifications(const Dependencies& deps, const net::Request& r
   });
 }
 
+net::Response list_received_texts(const Dependencies& deps, const net::Request& request) {
+  return with_caller(deps, request, [&](const domain::Caller& caller) {
+    auto parsed = parse_older_than_only(request.query);
+    if (auto* invalid = std::get_if<net::Response>(&parsed)) return std::move(*invalid);
+    auto page = deps.received_texts.list(caller, std::get<std::optional<Uuid>>(parsed), deps.clock.now());
+    if (!page) return error_response(page.error());
+    const std::string base = root_url(request, deps.public_root) + "v2/received-text-messages";
+    std::optional<std::string> next;
+    if (!page->empty()) next = page_link(base, {}, page->back().id.to_string());
+    return net::Response{200, "application/json", received_texts_json(*page, base, next), {}};
+  });
+}
+
 net::Response get_template(const Dependencies& deps, const net::Request& request, const PathParams& params) {
   return with_caller(deps, request, [&](const domain::Caller& caller) {
     auto id = TemplateId::parse(params.at("template_id"));
@@ -221,6 +234,8 @@ void register_routes(Router& router, const Dependencies& deps) {
              [deps](const net::Request& r, const PathParams& p) { return get_template(deps, r, p); });
   router.add("GET", "/v2/template/{template_id}/version/{version}",
              [deps](const net::Request& r, const PathParams& p) { return get_template(deps, r, p); });
+  router.add("GET", "/v2/received-text-messages",
+             [deps](const net::Request& r, const PathParams&) { return list_received_texts(deps, r); });
   router.add("GET", "/v2/templates",
              [deps](const net::Request& r, const PathParams&) { return list_templates(deps, r); });
   router.add("POST", "/v2/template/{template_id}/preview",

@@ -9,6 +9,7 @@
 #include "core/time.h"
 #include "domain/authenticator.h"
 #include "domain/notifications.h"
+#include "domain/received_texts.h"
 #include "domain/templates.h"
 
 namespace herald::api::govuk_v2 {
@@ -17,6 +18,7 @@ struct Dependencies {
   domain::Authenticator& authenticator;
   domain::Notifications& notifications;
   domain::Templates& templates;
+  domain::ReceivedTexts& received_texts;
   const Clock& clock;
   // When set (e.g. "https://notify.example.org/"), absolute URLs use it instead of the Host
   // header the client sent.

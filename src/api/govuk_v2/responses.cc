@@ -150,6 +150,30 @@ std::string notifications_page_json(const std::vector<store::NotificationRecord>
   return w.take();
 }
 
+std::string received_texts_json(const std::vector<store::InboundSms>& texts, const std::string& current,
+                                const std::optional<std::string>& next) {
+  json::Writer w;
+  w.begin_object();
+  w.key("received_text_messages").begin_array();
+  for (const auto& t : texts) {
+    w.begin_object();
+    w.key("id").string(t.id.to_string());
+    w.key("user_number").string(t.user_number);
+    w.key("notify_number").string(t.notify_number);
+    w.key("created_at").string(format_timestamp(t.created_at));
+    w.key("service_id").string(t.service.to_string());
+    w.key("content").string(t.content);
+    w.end_object();
+  }
+  w.end_array();
+  w.key("links").begin_object();
+  w.key("current").string(current);
+  if (next) w.key("next").string(*next);
+  w.end_object();
+  w.end_object();
+  return w.take();
+}
+
 namespace {
 
 void write_template(json::Writer& w, const store::TemplateRecord& t) {

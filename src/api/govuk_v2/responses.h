@@ -23,6 +23,10 @@ std::string notifications_page_json(const std::vector<store::NotificationRecord>
 // A double as Python's repr() prints it ("0.0", "0.0454", "1e-05").
 std::string python_float(double value);
 
+// GET /v2/received-text-messages (§3.12): links.current never carries the query.
+std::string received_texts_json(const std::vector<store::InboundSms>& texts, const std::string& current,
+                                const std::optional<std::string>& next);
+
 // GET /v2/template/{id}[/version/{v}] (§3.9) and GET /v2/templates (§3.10).
 std::string template_json(const store::TemplateRecord& t);
 std::string templates_json(const std::vector<store::TemplateRecord>& templates);

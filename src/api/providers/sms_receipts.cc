@@ -103,6 +103,68 @@ net::Response mmg(const ReceiptDependencies& deps, const net::Request& request) 
   return apply(deps, "mmg", reference, *mapped);
 }
 
+// "2017-05-21 11:56:11" (MMG sends it form-encoded) as UTC; now when it does not parse.
+Timestamp provider_time(std::string text, Timestamp now) {
+  if (text.size() < 19) return now;
+  text[10] = 'T';
+  auto parsed = parse_timestamp(text.substr(0, 19) + ".000000Z");
+  return parsed ? *parsed : now;
+}
+
+net::Response store_text(const ReceiptDependencies& deps, domain::IncomingText text) {
+  const std::string provider = text.provider;
+  auto stored = deps.received_texts.receive(std::move(text), deps.clock.now());
+  if (!stored) return error_response(stored.error());
+  log::info("sms.received", {{"provider", provider},
+                             {"inbound_sms_id", *stored ? (*stored)->id.to_string() : std::string("-")},
+                             {"service_id", *stored ? (*stored)->service.to_string() : std::string("none")}});
+  return json_response(200, R"({"status":"ok"})");
+}
+
+net::Response firetext_inbound(const ReceiptDependencies& deps, const net::Request& request) {
+  const ReceiptCredentials* creds = credentials_for(deps, "firetext");
+  if (creds == nullptr) return error_response(404, "NotFound", "The requested URL was not found on the server.");
+  if (auto refused = refuse_unless_authorised(request, *creds)) return std::move(*refused);
+  domain::IncomingText text;
+  text.provider = "firetext";
+  std::string time;
+  for (const auto& [k, v] : parse_form(request.body)) {
+    if (k == "source") text.user_number = v;
+    if (k == "destination") text.notify_number = v;
+    if (k == "message") text.content = v;
+    if (k == "time") time = v;
+  }
+  if (text.user_number.empty() || text.notify_number.empty()) return missing("Firetext", {"source or destination"});
+  text.received_at = provider_time(time, deps.clock.now());
+  return store_text(deps, std::move(text));
+}
+
+net::Response mmg_inbound(const ReceiptDependencies& deps, const net::Request& request) {
+  const ReceiptCredentials* creds = credentials_for(deps, "mmg");
+  if (creds == nullptr) return error_response(404, "NotFound", "The requested URL was not found on the server.");
+  if (auto refused = refuse_unless_authorised(request, *creds)) return std::move(*refused);
+  auto body = json::parse(request.body);
+  if (!body || !body->is_object()) return error_response(400, "BadRequestError", "MMG inbound: invalid JSON");
+  const auto text_of = [&](const char* key) -> std::string {
+    const json::Value* v = body->find(key);
+    return v != nullptr && (v->is_string() || v->is_number()) ? v->as_string() : "";
+  };
+  // MMG form-encodes the message and the date ("+" for spaces, %XX escapes).
+  const auto decoded = [](const std::string& value) {
+    auto fields = parse_form("v=" + value);
+    return fields.empty() ? std::string() : fields.front().second;
+  };
+  domain::IncomingText text;
+  text.provider = "mmg";
+  text.user_number = text_of("MSISDN");
+  text.notify_number = text_of("Number");
+  text.content = decoded(text_of("Message"));
+  if (auto id = text_of("ID"); !id.empty()) text.provider_reference = id;
+  if (text.user_number.empty() || text.notify_number.empty()) return missing("MMG", {"MSISDN or Number"});
+  text.received_at = provider_time(decoded(text_of("DateRecieved")), deps.clock.now());
+  return store_text(deps, std::move(text));
+}
+
 }  // namespace
 
 std::optional<std::string> firetext_receipt_status(std::string_view status) {
@@ -123,6 +185,10 @@ void register_sms_receipt_routes(Router& router, const ReceiptDependencies& deps
   router.add("POST", "/notifications/sms/firetext",
              [deps](const net::Request& r, const PathParams&) { return firetext(deps, r); });
   router.add("POST", "/notifications/sms/mmg", [deps](const net::Request& r, const PathParams&) { return mmg(deps, r); });
+  router.add("POST", "/notifications/sms/receive/firetext",
+             [deps](const net::Request& r, const PathParams&) { return firetext_inbound(deps, r); });
+  router.add("POST", "/notifications/sms/receive/mmg",
+             [deps](const net::Request& r, const PathParams&) { return mmg_inbound(deps, r); });
 }
 
 }  // namespace herald::api::providers

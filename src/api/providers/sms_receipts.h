@@ -16,6 +16,7 @@
 #include "api/router.h"
 #include "core/time.h"
 #include "domain/notifications.h"
+#include "domain/received_texts.h"
 
 namespace herald::api::providers {
 
@@ -27,6 +28,7 @@ struct ReceiptCredentials {
 
 struct ReceiptDependencies {
   domain::Notifications& notifications;
+  domain::ReceivedTexts& received_texts;
   const Clock& clock;
   std::vector<ReceiptCredentials> providers;
   // Told of every status change a receipt made (delivery-status callbacks hang here).

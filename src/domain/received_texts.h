@@ -1,0 +1,42 @@
+#pragma once
+// Received texts: what a service's SMS number receives, as SMS providers report it, and the
+// GOV.UK v2 list of them (api/govuk-notify-v2.md §3.12). A text belongs to the service that has
+// the number it was sent to among its SMS senders and the inbound_sms permission; texts to any
+// other number are acknowledged to the provider and dropped. Thread-safe.
+
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "core/result.h"
+#include "core/time.h"
+#include "domain/authenticator.h"
+#include "domain/lookup_cache.h"
+#include "store/store.h"
+
+namespace herald::domain {
+
+struct IncomingText {
+  std::string provider;
+  std::string notify_number;  // the number it was sent to, as the provider gives it
+  std::string user_number;    // the sender
+  std::string content;
+  std::optional<std::string> provider_reference;
+  Timestamp received_at;
+};
+
+class ReceivedTexts {
+ public:
+  ReceivedTexts(store::Store& store, LookupCache& lookups) : store_(store), lookups_(lookups) {}
+
+  // The stored text, or nullopt when no service has that number (or may receive texts).
+  Result<std::optional<store::InboundSms>> receive(IncomingText text, Timestamp now);
+  // A page (250, newest first) of the caller's service's texts within its retention period.
+  Result<std::vector<store::InboundSms>> list(const Caller& caller, std::optional<Uuid> older_than, Timestamp now);
+
+ private:
+  store::Store& store_;
+  LookupCache& lookups_;
+};
+
+}  // namespace herald::domain
