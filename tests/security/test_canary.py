@@ -3,7 +3,7 @@
 
 Sends the canary email address with the canary personalisation through the GOV.UK v2 API, and a
 text to the canary phone number through an SMS provider stand-in (its receipt included), lets
-them deliver, then scans the SQLite database file, its WAL and shared-memory file (while the server
+them deliver, receives a text from the canary number with the canary in it, then scans the SQLite database file, its WAL and shared-memory file (while the server
 runs, so the WAL is still there, and again after shutdown), the server's log output, a backup
 taken while the server runs, the data-key store and the audit log (export and checkpoints). Zero hits
 are required. The same scan with encryption switched off (the test-only setting) must find the
@@ -39,6 +39,9 @@ def send_canary_and_scan(plaintext):
         service_id, key = herald.create_service()
         template_id = herald.create_template(service_id, "Your code", "Your reference is ((canary)).")
         sms_template_id = herald.create_template(service_id, None, "Code ((canary))", name="Text", type="sms")
+        herald.run_cli("service", "set", "--service", service_id, "--permissions", "email,sms,inbound_sms")
+        herald.run_cli("service", "add-contact", "--service", service_id, "--kind", "sms_sender",
+                       "--value", "07700900999", "--default")
         herald.start()
         provider.herald_url = "https://127.0.0.1:%d" % herald.port
         provider.herald_cert = herald.cert
@@ -49,6 +52,12 @@ def send_canary_and_scan(plaintext):
         herald.wait_for_status(key, sms["id"], {"delivered"})
         (text,) = provider.messages()
         assert text["to"] == CANARY_PHONE_DIGITS and CANARY_PERSONALISATION in text["message"], text
+        # A text received from the canary number, with the canary in it.
+        status, _ = provider.post_inbound(CANARY_PHONE_DIGITS, "07700900999", "Reply " + CANARY_PERSONALISATION,
+                                          ("firetext", "receipt-pw"))
+        assert status == 200
+        status, received = herald.request("GET", "/v2/received-text-messages", key=key)
+        assert [t["user_number"] for t in received["received_text_messages"]] == [CANARY_PHONE_DIGITS], received
         status, body = herald.request("POST", "/v2/notifications/email", key=key, body={
             "email_address": CANARY_EMAIL, "template_id": template_id,
             "personalisation": {"canary": CANARY_PERSONALISATION}})
