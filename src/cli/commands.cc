@@ -90,7 +90,10 @@ int run_demo(const std::string& config_path) {
               << " --type live --name demo\n";
     return 0;
   }
-  auto service = admin.create_service(kDemoServiceName, now);
+  auto created_service = admin.create_service(kDemoServiceName, now);
+  if (!created_service) return fail(created_service.error());
+  // The demo sends to any address: live, not in trial mode.
+  auto service = admin.go_live(created_service->id);
   if (!service) return fail(service.error());
   auto key = admin.create_api_key(service->id, store::KeyType::kNormal, "demo live key", now);
   if (!key) return fail(key.error());

@@ -81,6 +81,10 @@ int run_service_set(const std::string& config_path, const ServiceSettingsOptions
 // private ones), and a bearer token of 10 characters or more read from a file.
 int run_service_set_callback(const std::string& config_path, const std::string& service, const std::string& kind,
                              const std::string& url, const std::string& token_file);
+// Takes the service out of trial mode: it may send to anyone, with GOV.UK's live limits.
+int run_service_go_live(const std::string& config_path, const std::string& service);
+// Adds a team member's or guest's email address or mobile number to the service's guest list.
+int run_service_guest_list_add(const std::string& config_path, const std::string& service, const std::string& recipient);
 int run_service_contact_add(const std::string& config_path, const std::string& service, const std::string& kind,
                             const std::string& value, bool is_default);
 int run_retention(const std::string& config_path, const std::string& now_text);

@@ -127,6 +127,32 @@ int run_service_set_callback(const std::string& config_path, const std::string& 
   return 0;
 }
 
+int run_service_go_live(const std::string& config_path, const std::string& service) {
+  auto context = open_context(config_path);
+  if (!context) return fail(context.error());
+  domain::Admin admin(*context->store);
+  auto found = admin.find_service(service);
+  if (!found) return fail(found.error());
+  auto live = admin.go_live(found->id);
+  if (!live) return fail(live.error());
+  auto recorded = context->record({security::cli_actor(), "service.went_live", {{"service_id", found->id.to_string()}}});
+  if (!recorded) return fail(recorded.error());
+  return 0;
+}
+
+int run_service_guest_list_add(const std::string& config_path, const std::string& service, const std::string& recipient) {
+  auto context = open_context(config_path);
+  if (!context) return fail(context.error());
+  domain::Admin admin(*context->store);
+  auto found = admin.find_service(service);
+  if (!found) return fail(found.error());
+  if (auto added = admin.add_to_guest_list(found->id, recipient, SystemClock().now()); !added) return fail(added.error());
+  // The recipient itself is personal data: the audit log names only the service.
+  auto recorded = context->record({security::cli_actor(), "service.guest_list_added", {{"service_id", found->id.to_string()}}});
+  if (!recorded) return fail(recorded.error());
+  return 0;
+}
+
 int run_service_contact_add(const std::string& config_path, const std::string& service, const std::string& kind,
                             const std::string& value, bool is_default) {
   auto parsed_kind = store::parse_contact_kind(kind);

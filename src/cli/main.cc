@@ -72,6 +72,15 @@ int main(int argc, char** argv) {
   service_set->add_option("--letter-limit", service_settings.letter_limit, "letters per day");
   service_set->add_option("--international-sms-limit", service_settings.international_sms_limit,
                           "texts to non-UK numbers per day");
+  std::string live_service;
+  auto* service_go_live = service_cmd->add_subcommand("go-live", "take a service out of trial mode");
+  service_go_live->add_option("--service", live_service, "service id or name")->required();
+  std::string guest_service;
+  std::string guest_recipient;
+  auto* service_guest = service_cmd->add_subcommand(
+      "add-to-guest-list", "let team keys (and the service in trial mode) send to this email address or mobile number");
+  service_guest->add_option("--service", guest_service, "service id or name")->required();
+  service_guest->add_option("--recipient", guest_recipient, "email address or mobile number")->required();
   std::string callback_service;
   std::string callback_kind;
   std::string callback_url;
@@ -199,6 +208,8 @@ int main(int argc, char** argv) {
   if (*key_revoke) return run_key_revoke(config, key_service, revoke_key_id);
   if (*service_retention) return run_service_set_retention(config, retention_service, retention_days);
   if (*service_set) return run_service_set(config, service_settings);
+  if (*service_go_live) return run_service_go_live(config, live_service);
+  if (*service_guest) return run_service_guest_list_add(config, guest_service, guest_recipient);
   if (*service_callback) {
     return run_service_set_callback(config, callback_service, callback_kind, callback_url, callback_token_file);
   }

@@ -1,6 +1,8 @@
 #include "domain/admin.h"
 
 #include "crypto/random.h"
+#include "domain/email_address.h"
+#include "domain/phone_number.h"
 
 namespace herald::domain {
 
@@ -36,8 +38,41 @@ Result<store::ServiceRecord> Admin::create_service(const std::string& name, Time
   service.name = name;
   service.email_sender_local_part = email_safe(name);
   service.created_at = now;
+  // GOV.UK: a new service is in trial mode until it goes live.
+  service.restricted = true;
   HERALD_TRY(store_.create_service(service));
   return service;
+}
+
+Result<store::ServiceRecord> Admin::go_live(ServiceId id) {
+  auto found = store_.find_service(id);
+  if (!found) return found.error();
+  if (!*found) return not_found("no service " + id.to_string());
+  store::ServiceRecord live = std::move(**found);
+  live.restricted = false;
+  HERALD_TRY(store_.update_service(live));
+  return live;
+}
+
+Result<void> Admin::add_to_guest_list(ServiceId service, const std::string& recipient, Timestamp now) {
+  store::GuestListEntry entry;
+  entry.id = crypto::random_uuid();
+  entry.service = service;
+  entry.created_at = now;
+  if (recipient.find('@') != std::string::npos) {
+    auto email = validate_email_address(recipient);
+    if (!email) return invalid_argument("not a valid email address");
+    entry.recipient_type = "email";
+    entry.recipient = *email;
+    entry.recipient_normalised = normalise_email_for_index(*email);
+  } else {
+    auto number = parse_phone_number(recipient);
+    if (!number) return invalid_argument("not a valid email address or phone number");
+    entry.recipient_type = "mobile";
+    entry.recipient = recipient;
+    entry.recipient_normalised = number->normalised;
+  }
+  return store_.add_guest_list_entry(entry);
 }
 
 Result<store::ServiceRecord> Admin::find_service(const std::string& id_or_name) {

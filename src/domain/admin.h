@@ -45,7 +45,12 @@ class Admin {
  public:
   explicit Admin(store::Store& store) : store_(store) {}
 
+  // A new service is in trial mode (restricted) until go_live.
   Result<store::ServiceRecord> create_service(const std::string& name, Timestamp now);
+  Result<store::ServiceRecord> go_live(ServiceId service);
+  // A team member's or guest's email address or mobile number: team keys, and services in trial
+  // mode, may send to them (and only them).
+  Result<void> add_to_guest_list(ServiceId service, const std::string& recipient, Timestamp now);
   // Finds a service by id or by exact name.
   Result<store::ServiceRecord> find_service(const std::string& id_or_name);
   Result<CreatedApiKey> create_api_key(ServiceId service, store::KeyType type,

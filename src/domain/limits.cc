@@ -25,12 +25,12 @@ std::int64_t channel_limit(const store::ServiceRecord& service, std::string_view
 }  // namespace
 
 template <typename Take>
-Result<bool> Limits::spend(const std::string& key, Blocking blocking, Take&& take) {
+Result<bool> Limits::draw(const std::string& key, bool spend, Blocking blocking, Take&& take) {
   {
     std::lock_guard lock(mutex_);
     auto it = granted_.find(key);
     if (it != granted_.end() && it->second > 0) {
-      --it->second;
+      if (spend) --it->second;
       return true;
     }
   }
@@ -40,9 +40,19 @@ Result<bool> Limits::spend(const std::string& key, Blocking blocking, Take&& tak
   if (*got <= 0) return false;
   std::lock_guard lock(mutex_);
   if (granted_.size() > 10000) granted_.clear();  // old days' counters
-  granted_[key] += *got - 1;
+  granted_[key] += *got - (spend ? 1 : 0);
   return true;
 }
+
+namespace {
+
+std::string daily_key(const Caller& caller, std::string_view channel, Timestamp now) {
+  const bool test = caller.key_type == store::KeyType::kTest;
+  return "daily/" + caller.service.to_string() + (test ? "/test/" : "/") + std::string(channel) + "/" +
+         format_timestamp(now).substr(0, 10);
+}
+
+}  // namespace
 
 Result<void> Limits::check_rate(const Caller& caller, const store::ServiceRecord& service, Timestamp now,
                                 Blocking blocking) {
@@ -50,7 +60,7 @@ Result<void> Limits::check_rate(const Caller& caller, const store::ServiceRecord
   const double capacity = std::min(std::ceil(rate / 3.0) + 1.0, 1000.0);
   const int grant = std::clamp(static_cast<int>(capacity / 50), 1, 20);
   const std::string key = "rate/" + service.id.to_string() + "/" + store::key_type_name(caller.key_type);
-  auto spent = spend(key, blocking, [&]() -> Result<std::int64_t> {
+  auto spent = draw(key, true, blocking, [&]() -> Result<std::int64_t> {
     auto got = store_.take_tokens(key, grant, now, rate / 60.0, capacity);
     if (!got) return got.error();
     return static_cast<std::int64_t>(*got);
@@ -63,21 +73,27 @@ Result<void> Limits::check_rate(const Caller& caller, const store::ServiceRecord
                "RateLimitError"};
 }
 
-Result<void> Limits::count_daily(const Caller& caller, const store::ServiceRecord& service, std::string_view channel,
+Result<void> Limits::check_daily(const Caller& caller, const store::ServiceRecord& service, std::string_view channel,
                                  Timestamp now, Blocking blocking) {
   const bool test = caller.key_type == store::KeyType::kTest;
   std::int64_t limit = channel_limit(service, channel);
   if (service.restricted && !test) limit = std::min(limit, kTrialDailyLimit);
   if (service.restricted && test) limit = channel_limit(store::ServiceRecord{}, channel);  // GOV.UK's live defaults
-  const std::string day = format_timestamp(now).substr(0, 10);
-  const std::string key = "daily/" + service.id.to_string() + (test ? "/test/" : "/") + std::string(channel) + "/" + day;
+  const std::string key = daily_key(caller, channel, now);
   const std::int64_t grant = std::clamp<std::int64_t>(limit / 1000, 1, 20);
-  auto spent = spend(key, blocking, [&] { return store_.reserve_count(key, grant, limit); });
-  if (!spent) return spent.error();
-  if (*spent) return ok();
+  auto available = draw(key, false, blocking, [&] { return store_.reserve_count(key, grant, limit); });
+  if (!available) return available.error();
+  if (*available) return ok();
   return Error{ErrorCode::kResourceExhausted,
                "Exceeded send limits (" + std::string(channel) + ": " + std::to_string(limit) + ") for today",
                "TooManyRequestsError"};
+}
+
+void Limits::count_daily(const Caller& caller, std::string_view channel, Timestamp now) {
+  std::lock_guard lock(mutex_);
+  auto it = granted_.find(daily_key(caller, channel, now));
+  // Sends racing for the last unit of a grant may both be stored: at most one over per race.
+  if (it != granted_.end() && it->second > 0) --it->second;
 }
 
 }  // namespace herald::domain

@@ -30,17 +30,20 @@ class Limits {
   // capacity min(ceil(rate/3) + 1, 1000), refilled at rate/60 per second. 429 RateLimitError
   // "Exceeded rate limit for key type LIVE of 3000 requests per 60 seconds".
   Result<void> check_rate(const Caller& caller, const store::ServiceRecord& service, Timestamp now, Blocking blocking);
-  // One send on the channel's counter for today (UTC): "email", "sms", "letter" or
-  // "international_sms"; test keys count separately, and in trial services they have the live
-  // limits while other keys have kTrialDailyLimit. 429 TooManyRequestsError
-  // "Exceeded send limits (sms: 250000) for today".
-  Result<void> count_daily(const Caller& caller, const store::ServiceRecord& service, std::string_view channel,
+  // Whether one more send fits the channel's counter for today (UTC): "email", "sms", "letter"
+  // or "international_sms"; test keys count separately, and in trial services they have the
+  // live limits while other keys have kTrialDailyLimit. 429 TooManyRequestsError
+  // "Exceeded send limits (sms: 250000) for today". As GOV.UK, only accepted sends count:
+  // call count_daily once the notification is stored.
+  Result<void> check_daily(const Caller& caller, const store::ServiceRecord& service, std::string_view channel,
                            Timestamp now, Blocking blocking);
+  void count_daily(const Caller& caller, std::string_view channel, Timestamp now);
 
  private:
-  // Spends one unit of `key`'s local grant, refilling it through `take` (returns how many it got).
+  // Spends one unit of `key`'s local grant (or, with `spend` false, only makes sure there is
+  // one), refilling it through `take` (returns how many it got).
   template <typename Take>
-  Result<bool> spend(const std::string& key, Blocking blocking, Take&& take);
+  Result<bool> draw(const std::string& key, bool spend, Blocking blocking, Take&& take);
 
   store::Store& store_;
   std::mutex mutex_;

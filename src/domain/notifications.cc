@@ -78,6 +78,7 @@ Result<AcceptedEmail> Notifications::prepare_email(const Caller& caller, EmailRe
     return invalid_argument("email_reply_to_id " + request.email_reply_to_id->to_string() +
                             " does not exist in database for service id " + caller.service.to_string());
   }
+  HERALD_TRY(check_recipient_allowed(caller, **service, normalise_email_for_index(request.email_address), blocking));
 
   store::NotificationRecord record;
   record.id = NotificationId{crypto::time_ordered_uuid(now)};
@@ -119,14 +120,30 @@ Result<void> Notifications::send_email_async(const Caller& caller, EmailRequest&
     return ok();
   }
   auto shared = std::make_shared<AcceptedEmail>(std::move(*accepted));
-  store_.insert_notification_async(shared->record, [shared, done = std::move(done)](Result<void> stored) {
+  store_.insert_notification_async(shared->record, [this, caller, now, shared, done = std::move(done)](Result<void> stored) {
     if (!stored) {
       done(stored.error());
     } else {
+      limits_.count_daily(caller, "email", now);
       done(std::move(*shared));
     }
   });
   return ok();
+}
+
+Result<void> Notifications::check_recipient_allowed(const Caller& caller, const store::ServiceRecord& service,
+                                                    std::string_view recipient_normalised, Blocking blocking) {
+  if (caller.key_type == store::KeyType::kTest) return ok();
+  if (caller.key_type != store::KeyType::kTeam && !service.restricted) return ok();
+  if (blocking == Blocking::kNotAllowed) return would_block();
+  auto listed = store_.on_guest_list(caller.service, recipient_normalised);
+  if (!listed) return listed.error();
+  if (*listed) return ok();
+  if (caller.key_type == store::KeyType::kTeam) {
+    return invalid_argument("Can\u2019t send to this recipient using a team-only API key");
+  }
+  return invalid_argument("Can\u2019t send to this recipient when service is in trial mode \u2013 see "
+                          "https://www.notifications.service.gov.uk/trial-mode");
 }
 
 Result<void> Notifications::admit(const Caller& caller, std::string_view channel, Timestamp now, Blocking blocking) {
@@ -134,7 +151,7 @@ Result<void> Notifications::admit(const Caller& caller, std::string_view channel
   if (!service) return service.error();
   if (!*service) return not_found("service " + caller.service.to_string());
   HERALD_TRY(limits_.check_rate(caller, **service, now, blocking));
-  return limits_.count_daily(caller, **service, channel, now, blocking);
+  return limits_.check_daily(caller, **service, channel, now, blocking);
 }
 
 Result<AcceptedSms> Notifications::prepare_sms(const Caller& caller, SmsRequest&& request, Timestamp now) {
@@ -161,6 +178,7 @@ Result<AcceptedSms> Notifications::prepare_sms(const Caller& caller, SmsRequest&
                             " does not exist in database for service id " + caller.service.to_string());
   }
 
+  HERALD_TRY(check_recipient_allowed(caller, owner, request.parsed.normalised, Blocking::kAllowed));
   const SmsPermissions permissions{owner.has_permission("international_sms"), owner.has_permission("sms_to_uk_landlines")};
   if (auto allowed = check_sms_permissions(request.parsed, permissions); !allowed) {
     if (refused_as_international(request.parsed, allowed.error())) {
@@ -172,7 +190,7 @@ Result<AcceptedSms> Notifications::prepare_sms(const Caller& caller, SmsRequest&
   auto billing = sms_billing_info(request.parsed);
   if (!billing) return with_kind(billing.error(), "InvalidPhoneError");
   // International texts have a daily limit of their own (GOV.UK: 100 for a live service).
-  if (billing->international) HERALD_TRY(limits_.count_daily(caller, owner, "international_sms", now, Blocking::kAllowed));
+  if (billing->international) HERALD_TRY(limits_.check_daily(caller, owner, "international_sms", now, Blocking::kAllowed));
   // GOV.UK bills what the handset gets: the prefixed text.
   int fragments = static_cast<int>(rendered->fragment_count);
   if (owner.prefix_sms) {
@@ -200,7 +218,7 @@ Result<AcceptedSms> Notifications::prepare_sms(const Caller& caller, SmsRequest&
   record.rate_multiplier = billing->rate_multiplier;
   record.created_at = now;
   record.queued = !is_simulated_phone_number(request.parsed);
-  return AcceptedSms{std::move(record)};
+  return AcceptedSms{std::move(record), billing->international};
 }
 
 Result<void> Notifications::send_sms_async(const Caller& caller, SmsRequest&& request, Timestamp now,
@@ -212,10 +230,12 @@ Result<void> Notifications::send_sms_async(const Caller& caller, SmsRequest&& re
     return ok();
   }
   auto shared = std::make_shared<AcceptedSms>(std::move(*accepted));
-  store_.insert_notification_async(shared->record, [shared, done = std::move(done)](Result<void> stored) {
+  store_.insert_notification_async(shared->record, [this, caller, now, shared, done = std::move(done)](Result<void> stored) {
     if (!stored) {
       done(stored.error());
     } else {
+      limits_.count_daily(caller, "sms", now);
+      if (shared->international) limits_.count_daily(caller, "international_sms", now);
       done(std::move(*shared));
     }
   });

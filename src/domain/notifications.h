@@ -42,6 +42,7 @@ struct SmsRequest {
 
 struct AcceptedSms {
   store::NotificationRecord record;  // record.sender is content.from_number
+  bool international = false;        // counts towards the international_sms daily limit
 };
 
 struct AcceptedEmail {
@@ -63,9 +64,9 @@ class Notifications {
   Notifications(store::Store& store, NotificationsConfig config)
       : store_(store), lookups_(store), limits_(store), config_(std::move(config)) {}
 
-  // GOV.UK checks the per-minute rate limit, then the channel's daily limit, before it even
-  // parses the request (so a malformed request counts too): 429 RateLimitError or
-  // TooManyRequestsError. `channel`: "email", "sms" or "letter". kWouldBlock as send_email_async.
+  // GOV.UK checks the per-minute rate limit (a malformed request takes a token too), then
+  // whether the channel's daily limit has room, before it even parses the request: 429
+  // RateLimitError or TooManyRequestsError. Only notifications accepted count for the day. `channel`: "email", "sms" or "letter". kWouldBlock as send_email_async.
   [[nodiscard]] Result<void> admit(const Caller& caller, std::string_view channel, Timestamp now, Blocking blocking);
 
   // Errors: kInvalidArgument with GOV.UK's message (template not found or unsuitable, missing
@@ -115,6 +116,10 @@ class Notifications {
                                       Blocking blocking);
 
   Result<AcceptedSms> prepare_sms(const Caller& caller, SmsRequest&& request, Timestamp now);
+  // GOV.UK: team keys, and normal keys of services in trial mode, may send only to the service's
+  // team members and guest list (test keys to anyone).
+  Result<void> check_recipient_allowed(const Caller& caller, const store::ServiceRecord& service,
+                                       std::string_view recipient_normalised, Blocking blocking);
 
   store::Store& store_;
   LookupCache lookups_;

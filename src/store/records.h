@@ -133,6 +133,16 @@ struct ServiceCallback {
   Timestamp updated_at;
 };
 
+// Someone team keys and trial-mode services may send to: a team member or a guest-list entry.
+struct GuestListEntry {
+  Uuid id;
+  ServiceId service;
+  std::string recipient_type;  // "email" or "mobile"
+  std::string recipient;       // personal: encrypted at rest
+  std::string recipient_normalised;  // as the blind index sees it (lower-cased email, E.164 digits)
+  Timestamp created_at;
+};
+
 // A text a service received through its number. user_number and content are personal: encrypted
 // at rest, as a notification's fields.
 struct InboundSms {

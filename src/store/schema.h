@@ -4,6 +4,6 @@
 
 namespace herald::store {
 
-inline constexpr int kSchemaVersion = 8;
+inline constexpr int kSchemaVersion = 9;
 
 }  // namespace herald::store

@@ -85,6 +85,11 @@ class Store {
   virtual Result<std::vector<NotificationRecord>> find_by_recipient(ServiceId service,
                                                                     std::string_view recipient_normalised) = 0;
 
+  // Team members and guest list.
+  virtual Result<void> add_guest_list_entry(const GuestListEntry& entry) = 0;
+  // Whether the service lists this recipient (compared by blind index, no plaintext scan).
+  virtual Result<bool> on_guest_list(ServiceId service, std::string_view recipient_normalised) = 0;
+
   // Received texts. Stores one; when the service has an inbound callback, one becomes due.
   virtual Result<void> insert_inbound_sms(const InboundSms& sms) = 0;
   // The service's texts created at or after `not_before`, newest first (created_at, then id),

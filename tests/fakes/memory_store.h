@@ -255,6 +255,17 @@ class MemoryStore final : public store::Store {
     it->second.callback_due_at = retry_at;
     return ok();
   }
+  Result<void> add_guest_list_entry(const store::GuestListEntry& entry) override {
+    std::lock_guard lock(mutex_);
+    guest_list_.push_back(entry);
+    return ok();
+  }
+  Result<bool> on_guest_list(ServiceId service, std::string_view recipient_normalised) override {
+    std::lock_guard lock(mutex_);
+    return std::any_of(guest_list_.begin(), guest_list_.end(), [&](const auto& e) {
+      return e.service == service && e.recipient_normalised == recipient_normalised;
+    });
+  }
   Result<void> insert_inbound_sms(const store::InboundSms& sms) override {
     std::lock_guard lock(mutex_);
     const bool told = callbacks_.count({sms.service, store::CallbackKind::kInboundSms}) > 0;
@@ -393,6 +404,7 @@ class MemoryStore final : public store::Store {
   std::map<std::string, std::pair<double, Timestamp>> buckets_;
   std::map<std::string, std::int64_t> counts_;
   std::vector<std::pair<store::InboundSms, std::optional<Timestamp>>> inbound_;
+  std::vector<store::GuestListEntry> guest_list_;
   std::map<std::pair<ServiceId, store::CallbackKind>, store::ServiceCallback> callbacks_;
   // Created_at of the first version, updated_at of later ones, as the SQL backends report them.
   static store::TemplateRecord with_times(const std::vector<store::TemplateRecord>& versions, store::TemplateRecord v) {

@@ -283,6 +283,7 @@ def test_revoked_key_is_refused_by_a_running_server_and_audited():
     with Workspace() as ws:
         herald = ws.track(Herald(HERALD, ws.dir, 2525))
         service_id = herald.run_cli("service", "create", "--name", "Revoking")
+        herald.run_cli("service", "go-live", "--service", service_id)
         out = subprocess.run([HERALD, "--config", herald.config, "key", "create", "--service", service_id, "--type", "live",
                               "--name", "k"], capture_output=True, text=True, check=True)
         key, key_id = out.stdout.strip(), out.stderr.split()[2]

@@ -190,8 +190,11 @@ class Herald:
         convert = lambda cell: int(cell) if cell.lstrip("-").isdigit() else cell
         return [tuple(convert(c) for c in line.split("\x1f")) for line in out.splitlines() if line]
 
-    def create_service(self, name="Test service"):
+    def create_service(self, name="Test service", live=True):
+        """A new service (live unless live=False: then in trial mode, as GOV.UK starts them)."""
         service_id = self.run_cli("service", "create", "--name", name)
+        if live:
+            self.run_cli("service", "go-live", "--service", service_id)
         key = self.run_cli("key", "create", "--service", service_id, "--type", "live", "--name", "test key")
         return service_id, key
 

@@ -163,6 +163,17 @@ CREATE TABLE inbound_sms (
 CREATE INDEX inbound_sms_service_created ON inbound_sms(service_id, created_at, id);
 CREATE INDEX inbound_sms_callback_due ON inbound_sms(callback_due_at) WHERE callback_due_at IS NOT NULL;
 )sql"},
+    Migration{9, "guest list", R"sql(
+CREATE TABLE service_guest_list (
+  id uuid PRIMARY KEY,
+  service_id uuid NOT NULL REFERENCES services(id),
+  recipient_type text NOT NULL CHECK (recipient_type IN ('email', 'mobile')),
+  recipient bytea NOT NULL,
+  recipient_index bytea NOT NULL,
+  created_at bigint NOT NULL
+);
+CREATE INDEX service_guest_list_index ON service_guest_list(service_id, recipient_index);
+)sql"},
 };
 
 static_assert(kMigrations.back().version == kSchemaVersion, "add the PostgreSQL form of every SQLite migration");

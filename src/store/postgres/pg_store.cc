@@ -361,6 +361,32 @@ SealedInboundSms sealed_inbound(const PgResult& rows, int i) {
 
 }  // namespace
 
+Result<void> PgStore::add_guest_list_entry(const GuestListEntry& entry) {
+  auto key_id = cipher_->keys().key_for_scope(crypto::kSecretsScope, entry.created_at);
+  if (!key_id) return key_id.error();
+  const std::string id = entry.id.to_string();
+  auto sealed = cipher_->seal(entry.recipient, {"service_guest_list", "recipient", id}, *key_id);
+  if (!sealed) return sealed.error();
+  auto index = cipher_->blind_index(entry.service.to_string(), entry.recipient_normalised, entry.created_at);
+  if (!index) return index.error();
+  return with_connection<void>([&](PgConnection& db) {
+    return db.run("INSERT INTO service_guest_list VALUES ($1, $2, $3, $4, $5, $6)",
+                  Params().text(id).text(entry.service.to_string()).text(entry.recipient_type).bytes(*sealed)
+                      .bytes(*index).integer(to_micros(entry.created_at)));
+  });
+}
+
+Result<bool> PgStore::on_guest_list(ServiceId service, std::string_view recipient_normalised) {
+  auto index = cipher_->blind_index(service.to_string(), recipient_normalised, SystemClock().now());
+  if (!index) return index.error();
+  return with_connection<bool>([&](PgConnection& db) -> Result<bool> {
+    auto rows = db.exec("SELECT 1 FROM service_guest_list WHERE service_id = $1 AND recipient_index = $2",
+                        Params().text(service.to_string()).bytes(*index));
+    if (!rows) return rows.error();
+    return rows->rows() > 0;
+  });
+}
+
 Result<void> PgStore::insert_inbound_sms(const InboundSms& sms) {
   auto sealed = seal_inbound_sms(*cipher_, sms);
   if (!sealed) return sealed.error();

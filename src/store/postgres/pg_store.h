@@ -61,6 +61,8 @@ class PgStore final : public Store {
   Result<std::optional<ServiceCallback>> find_service_callback(ServiceId service, CallbackKind kind) override;
   Result<std::vector<NotificationRecord>> claim_callbacks(int limit, Timestamp now, Duration lease) override;
   Result<void> finish_callback(NotificationId id, std::optional<Timestamp> retry_at) override;
+  Result<void> add_guest_list_entry(const GuestListEntry& entry) override;
+  Result<bool> on_guest_list(ServiceId service, std::string_view recipient_normalised) override;
   Result<void> insert_inbound_sms(const InboundSms& sms) override;
   Result<std::vector<InboundSms>> list_inbound_sms(ServiceId service, std::optional<Uuid> older_than,
                                                    Timestamp not_before, int limit) override;

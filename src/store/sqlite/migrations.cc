@@ -183,6 +183,19 @@ CREATE TABLE inbound_sms (
 CREATE INDEX inbound_sms_service_created ON inbound_sms(service_id, created_at, id);
 CREATE INDEX inbound_sms_callback_due ON inbound_sms(callback_due_at) WHERE callback_due_at IS NOT NULL;
 )sql"},
+    // Team members and the guest list (issue 7): who team keys and trial services may send to.
+    // Contact details are personal: sealed, and matched through the blind index only.
+    Migration{9, "guest list", R"sql(
+CREATE TABLE service_guest_list (
+  id TEXT PRIMARY KEY,
+  service_id TEXT NOT NULL REFERENCES services(id),
+  recipient_type TEXT NOT NULL CHECK (recipient_type IN ('email', 'mobile')),
+  recipient BLOB NOT NULL,
+  recipient_index BLOB NOT NULL,
+  created_at INTEGER NOT NULL
+) STRICT;
+CREATE INDEX service_guest_list_index ON service_guest_list(service_id, recipient_index);
+)sql"},
 };
 
 static_assert(kMigrations.back().version == kSchemaVersion, "a new migration raises store::kSchemaVersion");

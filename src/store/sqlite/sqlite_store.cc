@@ -804,6 +804,40 @@ SealedInboundSms sealed_inbound(const Statement& row) {
 
 }  // namespace
 
+Result<void> SqliteStore::add_guest_list_entry(const GuestListEntry& entry) {
+  auto key_id = cipher_->keys().key_for_scope(crypto::kSecretsScope, entry.created_at);
+  if (!key_id) return key_id.error();
+  const std::string id = entry.id.to_string();
+  auto sealed = cipher_->seal(entry.recipient, {"service_guest_list", "recipient", id}, *key_id);
+  if (!sealed) return sealed.error();
+  auto index = cipher_->blind_index(entry.service.to_string(), entry.recipient_normalised, entry.created_at);
+  if (!index) return index.error();
+  return writer_->run([&](Connection& db) -> Result<void> {
+    auto stmt = db.prepare("INSERT INTO service_guest_list VALUES (?, ?, ?, ?, ?, ?)");
+    if (!stmt) return stmt.error();
+    return stmt->bind_text(1, id)
+        .bind_text(2, entry.service.to_string())
+        .bind_text(3, entry.recipient_type)
+        .bind_blob(4, *sealed)
+        .bind_blob(5, *index)
+        .bind_int(6, to_micros(entry.created_at))
+        .run();
+  });
+}
+
+Result<bool> SqliteStore::on_guest_list(ServiceId service, std::string_view recipient_normalised) {
+  auto index = cipher_->blind_index(service.to_string(), recipient_normalised, SystemClock().now());
+  if (!index) return index.error();
+  return with_reader<bool>([&](Connection& db) -> Result<bool> {
+    auto stmt = db.prepare("SELECT 1 FROM service_guest_list WHERE service_id = ? AND recipient_index = ?");
+    if (!stmt) return stmt.error();
+    stmt->bind_text(1, service.to_string()).bind_blob(2, *index);
+    auto row = stmt->step();
+    if (!row) return row.error();
+    return *row;
+  });
+}
+
 Result<void> SqliteStore::insert_inbound_sms(const InboundSms& sms) {
   auto sealed = seal_inbound_sms(*cipher_, sms);
   if (!sealed) return sealed.error();

@@ -18,7 +18,7 @@ using sqlite::Connection;
 using sqlite::Statement;
 
 // In foreign-key order. The same names and columns on both backends (the migrations of each).
-constexpr std::array kTables{"services", "api_keys", "templates", "template_versions", "service_contacts", "service_callbacks", "notifications", "audit_log", "rate_buckets", "daily_counts", "inbound_sms"};
+constexpr std::array kTables{"services", "api_keys", "templates", "template_versions", "service_contacts", "service_callbacks", "notifications", "audit_log", "rate_buckets", "daily_counts", "inbound_sms", "service_guest_list"};
 constexpr std::size_t kRowsPerStatement = 500;
 
 // Copies every row of `select` (run on SQLite) into `target_table` on PostgreSQL, several
