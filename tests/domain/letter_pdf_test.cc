@@ -98,6 +98,20 @@ TEST(LetterPdf, OnePageA4WithTheAddressInTheWindow) {
   }
   EXPECT_EQ(address_words, 6);
 
+  // The contact block sits in template preview's service-address area (125-195mm across,
+  // 5-95mm down); the content starts below its body top (95mm).
+  for (const auto& word : words_on(*document, 0)) {
+    if (word.text == "Hospital" || word.text == "Outpatients") {
+      EXPECT_GE(word.box.left() / kPointsPerMm, 125.0) << word.text;
+      EXPECT_LE(word.box.right() / kPointsPerMm, 195.0) << word.text;
+      EXPECT_GE(word.box.top() / kPointsPerMm, 5.0) << word.text;
+      EXPECT_LE(word.box.bottom() / kPointsPerMm, 95.0) << word.text;
+    }
+    if (word.text == "November" || word.text == "appointment") {
+      EXPECT_GE(word.box.top() / kPointsPerMm, 95.0) << word.text;
+    }
+  }
+
   const std::string text = page_text(*document, 0);
   EXPECT_NE(text.find("Your appointment"), std::string::npos) << text;
   EXPECT_NE(text.find("Herald Hospital"), std::string::npos) << text;
