@@ -159,7 +159,7 @@ std::string trim(std::string_view text) {
 
 // A block of the letter body in Notify's letter markdown.
 struct Block {
-  enum class Kind { kParagraph, kHeading, kBulletList, kNumberedList };
+  enum class Kind { kParagraph, kHeading, kBulletList, kNumberedList, kPageBreak };
   Kind kind = Kind::kParagraph;
   std::vector<std::string> items;  // one for paragraphs and headings
 };
@@ -180,8 +180,23 @@ std::optional<std::string> numbered_item(std::string_view line) {
   return trim(line.substr(i + 2));
 }
 
-// Paragraphs (blank-line separated, single newlines kept as line breaks), "#" headings, and
-// bullet or numbered lists; inline markup is left as written.
+// A horizontal rule in markdown ("---", "* * *", "___"): a page break in Notify's letters.
+bool is_rule(std::string_view line) {
+  int marks = 0;
+  for (const char c : line) {
+    if (c == '-' || c == '*' || c == '_') {
+      ++marks;
+    } else if (c != ' ') {
+      return false;
+    }
+  }
+  return marks >= 3;
+}
+
+// Notify's letter markdown, kept simple: paragraphs (blank-line separated, single newlines kept
+// as line breaks), "# " headings (deeper levels are plain paragraphs, as Notify renders them),
+// bullet or numbered lists, and horizontal rules as page breaks; inline markup is left as
+// written.
 std::vector<Block> parse_letter_markdown(std::string_view body) {
   std::vector<Block> blocks;
   bool open = false;
@@ -194,7 +209,14 @@ std::vector<Block> parse_letter_markdown(std::string_view body) {
     }
     if (line[0] == '#') {
       close();
-      blocks.push_back({Block::Kind::kHeading, {trim(line.substr(line.find_first_not_of('#')))}});
+      const std::size_t level = line.find_first_not_of('#');
+      const auto kind = level == 1 ? Block::Kind::kHeading : Block::Kind::kParagraph;
+      blocks.push_back({kind, {level == std::string::npos ? "" : trim(line.substr(level))}});
+      continue;
+    }
+    if (is_rule(line)) {
+      close();
+      blocks.push_back({Block::Kind::kPageBreak, {}});
       continue;
     }
     const auto bullet = bullet_item(line);
@@ -271,7 +293,11 @@ class Renderer {
     for (std::size_t b = 0; b < body.size(); ++b) {
       const Block& block = body[b];
       switch (block.kind) {
+        case Block::Kind::kPageBreak:
+          if (y_ > top_of_page() + 0.01) new_page();
+          break;
         case Block::Kind::kParagraph:
+          if (block.items[0].empty()) break;
           if (!place_text(make_layout(block.items[0], kBodyStyle.size_pt, false, width), left,
                           kBodyStyle, {}, 0))
             return false;

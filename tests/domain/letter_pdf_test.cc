@@ -182,6 +182,15 @@ TEST(LetterPdf, MarkdownHeadingsAndLists) {
   EXPECT_NE(text.find("2. check in"), std::string::npos) << text;
 }
 
+TEST(LetterPdf, HorizontalRuleStartsANewPageAndDeeperHeadingsArePlain) {
+  const auto pdf = render_letter_pdf(sample_letter("First page\n\n---\n\n## Second page"));
+  ASSERT_TRUE(pdf) << pdf.error().message;
+  ASSERT_EQ(pdf->page_count, 2);
+  const auto document = open_pdf(pdf->bytes);
+  EXPECT_NE(page_text(*document, 1).find("Second page"), std::string::npos);
+  EXPECT_EQ(page_text(*document, 1).find("#"), std::string::npos);
+}
+
 TEST(LetterPdf, MalformedUtf8AndControlCharactersAreReplaced) {
   const auto pdf = render_letter_pdf(sample_letter(std::string("ok \xff\xfe bad \x01\x07 end")));
   ASSERT_TRUE(pdf) << pdf.error().message;
