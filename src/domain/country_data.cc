@@ -6,6 +6,8 @@
 namespace herald::domain::country_data {
 namespace {
 
+// Generated tables, one entry a line.
+// clang-format off
 constexpr std::array<std::string_view, 278> kCanonicalCountryNames = {
     "Abu Dhabi",
     "Afghanistan",
@@ -2476,6 +2478,8 @@ constexpr std::array<std::string_view, 127> kUkPostcodeAreas = {
     "TF", "TN", "TQ", "TR", "TS", "TW", "UB", "W", "WA", "WC", "WD", "WF", "WN", "WR", "WS", "WV",
     "YO", "ZE",
 };
+
+// clang-format on
 
 }  // namespace
 

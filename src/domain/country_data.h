@@ -21,10 +21,10 @@ struct FoldedCharacter {
   std::string_view ascii;
 };
 
-std::span<const std::string_view> canonical_country_names();  // sorted
-std::span<const CountryKey> country_keys();                   // sorted by normalised_name
+std::span<const std::string_view> canonical_country_names();     // sorted
+std::span<const CountryKey> country_keys();                      // sorted by normalised_name
 std::span<const std::string_view> european_postage_countries();  // sorted canonical names
-std::span<const FoldedCharacter> ascii_folds();                 // sorted by code_point
-std::span<const std::string_view> uk_postcode_areas();          // Notify's order
+std::span<const FoldedCharacter> ascii_folds();                  // sorted by code_point
+std::span<const std::string_view> uk_postcode_areas();           // Notify's order
 
 }  // namespace herald::domain::country_data

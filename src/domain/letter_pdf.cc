@@ -269,8 +269,7 @@ class Renderer {
     LayoutPtr layout(pango_layout_new(context_.get()));
     FontDescriptionPtr font(pango_font_description_from_string(kFontFamily));
     pango_font_description_set_absolute_size(font.get(), size_pt * PANGO_SCALE);
-    pango_font_description_set_weight(font.get(),
-                                      bold ? PANGO_WEIGHT_BOLD : PANGO_WEIGHT_NORMAL);
+    pango_font_description_set_weight(font.get(), bold ? PANGO_WEIGHT_BOLD : PANGO_WEIGHT_NORMAL);
     pango_layout_set_font_description(layout.get(), font.get());
     pango_layout_set_width(layout.get(),
                            width_pt < 0 ? -1 : static_cast<int>(width_pt * PANGO_SCALE));
@@ -347,8 +346,8 @@ class Renderer {
         new_page();
         if (page_ >= kLetterMaxPages) return false;
       }
-      placed_.push_back({page_, x, y_, style.line_pt, layout, i, i == 0 ? marker : "", marker_x,
-                         style});
+      placed_.push_back(
+          {page_, x, y_, style.line_pt, layout, i, i == 0 ? marker : "", marker_x, style});
       y_ += style.line_pt;
     }
     y_ += style.space_after_pt;
@@ -398,8 +397,7 @@ void draw_address(cairo_t* cr, Renderer& renderer, const std::vector<std::string
   cairo_clip(cr);
   for (std::size_t i = 0; i < lines.size(); ++i) {
     gchar* upper = g_utf8_strup(lines[i].data(), static_cast<gssize>(lines[i].size()));
-    PangoLayout* layout =
-        renderer.make_layout(upper, kAddressFontPt, false, mm(kAddressWidthMm));
+    PangoLayout* layout = renderer.make_layout(upper, kAddressFontPt, false, mm(kAddressWidthMm));
     g_free(upper);
     pango_layout_set_width(layout, -1);
     draw_line(cr, layout, 0, mm(kAddressLeftMm), top + static_cast<double>(i) * kAddressLinePt,
@@ -465,14 +463,14 @@ Error too_long() {
 }  // namespace
 
 Result<LetterPdf> render_letter_pdf(const LetterContent& letter) {
-  std::size_t total = letter.subject.size() + letter.body.size() + letter.contact_block.size() +
-                      letter.date.size();
+  std::size_t total =
+      letter.subject.size() + letter.body.size() + letter.contact_block.size() + letter.date.size();
   for (const auto& line : letter.address_lines) total += line.size();
   if (total > kMaxTextBytes) return too_long();
 
   std::string bytes;
-  SurfacePtr surface(cairo_pdf_surface_create_for_stream(append_to_string, &bytes,
-                                                         mm(kPageWidthMm), mm(kPageHeightMm)));
+  SurfacePtr surface(cairo_pdf_surface_create_for_stream(append_to_string, &bytes, mm(kPageWidthMm),
+                                                         mm(kPageHeightMm)));
   CairoPtr cr(cairo_create(surface.get()));
   if (cairo_status(cr.get()) != CAIRO_STATUS_SUCCESS) {
     return internal_error("cairo could not start a PDF");

@@ -34,14 +34,14 @@ std::string lower(std::string_view text) {
 // Python's str.isspace() set, which str.split() splits on.
 bool is_python_space(std::uint32_t c) {
   return (c >= 0x09 && c <= 0x0D) || (c >= 0x1C && c <= 0x20) || c == 0x85 || c == 0xA0 ||
-         c == 0x1680 || (c >= 0x2000 && c <= 0x200A) || c == 0x2028 || c == 0x2029 ||
-         c == 0x202F || c == 0x205F || c == 0x3000;
+         c == 0x1680 || (c >= 0x2000 && c <= 0x200A) || c == 0x2028 || c == 0x2029 || c == 0x202F ||
+         c == 0x205F || c == 0x3000;
 }
 
 // Python's str.splitlines() boundaries (\r\n counts once; handled by the caller).
 bool is_python_line_break(std::uint32_t c) {
-  return c == '\n' || c == '\r' || c == 0x0B || c == 0x0C || c == 0x1C || c == 0x1D ||
-         c == 0x1E || c == 0x85 || c == 0x2028 || c == 0x2029;
+  return c == '\n' || c == '\r' || c == 0x0B || c == 0x0C || c == 0x1C || c == 0x1D || c == 0x1E ||
+         c == 0x85 || c == 0x2028 || c == 0x2029;
 }
 
 // Notify's "obscure zero-width whitespace", deleted outright.
@@ -322,8 +322,8 @@ Result<PostalAddress> check_address(std::vector<std::string> cleaned,
   if (bfpo && parsed.international) {
     return address_error("The last line of a BFPO address must not be a country.");
   }
-  const bool valid_last_line = (allow_international && parsed.international && !bfpo) ||
-                               parsed.postcode.has_value() || bfpo;
+  const bool valid_last_line =
+      (allow_international && parsed.international && !bfpo) || parsed.postcode.has_value() || bfpo;
   if (!valid_last_line) {
     return address_error(allow_international
                              ? "Last line of address must be a real UK postcode or another country"

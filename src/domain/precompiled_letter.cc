@@ -52,8 +52,8 @@ bool is_a4_portrait(const poppler::page& page) {
   const double width = std::fabs(box.width()) / kPointsPerMm;
   const double height = std::fabs(box.height()) / kPointsPerMm;
   const auto orientation = page.orientation();
-  const bool upright = orientation == poppler::page::portrait ||
-                       orientation == poppler::page::upside_down;
+  const bool upright =
+      orientation == poppler::page::portrait || orientation == poppler::page::upside_down;
   if (near(width, kA4WidthMm) && near(height, kA4HeightMm)) return upright;
   if (near(width, kA4HeightMm) && near(height, kA4WidthMm)) return !upright;
   return false;

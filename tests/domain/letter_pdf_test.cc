@@ -5,7 +5,6 @@
 #include <poppler-document.h>
 #include <poppler-page.h>
 #include <poppler-rectangle.h>
-
 #include <unistd.h>
 
 #include <cstdio>
@@ -86,8 +85,8 @@ TEST(LetterPdf, OnePageA4WithTheAddressInTheWindow) {
   // 39.5-66.3mm down), in capitals.
   int address_words = 0;
   for (const auto& word : words_on(*document, 0)) {
-    if (word.text != "MS" && word.text != "PERSON" && word.text != "HIGH" &&
-        word.text != "LEEDS" && word.text != "LS1" && word.text != "4AP") {
+    if (word.text != "MS" && word.text != "PERSON" && word.text != "HIGH" && word.text != "LEEDS" &&
+        word.text != "LS1" && word.text != "4AP") {
       continue;
     }
     ++address_words;

@@ -114,9 +114,9 @@ TEST(PostalAddress, ErrorsInNotifyOrderWithExactMessages) {
             "The last line of a BFPO address must not be a country.");
   EXPECT_EQ(error_of(address({"A Person", "1 Road", "Town", "XX1 1XX"})),
             "Must be a real UK postcode");
-  EXPECT_EQ(error_of(address({"A Person", "1 Road", "Town", "XX1 1XX"}),
-                     InternationalLetters::kAllowed),
-            "Last line of address must be a real UK postcode or another country");
+  EXPECT_EQ(
+      error_of(address({"A Person", "1 Road", "Town", "XX1 1XX"}), InternationalLetters::kAllowed),
+      "Last line of address must be a real UK postcode or another country");
   EXPECT_EQ(error_of(address({"A Person", "=1 Road", "Town", "SW1A 1AA"})),
             "Address lines must not start with any of the following characters: "
             "@ ( ) = [ ] \u201D \\ / , < >");
@@ -150,9 +150,9 @@ TEST(PostalAddress, EarlierChecksWin) {
 }
 
 TEST(PostalAddress, BfpoAddresses) {
-  const auto result = validate_postal_address(
-      address({"Lt A Person", "Unit 1", "bfpo c/o 0801", "BF1 4AA"}),
-      InternationalLetters::kNotAllowed);
+  const auto result =
+      validate_postal_address(address({"Lt A Person", "Unit 1", "bfpo c/o 0801", "BF1 4AA"}),
+                              InternationalLetters::kNotAllowed);
   ASSERT_TRUE(result) << result.error().message;
   EXPECT_EQ(result->lines,
             (std::vector<std::string>{"Lt A Person", "Unit 1", "BF1 4AA", "BFPO 801"}));
@@ -171,7 +171,8 @@ TEST(PostalAddress, BfpoAddresses) {
 }
 
 TEST(PostalAddress, InternationalNeedsThePermission) {
-  const auto lines = address({"Herr A Person", "Unter den Linden 1", "10117 Berlin", "Deutschland"});
+  const auto lines =
+      address({"Herr A Person", "Unter den Linden 1", "10117 Berlin", "Deutschland"});
   EXPECT_EQ(error_of(lines), "Must be a real UK postcode");
 
   const auto result = validate_postal_address(lines, InternationalLetters::kAllowed);
@@ -192,9 +193,9 @@ TEST(PostalAddress, InternationalNeedsThePermission) {
 }
 
 TEST(PostalAddress, TrailingUkCountryIsDroppedAndPostcodeKept) {
-  const auto result = validate_postal_address(
-      address({"A Person", "1 Road", "Cardiff", "cf10 1aa", "Wales"}),
-      InternationalLetters::kAllowed);
+  const auto result =
+      validate_postal_address(address({"A Person", "1 Road", "Cardiff", "cf10 1aa", "Wales"}),
+                              InternationalLetters::kAllowed);
   ASSERT_TRUE(result) << result.error().message;
   EXPECT_EQ(result->lines, (std::vector<std::string>{"A Person", "1 Road", "Cardiff", "CF10 1AA"}));
   EXPECT_EQ(result->zone, PostageZone::kUnitedKingdom);

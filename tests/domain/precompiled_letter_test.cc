@@ -89,8 +89,7 @@ TEST(PrecompiledLetter, PageGeometry) {
 TEST(PrecompiledLetter, GarbageAndOversizeRefused) {
   EXPECT_EQ(refusal(""), "unable-to-read-the-file");
   EXPECT_EQ(refusal("hello, this is not a PDF"), "unable-to-read-the-file");
-  EXPECT_NE(refusal("%PDF-1.7\n1 0 obj << /Type /Catalog >> endobj\ntrailer\n%%EOF"),
-            "(accepted)");
+  EXPECT_NE(refusal("%PDF-1.7\n1 0 obj << /Type /Catalog >> endobj\ntrailer\n%%EOF"), "(accepted)");
   std::string truncated = make_pdf(1, kA4Width, kA4Height);
   truncated.resize(truncated.size() / 3);
   EXPECT_NE(refusal(truncated), "(accepted)");
