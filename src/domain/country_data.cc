@@ -2485,9 +2485,7 @@ constexpr std::array<std::string_view, 127> kUkPostcodeAreas = {
 
 std::span<const std::string_view> canonical_country_names() { return kCanonicalCountryNames; }
 std::span<const CountryKey> country_keys() { return kCountryKeys; }
-std::span<const std::string_view> european_postage_countries() {
-  return kEuropeanPostageCountries;
-}
+std::span<const std::string_view> european_postage_countries() { return kEuropeanPostageCountries; }
 std::span<const FoldedCharacter> ascii_folds() { return kAsciiFolds; }
 std::span<const std::string_view> uk_postcode_areas() { return kUkPostcodeAreas; }
 
