@@ -267,5 +267,41 @@ TEST(PostalAddress, NullAndListValues) {
   EXPECT_EQ(result->lines, (std::vector<std::string>{"A Person", "Town", "SW1A 1AA"}));
 }
 
+// Normalisation examples from notifications-utils
+// tests/recipient_validation/test_postal_address.py.
+TEST(PostalAddress, NotifyNormalisationExamples) {
+  auto normalised = [](std::vector<std::string> lines) {
+    const auto result = validate_postal_address_lines(lines, InternationalLetters::kAllowed);
+    EXPECT_TRUE(result) << result.error().message;
+    return result ? result->lines : std::vector<std::string>{};
+  };
+  EXPECT_EQ(normalised({"", "        123 Example    St  .", "        City    of Town", "",
+                        "        S W1 A 1 AA", "        "}),
+            (std::vector<std::string>{"123 Example St.", "City of Town", "SW1A 1AA"}));
+  EXPECT_EQ(normalised({"123 Example St. \t  ,    ", ", , ,  ,   ,     ,        ,",
+                        "City of Town, Region,", "SW1A 1AA,,", ""}),
+            (std::vector<std::string>{"123 Example St.", "City of Town, Region", "SW1A 1AA"}));
+  EXPECT_EQ(normalised({"Senedd Cymru", "Cardiff", "CF99 1SN", "Cymru", "UK"}),
+            (std::vector<std::string>{"Senedd Cymru", "Cardiff", "CF99 1SN"}));
+  const auto bfpo = validate_postal_address_lines(
+      {"Mr X", "Unit 5", "BFPO", "BFPO 5432", "London", "BF1 1AA"}, InternationalLetters::kAllowed);
+  ASSERT_TRUE(bfpo) << bfpo.error().message;
+  EXPECT_EQ(bfpo->bfpo_number, "5432");
+  EXPECT_EQ(bfpo->lines,
+            (std::vector<std::string>{"Mr X", "Unit 5", "London", "BF1 1AA", "BFPO 5432"}));
+  const auto no_spaces = validate_postal_address_lines({"Mr X", "Unit 5", "BFPOC/O1"},
+                                                       InternationalLetters::kNotAllowed);
+  ASSERT_TRUE(no_spaces) << no_spaces.error().message;
+  EXPECT_EQ(no_spaces->bfpo_number, "1");
+  // "A / B / Chad": valid only with the permission (Chad is a country, no postcode).
+  EXPECT_TRUE(validate_postal_address_lines({"A", "B", "Chad"}, InternationalLetters::kAllowed));
+  EXPECT_FALSE(
+      validate_postal_address_lines({"A", "B", "Chad"}, InternationalLetters::kNotAllowed));
+  // A postcode and a country: international, and refused without the permission.
+  EXPECT_FALSE(
+      validate_postal_address_lines({"Postcode and country", "No permission", "SW1 1AA", "France"},
+                                    InternationalLetters::kNotAllowed));
+}
+
 }  // namespace
 }  // namespace herald::domain
