@@ -11,7 +11,7 @@ DEBIAN_PACKAGES := g++ cmake make pkg-config ccache libboost1.81-dev libssl-dev 
 	libsqlite3-dev sqlite3 libcli11-dev libtomlplusplus-dev libgtest-dev libgmock-dev \
 	python3 python3-aiosmtpd ca-certificates clang libclang-rt-14-dev wrk nginx libbenchmark-dev \
 	softhsm2 libp11-kit-dev postgresql-15 postgresql-client-15 libpq-dev \
-	libphonenumber8 libprotobuf-dev libabsl-dev
+	libphonenumber8 libprotobuf-dev libabsl-dev libcairo2-dev libpango1.0-dev libpoppler-cpp-dev
 
 # libphonenumber's headers. Debian 12's libphonenumber-dev cannot be installed beside
 # libboost1.81-dev: it depends on libboost-thread-dev, i.e. Boost 1.74, whose headers would replace
@@ -90,8 +90,8 @@ build/fuzz/Makefile:
 FUZZ_SECONDS ?= 20
 fuzz: deps build/fuzz/Makefile
 	cmake --build build/fuzz -j $(JOBS) --target json_fuzzer jwt_fuzzer govuk_send_email_fuzzer backup_reader_fuzzer audit_checkpoint_fuzzer sms_text_fuzzer email_markdown_fuzzer \
-	  phone_number_fuzzer
-	@set -o pipefail; for t in json jwt govuk_send_email backup_reader audit_checkpoint sms_text email_markdown phone_number; do \
+	  phone_number_fuzzer postal_address_fuzzer precompiled_letter_fuzzer
+	@set -o pipefail; for t in json jwt govuk_send_email backup_reader audit_checkpoint sms_text email_markdown phone_number postal_address precompiled_letter; do \
 	  mkdir -p build/fuzz/corpus/$$t; \
 	  ./build/fuzz/$${t}_fuzzer -max_total_time=$(FUZZ_SECONDS) -max_len=4096 build/fuzz/corpus/$$t fuzz/corpus/$$t 2>&1 | tail -2 || exit 1; \
 	done
