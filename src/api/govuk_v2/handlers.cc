@@ -1,8 +1,8 @@
 #include "api/govuk_v2/handlers.h"
 
-#include "api/errors.h"
 #include <algorithm>
 
+#include "api/errors.h"
 #include "api/govuk_v2/auth.h"
 #include "api/govuk_v2/queries.h"
 #include "api/govuk_v2/requests.h"
@@ -40,8 +40,8 @@ bool post_email(const Dependencies& deps, const net::Request& request, const Rep
   }
   // Limits before the body, as GOV.UK. (A rerun after a cache miss below counts a second time:
   // rare, and only towards the limits.)
-  const auto admitter = std::get<domain::Caller>(*caller);
-  if (auto admitted = deps.notifications.admit(admitter, "email", now, blocking); !admitted) {
+  const auto who = std::get<domain::Caller>(*caller);
+  if (auto admitted = deps.notifications.admit(who, "email", now, blocking); !admitted) {
     if (admitted.error().code == ErrorCode::kWouldBlock) return false;
     reply([response = error_response(admitted.error())] { return response; });
     return true;
@@ -56,7 +56,6 @@ bool post_email(const Dependencies& deps, const net::Request& request, const Rep
     reply([response = std::move(*invalid)] { return response; });
     return true;
   }
-  const auto who = std::get<domain::Caller>(*caller);
   auto sent = deps.notifications.send_email_async(
       who, std::move(std::get<domain::EmailRequest>(parsed)), now, blocking,
       [reply, who, root = root_url(request, deps.public_root)](Result<domain::AcceptedEmail> accepted) {
