@@ -99,7 +99,7 @@ Result<AcceptedEmail> Notifications::prepare_email(const Caller& caller, EmailRe
   record.sender = std::move(reply_to);  // for email, GOV.UK's reply_to_text
   record.created_at = now;
   record.queued = !is_simulated_email_address(record.recipient);
-  return AcceptedEmail{std::move(record), from_email(**service)};
+  return AcceptedEmail{std::move(record), from_email(**service), std::move(request.sanitised_content)};
 }
 
 Result<AcceptedEmail> Notifications::send_email(const Caller& caller, EmailRequest&& request,

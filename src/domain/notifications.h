@@ -7,6 +7,7 @@
 #include <functional>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "core/result.h"
 #include "core/time.h"
@@ -20,6 +21,13 @@
 
 namespace herald::domain {
 
+// A personalisation value sanitise_content_for changed (GOV.UK shows both in the response).
+struct SanitisedValue {
+  std::string key;  // as the sender wrote it
+  std::string unsanitised;
+  std::string sanitised;
+};
+
 struct EmailRequest {
   std::string email_address;  // already validated
   TemplateId template_id;
@@ -28,6 +36,7 @@ struct EmailRequest {
   std::optional<std::string> reference;
   std::optional<std::string> one_click_unsubscribe_url;
   std::optional<Uuid> email_reply_to_id;
+  std::vector<SanitisedValue> sanitised_content;
 };
 
 struct SmsRequest {
@@ -48,6 +57,7 @@ struct AcceptedSms {
 struct AcceptedEmail {
   store::NotificationRecord record;
   std::string from_email;
+  std::vector<SanitisedValue> sanitised_content;
 };
 
 struct NotificationsConfig {

@@ -207,6 +207,20 @@ async function templates() {
   await expectError(client.previewTemplateById(crypto.randomUUID(), {}), 404, 'NoResultFound', 'No result found');
 }
 
+async function sanitised() {
+  // GOV.UK's own example (its Node integration test): the link is removed, markdown escaped.
+  const response = await client.sendEmail(templateId, 'someone@example.com', {
+    personalisation: { Name: 'User, [click here](https://evil.link)' }, sanitiseContentFor: ['name'] });
+  assert.equal(response.status, 201);
+  assert.deepEqual(response.data.sanitised_content, {
+    Name: { unsanitised: 'User, [click here](https://evil.link)', sanitised: 'User, \\[click here\\]\\(\\)' } });
+  assert.equal(response.data.content.body,
+    'Hello User, \\[click here\\]\\(\\)\r\n\r\nFunctional test help make our world a better place');
+  const plain = await client.sendEmail(templateId, 'someone@example.com', {
+    personalisation: { name: 'Ada' }, sanitiseContentFor: ['name'] });
+  assert.ok(!('sanitised_content' in plain.data), 'only when something changed');
+}
+
 async function sms() {
   // A simulated number (§1.4): accepted and stored, never sent, so no provider is needed here.
   const response = await client.sendSms(smsId, '+447700900111', { personalisation: { name: 'Foo' }, reference: 'sms-ref' });
@@ -294,6 +308,8 @@ async function listing() {
   console.log('ok templates');
   await sms();
   console.log('ok sms');
+  await sanitised();
+  console.log('ok sanitised');
   await listing();
   console.log('ok listing');
   await clientErrors();

@@ -4,7 +4,9 @@
 #include <array>
 
 #include "domain/email_address.h"
+#include "domain/personalisation.h"
 #include "domain/phone_number.h"
+#include "domain/sanitise.h"
 #include "domain/personalisation_json.h"
 
 namespace herald::api::govuk_v2 {
@@ -143,7 +145,7 @@ class SendSchema {
 class EmailSchema : public SendSchema<domain::EmailRequest> {
  public:
   using SendSchema::SendSchema;
-  bool sanitise_requested = false;
+  std::vector<std::string> sanitise_keys;  // normalised
 
   void check_properties() {
     check_reference();
@@ -183,7 +185,9 @@ class EmailSchema : public SendSchema<domain::EmailRequest> {
     const json::Value* v = body_.find("sanitise_content_for");
     if (v == nullptr || v->is_null()) return;
     if (!v->is_array()) return not_of_type("sanitise_content_for", *v, "array, null");
-    sanitise_requested = !v->as_array().empty();
+    for (const auto& item : v->as_array()) {
+      if (item.is_string()) sanitise_keys.push_back(domain::normalise_placeholder_key(item.as_string()));
+    }
   }
 };
 
@@ -299,10 +303,25 @@ std::variant<domain::EmailRequest, net::Response> parse_send_email(const json::V
   schema.check_required();
   schema.check_additional();
   if (!schema.errors.empty()) return error_response(400, schema.errors);
-  if (schema.sanitise_requested) {
-    // TODO(issue 7): GOV.UK's content sanitising (§7.6). Refused openly until then, rather than
-    // sending unsanitised content the caller asked to have sanitised.
-    return error_response(400, "BadRequestError", "sanitise_content_for is not supported by this server yet");
+  if (const json::Value* personalisation = body.find("personalisation");
+      !schema.sanitise_keys.empty() && personalisation != nullptr && personalisation->is_object()) {
+    // GOV.UK's §7.6: the listed values (keys matched as placeholders are) made inert; the stored
+    // personalisation is the sanitised one, and the response shows what changed.
+    json::Object members = personalisation->as_object();
+    for (auto& [key, value] : members) {
+      const std::string normalised = domain::normalise_placeholder_key(key);
+      if (!value.is_string() || std::find(schema.sanitise_keys.begin(), schema.sanitise_keys.end(), normalised) ==
+                                    schema.sanitise_keys.end()) {
+        continue;
+      }
+      std::string sanitised = domain::sanitise_personalisation_value(value.as_string());
+      if (sanitised == value.as_string()) continue;
+      schema.request.sanitised_content.push_back({key, value.as_string(), sanitised});
+      value = json::Value::string(std::move(sanitised));
+    }
+    const json::Value sanitised = json::Value::object(std::move(members));
+    schema.request.personalisation = domain::personalisation_from_json(sanitised);
+    schema.request.personalisation_json = json::serialize(sanitised);
   }
   if (has_file_upload(body)) {
     return error_response(400, "BadRequestError", "Send files by email has not been set up for this service");

@@ -46,6 +46,14 @@ std::string created_email_json(const domain::AcceptedEmail& accepted, const std:
                       r.template_id.to_string());
   w.end_object();
   w.key("scheduled_for").null();
+  // Only when sanitise_content_for changed something (GOV.UK).
+  if (!accepted.sanitised_content.empty()) {
+    w.key("sanitised_content").begin_object();
+    for (const auto& v : accepted.sanitised_content) {
+      w.key(v.key).begin_object().key("unsanitised").string(v.unsanitised).key("sanitised").string(v.sanitised).end_object();
+    }
+    w.end_object();
+  }
   w.end_object();
   return w.take();
 }
