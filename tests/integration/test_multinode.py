@@ -43,7 +43,7 @@ class Load:
         self.proc = subprocess.Popen(["node", os.path.join(E2E, "load_sender.js")], cwd=E2E, env=env,
                                      stdout=subprocess.PIPE)
 
-    def stop(self, killed_port=None):
+    def stop(self, killed_port=None, minimum=50):
         """The accepted ids. Failures are allowed only as connection errors from a node killed
         on purpose (its in-flight requests were never acknowledged)."""
         open(self.stop_file, "w").close()
@@ -52,7 +52,7 @@ class Load:
         killed = "https://127.0.0.1:%d" % killed_port if killed_port else None
         unexpected = [f for f in result["failures"] if f["base"] != killed or f["status"] is not None]
         assert unexpected == [], unexpected[:5]
-        assert len(result["accepted"]) > 50, len(result["accepted"])
+        assert len(result["accepted"]) > minimum, len(result["accepted"])
         self.failed = len(result["failures"])
         return [a["id"] for a in result["accepted"]]
 
@@ -140,8 +140,10 @@ def test_a_relay_slower_than_the_lease_causes_no_duplicates():
         herald, key, template_id = setup(ws, sink.port)
         ports = [start_node(ws, herald, "node%d" % i, "all")[1] for i in (1, 2)]
         load = Load(herald, ports, key, template_id)
-        time.sleep(1)
-        ids = load.stop()
+        time.sleep(3)
+        # Volume is not the point here (a slow ASan build on a busy machine accepts few): more
+        # than a batch is enough to make the lease run out.
+        ids = load.stop(minimum=20)
         wait_until_delivered(herald, len(ids))
         got = received(sink)
         assert set(got) == set(ids), "lost: %d" % len(set(ids) - set(got))

@@ -257,11 +257,13 @@ TEST_P(StoreContract, NotificationPagesAreNewestFirstFilteredAndScoped) {
   sms.service = service_.id;
   sms.types = {"sms"};
   sms.statuses = {"created", "sending"};
-  for (const auto& r : *store_->list_notifications(sms)) {
+  const auto texts = store_->list_notifications(sms);
+  ASSERT_TRUE(texts);
+  for (const auto& r : *texts) {
     EXPECT_EQ(r.type, "sms");
     EXPECT_EQ(r.status, "created");
   }
-  EXPECT_EQ(store_->list_notifications(sms)->size(), 2u);
+  EXPECT_EQ(texts->size(), 2u);
 
   NotificationQuery by_reference;
   by_reference.service = service_.id;
