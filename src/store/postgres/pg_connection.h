@@ -68,7 +68,8 @@ class PgResult {
 };
 
 // PostgreSQL type OIDs Herald's schema uses (pg_type.dat).
-inline constexpr Oid kOidBool = 16, kOidBytea = 17, kOidInt8 = 20, kOidInt4 = 23, kOidText = 25, kOidUuid = 2950;
+inline constexpr Oid kOidBool = 16, kOidBytea = 17, kOidInt8 = 20, kOidInt4 = 23, kOidText = 25, kOidFloat8 = 701,
+                     kOidUuid = 2950;
 
 class PgConnection {
  public:

@@ -1,6 +1,7 @@
 #include "store/postgres/snapshot.h"
 
 #include <array>
+#include <cstdlib>
 #include <filesystem>
 
 #include "core/time.h"
@@ -55,6 +56,7 @@ Result<void> copy_table(PgConnection& source, sqlite::Connection& target, const 
           case kOidInt4: stmt->bind_int(index, rows->integer(r, c)); break;
           case kOidBool: stmt->bind_int(index, rows->boolean(r, c) ? 1 : 0); break;
           case kOidBytea: stmt->bind_blob(index, rows->bytes(r, c)); break;
+          case kOidFloat8: stmt->bind_double(index, std::strtod(rows->text(r, c).c_str(), nullptr)); break;
           case kOidText:
           case kOidUuid: stmt->bind_text(index, rows->text(r, c)); break;
           default: return internal_error("unexpected column type in " + table);

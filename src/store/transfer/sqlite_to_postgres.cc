@@ -1,6 +1,7 @@
 #include "store/transfer/sqlite_to_postgres.h"
 
 #include <array>
+#include <charconv>
 
 #include "core/log.h"
 #include "store/postgres/key_repository.h"
@@ -20,6 +21,12 @@ using sqlite::Statement;
 // In foreign-key order. The same names and columns on both backends (the migrations of each).
 constexpr std::array kTables{"services", "api_keys", "templates", "template_versions", "service_contacts", "service_callbacks", "notifications", "audit_log", "rate_buckets", "daily_counts", "inbound_sms", "service_guest_list"};
 constexpr std::size_t kRowsPerStatement = 500;
+
+std::string precise(double value) {
+  char buffer[64];
+  const auto [end, ec] = std::to_chars(buffer, buffer + sizeof buffer, value);
+  return std::string(buffer, ec == std::errc() ? end : buffer);
+}
 
 // Copies every row of `select` (run on SQLite) into `target_table` on PostgreSQL, several
 // hundred rows per INSERT. SQLite's integers go as text (PostgreSQL parses them into bigint,
@@ -58,7 +65,8 @@ Result<std::int64_t> copy_rows(Connection& source, const std::string& columns, c
         case Statement::Kind::kInteger: params.integer(stmt->column_int(c)); break;
         case Statement::Kind::kBlob: params.bytes(stmt->column_blob(c)); break;
         case Statement::Kind::kText: params.text(stmt->column_text(c)); break;
-        case Statement::Kind::kFloat: return internal_error("unexpected REAL value in " + target_table);
+        // Token buckets (double precision): as text, in full precision.
+        case Statement::Kind::kFloat: params.text(precise(stmt->column_double(c))); break;
       }
     }
     if (++rows == kRowsPerStatement) HERALD_TRY(flush());
