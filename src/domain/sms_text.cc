@@ -9,6 +9,7 @@
 
 #include "core/utf8.h"
 #include "domain/template_render.h"
+#include "domain/text_passes.h"
 
 namespace herald::domain {
 namespace {
@@ -275,26 +276,8 @@ std::u32string downgrade(std::u32string_view text) {
 }
 
 // =============================================================================================
-// The whitespace pipeline (formatters.py).
-
-// remove_whitespace_before_punctuation: (?<![ \t])[ \t]+([,\.]) -> \1.
-std::u32string remove_whitespace_before_punctuation(std::u32string_view text) {
-  std::u32string out;
-  out.reserve(text.size());
-  for (std::size_t i = 0; i < text.size();) {
-    if (text[i] != ' ' && text[i] != '\t') {
-      out += text[i++];
-      continue;
-    }
-    std::size_t end = i;
-    while (end < text.size() && (text[end] == ' ' || text[end] == '\t')) ++end;
-    if (end == text.size() || (text[end] != ',' && text[end] != '.')) {
-      out.append(text.substr(i, end - i));
-    }
-    i = end;
-  }
-  return out;
-}
+// The whitespace pipeline (formatters.py); remove_whitespace_before_punctuation is shared
+// with email (domain/text_passes.h).
 
 // normalise_whitespace of one line, appended to `out`: NBSP and narrow NBSP become spaces,
 // zero-width characters go, then " ".join(line.split()).
@@ -403,7 +386,7 @@ Result<RenderedSms> render_sms(std::string_view template_body,
     text = std::move(prefixed);
   }
   const std::u32string unsanitised =
-      remove_magic_sequence(normalise_lines(remove_whitespace_before_punctuation(text)));
+      remove_magic_sequence(normalise_lines(remove_whitespace_before_punctuation<char32_t>(text)));
 
   RenderedSms sms;
   for (const char32_t c : unsanitised) {

@@ -11,6 +11,7 @@
 
 #include "core/utf8.h"
 #include "domain/email_markdown.h"
+#include "domain/text_passes.h"
 
 namespace herald::domain {
 namespace {
@@ -278,25 +279,6 @@ std::string substitute(std::string_view text, const Personalisation& personalisa
 // Nice typography (template.py do_nice_typography): whitespace before punctuation removed,
 // smartypants quotes, smart quotes taken back out of email addresses, spaced hyphens to en
 // dashes. Each step reproduces one regular expression or library call of notifications-utils.
-
-// (?<![ \t])[ \t]+([,\.]) -> \1
-std::string remove_whitespace_before_punctuation(std::string_view text) {
-  std::string out;
-  out.reserve(text.size());
-  for (std::size_t i = 0; i < text.size();) {
-    if (text[i] != ' ' && text[i] != '\t') {
-      out += text[i++];
-      continue;
-    }
-    std::size_t end = i;
-    while (end < text.size() && (text[end] == ' ' || text[end] == '\t')) ++end;
-    if (end == text.size() || (text[end] != ',' && text[end] != '.')) {
-      out.append(text.substr(i, end - i));
-    }
-    i = end;
-  }
-  return out;
-}
 
 // ---------------------------------------------------------------------------------------------
 // smartypants 2.0 smartypants(text, Attr.q | Attr.u), with notifications-utils' addition of
@@ -796,7 +778,7 @@ std::string normalise_whitespace(std::string_view text) {
 
 std::string render_subject(std::string_view subject, const Personalisation& personalisation) {
   std::string text = substitute(subject, personalisation, ListStyle::kInline);
-  text = remove_whitespace_before_punctuation(text);
+  text = remove_whitespace_before_punctuation<char>(text);
   text = make_quotes_smart(text);
   text = remove_smart_quotes_from_email_addresses(text);
   text = replace_hyphens_with_en_dashes(text);

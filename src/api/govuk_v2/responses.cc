@@ -25,27 +25,40 @@ bool is_final_status(std::string_view status) {
   return false;
 }
 
-std::string created_email_json(const domain::AcceptedEmail& accepted, const std::string& root) {
-  const store::NotificationRecord& r = accepted.record;
+namespace {
+
+// What every send's 201 has (§3.1, §3.2): id, reference, the channel's `content` (written by
+// `content`), uri, template (with its /services/... uri) and scheduled_for. Leaves the object
+// open for what follows.
+template <typename Content>
+void begin_created(json::Writer& w, const store::NotificationRecord& r, const std::string& root, Content&& content) {
   const std::string id = r.id.to_string();
-  json::Writer w;
   w.begin_object();
   w.key("id").string(id);
   w.key("reference").string_or_null(r.reference);
   w.key("content").begin_object();
-  w.key("from_email").string(accepted.from_email);
-  w.key("body").string(r.body);
-  w.key("subject").string(r.subject);
-  w.key("one_click_unsubscribe_url").string_or_null(r.one_click_unsubscribe_url);
+  content();
   w.end_object();
   w.key("uri").string(root + "v2/notifications/" + id);
   w.key("template").begin_object();
   w.key("id").string(r.template_id.to_string());
   w.key("version").integer(r.template_version);
-  w.key("uri").string(root + "services/" + r.service.to_string() + "/templates/" +
-                      r.template_id.to_string());
+  w.key("uri").string(root + "services/" + r.service.to_string() + "/templates/" + r.template_id.to_string());
   w.end_object();
   w.key("scheduled_for").null();
+}
+
+}  // namespace
+
+std::string created_email_json(const domain::AcceptedEmail& accepted, const std::string& root) {
+  const store::NotificationRecord& r = accepted.record;
+  json::Writer w;
+  begin_created(w, r, root, [&] {
+    w.key("from_email").string(accepted.from_email);
+    w.key("body").string(r.body);
+    w.key("subject").string(r.subject);
+    w.key("one_click_unsubscribe_url").string_or_null(r.one_click_unsubscribe_url);
+  });
   // Only when sanitise_content_for changed something (GOV.UK).
   if (!accepted.sanitised_content.empty()) {
     w.key("sanitised_content").begin_object();
@@ -60,22 +73,11 @@ std::string created_email_json(const domain::AcceptedEmail& accepted, const std:
 
 std::string created_sms_json(const domain::AcceptedSms& accepted, const std::string& root) {
   const store::NotificationRecord& r = accepted.record;
-  const std::string id = r.id.to_string();
   json::Writer w;
-  w.begin_object();
-  w.key("id").string(id);
-  w.key("reference").string_or_null(r.reference);
-  w.key("content").begin_object();
-  w.key("body").string(r.body);
-  w.key("from_number").string(r.sender);
-  w.end_object();
-  w.key("uri").string(root + "v2/notifications/" + id);
-  w.key("template").begin_object();
-  w.key("id").string(r.template_id.to_string());
-  w.key("version").integer(r.template_version);
-  w.key("uri").string(root + "services/" + r.service.to_string() + "/templates/" + r.template_id.to_string());
-  w.end_object();
-  w.key("scheduled_for").null();
+  begin_created(w, r, root, [&] {
+    w.key("body").string(r.body);
+    w.key("from_number").string(r.sender);
+  });
   w.end_object();
   return w.take();
 }

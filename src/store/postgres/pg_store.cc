@@ -19,6 +19,13 @@ constexpr const char* kNotificationColumns =
     "status, reference, recipient, personalisation, subject, body, one_click_unsubscribe_url, "
     "created_at, sent_at, updated_at, attempts, sender, billable_units, rate_multiplier, sent_by, callback_attempts";
 
+// The same, of an UPDATE ... AS n ... FROM (...) whose RETURNING must name the table.
+constexpr const char* kNotificationColumnsOfN =
+    "n.id, n.service_id, n.api_key_id, n.key_type, n.template_id, n.template_version, n.notification_type, "
+    "n.status, n.reference, n.recipient, n.personalisation, n.subject, n.body, n.one_click_unsubscribe_url, "
+    "n.created_at, n.sent_at, n.updated_at, n.attempts, n.sender, n.billable_units, n.rate_multiplier, n.sent_by, "
+    "n.callback_attempts";
+
 constexpr const char* kServiceColumns =
     "SELECT id, name, email_sender_local_part, active, restricted, created_at, retention_days, permissions, "
     "prefix_sms, rate_limit, email_limit, sms_limit, letter_limit, international_sms_limit FROM services ";
@@ -280,10 +287,7 @@ Result<std::vector<NotificationRecord>> PgStore::claim_callbacks(int limit, Time
             std::string("UPDATE notifications AS n SET callback_due_at = $1, callback_attempts = n.callback_attempts + 1 "
                         "FROM (SELECT id FROM notifications WHERE callback_due_at <= $2 AND redacted_at IS NULL "
                         "ORDER BY callback_due_at LIMIT $3 FOR UPDATE SKIP LOCKED) AS c WHERE n.id = c.id RETURNING ") +
-                "n.id, n.service_id, n.api_key_id, n.key_type, n.template_id, n.template_version, "
-                "n.notification_type, n.status, n.reference, n.recipient, n.personalisation, n.subject, n.body, "
-                "n.one_click_unsubscribe_url, n.created_at, n.sent_at, n.updated_at, n.attempts, n.sender, "
-                "n.billable_units, n.rate_multiplier, n.sent_by, n.callback_attempts",
+                kNotificationColumnsOfN,
             Params().integer(to_micros(now + lease)).integer(to_micros(now)).integer(limit));
         if (!rows) return rows.error();
         std::vector<std::string> unreadable;
@@ -705,10 +709,7 @@ Result<std::vector<NotificationRecord>> PgStore::claim_due(int limit, Timestamp 
                         "FROM (SELECT id FROM notifications WHERE status IN ('created', 'sending') AND due_at <= $2 "
                         "AND redacted_at IS NULL ORDER BY due_at LIMIT $3 FOR UPDATE SKIP LOCKED) AS c "
                         "WHERE n.id = c.id RETURNING ") +
-                "n.id, n.service_id, n.api_key_id, n.key_type, n.template_id, n.template_version, "
-                "n.notification_type, n.status, n.reference, n.recipient, n.personalisation, n.subject, n.body, "
-                "n.one_click_unsubscribe_url, n.created_at, n.sent_at, n.updated_at, n.attempts, n.sender, "
-                "n.billable_units, n.rate_multiplier, n.sent_by, n.callback_attempts",
+                kNotificationColumnsOfN,
             Params().integer(to_micros(now + lease)).integer(to_micros(now)).integer(limit));
         if (!rows) return rows.error();
         std::vector<std::string> unreadable;
