@@ -465,6 +465,19 @@ TEST_P(StoreContract, ReceivedTextsAreSealedPagedCalledBackAndRetained) {
   EXPECT_EQ(kept[0].id, later.id);
 }
 
+TEST_P(StoreContract, GuestListIsSealedAndMatchedByBlindIndexOnly) {
+  GuestListEntry entry{crypto::random_uuid(), service_.id, "email", "Guest.Canary.4d2a@Example.org",
+                       "guest.canary.4d2a@example.org", now_};
+  ASSERT_TRUE(store_->add_guest_list_entry(entry));
+  EXPECT_TRUE(*store_->on_guest_list(service_.id, "guest.canary.4d2a@example.org"));
+  EXPECT_FALSE(*store_->on_guest_list(service_.id, "someone.else@example.org"));
+  EXPECT_FALSE(*store_->on_guest_list(ServiceId{crypto::random_uuid()}, "guest.canary.4d2a@example.org"))
+      << "another service's list";
+  const std::string disk = backend_->raw_bytes();
+  EXPECT_EQ(disk.find("canary.4d2a"), std::string::npos);
+  EXPECT_EQ(disk.find("Canary.4d2a"), std::string::npos);
+}
+
 TEST_P(StoreContract, KeyMismatchSurfacesAsDataLoss) {
   auto r = notification();
   ASSERT_TRUE(store_->insert_notification(r));
