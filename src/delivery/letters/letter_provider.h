@@ -1,0 +1,33 @@
+#pragma once
+// LetterProvider: hands a batch of printable letters to a print supplier (e.g. an SFTP drop,
+// delivery/letters/sftp_supplier). A batch is all or nothing: the supplier takes every letter in
+// it (kAccepted) or none (kTemporaryFailure: the worker tries the whole batch again later), so a
+// letter is never printed twice because half a batch was resent. Implementations are
+// thread-safe; a call may block for the length of the transfer.
+
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "delivery/send_result.h"
+
+namespace herald::delivery::letters {
+
+struct OutgoingLetter {
+  std::string reference;  // the notification id: the supplier's name for the letter
+  std::string postage;    // "first", "second", "economy", "europe" or "rest-of-world"
+  int page_count = 0;     // A4 pages of `pdf`
+  bool international = false;  // postage europe/rest-of-world
+  std::string pdf;        // the letter, address in the window position; personal data
+};
+
+class LetterProvider {
+ public:
+  virtual ~LetterProvider() = default;
+  // The name outcomes record as sent_by ("sftp-print", ...).
+  virtual std::string_view name() const = 0;
+  // `batch_id` is unique per call (a new UUID); resending a batch after a failure uses a new one.
+  virtual SendResult submit(std::string_view batch_id, const std::vector<OutgoingLetter>& letters) = 0;
+};
+
+}  // namespace herald::delivery::letters
