@@ -22,6 +22,7 @@
 #include "delivery/smtp/smtp_client.h"
 #include "delivery/worker.h"
 #include "domain/authenticator.h"
+#include "domain/letters.h"
 #include "domain/notifications.h"
 #include "domain/received_texts.h"
 #include "domain/templates.h"
@@ -102,6 +103,7 @@ int run_serve(const ServeOptions& options) {
   domain::Notifications notifications(*context->store, {config.email_domain, config.sms.default_sender});
   domain::Templates templates(*context->store);
   domain::ReceivedTexts received_texts(*context->store, notifications.lookups());
+  domain::Letters letters(*context->store, notifications);
 
   // Texts go through the configured SMS providers, failing over between them.
   std::unique_ptr<delivery::sms::SmsRouter> sms_router;
@@ -134,7 +136,7 @@ int run_serve(const ServeOptions& options) {
   }
   api::Router router(config.api_threads);
   security::AuthFailureTally auth_failures;
-  api::govuk_v2::register_routes(router, {authenticator, notifications, templates, received_texts, clock, config.public_url, config.sms.rate_in_pounds,
+  api::govuk_v2::register_routes(router, {authenticator, notifications, templates, received_texts, letters, clock, config.public_url, config.sms.rate_in_pounds,
                                           [&auth_failures](std::string_view reason, std::string_view source) {
                                             auth_failures.note(reason, source);
                                           }});

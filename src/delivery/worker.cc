@@ -6,7 +6,9 @@
 #include "core/log.h"
 #include "core/thread_name.h"
 #include "delivery/email_sender.h"
+#include "crypto/random.h"
 #include "domain/phone_number.h"
+#include "domain/precompiled_letter.h"
 
 namespace herald::delivery {
 namespace {
@@ -31,9 +33,10 @@ SendResult simulate_test_key(const std::string& recipient) {
 
 DeliveryWorker::DeliveryWorker(store::Store& store, domain::Notifications& notifications,
                                std::vector<std::unique_ptr<EmailProvider>> providers,
-                               const Clock& clock, WorkerOptions options, sms::SmsRouter* sms)
+                               const Clock& clock, WorkerOptions options, sms::SmsRouter* sms,
+                               letters::LetterProvider* print)
     : store_(store), notifications_(notifications), providers_(std::move(providers)), clock_(clock),
-      options_(options), sms_(sms) {
+      options_(options), sms_(sms), print_(print) {
   HERALD_CHECK(!providers_.empty(), "a delivery worker needs a provider");
 }
 
@@ -94,21 +97,32 @@ Result<int> DeliveryWorker::run_once(EmailProvider& provider, int& limit) {
   // Outcomes are recorded asynchronously so that the writer commits many of them at once;
   // all of them are durable before the next claim.
   std::vector<std::pair<std::string, std::future<Result<void>>>> recording;
+  const auto record_async = [&](store::DeliveryOutcome outcome) {
+    auto promise = std::make_shared<std::promise<Result<void>>>();
+    recording.emplace_back(outcome.id.to_string(), promise->get_future());
+    store_.record_outcome_async(std::move(outcome), [promise](Result<void> recorded) {
+      promise->set_value(std::move(recorded));
+    });
+  };
+  std::vector<const store::NotificationRecord*> letters;
   bool cut_short = false;
   for (const auto& record : *claimed) {
     // The rest are re-claimed when their lease expires.
     if (stopping_) break;
+    if (record.type == "letter") {
+      letters.push_back(&record);
+      continue;
+    }
     if (!recording.empty() && clock_.now() >= send_by) {
       log::warn("delivery.lease_running_out",
                 {{"claimed", std::to_string(claimed->size())}, {"sent", std::to_string(recording.size())}});
       cut_short = true;
       break;
     }
-    auto promise = std::make_shared<std::promise<Result<void>>>();
-    recording.emplace_back(record.id.to_string(), promise->get_future());
-    store_.record_outcome_async(deliver(provider, record), [promise](Result<void> recorded) {
-      promise->set_value(std::move(recorded));
-    });
+    record_async(deliver(provider, record));
+  }
+  if (!letters.empty() && !stopping_) {
+    for (auto& outcome : deliver_letters(letters)) record_async(std::move(outcome));
   }
   for (auto& [id, future] : recording) {
     auto recorded = future.get();
@@ -185,6 +199,55 @@ store::DeliveryOutcome DeliveryWorker::deliver_sms(const store::NotificationReco
   if (routed.result.status != SendStatus::kAccepted) return outcome_for(record, result);
   // With the provider: the receipt decides delivered or failed.
   return {record.id, "sending", clock_.now(), clock_.now(), std::nullopt, routed.provider};
+}
+
+std::vector<store::DeliveryOutcome> DeliveryWorker::deliver_letters(
+    const std::vector<const store::NotificationRecord*>& claimed) {
+  std::vector<store::DeliveryOutcome> outcomes;
+  const Timestamp now = clock_.now();
+  if (print_ == nullptr) {
+    // Accepted letters wait for a print supplier rather than fail: they are still "created".
+    for (const auto* record : claimed) {
+      outcomes.push_back({record->id, "created", now, std::nullopt, now + options_.letter_wait, std::nullopt});
+    }
+    log::warn("delivery.letters_waiting", {{"letters", std::to_string(claimed.size())},
+                                           {"warning", "no print supplier is configured ([letters] supplier)"}});
+    return outcomes;
+  }
+  std::vector<letters::OutgoingLetter> batch;
+  std::vector<const store::NotificationRecord*> in_batch;
+  for (const auto* record : claimed) {
+    auto pdf = store_.find_letter_pdf(record->service, record->id);
+    if (!pdf || !*pdf) {
+      // Gone with retention, or unreadable: this letter cannot be printed.
+      log::error("delivery.letter_pdf_missing", {{"notification_id", record->id.to_string()},
+                                                 {"error", pdf ? "no PDF" : pdf.error().message}});
+      outcomes.push_back({record->id, "technical-failure", now, std::nullopt, std::nullopt, std::nullopt, true});
+      continue;
+    }
+    auto checked = domain::check_precompiled_letter(**pdf);
+    const std::string postage = record->postage.value_or("second");
+    batch.push_back({record->id.to_string(), postage, checked ? checked->page_count : record->billable_units * 2,
+                     postage == "europe" || postage == "rest-of-world", std::move(**pdf)});
+    in_batch.push_back(record);
+  }
+  if (batch.empty()) return outcomes;
+  const std::string batch_id = crypto::random_uuid().to_string();
+  const SendResult result = print_->submit(batch_id, batch);
+  log::info("delivery.letter_batch", {{"batch_id", batch_id},
+                                      {"letters", std::to_string(batch.size())},
+                                      {"supplier", std::string(print_->name())},
+                                      {"detail", result.detail}});
+  for (const auto* record : in_batch) {
+    if (result.status == SendStatus::kAccepted) {
+      outcomes.push_back({record->id, "sending", clock_.now(), clock_.now(), std::nullopt, std::string(print_->name())});
+    } else {
+      auto outcome = outcome_for(*record, result);
+      outcome.callback = outcome.status != "sending";
+      outcomes.push_back(std::move(outcome));
+    }
+  }
+  return outcomes;
 }
 
 store::DeliveryOutcome DeliveryWorker::outcome_for(const store::NotificationRecord& record,

@@ -18,6 +18,7 @@
 
 #include "core/time.h"
 #include "delivery/email_provider.h"
+#include "delivery/letters/letter_provider.h"
 #include "delivery/retry_policy.h"
 #include "delivery/sms/sms_router.h"
 #include "domain/notifications.h"
@@ -30,15 +31,17 @@ struct WorkerOptions {
   Duration lease = std::chrono::seconds(120);
   Duration idle_poll = std::chrono::milliseconds(100);
   RetryPolicy retry;
+  Duration letter_wait = std::chrono::minutes(10);  // with no print supplier configured
 };
 
 class DeliveryWorker {
  public:
   // `sms`: where texts go (nullptr: no SMS provider is configured, so texts fail as
-  // technical-failure).
+  // technical-failure). `print`: where letters go (nullptr: none is configured, so letters
+  // wait, accepted, and are looked at again every `letter_wait`).
   DeliveryWorker(store::Store& store, domain::Notifications& notifications,
                  std::vector<std::unique_ptr<EmailProvider>> providers, const Clock& clock,
-                 WorkerOptions options, sms::SmsRouter* sms = nullptr);
+                 WorkerOptions options, sms::SmsRouter* sms = nullptr, letters::LetterProvider* print = nullptr);
   ~DeliveryWorker();
 
   void start();
@@ -62,6 +65,9 @@ class DeliveryWorker {
   store::DeliveryOutcome outcome_for(const store::NotificationRecord& record, SendResult result);
   // Texts: handed to the SMS router; accepted ones wait in "sending" for the provider's receipt.
   store::DeliveryOutcome deliver_sms(const store::NotificationRecord& record, SendResult& result);
+  // Letters claimed together go to the print supplier as one batch, all or nothing: each is
+  // "sending" once the supplier has it (its despatch is the supplier's to report).
+  std::vector<store::DeliveryOutcome> deliver_letters(const std::vector<const store::NotificationRecord*>& letters);
 
   store::Store& store_;
   domain::Notifications& notifications_;
@@ -69,6 +75,7 @@ class DeliveryWorker {
   const Clock& clock_;
   WorkerOptions options_;
   sms::SmsRouter* sms_;
+  letters::LetterProvider* print_;
   std::atomic<bool> stopping_{false};
   std::mutex mutex_;
   std::condition_variable wake_;

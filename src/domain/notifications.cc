@@ -21,10 +21,12 @@ std::string ascii_lower(std::string_view s) {
   return out;
 }
 
-Result<LookupCache::TemplatePtr> usable_template(LookupCache& cache, const Caller& caller,
-                                                 TemplateId id, std::string_view type, Timestamp now,
-                                                 Blocking blocking) {
-  auto found = cache.template_version(caller.service, id, std::nullopt, now, blocking);
+}  // namespace
+
+Result<LookupCache::TemplatePtr> Notifications::usable_template(const Caller& caller, TemplateId id,
+                                                                std::string_view type, Timestamp now,
+                                                                Blocking blocking) {
+  auto found = lookups_.template_version(caller.service, id, std::nullopt, now, blocking);
   if (!found) return found.error();
   if (!*found) return invalid_argument("Template not found");
   const store::TemplateRecord& record = **found;
@@ -35,8 +37,6 @@ Result<LookupCache::TemplatePtr> usable_template(LookupCache& cache, const Calle
   if (record.archived) return invalid_argument("Template has been deleted");
   return found;
 }
-
-}  // namespace
 
 bool is_simulated_email_address(std::string_view address) {
   static constexpr std::array<std::string_view, 3> kSimulated = {
@@ -56,7 +56,7 @@ Result<AcceptedEmail> Notifications::prepare_email(const Caller& caller, EmailRe
   auto service = lookups_.service(caller.service, now, blocking);
   if (!service) return service.error();
   if (!*service) return not_found("service " + caller.service.to_string());
-  auto found = usable_template(lookups_, caller, request.template_id, "email", now, blocking);
+  auto found = usable_template(caller, request.template_id, "email", now, blocking);
   if (!found) return found.error();
   const store::TemplateRecord& email_template = **found;
   auto rendered = render_email({email_template.subject, email_template.body}, request.personalisation,
@@ -160,7 +160,7 @@ Result<AcceptedSms> Notifications::prepare_sms(const Caller& caller, SmsRequest&
   if (!*service) return not_found("service " + caller.service.to_string());
   const store::ServiceRecord& owner = **service;
   if (!owner.has_permission("sms")) return invalid_argument("Service is not allowed to send text messages");
-  auto found = usable_template(lookups_, caller, request.template_id, "sms", now, Blocking::kAllowed);
+  auto found = usable_template(caller, request.template_id, "sms", now, Blocking::kAllowed);
   if (!found) return found.error();
   const store::TemplateRecord& sms_template = **found;
   auto rendered = render_sms(sms_template.body, request.personalisation);

@@ -118,6 +118,12 @@ class Notifications {
   std::string from_email(const store::ServiceRecord& service) const;
   // Shared with the delivery worker, which looks up the template version a notification used.
   LookupCache& lookups() { return lookups_; }
+  // Shared with letters (domain/letters.h), which are sent through the same checks.
+  Limits& limits() { return limits_; }
+  // The caller's template if it may be sent as `type` now: kInvalidArgument "Template not
+  // found", "{type} template is not suitable for {type} notification", "Template has been deleted".
+  Result<LookupCache::TemplatePtr> usable_template(const Caller& caller, TemplateId id, std::string_view type,
+                                                   Timestamp now, Blocking blocking);
 
  private:
   // Validates and renders; builds the record without storing it.

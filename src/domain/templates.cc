@@ -55,7 +55,12 @@ Result<TemplatePreview> Templates::preview(const Caller& caller, TemplateId id, 
     preview.body = std::move(rendered->body);
     return preview;
   }
-  return invalid_argument(t.type + " templates cannot be previewed yet");
+  // A letter: its heading and body with the placeholders filled in (GOV.UK's v2 preview shows
+  // the text; the PDF is what GET .../pdf of a sent letter returns).
+  HERALD_TRY(check_placeholders({t.subject, t.body}, personalisation));
+  preview.subject = substitute_placeholders(t.subject, personalisation, ListStyle::kInline);
+  preview.body = substitute_placeholders(t.body, personalisation, ListStyle::kMarkdownBullets);
+  return preview;
 }
 
 }  // namespace herald::domain

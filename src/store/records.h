@@ -110,9 +110,10 @@ struct NotificationRecord {
   int attempts = 0;  // delivery attempts started
   int callback_attempts = 0;  // delivery-status callback attempts started
   std::string sender;       // sms: the sender id or number it goes out as (not personal)
-  int billable_units = 0;   // sms: fragments of the text as sent
+  int billable_units = 0;   // sms: fragments of the text as sent; letters: sheets of paper
   int rate_multiplier = 1;  // sms: international rate multiplier
   std::optional<std::string> sent_by;  // the provider that took it ("smtp", "firetext", "mmg")
+  std::optional<std::string> postage;  // letters: first, second, economy, europe, rest-of-world
   // false for simulated recipients: stored, never handed to a worker (status stays created).
   bool queued = true;
 };

@@ -64,6 +64,7 @@ Result<SealedNotification> seal_notification(const crypto::FieldCipher& cipher, 
   row.attempts = r.attempts;
   if (!r.sender.empty()) row.sender = r.sender;
   row.sent_by = r.sent_by;
+  row.postage = r.postage;
   row.billable_units = r.billable_units;
   row.rate_multiplier = r.rate_multiplier;
   if (r.queued) row.due_at = row.created_at;
@@ -106,10 +107,28 @@ Result<NotificationRecord> open_notification(const crypto::FieldCipher& cipher, 
   r.attempts = static_cast<int>(row.attempts);
   r.sender = row.sender.value_or("");
   r.sent_by = row.sent_by;
+  r.postage = row.postage;
   r.billable_units = static_cast<int>(row.billable_units);
   r.rate_multiplier = static_cast<int>(row.rate_multiplier);
   r.callback_attempts = static_cast<int>(row.callback_attempts);
   return r;
+}
+
+Result<std::string> seal_letter_pdf(const crypto::FieldCipher& cipher, ServiceId service, NotificationId id,
+                                     Timestamp created_at, std::string_view pdf) {
+  auto key_id = cipher.keys().key_for_notification(service.to_string(), created_at);
+  if (!key_id) return key_id.error();
+  return cipher.seal(pdf, {"letter_pdfs", "pdf", id.to_string()}, *key_id);
+}
+
+Result<std::optional<std::string>> open_letter_pdf(const crypto::FieldCipher& cipher, std::string_view envelope,
+                                                   NotificationId id) {
+  auto plain = cipher.open(envelope, {"letter_pdfs", "pdf", id.to_string()});
+  if (!plain) {
+    if (plain.error().code == ErrorCode::kNotFound) return std::optional<std::string>{};
+    return plain.error();
+  }
+  return std::optional<std::string>(std::move(*plain));
 }
 
 Result<std::string> seal_api_key_secret(const crypto::FieldCipher& cipher, const ApiKeyRecord& key) {

@@ -27,7 +27,7 @@ struct SealedNotification {
   std::int64_t created_at = 0;
   std::optional<std::int64_t> sent_at, updated_at, due_at;
   std::int64_t attempts = 0;
-  std::optional<std::string> sender, sent_by;
+  std::optional<std::string> sender, sent_by, postage;
   std::int64_t billable_units = 0, rate_multiplier = 1;
   std::int64_t callback_attempts = 0;
 };
@@ -48,6 +48,14 @@ struct SealedInboundSms {
 };
 Result<SealedInboundSms> seal_inbound_sms(const crypto::FieldCipher& cipher, const InboundSms& sms);
 Result<InboundSms> open_inbound_sms(const crypto::FieldCipher& cipher, const SealedInboundSms& row);
+
+// A letter's PDF, sealed under the notification's data key (the day's key of its service), bound
+// to ("letter_pdfs", "pdf", notification id).
+Result<std::string> seal_letter_pdf(const crypto::FieldCipher& cipher, ServiceId service, NotificationId id,
+                                     Timestamp created_at, std::string_view pdf);
+// nullopt when the data key was destroyed (retention).
+Result<std::optional<std::string>> open_letter_pdf(const crypto::FieldCipher& cipher, std::string_view envelope,
+                                                   NotificationId id);
 
 // An API key's secret, sealed under the long-lived "secrets" data key, bound to ("api_keys",
 // "secret", key id).

@@ -85,6 +85,15 @@ class Store {
   virtual Result<std::vector<NotificationRecord>> find_by_recipient(ServiceId service,
                                                                     std::string_view recipient_normalised) = 0;
 
+  // Letters: the PDF that is printed (rendered from the template, or precompiled), sealed under the
+  // data key of the notification's day and bound to its id. Stored before the notification
+  // itself, so a letter is never claimed without its PDF; retention deletes it with the
+  // notification's personal fields.
+  virtual Result<void> put_letter_pdf(ServiceId service, NotificationId id, Timestamp created_at,
+                                      std::string_view pdf) = 0;
+  // nullopt when absent, owned by another service, or gone with retention.
+  virtual Result<std::optional<std::string>> find_letter_pdf(ServiceId service, NotificationId id) = 0;
+
   // Team members and guest list.
   virtual Result<void> add_guest_list_entry(const GuestListEntry& entry) = 0;
   // Whether the service lists this recipient (compared by blind index, no plaintext scan).

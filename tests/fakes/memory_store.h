@@ -255,6 +255,18 @@ class MemoryStore final : public store::Store {
     it->second.callback_due_at = retry_at;
     return ok();
   }
+  Result<void> put_letter_pdf(ServiceId service, NotificationId id, Timestamp created_at,
+                              std::string_view pdf) override {
+    std::lock_guard lock(mutex_);
+    letter_pdfs_[id] = {service, created_at, std::string(pdf)};
+    return ok();
+  }
+  Result<std::optional<std::string>> find_letter_pdf(ServiceId service, NotificationId id) override {
+    std::lock_guard lock(mutex_);
+    auto it = letter_pdfs_.find(id);
+    if (it == letter_pdfs_.end() || it->second.service != service) return std::optional<std::string>{};
+    return std::optional<std::string>(it->second.pdf);
+  }
   Result<void> add_guest_list_entry(const store::GuestListEntry& entry) override {
     std::lock_guard lock(mutex_);
     guest_list_.push_back(entry);
@@ -349,6 +361,9 @@ class MemoryStore final : public store::Store {
       row.record.body.clear();
       ++outcome.redacted;
     }
+    std::erase_if(letter_pdfs_, [&](const auto& entry) {
+      return entry.second.service == service && entry.second.created_at < cutoff;
+    });
     std::erase_if(inbound_, [&](const auto& entry) {
       return entry.first.service == service && entry.first.created_at < cutoff;
     });
@@ -405,6 +420,12 @@ class MemoryStore final : public store::Store {
   std::map<std::string, std::int64_t> counts_;
   std::vector<std::pair<store::InboundSms, std::optional<Timestamp>>> inbound_;
   std::vector<store::GuestListEntry> guest_list_;
+  struct LetterPdf {
+    ServiceId service;
+    Timestamp created_at;
+    std::string pdf;
+  };
+  std::map<NotificationId, LetterPdf> letter_pdfs_;
   std::map<std::pair<ServiceId, store::CallbackKind>, store::ServiceCallback> callbacks_;
   // Created_at of the first version, updated_at of later ones, as the SQL backends report them.
   static store::TemplateRecord with_times(const std::vector<store::TemplateRecord>& versions, store::TemplateRecord v) {

@@ -478,6 +478,29 @@ TEST_P(StoreContract, GuestListIsSealedAndMatchedByBlindIndexOnly) {
   EXPECT_EQ(disk.find("Canary.4d2a"), std::string::npos);
 }
 
+TEST_P(StoreContract, LettersKeepPostageAndASealedPdfUntilRetention) {
+  auto letter = notification("1 Canary Lane 7f3e\nLondon\nSW1A 1AA");
+  letter.type = "letter";
+  letter.postage = "first";
+  letter.billable_units = 2;
+  const std::string pdf = "%PDF-1.7 address 1 Canary Lane 7f3e";
+  ASSERT_TRUE(store_->put_letter_pdf(service_.id, letter.id, letter.created_at, pdf));
+  ASSERT_TRUE(store_->insert_notification(letter));
+  auto found = store_->find_notification(service_.id, letter.id);
+  ASSERT_TRUE(found && *found);
+  EXPECT_EQ((*found)->postage, "first");
+  EXPECT_EQ((*found)->billable_units, 2);
+  auto read = store_->find_letter_pdf(service_.id, letter.id);
+  ASSERT_TRUE(read) << read.error().message;
+  ASSERT_TRUE(*read);
+  EXPECT_EQ(**read, pdf);
+  EXPECT_FALSE(*store_->find_letter_pdf(ServiceId{crypto::random_uuid()}, letter.id)) << "another service";
+  EXPECT_FALSE(*store_->find_letter_pdf(service_.id, NotificationId{crypto::random_uuid()}));
+  EXPECT_EQ(backend_->raw_bytes().find("Canary Lane 7f3e"), std::string::npos);
+  ASSERT_TRUE(store_->redact_before(service_.id, letter.created_at + 1s, letter.created_at + 2s));
+  EXPECT_FALSE(*store_->find_letter_pdf(service_.id, letter.id)) << "retention deletes the PDF";
+}
+
 TEST_P(StoreContract, KeyMismatchSurfacesAsDataLoss) {
   auto r = notification();
   ASSERT_TRUE(store_->insert_notification(r));

@@ -125,6 +125,42 @@ net::Response with_caller(const Dependencies& deps, const net::Request& request,
   return use(std::get<domain::Caller>(*caller));
 }
 
+// Letters are rendered (or checked) as they are sent: on the pool, synchronously.
+net::Response post_letter(const Dependencies& deps, const net::Request& request) {
+  return with_caller(deps, request, [&](const domain::Caller& caller) {
+    const Timestamp now = deps.clock.now();
+    if (auto admitted = deps.notifications.admit(caller, "letter", now, Blocking::kAllowed); !admitted) {
+      return error_response(admitted.error());
+    }
+    auto body = parse_body(request.body);
+    if (auto* invalid = std::get_if<net::Response>(&body)) return std::move(*invalid);
+    auto parsed = parse_send_letter(std::get<json::Value>(body));
+    if (auto* invalid = std::get_if<net::Response>(&parsed)) return std::move(*invalid);
+    const bool precompiled = std::holds_alternative<domain::PrecompiledLetterRequest>(parsed);
+    auto accepted = precompiled
+                        ? deps.letters.send_precompiled(caller, std::move(std::get<domain::PrecompiledLetterRequest>(parsed)), now)
+                        : deps.letters.send(caller, std::move(std::get<domain::LetterRequest>(parsed)), now);
+    if (!accepted) return error_response(accepted.error());
+    log::info("notification.accepted", {{"notification_id", accepted->record.id.to_string()},
+                                        {"service_id", caller.service.to_string()},
+                                        {"api_key_id", caller.key.to_string()}});
+    return net::Response{201, "application/json",
+                         precompiled ? created_precompiled_letter_json(*accepted)
+                                     : created_letter_json(*accepted, root_url(request, deps.public_root)),
+                         {}};
+  });
+}
+
+net::Response get_letter_pdf(const Dependencies& deps, const net::Request& request, const PathParams& params) {
+  return with_caller(deps, request, [&](const domain::Caller& caller) {
+    auto id = NotificationId::parse(params.at("notification_id"));
+    if (!id) return error_response(400, "ValidationError", "notification_id is not a valid UUID");
+    auto pdf = deps.letters.pdf(caller, *id);
+    if (!pdf) return error_response(pdf.error());
+    return net::Response{200, "application/pdf", std::move(*pdf), {}};
+  });
+}
+
 net::Response get_notification(const Dependencies& deps, const net::Request& request,
                                const PathParams& params) {
   return with_caller(deps, request, [&](const domain::Caller& caller) {
@@ -227,6 +263,10 @@ void register_routes(Router& router, const Dependencies& deps) {
                    [deps](const net::Request& r, const PathParams&, const Reply& reply, Blocking blocking) {
                      return post_sms(deps, r, reply, blocking);
                    });
+  router.add("POST", "/v2/notifications/letter",
+             [deps](const net::Request& r, const PathParams&) { return post_letter(deps, r); });
+  router.add("GET", "/v2/notifications/{notification_id}/pdf",
+             [deps](const net::Request& r, const PathParams& p) { return get_letter_pdf(deps, r, p); });
   router.add("GET", "/v2/notifications",
              [deps](const net::Request& r, const PathParams&) { return list_notifications(deps, r); });
   router.add("GET", "/v2/template/{template_id}",

@@ -8,6 +8,7 @@
 #include "api/router.h"
 #include "core/time.h"
 #include "domain/authenticator.h"
+#include "domain/letters.h"
 #include "domain/notifications.h"
 #include "domain/received_texts.h"
 #include "domain/templates.h"
@@ -19,6 +20,7 @@ struct Dependencies {
   domain::Notifications& notifications;
   domain::Templates& templates;
   domain::ReceivedTexts& received_texts;
+  domain::Letters& letters;
   const Clock& clock;
   // When set (e.g. "https://notify.example.org/"), absolute URLs use it instead of the Host
   // header the client sent.

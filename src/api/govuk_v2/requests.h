@@ -10,6 +10,7 @@
 #include "api/errors.h"
 #include "core/json.h"
 #include "core/time.h"
+#include "domain/letters.h"
 #include "domain/notifications.h"
 
 namespace herald::api::govuk_v2 {
@@ -29,6 +30,12 @@ std::variant<domain::Personalisation, net::Response> parse_preview(std::string_v
 
 // Validates a send-sms body (GOV.UK's post_sms_request; the phone number leniently, §8.2).
 std::variant<domain::SmsRequest, net::Response> parse_send_sms(const json::Value& body);
+
+// POST /v2/notifications/letter: a templated letter, or (when the body has `content`) a
+// precompiled one, whose base64 is decoded here ("Cannot decode letter content (invalid base64
+// encoding)").
+std::variant<domain::LetterRequest, domain::PrecompiledLetterRequest, net::Response> parse_send_letter(
+    const json::Value& body);
 
 // Python repr() of a JSON value with single quotes removed, as GOV.UK's messages print it.
 std::string python_repr_unquoted(const json::Value& value);

@@ -4,6 +4,7 @@
 #include <charconv>
 
 #include "core/json.h"
+#include "domain/letter_timings.h"
 
 namespace herald::api::govuk_v2 {
 namespace {
@@ -11,6 +12,35 @@ namespace {
 std::optional<std::string> optional_time(const std::optional<Timestamp>& t) {
   if (!t) return std::nullopt;
   return format_timestamp(*t);
+}
+
+// GOV.UK shows letters' statuses coarser (models.py get_letter_status): accepted while Herald
+// has it, received once posted.
+std::string_view shown_status(const store::NotificationRecord& r) {
+  if (r.type != "letter") return r.status;
+  if (r.status == "created" || r.status == "sending") return "accepted";
+  if (r.status == "delivered" || r.status == "returned-letter") return "received";
+  return r.status;
+}
+
+// A letter's address as GET shows it: personalisation address_line_1..6 and postcode, the keys
+// matched case-insensitively.
+std::array<std::optional<std::string>, 7> address_fields(const store::NotificationRecord& r) {
+  std::array<std::optional<std::string>, 7> out;
+  if (r.type != "letter") return out;
+  auto parsed = json::parse(r.personalisation_json);
+  if (!parsed || !parsed->is_object()) return out;
+  static constexpr std::array<std::string_view, 7> kKeys = {"address_line_1", "address_line_2", "address_line_3",
+                                                            "address_line_4", "address_line_5", "address_line_6",
+                                                            "postcode"};
+  for (const auto& [key, value] : parsed->as_object()) {
+    std::string lower = key;
+    for (char& c : lower) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    for (std::size_t i = 0; i < kKeys.size(); ++i) {
+      if (lower == kKeys[i] && value.is_string()) out[i] = value.as_string();
+    }
+  }
+  return out;
 }
 
 }  // namespace
@@ -71,6 +101,28 @@ std::string created_email_json(const domain::AcceptedEmail& accepted, const std:
   return w.take();
 }
 
+std::string created_letter_json(const domain::AcceptedLetter& accepted, const std::string& root) {
+  const store::NotificationRecord& r = accepted.record;
+  json::Writer w;
+  begin_created(w, r, root, [&] {
+    w.key("body").string(r.body);
+    w.key("subject").string(r.subject);
+  });
+  w.end_object();
+  return w.take();
+}
+
+std::string created_precompiled_letter_json(const domain::AcceptedLetter& accepted) {
+  const store::NotificationRecord& r = accepted.record;
+  json::Writer w;
+  w.begin_object();
+  w.key("id").string(r.id.to_string());
+  w.key("reference").string_or_null(r.reference);
+  w.key("postage").string_or_null(r.postage);
+  w.end_object();
+  return w.take();
+}
+
 std::string created_sms_json(const domain::AcceptedSms& accepted, const std::string& root) {
   const store::NotificationRecord& r = accepted.record;
   json::Writer w;
@@ -107,11 +159,12 @@ void write_notification(json::Writer& w, const store::NotificationRecord& r, con
   w.key("reference").string_or_null(r.reference);
   w.key("email_address").string_or_null(is_email ? std::optional(r.recipient) : std::nullopt);
   w.key("phone_number").string_or_null(r.type == "sms" ? std::optional(r.recipient) : std::nullopt);
-  for (const char* line : {"line_1", "line_2", "line_3", "line_4", "line_5", "line_6", "postcode"}) {
-    w.key(line).null();
-  }
+  const auto address = address_fields(r);
+  static constexpr std::array<const char*, 7> kLines = {"line_1", "line_2", "line_3", "line_4",
+                                                        "line_5", "line_6", "postcode"};
+  for (std::size_t i = 0; i < kLines.size(); ++i) w.key(kLines[i]).string_or_null(address[i]);
   w.key("type").string(r.type);
-  w.key("status").string(r.status);
+  w.key("status").string(shown_status(r));
   w.key("template").begin_object();
   w.key("id").string(r.template_id.to_string());
   w.key("version").integer(r.template_version);
@@ -119,15 +172,27 @@ void write_notification(json::Writer& w, const store::NotificationRecord& r, con
                       std::to_string(r.template_version));
   w.end_object();
   w.key("body").string(r.body);
-  w.key("subject").string_or_null(is_email ? std::optional(r.subject) : std::nullopt);
+  w.key("subject").string_or_null(r.type != "sms" ? std::optional(r.subject) : std::nullopt);
   w.key("created_at").string(format_timestamp(r.created_at));
   w.key("created_by_name").null();
   w.key("sent_at").string_or_null(optional_time(r.sent_at));
   w.key("completed_at").string_or_null(is_final_status(r.status) ? optional_time(r.updated_at) : std::nullopt);
   w.key("scheduled_for").null();
-  w.key("postage").null();
+  w.key("postage").string_or_null(r.postage);
   w.key("one_click_unsubscribe_url").string_or_null(r.one_click_unsubscribe_url);
-  if (r.type == "sms") {
+  if (r.type == "letter") {
+    w.key("estimated_delivery").string(format_timestamp(domain::estimated_letter_delivery(r.created_at, r.postage.value_or("second"))));
+    // Herald knows the sheets and postage, not the print supplier's price: the cost stays
+    // "not ready" (null) rather than a made-up figure.
+    w.key("cost_in_pounds").null();
+    w.key("is_cost_data_ready").boolean(false);
+    w.key("cost_details").begin_object();
+    if (r.billable_units > 0) {
+      w.key("billable_sheets_of_paper").integer(r.billable_units);
+      w.key("postage").string(r.postage.value_or("second"));
+    }
+    w.end_object();
+  } else if (r.type == "sms") {
     // GOV.UK: fragments x international multiplier x the SMS rate.
     w.key("cost_in_pounds").raw_number(python_float(r.billable_units * r.rate_multiplier * sms_rate));
     w.key("is_cost_data_ready").boolean(true);
@@ -203,7 +268,9 @@ void write_template(json::Writer& w, const store::TemplateRecord& t) {
     w.key(name).begin_object().key("required").boolean(true).end_object();
   }
   w.end_object();
-  w.key("postage").null();
+  // Letter templates are sent second class (Herald keeps no per-template postage); the contact
+  // block is the service's default one, printed on every letter, not a template's own.
+  w.key("postage").string_or_null(t.type == "letter" ? std::optional<std::string>("second") : std::nullopt);
   w.key("letter_contact_block").null();
   w.end_object();
 }
@@ -236,7 +303,7 @@ std::string template_preview_json(const domain::TemplatePreview& preview) {
   w.key("body").string(preview.body);
   w.key("subject").string_or_null(preview.subject);
   w.key("html").string_or_null(preview.html);
-  w.key("postage").null();
+  w.key("postage").string_or_null(t.type == "letter" ? std::optional<std::string>("second") : std::nullopt);
   w.end_object();
   return w.take();
 }

@@ -4,6 +4,7 @@
 #include <string>
 
 #include "core/json.h"
+#include "domain/letters.h"
 #include "domain/notifications.h"
 #include "domain/templates.h"
 
@@ -12,6 +13,9 @@ namespace herald::api::govuk_v2 {
 // `root` is the request's root URL with a trailing slash, e.g. "https://127.0.0.1:8443/".
 std::string created_email_json(const domain::AcceptedEmail& accepted, const std::string& root);
 std::string created_sms_json(const domain::AcceptedSms& accepted, const std::string& root);
+std::string created_letter_json(const domain::AcceptedLetter& accepted, const std::string& root);
+// A precompiled letter's 201 has another shape: {"id", "reference", "postage"} (§3.5).
+std::string created_precompiled_letter_json(const domain::AcceptedLetter& accepted);
 // `sms_rate`: pounds per text fragment, for cost_in_pounds / cost_details.
 std::string notification_json(const store::NotificationRecord& record, const std::string& root, double sms_rate);
 void write_notification(json::Writer& w, const store::NotificationRecord& record, const std::string& root,

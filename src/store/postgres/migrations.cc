@@ -174,6 +174,16 @@ CREATE TABLE service_guest_list (
 );
 CREATE INDEX service_guest_list_index ON service_guest_list(service_id, recipient_index);
 )sql"},
+    Migration{10, "letters", R"sql(
+ALTER TABLE notifications ADD COLUMN postage text;
+CREATE TABLE letter_pdfs (
+  notification_id uuid PRIMARY KEY,
+  service_id uuid NOT NULL REFERENCES services(id),
+  created_at bigint NOT NULL,
+  pdf bytea NOT NULL
+);
+CREATE INDEX letter_pdfs_service_created ON letter_pdfs(service_id, created_at);
+)sql"},
 };
 
 static_assert(kMigrations.back().version == kSchemaVersion, "add the PostgreSQL form of every SQLite migration");

@@ -10,7 +10,7 @@
 namespace herald::store::postgres {
 namespace {
 
-constexpr int kInsertColumns = 20;
+constexpr int kInsertColumns = 23;
 constexpr int kOutcomeColumns = 7;
 constexpr int kAttempts = 4;  // a statement that deadlocked is tried this many times
 
@@ -48,7 +48,7 @@ Result<PgResult> exec_retrying(PgConnection& connection, const std::string& sql,
 
 PgBatchWriter::PgBatchWriter(std::vector<std::unique_ptr<PgConnection>> connections, std::size_t max_batch,
                              Duration gather)
-    : max_batch_(std::clamp<std::size_t>(max_batch, 1, 3000)), gather_(gather), connections_(std::move(connections)) {
+    : max_batch_(std::clamp<std::size_t>(max_batch, 1, 65535 / kInsertColumns)), gather_(gather), connections_(std::move(connections)) {
   for (auto& connection : connections_) {
     threads_.emplace_back([this, raw = connection.get()] {
       set_thread_name("pg-writer");
@@ -133,7 +133,8 @@ void PgBatchWriter::write_inserts(PgConnection& connection, std::vector<Pending*
   const std::string sql =
       "INSERT INTO notifications (id, service_id, api_key_id, key_type, template_id, template_version, "
       "notification_type, status, reference, recipient, personalisation, subject, body, "
-      "one_click_unsubscribe_url, created_at, due_at, recipient_index, sender, billable_units, rate_multiplier) VALUES " +
+      "one_click_unsubscribe_url, created_at, due_at, recipient_index, sender, billable_units, rate_multiplier, "
+      "postage, updated_at, sent_at) VALUES " +
       placeholders(rows.size(), kInsertColumns) + " ON CONFLICT (id) DO NOTHING RETURNING id";
   Params params;
   for (const Pending* pending : rows) {
@@ -143,7 +144,8 @@ void PgBatchWriter::write_inserts(PgConnection& connection, std::vector<Pending*
         .bytes(r.recipient).bytes(r.personalisation).bytes(r.subject).bytes(r.body)
         .optional_bytes(r.unsubscribe).integer(r.created_at).optional_integer(r.due_at)
         .optional_bytes(r.recipient_index).optional_text(r.sender).integer(r.billable_units)
-        .integer(r.rate_multiplier);
+        .integer(r.rate_multiplier).optional_text(r.postage).optional_integer(r.updated_at)
+        .optional_integer(r.sent_at);
   }
   const std::uint64_t resets = connection.resets();
   auto result = exec_retrying(connection, sql, params);

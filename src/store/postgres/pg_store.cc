@@ -17,14 +17,14 @@ namespace {
 constexpr const char* kNotificationColumns =
     "id, service_id, api_key_id, key_type, template_id, template_version, notification_type, "
     "status, reference, recipient, personalisation, subject, body, one_click_unsubscribe_url, "
-    "created_at, sent_at, updated_at, attempts, sender, billable_units, rate_multiplier, sent_by, callback_attempts";
+    "created_at, sent_at, updated_at, attempts, sender, billable_units, rate_multiplier, sent_by, callback_attempts, postage";
 
 // The same, of an UPDATE ... AS n ... FROM (...) whose RETURNING must name the table.
 constexpr const char* kNotificationColumnsOfN =
     "n.id, n.service_id, n.api_key_id, n.key_type, n.template_id, n.template_version, n.notification_type, "
     "n.status, n.reference, n.recipient, n.personalisation, n.subject, n.body, n.one_click_unsubscribe_url, "
     "n.created_at, n.sent_at, n.updated_at, n.attempts, n.sender, n.billable_units, n.rate_multiplier, n.sent_by, "
-    "n.callback_attempts";
+    "n.callback_attempts, n.postage";
 
 constexpr const char* kServiceColumns =
     "SELECT id, name, email_sender_local_part, active, restricted, created_at, retention_days, permissions, "
@@ -100,6 +100,7 @@ SealedNotification sealed_from(const PgResult& rows, int i) {
   s.rate_multiplier = rows.integer(i, 20);
   s.sent_by = rows.optional_text(i, 21);
   s.callback_attempts = rows.integer(i, 22);
+  s.postage = rows.optional_text(i, 23);
   return s;
 }
 
@@ -378,6 +379,29 @@ Result<void> PgStore::add_guest_list_entry(const GuestListEntry& entry) {
                   Params().text(id).text(entry.service.to_string()).text(entry.recipient_type).bytes(*sealed)
                       .bytes(*index).integer(to_micros(entry.created_at)));
   });
+}
+
+Result<void> PgStore::put_letter_pdf(ServiceId service, NotificationId id, Timestamp created_at,
+                                     std::string_view pdf) {
+  auto sealed = seal_letter_pdf(*cipher_, service, id, created_at, pdf);
+  if (!sealed) return sealed.error();
+  return with_connection<void>([&](PgConnection& db) {
+    return db.run("INSERT INTO letter_pdfs (notification_id, service_id, created_at, pdf) VALUES ($1, $2, $3, $4)",
+                  Params().text(id.to_string()).text(service.to_string()).integer(to_micros(created_at)).bytes(*sealed));
+  });
+}
+
+Result<std::optional<std::string>> PgStore::find_letter_pdf(ServiceId service, NotificationId id) {
+  auto envelope = with_connection<std::optional<std::string>>([&](PgConnection& db) -> Result<std::optional<std::string>> {
+    auto rows = db.exec("SELECT pdf FROM letter_pdfs WHERE notification_id = $1 AND service_id = $2",
+                        Params().text(id.to_string()).text(service.to_string()));
+    if (!rows) return rows.error();
+    if (rows->rows() == 0) return std::optional<std::string>{};
+    return std::optional<std::string>(rows->bytes(0, 0));
+  });
+  if (!envelope) return envelope.error();
+  if (!*envelope) return std::optional<std::string>{};
+  return open_letter_pdf(*cipher_, **envelope, id);
 }
 
 Result<bool> PgStore::on_guest_list(ServiceId service, std::string_view recipient_normalised) {
@@ -769,6 +793,8 @@ Result<RetentionOutcome> PgStore::redact_before(ServiceId service, Timestamp cut
           Params().integer(to_micros(now)).text(id).integer(to_micros(cutoff)));
       if (!redacted) return redacted.error();
       outcome.redacted = redacted->affected();
+      HERALD_TRY(db.run("DELETE FROM letter_pdfs WHERE service_id = $1 AND created_at < $2",
+                        Params().text(id).integer(to_micros(cutoff))));
       return db.run("DELETE FROM inbound_sms WHERE service_id = $1 AND created_at < $2",
                     Params().text(id).integer(to_micros(cutoff)));
     });

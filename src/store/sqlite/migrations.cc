@@ -196,6 +196,19 @@ CREATE TABLE service_guest_list (
 ) STRICT;
 CREATE INDEX service_guest_list_index ON service_guest_list(service_id, recipient_index);
 )sql"},
+    // Letters (issue 7): a letter's postage, and the PDF that is printed (rendered from the template
+    // or sent precompiled). The PDF shows the address: sealed under the notification's data key,
+    // and deleted with the notification's personal fields at retention.
+    Migration{10, "letters", R"sql(
+ALTER TABLE notifications ADD COLUMN postage TEXT;
+CREATE TABLE letter_pdfs (
+  notification_id TEXT PRIMARY KEY,
+  service_id TEXT NOT NULL REFERENCES services(id),
+  created_at INTEGER NOT NULL,
+  pdf BLOB NOT NULL
+) STRICT;
+CREATE INDEX letter_pdfs_service_created ON letter_pdfs(service_id, created_at);
+)sql"},
 };
 
 static_assert(kMigrations.back().version == kSchemaVersion, "a new migration raises store::kSchemaVersion");

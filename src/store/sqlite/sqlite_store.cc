@@ -17,7 +17,7 @@ namespace {
 constexpr const char* kNotificationColumns =
     "id, service_id, api_key_id, key_type, template_id, template_version, notification_type, "
     "status, reference, recipient, personalisation, subject, body, one_click_unsubscribe_url, "
-    "created_at, sent_at, updated_at, attempts, sender, billable_units, rate_multiplier, sent_by, callback_attempts";
+    "created_at, sent_at, updated_at, attempts, sender, billable_units, rate_multiplier, sent_by, callback_attempts, postage";
 
 template <typename IdType>
 Result<IdType> parse_id(const std::string& text) {
@@ -450,8 +450,8 @@ void SqliteStore::insert_notification_async(const NotificationRecord& record, Co
         auto stmt = db.prepare(
             "INSERT INTO notifications (id, service_id, api_key_id, key_type, template_id, template_version, "
             "notification_type, status, reference, recipient, personalisation, subject, body, "
-            "one_click_unsubscribe_url, created_at, due_at, recipient_index, sender, billable_units, rate_multiplier) "
-            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)");
+            "one_click_unsubscribe_url, created_at, due_at, recipient_index, sender, billable_units, rate_multiplier, "
+            "postage, updated_at, sent_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)");
         if (!stmt) return stmt.error();
         return stmt->bind_text(1, row->id)
             .bind_text(2, row->service)
@@ -473,6 +473,9 @@ void SqliteStore::insert_notification_async(const NotificationRecord& record, Co
             .bind_optional_text(18, row->sender)
             .bind_int(19, row->billable_units)
             .bind_int(20, row->rate_multiplier)
+            .bind_optional_text(21, row->postage)
+            .bind_optional_int(22, row->updated_at)
+            .bind_optional_int(23, row->sent_at)
             .run();
       },
       std::move(done));
@@ -503,6 +506,7 @@ Result<NotificationRecord> SqliteStore::read_notification(const Statement& row) 
   s.rate_multiplier = row.column_int(20);
   s.sent_by = row.column_optional_text(21);
   s.callback_attempts = row.column_int(22);
+  s.postage = row.column_optional_text(23);
   return open_notification(*cipher_, s);
 }
 
@@ -825,6 +829,36 @@ Result<void> SqliteStore::add_guest_list_entry(const GuestListEntry& entry) {
   });
 }
 
+Result<void> SqliteStore::put_letter_pdf(ServiceId service, NotificationId id, Timestamp created_at,
+                                         std::string_view pdf) {
+  auto sealed = seal_letter_pdf(*cipher_, service, id, created_at, pdf);
+  if (!sealed) return sealed.error();
+  return writer_->run([&](Connection& db) -> Result<void> {
+    auto stmt = db.prepare("INSERT INTO letter_pdfs (notification_id, service_id, created_at, pdf) VALUES (?, ?, ?, ?)");
+    if (!stmt) return stmt.error();
+    return stmt->bind_text(1, id.to_string())
+        .bind_text(2, service.to_string())
+        .bind_int(3, to_micros(created_at))
+        .bind_blob(4, *sealed)
+        .run();
+  });
+}
+
+Result<std::optional<std::string>> SqliteStore::find_letter_pdf(ServiceId service, NotificationId id) {
+  auto envelope = with_reader<std::optional<std::string>>([&](Connection& db) -> Result<std::optional<std::string>> {
+    auto stmt = db.prepare("SELECT pdf FROM letter_pdfs WHERE notification_id = ? AND service_id = ?");
+    if (!stmt) return stmt.error();
+    stmt->bind_text(1, id.to_string()).bind_text(2, service.to_string());
+    auto row = stmt->step();
+    if (!row) return row.error();
+    if (!*row) return std::optional<std::string>{};
+    return std::optional<std::string>(stmt->column_blob(0));
+  });
+  if (!envelope) return envelope.error();
+  if (!*envelope) return std::optional<std::string>{};
+  return open_letter_pdf(*cipher_, **envelope, id);
+}
+
 Result<bool> SqliteStore::on_guest_list(ServiceId service, std::string_view recipient_normalised) {
   auto index = cipher_->blind_index(service.to_string(), recipient_normalised, SystemClock().now());
   if (!index) return index.error();
@@ -990,6 +1024,9 @@ Result<RetentionOutcome> SqliteStore::redact_before(ServiceId service, Timestamp
     if (!redact) return redact.error();
     HERALD_TRY(redact->bind_int(1, to_micros(now)).bind_text(2, id).bind_int(3, to_micros(cutoff)).run());
     outcome.redacted = db.changes();
+    auto letters = db.prepare("DELETE FROM letter_pdfs WHERE service_id = ? AND created_at < ?");
+    if (!letters) return letters.error();
+    HERALD_TRY(letters->bind_text(1, id).bind_int(2, to_micros(cutoff)).run());
     auto inbound = db.prepare("DELETE FROM inbound_sms WHERE service_id = ? AND created_at < ?");
     if (!inbound) return inbound.error();
     return inbound->bind_text(1, id).bind_int(2, to_micros(cutoff)).run();

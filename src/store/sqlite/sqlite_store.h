@@ -64,6 +64,9 @@ class SqliteStore final : public Store {
   Result<std::optional<ServiceCallback>> find_service_callback(ServiceId service, CallbackKind kind) override;
   Result<std::vector<NotificationRecord>> claim_callbacks(int limit, Timestamp now, Duration lease) override;
   Result<void> finish_callback(NotificationId id, std::optional<Timestamp> retry_at) override;
+  Result<void> put_letter_pdf(ServiceId service, NotificationId id, Timestamp created_at,
+                              std::string_view pdf) override;
+  Result<std::optional<std::string>> find_letter_pdf(ServiceId service, NotificationId id) override;
   Result<void> add_guest_list_entry(const GuestListEntry& entry) override;
   Result<bool> on_guest_list(ServiceId service, std::string_view recipient_normalised) override;
   Result<void> insert_inbound_sms(const InboundSms& sms) override;

@@ -1,0 +1,223 @@
+#include "domain/letters.h"
+
+#include <algorithm>
+
+#include "core/json.h"
+#include "crypto/hmac.h"
+#include "crypto/random.h"
+#include "domain/letter_pdf.h"
+#include "domain/letter_timings.h"
+#include "domain/postal_address.h"
+#include "domain/precompiled_letter.h"
+#include "domain/template_render.h"
+
+namespace herald::domain {
+namespace {
+
+// GOV.UK prints letters double-sided: a sheet of paper holds two pages.
+int sheets_of_paper(int pages) { return (pages + 1) / 2; }
+
+std::string join_lines(const std::vector<std::string>& lines) {
+  std::string out;
+  for (const auto& line : lines) {
+    if (!out.empty()) out += '\n';
+    out += line;
+  }
+  return out;
+}
+
+// Every precompiled letter of a service names one template, as GOV.UK's hidden "Pre-compiled
+// PDF" template: its id is derived from the service's, so that every node finds the same one.
+TemplateId precompiled_template_id(ServiceId service) {
+  const std::string digest = crypto::sha256("herald precompiled letter template " + service.to_string());
+  Uuid id;
+  std::copy_n(digest.begin(), 16, id.bytes.begin());
+  id.bytes[6] = static_cast<std::uint8_t>((id.bytes[6] & 0x0f) | 0x80);  // version 8: derived
+  id.bytes[8] = static_cast<std::uint8_t>((id.bytes[8] & 0x3f) | 0x80);
+  return TemplateId{id};
+}
+
+// The personalisation a precompiled letter's GET shows: its address lines, the last as postcode.
+std::string address_personalisation(const std::vector<std::string>& lines) {
+  json::Writer w;
+  w.begin_object();
+  for (std::size_t i = 0; i < lines.size(); ++i) {
+    const bool last = i + 1 == lines.size() && lines.size() > 1;
+    w.key(last ? std::string("postcode") : "address_line_" + std::to_string(i + 1)).string(lines[i]);
+  }
+  w.end_object();
+  return w.take();
+}
+
+Error letter_refusal(std::string message) {
+  return with_kind(Error{ErrorCode::kPermissionDenied, std::move(message)}, "BadRequestError");
+}
+
+}  // namespace
+
+Result<store::ServiceRecord> Letters::letter_service(const Caller& caller, Timestamp now) {
+  auto service = notifications_.lookups().service(caller.service, now, Blocking::kAllowed);
+  if (!service) return service.error();
+  if (!*service) return not_found("service " + caller.service.to_string());
+  if (!(*service)->has_permission("letter")) return invalid_argument("Service is not allowed to send letters");
+  return **service;
+}
+
+void Letters::finish(const Caller& caller, store::NotificationRecord& record, Timestamp now) {
+  record.id = NotificationId{crypto::time_ordered_uuid(now)};
+  record.service = caller.service;
+  record.api_key = caller.key;
+  record.key_type = caller.key_type;
+  record.type = "letter";
+  record.created_at = now;
+  // Test letters never leave Herald: delivered at once (GOV.UK's research mode). Failed ones
+  // are final too. Only letters in "created" wait for the print supplier.
+  if (record.status == "created" && caller.key_type == store::KeyType::kTest) record.status = "delivered";
+  record.queued = record.status == "created";
+  if (!record.queued) record.updated_at = now;
+}
+
+Result<AcceptedLetter> Letters::send(const Caller& caller, LetterRequest&& request, Timestamp now) {
+  auto service = letter_service(caller, now);
+  if (!service) return service.error();
+  auto found = notifications_.usable_template(caller, request.template_id, "letter", now, Blocking::kAllowed);
+  if (!found) return found.error();
+  const store::TemplateRecord& letter_template = **found;
+  HERALD_TRY(check_placeholders({letter_template.subject, letter_template.body}, request.personalisation));
+  if (caller.key_type == store::KeyType::kTeam) return letter_refusal("Cannot send letters with a team api key");
+  if (service->restricted && caller.key_type != store::KeyType::kTest) {
+    return letter_refusal("Cannot send letters when service is in trial mode");
+  }
+  const auto international = service->has_permission("international_letters") ? InternationalLetters::kAllowed
+                                                                              : InternationalLetters::kNotAllowed;
+  auto address = validate_postal_address(request.personalisation, international);
+  if (!address) return address.error();
+
+  auto contacts = notifications_.lookups().contacts(caller.service, store::ContactKind::kLetterContact, now,
+                                                    Blocking::kAllowed);
+  if (!contacts) return contacts.error();
+  std::string contact_block;
+  for (const auto& c : **contacts) {
+    if (c.is_default) contact_block = c.value;
+  }
+
+  store::NotificationRecord record;
+  record.template_id = letter_template.id;
+  record.template_version = letter_template.version;
+  record.reference = std::move(request.reference);
+  record.recipient = join_lines(address->lines);
+  record.personalisation_json = std::move(request.personalisation_json);
+  record.subject = substitute_placeholders(letter_template.subject, request.personalisation, ListStyle::kInline);
+  record.body = substitute_placeholders(letter_template.body, request.personalisation, ListStyle::kMarkdownBullets);
+  record.postage = std::string(letter_postage(*address, UkPostage::kSecond));
+  record.sender = contact_block;
+  record.status = "created";
+  auto pdf = render_letter_pdf({record.subject, record.body, address->lines, contact_block, config_.logo_png_path,
+                                letter_date(now)});
+  if (!pdf && pdf.error().code != ErrorCode::kInvalidArgument) return pdf.error();
+  if (!pdf) record.status = "validation-failed";  // longer than GOV.UK's 10 pages
+  finish(caller, record, now);
+  if (pdf) {
+    record.billable_units = sheets_of_paper(pdf->page_count);
+    HERALD_TRY(store_.put_letter_pdf(record.service, record.id, record.created_at, pdf->bytes));
+  }
+  HERALD_TRY(store_.insert_notification(record));
+  notifications_.limits().count_daily(caller, "letter", now);
+  return AcceptedLetter{std::move(record)};
+}
+
+Result<AcceptedLetter> Letters::send_precompiled(const Caller& caller, PrecompiledLetterRequest&& request,
+                                                 Timestamp now) {
+  auto service = letter_service(caller, now);
+  if (!service) return service.error();
+  if (caller.key_type == store::KeyType::kTeam) return letter_refusal("Cannot send letters with a team api key");
+  if (service->restricted && caller.key_type != store::KeyType::kTest) {
+    return letter_refusal("Cannot send letters when service is in trial mode");
+  }
+  auto uk_postage = parse_uk_postage(request.postage.value_or("second"));
+  if (!uk_postage) return uk_postage.error();
+
+  // The service's precompiled-letter template: made on its first precompiled letter, archived
+  // so that it is never listed or sent as a template (GOV.UK's is hidden).
+  const TemplateId template_id = precompiled_template_id(caller.service);
+  auto existing = store_.find_template(caller.service, template_id, std::nullopt);
+  if (!existing) return existing.error();
+  int template_version = 1;
+  if (*existing) {
+    template_version = (*existing)->version;
+  } else {
+    store::TemplateRecord t;
+    t.id = template_id;
+    t.service = caller.service;
+    t.name = "Pre-compiled PDF";
+    t.type = "letter";
+    t.created_at = now;
+    t.created_by = "herald";
+    t.archived = true;
+    // Another node may make it at the same moment: then theirs is as good.
+    if (store_.create_template(t)) HERALD_TRY(store_.set_template_archived(caller.service, template_id, true));
+  }
+
+  store::NotificationRecord record;
+  record.template_id = template_id;
+  record.template_version = template_version;
+  record.reference = std::move(request.reference);
+  record.status = "created";
+  auto checked = check_precompiled_letter(request.pdf);
+  std::vector<std::string> lines;
+  if (checked) {
+    const auto international = service->has_permission("international_letters") ? InternationalLetters::kAllowed
+                                                                                : InternationalLetters::kNotAllowed;
+    auto address = validate_postal_address_lines(checked->address_lines, international);
+    if (address) {
+      lines = address->lines;
+      record.postage = std::string(letter_postage(*address, *uk_postage));
+      record.billable_units = sheets_of_paper(checked->page_count);
+    }
+  }
+  if (lines.empty()) {
+    // GOV.UK accepts the letter and fails it after its checks: so does Herald, at once.
+    record.status = "validation-failed";
+    lines = {"Provided as PDF"};
+  }
+  if (!record.postage) record.postage = std::string(letter_postage({}, *uk_postage));
+  record.recipient = join_lines(lines);
+  record.personalisation_json = address_personalisation(lines);
+  finish(caller, record, now);
+  if (request.pdf.size() <= kPrecompiledLetterMaxBytes) {
+    HERALD_TRY(store_.put_letter_pdf(record.service, record.id, record.created_at, request.pdf));
+  }
+  HERALD_TRY(store_.insert_notification(record));
+  notifications_.limits().count_daily(caller, "letter", now);
+  return AcceptedLetter{std::move(record)};
+}
+
+Result<std::string> Letters::pdf(const Caller& caller, NotificationId id) {
+  auto found = store_.find_notification(caller.service, id);
+  if (!found) return found.error();
+  if (!*found) return not_found("notification");
+  const store::NotificationRecord& record = **found;
+  const auto refuse = [](std::string kind, std::string message) {
+    return with_kind(invalid_argument(std::move(message)), std::move(kind));
+  };
+  if (record.type != "letter") return refuse("BadRequestError", "Notification is not a letter");
+  if (record.status == "virus-scan-failed") return refuse("BadRequestError", "File did not pass the virus scan");
+  if (record.status == "technical-failure") {
+    return refuse("BadRequestError", "PDF not available for letters in status technical-failure");
+  }
+  auto pdf = store_.find_letter_pdf(caller.service, id);
+  if (!pdf) return pdf.error();
+  if (!*pdf || record.status == "pending-virus-check") {
+    return refuse("PDFNotReadyError", "PDF not available yet, try again later");
+  }
+  return std::move(**pdf);
+}
+
+Result<std::string> Letters::pdf_for_print(const store::NotificationRecord& record) {
+  auto pdf = store_.find_letter_pdf(record.service, record.id);
+  if (!pdf) return pdf.error();
+  if (!*pdf) return not_found("letter PDF " + record.id.to_string());
+  return std::move(**pdf);
+}
+
+}  // namespace herald::domain

@@ -1,0 +1,74 @@
+#pragma once
+// Letters: the use cases of sending letters (templated and precompiled) and reading their PDFs,
+// independent of any API's wire format (api/govuk-notify-v2.md §3.4, §3.5, §3.8). A letter is
+// rendered (or checked) when it is sent, so its page count, sheets and postage are known at
+// once and the PDF that `GET .../pdf` returns is the one that is printed. The PDF shows the
+// address: the store seals it like the notification's other personal fields.
+// Thread-safe if the Store is.
+
+#include <optional>
+#include <string>
+
+#include "core/result.h"
+#include "core/time.h"
+#include "domain/notifications.h"
+
+namespace herald::domain {
+
+struct LetterRequest {
+  TemplateId template_id;
+  Personalisation personalisation;   // holds the address (address_line_1..7, postcode)
+  std::string personalisation_json;  // as received, stored encrypted
+  std::optional<std::string> reference;
+};
+
+struct PrecompiledLetterRequest {
+  std::string reference;  // required by GOV.UK for precompiled letters
+  std::string pdf;        // decoded from base64
+  std::optional<std::string> postage;  // first, second or economy (already schema-checked)
+};
+
+struct AcceptedLetter {
+  store::NotificationRecord record;  // record.subject/body: the rendered heading and body
+};
+
+struct LettersConfig {
+  std::optional<std::string> logo_png_path;  // drawn top left of every templated letter
+};
+
+class Letters {
+ public:
+  Letters(store::Store& store, Notifications& notifications, LettersConfig config = {})
+      : store_(store), notifications_(notifications), config_(std::move(config)) {}
+
+  // GOV.UK's order: letter permission ("Service is not allowed to send letters"), template,
+  // personalisation, team key (403 "Cannot send letters with a team api key"), trial mode (403
+  // "Cannot send letters when service is in trial mode"), the address (400 ValidationError),
+  // then rendered and durable. A letter beyond kLetterMaxPages is accepted in status
+  // validation-failed, as GOV.UK fails it after accepting it. Test keys: delivered at once,
+  // never handed to a print supplier.
+  Result<AcceptedLetter> send(const Caller& caller, LetterRequest&& request, Timestamp now);
+  // A PDF the service made. Checked at once (domain/precompiled_letter.h, then the address read
+  // from its window): status created (or delivered for a test key), or validation-failed when a
+  // check fails - accepted either way, as GOV.UK accepts it and fails it later.
+  Result<AcceptedLetter> send_precompiled(const Caller& caller, PrecompiledLetterRequest&& request, Timestamp now);
+
+  // The letter's PDF. Errors as GOV.UK's (kind BadRequestError / PDFNotReadyError, 400):
+  // "Notification is not a letter", "File did not pass the virus scan", "PDF not available for
+  // letters in status technical-failure", "PDF not available yet, try again later"; kNotFound
+  // when there is no such notification.
+  Result<std::string> pdf(const Caller& caller, NotificationId id);
+
+  // The PDF as the print supplier gets it (the delivery worker); kNotFound when it is gone.
+  Result<std::string> pdf_for_print(const store::NotificationRecord& record);
+
+ private:
+  Result<store::ServiceRecord> letter_service(const Caller& caller, Timestamp now);
+  void finish(const Caller& caller, store::NotificationRecord& record, Timestamp now);
+
+  store::Store& store_;
+  Notifications& notifications_;
+  LettersConfig config_;
+};
+
+}  // namespace herald::domain
