@@ -1,0 +1,223 @@
+#!/usr/bin/python3
+"""Integration: letters through herald serve (GOV.UK Notify v2 §3.4, §3.5, §3.8).
+
+Covers: a templated letter's 201, its GET (accepted, address lines, postage, estimated delivery,
+sheets) and its PDF; the same PDF sent back as a precompiled letter (its address read from the
+window); GOV.UK's errors (address, team key, trial mode, base64, postage, not a letter, a PDF that
+fails its checks); test keys (received at once); letters waiting, accepted, when no print supplier
+is configured; the letter preview and template JSON.
+Usage: test_letters.py /path/to/herald
+"""
+import base64
+import os
+import re
+import sys
+import time
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "tools"))
+from harness import Herald, SmtpSink, Workspace, run_tests  # noqa: E402
+
+HERALD = sys.argv[1]
+ADDRESS = {"address_line_1": "Ada Lovelace", "address_line_2": "12 Marylebone Road", "address_line_3": "London",
+           "postcode": "nw1 5lr"}
+
+
+def setup(ws, live=True):
+    sink = ws.track(SmtpSink(ws.dir))
+    herald = ws.track(Herald(HERALD, ws.dir, sink.port))
+    service_id, key = herald.create_service("Clinic", live=live)
+    template_id = herald.create_template(service_id, "Your appointment on ((day))",
+                                         "Dear ((name)),\n\nPlease come on ((day)).\n\n* bring a letter\n* arrive early",
+                                         name="Appointment", type="letter")
+    # Keys and services made before the server starts (its caches know them from the start).
+    herald.team_key = herald.run_cli("key", "create", "--service", service_id, "--type", "team", "--name", "team")
+    herald.test_key = herald.run_cli("key", "create", "--service", service_id, "--type", "test", "--name", "test")
+    trial_id, herald.trial_key = herald.create_service("Trial", live=False)
+    herald.trial_template = herald.create_template(trial_id, "Hi", "Hello", name="L", type="letter")
+    herald.start()
+    return herald, key, service_id, template_id
+
+
+def send(herald, key, template_id, **personalisation):
+    values = dict(ADDRESS, name="Ada", day="Monday")
+    values.update(personalisation)
+    return herald.request("POST", "/v2/notifications/letter", key=key,
+                          body={"template_id": template_id, "personalisation": values, "reference": "letter-ref"})
+
+
+def pdf_pages(pdf):
+    return len(re.findall(rb"/Type\s*/Page[^s]", pdf))
+
+
+def test_a_templated_letter_is_accepted_shown_and_its_pdf_served():
+    with Workspace() as ws:
+        herald, key, service_id, template_id = setup(ws)
+        status, sent = send(herald, key, template_id)
+        assert status == 201, sent
+        assert sent["content"] == {"subject": "Your appointment on Monday",
+                                   "body": "Dear Ada,\n\nPlease come on Monday.\n\n* bring a letter\n* arrive early"}, sent
+        assert sent["reference"] == "letter-ref" and sent["scheduled_for"] is None, sent
+        assert sent["template"]["id"] == template_id and sent["template"]["version"] == 1, sent
+        assert sent["uri"].endswith("/v2/notifications/" + sent["id"]), sent
+        status, got = herald.request("GET", "/v2/notifications/" + sent["id"], key=key)
+        assert status == 200, got
+        assert got["type"] == "letter" and got["status"] == "accepted", got
+        assert (got["line_1"], got["line_2"], got["line_3"], got["postcode"]) == (
+            "Ada Lovelace", "12 Marylebone Road", "London", "nw1 5lr"), got
+        assert got["line_4"] is None and got["email_address"] is None and got["phone_number"] is None, got
+        assert got["subject"] == "Your appointment on Monday", got
+        assert got["postage"] == "second", got
+        assert re.fullmatch(r"\d{4}-\d\d-\d\dT1[56]:00:00\.000000Z", got["estimated_delivery"]), got
+        assert got["cost_details"] == {"billable_sheets_of_paper": 1, "postage": "second"}, got
+        # The listing shows it too, mapped the same way, and filters on letters' aliases.
+        status, page = herald.request("GET", "/v2/notifications?template_type=letter&status=accepted", key=key)
+        assert status == 200 and [n["id"] for n in page["notifications"]] == [sent["id"]], page
+        status, pdf = herald.request("GET", "/v2/notifications/%s/pdf" % sent["id"], key=key)
+        assert status == 200 and isinstance(pdf, bytes) and pdf.startswith(b"%PDF-"), (status, pdf[:40])
+        assert pdf_pages(pdf) == 1, pdf_pages(pdf)
+        # No print supplier is configured: the letter waits, accepted, rather than failing.
+        status, got = herald.request("GET", "/v2/notifications/" + sent["id"], key=key)
+        assert got["status"] == "accepted", got
+        # The address is sealed: not in the database's notification or PDF rows.
+        for table, column in (("notifications", "recipient"), ("letter_pdfs", "pdf")):
+            for (value,) in herald.sql("SELECT %s FROM %s" % (column, table)):
+                raw = value if isinstance(value, bytes) else str(value).encode()
+                assert b"Marylebone" not in raw and b"4d617279" not in raw, (table, column)
+
+
+def test_a_rendered_letter_sent_back_as_precompiled_has_its_address_read_from_the_window():
+    with Workspace() as ws:
+        herald, key, service_id, template_id = setup(ws)
+        status, sent = send(herald, key, template_id)
+        assert status == 201, sent
+        status, pdf = herald.request("GET", "/v2/notifications/%s/pdf" % sent["id"], key=key)
+        assert status == 200, pdf
+        content = base64.b64encode(pdf).decode()
+        status, pre = herald.request("POST", "/v2/notifications/letter", key=key,
+                                     body={"reference": "pre-ref", "content": content, "postage": "first"})
+        assert status == 201, pre
+        assert set(pre) == {"id", "reference", "postage"}, pre
+        assert pre["reference"] == "pre-ref" and pre["postage"] == "first", pre
+        status, got = herald.request("GET", "/v2/notifications/" + pre["id"], key=key)
+        assert status == 200 and got["status"] == "accepted", got
+        # Read back from the window as printed: Notify prints addresses in capitals.
+        assert got["line_1"] == "ADA LOVELACE" and got["postcode"] == "NW1 5LR", got
+        assert got["cost_details"] == {"billable_sheets_of_paper": 1, "postage": "first"}, got
+        status, back = herald.request("GET", "/v2/notifications/%s/pdf" % pre["id"], key=key)
+        assert status == 200 and back == pdf, "the precompiled PDF comes back byte for byte"
+        # Its template is the service's hidden precompiled one: not listed among templates.
+        status, templates = herald.request("GET", "/v2/templates?type=letter", key=key)
+        assert [t["id"] for t in templates["templates"]] == [template_id], templates
+        # A PDF that fails the checks is accepted, then validation-failed (as GOV.UK).
+        bad = base64.b64encode(b"%PDF-1.4 not really a pdf").decode()
+        status, pre = herald.request("POST", "/v2/notifications/letter", key=key, body={"reference": "x", "content": bad})
+        assert status == 201 and pre["postage"] == "second", pre
+        status, got = herald.request("GET", "/v2/notifications/" + pre["id"], key=key)
+        assert got["status"] == "validation-failed" and got["line_1"] == "Provided as PDF", got
+        assert got["completed_at"], got
+
+
+def test_errors_as_govuk_gives_them():
+    with Workspace() as ws:
+        herald, key, service_id, template_id = setup(ws)
+
+        def error_of(body, k=key, path="/v2/notifications/letter"):
+            status, reply = herald.request("POST", path, key=k, body=body)
+            return status, reply["errors"][0]["error"], reply["errors"][0]["message"]
+
+        assert error_of({"template_id": template_id}) == (
+            400, "ValidationError", "personalisation is a required property")
+        assert error_of({"template_id": template_id, "personalisation": {"name": "A", "day": "B"}, "x": 1}) == (
+            400, "ValidationError", "Additional properties are not allowed (x was unexpected)")
+        status, reply = send(herald, key, template_id, postcode="not a postcode")
+        assert status == 400 and reply["errors"] == [
+            {"error": "ValidationError", "message": "Must be a real UK postcode"}], reply
+        status, reply = send(herald, key, template_id, address_line_2=None, address_line_3=None)
+        assert status == 400 and reply["errors"][0]["message"] == "Address must be at least 3 lines", reply
+        status, reply = send(herald, key, template_id, postcode="France")
+        assert status == 400 and reply["errors"][0]["message"] == "Must be a real UK postcode", reply
+        values = dict(ADDRESS, name="Ada")
+        status, reply = herald.request("POST", "/v2/notifications/letter", key=key,
+                                       body={"template_id": template_id, "personalisation": values})
+        assert status == 400 and reply["errors"] == [
+            {"error": "BadRequestError", "message": "Missing personalisation: day"}], reply
+        assert error_of({"reference": "r", "content": "not base64!"}) == (
+            400, "BadRequestError", "Cannot decode letter content (invalid base64 encoding)")
+        assert error_of({"reference": "r", "content": "JVBERg==", "postage": "third"}) == (
+            400, "ValidationError", "postage invalid. It must be either first, second or economy.")
+        assert error_of({"content": "JVBERg=="}) == (400, "ValidationError", "reference is a required property")
+        # Team keys and trial services may not send letters (403).
+        status, reply = send(herald, herald.team_key, template_id)
+        assert status == 403 and reply["errors"] == [
+            {"error": "BadRequestError", "message": "Cannot send letters with a team api key"}], reply
+        status, reply = herald.request("POST", "/v2/notifications/letter", key=herald.trial_key,
+                                       body={"template_id": herald.trial_template, "personalisation": ADDRESS})
+        assert status == 403 and reply["errors"] == [
+            {"error": "BadRequestError", "message": "Cannot send letters when service is in trial mode"}], reply
+        # The PDF endpoint: not a letter, unknown, not a UUID.
+        email_template = herald.create_template(service_id, "S", "Body", name="E")
+        status, email = herald.request("POST", "/v2/notifications/email", key=key,
+                                       body={"email_address": "a@example.com", "template_id": email_template})
+        assert status == 201, email
+        status, reply = herald.request("GET", "/v2/notifications/%s/pdf" % email["id"], key=key)
+        assert status == 400 and reply["errors"] == [
+            {"error": "BadRequestError", "message": "Notification is not a letter"}], reply
+        status, reply = herald.request("GET", "/v2/notifications/%s/pdf" % service_id, key=key)
+        assert status == 404 and reply["errors"][0]["error"] == "NoResultFound", reply
+        status, reply = herald.request("GET", "/v2/notifications/nope/pdf", key=key)
+        assert status == 400 and reply["errors"][0]["message"] == "notification_id is not a valid UUID", reply
+        # A service without the letter permission.
+        herald.run_cli("service", "set", "--service", service_id, "--permissions", "email,sms")
+        deadline = time.time() + 10  # the service's settings are cached for a moment
+        while True:
+            status, reply = send(herald, key, template_id)
+            if status != 201 or time.time() > deadline:
+                break
+            time.sleep(0.2)
+        assert status == 400 and reply["errors"][0]["message"] == "Service is not allowed to send letters", reply
+
+
+def test_test_keys_letters_are_received_at_once_and_international_needs_permission():
+    with Workspace() as ws:
+        herald, key, service_id, template_id = setup(ws)
+        test_key = herald.test_key
+        status, sent = send(herald, test_key, template_id)
+        assert status == 201, sent
+        status, got = herald.request("GET", "/v2/notifications/" + sent["id"], key=test_key)
+        assert got["status"] == "received" and got["completed_at"], got
+        status, pdf = herald.request("GET", "/v2/notifications/%s/pdf" % sent["id"], key=test_key)
+        assert status == 200 and pdf.startswith(b"%PDF-"), status
+        herald.run_cli("service", "set", "--service", service_id, "--permissions", "email,sms,letter,international_letters")
+        deadline = time.time() + 10  # the service's settings are cached for a moment
+        while True:
+            status, sent = send(herald, key, template_id, postcode="France")
+            if status == 201 or time.time() > deadline:
+                break
+            time.sleep(0.2)
+        assert status == 201, sent
+        status, got = herald.request("GET", "/v2/notifications/" + sent["id"], key=key)
+        assert got["postage"] == "europe" and got["postcode"] == "France", got
+
+
+def test_letter_preview_and_template_json():
+    with Workspace() as ws:
+        herald, key, service_id, template_id = setup(ws)
+        status, preview = herald.request("POST", "/v2/template/%s/preview" % template_id, key=key,
+                                         body={"personalisation": {"name": "Ada", "day": "Friday"}})
+        assert status == 200, preview
+        assert preview["subject"] == "Your appointment on Friday" and preview["html"] is None, preview
+        assert preview["body"].startswith("Dear Ada,") and preview["postage"] == "second", preview
+        status, reply = herald.request("POST", "/v2/template/%s/preview" % template_id, key=key,
+                                       body={"personalisation": {"name": "Ada"}})
+        assert status == 400 and reply["errors"][0]["message"] == "Missing personalisation: day", reply
+        status, t = herald.request("GET", "/v2/template/" + template_id, key=key)
+        assert t["type"] == "letter" and t["postage"] == "second" and t["subject"] == "Your appointment on ((day))", t
+        assert t["personalisation"] == {"day": {"required": True}, "name": {"required": True}}, t
+
+
+if __name__ == "__main__":
+    run_tests([test_a_templated_letter_is_accepted_shown_and_its_pdf_served,
+               test_a_rendered_letter_sent_back_as_precompiled_has_its_address_read_from_the_window,
+               test_errors_as_govuk_gives_them,
+               test_test_keys_letters_are_received_at_once_and_international_needs_permission,
+               test_letter_preview_and_template_json])
