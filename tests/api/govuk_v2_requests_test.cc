@@ -78,3 +78,41 @@ TEST(GovukRequests, PythonReprOfValues) {
 
 }  // namespace
 }  // namespace herald::api::govuk_v2
+
+namespace herald::api::govuk_v2 {
+namespace {
+
+std::string scheduled_errors(std::string_view when, Timestamp now) {
+  const std::string body = std::string(R"({"email_address": "a@example.com", "template_id": ")") + kTemplate +
+                           R"(", "scheduled_for": )" + std::string(when) + "}";
+  auto request = parse_send_email(std::get<json::Value>(parse_body(body)), now);
+  if (auto* response = std::get_if<net::Response>(&request)) return response->body;
+  return "ok";
+}
+
+// GOV.UK checks scheduled_for (Python's fromisoformat, offset dropped; not past; at most 24 h
+// ahead) and then sends at once.
+TEST(GovukRequests, ScheduledForIsCheckedAsGovukChecksIt) {
+  const Timestamp now = *parse_timestamp("2026-11-23T12:00:00.000000Z");
+  EXPECT_EQ(scheduled_errors("null", now), "ok");
+  EXPECT_EQ(scheduled_errors(R"("2026-11-23T13:00")", now), "ok");
+  EXPECT_EQ(scheduled_errors(R"("2026-11-23 18:30:00.123+05:00")", now), "ok") << "offset dropped, as GOV.UK";
+  EXPECT_EQ(scheduled_errors(R"("2026-11-24T11:59:59Z")", now), "ok");
+  EXPECT_EQ(scheduled_errors(R"("2026-11-24")", now), "ok") << "a date alone is midnight";
+  const auto one = [](const char* message) {
+    return std::string(R"({"status_code":400,"errors":[{"error":"ValidationError","message":")") + message + "\"}]}";
+  };
+  EXPECT_EQ(scheduled_errors(R"("2026-11-23T11:00")", now), one("scheduled_for datetime can not be in the past"));
+  EXPECT_EQ(scheduled_errors(R"("2026-11-24T12:00:01")", now),
+            one("scheduled_for datetime can only be 24 hours in the future"));
+  const char* invalid = "scheduled_for datetime format is invalid. It must be a valid ISO8601 date time format, "
+                        "https://en.wikipedia.org/wiki/ISO_8601";
+  for (const char* bad : {R"("tomorrow")", R"("2026-02-30T10:00")", R"("2026-11-23T25:00")", R"("2026-11-23T13:00x")",
+                          R"("")"}) {
+    EXPECT_EQ(scheduled_errors(bad, now), one(invalid)) << bad;
+  }
+  EXPECT_EQ(scheduled_errors("5", now), one("scheduled_for 5 is not of type string, null"));
+}
+
+}  // namespace
+}  // namespace herald::api::govuk_v2

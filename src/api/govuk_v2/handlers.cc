@@ -94,7 +94,7 @@ bool post_sms(const Dependencies& deps, const net::Request& request, const Reply
     reply([response = std::move(*invalid)] { return response; });
     return true;
   }
-  auto parsed = parse_send_sms(std::get<json::Value>(body));
+  auto parsed = parse_send_sms(std::get<json::Value>(body), now);
   if (auto* invalid = std::get_if<net::Response>(&parsed)) {
     reply([response = std::move(*invalid)] { return response; });
     return true;

@@ -318,23 +318,99 @@ std::variant<json::Value, net::Response> parse_body(std::string_view body) {
 
 namespace {
 
-// scheduled_for is accepted by GOV.UK's schema but not acted on; Herald refuses it openly rather
-// than silently sending at once.
-void refuse_scheduling(const json::Value& body, std::vector<ErrorItem>& errors) {
-  if (const json::Value* scheduled = body.find("scheduled_for"); scheduled && !scheduled->is_null()) {
-    errors.push_back({"ValidationError", "scheduled_for is not supported by this server"});
+// Python's datetime.fromisoformat, as far as dates and times go: YYYY-MM-DD, optionally with
+// [T or space]HH[:MM[:SS[.f{1,6}]]] and a Z or +-HH[:MM] offset. GOV.UK then drops the offset
+// (replace(tzinfo=None)), reading the wall time as UTC; so does Herald.
+std::optional<Timestamp> parse_python_isoformat(std::string_view s) {
+  std::size_t i = 0;
+  const auto digits = [&](std::size_t n, int& out) {
+    if (i + n > s.size()) return false;
+    out = 0;
+    for (std::size_t k = 0; k < n; ++k) {
+      const char c = s[i + k];
+      if (c < '0' || c > '9') return false;
+      out = out * 10 + (c - '0');
+    }
+    i += n;
+    return true;
+  };
+  const auto take = [&](char c) {
+    if (i < s.size() && s[i] == c) {
+      ++i;
+      return true;
+    }
+    return false;
+  };
+  int y = 0, mo = 0, d = 0, h = 0, mi = 0, sec = 0, micros = 0;
+  if (!digits(4, y) || !take('-') || !digits(2, mo) || !take('-') || !digits(2, d)) return std::nullopt;
+  if (i < s.size() && (s[i] == 'T' || s[i] == ' ')) {
+    ++i;
+    if (!digits(2, h)) return std::nullopt;
+    if (take(':')) {
+      if (!digits(2, mi)) return std::nullopt;
+      if (take(':')) {
+        if (!digits(2, sec)) return std::nullopt;
+        if (take('.') || take(',')) {
+          std::size_t n = 0;
+          while (i < s.size() && n < 6 && s[i] >= '0' && s[i] <= '9') {
+            micros = micros * 10 + (s[i++] - '0');
+            ++n;
+          }
+          if (n == 0 || (n != 3 && n != 6)) return std::nullopt;
+          for (; n < 6; ++n) micros *= 10;
+        }
+      }
+    }
+    if (!take('Z')) {
+      if (i < s.size() && (s[i] == '+' || s[i] == '-')) {
+        ++i;
+        int oh = 0, om = 0;
+        if (!digits(2, oh)) return std::nullopt;
+        if (take(':')) {
+          if (!digits(2, om)) return std::nullopt;
+        }
+        if (oh > 23 || om > 59) return std::nullopt;
+      }
+    }
+  }
+  if (i != s.size()) return std::nullopt;
+  const std::chrono::year_month_day ymd{std::chrono::year{y}, std::chrono::month{static_cast<unsigned>(mo)},
+                                        std::chrono::day{static_cast<unsigned>(d)}};
+  if (!ymd.ok() || h > 23 || mi > 59 || sec > 59) return std::nullopt;
+  return std::chrono::time_point_cast<Duration>(std::chrono::sys_days{ymd}) + std::chrono::hours{h} +
+         std::chrono::minutes{mi} + std::chrono::seconds{sec} + std::chrono::microseconds{micros};
+}
+
+// scheduled_for: GOV.UK's schema checks it (a date and time, not past, at most 24 hours ahead)
+// and the API then sends at once, answering scheduled_for null. Herald does the same, so that a
+// service moving over sees what it saw.
+void check_scheduled_for(const json::Value& body, Timestamp now, std::vector<ErrorItem>& errors) {
+  const json::Value* scheduled = body.find("scheduled_for");
+  if (scheduled == nullptr || scheduled->is_null()) return;
+  if (!scheduled->is_string()) {
+    errors.push_back({"ValidationError", "scheduled_for " + python_repr_unquoted(*scheduled) + " is not of type string, null"});
+    return;
+  }
+  const auto when = parse_python_isoformat(scheduled->as_string());
+  if (!when) {
+    errors.push_back({"ValidationError", "scheduled_for datetime format is invalid. It must be a valid ISO8601 date "
+                                         "time format, https://en.wikipedia.org/wiki/ISO_8601"});
+  } else if (*when < now) {
+    errors.push_back({"ValidationError", "scheduled_for datetime can not be in the past"});
+  } else if (*when > now + std::chrono::hours(24)) {
+    errors.push_back({"ValidationError", "scheduled_for datetime can only be 24 hours in the future"});
   }
 }
 
 }  // namespace
 
-std::variant<domain::SmsRequest, net::Response> parse_send_sms(const json::Value& body) {
+std::variant<domain::SmsRequest, net::Response> parse_send_sms(const json::Value& body, Timestamp now) {
   if (!body.is_object()) {
     return error_response(400, "ValidationError", python_repr_unquoted(body) + " is not of type object");
   }
   SmsSchema schema(body);
   schema.check_properties();
-  refuse_scheduling(body, schema.errors);
+  check_scheduled_for(body, now, schema.errors);
   schema.check_required();
   schema.check_additional();
   if (!schema.errors.empty()) return error_response(400, schema.errors);
@@ -375,13 +451,12 @@ std::variant<domain::LetterRequest, domain::PrecompiledLetterRequest, net::Respo
 
 std::variant<domain::EmailRequest, net::Response> parse_send_email(const json::Value& body,
                                                                    Timestamp now) {
-  (void)now;
   if (!body.is_object()) {
     return error_response(400, "ValidationError", python_repr_unquoted(body) + " is not of type object");
   }
   EmailSchema schema(body);
   schema.check_properties();
-  refuse_scheduling(body, schema.errors);
+  check_scheduled_for(body, now, schema.errors);
   schema.check_required();
   schema.check_additional();
   if (!schema.errors.empty()) return error_response(400, schema.errors);

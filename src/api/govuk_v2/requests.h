@@ -29,7 +29,7 @@ std::variant<domain::EmailRequest, net::Response> parse_send_email(const json::V
 std::variant<domain::Personalisation, net::Response> parse_preview(std::string_view body);
 
 // Validates a send-sms body (GOV.UK's post_sms_request; the phone number leniently, §8.2).
-std::variant<domain::SmsRequest, net::Response> parse_send_sms(const json::Value& body);
+std::variant<domain::SmsRequest, net::Response> parse_send_sms(const json::Value& body, Timestamp now);
 
 // POST /v2/notifications/letter: a templated letter, or (when the body has `content`) a
 // precompiled one, whose base64 is decoded here ("Cannot decode letter content (invalid base64

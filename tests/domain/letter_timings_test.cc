@@ -1,0 +1,44 @@
+#include "domain/letter_timings.h"
+
+#include <gtest/gtest.h>
+
+namespace herald::domain {
+namespace {
+
+Timestamp at(const char* text) { return *parse_timestamp(text); }
+std::string estimate(const char* sent, const char* postage) {
+  return format_timestamp(estimated_letter_delivery(at(sent), postage));
+}
+
+TEST(LetterTimings, PrintedNextWorkingDayThenDaysInTransit) {
+  // Monday 10:00: processed 16:30, printed Tuesday; second class 1 + 4 working days later.
+  EXPECT_EQ(estimate("2026-11-23T10:00:00.000000Z", "second"), "2026-12-01T16:00:00.000000Z");
+  EXPECT_EQ(estimate("2026-11-23T10:00:00.000000Z", "first"), "2026-11-25T16:00:00.000000Z");
+  EXPECT_EQ(estimate("2026-11-23T10:00:00.000000Z", "economy"), "2026-12-03T16:00:00.000000Z");
+  EXPECT_EQ(estimate("2026-11-23T10:00:00.000000Z", "europe"), "2026-12-02T16:00:00.000000Z");
+  EXPECT_EQ(estimate("2026-11-23T10:00:00.000000Z", "rest-of-world"), "2026-12-04T16:00:00.000000Z");
+}
+
+TEST(LetterTimings, WeekendsAreNotWorkingDaysButFirstClassArrivesOnSaturdays) {
+  // Friday evening: processed on Saturday, printed Monday.
+  EXPECT_EQ(estimate("2026-11-27T18:00:00.000000Z", "first"), "2026-12-01T16:00:00.000000Z");
+  // Printed Friday: first class arrives Saturday, second class not before the next week.
+  EXPECT_EQ(estimate("2026-11-26T10:00:00.000000Z", "first"), "2026-11-28T16:00:00.000000Z");
+  EXPECT_EQ(estimate("2026-11-26T10:00:00.000000Z", "second"), "2026-12-04T16:00:00.000000Z");
+}
+
+TEST(LetterTimings, UkTimeInSummer) {
+  // 16:00 BST is 15:00 UTC.
+  EXPECT_EQ(estimate("2026-06-01T10:00:00.000000Z", "second"), "2026-06-09T15:00:00.000000Z");
+  // 23:30 UTC on Monday is already Tuesday in the UK.
+  EXPECT_EQ(estimate("2026-06-01T23:30:00.000000Z", "first"), "2026-06-04T15:00:00.000000Z");
+  EXPECT_EQ(letter_date(at("2026-06-01T23:30:00.000000Z")), "2 June 2026");
+  EXPECT_EQ(letter_date(at("2026-11-23T10:00:00.000000Z")), "23 November 2026");
+  EXPECT_FALSE(is_british_summer_time(at("2026-03-29T00:59:59.000000Z")));
+  EXPECT_TRUE(is_british_summer_time(at("2026-03-29T01:00:00.000000Z")));
+  EXPECT_TRUE(is_british_summer_time(at("2026-10-25T00:59:59.000000Z")));
+  EXPECT_FALSE(is_british_summer_time(at("2026-10-25T01:00:00.000000Z")));
+}
+
+}  // namespace
+}  // namespace herald::domain
