@@ -1,8 +1,9 @@
 #!/usr/bin/python3
 """SC-24: canary recipient and personalisation never appear at rest or in logs.
 
-Sends the canary email address with the canary personalisation through the GOV.UK v2 API, and a
-text to the canary phone number through an SMS provider stand-in (its receipt included), lets
+Sends the canary email address with the canary personalisation through the GOV.UK v2 API, a
+text to the canary phone number through an SMS provider stand-in (its receipt included), and a
+letter to the canary address (then its PDF, canary-marked, as a precompiled letter), lets
 them deliver, receives a text from the canary number with the canary in it, then scans the SQLite database file, its WAL and shared-memory file (while the server
 runs, so the WAL is still there, and again after shutdown), the server's log output, a backup
 taken while the server runs, the data-key store and the audit log (export and checkpoints). Zero hits
@@ -13,11 +14,13 @@ instead, table files and WAL segments (pg_wal) alike, after a CHECKPOINT so that
 hold the rows too.
 Usage: test_canary.py /path/to/herald
 """
+import base64
 import os
 import sys
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "tools"))
-from canary import CANARY_EMAIL, CANARY_PERSONALISATION, CANARY_PHONE, CANARY_PHONE_DIGITS, scan_files  # noqa: E402
+from canary import (CANARY_ADDRESS_LINE, CANARY_EMAIL, CANARY_PERSONALISATION, CANARY_PHONE,  # noqa: E402
+                    CANARY_PHONE_DIGITS, scan_files)
 from harness import BACKEND, Herald, SmtpSink, Workspace, postgres_server, run_tests  # noqa: E402
 from sms_provider import SmsProvider  # noqa: E402
 
@@ -39,7 +42,9 @@ def send_canary_and_scan(plaintext):
         service_id, key = herald.create_service()
         template_id = herald.create_template(service_id, "Your code", "Your reference is ((canary)).")
         sms_template_id = herald.create_template(service_id, None, "Code ((canary))", name="Text", type="sms")
-        herald.run_cli("service", "set", "--service", service_id, "--permissions", "email,sms,inbound_sms")
+        letter_template_id = herald.create_template(service_id, "About ((canary))", "Your reference is ((canary)).",
+                                                    name="Letter", type="letter")
+        herald.run_cli("service", "set", "--service", service_id, "--permissions", "email,sms,letter,inbound_sms")
         herald.run_cli("service", "add-contact", "--service", service_id, "--kind", "sms_sender",
                        "--value", "07700900999", "--default")
         herald.start()
@@ -66,6 +71,25 @@ def send_canary_and_scan(plaintext):
         # The relay did receive it: the scan below is not clean merely because nothing happened.
         (raw, meta), = sink.messages()
         assert CANARY_PERSONALISATION.encode() in raw and meta["rcpt_tos"] == [CANARY_EMAIL]
+
+        # A letter to the canary address, and its PDF sent back as a precompiled letter with the
+        # canary in its bytes (a comment after %%EOF: the rendered PDF's own text is compressed,
+        # so only this shows that the stored PDF itself is sealed).
+        status, letter = herald.request("POST", "/v2/notifications/letter", key=key, body={
+            "template_id": letter_template_id, "personalisation": {
+                "address_line_1": "Flat 1", "address_line_2": CANARY_ADDRESS_LINE, "address_line_3": "London",
+                "postcode": "SW1A 1AA", "canary": CANARY_PERSONALISATION}})
+        assert status == 201, (status, letter)
+        status, pdf = herald.request("GET", "/v2/notifications/%s/pdf" % letter["id"], key=key)
+        assert status == 200 and pdf.startswith(b"%PDF-"), status
+        marked = pdf + b"\n%" + CANARY_ADDRESS_LINE.encode() + b" " + CANARY_PERSONALISATION.encode() + b"\n"
+        status, pre = herald.request("POST", "/v2/notifications/letter", key=key, body={
+            "reference": "canary-letter", "content": base64.b64encode(marked).decode()})
+        assert status == 201, (status, pre)
+        status, back = herald.request("GET", "/v2/notifications/%s/pdf" % pre["id"], key=key)
+        assert back == marked, "the precompiled PDF is stored as sent"
+        status, got = herald.request("GET", "/v2/notifications/" + pre["id"], key=key)
+        assert got["status"] == "accepted" and got["line_2"] == CANARY_ADDRESS_LINE.upper(), got
 
         db = os.path.join(herald.dir, "herald.db")
         if BACKEND == "postgres":
@@ -107,6 +131,7 @@ def test_scan_finds_canaries_when_encryption_is_off():
     assert any(CANARY_EMAIL in h for h in hits), hits
     assert any(CANARY_PHONE in h for h in hits), "the text's recipient must be found too: %s" % hits
     assert any(CANARY_PERSONALISATION in h for h in hits), hits
+    assert any(CANARY_ADDRESS_LINE in h for h in hits), "the letter's address must be found too: %s" % hits
 
 
 def test_plaintext_mode_refused_without_testing_flag():

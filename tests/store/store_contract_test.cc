@@ -483,7 +483,7 @@ TEST_P(StoreContract, LettersKeepPostageAndASealedPdfUntilRetention) {
   letter.type = "letter";
   letter.postage = "first";
   letter.billable_units = 2;
-  const std::string pdf = "%PDF-1.7 address 1 Canary Lane 7f3e";
+  const std::string pdf = "%PDF-1.7 address Pdf-Canary-91b2";
   ASSERT_TRUE(store_->put_letter_pdf(service_.id, letter.id, letter.created_at, pdf));
   ASSERT_TRUE(store_->insert_notification(letter));
   auto found = store_->find_notification(service_.id, letter.id);
@@ -496,7 +496,9 @@ TEST_P(StoreContract, LettersKeepPostageAndASealedPdfUntilRetention) {
   EXPECT_EQ(**read, pdf);
   EXPECT_FALSE(*store_->find_letter_pdf(ServiceId{crypto::random_uuid()}, letter.id)) << "another service";
   EXPECT_FALSE(*store_->find_letter_pdf(service_.id, NotificationId{crypto::random_uuid()}));
-  EXPECT_EQ(backend_->raw_bytes().find("Canary Lane 7f3e"), std::string::npos);
+  const std::string disk = backend_->raw_bytes();
+  EXPECT_EQ(disk.find("Canary Lane 7f3e"), std::string::npos);
+  EXPECT_EQ(disk.find("Pdf-Canary-91b2"), std::string::npos) << "the PDF is sealed";
   ASSERT_TRUE(store_->redact_before(service_.id, letter.created_at + 1s, letter.created_at + 2s));
   EXPECT_FALSE(*store_->find_letter_pdf(service_.id, letter.id)) << "retention deletes the PDF";
 }
