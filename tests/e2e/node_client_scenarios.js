@@ -188,10 +188,12 @@ async function templates() {
 
   const all = (await client.getAllTemplates()).data;
   assert.deepEqual(Object.keys(all), ['templates']);
-  assert.deepEqual(all.templates.map((x) => x.name), ['Appointment v2', 'Reminder text', 'Template']);
+  assert.deepEqual(all.templates.map((x) => x.name), ['Appointment v2', 'Letter', 'Reminder text', 'Template']);
   assert.deepEqual(all.templates[0], t);
   assert.deepEqual((await client.getAllTemplates('sms')).data.templates.map((x) => x.id), [smsId]);
-  assert.deepEqual((await client.getAllTemplates('letter')).data, { templates: [] });
+  const letterTemplates = (await client.getAllTemplates('letter')).data.templates;
+  assert.deepEqual(letterTemplates.map((x) => [x.id, x.type, x.postage, x.letter_contact_block]),
+    [[process.env.HERALD_LETTER_TEMPLATE_ID, 'letter', 'second', null]]);
   await expectError(client.getAllTemplates('fax'), 400, 'ValidationError', 'type fax is not one of [sms, email, letter]');
   assert.deepEqual((await other.getAllTemplates()).data, { templates: [] });
 
@@ -301,6 +303,47 @@ async function listing() {
     'older_than is not a valid UUID');
 }
 
+const letterId = process.env.HERALD_LETTER_TEMPLATE_ID;
+
+async function letters() {
+  const address = { address_line_1: 'Ada Lovelace', address_line_2: '12 Marylebone Road', postcode: 'NW1 5LR' };
+  const response = await client.sendLetter(letterId, { personalisation: { ...address, name: 'Ada' }, reference: 'letter-ref' });
+  assert.equal(response.status, 201);
+  const sent = response.data;
+  assert.deepEqual(sent, {
+    id: sent.id, reference: 'letter-ref', content: { subject: 'Hello Ada', body: 'Dear Ada, see you soon.' },
+    uri: `${base}/v2/notifications/${sent.id}`,
+    template: { id: letterId, version: 1, uri: `${base}/services/${serviceId}/templates/${letterId}` },
+    scheduled_for: null,
+  });
+  const got = (await client.getNotificationById(sent.id)).data;
+  assert.match(got.estimated_delivery, timestampPattern);
+  assert.deepEqual(got, {
+    id: sent.id, reference: 'letter-ref', email_address: null, phone_number: null,
+    line_1: 'Ada Lovelace', line_2: '12 Marylebone Road', line_3: null, line_4: null, line_5: null, line_6: null,
+    postcode: 'NW1 5LR', type: 'letter', status: 'accepted',
+    template: { id: letterId, version: 1, uri: `${base}/v2/template/${letterId}/version/1` },
+    body: 'Dear Ada, see you soon.', subject: 'Hello Ada', created_at: got.created_at, created_by_name: null,
+    sent_at: null, completed_at: null, scheduled_for: null, postage: 'second', one_click_unsubscribe_url: null,
+    estimated_delivery: got.estimated_delivery, cost_in_pounds: null, is_cost_data_ready: false,
+    cost_details: { billable_sheets_of_paper: 1, postage: 'second' },
+  });
+  // The PDF as a Buffer; sent back as a precompiled letter (the client base64-encodes it).
+  const pdf = await client.getPdfForLetterNotification(sent.id);
+  assert.ok(Buffer.isBuffer(pdf) && pdf.subarray(0, 5).toString() === '%PDF-');
+  const pre = await client.sendPrecompiledLetter('pre-ref', pdf, 'first');
+  assert.equal(pre.status, 201);
+  assert.deepEqual(pre.data, { id: pre.data.id, reference: 'pre-ref', postage: 'first' });
+  assert.ok((await client.getPdfForLetterNotification(pre.data.id)).equals(pdf));
+  // Errors: the client turns the PDF endpoint's arraybuffer error back into JSON.
+  const email = (await client.sendEmail(templateId, 'someone@example.com', { personalisation: { name: 'L' } })).data;
+  await expectError(client.getPdfForLetterNotification(email.id), 400, 'BadRequestError', 'Notification is not a letter');
+  await expectError(client.sendLetter(letterId, { personalisation: { ...address, postcode: 'nowhere', name: 'x' } }),
+    400, 'ValidationError', 'Must be a real UK postcode');
+  await expectError(client.sendPrecompiledLetter('r', pdf, 'third'),
+    400, 'ValidationError', 'postage invalid. It must be either first, second or economy.');
+}
+
 (async () => {
   await sendAndGet();
   console.log('ok send and get');
@@ -316,4 +359,6 @@ async function listing() {
   console.log('ok client errors');
   await rawErrors();
   console.log('ok raw errors');
+  await letters();
+  console.log('ok letters');
 })().catch((e) => { console.error(e); process.exit(1); });

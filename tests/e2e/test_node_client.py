@@ -33,6 +33,8 @@ def test_node_client_end_to_end():
         herald.update_template(service_id, appt_id, body="On ((date)) ((bring id??Bring your ID.)) ((Date))",
                                name="Appointment v2", created_by="two@example.com")
         sms_id = herald.create_template(service_id, None, "Hello ((name))", name="Reminder text", type="sms")
+        letter_id = herald.create_template(service_id, "Hello ((name))", "Dear ((name)), see you soon.",
+                                           name="Letter", type="letter")
         test_key = herald.run_cli("key", "create", "--service", service_id, "--type", "test", "--name", "test key")
         other_service, other_key = herald.create_service("Other service")
         herald.start()
@@ -40,7 +42,7 @@ def test_node_client_end_to_end():
                    HERALD_URL="https://127.0.0.1:%d" % herald.port, HERALD_API_KEY=key,
                    HERALD_OTHER_API_KEY=other_key, HERALD_SERVICE_ID=service_id,
                    HERALD_TEMPLATE_ID=template_id, HERALD_APPT_TEMPLATE_ID=appt_id,
-                   HERALD_SMS_TEMPLATE_ID=sms_id, HERALD_TEST_API_KEY=test_key)
+                   HERALD_SMS_TEMPLATE_ID=sms_id, HERALD_TEST_API_KEY=test_key, HERALD_LETTER_TEMPLATE_ID=letter_id)
         result = subprocess.run(["node", os.path.join(HERE, "node_client_scenarios.js")], env=env,
                                 cwd=HERE, timeout=300)
         assert result.returncode == 0, "node scenarios failed"
