@@ -25,6 +25,15 @@ Result<std::optional<store::TemplateRecord>> Templates::get(const Caller& caller
   return store_.find_template(caller.service, id, version);
 }
 
+Result<std::optional<std::string>> Templates::letter_contact_block(const Caller& caller) {
+  auto contacts = store_.service_contacts(caller.service, store::ContactKind::kLetterContact);
+  if (!contacts) return contacts.error();
+  for (const auto& c : *contacts) {
+    if (c.is_default) return std::optional<std::string>(c.value);
+  }
+  return std::optional<std::string>{};
+}
+
 Result<std::vector<store::TemplateRecord>> Templates::list(const Caller& caller, const std::optional<std::string>& type) {
   auto all = store_.templates_for_service(caller.service);
   if (!all || !type) return all;

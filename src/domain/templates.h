@@ -36,6 +36,9 @@ class Templates {
   // Renders the latest version with `personalisation`. kNotFound when there is no such
   // template; kInvalidArgument with GOV.UK's message for missing personalisation.
   Result<TemplatePreview> preview(const Caller& caller, TemplateId id, const Personalisation& personalisation);
+  // What the service's letters print as their contact block (GOV.UK's template
+  // `letter_contact_block`): its default letter contact; nullopt when it has none.
+  Result<std::optional<std::string>> letter_contact_block(const Caller& caller);
 
  private:
   store::Store& store_;

@@ -29,6 +29,8 @@ def setup(ws, live=True):
     template_id = herald.create_template(service_id, "Your appointment on ((day))",
                                          "Dear ((name)),\n\nPlease come on ((day)).\n\n* bring a letter\n* arrive early",
                                          name="Appointment", type="letter")
+    herald.run_cli("service", "add-contact", "--service", service_id, "--kind", "letter_contact",
+                   "--value", "The Clinic\n1 High Street\nLeeds", "--default")
     # Keys and services made before the server starts (its caches know them from the start).
     herald.team_key = herald.run_cli("key", "create", "--service", service_id, "--type", "team", "--name", "team")
     herald.test_key = herald.run_cli("key", "create", "--service", service_id, "--type", "test", "--name", "test")
@@ -213,6 +215,9 @@ def test_letter_preview_and_template_json():
         status, t = herald.request("GET", "/v2/template/" + template_id, key=key)
         assert t["type"] == "letter" and t["postage"] == "second" and t["subject"] == "Your appointment on ((day))", t
         assert t["personalisation"] == {"day": {"required": True}, "name": {"required": True}}, t
+        assert t["letter_contact_block"] == "The Clinic\n1 High Street\nLeeds", t
+        status, listed = herald.request("GET", "/v2/templates", key=key)
+        assert [x["letter_contact_block"] for x in listed["templates"]] == ["The Clinic\n1 High Street\nLeeds"], listed
 
 
 if __name__ == "__main__":

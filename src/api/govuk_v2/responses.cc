@@ -251,7 +251,7 @@ std::string received_texts_json(const std::vector<store::InboundSms>& texts, con
 
 namespace {
 
-void write_template(json::Writer& w, const store::TemplateRecord& t) {
+void write_template(json::Writer& w, const store::TemplateRecord& t, const std::optional<std::string>& contact_block) {
   const bool has_subject = t.type != "sms";
   w.begin_object();
   w.key("id").string(t.id.to_string());
@@ -270,24 +270,26 @@ void write_template(json::Writer& w, const store::TemplateRecord& t) {
   w.end_object();
   // Letter templates are sent second class (Herald keeps no per-template postage); the contact
   // block is the service's default one, printed on every letter, not a template's own.
-  w.key("postage").string_or_null(t.type == "letter" ? std::optional<std::string>("second") : std::nullopt);
-  w.key("letter_contact_block").null();
+  const bool letter = t.type == "letter";
+  w.key("postage").string_or_null(letter ? std::optional<std::string>("second") : std::nullopt);
+  w.key("letter_contact_block").string_or_null(letter ? contact_block : std::nullopt);
   w.end_object();
 }
 
 }  // namespace
 
-std::string template_json(const store::TemplateRecord& t) {
+std::string template_json(const store::TemplateRecord& t, const std::optional<std::string>& contact_block) {
   json::Writer w;
-  write_template(w, t);
+  write_template(w, t, contact_block);
   return w.take();
 }
 
-std::string templates_json(const std::vector<store::TemplateRecord>& templates) {
+std::string templates_json(const std::vector<store::TemplateRecord>& templates,
+                           const std::optional<std::string>& contact_block) {
   json::Writer w;
   w.begin_object();
   w.key("templates").begin_array();
-  for (const auto& t : templates) write_template(w, t);
+  for (const auto& t : templates) write_template(w, t, contact_block);
   w.end_array();
   w.end_object();
   return w.take();
