@@ -7,6 +7,7 @@
 #include <fcntl.h>
 #include <gtest/gtest.h>
 #include <netinet/in.h>
+#include <poll.h>
 #include <pwd.h>
 #include <signal.h>
 #include <spawn.h>
@@ -16,6 +17,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <atomic>
 #include <chrono>
 #include <cstdio>
 #include <filesystem>
@@ -205,6 +207,78 @@ class Sshd {
   fs::path log_;
   std::uint16_t port_ = 0;
   pid_t pid_ = -1;
+};
+
+// A TCP relay to a local port that goes silent, without closing anything, once the client has
+// sent `limit` bytes: a server that stalls in the middle of a transfer.
+class StallingRelay {
+ public:
+  StallingRelay(std::uint16_t target, std::size_t limit) : target_(target), limit_(limit) {
+    listener_ = ::socket(AF_INET, SOCK_STREAM, 0);
+    sockaddr_in address{};
+    address.sin_family = AF_INET;
+    address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    socklen_t length = sizeof address;
+    ::bind(listener_, reinterpret_cast<sockaddr*>(&address), sizeof address);
+    ::listen(listener_, 4);
+    ::getsockname(listener_, reinterpret_cast<sockaddr*>(&address), &length);
+    port_ = ntohs(address.sin_port);
+    thread_ = std::thread([this] { relay(); });
+  }
+  ~StallingRelay() {
+    stop_ = true;
+    ::shutdown(listener_, SHUT_RDWR);
+    thread_.join();
+    ::close(listener_);
+  }
+  StallingRelay(const StallingRelay&) = delete;
+  StallingRelay& operator=(const StallingRelay&) = delete;
+  std::uint16_t port() const { return port_; }
+  bool stalled() const { return stalled_; }
+
+ private:
+  void relay() {
+    pollfd waiting{listener_, POLLIN, 0};
+    while (!stop_ && ::poll(&waiting, 1, 50) == 0) {
+    }
+    if (stop_) return;
+    const int client = ::accept(listener_, nullptr, nullptr);
+    const int server = ::socket(AF_INET, SOCK_STREAM, 0);
+    sockaddr_in address{};
+    address.sin_family = AF_INET;
+    address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    address.sin_port = htons(target_);
+    if (client < 0 || ::connect(server, reinterpret_cast<sockaddr*>(&address), sizeof address) != 0) return;
+    std::size_t forwarded = 0;
+    char buffer[16 * 1024];
+    while (!stop_) {
+      pollfd fds[2] = {{client, POLLIN, 0}, {server, POLLIN, 0}};
+      if (::poll(fds, stalled_ ? 0 : 2, 50) <= 0) {
+        if (stalled_) std::this_thread::sleep_for(50ms);
+        continue;
+      }
+      for (int i = 0; i < 2; ++i) {
+        if ((fds[i].revents & (POLLIN | POLLHUP)) == 0) continue;
+        const ssize_t n = ::read(fds[i].fd, buffer, i == 0 ? std::min(sizeof buffer, limit_ - forwarded) : sizeof buffer);
+        if (n <= 0) {
+          stop_ = true;
+          break;
+        }
+        if (::write(fds[1 - i].fd, buffer, static_cast<std::size_t>(n)) != n) stop_ = true;
+        if (i == 0 && (forwarded += static_cast<std::size_t>(n)) >= limit_) stalled_ = true;
+      }
+    }
+    ::close(client);
+    ::close(server);
+  }
+
+  std::uint16_t target_;
+  std::size_t limit_;
+  int listener_ = -1;
+  std::uint16_t port_ = 0;
+  std::atomic<bool> stop_{false};
+  std::atomic<bool> stalled_{false};
+  std::thread thread_;
 };
 
 OutgoingLetter letter(std::string reference, std::string postage, int pages, std::size_t size) {
@@ -426,6 +500,22 @@ TEST_F(SftpSupplierTest, SilentServerTimesOut) {
   ::close(listener);
   EXPECT_EQ(result.status, SendStatus::kTemporaryFailure);
   EXPECT_LT(took, 5s) << result.detail;
+}
+
+TEST_F(SftpSupplierTest, ServerStallingMidTransferTimesOut) {
+  StallingRelay relay(sshd_->port(), 256 * 1024);
+  options_.port = relay.port();
+  options_.timeout = 1s;
+  std::vector<OutgoingLetter> big{letter("5c1b0a9e-0d3f-4a57-9a4e-2f6a8f0c1d09", "first", 40, 2'000'000)};
+  const auto start = std::chrono::steady_clock::now();
+  const SendResult result = make_sftp_supplier(options_)->submit(batch_id_, big);
+  const auto took = std::chrono::steady_clock::now() - start;
+  EXPECT_TRUE(relay.stalled());
+  EXPECT_EQ(result.status, SendStatus::kTemporaryFailure);
+  EXPECT_NE(result.detail.find("timed out"), std::string::npos) << result.detail;
+  EXPECT_LT(took, 5s) << result.detail;
+  // The .tmp directory may stay behind (the connection is gone); the batch never appears.
+  EXPECT_FALSE(fs::exists(drop_ / batch_id_));
 }
 
 TEST_F(SftpSupplierTest, NamesThatAreNotPlainFileNamesAreRefusedForGood) {
