@@ -97,6 +97,7 @@ struct Keys {
   std::string host_key;       // private key file
   std::string client_key;     // authorised on every server
   std::string stranger_key;   // not authorised anywhere
+  std::string rsa_client_key;  // authorised too: an RSA key in PEM form
   std::string host_fingerprint;  // "SHA256:..."
   std::string error;          // set when making them failed
 };
@@ -109,13 +110,18 @@ Keys make_keys() {
   keys.host_key = (keys.dir / "host_key").string();
   keys.client_key = (keys.dir / "client_key").string();
   keys.stranger_key = (keys.dir / "stranger_key").string();
+  keys.rsa_client_key = (keys.dir / "rsa_client_key").string();
   for (const auto& key : {keys.host_key, keys.client_key, keys.stranger_key}) {
     if (!run("ssh-keygen -q -t ed25519 -N '' -C herald-test -f '" + key + "' </dev/null")) {
       keys.error = "ssh-keygen failed for " + key;
       return keys;
     }
   }
-  fs::copy_file(keys.client_key + ".pub", keys.dir / "authorized_keys");
+  if (!run("ssh-keygen -q -t rsa -b 2048 -m PEM -N '' -C herald-test -f '" + keys.rsa_client_key + "' </dev/null")) {
+    keys.error = "ssh-keygen failed for the RSA key";
+    return keys;
+  }
+  write_file(keys.dir / "authorized_keys", read_file(keys.client_key + ".pub") + read_file(keys.rsa_client_key + ".pub"));
   // "256 SHA256:abc... herald-test (ED25519)"
   const auto listed = run("ssh-keygen -lf '" + keys.host_key + ".pub' -E sha256");
   if (!listed) {
@@ -452,6 +458,13 @@ TEST_F(SftpSupplierTest, FailureAfterUploadRemovesTheStagingDirectory) {
   EXPECT_EQ(result.status, SendStatus::kTemporaryFailure);
   EXPECT_NE(result.detail.find("rename"), std::string::npos) << result.detail;
   EXPECT_TRUE(drop_listing().empty()) << "neither " << batch_id_ << " nor its .tmp";
+}
+
+TEST_F(SftpSupplierTest, RsaClientKeyInPemForm) {
+  options_.private_key_file = keys_->rsa_client_key;
+  const SendResult result = make_sftp_supplier(options_)->submit(batch_id_, letters_);
+  EXPECT_EQ(result.status, SendStatus::kAccepted) << result.detail << "\n" << context();
+  EXPECT_EQ(drop_listing(), std::vector<std::string>{batch_id_});
 }
 
 TEST_F(SftpSupplierTest, WrongClientKeyIsATemporaryFailure) {
