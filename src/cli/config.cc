@@ -107,6 +107,40 @@ Result<void> read_sms(const toml::table& t, const std::filesystem::path& base, C
   return ok();
 }
 
+// [letters] supplier = "sftp" with a [letters.sftp] table. The server's host key fingerprint is
+// required: Herald never trusts a print supplier's key on first use.
+Result<void> read_letters(const toml::table& t, const std::filesystem::path& base, Config& c, const std::string& path) {
+  const auto batch_size = get<std::int64_t>(t, "letters.batch_size", c.letters.batch_size);
+  if (batch_size < 1 || batch_size > 100'000) return invalid_argument("config " + path + ": letters.batch_size must be 1..100000");
+  c.letters.batch_size = static_cast<int>(batch_size);
+  const std::string supplier = get<std::string>(t, "letters.supplier", "");
+  if (supplier.empty()) return ok();
+  if (supplier != "sftp") {
+    return invalid_argument("config " + path + ": letters.supplier may be \"sftp\" (or left out: letters stay created)");
+  }
+  delivery::letters::SftpSupplierOptions sftp;
+  sftp.host = get<std::string>(t, "letters.sftp.host", "");
+  const auto port = get<std::int64_t>(t, "letters.sftp.port", sftp.port);
+  sftp.username = get<std::string>(t, "letters.sftp.username", "");
+  sftp.private_key_file = resolve(base, get<std::string>(t, "letters.sftp.private_key_file", ""));
+  sftp.host_key_sha256 = get<std::string>(t, "letters.sftp.host_key_sha256", "");
+  sftp.remote_dir = get<std::string>(t, "letters.sftp.remote_dir", "");
+  const auto timeout_ms = get<std::int64_t>(t, "letters.sftp.timeout_ms", sftp.timeout.count());
+  if (sftp.host.empty() || sftp.username.empty() || sftp.private_key_file.empty()) {
+    return invalid_argument("config " + path + ": letters.sftp needs host, username and private_key_file");
+  }
+  if (port < 1 || port > 65535) return invalid_argument("config " + path + ": letters.sftp.port must be 1..65535");
+  sftp.port = static_cast<std::uint16_t>(port);
+  if (!delivery::letters::is_sha256_fingerprint(sftp.host_key_sha256)) {
+    return invalid_argument("config " + path + ": letters.sftp.host_key_sha256 must be the server's host key "
+                            "fingerprint, \"SHA256:...\" as `ssh-keygen -lf <key.pub> -E sha256` prints it");
+  }
+  if (timeout_ms < 1 || timeout_ms > 600'000) return invalid_argument("config " + path + ": letters.sftp.timeout_ms must be 1..600000");
+  sftp.timeout = std::chrono::milliseconds(timeout_ms);
+  c.letters.sftp = std::move(sftp);
+  return ok();
+}
+
 void read_callbacks(const toml::table& t, const std::filesystem::path& base, Config& c) {
   auto& cb = c.callbacks;
   cb.http.policy = get<bool>(t, "callbacks.allow_private_addresses", false) ? net::AddressPolicy::kAny
@@ -207,6 +241,7 @@ Result<Config> load_config(const std::string& path) {
   read_smtp(t, base, c);
   read_delivery(t, c);
   HERALD_TRY(read_sms(t, base, c, path));
+  HERALD_TRY(read_letters(t, base, c, path));
   read_callbacks(t, base, c);
   c.log_level = get<std::string>(t, "log.level", "info");
   c.store_plaintext_for_test = get<bool>(t, "testing.store_plaintext", false);
@@ -262,6 +297,12 @@ std::string default_config_text(std::uint16_t port, std::uint16_t smtp_port, con
          "require_starttls = false\n\n"
          "[delivery]\nbatch_size = 50\n# Relay connections kept open, one delivery thread each.\nconnections = 4\n"
          "max_attempts = 5\nfirst_retry_ms = 30000\n\n"
+         "[letters]\n# Letters go to a print supplier in batches; without a supplier they stay \"created\".\n"
+         "# supplier = \"sftp\"\nbatch_size = 500\n"
+         "# [letters.sftp]\n# host = \"sftp.print-supplier.example\"\n# port = 22\n# username = \"herald\"\n"
+         "# private_key_file = \"sftp/id_ed25519\"  # mode 0600\n"
+         "# host_key_sha256 = \"SHA256:...\"  # ssh-keygen -lf <server key.pub> -E sha256; required\n"
+         "# remote_dir = \"/incoming\"\n# timeout_ms = 30000\n\n"
          "[log]\nlevel = \"info\"\n";
 }
 

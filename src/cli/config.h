@@ -4,12 +4,14 @@
 
 #include <chrono>
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <vector>
 
 #include "core/result.h"
 #include "core/time.h"
 #include "delivery/callbacks.h"
+#include "delivery/letters/sftp_supplier.h"
 #include "delivery/sms/http_providers.h"
 #include "delivery/sms/sms_router.h"
 #include "delivery/smtp/smtp_client.h"
@@ -31,6 +33,13 @@ struct SmsConfig {
   std::string default_sender = "Herald";
   double rate_in_pounds = 0.0227;  // per fragment, for cost_in_pounds: set your provider's price
   delivery::sms::FailoverOptions failover;
+};
+
+// Letters go to a print supplier in batches ([letters], [letters.sftp]). With no supplier
+// configured, letters are not handed to anyone and stay "created".
+struct LettersConfig {
+  std::optional<delivery::letters::SftpSupplierOptions> sftp;  // supplier = "sftp"
+  int batch_size = 500;  // letters per batch handed over at once
 };
 
 struct Config {
@@ -59,6 +68,7 @@ struct Config {
   std::string email_domain = "notifications.herald.localhost";
   delivery::smtp::SmtpOptions smtp;
   SmsConfig sms;
+  LettersConfig letters;
   // Callbacks to services' URLs; callbacks.http.policy refuses private addresses unless
   // callbacks.allow_private_addresses (an operator setting for closed networks and tests).
   delivery::CallbackOptions callbacks;

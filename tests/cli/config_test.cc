@@ -45,6 +45,58 @@ TEST_F(ConfigTest, PostgresNeedsSharedKeyStore) {
   EXPECT_FALSE(load("[store]\nurl = \"mysql://x\"\n"));
 }
 
+TEST_F(ConfigTest, LettersStayWithoutASupplierByDefault) {
+  auto config = load("");
+  ASSERT_TRUE(config) << config.error().message;
+  EXPECT_FALSE(config->letters.sftp);
+  EXPECT_EQ(config->letters.batch_size, 500);
+}
+
+TEST_F(ConfigTest, SftpLetterSupplier) {
+  auto config = load("[letters]\nsupplier = \"sftp\"\nbatch_size = 200\n"
+                     "[letters.sftp]\nhost = \"sftp.print.example\"\nport = 2222\nusername = \"herald\"\n"
+                     "private_key_file = \"sftp/id_ed25519\"\n"
+                     "host_key_sha256 = \"SHA256:47DEQpj8HBSa+/TImW+5JCeuQeRkm5NMpJWZG3hSuFU\"\n"
+                     "remote_dir = \"/incoming\"\ntimeout_ms = 5000\n");
+  ASSERT_TRUE(config) << config.error().message;
+  EXPECT_EQ(config->letters.batch_size, 200);
+  ASSERT_TRUE(config->letters.sftp);
+  const auto& sftp = *config->letters.sftp;
+  EXPECT_EQ(sftp.host, "sftp.print.example");
+  EXPECT_EQ(sftp.port, 2222);
+  EXPECT_EQ(sftp.username, "herald");
+  EXPECT_EQ(sftp.private_key_file, (dir_ / "sftp/id_ed25519").string()) << "relative to the config file";
+  EXPECT_EQ(sftp.host_key_sha256, "SHA256:47DEQpj8HBSa+/TImW+5JCeuQeRkm5NMpJWZG3hSuFU");
+  EXPECT_EQ(sftp.remote_dir, "/incoming");
+  EXPECT_EQ(sftp.timeout, std::chrono::milliseconds(5000));
+  EXPECT_EQ(sftp.name, "sftp-print");
+}
+
+TEST_F(ConfigTest, SftpLetterSupplierNeedsAPinnedHostKey) {
+  const std::string base = "[letters]\nsupplier = \"sftp\"\n[letters.sftp]\nhost = \"h\"\nusername = \"u\"\n"
+                           "private_key_file = \"/k\"\n";
+  auto unpinned = load(base);
+  ASSERT_FALSE(unpinned) << "never trust on first use";
+  EXPECT_NE(unpinned.error().message.find("host_key_sha256"), std::string::npos);
+  EXPECT_FALSE(load(base + "host_key_sha256 = \"ssh-ed25519 AAAAC3NzaC1lZDI1NTE5\"\n"));
+  auto pinned = load(base + "host_key_sha256 = \"SHA256:47DEQpj8HBSa+/TImW+5JCeuQeRkm5NMpJWZG3hSuFU\"\n");
+  ASSERT_TRUE(pinned) << pinned.error().message;
+  EXPECT_EQ(pinned->letters.sftp->port, 22);
+  EXPECT_EQ(pinned->letters.sftp->private_key_file, "/k");
+  EXPECT_FALSE(load("[letters]\nsupplier = \"sftp\"\n")) << "no host";
+  EXPECT_FALSE(load("[letters]\nsupplier = \"carrier-pigeon\"\n"));
+  EXPECT_FALSE(load("[letters]\nbatch_size = 0\n"));
+}
+
+TEST_F(ConfigTest, DefaultConfigLoads) {
+  const auto path = (dir_ / "herald.toml").string();
+  std::ofstream(path) << default_config_text(8443, 2525, Pkcs11Init{});
+  auto config = load_config(path);
+  ASSERT_TRUE(config) << config.error().message;
+  EXPECT_FALSE(config->letters.sftp);
+  EXPECT_EQ(config->letters.batch_size, 500);
+}
+
 TEST(ConfigUrl, PasswordsNeverPrinted) {
   EXPECT_EQ(without_password("postgresql://herald:s3cret@db.example:5432/herald?sslmode=verify-full"),
             "postgresql://herald:***@db.example:5432/herald?sslmode=verify-full");
