@@ -17,6 +17,7 @@
 #include "core/log.h"
 #include "core/periodic.h"
 #include "delivery/callbacks.h"
+#include "delivery/letters/sftp_supplier.h"
 #include "delivery/sms/http_providers.h"
 #include "delivery/sms/sms_router.h"
 #include "delivery/smtp/smtp_client.h"
@@ -120,14 +121,19 @@ int run_serve(const ServeOptions& options) {
   }
 
   // --role api runs no worker; --role worker opens no listening port (SC-06).
+  std::unique_ptr<delivery::letters::LetterProvider> print_supplier;  // outlives the worker
   std::unique_ptr<delivery::DeliveryWorker> worker;
   if (options.role != "api") {
     std::vector<std::unique_ptr<delivery::EmailProvider>> providers;
     for (std::size_t i = 0; i < config.delivery_connections; ++i) {
       providers.push_back(std::make_unique<delivery::smtp::SmtpProvider>(config.smtp, clock));
     }
+    // Letters go to the print supplier, when one is configured; otherwise they wait, accepted.
+    if (config.letters.sftp) print_supplier = delivery::letters::make_sftp_supplier(*config.letters.sftp);
+    auto worker_options = config.worker;
+    worker_options.letter_batch_size = config.letters.batch_size;
     worker = std::make_unique<delivery::DeliveryWorker>(*context->store, notifications, std::move(providers),
-                                                        clock, config.worker, sms_router.get());
+                                                        clock, worker_options, sms_router.get(), print_supplier.get());
   }
   // Delivery-status callbacks run wherever deliveries do.
   std::unique_ptr<delivery::CallbackSender> callbacks;

@@ -121,8 +121,13 @@ Result<int> DeliveryWorker::run_once(EmailProvider& provider, int& limit) {
     }
     record_async(deliver(provider, record));
   }
-  if (!letters.empty() && !stopping_) {
-    for (auto& outcome : deliver_letters(letters)) record_async(std::move(outcome));
+  for (std::size_t begin = 0; begin < letters.size() && !stopping_;) {
+    const std::size_t end = std::min(letters.size(), begin + static_cast<std::size_t>(std::max(1, options_.letter_batch_size)));
+    for (auto& outcome : deliver_letters({letters.begin() + static_cast<std::ptrdiff_t>(begin),
+                                          letters.begin() + static_cast<std::ptrdiff_t>(end)})) {
+      record_async(std::move(outcome));
+    }
+    begin = end;
   }
   for (auto& [id, future] : recording) {
     auto recorded = future.get();
@@ -241,9 +246,15 @@ std::vector<store::DeliveryOutcome> DeliveryWorker::deliver_letters(
   for (const auto* record : in_batch) {
     if (result.status == SendStatus::kAccepted) {
       outcomes.push_back({record->id, "sending", clock_.now(), clock_.now(), std::nullopt, std::string(print_->name())});
+    } else if (result.status == SendStatus::kTemporaryFailure) {
+      // A supplier down overnight must not fail a day's letters: they wait, still "created",
+      // tried again at the retry policy's pace and then every max_delay, until retention.
+      const Timestamp at = clock_.now();
+      const auto next = options_.retry.next_attempt(record->attempts, at).value_or(at + options_.retry.max_delay);
+      outcomes.push_back({record->id, "created", at, std::nullopt, next, std::nullopt});
     } else {
       auto outcome = outcome_for(*record, result);
-      outcome.callback = outcome.status != "sending";
+      outcome.callback = true;
       outcomes.push_back(std::move(outcome));
     }
   }

@@ -32,6 +32,9 @@ struct WorkerOptions {
   Duration idle_poll = std::chrono::milliseconds(100);
   RetryPolicy retry;
   Duration letter_wait = std::chrono::minutes(10);  // with no print supplier configured
+  // At most this many letters go in one batch to the print supplier (a batch holds the letters
+  // of one claim, so also at most batch_size).
+  int letter_batch_size = 500;
 };
 
 class DeliveryWorker {

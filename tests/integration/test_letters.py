@@ -9,6 +9,7 @@ is configured; the letter preview and template JSON.
 Usage: test_letters.py /path/to/herald
 """
 import base64
+import hashlib
 import os
 import re
 import sys
@@ -16,15 +17,16 @@ import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "tools"))
 from harness import Herald, SmtpSink, Workspace, run_tests  # noqa: E402
+from sftp_server import SftpDrop  # noqa: E402
 
 HERALD = sys.argv[1]
 ADDRESS = {"address_line_1": "Ada Lovelace", "address_line_2": "12 Marylebone Road", "address_line_3": "London",
            "postcode": "nw1 5lr"}
 
 
-def setup(ws, live=True):
+def setup(ws, live=True, extra_config=""):
     sink = ws.track(SmtpSink(ws.dir))
-    herald = ws.track(Herald(HERALD, ws.dir, sink.port))
+    herald = ws.track(Herald(HERALD, ws.dir, sink.port, extra_config=extra_config))
     service_id, key = herald.create_service("Clinic", live=live)
     template_id = herald.create_template(service_id, "Your appointment on ((day))",
                                          "Dear ((name)),\n\nPlease come on ((day)).\n\n* bring a letter\n* arrive early",
@@ -117,6 +119,67 @@ def test_a_rendered_letter_sent_back_as_precompiled_has_its_address_read_from_th
         status, got = herald.request("GET", "/v2/notifications/" + pre["id"], key=key)
         assert got["status"] == "validation-failed" and got["line_1"] == "Provided as PDF", got
         assert got["completed_at"], got
+
+
+def wait_for_letters(drop, count, timeout=30):
+    deadline = time.time() + timeout
+    while sum(len(b["manifest"]["letters"]) for b in drop.batches().values()) < count and time.time() < deadline:
+        time.sleep(0.1)
+    return drop.batches()
+
+
+def test_letters_reach_the_print_suppliers_sftp_drop():
+    with Workspace() as ws:
+        drop = ws.track(SftpDrop(ws.dir))
+        herald, key, service_id, template_id = setup(ws, extra_config=drop.config())
+        ids = []
+        for name in ("Ada", "Grace"):
+            status, sent = send(herald, key, template_id, name=name)
+            assert status == 201, sent
+            ids.append(sent["id"])
+        batches = wait_for_letters(drop, 2)
+        letters = [entry for b in batches.values() for entry in b["manifest"]["letters"]]
+        assert sorted(entry["reference"] for entry in letters) == sorted(ids), batches
+        for batch_id, batch in batches.items():
+            assert batch["manifest"]["batch_id"] == batch_id, batch["manifest"]
+            for entry in batch["manifest"]["letters"]:
+                pdf = batch["files"][entry["file"]]
+                assert entry["file"] == entry["reference"] + ".pdf" and entry["postage"] == "second", entry
+                assert entry["pages"] == 1 and entry["sha256"] == hashlib.sha256(pdf).hexdigest(), entry
+                status, served = herald.request("GET", "/v2/notifications/%s/pdf" % entry["reference"], key=key)
+                assert served == pdf, "the supplier prints the PDF the API serves"
+                assert set(entry) == {"reference", "file", "postage", "pages", "sha256"}, "no address in the manifest"
+        # With the supplier: sending (GOV.UK shows "accepted" until it is posted).
+        for notification_id in ids:
+            rows = herald.sql("SELECT status, sent_by FROM notifications WHERE id = ?", (notification_id,))
+            assert [tuple(r) for r in rows] == [("sending", "sftp-print")], rows
+            status, got = herald.request("GET", "/v2/notifications/" + notification_id, key=key)
+            assert got["status"] == "accepted" and got["sent_at"], got
+
+
+def test_a_letter_waits_while_the_print_supplier_is_down_and_goes_when_it_is_back():
+    with Workspace() as ws:
+        drop = ws.track(SftpDrop(ws.dir))
+        herald, key, service_id, template_id = setup(
+            ws, extra_config=drop.config() + "\n\n[delivery]\nfirst_retry_ms = 300\nmax_retry_ms = 600\nmax_attempts = 2")
+        drop.stop()
+        status, sent = send(herald, key, template_id)
+        assert status == 201, sent
+        deadline = time.time() + 30
+        while time.time() < deadline:
+            (attempts,) = herald.sql("SELECT attempts FROM notifications WHERE id = ?", (sent["id"],))[0]
+            if int(attempts) >= 3:
+                break
+            time.sleep(0.1)
+        assert int(attempts) >= 3, "the batch is tried again, past max_attempts: letters wait for the supplier"
+        status, got = herald.request("GET", "/v2/notifications/" + sent["id"], key=key)
+        assert got["status"] == "accepted", got
+        assert drop.batches() == {}, "nothing half-delivered"
+        drop.start()
+        batches = wait_for_letters(drop, 1)
+        assert [e["reference"] for b in batches.values() for e in b["manifest"]["letters"]] == [sent["id"]], batches
+        rows = herald.sql("SELECT status FROM notifications WHERE id = ?", (sent["id"],))
+        assert [tuple(r) for r in rows] == [("sending",)], rows
 
 
 def test_errors_as_govuk_gives_them():
@@ -223,6 +286,8 @@ def test_letter_preview_and_template_json():
 if __name__ == "__main__":
     run_tests([test_a_templated_letter_is_accepted_shown_and_its_pdf_served,
                test_a_rendered_letter_sent_back_as_precompiled_has_its_address_read_from_the_window,
+               test_letters_reach_the_print_suppliers_sftp_drop,
+               test_a_letter_waits_while_the_print_supplier_is_down_and_goes_when_it_is_back,
                test_errors_as_govuk_gives_them,
                test_test_keys_letters_are_received_at_once_and_international_needs_permission,
                test_letter_preview_and_template_json])

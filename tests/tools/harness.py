@@ -131,9 +131,11 @@ class Herald:
         for block in extra.strip().split("\n\n"):
             lines = block.strip().splitlines()
             table, settings = lines[0], lines[1:]
-            if table not in text:
+            # The table's own header line (not a mention of it in a comment).
+            if "\n" + table + "\n" not in "\n" + text:
                 text += "\n" + table + "\n"
-            head, _, tail = text.partition(table + "\n")
+            at = ("\n" + text).index("\n" + table + "\n")
+            head, tail = text[:at], text[at + len(table) + 1:]
             for setting in settings:
                 key = setting.split("=")[0].strip()
                 kept = [l for l in tail.split("\n") if not l.strip().startswith(key + " ")]
