@@ -366,7 +366,7 @@ Result<std::optional<DocumentAccess>> Documents::open(ServiceId service, std::st
       access.state = DocumentAccess::State::kLocked;
       return std::optional(std::move(access));
     }
-    if (!email) {
+    if (!email || trim(*email).empty()) {  // nothing typed: ask again, no try lost
       access.state = DocumentAccess::State::kNeedsEmail;
       return std::optional(std::move(access));
     }

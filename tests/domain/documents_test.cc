@@ -144,6 +144,8 @@ TEST_F(DocumentsTest, UploadThenConfirmAndDownload) {
   ASSERT_TRUE(page && *page);
   EXPECT_EQ((*page)->state, DocumentAccess::State::kNeedsEmail);
   EXPECT_TRUE((*page)->content.empty());
+  auto blank = documents_.open(service_, id, key, "  ", Documents::Want::kFile, now_);
+  EXPECT_EQ((**blank).state, DocumentAccess::State::kNeedsEmail) << "nothing typed costs no try";
   auto wrong = documents_.open(service_, id, key, "someone@example.org", Documents::Want::kFile, now_);
   EXPECT_EQ((**wrong).state, DocumentAccess::State::kWrongEmail);
   EXPECT_EQ((**wrong).attempts_left, 9);
