@@ -24,7 +24,8 @@ std::vector<std::pair<std::string, std::string>> retention_objects(const ops::Re
   return {{"services", std::to_string(report.services)},
           {"redacted", std::to_string(report.redacted)},
           {"failed_pending", std::to_string(report.failed_pending)},
-          {"keys_destroyed", std::to_string(report.keys_destroyed)}};
+          {"keys_destroyed", std::to_string(report.keys_destroyed)},
+          {"documents_deleted", std::to_string(report.documents_deleted)}};
 }
 
 int run_service_set_retention(const std::string& config_path, const std::string& service, int days) {
@@ -203,7 +204,8 @@ int run_retention(const std::string& config_path, const std::string& now_text) {
   if (!recorded) return fail(recorded.error());
   std::cout << "retention: " << report->services << " services, " << report->redacted
             << " notifications redacted (" << report->failed_pending << " of them undelivered), "
-            << report->keys_destroyed << " data keys destroyed\n";
+            << report->keys_destroyed << " data keys destroyed, " << report->documents_deleted
+            << " expired files deleted\n";
   return 0;
 }
 

@@ -8,6 +8,7 @@
 #include <fstream>
 #include <iostream>
 
+#include "api/documents/download.h"
 #include "api/errors.h"
 #include "api/govuk_v2/handlers.h"
 #include "api/providers/sms_receipts.h"
@@ -101,7 +102,11 @@ int run_serve(const ServeOptions& options) {
   }
   SystemClock clock;
   domain::Authenticator authenticator(*context->store);
-  domain::Notifications notifications(*context->store, {config.email_domain, config.sms.default_sender});
+  domain::Notifications notifications(
+      *context->store, {config.email_domain, config.sms.default_sender,
+                        context->cipher->mode() == crypto::FieldCipher::Mode::kPlaintextForTest
+                            ? domain::Documents::Mode::kPlaintextForTest
+                            : domain::Documents::Mode::kEncrypt});
   domain::Templates templates(*context->store);
   domain::ReceivedTexts received_texts(*context->store, notifications.lookups());
   domain::Letters letters(*context->store, notifications);
@@ -146,6 +151,8 @@ int run_serve(const ServeOptions& options) {
                                           [&auth_failures](std::string_view reason, std::string_view source) {
                                             auth_failures.note(reason, source);
                                           }});
+  // Download pages of files sent by email, on the same listener.
+  api::documents::register_routes(router, {notifications.documents(), notifications.lookups(), clock});
   {
     std::vector<api::providers::ReceiptCredentials> receipts;
     for (const auto& p : config.sms.providers) receipts.push_back({p.name, p.receipt_username, p.receipt_password});
@@ -187,7 +194,7 @@ int run_serve(const ServeOptions& options) {
                                              auto ran = ops::Retention(*context->store, *context->keys).run(now);
                                              if (!ran) {
                                                log::error("retention.failed", {{"error", ran.error().message}});
-                                             } else if (ran->redacted > 0 || ran->keys_destroyed > 0) {
+                                             } else if (ran->redacted > 0 || ran->keys_destroyed > 0 || ran->documents_deleted > 0) {
                                                (void)context->audit->record(
                                                    {"system:retention", "retention.run", retention_objects(*ran)}, now);
                                              }

@@ -11,6 +11,10 @@ std::string notification_scope(std::string_view service_id, Timestamp created) {
   return "notifications/" + std::string(service_id) + "/" + format_timestamp(created).substr(0, 10);
 }
 
+std::string document_scope(std::string_view service_id, Timestamp expires) {
+  return "documents/" + std::string(service_id) + "/" + format_timestamp(expires).substr(0, 10);
+}
+
 namespace {
 std::atomic<std::uint64_t> g_next_instance{1};
 }  // namespace

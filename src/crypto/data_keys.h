@@ -9,7 +9,8 @@
 //
 // Scope: one DEK per service and UTC day of notifications ("notifications/<service>/<day>"),
 // so each service's data can be shredded exactly when its own retention ends and no key ever
-// protects more than one day of one service; plus long-lived keys for API-key secrets
+// protects more than one day of one service; files sent by email have one DEK per service and
+// UTC day of expiry ("documents/<service>/<day>"); plus long-lived keys for API-key secrets
 // ("secrets") and for the blind index ("index"). Keys imported from a first-release keyring
 // have scope "legacy/<n>".
 //
@@ -39,6 +40,10 @@ inline constexpr std::string_view kSecretsScope = "secrets";
 inline constexpr std::string_view kIndexScope = "index";
 // "notifications/<service id>/<YYYY-MM-DD of `created`, UTC>"
 std::string notification_scope(std::string_view service_id, Timestamp created);
+// "documents/<service id>/<YYYY-MM-DD of `expires`, UTC>": files sent by email are sealed under
+// the key of the day they expire, so that key outlives the notification's and is destroyed
+// once every document of that day has expired (ops/retention.cc).
+std::string document_scope(std::string_view service_id, Timestamp expires);
 
 // What FieldCipher needs: the id of the key for a scope, and a key's bytes by id.
 class DataKeySource {

@@ -62,10 +62,13 @@ Result<AcceptedEmail> Notifications::prepare_email(const Caller& caller, EmailRe
   auto rendered = render_email({email_template.subject, email_template.body}, request.personalisation,
                                RenderParts::kContent);
   if (!rendered) return rendered.error();
-  if (rendered->body.size() > kMaxEmailBytes) {
+  auto check_length = [&rendered]() -> Result<void> {
+    if (rendered->body.size() <= kMaxEmailBytes) return ok();
     return invalid_argument("Your message is too long. Emails cannot be longer than 2000000 bytes. "
                             "Your message is " + std::to_string(rendered->body.size()) + " bytes.");
-  }
+  };
+  // With files, GOV.UK checks the length once the links are in place.
+  if (request.files.empty()) HERALD_TRY(check_length());
 
   // The reply-to address: the one asked for, else the service's default (none: no Reply-To).
   auto replies = lookups_.contacts(caller.service, store::ContactKind::kEmailReplyTo, now, blocking);
@@ -79,6 +82,13 @@ Result<AcceptedEmail> Notifications::prepare_email(const Caller& caller, EmailRe
                             " does not exist in database for service id " + caller.service.to_string());
   }
   HERALD_TRY(check_recipient_allowed(caller, **service, normalise_email_for_index(request.email_address), blocking));
+  if (!request.files.empty()) {
+    HERALD_TRY(attach_files(caller, request, now));
+    rendered = render_email({email_template.subject, email_template.body}, request.personalisation,
+                            RenderParts::kContent);
+    if (!rendered) return rendered.error();
+    HERALD_TRY(check_length());
+  }
 
   store::NotificationRecord record;
   record.id = NotificationId{crypto::time_ordered_uuid(now)};
@@ -102,6 +112,36 @@ Result<AcceptedEmail> Notifications::prepare_email(const Caller& caller, EmailRe
   return AcceptedEmail{std::move(record), from_email(**service), std::move(request.sanitised_content)};
 }
 
+Result<void> Notifications::attach_files(const Caller& caller, EmailRequest& request, Timestamp now) {
+  const bool simulated = caller.key_type == store::KeyType::kTest || is_simulated_email_address(request.email_address);
+  auto personalisation = json::parse(request.personalisation_json);
+  if (!personalisation || !personalisation->is_object()) return internal_error("personalisation is not a JSON object");
+  json::Object members = personalisation->as_object();
+  const std::string recipient = normalise_email_for_index(request.email_address);
+  for (const FileUpload& file : request.files) {
+    std::string url;
+    if (simulated) {
+      url = Documents::test_document_url(request.public_root, caller.service);
+    } else {
+      auto uploaded = documents_.upload(caller.service, file, recipient, request.public_root, now);
+      if (!uploaded) return uploaded.error();
+      url = std::move(*uploaded);
+    }
+    for (auto& [key, value] : members) {
+      if (key == file.key) value = json::Value::string(url);
+    }
+    for (auto& [key, value] : request.personalisation.entries) {
+      if (key != file.key) continue;
+      value.kind = PersonalisationValue::Kind::kText;
+      value.text = url;
+      value.items.clear();
+    }
+  }
+  // What is stored is the link, never the file.
+  request.personalisation_json = json::serialize(json::Value::object(std::move(members)));
+  return ok();
+}
+
 Result<AcceptedEmail> Notifications::send_email(const Caller& caller, EmailRequest&& request,
                                                 Timestamp now) {
   auto accepted = prepare_email(caller, std::move(request), now, Blocking::kAllowed);
@@ -113,6 +153,8 @@ Result<AcceptedEmail> Notifications::send_email(const Caller& caller, EmailReque
 Result<void> Notifications::send_email_async(const Caller& caller, EmailRequest&& request,
                                              Timestamp now, Blocking blocking,
                                              std::function<void(Result<AcceptedEmail>)> done) {
+  // Storing a file is a write: never on a network thread.
+  if (!request.files.empty() && blocking == Blocking::kNotAllowed) return would_block();
   auto accepted = prepare_email(caller, std::move(request), now, blocking);
   if (!accepted && accepted.error().code == ErrorCode::kWouldBlock) return accepted.error();
   if (!accepted) {

@@ -12,6 +12,7 @@
 #include "core/result.h"
 #include "core/time.h"
 #include "domain/authenticator.h"
+#include "domain/documents.h"
 #include "domain/limits.h"
 #include "domain/lookup_cache.h"
 #include "domain/personalisation.h"
@@ -37,6 +38,10 @@ struct EmailRequest {
   std::optional<std::string> one_click_unsubscribe_url;
   std::optional<Uuid> email_reply_to_id;
   std::vector<SanitisedValue> sanitised_content;
+  // Files to send by email (§3.3), already checked against GOV.UK's schema: each replaces its
+  // personalisation value with a download link under `public_root` ("https://host/").
+  std::vector<FileUpload> files;
+  std::string public_root;
 };
 
 struct SmsRequest {
@@ -64,6 +69,8 @@ struct NotificationsConfig {
   std::string email_domain = "notifications.herald.localhost";
   // The sender id of texts from a service that has none of its own (GOV.UK's is "GOVUK").
   std::string default_sms_sender = "Herald";
+  // Documents::Mode::kPlaintextForTest only beside a plaintext store (the canary control run).
+  Documents::Mode documents_mode = Documents::Mode::kEncrypt;
 };
 
 // Simulated recipients (api/govuk-notify-v2.md §1.4): accepted and stored, never sent.
@@ -72,7 +79,7 @@ bool is_simulated_email_address(std::string_view address);
 class Notifications {
  public:
   Notifications(store::Store& store, NotificationsConfig config)
-      : store_(store), lookups_(store), limits_(store), config_(std::move(config)) {}
+      : store_(store), lookups_(store), limits_(store), documents_(store, config.documents_mode), config_(std::move(config)) {}
 
   // GOV.UK checks the per-minute rate limit (a malformed request takes a token too), then
   // whether the channel's daily limit has room, before it even parses the request: 429
@@ -124,6 +131,8 @@ class Notifications {
   // found", "{type} template is not suitable for {type} notification", "Template has been deleted".
   Result<LookupCache::TemplatePtr> usable_template(const Caller& caller, TemplateId id, std::string_view type,
                                                    Timestamp now, Blocking blocking);
+  // The files sent by email, for the download pages and the retention job.
+  Documents& documents() { return documents_; }
 
  private:
   // Validates and renders; builds the record without storing it.
@@ -131,6 +140,9 @@ class Notifications {
   Result<AcceptedEmail> prepare_email(const Caller& caller, EmailRequest&& request, Timestamp now,
                                       Blocking blocking);
 
+  // Stores the request's files (simulated recipients and test keys: nothing stored, a fixed
+  // test-document link) and puts their links in place of the file objects.
+  Result<void> attach_files(const Caller& caller, EmailRequest& request, Timestamp now);
   Result<AcceptedSms> prepare_sms(const Caller& caller, SmsRequest&& request, Timestamp now);
   // GOV.UK: team keys, and normal keys of services in trial mode, may send only to the service's
   // team members and guest list (test keys to anyone).
@@ -140,6 +152,7 @@ class Notifications {
   store::Store& store_;
   LookupCache lookups_;
   Limits limits_;
+  Documents documents_;
   NotificationsConfig config_;
 };
 

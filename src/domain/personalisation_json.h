@@ -1,8 +1,8 @@
 #pragma once
 // Converts the API's JSON personalisation object into domain Personalisation, printing numbers
 // and booleans as GOV.UK Notify (Python's str()) would: 1 -> "1", 1.50 -> "1.5", 1e2 -> "100.0",
-// true -> "True". Objects as values (send-a-file) are not supported yet and are rejected by the
-// caller's validation.
+// true -> "True". Objects are printed as JSON; a file object (send a file by email,
+// domain/documents.h) is replaced by its download link before the email is rendered for good.
 
 #include <string>
 

@@ -10,10 +10,13 @@ namespace {
 constexpr auto kDay = std::chrono::hours(24);
 constexpr std::string_view kPrefix = "notifications/";
 
-// "notifications/<service>/<YYYY-MM-DD>" -> (service id, start of that day)
-std::optional<std::pair<std::string, Timestamp>> parse_scope(std::string_view scope) {
-  if (!scope.starts_with(kPrefix)) return std::nullopt;
-  scope.remove_prefix(kPrefix.size());
+constexpr std::string_view kDocumentsPrefix = "documents/";
+
+// "<prefix><service>/<YYYY-MM-DD>" -> (service id, start of that day)
+std::optional<std::pair<std::string, Timestamp>> parse_scope(std::string_view scope,
+                                                             std::string_view prefix = kPrefix) {
+  if (!scope.starts_with(prefix)) return std::nullopt;
+  scope.remove_prefix(prefix.size());
   const auto slash = scope.find('/');
   if (slash == std::string_view::npos) return std::nullopt;
   auto day = parse_timestamp(std::string(scope.substr(slash + 1)) + "T00:00:00.000000Z");
@@ -62,12 +65,23 @@ Result<RetentionReport> Retention::run(Timestamp now) {
     ++report.services;
     cutoffs.emplace(service.id.to_string(), std::make_pair(service.id, cut));
   }
+  auto documents = store_.delete_expired_documents(now);
+  if (!documents) return documents.error();
+  report.documents_deleted = *documents;
   auto keys = keys_.repository().list();
   if (!keys) return keys.error();
   for (const crypto::StoredDataKey& key : *keys) {
     if (key.destroyed) {
       // Another node (or process) shredded it: this one must not keep using its copy.
       if (keys_.forget(key.id)) log::info("retention.forgot_destroyed_key", {{"data_key", std::to_string(key.id)}});
+      continue;
+    }
+    // A documents key protects the files that expire on its day: every one of them has expired,
+    // and was deleted above, once the day is over.
+    if (auto day = parse_scope(key.scope, kDocumentsPrefix)) {
+      if (day->second + kDay > now) continue;
+      HERALD_TRY(keys_.destroy(key.id, now));
+      ++report.keys_destroyed;
       continue;
     }
     auto scope = parse_scope(key.scope);
@@ -88,7 +102,8 @@ Result<RetentionReport> Retention::run(Timestamp now) {
   log::info("retention.run", {{"services", std::to_string(report.services)},
                               {"redacted", std::to_string(report.redacted)},
                               {"failed_pending", std::to_string(report.failed_pending)},
-                              {"keys_destroyed", std::to_string(report.keys_destroyed)}});
+                              {"keys_destroyed", std::to_string(report.keys_destroyed)},
+                              {"documents_deleted", std::to_string(report.documents_deleted)}});
   return report;
 }
 

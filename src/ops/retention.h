@@ -5,6 +5,9 @@
 // key of a (service, day) that no longer protects any personal data is destroyed, so the same
 // rows in any older backup cannot be decrypted either.
 //
+// Files sent by email keep their own retention (1 to 78 weeks, not the service's days): expired
+// ones are deleted, then the data key of each (service, expiry day) whose day is wholly past.
+//
 // Idempotent and safe to run on several nodes at once (each step is conditional).
 
 #include <cstdint>
@@ -21,6 +24,7 @@ struct RetentionReport {
   std::int64_t redacted = 0;
   std::int64_t failed_pending = 0;  // undelivered when their time ran out
   int keys_destroyed = 0;
+  std::int64_t documents_deleted = 0;  // files sent by email whose own retention ended
 };
 
 // Makes sure every service has its data key for today and tomorrow, so that the first send of

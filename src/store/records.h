@@ -159,6 +159,26 @@ struct InboundSms {
   int callback_attempts = 0;
 };
 
+// A file sent by email (GOV.UK's "send a file by email"): what the recipient downloads through the
+// link in their email. `content` and `filename` reach the store already encrypted by the domain
+// under the document's own key, which only the link holds (domain/documents.h); the backend seals
+// them once more under the data key of the service and the document's expiry day, so they are
+// crypto-shredded when the document expires and never with the notification's 7-day key.
+struct DocumentRecord {
+  Uuid id;
+  ServiceId service;
+  std::string content;                  // opaque (encrypted by the domain); sealed at rest
+  std::optional<std::string> filename;  // opaque (encrypted by the domain); sealed at rest
+  std::string mime_type;                // not personal: "application/pdf", ...
+  std::string key_hash;                 // SHA-256 of the link's key: wrong keys fail fast
+  // HMAC of the normalised address the link was sent to, keyed with the link's key; empty when
+  // the recipient need not confirm their email address before downloading.
+  std::string confirm_email_hash;
+  Timestamp created_at;
+  Timestamp expires_at;
+  int failed_confirmations = 0;  // wrong email addresses typed so far
+};
+
 // Filters of a page of notifications (Store::list_notifications; GOV.UK's GET /v2/notifications).
 struct NotificationQuery {
   ServiceId service;

@@ -4,6 +4,6 @@
 
 namespace herald::store {
 
-inline constexpr int kSchemaVersion = 10;
+inline constexpr int kSchemaVersion = 11;
 
 }  // namespace herald::store

@@ -131,6 +131,53 @@ Result<std::optional<std::string>> open_letter_pdf(const crypto::FieldCipher& ci
   return std::optional<std::string>(std::move(*plain));
 }
 
+Result<SealedDocument> seal_document(const crypto::FieldCipher& cipher, const DocumentRecord& d) {
+  SealedDocument row;
+  row.id = d.id.to_string();
+  row.service = d.service.to_string();
+  auto key_id = cipher.keys().key_for_scope(crypto::document_scope(row.service, d.expires_at), d.created_at);
+  if (!key_id) return key_id.error();
+  auto content = cipher.seal(d.content, {"documents", "content", row.id}, *key_id);
+  if (!content) return content.error();
+  row.content = std::move(*content);
+  if (d.filename) {
+    auto filename = cipher.seal(*d.filename, {"documents", "filename", row.id}, *key_id);
+    if (!filename) return filename.error();
+    row.filename = std::move(*filename);
+  }
+  row.mime_type = d.mime_type;
+  row.key_hash = d.key_hash;
+  if (!d.confirm_email_hash.empty()) row.confirm_email_hash = d.confirm_email_hash;
+  row.created_at = to_micros(d.created_at);
+  row.expires_at = to_micros(d.expires_at);
+  row.failed_confirmations = d.failed_confirmations;
+  return row;
+}
+
+Result<DocumentRecord> open_document(const crypto::FieldCipher& cipher, const SealedDocument& row) {
+  DocumentRecord d;
+  auto id = Uuid::parse(row.id);
+  auto service = ServiceId::parse(row.service);
+  if (!id || !service) return data_loss("malformed id in documents row");
+  d.id = *id;
+  d.service = *service;
+  auto content = cipher.open(row.content, {"documents", "content", row.id});
+  if (!content) return content.error();
+  d.content = std::move(*content);
+  if (row.filename) {
+    auto filename = cipher.open(*row.filename, {"documents", "filename", row.id});
+    if (!filename) return filename.error();
+    d.filename = std::move(*filename);
+  }
+  d.mime_type = row.mime_type;
+  d.key_hash = row.key_hash;
+  d.confirm_email_hash = row.confirm_email_hash.value_or("");
+  d.created_at = from_micros(row.created_at);
+  d.expires_at = from_micros(row.expires_at);
+  d.failed_confirmations = static_cast<int>(row.failed_confirmations);
+  return d;
+}
+
 Result<std::string> seal_api_key_secret(const crypto::FieldCipher& cipher, const ApiKeyRecord& key) {
   const std::string id = key.id.to_string();
   auto key_id = cipher.keys().key_for_scope(crypto::kSecretsScope, key.created_at);

@@ -69,6 +69,20 @@ Result<std::string> seal_callback_token(const crypto::FieldCipher& cipher, const
 Result<std::string> open_callback_token(const crypto::FieldCipher& cipher, std::string_view envelope,
                                         ServiceId service, CallbackKind kind);
 
+// A file sent by email as stored: content and filename sealed under the data key of the service
+// and the document's expiry day (crypto::document_scope), bound to ("documents", column, id).
+struct SealedDocument {
+  std::string id, service, mime_type;
+  std::string content;                  // envelope
+  std::optional<std::string> filename;  // envelope
+  std::string key_hash;
+  std::optional<std::string> confirm_email_hash;
+  std::int64_t created_at = 0, expires_at = 0, failed_confirmations = 0;
+};
+Result<SealedDocument> seal_document(const crypto::FieldCipher& cipher, const DocumentRecord& document);
+// kNotFound when the day's data key was destroyed (the document is gone).
+Result<DocumentRecord> open_document(const crypto::FieldCipher& cipher, const SealedDocument& row);
+
 std::optional<Timestamp> optional_time(std::optional<std::int64_t> micros);
 std::optional<std::int64_t> optional_micros(std::optional<Timestamp> t);
 

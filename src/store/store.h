@@ -128,6 +128,17 @@ class Store {
   // Whether any notification of the service created in [from, to) still holds personal data.
   virtual Result<bool> holds_personal_data(ServiceId service, Timestamp from, Timestamp to) = 0;
 
+  // Files sent by email (records.h DocumentRecord). Sealed under the data key of the service and
+  // the UTC day of `expires_at` (crypto::document_scope).
+  virtual Result<void> insert_document(const DocumentRecord& document) = 0;
+  // The service's document unless it has expired at `now` (or its data key is gone): nullopt.
+  virtual Result<std::optional<DocumentRecord>> find_document(ServiceId service, Uuid id, Timestamp now) = 0;
+  // Counts one wrong email address typed on the download page; returns the count now (0 when
+  // there is no such document).
+  virtual Result<int> count_document_failure(ServiceId service, Uuid id) = 0;
+  // Deletes every document that has expired at `now`; returns how many.
+  virtual Result<std::int64_t> delete_expired_documents(Timestamp now) = 0;
+
   // Writes a consistent copy of everything this store holds (one committed state, taken while
   // writes go on) to a new file at `path`, in the backend's own format. For `herald backup`.
   virtual Result<void> snapshot_to(const std::string& path) = 0;

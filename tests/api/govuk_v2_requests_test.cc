@@ -16,6 +16,35 @@ std::string errors_of(std::string_view body) {
   return "ok";
 }
 
+TEST(GovukRequests, FileObjectsAreCheckedAndCollected) {
+  const std::string head = R"({"email_address":"a@example.com","template_id":")" + kTemplate + R"(","personalisation":)";
+  auto parsed = parse_send_email(*json::parse(head + R"({"name":"Ada","doc":{"file":"YQ==","filename":null,
+      "confirm_email_before_download":false,"retention_period":"3 weeks"}}})"), SystemClock().now());
+  auto* request = std::get_if<domain::EmailRequest>(&parsed);
+  ASSERT_TRUE(request);
+  ASSERT_EQ(request->files.size(), 1u);
+  EXPECT_EQ(request->files[0].key, "doc");
+  EXPECT_EQ(request->files[0].file_base64, "YQ==");
+  EXPECT_FALSE(request->files[0].confirm_email);
+  EXPECT_EQ(request->files[0].retention_weeks, 3);
+  // The first invalid file object is reported, every message of it, as GOV.UK's ValidationError.
+  EXPECT_EQ(errors_of(head + R"({"a":{"file":"x","retention_period":"1 month","filename":"noext"},"b":{"file":2}}})"),
+            R"({"status_code":400,"errors":[{"error":"ValidationError","message":"retention_period Unsupported value )"
+            R"(for retention_period: 1 month. Supported periods are from 1 to 78 weeks."},{"error":"ValidationError",)"
+            R"("message":"filename `filename` must end with a file extension. For example, filename.csv"}]})");
+  // An object without "file" is ordinary personalisation.
+  EXPECT_EQ(errors_of(head + R"({"a":{"potato":"x"}}})"), "ok");
+}
+
+TEST(GovukRequests, TextsCannotCarryFiles) {
+  auto parsed = parse_send_sms(*json::parse(R"({"phone_number":"07700900123","template_id":")" + kTemplate +
+                                            R"(","personalisation":{"doc":{"file":"YQ=="}}})"));
+  auto* refused = std::get_if<net::Response>(&parsed);
+  ASSERT_TRUE(refused);
+  EXPECT_EQ(refused->body,
+            R"({"status_code":400,"errors":[{"error":"BadRequestError","message":"Can only send a file by email"}]})");
+}
+
 TEST(GovukRequests, InvalidJson) {
   const std::string expected =
       R"({"status_code":400,"errors":[{"error":"BadRequestError","message":"Invalid JSON supplied in POST data"}]})";

@@ -344,6 +344,57 @@ async function letters() {
     400, 'ValidationError', 'postage invalid. It must be either first, second or economy.');
 }
 
+// A page of the download service (HTML or the file), as a browser would ask for it.
+function download(method, url, form) {
+  return new Promise((resolve, reject) => {
+    const headers = form === undefined ? {} : { 'Content-Type': 'application/x-www-form-urlencoded' };
+    const req = https.request(url, { method, headers }, (res) => {
+      const chunks = [];
+      res.on('data', (chunk) => chunks.push(chunk));
+      res.on('end', () => resolve({ status: res.statusCode, headers: res.headers, body: Buffer.concat(chunks) }));
+    });
+    req.on('error', reject);
+    if (form !== undefined) req.write(new URLSearchParams(form).toString());
+    req.end();
+  });
+}
+
+// Sending a file by email with the client's own prepareUpload (null keys present), then
+// downloading it through the link: the address must be confirmed first.
+async function sendFile() {
+  const pdf = Buffer.from('%PDF-1.4\n% node e2e file\n%%EOF\n');
+  const file = client.prepareUpload(pdf, { filename: 'report.pdf', confirmEmailBeforeDownload: true,
+                                           retentionPeriod: '4 weeks' });
+  const response = await client.sendEmail(templateId, 'someone@example.com', { personalisation: { name: file } });
+  assert.equal(response.status, 201);
+  const link = response.data.content.body.match(/https:\/\/\S+\/d\/[0-9a-f-]{36}\/[0-9a-f-]{36}\?key=[\w-]+/)[0];
+  assert.ok(link.startsWith(`${base}/d/${serviceId}/`), link);
+  assert.ok(!response.data.content.body.includes(file.file), 'the body holds the link, never the file');
+  let page = await download('GET', link);
+  assert.equal(page.status, 200);
+  assert.match(page.body.toString(), /Confirm your email address/);
+  page = await download('POST', link, { email_address: 'nobody@example.com' });
+  assert.equal(page.status, 400);
+  page = await download('POST', link, { email_address: 'Someone@Example.com' });
+  assert.equal(page.status, 200);
+  assert.deepEqual(page.body, pdf);
+  assert.equal(page.headers['content-type'], 'application/pdf');
+  assert.match(page.headers['content-disposition'], /^attachment; filename="report.pdf"/);
+  assert.equal(page.headers['x-content-type-options'], 'nosniff');
+  assert.equal((await download('GET', link.replace(/key=.*/, 'key=AAAA'))).status, 404);
+  // Without options: the defaults (confirmation on); a text file sniffed from its content.
+  const plain = await client.sendEmail(templateId, 'someone@example.com', {
+    personalisation: { name: client.prepareUpload(Buffer.from('just text\n')) } });
+  assert.equal(plain.status, 201);
+  assert.throws(() => client.prepareUpload(Buffer.alloc(2 * 1024 * 1024 + 1)), /File is larger than 2MB/);
+  await expectError(client.sendEmail(templateId, 'someone@example.com', {
+    personalisation: { name: client.prepareUpload(pdf, { filename: 'report' }) } }), 400, 'ValidationError',
+  'filename `filename` must end with a file extension. For example, filename.csv');
+  await expectError(client.sendEmail(templateId, 'someone@example.com', {
+    personalisation: { name: client.prepareUpload(pdf, { retentionPeriod: '79 weeks' }) } }), 400, 'ValidationError',
+  'retention_period Unsupported value for retention_period: 79 weeks. Supported periods are from 1 to 78 weeks.');
+}
+
 (async () => {
   await sendAndGet();
   console.log('ok send and get');
@@ -361,4 +412,6 @@ async function letters() {
   console.log('ok raw errors');
   await letters();
   console.log('ok letters');
+  await sendFile();
+  console.log('ok send a file');
 })().catch((e) => { console.error(e); process.exit(1); });

@@ -278,6 +278,38 @@ class MemoryStore final : public store::Store {
       return e.service == service && e.recipient_normalised == recipient_normalised;
     });
   }
+  Result<void> insert_document(const store::DocumentRecord& document) override {
+    std::lock_guard lock(mutex_);
+    documents_[document.id] = document;
+    return ok();
+  }
+  Result<std::optional<store::DocumentRecord>> find_document(ServiceId service, Uuid id, Timestamp now) override {
+    std::lock_guard lock(mutex_);
+    auto it = documents_.find(id);
+    if (it == documents_.end() || it->second.service != service || it->second.expires_at <= now) {
+      return std::optional<store::DocumentRecord>();
+    }
+    return std::optional(it->second);
+  }
+  Result<int> count_document_failure(ServiceId service, Uuid id) override {
+    std::lock_guard lock(mutex_);
+    auto it = documents_.find(id);
+    if (it == documents_.end() || it->second.service != service) return 0;
+    return ++it->second.failed_confirmations;
+  }
+  Result<std::int64_t> delete_expired_documents(Timestamp now) override {
+    std::lock_guard lock(mutex_);
+    std::int64_t deleted = 0;
+    for (auto it = documents_.begin(); it != documents_.end();) {
+      if (it->second.expires_at <= now) {
+        it = documents_.erase(it);
+        ++deleted;
+      } else {
+        ++it;
+      }
+    }
+    return deleted;
+  }
   Result<void> insert_inbound_sms(const store::InboundSms& sms) override {
     std::lock_guard lock(mutex_);
     const bool told = callbacks_.count({sms.service, store::CallbackKind::kInboundSms}) > 0;
@@ -426,6 +458,7 @@ class MemoryStore final : public store::Store {
     std::string pdf;
   };
   std::map<NotificationId, LetterPdf> letter_pdfs_;
+  std::map<Uuid, store::DocumentRecord> documents_;
   std::map<std::pair<ServiceId, store::CallbackKind>, store::ServiceCallback> callbacks_;
   // Created_at of the first version, updated_at of later ones, as the SQL backends report them.
   static store::TemplateRecord with_times(const std::vector<store::TemplateRecord>& versions, store::TemplateRecord v) {

@@ -13,7 +13,9 @@
   data keys.
 Usage: test_postgres.py /path/to/herald
 """
+import base64
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -93,11 +95,19 @@ def test_migrate_store_moves_a_live_service():
         for notification_id in ids:
             herald.wait_for_status(key, notification_id, {"delivered"})
         queued = send(herald, key, template_id, "later@example.com")
+        # A file sent by email moves too, and its link keeps working.
+        status, body = herald.request("POST", "/v2/notifications/email", key=key, body={
+            "email_address": "files@example.com", "template_id": template_id, "personalisation": {"name": {
+                "file": base64.b64encode(b"moved file\n").decode(), "filename": "moved.txt",
+                "confirm_email_before_download": False, "retention_period": None}}})
+        assert status == 201, (status, body)
+        link = re.search(r"/d/\S+\?key=[\w-]+", body["content"]["body"]).group(0)
         herald.stop()  # offline move
         url = server.create_database("moved")
         db = os.path.join(herald.dir, "herald.db")
         out = herald.run_cli("migrate-store", "--from", "sqlite://" + db, "--to", url, "--sample", "20")
-        assert "notifications: 31 rows in SQLite, 31 in PostgreSQL" in out, out
+        assert "notifications: 32 rows in SQLite, 32 in PostgreSQL" in out, out
+        assert "documents: 1 rows in SQLite, 1 in PostgreSQL" in out, out
         assert "decrypted and compared 20 sampled notifications" in out, out
         assert server.password not in out, "the password must never be printed"
         code, _, err = herald.run_cli("migrate-store", "--from", "sqlite://" + db, "--to", url, check=False)
@@ -111,8 +121,10 @@ def test_migrate_store_moves_a_live_service():
             assert status == 200 and body["status"] == "delivered", body
             assert body["email_address"].startswith("person-"), body
         herald.wait_for_status(key, queued, {"delivered"})
+        status, data = herald.request("GET", link.replace("?key=", "/download?key="))
+        assert (status, data) == (200, b"moved file\n"), (status, data)
         assert send(herald, key, template_id)
-        assert herald.sql("SELECT count(*) FROM notifications") == [(32,)]
+        assert herald.sql("SELECT count(*) FROM notifications") == [(33,)]
         exported = herald.run_cli("audit", "export")
         assert '"store.migrated"' in exported, exported[-500:]
 

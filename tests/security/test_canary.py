@@ -19,8 +19,8 @@ import os
 import sys
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "tools"))
-from canary import (CANARY_ADDRESS_LINE, CANARY_EMAIL, CANARY_PERSONALISATION, CANARY_PHONE,  # noqa: E402
-                    CANARY_PHONE_DIGITS, scan_files)
+from canary import (CANARY_ADDRESS_LINE, CANARY_EMAIL, CANARY_FILE, CANARY_PERSONALISATION,  # noqa: E402
+                    CANARY_PHONE, CANARY_PHONE_DIGITS, scan_files)
 from harness import BACKEND, Herald, SmtpSink, Workspace, postgres_server, run_tests  # noqa: E402
 from sms_provider import SmsProvider  # noqa: E402
 
@@ -71,6 +71,18 @@ def send_canary_and_scan(plaintext):
         # The relay did receive it: the scan below is not clean merely because nothing happened.
         (raw, meta), = sink.messages()
         assert CANARY_PERSONALISATION.encode() in raw and meta["rcpt_tos"] == [CANARY_EMAIL]
+        # A file sent by email, the canary in its content and filename: the email carries only the
+        # link, and the stored file is sealed twice (link key, then the day's data key).
+        file_template_id = herald.create_template(service_id, "Your file", "Download it: ((letter))", name="File")
+        status, body = herald.request("POST", "/v2/notifications/email", key=key, body={
+            "email_address": CANARY_EMAIL, "template_id": file_template_id,
+            "personalisation": {"letter": {
+                "file": base64.b64encode(("Results for you: %s\n" % CANARY_FILE).encode()).decode(),
+                "filename": "%s.txt" % CANARY_FILE, "confirm_email_before_download": True,
+                "retention_period": None}}})
+        assert status == 201, (status, body)
+        herald.wait_for_status(key, body["id"], {"delivered"})
+        assert len(sink.messages()) == 2
 
         # A letter to the canary address, and its PDF sent back as a precompiled letter with the
         # canary in its bytes (a comment after %%EOF: the rendered PDF's own text is compressed,
@@ -132,6 +144,7 @@ def test_scan_finds_canaries_when_encryption_is_off():
     assert any(CANARY_PHONE in h for h in hits), "the text's recipient must be found too: %s" % hits
     assert any(CANARY_PERSONALISATION in h for h in hits), hits
     assert any(CANARY_ADDRESS_LINE in h for h in hits), "the letter's address must be found too: %s" % hits
+    assert any(CANARY_FILE in h for h in hits), "the file sent by email must be found too: %s" % hits
 
 
 def test_plaintext_mode_refused_without_testing_flag():

@@ -12,8 +12,9 @@ CANARY_PHONE_E164 = "+447700900123"
 CANARY_PHONE_DIGITS = "447700900123"  # E.164 without '+': what SMS providers are given
 CANARY_NHS_NUMBER = "9434765919"
 CANARY_ADDRESS_LINE = "8 Canary Mews Qx7"  # a letter's address line (printed upper case on the PDF)
+CANARY_FILE = "FILE-CANARY-83d1"  # inside a file sent by email (and its filename)
 CANARIES = [CANARY_EMAIL, CANARY_PERSONALISATION, CANARY_PHONE, CANARY_PHONE_E164, CANARY_PHONE_DIGITS,
-            CANARY_NHS_NUMBER, CANARY_ADDRESS_LINE]
+            CANARY_NHS_NUMBER, CANARY_ADDRESS_LINE, CANARY_FILE]
 
 
 def _base64_forms(value):

@@ -56,6 +56,7 @@ bool post_email(const Dependencies& deps, const net::Request& request, const Rep
     reply([response = std::move(*invalid)] { return response; });
     return true;
   }
+  std::get<domain::EmailRequest>(parsed).public_root = root_url(request, deps.public_root);
   auto sent = deps.notifications.send_email_async(
       who, std::move(std::get<domain::EmailRequest>(parsed)), now, blocking,
       [reply, who, root = root_url(request, deps.public_root)](Result<domain::AcceptedEmail> accepted) {

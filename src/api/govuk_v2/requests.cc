@@ -4,6 +4,7 @@
 #include <array>
 
 #include "core/base64.h"
+#include "domain/documents.h"
 #include "domain/email_address.h"
 #include "domain/personalisation.h"
 #include "domain/phone_number.h"
@@ -273,8 +274,8 @@ class PrecompiledSchema : public SendSchema<domain::PrecompiledLetterRequest> {
   void check_additional() { SendSchema::check_additional({"reference", "content", "postage"}); }
 };
 
-// A personalisation value that is an object is a file to send by email (api spec §3.3), which
-// needs the send-a-file setup that no Herald service has yet.
+// A personalisation value that is an object with "file" is a file to send by email (api spec §3.3):
+// texts cannot carry one.
 bool has_file_upload(const json::Value& body) {
   const json::Value* p = body.find("personalisation");
   if (p == nullptr || !p->is_object()) return false;
@@ -480,8 +481,20 @@ std::variant<domain::EmailRequest, net::Response> parse_send_email(const json::V
     schema.request.personalisation = domain::personalisation_from_json(sanitised);
     schema.request.personalisation_json = json::serialize(sanitised);
   }
-  if (has_file_upload(body)) {
-    return error_response(400, "BadRequestError", "Send files by email has not been set up for this service");
+  // Files (§3.3): each file object checked against GOV.UK's send_a_file_validation, stopping at
+  // the first that fails, as GOV.UK does.
+  if (const json::Value* personalisation = body.find("personalisation");
+      personalisation != nullptr && personalisation->is_object()) {
+    for (const auto& [key, value] : personalisation->as_object()) {
+      if (!domain::is_file_upload(value)) continue;
+      const auto problems = domain::file_upload_errors(value);
+      if (!problems.empty()) {
+        std::vector<ErrorItem> items;
+        for (const auto& message : problems) items.push_back({"ValidationError", message});
+        return error_response(400, items);
+      }
+      schema.request.files.push_back(domain::file_upload_from_json(key, value));
+    }
   }
   return std::move(schema.request);
 }

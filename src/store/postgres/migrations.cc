@@ -184,6 +184,21 @@ CREATE TABLE letter_pdfs (
 );
 CREATE INDEX letter_pdfs_service_created ON letter_pdfs(service_id, created_at);
 )sql"},
+    Migration{11, "documents", R"sql(
+CREATE TABLE documents (
+  id uuid PRIMARY KEY,
+  service_id uuid NOT NULL REFERENCES services(id),
+  content bytea NOT NULL,
+  filename bytea,
+  mime_type text NOT NULL,
+  key_hash bytea NOT NULL,
+  confirm_email_hash bytea,
+  created_at bigint NOT NULL,
+  expires_at bigint NOT NULL,
+  failed_confirmations integer NOT NULL DEFAULT 0
+);
+CREATE INDEX documents_expires ON documents(expires_at);
+)sql"},
 };
 
 static_assert(kMigrations.back().version == kSchemaVersion, "add the PostgreSQL form of every SQLite migration");

@@ -415,6 +415,64 @@ Result<bool> PgStore::on_guest_list(ServiceId service, std::string_view recipien
   });
 }
 
+Result<void> PgStore::insert_document(const DocumentRecord& document) {
+  auto sealed = seal_document(*cipher_, document);
+  if (!sealed) return sealed.error();
+  const SealedDocument& row = *sealed;
+  return with_connection<void>([&](PgConnection& db) {
+    return db.run("INSERT INTO documents VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
+                  Params().text(row.id).text(row.service).bytes(row.content).optional_bytes(row.filename)
+                      .text(row.mime_type).bytes(row.key_hash).optional_bytes(row.confirm_email_hash)
+                      .integer(row.created_at).integer(row.expires_at).integer(row.failed_confirmations));
+  });
+}
+
+Result<std::optional<DocumentRecord>> PgStore::find_document(ServiceId service, Uuid id, Timestamp now) {
+  return with_connection<std::optional<DocumentRecord>>([&](PgConnection& db) -> Result<std::optional<DocumentRecord>> {
+    auto rows = db.exec(
+        "SELECT id, service_id, content, filename, mime_type, key_hash, confirm_email_hash, created_at, expires_at, "
+        "failed_confirmations FROM documents WHERE id = $1 AND service_id = $2 AND expires_at > $3",
+        Params().text(id.to_string()).text(service.to_string()).integer(to_micros(now)));
+    if (!rows) return rows.error();
+    if (rows->rows() == 0) return std::optional<DocumentRecord>();
+    SealedDocument sealed;
+    sealed.id = rows->text(0, 0);
+    sealed.service = rows->text(0, 1);
+    sealed.content = rows->bytes(0, 2);
+    sealed.filename = rows->optional_bytes(0, 3);
+    sealed.mime_type = rows->text(0, 4);
+    sealed.key_hash = rows->bytes(0, 5);
+    sealed.confirm_email_hash = rows->optional_bytes(0, 6);
+    sealed.created_at = rows->integer(0, 7);
+    sealed.expires_at = rows->integer(0, 8);
+    sealed.failed_confirmations = rows->integer(0, 9);
+    auto document = open_document(*cipher_, sealed);
+    if (!document && document.error().code == ErrorCode::kNotFound) return std::optional<DocumentRecord>();
+    if (!document) return document.error();
+    return std::optional<DocumentRecord>(std::move(*document));
+  });
+}
+
+Result<int> PgStore::count_document_failure(ServiceId service, Uuid id) {
+  return with_connection<int>([&](PgConnection& db) -> Result<int> {
+    auto rows = db.exec(
+        "UPDATE documents SET failed_confirmations = failed_confirmations + 1 WHERE id = $1 AND service_id = $2 "
+        "RETURNING failed_confirmations",
+        Params().text(id.to_string()).text(service.to_string()));
+    if (!rows) return rows.error();
+    if (rows->rows() == 0) return 0;
+    return static_cast<int>(rows->integer(0, 0));
+  });
+}
+
+Result<std::int64_t> PgStore::delete_expired_documents(Timestamp now) {
+  return with_connection<std::int64_t>([&](PgConnection& db) -> Result<std::int64_t> {
+    auto rows = db.exec("DELETE FROM documents WHERE expires_at <= $1", Params().integer(to_micros(now)));
+    if (!rows) return rows.error();
+    return rows->affected();
+  });
+}
+
 Result<void> PgStore::insert_inbound_sms(const InboundSms& sms) {
   auto sealed = seal_inbound_sms(*cipher_, sms);
   if (!sealed) return sealed.error();

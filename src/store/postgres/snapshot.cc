@@ -11,7 +11,7 @@
 namespace herald::store::postgres {
 namespace {
 
-constexpr std::array kTables{"services", "api_keys", "templates", "template_versions", "service_contacts", "service_callbacks", "notifications", "audit_log", "rate_buckets", "daily_counts", "inbound_sms", "service_guest_list", "letter_pdfs"};
+constexpr std::array kTables{"services", "api_keys", "templates", "template_versions", "service_contacts", "service_callbacks", "notifications", "audit_log", "rate_buckets", "daily_counts", "inbound_sms", "service_guest_list", "letter_pdfs", "documents"};
 constexpr int kFetch = 1000;
 
 // The SQLite table's columns, in order: the same names exist on PostgreSQL (same migrations).

@@ -209,6 +209,23 @@ CREATE TABLE letter_pdfs (
 ) STRICT;
 CREATE INDEX letter_pdfs_service_created ON letter_pdfs(service_id, created_at);
 )sql"},
+    // Files sent by email: content and filename sealed under the data key of the
+    // service and the expiry day; the link's key and the confirming address only as keyed hashes.
+    Migration{11, "documents", R"sql(
+CREATE TABLE documents (
+  id TEXT PRIMARY KEY,
+  service_id TEXT NOT NULL REFERENCES services(id),
+  content BLOB NOT NULL,
+  filename BLOB,
+  mime_type TEXT NOT NULL,
+  key_hash BLOB NOT NULL,
+  confirm_email_hash BLOB,
+  created_at INTEGER NOT NULL,
+  expires_at INTEGER NOT NULL,
+  failed_confirmations INTEGER NOT NULL DEFAULT 0
+) STRICT;
+CREATE INDEX documents_expires ON documents(expires_at);
+)sql"},
 };
 
 static_assert(kMigrations.back().version == kSchemaVersion, "a new migration raises store::kSchemaVersion");

@@ -872,6 +872,89 @@ Result<bool> SqliteStore::on_guest_list(ServiceId service, std::string_view reci
   });
 }
 
+Result<void> SqliteStore::insert_document(const DocumentRecord& document) {
+  auto sealed = seal_document(*cipher_, document);
+  if (!sealed) return sealed.error();
+  const SealedDocument& row = *sealed;
+  return writer_->run([&](Connection& db) -> Result<void> {
+    auto stmt = db.prepare("INSERT INTO documents VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)");
+    if (!stmt) return stmt.error();
+    return stmt->bind_text(1, row.id)
+        .bind_text(2, row.service)
+        .bind_blob(3, row.content)
+        .bind_optional_blob(4, row.filename)
+        .bind_text(5, row.mime_type)
+        .bind_blob(6, row.key_hash)
+        .bind_optional_blob(7, row.confirm_email_hash)
+        .bind_int(8, row.created_at)
+        .bind_int(9, row.expires_at)
+        .bind_int(10, row.failed_confirmations)
+        .run();
+  });
+}
+
+Result<std::optional<DocumentRecord>> SqliteStore::find_document(ServiceId service, Uuid id, Timestamp now) {
+  return with_reader<std::optional<DocumentRecord>>([&](Connection& db) -> Result<std::optional<DocumentRecord>> {
+    auto stmt = db.prepare(
+        "SELECT id, service_id, content, filename, mime_type, key_hash, confirm_email_hash, created_at, expires_at, "
+        "failed_confirmations FROM documents WHERE id = ? AND service_id = ? AND expires_at > ?");
+    if (!stmt) return stmt.error();
+    stmt->bind_text(1, id.to_string()).bind_text(2, service.to_string()).bind_int(3, to_micros(now));
+    auto row = stmt->step();
+    if (!row) return row.error();
+    if (!*row) return std::optional<DocumentRecord>();
+    SealedDocument sealed;
+    sealed.id = stmt->column_text(0);
+    sealed.service = stmt->column_text(1);
+    sealed.content = stmt->column_blob(2);
+    if (!stmt->column_is_null(3)) sealed.filename = stmt->column_blob(3);
+    sealed.mime_type = stmt->column_text(4);
+    sealed.key_hash = stmt->column_blob(5);
+    if (!stmt->column_is_null(6)) sealed.confirm_email_hash = stmt->column_blob(6);
+    sealed.created_at = stmt->column_int(7);
+    sealed.expires_at = stmt->column_int(8);
+    sealed.failed_confirmations = stmt->column_int(9);
+    auto document = open_document(*cipher_, sealed);
+    if (!document && document.error().code == ErrorCode::kNotFound) return std::optional<DocumentRecord>();
+    if (!document) return document.error();
+    return std::optional<DocumentRecord>(std::move(*document));
+  });
+}
+
+Result<int> SqliteStore::count_document_failure(ServiceId service, Uuid id) {
+  int count = 0;
+  HERALD_TRY(writer_->run([&](Connection& db) -> Result<void> {
+    auto stmt = db.prepare(
+        "UPDATE documents SET failed_confirmations = failed_confirmations + 1 WHERE id = ? AND service_id = ? "
+        "RETURNING failed_confirmations");
+    if (!stmt) return stmt.error();
+    stmt->bind_text(1, id.to_string()).bind_text(2, service.to_string());
+    auto row = stmt->step();
+    if (!row) return row.error();
+    if (*row) count = static_cast<int>(stmt->column_int(0));
+    while (true) {  // finish the statement
+      auto more = stmt->step();
+      if (!more) return more.error();
+      if (!*more) break;
+    }
+    return ok();
+  }));
+  return count;
+}
+
+Result<std::int64_t> SqliteStore::delete_expired_documents(Timestamp now) {
+  std::int64_t deleted = 0;
+  HERALD_TRY(writer_->run([&](Connection& db) -> Result<void> {
+    // secure_delete on the writer overwrites the freed ciphertexts in their pages.
+    auto stmt = db.prepare("DELETE FROM documents WHERE expires_at <= ?");
+    if (!stmt) return stmt.error();
+    HERALD_TRY(stmt->bind_int(1, to_micros(now)).run());
+    deleted = db.changes();
+    return ok();
+  }));
+  return deleted;
+}
+
 Result<void> SqliteStore::insert_inbound_sms(const InboundSms& sms) {
   auto sealed = seal_inbound_sms(*cipher_, sms);
   if (!sealed) return sealed.error();

@@ -69,6 +69,10 @@ class SqliteStore final : public Store {
   Result<std::optional<std::string>> find_letter_pdf(ServiceId service, NotificationId id) override;
   Result<void> add_guest_list_entry(const GuestListEntry& entry) override;
   Result<bool> on_guest_list(ServiceId service, std::string_view recipient_normalised) override;
+  Result<void> insert_document(const DocumentRecord& document) override;
+  Result<std::optional<DocumentRecord>> find_document(ServiceId service, Uuid id, Timestamp now) override;
+  Result<int> count_document_failure(ServiceId service, Uuid id) override;
+  Result<std::int64_t> delete_expired_documents(Timestamp now) override;
   Result<void> insert_inbound_sms(const InboundSms& sms) override;
   Result<std::vector<InboundSms>> list_inbound_sms(ServiceId service, std::optional<Uuid> older_than,
                                                    Timestamp not_before, int limit) override;

@@ -19,7 +19,7 @@ using sqlite::Connection;
 using sqlite::Statement;
 
 // In foreign-key order. The same names and columns on both backends (the migrations of each).
-constexpr std::array kTables{"services", "api_keys", "templates", "template_versions", "service_contacts", "service_callbacks", "notifications", "audit_log", "rate_buckets", "daily_counts", "inbound_sms", "service_guest_list", "letter_pdfs"};
+constexpr std::array kTables{"services", "api_keys", "templates", "template_versions", "service_contacts", "service_callbacks", "notifications", "audit_log", "rate_buckets", "daily_counts", "inbound_sms", "service_guest_list", "letter_pdfs", "documents"};
 constexpr std::size_t kRowsPerStatement = 500;
 
 std::string precise(double value) {
