@@ -38,7 +38,7 @@ TEST(GovukRequests, FileObjectsAreCheckedAndCollected) {
 
 TEST(GovukRequests, TextsCannotCarryFiles) {
   auto parsed = parse_send_sms(*json::parse(R"({"phone_number":"07700900123","template_id":")" + kTemplate +
-                                            R"(","personalisation":{"doc":{"file":"YQ=="}}})"));
+                                            R"(","personalisation":{"doc":{"file":"YQ=="}}})"), SystemClock().now());
   auto* refused = std::get_if<net::Response>(&parsed);
   ASSERT_TRUE(refused);
   EXPECT_EQ(refused->body,

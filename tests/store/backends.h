@@ -44,15 +44,25 @@ class Backend {
   virtual std::string key_table_bytes() = 0;
 };
 
+// Every file below `dir`, appended to `out`. A directory that vanishes while it is read (another
+// test dropping its database on the shared PostgreSQL server) is passed over; it must not end the
+// walk, or the scans below would pass on half a tree.
+inline void slurp_into(const std::filesystem::path& dir, std::string& out) {
+  std::error_code ec;
+  for (std::filesystem::directory_iterator it(dir, ec), end; !ec && it != end; it.increment(ec)) {
+    std::error_code kind;
+    if (it->is_directory(kind)) {
+      slurp_into(it->path(), out);
+    } else if (it->is_regular_file(kind)) {
+      std::ifstream in(it->path(), std::ios::binary);
+      out.append(std::istreambuf_iterator<char>(in), {});
+    }
+  }
+}
+
 inline std::string slurp_tree(const std::filesystem::path& root) {
   std::string out;
-  std::error_code ec;
-  for (auto it = std::filesystem::recursive_directory_iterator(root, ec);
-       !ec && it != std::filesystem::recursive_directory_iterator(); it.increment(ec)) {
-    if (!it->is_regular_file(ec)) continue;
-    std::ifstream in(it->path(), std::ios::binary);
-    out.append(std::istreambuf_iterator<char>(in), {});
-  }
+  slurp_into(root, out);
   return out;
 }
 
