@@ -207,6 +207,10 @@ Result<std::string> Letters::pdf(const Caller& caller, NotificationId id) {
   }
   auto pdf = store_.find_letter_pdf(caller.service, id);
   if (!pdf) return pdf.error();
+  if (!*pdf && record.status == "validation-failed") {
+    // Too long to render: there never will be a PDF (GOV.UK's wording for technical failures).
+    return refuse("BadRequestError", "PDF not available for letters in status validation-failed");
+  }
   if (!*pdf || record.status == "pending-virus-check") {
     return refuse("PDFNotReadyError", "PDF not available yet, try again later");
   }

@@ -55,7 +55,8 @@ class Letters {
 
   // The letter's PDF. Errors as GOV.UK's (kind BadRequestError / PDFNotReadyError, 400):
   // "Notification is not a letter", "File did not pass the virus scan", "PDF not available for
-  // letters in status technical-failure", "PDF not available yet, try again later"; kNotFound
+  // letters in status technical-failure" (and validation-failed, when there is no PDF at all),
+  // "PDF not available yet, try again later"; kNotFound
   // when there is no such notification.
   Result<std::string> pdf(const Caller& caller, NotificationId id);
 

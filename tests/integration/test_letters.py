@@ -38,6 +38,9 @@ def setup(ws, live=True, extra_config=""):
     herald.test_key = herald.run_cli("key", "create", "--service", service_id, "--type", "test", "--name", "test")
     trial_id, herald.trial_key = herald.create_service("Trial", live=False)
     herald.trial_template = herald.create_template(trial_id, "Hi", "Hello", name="L", type="letter")
+    # Eleven pages: a horizontal rule starts a new page in Notify's letters.
+    herald.long_template = herald.create_template(service_id, "Long", "\n\n---\n\n".join(["((x))"] * 11),
+                                                  name="Long", type="letter")
     herald.start()
     return herald, key, service_id, template_id
 
@@ -111,7 +114,7 @@ def test_a_rendered_letter_sent_back_as_precompiled_has_its_address_read_from_th
         assert status == 200 and back == pdf, "the precompiled PDF comes back byte for byte"
         # Its template is the service's hidden precompiled one: not listed among templates.
         status, templates = herald.request("GET", "/v2/templates?type=letter", key=key)
-        assert [t["id"] for t in templates["templates"]] == [template_id], templates
+        assert sorted(t["id"] for t in templates["templates"]) == sorted([template_id, herald.long_template]), templates
         # A PDF that fails the checks is accepted, then validation-failed (as GOV.UK).
         bad = base64.b64encode(b"%PDF-1.4 not really a pdf").decode()
         status, pre = herald.request("POST", "/v2/notifications/letter", key=key, body={"reference": "x", "content": bad})
@@ -242,6 +245,20 @@ def test_errors_as_govuk_gives_them():
         assert status == 400 and reply["errors"][0]["message"] == "Service is not allowed to send letters", reply
 
 
+def test_a_letter_over_ten_pages_is_accepted_then_validation_failed():
+    with Workspace() as ws:
+        herald, key, service_id, template_id = setup(ws)
+        status, sent = herald.request("POST", "/v2/notifications/letter", key=key, body={
+            "template_id": herald.long_template, "personalisation": dict(ADDRESS, x="A page.")})
+        assert status == 201, sent
+        status, got = herald.request("GET", "/v2/notifications/" + sent["id"], key=key)
+        assert got["status"] == "validation-failed" and got["completed_at"], got
+        assert got["cost_details"] == {}, got
+        status, reply = herald.request("GET", "/v2/notifications/%s/pdf" % sent["id"], key=key)
+        assert status == 400 and reply["errors"] == [{"error": "BadRequestError", "message":
+                                                      "PDF not available for letters in status validation-failed"}], reply
+
+
 def test_test_keys_letters_are_received_at_once_and_international_needs_permission():
     with Workspace() as ws:
         herald, key, service_id, template_id = setup(ws)
@@ -280,7 +297,7 @@ def test_letter_preview_and_template_json():
         assert t["personalisation"] == {"day": {"required": True}, "name": {"required": True}}, t
         assert t["letter_contact_block"] == "The Clinic\n1 High Street\nLeeds", t
         status, listed = herald.request("GET", "/v2/templates", key=key)
-        assert [x["letter_contact_block"] for x in listed["templates"]] == ["The Clinic\n1 High Street\nLeeds"], listed
+        assert [x["letter_contact_block"] for x in listed["templates"]] == ["The Clinic\n1 High Street\nLeeds"] * 2, listed
 
 
 if __name__ == "__main__":
@@ -289,5 +306,6 @@ if __name__ == "__main__":
                test_letters_reach_the_print_suppliers_sftp_drop,
                test_a_letter_waits_while_the_print_supplier_is_down_and_goes_when_it_is_back,
                test_errors_as_govuk_gives_them,
+               test_a_letter_over_ten_pages_is_accepted_then_validation_failed,
                test_test_keys_letters_are_received_at_once_and_international_needs_permission,
                test_letter_preview_and_template_json])
