@@ -113,6 +113,12 @@ Result<void> read_letters(const toml::table& t, const std::filesystem::path& bas
   const auto batch_size = get<std::int64_t>(t, "letters.batch_size", c.letters.batch_size);
   if (batch_size < 1 || batch_size > 100'000) return invalid_argument("config " + path + ": letters.batch_size must be 1..100000");
   c.letters.batch_size = static_cast<int>(batch_size);
+  if (const std::string logo = get<std::string>(t, "letters.logo_png", ""); !logo.empty()) {
+    c.letters.logo_png = resolve(base, logo);
+    if (!std::filesystem::is_regular_file(*c.letters.logo_png)) {
+      return invalid_argument("config " + path + ": letters.logo_png " + *c.letters.logo_png + " is not a file");
+    }
+  }
   const std::string supplier = get<std::string>(t, "letters.supplier", "");
   if (supplier.empty()) return ok();
   if (supplier != "sftp") {

@@ -109,7 +109,7 @@ int run_serve(const ServeOptions& options) {
                             : domain::Documents::Mode::kEncrypt});
   domain::Templates templates(*context->store);
   domain::ReceivedTexts received_texts(*context->store, notifications.lookups());
-  domain::Letters letters(*context->store, notifications);
+  domain::Letters letters(*context->store, notifications, {config.letters.logo_png});
 
   // Texts go through the configured SMS providers, failing over between them.
   std::unique_ptr<delivery::sms::SmsRouter> sms_router;

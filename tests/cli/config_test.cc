@@ -52,6 +52,15 @@ TEST_F(ConfigTest, LettersStayWithoutASupplierByDefault) {
   EXPECT_EQ(config->letters.batch_size, 500);
 }
 
+TEST_F(ConfigTest, LetterLogoIsResolvedAndMustExist) {
+  EXPECT_FALSE(load("[letters]\nlogo_png = \"no-such-logo.png\"\n"));
+  auto config = load("[letters]\nlogo_png = \"herald.toml\"\n");  // any file next to the config
+  ASSERT_TRUE(config) << config.error().message;
+  ASSERT_TRUE(config->letters.logo_png);
+  EXPECT_EQ(std::filesystem::path(*config->letters.logo_png).filename(), "herald.toml");
+  EXPECT_TRUE(std::filesystem::path(*config->letters.logo_png).is_absolute());
+}
+
 TEST_F(ConfigTest, SftpLetterSupplier) {
   auto config = load("[letters]\nsupplier = \"sftp\"\nbatch_size = 200\n"
                      "[letters.sftp]\nhost = \"sftp.print.example\"\nport = 2222\nusername = \"herald\"\n"

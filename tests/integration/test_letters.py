@@ -12,8 +12,10 @@ import base64
 import hashlib
 import os
 import re
+import struct
 import sys
 import time
+import zlib
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "tools"))
 from harness import Herald, SmtpSink, Workspace, run_tests  # noqa: E402
@@ -245,6 +247,32 @@ def test_errors_as_govuk_gives_them():
         assert status == 400 and reply["errors"][0]["message"] == "Service is not allowed to send letters", reply
 
 
+def png(width=8, height=8):
+    """A small opaque red PNG."""
+    def chunk(kind, data):
+        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+    rows = b"".join(b"\0" + b"\xff\x00\x00" * width for _ in range(height))
+    return (b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)) +
+            chunk(b"IDAT", zlib.compress(rows)) + chunk(b"IEND", b""))
+
+
+def test_the_configured_logo_is_printed_on_letters():
+    with Workspace() as ws:
+        logo = os.path.join(ws.dir, "logo.png")
+        with open(logo, "wb") as f:
+            f.write(png())
+        herald, key, service_id, template_id = setup(ws, extra_config='[letters]\nlogo_png = "%s"' % logo)
+        status, sent = send(herald, key, template_id)
+        assert status == 201, sent
+        status, pdf = herald.request("GET", "/v2/notifications/%s/pdf" % sent["id"], key=key)
+        assert status == 200 and re.search(rb"/Subtype\s*/Image", pdf), "the logo is drawn as an image"
+    with Workspace() as ws:
+        herald, key, service_id, template_id = setup(ws)
+        status, sent = send(herald, key, template_id)
+        status, pdf = herald.request("GET", "/v2/notifications/%s/pdf" % sent["id"], key=key)
+        assert not re.search(rb"/Subtype\s*/Image", pdf), "no logo configured, no image"
+
+
 def test_a_letter_over_ten_pages_is_accepted_then_validation_failed():
     with Workspace() as ws:
         herald, key, service_id, template_id = setup(ws)
@@ -307,5 +335,6 @@ if __name__ == "__main__":
                test_a_letter_waits_while_the_print_supplier_is_down_and_goes_when_it_is_back,
                test_errors_as_govuk_gives_them,
                test_a_letter_over_ten_pages_is_accepted_then_validation_failed,
+               test_the_configured_logo_is_printed_on_letters,
                test_test_keys_letters_are_received_at_once_and_international_needs_permission,
                test_letter_preview_and_template_json])
