@@ -24,23 +24,52 @@ std::int64_t channel_limit(const store::ServiceRecord& service, std::string_view
 
 }  // namespace
 
+std::int64_t next_grant_size(std::int64_t last_size, Duration elapsed, std::int64_t floor, std::int64_t cap) {
+  cap = std::max(floor, cap);
+  if (last_size <= 0 || elapsed <= Duration::zero()) return floor;
+  const double per_span = static_cast<double>(last_size) * static_cast<double>(kGrantSpan.count()) /
+                          static_cast<double>(elapsed.count());
+  if (per_span >= static_cast<double>(cap)) return cap;
+  return std::clamp(static_cast<std::int64_t>(std::ceil(per_span)), floor, cap);
+}
+
 template <typename Take>
-Result<bool> Limits::draw(const std::string& key, bool spend, Blocking blocking, Take&& take) {
-  {
-    std::lock_guard lock(mutex_);
-    auto it = granted_.find(key);
-    if (it != granted_.end() && it->second > 0) {
-      if (spend) --it->second;
+Result<bool> Limits::draw(const std::string& key, bool spend, Timestamp now, std::int64_t floor, std::int64_t cap,
+                          Blocking blocking, Take&& take) {
+  std::unique_lock lock(mutex_);
+  if (granted_.size() > 10000 && !granted_.contains(key)) {
+    std::erase_if(granted_, [](const auto& entry) { return !entry.second.refilling; });  // old days' counters
+  }
+  bool waited = false;
+  for (;;) {
+    Grant& grant = granted_[key];
+    if (grant.left > 0) {
+      if (spend) --grant.left;
       return true;
     }
+    // Another thread's refill just found the store empty: so is this one's answer.
+    if (waited && grant.exhausted) return false;
+    if (!grant.refilling) break;
+    if (blocking == Blocking::kNotAllowed) return would_block();
+    refilled_.wait(lock);
+    waited = true;
   }
   if (blocking == Blocking::kNotAllowed) return would_block();
-  auto got = take();
+  Grant& grant = granted_[key];
+  const std::int64_t want = next_grant_size(grant.last_size, now - grant.last_refill, floor, cap);
+  grant.refilling = true;
+  lock.unlock();
+  auto got = take(want);
+  lock.lock();
+  Grant& after = granted_[key];  // erase_if above spares a grant that is refilling
+  after.refilling = false;
+  refilled_.notify_all();
   if (!got) return got.error();
-  if (*got <= 0) return false;
-  std::lock_guard lock(mutex_);
-  if (granted_.size() > 10000) granted_.clear();  // old days' counters
-  granted_[key] += *got - (spend ? 1 : 0);
+  after.exhausted = *got <= 0;
+  if (after.exhausted) return false;
+  after.left += *got - (spend ? 1 : 0);
+  after.last_size = *got;
+  after.last_refill = now;
   return true;
 }
 
@@ -58,10 +87,13 @@ Result<void> Limits::check_rate(const Caller& caller, const store::ServiceRecord
                                 Blocking blocking) {
   const int rate = std::max(1, service.rate_limit);
   const double capacity = std::min(std::ceil(rate / 3.0) + 1.0, 1000.0);
-  const int grant = std::clamp(static_cast<int>(capacity / 50), 1, 20);
+  const double per_second = rate / 60.0;
+  const auto floor = std::clamp<std::int64_t>(static_cast<std::int64_t>(capacity / 50), 1, 20);
+  const double span_seconds = std::chrono::duration<double>(kGrantSpan).count();
+  const auto cap = static_cast<std::int64_t>(std::max(capacity / 10, std::min(capacity / 2, per_second * span_seconds)));
   const std::string key = "rate/" + service.id.to_string() + "/" + store::key_type_name(caller.key_type);
-  auto spent = draw(key, true, blocking, [&]() -> Result<std::int64_t> {
-    auto got = store_.take_tokens(key, grant, now, rate / 60.0, capacity);
+  auto spent = draw(key, true, now, floor, cap, blocking, [&](std::int64_t want) -> Result<std::int64_t> {
+    auto got = store_.take_tokens(key, static_cast<int>(want), now, per_second, capacity);
     if (!got) return got.error();
     return static_cast<std::int64_t>(*got);
   });
@@ -80,8 +112,9 @@ Result<void> Limits::check_daily(const Caller& caller, const store::ServiceRecor
   if (service.restricted && !test) limit = std::min(limit, kTrialDailyLimit);
   if (service.restricted && test) limit = channel_limit(store::ServiceRecord{}, channel);  // GOV.UK's live defaults
   const std::string key = daily_key(caller, channel, now);
-  const std::int64_t grant = std::clamp<std::int64_t>(limit / 1000, 1, 20);
-  auto available = draw(key, false, blocking, [&] { return store_.reserve_count(key, grant, limit); });
+  const std::int64_t floor = std::clamp<std::int64_t>(limit / 1000, 1, 20);
+  auto available = draw(key, false, now, floor, std::max<std::int64_t>(1, limit / 100), blocking,
+                        [&](std::int64_t want) { return store_.reserve_count(key, want, limit); });
   if (!available) return available.error();
   if (*available) return ok();
   return Error{ErrorCode::kResourceExhausted,
@@ -93,7 +126,7 @@ void Limits::count_daily(const Caller& caller, std::string_view channel, Timesta
   std::lock_guard lock(mutex_);
   auto it = granted_.find(daily_key(caller, channel, now));
   // Sends racing for the last unit of a grant may both be stored: at most one over per race.
-  if (it != granted_.end() && it->second > 0) --it->second;
+  if (it != granted_.end() && it->second.left > 0) --it->second.left;
 }
 
 }  // namespace herald::domain

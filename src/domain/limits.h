@@ -1,11 +1,17 @@
 #pragma once
 // Limits: GOV.UK's per-minute rate limit and per-day channel limits (api/govuk-notify-v2.md §5),
 // held in the store so that every node shares them (Store::take_tokens, reserve_count). To keep
-// the store off the hot path, a node takes small grants (about 2% of a bucket, 0.1% of a daily
-// limit, at most 20) and spends them locally; a grant a node has not spent yet is not available
-// to the others, so near a limit a request can be refused up to one grant per node early.
-// Thread-safe.
+// the store off the hot path, a node takes grants and spends them locally. A grant is sized to
+// what the node spent over the last one: about kGrantSpan of its own traffic, at least a small
+// floor (2% of a bucket, 0.1% of a daily limit, at most 20) and at most a cap (a tenth of a
+// bucket, or half of it when the bucket refills that fast; 1% of a daily limit). A node that
+// is quiet asks for the floor; one sending thousands a second asks about ten times a second,
+// not hundreds. Only one thread of a node refills a given grant at a time; the others wait
+// for it rather than each taking a grant of their own. A grant a node has not spent yet is not
+// available to the others, so near a limit a request can be refused up to one grant per node
+// early. Thread-safe.
 
+#include <condition_variable>
 #include <map>
 #include <mutex>
 #include <string>
@@ -21,6 +27,12 @@ namespace herald::domain {
 
 // GOV.UK's daily limit for services in trial mode (normal and team keys).
 inline constexpr std::int64_t kTrialDailyLimit = 50;
+// How much of a node's own traffic one grant should cover.
+inline constexpr Duration kGrantSpan = std::chrono::milliseconds(100);
+
+// The size of the next grant: what the last grant of `last_size` units covered over `elapsed`,
+// scaled to kGrantSpan, within [floor, cap]. Exposed for tests.
+std::int64_t next_grant_size(std::int64_t last_size, Duration elapsed, std::int64_t floor, std::int64_t cap);
 
 class Limits {
  public:
@@ -40,14 +52,24 @@ class Limits {
   void count_daily(const Caller& caller, std::string_view channel, Timestamp now);
 
  private:
+  struct Grant {
+    std::int64_t left = 0;       // units not spent yet
+    std::int64_t last_size = 0;  // what the last refill brought
+    Timestamp last_refill{};
+    bool refilling = false;      // a thread is asking the store
+    bool exhausted = false;      // the last refill got nothing
+  };
   // Spends one unit of `key`'s local grant (or, with `spend` false, only makes sure there is
-  // one), refilling it through `take` (returns how many it got).
+  // one), refilling it through `take(want)` (returns how many it got) with a grant sized by
+  // next_grant_size(floor, cap).
   template <typename Take>
-  Result<bool> draw(const std::string& key, bool spend, Blocking blocking, Take&& take);
+  Result<bool> draw(const std::string& key, bool spend, Timestamp now, std::int64_t floor, std::int64_t cap,
+                    Blocking blocking, Take&& take);
 
   store::Store& store_;
   std::mutex mutex_;
-  std::map<std::string, std::int64_t> granted_;  // guarded by mutex_
+  std::condition_variable refilled_;
+  std::map<std::string, Grant> granted_;  // guarded by mutex_
 };
 
 }  // namespace herald::domain

@@ -7,6 +7,7 @@
 #include <cmath>
 #include <map>
 #include <mutex>
+#include <thread>
 
 #include "store/store.h"
 
@@ -355,7 +356,9 @@ class MemoryStore final : public store::Store {
   }
   Result<int> take_tokens(const std::string& bucket, int want, Timestamp now, double refill_per_second,
                           double capacity) override {
+    if (limit_delay.count() > 0) std::this_thread::sleep_for(limit_delay);
     std::lock_guard lock(mutex_);
+    ++limit_calls;
     auto it = buckets_.find(bucket);
     const double tokens = it == buckets_.end() ? capacity
                                                : store::refill(it->second.first, it->second.second, now, refill_per_second, capacity);
@@ -364,7 +367,9 @@ class MemoryStore final : public store::Store {
     return granted;
   }
   Result<std::int64_t> reserve_count(const std::string& counter, std::int64_t want, std::int64_t limit) override {
+    if (limit_delay.count() > 0) std::this_thread::sleep_for(limit_delay);
     std::lock_guard lock(mutex_);
+    ++limit_calls;
     std::int64_t& used = counts_[counter];
     const std::int64_t granted = std::clamp<std::int64_t>(limit - used, 0, want);
     used += granted;
@@ -436,6 +441,8 @@ class MemoryStore final : public store::Store {
 
   int service_reads = 0;   // guarded by mutex_ (read in tests after calls complete)
   int template_reads = 0;  // likewise
+  int limit_calls = 0;     // take_tokens and reserve_count; likewise
+  std::chrono::milliseconds limit_delay{0};  // each of those takes this long (set before use)
 
  private:
   struct Row {

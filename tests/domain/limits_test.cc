@@ -1,0 +1,149 @@
+#include "domain/limits.h"
+
+#include <gtest/gtest.h>
+
+#include <atomic>
+#include <thread>
+#include <vector>
+
+#include "crypto/random.h"
+#include "tests/fakes/memory_store.h"
+
+namespace herald::domain {
+namespace {
+
+using namespace std::chrono_literals;
+
+TEST(GrantSize, FloorWhenQuietProportionalWhenBusyCappedAlways) {
+  EXPECT_EQ(next_grant_size(0, 1s, 20, 500), 20) << "first grant";
+  EXPECT_EQ(next_grant_size(20, 10s, 20, 500), 20) << "2 a second: the floor";
+  EXPECT_EQ(next_grant_size(20, 10ms, 20, 500), 200) << "2,000 a second: 100 ms of it";
+  EXPECT_EQ(next_grant_size(500, 50ms, 20, 500), 500) << "10,000 a second: the cap";
+  EXPECT_EQ(next_grant_size(20, 0ms, 20, 500), 20) << "no time measured: no guess";
+  EXPECT_EQ(next_grant_size(20, 1ms, 20, 5), 20) << "a cap below the floor is the floor";
+}
+
+class LimitsTest : public ::testing::Test {
+ protected:
+  LimitsTest() {
+    service_.id = ServiceId{crypto::random_uuid()};
+    caller_.service = service_.id;
+  }
+  // Sends one request per `step` through `limits` until refused or `max` accepted.
+  static int send_until_refused(Limits& limits, const Caller& caller, const store::ServiceRecord& service,
+                                Timestamp& now, Duration step, int max) {
+    int accepted = 0;
+    while (accepted < max) {
+      auto admitted = limits.check_daily(caller, service, "email", now, Blocking::kAllowed);
+      if (!admitted) break;
+      limits.count_daily(caller, "email", now);
+      ++accepted;
+      now += step;
+    }
+    return accepted;
+  }
+  fakes::MemoryStore store_;
+  store::ServiceRecord service_;
+  Caller caller_;
+  Timestamp now_ = from_micros(1'800'000'000'000'000);
+};
+
+TEST_F(LimitsTest, ABusyNodeAsksTheStoreAboutTenTimesASecond) {
+  service_.rate_limit = 1'000'000'000;  // limits lifted, as the benchmark does
+  service_.email_limit = 1'000'000'000;
+  Limits limits(store_);
+  Timestamp now = now_;
+  for (int i = 0; i < 10000; ++i) {  // one second at 10,000 a second
+    ASSERT_TRUE(limits.check_rate(caller_, service_, now, Blocking::kAllowed));
+    ASSERT_TRUE(limits.check_daily(caller_, service_, "email", now, Blocking::kAllowed));
+    limits.count_daily(caller_, "email", now);
+    now += 100us;
+  }
+  // Fixed grants of 20 made this 1,000 round trips (500 per counter).
+  EXPECT_LT(store_.limit_calls, 60);
+}
+
+TEST_F(LimitsTest, AQuietNodeHoldsOnlyTheFloorGrant) {
+  service_.email_limit = 20'000;  // floor 20, cap 200
+  Limits quiet(store_);
+  Limits busy(store_);
+  Timestamp now = now_;
+  ASSERT_EQ(send_until_refused(quiet, caller_, service_, now, 1s, 30), 30);  // one a second: two grants of 20
+  // The quiet node holds 10 it has not spent; the busy one, sending 1,000 a second with
+  // grants of 100, reaches everything else.
+  EXPECT_EQ(send_until_refused(busy, caller_, service_, now, 1ms, 40'000), 20'000 - 40);
+}
+
+TEST_F(LimitsTest, NodesTogetherNeverPassTheDailyLimitAndReachIt) {
+  service_.email_limit = 5'000;
+  Limits a(store_);
+  Limits b(store_);
+  Timestamp now = now_;
+  int accepted = 0;
+  for (bool refused_a = false, refused_b = false; !(refused_a && refused_b);) {
+    for (int i = 0; i < 7 && !refused_a; ++i) {
+      if (a.check_daily(caller_, service_, "email", now, Blocking::kAllowed)) {
+        a.count_daily(caller_, "email", now);
+        ++accepted;
+      } else {
+        refused_a = true;
+      }
+    }
+    for (int i = 0; i < 3 && !refused_b; ++i) {
+      if (b.check_daily(caller_, service_, "email", now, Blocking::kAllowed)) {
+        b.count_daily(caller_, "email", now);
+        ++accepted;
+      } else {
+        refused_b = true;
+      }
+    }
+    now += 100us;
+  }
+  EXPECT_EQ(accepted, 5'000);
+  auto refused = a.check_daily(caller_, service_, "email", now, Blocking::kAllowed);
+  ASSERT_FALSE(refused);
+  EXPECT_EQ(refused.error().message, "Exceeded send limits (email: 5000) for today");
+}
+
+TEST_F(LimitsTest, TheGovukRateLimitIsExactOnOneNode) {
+  service_.rate_limit = 3000;  // a bucket of 1,000, refilled at 50 a second
+  Limits limits(store_);
+  int accepted = 0;
+  Timestamp now = now_;
+  while (limits.check_rate(caller_, service_, now, Blocking::kAllowed)) {
+    ++accepted;
+    now += 1us;
+  }
+  EXPECT_EQ(accepted, 1000);
+  auto refused = limits.check_rate(caller_, service_, now, Blocking::kAllowed);
+  ASSERT_FALSE(refused);
+  EXPECT_EQ(refused.error().message, "Exceeded rate limit for key type LIVE of 3000 requests per 60 seconds");
+  EXPECT_EQ(refused.error().kind, "RateLimitError");
+}
+
+TEST_F(LimitsTest, ThreadsFindingAGrantEmptyShareOneRefill) {
+  store_.limit_delay = 50ms;  // a slow store: every thread arrives while the first one waits
+  Limits limits(store_);
+  std::atomic<int> accepted{0};
+  std::vector<std::thread> threads;
+  for (int i = 0; i < 8; ++i) {
+    threads.emplace_back([&] {
+      if (limits.check_rate(caller_, service_, now_, Blocking::kAllowed)) ++accepted;
+    });
+  }
+  for (auto& thread : threads) thread.join();
+  EXPECT_EQ(accepted.load(), 8);
+  EXPECT_EQ(store_.limit_calls, 1) << "one grant of 20 covers all eight";
+}
+
+TEST_F(LimitsTest, WithoutBlockingAnEmptyGrantWouldBlock) {
+  Limits limits(store_);
+  auto first = limits.check_rate(caller_, service_, now_, Blocking::kNotAllowed);
+  ASSERT_FALSE(first);
+  EXPECT_EQ(first.error().code, ErrorCode::kWouldBlock);
+  ASSERT_TRUE(limits.check_rate(caller_, service_, now_, Blocking::kAllowed));
+  EXPECT_TRUE(limits.check_rate(caller_, service_, now_, Blocking::kNotAllowed)) << "from the grant";
+}
+
+}  // namespace
+}  // namespace herald::domain
