@@ -113,6 +113,11 @@ Result<void> read_letters(const toml::table& t, const std::filesystem::path& bas
   const auto batch_size = get<std::int64_t>(t, "letters.batch_size", c.letters.batch_size);
   if (batch_size < 1 || batch_size > 100'000) return invalid_argument("config " + path + ": letters.batch_size must be 1..100000");
   c.letters.batch_size = static_cast<int>(batch_size);
+  const auto report_interval = get<std::int64_t>(t, "letters.report_interval_seconds", c.letters.report_interval_seconds);
+  if (report_interval < 1 || report_interval > 86'400) {
+    return invalid_argument("config " + path + ": letters.report_interval_seconds must be 1..86400");
+  }
+  c.letters.report_interval_seconds = static_cast<int>(report_interval);
   if (const std::string logo = get<std::string>(t, "letters.logo_png", ""); !logo.empty()) {
     c.letters.logo_png = resolve(base, logo);
     if (!std::filesystem::is_regular_file(*c.letters.logo_png)) {
@@ -305,6 +310,8 @@ std::string default_config_text(std::uint16_t port, std::uint16_t smtp_port, con
          "max_attempts = 5\nfirst_retry_ms = 30000\n\n"
          "[letters]\n# Letters go to a print supplier in batches; without a supplier they stay \"created\".\n"
          "# supplier = \"sftp\"\nbatch_size = 500\n"
+         "# The supplier's reports (posted, returned, failed) are collected this often.\n"
+         "report_interval_seconds = 300\n"
          "# [letters.sftp]\n# host = \"sftp.print-supplier.example\"\n# port = 22\n# username = \"herald\"\n"
          "# private_key_file = \"sftp/id_ed25519\"  # mode 0600\n"
          "# host_key_sha256 = \"SHA256:...\"  # ssh-keygen -lf <server key.pub> -E sha256; required\n"

@@ -40,6 +40,7 @@ struct SmsConfig {
 struct LettersConfig {
   std::optional<delivery::letters::SftpSupplierOptions> sftp;  // supplier = "sftp"
   int batch_size = 500;  // letters per batch handed over at once
+  int report_interval_seconds = 300;  // how often the supplier's reports are collected
   // A PNG printed top left of every templated letter (the service's or organisation's logo).
   std::optional<std::string> logo_png;
 };

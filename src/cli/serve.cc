@@ -200,6 +200,16 @@ int run_serve(const ServeOptions& options) {
                                              }
                                            });
   }
+  // What the print supplier reports of the letters it took, on delivery nodes.
+  std::unique_ptr<Periodic> letter_reports;
+  if (worker && print_supplier) {
+    letter_reports = std::make_unique<Periodic>(
+        "letter-reports", std::chrono::seconds(config.letters.report_interval_seconds), [&worker] {
+          if (auto collected = worker->collect_letter_reports(); !collected) {
+            log::warn("delivery.letter_reports_failed", {{"error", collected.error().message}});
+          }
+        });
+  }
   auto audit_job = std::make_unique<Periodic>("audit", std::chrono::seconds(config.audit_checkpoint_seconds), flush_audit);
   const std::string port = server ? std::to_string(server->port()) : "none";
   log::info("serve.started", {{"role", options.role}, {"address", config.server.address}, {"port", port}});
@@ -208,6 +218,7 @@ int run_serve(const ServeOptions& options) {
   const int signal_number = wait_for_signal();
   log::info("serve.stopping", {{"signal", std::to_string(signal_number)}});
   retention.reset();
+  letter_reports.reset();
   if (server) server->stop();
   audit_job.reset();
   flush_audit();  // what the last requests refused, and a final checkpoint

@@ -261,6 +261,37 @@ std::vector<store::DeliveryOutcome> DeliveryWorker::deliver_letters(
   return outcomes;
 }
 
+Result<int> DeliveryWorker::collect_letter_reports() {
+  if (print_ == nullptr) return 0;
+  const std::string supplier(print_->name());
+  return print_->collect_reports([&](const std::vector<letters::LetterReport>& reports) -> Result<void> {
+    int applied = 0;
+    int ignored = 0;
+    for (const auto& report : reports) {
+      auto id = NotificationId::parse(report.reference);
+      if (!id) {
+        ++ignored;  // not a reference Herald gave out
+        continue;
+      }
+      auto done = store_.apply_receipt({*id, supplier, report.status, clock_.now()});
+      if (!done) return done.error();  // the whole file again next time; applying twice is harmless
+      if (!*done) {
+        ++ignored;  // unknown, another supplier's, already final, or gone with retention
+        continue;
+      }
+      ++applied;
+      log::info("delivery.letter_report", {{"notification_id", id->to_string()},
+                                           {"service_id", (*done)->service.to_string()},
+                                           {"status", report.status},
+                                           {"supplier", supplier}});
+    }
+    log::info("delivery.letter_reports", {{"supplier", supplier},
+                                          {"applied", std::to_string(applied)},
+                                          {"ignored", std::to_string(ignored)}});
+    return ok();
+  });
+}
+
 store::DeliveryOutcome DeliveryWorker::outcome_for(const store::NotificationRecord& record,
                                                    SendResult result) {
   const Timestamp now = clock_.now();

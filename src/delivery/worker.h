@@ -58,6 +58,11 @@ class DeliveryWorker {
     int limit = options_.batch_size;
     return run_once(*providers_.front(), limit);
   }
+  // Records what the print supplier reports of the letters it took (posted, returned, failed)
+  // as their statuses, each heard of by the service's callback like any final status. Returns
+  // how many report files were collected; 0 without a supplier. Run now and then
+  // (`herald serve`: [letters] report_interval_seconds).
+  Result<int> collect_letter_reports();
 
  private:
   void run(EmailProvider& provider);

@@ -216,7 +216,8 @@ struct DeliveryOutcome {
 struct DeliveryReceipt {
   NotificationId id;
   std::string provider;  // must be the one the notification was sent by
-  std::string status;    // delivered, pending, temporary-failure, permanent-failure
+  std::string status;    // delivered, pending, temporary-failure, permanent-failure; letters:
+                         // delivered, returned-letter, technical-failure
   Timestamp received_at;
   bool callback = true;  // as DeliveryOutcome::callback (every receipt is told)
 };

@@ -73,8 +73,8 @@ class Store {
                                                             Duration lease) = 0;
   virtual Result<void> record_outcome(const DeliveryOutcome& outcome) = 0;
   // Applies a provider's receipt when the notification was sent by that provider and is still
-  // waiting for one (sending or pending); a failure after "pending" counts as temporary, as
-  // GOV.UK counts it. Returns the notification as it now is, or nullopt when the receipt did not
+  // waiting for one (sending or pending), or is a letter posted ("delivered") that came back
+  // ("returned-letter"); a failure after "pending" counts as temporary, as GOV.UK counts it. Returns the notification as it now is, or nullopt when the receipt did not
   // apply (unknown, another provider's, already final, redacted).
   virtual Result<std::optional<NotificationRecord>> apply_receipt(const DeliveryReceipt& receipt) = 0;
   // A page of the service's notifications sent with keys of `query.key_type`, newest first

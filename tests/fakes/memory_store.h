@@ -216,7 +216,9 @@ class MemoryStore final : public store::Store {
     auto it = notifications_.find(receipt.id);
     if (it == notifications_.end() || it->second.redacted) return std::optional<store::NotificationRecord>();
     auto& r = it->second.record;
-    if (r.sent_by != receipt.provider || (r.status != "sending" && r.status != "pending")) {
+    const bool waiting = r.status == "sending" || r.status == "pending";
+    const bool returned = r.status == "delivered" && receipt.status == "returned-letter";
+    if (r.sent_by != receipt.provider || !(waiting || returned)) {
       return std::optional<store::NotificationRecord>();
     }
     r.status = r.status == "pending" && receipt.status == "permanent-failure" ? "temporary-failure" : receipt.status;

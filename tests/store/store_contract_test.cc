@@ -345,6 +345,23 @@ TEST_P(StoreContract, SmsFieldsAndReceiptsApplyOnlyFromTheSendingProviderWhileWa
   EXPECT_EQ(stored->updated_at, now_ + 4s);
 }
 
+TEST_P(StoreContract, LetterReportsPostThenMayReturnALetter) {
+  auto letter = notification("1 High Street\nLeeds\nLS1 1AA");
+  letter.type = "letter";
+  ASSERT_TRUE(store_->insert_notification(letter));
+  ASSERT_EQ(store_->claim_due(10, now_, 60s)->size(), 1u);
+  ASSERT_TRUE(store_->record_outcome({letter.id, "sending", now_ + 1s, now_ + 1s, std::nullopt, "sftp-print"}));
+  auto posted = *store_->apply_receipt({letter.id, "sftp-print", "delivered", now_ + 3s});
+  ASSERT_TRUE(posted);
+  EXPECT_EQ(posted->status, "delivered");
+  EXPECT_FALSE(*store_->apply_receipt({letter.id, "sftp-print", "technical-failure", now_ + 4s})) << "posted stays posted";
+  auto returned = *store_->apply_receipt({letter.id, "sftp-print", "returned-letter", now_ + 5s});
+  ASSERT_TRUE(returned);
+  EXPECT_EQ(returned->status, "returned-letter");
+  EXPECT_FALSE(*store_->apply_receipt({letter.id, "sftp-print", "returned-letter", now_ + 6s})) << "once";
+  EXPECT_EQ((*store_->find_notification(service_.id, letter.id))->updated_at, now_ + 5s);
+}
+
 TEST_P(StoreContract, CallbacksAreSealedClaimedAndFinished) {
   ServiceCallback callback{service_.id, CallbackKind::kDeliveryStatus, "https://hooks.example/status",
                            "bearer-canary-5d1e9f", now_};

@@ -5,9 +5,12 @@
 // letter is never printed twice because half a batch was resent. Implementations are
 // thread-safe; a call may block for the length of the transfer.
 
+#include <functional>
 #include <string>
 #include <string_view>
 #include <vector>
+
+#include "core/result.h"
 
 #include "delivery/send_result.h"
 
@@ -21,6 +24,12 @@ struct OutgoingLetter {
   std::string pdf;        // the letter, address in the window position; personal data
 };
 
+// What the supplier says became of a letter it took (docs/formats/letter-batch.md, "Reports").
+struct LetterReport {
+  std::string reference;  // the notification id
+  std::string status;     // Herald's: "delivered" (posted), "returned-letter", "technical-failure"
+};
+
 class LetterProvider {
  public:
   virtual ~LetterProvider() = default;
@@ -28,6 +37,15 @@ class LetterProvider {
   virtual std::string_view name() const = 0;
   // `batch_id` is unique per call (a new UUID); resending a batch after a failure uses a new one.
   virtual SendResult submit(std::string_view batch_id, const std::vector<OutgoingLetter>& letters) = 0;
+  // Collects the reports the supplier has left since the last collection. Each report file is
+  // handed to `apply` whole; the file is marked collected only once apply succeeded, so a file
+  // whose reports could not be recorded is handed over again next time. Returns how many files
+  // were collected. A supplier that sends no reports has none.
+  using ApplyReports = std::function<Result<void>(const std::vector<LetterReport>&)>;
+  virtual Result<int> collect_reports(const ApplyReports& apply) {
+    (void)apply;
+    return 0;
+  }
 };
 
 }  // namespace herald::delivery::letters

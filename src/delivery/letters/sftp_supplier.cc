@@ -15,6 +15,8 @@
 #include "core/base64.h"
 #include "core/hex.h"
 #include "core/json.h"
+#include "core/log.h"
+#include "crypto/random.h"
 #include "crypto/hmac.h"
 #include "crypto/private_file.h"
 #include "crypto/secret.h"
@@ -32,12 +34,11 @@ SendResult refused(std::string detail) { return {SendStatus::kPermanentFailure, 
 
 // A batch id or reference becomes a file name on the server: letters, digits, '-' and '_' only
 // (UUIDs in practice), so that no name can climb out of the batch directory.
+bool is_name_char(char ch) {
+  return (ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') || (ch >= '0' && ch <= '9') || ch == '-' || ch == '_';
+}
 bool is_plain_name(std::string_view name) {
-  if (name.empty() || name.size() > 128) return false;
-  return std::all_of(name.begin(), name.end(), [](char ch) {
-    return (ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') || (ch >= '0' && ch <= '9') || ch == '-' ||
-           ch == '_';
-  });
+  return !name.empty() && name.size() <= 128 && std::all_of(name.begin(), name.end(), is_name_char);
 }
 
 std::string strip_padding(std::string_view text) {
@@ -145,6 +146,10 @@ class Connection {
     if (sftp_rename(sftp_, from.c_str(), to.c_str()) != 0) return sftp_error("rename");
     return ok();
   }
+  // The names in `path`; nullopt when there is no such directory.
+  Result<std::optional<std::vector<std::string>>> list(const std::string& path);
+  // The whole file, refused when longer than `max_bytes`.
+  Result<std::string> download(const std::string& path, std::size_t max_bytes);
   bool exists(const std::string& path) {
     watchdog_.kick();
     sftp_attributes attributes = sftp_lstat(sftp_, path.c_str());
@@ -272,6 +277,52 @@ Result<void> Connection::upload(const std::string& path, std::string_view bytes)
   return ok();
 }
 
+Result<std::optional<std::vector<std::string>>> Connection::list(const std::string& path) {
+  watchdog_.kick();
+  sftp_dir dir = sftp_opendir(sftp_, path.c_str());
+  if (dir == nullptr) {
+    if (!watchdog_.fired() && sftp_get_error(sftp_) == SSH_FX_NO_SUCH_FILE) return std::optional<std::vector<std::string>>();
+    return sftp_error("opendir");
+  }
+  std::vector<std::string> names;
+  for (;;) {
+    watchdog_.kick();
+    sftp_attributes entry = sftp_readdir(sftp_, dir);
+    if (entry == nullptr) break;
+    if (entry->name != nullptr && entry->type == SSH_FILEXFER_TYPE_REGULAR) names.emplace_back(entry->name);
+    sftp_attributes_free(entry);
+  }
+  const bool complete = sftp_dir_eof(dir) != 0;
+  sftp_closedir(dir);
+  if (!complete) return sftp_error("readdir");
+  return std::optional(std::move(names));
+}
+
+Result<std::string> Connection::download(const std::string& path, std::size_t max_bytes) {
+  watchdog_.kick();
+  sftp_file file = sftp_open(sftp_, path.c_str(), O_RDONLY, 0);
+  if (file == nullptr) return sftp_error("open");
+  std::string bytes;
+  char buffer[kWriteChunk];
+  for (;;) {
+    watchdog_.kick();
+    const ssize_t got = sftp_read(file, buffer, sizeof buffer);
+    if (got < 0) {
+      Error error = sftp_error("read");
+      sftp_close(file);
+      return error;
+    }
+    if (got == 0) break;
+    bytes.append(buffer, static_cast<std::size_t>(got));
+    if (bytes.size() > max_bytes) {
+      sftp_close(file);
+      return invalid_argument("longer than " + std::to_string(max_bytes) + " bytes");
+    }
+  }
+  sftp_close(file);
+  return bytes;
+}
+
 std::string manifest_json(std::string_view batch_id, Timestamp created_at, const std::vector<OutgoingLetter>& letters) {
   json::Writer w;
   w.begin_object();
@@ -290,6 +341,14 @@ std::string manifest_json(std::string_view batch_id, Timestamp created_at, const
   w.end_array();
   w.end_object();
   return w.take();
+}
+
+// A report file's name: a plain name ending in ".json" (what the supplier writes last, after
+// writing it under another name). Anything else in the directory is not Herald's to read.
+bool is_report_file_name(std::string_view name) {
+  if (!name.ends_with(".json") || name.size() == 5 || name.size() > 200) return false;
+  return name.front() != '.' &&
+         std::all_of(name.begin(), name.end(), [](char ch) { return is_name_char(ch) || ch == '.'; });
 }
 
 class SftpSupplier final : public LetterProvider {
@@ -333,7 +392,57 @@ class SftpSupplier final : public LetterProvider {
     return {SendStatus::kAccepted, options_.name + ": batch of " + std::to_string(letters.size()) + " letters delivered"};
   }
 
+  Result<int> collect_reports(const ApplyReports& apply) override {
+    if (options_.host_key_sha256.empty() || !is_sha256_fingerprint(options_.host_key_sha256)) {
+      return unavailable(options_.name + ": no valid host_key_sha256 pinned: refusing to connect");
+    }
+    Connection connection(options_);
+    if (auto opened = connection.open(); !opened) return unavailable(options_.name + ": " + opened.error().message);
+    const std::string dir = remote_path("reports");
+    auto names = connection.list(dir);
+    if (!names) return unavailable(options_.name + ": " + names.error().message);
+    if (!*names) return 0;  // the supplier has not made the directory: no reports yet
+    std::vector<std::string> files;
+    for (auto& name : **names) {
+      if (is_report_file_name(name)) files.push_back(std::move(name));
+    }
+    std::sort(files.begin(), files.end());  // suppliers name them by time: oldest first
+    if (files.size() > kReportFilesPerCollection) files.resize(kReportFilesPerCollection);
+    int collected = 0;
+    for (const auto& file : files) {
+      const std::string path = dir + "/" + file;
+      auto text = connection.download(path, kMaxReportFileBytes);
+      if (!text && text.error().code != ErrorCode::kInvalidArgument) {
+        return unavailable(options_.name + ": " + file + ": " + text.error().message);
+      }
+      auto reports = text ? parse_report_file(*text) : Result<std::vector<LetterReport>>(text.error());
+      if (!reports) {
+        // Nothing of a file that breaks the format is applied; it is set aside for people to see.
+        log::error("letters.report_file_invalid",
+                   {{"supplier", options_.name}, {"file", file}, {"error", reports.error().message}});
+        HERALD_TRY(set_aside(connection, path, ".invalid"));
+        continue;
+      }
+      HERALD_TRY(apply(*reports));
+      HERALD_TRY(set_aside(connection, path, ".done"));
+      ++collected;
+    }
+    return collected;
+  }
+
  private:
+  static constexpr std::size_t kReportFilesPerCollection = 100;
+  static constexpr std::size_t kMaxReportFileBytes = 16 * 1024 * 1024;
+
+  // Renames a report file out of the way (never deletes the supplier's record of it); when the
+  // name is taken, under a second, unique one.
+  Result<void> set_aside(Connection& connection, const std::string& path, std::string_view suffix) {
+    if (connection.rename(path, path + std::string(suffix))) return ok();
+    auto renamed = connection.rename(path, path + "." + crypto::random_uuid().to_string() + std::string(suffix));
+    if (!renamed) return unavailable(options_.name + ": " + renamed.error().message);
+    return ok();
+  }
+
   std::string remote_path(const std::string& name) const {
     if (options_.remote_dir.empty()) return name;
     if (options_.remote_dir == "/") return "/" + name;
@@ -356,6 +465,31 @@ class SftpSupplier final : public LetterProvider {
 };
 
 }  // namespace
+
+Result<std::vector<LetterReport>> parse_report_file(std::string_view text) {
+  auto parsed = json::parse(text);
+  if (!parsed) return invalid_argument("not JSON: " + parsed.error().message);
+  const json::Value* letters = parsed->is_object() ? parsed->find("letters") : nullptr;
+  if (letters == nullptr || !letters->is_array()) return invalid_argument("no \"letters\" array");
+  std::vector<LetterReport> reports;
+  for (const auto& entry : letters->as_array()) {
+    const std::string at = "letters[" + std::to_string(reports.size()) + "]";
+    const json::Value* reference = entry.is_object() ? entry.find("reference") : nullptr;
+    const json::Value* status = entry.is_object() ? entry.find("status") : nullptr;
+    if (reference == nullptr || !reference->is_string() || !is_plain_name(reference->as_string())) {
+      return invalid_argument(at + ": \"reference\" must be a letter's reference");
+    }
+    if (status == nullptr || !status->is_string()) return invalid_argument(at + ": \"status\" missing");
+    const std::string& said = status->as_string();
+    std::string herald_status;
+    if (said == "despatched") herald_status = "delivered";
+    else if (said == "returned") herald_status = "returned-letter";
+    else if (said == "failed") herald_status = "technical-failure";
+    else return invalid_argument(at + ": \"status\" must be despatched, returned or failed");
+    reports.push_back({reference->as_string(), std::move(herald_status)});
+  }
+  return reports;
+}
 
 bool is_sha256_fingerprint(std::string_view fingerprint) {
   if (!fingerprint.starts_with("SHA256:")) return false;

@@ -10,6 +10,11 @@
 // trust on first use and no known_hosts file). The client logs in with a private key file
 // (ed25519 or RSA, unencrypted, mode 0600); ~/.ssh/config and ssh-agent are not consulted.
 //
+// Reports: collect_reports() reads the supplier's report files from `<remote_dir>/reports/`
+// (`*.json`, oldest name first, at most 100 a time), hands each to the caller whole, and renames
+// it to `<name>.done` once applied, or to `<name>.invalid` when it breaks the format (nothing of
+// it applied; logged). The supplier's files are never deleted.
+//
 // Each submit() opens its own SSH session and closes it before returning, so the provider is
 // thread-safe and holds no connection between batches. Invalid input that no retry can fix (a
 // batch id or reference that is not a plain file name, duplicate references, an empty batch)
@@ -46,6 +51,10 @@ struct SftpSupplierOptions {
 };
 
 std::unique_ptr<LetterProvider> make_sftp_supplier(SftpSupplierOptions options);
+
+// Reads one report file (docs/formats/letter-batch.md, "Reports"): the whole file, or an error
+// naming the first entry that breaks the format (never its content).
+Result<std::vector<LetterReport>> parse_report_file(std::string_view text);
 
 // Whether `fingerprint` has the form "SHA256:" followed by the unpadded base64 of 32 bytes
 // (trailing '=' tolerated), for configuration checks.

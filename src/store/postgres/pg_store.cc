@@ -238,13 +238,15 @@ Result<std::optional<NotificationRecord>> PgStore::apply_receipt(const DeliveryR
   return with_connection<std::optional<NotificationRecord>>(
       [&](PgConnection& db) -> Result<std::optional<NotificationRecord>> {
         // After "pending", a permanent failure counts as temporary (GOV.UK's rule for Firetext).
+        // A letter posted ("delivered") may still come back: returned-letter.
         // Safe to re-send after a broken connection: a second run finds it no longer waiting.
         auto rows = db.exec(
             std::string("UPDATE notifications SET status = CASE WHEN status = 'pending' AND $1 = 'permanent-failure' "
                         "THEN 'temporary-failure' ELSE $1 END, updated_at = $2, callback_due_at = CASE WHEN $5 AND "
                         "EXISTS (SELECT 1 FROM service_callbacks c WHERE c.service_id = notifications.service_id AND "
                         "c.kind = 'delivery_status') THEN $2 ELSE callback_due_at END WHERE id = $3 AND sent_by = $4 AND "
-                        "status IN ('sending', 'pending') AND redacted_at IS NULL RETURNING ") +
+                        "(status IN ('sending', 'pending') OR (status = 'delivered' AND $1 = 'returned-letter')) AND "
+                        "redacted_at IS NULL RETURNING ") +
                 kNotificationColumns,
             Params().text(receipt.status).integer(to_micros(receipt.received_at)).text(receipt.id.to_string())
                 .text(receipt.provider).text(receipt.callback ? "true" : "false"),

@@ -654,13 +654,15 @@ void SqliteStore::record_outcome_async(DeliveryOutcome outcome, Completion done)
 Result<std::optional<NotificationRecord>> SqliteStore::apply_receipt(const DeliveryReceipt& receipt) {
   std::optional<NotificationRecord> applied;
   auto result = writer_->run([&](Connection& db) -> Result<void> {
-    // After "pending", a permanent failure counts as temporary (GOV.UK's rule for Firetext).
+    // After "pending", a permanent failure counts as temporary (GOV.UK's rule for Firetext). A
+    // letter posted ("delivered") may still come back: returned-letter.
     auto stmt = db.prepare(
         std::string("UPDATE notifications SET status = CASE WHEN status = 'pending' AND ? = 'permanent-failure' "
                     "THEN 'temporary-failure' ELSE ? END, updated_at = ?, callback_due_at = CASE WHEN ? AND EXISTS "
                     "(SELECT 1 FROM service_callbacks c WHERE c.service_id = notifications.service_id AND c.kind = "
                     "'delivery_status') THEN ? ELSE callback_due_at END WHERE id = ? AND sent_by = ? AND "
-                    "status IN ('sending', 'pending') AND redacted_at IS NULL RETURNING ") +
+                    "(status IN ('sending', 'pending') OR (status = 'delivered' AND ? = 'returned-letter')) AND "
+                    "redacted_at IS NULL RETURNING ") +
         kNotificationColumns);
     if (!stmt) return stmt.error();
     stmt->bind_text(1, receipt.status)
@@ -669,7 +671,8 @@ Result<std::optional<NotificationRecord>> SqliteStore::apply_receipt(const Deliv
         .bind_int(4, receipt.callback ? 1 : 0)
         .bind_int(5, to_micros(receipt.received_at))
         .bind_text(6, receipt.id.to_string())
-        .bind_text(7, receipt.provider);
+        .bind_text(7, receipt.provider)
+        .bind_text(8, receipt.status);
     auto row = stmt->step();
     if (!row) return row.error();
     if (!*row) return ok();

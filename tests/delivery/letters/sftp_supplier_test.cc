@@ -567,5 +567,95 @@ TEST(SftpFingerprint, OpenSshForm) {
   EXPECT_FALSE(is_sha256_fingerprint(""));
 }
 
+TEST(LetterReportFile, StatusesMapToHeraldsAndExtraFieldsAreIgnored) {
+  auto reports = parse_report_file(
+      R"({"letters":[{"reference":"a-1","status":"despatched","at":"2026-11-24T09:00:00Z"},)"
+      R"({"reference":"a-2","status":"returned"},{"reference":"a-3","status":"failed","reason":"torn"}],"v":2})");
+  ASSERT_TRUE(reports) << reports.error().message;
+  ASSERT_EQ(reports->size(), 3u);
+  EXPECT_EQ((*reports)[0].reference, "a-1");
+  EXPECT_EQ((*reports)[0].status, "delivered");
+  EXPECT_EQ((*reports)[1].status, "returned-letter");
+  EXPECT_EQ((*reports)[2].status, "technical-failure");
+  EXPECT_TRUE(parse_report_file(R"({"letters":[]})")->empty());
+}
+
+TEST(LetterReportFile, AFileThatBreaksTheFormatIsRefusedWhole) {
+  const std::pair<const char*, const char*> cases[] = {
+      {"not json", "not JSON"},
+      {R"([])", "no \"letters\" array"},
+      {R"({"letters":{}})", "no \"letters\" array"},
+      {R"({"letters":[{"reference":"a-1","status":"despatched"},{"status":"despatched"}]})",
+       "letters[1]: \"reference\" must be a letter's reference"},
+      {R"({"letters":[{"reference":"../x","status":"despatched"}]})", "letters[0]: \"reference\""},
+      {R"({"letters":[{"reference":"a-1"}]})", "letters[0]: \"status\" missing"},
+      {R"({"letters":[{"reference":"a-1","status":"Sent"}]})", "must be despatched, returned or failed"},
+      {R"({"letters":[7]})", "letters[0]"},
+  };
+  for (const auto& [text, message] : cases) {
+    auto reports = parse_report_file(text);
+    ASSERT_FALSE(reports) << text;
+    EXPECT_NE(reports.error().message.find(message), std::string::npos) << text << ": " << reports.error().message;
+  }
+}
+
+TEST_F(SftpSupplierTest, ReportsAreCollectedOnceAndBrokenFilesSetAside) {
+  auto supplier = make_sftp_supplier(options_);
+  std::vector<std::vector<LetterReport>> seen;
+  auto record = [&](const std::vector<LetterReport>& reports) -> Result<void> {
+    seen.push_back(reports);
+    return ok();
+  };
+  auto none = supplier->collect_reports(record);
+  ASSERT_TRUE(none) << none.error().message << "\n" << context();
+  EXPECT_EQ(*none, 0) << "no reports directory yet";
+
+  const fs::path reports = drop_ / "reports";
+  fs::create_directories(reports);
+  write_file(reports / "2026-11-24-0900.json", R"({"letters":[{"reference":"r-1","status":"despatched"}]})");
+  write_file(reports / "2026-11-24-1000.json", R"({"letters":[{"reference":"r-2","status":"returned"}]})");
+  write_file(reports / "2026-11-24-0930.json", R"({"letters":[{"reference":"r-3","status":"lost"}]})");
+  write_file(reports / "2026-11-24-1100.json.part", "being written");
+  write_file(reports / "notes.txt", "not a report");
+  auto collected = supplier->collect_reports(record);
+  ASSERT_TRUE(collected) << collected.error().message << "\n" << context();
+  EXPECT_EQ(*collected, 2);
+  ASSERT_EQ(seen.size(), 2u) << "the broken file is not applied at all";
+  EXPECT_EQ(seen[0][0].reference, "r-1") << "oldest name first";
+  EXPECT_EQ(seen[1][0].status, "returned-letter");
+  std::vector<std::string> names;
+  for (const auto& entry : fs::directory_iterator(reports)) names.push_back(entry.path().filename().string());
+  std::sort(names.begin(), names.end());
+  EXPECT_EQ(names, (std::vector<std::string>{"2026-11-24-0900.json.done", "2026-11-24-0930.json.invalid",
+                                             "2026-11-24-1000.json.done", "2026-11-24-1100.json.part", "notes.txt"}));
+
+  // Applying fails: the file stays, to be handed over again.
+  write_file(reports / "2026-11-24-1200.json", R"({"letters":[{"reference":"r-4","status":"despatched"}]})");
+  auto failing = supplier->collect_reports([](const std::vector<LetterReport>&) -> Result<void> {
+    return unavailable("store down");
+  });
+  ASSERT_FALSE(failing);
+  EXPECT_TRUE(fs::exists(reports / "2026-11-24-1200.json"));
+  seen.clear();
+  ASSERT_EQ(*supplier->collect_reports(record), 1);
+  ASSERT_EQ(seen.size(), 1u);
+  EXPECT_EQ(seen[0][0].reference, "r-4");
+
+  // The supplier reuses a name already collected: the new file is set aside under another name.
+  write_file(reports / "2026-11-24-0900.json", R"({"letters":[{"reference":"r-5","status":"failed"}]})");
+  ASSERT_EQ(*supplier->collect_reports(record), 1);
+  EXPECT_FALSE(fs::exists(reports / "2026-11-24-0900.json"));
+  EXPECT_EQ(*supplier->collect_reports(record), 0) << "nothing twice";
+}
+
+TEST_F(SftpSupplierTest, ReportsNeedThePinnedHostKeyToo) {
+  const auto other = run("ssh-keygen -lf '" + keys_->client_key + ".pub' -E sha256 | cut -d' ' -f2");
+  ASSERT_TRUE(other);
+  options_.host_key_sha256 = other->substr(0, other->find('\n'));
+  auto collected = make_sftp_supplier(options_)->collect_reports([](const auto&) -> Result<void> { return ok(); });
+  ASSERT_FALSE(collected);
+  EXPECT_NE(collected.error().message.find("is not the pinned"), std::string::npos) << collected.error().message;
+}
+
 }  // namespace
 }  // namespace herald::delivery::letters
