@@ -20,13 +20,14 @@ import zlib
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "tools"))
 from harness import Herald, SmtpSink, Workspace, run_tests  # noqa: E402
 from sftp_server import SftpDrop  # noqa: E402
+from test_callbacks import TOKEN, Receiver, set_callback  # noqa: E402
 
 HERALD = sys.argv[1]
 ADDRESS = {"address_line_1": "Ada Lovelace", "address_line_2": "12 Marylebone Road", "address_line_3": "London",
            "postcode": "nw1 5lr"}
 
 
-def setup(ws, live=True, extra_config=""):
+def setup(ws, live=True, extra_config="", before_start=None):
     sink = ws.track(SmtpSink(ws.dir))
     herald = ws.track(Herald(HERALD, ws.dir, sink.port, extra_config=extra_config))
     service_id, key = herald.create_service("Clinic", live=live)
@@ -43,6 +44,8 @@ def setup(ws, live=True, extra_config=""):
     # Eleven pages: a horizontal rule starts a new page in Notify's letters.
     herald.long_template = herald.create_template(service_id, "Long", "\n\n---\n\n".join(["((x))"] * 11),
                                                   name="Long", type="letter")
+    if before_start:
+        before_start(herald, service_id)
     herald.start()
     return herald, key, service_id, template_id
 
@@ -160,6 +163,58 @@ def test_letters_reach_the_print_suppliers_sftp_drop():
             assert [tuple(r) for r in rows] == [("sending", "sftp-print")], rows
             status, got = herald.request("GET", "/v2/notifications/" + notification_id, key=key)
             assert got["status"] == "accepted" and got["sent_at"], got
+
+
+def wait_for_status(herald, key, notification_id, status, timeout=30):
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        got = herald.request("GET", "/v2/notifications/" + notification_id, key=key)[1]
+        if got["status"] == status:
+            return got
+        time.sleep(0.1)
+    raise AssertionError("%s is %s, not %s" % (notification_id, got["status"], status))
+
+
+def test_the_suppliers_reports_become_statuses_and_reach_the_service():
+    with Workspace() as ws:
+        drop = ws.track(SftpDrop(ws.dir))
+        receiver = ws.track(Receiver(ws.dir))
+        config = (drop.config().replace('supplier = "sftp"\n', 'supplier = "sftp"\nreport_interval_seconds = 1\n') +
+                  '\n[callbacks]\nallow_private_addresses = true\nca_file = "%s"' % receiver.cert)
+        herald, key, service_id, template_id = setup(
+            ws, extra_config=config,
+            before_start=lambda herald, service_id: set_callback(herald, service_id, receiver.url))
+        ids = [send(herald, key, template_id, name=name)[1]["id"] for name in ("Ada", "Grace", "Alan")]
+        wait_for_letters(drop, 3)
+        ada, grace, alan = ids
+        drop.report("2026-11-24T0900.json", [{"reference": ada, "status": "despatched"},
+                                             {"reference": grace, "status": "failed", "reason": "paper jam"},
+                                             {"reference": "5f0e6c1a-0000-4000-8000-000000000000",
+                                              "status": "despatched"}])
+        drop.report("2026-11-24T0800.json", [{"reference": alan, "status": "Sent"}])  # not the format
+        wait_for_status(herald, key, ada, "received")
+        wait_for_status(herald, key, grace, "technical-failure")
+        status, listed = herald.request("GET", "/v2/notifications?status=delivered", key=key)
+        assert [n["id"] for n in listed["notifications"]] == [ada], listed
+        reports = sorted(os.listdir(os.path.join(drop.drop, "reports")))
+        assert reports == ["2026-11-24T0800.json.invalid", "2026-11-24T0900.json.done"], reports
+        rows = herald.sql("SELECT status FROM notifications WHERE id = ?", (alan,))
+        assert [tuple(r) for r in rows] == [("sending",)], "nothing of a broken file is applied"
+
+        # Posted, then returned to sender.
+        drop.report("2026-11-25T0900.json", [{"reference": ada, "status": "returned"}])
+        deadline = time.time() + 30
+        while herald.sql("SELECT status FROM notifications WHERE id = ?", (ada,))[0][0] != "returned-letter":
+            assert time.time() < deadline, "the returned letter was not recorded"
+            time.sleep(0.1)
+        status, listed = herald.request("GET", "/v2/notifications?status=returned-letter", key=key)
+        assert [n["id"] for n in listed["notifications"]] == [ada], listed
+
+        calls = receiver.wait_for(3)
+        assert all(c[0]["Authorization"] == "Bearer " + TOKEN for c in calls), calls
+        said = sorted((c[1]["id"], c[1]["status"], c[1]["notification_type"]) for c in calls)
+        assert said == sorted([(ada, "delivered", "letter"), (grace, "technical-failure", "letter"),
+                               (ada, "returned-letter", "letter")]), said
 
 
 def test_a_letter_waits_while_the_print_supplier_is_down_and_goes_when_it_is_back():
@@ -332,6 +387,7 @@ if __name__ == "__main__":
     run_tests([test_a_templated_letter_is_accepted_shown_and_its_pdf_served,
                test_a_rendered_letter_sent_back_as_precompiled_has_its_address_read_from_the_window,
                test_letters_reach_the_print_suppliers_sftp_drop,
+               test_the_suppliers_reports_become_statuses_and_reach_the_service,
                test_a_letter_waits_while_the_print_supplier_is_down_and_goes_when_it_is_back,
                test_errors_as_govuk_gives_them,
                test_a_letter_over_ten_pages_is_accepted_then_validation_failed,

@@ -78,7 +78,7 @@ class SftpDrop:
         out = {}
         for name in sorted(os.listdir(self.drop)):
             path = os.path.join(self.drop, name)
-            if name.endswith(".tmp") or not os.path.isdir(path):
+            if name.endswith(".tmp") or name == "reports" or not os.path.isdir(path):
                 continue
             files = {}
             for f in os.listdir(path):
@@ -86,6 +86,16 @@ class SftpDrop:
                     files[f] = data.read()
             out[name] = {"manifest": json.loads(files.pop("manifest.json")), "files": files}
         return out
+
+    def report(self, name, letters):
+        """Leaves a report file as a supplier does: written under another name, then renamed."""
+        reports = os.path.join(self.drop, "reports")
+        os.makedirs(reports, exist_ok=True)
+        path = os.path.join(reports, name)
+        with open(path + ".part", "w") as f:
+            json.dump({"letters": letters}, f)
+        os.rename(path + ".part", path)
+        return path
 
     def stop(self):
         if self.proc.poll() is None:
