@@ -64,8 +64,8 @@ Result<bool> Limits::draw(const std::string& key, bool spend, Timestamp now, std
   Grant& after = granted_[key];  // erase_if above spares a grant that is refilling
   after.refilling = false;
   refilled_.notify_all();
+  after.exhausted = got && *got <= 0;  // waiters on a refill that failed try the store themselves
   if (!got) return got.error();
-  after.exhausted = *got <= 0;
   if (after.exhausted) return false;
   after.left += *got - (spend ? 1 : 0);
   after.last_size = *got;
