@@ -181,7 +181,8 @@ int run_template_create(const std::string& config_path, const TemplateCreateOpti
   domain::Admin admin(*context->store);
   auto found = admin.find_service(options.service);
   if (!found) return fail(found.error());
-  auto created = admin.create_template({found->id, options.type, options.name, options.subject, *body, options.created_by},
+  auto created = admin.create_template({found->id, options.type, options.name, options.subject, *body, options.created_by,
+                                        options.postage, options.letter_contact_id},
                                        SystemClock().now());
   if (!created) return fail(created.error());
   auto recorded = context->record({security::cli_actor(), "template.created",
@@ -194,7 +195,9 @@ int run_template_create(const std::string& config_path, const TemplateCreateOpti
 int run_template_update(const std::string& config_path, const TemplateUpdateOptions& options) {
   auto id = TemplateId::parse(options.template_id);
   if (!id) return fail(invalid_argument("not a template id: " + options.template_id));
-  domain::TemplateChanges changes{options.name, options.subject, std::nullopt, options.created_by};
+  domain::TemplateChanges changes{options.name, options.subject, std::nullopt, options.created_by, options.postage,
+                                  options.letter_contact_id};
+  if (changes.letter_contact_id == "default") changes.letter_contact_id = "";
   if (options.body_file) {
     auto body = read_text_file(*options.body_file);
     if (!body) return fail(body.error());

@@ -40,6 +40,8 @@ struct TemplateCreateOptions {
   std::string subject;
   std::string body_file;
   std::string created_by = "herald-cli";  // GOV.UK shows the author's email address
+  std::optional<std::string> postage;            // letters: first, second (default) or economy
+  std::optional<std::string> letter_contact_id;  // letters: one of the service's letter contacts
 };
 int run_template_create(const std::string& config_path, const TemplateCreateOptions& options);
 // A new version of a template: only the given parts change; earlier versions stay.
@@ -50,6 +52,8 @@ struct TemplateUpdateOptions {
   std::optional<std::string> subject;
   std::optional<std::string> body_file;
   std::string created_by = "herald-cli";
+  std::optional<std::string> postage;
+  std::optional<std::string> letter_contact_id;  // "default": the service's default contact block
 };
 int run_template_update(const std::string& config_path, const TemplateUpdateOptions& options);
 int run_template_archive(const std::string& config_path, const std::string& service, const std::string& template_id,

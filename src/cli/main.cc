@@ -140,6 +140,9 @@ int main(int argc, char** argv) {
   template_create->add_option("--subject", tpl.subject, "email subject or letter heading, may hold ((placeholders))");
   template_create->add_option("--body-file", tpl.body_file, "file holding the template body")->required();
   template_create->add_option("--created-by", tpl.created_by, "author's email address (shown by the API)");
+  template_create->add_option("--postage", tpl.postage, "letters: first, second (the default) or economy");
+  template_create->add_option("--letter-contact", tpl.letter_contact_id,
+                              "letters: id of the service's letter contact to print (default: the service's default)");
   TemplateUpdateOptions tpl_update;
   auto* template_update = template_cmd->add_subcommand("update", "save a new version of a template; prints it");
   template_update->add_option("--service", tpl_update.service, "service id or name")->required();
@@ -148,6 +151,9 @@ int main(int argc, char** argv) {
   template_update->add_option("--subject", tpl_update.subject, "new email subject or letter heading");
   template_update->add_option("--body-file", tpl_update.body_file, "file holding the new body");
   template_update->add_option("--created-by", tpl_update.created_by, "author's email address (shown by the API)");
+  template_update->add_option("--postage", tpl_update.postage, "letters: first, second or economy");
+  template_update->add_option("--letter-contact", tpl_update.letter_contact_id,
+                              "letters: id of the service's letter contact to print, or \"default\"");
   std::string archive_service;
   std::string archive_id;
   auto* template_archive = template_cmd->add_subcommand("archive", "archive a template: no longer listed or sendable");

@@ -119,6 +119,25 @@ Result<void> check_template_content(const std::string& type, const std::string& 
 
 }  // namespace
 
+Result<void> Admin::check_letter_options(const store::TemplateRecord& record) {
+  if (record.type != "letter") {
+    if (record.postage || record.letter_contact_id) {
+      return invalid_argument("postage and a letter contact are only for letter templates");
+    }
+    return ok();
+  }
+  if (record.postage != "first" && record.postage != "second" && record.postage != "economy") {
+    return invalid_argument("postage must be first, second or economy");
+  }
+  if (!record.letter_contact_id) return ok();
+  auto contacts = store_.service_contacts(record.service, store::ContactKind::kLetterContact);
+  if (!contacts) return contacts.error();
+  for (const auto& contact : *contacts) {
+    if (contact.id.to_string() == *record.letter_contact_id) return ok();
+  }
+  return invalid_argument("no letter contact " + *record.letter_contact_id + " in this service");
+}
+
 Result<store::TemplateRecord> Admin::create_template(const NewTemplate& request, Timestamp now) {
   HERALD_TRY(check_template_content(request.type, request.name, request.subject, request.body));
   store::TemplateRecord record;
@@ -131,6 +150,10 @@ Result<store::TemplateRecord> Admin::create_template(const NewTemplate& request,
   record.version = 1;
   record.created_at = now;
   record.created_by = request.created_by;
+  record.postage = request.postage;
+  if (record.type == "letter" && !record.postage) record.postage = "second";  // GOV.UK's default
+  record.letter_contact_id = request.letter_contact_id;
+  HERALD_TRY(check_letter_options(record));
   HERALD_TRY(store_.create_template(record));
   return record;
 }
@@ -144,7 +167,12 @@ Result<store::TemplateRecord> Admin::update_template(ServiceId service, Template
   if (changes.name) next.name = *changes.name;
   if (changes.subject) next.subject = *changes.subject;
   if (changes.body) next.body = *changes.body;
+  if (changes.postage) next.postage = *changes.postage;
+  if (changes.letter_contact_id) {
+    next.letter_contact_id = changes.letter_contact_id->empty() ? std::nullopt : changes.letter_contact_id;
+  }
   HERALD_TRY(check_template_content(next.type, next.name, next.subject, next.body));
+  HERALD_TRY(check_letter_options(next));
   next.version += 1;
   next.created_at = now;
   next.updated_at.reset();

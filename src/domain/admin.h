@@ -25,6 +25,10 @@ struct NewTemplate {
   std::string subject;  // email subject or letter heading; empty for sms
   std::string body;
   std::string created_by;
+  // Letters only: "first", "second" (nullopt: second) or "economy"; the id of one of the
+  // service's letter contacts (nullopt: the service's default contact block).
+  std::optional<std::string> postage = std::nullopt;
+  std::optional<std::string> letter_contact_id = std::nullopt;
 };
 
 // What an edit changes; the rest is kept from the current version.
@@ -33,6 +37,8 @@ struct TemplateChanges {
   std::optional<std::string> subject;
   std::optional<std::string> body;
   std::string created_by;
+  std::optional<std::string> postage = std::nullopt;
+  std::optional<std::string> letter_contact_id = std::nullopt;  // "": back to the service's default
 };
 
 // GOV.UK's email-safe form of a service name: lower case, spaces to dots, other punctuation
@@ -62,6 +68,8 @@ class Admin {
                                                 Timestamp now);
 
  private:
+  // Postage and letter contact are for letter templates, and the contact must be the service's.
+  Result<void> check_letter_options(const store::TemplateRecord& record);
   store::Store& store_;
 };
 

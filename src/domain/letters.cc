@@ -10,6 +10,7 @@
 #include "domain/postal_address.h"
 #include "domain/precompiled_letter.h"
 #include "domain/template_render.h"
+#include "domain/templates.h"
 
 namespace herald::domain {
 namespace {
@@ -96,10 +97,8 @@ Result<AcceptedLetter> Letters::send(const Caller& caller, LetterRequest&& reque
   auto contacts = notifications_.lookups().contacts(caller.service, store::ContactKind::kLetterContact, now,
                                                     Blocking::kAllowed);
   if (!contacts) return contacts.error();
-  std::string contact_block;
-  for (const auto& c : **contacts) {
-    if (c.is_default) contact_block = c.value;
-  }
+  const std::string contact_block = letter_contact_block_for(letter_template, **contacts).value_or("");
+  const auto uk_postage = parse_uk_postage(letter_template.postage.value_or("second"));
 
   store::NotificationRecord record;
   record.template_id = letter_template.id;
@@ -109,7 +108,7 @@ Result<AcceptedLetter> Letters::send(const Caller& caller, LetterRequest&& reque
   record.personalisation_json = std::move(request.personalisation_json);
   record.subject = substitute_placeholders(letter_template.subject, request.personalisation, ListStyle::kInline);
   record.body = substitute_placeholders(letter_template.body, request.personalisation, ListStyle::kMarkdownBullets);
-  record.postage = std::string(letter_postage(*address, UkPostage::kSecond));
+  record.postage = std::string(letter_postage(*address, uk_postage ? *uk_postage : UkPostage::kSecond));
   record.sender = contact_block;
   record.status = "created";
   auto pdf = render_letter_pdf({record.subject, record.body, address->lines, contact_block, config_.logo_png_path,

@@ -25,13 +25,30 @@ Result<std::optional<store::TemplateRecord>> Templates::get(const Caller& caller
   return store_.find_template(caller.service, id, version);
 }
 
-Result<std::optional<std::string>> Templates::letter_contact_block(const Caller& caller) {
-  auto contacts = store_.service_contacts(caller.service, store::ContactKind::kLetterContact);
-  if (!contacts) return contacts.error();
-  for (const auto& c : *contacts) {
-    if (c.is_default) return std::optional<std::string>(c.value);
+std::optional<std::string> letter_contact_block_for(const store::TemplateRecord& letter_template,
+                                                    const std::vector<store::ServiceContact>& letter_contacts) {
+  std::optional<std::string> fallback;
+  for (const auto& c : letter_contacts) {
+    if (letter_template.letter_contact_id && c.id.to_string() == *letter_template.letter_contact_id) return c.value;
+    if (c.is_default) fallback = c.value;
   }
-  return std::optional<std::string>{};
+  return fallback;
+}
+
+Result<std::vector<std::optional<std::string>>> Templates::letter_contact_blocks(
+    const Caller& caller, const std::vector<store::TemplateRecord>& templates) {
+  std::vector<std::optional<std::string>> out(templates.size());
+  std::optional<std::vector<store::ServiceContact>> contacts;  // read once, if any template is a letter
+  for (std::size_t i = 0; i < templates.size(); ++i) {
+    if (templates[i].type != "letter") continue;
+    if (!contacts) {
+      auto read = store_.service_contacts(caller.service, store::ContactKind::kLetterContact);
+      if (!read) return read.error();
+      contacts = std::move(*read);
+    }
+    out[i] = letter_contact_block_for(templates[i], *contacts);
+  }
+  return out;
 }
 
 Result<std::vector<store::TemplateRecord>> Templates::list(const Caller& caller, const std::optional<std::string>& type) {

@@ -24,6 +24,13 @@ struct TemplatePreview {
 // subject's first, then the body's (GOV.UK's template `personalisation`).
 std::vector<std::string> template_placeholders(const store::TemplateRecord& record);
 
+// The contact block a letter template prints: its own letter contact (one of
+// `letter_contacts`), else the service's default one; nullopt when neither exists. GOV.UK has
+// only the template's own; Herald falls back so that templates made before per-template
+// contacts keep what they printed.
+std::optional<std::string> letter_contact_block_for(const store::TemplateRecord& letter_template,
+                                                    const std::vector<store::ServiceContact>& letter_contacts);
+
 class Templates {
  public:
   explicit Templates(store::Store& store) : store_(store) {}
@@ -36,9 +43,10 @@ class Templates {
   // Renders the latest version with `personalisation`. kNotFound when there is no such
   // template; kInvalidArgument with GOV.UK's message for missing personalisation.
   Result<TemplatePreview> preview(const Caller& caller, TemplateId id, const Personalisation& personalisation);
-  // What the service's letters print as their contact block (GOV.UK's template
-  // `letter_contact_block`): its default letter contact; nullopt when it has none.
-  Result<std::optional<std::string>> letter_contact_block(const Caller& caller);
+  // What each template prints as its contact block (GOV.UK's template `letter_contact_block`):
+  // letter_contact_block_for for letter templates, nullopt for the others.
+  Result<std::vector<std::optional<std::string>>> letter_contact_blocks(const Caller& caller,
+                                                                      const std::vector<store::TemplateRecord>& templates);
 
  private:
   store::Store& store_;

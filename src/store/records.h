@@ -83,6 +83,11 @@ struct TemplateRecord {
   Timestamp created_at;            // of this version
   std::optional<Timestamp> updated_at;
   std::string created_by;
+  // Letters only: how they go ("first", "second" or "economy"; international addresses go
+  // "europe" or "rest-of-world" whatever this says), and the service contact (a
+  // ContactKind::kLetterContact id) printed as the contact block; nullopt: the service's default.
+  std::optional<std::string> postage = std::nullopt;
+  std::optional<std::string> letter_contact_id = std::nullopt;
 };
 
 struct NotificationRecord {

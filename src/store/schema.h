@@ -4,6 +4,6 @@
 
 namespace herald::store {
 
-inline constexpr int kSchemaVersion = 11;
+inline constexpr int kSchemaVersion = 12;
 
 }  // namespace herald::store

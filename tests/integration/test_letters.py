@@ -383,6 +383,55 @@ def test_letter_preview_and_template_json():
         assert [x["letter_contact_block"] for x in listed["templates"]] == ["The Clinic\n1 High Street\nLeeds"] * 2, listed
 
 
+def test_a_letter_templates_own_postage_and_contact_block_are_used():
+    with Workspace() as ws:
+        herald, key, service_id, template_id = setup(ws)
+        herald.stop()
+        surgery = herald.run_cli("service", "add-contact", "--service", service_id, "--kind", "letter_contact",
+                                 "--value", "The Surgery\n2 Low Road\nYork")
+        body = os.path.join(herald.dir, "first.txt")
+        with open(body, "w") as f:
+            f.write("Dear ((name)),\n\nSee you on ((day)).")
+        first_class = herald.run_cli("template", "create", "--service", service_id, "--type", "letter", "--name",
+                                     "First class", "--subject", "Results", "--body-file", body, "--postage", "first",
+                                     "--letter-contact", surgery)
+        # Refused: postage on an email template, an unknown postage, another service's contact.
+        for args in (["--type", "email", "--postage", "first"], ["--type", "letter", "--postage", "express"],
+                     ["--type", "letter", "--letter-contact", "5f0e6c1a-0000-4000-8000-000000000000"]):
+            code, out, err = herald.run_cli("template", "create", "--service", service_id, "--name", "Bad",
+                                            "--subject", "S", "--body-file", body, *args, check=False)
+            assert code != 0 and ("postage" in err or "letter contact" in err), (args, err)
+        herald.start()
+
+        status, sent = send(herald, key, first_class)
+        assert status == 201, sent
+        status, got = herald.request("GET", "/v2/notifications/" + sent["id"], key=key)
+        assert got["postage"] == "first" and got["cost_details"]["postage"] == "first", got
+        printed = herald.sql("SELECT sender FROM notifications WHERE id = ?", (sent["id"],))
+        assert "The Surgery" in str(printed) and "Clinic" not in str(printed), ("the contact block printed", printed)
+        status, t = herald.request("GET", "/v2/template/" + first_class, key=key)
+        assert t["postage"] == "first" and t["letter_contact_block"] == "The Surgery\n2 Low Road\nYork", t
+        status, listed = herald.request("GET", "/v2/templates?type=letter", key=key)
+        blocks = {x["name"]: (x["postage"], x["letter_contact_block"]) for x in listed["templates"]}
+        assert blocks["First class"] == ("first", "The Surgery\n2 Low Road\nYork"), blocks
+        assert blocks["Appointment"] == ("second", "The Clinic\n1 High Street\nLeeds"), "the service's default"
+        status, preview = herald.request("POST", "/v2/template/%s/preview" % first_class, key=key,
+                                         body={"personalisation": {"name": "Ada", "day": "Friday"}})
+        assert preview["postage"] == "first", preview
+
+        herald.stop()  # so that the send below cannot meet a cached version 1
+        herald.update_template(service_id, first_class, postage="economy", letter_contact="default")
+        herald.start()
+        status, t = herald.request("GET", "/v2/template/" + first_class, key=key)
+        assert t["version"] == 2 and t["postage"] == "economy", t
+        assert t["letter_contact_block"] == "The Clinic\n1 High Street\nLeeds", t
+        status, v1 = herald.request("GET", "/v2/template/%s/version/1" % first_class, key=key)
+        assert v1["postage"] == "first", "each version keeps its own"
+        status, sent = send(herald, key, first_class)
+        status, got = herald.request("GET", "/v2/notifications/" + sent["id"], key=key)
+        assert got["postage"] == "economy", got
+
+
 if __name__ == "__main__":
     run_tests([test_a_templated_letter_is_accepted_shown_and_its_pdf_served,
                test_a_rendered_letter_sent_back_as_precompiled_has_its_address_read_from_the_window,
@@ -393,4 +442,5 @@ if __name__ == "__main__":
                test_a_letter_over_ten_pages_is_accepted_then_validation_failed,
                test_the_configured_logo_is_printed_on_letters,
                test_test_keys_letters_are_received_at_once_and_international_needs_permission,
-               test_letter_preview_and_template_json])
+               test_letter_preview_and_template_json,
+               test_a_letter_templates_own_postage_and_contact_block_are_used])

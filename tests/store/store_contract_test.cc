@@ -150,6 +150,27 @@ TEST_P(StoreContract, TemplatesAreScopedToTheirService) {
   EXPECT_FALSE(*store_->find_template(ServiceId{crypto::random_uuid()}, t.id, std::nullopt));
 }
 
+TEST_P(StoreContract, LetterTemplatesKeepPostageAndContactPerVersion) {
+  const std::string contact = crypto::random_uuid().to_string();
+  TemplateRecord t{TemplateId{crypto::random_uuid()}, service_.id, "Letter", "letter", "Heading", "Body", 1, false, now_,
+                   std::nullopt, "cli", "first", contact};
+  ASSERT_TRUE(store_->create_template(t));
+  TemplateRecord v2 = t;
+  v2.version = 2;
+  v2.postage = "economy";
+  v2.letter_contact_id.reset();
+  v2.created_at = now_ + 1s;
+  ASSERT_TRUE(store_->add_template_version(v2));
+  auto first = *store_->find_template(service_.id, t.id, 1);
+  ASSERT_TRUE(first);
+  EXPECT_EQ(first->postage, "first");
+  EXPECT_EQ(first->letter_contact_id, contact);
+  auto listed = *store_->templates_for_service(service_.id);
+  ASSERT_EQ(listed.size(), 1u);
+  EXPECT_EQ(listed[0].postage, "economy");
+  EXPECT_FALSE(listed[0].letter_contact_id);
+}
+
 TEST_P(StoreContract, TemplateVersionsAreKeptAndArchivedTemplatesAreNotListed) {
   TemplateRecord t{TemplateId{crypto::random_uuid()}, service_.id, "B name", "email", "S1", "Body 1", 1, false, now_,
                    std::nullopt, "one@example.com"};

@@ -218,8 +218,13 @@ class Herald:
             args += ["--created-by", created_by]
         return self.run_cli(*args)
 
-    def update_template(self, service_id, template_id, body=None, subject=None, name=None, created_by=None):
+    def update_template(self, service_id, template_id, body=None, subject=None, name=None, created_by=None,
+                        postage=None, letter_contact=None):
         args = ["template", "update", "--service", service_id, "--id", template_id]
+        if postage:
+            args += ["--postage", postage]
+        if letter_contact:
+            args += ["--letter-contact", letter_contact]
         if body is not None:
             path = os.path.join(self.dir, "body.txt")
             with open(path, "w") as f:

@@ -225,13 +225,9 @@ net::Response get_template(const Dependencies& deps, const net::Request& request
     auto found = deps.templates.get(caller, *id, version);
     if (!found) return error_response(found.error());
     if (!*found) return error_response(404, "NoResultFound", "No result found");
-    std::optional<std::string> contact_block;
-    if ((*found)->type == "letter") {
-      auto block = deps.templates.letter_contact_block(caller);
-      if (!block) return error_response(block.error());
-      contact_block = std::move(*block);
-    }
-    return net::Response{200, "application/json", template_json(**found, contact_block), {}};
+    auto contact_block = deps.templates.letter_contact_blocks(caller, {**found});
+    if (!contact_block) return error_response(contact_block.error());
+    return net::Response{200, "application/json", template_json(**found, contact_block->front()), {}};
   });
 }
 
@@ -241,9 +237,9 @@ net::Response list_templates(const Dependencies& deps, const net::Request& reque
     if (auto* invalid = std::get_if<net::Response>(&parsed)) return std::move(*invalid);
     auto found = deps.templates.list(caller, std::get<std::optional<std::string>>(parsed));
     if (!found) return error_response(found.error());
-    auto contact_block = deps.templates.letter_contact_block(caller);
-    if (!contact_block) return error_response(contact_block.error());
-    return net::Response{200, "application/json", templates_json(*found, *contact_block), {}};
+    auto contact_blocks = deps.templates.letter_contact_blocks(caller, *found);
+    if (!contact_blocks) return error_response(contact_blocks.error());
+    return net::Response{200, "application/json", templates_json(*found, *contact_blocks), {}};
   });
 }
 

@@ -251,6 +251,11 @@ std::string received_texts_json(const std::vector<store::InboundSms>& texts, con
 
 namespace {
 
+// A letter template's postage; templates stored before postage was kept went second class.
+std::optional<std::string> template_postage(const store::TemplateRecord& t) {
+  return t.postage.value_or("second");
+}
+
 void write_template(json::Writer& w, const store::TemplateRecord& t, const std::optional<std::string>& contact_block) {
   const bool has_subject = t.type != "sms";
   w.begin_object();
@@ -268,10 +273,8 @@ void write_template(json::Writer& w, const store::TemplateRecord& t, const std::
     w.key(name).begin_object().key("required").boolean(true).end_object();
   }
   w.end_object();
-  // Letter templates are sent second class (Herald keeps no per-template postage); the contact
-  // block is the service's default one, printed on every letter, not a template's own.
   const bool letter = t.type == "letter";
-  w.key("postage").string_or_null(letter ? std::optional<std::string>("second") : std::nullopt);
+  w.key("postage").string_or_null(letter ? template_postage(t) : std::nullopt);
   w.key("letter_contact_block").string_or_null(letter ? contact_block : std::nullopt);
   w.end_object();
 }
@@ -285,11 +288,13 @@ std::string template_json(const store::TemplateRecord& t, const std::optional<st
 }
 
 std::string templates_json(const std::vector<store::TemplateRecord>& templates,
-                           const std::optional<std::string>& contact_block) {
+                           const std::vector<std::optional<std::string>>& contact_blocks) {
   json::Writer w;
   w.begin_object();
   w.key("templates").begin_array();
-  for (const auto& t : templates) write_template(w, t, contact_block);
+  for (std::size_t i = 0; i < templates.size(); ++i) {
+    write_template(w, templates[i], i < contact_blocks.size() ? contact_blocks[i] : std::nullopt);
+  }
   w.end_array();
   w.end_object();
   return w.take();
@@ -305,7 +310,7 @@ std::string template_preview_json(const domain::TemplatePreview& preview) {
   w.key("body").string(preview.body);
   w.key("subject").string_or_null(preview.subject);
   w.key("html").string_or_null(preview.html);
-  w.key("postage").string_or_null(t.type == "letter" ? std::optional<std::string>("second") : std::nullopt);
+  w.key("postage").string_or_null(t.type == "letter" ? template_postage(t) : std::nullopt);
   w.end_object();
   return w.take();
 }

@@ -32,10 +32,11 @@ std::string received_texts_json(const std::vector<store::InboundSms>& texts, con
                                 const std::optional<std::string>& next);
 
 // GET /v2/template/{id}[/version/{v}] (§3.9) and GET /v2/templates (§3.10).
-// `contact_block`: the service's letter contact block, shown on letter templates.
+// `contact_block`: what the letter template prints as its contact block (nullopt for others);
+// `contact_blocks`: the same for each of `templates`.
 std::string template_json(const store::TemplateRecord& t, const std::optional<std::string>& contact_block);
 std::string templates_json(const std::vector<store::TemplateRecord>& templates,
-                           const std::optional<std::string>& contact_block);
+                           const std::vector<std::optional<std::string>>& contact_blocks);
 // POST /v2/template/{id}/preview (§3.11).
 std::string template_preview_json(const domain::TemplatePreview& preview);
 

@@ -199,6 +199,11 @@ CREATE TABLE documents (
 );
 CREATE INDEX documents_expires ON documents(expires_at);
 )sql"},
+    Migration{12, "template_postage", R"sql(
+ALTER TABLE template_versions ADD COLUMN postage text;
+ALTER TABLE template_versions ADD COLUMN letter_contact_id uuid;
+UPDATE template_versions SET postage = 'second' WHERE template_type = 'letter';
+)sql"},
 };
 
 static_assert(kMigrations.back().version == kSchemaVersion, "add the PostgreSQL form of every SQLite migration");

@@ -33,8 +33,8 @@ constexpr const char* kServiceColumns =
 constexpr const char* kTemplateSelect =
     "SELECT t.id, t.service_id, t.archived, v.version, v.name, v.template_type, v.subject, "
     "v.content, v.created_at, v.created_by, (SELECT f.created_at FROM template_versions f "
-    "WHERE f.template_id = t.id AND f.version = 1) FROM templates t JOIN template_versions v ON "
-    "v.template_id = t.id ";
+    "WHERE f.template_id = t.id AND f.version = 1), v.postage, v.letter_contact_id FROM templates t "
+    "JOIN template_versions v ON v.template_id = t.id ";
 
 // pg_advisory_xact_lock key of the audit chain's head: appenders on every node take it.
 constexpr const char* kAuditLock = "SELECT pg_advisory_xact_lock(7235827441003)";
@@ -72,6 +72,8 @@ TemplateRecord read_template(const PgResult& rows, int i) {
   // GOV.UK: created_at is the template's; updated_at the time this version was made.
   t.created_at = from_micros(rows.integer(i, 10));
   if (t.version > 1) t.updated_at = from_micros(rows.integer(i, 8));
+  t.postage = rows.optional_text(i, 11);
+  t.letter_contact_id = rows.optional_text(i, 12);
   return t;
 }
 
@@ -599,9 +601,10 @@ Result<void> PgStore::create_template(const TemplateRecord& record) {
       const std::string id = record.id.to_string();
       HERALD_TRY(db.run("INSERT INTO templates VALUES ($1, $2, 1, false)",
                         Params().text(id).text(record.service.to_string())));
-      return db.run("INSERT INTO template_versions VALUES ($1, 1, $2, $3, $4, $5, $6, $7)",
+      return db.run("INSERT INTO template_versions VALUES ($1, 1, $2, $3, $4, $5, $6, $7, $8, $9)",
                     Params().text(id).text(record.name).text(record.type).text(record.subject).text(record.body)
-                        .integer(to_micros(record.created_at)).text(record.created_by));
+                        .integer(to_micros(record.created_at)).text(record.created_by).optional_text(record.postage)
+                        .optional_text(record.letter_contact_id));
     });
   });
 }
@@ -650,9 +653,10 @@ Result<void> PgStore::add_template_version(const TemplateRecord& record) {
         if (exists->rows() == 0) return not_found("no template " + id + " in service " + record.service.to_string());
         return failed_precondition("template " + id + " is no longer at version " + std::to_string(record.version - 1));
       }
-      return db.run("INSERT INTO template_versions VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+      return db.run("INSERT INTO template_versions VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
                     Params().text(id).integer(record.version).text(record.name).text(record.type).text(record.subject)
-                        .text(record.body).integer(to_micros(record.created_at)).text(record.created_by));
+                        .text(record.body).integer(to_micros(record.created_at)).text(record.created_by)
+                        .optional_text(record.postage).optional_text(record.letter_contact_id));
     });
   });
 }

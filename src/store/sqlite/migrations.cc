@@ -226,6 +226,13 @@ CREATE TABLE documents (
 ) STRICT;
 CREATE INDEX documents_expires ON documents(expires_at);
 )sql"},
+    // Letter templates' own postage and letter contact block (GOV.UK keeps both per template
+    // version). Existing letter templates were sent second class.
+    Migration{12, "template_postage", R"sql(
+ALTER TABLE template_versions ADD COLUMN postage TEXT;
+ALTER TABLE template_versions ADD COLUMN letter_contact_id TEXT;
+UPDATE template_versions SET postage = 'second' WHERE template_type = 'letter';
+)sql"},
 };
 
 static_assert(kMigrations.back().version == kSchemaVersion, "a new migration raises store::kSchemaVersion");

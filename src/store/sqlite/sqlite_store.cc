@@ -59,6 +59,8 @@ TemplateRecord read_template(const Statement& row) {
   // GOV.UK: created_at is the template's; updated_at the time this version was made.
   t.created_at = from_micros(row.column_int(10));
   if (t.version > 1) t.updated_at = from_micros(row.column_int(8));
+  t.postage = row.column_optional_text(11);
+  t.letter_contact_id = row.column_optional_text(12);
   return t;
 }
 
@@ -74,8 +76,8 @@ Result<void> wait_for(Start&& start) {
 constexpr const char* kTemplateSelect =
     "SELECT t.id, t.service_id, t.archived, v.version, v.name, v.template_type, v.subject, "
     "v.content, v.created_at, v.created_by, (SELECT f.created_at FROM template_versions f "
-    "WHERE f.template_id = t.id AND f.version = 1) FROM templates t JOIN template_versions v ON "
-    "v.template_id = t.id ";
+    "WHERE f.template_id = t.id AND f.version = 1), v.postage, v.letter_contact_id FROM templates t "
+    "JOIN template_versions v ON v.template_id = t.id ";
 
 }  // namespace
 
@@ -346,7 +348,7 @@ Result<void> SqliteStore::create_template(const TemplateRecord& record) {
     auto head = db.prepare("INSERT INTO templates VALUES (?, ?, 1, 0)");
     if (!head) return head.error();
     HERALD_TRY(head->bind_text(1, id).bind_text(2, record.service.to_string()).run());
-    auto version = db.prepare("INSERT INTO template_versions VALUES (?, 1, ?, ?, ?, ?, ?, ?)");
+    auto version = db.prepare("INSERT INTO template_versions VALUES (?, 1, ?, ?, ?, ?, ?, ?, ?, ?)");
     if (!version) return version.error();
     return version->bind_text(1, id)
         .bind_text(2, record.name)
@@ -355,6 +357,8 @@ Result<void> SqliteStore::create_template(const TemplateRecord& record) {
         .bind_text(5, record.body)
         .bind_int(6, to_micros(record.created_at))
         .bind_text(7, record.created_by)
+        .bind_optional_text(8, record.postage)
+        .bind_optional_text(9, record.letter_contact_id)
         .run();
   });
 }
@@ -375,7 +379,7 @@ Result<void> SqliteStore::add_template_version(const TemplateRecord& record) {
       if (!*row) return not_found("no template " + id + " in service " + record.service.to_string());
       return failed_precondition("template " + id + " is no longer at version " + std::to_string(record.version - 1));
     }
-    auto version = db.prepare("INSERT INTO template_versions VALUES (?, ?, ?, ?, ?, ?, ?, ?)");
+    auto version = db.prepare("INSERT INTO template_versions VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)");
     if (!version) return version.error();
     return version->bind_text(1, id)
         .bind_int(2, record.version)
@@ -385,6 +389,8 @@ Result<void> SqliteStore::add_template_version(const TemplateRecord& record) {
         .bind_text(6, record.body)
         .bind_int(7, to_micros(record.created_at))
         .bind_text(8, record.created_by)
+        .bind_optional_text(9, record.postage)
+        .bind_optional_text(10, record.letter_contact_id)
         .run();
   });
 }
