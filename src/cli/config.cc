@@ -124,6 +124,29 @@ Result<void> read_letters(const toml::table& t, const std::filesystem::path& bas
       return invalid_argument("config " + path + ": letters.logo_png " + *c.letters.logo_png + " is not a file");
     }
   }
+  if (const toml::table* prices = t.at_path("letters.prices").as_table()) {
+    for (const auto& [postage, figures] : *prices) {
+      const std::string name(postage.str());
+      if (name != "first" && name != "second" && name != "economy" && name != "europe" && name != "rest-of-world") {
+        return invalid_argument("config " + path + ": letters.prices." + name +
+                                ": postage must be first, second, economy, europe or rest-of-world");
+      }
+      const toml::array* list = figures.as_array();
+      if (list == nullptr || list->empty() || list->size() > 5) {
+        return invalid_argument("config " + path + ": letters.prices." + name +
+                                " must list the price of 1 to 5 sheets, e.g. [0.85, 0.92, 0.99]");
+      }
+      std::vector<double> by_sheets;
+      for (const auto& figure : *list) {
+        const auto pounds = figure.value<double>();
+        if (!pounds || *pounds < 0 || *pounds > 100) {
+          return invalid_argument("config " + path + ": letters.prices." + name + " holds a price that is not 0-100 pounds");
+        }
+        by_sheets.push_back(*pounds);
+      }
+      c.letters.prices.by_postage[name] = std::move(by_sheets);
+    }
+  }
   const std::string supplier = get<std::string>(t, "letters.supplier", "");
   if (supplier.empty()) return ok();
   if (supplier != "sftp") {
@@ -312,6 +335,8 @@ std::string default_config_text(std::uint16_t port, std::uint16_t smtp_port, con
          "# supplier = \"sftp\"\nbatch_size = 500\n"
          "# The supplier's reports (posted, returned, failed) are collected this often.\n"
          "report_interval_seconds = 300\n"
+         "# Your print supplier's price per letter by postage, for 1, 2, 3... sheets (cost_in_pounds).\n"
+         "# [letters.prices]\n# second = [0.85, 0.92, 0.99, 1.06, 1.13]\n"
          "# [letters.sftp]\n# host = \"sftp.print-supplier.example\"\n# port = 22\n# username = \"herald\"\n"
          "# private_key_file = \"sftp/id_ed25519\"  # mode 0600\n"
          "# host_key_sha256 = \"SHA256:...\"  # ssh-keygen -lf <server key.pub> -E sha256; required\n"

@@ -12,6 +12,7 @@
 #include "core/time.h"
 #include "delivery/callbacks.h"
 #include "delivery/letters/sftp_supplier.h"
+#include "domain/letters.h"
 #include "delivery/sms/http_providers.h"
 #include "delivery/sms/sms_router.h"
 #include "delivery/smtp/smtp_client.h"
@@ -43,6 +44,8 @@ struct LettersConfig {
   int report_interval_seconds = 300;  // how often the supplier's reports are collected
   // A PNG printed top left of every templated letter (the service's or organisation's logo).
   std::optional<std::string> logo_png;
+  // [letters.prices]: pounds per letter by postage, one figure per sheet count from 1.
+  domain::LetterPrices prices;
 };
 
 struct Config {

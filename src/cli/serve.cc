@@ -147,7 +147,8 @@ int run_serve(const ServeOptions& options) {
   }
   api::Router router(config.api_threads);
   security::AuthFailureTally auth_failures;
-  api::govuk_v2::register_routes(router, {authenticator, notifications, templates, received_texts, letters, clock, config.public_url, config.sms.rate_in_pounds,
+  api::govuk_v2::register_routes(router, {authenticator, notifications, templates, received_texts, letters, clock, config.public_url,
+                                          api::govuk_v2::Prices{config.sms.rate_in_pounds, config.letters.prices},
                                           [&auth_failures](std::string_view reason, std::string_view source) {
                                             auth_failures.note(reason, source);
                                           }});

@@ -6,8 +6,11 @@
 // address: the store seals it like the notification's other personal fields.
 // Thread-safe if the Store is.
 
+#include <map>
 #include <optional>
 #include <string>
+#include <string_view>
+#include <vector>
 
 #include "core/result.h"
 #include "core/time.h"
@@ -30,6 +33,18 @@ struct PrecompiledLetterRequest {
 
 struct AcceptedLetter {
   store::NotificationRecord record;  // record.subject/body: the rendered heading and body
+};
+
+// What the print supplier charges for one letter, by postage and sheets of paper: price(postage,
+// sheets) from by_postage[postage][sheets - 1]. nullopt where no price is set (GOV.UK's API then
+// says the cost is not ready rather than showing a made-up figure).
+struct LetterPrices {
+  std::map<std::string, std::vector<double>, std::less<>> by_postage;
+  std::optional<double> price(std::string_view postage, int sheets) const {
+    auto it = by_postage.find(postage);
+    if (it == by_postage.end() || sheets < 1 || static_cast<std::size_t>(sheets) > it->second.size()) return std::nullopt;
+    return it->second[static_cast<std::size_t>(sheets) - 1];
+  }
 };
 
 struct LettersConfig {

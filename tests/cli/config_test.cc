@@ -61,6 +61,24 @@ TEST_F(ConfigTest, LetterLogoIsResolvedAndMustExist) {
   EXPECT_TRUE(std::filesystem::path(*config->letters.logo_png).is_absolute());
 }
 
+TEST_F(ConfigTest, LetterPricesAndReportInterval) {
+  auto config = load("[letters]\nreport_interval_seconds = 60\n[letters.prices]\nsecond = [0.85, 0.92, 1]\n"
+                     "rest-of-world = [1.55]\n");
+  ASSERT_TRUE(config) << config.error().message;
+  EXPECT_EQ(config->letters.report_interval_seconds, 60);
+  EXPECT_EQ(config->letters.prices.price("second", 2), 0.92);
+  EXPECT_EQ(config->letters.prices.price("second", 3), 1.0) << "whole pounds may be written as integers";
+  EXPECT_FALSE(config->letters.prices.price("second", 4)) << "no price for 4 sheets: not ready";
+  EXPECT_FALSE(config->letters.prices.price("first", 1));
+  EXPECT_EQ(config->letters.prices.price("rest-of-world", 1), 1.55);
+  EXPECT_FALSE(load("[letters.prices]\nexpress = [1.0]\n"));
+  EXPECT_FALSE(load("[letters.prices]\nfirst = []\n"));
+  EXPECT_FALSE(load("[letters.prices]\nfirst = [1, 2, 3, 4, 5, 6]\n")) << "10 pages at most: 5 sheets";
+  EXPECT_FALSE(load("[letters.prices]\nfirst = [-1.0]\n"));
+  EXPECT_FALSE(load("[letters.prices]\nfirst = \"1.00\"\n"));
+  EXPECT_FALSE(load("[letters]\nreport_interval_seconds = 0\n"));
+}
+
 TEST_F(ConfigTest, SftpLetterSupplier) {
   auto config = load("[letters]\nsupplier = \"sftp\"\nbatch_size = 200\n"
                      "[letters.sftp]\nhost = \"sftp.print.example\"\nport = 2222\nusername = \"herald\"\n"

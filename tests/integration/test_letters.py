@@ -336,7 +336,9 @@ def test_a_letter_over_ten_pages_is_accepted_then_validation_failed():
         assert status == 201, sent
         status, got = herald.request("GET", "/v2/notifications/" + sent["id"], key=key)
         assert got["status"] == "validation-failed" and got["completed_at"], got
-        assert got["cost_details"] == {}, got
+        # GOV.UK: a letter never sent costs nothing, ready at once.
+        assert got["cost_details"] == {"billable_sheets_of_paper": 0, "postage": "second"}, got
+        assert got["cost_in_pounds"] == 0.0 and got["is_cost_data_ready"] is True, got
         status, reply = herald.request("GET", "/v2/notifications/%s/pdf" % sent["id"], key=key)
         assert status == 400 and reply["errors"] == [{"error": "BadRequestError", "message":
                                                       "PDF not available for letters in status validation-failed"}], reply
@@ -385,7 +387,8 @@ def test_letter_preview_and_template_json():
 
 def test_a_letter_templates_own_postage_and_contact_block_are_used():
     with Workspace() as ws:
-        herald, key, service_id, template_id = setup(ws)
+        herald, key, service_id, template_id = setup(
+            ws, extra_config="[letters.prices]\nfirst = [1.05, 1.12]\neconomy = [0.62]")
         herald.stop()
         surgery = herald.run_cli("service", "add-contact", "--service", service_id, "--kind", "letter_contact",
                                  "--value", "The Surgery\n2 Low Road\nYork")
@@ -407,6 +410,7 @@ def test_a_letter_templates_own_postage_and_contact_block_are_used():
         assert status == 201, sent
         status, got = herald.request("GET", "/v2/notifications/" + sent["id"], key=key)
         assert got["postage"] == "first" and got["cost_details"]["postage"] == "first", got
+        assert got["cost_in_pounds"] == 1.05 and got["is_cost_data_ready"] is True, "the configured price for 1 sheet"
         printed = herald.sql("SELECT sender FROM notifications WHERE id = ?", (sent["id"],))
         assert "The Surgery" in str(printed) and "Clinic" not in str(printed), ("the contact block printed", printed)
         status, t = herald.request("GET", "/v2/template/" + first_class, key=key)
@@ -429,7 +433,11 @@ def test_a_letter_templates_own_postage_and_contact_block_are_used():
         assert v1["postage"] == "first", "each version keeps its own"
         status, sent = send(herald, key, first_class)
         status, got = herald.request("GET", "/v2/notifications/" + sent["id"], key=key)
-        assert got["postage"] == "economy", got
+        assert got["postage"] == "economy" and got["cost_in_pounds"] == 0.62, got
+        status, sent = send(herald, key, template_id)
+        status, got = herald.request("GET", "/v2/notifications/" + sent["id"], key=key)
+        assert got["postage"] == "second" and got["cost_in_pounds"] is None, "no second-class price: not ready"
+        assert got["is_cost_data_ready"] is False and got["cost_details"]["billable_sheets_of_paper"] == 1, got
 
 
 if __name__ == "__main__":

@@ -170,7 +170,7 @@ net::Response get_notification(const Dependencies& deps, const net::Request& req
     auto found = deps.notifications.get(caller, *id);
     if (!found) return error_response(found.error());
     if (!*found) return error_response(404, "NoResultFound", "No result found");
-    return net::Response{200, "application/json", notification_json(**found, root_url(request, deps.public_root), deps.sms_rate), {}};
+    return net::Response{200, "application/json", notification_json(**found, root_url(request, deps.public_root), deps.prices), {}};
   });
 }
 
@@ -192,7 +192,7 @@ net::Response list_notifications(const Dependencies& deps, const net::Request& r
     std::optional<std::string> next;
     if (!page->empty()) next = page_link(base, filters.echo, page->back().id.to_string());
     return net::Response{200, "application/json",
-                         notifications_page_json(*page, root, deps.sms_rate, page_link(base, filters.echo, std::nullopt), next), {}};
+                         notifications_page_json(*page, root, deps.prices, page_link(base, filters.echo, std::nullopt), next), {}};
   });
 }
 

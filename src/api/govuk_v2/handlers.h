@@ -5,6 +5,7 @@
 #include <string>
 
 #include "api/govuk_v2/auth.h"
+#include "api/govuk_v2/responses.h"
 #include "api/router.h"
 #include "core/time.h"
 #include "domain/authenticator.h"
@@ -25,8 +26,8 @@ struct Dependencies {
   // When set (e.g. "https://notify.example.org/"), absolute URLs use it instead of the Host
   // header the client sent.
   std::string public_root;
-  // Pounds per text fragment, for cost_in_pounds (what the service pays its provider).
-  double sms_rate = 0.0227;
+  // For cost_in_pounds: what the service pays its SMS provider and its print supplier.
+  Prices prices;
   // Told of every refused authentication (for the audit log); may be empty.
   AuthFailureHook on_auth_failure;
 };

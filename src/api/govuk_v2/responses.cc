@@ -146,13 +146,46 @@ std::string python_float(double value) {
   return out;
 }
 
-std::string notification_json(const store::NotificationRecord& r, const std::string& root, double sms_rate) {
+namespace {
+
+// GOV.UK's rules: no cost until a letter has its sheets counted; letters never sent cost 0 with
+// 0 sheets; the others cost the price for their sheets and postage. Where Herald has no such
+// price ([letters.prices]), the cost stays "not ready" (null) rather than a made-up figure, and
+// cost_details still shows the sheets and postage.
+void write_letter_cost(json::Writer& w, const store::NotificationRecord& r, const domain::LetterPrices& prices) {
+  const std::string postage = r.postage.value_or("second");
+  const bool never_sent = r.status == "cancelled" || r.status == "technical-failure" ||
+                          r.status == "validation-failed" || r.status == "virus-scan-failed";
+  std::optional<double> cost;
+  if (never_sent) {
+    cost = 0.0;
+  } else if (r.billable_units > 0) {
+    cost = prices.price(postage, r.billable_units);
+  }
+  if (cost) {
+    w.key("cost_in_pounds").raw_number(python_float(*cost));
+  } else {
+    w.key("cost_in_pounds").null();
+  }
+  w.key("is_cost_data_ready").boolean(cost.has_value());
+  w.key("cost_details").begin_object();
+  if (never_sent || r.billable_units > 0) {
+    w.key("billable_sheets_of_paper").integer(never_sent ? 0 : r.billable_units);
+    w.key("postage").string(postage);
+  }
+  w.end_object();
+}
+
+}  // namespace
+
+std::string notification_json(const store::NotificationRecord& r, const std::string& root, const Prices& prices) {
   json::Writer w;
-  write_notification(w, r, root, sms_rate);
+  write_notification(w, r, root, prices);
   return w.take();
 }
 
-void write_notification(json::Writer& w, const store::NotificationRecord& r, const std::string& root, double sms_rate) {
+void write_notification(json::Writer& w, const store::NotificationRecord& r, const std::string& root,
+                        const Prices& prices) {
   const bool is_email = r.type == "email";
   w.begin_object();
   w.key("id").string(r.id.to_string());
@@ -182,24 +215,15 @@ void write_notification(json::Writer& w, const store::NotificationRecord& r, con
   w.key("one_click_unsubscribe_url").string_or_null(r.one_click_unsubscribe_url);
   if (r.type == "letter") {
     w.key("estimated_delivery").string(format_timestamp(domain::estimated_letter_delivery(r.created_at, r.postage.value_or("second"))));
-    // Herald knows the sheets and postage, not the print supplier's price: the cost stays
-    // "not ready" (null) rather than a made-up figure.
-    w.key("cost_in_pounds").null();
-    w.key("is_cost_data_ready").boolean(false);
-    w.key("cost_details").begin_object();
-    if (r.billable_units > 0) {
-      w.key("billable_sheets_of_paper").integer(r.billable_units);
-      w.key("postage").string(r.postage.value_or("second"));
-    }
-    w.end_object();
+    write_letter_cost(w, r, prices.letters);
   } else if (r.type == "sms") {
     // GOV.UK: fragments x international multiplier x the SMS rate.
-    w.key("cost_in_pounds").raw_number(python_float(r.billable_units * r.rate_multiplier * sms_rate));
+    w.key("cost_in_pounds").raw_number(python_float(r.billable_units * r.rate_multiplier * prices.sms_rate));
     w.key("is_cost_data_ready").boolean(true);
     w.key("cost_details").begin_object();
     w.key("billable_sms_fragments").integer(r.billable_units);
     w.key("international_rate_multiplier").raw_number(python_float(r.rate_multiplier));
-    w.key("sms_rate").raw_number(python_float(sms_rate));
+    w.key("sms_rate").raw_number(python_float(prices.sms_rate));
     w.end_object();
   } else {
     w.key("cost_in_pounds").raw_number("0.0");
@@ -210,12 +234,12 @@ void write_notification(json::Writer& w, const store::NotificationRecord& r, con
 }
 
 std::string notifications_page_json(const std::vector<store::NotificationRecord>& records, const std::string& root,
-                                    double sms_rate, const std::string& current,
+                                    const Prices& prices, const std::string& current,
                                     const std::optional<std::string>& next) {
   json::Writer w;
   w.begin_object();
   w.key("notifications").begin_array();
-  for (const auto& r : records) write_notification(w, r, root, sms_rate);
+  for (const auto& r : records) write_notification(w, r, root, prices);
   w.end_array();
   w.key("links").begin_object();
   w.key("current").string(current);

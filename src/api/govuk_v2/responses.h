@@ -16,13 +16,18 @@ std::string created_sms_json(const domain::AcceptedSms& accepted, const std::str
 std::string created_letter_json(const domain::AcceptedLetter& accepted, const std::string& root);
 // A precompiled letter's 201 has another shape: {"id", "reference", "postage"} (§3.5).
 std::string created_precompiled_letter_json(const domain::AcceptedLetter& accepted);
-// `sms_rate`: pounds per text fragment, for cost_in_pounds / cost_details.
-std::string notification_json(const store::NotificationRecord& record, const std::string& root, double sms_rate);
+// What sends cost, for cost_in_pounds / cost_details: pounds per text fragment, and per letter
+// by postage and sheets (a letter without a price shows its cost as not ready).
+struct Prices {
+  double sms_rate = 0.0227;
+  domain::LetterPrices letters;
+};
+std::string notification_json(const store::NotificationRecord& record, const std::string& root, const Prices& prices);
 void write_notification(json::Writer& w, const store::NotificationRecord& record, const std::string& root,
-                        double sms_rate);
+                        const Prices& prices);
 // GET /v2/notifications: {"notifications": [...], "links": {"current", "next"?}} (§3.7).
 std::string notifications_page_json(const std::vector<store::NotificationRecord>& records, const std::string& root,
-                                    double sms_rate, const std::string& current,
+                                    const Prices& prices, const std::string& current,
                                     const std::optional<std::string>& next);
 // A double as Python's repr() prints it ("0.0", "0.0454", "1e-05").
 std::string python_float(double value);
