@@ -12,6 +12,7 @@ using std::chrono::minutes;
 using std::chrono::sys_days;
 using std::chrono::weekday;
 using std::chrono::year_month_day;
+using namespace std::chrono_literals;
 
 // 01:00 UTC on the last Sunday of the month.
 Timestamp last_sunday_0100(std::chrono::year year, std::chrono::month month) {
@@ -25,17 +26,47 @@ Duration uk_offset(Timestamp t) { return is_british_summer_time(t) ? Duration(ho
 // The UK calendar day of `t`.
 sys_days uk_day(Timestamp t) { return std::chrono::floor<days>(t + uk_offset(t)); }
 
+using std::chrono::April;
+using std::chrono::August;
+using std::chrono::December;
+using std::chrono::January;
+using std::chrono::March;
+using std::chrono::May;
+
+// England and Wales, as published at gov.uk/bank-holidays.json (facts; extend each year).
+constexpr std::array kBankHolidays = {
+    2025y / January / 1,  2025y / April / 18, 2025y / April / 21, 2025y / May / 5,     2025y / May / 26,
+    2025y / August / 25,  2025y / December / 25, 2025y / December / 26,
+    2026y / January / 1,  2026y / April / 3,  2026y / April / 6,  2026y / May / 4,     2026y / May / 25,
+    2026y / August / 31,  2026y / December / 25, 2026y / December / 28,
+    2027y / January / 1,  2027y / March / 26, 2027y / March / 29, 2027y / May / 3,     2027y / May / 31,
+    2027y / August / 30,  2027y / December / 27, 2027y / December / 28,
+};
+
 bool is_weekday(sys_days day) {
   const unsigned wd = weekday{day}.c_encoding();  // 0 Sunday .. 6 Saturday
   return wd != 0 && wd != 6;
 }
 
+// Printers work Monday to Friday, bank holidays excepted.
+bool printer_works(sys_days day) { return is_weekday(day) && !is_bank_holiday(day); }
+
 bool royal_mail_works(sys_days day, std::string_view postage) {
+  if (is_bank_holiday(day)) return false;
   if (postage == "first") return weekday{day}.c_encoding() != 0;  // Saturdays too
   return is_weekday(day);
 }
 
 }  // namespace
+
+bool is_bank_holiday(sys_days day) {
+  for (const auto& holiday : kBankHolidays) {
+    if (sys_days{holiday} == day) return true;
+  }
+  return false;
+}
+
+sys_days bank_holidays_known_until() { return sys_days{kBankHolidays.back()}; }
 
 bool is_british_summer_time(Timestamp t) {
   const year_month_day ymd{std::chrono::floor<days>(t)};
@@ -47,7 +78,7 @@ Timestamp estimated_letter_delivery(Timestamp sent_at, std::string_view postage)
   // Printed on the first working day after the day processing falls on.
   sys_days day = uk_day(sent_at + hours{6} + minutes{30});
   do day += days{1};
-  while (!is_weekday(day));
+  while (!printer_works(day));
   int in_transit = 4;  // second class
   if (postage == "first") in_transit = 0;
   if (postage == "economy") in_transit = 6;

@@ -5,9 +5,11 @@
 // on the next working day (Monday to Friday), then handed to Royal Mail, who deliver Monday to
 // Friday (first class: to Saturday too) within 0 (first), 4 (second), 6 (economy), 5 (Europe) or
 // 7 (rest of world) working days after the next one; the estimate is 16:00 UK time that day.
-// Bank holidays are not counted (Herald has no calendar of them): around one, the estimate can
-// be a day early.
+// Bank holidays in England and Wales are no working days for printers or Royal Mail: Herald
+// knows them from the published list (gov.uk/bank-holidays.json) up to
+// bank_holidays_known_until(); past it, the estimate can be a day early around one.
 
+#include <chrono>
 #include <string>
 #include <string_view>
 
@@ -17,6 +19,11 @@ namespace herald::domain {
 
 // `postage`: first, second, economy, europe or rest-of-world (anything else counts as second).
 Timestamp estimated_letter_delivery(Timestamp sent_at, std::string_view postage);
+
+// Whether `day` (a UK calendar day) is a bank holiday in England and Wales.
+bool is_bank_holiday(std::chrono::sys_days day);
+// The last bank holiday Herald knows of; `herald serve` warns when it draws near.
+std::chrono::sys_days bank_holidays_known_until();
 
 // The date printed on a letter, as GOV.UK prints it: "23 November 2026" (UK time).
 std::string letter_date(Timestamp t);

@@ -27,6 +27,20 @@ TEST(LetterTimings, WeekendsAreNotWorkingDaysButFirstClassArrivesOnSaturdays) {
   EXPECT_EQ(estimate("2026-11-26T10:00:00.000000Z", "second"), "2026-12-04T16:00:00.000000Z");
 }
 
+TEST(LetterTimings, BankHolidaysAreNoWorkingDays) {
+  // Christmas 2026: Friday 25th, and Boxing Day (a Saturday) moved to Monday 28th.
+  EXPECT_TRUE(is_bank_holiday(std::chrono::sys_days{std::chrono::year{2026} / 12 / 28}));
+  EXPECT_FALSE(is_bank_holiday(std::chrono::sys_days{std::chrono::year{2026} / 12 / 26}));
+  // Printed Thursday 24th; second class: the 29th, 30th, 31st, then (New Year's Day, the
+  // weekend) the 4th and the 5th.
+  EXPECT_EQ(estimate("2026-12-23T10:00:00.000000Z", "second"), "2027-01-05T16:00:00.000000Z");
+  // First class skips Christmas Day but not Saturday the 26th.
+  EXPECT_EQ(estimate("2026-12-23T10:00:00.000000Z", "first"), "2026-12-26T16:00:00.000000Z");
+  // Processed on Christmas Eve evening: nothing is printed until Tuesday 29th.
+  EXPECT_EQ(estimate("2026-12-24T10:00:00.000000Z", "first"), "2026-12-30T16:00:00.000000Z");
+  EXPECT_GE(bank_holidays_known_until(), std::chrono::sys_days{std::chrono::year{2027} / 12 / 28});
+}
+
 TEST(LetterTimings, UkTimeInSummer) {
   // 16:00 BST is 15:00 UTC.
   EXPECT_EQ(estimate("2026-06-01T10:00:00.000000Z", "second"), "2026-06-09T15:00:00.000000Z");
