@@ -12,11 +12,11 @@
 #include "core/time.h"
 #include "delivery/callbacks.h"
 #include "delivery/letters/sftp_supplier.h"
-#include "domain/letters.h"
 #include "delivery/sms/http_providers.h"
 #include "delivery/sms/sms_router.h"
 #include "delivery/smtp/smtp_client.h"
 #include "delivery/worker.h"
+#include "domain/letters.h"
 #include "net/https_server.h"
 
 namespace herald::cli {

@@ -11,7 +11,6 @@
 #include <vector>
 
 #include "core/result.h"
-
 #include "delivery/send_result.h"
 
 namespace herald::delivery::letters {

@@ -16,9 +16,9 @@
 #include "core/hex.h"
 #include "core/json.h"
 #include "core/log.h"
-#include "crypto/random.h"
 #include "crypto/hmac.h"
 #include "crypto/private_file.h"
+#include "crypto/random.h"
 #include "crypto/secret.h"
 
 namespace herald::delivery::letters {
