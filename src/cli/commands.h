@@ -91,6 +91,9 @@ int run_service_go_live(const std::string& config_path, const std::string& servi
 int run_service_guest_list_add(const std::string& config_path, const std::string& service, const std::string& recipient);
 int run_service_contact_add(const std::string& config_path, const std::string& service, const std::string& kind,
                             const std::string& value, bool is_default);
+// Checks the configured print supplier (connects, logs in, proves the drop writable) without
+// sending anything; exit 0 when it can take letters.
+int run_letters_check(const std::string& config_path);
 int run_retention(const std::string& config_path, const std::string& now_text);
 int run_subject_find(const std::string& config_path, const std::string& service, const std::string& email);
 

@@ -13,6 +13,7 @@
 #include "cli/context.h"
 #include "crypto/random.h"
 #include "crypto/secret.h"
+#include "delivery/letters/sftp_supplier.h"
 #include "net/http_client.h"
 #include "domain/admin.h"
 #include "domain/email_address.h"
@@ -183,6 +184,18 @@ int run_service_contact_add(const std::string& config_path, const std::string& s
                                     {"contact_id", contact.id.to_string()}}});
   if (!recorded) return fail(recorded.error());
   std::cout << contact.id.to_string() << "\n";
+  return 0;
+}
+
+int run_letters_check(const std::string& config_path) {
+  auto config = load_config(config_path);
+  if (!config) return fail(config.error());
+  if (!config->letters.sftp) {
+    return fail(failed_precondition("no print supplier is configured ([letters] supplier): letters wait, accepted"));
+  }
+  auto checked = delivery::letters::make_sftp_supplier(*config->letters.sftp)->check();
+  if (!checked) return fail(checked.error());
+  for (const auto& line : *checked) std::cout << line << "\n";
   return 0;
 }
 

@@ -109,6 +109,11 @@ int main(int argc, char** argv) {
   auto* retention_run = retention_cmd->add_subcommand("run", "redact expired notifications and destroy their data keys now");
   retention_run->add_option("--now", retention_now, "pretend the time is this (tests only: HERALD_TESTING=1)");
 
+  auto* letters_cmd = app.add_subcommand("letters", "the print supplier");
+  letters_cmd->require_subcommand(1);
+  auto* letters_check = letters_cmd->add_subcommand(
+      "check", "connect to the print supplier as a batch would and prove its drop writable; sends nothing");
+
   auto* subject_cmd = app.add_subcommand("subject", "a person's data (data-subject requests)");
   subject_cmd->require_subcommand(1);
   std::string subject_service, subject_email;
@@ -221,6 +226,7 @@ int main(int argc, char** argv) {
   }
   if (*service_contact) return run_service_contact_add(config, contact_service, contact_kind, contact_value, contact_default);
   if (*retention_run) return run_retention(config, retention_now);
+  if (*letters_check) return run_letters_check(config);
   if (*subject_find) return run_subject_find(config, subject_service, subject_email);
   if (*backup_create) return run_backup_create(config, backup_file);
   if (*backup_verify) return run_backup_verify(config, backup_file);

@@ -157,6 +157,10 @@ def test_letters_reach_the_print_suppliers_sftp_drop():
                 status, served = herald.request("GET", "/v2/notifications/%s/pdf" % entry["reference"], key=key)
                 assert served == pdf, "the supplier prints the PDF the API serves"
                 assert set(entry) == {"reference", "file", "postage", "pages", "sha256"}, "no address in the manifest"
+        # An operator's check: it connects and proves the drop writable, and sends nothing.
+        checked = herald.run_cli("letters", "check")
+        assert "as pinned" in checked and "is writable" in checked, checked
+        assert sorted(wait_for_letters(drop, 2)) == sorted(batches), "no batch from the check"
         # With the supplier: sending (GOV.UK shows "accepted" until it is posted).
         for notification_id in ids:
             rows = herald.sql("SELECT status, sent_by FROM notifications WHERE id = ?", (notification_id,))
@@ -223,6 +227,8 @@ def test_a_letter_waits_while_the_print_supplier_is_down_and_goes_when_it_is_bac
         herald, key, service_id, template_id = setup(
             ws, extra_config=drop.config() + "\n\n[delivery]\nfirst_retry_ms = 300\nmax_retry_ms = 600\nmax_attempts = 2")
         drop.stop()
+        code, out, err = herald.run_cli("letters", "check", check=False)
+        assert code != 0 and "sftp-print" in err, (code, out, err)
         status, sent = send(herald, key, template_id)
         assert status == 201, sent
         deadline = time.time() + 30

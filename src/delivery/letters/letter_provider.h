@@ -40,6 +40,9 @@ class LetterProvider {
   // handed to `apply` whole; the file is marked collected only once apply succeeded, so a file
   // whose reports could not be recorded is handed over again next time. Returns how many files
   // were collected. A supplier that sends no reports has none.
+  // Whether the supplier can take batches now, without sending any (`herald letters check`):
+  // a line per thing checked, or the first failure.
+  virtual Result<std::vector<std::string>> check() = 0;
   using ApplyReports = std::function<Result<void>(const std::vector<LetterReport>&)>;
   virtual Result<int> collect_reports(const ApplyReports& apply) {
     (void)apply;

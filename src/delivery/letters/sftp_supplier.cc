@@ -392,12 +392,28 @@ class SftpSupplier final : public LetterProvider {
     return {SendStatus::kAccepted, options_.name + ": batch of " + std::to_string(letters.size()) + " letters delivered"};
   }
 
-  Result<int> collect_reports(const ApplyReports& apply) override {
-    if (options_.host_key_sha256.empty() || !is_sha256_fingerprint(options_.host_key_sha256)) {
-      return unavailable(options_.name + ": no valid host_key_sha256 pinned: refusing to connect");
-    }
+  Result<std::vector<std::string>> check() override {
+    std::vector<std::string> lines;
     Connection connection(options_);
-    if (auto opened = connection.open(); !opened) return unavailable(options_.name + ": " + opened.error().message);
+    HERALD_TRY(open_pinned(connection));
+    lines.push_back("connected to " + options_.host + ":" + std::to_string(options_.port) + ", host key " +
+                    options_.host_key_sha256 + " as pinned, logged in as " + options_.username);
+    const std::string probe = remote_path(".herald-check-" + crypto::random_uuid().to_string() + ".tmp");
+    if (auto made = connection.mkdir(probe); !made) {
+      return unavailable(options_.name + ": cannot write in remote_dir " + options_.remote_dir + ": " + made.error().message);
+    }
+    connection.remove_directory(probe, {});
+    lines.push_back("remote_dir " + options_.remote_dir + " is writable");
+    auto reports = connection.list(remote_path("reports"));
+    if (!reports) return unavailable(options_.name + ": reports: " + reports.error().message);
+    lines.push_back(*reports ? "reports/ holds " + std::to_string((*reports)->size()) + " files"
+                             : "reports/ does not exist yet (the supplier makes it when it first reports)");
+    return lines;
+  }
+
+  Result<int> collect_reports(const ApplyReports& apply) override {
+    Connection connection(options_);
+    HERALD_TRY(open_pinned(connection));
     const std::string dir = remote_path("reports");
     auto names = connection.list(dir);
     if (!names) return unavailable(options_.name + ": " + names.error().message);
@@ -433,6 +449,15 @@ class SftpSupplier final : public LetterProvider {
  private:
   static constexpr std::size_t kReportFilesPerCollection = 100;
   static constexpr std::size_t kMaxReportFileBytes = 16 * 1024 * 1024;
+
+  // Connects only with a well-formed pinned fingerprint (submit() checks the same first).
+  Result<void> open_pinned(Connection& connection) {
+    if (options_.host_key_sha256.empty() || !is_sha256_fingerprint(options_.host_key_sha256)) {
+      return unavailable(options_.name + ": no valid host_key_sha256 pinned: refusing to connect");
+    }
+    if (auto opened = connection.open(); !opened) return unavailable(options_.name + ": " + opened.error().message);
+    return ok();
+  }
 
   // Renames a report file out of the way (never deletes the supplier's record of it); when the
   // name is taken, under a second, unique one.

@@ -15,6 +15,10 @@
 // it to `<name>.done` once applied, or to `<name>.invalid` when it breaks the format (nothing of
 // it applied; logged). The supplier's files are never deleted.
 //
+// check() connects and logs in as a batch would, then proves `remote_dir` writable by making
+// and removing an empty `.herald-check-<uuid>.tmp` directory (a name the supplier ignores, as it
+// ends in `.tmp`), and says whether `reports/` exists.
+//
 // Each submit() opens its own SSH session and closes it before returning, so the provider is
 // thread-safe and holds no connection between batches. Invalid input that no retry can fix (a
 // batch id or reference that is not a plain file name, duplicate references, an empty batch)

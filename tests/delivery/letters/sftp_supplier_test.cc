@@ -648,6 +648,21 @@ TEST_F(SftpSupplierTest, ReportsAreCollectedOnceAndBrokenFilesSetAside) {
   EXPECT_EQ(*supplier->collect_reports(record), 0) << "nothing twice";
 }
 
+TEST_F(SftpSupplierTest, CheckProvesTheDropWritableAndLeavesNothing) {
+  auto checked = make_sftp_supplier(options_)->check();
+  ASSERT_TRUE(checked) << checked.error().message << "\n" << context();
+  ASSERT_EQ(checked->size(), 3u);
+  EXPECT_NE((*checked)[0].find("as pinned"), std::string::npos) << (*checked)[0];
+  EXPECT_NE((*checked)[1].find("is writable"), std::string::npos) << (*checked)[1];
+  EXPECT_NE((*checked)[2].find("does not exist yet"), std::string::npos) << (*checked)[2];
+  EXPECT_TRUE(drop_listing().empty()) << "the probe directory is removed";
+
+  options_.remote_dir = (drop_ / "no-such-directory").string();
+  auto missing = make_sftp_supplier(options_)->check();
+  ASSERT_FALSE(missing);
+  EXPECT_NE(missing.error().message.find("cannot write in remote_dir"), std::string::npos) << missing.error().message;
+}
+
 TEST_F(SftpSupplierTest, ReportsNeedThePinnedHostKeyToo) {
   const auto other = run("ssh-keygen -lf '" + keys_->client_key + ".pub' -E sha256 | cut -d' ' -f2");
   ASSERT_TRUE(other);
