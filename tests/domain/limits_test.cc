@@ -80,23 +80,20 @@ TEST_F(LimitsTest, NodesTogetherNeverPassTheDailyLimitAndReachIt) {
   Limits b(store_);
   Timestamp now = now_;
   int accepted = 0;
+  // Up to `count` sends through `node` until it refuses one.
+  auto burst = [&](Limits& node, int count, bool& refused) {
+    for (int i = 0; i < count && !refused; ++i) {
+      if (node.check_daily(caller_, service_, "email", now, Blocking::kAllowed)) {
+        node.count_daily(caller_, "email", now);
+        ++accepted;
+      } else {
+        refused = true;
+      }
+    }
+  };
   for (bool refused_a = false, refused_b = false; !(refused_a && refused_b);) {
-    for (int i = 0; i < 7 && !refused_a; ++i) {
-      if (a.check_daily(caller_, service_, "email", now, Blocking::kAllowed)) {
-        a.count_daily(caller_, "email", now);
-        ++accepted;
-      } else {
-        refused_a = true;
-      }
-    }
-    for (int i = 0; i < 3 && !refused_b; ++i) {
-      if (b.check_daily(caller_, service_, "email", now, Blocking::kAllowed)) {
-        b.count_daily(caller_, "email", now);
-        ++accepted;
-      } else {
-        refused_b = true;
-      }
-    }
+    burst(a, 7, refused_a);
+    burst(b, 3, refused_b);
     now += 100us;
   }
   EXPECT_EQ(accepted, 5'000);
