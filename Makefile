@@ -12,7 +12,7 @@ DEBIAN_PACKAGES := g++ cmake make pkg-config ccache libboost1.81-dev libssl-dev 
 	python3 python3-aiosmtpd ca-certificates clang libclang-rt-14-dev wrk nginx libbenchmark-dev \
 	softhsm2 libp11-kit-dev postgresql-15 postgresql-client-15 libpq-dev \
 	libphonenumber8 libprotobuf-dev libabsl-dev libcairo2-dev libpango1.0-dev libpoppler-cpp-dev \
-	libssh-dev openssh-server openssh-sftp-server
+	libssh-dev openssh-server openssh-sftp-server faketime
 
 # libphonenumber's headers. Debian 12's libphonenumber-dev cannot be installed beside
 # libboost1.81-dev: it depends on libboost-thread-dev, i.e. Boost 1.74, whose headers would replace

@@ -54,5 +54,30 @@ TEST(LetterTimings, UkTimeInSummer) {
   EXPECT_FALSE(is_british_summer_time(at("2026-10-25T01:00:00.000000Z")));
 }
 
+TEST(LetterTimings, AcrossTheEndOfSummerTime) {
+  // BST ends at 01:00 UTC on Sunday 25 October 2026. A letter dated in its last UK hour, and
+  // in the hour that UK clocks then repeat, is dated the 25th; the hour before midnight UK time
+  // is still the 24th.
+  EXPECT_EQ(letter_date(at("2026-10-24T22:59:59.999999Z")), "24 October 2026");
+  EXPECT_EQ(letter_date(at("2026-10-24T23:00:00.000000Z")), "25 October 2026");
+  EXPECT_EQ(letter_date(at("2026-10-25T00:30:00.000000Z")), "25 October 2026");  // 01:30 BST
+  EXPECT_EQ(letter_date(at("2026-10-25T01:30:00.000000Z")), "25 October 2026");  // 01:30 GMT
+  EXPECT_EQ(letter_date(at("2026-10-25T23:59:59.999999Z")), "25 October 2026");
+  // Thursday 22nd, 11:00 BST: printed Friday 23rd. First class arrives Saturday 24th, 16:00
+  // BST (15:00 UTC); second class Friday 30th, 16:00 GMT (16:00 UTC), after the change.
+  EXPECT_EQ(estimate("2026-10-22T10:00:00.000000Z", "first"), "2026-10-24T15:00:00.000000Z");
+  EXPECT_EQ(estimate("2026-10-22T10:00:00.000000Z", "second"), "2026-10-30T16:00:00.000000Z");
+  // Saturday 24th, 21:00 BST: processed at 02:30 on Sunday (GMT by then), printed Monday 26th.
+  EXPECT_EQ(estimate("2026-10-24T20:00:00.000000Z", "first"), "2026-10-27T16:00:00.000000Z");
+}
+
+TEST(LetterTimings, LeapDay) {
+  EXPECT_EQ(letter_date(at("2028-02-29T23:59:59.999999Z")), "29 February 2028");
+  // Tuesday 29 February 2028, 10:00: printed Wednesday 1 March, first class Thursday 2nd.
+  EXPECT_EQ(estimate("2028-02-29T10:00:00.000000Z", "first"), "2028-03-02T16:00:00.000000Z");
+  // Monday 28th, 10:00: printed on the 29th; second class 5 working days on: Tuesday 7 March.
+  EXPECT_EQ(estimate("2028-02-28T10:00:00.000000Z", "second"), "2028-03-07T16:00:00.000000Z");
+}
+
 }  // namespace
 }  // namespace herald::domain

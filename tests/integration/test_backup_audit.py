@@ -18,12 +18,11 @@ import subprocess
 import sys
 import threading
 import time
-from datetime import datetime, timedelta, timezone
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(HERE, "..", "tools"))
 from canary import CANARY_EMAIL, CANARY_PERSONALISATION, scan_files  # noqa: E402
-from harness import Herald, SmtpSink, Workspace, make_token, run_tests  # noqa: E402
+from harness import Herald, SmtpSink, Workspace, make_token, retention_moment, run_tests  # noqa: E402
 
 HERALD = sys.argv[1]
 
@@ -121,15 +120,18 @@ def test_shredded_data_is_unreadable_in_a_backup_taken_before_the_shred():
         template_id = herald.create_template(service_id, "Hi", "Code ((canary))")
         herald.start()
         nid = send(herald, key, template_id)
-        herald.wait_for_status(key, nid, {"delivered"})
+        created = herald.wait_for_status(key, nid, {"delivered"})["created_at"]
         herald.stop()
         backup = os.path.join(ws.dir, "before-shred.backup")
         herald.run_cli("backup", "create", backup)
         keys_before = os.path.join(ws.dir, "keys-before.db")
         shutil.copy2(os.path.join(herald.dir, "keys.db"), keys_before)
         herald.run_cli("service", "set-retention", "--service", service_id, "--days", "3")
-        later = (datetime.now(timezone.utc) + timedelta(days=4, hours=1)).strftime("%Y-%m-%dT%H:%M:%S.000000Z")
-        assert "1 data keys destroyed" in herald.run_cli("retention", "run", "--now", later)
+        # Four days after the notification's own day (not the wall clock's): its key goes, and so
+        # does tomorrow's (made ahead, empty) when that day is past the cutoff too.
+        later = retention_moment([created], 4)
+        report = herald.run_cli("retention", "run", "--now", later)
+        assert "1 notifications redacted" in report and herald.notification_keys(service_id)[created[:10]], report
 
         # The old backup restored with today's key material: counts remain, the data is gone.
         restored = fresh_copy_with_keys(ws, herald, sink.port, "after-shred")

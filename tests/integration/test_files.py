@@ -10,7 +10,6 @@ test keys store nothing; every §3.3 validation message over HTTP.
 Usage: test_files.py /path/to/herald
 """
 import base64
-import datetime
 import email
 import email.policy
 import http.client
@@ -22,7 +21,7 @@ import time
 import urllib.parse
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "tools"))
-from harness import Herald, SmtpSink, Workspace, run_tests  # noqa: E402
+from harness import Herald, SmtpSink, Workspace, retention_moment, run_tests  # noqa: E402
 
 HERALD = sys.argv[1]
 RECIPIENT = "Patient.Files@Example.org"
@@ -156,8 +155,8 @@ def test_no_confirmation_and_expiry():
     with Workspace() as ws:
         herald, sink, service_id, key, template_id = setup(ws)
         csv = b"name,result\nA,1\n"
-        send(herald, key, template_id, {"file": base64.b64encode(csv).decode(), "is_csv": True,
-                                        "confirm_email_before_download": False, "retention_period": "1 week"})
+        sent = send(herald, key, template_id, {"file": base64.b64encode(csv).decode(), "is_csv": True,
+                                               "confirm_email_before_download": False, "retention_period": "1 week"})
         link = wait_for_link(sink)
         status, headers, page = fetch(herald, "GET", link)
         assert status == 200 and b"Download this file" in page and b"Confirm" not in page, (status, page)
@@ -165,11 +164,13 @@ def test_no_confirmation_and_expiry():
         assert status == 200 and data == csv and headers["content-type"] == "text/csv", (status, headers)
         assert 'filename="document.csv"' in headers["content-disposition"], headers
 
-        # Still there before its week is out; gone (and its day's data key destroyed) after.
-        soon = (datetime.datetime.utcnow() + datetime.timedelta(days=6)).strftime("%Y-%m-%dT%H:%M:%S.000000Z")
+        # Still there before its week is out; gone (and its day's data key destroyed) after. The
+        # moments follow the notification's own time, not the wall clock.
+        created = herald.wait_for_status(key, sent["id"], {"delivered"})["created_at"]
+        soon = retention_moment([created], 6)
         assert "0 expired files deleted" in herald.run_cli("retention", "run", "--now", soon, env=TESTING)
         assert fetch(herald, "GET", link)[0] == 200
-        later = (datetime.datetime.utcnow() + datetime.timedelta(days=9)).strftime("%Y-%m-%dT%H:%M:%S.000000Z")
+        later = retention_moment([created], 9)
         assert "1 expired files deleted" in herald.run_cli("retention", "run", "--now", later, env=TESTING)
         assert fetch(herald, "GET", link)[0] == 404
         assert herald.sql("SELECT COUNT(*) FROM documents") == [(0,)]

@@ -8,6 +8,7 @@ import json
 import os
 import re
 import shutil
+import sqlite3
 import ssl
 import subprocess
 import sys
@@ -17,7 +18,7 @@ from datetime import datetime, timedelta, timezone
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(HERE, "..", "tools"))
 from canary import CANARY_EMAIL, CANARY_PERSONALISATION, scan_files  # noqa: E402
-from harness import Herald, SmtpSink, Workspace, make_token, run_tests, wait_for_file  # noqa: E402
+from harness import Herald, SmtpSink, Workspace, clock_env, make_token, real_now, retention_moment, run_tests, wait_for_file  # noqa: E402
 
 HERALD = sys.argv[1]
 E2E = os.path.join(HERE, "..", "e2e")
@@ -28,10 +29,6 @@ def keyring_secrets(herald):
     """Every base64 key in the keyring file: none may appear in any output."""
     lines = open(os.path.join(herald.dir, "keyring")).read().splitlines()
     return [l.split()[-1] for l in lines if l and not l.startswith(("#", "herald-keyring"))]
-
-
-def iso(dt):
-    return dt.strftime("%Y-%m-%dT%H:%M:%S.000000Z")
 
 
 def test_rotation_under_load_loses_nothing():
@@ -172,12 +169,12 @@ def test_retention_redacts_and_shreds_keeping_counts():
         template_id = herald.create_template(service_id, "Hi", "Code ((canary))")
         other_template = herald.create_template(other_id, "Hi", "Code ((canary))")
         herald.start()
-        ids = []
+        ids, created = [], []
         for k, t in ((key, template_id), (key, template_id), (other_key, other_template)):
             status, sent = herald.request("POST", "/v2/notifications/email", key=k, body={
                 "email_address": CANARY_EMAIL, "template_id": t, "personalisation": {"canary": CANARY_PERSONALISATION}})
             assert status == 201, sent
-            herald.wait_for_status(k, sent["id"], {"delivered"})
+            created.append(herald.wait_for_status(k, sent["id"], {"delivered"})["created_at"])
             ids.append(sent["id"])
         herald.stop()
         # The blind index finds the person's notifications without decrypting anything else.
@@ -185,10 +182,23 @@ def test_retention_redacts_and_shreds_keeping_counts():
         assert sorted(l.split()[0] for l in found.splitlines()) == sorted(ids[:2]), found
         herald.run_cli("service", "set-retention", "--service", service_id, "--days", "3")
         herald.run_cli("service", "set-retention", "--service", other_id, "--days", "30")
-        # Four days on: the first service's data is past retention, the other's is not.
-        later = iso(datetime.now(timezone.utc) + timedelta(days=4, hours=1))
+        # Four days after the day they were accepted (their own created_at, not the wall clock):
+        # the first service's data is past retention, the other's is not. Every data key of a day
+        # wholly before the cutoff goes (Herald makes tomorrow's key ahead, so near midnight that
+        # can be two); the notifications' own day is always among them.
+        created = created[:2]
+        later = retention_moment(created, 4)
+        cutoff = later[:10]  # 3 days of retention: days before (later's day - 3) are expired
+        cutoff = (datetime.strptime(cutoff, "%Y-%m-%d") - timedelta(days=3)).strftime("%Y-%m-%d")
+        before = herald.notification_keys(service_id)
+        expired = sorted(day for day, destroyed in before.items() if day < cutoff and not destroyed)
+        assert {c[:10] for c in created} <= set(expired), (created, before)
+        other_before = herald.notification_keys(other_id)
         report = herald.run_cli("retention", "run", "--now", later)
-        assert "2 notifications redacted" in report and "1 data keys destroyed" in report, report
+        assert "2 notifications redacted" in report and "%d data keys destroyed" % len(expired) in report, report
+        after = herald.notification_keys(service_id)
+        assert sorted(day for day, destroyed in after.items() if destroyed) == expired, (expired, after)
+        assert herald.notification_keys(other_id) == other_before, "the other service keeps its keys"
         herald.start()
         status, body = herald.request("GET", "/v2/notifications/" + ids[0], key=key)
         assert status == 404, (status, body)
@@ -248,7 +258,15 @@ def test_first_release_data_directory_upgrades_without_losing_anything():
         sent = json.load(open(os.path.join(data, "sent.json")))
         assert "data-key 1 " in open(os.path.join(data, "keyring")).read()
         config = os.path.join(data, "herald.toml")
-        status = subprocess.run([HERALD, "--config", config, "keys", "status"], capture_output=True, text=True)
+        # The fixture carries its own date: Herald runs an hour after its notification was
+        # accepted, well inside the 7-day retention, whatever today's date is.
+        created = datetime.strptime(sent["created_at"], "%Y-%m-%dT%H:%M:%S.%fZ").replace(tzinfo=timezone.utc)
+        stored = sqlite3.connect(os.path.join(data, "herald.db")).execute(
+            "SELECT created_at FROM notifications WHERE id = ?", (sent["notification_id"],)).fetchone()[0]
+        assert stored == int(created.timestamp() * 1_000_000), "sent.json names the notification's own time"
+        moment = created + timedelta(hours=1)
+        env, offset = clock_env(moment.strftime("%Y-%m-%d %H:%M:%S"))
+        status = subprocess.run([HERALD, "--config", config, "keys", "status"], capture_output=True, text=True, env=env)
         assert status.returncode == 0, status.stderr
         assert "first-release keyring" in status.stdout and "file-1" in status.stdout, status.stdout
         keyring = open(os.path.join(data, "keyring")).read()
@@ -256,12 +274,12 @@ def test_first_release_data_directory_upgrades_without_losing_anything():
         ready = os.path.join(data, "ready")
         log = open(os.path.join(ws.dir, "old.log"), "wb")
         proc = ws.track(subprocess.Popen([HERALD, "--config", config, "serve", "--ready-file", ready],
-                                         stdout=log, stderr=log))
+                                         stdout=log, stderr=log, env=env))
         proc.stop = lambda: (proc.terminate(), proc.wait(30))
         port = int(wait_for_file(ready, proc=proc))
         key = sent["api_key"]
         conn = http.client.HTTPSConnection("127.0.0.1", port, context=ssl._create_unverified_context(), timeout=30)
-        auth = {"Authorization": "Bearer " + make_token(key[-73:-37], key[-36:])}
+        auth = {"Authorization": "Bearer " + make_token(key[-73:-37], key[-36:], iat=int(real_now()) + offset)}
         conn.request("GET", "/v2/notifications/" + sent["notification_id"], headers=auth)
         response = conn.getresponse()
         body = json.loads(response.read())

@@ -5,6 +5,7 @@ directory that is removed afterwards, and talks to Herald over HTTPS with GOV.UK
 Standard library only, run with Debian's /usr/bin/python3 (which has python3-aiosmtpd).
 """
 import base64
+import datetime
 import hashlib
 import hmac
 import http.client
@@ -43,6 +44,57 @@ def postgres_server():
 def new_postgres_database():
     name = "h_" + os.urandom(6).hex()
     return postgres_server().create_database(name)
+
+
+# Debian's libfaketime (package faketime), multi-threaded variant: Herald's threads read the clock.
+LIBFAKETIME = "/usr/lib/x86_64-linux-gnu/faketime/libfaketimeMT.so.1"
+FAKETIME_VARIABLES = ("LD_PRELOAD", "FAKETIME", "FAKETIME_SHARED")
+
+
+def real_now():
+    """The machine's own clock, even when this process runs under faketime (make test runs some
+    suites so, at awkward moments): `date` without the preloaded library."""
+    env = {k: v for k, v in os.environ.items() if k not in FAKETIME_VARIABLES}
+    return float(subprocess.run(["date", "+%s.%N"], env=env, capture_output=True, text=True, check=True).stdout)
+
+
+def clock_env(moment, base=None):
+    """`base` (default: this process's environment) changed so that processes started with it
+    have a clock that reads `moment` ("2026-11-23 04:57:44", UTC) now and runs on from there at
+    the real pace, whatever the machine's date: Debian's libfaketime with an offset, so every
+    process started with it, at any time, shares one clock; for herald processes only (see
+    for_herald). ASan is told to accept the preloaded library.
+    Returns (env, offset in seconds from the real clock)."""
+    target = datetime.datetime.strptime(moment, "%Y-%m-%d %H:%M:%S").replace(tzinfo=datetime.timezone.utc)
+    offset = int(round(target.timestamp() - real_now()))
+    env = {k: v for k, v in (os.environ if base is None else base).items() if k != "FAKETIME_SHARED"}
+    env.update({"LD_PRELOAD": LIBFAKETIME, "FAKETIME": "%+d" % offset, "TZ": "UTC",
+                "ASAN_OPTIONS": asan_options(verify_asan_link_order=0)})
+    return for_herald(env), offset
+
+
+def for_herald(env):
+    """`env` for a herald process: under libfaketime, Herald keeps the real monotonic clock.
+    Its timed waits (std::condition_variable::wait_for) reach glibc's pthread_cond_clockwait,
+    which libfaketime does not intercept, so a deadline on a faked monotonic clock never comes.
+    (Python is the other way round: its sleep fails with EINVAL unless monotonic is faked too.)"""
+    if "faketime" in env.get("LD_PRELOAD", ""):
+        env = dict(env, FAKETIME_DONT_FAKE_MONOTONIC="1")
+    return env
+
+
+def noon_today():
+    """Noon (UTC) of this process's day: the clock for a test that must not see a day change
+    (daily limits), whatever time of day it runs at. On the same day as the test process, so
+    certificates and tokens made under either clock agree."""
+    return time.strftime("%Y-%m-%d 12:00:00", time.gmtime())
+
+
+def asan_options(**extra):
+    """ASAN_OPTIONS as this process has them, with `extra` set."""
+    options = dict(item.split("=", 1) for item in os.environ.get("ASAN_OPTIONS", "").split(":") if "=" in item)
+    options.update({k: str(v) for k, v in extra.items()})
+    return ":".join("%s=%s" % kv for kv in options.items())
 
 
 def b64url(data):
@@ -98,16 +150,30 @@ class SmtpSink:
             self.proc.wait(10)
 
 
+def retention_moment(created_at, days_after):
+    """A moment to run retention at, chosen from the notifications' own times (GOV.UK format)
+    rather than the wall clock: one hour into the UTC day `days_after` days after the day of
+    the latest of them. So a test that straddles midnight still means the same thing."""
+    latest = max(datetime.datetime.strptime(c, "%Y-%m-%dT%H:%M:%S.%fZ") for c in created_at)
+    day = datetime.datetime(latest.year, latest.month, latest.day)
+    return (day + datetime.timedelta(days=days_after, hours=1)).strftime("%Y-%m-%dT%H:%M:%S.000000Z")
+
+
 class Herald:
     """A data directory made by `herald init`, plus a running `herald serve` when started."""
 
     def __init__(self, binary, workdir, smtp_port, extra_config="", env=None, init_args=(), name="data",
-                 store_url=None):
+                 store_url=None, clock=None):
         """store_url: a PostgreSQL database for this data directory; by default a new one when
-        the suite runs on PostgreSQL (HERALD_TEST_BACKEND=postgres), else the SQLite file."""
+        the suite runs on PostgreSQL (HERALD_TEST_BACKEND=postgres), else the SQLite file.
+        clock: "YYYY-MM-DD HH:MM:SS" (UTC) for a test that needs a particular time of day or
+        date: every herald process of this data directory runs on a clock set to it now."""
         self.binary = binary
         self.dir = os.path.join(workdir, name)
-        self.env = dict(os.environ, **(env or {}))
+        self.env = for_herald(dict(os.environ, **(env or {})))
+        self.clock_offset = None
+        if clock:
+            self.env, self.clock_offset = clock_env(clock, self.env)
         if store_url is None and BACKEND == "postgres":
             store_url = new_postgres_database()
         self.store_url = store_url
@@ -192,6 +258,12 @@ class Herald:
         convert = lambda cell: int(cell) if cell.lstrip("-").isdigit() else cell
         return [tuple(convert(c) for c in line.split("\x1f")) for line in out.splitlines() if line]
 
+    def notification_keys(self, service_id):
+        """{"YYYY-MM-DD": destroyed?} for the service's notification data keys, one per UTC day."""
+        rows = self.sql("SELECT scope, destroyed_at FROM data_keys WHERE scope LIKE ?",
+                        ("notifications/%s/%%" % service_id,), keys=True)
+        return {scope.rsplit("/", 1)[1]: destroyed not in (None, "") for scope, destroyed in rows}
+
     def create_service(self, name="Test service", live=True):
         """A new service (live unless live=False: then in trial mode, as GOV.UK starts them)."""
         service_id = self.run_cli("service", "create", "--name", name)
@@ -269,6 +341,10 @@ class Herald:
         assert wait_for_file(ready, proc=proc) == "none", "a worker must not listen"
         return proc
 
+    def token_time(self):
+        """`iat` for this Herald's JWTs: its own clock's seconds, or None (this process's time)."""
+        return None if self.clock_offset is None else int(real_now()) + self.clock_offset
+
     def stop(self, sig=signal.SIGTERM):
         if self.proc and self.proc.poll() is None:
             self.proc.send_signal(sig)
@@ -284,7 +360,7 @@ class Herald:
         conn = http.client.HTTPSConnection("127.0.0.1", self.port, context=context, timeout=30)
         hdrs = dict(headers or {})
         if key is not None:
-            hdrs["Authorization"] = "Bearer " + make_token(key[-73:-37], key[-36:])
+            hdrs["Authorization"] = "Bearer " + make_token(key[-73:-37], key[-36:], iat=self.token_time())
         if token is not None:
             hdrs["Authorization"] = "Bearer " + token
         data = body if isinstance(body, (bytes, type(None))) else json.dumps(body).encode()

@@ -48,7 +48,7 @@ class DataKeysTest : public ::testing::Test {
     return out;
   }
 
-  Timestamp now_ = SystemClock().now();
+  Timestamp now_ = *parse_timestamp("2026-11-23T10:00:00.000000Z");  // tests set their time
   std::filesystem::path dir_;
   std::shared_ptr<DataKeys> keys_;
 };
