@@ -94,10 +94,9 @@ Result<void> read_sms(const toml::table& t, const std::filesystem::path& base, C
     p.receipt_username = get<std::string>(t, at + "receipt_username", *name);
     p.receipt_password =
         env_or_empty(get<std::string>(t, at + "receipt_password_env", "HERALD_" + upper(*name) + "_RECEIPT_PASSWORD"));
-    if (p.options.api_key.empty()) {
-      return invalid_argument("config " + path + ": no API key for SMS provider " + *name + " (set " +
-                              get<std::string>(t, at + "api_key_env", "HERALD_" + upper(*name) + "_API_KEY") + ")");
-    }
+    // A missing key is reported by check_sms_provider_secrets, to the commands that talk to
+    // the provider: administration from the shell must not need a provider's secrets.
+    p.api_key_env = get<std::string>(t, at + "api_key_env", "HERALD_" + upper(*name) + "_API_KEY");
     if (!receipt_base.empty() && !p.receipt_password.empty() && receipt_base.rfind("https://", 0) == 0) {
       p.options.receipt_url = "https://" + percent_encode(p.receipt_username) + ":" + percent_encode(p.receipt_password) +
                               "@" + receipt_base.substr(8) + "notifications/sms/" + *name;
@@ -217,6 +216,15 @@ std::string without_password(std::string_view url) {
     out.replace(p + 9, (end == std::string::npos ? out.size() : end) - p - 9, "***");
   }
   return out;
+}
+
+Result<void> check_sms_provider_secrets(const Config& config) {
+  for (const SmsProviderConfig& p : config.sms.providers) {
+    if (p.options.api_key.empty()) {
+      return invalid_argument("no API key for SMS provider " + p.name + " (set " + p.api_key_env + ")");
+    }
+  }
+  return ok();
 }
 
 Result<Config> load_config(const std::string& path) {

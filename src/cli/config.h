@@ -27,6 +27,7 @@ struct SmsProviderConfig {
   delivery::sms::HttpProviderOptions options;
   std::string receipt_username;
   std::string receipt_password;  // from the environment, never the file
+  std::string api_key_env;       // the variable options.api_key came from
 };
 
 struct SmsConfig {
@@ -86,6 +87,10 @@ struct Config {
 };
 
 Result<Config> load_config(const std::string& path);
+// kInvalidArgument naming the variable when an SMS provider in `config` has no API key. Only what
+// sends through the providers checks it (`serve` with a delivery role), so administration never
+// needs a provider's secrets.
+Result<void> check_sms_provider_secrets(const Config& config);
 bool is_postgres_url(std::string_view value);
 // A connection URL fit to print: any password replaced by ***.
 std::string without_password(std::string_view url);

@@ -94,6 +94,12 @@ int run_serve(const ServeOptions& options) {
   }
   const Config& config = context->config;
   log::set_min_level(parse_level(config.log_level));
+  if (options.role != "api") {
+    if (auto secrets = check_sms_provider_secrets(config); !secrets) {
+      log::error("serve.start_failed", {{"error", secrets.error().message}});
+      return 1;
+    }
+  }
   if (auto matches = context->keys->check_kek_matches_store(); !matches) {
     log::error("serve.start_failed", {{"error", matches.error().message}});
     return 1;

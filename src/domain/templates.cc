@@ -40,13 +40,17 @@ Result<std::vector<std::optional<std::string>>> Templates::letter_contact_blocks
   std::vector<std::optional<std::string>> out(templates.size());
   std::optional<std::vector<store::ServiceContact>> contacts;  // read once, if any template is a letter
   for (std::size_t i = 0; i < templates.size(); ++i) {
-    if (templates[i].type != "letter") continue;
+    if (templates[i].type != "letter" || !templates[i].letter_contact_id) continue;
     if (!contacts) {
       auto read = store_.service_contacts(caller.service, store::ContactKind::kLetterContact);
       if (!read) return read.error();
       contacts = std::move(*read);
     }
-    out[i] = letter_contact_block_for(templates[i], *contacts);
+    // The version's own contact only, null when it has none (GOV.UK's Template.get_reply_to_text);
+    // what such a letter prints is letter_contact_block_for's fallback, as the README says.
+    for (const auto& c : *contacts) {
+      if (c.id.to_string() == *templates[i].letter_contact_id) out[i] = c.value;
+    }
   }
   return out;
 }

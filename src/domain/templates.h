@@ -43,8 +43,9 @@ class Templates {
   // Renders the latest version with `personalisation`. kNotFound when there is no such
   // template; kInvalidArgument with GOV.UK's message for missing personalisation.
   Result<TemplatePreview> preview(const Caller& caller, TemplateId id, const Personalisation& personalisation);
-  // What each template prints as its contact block (GOV.UK's template `letter_contact_block`):
-  // letter_contact_block_for for letter templates, nullopt for the others.
+  // GOV.UK's template `letter_contact_block`: the version's own letter contact, nullopt when it
+  // has none (even though such a letter prints the service default, letter_contact_block_for)
+  // and for templates that are not letters.
   Result<std::vector<std::optional<std::string>>> letter_contact_blocks(const Caller& caller,
                                                                       const std::vector<store::TemplateRecord>& templates);
 

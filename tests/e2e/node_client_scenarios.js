@@ -1,5 +1,5 @@
 // Drives herald serve with the official GOV.UK Notify Node client, unchanged, and compares
-// responses field for field with api/govuk-notify-v2.md. Started by test_node_client.py, which
+// responses field for field with GOV.UK Notify's v2 API. Started by test_node_client.py, which
 // sets NODE_EXTRA_CA_CERTS to the server's self-signed certificate.
 'use strict';
 const assert = require('node:assert/strict');
@@ -220,7 +220,10 @@ async function sanitised() {
     'Hello User, \\[click here\\]\\(\\)\r\n\r\nFunctional test help make our world a better place');
   const plain = await client.sendEmail(templateId, 'someone@example.com', {
     personalisation: { name: 'Ada' }, sanitiseContentFor: ['name'] });
-  assert.ok(!('sanitised_content' in plain.data), 'only when something changed');
+  // Always present (GOV.UK's post_notifications.py): empty when nothing was changed.
+  assert.deepEqual(plain.data.sanitised_content, {});
+  const unsanitised = await client.sendEmail(templateId, 'someone@example.com', { personalisation: { name: 'Ada' } });
+  assert.deepEqual(unsanitised.data.sanitised_content, {});
 }
 
 async function sms() {

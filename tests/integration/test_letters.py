@@ -386,9 +386,11 @@ def test_letter_preview_and_template_json():
         status, t = herald.request("GET", "/v2/template/" + template_id, key=key)
         assert t["type"] == "letter" and t["postage"] == "second" and t["subject"] == "Your appointment on ((day))", t
         assert t["personalisation"] == {"day": {"required": True}, "name": {"required": True}}, t
-        assert t["letter_contact_block"] == "The Clinic\n1 High Street\nLeeds", t
+        # The template has no contact of its own: GOV.UK reports null (its models.py), even though
+        # the letter prints the service's default block (README, "Letters").
+        assert t["letter_contact_block"] is None, t
         status, listed = herald.request("GET", "/v2/templates", key=key)
-        assert [x["letter_contact_block"] for x in listed["templates"]] == ["The Clinic\n1 High Street\nLeeds"] * 2, listed
+        assert [x["letter_contact_block"] for x in listed["templates"]] == [None] * 2, listed
 
 
 def test_a_letter_templates_own_postage_and_contact_block_are_used():
@@ -424,7 +426,7 @@ def test_a_letter_templates_own_postage_and_contact_block_are_used():
         status, listed = herald.request("GET", "/v2/templates?type=letter", key=key)
         blocks = {x["name"]: (x["postage"], x["letter_contact_block"]) for x in listed["templates"]}
         assert blocks["First class"] == ("first", "The Surgery\n2 Low Road\nYork"), blocks
-        assert blocks["Appointment"] == ("second", "The Clinic\n1 High Street\nLeeds"), "the service's default"
+        assert blocks["Appointment"] == ("second", None), "no contact of its own: null, as GOV.UK"
         status, preview = herald.request("POST", "/v2/template/%s/preview" % first_class, key=key,
                                          body={"personalisation": {"name": "Ada", "day": "Friday"}})
         assert preview["postage"] == "first", preview
@@ -434,12 +436,15 @@ def test_a_letter_templates_own_postage_and_contact_block_are_used():
         herald.start()
         status, t = herald.request("GET", "/v2/template/" + first_class, key=key)
         assert t["version"] == 2 and t["postage"] == "economy", t
-        assert t["letter_contact_block"] == "The Clinic\n1 High Street\nLeeds", t
+        assert t["letter_contact_block"] is None, "version 2 has no contact of its own"
         status, v1 = herald.request("GET", "/v2/template/%s/version/1" % first_class, key=key)
         assert v1["postage"] == "first", "each version keeps its own"
+        assert v1["letter_contact_block"] == "The Surgery\n2 Low Road\nYork", "version 1's own contact"
         status, sent = send(herald, key, first_class)
         status, got = herald.request("GET", "/v2/notifications/" + sent["id"], key=key)
         assert got["postage"] == "economy" and got["cost_in_pounds"] == 0.62, got
+        printed = herald.sql("SELECT sender FROM notifications WHERE id = ?", (sent["id"],))
+        assert "The Clinic" in str(printed), ("a version without a contact prints the service default", printed)
         status, sent = send(herald, key, template_id)
         status, got = herald.request("GET", "/v2/notifications/" + sent["id"], key=key)
         assert got["postage"] == "second" and got["cost_in_pounds"] is None, "no second-class price: not ready"

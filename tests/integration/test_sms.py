@@ -178,9 +178,30 @@ def test_test_keys_and_simulated_numbers_never_reach_a_provider():
         assert not firetext.messages() and not mmg.messages()
 
 
+def test_only_what_talks_to_a_provider_needs_its_secrets():
+    """Administration from the shell works without the providers' API keys; serve, which sends
+    through them, refuses to start and names the variable; an API-only node needs none."""
+    with Workspace() as ws:
+        provider = ws.track(SmsProvider(ws.dir, "firetext"))
+        extra = "\n\n".join(['[sms]\nproviders = ["firetext"]', provider.config().strip()])
+        bare = {name: "" for name in ENV}
+        herald = ws.track(Herald(HERALD, ws.dir, 2525, extra_config=extra, env=bare))
+        service_id, key = herald.create_service("Clinic")  # service create, go-live, key create
+        herald.create_template(service_id, None, "Hello", name="Text", type="sms")
+        herald.run_cli("keys", "status")
+        herald.run_cli("audit", "verify")
+        code, out, err = herald.run_cli("serve", "--role", "worker", check=False)
+        assert code != 0 and "HERALD_FIRETEXT_API_KEY" in err + out, (code, out, err)
+        herald.start(role="api")  # takes requests; sends nothing
+        status, _ = herald.request("GET", "/v2/notifications", key=key)
+        assert status == 200
+        herald.stop()
+
+
 if __name__ == "__main__":
     run_tests([test_text_reaches_firetext_and_its_receipt_delivers,
                test_receipts_need_the_providers_credentials_and_only_the_sender_counts,
                test_failover_to_mmg_and_back_when_firetext_recovers,
                test_validation_errors_as_govuk_gives_them,
-               test_test_keys_and_simulated_numbers_never_reach_a_provider])
+               test_test_keys_and_simulated_numbers_never_reach_a_provider,
+               test_only_what_talks_to_a_provider_needs_its_secrets])

@@ -89,14 +89,13 @@ std::string created_email_json(const domain::AcceptedEmail& accepted, const std:
     w.key("subject").string(r.subject);
     w.key("one_click_unsubscribe_url").string_or_null(r.one_click_unsubscribe_url);
   });
-  // Only when sanitise_content_for changed something (GOV.UK).
-  if (!accepted.sanitised_content.empty()) {
-    w.key("sanitised_content").begin_object();
-    for (const auto& v : accepted.sanitised_content) {
-      w.key(v.key).begin_object().key("unsanitised").string(v.unsanitised).key("sanitised").string(v.sanitised).end_object();
-    }
-    w.end_object();
+  // Always present, `{}` when sanitise_content_for changed nothing (GOV.UK's
+  // post_notifications.py; the node client's response schema requires the key).
+  w.key("sanitised_content").begin_object();
+  for (const auto& v : accepted.sanitised_content) {
+    w.key(v.key).begin_object().key("unsanitised").string(v.unsanitised).key("sanitised").string(v.sanitised).end_object();
   }
+  w.end_object();
   w.end_object();
   return w.take();
 }
