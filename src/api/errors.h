@@ -1,6 +1,6 @@
 #pragma once
 // The GOV.UK Notify v2 error envelope, and the one place where a Herald Error becomes an HTTP
-// status (STYLE.md rule 2):
+// status (docs/architecture.md, "Conventions": errors):
 //   {"status_code": 400, "errors": [{"error": "BadRequestError", "message": "..."}]}
 
 #include <string>

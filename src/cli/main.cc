@@ -1,4 +1,4 @@
-// herald: one binary, subcommands in the manner of vault/etcdctl (ARCHITECTURE.md).
+// herald: one binary, subcommands in the manner of vault/etcdctl (docs/architecture.md).
 
 #include <CLI/CLI.hpp>
 

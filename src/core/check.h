@@ -1,6 +1,6 @@
 #pragma once
 // HERALD_CHECK: aborts with a message when a program invariant is broken. Never use it on
-// data that came from outside the process (STYLE.md rule 4).
+// data that came from outside the process (docs/architecture.md, "Conventions").
 
 namespace herald::detail {
 [[noreturn]] void check_failed(const char* condition, const char* message, const char* file,

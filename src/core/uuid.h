@@ -1,5 +1,5 @@
 #pragma once
-// Uuid: 128-bit identifier, and the strongly-typed ids built on it (STYLE.md rule 7), so that a
+// Uuid: 128-bit identifier, and the strongly-typed ids built on it (docs/architecture.md) so that a
 // ServiceId cannot be passed where a TemplateId is wanted.
 
 #include <array>

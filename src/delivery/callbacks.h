@@ -1,6 +1,6 @@
 #pragma once
-// CallbackSender: tells services of their notifications' statuses (api/govuk-notify-v2.md §6.1)
-// and of the texts they received (§6.2).
+// CallbackSender: tells services of their notifications' statuses (GOV.UK's
+// send_delivery_status_to_service) and of the texts they received (send_inbound_sms_to_service).
 // A background thread claims due callbacks from the store (a lease, like deliveries), POSTs
 // {id, reference, to, status, created_at, completed_at, sent_at, notification_type, template_id,
 // template_version} as JSON with the service's bearer token to its HTTPS URL, and records the

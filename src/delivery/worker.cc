@@ -13,7 +13,7 @@
 namespace herald::delivery {
 namespace {
 
-// GOV.UK's test-key simulator (api/govuk-notify-v2.md §1.4).
+// GOV.UK's test-key simulator (a test API key's notifications are never really sent).
 // GOV.UK's test-key simulator for texts, by normalised number.
 SendResult simulate_test_key_sms(const std::string& recipient) {
   auto parsed = domain::parse_phone_number(recipient);

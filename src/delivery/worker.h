@@ -1,7 +1,7 @@
 #pragma once
 // DeliveryWorker: background threads, one per EmailProvider (so one relay connection each, kept
 // open between batches), that claim due notifications in batches, send each one through their
-// provider, and record the outcome (api/govuk-notify-v2.md §4):
+// provider, and record the outcome (GOV.UK Notify's email statuses):
 //   relay accepted -> delivered; refused for good -> permanent-failure;
 //   temporary failure -> retried per RetryPolicy, then technical-failure.
 // Texts go through the shared SMS router instead; a provider that takes one leaves it "sending"

@@ -1,7 +1,7 @@
 #pragma once
 // Authenticator: checks a GOV.UK Notify API bearer token (a JWT signed with one of the service's
 // API key secrets) and names the calling service and key, or the reason it is refused, in the
-// order GOV.UK Notify checks (api/govuk-notify-v2.md §1.3).
+// order GOV.UK Notify checks (app/authentication/auth.py).
 //
 // Secrets are decrypted once per service and cached in memory as prepared HMAC states (wiped on
 // eviction) for `cache_ttl`, so a key created or revoked from the CLI takes effect within that

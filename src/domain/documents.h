@@ -1,5 +1,6 @@
 #pragma once
-// Documents: GOV.UK Notify's "send a file by email" (api/govuk-notify-v2.md §3.3) and the
+// Documents: GOV.UK Notify's "send a file by email" (post_notifications.py
+// process_document_uploads) and the
 // download side of it (what GOV.UK's document-download service does).
 //
 // A personalisation value {"file": "<base64>", ...} is checked against GOV.UK's

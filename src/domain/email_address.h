@@ -1,6 +1,6 @@
 #pragma once
 // Email address validation exactly as GOV.UK Notify does it (notifications-utils
-// recipient_validation/email_address.py; api/govuk-notify-v2.md §8.1). Pure and thread-safe;
+// recipient_validation/email_address.py). Pure and thread-safe;
 // runs in time linear in the input.
 
 #include <string>

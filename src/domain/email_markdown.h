@@ -2,7 +2,7 @@
 // Email markdown: turns an email body (template text with placeholders already substituted)
 // into the HTML and plain-text bodies that are actually emailed, following the "Notify
 // markdown" dialect of GOV.UK Notify (notifications-utils markdown.py, the email and plain-text
-// renderers; api/govuk-notify-v2.md §7.2, §3.11).
+// renderers; what emails and template previews show).
 //
 // Supported:
 //   - paragraphs separated by blank lines; a single newline is a line break;

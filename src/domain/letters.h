@@ -1,6 +1,7 @@
 #pragma once
 // Letters: the use cases of sending letters (templated and precompiled) and reading their PDFs,
-// independent of any API's wire format (api/govuk-notify-v2.md §3.4, §3.5, §3.8). A letter is
+// independent of any API's wire format (GOV.UK's POST /v2/notifications/letter and
+// GET /v2/notifications/{id}/pdf). A letter is
 // rendered (or checked) when it is sent, so its page count, sheets and postage are known at
 // once and the PDF that `GET .../pdf` returns is the one that is printed. The PDF shows the
 // address: the store seals it like the notification's other personal fields.

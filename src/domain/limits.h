@@ -1,5 +1,5 @@
 #pragma once
-// Limits: GOV.UK's per-minute rate limit and per-day channel limits (api/govuk-notify-v2.md §5),
+// Limits: GOV.UK's per-minute rate limit and per-day channel limits (GOV.UK's validators.py),
 // held in the store so that every node shares them (Store::take_tokens, reserve_count). To keep
 // the store off the hot path, a node takes grants and spends them locally. A grant is sized to
 // what the node spent over the last one: about kGrantSpan of its own traffic, at least a small

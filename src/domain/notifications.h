@@ -73,7 +73,7 @@ struct NotificationsConfig {
   Documents::Mode documents_mode = Documents::Mode::kEncrypt;
 };
 
-// Simulated recipients (api/govuk-notify-v2.md §1.4): accepted and stored, never sent.
+// Simulated recipients (GOV.UK's smoke-test addresses): accepted and stored, never sent.
 bool is_simulated_email_address(std::string_view address);
 
 class Notifications {

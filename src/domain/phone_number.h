@@ -1,5 +1,5 @@
 #pragma once
-// SMS recipient phone numbers, checked as GOV.UK Notify checks them (api/govuk-notify-v2.md §8.2;
+// SMS recipient phone numbers, checked as GOV.UK Notify checks them (the
 // behaviour of notifications-utils recipient_validation/phone_number.py and errors.py), on top of
 // Google's libphonenumber with GB as the default region.
 //

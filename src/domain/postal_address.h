@@ -1,7 +1,7 @@
 #pragma once
 // Postal addresses for letters, validated and normalised as GOV.UK Notify does it
 // (notifications-utils recipient_validation/postal_address.py and countries/; notifications-api
-// validators.py `validate_address`; api/govuk-notify-v2.md §2.2, §3.4, §8.3). Pure and
+// validators.py `validate_address`, with its exact error messages). Pure and
 // thread-safe; every function runs in time linear in its input.
 //
 // Country names are matched against Notify's own table (generated from notifications-utils

@@ -1,5 +1,5 @@
 #pragma once
-// Checks a precompiled letter (a PDF a service made itself, api/govuk-notify-v2.md §3.5) the way
+// Checks a precompiled letter (a PDF a service made itself, sent as `content`) the way
 // GOV.UK Notify's template preview sanitises one (alphagov/notifications-template-preview
 // app/precompiled.py): a PDF that parses, at most 5 MiB, 1 to 10 pages, every page A4 portrait,
 // and the text in the address window read out so the caller can validate it as an address

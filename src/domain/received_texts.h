@@ -1,6 +1,6 @@
 #pragma once
 // Received texts: what a service's SMS number receives, as SMS providers report it, and the
-// GOV.UK v2 list of them (api/govuk-notify-v2.md §3.12). A text belongs to the service that has
+// GOV.UK v2 list of them (GET /v2/received-text-messages). A text belongs to the service that has
 // the number it was sent to among its SMS senders and the inbound_sms permission; texts to any
 // other number are acknowledged to the provider and dropped. Thread-safe.
 

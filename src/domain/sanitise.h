@@ -1,5 +1,5 @@
 #pragma once
-// GOV.UK's sanitise_content_for (api/govuk-notify-v2.md §7.6): a personalisation value a service
+// GOV.UK's sanitise_content_for (post_notifications.py): a personalisation value a service
 // does not trust (a name typed by a member of the public, say) is made inert before it goes
 // into an email: anything that looks like a link is removed, except a bare domain, which is
 // broken up ("evil.link" -> "evil. link") so mail clients do not link it; then every markdown

@@ -1,7 +1,7 @@
 #pragma once
 // SMS body rendering, character downgrading and fragment counting as GOV.UK Notify does them
 // (notifications-utils template.py BaseSMSTemplate/SMSMessageTemplate, sanitise_text.py
-// SanitiseSMS, formatters.py; api/govuk-notify-v2.md §7.1, §7.3, §7.5, §5). Pure and
+// SanitiseSMS, formatters.py; SMS_CHAR_COUNT_LIMIT, 918 characters). Pure and
 // thread-safe. Templates, values and service names are untrusted: every pass is linear in its
 // input and no regular expressions are used.
 //

@@ -1,7 +1,7 @@
 #pragma once
 // Template rendering: ((placeholder)) substitution for email templates exactly as GOV.UK Notify
 // does it (notifications-utils field.py, template.py PlainTextEmailTemplate, formatters.py;
-// api/govuk-notify-v2.md §7.1, §7.2, §7.5). Pure and thread-safe. Templates and values are
+// empty messages as is_message_empty). Pure and thread-safe. Templates and values are
 // untrusted: every scan is linear in its input and no regular expressions are used.
 
 #include <initializer_list>

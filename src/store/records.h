@@ -1,5 +1,5 @@
 #pragma once
-// Row types shared by every Store backend. Plain data (STYLE.md rule 7). Personal fields hold
+// Row types shared by every Store backend. Plain data (docs/architecture.md). Personal fields hold
 // plaintext here: backends encrypt them on the way in and decrypt on the way out, so that no
 // layer above the store handles ciphertext and every backend encrypts the same fields the
 // same way (docs/formats/ciphertext.md lists them).

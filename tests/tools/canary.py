@@ -1,4 +1,4 @@
-"""Canary scan (SECURITY-CONTROLS.md, SC-24): looks for the canary values in every form they
+"""Canary scan (SC-24, docs/security-controls.md): looks for the canary values in every form they
 could take in a file: raw, lower and upper case, E.164 for the phone number, base64 (at every
 alignment), hex, URL-encoded and UTF-16. Returns the hits; an empty list means clean."""
 import base64

@@ -1,6 +1,6 @@
 #pragma once
 // GOV.UK Notify v2 authentication at the HTTP edge: the Authorization header checks (401) and
-// the exact AuthError messages for each refusal (api/govuk-notify-v2.md §1.3).
+// the exact AuthError messages for each refusal (GOV.UK's app/authentication/auth.py).
 
 #include <variant>
 

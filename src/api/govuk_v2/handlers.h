@@ -1,6 +1,6 @@
 #pragma once
 // The GOV.UK Notify v2 API routes. Each handler is thin: authenticate, parse, call the domain,
-// map the result (STYLE.md rule 6).
+// map the result (docs/architecture.md, "Conventions": thin handlers).
 
 #include <string>
 

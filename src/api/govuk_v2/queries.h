@@ -1,6 +1,7 @@
 #pragma once
 // Query strings of the v2 GET endpoints: parsing (as Flask/werkzeug decode them) and schema
-// validation with GOV.UK's messages (api/govuk-notify-v2.md §3.7, §3.10, §3.12). Untrusted:
+// validation with GOV.UK's messages (GET /v2/notifications, /v2/templates and
+// /v2/received-text-messages). Untrusted:
 // linear scans, fuzzed with the request parsers.
 
 #include <optional>

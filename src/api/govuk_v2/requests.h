@@ -1,6 +1,7 @@
 #pragma once
 // Parsing and schema validation of GOV.UK Notify v2 request bodies, with GOV.UK's exact error
-// messages (api/govuk-notify-v2.md §2.1, §3.2). Bodies are untrusted: parsing is bounded and
+// messages (GOV.UK's schema_validation build_error_message; POST /v2/notifications/email).
+// Bodies are untrusted: parsing is bounded and
 // fuzzed (fuzz/govuk_send_email_fuzzer.cc).
 
 #include <string_view>

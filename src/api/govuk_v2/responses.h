@@ -1,5 +1,5 @@
 #pragma once
-// JSON bodies of GOV.UK Notify v2 responses, field for field (api/govuk-notify-v2.md §3).
+// JSON bodies of GOV.UK Notify v2 responses, field for field as the official clients read them.
 
 #include <string>
 

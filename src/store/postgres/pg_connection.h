@@ -2,7 +2,7 @@
 // A thin, owning wrapper over one libpq connection (libpq directly, not libpqxx: Herald
 // already has its own Result/Error types and needs only parameterised statements, binary
 // bytea parameters and a handful of result accessors; libpqxx would add exceptions, which
-// STYLE.md keeps out of the code, and a second C++ dependency for ~200 lines of glue).
+// Herald keeps out of its code, and a second C++ dependency for ~200 lines of glue).
 //
 // Parameters are sent out of line (never spliced into SQL): text for ids, numbers and
 // strings, binary for bytea. Results come back in text form; bytea is decoded from its hex
