@@ -59,7 +59,8 @@ async function sendAndGet() {
     personalisation: { name: 'Foo' }, reference: 'e2e-ref-1' });
   assert.equal(response.status, 201);
   const sent = response.data;
-  assert.deepEqual(Object.keys(sent).sort(), ['content', 'id', 'reference', 'scheduled_for', 'template', 'uri']);
+  assert.deepEqual(Object.keys(sent).sort(),
+    ['content', 'id', 'reference', 'sanitised_content', 'scheduled_for', 'template', 'uri']);
   assert.match(sent.id, uuidPattern);
   assert.deepEqual(sent, {
     id: sent.id,
@@ -73,6 +74,7 @@ async function sendAndGet() {
     uri: `${base}/v2/notifications/${sent.id}`,
     template: { id: templateId, version: 1, uri: `${base}/services/${serviceId}/templates/${templateId}` },
     scheduled_for: null,
+    sanitised_content: {},
   });
 
   let got;
