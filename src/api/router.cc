@@ -76,9 +76,9 @@ net::Response guarded(std::string_view path, F&& run) {
 // Runs an asynchronous handler; when it throws (a bug) or would block where it may, replies 500.
 // Returns whether the request was dealt with.
 bool run_async(const AsyncRouteHandler& handler, const net::Request& request,
-               const PathParams& params, const Reply& reply, Blocking blocking) {
+               const PathParams& params, const Reply& reply, Blocking blocking, Progress& progress) {
   try {
-    if (handler(request, params, reply, blocking)) return true;
+    if (handler(request, params, reply, blocking, progress)) return true;
     if (blocking == Blocking::kNotAllowed) return false;
     log::error("api.handler_would_block", {{"path", request.path}});
   } catch (const std::exception& e) {
@@ -97,8 +97,9 @@ net::Response Router::dispatch(const net::Request& request) const {
   if (route->handler) return guarded(request.path, [&] { return route->handler(request, params); });
   std::promise<net::ResponseMaker> made;
   auto future = made.get_future();
+  Progress progress;
   run_async(route->async_handler, request, params,
-            [&made](net::ResponseMaker make) { made.set_value(std::move(make)); }, Blocking::kAllowed);
+            [&made](net::ResponseMaker make) { made.set_value(std::move(make)); }, Blocking::kAllowed, progress);
   return guarded(request.path, future.get());
 }
 
@@ -116,10 +117,11 @@ void Router::handle(net::Request&& request, net::Responder respond) {
   Reply reply = [respond, path = request.path](net::ResponseMaker make) {
     respond.later([path, make = std::move(make)] { return guarded(path, make); });
   };
-  if (run_async(route->async_handler, request, params, reply, Blocking::kNotAllowed)) return;
+  auto progress = std::make_shared<Progress>();
+  if (run_async(route->async_handler, request, params, reply, Blocking::kNotAllowed, *progress)) return;
   auto shared = std::make_shared<net::Request>(std::move(request));
-  pool_->post([shared, route, params, reply = std::move(reply)] {
-    run_async(route->async_handler, *shared, params, reply, Blocking::kAllowed);
+  pool_->post([shared, route, params, reply = std::move(reply), progress] {
+    run_async(route->async_handler, *shared, params, reply, Blocking::kAllowed, *progress);
   });
 }
 

@@ -5,10 +5,13 @@
 //  * asynchronous routes run first right there on the network thread with
 //    Blocking::kNotAllowed, so the common case (everything it needs is cached) costs no thread
 //    hop; a handler that would have to wait (a cache miss) returns false without replying, and
-//    the router runs it again on its pool with Blocking::kAllowed.
+//    the router resumes it on its pool with Blocking::kAllowed and the same Progress, so the
+//    steps it finished on the network thread (authentication, limits, parsing) are not run
+//    again (docs/decisions/0005-resumable-accept-path.md).
 // Unknown paths answer 404 and known paths with the wrong method 405, both in the v2 error
 // envelope. Routes are registered before serving starts; thread-safe after that.
 
+#include <any>
 #include <functional>
 #include <map>
 #include <memory>
@@ -29,10 +32,14 @@ using RouteHandler = std::function<net::Response(const net::Request&, const Path
 // builds the response; that function runs on the connection's network thread (so a store's
 // completion thread only hands over work).
 using Reply = std::function<void(net::ResponseMaker)>;
-// Returns false, having not replied and changed nothing, when it would have to block and
-// `blocking` says it may not.
+// What an asynchronous handler has done so far for one request, in a type of the handler's
+// own (empty at the first run). It survives from the run on the network thread to the run on
+// the pool, so that a step is never repeated: limits are counted once.
+using Progress = std::any;
+// Returns false, having not replied, when it would have to block and `blocking` says it may
+// not; what it finished is in `progress` for the next run, and nothing else has changed.
 using AsyncRouteHandler =
-    std::function<bool(const net::Request&, const PathParams&, const Reply&, Blocking)>;
+    std::function<bool(const net::Request&, const PathParams&, const Reply&, Blocking, Progress&)>;
 
 class Router {
  public:

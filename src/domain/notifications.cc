@@ -59,6 +59,13 @@ Result<AcceptedEmail> Notifications::prepare_email(const Caller& caller, EmailRe
   auto found = usable_template(caller, request.template_id, "email", now, blocking);
   if (!found) return found.error();
   const store::TemplateRecord& email_template = **found;
+  // Every read that may need the store comes before the rendering, so a kWouldBlock happens
+  // before any work that the resumed run would repeat; the errors keep GOV.UK's order below.
+  auto replies = lookups_.contacts(caller.service, store::ContactKind::kEmailReplyTo, now, blocking);
+  if (!replies) return replies.error();
+  auto allowed = check_recipient_allowed(caller, **service, normalise_email_for_index(request.email_address), blocking);
+  if (!allowed && allowed.error().code == ErrorCode::kWouldBlock) return allowed.error();
+
   auto rendered = render_email({email_template.subject, email_template.body}, request.personalisation,
                                RenderParts::kContent);
   if (!rendered) return rendered.error();
@@ -71,8 +78,6 @@ Result<AcceptedEmail> Notifications::prepare_email(const Caller& caller, EmailRe
   if (request.files.empty()) HERALD_TRY(check_length());
 
   // The reply-to address: the one asked for, else the service's default (none: no Reply-To).
-  auto replies = lookups_.contacts(caller.service, store::ContactKind::kEmailReplyTo, now, blocking);
-  if (!replies) return replies.error();
   std::string reply_to;
   for (const auto& c : **replies) {
     if (request.email_reply_to_id ? c.id == *request.email_reply_to_id : c.is_default) reply_to = c.value;
@@ -81,7 +86,7 @@ Result<AcceptedEmail> Notifications::prepare_email(const Caller& caller, EmailRe
     return invalid_argument("email_reply_to_id " + request.email_reply_to_id->to_string() +
                             " does not exist in database for service id " + caller.service.to_string());
   }
-  HERALD_TRY(check_recipient_allowed(caller, **service, normalise_email_for_index(request.email_address), blocking));
+  HERALD_TRY(allowed);
   if (!request.files.empty()) {
     HERALD_TRY(attach_files(caller, request, now));
     rendered = render_email({email_template.subject, email_template.body}, request.personalisation,
@@ -188,12 +193,19 @@ Result<void> Notifications::check_recipient_allowed(const Caller& caller, const 
                           "https://www.notifications.service.gov.uk/trial-mode");
 }
 
-Result<void> Notifications::admit(const Caller& caller, std::string_view channel, Timestamp now, Blocking blocking) {
+Result<void> Notifications::admit(const Caller& caller, std::string_view channel, Timestamp now, Blocking blocking,
+                                  Admission& admission) {
+  if (admission.rate_counted && admission.daily_checked) return ok();
   auto service = lookups_.service(caller.service, now, blocking);
   if (!service) return service.error();
   if (!*service) return not_found("service " + caller.service.to_string());
-  HERALD_TRY(limits_.check_rate(caller, **service, now, blocking));
-  return limits_.check_daily(caller, **service, channel, now, blocking);
+  if (!admission.rate_counted) {
+    HERALD_TRY(limits_.check_rate(caller, **service, now, blocking));
+    admission.rate_counted = true;
+  }
+  HERALD_TRY(limits_.check_daily(caller, **service, channel, now, blocking));
+  admission.daily_checked = true;
+  return ok();
 }
 
 Result<AcceptedSms> Notifications::prepare_sms(const Caller& caller, SmsRequest&& request, Timestamp now) {

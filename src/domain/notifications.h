@@ -65,6 +65,13 @@ struct AcceptedEmail {
   std::vector<SanitisedValue> sanitised_content;
 };
 
+// How far a request has come through the limits (Notifications::admit): the rate limit is
+// counted once, whichever run gets there.
+struct Admission {
+  bool rate_counted = false;
+  bool daily_checked = false;
+};
+
 struct NotificationsConfig {
   std::string email_domain = "notifications.herald.localhost";
   // The sender id of texts from a service that has none of its own (GOV.UK's is "GOVUK").
@@ -84,7 +91,14 @@ class Notifications {
   // GOV.UK checks the per-minute rate limit (a malformed request takes a token too), then
   // whether the channel's daily limit has room, before it even parses the request: 429
   // RateLimitError or TooManyRequestsError. Only notifications accepted count for the day. `channel`: "email", "sms" or "letter". kWouldBlock as send_email_async.
-  [[nodiscard]] Result<void> admit(const Caller& caller, std::string_view channel, Timestamp now, Blocking blocking);
+  [[nodiscard]] Result<void> admit(const Caller& caller, std::string_view channel, Timestamp now, Blocking blocking) {
+    Admission admission;
+    return admit(caller, channel, now, blocking, admission);
+  }
+  // The same in steps that each happen once: after kWouldBlock, call again with the same
+  // `admission` and the rate limit is not counted a second time.
+  [[nodiscard]] Result<void> admit(const Caller& caller, std::string_view channel, Timestamp now, Blocking blocking,
+                                   Admission& admission);
 
   // Errors: kInvalidArgument with GOV.UK's message (template not found or unsuitable, missing
   // personalisation, empty or too long message); store errors as they come. Returns once the

@@ -62,7 +62,8 @@ TEST(Router, SynchronousRoutesRunOnThePoolWithPathParameters) {
 TEST(Router, AsynchronousRoutesRunInlineWhenTheyNeedNotBlock) {
   Router router(1);
   std::vector<std::pair<std::thread::id, Blocking>> runs;
-  router.add_async("POST", "/v2/send", [&](const net::Request&, const PathParams&, const Reply& reply, Blocking b) {
+  router.add_async("POST", "/v2/send", [&](const net::Request&, const PathParams&, const Reply& reply, Blocking b,
+                                          Progress&) {
     runs.emplace_back(std::this_thread::get_id(), b);
     reply([] { return net::Response{201, "text/plain", "made", {}}; });
     return true;
@@ -75,23 +76,32 @@ TEST(Router, AsynchronousRoutesRunInlineWhenTheyNeedNotBlock) {
   EXPECT_EQ(runs[0].second, Blocking::kNotAllowed);
 }
 
-TEST(Router, AnAsynchronousRouteThatWouldBlockIsRunAgainOnThePool) {
+TEST(Router, AnAsynchronousRouteThatWouldBlockIsResumedOnThePool) {
   Router router(1);
   std::mutex mutex;
   std::vector<std::pair<std::thread::id, Blocking>> runs;
-  router.add_async("POST", "/v2/send", [&](const net::Request& r, const PathParams&, const Reply& reply, Blocking b) {
+  int steps_done = 0;  // a step that must run once, whichever run reaches it
+  router.add_async("POST", "/v2/send", [&](const net::Request& r, const PathParams&, const Reply& reply, Blocking b,
+                                          Progress& progress) {
     std::lock_guard lock(mutex);
     runs.emplace_back(std::this_thread::get_id(), b);
+    if (!progress.has_value()) {
+      ++steps_done;
+      progress = std::string("authenticated");
+    }
     if (b == Blocking::kNotAllowed) return false;  // a cache miss: needs the store
-    reply([body = r.body] { return net::Response{201, "text/plain", body, {}}; });
+    reply([body = r.body, seen = std::any_cast<std::string>(progress)] {
+      return net::Response{201, "text/plain", body + " / " + seen, {}};
+    });
     return true;
   });
   net::Request r = request("POST", "/v2/send");
   r.body = "the request survives the hand-over";
   Call call;
   auto response = call.run(router, std::move(r));
-  EXPECT_EQ(response.body, "the request survives the hand-over");
+  EXPECT_EQ(response.body, "the request survives the hand-over / authenticated") << "and so does its progress";
   std::lock_guard lock(mutex);
+  EXPECT_EQ(steps_done, 1) << "what the first run finished is not run again";
   ASSERT_EQ(runs.size(), 2u);
   EXPECT_EQ(runs[0].second, Blocking::kNotAllowed);
   EXPECT_EQ(runs[0].first, std::this_thread::get_id());
@@ -101,10 +111,10 @@ TEST(Router, AnAsynchronousRouteThatWouldBlockIsRunAgainOnThePool) {
 
 TEST(Router, AHandlerThatThrowsOrStillWouldBlockAnswers500WithoutDetail) {
   Router router(1);
-  router.add_async("POST", "/v2/throws", [](const net::Request&, const PathParams&, const Reply&, Blocking) -> bool {
+  router.add_async("POST", "/v2/throws", [](const net::Request&, const PathParams&, const Reply&, Blocking, Progress&) -> bool {
     throw std::runtime_error("secret detail");
   });
-  router.add_async("POST", "/v2/blocks", [](const net::Request&, const PathParams&, const Reply&, Blocking) {
+  router.add_async("POST", "/v2/blocks", [](const net::Request&, const PathParams&, const Reply&, Blocking, Progress&) {
     return false;
   });
   for (const char* path : {"/v2/throws", "/v2/blocks"}) {
@@ -121,7 +131,7 @@ TEST(Router, ResponseMakersRunWhereTheResponderRunsThem) {
   Router router(1);
   std::thread::id made_on;
   std::thread completer;
-  router.add_async("POST", "/v2/send", [&](const net::Request&, const PathParams&, const Reply& reply, Blocking) {
+  router.add_async("POST", "/v2/send", [&](const net::Request&, const PathParams&, const Reply& reply, Blocking, Progress&) {
     completer = std::thread([reply, &made_on] {
       reply([&made_on] {
         made_on = std::this_thread::get_id();

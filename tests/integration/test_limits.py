@@ -11,7 +11,7 @@ import sys
 import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "tools"))
-from harness import Herald, SmtpSink, Workspace, noon_today, run_tests  # noqa: E402
+from harness import Herald, SmtpSink, Workspace, noon_yesterday, run_tests  # noqa: E402
 
 HERALD = sys.argv[1]
 
@@ -19,7 +19,7 @@ HERALD = sys.argv[1]
 def setup(ws, *settings):
     sink = ws.track(SmtpSink(ws.dir))
     # Daily limits count per UTC day: the test sets a clock that no midnight falls within.
-    herald = ws.track(Herald(HERALD, ws.dir, sink.port, clock=noon_today()))
+    herald = ws.track(Herald(HERALD, ws.dir, sink.port, clock=noon_yesterday()))
     service_id, key = herald.create_service("Clinic")
     herald.run_cli("service", "set", "--service", service_id, *settings)
     template_id = herald.create_template(service_id, "Hi", "Hello")

@@ -83,11 +83,12 @@ def for_herald(env):
     return env
 
 
-def noon_today():
-    """Noon (UTC) of this process's day: the clock for a test that must not see a day change
-    (daily limits), whatever time of day it runs at. On the same day as the test process, so
-    certificates and tokens made under either clock agree."""
-    return time.strftime("%Y-%m-%d 12:00:00", time.gmtime())
+def noon_yesterday():
+    """Noon (UTC) of the day before this process's: the clock for a test that must not see a day
+    change (daily limits), whatever time of day it runs at. In this process's past, so the TLS
+    certificate `herald init` makes under it is already valid here (tokens follow Herald's
+    clock: Herald.token_time)."""
+    return time.strftime("%Y-%m-%d 12:00:00", time.gmtime(time.time() - 86400))
 
 
 def asan_options(**extra):

@@ -29,36 +29,67 @@ std::string root_url(const net::Request& request, const std::string& configured)
   return "https://" + host + "/";
 }
 
-bool post_email(const Dependencies& deps, const net::Request& request, const Reply& reply,
-                Blocking blocking) {
-  const Timestamp now = deps.clock.now();
-  auto caller = authenticate(request, deps.authenticator, now, blocking, &deps.on_auth_failure);
-  if (!caller) return false;  // would block: nothing done yet
-  if (auto* refused = std::get_if<net::Response>(&*caller)) {
-    reply([response = std::move(*refused)] { return response; });
-    return true;
+// How far a send has come (Router's Progress): each step runs once, whichever run reaches it,
+// so a cache miss after the limits were checked does not count the request twice.
+template <typename Request>
+struct SendProgress {
+  Timestamp now;                         // the request's time, fixed by its first run
+  std::optional<domain::Caller> caller;  // authenticated
+  domain::Admission admission;           // the limits, each counted once
+  std::optional<Request> parsed;         // the body, checked against the schema
+};
+
+template <typename Request>
+SendProgress<Request>& progress_of(Progress& progress, const Clock& clock) {
+  if (!progress.has_value()) progress = SendProgress<Request>{clock.now(), std::nullopt, {}, std::nullopt};
+  return std::any_cast<SendProgress<Request>&>(progress);
+}
+
+// Authentication, limits (before the body, as GOV.UK) and the schema, each once. Returns false
+// when it would block, true when it replied (a refusal), nullopt when the send may go on.
+template <typename Request, typename Parse>
+std::optional<bool> admit_and_parse(const Dependencies& deps, const net::Request& request, const Reply& reply,
+                                    Blocking blocking, SendProgress<Request>& step, std::string_view channel,
+                                    Parse&& parse) {
+  if (!step.caller) {
+    auto caller = authenticate(request, deps.authenticator, step.now, blocking, &deps.on_auth_failure);
+    if (!caller) return false;  // would block: nothing done yet
+    if (auto* refused = std::get_if<net::Response>(&*caller)) {
+      reply([response = std::move(*refused)] { return response; });
+      return true;
+    }
+    step.caller = std::get<domain::Caller>(*caller);
   }
-  // Limits before the body, as GOV.UK. (A rerun after a cache miss below counts a second time:
-  // rare, and only towards the limits.)
-  const auto who = std::get<domain::Caller>(*caller);
-  if (auto admitted = deps.notifications.admit(who, "email", now, blocking); !admitted) {
+  if (auto admitted = deps.notifications.admit(*step.caller, channel, step.now, blocking, step.admission); !admitted) {
     if (admitted.error().code == ErrorCode::kWouldBlock) return false;
     reply([response = error_response(admitted.error())] { return response; });
     return true;
   }
-  auto body = parse_body(request.body);
-  if (auto* invalid = std::get_if<net::Response>(&body)) {
-    reply([response = std::move(*invalid)] { return response; });
-    return true;
+  if (!step.parsed) {
+    auto body = parse_body(request.body);
+    if (auto* invalid = std::get_if<net::Response>(&body)) {
+      reply([response = std::move(*invalid)] { return response; });
+      return true;
+    }
+    auto parsed = parse(std::get<json::Value>(body), step.now);
+    if (auto* invalid = std::get_if<net::Response>(&parsed)) {
+      reply([response = std::move(*invalid)] { return response; });
+      return true;
+    }
+    step.parsed = std::move(std::get<Request>(parsed));
   }
-  auto parsed = parse_send_email(std::get<json::Value>(body), now);
-  if (auto* invalid = std::get_if<net::Response>(&parsed)) {
-    reply([response = std::move(*invalid)] { return response; });
-    return true;
-  }
-  std::get<domain::EmailRequest>(parsed).public_root = root_url(request, deps.public_root);
+  return std::nullopt;
+}
+
+bool post_email(const Dependencies& deps, const net::Request& request, const Reply& reply,
+                Blocking blocking, Progress& progress) {
+  auto& step = progress_of<domain::EmailRequest>(progress, deps.clock);
+  if (auto done = admit_and_parse(deps, request, reply, blocking, step, "email", parse_send_email)) return *done;
+  step.parsed->public_root = root_url(request, deps.public_root);
+  const domain::Caller who = *step.caller;
+  // With kWouldBlock, send_email_async leaves the request whole for the resumed run.
   auto sent = deps.notifications.send_email_async(
-      who, std::move(std::get<domain::EmailRequest>(parsed)), now, blocking,
+      who, std::move(*step.parsed), step.now, blocking,
       [reply, who, root = root_url(request, deps.public_root)](Result<domain::AcceptedEmail> accepted) {
         // Runs on the store's writer thread: the response is built on the connection's thread.
         auto shared = std::make_shared<Result<domain::AcceptedEmail>>(std::move(accepted));
@@ -76,33 +107,25 @@ bool post_email(const Dependencies& deps, const net::Request& request, const Rep
   return sent.has_value();  // kWouldBlock: neither replied nor stored
 }
 
-bool post_sms(const Dependencies& deps, const net::Request& request, const Reply& reply, Blocking blocking) {
-  const Timestamp now = deps.clock.now();
-  auto caller = authenticate(request, deps.authenticator, now, blocking, &deps.on_auth_failure);
-  if (!caller) return false;  // would block: nothing done yet
-  if (auto* refused = std::get_if<net::Response>(&*caller)) {
-    reply([response = std::move(*refused)] { return response; });
-    return true;
+bool post_sms(const Dependencies& deps, const net::Request& request, const Reply& reply, Blocking blocking,
+              Progress& progress) {
+  auto& step = progress_of<domain::SmsRequest>(progress, deps.clock);
+  // Sender ids are read from the store: texts are accepted on the pool, after authentication.
+  if (step.caller && blocking == Blocking::kNotAllowed) return false;
+  if (!step.caller) {
+    auto caller = authenticate(request, deps.authenticator, step.now, blocking, &deps.on_auth_failure);
+    if (!caller) return false;
+    if (auto* refused = std::get_if<net::Response>(&*caller)) {
+      reply([response = std::move(*refused)] { return response; });
+      return true;
+    }
+    step.caller = std::get<domain::Caller>(*caller);
+    if (blocking == Blocking::kNotAllowed) return false;
   }
-  // Sender ids are read from the store: always on the pool.
-  if (blocking == Blocking::kNotAllowed) return false;
-  if (auto admitted = deps.notifications.admit(std::get<domain::Caller>(*caller), "sms", now, blocking); !admitted) {
-    reply([response = error_response(admitted.error())] { return response; });
-    return true;
-  }
-  auto body = parse_body(request.body);
-  if (auto* invalid = std::get_if<net::Response>(&body)) {
-    reply([response = std::move(*invalid)] { return response; });
-    return true;
-  }
-  auto parsed = parse_send_sms(std::get<json::Value>(body), now);
-  if (auto* invalid = std::get_if<net::Response>(&parsed)) {
-    reply([response = std::move(*invalid)] { return response; });
-    return true;
-  }
-  const auto who = std::get<domain::Caller>(*caller);
+  if (auto done = admit_and_parse(deps, request, reply, blocking, step, "sms", parse_send_sms)) return *done;
+  const domain::Caller who = *step.caller;
   auto sent = deps.notifications.send_sms_async(
-      who, std::move(std::get<domain::SmsRequest>(parsed)), now, blocking,
+      who, std::move(*step.parsed), step.now, blocking,
       [reply, who, root = root_url(request, deps.public_root)](Result<domain::AcceptedSms> accepted) {
         auto shared = std::make_shared<Result<domain::AcceptedSms>>(std::move(accepted));
         reply([shared, who, root] {
@@ -259,15 +282,13 @@ net::Response preview_template(const Dependencies& deps, const net::Request& req
 
 void register_routes(Router& router, const Dependencies& deps) {
   router.add_async("POST", "/v2/notifications/email",
-                   [deps](const net::Request& r, const PathParams&, const Reply& reply, Blocking blocking) {
-                     return post_email(deps, r, reply, blocking);
-                   });
+                   [deps](const net::Request& r, const PathParams&, const Reply& reply, Blocking blocking,
+                          Progress& progress) { return post_email(deps, r, reply, blocking, progress); });
   router.add("GET", "/v2/notifications/{notification_id}",
              [deps](const net::Request& r, const PathParams& p) { return get_notification(deps, r, p); });
   router.add_async("POST", "/v2/notifications/sms",
-                   [deps](const net::Request& r, const PathParams&, const Reply& reply, Blocking blocking) {
-                     return post_sms(deps, r, reply, blocking);
-                   });
+                   [deps](const net::Request& r, const PathParams&, const Reply& reply, Blocking blocking,
+                          Progress& progress) { return post_sms(deps, r, reply, blocking, progress); });
   router.add("POST", "/v2/notifications/letter",
              [deps](const net::Request& r, const PathParams&) { return post_letter(deps, r); });
   router.add("GET", "/v2/notifications/{notification_id}/pdf",
