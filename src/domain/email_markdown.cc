@@ -11,6 +11,12 @@
 namespace herald::domain {
 namespace {
 
+// Characters examined on this thread; read by email_markdown_steps_for_test().
+thread_local std::uint64_t steps_taken = 0;
+
+// Counts a scan of `n` characters (plus one, so that empty scans count too).
+void tally(std::size_t n) { steps_taken += n + 1; }
+
 // =============================================================================================
 // Styles. Values follow Notify's email renderer and email template (notifications-utils
 // markdown.py, email_template.jinja2); "Margin" is capitalised on purpose: Outlook.com strips
@@ -61,10 +67,14 @@ std::string_view skip_indent(std::string_view line) {
   return line;
 }
 
-bool is_blank(std::string_view line) { return skip_indent(line).empty(); }
+bool is_blank(std::string_view line) {
+  tally(line.size());
+  return skip_indent(line).empty();
+}
 
 // Newlines normalised to "\n"; U+2028 and U+3164 removed, as Notify does before rendering.
 std::string prepare(std::string_view body) {
+  tally(body.size());
   std::string out;
   out.reserve(body.size());
   for (std::size_t i = 0; i < body.size(); ++i) {
@@ -83,6 +93,7 @@ std::string prepare(std::string_view body) {
 }
 
 std::vector<std::string_view> split_lines(std::string_view text) {
+  tally(text.size());
   std::vector<std::string_view> lines;
   std::size_t start = 0;
   while (start <= text.size()) {
@@ -96,6 +107,7 @@ std::vector<std::string_view> split_lines(std::string_view text) {
 
 // "---", "***", "___", "- - -": three or more of -*_ and nothing else but blanks.
 bool is_rule(std::string_view line) {
+  tally(line.size());
   std::size_t markers = 0;
   for (const char c : line) {
     if (c == '-' || c == '*' || c == '_') {
@@ -109,6 +121,7 @@ bool is_rule(std::string_view line) {
 
 // A setext underline: a run of '=' (level 1) or '-' (level 2) with blanks around it.
 std::optional<int> underline_level(std::string_view line) {
+  tally(line.size());
   line = trim(line);
   if (line.empty() || (line.front() != '=' && line.front() != '-')) return std::nullopt;
   for (const char c : line) {
@@ -125,6 +138,7 @@ struct Heading {
 // "# text" to "###### text" (the space is optional); more '#' count as level 6 with the rest
 // as text. Closing '#'s after a blank are dropped.
 std::optional<Heading> atx_heading(std::string_view line) {
+  tally(line.size());
   line = skip_indent(line);
   std::size_t level = 0;
   while (level < 6 && level < line.size() && line[level] == '#') ++level;
@@ -143,6 +157,7 @@ std::optional<Heading> atx_heading(std::string_view line) {
 }
 
 bool is_inset_start(std::string_view line) {
+  tally(line.size());
   line = skip_indent(line);
   return line.size() >= 2 && line.front() == '^';
 }
@@ -162,6 +177,7 @@ struct ListMarker {
 
 // "* ", "- ", "• " or "12. " (the blank is optional); the item must have some text.
 std::optional<ListMarker> list_marker(std::string_view line) {
+  tally(line.size());
   line = skip_indent(line);
   std::size_t length = 0;
   bool numbered = false;
@@ -447,6 +463,11 @@ void skip_spaces(std::string_view text, std::size_t& i) {
 // stays linear. The URL ends at the first blank or ')'.
 std::optional<Link> parse_link(std::string_view text, std::size_t open) {
   std::size_t i = open + 1;
+  struct Count {  // i only moves forward: the scan examined what lies between open and i
+    const std::size_t& i;
+    std::size_t open;
+    ~Count() { tally(i - open); }
+  } count{i, open};
   while (i < text.size() && text[i] != ']' && text[i] != '[' && text[i] != '\n') ++i;
   if (i + 1 >= text.size() || text[i] != ']' || text[i + 1] != '(') return std::nullopt;
   Link link{text.substr(open + 1, i - open - 1), {}, {}, 0};
@@ -482,6 +503,10 @@ std::size_t bare_url_length(std::string_view text, std::size_t start) {
   if (rest.starts_with("https://")) prefix = 8;
   if (prefix == 0) return 0;
   std::size_t end = prefix;
+  struct Count {  // the scan forward, then at most as far back
+    const std::size_t& end;
+    ~Count() { tally(2 * end); }
+  } count{end};
   while (end < rest.size() && rest[end] != '<' && rest[end] != '\n' && !is_blank_char(rest[end])) {
     ++end;
   }
@@ -558,6 +583,7 @@ std::optional<std::size_t> append_construct(std::string& out, std::string_view t
 }
 
 std::string render_inline(std::string_view text, Format format) {
+  tally(text.size());  // the loop below; the constructs it tries count their own scans
   std::string out;
   out.reserve(text.size() + text.size() / 8);
   std::size_t i = 0;
@@ -581,6 +607,7 @@ std::string render_inline(std::string_view text, Format format) {
 std::string joined_lines(const std::vector<std::string_view>& lines) {
   std::string text;
   for (std::size_t i = 0; i < lines.size(); ++i) {
+    tally(lines[i].size());
     if (i > 0) text += '\n';
     text += lines[i];
   }
@@ -719,6 +746,8 @@ void append_plain_blocks(std::string& out, const std::vector<Block>& blocks) {
 }
 
 }  // namespace
+
+std::uint64_t email_markdown_steps_for_test() { return steps_taken; }
 
 std::string email_markdown_to_html(std::string_view body) {
   const std::string prepared = prepare(body);

@@ -28,6 +28,7 @@
 // All functions are pure and thread-safe. Input need not be valid UTF-8: bytes are copied
 // through (after escaping) unchanged. "\r\n" and "\r" line endings are treated as "\n".
 
+#include <cstdint>
 #include <string>
 #include <string_view>
 
@@ -55,5 +56,10 @@ std::string email_html_document(std::string_view subject, std::string_view html_
 // above. Blanks, parentheses and brackets in the URL are percent-encoded so that it stays one
 // link. Returns `body` unchanged when `unsubscribe_url` is empty.
 std::string with_unsubscribe_footer(std::string_view body, std::string_view unsubscribe_url);
+
+// Test-only: the scan steps (characters examined, summed over every scan, including scans that
+// find nothing) that the two renderers above have taken on the calling thread so far, so that
+// a test can check the work is linear in the input without timing it.
+std::uint64_t email_markdown_steps_for_test();
 
 }  // namespace herald::domain

@@ -5,6 +5,9 @@
 namespace herald::domain {
 namespace {
 
+// Characters examined on this thread; read by sanitise_steps_for_test().
+thread_local std::uint64_t steps_taken = 0;
+
 // Python's \w for UTF-8 text, approximately: ASCII letters, digits and '_', and every byte of a
 // non-ASCII character.
 bool is_word(unsigned char c) { return std::isalnum(c) != 0 || c == '_' || c >= 0x80; }
@@ -23,6 +26,11 @@ bool starts_with_ci(std::string_view text, std::size_t at, std::string_view pref
 // more "label." then a 2-63 letter top-level domain at a word boundary not followed by '@', then
 // an optional path, query or fragment up to '<' or whitespace.
 std::size_t match_url(std::string_view text, std::size_t start) {
+  std::uint64_t steps = 0;
+  struct Count {
+    std::uint64_t& steps;
+    ~Count() { steps_taken += steps; }
+  } count{steps};
   std::size_t i = start;
   if (starts_with_ci(text, i, "https://")) {
     i += 8;
@@ -35,7 +43,10 @@ std::size_t match_url(std::string_view text, std::size_t start) {
   std::size_t j = i;
   while (true) {
     const std::size_t label = j;
-    while (j < text.size() && (is_word(static_cast<unsigned char>(text[j])) || text[j] == '-')) ++j;
+    while (j < text.size() && (is_word(static_cast<unsigned char>(text[j])) || text[j] == '-')) {
+      ++j;
+      ++steps;
+    }
     if (j == label || j >= text.size() || text[j] != '.') break;
     if (dot_count == 64) break;
     dots[dot_count++] = j;
@@ -45,12 +56,18 @@ std::size_t match_url(std::string_view text, std::size_t start) {
   for (std::size_t k = dot_count; k > 0; --k) {
     const std::size_t tld = dots[k - 1] + 1;
     std::size_t end = tld;
-    while (end < text.size() && is_letter(static_cast<unsigned char>(text[end]))) ++end;
+    while (end < text.size() && is_letter(static_cast<unsigned char>(text[end]))) {
+      ++end;
+      ++steps;
+    }
     const std::size_t length = end - tld;
     if (length < 2 || length > 63) continue;
     if (end < text.size() && (is_word(static_cast<unsigned char>(text[end])) || text[end] == '@')) continue;
     if (end < text.size() && (text[end] == '/' || text[end] == '?' || text[end] == '#')) {
-      while (end < text.size() && text[end] != '<' && !is_space(static_cast<unsigned char>(text[end]))) ++end;
+      while (end < text.size() && text[end] != '<' && !is_space(static_cast<unsigned char>(text[end]))) {
+        ++end;
+        ++steps;
+      }
     }
     return end - start;
   }
@@ -66,7 +83,10 @@ bool bare_domain(std::string_view link) {
 
 }  // namespace
 
+std::uint64_t sanitise_steps_for_test() { return steps_taken; }
+
 std::string sanitise_personalisation_value(std::string_view value) {
+  steps_taken += value.size();  // the unlinking and escaping passes: one step a character each
   std::string unlinked;
   unlinked.reserve(value.size());
   std::size_t i = 0;

@@ -6,6 +6,7 @@
 #include "tests/fakes/personalisation_values.h"
 
 #include <chrono>
+#include <cstdint>
 #include <initializer_list>
 #include <string>
 #include <string_view>
@@ -343,12 +344,35 @@ TEST(EmailMarkdown, PathologicalMegabyteInputsFinishFast) {
   }
 }
 
-// More shapes at 64 KB, where a quadratic scan would still take seconds.
+// The renderers' scan steps (email_markdown_steps_for_test) for `unit` repeated to `size`
+// bytes, rendered both ways.
+std::uint64_t steps_to_render(const std::string& unit, std::size_t size) {
+  std::string input;
+  input.reserve(size + unit.size());
+  while (input.size() < size) input += unit;
+  const std::uint64_t before = email_markdown_steps_for_test();
+  const std::string html = email_markdown_to_html(input);
+  const std::string plain = email_markdown_to_plain_text(input);
+  EXPECT_FALSE(plain.empty()) << "unit: " << unit;
+  return email_markdown_steps_for_test() - before;
+}
+
+// More shapes, each rendered at 16 KB and at 64 KB. The work is counted, not timed: linear
+// scans take about 4 times the steps for 4 times the input, a quadratic one about 16 times.
 TEST(EmailMarkdown, PathologicalShapesFinishFast) {
+  constexpr std::size_t kSmall = 1 << 14;
+  constexpr std::size_t kLarge = 4 * kSmall;
   for (const std::string unit :
        {"[a](", "[a](b \"", "![", "http://", "https://.", "\\", "#", "* ", "^\n\n", "-", "a\n",
-        "1.", "a\n===\n", "`*_~|", "\n", " \n", "<&>\"'", "[a]", "](", "^ ", "* a\n  b\n\n"}) {
-    expect_fast(unit, 1 << 16, std::chrono::seconds(2));
+        "1.", "a\n===\n", "`*_~|", "\n", " \n", "<&>\"'", "[a]", "](", "^ ", "* a\n  b\n\n",
+        "[", "* a\n\n^ a\n", "[a](http://x \"t[", "h"}) {
+    const std::uint64_t small = steps_to_render(unit, kSmall);
+    const std::uint64_t large = steps_to_render(unit, kLarge);
+    ASSERT_GT(small, 0u) << "the counting seam counts nothing";
+    EXPECT_LE(large, 5 * small) << "unit: " << unit << ": 4x the input took " << large << " / "
+                                << small << " = " << static_cast<double>(large) / static_cast<double>(small)
+                                << "x the steps (linear: ~4x, quadratic: ~16x)";
+    EXPECT_LE(large, 64 * kLarge) << "unit: " << unit << ": more than 64 steps a byte";
   }
 }
 

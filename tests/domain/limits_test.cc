@@ -3,6 +3,10 @@
 #include <gtest/gtest.h>
 
 #include <atomic>
+#include <condition_variable>
+#include <latch>
+#include <memory>
+#include <mutex>
 #include <thread>
 #include <vector>
 
@@ -118,19 +122,46 @@ TEST_F(LimitsTest, TheGovukRateLimitIsExactOnOneNode) {
   EXPECT_EQ(refused.error().kind, "RateLimitError");
 }
 
+// Counts store calls, not milliseconds. The store is slow (each call takes 50 ms) and the eight
+// threads start together, so all of them find the grant empty while the first one refills it;
+// the test checks how many times the store was asked. The 50 ms only make the threads overlap:
+// a correct Limits asks once however the threads are scheduled.
 TEST_F(LimitsTest, ThreadsFindingAGrantEmptyShareOneRefill) {
-  store_.limit_delay = 50ms;  // a slow store: every thread arrives while the first one waits
-  Limits limits(store_);
-  std::atomic<int> accepted{0};
+  constexpr int kThreads = 8;
+  // Owned jointly with the threads, so that if they hang the test can fail and leave them.
+  struct Shared {
+    fakes::MemoryStore store;
+    Limits limits{store};
+    std::latch start{kThreads};
+    std::atomic<int> accepted{0};
+    std::mutex mutex;
+    std::condition_variable finished_cv;
+    int finished = 0;  // guarded by mutex
+  };
+  auto shared = std::make_shared<Shared>();
+  shared->store.limit_delay = 50ms;  // a slow store: every thread arrives while the first one waits
   std::vector<std::thread> threads;
-  for (int i = 0; i < 8; ++i) {
-    threads.emplace_back([&] {
-      if (limits.check_rate(caller_, service_, now_, Blocking::kAllowed)) ++accepted;
+  for (int i = 0; i < kThreads; ++i) {
+    threads.emplace_back([shared, caller = caller_, service = service_, now = now_] {
+      shared->start.arrive_and_wait();
+      if (shared->limits.check_rate(caller, service, now, Blocking::kAllowed)) ++shared->accepted;
+      std::lock_guard lock(shared->mutex);
+      ++shared->finished;
+      shared->finished_cv.notify_all();
     });
   }
+  bool all_finished = false;
+  {
+    std::unique_lock lock(shared->mutex);
+    all_finished = shared->finished_cv.wait_for(lock, 30s, [&] { return shared->finished == kThreads; });
+  }
+  if (!all_finished) {
+    for (auto& thread : threads) thread.detach();  // they hold `shared`
+    FAIL() << "threads still waiting for a grant after 30 s: a refill's waiters were not woken";
+  }
   for (auto& thread : threads) thread.join();
-  EXPECT_EQ(accepted.load(), 8);
-  EXPECT_EQ(store_.limit_calls, 1) << "one grant of 20 covers all eight";
+  EXPECT_EQ(shared->accepted.load(), kThreads);
+  EXPECT_EQ(shared->store.limit_calls, 1) << "one grant of 20 covers all eight";
 }
 
 TEST_F(LimitsTest, WithoutBlockingAnEmptyGrantWouldBlock) {

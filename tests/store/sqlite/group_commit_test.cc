@@ -3,6 +3,9 @@
 #include <gtest/gtest.h>
 
 #include <atomic>
+#include <chrono>
+#include <memory>
+#include <string>
 #include <filesystem>
 #include <future>
 #include <thread>
@@ -32,6 +35,26 @@ class GroupCommitTest : public ::testing::Test {
       if (!stmt) return stmt.error();
       return stmt->bind_int(1, id).run();
     };
+  }
+  // The row count another connection sees, or -1 (with the reason in *error) when it cannot
+  // tell. Asserts nothing, so it can run on the writer thread.
+  static std::int64_t try_count_from_another_connection(const std::string& path, std::string* error) {
+    auto db = Connection::open(path, Connection::Durability::kFull);
+    if (!db) {
+      *error = "open: " + db.error().message;
+      return -1;
+    }
+    auto stmt = db->prepare("SELECT COUNT(*) FROM t");
+    if (!stmt) {
+      *error = "prepare: " + stmt.error().message;
+      return -1;
+    }
+    auto row = stmt->step();
+    if (!row || !*row) {
+      *error = row ? "no row" : "step: " + row.error().message;
+      return -1;
+    }
+    return stmt->column_int(0);
   }
   std::int64_t count_from_another_connection() {
     auto db = Connection::open(path_, Connection::Durability::kFull);
@@ -82,12 +105,25 @@ TEST_F(GroupCommitTest, AFailingJobFailsAloneInItsBatch) {
 }
 
 TEST_F(GroupCommitTest, CompletionMeansCommitted) {
-  std::promise<std::int64_t> seen;
-  writer_->submit(insert(7), [&](Result<void> r) {
-    ASSERT_TRUE(r);
-    seen.set_value(count_from_another_connection());  // visible to others: the commit is done
+  // The callback runs on the writer thread: it only records what it saw, and the test thread
+  // asserts. An assertion in the callback would return early and leave this thread waiting.
+  struct Seen {
+    Result<void> result;
+    std::int64_t count;  // rows another connection saw when the job completed; -1: unknown
+    std::string error;
+  };
+  auto seen = std::make_shared<std::promise<Seen>>();
+  auto future = seen->get_future();
+  writer_->submit(insert(7), [seen, path = path_](Result<void> r) {
+    std::string error;
+    const std::int64_t count = try_count_from_another_connection(path, &error);
+    seen->set_value(Seen{std::move(r), count, std::move(error)});
   });
-  EXPECT_EQ(seen.get_future().get(), 1);
+  ASSERT_EQ(future.wait_for(std::chrono::seconds(30)), std::future_status::ready)
+      << "the job did not complete within 30 s";
+  const Seen got = future.get();
+  ASSERT_TRUE(got.result) << got.result.error().message;
+  EXPECT_EQ(got.count, 1) << "visible to others when completed: the commit is done. " << got.error;
 }
 
 TEST_F(GroupCommitTest, DestructionRunsQueuedWork) {
@@ -98,37 +134,81 @@ TEST_F(GroupCommitTest, DestructionRunsQueuedWork) {
   EXPECT_EQ(count_from_another_connection(), 100);
 }
 
+// Counts commits, not milliseconds. The gather is far longer than any test would wait, so
+// whether the writer waited for company shows as a job that does not complete (bounded waits
+// that fail cleanly), and how it batched shows in its stats.
 TEST_F(GroupCommitTest, GatheringWaitsOnlyUnderLoadAndMakesBatchesLarger) {
+  constexpr std::size_t kMaxBatch = 21;
+  const auto gather = std::chrono::hours(1);
+  const auto bound = std::chrono::seconds(30);  // generous: only to fail rather than hang
+  // A lone write to an idle writer never waits for company: it commits alone, at once.
+  {
+    auto db = Connection::open(path_, Connection::Durability::kFull);
+    ASSERT_TRUE(db);
+    GroupCommitWriter idle(std::move(*db), kMaxBatch, gather);
+    auto done = std::make_shared<std::promise<Result<void>>>();
+    auto future = done->get_future();
+    idle.submit(insert(1), [done](Result<void> r) { done->set_value(std::move(r)); });
+    ASSERT_EQ(future.wait_for(bound), std::future_status::ready)
+        << "a lone write to an idle writer waited for company";
+    ASSERT_TRUE(future.get());
+    EXPECT_EQ(idle.stats().batches, 1u);
+  }
+  // Continuous load: a job holds the writer while another queues behind it; the next batch then
+  // waits for company, so the jobs that arrive meanwhile share its one commit. It closes when
+  // kMaxBatch are queued, long before the gather ends. A new writer, so that it is certainly
+  // idle when the holding job arrives (the last one may still be finishing its batch).
   auto db = Connection::open(path_, Connection::Durability::kFull);
   ASSERT_TRUE(db);
-  const auto gather = std::chrono::milliseconds(300);  // long, so the test can tell
-  GroupCommitWriter gathering(std::move(*db), 1000, gather);
-  // A lone write to an idle writer never waits for company.
-  const auto started = std::chrono::steady_clock::now();
-  ASSERT_TRUE(gathering.run(insert(1)));
-  EXPECT_LT(std::chrono::steady_clock::now() - started, gather);
-  // Continuous load: a job holds the writer while others queue behind it; the next batch then
-  // waits for company, so jobs trickling in meanwhile share one commit.
+  GroupCommitWriter gathering(std::move(*db), kMaxBatch, gather);
   std::promise<void> gate;
-  std::promise<void> holding;
   auto opened = gate.get_future().share();
-  gathering.submit([opened, &holding](Connection&) -> Result<void> {
-    holding.set_value();
+  struct OpenOnExit {  // so that a failed assertion below cannot leave the writer held
+    std::promise<void>& gate;
+    bool open = false;
+    ~OpenOnExit() {
+      if (!open) gate.set_value();
+    }
+  } open_on_exit{gate};
+  auto holding = std::make_shared<std::promise<void>>();
+  auto held_done = std::make_shared<std::promise<void>>();
+  auto holding_future = holding->get_future();
+  auto held_done_future = held_done->get_future();
+  gathering.submit([opened, holding](Connection&) -> Result<void> {
+    holding->set_value();
     opened.wait();
     return ok();
-  }, [](Result<void>) {});
-  holding.get_future().wait();  // the writer is inside its batch: what comes next queues
-  std::atomic<int> completed{0};
-  gathering.submit(insert(2), [&](Result<void> r) { completed += r ? 1 : 0; });
+  }, [held_done](Result<void>) { held_done->set_value(); });
+  ASSERT_EQ(holding_future.wait_for(bound), std::future_status::ready) << "the holding job never ran";
+  // The writer is inside its batch: what comes next queues.
+  auto completed = std::make_shared<std::atomic<int>>(0);
+  auto all_done = std::make_shared<std::promise<void>>();
+  auto all_done_future = all_done->get_future();
+  auto second = std::make_shared<std::promise<void>>();
+  auto second_future = second->get_future();
+  const auto on_done = [completed, all_done](Result<void> r) {
+    if (r && ++*completed == static_cast<int>(kMaxBatch)) all_done->set_value();
+  };
+  gathering.submit(insert(2), [on_done, second](Result<void> r) {
+    on_done(std::move(r));
+    second->set_value();
+  });
   const auto before = gathering.stats();
+  EXPECT_EQ(before.batches, 1u) << "the holding job";
   gate.set_value();
-  for (int i = 3; i < 23; ++i) {
-    std::this_thread::sleep_for(std::chrono::milliseconds(5));
-    gathering.submit(insert(i), [&](Result<void> r) { completed += r ? 1 : 0; });
-  }
-  while (completed.load() < 21) std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  open_on_exit.open = true;
+  ASSERT_EQ(held_done_future.wait_for(bound), std::future_status::ready) << "the holding job never completed";
+  // Work was queued when that commit finished: the writer now gathers rather than committing
+  // job 2 alone. (Without gathering job 2 commits at once; this wait is what lets the test see
+  // that. A correct writer always passes it; the 100 ms only give a broken one time to show.)
+  EXPECT_EQ(second_future.wait_for(std::chrono::milliseconds(100)), std::future_status::timeout)
+      << "under load, job 2 was committed without waiting for company";
+  for (int i = 3; i < 3 + static_cast<int>(kMaxBatch) - 1; ++i) gathering.submit(insert(i), on_done);
+  ASSERT_EQ(all_done_future.wait_for(bound), std::future_status::ready)
+      << completed->load() << " of " << kMaxBatch << " writes completed within 30 s";
   const auto after = gathering.stats();
-  EXPECT_LE(after.batches - before.batches, 3u) << "21 writes over ~100 ms gathered into few commits";
+  EXPECT_EQ(after.jobs - before.jobs, kMaxBatch);
+  EXPECT_EQ(after.batches - before.batches, 1u) << kMaxBatch << " writes under load share one commit";
 }
 
 }  // namespace
