@@ -49,7 +49,7 @@ std::string key_name_for_display(std::string_view name);
 
 class Admin {
  public:
-  explicit Admin(store::Store& store) : store_(store) {}
+  explicit Admin(store::ServiceDirectory& store) : store_(store) {}
 
   // A new service is in trial mode (restricted) until go_live.
   Result<store::ServiceRecord> create_service(const std::string& name, Timestamp now);
@@ -70,7 +70,7 @@ class Admin {
  private:
   // Postage and letter contact are for letter templates, and the contact must be the service's.
   Result<void> check_letter_options(const store::TemplateRecord& record);
-  store::Store& store_;
+  store::ServiceDirectory& store_;
 };
 
 }  // namespace herald::domain

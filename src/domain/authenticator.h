@@ -46,7 +46,7 @@ enum class AuthFailure {
 
 class Authenticator {
  public:
-  explicit Authenticator(store::Store& store,
+  explicit Authenticator(store::ServiceDirectory& store,
                          std::chrono::seconds leeway = std::chrono::seconds(30),
                          Duration cache_ttl = std::chrono::seconds(5))
       : store_(store), leeway_(leeway), cache_ttl_(cache_ttl) {}
@@ -75,7 +75,7 @@ class Authenticator {
                                                              bool force_refresh, Blocking blocking);
   Result<std::shared_ptr<const CachedService>> fetch(ServiceId id, Timestamp now);
 
-  store::Store& store_;
+  store::ServiceDirectory& store_;
   std::chrono::seconds leeway_;
   Duration cache_ttl_;
   std::mutex mutex_;

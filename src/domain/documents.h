@@ -82,7 +82,7 @@ class Documents {
   // plaintext, testing.store_plaintext with HERALD_TESTING=1), so the canary test's control run
   // can show that its scan would find a file stored in the clear.
   enum class Mode { kEncrypt, kPlaintextForTest };
-  explicit Documents(store::Store& store, Mode mode = Mode::kEncrypt) : store_(store), mode_(mode) {}
+  explicit Documents(store::DocumentStore& store, Mode mode = Mode::kEncrypt) : store_(store), mode_(mode) {}
 
   // Decodes, checks and stores the file for a recipient (`recipient_normalised` as the blind
   // index sees it); returns the download URL under `public_root` ("https://host/"). Errors:
@@ -108,7 +108,7 @@ class Documents {
   Result<std::string> seal(const crypto::SecretBytes& key, std::string_view associated, std::string_view plaintext) const;
   Result<std::string> unseal(const crypto::SecretBytes& key, std::string_view associated, std::string_view sealed) const;
 
-  store::Store& store_;
+  store::DocumentStore& store_;
   Mode mode_;
 };
 

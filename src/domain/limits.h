@@ -36,7 +36,7 @@ std::int64_t next_grant_size(std::int64_t last_size, Duration elapsed, std::int6
 
 class Limits {
  public:
-  explicit Limits(store::Store& store) : store_(store) {}
+  explicit Limits(store::LimitCounters& store) : store_(store) {}
 
   // The per-minute token bucket of the service's key type (normal keys shown as LIVE):
   // capacity min(ceil(rate/3) + 1, 1000), refilled at rate/60 per second. 429 RateLimitError
@@ -66,7 +66,7 @@ class Limits {
   Result<bool> draw(const std::string& key, bool spend, Timestamp now, std::int64_t floor, std::int64_t cap,
                     Blocking blocking, Take&& take);
 
-  store::Store& store_;
+  store::LimitCounters& store_;
   std::mutex mutex_;
   std::condition_variable refilled_;
   std::map<std::string, Grant> granted_;  // guarded by mutex_

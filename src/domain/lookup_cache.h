@@ -24,7 +24,7 @@ class LookupCache {
   using TemplatePtr = std::shared_ptr<const store::TemplateRecord>;
   using ContactsPtr = std::shared_ptr<const std::vector<store::ServiceContact>>;
 
-  explicit LookupCache(store::Store& store, Duration ttl = std::chrono::seconds(2),
+  explicit LookupCache(store::ServiceDirectory& store, Duration ttl = std::chrono::seconds(2),
                        std::size_t max_entries = 10000)
       : store_(store), ttl_(ttl), max_entries_(max_entries) {}
 
@@ -61,7 +61,7 @@ class LookupCache {
                                                        bool expires, Timestamp now, Blocking blocking,
                                                        Fetch fetch);
 
-  store::Store& store_;
+  store::ServiceDirectory& store_;
   const Duration ttl_;
   const std::size_t max_entries_;
   std::mutex mutex_;

@@ -33,7 +33,7 @@ std::optional<std::string> letter_contact_block_for(const store::TemplateRecord&
 
 class Templates {
  public:
-  explicit Templates(store::Store& store) : store_(store) {}
+  explicit Templates(store::ServiceDirectory& store) : store_(store) {}
 
   // The latest version, or the given one; archived templates are found too. nullopt when the
   // caller's service has no such template (or version).
@@ -50,7 +50,7 @@ class Templates {
                                                                       const std::vector<store::TemplateRecord>& templates);
 
  private:
-  store::Store& store_;
+  store::ServiceDirectory& store_;
 };
 
 }  // namespace herald::domain

@@ -38,7 +38,7 @@ struct AuditLogOptions {
 
 class AuditLog {
  public:
-  AuditLog(store::Store& store, AuditLogOptions options) : store_(store), options_(std::move(options)) {}
+  AuditLog(store::AuditStore& store, AuditLogOptions options) : store_(store), options_(std::move(options)) {}
 
   Result<void> record(AuditEvent event, Timestamp now);
   Result<void> record_all(std::vector<AuditEvent> events, Timestamp now);
@@ -52,7 +52,7 @@ class AuditLog {
 
  private:
   Result<std::vector<crypto::AuditCheckpoint>> read_checkpoints();
-  store::Store& store_;
+  store::AuditStore& store_;
   AuditLogOptions options_;
   std::mutex checkpoint_mutex_;
   std::optional<std::int64_t> checkpointed_seq_;  // newest seq in the file; guarded by checkpoint_mutex_

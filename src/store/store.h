@@ -1,6 +1,8 @@
 #pragma once
-// Store: Herald's persistence contract. Backends (sqlite/, later postgres/) implement it; the
-// domain and API layers see only this interface and the row types in records.h, never SQL.
+// Store: Herald's persistence contract, as role interfaces (ServiceDirectory, NotificationStore,
+// ...) and Store, which is all of them. Backends (sqlite/, postgres/) and the test fake
+// implement Store; the domain and API layers see only these interfaces and the row types in
+// records.h, never SQL, and each consumer takes the narrowest role it needs.
 //
 // Contract shared by every backend:
 // - Implementations are safe to call from any thread.
@@ -20,11 +22,16 @@
 
 namespace herald::store {
 
-class Store {
- public:
-  virtual ~Store() = default;
+// Role interfaces: each consumer takes the narrowest it needs (a cache of services needs no
+// notifications), so adding a capability touches its role, the backends and the fake, not
+// every consumer. Store is all of them, plus what only the whole can do (a snapshot).
 
-  // Services, API keys, templates (administration; low rate).
+// Services, their API keys, templates, contacts, callback settings and guest lists
+// (administration and the caches in front of it; low rate).
+class ServiceDirectory {
+ public:
+  virtual ~ServiceDirectory() = default;
+
   virtual Result<void> create_service(const ServiceRecord& service) = 0;
   virtual Result<std::optional<ServiceRecord>> find_service(ServiceId id) = 0;
   virtual Result<std::optional<ServiceRecord>> find_service_by_name(const std::string& name) = 0;
@@ -60,8 +67,18 @@ class Store {
   virtual Result<std::optional<ServiceCallback>> find_service_callback(ServiceId service, CallbackKind kind) = 0;
   // The service's contacts of one kind, oldest first.
   virtual Result<std::vector<ServiceContact>> service_contacts(ServiceId service, ContactKind kind) = 0;
+  // Team members and guest list:
+  virtual Result<void> add_guest_list_entry(const GuestListEntry& entry) = 0;
+  // Whether the service lists this recipient (compared by blind index, no plaintext scan).
+  virtual Result<bool> on_guest_list(ServiceId service, std::string_view recipient_normalised) = 0;
+};
 
-  // Notifications.
+// Notifications: accepted, claimed for delivery, their outcomes and receipts, listed; and
+// letters' PDFs.
+class NotificationStore {
+ public:
+  virtual ~NotificationStore() = default;
+
   // Durably records a new notification in status "created", due for delivery at once.
   virtual Result<void> insert_notification(const NotificationRecord& record) = 0;
   virtual Result<std::optional<NotificationRecord>> find_notification(ServiceId service,
@@ -74,8 +91,9 @@ class Store {
   virtual Result<void> record_outcome(const DeliveryOutcome& outcome) = 0;
   // Applies a provider's receipt when the notification was sent by that provider and is still
   // waiting for one (sending or pending), or is a letter posted ("delivered") that came back
-  // ("returned-letter"); a failure after "pending" counts as temporary, as GOV.UK counts it. Returns the notification as it now is, or nullopt when the receipt did not
-  // apply (unknown, another provider's, already final, redacted).
+  // ("returned-letter"); a failure after "pending" counts as temporary, as GOV.UK counts it.
+  // Returns the notification as it now is, or nullopt when the receipt did not apply (unknown,
+  // another provider's, already final, redacted).
   virtual Result<std::optional<NotificationRecord>> apply_receipt(const DeliveryReceipt& receipt) = 0;
   // A page of the service's notifications sent with keys of `query.key_type`, newest first
   // (created_at, then id, descending), without redacted ones or ones whose data key is gone.
@@ -84,7 +102,6 @@ class Store {
   // newest first. `recipient_normalised` as in NotificationRecord.
   virtual Result<std::vector<NotificationRecord>> find_by_recipient(ServiceId service,
                                                                     std::string_view recipient_normalised) = 0;
-
   // Letters: the PDF that is printed (rendered from the template, or precompiled), sealed under the
   // data key of the notification's day and bound to its id. Stored before the notification
   // itself, so a letter is never claimed without its PDF; retention deletes it with the
@@ -93,63 +110,6 @@ class Store {
                                       std::string_view pdf) = 0;
   // nullopt when absent, owned by another service, or gone with retention.
   virtual Result<std::optional<std::string>> find_letter_pdf(ServiceId service, NotificationId id) = 0;
-
-  // Team members and guest list.
-  virtual Result<void> add_guest_list_entry(const GuestListEntry& entry) = 0;
-  // Whether the service lists this recipient (compared by blind index, no plaintext scan).
-  virtual Result<bool> on_guest_list(ServiceId service, std::string_view recipient_normalised) = 0;
-
-  // Received texts. Stores one; when the service has an inbound callback, one becomes due.
-  virtual Result<void> insert_inbound_sms(const InboundSms& sms) = 0;
-  // The service's texts created at or after `not_before`, newest first (created_at, then id),
-  // older than `older_than` when given (an unknown id: an empty page).
-  virtual Result<std::vector<InboundSms>> list_inbound_sms(ServiceId service, std::optional<Uuid> older_than,
-                                                            Timestamp not_before, int limit) = 0;
-  virtual Result<std::vector<InboundSms>> claim_inbound_callbacks(int limit, Timestamp now, Duration lease) = 0;
-  virtual Result<void> finish_inbound_callback(Uuid id, std::optional<Timestamp> retry_at) = 0;
-
-  // Limits, shared by every node. Takes up to `want` tokens from the named token bucket (created
-  // full; refilled at `refill_per_second` up to `capacity`); returns how many it got.
-  virtual Result<int> take_tokens(const std::string& bucket, int want, Timestamp now, double refill_per_second,
-                                  double capacity) = 0;
-  // Adds up to `want` to the named counter without passing `limit`; returns how many it added.
-  virtual Result<std::int64_t> reserve_count(const std::string& counter, std::int64_t want, std::int64_t limit) = 0;
-
-  // Delivery-status callbacks. Claims up to `limit` notifications whose callback is due (set by
-  // an outcome or receipt with `callback`), holding each for `lease` and counting an attempt.
-  virtual Result<std::vector<NotificationRecord>> claim_callbacks(int limit, Timestamp now, Duration lease) = 0;
-  // After an attempt: retry at `retry_at`, or (nullopt) done for good.
-  virtual Result<void> finish_callback(NotificationId id, std::optional<Timestamp> retry_at) = 0;
-
-  // Retention. Empties the personal fields of the service's notifications created before
-  // `cutoff` (ids, statuses and times stay, for counts); they are no longer found by id. The
-  // service's received texts from before `cutoff` are deleted.
-  virtual Result<RetentionOutcome> redact_before(ServiceId service, Timestamp cutoff, Timestamp now) = 0;
-  // Whether any notification of the service created in [from, to) still holds personal data.
-  virtual Result<bool> holds_personal_data(ServiceId service, Timestamp from, Timestamp to) = 0;
-
-  // Files sent by email (records.h DocumentRecord). Sealed under the data key of the service and
-  // the UTC day of `expires_at` (crypto::document_scope).
-  virtual Result<void> insert_document(const DocumentRecord& document) = 0;
-  // The service's document unless it has expired at `now` (or its data key is gone): nullopt.
-  virtual Result<std::optional<DocumentRecord>> find_document(ServiceId service, Uuid id, Timestamp now) = 0;
-  // Counts one wrong email address typed on the download page; returns the count now (0 when
-  // there is no such document).
-  virtual Result<int> count_document_failure(ServiceId service, Uuid id) = 0;
-  // Deletes every document that has expired at `now`; returns how many.
-  virtual Result<std::int64_t> delete_expired_documents(Timestamp now) = 0;
-
-  // Writes a consistent copy of everything this store holds (one committed state, taken while
-  // writes go on) to a new file at `path`, in the backend's own format. For `herald backup`.
-  virtual Result<void> snapshot_to(const std::string& path) = 0;
-
-  // Audit log. Appends in one transaction, each entry taking the next seq and chained to the
-  // previous entry's hash (crypto::chain_entry) under the write lock, so appenders in several
-  // processes never fork the chain. Returns the entries as stored (seq and hashes filled).
-  virtual Result<std::vector<crypto::AuditEntry>> append_audit(std::vector<crypto::AuditEntry> entries) = 0;
-  // Visits entries with seq > after_seq (and at >= since, when given) in seq order.
-  virtual Result<void> read_audit(std::int64_t after_seq, std::optional<Timestamp> since,
-                                  const std::function<Result<void>(const crypto::AuditEntry&)>& visit) = 0;
 
   // Asynchronous forms: `done` runs once the write is durable (or has failed), possibly on a
   // store thread, so it must be quick and must not call back into the store synchronously.
@@ -162,6 +122,106 @@ class Store {
   virtual void record_outcome_async(DeliveryOutcome outcome, Completion done) {
     done(record_outcome(outcome));
   }
+};
+
+// Texts received from the public.
+class ReceivedTextStore {
+ public:
+  virtual ~ReceivedTextStore() = default;
+
+  // Stores one; when the service has an inbound callback, one becomes due.
+  virtual Result<void> insert_inbound_sms(const InboundSms& sms) = 0;
+  // The service's texts created at or after `not_before`, newest first (created_at, then id),
+  // older than `older_than` when given (an unknown id: an empty page).
+  virtual Result<std::vector<InboundSms>> list_inbound_sms(ServiceId service, std::optional<Uuid> older_than,
+                                                            Timestamp not_before, int limit) = 0;
+};
+
+// The services' callbacks that are due: delivery statuses and received texts.
+class CallbackQueue {
+ public:
+  virtual ~CallbackQueue() = default;
+
+  // Delivery-status callbacks. Claims up to `limit` notifications whose callback is due (set by
+  // an outcome or receipt with `callback`), holding each for `lease` and counting an attempt.
+  virtual Result<std::vector<NotificationRecord>> claim_callbacks(int limit, Timestamp now, Duration lease) = 0;
+  // After an attempt: retry at `retry_at`, or (nullopt) done for good.
+  virtual Result<void> finish_callback(NotificationId id, std::optional<Timestamp> retry_at) = 0;
+  virtual Result<std::vector<InboundSms>> claim_inbound_callbacks(int limit, Timestamp now, Duration lease) = 0;
+  virtual Result<void> finish_inbound_callback(Uuid id, std::optional<Timestamp> retry_at) = 0;
+};
+
+// Limits, shared by every node.
+class LimitCounters {
+ public:
+  virtual ~LimitCounters() = default;
+
+  // Takes up to `want` tokens from the named token bucket (created
+  // full; refilled at `refill_per_second` up to `capacity`); returns how many it got.
+  virtual Result<int> take_tokens(const std::string& bucket, int want, Timestamp now, double refill_per_second,
+                                  double capacity) = 0;
+  // Adds up to `want` to the named counter without passing `limit`; returns how many it added.
+  virtual Result<std::int64_t> reserve_count(const std::string& counter, std::int64_t want, std::int64_t limit) = 0;
+};
+
+// Retention: personal data past its time.
+class RetentionStore {
+ public:
+  virtual ~RetentionStore() = default;
+
+  // Empties the personal fields of the service's notifications created before
+  // `cutoff` (ids, statuses and times stay, for counts); they are no longer found by id. The
+  // service's received texts from before `cutoff` are deleted.
+  virtual Result<RetentionOutcome> redact_before(ServiceId service, Timestamp cutoff, Timestamp now) = 0;
+  // Whether any notification of the service created in [from, to) still holds personal data.
+  virtual Result<bool> holds_personal_data(ServiceId service, Timestamp from, Timestamp to) = 0;
+};
+
+// Files sent by email (records.h DocumentRecord).
+class DocumentStore {
+ public:
+  virtual ~DocumentStore() = default;
+
+  // Sealed under the data key of the service and
+  // the UTC day of `expires_at` (crypto::document_scope).
+  virtual Result<void> insert_document(const DocumentRecord& document) = 0;
+  // The service's document unless it has expired at `now` (or its data key is gone): nullopt.
+  virtual Result<std::optional<DocumentRecord>> find_document(ServiceId service, Uuid id, Timestamp now) = 0;
+  // Counts one wrong email address typed on the download page; returns the count now (0 when
+  // there is no such document).
+  virtual Result<int> count_document_failure(ServiceId service, Uuid id) = 0;
+  // Deletes every document that has expired at `now`; returns how many.
+  virtual Result<std::int64_t> delete_expired_documents(Timestamp now) = 0;
+};
+
+// The audit log's entries.
+class AuditStore {
+ public:
+  virtual ~AuditStore() = default;
+
+  // Appends in one transaction, each entry taking the next seq and chained to the
+  // previous entry's hash (crypto::chain_entry) under the write lock, so appenders in several
+  // processes never fork the chain. Returns the entries as stored (seq and hashes filled).
+  virtual Result<std::vector<crypto::AuditEntry>> append_audit(std::vector<crypto::AuditEntry> entries) = 0;
+  // Visits entries with seq > after_seq (and at >= since, when given) in seq order.
+  virtual Result<void> read_audit(std::int64_t after_seq, std::optional<Timestamp> since,
+                                  const std::function<Result<void>(const crypto::AuditEntry&)>& visit) = 0;
+};
+
+class Store : public ServiceDirectory,
+              public NotificationStore,
+              public ReceivedTextStore,
+              public CallbackQueue,
+              public LimitCounters,
+              public RetentionStore,
+              public DocumentStore,
+              public AuditStore {
+ public:
+  ~Store() override = default;
+
+  // Writes a consistent copy of everything this store holds (one committed state, taken while
+  // writes go on) to a new file at `path`, in the backend's own format. For `herald backup`.
+  virtual Result<void> snapshot_to(const std::string& path) = 0;
 };
 
 }  // namespace herald::store
