@@ -22,10 +22,16 @@ bool starts_with_ci(std::string_view text, std::size_t at, std::string_view pref
   return true;
 }
 
-// The length of a link-like match starting at `start` (0: none): optional http(s)://, one or
-// more "label." then a 2-63 letter top-level domain at a word boundary not followed by '@', then
-// an optional path, query or fragment up to '<' or whitespace.
-std::size_t match_url(std::string_view text, std::size_t start) {
+struct UrlMatch {
+  std::size_t length = 0;      // 0: no link starts here
+  std::size_t scanned_to = 0;  // where the run of labels ended
+  bool capped = false;         // stopped at 64 labels: a later start may see other ones
+};
+
+// A link-like match starting at `start`: optional http(s)://, one or more "label." then a 2-63
+// letter top-level domain at a word boundary not followed by '@', then an optional path, query
+// or fragment up to '<' or whitespace.
+UrlMatch match_url(std::string_view text, std::size_t start) {
   std::uint64_t steps = 0;
   struct Count {
     std::uint64_t& steps;
@@ -41,6 +47,7 @@ std::size_t match_url(std::string_view text, std::size_t start) {
   std::size_t dots[64];
   std::size_t dot_count = 0;
   std::size_t j = i;
+  UrlMatch match;
   while (true) {
     const std::size_t label = j;
     while (j < text.size() && (is_word(static_cast<unsigned char>(text[j])) || text[j] == '-')) {
@@ -48,10 +55,14 @@ std::size_t match_url(std::string_view text, std::size_t start) {
       ++steps;
     }
     if (j == label || j >= text.size() || text[j] != '.') break;
-    if (dot_count == 64) break;
+    if (dot_count == 64) {
+      match.capped = true;
+      break;
+    }
     dots[dot_count++] = j;
     ++j;
   }
+  match.scanned_to = j;
   // The regex is greedy and backtracks: the most labels that give a valid TLD win.
   for (std::size_t k = dot_count; k > 0; --k) {
     const std::size_t tld = dots[k - 1] + 1;
@@ -69,9 +80,14 @@ std::size_t match_url(std::string_view text, std::size_t start) {
         ++steps;
       }
     }
-    return end - start;
+    match.length = end - start;
+    return match;
   }
-  return 0;
+  return match;
+}
+
+bool starts_with_scheme(std::string_view text, std::size_t at) {
+  return starts_with_ci(text, at, "http://") || starts_with_ci(text, at, "https://");
 }
 
 bool bare_domain(std::string_view link) {
@@ -90,12 +106,18 @@ std::string sanitise_personalisation_value(std::string_view value) {
   std::string unlinked;
   unlinked.reserve(value.size());
   std::size_t i = 0;
+  // A match that failed from i read a run of labels up to scanned_to: one starting later in that
+  // run reads the rest of the same labels and dots, so it fails too (unless it starts a scheme,
+  // which changes where its labels begin). Skipping those keeps long hyphenated words linear.
+  std::size_t no_link_before = 0;
   while (i < value.size()) {
     const auto c = static_cast<unsigned char>(value[i]);
     const bool boundary = is_word(c) && (i == 0 || !is_word(static_cast<unsigned char>(value[i - 1])));
     const bool after_at_or_dot = i > 0 && (value[i - 1] == '@' || value[i - 1] == '.');
-    if (boundary && !after_at_or_dot) {
-      if (const std::size_t n = match_url(value, i); n > 0) {
+    if (boundary && !after_at_or_dot && (i >= no_link_before || starts_with_scheme(value, i))) {
+      const UrlMatch match = match_url(value, i);
+      if (!match.capped && match.length == 0) no_link_before = match.scanned_to;
+      if (const std::size_t n = match.length; n > 0) {
         const std::string_view link = value.substr(i, n);
         if (bare_domain(link)) {
           for (char ch : link) {
