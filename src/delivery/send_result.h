@@ -3,13 +3,12 @@
 
 #include <string>
 
+#include "domain/lifecycle.h"
+
 namespace herald::delivery {
 
-enum class SendStatus {
-  kAccepted,          // the relay or provider took responsibility for the message
-  kPermanentFailure,  // refused this message or recipient for good (SMTP 5xx)
-  kTemporaryFailure,  // try again later (SMTP 4xx, provider errors, timeouts, refused connections, TLS)
-};
+// kAccepted, kPermanentFailure, kTemporaryFailure: what the lifecycle rules take.
+using SendStatus = domain::SendAttempt;
 
 struct SendResult {
   SendStatus status = SendStatus::kTemporaryFailure;

@@ -7,29 +7,11 @@
 #include "core/thread_name.h"
 #include "delivery/email_sender.h"
 #include "crypto/random.h"
+#include "domain/lifecycle.h"
 #include "domain/phone_number.h"
 #include "domain/precompiled_letter.h"
 
 namespace herald::delivery {
-namespace {
-
-// GOV.UK's test-key simulator (a test API key's notifications are never really sent).
-// GOV.UK's test-key simulator for texts, by normalised number.
-SendResult simulate_test_key_sms(const std::string& recipient) {
-  auto parsed = domain::parse_phone_number(recipient);
-  const std::string number = parsed ? parsed->normalised : recipient;
-  if (number == "447700900003") return {SendStatus::kTemporaryFailure, "simulated"};
-  if (number == "447700900002") return {SendStatus::kPermanentFailure, "simulated"};
-  return {SendStatus::kAccepted, "simulated"};
-}
-
-SendResult simulate_test_key(const std::string& recipient) {
-  if (recipient == "temp-fail@simulator.notify") return {SendStatus::kTemporaryFailure, "simulated"};
-  if (recipient == "perm-fail@simulator.notify") return {SendStatus::kPermanentFailure, "simulated"};
-  return {SendStatus::kAccepted, "simulated"};
-}
-
-}  // namespace
 
 DeliveryWorker::DeliveryWorker(store::Store& store, domain::Notifications& notifications,
                                std::vector<std::unique_ptr<EmailProvider>> providers,
@@ -162,7 +144,7 @@ store::DeliveryOutcome DeliveryWorker::deliver(EmailProvider& provider,
     return outcome;
   }
   if (record.key_type == store::KeyType::kTest) {
-    result = simulate_test_key(record.recipient);
+    result = {domain::simulated_test_key_attempt("email", record.recipient), "simulated"};
   } else {
     auto email = prepare_email(notifications_, record, clock_.now());
     if (!email) {
@@ -172,8 +154,7 @@ store::DeliveryOutcome DeliveryWorker::deliver(EmailProvider& provider,
       result = provider.send(*email);
     }
   }
-  store::DeliveryOutcome outcome = outcome_for(record, result);
-  outcome.callback = outcome.status != "sending";  // services hear of final statuses
+  store::DeliveryOutcome outcome = outcome_for(record, result);  // services hear of final statuses
   log::info("delivery.attempt", {{"notification_id", id},
                                  {"service_id", record.service.to_string()},
                                  {"attempt", std::to_string(record.attempts)},
@@ -184,7 +165,7 @@ store::DeliveryOutcome DeliveryWorker::deliver(EmailProvider& provider,
 
 store::DeliveryOutcome DeliveryWorker::deliver_sms(const store::NotificationRecord& record, SendResult& result) {
   if (record.key_type == store::KeyType::kTest) {
-    result = simulate_test_key_sms(record.recipient);
+    result = {domain::simulated_test_key_attempt("sms", record.recipient), "simulated"};
     return outcome_for(record, result);
   }
   const Timestamp now = clock_.now();
@@ -294,28 +275,7 @@ Result<int> DeliveryWorker::collect_letter_reports() {
 
 store::DeliveryOutcome DeliveryWorker::outcome_for(const store::NotificationRecord& record,
                                                    SendResult result) {
-  const Timestamp now = clock_.now();
-  store::DeliveryOutcome outcome{record.id, "", now, std::nullopt, std::nullopt, std::nullopt};
-  switch (result.status) {
-    case SendStatus::kAccepted:
-      outcome.status = "delivered";
-      outcome.sent_at = now;
-      break;
-    case SendStatus::kPermanentFailure:
-      outcome.status = "permanent-failure";
-      outcome.sent_at = now;
-      break;
-    case SendStatus::kTemporaryFailure:
-      if (record.key_type == store::KeyType::kTest) {
-        outcome.status = "temporary-failure";
-        outcome.sent_at = now;
-        break;
-      }
-      outcome.next_attempt_at = options_.retry.next_attempt(record.attempts, now);
-      outcome.status = outcome.next_attempt_at ? "sending" : "technical-failure";
-      break;
-  }
-  return outcome;
+  return domain::outcome_of_attempt(record, result.status, clock_.now(), options_.retry);
 }
 
 }  // namespace herald::delivery

@@ -3,7 +3,8 @@
 // open between batches), that claim due notifications in batches, send each one through their
 // provider, and record the outcome (GOV.UK Notify's email statuses):
 //   relay accepted -> delivered; refused for good -> permanent-failure;
-//   temporary failure -> retried per RetryPolicy, then technical-failure.
+//   temporary failure -> retried per domain::RetryPolicy, then technical-failure
+//   (the rules themselves: domain/lifecycle.h).
 // Texts go through the shared SMS router instead; a provider that takes one leaves it "sending"
 // until its delivery receipt arrives.
 // Test-key notifications never leave Herald: they get the simulated outcomes GOV.UK documents.
@@ -19,8 +20,8 @@
 #include "core/time.h"
 #include "delivery/email_provider.h"
 #include "delivery/letters/letter_provider.h"
-#include "delivery/retry_policy.h"
 #include "delivery/sms/sms_router.h"
+#include "domain/lifecycle.h"
 #include "domain/notifications.h"
 #include "store/store.h"
 
@@ -30,7 +31,7 @@ struct WorkerOptions {
   int batch_size = 50;
   Duration lease = std::chrono::seconds(120);
   Duration idle_poll = std::chrono::milliseconds(100);
-  RetryPolicy retry;
+  domain::RetryPolicy retry;
   Duration letter_wait = std::chrono::minutes(10);  // with no print supplier configured
   // At most this many letters go in one batch to the print supplier (a batch holds the letters
   // of one claim, so also at most batch_size).

@@ -14,13 +14,6 @@ namespace {
 
 constexpr std::size_t kMaxEmailBytes = 2'000'000;
 
-std::string ascii_lower(std::string_view s) {
-  std::string out(s);
-  std::transform(out.begin(), out.end(), out.begin(),
-                 [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
-  return out;
-}
-
 }  // namespace
 
 Result<LookupCache::TemplatePtr> Notifications::usable_template(const Caller& caller, TemplateId id,
@@ -36,15 +29,6 @@ Result<LookupCache::TemplatePtr> Notifications::usable_template(const Caller& ca
   }
   if (record.archived) return invalid_argument("Template has been deleted");
   return found;
-}
-
-bool is_simulated_email_address(std::string_view address) {
-  static constexpr std::array<std::string_view, 3> kSimulated = {
-      "simulate-delivered@notifications.service.gov.uk",
-      "simulate-delivered-2@notifications.service.gov.uk",
-      "simulate-delivered-3@notifications.service.gov.uk"};
-  const std::string lower = ascii_lower(address);
-  return std::find(kSimulated.begin(), kSimulated.end(), lower) != kSimulated.end();
 }
 
 std::string Notifications::from_email(const store::ServiceRecord& service) const {
@@ -113,7 +97,7 @@ Result<AcceptedEmail> Notifications::prepare_email(const Caller& caller, EmailRe
   record.one_click_unsubscribe_url = std::move(request.one_click_unsubscribe_url);
   record.sender = std::move(reply_to);  // for email, GOV.UK's reply_to_text
   record.created_at = now;
-  record.queued = !is_simulated_email_address(record.recipient);
+  record.queued = !is_simulated_recipient("email", record.recipient);
   return AcceptedEmail{std::move(record), from_email(**service), std::move(request.sanitised_content)};
 }
 

@@ -13,6 +13,7 @@
 #include "core/time.h"
 #include "domain/authenticator.h"
 #include "domain/documents.h"
+#include "domain/lifecycle.h"
 #include "domain/limits.h"
 #include "domain/lookup_cache.h"
 #include "domain/personalisation.h"
@@ -80,8 +81,6 @@ struct NotificationsConfig {
   Documents::Mode documents_mode = Documents::Mode::kEncrypt;
 };
 
-// Simulated recipients (GOV.UK's smoke-test addresses): accepted and stored, never sent.
-bool is_simulated_email_address(std::string_view address);
 
 class Notifications {
  public:
