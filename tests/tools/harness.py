@@ -261,9 +261,10 @@ class Herald:
 
     def notification_keys(self, service_id):
         """{"YYYY-MM-DD": destroyed?} for the service's notification data keys, one per UTC day."""
-        rows = self.sql("SELECT scope, destroyed_at FROM data_keys WHERE scope LIKE ?",
+        # No NULL in the answer: psql's text form would drop a trailing empty column.
+        rows = self.sql("SELECT scope, COALESCE(destroyed_at, 0) FROM data_keys WHERE scope LIKE ?",
                         ("notifications/%s/%%" % service_id,), keys=True)
-        return {scope.rsplit("/", 1)[1]: destroyed not in (None, "") for scope, destroyed in rows}
+        return {scope.rsplit("/", 1)[1]: destroyed not in (None, "", 0) for scope, destroyed in rows}
 
     def create_service(self, name="Test service", live=True):
         """A new service (live unless live=False: then in trial mode, as GOV.UK starts them)."""
