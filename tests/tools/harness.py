@@ -172,9 +172,10 @@ class Herald:
         self.binary = binary
         self.dir = os.path.join(workdir, name)
         self.env = for_herald(dict(os.environ, **(env or {})))
-        self.clock_offset = None
+        self.clock_shift = None  # Herald's clock minus this process's, when the test sets it
         if clock:
-            self.env, self.clock_offset = clock_env(clock, self.env)
+            self.env, offset = clock_env(clock, self.env)
+            self.clock_shift = offset + real_now() - time.time()
         if store_url is None and BACKEND == "postgres":
             store_url = new_postgres_database()
         self.store_url = store_url
@@ -345,7 +346,7 @@ class Herald:
 
     def token_time(self):
         """`iat` for this Herald's JWTs: its own clock's seconds, or None (this process's time)."""
-        return None if self.clock_offset is None else int(real_now()) + self.clock_offset
+        return None if self.clock_shift is None else int(time.time() + self.clock_shift)
 
     def stop(self, sig=signal.SIGTERM):
         if self.proc and self.proc.poll() is None:
