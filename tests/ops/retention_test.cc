@@ -14,6 +14,7 @@
 #include "crypto/random.h"
 #include "store/sqlite/key_repository.h"
 #include "store/sqlite/sqlite_store.h"
+#include "tests/fakes/sample_records.h"
 
 namespace herald::ops {
 namespace {
@@ -48,18 +49,8 @@ class RetentionAtMidnight : public ::testing::Test {
     std::filesystem::remove_all(dir_);
   }
   NotificationId accept_at(Timestamp created) {
-    store::NotificationRecord r;
-    r.id = NotificationId{crypto::random_uuid()};
-    r.service = service_.id;
-    r.api_key = ApiKeyId{crypto::random_uuid()};
-    r.template_id = TemplateId{crypto::random_uuid()};
-    r.type = "email";
+    store::NotificationRecord r = fakes::sample_email(service_.id, created);
     r.status = "delivered";
-    r.recipient = "person@example.com";
-    r.personalisation_json = "{}";
-    r.subject = "Subject";
-    r.body = "Body";
-    r.created_at = created;
     EXPECT_TRUE(store_->insert_notification(r));
     return r.id;
   }

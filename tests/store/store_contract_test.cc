@@ -7,6 +7,7 @@
 #include <thread>
 
 #include "crypto/random.h"
+#include "tests/fakes/sample_records.h"
 #include "tests/store/backends.h"
 
 namespace herald::store {
@@ -45,20 +46,7 @@ class StoreContract : public ::testing::TestWithParam<std::string> {
     return opened ? std::move(*opened) : nullptr;
   }
   NotificationRecord notification(std::string recipient = "person@example.com") {
-    NotificationRecord r;
-    r.id = NotificationId{crypto::random_uuid()};
-    r.service = service_.id;
-    r.api_key = ApiKeyId{crypto::random_uuid()};
-    r.template_id = TemplateId{crypto::random_uuid()};
-    r.type = "email";
-    r.status = "created";
-    r.reference = "ref";
-    r.recipient = std::move(recipient);
-    r.personalisation_json = R"({"name":"Ada"})";
-    r.subject = "Subject";
-    r.body = "Body";
-    r.created_at = now_;
-    return r;
+    return fakes::sample_email(service_.id, now_, std::move(recipient));
   }
 
   std::unique_ptr<testing::Backend> backend_;

@@ -1,0 +1,30 @@
+#pragma once
+// Sample rows for store-level tests: one email notification with every field a backend stores.
+
+#include <string>
+
+#include "crypto/random.h"
+#include "store/records.h"
+
+namespace herald::fakes {
+
+// A new email notification of `service`, status "created", accepted at `created`.
+inline store::NotificationRecord sample_email(ServiceId service, Timestamp created,
+                                              std::string recipient = "person@example.com") {
+  store::NotificationRecord r;
+  r.id = NotificationId{crypto::random_uuid()};
+  r.service = service;
+  r.api_key = ApiKeyId{crypto::random_uuid()};
+  r.template_id = TemplateId{crypto::random_uuid()};
+  r.type = "email";
+  r.status = "created";
+  r.reference = "ref";
+  r.recipient = std::move(recipient);
+  r.personalisation_json = R"({"name":"Ada"})";
+  r.subject = "Subject";
+  r.body = "Body";
+  r.created_at = created;
+  return r;
+}
+
+}  // namespace herald::fakes
