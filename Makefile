@@ -9,7 +9,7 @@ SMTP_PORT ?= 2525
 
 DEBIAN_PACKAGES := g++ cmake make pkg-config ccache libboost1.81-dev libssl-dev openssl \
 	libsqlite3-dev sqlite3 libcli11-dev libtomlplusplus-dev libgtest-dev libgmock-dev \
-	python3 python3-aiosmtpd ca-certificates clang libclang-rt-14-dev wrk nginx libbenchmark-dev \
+	python3 python3-aiosmtpd ca-certificates clang libclang-rt-14-dev clang-format clang-tidy libtsan2 wrk nginx libbenchmark-dev \
 	softhsm2 libp11-kit-dev postgresql-15 postgresql-client-15 libpq-dev \
 	libphonenumber8 libprotobuf-dev libabsl-dev libcairo2-dev libpango1.0-dev libpoppler-cpp-dev \
 	libssh-dev openssh-server openssh-sftp-server faketime
@@ -21,7 +21,7 @@ DEBIAN_PACKAGES := g++ cmake make pkg-config ccache libboost1.81-dev libssl-dev 
 PHONENUMBER_DEB := libphonenumber-dev=8.12.57+ds-3
 PHONENUMBER_DIR := build/third_party/libphonenumber
 
-.PHONY: deps build build-asan run test unit bench fuzz clean e2e-deps
+.PHONY: deps build build-asan run test unit bench fuzz clean e2e-deps tsan
 
 # Installs missing Debian packages (and Node.js/npm only when no node is on the machine).
 deps:
@@ -59,11 +59,21 @@ tests/e2e/node_modules/.package-lock.json: tests/e2e/package-lock.json
 
 e2e-deps: deps tests/e2e/node_modules/.package-lock.json
 
-# Every suite (unit, integration, security, e2e) against the ASan+UBSan build, then a short
-# libFuzzer run of each parser.
+# Every suite (unit, integration, security, e2e, lint) against the ASan+UBSan build, the
+# concurrency tests under ThreadSanitizer (`tsan`), then a short libFuzzer run of each parser.
 test: build-asan e2e-deps
 	cd build/asan && ctest --output-on-failure -j 2 --timeout 900
+	$(MAKE) tsan
 	$(MAKE) fuzz FUZZ_SECONDS=20
+
+build/tsan/Makefile:
+	cmake -S . -B build/tsan -DCMAKE_BUILD_TYPE=Debug -DCMAKE_CXX_FLAGS_DEBUG=-g1 -DHERALD_TSAN=ON
+
+# The tests of Herald's own threads (group commit, limits, router, delivery worker) under
+# ThreadSanitizer, in a build that holds only them and the libraries they link (tests/tsan/).
+tsan: deps build/tsan/Makefile
+	cmake --build build/tsan -j $(JOBS) --target herald_tsan_tests
+	cd build/tsan && ctest --output-on-failure -j 2 --timeout 600
 
 unit: build-asan
 	cd build/asan && ctest --output-on-failure -L unit
