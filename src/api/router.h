@@ -8,8 +8,10 @@
 //    the router resumes it on its pool with Blocking::kAllowed and the same Progress, so the
 //    steps it finished on the network thread (authentication, limits, parsing) are not run
 //    again (docs/decisions/0005-resumable-accept-path.md).
-// Unknown paths answer 404 and known paths with the wrong method 405, both in the v2 error
-// envelope. Routes are registered before serving starts; thread-safe after that.
+// Unknown paths, known paths with the wrong method and handlers that throw get the responses of
+// RouterErrors, which the wiring takes from an API's errors module (cli/serve.cc: GOV.UK's), so
+// the router picks no status itself. Routes are registered before serving starts; thread-safe
+// after that.
 
 #include <any>
 #include <functional>
@@ -41,9 +43,17 @@ using Progress = std::any;
 using AsyncRouteHandler =
     std::function<bool(const net::Request&, const PathParams&, const Reply&, Blocking, Progress&)>;
 
+// The responses the router gives on its own account; each function is called on any thread.
+struct RouterErrors {
+  net::Response (*unknown_path)();    // no route has the path
+  net::Response (*wrong_method)();    // a route has the path, none the method
+  net::Response (*internal_error)();  // a handler threw, or would still block on the pool (a bug)
+};
+
 class Router {
  public:
-  explicit Router(std::size_t worker_threads) : pool_(std::make_unique<ThreadPool>(worker_threads)) {}
+  Router(std::size_t worker_threads, RouterErrors errors)
+      : errors_(errors), pool_(std::make_unique<ThreadPool>(worker_threads)) {}
 
   void add(std::string method, std::string pattern, RouteHandler handler);
   void add_async(std::string method, std::string pattern, AsyncRouteHandler handler);
@@ -62,6 +72,7 @@ class Router {
   // The matching route (with its path parameters), or the 404/405 response.
   std::variant<std::pair<const Route*, PathParams>, net::Response> find(const net::Request& request) const;
   std::vector<Route> routes_;
+  RouterErrors errors_;
   std::unique_ptr<ThreadPool> pool_;
 };
 

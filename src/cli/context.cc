@@ -10,6 +10,7 @@
 #include "store/postgres/pg_store.h"
 #include "store/sqlite/key_repository.h"
 #include "store/sqlite/sqlite_store.h"
+#include "store/transfer/postgres_to_sqlite.h"
 
 namespace herald::cli {
 namespace {
@@ -69,6 +70,8 @@ Result<std::unique_ptr<store::Store>> open_store(const Config& config,
     pg.commit_gather = config.commit_gather;
     auto store = store::postgres::PgStore::open(pg, std::move(cipher), SystemClock().now());
     if (!store) return store.error();
+    // Backups of PostgreSQL are SQLite files (`herald backup`), written by store/transfer/.
+    (*store)->set_snapshot_writer(store::transfer::snapshot_postgres_to_sqlite);
     return std::unique_ptr<store::Store>(std::move(*store));
   }
   store::sqlite::SqliteConfig sqlite;

@@ -236,7 +236,8 @@ int run_subject_find(const std::string& config_path, const std::string& service,
                                    {{"service_id", found->id.to_string()}, {"notifications", std::to_string(records->size())}}});
   if (!recorded) return fail(recorded.error());
   for (const auto& r : *records) {
-    std::cout << r.id.to_string() << " " << format_timestamp(r.created_at) << " " << r.type << " " << r.status << "\n";
+    std::cout << r.id.to_string() << " " << format_timestamp(r.created_at) << " " << store::channel_name(r.type) << " "
+              << store::status_name(r.status) << "\n";
   }
   std::cerr << records->size() << " notifications\n";
   return 0;

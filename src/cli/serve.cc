@@ -9,7 +9,7 @@
 #include <iostream>
 
 #include "api/documents/download.h"
-#include "api/errors.h"
+#include "api/govuk_v2/errors.h"
 #include "api/govuk_v2/handlers.h"
 #include "api/providers/sms_receipts.h"
 #include "api/router.h"
@@ -18,9 +18,12 @@
 #include "core/log.h"
 #include "core/periodic.h"
 #include "delivery/callbacks.h"
+#include "delivery/email_dispatcher.h"
+#include "delivery/letter_dispatcher.h"
 #include "delivery/letters/sftp_supplier.h"
 #include "delivery/sms/http_providers.h"
 #include "delivery/sms/sms_router.h"
+#include "delivery/sms_dispatcher.h"
 #include "delivery/smtp/smtp_client.h"
 #include "delivery/worker.h"
 #include "domain/authenticator.h"
@@ -52,24 +55,13 @@ int wait_for_signal() {
   return signal_number;
 }
 
-Result<std::unique_ptr<net::HttpsServer>> start_api(const Config& config, api::Router& router,
-                                                    delivery::DeliveryWorker* worker) {
+Result<std::unique_ptr<net::HttpsServer>> start_api(const Config& config, api::Router& router) {
   return net::HttpsServer::start(
       config.server,
-      [&router, worker](net::Request&& request, net::Responder respond) {
-        if (worker == nullptr || request.method != "POST") return router.handle(std::move(request), std::move(respond));
-        router.handle(std::move(request), net::Responder([worker, respond = std::move(respond)](net::ResponseMaker make) {
-          respond.later([worker, make = std::move(make)] {
-            net::Response response = make();
-            if (response.status == 201) worker->notify();  // deliver without waiting for the poll
-            return response;
-          });
-        }));
+      [&router](net::Request&& request, net::Responder respond) {
+        router.handle(std::move(request), std::move(respond));
       },
-      [](int status, std::string_view message) {
-        return api::error_response(status, status == 413 ? "RequestEntityTooLarge" : "BadRequestError",
-                                   std::string(message));
-      });
+      &api::govuk_v2::malformed_request);
 }
 
 }  // namespace
@@ -139,26 +131,33 @@ int run_serve(const ServeOptions& options) {
   }
 
   // --role api runs no worker; --role worker opens no listening port (SC-06).
+  domain::Outgoing outgoing(*context->store, config.email_domain);    // outlives the worker
   std::unique_ptr<delivery::letters::LetterProvider> print_supplier;  // outlives the worker
   std::unique_ptr<delivery::DeliveryWorker> worker;
   if (options.role != "api") {
-    std::vector<std::unique_ptr<delivery::EmailProvider>> providers;
-    for (std::size_t i = 0; i < config.delivery_connections; ++i) {
-      providers.push_back(std::make_unique<delivery::smtp::SmtpProvider>(config.smtp, clock));
-    }
     // Letters go to the print supplier, when one is configured; otherwise they wait, accepted.
     if (config.letters.sftp) print_supplier = delivery::letters::make_sftp_supplier(*config.letters.sftp);
-    auto worker_options = config.worker;
-    worker_options.letter_batch_size = config.letters.batch_size;
-    worker = std::make_unique<delivery::DeliveryWorker>(*context->store, notifications, std::move(providers),
-                                                        clock, worker_options, sms_router.get(), print_supplier.get());
+    // One lane (thread) per relay connection; texts and letters share the router and supplier.
+    std::vector<delivery::Lane> lanes(config.delivery_connections);
+    for (auto& lane : lanes) {
+      lane[static_cast<std::size_t>(store::Channel::kEmail)] = std::make_unique<delivery::EmailDispatcher>(
+          std::make_unique<delivery::smtp::SmtpProvider>(config.smtp, clock), outgoing);
+      lane[static_cast<std::size_t>(store::Channel::kSms)] =
+          std::make_unique<delivery::SmsDispatcher>(sms_router.get(), outgoing);
+      lane[static_cast<std::size_t>(store::Channel::kLetter)] = std::make_unique<delivery::LetterDispatcher>(
+          *context->store, print_supplier.get(),
+          delivery::LetterDispatchOptions{config.letters.batch_size, std::chrono::minutes(10)});
+    }
+    worker = std::make_unique<delivery::DeliveryWorker>(*context->store, std::move(lanes), clock, config.worker);
+    // Deliver what is accepted without waiting for the worker's poll.
+    notifications.on_queued([w = worker.get()] { w->notify(); });
   }
   // Delivery-status callbacks run wherever deliveries do.
   std::unique_ptr<delivery::CallbackSender> callbacks;
   if (options.role != "api") {
     callbacks = std::make_unique<delivery::CallbackSender>(*context->store, clock, config.callbacks);
   }
-  api::Router router(config.api_threads);
+  api::Router router(config.api_threads, api::govuk_v2::router_errors());
   security::AuthFailureTally auth_failures;
   api::govuk_v2::register_routes(router, {authenticator, notifications, templates, received_texts, letters, clock, config.public_url,
                                           api::govuk_v2::Prices{config.sms.rate_in_pounds, config.letters.prices},
@@ -186,7 +185,7 @@ int run_serve(const ServeOptions& options) {
   };
   std::unique_ptr<net::HttpsServer> server;
   if (options.role != "worker") {
-    auto started = start_api(config, router, worker.get());
+    auto started = start_api(config, router);
     if (!started) {
       log::error("serve.start_failed", {{"error", started.error().message}});
       return 1;
@@ -218,8 +217,9 @@ int run_serve(const ServeOptions& options) {
   std::unique_ptr<Periodic> letter_reports;
   if (worker && print_supplier) {
     letter_reports = std::make_unique<Periodic>(
-        "letter-reports", std::chrono::seconds(config.letters.report_interval_seconds), [&worker] {
-          if (auto collected = worker->collect_letter_reports(); !collected) {
+        "letter-reports", std::chrono::seconds(config.letters.report_interval_seconds),
+        [&print_supplier, &context, &clock] {
+          if (auto collected = delivery::collect_letter_reports(*print_supplier, *context->store, clock); !collected) {
             log::warn("delivery.letter_reports_failed", {{"error", collected.error().message}});
           }
         });

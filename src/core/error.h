@@ -19,16 +19,27 @@ enum class ErrorCode {
   kWouldBlock,         // needs to wait on I/O and was told not to (core/blocking.h): repeat where it may
 };
 
+// What the domain refused, where the code alone does not tell an API enough to name the error
+// the way its clients expect. Each API's errors module maps it (with the code) to its own class
+// names and statuses (api/govuk_v2/errors.cc); the domain never names an API's classes.
+enum class Refusal {
+  kNone,           // nothing finer than the code
+  kInvalidLetter,  // a letter's address, postage or PDF is not one that can be printed and posted
+  kInvalidPhone,   // a phone number the service may not text, or one with no known price
+  kNotReady,       // what was asked for exists but is not ready yet: ask again later (a letter's PDF)
+  kRestricted,     // closed to this caller: its key type or the service's trial mode forbids it
+  kRateLimit,      // the key's per-minute rate limit is spent
+  kDailyLimit,     // the service's daily send limit for the kind of message is spent
+};
+
 struct Error {
   ErrorCode code = ErrorCode::kInternal;
   std::string message;
-  // Optional finer class an API names the error by when the code alone cannot tell (e.g. GOV.UK's
-  // "InvalidPhoneError" or "ValidationError" beside the usual BadRequestError for bad input).
-  std::string kind = {};
+  Refusal refusal = Refusal::kNone;
 };
 
-inline Error with_kind(Error error, std::string kind) {
-  error.kind = std::move(kind);
+inline Error with_refusal(Error error, Refusal refusal) {
+  error.refusal = refusal;
   return error;
 }
 

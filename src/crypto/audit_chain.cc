@@ -77,6 +77,21 @@ void chain_entry(AuditEntry& e, std::string_view prev_hash) {
   e.hash = audit_entry_hash(e);
 }
 
+Result<void> chain_entries(std::vector<AuditEntry>& entries, std::int64_t head_seq, std::string_view head_hash) {
+  const bool empty_log = head_seq == 0 && head_hash.empty();
+  if (!empty_log && (head_seq < 1 || head_hash.size() != kAuditHashBytes)) {
+    return data_loss("the audit log's last entry is malformed (seq " + std::to_string(head_seq) + ")");
+  }
+  std::int64_t seq = head_seq;
+  std::string prev(head_hash);
+  for (AuditEntry& e : entries) {
+    e.seq = ++seq;
+    chain_entry(e, prev);
+    prev = e.hash;
+  }
+  return ok();
+}
+
 std::string audit_checkpoint_message(std::int64_t seq, std::string_view hash, Timestamp at,
                                      std::string_view key_id) {
   std::string message;

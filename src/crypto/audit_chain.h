@@ -53,6 +53,13 @@ std::string audit_entry_hash(const AuditEntry& e);
 // zero bytes) and e.hash to audit_entry_hash(e).
 void chain_entry(AuditEntry& e, std::string_view prev_hash);
 
+// Appending to a stored chain, the part every store backend shares: numbers `entries` on from
+// the chain's head (the stored entry with the highest seq: `head_seq` and `head_hash`; 0 and
+// empty for an empty log) and chains each to the one before it, the first to the head. The
+// backend reads the head and stores the entries under its write lock. kDataLoss, with
+// `entries` unchanged, if the head is malformed (seq below 0, or a hash not 32 bytes).
+Result<void> chain_entries(std::vector<AuditEntry>& entries, std::int64_t head_seq, std::string_view head_hash);
+
 // A signed statement "the chain's entry `seq` has hash `hash`", made at `at` with key `key_id`.
 struct AuditCheckpoint {
   std::int64_t seq = 0;

@@ -13,7 +13,21 @@ std::optional<std::string> time_or_null(const std::optional<Timestamp>& t) {
   return format_timestamp(*t);
 }
 
+// net::https_request, stateless: one instance serves every sender.
+class HttpsTransport final : public CallbackTransport {
+ public:
+  Result<net::HttpResponse> post(std::string_view url, const net::Headers& headers, std::string_view body,
+                                 const net::HttpClientOptions& options) override {
+    return net::https_request("POST", url, headers, body, options);
+  }
+};
+
 }  // namespace
+
+CallbackTransport& https_transport() {
+  static HttpsTransport transport;
+  return transport;
+}
 
 std::string delivery_status_json(const store::NotificationRecord& r) {
   json::Writer w;
@@ -21,11 +35,11 @@ std::string delivery_status_json(const store::NotificationRecord& r) {
   w.key("id").string(r.id.to_string());
   w.key("reference").string_or_null(r.reference);
   w.key("to").string(r.recipient);
-  w.key("status").string(r.status);
+  w.key("status").string(store::status_name(r.status));
   w.key("created_at").string(format_timestamp(r.created_at));
   w.key("completed_at").string_or_null(time_or_null(r.updated_at));
   w.key("sent_at").string_or_null(time_or_null(r.sent_at));
-  w.key("notification_type").string(r.type);
+  w.key("notification_type").string(store::channel_name(r.type));
   w.key("template_id").string(r.template_id.to_string());
   w.key("template_version").integer(r.template_version);
   w.end_object();
@@ -44,8 +58,9 @@ std::string inbound_sms_json(const store::InboundSms& text) {
   return w.take();
 }
 
-CallbackSender::CallbackSender(store::Store& store, const Clock& clock, CallbackOptions options)
-    : store_(store), clock_(clock), options_(std::move(options)) {}
+CallbackSender::CallbackSender(store::Store& store, const Clock& clock, CallbackOptions options,
+                               CallbackTransport& transport)
+    : store_(store), clock_(clock), options_(std::move(options)), transport_(transport) {}
 
 CallbackSender::~CallbackSender() { stop(); }
 
@@ -105,10 +120,10 @@ std::optional<Timestamp> CallbackSender::post(ServiceId service, store::Callback
     return clock_.now() + options_.retry_delay;
   }
   if (!*callback) return std::nullopt;  // removed since: nobody to tell
-  auto response = net::https_request(
-      "POST", (*callback)->url,
-      {{"Content-Type", "application/json"}, {"Authorization", "Bearer " + (*callback)->bearer_token}}, body,
-      options_.http);
+  auto response =
+      transport_.post((*callback)->url,
+                      {{"Content-Type", "application/json"}, {"Authorization", "Bearer " + (*callback)->bearer_token}},
+                      body, options_.http);
   crypto::wipe_string((*callback)->bearer_token);
   std::string outcome;
   bool retry = false;

@@ -12,6 +12,7 @@
 #include <condition_variable>
 #include <mutex>
 #include <string>
+#include <string_view>
 #include <thread>
 
 #include "core/time.h"
@@ -29,13 +30,25 @@ struct CallbackOptions {
   net::HttpClientOptions http;  // timeout 5 s (GOV.UK's); policy: public addresses only
 };
 
+// How a callback leaves the process: one HTTPS POST. The real one is net::https_request (SSRF
+// guard, timeouts, certificate checks); tests give a scripted one, so what is sent and what a
+// failure leads to can be checked without a server. Used from the sender's thread only.
+class CallbackTransport {
+ public:
+  virtual ~CallbackTransport() = default;
+  virtual Result<net::HttpResponse> post(std::string_view url, const net::Headers& headers, std::string_view body,
+                                         const net::HttpClientOptions& options) = 0;
+};
+CallbackTransport& https_transport();
+
 // The callback bodies, field for field as GOV.UK sends them (§6.1, §6.2).
 std::string delivery_status_json(const store::NotificationRecord& record);
 std::string inbound_sms_json(const store::InboundSms& text);
 
 class CallbackSender {
  public:
-  CallbackSender(store::Store& store, const Clock& clock, CallbackOptions options);
+  CallbackSender(store::Store& store, const Clock& clock, CallbackOptions options,
+                 CallbackTransport& transport = https_transport());
   ~CallbackSender();
   void start();
   void stop();
@@ -51,6 +64,7 @@ class CallbackSender {
   store::Store& store_;
   const Clock& clock_;
   CallbackOptions options_;
+  CallbackTransport& transport_;
   std::atomic<bool> stopping_{false};
   std::mutex mutex_;
   std::condition_variable wake_;

@@ -7,19 +7,11 @@
 #include <string>
 
 #include "delivery/send_result.h"
+#include "domain/outgoing.h"
 
 namespace herald::delivery {
 
-struct OutgoingEmail {
-  std::string message_id;  // the notification id; becomes the Message-ID header
-  std::string from;
-  std::string to;
-  std::string subject;
-  std::string text_body;
-  std::string html_body;
-  std::optional<std::string> one_click_unsubscribe_url;
-  std::string reply_to;  // empty: no Reply-To header
-};
+using OutgoingEmail = domain::OutgoingEmail;
 
 class EmailProvider {
  public:

@@ -12,21 +12,23 @@
 
 #include "core/result.h"
 #include "delivery/send_result.h"
+#include "store/records.h"
 
 namespace herald::delivery::letters {
 
 struct OutgoingLetter {
-  std::string reference;  // the notification id: the supplier's name for the letter
-  std::string postage;    // "first", "second", "economy", "europe" or "rest-of-world"
-  int page_count = 0;     // A4 pages of `pdf`
+  std::string reference;       // the notification id: the supplier's name for the letter
+  std::string postage;         // "first", "second", "economy", "europe" or "rest-of-world"
+  int page_count = 0;          // A4 pages of `pdf`
   bool international = false;  // postage europe/rest-of-world
-  std::string pdf;        // the letter, address in the window position; personal data
+  std::string pdf;             // the letter, address in the window position; personal data
 };
 
 // What the supplier says became of a letter it took (docs/formats/letter-batch.md, "Reports").
 struct LetterReport {
   std::string reference;  // the notification id
-  std::string status;     // Herald's: "delivered" (posted), "returned-letter", "technical-failure"
+  // Herald's: delivered (posted), returned-letter, technical-failure
+  store::NotificationStatus status = store::NotificationStatus::kDelivered;
 };
 
 class LetterProvider {

@@ -29,4 +29,16 @@ class SmsProvider {
   virtual SendResult send(const OutgoingSms& sms) = 0;
 };
 
+// Where the delivery worker hands texts: the configured providers behind one door (SmsRouter,
+// delivery/sms/, fails over between them). Thread-safe.
+class SmsSender {
+ public:
+  virtual ~SmsSender() = default;
+  struct Routed {
+    SendResult result;
+    std::string provider;  // the one that accepted it (or was tried last)
+  };
+  virtual Routed send(const OutgoingSms& sms) = 0;
+};
+
 }  // namespace herald::delivery::sms

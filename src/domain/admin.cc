@@ -104,15 +104,14 @@ Result<CreatedApiKey> Admin::create_api_key(ServiceId service, store::KeyType ty
 
 namespace {
 
-Result<void> check_template_content(const std::string& type, const std::string& name, const std::string& subject,
+Result<void> check_template_content(store::Channel type, const std::string& name, const std::string& subject,
                                     const std::string& body) {
-  if (type != "email" && type != "sms" && type != "letter") {
-    return invalid_argument("template type must be email, sms or letter");
-  }
+  using store::Channel;
   if (name.empty()) return invalid_argument("template name must not be empty");
-  if (type == "email" && subject.empty()) return invalid_argument("an email template needs a subject");
-  if (type == "letter" && subject.empty()) return invalid_argument("a letter template needs a heading (--subject)");
-  if (type == "sms" && !subject.empty()) return invalid_argument("a text message template has no subject");
+  if (type == Channel::kEmail && subject.empty()) return invalid_argument("an email template needs a subject");
+  if (type == Channel::kLetter && subject.empty())
+    return invalid_argument("a letter template needs a heading (--subject)");
+  if (type == Channel::kSms && !subject.empty()) return invalid_argument("a text message template has no subject");
   if (body.empty()) return invalid_argument("template body must not be empty");
   return ok();
 }
@@ -120,7 +119,7 @@ Result<void> check_template_content(const std::string& type, const std::string& 
 }  // namespace
 
 Result<void> Admin::check_letter_options(const store::TemplateRecord& record) {
-  if (record.type != "letter") {
+  if (record.type != store::Channel::kLetter) {
     if (record.postage || record.letter_contact_id) {
       return invalid_argument("postage and a letter contact are only for letter templates");
     }
@@ -139,19 +138,21 @@ Result<void> Admin::check_letter_options(const store::TemplateRecord& record) {
 }
 
 Result<store::TemplateRecord> Admin::create_template(const NewTemplate& request, Timestamp now) {
-  HERALD_TRY(check_template_content(request.type, request.name, request.subject, request.body));
+  const auto type = store::parse_channel(request.type);
+  if (!type) return invalid_argument("template type must be email, sms or letter");
+  HERALD_TRY(check_template_content(*type, request.name, request.subject, request.body));
   store::TemplateRecord record;
   record.id = TemplateId{crypto::random_uuid()};
   record.service = request.service;
   record.name = request.name;
-  record.type = request.type;
+  record.type = *type;
   record.subject = request.subject;
   record.body = request.body;
   record.version = 1;
   record.created_at = now;
   record.created_by = request.created_by;
   record.postage = request.postage;
-  if (record.type == "letter" && !record.postage) record.postage = "second";  // GOV.UK's default
+  if (record.type == store::Channel::kLetter && !record.postage) record.postage = "second";  // GOV.UK's default
   record.letter_contact_id = request.letter_contact_id;
   HERALD_TRY(check_letter_options(record));
   HERALD_TRY(store_.create_template(record));

@@ -20,7 +20,7 @@ struct CreatedApiKey {
 
 struct NewTemplate {
   ServiceId service;
-  std::string type;  // "email", "sms" or "letter"
+  std::string type;  // "email", "sms" or "letter", as typed: Admin checks it
   std::string name;
   std::string subject;  // email subject or letter heading; empty for sms
   std::string body;

@@ -13,6 +13,8 @@
 #include "domain/templates.h"
 
 namespace herald::domain {
+
+using Status = store::NotificationStatus;
 namespace {
 
 // GOV.UK prints letters double-sided: a sheet of paper holds two pages.
@@ -51,7 +53,7 @@ std::string address_personalisation(const std::vector<std::string>& lines) {
 }
 
 Error letter_refusal(std::string message) {
-  return with_kind(Error{ErrorCode::kPermissionDenied, std::move(message)}, "BadRequestError");
+  return {ErrorCode::kPermissionDenied, std::move(message), Refusal::kRestricted};
 }
 
 }  // namespace
@@ -69,19 +71,20 @@ void Letters::finish(const Caller& caller, store::NotificationRecord& record, Ti
   record.service = caller.service;
   record.api_key = caller.key;
   record.key_type = caller.key_type;
-  record.type = "letter";
+  record.type = store::Channel::kLetter;
   record.created_at = now;
   // Test letters never leave Herald: delivered at once (GOV.UK's research mode). Failed ones
   // are final too. Only letters in "created" wait for the print supplier.
-  if (record.status == "created" && caller.key_type == store::KeyType::kTest) record.status = "delivered";
-  record.queued = record.status == "created";
+  if (record.status == Status::kCreated && caller.key_type == store::KeyType::kTest) record.status = Status::kDelivered;
+  record.queued = record.status == Status::kCreated;
   if (!record.queued) record.updated_at = now;
 }
 
 Result<AcceptedLetter> Letters::send(const Caller& caller, LetterRequest&& request, Timestamp now) {
   auto service = letter_service(caller, now);
   if (!service) return service.error();
-  auto found = notifications_.usable_template(caller, request.template_id, "letter", now, Blocking::kAllowed);
+  auto found =
+      notifications_.usable_template(caller, request.template_id, store::Channel::kLetter, now, Blocking::kAllowed);
   if (!found) return found.error();
   const store::TemplateRecord& letter_template = **found;
   HERALD_TRY(check_placeholders({letter_template.subject, letter_template.body}, request.personalisation));
@@ -110,18 +113,18 @@ Result<AcceptedLetter> Letters::send(const Caller& caller, LetterRequest&& reque
   record.body = substitute_placeholders(letter_template.body, request.personalisation, ListStyle::kMarkdownBullets);
   record.postage = std::string(letter_postage(*address, uk_postage ? *uk_postage : UkPostage::kSecond));
   record.sender = contact_block;
-  record.status = "created";
+  record.status = Status::kCreated;
   auto pdf = render_letter_pdf({record.subject, record.body, address->lines, contact_block, config_.logo_png_path,
                                 letter_date(now)});
   if (!pdf && pdf.error().code != ErrorCode::kInvalidArgument) return pdf.error();
-  if (!pdf) record.status = "validation-failed";  // longer than GOV.UK's 10 pages
+  if (!pdf) record.status = Status::kValidationFailed;  // longer than GOV.UK's 10 pages
   finish(caller, record, now);
   if (pdf) {
     record.billable_units = sheets_of_paper(pdf->page_count);
     HERALD_TRY(store_.put_letter_pdf(record.service, record.id, record.created_at, pdf->bytes));
   }
   HERALD_TRY(store_.insert_notification(record));
-  notifications_.limits().count_daily(caller, "letter", now);
+  notifications_.accepted(caller, record, now);
   return AcceptedLetter{std::move(record)};
 }
 
@@ -149,7 +152,7 @@ Result<AcceptedLetter> Letters::send_precompiled(const Caller& caller, Precompil
     t.id = template_id;
     t.service = caller.service;
     t.name = "Pre-compiled PDF";
-    t.type = "letter";
+    t.type = store::Channel::kLetter;
     t.created_at = now;
     t.created_by = "herald";
     t.archived = true;
@@ -161,7 +164,7 @@ Result<AcceptedLetter> Letters::send_precompiled(const Caller& caller, Precompil
   record.template_id = template_id;
   record.template_version = template_version;
   record.reference = std::move(request.reference);
-  record.status = "created";
+  record.status = Status::kCreated;
   auto checked = check_precompiled_letter(request.pdf);
   std::vector<std::string> lines;
   if (checked) {
@@ -176,7 +179,7 @@ Result<AcceptedLetter> Letters::send_precompiled(const Caller& caller, Precompil
   }
   if (lines.empty()) {
     // GOV.UK accepts the letter and fails it after its checks: so does Herald, at once.
-    record.status = "validation-failed";
+    record.status = Status::kValidationFailed;
     lines = {"Provided as PDF"};
   }
   if (!record.postage) record.postage = std::string(letter_postage({}, *uk_postage));
@@ -187,7 +190,7 @@ Result<AcceptedLetter> Letters::send_precompiled(const Caller& caller, Precompil
     HERALD_TRY(store_.put_letter_pdf(record.service, record.id, record.created_at, request.pdf));
   }
   HERALD_TRY(store_.insert_notification(record));
-  notifications_.limits().count_daily(caller, "letter", now);
+  notifications_.accepted(caller, record, now);
   return AcceptedLetter{std::move(record)};
 }
 
@@ -196,22 +199,19 @@ Result<std::string> Letters::pdf(const Caller& caller, NotificationId id) {
   if (!found) return found.error();
   if (!*found) return not_found("notification");
   const store::NotificationRecord& record = **found;
-  const auto refuse = [](std::string kind, std::string message) {
-    return with_kind(invalid_argument(std::move(message)), std::move(kind));
-  };
-  if (record.type != "letter") return refuse("BadRequestError", "Notification is not a letter");
-  if (record.status == "virus-scan-failed") return refuse("BadRequestError", "File did not pass the virus scan");
-  if (record.status == "technical-failure") {
-    return refuse("BadRequestError", "PDF not available for letters in status technical-failure");
+  if (record.type != store::Channel::kLetter) return invalid_argument("Notification is not a letter");
+  if (record.status == Status::kVirusScanFailed) return invalid_argument("File did not pass the virus scan");
+  if (record.status == Status::kTechnicalFailure) {
+    return invalid_argument("PDF not available for letters in status technical-failure");
   }
   auto pdf = store_.find_letter_pdf(caller.service, id);
   if (!pdf) return pdf.error();
-  if (!*pdf && record.status == "validation-failed") {
+  if (!*pdf && record.status == Status::kValidationFailed) {
     // Too long to render: there never will be a PDF (GOV.UK's wording for technical failures).
-    return refuse("BadRequestError", "PDF not available for letters in status validation-failed");
+    return invalid_argument("PDF not available for letters in status validation-failed");
   }
-  if (!*pdf || record.status == "pending-virus-check") {
-    return refuse("PDFNotReadyError", "PDF not available yet, try again later");
+  if (!*pdf || record.status == Status::kPendingVirusCheck) {
+    return Error{ErrorCode::kInvalidArgument, "PDF not available yet, try again later", Refusal::kNotReady};
   }
   return std::move(**pdf);
 }

@@ -58,8 +58,9 @@ class Letters {
       : store_(store), notifications_(notifications), config_(std::move(config)) {}
 
   // GOV.UK's order: letter permission ("Service is not allowed to send letters"), template,
-  // personalisation, team key (403 "Cannot send letters with a team api key"), trial mode (403
-  // "Cannot send letters when service is in trial mode"), the address (400 ValidationError),
+  // personalisation, team key ("Cannot send letters with a team api key"), trial mode ("Cannot
+  // send letters when service is in trial mode"; both kPermissionDenied, Refusal::kRestricted),
+  // the address (kInvalidArgument, Refusal::kInvalidLetter),
   // then rendered and durable. A letter beyond kLetterMaxPages is accepted in status
   // validation-failed, as GOV.UK fails it after accepting it. Test keys: delivered at once,
   // never handed to a print supplier.
@@ -69,11 +70,10 @@ class Letters {
   // check fails - accepted either way, as GOV.UK accepts it and fails it later.
   Result<AcceptedLetter> send_precompiled(const Caller& caller, PrecompiledLetterRequest&& request, Timestamp now);
 
-  // The letter's PDF. Errors as GOV.UK's (kind BadRequestError / PDFNotReadyError, 400):
-  // "Notification is not a letter", "File did not pass the virus scan", "PDF not available for
-  // letters in status technical-failure" (and validation-failed, when there is no PDF at all),
-  // "PDF not available yet, try again later"; kNotFound
-  // when there is no such notification.
+  // The letter's PDF. Errors as GOV.UK's, all kInvalidArgument: "Notification is not a letter",
+  // "File did not pass the virus scan", "PDF not available for letters in status
+  // technical-failure" (and validation-failed, when there is no PDF at all), "PDF not available
+  // yet, try again later" (Refusal::kNotReady); kNotFound when there is no such notification.
   Result<std::string> pdf(const Caller& caller, NotificationId id);
 
   // The PDF as the print supplier gets it (the delivery worker); kNotFound when it is gone.

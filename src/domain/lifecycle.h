@@ -34,15 +34,30 @@ struct RetryPolicy {
 };
 
 // GOV.UK's smoke-test recipients: accepted and stored, never handed to a worker (their status
-// stays "created"). `type` is "email" or "sms"; numbers are compared once normalised.
-bool is_simulated_recipient(std::string_view type, std::string_view recipient);
+// stays "created"). Only emails and texts have them; numbers are compared once normalised.
+bool is_simulated_recipient(store::Channel type, std::string_view recipient);
 // The email addresses of the above.
 bool is_simulated_email_address(std::string_view address);
 
 // What GOV.UK's simulator does with a test API key's notification (never really sent): the
 // temp-fail/perm-fail addresses and the 07700900003/07700900002 numbers fail, all else is
 // delivered.
-SendAttempt simulated_test_key_attempt(std::string_view type, std::string_view recipient);
+SendAttempt simulated_test_key_attempt(store::Channel type, std::string_view recipient);
+
+// Whether a notification in `status` is done: nothing Herald or a provider does changes it any
+// more (GOV.UK's completed_at is set), except that a posted letter may still be returned.
+bool is_final(store::NotificationStatus status);
+
+// What a provider's receipt reporting `reported` makes of a notification now in `current`, or
+// nullopt when it changes nothing. A receipt applies while the notification waits for one
+// (sending, or pending after an earlier receipt); a failure after "pending" counts as temporary
+// (GOV.UK's rule for Firetext); a letter posted ("delivered") may still come back
+// (returned-letter). Final statuses stay.
+std::optional<store::NotificationStatus> status_after_receipt(store::NotificationStatus current,
+                                                              store::NotificationStatus reported);
+// A receipt for NotificationStore::apply_receipt, its transitions those of status_after_receipt.
+store::DeliveryReceipt receipt_for(NotificationId id, std::string provider, store::NotificationStatus reported,
+                                   Timestamp received_at);
 
 // What an attempt's result makes of the notification at `now`: delivered or permanent-failure
 // (sent_at set); a temporary failure is tried again per `retry`, then technical-failure; a test

@@ -15,14 +15,36 @@ const char* shown_key_type(store::KeyType type) {
   return "LIVE";
 }
 
-std::int64_t channel_limit(const store::ServiceRecord& service, std::string_view channel) {
-  if (channel == "email") return service.email_limit;
-  if (channel == "sms") return service.sms_limit;
-  if (channel == "letter") return service.letter_limit;
+std::int64_t daily_limit(const store::ServiceRecord& service, DailyCounter counter) {
+  switch (counter) {
+    case DailyCounter::kEmail: return service.email_limit;
+    case DailyCounter::kSms: return service.sms_limit;
+    case DailyCounter::kLetter: return service.letter_limit;
+    case DailyCounter::kInternationalSms: return service.international_sms_limit;
+  }
   return service.international_sms_limit;
 }
 
 }  // namespace
+
+DailyCounter daily_counter(store::Channel channel) {
+  switch (channel) {
+    case store::Channel::kEmail: return DailyCounter::kEmail;
+    case store::Channel::kSms: return DailyCounter::kSms;
+    case store::Channel::kLetter: return DailyCounter::kLetter;
+  }
+  return DailyCounter::kEmail;
+}
+
+const char* daily_counter_name(DailyCounter counter) {
+  switch (counter) {
+    case DailyCounter::kEmail: return "email";
+    case DailyCounter::kSms: return "sms";
+    case DailyCounter::kLetter: return "letter";
+    case DailyCounter::kInternationalSms: return "international_sms";
+  }
+  return "email";
+}
 
 std::int64_t next_grant_size(std::int64_t last_size, Duration elapsed, std::int64_t floor, std::int64_t cap) {
   cap = std::max(floor, cap);
@@ -75,9 +97,9 @@ Result<bool> Limits::draw(const std::string& key, bool spend, Timestamp now, std
 
 namespace {
 
-std::string daily_key(const Caller& caller, std::string_view channel, Timestamp now) {
+std::string daily_key(const Caller& caller, DailyCounter counter, Timestamp now) {
   const bool test = caller.key_type == store::KeyType::kTest;
-  return "daily/" + caller.service.to_string() + (test ? "/test/" : "/") + std::string(channel) + "/" +
+  return "daily/" + caller.service.to_string() + (test ? "/test/" : "/") + daily_counter_name(counter) + "/" +
          format_timestamp(now).substr(0, 10);
 }
 
@@ -102,29 +124,30 @@ Result<void> Limits::check_rate(const Caller& caller, const store::ServiceRecord
   return Error{ErrorCode::kResourceExhausted,
                "Exceeded rate limit for key type " + std::string(shown_key_type(caller.key_type)) + " of " +
                    std::to_string(rate) + " requests per 60 seconds",
-               "RateLimitError"};
+               Refusal::kRateLimit};
 }
 
-Result<void> Limits::check_daily(const Caller& caller, const store::ServiceRecord& service, std::string_view channel,
+Result<void> Limits::check_daily(const Caller& caller, const store::ServiceRecord& service, DailyCounter counter,
                                  Timestamp now, Blocking blocking) {
   const bool test = caller.key_type == store::KeyType::kTest;
-  std::int64_t limit = channel_limit(service, channel);
+  std::int64_t limit = daily_limit(service, counter);
   if (service.restricted && !test) limit = std::min(limit, kTrialDailyLimit);
-  if (service.restricted && test) limit = channel_limit(store::ServiceRecord{}, channel);  // GOV.UK's live defaults
-  const std::string key = daily_key(caller, channel, now);
+  if (service.restricted && test) limit = daily_limit(store::ServiceRecord{}, counter);  // GOV.UK's live defaults
+  const std::string key = daily_key(caller, counter, now);
   const std::int64_t floor = std::clamp<std::int64_t>(limit / 1000, 1, 20);
   auto available = draw(key, false, now, floor, std::max<std::int64_t>(1, limit / 100), blocking,
                         [&](std::int64_t want) { return store_.reserve_count(key, want, limit); });
   if (!available) return available.error();
   if (*available) return ok();
   return Error{ErrorCode::kResourceExhausted,
-               "Exceeded send limits (" + std::string(channel) + ": " + std::to_string(limit) + ") for today",
-               "TooManyRequestsError"};
+               "Exceeded send limits (" + std::string(daily_counter_name(counter)) + ": " + std::to_string(limit) +
+                   ") for today",
+               Refusal::kDailyLimit};
 }
 
-void Limits::count_daily(const Caller& caller, std::string_view channel, Timestamp now) {
+void Limits::count_daily(const Caller& caller, DailyCounter counter, Timestamp now) {
   std::lock_guard lock(mutex_);
-  auto it = granted_.find(daily_key(caller, channel, now));
+  auto it = granted_.find(daily_key(caller, counter, now));
   // Sends racing for the last unit of a grant may both be stored: at most one over per race.
   if (it != granted_.end() && it->second.left > 0) --it->second.left;
 }

@@ -34,22 +34,27 @@ inline constexpr Duration kGrantSpan = std::chrono::milliseconds(100);
 // scaled to kGrantSpan, within [floor, cap]. Exposed for tests.
 std::int64_t next_grant_size(std::int64_t last_size, Duration elapsed, std::int64_t floor, std::int64_t cap);
 
+// GOV.UK's per-day counters: one per channel, and international texts on their own as well.
+enum class DailyCounter { kEmail, kSms, kLetter, kInternationalSms };
+DailyCounter daily_counter(store::Channel channel);
+const char* daily_counter_name(DailyCounter counter);  // "email", "sms", "letter", "international_sms"
+
 class Limits {
  public:
   explicit Limits(store::LimitCounters& store) : store_(store) {}
 
   // The per-minute token bucket of the service's key type (normal keys shown as LIVE):
-  // capacity min(ceil(rate/3) + 1, 1000), refilled at rate/60 per second. 429 RateLimitError
-  // "Exceeded rate limit for key type LIVE of 3000 requests per 60 seconds".
+  // capacity min(ceil(rate/3) + 1, 1000), refilled at rate/60 per second. kResourceExhausted
+  // (Refusal::kRateLimit) "Exceeded rate limit for key type LIVE of 3000 requests per 60 seconds".
   Result<void> check_rate(const Caller& caller, const store::ServiceRecord& service, Timestamp now, Blocking blocking);
-  // Whether one more send fits the channel's counter for today (UTC): "email", "sms", "letter"
-  // or "international_sms"; test keys count separately, and in trial services they have the
-  // live limits while other keys have kTrialDailyLimit. 429 TooManyRequestsError
-  // "Exceeded send limits (sms: 250000) for today". As GOV.UK, only accepted sends count:
+  // Whether one more send fits one of today's (UTC) counters: a channel's, or international
+  // texts' (DailyCounter::kInternationalSms); test keys count separately, and in trial services they have the
+  // live limits while other keys have kTrialDailyLimit. kResourceExhausted
+  // (Refusal::kDailyLimit) "Exceeded send limits (sms: 250000) for today". As GOV.UK, only accepted sends count:
   // call count_daily once the notification is stored.
-  Result<void> check_daily(const Caller& caller, const store::ServiceRecord& service, std::string_view channel,
+  Result<void> check_daily(const Caller& caller, const store::ServiceRecord& service, DailyCounter counter,
                            Timestamp now, Blocking blocking);
-  void count_daily(const Caller& caller, std::string_view channel, Timestamp now);
+  void count_daily(const Caller& caller, DailyCounter counter, Timestamp now);
 
  private:
   struct Grant {

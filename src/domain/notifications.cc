@@ -3,9 +3,10 @@
 #include <algorithm>
 #include <array>
 
-#include "crypto/random.h"
 #include "core/json.h"
+#include "crypto/random.h"
 #include "domain/email_address.h"
+#include "domain/outgoing.h"
 #include "domain/personalisation_json.h"
 #include "domain/sms_text.h"
 
@@ -17,22 +18,21 @@ constexpr std::size_t kMaxEmailBytes = 2'000'000;
 }  // namespace
 
 Result<LookupCache::TemplatePtr> Notifications::usable_template(const Caller& caller, TemplateId id,
-                                                                std::string_view type, Timestamp now,
-                                                                Blocking blocking) {
+                                                                store::Channel type, Timestamp now, Blocking blocking) {
   auto found = lookups_.template_version(caller.service, id, std::nullopt, now, blocking);
   if (!found) return found.error();
   if (!*found) return invalid_argument("Template not found");
   const store::TemplateRecord& record = **found;
   if (record.type != type) {
-    return invalid_argument(record.type + " template is not suitable for " + std::string(type) +
-                            " notification");
+    return invalid_argument(std::string(store::channel_name(record.type)) + " template is not suitable for " +
+                            store::channel_name(type) + " notification");
   }
   if (record.archived) return invalid_argument("Template has been deleted");
   return found;
 }
 
 std::string Notifications::from_email(const store::ServiceRecord& service) const {
-  return service.email_sender_local_part + "@" + config_.email_domain;
+  return domain::from_email(service, config_.email_domain);
 }
 
 Result<AcceptedEmail> Notifications::prepare_email(const Caller& caller, EmailRequest&& request,
@@ -40,7 +40,7 @@ Result<AcceptedEmail> Notifications::prepare_email(const Caller& caller, EmailRe
   auto service = lookups_.service(caller.service, now, blocking);
   if (!service) return service.error();
   if (!*service) return not_found("service " + caller.service.to_string());
-  auto found = usable_template(caller, request.template_id, "email", now, blocking);
+  auto found = usable_template(caller, request.template_id, store::Channel::kEmail, now, blocking);
   if (!found) return found.error();
   const store::TemplateRecord& email_template = **found;
   // Every read that may need the store comes before the rendering, so a kWouldBlock happens
@@ -86,8 +86,8 @@ Result<AcceptedEmail> Notifications::prepare_email(const Caller& caller, EmailRe
   record.key_type = caller.key_type;
   record.template_id = email_template.id;
   record.template_version = email_template.version;
-  record.type = "email";
-  record.status = "created";
+  record.type = store::Channel::kEmail;
+  record.status = store::NotificationStatus::kCreated;
   record.reference = std::move(request.reference);
   record.recipient = std::move(request.email_address);
   record.recipient_normalised = normalise_email_for_index(record.recipient);
@@ -97,7 +97,7 @@ Result<AcceptedEmail> Notifications::prepare_email(const Caller& caller, EmailRe
   record.one_click_unsubscribe_url = std::move(request.one_click_unsubscribe_url);
   record.sender = std::move(reply_to);  // for email, GOV.UK's reply_to_text
   record.created_at = now;
-  record.queued = !is_simulated_recipient("email", record.recipient);
+  record.queued = !is_simulated_recipient(store::Channel::kEmail, record.recipient);
   return AcceptedEmail{std::move(record), from_email(**service), std::move(request.sanitised_content)};
 }
 
@@ -136,7 +136,13 @@ Result<AcceptedEmail> Notifications::send_email(const Caller& caller, EmailReque
   auto accepted = prepare_email(caller, std::move(request), now, Blocking::kAllowed);
   if (!accepted) return accepted;
   HERALD_TRY(store_.insert_notification(accepted->record));
+  this->accepted(caller, accepted->record, now);
   return accepted;
+}
+
+void Notifications::accepted(const Caller& caller, const store::NotificationRecord& record, Timestamp now) {
+  limits_.count_daily(caller, daily_counter(record.type), now);
+  if (record.queued && on_queued_) on_queued_();
 }
 
 Result<void> Notifications::send_email_async(const Caller& caller, EmailRequest&& request,
@@ -155,7 +161,7 @@ Result<void> Notifications::send_email_async(const Caller& caller, EmailRequest&
     if (!stored) {
       done(stored.error());
     } else {
-      limits_.count_daily(caller, "email", now);
+      this->accepted(caller, shared->record, now);
       done(std::move(*shared));
     }
   });
@@ -177,7 +183,7 @@ Result<void> Notifications::check_recipient_allowed(const Caller& caller, const 
                           "https://www.notifications.service.gov.uk/trial-mode");
 }
 
-Result<void> Notifications::admit(const Caller& caller, std::string_view channel, Timestamp now, Blocking blocking,
+Result<void> Notifications::admit(const Caller& caller, store::Channel channel, Timestamp now, Blocking blocking,
                                   Admission& admission) {
   if (admission.rate_counted && admission.daily_checked) return ok();
   auto service = lookups_.service(caller.service, now, blocking);
@@ -187,7 +193,7 @@ Result<void> Notifications::admit(const Caller& caller, std::string_view channel
     HERALD_TRY(limits_.check_rate(caller, **service, now, blocking));
     admission.rate_counted = true;
   }
-  HERALD_TRY(limits_.check_daily(caller, **service, channel, now, blocking));
+  HERALD_TRY(limits_.check_daily(caller, **service, daily_counter(channel), now, blocking));
   admission.daily_checked = true;
   return ok();
 }
@@ -198,7 +204,7 @@ Result<AcceptedSms> Notifications::prepare_sms(const Caller& caller, SmsRequest&
   if (!*service) return not_found("service " + caller.service.to_string());
   const store::ServiceRecord& owner = **service;
   if (!owner.has_permission("sms")) return invalid_argument("Service is not allowed to send text messages");
-  auto found = usable_template(caller, request.template_id, "sms", now, Blocking::kAllowed);
+  auto found = usable_template(caller, request.template_id, store::Channel::kSms, now, Blocking::kAllowed);
   if (!found) return found.error();
   const store::TemplateRecord& sms_template = **found;
   auto rendered = render_sms(sms_template.body, request.personalisation);
@@ -222,13 +228,14 @@ Result<AcceptedSms> Notifications::prepare_sms(const Caller& caller, SmsRequest&
     if (refused_as_international(request.parsed, allowed.error())) {
       return invalid_argument("Cannot send to international mobile numbers");
     }
-    return with_kind(allowed.error(), "InvalidPhoneError");
+    return with_refusal(allowed.error(), Refusal::kInvalidPhone);
   }
   HERALD_TRY(check_sms_length(*rendered));
   auto billing = sms_billing_info(request.parsed);
-  if (!billing) return with_kind(billing.error(), "InvalidPhoneError");
+  if (!billing) return with_refusal(billing.error(), Refusal::kInvalidPhone);
   // International texts have a daily limit of their own (GOV.UK: 100 for a live service).
-  if (billing->international) HERALD_TRY(limits_.check_daily(caller, owner, "international_sms", now, Blocking::kAllowed));
+  if (billing->international)
+    HERALD_TRY(limits_.check_daily(caller, owner, DailyCounter::kInternationalSms, now, Blocking::kAllowed));
   // GOV.UK bills what the handset gets: the prefixed text.
   int fragments = static_cast<int>(rendered->fragment_count);
   if (owner.prefix_sms) {
@@ -244,8 +251,8 @@ Result<AcceptedSms> Notifications::prepare_sms(const Caller& caller, SmsRequest&
   record.key_type = caller.key_type;
   record.template_id = sms_template.id;
   record.template_version = sms_template.version;
-  record.type = "sms";
-  record.status = "created";
+  record.type = store::Channel::kSms;
+  record.status = store::NotificationStatus::kCreated;
   record.reference = std::move(request.reference);
   record.recipient = std::move(request.phone_number);
   record.recipient_normalised = request.parsed.normalised;
@@ -272,28 +279,12 @@ Result<void> Notifications::send_sms_async(const Caller& caller, SmsRequest&& re
     if (!stored) {
       done(stored.error());
     } else {
-      limits_.count_daily(caller, "sms", now);
-      if (shared->international) limits_.count_daily(caller, "international_sms", now);
+      this->accepted(caller, shared->record, now);
+      if (shared->international) limits_.count_daily(caller, DailyCounter::kInternationalSms, now);
       done(std::move(*shared));
     }
   });
   return ok();
-}
-
-Result<std::string> Notifications::sms_text_for_provider(const store::NotificationRecord& record, Timestamp now) {
-  auto service = lookups_.service(record.service, now, Blocking::kAllowed);
-  if (!service) return service.error();
-  if (!*service) return not_found("service " + record.service.to_string());
-  auto found = lookups_.template_version(record.service, record.template_id, record.template_version, now,
-                                         Blocking::kAllowed);
-  if (!found) return found.error();
-  if (!*found) return not_found("template " + record.template_id.to_string());
-  auto personalisation = json::parse(record.personalisation_json);
-  if (!personalisation || !personalisation->is_object()) return data_loss("stored personalisation is not a JSON object");
-  auto rendered = render_sms((*found)->body, personalisation_from_json(*personalisation),
-                             (*service)->prefix_sms ? std::string_view((*service)->name) : std::string_view());
-  if (!rendered) return rendered.error();
-  return std::move(rendered->body);
 }
 
 Result<std::vector<store::NotificationRecord>> Notifications::list(const Caller& caller,

@@ -88,15 +88,16 @@ class Notifications {
       : store_(store), lookups_(store), limits_(store), documents_(store, config.documents_mode), config_(std::move(config)) {}
 
   // GOV.UK checks the per-minute rate limit (a malformed request takes a token too), then
-  // whether the channel's daily limit has room, before it even parses the request: 429
-  // RateLimitError or TooManyRequestsError. Only notifications accepted count for the day. `channel`: "email", "sms" or "letter". kWouldBlock as send_email_async.
-  [[nodiscard]] Result<void> admit(const Caller& caller, std::string_view channel, Timestamp now, Blocking blocking) {
+  // whether the channel's daily limit has room, before it even parses the request:
+  // kResourceExhausted, Refusal::kRateLimit or kDailyLimit. Only notifications accepted count
+  // for the day. kWouldBlock as send_email_async.
+  [[nodiscard]] Result<void> admit(const Caller& caller, store::Channel channel, Timestamp now, Blocking blocking) {
     Admission admission;
     return admit(caller, channel, now, blocking, admission);
   }
   // The same in steps that each happen once: after kWouldBlock, call again with the same
   // `admission` and the rate limit is not counted a second time.
-  [[nodiscard]] Result<void> admit(const Caller& caller, std::string_view channel, Timestamp now, Blocking blocking,
+  [[nodiscard]] Result<void> admit(const Caller& caller, store::Channel channel, Timestamp now, Blocking blocking,
                                    Admission& admission);
 
   // Errors: kInvalidArgument with GOV.UK's message (template not found or unsuitable, missing
@@ -113,14 +114,11 @@ class Notifications {
 
   // GOV.UK's checks for a text, in its order: channel permission ("Service is not allowed to
   // send text messages"), template, personalisation, empty message, sms_sender_id, the
-  // service's permissions for the number ("Cannot send to international mobile numbers", or an
-  // InvalidPhoneError), length. Then durable, as send_email_async. Always needs the store
+  // service's permissions for the number ("Cannot send to international mobile numbers", or
+  // Refusal::kInvalidPhone), length. Then durable, as send_email_async. Always needs the store
   // (sender ids), so with Blocking::kNotAllowed it returns kWouldBlock at once.
   [[nodiscard]] Result<void> send_sms_async(const Caller& caller, SmsRequest&& request, Timestamp now,
                                             Blocking blocking, std::function<void(Result<AcceptedSms>)> done);
-  // The text as the provider gets it: re-rendered from the template version and stored
-  // personalisation, with the service-name prefix when the service has it on.
-  Result<std::string> sms_text_for_provider(const store::NotificationRecord& record, Timestamp now);
 
   // A provider's receipt (store::Store::apply_receipt): the notification as it now is, or
   // nullopt when the receipt did not apply.
@@ -136,16 +134,23 @@ class Notifications {
   Result<std::vector<store::NotificationRecord>> list(const Caller& caller, store::NotificationQuery query);
 
   std::string from_email(const store::ServiceRecord& service) const;
-  // Shared with the delivery worker, which looks up the template version a notification used.
+  // Shared with letters, received texts and the download pages (services and contacts).
   LookupCache& lookups() { return lookups_; }
-  // Shared with letters (domain/letters.h), which are sent through the same checks.
-  Limits& limits() { return limits_; }
   // The caller's template if it may be sent as `type` now: kInvalidArgument "Template not
   // found", "{type} template is not suitable for {type} notification", "Template has been deleted".
-  Result<LookupCache::TemplatePtr> usable_template(const Caller& caller, TemplateId id, std::string_view type,
+  Result<LookupCache::TemplatePtr> usable_template(const Caller& caller, TemplateId id, store::Channel type,
                                                    Timestamp now, Blocking blocking);
   // The files sent by email, for the download pages and the retention job.
   Documents& documents() { return documents_; }
+
+  // Every channel's accept path calls this once the notification is durably stored: it counts
+  // towards the day's limit of its channel (only accepted notifications count, as GOV.UK's) and,
+  // when it is queued for delivery, the queued hook runs.
+  void accepted(const Caller& caller, const store::NotificationRecord& record, Timestamp now);
+  // Runs (on whichever thread stored it) after each notification queued for delivery is
+  // durable: `herald serve` wakes the delivery worker with it rather than waiting for its poll.
+  // Set before serving; it must be quick.
+  void on_queued(std::function<void()> hook) { on_queued_ = std::move(hook); }
 
  private:
   // Validates and renders; builds the record without storing it.
@@ -167,6 +172,7 @@ class Notifications {
   Limits limits_;
   Documents documents_;
   NotificationsConfig config_;
+  std::function<void()> on_queued_;
 };
 
 }  // namespace herald::domain

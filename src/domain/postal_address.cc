@@ -15,7 +15,7 @@ constexpr std::size_t kMinLines = 3;
 constexpr std::size_t kMaxLines = 7;
 
 Error address_error(std::string message) {
-  return with_kind(invalid_argument(std::move(message)), "ValidationError");
+  return with_refusal(invalid_argument(std::move(message)), Refusal::kInvalidLetter);
 }
 
 bool is_ascii_digit(char c) { return c >= '0' && c <= '9'; }
@@ -418,8 +418,8 @@ Result<UkPostage> parse_uk_postage(std::string_view text) {
   if (text == "first") return UkPostage::kFirst;
   if (text == "second") return UkPostage::kSecond;
   if (text == "economy") return UkPostage::kEconomy;
-  return with_kind(invalid_argument("postage invalid. It must be either first, second or economy."),
-                   "ValidationError");
+  return with_refusal(invalid_argument("postage invalid. It must be either first, second or economy."),
+                      Refusal::kInvalidLetter);
 }
 
 std::string_view letter_postage(const PostalAddress& address, UkPostage uk_postage) {

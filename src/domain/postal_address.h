@@ -43,8 +43,8 @@ struct PostalAddress {
 
 // Reads address_line_1..6 plus postcode (or address_line_1..7 when an `address_line_7` key is
 // present) from `personalisation` (keys matched exactly, as Notify reads its JSON), drops empty
-// lines and checks Notify's rules in Notify's order. Errors are kInvalidArgument with kind
-// "ValidationError" and Notify's exact message.
+// lines and checks Notify's rules in Notify's order. Errors are kInvalidArgument with
+// Refusal::kInvalidLetter and Notify's exact message.
 Result<PostalAddress> validate_postal_address(const Personalisation& personalisation,
                                               InternationalLetters international);
 
@@ -63,8 +63,8 @@ std::optional<std::string_view> find_country(std::string_view name);
 // The postage zone of a canonical country name.
 PostageZone postage_zone_of_country(std::string_view canonical_name);
 
-// "first", "second" or "economy" -> UkPostage; otherwise kInvalidArgument (kind
-// "ValidationError") "postage invalid. It must be either first, second or economy.".
+// "first", "second" or "economy" -> UkPostage; otherwise kInvalidArgument
+// (Refusal::kInvalidLetter) "postage invalid. It must be either first, second or economy.".
 Result<UkPostage> parse_uk_postage(std::string_view text);
 
 // The postage a letter is sent with, as Notify stores it: the service's choice for a UK address

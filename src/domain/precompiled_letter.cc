@@ -33,7 +33,7 @@ constexpr std::size_t kMaxAddressWords = 200;
 constexpr std::size_t kMaxAddressLines = 20;
 
 Error refused(std::string message) {
-  return with_kind(invalid_argument(std::move(message)), "ValidationError");
+  return with_refusal(invalid_argument(std::move(message)), Refusal::kInvalidLetter);
 }
 
 void ignore_poppler_message(const std::string& /*message*/, void* /*closure*/) {}

@@ -28,7 +28,7 @@ struct PrecompiledLetter {
   std::vector<std::string> address_lines;
 };
 
-// Errors are kInvalidArgument with kind "ValidationError" and a message naming the failed
+// Errors are kInvalidArgument with Refusal::kInvalidLetter and a message naming the failed
 // check (e.g. "letter-not-a4-portrait-oriented: pages 2"), following template preview's codes:
 // "letter-too-big", "unable-to-read-the-file", "letter-is-encrypted", "letter-has-no-pages",
 // "letter-too-long", "letter-not-a4-portrait-oriented".

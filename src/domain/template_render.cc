@@ -852,12 +852,18 @@ Result<RenderedEmail> render_email(const EmailTemplateContent& content,
   }
   rendered.subject = render_subject(content.subject, personalisation);
   if (parts == RenderParts::kContent) return rendered;
-  // The MIME parts are Notify markdown renderings of the body, with the unsubscribe footer
-  // that the API's `body` never shows.
-  const std::string sent_body = with_unsubscribe_footer(rendered.body, one_click_unsubscribe_url);
-  rendered.text_body = email_markdown_to_plain_text(sent_body);
-  rendered.html_body = email_html_document(rendered.subject, email_markdown_to_html(sent_body));
+  auto mime = email_mime_parts(rendered.subject, rendered.body, one_click_unsubscribe_url);
+  rendered.text_body = std::move(mime.text_body);
+  rendered.html_body = std::move(mime.html_body);
   return rendered;
+}
+
+EmailMimeParts email_mime_parts(std::string_view subject, std::string_view body,
+                                std::string_view one_click_unsubscribe_url) {
+  // Notify markdown renderings of the body, with the unsubscribe footer that the API's `body`
+  // never shows.
+  const std::string sent_body = with_unsubscribe_footer(body, one_click_unsubscribe_url);
+  return {email_markdown_to_plain_text(sent_body), email_html_document(subject, email_markdown_to_html(sent_body))};
 }
 
 }  // namespace herald::domain

@@ -64,14 +64,24 @@ struct RenderedEmail {
 //    written, subject placeholders first then body, first-occurrence order);
 //  - "Your message is empty." when the body starts with "((" and ends with "))" and renders to
 //    nothing, or the body template is empty.
-// kContent leaves text_body and html_body empty: accepting a notification needs only the
-// checks and the content, the MIME parts are made again at delivery.
 // A non-empty `one_click_unsubscribe_url` appends Notify's footer (a rule and an "Unsubscribe
 // from these emails" link) to both MIME parts; `body` never has it (§7.2).
 enum class RenderParts { kContent, kContentAndMime };
+// kContent leaves text_body and html_body empty: accepting a notification needs only the checks
+// and the content; email_mime_parts makes the rest from that content when it is sent.
 Result<RenderedEmail> render_email(const EmailTemplateContent& content,
                                    const Personalisation& personalisation,
                                    RenderParts parts = RenderParts::kContentAndMime,
                                    std::string_view one_click_unsubscribe_url = {});
+
+// The text/plain and text/html parts of an email whose rendered subject and body (RenderedEmail's
+// `subject` and `body`, as stored when it was accepted) are these: a function of them alone, so
+// an email is sent exactly as it was accepted and stored, without its template.
+struct EmailMimeParts {
+  std::string text_body;
+  std::string html_body;
+};
+EmailMimeParts email_mime_parts(std::string_view subject, std::string_view body,
+                                std::string_view one_click_unsubscribe_url = {});
 
 }  // namespace herald::domain

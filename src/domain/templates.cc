@@ -12,7 +12,7 @@ std::vector<std::string> template_placeholders(const store::TemplateRecord& reco
   std::vector<std::string> out;
   std::set<std::string> seen;
   for (const std::string* text : {&record.subject, &record.body}) {
-    if (record.type == "sms" && text == &record.subject) continue;
+    if (record.type == store::Channel::kSms && text == &record.subject) continue;
     for (std::string& name : placeholder_names(*text)) {
       if (seen.insert(normalise_placeholder_key(name)).second) out.push_back(std::move(name));
     }
@@ -40,7 +40,7 @@ Result<std::vector<std::optional<std::string>>> Templates::letter_contact_blocks
   std::vector<std::optional<std::string>> out(templates.size());
   std::optional<std::vector<store::ServiceContact>> contacts;  // read once, if any template is a letter
   for (std::size_t i = 0; i < templates.size(); ++i) {
-    if (templates[i].type != "letter" || !templates[i].letter_contact_id) continue;
+    if (templates[i].type != store::Channel::kLetter || !templates[i].letter_contact_id) continue;
     if (!contacts) {
       auto read = store_.service_contacts(caller.service, store::ContactKind::kLetterContact);
       if (!read) return read.error();
@@ -55,7 +55,7 @@ Result<std::vector<std::optional<std::string>>> Templates::letter_contact_blocks
   return out;
 }
 
-Result<std::vector<store::TemplateRecord>> Templates::list(const Caller& caller, const std::optional<std::string>& type) {
+Result<std::vector<store::TemplateRecord>> Templates::list(const Caller& caller, std::optional<store::Channel> type) {
   auto all = store_.templates_for_service(caller.service);
   if (!all || !type) return all;
   std::vector<store::TemplateRecord> out;
@@ -71,7 +71,7 @@ Result<TemplatePreview> Templates::preview(const Caller& caller, TemplateId id, 
   if (!*found) return not_found("No result found");
   TemplatePreview preview{std::move(**found), {}, {}, {}};
   const store::TemplateRecord& t = preview.record;
-  if (t.type == "email") {
+  if (t.type == store::Channel::kEmail) {
     auto rendered = render_email({t.subject, t.body}, personalisation, RenderParts::kContent);
     if (!rendered) return rendered.error();
     preview.html = email_markdown_to_html(rendered->body);
@@ -79,7 +79,7 @@ Result<TemplatePreview> Templates::preview(const Caller& caller, TemplateId id, 
     preview.subject = std::move(rendered->subject);
     return preview;
   }
-  if (t.type == "sms") {
+  if (t.type == store::Channel::kSms) {
     auto rendered = render_sms(t.body, personalisation);
     if (!rendered) return rendered.error();
     preview.body = std::move(rendered->body);

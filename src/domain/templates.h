@@ -39,7 +39,7 @@ class Templates {
   // caller's service has no such template (or version).
   Result<std::optional<store::TemplateRecord>> get(const Caller& caller, TemplateId id, std::optional<int> version);
   // Latest versions of the service's templates that are not archived, of `type` when given.
-  Result<std::vector<store::TemplateRecord>> list(const Caller& caller, const std::optional<std::string>& type);
+  Result<std::vector<store::TemplateRecord>> list(const Caller& caller, std::optional<store::Channel> type);
   // Renders the latest version with `personalisation`. kNotFound when there is no such
   // template; kInvalidArgument with GOV.UK's message for missing personalisation.
   Result<TemplatePreview> preview(const Caller& caller, TemplateId id, const Personalisation& personalisation);

@@ -20,6 +20,48 @@ std::optional<KeyType> parse_key_type(std::string_view name) {
   return std::nullopt;
 }
 
+const char* channel_name(Channel channel) {
+  switch (channel) {
+    case Channel::kEmail: return "email";
+    case Channel::kSms: return "sms";
+    case Channel::kLetter: return "letter";
+  }
+  return "email";
+}
+
+std::optional<Channel> parse_channel(std::string_view name) {
+  for (Channel channel : kAllChannels) {
+    if (name == channel_name(channel)) return channel;
+  }
+  return std::nullopt;
+}
+
+const char* status_name(NotificationStatus status) {
+  switch (status) {
+    case NotificationStatus::kCreated: return "created";
+    case NotificationStatus::kSending: return "sending";
+    case NotificationStatus::kPending: return "pending";
+    case NotificationStatus::kSent: return "sent";
+    case NotificationStatus::kDelivered: return "delivered";
+    case NotificationStatus::kPermanentFailure: return "permanent-failure";
+    case NotificationStatus::kTemporaryFailure: return "temporary-failure";
+    case NotificationStatus::kTechnicalFailure: return "technical-failure";
+    case NotificationStatus::kPendingVirusCheck: return "pending-virus-check";
+    case NotificationStatus::kVirusScanFailed: return "virus-scan-failed";
+    case NotificationStatus::kValidationFailed: return "validation-failed";
+    case NotificationStatus::kReturnedLetter: return "returned-letter";
+    case NotificationStatus::kCancelled: return "cancelled";
+  }
+  return "created";
+}
+
+std::optional<NotificationStatus> parse_status(std::string_view name) {
+  for (NotificationStatus status : kAllStatuses) {
+    if (name == status_name(status)) return status;
+  }
+  return std::nullopt;
+}
+
 bool ServiceRecord::has_permission(std::string_view permission) const {
   for (const auto& p : permissions) {
     if (p == permission) return true;

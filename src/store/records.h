@@ -7,6 +7,8 @@
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <string_view>
+#include <utility>
 #include <vector>
 
 #include "core/time.h"
@@ -18,6 +20,43 @@ namespace herald::store {
 enum class KeyType { kNormal, kTeam, kTest };
 const char* key_type_name(KeyType type);  // "normal", "team", "test"
 std::optional<KeyType> parse_key_type(std::string_view name);
+
+// What a template or notification is: GOV.UK Notify's notification types. NHS Notify adds
+// channels (the NHS App) here.
+enum class Channel { kEmail, kSms, kLetter };
+inline constexpr Channel kAllChannels[] = {Channel::kEmail, Channel::kSms, Channel::kLetter};
+const char* channel_name(Channel channel);  // "email", "sms", "letter": the API's and the stored form
+std::optional<Channel> parse_channel(std::string_view name);
+
+// Where a notification is in its life: GOV.UK Notify's internal statuses, which are also what
+// both backends store (the names below, in the `status` column) and what its API reports for
+// emails and texts. Letters are reported with fewer words (api/govuk_v2/responses.cc); the
+// rules that move a notification between statuses are in domain/lifecycle.h.
+enum class NotificationStatus {
+  kCreated,            // accepted; due for delivery (or, for a simulated recipient, never sent)
+  kSending,            // with a worker, or with a provider awaiting its receipt
+  kPending,            // the provider says it is still trying (SMS receipts)
+  kSent,               // international text handed over; no receipt will come
+  kDelivered,          // delivered (a letter: posted)
+  kPermanentFailure,   // refused for good by the provider or recipient
+  kTemporaryFailure,   // the provider gave up for now (phone off, inbox full)
+  kTechnicalFailure,   // Herald could not hand it over (retries exhausted, retention)
+  kPendingVirusCheck,  // a precompiled letter not yet checked
+  kVirusScanFailed,
+  kValidationFailed,  // a letter that cannot be printed as it is
+  kReturnedLetter,    // posted, then returned
+  kCancelled,
+};
+inline constexpr NotificationStatus kAllStatuses[] = {
+    NotificationStatus::kCreated,           NotificationStatus::kSending,
+    NotificationStatus::kPending,           NotificationStatus::kSent,
+    NotificationStatus::kDelivered,         NotificationStatus::kPermanentFailure,
+    NotificationStatus::kTemporaryFailure,  NotificationStatus::kTechnicalFailure,
+    NotificationStatus::kPendingVirusCheck, NotificationStatus::kVirusScanFailed,
+    NotificationStatus::kValidationFailed,  NotificationStatus::kReturnedLetter,
+    NotificationStatus::kCancelled};
+const char* status_name(NotificationStatus status);  // "created", "sending", "permanent-failure", ...
+std::optional<NotificationStatus> parse_status(std::string_view name);
 
 struct ServiceRecord {
   ServiceId id;
@@ -75,7 +114,7 @@ struct TemplateRecord {
   TemplateId id;
   ServiceId service;
   std::string name;
-  std::string type;  // "email", "sms" or "letter"
+  Channel type = Channel::kEmail;
   std::string subject;
   std::string body;
   int version = 1;
@@ -97,8 +136,8 @@ struct NotificationRecord {
   KeyType key_type = KeyType::kNormal;
   TemplateId template_id;
   int template_version = 1;
-  std::string type;    // "email", "sms" or "letter"
-  std::string status;  // GOV.UK internal status: created, sending, delivered, ...
+  Channel type = Channel::kEmail;
+  NotificationStatus status = NotificationStatus::kCreated;
   std::optional<std::string> reference;
   // Personal fields: encrypted at rest.
   std::string recipient;
@@ -188,8 +227,8 @@ struct DocumentRecord {
 struct NotificationQuery {
   ServiceId service;
   KeyType key_type = KeyType::kNormal;
-  std::vector<std::string> types;     // empty: every type
-  std::vector<std::string> statuses;  // internal statuses; empty: every status
+  std::vector<Channel> types;                // empty: every type
+  std::vector<NotificationStatus> statuses;  // empty: every status
   std::optional<std::string> reference;
   // Only notifications older than this one (by created_at, then id). When the service has no
   // such notification (or it was redacted), the page is empty.
@@ -207,7 +246,7 @@ struct RetentionOutcome {
 // retry; a final status ends the notification's delivery.
 struct DeliveryOutcome {
   NotificationId id;
-  std::string status;
+  NotificationStatus status = NotificationStatus::kSending;
   Timestamp updated_at;
   std::optional<Timestamp> sent_at;
   std::optional<Timestamp> next_attempt_at;
@@ -217,14 +256,20 @@ struct DeliveryOutcome {
   bool callback = false;
 };
 
-// A provider's later word on a notification it took (an SMS delivery receipt).
+// A provider's later word on a notification it took (an SMS delivery receipt, a print
+// supplier's report).
 struct DeliveryReceipt {
   NotificationId id;
   std::string provider;  // must be the one the notification was sent by
-  std::string status;    // delivered, pending, temporary-failure, permanent-failure; letters:
-                         // delivered, returned-letter, technical-failure
+  // What the provider reported: delivered, pending, temporary-failure, permanent-failure;
+  // letters: delivered, returned-letter, technical-failure.
+  NotificationStatus status = NotificationStatus::kDelivered;
   Timestamp received_at;
   bool callback = true;  // as DeliveryOutcome::callback (every receipt is told)
+  // The statuses the receipt applies in, and what each becomes (from, to). The rule is the
+  // domain's (domain::receipt_for fills this); a backend applies it as one atomic update. Empty:
+  // the receipt changes nothing.
+  std::vector<std::pair<NotificationStatus, NotificationStatus>> transitions = {};
 };
 
 }  // namespace herald::store

@@ -1,9 +1,58 @@
 #pragma once
 // The schema version every backend's migrations reach (store/sqlite/migrations.cc and
-// store/postgres/migrations.cc express the same numbered migrations; both check this).
+// store/postgres/migrations.cc express the same numbered migrations; both check this), and the
+// list of the data tables they create.
+
+#include <array>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "store/records.h"
 
 namespace herald::store {
 
 inline constexpr int kSchemaVersion = 12;
+
+// Every table the migrations create except schema_migrations, with the same names and columns
+// on both backends, in foreign-key order (a table after every table it references). What a
+// PostgreSQL backup holds (store/transfer/postgres_to_sqlite.cc) and what `herald
+// migrate-store` copies (store/transfer/sqlite_to_postgres.cc), in this order; columns are read
+// from the SQLite schema. A new table goes here: tests/store/schema_test.cc fails otherwise.
+inline constexpr std::array<std::string_view, 14> kDataTables{
+    "services",          "api_keys",           "templates",   "template_versions", "service_contacts",
+    "service_callbacks", "notifications",      "audit_log",   "rate_buckets",      "daily_counts",
+    "inbound_sms",       "service_guest_list", "letter_pdfs", "documents"};
+
+// One data table and its columns, in the schema's order (for copies between backends).
+struct TableColumns {
+  std::string table;
+  std::vector<std::string> columns;
+  // "a, b, c"
+  std::string column_list() const {
+    std::string out;
+    for (const std::string& c : columns) out += (out.empty() ? "" : ", ") + c;
+    return out;
+  }
+};
+
+// A receipt's transitions as SQL, the same in both dialects: the new status
+// ("CASE status WHEN 'sending' THEN 'delivered' ... END") and the statuses it applies in
+// ("('sending', 'pending')"). The names are Herald's own (status_name), never input, so they are
+// written into the statement rather than bound. Only for a receipt with transitions.
+inline std::string receipt_status_case(const DeliveryReceipt& receipt) {
+  std::string sql = "CASE status";
+  for (const auto& [from, to] : receipt.transitions) {
+    sql += std::string(" WHEN '") + status_name(from) + "' THEN '" + status_name(to) + "'";
+  }
+  return sql + " END";
+}
+inline std::string receipt_status_list(const DeliveryReceipt& receipt) {
+  std::string sql = "(";
+  for (const auto& [from, to] : receipt.transitions) {
+    sql += std::string(sql.size() > 1 ? ", '" : "'") + status_name(from) + "'";
+  }
+  return sql + ")";
+}
 
 }  // namespace herald::store

@@ -55,8 +55,8 @@ Result<SealedNotification> seal_notification(const crypto::FieldCipher& cipher, 
   row.key_type = key_type_name(r.key_type);
   row.template_id = r.template_id.to_string();
   row.template_version = r.template_version;
-  row.type = r.type;
-  row.status = r.status;
+  row.type = channel_name(r.type);
+  row.status = status_name(r.status);
   row.reference = r.reference;
   row.created_at = to_micros(r.created_at);
   row.sent_at = optional_micros(r.sent_at);
@@ -84,8 +84,11 @@ Result<NotificationRecord> open_notification(const crypto::FieldCipher& cipher, 
   r.key_type = parse_key_type(row.key_type).value_or(KeyType::kNormal);
   r.template_id = *tid;
   r.template_version = static_cast<int>(row.template_version);
-  r.type = row.type;
-  r.status = row.status;
+  auto type = parse_channel(row.type);
+  auto status = parse_status(row.status);
+  if (!type || !status) return data_loss("unknown notification type or status in notifications row " + row.id);
+  r.type = *type;
+  r.status = *status;
   r.reference = row.reference;
   const std::pair<std::string*, const std::string*> personal[] = {
       {&r.recipient, &row.recipient}, {&r.personalisation_json, &row.personalisation},

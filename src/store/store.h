@@ -89,11 +89,10 @@ class NotificationStore {
   virtual Result<std::vector<NotificationRecord>> claim_due(int limit, Timestamp now,
                                                             Duration lease) = 0;
   virtual Result<void> record_outcome(const DeliveryOutcome& outcome) = 0;
-  // Applies a provider's receipt when the notification was sent by that provider and is still
-  // waiting for one (sending or pending), or is a letter posted ("delivered") that came back
-  // ("returned-letter"); a failure after "pending" counts as temporary, as GOV.UK counts it.
+  // Applies a provider's receipt when the notification was sent by that provider and its status
+  // is one of the receipt's `transitions` (moving it to that transition's target, atomically).
   // Returns the notification as it now is, or nullopt when the receipt did not apply (unknown,
-  // another provider's, already final, redacted).
+  // another provider's, in no status the receipt applies in, redacted).
   virtual Result<std::optional<NotificationRecord>> apply_receipt(const DeliveryReceipt& receipt) = 0;
   // A page of the service's notifications sent with keys of `query.key_type`, newest first
   // (created_at, then id, descending), without redacted ones or ones whose data key is gone.
@@ -200,7 +199,7 @@ class AuditStore {
   virtual ~AuditStore() = default;
 
   // Appends in one transaction, each entry taking the next seq and chained to the
-  // previous entry's hash (crypto::chain_entry) under the write lock, so appenders in several
+  // previous entry's hash (crypto::chain_entries) under the write lock, so appenders in several
   // processes never fork the chain. Returns the entries as stored (seq and hashes filled).
   virtual Result<std::vector<crypto::AuditEntry>> append_audit(std::vector<crypto::AuditEntry> entries) = 0;
   // Visits entries with seq > after_seq (and at >= since, when given) in seq order.
@@ -220,7 +219,8 @@ class Store : public ServiceDirectory,
   ~Store() override = default;
 
   // Writes a consistent copy of everything this store holds (one committed state, taken while
-  // writes go on) to a new file at `path`, in the backend's own format. For `herald backup`.
+  // writes go on) to a new file at `path`: an SQLite database in Herald's schema, whichever the
+  // backend (PostgreSQL's is written by store/transfer/postgres_to_sqlite.h). For `herald backup`.
   virtual Result<void> snapshot_to(const std::string& path) = 0;
 };
 

@@ -7,6 +7,7 @@
 #include <chrono>
 #include <future>
 
+#include "api/govuk_v2/errors.h"
 #include "api/router.h"
 #include "core/json.h"
 #include "crypto/jwt.h"
@@ -39,7 +40,7 @@ class SendHandlers : public ::testing::Test {
     t.id = TemplateId{crypto::random_uuid()};
     t.service = service_.id;
     t.name = "Template " + t.id.to_string();
-    t.type = "email";
+    t.type = store::Channel::kEmail;
     t.subject = "Hello";
     t.body = "Hello ((name))";
     t.created_at = clock_.now();
@@ -74,7 +75,7 @@ class SendHandlers : public ::testing::Test {
   domain::Templates templates_{store_};
   domain::ReceivedTexts received_texts_{store_, notifications_.lookups()};
   domain::Letters letters_{store_, notifications_};
-  Router router_{2};
+  Router router_{2, router_errors()};
   store::ServiceRecord service_;
   store::ApiKeyRecord key_;
 };

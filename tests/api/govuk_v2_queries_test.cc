@@ -30,10 +30,11 @@ TEST(GovukQueries, ListNotificationsExpandsAliasesAndEchoesFilters) {
                                          "&older_than=740E5834-3A29-46B4-9A6F-16142FDE533A&status=received");
   ASSERT_EQ(errors_of(parsed), "ok");
   const auto& request = std::get<ListNotificationsRequest>(parsed);
+  using S = store::NotificationStatus;
   EXPECT_EQ(request.statuses,
-            (std::vector<std::string>{"technical-failure", "temporary-failure", "permanent-failure", "validation-failed",
-                                      "virus-scan-failed", "returned-letter", "created", "sending", "delivered"}));
-  EXPECT_EQ(request.types, std::vector<std::string>{"sms"});
+            (std::vector<S>{S::kTechnicalFailure, S::kTemporaryFailure, S::kPermanentFailure, S::kValidationFailed,
+                            S::kVirusScanFailed, S::kReturnedLetter, S::kCreated, S::kSending, S::kDelivered}));
+  EXPECT_EQ(request.types, std::vector<store::Channel>{store::Channel::kSms});
   EXPECT_EQ(request.reference, "r1") << "the first value only";
   ASSERT_TRUE(request.older_than);
   EXPECT_EQ(request.older_than->to_string(), "740e5834-3a29-46b4-9a6f-16142fde533a");
@@ -59,8 +60,8 @@ TEST(GovukQueries, ListNotificationsErrorsInSchemaOrder) {
 TEST(GovukQueries, ListTemplatesAndOlderThanOnly) {
   auto sms = parse_list_templates("type=sms");
   ASSERT_EQ(errors_of(sms), "ok");
-  EXPECT_EQ(std::get<std::optional<std::string>>(sms), "sms");
-  EXPECT_FALSE(std::get<std::optional<std::string>>(parse_list_templates("")));
+  EXPECT_EQ(std::get<std::optional<store::Channel>>(sms), store::Channel::kSms);
+  EXPECT_FALSE(std::get<std::optional<store::Channel>>(parse_list_templates("")));
   EXPECT_EQ(errors_of(parse_list_templates("type=fax&x=1")),
             R"({"status_code":400,"errors":[{"error":"ValidationError","message":"type fax is not one of [sms, email, letter]"},)"
             R"j({"error":"ValidationError","message":"Additional properties are not allowed (x was unexpected)"}]})j");

@@ -6,6 +6,8 @@
 #include <future>
 #include <thread>
 
+#include "api/govuk_v2/errors.h"
+
 namespace herald::api {
 namespace {
 
@@ -35,7 +37,7 @@ struct Call {
 };
 
 TEST(Router, UnknownPathIs404AndWrongMethodIs405InTheV2Envelope) {
-  Router router(1);
+  Router router(1, govuk_v2::router_errors());
   router.add("GET", "/v2/things/{id}", [](const net::Request&, const PathParams&) { return net::Response{}; });
   Call missing;
   auto r404 = missing.run(router, request("GET", "/v2/other"));
@@ -47,7 +49,7 @@ TEST(Router, UnknownPathIs404AndWrongMethodIs405InTheV2Envelope) {
 }
 
 TEST(Router, SynchronousRoutesRunOnThePoolWithPathParameters) {
-  Router router(1);
+  Router router(1, govuk_v2::router_errors());
   std::thread::id ran_on;
   router.add("GET", "/v2/things/{id}", [&](const net::Request&, const PathParams& params) {
     ran_on = std::this_thread::get_id();
@@ -60,7 +62,7 @@ TEST(Router, SynchronousRoutesRunOnThePoolWithPathParameters) {
 }
 
 TEST(Router, AsynchronousRoutesRunInlineWhenTheyNeedNotBlock) {
-  Router router(1);
+  Router router(1, govuk_v2::router_errors());
   std::vector<std::pair<std::thread::id, Blocking>> runs;
   router.add_async("POST", "/v2/send", [&](const net::Request&, const PathParams&, const Reply& reply, Blocking b,
                                           Progress&) {
@@ -77,7 +79,7 @@ TEST(Router, AsynchronousRoutesRunInlineWhenTheyNeedNotBlock) {
 }
 
 TEST(Router, AnAsynchronousRouteThatWouldBlockIsResumedOnThePool) {
-  Router router(1);
+  Router router(1, govuk_v2::router_errors());
   std::mutex mutex;
   std::vector<std::pair<std::thread::id, Blocking>> runs;
   int steps_done = 0;  // a step that must run once, whichever run reaches it
@@ -110,7 +112,7 @@ TEST(Router, AnAsynchronousRouteThatWouldBlockIsResumedOnThePool) {
 }
 
 TEST(Router, AHandlerThatThrowsOrStillWouldBlockAnswers500WithoutDetail) {
-  Router router(1);
+  Router router(1, govuk_v2::router_errors());
   router.add_async("POST", "/v2/throws", [](const net::Request&, const PathParams&, const Reply&, Blocking, Progress&) -> bool {
     throw std::runtime_error("secret detail");
   });
@@ -128,7 +130,7 @@ TEST(Router, AHandlerThatThrowsOrStillWouldBlockAnswers500WithoutDetail) {
 TEST(Router, ResponseMakersRunWhereTheResponderRunsThem) {
   // The maker a handler replies with is handed to the responder unrun, so the server can build
   // the body on the connection's thread rather than on the thread that completed the work.
-  Router router(1);
+  Router router(1, govuk_v2::router_errors());
   std::thread::id made_on;
   std::thread completer;
   router.add_async("POST", "/v2/send", [&](const net::Request&, const PathParams&, const Reply& reply, Blocking, Progress&) {

@@ -531,5 +531,40 @@ TEST(AuditFormat, HashInputIsUnambiguous) {
   EXPECT_NE(audit_entry_hash(g), audit_entry_hash(h));
 }
 
+// What both store backends do on append: number on from the stored head and chain to it.
+TEST(AuditAppend, ChainEntriesNumbersOnFromTheHeadAndVerifies) {
+  std::vector<AuditEntry> first = {make_entry(0), make_entry(0)};
+  ASSERT_TRUE(chain_entries(first, 0, {}));  // an empty log
+  EXPECT_EQ(first[0].seq, 1);
+  EXPECT_EQ(first[1].seq, 2);
+  EXPECT_EQ(first[0].prev_hash, std::string(kAuditHashBytes, '\0'));
+  EXPECT_EQ(first[1].prev_hash, first[0].hash);
+
+  std::vector<AuditEntry> next = {make_entry(0), make_entry(0), make_entry(0)};
+  ASSERT_TRUE(chain_entries(next, first.back().seq, first.back().hash));
+  EXPECT_EQ(next[0].seq, 3);
+  EXPECT_EQ(next[0].prev_hash, first[1].hash);
+
+  AuditVerifier verifier({});
+  for (const AuditEntry& e : first) verifier.add_entry(e);
+  for (const AuditEntry& e : next) verifier.add_entry(e);
+  const AuditReport report = verifier.finish();
+  EXPECT_TRUE(report.ok) << report.problem;
+  EXPECT_EQ(report.entries, 5);
+
+  // Chaining again (a retried transaction) gives the same result.
+  std::vector<AuditEntry> again = next;
+  ASSERT_TRUE(chain_entries(again, first.back().seq, first.back().hash));
+  EXPECT_EQ(again[2].hash, next[2].hash);
+}
+
+TEST(AuditAppend, ChainEntriesRefusesAMalformedHead) {
+  std::vector<AuditEntry> entries = {make_entry(0)};
+  EXPECT_EQ(chain_entries(entries, 7, "short").error().code, ErrorCode::kDataLoss);
+  EXPECT_EQ(chain_entries(entries, 7, {}).error().code, ErrorCode::kDataLoss);
+  EXPECT_EQ(chain_entries(entries, 0, std::string(kAuditHashBytes, 'h')).error().code, ErrorCode::kDataLoss);
+  EXPECT_EQ(entries[0].seq, 0) << "left unchanged";
+}
+
 }  // namespace
 }  // namespace herald::crypto

@@ -38,9 +38,9 @@ class LimitsTest : public ::testing::Test {
                                 Timestamp& now, Duration step, int max) {
     int accepted = 0;
     while (accepted < max) {
-      auto admitted = limits.check_daily(caller, service, "email", now, Blocking::kAllowed);
+      auto admitted = limits.check_daily(caller, service, DailyCounter::kEmail, now, Blocking::kAllowed);
       if (!admitted) break;
-      limits.count_daily(caller, "email", now);
+      limits.count_daily(caller, DailyCounter::kEmail, now);
       ++accepted;
       now += step;
     }
@@ -59,8 +59,8 @@ TEST_F(LimitsTest, ABusyNodeAsksTheStoreAboutTenTimesASecond) {
   Timestamp now = now_;
   for (int i = 0; i < 10000; ++i) {  // one second at 10,000 a second
     ASSERT_TRUE(limits.check_rate(caller_, service_, now, Blocking::kAllowed));
-    ASSERT_TRUE(limits.check_daily(caller_, service_, "email", now, Blocking::kAllowed));
-    limits.count_daily(caller_, "email", now);
+    ASSERT_TRUE(limits.check_daily(caller_, service_, DailyCounter::kEmail, now, Blocking::kAllowed));
+    limits.count_daily(caller_, DailyCounter::kEmail, now);
     now += 100us;
   }
   // Fixed grants of 20 made this 1,000 round trips (500 per counter).
@@ -87,8 +87,8 @@ TEST_F(LimitsTest, NodesTogetherNeverPassTheDailyLimitAndReachIt) {
   // Up to `count` sends through `node` until it refuses one.
   auto burst = [&](Limits& node, int count, bool& refused) {
     for (int i = 0; i < count && !refused; ++i) {
-      if (node.check_daily(caller_, service_, "email", now, Blocking::kAllowed)) {
-        node.count_daily(caller_, "email", now);
+      if (node.check_daily(caller_, service_, DailyCounter::kEmail, now, Blocking::kAllowed)) {
+        node.count_daily(caller_, DailyCounter::kEmail, now);
         ++accepted;
       } else {
         refused = true;
@@ -101,7 +101,7 @@ TEST_F(LimitsTest, NodesTogetherNeverPassTheDailyLimitAndReachIt) {
     now += 100us;
   }
   EXPECT_EQ(accepted, 5'000);
-  auto refused = a.check_daily(caller_, service_, "email", now, Blocking::kAllowed);
+  auto refused = a.check_daily(caller_, service_, DailyCounter::kEmail, now, Blocking::kAllowed);
   ASSERT_FALSE(refused);
   EXPECT_EQ(refused.error().message, "Exceeded send limits (email: 5000) for today");
 }
@@ -119,7 +119,7 @@ TEST_F(LimitsTest, TheGovukRateLimitIsExactOnOneNode) {
   auto refused = limits.check_rate(caller_, service_, now, Blocking::kAllowed);
   ASSERT_FALSE(refused);
   EXPECT_EQ(refused.error().message, "Exceeded rate limit for key type LIVE of 3000 requests per 60 seconds");
-  EXPECT_EQ(refused.error().kind, "RateLimitError");
+  EXPECT_EQ(refused.error().refusal, Refusal::kRateLimit);
 }
 
 // Counts store calls, not milliseconds. The store is slow (each call takes 50 ms) and the eight

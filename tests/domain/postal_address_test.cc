@@ -35,7 +35,7 @@ std::string error_of(const Personalisation& personalisation,
   const auto result = validate_postal_address(personalisation, international);
   if (result) return "(valid)";
   EXPECT_EQ(result.error().code, ErrorCode::kInvalidArgument);
-  EXPECT_EQ(result.error().kind, "ValidationError");
+  EXPECT_EQ(result.error().refusal, Refusal::kInvalidLetter);
   return result.error().message;
 }
 
@@ -227,7 +227,7 @@ TEST(PostalAddress, UkPostageChoices) {
   const auto bad = parse_uk_postage("europe");
   ASSERT_FALSE(bad);
   EXPECT_EQ(bad.error().message, "postage invalid. It must be either first, second or economy.");
-  EXPECT_EQ(bad.error().kind, "ValidationError");
+  EXPECT_EQ(bad.error().refusal, Refusal::kInvalidLetter);
 }
 
 TEST(PostalAddress, PostcodeNormalisation) {

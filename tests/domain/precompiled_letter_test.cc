@@ -51,7 +51,7 @@ std::string refusal(std::string_view pdf) {
   const auto result = check_precompiled_letter(pdf);
   if (result) return "(accepted)";
   EXPECT_EQ(result.error().code, ErrorCode::kInvalidArgument);
-  EXPECT_EQ(result.error().kind, "ValidationError");
+  EXPECT_EQ(result.error().refusal, Refusal::kInvalidLetter);
   return result.error().message;
 }
 

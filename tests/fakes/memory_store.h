@@ -105,7 +105,7 @@ class MemoryStore final : public store::Store {
   }
   Result<std::vector<store::NotificationRecord>> list_notifications(const store::NotificationQuery& q) override {
     std::lock_guard lock(mutex_);
-    const auto in = [](const std::vector<std::string>& set, const std::string& value) {
+    const auto in = [](const auto& set, auto value) {
       return set.empty() || std::find(set.begin(), set.end(), value) != set.end();
     };
     std::optional<std::pair<Timestamp, std::string>> before;
@@ -132,15 +132,21 @@ class MemoryStore final : public store::Store {
   }
   Result<std::vector<store::NotificationRecord>> claim_due(int limit, Timestamp now, Duration lease) override {
     std::lock_guard lock(mutex_);
-    std::vector<store::NotificationRecord> out;
+    // The earliest due first, as the backends claim (ORDER BY due_at).
+    std::vector<std::pair<Timestamp, Row*>> due;
     for (auto& [id, row] : notifications_) {
+      using S = store::NotificationStatus;
+      const bool open = row.record.status == S::kCreated || row.record.status == S::kSending;
+      if (open && row.due_at && *row.due_at <= now && !row.redacted) due.emplace_back(*row.due_at, &row);
+    }
+    std::sort(due.begin(), due.end(), [](const auto& a, const auto& b) { return a.first < b.first; });
+    std::vector<store::NotificationRecord> out;
+    for (auto& [at, row] : due) {
       if (static_cast<int>(out.size()) >= limit) break;
-      const bool open = row.record.status == "created" || row.record.status == "sending";
-      if (!open || !row.due_at || *row.due_at > now) continue;
-      row.record.status = "sending";
-      ++row.record.attempts;
-      row.due_at = now + lease;
-      out.push_back(row.record);
+      row->record.status = store::NotificationStatus::kSending;
+      ++row->record.attempts;
+      row->due_at = now + lease;
+      out.push_back(row->record);
     }
     return out;
   }
@@ -216,12 +222,12 @@ class MemoryStore final : public store::Store {
     auto it = notifications_.find(receipt.id);
     if (it == notifications_.end() || it->second.redacted) return std::optional<store::NotificationRecord>();
     auto& r = it->second.record;
-    const bool waiting = r.status == "sending" || r.status == "pending";
-    const bool returned = r.status == "delivered" && receipt.status == "returned-letter";
-    if (r.sent_by != receipt.provider || !(waiting || returned)) {
+    const auto transition = std::find_if(receipt.transitions.begin(), receipt.transitions.end(),
+                                         [&](const auto& t) { return t.first == r.status; });
+    if (r.sent_by != receipt.provider || transition == receipt.transitions.end()) {
       return std::optional<store::NotificationRecord>();
     }
-    r.status = r.status == "pending" && receipt.status == "permanent-failure" ? "temporary-failure" : receipt.status;
+    r.status = transition->second;
     r.updated_at = receipt.received_at;
     if (receipt.callback && callbacks_.count({r.service, store::CallbackKind::kDeliveryStatus})) {
       it->second.callback_due_at = receipt.received_at;

@@ -16,8 +16,8 @@ inline store::NotificationRecord sample_email(ServiceId service, Timestamp creat
   r.service = service;
   r.api_key = ApiKeyId{crypto::random_uuid()};
   r.template_id = TemplateId{crypto::random_uuid()};
-  r.type = "email";
-  r.status = "created";
+  r.type = store::Channel::kEmail;
+  r.status = store::NotificationStatus::kCreated;
   r.reference = "ref";
   r.recipient = std::move(recipient);
   r.personalisation_json = R"({"name":"Ada"})";

@@ -50,7 +50,7 @@ class RetentionAtMidnight : public ::testing::Test {
   }
   NotificationId accept_at(Timestamp created) {
     store::NotificationRecord r = fakes::sample_email(service_.id, created);
-    r.status = "delivered";
+    r.status = store::NotificationStatus::kDelivered;
     EXPECT_TRUE(store_->insert_notification(r));
     return r.id;
   }

@@ -22,6 +22,7 @@
 #include "store/postgres/pg_store.h"
 #include "store/sqlite/key_repository.h"
 #include "store/sqlite/sqlite_store.h"
+#include "store/transfer/postgres_to_sqlite.h"
 
 namespace herald::store::testing {
 
@@ -148,6 +149,7 @@ class PostgresBackend final : public Backend {
     config.connections = 2;
     auto store = postgres::PgStore::open(config, std::move(cipher), now);
     if (!store) return store.error();
+    (*store)->set_snapshot_writer(transfer::snapshot_postgres_to_sqlite);  // as cli/ wires it
     return std::unique_ptr<Store>(std::move(*store));
   }
   Result<std::shared_ptr<crypto::DataKeyRepository>> open_key_repository() override {

@@ -7,6 +7,7 @@
 #include <thread>
 
 #include "crypto/random.h"
+#include "domain/lifecycle.h"
 #include "tests/fakes/sample_records.h"
 #include "tests/store/backends.h"
 
@@ -64,11 +65,43 @@ TEST_P(StoreContract, NotificationRoundTripsAndIsEncryptedOnDisk) {
   ASSERT_TRUE(found && *found);
   EXPECT_EQ((*found)->recipient, "canary.7f3a@example.org");
   EXPECT_EQ((*found)->personalisation_json, R"({"name":"Ada"})");
-  EXPECT_EQ((*found)->status, "created");
+  EXPECT_EQ((*found)->status, NotificationStatus::kCreated);
   const std::string disk = backend_->raw_bytes();
   EXPECT_EQ(disk.find("canary.7f3a"), std::string::npos);
   EXPECT_NE(disk.find(*r.reference), std::string::npos)
       << "the row itself must be on disk, or the scan proves nothing";
+}
+
+// Every status and channel is stored under its one name and read back as itself, and a filter
+// on one status finds exactly the notification in it.
+TEST_P(StoreContract, EveryStatusAndChannelRoundTrips) {
+  std::vector<std::pair<NotificationId, NotificationStatus>> stored;
+  std::size_t i = 0;
+  for (NotificationStatus status : kAllStatuses) {
+    auto r = notification("round.trip@example.org");
+    r.status = status;
+    r.type = kAllChannels[i++ % std::size(kAllChannels)];
+    r.created_at = now_ + std::chrono::seconds(i);
+    ASSERT_TRUE(store_->insert_notification(r)) << status_name(status);
+    auto found = store_->find_notification(service_.id, r.id);
+    ASSERT_TRUE(found && *found) << status_name(status);
+    EXPECT_EQ((*found)->status, status) << status_name(status);
+    EXPECT_EQ((*found)->type, r.type) << status_name(status);
+    stored.emplace_back(r.id, status);
+  }
+  for (const auto& [id, status] : stored) {
+    NotificationQuery query;
+    query.service = service_.id;
+    query.statuses = {status};
+    auto page = store_->list_notifications(query);
+    ASSERT_TRUE(page) << status_name(status);
+    ASSERT_EQ(page->size(), 1u) << status_name(status);
+    EXPECT_EQ((*page)[0].id, id) << status_name(status);
+  }
+  for (NotificationStatus status : kAllStatuses) EXPECT_EQ(parse_status(status_name(status)), status);
+  for (Channel channel : kAllChannels) EXPECT_EQ(parse_channel(channel_name(channel)), channel);
+  EXPECT_FALSE(parse_status("failed")) << "an API alias, not a status";
+  EXPECT_FALSE(parse_channel("Email"));
 }
 
 TEST_P(StoreContract, OtherServiceCannotSeeNotification) {
@@ -90,19 +123,21 @@ TEST_P(StoreContract, ClaimLeaseRetryAndOutcome) {
   ASSERT_EQ(claimed->size(), 1u) << "simulated recipients are never queued";
   EXPECT_EQ((*claimed)[0].id, a.id);
   EXPECT_EQ((*claimed)[0].attempts, 1);
-  EXPECT_EQ((*claimed)[0].status, "sending");
+  EXPECT_EQ((*claimed)[0].status, NotificationStatus::kSending);
   EXPECT_TRUE(store_->claim_due(10, now_ + 59s, 60s)->empty()) << "held by its lease";
   auto again = store_->claim_due(10, now_ + 61s, 60s);  // the worker died: lease expired
   ASSERT_EQ(again->size(), 1u);
   EXPECT_EQ((*again)[0].attempts, 2);
 
-  ASSERT_TRUE(store_->record_outcome({a.id, "sending", now_ + 62s, std::nullopt, now_ + 100s, std::nullopt}));
+  ASSERT_TRUE(store_->record_outcome(
+      {a.id, NotificationStatus::kSending, now_ + 62s, std::nullopt, now_ + 100s, std::nullopt}));
   EXPECT_TRUE(store_->claim_due(10, now_ + 99s, 60s)->empty()) << "retry not yet due";
   ASSERT_EQ(store_->claim_due(10, now_ + 100s, 60s)->size(), 1u);
-  ASSERT_TRUE(store_->record_outcome({a.id, "delivered", now_ + 101s, now_ + 101s, std::nullopt, "smtp"}));
+  ASSERT_TRUE(
+      store_->record_outcome({a.id, NotificationStatus::kDelivered, now_ + 101s, now_ + 101s, std::nullopt, "smtp"}));
   EXPECT_TRUE(store_->claim_due(10, now_ + 1000s, 60s)->empty()) << "final statuses are never claimed";
   auto done = *store_->find_notification(service_.id, a.id);
-  EXPECT_EQ(done->status, "delivered");
+  EXPECT_EQ(done->status, NotificationStatus::kDelivered);
   EXPECT_EQ(done->sent_at, now_ + 101s);
 }
 
@@ -127,8 +162,17 @@ TEST_P(StoreContract, ApiKeySecretEncryptedAndReadBack) {
 }
 
 TEST_P(StoreContract, TemplatesAreScopedToTheirService) {
-  TemplateRecord t{TemplateId{crypto::random_uuid()}, service_.id, "T", "email", "S ((x))", "B ((y))", 1, false, now_,
-                   std::nullopt, "cli"};
+  TemplateRecord t{TemplateId{crypto::random_uuid()},
+                   service_.id,
+                   "T",
+                   Channel::kEmail,
+                   "S ((x))",
+                   "B ((y))",
+                   1,
+                   false,
+                   now_,
+                   std::nullopt,
+                   "cli"};
   ASSERT_TRUE(store_->create_template(t));
   auto found = store_->find_template(service_.id, t.id, std::nullopt);
   ASSERT_TRUE(found && *found);
@@ -140,8 +184,19 @@ TEST_P(StoreContract, TemplatesAreScopedToTheirService) {
 
 TEST_P(StoreContract, LetterTemplatesKeepPostageAndContactPerVersion) {
   const std::string contact = crypto::random_uuid().to_string();
-  TemplateRecord t{TemplateId{crypto::random_uuid()}, service_.id, "Letter", "letter", "Heading", "Body", 1, false, now_,
-                   std::nullopt, "cli", "first", contact};
+  TemplateRecord t{TemplateId{crypto::random_uuid()},
+                   service_.id,
+                   "Letter",
+                   Channel::kLetter,
+                   "Heading",
+                   "Body",
+                   1,
+                   false,
+                   now_,
+                   std::nullopt,
+                   "cli",
+                   "first",
+                   contact};
   ASSERT_TRUE(store_->create_template(t));
   TemplateRecord v2 = t;
   v2.version = 2;
@@ -160,8 +215,17 @@ TEST_P(StoreContract, LetterTemplatesKeepPostageAndContactPerVersion) {
 }
 
 TEST_P(StoreContract, TemplateVersionsAreKeptAndArchivedTemplatesAreNotListed) {
-  TemplateRecord t{TemplateId{crypto::random_uuid()}, service_.id, "B name", "email", "S1", "Body 1", 1, false, now_,
-                   std::nullopt, "one@example.com"};
+  TemplateRecord t{TemplateId{crypto::random_uuid()},
+                   service_.id,
+                   "B name",
+                   Channel::kEmail,
+                   "S1",
+                   "Body 1",
+                   1,
+                   false,
+                   now_,
+                   std::nullopt,
+                   "one@example.com"};
   ASSERT_TRUE(store_->create_template(t));
   TemplateRecord v2 = t;
   v2.version = 2;
@@ -191,14 +255,23 @@ TEST_P(StoreContract, TemplateVersionsAreKeptAndArchivedTemplatesAreNotListed) {
   EXPECT_EQ(first->name, "B name");
   EXPECT_FALSE(first->updated_at);
 
-  TemplateRecord other{TemplateId{crypto::random_uuid()}, service_.id, "C name", "sms", "", "Text", 1, false, now_,
-                       std::nullopt, "one@example.com"};
+  TemplateRecord other{TemplateId{crypto::random_uuid()},
+                       service_.id,
+                       "C name",
+                       Channel::kSms,
+                       "",
+                       "Text",
+                       1,
+                       false,
+                       now_,
+                       std::nullopt,
+                       "one@example.com"};
   ASSERT_TRUE(store_->create_template(other));
   auto listed = *store_->templates_for_service(service_.id);
   ASSERT_EQ(listed.size(), 2u);
   EXPECT_EQ(listed[0].id, t.id) << "by name, latest versions";
   EXPECT_EQ(listed[0].version, 2);
-  EXPECT_EQ(listed[1].type, "sms");
+  EXPECT_EQ(listed[1].type, Channel::kSms);
 
   ASSERT_TRUE(store_->set_template_archived(service_.id, t.id, true));
   listed = *store_->templates_for_service(service_.id);
@@ -217,8 +290,8 @@ TEST_P(StoreContract, NotificationPagesAreNewestFirstFilteredAndScoped) {
   for (int i = 0; i < 7; ++i) {
     auto r = notification();
     r.created_at = now_ + std::chrono::seconds(i == 6 ? 5 : i);
-    r.type = i % 2 == 0 ? "email" : "sms";
-    r.status = i < 3 ? "delivered" : "created";
+    r.type = i % 2 == 0 ? Channel::kEmail : Channel::kSms;
+    r.status = i < 3 ? NotificationStatus::kDelivered : NotificationStatus::kCreated;
     r.reference = i == 4 ? std::optional<std::string>("wanted") : std::nullopt;
     r.queued = false;
     ASSERT_TRUE(store_->insert_notification(r));
@@ -264,13 +337,13 @@ TEST_P(StoreContract, NotificationPagesAreNewestFirstFilteredAndScoped) {
 
   NotificationQuery sms;
   sms.service = service_.id;
-  sms.types = {"sms"};
-  sms.statuses = {"created", "sending"};
+  sms.types = {Channel::kSms};
+  sms.statuses = {NotificationStatus::kCreated, NotificationStatus::kSending};
   const auto texts = store_->list_notifications(sms);
   ASSERT_TRUE(texts);
   for (const auto& r : *texts) {
-    EXPECT_EQ(r.type, "sms");
-    EXPECT_EQ(r.status, "created");
+    EXPECT_EQ(r.type, Channel::kSms);
+    EXPECT_EQ(r.status, NotificationStatus::kCreated);
   }
   EXPECT_EQ(texts->size(), 2u);
 
@@ -324,7 +397,7 @@ TEST_P(StoreContract, ServiceSettingsAndContacts) {
 
 TEST_P(StoreContract, SmsFieldsAndReceiptsApplyOnlyFromTheSendingProviderWhileWaiting) {
   auto sms = notification("447700900123");
-  sms.type = "sms";
+  sms.type = Channel::kSms;
   sms.sender = "HERALD";
   sms.billable_units = 2;
   sms.rate_multiplier = 3;
@@ -335,39 +408,53 @@ TEST_P(StoreContract, SmsFieldsAndReceiptsApplyOnlyFromTheSendingProviderWhileWa
   EXPECT_EQ((*claimed)[0].billable_units, 2);
   EXPECT_EQ((*claimed)[0].rate_multiplier, 3);
   // Handed to the provider: "sending", waiting for a receipt, never claimed again.
-  ASSERT_TRUE(store_->record_outcome({sms.id, "sending", now_ + 1s, now_ + 1s, std::nullopt, "firetext"}));
+  ASSERT_TRUE(
+      store_->record_outcome({sms.id, NotificationStatus::kSending, now_ + 1s, now_ + 1s, std::nullopt, "firetext"}));
   EXPECT_TRUE(store_->claim_due(10, now_ + 1000s, 60s)->empty());
 
-  EXPECT_FALSE(*store_->apply_receipt({sms.id, "mmg", "delivered", now_ + 2s})) << "not the provider that sent it";
-  EXPECT_FALSE(*store_->apply_receipt({NotificationId{crypto::random_uuid()}, "firetext", "delivered", now_}));
-  auto pending = *store_->apply_receipt({sms.id, "firetext", "pending", now_ + 3s});
+  EXPECT_FALSE(*store_->apply_receipt(domain::receipt_for(sms.id, "mmg", NotificationStatus::kDelivered, now_ + 2s)))
+      << "not the provider that sent it";
+  EXPECT_FALSE(*store_->apply_receipt(
+      domain::receipt_for(NotificationId{crypto::random_uuid()}, "firetext", NotificationStatus::kDelivered, now_)));
+  auto pending =
+      *store_->apply_receipt(domain::receipt_for(sms.id, "firetext", NotificationStatus::kPending, now_ + 3s));
   ASSERT_TRUE(pending);
-  EXPECT_EQ(pending->status, "pending");
+  EXPECT_EQ(pending->status, NotificationStatus::kPending);
   EXPECT_EQ(pending->recipient, "447700900123") << "returned decrypted, for the service's callback";
-  auto failed = *store_->apply_receipt({sms.id, "firetext", "permanent-failure", now_ + 4s});
+  auto failed =
+      *store_->apply_receipt(domain::receipt_for(sms.id, "firetext", NotificationStatus::kPermanentFailure, now_ + 4s));
   ASSERT_TRUE(failed);
-  EXPECT_EQ(failed->status, "temporary-failure") << "declined after pending counts as temporary";
-  EXPECT_FALSE(*store_->apply_receipt({sms.id, "firetext", "delivered", now_ + 5s})) << "final statuses stay";
+  EXPECT_EQ(failed->status, NotificationStatus::kTemporaryFailure) << "declined after pending counts as temporary";
+  EXPECT_FALSE(
+      *store_->apply_receipt(domain::receipt_for(sms.id, "firetext", NotificationStatus::kDelivered, now_ + 5s)))
+      << "final statuses stay";
   auto stored = *store_->find_notification(service_.id, sms.id);
-  EXPECT_EQ(stored->status, "temporary-failure");
+  EXPECT_EQ(stored->status, NotificationStatus::kTemporaryFailure);
   EXPECT_EQ(stored->sent_by, "firetext");
   EXPECT_EQ(stored->updated_at, now_ + 4s);
 }
 
 TEST_P(StoreContract, LetterReportsPostThenMayReturnALetter) {
   auto letter = notification("1 High Street\nLeeds\nLS1 1AA");
-  letter.type = "letter";
+  letter.type = Channel::kLetter;
   ASSERT_TRUE(store_->insert_notification(letter));
   ASSERT_EQ(store_->claim_due(10, now_, 60s)->size(), 1u);
-  ASSERT_TRUE(store_->record_outcome({letter.id, "sending", now_ + 1s, now_ + 1s, std::nullopt, "sftp-print"}));
-  auto posted = *store_->apply_receipt({letter.id, "sftp-print", "delivered", now_ + 3s});
+  ASSERT_TRUE(store_->record_outcome(
+      {letter.id, NotificationStatus::kSending, now_ + 1s, now_ + 1s, std::nullopt, "sftp-print"}));
+  auto posted =
+      *store_->apply_receipt(domain::receipt_for(letter.id, "sftp-print", NotificationStatus::kDelivered, now_ + 3s));
   ASSERT_TRUE(posted);
-  EXPECT_EQ(posted->status, "delivered");
-  EXPECT_FALSE(*store_->apply_receipt({letter.id, "sftp-print", "technical-failure", now_ + 4s})) << "posted stays posted";
-  auto returned = *store_->apply_receipt({letter.id, "sftp-print", "returned-letter", now_ + 5s});
+  EXPECT_EQ(posted->status, NotificationStatus::kDelivered);
+  EXPECT_FALSE(*store_->apply_receipt(
+      domain::receipt_for(letter.id, "sftp-print", NotificationStatus::kTechnicalFailure, now_ + 4s)))
+      << "posted stays posted";
+  auto returned = *store_->apply_receipt(
+      domain::receipt_for(letter.id, "sftp-print", NotificationStatus::kReturnedLetter, now_ + 5s));
   ASSERT_TRUE(returned);
-  EXPECT_EQ(returned->status, "returned-letter");
-  EXPECT_FALSE(*store_->apply_receipt({letter.id, "sftp-print", "returned-letter", now_ + 6s})) << "once";
+  EXPECT_EQ(returned->status, NotificationStatus::kReturnedLetter);
+  EXPECT_FALSE(*store_->apply_receipt(
+      domain::receipt_for(letter.id, "sftp-print", NotificationStatus::kReturnedLetter, now_ + 6s)))
+      << "once";
   EXPECT_EQ((*store_->find_notification(service_.id, letter.id))->updated_at, now_ + 5s);
 }
 
@@ -389,10 +476,11 @@ TEST_P(StoreContract, CallbacksAreSealedClaimedAndFinished) {
   ASSERT_TRUE(store_->insert_notification(a));
   ASSERT_TRUE(store_->insert_notification(b));
   ASSERT_TRUE(store_->claim_due(10, now_, 60s));
-  DeliveryOutcome told{a.id, "delivered", now_ + 1s, now_ + 1s, std::nullopt, "smtp"};
+  DeliveryOutcome told{a.id, NotificationStatus::kDelivered, now_ + 1s, now_ + 1s, std::nullopt, "smtp"};
   told.callback = true;
   ASSERT_TRUE(store_->record_outcome(told));
-  ASSERT_TRUE(store_->record_outcome({b.id, "delivered", now_ + 1s, now_ + 1s, std::nullopt, "smtp"}));
+  ASSERT_TRUE(
+      store_->record_outcome({b.id, NotificationStatus::kDelivered, now_ + 1s, now_ + 1s, std::nullopt, "smtp"}));
   ServiceRecord other = service_;
   other.id = ServiceId{crypto::random_uuid()};
   other.name = "Service without callback";
@@ -400,14 +488,14 @@ TEST_P(StoreContract, CallbacksAreSealedClaimedAndFinished) {
   auto c = notification();
   c.service = other.id;
   ASSERT_TRUE(store_->insert_notification(c));
-  DeliveryOutcome untold{c.id, "delivered", now_ + 1s, now_ + 1s, std::nullopt, "smtp"};
+  DeliveryOutcome untold{c.id, NotificationStatus::kDelivered, now_ + 1s, now_ + 1s, std::nullopt, "smtp"};
   untold.callback = true;
   ASSERT_TRUE(store_->record_outcome(untold));
   auto due = store_->claim_callbacks(10, now_ + 2s, 30s);
   ASSERT_TRUE(due) << due.error().message;
   ASSERT_EQ(due->size(), 1u) << "only outcomes the service wants to hear of";
   EXPECT_EQ((*due)[0].id, a.id);
-  EXPECT_EQ((*due)[0].status, "delivered");
+  EXPECT_EQ((*due)[0].status, NotificationStatus::kDelivered);
   EXPECT_EQ((*due)[0].callback_attempts, 1);
   EXPECT_TRUE(store_->claim_callbacks(10, now_ + 3s, 30s)->empty()) << "held by its lease";
   ASSERT_TRUE(store_->finish_callback(a.id, now_ + 10s));  // retry later
@@ -506,7 +594,7 @@ TEST_P(StoreContract, GuestListIsSealedAndMatchedByBlindIndexOnly) {
 
 TEST_P(StoreContract, LettersKeepPostageAndASealedPdfUntilRetention) {
   auto letter = notification("1 Canary Lane 7f3e\nLondon\nSW1A 1AA");
-  letter.type = "letter";
+  letter.type = Channel::kLetter;
   letter.postage = "first";
   letter.billable_units = 2;
   const std::string pdf = "%PDF-1.7 address Pdf-Canary-91b2";
@@ -671,16 +759,22 @@ TEST_P(StoreContract, ConcurrentOutcomesAreAllRecorded) {
   std::atomic<int> failed{0};
   std::atomic<int> pending{static_cast<int>(records.size())};
   for (const auto& r : records) {
-    store_->record_outcome_async({r.id, "delivered", now_ + 1s, now_ + 1s, std::nullopt, std::nullopt}, [&](Result<void> done) {
-      if (!done) ++failed;
-      --pending;
-    });
+    store_->record_outcome_async(
+        {r.id, NotificationStatus::kDelivered, now_ + 1s, now_ + 1s, std::nullopt, std::nullopt},
+        [&](Result<void> done) {
+          if (!done) ++failed;
+          --pending;
+        });
   }
-  ASSERT_TRUE(store_->record_outcome({NotificationId{crypto::random_uuid()}, "delivered", now_, now_, std::nullopt, std::nullopt})
-                  .error().code == ErrorCode::kNotFound);
+  ASSERT_TRUE(store_
+                  ->record_outcome({NotificationId{crypto::random_uuid()}, NotificationStatus::kDelivered, now_, now_,
+                                    std::nullopt, std::nullopt})
+                  .error()
+                  .code == ErrorCode::kNotFound);
   while (pending.load() > 0) std::this_thread::sleep_for(1ms);
   EXPECT_EQ(failed.load(), 0);
-  for (const auto& r : records) EXPECT_EQ((*store_->find_notification(service_.id, r.id))->status, "delivered");
+  for (const auto& r : records)
+    EXPECT_EQ((*store_->find_notification(service_.id, r.id))->status, NotificationStatus::kDelivered);
 }
 
 TEST_P(StoreContract, AuditAppendsFromTwoStoresNeverForkTheChain) {

@@ -22,7 +22,10 @@ docs/security-controls.md. Checks:
 3. every folder under src/ that holds sources is in the layers table;
 4. every allow-list entry still matches an include (a fixed violation must leave the list);
 5. comments in src/ and tests/ cite no document outside the repository, and every SC-nn id they
-   cite is defined in docs/security-controls.md.
+   cite is defined in docs/security-controls.md;
+6. error statuses are chosen only in errors modules: outside files named errors.cc, no code in
+   src/ calls error_response( with a number, or builds a Response{ with a 4xx or 5xx number
+   (comments and string literals are not read).
 """
 
 import io
@@ -48,6 +51,8 @@ OUTSIDE_DOCS = re.compile(
 CONTROL_ID = re.compile(r"\bSC-(\d+)\b")
 INCLUDE = re.compile(r'^\s*#\s*include\s*([<"])([^>"]+)[>"]')
 BACKTICKED = re.compile(r"`([^`]+)`")
+ERRORS_MODULE = "errors.cc"
+ERROR_STATUS = re.compile(r"\berror_response\s*\(\s*[-+]?\d|\bResponse\s*\{\s*[45]\d\d\b")
 ALLOW_ENTRY = re.compile(r"^\s*[-*]\s*`([^`]+)`\s*->\s*`([^`]+)`")
 CONTROL_ROW = re.compile(r"^\|\s*(SC-\d+)\s*\|")
 
@@ -330,8 +335,58 @@ def check_citations(root, rules):
     return problems
 
 
+def _code_only(text):
+    """`text` with comments and string and character literals blanked (newlines kept)."""
+    out, i, n = [], 0, len(text)
+
+    def blank(part):
+        out.append("".join(ch if ch == "\n" else " " for ch in part))
+
+    while i < n:
+        c = text[i]
+        if text.startswith("//", i):
+            end = text.find("\n", i)
+            end = n if end < 0 else end
+        elif text.startswith("/*", i):
+            end = text.find("*/", i + 2)
+            end = n if end < 0 else end + 2
+        elif c == "R" and text.startswith('R"', i) and (i == 0 or not (text[i - 1].isalnum() or text[i - 1] == "_")):
+            open_paren = text.find("(", i + 2)
+            delimiter = text[i + 2:open_paren] if open_paren >= 0 else ""
+            end = text.find(")" + delimiter + '"', open_paren + 1) if open_paren >= 0 else -1
+            end = n if end < 0 else end + len(delimiter) + 2
+        elif c == '"' or (c == "'" and not (i > 0 and text[i - 1].isalnum())):  # not 1'000
+            j = i + 1
+            while j < n and text[j] != c and text[j] != "\n":
+                j += 2 if text[j] == "\\" else 1
+            end = min(j + 1, n) if j < n and text[j] == c else j
+        else:
+            out.append(c)
+            i += 1
+            continue
+        blank(text[i:end])
+        i = end
+    return "".join(out)
+
+
+def check_error_statuses(root):
+    """Code outside errors.cc files that picks an error's HTTP status itself."""
+    problems = []
+    for path in _walk(os.path.join(root, "src"), SOURCE_EXTENSIONS):
+        if os.path.basename(path) == ERRORS_MODULE:
+            continue
+        with open(path, encoding="utf-8", errors="replace") as f:
+            code = _code_only(f.read())
+        for match in ERROR_STATUS.finditer(code):
+            number = code.count("\n", 0, match.start()) + 1
+            problems.append("%s:%d: %s...: picks an error status outside an errors module; add a "
+                            "named function to the API's errors.cc (%s, \"Conventions\": errors)"
+                            % (_rel(root, path), number, " ".join(match.group(0).split()), ARCHITECTURE_DOC))
+    return problems
+
+
 def check(root, rules):
-    return check_includes(root, rules) + check_citations(root, rules)
+    return check_includes(root, rules) + check_citations(root, rules) + check_error_statuses(root)
 
 
 def run(root):
@@ -375,6 +430,13 @@ def _clean_tree(root):
     _write(root, "tests/domain/notifications_test.cc",
            '// See docs/architecture.md.\n#include "domain/notifications.h"\n')
     _write(root, "tests/tools/helper.py", '"""Canary scan (SC-24)."""\nURL = "SC-99 in a string"\n')
+    _write(root, "src/api/govuk_v2/errors.cc",
+           '#include "net/http.h"\nauto a = error_response(400, "BadRequestError", "x");\n'
+           "auto b = net::Response{404, \"application/json\", \"\", {}};\n")
+    _write(root, "src/api/govuk_v2/handlers.cc",
+           '#include "net/http.h"\n// Not error_response(400, ...) by hand.\n'
+           'const char* s = "error_response(404"; auto c = bad_request("x");\n'
+           "auto d = net::Response{201, \"application/json\", \"{}\", {}}; int e = 1'000;\n")
 
 
 def _self_test_cases():
@@ -407,6 +469,15 @@ def _self_test_cases():
          "cites SECURITY-CONTROLS.md"),
         ("undefined control id", {"src/core/bad.h": "// Hardened (SC-99).\n"},
          "cites SC-99"),
+        ("error_response(405, ...) in router.cc",
+         {"src/api/router.cc": 'auto r = error_response(405, "MethodNotAllowed", "x");\n'},
+         "picks an error status outside an errors module"),
+        ("Response{403, ...} in a handler",
+         {"src/api/providers/receipts.cc": 'auto r = net::Response{ 403, "application/json", "{}", {}};\n'},
+         "picks an error status outside an errors module"),
+        ("error_response(\\n 500) in errors.h",
+         {"src/api/govuk_v2/errors.h": "inline auto f() { return error_response(\n    500, \"x\", \"y\"); }\n"},
+         "picks an error status outside an errors module"),
     ]
 
 

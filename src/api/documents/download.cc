@@ -3,6 +3,7 @@
 #include <optional>
 #include <string>
 
+#include "api/documents/errors.h"
 #include "core/log.h"
 #include "core/url.h"
 
@@ -52,7 +53,7 @@ net::Response page(int status, std::string_view title, const std::string& body_h
 }
 
 net::Response not_found_page() {
-  return page(404, "This link has expired",
+  return page(status_of(PageRefusal::kUnknownLink), "This link has expired",
               "<h1>This link has expired or is not valid</h1><p>Files are only available for a limited time. "
               "If you still need the file, contact the service that sent it to you.</p>");
 }
@@ -88,11 +89,11 @@ net::Response confirm_form(const Dependencies& deps, ServiceId service, const Pa
           "\" novalidate><label for=\"email_address\">Email address</label>"
           "<input type=\"email\" id=\"email_address\" name=\"email_address\" autocomplete=\"email\" spellcheck=\"false\">"
           "<p><button type=\"submit\">Continue</button></p></form>";
-  return page(wrong != nullptr ? 400 : 200, "Confirm your email address", body);
+  return page(wrong != nullptr ? status_of(PageRefusal::kWrongEmail) : 200, "Confirm your email address", body);
 }
 
 net::Response locked_page() {
-  return page(403, "Too many attempts",
+  return page(status_of(PageRefusal::kLocked), "Too many attempts",
               "<h1>This file is locked</h1><p>The wrong email address was entered too many times. "
               "Contact the service that sent you the file.</p>");
 }
@@ -135,7 +136,8 @@ net::Response serve(const Dependencies& deps, const net::Request& request, const
     log::error("documents.open_failed", {{"service_id", link->service.to_string()},
                                          {"document_id", params.at("document_id")},
                                          {"error", opened.error().message}});
-    return page(500, "Sorry, there is a problem", "<h1>Sorry, there is a problem with the service</h1>");
+    return page(status_of(PageRefusal::kProblem), "Sorry, there is a problem",
+                "<h1>Sorry, there is a problem with the service</h1>");
   }
   if (!*opened) return not_found_page();
   DocumentAccess& access = **opened;

@@ -1,6 +1,6 @@
 #include "api/govuk_v2/auth.h"
 
-#include "api/errors.h"
+#include "api/govuk_v2/errors.h"
 #include "core/log.h"
 
 namespace herald::api::govuk_v2 {
@@ -58,16 +58,16 @@ Result<std::variant<domain::Caller, net::Response>> authenticate(
     const net::Request& request, domain::Authenticator& authenticator, Timestamp now,
     Blocking blocking, const AuthFailureHook* on_failure) {
   using Outcome = std::variant<domain::Caller, net::Response>;
-  auto refuse = [&](std::string_view reason, int status, std::string message) {
+  auto refuse = [&](std::string_view reason, ErrorCode code, std::string message) {
     if (on_failure != nullptr && *on_failure) (*on_failure)(reason, request.remote_address);
-    return Outcome(error_response(status, "AuthError", std::move(message)));
+    return Outcome(error_response(Error{code, std::move(message)}));  // 401 or 403 AuthError
   };
   const auto header = request.header("Authorization");
   if (!header || header->empty()) {
-    return refuse("no_token", 401, "Unauthorized: authentication token must be provided");
+    return refuse("no_token", ErrorCode::kUnauthenticated, "Unauthorized: authentication token must be provided");
   }
   if (!has_bearer_scheme(*header)) {
-    return refuse("not_bearer", 401, "Unauthorized: authentication bearer scheme must be used");
+    return refuse("not_bearer", ErrorCode::kUnauthenticated, "Unauthorized: authentication bearer scheme must be used");
   }
   std::string_view token = header->substr(7);
   while (!token.empty() && token.front() == ' ') token.remove_prefix(1);
@@ -77,7 +77,7 @@ Result<std::variant<domain::Caller, net::Response>> authenticate(
   if (auto* failure = std::get_if<domain::AuthFailure>(&*outcome)) {
     // Logged without the token (SC-32); the intrusion detector will count these.
     log::info("auth.refused", {{"reason", failure_name(*failure)}, {"remote", request.remote_address}});
-    return refuse(failure_name(*failure), 403, message_for(*failure));
+    return refuse(failure_name(*failure), ErrorCode::kPermissionDenied, message_for(*failure));
   }
   return Outcome(std::get<domain::Caller>(*outcome));
 }

@@ -2,8 +2,8 @@
 
 #include <algorithm>
 
-#include "api/errors.h"
 #include "api/govuk_v2/auth.h"
+#include "api/govuk_v2/errors.h"
 #include "api/govuk_v2/queries.h"
 #include "api/govuk_v2/requests.h"
 #include "api/govuk_v2/responses.h"
@@ -49,7 +49,7 @@ SendProgress<Request>& progress_of(Progress& progress, const Clock& clock) {
 // when it would block, true when it replied (a refusal), nullopt when the send may go on.
 template <typename Request, typename Parse>
 std::optional<bool> admit_and_parse(const Dependencies& deps, const net::Request& request, const Reply& reply,
-                                    Blocking blocking, SendProgress<Request>& step, std::string_view channel,
+                                    Blocking blocking, SendProgress<Request>& step, store::Channel channel,
                                     Parse&& parse) {
   if (!step.caller) {
     auto caller = authenticate(request, deps.authenticator, step.now, blocking, &deps.on_auth_failure);
@@ -84,7 +84,8 @@ std::optional<bool> admit_and_parse(const Dependencies& deps, const net::Request
 bool post_email(const Dependencies& deps, const net::Request& request, const Reply& reply,
                 Blocking blocking, Progress& progress) {
   auto& step = progress_of<domain::EmailRequest>(progress, deps.clock);
-  if (auto done = admit_and_parse(deps, request, reply, blocking, step, "email", parse_send_email)) return *done;
+  if (auto done = admit_and_parse(deps, request, reply, blocking, step, store::Channel::kEmail, parse_send_email))
+    return *done;
   step.parsed->public_root = root_url(request, deps.public_root);
   const domain::Caller who = *step.caller;
   // With kWouldBlock, send_email_async leaves the request whole for the resumed run.
@@ -122,7 +123,8 @@ bool post_sms(const Dependencies& deps, const net::Request& request, const Reply
     step.caller = std::get<domain::Caller>(*caller);
     if (blocking == Blocking::kNotAllowed) return false;
   }
-  if (auto done = admit_and_parse(deps, request, reply, blocking, step, "sms", parse_send_sms)) return *done;
+  if (auto done = admit_and_parse(deps, request, reply, blocking, step, store::Channel::kSms, parse_send_sms))
+    return *done;
   const domain::Caller who = *step.caller;
   auto sent = deps.notifications.send_sms_async(
       who, std::move(*step.parsed), step.now, blocking,
@@ -153,7 +155,7 @@ net::Response with_caller(const Dependencies& deps, const net::Request& request,
 net::Response post_letter(const Dependencies& deps, const net::Request& request) {
   return with_caller(deps, request, [&](const domain::Caller& caller) {
     const Timestamp now = deps.clock.now();
-    if (auto admitted = deps.notifications.admit(caller, "letter", now, Blocking::kAllowed); !admitted) {
+    if (auto admitted = deps.notifications.admit(caller, store::Channel::kLetter, now, Blocking::kAllowed); !admitted) {
       return error_response(admitted.error());
     }
     auto body = parse_body(request.body);
@@ -178,7 +180,7 @@ net::Response post_letter(const Dependencies& deps, const net::Request& request)
 net::Response get_letter_pdf(const Dependencies& deps, const net::Request& request, const PathParams& params) {
   return with_caller(deps, request, [&](const domain::Caller& caller) {
     auto id = NotificationId::parse(params.at("notification_id"));
-    if (!id) return error_response(400, "ValidationError", "notification_id is not a valid UUID");
+    if (!id) return validation_error("notification_id is not a valid UUID");
     auto pdf = deps.letters.pdf(caller, *id);
     if (!pdf) return error_response(pdf.error());
     return net::Response{200, "application/pdf", std::move(*pdf), {}};
@@ -189,10 +191,10 @@ net::Response get_notification(const Dependencies& deps, const net::Request& req
                                const PathParams& params) {
   return with_caller(deps, request, [&](const domain::Caller& caller) {
     auto id = NotificationId::parse(params.at("notification_id"));
-    if (!id) return error_response(400, "ValidationError", "notification_id is not a valid UUID");
+    if (!id) return validation_error("notification_id is not a valid UUID");
     auto found = deps.notifications.get(caller, *id);
     if (!found) return error_response(found.error());
-    if (!*found) return error_response(404, "NoResultFound", "No result found");
+    if (!*found) return no_result_found();
     return net::Response{200, "application/json", notification_json(**found, root_url(request, deps.public_root), deps.prices), {}};
   });
 }
@@ -235,19 +237,19 @@ net::Response list_received_texts(const Dependencies& deps, const net::Request& 
 net::Response get_template(const Dependencies& deps, const net::Request& request, const PathParams& params) {
   return with_caller(deps, request, [&](const domain::Caller& caller) {
     auto id = TemplateId::parse(params.at("template_id"));
-    if (!id) return error_response(400, "ValidationError", "id is not a valid UUID");
+    if (!id) return validation_error("id is not a valid UUID");
     std::optional<int> version;
     if (auto v = params.find("version"); v != params.end()) {
       // GOV.UK's route takes only digits; 0 means the latest (a truthiness check upstream).
       const std::string& text = v->second;
       if (text.empty() || text.size() > 9 || !std::all_of(text.begin(), text.end(), [](char c) { return c >= '0' && c <= '9'; })) {
-        return error_response(404, "NotFound", "The requested URL was not found on the server.");
+        return unknown_url();
       }
       if (const int n = std::stoi(text); n > 0) version = n;
     }
     auto found = deps.templates.get(caller, *id, version);
     if (!found) return error_response(found.error());
-    if (!*found) return error_response(404, "NoResultFound", "No result found");
+    if (!*found) return no_result_found();
     auto contact_block = deps.templates.letter_contact_blocks(caller, {**found});
     if (!contact_block) return error_response(contact_block.error());
     return net::Response{200, "application/json", template_json(**found, contact_block->front()), {}};
@@ -258,7 +260,7 @@ net::Response list_templates(const Dependencies& deps, const net::Request& reque
   return with_caller(deps, request, [&](const domain::Caller& caller) {
     auto parsed = parse_list_templates(request.query);
     if (auto* invalid = std::get_if<net::Response>(&parsed)) return std::move(*invalid);
-    auto found = deps.templates.list(caller, std::get<std::optional<std::string>>(parsed));
+    auto found = deps.templates.list(caller, std::get<std::optional<store::Channel>>(parsed));
     if (!found) return error_response(found.error());
     auto contact_blocks = deps.templates.letter_contact_blocks(caller, *found);
     if (!contact_blocks) return error_response(contact_blocks.error());
@@ -269,7 +271,7 @@ net::Response list_templates(const Dependencies& deps, const net::Request& reque
 net::Response preview_template(const Dependencies& deps, const net::Request& request, const PathParams& params) {
   return with_caller(deps, request, [&](const domain::Caller& caller) {
     auto id = TemplateId::parse(params.at("template_id"));
-    if (!id) return error_response(400, "ValidationError", "id is not a valid UUID");
+    if (!id) return validation_error("id is not a valid UUID");
     auto parsed = parse_preview(request.body);
     if (auto* invalid = std::get_if<net::Response>(&parsed)) return std::move(*invalid);
     auto preview = deps.templates.preview(caller, *id, std::get<domain::Personalisation>(parsed));

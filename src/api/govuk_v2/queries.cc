@@ -3,7 +3,8 @@
 #include <algorithm>
 #include <array>
 
-#include "api/errors.h"
+#include "api/govuk_v2/errors.h"
+#include "core/check.h"
 #include "core/url.h"
 
 namespace herald::api::govuk_v2 {
@@ -61,8 +62,6 @@ void check_additional(const QueryParams& params, std::initializer_list<std::stri
                                            (extra.size() == 1 ? " was" : " were") + " unexpected)"});
 }
 
-net::Response validation_errors(const std::vector<ErrorItem>& errors) { return error_response(400, errors); }
-
 }  // namespace
 
 QueryParams parse_query(std::string_view query) { return parse_form(query); }
@@ -87,24 +86,29 @@ std::variant<ListNotificationsRequest, net::Response> parse_list_notifications(s
     if (!one_of(kStatuses, status)) {
       errors.push_back({"ValidationError", "status " + unquoted(status) + " is not one of " + enum_list(kStatuses)});
     } else if (status == "failed") {
-      for (const char* s : {"technical-failure", "temporary-failure", "permanent-failure", "validation-failed",
-                            "virus-scan-failed", "returned-letter"}) {
-        request.statuses.emplace_back(s);
+      using S = store::NotificationStatus;
+      for (S s : {S::kTechnicalFailure, S::kTemporaryFailure, S::kPermanentFailure, S::kValidationFailed,
+                  S::kVirusScanFailed, S::kReturnedLetter}) {
+        request.statuses.push_back(s);
       }
     } else if (status == "accepted") {
-      request.statuses.emplace_back("created");
-      request.statuses.emplace_back("sending");
+      request.statuses.push_back(store::NotificationStatus::kCreated);
+      request.statuses.push_back(store::NotificationStatus::kSending);
     } else if (status == "received") {
-      request.statuses.emplace_back("delivered");
+      request.statuses.push_back(store::NotificationStatus::kDelivered);
     } else {
-      request.statuses.push_back(status);
+      const auto parsed = store::parse_status(status);  // every other entry of kStatuses is a status's name
+      HERALD_CHECK(parsed.has_value(), "kStatuses holds a name that is not a NotificationStatus");
+      request.statuses.push_back(*parsed);
     }
   }
   for (const std::string& type : values_of(params, "template_type")) {
     if (!one_of(kTemplateTypes, type)) {
       errors.push_back({"ValidationError", "template_type " + unquoted(type) + " is not one of " + enum_list(kTemplateTypes)});
     } else {
-      request.types.push_back(type);
+      const auto parsed = store::parse_channel(type);
+      HERALD_CHECK(parsed.has_value(), "kTemplateTypes holds a name that is not a Channel");
+      request.types.push_back(*parsed);
     }
   }
   const auto include_jobs = values_of(params, "include_jobs");
@@ -126,22 +130,23 @@ std::variant<ListNotificationsRequest, net::Response> parse_list_notifications(s
   for (const auto& [k, v] : params) {
     if (k == "older_than") continue;
     const bool list = k == "status" || k == "template_type";
-    const bool seen = std::any_of(request.echo.begin(), request.echo.end(), [&](const auto& e) { return e.first == k; });
+    const bool seen =
+        std::any_of(request.echo.begin(), request.echo.end(), [&key = k](const auto& e) { return e.first == key; });
     if (list || !seen) request.echo.emplace_back(k, v);
   }
   return request;
 }
 
-std::variant<std::optional<std::string>, net::Response> parse_list_templates(std::string_view query) {
+std::variant<std::optional<store::Channel>, net::Response> parse_list_templates(std::string_view query) {
   const QueryParams params = parse_query(query);
   std::vector<ErrorItem> errors;
-  std::optional<std::string> type;
+  std::optional<store::Channel> type;
   const auto types = values_of(params, "type");
   if (!types.empty()) {
     if (!one_of(kTemplateTypes, types.front())) {
       errors.push_back({"ValidationError", "type " + unquoted(types.front()) + " is not one of " + enum_list(kTemplateTypes)});
     } else {
-      type = types.front();
+      type = store::parse_channel(types.front());
     }
   }
   check_additional(params, {"type"}, errors);

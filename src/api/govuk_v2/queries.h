@@ -24,8 +24,8 @@ QueryParams parse_query(std::string_view query);
 std::string encode_query(const QueryParams& params);
 
 struct ListNotificationsRequest {
-  std::vector<std::string> types;
-  std::vector<std::string> statuses;  // internal statuses, aliases expanded
+  std::vector<store::Channel> types;
+  std::vector<store::NotificationStatus> statuses;  // GOV.UK's aliases (failed, accepted, received) expanded
   std::optional<std::string> reference;
   std::optional<NotificationId> older_than;
   // The validated filters as GOV.UK echoes them in links.current (older_than excluded): one
@@ -35,7 +35,7 @@ struct ListNotificationsRequest {
 std::variant<ListNotificationsRequest, net::Response> parse_list_notifications(std::string_view query);
 
 // GET /v2/templates: the optional `type`.
-std::variant<std::optional<std::string>, net::Response> parse_list_templates(std::string_view query);
+std::variant<std::optional<store::Channel>, net::Response> parse_list_templates(std::string_view query);
 
 // GET /v2/received-text-messages: the optional `older_than`.
 std::variant<std::optional<Uuid>, net::Response> parse_older_than_only(std::string_view query);

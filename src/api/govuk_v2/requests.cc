@@ -292,13 +292,12 @@ std::variant<domain::Personalisation, net::Response> parse_preview(std::string_v
   if (auto* invalid = std::get_if<net::Response>(&parsed)) return std::move(*invalid);
   const json::Value& value = std::get<json::Value>(parsed);
   if (!value.is_object()) {
-    return error_response(400, "ValidationError", python_repr_unquoted(value) + " is not of type object");
+    return validation_error(python_repr_unquoted(value) + " is not of type object");
   }
   const json::Value* personalisation = value.find("personalisation");
   if (personalisation == nullptr) return domain::Personalisation{};
   if (!personalisation->is_object()) {
-    return error_response(400, "ValidationError",
-                          "personalisation " + python_repr_unquoted(*personalisation) + " is not of type object");
+    return validation_error("personalisation " + python_repr_unquoted(*personalisation) + " is not of type object");
   }
   return domain::personalisation_from_json(*personalisation);
 }
@@ -312,7 +311,7 @@ std::string python_repr_unquoted(const json::Value& value) {
 
 std::variant<json::Value, net::Response> parse_body(std::string_view body) {
   auto parsed = json::parse(body);
-  if (!parsed) return error_response(400, "BadRequestError", "Invalid JSON supplied in POST data");
+  if (!parsed) return bad_request("Invalid JSON supplied in POST data");
   if (parsed->is_null()) return json::Value::object({});
   return std::move(*parsed);
 }
@@ -407,37 +406,37 @@ void check_scheduled_for(const json::Value& body, Timestamp now, std::vector<Err
 
 std::variant<domain::SmsRequest, net::Response> parse_send_sms(const json::Value& body, Timestamp now) {
   if (!body.is_object()) {
-    return error_response(400, "ValidationError", python_repr_unquoted(body) + " is not of type object");
+    return validation_error(python_repr_unquoted(body) + " is not of type object");
   }
   SmsSchema schema(body);
   schema.check_properties();
   check_scheduled_for(body, now, schema.errors);
   schema.check_required();
   schema.check_additional();
-  if (!schema.errors.empty()) return error_response(400, schema.errors);
-  if (has_file_upload(body)) return error_response(400, "BadRequestError", "Can only send a file by email");
+  if (!schema.errors.empty()) return validation_errors(schema.errors);
+  if (has_file_upload(body)) return bad_request("Can only send a file by email");
   return std::move(schema.request);
 }
 
 std::variant<domain::LetterRequest, domain::PrecompiledLetterRequest, net::Response> parse_send_letter(
     const json::Value& body) {
   if (!body.is_object()) {
-    return error_response(400, "ValidationError", python_repr_unquoted(body) + " is not of type object");
+    return validation_error(python_repr_unquoted(body) + " is not of type object");
   }
   if (body.find("content") == nullptr) {
     LetterSchema schema(body);
     schema.check_properties();
     schema.check_required();
     schema.check_additional();
-    if (!schema.errors.empty()) return error_response(400, schema.errors);
-    if (has_file_upload(body)) return error_response(400, "BadRequestError", "Can only send a file by email");
+    if (!schema.errors.empty()) return validation_errors(schema.errors);
+    if (has_file_upload(body)) return bad_request("Can only send a file by email");
     return std::move(schema.request);
   }
   PrecompiledSchema schema(body);
   schema.check_properties();
   schema.check_required();
   schema.check_additional();
-  if (!schema.errors.empty()) return error_response(400, schema.errors);
+  if (!schema.errors.empty()) return validation_errors(schema.errors);
   // Python's b64decode ignores whitespace such as line breaks; so does Herald, nothing else.
   std::string compact;
   compact.reserve(schema.content.size());
@@ -445,7 +444,7 @@ std::variant<domain::LetterRequest, domain::PrecompiledLetterRequest, net::Respo
     if (c != '\n' && c != '\r' && c != ' ' && c != '\t') compact += c;
   }
   auto pdf = base64_decode(compact);
-  if (!pdf) return error_response(400, "BadRequestError", "Cannot decode letter content (invalid base64 encoding)");
+  if (!pdf) return bad_request("Cannot decode letter content (invalid base64 encoding)");
   schema.request.pdf = std::move(*pdf);
   return std::move(schema.request);
 }
@@ -453,14 +452,14 @@ std::variant<domain::LetterRequest, domain::PrecompiledLetterRequest, net::Respo
 std::variant<domain::EmailRequest, net::Response> parse_send_email(const json::Value& body,
                                                                    Timestamp now) {
   if (!body.is_object()) {
-    return error_response(400, "ValidationError", python_repr_unquoted(body) + " is not of type object");
+    return validation_error(python_repr_unquoted(body) + " is not of type object");
   }
   EmailSchema schema(body);
   schema.check_properties();
   check_scheduled_for(body, now, schema.errors);
   schema.check_required();
   schema.check_additional();
-  if (!schema.errors.empty()) return error_response(400, schema.errors);
+  if (!schema.errors.empty()) return validation_errors(schema.errors);
   if (const json::Value* personalisation = body.find("personalisation");
       !schema.sanitise_keys.empty() && personalisation != nullptr && personalisation->is_object()) {
     // GOV.UK's §7.6: the listed values (keys matched as placeholders are) made inert; the stored
@@ -491,7 +490,7 @@ std::variant<domain::EmailRequest, net::Response> parse_send_email(const json::V
       if (!problems.empty()) {
         std::vector<ErrorItem> items;
         for (const auto& message : problems) items.push_back({"ValidationError", message});
-        return error_response(400, items);
+        return validation_errors(items);
       }
       schema.request.files.push_back(domain::file_upload_from_json(key, value));
     }

@@ -8,7 +8,7 @@
 #include <variant>
 #include <vector>
 
-#include "api/errors.h"
+#include "api/govuk_v2/errors.h"
 #include "core/json.h"
 #include "core/time.h"
 #include "domain/letters.h"

@@ -5,6 +5,7 @@
 
 #include "core/json.h"
 #include "domain/letter_timings.h"
+#include "domain/lifecycle.h"
 
 namespace herald::api::govuk_v2 {
 namespace {
@@ -17,17 +18,20 @@ std::optional<std::string> optional_time(const std::optional<Timestamp>& t) {
 // GOV.UK shows letters' statuses coarser (models.py get_letter_status): accepted while Herald
 // has it, received once posted.
 std::string_view shown_status(const store::NotificationRecord& r) {
-  if (r.type != "letter") return r.status;
-  if (r.status == "created" || r.status == "sending") return "accepted";
-  if (r.status == "delivered" || r.status == "returned-letter") return "received";
-  return r.status;
+  using store::NotificationStatus;
+  if (r.type == store::Channel::kLetter) {
+    if (r.status == NotificationStatus::kCreated || r.status == NotificationStatus::kSending) return "accepted";
+    if (r.status == NotificationStatus::kDelivered || r.status == NotificationStatus::kReturnedLetter)
+      return "received";
+  }
+  return store::status_name(r.status);
 }
 
 // A letter's address as GET shows it: personalisation address_line_1..6 and postcode, the keys
 // matched case-insensitively.
 std::array<std::optional<std::string>, 7> address_fields(const store::NotificationRecord& r) {
   std::array<std::optional<std::string>, 7> out;
-  if (r.type != "letter") return out;
+  if (r.type != store::Channel::kLetter) return out;
   auto parsed = json::parse(r.personalisation_json);
   if (!parsed || !parsed->is_object()) return out;
   static constexpr std::array<std::string_view, 7> kKeys = {"address_line_1", "address_line_2", "address_line_3",
@@ -44,16 +48,6 @@ std::array<std::optional<std::string>, 7> address_fields(const store::Notificati
 }
 
 }  // namespace
-
-bool is_final_status(std::string_view status) {
-  static constexpr std::array<std::string_view, 9> kFinal = {
-      "sent", "delivered", "failed", "technical-failure", "temporary-failure",
-      "permanent-failure", "returned-letter", "cancelled", "validation-failed"};
-  for (auto s : kFinal) {
-    if (s == status) return true;
-  }
-  return false;
-}
 
 namespace {
 
@@ -153,8 +147,10 @@ namespace {
 // cost_details still shows the sheets and postage.
 void write_letter_cost(json::Writer& w, const store::NotificationRecord& r, const domain::LetterPrices& prices) {
   const std::string postage = r.postage.value_or("second");
-  const bool never_sent = r.status == "cancelled" || r.status == "technical-failure" ||
-                          r.status == "validation-failed" || r.status == "virus-scan-failed";
+  using store::NotificationStatus;
+  const bool never_sent =
+      r.status == NotificationStatus::kCancelled || r.status == NotificationStatus::kTechnicalFailure ||
+      r.status == NotificationStatus::kValidationFailed || r.status == NotificationStatus::kVirusScanFailed;
   std::optional<double> cost;
   if (never_sent) {
     cost = 0.0;
@@ -185,17 +181,17 @@ std::string notification_json(const store::NotificationRecord& r, const std::str
 
 void write_notification(json::Writer& w, const store::NotificationRecord& r, const std::string& root,
                         const Prices& prices) {
-  const bool is_email = r.type == "email";
+  const bool is_email = r.type == store::Channel::kEmail;
   w.begin_object();
   w.key("id").string(r.id.to_string());
   w.key("reference").string_or_null(r.reference);
   w.key("email_address").string_or_null(is_email ? std::optional(r.recipient) : std::nullopt);
-  w.key("phone_number").string_or_null(r.type == "sms" ? std::optional(r.recipient) : std::nullopt);
+  w.key("phone_number").string_or_null(r.type == store::Channel::kSms ? std::optional(r.recipient) : std::nullopt);
   const auto address = address_fields(r);
   static constexpr std::array<const char*, 7> kLines = {"line_1", "line_2", "line_3", "line_4",
                                                         "line_5", "line_6", "postcode"};
   for (std::size_t i = 0; i < kLines.size(); ++i) w.key(kLines[i]).string_or_null(address[i]);
-  w.key("type").string(r.type);
+  w.key("type").string(store::channel_name(r.type));
   w.key("status").string(shown_status(r));
   w.key("template").begin_object();
   w.key("id").string(r.template_id.to_string());
@@ -204,18 +200,18 @@ void write_notification(json::Writer& w, const store::NotificationRecord& r, con
                       std::to_string(r.template_version));
   w.end_object();
   w.key("body").string(r.body);
-  w.key("subject").string_or_null(r.type != "sms" ? std::optional(r.subject) : std::nullopt);
+  w.key("subject").string_or_null(r.type != store::Channel::kSms ? std::optional(r.subject) : std::nullopt);
   w.key("created_at").string(format_timestamp(r.created_at));
   w.key("created_by_name").null();
   w.key("sent_at").string_or_null(optional_time(r.sent_at));
-  w.key("completed_at").string_or_null(is_final_status(r.status) ? optional_time(r.updated_at) : std::nullopt);
+  w.key("completed_at").string_or_null(domain::is_final(r.status) ? optional_time(r.updated_at) : std::nullopt);
   w.key("scheduled_for").null();
   w.key("postage").string_or_null(r.postage);
   w.key("one_click_unsubscribe_url").string_or_null(r.one_click_unsubscribe_url);
-  if (r.type == "letter") {
+  if (r.type == store::Channel::kLetter) {
     w.key("estimated_delivery").string(format_timestamp(domain::estimated_letter_delivery(r.created_at, r.postage.value_or("second"))));
     write_letter_cost(w, r, prices.letters);
-  } else if (r.type == "sms") {
+  } else if (r.type == store::Channel::kSms) {
     // GOV.UK: fragments x international multiplier x the SMS rate.
     w.key("cost_in_pounds").raw_number(python_float(r.billable_units * r.rate_multiplier * prices.sms_rate));
     w.key("is_cost_data_ready").boolean(true);
@@ -280,10 +276,10 @@ std::optional<std::string> template_postage(const store::TemplateRecord& t) {
 }
 
 void write_template(json::Writer& w, const store::TemplateRecord& t, const std::optional<std::string>& contact_block) {
-  const bool has_subject = t.type != "sms";
+  const bool has_subject = t.type != store::Channel::kSms;
   w.begin_object();
   w.key("id").string(t.id.to_string());
-  w.key("type").string(t.type);
+  w.key("type").string(store::channel_name(t.type));
   w.key("created_at").string(format_timestamp(t.created_at));
   w.key("updated_at").string_or_null(optional_time(t.updated_at));
   w.key("created_by").string(t.created_by);
@@ -296,7 +292,7 @@ void write_template(json::Writer& w, const store::TemplateRecord& t, const std::
     w.key(name).begin_object().key("required").boolean(true).end_object();
   }
   w.end_object();
-  const bool letter = t.type == "letter";
+  const bool letter = t.type == store::Channel::kLetter;
   w.key("postage").string_or_null(letter ? template_postage(t) : std::nullopt);
   w.key("letter_contact_block").string_or_null(letter ? contact_block : std::nullopt);
   w.end_object();
@@ -328,12 +324,12 @@ std::string template_preview_json(const domain::TemplatePreview& preview) {
   json::Writer w;
   w.begin_object();
   w.key("id").string(t.id.to_string());
-  w.key("type").string(t.type);
+  w.key("type").string(store::channel_name(t.type));
   w.key("version").integer(t.version);
   w.key("body").string(preview.body);
   w.key("subject").string_or_null(preview.subject);
   w.key("html").string_or_null(preview.html);
-  w.key("postage").string_or_null(t.type == "letter" ? template_postage(t) : std::nullopt);
+  w.key("postage").string_or_null(t.type == store::Channel::kLetter ? template_postage(t) : std::nullopt);
   w.end_object();
   return w.take();
 }

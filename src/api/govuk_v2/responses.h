@@ -45,7 +45,4 @@ std::string templates_json(const std::vector<store::TemplateRecord>& templates,
 // POST /v2/template/{id}/preview (§3.11).
 std::string template_preview_json(const domain::TemplatePreview& preview);
 
-// Statuses after which a notification will not change (completed_at is set for them).
-bool is_final_status(std::string_view status);
-
 }  // namespace herald::api::govuk_v2

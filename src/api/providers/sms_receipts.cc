@@ -1,25 +1,24 @@
 #include "api/providers/sms_receipts.h"
 
-#include "api/errors.h"
+#include "api/providers/errors.h"
 #include "core/base64.h"
 #include "core/json.h"
 #include "core/log.h"
 #include "core/url.h"
 #include "crypto/secret.h"
+#include "domain/lifecycle.h"
 
 namespace herald::api::providers {
 namespace {
 
-net::Response json_response(int status, std::string body, net::Headers headers = {}) {
-  return net::Response{status, "application/json", std::move(body), std::move(headers)};
-}
+// 200, once a callback is understood (refusals are in api/providers/errors.h).
+net::Response ok_response(std::string body) { return net::Response{200, "application/json", std::move(body), {}}; }
 
 // nullopt when the request carries the provider's credentials; the refusal otherwise.
 std::optional<net::Response> refuse_unless_authorised(const net::Request& request, const ReceiptCredentials& creds) {
   const auto header = request.header("Authorization");
   if (!header || header->size() < 6 || !net::iequals(header->substr(0, 6), "Basic ")) {
-    return json_response(401, R"({"result":"error","message":"Unauthorized"})",
-                         {{"WWW-Authenticate", "Basic realm=\"herald\""}});
+    return unauthorised();
   }
   const auto decoded = base64_decode(header->substr(6));
   const auto colon = decoded ? decoded->find(':') : std::string::npos;
@@ -27,32 +26,26 @@ std::optional<net::Response> refuse_unless_authorised(const net::Request& reques
       !crypto::constant_time_equal(decoded->substr(0, colon), creds.username) ||
       !crypto::constant_time_equal(decoded->substr(colon + 1), creds.password)) {
     log::warn("sms.receipt_refused", {{"provider", creds.provider}, {"source", request.remote_address}});
-    return json_response(403, R"({"result":"error","message":"Forbidden"})");
+    return forbidden();
   }
   return std::nullopt;
 }
 
-net::Response missing(const std::string& client, std::initializer_list<std::string_view> fields) {
-  json::Writer w;
-  w.begin_object().key("result").string("error").key("message").begin_array();
-  for (auto f : fields) w.string(client + " callback failed: " + std::string(f) + " missing");
-  w.end_array().end_object();
-  return json_response(400, w.take());
-}
-
 net::Response apply(const ReceiptDependencies& deps, const std::string& provider, const std::string& reference,
-                    const std::string& status) {
+                    store::NotificationStatus status) {
   auto id = NotificationId::parse(reference);
   if (!id) {
     log::warn("sms.receipt_unknown_reference", {{"provider", provider}});
-    return json_response(200, R"({"result":"success"})");
+    return ok_response(R"({"result":"success"})");
   }
-  auto applied = deps.notifications.apply_receipt({*id, provider, status, deps.clock.now()});
+  auto applied = deps.notifications.apply_receipt(domain::receipt_for(*id, provider, status, deps.clock.now()));
   if (!applied) return error_response(applied.error());
-  log::info("sms.receipt", {{"provider", provider}, {"notification_id", id->to_string()}, {"status", status},
+  log::info("sms.receipt", {{"provider", provider},
+                            {"notification_id", id->to_string()},
+                            {"status", store::status_name(status)},
                             {"applied", *applied ? "true" : "false"}});
   if (*applied && deps.on_status_change) deps.on_status_change(**applied);
-  return json_response(200, R"({"result":"success"})");
+  return ok_response(R"({"result":"success"})");
 }
 
 const ReceiptCredentials* credentials_for(const ReceiptDependencies& deps, std::string_view provider) {
@@ -64,7 +57,7 @@ const ReceiptCredentials* credentials_for(const ReceiptDependencies& deps, std::
 
 net::Response firetext(const ReceiptDependencies& deps, const net::Request& request) {
   const ReceiptCredentials* creds = credentials_for(deps, "firetext");
-  if (creds == nullptr) return error_response(404, "NotFound", "The requested URL was not found on the server.");
+  if (creds == nullptr) return no_such_provider();
   if (auto refused = refuse_unless_authorised(request, *creds)) return std::move(*refused);
   std::string status;
   std::string reference;
@@ -73,20 +66,20 @@ net::Response firetext(const ReceiptDependencies& deps, const net::Request& requ
     if (k == "reference" && reference.empty()) reference = v;
   }
   if (status.empty() || reference.empty()) {
-    if (status.empty() && reference.empty()) return missing("Firetext", {"status", "reference"});
-    return missing("Firetext", {status.empty() ? "status" : "reference"});
+    if (status.empty() && reference.empty()) return missing_fields("Firetext", {"status", "reference"});
+    return missing_fields("Firetext", {status.empty() ? "status" : "reference"});
   }
   auto mapped = firetext_receipt_status(status);
-  if (!mapped) return error_response(400, "BadRequestError", "Firetext callback failed: unknown status " + status);
+  if (!mapped) return bad_callback("Firetext callback failed: unknown status " + status);
   return apply(deps, "firetext", reference, *mapped);
 }
 
 net::Response mmg(const ReceiptDependencies& deps, const net::Request& request) {
   const ReceiptCredentials* creds = credentials_for(deps, "mmg");
-  if (creds == nullptr) return error_response(404, "NotFound", "The requested URL was not found on the server.");
+  if (creds == nullptr) return no_such_provider();
   if (auto refused = refuse_unless_authorised(request, *creds)) return std::move(*refused);
   auto body = json::parse(request.body);
-  if (!body || !body->is_object()) return error_response(400, "BadRequestError", "MMG callback failed: invalid JSON");
+  if (!body || !body->is_object()) return bad_callback("MMG callback failed: invalid JSON");
   const auto text_of = [&](const char* key) -> std::string {
     const json::Value* v = body->find(key);
     if (v == nullptr || v->is_null()) return "";
@@ -95,11 +88,11 @@ net::Response mmg(const ReceiptDependencies& deps, const net::Request& request) 
   const std::string status = text_of("status");
   const std::string reference = text_of("CID");
   if (status.empty() || reference.empty()) {
-    if (status.empty() && reference.empty()) return missing("MMG", {"status", "CID"});
-    return missing("MMG", {status.empty() ? "status" : "CID"});
+    if (status.empty() && reference.empty()) return missing_fields("MMG", {"status", "CID"});
+    return missing_fields("MMG", {status.empty() ? "status" : "CID"});
   }
   auto mapped = mmg_receipt_status(status);
-  if (!mapped) return error_response(400, "BadRequestError", "MMG callback failed: unknown status " + status);
+  if (!mapped) return bad_callback("MMG callback failed: unknown status " + status);
   return apply(deps, "mmg", reference, *mapped);
 }
 
@@ -118,12 +111,12 @@ net::Response store_text(const ReceiptDependencies& deps, domain::IncomingText t
   log::info("sms.received", {{"provider", provider},
                              {"inbound_sms_id", *stored ? (*stored)->id.to_string() : std::string("-")},
                              {"service_id", *stored ? (*stored)->service.to_string() : std::string("none")}});
-  return json_response(200, R"({"status":"ok"})");
+  return ok_response(R"({"status":"ok"})");
 }
 
 net::Response firetext_inbound(const ReceiptDependencies& deps, const net::Request& request) {
   const ReceiptCredentials* creds = credentials_for(deps, "firetext");
-  if (creds == nullptr) return error_response(404, "NotFound", "The requested URL was not found on the server.");
+  if (creds == nullptr) return no_such_provider();
   if (auto refused = refuse_unless_authorised(request, *creds)) return std::move(*refused);
   domain::IncomingText text;
   text.provider = "firetext";
@@ -134,17 +127,19 @@ net::Response firetext_inbound(const ReceiptDependencies& deps, const net::Reque
     if (k == "message") text.content = v;
     if (k == "time") time = v;
   }
-  if (text.user_number.empty() || text.notify_number.empty()) return missing("Firetext", {"source or destination"});
+  if (text.user_number.empty() || text.notify_number.empty()) {
+    return missing_fields("Firetext", {"source or destination"});
+  }
   text.received_at = provider_time(time, deps.clock.now());
   return store_text(deps, std::move(text));
 }
 
 net::Response mmg_inbound(const ReceiptDependencies& deps, const net::Request& request) {
   const ReceiptCredentials* creds = credentials_for(deps, "mmg");
-  if (creds == nullptr) return error_response(404, "NotFound", "The requested URL was not found on the server.");
+  if (creds == nullptr) return no_such_provider();
   if (auto refused = refuse_unless_authorised(request, *creds)) return std::move(*refused);
   auto body = json::parse(request.body);
-  if (!body || !body->is_object()) return error_response(400, "BadRequestError", "MMG inbound: invalid JSON");
+  if (!body || !body->is_object()) return bad_callback("MMG inbound: invalid JSON");
   const auto text_of = [&](const char* key) -> std::string {
     const json::Value* v = body->find(key);
     return v != nullptr && (v->is_string() || v->is_number()) ? v->as_string() : "";
@@ -160,24 +155,26 @@ net::Response mmg_inbound(const ReceiptDependencies& deps, const net::Request& r
   text.notify_number = text_of("Number");
   text.content = decoded(text_of("Message"));
   if (auto id = text_of("ID"); !id.empty()) text.provider_reference = id;
-  if (text.user_number.empty() || text.notify_number.empty()) return missing("MMG", {"MSISDN or Number"});
+  if (text.user_number.empty() || text.notify_number.empty()) return missing_fields("MMG", {"MSISDN or Number"});
   text.received_at = provider_time(decoded(text_of("DateRecieved")), deps.clock.now());
   return store_text(deps, std::move(text));
 }
 
 }  // namespace
 
-std::optional<std::string> firetext_receipt_status(std::string_view status) {
-  if (status == "0") return "delivered";
-  if (status == "1") return "permanent-failure";
-  if (status == "2") return "pending";
+std::optional<store::NotificationStatus> firetext_receipt_status(std::string_view status) {
+  using S = store::NotificationStatus;
+  if (status == "0") return S::kDelivered;
+  if (status == "1") return S::kPermanentFailure;
+  if (status == "2") return S::kPending;
   return std::nullopt;
 }
 
-std::optional<std::string> mmg_receipt_status(std::string_view status) {
-  if (status == "3") return "delivered";
-  if (status == "4") return "temporary-failure";
-  if (status == "2" || status == "5") return "permanent-failure";
+std::optional<store::NotificationStatus> mmg_receipt_status(std::string_view status) {
+  using S = store::NotificationStatus;
+  if (status == "3") return S::kDelivered;
+  if (status == "4") return S::kTemporaryFailure;
+  if (status == "2" || status == "5") return S::kPermanentFailure;
   return std::nullopt;
 }
 

@@ -38,7 +38,7 @@ struct ReceiptDependencies {
 void register_sms_receipt_routes(Router& router, const ReceiptDependencies& deps);
 
 // The notification status a receipt means; nullopt for a status the provider does not define.
-std::optional<std::string> firetext_receipt_status(std::string_view status);
-std::optional<std::string> mmg_receipt_status(std::string_view status);
+std::optional<store::NotificationStatus> firetext_receipt_status(std::string_view status);
+std::optional<store::NotificationStatus> mmg_receipt_status(std::string_view status);
 
 }  // namespace herald::api::providers

@@ -506,12 +506,15 @@ Result<std::vector<LetterReport>> parse_report_file(std::string_view text) {
     }
     if (status == nullptr || !status->is_string()) return invalid_argument(at + ": \"status\" missing");
     const std::string& said = status->as_string();
-    std::string herald_status;
-    if (said == "despatched") herald_status = "delivered";
-    else if (said == "returned") herald_status = "returned-letter";
-    else if (said == "failed") herald_status = "technical-failure";
+    store::NotificationStatus herald_status;
+    if (said == "despatched")
+      herald_status = store::NotificationStatus::kDelivered;
+    else if (said == "returned")
+      herald_status = store::NotificationStatus::kReturnedLetter;
+    else if (said == "failed")
+      herald_status = store::NotificationStatus::kTechnicalFailure;
     else return invalid_argument(at + ": \"status\" must be despatched, returned or failed");
-    reports.push_back({reference->as_string(), std::move(herald_status)});
+    reports.push_back({reference->as_string(), herald_status});
   }
   return reports;
 }

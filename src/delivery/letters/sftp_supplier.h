@@ -33,7 +33,7 @@
 #include <string_view>
 
 #include "core/time.h"
-#include "delivery/letters/letter_provider.h"
+#include "delivery/letter_provider.h"
 
 namespace herald::delivery::letters {
 

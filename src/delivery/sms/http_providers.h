@@ -11,7 +11,7 @@
 #include <memory>
 #include <string>
 
-#include "delivery/sms/sms_provider.h"
+#include "delivery/sms_provider.h"
 #include "net/http_client.h"
 
 namespace herald::delivery::sms {

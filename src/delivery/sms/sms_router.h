@@ -14,7 +14,7 @@
 #include <vector>
 
 #include "core/time.h"
-#include "delivery/sms/sms_provider.h"
+#include "delivery/sms_provider.h"
 
 namespace herald::delivery::sms {
 
@@ -23,16 +23,12 @@ struct FailoverOptions {
   Duration retry_after = std::chrono::seconds(30);
 };
 
-class SmsRouter {
+class SmsRouter final : public SmsSender {
  public:
   // `providers` in order of preference; at least one.
   SmsRouter(std::vector<std::unique_ptr<SmsProvider>> providers, const Clock& clock, FailoverOptions options);
 
-  struct Routed {
-    SendResult result;
-    std::string provider;  // the one that accepted it (or was tried last)
-  };
-  Routed send(const OutgoingSms& sms);
+  Routed send(const OutgoingSms& sms) override;
 
   struct ProviderState {
     std::string name;

@@ -91,7 +91,7 @@ SendResult SmtpProvider::greet() {
 }
 
 SendResult SmtpProvider::open_session() {
-  auto stream = net::ClientStream::connect(options_.host, options_.port, options_.timeout);
+  auto stream = connect_(options_.host, options_.port, options_.timeout);
   if (!stream) return temporary(stream.error().message);
   stream_ = std::move(*stream);
   auto banner = read_reply();

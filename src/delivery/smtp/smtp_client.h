@@ -17,7 +17,7 @@
 
 #include "core/time.h"
 #include "delivery/email_provider.h"
-#include "net/tls_stream.h"
+#include "delivery/smtp/smtp_stream.h"
 
 namespace herald::delivery::smtp {
 
@@ -36,7 +36,9 @@ struct SmtpOptions {
 
 class SmtpProvider final : public EmailProvider {
  public:
-  SmtpProvider(SmtpOptions options, const Clock& clock) : options_(std::move(options)), clock_(clock) {}
+  // `connect` opens the connection to the relay: TCP by default, a scripted relay in tests.
+  SmtpProvider(SmtpOptions options, const Clock& clock, SmtpConnector connect = tcp_connector())
+      : options_(std::move(options)), clock_(clock), connect_(std::move(connect)) {}
   SendResult send(const OutgoingEmail& email) override;
   void close() override;
 
@@ -54,9 +56,10 @@ class SmtpProvider final : public EmailProvider {
 
   SmtpOptions options_;
   const Clock& clock_;
+  SmtpConnector connect_;
   static constexpr Duration kIdleProbeAfter = std::chrono::seconds(5);
 
-  std::unique_ptr<net::ClientStream> stream_;
+  std::unique_ptr<SmtpStream> stream_;
   bool smtputf8_ = false;
   bool pipelining_ = false;
   bool needs_reset_ = false;  // the last transaction did not end in a delivered message

@@ -187,9 +187,13 @@ void PgBatchWriter::write_outcomes(PgConnection& connection, std::vector<Pending
     Params params;
     for (std::size_t i = begin; i < end; ++i) {
       const DeliveryOutcome& o = *rows[i]->outcome;
-      params.text(o.id.to_string()).text(o.status).integer(to_micros(o.updated_at))
-          .optional_integer(optional_micros(o.sent_at)).optional_integer(optional_micros(o.next_attempt_at))
-          .optional_text(o.sent_by).text(o.callback ? "true" : "false");
+      params.text(o.id.to_string())
+          .text(status_name(o.status))
+          .integer(to_micros(o.updated_at))
+          .optional_integer(optional_micros(o.sent_at))
+          .optional_integer(optional_micros(o.next_attempt_at))
+          .optional_text(o.sent_by)
+          .text(o.callback ? "true" : "false");
     }
     const std::string sql =
         "UPDATE notifications AS n SET status = v.status, updated_at = v.updated_at, "

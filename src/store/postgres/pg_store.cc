@@ -5,10 +5,11 @@
 #include <future>
 #include <limits>
 
+#include "core/check.h"
 #include "core/log.h"
 #include "store/postgres/migrations.h"
 #include "store/postgres/pg_batch.h"
-#include "store/postgres/snapshot.h"
+#include "store/schema.h"
 #include "store/sealed_row.h"
 
 namespace herald::store::postgres {
@@ -65,7 +66,9 @@ TemplateRecord read_template(const PgResult& rows, int i) {
   t.archived = rows.boolean(i, 2);
   t.version = static_cast<int>(rows.integer(i, 3));
   t.name = rows.text(i, 4);
-  t.type = rows.text(i, 5);
+  const auto type = parse_channel(rows.text(i, 5));
+  HERALD_CHECK(type.has_value(), "template_versions row with an unknown template_type");
+  t.type = *type;
   t.subject = rows.text(i, 6);
   t.body = rows.text(i, 7);
   t.created_by = rows.text(i, 9);
@@ -237,21 +240,24 @@ Result<std::vector<ServiceContact>> PgStore::service_contacts(ServiceId service,
 }
 
 Result<std::optional<NotificationRecord>> PgStore::apply_receipt(const DeliveryReceipt& receipt) {
+  if (receipt.transitions.empty()) return std::optional<NotificationRecord>();
   return with_connection<std::optional<NotificationRecord>>(
       [&](PgConnection& db) -> Result<std::optional<NotificationRecord>> {
-        // After "pending", a permanent failure counts as temporary (GOV.UK's rule for Firetext).
-        // A letter posted ("delivered") may still come back: returned-letter.
-        // Safe to re-send after a broken connection: a second run finds it no longer waiting.
+        // The transitions are the domain's rule (domain::status_after_receipt), applied in one
+        // update. Safe to re-send after a broken connection: whether a second run still finds the
+        // notification in a status the receipt applies in is the rule's to say (a final status
+        // never moves again, and returned-letter follows only delivered).
         auto rows = db.exec(
-            std::string("UPDATE notifications SET status = CASE WHEN status = 'pending' AND $1 = 'permanent-failure' "
-                        "THEN 'temporary-failure' ELSE $1 END, updated_at = $2, callback_due_at = CASE WHEN $5 AND "
-                        "EXISTS (SELECT 1 FROM service_callbacks c WHERE c.service_id = notifications.service_id AND "
-                        "c.kind = 'delivery_status') THEN $2 ELSE callback_due_at END WHERE id = $3 AND sent_by = $4 AND "
-                        "(status IN ('sending', 'pending') OR (status = 'delivered' AND $1 = 'returned-letter')) AND "
-                        "redacted_at IS NULL RETURNING ") +
-                kNotificationColumns,
-            Params().text(receipt.status).integer(to_micros(receipt.received_at)).text(receipt.id.to_string())
-                .text(receipt.provider).text(receipt.callback ? "true" : "false"),
+            "UPDATE notifications SET status = " + receipt_status_case(receipt) +
+                ", updated_at = $1, callback_due_at = CASE WHEN $4 AND EXISTS (SELECT 1 FROM service_callbacks c "
+                "WHERE c.service_id = notifications.service_id AND c.kind = 'delivery_status') THEN $1 ELSE "
+                "callback_due_at END WHERE id = $2 AND sent_by = $3 AND status IN " +
+                receipt_status_list(receipt) + " AND redacted_at IS NULL RETURNING " + kNotificationColumns,
+            Params()
+                .integer(to_micros(receipt.received_at))
+                .text(receipt.id.to_string())
+                .text(receipt.provider)
+                .text(receipt.callback ? "true" : "false"),
             PgConnection::Retry::kYes);
         if (!rows) return rows.error();
         if (rows->rows() == 0) return std::optional<NotificationRecord>();
@@ -602,8 +608,15 @@ Result<void> PgStore::create_template(const TemplateRecord& record) {
       HERALD_TRY(db.run("INSERT INTO templates VALUES ($1, $2, 1, false)",
                         Params().text(id).text(record.service.to_string())));
       return db.run("INSERT INTO template_versions VALUES ($1, 1, $2, $3, $4, $5, $6, $7, $8, $9)",
-                    Params().text(id).text(record.name).text(record.type).text(record.subject).text(record.body)
-                        .integer(to_micros(record.created_at)).text(record.created_by).optional_text(record.postage)
+                    Params()
+                        .text(id)
+                        .text(record.name)
+                        .text(channel_name(record.type))
+                        .text(record.subject)
+                        .text(record.body)
+                        .integer(to_micros(record.created_at))
+                        .text(record.created_by)
+                        .optional_text(record.postage)
                         .optional_text(record.letter_contact_id));
     });
   });
@@ -654,9 +667,17 @@ Result<void> PgStore::add_template_version(const TemplateRecord& record) {
         return failed_precondition("template " + id + " is no longer at version " + std::to_string(record.version - 1));
       }
       return db.run("INSERT INTO template_versions VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
-                    Params().text(id).integer(record.version).text(record.name).text(record.type).text(record.subject)
-                        .text(record.body).integer(to_micros(record.created_at)).text(record.created_by)
-                        .optional_text(record.postage).optional_text(record.letter_contact_id));
+                    Params()
+                        .text(id)
+                        .integer(record.version)
+                        .text(record.name)
+                        .text(channel_name(record.type))
+                        .text(record.subject)
+                        .text(record.body)
+                        .integer(to_micros(record.created_at))
+                        .text(record.created_by)
+                        .optional_text(record.postage)
+                        .optional_text(record.letter_contact_id));
     });
   });
 }
@@ -750,11 +771,15 @@ Result<std::vector<NotificationRecord>> PgStore::list_notifications(const Notifi
                           " FROM notifications WHERE service_id = $1 AND key_type = $2 AND redacted_at IS NULL";
         const auto next = [&params] { return "$" + std::to_string(params.size()); };
         if (!query.types.empty()) {
-          params.text(text_array(query.types));
+          std::vector<std::string> names;
+          for (Channel type : query.types) names.emplace_back(channel_name(type));
+          params.text(text_array(names));
           sql += " AND notification_type = ANY(" + next() + "::text[])";
         }
         if (!query.statuses.empty()) {
-          params.text(text_array(query.statuses));
+          std::vector<std::string> names;
+          for (NotificationStatus status : query.statuses) names.emplace_back(status_name(status));
+          params.text(text_array(names));
           sql += " AND status = ANY(" + next() + "::text[])";
         }
         if (query.reference) {
@@ -878,7 +903,31 @@ Result<bool> PgStore::holds_personal_data(ServiceId service, Timestamp from, Tim
 }
 
 Result<void> PgStore::snapshot_to(const std::string& path) {
-  return with_connection<void>([&](PgConnection& db) { return snapshot_to_sqlite(db, path); });
+  if (!snapshot_writer_) return failed_precondition("this PostgreSQL store was opened without a snapshot writer");
+  return snapshot_writer_(*this, path);
+}
+
+Result<void> PgStore::read_snapshot(const std::vector<TableColumns>& tables, const SnapshotVisitor& visit) {
+  constexpr int kFetch = 1000;
+  return with_connection<void>([&](PgConnection& db) {
+    return db.transaction(
+        [&]() -> Result<void> {
+          for (const TableColumns& table : tables) {
+            // A cursor, so a large table never sits in memory at once.
+            HERALD_TRY(db.execute("DECLARE snapshot_rows NO SCROLL CURSOR FOR SELECT " + table.column_list() +
+                                  " FROM " + table.table));
+            while (true) {
+              auto rows = db.exec("FETCH " + std::to_string(kFetch) + " FROM snapshot_rows");
+              if (!rows) return rows.error();
+              HERALD_TRY(visit(table, *rows));
+              if (rows->rows() < kFetch) break;
+            }
+            HERALD_TRY(db.execute("CLOSE snapshot_rows"));
+          }
+          return ok();
+        },
+        "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY");
+  });
 }
 
 Result<std::vector<crypto::AuditEntry>> PgStore::append_audit(std::vector<crypto::AuditEntry> entries) {
@@ -887,17 +936,15 @@ Result<std::vector<crypto::AuditEntry>> PgStore::append_audit(std::vector<crypto
       // Every node appends under this lock, so the chain never forks; it is released at COMMIT.
       HERALD_TRY(db.run(kAuditLock));
       std::int64_t seq = 0;
-      std::string prev(32, '\0');
+      std::string prev;
       auto head = db.exec("SELECT seq, hash FROM audit_log ORDER BY seq DESC LIMIT 1");
       if (!head) return head.error();
       if (head->rows() == 1) {
         seq = head->integer(0, 0);
         prev = head->bytes(0, 1);
       }
-      for (crypto::AuditEntry& entry : entries) {
-        entry.seq = ++seq;
-        crypto::chain_entry(entry, prev);
-        prev = entry.hash;
+      HERALD_TRY(crypto::chain_entries(entries, seq, prev));
+      for (const crypto::AuditEntry& entry : entries) {
         HERALD_TRY(db.run("INSERT INTO audit_log VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
                           Params().integer(entry.seq).integer(to_micros(entry.at)).text(entry.actor)
                               .text(entry.action).text(encode_audit_objects(entry.objects)).text(entry.outcome)

@@ -14,11 +14,14 @@
 // The audit chain is appended under a transaction-scoped advisory lock, so nodes never fork it.
 // Thread-safe.
 
+#include <functional>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "crypto/field_cipher.h"
 #include "store/postgres/pg_connection.h"
+#include "store/schema.h"
 #include "store/store.h"
 
 namespace herald::store::postgres {
@@ -89,7 +92,19 @@ class PgStore final : public Store {
                                                             std::string_view recipient_normalised) override;
   Result<RetentionOutcome> redact_before(ServiceId service, Timestamp cutoff, Timestamp now) override;
   Result<bool> holds_personal_data(ServiceId service, Timestamp from, Timestamp to) override;
+  // A backup of a PostgreSQL store is an SQLite file in Herald's schema, which this backend
+  // does not write: snapshot_to() hands the path to the writer set here (cli/ sets
+  // store/transfer/postgres_to_sqlite.h's; set once, before the store is shared), and fails
+  // without one.
+  using SnapshotWriter = std::function<Result<void>(PgStore& source, const std::string& path)>;
+  void set_snapshot_writer(SnapshotWriter writer) { snapshot_writer_ = std::move(writer); }
   Result<void> snapshot_to(const std::string& path) override;
+  // One committed state of `tables`, read while other nodes keep writing (a REPEATABLE READ,
+  // read-only transaction on one connection): for each table in turn, its rows in batches of at
+  // most 1000, the columns in the order given, as PostgreSQL types them (PgResult::type).
+  // `visit` runs while the transaction holds one of this store's connections.
+  using SnapshotVisitor = std::function<Result<void>(const TableColumns& table, const PgResult& rows)>;
+  Result<void> read_snapshot(const std::vector<TableColumns>& tables, const SnapshotVisitor& visit);
   Result<std::vector<crypto::AuditEntry>> append_audit(std::vector<crypto::AuditEntry> entries) override;
   Result<void> read_audit(std::int64_t after_seq, std::optional<Timestamp> since,
                           const std::function<Result<void>(const crypto::AuditEntry&)>& visit) override;
@@ -106,6 +121,7 @@ class PgStore final : public Store {
   std::shared_ptr<const crypto::FieldCipher> cipher_;
   std::unique_ptr<PgPool> pool_;
   std::unique_ptr<PgBatchWriter> writer_;
+  SnapshotWriter snapshot_writer_;
 };
 
 }  // namespace herald::store::postgres

@@ -5,9 +5,11 @@
 #include <future>
 #include <limits>
 
+#include "core/check.h"
 #include "core/json.h"
 #include "core/log.h"
 #include "core/thread_name.h"
+#include "store/schema.h"
 #include "store/sealed_row.h"
 #include "store/sqlite/migrations.h"
 
@@ -52,7 +54,9 @@ TemplateRecord read_template(const Statement& row) {
   t.archived = row.column_int(2) != 0;
   t.version = static_cast<int>(row.column_int(3));
   t.name = row.column_text(4);
-  t.type = row.column_text(5);
+  const auto type = parse_channel(row.column_text(5));
+  HERALD_CHECK(type.has_value(), "template_versions row with an unknown template_type");
+  t.type = *type;
   t.subject = row.column_text(6);
   t.body = row.column_text(7);
   t.created_by = row.column_text(9);
@@ -352,7 +356,7 @@ Result<void> SqliteStore::create_template(const TemplateRecord& record) {
     if (!version) return version.error();
     return version->bind_text(1, id)
         .bind_text(2, record.name)
-        .bind_text(3, record.type)
+        .bind_text(3, channel_name(record.type))
         .bind_text(4, record.subject)
         .bind_text(5, record.body)
         .bind_int(6, to_micros(record.created_at))
@@ -384,7 +388,7 @@ Result<void> SqliteStore::add_template_version(const TemplateRecord& record) {
     return version->bind_text(1, id)
         .bind_int(2, record.version)
         .bind_text(3, record.name)
-        .bind_text(4, record.type)
+        .bind_text(4, channel_name(record.type))
         .bind_text(5, record.subject)
         .bind_text(6, record.body)
         .bind_int(7, to_micros(record.created_at))
@@ -567,8 +571,8 @@ Result<std::vector<NotificationRecord>> SqliteStore::list_notifications(const No
     int i = 1;
     stmt->bind_text(i++, service);
     stmt->bind_text(i++, key_type_name(query.key_type));
-    for (const auto& type : query.types) stmt->bind_text(i++, type);
-    for (const auto& status : query.statuses) stmt->bind_text(i++, status);
+    for (Channel type : query.types) stmt->bind_text(i++, channel_name(type));
+    for (NotificationStatus status : query.statuses) stmt->bind_text(i++, status_name(status));
     if (query.reference) stmt->bind_text(i++, *query.reference);
     if (before) {
       stmt->bind_int(i++, before->first);
@@ -642,7 +646,7 @@ void SqliteStore::record_outcome_async(DeliveryOutcome outcome, Completion done)
             "service_callbacks c WHERE c.service_id = notifications.service_id AND c.kind = 'delivery_status') "
             "THEN ? ELSE callback_due_at END WHERE id = ?");
         if (!stmt) return stmt.error();
-        HERALD_TRY(stmt->bind_text(1, outcome.status)
+        HERALD_TRY(stmt->bind_text(1, status_name(outcome.status))
                        .bind_int(2, to_micros(outcome.updated_at))
                        .bind_optional_int(3, optional_micros(outcome.sent_at))
                        .bind_optional_int(4, optional_micros(outcome.next_attempt_at))
@@ -659,26 +663,21 @@ void SqliteStore::record_outcome_async(DeliveryOutcome outcome, Completion done)
 
 Result<std::optional<NotificationRecord>> SqliteStore::apply_receipt(const DeliveryReceipt& receipt) {
   std::optional<NotificationRecord> applied;
+  if (receipt.transitions.empty()) return applied;
   auto result = writer_->run([&](Connection& db) -> Result<void> {
-    // After "pending", a permanent failure counts as temporary (GOV.UK's rule for Firetext). A
-    // letter posted ("delivered") may still come back: returned-letter.
+    // The transitions are the domain's rule (domain::status_after_receipt), applied in one update.
     auto stmt = db.prepare(
-        std::string("UPDATE notifications SET status = CASE WHEN status = 'pending' AND ? = 'permanent-failure' "
-                    "THEN 'temporary-failure' ELSE ? END, updated_at = ?, callback_due_at = CASE WHEN ? AND EXISTS "
-                    "(SELECT 1 FROM service_callbacks c WHERE c.service_id = notifications.service_id AND c.kind = "
-                    "'delivery_status') THEN ? ELSE callback_due_at END WHERE id = ? AND sent_by = ? AND "
-                    "(status IN ('sending', 'pending') OR (status = 'delivered' AND ? = 'returned-letter')) AND "
-                    "redacted_at IS NULL RETURNING ") +
-        kNotificationColumns);
+        "UPDATE notifications SET status = " + receipt_status_case(receipt) +
+        ", updated_at = ?, callback_due_at = CASE WHEN ? AND EXISTS (SELECT 1 FROM service_callbacks c WHERE "
+        "c.service_id = notifications.service_id AND c.kind = 'delivery_status') THEN ? ELSE callback_due_at END "
+        "WHERE id = ? AND sent_by = ? AND status IN " +
+        receipt_status_list(receipt) + " AND redacted_at IS NULL RETURNING " + kNotificationColumns);
     if (!stmt) return stmt.error();
-    stmt->bind_text(1, receipt.status)
-        .bind_text(2, receipt.status)
+    stmt->bind_int(1, to_micros(receipt.received_at))
+        .bind_int(2, receipt.callback ? 1 : 0)
         .bind_int(3, to_micros(receipt.received_at))
-        .bind_int(4, receipt.callback ? 1 : 0)
-        .bind_int(5, to_micros(receipt.received_at))
-        .bind_text(6, receipt.id.to_string())
-        .bind_text(7, receipt.provider)
-        .bind_text(8, receipt.status);
+        .bind_text(4, receipt.id.to_string())
+        .bind_text(5, receipt.provider);
     auto row = stmt->step();
     if (!row) return row.error();
     if (!*row) return ok();
@@ -1151,7 +1150,7 @@ Result<void> SqliteStore::snapshot_to(const std::string& path) {
 Result<std::vector<crypto::AuditEntry>> SqliteStore::append_audit(std::vector<crypto::AuditEntry> entries) {
   HERALD_TRY(writer_->run([&](Connection& db) -> Result<void> {
     std::int64_t seq = 0;
-    std::string prev(32, '\0');
+    std::string prev;
     {
       auto head = db.prepare("SELECT seq, hash FROM audit_log ORDER BY seq DESC LIMIT 1");
       if (!head) return head.error();
@@ -1162,10 +1161,8 @@ Result<std::vector<crypto::AuditEntry>> SqliteStore::append_audit(std::vector<cr
         prev = head->column_blob(1);
       }
     }
-    for (crypto::AuditEntry& entry : entries) {
-      entry.seq = ++seq;
-      crypto::chain_entry(entry, prev);
-      prev = entry.hash;
+    HERALD_TRY(crypto::chain_entries(entries, seq, prev));
+    for (const crypto::AuditEntry& entry : entries) {
       auto stmt = db.prepare("INSERT INTO audit_log VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)");
       if (!stmt) return stmt.error();
       HERALD_TRY(stmt->bind_int(1, entry.seq)

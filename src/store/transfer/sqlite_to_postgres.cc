@@ -1,6 +1,5 @@
 #include "store/transfer/sqlite_to_postgres.h"
 
-#include <array>
 #include <charconv>
 
 #include "core/log.h"
@@ -9,6 +8,7 @@
 #include "store/postgres/pg_connection.h"
 #include "store/sqlite/migrations.h"
 #include "store/sqlite/sqlite_db.h"
+#include "store/transfer/tables.h"
 
 namespace herald::store::transfer {
 namespace {
@@ -18,8 +18,6 @@ using postgres::PgConnection;
 using sqlite::Connection;
 using sqlite::Statement;
 
-// In foreign-key order. The same names and columns on both backends (the migrations of each).
-constexpr std::array kTables{"services", "api_keys", "templates", "template_versions", "service_contacts", "service_callbacks", "notifications", "audit_log", "rate_buckets", "daily_counts", "inbound_sms", "service_guest_list", "letter_pdfs", "documents"};
 constexpr std::size_t kRowsPerStatement = 500;
 
 std::string precise(double value) {
@@ -73,21 +71,6 @@ Result<std::int64_t> copy_rows(Connection& source, const std::string& columns, c
   }
   HERALD_TRY(flush());
   return copied;
-}
-
-Result<std::string> column_list(Connection& db, const std::string& table) {
-  auto stmt = db.prepare("SELECT name FROM pragma_table_info(?) ORDER BY cid");
-  if (!stmt) return stmt.error();
-  stmt->bind_text(1, table);
-  std::string out;
-  while (true) {
-    auto row = stmt->step();
-    if (!row) return row.error();
-    if (!*row) break;
-    out += (out.empty() ? "" : ", ") + stmt->column_text(0);
-  }
-  if (out.empty()) return internal_error("table " + table + " missing in the SQLite store");
-  return out;
 }
 
 Result<std::int64_t> count_sqlite(Connection& db, const std::string& table) {
@@ -146,15 +129,16 @@ Result<TransferReport> copy_sqlite_to_postgres(const std::string& sqlite_path, c
   }
 
   TransferReport report;
+  // The data tables (store/schema.h) in foreign-key order, with the source's columns.
+  auto tables = data_tables(*source);
+  if (!tables) return tables.error();
   // One read snapshot of the source for every table.
   HERALD_TRY(source->execute_script("BEGIN"));
   auto copied = (*target)->transaction([&]() -> Result<void> {
-    for (const char* table : kTables) {
-      auto columns = column_list(*source, table);
-      if (!columns) return columns.error();
-      auto n = copy_rows(*source, *columns, table, **target, table);
+    for (const TableColumns& table : *tables) {
+      auto n = copy_rows(*source, table.column_list(), table.table, **target, table.table);
       if (!n) return n.error();
-      report.tables.push_back({table, 0, *n});
+      report.tables.push_back({table.table, 0, *n});
     }
     return ok();
   });

@@ -574,9 +574,9 @@ TEST(LetterReportFile, StatusesMapToHeraldsAndExtraFieldsAreIgnored) {
   ASSERT_TRUE(reports) << reports.error().message;
   ASSERT_EQ(reports->size(), 3u);
   EXPECT_EQ((*reports)[0].reference, "a-1");
-  EXPECT_EQ((*reports)[0].status, "delivered");
-  EXPECT_EQ((*reports)[1].status, "returned-letter");
-  EXPECT_EQ((*reports)[2].status, "technical-failure");
+  EXPECT_EQ((*reports)[0].status, store::NotificationStatus::kDelivered);
+  EXPECT_EQ((*reports)[1].status, store::NotificationStatus::kReturnedLetter);
+  EXPECT_EQ((*reports)[2].status, store::NotificationStatus::kTechnicalFailure);
   EXPECT_TRUE(parse_report_file(R"({"letters":[]})")->empty());
 }
 
@@ -622,7 +622,7 @@ TEST_F(SftpSupplierTest, ReportsAreCollectedOnceAndBrokenFilesSetAside) {
   EXPECT_EQ(*collected, 2);
   ASSERT_EQ(seen.size(), 2u) << "the broken file is not applied at all";
   EXPECT_EQ(seen[0][0].reference, "r-1") << "oldest name first";
-  EXPECT_EQ(seen[1][0].status, "returned-letter");
+  EXPECT_EQ(seen[1][0].status, store::NotificationStatus::kReturnedLetter);
   std::vector<std::string> names;
   for (const auto& entry : fs::directory_iterator(reports)) names.push_back(entry.path().filename().string());
   std::sort(names.begin(), names.end());

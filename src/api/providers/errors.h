@@ -1,0 +1,26 @@
+#pragma once
+// The SMS provider endpoints' refusals and their statuses (docs/architecture.md, "Conventions":
+// errors). GOV.UK's own receipt endpoints answer a credentials problem or missing fields in
+// their own small JSON ({"result": "error", ...}) and everything else in GOV.UK's v2 envelope,
+// which these take from api/govuk_v2/errors.h.
+
+#include <initializer_list>
+#include <string>
+#include <string_view>
+
+#include "core/error.h"
+#include "net/http.h"
+
+namespace herald::api::providers {
+
+net::Response unauthorised();  // 401 {"result":"error","message":"Unauthorized"}, with a Basic challenge
+net::Response forbidden();     // 403 {"result":"error","message":"Forbidden"}
+// 400 {"result":"error","message":["<client> callback failed: <field> missing", ...]}
+net::Response missing_fields(const std::string& client, std::initializer_list<std::string_view> fields);
+
+// In GOV.UK's v2 envelope:
+net::Response no_such_provider();                  // 404 NotFound: no credentials configured for it
+net::Response bad_callback(std::string message);   // 400 BadRequestError
+net::Response error_response(const Error& error);  // as GOV.UK's API maps it
+
+}  // namespace herald::api::providers
