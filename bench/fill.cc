@@ -65,8 +65,8 @@ int run(int argc, char** argv) {
       r.service = service;
       r.api_key = key;
       r.template_id = template_id;
-      r.type = "email";
-      r.status = "delivered";
+      r.type = store::Channel::kEmail;
+      r.status = store::NotificationStatus::kDelivered;
       r.reference = "history-" + std::to_string(i);
       r.recipient = "person" + std::to_string(i) + "@example.com";
       r.personalisation_json = R"({"name": "Ada", "date": "1 May", "place": "Leeds"})";

@@ -14,8 +14,9 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   auto reports = herald::delivery::letters::parse_report_file(text);
   if (!reports) return 0;
   for (const auto& report : *reports) {
-    HERALD_CHECK(report.status == "delivered" || report.status == "returned-letter" ||
-                     report.status == "technical-failure",
+    HERALD_CHECK(report.status == herald::store::NotificationStatus::kDelivered ||
+                     report.status == herald::store::NotificationStatus::kReturnedLetter ||
+                     report.status == herald::store::NotificationStatus::kTechnicalFailure,
                  "only Herald's letter statuses");
     HERALD_CHECK(!report.reference.empty() && report.reference.size() <= 128 &&
                      std::all_of(report.reference.begin(), report.reference.end(),

@@ -29,7 +29,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
        {domain::InternationalLetters::kNotAllowed, domain::InternationalLetters::kAllowed}) {
     const auto address = domain::validate_postal_address(personalisation, international);
     if (!address) {
-      HERALD_CHECK(address.error().kind == "ValidationError", "refusals are ValidationErrors");
+      HERALD_CHECK(address.error().refusal == herald::Refusal::kInvalidLetter, "refusals are ValidationErrors");
       continue;
     }
     HERALD_CHECK(address->lines.size() >= 3 && address->lines.size() <= 7, "3 to 7 lines");

@@ -12,7 +12,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   const std::string_view input(reinterpret_cast<const char*>(data), size);
   const auto letter = domain::check_precompiled_letter(input);
   if (!letter) {
-    HERALD_CHECK(letter.error().kind == "ValidationError", "refusals are ValidationErrors");
+    HERALD_CHECK(letter.error().refusal == herald::Refusal::kInvalidLetter, "refusals are ValidationErrors");
     return 0;
   }
   HERALD_CHECK(letter->page_count >= 1 && letter->page_count <= 10, "1 to 10 pages");
