@@ -8,6 +8,7 @@
 // worker's wiring (cli/serve.cc).
 
 #include <functional>
+#include <string_view>
 #include <vector>
 
 #include "domain/lifecycle.h"
@@ -26,6 +27,11 @@ struct DispatchContext {
   const Clock& clock;
   const domain::RetryPolicy& retry;
 };
+
+// The log line of one delivery attempt (ids, attempt number, status, the provider's detail;
+// never a recipient), the same for every channel and for simulated test keys.
+void log_attempt(const store::NotificationRecord& record, const store::DeliveryOutcome& outcome,
+                 std::string_view detail);
 
 class Dispatcher {
  public:

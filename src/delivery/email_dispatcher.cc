@@ -19,11 +19,7 @@ void EmailDispatcher::dispatch(const std::vector<const store::NotificationRecord
     }
     store::DeliveryOutcome outcome =
         domain::outcome_of_attempt(*record, result.status, context.clock.now(), context.retry);
-    log::info("delivery.attempt", {{"notification_id", record->id.to_string()},
-                                   {"service_id", record->service.to_string()},
-                                   {"attempt", std::to_string(record->attempts)},
-                                   {"status", store::status_name(outcome.status)},
-                                   {"detail", result.detail}});
+    log_attempt(*record, outcome, result.detail);
     context.record(std::move(outcome));
   }
 }

@@ -1,6 +1,5 @@
 #include "delivery/sms_dispatcher.h"
 
-#include "core/log.h"
 #include "domain/phone_number.h"
 
 namespace herald::delivery {
@@ -11,11 +10,7 @@ void SmsDispatcher::dispatch(const std::vector<const store::NotificationRecord*>
     if (!context.may_start()) return;
     SendResult result;
     store::DeliveryOutcome outcome = send(*record, context, result);
-    log::info("delivery.attempt", {{"notification_id", record->id.to_string()},
-                                   {"service_id", record->service.to_string()},
-                                   {"attempt", std::to_string(record->attempts)},
-                                   {"status", store::status_name(outcome.status)},
-                                   {"detail", result.detail}});
+    log_attempt(*record, outcome, result.detail);
     context.record(std::move(outcome));
   }
 }

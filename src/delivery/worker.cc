@@ -8,6 +8,15 @@
 
 namespace herald::delivery {
 
+void log_attempt(const store::NotificationRecord& record, const store::DeliveryOutcome& outcome,
+                 std::string_view detail) {
+  log::info("delivery.attempt", {{"notification_id", record.id.to_string()},
+                                 {"service_id", record.service.to_string()},
+                                 {"attempt", std::to_string(record.attempts)},
+                                 {"status", store::status_name(outcome.status)},
+                                 {"detail", std::string(detail)}});
+}
+
 DeliveryWorker::DeliveryWorker(store::NotificationStore& store, std::vector<Lane> lanes, const Clock& clock,
                                WorkerOptions options)
     : store_(store),
@@ -103,11 +112,7 @@ Result<int> DeliveryWorker::run_once(Lane& lane, int& limit) {
       if (!context.may_start()) break;
       auto outcome = domain::outcome_of_attempt(
           record, domain::simulated_test_key_attempt(record.type, record.recipient), clock_.now(), options_.retry);
-      log::info("delivery.attempt", {{"notification_id", record.id.to_string()},
-                                     {"service_id", record.service.to_string()},
-                                     {"attempt", std::to_string(record.attempts)},
-                                     {"status", store::status_name(outcome.status)},
-                                     {"detail", "simulated"}});
+      log_attempt(record, outcome, "simulated");
       context.record(std::move(outcome));
       continue;
     }

@@ -54,11 +54,16 @@ def _wanted(path):
     return path.endswith(SOURCE_EXTENSIONS) and not SKIPPED_PARTS.intersection(parts[:-1])
 
 
-def _clang_format():
-    for name in (os.environ.get("CLANG_FORMAT"), "clang-format", "clang-format-14"):
-        if name and shutil.which(name):
-            return shutil.which(name)
+def find_tool(env_var, name):
+    """The tool named by $ENV_VAR, else NAME or NAME-14 (Debian 12's LLVM) on PATH; None if absent."""
+    for candidate in (os.environ.get(env_var), name, name + "-14"):
+        if candidate and shutil.which(candidate):
+            return shutil.which(candidate)
     return None
+
+
+def _clang_format():
+    return find_tool("CLANG_FORMAT", "clang-format")
 
 
 def _resolve_base(root, base):

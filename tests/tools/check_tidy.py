@@ -32,10 +32,7 @@ DIAGNOSTIC = re.compile(r"^(/[^:]+):(\d+):(\d+): (warning|error): (.*)$")
 
 
 def _clang_tidy():
-    for name in (os.environ.get("CLANG_TIDY"), "clang-tidy", "clang-tidy-14"):
-        if name and shutil.which(name):
-            return shutil.which(name)
-    return None
+    return check_format.find_tool("CLANG_TIDY", "clang-tidy")
 
 
 def _compiled_sources(root, build_dir):
