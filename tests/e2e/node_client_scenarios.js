@@ -54,6 +54,19 @@ function token(secret, iat, iss = serviceId) {
 const secret = apiKey.slice(-36);
 const bearer = (iat = Math.round(Date.now() / 1000)) => ({ Authorization: 'Bearer ' + token(secret, iat) });
 
+// Delivery runs beside the API, so a notification's status moves while a test reads it; poll
+// until it settles before comparing whole objects.
+async function untilDelivered(id) {
+  let got;
+  for (let i = 0; i < 300; i++) {
+    got = (await client.getNotificationById(id)).data;
+    if (got.status === 'delivered') break;
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  assert.equal(got.status, 'delivered');
+  return got;
+}
+
 async function sendAndGet() {
   const response = await client.sendEmail(templateId, 'someone@example.com', {
     personalisation: { name: 'Foo' }, reference: 'e2e-ref-1' });
@@ -77,13 +90,7 @@ async function sendAndGet() {
     sanitised_content: {},
   });
 
-  let got;
-  for (let i = 0; i < 300; i++) {
-    got = (await client.getNotificationById(sent.id)).data;
-    if (got.status === 'delivered') break;
-    await new Promise((r) => setTimeout(r, 100));
-  }
-  assert.equal(got.status, 'delivered');
+  const got = await untilDelivered(sent.id);
   assert.match(got.created_at, timestampPattern);
   assert.match(got.sent_at, timestampPattern);
   assert.match(got.completed_at, timestampPattern);
@@ -277,8 +284,10 @@ async function listing() {
     current: `${base}/v2/notifications?template_type=email&reference=list-ref`,
     next: `${base}/v2/notifications?template_type=email&reference=list-ref&older_than=${sent[0]}`,
   });
-  // Every item is the GET-by-id object.
-  assert.deepEqual(page.notifications[2], (await client.getNotificationById(sent[0])).data);
+  // Every item is the GET-by-id object (read both once the first send has settled).
+  const settled = await untilDelivered(sent[0]);
+  page = (await client.getNotifications('email', undefined, 'list-ref')).data;
+  assert.deepEqual(page.notifications[2], settled);
   page = (await client.getNotifications('email', undefined, 'list-ref', newestFirst[0])).data;
   assert.deepEqual(page.notifications.map((n) => n.id), newestFirst.slice(1));
   page = (await client.getNotifications('email', undefined, 'list-ref', sent[0])).data;
