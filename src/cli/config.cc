@@ -6,6 +6,7 @@
 #include <cstdlib>
 #include <filesystem>
 
+#include "cli/sms_providers.h"
 #include "core/url.h"
 
 namespace herald::cli {
@@ -77,11 +78,15 @@ Result<void> read_sms(const toml::table& t, const std::filesystem::path& base, C
   if (names == nullptr) return ok();
   for (const auto& entry : *names) {
     const auto name = entry.value<std::string>();
-    if (!name || (*name != "firetext" && *name != "mmg")) {
-      return invalid_argument("config " + path + ": sms.providers may list \"firetext\" and \"mmg\"");
+    const delivery::sms::SmsProviderKind* kind = name ? find_sms_provider_kind(*name) : nullptr;
+    if (kind == nullptr) {
+      std::string known;
+      for (const auto* k : sms_provider_kinds()) known += (known.empty() ? "\"" : ", \"") + std::string(k->name) + "\"";
+      return invalid_argument("config " + path + ": sms.providers may list " + known);
     }
     const std::string at = "sms." + *name + ".";
     SmsProviderConfig p;
+    p.kind = kind;
     p.name = *name;
     p.options.url = get<std::string>(t, at + "url", "");
     p.options.api_key = env_or_empty(get<std::string>(t, at + "api_key_env", "HERALD_" + upper(*name) + "_API_KEY"));

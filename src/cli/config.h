@@ -12,8 +12,8 @@
 #include "core/time.h"
 #include "delivery/callbacks.h"
 #include "delivery/letters/sftp_supplier.h"
-#include "delivery/sms/http_providers.h"
 #include "delivery/sms/sms_router.h"
+#include "delivery/sms_provider.h"
 #include "delivery/smtp/smtp_client.h"
 #include "delivery/worker.h"
 #include "domain/letters.h"
@@ -23,7 +23,8 @@ namespace herald::cli {
 
 // An SMS provider Herald sends through, and the credentials its receipts must carry.
 struct SmsProviderConfig {
-  std::string name;  // "firetext" or "mmg"
+  const delivery::sms::SmsProviderKind* kind = nullptr;  // from cli/sms_providers.h
+  std::string name;                                      // kind->name
   delivery::sms::HttpProviderOptions options;
   std::string receipt_username;
   std::string receipt_password;  // from the environment, never the file

@@ -15,13 +15,13 @@
 #include "api/router.h"
 #include "cli/commands.h"
 #include "cli/context.h"
+#include "cli/sms_providers.h"
 #include "core/log.h"
 #include "core/periodic.h"
 #include "delivery/callbacks.h"
 #include "delivery/email_dispatcher.h"
 #include "delivery/letter_dispatcher.h"
 #include "delivery/letters/sftp_supplier.h"
-#include "delivery/sms/http_providers.h"
 #include "delivery/sms/sms_router.h"
 #include "delivery/sms_dispatcher.h"
 #include "delivery/smtp/smtp_client.h"
@@ -121,7 +121,7 @@ int run_serve(const ServeOptions& options) {
   if (!config.sms.providers.empty()) {
     std::vector<std::unique_ptr<delivery::sms::SmsProvider>> sms_providers;
     for (const auto& p : config.sms.providers) {
-      sms_providers.push_back(p.name == "mmg" ? delivery::sms::make_mmg(p.options) : delivery::sms::make_firetext(p.options));
+      sms_providers.push_back(p.kind->make(p.options));
       if (p.receipt_password.empty()) {
         log::warn("sms.receipts_refused", {{"provider", p.name},
                                            {"warning", "no receipt password is set, so its delivery receipts are refused"}});
@@ -169,7 +169,9 @@ int run_serve(const ServeOptions& options) {
   {
     std::vector<api::providers::ReceiptCredentials> receipts;
     for (const auto& p : config.sms.providers) receipts.push_back({p.name, p.receipt_username, p.receipt_password});
-    api::providers::register_sms_receipt_routes(router, {notifications, received_texts, clock, std::move(receipts), nullptr});
+    const auto kinds = sms_provider_kinds();
+    api::providers::register_sms_receipt_routes(
+        router, {notifications, received_texts, clock, {kinds.begin(), kinds.end()}, std::move(receipts), nullptr});
   }
   // Every interval: refused authentications into the audit log, then the chain head signed.
   auto flush_audit = [&context, &auth_failures, &clock] {

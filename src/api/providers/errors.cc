@@ -16,10 +16,10 @@ net::Response forbidden() {
   return net::Response{403, "application/json", R"({"result":"error","message":"Forbidden"})", {}};
 }
 
-net::Response missing_fields(const std::string& client, std::initializer_list<std::string_view> fields) {
+net::Response missing_fields(const std::vector<std::string>& messages) {
   json::Writer w;
   w.begin_object().key("result").string("error").key("message").begin_array();
-  for (auto f : fields) w.string(client + " callback failed: " + std::string(f) + " missing");
+  for (const auto& m : messages) w.string(m);
   w.end_array().end_object();
   return net::Response{400, "application/json", w.take(), {}};
 }

@@ -4,9 +4,8 @@
 // their own small JSON ({"result": "error", ...}) and everything else in GOV.UK's v2 envelope,
 // which these take from api/govuk_v2/errors.h.
 
-#include <initializer_list>
 #include <string>
-#include <string_view>
+#include <vector>
 
 #include "core/error.h"
 #include "net/http.h"
@@ -15,8 +14,8 @@ namespace herald::api::providers {
 
 net::Response unauthorised();  // 401 {"result":"error","message":"Unauthorized"}, with a Basic challenge
 net::Response forbidden();     // 403 {"result":"error","message":"Forbidden"}
-// 400 {"result":"error","message":["<client> callback failed: <field> missing", ...]}
-net::Response missing_fields(const std::string& client, std::initializer_list<std::string_view> fields);
+// 400 {"result":"error","message":[...]}, e.g. ["Firetext callback failed: status missing"]
+net::Response missing_fields(const std::vector<std::string>& messages);
 
 // In GOV.UK's v2 envelope:
 net::Response no_such_provider();                  // 404 NotFound: no credentials configured for it

@@ -10,7 +10,8 @@
 #include "core/json.h"
 #include "core/url.h"
 #include "crypto/self_signed.h"
-#include "delivery/sms/http_providers.h"
+#include "delivery/sms/firetext/firetext.h"
+#include "delivery/sms/mmg/mmg.h"
 #include "delivery/sms/sms_router.h"
 #include "net/https_server.h"
 #include "tests/fakes/fake_clock.h"
@@ -76,7 +77,7 @@ std::string field(const FormFields& form, std::string_view key) {
 }
 
 TEST_F(ProviderStandIn, FiretextPostsTheFormAndReadsTheCode) {
-  auto firetext = make_firetext(options_);
+  auto firetext = firetext::kKind.make(options_);
   auto sent = firetext->send(kSms);
   EXPECT_EQ(sent.status, SendStatus::kAccepted) << sent.detail;
   const auto request = last();
@@ -102,7 +103,7 @@ TEST_F(ProviderStandIn, FiretextPostsTheFormAndReadsTheCode) {
 
 TEST_F(ProviderStandIn, MmgPostsJsonWithBasicAuth) {
   answer_ = R"({"reference":"12345"})";
-  auto mmg = make_mmg(options_);
+  auto mmg = mmg::kKind.make(options_);
   auto sent = mmg->send(kSms);
   EXPECT_EQ(sent.status, SendStatus::kAccepted) << sent.detail;
   const auto request = last();
@@ -123,7 +124,84 @@ TEST_F(ProviderStandIn, MmgPostsJsonWithBasicAuth) {
 TEST_F(ProviderStandIn, AnUnreachableProviderIsATemporaryFailure) {
   options_.url = "https://127.0.0.1:1/api";
   options_.http.timeout = 500ms;
-  EXPECT_EQ(make_firetext(options_)->send(kSms).status, SendStatus::kTemporaryFailure);
+  EXPECT_EQ(firetext::kKind.make(options_)->send(kSms).status, SendStatus::kTemporaryFailure);
+}
+
+// Reading callbacks: each provider's receipt and inbound-text formats, and what is refused.
+template <typename T>
+const T& read_ok(const CallbackRead<T>& read) {
+  if (const auto* fault = std::get_if<CallbackFault>(&read)) {
+    ADD_FAILURE() << (fault->messages.empty() ? "fault" : fault->messages.front());
+    static const T empty{};
+    return empty;
+  }
+  return std::get<T>(read);
+}
+
+template <typename T>
+CallbackFault fault_of(const CallbackRead<T>& read) {
+  if (const auto* fault = std::get_if<CallbackFault>(&read)) return *fault;
+  ADD_FAILURE() << "read succeeded";
+  return {};
+}
+
+TEST(SmsCallbacks, FiretextReceiptCodesMapToStatuses) {
+  using S = store::NotificationStatus;
+  const auto receipt = [](std::string body) { return firetext::kKind.read_receipt(body); };
+  EXPECT_EQ(read_ok(receipt("status=0&reference=abc&code=000")).status, S::kDelivered);
+  EXPECT_EQ(read_ok(receipt("status=1&reference=abc")).status, S::kPermanentFailure);
+  EXPECT_EQ(read_ok(receipt("status=2&reference=abc")).status, S::kPending);
+  EXPECT_EQ(read_ok(receipt("status=0&reference=abc")).reference, "abc");
+  EXPECT_EQ(read_ok(receipt("status=0&reference=first&reference=second")).reference, "first");
+  const auto unknown = fault_of(receipt("status=9&reference=abc"));
+  EXPECT_EQ(unknown.kind, CallbackFault::Kind::kMalformed);
+  EXPECT_EQ(unknown.messages, std::vector<std::string>{"Firetext callback failed: unknown status 9"});
+  const auto both = fault_of(receipt("code=000"));
+  EXPECT_EQ(both.kind, CallbackFault::Kind::kMissingFields);
+  EXPECT_EQ(both.messages, (std::vector<std::string>{"Firetext callback failed: status missing",
+                                                     "Firetext callback failed: reference missing"}));
+  EXPECT_EQ(fault_of(receipt("status=0")).messages,
+            std::vector<std::string>{"Firetext callback failed: reference missing"});
+}
+
+TEST(SmsCallbacks, MmgReceiptCodesMapToStatuses) {
+  using S = store::NotificationStatus;
+  const auto receipt = [](std::string body) { return mmg::kKind.read_receipt(body); };
+  EXPECT_EQ(read_ok(receipt(R"({"status":"3","CID":"abc"})")).status, S::kDelivered);
+  EXPECT_EQ(read_ok(receipt(R"({"status":4,"CID":"abc"})")).status, S::kTemporaryFailure);
+  EXPECT_EQ(read_ok(receipt(R"({"status":"2","CID":"abc"})")).status, S::kPermanentFailure);
+  EXPECT_EQ(read_ok(receipt(R"({"status":"5","CID":"abc","substatus":1})")).status, S::kPermanentFailure);
+  EXPECT_EQ(fault_of(receipt("not json")).messages, std::vector<std::string>{"MMG callback failed: invalid JSON"});
+  EXPECT_EQ(fault_of(receipt(R"({"status":"7","CID":"abc"})")).messages,
+            std::vector<std::string>{"MMG callback failed: unknown status 7"});
+  EXPECT_EQ(fault_of(receipt(R"({"status":null,"CID":["x"]})")).messages,
+            (std::vector<std::string>{"MMG callback failed: status missing", "MMG callback failed: CID missing"}));
+}
+
+TEST(SmsCallbacks, InboundTextsReadEachProvidersFields) {
+  const Timestamp now = *parse_timestamp("2026-12-02T10:00:00.000000Z");
+  const auto ft = read_ok(firetext::kKind.read_inbound(
+      "source=447700900111&destination=07700900222&message=Hi+there&time=2026-11-30+08%3A15%3A00", now));
+  EXPECT_EQ(ft.user_number, "447700900111");
+  EXPECT_EQ(ft.notify_number, "07700900222");
+  EXPECT_EQ(ft.content, "Hi there");
+  EXPECT_EQ(format_timestamp(ft.received_at), "2026-11-30T08:15:00.000000Z");
+  EXPECT_EQ(read_ok(firetext::kKind.read_inbound("source=1&destination=2&time=garbage", now)).received_at, now);
+  EXPECT_EQ(fault_of(firetext::kKind.read_inbound("message=x", now)).messages,
+            std::vector<std::string>{"Firetext callback failed: source or destination missing"});
+
+  const auto mm = read_ok(mmg::kKind.read_inbound(
+      R"({"MSISDN":"447700900111","Number":"07700900222","Message":"Hi+%C3%A9","ID":"m-1","DateRecieved":"2026-11-30+08%3A15%3A00"})",
+      now));
+  EXPECT_EQ(mm.user_number, "447700900111");
+  EXPECT_EQ(mm.notify_number, "07700900222");
+  EXPECT_EQ(mm.content, "Hi \xC3\xA9");
+  EXPECT_EQ(mm.provider_reference, "m-1");
+  EXPECT_EQ(format_timestamp(mm.received_at), "2026-11-30T08:15:00.000000Z");
+  EXPECT_EQ(fault_of(mmg::kKind.read_inbound("[]", now)).messages,
+            std::vector<std::string>{"MMG inbound: invalid JSON"});
+  EXPECT_EQ(fault_of(mmg::kKind.read_inbound(R"({"MSISDN":"1"})", now)).messages,
+            std::vector<std::string>{"MMG callback failed: MSISDN or Number missing"});
 }
 
 // A provider whose answers the test scripts.
