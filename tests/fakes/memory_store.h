@@ -1,7 +1,7 @@
 #pragma once
-// MemoryStore: an in-memory Store for domain and API tests. Same observable behaviour as the
-// SQLite backend for what the tests use (tenant scoping, claims, leases), no encryption.
-// Thread-safe.
+// MemoryStore: an in-memory Store for domain and API tests. It passes the store contract suite
+// (tests/store/store_contract_test.cc, parameter "memory") except what is about bytes on disk:
+// no files, no SQL, no encryption. Thread-safe.
 
 #include <algorithm>
 #include <cmath>
@@ -17,6 +17,9 @@ class MemoryStore final : public store::Store {
  public:
   Result<void> create_service(const store::ServiceRecord& service) override {
     std::lock_guard lock(mutex_);
+    for (const auto& [id, existing] : services_) {
+      if (existing.name == service.name || id == service.id) return failed_precondition("service exists");
+    }
     services_[service.id] = service;
     return ok();
   }
@@ -197,6 +200,11 @@ class MemoryStore final : public store::Store {
     it->second.retention_days = service.retention_days;
     it->second.permissions = service.permissions;
     it->second.prefix_sms = service.prefix_sms;
+    it->second.rate_limit = service.rate_limit;
+    it->second.email_limit = service.email_limit;
+    it->second.sms_limit = service.sms_limit;
+    it->second.letter_limit = service.letter_limit;
+    it->second.international_sms_limit = service.international_sms_limit;
     return ok();
   }
   Result<void> add_service_contact(const store::ServiceContact& contact) override {
@@ -394,16 +402,26 @@ class MemoryStore final : public store::Store {
     }
     return out;
   }
-  Result<store::RetentionOutcome> redact_before(ServiceId service, Timestamp cutoff, Timestamp) override {
+  Result<store::RetentionOutcome> redact_before(ServiceId service, Timestamp cutoff, Timestamp now) override {
     std::lock_guard lock(mutex_);
     store::RetentionOutcome outcome;
     for (auto& [id, row] : notifications_) {
       if (row.record.service != service || row.redacted || row.record.created_at >= cutoff) continue;
+      // Still undelivered this late: failed, never to be sent without its data.
+      if (row.record.status == store::NotificationStatus::kCreated ||
+          row.record.status == store::NotificationStatus::kSending) {
+        row.record.status = store::NotificationStatus::kTechnicalFailure;
+        row.record.updated_at = now;
+        row.due_at.reset();
+        ++outcome.failed_pending;
+      }
       row.redacted = true;
       row.record.recipient.clear();
+      row.record.recipient_normalised.clear();
       row.record.personalisation_json.clear();
       row.record.subject.clear();
       row.record.body.clear();
+      row.record.one_click_unsubscribe_url.reset();
       ++outcome.redacted;
     }
     std::erase_if(letter_pdfs_, [&](const auto& entry) {

@@ -23,6 +23,7 @@
 #include "store/sqlite/key_repository.h"
 #include "store/sqlite/sqlite_store.h"
 #include "store/transfer/postgres_to_sqlite.h"
+#include "tests/fakes/memory_store.h"
 
 namespace herald::store::testing {
 
@@ -34,7 +35,11 @@ struct RawParam {
 class Backend {
  public:
   virtual ~Backend() = default;
-  virtual Result<std::unique_ptr<Store>> open(std::shared_ptr<const crypto::FieldCipher> cipher, Timestamp now) = 0;
+  // A store on the backend's one database; each call is another process or node on it.
+  virtual Result<std::shared_ptr<Store>> open(std::shared_ptr<const crypto::FieldCipher> cipher, Timestamp now) = 0;
+  // False for the in-memory store: no files, no SQL, no encryption, no key repository. Tests of
+  // what reaches the disk check this; everything else holds for every backend.
+  virtual bool on_disk() const { return true; }
   virtual Result<std::shared_ptr<crypto::DataKeyRepository>> open_key_repository() = 0;
   // `sql` with `?` placeholders, in the dialect both backends share for simple statements.
   virtual Result<void> raw_exec(const std::string& sql, const std::vector<RawParam>& params) = 0;
@@ -73,10 +78,10 @@ class SqliteBackend final : public Backend {
     std::filesystem::create_directories(dir_);
   }
   ~SqliteBackend() override { std::filesystem::remove_all(dir_); }
-  Result<std::unique_ptr<Store>> open(std::shared_ptr<const crypto::FieldCipher> cipher, Timestamp now) override {
+  Result<std::shared_ptr<Store>> open(std::shared_ptr<const crypto::FieldCipher> cipher, Timestamp now) override {
     auto store = sqlite::SqliteStore::open({(dir_ / "h.db").string()}, std::move(cipher), now);
     if (!store) return store.error();
-    return std::unique_ptr<Store>(std::move(*store));
+    return std::shared_ptr<Store>(std::move(*store));
   }
   Result<std::shared_ptr<crypto::DataKeyRepository>> open_key_repository() override {
     auto repository = sqlite::SqliteKeyRepository::open((dir_ / "keys.db").string());
@@ -142,7 +147,7 @@ class PostgresBackend final : public Backend {
     return server_url_.substr(0, slash + 1) + database_ +
            (query == std::string::npos ? "" : server_url_.substr(query));
   }
-  Result<std::unique_ptr<Store>> open(std::shared_ptr<const crypto::FieldCipher> cipher, Timestamp now) override {
+  Result<std::shared_ptr<Store>> open(std::shared_ptr<const crypto::FieldCipher> cipher, Timestamp now) override {
     if (!error_.empty()) return internal_error(error_);
     postgres::PgConfig config;
     config.url = url();
@@ -150,7 +155,7 @@ class PostgresBackend final : public Backend {
     auto store = postgres::PgStore::open(config, std::move(cipher), now);
     if (!store) return store.error();
     (*store)->set_snapshot_writer(transfer::snapshot_postgres_to_sqlite);  // as cli/ wires it
-    return std::unique_ptr<Store>(std::move(*store));
+    return std::shared_ptr<Store>(std::move(*store));
   }
   Result<std::shared_ptr<crypto::DataKeyRepository>> open_key_repository() override {
     if (!error_.empty()) return internal_error(error_);
@@ -195,8 +200,31 @@ class PostgresBackend final : public Backend {
   std::string error_;
 };
 
+// The fake other unit tests run on (tests/fakes/memory_store.h), held to the same contract so that
+// what those tests trust is what the backends do. Every open() is the same store: "another
+// process" shares its state as it would share a database.
+class MemoryBackend final : public Backend {
+ public:
+  Result<std::shared_ptr<Store>> open(std::shared_ptr<const crypto::FieldCipher>, Timestamp) override {
+    return std::shared_ptr<Store>(store_);
+  }
+  bool on_disk() const override { return false; }
+  Result<std::shared_ptr<crypto::DataKeyRepository>> open_key_repository() override {
+    return internal_error("the in-memory store keeps no data keys");
+  }
+  Result<void> raw_exec(const std::string&, const std::vector<RawParam>&) override {
+    return internal_error("the in-memory store speaks no SQL");
+  }
+  std::string raw_bytes() override { return {}; }
+  std::string key_table_bytes() override { return {}; }
+
+ private:
+  std::shared_ptr<fakes::MemoryStore> store_ = std::make_shared<fakes::MemoryStore>();
+};
+
 inline std::unique_ptr<Backend> make_backend(const std::string& name) {
   if (name == "postgres") return std::make_unique<PostgresBackend>();
+  if (name == "memory") return std::make_unique<MemoryBackend>();
   return std::make_unique<SqliteBackend>();
 }
 

@@ -42,7 +42,7 @@ class Snapshot : public ::testing::TestWithParam<std::string> {
   std::filesystem::path dir_ =
       std::filesystem::temp_directory_path() / ("herald-snapshot-" + crypto::random_uuid().to_string());
   std::unique_ptr<testing::Backend> backend_;
-  std::unique_ptr<Store> store_;
+  std::shared_ptr<Store> store_;
   Timestamp now_ = from_micros(1'800'000'000'000'000);
 };
 
