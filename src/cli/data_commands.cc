@@ -1,9 +1,6 @@
 // Personal-data lifecycle from the shell: retention periods, the retention job, and finding a
 // person's notifications through the blind index (SC-02).
 
-#include <algorithm>
-#include <array>
-#include <cctype>
 #include <cstdlib>
 #include <fstream>
 #include <iostream>
@@ -11,13 +8,11 @@
 
 #include "cli/commands.h"
 #include "cli/context.h"
-#include "crypto/random.h"
 #include "crypto/secret.h"
 #include "delivery/letters/sftp_supplier.h"
-#include "net/http_client.h"
 #include "domain/admin.h"
 #include "domain/email_address.h"
-#include "domain/phone_number.h"
+#include "net/http_client.h"
 #include "ops/retention.h"
 
 namespace herald::cli {
@@ -30,13 +25,12 @@ std::vector<std::pair<std::string, std::string>> retention_objects(const ops::Re
 }
 
 int run_service_set_retention(const std::string& config_path, const std::string& service, int days) {
-  // GOV.UK Notify lets a service keep data for 3 to 90 days.
-  if (days < 3 || days > 90) return fail(invalid_argument("--days must be between 3 and 90"));
   auto context = open_context(config_path);
   if (!context) return fail(context.error());
-  auto found = domain::Admin(*context->store).find_service(service);
+  domain::Admin admin(*context->store);
+  auto found = admin.find_service(service);
   if (!found) return fail(found.error());
-  if (auto set = context->store->set_service_retention(found->id, days); !set) return fail(set.error());
+  if (auto set = admin.set_retention(found->id, days); !set) return fail(set.error());
   auto recorded = context->record({security::cli_actor(), "service.retention_changed",
                                    {{"service_id", found->id.to_string()}, {"days", std::to_string(days)}}});
   if (!recorded) return fail(recorded.error());
@@ -45,45 +39,31 @@ int run_service_set_retention(const std::string& config_path, const std::string&
 }
 
 int run_service_set(const std::string& config_path, const ServiceSettingsOptions& options) {
-  static constexpr std::array<std::string_view, 7> kKnown = {
-      "email", "sms", "letter", "international_sms", "sms_to_uk_landlines", "inbound_sms", "international_letters"};
+  domain::ServiceSettings settings;
+  if (options.permissions) settings.permissions = store::split_permissions(*options.permissions);
+  settings.prefix_sms = options.sms_prefix;
+  settings.rate_limit = options.rate_limit;
+  settings.email_limit = options.email_limit;
+  settings.sms_limit = options.sms_limit;
+  settings.letter_limit = options.letter_limit;
+  settings.international_sms_limit = options.international_sms_limit;
   auto context = open_context(config_path);
   if (!context) return fail(context.error());
-  auto found = domain::Admin(*context->store).find_service(options.service);
+  domain::Admin admin(*context->store);
+  auto found = admin.find_service(options.service);
   if (!found) return fail(found.error());
-  store::ServiceRecord changed = *found;
-  if (options.permissions) {
-    changed.permissions = store::split_permissions(*options.permissions);
-    for (const auto& p : changed.permissions) {
-      if (std::find(kKnown.begin(), kKnown.end(), p) == kKnown.end()) {
-        return fail(invalid_argument("unknown permission " + p + " (known: email, sms, letter, international_sms, "
-                                     "sms_to_uk_landlines, inbound_sms, international_letters)"));
-      }
-    }
-  }
-  if (options.sms_prefix) changed.prefix_sms = *options.sms_prefix;
-  for (const auto* limit : {&options.email_limit, &options.sms_limit, &options.letter_limit,
-                            &options.international_sms_limit}) {
-    if (*limit && **limit < 0) return fail(invalid_argument("daily limits must not be negative"));
-  }
-  if (options.rate_limit) {
-    if (*options.rate_limit < 1) return fail(invalid_argument("--rate-limit must be at least 1"));
-    changed.rate_limit = *options.rate_limit;
-  }
-  if (options.email_limit) changed.email_limit = *options.email_limit;
-  if (options.sms_limit) changed.sms_limit = *options.sms_limit;
-  if (options.letter_limit) changed.letter_limit = *options.letter_limit;
-  if (options.international_sms_limit) changed.international_sms_limit = *options.international_sms_limit;
-  if (auto saved = context->store->update_service(changed); !saved) return fail(saved.error());
-  auto recorded = context->record({security::cli_actor(), "service.settings_changed",
-                                   {{"service_id", found->id.to_string()},
-                                    {"permissions", store::join_permissions(changed.permissions)},
-                                    {"prefix_sms", changed.prefix_sms ? "on" : "off"},
-                                    {"rate_limit", std::to_string(changed.rate_limit)},
-                                    {"daily_limits", std::to_string(changed.email_limit) + "/" +
-                                                         std::to_string(changed.sms_limit) + "/" +
-                                                         std::to_string(changed.letter_limit) + "/" +
-                                                         std::to_string(changed.international_sms_limit)}}});
+  auto changed = admin.change_settings(found->id, settings);
+  if (!changed) return fail(changed.error());
+  auto recorded = context->record(
+      {security::cli_actor(),
+       "service.settings_changed",
+       {{"service_id", found->id.to_string()},
+        {"permissions", store::join_permissions(changed->permissions)},
+        {"prefix_sms", changed->prefix_sms ? "on" : "off"},
+        {"rate_limit", std::to_string(changed->rate_limit)},
+        {"daily_limits", std::to_string(changed->email_limit) + "/" + std::to_string(changed->sms_limit) + "/" +
+                             std::to_string(changed->letter_limit) + "/" +
+                             std::to_string(changed->international_sms_limit)}}});
   if (!recorded) return fail(recorded.error());
   return 0;
 }
@@ -100,7 +80,6 @@ int run_service_set_callback(const std::string& config_path, const std::string& 
   if (!in) return fail(invalid_argument("cannot read " + token_file));
   std::string token((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
   while (!token.empty() && (token.back() == '\n' || token.back() == '\r')) token.pop_back();
-  if (token.size() < 10) return fail(invalid_argument("the bearer token must be at least 10 characters"));
   auto config = load_config(config_path);
   if (!config) return fail(config.error());
   // The SSRF guard at save time too (it is applied again on every connection).
@@ -117,11 +96,11 @@ int run_service_set_callback(const std::string& config_path, const std::string& 
   }
   auto context = open_context(config_path);
   if (!context) return fail(context.error());
-  auto found = domain::Admin(*context->store).find_service(service);
+  domain::Admin admin(*context->store);
+  auto found = admin.find_service(service);
   if (!found) return fail(found.error());
-  store::ServiceCallback callback{found->id, *parsed_kind, url, std::move(token), SystemClock().now()};
-  auto saved = context->store->set_service_callback(callback);
-  crypto::wipe_string(callback.bearer_token);
+  auto saved = admin.set_callback(found->id, *parsed_kind, url, token, SystemClock().now());
+  crypto::wipe_string(token);
   if (!saved) return fail(saved.error());
   auto recorded = context->record({security::cli_actor(), "service.callback_set",
                                    {{"service_id", found->id.to_string()}, {"kind", kind}, {"url", url}}});
@@ -159,31 +138,19 @@ int run_service_contact_add(const std::string& config_path, const std::string& s
                             const std::string& value, bool is_default) {
   auto parsed_kind = store::parse_contact_kind(kind);
   if (!parsed_kind) return fail(invalid_argument("--kind must be email_reply_to, sms_sender or letter_contact"));
-  if (value.empty() || value.size() > 1000) return fail(invalid_argument("--value must be 1 to 1000 characters"));
-  std::string stored = value;
-  if (*parsed_kind == store::ContactKind::kEmailReplyTo) {
-    auto address = domain::validate_email_address(value);
-    if (!address) return fail(invalid_argument("--value is not a valid email address"));
-    stored = *address;
-  } else if (*parsed_kind == store::ContactKind::kSmsSender) {
-    // GOV.UK: 3 to 11 letters and digits, or a phone number.
-    const bool alphanumeric = value.size() >= 3 && value.size() <= 11 &&
-                              std::all_of(value.begin(), value.end(), [](unsigned char c) { return std::isalnum(c) != 0; });
-    if (!alphanumeric && !domain::parse_phone_number(value)) {
-      return fail(invalid_argument("--value must be 3 to 11 letters and digits, or a phone number"));
-    }
-  }
   auto context = open_context(config_path);
   if (!context) return fail(context.error());
-  auto found = domain::Admin(*context->store).find_service(service);
+  domain::Admin admin(*context->store);
+  auto found = admin.find_service(service);
   if (!found) return fail(found.error());
-  store::ServiceContact contact{crypto::random_uuid(), found->id, *parsed_kind, stored, is_default, SystemClock().now()};
-  if (auto added = context->store->add_service_contact(contact); !added) return fail(added.error());
-  auto recorded = context->record({security::cli_actor(), "service.contact_added",
-                                   {{"service_id", found->id.to_string()}, {"kind", kind},
-                                    {"contact_id", contact.id.to_string()}}});
+  auto contact = admin.add_contact(found->id, *parsed_kind, value, is_default, SystemClock().now());
+  if (!contact) return fail(contact.error());
+  auto recorded = context->record(
+      {security::cli_actor(),
+       "service.contact_added",
+       {{"service_id", found->id.to_string()}, {"kind", kind}, {"contact_id", contact->id.to_string()}}});
   if (!recorded) return fail(recorded.error());
-  std::cout << contact.id.to_string() << "\n";
+  std::cout << contact->id.to_string() << "\n";
   return 0;
 }
 

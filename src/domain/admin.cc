@@ -1,10 +1,23 @@
 #include "domain/admin.h"
 
+#include <algorithm>
+#include <array>
+
 #include "crypto/random.h"
+#include "crypto/secret.h"
 #include "domain/email_address.h"
 #include "domain/phone_number.h"
 
 namespace herald::domain {
+
+namespace {
+
+constexpr std::array<std::string_view, 7> kKnownPermissions = {
+    "email", "sms", "letter", "international_sms", "sms_to_uk_landlines", "inbound_sms", "international_letters"};
+
+}  // namespace
+
+std::span<const std::string_view> known_permissions() { return kKnownPermissions; }
 
 std::string email_safe(std::string_view name) {
   std::string out;
@@ -52,6 +65,73 @@ Result<store::ServiceRecord> Admin::go_live(ServiceId id) {
   live.restricted = false;
   HERALD_TRY(store_.update_service(live));
   return live;
+}
+
+Result<store::ServiceRecord> Admin::change_settings(ServiceId id, const ServiceSettings& settings) {
+  if (settings.permissions) {
+    for (const auto& p : *settings.permissions) {
+      if (std::find(kKnownPermissions.begin(), kKnownPermissions.end(), p) == kKnownPermissions.end()) {
+        std::string known;
+        for (auto k : kKnownPermissions) known += (known.empty() ? "" : ", ") + std::string(k);
+        return invalid_argument("unknown permission " + p + " (known: " + known + ")");
+      }
+    }
+  }
+  if (settings.rate_limit && *settings.rate_limit < 1) return invalid_argument("the rate limit must be at least 1");
+  for (const auto* limit :
+       {&settings.email_limit, &settings.sms_limit, &settings.letter_limit, &settings.international_sms_limit}) {
+    if (*limit && **limit < 0) return invalid_argument("daily limits must not be negative");
+  }
+  auto found = store_.find_service(id);
+  if (!found) return found.error();
+  if (!*found) return not_found("no service " + id.to_string());
+  store::ServiceRecord changed = std::move(**found);
+  if (settings.permissions) changed.permissions = *settings.permissions;
+  if (settings.prefix_sms) changed.prefix_sms = *settings.prefix_sms;
+  if (settings.rate_limit) changed.rate_limit = *settings.rate_limit;
+  if (settings.email_limit) changed.email_limit = *settings.email_limit;
+  if (settings.sms_limit) changed.sms_limit = *settings.sms_limit;
+  if (settings.letter_limit) changed.letter_limit = *settings.letter_limit;
+  if (settings.international_sms_limit) changed.international_sms_limit = *settings.international_sms_limit;
+  HERALD_TRY(store_.update_service(changed));
+  return changed;
+}
+
+Result<void> Admin::set_retention(ServiceId service, int days) {
+  if (days < 3 || days > 90) return invalid_argument("retention must be between 3 and 90 days");
+  return store_.set_service_retention(service, days);
+}
+
+Result<store::ServiceContact> Admin::add_contact(ServiceId service, store::ContactKind kind, const std::string& value,
+                                                 bool is_default, Timestamp now) {
+  if (value.empty() || value.size() > 1000) return invalid_argument("a contact must be 1 to 1000 characters");
+  std::string stored = value;
+  if (kind == store::ContactKind::kEmailReplyTo) {
+    auto address = validate_email_address(value);
+    if (!address) return invalid_argument("a reply-to address must be a valid email address");
+    stored = *address;
+  } else if (kind == store::ContactKind::kSmsSender) {
+    // GOV.UK: 3 to 11 letters and digits, or a phone number.
+    const bool alphanumeric =
+        value.size() >= 3 && value.size() <= 11 &&
+        std::all_of(value.begin(), value.end(), [](unsigned char c) { return std::isalnum(c) != 0; });
+    if (!alphanumeric && !parse_phone_number(value)) {
+      return invalid_argument("a sender id must be 3 to 11 letters and digits, or a phone number");
+    }
+  }
+  store::ServiceContact contact{crypto::random_uuid(), service, kind, std::move(stored), is_default, now};
+  HERALD_TRY(store_.add_service_contact(contact));
+  return contact;
+}
+
+Result<void> Admin::set_callback(ServiceId service, store::CallbackKind kind, const std::string& url,
+                                 const std::string& token, Timestamp now) {
+  if (url.rfind("https://", 0) != 0) return invalid_argument("a callback URL must start with https://");
+  if (token.size() < 10) return invalid_argument("the bearer token must be at least 10 characters");
+  store::ServiceCallback callback{service, kind, url, token, now};
+  auto saved = store_.set_service_callback(callback);
+  crypto::wipe_string(callback.bearer_token);
+  return saved;
 }
 
 Result<void> Admin::add_to_guest_list(ServiceId service, const std::string& recipient, Timestamp now) {

@@ -1,9 +1,14 @@
 #pragma once
-// Admin: creating services, API keys and templates (used by the CLI today, the admin API later).
+// Admin: creating and changing services, API keys and templates, with the rules for what a
+// service may be set to (used by the CLI today, the admin web UI next).
 // Thread-safe if the Store is.
 
+#include <cstdint>
 #include <optional>
+#include <span>
 #include <string>
+#include <string_view>
+#include <vector>
 
 #include "core/result.h"
 #include "core/time.h"
@@ -41,6 +46,19 @@ struct TemplateChanges {
   std::optional<std::string> letter_contact_id = std::nullopt;  // "": back to the service's default
 };
 
+// What an administrator changes about a service; what is unset stays as it is.
+struct ServiceSettings {
+  std::optional<std::vector<std::string>> permissions;  // each one of known_permissions()
+  std::optional<bool> prefix_sms;
+  std::optional<int> rate_limit;  // sends per minute per key type: at least 1
+  // Per day, at least 0 (0: none may be sent).
+  std::optional<std::int64_t> email_limit, sms_limit, letter_limit, international_sms_limit;
+};
+
+// GOV.UK's service permissions that Herald acts on: email, sms, letter, international_sms,
+// sms_to_uk_landlines, inbound_sms, international_letters.
+std::span<const std::string_view> known_permissions();
+
 // GOV.UK's email-safe form of a service name: lower case, spaces to dots, other punctuation
 // dropped.
 std::string email_safe(std::string_view name);
@@ -54,6 +72,20 @@ class Admin {
   // A new service is in trial mode (restricted) until go_live.
   Result<store::ServiceRecord> create_service(const std::string& name, Timestamp now);
   Result<store::ServiceRecord> go_live(ServiceId service);
+  // kInvalidArgument naming the rule broken (unknown permission, rate below 1, negative daily
+  // limit) and nothing saved; else the service as saved.
+  Result<store::ServiceRecord> change_settings(ServiceId service, const ServiceSettings& settings);
+  // How long personal data is kept: GOV.UK lets a service choose 3 to 90 days.
+  Result<void> set_retention(ServiceId service, int days);
+  // A sender id (3 to 11 letters and digits, or a phone number), reply-to address (a valid email
+  // address, stored as validated) or letter contact block; 1 to 1000 characters.
+  Result<store::ServiceContact> add_contact(ServiceId service, store::ContactKind kind, const std::string& value,
+                                            bool is_default, Timestamp now);
+  // Where the service is told of statuses or received texts. `url` must be https:// (the caller
+  // checks where it resolves: that is the network's business); the bearer token at least 10
+  // characters. Stored sealed; `token` is the caller's to wipe.
+  Result<void> set_callback(ServiceId service, store::CallbackKind kind, const std::string& url,
+                            const std::string& token, Timestamp now);
   // A team member's or guest's email address or mobile number: team keys, and services in trial
   // mode, may send to them (and only them).
   Result<void> add_to_guest_list(ServiceId service, const std::string& recipient, Timestamp now);

@@ -1,0 +1,110 @@
+// domain::Admin's rules for what a service may be set to, on the in-memory store: what the CLI
+// uses today and the admin web UI will next.
+#include "domain/admin.h"
+
+#include <gtest/gtest.h>
+
+#include "crypto/random.h"
+#include "tests/fakes/fake_clock.h"
+#include "tests/fakes/memory_store.h"
+
+namespace herald::domain {
+namespace {
+
+class AdminRules : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    auto created = admin_.create_service("Clinic", clock_.now());
+    ASSERT_TRUE(created) << created.error().message;
+    service_ = *created;
+  }
+  std::string refusal(const Result<store::ServiceRecord>& r) { return r ? "saved" : r.error().message; }
+
+  fakes::FakeClock clock_;
+  fakes::MemoryStore store_;
+  Admin admin_{store_};
+  store::ServiceRecord service_;
+};
+
+TEST_F(AdminRules, ANewServiceStartsInTrialModeUnderGovuksDefaults) {
+  EXPECT_TRUE(service_.restricted);
+  EXPECT_EQ(service_.email_sender_local_part, "clinic");
+  EXPECT_EQ(admin_.create_service("Clinic", clock_.now()).error().message, "a service with that name already exists");
+  EXPECT_EQ(admin_.create_service("", clock_.now()).error().code, ErrorCode::kInvalidArgument);
+  auto live = admin_.go_live(service_.id);
+  ASSERT_TRUE(live);
+  EXPECT_FALSE(live->restricted);
+}
+
+TEST_F(AdminRules, SettingsChangeOnlyWhatIsSetAndRefuseWhatGovukWouldNot) {
+  ServiceSettings settings;
+  settings.permissions = std::vector<std::string>{"email", "international_sms"};
+  settings.rate_limit = 60;
+  settings.sms_limit = 0;
+  auto changed = admin_.change_settings(service_.id, settings);
+  ASSERT_TRUE(changed) << changed.error().message;
+  EXPECT_EQ(changed->permissions, (std::vector<std::string>{"email", "international_sms"}));
+  EXPECT_EQ(changed->rate_limit, 60);
+  EXPECT_EQ(changed->sms_limit, 0);
+  EXPECT_EQ(changed->email_limit, service_.email_limit) << "unset: kept";
+  EXPECT_EQ((*store_.find_service(service_.id))->rate_limit, 60) << "saved";
+
+  ServiceSettings bad;
+  bad.permissions = std::vector<std::string>{"email", "fax"};
+  EXPECT_EQ(refusal(admin_.change_settings(service_.id, bad)),
+            "unknown permission fax (known: email, sms, letter, international_sms, sms_to_uk_landlines, inbound_sms, "
+            "international_letters)");
+  bad = {};
+  bad.rate_limit = 0;
+  EXPECT_EQ(refusal(admin_.change_settings(service_.id, bad)), "the rate limit must be at least 1");
+  bad = {};
+  bad.letter_limit = -1;
+  bad.rate_limit = 5;
+  EXPECT_EQ(refusal(admin_.change_settings(service_.id, bad)), "daily limits must not be negative");
+  EXPECT_EQ((*store_.find_service(service_.id))->rate_limit, 60) << "a refused change saves nothing";
+  EXPECT_EQ(admin_.change_settings(ServiceId{crypto::random_uuid()}, {}).error().code, ErrorCode::kNotFound);
+}
+
+TEST_F(AdminRules, RetentionIsThreeToNinetyDays) {
+  EXPECT_FALSE(admin_.set_retention(service_.id, 2));
+  EXPECT_FALSE(admin_.set_retention(service_.id, 91));
+  ASSERT_TRUE(admin_.set_retention(service_.id, 3));
+  ASSERT_TRUE(admin_.set_retention(service_.id, 90));
+  EXPECT_EQ((*store_.find_service(service_.id))->retention_days, 90);
+}
+
+TEST_F(AdminRules, ContactsAreCheckedByKind) {
+  using store::ContactKind;
+  auto reply = admin_.add_contact(service_.id, ContactKind::kEmailReplyTo, "Help@Example.com", true, clock_.now());
+  ASSERT_TRUE(reply) << reply.error().message;
+  EXPECT_EQ(reply->service, service_.id);
+  EXPECT_FALSE(admin_.add_contact(service_.id, ContactKind::kEmailReplyTo, "not an address", false, clock_.now()));
+  EXPECT_TRUE(admin_.add_contact(service_.id, ContactKind::kSmsSender, "CLINIC", true, clock_.now()));
+  EXPECT_TRUE(admin_.add_contact(service_.id, ContactKind::kSmsSender, "07700900123", false, clock_.now()));
+  EXPECT_FALSE(admin_.add_contact(service_.id, ContactKind::kSmsSender, "AB", false, clock_.now()));
+  EXPECT_FALSE(admin_.add_contact(service_.id, ContactKind::kSmsSender, "TWELVECHARSX", false, clock_.now()));
+  EXPECT_FALSE(admin_.add_contact(service_.id, ContactKind::kSmsSender, "NO SPACES", false, clock_.now()));
+  EXPECT_TRUE(admin_.add_contact(service_.id, ContactKind::kLetterContact, "The Clinic\n1 Street", true, clock_.now()));
+  EXPECT_FALSE(admin_.add_contact(service_.id, ContactKind::kLetterContact, "", false, clock_.now()));
+  EXPECT_FALSE(
+      admin_.add_contact(service_.id, ContactKind::kLetterContact, std::string(1001, 'x'), false, clock_.now()));
+  auto senders = store_.service_contacts(service_.id, ContactKind::kSmsSender);
+  ASSERT_TRUE(senders);
+  EXPECT_EQ(senders->size(), 2u) << "refused contacts are not stored";
+}
+
+TEST_F(AdminRules, CallbacksNeedHttpsAndALongEnoughToken) {
+  using store::CallbackKind;
+  EXPECT_FALSE(admin_.set_callback(service_.id, CallbackKind::kDeliveryStatus, "http://hooks.example/x", "0123456789",
+                                   clock_.now()));
+  EXPECT_FALSE(admin_.set_callback(service_.id, CallbackKind::kDeliveryStatus, "https://hooks.example/x", "short",
+                                   clock_.now()));
+  ASSERT_TRUE(admin_.set_callback(service_.id, CallbackKind::kDeliveryStatus, "https://hooks.example/x", "0123456789",
+                                  clock_.now()));
+  auto saved = store_.find_service_callback(service_.id, CallbackKind::kDeliveryStatus);
+  ASSERT_TRUE(saved && *saved);
+  EXPECT_EQ((*saved)->bearer_token, "0123456789");
+}
+
+}  // namespace
+}  // namespace herald::domain
