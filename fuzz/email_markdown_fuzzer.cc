@@ -1,6 +1,6 @@
 // libFuzzer target: an attacker's email body (template text and personalisation values) through
 // the Notify markdown renderers. Beyond memory safety it checks the security contract of
-// domain/email_markdown.h: every '<' in the HTML opens an element the renderer makes itself,
+// domain/rendering/email_markdown.h: every '<' in the HTML opens an element the renderer makes itself,
 // and every href is an http, https or mailto URL.
 #include <array>
 #include <cstdint>
@@ -8,7 +8,7 @@
 #include <string>
 #include <string_view>
 
-#include "domain/email_markdown.h"
+#include "domain/rendering/email_markdown.h"
 
 namespace {
 

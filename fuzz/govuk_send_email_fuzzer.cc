@@ -5,7 +5,7 @@
 #include <variant>
 
 #include "api/govuk_v2/requests.h"
-#include "domain/template_render.h"
+#include "domain/rendering/template_render.h"
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
   const std::string_view body(reinterpret_cast<const char*>(data), size);

@@ -6,7 +6,7 @@
 #include <string_view>
 
 #include "core/check.h"
-#include "domain/phone_number.h"
+#include "domain/recipients/phone_number.h"
 
 namespace {
 

@@ -8,7 +8,7 @@
 #include <string_view>
 
 #include "core/check.h"
-#include "domain/postal_address.h"
+#include "domain/recipients/postal_address.h"
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
   namespace domain = herald::domain;

@@ -5,7 +5,7 @@
 #include <string_view>
 
 #include "core/check.h"
-#include "domain/precompiled_letter.h"
+#include "domain/letters/precompiled_letter.h"
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
   namespace domain = herald::domain;

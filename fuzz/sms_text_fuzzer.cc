@@ -1,4 +1,4 @@
-// libFuzzer target: SMS rendering (domain/sms_text.h) of an untrusted template, service name and
+// libFuzzer target: SMS rendering (domain/rendering/sms_text.h) of an untrusted template, service name and
 // personalisation. The input is split at NUL bytes: template body, prefix, the value of ((a)),
 // then the items of the list ((b)).
 #include <cstdint>
@@ -8,8 +8,8 @@
 
 #include "core/check.h"
 #include "core/utf8.h"
-#include "domain/personalisation.h"
-#include "domain/sms_text.h"
+#include "domain/rendering/personalisation.h"
+#include "domain/rendering/sms_text.h"
 
 namespace {
 

@@ -16,7 +16,7 @@
 #include "delivery/sms_provider.h"
 #include "delivery/smtp/smtp_client.h"
 #include "delivery/worker.h"
-#include "domain/letters.h"
+#include "domain/letters/letters.h"
 #include "net/https_server.h"
 
 namespace herald::cli {

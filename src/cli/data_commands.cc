@@ -11,7 +11,7 @@
 #include "crypto/secret.h"
 #include "delivery/letters/sftp_supplier.h"
 #include "domain/admin.h"
-#include "domain/email_address.h"
+#include "domain/recipients/email_address.h"
 #include "net/http_client.h"
 #include "ops/retention.h"
 

@@ -27,8 +27,8 @@
 #include "delivery/smtp/smtp_client.h"
 #include "delivery/worker.h"
 #include "domain/authenticator.h"
-#include "domain/letter_timings.h"
-#include "domain/letters.h"
+#include "domain/letters/letter_timings.h"
+#include "domain/letters/letters.h"
 #include "domain/notifications.h"
 #include "domain/received_texts.h"
 #include "domain/templates.h"
@@ -110,10 +110,12 @@ int run_serve(const ServeOptions& options) {
   domain::ReceivedTexts received_texts(*context->store, notifications.lookups());
   domain::Letters letters(*context->store, notifications, {config.letters.logo_png});
   if (std::chrono::floor<std::chrono::days>(clock.now()) + std::chrono::days{60} > domain::bank_holidays_known_until()) {
-    log::warn("letters.bank_holidays_ending", {{"warning", "letters' estimated_delivery knows bank holidays only until " +
-                                                               format_timestamp(std::chrono::time_point_cast<Duration>(
-                                                                   domain::bank_holidays_known_until())).substr(0, 10) +
-                                                               ": update src/domain/letter_timings.cc"}});
+    log::warn(
+        "letters.bank_holidays_ending",
+        {{"warning", "letters' estimated_delivery knows bank holidays only until " +
+                         format_timestamp(std::chrono::time_point_cast<Duration>(domain::bank_holidays_known_until()))
+                             .substr(0, 10) +
+                         ": update src/domain/letters/letter_timings.cc"}});
   }
 
   // Texts go through the configured SMS providers, failing over between them.

@@ -7,7 +7,7 @@
 
 #include "delivery/dispatcher.h"
 #include "delivery/email_provider.h"
-#include "domain/outgoing.h"
+#include "domain/rendering/outgoing.h"
 
 namespace herald::delivery {
 

@@ -7,7 +7,7 @@
 #include <string>
 
 #include "delivery/send_result.h"
-#include "domain/outgoing.h"
+#include "domain/rendering/outgoing.h"
 
 namespace herald::delivery {
 

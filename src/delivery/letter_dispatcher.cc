@@ -4,8 +4,8 @@
 
 #include "core/log.h"
 #include "crypto/random.h"
+#include "domain/letters/precompiled_letter.h"
 #include "domain/lifecycle.h"
-#include "domain/precompiled_letter.h"
 
 namespace herald::delivery {
 

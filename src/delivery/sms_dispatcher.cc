@@ -1,6 +1,6 @@
 #include "delivery/sms_dispatcher.h"
 
-#include "domain/phone_number.h"
+#include "domain/recipients/phone_number.h"
 
 namespace herald::delivery {
 

@@ -6,7 +6,7 @@
 
 #include "delivery/dispatcher.h"
 #include "delivery/sms_provider.h"
-#include "domain/outgoing.h"
+#include "domain/rendering/outgoing.h"
 
 namespace herald::delivery {
 

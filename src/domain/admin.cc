@@ -5,8 +5,8 @@
 
 #include "crypto/random.h"
 #include "crypto/secret.h"
-#include "domain/email_address.h"
-#include "domain/phone_number.h"
+#include "domain/recipients/email_address.h"
+#include "domain/recipients/phone_number.h"
 
 namespace herald::domain {
 

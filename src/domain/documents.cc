@@ -9,8 +9,8 @@
 #include "crypto/hmac.h"
 #include "crypto/random.h"
 #include "crypto/secret.h"
-#include "domain/email_address.h"
-#include "domain/personalisation_json.h"
+#include "domain/recipients/email_address.h"
+#include "domain/rendering/personalisation_json.h"
 
 namespace herald::domain {
 namespace {

@@ -4,7 +4,7 @@
 #include <array>
 #include <string>
 
-#include "domain/phone_number.h"
+#include "domain/recipients/phone_number.h"
 
 namespace herald::domain {
 namespace {

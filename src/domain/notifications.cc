@@ -5,10 +5,10 @@
 
 #include "core/json.h"
 #include "crypto/random.h"
-#include "domain/email_address.h"
-#include "domain/outgoing.h"
-#include "domain/personalisation_json.h"
-#include "domain/sms_text.h"
+#include "domain/recipients/email_address.h"
+#include "domain/rendering/outgoing.h"
+#include "domain/rendering/personalisation_json.h"
+#include "domain/rendering/sms_text.h"
 
 namespace herald::domain {
 namespace {

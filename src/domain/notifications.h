@@ -16,9 +16,9 @@
 #include "domain/lifecycle.h"
 #include "domain/limits.h"
 #include "domain/lookup_cache.h"
-#include "domain/personalisation.h"
-#include "domain/phone_number.h"
-#include "domain/template_render.h"
+#include "domain/recipients/phone_number.h"
+#include "domain/rendering/personalisation.h"
+#include "domain/rendering/template_render.h"
 #include "store/store.h"
 
 namespace herald::domain {

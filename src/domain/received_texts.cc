@@ -1,7 +1,7 @@
 #include "domain/received_texts.h"
 
 #include "crypto/random.h"
-#include "domain/phone_number.h"
+#include "domain/recipients/phone_number.h"
 
 namespace herald::domain {
 namespace {

@@ -2,9 +2,9 @@
 
 #include <set>
 
-#include "domain/email_markdown.h"
-#include "domain/sms_text.h"
-#include "domain/template_render.h"
+#include "domain/rendering/email_markdown.h"
+#include "domain/rendering/sms_text.h"
+#include "domain/rendering/template_render.h"
 
 namespace herald::domain {
 

@@ -8,7 +8,7 @@
 
 #include "core/result.h"
 #include "domain/authenticator.h"
-#include "domain/personalisation.h"
+#include "domain/rendering/personalisation.h"
 #include "store/store.h"
 
 namespace herald::domain {

@@ -1,4 +1,4 @@
-#include "domain/email_address.h"
+#include "domain/recipients/email_address.h"
 
 #include <gtest/gtest.h>
 

@@ -1,8 +1,8 @@
-#include "domain/email_markdown.h"
+#include "domain/rendering/email_markdown.h"
 
 #include <gtest/gtest.h>
 
-#include "domain/template_render.h"
+#include "domain/rendering/template_render.h"
 #include "tests/fakes/personalisation_values.h"
 
 #include <chrono>

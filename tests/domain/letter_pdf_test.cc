@@ -1,4 +1,4 @@
-#include "domain/letter_pdf.h"
+#include "domain/letters/letter_pdf.h"
 
 #include <cairo.h>
 #include <gtest/gtest.h>
@@ -13,7 +13,7 @@
 #include <string>
 #include <vector>
 
-#include "domain/precompiled_letter.h"
+#include "domain/letters/precompiled_letter.h"
 
 namespace herald::domain {
 namespace {

@@ -1,4 +1,4 @@
-#include "domain/letter_timings.h"
+#include "domain/letters/letter_timings.h"
 
 #include <gtest/gtest.h>
 

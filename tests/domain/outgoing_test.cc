@@ -2,11 +2,11 @@
 // is exactly what rendering the template would have sent; a later edit of the template changes
 // nothing already accepted.
 
-#include "domain/outgoing.h"
+#include "domain/rendering/outgoing.h"
 
 #include <gtest/gtest.h>
 
-#include "domain/template_render.h"
+#include "domain/rendering/template_render.h"
 #include "tests/fakes/memory_store.h"
 #include "tests/fakes/personalisation_values.h"
 #include "tests/fakes/sample_records.h"

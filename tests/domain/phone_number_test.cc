@@ -1,4 +1,4 @@
-#include "domain/phone_number.h"
+#include "domain/recipients/phone_number.h"
 
 #include <gtest/gtest.h>
 

@@ -1,4 +1,4 @@
-#include "domain/postal_address.h"
+#include "domain/recipients/postal_address.h"
 
 #include <gtest/gtest.h>
 

@@ -1,4 +1,4 @@
-#include "domain/precompiled_letter.h"
+#include "domain/letters/precompiled_letter.h"
 
 #include <cairo-pdf.h>
 #include <cairo.h>

@@ -1,6 +1,6 @@
 #include <gtest/gtest.h>
 
-#include "domain/sanitise.h"
+#include "domain/rendering/sanitise.h"
 
 #include <cstdint>
 #include <string>

@@ -1,4 +1,4 @@
-#include "domain/sms_text.h"
+#include "domain/rendering/sms_text.h"
 
 #include <gtest/gtest.h>
 

@@ -1,4 +1,4 @@
-#include "domain/template_render.h"
+#include "domain/rendering/template_render.h"
 
 #include <gtest/gtest.h>
 

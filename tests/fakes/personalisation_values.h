@@ -6,7 +6,7 @@
 #include <utility>
 #include <vector>
 
-#include "domain/personalisation.h"
+#include "domain/rendering/personalisation.h"
 
 namespace herald::fakes {
 

@@ -9,7 +9,7 @@
 #include "api/router.h"
 #include "core/time.h"
 #include "domain/authenticator.h"
-#include "domain/letters.h"
+#include "domain/letters/letters.h"
 #include "domain/notifications.h"
 #include "domain/received_texts.h"
 #include "domain/templates.h"

@@ -5,11 +5,11 @@
 
 #include "core/base64.h"
 #include "domain/documents.h"
-#include "domain/email_address.h"
-#include "domain/personalisation.h"
-#include "domain/phone_number.h"
-#include "domain/sanitise.h"
-#include "domain/personalisation_json.h"
+#include "domain/recipients/email_address.h"
+#include "domain/recipients/phone_number.h"
+#include "domain/rendering/personalisation.h"
+#include "domain/rendering/personalisation_json.h"
+#include "domain/rendering/sanitise.h"
 
 namespace herald::api::govuk_v2 {
 namespace {

@@ -11,7 +11,7 @@
 #include "api/govuk_v2/errors.h"
 #include "core/json.h"
 #include "core/time.h"
-#include "domain/letters.h"
+#include "domain/letters/letters.h"
 #include "domain/notifications.h"
 
 namespace herald::api::govuk_v2 {

@@ -4,7 +4,7 @@
 #include <charconv>
 
 #include "core/json.h"
-#include "domain/letter_timings.h"
+#include "domain/letters/letter_timings.h"
 #include "domain/lifecycle.h"
 
 namespace herald::api::govuk_v2 {

@@ -4,7 +4,7 @@
 #include <string>
 
 #include "core/json.h"
-#include "domain/letters.h"
+#include "domain/letters/letters.h"
 #include "domain/notifications.h"
 #include "domain/templates.h"
 

@@ -27,8 +27,8 @@ struct LetterRequest {
 };
 
 struct PrecompiledLetterRequest {
-  std::string reference;  // required by GOV.UK for precompiled letters
-  std::string pdf;        // decoded from base64
+  std::string reference;               // required by GOV.UK for precompiled letters
+  std::string pdf;                     // decoded from base64
   std::optional<std::string> postage;  // first, second or economy (already schema-checked)
 };
 
@@ -43,7 +43,8 @@ struct LetterPrices {
   std::map<std::string, std::vector<double>, std::less<>> by_postage;
   std::optional<double> price(std::string_view postage, int sheets) const {
     auto it = by_postage.find(postage);
-    if (it == by_postage.end() || sheets < 1 || static_cast<std::size_t>(sheets) > it->second.size()) return std::nullopt;
+    if (it == by_postage.end() || sheets < 1 || static_cast<std::size_t>(sheets) > it->second.size())
+      return std::nullopt;
     return it->second[static_cast<std::size_t>(sheets) - 1];
   }
 };
@@ -65,7 +66,7 @@ class Letters {
   // validation-failed, as GOV.UK fails it after accepting it. Test keys: delivered at once,
   // never handed to a print supplier.
   Result<AcceptedLetter> send(const Caller& caller, LetterRequest&& request, Timestamp now);
-  // A PDF the service made. Checked at once (domain/precompiled_letter.h, then the address read
+  // A PDF the service made. Checked at once (domain/letters/precompiled_letter.h, then the address read
   // from its window): status created (or delivered for a test key), or validation-failed when a
   // check fails - accepted either way, as GOV.UK accepts it and fails it later.
   Result<AcceptedLetter> send_precompiled(const Caller& caller, PrecompiledLetterRequest&& request, Timestamp now);

@@ -1,4 +1,4 @@
-#include "domain/email_markdown.h"
+#include "domain/rendering/email_markdown.h"
 
 #include <algorithm>
 #include <cstddef>
@@ -22,22 +22,18 @@ void tally(std::size_t n) { steps_taken += n + 1; }
 // markdown.py, email_template.jinja2); "Margin" is capitalised on purpose: Outlook.com strips
 // a lower-case margin.
 
-constexpr std::string_view kParagraphStyle =
-    "Margin: 0 0 20px 0; font-size: 19px; line-height: 25px; color: #0B0C0C;";
+constexpr std::string_view kParagraphStyle = "Margin: 0 0 20px 0; font-size: 19px; line-height: 25px; color: #0B0C0C;";
 constexpr std::string_view kHeading1Style =
     "Margin: 0 0 15px 0; padding: 10px 0 0 0; font-size: 27px; line-height: 35px; "
     "font-weight: bold; color: #0B0C0C;";
 constexpr std::string_view kHeading2Style =
     "Margin: 0 0 15px 0; padding: 10px 0 0 0; font-size: 19px; line-height: 25px; "
     "font-weight: bold; color: #0B0C0C;";
-constexpr std::string_view kRuleStyle =
-    "border: 0; height: 1px; background: #B1B4B6; Margin: 30px 0 30px 0;";
+constexpr std::string_view kRuleStyle = "border: 0; height: 1px; background: #B1B4B6; Margin: 30px 0 30px 0;";
 constexpr std::string_view kListTableStyle = "padding: 0 0 20px 0;";
 constexpr std::string_view kListCellStyle = "font-family: Helvetica, Arial, sans-serif;";
-constexpr std::string_view kBulletListStyle =
-    "Margin: 0 0 0 20px; padding: 0; list-style-type: disc;";
-constexpr std::string_view kNumberedListStyle =
-    "Margin: 0 0 0 20px; padding: 0; list-style-type: decimal;";
+constexpr std::string_view kBulletListStyle = "Margin: 0 0 0 20px; padding: 0; list-style-type: disc;";
+constexpr std::string_view kNumberedListStyle = "Margin: 0 0 0 20px; padding: 0; list-style-type: decimal;";
 constexpr std::string_view kListItemStyle =
     "Margin: 5px 0 5px; padding: 0 0 0 5px; font-size: 19px; line-height: 25px; "
     "color: #0B0C0C;";
@@ -82,8 +78,7 @@ std::string prepare(std::string_view body) {
     if (c == '\r') {
       out += '\n';
       if (i + 1 < body.size() && body[i + 1] == '\n') ++i;
-    } else if ((c == '\xE2' || c == '\xE3') &&
-               (body.substr(i, 3) == "\u2028" || body.substr(i, 3) == "\u3164")) {
+    } else if ((c == '\xE2' || c == '\xE3') && (body.substr(i, 3) == "\u2028" || body.substr(i, 3) == "\u3164")) {
       i += 2;
     } else {
       out += c;
@@ -223,8 +218,7 @@ enum class Depth { kTop, kInsideInset };
 
 class BlockParser {
  public:
-  BlockParser(const std::vector<std::string_view>& lines, Depth depth)
-      : lines_(lines), depth_(depth) {}
+  BlockParser(const std::vector<std::string_view>& lines, Depth depth) : lines_(lines), depth_(depth) {}
 
   std::vector<Block> parse() {
     while (next_ < lines_.size()) {
@@ -359,23 +353,12 @@ void append_html_escaped(std::string& out, std::string_view text) {
     const char c = text[special];
     text.remove_prefix(special + 1);
     switch (c) {
-      case '&':
-        out += "&amp;";
-        break;
-      case '<':
-        out += "&lt;";
-        break;
-      case '>':
-        out += "&gt;";
-        break;
-      case '"':
-        out += "&quot;";
-        break;
-      case '\'':
-        out += "&#39;";
-        break;
-      default:
-        out += c;
+      case '&': out += "&amp;"; break;
+      case '<': out += "&lt;"; break;
+      case '>': out += "&gt;"; break;
+      case '"': out += "&quot;"; break;
+      case '\'': out += "&#39;"; break;
+      default: out += c;
     }
   }
 }
@@ -389,9 +372,7 @@ void append_text(std::string& out, std::string_view text, Format format) {
 }
 
 // The characters a backslash makes literal (sanitise_content_for escapes these, §7.6).
-bool is_escapable(char c) {
-  return std::string_view("\\`*{}[]()#+-.!_>~|").find(c) != std::string_view::npos;
-}
+bool is_escapable(char c) { return std::string_view("\\`*{}[]()#+-.!_>~|").find(c) != std::string_view::npos; }
 
 bool is_ascii_alpha(char c) { return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z'); }
 bool is_ascii_alnum(char c) { return is_ascii_alpha(c) || (c >= '0' && c <= '9'); }
@@ -474,8 +455,8 @@ std::optional<Link> parse_link(std::string_view text, std::size_t open) {
   i += 2;
   skip_spaces(text, i);
   const std::size_t url_start = i;
-  while (i < text.size() && !is_blank_char(text[i]) && text[i] != ')' && text[i] != '[' &&
-         text[i] != ']' && text[i] != '\n') {
+  while (i < text.size() && !is_blank_char(text[i]) && text[i] != ')' && text[i] != '[' && text[i] != ']' &&
+         text[i] != '\n') {
     ++i;
   }
   link.url = text.substr(url_start, i - url_start);
@@ -515,8 +496,7 @@ std::size_t bare_url_length(std::string_view text, std::size_t start) {
   return end >= prefix + 2 ? end : 0;
 }
 
-void append_anchor(std::string& out, std::string_view href, std::string_view title,
-                   std::string_view text) {
+void append_anchor(std::string& out, std::string_view href, std::string_view title, std::string_view text) {
   out += "<a style=\"";
   out += kLinkStyle;
   out += "\" href=\"";
@@ -549,8 +529,7 @@ void append_link(std::string& out, const Link& link, std::string_view href, Form
 }
 
 // Tries the construct starting at `i`; on success appends it and returns where it ends.
-std::optional<std::size_t> append_construct(std::string& out, std::string_view text, std::size_t i,
-                                            Format format) {
+std::optional<std::size_t> append_construct(std::string& out, std::string_view text, std::size_t i, Format format) {
   const char c = text[i];
   if (c == '\\' && i + 1 < text.size() && is_escapable(text[i + 1])) {
     append_text(out, text.substr(i + 1, 1), format);
@@ -621,8 +600,7 @@ bool has_visible_text(std::string_view rendered) {
 // =============================================================================================
 // HTML blocks.
 
-void append_element(std::string& out, std::string_view tag, std::string_view style,
-                    std::string_view inner) {
+void append_element(std::string& out, std::string_view tag, std::string_view style, std::string_view inner) {
   out += '<';
   out += tag;
   out += " style=\"";
@@ -674,9 +652,7 @@ void append_html_blocks(std::string& out, const std::vector<Block>& blocks) {
         out += "\">\n";
         break;
       case BlockKind::kBulletList:
-      case BlockKind::kNumberedList:
-        append_html_list(out, block);
-        break;
+      case BlockKind::kNumberedList: append_html_list(out, block); break;
       case BlockKind::kInset:
         out += "<div style=\"";
         out += kInsetOuterStyle;
@@ -724,23 +700,15 @@ void append_plain_blocks(std::string& out, const std::vector<Block>& blocks) {
         if (has_visible_text(text)) out += "\n\n" + text;
         break;
       }
-      case BlockKind::kHeading1:
-        append_plain_heading(out, block.lines[0], '=');
-        break;
-      case BlockKind::kHeading2:
-        append_plain_heading(out, block.lines[0], '-');
-        break;
+      case BlockKind::kHeading1: append_plain_heading(out, block.lines[0], '='); break;
+      case BlockKind::kHeading2: append_plain_heading(out, block.lines[0], '-'); break;
       case BlockKind::kRule:
         out += "\n\n";
         for (std::size_t i = 0; i < kColumnWidth; ++i) out += i % 2 == 0 ? '=' : '-';
         break;
       case BlockKind::kBulletList:
-      case BlockKind::kNumberedList:
-        append_plain_list(out, block);
-        break;
-      case BlockKind::kInset:
-        append_plain_blocks(out, block.children);
-        break;
+      case BlockKind::kNumberedList: append_plain_list(out, block); break;
+      case BlockKind::kInset: append_plain_blocks(out, block.children); break;
     }
   }
 }

@@ -1,9 +1,9 @@
-#include "domain/outgoing.h"
+#include "domain/rendering/outgoing.h"
 
 #include "core/json.h"
-#include "domain/personalisation_json.h"
-#include "domain/sms_text.h"
-#include "domain/template_render.h"
+#include "domain/rendering/personalisation_json.h"
+#include "domain/rendering/sms_text.h"
+#include "domain/rendering/template_render.h"
 
 namespace herald::domain {
 

@@ -10,7 +10,7 @@
 #include <vector>
 
 #include "core/result.h"
-#include "domain/personalisation.h"
+#include "domain/rendering/personalisation.h"
 
 namespace herald::domain {
 
@@ -21,8 +21,7 @@ std::vector<std::string> placeholder_names(std::string_view text);
 // Fails with kInvalidArgument "Missing personalisation: a, b" when any placeholder in `texts`
 // has an absent or null value: names as written, `texts` in order, first-occurrence order,
 // each name once (API process_notifications.py check_placeholders).
-Result<void> check_placeholders(std::initializer_list<std::string_view> texts,
-                                const Personalisation& personalisation);
+Result<void> check_placeholders(std::initializer_list<std::string_view> texts, const Personalisation& personalisation);
 
 // How a list value is written when substituted.
 enum class ListStyle {
@@ -34,8 +33,7 @@ enum class ListStyle {
 // is (never scanned again), ((name??text)) by text when the value is truthy, list items
 // stripped of obscure whitespace with empty and null items dropped. A placeholder with no
 // value is left as "((body))": call check_placeholders first. No other processing.
-std::string substitute_placeholders(std::string_view text, const Personalisation& personalisation,
-                                    ListStyle style);
+std::string substitute_placeholders(std::string_view text, const Personalisation& personalisation, ListStyle style);
 
 struct EmailTemplateContent {
   std::string subject;
@@ -69,8 +67,7 @@ struct RenderedEmail {
 enum class RenderParts { kContent, kContentAndMime };
 // kContent leaves text_body and html_body empty: accepting a notification needs only the checks
 // and the content; email_mime_parts makes the rest from that content when it is sent.
-Result<RenderedEmail> render_email(const EmailTemplateContent& content,
-                                   const Personalisation& personalisation,
+Result<RenderedEmail> render_email(const EmailTemplateContent& content, const Personalisation& personalisation,
                                    RenderParts parts = RenderParts::kContentAndMime,
                                    std::string_view one_click_unsubscribe_url = {});
 

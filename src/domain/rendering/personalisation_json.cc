@@ -1,4 +1,4 @@
-#include "domain/personalisation_json.h"
+#include "domain/rendering/personalisation_json.h"
 
 #include <charconv>
 #include <cmath>
@@ -7,9 +7,7 @@
 namespace herald::domain {
 namespace {
 
-bool is_integer_lexeme(const std::string& lexeme) {
-  return lexeme.find_first_of(".eE") == std::string::npos;
-}
+bool is_integer_lexeme(const std::string& lexeme) { return lexeme.find_first_of(".eE") == std::string::npos; }
 
 // repr() of a Python float: shortest round-trip digits; scientific notation when the decimal
 // exponent is < -4 or >= 16; otherwise fixed with at least one fractional digit.
@@ -79,8 +77,10 @@ Personalisation personalisation_from_json(const json::Value& object) {
     } else if (value.is_array()) {
       v.kind = PersonalisationValue::Kind::kList;
       for (const auto& item : value.as_array()) {
-        if (item.is_null()) v.items.emplace_back(std::nullopt);
-        else v.items.emplace_back(python_str(item));
+        if (item.is_null())
+          v.items.emplace_back(std::nullopt);
+        else
+          v.items.emplace_back(python_str(item));
       }
     } else {
       v.kind = PersonalisationValue::Kind::kText;

@@ -1,4 +1,4 @@
-#include "domain/email_address.h"
+#include "domain/recipients/email_address.h"
 
 #include <cstdint>
 #include <optional>
@@ -30,9 +30,7 @@ bool in_ranges(std::uint32_t cp, const Range (&ranges)[N]) {
   return false;
 }
 
-bool is_ascii_alnum(char c) {
-  return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9');
-}
+bool is_ascii_alnum(char c) { return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9'); }
 
 bool is_ascii_letter(char c) { return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z'); }
 
@@ -43,9 +41,8 @@ char ascii_lower(char c) { return (c >= 'A' && c <= 'Z') ? static_cast<char>(c -
 
 // OBSCURE_ZERO_WIDTH_WHITESPACE + OBSCURE_FULL_WIDTH_WHITESPACE: deleted wherever they occur.
 bool is_obscure_whitespace(std::uint32_t cp) {
-  static constexpr Range kObscure[] = {{0x180E, 0x180E}, {0x200B, 0x200D}, {0x2060, 0x2060},
-                                       {0xFEFF, 0xFEFF}, {0x2028, 0x2029}, {0x00A0, 0x00A0},
-                                       {0x202F, 0x202F}};
+  static constexpr Range kObscure[] = {{0x180E, 0x180E}, {0x200B, 0x200D}, {0x2060, 0x2060}, {0xFEFF, 0xFEFF},
+                                       {0x2028, 0x2029}, {0x00A0, 0x00A0}, {0x202F, 0x202F}};
   return in_ranges(cp, kObscure);
 }
 
@@ -54,9 +51,9 @@ bool is_ascii_whitespace(std::uint32_t cp) { return cp == ' ' || (cp >= 0x09 && 
 
 // Python's str.isspace(), which is what \s matches in a str pattern.
 bool is_unicode_whitespace(std::uint32_t cp) {
-  static constexpr Range kSpaces[] = {
-      {0x09, 0x0D},     {0x1C, 0x20},     {0x85, 0x85},     {0xA0, 0xA0},     {0x1680, 0x1680},
-      {0x2000, 0x200A}, {0x2028, 0x2029}, {0x202F, 0x202F}, {0x205F, 0x205F}, {0x3000, 0x3000}};
+  static constexpr Range kSpaces[] = {{0x09, 0x0D},     {0x1C, 0x20},     {0x85, 0x85},     {0xA0, 0xA0},
+                                      {0x1680, 0x1680}, {0x2000, 0x200A}, {0x2028, 0x2029}, {0x202F, 0x202F},
+                                      {0x205F, 0x205F}, {0x3000, 0x3000}};
   return in_ranges(cp, kSpaces);
 }
 
@@ -70,8 +67,7 @@ CodePoints strip_and_remove_obscure_whitespace(const CodePoints& input) {
   std::size_t end = kept.size();
   while (begin < end && is_ascii_whitespace(kept[begin])) ++begin;
   while (end > begin && is_ascii_whitespace(kept[end - 1])) --end;
-  return CodePoints(kept.begin() + static_cast<std::ptrdiff_t>(begin),
-                    kept.begin() + static_cast<std::ptrdiff_t>(end));
+  return CodePoints(kept.begin() + static_cast<std::ptrdiff_t>(begin), kept.begin() + static_cast<std::ptrdiff_t>(end));
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -113,9 +109,8 @@ bool has_consecutive_dots(const CodePoints& address) {
 // whether the address is valid depends on this, never the returned text.
 
 bool is_mapped_to_nothing(std::uint32_t cp) {  // table B.1
-  static constexpr Range kNothing[] = {{0x00AD, 0x00AD}, {0x034F, 0x034F}, {0x1806, 0x1806},
-                                       {0x180B, 0x180D}, {0x200B, 0x200D}, {0x2060, 0x2060},
-                                       {0xFE00, 0xFE0F}, {0xFEFF, 0xFEFF}};
+  static constexpr Range kNothing[] = {{0x00AD, 0x00AD}, {0x034F, 0x034F}, {0x1806, 0x1806}, {0x180B, 0x180D},
+                                       {0x200B, 0x200D}, {0x2060, 0x2060}, {0xFE00, 0xFE0F}, {0xFEFF, 0xFEFF}};
   return in_ranges(cp, kNothing);
 }
 
@@ -173,35 +168,32 @@ void append_case_folded(std::uint32_t cp, CodePoints& out) {
 
 bool is_prohibited(std::uint32_t cp) {  // tables C.1.2, C.2.2, C.3 to C.9
   static constexpr Range kProhibited[] = {
-      {0x0080, 0x00A0},   {0x0340, 0x0341},   {0x06DD, 0x06DD},   {0x070F, 0x070F},
-      {0x1680, 0x1680},   {0x180E, 0x180E},   {0x2000, 0x200F},   {0x2028, 0x202F},
-      {0x205F, 0x2063},   {0x206A, 0x206F},   {0x2FF0, 0x2FFB},   {0x3000, 0x3000},
-      {0xD800, 0xF8FF},   {0xFDD0, 0xFDEF},   {0xFEFF, 0xFEFF},   {0xFFF9, 0xFFFF},
-      {0x1D173, 0x1D17A}, {0xE0001, 0xE0001}, {0xE0020, 0xE007F}, {0xF0000, 0x10FFFF}};
+      {0x0080, 0x00A0}, {0x0340, 0x0341},   {0x06DD, 0x06DD},   {0x070F, 0x070F},   {0x1680, 0x1680},
+      {0x180E, 0x180E}, {0x2000, 0x200F},   {0x2028, 0x202F},   {0x205F, 0x2063},   {0x206A, 0x206F},
+      {0x2FF0, 0x2FFB}, {0x3000, 0x3000},   {0xD800, 0xF8FF},   {0xFDD0, 0xFDEF},   {0xFEFF, 0xFEFF},
+      {0xFFF9, 0xFFFF}, {0x1D173, 0x1D17A}, {0xE0001, 0xE0001}, {0xE0020, 0xE007F}, {0xF0000, 0x10FFFF}};
   if ((cp & 0xFFFE) == 0xFFFE) return true;  // the last two code points of every plane
   return in_ranges(cp, kProhibited);
 }
 
 bool is_right_to_left(std::uint32_t cp) {  // table D.1
   static constexpr Range kRandAL[] = {
-      {0x05BE, 0x05BE}, {0x05C0, 0x05C0}, {0x05C3, 0x05C3}, {0x05D0, 0x05EA}, {0x05F0, 0x05F4},
-      {0x061B, 0x061B}, {0x061F, 0x061F}, {0x0621, 0x063A}, {0x0640, 0x064A}, {0x066D, 0x066F},
-      {0x0671, 0x06D5}, {0x06DD, 0x06DD}, {0x06E5, 0x06E6}, {0x06FA, 0x06FE}, {0x0700, 0x070D},
-      {0x0710, 0x0710}, {0x0712, 0x072C}, {0x0780, 0x07A5}, {0x07B1, 0x07B1}, {0x200F, 0x200F},
-      {0xFB1D, 0xFB1D}, {0xFB1F, 0xFB28}, {0xFB2A, 0xFB36}, {0xFB38, 0xFB3C}, {0xFB3E, 0xFB3E},
-      {0xFB40, 0xFB41}, {0xFB43, 0xFB44}, {0xFB46, 0xFBB1}, {0xFBD3, 0xFD3D}, {0xFD50, 0xFD8F},
+      {0x05BE, 0x05BE}, {0x05C0, 0x05C0}, {0x05C3, 0x05C3}, {0x05D0, 0x05EA}, {0x05F0, 0x05F4}, {0x061B, 0x061B},
+      {0x061F, 0x061F}, {0x0621, 0x063A}, {0x0640, 0x064A}, {0x066D, 0x066F}, {0x0671, 0x06D5}, {0x06DD, 0x06DD},
+      {0x06E5, 0x06E6}, {0x06FA, 0x06FE}, {0x0700, 0x070D}, {0x0710, 0x0710}, {0x0712, 0x072C}, {0x0780, 0x07A5},
+      {0x07B1, 0x07B1}, {0x200F, 0x200F}, {0xFB1D, 0xFB1D}, {0xFB1F, 0xFB28}, {0xFB2A, 0xFB36}, {0xFB38, 0xFB3C},
+      {0xFB3E, 0xFB3E}, {0xFB40, 0xFB41}, {0xFB43, 0xFB44}, {0xFB46, 0xFBB1}, {0xFBD3, 0xFD3D}, {0xFD50, 0xFD8F},
       {0xFD92, 0xFDC7}, {0xFDF0, 0xFDFC}, {0xFE70, 0xFE74}, {0xFE76, 0xFEFC}};
   return in_ranges(cp, kRandAL);
 }
 
 bool is_left_to_right(std::uint32_t cp) {  // table D.2, its letters of the common scripts
   static constexpr Range kL[] = {
-      {0x41, 0x5A},      {0x61, 0x7A},     {0xAA, 0xAA},     {0xB5, 0xB5},     {0xBA, 0xBA},
-      {0xC0, 0xD6},      {0xD8, 0xF6},     {0xF8, 0x2B8},    {0x386, 0x3FF},   {0x400, 0x482},
-      {0x48A, 0x52F},    {0x531, 0x589},   {0x0E01, 0x0E30}, {0x10A0, 0x10FF}, {0x1100, 0x11FF},
-      {0x1E00, 0x1FBC},  {0x3041, 0x3096}, {0x30A1, 0x30FA}, {0x3400, 0x4DB5}, {0x4E00, 0x9FA5},
-      {0xAC00, 0xD7A3},  {0xF900, 0xFA2D}, {0xFF21, 0xFF3A}, {0xFF41, 0xFF5A}, {0xFF66, 0xFFBE},
-      {0x20000, 0x2A6D6}};
+      {0x41, 0x5A},     {0x61, 0x7A},      {0xAA, 0xAA},     {0xB5, 0xB5},     {0xBA, 0xBA},     {0xC0, 0xD6},
+      {0xD8, 0xF6},     {0xF8, 0x2B8},     {0x386, 0x3FF},   {0x400, 0x482},   {0x48A, 0x52F},   {0x531, 0x589},
+      {0x0E01, 0x0E30}, {0x10A0, 0x10FF},  {0x1100, 0x11FF}, {0x1E00, 0x1FBC}, {0x3041, 0x3096}, {0x30A1, 0x30FA},
+      {0x3400, 0x4DB5}, {0x4E00, 0x9FA5},  {0xAC00, 0xD7A3}, {0xF900, 0xFA2D}, {0xFF21, 0xFF3A}, {0xFF41, 0xFF5A},
+      {0xFF66, 0xFFBE}, {0x20000, 0x2A6D6}};
   return in_ranges(cp, kL);
 }
 
@@ -253,9 +245,7 @@ std::uint64_t adapt_bias(std::uint64_t delta, std::uint64_t points, bool first_t
   return k + (((kBase - kTMin + 1) * delta) / (delta + kSkew));
 }
 
-char punycode_digit(std::uint64_t digit) {
-  return static_cast<char>(digit < 26 ? 'a' + digit : '0' + (digit - 26));
-}
+char punycode_digit(std::uint64_t digit) { return static_cast<char>(digit < 26 ? 'a' + digit : '0' + (digit - 26)); }
 
 // Appends `delta` as a generalised variable-length integer for the given bias.
 void append_variable_length(std::uint64_t delta, std::uint64_t bias, std::string& out) {
@@ -309,9 +299,7 @@ bool is_ascii(const CodePoints& text) {
   return true;
 }
 
-bool is_label_separator(std::uint32_t cp) {
-  return cp == '.' || cp == 0x3002 || cp == 0xFF0E || cp == 0xFF61;
-}
+bool is_label_separator(std::uint32_t cp) { return cp == '.' || cp == 0x3002 || cp == 0xFF0E || cp == 0xFF61; }
 
 std::string to_ascii_string(const CodePoints& ascii) {
   std::string out;
@@ -329,8 +317,8 @@ std::optional<std::string> label_to_ascii(const CodePoints& label) {
     if (is_ascii(*prepared)) {
       out = to_ascii_string(*prepared);
     } else {
-      if (prepared->size() >= 4 && (*prepared)[0] == 'x' && (*prepared)[1] == 'n' &&
-          (*prepared)[2] == '-' && (*prepared)[3] == '-') {
+      if (prepared->size() >= 4 && (*prepared)[0] == 'x' && (*prepared)[1] == 'n' && (*prepared)[2] == '-' &&
+          (*prepared)[3] == '-') {
         return std::nullopt;  // "Label starts with ACE prefix"
       }
       out = "xn--" + punycode_encode(*prepared);
@@ -390,8 +378,7 @@ bool is_valid_tld(std::string_view tld) {
   bool all_letters = true;
   for (const char c : tld) all_letters = all_letters && is_ascii_letter(c);
   if (all_letters) return tld.size() >= 2 && tld.size() <= 63;
-  if (tld.size() < 5 || ascii_lower(tld[0]) != 'x' || ascii_lower(tld[1]) != 'n' || tld[2] != '-' ||
-      tld[3] != '-') {
+  if (tld.size() < 5 || ascii_lower(tld[0]) != 'x' || ascii_lower(tld[1]) != 'n' || tld[2] != '-' || tld[3] != '-') {
     return false;
   }
   const std::string_view rest = tld.substr(4);
@@ -409,8 +396,7 @@ bool is_valid_hostname(std::string_view hostname) {
   std::size_t start = 0;
   while (true) {
     const std::size_t dot = hostname.find('.', start);
-    last = hostname.substr(start,
-                           dot == std::string_view::npos ? std::string_view::npos : dot - start);
+    last = hostname.substr(start, dot == std::string_view::npos ? std::string_view::npos : dot - start);
     if (!is_valid_label(last)) return false;
     ++labels;
     if (dot == std::string_view::npos) break;
@@ -428,8 +414,7 @@ Result<std::string> validate_email_address(std::string_view input) {
   const auto at = match_shape(address);
   if (!at) return invalid_email();
   if (address.size() > kMaxAddressLength || has_consecutive_dots(address)) return invalid_email();
-  const auto hostname = idna_encode(
-      CodePoints(address.begin() + static_cast<std::ptrdiff_t>(*at) + 1, address.end()));
+  const auto hostname = idna_encode(CodePoints(address.begin() + static_cast<std::ptrdiff_t>(*at) + 1, address.end()));
   if (!hostname || !is_valid_hostname(*hostname)) return invalid_email();
   std::string cleaned;
   cleaned.reserve(input.size());

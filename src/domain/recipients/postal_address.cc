@@ -1,11 +1,11 @@
-#include "domain/postal_address.h"
+#include "domain/recipients/postal_address.h"
 
 #include <algorithm>
 #include <array>
 #include <cstdint>
 
 #include "core/utf8.h"
-#include "domain/country_data.h"
+#include "domain/recipients/country_data.h"
 
 namespace herald::domain {
 namespace {
@@ -19,9 +19,7 @@ Error address_error(std::string message) {
 }
 
 bool is_ascii_digit(char c) { return c >= '0' && c <= '9'; }
-bool is_ascii_alnum(char c) {
-  return is_ascii_digit(c) || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z');
-}
+bool is_ascii_alnum(char c) { return is_ascii_digit(c) || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z'); }
 char ascii_lower(char c) { return (c >= 'A' && c <= 'Z') ? static_cast<char>(c - 'A' + 'a') : c; }
 char ascii_upper(char c) { return (c >= 'a' && c <= 'z') ? static_cast<char>(c - 'a' + 'A') : c; }
 
@@ -33,15 +31,14 @@ std::string lower(std::string_view text) {
 
 // Python's str.isspace() set, which str.split() splits on.
 bool is_python_space(std::uint32_t c) {
-  return (c >= 0x09 && c <= 0x0D) || (c >= 0x1C && c <= 0x20) || c == 0x85 || c == 0xA0 ||
-         c == 0x1680 || (c >= 0x2000 && c <= 0x200A) || c == 0x2028 || c == 0x2029 || c == 0x202F ||
-         c == 0x205F || c == 0x3000;
+  return (c >= 0x09 && c <= 0x0D) || (c >= 0x1C && c <= 0x20) || c == 0x85 || c == 0xA0 || c == 0x1680 ||
+         (c >= 0x2000 && c <= 0x200A) || c == 0x2028 || c == 0x2029 || c == 0x202F || c == 0x205F || c == 0x3000;
 }
 
 // Python's str.splitlines() boundaries (\r\n counts once; handled by the caller).
 bool is_python_line_break(std::uint32_t c) {
-  return c == '\n' || c == '\r' || c == 0x0B || c == 0x0C || c == 0x1C || c == 0x1D || c == 0x1E ||
-         c == 0x85 || c == 0x2028 || c == 0x2029;
+  return c == '\n' || c == '\r' || c == 0x0B || c == 0x0C || c == 0x1C || c == 0x1D || c == 0x1E || c == 0x85 ||
+         c == 0x2028 || c == 0x2029;
 }
 
 // Notify's "obscure zero-width whitespace", deleted outright.
@@ -154,8 +151,7 @@ std::string normalise_country_name(std::string_view name) {
   std::string folded;
   bool foldable = true;
   for (const std::uint32_t c : code_points(replaced)) {
-    if (c == ' ' || c == '_' || c == '-' || c == '\'' || c == 0x2019 || c == ',' || c == '.' ||
-        c == '(' || c == ')') {
+    if (c == ' ' || c == '_' || c == '-' || c == '\'' || c == 0x2019 || c == ',' || c == '.' || c == '(' || c == ')') {
       continue;
     }
     const std::uint32_t lowered = (c >= 'A' && c <= 'Z') ? c - 'A' + 'a' : c;
@@ -165,9 +161,9 @@ std::string normalise_country_name(std::string_view name) {
       folded += static_cast<char>(lowered);
       continue;
     }
-    const auto it = std::lower_bound(
-        folds.begin(), folds.end(), lowered,
-        [](const country_data::FoldedCharacter& f, std::uint32_t v) { return f.code_point < v; });
+    const auto it =
+        std::lower_bound(folds.begin(), folds.end(), lowered,
+                         [](const country_data::FoldedCharacter& f, std::uint32_t v) { return f.code_point < v; });
     if (it == folds.end() || it->code_point != lowered) {
       foldable = false;
       continue;
@@ -179,10 +175,9 @@ std::string normalise_country_name(std::string_view name) {
 
 std::optional<std::string_view> lookup_normalised(const std::string& key) {
   const auto keys = country_data::country_keys();
-  const auto it = std::lower_bound(keys.begin(), keys.end(), key,
-                                   [](const country_data::CountryKey& k, const std::string& v) {
-                                     return k.normalised_name < v;
-                                   });
+  const auto it =
+      std::lower_bound(keys.begin(), keys.end(), key,
+                       [](const country_data::CountryKey& k, const std::string& v) { return k.normalised_name < v; });
   if (it == keys.end() || it->normalised_name != key) return std::nullopt;
   return country_data::canonical_country_names()[it->canonical_index];
 }
@@ -206,10 +201,8 @@ bool is_real_uk_postcode_unit(std::string_view rest) {
 std::string address_value_text(const PersonalisationValue* value) {
   if (value == nullptr) return "";
   switch (value->kind) {
-    case PersonalisationValue::Kind::kNull:
-      return "";
-    case PersonalisationValue::Kind::kText:
-      return value->text;
+    case PersonalisationValue::Kind::kNull: return "";
+    case PersonalisationValue::Kind::kText: return value->text;
     case PersonalisationValue::Kind::kList: {
       if (value->items.empty()) return "";
       std::string out = "[";
@@ -224,8 +217,8 @@ std::string address_value_text(const PersonalisationValue* value) {
 }
 
 // Exact key match, the last entry winning, as Python's dict.get on the request JSON.
-const PersonalisationValue* exact_entry(const Personalisation& personalisation,
-                                        std::string_view key, bool* present = nullptr) {
+const PersonalisationValue* exact_entry(const Personalisation& personalisation, std::string_view key,
+                                        bool* present = nullptr) {
   for (auto it = personalisation.entries.rbegin(); it != personalisation.entries.rend(); ++it) {
     if (it->first == key) {
       if (present != nullptr) *present = true;
@@ -296,12 +289,10 @@ bool has_no_fixed_abode(const std::vector<std::string>& lines) {
   }
   std::string joined;
   for (const auto& line : lines) joined += lower(line) + "\n";
-  return joined.find("no fixed abode") != std::string::npos ||
-         joined.find("no fixed address") != std::string::npos;
+  return joined.find("no fixed abode") != std::string::npos || joined.find("no fixed address") != std::string::npos;
 }
 
-Result<PostalAddress> check_address(std::vector<std::string> cleaned,
-                                    InternationalLetters international) {
+Result<PostalAddress> check_address(std::vector<std::string> cleaned, InternationalLetters international) {
   const bool allow_international = international == InternationalLetters::kAllowed;
   ParsedAddress parsed = parse_address(std::move(cleaned));
   const auto& lines = parsed.normalised_lines;
@@ -311,12 +302,9 @@ Result<PostalAddress> check_address(std::vector<std::string> cleaned,
   if (lines.size() > kMaxLines) {
     return address_error("Address must be no more than " + std::to_string(kMaxLines) + " lines");
   }
-  auto has_alnum = [](const std::string& line) {
-    return std::any_of(line.begin(), line.end(), is_ascii_alnum);
-  };
+  auto has_alnum = [](const std::string& line) { return std::any_of(line.begin(), line.end(), is_ascii_alnum); };
   if (!has_alnum(lines[0]) || !has_alnum(lines[1])) {
-    return address_error(
-        "The first 2 lines of the address must both include at least one alphanumeric character");
+    return address_error("The first 2 lines of the address must both include at least one alphanumeric character");
   }
   const bool bfpo = parsed.bfpo.has_value();
   if (bfpo && parsed.international) {
@@ -325,9 +313,8 @@ Result<PostalAddress> check_address(std::vector<std::string> cleaned,
   const bool valid_last_line =
       (allow_international && parsed.international && !bfpo) || parsed.postcode.has_value() || bfpo;
   if (!valid_last_line) {
-    return address_error(allow_international
-                             ? "Last line of address must be a real UK postcode or another country"
-                             : "Must be a real UK postcode");
+    return address_error(allow_international ? "Last line of address must be a real UK postcode or another country"
+                                             : "Must be a real UK postcode");
   }
   constexpr std::string_view kForbiddenFirst = "@()=[]\"\\/,<>~";
   for (const auto& line : lines) {
@@ -353,8 +340,8 @@ Result<PostalAddress> check_address(std::vector<std::string> cleaned,
 std::optional<std::string> format_uk_postcode(std::string_view text) {
   std::string compact;
   for (const std::uint32_t c : code_points(text)) {
-    if (c == ' ' || (c >= 0x09 && c <= 0x0D) || is_zero_width(c) || c == 0x2028 || c == 0x2029 ||
-        c == 0xA0 || c == 0x202F) {
+    if (c == ' ' || (c >= 0x09 && c <= 0x0D) || is_zero_width(c) || c == 0x2028 || c == 0x2029 || c == 0xA0 ||
+        c == 0x202F) {
       continue;
     }
     if (c >= 0x80) return std::nullopt;  // no postcode has anything but ASCII letters and digits
@@ -384,9 +371,8 @@ std::optional<std::string_view> find_country(std::string_view name) {
 PostageZone postage_zone_of_country(std::string_view canonical_name) {
   if (canonical_name == kUnitedKingdom) return PostageZone::kUnitedKingdom;
   const auto europe = country_data::european_postage_countries();
-  return std::binary_search(europe.begin(), europe.end(), canonical_name)
-             ? PostageZone::kEurope
-             : PostageZone::kRestOfWorld;
+  return std::binary_search(europe.begin(), europe.end(), canonical_name) ? PostageZone::kEurope
+                                                                          : PostageZone::kRestOfWorld;
 }
 
 Result<PostalAddress> validate_postal_address(const Personalisation& personalisation,
@@ -424,20 +410,14 @@ Result<UkPostage> parse_uk_postage(std::string_view text) {
 
 std::string_view letter_postage(const PostalAddress& address, UkPostage uk_postage) {
   switch (address.zone) {
-    case PostageZone::kEurope:
-      return "europe";
-    case PostageZone::kRestOfWorld:
-      return "rest-of-world";
-    case PostageZone::kUnitedKingdom:
-      break;
+    case PostageZone::kEurope: return "europe";
+    case PostageZone::kRestOfWorld: return "rest-of-world";
+    case PostageZone::kUnitedKingdom: break;
   }
   switch (uk_postage) {
-    case UkPostage::kFirst:
-      return "first";
-    case UkPostage::kSecond:
-      return "second";
-    case UkPostage::kEconomy:
-      return "economy";
+    case UkPostage::kFirst: return "first";
+    case UkPostage::kSecond: return "second";
+    case UkPostage::kEconomy: return "economy";
   }
   return "second";
 }

@@ -1,4 +1,4 @@
-#include "domain/phone_number.h"
+#include "domain/recipients/phone_number.h"
 
 #include <phonenumbers/logger.h>
 #include <phonenumbers/phonenumber.pb.h>
@@ -33,69 +33,58 @@ struct BillingRate {
   bool numeric_sender_required;
 };
 constexpr BillingRate kBillingRates[] = {
-    {"1", 1, true},     {"1242", 3, true},  {"1246", 7, true},  {"1264", 6, false},
-    {"1268", 5, false}, {"1284", 5, false}, {"1345", 6, false}, {"1441", 7, false},
-    {"1473", 6, false}, {"1649", 6, false}, {"1664", 6, true},  {"1684", 2, true},
-    {"1721", 2, false}, {"1758", 7, false}, {"1767", 7, false}, {"1784", 7, false},
-    {"1809", 3, true},  {"1829", 3, true},  {"1849", 3, true},  {"1868", 7, false},
-    {"1869", 6, false}, {"1876", 7, false}, {"20", 7, false},   {"211", 8, false},
-    {"212", 6, false},  {"213", 6, false},  {"216", 9, false},  {"218", 9, true},
-    {"220", 4, false},  {"221", 7, false},  {"222", 6, false},  {"223", 7, false},
-    {"224", 6, false},  {"225", 10, false}, {"226", 4, false},  {"227", 8, false},
-    {"228", 7, false},  {"229", 7, false},  {"230", 4, false},  {"231", 6, false},
-    {"232", 5, false},  {"233", 8, false},  {"234", 8, false},  {"235", 6, false},
-    {"236", 7, false},  {"237", 5, false},  {"238", 5, false},  {"239", 1, false},
-    {"240", 6, false},  {"241", 8, false},  {"242", 7, false},  {"243", 5, false},
-    {"244", 3, false},  {"245", 8, false},  {"246", 2, false},  {"248", 4, false},
-    {"249", 8, false},  {"250", 8, false},  {"251", 9, false},  {"252", 5, false},
-    {"253", 4, false},  {"254", 3, false},  {"255", 7, false},  {"256", 7, false},
-    {"257", 8, false},  {"258", 4, false},  {"260", 8, false},  {"261", 12, false},
-    {"262", 3, false},  {"263", 5, false},  {"264", 1, false},  {"265", 8, false},
-    {"266", 3, false},  {"267", 3, false},  {"268", 7, false},  {"269", 7, false},
-    {"27", 3, true},    {"291", 3, false},  {"297", 3, false},  {"298", 2, false},
-    {"299", 1, false},  {"30", 2, false},   {"31", 3, false},   {"32", 3, true},
-    {"33", 2, false},   {"34", 2, false},   {"350", 2, true},   {"351", 2, false},
-    {"352", 2, false},  {"353", 2, false},  {"354", 2, false},  {"355", 3, false},
-    {"356", 2, false},  {"357", 2, false},  {"358", 2, false},  {"359", 4, true},
-    {"36", 2, true},    {"370", 2, false},  {"371", 2, false},  {"372", 2, false},
-    {"373", 2, true},   {"374", 5, false},  {"375", 6, false},  {"376", 3, false},
-    {"377", 4, true},   {"378", 8, false},  {"380", 5, false},  {"381", 7, false},
-    {"382", 4, false},  {"383", 5, false},  {"385", 2, false},  {"386", 4, false},
-    {"387", 3, false},  {"389", 1, false},  {"39", 2, false},   {"40", 2, false},
-    {"41", 2, false},   {"420", 2, false},  {"421", 2, false},  {"423", 1, false},
-    {"43", 2, false},   {"44", 2, false},   {"45", 2, false},   {"46", 2, false},
-    {"47", 2, false},   {"48", 1, false},   {"49", 5, false},   {"500", 3, false},
-    {"501", 5, false},  {"502", 5, true},   {"503", 2, false},  {"504", 5, false},
-    {"505", 4, false},  {"506", 1, false},  {"507", 4, true},   {"508", 4, false},
-    {"509", 8, false},  {"51", 5, true},    {"52", 3, true},    {"53", 2, true},
-    {"54", 3, true},    {"55", 2, true},    {"56", 2, true},    {"57", 2, true},
-    {"58", 2, true},    {"590", 4, true},   {"591", 4, false},  {"592", 6, false},
-    {"593", 4, true},   {"594", 4, false},  {"595", 3, false},  {"596", 4, false},
-    {"597", 6, false},  {"598", 2, true},   {"599", 7, false},  {"60", 7, true},
-    {"61", 2, false},   {"62", 12, false},  {"63", 5, false},   {"64", 2, true},
-    {"65", 2, false},   {"66", 1, false},   {"670", 5, false},  {"672", 2, false},
-    {"673", 2, false},  {"674", 6, false},  {"675", 6, false},  {"676", 4, false},
-    {"677", 2, false},  {"678", 4, false},  {"679", 5, false},  {"680", 2, false},
-    {"681", 2, false},  {"682", 4, false},  {"683", 8, false},  {"685", 5, false},
-    {"686", 1, false},  {"687", 3, false},  {"689", 3, false},  {"690", 8, false},
-    {"691", 2, false},  {"692", 2, false},  {"7", 10, false},   {"81", 2, true},
-    {"82", 1, true},    {"84", 4, false},   {"852", 2, false},  {"853", 1, false},
-    {"855", 8, true},   {"856", 8, true},   {"86", 1, true},    {"880", 9, false},
-    {"886", 2, true},   {"90", 1, false},   {"91", 2, false},   {"92", 12, false},
-    {"93", 10, false},  {"94", 12, false},  {"95", 9, false},   {"960", 6, false},
-    {"961", 9, true},   {"962", 8, false},  {"963", 9, true},   {"964", 9, false},
-    {"965", 7, false},  {"966", 5, false},  {"967", 6, false},  {"968", 4, false},
-    {"970", 9, false},  {"971", 3, false},  {"972", 6, false},  {"973", 3, false},
-    {"974", 6, false},  {"975", 10, false}, {"976", 7, true},   {"977", 8, true},
-    {"98", 6, true},    {"992", 10, false}, {"993", 7, false},  {"994", 9, false},
+    {"1", 1, true},     {"1242", 3, true},  {"1246", 7, true},  {"1264", 6, false}, {"1268", 5, false},
+    {"1284", 5, false}, {"1345", 6, false}, {"1441", 7, false}, {"1473", 6, false}, {"1649", 6, false},
+    {"1664", 6, true},  {"1684", 2, true},  {"1721", 2, false}, {"1758", 7, false}, {"1767", 7, false},
+    {"1784", 7, false}, {"1809", 3, true},  {"1829", 3, true},  {"1849", 3, true},  {"1868", 7, false},
+    {"1869", 6, false}, {"1876", 7, false}, {"20", 7, false},   {"211", 8, false},  {"212", 6, false},
+    {"213", 6, false},  {"216", 9, false},  {"218", 9, true},   {"220", 4, false},  {"221", 7, false},
+    {"222", 6, false},  {"223", 7, false},  {"224", 6, false},  {"225", 10, false}, {"226", 4, false},
+    {"227", 8, false},  {"228", 7, false},  {"229", 7, false},  {"230", 4, false},  {"231", 6, false},
+    {"232", 5, false},  {"233", 8, false},  {"234", 8, false},  {"235", 6, false},  {"236", 7, false},
+    {"237", 5, false},  {"238", 5, false},  {"239", 1, false},  {"240", 6, false},  {"241", 8, false},
+    {"242", 7, false},  {"243", 5, false},  {"244", 3, false},  {"245", 8, false},  {"246", 2, false},
+    {"248", 4, false},  {"249", 8, false},  {"250", 8, false},  {"251", 9, false},  {"252", 5, false},
+    {"253", 4, false},  {"254", 3, false},  {"255", 7, false},  {"256", 7, false},  {"257", 8, false},
+    {"258", 4, false},  {"260", 8, false},  {"261", 12, false}, {"262", 3, false},  {"263", 5, false},
+    {"264", 1, false},  {"265", 8, false},  {"266", 3, false},  {"267", 3, false},  {"268", 7, false},
+    {"269", 7, false},  {"27", 3, true},    {"291", 3, false},  {"297", 3, false},  {"298", 2, false},
+    {"299", 1, false},  {"30", 2, false},   {"31", 3, false},   {"32", 3, true},    {"33", 2, false},
+    {"34", 2, false},   {"350", 2, true},   {"351", 2, false},  {"352", 2, false},  {"353", 2, false},
+    {"354", 2, false},  {"355", 3, false},  {"356", 2, false},  {"357", 2, false},  {"358", 2, false},
+    {"359", 4, true},   {"36", 2, true},    {"370", 2, false},  {"371", 2, false},  {"372", 2, false},
+    {"373", 2, true},   {"374", 5, false},  {"375", 6, false},  {"376", 3, false},  {"377", 4, true},
+    {"378", 8, false},  {"380", 5, false},  {"381", 7, false},  {"382", 4, false},  {"383", 5, false},
+    {"385", 2, false},  {"386", 4, false},  {"387", 3, false},  {"389", 1, false},  {"39", 2, false},
+    {"40", 2, false},   {"41", 2, false},   {"420", 2, false},  {"421", 2, false},  {"423", 1, false},
+    {"43", 2, false},   {"44", 2, false},   {"45", 2, false},   {"46", 2, false},   {"47", 2, false},
+    {"48", 1, false},   {"49", 5, false},   {"500", 3, false},  {"501", 5, false},  {"502", 5, true},
+    {"503", 2, false},  {"504", 5, false},  {"505", 4, false},  {"506", 1, false},  {"507", 4, true},
+    {"508", 4, false},  {"509", 8, false},  {"51", 5, true},    {"52", 3, true},    {"53", 2, true},
+    {"54", 3, true},    {"55", 2, true},    {"56", 2, true},    {"57", 2, true},    {"58", 2, true},
+    {"590", 4, true},   {"591", 4, false},  {"592", 6, false},  {"593", 4, true},   {"594", 4, false},
+    {"595", 3, false},  {"596", 4, false},  {"597", 6, false},  {"598", 2, true},   {"599", 7, false},
+    {"60", 7, true},    {"61", 2, false},   {"62", 12, false},  {"63", 5, false},   {"64", 2, true},
+    {"65", 2, false},   {"66", 1, false},   {"670", 5, false},  {"672", 2, false},  {"673", 2, false},
+    {"674", 6, false},  {"675", 6, false},  {"676", 4, false},  {"677", 2, false},  {"678", 4, false},
+    {"679", 5, false},  {"680", 2, false},  {"681", 2, false},  {"682", 4, false},  {"683", 8, false},
+    {"685", 5, false},  {"686", 1, false},  {"687", 3, false},  {"689", 3, false},  {"690", 8, false},
+    {"691", 2, false},  {"692", 2, false},  {"7", 10, false},   {"81", 2, true},    {"82", 1, true},
+    {"84", 4, false},   {"852", 2, false},  {"853", 1, false},  {"855", 8, true},   {"856", 8, true},
+    {"86", 1, true},    {"880", 9, false},  {"886", 2, true},   {"90", 1, false},   {"91", 2, false},
+    {"92", 12, false},  {"93", 10, false},  {"94", 12, false},  {"95", 9, false},   {"960", 6, false},
+    {"961", 9, true},   {"962", 8, false},  {"963", 9, true},   {"964", 9, false},  {"965", 7, false},
+    {"966", 5, false},  {"967", 6, false},  {"968", 4, false},  {"970", 9, false},  {"971", 3, false},
+    {"972", 6, false},  {"973", 3, false},  {"974", 6, false},  {"975", 10, false}, {"976", 7, true},
+    {"977", 8, true},   {"98", 6, true},    {"992", 10, false}, {"993", 7, false},  {"994", 9, false},
     {"995", 4, false},  {"996", 8, false},  {"998", 12, false},
 };
 
 const BillingRate* find_billing_rate(std::string_view prefix) {
   const auto* end = std::end(kBillingRates);
-  const auto* found = std::lower_bound(
-      std::begin(kBillingRates), end, prefix,
-      [](const BillingRate& rate, std::string_view wanted) { return rate.prefix < wanted; });
+  const auto* found =
+      std::lower_bound(std::begin(kBillingRates), end, prefix,
+                       [](const BillingRate& rate, std::string_view wanted) { return rate.prefix < wanted; });
   return (found != end && found->prefix == prefix) ? found : nullptr;
 }
 
@@ -131,26 +120,22 @@ class Library {
 };
 
 // Parses `text` as libphonenumber would, but never hands it more than its input limit.
-bool parse_with_region(const Util& util, const std::string& text, const char* region,
-                       pn::PhoneNumber& number) {
+bool parse_with_region(const Util& util, const std::string& text, const char* region, pn::PhoneNumber& number) {
   if (text.size() > kMaxLibphonenumberInput) return false;
   return util.Parse(text, region, &number) == Util::NO_PARSING_ERROR;
 }
 
 // notifications-utils' ALL_WHITESPACE: Python's string.whitespace, the zero-width characters,
 // line and paragraph separators, and the no-break spaces.
-constexpr std::uint32_t kAllowedWhitespace[] = {' ',    '\t',   '\n',   '\r',   '\v',   '\f',
-                                                0x180E, 0x200B, 0x200C, 0x200D, 0x2060, 0xFEFF,
-                                                0x2028, 0x2029, 0x00A0, 0x202F};
+constexpr std::uint32_t kAllowedWhitespace[] = {' ',    '\t',   '\n',   '\r',   '\v',   '\f',   0x180E, 0x200B,
+                                                0x200C, 0x200D, 0x2060, 0xFEFF, 0x2028, 0x2029, 0x00A0, 0x202F};
 
 bool is_allowed_whitespace(std::uint32_t cp) {
-  return std::find(std::begin(kAllowedWhitespace), std::end(kAllowedWhitespace), cp) !=
-         std::end(kAllowedWhitespace);
+  return std::find(std::begin(kAllowedWhitespace), std::end(kAllowedWhitespace), cp) != std::end(kAllowedWhitespace);
 }
 
 bool is_allowed_character(std::uint32_t cp) {
-  return (cp >= '0' && cp <= '9') || cp == '(' || cp == ')' || cp == '-' || cp == '+' ||
-         is_allowed_whitespace(cp);
+  return (cp >= '0' && cp <= '9') || cp == '(' || cp == ')' || cp == '-' || cp == '+' || is_allowed_whitespace(cp);
 }
 
 bool has_only_allowed_characters(std::string_view text) {
@@ -170,9 +155,8 @@ std::string thoroughly_normalise(std::string_view input) {
     if (c != '+') without_plus.push_back(c);
   }
   const auto first_kept = without_plus.find_first_not_of('0');
-  const std::string_view rest = first_kept == std::string::npos
-                                    ? std::string_view()
-                                    : std::string_view(without_plus).substr(first_kept);
+  const std::string_view rest =
+      first_kept == std::string::npos ? std::string_view() : std::string_view(without_plus).substr(first_kept);
   std::vector<std::uint32_t> code_points;
   if (!decode_utf8(rest, code_points)) return "?";
   std::string out;
@@ -182,8 +166,8 @@ std::string thoroughly_normalise(std::string_view input) {
       out.push_back(static_cast<char>(cp));
     } else if (cp == '\t' || cp == 0x00A0 || cp == 0x202F) {
       out.push_back(' ');
-    } else if (cp == 0x180E || (cp >= 0x200B && cp <= 0x200D) || cp == 0x2060 || cp == 0xFEFF ||
-               cp == 0x2028 || cp == 0x2029) {
+    } else if (cp == 0x180E || (cp >= 0x200B && cp <= 0x200D) || cp == 0x2060 || cp == 0xFEFF || cp == 0x2028 ||
+               cp == 0x2029) {
       // zero width: removed
     } else if (cp == 0x2011 || cp == 0x2013 || cp == 0x2014 || cp == 0x2212) {
       out.push_back('-');  // non-breaking hyphen, en dash, em dash, minus sign
@@ -205,8 +189,7 @@ bool is_allowed_type(Util::PhoneNumberType type) {
     case Util::MOBILE:
     case Util::FIXED_LINE_OR_MOBILE:  // could be either
     case Util::UAN:
-    case Util::PERSONAL_NUMBER:
-      return true;
+    case Util::PERSONAL_NUMBER: return true;
     default:  // premium rate, freephone, shared cost, VoIP, pager, voicemail, unknown
       return false;
   }
@@ -218,13 +201,11 @@ bool is_landline_type(Util::PhoneNumberType type) {
 
 PhoneNumberError error_for_impossible(Util::ValidationResult reason) {
   switch (reason) {
-    case Util::TOO_LONG:
-      return PhoneNumberError::kTooLong;
+    case Util::TOO_LONG: return PhoneNumberError::kTooLong;
     case Util::TOO_SHORT:
     case Util::IS_POSSIBLE_LOCAL_ONLY:  // no area code: as good as too short
       return PhoneNumberError::kTooShort;
-    case Util::INVALID_COUNTRY_CODE:
-      return PhoneNumberError::kUnsupportedCountryCode;
+    case Util::INVALID_COUNTRY_CODE: return PhoneNumberError::kUnsupportedCountryCode;
     default:  // INVALID_LENGTH
       return PhoneNumberError::kInvalidNumber;
   }
@@ -250,8 +231,7 @@ Attempt parse_once(const Util& util, std::string_view text) {
     }
   }
   // "Possible" only checks the length; "valid" checks the digits against the numbering plan.
-  if (!(util.IsValidNumber(number) && is_allowed_type(util.GetNumberType(number))) &&
-      !is_tv_number(number)) {
+  if (!(util.IsValidNumber(number) && is_allowed_type(util.GetNumberType(number))) && !is_tv_number(number)) {
     return PhoneNumberError::kInvalidNumber;
   }
   return number;
@@ -298,10 +278,8 @@ constexpr ErrorText kErrorTexts[] = {
     {PhoneNumberError::kTooLong, "TOO_LONG", "Too many digits"},
     {PhoneNumberError::kTooShort, "TOO_SHORT", "Not enough digits"},
     {PhoneNumberError::kNotAUkMobile, "NOT_A_UK_MOBILE", "Not a UK mobile number"},
-    {PhoneNumberError::kUnknownCharacter, "UNKNOWN_CHARACTER",
-     "Must not contain letters or symbols"},
-    {PhoneNumberError::kUnsupportedCountryCode, "UNSUPPORTED_COUNTRY_CODE",
-     "Not a valid country prefix"},
+    {PhoneNumberError::kUnknownCharacter, "UNKNOWN_CHARACTER", "Must not contain letters or symbols"},
+    {PhoneNumberError::kUnsupportedCountryCode, "UNSUPPORTED_COUNTRY_CODE", "Not a valid country prefix"},
 };
 
 const ErrorText& error_text(PhoneNumberError code) {
@@ -316,13 +294,9 @@ const ErrorText& error_text(PhoneNumberError code) {
 
 std::string_view phone_number_error_name(PhoneNumberError code) { return error_text(code).name; }
 
-std::string_view legacy_v2_api_message(PhoneNumberError code) {
-  return error_text(code).legacy_message;
-}
+std::string_view legacy_v2_api_message(PhoneNumberError code) { return error_text(code).legacy_message; }
 
-Error to_error(PhoneNumberError code) {
-  return invalid_argument(std::string(legacy_v2_api_message(code)));
-}
+Error to_error(PhoneNumberError code) { return invalid_argument(std::string(legacy_v2_api_message(code))); }
 
 std::optional<PhoneNumberError> phone_number_error_of(const Error& error) {
   if (error.code != ErrorCode::kInvalidArgument) return std::nullopt;
@@ -355,8 +329,7 @@ Result<void> check_sms_permissions(const PhoneNumber& number, const SmsPermissio
   return ok();
 }
 
-Result<PhoneNumber> validate_sms_recipient(std::string_view input,
-                                           const SmsPermissions& permissions) {
+Result<PhoneNumber> validate_sms_recipient(std::string_view input, const SmsPermissions& permissions) {
   auto number = parse_phone_number(input);
   if (!number) return number;
   HERALD_TRY(check_sms_permissions(*number, permissions));
@@ -380,8 +353,8 @@ Result<SmsBillingInfo> sms_billing_info(const PhoneNumber& number) {
 }
 
 bool is_simulated_phone_number(const PhoneNumber& number) {
-  return std::find(kSimulatedPhoneNumbers.begin(), kSimulatedPhoneNumbers.end(),
-                   number.normalised) != kSimulatedPhoneNumbers.end();
+  return std::find(kSimulatedPhoneNumbers.begin(), kSimulatedPhoneNumbers.end(), number.normalised) !=
+         kSimulatedPhoneNumbers.end();
 }
 
 bool is_simulated_phone_number(std::string_view input) {

@@ -1,4 +1,4 @@
-#include "domain/template_render.h"
+#include "domain/rendering/template_render.h"
 
 #include <array>
 #include <cstdint>
@@ -10,8 +10,8 @@
 #include <vector>
 
 #include "core/utf8.h"
-#include "domain/email_markdown.h"
-#include "domain/text_passes.h"
+#include "domain/rendering/email_markdown.h"
+#include "domain/rendering/text_passes.h"
 
 namespace herald::domain {
 namespace {
@@ -69,9 +69,8 @@ std::optional<Decoded> decode_before(std::string_view text, std::size_t i) {
 
 // \s, str.isspace().
 bool is_space(std::uint32_t cp) {
-  return (cp >= 0x09 && cp <= 0x0D) || (cp >= 0x1C && cp <= 0x20) || cp == 0x85 || cp == 0xA0 ||
-         cp == 0x1680 || (cp >= 0x2000 && cp <= 0x200A) || cp == 0x2028 || cp == 0x2029 ||
-         cp == 0x202F || cp == 0x205F || cp == 0x3000;
+  return (cp >= 0x09 && cp <= 0x0D) || (cp >= 0x1C && cp <= 0x20) || cp == 0x85 || cp == 0xA0 || cp == 0x1680 ||
+         (cp >= 0x2000 && cp <= 0x200A) || cp == 0x2028 || cp == 0x2029 || cp == 0x202F || cp == 0x205F || cp == 0x3000;
 }
 
 struct Range {
@@ -84,18 +83,17 @@ struct Range {
 // blocks and combining marks do not.
 bool is_word(std::uint32_t cp) {
   if (cp < 0x80) {
-    return (cp >= '0' && cp <= '9') || (cp >= 'A' && cp <= 'Z') || (cp >= 'a' && cp <= 'z') ||
-           cp == '_';
+    return (cp >= '0' && cp <= '9') || (cp >= 'A' && cp <= 'Z') || (cp >= 'a' && cp <= 'z') || cp == '_';
   }
   if (cp < 0xC0) {
     return cp == 0xAA || cp == 0xB2 || cp == 0xB3 || cp == 0xB5 || cp == 0xB9 || cp == 0xBA ||
            (cp >= 0xBC && cp <= 0xBE);
   }
-  static constexpr Range kNotWord[] = {
-      {0xD7, 0xD7},     {0xF7, 0xF7},     {0x0300, 0x036F}, {0x2000, 0x206F},   {0x20A0, 0x20FF},
-      {0x2190, 0x23FF}, {0x2500, 0x2775}, {0x2794, 0x27FF}, {0x2E00, 0x2E7F},   {0x3000, 0x3004},
-      {0x3008, 0x3020}, {0x3030, 0x3030}, {0xFE10, 0xFE1F}, {0xFE30, 0xFE6F},   {0xFF01, 0xFF0F},
-      {0xFF1A, 0xFF20}, {0xFF3B, 0xFF40}, {0xFF5B, 0xFF65}, {0x1F000, 0x1FAFF}, {kOpaque, kOpaque}};
+  static constexpr Range kNotWord[] = {{0xD7, 0xD7},     {0xF7, 0xF7},     {0x0300, 0x036F},   {0x2000, 0x206F},
+                                       {0x20A0, 0x20FF}, {0x2190, 0x23FF}, {0x2500, 0x2775},   {0x2794, 0x27FF},
+                                       {0x2E00, 0x2E7F}, {0x3000, 0x3004}, {0x3008, 0x3020},   {0x3030, 0x3030},
+                                       {0xFE10, 0xFE1F}, {0xFE30, 0xFE6F}, {0xFF01, 0xFF0F},   {0xFF1A, 0xFF20},
+                                       {0xFF3B, 0xFF40}, {0xFF5B, 0xFF65}, {0x1F000, 0x1FAFF}, {kOpaque, kOpaque}};
   if (is_space(cp)) return false;
   for (const Range& range : kNotWord) {
     if (cp >= range.first && cp <= range.last) return false;
@@ -111,9 +109,7 @@ bool is_word_at(std::string_view text, std::size_t i) {
   return i < text.size() && is_word(decode_at(text, i).code_point);
 }
 
-bool is_digit_at(std::string_view text, std::size_t i) {
-  return i < text.size() && text[i] >= '0' && text[i] <= '9';
-}
+bool is_digit_at(std::string_view text, std::size_t i) { return i < text.size() && text[i] >= '0' && text[i] <= '9'; }
 
 // Python str.strip() with no argument: Unicode whitespace from both ends.
 std::string_view python_strip(std::string_view text) {
@@ -134,8 +130,7 @@ std::string_view python_strip(std::string_view text) {
 
 // formatters.py OBSCURE_ZERO_WIDTH_WHITESPACE.
 bool is_zero_width_whitespace(std::uint32_t cp) {
-  return cp == 0x180E || (cp >= 0x200B && cp <= 0x200D) || cp == 0x2060 || cp == 0xFEFF ||
-         cp == 0x2028 || cp == 0x2029;
+  return cp == 0x180E || (cp >= 0x200B && cp <= 0x200D) || cp == 0x2060 || cp == 0xFEFF || cp == 0x2028 || cp == 0x2029;
 }
 
 // formatters.py OBSCURE_FULL_WIDTH_WHITESPACE.
@@ -179,8 +174,7 @@ std::optional<PlaceholderMatch> next_placeholder(std::string_view text, std::siz
     if (open == std::string_view::npos) return std::nullopt;
     std::size_t close = open + 2;
     while (close < text.size() && text[close] != '(' && text[close] != ')') ++close;
-    if (close > open + 2 && close + 1 < text.size() && text[close] == ')' &&
-        text[close + 1] == ')') {
+    if (close > open + 2 && close + 1 < text.size() && text[close] == ')' && text[close + 1] == ')') {
       return PlaceholderMatch{open, close + 2, text.substr(open + 2, close - open - 2)};
     }
     // With a non-empty body no match can start before `close`, so each byte is scanned once.
@@ -203,8 +197,7 @@ bool is_missing(const PersonalisationValue* value) {
 
 // field.py str2bool, applied to the value as substituted.
 bool is_truthy(std::string_view value) {
-  static constexpr std::array<std::string_view, 7> kTruthy = {"yes", "y",       "true", "t",
-                                                              "1",   "include", "show"};
+  static constexpr std::array<std::string_view, 7> kTruthy = {"yes", "y", "true", "t", "1", "include", "show"};
   for (const std::string_view word : kTruthy) {
     if (word.size() != value.size()) continue;
     bool equal = true;
@@ -241,8 +234,8 @@ std::string format_list(const PersonalisationValue& value, ListStyle style) {
   return out;
 }
 
-void append_replacement(std::string& out, const PlaceholderMatch& match,
-                        const Personalisation& personalisation, ListStyle style) {
+void append_replacement(std::string& out, const PlaceholderMatch& match, const Personalisation& personalisation,
+                        ListStyle style) {
   const PersonalisationValue* value = personalisation.find(name_of(match.body));
   if (is_missing(value)) {
     out += "((";  // renderers reject missing values first; shown as PlainTextField would
@@ -261,8 +254,7 @@ void append_replacement(std::string& out, const PlaceholderMatch& match,
 }
 
 // Values are inserted as they are and never scanned again for placeholders.
-std::string substitute(std::string_view text, const Personalisation& personalisation,
-                       ListStyle style) {
+std::string substitute(std::string_view text, const Personalisation& personalisation, ListStyle style) {
   std::string out;
   out.reserve(text.size());
   std::size_t from = 0;
@@ -372,8 +364,8 @@ struct SkippedTag {
 // <(/)?(pre|samp|code|tt|kbd|script|style|math|a)[^>]*> with re.I, matched at the tag's start
 // (so "<abbr>" counts as "a", as it does upstream).
 std::optional<SkippedTag> match_skipped_tag(std::string_view tag) {
-  static constexpr std::array<std::string_view, 9> kSkipped = {
-      "pre", "samp", "code", "tt", "kbd", "script", "style", "math", "a"};
+  static constexpr std::array<std::string_view, 9> kSkipped = {"pre",    "samp",  "code", "tt", "kbd",
+                                                               "script", "style", "math", "a"};
   const bool closing = tag.size() > 1 && tag[1] == '/';
   const std::string_view rest = tag.substr(closing ? 2 : 1);
   for (const std::string_view name : kSkipped) {
@@ -414,18 +406,15 @@ bool is_quote_punctuation(char c) {
 // ^'(?=[punct]\\B) and ^"(?=[punct]\\B): a literal backslash and B, as upstream's raw string
 // spells it.
 void close_leading_quotes(std::string& text) {
-  for (const auto& [quote, entity] :
-       {std::pair{'\'', kCloseSingle}, std::pair{'"', kCloseDouble}}) {
-    if (text.size() >= 4 && text[0] == quote && is_quote_punctuation(text[1]) && text[2] == '\\' &&
-        text[3] == 'B') {
+  for (const auto& [quote, entity] : {std::pair{'\'', kCloseSingle}, std::pair{'"', kCloseDouble}}) {
+    if (text.size() >= 4 && text[0] == quote && is_quote_punctuation(text[1]) && text[2] == '\\' && text[3] == 'B') {
       text.replace(0, 1, entity);
     }
   }
 }
 
 // "'(?=\w) and '"(?=\w): a pair of quotes opening a word.
-std::string open_quote_pairs(std::string_view text, std::string_view pair,
-                             std::string_view replacement) {
+std::string open_quote_pairs(std::string_view text, std::string_view pair, std::string_view replacement) {
   std::string out;
   out.reserve(text.size());
   for (std::size_t i = 0; i < text.size();) {
@@ -461,8 +450,8 @@ std::string close_decade_quotes(std::string_view text) {
 // comment: what it compiles to, and what is reproduced here, is (\s|&nbsp;|--|&[mn]dash;|
 // &&#x201[34];).
 std::size_t opening_prefix_length(std::string_view text, std::size_t i) {
-  static constexpr std::array<std::string_view, 6> kPrefixes = {
-      "&nbsp;", "--", "&mdash;", "&ndash;", "&&#x2013;", "&&#x2014;"};
+  static constexpr std::array<std::string_view, 6> kPrefixes = {"&nbsp;",  "--",        "&mdash;",
+                                                                "&ndash;", "&&#x2013;", "&&#x2014;"};
   const Decoded decoded = decode_at(text, i);
   if (is_space(decoded.code_point)) return decoded.size;
   for (const std::string_view prefix : kPrefixes) {
@@ -477,8 +466,7 @@ std::string open_quotes_after_prefix(std::string_view text, char quote, std::str
   out.reserve(text.size());
   for (std::size_t i = 0; i < text.size();) {
     const std::size_t prefix = opening_prefix_length(text, i);
-    if (prefix > 0 && i + prefix < text.size() && text[i + prefix] == quote &&
-        is_word_at(text, i + prefix + 1)) {
+    if (prefix > 0 && i + prefix < text.size() && text[i + prefix] == quote && is_word_at(text, i + prefix + 1)) {
       out.append(text.substr(i, prefix));
       out += entity;
       i += prefix + 1;
@@ -499,8 +487,7 @@ enum class CloseRule {
 
 // close_class is [^\ \t\r\n\[\{\(\-]: any character but those.
 bool is_close_class(std::uint32_t cp) {
-  return cp != ' ' && cp != '\t' && cp != '\r' && cp != '\n' && cp != '[' && cp != '{' &&
-         cp != '(' && cp != '-';
+  return cp != ' ' && cp != '\t' && cp != '\r' && cp != '\n' && cp != '[' && cp != '{' && cp != '(' && cp != '-';
 }
 
 // How many bytes after a closing quote the rule consumes; nullopt when the rule fails there.
@@ -515,15 +502,13 @@ std::optional<std::size_t> close_rule_tail(std::string_view text, std::size_t i,
       if (space) return decode_at(text, i).size;
       if (s_at_word_end) return 1;
       return std::nullopt;
-    case CloseRule::kAnywhere:
-      return 0;
+    case CloseRule::kAnywhere: return 0;
   }
   return std::nullopt;
 }
 
 // (close_class)QUOTE(tail) -> \1ENTITY(tail)
-std::string close_quotes(std::string_view text, char quote, std::string_view entity,
-                         CloseRule rule) {
+std::string close_quotes(std::string_view text, char quote, std::string_view entity, CloseRule rule) {
   std::string out;
   out.reserve(text.size());
   for (std::size_t i = 0; i < text.size();) {
@@ -691,8 +676,7 @@ std::string remove_smart_quotes_from_email_addresses(std::string_view text) {
     const std::string_view word = text.substr(i, end - i);
     const auto before = decode_before(text, i);
     const bool can_start = !before || text[i - 1] == '\n' || i - before->size != consumed_space;
-    const bool has_inner_at =
-        word.size() >= 3 && word.substr(1, word.size() - 2).find('@') != std::string_view::npos;
+    const bool has_inner_at = word.size() >= 3 && word.substr(1, word.size() - 2).find('@') != std::string_view::npos;
     if (can_start && has_inner_at) {
       for (std::size_t k = 0; k < word.size(); ++k) {
         if (word.substr(k, 3) == "\u2018" || word.substr(k, 3) == "\u2019") {
@@ -823,8 +807,7 @@ std::vector<std::string> placeholder_names(std::string_view text) {
   return names;
 }
 
-Result<void> check_placeholders(std::initializer_list<std::string_view> texts,
-                                const Personalisation& personalisation) {
+Result<void> check_placeholders(std::initializer_list<std::string_view> texts, const Personalisation& personalisation) {
   const std::vector<std::string> missing = missing_placeholders(texts, personalisation);
   if (missing.empty()) return ok();
   std::string message = "Missing personalisation: ";
@@ -835,18 +818,15 @@ Result<void> check_placeholders(std::initializer_list<std::string_view> texts,
   return invalid_argument(std::move(message));
 }
 
-std::string substitute_placeholders(std::string_view text, const Personalisation& personalisation,
-                                    ListStyle style) {
+std::string substitute_placeholders(std::string_view text, const Personalisation& personalisation, ListStyle style) {
   return substitute(text, personalisation, style);
 }
 
-Result<RenderedEmail> render_email(const EmailTemplateContent& content,
-                                   const Personalisation& personalisation, RenderParts parts,
-                                   std::string_view one_click_unsubscribe_url) {
+Result<RenderedEmail> render_email(const EmailTemplateContent& content, const Personalisation& personalisation,
+                                   RenderParts parts, std::string_view one_click_unsubscribe_url) {
   HERALD_TRY(check_placeholders({content.subject, content.body}, personalisation));
   RenderedEmail rendered;
-  rendered.body = std::string(
-      python_strip(substitute(content.body, personalisation, ListStyle::kMarkdownBullets)));
+  rendered.body = std::string(python_strip(substitute(content.body, personalisation, ListStyle::kMarkdownBullets)));
   if (is_message_empty(content.body, rendered.body)) {
     return invalid_argument("Your message is empty.");
   }

@@ -8,7 +8,7 @@
 
 #include "core/json.h"
 #include "core/result.h"
-#include "domain/personalisation.h"
+#include "domain/rendering/personalisation.h"
 
 namespace herald::domain {
 

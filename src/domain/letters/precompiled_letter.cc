@@ -1,4 +1,4 @@
-#include "domain/precompiled_letter.h"
+#include "domain/letters/precompiled_letter.h"
 
 #include <poppler-document.h>
 #include <poppler-global.h>
@@ -52,8 +52,7 @@ bool is_a4_portrait(const poppler::page& page) {
   const double width = std::fabs(box.width()) / kPointsPerMm;
   const double height = std::fabs(box.height()) / kPointsPerMm;
   const auto orientation = page.orientation();
-  const bool upright =
-      orientation == poppler::page::portrait || orientation == poppler::page::upside_down;
+  const bool upright = orientation == poppler::page::portrait || orientation == poppler::page::upside_down;
   if (near(width, kA4WidthMm) && near(height, kA4HeightMm)) return upright;
   if (near(width, kA4HeightMm) && near(height, kA4WidthMm)) return !upright;
   return false;
@@ -85,9 +84,8 @@ std::vector<std::string> address_lines_of(const poppler::page& page) {
     words.push_back({r.left(), r.top(), r.bottom(), utf8_of(box.text()), box.has_space_after()});
     if (words.size() >= kMaxAddressWords) break;
   }
-  std::sort(words.begin(), words.end(), [](const Word& a, const Word& b) {
-    return a.top != b.top ? a.top < b.top : a.left < b.left;
-  });
+  std::sort(words.begin(), words.end(),
+            [](const Word& a, const Word& b) { return a.top != b.top ? a.top < b.top : a.left < b.left; });
   std::vector<std::vector<Word>> lines;
   for (Word& word : words) {
     const double middle = (word.top + word.bottom) / 2;
@@ -99,8 +97,7 @@ std::vector<std::string> address_lines_of(const poppler::page& page) {
   }
   std::vector<std::string> out;
   for (auto& line : lines) {
-    std::sort(line.begin(), line.end(),
-              [](const Word& a, const Word& b) { return a.left < b.left; });
+    std::sort(line.begin(), line.end(), [](const Word& a, const Word& b) { return a.left < b.left; });
     std::string text;
     for (std::size_t i = 0; i < line.size(); ++i) {
       text += line[i].text;

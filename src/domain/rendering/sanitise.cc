@@ -1,4 +1,4 @@
-#include "domain/sanitise.h"
+#include "domain/rendering/sanitise.h"
 
 #include <cctype>
 

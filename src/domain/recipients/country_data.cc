@@ -1,5 +1,5 @@
 // Data only: see country_data.h for where it comes from.
-#include "domain/country_data.h"
+#include "domain/recipients/country_data.h"
 
 #include <array>
 

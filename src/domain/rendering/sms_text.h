@@ -13,7 +13,7 @@
 #include <string_view>
 
 #include "core/result.h"
-#include "domain/personalisation.h"
+#include "domain/rendering/personalisation.h"
 
 namespace herald::domain {
 
@@ -43,8 +43,7 @@ enum class SmsEncoding { kGsm7, kUcs2 };
 // ^ { } \ [ ~ ] | € takes two septets); 1 fragment if n <= 160, else ceil(n / 153).
 // UCS-2: n = content_count; 1 fragment if n <= 70, else ceil(n / 67). 0 characters is 1
 // fragment, as upstream counts it.
-std::size_t sms_fragment_count(SmsEncoding encoding, std::size_t content_count,
-                               std::size_t extension_characters);
+std::size_t sms_fragment_count(SmsEncoding encoding, std::size_t content_count, std::size_t extension_characters);
 
 struct RenderedSms {
   // The sanitised text. Without a prefix this is the API's content.body and the notification's
@@ -80,8 +79,7 @@ struct RenderedSms {
 //  - "Your message is empty." when content_count_without_prefix is 0 (BaseSMSTemplate
 //    .is_message_empty; unlike email this holds for any template that renders to nothing).
 // The length limit is a separate check (check_sms_length), as the API makes it later.
-Result<RenderedSms> render_sms(std::string_view template_body,
-                               const Personalisation& personalisation,
+Result<RenderedSms> render_sms(std::string_view template_body, const Personalisation& personalisation,
                                std::string_view prefix = {});
 
 // BaseSMSTemplate.is_message_too_long: content_count_without_prefix > kSmsCharacterLimit.

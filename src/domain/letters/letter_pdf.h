@@ -18,8 +18,8 @@ namespace herald::domain {
 inline constexpr int kLetterMaxPages = 10;
 
 struct LetterContent {
-  std::string subject;  // the heading, placeholders already substituted
-  std::string body;     // Notify letter markdown, placeholders already substituted
+  std::string subject;                       // the heading, placeholders already substituted
+  std::string body;                          // Notify letter markdown, placeholders already substituted
   std::vector<std::string> address_lines;    // normalised (postal_address.h), 3-7 lines
   std::string contact_block;                 // the service's letter contact block; may be empty
   std::optional<std::string> logo_png_path;  // a PNG drawn top left, scaled to fit

@@ -1,4 +1,4 @@
-#include "domain/personalisation.h"
+#include "domain/rendering/personalisation.h"
 
 namespace herald::domain {
 namespace {

@@ -106,8 +106,7 @@ struct SmsPermissions {
 Result<void> check_sms_permissions(const PhoneNumber& number, const SmsPermissions& permissions);
 
 // Both stages at once.
-Result<PhoneNumber> validate_sms_recipient(std::string_view input,
-                                           const SmsPermissions& permissions);
+Result<PhoneNumber> validate_sms_recipient(std::string_view input, const SmsPermissions& permissions);
 
 // True when `error` (from check_sms_permissions over `number`) must be answered with
 // BadRequestError "Cannot send to international mobile numbers": NOT_A_UK_MOBILE for a number
@@ -128,8 +127,8 @@ struct SmsBillingInfo {
 Result<SmsBillingInfo> sms_billing_info(const PhoneNumber& number);
 
 // Notify's smoke-test numbers (+447700900000, +447700900111, +447700900222), normalised.
-inline constexpr std::array<std::string_view, 3> kSimulatedPhoneNumbers = {
-    "447700900000", "447700900111", "447700900222"};
+inline constexpr std::array<std::string_view, 3> kSimulatedPhoneNumbers = {"447700900000", "447700900111",
+                                                                           "447700900222"};
 
 // Whether the number is one of kSimulatedPhoneNumbers, compared after normalisation.
 bool is_simulated_phone_number(const PhoneNumber& number);

@@ -1,4 +1,4 @@
-#include "domain/letter_pdf.h"
+#include "domain/letters/letter_pdf.h"
 
 #include <cairo-pdf.h>
 #include <cairo.h>
@@ -69,8 +69,7 @@ constexpr double kPageNumberFontPt = 10.0;
 // characters), so it is refused before any layout work.
 constexpr std::size_t kMaxTextBytes = 256 * 1024;
 
-constexpr const char* kFontFamily =
-    "Arial, Helvetica, Nimbus Sans, Liberation Sans, DejaVu Sans, sans-serif";
+constexpr const char* kFontFamily = "Arial, Helvetica, Nimbus Sans, Liberation Sans, DejaVu Sans, sans-serif";
 
 double mm(double millimetres) { return millimetres * kPointsPerMm; }
 
@@ -96,9 +95,7 @@ struct GObjectDeleter {
   void operator()(void* object) const { g_object_unref(object); }
 };
 struct FontDescriptionDeleter {
-  void operator()(PangoFontDescription* description) const {
-    pango_font_description_free(description);
-  }
+  void operator()(PangoFontDescription* description) const { pango_font_description_free(description); }
 };
 using SurfacePtr = std::unique_ptr<cairo_surface_t, CairoSurfaceDeleter>;
 using CairoPtr = std::unique_ptr<cairo_t, CairoDeleter>;
@@ -271,8 +268,7 @@ class Renderer {
     pango_font_description_set_absolute_size(font.get(), size_pt * PANGO_SCALE);
     pango_font_description_set_weight(font.get(), bold ? PANGO_WEIGHT_BOLD : PANGO_WEIGHT_NORMAL);
     pango_layout_set_font_description(layout.get(), font.get());
-    pango_layout_set_width(layout.get(),
-                           width_pt < 0 ? -1 : static_cast<int>(width_pt * PANGO_SCALE));
+    pango_layout_set_width(layout.get(), width_pt < 0 ? -1 : static_cast<int>(width_pt * PANGO_SCALE));
     pango_layout_set_wrap(layout.get(), PANGO_WRAP_WORD_CHAR);
     // Plain text: nothing in `text` is read as markup.
     pango_layout_set_text(layout.get(), text.data(), static_cast<int>(text.size()));
@@ -284,11 +280,8 @@ class Renderer {
   bool flow(const std::string& date, const std::string& subject, const std::vector<Block>& body) {
     const double width = mm(kContentWidthMm);
     const double left = mm(kMarginLeftMm);
-    if (!place_text(make_layout(date, kBodyStyle.size_pt, false, width), left, kBodyStyle, {}, 0))
-      return false;
-    if (!place_text(make_layout(subject, kSubjectStyle.size_pt, true, width), left, kSubjectStyle,
-                    {}, 0))
-      return false;
+    if (!place_text(make_layout(date, kBodyStyle.size_pt, false, width), left, kBodyStyle, {}, 0)) return false;
+    if (!place_text(make_layout(subject, kSubjectStyle.size_pt, true, width), left, kSubjectStyle, {}, 0)) return false;
     for (std::size_t b = 0; b < body.size(); ++b) {
       const Block& block = body[b];
       switch (block.kind) {
@@ -297,15 +290,13 @@ class Renderer {
           break;
         case Block::Kind::kParagraph:
           if (block.items[0].empty()) break;
-          if (!place_text(make_layout(block.items[0], kBodyStyle.size_pt, false, width), left,
-                          kBodyStyle, {}, 0))
+          if (!place_text(make_layout(block.items[0], kBodyStyle.size_pt, false, width), left, kBodyStyle, {}, 0))
             return false;
           break;
         case Block::Kind::kHeading: {
           // Keep a heading with at least one line of what follows.
           auto* layout = make_layout(block.items[0], kHeadingStyle.size_pt, true, width);
-          const double needed =
-              pango_layout_get_line_count(layout) * kHeadingStyle.line_pt + kBodyStyle.line_pt;
+          const double needed = pango_layout_get_line_count(layout) * kHeadingStyle.line_pt + kBodyStyle.line_pt;
           if (y_ + needed > mm(kContentBottomMm)) new_page();
           if (!place_text(layout, left, kHeadingStyle, {}, 0)) return false;
           break;
@@ -337,8 +328,7 @@ class Renderer {
     y_ = mm(kMarginTopMm);
   }
 
-  bool place_text(PangoLayout* layout, double x, const TextStyle& style, const std::string& marker,
-                  double marker_x) {
+  bool place_text(PangoLayout* layout, double x, const TextStyle& style, const std::string& marker, double marker_x) {
     if (y_ > top_of_page() + 0.01) y_ += style.space_before_pt;
     const int lines = pango_layout_get_line_count(layout);
     for (int i = 0; i < lines; ++i) {
@@ -346,8 +336,7 @@ class Renderer {
         new_page();
         if (page_ >= kLetterMaxPages) return false;
       }
-      placed_.push_back(
-          {page_, x, y_, style.line_pt, layout, i, i == 0 ? marker : "", marker_x, style});
+      placed_.push_back({page_, x, y_, style.line_pt, layout, i, i == 0 ? marker : "", marker_x, style});
       y_ += style.line_pt;
     }
     y_ += style.space_after_pt;
@@ -365,16 +354,14 @@ class Renderer {
 
 // Draws `line` of `layout` in a line box whose top is `top`, its baseline placed so that the
 // line's own ascent and descent sit centred in the box, as CSS line-height does.
-void draw_line(cairo_t* cr, PangoLayout* layout, int line_index, double x, double top,
-               double line_pt) {
+void draw_line(cairo_t* cr, PangoLayout* layout, int line_index, double x, double top, double line_pt) {
   PangoLayoutIter* iter = pango_layout_get_iter(layout);
   for (int i = 0; i < line_index; ++i) pango_layout_iter_next_line(iter);
   PangoRectangle logical;
   pango_layout_iter_get_line_extents(iter, nullptr, &logical);
   const double line_top = logical.y / static_cast<double>(PANGO_SCALE);
   const double height = logical.height / static_cast<double>(PANGO_SCALE);
-  const double baseline =
-      pango_layout_iter_get_baseline(iter) / static_cast<double>(PANGO_SCALE) - line_top;
+  const double baseline = pango_layout_iter_get_baseline(iter) / static_cast<double>(PANGO_SCALE) - line_top;
   PangoLayoutLine* line = pango_layout_iter_get_line_readonly(iter);
   cairo_move_to(cr, x, top + (line_pt - height) / 2.0 + baseline);
   pango_cairo_show_layout_line(cr, line);
@@ -392,24 +379,21 @@ void draw_address(cairo_t* cr, Renderer& renderer, const std::vector<std::string
   // line: each is cut at the block's width rather than wrapped.
   const double top = mm(kAddressBottomMm) - static_cast<double>(lines.size()) * kAddressLinePt;
   cairo_save(cr);
-  cairo_rectangle(cr, mm(kAddressLeftMm), mm(kWindowTopMm), mm(kAddressWidthMm),
-                  mm(kWindowBottomMm - kWindowTopMm));
+  cairo_rectangle(cr, mm(kAddressLeftMm), mm(kWindowTopMm), mm(kAddressWidthMm), mm(kWindowBottomMm - kWindowTopMm));
   cairo_clip(cr);
   for (std::size_t i = 0; i < lines.size(); ++i) {
     gchar* upper = g_utf8_strup(lines[i].data(), static_cast<gssize>(lines[i].size()));
     PangoLayout* layout = renderer.make_layout(upper, kAddressFontPt, false, mm(kAddressWidthMm));
     g_free(upper);
     pango_layout_set_width(layout, -1);
-    draw_line(cr, layout, 0, mm(kAddressLeftMm), top + static_cast<double>(i) * kAddressLinePt,
-              kAddressLinePt);
+    draw_line(cr, layout, 0, mm(kAddressLeftMm), top + static_cast<double>(i) * kAddressLinePt, kAddressLinePt);
   }
   cairo_restore(cr);
 }
 
 void draw_contact_block(cairo_t* cr, Renderer& renderer, const std::string& contact_block) {
   if (contact_block.empty()) return;
-  PangoLayout* layout =
-      renderer.make_layout(contact_block, kContactFontPt, false, mm(kContactWidthMm));
+  PangoLayout* layout = renderer.make_layout(contact_block, kContactFontPt, false, mm(kContactWidthMm));
   const double height = pango_layout_get_line_count(layout) * kContactLinePt;
   const double box_top = mm(kContactBottomMm) - kContactMaxHeightPt;
   const double top = std::max(box_top, mm(kContactBottomMm) - height);
@@ -455,22 +439,20 @@ cairo_status_t append_to_string(void* closure, const unsigned char* data, unsign
 }
 
 Error too_long() {
-  return invalid_argument("Letters must be " + std::to_string(kLetterMaxPages) +
-                          " pages or less (" + std::to_string(kLetterMaxPages / 2) +
-                          " double-sided sheets of paper)");
+  return invalid_argument("Letters must be " + std::to_string(kLetterMaxPages) + " pages or less (" +
+                          std::to_string(kLetterMaxPages / 2) + " double-sided sheets of paper)");
 }
 
 }  // namespace
 
 Result<LetterPdf> render_letter_pdf(const LetterContent& letter) {
-  std::size_t total =
-      letter.subject.size() + letter.body.size() + letter.contact_block.size() + letter.date.size();
+  std::size_t total = letter.subject.size() + letter.body.size() + letter.contact_block.size() + letter.date.size();
   for (const auto& line : letter.address_lines) total += line.size();
   if (total > kMaxTextBytes) return too_long();
 
   std::string bytes;
-  SurfacePtr surface(cairo_pdf_surface_create_for_stream(append_to_string, &bytes, mm(kPageWidthMm),
-                                                         mm(kPageHeightMm)));
+  SurfacePtr surface(
+      cairo_pdf_surface_create_for_stream(append_to_string, &bytes, mm(kPageWidthMm), mm(kPageHeightMm)));
   CairoPtr cr(cairo_create(surface.get()));
   if (cairo_status(cr.get()) != CAIRO_STATUS_SUCCESS) {
     return internal_error("cairo could not start a PDF");

@@ -18,7 +18,7 @@
 #include <vector>
 
 #include "core/result.h"
-#include "domain/personalisation.h"
+#include "domain/rendering/personalisation.h"
 
 namespace herald::domain {
 

@@ -1,4 +1,4 @@
-#include "domain/letter_timings.h"
+#include "domain/letters/letter_timings.h"
 
 #include <array>
 #include <chrono>
@@ -35,12 +35,11 @@ using std::chrono::May;
 
 // England and Wales, as published at gov.uk/bank-holidays.json (facts; extend each year).
 constexpr std::array kBankHolidays = {
-    2025y / January / 1,  2025y / April / 18, 2025y / April / 21, 2025y / May / 5,     2025y / May / 26,
-    2025y / August / 25,  2025y / December / 25, 2025y / December / 26,
-    2026y / January / 1,  2026y / April / 3,  2026y / April / 6,  2026y / May / 4,     2026y / May / 25,
-    2026y / August / 31,  2026y / December / 25, 2026y / December / 28,
-    2027y / January / 1,  2027y / March / 26, 2027y / March / 29, 2027y / May / 3,     2027y / May / 31,
-    2027y / August / 30,  2027y / December / 27, 2027y / December / 28,
+    2025y / January / 1,   2025y / April / 18,    2025y / April / 21,    2025y / May / 5,       2025y / May / 26,
+    2025y / August / 25,   2025y / December / 25, 2025y / December / 26, 2026y / January / 1,   2026y / April / 3,
+    2026y / April / 6,     2026y / May / 4,       2026y / May / 25,      2026y / August / 31,   2026y / December / 25,
+    2026y / December / 28, 2027y / January / 1,   2027y / March / 26,    2027y / March / 29,    2027y / May / 3,
+    2027y / May / 31,      2027y / August / 30,   2027y / December / 27, 2027y / December / 28,
 };
 
 bool is_weekday(sys_days day) {
@@ -94,12 +93,12 @@ Timestamp estimated_letter_delivery(Timestamp sent_at, std::string_view postage)
 }
 
 std::string letter_date(Timestamp t) {
-  static constexpr std::array<const char*, 12> kMonths = {"January", "February", "March",     "April",
-                                                          "May",     "June",     "July",      "August",
-                                                          "September", "October", "November", "December"};
+  static constexpr std::array<const char*, 12> kMonths = {"January",   "February", "March",    "April",
+                                                          "May",       "June",     "July",     "August",
+                                                          "September", "October",  "November", "December"};
   const year_month_day ymd{uk_day(t)};
-  return std::to_string(static_cast<unsigned>(ymd.day())) + " " +
-         kMonths[static_cast<unsigned>(ymd.month()) - 1] + " " + std::to_string(static_cast<int>(ymd.year()));
+  return std::to_string(static_cast<unsigned>(ymd.day())) + " " + kMonths[static_cast<unsigned>(ymd.month()) - 1] +
+         " " + std::to_string(static_cast<int>(ymd.year()));
 }
 
 }  // namespace herald::domain

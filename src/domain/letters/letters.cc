@@ -1,15 +1,15 @@
-#include "domain/letters.h"
+#include "domain/letters/letters.h"
 
 #include <algorithm>
 
 #include "core/json.h"
 #include "crypto/hmac.h"
 #include "crypto/random.h"
-#include "domain/letter_pdf.h"
-#include "domain/letter_timings.h"
-#include "domain/postal_address.h"
-#include "domain/precompiled_letter.h"
-#include "domain/template_render.h"
+#include "domain/letters/letter_pdf.h"
+#include "domain/letters/letter_timings.h"
+#include "domain/letters/precompiled_letter.h"
+#include "domain/recipients/postal_address.h"
+#include "domain/rendering/template_render.h"
 #include "domain/templates.h"
 
 namespace herald::domain {
@@ -97,8 +97,8 @@ Result<AcceptedLetter> Letters::send(const Caller& caller, LetterRequest&& reque
   auto address = validate_postal_address(request.personalisation, international);
   if (!address) return address.error();
 
-  auto contacts = notifications_.lookups().contacts(caller.service, store::ContactKind::kLetterContact, now,
-                                                    Blocking::kAllowed);
+  auto contacts =
+      notifications_.lookups().contacts(caller.service, store::ContactKind::kLetterContact, now, Blocking::kAllowed);
   if (!contacts) return contacts.error();
   const std::string contact_block = letter_contact_block_for(letter_template, **contacts).value_or("");
   const auto uk_postage = parse_uk_postage(letter_template.postage.value_or("second"));
@@ -114,8 +114,8 @@ Result<AcceptedLetter> Letters::send(const Caller& caller, LetterRequest&& reque
   record.postage = std::string(letter_postage(*address, uk_postage ? *uk_postage : UkPostage::kSecond));
   record.sender = contact_block;
   record.status = Status::kCreated;
-  auto pdf = render_letter_pdf({record.subject, record.body, address->lines, contact_block, config_.logo_png_path,
-                                letter_date(now)});
+  auto pdf = render_letter_pdf(
+      {record.subject, record.body, address->lines, contact_block, config_.logo_png_path, letter_date(now)});
   if (!pdf && pdf.error().code != ErrorCode::kInvalidArgument) return pdf.error();
   if (!pdf) record.status = Status::kValidationFailed;  // longer than GOV.UK's 10 pages
   finish(caller, record, now);
