@@ -58,9 +58,9 @@ std::string inbound_sms_json(const store::InboundSms& text) {
   return w.take();
 }
 
-CallbackSender::CallbackSender(store::Store& store, const Clock& clock, CallbackOptions options,
-                               CallbackTransport& transport)
-    : store_(store), clock_(clock), options_(std::move(options)), transport_(transport) {}
+CallbackSender::CallbackSender(store::CallbackQueue& queue, store::ServiceDirectory& services, const Clock& clock,
+                               CallbackOptions options, CallbackTransport& transport)
+    : queue_(queue), services_(services), clock_(clock), options_(std::move(options)), transport_(transport) {}
 
 CallbackSender::~CallbackSender() { stop(); }
 
@@ -88,23 +88,23 @@ void CallbackSender::run() {
 }
 
 Result<int> CallbackSender::run_once() {
-  auto claimed = store_.claim_callbacks(options_.batch_size, clock_.now(), options_.lease);
+  auto claimed = queue_.claim_callbacks(options_.batch_size, clock_.now(), options_.lease);
   if (!claimed) return claimed.error();
   for (const auto& record : *claimed) {
     if (stopping_) break;  // re-claimed when the lease ends
     const auto retry_at = post(record.service, store::CallbackKind::kDeliveryStatus, delivery_status_json(record),
                                record.id.to_string(), record.callback_attempts);
-    if (auto done = store_.finish_callback(record.id, retry_at); !done) {
+    if (auto done = queue_.finish_callback(record.id, retry_at); !done) {
       log::error("callback.record_failed", {{"notification_id", record.id.to_string()}, {"error", done.error().message}});
     }
   }
-  auto texts = store_.claim_inbound_callbacks(options_.batch_size, clock_.now(), options_.lease);
+  auto texts = queue_.claim_inbound_callbacks(options_.batch_size, clock_.now(), options_.lease);
   if (!texts) return texts.error();
   for (const auto& text : *texts) {
     if (stopping_) break;
     const auto retry_at = post(text.service, store::CallbackKind::kInboundSms, inbound_sms_json(text),
                                text.id.to_string(), text.callback_attempts);
-    if (auto done = store_.finish_inbound_callback(text.id, retry_at); !done) {
+    if (auto done = queue_.finish_inbound_callback(text.id, retry_at); !done) {
       log::error("callback.record_failed", {{"inbound_sms_id", text.id.to_string()}, {"error", done.error().message}});
     }
   }
@@ -114,7 +114,7 @@ Result<int> CallbackSender::run_once() {
 std::optional<Timestamp> CallbackSender::post(ServiceId service, store::CallbackKind kind, const std::string& body,
                                               const std::string& id, int attempt) {
   const char* what = store::callback_kind_name(kind);
-  auto callback = store_.find_service_callback(service, kind);
+  auto callback = services_.find_service_callback(service, kind);
   if (!callback) {
     log::error("callback.lookup_failed", {{"id", id}, {"kind", what}, {"error", callback.error().message}});
     return clock_.now() + options_.retry_delay;

@@ -47,8 +47,11 @@ std::string inbound_sms_json(const store::InboundSms& text);
 
 class CallbackSender {
  public:
+  CallbackSender(store::CallbackQueue& queue, store::ServiceDirectory& services, const Clock& clock,
+                 CallbackOptions options, CallbackTransport& transport = https_transport());
   CallbackSender(store::Store& store, const Clock& clock, CallbackOptions options,
-                 CallbackTransport& transport = https_transport());
+                 CallbackTransport& transport = https_transport())
+      : CallbackSender(store, store, clock, std::move(options), transport) {}
   ~CallbackSender();
   void start();
   void stop();
@@ -61,7 +64,8 @@ class CallbackSender {
   std::optional<Timestamp> post(ServiceId service, store::CallbackKind kind, const std::string& body,
                                 const std::string& id, int attempt);
 
-  store::Store& store_;
+  store::CallbackQueue& queue_;
+  store::ServiceDirectory& services_;
   const Clock& clock_;
   CallbackOptions options_;
   CallbackTransport& transport_;

@@ -173,7 +173,7 @@ Result<void> Notifications::check_recipient_allowed(const Caller& caller, const 
   if (caller.key_type == store::KeyType::kTest) return ok();
   if (caller.key_type != store::KeyType::kTeam && !service.restricted) return ok();
   if (blocking == Blocking::kNotAllowed) return would_block();
-  auto listed = store_.on_guest_list(caller.service, recipient_normalised);
+  auto listed = services_.on_guest_list(caller.service, recipient_normalised);
   if (!listed) return listed.error();
   if (*listed) return ok();
   if (caller.key_type == store::KeyType::kTeam) {

@@ -84,8 +84,18 @@ struct NotificationsConfig {
 
 class Notifications {
  public:
+  // The roles the accept path uses: notifications, the service directory (services, templates,
+  // contacts, guest lists), limit counters and documents.
+  Notifications(store::NotificationStore& notifications, store::ServiceDirectory& services,
+                store::LimitCounters& limits, store::DocumentStore& documents, NotificationsConfig config)
+      : store_(notifications),
+        services_(services),
+        lookups_(services),
+        limits_(limits),
+        documents_(documents, config.documents_mode),
+        config_(std::move(config)) {}
   Notifications(store::Store& store, NotificationsConfig config)
-      : store_(store), lookups_(store), limits_(store), documents_(store, config.documents_mode), config_(std::move(config)) {}
+      : Notifications(store, store, store, store, std::move(config)) {}
 
   // GOV.UK checks the per-minute rate limit (a malformed request takes a token too), then
   // whether the channel's daily limit has room, before it even parses the request:
@@ -120,7 +130,7 @@ class Notifications {
   [[nodiscard]] Result<void> send_sms_async(const Caller& caller, SmsRequest&& request, Timestamp now,
                                             Blocking blocking, std::function<void(Result<AcceptedSms>)> done);
 
-  // A provider's receipt (store::Store::apply_receipt): the notification as it now is, or
+  // A provider's receipt (store::NotificationStore::apply_receipt): the notification as it now is, or
   // nullopt when the receipt did not apply.
   Result<std::optional<store::NotificationRecord>> apply_receipt(const store::DeliveryReceipt& receipt) {
     return store_.apply_receipt(receipt);
@@ -167,7 +177,8 @@ class Notifications {
   Result<void> check_recipient_allowed(const Caller& caller, const store::ServiceRecord& service,
                                        std::string_view recipient_normalised, Blocking blocking);
 
-  store::Store& store_;
+  store::NotificationStore& store_;
+  store::ServiceDirectory& services_;
   LookupCache lookups_;
   Limits limits_;
   Documents documents_;

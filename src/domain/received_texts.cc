@@ -17,7 +17,7 @@ std::string comparable(const std::string& number) {
 Result<std::optional<store::InboundSms>> ReceivedTexts::receive(IncomingText text, Timestamp now) {
   const std::string wanted = comparable(text.notify_number);
   // Few services and a low rate: every service's senders (cached) are looked at.
-  auto services = store_.list_services();
+  auto services = services_.list_services();
   if (!services) return services.error();
   for (const auto& service : *services) {
     if (!service.active || !service.has_permission("inbound_sms")) continue;
@@ -28,7 +28,7 @@ Result<std::optional<store::InboundSms>> ReceivedTexts::receive(IncomingText tex
       store::InboundSms sms{crypto::time_ordered_uuid(now), service.id, sender.value, std::move(text.user_number),
                             std::move(text.content), std::move(text.provider), std::move(text.provider_reference),
                             text.received_at, now};
-      HERALD_TRY(store_.insert_inbound_sms(sms));
+      HERALD_TRY(texts_.insert_inbound_sms(sms));
       return std::optional(std::move(sms));
     }
   }
@@ -41,7 +41,7 @@ Result<std::vector<store::InboundSms>> ReceivedTexts::list(const Caller& caller,
   if (!service) return service.error();
   if (!*service) return not_found("service");
   const Timestamp not_before = now - std::chrono::hours(24) * (*service)->retention_days;
-  return store_.list_inbound_sms(caller.service, older_than, not_before, 250);
+  return texts_.list_inbound_sms(caller.service, older_than, not_before, 250);
 }
 
 }  // namespace herald::domain

@@ -27,7 +27,9 @@ struct IncomingText {
 
 class ReceivedTexts {
  public:
-  ReceivedTexts(store::Store& store, LookupCache& lookups) : store_(store), lookups_(lookups) {}
+  ReceivedTexts(store::ReceivedTextStore& texts, store::ServiceDirectory& services, LookupCache& lookups)
+      : texts_(texts), services_(services), lookups_(lookups) {}
+  ReceivedTexts(store::Store& store, LookupCache& lookups) : ReceivedTexts(store, store, lookups) {}
 
   // The stored text, or nullopt when no service has that number (or may receive texts).
   Result<std::optional<store::InboundSms>> receive(IncomingText text, Timestamp now);
@@ -35,7 +37,8 @@ class ReceivedTexts {
   Result<std::vector<store::InboundSms>> list(const Caller& caller, std::optional<Uuid> older_than, Timestamp now);
 
  private:
-  store::Store& store_;
+  store::ReceivedTextStore& texts_;
+  store::ServiceDirectory& services_;
   LookupCache& lookups_;
 };
 

@@ -26,7 +26,7 @@ std::optional<std::pair<std::string, Timestamp>> parse_scope(std::string_view sc
 
 }  // namespace
 
-Result<int> prepare_data_keys(store::Store& store, crypto::DataKeys& keys, Timestamp now) {
+Result<int> prepare_data_keys(store::ServiceDirectory& store, crypto::DataKeys& keys, Timestamp now) {
   auto services = store.list_services();
   if (!services) return services.error();
   int made = 0;
@@ -53,19 +53,19 @@ Timestamp Retention::cutoff(Timestamp now, int days) {
 
 Result<RetentionReport> Retention::run(Timestamp now) {
   RetentionReport report;
-  auto services = store_.list_services();
+  auto services = services_.list_services();
   if (!services) return services.error();
   std::map<std::string, std::pair<ServiceId, Timestamp>> cutoffs;  // service id -> (id, cutoff)
   for (const store::ServiceRecord& service : *services) {
     const Timestamp cut = cutoff(now, service.retention_days);
-    auto outcome = store_.redact_before(service.id, cut, now);
+    auto outcome = retention_.redact_before(service.id, cut, now);
     if (!outcome) return outcome.error();
     report.redacted += outcome->redacted;
     report.failed_pending += outcome->failed_pending;
     ++report.services;
     cutoffs.emplace(service.id.to_string(), std::make_pair(service.id, cut));
   }
-  auto documents = store_.delete_expired_documents(now);
+  auto documents = documents_.delete_expired_documents(now);
   if (!documents) return documents.error();
   report.documents_deleted = *documents;
   auto keys = keys_.repository().list();
@@ -90,7 +90,7 @@ Result<RetentionReport> Retention::run(Timestamp now) {
     if (service == cutoffs.end()) continue;
     const Timestamp day_start = scope->second;
     if (day_start + kDay > service->second.second) continue;  // the day is not wholly expired
-    auto holds = store_.holds_personal_data(service->second.first, day_start, day_start + kDay);
+    auto holds = retention_.holds_personal_data(service->second.first, day_start, day_start + kDay);
     if (!holds) return holds.error();
     if (*holds) {
       log::warn("retention.key_still_needed", {{"data_key", std::to_string(key.id)}});

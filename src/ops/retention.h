@@ -30,18 +30,23 @@ struct RetentionReport {
 // Makes sure every service has its data key for today and tomorrow, so that the first send of
 // a day finds the key in memory instead of creating it (a write to keys.db) on a network
 // thread. Returns how many keys were made. `serve` runs it with the retention job.
-Result<int> prepare_data_keys(store::Store& store, crypto::DataKeys& keys, Timestamp now);
+Result<int> prepare_data_keys(store::ServiceDirectory& services, crypto::DataKeys& keys, Timestamp now);
 
 class Retention {
  public:
-  Retention(store::Store& store, crypto::DataKeys& keys) : store_(store), keys_(keys) {}
+  Retention(store::ServiceDirectory& services, store::RetentionStore& retention, store::DocumentStore& documents,
+            crypto::DataKeys& keys)
+      : services_(services), retention_(retention), documents_(documents), keys_(keys) {}
+  Retention(store::Store& store, crypto::DataKeys& keys) : Retention(store, store, store, keys) {}
   Result<RetentionReport> run(Timestamp now);
 
   // Start of the UTC day `days` whole days before the day of `now`.
   static Timestamp cutoff(Timestamp now, int days);
 
  private:
-  store::Store& store_;
+  store::ServiceDirectory& services_;
+  store::RetentionStore& retention_;
+  store::DocumentStore& documents_;
   crypto::DataKeys& keys_;
 };
 

@@ -121,9 +121,9 @@ Result<AcceptedLetter> Letters::send(const Caller& caller, LetterRequest&& reque
   finish(caller, record, now);
   if (pdf) {
     record.billable_units = sheets_of_paper(pdf->page_count);
-    HERALD_TRY(store_.put_letter_pdf(record.service, record.id, record.created_at, pdf->bytes));
+    HERALD_TRY(letters_.put_letter_pdf(record.service, record.id, record.created_at, pdf->bytes));
   }
-  HERALD_TRY(store_.insert_notification(record));
+  HERALD_TRY(letters_.insert_notification(record));
   notifications_.accepted(caller, record, now);
   return AcceptedLetter{std::move(record)};
 }
@@ -142,7 +142,7 @@ Result<AcceptedLetter> Letters::send_precompiled(const Caller& caller, Precompil
   // The service's precompiled-letter template: made on its first precompiled letter, archived
   // so that it is never listed or sent as a template (GOV.UK's is hidden).
   const TemplateId template_id = precompiled_template_id(caller.service);
-  auto existing = store_.find_template(caller.service, template_id, std::nullopt);
+  auto existing = services_.find_template(caller.service, template_id, std::nullopt);
   if (!existing) return existing.error();
   int template_version = 1;
   if (*existing) {
@@ -157,7 +157,7 @@ Result<AcceptedLetter> Letters::send_precompiled(const Caller& caller, Precompil
     t.created_by = "herald";
     t.archived = true;
     // Another node may make it at the same moment: then theirs is as good.
-    if (store_.create_template(t)) HERALD_TRY(store_.set_template_archived(caller.service, template_id, true));
+    if (services_.create_template(t)) HERALD_TRY(services_.set_template_archived(caller.service, template_id, true));
   }
 
   store::NotificationRecord record;
@@ -187,15 +187,15 @@ Result<AcceptedLetter> Letters::send_precompiled(const Caller& caller, Precompil
   record.personalisation_json = address_personalisation(lines);
   finish(caller, record, now);
   if (request.pdf.size() <= kPrecompiledLetterMaxBytes) {
-    HERALD_TRY(store_.put_letter_pdf(record.service, record.id, record.created_at, request.pdf));
+    HERALD_TRY(letters_.put_letter_pdf(record.service, record.id, record.created_at, request.pdf));
   }
-  HERALD_TRY(store_.insert_notification(record));
+  HERALD_TRY(letters_.insert_notification(record));
   notifications_.accepted(caller, record, now);
   return AcceptedLetter{std::move(record)};
 }
 
 Result<std::string> Letters::pdf(const Caller& caller, NotificationId id) {
-  auto found = store_.find_notification(caller.service, id);
+  auto found = letters_.find_notification(caller.service, id);
   if (!found) return found.error();
   if (!*found) return not_found("notification");
   const store::NotificationRecord& record = **found;
@@ -204,7 +204,7 @@ Result<std::string> Letters::pdf(const Caller& caller, NotificationId id) {
   if (record.status == Status::kTechnicalFailure) {
     return invalid_argument("PDF not available for letters in status technical-failure");
   }
-  auto pdf = store_.find_letter_pdf(caller.service, id);
+  auto pdf = letters_.find_letter_pdf(caller.service, id);
   if (!pdf) return pdf.error();
   if (!*pdf && record.status == Status::kValidationFailed) {
     // Too long to render: there never will be a PDF (GOV.UK's wording for technical failures).
@@ -217,7 +217,7 @@ Result<std::string> Letters::pdf(const Caller& caller, NotificationId id) {
 }
 
 Result<std::string> Letters::pdf_for_print(const store::NotificationRecord& record) {
-  auto pdf = store_.find_letter_pdf(record.service, record.id);
+  auto pdf = letters_.find_letter_pdf(record.service, record.id);
   if (!pdf) return pdf.error();
   if (!*pdf) return not_found("letter PDF " + record.id.to_string());
   return std::move(**pdf);

@@ -55,8 +55,11 @@ struct LettersConfig {
 
 class Letters {
  public:
+  Letters(store::NotificationStore& letters, store::ServiceDirectory& services, Notifications& notifications,
+          LettersConfig config = {})
+      : letters_(letters), services_(services), notifications_(notifications), config_(std::move(config)) {}
   Letters(store::Store& store, Notifications& notifications, LettersConfig config = {})
-      : store_(store), notifications_(notifications), config_(std::move(config)) {}
+      : Letters(store, store, notifications, std::move(config)) {}
 
   // GOV.UK's order: letter permission ("Service is not allowed to send letters"), template,
   // personalisation, team key ("Cannot send letters with a team api key"), trial mode ("Cannot
@@ -84,7 +87,8 @@ class Letters {
   Result<store::ServiceRecord> letter_service(const Caller& caller, Timestamp now);
   void finish(const Caller& caller, store::NotificationRecord& record, Timestamp now);
 
-  store::Store& store_;
+  store::NotificationStore& letters_;
+  store::ServiceDirectory& services_;
   Notifications& notifications_;
   LettersConfig config_;
 };
