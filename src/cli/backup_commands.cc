@@ -1,10 +1,13 @@
 // `herald backup create | verify | restore` (SC-26): an encrypted, authenticated copy of the
-// database and the audit checkpoints, taken while the server runs.
+// database and the audit checkpoints, taken while the server runs; and `herald keys backup |
+// restore`: the data keys, in the same file format, taken the same way.
 //
 // The backup key is random per backup and stored in the file wrapped under the KEK. The data
-// keys are NOT in the backup (they live in keys.db): restoring needs the key material (keyring
-// and keys.db, backed up separately), and a data key destroyed by retention stays destroyed,
-// so the expired data in an old backup cannot be read (crypto-shredding reaches backups).
+// keys are NOT in a database backup (they live in keys.db): restoring needs the key material
+// (the keyring, and a key backup taken after the database backup), and a data key destroyed by
+// retention stays destroyed, so the expired data in an old backup cannot be read
+// (crypto-shredding reaches backups). A key backup holds the data keys as the key store holds
+// them: each still wrapped under its KEK, destroyed ones without key bytes.
 
 #include <unistd.h>
 
@@ -14,8 +17,11 @@
 
 #include "cli/commands.h"
 #include "cli/context.h"
+#include "core/base64.h"
+#include "core/json.h"
 #include "crypto/random.h"
 #include "ops/backup_file.h"
+#include "ops/key_check.h"
 #include "store/sqlite/migrations.h"
 #include "store/sqlite/sqlite_db.h"
 
@@ -26,6 +32,7 @@ namespace fs = std::filesystem;
 
 constexpr const char* kDatabaseSection = "database";
 constexpr const char* kCheckpointsSection = "audit-checkpoints";
+constexpr const char* kDataKeysSection = "data-keys";
 constexpr const char* kHeraldVersion = "herald 0.5";
 
 std::string backup_aad(std::string_view kek_id) { return std::string("herald.backup.v1\0", 17) + std::string(kek_id); }
@@ -43,12 +50,152 @@ struct Scratch {
   fs::path path;
 };
 
+// A fresh backup key and its wrapping under the newest KEK version.
+struct BackupKey {
+  crypto::SecretBytes key;
+  crypto::WrappedKey wrapped;
+};
+
+Result<BackupKey> new_backup_key(crypto::KekSource& kek) {
+  auto bytes = crypto::random_bytes(ops::kBackupKeyBytes);
+  if (!bytes) return bytes.error();
+  crypto::SecretBytes key(*bytes);
+  crypto::wipe_string(*bytes);
+  auto versions = kek.versions();
+  if (!versions) return versions.error();
+  if (versions->empty()) return failed_precondition("no key-encryption key");
+  const std::string kek_id = versions->back().id;
+  auto wrapped = kek.wrap(key, backup_aad(kek_id));
+  if (!wrapped) return wrapped.error();
+  if (wrapped->kek_id != kek_id) return unavailable("the key-encryption key changed meanwhile; try again");
+  return BackupKey{std::move(key), std::move(*wrapped)};
+}
+
 Result<crypto::SecretBytes> unwrap_backup_key(const Config& config, const ops::BackupHeader& header) {
   auto kek = open_kek(config);
   if (!kek) return kek.error();
   auto key = (*kek)->unwrap({header.kek_id, header.wrapped_key}, backup_aad(header.kek_id));
   if (!key) return Error{key.error().code, "cannot unwrap the backup key: " + key.error().message};
   return key;
+}
+
+}  // namespace
+
+namespace {
+
+// One data key as a line of JSON: id, scope, created, destroyed (or null), kek_id, wrapped
+// (base64; empty for a destroyed key).
+std::string key_line(const crypto::StoredDataKey& k) {
+  json::Writer w;
+  w.begin_object();
+  w.key("id").integer(k.id);
+  w.key("scope").string(k.scope);
+  w.key("created").string(format_timestamp(k.created));
+  if (k.destroyed) {
+    w.key("destroyed").string(format_timestamp(*k.destroyed));
+  } else {
+    w.key("destroyed").null();
+  }
+  w.key("kek_id").string(k.wrapped.kek_id);
+  w.key("wrapped").string(base64_encode(k.wrapped.bytes));
+  w.end_object();
+  return w.take();
+}
+
+Result<crypto::StoredDataKey> parse_key_line(std::string_view line) {
+  auto v = json::parse(line);
+  const auto bad = [] { return data_loss("key backup: a data key line is malformed"); };
+  if (!v || !v->is_object()) return bad();
+  const auto text = [&](const char* name) -> std::optional<std::string> {
+    const json::Value* m = v->find(name);
+    if (m == nullptr || !m->is_string()) return std::nullopt;
+    return m->as_string();
+  };
+  const json::Value* id = v->find("id");
+  auto scope = text("scope");
+  auto created = text("created");
+  auto kek_id = text("kek_id");
+  auto wrapped = text("wrapped");
+  const auto number = id != nullptr && id->is_number() ? id->as_int64() : std::nullopt;
+  if (!number || *number <= 0 || *number > 0xffffffffLL || !scope || !created || !kek_id || !wrapped) return bad();
+  crypto::StoredDataKey k;
+  k.id = static_cast<std::uint32_t>(*number);
+  k.scope = *scope;
+  auto when = parse_timestamp(*created);
+  auto bytes = base64_decode(*wrapped);
+  if (!when || !bytes) return bad();
+  k.created = *when;
+  k.wrapped = {*kek_id, std::move(*bytes)};
+  if (auto destroyed = text("destroyed")) {
+    auto at = parse_timestamp(*destroyed);
+    if (!at) return bad();
+    k.destroyed = *at;
+  }
+  return k;
+}
+
+// Every data key of a key backup file, authenticated and parsed.
+Result<std::vector<crypto::StoredDataKey>> read_key_backup(const Config& config, const std::string& file) {
+  auto header = ops::read_backup_header(file);
+  if (!header) return header.error();
+  auto key = unwrap_backup_key(config, *header);
+  if (!key) return key.error();
+  std::string text;
+  bool keys_section = false;
+  auto read = ops::read_backup(file, *key, [&](std::string_view section, std::string_view bytes) -> Result<void> {
+    if (section != kDataKeysSection) return ok();
+    keys_section = true;
+    text.append(bytes);
+    return ok();
+  });
+  if (!read) return read.error();
+  if (!keys_section)
+    return invalid_argument(file + " is not a key backup (no data-keys section): see `herald keys backup`");
+  std::vector<crypto::StoredDataKey> keys;
+  std::size_t start = 0;
+  while (start < text.size()) {
+    const auto end = text.find('\n', start);
+    const auto line = std::string_view(text).substr(start, end == std::string::npos ? std::string::npos : end - start);
+    if (!line.empty()) {
+      auto parsed = parse_key_line(line);
+      if (!parsed) return parsed.error();
+      keys.push_back(std::move(*parsed));
+    }
+    if (end == std::string::npos) break;
+    start = end + 1;
+  }
+  return keys;
+}
+
+struct KeyImport {
+  int added = 0;
+  int present = 0;
+};
+
+// Puts `keys` into the key store under their own ids. A key store that already gave an id or a
+// scope to another key cannot take them (data sealed under one would be opened with the other).
+Result<KeyImport> import_keys(crypto::DataKeyRepository& repository, const std::vector<crypto::StoredDataKey>& keys) {
+  KeyImport done;
+  const std::string advice = ": restore keys into a key store made by `herald init` and not yet used";
+  for (const auto& k : keys) {
+    auto by_id = repository.find_by_id(k.id);
+    if (!by_id) return by_id.error();
+    if (*by_id && (*by_id)->scope != k.scope) {
+      return failed_precondition("the key store already has data key " + std::to_string(k.id) + " for " +
+                                 (*by_id)->scope + ", the backup has it for " + k.scope + advice);
+    }
+    if (*by_id) {
+      ++done.present;
+      continue;
+    }
+    auto stored = repository.insert(k, true);
+    if (!stored) return stored.error();
+    if (stored->id != k.id)
+      return failed_precondition("the key store already has another data key for " + k.scope + advice);
+    if (k.destroyed) HERALD_TRY(repository.destroy(k.id, *k.destroyed));
+    ++done.added;
+  }
+  return done;
 }
 
 }  // namespace
@@ -72,26 +219,19 @@ int run_backup_create(const std::string& config_path, const std::string& file) {
   const fs::path snapshot = scratch.path / kDatabaseSection;
   if (auto taken = context->store->snapshot_to(snapshot.string()); !taken) return fail(taken.error());
 
-  auto bytes = crypto::random_bytes(ops::kBackupKeyBytes);
-  if (!bytes) return fail(bytes.error());
-  crypto::SecretBytes key(*bytes);
-  crypto::wipe_string(*bytes);
-  auto versions = context->keys->kek().versions();
-  if (!versions) return fail(versions.error());
-  if (versions->empty()) return fail(failed_precondition("no key-encryption key"));
-  const std::string kek_id = versions->back().id;
-  auto wrapped = context->keys->kek().wrap(key, backup_aad(kek_id));
-  if (!wrapped) return fail(wrapped.error());
-  if (wrapped->kek_id != kek_id) return fail(unavailable("the key-encryption key changed meanwhile; try again"));
+  auto backup_key = new_backup_key(context->keys->kek());
+  if (!backup_key) return fail(backup_key.error());
+  const std::string kek_id = backup_key->wrapped.kek_id;
 
   ops::BackupHeader header;
   header.created = SystemClock().now();
   header.schema_version = store::sqlite::latest_schema_version();
   header.herald_version = kHeraldVersion;
   header.kek_id = kek_id;
-  header.wrapped_key = wrapped->bytes;
-  auto written = ops::write_backup(file, header,
-                                   key, {{kDatabaseSection, snapshot.string()}, {kCheckpointsSection, checkpoints.string()}});
+  header.wrapped_key = backup_key->wrapped.bytes;
+  auto written =
+      ops::write_backup(file, header, backup_key->key,
+                        {{kDatabaseSection, snapshot.string()}, {kCheckpointsSection, checkpoints.string()}});
   if (!written) return fail(written.error());
   std::uint64_t size = 0;
   for (const auto& s : written->sections) size += s.size;
@@ -126,7 +266,7 @@ int run_backup_verify(const std::string& config_path, const std::string& file) {
   return 0;
 }
 
-int run_backup_restore(const std::string& config_path, const std::string& file) {
+int run_backup_restore(const std::string& config_path, const std::string& file, const std::string& keys_file) {
   auto config = load_config(config_path);
   if (!config) return fail(config.error());
   if (!config->store_url.empty()) {
@@ -164,6 +304,18 @@ int run_backup_restore(const std::string& config_path, const std::string& file) 
   const fs::path extracted = scratch.path / "x";
   fs::create_directory(extracted);
   if (auto done = ops::extract_backup(file, *key, extracted.string()); !done) return fail(done.error());
+  // The data keys first, from the key backup taken with (after) this backup.
+  std::optional<KeyImport> imported;
+  if (!keys_file.empty()) {
+    auto keys = read_key_backup(*config, keys_file);
+    if (!keys) return fail(keys.error());
+    auto importing = open_context(config_path);
+    if (!importing) return fail(importing.error());
+    auto done = import_keys(importing->keys->repository(), *keys);
+    if (!done) return fail(done.error());
+    if (auto matches = importing->keys->check_kek_matches_store(); !matches) return fail(matches.error());
+    imported = *done;
+  }
   // Everything authenticated: now replace the empty database and the checkpoint file.
   std::error_code ec;
   for (const char* suffix : {"", "-wal", "-shm"}) fs::remove(config->database_path + suffix, ec);
@@ -172,16 +324,106 @@ int run_backup_restore(const std::string& config_path, const std::string& file) 
   fs::rename(extracted / kCheckpointsSection, config->audit_checkpoint_path, ec);
   if (ec) return fail(unavailable("cannot move the restored audit checkpoints into place: " + ec.message()));
 
-  auto context = open_context(config_path);  // migrations, then the restore's own audit entry
+  // The key store must open what was restored: a keys.db copied without its WAL, or one older
+  // than the data, would otherwise start a server that makes new keys for old days.
+  Result<ops::KeyCheckReport> opens = internal_error("not checked");
+  {
+    auto checking = open_context(config_path);  // runs the migrations
+    if (!checking) return fail(checking.error());
+    opens =
+        ops::check_keys_open_data(*checking->store, *checking->store, *checking->store, checking->keys->repository());
+  }
+  if (!opens) {
+    for (const char* suffix : {"", "-wal", "-shm"}) fs::remove(config->database_path + suffix, ec);
+    fs::remove(config->audit_checkpoint_path, ec);
+    return fail(Error{opens.error().code, "nothing was restored: " + opens.error().message});
+  }
+  auto context = open_context(config_path);  // the restore's own audit entry
   if (!context) return fail(context.error());
-  auto recorded = context->record({security::cli_actor(), "backup.restored",
-                                   {{"file", fs::absolute(file).string()}, {"made", format_timestamp(header->created)}}});
+  security::AuditEvent restored_event{
+      security::cli_actor(),
+      "backup.restored",
+      {{"file", fs::absolute(file).string()}, {"made", format_timestamp(header->created)}}};
+  if (imported) {
+    restored_event.objects.emplace_back("keys_file", fs::absolute(keys_file).string());
+    restored_event.objects.emplace_back("data_keys_restored", std::to_string(imported->added));
+  }
+  auto recorded = context->record(std::move(restored_event));
   if (!recorded) return fail(recorded.error());
   auto report = context->audit->verify();
   if (!report) return fail(report.error());
   std::cout << "restored " << file << " (made " << format_timestamp(header->created) << ") into "
-            << config->database_path << "\naudit log: " << crypto::audit_report_summary(*report) << "\n";
+            << config->database_path << "\ndata keys: ok (" << opens->days
+            << " service days of sealed notifications open)\naudit log: " << crypto::audit_report_summary(*report)
+            << "\n";
   return report->ok ? 0 : 1;
+}
+
+int run_keys_backup(const std::string& config_path, const std::string& file) {
+  auto context = open_context(config_path);
+  if (!context) return fail(context.error());
+  // One SELECT: a consistent list on both key stores, whatever is in keys.db's WAL.
+  auto stored = context->keys->repository().list();
+  if (!stored) return fail(stored.error());
+  Scratch scratch(fs::path(file).parent_path().empty() ? fs::path(".") : fs::path(file).parent_path());
+  if (scratch.path.empty()) return fail(unavailable("cannot make a scratch directory beside " + file));
+  const fs::path listing = scratch.path / kDataKeysSection;
+  {
+    std::ofstream out(listing, std::ios::binary);
+    for (const auto& k : *stored) out << key_line(k) << '\n';
+    if (!out.flush()) return fail(unavailable("cannot write the key listing"));
+  }
+  auto backup_key = new_backup_key(context->keys->kek());
+  if (!backup_key) return fail(backup_key.error());
+  ops::BackupHeader header;
+  header.created = SystemClock().now();
+  header.schema_version = 0;  // no database in a key backup
+  header.herald_version = kHeraldVersion;
+  header.kek_id = backup_key->wrapped.kek_id;
+  header.wrapped_key = backup_key->wrapped.bytes;
+  auto written = ops::write_backup(file, header, backup_key->key, {{kDataKeysSection, listing.string()}});
+  if (!written) return fail(written.error());
+  // Read back what was written: a key backup nobody can restore is found now, not at restore.
+  auto again = read_key_backup(context->config, file);
+  if (!again) return fail(Error{again.error().code, "the key backup does not read back: " + again.error().message});
+  if (again->size() != stored->size()) return fail(data_loss("the key backup does not read back whole"));
+  int live = 0;
+  for (const auto& k : *stored) live += k.destroyed ? 0 : 1;
+  auto recorded = context->record({security::cli_actor(),
+                                   "keys.backed_up",
+                                   {{"file", fs::absolute(file).string()},
+                                    {"data_keys", std::to_string(stored->size())},
+                                    {"kek_id", header.kek_id}}});
+  if (!recorded) return fail(recorded.error());
+  std::cout << "key backup written to " << file << ": " << stored->size() << " data keys (" << live
+            << " live), read back and verified; they stay wrapped under their key-encryption keys, so keep the "
+               "keyring's own backup too\n";
+  return 0;
+}
+
+int run_keys_restore(const std::string& config_path, const std::string& file) {
+  auto config = load_config(config_path);
+  if (!config) return fail(config.error());
+  if (is_postgres_url(config->key_store_path)) {
+    return fail(
+        failed_precondition("restore keys into a SQLite key store (a data directory made by `herald init`), "
+                            "then move them with `herald migrate-store`"));
+  }
+  auto keys = read_key_backup(*config, file);
+  if (!keys) return fail(keys.error());
+  auto context = open_context(config_path);
+  if (!context) return fail(context.error());
+  auto imported = import_keys(context->keys->repository(), *keys);
+  if (!imported) return fail(imported.error());
+  if (auto matches = context->keys->check_kek_matches_store(); !matches) return fail(matches.error());
+  auto recorded =
+      context->record({security::cli_actor(),
+                       "keys.restored",
+                       {{"file", fs::absolute(file).string()}, {"data_keys", std::to_string(imported->added)}}});
+  if (!recorded) return fail(recorded.error());
+  std::cout << "restored " << imported->added << " data keys from " << file << " (" << imported->present
+            << " already present)\n";
+  return 0;
 }
 
 }  // namespace herald::cli

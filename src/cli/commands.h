@@ -107,7 +107,15 @@ int run_audit_checkpoint(const std::string& config_path);
 // restoring; restore into a data directory without data (refuses a database that holds any).
 int run_backup_create(const std::string& config_path, const std::string& file);
 int run_backup_verify(const std::string& config_path, const std::string& file);
-int run_backup_restore(const std::string& config_path, const std::string& file);
+// `keys_file`: a key backup (run_keys_backup) whose data keys go into the key store first; empty:
+// the key store is used as it is.
+int run_backup_restore(const std::string& config_path, const std::string& file, const std::string& keys_file = {});
+// The data keys, consistent while serve runs (one read of the key store, WAL included), in an
+// encrypted backup file that is read back before the command succeeds.
+int run_keys_backup(const std::string& config_path, const std::string& file);
+// Puts a key backup's data keys, under their own ids, into a SQLite key store that has no
+// conflicting keys (a fresh `herald init`); then `backup restore` checks that they open the data.
+int run_keys_restore(const std::string& config_path, const std::string& file);
 
 // Moving the store from SQLite to PostgreSQL (store_commands.cc), offline: rows copied as stored,
 // checked by counts and a decrypted sample.

@@ -119,7 +119,12 @@ Result<Context> open_context(Config loaded) {
   if (!store) return store.error();
   security::AuditLogOptions audit_options{config->audit_checkpoint_path, config->keyring_path, config->audit_syslog};
   auto audit = std::make_unique<security::AuditLog>(**store, std::move(audit_options));
-  return Context{std::move(*config), std::move(keys), std::move(cipher), std::move(*store), std::move(audit)};
+  // Never a new data key for a day whose notifications are sealed under a key this key store
+  // lacks (a restore beside the wrong keys.db): refused, not silently replaced.
+  keys->set_new_key_guard(ops::new_key_guard(**store, **store));
+  KeyGuardRelease release(keys);
+  return Context{std::move(*config), std::move(keys),  std::move(cipher),
+                 std::move(*store),  std::move(audit), std::move(release)};
 }
 
 Result<void> Context::record(security::AuditEvent event) {

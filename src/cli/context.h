@@ -12,11 +12,29 @@
 #include "cli/config.h"
 #include "crypto/data_keys.h"
 #include "crypto/field_cipher.h"
+#include "ops/key_check.h"
 #include "ops/retention.h"
 #include "security/audit.h"
 #include "store/store.h"
 
 namespace herald::cli {
+
+// Removes the data keys' new-key guard (ops/key_check.h), which reads the store, before the
+// store closes: declared after it in Context, so destroyed first.
+class KeyGuardRelease {
+ public:
+  explicit KeyGuardRelease(std::shared_ptr<crypto::DataKeys> keys) : keys_(std::move(keys)) {}
+  KeyGuardRelease(KeyGuardRelease&&) = default;
+  KeyGuardRelease& operator=(KeyGuardRelease&&) = default;
+  KeyGuardRelease(const KeyGuardRelease&) = delete;
+  KeyGuardRelease& operator=(const KeyGuardRelease&) = delete;
+  ~KeyGuardRelease() {
+    if (keys_) keys_->set_new_key_guard(nullptr);
+  }
+
+ private:
+  std::shared_ptr<crypto::DataKeys> keys_;
+};
 
 struct Context {
   Config config;
@@ -24,6 +42,7 @@ struct Context {
   std::shared_ptr<const crypto::FieldCipher> cipher;
   std::unique_ptr<store::Store> store;
   std::unique_ptr<security::AuditLog> audit;
+  KeyGuardRelease key_guard;
 
   // Appends one audit entry and checkpoints the chain at once (a command is a rare event).
   Result<void> record(security::AuditEvent event);

@@ -165,12 +165,19 @@ int main(int argc, char** argv) {
   template_archive->add_option("--service", archive_service, "service id or name")->required();
   template_archive->add_option("--id", archive_id, "template id")->required();
 
-  auto* keys_cmd = app.add_subcommand("keys", "key management: status, rotate, rewrap, retire");
+  auto* keys_cmd = app.add_subcommand("keys", "key management: status, rotate, rewrap, retire, backup, restore");
   keys_cmd->require_subcommand(1);
   auto* keys_status = keys_cmd->add_subcommand("status", "list key-encryption and data keys, their ages and what each protects");
   auto* keys_rotate = keys_cmd->add_subcommand("rotate", "make a new key-encryption key and re-wrap every data key under it");
   auto* keys_rewrap = keys_cmd->add_subcommand("rewrap", "re-wrap data keys still under an older key-encryption key (resumes a rotation)");
   std::string retire_kek;
+  std::string keys_file;
+  auto* keys_backup = keys_cmd->add_subcommand(
+      "backup", "write every data key to an encrypted, verified backup (safe while serve runs)");
+  keys_backup->add_option("file", keys_file, "the key backup file to write (must not exist)")->required();
+  auto* keys_restore =
+      keys_cmd->add_subcommand("restore", "put a key backup's data keys into a fresh data directory's key store");
+  keys_restore->add_option("file", keys_file, "the key backup file")->required();
   auto* keys_retire = keys_cmd->add_subcommand("retire", "destroy an old key-encryption key that wraps nothing");
   keys_retire->add_option("--kek", retire_kek, "its id, as `keys status` shows it")->required();
 
@@ -191,6 +198,10 @@ int main(int argc, char** argv) {
   backup_verify->add_option("file", backup_file, "the backup file")->required();
   auto* backup_restore = backup_cmd->add_subcommand("restore", "restore into a data directory that holds no data");
   backup_restore->add_option("file", backup_file, "the backup file")->required();
+  std::string restore_keys_file;
+  backup_restore->add_option(
+      "--keys", restore_keys_file,
+      "a key backup (herald keys backup) taken after this backup: its data keys are restored first");
 
   herald::cli::MigrateStoreOptions migrate;
   auto* migrate_cmd = app.add_subcommand("migrate-store", "copy the SQLite store to PostgreSQL (offline: stop serve first)");
@@ -230,7 +241,7 @@ int main(int argc, char** argv) {
   if (*subject_find) return run_subject_find(config, subject_service, subject_email);
   if (*backup_create) return run_backup_create(config, backup_file);
   if (*backup_verify) return run_backup_verify(config, backup_file);
-  if (*backup_restore) return run_backup_restore(config, backup_file);
+  if (*backup_restore) return run_backup_restore(config, backup_file, restore_keys_file);
   if (*audit_verify) return run_audit_verify(config);
   if (*audit_export) return run_audit_export(config, audit_since);
   if (*audit_checkpoint) return run_audit_checkpoint(config);
@@ -238,6 +249,8 @@ int main(int argc, char** argv) {
   if (*keys_rotate) return run_keys_rotate(config, true);
   if (*keys_rewrap) return run_keys_rotate(config, false);
   if (*keys_retire) return run_keys_retire(config, retire_kek);
+  if (*keys_backup) return run_keys_backup(config, keys_file);
+  if (*keys_restore) return run_keys_restore(config, keys_file);
   if (*migrate_cmd) return run_migrate_store(config, migrate);
   return 2;
 }

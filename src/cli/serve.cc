@@ -33,6 +33,7 @@
 #include "domain/received_texts.h"
 #include "domain/templates.h"
 #include "net/https_server.h"
+#include "ops/key_check.h"
 #include "ops/retention.h"
 
 namespace herald::cli {
@@ -95,6 +96,15 @@ int run_serve(const ServeOptions& options) {
   if (auto matches = context->keys->check_kek_matches_store(); !matches) {
     log::error("serve.start_failed", {{"error", matches.error().message}});
     return 1;
+  }
+  // Before any key is made: the key store opens every day of data the database holds.
+  if (auto opens =
+          ops::check_keys_open_data(*context->store, *context->store, *context->store, context->keys->repository());
+      !opens) {
+    log::error("serve.start_failed", {{"error", opens.error().message}});
+    return 1;
+  } else {
+    log::info("keys.checked", {{"service_days", std::to_string(opens->days)}});
   }
   if (crypto::init_secure_memory() != crypto::SecureMemory::kLocked) {
     log::warn("keys.memory_not_locked", {{"warning", "key memory could not be locked (mlock): raise RLIMIT_MEMLOCK"}});

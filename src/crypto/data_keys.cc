@@ -92,6 +92,7 @@ Result<std::uint32_t> DataKeys::key_for_scope(std::string_view scope, Timestamp 
     if ((*existing)->destroyed) return failed_precondition("data key for " + std::string(scope) + " was destroyed");
     id = (*existing)->id;
   } else {
+    if (new_key_guard_) HERALD_TRY(new_key_guard_(scope));
     auto bytes = random_bytes(32);
     if (!bytes) return bytes.error();
     SecretBytes key(*bytes);
@@ -106,6 +107,11 @@ Result<std::uint32_t> DataKeys::key_for_scope(std::string_view scope, Timestamp 
   std::unique_lock lock(mutex_);
   by_scope_.insert_or_assign(std::string(scope), id);
   return id;
+}
+
+void DataKeys::set_new_key_guard(NewKeyGuard guard) {
+  std::lock_guard creating(create_mutex_);
+  new_key_guard_ = std::move(guard);
 }
 
 Result<void> DataKeys::load(std::uint32_t id) {

@@ -137,6 +137,11 @@ class DataKeys final : public DataKeySource {
   // for new days would be unreadable to every other node.
   Result<void> check_kek_matches_store();
 
+  // Asked before a key is created for a scope that has none: an error refuses the creation (and
+  // is what key_for_scope returns). Set once, before use; ops/key_check.h's new_key_guard.
+  using NewKeyGuard = std::function<Result<void>(std::string_view scope)>;
+  void set_new_key_guard(NewKeyGuard guard);
+
   KekSource& kek() { return *kek_; }
   DataKeyRepository& repository() { return *repository_; }
 
@@ -153,6 +158,7 @@ class DataKeys final : public DataKeySource {
   std::atomic<std::uint64_t> generation_{1};
   const std::uint64_t instance_;  // names this object in the per-thread cache
   std::mutex create_mutex_;  // one key creation at a time in this process
+  NewKeyGuard new_key_guard_;  // guarded by create_mutex_
 };
 
 }  // namespace herald::crypto

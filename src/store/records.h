@@ -236,7 +236,14 @@ struct NotificationQuery {
   int limit = 250;
 };
 
+// A notification that still holds sealed personal data (RetentionStore::next_sealed_notification).
+struct StillSealed {
+  NotificationId id;
+  Timestamp created_at;
+};
+
 // What one retention pass did for one service.
+
 struct RetentionOutcome {
   std::int64_t redacted = 0;       // notifications whose personal fields were emptied now
   std::int64_t failed_pending = 0; // of those, still undelivered: marked technical-failure

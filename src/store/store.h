@@ -174,6 +174,10 @@ class RetentionStore {
   virtual Result<RetentionOutcome> redact_before(ServiceId service, Timestamp cutoff, Timestamp now) = 0;
   // Whether any notification of the service created in [from, to) still holds personal data.
   virtual Result<bool> holds_personal_data(ServiceId service, Timestamp from, Timestamp to) = 0;
+  // The earliest notification of the service created at or after `from` whose personal fields
+  // are still sealed (not redacted), as its id and creation time; nullopt when there is none.
+  // Opens nothing: the key check at start and restore (ops/key_check.h) walks the days this way.
+  virtual Result<std::optional<StillSealed>> next_sealed_notification(ServiceId service, Timestamp from) = 0;
 };
 
 // Files sent by email (records.h DocumentRecord).

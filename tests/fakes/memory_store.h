@@ -432,6 +432,15 @@ class MemoryStore final : public store::Store {
     });
     return outcome;
   }
+  Result<std::optional<store::StillSealed>> next_sealed_notification(ServiceId service, Timestamp from) override {
+    std::lock_guard lock(mutex_);
+    std::optional<store::StillSealed> first;
+    for (const auto& [id, row] : notifications_) {
+      if (row.record.service != service || row.redacted || row.record.created_at < from) continue;
+      if (!first || row.record.created_at < first->created_at) first = store::StillSealed{id, row.record.created_at};
+    }
+    return first;
+  }
   Result<bool> holds_personal_data(ServiceId service, Timestamp from, Timestamp to) override {
     std::lock_guard lock(mutex_);
     for (const auto& [id, row] : notifications_) {

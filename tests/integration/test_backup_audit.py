@@ -99,6 +99,76 @@ def test_backup_under_load_restores_every_acknowledged_notification():
         assert all(CANARY_EMAIL not in json.dumps(e) for e in exported)
 
 
+def test_key_backup_restores_while_a_key_copy_taken_while_serving_is_refused():
+    """The old README procedure (copy keyring and keys.db while serve runs) missed the day's data
+    keys, which live in keys.db-wal until a checkpoint: the restore said "audit log: ok" and every
+    restored notification answered 500. Now `backup restore` refuses such a key store by name and
+    restores nothing, serve refuses to start on it, and `herald keys backup` gets it right."""
+    with Workspace() as ws:
+        sink = ws.track(SmtpSink(ws.dir))
+        herald = ws.track(Herald(HERALD, ws.dir, sink.port))
+        service_id, key = herald.create_service()
+        template_id = herald.create_template(service_id, "Hi", "Code ((canary))")
+        herald.start()
+        sent = [send(herald, key, template_id) for _ in range(5)]
+        stale = os.path.join(ws.dir, "stale-copy")
+        os.makedirs(stale)
+        for f in ("keyring", "keys.db"):
+            shutil.copy2(os.path.join(herald.dir, f), os.path.join(stale, f))
+        keys_backup = os.path.join(ws.dir, "keys.backup")
+        out = herald.run_cli("keys", "backup", keys_backup)
+        assert "read back and verified" in out, out
+        assert oct(os.stat(keys_backup).st_mode & 0o777) == "0o600"
+        backup = os.path.join(ws.dir, "herald.backup")
+        herald.run_cli("backup", "create", backup)
+        herald.stop()
+        copied = sqlite3.connect(os.path.join(stale, "keys.db"))
+        scopes = [row[0] for row in copied.execute("SELECT scope FROM data_keys")]
+        copied.close()
+        assert not any(s.startswith("notifications/" + service_id) for s in scopes), \
+            "premise: the copy taken while serving lacks the day's key (it was in the WAL): %s" % scopes
+
+        naive = ws.track(Herald(HERALD, ws.dir, sink.port, name="naive", env=herald.env))
+        for f in ("keyring", "keys.db"):
+            shutil.copy2(os.path.join(stale, f), os.path.join(naive.dir, f))
+        code, out, err = naive.run_cli("backup", "restore", backup, check=False)
+        assert code != 0, (out, err)
+        assert "nothing was restored" in err and "no data key for the notifications of service " + service_id in err, err
+        assert "herald keys restore" in err, err
+
+        good = ws.track(Herald(HERALD, ws.dir, sink.port, name="good", env=herald.env))
+        shutil.copy2(os.path.join(herald.dir, "keyring"), os.path.join(good.dir, "keyring"))
+        out = good.run_cli("backup", "restore", backup, "--keys", keys_backup)
+        assert "data keys: ok" in out and "audit log: ok" in out, out
+        good.start()
+        for nid in sent:
+            status, body = good.request("GET", "/v2/notifications/" + nid, key=key)
+            assert status == 200 and body["email_address"] == CANARY_EMAIL, (status, body)
+        good.stop()
+
+        # The restored data beside the stale key store: serve refuses to start, naming the day.
+        shutil.copy2(os.path.join(good.dir, "herald.db"), os.path.join(naive.dir, "herald.db"))
+        started = subprocess.run([HERALD, "--config", naive.config, "serve"], env=naive.env,
+                                 capture_output=True, text=True, timeout=120)
+        assert started.returncode != 0, started
+        log = started.stdout + started.stderr
+        assert "serve.start_failed" in log and "no data key for the notifications" in log, log
+        keys_after = sqlite3.connect(os.path.join(naive.dir, "keys.db"))
+        made = [row[0] for row in keys_after.execute("SELECT scope FROM data_keys")
+                if row[0].startswith("notifications/" + service_id)]
+        keys_after.close()
+        assert made == [], "no key may be made for a day whose data is sealed under another: %s" % made
+
+        # The key backup mends that key store in place; then serve starts and reads everything.
+        out = naive.run_cli("keys", "restore", keys_backup)
+        assert "restored" in out, out
+        naive.start()
+        for nid in sent:
+            status, body = naive.request("GET", "/v2/notifications/" + nid, key=key)
+            assert status == 200 and body["email_address"] == CANARY_EMAIL, (status, body)
+        naive.stop()
+
+
 def test_tampered_backup_fails_verify():
     with Workspace() as ws:
         herald = ws.track(Herald(HERALD, ws.dir, 2525))
@@ -310,7 +380,8 @@ def test_revoked_key_is_refused_by_a_running_server_and_audited():
 
 
 if __name__ == "__main__":
-    run_tests([test_backup_under_load_restores_every_acknowledged_notification, test_tampered_backup_fails_verify,
+    run_tests([test_backup_under_load_restores_every_acknowledged_notification,
+               test_key_backup_restores_while_a_key_copy_taken_while_serving_is_refused, test_tampered_backup_fails_verify,
                test_shredded_data_is_unreadable_in_a_backup_taken_before_the_shred,
                test_audit_verify_catches_an_edited_entry, test_audit_verify_catches_a_deleted_entry,
                test_audit_verify_catches_reordered_entries, test_audit_verify_catches_a_truncated_tail,

@@ -859,6 +859,25 @@ TEST_P(StoreContract, RedactionEmptiesPersonalFieldsAndBlindIndexFindsOnlyRetain
   EXPECT_TRUE(store_->find_by_recipient(ServiceId{crypto::random_uuid()}, "subject@example.com")->empty());
 }
 
+TEST_P(StoreContract, NextSealedNotificationSkipsRedactedRowsAndOtherServices) {
+  auto day1 = notification();
+  day1.created_at = now_ - 72h;
+  auto day2 = notification();
+  day2.created_at = now_ - 48h;
+  auto day3 = notification();
+  day3.created_at = now_ - 1h;
+  for (const auto* r : {&day1, &day2, &day3}) ASSERT_TRUE(store_->insert_notification(*r));
+  auto first = store_->next_sealed_notification(service_.id, now_ - 100h);
+  ASSERT_TRUE(first && *first) << (first ? "none" : first.error().message);
+  EXPECT_EQ((*first)->id, day1.id);
+  EXPECT_EQ((*first)->created_at, day1.created_at);
+  EXPECT_EQ((*store_->next_sealed_notification(service_.id, day1.created_at + 1us))->id, day2.id);
+  ASSERT_TRUE(store_->redact_before(service_.id, now_ - 24h, now_));
+  EXPECT_EQ((*store_->next_sealed_notification(service_.id, now_ - 100h))->id, day3.id) << "redacted rows hold nothing";
+  EXPECT_FALSE(*store_->next_sealed_notification(service_.id, now_));
+  EXPECT_FALSE(*store_->next_sealed_notification(ServiceId{crypto::random_uuid()}, now_ - 100h));
+}
+
 TEST_P(StoreContract, ServicesKeysAndRetentionSettings) {
   ASSERT_TRUE(store_->set_service_retention(service_.id, 30));
   auto found = store_->find_service_by_name("Service A");

@@ -902,6 +902,20 @@ Result<bool> PgStore::holds_personal_data(ServiceId service, Timestamp from, Tim
   });
 }
 
+Result<std::optional<StillSealed>> PgStore::next_sealed_notification(ServiceId service, Timestamp from) {
+  return with_connection<std::optional<StillSealed>>([&](PgConnection& db) -> Result<std::optional<StillSealed>> {
+    auto rows = db.exec(
+        "SELECT id, created_at FROM notifications WHERE service_id = $1 AND created_at >= $2 "
+        "AND redacted_at IS NULL ORDER BY created_at LIMIT 1",
+        Params().text(service.to_string()).integer(to_micros(from)));
+    if (!rows) return rows.error();
+    if (rows->rows() == 0) return std::optional<StillSealed>();
+    auto id = Uuid::parse(rows->text(0, 0));
+    if (!id) return data_loss("notification id is not a UUID");
+    return std::optional(StillSealed{NotificationId{*id}, from_micros(rows->integer(0, 1))});
+  });
+}
+
 Result<void> PgStore::snapshot_to(const std::string& path) {
   if (!snapshot_writer_) return failed_precondition("this PostgreSQL store was opened without a snapshot writer");
   return snapshot_writer_(*this, path);

@@ -92,6 +92,7 @@ class PgStore final : public Store {
                                                             std::string_view recipient_normalised) override;
   Result<RetentionOutcome> redact_before(ServiceId service, Timestamp cutoff, Timestamp now) override;
   Result<bool> holds_personal_data(ServiceId service, Timestamp from, Timestamp to) override;
+  Result<std::optional<StillSealed>> next_sealed_notification(ServiceId service, Timestamp from) override;
   // A backup of a PostgreSQL store is an SQLite file in Herald's schema, which this backend
   // does not write: snapshot_to() hands the path to the writer set here (cli/ sets
   // store/transfer/postgres_to_sqlite.h's; set once, before the store is shared), and fails

@@ -1138,6 +1138,22 @@ Result<bool> SqliteStore::holds_personal_data(ServiceId service, Timestamp from,
   });
 }
 
+Result<std::optional<StillSealed>> SqliteStore::next_sealed_notification(ServiceId service, Timestamp from) {
+  return with_reader<std::optional<StillSealed>>([&](Connection& db) -> Result<std::optional<StillSealed>> {
+    auto stmt = db.prepare(
+        "SELECT id, created_at FROM notifications WHERE service_id = ? AND created_at >= ? AND redacted_at IS NULL "
+        "ORDER BY created_at LIMIT 1");
+    if (!stmt) return stmt.error();
+    stmt->bind_text(1, service.to_string()).bind_int(2, to_micros(from));
+    auto row = stmt->step();
+    if (!row) return row.error();
+    if (!*row) return std::optional<StillSealed>();
+    auto id = Uuid::parse(stmt->column_text(0));
+    if (!id) return data_loss("notification id is not a UUID");
+    return std::optional(StillSealed{NotificationId{*id}, from_micros(stmt->column_int(1))});
+  });
+}
+
 Result<void> SqliteStore::snapshot_to(const std::string& path) {
   auto done = with_reader<bool>([&](Connection& db) -> Result<bool> {
     HERALD_TRY(db.backup_to(path));

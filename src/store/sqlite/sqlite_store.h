@@ -85,6 +85,7 @@ class SqliteStore final : public Store {
                                                             std::string_view recipient_normalised) override;
   Result<RetentionOutcome> redact_before(ServiceId service, Timestamp cutoff, Timestamp now) override;
   Result<bool> holds_personal_data(ServiceId service, Timestamp from, Timestamp to) override;
+  Result<std::optional<StillSealed>> next_sealed_notification(ServiceId service, Timestamp from) override;
   Result<void> snapshot_to(const std::string& path) override;
   Result<std::vector<crypto::AuditEntry>> append_audit(std::vector<crypto::AuditEntry> entries) override;
   Result<void> read_audit(std::int64_t after_seq, std::optional<Timestamp> since,
