@@ -169,16 +169,34 @@ struct HttpsServer::Impl {
   }
 
   // Reads and discards what the client is still sending (bounded in bytes and time), so that
-  // closing does not reset the connection before the client has read our error response.
-  asio::awaitable<void> drain(Session& s) {
-    beast::get_lowest_layer(s.stream).expires_after(std::chrono::seconds(5));
+  // closing does not reset the connection before the client has read our error response: a
+  // close with unread bytes makes the kernel send a reset, which can destroy the response in
+  // the client's buffer. `remaining`: the body bytes the client announced and has yet to send,
+  // when known: the drain stops there, the client having nothing left to send. When the client
+  // has `finished_sending` (a malformed request), a FIN tells it the response is whole and the
+  // drain ends at its EOF; not while it may still be sending a body (clients take that FIN as
+  // an error and stop before reading the response). Otherwise the drain ends after seconds.
+  asio::awaitable<void> drain(Session& s, std::optional<std::uint64_t> remaining, bool finished_sending) {
+    if (finished_sending) {
+      boost::system::error_code ignored;
+      beast::get_lowest_layer(s.stream).socket().shutdown(tcp::socket::shutdown_send, ignored);
+    }
+    beast::get_lowest_layer(s.stream).expires_after(std::chrono::seconds(remaining ? 10 : 3));
+    constexpr std::uint64_t kMostDrained = 256ull << 20;
+    const std::uint64_t limit = std::min<std::uint64_t>(kMostDrained, remaining.value_or(4 * options.max_body_bytes));
     std::vector<char> sink(64 * 1024);
-    std::size_t total = 0;
-    while (total < 4 * options.max_body_bytes) {
+    std::uint64_t total = 0;
+    while (total < limit) {
       auto [ec, n] = co_await s.stream.async_read_some(asio::buffer(sink), kNoThrow);
       if (ec) break;
       total += n;
     }
+  }
+
+  // A request the parser refused for its form (not a closed or timed-out connection).
+  static bool malformed(const boost::system::error_code& ec) {
+    if (ec.category() != make_error_code(http::error::bad_method).category()) return false;  // Beast's HTTP errors
+    return ec != http::error::end_of_stream && ec != http::error::partial_message && ec != http::error::body_limit;
   }
 
   asio::awaitable<void> run_session(std::shared_ptr<Session> session) {
@@ -202,23 +220,48 @@ struct HttpsServer::Impl {
     beast::flat_buffer buffer;
     while (!stopping) {
       http::request_parser<http::string_body> parser;
-      parser.body_limit(options.max_body_bytes);
+      // The body limit is checked once the header is whole (below): Beast checks it while still
+      // reading the header, where the declared length is not yet known to us.
+      parser.body_limit(boost::none);
       parser.header_limit(static_cast<std::uint32_t>(options.max_header_bytes));
       beast::get_lowest_layer(s.stream).expires_after(options.request_timeout);
-      auto [ec, bytes] = co_await http::async_read(s.stream, buffer, parser, kNoThrow);
-      if (ec == http::error::body_limit) {
-        co_await write(s, format_error(413, "Request body is too large"), 11, false);
-        co_await drain(s);
-        co_return;
-      }
-      if (ec == http::error::header_limit || ec == http::error::bad_target ||
-          ec == http::error::bad_method || ec == http::error::bad_version) {
+      auto [ec, bytes] = co_await http::async_read_header(s.stream, buffer, parser, kNoThrow);
+      // Malformed: a bad request line, header or length (a negative or repeated Content-Length,
+      // a header line without a colon, a NUL), a bad chunk. Answered, never a silent close.
+      if (malformed(ec)) {
         co_await write(s, format_error(400, "Malformed HTTP request"), 11, false);
+        co_await drain(s, std::nullopt, true);
         co_return;
       }
       if (ec) co_return;  // closed, timed out, or cancelled while idle
-      s.busy = true;
+      if (const auto declared = parser.content_length(); declared && *declared > options.max_body_bytes) {
+        co_await write(s, format_error(413, "Request body is too large"), parser.get().version(), false);
+        co_await drain(s, *declared > buffer.size() ? *declared - buffer.size() : 0, false);
+        co_return;
+      }
+      // Content-Length beside Transfer-Encoding is how requests are smuggled past a proxy that
+      // reads the other one (RFC 9112 6.1): refused before the body, and the connection closed.
+      if (parser.get().count(http::field::content_length) != 0 &&
+          parser.get().count(http::field::transfer_encoding) != 0) {
+        co_await write(s, format_error(400, "Malformed HTTP request"), parser.get().version(), false);
+        co_await drain(s, std::nullopt, true);
+        co_return;
+      }
+      parser.body_limit(options.max_body_bytes);  // a chunked body is counted as it comes
+      std::tie(ec, bytes) = co_await http::async_read(s.stream, buffer, parser, kNoThrow);
+      if (ec == http::error::body_limit) {
+        co_await write(s, format_error(413, "Request body is too large"), parser.get().version(), false);
+        co_await drain(s, std::nullopt, false);
+        co_return;
+      }
+      if (malformed(ec)) {
+        co_await write(s, format_error(400, "Malformed HTTP request"), 11, false);
+        co_await drain(s, std::nullopt, true);
+        co_return;
+      }
+      if (ec) co_return;
       auto& message = parser.get();
+      s.busy = true;
       const unsigned version = message.version();
       const bool keep_alive = message.keep_alive();
       Response response = co_await async_handle(handler, to_request(message, remote), asio::use_awaitable);

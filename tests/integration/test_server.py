@@ -7,6 +7,7 @@ request answered 201 is in the database after a restart.
 Usage: test_server.py /path/to/herald
 """
 import concurrent.futures
+import json
 import os
 import signal
 import socket
@@ -72,6 +73,78 @@ def test_tls_versions_and_headers():
         assert b"HTTP/1.1 401" in response
 
 
+def raw_exchange(herald, data, send_all=True):
+    """Sends raw bytes over TLS; returns (status, parsed JSON body or None, whether the server
+    reset the connection before a response could be read)."""
+    with tls_connect(herald) as s:
+        s.settimeout(20)
+        reset = False
+        try:
+            if send_all:
+                s.sendall(data)
+            else:
+                # A big body in pieces, stopping early if the server has already answered.
+                head, body = data
+                s.sendall(head)
+                for i in range(0, len(body), 1 << 20):
+                    s.sendall(body[i:i + (1 << 20)])
+        except (ConnectionResetError, BrokenPipeError, ssl.SSLError):
+            reset = True
+        response = b""
+        try:
+            while True:
+                chunk = s.recv(65536)
+                if not chunk:
+                    break
+                response += chunk
+        except (ConnectionResetError, ssl.SSLError, socket.timeout):
+            pass
+    if not response:
+        return None, None, True
+    head, _, body = response.partition(b"\r\n\r\n")
+    status = int(head.split(b" ")[1])
+    try:
+        parsed = json.loads(body.decode())
+    except ValueError:
+        parsed = None
+    return status, parsed, reset
+
+
+def test_malformed_requests_get_a_400_in_the_api_error_format():
+    with Workspace() as ws:
+        herald, key, _ = started(ws)
+        start = b"POST /v2/notifications/email HTTP/1.1\r\nHost: localhost\r\n"
+        cases = {
+            "negative Content-Length": start + b"Content-Length: -1\r\n\r\n",
+            "two Content-Lengths": start + b"Content-Length: 2\r\nContent-Length: 3\r\n\r\n{}",
+            "Content-Length with Transfer-Encoding": start + b"Content-Length: 5\r\n"
+                                                     b"Transfer-Encoding: chunked\r\n\r\n2\r\n{}\r\n0\r\n\r\n",
+            "a header line without a colon": start + b"NoColonHere\r\nContent-Length: 2\r\n\r\n{}",
+            "NUL in a header": start + b"X-Thing: a\x00b\r\nContent-Length: 2\r\n\r\n{}",
+            "a bad chunk size": start + b"Transfer-Encoding: chunked\r\n\r\nzz\r\n{}\r\n0\r\n\r\n",
+        }
+        for name, data in cases.items():
+            status, body, _ = raw_exchange(herald, data)
+            assert status == 400, (name, status, body)
+            assert body == {"status_code": 400, "errors": [{"error": "BadRequestError",
+                                                            "message": "Malformed HTTP request"}]}, (name, body)
+        # The server is still there for well-formed requests.
+        status, _, _ = raw_exchange(herald, b"GET /v2/notifications/x HTTP/1.1\r\nHost: localhost\r\n"
+                                            b"Connection: close\r\n\r\n")
+        assert status == 401, status
+
+
+def test_a_50_mb_body_gets_a_413_not_a_reset():
+    with Workspace() as ws:
+        herald, key, _ = started(ws)
+        body = b"x" * (50 * 1024 * 1024)
+        head = (b"POST /v2/notifications/email HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/json\r\n"
+                b"Content-Length: %d\r\n\r\n" % len(body))
+        status, parsed, reset = raw_exchange(herald, (head, body), send_all=False)
+        assert status == 413 and not reset, (status, parsed, reset)
+        assert parsed["status_code"] == 413, parsed
+
+
 def test_core_dumps_are_off():
     with Workspace() as ws:
         herald, _, _ = started(ws)
@@ -126,4 +199,5 @@ def test_sigterm_finishes_in_flight_requests():
 
 if __name__ == "__main__":
     run_tests([test_tls_versions_and_headers, test_core_dumps_are_off, test_slow_client_is_cut_off,
+               test_malformed_requests_get_a_400_in_the_api_error_format, test_a_50_mb_body_gets_a_413_not_a_reset,
                test_sigterm_finishes_in_flight_requests])
