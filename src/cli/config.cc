@@ -32,6 +32,11 @@ void read_server(const toml::table& t, const std::filesystem::path& base, Config
   c.server.max_body_bytes = static_cast<std::size_t>(get<std::int64_t>(t, "server.max_body_bytes",
                                                                        static_cast<std::int64_t>(c.server.max_body_bytes)));
   c.server.request_timeout = std::chrono::seconds(get<std::int64_t>(t, "server.request_timeout_seconds", 30));
+  c.server.handshake_timeout = std::chrono::seconds(get<std::int64_t>(t, "server.handshake_timeout_seconds", 10));
+  c.server.max_connections = static_cast<std::size_t>(
+      get<std::int64_t>(t, "server.max_connections", static_cast<std::int64_t>(c.server.max_connections)));
+  c.server.max_connections_per_source = static_cast<std::size_t>(get<std::int64_t>(
+      t, "server.max_connections_per_source", static_cast<std::int64_t>(c.server.max_connections_per_source)));
   c.public_url = get<std::string>(t, "server.public_url", "");
   if (!c.public_url.empty() && c.public_url.back() != '/') c.public_url += '/';
   c.api_threads = static_cast<std::size_t>(get<std::int64_t>(t, "server.api_threads", 4));
@@ -295,6 +300,13 @@ Result<Config> load_config(const std::string& path) {
   if (c.server.threads == 0 || c.api_threads == 0 || c.worker.batch_size <= 0 ||
       c.delivery_connections == 0 || c.delivery_connections > 64) {
     return invalid_argument("config " + path + ": thread counts and batch size must be positive (delivery.connections at most 64)");
+  }
+  if (c.server.max_connections < 1 || c.server.max_connections_per_source < 1 ||
+      c.server.handshake_timeout.count() < 1) {
+    return invalid_argument(
+        "config " + path +
+        ": server.max_connections, max_connections_per_source and handshake_timeout_seconds must be "
+        "positive");
   }
   return c;
 }

@@ -1,16 +1,20 @@
 #include "net/https_server.h"
 
+#include <openssl/ssl.h>
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/ssl.hpp>
+#include <boost/asio/steady_timer.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
 #include <boost/beast/ssl.hpp>
-#include <openssl/ssl.h>
+
+#include <fcntl.h>
+#include <unistd.h>
 
 #include <atomic>
 #include <condition_variable>
@@ -122,11 +126,28 @@ struct HttpsServer::Impl {
   struct Session {
     beast::ssl_stream<beast::tcp_stream> stream;
     std::atomic<bool> busy{false};
-    explicit Session(tcp::socket&& socket, ssl::context& context) : stream(std::move(socket), context) {}
+    std::string source;  // the peer's address, for the per-source cap
+    std::chrono::steady_clock::time_point opened = std::chrono::steady_clock::now();
+    explicit Session(tcp::socket&& socket, ssl::context& context, std::string from)
+        : stream(std::move(socket), context), source(std::move(from)) {}
   };
   std::mutex sessions_mutex;
   std::condition_variable sessions_done;
   std::unordered_map<Session*, std::weak_ptr<Session>> sessions;  // guarded by sessions_mutex
+  std::unordered_map<std::string, std::size_t> per_source;        // guarded by sessions_mutex
+  // A descriptor held in reserve: when accept() fails for want of descriptors, it is freed to
+  // accept (and at once close) the connection waiting in the backlog, which otherwise makes
+  // every accept fail again at once.
+  int reserve_fd = ::open("/dev/null", O_RDONLY | O_CLOEXEC);
+  // Refusals logged once per interval, with the count since the last line.
+  std::chrono::steady_clock::time_point last_refusal_log{};
+  std::size_t refusals_unlogged = 0;
+
+  ~Impl() {
+    if (reserve_fd >= 0) ::close(reserve_fd);
+  }
+  Impl(const Impl&) = delete;
+  Impl& operator=(const Impl&) = delete;
 
   Impl(const ServerOptions& o, Handler h, ProtocolErrorFormatter f)
       : options(o), handler(std::move(h)), format_error(std::move(f)) {
@@ -135,21 +156,96 @@ struct HttpsServer::Impl {
     acceptor = std::make_unique<tcp::acceptor>(loops[0]->io);
   }
 
+  // Logs a turned-away connection or a failed accept at most once every 10 s (used by the
+  // accept loop only, on loops[0]).
+  void note_refusal(const char* event, const std::string& why) {
+    ++refusals_unlogged;
+    const auto now = std::chrono::steady_clock::now();
+    if (now - last_refusal_log < std::chrono::seconds(10)) return;
+    log::warn(event, {{"reason", why}, {"count_since_last_log", std::to_string(refusals_unlogged)}});
+    refusals_unlogged = 0;
+    last_refusal_log = now;
+  }
+
+  // Cancels the oldest connection that is not in the middle of a request: a full node serves
+  // the newcomer rather than a connection that only holds a slot.
+  bool shed_oldest_idle() {
+    std::shared_ptr<Session> oldest;
+    {
+      std::lock_guard lock(sessions_mutex);
+      for (auto& [raw, weak] : sessions) {
+        auto session = weak.lock();
+        if (session && !session->busy && (!oldest || session->opened < oldest->opened)) oldest = std::move(session);
+      }
+    }
+    if (!oldest) return false;
+    asio::post(oldest->stream.get_executor(), [oldest] { beast::get_lowest_layer(oldest->stream).cancel(); });
+    return true;
+  }
+
   asio::awaitable<void> accept_loop() {
+    asio::steady_timer pause(loops[0]->io);
+    auto backoff = std::chrono::milliseconds(0);
     while (!stopping) {
+      if (backoff.count() > 0) {
+        pause.expires_after(backoff);
+        co_await pause.async_wait(kNoThrow);
+      }
       // Connections are dealt round-robin to the loops.
       asio::io_context& target = loops[next_loop++ % loops.size()]->io;
       auto [ec, socket] = co_await acceptor->async_accept(target, kNoThrow);
       if (ec) {
         if (stopping || ec == asio::error::operation_aborted) co_return;
-        log::warn("http.accept_failed", {{"error", ec.message()}});
+        const bool out_of_descriptors = ec == asio::error::no_descriptors || ec.value() == ENFILE ||
+                                        ec == asio::error::no_buffer_space || ec == asio::error::no_memory;
+        note_refusal("http.accept_failed", ec.message());
+        if (out_of_descriptors) {
+          shed_oldest_idle();
+          // Turn the waiting connection away with the reserved descriptor, then take it back.
+          if (reserve_fd >= 0) {
+            ::close(reserve_fd);
+            reserve_fd = -1;
+            const int turned_away = ::accept4(acceptor->native_handle(), nullptr, nullptr, SOCK_CLOEXEC);
+            if (turned_away >= 0) ::close(turned_away);
+            reserve_fd = ::open("/dev/null", O_RDONLY | O_CLOEXEC);
+          }
+        }
+        // Back off (up to 1 s) instead of spinning on an accept that fails at once.
+        backoff = std::min<std::chrono::milliseconds>(
+            std::chrono::milliseconds(1000),
+            std::max<std::chrono::milliseconds>(std::chrono::milliseconds(10), backoff * 2));
         continue;
       }
-      socket.set_option(tcp::no_delay(true), ec);
-      auto session = std::make_shared<Session>(std::move(socket), tls);
+      backoff = std::chrono::milliseconds(0);
+      boost::system::error_code ignored;
+      socket.set_option(tcp::no_delay(true), ignored);
+      auto endpoint = socket.remote_endpoint(ignored);
+      std::string source = ignored ? std::string() : endpoint.address().to_string();
+      bool full = false;
+      bool source_full = false;
+      {
+        std::lock_guard lock(sessions_mutex);
+        full = sessions.size() >= options.max_connections;
+        const auto held = per_source.find(source);
+        source_full = held != per_source.end() && held->second >= options.max_connections_per_source;
+      }
+      if (source_full) {
+        note_refusal("http.connection_refused", "too many connections from one address");
+        socket.close(ignored);
+        continue;
+      }
+      if (full) {
+        note_refusal("http.connection_refused", "connection limit reached");
+        if (!shed_oldest_idle()) {
+          socket.close(ignored);
+          continue;
+        }
+      }
+      auto session = std::make_shared<Session>(std::move(socket), tls, std::move(source));
       {
         std::lock_guard lock(sessions_mutex);
         sessions.emplace(session.get(), session);
+        ++per_source[session->source];
       }
       auto executor = session->stream.get_executor();
       asio::co_spawn(executor, run_session(session), asio::detached);
@@ -159,6 +255,7 @@ struct HttpsServer::Impl {
   void forget(Session* session) {
     std::lock_guard lock(sessions_mutex);
     sessions.erase(session);
+    if (auto it = per_source.find(session->source); it != per_source.end() && --it->second == 0) per_source.erase(it);
     if (sessions.empty()) sessions_done.notify_all();
   }
 

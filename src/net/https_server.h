@@ -3,6 +3,9 @@
 // forward secrecy only). Keep-alive, a request size limit, a deadline for each request to
 // arrive (slow clients are cut off), and graceful shutdown: stop() closes the listener and idle
 // connections, lets in-flight requests finish and answer, and gives up after a grace period.
+// Under abuse: connection caps (per node, per source address); when the process runs out of
+// file descriptors the accept loop backs off, logs once per interval, sheds the oldest idle
+// connection and uses a reserved descriptor to turn the waiting connection away.
 //
 // Runs its own threads. Thread-safe. Beast and Asio stay inside https_server.cc.
 
@@ -27,6 +30,10 @@ struct ServerOptions {
   std::chrono::seconds request_timeout{30};   // for the whole request to arrive, and idle keep-alive
   std::chrono::seconds handshake_timeout{10};
   std::chrono::seconds shutdown_grace{20};
+  // Connections held at once, in all and from one source address; beyond them a new connection
+  // is closed at once (after the oldest idle one is shed, when the node is full).
+  std::size_t max_connections = 4096;
+  std::size_t max_connections_per_source = 512;
 };
 
 class HttpsServer {

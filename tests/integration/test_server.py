@@ -8,6 +8,8 @@ Usage: test_server.py /path/to/herald
 """
 import concurrent.futures
 import json
+import resource
+import subprocess
 import os
 import signal
 import socket
@@ -17,7 +19,7 @@ import time
 import warnings
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "tools"))
-from harness import Herald, SmtpSink, Workspace, run_tests  # noqa: E402
+from harness import Herald, SmtpSink, Workspace, run_tests, wait_for_file  # noqa: E402
 
 HERALD = sys.argv[1]
 
@@ -145,6 +147,90 @@ def test_a_50_mb_body_gets_a_413_not_a_reset():
         assert parsed["status_code"] == 413, parsed
 
 
+def cpu_seconds(pid):
+    fields = open("/proc/%d/stat" % pid).read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def test_descriptor_exhaustion_backs_off_logs_once_and_recovers():
+    """1,500 idle TCP connections against a server limited to 1,024 descriptors: the accept loop
+    used to log "Too many open files" millions of times and spin at 95% CPU."""
+    with Workspace() as ws:
+        sink = ws.track(SmtpSink(ws.dir))
+        # Caps above the descriptor limit, so that the limit is what the flood meets.
+        herald = ws.track(Herald(HERALD, ws.dir, sink.port, extra_config="[server]\nmax_connections = 100000\n"
+                                                                          "max_connections_per_source = 100000"))
+        herald.create_service()
+        ready = os.path.join(herald.dir, "ready")
+        herald.log = open(herald.log_path, "ab")
+        herald.proc = subprocess.Popen(
+            [HERALD, "--config", herald.config, "serve", "--ready-file", ready], env=herald.env,
+            stdout=herald.log, stderr=herald.log,
+            preexec_fn=lambda: resource.setrlimit(resource.RLIMIT_NOFILE, (1024, 1024)))
+        herald.port = int(wait_for_file(ready, proc=herald.proc))
+        soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+        resource.setrlimit(resource.RLIMIT_NOFILE, (min(hard, 8192), hard))
+        idle = []
+        try:
+            for _ in range(1500):
+                idle.append(socket.create_connection(("127.0.0.1", herald.port), timeout=10))
+            before = cpu_seconds(herald.proc.pid)
+            time.sleep(5)
+            busy = (cpu_seconds(herald.proc.pid) - before) / 5
+            log = open(herald.log_path, errors="replace").read()
+            failures = log.count("http.accept_failed")
+            print("out of descriptors for 5 s: %.1f%% of a core, %d accept_failed lines" % (busy * 100, failures))
+            assert failures >= 1, "the test must reach the descriptor limit"
+            assert failures <= 3, "logged %d times in 5 s" % failures
+            assert busy < 0.5, "the server used %.0f%% of a core while out of descriptors" % (busy * 100)
+        finally:
+            for s_ in idle:
+                s_.close()
+            resource.setrlimit(resource.RLIMIT_NOFILE, (soft, hard))
+        # Recovered: a well-formed request is answered.
+        deadline = time.time() + 30
+        while True:
+            try:
+                status, _, _ = raw_exchange(herald, b"GET /v2/notifications/x HTTP/1.1\r\nHost: localhost\r\n"
+                                                    b"Connection: close\r\n\r\n")
+                if status == 401:
+                    break
+            except OSError:
+                pass
+            assert time.time() < deadline, "no answer after the flood: %s" % open(herald.log_path, errors="replace").read()[-2000:]
+            time.sleep(0.5)
+        assert herald.proc.poll() is None, "serve exited"
+
+
+def test_connections_from_one_address_are_capped():
+    with Workspace() as ws:
+        herald, _, _ = started(ws, "[server]\nmax_connections_per_source = 5")
+        held = [socket.create_connection(("127.0.0.1", herald.port), timeout=10) for _ in range(5)]
+        try:
+            time.sleep(0.5)  # the five are accepted and held
+            extra = socket.create_connection(("127.0.0.1", herald.port), timeout=10)
+            extra.settimeout(5)
+            try:
+                data = extra.recv(10)
+            except ConnectionResetError:
+                data = b""
+            extra.close()
+            assert data == b"", "the sixth connection from one address must be closed at once"
+            log = open(herald.log_path, errors="replace").read()
+            assert "too many connections from one address" in log, log[-2000:]
+        finally:
+            for s_ in held:
+                s_.close()
+        deadline = time.time() + 20
+        while True:
+            status, _, _ = raw_exchange(herald, b"GET /v2/notifications/x HTTP/1.1\r\nHost: localhost\r\n"
+                                                b"Connection: close\r\n\r\n")
+            if status == 401:
+                break
+            assert time.time() < deadline, "not served once the held connections closed"
+            time.sleep(0.2)
+
+
 def test_core_dumps_are_off():
     with Workspace() as ws:
         herald, _, _ = started(ws)
@@ -200,4 +286,5 @@ def test_sigterm_finishes_in_flight_requests():
 if __name__ == "__main__":
     run_tests([test_tls_versions_and_headers, test_core_dumps_are_off, test_slow_client_is_cut_off,
                test_malformed_requests_get_a_400_in_the_api_error_format, test_a_50_mb_body_gets_a_413_not_a_reset,
+               test_descriptor_exhaustion_backs_off_logs_once_and_recovers, test_connections_from_one_address_are_capped,
                test_sigterm_finishes_in_flight_requests])
