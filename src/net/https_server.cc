@@ -14,6 +14,7 @@
 #include <boost/beast/ssl.hpp>
 
 #include <fcntl.h>
+#include <malloc.h>
 #include <unistd.h>
 
 #include <atomic>
@@ -135,6 +136,7 @@ struct HttpsServer::Impl {
   std::condition_variable sessions_done;
   std::unordered_map<Session*, std::weak_ptr<Session>> sessions;  // guarded by sessions_mutex
   std::unordered_map<std::string, std::size_t> per_source;        // guarded by sessions_mutex
+  std::size_t peak_sessions = 0;                                  // guarded by sessions_mutex
   // A descriptor held in reserve: when accept() fails for want of descriptors, it is freed to
   // accept (and at once close) the connection waiting in the backlog, which otherwise makes
   // every accept fail again at once.
@@ -246,6 +248,7 @@ struct HttpsServer::Impl {
         std::lock_guard lock(sessions_mutex);
         sessions.emplace(session.get(), session);
         ++per_source[session->source];
+        peak_sessions = std::max(peak_sessions, sessions.size());
       }
       auto executor = session->stream.get_executor();
       asio::co_spawn(executor, run_session(session), asio::detached);
@@ -253,10 +256,21 @@ struct HttpsServer::Impl {
   }
 
   void forget(Session* session) {
-    std::lock_guard lock(sessions_mutex);
-    sessions.erase(session);
-    if (auto it = per_source.find(session->source); it != per_source.end() && --it->second == 0) per_source.erase(it);
-    if (sessions.empty()) sessions_done.notify_all();
+    bool shrunk = false;
+    {
+      std::lock_guard lock(sessions_mutex);
+      sessions.erase(session);
+      if (auto it = per_source.find(session->source); it != per_source.end() && --it->second == 0) per_source.erase(it);
+      if (sessions.empty()) sessions_done.notify_all();
+      // After a flood (at least 256 connections, now down to a quarter), hand the freed
+      // connection buffers back to the system: glibc keeps them otherwise, and RSS stays at the
+      // flood's peak (measured: 5,000 idle TLS connections left 383 MB after they closed).
+      if (peak_sessions >= 256 && sessions.size() * 4 < peak_sessions) {
+        peak_sessions = sessions.size();
+        shrunk = true;
+      }
+    }
+    if (shrunk) ::malloc_trim(0);
   }
 
   asio::awaitable<void> write(Session& s, Response&& response, unsigned version, bool keep_alive) {
