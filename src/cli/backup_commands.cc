@@ -198,6 +198,22 @@ Result<KeyImport> import_keys(crypto::DataKeyRepository& repository, const std::
   return done;
 }
 
+// A key backup's keys into the context's key store (SQLite only: PostgreSQL's key ids come from
+// an identity this would have to move), then proof that the store's KEK opens them.
+Result<KeyImport> restore_key_backup(Context& context, const std::string& file) {
+  if (is_postgres_url(context.config.key_store_path)) {
+    return failed_precondition(
+        "restore keys into a SQLite key store (a data directory made by `herald init`), "
+        "then move them with `herald migrate-store`");
+  }
+  auto keys = read_key_backup(context.config, file);
+  if (!keys) return keys.error();
+  auto imported = import_keys(context.keys->repository(), *keys);
+  if (!imported) return imported.error();
+  HERALD_TRY(context.keys->check_kek_matches_store());
+  return imported;
+}
+
 }  // namespace
 
 int run_backup_create(const std::string& config_path, const std::string& file) {
@@ -307,13 +323,10 @@ int run_backup_restore(const std::string& config_path, const std::string& file, 
   // The data keys first, from the key backup taken with (after) this backup.
   std::optional<KeyImport> imported;
   if (!keys_file.empty()) {
-    auto keys = read_key_backup(*config, keys_file);
-    if (!keys) return fail(keys.error());
     auto importing = open_context(config_path);
     if (!importing) return fail(importing.error());
-    auto done = import_keys(importing->keys->repository(), *keys);
+    auto done = restore_key_backup(*importing, keys_file);
     if (!done) return fail(done.error());
-    if (auto matches = importing->keys->check_kek_matches_store(); !matches) return fail(matches.error());
     imported = *done;
   }
   // Everything authenticated: now replace the empty database and the checkpoint file.
@@ -402,20 +415,10 @@ int run_keys_backup(const std::string& config_path, const std::string& file) {
 }
 
 int run_keys_restore(const std::string& config_path, const std::string& file) {
-  auto config = load_config(config_path);
-  if (!config) return fail(config.error());
-  if (is_postgres_url(config->key_store_path)) {
-    return fail(
-        failed_precondition("restore keys into a SQLite key store (a data directory made by `herald init`), "
-                            "then move them with `herald migrate-store`"));
-  }
-  auto keys = read_key_backup(*config, file);
-  if (!keys) return fail(keys.error());
   auto context = open_context(config_path);
   if (!context) return fail(context.error());
-  auto imported = import_keys(context->keys->repository(), *keys);
+  auto imported = restore_key_backup(*context, file);
   if (!imported) return fail(imported.error());
-  if (auto matches = context->keys->check_kek_matches_store(); !matches) return fail(matches.error());
   auto recorded =
       context->record({security::cli_actor(),
                        "keys.restored",

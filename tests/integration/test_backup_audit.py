@@ -34,6 +34,16 @@ def send(herald, key, template_id, email=CANARY_EMAIL, value=CANARY_PERSONALISAT
     return body["id"]
 
 
+def serving(ws, env=None):
+    """An SMTP sink and a started server with a service, its key and a canary email template."""
+    sink = ws.track(SmtpSink(ws.dir))
+    herald = ws.track(Herald(HERALD, ws.dir, sink.port, env=env))
+    service_id, key = herald.create_service()
+    template_id = herald.create_template(service_id, "Hi", "Code ((canary))")
+    herald.start()
+    return sink, herald, service_id, key, template_id
+
+
 def fresh_copy_with_keys(ws, source, sink_port, name):
     """A data directory made by `herald init`, with the key material copied from `source`."""
     target = ws.track(Herald(HERALD, ws.dir, sink_port, name=name, env=source.env))
@@ -49,11 +59,7 @@ def fresh_copy_with_keys(ws, source, sink_port, name):
 
 def test_backup_under_load_restores_every_acknowledged_notification():
     with Workspace() as ws:
-        sink = ws.track(SmtpSink(ws.dir))
-        herald = ws.track(Herald(HERALD, ws.dir, sink.port))
-        service_id, key = herald.create_service()
-        template_id = herald.create_template(service_id, "Hi", "Code ((canary))")
-        herald.start()
+        sink, herald, service_id, key, template_id = serving(ws)
         acknowledged = [send(herald, key, template_id) for _ in range(20)]
         stop = threading.Event()
         during = []
@@ -105,11 +111,7 @@ def test_key_backup_restores_while_a_key_copy_taken_while_serving_is_refused():
     restored notification answered 500. Now `backup restore` refuses such a key store by name and
     restores nothing, serve refuses to start on it, and `herald keys backup` gets it right."""
     with Workspace() as ws:
-        sink = ws.track(SmtpSink(ws.dir))
-        herald = ws.track(Herald(HERALD, ws.dir, sink.port))
-        service_id, key = herald.create_service()
-        template_id = herald.create_template(service_id, "Hi", "Code ((canary))")
-        herald.start()
+        sink, herald, service_id, key, template_id = serving(ws)
         sent = [send(herald, key, template_id) for _ in range(5)]
         stale = os.path.join(ws.dir, "stale-copy")
         os.makedirs(stale)
@@ -184,11 +186,7 @@ def test_tampered_backup_fails_verify():
 
 def test_shredded_data_is_unreadable_in_a_backup_taken_before_the_shred():
     with Workspace() as ws:
-        sink = ws.track(SmtpSink(ws.dir))
-        herald = ws.track(Herald(HERALD, ws.dir, sink.port, env={"HERALD_TESTING": "1"}))
-        service_id, key = herald.create_service()
-        template_id = herald.create_template(service_id, "Hi", "Code ((canary))")
-        herald.start()
+        sink, herald, service_id, key, template_id = serving(ws, env={"HERALD_TESTING": "1"})
         nid = send(herald, key, template_id)
         created = herald.wait_for_status(key, nid, {"delivered"})["created_at"]
         herald.stop()

@@ -21,6 +21,21 @@ CallbackFault missing_fields(std::string_view client, std::initializer_list<std:
 
 CallbackFault malformed(std::string message) { return {CallbackFault::Kind::kMalformed, {std::move(message)}}; }
 
+CallbackRead<ReceiptReport> receipt_from(std::string_view client, std::pair<std::string_view, std::string> status,
+                                         std::pair<std::string_view, std::string> reference,
+                                         std::optional<store::NotificationStatus> (*to_status)(std::string_view)) {
+  CallbackFault missing{CallbackFault::Kind::kMissingFields, {}};
+  for (const auto* field : {&status, &reference}) {
+    if (field->second.empty()) {
+      missing.messages.push_back(std::string(client) + " callback failed: " + std::string(field->first) + " missing");
+    }
+  }
+  if (!missing.messages.empty()) return missing;
+  auto mapped = to_status(status.second);
+  if (!mapped) return malformed(std::string(client) + " callback failed: unknown status " + status.second);
+  return ReceiptReport{std::move(reference.second), *mapped};
+}
+
 std::string text_member(const json::Value& object, const char* key) {
   const json::Value* v = object.find(key);
   return v != nullptr && (v->is_string() || v->is_number()) ? v->as_string() : "";

@@ -5,6 +5,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <utility>
 
 #include "core/json.h"
 #include "core/result.h"
@@ -24,6 +25,13 @@ std::optional<SendResult> http_failure(std::string_view provider, const Result<n
 // "<client> callback failed: <field> missing" for each field.
 CallbackFault missing_fields(std::string_view client, std::initializer_list<std::string_view> fields);
 CallbackFault malformed(std::string message);
+
+// A receipt from its two fields, as both providers check them: the missing ones named (in the
+// order given), then a status code `to_status` does not define refused as
+// "<client> callback failed: unknown status <code>".
+CallbackRead<ReceiptReport> receipt_from(std::string_view client, std::pair<std::string_view, std::string> status,
+                                         std::pair<std::string_view, std::string> reference,
+                                         std::optional<store::NotificationStatus> (*to_status)(std::string_view));
 
 // A string or number member's text; empty when absent, null or of another type.
 std::string text_member(const json::Value& object, const char* key);

@@ -56,12 +56,7 @@ CallbackRead<ReceiptReport> read_receipt(std::string_view body) {
     if (k == "status" && status.empty()) status = v;
     if (k == "reference" && reference.empty()) reference = v;
   }
-  if (status.empty() && reference.empty()) return missing_fields("Firetext", {"status", "reference"});
-  if (status.empty()) return missing_fields("Firetext", {"status"});
-  if (reference.empty()) return missing_fields("Firetext", {"reference"});
-  auto mapped = receipt_status(status);
-  if (!mapped) return malformed("Firetext callback failed: unknown status " + status);
-  return ReceiptReport{std::move(reference), *mapped};
+  return receipt_from("Firetext", {"status", std::move(status)}, {"reference", std::move(reference)}, &receipt_status);
 }
 
 CallbackRead<domain::IncomingText> read_inbound(std::string_view body, Timestamp now) {

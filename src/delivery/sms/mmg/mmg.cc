@@ -51,14 +51,8 @@ std::optional<store::NotificationStatus> receipt_status(std::string_view status)
 CallbackRead<ReceiptReport> read_receipt(std::string_view text) {
   auto body = json::parse(text);
   if (!body || !body->is_object()) return malformed("MMG callback failed: invalid JSON");
-  std::string status = text_member(*body, "status");
-  std::string reference = text_member(*body, "CID");
-  if (status.empty() && reference.empty()) return missing_fields("MMG", {"status", "CID"});
-  if (status.empty()) return missing_fields("MMG", {"status"});
-  if (reference.empty()) return missing_fields("MMG", {"CID"});
-  auto mapped = receipt_status(status);
-  if (!mapped) return malformed("MMG callback failed: unknown status " + status);
-  return ReceiptReport{std::move(reference), *mapped};
+  return receipt_from("MMG", {"status", text_member(*body, "status")}, {"CID", text_member(*body, "CID")},
+                      &receipt_status);
 }
 
 // MMG form-encodes the message and the date.
