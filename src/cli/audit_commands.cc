@@ -6,16 +6,24 @@
 #include "cli/context.h"
 
 namespace herald::cli {
-int run_audit_verify(const std::string& config_path) {
+int run_audit_verify(const std::string& config_path, const std::vector<std::string>& witnesses) {
   auto context = open_context(config_path);
   if (!context) return fail(context.error());
-  auto report = context->audit->verify();
-  if (!report) return fail(report.error());
-  std::cout << crypto::audit_report_summary(*report) << "\n";
-  if (report->ok && report->uncovered_entries > 0) {
-    std::cout << report->uncovered_entries << " entries after the newest checkpoint are not yet signed\n";
+  std::vector<security::AuditWitness> given;
+  for (const std::string& path : witnesses) given.push_back({path});
+  auto verified = context->audit->verify(given);
+  if (!verified) return fail(verified.error());
+  const crypto::AuditReport& report = verified->report;
+  std::cout << crypto::audit_report_summary(report) << "\n";
+  if (report.ok && report.uncovered_entries > 0) {
+    std::cout << report.uncovered_entries << " entries after the newest checkpoint are not yet signed\n";
   }
-  return report->ok ? 0 : 1;
+  if (report.checkpoint_records > 0) {
+    std::cout << "the chain records " << report.checkpoint_records << " checkpoints; every one was found\n";
+  }
+  std::cout << "witnesses checked:\n";
+  for (const std::string& w : verified->witnesses) std::cout << "  " << w << "\n";
+  return report.ok ? 0 : 1;
 }
 
 int run_audit_export(const std::string& config_path, const std::string& since_text) {

@@ -19,6 +19,7 @@
 #include "cli/context.h"
 #include "core/base64.h"
 #include "core/json.h"
+#include "crypto/audit_chain.h"
 #include "crypto/random.h"
 #include "ops/backup_file.h"
 #include "ops/key_check.h"
@@ -49,6 +50,36 @@ struct Scratch {
   }
   fs::path path;
 };
+
+// The audit head of a snapshot: the highest seq it holds (0 for none).
+Result<std::int64_t> snapshot_audit_head(const fs::path& snapshot) {
+  auto db = store::sqlite::Connection::open(snapshot.string(), store::sqlite::Connection::Durability::kNormal);
+  if (!db) return db.error();
+  auto head = db->prepare("SELECT COALESCE(MAX(seq), 0) FROM audit_log");
+  if (!head) return head.error();
+  auto row = head->step();
+  if (!row) return row.error();
+  return *row ? head->column_int(0) : 0;
+}
+
+// The checkpoint file as the snapshot knows it, copied AFTER the snapshot was taken: so every
+// checkpoint the snapshot's chain records (its records follow their checkpoints) is in the
+// copy. Lines past the snapshot's head were signed while it was taken and would name entries it
+// lacks; they are left out. Lines that do not parse are kept for verify to report.
+Result<void> copy_checkpoints_up_to(const std::string& from, const fs::path& to, std::int64_t head) {
+  std::ifstream in(from);
+  std::ofstream out(to, std::ios::trunc);
+  if (!out) return unavailable("cannot write " + to.string());
+  std::string line;
+  while (in && std::getline(in, line)) {
+    auto parsed = crypto::parse_checkpoint_line(line);
+    if (parsed && parsed->seq > head) continue;
+    out << line << "\n";
+  }
+  out.close();
+  if (!out) return unavailable("cannot write " + to.string());
+  return ok();
+}
 
 // A fresh backup key and its wrapping under the newest KEK version.
 struct BackupKey {
@@ -222,18 +253,15 @@ int run_backup_create(const std::string& config_path, const std::string& file) {
   const Config& config = context->config;
   Scratch scratch(fs::path(config.database_path).parent_path());
   if (scratch.path.empty()) return fail(unavailable("cannot make a scratch directory beside the database"));
-  // Checkpoints first, then the database: every copied checkpoint names an entry the later
-  // snapshot holds, so the restored chain verifies.
-  const fs::path checkpoints = scratch.path / kCheckpointsSection;
-  std::error_code ec;
-  if (fs::exists(config.audit_checkpoint_path)) {
-    fs::copy_file(config.audit_checkpoint_path, checkpoints, ec);
-  } else {
-    std::ofstream(checkpoints).close();
-  }
-  if (ec) return fail(unavailable("cannot copy the audit checkpoints: " + ec.message()));
+  // The database first, then the checkpoints it knows of (copy_checkpoints_up_to).
   const fs::path snapshot = scratch.path / kDatabaseSection;
   if (auto taken = context->store->snapshot_to(snapshot.string()); !taken) return fail(taken.error());
+  auto head = snapshot_audit_head(snapshot);
+  if (!head) return fail(head.error());
+  const fs::path checkpoints = scratch.path / kCheckpointsSection;
+  if (auto copied = copy_checkpoints_up_to(config.audit_checkpoint_path, checkpoints, *head); !copied) {
+    return fail(copied.error());
+  }
 
   auto backup_key = new_backup_key(context->keys->kek());
   if (!backup_key) return fail(backup_key.error());
@@ -363,13 +391,13 @@ int run_backup_restore(const std::string& config_path, const std::string& file, 
   }
   auto recorded = context->record(std::move(restored_event));
   if (!recorded) return fail(recorded.error());
-  auto report = context->audit->verify();
-  if (!report) return fail(report.error());
+  auto verified = context->audit->verify();
+  if (!verified) return fail(verified.error());
   std::cout << "restored " << file << " (made " << format_timestamp(header->created) << ") into "
             << config->database_path << "\ndata keys: ok (" << opens->days
-            << " service days of sealed notifications open)\naudit log: " << crypto::audit_report_summary(*report)
-            << "\n";
-  return report->ok ? 0 : 1;
+            << " service days of sealed notifications open)\naudit log: "
+            << crypto::audit_report_summary(verified->report) << "\n";
+  return verified->report.ok ? 0 : 1;
 }
 
 int run_keys_backup(const std::string& config_path, const std::string& file) {

@@ -5,6 +5,7 @@
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "core/error.h"
 
@@ -99,7 +100,7 @@ int run_subject_find(const std::string& config_path, const std::string& service,
 
 // The audit log (audit_commands.cc): verify the chain against its signed checkpoints (exit 1
 // on any problem), export JSON Lines for a SIEM, sign the head now.
-int run_audit_verify(const std::string& config_path);
+int run_audit_verify(const std::string& config_path, const std::vector<std::string>& witnesses);
 int run_audit_export(const std::string& config_path, const std::string& since_text);
 int run_audit_checkpoint(const std::string& config_path);
 

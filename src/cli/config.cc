@@ -285,7 +285,7 @@ Result<Config> load_config(const std::string& path) {
     return invalid_argument("config " + path + ": keys.kek = \"pkcs11\" needs keys.pkcs11_token and keys.pkcs11_pin_file");
   }
   c.audit_checkpoint_path = resolve(base, get<std::string>(t, "audit.checkpoints", "audit-checkpoints"));
-  c.audit_syslog = get<bool>(t, "audit.syslog", false);
+  c.audit_syslog = get<bool>(t, "audit.syslog", true);
   c.audit_checkpoint_seconds = static_cast<int>(get<std::int64_t>(t, "audit.checkpoint_interval_seconds", 60));
   if (c.audit_checkpoint_seconds < 1) return invalid_argument("config " + path + ": audit.checkpoint_interval_seconds must be positive");
   c.retention_interval_minutes = static_cast<int>(get<std::int64_t>(t, "retention.interval_minutes", 60));
@@ -345,8 +345,9 @@ std::string default_config_text(std::uint16_t port, std::uint16_t smtp_port, con
          "store = \"" + key_store + "\"\n" + kek + "\n"
          "[retention]\n# Personal data is kept for each service's retention period (default 7 days); the job runs this often.\n"
          "interval_minutes = 60\n\n"
-         "[audit]\n# Signed checkpoints of the audit chain go to this append-only file (and to syslog when set).\n"
-         "checkpoints = \"audit-checkpoints\"\nsyslog = false\ncheckpoint_interval_seconds = 60\n\n"
+         "[audit]\n# Signed checkpoints of the audit chain go to this append-only file and, as a second witness,\n"
+         "# to syslog (LOG_AUTHPRIV): ship that off the host; `audit verify --witness EXPORT` checks it.\n"
+         "checkpoints = \"audit-checkpoints\"\nsyslog = true\ncheckpoint_interval_seconds = 60\n\n"
          "[email]\ndomain = \"notifications.herald.localhost\"\n\n"
          "[smtp]\n"
          "# The local sink that `make run` starts. For a real relay set host/port, set\n"

@@ -71,7 +71,7 @@ struct Config {
   std::string pkcs11_pin_file;
   int retention_interval_minutes = 60;  // how often `serve` runs the retention job
   std::string audit_checkpoint_path;    // append-only file of signed chain heads
-  bool audit_syslog = false;
+  bool audit_syslog = true;
   int audit_checkpoint_seconds = 60;    // how often `serve` signs the chain head
   std::string email_domain = "notifications.herald.localhost";
   delivery::smtp::SmtpOptions smtp;

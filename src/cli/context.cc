@@ -1,5 +1,8 @@
 #include "cli/context.h"
 
+#include <unistd.h>
+
+#include <array>
 #include <cstdlib>
 
 #include "core/log.h"
@@ -14,6 +17,12 @@
 
 namespace herald::cli {
 namespace {
+
+std::string host_name() {
+  std::array<char, 256> name{};
+  if (::gethostname(name.data(), name.size() - 1) != 0) return "unknown-host";
+  return name.data();
+}
 
 // First-release keyrings held the data keys themselves. Import them (same ids, so stored
 // ciphertexts need no rewrite), then drop them from the file. Each step is idempotent, so a
@@ -117,7 +126,12 @@ Result<Context> open_context(Config loaded) {
   auto cipher = std::make_shared<const crypto::FieldCipher>(keys, mode);
   auto store = open_store(*config, cipher);
   if (!store) return store.error();
-  security::AuditLogOptions audit_options{config->audit_checkpoint_path, config->keyring_path, config->audit_syslog};
+  // Checkpoint records name the file that holds the checkpoint, on this host; a process signs
+  // at least every interval (commands at once), so an unsigned tail twice that long, plus slack
+  // for a crash, means checkpoints went missing.
+  security::AuditLogOptions audit_options{config->audit_checkpoint_path, config->keyring_path, config->audit_syslog,
+                                          host_name() + ":" + config->audit_checkpoint_path,
+                                          std::chrono::seconds(2 * config->audit_checkpoint_seconds + 300)};
   auto audit = std::make_unique<security::AuditLog>(**store, std::move(audit_options));
   // Never a new data key for a day whose notifications are sealed under a key this key store
   // lacks (a restore beside the wrong keys.db): refused, not silently replaced.

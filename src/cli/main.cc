@@ -184,6 +184,9 @@ int main(int argc, char** argv) {
   auto* audit_cmd = app.add_subcommand("audit", "the tamper-evident audit log");
   audit_cmd->require_subcommand(1);
   auto* audit_verify = audit_cmd->add_subcommand("verify", "check the hash chain against the signed checkpoints");
+  std::vector<std::string> audit_witnesses;
+  audit_verify->add_option("--witness", audit_witnesses,
+                           "a further copy of checkpoints to check (a syslog export, another node's checkpoint file)");
   std::string audit_since;
   auto* audit_export = audit_cmd->add_subcommand("export", "print entries as JSON Lines (for a SIEM)");
   audit_export->add_option("--since", audit_since, "only entries at or after this time (2026-01-31T00:00:00.000000Z)");
@@ -242,7 +245,7 @@ int main(int argc, char** argv) {
   if (*backup_create) return run_backup_create(config, backup_file);
   if (*backup_verify) return run_backup_verify(config, backup_file);
   if (*backup_restore) return run_backup_restore(config, backup_file, restore_keys_file);
-  if (*audit_verify) return run_audit_verify(config);
+  if (*audit_verify) return run_audit_verify(config, audit_witnesses);
   if (*audit_export) return run_audit_export(config, audit_since);
   if (*audit_checkpoint) return run_audit_checkpoint(config);
   if (*keys_status) return run_keys_status(config);

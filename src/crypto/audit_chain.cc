@@ -1,6 +1,7 @@
 #include "crypto/audit_chain.h"
 
 #include <algorithm>
+#include <charconv>
 
 #include "core/base64.h"
 #include "core/check.h"
@@ -32,6 +33,15 @@ void append_int_field(std::string& out, std::int64_t v) {
   append_u64(out, static_cast<std::uint64_t>(v));
 }
 
+// A decimal without sign, leading zeros or anything else; nullopt otherwise.
+std::optional<std::int64_t> positive_decimal(std::string_view text) {
+  std::int64_t value = 0;
+  const auto [end, error] = std::from_chars(text.data(), text.data() + text.size(), value);
+  if (error != std::errc() || end != text.data() + text.size() || text.starts_with('0') || value < 1) {
+    return std::nullopt;
+  }
+  return value;
+}
 
 bool valid_key_id(std::string_view key_id) {
   if (key_id.empty() || key_id.size() > kMaxKeyIdBytes) return false;
@@ -237,6 +247,10 @@ const char* audit_problem_name(AuditProblem problem) {
       return "checkpoints_out_of_order";
     case AuditProblem::kCheckpointMismatch:
       return "checkpoint_mismatch";
+    case AuditProblem::kMissingCheckpoint:
+      return "missing_checkpoint";
+    case AuditProblem::kUnsignedEntries:
+      return "unsigned_entries";
   }
   return "unknown";
 }
@@ -256,16 +270,17 @@ std::string audit_report_summary(const AuditReport& report) {
   return out;
 }
 
-AuditVerifier::AuditVerifier(std::vector<AuditTrustedKey> trusted_keys)
-    : trusted_keys_(std::move(trusted_keys)), last_hash_(zero_hash()) {}
+AuditVerifier::AuditVerifier(std::vector<AuditTrustedKey> trusted_keys, AuditVerifyOptions options)
+    : trusted_keys_(std::move(trusted_keys)), options_(options), last_hash_(zero_hash()) {}
 
-void AuditVerifier::add_checkpoint(const AuditCheckpoint& c) {
+void AuditVerifier::add_checkpoint(const AuditCheckpoint& c, std::size_t witness) {
   HERALD_CHECK(entries_ == 0, "AuditVerifier: checkpoints must be added before entries");
   ++checkpoints_;
-  if (!checkpoint_finding_) check_checkpoint(c);
+  if (witness_last_seq_.size() <= witness) witness_last_seq_.resize(witness + 1, 0);
+  if (!checkpoint_finding_) check_checkpoint(c, witness_last_seq_[witness]);
 }
 
-void AuditVerifier::check_checkpoint(const AuditCheckpoint& c) {
+void AuditVerifier::check_checkpoint(const AuditCheckpoint& c, std::int64_t& witness_last_seq) {
   const std::string at = "checkpoint at " + std::to_string(c.seq);
   if (c.seq < 1 || c.hash.size() != kAuditHashBytes) {
     checkpoint_finding_ = Finding{AuditProblem::kForgedCheckpoint, std::max<std::int64_t>(c.seq, 1),
@@ -286,23 +301,27 @@ void AuditVerifier::check_checkpoint(const AuditCheckpoint& c) {
                                       describe_key_id(c.key_id) + ": it is forged or was altered"};
     return;
   }
-  if (!pins_.empty() && c.seq < pins_.back().seq) {
+  if (c.seq < witness_last_seq) {
     checkpoint_finding_ =
         Finding{AuditProblem::kCheckpointsOutOfOrder, c.seq,
                 "checkpoints are out of order: " + at + " (number " + std::to_string(checkpoints_) +
-                    " in the file) comes after checkpoint at " + std::to_string(pins_.back().seq)};
+                    " given) comes after checkpoint at " + std::to_string(witness_last_seq)};
     return;
   }
-  if (!pins_.empty() && c.seq == pins_.back().seq) {
-    // The head re-signed while no entry was added: harmless if it names the same hash.
-    if (c.hash != pins_.back().hash) {
+  witness_last_seq = c.seq;
+  const auto pin = std::lower_bound(pins_.begin(), pins_.end(), c.seq,
+                                    [](const Pin& p, std::int64_t seq) { return p.seq < seq; });
+  if (pin != pins_.end() && pin->seq == c.seq) {
+    // The head re-signed while no entry was added, or another witness's copy: harmless if it
+    // names the same hash.
+    if (c.hash != pin->hash) {
       checkpoint_finding_ = Finding{AuditProblem::kCheckpointMismatch, c.seq,
                                     "two signed checkpoints at " + std::to_string(c.seq) +
                                         " name different hashes: the chain was forked"};
     }
     return;
   }
-  pins_.push_back(Pin{c.seq, c.hash});
+  pins_.insert(pin, Pin{c.seq, c.hash});
 }
 
 void AuditVerifier::add_entry(const AuditEntry& e) {
@@ -354,6 +373,61 @@ void AuditVerifier::check_entry(const AuditEntry& e) {
   last_hash_ = e.hash;
   ++expected_seq_;
   match_pin(e);
+  if (!entry_finding_ && e.action == kCheckpointRecordAction) check_record(e);
+  if (!entry_finding_) note_uncovered(e);
+}
+
+// A record names the checkpoint its process signed just before appending it. With no witness
+// holding that checkpoint, the checkpoint was deleted (or its witness was not given): every
+// entry since the previous checkpoint still held loses its pin.
+void AuditVerifier::check_record(const AuditEntry& e) {
+  std::optional<std::int64_t> seq;
+  std::string node = "an unnamed node";
+  for (const auto& [key, value] : e.objects) {
+    if (key == "seq") seq = positive_decimal(value);
+    if (key == "node") node = "node " + value;
+  }
+  if (seq && (*seq < 1 || *seq >= e.seq)) seq.reset();
+  const auto pin = std::lower_bound(pins_.begin(), pins_.end(), seq.value_or(e.seq),
+                                    [](const Pin& p, std::int64_t s) { return p.seq < s; });
+  if (seq && pin != pins_.end() && pin->seq == *seq) {
+    ++records_;
+    return;
+  }
+  const std::string at = seq ? std::to_string(*seq) : std::string("an unreadable seq");
+  const std::int64_t first_unpinned = pin == pins_.begin() ? 1 : std::prev(pin)->seq + 1;
+  entry_finding_ = Finding{
+      AuditProblem::kMissingCheckpoint, first_unpinned,
+      "entry " + std::to_string(e.seq) + " records a checkpoint at " + at + " signed by " + node +
+          " that no witness checked holds: the checkpoint was deleted (or is in a witness not given, "
+          "such as another node's checkpoint file), so entries " + std::to_string(first_unpinned) +
+          " onwards are not pinned"};
+}
+
+void AuditVerifier::note_uncovered(const AuditEntry& e) {
+  last_at_ = e.at;
+  if (!pins_.empty() && e.seq <= pins_.back().seq) return;
+  if (e.action == kCheckpointRecordAction) return;
+  if (uncovered_++ == 0) {
+    first_uncovered_seq_ = e.seq;
+    first_uncovered_at_ = e.at;
+  }
+}
+
+// Entries after the newest checkpoint whose times span more than a signing interval allows:
+// checkpoints that covered them were lost (or signing has been failing).
+std::optional<AuditVerifier::Finding> AuditVerifier::unsigned_tail() const {
+  if (!options_.max_unsigned_span || uncovered_ == 0) return std::nullopt;
+  const Duration span = last_at_ - first_uncovered_at_;
+  if (span <= *options_.max_unsigned_span) return std::nullopt;
+  const auto minutes = [](Duration d) {
+    return std::to_string(std::chrono::duration_cast<std::chrono::minutes>(d).count()) + " min";
+  };
+  return Finding{AuditProblem::kUnsignedEntries, first_uncovered_seq_,
+                 std::to_string(uncovered_) + " entries from " + std::to_string(first_uncovered_seq_) +
+                     " on were never signed, over " + minutes(span) + " of entry times (signing allows " +
+                     minutes(*options_.max_unsigned_span) +
+                     "): checkpoints covering them were deleted or signing failed"};
 }
 
 void AuditVerifier::match_pin(const AuditEntry& e) {
@@ -401,6 +475,7 @@ AuditReport AuditVerifier::finish() const {
                                : "entries after " + std::to_string(last_seq) + " are missing:") +
                     " checkpoint at " + newest + " was signed over entries up to " + newest};
   }
+  if (!entry_side) entry_side = unsigned_tail();
   const Finding* chosen = nullptr;
   if (entry_side) chosen = &*entry_side;
   if (checkpoint_finding_ &&
@@ -408,7 +483,8 @@ AuditReport AuditVerifier::finish() const {
     chosen = &*checkpoint_finding_;
   }
   if (chosen == nullptr) {
-    report.uncovered_entries = last_seq - report.newest_checkpoint_seq;
+    report.uncovered_entries = uncovered_;
+    report.checkpoint_records = records_;
     return report;
   }
   report.ok = false;

@@ -117,6 +117,8 @@ enum class AuditProblem {
   kUnknownSigningKey,      // a checkpoint whose key id is not trusted
   kCheckpointsOutOfOrder,  // checkpoint seqs go backwards in the file
   kCheckpointMismatch,     // a validly signed checkpoint disagrees with the log (rewritten chain)
+  kMissingCheckpoint,      // the chain records a checkpoint that no witness holds (deleted)
+  kUnsignedEntries,        // entries after the newest checkpoint span longer than signing allows
 };
 const char* audit_problem_name(AuditProblem problem);
 
@@ -131,9 +133,24 @@ struct AuditReport {
   AuditProblem kind = AuditProblem::kNone;
   std::string problem;                     // one human sentence naming what is wrong; empty when ok
   std::int64_t newest_checkpoint_seq = 0;  // 0: no checkpoint
-  // Entries after the newest checkpoint: chained but not yet signed, so their removal from the
-  // end of the log could not be detected.
+  // Entries after the newest checkpoint, not counting checkpoint records: chained but not yet
+  // signed, so their removal from the end of the log could not be detected.
   std::int64_t uncovered_entries = 0;
+  // Checkpoint records (kCheckpointRecordAction) met in the chain, each matched to a checkpoint.
+  std::int64_t checkpoint_records = 0;
+};
+
+// The action of the entry the audit log appends after each checkpoint it signs: the chain's own
+// record that a checkpoint at object "seq" was written (by object "node", under "key_id").
+// Verification needs a witness holding every recorded checkpoint, so deleting the checkpoint
+// file cannot pass for a log that never had checkpoints (docs/formats/audit.md).
+inline constexpr std::string_view kCheckpointRecordAction = "audit.checkpointed";
+
+struct AuditVerifyOptions {
+  // Entries after the newest checkpoint (records aside) whose times span longer than this fail
+  // as kUnsignedEntries: a process signs every interval, so a longer unsigned tail means lost
+  // checkpoints. nullopt: no limit.
+  std::optional<Duration> max_unsigned_span;
 };
 
 // One line for the operator: "ok: ..." or "FAILED: <problem>".
@@ -144,7 +161,7 @@ std::string audit_report_summary(const AuditReport& report);
 // in seq order, each entry checked against the checkpoint at its seq as it passes.
 //
 //   AuditVerifier verifier({{"audit-1", public_key}});
-//   for (each line of the checkpoint file, in file order) verifier.add_checkpoint(*parsed);
+//   for (each witness w, each line in its file order) verifier.add_checkpoint(*parsed, w);
 //   for (each row of SELECT ... ORDER BY seq) verifier.add_entry(entry);
 //   AuditReport report = verifier.finish();
 //
@@ -152,10 +169,12 @@ std::string audit_report_summary(const AuditReport& report);
 // problem with the lowest first_bad_seq. Counting continues regardless.
 class AuditVerifier {
  public:
-  explicit AuditVerifier(std::vector<AuditTrustedKey> trusted_keys);
+  explicit AuditVerifier(std::vector<AuditTrustedKey> trusted_keys, AuditVerifyOptions options = {});
 
-  // All checkpoints must be added before the first entry (HERALD_CHECK: a caller bug).
-  void add_checkpoint(const AuditCheckpoint& c);
+  // All checkpoints must be added before the first entry (HERALD_CHECK: a caller bug). Several
+  // witnesses (the checkpoint file, a syslog export) may hold copies of one checkpoint; each
+  // witness's own checkpoints must come in seq order.
+  void add_checkpoint(const AuditCheckpoint& c, std::size_t witness = 0);
   void add_entry(const AuditEntry& e);
   // The verdict over everything given so far. May be called more than once.
   AuditReport finish() const;
@@ -170,13 +189,18 @@ class AuditVerifier {
     std::int64_t seq = 0;
     std::string hash;
   };
-  void check_checkpoint(const AuditCheckpoint& c);
+  void check_checkpoint(const AuditCheckpoint& c, std::int64_t& witness_last_seq);
   void check_entry(const AuditEntry& e);
   void reclassify_as_reordered(const AuditEntry& e);
   void match_pin(const AuditEntry& e);
+  void check_record(const AuditEntry& e);
+  void note_uncovered(const AuditEntry& e);
+  std::optional<Finding> unsigned_tail() const;
 
   std::vector<AuditTrustedKey> trusted_keys_;
-  std::vector<Pin> pins_;  // valid checkpoints, seq strictly increasing
+  AuditVerifyOptions options_;
+  std::vector<Pin> pins_;  // valid checkpoints of every witness, seq strictly increasing
+  std::vector<std::int64_t> witness_last_seq_;  // per witness, the seq of its last checkpoint
   std::size_t next_pin_ = 0;
   std::optional<Finding> checkpoint_finding_;
   std::optional<Finding> entry_finding_;
@@ -186,6 +210,13 @@ class AuditVerifier {
   std::int64_t expected_seq_ = 1;     // seq of the next entry, while no entry problem
   std::string last_hash_;             // hash of the last good entry (zeros before the first)
   std::int64_t last_pinned_seq_ = 0;  // seq of the newest checkpoint matched so far
+  std::int64_t records_ = 0;          // checkpoint records matched
+  // The tail after the newest checkpoint: entries other than records, the first one's seq and
+  // time, and the newest entry's time.
+  std::int64_t uncovered_ = 0;
+  std::int64_t first_uncovered_seq_ = 0;
+  Timestamp first_uncovered_at_{};
+  Timestamp last_at_{};
 
   // Set with a tentative kMissingEntry finding, to recognise a reorder when the "missing"
   // entry turns up later: the gap's seq range, and the hash a successor of the last good entry

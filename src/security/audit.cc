@@ -27,6 +27,42 @@ Result<void> append_line(const std::string& path, const std::string& line) {
   return ok();
 }
 
+// The checkpoints in a file, in file order. The checkpoint file holds nothing else; a witness
+// (`lenient`) may hold other lines, and a checkpoint after a prefix such as syslog's.
+Result<std::vector<crypto::AuditCheckpoint>> read_checkpoint_file(const std::string& path, bool lenient) {
+  std::vector<crypto::AuditCheckpoint> out;
+  std::ifstream in(path);
+  if (!in) {
+    if (!lenient) return out;  // no file yet: no checkpoints
+    return not_found("cannot read audit witness " + path);
+  }
+  std::string line;
+  std::size_t number = 0;
+  while (std::getline(in, line)) {
+    ++number;
+    std::string_view text = line;
+    if (lenient) {
+      const std::size_t start = text.find("{\"v\":");
+      if (start == std::string_view::npos) continue;
+      text.remove_prefix(start);
+      while (!text.empty() && (text.back() == '\r' || text.back() == ' ')) text.remove_suffix(1);
+    }
+    if (text.empty()) continue;
+    auto parsed = crypto::parse_checkpoint_line(text, number);
+    if (!parsed) return parsed.error();
+    out.push_back(std::move(*parsed));
+  }
+  return out;
+}
+
+crypto::AuditReport forged(const Error& error) {
+  crypto::AuditReport report;
+  report.ok = false;
+  report.kind = crypto::AuditProblem::kForgedCheckpoint;
+  report.problem = error.message;
+  return report;
+}
+
 }  // namespace
 
 std::string cli_actor() {
@@ -83,19 +119,7 @@ Result<void> AuditLog::record_all(std::vector<AuditEvent> events, Timestamp now)
 }
 
 Result<std::vector<crypto::AuditCheckpoint>> AuditLog::read_checkpoints() {
-  std::vector<crypto::AuditCheckpoint> out;
-  std::ifstream in(options_.checkpoint_path);
-  if (!in) return out;  // no file yet: no checkpoints
-  std::string line;
-  std::size_t number = 0;
-  while (std::getline(in, line)) {
-    ++number;
-    if (line.empty()) continue;
-    auto parsed = crypto::parse_checkpoint_line(line, number);
-    if (!parsed) return parsed.error();
-    out.push_back(std::move(*parsed));
-  }
-  return out;
+  return read_checkpoint_file(options_.checkpoint_path, false);
 }
 
 Result<std::optional<std::int64_t>> AuditLog::checkpoint(Timestamp now) {
@@ -110,11 +134,13 @@ Result<std::optional<std::int64_t>> AuditLog::checkpoint(Timestamp now) {
     checkpointed_seq_ = existing->empty() ? 0 : existing->back().seq;
   }
   const std::int64_t after = *checkpointed_seq_;
+  bool moved = false;  // an entry other than a checkpoint record
   HERALD_TRY(store_.read_audit(after, std::nullopt, [&](const crypto::AuditEntry& e) -> Result<void> {
     head = e;
+    moved = moved || e.action != crypto::kCheckpointRecordAction;
     return ok();
   }));
-  if (!head) return std::optional<std::int64_t>();
+  if (!head || !moved) return std::optional<std::int64_t>();
   auto keyring = crypto::Keyring::load(options_.keyring_path);
   if (!keyring) return keyring.error();
   if (keyring->signing_keys().empty()) return failed_precondition("the keyring holds no audit signing key");
@@ -128,10 +154,23 @@ Result<std::optional<std::int64_t>> AuditLog::checkpoint(Timestamp now) {
     ::openlog("herald", LOG_PID | LOG_NDELAY, LOG_AUTHPRIV);
     ::syslog(LOG_AUTHPRIV | LOG_NOTICE, "audit checkpoint %s", line.c_str());
   }
+  // Written after the checkpoint, so a record never names a checkpoint that was not written.
+  HERALD_TRY(append_record(head->seq, signed_checkpoint->key_id, now));
   return std::optional<std::int64_t>(head->seq);
 }
 
-Result<crypto::AuditReport> AuditLog::verify() {
+Result<void> AuditLog::append_record(std::int64_t seq, const std::string& key_id, Timestamp now) {
+  crypto::AuditEntry record;
+  record.at = now;
+  record.actor = "system:audit";
+  record.action = std::string(crypto::kCheckpointRecordAction);
+  record.objects = {{"seq", std::to_string(seq)}, {"key_id", key_id}, {"node", options_.node}};
+  auto stored = store_.append_audit({std::move(record)});
+  if (!stored) return stored.error();
+  return ok();
+}
+
+Result<AuditVerification> AuditLog::verify(const std::vector<AuditWitness>& witnesses) {
   auto keyring = crypto::Keyring::load(options_.keyring_path);
   if (!keyring) return keyring.error();
   std::vector<crypto::AuditTrustedKey> trusted;
@@ -140,22 +179,31 @@ Result<crypto::AuditReport> AuditLog::verify() {
     if (!public_key) return public_key.error();
     trusted.push_back({signing_key_id(number), std::move(*public_key)});
   }
-  crypto::AuditVerifier verifier(std::move(trusted));
-  auto checkpoints = read_checkpoints();
-  if (!checkpoints) {
-    // A checkpoint line that does not even parse is a forged (or damaged) checkpoint.
-    crypto::AuditReport report;
-    report.ok = false;
-    report.kind = crypto::AuditProblem::kForgedCheckpoint;
-    report.problem = checkpoints.error().message;
-    return report;
-  }
-  for (const auto& c : *checkpoints) verifier.add_checkpoint(c);
+  crypto::AuditVerifier verifier(std::move(trusted), {options_.max_unsigned_span});
+  AuditVerification out;
+  const auto add = [&](const std::string& path, bool lenient, std::size_t witness) -> Result<bool> {
+    auto checkpoints = read_checkpoint_file(path, lenient);
+    if (!checkpoints && checkpoints.error().code == ErrorCode::kNotFound) return checkpoints.error();
+    if (!checkpoints) {
+      // A checkpoint line that does not even parse is a forged (or damaged) checkpoint.
+      out.report = forged(Error{checkpoints.error().code, path + ": " + checkpoints.error().message});
+      return false;
+    }
+    for (const auto& c : *checkpoints) verifier.add_checkpoint(c, witness);
+    out.witnesses.push_back(path + ": " + std::to_string(checkpoints->size()) + " checkpoints");
+    return true;
+  };
+  auto added = add(options_.checkpoint_path, false, 0);
+  for (std::size_t i = 0; added && *added && i < witnesses.size(); ++i) added = add(witnesses[i].path, true, i + 1);
+  if (!added) return added.error();
+  if (!*added) return out;
   HERALD_TRY(store_.read_audit(0, std::nullopt, [&](const crypto::AuditEntry& e) -> Result<void> {
     verifier.add_entry(e);
     return ok();
   }));
-  return verifier.finish();
+  out.report = verifier.finish();
+  if (options_.syslog) out.witnesses.push_back("syslog: each checkpoint sent (not read back: give its export with --witness)");
+  return out;
 }
 
 Result<std::int64_t> AuditLog::export_jsonl(std::optional<Timestamp> since, std::ostream& out) {

@@ -33,7 +33,24 @@ struct AuditEvent {
 struct AuditLogOptions {
   std::string checkpoint_path;  // the append-only checkpoint file
   std::string keyring_path;     // where the signing keys are
-  bool syslog = false;          // also send each checkpoint line to syslog (LOG_AUTHPRIV)
+  bool syslog = true;           // also send each checkpoint line to syslog (LOG_AUTHPRIV)
+  std::string node;             // names this process's checkpoints in the chain's records
+  // verify() fails when entries after the newest checkpoint span longer than this (by their
+  // own times); nullopt: no limit. Set from the signing interval.
+  std::optional<Duration> max_unsigned_span;
+};
+
+// A copy of checkpoint lines kept elsewhere than the checkpoint file: a syslog or SIEM export,
+// another node's checkpoint file. Any line holding a checkpoint (`{"v":1,...}`, possibly after a
+// syslog prefix) counts; other lines are skipped.
+struct AuditWitness {
+  std::string path;
+};
+
+// What verify() checked: the report, and one line per witness ("audit-checkpoints: 15 checkpoints").
+struct AuditVerification {
+  crypto::AuditReport report;
+  std::vector<std::string> witnesses;
 };
 
 class AuditLog {
@@ -42,16 +59,21 @@ class AuditLog {
 
   Result<void> record(AuditEvent event, Timestamp now);
   Result<void> record_all(std::vector<AuditEvent> events, Timestamp now);
-  // Signs the chain head into the checkpoint file if it moved since the newest checkpoint.
-  // Returns the seq checkpointed, or nullopt when there was nothing new.
+  // Signs the chain head into the checkpoint file (and syslog) if entries other than checkpoint
+  // records were added since the newest checkpoint, then appends a record of it to the chain
+  // (crypto::kCheckpointRecordAction). Returns the seq checkpointed, or nullopt when there was
+  // nothing new.
   Result<std::optional<std::int64_t>> checkpoint(Timestamp now);
-  // Checks the whole chain against every checkpoint, trusting every signing key of the keyring.
-  Result<crypto::AuditReport> verify();
+  // Checks the whole chain against every checkpoint of the checkpoint file and of `witnesses`,
+  // trusting every signing key of the keyring. Every checkpoint the chain records must be in one
+  // of them.
+  Result<AuditVerification> verify(const std::vector<AuditWitness>& witnesses = {});
   // Entries at or after `since` as JSON Lines; returns how many.
   Result<std::int64_t> export_jsonl(std::optional<Timestamp> since, std::ostream& out);
 
  private:
   Result<std::vector<crypto::AuditCheckpoint>> read_checkpoints();
+  Result<void> append_record(std::int64_t seq, const std::string& key_id, Timestamp now);
   store::AuditStore& store_;
   AuditLogOptions options_;
   std::mutex checkpoint_mutex_;

@@ -314,6 +314,116 @@ TEST_F(AuditChainTest, CheckpointsAfterEntriesAreACallerBug) {
   EXPECT_DEATH(verifier.add_checkpoint(checkpoints_[0]), "checkpoints must be added before");
 }
 
+// The chain as AuditLog writes it: after each checkpoint (10, 20, 30, 40) the next entry records
+// it, so that deleting checkpoints cannot pass for a log that never had any.
+class AuditRecordTest : public AuditChainTest {
+ protected:
+  AuditRecordTest() {
+    recorded_ = entries_;
+    for (std::int64_t seq : {10, 20, 30, 40}) recorded_[static_cast<std::size_t>(seq)] = record_of(seq + 1, seq);
+    rechain_from(recorded_, 0);
+    for (std::int64_t seq : {10, 20, 30, 40}) signed_.push_back(sign_over(recorded_, seq));
+  }
+
+  static AuditEntry record_of(std::int64_t seq, std::int64_t checkpoint_seq) {
+    AuditEntry e = make_entry(seq);
+    e.actor = "system:audit";
+    e.action = std::string(kCheckpointRecordAction);
+    e.objects = {{"seq", std::to_string(checkpoint_seq)}, {"key_id", "audit-1"}, {"node", "host-a:/srv/herald/audit-checkpoints"}};
+    return e;
+  }
+
+  AuditCheckpoint sign_over(const std::vector<AuditEntry>& entries, std::int64_t seq) const {
+    const AuditEntry& e = entries[static_cast<std::size_t>(seq - 1)];
+    return *sign_checkpoint(seq, e.hash, e.at, "audit-1", seed_);
+  }
+
+  // Each inner list is one witness (the checkpoint file, a syslog export, ...).
+  AuditReport verify_witnessed(const std::vector<AuditEntry>& entries,
+                               const std::vector<std::vector<AuditCheckpoint>>& witnesses,
+                               AuditVerifyOptions options = {}) const {
+    AuditVerifier verifier({{"audit-1", public_key_}}, options);
+    for (std::size_t w = 0; w < witnesses.size(); ++w) {
+      for (const auto& c : witnesses[w]) verifier.add_checkpoint(c, w);
+    }
+    for (const auto& e : entries) verifier.add_entry(e);
+    return verifier.finish();
+  }
+
+  std::vector<AuditEntry> recorded_;
+  std::vector<AuditCheckpoint> signed_;
+};
+
+TEST_F(AuditRecordTest, RecordsMatchedToTheirCheckpointsVerifyAndAreNotCountedAsUnsigned) {
+  const AuditReport report = verify_witnessed(recorded_, {signed_});
+  EXPECT_TRUE(report.ok) << report.problem;
+  EXPECT_EQ(report.checkpoint_records, 4);
+  EXPECT_EQ(report.uncovered_entries, 9) << "entries 42-50; the record at 41 needs no signature of its own";
+}
+
+// The outside probe's attack: edit an entry, recompute every later hash, delete the checkpoint
+// file. Before records, the log verified as one that had never been signed.
+TEST_F(AuditRecordTest, DeletedCheckpointsFailBecauseTheChainRecordsThem) {
+  auto entries = recorded_;
+  entries[24].actor = "cli:mallory";
+  rechain_from(entries, 24);
+  expect_failure(verify_witnessed(entries, {}), AuditProblem::kMissingCheckpoint, 1,
+                 "entry 11 records a checkpoint at 10 signed by node host-a:/srv/herald/audit-checkpoints");
+  expect_failure(verify_witnessed(recorded_, {}), AuditProblem::kMissingCheckpoint, 1, "no witness checked holds");
+
+  // Only the newest checkpoints deleted: the entries since the last one still held lose their pin.
+  expect_failure(verify_witnessed(recorded_, {{signed_[0], signed_[1]}}), AuditProblem::kMissingCheckpoint, 21,
+                 "entry 31 records a checkpoint at 30");
+  // A record whose seq was not a checkpoint, or is unreadable, is no better.
+  auto odd = recorded_;
+  odd[10].objects[0].second = "011";
+  rechain_from(odd, 10);
+  std::vector<AuditCheckpoint> resigned;
+  for (std::int64_t seq : {10, 20, 30, 40}) resigned.push_back(sign_over(odd, seq));
+  expect_failure(verify_witnessed(odd, {resigned}), AuditProblem::kMissingCheckpoint, 11,
+                 "records a checkpoint at an unreadable seq");
+}
+
+// A second witness holds what the first lost; the verifier merges them by seq, and still checks
+// the order within each.
+TEST_F(AuditRecordTest, ASecondWitnessCoversCheckpointsTheFileLost) {
+  const AuditReport report = verify_witnessed(recorded_, {{signed_[0]}, signed_});
+  EXPECT_TRUE(report.ok) << report.problem;
+  EXPECT_EQ(report.checkpoints, 5);
+  EXPECT_EQ(report.newest_checkpoint_seq, 40);
+
+  // The whole chain rewritten with its records dropped and renumbered (what an attacker without
+  // the signing key would have to do): the witness still pins it.
+  std::vector<AuditEntry> rewritten;
+  for (const auto& e : recorded_) {
+    if (e.action != kCheckpointRecordAction) rewritten.push_back(e);
+  }
+  for (std::size_t i = 0; i < rewritten.size(); ++i) rewritten[i].seq = static_cast<std::int64_t>(i) + 1;
+  rechain_from(rewritten, 0);
+  EXPECT_TRUE(verify_witnessed(rewritten, {}).ok) << "nothing in the chain itself can show this";
+  expect_failure(verify_witnessed(rewritten, {{}, signed_}), AuditProblem::kCheckpointMismatch, 11,
+                 "entry 20 does not match the signed checkpoint at 20");
+
+  auto backwards = signed_;
+  std::swap(backwards[0], backwards[3]);
+  expect_failure(verify_witnessed(recorded_, {signed_, backwards}), AuditProblem::kCheckpointsOutOfOrder, 20,
+                 "checkpoints are out of order");
+}
+
+// A process signs at least once per interval, so an unsigned tail much longer than that means
+// its checkpoints were lost, even when the records that named them were rewritten away too.
+TEST_F(AuditRecordTest, AnUnsignedTailLongerThanSigningAllowsFails) {
+  const AuditVerifyOptions within{std::chrono::seconds(49)};
+  const AuditVerifyOptions tight{std::chrono::seconds(48)};
+  EXPECT_TRUE(verify_witnessed(entries_, {}, within).ok) << "entries 1-50 span 49 s";
+  expect_failure(verify_witnessed(entries_, {}, tight), AuditProblem::kUnsignedEntries, 1,
+                 "50 entries from 1 on were never signed");
+  // The tail counts from the newest checkpoint: 42-50 span 8 s.
+  EXPECT_TRUE(verify_witnessed(recorded_, {signed_}, {std::chrono::seconds(8)}).ok);
+  expect_failure(verify_witnessed(recorded_, {signed_}, {std::chrono::seconds(7)}),
+                 AuditProblem::kUnsignedEntries, 42, "9 entries from 42 on were never signed");
+}
+
 std::string replaced(std::string text, std::string_view from, std::string_view to) {
   const auto at = text.find(from);
   EXPECT_NE(at, std::string::npos) << from;

@@ -10,10 +10,12 @@ forged checkpoint) makes `herald audit verify` fail and name the problem; refuse
 recorded (counted, no token); export gives JSON Lines.
 Usage: test_backup_audit.py /path/to/herald
 """
+import hashlib
 import json
 import os
 import shutil
 import sqlite3
+import struct
 import subprocess
 import sys
 import threading
@@ -228,6 +230,40 @@ def test_shredded_data_is_unreadable_in_a_backup_taken_before_the_shred():
         control.stop()
 
 
+def entry_hash(seq, at, actor, action, objects, outcome, source, prev):
+    """An entry's hash as docs/formats/audit.md defines it."""
+    def field(b):
+        return struct.pack(">Q", len(b)) + b
+    objs = json.loads(objects)
+    data = field(b"herald.audit.v1") + field(struct.pack(">q", seq)) + field(struct.pack(">q", at))
+    data += field(actor.encode()) + field(action.encode()) + field(struct.pack(">q", len(objs)))
+    for k, v in objs:
+        data += field(k.encode()) + field(v.encode())
+    data += field(outcome.encode()) + field(source.encode()) + field(prev)
+    return hashlib.sha256(data).digest()
+
+
+def rechain(db, edit=None, drop_action=None):
+    """What an attacker with write access to the database (not the signing key) can do: change
+    actors (edit: {seq: actor}), drop every entry with one action and renumber, and recompute
+    every hash so that the chain is self-consistent again."""
+    rows = db.execute("SELECT seq, at, actor, action, objects, outcome, source, prev_hash, hash FROM audit_log "
+                      "ORDER BY seq").fetchall()
+    assert entry_hash(*rows[0][:7], rows[0][7]) == rows[0][8], "the test's hash must match herald's format"
+    kept = [list(r) for r in rows if r[3] != drop_action]
+    db.execute("DELETE FROM audit_log")
+    prev = b"\0" * 32
+    for seq, row in enumerate(kept, start=1):
+        row[0] = seq
+        row[2] = (edit or {}).get(seq, row[2])
+        row[7] = prev
+        row[8] = prev = entry_hash(*row[:7], prev)
+        db.execute("INSERT INTO audit_log (seq, at, actor, action, objects, outcome, source, prev_hash, hash) "
+                   "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)", row)
+    db.commit()
+    return len(rows) - len(kept)
+
+
 def audit_fixture(ws):
     herald = ws.track(Herald(HERALD, ws.dir, 2525))
     for i in range(4):
@@ -294,34 +330,43 @@ def test_audit_verify_catches_a_forged_checkpoint_and_a_rewritten_chain():
         open(path, "w").write("\n".join(original) + "\n")
         assert herald.run_cli("audit", "verify").startswith("ok")
         # Rewriting an entry AND recomputing every later hash still fails: the signed checkpoints
-        # pin the chain. Done with herald's own format through a second, honest chain is not
-        # possible without the signing key, so rewrite by re-chaining with the documented hash.
-        import hashlib
-        import struct
-
-        def field(b):
-            return struct.pack(">Q", len(b)) + b
-
-        def entry_hash(seq, at, actor, action, objects, outcome, source, prev):
-            objs = json.loads(objects)
-            data = field(b"herald.audit.v1") + field(struct.pack(">q", seq)) + field(struct.pack(">q", at))
-            data += field(actor.encode()) + field(action.encode()) + field(struct.pack(">q", len(objs)))
-            for k, v in objs:
-                data += field(k.encode()) + field(v.encode())
-            data += field(outcome.encode()) + field(source.encode()) + field(prev)
-            return hashlib.sha256(data).digest()
-
-        rows = db.execute("SELECT seq, at, actor, action, objects, outcome, source, prev_hash, hash FROM audit_log "
-                          "ORDER BY seq").fetchall()
-        assert entry_hash(*rows[0][:7], rows[0][7]) == rows[0][8], "the test's hash must match herald's format"
-        prev = rows[1][7]
-        for i, row in enumerate(rows[1:], start=1):
-            actor = "cli:mallory" if i == 1 else row[2]
-            h = entry_hash(row[0], row[1], actor, row[3], row[4], row[5], row[6], prev)
-            db.execute("UPDATE audit_log SET actor = ?, prev_hash = ?, hash = ? WHERE seq = ?", (actor, prev, h, row[0]))
-            prev = h
-        db.commit()
+        # pin the chain (rewritten with the documented hash; no signing key needed for that).
+        rechain(db, edit={2: "cli:mallory"})
         expect_failure(herald, ["checkpoint"])
+
+
+def test_audit_verify_fails_when_checkpoints_are_deleted_after_a_rewrite():
+    """The outside probe's finding: an entry edited, every later hash recomputed and the checkpoint
+    file deleted verified as "ok". The chain records each checkpoint, so it now fails."""
+    with Workspace() as ws:
+        herald, db = audit_fixture(ws)
+        out = herald.run_cli("audit", "verify")
+        assert "the chain records 12 checkpoints; every one was found" in out, out
+        assert "audit-checkpoints: 12 checkpoints" in out and "syslog" in out, out
+        rechain(db, edit={3: "cli:mallory"})
+        os.remove(os.path.join(herald.dir, "audit-checkpoints"))
+        out = expect_failure(herald, ["records a checkpoint"])
+        assert "no witness checked holds" in out, out
+
+
+def test_audit_verify_checks_a_second_witness():
+    """A syslog export of the checkpoint lines is a second witness: with the checkpoint file gone
+    and the whole chain rewritten without its records (nothing in the database can show that),
+    verify --witness EXPORT still fails, and says which witnesses it read."""
+    with Workspace() as ws:
+        herald, db = audit_fixture(ws)
+        export = os.path.join(ws.dir, "syslog-export.txt")
+        with open(export, "w") as out:
+            out.write("Dec  2 10:00:00 host sshd[1]: unrelated line\n")
+            for line in open(os.path.join(herald.dir, "audit-checkpoints")):
+                out.write("Dec  2 10:00:01 host herald[42]: audit checkpoint " + line)
+        assert "syslog-export.txt: 12 checkpoints" in herald.run_cli("audit", "verify", "--witness", export)
+        os.remove(os.path.join(herald.dir, "audit-checkpoints"))
+        assert rechain(db, edit={2: "cli:mallory"}, drop_action="audit.checkpointed") == 12
+        assert herald.run_cli("audit", "verify").startswith("ok"), "without a witness this rewrite is invisible"
+        code, out, err = herald.run_cli("audit", "verify", "--witness", export, check=False)
+        assert code == 1 and "does not match the signed checkpoint" in out, (code, out, err)
+        assert "syslog-export.txt: 12 checkpoints" in out, out
 
 
 def test_refused_requests_are_audited_without_the_token():
@@ -384,5 +429,7 @@ if __name__ == "__main__":
                test_audit_verify_catches_an_edited_entry, test_audit_verify_catches_a_deleted_entry,
                test_audit_verify_catches_reordered_entries, test_audit_verify_catches_a_truncated_tail,
                test_audit_verify_catches_a_forged_checkpoint_and_a_rewritten_chain,
+               test_audit_verify_fails_when_checkpoints_are_deleted_after_a_rewrite,
+               test_audit_verify_checks_a_second_witness,
                test_refused_requests_are_audited_without_the_token,
                test_revoked_key_is_refused_by_a_running_server_and_audited])
