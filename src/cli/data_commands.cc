@@ -103,7 +103,7 @@ int run_service_set_callback(const std::string& config_path, const std::string& 
   crypto::wipe_string(token);
   if (!saved) return fail(saved.error());
   auto recorded = context->record({security::cli_actor(), "service.callback_set",
-                                   {{"service_id", found->id.to_string()}, {"kind", kind}, {"url", url}}});
+                                   {{"service_id", found->id.to_string()}, {"kind", kind}}});
   if (!recorded) return fail(recorded.error());
   return 0;
 }

@@ -24,6 +24,32 @@ std::optional<std::int64_t> optional_micros(std::optional<Timestamp> t) {
   return to_micros(*t);
 }
 
+Result<std::string> reference_index(const crypto::FieldCipher& cipher, ServiceId service, std::string_view reference,
+                                    Timestamp now) {
+  return cipher.blind_index(service.to_string() + "/reference", reference, now);
+}
+
+Result<std::optional<SealedReference>> seal_legacy_reference(const crypto::FieldCipher& cipher, std::string_view id,
+                                                             std::string_view service, std::string_view reference,
+                                                             std::string_view recipient_envelope, Timestamp now) {
+  // Envelope bytes 1..4: the big-endian id of the data key that sealed it (docs/formats/ciphertext.md).
+  std::uint32_t key_id = 0;
+  if (cipher.mode() == crypto::FieldCipher::Mode::kEncrypt) {
+    if (recipient_envelope.size() < 5) return std::optional<SealedReference>();  // redacted
+    for (std::size_t i = 1; i < 5; ++i) key_id = (key_id << 8) | static_cast<unsigned char>(recipient_envelope[i]);
+  }
+  auto envelope = cipher.seal(reference, {kNotifications, "reference", id}, key_id);
+  if (!envelope) {
+    if (envelope.error().code == ErrorCode::kNotFound) return std::optional<SealedReference>();
+    return envelope.error();
+  }
+  auto parsed = ServiceId::parse(std::string(service));
+  if (!parsed) return data_loss("malformed service id in notifications row");
+  auto index = reference_index(cipher, *parsed, reference, now);
+  if (!index) return index.error();
+  return std::optional<SealedReference>(SealedReference{std::move(*envelope), std::move(*index)});
+}
+
 Result<SealedNotification> seal_notification(const crypto::FieldCipher& cipher, const NotificationRecord& r) {
   SealedNotification row;
   row.id = r.id.to_string();
@@ -38,6 +64,14 @@ Result<SealedNotification> seal_notification(const crypto::FieldCipher& cipher, 
     return ok();
   };
   HERALD_TRY(seal(r.recipient, "recipient", row.recipient));
+  if (r.reference) {
+    std::string sealed;
+    HERALD_TRY(seal(*r.reference, "reference", sealed));
+    row.reference = std::move(sealed);
+    auto index = reference_index(cipher, r.service, *r.reference, r.created_at);
+    if (!index) return index.error();
+    row.reference_index = std::move(*index);
+  }
   HERALD_TRY(seal(r.personalisation_json, "personalisation", row.personalisation));
   HERALD_TRY(seal(r.subject, "subject", row.subject));
   HERALD_TRY(seal(r.body, "body", row.body));
@@ -57,7 +91,6 @@ Result<SealedNotification> seal_notification(const crypto::FieldCipher& cipher, 
   row.template_version = r.template_version;
   row.type = channel_name(r.type);
   row.status = status_name(r.status);
-  row.reference = r.reference;
   row.created_at = to_micros(r.created_at);
   row.sent_at = optional_micros(r.sent_at);
   row.updated_at = optional_micros(r.updated_at);
@@ -89,7 +122,11 @@ Result<NotificationRecord> open_notification(const crypto::FieldCipher& cipher, 
   if (!type || !status) return data_loss("unknown notification type or status in notifications row " + row.id);
   r.type = *type;
   r.status = *status;
-  r.reference = row.reference;
+  if (row.reference) {
+    auto plain = cipher.open(*row.reference, {kNotifications, "reference", row.id});
+    if (!plain) return plain.error();
+    r.reference = std::move(*plain);
+  }
   const std::pair<std::string*, const std::string*> personal[] = {
       {&r.recipient, &row.recipient}, {&r.personalisation_json, &row.personalisation},
       {&r.subject, &row.subject}, {&r.body, &row.body}};
@@ -236,17 +273,18 @@ Result<InboundSms> open_inbound_sms(const crypto::FieldCipher& cipher, const Sea
   return sms;
 }
 
-Result<std::string> seal_callback_token(const crypto::FieldCipher& cipher, const ServiceCallback& callback) {
-  const std::string row = callback.service.to_string() + "/" + callback_kind_name(callback.kind);
-  auto key_id = cipher.keys().key_for_scope(crypto::kSecretsScope, callback.updated_at);
+Result<std::string> seal_callback_field(const crypto::FieldCipher& cipher, ServiceId service, CallbackKind kind,
+                                        std::string_view column, std::string_view value, Timestamp now) {
+  const std::string row = service.to_string() + "/" + callback_kind_name(kind);
+  auto key_id = cipher.keys().key_for_scope(crypto::kSecretsScope, now);
   if (!key_id) return key_id.error();
-  return cipher.seal(callback.bearer_token, {"service_callbacks", "bearer_token", row}, *key_id);
+  return cipher.seal(value, {"service_callbacks", column, row}, *key_id);
 }
 
-Result<std::string> open_callback_token(const crypto::FieldCipher& cipher, std::string_view envelope,
-                                        ServiceId service, CallbackKind kind) {
+Result<std::string> open_callback_field(const crypto::FieldCipher& cipher, ServiceId service, CallbackKind kind,
+                                        std::string_view column, std::string_view envelope) {
   const std::string row = service.to_string() + "/" + callback_kind_name(kind);
-  return cipher.open(envelope, {"service_callbacks", "bearer_token", row});
+  return cipher.open(envelope, {"service_callbacks", column, row});
 }
 
 std::string encode_audit_objects(const std::vector<std::pair<std::string, std::string>>& objects) {

@@ -20,7 +20,8 @@ namespace herald::store {
 struct SealedNotification {
   std::string id, service, api_key, key_type, template_id, type, status;
   std::int64_t template_version = 1;
-  std::optional<std::string> reference;
+  std::optional<std::string> reference;                    // envelope (column reference_sealed)
+  std::optional<std::string> reference_index;              // blind index of the reference
   std::string recipient, personalisation, subject, body;  // envelopes
   std::optional<std::string> unsubscribe;                  // envelope
   std::optional<std::string> recipient_index;              // blind index (HMAC), never plaintext
@@ -31,6 +32,22 @@ struct SealedNotification {
   std::int64_t billable_units = 0, rate_multiplier = 1;
   std::int64_t callback_attempts = 0;
 };
+
+// The blind index a `reference` filter matches (column reference_index): keyed like the
+// recipient index but in a domain of its own, so that a reference equal to a recipient does not
+// give an equal index.
+Result<std::string> reference_index(const crypto::FieldCipher& cipher, ServiceId service, std::string_view reference,
+                                    Timestamp now);
+
+// A reference stored in plain text by an earlier release, sealed now under the key of the row's
+// recipient envelope (the row's own data key: no key is made). nullopt when that key was
+// destroyed (the row's data is gone): the reference is then dropped.
+struct SealedReference {
+  std::string envelope, index;
+};
+Result<std::optional<SealedReference>> seal_legacy_reference(const crypto::FieldCipher& cipher, std::string_view id,
+                                                             std::string_view service, std::string_view reference,
+                                                             std::string_view recipient_envelope, Timestamp now);
 
 // Seals the personal fields under the service's data key for the notification's day.
 Result<SealedNotification> seal_notification(const crypto::FieldCipher& cipher, const NotificationRecord& record);
@@ -63,11 +80,13 @@ Result<std::string> seal_api_key_secret(const crypto::FieldCipher& cipher, const
 Result<std::string> open_api_key_secret(const crypto::FieldCipher& cipher, std::string_view envelope,
                                         std::string_view key_id);
 
-// A service callback's bearer token, sealed like API key secrets, bound to ("service_callbacks",
-// "bearer_token", "<service id>/<kind>").
-Result<std::string> seal_callback_token(const crypto::FieldCipher& cipher, const ServiceCallback& callback);
-Result<std::string> open_callback_token(const crypto::FieldCipher& cipher, std::string_view envelope,
-                                        ServiceId service, CallbackKind kind);
+// A service callback's bearer token (column "bearer_token") and URL (column "url": it may carry
+// secrets of its own), sealed like API key secrets under the "secrets" key, bound to
+// ("service_callbacks", column, "<service id>/<kind>").
+Result<std::string> seal_callback_field(const crypto::FieldCipher& cipher, ServiceId service, CallbackKind kind,
+                                        std::string_view column, std::string_view value, Timestamp now);
+Result<std::string> open_callback_field(const crypto::FieldCipher& cipher, ServiceId service, CallbackKind kind,
+                                        std::string_view column, std::string_view envelope);
 
 // A file sent by email as stored: content and filename sealed under the data key of the service
 // and the document's expiry day (crypto::document_scope), bound to ("documents", column, id).

@@ -19,7 +19,7 @@ import os
 import sys
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "tools"))
-from canary import (CANARY_ADDRESS_LINE, CANARY_EMAIL, CANARY_FILE, CANARY_PERSONALISATION,  # noqa: E402
+from canary import (CANARY_ADDRESS_LINE, CANARY_EMAIL, CANARY_FILE, CANARY_NHS_NUMBER, CANARY_PERSONALISATION,  # noqa: E402
                     CANARY_PHONE, CANARY_PHONE_DIGITS, scan_files)
 from harness import BACKEND, Herald, SmtpSink, Workspace, postgres_server, run_tests  # noqa: E402
 from sms_provider import SmsProvider  # noqa: E402
@@ -63,11 +63,14 @@ def send_canary_and_scan(plaintext):
         assert status == 200
         status, received = herald.request("GET", "/v2/received-text-messages", key=key)
         assert [t["user_number"] for t in received["received_text_messages"]] == [CANARY_PHONE_DIGITS], received
+        # Services put patient identifiers in `reference`: it is sealed too, and still filters.
         status, body = herald.request("POST", "/v2/notifications/email", key=key, body={
-            "email_address": CANARY_EMAIL, "template_id": template_id,
+            "email_address": CANARY_EMAIL, "template_id": template_id, "reference": CANARY_NHS_NUMBER,
             "personalisation": {"canary": CANARY_PERSONALISATION}})
         assert status == 201, (status, body)
         herald.wait_for_status(key, body["id"], {"delivered"})
+        status, listed = herald.request("GET", "/v2/notifications?reference=" + CANARY_NHS_NUMBER, key=key)
+        assert status == 200 and [n["id"] for n in listed["notifications"]] == [body["id"]], listed
         # The relay did receive it: the scan below is not clean merely because nothing happened.
         (raw, meta), = sink.messages()
         assert CANARY_PERSONALISATION.encode() in raw and meta["rcpt_tos"] == [CANARY_EMAIL]

@@ -48,6 +48,9 @@ class Backend {
   // The bytes of the data-key table as stored (SQLite: keys.db and its WAL; PostgreSQL: the
   // table's current relation file).
   virtual std::string key_table_bytes() = 0;
+  // The bytes of one data table as stored now, without the write-ahead log's history (SQLite:
+  // every file, checkpointed; PostgreSQL: the table's current relation file).
+  virtual std::string table_bytes(const std::string& table) = 0;
 };
 
 // Every file below `dir`, appended to `out`. A directory that vanishes while it is read (another
@@ -98,6 +101,7 @@ class SqliteBackend final : public Backend {
     return stmt->run();
   }
   std::string raw_bytes() override { return slurp_tree(dir_); }
+  std::string table_bytes(const std::string& /*table*/) override { return raw_bytes(); }
   std::string key_table_bytes() override {
     std::string out;
     for (const char* name : {"keys.db", "keys.db-wal"}) {
@@ -178,11 +182,12 @@ class PostgresBackend final : public Backend {
     checkpoint();
     return slurp_tree(data_dir_);
   }
-  std::string key_table_bytes() override {
+  std::string key_table_bytes() override { return table_bytes("herald_keys.data_keys"); }
+  std::string table_bytes(const std::string& table) override {
     checkpoint();
     auto db = postgres::PgConnection::open(url());
     if (!db) return {};
-    auto path = (*db)->exec("SELECT pg_relation_filepath('herald_keys.data_keys')");
+    auto path = (*db)->exec("SELECT pg_relation_filepath('" + table + "')");
     if (!path || path->rows() != 1) return {};
     std::ifstream in(data_dir_ / path->text(0, 0), std::ios::binary);
     return std::string(std::istreambuf_iterator<char>(in), {});
@@ -217,6 +222,7 @@ class MemoryBackend final : public Backend {
   }
   std::string raw_bytes() override { return {}; }
   std::string key_table_bytes() override { return {}; }
+  std::string table_bytes(const std::string& /*table*/) override { return {}; }
 
  private:
   std::shared_ptr<fakes::MemoryStore> store_ = std::make_shared<fakes::MemoryStore>();

@@ -66,16 +66,19 @@ class StoreContract : public ::testing::TestWithParam<std::string> {
 
 TEST_P(StoreContract, NotificationRoundTripsAndIsEncryptedOnDisk) {
   auto r = notification("canary.7f3a@example.org");
-  r.reference = "marker-" + crypto::random_uuid().to_string();  // stored in plaintext, by design
+  r.reference = "NHS-943-476-5919";  // services put patient identifiers here
+  r.postage = "marker-" + crypto::random_uuid().to_string();  // plain text, to find the row on disk
   ASSERT_TRUE(store_->insert_notification(r));
   auto found = store_->find_notification(service_.id, r.id);
   ASSERT_TRUE(found && *found);
   EXPECT_EQ((*found)->recipient, "canary.7f3a@example.org");
+  EXPECT_EQ((*found)->reference, r.reference);
   EXPECT_EQ((*found)->personalisation_json, R"({"name":"Ada"})");
   EXPECT_EQ((*found)->status, NotificationStatus::kCreated);
   if (const auto disk = this->disk()) {
     EXPECT_EQ(disk->find("canary.7f3a"), std::string::npos);
-    EXPECT_NE(disk->find(*r.reference), std::string::npos)
+    EXPECT_EQ(disk->find("943-476-5919"), std::string::npos);
+    EXPECT_NE(disk->find(*r.postage), std::string::npos)
         << "the row itself must be on disk, or the scan proves nothing";
   }
 }
@@ -472,15 +475,33 @@ TEST_P(StoreContract, CallbacksAreSealedClaimedAndFinished) {
   ServiceCallback callback{service_.id, CallbackKind::kDeliveryStatus, "https://hooks.example/status",
                            "bearer-canary-5d1e9f", now_};
   ASSERT_TRUE(store_->set_service_callback(callback));
-  callback.url = "https://hooks.example/v2";
+  callback.url = "https://hooks-canary-71b2.example/v2?sig=s3cr3t";
   ASSERT_TRUE(store_->set_service_callback(callback)) << "setting again replaces";
   auto found = *store_->find_service_callback(service_.id, CallbackKind::kDeliveryStatus);
   ASSERT_TRUE(found);
-  EXPECT_EQ(found->url, "https://hooks.example/v2");
+  EXPECT_EQ(found->url, "https://hooks-canary-71b2.example/v2?sig=s3cr3t");
   EXPECT_EQ(found->bearer_token, "bearer-canary-5d1e9f");
   EXPECT_FALSE(*store_->find_service_callback(service_.id, CallbackKind::kInboundSms));
   if (const auto disk = this->disk()) {
     EXPECT_EQ(disk->find("bearer-canary-5d1e9f"), std::string::npos) << "the token is sealed";
+    EXPECT_EQ(disk->find("hooks-canary-71b2"), std::string::npos) << "the URL is sealed";
+  }
+  if (backend_->on_disk()) {
+    // A URL stored in plain text by an earlier release is sealed when the store opens.
+    ASSERT_TRUE(backend_->raw_exec(
+        "UPDATE service_callbacks SET url = ?, url_sealed = NULL WHERE service_id = ?",
+        {{"https://legacy-hook-9c4d.example/cb"}, {service_.id.to_string()}}));
+    reopen();
+    found = *store_->find_service_callback(service_.id, CallbackKind::kDeliveryStatus);
+    ASSERT_TRUE(found);
+    EXPECT_EQ(found->url, "https://legacy-hook-9c4d.example/cb");
+    EXPECT_EQ(found->bearer_token, "bearer-canary-5d1e9f");
+    if (GetParam() == "postgres") {
+      ASSERT_TRUE(backend_->raw_exec("VACUUM FULL service_callbacks", {}));
+    }
+    store_.reset();  // SQLite: the WAL checkpointed into the file
+    EXPECT_EQ(backend_->table_bytes("service_callbacks").find("legacy-hook-9c4d"), std::string::npos);
+    reopen();
   }
 
   auto a = notification();
@@ -703,6 +724,46 @@ TEST_P(StoreContract, DocumentExpiresAndCountsFailures) {
   auto reopened = another();
   ASSERT_TRUE(reopened);
   EXPECT_FALSE(*reopened->find_document(service_.id, d.id, now_));
+}
+
+// Releases before schema 13 kept `reference` in plain text (column reference): opening the
+// store seals it under the row's own data key, empties the old column, and the filter finds it.
+TEST_P(StoreContract, LegacyPlainTextReferencesAreSealedWhenTheStoreOpens) {
+  if (!backend_->on_disk()) GTEST_SKIP() << "about stored bytes; the in-memory store has none";
+  auto old_row = notification("old@example.com");
+  auto redacted = notification("gone@example.com");
+  ASSERT_TRUE(store_->insert_notification(old_row));
+  ASSERT_TRUE(store_->insert_notification(redacted));
+  const std::string legacy = "legacy-ref-5a1c9e";
+  for (const NotificationRecord* row : {&old_row, &redacted}) {
+    ASSERT_TRUE(backend_->raw_exec("UPDATE notifications SET reference = ?, reference_sealed = NULL, "
+                                   "reference_index = NULL WHERE id = ?",
+                                   {{legacy}, {row->id.to_string()}}));
+  }
+  // The redacted row's personal fields are gone: its reference is dropped, not sealed.
+  ASSERT_TRUE(backend_->raw_exec("UPDATE notifications SET recipient = ?, redacted_at = 1 WHERE id = ?",
+                                 {{std::string(), true}, {redacted.id.to_string()}}));
+  reopen();
+  auto found = store_->find_notification(service_.id, old_row.id);
+  ASSERT_TRUE(found && *found) << (found ? "absent" : found.error().message);
+  EXPECT_EQ((*found)->reference, legacy);
+  NotificationQuery by_reference;
+  by_reference.service = service_.id;
+  by_reference.reference = legacy;
+  auto listed = store_->list_notifications(by_reference);
+  ASSERT_TRUE(listed) << listed.error().message;
+  ASSERT_EQ(listed->size(), 1U);
+  EXPECT_EQ((*listed)[0].id, old_row.id);
+  // The old plain text must be gone from the table's file too. SQLite overwrites it in place
+  // (secure_delete) and checkpoints the WAL on close; PostgreSQL keeps the old row version until
+  // the table is rewritten, which the operator does once after upgrading (README). The old
+  // release's own write-ahead log held it too, until its segments are recycled.
+  if (GetParam() == "postgres") {
+    ASSERT_TRUE(backend_->raw_exec("VACUUM FULL notifications", {}));
+  }
+  store_.reset();
+  EXPECT_EQ(backend_->table_bytes("notifications").find(legacy), std::string::npos);
+  reopen();
 }
 
 TEST_P(StoreContract, KeyMismatchSurfacesAsDataLoss) {

@@ -204,6 +204,13 @@ ALTER TABLE template_versions ADD COLUMN postage text;
 ALTER TABLE template_versions ADD COLUMN letter_contact_id uuid;
 UPDATE template_versions SET postage = 'second' WHERE template_type = 'letter';
 )sql"},
+    Migration{13, "sealed reference", R"sql(
+ALTER TABLE notifications ADD COLUMN reference_sealed bytea;
+ALTER TABLE notifications ADD COLUMN reference_index bytea;
+)sql"},
+    Migration{14, "sealed callback url", R"sql(
+ALTER TABLE service_callbacks ADD COLUMN url_sealed bytea;
+)sql"},
 };
 
 static_assert(kMigrations.back().version == kSchemaVersion, "add the PostgreSQL form of every SQLite migration");

@@ -10,7 +10,7 @@
 namespace herald::store::postgres {
 namespace {
 
-constexpr int kInsertColumns = 23;
+constexpr int kInsertColumns = 24;
 constexpr int kOutcomeColumns = 7;
 constexpr int kAttempts = 4;  // a statement that deadlocked is tried this many times
 
@@ -132,20 +132,20 @@ void PgBatchWriter::loop(PgConnection& connection) {
 void PgBatchWriter::write_inserts(PgConnection& connection, std::vector<Pending*>& rows) {
   const std::string sql =
       "INSERT INTO notifications (id, service_id, api_key_id, key_type, template_id, template_version, "
-      "notification_type, status, reference, recipient, personalisation, subject, body, "
+      "notification_type, status, reference_sealed, recipient, personalisation, subject, body, "
       "one_click_unsubscribe_url, created_at, due_at, recipient_index, sender, billable_units, rate_multiplier, "
-      "postage, updated_at, sent_at) VALUES " +
+      "postage, updated_at, sent_at, reference_index) VALUES " +
       placeholders(rows.size(), kInsertColumns) + " ON CONFLICT (id) DO NOTHING RETURNING id";
   Params params;
   for (const Pending* pending : rows) {
     const SealedNotification& r = *pending->insert;
     params.text(r.id).text(r.service).text(r.api_key).text(r.key_type).text(r.template_id)
-        .integer(r.template_version).text(r.type).text(r.status).optional_text(r.reference)
+        .integer(r.template_version).text(r.type).text(r.status).optional_bytes(r.reference)
         .bytes(r.recipient).bytes(r.personalisation).bytes(r.subject).bytes(r.body)
         .optional_bytes(r.unsubscribe).integer(r.created_at).optional_integer(r.due_at)
         .optional_bytes(r.recipient_index).optional_text(r.sender).integer(r.billable_units)
         .integer(r.rate_multiplier).optional_text(r.postage).optional_integer(r.updated_at)
-        .optional_integer(r.sent_at);
+        .optional_integer(r.sent_at).optional_bytes(r.reference_index);
   }
   const std::uint64_t resets = connection.resets();
   auto result = exec_retrying(connection, sql, params);

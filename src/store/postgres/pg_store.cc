@@ -17,15 +17,70 @@ namespace {
 
 constexpr const char* kNotificationColumns =
     "id, service_id, api_key_id, key_type, template_id, template_version, notification_type, "
-    "status, reference, recipient, personalisation, subject, body, one_click_unsubscribe_url, "
+    "status, reference_sealed, recipient, personalisation, subject, body, one_click_unsubscribe_url, "
     "created_at, sent_at, updated_at, attempts, sender, billable_units, rate_multiplier, sent_by, callback_attempts, postage";
 
 // The same, of an UPDATE ... AS n ... FROM (...) whose RETURNING must name the table.
 constexpr const char* kNotificationColumnsOfN =
     "n.id, n.service_id, n.api_key_id, n.key_type, n.template_id, n.template_version, n.notification_type, "
-    "n.status, n.reference, n.recipient, n.personalisation, n.subject, n.body, n.one_click_unsubscribe_url, "
+    "n.status, n.reference_sealed, n.recipient, n.personalisation, n.subject, n.body, n.one_click_unsubscribe_url, "
     "n.created_at, n.sent_at, n.updated_at, n.attempts, n.sender, n.billable_units, n.rate_multiplier, n.sent_by, "
     "n.callback_attempts, n.postage";
+
+// References an earlier release stored in plain text, sealed in batches (sealed_row.h). Each
+// row is one UPDATE guarded by `reference IS NOT NULL`, so nodes opening at once, or a crash
+// part-way, leave nothing half done.
+Result<void> seal_legacy_references(PgConnection& db, const crypto::FieldCipher& cipher, Timestamp now) {
+  std::int64_t sealed_rows = 0;
+  while (true) {
+    auto rows = db.exec(
+        "SELECT id, service_id, reference, recipient FROM notifications WHERE reference IS NOT NULL LIMIT 1000");
+    if (!rows) return rows.error();
+    if (rows->rows() == 0) {
+      if (sealed_rows > 0) {
+        log::warn("store.legacy_references_sealed",
+                  {{"rows", std::to_string(sealed_rows)},
+                   {"action", "run VACUUM FULL notifications once: old row versions still hold the plain text"}});
+      }
+      return ok();
+    }
+    sealed_rows += rows->rows();
+    for (int i = 0; i < rows->rows(); ++i) {
+      const std::string id = rows->text(i, 0);
+      auto sealed = seal_legacy_reference(cipher, id, rows->text(i, 1), rows->text(i, 2), rows->bytes(i, 3), now);
+      if (!sealed) return sealed.error();
+      Params params;
+      if (*sealed) {
+        params.bytes((*sealed)->envelope).bytes((*sealed)->index);
+      } else {
+        params.null().null();
+      }
+      HERALD_TRY(db.run("UPDATE notifications SET reference = NULL, reference_sealed = $1, reference_index = $2 "
+                        "WHERE id = $3 AND reference IS NOT NULL",
+                        params.text(id)));
+    }
+  }
+}
+
+// Callback URLs an earlier release stored in plain text (column url), sealed into url_sealed;
+// each UPDATE is guarded, so nodes opening at once do nothing twice.
+Result<void> seal_legacy_callback_urls(PgConnection& db, const crypto::FieldCipher& cipher, Timestamp now) {
+  for (const CallbackKind kind : {CallbackKind::kDeliveryStatus, CallbackKind::kInboundSms}) {
+    auto rows = db.exec("SELECT service_id, url FROM service_callbacks WHERE kind = $1 AND url_sealed IS NULL",
+                        Params().text(callback_kind_name(kind)));
+    if (!rows) return rows.error();
+    for (int i = 0; i < rows->rows(); ++i) {
+      auto id = ServiceId::parse(rows->text(i, 0));
+      if (!id) return data_loss("malformed service id in service_callbacks");
+      auto sealed = seal_callback_field(cipher, *id, kind, "url", rows->text(i, 1), now);
+      if (!sealed) return sealed.error();
+      HERALD_TRY(db.run("UPDATE service_callbacks SET url = '', url_sealed = $1 "
+                        "WHERE service_id = $2 AND kind = $3 AND url_sealed IS NULL",
+                        Params().bytes(*sealed).text(id->to_string()).text(callback_kind_name(kind))));
+    }
+  }
+  return ok();
+}
 
 constexpr const char* kServiceColumns =
     "SELECT id, name, email_sender_local_part, active, restricted, created_at, retention_days, permissions, "
@@ -90,7 +145,7 @@ SealedNotification sealed_from(const PgResult& rows, int i) {
   s.template_version = rows.integer(i, 5);
   s.type = rows.text(i, 6);
   s.status = rows.text(i, 7);
-  s.reference = rows.optional_text(i, 8);
+  s.reference = rows.optional_bytes(i, 8);
   s.recipient = rows.bytes(i, 9);
   s.personalisation = rows.bytes(i, 10);
   s.subject = rows.bytes(i, 11);
@@ -130,6 +185,11 @@ Result<std::unique_ptr<PgStore>> PgStore::open(const PgConfig& config, std::shar
   auto pool = PgPool::open(config.url, config.connections);
   if (!pool) return pool.error();
   HERALD_TRY((*pool)->with<int>([&](PgConnection& db) { return apply_migrations(db, to_micros(now)); }));
+  HERALD_TRY((*pool)->with<int>([&](PgConnection& db) -> Result<int> {
+    HERALD_TRY(seal_legacy_references(db, *cipher, now));
+    HERALD_TRY(seal_legacy_callback_urls(db, *cipher, now));
+    return 0;
+  }));
   std::vector<std::unique_ptr<PgConnection>> writers;
   for (std::size_t i = 0; i < std::max<std::size_t>(1, config.writers); ++i) {
     auto connection = PgConnection::open(config.url);
@@ -268,26 +328,33 @@ Result<std::optional<NotificationRecord>> PgStore::apply_receipt(const DeliveryR
 }
 
 Result<void> PgStore::set_service_callback(const ServiceCallback& callback) {
-  auto sealed = seal_callback_token(*cipher_, callback);
-  if (!sealed) return sealed.error();
+  auto token = seal_callback_field(*cipher_, callback.service, callback.kind, "bearer_token", callback.bearer_token,
+                                   callback.updated_at);
+  if (!token) return token.error();
+  auto url = seal_callback_field(*cipher_, callback.service, callback.kind, "url", callback.url, callback.updated_at);
+  if (!url) return url.error();
   return with_connection<void>([&](PgConnection& db) {
-    return db.run("INSERT INTO service_callbacks VALUES ($1, $2, $3, $4, $5) ON CONFLICT (service_id, kind) DO UPDATE "
-                  "SET url = excluded.url, bearer_token = excluded.bearer_token, updated_at = excluded.updated_at",
-                  Params().text(callback.service.to_string()).text(callback_kind_name(callback.kind)).text(callback.url)
-                      .bytes(*sealed).integer(to_micros(callback.updated_at)));
+    return db.run("INSERT INTO service_callbacks (service_id, kind, url, bearer_token, updated_at, url_sealed) "
+                  "VALUES ($1, $2, '', $3, $4, $5) ON CONFLICT (service_id, kind) DO UPDATE SET url = '', "
+                  "url_sealed = excluded.url_sealed, bearer_token = excluded.bearer_token, updated_at = excluded.updated_at",
+                  Params().text(callback.service.to_string()).text(callback_kind_name(callback.kind)).bytes(*token)
+                      .integer(to_micros(callback.updated_at)).bytes(*url));
   });
 }
 
 Result<std::optional<ServiceCallback>> PgStore::find_service_callback(ServiceId service, CallbackKind kind) {
   return with_connection<std::optional<ServiceCallback>>([&](PgConnection& db) -> Result<std::optional<ServiceCallback>> {
-    auto rows = db.exec("SELECT url, bearer_token, updated_at FROM service_callbacks WHERE service_id = $1 AND kind = $2",
-                        Params().text(service.to_string()).text(callback_kind_name(kind)));
+    auto rows = db.exec(
+        "SELECT url_sealed, bearer_token, updated_at FROM service_callbacks WHERE service_id = $1 AND kind = $2",
+        Params().text(service.to_string()).text(callback_kind_name(kind)));
     if (!rows) return rows.error();
     if (rows->rows() == 0) return std::optional<ServiceCallback>();
-    auto token = open_callback_token(*cipher_, rows->bytes(0, 1), service, kind);
+    auto url = open_callback_field(*cipher_, service, kind, "url", rows->bytes(0, 0));
+    if (!url) return url.error();
+    auto token = open_callback_field(*cipher_, service, kind, "bearer_token", rows->bytes(0, 1));
     if (!token) return token.error();
     return std::optional<ServiceCallback>(
-        ServiceCallback{service, kind, rows->text(0, 0), std::move(*token), from_micros(rows->integer(0, 2))});
+        ServiceCallback{service, kind, std::move(*url), std::move(*token), from_micros(rows->integer(0, 2))});
   });
 }
 
@@ -783,8 +850,10 @@ Result<std::vector<NotificationRecord>> PgStore::list_notifications(const Notifi
           sql += " AND status = ANY(" + next() + "::text[])";
         }
         if (query.reference) {
-          params.text(*query.reference);
-          sql += " AND reference = " + next();
+          auto index = reference_index(*cipher_, query.service, *query.reference, Timestamp{});
+          if (!index) return index.error();
+          params.bytes(*index);
+          sql += " AND reference_index = " + next();
         }
         if (query.older_than) {
           // Compared with the named notification's own (created_at, id); none of the service's
@@ -877,8 +946,8 @@ Result<RetentionOutcome> PgStore::redact_before(ServiceId service, Timestamp cut
       // once the day's data key is destroyed, which retention does next.
       auto redacted = db.exec(
           "UPDATE notifications SET recipient = '', personalisation = '', subject = '', body = '', "
-          "one_click_unsubscribe_url = NULL, recipient_index = NULL, redacted_at = $1 "
-          "WHERE service_id = $2 AND created_at < $3 AND redacted_at IS NULL",
+          "one_click_unsubscribe_url = NULL, recipient_index = NULL, reference = NULL, reference_sealed = NULL, "
+          "reference_index = NULL, redacted_at = $1 WHERE service_id = $2 AND created_at < $3 AND redacted_at IS NULL",
           Params().integer(to_micros(now)).text(id).integer(to_micros(cutoff)));
       if (!redacted) return redacted.error();
       outcome.redacted = redacted->affected();

@@ -233,6 +233,19 @@ ALTER TABLE template_versions ADD COLUMN postage TEXT;
 ALTER TABLE template_versions ADD COLUMN letter_contact_id TEXT;
 UPDATE template_versions SET postage = 'second' WHERE template_type = 'letter';
 )sql"},
+    // Services put patient identifiers in `reference`: sealed like the other personal fields,
+    // and filtered through a blind index. The old plain-text column stays for rows written
+    // before; the store seals those when it opens (seal_legacy_references) and empties it.
+    Migration{13, "sealed reference", R"sql(
+ALTER TABLE notifications ADD COLUMN reference_sealed BLOB;
+ALTER TABLE notifications ADD COLUMN reference_index BLOB;
+)sql"},
+    // Callback URLs sit beside their bearer tokens and can carry secrets of their own (a token in
+    // the query, an internal host name): sealed in url_sealed; the old column is left empty.
+    // Rows written before are sealed when the store opens (seal_legacy_callback_urls).
+    Migration{14, "sealed callback url", R"sql(
+ALTER TABLE service_callbacks ADD COLUMN url_sealed BLOB;
+)sql"},
 };
 
 static_assert(kMigrations.back().version == kSchemaVersion, "a new migration raises store::kSchemaVersion");

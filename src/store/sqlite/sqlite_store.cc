@@ -18,8 +18,79 @@ namespace {
 
 constexpr const char* kNotificationColumns =
     "id, service_id, api_key_id, key_type, template_id, template_version, notification_type, "
-    "status, reference, recipient, personalisation, subject, body, one_click_unsubscribe_url, "
+    "status, reference_sealed, recipient, personalisation, subject, body, one_click_unsubscribe_url, "
     "created_at, sent_at, updated_at, attempts, sender, billable_units, rate_multiplier, sent_by, callback_attempts, postage";
+
+// References an earlier release stored in plain text, sealed in batches (sealed_row.h); a
+// crash part-way leaves the rest for the next open.
+Result<void> seal_legacy_references(Connection& db, const crypto::FieldCipher& cipher, Timestamp now) {
+  struct Legacy {
+    std::string id, service, reference, recipient;
+  };
+  while (true) {
+    auto tx = Transaction::begin_immediate(db);
+    if (!tx) return tx.error();
+    std::vector<Legacy> batch;
+    {
+      auto select = db.prepare(
+          "SELECT id, service_id, reference, recipient FROM notifications WHERE reference IS NOT NULL LIMIT 1000");
+      if (!select) return select.error();
+      while (true) {
+        auto row = select->step();
+        if (!row) return row.error();
+        if (!*row) break;
+        batch.push_back({select->column_text(0), select->column_text(1), select->column_text(2), select->column_blob(3)});
+      }
+    }
+    for (const Legacy& legacy : batch) {
+      auto sealed = seal_legacy_reference(cipher, legacy.id, legacy.service, legacy.reference, legacy.recipient, now);
+      if (!sealed) return sealed.error();
+      auto update = db.prepare(
+          "UPDATE notifications SET reference = NULL, reference_sealed = ?, reference_index = ? WHERE id = ?");
+      if (!update) return update.error();
+      if (*sealed) {
+        update->bind_blob(1, (*sealed)->envelope).bind_blob(2, (*sealed)->index);
+      } else {
+        update->bind_null(1).bind_null(2);
+      }
+      HERALD_TRY(update->bind_text(3, legacy.id).run());
+    }
+    HERALD_TRY(tx->commit());
+    if (batch.empty()) return ok();
+    log::info("store.legacy_references_sealed", {{"rows", std::to_string(batch.size())}});
+  }
+}
+
+// Callback URLs an earlier release stored in plain text (column url), sealed into url_sealed.
+Result<void> seal_legacy_callback_urls(Connection& db, const crypto::FieldCipher& cipher, Timestamp now) {
+  auto tx = Transaction::begin_immediate(db);
+  if (!tx) return tx.error();
+  for (const CallbackKind kind : {CallbackKind::kDeliveryStatus, CallbackKind::kInboundSms}) {
+    std::vector<std::pair<std::string, std::string>> legacy;  // service id, url
+    {
+      auto select = db.prepare("SELECT service_id, url FROM service_callbacks WHERE kind = ? AND url_sealed IS NULL");
+      if (!select) return select.error();
+      select->bind_text(1, callback_kind_name(kind));
+      while (true) {
+        auto row = select->step();
+        if (!row) return row.error();
+        if (!*row) break;
+        legacy.emplace_back(select->column_text(0), select->column_text(1));
+      }
+    }
+    for (const auto& [service, url] : legacy) {
+      auto id = ServiceId::parse(service);
+      if (!id) return data_loss("malformed service id in service_callbacks");
+      auto sealed = seal_callback_field(cipher, *id, kind, "url", url, now);
+      if (!sealed) return sealed.error();
+      auto update =
+          db.prepare("UPDATE service_callbacks SET url = '', url_sealed = ? WHERE service_id = ? AND kind = ?");
+      if (!update) return update.error();
+      HERALD_TRY(update->bind_blob(1, *sealed).bind_text(2, service).bind_text(3, callback_kind_name(kind)).run());
+    }
+  }
+  return tx->commit();
+}
 
 template <typename IdType>
 Result<IdType> parse_id(const std::string& text) {
@@ -143,6 +214,8 @@ Result<std::unique_ptr<SqliteStore>> SqliteStore::open(
   HERALD_TRY(connection->execute_script("PRAGMA wal_autocheckpoint=0;"));
   // Redacted ciphertexts are overwritten in their pages where that costs no extra I/O.
   HERALD_TRY(connection->execute_script("PRAGMA secure_delete=FAST;"));
+  HERALD_TRY(seal_legacy_references(*connection, *cipher, now));
+  HERALD_TRY(seal_legacy_callback_urls(*connection, *cipher, now));
   auto readers = ReaderPool::open(config);
   if (!readers) return readers.error();
   std::unique_ptr<SqliteStore> store(new SqliteStore(std::move(cipher)));
@@ -459,9 +532,10 @@ void SqliteStore::insert_notification_async(const NotificationRecord& record, Co
       [row = std::make_shared<SealedNotification>(std::move(*sealed))](Connection& db) -> Result<void> {
         auto stmt = db.prepare(
             "INSERT INTO notifications (id, service_id, api_key_id, key_type, template_id, template_version, "
-            "notification_type, status, reference, recipient, personalisation, subject, body, "
+            "notification_type, status, reference_sealed, recipient, personalisation, subject, body, "
             "one_click_unsubscribe_url, created_at, due_at, recipient_index, sender, billable_units, rate_multiplier, "
-            "postage, updated_at, sent_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)");
+            "postage, updated_at, sent_at, reference_index) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)");
         if (!stmt) return stmt.error();
         return stmt->bind_text(1, row->id)
             .bind_text(2, row->service)
@@ -471,7 +545,7 @@ void SqliteStore::insert_notification_async(const NotificationRecord& record, Co
             .bind_int(6, row->template_version)
             .bind_text(7, row->type)
             .bind_text(8, row->status)
-            .bind_optional_text(9, row->reference)
+            .bind_optional_blob(9, row->reference)
             .bind_blob(10, row->recipient)
             .bind_blob(11, row->personalisation)
             .bind_blob(12, row->subject)
@@ -486,6 +560,7 @@ void SqliteStore::insert_notification_async(const NotificationRecord& record, Co
             .bind_optional_text(21, row->postage)
             .bind_optional_int(22, row->updated_at)
             .bind_optional_int(23, row->sent_at)
+            .bind_optional_blob(24, row->reference_index)
             .run();
       },
       std::move(done));
@@ -501,7 +576,7 @@ Result<NotificationRecord> SqliteStore::read_notification(const Statement& row) 
   s.template_version = row.column_int(5);
   s.type = row.column_text(6);
   s.status = row.column_text(7);
-  s.reference = row.column_optional_text(8);
+  if (!row.column_is_null(8)) s.reference = row.column_blob(8);
   s.recipient = row.column_blob(9);
   s.personalisation = row.column_blob(10);
   s.subject = row.column_blob(11);
@@ -543,6 +618,12 @@ Result<std::vector<NotificationRecord>> SqliteStore::list_notifications(const No
   return with_reader<std::vector<NotificationRecord>>([&](Connection& db) -> Result<std::vector<NotificationRecord>> {
     std::vector<NotificationRecord> out;
     const std::string service = query.service.to_string();
+    std::optional<std::string> reference;
+    if (query.reference) {
+      auto index = reference_index(*cipher_, query.service, *query.reference, Timestamp{});
+      if (!index) return index.error();
+      reference = std::move(*index);
+    }
     std::optional<std::pair<std::int64_t, std::string>> before;
     if (query.older_than) {
       auto stmt = db.prepare("SELECT created_at FROM notifications WHERE id = ? AND service_id = ? AND redacted_at IS NULL");
@@ -563,7 +644,7 @@ Result<std::vector<NotificationRecord>> SqliteStore::list_notifications(const No
     };
     in_list("notification_type", query.types.size());
     in_list("status", query.statuses.size());
-    if (query.reference) sql += " AND reference = ?";
+    if (reference) sql += " AND reference_index = ?";
     if (before) sql += " AND (created_at, id) < (?, ?)";
     sql += " ORDER BY created_at DESC, id DESC LIMIT ?";
     auto stmt = db.prepare(sql);
@@ -573,7 +654,7 @@ Result<std::vector<NotificationRecord>> SqliteStore::list_notifications(const No
     stmt->bind_text(i++, key_type_name(query.key_type));
     for (Channel type : query.types) stmt->bind_text(i++, channel_name(type));
     for (NotificationStatus status : query.statuses) stmt->bind_text(i++, status_name(status));
-    if (query.reference) stmt->bind_text(i++, *query.reference);
+    if (reference) stmt->bind_blob(i++, *reference);
     if (before) {
       stmt->bind_int(i++, before->first);
       stmt->bind_text(i++, before->second);
@@ -691,34 +772,41 @@ Result<std::optional<NotificationRecord>> SqliteStore::apply_receipt(const Deliv
 }
 
 Result<void> SqliteStore::set_service_callback(const ServiceCallback& callback) {
-  auto sealed = seal_callback_token(*cipher_, callback);
-  if (!sealed) return sealed.error();
+  auto token = seal_callback_field(*cipher_, callback.service, callback.kind, "bearer_token", callback.bearer_token,
+                                   callback.updated_at);
+  if (!token) return token.error();
+  auto url = seal_callback_field(*cipher_, callback.service, callback.kind, "url", callback.url, callback.updated_at);
+  if (!url) return url.error();
   return writer_->run([&](Connection& db) -> Result<void> {
     auto stmt = db.prepare(
-        "INSERT INTO service_callbacks VALUES (?, ?, ?, ?, ?) ON CONFLICT (service_id, kind) DO UPDATE SET "
-        "url = excluded.url, bearer_token = excluded.bearer_token, updated_at = excluded.updated_at");
+        "INSERT INTO service_callbacks (service_id, kind, url, bearer_token, updated_at, url_sealed) "
+        "VALUES (?, ?, '', ?, ?, ?) ON CONFLICT (service_id, kind) DO UPDATE SET url = '', "
+        "url_sealed = excluded.url_sealed, bearer_token = excluded.bearer_token, updated_at = excluded.updated_at");
     if (!stmt) return stmt.error();
     return stmt->bind_text(1, callback.service.to_string())
         .bind_text(2, callback_kind_name(callback.kind))
-        .bind_text(3, callback.url)
-        .bind_blob(4, *sealed)
-        .bind_int(5, to_micros(callback.updated_at))
+        .bind_blob(3, *token)
+        .bind_int(4, to_micros(callback.updated_at))
+        .bind_blob(5, *url)
         .run();
   });
 }
 
 Result<std::optional<ServiceCallback>> SqliteStore::find_service_callback(ServiceId service, CallbackKind kind) {
   return with_reader<std::optional<ServiceCallback>>([&](Connection& db) -> Result<std::optional<ServiceCallback>> {
-    auto stmt = db.prepare("SELECT url, bearer_token, updated_at FROM service_callbacks WHERE service_id = ? AND kind = ?");
+    auto stmt = db.prepare(
+        "SELECT url_sealed, bearer_token, updated_at FROM service_callbacks WHERE service_id = ? AND kind = ?");
     if (!stmt) return stmt.error();
     stmt->bind_text(1, service.to_string()).bind_text(2, callback_kind_name(kind));
     auto row = stmt->step();
     if (!row) return row.error();
     if (!*row) return std::optional<ServiceCallback>();
-    auto token = open_callback_token(*cipher_, stmt->column_blob(1), service, kind);
+    auto url = open_callback_field(*cipher_, service, kind, "url", stmt->column_blob(0));
+    if (!url) return url.error();
+    auto token = open_callback_field(*cipher_, service, kind, "bearer_token", stmt->column_blob(1));
     if (!token) return token.error();
     return std::optional<ServiceCallback>(
-        ServiceCallback{service, kind, stmt->column_text(0), std::move(*token), from_micros(stmt->column_int(2))});
+        ServiceCallback{service, kind, std::move(*url), std::move(*token), from_micros(stmt->column_int(2))});
   });
 }
 
@@ -1110,8 +1198,8 @@ Result<RetentionOutcome> SqliteStore::redact_before(ServiceId service, Timestamp
     // overwrites the old ciphertexts in the page.
     auto redact = db.prepare(
         "UPDATE notifications SET recipient = X'', personalisation = X'', subject = X'', body = X'', "
-        "one_click_unsubscribe_url = NULL, recipient_index = NULL, redacted_at = ? "
-        "WHERE service_id = ? AND created_at < ? AND redacted_at IS NULL");
+        "one_click_unsubscribe_url = NULL, recipient_index = NULL, reference = NULL, reference_sealed = NULL, "
+        "reference_index = NULL, redacted_at = ? WHERE service_id = ? AND created_at < ? AND redacted_at IS NULL");
     if (!redact) return redact.error();
     HERALD_TRY(redact->bind_int(1, to_micros(now)).bind_text(2, id).bind_int(3, to_micros(cutoff)).run());
     outcome.redacted = db.changes();
