@@ -117,8 +117,17 @@ TEST(EmailAddress, RemovesObscureWhitespaceAnywhere) {
   EXPECT_EQ(*validate_email_address("em\u200bail@dom\u00a0ain.com"), "email@domain.com");
   EXPECT_EQ(*validate_email_address("\ufeff\u2060email@domain.com\u202f\u180e"),
             "email@domain.com");
-  EXPECT_EQ(*validate_email_address("email@domain.com\u2028\u2029\u200c\u200d"),
-            "email@domain.com");
+  EXPECT_EQ(*validate_email_address("email@domain.com\u200c\u200d"), "email@domain.com");
+}
+
+// GOV.UK deletes U+2028 and U+2029 too, so "a\u2028b@x" is sent to "ab@x"; Herald refuses them.
+TEST(EmailAddress, RefusesLineAndParagraphSeparators) {
+  for (const char* address : {"email@domain.com\u2028", "\u2029email@domain.com", "em\u2028ail@domain.com",
+                              "email@dom\u2029ain.com"}) {
+    const auto result = validate_email_address(address);
+    ASSERT_FALSE(result) << address;
+    EXPECT_EQ(result.error().message, "Not a valid email address") << address;
+  }
 }
 
 TEST(EmailAddress, OnlyAsciiWhitespaceIsStrippedFromTheEnds) {
