@@ -151,14 +151,14 @@ int run_serve(const ServeOptions& options) {
     if (config.letters.sftp) print_supplier = delivery::letters::make_sftp_supplier(*config.letters.sftp);
     // One lane (thread) per relay connection; texts and letters share the router and supplier.
     std::vector<delivery::Lane> lanes(config.delivery_connections);
+    const delivery::LetterDispatchOptions letter_options{config.letters.batch_size, std::chrono::minutes(10)};
     for (auto& lane : lanes) {
       lane[static_cast<std::size_t>(store::Channel::kEmail)] = std::make_unique<delivery::EmailDispatcher>(
           std::make_unique<delivery::smtp::SmtpProvider>(config.smtp, clock), outgoing);
       lane[static_cast<std::size_t>(store::Channel::kSms)] =
           std::make_unique<delivery::SmsDispatcher>(sms_router.get(), outgoing);
       lane[static_cast<std::size_t>(store::Channel::kLetter)] = std::make_unique<delivery::LetterDispatcher>(
-          *context->store, print_supplier.get(),
-          delivery::LetterDispatchOptions{config.letters.batch_size, std::chrono::minutes(10)});
+          *context->store, print_supplier.get(), letter_options);
     }
     worker = std::make_unique<delivery::DeliveryWorker>(*context->store, std::move(lanes), clock, config.worker);
     // Deliver what is accepted without waiting for the worker's poll.

@@ -19,8 +19,13 @@ void LetterDispatcher::dispatch(const std::vector<const store::NotificationRecor
     for (const auto* record : claimed) {
       context.record({record->id, NotificationStatus::kCreated, now, std::nullopt, now + options_.wait, std::nullopt});
     }
-    log::warn("delivery.letters_waiting", {{"letters", std::to_string(claimed.size())},
-                                           {"warning", "no print supplier is configured ([letters] supplier)"}});
+    if (!options_.waiting_logged->exchange(true)) {
+      log::warn("delivery.letters_waiting",
+                {{"letters", std::to_string(claimed.size())},
+                 {"warning", "no print supplier is configured ([letters] supplier): accepted letters wait, looked at "
+                             "again every " + std::to_string(std::chrono::duration_cast<std::chrono::minutes>(options_.wait).count()) +
+                             " min; logged once"}});
+    }
     return;
   }
   const auto size = static_cast<std::size_t>(std::max(1, options_.batch_size));

@@ -5,6 +5,9 @@
 // not fail a day's letters: they stay "created" and are tried again. With no supplier
 // configured, letters wait, accepted, and are looked at again every `wait`.
 
+#include <atomic>
+#include <memory>
+
 #include "core/result.h"
 #include "delivery/dispatcher.h"
 #include "delivery/letter_provider.h"
@@ -15,6 +18,9 @@ namespace herald::delivery {
 struct LetterDispatchOptions {
   int batch_size = 500;
   Duration wait = std::chrono::minutes(10);  // with no print supplier configured
+  // Shared by every lane's dispatcher: set once letters were first found waiting for a supplier,
+  // so that the state is logged once per process, not at every look (one per letter per `wait`).
+  std::shared_ptr<std::atomic<bool>> waiting_logged = std::make_shared<std::atomic<bool>>(false);
 };
 
 class LetterDispatcher final : public Dispatcher {
