@@ -21,7 +21,7 @@ DEBIAN_PACKAGES := g++ cmake make pkg-config ccache libboost1.81-dev libssl-dev 
 PHONENUMBER_DEB := libphonenumber-dev=8.12.57+ds-3
 PHONENUMBER_DIR := build/third_party/libphonenumber
 
-.PHONY: deps build build-asan run test unit bench fuzz clean e2e-deps tsan
+.PHONY: deps build build-asan run test unit bench fuzz clean e2e-deps tsan faults
 
 # Installs missing Debian packages (and Node.js/npm only when no node is on the machine).
 deps:
@@ -53,6 +53,12 @@ build/asan/Makefile:
 
 build-asan: deps build/asan/Makefile
 	cmake --build build/asan -j $(JOBS)
+
+# The fault-injection suite alone, each scenario FAULT_ROUNDS times (tests/faults/test_faults.py;
+# `make test` runs each once), ending with every scenario's count of duplicate deliveries.
+FAULT_ROUNDS ?= 5
+faults: build-asan e2e-deps
+	cd build/asan && FAULT_ROUNDS=$(FAULT_ROUNDS) ctest -R '^faults[.]' --output-on-failure -V --timeout 14400
 
 tests/e2e/node_modules/.package-lock.json: tests/e2e/package-lock.json
 	cd tests/e2e && npm ci --no-audit --no-fund

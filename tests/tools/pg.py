@@ -151,6 +151,14 @@ class Postgres:
     def stop(self):
         stop_root(self.root)
 
+    def restart(self, mode="fast"):
+        """pg_ctl restart: "fast" (clients disconnected, a clean shutdown) or "immediate" (the
+        server killed without a checkpoint: crash recovery at start). Same port."""
+        out = as_owner([BIN + "/pg_ctl", "-D", self.data_dir, "-l", self.log_file, "-w", "-t", "60", "-m", mode,
+                        "restart"])
+        if out.returncode != 0:
+            raise RuntimeError("postgres restart failed: " + out.stdout + out.stderr + self.log_tail())
+
     # -- access ------------------------------------------------------------------------------
     def url(self, database="herald", tls=False):
         auth = "herald:%s" % urllib.parse.quote(self.password, safe="")
