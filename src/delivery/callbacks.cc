@@ -120,10 +120,16 @@ std::optional<Timestamp> CallbackSender::post(ServiceId service, store::Callback
     return clock_.now() + options_.retry_delay;
   }
   if (!*callback) return std::nullopt;  // removed since: nobody to tell
-  auto response =
-      transport_.post((*callback)->url,
-                      {{"Content-Type", "application/json"}, {"Authorization", "Bearer " + (*callback)->bearer_token}},
-                      body, options_.http);
+  const std::string endpoint = service.to_string() + "/" + what;
+  const auto silent = unreachable_.find(endpoint);
+  const bool skip = silent != unreachable_.end() && clock_.now() < silent->second;
+  Result<net::HttpResponse> response = unavailable("not tried: the URL did not answer the last attempt");
+  if (!skip) {
+    response = transport_.post(
+        (*callback)->url,
+        {{"Content-Type", "application/json"}, {"Authorization", "Bearer " + (*callback)->bearer_token}}, body,
+        options_.http);
+  }
   crypto::wipe_string((*callback)->bearer_token);
   std::string outcome;
   bool retry = false;
@@ -131,7 +137,9 @@ std::optional<Timestamp> CallbackSender::post(ServiceId service, store::Callback
     outcome = response.error().message;
     // Refused by the address policy: it would be refused again, so it is not retried.
     retry = response.error().code != ErrorCode::kPermissionDenied;
+    if (!skip && retry) unreachable_[endpoint] = clock_.now() + options_.retry_delay;
   } else {
+    unreachable_.erase(endpoint);
     outcome = "HTTP " + std::to_string(response->status);
     retry = response->status >= 500 || response->status == 429;
     if (response->status >= 200 && response->status <= 299) {
@@ -141,12 +149,13 @@ std::optional<Timestamp> CallbackSender::post(ServiceId service, store::Callback
     }
   }
   const bool again = retry && attempt <= options_.max_retries;
-  log::warn("callback.failed", {{"id", id},
-                                {"kind", what},
-                                {"service_id", service.to_string()},
-                                {"attempt", std::to_string(attempt)},
-                                {"outcome", outcome},
-                                {"retry", again ? "true" : "false"}});
+  log::write(skip ? log::Level::kDebug : log::Level::kWarn, "callback.failed",
+             {{"id", id},
+              {"kind", what},
+              {"service_id", service.to_string()},
+              {"attempt", std::to_string(attempt)},
+              {"outcome", outcome},
+              {"retry", again ? "true" : "false"}});
   if (!again) return std::nullopt;
   return clock_.now() + options_.retry_delay;
 }

@@ -7,9 +7,14 @@
 // result: done on 2xx; on a connection error, timeout, 5xx or 429 retried up to `max_retries`
 // times `retry_delay` apart (GOV.UK: 5 times, 300 s); given up on other 4xx, or when the URL's
 // host resolves only to addresses the policy refuses (the SSRF guard, checked on connect).
+// A URL that does not answer at all (refused, timed out, no TLS) is not tried again for
+// `retry_delay`: its service's other callbacks in that time fail their attempt without a
+// connection, so one silent receiver costs one timeout per interval, not one per callback, and
+// does not hold up other services' callbacks behind it.
 
 #include <atomic>
 #include <condition_variable>
+#include <map>
 #include <mutex>
 #include <string>
 #include <string_view>
@@ -64,6 +69,9 @@ class CallbackSender {
   std::optional<Timestamp> post(ServiceId service, store::CallbackKind kind, const std::string& body,
                                 const std::string& id, int attempt);
 
+  // The (service, kind) URLs that did not answer, until when they are left alone. Sender
+  // thread only.
+  std::map<std::string, Timestamp> unreachable_;
   store::CallbackQueue& queue_;
   store::ServiceDirectory& services_;
   const Clock& clock_;

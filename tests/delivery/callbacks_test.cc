@@ -413,3 +413,42 @@ TEST_F(CallbackSenderTest, TakesDueCallbacksInBatches) {
 
 }  // namespace
 }  // namespace herald::delivery
+
+namespace herald::delivery {
+namespace {
+
+// A receiver that never answers costs one timeout per retry interval, not one per callback, and
+// another service's callbacks go out meanwhile (before, one thread waited out every timeout in
+// turn: a silent URL held every service's callbacks behind it).
+TEST_F(CallbackSenderTest, ASilentUrlIsLeftAloneForTheRetryIntervalWhileOthersAreSent) {
+  const ServiceId other{crypto::random_uuid()};
+  ASSERT_TRUE(store_.set_service_callback(
+      {other, store::CallbackKind::kDeliveryStatus, "https://other.example/status", "other-token-789", clock_.now()}));
+  for (int i = 0; i < 3; ++i) delivered();
+  clock_.advance(1ms);  // due after this service's three
+  store::NotificationRecord theirs = fakes::sample_email(other, clock_.now());
+  theirs.queued = false;
+  ASSERT_TRUE(store_.insert_notification(theirs));
+  store::DeliveryOutcome outcome{
+      theirs.id, store::NotificationStatus::kDelivered, clock_.now(), clock_.now(), std::nullopt, "smtp"};
+  outcome.callback = true;
+  ASSERT_TRUE(store_.record_outcome(outcome));
+
+  http_.fail(unavailable("read timed out"));  // the first of this service's three
+  http_.answer(200);                          // the other service's
+  EXPECT_EQ(run(), 4);
+  ASSERT_EQ(http_.calls.size(), 2U) << "one try of the silent URL, then the other service";
+  EXPECT_EQ(http_.calls[0].url, kStatusUrl);
+  EXPECT_EQ(http_.calls[1].url, "https://other.example/status");
+
+  // After the interval the URL is tried again (once), and a success clears it.
+  clock_.advance(300s);
+  http_.answer(200);
+  http_.answer(200);
+  http_.answer(200);
+  EXPECT_EQ(run(), 3);
+  EXPECT_EQ(http_.calls.size(), 5U);
+}
+
+}  // namespace
+}  // namespace herald::delivery

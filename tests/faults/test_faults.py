@@ -14,6 +14,8 @@ Scenarios (SQLite unless said; `make faults` runs each FAULT_ROUNDS times, `make
   ENOSPC for a few seconds: requests get 503 (never 500), nothing acknowledged is lost, and
   acceptance resumes when space returns;
 - an SMTP relay that hangs, resets connections, or answers garbage, then recovers;
+- a callback receiver that accepts connections and never answers: deliveries go on, callbacks
+  are given up after their retries, serve stops promptly;
 - PostgreSQL restarted (fast) and killed (immediate) mid-load (on PostgreSQL).
 Usage: test_faults.py /path/to/herald /path/to/libherald_faultfs.so
 """
@@ -32,6 +34,7 @@ from faultfs import power_cut  # noqa: E402
 from harness import Herald, SmtpSink, Workspace, new_postgres_database, postgres_server, run_tests  # noqa: E402
 from load import Load, received, wait_until_delivered  # noqa: E402
 from pg import free_port  # noqa: E402
+from sms_provider import self_signed  # noqa: E402
 
 HERALD = sys.argv[1]
 SHIM = sys.argv[2]
@@ -217,6 +220,47 @@ def test_a_relay_that_hangs_resets_or_answers_garbage_delays_but_loses_nothing()
             herald.stop()
 
 
+def test_a_callback_receiver_that_never_answers_stalls_nothing():
+    """The service's callback URL accepts connections and never says a word (not even TLS).
+    Deliveries go on at full pace, every callback is tried and given up after its retries, and
+    serve still stops promptly."""
+    with Workspace() as ws:
+        sink = ws.track(SmtpSink(ws.dir, delay_ms=5))
+        silent = BadRelay(free_port(), "hang")
+        cert, _ = self_signed(ws.dir, "receiver")
+        herald = ws.track(Herald(HERALD, ws.dir, sink.port, extra_config=CONFIG + (
+            '\n\n[callbacks]\nallow_private_addresses = true\nca_file = "%s"\ntimeout_ms = 1000\n'
+            'retry_ms = 200\nmax_retries = 1' % cert)))
+        service_id, key = herald.create_service()
+        herald.lift_limits(service_id)
+        template_id = herald.create_template(service_id, "Load ((n))", "Message ((n))")
+        token_file = os.path.join(herald.dir, "token")
+        with open(token_file, "w") as f:
+            f.write("callback-bearer-token-42\n")
+        herald.run_cli("service", "set-callback", "--service", service_id, "--kind", "delivery_status",
+                       "--url", "https://127.0.0.1:%d/status" % silent.sock.getsockname()[1],
+                       "--bearer-token-file", token_file)
+        herald.start()
+        load = Load(herald, [herald.port], key, template_id)
+        time.sleep(4)
+        ids = load.stop()
+        check_delivered(herald, sink, ids, "silent callback receiver")
+        assert silent.accepted > 0, "no callback was tried"
+        deadline = time.time() + 120
+        while time.time() < deadline:
+            left = herald.sql("SELECT count(*) FROM notifications WHERE callback_due_at IS NOT NULL")[0][0]
+            if left == 0:
+                break
+            time.sleep(0.5)
+        assert left == 0, "%d callbacks still due after their retries" % left
+        started = time.time()
+        herald.stop()
+        assert time.time() - started < 15, "serve took %.1f s to stop" % (time.time() - started)
+        print("  silent callback receiver: %d connections held, every callback given up after its retries"
+              % silent.accepted, flush=True)
+        silent.stop()
+
+
 def test_postgres_restarted_and_killed_mid_load_loses_nothing():
     server = postgres_server()
     for how in ("fast", "immediate"):
@@ -249,6 +293,7 @@ if __name__ == "__main__":
                    test_power_loss_check_catches_writes_that_were_never_synced,
                    test_disk_full_answers_503_loses_nothing_and_resumes,
                    test_a_relay_that_hangs_resets_or_answers_garbage_delays_but_loses_nothing,
+                   test_a_callback_receiver_that_never_answers_stalls_nothing,
                    test_postgres_restarted_and_killed_mid_load_loses_nothing])
     finally:
         summary()
