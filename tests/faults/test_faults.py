@@ -14,6 +14,7 @@ Scenarios (SQLite unless said; `make faults` runs each FAULT_ROUNDS times, `make
   ENOSPC for a few seconds: requests get 503 (never 500), nothing acknowledged is lost, and
   acceptance resumes when space returns;
 - an SMTP relay that hangs, resets connections, or answers garbage, then recovers;
+- an SMS provider that hangs (takes the text, answers too late), resets, or answers garbage;
 - a callback receiver that accepts connections and never answers: deliveries go on, callbacks
   are given up after their retries, serve stops promptly;
 - PostgreSQL restarted (fast) and killed (immediate) mid-load (on PostgreSQL).
@@ -34,7 +35,7 @@ from faultfs import power_cut  # noqa: E402
 from harness import Herald, SmtpSink, Workspace, new_postgres_database, postgres_server, run_tests  # noqa: E402
 from load import Load, received, wait_until_delivered  # noqa: E402
 from pg import free_port  # noqa: E402
-from sms_provider import self_signed  # noqa: E402
+from sms_provider import SmsProvider, self_signed  # noqa: E402
 
 HERALD = sys.argv[1]
 SHIM = sys.argv[2]
@@ -261,6 +262,50 @@ def test_a_callback_receiver_that_never_answers_stalls_nothing():
         silent.stop()
 
 
+def test_an_sms_provider_that_hangs_resets_or_answers_garbage_delays_but_loses_nothing():
+    """Texts sent while the only provider misbehaves wait (never fail), and all reach it once it
+    recovers. A provider that took a text but answered too late is sent it again: counted."""
+    env = {"HERALD_FIRETEXT_API_KEY": "test-api-key", "HERALD_FIRETEXT_RECEIPT_PASSWORD": "receipt-pw"}
+    for mode in ("hang", "reset", "garbage"):
+        with Workspace() as ws:
+            provider = ws.track(SmsProvider(ws.dir, "firetext", receipt="0"))
+            sink = ws.track(SmtpSink(ws.dir))
+            herald = ws.track(Herald(HERALD, ws.dir, sink.port, env=env, extra_config=CONFIG + "\n\n" + "\n\n".join([
+                '[sms]\nproviders = ["firetext"]\nreceipt_base_url = "https://herald.invalid/"',
+                provider.config().strip()])))
+            service_id, key = herald.create_service()
+            herald.lift_limits(service_id)
+            template_id = herald.create_template(service_id, None, "Code ((n))", name="Text", type="sms")
+            herald.start()
+            provider.herald_url, provider.herald_cert = "https://127.0.0.1:%d" % herald.port, herald.cert
+            provider.mode = mode
+            ids = []
+            for n in range(20):
+                status, body = herald.request("POST", "/v2/notifications/sms", key=key, body={
+                    "phone_number": "07700 9005%02d" % n, "template_id": template_id, "personalisation": {"n": str(n)}})
+                assert status == 201, (status, body)
+                ids.append(body["id"])
+            time.sleep(4)
+            statuses = collections.Counter(s for (s,) in herald.sql("SELECT status FROM notifications"))
+            assert set(statuses) <= {"created", "sending", "pending"}, (mode, statuses)
+            provider.mode = "ok"
+            deadline = time.time() + 120
+            while time.time() < deadline:
+                statuses = collections.Counter(s for (s,) in herald.sql("SELECT status FROM notifications"))
+                if statuses == {"delivered": len(ids)}:
+                    break
+                time.sleep(0.5)
+            assert statuses == {"delivered": len(ids)}, (mode, statuses, herald.sql(
+                "SELECT status, attempts, due_at, updated_at, sent_by FROM notifications WHERE status <> 'delivered'"))
+            texts = collections.Counter(m["message"] for m in provider.received)
+            assert len(texts) == len(ids), (mode, len(texts))
+            twice = sum(1 for c in texts.values() if c > 1)
+            RESULTS["sms provider " + mode].append((len(ids), twice))
+            print("  sms provider %s: %d acknowledged, all delivered; %d sent to the provider twice"
+                  % (mode, len(ids), twice), flush=True)
+            herald.stop()
+
+
 def test_postgres_restarted_and_killed_mid_load_loses_nothing():
     server = postgres_server()
     for how in ("fast", "immediate"):
@@ -294,6 +339,7 @@ if __name__ == "__main__":
                    test_disk_full_answers_503_loses_nothing_and_resumes,
                    test_a_relay_that_hangs_resets_or_answers_garbage_delays_but_loses_nothing,
                    test_a_callback_receiver_that_never_answers_stalls_nothing,
+                   test_an_sms_provider_that_hangs_resets_or_answers_garbage_delays_but_loses_nothing,
                    test_postgres_restarted_and_killed_mid_load_loses_nothing])
     finally:
         summary()

@@ -10,7 +10,9 @@ import base64
 import http.server
 import json
 import os
+import socket
 import ssl
+import struct
 import subprocess
 import threading
 import time
@@ -29,7 +31,9 @@ def self_signed(workdir, name):
 
 class SmsProvider:
     """name: "firetext" or "mmg". mode: "ok", "error" (HTTP 500), "reject" (Firetext code 3 /
-    MMG 401). receipt: the status to report after accepting ("0"/"1"/"2" Firetext, "3"/"4"/"5"
+    MMG 401), and for the fault suite "hang" (takes the text, answers after 5 s: past Herald's
+    timeout), "reset" (drops the connection without an answer) and "garbage" (200 with a body
+    that is not the provider's). receipt: the status to report after accepting ("0"/"1"/"2" Firetext, "3"/"4"/"5"
     MMG), a list of them (sent in order), or None for no receipt."""
 
     def __init__(self, workdir, name, api_key="test-api-key", receipt=None):
@@ -88,6 +92,24 @@ class SmsProvider:
                        "reqType": data.get("reqType"), "multi": data.get("multi")}
         if self.mode == "error":
             return answer(500, {"error": "unavailable"})
+        if self.mode == "reset":
+            request.connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+            request.connection.close()
+            request.close_connection = True
+            return None
+        if self.mode == "garbage":
+            data = b"\x00\xff<html>not what a provider says"
+            request.send_response(200)
+            request.send_header("Content-Type", "application/json")
+            request.send_header("Content-Length", str(len(data)))
+            request.end_headers()
+            request.wfile.write(data)
+            return None
+        if self.mode == "hang":
+            with self.lock:
+                self.received.append(message)
+            time.sleep(5)
+            return answer(200, {"code": 0, "description": "SMS successfully queued"})
         if message["api_key"] != self.api_key or self.mode == "reject":
             if self.name == "firetext":
                 return answer(200, {"code": 3, "description": "Invalid API key"})
