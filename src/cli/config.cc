@@ -33,6 +33,7 @@ void read_server(const toml::table& t, const std::filesystem::path& base, Config
                                                                        static_cast<std::int64_t>(c.server.max_body_bytes)));
   c.server.request_timeout = std::chrono::seconds(get<std::int64_t>(t, "server.request_timeout_seconds", 30));
   c.server.handshake_timeout = std::chrono::seconds(get<std::int64_t>(t, "server.handshake_timeout_seconds", 10));
+  c.server.idle_timeout = std::chrono::seconds(get<std::int64_t>(t, "server.idle_timeout_seconds", 30));
   c.server.max_connections = static_cast<std::size_t>(
       get<std::int64_t>(t, "server.max_connections", static_cast<std::int64_t>(c.server.max_connections)));
   c.server.max_connections_per_source = static_cast<std::size_t>(get<std::int64_t>(
@@ -302,11 +303,11 @@ Result<Config> load_config(const std::string& path) {
     return invalid_argument("config " + path + ": thread counts and batch size must be positive (delivery.connections at most 64)");
   }
   if (c.server.max_connections < 1 || c.server.max_connections_per_source < 1 ||
-      c.server.handshake_timeout.count() < 1) {
-    return invalid_argument(
-        "config " + path +
-        ": server.max_connections, max_connections_per_source and handshake_timeout_seconds must be "
-        "positive");
+      c.server.handshake_timeout.count() < 1 || c.server.idle_timeout.count() < 1 ||
+      c.server.request_timeout.count() < 1) {
+    return invalid_argument("config " + path +
+                            ": server.max_connections, max_connections_per_source, handshake_timeout_seconds, "
+                            "idle_timeout_seconds and request_timeout_seconds must be positive");
   }
   return c;
 }
@@ -331,18 +332,23 @@ std::string default_config_text(std::uint16_t port, std::uint16_t smtp_port, con
   return "# Herald configuration. Relative paths are relative to this file.\n"
          "[server]\n"
          "listen = \"127.0.0.1\"\n"
-         "port = " + std::to_string(port) + "\n"
+         "port = " +
+         std::to_string(port) +
+         "\n"
          "certificate = \"tls/cert.pem\"\n"
          "private_key = \"tls/key.pem\"\n"
          "threads = 2\n"
          "api_threads = 4\n"
          "# public_url = \"https://notify.example.org/\"\n\n"
-         "[store]\n" + store_lines +
+         "[store]\n" +
+         store_lines +
          "# Under load, wait up to this long for more writes to share a commit (0: never).\n"
          "commit_gather_us = 1000\n\n"
          "[keys]\n# Key-encryption keys and audit signing keys (mode 0600).\nkeyring = \"keyring\"\n"
          "# Data keys, wrapped under the key-encryption key. Never in backups: back it up with the keyring.\n"
-         "store = \"" + key_store + "\"\n" + kek + "\n"
+         "store = \"" +
+         key_store + "\"\n" + kek +
+         "\n"
          "[retention]\n# Personal data is kept for each service's retention period (default 7 days); the job runs this often.\n"
          "interval_minutes = 60\n\n"
          "[audit]\n# Signed checkpoints of the audit chain go to this append-only file and, as a second witness,\n"
@@ -353,7 +359,9 @@ std::string default_config_text(std::uint16_t port, std::uint16_t smtp_port, con
          "# The local sink that `make run` starts. For a real relay set host/port, set\n"
          "# require_starttls = true, and username plus the password in $HERALD_SMTP_PASSWORD.\n"
          "host = \"127.0.0.1\"\n"
-         "port = " + std::to_string(smtp_port) + "\n"
+         "port = " +
+         std::to_string(smtp_port) +
+         "\n"
          "require_starttls = false\n\n"
          "[delivery]\nbatch_size = 50\n# Relay connections kept open, one delivery thread each.\nconnections = 4\n"
          "max_attempts = 5\nfirst_retry_ms = 30000\n\n"

@@ -102,8 +102,8 @@ int run_service_set_callback(const std::string& config_path, const std::string& 
   auto saved = admin.set_callback(found->id, *parsed_kind, url, token, SystemClock().now());
   crypto::wipe_string(token);
   if (!saved) return fail(saved.error());
-  auto recorded = context->record({security::cli_actor(), "service.callback_set",
-                                   {{"service_id", found->id.to_string()}, {"kind", kind}}});
+  auto recorded = context->record(
+      {security::cli_actor(), "service.callback_set", {{"service_id", found->id.to_string()}, {"kind", kind}}});
   if (!recorded) return fail(recorded.error());
   return 0;
 }

@@ -157,8 +157,8 @@ int run_serve(const ServeOptions& options) {
           std::make_unique<delivery::smtp::SmtpProvider>(config.smtp, clock), outgoing);
       lane[static_cast<std::size_t>(store::Channel::kSms)] =
           std::make_unique<delivery::SmsDispatcher>(sms_router.get(), outgoing);
-      lane[static_cast<std::size_t>(store::Channel::kLetter)] = std::make_unique<delivery::LetterDispatcher>(
-          *context->store, print_supplier.get(), letter_options);
+      lane[static_cast<std::size_t>(store::Channel::kLetter)] =
+          std::make_unique<delivery::LetterDispatcher>(*context->store, print_supplier.get(), letter_options);
     }
     worker = std::make_unique<delivery::DeliveryWorker>(*context->store, std::move(lanes), clock, config.worker);
     // Deliver what is accepted without waiting for the worker's poll.

@@ -247,10 +247,8 @@ const char* audit_problem_name(AuditProblem problem) {
       return "checkpoints_out_of_order";
     case AuditProblem::kCheckpointMismatch:
       return "checkpoint_mismatch";
-    case AuditProblem::kMissingCheckpoint:
-      return "missing_checkpoint";
-    case AuditProblem::kUnsignedEntries:
-      return "unsigned_entries";
+    case AuditProblem::kMissingCheckpoint: return "missing_checkpoint";
+    case AuditProblem::kUnsignedEntries: return "unsigned_entries";
   }
   return "unknown";
 }
@@ -302,15 +300,14 @@ void AuditVerifier::check_checkpoint(const AuditCheckpoint& c, std::int64_t& wit
     return;
   }
   if (c.seq < witness_last_seq) {
-    checkpoint_finding_ =
-        Finding{AuditProblem::kCheckpointsOutOfOrder, c.seq,
-                "checkpoints are out of order: " + at + " (number " + std::to_string(checkpoints_) +
-                    " given) comes after checkpoint at " + std::to_string(witness_last_seq)};
+    checkpoint_finding_ = Finding{AuditProblem::kCheckpointsOutOfOrder, c.seq,
+                                  "checkpoints are out of order: " + at + " (number " + std::to_string(checkpoints_) +
+                                      " given) comes after checkpoint at " + std::to_string(witness_last_seq)};
     return;
   }
   witness_last_seq = c.seq;
-  const auto pin = std::lower_bound(pins_.begin(), pins_.end(), c.seq,
-                                    [](const Pin& p, std::int64_t seq) { return p.seq < seq; });
+  const auto pin =
+      std::lower_bound(pins_.begin(), pins_.end(), c.seq, [](const Pin& p, std::int64_t seq) { return p.seq < seq; });
   if (pin != pins_.end() && pin->seq == c.seq) {
     // The head re-signed while no entry was added, or another witness's copy: harmless if it
     // names the same hash.
@@ -396,12 +393,12 @@ void AuditVerifier::check_record(const AuditEntry& e) {
   }
   const std::string at = seq ? std::to_string(*seq) : std::string("an unreadable seq");
   const std::int64_t first_unpinned = pin == pins_.begin() ? 1 : std::prev(pin)->seq + 1;
-  entry_finding_ = Finding{
-      AuditProblem::kMissingCheckpoint, first_unpinned,
-      "entry " + std::to_string(e.seq) + " records a checkpoint at " + at + " signed by " + node +
-          " that no witness checked holds: the checkpoint was deleted (or is in a witness not given, "
-          "such as another node's checkpoint file), so entries " + std::to_string(first_unpinned) +
-          " onwards are not pinned"};
+  entry_finding_ =
+      Finding{AuditProblem::kMissingCheckpoint, first_unpinned,
+              "entry " + std::to_string(e.seq) + " records a checkpoint at " + at + " signed by " + node +
+                  " that no witness checked holds: the checkpoint was deleted (or is in a witness not given, "
+                  "such as another node's checkpoint file), so entries " +
+                  std::to_string(first_unpinned) + " onwards are not pinned"};
 }
 
 void AuditVerifier::note_uncovered(const AuditEntry& e) {

@@ -199,7 +199,7 @@ class AuditVerifier {
 
   std::vector<AuditTrustedKey> trusted_keys_;
   AuditVerifyOptions options_;
-  std::vector<Pin> pins_;  // valid checkpoints of every witness, seq strictly increasing
+  std::vector<Pin> pins_;                       // valid checkpoints of every witness, seq strictly increasing
   std::vector<std::int64_t> witness_last_seq_;  // per witness, the seq of its last checkpoint
   std::size_t next_pin_ = 0;
   std::optional<Finding> checkpoint_finding_;

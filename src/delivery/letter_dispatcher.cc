@@ -22,9 +22,11 @@ void LetterDispatcher::dispatch(const std::vector<const store::NotificationRecor
     if (!options_.waiting_logged->exchange(true)) {
       log::warn("delivery.letters_waiting",
                 {{"letters", std::to_string(claimed.size())},
-                 {"warning", "no print supplier is configured ([letters] supplier): accepted letters wait, looked at "
-                             "again every " + std::to_string(std::chrono::duration_cast<std::chrono::minutes>(options_.wait).count()) +
-                             " min; logged once"}});
+                 {"warning",
+                  "no print supplier is configured ([letters] supplier): accepted letters wait, looked at "
+                  "again every " +
+                      std::to_string(std::chrono::duration_cast<std::chrono::minutes>(options_.wait).count()) +
+                      " min; logged once"}});
     }
     return;
   }

@@ -36,6 +36,8 @@ namespace http = beast::http;
 namespace ssl = asio::ssl;
 using tcp = asio::ip::tcp;
 constexpr auto kNoThrow = asio::as_tuple(asio::use_awaitable);
+// What the wait for a request's first bytes reads at most; the header read takes the rest.
+constexpr std::size_t kFirstRead = 1024;
 
 constexpr const char* kTls12Ciphers =
     "ECDHE-ECDSA-AES128-GCM-SHA256:ECDHE-RSA-AES128-GCM-SHA256:ECDHE-ECDSA-AES256-GCM-SHA384:"
@@ -335,6 +337,13 @@ struct HttpsServer::Impl {
       // reading the header, where the declared length is not yet known to us.
       parser.body_limit(boost::none);
       parser.header_limit(static_cast<std::uint32_t>(options.max_header_bytes));
+      if (buffer.size() == 0) {
+        // Idle until the next request's first bytes; then the request has request_timeout.
+        beast::get_lowest_layer(s.stream).expires_after(options.idle_timeout);
+        auto [idle_ec, got] = co_await s.stream.async_read_some(buffer.prepare(kFirstRead), kNoThrow);
+        if (idle_ec) co_return;  // closed, timed out, or cancelled while idle
+        buffer.commit(got);
+      }
       beast::get_lowest_layer(s.stream).expires_after(options.request_timeout);
       auto [ec, bytes] = co_await http::async_read_header(s.stream, buffer, parser, kNoThrow);
       // Malformed: a bad request line, header or length (a negative or repeated Content-Length,

@@ -27,7 +27,9 @@ struct ServerOptions {
   std::size_t threads = 2;
   std::size_t max_body_bytes = 10 * 1024 * 1024;
   std::size_t max_header_bytes = 16 * 1024;
-  std::chrono::seconds request_timeout{30};   // for the whole request to arrive, and idle keep-alive
+  std::chrono::seconds request_timeout{30};  // for a whole request to arrive, from its first byte
+  // For the first byte of the next request: after the handshake, and between keep-alive requests.
+  std::chrono::seconds idle_timeout{30};
   std::chrono::seconds handshake_timeout{10};
   std::chrono::seconds shutdown_grace{20};
   // Connections held at once, in all and from one source address; beyond them a new connection

@@ -202,7 +202,8 @@ Result<AuditVerification> AuditLog::verify(const std::vector<AuditWitness>& witn
     return ok();
   }));
   out.report = verifier.finish();
-  if (options_.syslog) out.witnesses.push_back("syslog: each checkpoint sent (not read back: give its export with --witness)");
+  if (options_.syslog)
+    out.witnesses.push_back("syslog: each checkpoint sent (not read back: give its export with --witness)");
   return out;
 }
 

@@ -20,8 +20,8 @@ namespace herald::store {
 struct SealedNotification {
   std::string id, service, api_key, key_type, template_id, type, status;
   std::int64_t template_version = 1;
-  std::optional<std::string> reference;                    // envelope (column reference_sealed)
-  std::optional<std::string> reference_index;              // blind index of the reference
+  std::optional<std::string> reference;                   // envelope (column reference_sealed)
+  std::optional<std::string> reference_index;             // blind index of the reference
   std::string recipient, personalisation, subject, body;  // envelopes
   std::optional<std::string> unsubscribe;                  // envelope
   std::optional<std::string> recipient_index;              // blind index (HMAC), never plaintext

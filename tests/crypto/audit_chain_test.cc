@@ -329,7 +329,9 @@ class AuditRecordTest : public AuditChainTest {
     AuditEntry e = make_entry(seq);
     e.actor = "system:audit";
     e.action = std::string(kCheckpointRecordAction);
-    e.objects = {{"seq", std::to_string(checkpoint_seq)}, {"key_id", "audit-1"}, {"node", "host-a:/srv/herald/audit-checkpoints"}};
+    e.objects = {{"seq", std::to_string(checkpoint_seq)},
+                 {"key_id", "audit-1"},
+                 {"node", "host-a:/srv/herald/audit-checkpoints"}};
     return e;
   }
 
@@ -420,8 +422,8 @@ TEST_F(AuditRecordTest, AnUnsignedTailLongerThanSigningAllowsFails) {
                  "50 entries from 1 on were never signed");
   // The tail counts from the newest checkpoint: 42-50 span 8 s.
   EXPECT_TRUE(verify_witnessed(recorded_, {signed_}, {std::chrono::seconds(8)}).ok);
-  expect_failure(verify_witnessed(recorded_, {signed_}, {std::chrono::seconds(7)}),
-                 AuditProblem::kUnsignedEntries, 42, "9 entries from 42 on were never signed");
+  expect_failure(verify_witnessed(recorded_, {signed_}, {std::chrono::seconds(7)}), AuditProblem::kUnsignedEntries, 42,
+                 "9 entries from 42 on were never signed");
 }
 
 std::string replaced(std::string text, std::string_view from, std::string_view to) {

@@ -122,8 +122,8 @@ TEST(EmailAddress, RemovesObscureWhitespaceAnywhere) {
 
 // GOV.UK deletes U+2028 and U+2029 too, so "a\u2028b@x" is sent to "ab@x"; Herald refuses them.
 TEST(EmailAddress, RefusesLineAndParagraphSeparators) {
-  for (const char* address : {"email@domain.com\u2028", "\u2029email@domain.com", "em\u2028ail@domain.com",
-                              "email@dom\u2029ain.com"}) {
+  for (const char* address :
+       {"email@domain.com\u2028", "\u2029email@domain.com", "em\u2028ail@domain.com", "email@dom\u2029ain.com"}) {
     const auto result = validate_email_address(address);
     ASSERT_FALSE(result) << address;
     EXPECT_EQ(result.error().message, "Not a valid email address") << address;

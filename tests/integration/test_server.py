@@ -12,6 +12,7 @@ import resource
 import subprocess
 import os
 import signal
+import re
 import socket
 import ssl
 import sys
@@ -254,6 +255,45 @@ def test_slow_client_is_cut_off():
             assert data == b"" and elapsed < 6, (data, elapsed)
 
 
+def closed_after(s, timeout=15):
+    """Seconds until the server closes `s` (nothing sent on it)."""
+    started_at = time.time()
+    s.settimeout(timeout)
+    try:
+        data = s.recv(100)
+    except (ConnectionResetError, ssl.SSLError):
+        data = b""
+    assert data == b"", data
+    return time.time() - started_at
+
+
+def test_idle_and_request_timeouts_are_separate():
+    """An idle connection (after the handshake, and between keep-alive requests) is closed after
+    idle_timeout_seconds; a request that has begun has request_timeout_seconds to arrive."""
+    with Workspace() as ws:
+        herald, _, _ = started(ws, "[server]\nidle_timeout_seconds = 1\nrequest_timeout_seconds = 6")
+        with tls_connect(herald) as s:
+            assert closed_after(s) < 4, "an idle connection after the handshake"
+        with tls_connect(herald) as s:
+            s.sendall(b"GET /no-such-route HTTP/1.1\r\nHost: localhost\r\n\r\n")
+            s.settimeout(10)
+            response = b""
+            while b"\r\n\r\n" not in response:
+                response += s.recv(4096)
+            head, body = response.split(b"\r\n\r\n", 1)
+            length = int(re.search(rb"(?i)content-length: *(\d+)", head).group(1))
+            while len(body) < length:
+                body += s.recv(4096)
+            assert head.startswith(b"HTTP/1.1 404") and b"close" not in head.lower(), head
+            assert closed_after(s) < 4, "an idle keep-alive connection"
+        with tls_connect(herald) as s:
+            s.sendall(b"POST /v2/notifications/email HTTP/1.1\r\n")
+            time.sleep(2.5)  # past the idle timeout, within the request timeout
+            s.sendall(b"Host: localhost\r\nContent-Length: 2\r\n\r\n{}")
+            s.settimeout(10)
+            assert s.recv(12) == b"HTTP/1.1 401", "a slow request that began is still read"
+
+
 def test_sigterm_finishes_in_flight_requests():
     with Workspace() as ws:
         herald, key, template_id = started(ws)
@@ -285,6 +325,7 @@ def test_sigterm_finishes_in_flight_requests():
 
 if __name__ == "__main__":
     run_tests([test_tls_versions_and_headers, test_core_dumps_are_off, test_slow_client_is_cut_off,
+               test_idle_and_request_timeouts_are_separate,
                test_malformed_requests_get_a_400_in_the_api_error_format, test_a_50_mb_body_gets_a_413_not_a_reset,
                test_descriptor_exhaustion_backs_off_logs_once_and_recovers, test_connections_from_one_address_are_capped,
                test_sigterm_finishes_in_flight_requests])

@@ -66,7 +66,7 @@ class StoreContract : public ::testing::TestWithParam<std::string> {
 
 TEST_P(StoreContract, NotificationRoundTripsAndIsEncryptedOnDisk) {
   auto r = notification("canary.7f3a@example.org");
-  r.reference = "NHS-943-476-5919";  // services put patient identifiers here
+  r.reference = "NHS-943-476-5919";                           // services put patient identifiers here
   r.postage = "marker-" + crypto::random_uuid().to_string();  // plain text, to find the row on disk
   ASSERT_TRUE(store_->insert_notification(r));
   auto found = store_->find_notification(service_.id, r.id);
@@ -488,9 +488,8 @@ TEST_P(StoreContract, CallbacksAreSealedClaimedAndFinished) {
   }
   if (backend_->on_disk()) {
     // A URL stored in plain text by an earlier release is sealed when the store opens.
-    ASSERT_TRUE(backend_->raw_exec(
-        "UPDATE service_callbacks SET url = ?, url_sealed = NULL WHERE service_id = ?",
-        {{"https://legacy-hook-9c4d.example/cb"}, {service_.id.to_string()}}));
+    ASSERT_TRUE(backend_->raw_exec("UPDATE service_callbacks SET url = ?, url_sealed = NULL WHERE service_id = ?",
+                                   {{"https://legacy-hook-9c4d.example/cb"}, {service_.id.to_string()}}));
     reopen();
     found = *store_->find_service_callback(service_.id, CallbackKind::kDeliveryStatus);
     ASSERT_TRUE(found);
@@ -736,9 +735,10 @@ TEST_P(StoreContract, LegacyPlainTextReferencesAreSealedWhenTheStoreOpens) {
   ASSERT_TRUE(store_->insert_notification(redacted));
   const std::string legacy = "legacy-ref-5a1c9e";
   for (const NotificationRecord* row : {&old_row, &redacted}) {
-    ASSERT_TRUE(backend_->raw_exec("UPDATE notifications SET reference = ?, reference_sealed = NULL, "
-                                   "reference_index = NULL WHERE id = ?",
-                                   {{legacy}, {row->id.to_string()}}));
+    ASSERT_TRUE(
+        backend_->raw_exec("UPDATE notifications SET reference = ?, reference_sealed = NULL, "
+                           "reference_index = NULL WHERE id = ?",
+                           {{legacy}, {row->id.to_string()}}));
   }
   // The redacted row's personal fields are gone: its reference is dropped, not sealed.
   ASSERT_TRUE(backend_->raw_exec("UPDATE notifications SET recipient = ?, redacted_at = 1 WHERE id = ?",

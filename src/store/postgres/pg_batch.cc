@@ -139,13 +139,30 @@ void PgBatchWriter::write_inserts(PgConnection& connection, std::vector<Pending*
   Params params;
   for (const Pending* pending : rows) {
     const SealedNotification& r = *pending->insert;
-    params.text(r.id).text(r.service).text(r.api_key).text(r.key_type).text(r.template_id)
-        .integer(r.template_version).text(r.type).text(r.status).optional_bytes(r.reference)
-        .bytes(r.recipient).bytes(r.personalisation).bytes(r.subject).bytes(r.body)
-        .optional_bytes(r.unsubscribe).integer(r.created_at).optional_integer(r.due_at)
-        .optional_bytes(r.recipient_index).optional_text(r.sender).integer(r.billable_units)
-        .integer(r.rate_multiplier).optional_text(r.postage).optional_integer(r.updated_at)
-        .optional_integer(r.sent_at).optional_bytes(r.reference_index);
+    params.text(r.id)
+        .text(r.service)
+        .text(r.api_key)
+        .text(r.key_type)
+        .text(r.template_id)
+        .integer(r.template_version)
+        .text(r.type)
+        .text(r.status)
+        .optional_bytes(r.reference)
+        .bytes(r.recipient)
+        .bytes(r.personalisation)
+        .bytes(r.subject)
+        .bytes(r.body)
+        .optional_bytes(r.unsubscribe)
+        .integer(r.created_at)
+        .optional_integer(r.due_at)
+        .optional_bytes(r.recipient_index)
+        .optional_text(r.sender)
+        .integer(r.billable_units)
+        .integer(r.rate_multiplier)
+        .optional_text(r.postage)
+        .optional_integer(r.updated_at)
+        .optional_integer(r.sent_at)
+        .optional_bytes(r.reference_index);
   }
   const std::uint64_t resets = connection.resets();
   auto result = exec_retrying(connection, sql, params);

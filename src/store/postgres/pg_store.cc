@@ -55,9 +55,10 @@ Result<void> seal_legacy_references(PgConnection& db, const crypto::FieldCipher&
       } else {
         params.null().null();
       }
-      HERALD_TRY(db.run("UPDATE notifications SET reference = NULL, reference_sealed = $1, reference_index = $2 "
-                        "WHERE id = $3 AND reference IS NOT NULL",
-                        params.text(id)));
+      HERALD_TRY(
+          db.run("UPDATE notifications SET reference = NULL, reference_sealed = $1, reference_index = $2 "
+                 "WHERE id = $3 AND reference IS NOT NULL",
+                 params.text(id)));
     }
   }
 }
@@ -74,9 +75,10 @@ Result<void> seal_legacy_callback_urls(PgConnection& db, const crypto::FieldCiph
       if (!id) return data_loss("malformed service id in service_callbacks");
       auto sealed = seal_callback_field(cipher, *id, kind, "url", rows->text(i, 1), now);
       if (!sealed) return sealed.error();
-      HERALD_TRY(db.run("UPDATE service_callbacks SET url = '', url_sealed = $1 "
-                        "WHERE service_id = $2 AND kind = $3 AND url_sealed IS NULL",
-                        Params().bytes(*sealed).text(id->to_string()).text(callback_kind_name(kind))));
+      HERALD_TRY(
+          db.run("UPDATE service_callbacks SET url = '', url_sealed = $1 "
+                 "WHERE service_id = $2 AND kind = $3 AND url_sealed IS NULL",
+                 Params().bytes(*sealed).text(id->to_string()).text(callback_kind_name(kind))));
     }
   }
   return ok();
@@ -334,28 +336,34 @@ Result<void> PgStore::set_service_callback(const ServiceCallback& callback) {
   auto url = seal_callback_field(*cipher_, callback.service, callback.kind, "url", callback.url, callback.updated_at);
   if (!url) return url.error();
   return with_connection<void>([&](PgConnection& db) {
-    return db.run("INSERT INTO service_callbacks (service_id, kind, url, bearer_token, updated_at, url_sealed) "
-                  "VALUES ($1, $2, '', $3, $4, $5) ON CONFLICT (service_id, kind) DO UPDATE SET url = '', "
-                  "url_sealed = excluded.url_sealed, bearer_token = excluded.bearer_token, updated_at = excluded.updated_at",
-                  Params().text(callback.service.to_string()).text(callback_kind_name(callback.kind)).bytes(*token)
-                      .integer(to_micros(callback.updated_at)).bytes(*url));
+    return db.run(
+        "INSERT INTO service_callbacks (service_id, kind, url, bearer_token, updated_at, url_sealed) "
+        "VALUES ($1, $2, '', $3, $4, $5) ON CONFLICT (service_id, kind) DO UPDATE SET url = '', "
+        "url_sealed = excluded.url_sealed, bearer_token = excluded.bearer_token, updated_at = excluded.updated_at",
+        Params()
+            .text(callback.service.to_string())
+            .text(callback_kind_name(callback.kind))
+            .bytes(*token)
+            .integer(to_micros(callback.updated_at))
+            .bytes(*url));
   });
 }
 
 Result<std::optional<ServiceCallback>> PgStore::find_service_callback(ServiceId service, CallbackKind kind) {
-  return with_connection<std::optional<ServiceCallback>>([&](PgConnection& db) -> Result<std::optional<ServiceCallback>> {
-    auto rows = db.exec(
-        "SELECT url_sealed, bearer_token, updated_at FROM service_callbacks WHERE service_id = $1 AND kind = $2",
-        Params().text(service.to_string()).text(callback_kind_name(kind)));
-    if (!rows) return rows.error();
-    if (rows->rows() == 0) return std::optional<ServiceCallback>();
-    auto url = open_callback_field(*cipher_, service, kind, "url", rows->bytes(0, 0));
-    if (!url) return url.error();
-    auto token = open_callback_field(*cipher_, service, kind, "bearer_token", rows->bytes(0, 1));
-    if (!token) return token.error();
-    return std::optional<ServiceCallback>(
-        ServiceCallback{service, kind, std::move(*url), std::move(*token), from_micros(rows->integer(0, 2))});
-  });
+  return with_connection<std::optional<ServiceCallback>>(
+      [&](PgConnection& db) -> Result<std::optional<ServiceCallback>> {
+        auto rows = db.exec(
+            "SELECT url_sealed, bearer_token, updated_at FROM service_callbacks WHERE service_id = $1 AND kind = $2",
+            Params().text(service.to_string()).text(callback_kind_name(kind)));
+        if (!rows) return rows.error();
+        if (rows->rows() == 0) return std::optional<ServiceCallback>();
+        auto url = open_callback_field(*cipher_, service, kind, "url", rows->bytes(0, 0));
+        if (!url) return url.error();
+        auto token = open_callback_field(*cipher_, service, kind, "bearer_token", rows->bytes(0, 1));
+        if (!token) return token.error();
+        return std::optional<ServiceCallback>(
+            ServiceCallback{service, kind, std::move(*url), std::move(*token), from_micros(rows->integer(0, 2))});
+      });
 }
 
 Result<std::vector<NotificationRecord>> PgStore::claim_callbacks(int limit, Timestamp now, Duration lease) {

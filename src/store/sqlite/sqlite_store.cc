@@ -39,7 +39,8 @@ Result<void> seal_legacy_references(Connection& db, const crypto::FieldCipher& c
         auto row = select->step();
         if (!row) return row.error();
         if (!*row) break;
-        batch.push_back({select->column_text(0), select->column_text(1), select->column_text(2), select->column_blob(3)});
+        batch.push_back(
+            {select->column_text(0), select->column_text(1), select->column_text(2), select->column_blob(3)});
       }
     }
     for (const Legacy& legacy : batch) {
