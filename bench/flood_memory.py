@@ -52,9 +52,13 @@ def main():
     parser.add_argument("--limit", type=float, default=2.0)
     args = parser.parse_args()
     counts = [int(c) for c in args.connections.split(",")]
-    # Both ends need the descriptors: the limit is inherited by the server.
-    want = 2 * max(counts) + 1024
-    resource.setrlimit(resource.RLIMIT_NOFILE, (want, want))
+    # Each end needs a descriptor per connection: the limit is inherited by the server. Up to the
+    # hard limit (a container may not allow raising it).
+    hard = resource.getrlimit(resource.RLIMIT_NOFILE)[1]
+    want = max(counts) + 1024 if hard == resource.RLIM_INFINITY else min(max(counts) + 1024, hard)
+    if want < max(counts) + 100:
+        sys.exit("the descriptor limit (%d) is too low for %d connections" % (hard, max(counts)))
+    resource.setrlimit(resource.RLIMIT_NOFILE, (want, hard))
     failed = False
     print("| connections | RSS idle | RSS held | per connection | RSS 5 s after close | after / idle |")
     print("|---|---|---|---|---|---|")

@@ -15,10 +15,12 @@
 
 #include <fcntl.h>
 #include <malloc.h>
+#include <sys/resource.h>
 #include <unistd.h>
 
 #include <atomic>
 #include <condition_variable>
+#include <filesystem>
 #include <mutex>
 #include <thread>
 #include <unordered_map>
@@ -56,6 +58,38 @@ Result<void> configure_tls(ssl::context& context, const ServerOptions& options) 
   if (ec) return unavailable("cannot load TLS private key " + options.private_key_file);
   return ok();
 }
+
+// asio's reactor keeps the state it makes for each descriptor in a pool it never frees. Made
+// during a flood, those states sit one in each page of the connection buffers freed after it,
+// and keep those pages (about 4 KB of RSS per connection of the flood's peak) from going back to
+// the system. Made here, together, before any connection, they fill a few pages of their own.
+// As many as the connection cap allows, or the descriptor limit (no more connections fit then).
+// Descriptors this process may still open, less a margin for everything else it opens
+// meanwhile (the store, logs, other threads): prewarming must never exhaust them.
+std::size_t spare_descriptors() {
+  rlimit limit{};
+  if (::getrlimit(RLIMIT_NOFILE, &limit) != 0 || limit.rlim_cur == RLIM_INFINITY) return 0;
+  std::error_code ec;
+  std::size_t open = 0;
+  for (auto it = std::filesystem::directory_iterator("/proc/self/fd", ec);
+       !ec && it != std::filesystem::directory_iterator(); it.increment(ec)) {
+    ++open;
+  }
+  const std::size_t margin = 256;
+  return limit.rlim_cur > open + margin ? static_cast<std::size_t>(limit.rlim_cur) - open - margin : 0;
+}
+
+void prewarm_descriptor_states(asio::io_context& io, std::size_t count) {
+  std::vector<tcp::socket> sockets;
+  sockets.reserve(count);
+  for (std::size_t i = 0; i < count; ++i) {
+    tcp::socket socket(io);
+    boost::system::error_code ec;
+    socket.open(tcp::v4(), ec);
+    if (ec) break;
+    sockets.push_back(std::move(socket));
+  }
+}  // closed here: their states wait in the pool for the connections to come
 
 // Awaits a Handler's response. The handler runs inline on this (network) thread; the response
 // maker it hands back, from whatever thread, runs here too.
@@ -139,6 +173,7 @@ struct HttpsServer::Impl {
   std::unordered_map<Session*, std::weak_ptr<Session>> sessions;  // guarded by sessions_mutex
   std::unordered_map<std::string, std::size_t> per_source;        // guarded by sessions_mutex
   std::size_t peak_sessions = 0;                                  // guarded by sessions_mutex
+  bool flooded = false;  // a flood's memory is being handed back; guarded by sessions_mutex
   // A descriptor held in reserve: when accept() fails for want of descriptors, it is freed to
   // accept (and at once close) the connection waiting in the backlog, which otherwise makes
   // every accept fail again at once.
@@ -264,11 +299,14 @@ struct HttpsServer::Impl {
       sessions.erase(session);
       if (auto it = per_source.find(session->source); it != per_source.end() && --it->second == 0) per_source.erase(it);
       if (sessions.empty()) sessions_done.notify_all();
-      // After a flood (at least 256 connections, now down to a quarter), hand the freed
-      // connection buffers back to the system: glibc keeps them otherwise, and RSS stays at the
-      // flood's peak (measured: 5,000 idle TLS connections left 383 MB after they closed).
-      if (peak_sessions >= 256 && sessions.size() * 4 < peak_sessions) {
+      // After a flood (at least 256 connections), each time they fall to a quarter, and when the
+      // last closes, hand the freed connection buffers back to the system: glibc keeps them
+      // otherwise, and RSS stays at the flood's peak (measured: 5,000 idle TLS connections left
+      // 383 MB after they closed).
+      flooded = flooded || peak_sessions >= 256;
+      if (flooded && sessions.size() * 4 < peak_sessions) {
         peak_sessions = sessions.size();
+        flooded = !sessions.empty();
         shrunk = true;
       }
     }
@@ -433,6 +471,8 @@ Result<std::unique_ptr<HttpsServer>> HttpsServer::start(const ServerOptions& opt
                        ": " + ec.message());
   }
   Impl* raw = impl.get();
+  const std::size_t states = std::min(options.max_connections, spare_descriptors()) / raw->loops.size();
+  for (const auto& loop : raw->loops) prewarm_descriptor_states(loop->io, states);
   asio::co_spawn(raw->loops[0]->io, raw->accept_loop(), asio::detached);
   for (std::size_t i = 0; i < raw->loops.size(); ++i) {
     Impl::Loop* loop = raw->loops[i].get();
