@@ -45,6 +45,17 @@ void Router::add_async(std::string method, std::string pattern, AsyncRouteHandle
   routes_.push_back(Route{std::move(method), split_path(pattern), nullptr, std::move(handler)});
 }
 
+void Router::add_prefix_errors(std::string prefix, PrefixErrors errors) {
+  prefix_errors_.emplace_back(std::move(prefix), std::move(errors));
+}
+
+const PrefixErrors* Router::prefix_errors(std::string_view path) const {
+  for (const auto& [prefix, errors] : prefix_errors_) {
+    if (path.starts_with(prefix) && (path.size() == prefix.size() || path[prefix.size()] == '/')) return &errors;
+  }
+  return nullptr;
+}
+
 std::variant<std::pair<const Router::Route*, PathParams>, net::Response> Router::find(
     const net::Request& request) const {
   const auto segments = split_path(request.path);
@@ -54,6 +65,9 @@ std::variant<std::pair<const Router::Route*, PathParams>, net::Response> Router:
     if (!match(route.segments, segments, params)) continue;
     path_known = true;
     if (route.method == request.method) return std::make_pair(&route, std::move(params));
+  }
+  if (const PrefixErrors* own = prefix_errors(request.path)) {
+    return path_known ? own->wrong_method(request) : own->unknown_path(request);
   }
   return path_known ? errors_.wrong_method() : errors_.unknown_path();
 }

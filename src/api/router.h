@@ -50,6 +50,14 @@ struct RouterErrors {
   net::Response (*internal_error)();  // a handler threw, or would still block on the pool (a bug)
 };
 
+// Unknown paths and wrong methods under one prefix, where another API answers in its own format
+// and needs the request to do so (NHS Notify's echo the correlation id). Its handlers answer
+// their own exceptions.
+struct PrefixErrors {
+  std::function<net::Response(const net::Request&)> unknown_path;
+  std::function<net::Response(const net::Request&)> wrong_method;
+};
+
 class Router {
  public:
   Router(std::size_t worker_threads, RouterErrors errors)
@@ -57,6 +65,8 @@ class Router {
 
   void add(std::string method, std::string pattern, RouteHandler handler);
   void add_async(std::string method, std::string pattern, AsyncRouteHandler handler);
+  // Paths under `prefix` ("/comms": "/comms" itself and "/comms/...") get these errors.
+  void add_prefix_errors(std::string prefix, PrefixErrors errors);
   // net::Handler.
   void handle(net::Request&& request, net::Responder respond);
   // Synchronous dispatch on the caller's thread (tests).
@@ -71,8 +81,11 @@ class Router {
   };
   // The matching route (with its path parameters), or the 404/405 response.
   std::variant<std::pair<const Route*, PathParams>, net::Response> find(const net::Request& request) const;
+  // The prefix errors for this path, or nullptr.
+  const PrefixErrors* prefix_errors(std::string_view path) const;
   std::vector<Route> routes_;
   RouterErrors errors_;
+  std::vector<std::pair<std::string, PrefixErrors>> prefix_errors_;
   std::unique_ptr<ThreadPool> pool_;
 };
 

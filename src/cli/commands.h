@@ -128,6 +128,25 @@ struct MigrateStoreOptions {
 };
 int run_migrate_store(const std::string& config_path, const MigrateStoreOptions& options);
 
+// NHS Notify API clients (nhs_commands.cc). `create` prints the API key once (the application id
+// on stderr); `set` changes only what is given; `keygen` writes a new 4096-bit RSA private key
+// (mode 0600, for the client's side) and prints its public JWKS.
+struct NhsClientOptions {
+  std::string service;
+  std::string name;
+  std::optional<std::string> jwks_file;
+  std::optional<std::string> jwks_url;
+  std::optional<std::string> default_ods_code;  // "" in `set`: none
+  std::optional<bool> allow_ods_override;
+  std::optional<bool> allow_contact_details;
+  std::optional<bool> onboarded;
+  std::optional<bool> banned;
+};
+int run_nhs_client_create(const std::string& config_path, const NhsClientOptions& options);
+int run_nhs_client_set(const std::string& config_path, const std::string& client_id, const NhsClientOptions& options);
+int run_nhs_client_list(const std::string& config_path);
+int run_nhs_keygen(const std::string& kid, const std::string& private_key_out);
+
 struct ServeOptions {
   std::string config_path;
   std::string ready_file;  // written with the bound port once listening (tests)

@@ -251,6 +251,12 @@ Result<Config> load_config(const std::string& path) {
   c.path = path;
   c.email_domain = get<std::string>(t, "email.domain", c.email_domain);
   read_server(t, base, c);
+  c.nhs.prefix = get<std::string>(t, "nhs.prefix", "/comms");
+  if (c.nhs.prefix.size() < 2 || c.nhs.prefix.front() != '/' || c.nhs.prefix.back() == '/' ||
+      c.nhs.prefix.starts_with("/v2") || c.nhs.prefix.starts_with("/oauth2")) {
+    return invalid_argument("config " + path + ": nhs.prefix must be a path such as \"/comms\" (no trailing '/')");
+  }
+  c.nhs.token_url = get<std::string>(t, "nhs.token_url", c.public_url.empty() ? "" : c.public_url + "oauth2/token");
   c.database_path = resolve(base, get<std::string>(t, "store.path", "herald.db"));
   const auto gather_us = get<std::int64_t>(t, "store.commit_gather_us", 1000);
   if (gather_us < 0 || gather_us > 100'000) {

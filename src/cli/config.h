@@ -50,8 +50,16 @@ struct LettersConfig {
   domain::LetterPrices prices;
 };
 
+// NHS Notify's API ([nhs]): where its paths start, and the URL client assertions must name as
+// their audience (default: public_url's /oauth2/token, else the URL the client called).
+struct NhsConfig {
+  std::string prefix = "/comms";
+  std::string token_url;
+};
+
 struct Config {
   std::string path;  // of the file itself
+  NhsConfig nhs;
   net::ServerOptions server;
   std::string public_url;  // optional; absolute URLs otherwise follow the Host header
   std::string database_path;

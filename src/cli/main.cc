@@ -213,6 +213,37 @@ int main(int argc, char** argv) {
   migrate_cmd->add_option("--keys-to", migrate.keys_to, "postgresql:// URL for the data keys (default: --to)");
   migrate_cmd->add_option("--sample", migrate.sample, "notifications to decrypt and compare (default 100)");
 
+  auto* nhs_cmd = app.add_subcommand("nhs", "NHS Notify API clients (applications)");
+  nhs_cmd->require_subcommand(1);
+  NhsClientOptions nhs;
+  std::string nhs_client_id;
+  auto add_client_options = [&nhs](CLI::App* cmd) {
+    cmd->add_option("--jwks", nhs.jwks_file, "file holding the client's JWKS (public keys)");
+    cmd->add_option("--jwks-url", nhs.jwks_url, "or the https URL Herald fetches it from");
+    cmd->add_option("--default-ods", nhs.default_ods_code, "originator ODS code used when a request names none");
+    cmd->add_option("--allow-ods-override", nhs.allow_ods_override, "requests may name another ODS code (true/false)");
+    cmd->add_option("--allow-contact-details", nhs.allow_contact_details,
+                    "requests may supply the recipient's contact details (true/false)");
+  };
+  auto* nhs_client_cmd = nhs_cmd->add_subcommand("client", "register and change API clients");
+  nhs_client_cmd->require_subcommand(1);
+  auto* nhs_client_create = nhs_client_cmd->add_subcommand("create", "register a client; prints its API key once");
+  nhs_client_create->add_option("--service", nhs.service, "the service it sends for (id or name)")->required();
+  nhs_client_create->add_option("--name", nhs.name, "a name for the client")->required();
+  add_client_options(nhs_client_create);
+  auto* nhs_client_set = nhs_client_cmd->add_subcommand("set", "change a client (only what is given)");
+  nhs_client_set->add_option("--client", nhs_client_id, "the client's application id")->required();
+  nhs_client_set->add_option("--name", nhs.name, "a new name");
+  add_client_options(nhs_client_set);
+  nhs_client_set->add_option("--onboarded", nhs.onboarded, "false: its tokens are refused (403 CM_FORBIDDEN)");
+  nhs_client_set->add_option("--banned", nhs.banned, "true: a service ban (403 CM_SERVICE_BAN)");
+  auto* nhs_client_list = nhs_client_cmd->add_subcommand("list", "list clients");
+  std::string keygen_kid;
+  std::string keygen_out;
+  auto* nhs_keygen = nhs_cmd->add_subcommand("keygen", "make a client key pair: private PEM to a file, JWKS to stdout");
+  nhs_keygen->add_option("--kid", keygen_kid, "the key id")->required();
+  nhs_keygen->add_option("--private-key-out", keygen_out, "file to create (mode 0600)")->required();
+
   CLI11_PARSE(app, argc, argv);
 
   // Every command may hold keys: none may leave a core dump, and key memory is locked.
@@ -255,5 +286,9 @@ int main(int argc, char** argv) {
   if (*keys_backup) return run_keys_backup(config, keys_file);
   if (*keys_restore) return run_keys_restore(config, keys_file);
   if (*migrate_cmd) return run_migrate_store(config, migrate);
+  if (*nhs_client_create) return run_nhs_client_create(config, nhs);
+  if (*nhs_client_set) return run_nhs_client_set(config, nhs_client_id, nhs);
+  if (*nhs_client_list) return run_nhs_client_list(config);
+  if (*nhs_keygen) return run_nhs_keygen(keygen_kid, keygen_out);
   return 2;
 }

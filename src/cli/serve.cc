@@ -11,6 +11,7 @@
 #include "api/documents/download.h"
 #include "api/govuk_v2/errors.h"
 #include "api/govuk_v2/handlers.h"
+#include "api/nhs_v1/handlers.h"
 #include "api/providers/sms_receipts.h"
 #include "api/router.h"
 #include "cli/commands.h"
@@ -29,9 +30,12 @@
 #include "domain/authenticator.h"
 #include "domain/letters/letter_timings.h"
 #include "domain/letters/letters.h"
+#include "domain/nhs/clients.h"
+#include "domain/nhs/token_issuer.h"
 #include "domain/notifications.h"
 #include "domain/received_texts.h"
 #include "domain/templates.h"
+#include "net/http_client.h"
 #include "net/https_server.h"
 #include "ops/key_check.h"
 #include "ops/retention.h"
@@ -176,6 +180,22 @@ int run_serve(const ServeOptions& options) {
                                           [&auth_failures](std::string_view reason, std::string_view source) {
                                             auth_failures.note(reason, source);
                                           }});
+  // NHS Notify's API and its token endpoint. Clients' JWKS URLs are fetched under the callbacks'
+  // outbound rules (public addresses only unless allowed, verified TLS, timeouts).
+  domain::nhs::NhsClients nhs_clients(*context->store, clock);
+  domain::nhs::TokenIssuer nhs_tokens(
+      *context->store, clock, {}, [http = config.callbacks.http](const std::string& url) -> Result<std::string> {
+        auto response = net::https_request("GET", url, {{"Accept", "application/json"}}, "", http);
+        if (!response) return response.error();
+        if (response->status != 200) {
+          return unavailable("JWKS URL answered " + std::to_string(response->status));
+        }
+        return std::move(response->body);
+      });
+  api::nhs_v1::register_routes(
+      router,
+      {nhs_tokens, nhs_clients, clock, config.nhs.prefix, "/oauth2/token", config.nhs.token_url,
+       [&auth_failures](std::string_view reason, std::string_view source) { auth_failures.note(reason, source); }});
   // Download pages of files sent by email, on the same listener.
   api::documents::register_routes(router, {notifications.documents(), notifications.lookups(), clock});
   {

@@ -223,6 +223,36 @@ struct DocumentRecord {
   int failed_confirmations = 0;  // wrong email addresses typed so far
 };
 
+// An application that uses the NHS Notify API (its "client"): it signs its token requests with a
+// private key whose public half is registered here, and sends for one Herald service, whose
+// templates, providers, data keys and retention its messages use. Not personal data.
+struct NhsClientRecord {
+  Uuid id;  // the application id (NHS's APIM application id)
+  ServiceId service;
+  std::string name;
+  // SHA-256 (hex) of the API key, the OAuth client_id and the assertion's iss/sub. The key is
+  // shown once when the client is created.
+  std::string api_key_hash;
+  std::string jwks;      // a registered JWKS document (public keys only); empty: none
+  std::string jwks_url;  // or where Herald fetches it; empty: none
+  // The originator ODS code used when a request names none, and whether a request may name
+  // another; whether a request may supply the recipient's contact details.
+  std::optional<std::string> default_ods_code;
+  bool allow_ods_override = false;
+  bool allow_contact_details = false;
+  bool onboarded = true;     // false: tokens are refused use (403 CM_FORBIDDEN)
+  bool service_ban = false;  // true: 403 CM_SERVICE_BAN
+  Timestamp created_at;
+};
+
+// An access token the token endpoint issued: stored only as its SHA-256, bound to the client.
+struct NhsAccessToken {
+  std::string token_hash;  // SHA-256 (hex)
+  Uuid client;
+  Timestamp issued_at;
+  Timestamp expires_at;
+};
+
 // Filters of a page of notifications (Store::list_notifications; GOV.UK's GET /v2/notifications).
 struct NotificationQuery {
   ServiceId service;

@@ -211,6 +211,30 @@ class AuditStore {
                                   const std::function<Result<void>(const crypto::AuditEntry&)>& visit) = 0;
 };
 
+// NHS Notify's API clients, the access tokens issued to them and the assertion ids they have
+// used (shared by every node, so a token issued by one is honoured by all and an assertion is
+// never accepted twice anywhere).
+class NhsClientStore {
+ public:
+  virtual ~NhsClientStore() = default;
+
+  // kFailedPrecondition when a client has the same API key.
+  virtual Result<void> create_nhs_client(const NhsClientRecord& client) = 0;
+  // Saves everything but the id, service, API key and creation time (kNotFound when absent).
+  virtual Result<void> update_nhs_client(const NhsClientRecord& client) = 0;
+  virtual Result<std::optional<NhsClientRecord>> find_nhs_client(Uuid id) = 0;
+  virtual Result<std::optional<NhsClientRecord>> find_nhs_client_by_key(std::string_view api_key_hash) = 0;
+  virtual Result<std::vector<NhsClientRecord>> list_nhs_clients() = 0;
+  // Remembers the client's assertion id (its hash) until `expires_at`: false when it is already
+  // remembered, i.e. a replay. Ids expired at `now` are forgotten.
+  virtual Result<bool> remember_assertion_id(Uuid client, std::string_view jti_hash, Timestamp expires_at,
+                                             Timestamp now) = 0;
+  // Stores a new token (tokens expired at `issued_at` are deleted on the way).
+  virtual Result<void> insert_access_token(const NhsAccessToken& token) = 0;
+  // The token unless unknown or expired at `now`.
+  virtual Result<std::optional<NhsAccessToken>> find_access_token(std::string_view token_hash, Timestamp now) = 0;
+};
+
 class Store : public ServiceDirectory,
               public NotificationStore,
               public ReceivedTextStore,
@@ -218,7 +242,8 @@ class Store : public ServiceDirectory,
               public LimitCounters,
               public RetentionStore,
               public DocumentStore,
-              public AuditStore {
+              public AuditStore,
+              public NhsClientStore {
  public:
   ~Store() override = default;
 

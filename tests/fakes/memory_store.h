@@ -452,6 +452,67 @@ class MemoryStore final : public store::Store {
   }
 
   Result<void> snapshot_to(const std::string&) override { return internal_error("MemoryStore has no snapshots"); }
+  Result<void> create_nhs_client(const store::NhsClientRecord& client) override {
+    std::lock_guard lock(mutex_);
+    for (const auto& [id, c] : nhs_clients_) {
+      if (id == client.id || c.api_key_hash == client.api_key_hash) {
+        return Error{ErrorCode::kFailedPrecondition, "an NHS client has that id or API key"};
+      }
+    }
+    nhs_clients_[client.id] = client;
+    return ok();
+  }
+  Result<void> update_nhs_client(const store::NhsClientRecord& client) override {
+    std::lock_guard lock(mutex_);
+    auto it = nhs_clients_.find(client.id);
+    if (it == nhs_clients_.end()) return not_found("NHS client");
+    store::NhsClientRecord updated = client;
+    updated.service = it->second.service;
+    updated.api_key_hash = it->second.api_key_hash;
+    updated.created_at = it->second.created_at;
+    it->second = updated;
+    return ok();
+  }
+  Result<std::optional<store::NhsClientRecord>> find_nhs_client(Uuid id) override {
+    std::lock_guard lock(mutex_);
+    auto it = nhs_clients_.find(id);
+    if (it == nhs_clients_.end()) return std::optional<store::NhsClientRecord>();
+    return std::optional<store::NhsClientRecord>(it->second);
+  }
+  Result<std::optional<store::NhsClientRecord>> find_nhs_client_by_key(std::string_view api_key_hash) override {
+    std::lock_guard lock(mutex_);
+    for (const auto& [id, c] : nhs_clients_) {
+      if (c.api_key_hash == api_key_hash) return std::optional<store::NhsClientRecord>(c);
+    }
+    return std::optional<store::NhsClientRecord>();
+  }
+  Result<std::vector<store::NhsClientRecord>> list_nhs_clients() override {
+    std::lock_guard lock(mutex_);
+    std::vector<store::NhsClientRecord> out;
+    for (const auto& [id, c] : nhs_clients_) out.push_back(c);
+    std::sort(out.begin(), out.end(), [](const auto& a, const auto& b) {
+      return a.created_at != b.created_at ? a.created_at < b.created_at : a.id < b.id;
+    });
+    return out;
+  }
+  Result<bool> remember_assertion_id(Uuid client, std::string_view jti_hash, Timestamp expires_at,
+                                     Timestamp now) override {
+    std::lock_guard lock(mutex_);
+    std::erase_if(assertion_ids_, [&](const auto& entry) { return entry.second <= now; });
+    return assertion_ids_.emplace(client.to_string() + "/" + std::string(jti_hash), expires_at).second;
+  }
+  Result<void> insert_access_token(const store::NhsAccessToken& token) override {
+    std::lock_guard lock(mutex_);
+    std::erase_if(access_tokens_, [&](const auto& entry) { return entry.second.expires_at <= token.issued_at; });
+    access_tokens_[token.token_hash] = token;
+    return ok();
+  }
+  Result<std::optional<store::NhsAccessToken>> find_access_token(std::string_view token_hash, Timestamp now) override {
+    std::lock_guard lock(mutex_);
+    auto it = access_tokens_.find(std::string(token_hash));
+    if (it == access_tokens_.end() || it->second.expires_at <= now) return std::optional<store::NhsAccessToken>();
+    return std::optional<store::NhsAccessToken>(it->second);
+  }
   Result<std::vector<crypto::AuditEntry>> append_audit(std::vector<crypto::AuditEntry> entries) override {
     std::lock_guard lock(mutex_);
     for (auto& e : entries) {
@@ -488,6 +549,9 @@ class MemoryStore final : public store::Store {
   };
   std::mutex mutex_;
   std::map<ServiceId, store::ServiceRecord> services_;
+  std::map<Uuid, store::NhsClientRecord> nhs_clients_;
+  std::map<std::string, Timestamp> assertion_ids_;
+  std::map<std::string, store::NhsAccessToken> access_tokens_;
   std::vector<store::ApiKeyRecord> keys_;
   std::vector<store::ServiceContact> contacts_;
   std::map<std::string, std::pair<double, Timestamp>> buckets_;

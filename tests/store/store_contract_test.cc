@@ -627,6 +627,68 @@ TEST_P(StoreContract, GuestListIsSealedAndMatchedByBlindIndexOnly) {
   }
 }
 
+TEST_P(StoreContract, NhsClientsTokensAndAssertionIdsAreSharedAndExpire) {
+  NhsClientRecord client;
+  client.id = crypto::random_uuid();
+  client.service = service_.id;
+  client.name = "GP system";
+  client.api_key_hash = std::string(64, 'a');
+  client.jwks = R"({"keys":[]})";
+  client.default_ods_code = "X26";
+  client.allow_contact_details = true;
+  client.created_at = now_;
+  ASSERT_TRUE(store_->create_nhs_client(client));
+  NhsClientRecord same_key = client;
+  same_key.id = crypto::random_uuid();
+  auto duplicate = store_->create_nhs_client(same_key);
+  ASSERT_FALSE(duplicate);
+  EXPECT_EQ(duplicate.error().code, ErrorCode::kFailedPrecondition);
+
+  auto by_key = store_->find_nhs_client_by_key(client.api_key_hash);
+  ASSERT_TRUE(by_key && *by_key);
+  EXPECT_EQ((*by_key)->id, client.id);
+  EXPECT_EQ((*by_key)->service, service_.id);
+  EXPECT_EQ((*by_key)->default_ods_code, std::optional<std::string>("X26"));
+  EXPECT_TRUE((*by_key)->allow_contact_details);
+  EXPECT_FALSE((*by_key)->allow_ods_override);
+  EXPECT_TRUE((*by_key)->onboarded);
+  EXPECT_EQ((*by_key)->created_at, now_);
+  EXPECT_FALSE(store_->find_nhs_client_by_key(std::string(64, 'b'))->has_value());
+
+  client.service_ban = true;
+  client.default_ods_code.reset();
+  client.jwks_url = "https://keys.example.org/jwks.json";
+  ASSERT_TRUE(store_->update_nhs_client(client));
+  auto other = another();
+  ASSERT_TRUE(other);
+  auto updated = other->find_nhs_client(client.id);
+  ASSERT_TRUE(updated && *updated);
+  EXPECT_TRUE((*updated)->service_ban);
+  EXPECT_FALSE((*updated)->default_ods_code);
+  EXPECT_EQ((*updated)->jwks_url, "https://keys.example.org/jwks.json");
+  EXPECT_EQ(other->list_nhs_clients()->size(), 1U);
+  NhsClientRecord absent = client;
+  absent.id = crypto::random_uuid();
+  EXPECT_EQ(store_->update_nhs_client(absent).error().code, ErrorCode::kNotFound);
+
+  // An assertion id is accepted once, by any node, until it expires.
+  const Timestamp expires = now_ + std::chrono::minutes(5);
+  EXPECT_TRUE(*store_->remember_assertion_id(client.id, "jti-1", expires, now_));
+  EXPECT_FALSE(*other->remember_assertion_id(client.id, "jti-1", expires, now_ + std::chrono::minutes(1)));
+  EXPECT_TRUE(*other->remember_assertion_id(client.id, "jti-2", expires, now_));
+  EXPECT_TRUE(*store_->remember_assertion_id(client.id, "jti-1", expires + std::chrono::minutes(5), expires))
+      << "forgotten once expired";
+
+  NhsAccessToken token{std::string(64, 'c'), client.id, now_, now_ + std::chrono::seconds(599)};
+  ASSERT_TRUE(store_->insert_access_token(token));
+  auto found = other->find_access_token(token.token_hash, now_ + std::chrono::seconds(598));
+  ASSERT_TRUE(found && *found);
+  EXPECT_EQ((*found)->client, client.id);
+  EXPECT_EQ((*found)->expires_at, token.expires_at);
+  EXPECT_FALSE(other->find_access_token(token.token_hash, token.expires_at)->has_value()) << "expired";
+  EXPECT_FALSE(store_->find_access_token(std::string(64, 'd'), now_)->has_value());
+}
+
 TEST_P(StoreContract, LettersKeepPostageAndASealedPdfUntilRetention) {
   auto letter = notification("1 Canary Lane 7f3e\nLondon\nSW1A 1AA");
   letter.type = Channel::kLetter;

@@ -211,6 +211,36 @@ ALTER TABLE notifications ADD COLUMN reference_index bytea;
     Migration{14, "sealed callback url", R"sql(
 ALTER TABLE service_callbacks ADD COLUMN url_sealed bytea;
 )sql"},
+    Migration{15, "nhs clients", R"sql(
+CREATE TABLE nhs_clients (
+  id uuid PRIMARY KEY,
+  service_id uuid NOT NULL REFERENCES services(id),
+  name text NOT NULL,
+  api_key_hash text NOT NULL UNIQUE,
+  jwks text NOT NULL,
+  jwks_url text NOT NULL,
+  default_ods_code text,
+  allow_ods_override integer NOT NULL,
+  allow_contact_details integer NOT NULL,
+  onboarded integer NOT NULL,
+  service_ban integer NOT NULL,
+  created_at bigint NOT NULL
+);
+CREATE TABLE nhs_access_tokens (
+  token_hash text PRIMARY KEY,
+  client_id uuid NOT NULL REFERENCES nhs_clients(id),
+  issued_at bigint NOT NULL,
+  expires_at bigint NOT NULL
+);
+CREATE INDEX nhs_access_tokens_expires ON nhs_access_tokens(expires_at);
+CREATE TABLE nhs_assertion_ids (
+  client_id uuid NOT NULL REFERENCES nhs_clients(id),
+  jti_hash text NOT NULL,
+  expires_at bigint NOT NULL,
+  PRIMARY KEY (client_id, jti_hash)
+);
+CREATE INDEX nhs_assertion_ids_expires ON nhs_assertion_ids(expires_at);
+)sql"},
 };
 
 static_assert(kMigrations.back().version == kSchemaVersion, "add the PostgreSQL form of every SQLite migration");

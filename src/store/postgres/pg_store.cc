@@ -1081,4 +1081,143 @@ Result<void> PgStore::read_audit(std::int64_t after_seq, std::optional<Timestamp
   }
 }
 
+namespace {
+
+constexpr const char* kNhsClientColumns =
+    "id, service_id, name, api_key_hash, jwks, jwks_url, default_ods_code, allow_ods_override, "
+    "allow_contact_details, onboarded, service_ban, created_at";
+
+NhsClientRecord read_nhs_client(const PgResult& rows, int i) {
+  NhsClientRecord c;
+  c.id = *Uuid::parse(rows.text(i, 0));
+  c.service = *ServiceId::parse(rows.text(i, 1));
+  c.name = rows.text(i, 2);
+  c.api_key_hash = rows.text(i, 3);
+  c.jwks = rows.text(i, 4);
+  c.jwks_url = rows.text(i, 5);
+  c.default_ods_code = rows.optional_text(i, 6);
+  c.allow_ods_override = rows.integer(i, 7) != 0;
+  c.allow_contact_details = rows.integer(i, 8) != 0;
+  c.onboarded = rows.integer(i, 9) != 0;
+  c.service_ban = rows.integer(i, 10) != 0;
+  c.created_at = from_micros(rows.integer(i, 11));
+  return c;
+}
+
+}  // namespace
+
+Result<void> PgStore::create_nhs_client(const NhsClientRecord& client) {
+  return with_connection<void>([&](PgConnection& db) -> Result<void> {
+    auto rows = db.exec(std::string("INSERT INTO nhs_clients (") + kNhsClientColumns +
+                            ") VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12) ON CONFLICT DO NOTHING",
+                        Params()
+                            .text(client.id.to_string())
+                            .text(client.service.to_string())
+                            .text(client.name)
+                            .text(client.api_key_hash)
+                            .text(client.jwks)
+                            .text(client.jwks_url)
+                            .optional_text(client.default_ods_code)
+                            .integer(client.allow_ods_override ? 1 : 0)
+                            .integer(client.allow_contact_details ? 1 : 0)
+                            .integer(client.onboarded ? 1 : 0)
+                            .integer(client.service_ban ? 1 : 0)
+                            .integer(to_micros(client.created_at)));
+    if (!rows) return rows.error();
+    if (rows->affected() != 1) return Error{ErrorCode::kFailedPrecondition, "an NHS client has that id or API key"};
+    return ok();
+  });
+}
+
+Result<void> PgStore::update_nhs_client(const NhsClientRecord& client) {
+  return with_connection<void>([&](PgConnection& db) -> Result<void> {
+    auto rows = db.exec(
+        "UPDATE nhs_clients SET name = $1, jwks = $2, jwks_url = $3, default_ods_code = $4, allow_ods_override = $5, "
+        "allow_contact_details = $6, onboarded = $7, service_ban = $8 WHERE id = $9",
+        Params()
+            .text(client.name)
+            .text(client.jwks)
+            .text(client.jwks_url)
+            .optional_text(client.default_ods_code)
+            .integer(client.allow_ods_override ? 1 : 0)
+            .integer(client.allow_contact_details ? 1 : 0)
+            .integer(client.onboarded ? 1 : 0)
+            .integer(client.service_ban ? 1 : 0)
+            .text(client.id.to_string()));
+    if (!rows) return rows.error();
+    if (rows->affected() != 1) return not_found("NHS client " + client.id.to_string());
+    return ok();
+  });
+}
+
+Result<std::vector<NhsClientRecord>> PgStore::list_nhs_clients() {
+  return with_connection<std::vector<NhsClientRecord>>([&](PgConnection& db) -> Result<std::vector<NhsClientRecord>> {
+    auto rows = db.exec(std::string("SELECT ") + kNhsClientColumns + " FROM nhs_clients ORDER BY created_at, id");
+    if (!rows) return rows.error();
+    std::vector<NhsClientRecord> out;
+    for (int i = 0; i < rows->rows(); ++i) out.push_back(read_nhs_client(*rows, i));
+    return out;
+  });
+}
+
+Result<std::optional<NhsClientRecord>> PgStore::find_nhs_client(Uuid id) {
+  return with_connection<std::optional<NhsClientRecord>>(
+      [&](PgConnection& db) -> Result<std::optional<NhsClientRecord>> {
+        auto rows = db.exec(std::string("SELECT ") + kNhsClientColumns + " FROM nhs_clients WHERE id = $1",
+                            Params().text(id.to_string()));
+        if (!rows) return rows.error();
+        if (rows->rows() == 0) return std::optional<NhsClientRecord>();
+        return std::optional<NhsClientRecord>(read_nhs_client(*rows, 0));
+      });
+}
+
+Result<std::optional<NhsClientRecord>> PgStore::find_nhs_client_by_key(std::string_view api_key_hash) {
+  return with_connection<std::optional<NhsClientRecord>>(
+      [&](PgConnection& db) -> Result<std::optional<NhsClientRecord>> {
+        auto rows = db.exec(std::string("SELECT ") + kNhsClientColumns + " FROM nhs_clients WHERE api_key_hash = $1",
+                            Params().text(api_key_hash));
+        if (!rows) return rows.error();
+        if (rows->rows() == 0) return std::optional<NhsClientRecord>();
+        return std::optional<NhsClientRecord>(read_nhs_client(*rows, 0));
+      });
+}
+
+Result<bool> PgStore::remember_assertion_id(Uuid client, std::string_view jti_hash, Timestamp expires_at,
+                                            Timestamp now) {
+  return with_connection<bool>([&](PgConnection& db) -> Result<bool> {
+    HERALD_TRY(db.run("DELETE FROM nhs_assertion_ids WHERE expires_at <= $1", Params().integer(to_micros(now))));
+    // The primary key decides between nodes racing with the same id: one insert wins.
+    auto rows = db.exec("INSERT INTO nhs_assertion_ids VALUES ($1, $2, $3) ON CONFLICT DO NOTHING",
+                        Params().text(client.to_string()).text(jti_hash).integer(to_micros(expires_at)));
+    if (!rows) return rows.error();
+    return rows->affected() == 1;
+  });
+}
+
+Result<void> PgStore::insert_access_token(const NhsAccessToken& token) {
+  return with_connection<void>([&](PgConnection& db) -> Result<void> {
+    HERALD_TRY(
+        db.run("DELETE FROM nhs_access_tokens WHERE expires_at <= $1", Params().integer(to_micros(token.issued_at))));
+    return db.run("INSERT INTO nhs_access_tokens VALUES ($1, $2, $3, $4)", Params()
+                                                                               .text(token.token_hash)
+                                                                               .text(token.client.to_string())
+                                                                               .integer(to_micros(token.issued_at))
+                                                                               .integer(to_micros(token.expires_at)));
+  });
+}
+
+Result<std::optional<NhsAccessToken>> PgStore::find_access_token(std::string_view token_hash, Timestamp now) {
+  return with_connection<std::optional<NhsAccessToken>>([&](PgConnection& db) -> Result<std::optional<NhsAccessToken>> {
+    auto rows = db.exec(
+        "SELECT token_hash, client_id, issued_at, expires_at FROM nhs_access_tokens WHERE token_hash = $1 AND "
+        "expires_at > $2",
+        Params().text(token_hash).integer(to_micros(now)));
+    if (!rows) return rows.error();
+    if (rows->rows() == 0) return std::optional<NhsAccessToken>();
+    return std::optional<NhsAccessToken>(NhsAccessToken{rows->text(0, 0), *Uuid::parse(rows->text(0, 1)),
+                                                        from_micros(rows->integer(0, 2)),
+                                                        from_micros(rows->integer(0, 3))});
+  });
+}
+
 }  // namespace herald::store::postgres

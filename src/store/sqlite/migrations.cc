@@ -246,6 +246,38 @@ ALTER TABLE notifications ADD COLUMN reference_index BLOB;
     Migration{14, "sealed callback url", R"sql(
 ALTER TABLE service_callbacks ADD COLUMN url_sealed BLOB;
 )sql"},
+    // NHS Notify's API clients (issue 18): no personal data. The API key only as its hash; the
+    // access tokens likewise; assertion ids (jti) remembered until their assertion expires.
+    Migration{15, "nhs clients", R"sql(
+CREATE TABLE nhs_clients (
+  id TEXT PRIMARY KEY,
+  service_id TEXT NOT NULL REFERENCES services(id),
+  name TEXT NOT NULL,
+  api_key_hash TEXT NOT NULL UNIQUE,
+  jwks TEXT NOT NULL,
+  jwks_url TEXT NOT NULL,
+  default_ods_code TEXT,
+  allow_ods_override INTEGER NOT NULL,
+  allow_contact_details INTEGER NOT NULL,
+  onboarded INTEGER NOT NULL,
+  service_ban INTEGER NOT NULL,
+  created_at INTEGER NOT NULL
+) STRICT;
+CREATE TABLE nhs_access_tokens (
+  token_hash TEXT PRIMARY KEY,
+  client_id TEXT NOT NULL REFERENCES nhs_clients(id),
+  issued_at INTEGER NOT NULL,
+  expires_at INTEGER NOT NULL
+) STRICT;
+CREATE INDEX nhs_access_tokens_expires ON nhs_access_tokens(expires_at);
+CREATE TABLE nhs_assertion_ids (
+  client_id TEXT NOT NULL REFERENCES nhs_clients(id),
+  jti_hash TEXT NOT NULL,
+  expires_at INTEGER NOT NULL,
+  PRIMARY KEY (client_id, jti_hash)
+) STRICT;
+CREATE INDEX nhs_assertion_ids_expires ON nhs_assertion_ids(expires_at);
+)sql"},
 };
 
 static_assert(kMigrations.back().version == kSchemaVersion, "a new migration raises store::kSchemaVersion");

@@ -1323,4 +1323,159 @@ Result<void> SqliteStore::read_audit(std::int64_t after_seq, std::optional<Times
   }
 }
 
+namespace {
+
+constexpr const char* kNhsClientColumns =
+    "id, service_id, name, api_key_hash, jwks, jwks_url, default_ods_code, allow_ods_override, "
+    "allow_contact_details, onboarded, service_ban, created_at";
+
+NhsClientRecord read_nhs_client(const Statement& row) {
+  NhsClientRecord c;
+  c.id = *Uuid::parse(row.column_text(0));
+  c.service = *ServiceId::parse(row.column_text(1));
+  c.name = row.column_text(2);
+  c.api_key_hash = row.column_text(3);
+  c.jwks = row.column_text(4);
+  c.jwks_url = row.column_text(5);
+  c.default_ods_code = row.column_optional_text(6);
+  c.allow_ods_override = row.column_int(7) != 0;
+  c.allow_contact_details = row.column_int(8) != 0;
+  c.onboarded = row.column_int(9) != 0;
+  c.service_ban = row.column_int(10) != 0;
+  c.created_at = from_micros(row.column_int(11));
+  return c;
+}
+
+}  // namespace
+
+Result<void> SqliteStore::create_nhs_client(const NhsClientRecord& client) {
+  return writer_->run([&](Connection& db) -> Result<void> {
+    auto stmt = db.prepare(std::string("INSERT INTO nhs_clients (") + kNhsClientColumns +
+                           ") VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING");
+    if (!stmt) return stmt.error();
+    HERALD_TRY(stmt->bind_text(1, client.id.to_string())
+                   .bind_text(2, client.service.to_string())
+                   .bind_text(3, client.name)
+                   .bind_text(4, client.api_key_hash)
+                   .bind_text(5, client.jwks)
+                   .bind_text(6, client.jwks_url)
+                   .bind_optional_text(7, client.default_ods_code)
+                   .bind_int(8, client.allow_ods_override ? 1 : 0)
+                   .bind_int(9, client.allow_contact_details ? 1 : 0)
+                   .bind_int(10, client.onboarded ? 1 : 0)
+                   .bind_int(11, client.service_ban ? 1 : 0)
+                   .bind_int(12, to_micros(client.created_at))
+                   .run());
+    if (db.changes() != 1) return Error{ErrorCode::kFailedPrecondition, "an NHS client has that id or API key"};
+    return ok();
+  });
+}
+
+Result<void> SqliteStore::update_nhs_client(const NhsClientRecord& client) {
+  return writer_->run([&](Connection& db) -> Result<void> {
+    auto stmt = db.prepare(
+        "UPDATE nhs_clients SET name = ?, jwks = ?, jwks_url = ?, default_ods_code = ?, allow_ods_override = ?, "
+        "allow_contact_details = ?, onboarded = ?, service_ban = ? WHERE id = ?");
+    if (!stmt) return stmt.error();
+    HERALD_TRY(stmt->bind_text(1, client.name)
+                   .bind_text(2, client.jwks)
+                   .bind_text(3, client.jwks_url)
+                   .bind_optional_text(4, client.default_ods_code)
+                   .bind_int(5, client.allow_ods_override ? 1 : 0)
+                   .bind_int(6, client.allow_contact_details ? 1 : 0)
+                   .bind_int(7, client.onboarded ? 1 : 0)
+                   .bind_int(8, client.service_ban ? 1 : 0)
+                   .bind_text(9, client.id.to_string())
+                   .run());
+    if (db.changes() != 1) return not_found("NHS client " + client.id.to_string());
+    return ok();
+  });
+}
+
+Result<std::vector<NhsClientRecord>> SqliteStore::list_nhs_clients() {
+  return with_reader<std::vector<NhsClientRecord>>([&](Connection& db) -> Result<std::vector<NhsClientRecord>> {
+    auto stmt = db.prepare(std::string("SELECT ") + kNhsClientColumns + " FROM nhs_clients ORDER BY created_at, id");
+    if (!stmt) return stmt.error();
+    std::vector<NhsClientRecord> out;
+    while (true) {
+      auto row = stmt->step();
+      if (!row) return row.error();
+      if (!*row) return out;
+      out.push_back(read_nhs_client(*stmt));
+    }
+  });
+}
+
+Result<std::optional<NhsClientRecord>> SqliteStore::find_nhs_client(Uuid id) {
+  return with_reader<std::optional<NhsClientRecord>>([&](Connection& db) -> Result<std::optional<NhsClientRecord>> {
+    auto stmt = db.prepare(std::string("SELECT ") + kNhsClientColumns + " FROM nhs_clients WHERE id = ?");
+    if (!stmt) return stmt.error();
+    stmt->bind_text(1, id.to_string());
+    auto row = stmt->step();
+    if (!row) return row.error();
+    if (!*row) return std::optional<NhsClientRecord>();
+    return std::optional<NhsClientRecord>(read_nhs_client(*stmt));
+  });
+}
+
+Result<std::optional<NhsClientRecord>> SqliteStore::find_nhs_client_by_key(std::string_view api_key_hash) {
+  return with_reader<std::optional<NhsClientRecord>>([&](Connection& db) -> Result<std::optional<NhsClientRecord>> {
+    auto stmt = db.prepare(std::string("SELECT ") + kNhsClientColumns + " FROM nhs_clients WHERE api_key_hash = ?");
+    if (!stmt) return stmt.error();
+    stmt->bind_text(1, api_key_hash);
+    auto row = stmt->step();
+    if (!row) return row.error();
+    if (!*row) return std::optional<NhsClientRecord>();
+    return std::optional<NhsClientRecord>(read_nhs_client(*stmt));
+  });
+}
+
+Result<bool> SqliteStore::remember_assertion_id(Uuid client, std::string_view jti_hash, Timestamp expires_at,
+                                                Timestamp now) {
+  bool fresh = false;
+  auto result = writer_->run([&](Connection& db) -> Result<void> {
+    auto forget = db.prepare("DELETE FROM nhs_assertion_ids WHERE expires_at <= ?");
+    if (!forget) return forget.error();
+    HERALD_TRY(forget->bind_int(1, to_micros(now)).run());
+    auto stmt = db.prepare("INSERT INTO nhs_assertion_ids VALUES (?, ?, ?) ON CONFLICT DO NOTHING");
+    if (!stmt) return stmt.error();
+    HERALD_TRY(stmt->bind_text(1, client.to_string()).bind_text(2, jti_hash).bind_int(3, to_micros(expires_at)).run());
+    fresh = db.changes() == 1;
+    return ok();
+  });
+  if (!result) return result.error();
+  return fresh;
+}
+
+Result<void> SqliteStore::insert_access_token(const NhsAccessToken& token) {
+  return writer_->run([&](Connection& db) -> Result<void> {
+    auto forget = db.prepare("DELETE FROM nhs_access_tokens WHERE expires_at <= ?");
+    if (!forget) return forget.error();
+    HERALD_TRY(forget->bind_int(1, to_micros(token.issued_at)).run());
+    auto stmt = db.prepare("INSERT INTO nhs_access_tokens VALUES (?, ?, ?, ?)");
+    if (!stmt) return stmt.error();
+    return stmt->bind_text(1, token.token_hash)
+        .bind_text(2, token.client.to_string())
+        .bind_int(3, to_micros(token.issued_at))
+        .bind_int(4, to_micros(token.expires_at))
+        .run();
+  });
+}
+
+Result<std::optional<NhsAccessToken>> SqliteStore::find_access_token(std::string_view token_hash, Timestamp now) {
+  return with_reader<std::optional<NhsAccessToken>>([&](Connection& db) -> Result<std::optional<NhsAccessToken>> {
+    auto stmt = db.prepare(
+        "SELECT token_hash, client_id, issued_at, expires_at FROM nhs_access_tokens WHERE token_hash = ? AND "
+        "expires_at > ?");
+    if (!stmt) return stmt.error();
+    stmt->bind_text(1, token_hash).bind_int(2, to_micros(now));
+    auto row = stmt->step();
+    if (!row) return row.error();
+    if (!*row) return std::optional<NhsAccessToken>();
+    return std::optional<NhsAccessToken>(NhsAccessToken{stmt->column_text(0), *Uuid::parse(stmt->column_text(1)),
+                                                        from_micros(stmt->column_int(2)),
+                                                        from_micros(stmt->column_int(3))});
+  });
+}
+
 }  // namespace herald::store::sqlite

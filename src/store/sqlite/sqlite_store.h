@@ -88,6 +88,16 @@ class SqliteStore final : public Store {
   Result<std::optional<StillSealed>> next_sealed_notification(ServiceId service, Timestamp from) override;
   Result<void> snapshot_to(const std::string& path) override;
   Result<std::vector<crypto::AuditEntry>> append_audit(std::vector<crypto::AuditEntry> entries) override;
+  // NhsClientStore.
+  Result<void> create_nhs_client(const NhsClientRecord& client) override;
+  Result<void> update_nhs_client(const NhsClientRecord& client) override;
+  Result<std::optional<NhsClientRecord>> find_nhs_client(Uuid id) override;
+  Result<std::optional<NhsClientRecord>> find_nhs_client_by_key(std::string_view api_key_hash) override;
+  Result<std::vector<NhsClientRecord>> list_nhs_clients() override;
+  Result<bool> remember_assertion_id(Uuid client, std::string_view jti_hash, Timestamp expires_at,
+                                     Timestamp now) override;
+  Result<void> insert_access_token(const NhsAccessToken& token) override;
+  Result<std::optional<NhsAccessToken>> find_access_token(std::string_view token_hash, Timestamp now) override;
   Result<void> read_audit(std::int64_t after_seq, std::optional<Timestamp> since,
                           const std::function<Result<void>(const crypto::AuditEntry&)>& visit) override;
   Result<void> insert_notification(const NotificationRecord& record) override;

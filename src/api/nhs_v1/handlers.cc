@@ -1,0 +1,200 @@
+#include "api/nhs_v1/handlers.h"
+
+#include <algorithm>
+#include <cctype>
+#include <cstdlib>
+#include <exception>
+
+#include "api/nhs_v1/errors.h"
+#include "core/json.h"
+#include "core/log.h"
+#include "core/url.h"
+
+namespace herald::api::nhs_v1 {
+namespace {
+
+using domain::nhs::AccessRefusal;
+
+bool equals_ignoring_case(std::string_view a, std::string_view b) { return net::iequals(a, b); }
+
+std::string_view trim(std::string_view s) {
+  while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
+  while (!s.empty() && (s.back() == ' ' || s.back() == '\t')) s.remove_suffix(1);
+  return s;
+}
+
+// A JSON media type the API speaks, optionally with "; charset=utf-8" (the OpenAPI lists it; NHS's
+// gateway compares whole strings and refuses it, Herald follows the documented behaviour).
+bool json_media_type(std::string_view value, bool allow_wildcards) {
+  const auto semicolon = value.find(';');
+  const std::string_view type = trim(value.substr(0, semicolon));
+  if (semicolon != std::string_view::npos) {
+    std::string_view params = value.substr(semicolon + 1);
+    // Only a charset of utf-8 and, in Accept, a quality other than zero.
+    while (!params.empty()) {
+      const auto next = params.find(';');
+      const std::string_view param = trim(params.substr(0, next));
+      const auto eq = param.find('=');
+      const std::string_view name = trim(param.substr(0, eq));
+      std::string_view arg = eq == std::string_view::npos ? std::string_view() : trim(param.substr(eq + 1));
+      if (arg.size() >= 2 && arg.front() == '"' && arg.back() == '"') arg = arg.substr(1, arg.size() - 2);
+      if (equals_ignoring_case(name, "charset")) {
+        if (!equals_ignoring_case(arg, "utf-8")) return false;
+      } else if (allow_wildcards && equals_ignoring_case(name, "q")) {
+        if (std::strtod(std::string(arg).c_str(), nullptr) <= 0.0) return false;
+      } else {
+        return false;
+      }
+      if (next == std::string_view::npos) break;
+      params.remove_prefix(next + 1);
+    }
+  }
+  if (equals_ignoring_case(type, "application/json") || equals_ignoring_case(type, "application/vnd.api+json")) {
+    return true;
+  }
+  return allow_wildcards && (type == "*/*" || equals_ignoring_case(type, "application/*"));
+}
+
+// Accept: absent, or a list in which some range the API can answer.
+bool acceptable(const net::Request& request) {
+  const auto accept = request.header("Accept");
+  if (!accept || trim(*accept).empty()) return true;
+  std::string_view list = *accept;
+  while (true) {
+    const auto comma = list.find(',');
+    if (json_media_type(list.substr(0, comma), true)) return true;
+    if (comma == std::string_view::npos) return false;
+    list.remove_prefix(comma + 1);
+  }
+}
+
+bool json_body(const net::Request& request) {
+  const auto type = request.header("Content-Type");
+  return type && json_media_type(*type, false);
+}
+
+// The steps every resource request takes first: the client's token, then what it accepts.
+// Returns the client, or the response that refuses the request.
+std::variant<store::NhsClientRecord, net::Response> admit(const Dependencies& deps, const Exchange& exchange,
+                                                          const net::Request& request, bool has_body) {
+  auto access = deps.clients.authenticate(request.header("Authorization"));
+  if (!access) return error_response(exchange, access.error());
+  if (auto* refusal = std::get_if<AccessRefusal>(&*access)) {
+    if (deps.on_auth_failure) deps.on_auth_failure("nhs bearer token refused", request.remote_address);
+    switch (*refusal) {
+      case AccessRefusal::kDenied: return problem(exchange, Cm::kDenied);
+      case AccessRefusal::kForbidden: return problem(exchange, Cm::kForbidden);
+      case AccessRefusal::kServiceBan: return problem(exchange, Cm::kServiceBan);
+    }
+  }
+  if (!acceptable(request)) return problem(exchange, Cm::kNotAcceptable);
+  if (has_body && !json_body(request)) return problem(exchange, Cm::kUnsupportedMedia);
+  return std::get<store::NhsClientRecord>(std::move(*access));
+}
+
+// Runs a handler; an exception (a bug) becomes NHS's 500, never its text.
+template <typename F>
+RouteHandler guarded(F handler) {
+  return [handler = std::move(handler)](const net::Request& request, const PathParams& params) {
+    const Exchange exchange = exchange_for(request);
+    try {
+      return handler(exchange, request, params);
+    } catch (const std::exception& e) {
+      log::error("nhs_api.handler_exception", {{"path", request.path}, {"what", e.what()}});
+      return problem(exchange, Cm::kInternalServerError);
+    }
+  };
+}
+
+std::optional<std::string> form_value(const FormFields& fields, std::string_view name) {
+  for (const auto& [key, value] : fields) {
+    if (key == name) return value;
+  }
+  return std::nullopt;
+}
+
+net::Response token(const Dependencies& deps, const Exchange& exchange, const net::Request& request) {
+  const auto type = request.header("Content-Type");
+  const std::string_view media = type ? trim(type->substr(0, type->find(';'))) : std::string_view();
+  if (!equals_ignoring_case(media, "application/x-www-form-urlencoded")) return token_not_a_form(exchange);
+  const FormFields form = parse_form(request.body);
+  domain::nhs::TokenRequest token_request{
+      form_value(form, "grant_type"), form_value(form, "client_assertion_type"), form_value(form, "client_assertion"),
+      deps.token_url.empty() ? "https://" + request.host + deps.token_path : deps.token_url};
+  auto outcome = deps.tokens.issue(token_request);
+  if (!outcome) return token_error(exchange, outcome.error());
+  if (auto* refusal = std::get_if<domain::nhs::TokenRefusal>(&*outcome)) {
+    net::Response refused = token_refusal(exchange, *refusal);
+    if (deps.on_auth_failure) deps.on_auth_failure("nhs token request refused", request.remote_address);
+    return refused;
+  }
+  const auto& issued = std::get<domain::nhs::IssuedToken>(*outcome);
+  const auto issued_ms =
+      std::chrono::duration_cast<std::chrono::milliseconds>(issued.issued_at.time_since_epoch()).count();
+  // Every value a string, as NHS's platform sends them.
+  json::Writer w;
+  w.begin_object()
+      .key("access_token")
+      .string(issued.access_token)
+      .key("expires_in")
+      .string(std::to_string(issued.expires_in.count()))
+      .key("token_type")
+      .string("Bearer")
+      .key("issued_at")
+      .string(std::to_string(issued_ms))
+      .end_object();
+  net::Response response{200, "application/json", w.take(), {}};
+  response.headers.emplace_back("Cache-Control", "no-store");
+  response.headers.emplace_back("Pragma", "no-cache");
+  return response;
+}
+
+// GP practice ODS codes as NHS's sandbox accepts them: A12345 or A1B2C (any case).
+bool valid_practice_code(std::string_view code) {
+  auto letter = [](char c) { return std::isalpha(static_cast<unsigned char>(c)) != 0; };
+  auto digit = [](char c) { return std::isdigit(static_cast<unsigned char>(c)) != 0; };
+  if (code.size() == 6) return letter(code[0]) && std::all_of(code.begin() + 1, code.end(), digit);
+  return code.size() == 5 && letter(code[0]) && digit(code[1]) && letter(code[2]) && digit(code[3]) && letter(code[4]);
+}
+
+// GET /channels/nhsapp/accounts: who at a GP practice uses the NHS App. The report comes from the
+// NHS App's daily batch; Herald has no source for it yet, so a valid request is answered as NHS
+// answers for a practice it has no report for.
+net::Response nhsapp_accounts(const Dependencies& deps, const Exchange& exchange, const net::Request& request) {
+  auto admitted = admit(deps, exchange, request, false);
+  if (auto* refused = std::get_if<net::Response>(&admitted)) return std::move(*refused);
+  const FormFields query = parse_form(request.query);
+  std::optional<std::string> ods;
+  std::optional<std::string> page;
+  for (const auto& [key, value] : query) {
+    if (key == "ods-organisation-code") ods = value;
+    if (key == "page") page = value;
+  }
+  if (!ods || ods->empty()) return problem(exchange, Problem::saying(Cm::kInvalidRequest, "Missing ODS Code"));
+  if (!valid_practice_code(*ods)) return problem(exchange, Problem::saying(Cm::kInvalidRequest, "Invalid ODS Code"));
+  if (page) {
+    const bool numeric = !page->empty() && page->size() <= 9 &&
+                         std::all_of(page->begin(), page->end(), [](char c) { return c >= '0' && c <= '9'; });
+    if (!numeric || std::stol(*page) < 1) {
+      return problem(exchange, Problem::saying(Cm::kInvalidRequest, "Invalid page number"));
+    }
+  }
+  return problem(exchange, Problem::saying(Cm::kNotFound, "Report not found"));
+}
+
+}  // namespace
+
+void register_routes(Router& router, const Dependencies& deps) {
+  auto d = std::make_shared<const Dependencies>(deps);
+  router.add("POST", deps.token_path,
+             guarded([d](const Exchange& exchange, const net::Request& request, const PathParams&) {
+               return token(*d, exchange, request);
+             }));
+  router.add("GET", deps.prefix + "/channels/nhsapp/accounts",
+             guarded([d](const Exchange& exchange, const net::Request& request, const PathParams&) {
+               return nhsapp_accounts(*d, exchange, request);
+             }));
+  router.add_prefix_errors(deps.prefix, PrefixErrors{&unknown_path, &wrong_method});
+}
+
+}  // namespace herald::api::nhs_v1

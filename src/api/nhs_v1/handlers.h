@@ -1,0 +1,33 @@
+#pragma once
+// NHS Notify's API (`comms/v1`, spec: docs of issue 18) and its token endpoint. Each handler is
+// thin: negotiate, authenticate, parse, call the domain, map the result.
+//
+// Every response under the prefix carries X-Correlation-Id (the client's, or the request id
+// when it sent none), Cache-Control no-store and nosniff; errors are JSON:API (errors.h).
+
+#include <functional>
+#include <string>
+#include <string_view>
+
+#include "api/router.h"
+#include "domain/nhs/clients.h"
+#include "domain/nhs/token_issuer.h"
+
+namespace herald::api::nhs_v1 {
+
+struct Dependencies {
+  domain::nhs::TokenIssuer& tokens;
+  domain::nhs::NhsClients& clients;
+  const Clock& clock;
+  std::string prefix = "/comms";  // where the API's paths start ("" for none)
+  std::string token_path = "/oauth2/token";
+  // The audience assertions must name; empty: "https://<Host>/oauth2/token" as the client called it.
+  std::string token_url;
+  // Told of every refused token request and refused bearer token (reason, source address), for
+  // the audit log (SC-31); never the assertion or the token. May be empty.
+  std::function<void(std::string_view reason, std::string_view source)> on_auth_failure;
+};
+
+void register_routes(Router& router, const Dependencies& deps);
+
+}  // namespace herald::api::nhs_v1

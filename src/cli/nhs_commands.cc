@@ -1,0 +1,137 @@
+// `herald nhs ...`: NHS Notify API clients (applications) and their keys.
+
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <fstream>
+#include <iostream>
+#include <sstream>
+
+#include "cli/commands.h"
+#include "cli/context.h"
+#include "crypto/jwk.h"
+#include "crypto/secret.h"
+#include "domain/admin.h"
+#include "domain/nhs/clients.h"
+
+namespace herald::cli {
+namespace {
+
+Result<std::string> read_document(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) return invalid_argument("cannot read " + path);
+  std::stringstream text;
+  text << in.rdbuf();
+  return text.str();
+}
+
+Result<store::NhsClientRecord> find_client(Context& context, const std::string& id_text) {
+  auto id = Uuid::parse(id_text);
+  if (!id) return invalid_argument("--client must be a client id");
+  auto found = context.store->find_nhs_client(*id);
+  if (!found) return found.error();
+  if (!*found) return not_found("no NHS client " + id_text);
+  return std::move(**found);
+}
+
+void print_client(const store::NhsClientRecord& c) {
+  std::cout << c.id.to_string() << "  service " << c.service.to_string() << "  \"" << c.name << "\"  keys "
+            << (c.jwks.empty() ? c.jwks_url : "registered JWKS") << "  ods "
+            << (c.default_ods_code ? *c.default_ods_code : "-") << (c.allow_ods_override ? " (may override)" : "")
+            << (c.allow_contact_details ? "  contact details allowed" : "") << (c.onboarded ? "" : "  NOT ONBOARDED")
+            << (c.service_ban ? "  BANNED" : "") << "\n";
+}
+
+}  // namespace
+
+int run_nhs_client_create(const std::string& config_path, const NhsClientOptions& options) {
+  auto context = open_context(config_path);
+  if (!context) return fail(context.error());
+  auto service = domain::Admin(*context->store).find_service(options.service);
+  if (!service) return fail(service.error());
+  domain::nhs::NewClient client;
+  client.service = service->id;
+  client.name = options.name;
+  if (options.jwks_file) {
+    auto document = read_document(*options.jwks_file);
+    if (!document) return fail(document.error());
+    client.jwks = std::move(*document);
+  }
+  client.jwks_url = options.jwks_url.value_or("");
+  client.default_ods_code = options.default_ods_code;
+  client.allow_ods_override = options.allow_ods_override.value_or(false);
+  client.allow_contact_details = options.allow_contact_details.value_or(false);
+  SystemClock clock;
+  auto created = domain::nhs::NhsClients(*context->store, clock).create(client);
+  if (!created) return fail(created.error());
+  auto recorded =
+      context->record({security::cli_actor(),
+                       "nhs_client.created",
+                       {{"client_id", created->record.id.to_string()}, {"service_id", service->id.to_string()}}});
+  if (!recorded) return fail(recorded.error());
+  std::cerr << "application id " << created->record.id.to_string()
+            << " (NHS's APIM application id: callback signatures use it)\n";
+  std::cout << created->api_key << "\n";
+  crypto::wipe_string(created->api_key);
+  return 0;
+}
+
+int run_nhs_client_set(const std::string& config_path, const std::string& client_id, const NhsClientOptions& options) {
+  auto context = open_context(config_path);
+  if (!context) return fail(context.error());
+  auto client = find_client(*context, client_id);
+  if (!client) return fail(client.error());
+  if (options.jwks_file || options.jwks_url) {
+    std::string jwks;
+    if (options.jwks_file) {
+      auto document = read_document(*options.jwks_file);
+      if (!document) return fail(document.error());
+      jwks = std::move(*document);
+    }
+    const std::string url = options.jwks_url.value_or("");
+    if (auto checked = domain::nhs::check_key_source(jwks, url); !checked) return fail(checked.error());
+    client->jwks = jwks;
+    client->jwks_url = url;
+  }
+  if (!options.name.empty()) client->name = options.name;
+  if (options.default_ods_code) {
+    client->default_ods_code = options.default_ods_code->empty() ? std::nullopt : options.default_ods_code;
+  }
+  if (options.allow_ods_override) client->allow_ods_override = *options.allow_ods_override;
+  if (options.allow_contact_details) client->allow_contact_details = *options.allow_contact_details;
+  if (options.onboarded) client->onboarded = *options.onboarded;
+  if (options.banned) client->service_ban = *options.banned;
+  if (auto saved = context->store->update_nhs_client(*client); !saved) return fail(saved.error());
+  auto recorded = context->record({security::cli_actor(),
+                                   "nhs_client.changed",
+                                   {{"client_id", client->id.to_string()},
+                                    {"banned", client->service_ban ? "true" : "false"},
+                                    {"onboarded", client->onboarded ? "true" : "false"}}});
+  if (!recorded) return fail(recorded.error());
+  print_client(*client);
+  return 0;
+}
+
+int run_nhs_client_list(const std::string& config_path) {
+  auto context = open_context(config_path);
+  if (!context) return fail(context.error());
+  auto clients = context->store->list_nhs_clients();
+  if (!clients) return fail(clients.error());
+  for (const auto& c : *clients) print_client(c);
+  return 0;
+}
+
+int run_nhs_keygen(const std::string& kid, const std::string& private_key_out) {
+  auto key = crypto::RsaPrivateKey::generate(4096);
+  if (!key) return fail(key.error());
+  const int fd = ::open(private_key_out.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+  if (fd < 0) return fail(invalid_argument("cannot create " + private_key_out + " (it must not exist)"));
+  std::string pem = key->private_pem();
+  const bool written = ::write(fd, pem.data(), pem.size()) == static_cast<ssize_t>(pem.size());
+  crypto::wipe_string(pem);
+  if (::close(fd) != 0 || !written) return fail(Error{ErrorCode::kUnavailable, "cannot write " + private_key_out});
+  std::cout << "{\"keys\":[" << key->public_jwk_json(kid) << "]}\n";
+  return 0;
+}
+
+}  // namespace herald::cli

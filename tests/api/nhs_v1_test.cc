@@ -1,0 +1,440 @@
+// NHS Notify's token endpoint and the resource API's gate (bearer tokens, content negotiation,
+// routing errors, the JSON:API error envelope), through the router as a client would call them.
+#include <gtest/gtest.h>
+
+#include <memory>
+
+#include "api/govuk_v2/errors.h"
+#include "api/nhs_v1/handlers.h"
+#include "core/base64.h"
+#include "core/hex.h"
+#include "core/json.h"
+#include "core/url.h"
+#include "crypto/hmac.h"
+#include "crypto/jwk.h"
+#include "crypto/random.h"
+#include "tests/fakes/fake_clock.h"
+#include "tests/fakes/memory_store.h"
+
+namespace herald::api::nhs_v1 {
+namespace {
+
+constexpr const char* kApiKey = "TestApiKey0123456789abcdefghijkl";
+constexpr const char* kHost = "herald.test";
+constexpr const char* kAudience = "https://herald.test/oauth2/token";
+
+const crypto::RsaPrivateKey& client_key() {
+  static const crypto::RsaPrivateKey key = *crypto::RsaPrivateKey::generate(2048);
+  return key;
+}
+const crypto::RsaPrivateKey& other_key() {
+  static const crypto::RsaPrivateKey key = *crypto::RsaPrivateKey::generate(2048);
+  return key;
+}
+
+std::string jwks_of(const crypto::RsaPrivateKey& key, std::string_view kid) {
+  return "{\"keys\":[" + key.public_jwk_json(kid) + "]}";
+}
+
+json::Value parse(const std::string& body) {
+  auto v = json::parse(body);
+  EXPECT_TRUE(v) << body;
+  return v ? *v : json::Value();
+}
+
+std::string header_of(const net::Response& r, std::string_view name) {
+  for (const auto& [k, v] : r.headers) {
+    if (net::iequals(k, name)) return v;
+  }
+  return "<absent>";
+}
+
+// The first error's member, e.g. "code".
+std::string error_field(const net::Response& r, std::string_view field) {
+  const json::Value body = parse(r.body);
+  const json::Value* errors = body.find("errors");
+  if (errors == nullptr || !errors->is_array() || errors->as_array().empty()) return "<no errors>";
+  const json::Value* v = errors->as_array()[0].find(field);
+  if (v == nullptr) return "<absent>";
+  return v->is_string() ? v->as_string() : json::serialize(*v);
+}
+
+struct Claims {
+  std::string iss = kApiKey;
+  std::string sub = kApiKey;
+  std::string aud = kAudience;
+  std::optional<std::string> jti;  // default: a fresh UUID
+  std::string exp;                 // default: now + 180 (as JSON)
+};
+
+class NhsApi : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    store::ServiceRecord service;
+    service.id = ServiceId{crypto::random_uuid()};
+    service.name = "GP surgery";
+    service.created_at = clock_.now();
+    ASSERT_TRUE(store_.create_service(service));
+    service_ = service.id;
+    client_ = add_client(kApiKey, jwks_of(client_key(), "key-1"), "");
+    register_routes(router_, {tokens_, clients_, clock_, "/comms", "/oauth2/token", "",
+                              [this](std::string_view reason, std::string_view) { refusals_.emplace_back(reason); }});
+  }
+
+  store::NhsClientRecord add_client(std::string_view api_key, std::string jwks, std::string url) {
+    store::NhsClientRecord c;
+    c.id = crypto::random_uuid();
+    c.service = service_;
+    c.name = "client";
+    c.api_key_hash = hex_encode(crypto::sha256(api_key));
+    c.jwks = std::move(jwks);
+    c.jwks_url = std::move(url);
+    c.created_at = clock_.now();
+    EXPECT_TRUE(store_.create_nhs_client(c));
+    return c;
+  }
+
+  std::int64_t now_s() const {
+    return std::chrono::duration_cast<std::chrono::seconds>(clock_.now().time_since_epoch()).count();
+  }
+
+  std::string claims_json(const Claims& c) {
+    json::Writer w;
+    w.begin_object().key("iss").string(c.iss).key("sub").string(c.sub).key("aud").string(c.aud);
+    w.key("jti").string(c.jti ? *c.jti : crypto::random_uuid().to_string());
+    w.key("exp").raw_number(c.exp.empty() ? std::to_string(now_s() + 180) : c.exp);
+    return w.end_object().take();
+  }
+
+  std::string assertion(const Claims& c = {}, std::string_view header = R"({"alg":"RS512","typ":"JWT","kid":"key-1"})",
+                        const crypto::RsaPrivateKey* key = nullptr) {
+    return crypto::sign_jwt_rs512(key ? *key : client_key(), header, claims_json(c));
+  }
+
+  net::Response post_token(const std::string& body, std::string content_type = "application/x-www-form-urlencoded") {
+    net::Request r;
+    r.method = "POST";
+    r.path = r.target = "/oauth2/token";
+    r.host = kHost;
+    r.headers = {{"Content-Type", std::move(content_type)}};
+    r.body = body;
+    return router_.dispatch(r);
+  }
+
+  net::Response token_for(const std::string& jwt) {
+    return post_token(encode_form({{"grant_type", "client_credentials"},
+                                   {"client_assertion_type", "urn:ietf:params:oauth:client-assertion-type:jwt-bearer"},
+                                   {"client_assertion", jwt}}));
+  }
+
+  std::string access_token() {
+    const auto r = token_for(assertion());
+    EXPECT_EQ(r.status, 200) << r.body;
+    return parse(r.body).find("access_token")->as_string();
+  }
+
+  net::Response get(const std::string& target, net::Headers headers) {
+    net::Request r;
+    r.method = "GET";
+    r.target = target;
+    const auto q = target.find('?');
+    r.path = target.substr(0, q);
+    r.query = q == std::string::npos ? "" : target.substr(q + 1);
+    r.host = kHost;
+    r.headers = std::move(headers);
+    return router_.dispatch(r);
+  }
+
+  fakes::FakeClock clock_;
+  fakes::MemoryStore store_;
+  std::vector<std::string> refusals_;  // told to the audit hook
+  ServiceId service_;
+  store::NhsClientRecord client_;
+  std::string jwks_document_;  // what the fake JWKS URL serves
+  int jwks_fetches_ = 0;
+  domain::nhs::TokenIssuer tokens_{store_, clock_, {}, [this](const std::string& url) -> Result<std::string> {
+                                     ++jwks_fetches_;
+                                     if (url != "https://keys.example/jwks.json") return unavailable("unreachable");
+                                     return jwks_document_;
+                                   }};
+  domain::nhs::NhsClients clients_{store_, clock_, std::chrono::milliseconds(0)};
+  Router router_{1, govuk_v2::router_errors()};
+};
+
+TEST_F(NhsApi, SignedAssertionGetsAnOpaqueTokenInNhsShape) {
+  const auto r = token_for(assertion());
+  ASSERT_EQ(r.status, 200) << r.body;
+  const json::Value body = parse(r.body);
+  ASSERT_TRUE(body.find("access_token") && body.find("access_token")->is_string());
+  EXPECT_GE(body.find("access_token")->as_string().size(), 32U);
+  EXPECT_EQ(body.find("expires_in")->as_string(), "599");
+  EXPECT_TRUE(body.find("expires_in")->is_string());
+  EXPECT_EQ(body.find("token_type")->as_string(), "Bearer");
+  const auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(clock_.now().time_since_epoch()).count();
+  EXPECT_EQ(body.find("issued_at")->as_string(), std::to_string(ms));
+  EXPECT_EQ(header_of(r, "Cache-Control"), "no-store");
+  // Only the hash is stored.
+  const std::string token = body.find("access_token")->as_string();
+  EXPECT_TRUE(store_.find_access_token(hex_encode(crypto::sha256(token)), clock_.now())->has_value());
+  EXPECT_FALSE(store_.find_access_token(token, clock_.now())->has_value());
+}
+
+struct TokenCase {
+  const char* name;
+  int status;
+  const char* error;
+  const char* description;
+};
+
+void expect_refusal(const net::Response& r, int status, std::string_view error, std::string_view description) {
+  EXPECT_EQ(r.status, status) << r.body;
+  const json::Value body = parse(r.body);
+  ASSERT_NE(body.find("error"), nullptr) << r.body;
+  EXPECT_EQ(body.find("error")->as_string(), error);
+  EXPECT_EQ(body.find("error_description")->as_string(), description);
+  ASSERT_NE(body.find("message_id"), nullptr);
+  EXPECT_FALSE(body.find("message_id")->as_string().empty());
+  EXPECT_EQ(body.find("access_token"), nullptr);
+}
+
+TEST_F(NhsApi, TokenRequestErrorsAreNhsOwn) {
+  const std::string type = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer";
+  expect_refusal(post_token(encode_form({{"client_assertion_type", type}, {"client_assertion", assertion()}})), 400,
+                 "invalid_request", "grant_type is missing");
+  expect_refusal(post_token(encode_form({{"grant_type", "authorization_code"}})), 400, "unsupported_grant_type",
+                 "grant_type is invalid");
+  expect_refusal(post_token(encode_form({{"grant_type", "client_credentials"}, {"client_assertion", assertion()}})),
+                 400, "invalid_request",
+                 "Missing or invalid client_assertion_type - must be "
+                 "'urn:ietf:params:oauth:client-assertion-type:jwt-bearer'");
+  expect_refusal(post_token(encode_form({{"grant_type", "client_credentials"}, {"client_assertion_type", type}})), 400,
+                 "invalid_request", "Missing client_assertion");
+  expect_refusal(token_for("not.a.jwt"), 400, "invalid_request", "Malformed JWT in client_assertion");
+  EXPECT_EQ(refusals_.size(), 5U) << "refused token requests are audited";
+  const auto json_body = post_token(R"({"grant_type":"client_credentials"})", "application/json");
+  expect_refusal(json_body, 415, "invalid_request", "Content-Type header must be application/x-www-form-urlencoded");
+}
+
+TEST_F(NhsApi, AssertionAttacksAreRefused) {
+  const std::string iss_sub = "Missing or non-matching 'iss'/'sub' claims in client_assertion JWT";
+  // alg none: no signature at all.
+  {
+    const std::string none =
+        base64url_encode(R"({"alg":"none","typ":"JWT","kid":"key-1"})") + "." + base64url_encode(claims_json({})) + ".";
+    expect_refusal(token_for(none), 400, "invalid_request",
+                   "Invalid 'alg' header in client_assertion JWT - unsupported JWT algorithm - must be 'RS512'");
+  }
+  // HS512 keyed with the public key (the algorithm-confusion attack).
+  {
+    const std::string input =
+        base64url_encode(R"({"alg":"HS512","typ":"JWT","kid":"key-1"})") + "." + base64url_encode(claims_json({}));
+    const std::string jwt =
+        input + "." + base64url_encode(crypto::hmac_sha256(client_key().public_jwk_json("key-1"), input));
+    expect_refusal(token_for(jwt), 400, "invalid_request",
+                   "Invalid 'alg' header in client_assertion JWT - unsupported JWT algorithm - must be 'RS512'");
+  }
+  // RS256 named in the header (signed as RS512: still refused by name).
+  expect_refusal(token_for(assertion({}, R"({"alg":"RS256","typ":"JWT","kid":"key-1"})")), 400, "invalid_request",
+                 "Invalid 'alg' header in client_assertion JWT - unsupported JWT algorithm - must be 'RS512'");
+  Claims expired;
+  expired.exp = std::to_string(now_s() - 60);
+  expect_refusal(token_for(assertion(expired)), 400, "invalid_request",
+                 "Invalid 'exp' claim in client_assertion JWT - JWT has expired");
+  Claims far;
+  far.exp = std::to_string(now_s() + 311);
+  expect_refusal(token_for(assertion(far)), 400, "invalid_request",
+                 "Invalid 'exp' claim in client_assertion JWT - more than 5 minutes in future");
+  Claims edge;
+  edge.exp = std::to_string(now_s() + 310);
+  EXPECT_EQ(token_for(assertion(edge)).status, 200) << "310 s is NHS's limit";
+  Claims wrong_aud;
+  wrong_aud.aud = "https://attacker.example/oauth2/token";
+  expect_refusal(token_for(assertion(wrong_aud)), 401, "invalid_request",
+                 "Missing or invalid 'aud' claim in client_assertion JWT");
+  expect_refusal(token_for(assertion({}, R"({"alg":"RS512","typ":"JWT","kid":"key-9"})")), 401, "invalid_request",
+                 "Invalid 'kid' header in client_assertion JWT - no matching public key");
+  expect_refusal(token_for(assertion({}, R"({"alg":"RS512","typ":"JWT"})")), 400, "invalid_request",
+                 "Missing 'kid' header in client_assertion JWT");
+  expect_refusal(token_for(assertion({}, R"({"alg":"RS512","kid":"key-1"})")), 400, "invalid_request",
+                 "Invalid 'typ' header in client_assertion JWT - must be 'JWT'");
+  EXPECT_EQ(token_for(assertion({}, R"({"alg":"RS512","typ":"jwt","kid":"key-1"})")).status, 200)
+      << "typ compared ignoring case";
+  // Signed by another key under our kid; and a flipped signature byte.
+  expect_refusal(token_for(assertion({}, R"({"alg":"RS512","typ":"JWT","kid":"key-1"})", &other_key())), 401,
+                 "public_key error", "JWT signature verification failed");
+  {
+    std::string jwt = assertion();
+    const auto dot = jwt.rfind('.');
+    std::string sig = *base64url_decode(jwt.substr(dot + 1));
+    sig[10] = static_cast<char>(sig[10] ^ 1);
+    expect_refusal(token_for(jwt.substr(0, dot + 1) + base64url_encode(sig)), 401, "public_key error",
+                   "JWT signature verification failed");
+  }
+  // Claims swapped after signing.
+  {
+    const std::string jwt = assertion();
+    const auto first = jwt.find('.');
+    const auto second = jwt.rfind('.');
+    Claims other;
+    other.iss = other.sub = kApiKey;
+    const std::string forged = jwt.substr(0, first + 1) + base64url_encode(claims_json(other)) + jwt.substr(second);
+    expect_refusal(token_for(forged), 401, "public_key error", "JWT signature verification failed");
+  }
+  Claims mismatched;
+  mismatched.sub = "someone-else";
+  expect_refusal(token_for(assertion(mismatched)), 400, "invalid_request", iss_sub);
+  Claims unknown;
+  unknown.iss = unknown.sub = "UnknownKey";
+  expect_refusal(token_for(assertion(unknown)), 401, "invalid_request",
+                 "Invalid 'iss'/'sub' claims in client_assertion JWT");
+  Claims no_jti;
+  no_jti.jti = "";
+  expect_refusal(token_for(assertion(no_jti)), 400, "invalid_request", "Missing 'jti' claim in client_assertion JWT");
+  Claims exp_text;
+  exp_text.exp = "\"soon\"";
+  expect_refusal(token_for(assertion(exp_text)), 400, "invalid_request",
+                 "Invalid 'exp' claim in client_assertion JWT - must be an integer");
+}
+
+TEST_F(NhsApi, AJtiIsAcceptedOnceAndUsedUpEvenByAFailedAssertion) {
+  Claims c;
+  c.jti = "jti-once";
+  EXPECT_EQ(token_for(assertion(c)).status, 200);
+  expect_refusal(token_for(assertion(c)), 400, "invalid_request", "Non-unique 'jti' claim in client_assertion JWT");
+  // NHS remembers the jti before it checks the signature: the good retry is refused too.
+  c.jti = "jti-bad-then-good";
+  expect_refusal(token_for(assertion(c, R"({"alg":"RS512","typ":"JWT","kid":"key-1"})", &other_key())), 401,
+                 "public_key error", "JWT signature verification failed");
+  expect_refusal(token_for(assertion(c)), 400, "invalid_request", "Non-unique 'jti' claim in client_assertion JWT");
+  // Remembered past the assertion's own life, then forgotten.
+  clock_.advance(std::chrono::minutes(10));
+  EXPECT_EQ(token_for(assertion(c)).status, 200);
+}
+
+TEST_F(NhsApi, KeysComeFromTheRegisteredDocumentOrTheClientsUrl) {
+  add_client("NoKeysClient", "", "");
+  Claims no_keys;
+  no_keys.iss = no_keys.sub = "NoKeysClient";
+  expect_refusal(token_for(assertion(no_keys)), 403, "public_key error",
+                 "You need to register a public key to use this authentication method - please contact support to "
+                 "configure");
+  add_client("UnreachableKeys", "", "https://down.example/jwks.json");
+  Claims down;
+  down.iss = down.sub = "UnreachableKeys";
+  expect_refusal(token_for(assertion(down)), 403, "public_key error",
+                 "The JWKS endpoint, for your client_assertion can't be reached");
+  add_client("UrlKeys", "", "https://keys.example/jwks.json");
+  jwks_document_ = jwks_of(client_key(), "key-1");
+  Claims by_url;
+  by_url.iss = by_url.sub = "UrlKeys";
+  EXPECT_EQ(token_for(assertion(by_url)).status, 200);
+  const int fetches = jwks_fetches_;
+  EXPECT_EQ(token_for(assertion(by_url)).status, 200);
+  EXPECT_EQ(jwks_fetches_, fetches) << "cached";
+  // A rotated key: an unknown kid fetches again once the copy is a minute old.
+  jwks_document_ = jwks_of(other_key(), "key-2");
+  clock_.advance(std::chrono::seconds(61));
+  EXPECT_EQ(token_for(assertion(by_url, R"({"alg":"RS512","typ":"JWT","kid":"key-2"})", &other_key())).status, 200);
+  EXPECT_EQ(jwks_fetches_, fetches + 1);
+}
+
+TEST_F(NhsApi, ResourcesNeedALiveTokenOfAnOnboardedUnbannedClient) {
+  const std::string path = "/comms/channels/nhsapp/accounts?ods-organisation-code=A12345";
+  auto denied = get(path, {});
+  EXPECT_EQ(denied.status, 401);
+  EXPECT_EQ(error_field(denied, "code"), "CM_DENIED");
+  EXPECT_EQ(error_field(denied, "source"), R"({"header":"Authorization"})");
+  EXPECT_EQ(get(path, {{"Authorization", "Bearer not-a-token"}}).status, 401);
+  ASSERT_EQ(refusals_.size(), 2U) << "refused bearer tokens are audited";
+  EXPECT_EQ(refusals_.back().find("not-a-token"), std::string::npos);
+  const std::string token = access_token();
+  EXPECT_EQ(get(path, {{"Authorization", "Bearer " + token}}).status, 404) << "authenticated: no report";
+  EXPECT_EQ(get(path, {{"Authorization", "bearer " + token}}).status, 404) << "scheme in any case";
+  EXPECT_EQ(get(path, {{"Authorization", token}}).status, 401) << "no scheme";
+
+  client_.service_ban = true;
+  ASSERT_TRUE(store_.update_nhs_client(client_));
+  auto banned = get(path, {{"Authorization", "Bearer " + token}});
+  EXPECT_EQ(banned.status, 403);
+  EXPECT_EQ(error_field(banned, "code"), "CM_SERVICE_BAN");
+  client_.service_ban = false;
+  client_.onboarded = false;
+  ASSERT_TRUE(store_.update_nhs_client(client_));
+  auto forbidden = get(path, {{"Authorization", "Bearer " + token}});
+  EXPECT_EQ(forbidden.status, 403);
+  EXPECT_EQ(error_field(forbidden, "code"), "CM_FORBIDDEN");
+  client_.onboarded = true;
+  ASSERT_TRUE(store_.update_nhs_client(client_));
+
+  clock_.advance(std::chrono::seconds(599));
+  EXPECT_EQ(get(path, {{"Authorization", "Bearer " + token}}).status, 401) << "expired";
+}
+
+TEST_F(NhsApi, ContentNegotiationAndTheCommonHeaders) {
+  const std::string auth = "Bearer " + access_token();
+  const std::string path = "/comms/channels/nhsapp/accounts?ods-organisation-code=A12345";
+  auto plain = get(path, {{"Authorization", auth}, {"Accept", "application/json"}});
+  EXPECT_EQ(plain.content_type, "application/json");
+  auto absent = get(path, {{"Authorization", auth}});
+  EXPECT_EQ(absent.content_type, "application/vnd.api+json");
+  for (const char* ok :
+       {"*/*", "application/vnd.api+json", "application/json; charset=utf-8", "application/json, text/plain, */*"}) {
+    EXPECT_EQ(get(path, {{"Authorization", auth}, {"Accept", ok}}).status, 404) << ok;
+  }
+  for (const char* bad : {"text/html", "application/xml", "application/json; charset=latin1"}) {
+    auto refused = get(path, {{"Authorization", auth}, {"Accept", bad}});
+    EXPECT_EQ(refused.status, 406) << bad;
+    EXPECT_EQ(error_field(refused, "code"), "CM_NOT_ACCEPTABLE");
+    EXPECT_EQ(error_field(refused, "source"), R"({"header":"Accept"})");
+  }
+  EXPECT_EQ(header_of(absent, "Cache-Control"), "no-cache, no-store, must-revalidate");
+  EXPECT_EQ(header_of(absent, "X-Content-Type-Options"), "nosniff");
+  // A correlation id is echoed; without one the request id is sent, and errors' ids extend it.
+  auto echoed = get(path, {{"Authorization", auth}, {"X-Correlation-Id", "abc-123"}});
+  EXPECT_EQ(header_of(echoed, "X-Correlation-Id"), "abc-123");
+  const std::string generated = header_of(absent, "X-Correlation-Id");
+  ASSERT_NE(generated, "<absent>");
+  EXPECT_EQ(error_field(absent, "id"), generated + ".0");
+}
+
+TEST_F(NhsApi, ErrorEnvelopeIsJsonApiWithNhsWording) {
+  const std::string auth = "Bearer " + access_token();
+  auto r = get("/comms/channels/nhsapp/accounts?ods-organisation-code=A12345", {{"Authorization", auth}});
+  EXPECT_EQ(r.status, 404);
+  EXPECT_EQ(error_field(r, "code"), "CM_NOT_FOUND");
+  EXPECT_EQ(error_field(r, "status"), "404") << "status is a string";
+  EXPECT_EQ(error_field(r, "title"), "Resource not found");
+  EXPECT_EQ(error_field(r, "detail"), "Report not found");
+  EXPECT_EQ(error_field(r, "links"), R"({"about":"https://digital.nhs.uk/developer/api-catalogue/nhs-notify"})");
+  auto missing = get("/comms/channels/nhsapp/accounts", {{"Authorization", auth}});
+  EXPECT_EQ(missing.status, 400);
+  EXPECT_EQ(error_field(missing, "code"), "CM_INVALID_REQUEST");
+  EXPECT_EQ(error_field(missing, "detail"), "Missing ODS Code");
+  auto invalid = get("/comms/channels/nhsapp/accounts?ods-organisation-code=12345", {{"Authorization", auth}});
+  EXPECT_EQ(error_field(invalid, "detail"), "Invalid ODS Code");
+  EXPECT_EQ(get("/comms/channels/nhsapp/accounts?ods-organisation-code=a1b2c", {{"Authorization", auth}}).status, 404);
+  EXPECT_EQ(
+      get("/comms/channels/nhsapp/accounts?ods-organisation-code=A12345&page=0", {{"Authorization", auth}}).status,
+      400);
+}
+
+TEST_F(NhsApi, UnknownPathsAndWrongMethodsUnderThePrefixAnswerInNhsFormat) {
+  auto unknown = get("/comms/v1/nothing-here", {{"X-Correlation-Id", "c-1"}});
+  EXPECT_EQ(unknown.status, 404);
+  EXPECT_EQ(error_field(unknown, "code"), "CM_NOT_FOUND");
+  EXPECT_EQ(header_of(unknown, "X-Correlation-Id"), "c-1");
+  EXPECT_EQ(error_field(get("/comms", {}), "code"), "CM_NOT_FOUND");
+  net::Request post;
+  post.method = "POST";
+  post.path = post.target = "/comms/channels/nhsapp/accounts";
+  auto wrong = router_.dispatch(post);
+  EXPECT_EQ(wrong.status, 405);
+  EXPECT_EQ(error_field(wrong, "code"), "CM_NOT_ALLOWED");
+  // Outside the prefix, GOV.UK's envelope as before.
+  auto govuk = get("/communications", {});
+  EXPECT_EQ(govuk.status, 404);
+  EXPECT_NE(parse(govuk.body).find("status_code"), nullptr);
+}
+
+}  // namespace
+}  // namespace herald::api::nhs_v1

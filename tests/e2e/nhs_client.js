@@ -1,0 +1,88 @@
+// An NHS Notify integration written as NHS's documentation tells integrators to: a client
+// assertion signed with the application's private key by a standard JWT library (jsonwebtoken,
+// RS512, kid in the header, iss = sub = the API key, aud = the token URL, a fresh jti, exp at most
+// five minutes ahead), exchanged at /oauth2/token for a bearer token that authorises the comms
+// API. Knows nothing of Herald's internals: only the URL, API key, kid and key file.
+'use strict';
+const fs = require('fs');
+const https = require('https');
+const crypto = require('crypto');
+const jwt = require('jsonwebtoken');
+
+const base = process.env.HERALD_URL;
+const apiKey = process.env.NHS_API_KEY;
+const kid = process.env.NHS_KID;
+const privateKey = fs.readFileSync(process.env.NHS_PRIVATE_KEY_FILE, 'utf8');
+const tokenUrl = base + '/oauth2/token';
+
+function request(method, path, headers, body) {
+  return new Promise((resolve, reject) => {
+    const req = https.request(base + path, { method, headers }, (res) => {
+      let data = '';
+      res.setEncoding('utf8');
+      res.on('data', (chunk) => { data += chunk; });
+      res.on('end', () => resolve({ status: res.statusCode, headers: res.headers, body: data }));
+    });
+    req.on('error', reject);
+    if (body) req.write(body);
+    req.end();
+  });
+}
+
+function clientAssertion() {
+  return jwt.sign({}, privateKey, {
+    algorithm: 'RS512',
+    keyid: kid,
+    issuer: apiKey,
+    subject: apiKey,
+    audience: tokenUrl,
+    jwtid: crypto.randomUUID(),
+    expiresIn: 300,
+  });
+}
+
+function tokenRequest(assertion) {
+  const form = new URLSearchParams({
+    grant_type: 'client_credentials',
+    client_assertion_type: 'urn:ietf:params:oauth:client-assertion-type:jwt-bearer',
+    client_assertion: assertion,
+  }).toString();
+  return request('POST', '/oauth2/token', { 'Content-Type': 'application/x-www-form-urlencoded' }, form);
+}
+
+function check(condition, message) {
+  if (!condition) {
+    console.error('FAILED: ' + message);
+    process.exit(1);
+  }
+}
+
+(async () => {
+  const assertion = clientAssertion();
+  const token = await tokenRequest(assertion);
+  check(token.status === 200, 'token: ' + token.status + ' ' + token.body);
+  const body = JSON.parse(token.body);
+  check(typeof body.access_token === 'string' && body.token_type === 'Bearer' && body.expires_in === '599',
+    'token body ' + token.body);
+
+  const replay = await tokenRequest(assertion);
+  check(replay.status === 400 && JSON.parse(replay.body).error_description ===
+    "Non-unique 'jti' claim in client_assertion JWT", 'replayed assertion: ' + replay.body);
+
+  const auth = { Authorization: 'Bearer ' + body.access_token, Accept: 'application/vnd.api+json',
+    'X-Correlation-Id': 'e2e-correlation' };
+  const accounts = await request('GET', '/comms/channels/nhsapp/accounts?ods-organisation-code=A12345', auth);
+  check(accounts.status === 404, 'accounts: ' + accounts.status + ' ' + accounts.body);
+  check(accounts.headers['x-correlation-id'] === 'e2e-correlation', 'correlation id echoed');
+  check(accounts.headers['content-type'].startsWith('application/vnd.api+json'), 'JSON:API media type');
+  const error = JSON.parse(accounts.body).errors[0];
+  check(error.code === 'CM_NOT_FOUND' && error.status === '404' && error.detail === 'Report not found',
+    'accounts error ' + accounts.body);
+
+  const noToken = await request('GET', '/comms/channels/nhsapp/accounts?ods-organisation-code=A12345', {});
+  check(noToken.status === 401 && JSON.parse(noToken.body).errors[0].code === 'CM_DENIED', 'no token: ' + noToken.body);
+  console.log('nhs client: token, replay refused, bearer accepted, errors in NHS form');
+})().catch((e) => {
+  console.error(e);
+  process.exit(1);
+});
