@@ -112,4 +112,25 @@ std::vector<std::string> split_permissions(std::string_view text) {
   return out;
 }
 
+namespace {
+constexpr std::pair<NhsMessageStatus, const char*> kNhsMessageStatusNames[] = {
+    {NhsMessageStatus::kCreated, "created"},     {NhsMessageStatus::kPendingEnrichment, "pending_enrichment"},
+    {NhsMessageStatus::kEnriched, "enriched"},   {NhsMessageStatus::kSending, "sending"},
+    {NhsMessageStatus::kDelivered, "delivered"}, {NhsMessageStatus::kFailed, "failed"}};
+}  // namespace
+
+const char* nhs_message_status_name(NhsMessageStatus status) {
+  for (const auto& [s, name] : kNhsMessageStatusNames) {
+    if (s == status) return name;
+  }
+  return "created";
+}
+
+std::optional<NhsMessageStatus> parse_nhs_message_status(std::string_view name) {
+  for (const auto& [s, n] : kNhsMessageStatusNames) {
+    if (name == n) return s;
+  }
+  return std::nullopt;
+}
+
 }  // namespace herald::store

@@ -253,6 +253,34 @@ struct NhsAccessToken {
   Timestamp expires_at;
 };
 
+// Where an NHS Notify message is in its life (NHS's messageStatus values, also the stored form).
+enum class NhsMessageStatus { kCreated, kPendingEnrichment, kEnriched, kSending, kDelivered, kFailed };
+const char* nhs_message_status_name(NhsMessageStatus status);  // "created", "pending_enrichment", ...
+std::optional<NhsMessageStatus> parse_nhs_message_status(std::string_view name);
+
+// A message sent through NHS Notify's API: one recipient, one routing plan. Personal fields
+// (marked) are sealed at rest under the service's data key for the message's day, so they are
+// shredded with the day's notifications.
+struct NhsMessageRecord {
+  std::string id;  // KSUID
+  Uuid client;
+  ServiceId service;
+  std::optional<std::string> batch_id;           // KSUID of the batch it came in
+  std::string message_reference;                 // personal (services put patient ids in references)
+  std::optional<std::string> billing_reference;  // personal, likewise
+  Uuid routing_plan_id;
+  std::string routing_plan_version;
+  std::optional<std::string> nhs_number;            // personal
+  std::optional<std::string> ods_code;              // the originator (an organisation): not personal
+  std::string personalisation_json = "{}";          // personal
+  std::optional<std::string> contact_details_json;  // personal: the request's overrides
+  NhsMessageStatus status = NhsMessageStatus::kCreated;
+  std::optional<std::string> status_description;
+  std::optional<std::string> failure_reason_code;
+  Timestamp created_at;
+  std::optional<Timestamp> enriched_at, delivered_at, failed_at;
+};
+
 // Filters of a page of notifications (Store::list_notifications; GOV.UK's GET /v2/notifications).
 struct NotificationQuery {
   ServiceId service;

@@ -309,4 +309,113 @@ Result<std::vector<std::pair<std::string, std::string>>> decode_audit_objects(st
   return out;
 }
 
+Result<std::string> nhs_reference_index(const crypto::FieldCipher& cipher, Uuid client, std::string_view reference,
+                                        Timestamp now) {
+  return cipher.blind_index(client.to_string() + "/nhs-message-reference", reference, now);
+}
+
+namespace {
+constexpr std::string_view kNhsMessages = "nhs_messages";
+}  // namespace
+
+Result<SealedNhsMessage> seal_nhs_message(const crypto::FieldCipher& cipher, const NhsMessageRecord& m) {
+  SealedNhsMessage row;
+  row.id = m.id;
+  row.client = m.client.to_string();
+  row.service = m.service.to_string();
+  auto key_id = cipher.keys().key_for_notification(row.service, m.created_at);
+  if (!key_id) return key_id.error();
+  auto seal = [&](std::string_view value, std::string_view column) -> Result<std::string> {
+    return cipher.seal(value, {kNhsMessages, column, row.id}, *key_id);
+  };
+  auto seal_optional = [&](const std::optional<std::string>& value,
+                           std::string_view column) -> Result<std::optional<std::string>> {
+    if (!value) return std::optional<std::string>();
+    auto sealed = seal(*value, column);
+    if (!sealed) return sealed.error();
+    return std::optional<std::string>(std::move(*sealed));
+  };
+  auto reference = seal(m.message_reference, "reference");
+  if (!reference) return reference.error();
+  row.reference = std::move(*reference);
+  if (!m.batch_id) {
+    auto index = nhs_reference_index(cipher, m.client, m.message_reference, m.created_at);
+    if (!index) return index.error();
+    row.reference_index = std::move(*index);
+  }
+  auto billing = seal_optional(m.billing_reference, "billing_reference");
+  if (!billing) return billing.error();
+  row.billing_reference = std::move(*billing);
+  auto nhs_number = seal_optional(m.nhs_number, "nhs_number");
+  if (!nhs_number) return nhs_number.error();
+  row.nhs_number = std::move(*nhs_number);
+  auto personalisation = seal(m.personalisation_json, "personalisation");
+  if (!personalisation) return personalisation.error();
+  row.personalisation = std::move(*personalisation);
+  auto contact = seal_optional(m.contact_details_json, "contact_details");
+  if (!contact) return contact.error();
+  row.contact_details = std::move(*contact);
+  row.batch_id = m.batch_id;
+  row.routing_plan_id = m.routing_plan_id.to_string();
+  row.routing_plan_version = m.routing_plan_version;
+  row.ods_code = m.ods_code;
+  row.status = nhs_message_status_name(m.status);
+  row.status_description = m.status_description;
+  row.failure_reason_code = m.failure_reason_code;
+  row.created_at = to_micros(m.created_at);
+  row.enriched_at = optional_micros(m.enriched_at);
+  row.delivered_at = optional_micros(m.delivered_at);
+  row.failed_at = optional_micros(m.failed_at);
+  return row;
+}
+
+Result<NhsMessageRecord> open_nhs_message(const crypto::FieldCipher& cipher, const SealedNhsMessage& row) {
+  NhsMessageRecord m;
+  auto client = Uuid::parse(row.client);
+  auto service = ServiceId::parse(row.service);
+  auto plan = Uuid::parse(row.routing_plan_id);
+  auto status = parse_nhs_message_status(row.status);
+  if (!client || !service || !plan || !status) return data_loss("malformed nhs_messages row");
+  auto open = [&](std::string_view envelope, std::string_view column) {
+    return cipher.open(envelope, {kNhsMessages, column, row.id});
+  };
+  auto open_optional = [&](const std::optional<std::string>& envelope,
+                           std::string_view column) -> Result<std::optional<std::string>> {
+    if (!envelope) return std::optional<std::string>();
+    auto opened = open(*envelope, column);
+    if (!opened) return opened.error();
+    return std::optional<std::string>(std::move(*opened));
+  };
+  auto reference = open(row.reference, "reference");
+  if (!reference) return reference.error();
+  auto billing = open_optional(row.billing_reference, "billing_reference");
+  if (!billing) return billing.error();
+  auto nhs_number = open_optional(row.nhs_number, "nhs_number");
+  if (!nhs_number) return nhs_number.error();
+  auto personalisation = open(row.personalisation, "personalisation");
+  if (!personalisation) return personalisation.error();
+  auto contact = open_optional(row.contact_details, "contact_details");
+  if (!contact) return contact.error();
+  m.id = row.id;
+  m.client = *client;
+  m.service = *service;
+  m.batch_id = row.batch_id;
+  m.message_reference = std::move(*reference);
+  m.billing_reference = std::move(*billing);
+  m.routing_plan_id = *plan;
+  m.routing_plan_version = row.routing_plan_version;
+  m.nhs_number = std::move(*nhs_number);
+  m.ods_code = row.ods_code;
+  m.personalisation_json = std::move(*personalisation);
+  m.contact_details_json = std::move(*contact);
+  m.status = *status;
+  m.status_description = row.status_description;
+  m.failure_reason_code = row.failure_reason_code;
+  m.created_at = from_micros(row.created_at);
+  m.enriched_at = optional_time(row.enriched_at);
+  m.delivered_at = optional_time(row.delivered_at);
+  m.failed_at = optional_time(row.failed_at);
+  return m;
+}
+
 }  // namespace herald::store

@@ -102,6 +102,31 @@ Result<SealedDocument> seal_document(const crypto::FieldCipher& cipher, const Do
 // kNotFound when the day's data key was destroyed (the document is gone).
 Result<DocumentRecord> open_document(const crypto::FieldCipher& cipher, const SealedDocument& row);
 
+// An NHS Notify message as stored: its personal fields sealed under the service's data key for
+// its day, bound to ("nhs_messages", column, id); the reference also as a blind index in the
+// client's own domain (idempotency is per client).
+struct SealedNhsMessage {
+  std::string id, client, service;
+  std::optional<std::string> batch_id;
+  std::string reference;  // envelope
+  std::optional<std::string> reference_index;
+  std::optional<std::string> billing_reference;  // envelope
+  std::string routing_plan_id, routing_plan_version;
+  std::optional<std::string> nhs_number;  // envelope
+  std::optional<std::string> ods_code;
+  std::string personalisation;                 // envelope
+  std::optional<std::string> contact_details;  // envelope
+  std::string status;
+  std::optional<std::string> status_description, failure_reason_code;
+  std::int64_t created_at = 0;
+  std::optional<std::int64_t> enriched_at, delivered_at, failed_at;
+};
+Result<std::string> nhs_reference_index(const crypto::FieldCipher& cipher, Uuid client, std::string_view reference,
+                                        Timestamp now);
+Result<SealedNhsMessage> seal_nhs_message(const crypto::FieldCipher& cipher, const NhsMessageRecord& message);
+// kNotFound when the day's data key was destroyed (the message's data is gone).
+Result<NhsMessageRecord> open_nhs_message(const crypto::FieldCipher& cipher, const SealedNhsMessage& row);
+
 std::optional<Timestamp> optional_time(std::optional<std::int64_t> micros);
 std::optional<std::int64_t> optional_micros(std::optional<Timestamp> t);
 

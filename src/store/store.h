@@ -233,6 +233,13 @@ class NhsClientStore {
   virtual Result<void> insert_access_token(const NhsAccessToken& token) = 0;
   // The token unless unknown or expired at `now`.
   virtual Result<std::optional<NhsAccessToken>> find_access_token(std::string_view token_hash, Timestamp now) = 0;
+
+  // Durably stores a message, unless another single message of the client (batch_id unset) has
+  // the same reference (its blind index) and was created after `reference_cutoff`: then false
+  // and nothing is stored. An older one's reference is forgotten, so it may be used again.
+  virtual Result<bool> insert_nhs_message(const NhsMessageRecord& message, Timestamp reference_cutoff) = 0;
+  // The client's message; nullopt when absent, another client's, or its data key is gone.
+  virtual Result<std::optional<NhsMessageRecord>> find_nhs_message(Uuid client, std::string_view id) = 0;
 };
 
 class Store : public ServiceDirectory,

@@ -77,7 +77,7 @@ class NhsApi : public ::testing::Test {
     ASSERT_TRUE(store_.create_service(service));
     service_ = service.id;
     client_ = add_client(kApiKey, jwks_of(client_key(), "key-1"), "");
-    register_routes(router_, {tokens_, clients_, clock_, "/comms", "/oauth2/token", "",
+    register_routes(router_, {tokens_, clients_, messages_, clock_, "/comms", "/oauth2/token", "", "",
                               [this](std::string_view reason, std::string_view) { refusals_.emplace_back(reason); }});
   }
 
@@ -89,6 +89,7 @@ class NhsApi : public ::testing::Test {
     c.api_key_hash = hex_encode(crypto::sha256(api_key));
     c.jwks = std::move(jwks);
     c.jwks_url = std::move(url);
+    c.default_ods_code = "A12345";
     c.created_at = clock_.now();
     EXPECT_TRUE(store_.create_nhs_client(c));
     return c;
@@ -127,15 +128,28 @@ class NhsApi : public ::testing::Test {
                                    {"client_assertion", jwt}}));
   }
 
-  std::string access_token() {
-    const auto r = token_for(assertion());
+  std::string access_token(std::string api_key = kApiKey) {
+    Claims claims;
+    claims.iss = claims.sub = api_key;
+    const auto r = token_for(assertion(claims));
     EXPECT_EQ(r.status, 200) << r.body;
     return parse(r.body).find("access_token")->as_string();
   }
 
-  net::Response get(const std::string& target, net::Headers headers) {
+  net::Response post_message(const std::string& body, const std::string& token,
+                             std::string content_type = "application/vnd.api+json") {
     net::Request r;
-    r.method = "GET";
+    r.method = "POST";
+    r.path = r.target = "/comms/v1/messages";
+    r.host = kHost;
+    r.headers = {{"Authorization", "Bearer " + token}, {"Content-Type", std::move(content_type)}};
+    r.body = body;
+    return router_.dispatch(r);
+  }
+
+  net::Response get(const std::string& target, net::Headers headers, std::string method = "GET") {
+    net::Request r;
+    r.method = std::move(method);
     r.target = target;
     const auto q = target.find('?');
     r.path = target.substr(0, q);
@@ -158,6 +172,7 @@ class NhsApi : public ::testing::Test {
                                      return jwks_document_;
                                    }};
   domain::nhs::NhsClients clients_{store_, clock_, std::chrono::milliseconds(0)};
+  domain::nhs::NhsMessages messages_{store_, clock_};
   Router router_{1, govuk_v2::router_errors()};
 };
 
@@ -434,6 +449,187 @@ TEST_F(NhsApi, UnknownPathsAndWrongMethodsUnderThePrefixAnswerInNhsFormat) {
   auto govuk = get("/communications", {});
   EXPECT_EQ(govuk.status, 404);
   EXPECT_NE(parse(govuk.body).find("status_code"), nullptr);
+}
+
+std::string message_body(std::string_view attributes_extra = "", std::string reference = "ref-1",
+                         std::string_view plan = "00000000-0000-0000-0000-000000000002") {
+  return std::string(R"({"data":{"type":"Message","attributes":{"routingPlanId":")") + std::string(plan) +
+         R"(","messageReference":")" + reference +
+         R"(","recipient":{"nhsNumber":"9990548609"},"personalisation":{"email_subject":"Hi","email_body":"Body"})" +
+         std::string(attributes_extra) + "}}}";
+}
+
+// All errors of a response as "CODE pointer" lines, in order.
+std::vector<std::string> error_list(const net::Response& r) {
+  std::vector<std::string> out;
+  const json::Value body = parse(r.body);
+  const json::Value* errors = body.find("errors");
+  if (errors == nullptr) return out;
+  for (const json::Value& e : errors->as_array()) {
+    std::string line = e.find("code")->as_string();
+    if (const json::Value* source = e.find("source")) line += " " + json::serialize(*source);
+    out.push_back(line);
+  }
+  return out;
+}
+
+TEST_F(NhsApi, AMessageIsAcceptedDurablyAndReadBack) {
+  const std::string token = access_token();
+  auto created = post_message(message_body(), token);
+  ASSERT_EQ(created.status, 201) << created.body;
+  EXPECT_EQ(created.content_type, "application/vnd.api+json");
+  const json::Value body = parse(created.body);
+  const json::Value& data = *body.find("data");
+  EXPECT_EQ(data.find("type")->as_string(), "Message");
+  const std::string id = data.find("id")->as_string();
+  EXPECT_EQ(id.size(), 27U);
+  EXPECT_EQ(header_of(created, "Location"), "/v1/messages/" + id);
+  const json::Value& attributes = *data.find("attributes");
+  EXPECT_EQ(attributes.find("messageReference")->as_string(), "ref-1");
+  EXPECT_EQ(attributes.find("messageStatus")->as_string(), "created");
+  EXPECT_EQ(json::serialize(*attributes.find("timestamps")), R"({"created":"2027-01-15T08:00:00.000Z"})");
+  EXPECT_EQ(json::serialize(*attributes.find("routingPlan")),
+            R"({"id":"00000000-0000-0000-0000-000000000002","name":"Free text: email","version":"1",)"
+            R"("createdDate":"2025-12-01T00:00:00.000Z"})");
+  EXPECT_EQ(data.find("links")->find("self")->as_string(), "https://herald.test/comms/v1/messages/" + id);
+  // Stored (the test store is the fake; both backends' storage is the contract test's).
+  auto stored = store_.find_nhs_message(client_.id, id);
+  ASSERT_TRUE(stored && *stored);
+  EXPECT_EQ((*stored)->nhs_number, std::optional<std::string>("9990548609"));
+  EXPECT_EQ((*stored)->ods_code, std::optional<std::string>("A12345")) << "the client's default";
+
+  auto read = get("/comms/v1/messages/" + id, {{"Authorization", "Bearer " + token}});
+  ASSERT_EQ(read.status, 200) << read.body;
+  const json::Value got = parse(read.body);
+  EXPECT_EQ(got.find("data")->find("attributes")->find("messageStatus")->as_string(), "created");
+  EXPECT_EQ(json::serialize(*got.find("data")->find("attributes")->find("channels")), "[]");
+  EXPECT_EQ(got.find("data")->find("relationships"), nullptr) << "not sent in a batch";
+  EXPECT_EQ(read.body.find("9990548609"), std::string::npos) << "no personal data in the API's answers";
+  EXPECT_EQ(read.body.find("Body"), std::string::npos);
+  auto head = get("/comms/v1/messages/" + id, {{"Authorization", "Bearer " + token}}, "HEAD");
+  EXPECT_EQ(head.status, 200);
+  EXPECT_TRUE(head.body.empty());
+
+  // Unknown, malformed and another client's ids are all just "not found".
+  add_client("OtherClientKey", jwks_of(client_key(), "key-1"), "");
+  const std::string other = access_token("OtherClientKey");
+  for (const auto& [path, auth] :
+       std::vector<std::pair<std::string, std::string>>{{"/comms/v1/messages/" + id, other},
+                                                        {"/comms/v1/messages/does-not-exist", token},
+                                                        {"/comms/v1/messages/2WL3qFTEFM0qMY8xjRbt1LIKCzM", token}}) {
+    auto missing = get(path, {{"Authorization", "Bearer " + auth}});
+    EXPECT_EQ(missing.status, 404) << path;
+    EXPECT_EQ(error_field(missing, "code"), "CM_NOT_FOUND");
+  }
+}
+
+TEST_F(NhsApi, AReferenceIsTakenOnceWithinTheWindow) {
+  const std::string token = access_token();
+  ASSERT_EQ(post_message(message_body("", "same-ref"), token).status, 201);
+  auto repeat = post_message(message_body("", "same-ref"), token);
+  EXPECT_EQ(repeat.status, 422);
+  EXPECT_EQ(error_list(repeat),
+            std::vector<std::string>{R"(CM_DUPLICATE_REQUEST {"pointer":"/data/attributes/messageReference"})"});
+  EXPECT_EQ(error_field(repeat, "title"), "Duplicate message request");
+  clock_.advance(std::chrono::hours(24 * 275));
+  EXPECT_EQ(post_message(message_body("", "same-ref"), access_token()).status, 201) << "nine months later";
+}
+
+TEST_F(NhsApi, EveryMessageErrorIsCollectedWithItsPointer) {
+  const std::string token = access_token();
+  auto not_json = post_message("{not json", token);
+  EXPECT_EQ(not_json.status, 400);
+  EXPECT_EQ(error_list(not_json), std::vector<std::string>{R"(CM_INVALID_VALUE {"pointer":"/"})"});
+  EXPECT_EQ(error_list(post_message("{}", token)), std::vector<std::string>{R"(CM_MISSING_VALUE {"pointer":"/data"})"});
+  EXPECT_EQ(error_list(post_message(R"({"data":null})", token)),
+            std::vector<std::string>{R"(CM_NULL_VALUE {"pointer":"/data"})"});
+  EXPECT_EQ(error_list(post_message(R"({"data":[]})", token)),
+            std::vector<std::string>{R"(CM_INVALID_VALUE {"pointer":"/data"})"});
+  auto many =
+      post_message(R"({"data":{"type":"Messages","attributes":{"routingPlanId":"not-a-uuid","messageReference":"  ",)"
+                   R"("recipient":{"nhsNumber":"9990548600"},"originator":{"odsCode":5},"personalisation":[]}}})",
+                   token);
+  EXPECT_EQ(many.status, 400);
+  EXPECT_EQ(error_list(many), (std::vector<std::string>{
+                                  R"(CM_INVALID_VALUE {"pointer":"/data/type"})",
+                                  R"(CM_INVALID_VALUE {"pointer":"/data/attributes/routingPlanId"})",
+                                  R"(CM_INVALID_VALUE {"pointer":"/data/attributes/messageReference"})",
+                                  R"(CM_INVALID_NHS_NUMBER {"pointer":"/data/attributes/recipient/nhsNumber"})",
+                                  R"(CM_INVALID_VALUE {"pointer":"/data/attributes/originator/odsCode"})",
+                                  R"(CM_INVALID_VALUE {"pointer":"/data/attributes/personalisation"})",
+                              }));
+  const json::Value body = parse(many.body);
+  EXPECT_EQ(body.find("errors")->as_array()[3].find("links")->find("nhsNumbers")->as_string(),
+            "https://www.datadictionary.nhs.uk/attributes/nhs_number.html");
+  EXPECT_EQ(body.find("errors")->as_array()[1].find("id")->as_string(), header_of(many, "X-Correlation-Id") + ".1");
+  auto number =
+      post_message(R"({"data":{"type":"Message","attributes":{"routingPlanId":"00000000-0000-0000-0000-000000000002",)"
+                   R"("messageReference":"r","recipient":{"nhsNumber":9990548609}}}})",
+                   token);
+  EXPECT_EQ(error_list(number),
+            std::vector<std::string>{R"(CM_INVALID_NHS_NUMBER {"pointer":"/data/attributes/recipient/nhsNumber"})"});
+  auto missing = post_message(R"({"data":{"type":"Message","attributes":{"recipient":{}}}})", token);
+  EXPECT_EQ(error_list(missing), (std::vector<std::string>{
+                                     R"(CM_MISSING_VALUE {"pointer":"/data/attributes/routingPlanId"})",
+                                     R"(CM_MISSING_VALUE {"pointer":"/data/attributes/messageReference"})",
+                                     R"(CM_MISSING_VALUE {"pointer":"/data/attributes/recipient/nhsNumber"})",
+                                 }));
+  // Old clients still send recipient.dateOfBirth: accepted and ignored.
+  auto dob =
+      post_message(R"({"data":{"type":"Message","attributes":{"routingPlanId":"00000000-0000-0000-0000-000000000002",)"
+                   R"("messageReference":"dob","recipient":{"nhsNumber":"9990548609","dateOfBirth":"1990-01-01"}}}})",
+                   token);
+  EXPECT_EQ(dob.status, 201) << dob.body;
+  // Upper-case UUIDs are UUIDs; an unknown plan is 404.
+  auto plan = post_message(message_body("", "r2", "B838B13C-F98C-4DEF-93F0-515D4E4F4EE1"), token);
+  EXPECT_EQ(plan.status, 404);
+  EXPECT_EQ(error_list(plan),
+            std::vector<std::string>{R"(CM_NO_SUCH_ROUTING_PLAN {"pointer":"/data/attributes/routingPlanId"})"});
+  auto media = post_message(message_body(), token, "text/plain");
+  EXPECT_EQ(media.status, 415);
+  EXPECT_EQ(error_list(media), std::vector<std::string>{R"(CM_UNSUPPORTED_MEDIA {"header":"Content-Type"})"});
+}
+
+TEST_F(NhsApi, OdsCodesAndContactDetailsNeedTheClientsPermission) {
+  const std::string token = access_token();
+  auto ods = post_message(message_body(R"(,"originator":{"odsCode":"X26"})"), token);
+  EXPECT_EQ(ods.status, 400);
+  EXPECT_EQ(error_list(ods),
+            std::vector<std::string>{R"(CM_CANNOT_SET_ODS_CODE {"pointer":"/data/attributes/messages"})"});
+  EXPECT_EQ(error_field(ods, "detail"), "Your account is not permitted to set originator ODS codes.");
+  const std::string contact =
+      R"({"data":{"type":"Message","attributes":{"routingPlanId":"00000000-0000-0000-0000-000000000003",)"
+      R"("messageReference":"c1","recipient":{"contactDetails":{"sms":"07700900123"}}}}})";
+  auto refused = post_message(contact, token);
+  EXPECT_EQ(refused.status, 400);
+  EXPECT_EQ(error_field(refused, "code"), "CM_CANNOT_SET_CONTACT_DETAILS");
+  EXPECT_EQ(error_field(refused, "detail"), "Client is not allowed to provide alternative contact details.");
+
+  client_.allow_contact_details = true;
+  client_.allow_ods_override = true;
+  client_.default_ods_code.reset();
+  ASSERT_TRUE(store_.update_nhs_client(client_));
+  auto required = post_message(message_body("", "no-ods"), token);
+  EXPECT_EQ(required.status, 400);
+  EXPECT_EQ(error_field(required, "code"), "CM_ODS_CODE_REQUIRED");
+  EXPECT_EQ(error_field(required, "title"), "Originator odsCode must be provided");
+  EXPECT_EQ(post_message(message_body(R"(,"originator":{"odsCode":"X26"})", "with-ods"), token).status, 201);
+  client_.default_ods_code = "A12345";
+  ASSERT_TRUE(store_.update_nhs_client(client_));
+  EXPECT_EQ(post_message(contact, token).status, 201) << "contact details instead of an NHS number";
+  auto bad = post_message(
+      R"({"data":{"type":"Message","attributes":{"routingPlanId":"00000000-0000-0000-0000-000000000003",)"
+      R"("messageReference":"c2","recipient":{"nhsNumber":"9990548609","contactDetails":{"sms":7700900123,)"
+      R"("email":"x","address":{"lines":["1","2","3","4","5","6"],"postcode":"LS1 4AP"}}}}}})",
+      token);
+  EXPECT_EQ(bad.status, 400);
+  const json::Value errors = *parse(bad.body).find("errors");
+  ASSERT_EQ(errors.as_array().size(), 3U) << bad.body;
+  EXPECT_EQ(errors.as_array()[0].find("detail")->as_string(), "Invalid email address");
+  EXPECT_EQ(errors.as_array()[1].find("detail")->as_string(), "'sms' is not a string");
+  EXPECT_EQ(errors.as_array()[2].find("detail")->as_string(), "Too many address lines were provided");
+  EXPECT_EQ(json::serialize(*errors.as_array()[2].find("source")),
+            R"({"pointer":"/data/attributes/recipient/contactDetails/address/lines"})");
 }
 
 }  // namespace

@@ -79,9 +79,29 @@ function check(condition, message) {
   check(error.code === 'CM_NOT_FOUND' && error.status === '404' && error.detail === 'Report not found',
     'accounts error ' + accounts.body);
 
+  // Send a message on NHS's free-text email plan, then read its status back.
+  const send = await request('POST', '/comms/v1/messages',
+    Object.assign({ 'Content-Type': 'application/vnd.api+json' }, auth),
+    JSON.stringify({ data: { type: 'Message', attributes: {
+      routingPlanId: '00000000-0000-0000-0000-000000000002',
+      messageReference: crypto.randomUUID(),
+      recipient: { nhsNumber: '9990548609' },
+      personalisation: { email_subject: 'Your appointment', email_body: 'See you on Monday.' },
+    } } }));
+  check(send.status === 201, 'send: ' + send.status + ' ' + send.body);
+  const created = JSON.parse(send.body).data;
+  check(/^[A-Za-z0-9]{27}$/.test(created.id) && created.attributes.messageStatus === 'created', 'created ' + send.body);
+  check(send.headers.location === '/v1/messages/' + created.id, 'Location ' + send.headers.location);
+  const status = await request('GET', '/comms/v1/messages/' + created.id, auth);
+  check(status.status === 200, 'status: ' + status.status + ' ' + status.body);
+  const message = JSON.parse(status.body).data;
+  check(message.id === created.id && message.attributes.routingPlan.id === '00000000-0000-0000-0000-000000000002',
+    'status body ' + status.body);
+  check(!status.body.includes('9990548609'), 'no NHS number in the answer');
+
   const noToken = await request('GET', '/comms/channels/nhsapp/accounts?ods-organisation-code=A12345', {});
   check(noToken.status === 401 && JSON.parse(noToken.body).errors[0].code === 'CM_DENIED', 'no token: ' + noToken.body);
-  console.log('nhs client: token, replay refused, bearer accepted, errors in NHS form');
+  console.log('nhs client: token, replay refused, message sent and read, errors in NHS form');
 })().catch((e) => {
   console.error(e);
   process.exit(1);

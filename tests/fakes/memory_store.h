@@ -7,6 +7,7 @@
 #include <cmath>
 #include <map>
 #include <mutex>
+#include <set>
 #include <thread>
 
 #include "store/store.h"
@@ -513,6 +514,31 @@ class MemoryStore final : public store::Store {
     if (it == access_tokens_.end() || it->second.expires_at <= now) return std::optional<store::NhsAccessToken>();
     return std::optional<store::NhsAccessToken>(it->second);
   }
+  Result<bool> insert_nhs_message(const store::NhsMessageRecord& message, Timestamp reference_cutoff) override {
+    std::lock_guard lock(mutex_);
+    if (nhs_messages_.count(message.id) != 0) return false;
+    if (!message.batch_id) {
+      for (const auto& [id, m] : nhs_messages_) {
+        if (!m.batch_id && m.client == message.client && m.message_reference == message.message_reference &&
+            m.created_at >= reference_cutoff && !forgotten_references_.count(id)) {
+          return false;
+        }
+      }
+      for (const auto& [id, m] : nhs_messages_) {
+        if (!m.batch_id && m.client == message.client && m.message_reference == message.message_reference) {
+          forgotten_references_.insert(id);
+        }
+      }
+    }
+    nhs_messages_[message.id] = message;
+    return true;
+  }
+  Result<std::optional<store::NhsMessageRecord>> find_nhs_message(Uuid client, std::string_view id) override {
+    std::lock_guard lock(mutex_);
+    auto it = nhs_messages_.find(std::string(id));
+    if (it == nhs_messages_.end() || it->second.client != client) return std::optional<store::NhsMessageRecord>();
+    return std::optional<store::NhsMessageRecord>(it->second);
+  }
   Result<std::vector<crypto::AuditEntry>> append_audit(std::vector<crypto::AuditEntry> entries) override {
     std::lock_guard lock(mutex_);
     for (auto& e : entries) {
@@ -552,6 +578,8 @@ class MemoryStore final : public store::Store {
   std::map<Uuid, store::NhsClientRecord> nhs_clients_;
   std::map<std::string, Timestamp> assertion_ids_;
   std::map<std::string, store::NhsAccessToken> access_tokens_;
+  std::map<std::string, store::NhsMessageRecord> nhs_messages_;
+  std::set<std::string> forgotten_references_;  // messages whose reference may be used again
   std::vector<store::ApiKeyRecord> keys_;
   std::vector<store::ServiceContact> contacts_;
   std::map<std::string, std::pair<double, Timestamp>> buckets_;

@@ -106,6 +106,16 @@ def send_canary_and_scan(plaintext):
         status, got = herald.request("GET", "/v2/notifications/" + pre["id"], key=key)
         assert got["status"] == "accepted" and got["line_2"] == CANARY_ADDRESS_LINE.upper(), got
 
+        # An NHS Notify message: NHS number, personalisation, contact details and references sealed.
+        nhs = herald.create_nhs_client(service_id, "--default-ods", "A12345", "--allow-contact-details", "true")
+        status, message = herald.request("POST", "/comms/v1/messages", token=herald.nhs_token(nhs), body={
+            "data": {"type": "Message", "attributes": {
+                "routingPlanId": "00000000-0000-0000-0000-000000000002", "messageReference": CANARY_FILE,
+                "billingReference": CANARY_FILE,
+                "recipient": {"nhsNumber": CANARY_NHS_NUMBER, "contactDetails": {"email": CANARY_EMAIL}},
+                "personalisation": {"email_subject": "Results", "email_body": CANARY_PERSONALISATION}}}})
+        assert status == 201, (status, message)
+
         db = os.path.join(herald.dir, "herald.db")
         if BACKEND == "postgres":
             server = postgres_server()

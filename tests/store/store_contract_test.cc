@@ -689,6 +689,76 @@ TEST_P(StoreContract, NhsClientsTokensAndAssertionIdsAreSharedAndExpire) {
   EXPECT_FALSE(store_->find_access_token(std::string(64, 'd'), now_)->has_value());
 }
 
+TEST_P(StoreContract, NhsMessagesAreSealedScopedAndIdempotentPerClient) {
+  auto make_client = [&](char key) {
+    NhsClientRecord c;
+    c.id = crypto::random_uuid();
+    c.service = service_.id;
+    c.name = "client";
+    c.api_key_hash = std::string(64, key);
+    c.created_at = now_;
+    EXPECT_TRUE(store_->create_nhs_client(c));
+    return c.id;
+  };
+  const Uuid client = make_client('e');
+  const Uuid other_client = make_client('f');
+  NhsMessageRecord m;
+  m.id = "2WL3qFTEFM0qMY8xjRbt1LIKCzM";
+  m.client = client;
+  m.service = service_.id;
+  m.message_reference = "ref-canary-7d1e";
+  m.billing_reference = "bill-canary-7d1e";
+  m.routing_plan_id = *Uuid::parse("00000000-0000-0000-0000-000000000002");
+  m.routing_plan_version = "1";
+  m.nhs_number = "9990548609";
+  m.ods_code = "A12345";
+  m.personalisation_json = R"({"email_body":"canary-body-7d1e"})";
+  m.contact_details_json = R"({"email":"canary.7d1e@example.org"})";
+  m.created_at = now_;
+  const Timestamp cutoff = now_ - std::chrono::hours(24 * 270);
+  ASSERT_TRUE(*store_->insert_nhs_message(m, cutoff));
+
+  auto found = another()->find_nhs_message(client, m.id);
+  ASSERT_TRUE(found && *found);
+  EXPECT_EQ((*found)->message_reference, "ref-canary-7d1e");
+  EXPECT_EQ((*found)->billing_reference, std::optional<std::string>("bill-canary-7d1e"));
+  EXPECT_EQ((*found)->nhs_number, std::optional<std::string>("9990548609"));
+  EXPECT_EQ((*found)->personalisation_json, m.personalisation_json);
+  EXPECT_EQ((*found)->contact_details_json, m.contact_details_json);
+  EXPECT_EQ((*found)->routing_plan_id, m.routing_plan_id);
+  EXPECT_EQ((*found)->ods_code, std::optional<std::string>("A12345"));
+  EXPECT_EQ((*found)->status, NhsMessageStatus::kCreated);
+  EXPECT_EQ((*found)->created_at, now_);
+  EXPECT_FALSE(store_->find_nhs_message(other_client, m.id)->has_value()) << "another client's message";
+  EXPECT_FALSE(store_->find_nhs_message(client, "2WL3qFTEFM0qMY8xjRbt1LIKCzN")->has_value());
+
+  // The reference is the client's own, among its single messages, for the window.
+  NhsMessageRecord repeat = m;
+  repeat.id = "2WL3qFTEFM0qMY8xjRbt1LIKCz1";
+  EXPECT_FALSE(*store_->insert_nhs_message(repeat, cutoff));
+  EXPECT_FALSE(store_->find_nhs_message(client, repeat.id)->has_value()) << "nothing stored";
+  NhsMessageRecord others = repeat;
+  others.client = other_client;
+  EXPECT_TRUE(*store_->insert_nhs_message(others, cutoff));
+  NhsMessageRecord in_batch = repeat;
+  in_batch.id = "2WL3qFTEFM0qMY8xjRbt1LIKCz2";
+  in_batch.batch_id = "2WL3qFTEFM0qMY8xjRbt1LIKCz9";
+  EXPECT_TRUE(*store_->insert_nhs_message(in_batch, cutoff)) << "batches have their own references";
+  NhsMessageRecord later = repeat;
+  later.id = "2WL3qFTEFM0qMY8xjRbt1LIKCz3";
+  later.created_at = now_ + std::chrono::hours(24 * 280);
+  EXPECT_TRUE(*store_->insert_nhs_message(later, now_ + std::chrono::hours(10))) << "past the window";
+  NhsMessageRecord again = later;
+  again.id = "2WL3qFTEFM0qMY8xjRbt1LIKCz4";
+  EXPECT_FALSE(*store_->insert_nhs_message(again, now_ + std::chrono::hours(10))) << "the new one holds it now";
+
+  if (const auto disk = this->disk()) {
+    for (const char* canary : {"canary-7d1e", "canary.7d1e", "9990548609"}) {
+      EXPECT_EQ(disk->find(canary), std::string::npos) << canary;
+    }
+  }
+}
+
 TEST_P(StoreContract, LettersKeepPostageAndASealedPdfUntilRetention) {
   auto letter = notification("1 Canary Lane 7f3e\nLondon\nSW1A 1AA");
   letter.type = Channel::kLetter;

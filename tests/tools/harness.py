@@ -15,6 +15,7 @@ import shutil
 import signal
 import ssl
 import subprocess
+import urllib.parse
 import sys
 import tempfile
 import time
@@ -377,6 +378,34 @@ class Herald:
             return response.status, json.loads(raw)
         except ValueError:
             return response.status, raw
+
+    def create_nhs_client(self, service_id, *options):
+        """Registers an NHS Notify client with a new key pair; returns (api_key, kid, private key file)."""
+        kid = "key-%d" % len(os.listdir(self.dir))
+        private_key = os.path.join(self.dir, "nhs-%s.pem" % kid)
+        jwks = self.run_cli("nhs", "keygen", "--kid", kid, "--private-key-out", private_key, config=False)
+        jwks_file = private_key + ".jwks"
+        with open(jwks_file, "w") as f:
+            f.write(jwks)
+        api_key = self.run_cli("nhs", "client", "create", "--service", service_id, "--name", "client " + kid,
+                               "--jwks", jwks_file, *options)
+        return api_key, kid, private_key
+
+    def nhs_token(self, client):
+        """A bearer token for the client, from /oauth2/token with an assertion signed by npm jsonwebtoken."""
+        api_key, kid, private_key = client
+        token_url = "https://127.0.0.1:%d/oauth2/token" % self.port
+        e2e = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "e2e")
+        assertion = subprocess.run(["node", "sign_assertion.js", api_key, kid, private_key, token_url], cwd=e2e,
+                                   capture_output=True, text=True, check=True, timeout=60).stdout
+        form = urllib.parse.urlencode({
+            "grant_type": "client_credentials",
+            "client_assertion_type": "urn:ietf:params:oauth:client-assertion-type:jwt-bearer",
+            "client_assertion": assertion}).encode()
+        status, body = self.request("POST", "/oauth2/token", body=form,
+                                    headers={"Content-Type": "application/x-www-form-urlencoded"})
+        assert status == 200, (status, body)
+        return body["access_token"]
 
     def wait_for_status(self, key, notification_id, statuses, timeout=60):
         deadline = time.time() + timeout

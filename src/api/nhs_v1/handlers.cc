@@ -6,7 +6,10 @@
 #include <exception>
 
 #include "api/nhs_v1/errors.h"
+#include "api/nhs_v1/requests.h"
+#include "api/nhs_v1/responses.h"
 #include "core/json.h"
+#include "core/ksuid.h"
 #include "core/log.h"
 #include "core/url.h"
 
@@ -182,6 +185,59 @@ net::Response nhsapp_accounts(const Dependencies& deps, const Exchange& exchange
   return problem(exchange, Problem::saying(Cm::kNotFound, "Report not found"));
 }
 
+// The API's root URL for links: "https://host/comms".
+std::string api_base(const Dependencies& deps, const net::Request& request) {
+  std::string root = deps.public_root.empty() ? "https://" + request.host + "/" : deps.public_root;
+  root.pop_back();
+  return root + deps.prefix;
+}
+
+net::Response refusal_response(const Exchange& exchange, domain::nhs::MessageRefusal refusal) {
+  using domain::nhs::MessageRefusal;
+  switch (refusal) {
+    case MessageRefusal::kCannotSetContactDetails: return problem(exchange, Cm::kCannotSetContactDetails);
+    case MessageRefusal::kCannotSetOdsCode: return problem(exchange, Cm::kCannotSetOdsCode);
+    case MessageRefusal::kOdsCodeRequired: return problem(exchange, Cm::kOdsCodeRequired);
+    case MessageRefusal::kNoSuchRoutingPlan: return problem(exchange, Cm::kNoSuchRoutingPlan);
+    case MessageRefusal::kDuplicate: return problem(exchange, Cm::kDuplicateMessageRequest);
+    case MessageRefusal::kInFlight: return retry_too_early(exchange, 1);
+  }
+  return problem(exchange, Cm::kInternalServerError);
+}
+
+// POST /v1/messages: one message, durable before the 201.
+net::Response create_message(const Dependencies& deps, const Exchange& exchange, const net::Request& request) {
+  auto admitted = admit(deps, exchange, request, true);
+  if (auto* refused = std::get_if<net::Response>(&admitted)) return std::move(*refused);
+  const auto& client = std::get<store::NhsClientRecord>(admitted);
+  auto parsed = parse_create_message(request.body);
+  if (auto* invalid = std::get_if<std::vector<Problem>>(&parsed)) return problems(exchange, *invalid);
+  auto sent = deps.messages.send(client, std::get<domain::nhs::MessageRequest>(std::move(parsed)));
+  if (!sent) return error_response(exchange, sent.error());
+  if (auto* refusal = std::get_if<domain::nhs::MessageRefusal>(&*sent)) return refusal_response(exchange, *refusal);
+  const auto& accepted = std::get<domain::nhs::AcceptedMessage>(*sent);
+  net::Response response{201, "", message_created_json(accepted, api_base(deps, request)), {}};
+  // Relative, as NHS's gateway sends it (spec §0.2).
+  response.headers.emplace_back("Location", "/v1/messages/" + accepted.record.id);
+  return finish(exchange, std::move(response));
+}
+
+// GET and HEAD /v1/messages/{id}: a malformed id is as unknown as another client's (404).
+net::Response get_message(const Dependencies& deps, const Exchange& exchange, const net::Request& request,
+                          const PathParams& params) {
+  auto admitted = admit(deps, exchange, request, false);
+  if (auto* refused = std::get_if<net::Response>(&admitted)) return std::move(*refused);
+  const std::string& id = params.at("message_id");
+  if (!is_ksuid(id)) return problem(exchange, Cm::kNotFound);
+  auto found = deps.messages.get(std::get<store::NhsClientRecord>(admitted), id);
+  if (!found) return error_response(exchange, found.error());
+  if (!*found) return problem(exchange, Cm::kNotFound);
+  net::Response response{200, "", message_json(**found, api_base(deps, request)), {}};
+  response = finish(exchange, std::move(response));
+  if (request.method == "HEAD") response.body.clear();
+  return response;
+}
+
 }  // namespace
 
 void register_routes(Router& router, const Dependencies& deps) {
@@ -194,6 +250,16 @@ void register_routes(Router& router, const Dependencies& deps) {
              guarded([d](const Exchange& exchange, const net::Request& request, const PathParams&) {
                return nhsapp_accounts(*d, exchange, request);
              }));
+  router.add("POST", deps.prefix + "/v1/messages",
+             guarded([d](const Exchange& exchange, const net::Request& request, const PathParams&) {
+               return create_message(*d, exchange, request);
+             }));
+  for (const char* method : {"GET", "HEAD"}) {
+    router.add(method, deps.prefix + "/v1/messages/{message_id}",
+               guarded([d](const Exchange& exchange, const net::Request& request, const PathParams& params) {
+                 return get_message(*d, exchange, request, params);
+               }));
+  }
   router.add_prefix_errors(deps.prefix, PrefixErrors{&unknown_path, &wrong_method});
 }
 

@@ -11,6 +11,7 @@
 
 #include "api/router.h"
 #include "domain/nhs/clients.h"
+#include "domain/nhs/messages.h"
 #include "domain/nhs/token_issuer.h"
 
 namespace herald::api::nhs_v1 {
@@ -18,11 +19,14 @@ namespace herald::api::nhs_v1 {
 struct Dependencies {
   domain::nhs::TokenIssuer& tokens;
   domain::nhs::NhsClients& clients;
+  domain::nhs::NhsMessages& messages;
   const Clock& clock;
   std::string prefix = "/comms";  // where the API's paths start ("" for none)
   std::string token_path = "/oauth2/token";
   // The audience assertions must name; empty: "https://<Host>/oauth2/token" as the client called it.
   std::string token_url;
+  // When set ("https://notify.example.org/"), links use it instead of the Host header.
+  std::string public_root;
   // Told of every refused token request and refused bearer token (reason, source address), for
   // the audit log (SC-31); never the assertion or the token. May be empty.
   std::function<void(std::string_view reason, std::string_view source)> on_auth_failure;

@@ -241,6 +241,32 @@ CREATE TABLE nhs_assertion_ids (
 );
 CREATE INDEX nhs_assertion_ids_expires ON nhs_assertion_ids(expires_at);
 )sql"},
+    Migration{16, "nhs messages", R"sql(
+CREATE TABLE nhs_messages (
+  id text PRIMARY KEY,
+  client_id uuid NOT NULL REFERENCES nhs_clients(id),
+  service_id uuid NOT NULL REFERENCES services(id),
+  batch_id text,
+  reference bytea NOT NULL,
+  reference_index bytea,
+  billing_reference bytea,
+  routing_plan_id text NOT NULL,
+  routing_plan_version text NOT NULL,
+  nhs_number bytea,
+  ods_code text,
+  personalisation bytea NOT NULL,
+  contact_details bytea,
+  status text NOT NULL,
+  status_description text,
+  failure_reason_code text,
+  created_at bigint NOT NULL,
+  enriched_at bigint,
+  delivered_at bigint,
+  failed_at bigint
+);
+CREATE UNIQUE INDEX nhs_messages_reference ON nhs_messages(client_id, reference_index) WHERE reference_index IS NOT NULL;
+CREATE INDEX nhs_messages_service_created ON nhs_messages(service_id, created_at);
+)sql"},
 };
 
 static_assert(kMigrations.back().version == kSchemaVersion, "add the PostgreSQL form of every SQLite migration");

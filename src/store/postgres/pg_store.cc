@@ -1220,4 +1220,103 @@ Result<std::optional<NhsAccessToken>> PgStore::find_access_token(std::string_vie
   });
 }
 
+namespace {
+
+constexpr const char* kNhsMessageColumns =
+    "id, client_id, service_id, batch_id, reference, reference_index, billing_reference, routing_plan_id, "
+    "routing_plan_version, nhs_number, ods_code, personalisation, contact_details, status, status_description, "
+    "failure_reason_code, created_at, enriched_at, delivered_at, failed_at";
+
+SealedNhsMessage read_nhs_message(const PgResult& rows, int i) {
+  SealedNhsMessage m;
+  m.id = rows.text(i, 0);
+  m.client = rows.text(i, 1);
+  m.service = rows.text(i, 2);
+  m.batch_id = rows.optional_text(i, 3);
+  m.reference = rows.bytes(i, 4);
+  m.reference_index = rows.optional_bytes(i, 5);
+  m.billing_reference = rows.optional_bytes(i, 6);
+  m.routing_plan_id = rows.text(i, 7);
+  m.routing_plan_version = rows.text(i, 8);
+  m.nhs_number = rows.optional_bytes(i, 9);
+  m.ods_code = rows.optional_text(i, 10);
+  m.personalisation = rows.bytes(i, 11);
+  m.contact_details = rows.optional_bytes(i, 12);
+  m.status = rows.text(i, 13);
+  m.status_description = rows.optional_text(i, 14);
+  m.failure_reason_code = rows.optional_text(i, 15);
+  m.created_at = rows.integer(i, 16);
+  m.enriched_at = rows.optional_integer(i, 17);
+  m.delivered_at = rows.optional_integer(i, 18);
+  m.failed_at = rows.optional_integer(i, 19);
+  return m;
+}
+
+}  // namespace
+
+Result<bool> PgStore::insert_nhs_message(const NhsMessageRecord& message, Timestamp reference_cutoff) {
+  auto sealed = seal_nhs_message(*cipher_, message);
+  if (!sealed) return sealed.error();
+  const SealedNhsMessage& row = *sealed;
+  return with_connection<bool>([&](PgConnection& db) -> Result<bool> {
+    bool stored = false;
+    HERALD_TRY(db.transaction([&]() -> Result<void> {
+      if (row.reference_index) {
+        HERALD_TRY(
+            db.run("UPDATE nhs_messages SET reference_index = NULL WHERE client_id = $1 AND reference_index = $2 AND "
+                   "created_at < $3",
+                   Params().text(row.client).bytes(*row.reference_index).integer(to_micros(reference_cutoff))));
+      }
+      auto inserted = db.exec(std::string("INSERT INTO nhs_messages (") + kNhsMessageColumns +
+                                  ") VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, "
+                                  "$17, $18, $19, $20) ON CONFLICT DO NOTHING",
+                              Params()
+                                  .text(row.id)
+                                  .text(row.client)
+                                  .text(row.service)
+                                  .optional_text(row.batch_id)
+                                  .bytes(row.reference)
+                                  .optional_bytes(row.reference_index)
+                                  .optional_bytes(row.billing_reference)
+                                  .text(row.routing_plan_id)
+                                  .text(row.routing_plan_version)
+                                  .optional_bytes(row.nhs_number)
+                                  .optional_text(row.ods_code)
+                                  .bytes(row.personalisation)
+                                  .optional_bytes(row.contact_details)
+                                  .text(row.status)
+                                  .optional_text(row.status_description)
+                                  .optional_text(row.failure_reason_code)
+                                  .integer(row.created_at)
+                                  .optional_integer(row.enriched_at)
+                                  .optional_integer(row.delivered_at)
+                                  .optional_integer(row.failed_at));
+      if (!inserted) return inserted.error();
+      stored = inserted->affected() == 1;
+      return ok();
+    }));
+    return stored;
+  });
+}
+
+Result<std::optional<NhsMessageRecord>> PgStore::find_nhs_message(Uuid client, std::string_view id) {
+  auto sealed = with_connection<std::optional<SealedNhsMessage>>(
+      [&](PgConnection& db) -> Result<std::optional<SealedNhsMessage>> {
+        auto rows =
+            db.exec(std::string("SELECT ") + kNhsMessageColumns + " FROM nhs_messages WHERE id = $1 AND client_id = $2",
+                    Params().text(id).text(client.to_string()));
+        if (!rows) return rows.error();
+        if (rows->rows() == 0) return std::optional<SealedNhsMessage>();
+        return std::optional<SealedNhsMessage>(read_nhs_message(*rows, 0));
+      });
+  if (!sealed) return sealed.error();
+  if (!*sealed) return std::optional<NhsMessageRecord>();
+  auto opened = open_nhs_message(*cipher_, **sealed);
+  if (!opened) {
+    if (opened.error().code == ErrorCode::kNotFound) return std::optional<NhsMessageRecord>();
+    return opened.error();
+  }
+  return std::optional<NhsMessageRecord>(std::move(*opened));
+}
+
 }  // namespace herald::store::postgres

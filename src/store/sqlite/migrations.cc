@@ -278,6 +278,34 @@ CREATE TABLE nhs_assertion_ids (
 ) STRICT;
 CREATE INDEX nhs_assertion_ids_expires ON nhs_assertion_ids(expires_at);
 )sql"},
+    // NHS Notify messages (issue 18): one row per message; personal fields sealed; the reference's
+    // blind index is unique per client among single messages (a batch's are not).
+    Migration{16, "nhs messages", R"sql(
+CREATE TABLE nhs_messages (
+  id TEXT PRIMARY KEY,
+  client_id TEXT NOT NULL REFERENCES nhs_clients(id),
+  service_id TEXT NOT NULL REFERENCES services(id),
+  batch_id TEXT,
+  reference BLOB NOT NULL,
+  reference_index BLOB,
+  billing_reference BLOB,
+  routing_plan_id TEXT NOT NULL,
+  routing_plan_version TEXT NOT NULL,
+  nhs_number BLOB,
+  ods_code TEXT,
+  personalisation BLOB NOT NULL,
+  contact_details BLOB,
+  status TEXT NOT NULL,
+  status_description TEXT,
+  failure_reason_code TEXT,
+  created_at INTEGER NOT NULL,
+  enriched_at INTEGER,
+  delivered_at INTEGER,
+  failed_at INTEGER
+) STRICT;
+CREATE UNIQUE INDEX nhs_messages_reference ON nhs_messages(client_id, reference_index) WHERE reference_index IS NOT NULL;
+CREATE INDEX nhs_messages_service_created ON nhs_messages(service_id, created_at);
+)sql"},
 };
 
 static_assert(kMigrations.back().version == kSchemaVersion, "a new migration raises store::kSchemaVersion");

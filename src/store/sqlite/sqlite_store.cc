@@ -1478,4 +1478,108 @@ Result<std::optional<NhsAccessToken>> SqliteStore::find_access_token(std::string
   });
 }
 
+namespace {
+
+constexpr const char* kNhsMessageColumns =
+    "id, client_id, service_id, batch_id, reference, reference_index, billing_reference, routing_plan_id, "
+    "routing_plan_version, nhs_number, ods_code, personalisation, contact_details, status, status_description, "
+    "failure_reason_code, created_at, enriched_at, delivered_at, failed_at";
+
+SealedNhsMessage read_nhs_message(const Statement& row) {
+  SealedNhsMessage m;
+  m.id = row.column_text(0);
+  m.client = row.column_text(1);
+  m.service = row.column_text(2);
+  m.batch_id = row.column_optional_text(3);
+  m.reference = row.column_blob(4);
+  if (!row.column_is_null(5)) m.reference_index = row.column_blob(5);
+  if (!row.column_is_null(6)) m.billing_reference = row.column_blob(6);
+  m.routing_plan_id = row.column_text(7);
+  m.routing_plan_version = row.column_text(8);
+  if (!row.column_is_null(9)) m.nhs_number = row.column_blob(9);
+  m.ods_code = row.column_optional_text(10);
+  m.personalisation = row.column_blob(11);
+  if (!row.column_is_null(12)) m.contact_details = row.column_blob(12);
+  m.status = row.column_text(13);
+  m.status_description = row.column_optional_text(14);
+  m.failure_reason_code = row.column_optional_text(15);
+  m.created_at = row.column_int(16);
+  m.enriched_at = row.column_optional_int(17);
+  m.delivered_at = row.column_optional_int(18);
+  m.failed_at = row.column_optional_int(19);
+  return m;
+}
+
+}  // namespace
+
+Result<bool> SqliteStore::insert_nhs_message(const NhsMessageRecord& message, Timestamp reference_cutoff) {
+  auto sealed = seal_nhs_message(*cipher_, message);
+  if (!sealed) return sealed.error();
+  const SealedNhsMessage& row = *sealed;
+  bool stored = false;
+  auto result = writer_->run([&](Connection& db) -> Result<void> {
+    if (row.reference_index) {
+      auto forget = db.prepare(
+          "UPDATE nhs_messages SET reference_index = NULL WHERE client_id = ? AND reference_index = ? AND "
+          "created_at < ?");
+      if (!forget) return forget.error();
+      HERALD_TRY(forget->bind_text(1, row.client)
+                     .bind_blob(2, *row.reference_index)
+                     .bind_int(3, to_micros(reference_cutoff))
+                     .run());
+    }
+    auto stmt =
+        db.prepare(std::string("INSERT INTO nhs_messages (") + kNhsMessageColumns +
+                   ") VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING");
+    if (!stmt) return stmt.error();
+    HERALD_TRY(stmt->bind_text(1, row.id)
+                   .bind_text(2, row.client)
+                   .bind_text(3, row.service)
+                   .bind_optional_text(4, row.batch_id)
+                   .bind_blob(5, row.reference)
+                   .bind_optional_blob(6, row.reference_index)
+                   .bind_optional_blob(7, row.billing_reference)
+                   .bind_text(8, row.routing_plan_id)
+                   .bind_text(9, row.routing_plan_version)
+                   .bind_optional_blob(10, row.nhs_number)
+                   .bind_optional_text(11, row.ods_code)
+                   .bind_blob(12, row.personalisation)
+                   .bind_optional_blob(13, row.contact_details)
+                   .bind_text(14, row.status)
+                   .bind_optional_text(15, row.status_description)
+                   .bind_optional_text(16, row.failure_reason_code)
+                   .bind_int(17, row.created_at)
+                   .bind_optional_int(18, row.enriched_at)
+                   .bind_optional_int(19, row.delivered_at)
+                   .bind_optional_int(20, row.failed_at)
+                   .run());
+    stored = db.changes() == 1;
+    return ok();
+  });
+  if (!result) return result.error();
+  return stored;
+}
+
+Result<std::optional<NhsMessageRecord>> SqliteStore::find_nhs_message(Uuid client, std::string_view id) {
+  auto sealed =
+      with_reader<std::optional<SealedNhsMessage>>([&](Connection& db) -> Result<std::optional<SealedNhsMessage>> {
+        auto stmt = db.prepare(std::string("SELECT ") + kNhsMessageColumns +
+                               " FROM nhs_messages WHERE id = ? AND client_id = ?");
+        if (!stmt) return stmt.error();
+        stmt->bind_text(1, id).bind_text(2, client.to_string());
+        auto row = stmt->step();
+        if (!row) return row.error();
+        if (!*row) return std::optional<SealedNhsMessage>();
+        return std::optional<SealedNhsMessage>(read_nhs_message(*stmt));
+      });
+  if (!sealed) return sealed.error();
+  if (!*sealed) return std::optional<NhsMessageRecord>();
+  auto opened = open_nhs_message(*cipher_, **sealed);
+  if (!opened) {
+    if (opened.error().code == ErrorCode::kNotFound) return std::optional<NhsMessageRecord>();
+    return opened.error();
+  }
+  return std::optional<NhsMessageRecord>(std::move(*opened));
+}
+
 }  // namespace herald::store::sqlite

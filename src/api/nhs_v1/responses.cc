@@ -1,0 +1,80 @@
+#include "api/nhs_v1/responses.h"
+
+#include <cstdio>
+
+#include "core/json.h"
+
+namespace herald::api::nhs_v1 {
+namespace {
+
+void routing_plan(json::Writer& w, const domain::nhs::AcceptedMessage& m) {
+  w.key("routingPlan").begin_object().key("id").string(m.record.routing_plan_id.to_string());
+  if (m.plan != nullptr) w.key("name").string(m.plan->name);
+  w.key("version").string(m.record.routing_plan_version);
+  if (m.plan != nullptr) w.key("createdDate").string(nhs_time(m.plan->created));
+  w.end_object();
+}
+
+std::string self_link(const domain::nhs::AcceptedMessage& m, const std::string& base) {
+  return base + "/v1/messages/" + m.record.id;
+}
+
+}  // namespace
+
+std::string nhs_time(Timestamp t) {
+  const auto millis = std::chrono::duration_cast<std::chrono::milliseconds>(t.time_since_epoch());
+  const auto days = std::chrono::floor<std::chrono::days>(millis);
+  const std::chrono::year_month_day date{std::chrono::sys_days(days)};
+  const std::chrono::hh_mm_ss<std::chrono::milliseconds> time(millis - days);
+  char out[32];
+  std::snprintf(out, sizeof out, "%04d-%02u-%02uT%02d:%02d:%02d.%03dZ", static_cast<int>(date.year()),
+                static_cast<unsigned>(date.month()), static_cast<unsigned>(date.day()),
+                static_cast<int>(time.hours().count()), static_cast<int>(time.minutes().count()),
+                static_cast<int>(time.seconds().count()), static_cast<int>(time.subseconds().count()));
+  return out;
+}
+
+std::string message_created_json(const domain::nhs::AcceptedMessage& m, const std::string& base) {
+  json::Writer w;
+  w.begin_object().key("data").begin_object();
+  w.key("type").string("Message").key("id").string(m.record.id);
+  w.key("attributes").begin_object();
+  w.key("messageReference").string(m.record.message_reference);
+  w.key("messageStatus").string("created");
+  w.key("timestamps").begin_object().key("created").string(nhs_time(m.record.created_at)).end_object();
+  routing_plan(w, m);
+  w.end_object();
+  w.key("links").begin_object().key("self").string(self_link(m, base)).end_object();
+  w.end_object().end_object();
+  return w.take();
+}
+
+std::string message_json(const domain::nhs::AcceptedMessage& m, const std::string& base) {
+  const store::NhsMessageRecord& r = m.record;
+  json::Writer w;
+  w.begin_object().key("data").begin_object();
+  w.key("type").string("Message").key("id").string(r.id);
+  w.key("attributes").begin_object();
+  w.key("messageReference").string(r.message_reference);
+  w.key("messageStatus").string(store::nhs_message_status_name(r.status));
+  if (r.status_description) w.key("messageStatusDescription").string(*r.status_description);
+  if (r.failure_reason_code) w.key("messageFailureReasonCode").string(*r.failure_reason_code);
+  // Channels are worked out at enrichment; until then there are none.
+  w.key("channels").begin_array().end_array();
+  w.key("timestamps").begin_object().key("created").string(nhs_time(r.created_at));
+  if (r.enriched_at) w.key("enriched").string(nhs_time(*r.enriched_at));
+  if (r.delivered_at) w.key("delivered").string(nhs_time(*r.delivered_at));
+  if (r.failed_at) w.key("failed").string(nhs_time(*r.failed_at));
+  w.end_object();
+  routing_plan(w, m);
+  w.end_object();
+  if (r.batch_id) {
+    w.key("relationships").begin_object().key("messageBatch").begin_object().key("data").begin_object();
+    w.key("type").string("MessageBatch").key("id").string(*r.batch_id).end_object().end_object().end_object();
+  }
+  w.key("links").begin_object().key("self").string(self_link(m, base)).end_object();
+  w.end_object().end_object();
+  return w.take();
+}
+
+}  // namespace herald::api::nhs_v1
