@@ -100,6 +100,7 @@ bench: deps build/release/Makefile
 	cmake --build build/release -j $(JOBS) --target herald herald_bench_fill herald_micro_bench
 	/usr/bin/python3 bench/bench.py build/release/herald --seconds 8 --runs 3
 	/usr/bin/python3 bench/flood_memory.py build/release/herald --connections 5000,10000 --limit 2.0
+	/usr/bin/python3 bench/nhs_batch.py build/release/herald --runs 3
 
 build/fuzz/Makefile:
 	CXX=clang++ cmake -S . -B build/fuzz -DCMAKE_BUILD_TYPE=RelWithDebInfo -DHERALD_FUZZ=ON -DHERALD_TESTS=OFF -DHERALD_WERROR=OFF

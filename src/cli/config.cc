@@ -257,6 +257,12 @@ Result<Config> load_config(const std::string& path) {
     return invalid_argument("config " + path + ": nhs.prefix must be a path such as \"/comms\" (no trailing '/')");
   }
   c.nhs.token_url = get<std::string>(t, "nhs.token_url", c.public_url.empty() ? "" : c.public_url + "oauth2/token");
+  c.nhs.rate_limit_per_minute = static_cast<int>(get<std::int64_t>(t, "nhs.rate_limit_per_minute", 1200));
+  c.nhs.spike_arrest_per_minute = static_cast<int>(get<std::int64_t>(t, "nhs.spike_arrest_per_minute", 6000));
+  if (c.nhs.rate_limit_per_minute < 1 || c.nhs.spike_arrest_per_minute < 1) {
+    return invalid_argument("config " + path +
+                            ": nhs.rate_limit_per_minute and nhs.spike_arrest_per_minute must be positive");
+  }
   c.database_path = resolve(base, get<std::string>(t, "store.path", "herald.db"));
   const auto gather_us = get<std::int64_t>(t, "store.commit_gather_us", 1000);
   if (gather_us < 0 || gather_us > 100'000) {

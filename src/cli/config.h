@@ -55,6 +55,8 @@ struct LettersConfig {
 struct NhsConfig {
   std::string prefix = "/comms";
   std::string token_url;
+  int rate_limit_per_minute = 1200;    // per client (NHS's quota)
+  int spike_arrest_per_minute = 6000;  // per client (NHS's spike arrest)
 };
 
 struct Config {

@@ -193,11 +193,13 @@ int run_serve(const ServeOptions& options) {
         return std::move(response->body);
       });
   domain::nhs::NhsMessages nhs_messages(*context->store, clock);
-  api::nhs_v1::register_routes(
-      router, {nhs_tokens, nhs_clients, nhs_messages, clock, config.nhs.prefix, "/oauth2/token", config.nhs.token_url,
-               config.public_url, [&auth_failures](std::string_view reason, std::string_view source) {
-                 auth_failures.note(reason, source);
-               }});
+  domain::nhs::NhsRateLimits nhs_limits(*context->store, clock,
+                                        {config.nhs.rate_limit_per_minute, config.nhs.spike_arrest_per_minute});
+  api::nhs_v1::register_routes(router, {nhs_tokens, nhs_clients, nhs_messages, nhs_limits, clock, config.nhs.prefix,
+                                        "/oauth2/token", config.nhs.token_url, config.public_url,
+                                        [&auth_failures](std::string_view reason, std::string_view source) {
+                                          auth_failures.note(reason, source);
+                                        }});
   // Download pages of files sent by email, on the same listener.
   api::documents::register_routes(router, {notifications.documents(), notifications.lookups(), clock});
   {

@@ -222,7 +222,7 @@ Result<std::optional<Jwk>> parse_key(const json::Value& entry) {
   if (auto problem = rsa_bounds_problem(n->get(), e->get())) return invalid_argument(*problem);
   auto key = RsaKeyAccess::public_key(n->get(), e->get());
   if (!key) return key.error();
-  return std::optional<Jwk>(Jwk{kid->as_string(), std::move(*key)});
+  return std::optional<Jwk>(Jwk{kid->as_string(), *key});
 }
 
 }  // namespace

@@ -105,20 +105,24 @@ std::string daily_key(const Caller& caller, DailyCounter counter, Timestamp now)
 
 }  // namespace
 
+Result<bool> Limits::take(const std::string& bucket, double capacity, double per_second, Timestamp now,
+                          Blocking blocking) {
+  const auto floor = std::clamp<std::int64_t>(static_cast<std::int64_t>(capacity / 50), 1, 20);
+  const double span_seconds = std::chrono::duration<double>(kGrantSpan).count();
+  const auto cap = static_cast<std::int64_t>(std::max(capacity / 10, std::min(capacity / 2, per_second * span_seconds)));
+  return draw(bucket, true, now, floor, cap, blocking, [&](std::int64_t want) -> Result<std::int64_t> {
+    auto got = store_.take_tokens(bucket, static_cast<int>(want), now, per_second, capacity);
+    if (!got) return got.error();
+    return static_cast<std::int64_t>(*got);
+  });
+}
+
 Result<void> Limits::check_rate(const Caller& caller, const store::ServiceRecord& service, Timestamp now,
                                 Blocking blocking) {
   const int rate = std::max(1, service.rate_limit);
   const double capacity = std::min(std::ceil(rate / 3.0) + 1.0, 1000.0);
-  const double per_second = rate / 60.0;
-  const auto floor = std::clamp<std::int64_t>(static_cast<std::int64_t>(capacity / 50), 1, 20);
-  const double span_seconds = std::chrono::duration<double>(kGrantSpan).count();
-  const auto cap = static_cast<std::int64_t>(std::max(capacity / 10, std::min(capacity / 2, per_second * span_seconds)));
   const std::string key = "rate/" + service.id.to_string() + "/" + store::key_type_name(caller.key_type);
-  auto spent = draw(key, true, now, floor, cap, blocking, [&](std::int64_t want) -> Result<std::int64_t> {
-    auto got = store_.take_tokens(key, static_cast<int>(want), now, per_second, capacity);
-    if (!got) return got.error();
-    return static_cast<std::int64_t>(*got);
-  });
+  auto spent = take(key, capacity, rate / 60.0, now, blocking);
   if (!spent) return spent.error();
   if (*spent) return ok();
   return Error{ErrorCode::kResourceExhausted,

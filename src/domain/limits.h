@@ -55,6 +55,9 @@ class Limits {
   Result<void> check_daily(const Caller& caller, const store::ServiceRecord& service, DailyCounter counter,
                            Timestamp now, Blocking blocking);
   void count_daily(const Caller& caller, DailyCounter counter, Timestamp now);
+  // One unit from the named token bucket shared by every node (created full; `capacity`,
+  // refilled at `per_second`), spent from local grants as check_rate's: false when it is empty.
+  Result<bool> take(const std::string& bucket, double capacity, double per_second, Timestamp now, Blocking blocking);
 
  private:
   struct Grant {

@@ -281,6 +281,17 @@ struct NhsMessageRecord {
   std::optional<Timestamp> enriched_at, delivered_at, failed_at;
 };
 
+// A batch of NHS Notify messages (one request, one routing plan). Its messages point back to it.
+struct NhsBatchRecord {
+  std::string id;  // KSUID
+  Uuid client;
+  ServiceId service;
+  std::string reference;  // messageBatchReference; personal like the messages' references: sealed
+  Uuid routing_plan_id;
+  std::string routing_plan_version;
+  Timestamp created_at;
+};
+
 // Filters of a page of notifications (Store::list_notifications; GOV.UK's GET /v2/notifications).
 struct NotificationQuery {
   ServiceId service;

@@ -12,7 +12,7 @@
 
 namespace herald::store {
 
-inline constexpr int kSchemaVersion = 16;
+inline constexpr int kSchemaVersion = 17;
 
 // Every table the migrations create except schema_migrations, with the same names and columns
 // on both backends, in foreign-key order (a table after every table it references). What a
@@ -23,7 +23,7 @@ inline constexpr int kSchemaVersion = 16;
 inline constexpr auto kDataTables = std::to_array<std::string_view>(
     {"services", "api_keys", "templates", "template_versions", "service_contacts", "service_callbacks", "notifications",
      "audit_log", "rate_buckets", "daily_counts", "inbound_sms", "service_guest_list", "letter_pdfs", "documents",
-     "nhs_clients", "nhs_access_tokens", "nhs_assertion_ids", "nhs_messages"});
+     "nhs_clients", "nhs_access_tokens", "nhs_assertion_ids", "nhs_messages", "nhs_message_batches"});
 
 // One data table and its columns, in the schema's order (for copies between backends).
 struct TableColumns {

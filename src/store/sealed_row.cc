@@ -418,4 +418,23 @@ Result<NhsMessageRecord> open_nhs_message(const crypto::FieldCipher& cipher, con
   return m;
 }
 
+Result<SealedNhsBatch> seal_nhs_batch(const crypto::FieldCipher& cipher, const NhsBatchRecord& batch) {
+  SealedNhsBatch row;
+  row.id = batch.id;
+  row.client = batch.client.to_string();
+  row.service = batch.service.to_string();
+  auto key_id = cipher.keys().key_for_notification(row.service, batch.created_at);
+  if (!key_id) return key_id.error();
+  auto reference = cipher.seal(batch.reference, {"nhs_message_batches", "reference", row.id}, *key_id);
+  if (!reference) return reference.error();
+  row.reference = std::move(*reference);
+  auto index = cipher.blind_index(row.client + "/nhs-batch-reference", batch.reference, batch.created_at);
+  if (!index) return index.error();
+  row.reference_index = std::move(*index);
+  row.routing_plan_id = batch.routing_plan_id.to_string();
+  row.routing_plan_version = batch.routing_plan_version;
+  row.created_at = to_micros(batch.created_at);
+  return row;
+}
+
 }  // namespace herald::store

@@ -127,6 +127,14 @@ Result<SealedNhsMessage> seal_nhs_message(const crypto::FieldCipher& cipher, con
 // kNotFound when the day's data key was destroyed (the message's data is gone).
 Result<NhsMessageRecord> open_nhs_message(const crypto::FieldCipher& cipher, const SealedNhsMessage& row);
 
+// A batch as stored: its reference sealed like a message's, bound to ("nhs_message_batches",
+// "reference", id), and blind-indexed in the client's domain for batches.
+struct SealedNhsBatch {
+  std::string id, client, service, reference, reference_index, routing_plan_id, routing_plan_version;
+  std::int64_t created_at = 0;
+};
+Result<SealedNhsBatch> seal_nhs_batch(const crypto::FieldCipher& cipher, const NhsBatchRecord& batch);
+
 std::optional<Timestamp> optional_time(std::optional<std::int64_t> micros);
 std::optional<std::int64_t> optional_micros(std::optional<Timestamp> t);
 

@@ -238,6 +238,11 @@ class NhsClientStore {
   // the same reference (its blind index) and was created after `reference_cutoff`: then false
   // and nothing is stored. An older one's reference is forgotten, so it may be used again.
   virtual Result<bool> insert_nhs_message(const NhsMessageRecord& message, Timestamp reference_cutoff) = 0;
+  // Durably stores a batch and all its messages in one transaction, unless another batch of the
+  // client has the same reference and was created after `reference_cutoff` (then false, nothing
+  // stored; an older one's reference is forgotten). Every message's batch_id is the batch's id.
+  virtual Result<bool> insert_nhs_batch(const NhsBatchRecord& batch, const std::vector<NhsMessageRecord>& messages,
+                                        Timestamp reference_cutoff) = 0;
   // The client's message; nullopt when absent, another client's, or its data key is gone.
   virtual Result<std::optional<NhsMessageRecord>> find_nhs_message(Uuid client, std::string_view id) = 0;
 };

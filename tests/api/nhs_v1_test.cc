@@ -77,7 +77,7 @@ class NhsApi : public ::testing::Test {
     ASSERT_TRUE(store_.create_service(service));
     service_ = service.id;
     client_ = add_client(kApiKey, jwks_of(client_key(), "key-1"), "");
-    register_routes(router_, {tokens_, clients_, messages_, clock_, "/comms", "/oauth2/token", "", "",
+    register_routes(router_, {tokens_, clients_, messages_, rate_limits_, clock_, "/comms", "/oauth2/token", "", "",
                               [this](std::string_view reason, std::string_view) { refusals_.emplace_back(reason); }});
   }
 
@@ -173,6 +173,7 @@ class NhsApi : public ::testing::Test {
                                    }};
   domain::nhs::NhsClients clients_{store_, clock_, std::chrono::milliseconds(0)};
   domain::nhs::NhsMessages messages_{store_, clock_};
+  domain::nhs::NhsRateLimits rate_limits_{store_, clock_, {}};  // NHS's: 1,200 and 6,000 a minute
   Router router_{1, govuk_v2::router_errors()};
 };
 
@@ -630,6 +631,116 @@ TEST_F(NhsApi, OdsCodesAndContactDetailsNeedTheClientsPermission) {
   EXPECT_EQ(errors.as_array()[2].find("detail")->as_string(), "Too many address lines were provided");
   EXPECT_EQ(json::serialize(*errors.as_array()[2].find("source")),
             R"({"pointer":"/data/attributes/recipient/contactDetails/address/lines"})");
+}
+
+net::Response post_batch_to(Router& router, const std::string& body, const std::string& token) {
+  net::Request r;
+  r.method = "POST";
+  r.path = r.target = "/comms/v1/message-batches";
+  r.host = kHost;
+  r.headers = {{"Authorization", "Bearer " + token}, {"Content-Type", "application/json"}};
+  r.body = body;
+  return router.dispatch(r);
+}
+
+std::string batch_body(const std::vector<std::string>& messages, std::string reference = "batch-1") {
+  std::string list;
+  for (const auto& m : messages) list += (list.empty() ? "" : ",") + m;
+  return R"({"data":{"type":"MessageBatch","attributes":{"routingPlanId":"00000000-0000-0000-0000-000000000003",)"
+         R"("messageBatchReference":")" +
+         reference + R"(","messages":[)" + list + "]}}}";
+}
+
+std::string batch_item(const std::string& reference, const std::string& nhs_number = "9990548609") {
+  return R"({"messageReference":")" + reference + R"(","recipient":{"nhsNumber":")" + nhs_number +
+         R"("},"personalisation":{"sms_body":"Hello"}})";
+}
+
+TEST_F(NhsApi, ABatchIsStoredWholeAndItsMessagesPointBackToIt) {
+  const std::string token = access_token();
+  auto created = post_batch_to(router_, batch_body({batch_item("m-1"), batch_item("m-2"), batch_item("m-3")}), token);
+  ASSERT_EQ(created.status, 201) << created.body;
+  EXPECT_EQ(header_of(created, "Location"), "<absent>");
+  const json::Value data = *parse(created.body).find("data");
+  EXPECT_EQ(data.find("type")->as_string(), "MessageBatch");
+  const std::string batch_id = data.find("id")->as_string();
+  EXPECT_EQ(batch_id.size(), 27U);
+  const json::Value& attributes = *data.find("attributes");
+  EXPECT_EQ(attributes.find("messageBatchReference")->as_string(), "batch-1");
+  EXPECT_EQ(attributes.find("routingPlan")->find("id")->as_string(), "00000000-0000-0000-0000-000000000003");
+  const auto& messages = attributes.find("messages")->as_array();
+  ASSERT_EQ(messages.size(), 3U);
+  for (std::size_t i = 0; i < messages.size(); ++i) {
+    EXPECT_EQ(messages[i].find("messageReference")->as_string(), "m-" + std::to_string(i + 1)) << "request order";
+    auto read =
+        get("/comms/v1/messages/" + messages[i].find("id")->as_string(), {{"Authorization", "Bearer " + token}});
+    ASSERT_EQ(read.status, 200);
+    EXPECT_EQ(json::serialize(*parse(read.body).find("data")->find("relationships")),
+              R"({"messageBatch":{"data":{"type":"MessageBatch","id":")" + batch_id + R"("}}})");
+  }
+  auto repeat = post_batch_to(router_, batch_body({batch_item("m-4")}), token);
+  EXPECT_EQ(repeat.status, 422);
+  EXPECT_EQ(error_list(repeat),
+            std::vector<std::string>{R"(CM_DUPLICATE_REQUEST {"pointer":"/data/attributes/messageBatchReference"})"});
+  EXPECT_EQ(error_field(repeat, "title"), "Duplicate batch request");
+  // A batch's message references are the batch's own: a single message may reuse one.
+  EXPECT_EQ(post_message(message_body("", "m-1"), token).status, 201);
+}
+
+TEST_F(NhsApi, ABatchIsRefusedWholeWithPointersIntoItsMessages) {
+  const std::string token = access_token();
+  EXPECT_EQ(error_list(post_batch_to(router_, batch_body({}), token)),
+            std::vector<std::string>{R"(CM_TOO_FEW_ITEMS {"pointer":"/data/attributes/messages"})"});
+  auto mixed = post_batch_to(
+      router_, batch_body({batch_item("a"), batch_item("b", "9990548600"), batch_item("a"), "7"}, "batch-2"), token);
+  EXPECT_EQ(mixed.status, 400);
+  EXPECT_EQ(error_list(mixed),
+            (std::vector<std::string>{
+                R"(CM_INVALID_NHS_NUMBER {"pointer":"/data/attributes/messages/1/recipient/nhsNumber"})",
+                R"(CM_DUPLICATE_VALUE {"pointer":"/data/attributes/messages/2/messageReference"})",
+                R"(CM_INVALID_VALUE {"pointer":"/data/attributes/messages/3"})",
+            }));
+  std::vector<std::string> bad(150, batch_item("x", "123"));
+  auto many = post_batch_to(router_, batch_body(bad, "batch-3"), token);
+  EXPECT_EQ(many.status, 400);
+  EXPECT_EQ(error_list(many).size(), 100U) << "at most 100 errors";
+  std::vector<std::string> too_many(45'001, "{}");
+  auto over = post_batch_to(router_, batch_body(too_many, "batch-4"), token);
+  EXPECT_EQ(over.status, 413);
+  EXPECT_EQ(error_list(over), std::vector<std::string>{R"(CM_TOO_MANY_ITEMS {"pointer":"/data/attributes/messages"})"});
+  auto large = post_batch_to(router_, batch_body({batch_item(std::string(5'200'001, 'r'))}, "batch-5"), token);
+  EXPECT_EQ(large.status, 413);
+  EXPECT_EQ(error_list(large), std::vector<std::string>{R"(CM_TOO_LARGE {"pointer":"/"})"});
+  // Nothing of a refused batch was stored: its reference is still free.
+  EXPECT_EQ(post_batch_to(router_, batch_body({batch_item("a")}, "batch-2"), token).status, 201);
+}
+
+TEST_F(NhsApi, RateLimitsAnswer429WithNhsRetryAfter) {
+  const std::string auth = "Bearer " + access_token();
+  const std::string path = "/comms/channels/nhsapp/accounts?ods-organisation-code=A12345";
+  // Back to back: the spike arrest (6,000 a minute: a bucket of 100) answers first.
+  int passed = 0;
+  net::Response refused;
+  while (passed < 200) {
+    refused = get(path, {{"Authorization", auth}});
+    if (refused.status == 429) break;
+    ++passed;
+  }
+  EXPECT_EQ(passed, 100);
+  EXPECT_EQ(error_field(refused, "code"), "CM_QUOTA");
+  EXPECT_EQ(header_of(refused, "Retry-After"), "1");
+  // Spread at 50 a second, under the spike arrest: the quota (1,200 a minute, refilled at 20 a
+  // second) runs out next.
+  for (int i = 0; i < 2000; ++i) {
+    clock_.advance(std::chrono::milliseconds(20));
+    refused = get(path, {{"Authorization", auth}});
+    if (refused.status == 429) break;
+  }
+  EXPECT_EQ(refused.status, 429);
+  EXPECT_EQ(header_of(refused, "Retry-After"), "60") << "the quota";
+  // Another client has buckets of its own.
+  add_client("ThirdClientKey", jwks_of(client_key(), "key-1"), "");
+  EXPECT_EQ(get(path, {{"Authorization", "Bearer " + access_token("ThirdClientKey")}}).status, 404);
 }
 
 }  // namespace

@@ -533,6 +533,23 @@ class MemoryStore final : public store::Store {
     nhs_messages_[message.id] = message;
     return true;
   }
+  Result<bool> insert_nhs_batch(const store::NhsBatchRecord& batch,
+                                const std::vector<store::NhsMessageRecord>& messages,
+                                Timestamp reference_cutoff) override {
+    std::lock_guard lock(mutex_);
+    for (const auto& [id, b] : nhs_batches_) {
+      if (b.client == batch.client && b.reference == batch.reference && b.created_at >= reference_cutoff &&
+          !forgotten_references_.count(id)) {
+        return false;
+      }
+    }
+    for (const auto& [id, b] : nhs_batches_) {
+      if (b.client == batch.client && b.reference == batch.reference) forgotten_references_.insert(id);
+    }
+    nhs_batches_[batch.id] = batch;
+    for (const auto& m : messages) nhs_messages_[m.id] = m;
+    return true;
+  }
   Result<std::optional<store::NhsMessageRecord>> find_nhs_message(Uuid client, std::string_view id) override {
     std::lock_guard lock(mutex_);
     auto it = nhs_messages_.find(std::string(id));
@@ -579,6 +596,7 @@ class MemoryStore final : public store::Store {
   std::map<std::string, Timestamp> assertion_ids_;
   std::map<std::string, store::NhsAccessToken> access_tokens_;
   std::map<std::string, store::NhsMessageRecord> nhs_messages_;
+  std::map<std::string, store::NhsBatchRecord> nhs_batches_;
   std::set<std::string> forgotten_references_;  // messages whose reference may be used again
   std::vector<store::ApiKeyRecord> keys_;
   std::vector<store::ServiceContact> contacts_;

@@ -759,6 +759,60 @@ TEST_P(StoreContract, NhsMessagesAreSealedScopedAndIdempotentPerClient) {
   }
 }
 
+TEST_P(StoreContract, NhsBatchesAreStoredWholeOnceAndTheirReferencesSealed) {
+  NhsClientRecord c;
+  c.id = crypto::random_uuid();
+  c.service = service_.id;
+  c.name = "client";
+  c.api_key_hash = std::string(64, 'g');
+  c.created_at = now_;
+  ASSERT_TRUE(store_->create_nhs_client(c));
+  NhsBatchRecord batch{"2WL3qFTEFM0qMY8xjRbt1LIKCb0",
+                       c.id,
+                       service_.id,
+                       "batch-canary-5e2c",
+                       *Uuid::parse("00000000-0000-0000-0000-000000000003"),
+                       "1",
+                       now_};
+  auto messages_of = [&](const std::string& batch_id, char suffix) {
+    std::vector<NhsMessageRecord> out;
+    for (int i = 0; i < 3; ++i) {
+      NhsMessageRecord m;
+      m.id = std::string("2WL3qFTEFM0qMY8xjRbt1LIKC") + suffix + std::to_string(i);
+      m.client = c.id;
+      m.service = service_.id;
+      m.batch_id = batch_id;
+      m.message_reference = "same-ref";  // a batch's references are not indexed
+      m.routing_plan_id = batch.routing_plan_id;
+      m.routing_plan_version = "1";
+      m.nhs_number = "9434765919";
+      m.ods_code = "A12345";
+      m.created_at = now_;
+      out.push_back(m);
+    }
+    return out;
+  };
+  const Timestamp cutoff = now_ - std::chrono::hours(24 * 270);
+  ASSERT_TRUE(*store_->insert_nhs_batch(batch, messages_of(batch.id, 'a'), cutoff));
+  for (int i = 0; i < 3; ++i) {
+    auto found = another()->find_nhs_message(c.id, "2WL3qFTEFM0qMY8xjRbt1LIKCa" + std::to_string(i));
+    ASSERT_TRUE(found && *found) << i;
+    EXPECT_EQ((*found)->batch_id, std::optional<std::string>(batch.id));
+  }
+  NhsBatchRecord repeat = batch;
+  repeat.id = "2WL3qFTEFM0qMY8xjRbt1LIKCb1";
+  EXPECT_FALSE(*store_->insert_nhs_batch(repeat, messages_of(repeat.id, 'b'), cutoff));
+  EXPECT_FALSE(store_->find_nhs_message(c.id, "2WL3qFTEFM0qMY8xjRbt1LIKCb0")->has_value()) << "nothing stored";
+  NhsBatchRecord later = repeat;
+  later.created_at = now_ + std::chrono::hours(24 * 280);
+  EXPECT_TRUE(*store_->insert_nhs_batch(later, messages_of(later.id, 'c'), now_ + std::chrono::hours(1)))
+      << "past the window";
+  if (const auto disk = this->disk()) {
+    EXPECT_EQ(disk->find("batch-canary-5e2c"), std::string::npos);
+    EXPECT_EQ(disk->find("9434765919"), std::string::npos);
+  }
+}
+
 TEST_P(StoreContract, LettersKeepPostageAndASealedPdfUntilRetention) {
   auto letter = notification("1 Canary Lane 7f3e\nLondon\nSW1A 1AA");
   letter.type = Channel::kLetter;

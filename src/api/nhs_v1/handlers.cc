@@ -76,7 +76,8 @@ bool json_body(const net::Request& request) {
   return type && json_media_type(*type, false);
 }
 
-// The steps every resource request takes first: the client's token, then what it accepts.
+// The steps every resource request takes first: the client's token, its rate limits, then what
+// it accepts.
 // Returns the client, or the response that refuses the request.
 std::variant<store::NhsClientRecord, net::Response> admit(const Dependencies& deps, const Exchange& exchange,
                                                           const net::Request& request, bool has_body) {
@@ -90,6 +91,10 @@ std::variant<store::NhsClientRecord, net::Response> admit(const Dependencies& de
       case AccessRefusal::kServiceBan: return problem(exchange, Cm::kServiceBan);
     }
   }
+  const auto& client = std::get<store::NhsClientRecord>(*access);
+  auto limited = deps.rate_limits.admit(client.id);
+  if (!limited) return error_response(exchange, limited.error());
+  if (*limited) return quota(exchange, **limited);
   if (!acceptable(request)) return problem(exchange, Cm::kNotAcceptable);
   if (has_body && !json_body(request)) return problem(exchange, Cm::kUnsupportedMedia);
   return std::get<store::NhsClientRecord>(std::move(*access));
@@ -192,14 +197,15 @@ std::string api_base(const Dependencies& deps, const net::Request& request) {
   return root + deps.prefix;
 }
 
-net::Response refusal_response(const Exchange& exchange, domain::nhs::MessageRefusal refusal) {
+net::Response refusal_response(const Exchange& exchange, domain::nhs::MessageRefusal refusal, bool batch = false) {
   using domain::nhs::MessageRefusal;
   switch (refusal) {
     case MessageRefusal::kCannotSetContactDetails: return problem(exchange, Cm::kCannotSetContactDetails);
     case MessageRefusal::kCannotSetOdsCode: return problem(exchange, Cm::kCannotSetOdsCode);
     case MessageRefusal::kOdsCodeRequired: return problem(exchange, Cm::kOdsCodeRequired);
     case MessageRefusal::kNoSuchRoutingPlan: return problem(exchange, Cm::kNoSuchRoutingPlan);
-    case MessageRefusal::kDuplicate: return problem(exchange, Cm::kDuplicateMessageRequest);
+    case MessageRefusal::kDuplicate:
+      return problem(exchange, batch ? Cm::kDuplicateBatchRequest : Cm::kDuplicateMessageRequest);
     case MessageRefusal::kInFlight: return retry_too_early(exchange, 1);
   }
   return problem(exchange, Cm::kInternalServerError);
@@ -220,6 +226,21 @@ net::Response create_message(const Dependencies& deps, const Exchange& exchange,
   // Relative, as NHS's gateway sends it (spec §0.2).
   response.headers.emplace_back("Location", "/v1/messages/" + accepted.record.id);
   return finish(exchange, std::move(response));
+}
+
+// POST /v1/message-batches: all or nothing, one transaction, durable before the 201.
+net::Response create_batch(const Dependencies& deps, const Exchange& exchange, const net::Request& request) {
+  auto admitted = admit(deps, exchange, request, true);
+  if (auto* refused = std::get_if<net::Response>(&admitted)) return std::move(*refused);
+  const auto& client = std::get<store::NhsClientRecord>(admitted);
+  auto parsed = parse_create_batch(request.body);
+  if (auto* invalid = std::get_if<std::vector<Problem>>(&parsed)) return problems(exchange, *invalid);
+  auto sent = deps.messages.send_batch(client, std::get<domain::nhs::BatchRequest>(std::move(parsed)));
+  if (!sent) return error_response(exchange, sent.error());
+  if (auto* refusal = std::get_if<domain::nhs::MessageRefusal>(&*sent)) {
+    return refusal_response(exchange, *refusal, true);
+  }
+  return finish(exchange, net::Response{201, "", batch_created_json(std::get<domain::nhs::AcceptedBatch>(*sent)), {}});
 }
 
 // GET and HEAD /v1/messages/{id}: a malformed id is as unknown as another client's (404).
@@ -253,6 +274,10 @@ void register_routes(Router& router, const Dependencies& deps) {
   router.add("POST", deps.prefix + "/v1/messages",
              guarded([d](const Exchange& exchange, const net::Request& request, const PathParams&) {
                return create_message(*d, exchange, request);
+             }));
+  router.add("POST", deps.prefix + "/v1/message-batches",
+             guarded([d](const Exchange& exchange, const net::Request& request, const PathParams&) {
+               return create_batch(*d, exchange, request);
              }));
   for (const char* method : {"GET", "HEAD"}) {
     router.add(method, deps.prefix + "/v1/messages/{message_id}",

@@ -20,6 +20,7 @@ struct Dependencies {
   domain::nhs::TokenIssuer& tokens;
   domain::nhs::NhsClients& clients;
   domain::nhs::NhsMessages& messages;
+  domain::nhs::NhsRateLimits& rate_limits;
   const Clock& clock;
   std::string prefix = "/comms";  // where the API's paths start ("" for none)
   std::string token_path = "/oauth2/token";

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <regex>
+#include <set>
 
 #include "core/json.h"
 #include "domain/recipients/phone_number.h"
@@ -12,8 +13,6 @@ namespace {
 
 using domain::nhs::MessageRequest;
 using Problems = std::vector<Problem>;
-
-constexpr std::size_t kMaxBodyBytes = 5'200'000;
 
 bool is_uuid(std::string_view s) {
   if (s.size() != 36) return false;
@@ -128,8 +127,9 @@ void check_contact_details(Problems& problems, const json::Value& details, const
   }
 }
 
-void check_recipient(Problems& problems, const json::Value* recipient, MessageRequest& request) {
-  const std::string at = "/data/attributes/recipient";
+void check_recipient(Problems& problems, const json::Value* recipient, const std::string& base,
+                     MessageRequest& request) {
+  const std::string at = base + "/recipient";
   recipient = object(problems, recipient, at);
   if (recipient == nullptr) return;
   const json::Value* details = recipient->find("contactDetails");
@@ -152,65 +152,135 @@ void check_recipient(Problems& problems, const json::Value* recipient, MessageRe
   request.nhs_number = nhs_number->as_string();
 }
 
+// The members a message has alone or in a batch, under `base` ("/data/attributes" or
+// "/data/attributes/messages/<i>").
+void check_message_fields(Problems& problems, const json::Value& message, const std::string& base,
+                          MessageRequest& request) {
+  if (auto reference = text(problems, message.find("messageReference"), base + "/messageReference")) {
+    request.message_reference = std::move(*reference);
+  }
+  check_recipient(problems, message.find("recipient"), base, request);
+  if (const json::Value* originator = message.find("originator")) {
+    const json::Value* o = object(problems, originator, base + "/originator");
+    if (o != nullptr) {
+      if (const json::Value* ods = o->find("odsCode")) {
+        if (ods->is_null()) {
+          problems.push_back(Problem::at(Cm::kNullValue, base + "/originator/odsCode"));
+        } else if (!ods->is_string()) {
+          problems.push_back(Problem::at(Cm::kInvalidValue, base + "/originator/odsCode"));
+        } else {
+          request.ods_code = ods->as_string();
+        }
+      }
+    }
+  }
+  if (const json::Value* personalisation = message.find("personalisation")) {
+    if (object(problems, personalisation, base + "/personalisation") != nullptr) {
+      request.personalisation_json = json::serialize(*personalisation);
+    }
+  }
+  if (const json::Value* billing = message.find("billingReference")) {
+    if (!billing->is_null()) {
+      if (!billing->is_string()) {
+        problems.push_back(Problem::at(Cm::kInvalidValue, base + "/billingReference"));
+      } else {
+        request.billing_reference = billing->as_string();
+      }
+    }
+  }
+}
+
+// /data/attributes/routingPlanId, as a UUID.
+void check_plan(Problems& problems, const json::Value& attributes, Uuid& plan_id) {
+  const json::Value* plan = required(problems, attributes.find("routingPlanId"), "/data/attributes/routingPlanId");
+  if (plan == nullptr) return;
+  if (!plan->is_string() || !is_uuid(plan->as_string())) {
+    problems.push_back(Problem::at(Cm::kInvalidValue, "/data/attributes/routingPlanId"));
+    return;
+  }
+  plan_id = *Uuid::parse(plan->as_string());
+}
+
+// /data and its type.
+const json::Value* check_data(Problems& problems, const json::Value& document, std::string_view type_name) {
+  const json::Value* data = object(problems, document.find("data"), "/data");
+  if (data == nullptr) return nullptr;
+  const json::Value* type = required(problems, data->find("type"), "/data/type");
+  if (type != nullptr && (!type->is_string() || type->as_string() != type_name)) {
+    problems.push_back(Problem::at(Cm::kInvalidValue, "/data/type"));
+  }
+  return data;
+}
+
+Result<json::Value> parse_body(std::string_view body) {
+  json::ParseLimits limits;
+  limits.max_depth = 32;
+  limits.max_bytes = kMaxBatchBytes;
+  auto parsed = json::parse(body, limits);
+  if (!parsed) return parsed.error();
+  if (!parsed->is_object()) return invalid_argument("not an object");
+  return parsed;
+}
+
 }  // namespace
 
 std::variant<MessageRequest, std::vector<Problem>> parse_create_message(std::string_view body) {
+  auto parsed = parse_body(body);
+  if (!parsed) return Problems{Problem::at(Cm::kInvalidValue, "/")};
   Problems problems;
-  json::ParseLimits limits;
-  limits.max_depth = 32;
-  limits.max_bytes = kMaxBodyBytes;
-  auto parsed = json::parse(body, limits);
-  if (!parsed || !parsed->is_object()) return Problems{Problem::at(Cm::kInvalidValue, "/")};
   MessageRequest request;
-  const json::Value* data = object(problems, parsed->find("data"), "/data");
-  if (data != nullptr) {
-    const json::Value* type = required(problems, data->find("type"), "/data/type");
-    if (type != nullptr && (!type->is_string() || type->as_string() != "Message")) {
-      problems.push_back(Problem::at(Cm::kInvalidValue, "/data/type"));
+  if (const json::Value* data = check_data(problems, *parsed, "Message")) {
+    if (const json::Value* attributes = object(problems, data->find("attributes"), "/data/attributes")) {
+      check_plan(problems, *attributes, request.routing_plan_id);
+      check_message_fields(problems, *attributes, "/data/attributes", request);
     }
-    const json::Value* attributes = object(problems, data->find("attributes"), "/data/attributes");
-    if (attributes != nullptr) {
-      const json::Value* plan = required(problems, attributes->find("routingPlanId"), "/data/attributes/routingPlanId");
-      if (plan != nullptr) {
-        if (!plan->is_string() || !is_uuid(plan->as_string())) {
-          problems.push_back(Problem::at(Cm::kInvalidValue, "/data/attributes/routingPlanId"));
-        } else {
-          request.routing_plan_id = *Uuid::parse(plan->as_string());
-        }
-      }
-      if (auto reference = text(problems, attributes->find("messageReference"), "/data/attributes/messageReference")) {
-        request.message_reference = std::move(*reference);
-      }
-      check_recipient(problems, attributes->find("recipient"), request);
-      if (const json::Value* originator = attributes->find("originator")) {
-        const json::Value* o = object(problems, originator, "/data/attributes/originator");
-        if (o != nullptr) {
-          if (const json::Value* ods = o->find("odsCode")) {
-            if (ods->is_null()) {
-              problems.push_back(Problem::at(Cm::kNullValue, "/data/attributes/originator/odsCode"));
-            } else if (!ods->is_string()) {
-              problems.push_back(Problem::at(Cm::kInvalidValue, "/data/attributes/originator/odsCode"));
-            } else {
-              request.ods_code = ods->as_string();
-            }
-          }
-        }
-      }
-      if (const json::Value* personalisation = attributes->find("personalisation")) {
-        if (object(problems, personalisation, "/data/attributes/personalisation") != nullptr) {
-          request.personalisation_json = json::serialize(*personalisation);
-        }
-      }
-      if (const json::Value* billing = attributes->find("billingReference")) {
-        if (!billing->is_null()) {
-          if (!billing->is_string()) {
-            problems.push_back(Problem::at(Cm::kInvalidValue, "/data/attributes/billingReference"));
-          } else {
-            request.billing_reference = billing->as_string();
-          }
-        }
-      }
+  }
+  if (!problems.empty()) return problems;
+  return request;
+}
+
+std::variant<domain::nhs::BatchRequest, std::vector<Problem>> parse_create_batch(std::string_view body) {
+  if (body.size() > kMaxBatchBytes) return Problems{Problem::at(Cm::kTooLarge, "/")};
+  auto parsed = parse_body(body);
+  if (!parsed) return Problems{Problem::at(Cm::kInvalidValue, "/")};
+  Problems problems;
+  domain::nhs::BatchRequest request;
+  const json::Value* data = check_data(problems, *parsed, "MessageBatch");
+  if (data == nullptr) return problems;
+  const json::Value* attributes = object(problems, data->find("attributes"), "/data/attributes");
+  if (attributes == nullptr) return problems;
+  check_plan(problems, *attributes, request.routing_plan_id);
+  if (auto reference =
+          text(problems, attributes->find("messageBatchReference"), "/data/attributes/messageBatchReference")) {
+    request.batch_reference = std::move(*reference);
+  }
+  const std::string at = "/data/attributes/messages";
+  const json::Value* messages = required(problems, attributes->find("messages"), at);
+  if (messages == nullptr) return problems;
+  if (!messages->is_array()) {
+    problems.push_back(Problem::at(Cm::kInvalidValue, at));
+    return problems;
+  }
+  const auto& items = messages->as_array();
+  // Too many: refused as a whole, without looking at any message.
+  if (items.size() > kMaxBatchMessages) return Problems{Problem::at(Cm::kTooManyItems, at)};
+  if (items.empty()) {
+    problems.push_back(Problem::at(Cm::kTooFewItems, at));
+    return problems;
+  }
+  std::set<std::string> references;
+  request.messages.reserve(items.size());
+  for (std::size_t i = 0; i < items.size() && problems.size() < kMaxProblems; ++i) {
+    const std::string base = at + "/" + std::to_string(i);
+    domain::nhs::MessageRequest message;
+    if (object(problems, &items[i], base) == nullptr) continue;
+    const std::size_t before = problems.size();
+    check_message_fields(problems, items[i], base, message);
+    if (problems.size() == before && !references.insert(message.message_reference).second) {
+      problems.push_back(Problem::at(Cm::kDuplicateValue, base + "/messageReference"));
     }
+    message.routing_plan_id = request.routing_plan_id;
+    request.messages.push_back(std::move(message));
   }
   if (!problems.empty()) return problems;
   return request;

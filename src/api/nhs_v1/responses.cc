@@ -7,12 +7,16 @@
 namespace herald::api::nhs_v1 {
 namespace {
 
-void routing_plan(json::Writer& w, const domain::nhs::AcceptedMessage& m) {
-  w.key("routingPlan").begin_object().key("id").string(m.record.routing_plan_id.to_string());
-  if (m.plan != nullptr) w.key("name").string(m.plan->name);
-  w.key("version").string(m.record.routing_plan_version);
-  if (m.plan != nullptr) w.key("createdDate").string(nhs_time(m.plan->created));
+void routing_plan(json::Writer& w, const Uuid& id, const std::string& version, const domain::nhs::RoutingPlan* plan) {
+  w.key("routingPlan").begin_object().key("id").string(id.to_string());
+  if (plan != nullptr) w.key("name").string(plan->name);
+  w.key("version").string(version);
+  if (plan != nullptr) w.key("createdDate").string(nhs_time(plan->created));
   w.end_object();
+}
+
+void routing_plan(json::Writer& w, const domain::nhs::AcceptedMessage& m) {
+  routing_plan(w, m.record.routing_plan_id, m.record.routing_plan_version, m.plan);
 }
 
 std::string self_link(const domain::nhs::AcceptedMessage& m, const std::string& base) {
@@ -46,6 +50,21 @@ std::string message_created_json(const domain::nhs::AcceptedMessage& m, const st
   w.end_object();
   w.key("links").begin_object().key("self").string(self_link(m, base)).end_object();
   w.end_object().end_object();
+  return w.take();
+}
+
+std::string batch_created_json(const domain::nhs::AcceptedBatch& batch) {
+  json::Writer w;
+  w.begin_object().key("data").begin_object();
+  w.key("type").string("MessageBatch").key("id").string(batch.record.id);
+  w.key("attributes").begin_object();
+  w.key("messageBatchReference").string(batch.record.reference);
+  routing_plan(w, batch.record.routing_plan_id, batch.record.routing_plan_version, batch.plan);
+  w.key("messages").begin_array();
+  for (const auto& [reference, id] : batch.messages) {
+    w.begin_object().key("messageReference").string(reference).key("id").string(id).end_object();
+  }
+  w.end_array().end_object().end_object().end_object();
   return w.take();
 }
 

@@ -13,6 +13,8 @@ namespace herald::api::nhs_v1 {
 std::string nhs_time(Timestamp t);
 // The 201 of POST /v1/messages; `base` is the API's root URL ("https://host/comms").
 std::string message_created_json(const domain::nhs::AcceptedMessage& message, const std::string& base);
+// The 201 of POST /v1/message-batches: each message's reference and id, in request order.
+std::string batch_created_json(const domain::nhs::AcceptedBatch& batch);
 // The 200 of GET /v1/messages/{id}.
 std::string message_json(const domain::nhs::AcceptedMessage& message, const std::string& base);
 

@@ -35,7 +35,8 @@ Result<std::string> new_api_key() {
   while (key.size() < 32) {
     auto bytes = crypto::random_bytes(64);
     if (!bytes) return bytes.error();
-    for (unsigned char b : *bytes) {
+    for (char c : *bytes) {
+      const auto b = static_cast<unsigned char>(c);
       // 248 = 4 * 62: unbiased.
       if (b < 248 && key.size() < 32) key.push_back(kAlphabet[b % kAlphabet.size()]);
     }
@@ -112,6 +113,20 @@ Result<CreatedClient> NhsClients::create(const NewClient& client) {
   record.created_at = clock_.now();
   HERALD_TRY(store_.create_nhs_client(record));
   return CreatedClient{std::move(record), std::move(*api_key)};
+}
+
+Result<std::optional<int>> NhsRateLimits::admit(const Uuid& client) {
+  const Timestamp now = clock_.now();
+  const double spike_per_second = config_.spike_per_minute / 60.0;
+  auto spike = limits_.take("nhs-spike/" + client.to_string(), std::max(1.0, spike_per_second), spike_per_second, now,
+                            Blocking::kAllowed);
+  if (!spike) return spike.error();
+  if (!*spike) return std::optional<int>(1);
+  auto quota = limits_.take("nhs-quota/" + client.to_string(), std::max(1, config_.per_minute),
+                            config_.per_minute / 60.0, now, Blocking::kAllowed);
+  if (!quota) return quota.error();
+  if (!*quota) return std::optional<int>(60);
+  return std::optional<int>();
 }
 
 }  // namespace herald::domain::nhs

@@ -13,6 +13,7 @@
 
 #include "core/result.h"
 #include "core/time.h"
+#include "domain/limits.h"
 #include "store/store.h"
 
 namespace herald::domain::nhs {
@@ -64,6 +65,29 @@ class NhsClients {
   std::chrono::milliseconds cache_for_;
   std::mutex mutex_;
   std::map<std::string, Cached> cache_;  // by token hash, guarded by mutex_
+};
+
+// NHS's per-application limits (spec §8.2): a quota (1,200 requests a minute) and a spike arrest
+// (6,000 a minute, as a bucket of 100 refilled at 100 a second), in buckets every node shares;
+// a batch counts as one request, as at NHS.
+struct RateLimitConfig {
+  int per_minute = 1200;
+  int spike_per_minute = 6000;
+};
+
+class NhsRateLimits {
+ public:
+  NhsRateLimits(store::LimitCounters& store, const Clock& clock, RateLimitConfig config)
+      : limits_(store), clock_(clock), config_(config) {}
+
+  // nullopt when the client's request may go on; else the seconds it should wait, as NHS's
+  // gateway says them (Retry-After 1 for the spike arrest, 60 for the quota).
+  Result<std::optional<int>> admit(const Uuid& client);
+
+ private:
+  Limits limits_;
+  const Clock& clock_;
+  RateLimitConfig config_;
 };
 
 // Checks a JWKS document or URL as `create` does (also for `herald nhs client set-keys`).

@@ -27,46 +27,91 @@ bool valid_nhs_number(std::string_view text) {
   return check != 10 && check == text[9] - '0';
 }
 
-Result<SendOutcome> NhsMessages::send(const store::NhsClientRecord& client, MessageRequest&& request) {
-  if (request.contact_details_json && !client.allow_contact_details) {
-    return SendOutcome(MessageRefusal::kCannotSetContactDetails);
-  }
-  std::optional<std::string> ods = client.default_ods_code;
+std::variant<std::string, MessageRefusal> NhsMessages::originator_for(const store::NhsClientRecord& client,
+                                                                      const MessageRequest& request) const {
+  if (request.contact_details_json && !client.allow_contact_details) return MessageRefusal::kCannotSetContactDetails;
   if (request.ods_code) {
-    if (!client.allow_ods_override) return SendOutcome(MessageRefusal::kCannotSetOdsCode);
-    ods = request.ods_code;
+    if (!client.allow_ods_override) return MessageRefusal::kCannotSetOdsCode;
+    return *request.ods_code;
   }
-  if (!ods) return SendOutcome(MessageRefusal::kOdsCodeRequired);
-  const RoutingPlan* plan = find_plan(request.routing_plan_id);
-  if (plan == nullptr) return SendOutcome(MessageRefusal::kNoSuchRoutingPlan);
+  if (!client.default_ods_code) return MessageRefusal::kOdsCodeRequired;
+  return *client.default_ods_code;
+}
 
-  const auto key = std::make_pair(client.id, request.message_reference);
-  {
-    std::lock_guard lock(mutex_);
-    if (!in_flight_.insert(key).second) return SendOutcome(MessageRefusal::kInFlight);
-  }
-  const Timestamp now = clock_.now();
+store::NhsMessageRecord NhsMessages::record_for(const store::NhsClientRecord& client, const RoutingPlan& plan,
+                                                MessageRequest&& request, std::string ods_code, Timestamp now) const {
   store::NhsMessageRecord record;
   record.id = new_message_id(now);
   record.client = client.id;
   record.service = client.service;
   record.message_reference = std::move(request.message_reference);
   record.billing_reference = std::move(request.billing_reference);
-  record.routing_plan_id = plan->id;
-  record.routing_plan_version = plan->version;
+  record.routing_plan_id = plan.id;
+  record.routing_plan_version = plan.version;
   record.nhs_number = std::move(request.nhs_number);
-  record.ods_code = std::move(ods);
+  record.ods_code = std::move(ods_code);
   record.personalisation_json = std::move(request.personalisation_json);
   record.contact_details_json = std::move(request.contact_details_json);
   record.created_at = now;
+  return record;
+}
+
+bool NhsMessages::begin(const Uuid& client, const std::string& key) {
+  std::lock_guard lock(mutex_);
+  return in_flight_.insert({client, key}).second;
+}
+
+void NhsMessages::end(const Uuid& client, const std::string& key) {
+  std::lock_guard lock(mutex_);
+  in_flight_.erase({client, key});
+}
+
+Result<SendOutcome> NhsMessages::send(const store::NhsClientRecord& client, MessageRequest&& request) {
+  auto ods = originator_for(client, request);
+  if (auto* refusal = std::get_if<MessageRefusal>(&ods)) return SendOutcome(*refusal);
+  const RoutingPlan* plan = find_plan(request.routing_plan_id);
+  if (plan == nullptr) return SendOutcome(MessageRefusal::kNoSuchRoutingPlan);
+  const std::string key = "message/" + request.message_reference;
+  if (!begin(client.id, key)) return SendOutcome(MessageRefusal::kInFlight);
+  const Timestamp now = clock_.now();
+  store::NhsMessageRecord record = record_for(client, *plan, std::move(request), std::get<std::string>(ods), now);
   auto stored = store_.insert_nhs_message(record, now - kReferenceWindow);
-  {
-    std::lock_guard lock(mutex_);
-    in_flight_.erase(key);
-  }
+  end(client.id, key);
   if (!stored) return stored.error();
   if (!*stored) return SendOutcome(MessageRefusal::kDuplicate);
   return SendOutcome(AcceptedMessage{std::move(record), plan});
+}
+
+Result<BatchOutcome> NhsMessages::send_batch(const store::NhsClientRecord& client, BatchRequest&& request) {
+  std::vector<std::string> ods_codes;
+  ods_codes.reserve(request.messages.size());
+  for (const MessageRequest& message : request.messages) {
+    auto ods = originator_for(client, message);
+    if (auto* refusal = std::get_if<MessageRefusal>(&ods)) return BatchOutcome(*refusal);
+    ods_codes.push_back(std::move(std::get<std::string>(ods)));
+  }
+  const RoutingPlan* plan = find_plan(request.routing_plan_id);
+  if (plan == nullptr) return BatchOutcome(MessageRefusal::kNoSuchRoutingPlan);
+  const std::string key = "batch/" + request.batch_reference;
+  if (!begin(client.id, key)) return BatchOutcome(MessageRefusal::kInFlight);
+  const Timestamp now = clock_.now();
+  AcceptedBatch accepted;
+  accepted.plan = plan;
+  accepted.record = store::NhsBatchRecord{
+      new_message_id(now), client.id, client.service, request.batch_reference, plan->id, plan->version, now};
+  std::vector<store::NhsMessageRecord> records;
+  records.reserve(request.messages.size());
+  accepted.messages.reserve(request.messages.size());
+  for (std::size_t i = 0; i < request.messages.size(); ++i) {
+    records.push_back(record_for(client, *plan, std::move(request.messages[i]), std::move(ods_codes[i]), now));
+    records.back().batch_id = accepted.record.id;
+    accepted.messages.emplace_back(records.back().message_reference, records.back().id);
+  }
+  auto stored = store_.insert_nhs_batch(accepted.record, records, now - kReferenceWindow);
+  end(client.id, key);
+  if (!stored) return stored.error();
+  if (!*stored) return BatchOutcome(MessageRefusal::kDuplicate);
+  return BatchOutcome(std::move(accepted));
 }
 
 Result<std::optional<AcceptedMessage>> NhsMessages::get(const store::NhsClientRecord& client, std::string_view id) {

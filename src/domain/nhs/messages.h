@@ -14,6 +14,7 @@
 #include <string>
 #include <utility>
 #include <variant>
+#include <vector>
 
 #include "core/result.h"
 #include "core/time.h"
@@ -42,12 +43,28 @@ enum class MessageRefusal {
   kInFlight,   // the same reference is being stored right now
 };
 
+// POST /v1/message-batches as the API read it: one plan and reference for all; each message's
+// own routing_plan_id is not used.
+struct BatchRequest {
+  Uuid routing_plan_id;
+  std::string batch_reference;
+  std::vector<MessageRequest> messages;
+};
+
 struct AcceptedMessage {
   store::NhsMessageRecord record;
   const RoutingPlan* plan = nullptr;
 };
 
 using SendOutcome = std::variant<AcceptedMessage, MessageRefusal>;
+
+struct AcceptedBatch {
+  store::NhsBatchRecord record;
+  std::vector<std::pair<std::string, std::string>> messages;  // (messageReference, id), in request order
+  const RoutingPlan* plan = nullptr;
+};
+
+using BatchOutcome = std::variant<AcceptedBatch, MessageRefusal>;
 
 // How long a single message's reference stays taken (NHS: nine months).
 inline constexpr auto kReferenceWindow = std::chrono::days(274);
@@ -60,10 +77,22 @@ class NhsMessages {
   NhsMessages(store::NhsClientStore& store, const Clock& clock) : store_(store), clock_(clock) {}
 
   Result<SendOutcome> send(const store::NhsClientRecord& client, MessageRequest&& request);
+  // A batch, all or nothing, in one transaction: its reference (kDuplicate, kInFlight) is the
+  // client's among batches; its messages' references are not checked against single messages.
+  Result<BatchOutcome> send_batch(const store::NhsClientRecord& client, BatchRequest&& request);
   // The client's message, with its plan (nullptr if the plan has gone), or nullopt.
   Result<std::optional<AcceptedMessage>> get(const store::NhsClientRecord& client, std::string_view id);
 
  private:
+  // The client's permissions for one message's ODS code and contact details; the ODS code to use.
+  std::variant<std::string, MessageRefusal> originator_for(const store::NhsClientRecord& client,
+                                                           const MessageRequest& request) const;
+  store::NhsMessageRecord record_for(const store::NhsClientRecord& client, const RoutingPlan& plan,
+                                     MessageRequest&& request, std::string ods_code, Timestamp now) const;
+  // Marks (client, key) in flight: false when it already is.
+  bool begin(const Uuid& client, const std::string& key);
+  void end(const Uuid& client, const std::string& key);
+
   store::NhsClientStore& store_;
   const Clock& clock_;
   std::mutex mutex_;

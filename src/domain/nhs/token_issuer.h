@@ -85,7 +85,7 @@ struct TokenConfig {
 class TokenIssuer {
  public:
   TokenIssuer(store::NhsClientStore& store, const Clock& clock, TokenConfig config, JwksFetcher fetch_jwks)
-      : store_(store), clock_(clock), config_(std::move(config)), fetch_jwks_(std::move(fetch_jwks)) {}
+      : store_(store), clock_(clock), config_(config), fetch_jwks_(std::move(fetch_jwks)) {}
 
   // Refusals are values; store errors (and a failure to make a token) are errors.
   Result<TokenOutcome> issue(const TokenRequest& request);

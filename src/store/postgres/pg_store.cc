@@ -1252,6 +1252,51 @@ SealedNhsMessage read_nhs_message(const PgResult& rows, int i) {
   return m;
 }
 
+// Adds one sealed message's 20 values, in kNhsMessageColumns' order.
+void add_message_params(Params& params, const SealedNhsMessage& row) {
+  params.text(row.id)
+      .text(row.client)
+      .text(row.service)
+      .optional_text(row.batch_id)
+      .bytes(row.reference)
+      .optional_bytes(row.reference_index)
+      .optional_bytes(row.billing_reference)
+      .text(row.routing_plan_id)
+      .text(row.routing_plan_version)
+      .optional_bytes(row.nhs_number)
+      .optional_text(row.ods_code)
+      .bytes(row.personalisation)
+      .optional_bytes(row.contact_details)
+      .text(row.status)
+      .optional_text(row.status_description)
+      .optional_text(row.failure_reason_code)
+      .integer(row.created_at)
+      .optional_integer(row.enriched_at)
+      .optional_integer(row.delivered_at)
+      .optional_integer(row.failed_at);
+}
+
+constexpr int kNhsMessageValues = 20;
+
+// "INSERT ... VALUES ($1..$20), ($21..$40), ..." for `rows` messages.
+std::string insert_messages_sql(std::size_t rows) {
+  std::string sql = std::string("INSERT INTO nhs_messages (") + kNhsMessageColumns + ") VALUES ";
+  int n = 1;
+  for (std::size_t r = 0; r < rows; ++r) {
+    sql += r == 0 ? "(" : ", (";
+    for (int c = 0; c < kNhsMessageValues; ++c) sql += (c == 0 ? "$" : ", $") + std::to_string(n++);
+    sql += ")";
+  }
+  return sql + " ON CONFLICT DO NOTHING";
+}
+
+Result<void> forget_reference(PgConnection& db, const char* table, const std::string& client, const std::string& index,
+                              Timestamp cutoff) {
+  return db.run(std::string("UPDATE ") + table +
+                    " SET reference_index = NULL WHERE client_id = $1 AND reference_index = $2 AND created_at < $3",
+                Params().text(client).bytes(index).integer(to_micros(cutoff)));
+}
+
 }  // namespace
 
 Result<bool> PgStore::insert_nhs_message(const NhsMessageRecord& message, Timestamp reference_cutoff) {
@@ -1262,37 +1307,62 @@ Result<bool> PgStore::insert_nhs_message(const NhsMessageRecord& message, Timest
     bool stored = false;
     HERALD_TRY(db.transaction([&]() -> Result<void> {
       if (row.reference_index) {
-        HERALD_TRY(
-            db.run("UPDATE nhs_messages SET reference_index = NULL WHERE client_id = $1 AND reference_index = $2 AND "
-                   "created_at < $3",
-                   Params().text(row.client).bytes(*row.reference_index).integer(to_micros(reference_cutoff))));
+        HERALD_TRY(forget_reference(db, "nhs_messages", row.client, *row.reference_index, reference_cutoff));
       }
-      auto inserted = db.exec(std::string("INSERT INTO nhs_messages (") + kNhsMessageColumns +
-                                  ") VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, "
-                                  "$17, $18, $19, $20) ON CONFLICT DO NOTHING",
-                              Params()
-                                  .text(row.id)
-                                  .text(row.client)
-                                  .text(row.service)
-                                  .optional_text(row.batch_id)
-                                  .bytes(row.reference)
-                                  .optional_bytes(row.reference_index)
-                                  .optional_bytes(row.billing_reference)
-                                  .text(row.routing_plan_id)
-                                  .text(row.routing_plan_version)
-                                  .optional_bytes(row.nhs_number)
-                                  .optional_text(row.ods_code)
-                                  .bytes(row.personalisation)
-                                  .optional_bytes(row.contact_details)
-                                  .text(row.status)
-                                  .optional_text(row.status_description)
-                                  .optional_text(row.failure_reason_code)
-                                  .integer(row.created_at)
-                                  .optional_integer(row.enriched_at)
-                                  .optional_integer(row.delivered_at)
-                                  .optional_integer(row.failed_at));
+      Params params;
+      add_message_params(params, row);
+      auto inserted = db.exec(insert_messages_sql(1), params);
       if (!inserted) return inserted.error();
       stored = inserted->affected() == 1;
+      return ok();
+    }));
+    return stored;
+  });
+}
+
+Result<bool> PgStore::insert_nhs_batch(const NhsBatchRecord& batch, const std::vector<NhsMessageRecord>& messages,
+                                       Timestamp reference_cutoff) {
+  auto sealed_batch = seal_nhs_batch(*cipher_, batch);
+  if (!sealed_batch) return sealed_batch.error();
+  std::vector<SealedNhsMessage> rows;
+  rows.reserve(messages.size());
+  for (const NhsMessageRecord& message : messages) {
+    auto sealed = seal_nhs_message(*cipher_, message);
+    if (!sealed) return sealed.error();
+    rows.push_back(std::move(*sealed));
+  }
+  const SealedNhsBatch& b = *sealed_batch;
+  // Multi-row inserts of up to 1,000 messages (20,000 parameters; PostgreSQL allows 65,535).
+  constexpr std::size_t kChunk = 1000;
+  return with_connection<bool>([&](PgConnection& db) -> Result<bool> {
+    bool stored = false;
+    HERALD_TRY(db.transaction([&]() -> Result<void> {
+      HERALD_TRY(forget_reference(db, "nhs_message_batches", b.client, b.reference_index, reference_cutoff));
+      auto inserted = db.exec(
+          "INSERT INTO nhs_message_batches (id, client_id, service_id, reference, reference_index, routing_plan_id, "
+          "routing_plan_version, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8) ON CONFLICT DO NOTHING",
+          Params()
+              .text(b.id)
+              .text(b.client)
+              .text(b.service)
+              .bytes(b.reference)
+              .bytes(b.reference_index)
+              .text(b.routing_plan_id)
+              .text(b.routing_plan_version)
+              .integer(b.created_at));
+      if (!inserted) return inserted.error();
+      if (inserted->affected() != 1) return ok();  // the reference is taken: nothing stored
+      for (std::size_t start = 0; start < rows.size(); start += kChunk) {
+        const std::size_t count = std::min(kChunk, rows.size() - start);
+        Params params;
+        for (std::size_t i = start; i < start + count; ++i) add_message_params(params, rows[i]);
+        auto chunk = db.exec(insert_messages_sql(count), params);
+        if (!chunk) return chunk.error();
+        if (chunk->affected() != static_cast<std::int64_t>(count)) {
+          return internal_error("a message id of batch " + b.id + " was already stored");
+        }
+      }
+      stored = true;
       return ok();
     }));
     return stored;

@@ -118,6 +118,8 @@ class PgStore final : public Store {
   Result<void> insert_access_token(const NhsAccessToken& token) override;
   Result<std::optional<NhsAccessToken>> find_access_token(std::string_view token_hash, Timestamp now) override;
   Result<bool> insert_nhs_message(const NhsMessageRecord& message, Timestamp reference_cutoff) override;
+  Result<bool> insert_nhs_batch(const NhsBatchRecord& batch, const std::vector<NhsMessageRecord>& messages,
+                                Timestamp reference_cutoff) override;
   Result<std::optional<NhsMessageRecord>> find_nhs_message(Uuid client, std::string_view id) override;
   Result<void> read_audit(std::int64_t after_seq, std::optional<Timestamp> since,
                           const std::function<Result<void>(const crypto::AuditEntry&)>& visit) override;

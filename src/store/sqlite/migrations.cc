@@ -306,6 +306,21 @@ CREATE TABLE nhs_messages (
 CREATE UNIQUE INDEX nhs_messages_reference ON nhs_messages(client_id, reference_index) WHERE reference_index IS NOT NULL;
 CREATE INDEX nhs_messages_service_created ON nhs_messages(service_id, created_at);
 )sql"},
+    Migration{17, "nhs message batches", R"sql(
+CREATE TABLE nhs_message_batches (
+  id TEXT PRIMARY KEY,
+  client_id TEXT NOT NULL REFERENCES nhs_clients(id),
+  service_id TEXT NOT NULL REFERENCES services(id),
+  reference BLOB NOT NULL,
+  reference_index BLOB,
+  routing_plan_id TEXT NOT NULL,
+  routing_plan_version TEXT NOT NULL,
+  created_at INTEGER NOT NULL
+) STRICT;
+CREATE UNIQUE INDEX nhs_message_batches_reference ON nhs_message_batches(client_id, reference_index)
+  WHERE reference_index IS NOT NULL;
+CREATE INDEX nhs_messages_batch ON nhs_messages(batch_id) WHERE batch_id IS NOT NULL;
+)sql"},
 };
 
 static_assert(kMigrations.back().version == kSchemaVersion, "a new migration raises store::kSchemaVersion");

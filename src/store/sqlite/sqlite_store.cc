@@ -1510,6 +1510,46 @@ SealedNhsMessage read_nhs_message(const Statement& row) {
   return m;
 }
 
+// Inserts one sealed message; false when its id or (single message) reference is taken.
+Result<bool> insert_sealed_nhs_message(Connection& db, const SealedNhsMessage& row) {
+  auto stmt =
+      db.prepare(std::string("INSERT INTO nhs_messages (") + kNhsMessageColumns +
+                 ") VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING");
+  if (!stmt) return stmt.error();
+  HERALD_TRY(stmt->bind_text(1, row.id)
+                 .bind_text(2, row.client)
+                 .bind_text(3, row.service)
+                 .bind_optional_text(4, row.batch_id)
+                 .bind_blob(5, row.reference)
+                 .bind_optional_blob(6, row.reference_index)
+                 .bind_optional_blob(7, row.billing_reference)
+                 .bind_text(8, row.routing_plan_id)
+                 .bind_text(9, row.routing_plan_version)
+                 .bind_optional_blob(10, row.nhs_number)
+                 .bind_optional_text(11, row.ods_code)
+                 .bind_blob(12, row.personalisation)
+                 .bind_optional_blob(13, row.contact_details)
+                 .bind_text(14, row.status)
+                 .bind_optional_text(15, row.status_description)
+                 .bind_optional_text(16, row.failure_reason_code)
+                 .bind_int(17, row.created_at)
+                 .bind_optional_int(18, row.enriched_at)
+                 .bind_optional_int(19, row.delivered_at)
+                 .bind_optional_int(20, row.failed_at)
+                 .run());
+  return db.changes() == 1;
+}
+
+// Frees a reference held by a row created before `cutoff`, so that it can be used again.
+Result<void> forget_reference(Connection& db, const char* table, std::string_view client, std::string_view index,
+                              Timestamp cutoff) {
+  auto forget =
+      db.prepare(std::string("UPDATE ") + table +
+                 " SET reference_index = NULL WHERE client_id = ? AND reference_index = ? AND created_at < ?");
+  if (!forget) return forget.error();
+  return forget->bind_text(1, client).bind_blob(2, index).bind_int(3, to_micros(cutoff)).run();
+}
+
 }  // namespace
 
 Result<bool> SqliteStore::insert_nhs_message(const NhsMessageRecord& message, Timestamp reference_cutoff) {
@@ -1519,41 +1559,53 @@ Result<bool> SqliteStore::insert_nhs_message(const NhsMessageRecord& message, Ti
   bool stored = false;
   auto result = writer_->run([&](Connection& db) -> Result<void> {
     if (row.reference_index) {
-      auto forget = db.prepare(
-          "UPDATE nhs_messages SET reference_index = NULL WHERE client_id = ? AND reference_index = ? AND "
-          "created_at < ?");
-      if (!forget) return forget.error();
-      HERALD_TRY(forget->bind_text(1, row.client)
-                     .bind_blob(2, *row.reference_index)
-                     .bind_int(3, to_micros(reference_cutoff))
-                     .run());
+      HERALD_TRY(forget_reference(db, "nhs_messages", row.client, *row.reference_index, reference_cutoff));
     }
-    auto stmt =
-        db.prepare(std::string("INSERT INTO nhs_messages (") + kNhsMessageColumns +
-                   ") VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING");
+    auto inserted = insert_sealed_nhs_message(db, row);
+    if (!inserted) return inserted.error();
+    stored = *inserted;
+    return ok();
+  });
+  if (!result) return result.error();
+  return stored;
+}
+
+Result<bool> SqliteStore::insert_nhs_batch(const NhsBatchRecord& batch, const std::vector<NhsMessageRecord>& messages,
+                                           Timestamp reference_cutoff) {
+  // Sealed here, on the caller's thread: the writer only writes.
+  auto sealed_batch = seal_nhs_batch(*cipher_, batch);
+  if (!sealed_batch) return sealed_batch.error();
+  std::vector<SealedNhsMessage> rows;
+  rows.reserve(messages.size());
+  for (const NhsMessageRecord& message : messages) {
+    auto sealed = seal_nhs_message(*cipher_, message);
+    if (!sealed) return sealed.error();
+    rows.push_back(std::move(*sealed));
+  }
+  const SealedNhsBatch& b = *sealed_batch;
+  bool stored = false;
+  auto result = writer_->run([&](Connection& db) -> Result<void> {
+    HERALD_TRY(forget_reference(db, "nhs_message_batches", b.client, b.reference_index, reference_cutoff));
+    auto stmt = db.prepare(
+        "INSERT INTO nhs_message_batches (id, client_id, service_id, reference, reference_index, routing_plan_id, "
+        "routing_plan_version, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING");
     if (!stmt) return stmt.error();
-    HERALD_TRY(stmt->bind_text(1, row.id)
-                   .bind_text(2, row.client)
-                   .bind_text(3, row.service)
-                   .bind_optional_text(4, row.batch_id)
-                   .bind_blob(5, row.reference)
-                   .bind_optional_blob(6, row.reference_index)
-                   .bind_optional_blob(7, row.billing_reference)
-                   .bind_text(8, row.routing_plan_id)
-                   .bind_text(9, row.routing_plan_version)
-                   .bind_optional_blob(10, row.nhs_number)
-                   .bind_optional_text(11, row.ods_code)
-                   .bind_blob(12, row.personalisation)
-                   .bind_optional_blob(13, row.contact_details)
-                   .bind_text(14, row.status)
-                   .bind_optional_text(15, row.status_description)
-                   .bind_optional_text(16, row.failure_reason_code)
-                   .bind_int(17, row.created_at)
-                   .bind_optional_int(18, row.enriched_at)
-                   .bind_optional_int(19, row.delivered_at)
-                   .bind_optional_int(20, row.failed_at)
+    HERALD_TRY(stmt->bind_text(1, b.id)
+                   .bind_text(2, b.client)
+                   .bind_text(3, b.service)
+                   .bind_blob(4, b.reference)
+                   .bind_blob(5, b.reference_index)
+                   .bind_text(6, b.routing_plan_id)
+                   .bind_text(7, b.routing_plan_version)
+                   .bind_int(8, b.created_at)
                    .run());
-    stored = db.changes() == 1;
+    if (db.changes() != 1) return ok();  // the reference is taken: nothing stored
+    for (const SealedNhsMessage& row : rows) {
+      auto inserted = insert_sealed_nhs_message(db, row);
+      if (!inserted) return inserted.error();
+      if (!*inserted) return internal_error("message id " + row.id + " already stored");
+    }
+    stored = true;
     return ok();
   });
   if (!result) return result.error();
