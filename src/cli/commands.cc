@@ -161,8 +161,6 @@ int run_key_revoke(const std::string& config_path, const std::string& service, c
   return 0;
 }
 
-namespace {
-
 Result<std::string> read_text_file(const std::string& path) {
   std::ifstream in(path, std::ios::binary);
   if (!in) return invalid_argument("cannot read " + path);
@@ -170,8 +168,6 @@ Result<std::string> read_text_file(const std::string& path) {
   text << in.rdbuf();
   return text.str();
 }
-
-}  // namespace
 
 int run_template_create(const std::string& config_path, const TemplateCreateOptions& options) {
   auto body = read_text_file(options.body_file);

@@ -8,11 +8,14 @@
 #include <vector>
 
 #include "core/error.h"
+#include "core/result.h"
 
 namespace herald::cli {
 
 // Prints "herald: <message>" to stderr; the exit code: 2 for bad input or an unknown name, else 1.
 int fail(const Error& error);
+// A whole file a command was pointed at (a template body, a JWKS); kInvalidArgument if unreadable.
+Result<std::string> read_text_file(const std::string& path);
 
 struct InitOptions {
   std::string data_dir;

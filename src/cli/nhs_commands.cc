@@ -3,9 +3,7 @@
 #include <fcntl.h>
 #include <unistd.h>
 
-#include <fstream>
 #include <iostream>
-#include <sstream>
 
 #include "cli/commands.h"
 #include "cli/context.h"
@@ -16,14 +14,6 @@
 
 namespace herald::cli {
 namespace {
-
-Result<std::string> read_document(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) return invalid_argument("cannot read " + path);
-  std::stringstream text;
-  text << in.rdbuf();
-  return text.str();
-}
 
 Result<store::NhsClientRecord> find_client(Context& context, const std::string& id_text) {
   auto id = Uuid::parse(id_text);
@@ -53,7 +43,7 @@ int run_nhs_client_create(const std::string& config_path, const NhsClientOptions
   client.service = service->id;
   client.name = options.name;
   if (options.jwks_file) {
-    auto document = read_document(*options.jwks_file);
+    auto document = read_text_file(*options.jwks_file);
     if (!document) return fail(document.error());
     client.jwks = std::move(*document);
   }
@@ -84,7 +74,7 @@ int run_nhs_client_set(const std::string& config_path, const std::string& client
   if (options.jwks_file || options.jwks_url) {
     std::string jwks;
     if (options.jwks_file) {
-      auto document = read_document(*options.jwks_file);
+      auto document = read_text_file(*options.jwks_file);
       if (!document) return fail(document.error());
       jwks = std::move(*document);
     }
