@@ -11,6 +11,7 @@
 #include "api/documents/download.h"
 #include "api/govuk_v2/errors.h"
 #include "api/govuk_v2/handlers.h"
+#include "api/nhs_v1/errors.h"
 #include "api/nhs_v1/handlers.h"
 #include "api/providers/sms_receipts.h"
 #include "api/router.h"
@@ -66,7 +67,14 @@ Result<std::unique_ptr<net::HttpsServer>> start_api(const Config& config, api::R
       [&router](net::Request&& request, net::Responder respond) {
         router.handle(std::move(request), std::move(respond));
       },
-      &api::govuk_v2::malformed_request);
+      [prefix = config.nhs.prefix](int status, std::string_view message, std::string_view target) {
+        // Under NHS Notify's prefix, its own error format; else GOV.UK's.
+        if (!prefix.empty() && target.starts_with(prefix) &&
+            (target.size() == prefix.size() || target[prefix.size()] == '/' || target[prefix.size()] == '?')) {
+          return api::nhs_v1::protocol_error(status);
+        }
+        return api::govuk_v2::malformed_request(status, message);
+      });
 }
 
 }  // namespace

@@ -56,8 +56,9 @@ class Responder {
 // another thread and respond from there.
 using Handler = std::function<void(Request&&, Responder)>;
 // Formats an error the server detects itself (body too large, malformed request) in the
-// API's own error format.
-using ProtocolErrorFormatter = std::function<Response(int status, std::string_view message)>;
+// API's own error format; `target` is the request's path and query when its header was read
+// (else empty), so that a server with several APIs can answer in the right one's.
+using ProtocolErrorFormatter = std::function<Response(int status, std::string_view message, std::string_view target)>;
 
 bool iequals(std::string_view a, std::string_view b);
 

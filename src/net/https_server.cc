@@ -38,6 +38,13 @@ namespace http = beast::http;
 namespace ssl = asio::ssl;
 using tcp = asio::ip::tcp;
 constexpr auto kNoThrow = asio::as_tuple(asio::use_awaitable);
+
+// The request target of a parser whose header has been read.
+std::string_view target_of(const http::request_parser<http::string_body>& parser) {
+  const auto target = parser.get().target();
+  return {target.data(), target.size()};
+}
+
 // What the wait for a request's first bytes reads at most; the header read takes the rest.
 constexpr std::size_t kFirstRead = 1024;
 
@@ -387,13 +394,14 @@ struct HttpsServer::Impl {
       // Malformed: a bad request line, header or length (a negative or repeated Content-Length,
       // a header line without a colon, a NUL), a bad chunk. Answered, never a silent close.
       if (malformed(ec)) {
-        co_await write(s, format_error(400, "Malformed HTTP request"), 11, false);
+        co_await write(s, format_error(400, "Malformed HTTP request", {}), 11, false);
         co_await drain(s, std::nullopt, true);
         co_return;
       }
       if (ec) co_return;  // closed, timed out, or cancelled while idle
       if (const auto declared = parser.content_length(); declared && *declared > options.max_body_bytes) {
-        co_await write(s, format_error(413, "Request body is too large"), parser.get().version(), false);
+        co_await write(s, format_error(413, "Request body is too large", target_of(parser)), parser.get().version(),
+                       false);
         co_await drain(s, *declared > buffer.size() ? *declared - buffer.size() : 0, false);
         co_return;
       }
@@ -401,19 +409,21 @@ struct HttpsServer::Impl {
       // reads the other one (RFC 9112 6.1): refused before the body, and the connection closed.
       if (parser.get().count(http::field::content_length) != 0 &&
           parser.get().count(http::field::transfer_encoding) != 0) {
-        co_await write(s, format_error(400, "Malformed HTTP request"), parser.get().version(), false);
+        co_await write(s, format_error(400, "Malformed HTTP request", target_of(parser)), parser.get().version(),
+                       false);
         co_await drain(s, std::nullopt, true);
         co_return;
       }
       parser.body_limit(options.max_body_bytes);  // a chunked body is counted as it comes
       std::tie(ec, bytes) = co_await http::async_read(s.stream, buffer, parser, kNoThrow);
       if (ec == http::error::body_limit) {
-        co_await write(s, format_error(413, "Request body is too large"), parser.get().version(), false);
+        co_await write(s, format_error(413, "Request body is too large", target_of(parser)), parser.get().version(),
+                       false);
         co_await drain(s, std::nullopt, false);
         co_return;
       }
       if (malformed(ec)) {
-        co_await write(s, format_error(400, "Malformed HTTP request"), 11, false);
+        co_await write(s, format_error(400, "Malformed HTTP request", {}), 11, false);
         co_await drain(s, std::nullopt, true);
         co_return;
       }

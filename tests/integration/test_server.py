@@ -146,6 +146,13 @@ def test_a_50_mb_body_gets_a_413_not_a_reset():
         status, parsed, reset = raw_exchange(herald, (head, body), send_all=False)
         assert status == 413 and not reset, (status, parsed, reset)
         assert parsed["status_code"] == 413, parsed
+        # Under NHS Notify's prefix, in its own format.
+        head = (b"POST /comms/v1/message-batches HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/json\r\n"
+                b"Content-Length: %d\r\n\r\n" % len(body))
+        status, parsed, reset = raw_exchange(herald, (head, body), send_all=False)
+        assert status == 413 and not reset, (status, parsed, reset)
+        assert [(e["code"], e["status"], e["source"]) for e in parsed["errors"]] == [
+            ("CM_TOO_LARGE", "413", {"pointer": "/"})], parsed
 
 
 def cpu_seconds(pid):

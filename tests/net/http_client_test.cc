@@ -35,7 +35,9 @@ class HttpClientTest : public ::testing::Test {
             respond(Response{201, "application/json", R"({"echo":")" + request.body + R"("})", {{"X-Test", "yes"}}});
           }
         },
-        [](int status, std::string_view message) { return Response{status, "text/plain", std::string(message), {}}; });
+        [](int status, std::string_view message, std::string_view) {
+          return Response{status, "text/plain", std::string(message), {}};
+        });
     ASSERT_TRUE(server) << server.error().message;
     server_ = std::move(*server);
     base_ = "https://127.0.0.1:" + std::to_string(server_->port());

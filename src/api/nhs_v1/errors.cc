@@ -312,6 +312,16 @@ net::Response token_error(const Exchange& exchange, const Error& error) {
   return token_body(exchange, 500, "server_error", "An unexpected error occurred");
 }
 
+net::Response protocol_error(int status) {
+  Exchange exchange;
+  exchange.request_id = new_request_id();
+  exchange.correlation_id = exchange.request_id;
+  if (status == 413) return problem(exchange, Cm::kTooLarge);
+  net::Response response = problem(exchange, Problem::at(Cm::kInvalidValue, "/"));
+  response.status = status;
+  return response;
+}
+
 net::Response unknown_path(const net::Request& request) { return problem(exchange_for(request), Cm::kNotFound); }
 net::Response wrong_method(const net::Request& request) { return problem(exchange_for(request), Cm::kNotAllowed); }
 

@@ -42,7 +42,9 @@ class ProviderStandIn : public ::testing::Test {
           requests_.push_back(request);
           respond(net::Response{status_, "application/json", answer_, {}});
         },
-        [](int status, std::string_view message) { return net::Response{status, "text/plain", std::string(message), {}}; });
+        [](int status, std::string_view message, std::string_view) {
+          return net::Response{status, "text/plain", std::string(message), {}};
+        });
     ASSERT_TRUE(server) << server.error().message;
     server_ = std::move(*server);
     options_.url = "https://127.0.0.1:" + std::to_string(server_->port()) + "/api";
