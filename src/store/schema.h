@@ -25,6 +25,15 @@ inline constexpr auto kDataTables = std::to_array<std::string_view>(
      "audit_log", "rate_buckets", "daily_counts", "inbound_sms", "service_guest_list", "letter_pdfs", "documents",
      "nhs_clients", "nhs_access_tokens", "nhs_assertion_ids", "nhs_messages", "nhs_message_batches"});
 
+// The columns of the NHS Notify tables in the order both backends read and write them.
+inline constexpr const char* kNhsClientColumns =
+    "id, service_id, name, api_key_hash, jwks, jwks_url, default_ods_code, allow_ods_override, "
+    "allow_contact_details, onboarded, service_ban, created_at";
+inline constexpr const char* kNhsMessageColumns =
+    "id, client_id, service_id, batch_id, reference, reference_index, billing_reference, routing_plan_id, "
+    "routing_plan_version, nhs_number, ods_code, personalisation, contact_details, status, status_description, "
+    "failure_reason_code, created_at, enriched_at, delivered_at, failed_at";
+
 // One data table and its columns, in the schema's order (for copies between backends).
 struct TableColumns {
   std::string table;

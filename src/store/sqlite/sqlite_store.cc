@@ -1325,10 +1325,6 @@ Result<void> SqliteStore::read_audit(std::int64_t after_seq, std::optional<Times
 
 namespace {
 
-constexpr const char* kNhsClientColumns =
-    "id, service_id, name, api_key_hash, jwks, jwks_url, default_ods_code, allow_ods_override, "
-    "allow_contact_details, onboarded, service_ban, created_at";
-
 NhsClientRecord read_nhs_client(const Statement& row) {
   NhsClientRecord c;
   c.id = *Uuid::parse(row.column_text(0));
@@ -1479,11 +1475,6 @@ Result<std::optional<NhsAccessToken>> SqliteStore::find_access_token(std::string
 }
 
 namespace {
-
-constexpr const char* kNhsMessageColumns =
-    "id, client_id, service_id, batch_id, reference, reference_index, billing_reference, routing_plan_id, "
-    "routing_plan_version, nhs_number, ods_code, personalisation, contact_details, status, status_description, "
-    "failure_reason_code, created_at, enriched_at, delivered_at, failed_at";
 
 SealedNhsMessage read_nhs_message(const Statement& row) {
   SealedNhsMessage m;
