@@ -133,4 +133,42 @@ std::optional<NhsMessageStatus> parse_nhs_message_status(std::string_view name) 
   return std::nullopt;
 }
 
+namespace {
+
+constexpr std::pair<NhsChannel, const char*> kNhsChannelNames[] = {{NhsChannel::kNhsApp, "nhsapp"},
+                                                                   {NhsChannel::kEmail, "email"},
+                                                                   {NhsChannel::kSms, "sms"},
+                                                                   {NhsChannel::kLetter, "letter"}};
+constexpr std::pair<NhsChannelStatus, const char*> kNhsChannelStatusNames[] = {
+    {NhsChannelStatus::kCreated, "created"},
+    {NhsChannelStatus::kSkipped, "skipped"},
+    {NhsChannelStatus::kSending, "sending"},
+    {NhsChannelStatus::kDelivered, "delivered"},
+    {NhsChannelStatus::kFailed, "failed"}};
+
+template <typename E, std::size_t N>
+const char* name_of(const std::pair<E, const char*> (&names)[N], E value) {
+  for (const auto& [v, name] : names) {
+    if (v == value) return name;
+  }
+  return names[0].second;
+}
+
+template <typename E, std::size_t N>
+std::optional<E> value_of(const std::pair<E, const char*> (&names)[N], std::string_view name) {
+  for (const auto& [v, n] : names) {
+    if (name == n) return v;
+  }
+  return std::nullopt;
+}
+
+}  // namespace
+
+const char* nhs_channel_name(NhsChannel channel) { return name_of(kNhsChannelNames, channel); }
+std::optional<NhsChannel> parse_nhs_channel(std::string_view name) { return value_of(kNhsChannelNames, name); }
+const char* nhs_channel_status_name(NhsChannelStatus status) { return name_of(kNhsChannelStatusNames, status); }
+std::optional<NhsChannelStatus> parse_nhs_channel_status(std::string_view name) {
+  return value_of(kNhsChannelStatusNames, name);
+}
+
 }  // namespace herald::store

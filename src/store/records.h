@@ -162,6 +162,10 @@ struct NotificationRecord {
   bool queued = true;
 };
 
+// A notification with no template (nil template_id) carries free text (NHS Notify's free-text
+// routing plans): its stored subject and body are exactly what is sent.
+inline bool is_free_text(const NotificationRecord& record) { return record.template_id == TemplateId{}; }
+
 // A token bucket's tokens at `now`: `tokens` at `then`, refilled at `per_second`, at most `capacity`.
 double refill(double tokens, Timestamp then, Timestamp now, double per_second, double capacity);
 
@@ -258,6 +262,34 @@ enum class NhsMessageStatus { kCreated, kPendingEnrichment, kEnriched, kSending,
 const char* nhs_message_status_name(NhsMessageStatus status);  // "created", "pending_enrichment", ...
 std::optional<NhsMessageStatus> parse_nhs_message_status(std::string_view name);
 
+// NHS Notify's channels (the wire and stored names: "nhsapp", "email", "sms", "letter").
+enum class NhsChannel { kNhsApp, kEmail, kSms, kLetter };
+const char* nhs_channel_name(NhsChannel channel);
+std::optional<NhsChannel> parse_nhs_channel(std::string_view name);
+
+// A channel's state within a message's cascade (NHS's channelStatus values).
+enum class NhsChannelStatus { kCreated, kSkipped, kSending, kDelivered, kFailed };
+const char* nhs_channel_status_name(NhsChannelStatus status);  // "created", "skipped", ...
+std::optional<NhsChannelStatus> parse_nhs_channel_status(std::string_view name);
+
+// One channel of a message's routing plan once the message is enriched: where it is, and the
+// notification (email, SMS, letter) that carries it. Holds no personal data.
+struct NhsChannelRecord {
+  NhsChannel type = NhsChannel::kEmail;
+  bool primary = true;  // false: a secondary channel (sent alongside, no fallback)
+  int order = 1;        // 1-based, within its cascade
+  NhsChannelStatus status = NhsChannelStatus::kCreated;
+  std::optional<std::string> status_description;
+  std::optional<std::string> failure_reason_code;
+  std::optional<std::string> supplier_status;  // NHS's supplierStatus values
+  int retry_count = 0;
+  Timestamp created_at;
+  std::optional<Timestamp> started_at;   // became "sending"
+  std::optional<Timestamp> deadline_at;  // not delivered (or read) by then: failed, next channel
+  std::optional<Timestamp> delivered_at, failed_at;
+  std::optional<NotificationId> notification_id;
+};
+
 // A message sent through NHS Notify's API: one recipient, one routing plan. Personal fields
 // (marked) are sealed at rest under the service's data key for the message's day, so they are
 // shredded with the day's notifications.
@@ -279,6 +311,39 @@ struct NhsMessageRecord {
   std::optional<std::string> failure_reason_code;
   Timestamp created_at;
   std::optional<Timestamp> enriched_at, delivered_at, failed_at;
+  // Once enriched: the plan's channels in the order they are tried, what the demographics
+  // lookup found (personal: a JSON object of the recipient's name and contact details, sealed
+  // like the fields above) and the version of the record it came from.
+  std::vector<NhsChannelRecord> channels = {};
+  std::optional<std::string> recipient_json = std::nullopt;
+  std::optional<std::string> demographics_version = std::nullopt;
+  // When the cascade next looks at the message (nullopt: never again, it is settled). A new
+  // message is due at once.
+  std::optional<Timestamp> next_step_at = std::nullopt;
+};
+
+// A message claimed by the cascade (NhsCascadeStore::claim_nhs_messages): the claim's number,
+// which its step must name to be saved.
+struct NhsMessageClaim {
+  NhsMessageRecord message;
+  std::int64_t claim = 0;
+};
+
+// What one cascade step makes of a claimed message: its new state, the notifications that start
+// its channels (each one's delivery linked back to the message, so that its outcome wakes the
+// cascade), and when to look again.
+struct NhsCascadeStep {
+  NhsMessageRecord message;  // status, its description/code/times, channels, recipient, next_step_at
+  std::int64_t claim = 0;
+  std::vector<NotificationRecord> notifications;
+};
+
+// A demographics record held for NHS-number lookups (herald demographics import): the NHS
+// number's blind index and the record as JSON (personal: sealed).
+struct DemographicsRow {
+  std::string nhs_number;   // plaintext here; stored only as a blind index
+  std::string record_json;  // sealed at rest
+  Timestamp updated_at;
 };
 
 // A batch of NHS Notify messages (one request, one routing plan). Its messages point back to it.

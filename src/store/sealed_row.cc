@@ -1,5 +1,6 @@
 #include "store/sealed_row.h"
 
+#include "core/hex.h"
 #include "core/json.h"
 
 namespace herald::store {
@@ -355,6 +356,12 @@ Result<SealedNhsMessage> seal_nhs_message(const crypto::FieldCipher& cipher, con
   auto contact = seal_optional(m.contact_details_json, "contact_details");
   if (!contact) return contact.error();
   row.contact_details = std::move(*contact);
+  auto recipient = seal_optional(m.recipient_json, "recipient");
+  if (!recipient) return recipient.error();
+  row.recipient = std::move(*recipient);
+  row.channels = encode_nhs_channels(m.channels);
+  row.demographics_version = m.demographics_version;
+  row.next_step_at = optional_micros(m.next_step_at);
   row.batch_id = m.batch_id;
   row.routing_plan_id = m.routing_plan_id.to_string();
   row.routing_plan_version = m.routing_plan_version;
@@ -396,6 +403,14 @@ Result<NhsMessageRecord> open_nhs_message(const crypto::FieldCipher& cipher, con
   if (!personalisation) return personalisation.error();
   auto contact = open_optional(row.contact_details, "contact_details");
   if (!contact) return contact.error();
+  auto recipient = open_optional(row.recipient, "recipient");
+  if (!recipient) return recipient.error();
+  auto channels = decode_nhs_channels(row.channels);
+  if (!channels) return channels.error();
+  m.recipient_json = std::move(*recipient);
+  m.channels = std::move(*channels);
+  m.demographics_version = row.demographics_version;
+  m.next_step_at = optional_time(row.next_step_at);
   m.id = row.id;
   m.client = *client;
   m.service = *service;
@@ -435,6 +450,128 @@ Result<SealedNhsBatch> seal_nhs_batch(const crypto::FieldCipher& cipher, const N
   row.routing_plan_version = batch.routing_plan_version;
   row.created_at = to_micros(batch.created_at);
   return row;
+}
+
+namespace {
+
+void optional_time_member(json::Writer& w, std::string_view key, const std::optional<Timestamp>& t) {
+  if (t) w.key(key).integer(to_micros(*t));
+}
+
+std::optional<Timestamp> time_member(const json::Value& object, std::string_view key) {
+  const json::Value* v = object.find(key);
+  if (v == nullptr || !v->is_number()) return std::nullopt;
+  auto micros = v->as_int64();
+  if (!micros) return std::nullopt;
+  return from_micros(*micros);
+}
+
+std::optional<std::string> string_member(const json::Value& object, std::string_view key) {
+  const json::Value* v = object.find(key);
+  if (v == nullptr || !v->is_string()) return std::nullopt;
+  return v->as_string();
+}
+
+}  // namespace
+
+std::string encode_nhs_channels(const std::vector<NhsChannelRecord>& channels) {
+  json::Writer w;
+  w.begin_array();
+  for (const NhsChannelRecord& c : channels) {
+    w.begin_object()
+        .key("type")
+        .string(nhs_channel_name(c.type))
+        .key("primary")
+        .boolean(c.primary)
+        .key("order")
+        .integer(c.order)
+        .key("status")
+        .string(nhs_channel_status_name(c.status))
+        .key("retry_count")
+        .integer(c.retry_count)
+        .key("created_at")
+        .integer(to_micros(c.created_at));
+    if (c.status_description) w.key("status_description").string(*c.status_description);
+    if (c.failure_reason_code) w.key("failure_reason_code").string(*c.failure_reason_code);
+    if (c.supplier_status) w.key("supplier_status").string(*c.supplier_status);
+    optional_time_member(w, "started_at", c.started_at);
+    optional_time_member(w, "deadline_at", c.deadline_at);
+    optional_time_member(w, "delivered_at", c.delivered_at);
+    optional_time_member(w, "failed_at", c.failed_at);
+    if (c.notification_id) w.key("notification_id").string(c.notification_id->to_string());
+    w.end_object();
+  }
+  w.end_array();
+  return w.take();
+}
+
+Result<std::vector<NhsChannelRecord>> decode_nhs_channels(std::string_view text) {
+  auto parsed = json::parse(text);
+  if (!parsed || !parsed->is_array()) return data_loss("nhs_messages channels are malformed");
+  std::vector<NhsChannelRecord> out;
+  for (const json::Value& item : parsed->as_array()) {
+    if (!item.is_object()) return data_loss("nhs_messages channel is malformed");
+    NhsChannelRecord c;
+    auto type = parse_nhs_channel(string_member(item, "type").value_or(""));
+    auto status = parse_nhs_channel_status(string_member(item, "status").value_or(""));
+    auto created = time_member(item, "created_at");
+    const json::Value* primary = item.find("primary");
+    const json::Value* order = item.find("order");
+    const json::Value* retries = item.find("retry_count");
+    if (!type || !status || !created || primary == nullptr || !primary->is_bool() || order == nullptr ||
+        !order->is_number() || retries == nullptr || !retries->is_number()) {
+      return data_loss("nhs_messages channel is malformed");
+    }
+    c.type = *type;
+    c.status = *status;
+    c.created_at = *created;
+    c.primary = primary->as_bool();
+    c.order = static_cast<int>(order->as_int64().value_or(1));
+    c.retry_count = static_cast<int>(retries->as_int64().value_or(0));
+    c.status_description = string_member(item, "status_description");
+    c.failure_reason_code = string_member(item, "failure_reason_code");
+    c.supplier_status = string_member(item, "supplier_status");
+    c.started_at = time_member(item, "started_at");
+    c.deadline_at = time_member(item, "deadline_at");
+    c.delivered_at = time_member(item, "delivered_at");
+    c.failed_at = time_member(item, "failed_at");
+    if (auto id = string_member(item, "notification_id")) {
+      auto parsed_id = NotificationId::parse(*id);
+      if (!parsed_id) return data_loss("nhs_messages channel is malformed");
+      c.notification_id = *parsed_id;
+    }
+    out.push_back(std::move(c));
+  }
+  return out;
+}
+
+namespace {
+constexpr std::string_view kDemographicsScope = "demographics";
+}  // namespace
+
+Result<std::string> demographics_index(const crypto::FieldCipher& cipher, std::string_view nhs_number, Timestamp now) {
+  return cipher.blind_index("demographics/nhs-number", nhs_number, now);
+}
+
+Result<SealedDemographics> seal_demographics(const crypto::FieldCipher& cipher, const DemographicsRow& row) {
+  SealedDemographics sealed;
+  auto index = demographics_index(cipher, row.nhs_number, row.updated_at);
+  if (!index) return index.error();
+  sealed.nhs_number_index = std::move(*index);
+  auto key_id = cipher.keys().key_for_scope(kDemographicsScope, row.updated_at);
+  if (!key_id) return key_id.error();
+  auto record = cipher.seal(row.record_json, {"demographics", "record", hex_encode(sealed.nhs_number_index)}, *key_id);
+  if (!record) return record.error();
+  sealed.record = std::move(*record);
+  sealed.updated_at = to_micros(row.updated_at);
+  return sealed;
+}
+
+Result<DemographicsRow> open_demographics(const crypto::FieldCipher& cipher, const SealedDemographics& row,
+                                          std::string_view nhs_number) {
+  auto record = cipher.open(row.record, {"demographics", "record", hex_encode(row.nhs_number_index)});
+  if (!record) return record.error();
+  return DemographicsRow{std::string(nhs_number), std::move(*record), from_micros(row.updated_at)};
 }
 
 }  // namespace herald::store

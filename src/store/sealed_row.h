@@ -120,7 +120,14 @@ struct SealedNhsMessage {
   std::optional<std::string> status_description, failure_reason_code;
   std::int64_t created_at = 0;
   std::optional<std::int64_t> enriched_at, delivered_at, failed_at;
+  std::string channels = "[]";           // JSON (encode_nhs_channels): no personal data
+  std::optional<std::string> recipient;  // envelope
+  std::optional<std::string> demographics_version;
+  std::optional<std::int64_t> next_step_at;
 };
+// A message's channels as stored: a JSON array, times in microseconds.
+std::string encode_nhs_channels(const std::vector<NhsChannelRecord>& channels);
+Result<std::vector<NhsChannelRecord>> decode_nhs_channels(std::string_view text);
 Result<std::string> nhs_reference_index(const crypto::FieldCipher& cipher, Uuid client, std::string_view reference,
                                         Timestamp now);
 Result<SealedNhsMessage> seal_nhs_message(const crypto::FieldCipher& cipher, const NhsMessageRecord& message);
@@ -134,6 +141,19 @@ struct SealedNhsBatch {
   std::int64_t created_at = 0;
 };
 Result<SealedNhsBatch> seal_nhs_batch(const crypto::FieldCipher& cipher, const NhsBatchRecord& batch);
+
+// A demographics record as stored: the NHS number as a blind index, the record sealed under the
+// "demographics" data key, bound to ("demographics", "record", hex of the index).
+struct SealedDemographics {
+  std::string nhs_number_index;
+  std::string record;  // envelope
+  std::int64_t updated_at = 0;
+};
+Result<std::string> demographics_index(const crypto::FieldCipher& cipher, std::string_view nhs_number, Timestamp now);
+Result<SealedDemographics> seal_demographics(const crypto::FieldCipher& cipher, const DemographicsRow& row);
+// `nhs_number` is the one looked up (the row holds only its index).
+Result<DemographicsRow> open_demographics(const crypto::FieldCipher& cipher, const SealedDemographics& row,
+                                          std::string_view nhs_number);
 
 std::optional<Timestamp> optional_time(std::optional<std::int64_t> micros);
 std::optional<std::int64_t> optional_micros(std::optional<Timestamp> t);

@@ -88,6 +88,9 @@ class NotificationStore {
   // notification to "sending", counts an attempt and holds it for `lease`.
   virtual Result<std::vector<NotificationRecord>> claim_due(int limit, Timestamp now,
                                                             Duration lease) = 0;
+  // An outcome or receipt of a notification that carries an NHS Notify message's channel
+  // (NhsCascadeStore::save_nhs_step) makes no service callback due: it wakes the message's
+  // cascade instead (its next step is due at once).
   virtual Result<void> record_outcome(const DeliveryOutcome& outcome) = 0;
   // Applies a provider's receipt when the notification was sent by that provider and its status
   // is one of the receipt's `transitions` (moving it to that transition's target, atomically).
@@ -95,7 +98,8 @@ class NotificationStore {
   // another provider's, in no status the receipt applies in, redacted).
   virtual Result<std::optional<NotificationRecord>> apply_receipt(const DeliveryReceipt& receipt) = 0;
   // A page of the service's notifications sent with keys of `query.key_type`, newest first
-  // (created_at, then id, descending), without redacted ones or ones whose data key is gone.
+  // (created_at, then id, descending), without redacted ones, ones whose data key is gone, or
+  // ones that carry an NHS Notify message's channel.
   virtual Result<std::vector<NotificationRecord>> list_notifications(const NotificationQuery& query) = 0;
   // The service's notifications to this recipient (blind-index lookup: no plaintext scan),
   // newest first. `recipient_normalised` as in NotificationRecord.
@@ -247,6 +251,28 @@ class NhsClientStore {
   virtual Result<std::optional<NhsMessageRecord>> find_nhs_message(Uuid client, std::string_view id) = 0;
 };
 
+// NHS Notify's cascade: messages due for their next step, claimed by one worker at a time, and
+// the recipients' demographics records imported for NHS-number lookups.
+class NhsCascadeStore {
+ public:
+  virtual ~NhsCascadeStore() = default;
+
+  // Claims up to `limit` messages whose next step is due at `now` (earliest first), each held for
+  // `lease`: no other claim takes it until the lease ends or its step is saved. A message whose
+  // data key is gone is settled (next step cleared) and not returned.
+  virtual Result<std::vector<NhsMessageClaim>> claim_nhs_messages(int limit, Timestamp now, Duration lease) = 0;
+  // Saves a claimed message's step in one transaction: its state, and the notifications that
+  // start its channels (stored and queued like any other, linked to the message). false when
+  // the claim was lost (its lease ran out and another took it): nothing saved. When one of the
+  // message's notifications changed status since the claim, the message is due again at once
+  // rather than at step.message.next_step_at.
+  virtual Result<bool> save_nhs_step(const NhsCascadeStep& step, Timestamp now) = 0;
+
+  // Adds or replaces the records (keyed by NHS number) in one transaction.
+  virtual Result<void> put_demographics(const std::vector<DemographicsRow>& rows) = 0;
+  virtual Result<std::optional<DemographicsRow>> find_demographics(std::string_view nhs_number) = 0;
+};
+
 class Store : public ServiceDirectory,
               public NotificationStore,
               public ReceivedTextStore,
@@ -255,7 +281,8 @@ class Store : public ServiceDirectory,
               public RetentionStore,
               public DocumentStore,
               public AuditStore,
-              public NhsClientStore {
+              public NhsClientStore,
+              public NhsCascadeStore {
  public:
   ~Store() override = default;
 

@@ -121,8 +121,8 @@ class MemoryStore final : public store::Store {
     std::vector<store::NotificationRecord> out;
     for (const auto& [id, row] : notifications_) {
       const auto& r = row.record;
-      if (r.service != q.service || r.key_type != q.key_type || row.redacted || !in(q.types, r.type) ||
-          !in(q.statuses, r.status) || (q.reference && r.reference != q.reference) ||
+      if (r.service != q.service || r.key_type != q.key_type || row.redacted || row.nhs_message_id ||
+          !in(q.types, r.type) || !in(q.statuses, r.status) || (q.reference && r.reference != q.reference) ||
           (before && std::make_pair(r.created_at, id.to_string()) >= *before)) {
         continue;
       }
@@ -162,10 +162,12 @@ class MemoryStore final : public store::Store {
     it->second.record.updated_at = outcome.updated_at;
     if (outcome.sent_at) it->second.record.sent_at = outcome.sent_at;
     if (outcome.sent_by) it->second.record.sent_by = outcome.sent_by;
-    if (outcome.callback && callbacks_.count({it->second.record.service, store::CallbackKind::kDeliveryStatus})) {
+    if (outcome.callback && !it->second.nhs_message_id &&
+        callbacks_.count({it->second.record.service, store::CallbackKind::kDeliveryStatus})) {
       it->second.callback_due_at = outcome.updated_at;
     }
     it->second.due_at = outcome.next_attempt_at;
+    wake_nhs_message(it->second, outcome.updated_at);
     return ok();
   }
 
@@ -238,9 +240,11 @@ class MemoryStore final : public store::Store {
     }
     r.status = transition->second;
     r.updated_at = receipt.received_at;
-    if (receipt.callback && callbacks_.count({r.service, store::CallbackKind::kDeliveryStatus})) {
+    if (receipt.callback && !it->second.nhs_message_id &&
+        callbacks_.count({r.service, store::CallbackKind::kDeliveryStatus})) {
       it->second.callback_due_at = receipt.received_at;
     }
+    wake_nhs_message(it->second, receipt.received_at);
     return std::optional(r);
   }
   Result<void> set_service_callback(const store::ServiceCallback& callback) override {
@@ -556,6 +560,55 @@ class MemoryStore final : public store::Store {
     if (it == nhs_messages_.end() || it->second.client != client) return std::optional<store::NhsMessageRecord>();
     return std::optional<store::NhsMessageRecord>(it->second);
   }
+  Result<std::vector<store::NhsMessageClaim>> claim_nhs_messages(int limit, Timestamp now, Duration lease) override {
+    std::lock_guard lock(mutex_);
+    std::vector<std::pair<Timestamp, std::string>> due;
+    for (const auto& [id, m] : nhs_messages_) {
+      const auto& state = nhs_cascade_[id];
+      if (m.next_step_at && *m.next_step_at <= now && (!state.lease_until || *state.lease_until <= now)) {
+        due.emplace_back(*m.next_step_at, id);
+      }
+    }
+    std::sort(due.begin(), due.end());
+    std::vector<store::NhsMessageClaim> out;
+    for (const auto& [at, id] : due) {
+      if (static_cast<int>(out.size()) >= limit) break;
+      auto& state = nhs_cascade_[id];
+      state.lease_until = now + lease;
+      ++state.claim;
+      state.woken = false;
+      out.push_back(store::NhsMessageClaim{nhs_messages_[id], state.claim});
+    }
+    return out;
+  }
+  Result<bool> save_nhs_step(const store::NhsCascadeStep& step, Timestamp now) override {
+    std::lock_guard lock(mutex_);
+    auto it = nhs_messages_.find(step.message.id);
+    if (it == nhs_messages_.end()) return not_found("NHS message");
+    auto& state = nhs_cascade_[it->first];
+    if (state.claim != step.claim) return false;
+    store::NhsMessageRecord saved = step.message;
+    if (state.woken) saved.next_step_at = now;
+    state.woken = false;
+    state.lease_until.reset();
+    it->second = std::move(saved);
+    for (const auto& record : step.notifications) {
+      notifications_[record.id] = {record, record.queued ? std::optional(record.created_at) : std::nullopt,
+                                   std::nullopt, false, step.message.id};
+    }
+    return true;
+  }
+  Result<void> put_demographics(const std::vector<store::DemographicsRow>& rows) override {
+    std::lock_guard lock(mutex_);
+    for (const auto& row : rows) demographics_[row.nhs_number] = row;
+    return ok();
+  }
+  Result<std::optional<store::DemographicsRow>> find_demographics(std::string_view nhs_number) override {
+    std::lock_guard lock(mutex_);
+    auto it = demographics_.find(std::string(nhs_number));
+    if (it == demographics_.end()) return std::optional<store::DemographicsRow>();
+    return std::optional<store::DemographicsRow>(it->second);
+  }
   Result<std::vector<crypto::AuditEntry>> append_audit(std::vector<crypto::AuditEntry> entries) override {
     std::lock_guard lock(mutex_);
     for (auto& e : entries) {
@@ -589,7 +642,21 @@ class MemoryStore final : public store::Store {
     std::optional<Timestamp> due_at;
     std::optional<Timestamp> callback_due_at;
     bool redacted = false;
+    std::optional<std::string> nhs_message_id = std::nullopt;
   };
+  struct NhsCascadeState {
+    std::optional<Timestamp> lease_until;
+    std::int64_t claim = 0;
+    bool woken = false;
+  };
+  // Called with mutex_ held.
+  void wake_nhs_message(const Row& row, Timestamp now) {
+    if (!row.nhs_message_id) return;
+    auto it = nhs_messages_.find(*row.nhs_message_id);
+    if (it == nhs_messages_.end()) return;
+    nhs_cascade_[it->first].woken = true;
+    if (!it->second.next_step_at || *it->second.next_step_at > now) it->second.next_step_at = now;
+  }
   std::mutex mutex_;
   std::map<ServiceId, store::ServiceRecord> services_;
   std::map<Uuid, store::NhsClientRecord> nhs_clients_;
@@ -597,6 +664,8 @@ class MemoryStore final : public store::Store {
   std::map<std::string, store::NhsAccessToken> access_tokens_;
   std::map<std::string, store::NhsMessageRecord> nhs_messages_;
   std::map<std::string, store::NhsBatchRecord> nhs_batches_;
+  std::map<std::string, NhsCascadeState> nhs_cascade_;
+  std::map<std::string, store::DemographicsRow> demographics_;
   std::set<std::string> forgotten_references_;  // messages whose reference may be used again
   std::vector<store::ApiKeyRecord> keys_;
   std::vector<store::ServiceContact> contacts_;

@@ -19,6 +19,31 @@ void routing_plan(json::Writer& w, const domain::nhs::AcceptedMessage& m) {
   routing_plan(w, m.record.routing_plan_id, m.record.routing_plan_version, m.plan);
 }
 
+void timestamps(json::Writer& w, Timestamp created, std::optional<Timestamp> enriched,
+                std::optional<Timestamp> delivered, std::optional<Timestamp> failed) {
+  w.key("timestamps").begin_object().key("created").string(nhs_time(created));
+  if (enriched) w.key("enriched").string(nhs_time(*enriched));
+  if (delivered) w.key("delivered").string(nhs_time(*delivered));
+  if (failed) w.key("failed").string(nhs_time(*failed));
+  w.end_object();
+}
+
+// One channel as GET /v1/messages/{id} shows it (spec §5.3).
+void channel(json::Writer& w, const store::NhsChannelRecord& c, const store::NhsMessageRecord& message) {
+  w.begin_object().key("type").string(store::nhs_channel_name(c.type));
+  if (c.retry_count > 0) w.key("retryCount").integer(c.retry_count);
+  w.key("cascadeType").string(c.primary ? "primary" : "secondary");
+  w.key("cascadeOrder").integer(c.order);
+  w.key("channelStatus").string(store::nhs_channel_status_name(c.status));
+  if (c.status_description) w.key("channelStatusDescription").string(*c.status_description);
+  if (c.failure_reason_code) w.key("channelFailureReasonCode").string(*c.failure_reason_code);
+  if (c.supplier_status) w.key("supplierStatus").string(*c.supplier_status);
+  timestamps(w, c.created_at, std::nullopt, c.delivered_at, c.failed_at);
+  w.key("routingPlan").begin_object().key("id").string(message.routing_plan_id.to_string());
+  w.key("version").string(message.routing_plan_version).key("type").string("original").end_object();
+  w.end_object();
+}
+
 std::string self_link(const domain::nhs::AcceptedMessage& m, const std::string& base) {
   return base + "/v1/messages/" + m.record.id;
 }
@@ -79,12 +104,21 @@ std::string message_json(const domain::nhs::AcceptedMessage& m, const std::strin
   if (r.status_description) w.key("messageStatusDescription").string(*r.status_description);
   if (r.failure_reason_code) w.key("messageFailureReasonCode").string(*r.failure_reason_code);
   // Channels are worked out at enrichment; until then there are none.
-  w.key("channels").begin_array().end_array();
-  w.key("timestamps").begin_object().key("created").string(nhs_time(r.created_at));
-  if (r.enriched_at) w.key("enriched").string(nhs_time(*r.enriched_at));
-  if (r.delivered_at) w.key("delivered").string(nhs_time(*r.delivered_at));
-  if (r.failed_at) w.key("failed").string(nhs_time(*r.failed_at));
-  w.end_object();
+  w.key("channels").begin_array();
+  for (const store::NhsChannelRecord& c : r.channels) channel(w, c, r);
+  w.end_array();
+  timestamps(w, r.created_at, r.enriched_at, r.delivered_at, r.failed_at);
+  // What came from the demographics lookup (NHS: PDS), for the channels it gave a contact for.
+  if (r.enriched_at && r.nhs_number && !r.channels.empty()) {
+    w.key("metadata").begin_array().begin_object();
+    if (r.demographics_version) w.key("version").string(*r.demographics_version);
+    w.key("queriedAt").string(nhs_time(*r.enriched_at));
+    w.key("labels").begin_array();
+    for (const store::NhsChannelRecord& c : r.channels) {
+      if (c.status != store::NhsChannelStatus::kSkipped) w.string(store::nhs_channel_name(c.type));
+    }
+    w.end_array().key("source").string("pds").end_object().end_array();
+  }
   routing_plan(w, m);
   w.end_object();
   if (r.batch_id) {

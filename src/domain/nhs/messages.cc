@@ -53,6 +53,7 @@ store::NhsMessageRecord NhsMessages::record_for(const store::NhsClientRecord& cl
   record.personalisation_json = std::move(request.personalisation_json);
   record.contact_details_json = std::move(request.contact_details_json);
   record.created_at = now;
+  record.next_step_at = now;  // the cascade takes it from here (cascade.h)
   return record;
 }
 

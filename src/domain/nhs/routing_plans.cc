@@ -45,16 +45,6 @@ const std::vector<RoutingPlan>& plans() {
 
 }  // namespace
 
-const char* nhs_channel_name(NhsChannel channel) {
-  switch (channel) {
-    case NhsChannel::kNhsApp: return "nhsapp";
-    case NhsChannel::kEmail: return "email";
-    case NhsChannel::kSms: return "sms";
-    case NhsChannel::kLetter: return "letter";
-  }
-  return "email";
-}
-
 std::span<const RoutingPlan> built_in_plans() { return plans(); }
 
 const RoutingPlan* find_plan(const Uuid& id) {

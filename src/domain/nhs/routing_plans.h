@@ -17,11 +17,12 @@
 
 #include "core/time.h"
 #include "core/uuid.h"
+#include "store/records.h"
 
 namespace herald::domain::nhs {
 
-enum class NhsChannel { kNhsApp, kEmail, kSms, kLetter };
-const char* nhs_channel_name(NhsChannel channel);  // "nhsapp", "email", "sms", "letter"
+using store::nhs_channel_name;
+using store::NhsChannel;
 
 struct PlanChannel {
   NhsChannel type = NhsChannel::kEmail;

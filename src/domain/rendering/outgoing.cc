@@ -33,6 +33,7 @@ Result<std::string> Outgoing::sms_text(const store::NotificationRecord& record, 
   auto service = lookups_.service(record.service, now);
   if (!service) return service.error();
   if (!*service) return not_found("service " + record.service.to_string());
+  if (store::is_free_text(record)) return record.body;
   auto found = lookups_.template_version(record.service, record.template_id, record.template_version, now);
   if (!found) return found.error();
   if (!*found) return not_found("template " + record.template_id.to_string());

@@ -3,7 +3,8 @@
 // the subject and body stored when it was accepted (the API's `content`), never from its
 // template again, so what is stored is exactly what is sent (the MIME parts are a function of
 // them: email_mime_parts). A text is rendered again with the service's name prefix, as GOV.UK
-// does at send time; its stored body is the API's unprefixed `content.body`. Thread-safe.
+// does at send time; its stored body is the API's unprefixed `content.body`. A free-text text
+// (store::is_free_text: NHS Notify's free-text plans) is sent as stored. Thread-safe.
 
 #include <optional>
 #include <string>

@@ -282,6 +282,26 @@ CREATE UNIQUE INDEX nhs_message_batches_reference ON nhs_message_batches(client_
   WHERE reference_index IS NOT NULL;
 CREATE INDEX nhs_messages_batch ON nhs_messages(batch_id) WHERE batch_id IS NOT NULL;
 )sql"},
+    // NHS Notify's cascade (issue 18): a message's channels, its enriched recipient (sealed),
+    // when it is next due and who holds it; notifications that carry a message's channel point
+    // back to it; demographics records for NHS-number lookups.
+    Migration{18, "nhs cascade", R"sql(
+ALTER TABLE nhs_messages ADD COLUMN channels text NOT NULL DEFAULT '[]';
+ALTER TABLE nhs_messages ADD COLUMN recipient bytea;
+ALTER TABLE nhs_messages ADD COLUMN demographics_version text;
+ALTER TABLE nhs_messages ADD COLUMN next_step_at bigint;
+ALTER TABLE nhs_messages ADD COLUMN lease_until bigint;
+ALTER TABLE nhs_messages ADD COLUMN claim bigint NOT NULL DEFAULT 0;
+ALTER TABLE nhs_messages ADD COLUMN woken bigint NOT NULL DEFAULT 0;
+UPDATE nhs_messages SET next_step_at = created_at WHERE status = 'created';
+CREATE INDEX nhs_messages_due ON nhs_messages(next_step_at) WHERE next_step_at IS NOT NULL;
+ALTER TABLE notifications ADD COLUMN nhs_message_id text;
+CREATE TABLE demographics (
+  nhs_number_index bytea PRIMARY KEY,
+  record bytea NOT NULL,
+  updated_at bigint NOT NULL
+);
+)sql"},
 };
 
 static_assert(kMigrations.back().version == kSchemaVersion, "add the PostgreSQL form of every SQLite migration");

@@ -46,6 +46,43 @@ Result<PgResult> exec_retrying(PgConnection& connection, const std::string& sql,
 
 }  // namespace
 
+std::string notification_insert_sql(std::size_t rows, bool with_nhs_message_id) {
+  return std::string(
+             "INSERT INTO notifications (id, service_id, api_key_id, key_type, template_id, template_version, "
+             "notification_type, status, reference_sealed, recipient, personalisation, subject, body, "
+             "one_click_unsubscribe_url, created_at, due_at, recipient_index, sender, billable_units, "
+             "rate_multiplier, postage, updated_at, sent_at, reference_index") +
+         (with_nhs_message_id ? ", nhs_message_id" : "") + ") VALUES " +
+         placeholders(rows, kInsertColumns + (with_nhs_message_id ? 1 : 0));
+}
+
+void add_notification_values(Params& params, const SealedNotification& r) {
+  params.text(r.id)
+      .text(r.service)
+      .text(r.api_key)
+      .text(r.key_type)
+      .text(r.template_id)
+      .integer(r.template_version)
+      .text(r.type)
+      .text(r.status)
+      .optional_bytes(r.reference)
+      .bytes(r.recipient)
+      .bytes(r.personalisation)
+      .bytes(r.subject)
+      .bytes(r.body)
+      .optional_bytes(r.unsubscribe)
+      .integer(r.created_at)
+      .optional_integer(r.due_at)
+      .optional_bytes(r.recipient_index)
+      .optional_text(r.sender)
+      .integer(r.billable_units)
+      .integer(r.rate_multiplier)
+      .optional_text(r.postage)
+      .optional_integer(r.updated_at)
+      .optional_integer(r.sent_at)
+      .optional_bytes(r.reference_index);
+}
+
 PgBatchWriter::PgBatchWriter(std::vector<std::unique_ptr<PgConnection>> connections, std::size_t max_batch,
                              Duration gather)
     : max_batch_(std::clamp<std::size_t>(max_batch, 1, 65535 / kInsertColumns)), gather_(gather), connections_(std::move(connections)) {
@@ -130,40 +167,9 @@ void PgBatchWriter::loop(PgConnection& connection) {
 }
 
 void PgBatchWriter::write_inserts(PgConnection& connection, std::vector<Pending*>& rows) {
-  const std::string sql =
-      "INSERT INTO notifications (id, service_id, api_key_id, key_type, template_id, template_version, "
-      "notification_type, status, reference_sealed, recipient, personalisation, subject, body, "
-      "one_click_unsubscribe_url, created_at, due_at, recipient_index, sender, billable_units, rate_multiplier, "
-      "postage, updated_at, sent_at, reference_index) VALUES " +
-      placeholders(rows.size(), kInsertColumns) + " ON CONFLICT (id) DO NOTHING RETURNING id";
+  const std::string sql = notification_insert_sql(rows.size()) + " ON CONFLICT (id) DO NOTHING RETURNING id";
   Params params;
-  for (const Pending* pending : rows) {
-    const SealedNotification& r = *pending->insert;
-    params.text(r.id)
-        .text(r.service)
-        .text(r.api_key)
-        .text(r.key_type)
-        .text(r.template_id)
-        .integer(r.template_version)
-        .text(r.type)
-        .text(r.status)
-        .optional_bytes(r.reference)
-        .bytes(r.recipient)
-        .bytes(r.personalisation)
-        .bytes(r.subject)
-        .bytes(r.body)
-        .optional_bytes(r.unsubscribe)
-        .integer(r.created_at)
-        .optional_integer(r.due_at)
-        .optional_bytes(r.recipient_index)
-        .optional_text(r.sender)
-        .integer(r.billable_units)
-        .integer(r.rate_multiplier)
-        .optional_text(r.postage)
-        .optional_integer(r.updated_at)
-        .optional_integer(r.sent_at)
-        .optional_bytes(r.reference_index);
-  }
+  for (const Pending* pending : rows) add_notification_values(params, *pending->insert);
   const std::uint64_t resets = connection.resets();
   auto result = exec_retrying(connection, sql, params);
   {
@@ -212,14 +218,24 @@ void PgBatchWriter::write_outcomes(PgConnection& connection, std::vector<Pending
           .optional_text(o.sent_by)
           .text(o.callback ? "true" : "false");
     }
+    // A notification that carries an NHS Notify message's channel makes no callback due: its
+    // message's cascade is woken instead (due at once: at the earliest of its outcomes here, if
+    // that is before the time it was due), in the same statement. The second update finds no
+    // row to join when no notification here has a message, the common case.
     const std::string sql =
-        "UPDATE notifications AS n SET status = v.status, updated_at = v.updated_at, "
+        "WITH u AS (UPDATE notifications AS n SET status = v.status, updated_at = v.updated_at, "
         "sent_at = COALESCE(v.sent_at, n.sent_at), due_at = v.due_at, sent_by = COALESCE(v.sent_by, n.sent_by), "
-        "callback_due_at = CASE WHEN v.callback AND EXISTS (SELECT 1 FROM service_callbacks c WHERE c.service_id = "
-        "n.service_id AND c.kind = 'delivery_status') THEN v.updated_at ELSE n.callback_due_at END FROM (VALUES " +
+        "callback_due_at = CASE WHEN v.callback AND n.nhs_message_id IS NULL AND EXISTS (SELECT 1 FROM "
+        "service_callbacks c WHERE c.service_id = n.service_id AND c.kind = 'delivery_status') THEN v.updated_at "
+        "ELSE n.callback_due_at END FROM (VALUES " +
         placeholders(end - begin, kOutcomeColumns,
                      {"::uuid", "::text", "::bigint", "::bigint", "::bigint", "::text", "::boolean"}) +
-        ") AS v(id, status, updated_at, sent_at, due_at, sent_by, callback) WHERE n.id = v.id RETURNING n.id";
+        ") AS v(id, status, updated_at, sent_at, due_at, sent_by, callback) WHERE n.id = v.id "
+        "RETURNING n.id, n.nhs_message_id, v.updated_at), "
+        "w AS (UPDATE nhs_messages AS m SET woken = 1, next_step_at = CASE WHEN m.next_step_at IS NULL OR "
+        "m.next_step_at > a.woken_at THEN a.woken_at ELSE m.next_step_at END FROM (SELECT nhs_message_id, "
+        "min(updated_at) AS woken_at FROM u WHERE nhs_message_id IS NOT NULL GROUP BY nhs_message_id) AS a "
+        "WHERE m.id = a.nhs_message_id) SELECT id FROM u";
     auto result = exec_retrying(connection, sql, params);
     {
       std::lock_guard lock(mutex_);

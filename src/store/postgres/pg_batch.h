@@ -13,6 +13,7 @@
 #include <memory>
 #include <mutex>
 #include <optional>
+#include <string>
 #include <thread>
 #include <vector>
 
@@ -23,6 +24,14 @@
 #include "store/sealed_row.h"
 
 namespace herald::store::postgres {
+
+// The notifications' INSERT, shared by the batch writer and the NHS cascade (PgStore::save_nhs_step):
+// "INSERT INTO notifications (...) VALUES (...), ..." for `rows` rows, each of the values
+// add_notification_values adds and, when `with_nhs_message_id`, one more after them: the id of
+// the NHS Notify message whose channel the notification carries. No ON CONFLICT clause.
+std::string notification_insert_sql(std::size_t rows, bool with_nhs_message_id = false);
+// Adds one sealed notification's values, in notification_insert_sql's order.
+void add_notification_values(Params& params, const SealedNotification& row);
 
 class PgBatchWriter {
  public:

@@ -172,7 +172,8 @@ const std::string* PgConnection::prepared_name(const std::string& statement, int
   if (auto it = prepared_.find(statement); it != prepared_.end()) return &it->second;
   // Only plannable statements can be prepared (not BEGIN, FETCH, ...).
   const bool plannable = statement.starts_with("SELECT") || statement.starts_with("INSERT") ||
-                         statement.starts_with("UPDATE") || statement.starts_with("DELETE");
+                         statement.starts_with("UPDATE") || statement.starts_with("DELETE") ||
+                         statement.starts_with("WITH");
   if (!plannable || prepared_.size() >= kMaxPrepared || statement.size() > kMaxPreparedText) return nullptr;
   const std::string name = "h" + std::to_string(prepared_.size());
   PGresult* result = PQprepare(conn_, name.c_str(), statement.c_str(), params, nullptr);

@@ -4,6 +4,7 @@
 #include <cmath>
 #include <future>
 #include <limits>
+#include <unordered_map>
 
 #include "core/check.h"
 #include "core/log.h"
@@ -308,13 +309,19 @@ Result<std::optional<NotificationRecord>> PgStore::apply_receipt(const DeliveryR
         // The transitions are the domain's rule (domain::status_after_receipt), applied in one
         // update. Safe to re-send after a broken connection: whether a second run still finds the
         // notification in a status the receipt applies in is the rule's to say (a final status
-        // never moves again, and returned-letter follows only delivered).
+        // never moves again, and returned-letter follows only delivered). A notification that
+        // carries an NHS Notify message's channel makes no callback due: the same statement wakes
+        // its message's cascade instead (due at once, unless it already is).
         auto rows = db.exec(
-            "UPDATE notifications SET status = " + receipt_status_case(receipt) +
-                ", updated_at = $1, callback_due_at = CASE WHEN $4 AND EXISTS (SELECT 1 FROM service_callbacks c "
-                "WHERE c.service_id = notifications.service_id AND c.kind = 'delivery_status') THEN $1 ELSE "
-                "callback_due_at END WHERE id = $2 AND sent_by = $3 AND status IN " +
-                receipt_status_list(receipt) + " AND redacted_at IS NULL RETURNING " + kNotificationColumns,
+            "WITH u AS (UPDATE notifications SET status = " + receipt_status_case(receipt) +
+                ", updated_at = $1, callback_due_at = CASE WHEN $4 AND nhs_message_id IS NULL AND EXISTS (SELECT 1 "
+                "FROM service_callbacks c WHERE c.service_id = notifications.service_id AND c.kind = "
+                "'delivery_status') THEN $1 ELSE callback_due_at END WHERE id = $2 AND sent_by = $3 AND status IN " +
+                receipt_status_list(receipt) + " AND redacted_at IS NULL RETURNING " + kNotificationColumns +
+                ", nhs_message_id), w AS (UPDATE nhs_messages SET woken = 1, next_step_at = CASE WHEN next_step_at "
+                "IS NULL OR next_step_at > $1 THEN $1 ELSE next_step_at END "
+                "WHERE id = (SELECT nhs_message_id FROM u)) SELECT " +
+                kNotificationColumns + " FROM u",
             Params()
                 .integer(to_micros(receipt.received_at))
                 .text(receipt.id.to_string())
@@ -843,7 +850,8 @@ Result<std::vector<NotificationRecord>> PgStore::list_notifications(const Notifi
         Params params;
         params.text(service).text(key_type_name(query.key_type));
         std::string sql = std::string("SELECT ") + kNotificationColumns +
-                          " FROM notifications WHERE service_id = $1 AND key_type = $2 AND redacted_at IS NULL";
+                          " FROM notifications WHERE service_id = $1 AND key_type = $2 AND redacted_at IS NULL "
+                          "AND nhs_message_id IS NULL";
         const auto next = [&params] { return "$" + std::to_string(params.size()); };
         if (!query.types.empty()) {
           std::vector<std::string> names;
@@ -1240,10 +1248,14 @@ SealedNhsMessage read_nhs_message(const PgResult& rows, int i) {
   m.enriched_at = rows.optional_integer(i, 17);
   m.delivered_at = rows.optional_integer(i, 18);
   m.failed_at = rows.optional_integer(i, 19);
+  m.channels = rows.text(i, 20);
+  m.recipient = rows.optional_bytes(i, 21);
+  m.demographics_version = rows.optional_text(i, 22);
+  m.next_step_at = rows.optional_integer(i, 23);
   return m;
 }
 
-// Adds one sealed message's 20 values, in kNhsMessageColumns' order.
+// Adds one sealed message's 24 values, in kNhsMessageColumns' order.
 void add_message_params(Params& params, const SealedNhsMessage& row) {
   params.text(row.id)
       .text(row.client)
@@ -1264,12 +1276,16 @@ void add_message_params(Params& params, const SealedNhsMessage& row) {
       .integer(row.created_at)
       .optional_integer(row.enriched_at)
       .optional_integer(row.delivered_at)
-      .optional_integer(row.failed_at);
+      .optional_integer(row.failed_at)
+      .text(row.channels)
+      .optional_bytes(row.recipient)
+      .optional_text(row.demographics_version)
+      .optional_integer(row.next_step_at);
 }
 
-constexpr int kNhsMessageValues = 20;
+constexpr int kNhsMessageValues = 24;
 
-// "INSERT ... VALUES ($1..$20), ($21..$40), ..." for `rows` messages.
+// "INSERT ... VALUES ($1..$24), ($25..$48), ..." for `rows` messages.
 std::string insert_messages_sql(std::size_t rows) {
   std::string sql = std::string("INSERT INTO nhs_messages (") + kNhsMessageColumns + ") VALUES ";
   int n = 1;
@@ -1323,7 +1339,7 @@ Result<bool> PgStore::insert_nhs_batch(const NhsBatchRecord& batch, const std::v
     rows.push_back(std::move(*sealed));
   }
   const SealedNhsBatch& b = *sealed_batch;
-  // Multi-row inserts of up to 1,000 messages (20,000 parameters; PostgreSQL allows 65,535).
+  // Multi-row inserts of up to 1,000 messages (24,000 parameters; PostgreSQL allows 65,535).
   constexpr std::size_t kChunk = 1000;
   return with_connection<bool>([&](PgConnection& db) -> Result<bool> {
     bool stored = false;
@@ -1378,6 +1394,157 @@ Result<std::optional<NhsMessageRecord>> PgStore::find_nhs_message(Uuid client, s
     return opened.error();
   }
   return std::optional<NhsMessageRecord>(std::move(*opened));
+}
+
+Result<std::vector<NhsMessageClaim>> PgStore::claim_nhs_messages(int limit, Timestamp now, Duration lease) {
+  return with_connection<std::vector<NhsMessageClaim>>([&](PgConnection& db) -> Result<std::vector<NhsMessageClaim>> {
+    // SKIP LOCKED, as in claim_due: messages another node is claiming right now are passed over,
+    // never claimed twice; a claim's lease ends at lease_until, and its number (claim) is what
+    // its step must name to be saved.
+    auto rows = db.exec(
+        std::string("UPDATE nhs_messages AS m SET lease_until = $1, claim = m.claim + 1, woken = 0 FROM (SELECT id "
+                    "AS claimed_id FROM nhs_messages WHERE next_step_at <= $2 AND (lease_until IS NULL OR "
+                    "lease_until <= $2) ORDER BY next_step_at LIMIT $3 FOR UPDATE SKIP LOCKED) AS c "
+                    "WHERE m.id = c.claimed_id RETURNING ") +
+            kNhsMessageColumns + ", claim",
+        Params().integer(to_micros(now + lease)).integer(to_micros(now)).integer(limit));
+    if (!rows) return rows.error();
+    std::vector<NhsMessageClaim> out;
+    std::vector<std::string> gone;
+    for (int i = 0; i < rows->rows(); ++i) {
+      const SealedNhsMessage sealed = read_nhs_message(*rows, i);
+      auto opened = open_nhs_message(*cipher_, sealed);
+      if (opened) {
+        out.push_back(NhsMessageClaim{std::move(*opened), rows->integer(i, 24)});
+        continue;
+      }
+      // Its data key is gone (retention) or it does not open: nothing more can be done for it.
+      log::error("store.unreadable_nhs_message", {{"message_id", sealed.id}, {"error", opened.error().message}});
+      gone.push_back(sealed.id);
+    }
+    for (const std::string& id : gone) {
+      HERALD_TRY(
+          db.run("UPDATE nhs_messages SET next_step_at = NULL, lease_until = NULL WHERE id = $1", Params().text(id)));
+    }
+    return out;
+  });
+}
+
+Result<bool> PgStore::save_nhs_step(const NhsCascadeStep& step, Timestamp now) {
+  // Sealed here, on the caller's thread, before a connection is taken.
+  auto sealed = seal_nhs_message(*cipher_, step.message);
+  if (!sealed) return sealed.error();
+  std::vector<SealedNotification> notifications;
+  notifications.reserve(step.notifications.size());
+  for (const NotificationRecord& record : step.notifications) {
+    auto row = seal_notification(*cipher_, record);
+    if (!row) return row.error();
+    notifications.push_back(std::move(*row));
+  }
+  const SealedNhsMessage& m = *sealed;
+  // Multi-row inserts of up to 1,000 notifications (25,000 parameters; PostgreSQL allows 65,535).
+  constexpr std::size_t kChunk = 1000;
+  return with_connection<bool>([&](PgConnection& db) -> Result<bool> {
+    bool saved = false;
+    HERALD_TRY(db.transaction([&]() -> Result<void> {
+      // A notification of the message that changed status since the claim set woken: the
+      // message is due again at once rather than when the step says.
+      auto updated = db.exec(
+          "UPDATE nhs_messages SET status = $1, status_description = $2, failure_reason_code = $3, enriched_at = $4, "
+          "delivered_at = $5, failed_at = $6, channels = $7, recipient = $8, demographics_version = $9, "
+          "next_step_at = CASE WHEN woken = 1 THEN $10::bigint ELSE $11::bigint END, woken = 0, lease_until = NULL "
+          "WHERE id = $12 AND claim = $13",
+          Params()
+              .text(m.status)
+              .optional_text(m.status_description)
+              .optional_text(m.failure_reason_code)
+              .optional_integer(m.enriched_at)
+              .optional_integer(m.delivered_at)
+              .optional_integer(m.failed_at)
+              .text(m.channels)
+              .optional_bytes(m.recipient)
+              .optional_text(m.demographics_version)
+              .integer(to_micros(now))
+              .optional_integer(m.next_step_at)
+              .text(m.id)
+              .integer(step.claim));
+      if (!updated) return updated.error();
+      if (updated->affected() != 1) return ok();  // the claim was lost: another step saves this message
+      for (std::size_t start = 0; start < notifications.size(); start += kChunk) {
+        const std::size_t count = std::min(kChunk, notifications.size() - start);
+        Params params;
+        for (std::size_t i = start; i < start + count; ++i) {
+          add_notification_values(params, notifications[i]);
+          params.text(m.id);
+        }
+        HERALD_TRY(db.run(notification_insert_sql(count, /*with_nhs_message_id=*/true), params));
+      }
+      saved = true;
+      return ok();
+    }));
+    return saved;
+  });
+}
+
+Result<void> PgStore::put_demographics(const std::vector<DemographicsRow>& rows) {
+  std::vector<SealedDemographics> sealed;
+  sealed.reserve(rows.size());
+  for (const DemographicsRow& row : rows) {
+    auto s = seal_demographics(*cipher_, row);
+    if (!s) return s.error();
+    sealed.push_back(std::move(*s));
+  }
+  // One statement may not update a row twice (ON CONFLICT DO UPDATE): of rows with the same NHS
+  // number, the last one given is stored, as if they were written one after another.
+  std::unordered_map<std::string, std::size_t> last;
+  for (std::size_t i = 0; i < sealed.size(); ++i) last[sealed[i].nhs_number_index] = i;
+  std::vector<const SealedDemographics*> unique;
+  unique.reserve(last.size());
+  for (std::size_t i = 0; i < sealed.size(); ++i) {
+    if (last[sealed[i].nhs_number_index] == i) unique.push_back(&sealed[i]);
+  }
+  if (unique.empty()) return ok();
+  // Multi-row upserts of up to 1,000 records (3,000 parameters).
+  constexpr std::size_t kChunk = 1000;
+  return with_connection<void>([&](PgConnection& db) {
+    return db.transaction([&]() -> Result<void> {
+      for (std::size_t start = 0; start < unique.size(); start += kChunk) {
+        const std::size_t count = std::min(kChunk, unique.size() - start);
+        std::string sql = "INSERT INTO demographics (nhs_number_index, record, updated_at) VALUES ";
+        Params params;
+        for (std::size_t i = 0; i < count; ++i) {
+          const SealedDemographics& row = *unique[start + i];
+          const std::size_t n = params.size();
+          sql += (i == 0 ? "($" : ", ($") + std::to_string(n + 1) + ", $" + std::to_string(n + 2) + ", $" +
+                 std::to_string(n + 3) + ")";
+          params.bytes(row.nhs_number_index).bytes(row.record).integer(row.updated_at);
+        }
+        sql +=
+            " ON CONFLICT (nhs_number_index) DO UPDATE SET record = excluded.record, "
+            "updated_at = excluded.updated_at";
+        HERALD_TRY(db.run(sql, params));
+      }
+      return ok();
+    });
+  });
+}
+
+Result<std::optional<DemographicsRow>> PgStore::find_demographics(std::string_view nhs_number) {
+  auto index = demographics_index(*cipher_, nhs_number, Timestamp{});
+  if (!index) return index.error();
+  auto sealed = with_connection<std::optional<SealedDemographics>>(
+      [&](PgConnection& db) -> Result<std::optional<SealedDemographics>> {
+        auto rows =
+            db.exec("SELECT record, updated_at FROM demographics WHERE nhs_number_index = $1", Params().bytes(*index));
+        if (!rows) return rows.error();
+        if (rows->rows() == 0) return std::optional<SealedDemographics>();
+        return std::optional<SealedDemographics>(SealedDemographics{*index, rows->bytes(0, 0), rows->integer(0, 1)});
+      });
+  if (!sealed) return sealed.error();
+  if (!*sealed) return std::optional<DemographicsRow>();
+  auto opened = open_demographics(*cipher_, **sealed, nhs_number);
+  if (!opened) return opened.error();
+  return std::optional<DemographicsRow>(std::move(*opened));
 }
 
 }  // namespace herald::store::postgres

@@ -121,6 +121,11 @@ class PgStore final : public Store {
   Result<bool> insert_nhs_batch(const NhsBatchRecord& batch, const std::vector<NhsMessageRecord>& messages,
                                 Timestamp reference_cutoff) override;
   Result<std::optional<NhsMessageRecord>> find_nhs_message(Uuid client, std::string_view id) override;
+  // NhsCascadeStore.
+  Result<std::vector<NhsMessageClaim>> claim_nhs_messages(int limit, Timestamp now, Duration lease) override;
+  Result<bool> save_nhs_step(const NhsCascadeStep& step, Timestamp now) override;
+  Result<void> put_demographics(const std::vector<DemographicsRow>& rows) override;
+  Result<std::optional<DemographicsRow>> find_demographics(std::string_view nhs_number) override;
   Result<void> read_audit(std::int64_t after_seq, std::optional<Timestamp> since,
                           const std::function<Result<void>(const crypto::AuditEntry&)>& visit) override;
 

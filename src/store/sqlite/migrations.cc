@@ -321,6 +321,26 @@ CREATE UNIQUE INDEX nhs_message_batches_reference ON nhs_message_batches(client_
   WHERE reference_index IS NOT NULL;
 CREATE INDEX nhs_messages_batch ON nhs_messages(batch_id) WHERE batch_id IS NOT NULL;
 )sql"},
+    // NHS Notify's cascade (issue 18): a message's channels, its enriched recipient (sealed),
+    // when it is next due and who holds it; notifications that carry a message's channel point
+    // back to it; demographics records for NHS-number lookups.
+    Migration{18, "nhs cascade", R"sql(
+ALTER TABLE nhs_messages ADD COLUMN channels TEXT NOT NULL DEFAULT '[]';
+ALTER TABLE nhs_messages ADD COLUMN recipient BLOB;
+ALTER TABLE nhs_messages ADD COLUMN demographics_version TEXT;
+ALTER TABLE nhs_messages ADD COLUMN next_step_at INTEGER;
+ALTER TABLE nhs_messages ADD COLUMN lease_until INTEGER;
+ALTER TABLE nhs_messages ADD COLUMN claim INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE nhs_messages ADD COLUMN woken INTEGER NOT NULL DEFAULT 0;
+UPDATE nhs_messages SET next_step_at = created_at WHERE status = 'created';
+CREATE INDEX nhs_messages_due ON nhs_messages(next_step_at) WHERE next_step_at IS NOT NULL;
+ALTER TABLE notifications ADD COLUMN nhs_message_id TEXT;
+CREATE TABLE demographics (
+  nhs_number_index BLOB PRIMARY KEY,
+  record BLOB NOT NULL,
+  updated_at INTEGER NOT NULL
+) STRICT;
+)sql"},
 };
 
 static_assert(kMigrations.back().version == kSchemaVersion, "a new migration raises store::kSchemaVersion");

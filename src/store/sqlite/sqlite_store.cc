@@ -20,6 +20,18 @@ constexpr const char* kNotificationColumns =
     "id, service_id, api_key_id, key_type, template_id, template_version, notification_type, "
     "status, reference_sealed, recipient, personalisation, subject, body, one_click_unsubscribe_url, "
     "created_at, sent_at, updated_at, attempts, sender, billable_units, rate_multiplier, sent_by, callback_attempts, postage";
+constexpr int kNotificationColumnCount = 24;
+
+// A notification that carries an NHS Notify message's channel changed status: the message's
+// cascade looks again at once (and, if a step holds it now, once that step is saved).
+Result<void> wake_nhs_message(Connection& db, const std::optional<std::string>& message, Timestamp now) {
+  if (!message) return ok();
+  auto stmt = db.prepare(
+      "UPDATE nhs_messages SET woken = 1, next_step_at = CASE WHEN next_step_at IS NULL OR next_step_at > ? THEN ? "
+      "ELSE next_step_at END WHERE id = ?");
+  if (!stmt) return stmt.error();
+  return stmt->bind_int(1, to_micros(now)).bind_int(2, to_micros(now)).bind_text(3, *message).run();
+}
 
 // References an earlier release stored in plain text, sealed in batches (sealed_row.h); a
 // crash part-way leaves the rest for the next open.
@@ -517,6 +529,46 @@ Result<std::vector<TemplateRecord>> SqliteStore::templates_for_service(ServiceId
   });
 }
 
+namespace {
+
+// Inserts one sealed notification (the accept path's and the NHS cascade's).
+Result<void> insert_sealed_notification(Connection& db, const SealedNotification& row) {
+  auto stmt = db.prepare(
+      "INSERT INTO notifications (id, service_id, api_key_id, key_type, template_id, template_version, "
+      "notification_type, status, reference_sealed, recipient, personalisation, subject, body, "
+      "one_click_unsubscribe_url, created_at, due_at, recipient_index, sender, billable_units, rate_multiplier, "
+      "postage, updated_at, sent_at, reference_index) "
+      "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)");
+  if (!stmt) return stmt.error();
+  return stmt->bind_text(1, row.id)
+      .bind_text(2, row.service)
+      .bind_text(3, row.api_key)
+      .bind_text(4, row.key_type)
+      .bind_text(5, row.template_id)
+      .bind_int(6, row.template_version)
+      .bind_text(7, row.type)
+      .bind_text(8, row.status)
+      .bind_optional_blob(9, row.reference)
+      .bind_blob(10, row.recipient)
+      .bind_blob(11, row.personalisation)
+      .bind_blob(12, row.subject)
+      .bind_blob(13, row.body)
+      .bind_optional_blob(14, row.unsubscribe)
+      .bind_int(15, row.created_at)
+      .bind_optional_int(16, row.due_at)
+      .bind_optional_blob(17, row.recipient_index)
+      .bind_optional_text(18, row.sender)
+      .bind_int(19, row.billable_units)
+      .bind_int(20, row.rate_multiplier)
+      .bind_optional_text(21, row.postage)
+      .bind_optional_int(22, row.updated_at)
+      .bind_optional_int(23, row.sent_at)
+      .bind_optional_blob(24, row.reference_index)
+      .run();
+}
+
+}  // namespace
+
 Result<void> SqliteStore::insert_notification(const NotificationRecord& record) {
   return wait_for([&](Completion done) { insert_notification_async(record, std::move(done)); });
 }
@@ -529,42 +581,9 @@ void SqliteStore::insert_notification_async(const NotificationRecord& record, Co
     done(sealed.error());
     return;
   }
-  writer_->submit(
-      [row = std::make_shared<SealedNotification>(std::move(*sealed))](Connection& db) -> Result<void> {
-        auto stmt = db.prepare(
-            "INSERT INTO notifications (id, service_id, api_key_id, key_type, template_id, template_version, "
-            "notification_type, status, reference_sealed, recipient, personalisation, subject, body, "
-            "one_click_unsubscribe_url, created_at, due_at, recipient_index, sender, billable_units, rate_multiplier, "
-            "postage, updated_at, sent_at, reference_index) "
-            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)");
-        if (!stmt) return stmt.error();
-        return stmt->bind_text(1, row->id)
-            .bind_text(2, row->service)
-            .bind_text(3, row->api_key)
-            .bind_text(4, row->key_type)
-            .bind_text(5, row->template_id)
-            .bind_int(6, row->template_version)
-            .bind_text(7, row->type)
-            .bind_text(8, row->status)
-            .bind_optional_blob(9, row->reference)
-            .bind_blob(10, row->recipient)
-            .bind_blob(11, row->personalisation)
-            .bind_blob(12, row->subject)
-            .bind_blob(13, row->body)
-            .bind_optional_blob(14, row->unsubscribe)
-            .bind_int(15, row->created_at)
-            .bind_optional_int(16, row->due_at)
-            .bind_optional_blob(17, row->recipient_index)
-            .bind_optional_text(18, row->sender)
-            .bind_int(19, row->billable_units)
-            .bind_int(20, row->rate_multiplier)
-            .bind_optional_text(21, row->postage)
-            .bind_optional_int(22, row->updated_at)
-            .bind_optional_int(23, row->sent_at)
-            .bind_optional_blob(24, row->reference_index)
-            .run();
-      },
-      std::move(done));
+  writer_->submit([row = std::make_shared<SealedNotification>(std::move(*sealed))](
+                      Connection& db) -> Result<void> { return insert_sealed_notification(db, *row); },
+                  std::move(done));
 }
 
 Result<NotificationRecord> SqliteStore::read_notification(const Statement& row) const {
@@ -635,8 +654,9 @@ Result<std::vector<NotificationRecord>> SqliteStore::list_notifications(const No
       if (!*row) return out;
       before.emplace(stmt->column_int(0), query.older_than->to_string());
     }
-    std::string sql = std::string("SELECT ") + kNotificationColumns +
-                      " FROM notifications WHERE service_id = ? AND key_type = ? AND redacted_at IS NULL";
+    std::string sql =
+        std::string("SELECT ") + kNotificationColumns +
+        " FROM notifications WHERE service_id = ? AND key_type = ? AND redacted_at IS NULL AND nhs_message_id IS NULL";
     const auto in_list = [&sql](const char* column, std::size_t n) {
       if (n == 0) return;
       sql += std::string(" AND ") + column + " IN (?";
@@ -724,21 +744,24 @@ void SqliteStore::record_outcome_async(DeliveryOutcome outcome, Completion done)
       [outcome = std::move(outcome)](Connection& db) -> Result<void> {
         auto stmt = db.prepare(
             "UPDATE notifications SET status = ?, updated_at = ?, sent_at = COALESCE(?, sent_at), "
-            "due_at = ?, sent_by = COALESCE(?, sent_by), callback_due_at = CASE WHEN ? AND EXISTS (SELECT 1 FROM "
-            "service_callbacks c WHERE c.service_id = notifications.service_id AND c.kind = 'delivery_status') "
-            "THEN ? ELSE callback_due_at END WHERE id = ?");
+            "due_at = ?, sent_by = COALESCE(?, sent_by), callback_due_at = CASE WHEN ? AND nhs_message_id IS NULL "
+            "AND EXISTS (SELECT 1 FROM service_callbacks c WHERE c.service_id = notifications.service_id AND "
+            "c.kind = 'delivery_status') THEN ? ELSE callback_due_at END WHERE id = ? RETURNING nhs_message_id");
         if (!stmt) return stmt.error();
-        HERALD_TRY(stmt->bind_text(1, status_name(outcome.status))
-                       .bind_int(2, to_micros(outcome.updated_at))
-                       .bind_optional_int(3, optional_micros(outcome.sent_at))
-                       .bind_optional_int(4, optional_micros(outcome.next_attempt_at))
-                       .bind_optional_text(5, outcome.sent_by)
-                       .bind_int(6, outcome.callback ? 1 : 0)
-                       .bind_int(7, to_micros(outcome.updated_at))
-                       .bind_text(8, outcome.id.to_string())
-                       .run());
-        if (db.changes() != 1) return not_found("notification " + outcome.id.to_string());
-        return ok();
+        stmt->bind_text(1, status_name(outcome.status))
+            .bind_int(2, to_micros(outcome.updated_at))
+            .bind_optional_int(3, optional_micros(outcome.sent_at))
+            .bind_optional_int(4, optional_micros(outcome.next_attempt_at))
+            .bind_optional_text(5, outcome.sent_by)
+            .bind_int(6, outcome.callback ? 1 : 0)
+            .bind_int(7, to_micros(outcome.updated_at))
+            .bind_text(8, outcome.id.to_string());
+        auto row = stmt->step();
+        if (!row) return row.error();
+        if (!*row) return not_found("notification " + outcome.id.to_string());
+        const std::optional<std::string> message = stmt->column_optional_text(0);
+        HERALD_TRY(stmt->step());  // finish the statement
+        return wake_nhs_message(db, message, outcome.updated_at);
       },
       std::move(done));
 }
@@ -750,10 +773,11 @@ Result<std::optional<NotificationRecord>> SqliteStore::apply_receipt(const Deliv
     // The transitions are the domain's rule (domain::status_after_receipt), applied in one update.
     auto stmt = db.prepare(
         "UPDATE notifications SET status = " + receipt_status_case(receipt) +
-        ", updated_at = ?, callback_due_at = CASE WHEN ? AND EXISTS (SELECT 1 FROM service_callbacks c WHERE "
-        "c.service_id = notifications.service_id AND c.kind = 'delivery_status') THEN ? ELSE callback_due_at END "
-        "WHERE id = ? AND sent_by = ? AND status IN " +
-        receipt_status_list(receipt) + " AND redacted_at IS NULL RETURNING " + kNotificationColumns);
+        ", updated_at = ?, callback_due_at = CASE WHEN ? AND nhs_message_id IS NULL AND EXISTS (SELECT 1 FROM "
+        "service_callbacks c WHERE c.service_id = notifications.service_id AND c.kind = 'delivery_status') THEN ? "
+        "ELSE callback_due_at END WHERE id = ? AND sent_by = ? AND status IN " +
+        receipt_status_list(receipt) + " AND redacted_at IS NULL RETURNING " + kNotificationColumns +
+        ", nhs_message_id");
     if (!stmt) return stmt.error();
     stmt->bind_int(1, to_micros(receipt.received_at))
         .bind_int(2, receipt.callback ? 1 : 0)
@@ -764,9 +788,10 @@ Result<std::optional<NotificationRecord>> SqliteStore::apply_receipt(const Deliv
     if (!row) return row.error();
     if (!*row) return ok();
     auto record = read_notification(*stmt);
+    const std::optional<std::string> message = stmt->column_optional_text(kNotificationColumnCount);
     HERALD_TRY(stmt->step());  // finish the statement
     if (record) applied = std::move(*record);
-    return ok();
+    return wake_nhs_message(db, message, receipt.received_at);
   });
   if (!result) return result.error();
   return applied;
@@ -1498,14 +1523,18 @@ SealedNhsMessage read_nhs_message(const Statement& row) {
   m.enriched_at = row.column_optional_int(17);
   m.delivered_at = row.column_optional_int(18);
   m.failed_at = row.column_optional_int(19);
+  m.channels = row.column_text(20);
+  if (!row.column_is_null(21)) m.recipient = row.column_blob(21);
+  m.demographics_version = row.column_optional_text(22);
+  m.next_step_at = row.column_optional_int(23);
   return m;
 }
 
 // Inserts one sealed message; false when its id or (single message) reference is taken.
 Result<bool> insert_sealed_nhs_message(Connection& db, const SealedNhsMessage& row) {
-  auto stmt =
-      db.prepare(std::string("INSERT INTO nhs_messages (") + kNhsMessageColumns +
-                 ") VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING");
+  auto stmt = db.prepare(
+      std::string("INSERT INTO nhs_messages (") + kNhsMessageColumns +
+      ") VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING");
   if (!stmt) return stmt.error();
   HERALD_TRY(stmt->bind_text(1, row.id)
                  .bind_text(2, row.client)
@@ -1527,6 +1556,10 @@ Result<bool> insert_sealed_nhs_message(Connection& db, const SealedNhsMessage& r
                  .bind_optional_int(18, row.enriched_at)
                  .bind_optional_int(19, row.delivered_at)
                  .bind_optional_int(20, row.failed_at)
+                 .bind_text(21, row.channels)
+                 .bind_optional_blob(22, row.recipient)
+                 .bind_optional_text(23, row.demographics_version)
+                 .bind_optional_int(24, row.next_step_at)
                  .run());
   return db.changes() == 1;
 }
@@ -1623,6 +1656,140 @@ Result<std::optional<NhsMessageRecord>> SqliteStore::find_nhs_message(Uuid clien
     return opened.error();
   }
   return std::optional<NhsMessageRecord>(std::move(*opened));
+}
+
+Result<std::vector<NhsMessageClaim>> SqliteStore::claim_nhs_messages(int limit, Timestamp now, Duration lease) {
+  std::vector<SealedNhsMessage> rows;
+  std::vector<std::int64_t> claims;
+  auto result = writer_->run([&](Connection& db) -> Result<void> {
+    auto stmt = db.prepare(std::string("UPDATE nhs_messages SET lease_until = ?, claim = claim + 1, woken = 0 WHERE id "
+                                       "IN (SELECT id FROM nhs_messages WHERE next_step_at <= ? AND (lease_until IS "
+                                       "NULL OR lease_until <= ?) ORDER BY next_step_at LIMIT ?) RETURNING ") +
+                           kNhsMessageColumns + ", claim");
+    if (!stmt) return stmt.error();
+    stmt->bind_int(1, to_micros(now + lease))
+        .bind_int(2, to_micros(now))
+        .bind_int(3, to_micros(now))
+        .bind_int(4, limit);
+    while (true) {
+      auto row = stmt->step();
+      if (!row) return row.error();
+      if (!*row) return ok();
+      rows.push_back(read_nhs_message(*stmt));
+      claims.push_back(stmt->column_int(24));
+    }
+  });
+  if (!result) return result.error();
+  std::vector<NhsMessageClaim> out;
+  std::vector<std::string> gone;
+  for (std::size_t i = 0; i < rows.size(); ++i) {
+    auto opened = open_nhs_message(*cipher_, rows[i]);
+    if (opened) {
+      out.push_back(NhsMessageClaim{std::move(*opened), claims[i]});
+      continue;
+    }
+    // Its data key is gone (retention) or it does not open: nothing more can be done for it.
+    log::error("store.unreadable_nhs_message", {{"message_id", rows[i].id}, {"error", opened.error().message}});
+    gone.push_back(rows[i].id);
+  }
+  if (!gone.empty()) {
+    HERALD_TRY(writer_->run([&](Connection& db) -> Result<void> {
+      for (const std::string& id : gone) {
+        auto stmt = db.prepare("UPDATE nhs_messages SET next_step_at = NULL, lease_until = NULL WHERE id = ?");
+        if (!stmt) return stmt.error();
+        HERALD_TRY(stmt->bind_text(1, id).run());
+      }
+      return ok();
+    }));
+  }
+  return out;
+}
+
+Result<bool> SqliteStore::save_nhs_step(const NhsCascadeStep& step, Timestamp now) {
+  // Sealed here, on the caller's thread: the writer only writes.
+  auto sealed = seal_nhs_message(*cipher_, step.message);
+  if (!sealed) return sealed.error();
+  std::vector<SealedNotification> notifications;
+  for (const NotificationRecord& record : step.notifications) {
+    auto row = seal_notification(*cipher_, record);
+    if (!row) return row.error();
+    notifications.push_back(std::move(*row));
+  }
+  const SealedNhsMessage& m = *sealed;
+  bool saved = false;
+  auto result = writer_->run([&](Connection& db) -> Result<void> {
+    auto stmt = db.prepare(
+        "UPDATE nhs_messages SET status = ?, status_description = ?, failure_reason_code = ?, enriched_at = ?, "
+        "delivered_at = ?, failed_at = ?, channels = ?, recipient = ?, demographics_version = ?, "
+        "next_step_at = CASE WHEN woken = 1 THEN ? ELSE ? END, woken = 0, lease_until = NULL "
+        "WHERE id = ? AND claim = ?");
+    if (!stmt) return stmt.error();
+    HERALD_TRY(stmt->bind_text(1, m.status)
+                   .bind_optional_text(2, m.status_description)
+                   .bind_optional_text(3, m.failure_reason_code)
+                   .bind_optional_int(4, m.enriched_at)
+                   .bind_optional_int(5, m.delivered_at)
+                   .bind_optional_int(6, m.failed_at)
+                   .bind_text(7, m.channels)
+                   .bind_optional_blob(8, m.recipient)
+                   .bind_optional_text(9, m.demographics_version)
+                   .bind_int(10, to_micros(now))
+                   .bind_optional_int(11, m.next_step_at)
+                   .bind_text(12, m.id)
+                   .bind_int(13, step.claim)
+                   .run());
+    if (db.changes() != 1) return ok();  // the claim was lost: another step saves this message
+    for (const SealedNotification& row : notifications) {
+      HERALD_TRY(insert_sealed_notification(db, row));
+      auto link = db.prepare("UPDATE notifications SET nhs_message_id = ? WHERE id = ?");
+      if (!link) return link.error();
+      HERALD_TRY(link->bind_text(1, m.id).bind_text(2, row.id).run());
+    }
+    saved = true;
+    return ok();
+  });
+  if (!result) return result.error();
+  return saved;
+}
+
+Result<void> SqliteStore::put_demographics(const std::vector<DemographicsRow>& rows) {
+  std::vector<SealedDemographics> sealed;
+  sealed.reserve(rows.size());
+  for (const DemographicsRow& row : rows) {
+    auto s = seal_demographics(*cipher_, row);
+    if (!s) return s.error();
+    sealed.push_back(std::move(*s));
+  }
+  return writer_->run([&](Connection& db) -> Result<void> {
+    for (const SealedDemographics& row : sealed) {
+      auto stmt = db.prepare(
+          "INSERT INTO demographics (nhs_number_index, record, updated_at) VALUES (?, ?, ?) ON CONFLICT "
+          "(nhs_number_index) DO UPDATE SET record = excluded.record, updated_at = excluded.updated_at");
+      if (!stmt) return stmt.error();
+      HERALD_TRY(stmt->bind_blob(1, row.nhs_number_index).bind_blob(2, row.record).bind_int(3, row.updated_at).run());
+    }
+    return ok();
+  });
+}
+
+Result<std::optional<DemographicsRow>> SqliteStore::find_demographics(std::string_view nhs_number) {
+  auto index = demographics_index(*cipher_, nhs_number, Timestamp{});
+  if (!index) return index.error();
+  auto sealed =
+      with_reader<std::optional<SealedDemographics>>([&](Connection& db) -> Result<std::optional<SealedDemographics>> {
+        auto stmt = db.prepare("SELECT record, updated_at FROM demographics WHERE nhs_number_index = ?");
+        if (!stmt) return stmt.error();
+        stmt->bind_blob(1, *index);
+        auto row = stmt->step();
+        if (!row) return row.error();
+        if (!*row) return std::optional<SealedDemographics>();
+        return std::optional<SealedDemographics>(SealedDemographics{*index, stmt->column_blob(0), stmt->column_int(1)});
+      });
+  if (!sealed) return sealed.error();
+  if (!*sealed) return std::optional<DemographicsRow>();
+  auto opened = open_demographics(*cipher_, **sealed, nhs_number);
+  if (!opened) return opened.error();
+  return std::optional<DemographicsRow>(std::move(*opened));
 }
 
 }  // namespace herald::store::sqlite

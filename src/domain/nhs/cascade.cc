@@ -1,0 +1,518 @@
+#include "domain/nhs/cascade.h"
+
+#include <algorithm>
+
+#include "core/json.h"
+#include "core/log.h"
+#include "crypto/random.h"
+#include "domain/recipients/email_address.h"
+#include "domain/recipients/phone_number.h"
+#include "domain/rendering/sms_text.h"
+
+namespace herald::domain::nhs {
+namespace {
+
+using store::NhsChannel;
+using store::NhsChannelRecord;
+using store::NhsChannelStatus;
+using store::NhsMessageRecord;
+using store::NhsMessageStatus;
+
+// NHS's message and channel failure reasons (spec §7.4) and Herald's own (HRD_*), for failures
+// NHS's public material has no code for.
+FailureReason reason(const char* code, std::string description) {
+  return FailureReason{code == nullptr ? std::nullopt : std::optional<std::string>(code),
+                       "Failed reason: " + std::move(description)};
+}
+
+constexpr std::size_t kMaxEmailCharacters = 100'000;  // spec §8.2
+
+std::optional<std::string> string_member(const json::Value& object, std::string_view key) {
+  const json::Value* v = object.find(key);
+  if (v == nullptr || !v->is_string()) return std::nullopt;
+  return v->as_string();
+}
+
+void optional_member(json::Writer& w, std::string_view key, const std::optional<std::string>& value) {
+  if (value) w.key(key).string(*value);
+}
+
+bool in_progress(const NhsChannelRecord& c) { return c.status == NhsChannelStatus::kSending; }
+bool done(const NhsChannelRecord& c) {
+  return c.status == NhsChannelStatus::kDelivered || c.status == NhsChannelStatus::kFailed ||
+         c.status == NhsChannelStatus::kSkipped;
+}
+
+FailureReason missing_contact() { return reason("CFR_PDSV_0002", "Contact detail is missing"); }
+
+// A channel's failure as its message's: NHS pairs CFR_x with MFR_x.
+FailureReason message_reason_of(const NhsChannelRecord& channel) {
+  FailureReason r;
+  r.description = channel.status_description.value_or("Failed reason: No reachable communication channels.");
+  if (channel.failure_reason_code && channel.failure_reason_code->rfind("CFR_", 0) == 0) {
+    r.code = "MFR_" + channel.failure_reason_code->substr(4);
+  } else {
+    r.code = channel.failure_reason_code;
+  }
+  return r;
+}
+
+}  // namespace
+
+std::string to_json(const CascadeRecipient& r) {
+  json::Writer w;
+  w.begin_object();
+  w.key("given_name").string(r.given_name);
+  w.key("family_name").string(r.family_name);
+  optional_member(w, "email", r.email);
+  optional_member(w, "sms", r.sms);
+  w.key("address_lines").begin_array();
+  for (const std::string& line : r.address_lines) w.string(line);
+  w.end_array();
+  optional_member(w, "postcode", r.postcode);
+  if (r.nhs_app_registered) w.key("nhs_app").boolean(*r.nhs_app_registered);
+  optional_member(w, "accessible_format", r.accessible_format);
+  optional_member(w, "language", r.language);
+  w.end_object();
+  return w.take();
+}
+
+Result<CascadeRecipient> recipient_from_json(std::string_view text) {
+  auto parsed = json::parse(text);
+  if (!parsed || !parsed->is_object()) return data_loss("stored NHS recipient is not a JSON object");
+  const json::Value& o = *parsed;
+  CascadeRecipient r;
+  r.given_name = string_member(o, "given_name").value_or("");
+  r.family_name = string_member(o, "family_name").value_or("");
+  r.email = string_member(o, "email");
+  r.sms = string_member(o, "sms");
+  if (const json::Value* lines = o.find("address_lines"); lines != nullptr && lines->is_array()) {
+    for (const json::Value& line : lines->as_array()) {
+      if (line.is_string()) r.address_lines.push_back(line.as_string());
+    }
+  }
+  r.postcode = string_member(o, "postcode");
+  if (const json::Value* app = o.find("nhs_app"); app != nullptr && app->is_bool())
+    r.nhs_app_registered = app->as_bool();
+  r.accessible_format = string_member(o, "accessible_format");
+  r.language = string_member(o, "language");
+  return r;
+}
+
+std::optional<FailureReason> refusal_of(const DemographicsRecord& record) {
+  if (record.status == DemographicsRecord::Status::kInvalidated) {
+    return reason("MFR_PDSV_0008", "patient record invalidated");
+  }
+  if (record.deceased == DemographicsRecord::Deceased::kFormal)
+    return reason("MFR_PDSV_0112", "Patient is formally dead");
+  if (record.deceased == DemographicsRecord::Deceased::kInformal) {
+    return reason("MFR_PDSV_0111", "Patient is informally dead");
+  }
+  if (record.exit_code) return reason("MFR_PDSV_0110", "Patient has exit code");
+  // NHS's published description for a restricted (S-flag) record is "Flagged."; its code is not
+  // public, so Herald's own.
+  if (record.restricted) return reason("HRD_PDSV_0001", "Flagged.");
+  return std::nullopt;
+}
+
+FailureReason not_found_reason() { return reason("MFR_PDSV_0004", "NHS number not found"); }
+
+Result<CascadeRecipient> recipient_for(const DemographicsRecord* record,
+                                       const std::optional<std::string>& contact_details_json) {
+  CascadeRecipient r;
+  if (record != nullptr) {
+    r.given_name = record->given_name;
+    r.family_name = record->family_name;
+    r.email = record->email;
+    r.sms = record->mobile;
+    r.address_lines = record->address_lines;
+    r.postcode = record->postcode;
+    r.nhs_app_registered = record->nhs_app_registered;
+    r.accessible_format = record->accessible_format;
+    r.language = record->language;
+  }
+  if (!contact_details_json) return r;
+  auto details = json::parse(*contact_details_json);
+  if (!details || !details->is_object()) return data_loss("stored contact details are not a JSON object");
+  if (auto email = string_member(*details, "email")) r.email = std::move(email);
+  if (auto sms = string_member(*details, "sms")) r.sms = std::move(sms);
+  if (const json::Value* address = details->find("address"); address != nullptr && address->is_object()) {
+    r.address_lines.clear();
+    if (const json::Value* lines = address->find("lines"); lines != nullptr && lines->is_array()) {
+      for (const json::Value& line : lines->as_array()) {
+        if (line.is_string()) r.address_lines.push_back(line.as_string());
+      }
+    }
+    r.postcode = string_member(*address, "postcode");
+  }
+  return r;
+}
+
+void lay_out_channels(NhsMessageRecord& message, const RoutingPlan& plan, Timestamp now) {
+  message.channels.clear();
+  std::vector<PlanChannel> ordered = plan.channels;
+  // Primary channels first, each cascade in its order (the order NHS lists them in).
+  std::stable_sort(ordered.begin(), ordered.end(), [](const PlanChannel& a, const PlanChannel& b) {
+    return std::make_pair(!a.primary, a.order) < std::make_pair(!b.primary, b.order);
+  });
+  for (const PlanChannel& p : ordered) {
+    NhsChannelRecord c;
+    c.type = p.type;
+    c.primary = p.primary;
+    c.order = p.order;
+    c.created_at = now;
+    message.channels.push_back(std::move(c));
+  }
+}
+
+bool reachable(const CascadeRecipient& recipient, NhsChannel channel) {
+  switch (channel) {
+    case NhsChannel::kEmail: return recipient.email.has_value() && !recipient.email->empty();
+    case NhsChannel::kSms: return recipient.sms.has_value() && !recipient.sms->empty();
+    case NhsChannel::kLetter: return !recipient.address_lines.empty() && recipient.postcode.has_value();
+    // Without an NHS App source, an unknown registration is tried (the NHS App says whether the
+    // user exists); a record that says "not registered" skips it.
+    case NhsChannel::kNhsApp: return recipient.nhs_app_registered.value_or(true);
+  }
+  return false;
+}
+
+void channel_delivered(NhsChannelRecord& channel, std::string supplier_status, Timestamp at) {
+  if (done(channel)) return;
+  channel.status = NhsChannelStatus::kDelivered;
+  channel.supplier_status = std::move(supplier_status);
+  channel.delivered_at = at;
+  channel.deadline_at.reset();
+}
+
+void channel_failed(NhsChannelRecord& channel, const FailureReason& why, std::optional<std::string> supplier_status,
+                    Timestamp at) {
+  if (done(channel)) return;
+  channel.status = NhsChannelStatus::kFailed;
+  channel.status_description = why.description;
+  channel.failure_reason_code = why.code;
+  if (supplier_status) channel.supplier_status = std::move(supplier_status);
+  channel.failed_at = at;
+  channel.deadline_at.reset();
+}
+
+void apply_notification(NhsChannelRecord& channel, store::NotificationStatus status, int attempts, Timestamp at) {
+  using S = store::NotificationStatus;
+  if (attempts > 1) channel.retry_count = attempts - 1;
+  switch (status) {
+    case S::kDelivered:
+    case S::kSent:  // an international text: handed over, no receipt will come
+      channel_delivered(channel, "delivered", at);
+      return;
+    case S::kPermanentFailure:
+      channel_failed(channel, reason("CFR_SUPE_0007", "The recipient's provider refused the message for good"),
+                     "permanent_failure", at);
+      return;
+    case S::kTemporaryFailure:
+      channel_failed(channel, reason("CFR_SUPE_0007", "The message could not be delivered (phone off or inbox full)"),
+                     "temporary_failure", at);
+      return;
+    case S::kTechnicalFailure:
+      channel_failed(channel, reason("CFR_SUPE_0007", "The message could not be handed to the provider"),
+                     "technical_failure", at);
+      return;
+    case S::kValidationFailed:
+    case S::kVirusScanFailed:
+      channel_failed(channel, reason("CFR_SUPE_0007", "The letter could not be printed"), "validation_failed", at);
+      return;
+    case S::kCancelled:
+      channel_failed(channel, reason("CFR_SUPE_0007", "The letter was cancelled"), "cancelled", at);
+      return;
+    case S::kReturnedLetter:
+      channel_failed(channel, reason("CFR_SUPE_0007", "The letter was returned"), "permanent_failure", at);
+      return;
+    case S::kCreated:
+    case S::kSending:
+    case S::kPending:
+    case S::kPendingVirusCheck: return;  // still on its way
+  }
+}
+
+void fail_message(NhsMessageRecord& message, const FailureReason& why, Timestamp at) {
+  message.status = NhsMessageStatus::kFailed;
+  message.status_description = why.description;
+  message.failure_reason_code = why.code;
+  message.failed_at = at;
+  message.next_step_at.reset();
+}
+
+std::vector<std::size_t> advance(NhsMessageRecord& message, const CascadeRecipient& recipient, const RoutingPlan& plan,
+                                 Timestamp now) {
+  std::vector<std::size_t> started;
+  auto time_limit = [&plan](const NhsChannelRecord& c) {
+    for (const PlanChannel& p : plan.channels) {
+      if (p.type == c.type && p.primary == c.primary && p.order == c.order) return Duration(p.time_limit);
+    }
+    return Duration(std::chrono::hours(72));
+  };
+  auto start = [&](std::size_t i) {
+    NhsChannelRecord& c = message.channels[i];
+    if (!reachable(recipient, c.type)) {
+      c.status = NhsChannelStatus::kSkipped;
+      c.status_description = missing_contact().description;
+      c.failure_reason_code = missing_contact().code;
+      return false;
+    }
+    c.status = NhsChannelStatus::kSending;
+    c.started_at = now;
+    c.deadline_at = now + time_limit(c);
+    started.push_back(i);
+    return true;
+  };
+
+  // 1. Time limits.
+  for (NhsChannelRecord& c : message.channels) {
+    if (!in_progress(c) || !c.deadline_at || *c.deadline_at > now) continue;
+    channel_failed(c,
+                   c.type == NhsChannel::kNhsApp
+                       ? FailureReason{std::nullopt, "Message not read in specified time frame"}
+                       : FailureReason{std::nullopt, "Message not delivered in specified time frame"},
+                   std::nullopt, now);
+  }
+  // 2. Secondary channels all start at once, the first time round.
+  for (std::size_t i = 0; i < message.channels.size(); ++i) {
+    if (!message.channels[i].primary && message.channels[i].status == NhsChannelStatus::kCreated) start(i);
+  }
+  // 3. The primary cascade: stop at the first delivered; wait while one is in progress; else the
+  // next one that has a contact detail.
+  const auto& cs = message.channels;
+  const bool primary_delivered = std::any_of(cs.begin(), cs.end(), [](const NhsChannelRecord& c) {
+    return c.primary && c.status == NhsChannelStatus::kDelivered;
+  });
+  const bool primary_busy =
+      std::any_of(cs.begin(), cs.end(), [](const NhsChannelRecord& c) { return c.primary && in_progress(c); });
+  if (!primary_delivered && !primary_busy) {
+    for (std::size_t i = 0; i < message.channels.size(); ++i) {
+      if (message.channels[i].primary && message.channels[i].status == NhsChannelStatus::kCreated && start(i)) break;
+    }
+  }
+  // 4. The message follows its channels. Channels after a delivered one stay "created", as NHS's.
+  const NhsChannelRecord* delivered = nullptr;
+  std::optional<Timestamp> next;
+  bool busy = false, primary_left = false;
+  const NhsChannelRecord* last_failed = nullptr;
+  for (const NhsChannelRecord& c : message.channels) {
+    if (c.status == NhsChannelStatus::kDelivered &&
+        (delivered == nullptr || *c.delivered_at < *delivered->delivered_at)) {
+      delivered = &c;
+    }
+    if (in_progress(c)) {
+      busy = true;
+      if (c.deadline_at && (!next || *c.deadline_at < *next)) next = c.deadline_at;
+    }
+    if (c.primary && c.status == NhsChannelStatus::kCreated) primary_left = true;
+    if (c.primary && (c.status == NhsChannelStatus::kFailed || c.status == NhsChannelStatus::kSkipped))
+      last_failed = &c;
+  }
+  message.next_step_at = next;
+  if (message.status == NhsMessageStatus::kDelivered || message.status == NhsMessageStatus::kFailed) return started;
+  if (delivered != nullptr) {
+    message.status = NhsMessageStatus::kDelivered;
+    message.delivered_at = delivered->delivered_at;
+    message.status_description.reset();
+    message.failure_reason_code.reset();
+  } else if (busy) {
+    message.status = NhsMessageStatus::kSending;
+  } else if (!primary_left) {
+    const bool all_skipped = std::all_of(cs.begin(), cs.end(), [](const NhsChannelRecord& c) {
+      return c.status == NhsChannelStatus::kSkipped || !c.primary;
+    });
+    FailureReason why = all_skipped || last_failed == nullptr ? reason("MFR_PDSV_0002", "Contact detail is missing")
+                                                              : message_reason_of(*last_failed);
+    fail_message(message, why, now);
+  }
+  return started;
+}
+
+Result<int> NhsCascade::run_once() {
+  const Timestamp now = clock_.now();
+  auto claimed = cascade_.claim_nhs_messages(options_.batch_size, now, options_.lease);
+  if (!claimed) return claimed.error();
+  bool queued = false;
+  for (store::NhsMessageClaim& claim : *claimed) {
+    auto stepped = step(claim, now);
+    if (!stepped) {
+      // Left to its lease: it is claimed again once that runs out.
+      log::error("nhs.cascade_step_failed", {{"message_id", claim.message.id}, {"error", stepped.error().message}});
+      continue;
+    }
+    queued = queued || *stepped;
+  }
+  if (queued && on_queued_) on_queued_();
+  return static_cast<int>(claimed->size());
+}
+
+Result<bool> NhsCascade::step(store::NhsMessageClaim& claim, Timestamp now) {
+  store::NhsCascadeStep step{std::move(claim.message), claim.claim, {}};
+  NhsMessageRecord& next = step.message;
+  const RoutingPlan* plan = find_plan(next.routing_plan_id);
+  if (plan == nullptr) {
+    fail_message(next, reason("HRD_PLAN_0001", "Routing plan no longer exists"), now);
+    return save(step, now);
+  }
+
+  // Enrichment: once, before any channel.
+  if (next.status == NhsMessageStatus::kCreated || next.status == NhsMessageStatus::kPendingEnrichment) {
+    next.status = NhsMessageStatus::kPendingEnrichment;
+    std::optional<DemographicsRecord> record;
+    if (next.nhs_number) {
+      auto found = demographics_.lookup(*next.nhs_number, now);
+      if (!found && found.error().code == ErrorCode::kUnavailable) {
+        log::warn("nhs.demographics_unavailable", {{"message_id", next.id}, {"error", found.error().message}});
+        next.next_step_at = now + options_.lookup_retry;
+        return save(step, now);
+      }
+      if (!found) return found.error();
+      record = std::move(*found);
+      if (!record) {
+        fail_message(next, not_found_reason(), now);
+      } else if (auto refused = refusal_of(*record)) {
+        fail_message(next, *refused, now);
+      }
+    }
+    if (next.status != NhsMessageStatus::kFailed) {
+      auto recipient = recipient_for(record ? &*record : nullptr, next.contact_details_json);
+      if (!recipient) return recipient.error();
+      next.recipient_json = to_json(*recipient);
+      next.enriched_at = record ? record->queried_at : now;
+      if (record) next.demographics_version = record->version;
+      next.status = NhsMessageStatus::kEnriched;
+      lay_out_channels(next, *plan, now);
+    } else {
+      next.enriched_at = now;
+    }
+  }
+
+  if (next.status != NhsMessageStatus::kFailed || !next.channels.empty()) {
+    auto recipient = recipient_from_json(next.recipient_json.value_or("{}"));
+    if (!recipient) return recipient.error();
+    // What the channels' notifications have come to.
+    for (store::NhsChannelRecord& channel : next.channels) {
+      if (channel.status != NhsChannelStatus::kSending || !channel.notification_id) continue;
+      auto found = notifications_.find_notification(next.service, *channel.notification_id);
+      if (!found) return found.error();
+      if (!*found) {
+        channel_failed(channel, reason("CFR_SUPE_0007", "The message is no longer held"), "technical_failure", now);
+        continue;
+      }
+      apply_notification(channel, (*found)->status, (*found)->attempts, (*found)->updated_at.value_or(now));
+    }
+    // Move on; a channel that cannot be started fails and the cascade moves on again.
+    for (int guard = 0; guard <= static_cast<int>(next.channels.size()); ++guard) {
+      const std::vector<std::size_t> started = advance(next, *recipient, *plan, now);
+      bool failed_any = false;
+      for (std::size_t i : started) {
+        auto notification = notification_for(next, *recipient, next.channels[i], now);
+        if (!notification) {
+          channel_failed(next.channels[i], reason("HRD_SEND_0001", notification.error().message), std::nullopt, now);
+          failed_any = true;
+          continue;
+        }
+        next.channels[i].notification_id = notification->id;
+        step.notifications.push_back(std::move(*notification));
+      }
+      if (!failed_any) break;
+    }
+  }
+  return save(step, now);
+}
+
+Result<bool> NhsCascade::save(const store::NhsCascadeStep& step, Timestamp now) {
+  auto saved = cascade_.save_nhs_step(step, now);
+  if (!saved) return saved.error();
+  if (!*saved) log::info("nhs.cascade_claim_lost", {{"message_id", step.message.id}});
+  return *saved && !step.notifications.empty();
+}
+
+Result<store::NotificationRecord> NhsCascade::notification_for(const NhsMessageRecord& message,
+                                                               const CascadeRecipient& recipient,
+                                                               const store::NhsChannelRecord& channel, Timestamp now) {
+  auto personalisation = json::parse(message.personalisation_json);
+  if (!personalisation || !personalisation->is_object())
+    return data_loss("stored personalisation is not a JSON object");
+  const RoutingPlan* plan = find_plan(message.routing_plan_id);
+  auto field = [&](std::string_view name) -> Result<std::string> {
+    // NHS's free-text plans with one channel name it "body"; with two, "<channel>_body".
+    auto value = string_member(*personalisation, name);
+    if (!value || value->empty()) {
+      return invalid_argument("Personalisation field '" + std::string(name) + "' is missing");
+    }
+    return *value;
+  };
+  if (plan == nullptr || plan->free_text_fields.empty()) {
+    return invalid_argument("Routing plan has no template for the " +
+                            std::string(store::nhs_channel_name(channel.type)) + " channel");
+  }
+  store::NotificationRecord record;
+  record.id = NotificationId{crypto::time_ordered_uuid(now)};
+  record.service = message.service;
+  record.api_key = ApiKeyId{message.client};
+  record.key_type = store::KeyType::kNormal;
+  record.template_id = TemplateId{};  // free text: what is stored is what is sent
+  record.template_version = 1;
+  record.status = store::NotificationStatus::kCreated;
+  record.personalisation_json = "{}";  // the text itself is the body
+  record.created_at = now;
+  record.queued = true;
+  switch (channel.type) {
+    case NhsChannel::kEmail: {
+      auto subject = field("email_subject");
+      if (!subject) return subject.error();
+      auto body = field("email_body");
+      if (!body) return body.error();
+      if (body->size() > kMaxEmailCharacters) return invalid_argument("Email body is longer than 100000 characters");
+      record.type = store::Channel::kEmail;
+      record.recipient = *recipient.email;
+      record.recipient_normalised = normalise_email_for_index(record.recipient);
+      record.subject = std::move(*subject);
+      record.body = std::move(*body);
+      auto replies = services_.service_contacts(message.service, store::ContactKind::kEmailReplyTo);
+      if (!replies) return replies.error();
+      for (const auto& c : *replies) {
+        if (c.is_default) record.sender = c.value;
+      }
+      return record;
+    }
+    case NhsChannel::kSms: {
+      auto body = field("sms_body");
+      if (!body) return body.error();
+      auto number = parse_phone_number(*recipient.sms);
+      if (!number) return invalid_argument("The mobile number is not valid");
+      auto billing = sms_billing_info(*number);
+      if (!billing) return invalid_argument("The mobile number is not valid");
+      // Free text is not a template: "((" must not be read as a placeholder. A zero-width space
+      // keeps the parser off it and is removed again by the rendering.
+      std::string text;
+      for (std::size_t i = 0; i < body->size(); ++i) {
+        text += (*body)[i];
+        if ((*body)[i] == '(' && i + 1 < body->size() && (*body)[i + 1] == '(') text += "\u200B";
+      }
+      auto rendered = render_sms(text, Personalisation{});
+      if (!rendered) return rendered.error();
+      if (is_sms_too_long(*rendered)) return invalid_argument("Text message is longer than 918 characters");
+      record.type = store::Channel::kSms;
+      record.recipient = *recipient.sms;
+      record.recipient_normalised = number->normalised;
+      record.body = std::move(rendered->body);
+      record.billable_units = static_cast<int>(rendered->fragment_count);
+      record.rate_multiplier = billing->rate_multiplier;
+      record.sender = options_.default_sms_sender;
+      auto senders = services_.service_contacts(message.service, store::ContactKind::kSmsSender);
+      if (!senders) return senders.error();
+      for (const auto& c : *senders) {
+        if (c.is_default) record.sender = c.value;
+      }
+      return record;
+    }
+    case NhsChannel::kNhsApp: return invalid_argument("The NHS App channel is not configured on this Herald");
+    case NhsChannel::kLetter: return invalid_argument("Letters need a routing plan with a letter template");
+  }
+  return invalid_argument("unknown channel");
+}
+
+}  // namespace herald::domain::nhs

@@ -1,0 +1,127 @@
+#pragma once
+// The NHS Notify cascade: what happens to an accepted message (spec §6). Once, before any
+// channel, the recipient's NHS number is looked up ("enrichment"); a recipient who may not be
+// messaged fails the message with NHS's reason code. Otherwise every channel of the routing plan
+// is laid out: secondary channels are all sent at once, primary channels one at a time in order,
+// the next only when the one before is skipped (no contact detail), fails, or is not delivered
+// (NHS App: read) within its time limit; the first primary channel delivered ends the cascade.
+//
+// The rules (enrich, advance, the channel outcomes) are pure functions of the message, the plan
+// and `now`, so tests drive them with a fake clock. NhsCascade applies them to messages claimed
+// from the store: each email, SMS or letter channel becomes an ordinary notification that the
+// delivery worker sends; its outcome or receipt wakes the message (the store links them) and
+// the cascade looks again.
+
+#include <functional>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "core/result.h"
+#include "core/time.h"
+#include "domain/nhs/demographics.h"
+#include "domain/nhs/routing_plans.h"
+#include "store/store.h"
+
+namespace herald::domain::nhs {
+
+// Where a message or channel failed, in NHS's words (spec §7.4): code and description.
+struct FailureReason {
+  std::optional<std::string> code;
+  std::string description;
+};
+
+// What the cascade knows of the recipient once enriched (stored sealed as the message's
+// recipient_json): the request's contact-detail overrides win over the demographics record's.
+struct CascadeRecipient {
+  std::string given_name, family_name;
+  std::optional<std::string> email, sms;  // sms: the mobile number
+  std::vector<std::string> address_lines;
+  std::optional<std::string> postcode;
+  std::optional<bool> nhs_app_registered;
+  std::optional<std::string> accessible_format, language;
+};
+std::string to_json(const CascadeRecipient& recipient);
+Result<CascadeRecipient> recipient_from_json(std::string_view text);
+
+// Why a record must not be messaged (deceased, restricted, exit-coded, invalidated), or nullopt.
+std::optional<FailureReason> refusal_of(const DemographicsRecord& record);
+// The reason for a number the demographics source does not know.
+FailureReason not_found_reason();
+
+// Enrichment's outcome for the message (record found and not refused): the recipient from the
+// record and the request's contact-detail overrides (`contact_details_json`, as accepted: keys
+// sms, email, address{lines, postcode}), and the plan's channels laid out, all "created".
+Result<CascadeRecipient> recipient_for(const DemographicsRecord* record,
+                                       const std::optional<std::string>& contact_details_json);
+void lay_out_channels(store::NhsMessageRecord& message, const RoutingPlan& plan, Timestamp now);
+
+// Whether the recipient has a contact detail for the channel (else it is skipped).
+bool reachable(const CascadeRecipient& recipient, store::NhsChannel channel);
+
+// Moves the cascade on at `now`: channels past their deadline fail, secondary channels start,
+// the next primary channel starts when none is in progress and none delivered, channels with no
+// contact detail are skipped; then the message's status and next_step_at (the earliest deadline
+// of a channel in progress) follow. Returns the indexes (into message.channels) of the channels
+// it started: each now "sending" with its deadline; the caller sends them, and calls
+// channel_failed and advance again for any it could not.
+std::vector<std::size_t> advance(store::NhsMessageRecord& message, const CascadeRecipient& recipient,
+                                 const RoutingPlan& plan, Timestamp now);
+
+// A channel's outcome: delivered (with the supplier's status) or failed. Final statuses stay.
+void channel_delivered(store::NhsChannelRecord& channel, std::string supplier_status, Timestamp at);
+void channel_failed(store::NhsChannelRecord& channel, const FailureReason& reason,
+                    std::optional<std::string> supplier_status, Timestamp at);
+// What a channel's notification in `status` (attempts made so far) makes of the channel.
+void apply_notification(store::NhsChannelRecord& channel, store::NotificationStatus status, int attempts, Timestamp at);
+
+// Fails a message before any channel (enrichment refused).
+void fail_message(store::NhsMessageRecord& message, const FailureReason& reason, Timestamp at);
+
+struct CascadeOptions {
+  int batch_size = 100;
+  Duration lease = std::chrono::seconds(60);
+  // A demographics source that cannot answer now: asked again after this.
+  Duration lookup_retry = std::chrono::seconds(30);
+  // Texts from a service with no SMS sender of its own.
+  std::string default_sms_sender = "Herald";
+};
+
+// Applies the rules to the messages that are due. Thread-safe if its parts are.
+class NhsCascade {
+ public:
+  NhsCascade(store::NhsCascadeStore& cascade, store::NotificationStore& notifications,
+             store::ServiceDirectory& services, DemographicsProvider& demographics, const Clock& clock,
+             CascadeOptions options)
+      : cascade_(cascade),
+        notifications_(notifications),
+        services_(services),
+        demographics_(demographics),
+        clock_(clock),
+        options_(std::move(options)) {}
+
+  // Claims a batch of due messages and takes each one step on; returns how many were claimed.
+  Result<int> run_once();
+  // Runs (after a step is saved) when it queued notifications for delivery: `herald serve`
+  // wakes the delivery worker with it. Set before use.
+  void on_queued(std::function<void()> hook) { on_queued_ = std::move(hook); }
+
+ private:
+  // One message one step on; true when it queued notifications.
+  Result<bool> step(store::NhsMessageClaim& claim, Timestamp now);
+  Result<bool> save(const store::NhsCascadeStep& step, Timestamp now);
+  // The notification that sends the channel, or (kInvalidArgument) why it cannot be sent.
+  Result<store::NotificationRecord> notification_for(const store::NhsMessageRecord& message,
+                                                     const CascadeRecipient& recipient,
+                                                     const store::NhsChannelRecord& channel, Timestamp now);
+
+  store::NhsCascadeStore& cascade_;
+  store::NotificationStore& notifications_;
+  store::ServiceDirectory& services_;
+  DemographicsProvider& demographics_;
+  const Clock& clock_;
+  CascadeOptions options_;
+  std::function<void()> on_queued_;
+};
+
+}  // namespace herald::domain::nhs
