@@ -263,7 +263,7 @@ class NhsCascadeStore {
   virtual Result<std::vector<NhsMessageClaim>> claim_nhs_messages(int limit, Timestamp now, Duration lease) = 0;
   // Saves a claimed message's step in one transaction: its state, and the notifications that
   // start its channels (stored and queued like any other, linked to the message). false when
-  // the claim was lost (its lease ran out and another took it): nothing saved. When one of the
+  // the claim was lost (its lease ran out and another took it) or already saved: nothing saved. When one of the
   // message's notifications changed status since the claim, the message is due again at once
   // rather than at step.message.next_step_at.
   virtual Result<bool> save_nhs_step(const NhsCascadeStep& step, Timestamp now) = 0;

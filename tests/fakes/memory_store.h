@@ -586,7 +586,7 @@ class MemoryStore final : public store::Store {
     auto it = nhs_messages_.find(step.message.id);
     if (it == nhs_messages_.end()) return not_found("NHS message");
     auto& state = nhs_cascade_[it->first];
-    if (state.claim != step.claim) return false;
+    if (state.claim != step.claim || !state.lease_until) return false;  // lost, or already saved
     store::NhsMessageRecord saved = step.message;
     if (state.woken) saved.next_step_at = now;
     state.woken = false;

@@ -759,6 +759,119 @@ TEST_P(StoreContract, NhsMessagesAreSealedScopedAndIdempotentPerClient) {
   }
 }
 
+TEST_P(StoreContract, NhsCascadeClaimsStepsAndWakesOnItsNotificationsOutcomes) {
+  NhsClientRecord c;
+  c.id = crypto::random_uuid();
+  c.service = service_.id;
+  c.name = "client";
+  c.api_key_hash = std::string(64, 'c');
+  c.created_at = now_;
+  ASSERT_TRUE(store_->create_nhs_client(c));
+  NhsMessageRecord m;
+  m.id = "2WL3qFTEFM0qMY8xjRbt1LIKCzM";
+  m.client = c.id;
+  m.service = service_.id;
+  m.message_reference = "ref-1";
+  m.routing_plan_id = *Uuid::parse("00000000-0000-0000-0000-000000000003");
+  m.routing_plan_version = "1";
+  m.nhs_number = "9990548609";
+  m.created_at = now_;
+  m.next_step_at = now_;
+  ASSERT_TRUE(*store_->insert_nhs_message(m, now_ - std::chrono::hours(1)));
+  ASSERT_TRUE(store_->set_service_callback(
+      {service_.id, CallbackKind::kDeliveryStatus, "https://hooks.example/", "token-123456789", now_}));
+
+  // One claim at a time until its lease ends.
+  auto claimed = store_->claim_nhs_messages(10, now_, std::chrono::seconds(60));
+  ASSERT_EQ(claimed->size(), 1u);
+  EXPECT_EQ((*claimed)[0].message.nhs_number, std::optional<std::string>("9990548609"));
+  EXPECT_TRUE(another()->claim_nhs_messages(10, now_ + std::chrono::seconds(59), std::chrono::seconds(60))->empty());
+
+  // The step: enriched, one channel sending through a notification, due again at its deadline.
+  NhsCascadeStep step{(*claimed)[0].message, (*claimed)[0].claim, {}};
+  step.message.status = NhsMessageStatus::kSending;
+  step.message.enriched_at = now_;
+  step.message.recipient_json = R"({"sms":"canary-07700900111"})";
+  step.message.demographics_version = "7";
+  step.message.next_step_at = now_ + std::chrono::hours(72);
+  NotificationRecord sms = notification("07700900111");
+  sms.type = Channel::kSms;
+  sms.template_id = TemplateId{};
+  sms.body = "canary-sms-text-3c9e";
+  NhsChannelRecord channel;
+  channel.type = NhsChannel::kSms;
+  channel.status = NhsChannelStatus::kSending;
+  channel.created_at = now_;
+  channel.started_at = now_;
+  channel.deadline_at = now_ + std::chrono::hours(72);
+  channel.supplier_status = "received";
+  channel.retry_count = 2;
+  channel.notification_id = sms.id;
+  step.message.channels = {channel};
+  step.notifications = {sms};
+  ASSERT_TRUE(*store_->save_nhs_step(step, now_));
+  EXPECT_FALSE(*store_->save_nhs_step(step, now_)) << "a claim is saved once";
+
+  auto found = another()->find_nhs_message(c.id, m.id);
+  ASSERT_TRUE(found && *found);
+  EXPECT_EQ((*found)->status, NhsMessageStatus::kSending);
+  EXPECT_EQ((*found)->recipient_json, step.message.recipient_json);
+  EXPECT_EQ((*found)->demographics_version, std::optional<std::string>("7"));
+  EXPECT_EQ((*found)->next_step_at, now_ + std::chrono::hours(72));
+  ASSERT_EQ((*found)->channels.size(), 1u);
+  const NhsChannelRecord& back = (*found)->channels[0];
+  EXPECT_EQ(back.type, NhsChannel::kSms);
+  EXPECT_EQ(back.status, NhsChannelStatus::kSending);
+  EXPECT_EQ(back.deadline_at, channel.deadline_at);
+  EXPECT_EQ(back.supplier_status, channel.supplier_status);
+  EXPECT_EQ(back.retry_count, 2);
+  EXPECT_EQ(back.notification_id, sms.id);
+  EXPECT_FALSE(back.delivered_at.has_value());
+  // The channel's notification is stored and due like any other, but not one of GOV.UK's list.
+  EXPECT_EQ(store_->find_notification(service_.id, sms.id)->value().body, "canary-sms-text-3c9e");
+  NotificationQuery query;
+  query.service = service_.id;
+  EXPECT_TRUE(store_->list_notifications(query)->empty());
+  auto due = store_->claim_due(10, now_, std::chrono::seconds(60));
+  ASSERT_EQ(due->size(), 1u);
+  EXPECT_EQ((*due)[0].id, sms.id);
+  EXPECT_TRUE(store_->claim_nhs_messages(10, now_ + std::chrono::hours(1), std::chrono::seconds(60))->empty());
+
+  // Its outcome (handed to the provider, a receipt to come) wakes the message.
+  DeliveryOutcome outcome{
+      sms.id, NotificationStatus::kSending, now_ + std::chrono::hours(1), now_, std::nullopt, std::string("mmg"), true};
+  ASSERT_TRUE(store_->record_outcome(outcome));
+  claimed = another()->claim_nhs_messages(10, now_ + std::chrono::hours(1), std::chrono::seconds(60));
+  ASSERT_EQ(claimed->size(), 1u);
+
+  // Woken while a step holds it: the step's save leaves it due at once, not at the step's time.
+  NhsCascadeStep held{(*claimed)[0].message, (*claimed)[0].claim, {}};
+  held.message.next_step_at = now_ + std::chrono::hours(50);
+  auto receipt = store_->apply_receipt(
+      domain::receipt_for(sms.id, "mmg", NotificationStatus::kDelivered, now_ + std::chrono::hours(1)));
+  ASSERT_TRUE(receipt && receipt->has_value());
+  ASSERT_TRUE(*store_->save_nhs_step(held, now_ + std::chrono::hours(1)));
+  EXPECT_EQ(store_->find_nhs_message(c.id, m.id)->value().next_step_at, now_ + std::chrono::hours(1));
+  // Neither the outcome nor the receipt made a GOV.UK callback due: the service hears of NHS
+  // messages through NHS Notify's own callbacks.
+  EXPECT_TRUE(store_->claim_callbacks(10, now_ + std::chrono::hours(2), std::chrono::seconds(60))->empty());
+
+  // Demographics records: replaced by NHS number, sealed.
+  ASSERT_TRUE(store_->put_demographics({{"9990548609", R"({"email":"canary.demo.51ab@example.org"})", now_},
+                                        {"9434765919", R"({"given_name":"A"})", now_}}));
+  ASSERT_TRUE(store_->put_demographics({{"9990548609", R"({"email":"canary.demo.52ab@example.org"})", now_}}));
+  auto record = another()->find_demographics("9990548609");
+  ASSERT_TRUE(record && *record);
+  EXPECT_EQ((*record)->record_json, R"({"email":"canary.demo.52ab@example.org"})");
+  EXPECT_FALSE(store_->find_demographics("9449310610")->has_value());
+
+  if (const auto disk = this->disk()) {
+    for (const char* canary : {"canary-07700900111", "canary-sms-text-3c9e", "canary.demo", "9434765919"}) {
+      EXPECT_EQ(disk->find(canary), std::string::npos) << canary;
+    }
+  }
+}
+
 TEST_P(StoreContract, NhsBatchesAreStoredWholeOnceAndTheirReferencesSealed) {
   NhsClientRecord c;
   c.id = crypto::random_uuid();

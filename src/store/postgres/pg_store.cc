@@ -1453,7 +1453,7 @@ Result<bool> PgStore::save_nhs_step(const NhsCascadeStep& step, Timestamp now) {
           "UPDATE nhs_messages SET status = $1, status_description = $2, failure_reason_code = $3, enriched_at = $4, "
           "delivered_at = $5, failed_at = $6, channels = $7, recipient = $8, demographics_version = $9, "
           "next_step_at = CASE WHEN woken = 1 THEN $10::bigint ELSE $11::bigint END, woken = 0, lease_until = NULL "
-          "WHERE id = $12 AND claim = $13",
+          "WHERE id = $12 AND claim = $13 AND lease_until IS NOT NULL",
           Params()
               .text(m.status)
               .optional_text(m.status_description)

@@ -1722,7 +1722,7 @@ Result<bool> SqliteStore::save_nhs_step(const NhsCascadeStep& step, Timestamp no
         "UPDATE nhs_messages SET status = ?, status_description = ?, failure_reason_code = ?, enriched_at = ?, "
         "delivered_at = ?, failed_at = ?, channels = ?, recipient = ?, demographics_version = ?, "
         "next_step_at = CASE WHEN woken = 1 THEN ? ELSE ? END, woken = 0, lease_until = NULL "
-        "WHERE id = ? AND claim = ?");
+        "WHERE id = ? AND claim = ? AND lease_until IS NOT NULL");
     if (!stmt) return stmt.error();
     HERALD_TRY(stmt->bind_text(1, m.status)
                    .bind_optional_text(2, m.status_description)
