@@ -149,6 +149,10 @@ int run_nhs_client_create(const std::string& config_path, const NhsClientOptions
 int run_nhs_client_set(const std::string& config_path, const std::string& client_id, const NhsClientOptions& options);
 int run_nhs_client_list(const std::string& config_path);
 int run_nhs_keygen(const std::string& kid, const std::string& private_key_out);
+// `herald demographics import --file F`: adds or replaces the recipients' records NHS Notify
+// messages are enriched from (nhs_commands.cc; CSV columns in domain/nhs/demographics.h). Every
+// row is checked before any is stored.
+int run_demographics_import(const std::string& config_path, const std::string& file);
 
 struct ServeOptions {
   std::string config_path;

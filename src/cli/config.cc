@@ -263,6 +263,14 @@ Result<Config> load_config(const std::string& path) {
     return invalid_argument("config " + path +
                             ": nhs.rate_limit_per_minute and nhs.spike_arrest_per_minute must be positive");
   }
+  c.nhs.cascade_interval_ms = static_cast<int>(get<std::int64_t>(t, "nhs.cascade_interval_ms", 250));
+  if (c.nhs.cascade_interval_ms < 10 || c.nhs.cascade_interval_ms > 60'000) {
+    return invalid_argument("config " + path + ": nhs.cascade_interval_ms must be between 10 and 60000");
+  }
+  c.nhs.demographics = get<std::string>(t, "nhs.demographics", "local");
+  if (c.nhs.demographics != "local" && c.nhs.demographics != "none") {
+    return invalid_argument("config " + path + ": nhs.demographics must be \"local\" or \"none\"");
+  }
   c.database_path = resolve(base, get<std::string>(t, "store.path", "herald.db"));
   const auto gather_us = get<std::int64_t>(t, "store.commit_gather_us", 1000);
   if (gather_us < 0 || gather_us > 100'000) {

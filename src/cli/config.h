@@ -57,6 +57,11 @@ struct NhsConfig {
   std::string token_url;
   int rate_limit_per_minute = 1200;    // per client (NHS's quota)
   int spike_arrest_per_minute = 6000;  // per client (NHS's spike arrest)
+  // How often delivery nodes look for messages whose cascade is due (new ones, woken ones,
+  // channel time limits), and where recipients' NHS numbers are looked up: "local" (the table
+  // `herald demographics import` fills) or "none" (only the request's contact details).
+  int cascade_interval_ms = 250;
+  std::string demographics = "local";
 };
 
 struct Config {

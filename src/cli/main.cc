@@ -244,6 +244,13 @@ int main(int argc, char** argv) {
   nhs_keygen->add_option("--kid", keygen_kid, "the key id")->required();
   nhs_keygen->add_option("--private-key-out", keygen_out, "file to create (mode 0600)")->required();
 
+  auto* demographics_cmd = app.add_subcommand("demographics", "recipients' records for NHS-number lookups");
+  demographics_cmd->require_subcommand(1);
+  std::string demographics_file;
+  auto* demographics_import =
+      demographics_cmd->add_subcommand("import", "add or replace records from a CSV (header row names the columns)");
+  demographics_import->add_option("--file", demographics_file, "the CSV file")->required();
+
   CLI11_PARSE(app, argc, argv);
 
   // Every command may hold keys: none may leave a core dump, and key memory is locked.
@@ -289,6 +296,7 @@ int main(int argc, char** argv) {
   if (*nhs_client_create) return run_nhs_client_create(config, nhs);
   if (*nhs_client_set) return run_nhs_client_set(config, nhs_client_id, nhs);
   if (*nhs_client_list) return run_nhs_client_list(config);
+  if (*demographics_import) return run_demographics_import(config, demographics_file);
   if (*nhs_keygen) return run_nhs_keygen(keygen_kid, keygen_out);
   return 2;
 }

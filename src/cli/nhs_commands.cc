@@ -11,6 +11,7 @@
 #include "crypto/secret.h"
 #include "domain/admin.h"
 #include "domain/nhs/clients.h"
+#include "domain/nhs/demographics.h"
 
 namespace herald::cli {
 namespace {
@@ -121,6 +122,31 @@ int run_nhs_keygen(const std::string& kid, const std::string& private_key_out) {
   crypto::wipe_string(pem);
   if (::close(fd) != 0 || !written) return fail(Error{ErrorCode::kUnavailable, "cannot write " + private_key_out});
   std::cout << "{\"keys\":[" << key->public_jwk_json(kid) << "]}\n";
+  return 0;
+}
+
+int run_demographics_import(const std::string& config_path, const std::string& file) {
+  auto csv = read_text_file(file);
+  if (!csv) return fail(csv.error());
+  auto parsed = domain::nhs::parse_demographics_csv(*csv);
+  crypto::wipe_string(*csv);
+  if (!parsed) return fail(parsed.error());
+  auto context = open_context(config_path);
+  if (!context) return fail(context.error());
+  const Timestamp now = SystemClock().now();
+  std::vector<store::DemographicsRow> rows;
+  rows.reserve(parsed->size());
+  for (const auto& item : *parsed) rows.push_back({item.nhs_number, domain::nhs::to_json(item.record), now});
+  auto stored = context->store->put_demographics(rows);
+  for (auto& row : rows) {
+    crypto::wipe_string(row.nhs_number);
+    crypto::wipe_string(row.record_json);
+  }
+  if (!stored) return fail(stored.error());
+  auto recorded =
+      context->record({security::cli_actor(), "demographics.imported", {{"records", std::to_string(parsed->size())}}});
+  if (!recorded) return fail(recorded.error());
+  std::cout << "imported " << parsed->size() << " demographics records\n";
   return 0;
 }
 

@@ -31,7 +31,9 @@
 #include "domain/authenticator.h"
 #include "domain/letters/letter_timings.h"
 #include "domain/letters/letters.h"
+#include "domain/nhs/cascade.h"
 #include "domain/nhs/clients.h"
+#include "domain/nhs/demographics.h"
 #include "domain/nhs/token_issuer.h"
 #include "domain/notifications.h"
 #include "domain/received_texts.h"
@@ -259,6 +261,29 @@ int run_serve(const ServeOptions& options) {
                                              }
                                            });
   }
+  // NHS Notify's cascade runs on delivery nodes: due messages are enriched and their channels
+  // handed to the delivery worker as notifications; it is safe on several nodes (claims).
+  domain::nhs::LocalDemographics local_demographics(*context->store);
+  std::unique_ptr<domain::nhs::NhsCascade> nhs_cascade;
+  std::unique_ptr<Periodic> nhs_cascade_job;
+  if (worker) {
+    domain::nhs::CascadeOptions cascade_options;
+    cascade_options.default_sms_sender = config.sms.default_sender;
+    nhs_cascade = std::make_unique<domain::nhs::NhsCascade>(
+        *context->store, *context->store, *context->store,
+        config.nhs.demographics == "local" ? &local_demographics : nullptr, clock, cascade_options);
+    nhs_cascade->on_queued([w = worker.get()] { w->notify(); });
+    nhs_cascade_job =
+        std::make_unique<Periodic>("nhs-cascade", std::chrono::milliseconds(config.nhs.cascade_interval_ms),
+                                   [cascade = nhs_cascade.get(), batch = cascade_options.batch_size] {
+                                     // Until the due messages run out (a batch of 45,000 takes many rounds).
+                                     for (int round = 0; round < 1000; ++round) {
+                                       auto ran = cascade->run_once();
+                                       if (!ran) log::error("nhs.cascade_failed", {{"error", ran.error().message}});
+                                       if (!ran || *ran < batch) return;
+                                     }
+                                   });
+  }
   // What the print supplier reports of the letters it took, on delivery nodes.
   std::unique_ptr<Periodic> letter_reports;
   if (worker && print_supplier) {
@@ -279,6 +304,7 @@ int run_serve(const ServeOptions& options) {
   log::info("serve.stopping", {{"signal", std::to_string(signal_number)}});
   retention.reset();
   letter_reports.reset();
+  nhs_cascade_job.reset();
   if (server) server->stop();
   audit_job.reset();
   flush_audit();  // what the last requests refused, and a final checkpoint

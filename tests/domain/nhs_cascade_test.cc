@@ -227,7 +227,7 @@ class NhsCascadeTest : public ::testing::Test {
   fakes::MemoryStore memory_;
   FixedDemographics demographics_;
   NhsMessages messages_{memory_, clock_};
-  NhsCascade cascade_{memory_, memory_, memory_, demographics_, clock_, CascadeOptions{}};
+  NhsCascade cascade_{memory_, memory_, memory_, &demographics_, clock_, CascadeOptions{}};
   store::NhsClientRecord client_;
   int sent_ = 0;
 };

@@ -50,6 +50,19 @@ function tokenRequest(assertion) {
   return request('POST', '/oauth2/token', { 'Content-Type': 'application/x-www-form-urlencoded' }, form);
 }
 
+// Reads a message until its status is final (delivered or failed), for up to 60 seconds.
+async function until(id, auth) {
+  for (let i = 0; i < 600; i++) {
+    const r = await request('GET', '/comms/v1/messages/' + id, auth);
+    check(r.status === 200, 'status: ' + r.status + ' ' + r.body);
+    const data = JSON.parse(r.body).data;
+    if (data.attributes.messageStatus === 'delivered' || data.attributes.messageStatus === 'failed') return data;
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+  check(false, 'message ' + id + ' never settled');
+  return null;
+}
+
 function check(condition, message) {
   if (!condition) {
     console.error('FAILED: ' + message);
@@ -99,9 +112,46 @@ function check(condition, message) {
     'status body ' + status.body);
   check(!status.body.includes('9990548609'), 'no NHS number in the answer');
 
+  // The message goes on without the client: enriched from the recipient's record, sent by email,
+  // delivered (the operator's mail relay took it). Poll as NHS's documentation suggests.
+  const final = await until(created.id, auth);
+  check(final.attributes.messageStatus === 'delivered', 'delivered ' + JSON.stringify(final));
+  const email = final.attributes.channels[0];
+  check(final.attributes.channels.length === 1 && email.type === 'email' && email.cascadeType === 'primary' &&
+    email.cascadeOrder === 1 && email.channelStatus === 'delivered' && email.supplierStatus === 'delivered' &&
+    typeof email.timestamps.delivered === 'string', 'email channel ' + JSON.stringify(email));
+  check(typeof final.attributes.timestamps.enriched === 'string' && final.attributes.metadata[0].source === 'pds',
+    'enrichment ' + JSON.stringify(final.attributes));
+
+  // A batch: one recipient who can be messaged, one whose record says they have died.
+  const batch = await request('POST', '/comms/v1/message-batches',
+    Object.assign({ 'Content-Type': 'application/vnd.api+json' }, auth),
+    JSON.stringify({ data: { type: 'MessageBatch', attributes: {
+      routingPlanId: '00000000-0000-0000-0000-000000000003',
+      messageBatchReference: crypto.randomUUID(),
+      messages: [
+        { messageReference: 'batch-1', recipient: { nhsNumber: '9990548609' },
+          personalisation: { sms_body: 'Your test results are ready.' } },
+        { messageReference: 'batch-2', recipient: { nhsNumber: '9434765919' },
+          personalisation: { sms_body: 'Your test results are ready.' } },
+      ],
+    } } }));
+  check(batch.status === 201, 'batch: ' + batch.status + ' ' + batch.body);
+  const ids = JSON.parse(batch.body).data.attributes.messages.map((m) => m.id);
+  const deceased = await until(ids[1], auth);
+  check(deceased.attributes.messageStatus === 'failed' &&
+    deceased.attributes.messageFailureReasonCode === 'MFR_PDSV_0112' &&
+    deceased.attributes.messageStatusDescription === 'Failed reason: Patient is formally dead' &&
+    deceased.relationships.messageBatch.data.type === 'MessageBatch', 'deceased ' + JSON.stringify(deceased));
+  // No SMS provider is configured in this test: the SMS channel fails for want of one, which
+  // the message shows as a supplier failure (never as delivered).
+  const sms = await until(ids[0], auth);
+  check(sms.attributes.messageStatus === 'failed' && sms.attributes.channels[0].type === 'sms' &&
+    sms.attributes.channels[0].channelStatus === 'failed', 'sms ' + JSON.stringify(sms));
+
   const noToken = await request('GET', '/comms/channels/nhsapp/accounts?ods-organisation-code=A12345', {});
   check(noToken.status === 401 && JSON.parse(noToken.body).errors[0].code === 'CM_DENIED', 'no token: ' + noToken.body);
-  console.log('nhs client: token, replay refused, message sent and read, errors in NHS form');
+  console.log('nhs client: token, replay refused, message sent, delivered and read, batch statuses, errors in NHS form');
 })().catch((e) => {
   console.error(e);
   process.exit(1);

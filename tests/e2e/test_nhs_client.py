@@ -32,11 +32,24 @@ def test_nhs_client_gets_a_token_and_calls_the_api():
         assert len(api_key) == 32 and api_key.isalnum(), api_key
         listed = herald.run_cli("nhs", "client", "list")
         assert "GP system" in listed and api_key not in listed, listed
+        # The trust's own records for NHS-number lookups (an air-gapped master patient index).
+        records = os.path.join(ws.dir, "patients.csv")
+        with open(records, "w") as f:
+            f.write("nhs_number,given_name,family_name,email,mobile,deceased\n"
+                    "9990548609,Ada,Lovelace,ada.e2e@example.org,07700900123,\n"
+                    "9434765919,Charles,Babbage,charles@example.org,07700900456,formal\n")
+        imported = herald.run_cli("demographics", "import", "--file", records)
+        assert "imported 2" in imported, imported
         herald.start()
         env = dict(os.environ, NODE_EXTRA_CA_CERTS=herald.cert, HERALD_URL="https://127.0.0.1:%d" % herald.port,
                    NHS_API_KEY=api_key, NHS_KID="e2e-key-1", NHS_PRIVATE_KEY_FILE=private_key)
         result = subprocess.run(["node", os.path.join(HERE, "nhs_client.js")], env=env, cwd=HERE, timeout=120)
         assert result.returncode == 0, "nhs_client.js failed"
+        # The email the message became, as the relay received it: to the address on record.
+        mails = [m for m in sink.messages() if "ada.e2e@example.org" in str(m)]
+        assert len(mails) == 1, sink.messages()
+        assert "Your appointment" in str(mails[0])
+        assert not any("charles@example.org" in str(m) for m in sink.messages()), "a deceased recipient was emailed"
 
 
 if __name__ == "__main__":

@@ -360,8 +360,8 @@ Result<bool> NhsCascade::step(store::NhsMessageClaim& claim, Timestamp now) {
   if (next.status == NhsMessageStatus::kCreated || next.status == NhsMessageStatus::kPendingEnrichment) {
     next.status = NhsMessageStatus::kPendingEnrichment;
     std::optional<DemographicsRecord> record;
-    if (next.nhs_number) {
-      auto found = demographics_.lookup(*next.nhs_number, now);
+    if (next.nhs_number && demographics_ != nullptr) {
+      auto found = demographics_->lookup(*next.nhs_number, now);
       if (!found && found.error().code == ErrorCode::kUnavailable) {
         log::warn("nhs.demographics_unavailable", {{"message_id", next.id}, {"error", found.error().message}});
         next.next_step_at = now + options_.lookup_retry;

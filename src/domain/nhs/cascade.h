@@ -87,11 +87,12 @@ struct CascadeOptions {
   std::string default_sms_sender = "Herald";
 };
 
-// Applies the rules to the messages that are due. Thread-safe if its parts are.
+// Applies the rules to the messages that are due. Without a demographics source, recipients are
+// reached only through the request's contact details. Thread-safe if its parts are.
 class NhsCascade {
  public:
   NhsCascade(store::NhsCascadeStore& cascade, store::NotificationStore& notifications,
-             store::ServiceDirectory& services, DemographicsProvider& demographics, const Clock& clock,
+             store::ServiceDirectory& services, DemographicsProvider* demographics, const Clock& clock,
              CascadeOptions options)
       : cascade_(cascade),
         notifications_(notifications),
@@ -118,7 +119,7 @@ class NhsCascade {
   store::NhsCascadeStore& cascade_;
   store::NotificationStore& notifications_;
   store::ServiceDirectory& services_;
-  DemographicsProvider& demographics_;
+  DemographicsProvider* demographics_;  // nullptr: none, the request's contact details only
   const Clock& clock_;
   CascadeOptions options_;
   std::function<void()> on_queued_;
