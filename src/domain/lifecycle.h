@@ -4,7 +4,8 @@
 // again later or given up on), which recipients are simulated (accepted and stored, never
 // sent), and what a test API key's notifications pretend happened. The delivery worker asks
 // here and records the answer; the accept path asks here whether to queue. NHS Notify's channel
-// cascade (a routing plan trying channels in turn) belongs here next.
+// cascade (domain/nhs/cascade.h) sits on top: each of its email, SMS and letter channels is a
+// notification whose life these rules decide, and the cascade reads what they came to.
 
 #include <optional>
 #include <string_view>

@@ -17,6 +17,7 @@ Usage: test_canary.py /path/to/herald
 import base64
 import os
 import sys
+import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "tools"))
 from canary import (CANARY_ADDRESS_LINE, CANARY_EMAIL, CANARY_FILE, CANARY_NHS_NUMBER, CANARY_PERSONALISATION,  # noqa: E402
@@ -106,15 +107,30 @@ def send_canary_and_scan(plaintext):
         status, got = herald.request("GET", "/v2/notifications/" + pre["id"], key=key)
         assert got["status"] == "accepted" and got["line_2"] == CANARY_ADDRESS_LINE.upper(), got
 
+        # The recipient's record for NHS-number lookups (herald demographics import): sealed.
+        records = os.path.join(ws.dir, "patients.csv")
+        with open(records, "w") as f:
+            f.write("nhs_number,given_name,mobile,address_line_1,postcode\n%s,%s,%s,%s,SW1A 1AA\n"
+                    % (CANARY_NHS_NUMBER, CANARY_PERSONALISATION, CANARY_PHONE, CANARY_ADDRESS_LINE))
+        herald.run_cli("demographics", "import", "--file", records)
+        os.remove(records)
         # An NHS Notify message: NHS number, personalisation, contact details and references sealed.
         nhs = herald.create_nhs_client(service_id, "--default-ods", "A12345", "--allow-contact-details", "true")
-        status, message = herald.request("POST", "/comms/v1/messages", token=herald.nhs_token(nhs), body={
+        nhs_token = herald.nhs_token(nhs)
+        status, message = herald.request("POST", "/comms/v1/messages", token=nhs_token, body={
             "data": {"type": "Message", "attributes": {
                 "routingPlanId": "00000000-0000-0000-0000-000000000002", "messageReference": CANARY_FILE,
                 "billingReference": CANARY_FILE,
                 "recipient": {"nhsNumber": CANARY_NHS_NUMBER, "contactDetails": {"email": CANARY_EMAIL}},
                 "personalisation": {"email_subject": "Results", "email_body": CANARY_PERSONALISATION}}}})
         assert status == 201, (status, message)
+        # Enriched and sent: the looked-up record and the channel's email are stored too.
+        for _ in range(300):
+            status, got = herald.request("GET", "/comms/v1/messages/" + message["data"]["id"], token=nhs_token)
+            if got["data"]["attributes"]["messageStatus"] in ("delivered", "failed"):
+                break
+            time.sleep(0.1)
+        assert got["data"]["attributes"]["messageStatus"] == "delivered", got
 
         db = os.path.join(herald.dir, "herald.db")
         if BACKEND == "postgres":
