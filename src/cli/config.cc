@@ -271,6 +271,35 @@ Result<Config> load_config(const std::string& path) {
   if (c.nhs.demographics != "local" && c.nhs.demographics != "none") {
     return invalid_argument("config " + path + ": nhs.demographics must be \"local\" or \"none\"");
   }
+  {
+    NhsAppConfig& a = c.nhs_app;
+    a.url = get<std::string>(t, "nhs_app.url", "");
+    while (!a.url.empty() && a.url.back() == '/') a.url.pop_back();
+    a.token_url = get<std::string>(t, "nhs_app.token_url", "");
+    a.api_key_env = get<std::string>(t, "nhs_app.api_key_env", a.api_key_env);
+    a.api_key = env_or_empty(a.api_key_env);
+    a.kid = get<std::string>(t, "nhs_app.kid", "");
+    a.private_key_file = resolve(base, get<std::string>(t, "nhs_app.private_key", ""));
+    a.http.ca_file = resolve(base, get<std::string>(t, "nhs_app.ca_file", ""));
+    a.http.timeout = std::chrono::milliseconds(get<std::int64_t>(t, "nhs_app.timeout_ms", 10000));
+    a.http.policy = net::AddressPolicy::kAny;  // the operator's choice, as an SMS provider
+    a.receipt_path = get<std::string>(t, "nhs_app.receipt_path", a.receipt_path);
+    if (const toml::array* sources = t.at_path("nhs_app.receipt_sources").as_array()) {
+      for (const auto& entry : *sources) {
+        if (auto source = entry.value<std::string>()) a.receipt_sources.push_back(*source);
+      }
+    }
+    a.receipt_username = get<std::string>(t, "nhs_app.receipt_username", a.receipt_username);
+    a.receipt_password =
+        env_or_empty(get<std::string>(t, "nhs_app.receipt_password_env", "HERALD_NHS_APP_RECEIPT_PASSWORD"));
+    if (!a.url.empty() && (a.token_url.empty() || a.kid.empty() || a.private_key_file.empty())) {
+      return invalid_argument("config " + path +
+                              ": nhs_app.url needs nhs_app.token_url, nhs_app.kid and nhs_app.private_key");
+    }
+    if (a.receipt_path.empty() || a.receipt_path.front() != '/') {
+      return invalid_argument("config " + path + ": nhs_app.receipt_path must start with '/'");
+    }
+  }
   c.database_path = resolve(base, get<std::string>(t, "store.path", "herald.db"));
   const auto gather_us = get<std::int64_t>(t, "store.commit_gather_us", 1000);
   if (gather_us < 0 || gather_us > 100'000) {

@@ -64,9 +64,27 @@ struct NhsConfig {
   std::string demographics = "local";
 };
 
+// The NHS App channel ([nhs_app]): where Herald posts in-app messages and gets its tokens, the
+// application's API key (from the environment), key id and private key (a PEM file), and who may
+// post receipts back. No url: the channel is not configured (NHS App channels fail at once).
+struct NhsAppConfig {
+  std::string url;
+  std::string token_url;
+  std::string api_key;
+  std::string api_key_env = "HERALD_NHS_APP_API_KEY";
+  std::string kid;
+  std::string private_key_file;
+  net::HttpClientOptions http;
+  std::string receipt_path = "/nhs-app/FHIR/R4/Task";
+  std::vector<std::string> receipt_sources;
+  std::string receipt_username = "nhs-app";
+  std::string receipt_password;
+};
+
 struct Config {
   std::string path;  // of the file itself
   NhsConfig nhs;
+  NhsAppConfig nhs_app;
   net::ServerOptions server;
   std::string public_url;  // optional; absolute URLs otherwise follow the Host header
   std::string database_path;

@@ -13,6 +13,7 @@
 #include "api/govuk_v2/handlers.h"
 #include "api/nhs_v1/errors.h"
 #include "api/nhs_v1/handlers.h"
+#include "api/providers/nhs_app_receipts.h"
 #include "api/providers/sms_receipts.h"
 #include "api/router.h"
 #include "cli/commands.h"
@@ -20,10 +21,13 @@
 #include "cli/sms_providers.h"
 #include "core/log.h"
 #include "core/periodic.h"
+#include "crypto/jwk.h"
+#include "crypto/secret.h"
 #include "delivery/callbacks.h"
 #include "delivery/email_dispatcher.h"
 #include "delivery/letter_dispatcher.h"
 #include "delivery/letters/sftp_supplier.h"
+#include "delivery/nhs_app/nhs_app_client.h"
 #include "delivery/sms/sms_router.h"
 #include "delivery/sms_dispatcher.h"
 #include "delivery/smtp/smtp_client.h"
@@ -210,6 +214,10 @@ int run_serve(const ServeOptions& options) {
                                         [&auth_failures](std::string_view reason, std::string_view source) {
                                           auth_failures.note(reason, source);
                                         }});
+  // The NHS App's receipts for in-app messages (source address and/or credentials checked).
+  api::providers::register_nhs_app_receipt_routes(router, *context->store, clock,
+                                                  {config.nhs_app.receipt_path, config.nhs_app.receipt_sources,
+                                                   config.nhs_app.receipt_username, config.nhs_app.receipt_password});
   // Download pages of files sent by email, on the same listener.
   api::documents::register_routes(router, {notifications.documents(), notifications.lookups(), clock});
   {
@@ -264,6 +272,28 @@ int run_serve(const ServeOptions& options) {
   // NHS Notify's cascade runs on delivery nodes: due messages are enriched and their channels
   // handed to the delivery worker as notifications; it is safe on several nodes (claims).
   domain::nhs::LocalDemographics local_demographics(*context->store);
+  std::unique_ptr<delivery::nhs_app::NhsAppClient> nhs_app;
+  if (worker && !config.nhs_app.url.empty()) {
+    auto pem = read_text_file(config.nhs_app.private_key_file);
+    if (!pem) {
+      log::error("serve.start_failed", {{"error", "nhs_app.private_key: " + pem.error().message}});
+      return 1;
+    }
+    auto key = crypto::RsaPrivateKey::from_pem(*pem);
+    crypto::wipe_string(*pem);
+    if (!key) {
+      log::error("serve.start_failed", {{"error", "nhs_app.private_key: " + key.error().message}});
+      return 1;
+    }
+    if (config.nhs_app.api_key.empty()) {
+      log::error("serve.start_failed", {{"error", "nhs_app: " + config.nhs_app.api_key_env + " is not set"}});
+      return 1;
+    }
+    nhs_app = std::make_unique<delivery::nhs_app::NhsAppClient>(
+        delivery::nhs_app::NhsAppClientOptions{config.nhs_app.url, config.nhs_app.token_url, config.nhs_app.api_key,
+                                               config.nhs_app.kid, config.nhs_app.http},
+        std::move(*key), clock);
+  }
   std::unique_ptr<domain::nhs::NhsCascade> nhs_cascade;
   std::unique_ptr<Periodic> nhs_cascade_job;
   if (worker) {
@@ -271,7 +301,7 @@ int run_serve(const ServeOptions& options) {
     cascade_options.default_sms_sender = config.sms.default_sender;
     nhs_cascade = std::make_unique<domain::nhs::NhsCascade>(
         *context->store, *context->store, *context->store,
-        config.nhs.demographics == "local" ? &local_demographics : nullptr, clock, cascade_options);
+        config.nhs.demographics == "local" ? &local_demographics : nullptr, nhs_app.get(), clock, cascade_options);
     nhs_cascade->on_queued([w = worker.get()] { w->notify(); });
     nhs_cascade_job =
         std::make_unique<Periodic>("nhs-cascade", std::chrono::milliseconds(config.nhs.cascade_interval_ms),

@@ -288,6 +288,18 @@ struct NhsChannelRecord {
   std::optional<Timestamp> deadline_at;  // not delivered (or read) by then: failed, next channel
   std::optional<Timestamp> delivered_at, failed_at;
   std::optional<NotificationId> notification_id;
+  // NHS App: the id the NHS App gave the request (its receipts name it), once it took it.
+  std::optional<std::string> supplier_reference = std::nullopt;
+};
+
+// What a channel's supplier later said of a message (an NHS App receipt: read, delivered,
+// notified, ...): kept until the message's next cascade step takes it into account.
+struct NhsChannelEvent {
+  std::int64_t id = 0;  // set by the store, in arrival order
+  std::string message_id;
+  NhsChannel channel = NhsChannel::kNhsApp;
+  std::string supplier_status;  // NHS's supplierStatus values
+  Timestamp at;
 };
 
 // A message sent through NHS Notify's API: one recipient, one routing plan. Personal fields
@@ -327,6 +339,7 @@ struct NhsMessageRecord {
 struct NhsMessageClaim {
   NhsMessageRecord message;
   std::int64_t claim = 0;
+  std::vector<NhsChannelEvent> events = {};  // not yet taken into account, oldest first
 };
 
 // What one cascade step makes of a claimed message: its new state, the notifications that start
@@ -336,6 +349,8 @@ struct NhsCascadeStep {
   NhsMessageRecord message;  // status, its description/code/times, channels, recipient, next_step_at
   std::int64_t claim = 0;
   std::vector<NotificationRecord> notifications;
+  // The claim's events this step took into account (deleted with the save): ids up to this one.
+  std::int64_t events_through = 0;
 };
 
 // A demographics record held for NHS-number lookups (herald demographics import): the NHS

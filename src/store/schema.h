@@ -24,7 +24,8 @@ inline constexpr auto kDataTables = std::to_array<std::string_view>(
     {"services",          "api_keys",           "templates",    "template_versions",   "service_contacts",
      "service_callbacks", "notifications",      "audit_log",    "rate_buckets",        "daily_counts",
      "inbound_sms",       "service_guest_list", "letter_pdfs",  "documents",           "nhs_clients",
-     "nhs_access_tokens", "nhs_assertion_ids",  "nhs_messages", "nhs_message_batches", "demographics"});
+     "nhs_access_tokens", "nhs_assertion_ids",  "nhs_messages", "nhs_message_batches", "demographics",
+     "nhs_channel_events"});
 
 // The columns of the NHS Notify tables in the order both backends read and write them.
 inline constexpr const char* kNhsClientColumns =

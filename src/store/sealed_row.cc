@@ -499,6 +499,7 @@ std::string encode_nhs_channels(const std::vector<NhsChannelRecord>& channels) {
     optional_time_member(w, "delivered_at", c.delivered_at);
     optional_time_member(w, "failed_at", c.failed_at);
     if (c.notification_id) w.key("notification_id").string(c.notification_id->to_string());
+    if (c.supplier_reference) w.key("supplier_reference").string(*c.supplier_reference);
     w.end_object();
   }
   w.end_array();
@@ -531,6 +532,7 @@ Result<std::vector<NhsChannelRecord>> decode_nhs_channels(std::string_view text)
     c.status_description = string_member(item, "status_description");
     c.failure_reason_code = string_member(item, "failure_reason_code");
     c.supplier_status = string_member(item, "supplier_status");
+    c.supplier_reference = string_member(item, "supplier_reference");
     c.started_at = time_member(item, "started_at");
     c.deadline_at = time_member(item, "deadline_at");
     c.delivered_at = time_member(item, "delivered_at");

@@ -267,6 +267,10 @@ class NhsCascadeStore {
   // message's notifications changed status since the claim, the message is due again at once
   // rather than at step.message.next_step_at.
   virtual Result<bool> save_nhs_step(const NhsCascadeStep& step, Timestamp now) = 0;
+  // Records a supplier's word on one of the message's channels and wakes the message (due at
+  // once, as a notification's outcome does). false (nothing stored) when there is no such message.
+  // The claim of the message's next step carries its events; saving that step deletes them.
+  virtual Result<bool> add_nhs_channel_event(const NhsChannelEvent& event) = 0;
 
   // Adds or replaces the records (keyed by NHS number) in one transaction.
   virtual Result<void> put_demographics(const std::vector<DemographicsRow>& rows) = 0;

@@ -182,6 +182,21 @@ class FixedDemographics final : public DemographicsProvider {
   int lookups = 0;
 };
 
+// The NHS App as the cascade sees it: answers as told, remembers what it was given.
+class FakeNhsApp final : public NhsAppSender {
+ public:
+  NhsAppResult send(const NhsAppMessage& message) override {
+    sent.push_back(message);
+    NhsAppResult r;
+    r.outcome = next;
+    r.reference = "app-ref-" + std::to_string(sent.size());
+    r.detail = "as told";
+    return r;
+  }
+  NhsAppResult::Outcome next = NhsAppResult::Outcome::kAccepted;
+  std::vector<NhsAppMessage> sent;
+};
+
 class NhsCascadeTest : public ::testing::Test {
  protected:
   void SetUp() override {
@@ -227,7 +242,9 @@ class NhsCascadeTest : public ::testing::Test {
   fakes::MemoryStore memory_;
   FixedDemographics demographics_;
   NhsMessages messages_{memory_, clock_};
-  NhsCascade cascade_{memory_, memory_, memory_, &demographics_, clock_, CascadeOptions{}};
+  NhsCascade cascade_{memory_, memory_, memory_, &demographics_, nullptr, clock_, CascadeOptions{}};
+  FakeNhsApp app_;
+  NhsCascade with_app_{memory_, memory_, memory_, &demographics_, &app_, clock_, CascadeOptions{}};
   store::NhsClientRecord client_;
   int sent_ = 0;
 };
@@ -373,6 +390,87 @@ TEST_F(NhsCascadeTest, AStepForALostClaimIsNotSaved) {
   stale.message.status = NhsMessageStatus::kFailed;
   EXPECT_FALSE(*memory_.save_nhs_step(stale, clock_.now()));
   EXPECT_EQ(message(id).status, NhsMessageStatus::kCreated);
+}
+
+TEST_F(NhsCascadeTest, AnNhsAppMessageReadInTimeEndsTheCascadeWithNoSms) {
+  const std::string id = send(kAppThenSms24h, R"({"nhsapp_body":"Your **results** are in","sms_body":"Hello"})");
+  ASSERT_EQ(*with_app_.run_once(), 1);
+  ASSERT_EQ(app_.sent.size(), 1u);
+  EXPECT_EQ(app_.sent[0].message_id, id);
+  EXPECT_EQ(app_.sent[0].nhs_number, "9990548609");
+  EXPECT_EQ(app_.sent[0].ods_code, "A12345");
+  EXPECT_EQ(app_.sent[0].body, "Your **results** are in");
+  auto m = message(id);
+  EXPECT_EQ(m.channels[0].status, NhsChannelStatus::kSending);
+  EXPECT_EQ(m.channels[0].supplier_status, "received");
+  EXPECT_EQ(m.channels[0].supplier_reference, "app-ref-1");
+  EXPECT_EQ(m.next_step_at, clock_.now() + hours(24));
+
+  clock_.advance(hours(2));
+  ASSERT_TRUE(*memory_.add_nhs_channel_event({0, id, NhsChannel::kNhsApp, "notified", clock_.now()}));
+  ASSERT_EQ(*with_app_.run_once(), 1) << "a receipt wakes the message";
+  EXPECT_EQ(message(id).channels[0].supplier_status, "notified");
+  EXPECT_EQ(message(id).status, NhsMessageStatus::kSending);
+  clock_.advance(hours(1));
+  ASSERT_TRUE(*memory_.add_nhs_channel_event({0, id, NhsChannel::kNhsApp, "read", clock_.now()}));
+  ASSERT_EQ(*with_app_.run_once(), 1);
+  m = message(id);
+  EXPECT_EQ(m.status, NhsMessageStatus::kDelivered);
+  EXPECT_EQ(m.channels[0].status, NhsChannelStatus::kDelivered);
+  EXPECT_EQ(m.channels[0].supplier_status, "read");
+  EXPECT_EQ(m.delivered_at, clock_.now());
+  EXPECT_EQ(m.channels[1].status, NhsChannelStatus::kCreated);
+  EXPECT_FALSE(m.channels[1].notification_id.has_value()) << "no SMS";
+  clock_.advance(hours(30));
+  EXPECT_EQ(*with_app_.run_once(), 0);
+}
+
+TEST_F(NhsCascadeTest, AnNhsAppMessageUnreadAfterItsLimitSendsTheSmsThen) {
+  const std::string id = send(kAppThenSms24h, R"({"nhsapp_body":"Hi","sms_body":"Hello"})");
+  ASSERT_EQ(*with_app_.run_once(), 1);
+  ASSERT_TRUE(*memory_.add_nhs_channel_event({0, id, NhsChannel::kNhsApp, "delivered", clock_.now()}));
+  ASSERT_EQ(*with_app_.run_once(), 1);
+  EXPECT_FALSE(message(id).channels[1].notification_id.has_value());
+  clock_.advance(hours(24) - seconds(1));
+  EXPECT_EQ(*with_app_.run_once(), 0) << "not yet";
+  clock_.advance(seconds(1));
+  ASSERT_EQ(*with_app_.run_once(), 1);
+  auto m = message(id);
+  EXPECT_EQ(m.channels[0].status, NhsChannelStatus::kFailed);
+  EXPECT_EQ(m.channels[0].status_description, "Message not read in specified time frame");
+  EXPECT_EQ(m.channels[0].supplier_status, "delivered");
+  EXPECT_EQ(m.channels[1].status, NhsChannelStatus::kSending);
+  EXPECT_EQ(m.channels[1].started_at, clock_.now());
+  EXPECT_EQ(notification_of(m.channels[1]).created_at, clock_.now()) << "the SMS goes at that moment";
+  // A receipt for the app message after its limit changes nothing.
+  ASSERT_TRUE(*memory_.add_nhs_channel_event({0, id, NhsChannel::kNhsApp, "read", clock_.now()}));
+  ASSERT_EQ(*with_app_.run_once(), 1);
+  EXPECT_EQ(message(id).channels[0].status, NhsChannelStatus::kFailed);
+}
+
+TEST_F(NhsCascadeTest, AnNhsAppRejectionOrOutageIsHandled) {
+  app_.next = NhsAppResult::Outcome::kRejected;
+  const std::string rejected = send(kAppThenSms24h, R"({"nhsapp_body":"Hi","sms_body":"Hello"})");
+  ASSERT_EQ(*with_app_.run_once(), 1);
+  auto m = message(rejected);
+  EXPECT_EQ(m.channels[0].status, NhsChannelStatus::kFailed);
+  EXPECT_EQ(m.channels[0].supplier_status, "rejected");
+  EXPECT_EQ(m.channels[1].status, NhsChannelStatus::kSending) << "the SMS goes at once";
+
+  app_.next = NhsAppResult::Outcome::kUnavailable;
+  const std::string waiting = send(kAppThenSms24h, R"({"nhsapp_body":"Hi","sms_body":"Hello"})");
+  ASSERT_EQ(*with_app_.run_once(), 1);
+  m = message(waiting);
+  EXPECT_EQ(m.channels[0].status, NhsChannelStatus::kSending);
+  EXPECT_FALSE(m.channels[0].supplier_reference.has_value());
+  EXPECT_EQ(m.next_step_at, clock_.now() + seconds(60));
+  app_.next = NhsAppResult::Outcome::kAccepted;
+  clock_.advance(seconds(60));
+  ASSERT_EQ(*with_app_.run_once(), 1);
+  m = message(waiting);
+  EXPECT_EQ(m.channels[0].supplier_reference, "app-ref-3");
+  EXPECT_EQ(m.channels[0].retry_count, 1);
+  EXPECT_EQ(m.channels[1].status, NhsChannelStatus::kCreated);
 }
 
 }  // namespace

@@ -577,7 +577,11 @@ class MemoryStore final : public store::Store {
       state.lease_until = now + lease;
       ++state.claim;
       state.woken = false;
-      out.push_back(store::NhsMessageClaim{nhs_messages_[id], state.claim});
+      std::vector<store::NhsChannelEvent> events;
+      for (const auto& e : nhs_events_) {
+        if (e.message_id == id) events.push_back(e);
+      }
+      out.push_back(store::NhsMessageClaim{nhs_messages_[id], state.claim, std::move(events)});
     }
     return out;
   }
@@ -596,6 +600,17 @@ class MemoryStore final : public store::Store {
       notifications_[record.id] = {record, record.queued ? std::optional(record.created_at) : std::nullopt,
                                    std::nullopt, false, step.message.id};
     }
+    std::erase_if(nhs_events_,
+                  [&](const auto& e) { return e.message_id == step.message.id && e.id <= step.events_through; });
+    return true;
+  }
+  Result<bool> add_nhs_channel_event(const store::NhsChannelEvent& event) override {
+    std::lock_guard lock(mutex_);
+    if (nhs_messages_.count(event.message_id) == 0) return false;
+    store::NhsChannelEvent stored = event;
+    stored.id = ++last_nhs_event_id_;
+    nhs_events_.push_back(std::move(stored));
+    wake_nhs_message(event.message_id, event.at);
     return true;
   }
   Result<void> put_demographics(const std::vector<store::DemographicsRow>& rows) override {
@@ -651,8 +666,10 @@ class MemoryStore final : public store::Store {
   };
   // Called with mutex_ held.
   void wake_nhs_message(const Row& row, Timestamp now) {
-    if (!row.nhs_message_id) return;
-    auto it = nhs_messages_.find(*row.nhs_message_id);
+    if (row.nhs_message_id) wake_nhs_message(*row.nhs_message_id, now);
+  }
+  void wake_nhs_message(const std::string& message_id, Timestamp now) {
+    auto it = nhs_messages_.find(message_id);
     if (it == nhs_messages_.end()) return;
     nhs_cascade_[it->first].woken = true;
     if (!it->second.next_step_at || *it->second.next_step_at > now) it->second.next_step_at = now;
@@ -665,6 +682,8 @@ class MemoryStore final : public store::Store {
   std::map<std::string, store::NhsMessageRecord> nhs_messages_;
   std::map<std::string, store::NhsBatchRecord> nhs_batches_;
   std::map<std::string, NhsCascadeState> nhs_cascade_;
+  std::vector<store::NhsChannelEvent> nhs_events_;  // in arrival order
+  std::int64_t last_nhs_event_id_ = 0;
   std::map<std::string, store::DemographicsRow> demographics_;
   std::set<std::string> forgotten_references_;  // messages whose reference may be used again
   std::vector<store::ApiKeyRecord> keys_;

@@ -872,6 +872,120 @@ TEST_P(StoreContract, NhsCascadeClaimsStepsAndWakesOnItsNotificationsOutcomes) {
   }
 }
 
+// A supplier's later word on a message's channel (an NHS App receipt) wakes the message as a
+// notification's outcome does; its next claim carries it, and the step that took it into account
+// deletes it with its save.
+TEST_P(StoreContract, NhsChannelEventsWakeTheMessageAndGoWithItsStep) {
+  NhsClientRecord c;
+  c.id = crypto::random_uuid();
+  c.service = service_.id;
+  c.name = "client";
+  c.api_key_hash = std::string(64, 'c');
+  c.created_at = now_;
+  ASSERT_TRUE(store_->create_nhs_client(c));
+  NhsMessageRecord m;
+  m.id = "2WL3qFTEFM0qMY8xjRbt1LIKCzE";
+  m.client = c.id;
+  m.service = service_.id;
+  m.message_reference = "ref-1";
+  m.routing_plan_id = *Uuid::parse("00000000-0000-0000-0000-000000000003");
+  m.routing_plan_version = "1";
+  m.nhs_number = "9990548609";
+  m.created_at = now_;
+  m.next_step_at = now_;
+  ASSERT_TRUE(*store_->insert_nhs_message(m, now_ - std::chrono::hours(1)));
+
+  auto claimed = store_->claim_nhs_messages(10, now_, std::chrono::seconds(60));
+  ASSERT_EQ(claimed->size(), 1u);
+  EXPECT_TRUE((*claimed)[0].events.empty());
+  NhsCascadeStep step{(*claimed)[0].message, (*claimed)[0].claim, {}};
+  step.message.status = NhsMessageStatus::kSending;
+  step.message.next_step_at = now_ + std::chrono::hours(72);
+  ASSERT_TRUE(*store_->save_nhs_step(step, now_));
+
+  const Timestamp received_at = now_ + std::chrono::hours(1);
+  const Timestamp read_at = now_ + std::chrono::hours(2);
+  auto unknown =
+      store_->add_nhs_channel_event({0, "2WL3qFTEFM0qMY8xjRbt1LIKCzX", NhsChannel::kNhsApp, "read", received_at});
+  ASSERT_TRUE(unknown);
+  EXPECT_FALSE(*unknown) << "no such message: nothing stored";
+  auto added = store_->add_nhs_channel_event({0, m.id, NhsChannel::kNhsApp, "received", received_at});
+  ASSERT_TRUE(added);
+  EXPECT_TRUE(*added);
+  added = store_->add_nhs_channel_event({0, m.id, NhsChannel::kNhsApp, "read", read_at});
+  ASSERT_TRUE(added);
+  EXPECT_TRUE(*added);
+
+  // Due again at the first event's time, not the step's.
+  EXPECT_EQ(store_->find_nhs_message(c.id, m.id)->value().next_step_at, received_at);
+  auto other = another();
+  EXPECT_TRUE(other->claim_nhs_messages(10, received_at - std::chrono::seconds(1), std::chrono::seconds(60))->empty());
+  claimed = other->claim_nhs_messages(10, received_at, std::chrono::seconds(60));
+  ASSERT_TRUE(claimed);
+  ASSERT_EQ(claimed->size(), 1u);
+  const std::vector<NhsChannelEvent> events = (*claimed)[0].events;
+  ASSERT_EQ(events.size(), 2u);
+  EXPECT_GT(events[0].id, 0);
+  EXPECT_LT(events[0].id, events[1].id) << "oldest first";
+  EXPECT_EQ(events[0].message_id, m.id);
+  EXPECT_EQ(events[0].channel, NhsChannel::kNhsApp);
+  EXPECT_EQ(events[0].supplier_status, "received");
+  EXPECT_EQ(events[0].at, received_at);
+  EXPECT_EQ(events[1].message_id, m.id);
+  EXPECT_EQ(events[1].channel, NhsChannel::kNhsApp);
+  EXPECT_EQ(events[1].supplier_status, "read");
+  EXPECT_EQ(events[1].at, read_at);
+
+  // The step that took them into account deletes them with its save.
+  NhsCascadeStep took{(*claimed)[0].message, (*claimed)[0].claim, {}};
+  took.message.next_step_at = now_ + std::chrono::hours(72);
+  took.events_through = events[1].id;
+  ASSERT_TRUE(*store_->save_nhs_step(took, received_at));
+  EXPECT_TRUE(store_->claim_nhs_messages(10, now_ + std::chrono::hours(3), std::chrono::seconds(60))->empty())
+      << "not woken since";
+
+  // A third event wakes it again; its claim carries only that one.
+  const Timestamp third_at = now_ + std::chrono::hours(4);
+  ASSERT_TRUE(*store_->add_nhs_channel_event({0, m.id, NhsChannel::kSms, "delivered", third_at}));
+  claimed = another()->claim_nhs_messages(10, third_at, std::chrono::seconds(60));
+  ASSERT_TRUE(claimed);
+  ASSERT_EQ(claimed->size(), 1u);
+  ASSERT_EQ((*claimed)[0].events.size(), 1u);
+  const NhsChannelEvent third = (*claimed)[0].events[0];
+  EXPECT_GT(third.id, events[1].id);
+  EXPECT_EQ(third.channel, NhsChannel::kSms);
+  EXPECT_EQ(third.supplier_status, "delivered");
+  EXPECT_EQ(third.at, third_at);
+
+  // An event that comes while a step holds the message outlives that step's save (which did not
+  // see it), and makes the message due again at once.
+  const Timestamp fourth_at = third_at + std::chrono::minutes(1);
+  ASSERT_TRUE(*store_->add_nhs_channel_event({0, m.id, NhsChannel::kNhsApp, "read", fourth_at}));
+  NhsCascadeStep held{(*claimed)[0].message, (*claimed)[0].claim, {}};
+  held.message.next_step_at = now_ + std::chrono::hours(72);
+  held.events_through = third.id;
+  ASSERT_TRUE(*store_->save_nhs_step(held, fourth_at));
+  EXPECT_EQ(store_->find_nhs_message(c.id, m.id)->value().next_step_at, fourth_at);
+  claimed = store_->claim_nhs_messages(10, fourth_at, std::chrono::seconds(60));
+  ASSERT_TRUE(claimed);
+  ASSERT_EQ(claimed->size(), 1u);
+  ASSERT_EQ((*claimed)[0].events.size(), 1u);
+  EXPECT_EQ((*claimed)[0].events[0].supplier_status, "read");
+  EXPECT_EQ((*claimed)[0].events[0].at, fourth_at);
+
+  // A step whose claim was lost deletes nothing.
+  NhsCascadeStep stale = held;
+  stale.events_through = (*claimed)[0].events[0].id;
+  EXPECT_FALSE(*store_->save_nhs_step(stale, fourth_at));
+  NhsCascadeStep last{(*claimed)[0].message, (*claimed)[0].claim, {}};
+  last.message.next_step_at = fourth_at;
+  ASSERT_TRUE(*store_->save_nhs_step(last, fourth_at));
+  claimed = store_->claim_nhs_messages(10, fourth_at, std::chrono::seconds(60));
+  ASSERT_TRUE(claimed);
+  ASSERT_EQ(claimed->size(), 1u);
+  EXPECT_EQ((*claimed)[0].events.size(), 1u) << "a step that took no events leaves them";
+}
+
 TEST_P(StoreContract, NhsBatchesAreStoredWholeOnceAndTheirReferencesSealed) {
   NhsClientRecord c;
   c.id = crypto::random_uuid();

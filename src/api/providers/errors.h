@@ -22,4 +22,13 @@ net::Response no_such_provider();                  // 404 NotFound: no credentia
 net::Response bad_callback(std::string message);   // 400 BadRequestError
 net::Response error_response(const Error& error);  // as GOV.UK's API maps it
 
+// The NHS App's receipts endpoint answers as the NHS App's own FHIR API does: a FHIR
+// OperationOutcome ({"resourceType": "OperationOutcome", "issue": [{"severity": "error", "code",
+// "diagnostics"}]}), application/fhir+json.
+net::Response nhs_app_receipt_recorded();                    // 202, empty
+net::Response nhs_app_not_configured();                      // 404 not-found
+net::Response nhs_app_unauthorised();                        // 401 security
+net::Response nhs_app_bad_receipt(std::string diagnostics);  // 400 invalid
+net::Response nhs_app_failed();                              // 500 exception (the NHS App retries)
+
 }  // namespace herald::api::providers

@@ -4,6 +4,7 @@
 
 #include "core/json.h"
 #include "core/log.h"
+#include "core/utf8.h"
 #include "crypto/random.h"
 #include "domain/recipients/email_address.h"
 #include "domain/recipients/phone_number.h"
@@ -233,6 +234,17 @@ void apply_notification(NhsChannelRecord& channel, store::NotificationStatus sta
   }
 }
 
+void apply_event(NhsChannelRecord& channel, const store::NhsChannelEvent& event) {
+  if (event.channel != channel.type || done(channel)) return;
+  if (event.supplier_status == "read") {
+    channel_delivered(channel, "read", event.at);
+  } else if (event.supplier_status == "rejected") {
+    channel_failed(channel, reason("CFR_SUPE_0007", "The NHS App rejected the message"), "rejected", event.at);
+  } else {
+    channel.supplier_status = event.supplier_status;
+  }
+}
+
 void fail_message(NhsMessageRecord& message, const FailureReason& why, Timestamp at) {
   message.status = NhsMessageStatus::kFailed;
   message.status_description = why.description;
@@ -391,7 +403,22 @@ Result<bool> NhsCascade::step(store::NhsMessageClaim& claim, Timestamp now) {
   if (next.status != NhsMessageStatus::kFailed || !next.channels.empty()) {
     auto recipient = recipient_from_json(next.recipient_json.value_or("{}"));
     if (!recipient) return recipient.error();
-    // What the channels' notifications have come to.
+    // What suppliers said since (NHS App receipts), then what the channels' notifications have
+    // come to.
+    for (const store::NhsChannelEvent& event : claim.events) {
+      for (store::NhsChannelRecord& channel : next.channels) {
+        if (channel.type == event.channel && channel.status == NhsChannelStatus::kSending) apply_event(channel, event);
+      }
+      step.events_through = std::max(step.events_through, event.id);
+    }
+    for (store::NhsChannelRecord& channel : next.channels) {
+      // An NHS App message the NHS App could not take last time: once more.
+      if (channel.type == NhsChannel::kNhsApp && channel.status == NhsChannelStatus::kSending &&
+          !channel.supplier_reference && nhs_app_ != nullptr) {
+        ++channel.retry_count;
+        send_nhs_app(next, channel, now);
+      }
+    }
     for (store::NhsChannelRecord& channel : next.channels) {
       if (channel.status != NhsChannelStatus::kSending || !channel.notification_id) continue;
       auto found = notifications_.find_notification(next.service, *channel.notification_id);
@@ -407,6 +434,11 @@ Result<bool> NhsCascade::step(store::NhsMessageClaim& claim, Timestamp now) {
       const std::vector<std::size_t> started = advance(next, *recipient, *plan, now);
       bool failed_any = false;
       for (std::size_t i : started) {
+        if (next.channels[i].type == NhsChannel::kNhsApp && nhs_app_ != nullptr) {
+          send_nhs_app(next, next.channels[i], now);
+          failed_any = failed_any || next.channels[i].status == NhsChannelStatus::kFailed;
+          continue;
+        }
         auto notification = notification_for(next, *recipient, next.channels[i], now);
         if (!notification) {
           channel_failed(next.channels[i], reason("HRD_SEND_0001", notification.error().message), std::nullopt, now);
@@ -419,7 +451,55 @@ Result<bool> NhsCascade::step(store::NhsMessageClaim& claim, Timestamp now) {
       if (!failed_any) break;
     }
   }
+  // An NHS App message waiting to be tried again is due then (advance only knows deadlines).
+  for (const store::NhsChannelRecord& channel : next.channels) {
+    if (channel.type != NhsChannel::kNhsApp || channel.status != NhsChannelStatus::kSending ||
+        channel.supplier_reference) {
+      continue;
+    }
+    const Timestamp retry = now + options_.nhs_app_retry;
+    if (!next.next_step_at || retry < *next.next_step_at) next.next_step_at = retry;
+  }
   return save(step, now);
+}
+
+void NhsCascade::send_nhs_app(NhsMessageRecord& message, store::NhsChannelRecord& channel, Timestamp now) {
+  auto personalisation = json::parse(message.personalisation_json);
+  std::optional<std::string> body;
+  if (personalisation && personalisation->is_object()) {
+    // NHS's free-text plans: "body" when the NHS App is the only channel, else "nhsapp_body".
+    body = string_member(*personalisation, "nhsapp_body");
+    if (!body) body = string_member(*personalisation, "body");
+  }
+  if (!body || body->empty()) {
+    channel_failed(channel, reason("HRD_SEND_0001", "Personalisation field 'nhsapp_body' is missing"), std::nullopt,
+                   now);
+    return;
+  }
+  std::vector<std::uint32_t> characters;
+  if (!decode_utf8(*body, characters) || characters.size() > kMaxNhsAppCharacters) {
+    channel_failed(channel, reason("HRD_SEND_0001", "NHS App message is longer than 5000 characters"), std::nullopt,
+                   now);
+    return;
+  }
+  if (!message.nhs_number) {
+    channel_failed(channel, missing_contact(), std::nullopt, now);
+    return;
+  }
+  const NhsAppResult result = nhs_app_->send({message.id, *message.nhs_number, message.ods_code.value_or(""), *body});
+  switch (result.outcome) {
+    case NhsAppResult::Outcome::kAccepted:
+      channel.supplier_reference = result.reference;
+      channel.supplier_status = "received";
+      return;
+    case NhsAppResult::Outcome::kRejected:
+      channel_failed(channel, reason("CFR_SUPE_0007", "The NHS App rejected the message: " + result.detail), "rejected",
+                     now);
+      return;
+    case NhsAppResult::Outcome::kUnavailable:
+      log::warn("nhs.nhs_app_unavailable", {{"message_id", message.id}, {"detail", result.detail}});
+      return;  // still "sending" with no reference: tried again at the next step
+  }
 }
 
 Result<bool> NhsCascade::save(const store::NhsCascadeStep& step, Timestamp now) {

@@ -20,6 +20,7 @@
 #include "core/result.h"
 #include "core/time.h"
 #include "domain/nhs/demographics.h"
+#include "domain/nhs/nhs_app.h"
 #include "domain/nhs/routing_plans.h"
 #include "store/store.h"
 
@@ -75,6 +76,10 @@ void channel_failed(store::NhsChannelRecord& channel, const FailureReason& reaso
 // What a channel's notification in `status` (attempts made so far) makes of the channel.
 void apply_notification(store::NhsChannelRecord& channel, store::NotificationStatus status, int attempts, Timestamp at);
 
+// What a supplier's later word (an NHS App receipt) makes of the channel: "read" delivers it,
+// "rejected" fails it, anything else only updates its supplier status.
+void apply_event(store::NhsChannelRecord& channel, const store::NhsChannelEvent& event);
+
 // Fails a message before any channel (enrichment refused).
 void fail_message(store::NhsMessageRecord& message, const FailureReason& reason, Timestamp at);
 
@@ -85,19 +90,23 @@ struct CascadeOptions {
   Duration lookup_retry = std::chrono::seconds(30);
   // Texts from a service with no SMS sender of its own.
   std::string default_sms_sender = "Herald";
+  // The NHS App could not be reached: tried again after this (within the channel's time limit).
+  Duration nhs_app_retry = std::chrono::seconds(60);
 };
 
 // Applies the rules to the messages that are due. Without a demographics source, recipients are
-// reached only through the request's contact details. Thread-safe if its parts are.
+// reached only through the request's contact details; without an NHS App sender, NHS App
+// channels fail at once. Thread-safe if its parts are.
 class NhsCascade {
  public:
   NhsCascade(store::NhsCascadeStore& cascade, store::NotificationStore& notifications,
-             store::ServiceDirectory& services, DemographicsProvider* demographics, const Clock& clock,
-             CascadeOptions options)
+             store::ServiceDirectory& services, DemographicsProvider* demographics, NhsAppSender* nhs_app,
+             const Clock& clock, CascadeOptions options)
       : cascade_(cascade),
         notifications_(notifications),
         services_(services),
         demographics_(demographics),
+        nhs_app_(nhs_app),
         clock_(clock),
         options_(std::move(options)) {}
 
@@ -111,6 +120,9 @@ class NhsCascade {
   // One message one step on; true when it queued notifications.
   Result<bool> step(store::NhsMessageClaim& claim, Timestamp now);
   Result<bool> save(const store::NhsCascadeStep& step, Timestamp now);
+  // Hands an NHS App channel's message to the NHS App: the channel takes its reference, fails,
+  // or waits to be tried again (next_step_at).
+  void send_nhs_app(store::NhsMessageRecord& message, store::NhsChannelRecord& channel, Timestamp now);
   // The notification that sends the channel, or (kInvalidArgument) why it cannot be sent.
   Result<store::NotificationRecord> notification_for(const store::NhsMessageRecord& message,
                                                      const CascadeRecipient& recipient,
@@ -120,6 +132,7 @@ class NhsCascade {
   store::NotificationStore& notifications_;
   store::ServiceDirectory& services_;
   DemographicsProvider* demographics_;  // nullptr: none, the request's contact details only
+  NhsAppSender* nhs_app_;               // nullptr: the NHS App channel is not configured
   const Clock& clock_;
   CascadeOptions options_;
   std::function<void()> on_queued_;

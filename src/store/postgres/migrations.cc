@@ -301,6 +301,14 @@ CREATE TABLE demographics (
   record bytea NOT NULL,
   updated_at bigint NOT NULL
 );
+CREATE TABLE nhs_channel_events (
+  id bigserial PRIMARY KEY,
+  message_id text NOT NULL,
+  channel text NOT NULL,
+  supplier_status text NOT NULL,
+  at bigint NOT NULL
+);
+CREATE INDEX nhs_channel_events_message ON nhs_channel_events(message_id, id);
 )sql"},
 };
 

@@ -1398,34 +1398,64 @@ Result<std::optional<NhsMessageRecord>> PgStore::find_nhs_message(Uuid client, s
 
 Result<std::vector<NhsMessageClaim>> PgStore::claim_nhs_messages(int limit, Timestamp now, Duration lease) {
   return with_connection<std::vector<NhsMessageClaim>>([&](PgConnection& db) -> Result<std::vector<NhsMessageClaim>> {
-    // SKIP LOCKED, as in claim_due: messages another node is claiming right now are passed over,
-    // never claimed twice; a claim's lease ends at lease_until, and its number (claim) is what
-    // its step must name to be saved.
-    auto rows = db.exec(
-        std::string("UPDATE nhs_messages AS m SET lease_until = $1, claim = m.claim + 1, woken = 0 FROM (SELECT id "
-                    "AS claimed_id FROM nhs_messages WHERE next_step_at <= $2 AND (lease_until IS NULL OR "
-                    "lease_until <= $2) ORDER BY next_step_at LIMIT $3 FOR UPDATE SKIP LOCKED) AS c "
-                    "WHERE m.id = c.claimed_id RETURNING ") +
-            kNhsMessageColumns + ", claim",
-        Params().integer(to_micros(now + lease)).integer(to_micros(now)).integer(limit));
-    if (!rows) return rows.error();
     std::vector<NhsMessageClaim> out;
-    std::vector<std::string> gone;
-    for (int i = 0; i < rows->rows(); ++i) {
-      const SealedNhsMessage sealed = read_nhs_message(*rows, i);
-      auto opened = open_nhs_message(*cipher_, sealed);
-      if (opened) {
-        out.push_back(NhsMessageClaim{std::move(*opened), rows->integer(i, 24)});
-        continue;
+    // One transaction: the messages' channel events are read as of their claim (an event added
+    // later wakes the message again, and waits for its next step).
+    HERALD_TRY(db.transaction([&]() -> Result<void> {
+      // SKIP LOCKED, as in claim_due: messages another node is claiming right now are passed
+      // over, never claimed twice; a claim's lease ends at lease_until, and its number (claim)
+      // is what its step must name to be saved.
+      auto rows = db.exec(
+          std::string("UPDATE nhs_messages AS m SET lease_until = $1, claim = m.claim + 1, woken = 0 FROM (SELECT id "
+                      "AS claimed_id FROM nhs_messages WHERE next_step_at <= $2 AND (lease_until IS NULL OR "
+                      "lease_until <= $2) ORDER BY next_step_at LIMIT $3 FOR UPDATE SKIP LOCKED) AS c "
+                      "WHERE m.id = c.claimed_id RETURNING ") +
+              kNhsMessageColumns + ", claim",
+          Params().integer(to_micros(now + lease)).integer(to_micros(now)).integer(limit));
+      if (!rows) return rows.error();
+      if (rows->rows() == 0) return ok();
+      std::vector<std::string> ids;
+      for (int i = 0; i < rows->rows(); ++i) ids.push_back(rows->text(i, 0));
+      auto event_rows = db.exec(
+          "SELECT id, message_id, channel, supplier_status, at FROM nhs_channel_events WHERE message_id = "
+          "ANY($1::text[]) ORDER BY id",
+          Params().text(text_array(ids)));
+      if (!event_rows) return event_rows.error();
+      std::unordered_map<std::string, std::vector<NhsChannelEvent>> events;
+      for (int i = 0; i < event_rows->rows(); ++i) {
+        const std::string message = event_rows->text(i, 1);
+        const std::string channel = event_rows->text(i, 2);
+        const auto parsed = parse_nhs_channel(channel);
+        if (!parsed) {
+          // A channel this release does not know: passed over (its step deletes it with the rest).
+          log::error("store.unreadable_nhs_channel_event",
+                     {{"message_id", message}, {"event_id", event_rows->text(i, 0)}, {"channel", channel}});
+          continue;
+        }
+        events[message].push_back(NhsChannelEvent{event_rows->integer(i, 0), message, *parsed, event_rows->text(i, 3),
+                                                  from_micros(event_rows->integer(i, 4))});
       }
-      // Its data key is gone (retention) or it does not open: nothing more can be done for it.
-      log::error("store.unreadable_nhs_message", {{"message_id", sealed.id}, {"error", opened.error().message}});
-      gone.push_back(sealed.id);
-    }
-    for (const std::string& id : gone) {
-      HERALD_TRY(
-          db.run("UPDATE nhs_messages SET next_step_at = NULL, lease_until = NULL WHERE id = $1", Params().text(id)));
-    }
+      std::vector<std::string> gone;
+      for (int i = 0; i < rows->rows(); ++i) {
+        const SealedNhsMessage sealed = read_nhs_message(*rows, i);
+        auto opened = open_nhs_message(*cipher_, sealed);
+        if (opened) {
+          auto it = events.find(sealed.id);
+          out.push_back(NhsMessageClaim{std::move(*opened), rows->integer(i, 24),
+                                        it == events.end() ? std::vector<NhsChannelEvent>{} : std::move(it->second)});
+          continue;
+        }
+        // Its data key is gone (retention) or it does not open: nothing more can be done for it.
+        log::error("store.unreadable_nhs_message", {{"message_id", sealed.id}, {"error", opened.error().message}});
+        gone.push_back(sealed.id);
+      }
+      for (const std::string& id : gone) {
+        HERALD_TRY(
+            db.run("UPDATE nhs_messages SET next_step_at = NULL, lease_until = NULL WHERE id = $1", Params().text(id)));
+        HERALD_TRY(db.run("DELETE FROM nhs_channel_events WHERE message_id = $1", Params().text(id)));
+      }
+      return ok();
+    }));
     return out;
   });
 }
@@ -1479,10 +1509,35 @@ Result<bool> PgStore::save_nhs_step(const NhsCascadeStep& step, Timestamp now) {
         }
         HERALD_TRY(db.run(notification_insert_sql(count, /*with_nhs_message_id=*/true), params));
       }
+      if (step.events_through > 0) {
+        // The events the step took into account; later ones (which woke it) wait for the next.
+        HERALD_TRY(db.run("DELETE FROM nhs_channel_events WHERE message_id = $1 AND id <= $2",
+                          Params().text(m.id).integer(step.events_through)));
+      }
       saved = true;
       return ok();
     }));
     return saved;
+  });
+}
+
+Result<bool> PgStore::add_nhs_channel_event(const NhsChannelEvent& event) {
+  return with_connection<bool>([&](PgConnection& db) -> Result<bool> {
+    // One statement: the message is woken as by a notification's outcome (due at once, unless
+    // it already is), and the event stored only when there is such a message. Not re-sent after
+    // a broken connection: the event might be stored twice.
+    auto rows = db.exec(
+        "WITH w AS (UPDATE nhs_messages SET woken = 1, next_step_at = CASE WHEN next_step_at IS NULL OR "
+        "next_step_at > $4::bigint THEN $4::bigint ELSE next_step_at END WHERE id = $1 RETURNING id) "
+        "INSERT INTO nhs_channel_events (message_id, channel, supplier_status, at) SELECT id, $2::text, $3::text, "
+        "$4::bigint FROM w",
+        Params()
+            .text(event.message_id)
+            .text(nhs_channel_name(event.channel))
+            .text(event.supplier_status)
+            .integer(to_micros(event.at)));
+    if (!rows) return rows.error();
+    return rows->affected() == 1;
   });
 }
 

@@ -340,6 +340,14 @@ CREATE TABLE demographics (
   record BLOB NOT NULL,
   updated_at INTEGER NOT NULL
 ) STRICT;
+CREATE TABLE nhs_channel_events (
+  id INTEGER PRIMARY KEY AUTOINCREMENT,
+  message_id TEXT NOT NULL,
+  channel TEXT NOT NULL,
+  supplier_status TEXT NOT NULL,
+  at INTEGER NOT NULL
+) STRICT;
+CREATE INDEX nhs_channel_events_message ON nhs_channel_events(message_id, id);
 )sql"},
 };
 

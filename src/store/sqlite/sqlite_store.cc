@@ -33,6 +33,30 @@ Result<void> wake_nhs_message(Connection& db, const std::optional<std::string>& 
   return stmt->bind_int(1, to_micros(now)).bind_int(2, to_micros(now)).bind_text(3, *message).run();
 }
 
+// The message's channel events not yet taken into account by a step, oldest first. One whose
+// channel this release does not know is logged and passed over (its step deletes it with the rest).
+Result<std::vector<NhsChannelEvent>> read_nhs_channel_events(Connection& db, const std::string& message) {
+  auto stmt =
+      db.prepare("SELECT id, channel, supplier_status, at FROM nhs_channel_events WHERE message_id = ? ORDER BY id");
+  if (!stmt) return stmt.error();
+  stmt->bind_text(1, message);
+  std::vector<NhsChannelEvent> events;
+  while (true) {
+    auto row = stmt->step();
+    if (!row) return row.error();
+    if (!*row) return events;
+    const std::string channel = stmt->column_text(1);
+    const auto parsed = parse_nhs_channel(channel);
+    if (!parsed) {
+      log::error("store.unreadable_nhs_channel_event",
+                 {{"message_id", message}, {"event_id", std::to_string(stmt->column_int(0))}, {"channel", channel}});
+      continue;
+    }
+    events.push_back(
+        NhsChannelEvent{stmt->column_int(0), message, *parsed, stmt->column_text(2), from_micros(stmt->column_int(3))});
+  }
+}
+
 // References an earlier release stored in plain text, sealed in batches (sealed_row.h); a
 // crash part-way leaves the rest for the next open.
 Result<void> seal_legacy_references(Connection& db, const crypto::FieldCipher& cipher, Timestamp now) {
@@ -1661,6 +1685,7 @@ Result<std::optional<NhsMessageRecord>> SqliteStore::find_nhs_message(Uuid clien
 Result<std::vector<NhsMessageClaim>> SqliteStore::claim_nhs_messages(int limit, Timestamp now, Duration lease) {
   std::vector<SealedNhsMessage> rows;
   std::vector<std::int64_t> claims;
+  std::vector<std::vector<NhsChannelEvent>> events;  // each claimed message's, read with the claim
   auto result = writer_->run([&](Connection& db) -> Result<void> {
     auto stmt = db.prepare(std::string("UPDATE nhs_messages SET lease_until = ?, claim = claim + 1, woken = 0 WHERE id "
                                        "IN (SELECT id FROM nhs_messages WHERE next_step_at <= ? AND (lease_until IS "
@@ -1674,10 +1699,16 @@ Result<std::vector<NhsMessageClaim>> SqliteStore::claim_nhs_messages(int limit, 
     while (true) {
       auto row = stmt->step();
       if (!row) return row.error();
-      if (!*row) return ok();
+      if (!*row) break;
       rows.push_back(read_nhs_message(*stmt));
       claims.push_back(stmt->column_int(24));
     }
+    for (const SealedNhsMessage& row : rows) {
+      auto of_message = read_nhs_channel_events(db, row.id);
+      if (!of_message) return of_message.error();
+      events.push_back(std::move(*of_message));
+    }
+    return ok();
   });
   if (!result) return result.error();
   std::vector<NhsMessageClaim> out;
@@ -1685,7 +1716,7 @@ Result<std::vector<NhsMessageClaim>> SqliteStore::claim_nhs_messages(int limit, 
   for (std::size_t i = 0; i < rows.size(); ++i) {
     auto opened = open_nhs_message(*cipher_, rows[i]);
     if (opened) {
-      out.push_back(NhsMessageClaim{std::move(*opened), claims[i]});
+      out.push_back(NhsMessageClaim{std::move(*opened), claims[i], std::move(events[i])});
       continue;
     }
     // Its data key is gone (retention) or it does not open: nothing more can be done for it.
@@ -1698,6 +1729,9 @@ Result<std::vector<NhsMessageClaim>> SqliteStore::claim_nhs_messages(int limit, 
         auto stmt = db.prepare("UPDATE nhs_messages SET next_step_at = NULL, lease_until = NULL WHERE id = ?");
         if (!stmt) return stmt.error();
         HERALD_TRY(stmt->bind_text(1, id).run());
+        auto forget = db.prepare("DELETE FROM nhs_channel_events WHERE message_id = ?");
+        if (!forget) return forget.error();
+        HERALD_TRY(forget->bind_text(1, id).run());
       }
       return ok();
     }));
@@ -1745,11 +1779,38 @@ Result<bool> SqliteStore::save_nhs_step(const NhsCascadeStep& step, Timestamp no
       if (!link) return link.error();
       HERALD_TRY(link->bind_text(1, m.id).bind_text(2, row.id).run());
     }
+    if (step.events_through > 0) {
+      // The events the step took into account; later ones (which woke it) wait for the next.
+      auto taken = db.prepare("DELETE FROM nhs_channel_events WHERE message_id = ? AND id <= ?");
+      if (!taken) return taken.error();
+      HERALD_TRY(taken->bind_text(1, m.id).bind_int(2, step.events_through).run());
+    }
     saved = true;
     return ok();
   });
   if (!result) return result.error();
   return saved;
+}
+
+Result<bool> SqliteStore::add_nhs_channel_event(const NhsChannelEvent& event) {
+  bool added = false;
+  auto result = writer_->run([&](Connection& db) -> Result<void> {
+    // Woken as by a notification's outcome; no row changed: no such message, nothing stored.
+    HERALD_TRY(wake_nhs_message(db, event.message_id, event.at));
+    if (db.changes() != 1) return ok();
+    auto stmt =
+        db.prepare("INSERT INTO nhs_channel_events (message_id, channel, supplier_status, at) VALUES (?, ?, ?, ?)");
+    if (!stmt) return stmt.error();
+    HERALD_TRY(stmt->bind_text(1, event.message_id)
+                   .bind_text(2, nhs_channel_name(event.channel))
+                   .bind_text(3, event.supplier_status)
+                   .bind_int(4, to_micros(event.at))
+                   .run());
+    added = true;
+    return ok();
+  });
+  if (!result) return result.error();
+  return added;
 }
 
 Result<void> SqliteStore::put_demographics(const std::vector<DemographicsRow>& rows) {

@@ -105,6 +105,7 @@ class SqliteStore final : public Store {
   // NhsCascadeStore.
   Result<std::vector<NhsMessageClaim>> claim_nhs_messages(int limit, Timestamp now, Duration lease) override;
   Result<bool> save_nhs_step(const NhsCascadeStep& step, Timestamp now) override;
+  Result<bool> add_nhs_channel_event(const NhsChannelEvent& event) override;
   Result<void> put_demographics(const std::vector<DemographicsRow>& rows) override;
   Result<std::optional<DemographicsRow>> find_demographics(std::string_view nhs_number) override;
   Result<void> read_audit(std::int64_t after_seq, std::optional<Timestamp> since,
