@@ -140,7 +140,10 @@ Result<TransferReport> copy_sqlite_to_postgres(const std::string& sqlite_path, c
       if (!n) return n.error();
       report.tables.push_back({table.table, 0, *n});
     }
-    return ok();
+    // NHS channel events keep their ids (their order); new ones are numbered after them.
+    return (*target)->run(
+        "SELECT setval(pg_get_serial_sequence('nhs_channel_events', 'id'), "
+        "GREATEST((SELECT COALESCE(MAX(id), 0) FROM nhs_channel_events), 1))");
   });
   HERALD_TRY(copied);
   for (TableCount& t : report.tables) {
