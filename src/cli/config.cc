@@ -268,21 +268,22 @@ Result<Config> load_config(const std::string& path) {
     return invalid_argument("config " + path + ": nhs.cascade_interval_ms must be between 10 and 60000");
   }
   c.nhs.demographics = get<std::string>(t, "nhs.demographics", "local");
-  if (c.nhs.demographics != "local" && c.nhs.demographics != "none") {
-    return invalid_argument("config " + path + ": nhs.demographics must be \"local\" or \"none\"");
+  if (c.nhs.demographics != "local" && c.nhs.demographics != "pds" && c.nhs.demographics != "none") {
+    return invalid_argument("config " + path + ": nhs.demographics must be \"local\", \"pds\" or \"none\"");
   }
   {
+    NhsPlatformConfig& p = c.nhs_platform;
+    p.token_url = get<std::string>(t, "nhs_platform.token_url", "");
+    p.api_key_env = get<std::string>(t, "nhs_platform.api_key_env", p.api_key_env);
+    p.api_key = env_or_empty(p.api_key_env);
+    p.kid = get<std::string>(t, "nhs_platform.kid", "");
+    p.private_key_file = resolve(base, get<std::string>(t, "nhs_platform.private_key", ""));
+    p.http.ca_file = resolve(base, get<std::string>(t, "nhs_platform.ca_file", ""));
+    p.http.timeout = std::chrono::milliseconds(get<std::int64_t>(t, "nhs_platform.timeout_ms", 10000));
+    p.http.policy = net::AddressPolicy::kAny;  // the operator's choice, as an SMS provider
     NhsAppConfig& a = c.nhs_app;
     a.url = get<std::string>(t, "nhs_app.url", "");
     while (!a.url.empty() && a.url.back() == '/') a.url.pop_back();
-    a.token_url = get<std::string>(t, "nhs_app.token_url", "");
-    a.api_key_env = get<std::string>(t, "nhs_app.api_key_env", a.api_key_env);
-    a.api_key = env_or_empty(a.api_key_env);
-    a.kid = get<std::string>(t, "nhs_app.kid", "");
-    a.private_key_file = resolve(base, get<std::string>(t, "nhs_app.private_key", ""));
-    a.http.ca_file = resolve(base, get<std::string>(t, "nhs_app.ca_file", ""));
-    a.http.timeout = std::chrono::milliseconds(get<std::int64_t>(t, "nhs_app.timeout_ms", 10000));
-    a.http.policy = net::AddressPolicy::kAny;  // the operator's choice, as an SMS provider
     a.receipt_path = get<std::string>(t, "nhs_app.receipt_path", a.receipt_path);
     if (const toml::array* sources = t.at_path("nhs_app.receipt_sources").as_array()) {
       for (const auto& entry : *sources) {
@@ -292,12 +293,19 @@ Result<Config> load_config(const std::string& path) {
     a.receipt_username = get<std::string>(t, "nhs_app.receipt_username", a.receipt_username);
     a.receipt_password =
         env_or_empty(get<std::string>(t, "nhs_app.receipt_password_env", "HERALD_NHS_APP_RECEIPT_PASSWORD"));
-    if (!a.url.empty() && (a.token_url.empty() || a.kid.empty() || a.private_key_file.empty())) {
-      return invalid_argument("config " + path +
-                              ": nhs_app.url needs nhs_app.token_url, nhs_app.kid and nhs_app.private_key");
-    }
     if (a.receipt_path.empty() || a.receipt_path.front() != '/') {
       return invalid_argument("config " + path + ": nhs_app.receipt_path must start with '/'");
+    }
+    c.pds_url = get<std::string>(t, "pds.url", "");
+    while (!c.pds_url.empty() && c.pds_url.back() == '/') c.pds_url.pop_back();
+    if (c.nhs.demographics == "pds" && c.pds_url.empty()) {
+      return invalid_argument("config " + path + ": nhs.demographics = \"pds\" needs pds.url");
+    }
+    if ((!a.url.empty() || !c.pds_url.empty()) &&
+        (p.token_url.empty() || p.kid.empty() || p.private_key_file.empty())) {
+      return invalid_argument("config " + path +
+                              ": nhs_app.url and pds.url need nhs_platform.token_url, nhs_platform.kid and "
+                              "nhs_platform.private_key");
     }
   }
   c.database_path = resolve(base, get<std::string>(t, "store.path", "herald.db"));

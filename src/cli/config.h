@@ -59,22 +59,28 @@ struct NhsConfig {
   int spike_arrest_per_minute = 6000;  // per client (NHS's spike arrest)
   // How often delivery nodes look for messages whose cascade is due (new ones, woken ones,
   // channel time limits), and where recipients' NHS numbers are looked up: "local" (the table
-  // `herald demographics import` fills) or "none" (only the request's contact details).
+  // `herald demographics import` fills), "pds" (PDS FHIR, [pds]) or "none" (only the request's
+  // contact details).
   int cascade_interval_ms = 250;
   std::string demographics = "local";
 };
 
-// The NHS App channel ([nhs_app]): where Herald posts in-app messages and gets its tokens, the
-// application's API key (from the environment), key id and private key (a PEM file), and who may
-// post receipts back. No url: the channel is not configured (NHS App channels fail at once).
-struct NhsAppConfig {
-  std::string url;
+// Herald as an application of the NHS API platform ([nhs_platform]), for the NHS App and PDS:
+// the token URL, the application's API key (from the environment), the key id it registered and
+// its private key (a PEM file), and how to reach the platform.
+struct NhsPlatformConfig {
   std::string token_url;
   std::string api_key;
-  std::string api_key_env = "HERALD_NHS_APP_API_KEY";
+  std::string api_key_env = "HERALD_NHS_PLATFORM_API_KEY";
   std::string kid;
   std::string private_key_file;
   net::HttpClientOptions http;
+};
+
+// The NHS App channel ([nhs_app]): where Herald posts in-app messages, and who may post receipts
+// back. No url: the channel is not configured (NHS App channels fail at once).
+struct NhsAppConfig {
+  std::string url;
   std::string receipt_path = "/nhs-app/FHIR/R4/Task";
   std::vector<std::string> receipt_sources;
   std::string receipt_username = "nhs-app";
@@ -84,7 +90,9 @@ struct NhsAppConfig {
 struct Config {
   std::string path;  // of the file itself
   NhsConfig nhs;
+  NhsPlatformConfig nhs_platform;
   NhsAppConfig nhs_app;
+  std::string pds_url;  // [pds] url: PDS FHIR's base, for [nhs] demographics = "pds"
   net::ServerOptions server;
   std::string public_url;  // optional; absolute URLs otherwise follow the Host header
   std::string database_path;

@@ -28,6 +28,8 @@
 #include "delivery/letter_dispatcher.h"
 #include "delivery/letters/sftp_supplier.h"
 #include "delivery/nhs_app/nhs_app_client.h"
+#include "delivery/nhs_platform/platform_token.h"
+#include "delivery/pds/pds_client.h"
 #include "delivery/sms/sms_router.h"
 #include "delivery/sms_dispatcher.h"
 #include "delivery/smtp/smtp_client.h"
@@ -81,6 +83,24 @@ Result<std::unique_ptr<net::HttpsServer>> start_api(const Config& config, api::R
         }
         return api::govuk_v2::malformed_request(status, message);
       });
+}
+
+}  // namespace
+
+namespace {
+
+// The platform token source from [nhs_platform]: its private key read once, its API key set.
+Result<std::shared_ptr<delivery::nhs_platform::PlatformToken>> platform_token_for(const NhsPlatformConfig& config,
+                                                                                  const Clock& clock) {
+  auto pem = read_text_file(config.private_key_file);
+  if (!pem) return invalid_argument("nhs_platform.private_key: " + pem.error().message);
+  auto key = crypto::RsaPrivateKey::from_pem(*pem);
+  crypto::wipe_string(*pem);
+  if (!key) return invalid_argument("nhs_platform.private_key: " + key.error().message);
+  if (config.api_key.empty()) return invalid_argument("nhs_platform: " + config.api_key_env + " is not set");
+  return std::make_shared<delivery::nhs_platform::PlatformToken>(
+      delivery::nhs_platform::PlatformCredentials{config.token_url, config.api_key, config.kid, config.http}, *key,
+      clock);
 }
 
 }  // namespace
@@ -272,36 +292,35 @@ int run_serve(const ServeOptions& options) {
   // NHS Notify's cascade runs on delivery nodes: due messages are enriched and their channels
   // handed to the delivery worker as notifications; it is safe on several nodes (claims).
   domain::nhs::LocalDemographics local_demographics(*context->store);
+  // Herald as an application of the NHS API platform: one token for the NHS App and PDS.
+  std::shared_ptr<delivery::nhs_platform::PlatformToken> platform_token;
   std::unique_ptr<delivery::nhs_app::NhsAppClient> nhs_app;
-  if (worker && !config.nhs_app.url.empty()) {
-    auto pem = read_text_file(config.nhs_app.private_key_file);
-    if (!pem) {
-      log::error("serve.start_failed", {{"error", "nhs_app.private_key: " + pem.error().message}});
+  std::unique_ptr<delivery::pds::PdsClient> pds;
+  if (worker && (!config.nhs_app.url.empty() || !config.pds_url.empty())) {
+    auto token = platform_token_for(config.nhs_platform, clock);
+    if (!token) {
+      log::error("serve.start_failed", {{"error", token.error().message}});
       return 1;
     }
-    auto key = crypto::RsaPrivateKey::from_pem(*pem);
-    crypto::wipe_string(*pem);
-    if (!key) {
-      log::error("serve.start_failed", {{"error", "nhs_app.private_key: " + key.error().message}});
-      return 1;
+    platform_token = std::move(*token);
+    if (!config.nhs_app.url.empty()) {
+      nhs_app = std::make_unique<delivery::nhs_app::NhsAppClient>(config.nhs_app.url, platform_token,
+                                                                  config.nhs_platform.http);
     }
-    if (config.nhs_app.api_key.empty()) {
-      log::error("serve.start_failed", {{"error", "nhs_app: " + config.nhs_app.api_key_env + " is not set"}});
-      return 1;
+    if (!config.pds_url.empty()) {
+      pds = std::make_unique<delivery::pds::PdsClient>(config.pds_url, platform_token, config.nhs_platform.http);
     }
-    nhs_app = std::make_unique<delivery::nhs_app::NhsAppClient>(
-        delivery::nhs_app::NhsAppClientOptions{config.nhs_app.url, config.nhs_app.token_url, config.nhs_app.api_key,
-                                               config.nhs_app.kid, config.nhs_app.http},
-        std::move(*key), clock);
   }
+  domain::nhs::DemographicsProvider* demographics = nullptr;
+  if (config.nhs.demographics == "local") demographics = &local_demographics;
+  if (config.nhs.demographics == "pds") demographics = pds.get();
   std::unique_ptr<domain::nhs::NhsCascade> nhs_cascade;
   std::unique_ptr<Periodic> nhs_cascade_job;
   if (worker) {
     domain::nhs::CascadeOptions cascade_options;
     cascade_options.default_sms_sender = config.sms.default_sender;
-    nhs_cascade = std::make_unique<domain::nhs::NhsCascade>(
-        *context->store, *context->store, *context->store,
-        config.nhs.demographics == "local" ? &local_demographics : nullptr, nhs_app.get(), clock, cascade_options);
+    nhs_cascade = std::make_unique<domain::nhs::NhsCascade>(*context->store, *context->store, *context->store,
+                                                            demographics, nhs_app.get(), clock, cascade_options);
     nhs_cascade->on_queued([w = worker.get()] { w->notify(); });
     nhs_cascade_job =
         std::make_unique<Periodic>("nhs-cascade", std::chrono::milliseconds(config.nhs.cascade_interval_ms),

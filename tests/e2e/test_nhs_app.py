@@ -50,7 +50,7 @@ def test_nhs_app_messages_are_sent_read_and_fall_back_to_sms():
         extra = "\n\n".join([
             app.config(app_key).strip() + '\nreceipt_sources = ["127.0.0.1"]',
             '[sms]\nproviders = ["mmg"]\nreceipt_base_url = "https://herald.invalid/"', mmg.config().strip()])
-        env = {"HERALD_NHS_APP_API_KEY": APP_API_KEY, "HERALD_NHS_APP_RECEIPT_PASSWORD": RECEIPT_PASSWORD,
+        env = {"HERALD_NHS_PLATFORM_API_KEY": APP_API_KEY, "HERALD_NHS_APP_RECEIPT_PASSWORD": RECEIPT_PASSWORD,
                "HERALD_MMG_API_KEY": "test-api-key", "HERALD_MMG_RECEIPT_PASSWORD": "mmg-receipts"}
         herald = ws.track(Herald(HERALD, ws.dir, sink.port, extra_config=extra, env=env))
         service_id, _ = herald.create_service("NHS App service")
@@ -130,5 +130,56 @@ def test_nhs_app_messages_are_sent_read_and_fall_back_to_sms():
         assert not any(t["to"] == "447700900123" for t in texts), texts
 
 
+def test_recipients_are_looked_up_in_pds():
+    """[nhs] demographics = "pds": each NHS number is looked up once in PDS FHIR (the stand-in
+    answers as PDS does); the mobile on record gets the text; a formally dead, restricted,
+    exit-coded, invalidated or unknown record gets nothing, with NHS's reason code."""
+    with Workspace() as ws:
+        sink = ws.track(SmtpSink(ws.dir))
+        app_key = os.path.join(ws.dir, "herald-platform.pem")
+        subprocess.run([HERALD, "nhs", "keygen", "--kid", "herald-app-1", "--private-key-out", app_key],
+                       check=True, capture_output=True)
+        public_pem = subprocess.run(["openssl", "rsa", "-in", app_key, "-pubout"], check=True,
+                                    capture_output=True, text=True).stdout
+        platform = ws.track(NhsApp(ws.dir, APP_API_KEY, "herald-app-1", public_pem))
+        platform.patient("9990548609", mobile="07700900123")
+        platform.patient("9434765919", mobile="07700900201", death="2")
+        platform.patient("9434765870", mobile="07700900202", restricted=True)
+        platform.patient("9449304130", mobile="07700900203", exit_code="SCT")
+        platform.invalidate("9449305552")
+        mmg = ws.track(SmsProvider(ws.dir, "mmg", receipt="3"))
+        extra = "\n\n".join([
+            platform.config(app_key, pds=True).strip(), '[nhs]\ndemographics = "pds"',
+            '[sms]\nproviders = ["mmg"]\nreceipt_base_url = "https://herald.invalid/"', mmg.config().strip()])
+        env = {"HERALD_NHS_PLATFORM_API_KEY": APP_API_KEY, "HERALD_MMG_API_KEY": "test-api-key",
+               "HERALD_MMG_RECEIPT_PASSWORD": "mmg-receipts"}
+        herald = ws.track(Herald(HERALD, ws.dir, sink.port, extra_config=extra, env=env))
+        service_id, _ = herald.create_service("PDS service")
+        client = herald.create_nhs_client(service_id, "--default-ods", "A12345")
+        herald.start()
+        mmg.herald_url = "https://127.0.0.1:%d" % herald.port
+        mmg.herald_cert = herald.cert
+        token = herald.nhs_token(client)
+        expected = {"9990548609": None, "9434765919": "MFR_PDSV_0112", "9434765870": "HRD_PDSV_0001",
+                    "9449304130": "MFR_PDSV_0110", "9449305552": "MFR_PDSV_0008", "9449310610": "MFR_PDSV_0004"}
+        ids = {}
+        for nhs_number in expected:
+            status, body = herald.request("POST", "/comms/v1/messages", token=token, body={"data": {
+                "type": "Message", "attributes": {
+                    "routingPlanId": "00000000-0000-0000-0000-000000000003", "messageReference": "pds-" + nhs_number,
+                    "recipient": {"nhsNumber": nhs_number}, "personalisation": {"sms_body": "Hello from PDS"}}}})
+            assert status == 201, body
+            ids[nhs_number] = body["data"]["id"]
+        for nhs_number, code in expected.items():
+            attrs = until(herald, token, ids[nhs_number], lambda a: a["messageStatus"] in ("delivered", "failed"))
+            if code is None:
+                assert attrs["messageStatus"] == "delivered", attrs
+                assert attrs["metadata"][0]["source"] == "pds" and attrs["metadata"][0]["version"] == "7", attrs
+            else:
+                assert attrs["messageStatus"] == "failed" and attrs["messageFailureReasonCode"] == code, attrs
+        assert [t["to"] for t in mmg.messages()] == ["447700900123"], mmg.messages()
+        assert sorted(platform.lookups) == sorted(expected), platform.lookups
+
+
 if __name__ == "__main__":
-    run_tests([test_nhs_app_messages_are_sent_read_and_fall_back_to_sms])
+    run_tests([test_nhs_app_messages_are_sent_read_and_fall_back_to_sms, test_recipients_are_looked_up_in_pds])

@@ -56,6 +56,29 @@ class StoreContract : public ::testing::TestWithParam<std::string> {
   NotificationRecord notification(std::string recipient = "person@example.com") {
     return fakes::sample_email(service_.id, now_, std::move(recipient));
   }
+  // A new NHS client's message `id`, stored and due for its cascade at now_ (id empty on failure).
+  NhsMessageRecord due_nhs_message(std::string id) {
+    NhsClientRecord c;
+    c.id = crypto::random_uuid();
+    c.service = service_.id;
+    c.name = "client";
+    c.api_key_hash = std::string(64, id.back());
+    c.created_at = now_;
+    NhsMessageRecord m;
+    m.id = std::move(id);
+    m.client = c.id;
+    m.service = service_.id;
+    m.message_reference = "ref-1";
+    m.routing_plan_id = *Uuid::parse("00000000-0000-0000-0000-000000000003");
+    m.routing_plan_version = "1";
+    m.nhs_number = "9990548609";
+    m.created_at = now_;
+    m.next_step_at = now_;
+    auto inserted = store_->create_nhs_client(c) ? store_->insert_nhs_message(m, now_ - std::chrono::hours(1))
+                                                 : Result<bool>(false);
+    if (!inserted || !*inserted) m.id.clear();
+    return m;
+  }
 
   std::unique_ptr<testing::Backend> backend_;
   std::shared_ptr<crypto::FieldCipher> cipher_;
@@ -760,24 +783,8 @@ TEST_P(StoreContract, NhsMessagesAreSealedScopedAndIdempotentPerClient) {
 }
 
 TEST_P(StoreContract, NhsCascadeClaimsStepsAndWakesOnItsNotificationsOutcomes) {
-  NhsClientRecord c;
-  c.id = crypto::random_uuid();
-  c.service = service_.id;
-  c.name = "client";
-  c.api_key_hash = std::string(64, 'c');
-  c.created_at = now_;
-  ASSERT_TRUE(store_->create_nhs_client(c));
-  NhsMessageRecord m;
-  m.id = "2WL3qFTEFM0qMY8xjRbt1LIKCzM";
-  m.client = c.id;
-  m.service = service_.id;
-  m.message_reference = "ref-1";
-  m.routing_plan_id = *Uuid::parse("00000000-0000-0000-0000-000000000003");
-  m.routing_plan_version = "1";
-  m.nhs_number = "9990548609";
-  m.created_at = now_;
-  m.next_step_at = now_;
-  ASSERT_TRUE(*store_->insert_nhs_message(m, now_ - std::chrono::hours(1)));
+  const NhsMessageRecord m = due_nhs_message("2WL3qFTEFM0qMY8xjRbt1LIKCzM");
+  ASSERT_FALSE(m.id.empty());
   ASSERT_TRUE(store_->set_service_callback(
       {service_.id, CallbackKind::kDeliveryStatus, "https://hooks.example/", "token-123456789", now_}));
 
@@ -812,7 +819,7 @@ TEST_P(StoreContract, NhsCascadeClaimsStepsAndWakesOnItsNotificationsOutcomes) {
   ASSERT_TRUE(*store_->save_nhs_step(step, now_));
   EXPECT_FALSE(*store_->save_nhs_step(step, now_)) << "a claim is saved once";
 
-  auto found = another()->find_nhs_message(c.id, m.id);
+  auto found = another()->find_nhs_message(m.client, m.id);
   ASSERT_TRUE(found && *found);
   EXPECT_EQ((*found)->status, NhsMessageStatus::kSending);
   EXPECT_EQ((*found)->recipient_json, step.message.recipient_json);
@@ -851,7 +858,7 @@ TEST_P(StoreContract, NhsCascadeClaimsStepsAndWakesOnItsNotificationsOutcomes) {
       domain::receipt_for(sms.id, "mmg", NotificationStatus::kDelivered, now_ + std::chrono::hours(1)));
   ASSERT_TRUE(receipt && receipt->has_value());
   ASSERT_TRUE(*store_->save_nhs_step(held, now_ + std::chrono::hours(1)));
-  EXPECT_EQ(store_->find_nhs_message(c.id, m.id)->value().next_step_at, now_ + std::chrono::hours(1));
+  EXPECT_EQ(store_->find_nhs_message(m.client, m.id)->value().next_step_at, now_ + std::chrono::hours(1));
   // Neither the outcome nor the receipt made a GOV.UK callback due: the service hears of NHS
   // messages through NHS Notify's own callbacks.
   EXPECT_TRUE(store_->claim_callbacks(10, now_ + std::chrono::hours(2), std::chrono::seconds(60))->empty());
@@ -876,24 +883,8 @@ TEST_P(StoreContract, NhsCascadeClaimsStepsAndWakesOnItsNotificationsOutcomes) {
 // notification's outcome does; its next claim carries it, and the step that took it into account
 // deletes it with its save.
 TEST_P(StoreContract, NhsChannelEventsWakeTheMessageAndGoWithItsStep) {
-  NhsClientRecord c;
-  c.id = crypto::random_uuid();
-  c.service = service_.id;
-  c.name = "client";
-  c.api_key_hash = std::string(64, 'c');
-  c.created_at = now_;
-  ASSERT_TRUE(store_->create_nhs_client(c));
-  NhsMessageRecord m;
-  m.id = "2WL3qFTEFM0qMY8xjRbt1LIKCzE";
-  m.client = c.id;
-  m.service = service_.id;
-  m.message_reference = "ref-1";
-  m.routing_plan_id = *Uuid::parse("00000000-0000-0000-0000-000000000003");
-  m.routing_plan_version = "1";
-  m.nhs_number = "9990548609";
-  m.created_at = now_;
-  m.next_step_at = now_;
-  ASSERT_TRUE(*store_->insert_nhs_message(m, now_ - std::chrono::hours(1)));
+  const NhsMessageRecord m = due_nhs_message("2WL3qFTEFM0qMY8xjRbt1LIKCzE");
+  ASSERT_FALSE(m.id.empty());
 
   auto claimed = store_->claim_nhs_messages(10, now_, std::chrono::seconds(60));
   ASSERT_EQ(claimed->size(), 1u);
@@ -917,7 +908,7 @@ TEST_P(StoreContract, NhsChannelEventsWakeTheMessageAndGoWithItsStep) {
   EXPECT_TRUE(*added);
 
   // Due again at the first event's time, not the step's.
-  EXPECT_EQ(store_->find_nhs_message(c.id, m.id)->value().next_step_at, received_at);
+  EXPECT_EQ(store_->find_nhs_message(m.client, m.id)->value().next_step_at, received_at);
   auto other = another();
   EXPECT_TRUE(other->claim_nhs_messages(10, received_at - std::chrono::seconds(1), std::chrono::seconds(60))->empty());
   claimed = other->claim_nhs_messages(10, received_at, std::chrono::seconds(60));
@@ -965,7 +956,7 @@ TEST_P(StoreContract, NhsChannelEventsWakeTheMessageAndGoWithItsStep) {
   held.message.next_step_at = now_ + std::chrono::hours(72);
   held.events_through = third.id;
   ASSERT_TRUE(*store_->save_nhs_step(held, fourth_at));
-  EXPECT_EQ(store_->find_nhs_message(c.id, m.id)->value().next_step_at, fourth_at);
+  EXPECT_EQ(store_->find_nhs_message(m.client, m.id)->value().next_step_at, fourth_at);
   claimed = store_->claim_nhs_messages(10, fourth_at, std::chrono::seconds(60));
   ASSERT_TRUE(claimed);
   ASSERT_EQ(claimed->size(), 1u);

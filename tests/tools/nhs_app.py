@@ -1,7 +1,10 @@
-"""A stand-in for the NHS App's API (NHSDigital/nhs-app-api, specification/nhs-app.yaml) on
-127.0.0.1, for the tests: its signed-JWT token endpoint, in-app messages
-(POST /communication/in-app/FHIR/R4/CommunicationRequest) checked as the specification says, and
-its "realtime receipts" (a FHIR Task posted to the sender) sent on the test's word.
+"""A stand-in for the NHS API platform on 127.0.0.1, for the tests: its signed-JWT token endpoint,
+the NHS App's API (NHSDigital/nhs-app-api, specification/nhs-app.yaml: in-app messages, POST
+/nhs-app/communication/in-app/FHIR/R4/CommunicationRequest, checked as the specification says, and
+its "realtime receipts", a FHIR Task posted to the sender on the test's word), and PDS FHIR
+(NHSDigital/personal-demographics-service-api: GET /personal-demographics/FHIR/R4/Patient/{id},
+answering from `patients` as PDS does: restricted records without address and telecom, 404
+RESOURCE_NOT_FOUND / INVALIDATED_RESOURCE, an X-Request-ID required).
 
 The token endpoint checks the client assertion the way the NHS API platform does: RS512, the
 registered kid, iss = sub = the API key, aud = this token URL, exp at most 5 minutes ahead, a jti
@@ -54,6 +57,8 @@ class NhsApp:
         self.jtis = set()
         self.received = []  # (communication id, request body)
         self.refused = []   # (status, OperationOutcome)
+        self.patients = {}  # PDS records by NHS number ("invalidated" for an invalidated one)
+        self.lookups = []   # NHS numbers PDS was asked for
         self.lock = threading.Lock()
         self.cert, key = self_signed(workdir, "nhs-app")
         app = self
@@ -61,6 +66,9 @@ class NhsApp:
         class Handler(http.server.BaseHTTPRequestHandler):
             def log_message(self, *args):
                 pass
+
+            def do_GET(self):
+                self.do_POST()
 
             def do_POST(self):
                 body = self.rfile.read(int(self.headers.get("Content-Length", "0")))
@@ -82,9 +90,83 @@ class NhsApp:
         self.token_url = "https://127.0.0.1:%d/oauth2/token" % self.port
         threading.Thread(target=self.server.serve_forever, daemon=True).start()
 
-    def config(self, private_key_file):
-        return ('[nhs_app]\nurl = "%s"\ntoken_url = "%s"\nkid = "%s"\nprivate_key = "%s"\nca_file = "%s"\n'
-                'timeout_ms = 3000\n' % (self.url, self.token_url, self.kid, private_key_file, self.cert))
+    def config(self, private_key_file, pds=False):
+        """[nhs_platform] and [nhs_app] (and [pds]) for Herald's configuration."""
+        text = ('[nhs_platform]\ntoken_url = "%s"\nkid = "%s"\nprivate_key = "%s"\nca_file = "%s"\n'
+                'timeout_ms = 3000\n\n[nhs_app]\nurl = "%s"\n'
+                % (self.token_url, self.kid, private_key_file, self.cert, self.url))
+        if pds:
+            text += '\n[pds]\nurl = "https://127.0.0.1:%d/personal-demographics/FHIR/R4"\n' % self.port
+        return text
+
+    def patient(self, nhs_number, given="Ada", family="Lovelace", mobile=None, email=None, restricted=False,
+                death=None, exit_code=None):
+        """Adds a PDS record: death None, "1" (informal) or "2" (formal)."""
+        record = {"resourceType": "Patient", "id": nhs_number,
+                  "identifier": [{"system": "https://fhir.nhs.uk/Id/nhs-number", "value": nhs_number}],
+                  "meta": {"versionId": "7", "security": [{
+                      "system": "http://terminology.hl7.org/CodeSystem/v3-Confidentiality",
+                      "code": "R" if restricted else "U", "display": "restricted" if restricted else "unrestricted"}]},
+                  "name": [{"use": "old", "given": ["Old"], "family": "Name", "period": {"start": "1990-01-01",
+                                                                                          "end": "2000-01-01"}},
+                           {"use": "usual", "given": [given], "family": family, "period": {"start": "2000-01-02"}}],
+                  "telecom": [{"system": "email", "value": "expired@example.org", "use": "home",
+                               "period": {"start": "2010-01-01", "end": "2012-01-01"}}],
+                  "address": [{"use": "home", "line": ["1 Trevelyan Square", "Boar Lane", "Leeds"],
+                               "postalCode": "LS1 6AE"}],
+                  "extension": []}
+        if mobile:
+            record["telecom"].append({"system": "phone", "value": mobile, "use": "mobile"})
+        if email:
+            record["telecom"].append({"system": "email", "value": email, "use": "home"})
+        if restricted:
+            del record["address"]
+            del record["telecom"]
+        if death:
+            record["deceasedDateTime"] = "2026-01-01T00:00:00+00:00"
+            record["extension"].append({
+                "url": "https://fhir.hl7.org.uk/StructureDefinition/Extension-UKCore-DeathNotificationStatus",
+                "extension": [{"url": "deathNotificationStatus", "valueCodeableConcept": {"coding": [{
+                    "system": "https://fhir.hl7.org.uk/CodeSystem/UKCore-DeathNotificationStatus", "code": death}]}}]})
+        if exit_code:
+            record["extension"].append({
+                "url": "https://fhir.nhs.uk/StructureDefinition/Extension-PDS-RemovalFromRegistration",
+                "extension": [{"url": "removalFromRegistrationCode", "valueCodeableConcept": {"coding": [{
+                    "system": "https://fhir.nhs.uk/CodeSystem/PDS-RemovalReasonExitCode", "code": exit_code}]}}]})
+        with self.lock:
+            self.patients[nhs_number] = record
+
+    def invalidate(self, nhs_number):
+        with self.lock:
+            self.patients[nhs_number] = "invalidated"
+
+    def pds(self, path, headers):
+        fhir = {"Content-Type": "application/fhir+json"}
+
+        def error(status, code, issue):
+            return status, {"resourceType": "OperationOutcome", "issue": [{"severity": "error", "code": issue,
+                            "details": {"coding": [{"system": "https://fhir.nhs.uk/R4/CodeSystem/Spine-ErrorOrWarningCode",
+                                                    "version": "1", "code": code}]}}]}, fhir
+        token = headers.get("Authorization", "")[len("Bearer "):]
+        with self.lock:
+            known = token in self.tokens
+        if not known:
+            return error(401, "ACCESS_DENIED", "forbidden")
+        request_id = headers.get("X-Request-ID", "")
+        if not re.fullmatch(r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}", request_id):
+            return error(400, "INVALID_VALUE" if request_id else "MISSING_VALUE", "value")
+        nhs_number = path.rsplit("/", 1)[1]
+        with self.lock:
+            self.lookups.append(nhs_number)
+            record = self.patients.get(nhs_number)
+        if not re.fullmatch(r"\d{10}", nhs_number):
+            return error(400, "INVALID_RESOURCE_ID", "value")
+        if record is None:
+            return error(404, "RESOURCE_NOT_FOUND", "not-found")
+        if record == "invalidated":
+            return error(404, "INVALIDATED_RESOURCE", "processing")
+        fhir["ETag"] = 'W/"%s"' % record["meta"]["versionId"]
+        return 200, record, fhir
 
     def verify_signature(self, signing_input, signature):
         with tempfile.NamedTemporaryFile(dir=self.workdir) as data, tempfile.NamedTemporaryFile(dir=self.workdir) as sig:
@@ -169,6 +251,8 @@ class NhsApp:
         return 201, answer, fhir
 
     def handle(self, path, headers, body):
+        if path.startswith("/personal-demographics/FHIR/R4/Patient/"):
+            return self.pds(path, headers)
         if path == "/oauth2/token":
             return self.token(headers, body)
         if path == "/nhs-app/communication/in-app/FHIR/R4/CommunicationRequest":

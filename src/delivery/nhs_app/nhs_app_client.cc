@@ -1,7 +1,6 @@
 #include "delivery/nhs_app/nhs_app_client.h"
 
 #include "core/json.h"
-#include "core/url.h"
 #include "crypto/random.h"
 
 namespace herald::delivery::nhs_app {
@@ -47,72 +46,15 @@ std::string communication_request_json(const domain::nhs::NhsAppMessage& m) {
   return w.take();
 }
 
-Result<std::string> NhsAppClient::token() {
-  const Timestamp now = clock_.now();
-  {
-    std::lock_guard lock(mutex_);
-    if (!token_.empty() && now + std::chrono::minutes(1) < token_expires_) return token_;
-  }
-  json::Writer header;
-  header.begin_object()
-      .key("alg")
-      .string("RS512")
-      .key("typ")
-      .string("JWT")
-      .key("kid")
-      .string(options_.kid)
-      .end_object();
-  const std::int64_t seconds = to_micros(now) / 1'000'000;
-  json::Writer claims;
-  claims.begin_object()
-      .key("iss")
-      .string(options_.api_key)
-      .key("sub")
-      .string(options_.api_key)
-      .key("aud")
-      .string(options_.token_url)
-      .key("jti")
-      .string(crypto::random_uuid().to_string())
-      .key("exp")
-      .integer(seconds + 300)
-      .end_object();
-  const std::string assertion = crypto::sign_jwt_rs512(key_, header.str(), claims.str());
-  const std::string form = "grant_type=client_credentials&client_assertion_type=" +
-                           percent_encode("urn:ietf:params:oauth:client-assertion-type:jwt-bearer") +
-                           "&client_assertion=" + percent_encode(assertion);
-  auto response = net::https_request("POST", options_.token_url,
-                                     {{"Content-Type", "application/x-www-form-urlencoded"}}, form, options_.http);
-  if (!response) return unavailable("NHS App token: " + response.error().message);
-  if (response->status != 200)
-    return unavailable("NHS App token endpoint answered " + std::to_string(response->status));
-  auto body = json::parse(response->body);
-  const json::Value* access = body && body->is_object() ? body->find("access_token") : nullptr;
-  if (access == nullptr || !access->is_string()) return unavailable("NHS App token endpoint answered no token");
-  std::int64_t lifetime = 599;
-  if (const json::Value* expires = body->find("expires_in")) {
-    if (expires->is_string()) lifetime = std::atoll(expires->as_string().c_str());
-    if (expires->is_number()) lifetime = expires->as_int64().value_or(599);
-  }
-  std::lock_guard lock(mutex_);
-  token_ = access->as_string();
-  token_expires_ = now + std::chrono::seconds(lifetime);
-  return token_;
-}
-
-void NhsAppClient::forget_token() {
-  std::lock_guard lock(mutex_);
-  token_.clear();
-}
-
 NhsAppResult NhsAppClient::send(const domain::nhs::NhsAppMessage& message) {
-  auto bearer = token();
+  auto bearer = token_->get();
   if (!bearer) return result(NhsAppResult::Outcome::kUnavailable, bearer.error().message);
-  auto response = net::https_request("POST", options_.base_url + "/communication/in-app/FHIR/R4/CommunicationRequest",
+  auto response = net::https_request("POST", base_url_ + "/communication/in-app/FHIR/R4/CommunicationRequest",
                                      {{"Content-Type", "application/fhir+json"},
                                       {"Accept", "application/fhir+json"},
                                       {"Authorization", "Bearer " + *bearer},
                                       {"X-Correlation-ID", crypto::random_uuid().to_string()}},
-                                     communication_request_json(message), options_.http);
+                                     communication_request_json(message), http_);
   if (!response) return result(NhsAppResult::Outcome::kUnavailable, "NHS App: " + response.error().message);
   const int status = response->status;
   if (status == 201 || status == 200) {
@@ -130,7 +72,7 @@ NhsAppResult NhsAppClient::send(const domain::nhs::NhsAppMessage& message) {
     }
     return result(NhsAppResult::Outcome::kUnavailable, "NHS App answered 201 without a communication id");
   }
-  if (status == 401) forget_token();
+  if (status == 401) token_->forget();
   // Throttled, its token refused, or its own trouble: later. Anything else is about this request.
   if (status == 401 || status == 408 || status == 429 || status >= 500) {
     return result(NhsAppResult::Outcome::kUnavailable, "NHS App answered " + std::to_string(status));

@@ -414,7 +414,7 @@ Result<bool> NhsCascade::step(store::NhsMessageClaim& claim, Timestamp now) {
     for (store::NhsChannelRecord& channel : next.channels) {
       // An NHS App message the NHS App could not take last time: once more.
       if (channel.type == NhsChannel::kNhsApp && channel.status == NhsChannelStatus::kSending &&
-          !channel.supplier_reference && nhs_app_ != nullptr) {
+          !channel.supplier_reference && nhs_app_ != nullptr && (!channel.deadline_at || *channel.deadline_at > now)) {
         ++channel.retry_count;
         send_nhs_app(next, channel, now);
       }
