@@ -36,16 +36,21 @@ def until(herald, token, message_id, done):
     raise AssertionError("message %s never got there: %s" % (message_id, body))
 
 
+def platform_stand_in(ws):
+    """Herald's own key pair as an application of the NHS API platform, and the platform's
+    stand-in knowing its public key; returns (stand-in, private key file)."""
+    key = os.path.join(ws.dir, "herald-platform.pem")
+    subprocess.run([HERALD, "nhs", "keygen", "--kid", "herald-app-1", "--private-key-out", key],
+                   check=True, capture_output=True)
+    public_pem = subprocess.run(["openssl", "rsa", "-in", key, "-pubout"], check=True,
+                                capture_output=True, text=True).stdout
+    return ws.track(NhsApp(ws.dir, APP_API_KEY, "herald-app-1", public_pem)), key
+
+
 def test_nhs_app_messages_are_sent_read_and_fall_back_to_sms():
     with Workspace() as ws:
         sink = ws.track(SmtpSink(ws.dir))
-        # Herald's own key pair as an application of the NHS API platform.
-        app_key = os.path.join(ws.dir, "herald-nhs-app.pem")
-        subprocess.run([HERALD, "nhs", "keygen", "--kid", "herald-app-1", "--private-key-out", app_key],
-                       check=True, capture_output=True)
-        public_pem = subprocess.run(["openssl", "rsa", "-in", app_key, "-pubout"], check=True,
-                                    capture_output=True, text=True).stdout
-        app = ws.track(NhsApp(ws.dir, APP_API_KEY, "herald-app-1", public_pem))
+        app, app_key = platform_stand_in(ws)
         mmg = ws.track(SmsProvider(ws.dir, "mmg", receipt="3"))
         extra = "\n\n".join([
             app.config(app_key).strip() + '\nreceipt_sources = ["127.0.0.1"]',
@@ -136,12 +141,7 @@ def test_recipients_are_looked_up_in_pds():
     exit-coded, invalidated or unknown record gets nothing, with NHS's reason code."""
     with Workspace() as ws:
         sink = ws.track(SmtpSink(ws.dir))
-        app_key = os.path.join(ws.dir, "herald-platform.pem")
-        subprocess.run([HERALD, "nhs", "keygen", "--kid", "herald-app-1", "--private-key-out", app_key],
-                       check=True, capture_output=True)
-        public_pem = subprocess.run(["openssl", "rsa", "-in", app_key, "-pubout"], check=True,
-                                    capture_output=True, text=True).stdout
-        platform = ws.track(NhsApp(ws.dir, APP_API_KEY, "herald-app-1", public_pem))
+        platform, app_key = platform_stand_in(ws)
         platform.patient("9990548609", mobile="07700900123")
         platform.patient("9434765919", mobile="07700900201", death="2")
         platform.patient("9434765870", mobile="07700900202", restricted=True)
