@@ -6,6 +6,7 @@
 #include "core/log.h"
 #include "core/utf8.h"
 #include "crypto/random.h"
+#include "domain/nhs/json_fields.h"
 #include "domain/recipients/email_address.h"
 #include "domain/recipients/phone_number.h"
 #include "domain/rendering/sms_text.h"
@@ -27,16 +28,6 @@ FailureReason reason(const char* code, std::string description) {
 }
 
 constexpr std::size_t kMaxEmailCharacters = 100'000;  // spec §8.2
-
-std::optional<std::string> string_member(const json::Value& object, std::string_view key) {
-  const json::Value* v = object.find(key);
-  if (v == nullptr || !v->is_string()) return std::nullopt;
-  return v->as_string();
-}
-
-void optional_member(json::Writer& w, std::string_view key, const std::optional<std::string>& value) {
-  if (value) w.key(key).string(*value);
-}
 
 bool in_progress(const NhsChannelRecord& c) { return c.status == NhsChannelStatus::kSending; }
 bool done(const NhsChannelRecord& c) {
@@ -87,11 +78,7 @@ Result<CascadeRecipient> recipient_from_json(std::string_view text) {
   r.family_name = string_member(o, "family_name").value_or("");
   r.email = string_member(o, "email");
   r.sms = string_member(o, "sms");
-  if (const json::Value* lines = o.find("address_lines"); lines != nullptr && lines->is_array()) {
-    for (const json::Value& line : lines->as_array()) {
-      if (line.is_string()) r.address_lines.push_back(line.as_string());
-    }
-  }
+  r.address_lines = string_array_member(o, "address_lines");
   r.postcode = string_member(o, "postcode");
   if (const json::Value* app = o.find("nhs_app"); app != nullptr && app->is_bool())
     r.nhs_app_registered = app->as_bool();
@@ -138,12 +125,7 @@ Result<CascadeRecipient> recipient_for(const DemographicsRecord* record,
   if (auto email = string_member(*details, "email")) r.email = std::move(email);
   if (auto sms = string_member(*details, "sms")) r.sms = std::move(sms);
   if (const json::Value* address = details->find("address"); address != nullptr && address->is_object()) {
-    r.address_lines.clear();
-    if (const json::Value* lines = address->find("lines"); lines != nullptr && lines->is_array()) {
-      for (const json::Value& line : lines->as_array()) {
-        if (line.is_string()) r.address_lines.push_back(line.as_string());
-      }
-    }
+    r.address_lines = string_array_member(*address, "lines");
     r.postcode = string_member(*address, "postcode");
   }
   return r;

@@ -4,6 +4,7 @@
 #include <array>
 
 #include "core/json.h"
+#include "domain/nhs/json_fields.h"
 #include "domain/nhs/messages.h"
 
 namespace herald::domain::nhs {
@@ -32,16 +33,6 @@ std::optional<bool> parse_flag(std::string_view s) {
 }
 
 bool known_format(std::string_view s) { return s.empty() || s == "large_print" || s == "braille" || s == "audio"; }
-
-void optional_member(json::Writer& w, std::string_view key, const std::optional<std::string>& value) {
-  if (value) w.key(key).string(*value);
-}
-
-std::optional<std::string> string_member(const json::Value& object, std::string_view key) {
-  const json::Value* v = object.find(key);
-  if (v == nullptr || !v->is_string()) return std::nullopt;
-  return v->as_string();
-}
 
 // RFC 4180: fields separated by commas, records by CRLF or LF; a field in double quotes may hold
 // commas, line breaks and doubled quotes. kInvalidArgument for a stray quote.
@@ -142,11 +133,7 @@ Result<DemographicsRecord> demographics_from_json(std::string_view text) {
   r.exit_code = string_member(o, "exit_code");
   r.given_name = string_member(o, "given_name").value_or("");
   r.family_name = string_member(o, "family_name").value_or("");
-  if (const json::Value* lines = o.find("address_lines"); lines != nullptr && lines->is_array()) {
-    for (const json::Value& line : lines->as_array()) {
-      if (line.is_string()) r.address_lines.push_back(line.as_string());
-    }
-  }
+  r.address_lines = string_array_member(o, "address_lines");
   r.postcode = string_member(o, "postcode");
   r.email = string_member(o, "email");
   r.mobile = string_member(o, "mobile");
