@@ -149,6 +149,18 @@ int run_nhs_client_create(const std::string& config_path, const NhsClientOptions
 int run_nhs_client_set(const std::string& config_path, const std::string& client_id, const NhsClientOptions& options);
 int run_nhs_client_list(const std::string& config_path);
 int run_nhs_keygen(const std::string& kid, const std::string& private_key_out);
+// `herald plan create|version|list|show`: NHS Notify routing plans of a client's own
+// (nhs_commands.cc; the definition file's JSON in domain/nhs/routing_plans.h). create and version
+// check the plan against the client's templates, save it as a new immutable version and print it.
+struct PlanOptions {
+  std::string client;
+  std::string plan;  // version: the plan to version
+  std::string file;
+};
+int run_plan_save(const std::string& config_path, const PlanOptions& options);
+int run_plan_list(const std::string& config_path, const std::string& client_id);
+// Prints the version's definition (the latest when `version` is empty) as JSON.
+int run_plan_show(const std::string& config_path, const std::string& plan, const std::string& version);
 // `herald demographics import --file F`: adds or replaces the recipients' records NHS Notify
 // messages are enriched from (nhs_commands.cc; CSV columns in domain/nhs/demographics.h). Every
 // row is checked before any is stored.

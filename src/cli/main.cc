@@ -244,6 +244,22 @@ int main(int argc, char** argv) {
   nhs_keygen->add_option("--kid", keygen_kid, "the key id")->required();
   nhs_keygen->add_option("--private-key-out", keygen_out, "file to create (mode 0600)")->required();
 
+  auto* plan_cmd = app.add_subcommand("plan", "NHS Notify routing plans (message plans) of a client's own");
+  plan_cmd->require_subcommand(1);
+  PlanOptions plan;
+  std::string plan_version;
+  auto* plan_create = plan_cmd->add_subcommand("create", "check and save a new plan from a JSON definition");
+  plan_create->add_option("--client", plan.client, "the client (application id) it belongs to")->required();
+  plan_create->add_option("--file", plan.file, "the plan's definition (JSON)")->required();
+  auto* plan_new_version = plan_cmd->add_subcommand("version", "check and save the next version of a plan");
+  plan_new_version->add_option("--client", plan.client, "the client it belongs to")->required();
+  plan_new_version->add_option("--plan", plan.plan, "the plan's id")->required();
+  plan_new_version->add_option("--file", plan.file, "the new version's definition (JSON)")->required();
+  auto* plan_list = plan_cmd->add_subcommand("list", "the built-in plans and the latest version of each plan");
+  plan_list->add_option("--client", plan.client, "only this client's");
+  auto* plan_show = plan_cmd->add_subcommand("show", "print a plan version's definition (JSON)");
+  plan_show->add_option("--plan", plan.plan, "the plan's id")->required();
+  plan_show->add_option("--version", plan_version, "the version (default: the latest)");
   auto* demographics_cmd = app.add_subcommand("demographics", "recipients' records for NHS-number lookups");
   demographics_cmd->require_subcommand(1);
   std::string demographics_file;
@@ -297,6 +313,9 @@ int main(int argc, char** argv) {
   if (*nhs_client_set) return run_nhs_client_set(config, nhs_client_id, nhs);
   if (*nhs_client_list) return run_nhs_client_list(config);
   if (*demographics_import) return run_demographics_import(config, demographics_file);
+  if (*plan_create || *plan_new_version) return run_plan_save(config, plan);
+  if (*plan_list) return run_plan_list(config, plan.client);
+  if (*plan_show) return run_plan_show(config, plan.plan, plan_version);
   if (*nhs_keygen) return run_nhs_keygen(keygen_kid, keygen_out);
   return 2;
 }

@@ -12,6 +12,7 @@
 #include "domain/admin.h"
 #include "domain/nhs/clients.h"
 #include "domain/nhs/demographics.h"
+#include "domain/nhs/routing_plans.h"
 
 namespace herald::cli {
 namespace {
@@ -33,7 +34,95 @@ void print_client(const store::NhsClientRecord& c) {
             << (c.service_ban ? "  BANNED" : "") << "\n";
 }
 
+void print_plan(const domain::nhs::RoutingPlan& plan) {
+  std::cout << plan.id.to_string() << "  version " << plan.version << "  client "
+            << (plan.client ? plan.client->to_string() : "(built in)") << "  \"" << plan.name << "\"  ";
+  for (bool primary : {true, false}) {
+    bool first = true;
+    for (const domain::nhs::PlanChannel& c : plan.channels) {
+      if (c.primary != primary) continue;
+      std::cout << (first ? (primary ? "" : "  alongside: ") : " -> ") << store::nhs_channel_name(c.type) << " ("
+                << c.time_limit.count() << " h)";
+      first = false;
+    }
+  }
+  if (!plan.overrides.empty()) std::cout << "  " << plan.overrides.size() << " override(s)";
+  std::cout << "\n";
+}
+
 }  // namespace
+
+int run_plan_save(const std::string& config_path, const PlanOptions& options) {
+  auto context = open_context(config_path);
+  if (!context) return fail(context.error());
+  auto client = find_client(*context, options.client);
+  if (!client) return fail(client.error());
+  std::optional<Uuid> plan_id;
+  if (!options.plan.empty()) {
+    plan_id = Uuid::parse(options.plan);
+    if (!plan_id) return fail(invalid_argument("--plan must be a plan id"));
+  }
+  auto definition = read_text_file(options.file);
+  if (!definition) return fail(definition.error());
+  SystemClock clock;
+  domain::nhs::RoutingPlans plans(*context->store, *context->store, *context->store, clock);
+  auto saved = plans.save(client->id, plan_id, *definition);
+  if (!saved) return fail(saved.error());
+  auto recorded = context->record(
+      {security::cli_actor(),
+       plan_id ? "routing_plan.versioned" : "routing_plan.created",
+       {{"client_id", client->id.to_string()}, {"plan_id", (*saved)->id.to_string()}, {"version", (*saved)->version}}});
+  if (!recorded) return fail(recorded.error());
+  print_plan(**saved);  // the plan's id first, for scripts
+  return 0;
+}
+
+int run_plan_list(const std::string& config_path, const std::string& client_id) {
+  auto context = open_context(config_path);
+  if (!context) return fail(context.error());
+  std::optional<Uuid> client;
+  if (!client_id.empty()) {
+    auto found = find_client(*context, client_id);
+    if (!found) return fail(found.error());
+    client = found->id;
+  }
+  for (const domain::nhs::PlanPtr& plan : domain::nhs::built_in_plans()) print_plan(*plan);
+  SystemClock clock;
+  auto plans = domain::nhs::RoutingPlans(*context->store, *context->store, *context->store, clock).list(client);
+  if (!plans) return fail(plans.error());
+  for (const auto& plan : *plans) print_plan(plan);
+  return 0;
+}
+
+int run_plan_show(const std::string& config_path, const std::string& plan_text, const std::string& version) {
+  auto context = open_context(config_path);
+  if (!context) return fail(context.error());
+  auto id = Uuid::parse(plan_text);
+  if (!id) return fail(invalid_argument("--plan must be a plan id"));
+  SystemClock clock;
+  domain::nhs::RoutingPlans plans(*context->store, *context->store, *context->store, clock);
+  domain::nhs::PlanPtr plan;
+  if (version.empty()) {
+    plan = domain::nhs::find_built_in_plan(*id);
+    if (plan == nullptr) {
+      auto latest = context->store->find_routing_plan(*id, std::nullopt);
+      if (!latest) return fail(latest.error());
+      if (*latest) {
+        auto read = plans.version(*id, std::to_string((*latest)->version));
+        if (!read) return fail(read.error());
+        plan = *read;
+      }
+    }
+  } else {
+    auto read = plans.version(*id, version);
+    if (!read) return fail(read.error());
+    plan = *read;
+  }
+  if (plan == nullptr)
+    return fail(not_found("no routing plan " + plan_text + (version.empty() ? "" : " version " + version)));
+  std::cout << domain::nhs::plan_definition_json(*plan) << "\n";
+  return 0;
+}
 
 int run_nhs_client_create(const std::string& config_path, const NhsClientOptions& options) {
   auto context = open_context(config_path);

@@ -226,7 +226,8 @@ int run_serve(const ServeOptions& options) {
         }
         return std::move(response->body);
       });
-  domain::nhs::NhsMessages nhs_messages(*context->store, clock);
+  domain::nhs::RoutingPlans nhs_plans(*context->store, *context->store, *context->store, clock);
+  domain::nhs::NhsMessages nhs_messages(*context->store, nhs_plans, clock);
   domain::nhs::NhsRateLimits nhs_limits(*context->store, clock,
                                         {config.nhs.rate_limit_per_minute, config.nhs.spike_arrest_per_minute});
   api::nhs_v1::register_routes(router, {nhs_tokens, nhs_clients, nhs_messages, nhs_limits, clock, config.nhs.prefix,
@@ -319,8 +320,9 @@ int run_serve(const ServeOptions& options) {
   if (worker) {
     domain::nhs::CascadeOptions cascade_options;
     cascade_options.default_sms_sender = config.sms.default_sender;
-    nhs_cascade = std::make_unique<domain::nhs::NhsCascade>(*context->store, *context->store, *context->store,
-                                                            demographics, nhs_app.get(), clock, cascade_options);
+    nhs_cascade = std::make_unique<domain::nhs::NhsCascade>(
+        *context->store, *context->store, *context->store,
+        domain::nhs::CascadeChannels{nhs_plans, demographics, nhs_app.get(), &letters}, clock, cascade_options);
     nhs_cascade->on_queued([w = worker.get()] { w->notify(); });
     nhs_cascade_job =
         std::make_unique<Periodic>("nhs-cascade", std::chrono::milliseconds(config.nhs.cascade_interval_ms),

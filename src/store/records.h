@@ -290,6 +290,10 @@ struct NhsChannelRecord {
   std::optional<NotificationId> notification_id;
   // NHS App: the id the NHS App gave the request (its receipts name it), once it took it.
   std::optional<std::string> supplier_reference = std::nullopt;
+  // Set when an override plan (for the recipient's language or accessible format) replaced the
+  // message's own plan: the channel is that plan's.
+  std::optional<Uuid> override_plan_id = std::nullopt;
+  std::optional<std::string> override_plan_version = std::nullopt;
 };
 
 // What a channel's supplier later said of a message (an NHS App receipt: read, delivered,
@@ -359,6 +363,19 @@ struct DemographicsRow {
   std::string nhs_number;   // plaintext here; stored only as a blind index
   std::string record_json;  // sealed at rest
   Timestamp updated_at;
+};
+
+// One version of an NHS Notify routing plan of a client's own. Versions are immutable: an edit
+// stores the next version, and messages name the version they were accepted under. What the
+// plan says (channels, templates, time limits, overrides) is the domain's JSON
+// (domain/nhs/routing_plans.h); the store keeps it as given. Not personal data.
+struct RoutingPlanRecord {
+  Uuid id;
+  Uuid client;
+  int version = 1;
+  std::string name;
+  std::string definition_json;
+  Timestamp created_at;
 };
 
 // A batch of NHS Notify messages (one request, one routing plan). Its messages point back to it.

@@ -12,7 +12,7 @@
 
 namespace herald::store {
 
-inline constexpr int kSchemaVersion = 18;
+inline constexpr int kSchemaVersion = 19;
 
 // Every table the migrations create except schema_migrations, with the same names and columns
 // on both backends, in foreign-key order (a table after every table it references). What a
@@ -21,11 +21,11 @@ inline constexpr int kSchemaVersion = 18;
 // from the SQLite schema. A new table goes here: tests/store/schema_test.cc fails otherwise.
 // (std::to_array: an explicit size with a name left out would pad the list with "".)
 inline constexpr auto kDataTables = std::to_array<std::string_view>(
-    {"services",          "api_keys",           "templates",    "template_versions",   "service_contacts",
-     "service_callbacks", "notifications",      "audit_log",    "rate_buckets",        "daily_counts",
-     "inbound_sms",       "service_guest_list", "letter_pdfs",  "documents",           "nhs_clients",
-     "nhs_access_tokens", "nhs_assertion_ids",  "nhs_messages", "nhs_message_batches", "demographics",
-     "nhs_channel_events"});
+    {"services",           "api_keys",           "templates",    "template_versions",   "service_contacts",
+     "service_callbacks",  "notifications",      "audit_log",    "rate_buckets",        "daily_counts",
+     "inbound_sms",        "service_guest_list", "letter_pdfs",  "documents",           "nhs_clients",
+     "nhs_access_tokens",  "nhs_assertion_ids",  "nhs_messages", "nhs_message_batches", "demographics",
+     "nhs_channel_events", "nhs_routing_plans"});
 
 // The columns of the NHS Notify tables in the order both backends read and write them.
 inline constexpr const char* kNhsClientColumns =
@@ -36,6 +36,7 @@ inline constexpr const char* kNhsMessageColumns =
     "routing_plan_version, nhs_number, ods_code, personalisation, contact_details, status, status_description, "
     "failure_reason_code, created_at, enriched_at, delivered_at, failed_at, channels, recipient, demographics_version, "
     "next_step_at";
+inline constexpr const char* kRoutingPlanColumns = "id, version, client_id, name, definition, created_at";
 
 // One data table and its columns, in the schema's order (for copies between backends).
 struct TableColumns {

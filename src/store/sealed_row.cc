@@ -500,6 +500,8 @@ std::string encode_nhs_channels(const std::vector<NhsChannelRecord>& channels) {
     optional_time_member(w, "failed_at", c.failed_at);
     if (c.notification_id) w.key("notification_id").string(c.notification_id->to_string());
     if (c.supplier_reference) w.key("supplier_reference").string(*c.supplier_reference);
+    if (c.override_plan_id) w.key("override_plan_id").string(c.override_plan_id->to_string());
+    if (c.override_plan_version) w.key("override_plan_version").string(*c.override_plan_version);
     w.end_object();
   }
   w.end_array();
@@ -533,6 +535,11 @@ Result<std::vector<NhsChannelRecord>> decode_nhs_channels(std::string_view text)
     c.failure_reason_code = string_member(item, "failure_reason_code");
     c.supplier_status = string_member(item, "supplier_status");
     c.supplier_reference = string_member(item, "supplier_reference");
+    if (auto plan = string_member(item, "override_plan_id")) {
+      c.override_plan_id = Uuid::parse(*plan);
+      if (!c.override_plan_id) return data_loss("nhs_messages channel is malformed");
+    }
+    c.override_plan_version = string_member(item, "override_plan_version");
     c.started_at = time_member(item, "started_at");
     c.deadline_at = time_member(item, "deadline_at");
     c.delivered_at = time_member(item, "delivered_at");

@@ -277,6 +277,20 @@ class NhsCascadeStore {
   virtual Result<std::optional<DemographicsRow>> find_demographics(std::string_view nhs_number) = 0;
 };
 
+// NHS Notify routing plans of clients' own (the built-in free-text plans are the domain's).
+class RoutingPlanStore {
+ public:
+  virtual ~RoutingPlanStore() = default;
+
+  // Stores one version of a plan: false (nothing stored) when the plan already has that version
+  // (two operators saving at once: the second asks again for the latest).
+  virtual Result<bool> add_routing_plan(const RoutingPlanRecord& plan) = 0;
+  // The plan's given version, or its latest when `version` is nullopt; nullopt when absent.
+  virtual Result<std::optional<RoutingPlanRecord>> find_routing_plan(Uuid id, std::optional<int> version) = 0;
+  // The latest version of every plan (of `client` only, when given), oldest plan first.
+  virtual Result<std::vector<RoutingPlanRecord>> list_routing_plans(std::optional<Uuid> client) = 0;
+};
+
 class Store : public ServiceDirectory,
               public NotificationStore,
               public ReceivedTextStore,
@@ -286,7 +300,8 @@ class Store : public ServiceDirectory,
               public DocumentStore,
               public AuditStore,
               public NhsClientStore,
-              public NhsCascadeStore {
+              public NhsCascadeStore,
+              public RoutingPlanStore {
  public:
   ~Store() override = default;
 

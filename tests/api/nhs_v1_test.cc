@@ -172,7 +172,8 @@ class NhsApi : public ::testing::Test {
                                      return jwks_document_;
                                    }};
   domain::nhs::NhsClients clients_{store_, clock_, std::chrono::milliseconds(0)};
-  domain::nhs::NhsMessages messages_{store_, clock_};
+  domain::nhs::RoutingPlans plans_{store_, store_, store_, clock_};
+  domain::nhs::NhsMessages messages_{store_, plans_, clock_};
   domain::nhs::NhsRateLimits rate_limits_{store_, clock_, {}};  // NHS's: 1,200 and 6,000 a minute
   Router router_{1, govuk_v2::router_errors()};
 };

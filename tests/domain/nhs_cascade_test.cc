@@ -9,9 +9,11 @@
 #include <map>
 
 #include "crypto/random.h"
+#include "domain/letters/letters.h"
 #include "domain/nhs/messages.h"
 #include "tests/fakes/fake_clock.h"
 #include "tests/fakes/memory_store.h"
+#include "tests/fakes/sample_records.h"
 
 namespace herald::domain::nhs {
 namespace {
@@ -52,7 +54,7 @@ CascadeRecipient reachable_by(bool email, bool sms) {
 TEST(NhsCascadeRules, NhsAppUnreadAfterItsLimitStartsTheSmsAtThatMoment) {
   fakes::FakeClock clock;
   const Timestamp t0 = clock.now();
-  const RoutingPlan& plan = *find_plan(kAppThenSms24h);
+  const RoutingPlan& plan = *find_built_in_plan(kAppThenSms24h);
   auto m = laid_out(plan, t0);
   const CascadeRecipient recipient = reachable_by(false, true);
 
@@ -80,7 +82,7 @@ TEST(NhsCascadeRules, NhsAppUnreadAfterItsLimitStartsTheSmsAtThatMoment) {
 TEST(NhsCascadeRules, AnAppMessageReadInTimeMeansNoSms) {
   fakes::FakeClock clock;
   const Timestamp t0 = clock.now();
-  const RoutingPlan& plan = *find_plan(kAppThenSms24h);
+  const RoutingPlan& plan = *find_built_in_plan(kAppThenSms24h);
   auto m = laid_out(plan, t0);
   const CascadeRecipient recipient = reachable_by(false, true);
   advance(m, recipient, plan, t0);
@@ -241,10 +243,13 @@ class NhsCascadeTest : public ::testing::Test {
   fakes::FakeClock clock_;
   fakes::MemoryStore memory_;
   FixedDemographics demographics_;
-  NhsMessages messages_{memory_, clock_};
-  NhsCascade cascade_{memory_, memory_, memory_, &demographics_, nullptr, clock_, CascadeOptions{}};
+  RoutingPlans plans_{memory_, memory_, memory_, clock_};
+  NhsMessages messages_{memory_, plans_, clock_};
+  NhsCascade cascade_{memory_, memory_,         memory_, CascadeChannels{plans_, &demographics_, nullptr, nullptr},
+                      clock_,  CascadeOptions{}};
   FakeNhsApp app_;
-  NhsCascade with_app_{memory_, memory_, memory_, &demographics_, &app_, clock_, CascadeOptions{}};
+  NhsCascade with_app_{memory_, memory_,         memory_, CascadeChannels{plans_, &demographics_, &app_, nullptr},
+                       clock_,  CascadeOptions{}};
   store::NhsClientRecord client_;
   int sent_ = 0;
 };
@@ -471,6 +476,147 @@ TEST_F(NhsCascadeTest, AnNhsAppRejectionOrOutageIsHandled) {
   EXPECT_EQ(m.channels[0].supplier_reference, "app-ref-3");
   EXPECT_EQ(m.channels[0].retry_count, 1);
   EXPECT_EQ(m.channels[1].status, NhsChannelStatus::kCreated);
+}
+
+// Plans of the client's own: the service's templates filled with the request's personalisation
+// and the demographics record's fields, the NHS App message from the plan, letters through the
+// print pipeline with the recipient's format, overrides for the recipient's language.
+class NhsTemplatePlanTest : public NhsCascadeTest {
+ protected:
+  void SetUp() override {
+    NhsCascadeTest::SetUp();
+    store::ServiceRecord service;
+    service.id = client_.service;
+    service.name = "Surgery";
+    ASSERT_TRUE(memory_.create_service(service));
+    client_.name = "practice system";
+    client_.api_key_hash = "hash";
+    client_.created_at = clock_.now();
+    ASSERT_TRUE(memory_.create_nhs_client(client_));
+    DemographicsRecord& ada = demographics_.records["9990548609"];
+    ada.address_lines = {"1 High Street", "Leeds"};
+    ada.postcode = "LS1 1AA";
+  }
+  TemplateId add_template(store::Channel type, std::string subject, std::string body) {
+    const store::TemplateRecord t =
+        fakes::sample_template(client_.service, type, std::move(subject), std::move(body), clock_.now());
+    EXPECT_TRUE(memory_.create_template(t));
+    return t.id;
+  }
+  Uuid save_plan(const std::string& definition) {
+    auto saved = plans_.save(client_.id, std::nullopt, definition);
+    EXPECT_TRUE(saved) << saved.error().message;
+    return saved ? (*saved)->id : Uuid{};
+  }
+
+  domain::Notifications notifications_{memory_, NotificationsConfig{}};
+  domain::Letters letters_{memory_, notifications_};
+  NhsCascade full_{memory_, memory_,         memory_, CascadeChannels{plans_, &demographics_, &app_, &letters_},
+                   clock_,  CascadeOptions{}};
+};
+
+TEST_F(NhsTemplatePlanTest, EmailAndSmsTemplatesAreFilledWithPersonalisationAndTheRecordsFields) {
+  const TemplateId email = add_template(store::Channel::kEmail, "Appointment for ((fullName))",
+                                        "Dear ((firstName)), come on ((when)). NHS number ((nhsNumber)).");
+  const TemplateId sms = add_template(store::Channel::kSms, "", "((firstName)): ((when))");
+  const Uuid plan = save_plan(R"({"name":"A","channels":[{"type":"email","template":")" + email.to_string() +
+                              R"("},{"type":"sms","cascade":"secondary","template":")" + sms.to_string() + R"("}]})");
+  const std::string id = send(plan, R"({"when":"Monday","firstName":"Not from the request"})");
+  ASSERT_EQ(*full_.run_once(), 1);
+  auto m = message(id);
+  ASSERT_EQ(m.channels.size(), 2u);
+  const store::NotificationRecord sent_email = notification_of(m.channels[0]);
+  EXPECT_EQ(sent_email.subject, "Appointment for Ada Lovelace");
+  EXPECT_EQ(sent_email.body, "Dear Ada, come on Monday. NHS number 9990548609.") << "the record's names win";
+  EXPECT_EQ(sent_email.template_id, email);
+  EXPECT_EQ(sent_email.personalisation_json, "{}") << "the request's values stay sealed with the message";
+  const store::NotificationRecord sent_sms = notification_of(m.channels[1]);
+  EXPECT_EQ(sent_sms.body, "Ada: Monday");
+  EXPECT_EQ(sent_sms.template_id, sms);
+}
+
+TEST_F(NhsTemplatePlanTest, AMissingPlaceholderFailsTheChannelAndTheCascadeMovesOn) {
+  const TemplateId email = add_template(store::Channel::kEmail, "Hi", "Come on ((when))");
+  const TemplateId sms = add_template(store::Channel::kSms, "", "Hello ((firstName))");
+  const Uuid plan = save_plan(R"({"name":"A","channels":[{"type":"email","template":")" + email.to_string() +
+                              R"("},{"type":"sms","template":")" + sms.to_string() + R"("}]})");
+  const std::string id = send(plan, "{}");
+  ASSERT_EQ(*full_.run_once(), 1);
+  auto m = message(id);
+  EXPECT_EQ(m.channels[0].status, NhsChannelStatus::kFailed);
+  EXPECT_EQ(m.channels[0].status_description, "Failed reason: Missing personalisation: when");
+  EXPECT_EQ(m.channels[1].status, NhsChannelStatus::kSending);
+  EXPECT_EQ(notification_of(m.channels[1]).body, "Hello Ada");
+}
+
+TEST_F(NhsTemplatePlanTest, TheNhsAppMessageComesFromThePlan) {
+  const Uuid plan = save_plan(
+      R"({"name":"A","channels":[{"type":"nhsapp","timeLimitHours":4,"message":"Dear ((firstName)), **((what))**"}]})");
+  const std::string id = send(plan, R"({"what":"your results are in"})");
+  ASSERT_EQ(*full_.run_once(), 1);
+  ASSERT_EQ(app_.sent.size(), 1u);
+  EXPECT_EQ(app_.sent[0].body, "Dear Ada, **your results are in**");
+  EXPECT_EQ(message(id).next_step_at, clock_.now() + hours(4));
+}
+
+TEST_F(NhsTemplatePlanTest, ALetterGoesThroughThePrintPipelineInTheRecipientsFormat) {
+  const TemplateId standard = add_template(store::Channel::kLetter, "Your appointment", "Dear ((fullName))");
+  const TemplateId braille = add_template(store::Channel::kLetter, "Your appointment (braille)", "Dear ((fullName))");
+  const Uuid plan =
+      save_plan(R"({"name":"A","channels":[{"type":"letter","template":")" + standard.to_string() +
+                R"(","variants":[{"accessibleFormat":"braille","template":")" + braille.to_string() + R"("}]}]})");
+  const std::string plain = send(plan, "{}");
+  demographics_.records["9434765919"] = demographics_.records["9990548609"];
+  demographics_.records["9434765919"].accessible_format = "braille";
+  const std::string for_braille = send(plan, "{}", "9434765919");
+  ASSERT_EQ(*full_.run_once(), 2);
+  const store::NotificationRecord letter = notification_of(message(plain).channels[0]);
+  EXPECT_EQ(letter.type, store::Channel::kLetter);
+  EXPECT_EQ(letter.template_id, standard);
+  EXPECT_EQ(letter.recipient, "Ada Lovelace\n1 High Street\nLeeds\nLS1 1AA");
+  EXPECT_TRUE(letter.queued);
+  EXPECT_GE(letter.billable_units, 1) << "rendered: its sheets are known";
+  EXPECT_TRUE(*memory_.find_letter_pdf(letter.service, letter.id)) << "the PDF that prints is stored";
+  EXPECT_EQ(notification_of(message(for_braille).channels[0]).template_id, braille);
+}
+
+TEST_F(NhsTemplatePlanTest, ARecipientWithAnOverriddenLanguageGetsTheOverridePlan) {
+  const TemplateId english = add_template(store::Channel::kSms, "", "Your appointment");
+  const TemplateId welsh = add_template(store::Channel::kSms, "", "Eich apwyntiad");
+  const Uuid welsh_plan =
+      save_plan(R"({"name":"Welsh","channels":[{"type":"sms","template":")" + welsh.to_string() + R"("}]})");
+  const Uuid plan = save_plan(R"({"name":"English","channels":[{"type":"sms","template":")" + english.to_string() +
+                              R"("}],"overrides":[{"language":"cy","plan":")" + welsh_plan.to_string() + R"("}]})");
+  demographics_.records["9434765919"] = demographics_.records["9990548609"];
+  demographics_.records["9434765919"].language = "cy";
+  const std::string in_english = send(plan, "{}");
+  const std::string in_welsh = send(plan, "{}", "9434765919");
+  ASSERT_EQ(*full_.run_once(), 2);
+  auto m = message(in_welsh);
+  EXPECT_EQ(notification_of(m.channels[0]).body, "Eich apwyntiad");
+  EXPECT_EQ(m.channels[0].override_plan_id, welsh_plan);
+  EXPECT_EQ(m.channels[0].override_plan_version, "1");
+  EXPECT_EQ(m.routing_plan_id, plan) << "the message keeps the plan it was sent with";
+  m = message(in_english);
+  EXPECT_EQ(notification_of(m.channels[0]).body, "Your appointment");
+  EXPECT_FALSE(m.channels[0].override_plan_id.has_value());
+  // Its outcome is read against the override plan's channels.
+  outcome(message(in_welsh).channels[0], store::NotificationStatus::kDelivered);
+  ASSERT_EQ(*full_.run_once(), 1);
+  EXPECT_EQ(message(in_welsh).status, NhsMessageStatus::kDelivered);
+}
+
+TEST_F(NhsTemplatePlanTest, AnotherClientsPlanIsNoSuchRoutingPlan) {
+  const TemplateId sms = add_template(store::Channel::kSms, "", "Hello");
+  const Uuid plan = save_plan(R"({"name":"A","channels":[{"type":"sms","template":")" + sms.to_string() + R"("}]})");
+  store::NhsClientRecord other = client_;
+  other.id = crypto::random_uuid();
+  MessageRequest r;
+  r.routing_plan_id = plan;
+  r.message_reference = "other";
+  auto refused = messages_.send(other, std::move(r));
+  ASSERT_TRUE(refused);
+  EXPECT_EQ(std::get<MessageRefusal>(*refused), MessageRefusal::kNoSuchRoutingPlan);
 }
 
 }  // namespace

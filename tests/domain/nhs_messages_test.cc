@@ -93,7 +93,8 @@ class NhsMessagesTest : public ::testing::Test {
   fakes::FakeClock clock_;
   fakes::MemoryStore memory_;
   HeldStore store_{memory_};
-  NhsMessages messages_{store_, clock_};
+  RoutingPlans plans_{memory_, memory_, memory_, clock_};
+  NhsMessages messages_{store_, plans_, clock_};
   store::NhsClientRecord client_;
 };
 

@@ -149,6 +149,24 @@ function check(condition, message) {
   check(sms.attributes.messageStatus === 'failed' && sms.attributes.channels[0].type === 'sms' &&
     sms.attributes.channels[0].channelStatus === 'failed', 'sms ' + JSON.stringify(sms));
 
+  // A message on the operator's own plan: the template's email, filled with the request's
+  // personalisation and the recipient's record.
+  const planned = await request('POST', '/comms/v1/messages',
+    Object.assign({ 'Content-Type': 'application/vnd.api+json' }, auth),
+    JSON.stringify({ data: { type: 'Message', attributes: {
+      routingPlanId: process.env.NHS_PLAN_ID,
+      messageReference: crypto.randomUUID(),
+      recipient: { nhsNumber: '9990548609' },
+      personalisation: { when: 'Tuesday' },
+    } } }));
+  check(planned.status === 201, 'planned: ' + planned.status + ' ' + planned.body);
+  const plan = JSON.parse(planned.body).data.attributes.routingPlan;
+  check(plan.id === process.env.NHS_PLAN_ID && plan.name === 'Appointments' && plan.version === '1' &&
+    typeof plan.createdDate === 'string', 'routing plan ' + planned.body);
+  const plannedFinal = await until(JSON.parse(planned.body).data.id, auth);
+  check(plannedFinal.attributes.messageStatus === 'delivered' &&
+    plannedFinal.attributes.channels[0].routingPlan.type === 'original', 'planned ' + JSON.stringify(plannedFinal));
+
   const noToken = await request('GET', '/comms/channels/nhsapp/accounts?ods-organisation-code=A12345', {});
   check(noToken.status === 401 && JSON.parse(noToken.body).errors[0].code === 'CM_DENIED', 'no token: ' + noToken.body);
   console.log('nhs client: token, replay refused, message sent, delivered and read, batch statuses, errors in NHS form');

@@ -624,6 +624,39 @@ class MemoryStore final : public store::Store {
     if (it == demographics_.end()) return std::optional<store::DemographicsRow>();
     return std::optional<store::DemographicsRow>(it->second);
   }
+  // A version already stored is left as it is (false); a plan of an unknown client is
+  // kFailedPrecondition, as the SQL backends' foreign key makes it.
+  Result<bool> add_routing_plan(const store::RoutingPlanRecord& plan) override {
+    std::lock_guard lock(mutex_);
+    auto it = routing_plans_.find(plan.id);
+    if (it != routing_plans_.end() && it->second.count(plan.version) != 0) return false;
+    if (nhs_clients_.count(plan.client) == 0) return failed_precondition("no NHS client " + plan.client.to_string());
+    routing_plans_[plan.id][plan.version] = plan;
+    return true;
+  }
+  Result<std::optional<store::RoutingPlanRecord>> find_routing_plan(Uuid id, std::optional<int> version) override {
+    std::lock_guard lock(mutex_);
+    auto it = routing_plans_.find(id);
+    if (it == routing_plans_.end()) return std::optional<store::RoutingPlanRecord>();
+    if (!version) return std::optional<store::RoutingPlanRecord>(it->second.rbegin()->second);
+    auto v = it->second.find(*version);
+    if (v == it->second.end()) return std::optional<store::RoutingPlanRecord>();
+    return std::optional<store::RoutingPlanRecord>(v->second);
+  }
+  Result<std::vector<store::RoutingPlanRecord>> list_routing_plans(std::optional<Uuid> client) override {
+    std::lock_guard lock(mutex_);
+    std::vector<std::pair<Timestamp, store::RoutingPlanRecord>> plans;  // first version's created_at, latest
+    for (const auto& [id, versions] : routing_plans_) {
+      const store::RoutingPlanRecord& latest = versions.rbegin()->second;
+      if (!client || latest.client == *client) plans.emplace_back(versions.begin()->second.created_at, latest);
+    }
+    std::sort(plans.begin(), plans.end(), [](const auto& a, const auto& b) {
+      return a.first != b.first ? a.first < b.first : a.second.id < b.second.id;
+    });
+    std::vector<store::RoutingPlanRecord> out;
+    for (auto& [first_at, plan] : plans) out.push_back(std::move(plan));
+    return out;
+  }
   Result<std::vector<crypto::AuditEntry>> append_audit(std::vector<crypto::AuditEntry> entries) override {
     std::lock_guard lock(mutex_);
     for (auto& e : entries) {
@@ -685,7 +718,8 @@ class MemoryStore final : public store::Store {
   std::vector<store::NhsChannelEvent> nhs_events_;  // in arrival order
   std::int64_t last_nhs_event_id_ = 0;
   std::map<std::string, store::DemographicsRow> demographics_;
-  std::set<std::string> forgotten_references_;  // messages whose reference may be used again
+  std::map<Uuid, std::map<int, store::RoutingPlanRecord>> routing_plans_;  // by id, then version
+  std::set<std::string> forgotten_references_;                             // messages whose reference may be used again
   std::vector<store::ApiKeyRecord> keys_;
   std::vector<store::ServiceContact> contacts_;
   std::map<std::string, std::pair<double, Timestamp>> buckets_;

@@ -1,5 +1,6 @@
 #pragma once
-// Sample rows for store-level tests: one email notification with every field a backend stores.
+// Sample rows for store-level tests: one email notification with every field a backend stores,
+// and templates.
 
 #include <string>
 
@@ -25,6 +26,20 @@ inline store::NotificationRecord sample_email(ServiceId service, Timestamp creat
   r.body = "Body";
   r.created_at = created;
   return r;
+}
+
+// A new template of `service` (version 1), as a store holds it.
+inline store::TemplateRecord sample_template(ServiceId service, store::Channel type, std::string subject,
+                                             std::string body, Timestamp created) {
+  store::TemplateRecord t;
+  t.id = TemplateId{crypto::random_uuid()};
+  t.service = service;
+  t.name = "template";
+  t.type = type;
+  t.subject = std::move(subject);
+  t.body = std::move(body);
+  t.created_at = created;
+  return t;
 }
 
 }  // namespace herald::fakes

@@ -1031,6 +1031,108 @@ TEST_P(StoreContract, NhsBatchesAreStoredWholeOnceAndTheirReferencesSealed) {
   }
 }
 
+// NHS Notify routing plans: a stored version never changes (saving it again is refused, so of
+// two operators saving at once the second asks again); a plan is its latest version, listed by
+// when its first was saved.
+TEST_P(StoreContract, RoutingPlanVersionsAreImmutableAndLatestWins) {
+  auto make_client = [&](char key) {
+    NhsClientRecord c;
+    c.id = crypto::random_uuid();
+    c.service = service_.id;
+    c.name = "client";
+    c.api_key_hash = std::string(64, key);
+    c.created_at = now_;
+    EXPECT_TRUE(store_->create_nhs_client(c));
+    return c.id;
+  };
+  const Uuid client = make_client('p');
+  const Uuid other_client = make_client('q');
+  auto plan = [&](Uuid id, Uuid owner, int version, Timestamp at) {
+    RoutingPlanRecord p;
+    p.id = id;
+    p.client = owner;
+    p.version = version;
+    p.name = "Plan v" + std::to_string(version);
+    p.definition_json = R"({"cascade":[{"channel":"NHSAPP"},{"channel":"SMS"}],"v":)" + std::to_string(version) + "}";
+    p.created_at = at;
+    return p;
+  };
+  auto expect_plan = [](const Result<std::optional<RoutingPlanRecord>>& found, const RoutingPlanRecord& want) {
+    ASSERT_TRUE(found) << found.error().message;
+    ASSERT_TRUE(found->has_value());
+    EXPECT_EQ((*found)->id, want.id);
+    EXPECT_EQ((*found)->client, want.client);
+    EXPECT_EQ((*found)->version, want.version);
+    EXPECT_EQ((*found)->name, want.name);
+    EXPECT_EQ((*found)->definition_json, want.definition_json);
+    EXPECT_EQ((*found)->created_at, want.created_at);
+  };
+
+  const Uuid a = crypto::random_uuid();
+  const RoutingPlanRecord a1 = plan(a, client, 1, now_);
+  auto added = store_->add_routing_plan(a1);
+  ASSERT_TRUE(added) << added.error().message;
+  EXPECT_TRUE(*added);
+  RoutingPlanRecord again = plan(a, client, 1, now_ + 1min);
+  again.name = "Overwritten";
+  again.definition_json = R"({"cascade":[]})";
+  added = store_->add_routing_plan(again);
+  ASSERT_TRUE(added) << added.error().message;
+  EXPECT_FALSE(*added) << "version 1 is stored already";
+  expect_plan(store_->find_routing_plan(a, 1), a1);
+
+  const RoutingPlanRecord a2 = plan(a, client, 2, now_ + 2h);
+  added = another()->add_routing_plan(a2);
+  ASSERT_TRUE(added) << added.error().message;
+  EXPECT_TRUE(*added);
+  expect_plan(store_->find_routing_plan(a, std::nullopt), a2);
+  expect_plan(store_->find_routing_plan(a, 1), a1);
+  expect_plan(store_->find_routing_plan(a, 2), a2);
+  auto missing = store_->find_routing_plan(a, 3);
+  ASSERT_TRUE(missing);
+  EXPECT_FALSE(missing->has_value());
+  missing = store_->find_routing_plan(crypto::random_uuid(), std::nullopt);
+  ASSERT_TRUE(missing);
+  EXPECT_FALSE(missing->has_value());
+  missing = store_->find_routing_plan(crypto::random_uuid(), 1);
+  ASSERT_TRUE(missing);
+  EXPECT_FALSE(missing->has_value());
+
+  // Plan c's first version is newer than a's but older than a's latest: listing goes by the first.
+  // b (another client's) was first saved at the same time as c: then by id.
+  const RoutingPlanRecord c1 = plan(crypto::random_uuid(), client, 1, now_ + 1h);
+  const RoutingPlanRecord b1 = plan(crypto::random_uuid(), other_client, 1, now_ + 1h);
+  for (const RoutingPlanRecord& p : {c1, b1}) {
+    added = store_->add_routing_plan(p);
+    ASSERT_TRUE(added && *added);
+  }
+
+  auto ids = [](const Result<std::vector<RoutingPlanRecord>>& listed) {
+    std::vector<std::pair<Uuid, int>> out;
+    EXPECT_TRUE(listed) << listed.error().message;
+    if (listed) {
+      for (const RoutingPlanRecord& p : *listed) out.emplace_back(p.id, p.version);
+    }
+    return out;
+  };
+  using Listed = std::vector<std::pair<Uuid, int>>;
+  EXPECT_EQ(ids(store_->list_routing_plans(client)), (Listed{{a, 2}, {c1.id, 1}}));
+  EXPECT_EQ(ids(store_->list_routing_plans(other_client)), (Listed{{b1.id, 1}}));
+  EXPECT_TRUE(ids(store_->list_routing_plans(crypto::random_uuid())).empty());
+  const Listed all = b1.id < c1.id ? Listed{{a, 2}, {b1.id, 1}, {c1.id, 1}} : Listed{{a, 2}, {c1.id, 1}, {b1.id, 1}};
+  EXPECT_EQ(ids(another()->list_routing_plans(std::nullopt)), all);
+  auto listed = store_->list_routing_plans(client);
+  ASSERT_TRUE(listed && listed->size() == 2);
+  expect_plan(std::optional<RoutingPlanRecord>((*listed)[0]), a2);
+  expect_plan(std::optional<RoutingPlanRecord>((*listed)[1]), c1);
+
+  // A plan needs its client.
+  auto orphan = store_->add_routing_plan(plan(crypto::random_uuid(), crypto::random_uuid(), 1, now_));
+  ASSERT_FALSE(orphan);
+  EXPECT_EQ(orphan.error().code, ErrorCode::kFailedPrecondition);
+  EXPECT_EQ(ids(store_->list_routing_plans(std::nullopt)).size(), 3u);
+}
+
 TEST_P(StoreContract, LettersKeepPostageAndASealedPdfUntilRetention) {
   auto letter = notification("1 Canary Lane 7f3e\nLondon\nSW1A 1AA");
   letter.type = Channel::kLetter;

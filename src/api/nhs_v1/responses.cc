@@ -16,7 +16,7 @@ void routing_plan(json::Writer& w, const Uuid& id, const std::string& version, c
 }
 
 void routing_plan(json::Writer& w, const domain::nhs::AcceptedMessage& m) {
-  routing_plan(w, m.record.routing_plan_id, m.record.routing_plan_version, m.plan);
+  routing_plan(w, m.record.routing_plan_id, m.record.routing_plan_version, m.plan.get());
 }
 
 void timestamps(json::Writer& w, Timestamp created, std::optional<Timestamp> enriched,
@@ -39,8 +39,14 @@ void channel(json::Writer& w, const store::NhsChannelRecord& c, const store::Nhs
   if (c.failure_reason_code) w.key("channelFailureReasonCode").string(*c.failure_reason_code);
   if (c.supplier_status) w.key("supplierStatus").string(*c.supplier_status);
   timestamps(w, c.created_at, std::nullopt, c.delivered_at, c.failed_at);
-  w.key("routingPlan").begin_object().key("id").string(message.routing_plan_id.to_string());
-  w.key("version").string(message.routing_plan_version).key("type").string("original").end_object();
+  // A channel from an override plan (the recipient's language or format) names that plan.
+  if (c.override_plan_id) {
+    w.key("routingPlan").begin_object().key("id").string(c.override_plan_id->to_string());
+    w.key("version").string(c.override_plan_version.value_or("")).key("type").string("override").end_object();
+  } else {
+    w.key("routingPlan").begin_object().key("id").string(message.routing_plan_id.to_string());
+    w.key("version").string(message.routing_plan_version).key("type").string("original").end_object();
+  }
   w.end_object();
 }
 
@@ -84,7 +90,7 @@ std::string batch_created_json(const domain::nhs::AcceptedBatch& batch) {
   w.key("type").string("MessageBatch").key("id").string(batch.record.id);
   w.key("attributes").begin_object();
   w.key("messageBatchReference").string(batch.record.reference);
-  routing_plan(w, batch.record.routing_plan_id, batch.record.routing_plan_version, batch.plan);
+  routing_plan(w, batch.record.routing_plan_id, batch.record.routing_plan_version, batch.plan.get());
   w.key("messages").begin_array();
   for (const auto& [reference, id] : batch.messages) {
     w.begin_object().key("messageReference").string(reference).key("id").string(id).end_object();

@@ -80,6 +80,62 @@ void Letters::finish(const Caller& caller, store::NotificationRecord& record, Ti
   if (!record.queued) record.updated_at = now;
 }
 
+Result<Letters::Rendered> Letters::render(ServiceId service, const store::TemplateRecord& letter_template,
+                                          const Personalisation& personalisation, InternationalLetters international,
+                                          Timestamp now) {
+  auto address = validate_postal_address(personalisation, international);
+  if (!address) return address.error();
+  auto contacts =
+      notifications_.lookups().contacts(service, store::ContactKind::kLetterContact, now, Blocking::kAllowed);
+  if (!contacts) return contacts.error();
+  const std::string contact_block = letter_contact_block_for(letter_template, **contacts).value_or("");
+  const auto uk_postage = parse_uk_postage(letter_template.postage.value_or("second"));
+
+  Rendered out;
+  store::NotificationRecord& record = out.record;
+  record.template_id = letter_template.id;
+  record.template_version = letter_template.version;
+  record.recipient = join_lines(address->lines);
+  record.subject = substitute_placeholders(letter_template.subject, personalisation, ListStyle::kInline);
+  record.body = substitute_placeholders(letter_template.body, personalisation, ListStyle::kMarkdownBullets);
+  record.postage = std::string(letter_postage(*address, uk_postage ? *uk_postage : UkPostage::kSecond));
+  record.sender = contact_block;
+  record.status = Status::kCreated;
+  auto pdf = render_letter_pdf(
+      {record.subject, record.body, address->lines, contact_block, config_.logo_png_path, letter_date(now)});
+  if (!pdf && pdf.error().code != ErrorCode::kInvalidArgument) return pdf.error();
+  if (!pdf) {
+    record.status = Status::kValidationFailed;  // longer than GOV.UK's 10 pages
+  } else {
+    record.billable_units = sheets_of_paper(pdf->page_count);
+    out.pdf = std::move(pdf->bytes);
+  }
+  return out;
+}
+
+Result<store::NotificationRecord> Letters::prepare_for_service(ServiceId service,
+                                                               const store::TemplateRecord& letter_template,
+                                                               const Personalisation& personalisation, Timestamp now) {
+  auto owner = notifications_.lookups().service(service, now, Blocking::kAllowed);
+  if (!owner) return owner.error();
+  if (!*owner) return not_found("service " + service.to_string());
+  if (!(*owner)->has_permission("letter")) return invalid_argument("Service is not allowed to send letters");
+  HERALD_TRY(check_placeholders({letter_template.subject, letter_template.body}, personalisation));
+  const auto international = (*owner)->has_permission("international_letters") ? InternationalLetters::kAllowed
+                                                                               : InternationalLetters::kNotAllowed;
+  auto rendered = render(service, letter_template, personalisation, international, now);
+  if (!rendered) return rendered.error();
+  store::NotificationRecord record = std::move(rendered->record);
+  record.id = NotificationId{crypto::time_ordered_uuid(now)};
+  record.service = service;
+  record.type = store::Channel::kLetter;
+  record.created_at = now;
+  record.queued = record.status == Status::kCreated;
+  if (!record.queued) record.updated_at = now;
+  if (rendered->pdf) HERALD_TRY(letters_.put_letter_pdf(service, record.id, now, *rendered->pdf));
+  return record;
+}
+
 Result<AcceptedLetter> Letters::send(const Caller& caller, LetterRequest&& request, Timestamp now) {
   auto service = letter_service(caller, now);
   if (!service) return service.error();
@@ -94,34 +150,14 @@ Result<AcceptedLetter> Letters::send(const Caller& caller, LetterRequest&& reque
   }
   const auto international = service->has_permission("international_letters") ? InternationalLetters::kAllowed
                                                                               : InternationalLetters::kNotAllowed;
-  auto address = validate_postal_address(request.personalisation, international);
-  if (!address) return address.error();
-
-  auto contacts =
-      notifications_.lookups().contacts(caller.service, store::ContactKind::kLetterContact, now, Blocking::kAllowed);
-  if (!contacts) return contacts.error();
-  const std::string contact_block = letter_contact_block_for(letter_template, **contacts).value_or("");
-  const auto uk_postage = parse_uk_postage(letter_template.postage.value_or("second"));
-
-  store::NotificationRecord record;
-  record.template_id = letter_template.id;
-  record.template_version = letter_template.version;
+  auto rendered = render(caller.service, letter_template, request.personalisation, international, now);
+  if (!rendered) return rendered.error();
+  store::NotificationRecord record = std::move(rendered->record);
   record.reference = std::move(request.reference);
-  record.recipient = join_lines(address->lines);
   record.personalisation_json = std::move(request.personalisation_json);
-  record.subject = substitute_placeholders(letter_template.subject, request.personalisation, ListStyle::kInline);
-  record.body = substitute_placeholders(letter_template.body, request.personalisation, ListStyle::kMarkdownBullets);
-  record.postage = std::string(letter_postage(*address, uk_postage ? *uk_postage : UkPostage::kSecond));
-  record.sender = contact_block;
-  record.status = Status::kCreated;
-  auto pdf = render_letter_pdf(
-      {record.subject, record.body, address->lines, contact_block, config_.logo_png_path, letter_date(now)});
-  if (!pdf && pdf.error().code != ErrorCode::kInvalidArgument) return pdf.error();
-  if (!pdf) record.status = Status::kValidationFailed;  // longer than GOV.UK's 10 pages
   finish(caller, record, now);
-  if (pdf) {
-    record.billable_units = sheets_of_paper(pdf->page_count);
-    HERALD_TRY(letters_.put_letter_pdf(record.service, record.id, record.created_at, pdf->bytes));
+  if (rendered->pdf) {
+    HERALD_TRY(letters_.put_letter_pdf(record.service, record.id, record.created_at, *rendered->pdf));
   }
   HERALD_TRY(letters_.insert_notification(record));
   notifications_.accepted(caller, record, now);

@@ -16,6 +16,7 @@
 #include "core/result.h"
 #include "core/time.h"
 #include "domain/notifications.h"
+#include "domain/recipients/postal_address.h"
 
 namespace herald::domain {
 
@@ -83,7 +84,21 @@ class Letters {
   // The PDF as the print supplier gets it (the delivery worker); kNotFound when it is gone.
   Result<std::string> pdf_for_print(const store::NotificationRecord& record);
 
+  // A templated letter another use case sends for a service (NHS Notify's cascade): the service
+  // may send letters, the personalisation (holding the address) fills the template, the letter
+  // is rendered and its PDF stored; the caller stores the notification (type letter, queued, or
+  // validation-failed beyond kLetterMaxPages). kInvalidArgument as send's.
+  Result<store::NotificationRecord> prepare_for_service(ServiceId service, const store::TemplateRecord& letter_template,
+                                                        const Personalisation& personalisation, Timestamp now);
+
  private:
+  struct Rendered {
+    store::NotificationRecord record;  // content, address, postage, contact block and status
+    std::optional<std::string> pdf;    // nullopt: too long to print (validation-failed)
+  };
+  // The address checked, the template filled and rendered as the PDF that prints.
+  Result<Rendered> render(ServiceId service, const store::TemplateRecord& letter_template,
+                          const Personalisation& personalisation, InternationalLetters international, Timestamp now);
   Result<store::ServiceRecord> letter_service(const Caller& caller, Timestamp now);
   void finish(const Caller& caller, store::NotificationRecord& record, Timestamp now);
 

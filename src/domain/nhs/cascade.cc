@@ -6,10 +6,13 @@
 #include "core/log.h"
 #include "core/utf8.h"
 #include "crypto/random.h"
+#include "domain/letters/letter_timings.h"
 #include "domain/nhs/json_fields.h"
 #include "domain/recipients/email_address.h"
 #include "domain/recipients/phone_number.h"
+#include "domain/rendering/personalisation_json.h"
 #include "domain/rendering/sms_text.h"
+#include "domain/rendering/template_render.h"
 
 namespace herald::domain::nhs {
 namespace {
@@ -33,6 +36,12 @@ bool in_progress(const NhsChannelRecord& c) { return c.status == NhsChannelStatu
 bool done(const NhsChannelRecord& c) {
   return c.status == NhsChannelStatus::kDelivered || c.status == NhsChannelStatus::kFailed ||
          c.status == NhsChannelStatus::kSkipped;
+}
+
+std::string full_name(const CascadeRecipient& recipient) {
+  std::string name = recipient.given_name;
+  if (!recipient.family_name.empty()) name += (name.empty() ? "" : " ") + recipient.family_name;
+  return name;
 }
 
 FailureReason missing_contact() { return reason("CFR_PDSV_0002", "Contact detail is missing"); }
@@ -146,6 +155,41 @@ void lay_out_channels(NhsMessageRecord& message, const RoutingPlan& plan, Timest
     c.created_at = now;
     message.channels.push_back(std::move(c));
   }
+}
+
+const PlanOverride* override_for(const RoutingPlan& plan, const CascadeRecipient& recipient) {
+  for (const PlanOverride& o : plan.overrides) {
+    const auto& preference = o.when == PlanVariant::Kind::kLanguage ? recipient.language : recipient.accessible_format;
+    if (preference && *preference == o.value) return &o;
+  }
+  return nullptr;
+}
+
+std::pair<TemplateId, int> letter_template_for(const PlanChannel& channel, const CascadeRecipient& recipient) {
+  for (PlanVariant::Kind kind : {PlanVariant::Kind::kAccessibleFormat, PlanVariant::Kind::kLanguage}) {
+    const auto& preference = kind == PlanVariant::Kind::kLanguage ? recipient.language : recipient.accessible_format;
+    if (!preference) continue;
+    for (const PlanVariant& v : channel.variants) {
+      if (v.kind == kind && v.value == *preference) return {v.template_id, v.template_version};
+    }
+  }
+  return {channel.template_id.value_or(TemplateId{}), channel.template_version};
+}
+
+Personalisation personalisation_for(const NhsMessageRecord& message, const CascadeRecipient& recipient, Timestamp now) {
+  Personalisation p;
+  auto parsed = json::parse(message.personalisation_json);
+  if (parsed && parsed->is_object()) p = personalisation_from_json(*parsed);
+  auto add = [&p](std::string key, std::string value) {
+    p.entries.emplace_back(std::move(key),
+                           PersonalisationValue{PersonalisationValue::Kind::kText, std::move(value), {}});
+  };
+  if (std::string name = full_name(recipient); !name.empty()) add("fullName", std::move(name));
+  if (!recipient.given_name.empty()) add("firstName", recipient.given_name);
+  if (!recipient.family_name.empty()) add("lastName", recipient.family_name);
+  if (message.nhs_number) add("nhsNumber", *message.nhs_number);
+  add("date", letter_date(now));
+  return p;
 }
 
 bool reachable(const CascadeRecipient& recipient, NhsChannel channel) {
@@ -344,7 +388,9 @@ Result<int> NhsCascade::run_once() {
 Result<bool> NhsCascade::step(store::NhsMessageClaim& claim, Timestamp now) {
   store::NhsCascadeStep step{std::move(claim.message), claim.claim, {}};
   NhsMessageRecord& next = step.message;
-  const RoutingPlan* plan = find_plan(next.routing_plan_id);
+  auto found_plan = plan_of(next);
+  if (!found_plan) return found_plan.error();
+  PlanPtr plan = std::move(*found_plan);
   if (plan == nullptr) {
     fail_message(next, reason("HRD_PLAN_0001", "Routing plan no longer exists"), now);
     return save(step, now);
@@ -376,7 +422,23 @@ Result<bool> NhsCascade::step(store::NhsMessageClaim& claim, Timestamp now) {
       next.enriched_at = record ? record->queried_at : now;
       if (record) next.demographics_version = record->version;
       next.status = NhsMessageStatus::kEnriched;
+      // A recipient whose language or format the plan has an override for gets that plan.
+      if (const PlanOverride* chosen = override_for(*plan, *recipient)) {
+        auto other = plans_.for_client(next.client, chosen->plan);
+        if (!other) return other.error();
+        if (*other == nullptr) {
+          log::warn("nhs.override_plan_missing", {{"message_id", next.id}, {"plan_id", chosen->plan.to_string()}});
+        } else {
+          plan = std::move(*other);
+        }
+      }
       lay_out_channels(next, *plan, now);
+      if (plan->id != next.routing_plan_id) {
+        for (store::NhsChannelRecord& channel : next.channels) {
+          channel.override_plan_id = plan->id;
+          channel.override_plan_version = plan->version;
+        }
+      }
     } else {
       next.enriched_at = now;
     }
@@ -398,7 +460,7 @@ Result<bool> NhsCascade::step(store::NhsMessageClaim& claim, Timestamp now) {
       if (channel.type == NhsChannel::kNhsApp && channel.status == NhsChannelStatus::kSending &&
           !channel.supplier_reference && nhs_app_ != nullptr && (!channel.deadline_at || *channel.deadline_at > now)) {
         ++channel.retry_count;
-        send_nhs_app(next, channel, now);
+        send_nhs_app(next, channel, *plan, *recipient, now);
       }
     }
     for (store::NhsChannelRecord& channel : next.channels) {
@@ -417,11 +479,11 @@ Result<bool> NhsCascade::step(store::NhsMessageClaim& claim, Timestamp now) {
       bool failed_any = false;
       for (std::size_t i : started) {
         if (next.channels[i].type == NhsChannel::kNhsApp && nhs_app_ != nullptr) {
-          send_nhs_app(next, next.channels[i], now);
+          send_nhs_app(next, next.channels[i], *plan, *recipient, now);
           failed_any = failed_any || next.channels[i].status == NhsChannelStatus::kFailed;
           continue;
         }
-        auto notification = notification_for(next, *recipient, next.channels[i], now);
+        auto notification = notification_for(next, *recipient, next.channels[i], *plan, now);
         if (!notification) {
           channel_failed(next.channels[i], reason("HRD_SEND_0001", notification.error().message), std::nullopt, now);
           failed_any = true;
@@ -445,10 +507,28 @@ Result<bool> NhsCascade::step(store::NhsMessageClaim& claim, Timestamp now) {
   return save(step, now);
 }
 
-void NhsCascade::send_nhs_app(NhsMessageRecord& message, store::NhsChannelRecord& channel, Timestamp now) {
-  auto personalisation = json::parse(message.personalisation_json);
+Result<PlanPtr> NhsCascade::plan_of(const NhsMessageRecord& message) {
+  if (!message.channels.empty() && message.channels.front().override_plan_id) {
+    const store::NhsChannelRecord& first = message.channels.front();
+    return plans_.version(*first.override_plan_id, first.override_plan_version.value_or(""));
+  }
+  return plans_.version(message.routing_plan_id, message.routing_plan_version);
+}
+
+void NhsCascade::send_nhs_app(NhsMessageRecord& message, store::NhsChannelRecord& channel, const RoutingPlan& plan,
+                              const CascadeRecipient& recipient, Timestamp now) {
   std::optional<std::string> body;
-  if (personalisation && personalisation->is_object()) {
+  const PlanChannel* spec = plan.channel(NhsChannel::kNhsApp);
+  if (spec != nullptr && !spec->message.empty()) {
+    // A client's plan: its message, filled in.
+    const Personalisation personalisation = personalisation_for(message, recipient, now);
+    if (auto missing = check_placeholders({spec->message}, personalisation); !missing) {
+      channel_failed(channel, reason("HRD_SEND_0001", missing.error().message), std::nullopt, now);
+      return;
+    }
+    body = substitute_placeholders(spec->message, personalisation, ListStyle::kMarkdownBullets);
+  } else if (auto personalisation = json::parse(message.personalisation_json);
+             personalisation && personalisation->is_object()) {
     // NHS's free-text plans: "body" when the NHS App is the only channel, else "nhsapp_body".
     body = string_member(*personalisation, "nhsapp_body");
     if (!body) body = string_member(*personalisation, "body");
@@ -491,48 +571,102 @@ Result<bool> NhsCascade::save(const store::NhsCascadeStep& step, Timestamp now) 
   return *saved && !step.notifications.empty();
 }
 
+Result<store::TemplateRecord> NhsCascade::template_of(ServiceId service, TemplateId id, int version) {
+  auto found = services_.find_template(service, id, version);
+  if (!found) return found.error();
+  if (!*found) {
+    return invalid_argument("Template " + id.to_string() + " version " + std::to_string(version) +
+                            " is no longer held");
+  }
+  return std::move(**found);
+}
+
 Result<store::NotificationRecord> NhsCascade::notification_for(const NhsMessageRecord& message,
                                                                const CascadeRecipient& recipient,
-                                                               const store::NhsChannelRecord& channel, Timestamp now) {
-  auto personalisation = json::parse(message.personalisation_json);
-  if (!personalisation || !personalisation->is_object())
-    return data_loss("stored personalisation is not a JSON object");
-  const RoutingPlan* plan = find_plan(message.routing_plan_id);
+                                                               const store::NhsChannelRecord& channel,
+                                                               const RoutingPlan& plan, Timestamp now) {
+  auto request = json::parse(message.personalisation_json);
+  if (!request || !request->is_object()) return data_loss("stored personalisation is not a JSON object");
+  const bool free_text = !plan.free_text_fields.empty();
+  const PlanChannel* spec = plan.channel(channel.type);
+  if (channel.type == NhsChannel::kNhsApp)
+    return invalid_argument("The NHS App channel is not configured on this Herald");
+  if (spec == nullptr || (!free_text && !spec->template_id)) {
+    return invalid_argument("Routing plan has no template for the " +
+                            std::string(store::nhs_channel_name(channel.type)) + " channel");
+  }
+  // NHS's free-text plans carry the text in personalisation: with one channel "body", with two
+  // "<channel>_body" (and "email_subject").
   auto field = [&](std::string_view name) -> Result<std::string> {
-    // NHS's free-text plans with one channel name it "body"; with two, "<channel>_body".
-    auto value = string_member(*personalisation, name);
+    auto value = string_member(*request, name);
     if (!value || value->empty()) {
       return invalid_argument("Personalisation field '" + std::string(name) + "' is missing");
     }
     return *value;
   };
-  if (plan == nullptr || plan->free_text_fields.empty()) {
-    return invalid_argument("Routing plan has no template for the " +
-                            std::string(store::nhs_channel_name(channel.type)) + " channel");
-  }
+  const Personalisation personalisation = free_text ? Personalisation{} : personalisation_for(message, recipient, now);
+
   store::NotificationRecord record;
-  record.id = NotificationId{crypto::time_ordered_uuid(now)};
-  record.service = message.service;
+  if (channel.type == NhsChannel::kLetter) {
+    if (free_text) return invalid_argument("Letters need a routing plan with a letter template");
+    if (letters_ == nullptr) return invalid_argument("Letters are not configured on this Herald");
+    const auto [template_id, version] = letter_template_for(*spec, recipient);
+    auto letter_template = template_of(message.service, template_id, version);
+    if (!letter_template) return letter_template.error();
+    // The address block: the recipient's name, their address lines, the postcode.
+    std::vector<std::string> lines;
+    if (const std::string name = full_name(recipient); !name.empty()) lines.push_back(name);
+    lines.insert(lines.end(), recipient.address_lines.begin(), recipient.address_lines.end());
+    Personalisation with_address = personalisation;
+    for (std::size_t i = 0; i < lines.size(); ++i) {
+      with_address.entries.emplace_back("address_line_" + std::to_string(i + 1),
+                                        PersonalisationValue{PersonalisationValue::Kind::kText, lines[i], {}});
+    }
+    with_address.entries.emplace_back(
+        "postcode", PersonalisationValue{PersonalisationValue::Kind::kText, recipient.postcode.value_or(""), {}});
+    auto prepared = letters_->prepare_for_service(message.service, *letter_template, with_address, now);
+    if (!prepared) return prepared.error();
+    record = std::move(*prepared);
+  } else {
+    record.id = NotificationId{crypto::time_ordered_uuid(now)};
+    record.service = message.service;
+    record.template_id = TemplateId{};  // free text: what is stored is what is sent
+    record.template_version = 1;
+    record.status = store::NotificationStatus::kCreated;
+    record.created_at = now;
+    record.queued = true;
+  }
   record.api_key = ApiKeyId{message.client};
   record.key_type = store::KeyType::kNormal;
-  record.template_id = TemplateId{};  // free text: what is stored is what is sent
-  record.template_version = 1;
-  record.status = store::NotificationStatus::kCreated;
-  record.personalisation_json = "{}";  // the text itself is the body
-  record.created_at = now;
-  record.queued = true;
+  record.personalisation_json = "{}";  // the content is rendered; the request's values stay with the message
+
   switch (channel.type) {
     case NhsChannel::kEmail: {
-      auto subject = field("email_subject");
-      if (!subject) return subject.error();
-      auto body = field("email_body");
-      if (!body) return body.error();
-      if (body->size() > kMaxEmailCharacters) return invalid_argument("Email body is longer than 100000 characters");
+      std::string subject, body;
+      if (free_text) {
+        auto s = field("email_subject");
+        if (!s) return s.error();
+        auto b = field("email_body");
+        if (!b) return b.error();
+        subject = std::move(*s);
+        body = std::move(*b);
+      } else {
+        auto email_template = template_of(message.service, *spec->template_id, spec->template_version);
+        if (!email_template) return email_template.error();
+        auto rendered =
+            render_email({email_template->subject, email_template->body}, personalisation, RenderParts::kContent);
+        if (!rendered) return rendered.error();
+        subject = std::move(rendered->subject);
+        body = std::move(rendered->body);
+        record.template_id = email_template->id;
+        record.template_version = email_template->version;
+      }
+      if (body.size() > kMaxEmailCharacters) return invalid_argument("Email body is longer than 100000 characters");
       record.type = store::Channel::kEmail;
       record.recipient = *recipient.email;
       record.recipient_normalised = normalise_email_for_index(record.recipient);
-      record.subject = std::move(*subject);
-      record.body = std::move(*body);
+      record.subject = std::move(subject);
+      record.body = std::move(body);
       auto replies = services_.service_contacts(message.service, store::ContactKind::kEmailReplyTo);
       if (!replies) return replies.error();
       for (const auto& c : *replies) {
@@ -541,20 +675,28 @@ Result<store::NotificationRecord> NhsCascade::notification_for(const NhsMessageR
       return record;
     }
     case NhsChannel::kSms: {
-      auto body = field("sms_body");
-      if (!body) return body.error();
+      std::string text;
+      if (free_text) {
+        auto body = field("sms_body");
+        if (!body) return body.error();
+        // Free text is not a template: "((" must not be read as a placeholder. A zero-width
+        // space keeps the parser off it and is removed again by the rendering.
+        for (std::size_t i = 0; i < body->size(); ++i) {
+          text += (*body)[i];
+          if ((*body)[i] == '(' && i + 1 < body->size() && (*body)[i + 1] == '(') text += "\u200B";
+        }
+      } else {
+        auto sms_template = template_of(message.service, *spec->template_id, spec->template_version);
+        if (!sms_template) return sms_template.error();
+        text = sms_template->body;
+        record.template_id = sms_template->id;
+        record.template_version = sms_template->version;
+      }
       auto number = parse_phone_number(*recipient.sms);
       if (!number) return invalid_argument("The mobile number is not valid");
       auto billing = sms_billing_info(*number);
       if (!billing) return invalid_argument("The mobile number is not valid");
-      // Free text is not a template: "((" must not be read as a placeholder. A zero-width space
-      // keeps the parser off it and is removed again by the rendering.
-      std::string text;
-      for (std::size_t i = 0; i < body->size(); ++i) {
-        text += (*body)[i];
-        if ((*body)[i] == '(' && i + 1 < body->size() && (*body)[i + 1] == '(') text += "\u200B";
-      }
-      auto rendered = render_sms(text, Personalisation{});
+      auto rendered = render_sms(text, personalisation);
       if (!rendered) return rendered.error();
       if (is_sms_too_long(*rendered)) return invalid_argument("Text message is longer than 918 characters");
       record.type = store::Channel::kSms;
@@ -571,8 +713,8 @@ Result<store::NotificationRecord> NhsCascade::notification_for(const NhsMessageR
       }
       return record;
     }
-    case NhsChannel::kNhsApp: return invalid_argument("The NHS App channel is not configured on this Herald");
-    case NhsChannel::kLetter: return invalid_argument("Letters need a routing plan with a letter template");
+    case NhsChannel::kLetter: return record;
+    case NhsChannel::kNhsApp: break;
   }
   return invalid_argument("unknown channel");
 }

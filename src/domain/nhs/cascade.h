@@ -19,6 +19,7 @@
 
 #include "core/result.h"
 #include "core/time.h"
+#include "domain/letters/letters.h"
 #include "domain/nhs/demographics.h"
 #include "domain/nhs/nhs_app.h"
 #include "domain/nhs/routing_plans.h"
@@ -56,6 +57,17 @@ FailureReason not_found_reason();
 Result<CascadeRecipient> recipient_for(const DemographicsRecord* record,
                                        const std::optional<std::string>& contact_details_json);
 void lay_out_channels(store::NhsMessageRecord& message, const RoutingPlan& plan, Timestamp now);
+// The plan's first override whose preference (language, accessible format) the recipient has,
+// or nullptr.
+const PlanOverride* override_for(const RoutingPlan& plan, const CascadeRecipient& recipient);
+// The letter template a recipient gets on a plan's letter channel: the variant for their
+// accessible format, else for their language, else the channel's own. (id, version).
+std::pair<TemplateId, int> letter_template_for(const PlanChannel& channel, const CascadeRecipient& recipient);
+// What a template or NHS App message of a client's plan is filled with: the request's
+// personalisation, then NHS's fields from the demographics record (spec §5.1.2: fullName,
+// firstName, lastName, nhsNumber, date), which win over the request's.
+Personalisation personalisation_for(const store::NhsMessageRecord& message, const CascadeRecipient& recipient,
+                                    Timestamp now);
 
 // Whether the recipient has a contact detail for the channel (else it is skipped).
 bool reachable(const CascadeRecipient& recipient, store::NhsChannel channel);
@@ -94,19 +106,28 @@ struct CascadeOptions {
   Duration nhs_app_retry = std::chrono::seconds(60);
 };
 
-// Applies the rules to the messages that are due. Without a demographics source, recipients are
-// reached only through the request's contact details; without an NHS App sender, NHS App
-// channels fail at once. Thread-safe if its parts are.
+// What the cascade sends with: the plans, and the senders of its channels. Without a
+// demographics source, recipients are reached only through the request's contact details;
+// without an NHS App sender, NHS App channels fail at once; without letters, letter channels do.
+struct CascadeChannels {
+  RoutingPlans& plans;
+  DemographicsProvider* demographics = nullptr;
+  NhsAppSender* nhs_app = nullptr;
+  Letters* letters = nullptr;
+};
+
+// Applies the rules to the messages that are due. Thread-safe if its parts are.
 class NhsCascade {
  public:
   NhsCascade(store::NhsCascadeStore& cascade, store::NotificationStore& notifications,
-             store::ServiceDirectory& services, DemographicsProvider* demographics, NhsAppSender* nhs_app,
-             const Clock& clock, CascadeOptions options)
+             store::ServiceDirectory& services, CascadeChannels channels, const Clock& clock, CascadeOptions options)
       : cascade_(cascade),
         notifications_(notifications),
         services_(services),
-        demographics_(demographics),
-        nhs_app_(nhs_app),
+        plans_(channels.plans),
+        demographics_(channels.demographics),
+        nhs_app_(channels.nhs_app),
+        letters_(channels.letters),
         clock_(clock),
         options_(std::move(options)) {}
 
@@ -122,17 +143,26 @@ class NhsCascade {
   Result<bool> save(const store::NhsCascadeStep& step, Timestamp now);
   // Hands an NHS App channel's message to the NHS App: the channel takes its reference, fails,
   // or waits to be tried again (next_step_at).
-  void send_nhs_app(store::NhsMessageRecord& message, store::NhsChannelRecord& channel, Timestamp now);
+  void send_nhs_app(store::NhsMessageRecord& message, store::NhsChannelRecord& channel, const RoutingPlan& plan,
+                    const CascadeRecipient& recipient, Timestamp now);
+  // The plan a message's channels follow: the version it was accepted under, or the override
+  // its channels name; nullptr when it has gone.
+  Result<PlanPtr> plan_of(const store::NhsMessageRecord& message);
   // The notification that sends the channel, or (kInvalidArgument) why it cannot be sent.
   Result<store::NotificationRecord> notification_for(const store::NhsMessageRecord& message,
                                                      const CascadeRecipient& recipient,
-                                                     const store::NhsChannelRecord& channel, Timestamp now);
+                                                     const store::NhsChannelRecord& channel, const RoutingPlan& plan,
+                                                     Timestamp now);
+  // The template a channel of a client's plan names, at its pinned version.
+  Result<store::TemplateRecord> template_of(ServiceId service, TemplateId id, int version);
 
   store::NhsCascadeStore& cascade_;
   store::NotificationStore& notifications_;
   store::ServiceDirectory& services_;
+  RoutingPlans& plans_;
   DemographicsProvider* demographics_;  // nullptr: none, the request's contact details only
   NhsAppSender* nhs_app_;               // nullptr: the NHS App channel is not configured
+  Letters* letters_;                    // nullptr: letters are not configured
   const Clock& clock_;
   CascadeOptions options_;
   std::function<void()> on_queued_;

@@ -70,17 +70,18 @@ void NhsMessages::end(const Uuid& client, const std::string& key) {
 Result<SendOutcome> NhsMessages::send(const store::NhsClientRecord& client, MessageRequest&& request) {
   auto ods = originator_for(client, request);
   if (auto* refusal = std::get_if<MessageRefusal>(&ods)) return SendOutcome(*refusal);
-  const RoutingPlan* plan = find_plan(request.routing_plan_id);
-  if (plan == nullptr) return SendOutcome(MessageRefusal::kNoSuchRoutingPlan);
+  auto plan = plans_.for_client(client.id, request.routing_plan_id);
+  if (!plan) return plan.error();
+  if (*plan == nullptr) return SendOutcome(MessageRefusal::kNoSuchRoutingPlan);
   const std::string key = "message/" + request.message_reference;
   if (!begin(client.id, key)) return SendOutcome(MessageRefusal::kInFlight);
   const Timestamp now = clock_.now();
-  store::NhsMessageRecord record = record_for(client, *plan, std::move(request), std::get<std::string>(ods), now);
+  store::NhsMessageRecord record = record_for(client, **plan, std::move(request), std::get<std::string>(ods), now);
   auto stored = store_.insert_nhs_message(record, now - kReferenceWindow);
   end(client.id, key);
   if (!stored) return stored.error();
   if (!*stored) return SendOutcome(MessageRefusal::kDuplicate);
-  return SendOutcome(AcceptedMessage{std::move(record), plan});
+  return SendOutcome(AcceptedMessage{std::move(record), std::move(*plan)});
 }
 
 Result<BatchOutcome> NhsMessages::send_batch(const store::NhsClientRecord& client, BatchRequest&& request) {
@@ -91,8 +92,10 @@ Result<BatchOutcome> NhsMessages::send_batch(const store::NhsClientRecord& clien
     if (auto* refusal = std::get_if<MessageRefusal>(&ods)) return BatchOutcome(*refusal);
     ods_codes.push_back(std::move(std::get<std::string>(ods)));
   }
-  const RoutingPlan* plan = find_plan(request.routing_plan_id);
-  if (plan == nullptr) return BatchOutcome(MessageRefusal::kNoSuchRoutingPlan);
+  auto found_plan = plans_.for_client(client.id, request.routing_plan_id);
+  if (!found_plan) return found_plan.error();
+  if (*found_plan == nullptr) return BatchOutcome(MessageRefusal::kNoSuchRoutingPlan);
+  const PlanPtr plan = std::move(*found_plan);
   const std::string key = "batch/" + request.batch_reference;
   if (!begin(client.id, key)) return BatchOutcome(MessageRefusal::kInFlight);
   const Timestamp now = clock_.now();
@@ -119,8 +122,9 @@ Result<std::optional<AcceptedMessage>> NhsMessages::get(const store::NhsClientRe
   auto found = store_.find_nhs_message(client.id, id);
   if (!found) return found.error();
   if (!*found) return std::optional<AcceptedMessage>();
-  const RoutingPlan* plan = find_plan((*found)->routing_plan_id);
-  return std::optional<AcceptedMessage>(AcceptedMessage{std::move(**found), plan});
+  auto plan = plans_.version((*found)->routing_plan_id, (*found)->routing_plan_version);
+  if (!plan) return plan.error();
+  return std::optional<AcceptedMessage>(AcceptedMessage{std::move(**found), std::move(*plan)});
 }
 
 }  // namespace herald::domain::nhs

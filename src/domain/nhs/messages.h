@@ -53,7 +53,7 @@ struct BatchRequest {
 
 struct AcceptedMessage {
   store::NhsMessageRecord record;
-  const RoutingPlan* plan = nullptr;
+  PlanPtr plan;  // the version it was accepted under; nullptr if that has gone
 };
 
 using SendOutcome = std::variant<AcceptedMessage, MessageRefusal>;
@@ -61,7 +61,7 @@ using SendOutcome = std::variant<AcceptedMessage, MessageRefusal>;
 struct AcceptedBatch {
   store::NhsBatchRecord record;
   std::vector<std::pair<std::string, std::string>> messages;  // (messageReference, id), in request order
-  const RoutingPlan* plan = nullptr;
+  PlanPtr plan;
 };
 
 using BatchOutcome = std::variant<AcceptedBatch, MessageRefusal>;
@@ -74,7 +74,8 @@ bool valid_nhs_number(std::string_view text);
 
 class NhsMessages {
  public:
-  NhsMessages(store::NhsClientStore& store, const Clock& clock) : store_(store), clock_(clock) {}
+  NhsMessages(store::NhsClientStore& store, RoutingPlans& plans, const Clock& clock)
+      : store_(store), plans_(plans), clock_(clock) {}
 
   Result<SendOutcome> send(const store::NhsClientRecord& client, MessageRequest&& request);
   // A batch, all or nothing, in one transaction: its reference (kDuplicate, kInFlight) is the
@@ -94,6 +95,7 @@ class NhsMessages {
   void end(const Uuid& client, const std::string& key);
 
   store::NhsClientStore& store_;
+  RoutingPlans& plans_;
   const Clock& clock_;
   std::mutex mutex_;
   std::set<std::pair<Uuid, std::string>> in_flight_;  // (client, reference) being stored; guarded by mutex_

@@ -310,6 +310,18 @@ CREATE TABLE nhs_channel_events (
 );
 CREATE INDEX nhs_channel_events_message ON nhs_channel_events(message_id, id);
 )sql"},
+    Migration{19, "nhs routing plans", R"sql(
+CREATE TABLE nhs_routing_plans (
+  id uuid NOT NULL,
+  version integer NOT NULL,
+  client_id uuid NOT NULL REFERENCES nhs_clients(id),
+  name text NOT NULL,
+  definition text NOT NULL,
+  created_at bigint NOT NULL,
+  PRIMARY KEY (id, version)
+);
+CREATE INDEX nhs_routing_plans_client ON nhs_routing_plans(client_id, id);
+)sql"},
 };
 
 static_assert(kMigrations.back().version == kSchemaVersion, "add the PostgreSQL form of every SQLite migration");

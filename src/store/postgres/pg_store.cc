@@ -1602,4 +1602,77 @@ Result<std::optional<DemographicsRow>> PgStore::find_demographics(std::string_vi
   return std::optional<DemographicsRow>(std::move(*opened));
 }
 
+namespace {
+
+RoutingPlanRecord read_routing_plan(const PgResult& rows, int i) {
+  RoutingPlanRecord p;
+  p.id = *Uuid::parse(rows.text(i, 0));
+  p.version = static_cast<int>(rows.integer(i, 1));
+  p.client = *Uuid::parse(rows.text(i, 2));
+  p.name = rows.text(i, 3);
+  p.definition_json = rows.text(i, 4);
+  p.created_at = from_micros(rows.integer(i, 5));
+  return p;
+}
+
+}  // namespace
+
+// The primary key decides between operators saving the same version at once: one insert wins,
+// the other is told false and the stored version is left as it is. A plan of a client that does
+// not exist breaks the foreign key (23503): kFailedPrecondition, as on the other backends.
+Result<bool> PgStore::add_routing_plan(const RoutingPlanRecord& plan) {
+  return with_connection<bool>([&](PgConnection& db) -> Result<bool> {
+    auto rows = db.exec(std::string("INSERT INTO nhs_routing_plans (") + kRoutingPlanColumns +
+                            ") VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT DO NOTHING",
+                        Params()
+                            .text(plan.id.to_string())
+                            .integer(plan.version)
+                            .text(plan.client.to_string())
+                            .text(plan.name)
+                            .text(plan.definition_json)
+                            .integer(to_micros(plan.created_at)));
+    if (!rows) {
+      if (!rows.error().message.ends_with("[23503]")) return rows.error();
+      return failed_precondition("no NHS client " + plan.client.to_string());
+    }
+    return rows->affected() == 1;
+  });
+}
+
+Result<std::optional<RoutingPlanRecord>> PgStore::find_routing_plan(Uuid id, std::optional<int> version) {
+  return with_connection<std::optional<RoutingPlanRecord>>(
+      [&](PgConnection& db) -> Result<std::optional<RoutingPlanRecord>> {
+        Params params;
+        params.text(id.to_string());
+        if (version) params.integer(*version);
+        auto rows = db.exec(std::string("SELECT ") + kRoutingPlanColumns + " FROM nhs_routing_plans WHERE id = $1 " +
+                                (version ? "AND version = $2" : "ORDER BY version DESC LIMIT 1"),
+                            params);
+        if (!rows) return rows.error();
+        if (rows->rows() == 0) return std::optional<RoutingPlanRecord>();
+        return std::optional<RoutingPlanRecord>(read_routing_plan(*rows, 0));
+      });
+}
+
+Result<std::vector<RoutingPlanRecord>> PgStore::list_routing_plans(std::optional<Uuid> client) {
+  return with_connection<std::vector<RoutingPlanRecord>>(
+      [&](PgConnection& db) -> Result<std::vector<RoutingPlanRecord>> {
+        Params params;
+        if (client) params.text(client->to_string());
+        // Each plan's latest version, the plans in the order of their first versions.
+        auto rows = db.exec(
+            std::string("SELECT ") + kRoutingPlanColumns +
+                " FROM nhs_routing_plans p WHERE version = (SELECT MAX(v.version) FROM nhs_routing_plans v WHERE "
+                "v.id = p.id)" +
+                (client ? " AND client_id = $1" : "") +
+                " ORDER BY (SELECT f.created_at FROM nhs_routing_plans f WHERE f.id = p.id ORDER BY f.version LIMIT "
+                "1), id",
+            params);
+        if (!rows) return rows.error();
+        std::vector<RoutingPlanRecord> out;
+        for (int i = 0; i < rows->rows(); ++i) out.push_back(read_routing_plan(*rows, i));
+        return out;
+      });
+}
+
 }  // namespace herald::store::postgres

@@ -127,6 +127,10 @@ class PgStore final : public Store {
   Result<bool> add_nhs_channel_event(const NhsChannelEvent& event) override;
   Result<void> put_demographics(const std::vector<DemographicsRow>& rows) override;
   Result<std::optional<DemographicsRow>> find_demographics(std::string_view nhs_number) override;
+  // RoutingPlanStore.
+  Result<bool> add_routing_plan(const RoutingPlanRecord& plan) override;
+  Result<std::optional<RoutingPlanRecord>> find_routing_plan(Uuid id, std::optional<int> version) override;
+  Result<std::vector<RoutingPlanRecord>> list_routing_plans(std::optional<Uuid> client) override;
   Result<void> read_audit(std::int64_t after_seq, std::optional<Timestamp> since,
                           const std::function<Result<void>(const crypto::AuditEntry&)>& visit) override;
 

@@ -349,6 +349,21 @@ CREATE TABLE nhs_channel_events (
 ) STRICT;
 CREATE INDEX nhs_channel_events_message ON nhs_channel_events(message_id, id);
 )sql"},
+    // NHS Notify routing plans of clients' own (issue 18): one row per version, never changed once
+    // written (the primary key refuses a version saved twice); the latest version is the plan.
+    // No personal data: a plan names channels and templates, not people.
+    Migration{19, "nhs routing plans", R"sql(
+CREATE TABLE nhs_routing_plans (
+  id TEXT NOT NULL,
+  version INTEGER NOT NULL,
+  client_id TEXT NOT NULL REFERENCES nhs_clients(id),
+  name TEXT NOT NULL,
+  definition TEXT NOT NULL,
+  created_at INTEGER NOT NULL,
+  PRIMARY KEY (id, version)
+) STRICT;
+CREATE INDEX nhs_routing_plans_client ON nhs_routing_plans(client_id, id);
+)sql"},
 };
 
 static_assert(kMigrations.back().version == kSchemaVersion, "a new migration raises store::kSchemaVersion");

@@ -1853,4 +1853,80 @@ Result<std::optional<DemographicsRow>> SqliteStore::find_demographics(std::strin
   return std::optional<DemographicsRow>(std::move(*opened));
 }
 
+namespace {
+
+RoutingPlanRecord read_routing_plan(const Statement& row) {
+  RoutingPlanRecord p;
+  p.id = *Uuid::parse(row.column_text(0));
+  p.version = static_cast<int>(row.column_int(1));
+  p.client = *Uuid::parse(row.column_text(2));
+  p.name = row.column_text(3);
+  p.definition_json = row.column_text(4);
+  p.created_at = from_micros(row.column_int(5));
+  return p;
+}
+
+}  // namespace
+
+// A version already stored is left as it is (false). A plan of a client that does not exist
+// breaks the foreign key (the only constraint the upsert does not absorb): kFailedPrecondition,
+// as on the other backends.
+Result<bool> SqliteStore::add_routing_plan(const RoutingPlanRecord& plan) {
+  bool added = false;
+  auto result = writer_->run([&](Connection& db) -> Result<void> {
+    auto stmt = db.prepare(std::string("INSERT INTO nhs_routing_plans (") + kRoutingPlanColumns +
+                           ") VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING");
+    if (!stmt) return stmt.error();
+    auto inserted = stmt->bind_text(1, plan.id.to_string())
+                        .bind_int(2, plan.version)
+                        .bind_text(3, plan.client.to_string())
+                        .bind_text(4, plan.name)
+                        .bind_text(5, plan.definition_json)
+                        .bind_int(6, to_micros(plan.created_at))
+                        .run();
+    if (!inserted) {
+      if (inserted.error().code != ErrorCode::kInvalidArgument) return inserted.error();
+      return failed_precondition("no NHS client " + plan.client.to_string());
+    }
+    added = db.changes() == 1;
+    return ok();
+  });
+  if (!result) return result.error();
+  return added;
+}
+
+Result<std::optional<RoutingPlanRecord>> SqliteStore::find_routing_plan(Uuid id, std::optional<int> version) {
+  return with_reader<std::optional<RoutingPlanRecord>>([&](Connection& db) -> Result<std::optional<RoutingPlanRecord>> {
+    auto stmt = db.prepare(std::string("SELECT ") + kRoutingPlanColumns + " FROM nhs_routing_plans WHERE id = ? " +
+                           (version ? "AND version = ?" : "ORDER BY version DESC LIMIT 1"));
+    if (!stmt) return stmt.error();
+    stmt->bind_text(1, id.to_string());
+    if (version) stmt->bind_int(2, *version);
+    auto row = stmt->step();
+    if (!row) return row.error();
+    if (!*row) return std::optional<RoutingPlanRecord>();
+    return std::optional<RoutingPlanRecord>(read_routing_plan(*stmt));
+  });
+}
+
+Result<std::vector<RoutingPlanRecord>> SqliteStore::list_routing_plans(std::optional<Uuid> client) {
+  return with_reader<std::vector<RoutingPlanRecord>>([&](Connection& db) -> Result<std::vector<RoutingPlanRecord>> {
+    // Each plan's latest version, the plans in the order of their first versions.
+    auto stmt = db.prepare(
+        std::string("SELECT ") + kRoutingPlanColumns +
+        " FROM nhs_routing_plans p WHERE version = (SELECT MAX(v.version) FROM nhs_routing_plans v WHERE v.id = p.id)" +
+        (client ? " AND client_id = ?" : "") +
+        " ORDER BY (SELECT f.created_at FROM nhs_routing_plans f WHERE f.id = p.id ORDER BY f.version LIMIT 1), id");
+    if (!stmt) return stmt.error();
+    if (client) stmt->bind_text(1, client->to_string());
+    std::vector<RoutingPlanRecord> out;
+    while (true) {
+      auto row = stmt->step();
+      if (!row) return row.error();
+      if (!*row) return out;
+      out.push_back(read_routing_plan(*stmt));
+    }
+  });
+}
+
 }  // namespace herald::store::sqlite
