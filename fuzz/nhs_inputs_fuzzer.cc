@@ -1,7 +1,8 @@
 // libFuzzer target: NHS Notify's third-party and operator inputs that reach the cascade. The first
 // byte picks the parser: an NHS App realtime receipt (a FHIR Task the NHS App posts), a
 // demographics CSV (`herald demographics import`), a stored demographics record or enriched
-// recipient (JSON). Parsing must never crash, and what is accepted must keep the parsers' promises.
+// recipient (JSON), a routing plan definition (`herald plan create`). Parsing must never crash,
+// and what is accepted must keep the parsers' promises.
 #include <cstdint>
 #include <string_view>
 
@@ -10,6 +11,7 @@
 #include "domain/nhs/demographics.h"
 #include "domain/nhs/messages.h"
 #include "domain/nhs/nhs_app.h"
+#include "domain/nhs/routing_plans.h"
 
 namespace nhs = herald::domain::nhs;
 
@@ -17,7 +19,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   if (size == 0) return 0;
   const std::string_view text(reinterpret_cast<const char*>(data) + 1, size - 1);
   const herald::Timestamp now = herald::from_micros(1'800'000'000'000'000);
-  switch (data[0] % 4) {
+  switch (data[0] % 5) {
     case 0: {
       auto receipt = nhs::read_nhs_app_receipt(text, now);
       if (!receipt) return 0;
@@ -45,6 +47,23 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
       return 0;
     }
     case 2: (void)nhs::demographics_from_json(text); return 0;
+    case 4: {
+      auto plan = nhs::parse_plan_definition(text);
+      if (!plan) return 0;
+      HERALD_CHECK(!plan->channels.empty() && plan->channels.size() <= 4, "one to four channels");
+      bool primary = false;
+      for (const auto& c : plan->channels) {
+        primary = primary || c.primary;
+        HERALD_CHECK(c.time_limit.count() >= 1 && c.time_limit.count() <= 72, "time limits of 1-72 hours");
+        HERALD_CHECK(c.variants.empty() || c.type == herald::store::NhsChannel::kLetter, "variants on letters only");
+      }
+      HERALD_CHECK(primary, "a primary channel");
+      // What is stored reads back the same.
+      const std::string stored = nhs::plan_definition_json(*plan);
+      auto back = nhs::parse_plan_definition(stored);
+      HERALD_CHECK(back && nhs::plan_definition_json(*back) == stored, "a stored plan reads back the same");
+      return 0;
+    }
     default: {
       auto recipient = nhs::recipient_from_json(text);
       if (recipient) {

@@ -149,6 +149,26 @@ int run_nhs_client_create(const std::string& config_path, const NhsClientOptions
 int run_nhs_client_set(const std::string& config_path, const std::string& client_id, const NhsClientOptions& options);
 int run_nhs_client_list(const std::string& config_path);
 int run_nhs_keygen(const std::string& kid, const std::string& private_key_out);
+// `herald nhs callback add|list|remove|dead|replay`: where a client's NHS Notify callbacks go
+// (nhs_commands.cc; domain/nhs/callbacks.h). `add` prints the target id, and the callback API
+// key once when Herald made it (else it uses the one in --api-key-env's variable).
+struct NhsCallbackOptions {
+  std::string client;
+  std::string kind = "message";
+  std::string url;
+  std::vector<std::string> statuses;
+  std::vector<std::string> supplier_statuses;
+  std::string header = "x-api-key";
+  std::string api_key_env;
+  std::string client_certificate, client_key, pin;
+  int rate = 10;
+  int retry_window_seconds = 7200;
+};
+int run_nhs_callback_add(const std::string& config_path, const NhsCallbackOptions& options);
+int run_nhs_callback_list(const std::string& config_path, const std::string& client);
+int run_nhs_callback_remove(const std::string& config_path, const std::string& target);
+int run_nhs_callback_dead(const std::string& config_path, const std::string& client);
+int run_nhs_callback_replay(const std::string& config_path, std::int64_t id);
 // `herald plan create|version|list|show`: NHS Notify routing plans of a client's own
 // (nhs_commands.cc; the definition file's JSON in domain/nhs/routing_plans.h). create and version
 // check the plan against the client's templates, save it as a new immutable version and print it.

@@ -353,6 +353,14 @@ Result<Config> load_config(const std::string& path) {
   HERALD_TRY(read_sms(t, base, c, path));
   HERALD_TRY(read_letters(t, base, c, path));
   read_callbacks(t, base, c);
+  // NHS Notify callbacks share GOV.UK callbacks' address policy and CA file; NHS's time-out is 30 s.
+  c.nhs.callbacks.http = c.callbacks.http;
+  c.nhs.callbacks.http.timeout = std::chrono::milliseconds(get<std::int64_t>(t, "nhs.callback_timeout_ms", 30000));
+  c.nhs.callbacks.threads = static_cast<int>(get<std::int64_t>(t, "nhs.callback_threads", 2));
+  if (c.nhs.callbacks.threads < 1 || c.nhs.callbacks.threads > 32 || c.nhs.callbacks.http.timeout.count() < 1) {
+    return invalid_argument("config " + path +
+                            ": nhs.callback_threads must be 1-32 and nhs.callback_timeout_ms positive");
+  }
   c.log_level = get<std::string>(t, "log.level", "info");
   c.store_plaintext_for_test = get<bool>(t, "testing.store_plaintext", false);
   if (c.server.threads == 0 || c.api_threads == 0 || c.worker.batch_size <= 0 ||

@@ -12,6 +12,7 @@
 #include "core/time.h"
 #include "delivery/callbacks.h"
 #include "delivery/letters/sftp_supplier.h"
+#include "delivery/nhs_callbacks.h"
 #include "delivery/sms/sms_router.h"
 #include "delivery/sms_provider.h"
 #include "delivery/smtp/smtp_client.h"
@@ -63,6 +64,9 @@ struct NhsConfig {
   // contact details).
   int cascade_interval_ms = 250;
   std::string demographics = "local";
+  // Callbacks to clients' receivers ([nhs] callback_threads, callback_timeout_ms; the address
+  // policy and CA file are [callbacks]'s).
+  delivery::NhsCallbackOptions callbacks;
 };
 
 // Herald as an application of the NHS API platform ([nhs_platform]), for the NHS App and PDS:

@@ -244,6 +244,39 @@ int main(int argc, char** argv) {
   nhs_keygen->add_option("--kid", keygen_kid, "the key id")->required();
   nhs_keygen->add_option("--private-key-out", keygen_out, "file to create (mode 0600)")->required();
 
+  auto* nhs_callback_cmd = nhs_cmd->add_subcommand("callback", "where clients' callbacks go, and dead callbacks");
+  nhs_callback_cmd->require_subcommand(1);
+  NhsCallbackOptions callback;
+  std::string callback_target;
+  std::int64_t callback_id = 0;
+  auto* nhs_callback_add =
+      nhs_callback_cmd->add_subcommand("add", "register a receiver; prints its id (and a new API key)");
+  nhs_callback_add->add_option("--client", callback.client, "the client (application id)")->required();
+  nhs_callback_add->add_option("--kind", callback.kind, "message (MessageStatus) or channel (ChannelStatus)");
+  nhs_callback_add->add_option("--url", callback.url, "the receiver's https URL")->required();
+  nhs_callback_add->add_option("--statuses", callback.statuses, "statuses that make a callback (default: outcomes)")
+      ->delimiter(',');
+  nhs_callback_add
+      ->add_option("--supplier-statuses", callback.supplier_statuses,
+                   "channel callbacks: supplier statuses that make one too")
+      ->delimiter(',');
+  nhs_callback_add->add_option("--header", callback.header, "the header carrying the API key (default x-api-key)");
+  nhs_callback_add->add_option("--api-key-env", callback.api_key_env,
+                               "variable holding an agreed API key (default: Herald makes one)");
+  nhs_callback_add->add_option("--client-cert", callback.client_certificate, "PEM certificate for mutual TLS");
+  nhs_callback_add->add_option("--client-key", callback.client_key, "its PEM private key");
+  nhs_callback_add->add_option("--pin", callback.pin, "the receiver's key: base64 SHA-256 of its SubjectPublicKeyInfo");
+  nhs_callback_add->add_option("--rate", callback.rate, "requests a second at most (burst as many; default 10)");
+  nhs_callback_add->add_option("--retry-window", callback.retry_window_seconds,
+                               "seconds to keep retrying (default 7200)");
+  auto* nhs_callback_list = nhs_callback_cmd->add_subcommand("list", "list receivers");
+  nhs_callback_list->add_option("--client", callback.client, "only this client's");
+  auto* nhs_callback_remove = nhs_callback_cmd->add_subcommand("remove", "remove a receiver and its waiting callbacks");
+  nhs_callback_remove->add_option("--target", callback_target, "the receiver's id")->required();
+  auto* nhs_callback_dead = nhs_callback_cmd->add_subcommand("dead", "callbacks given up on");
+  nhs_callback_dead->add_option("--client", callback.client, "only this client's");
+  auto* nhs_callback_replay = nhs_callback_cmd->add_subcommand("replay", "send a dead callback again");
+  nhs_callback_replay->add_option("--id", callback_id, "the dead callback's id")->required();
   auto* plan_cmd = app.add_subcommand("plan", "NHS Notify routing plans (message plans) of a client's own");
   plan_cmd->require_subcommand(1);
   PlanOptions plan;
@@ -313,6 +346,11 @@ int main(int argc, char** argv) {
   if (*nhs_client_set) return run_nhs_client_set(config, nhs_client_id, nhs);
   if (*nhs_client_list) return run_nhs_client_list(config);
   if (*demographics_import) return run_demographics_import(config, demographics_file);
+  if (*nhs_callback_add) return run_nhs_callback_add(config, callback);
+  if (*nhs_callback_list) return run_nhs_callback_list(config, callback.client);
+  if (*nhs_callback_remove) return run_nhs_callback_remove(config, callback_target);
+  if (*nhs_callback_dead) return run_nhs_callback_dead(config, callback.client);
+  if (*nhs_callback_replay) return run_nhs_callback_replay(config, callback_id);
   if (*plan_create || *plan_new_version) return run_plan_save(config, plan);
   if (*plan_list) return run_plan_list(config, plan.client);
   if (*plan_show) return run_plan_show(config, plan.plan, plan_version);

@@ -3,6 +3,7 @@
 #include <fcntl.h>
 #include <unistd.h>
 
+#include <cstdlib>
 #include <iostream>
 
 #include "cli/commands.h"
@@ -10,6 +11,7 @@
 #include "crypto/jwk.h"
 #include "crypto/secret.h"
 #include "domain/admin.h"
+#include "domain/nhs/callbacks.h"
 #include "domain/nhs/clients.h"
 #include "domain/nhs/demographics.h"
 #include "domain/nhs/routing_plans.h"
@@ -51,6 +53,116 @@ void print_plan(const domain::nhs::RoutingPlan& plan) {
 }
 
 }  // namespace
+
+int run_nhs_callback_add(const std::string& config_path, const NhsCallbackOptions& options) {
+  auto context = open_context(config_path);
+  if (!context) return fail(context.error());
+  auto client = find_client(*context, options.client);
+  if (!client) return fail(client.error());
+  auto kind = store::parse_nhs_callback_kind(options.kind);
+  if (!kind) return fail(invalid_argument("--kind must be message or channel"));
+  domain::nhs::NewCallbackTarget in;
+  in.client = client->id;
+  in.kind = *kind;
+  in.url = options.url;
+  in.statuses = options.statuses;
+  in.supplier_statuses = options.supplier_statuses;
+  in.api_key_header = options.header;
+  if (!options.api_key_env.empty()) {
+    const char* value = std::getenv(options.api_key_env.c_str());
+    if (value == nullptr || *value == '\0') return fail(invalid_argument(options.api_key_env + " is not set"));
+    in.api_key = value;
+  }
+  auto optional_text = [](const std::string& v) { return v.empty() ? std::nullopt : std::optional<std::string>(v); };
+  in.client_certificate_file = optional_text(options.client_certificate);
+  in.client_key_file = optional_text(options.client_key);
+  in.pinned_key_sha256 = optional_text(options.pin);
+  in.rate_per_second = options.rate;
+  in.retry_window_seconds = options.retry_window_seconds;
+  const bool made_key = !in.api_key;
+  SystemClock clock;
+  auto target = domain::nhs::make_callback_target(std::move(in), clock.now());
+  if (!target) return fail(target.error());
+  if (auto saved = context->store->put_nhs_callback_target(*target); !saved) return fail(saved.error());
+  auto recorded = context->record(
+      {security::cli_actor(),
+       "nhs_callback.added",
+       {{"client_id", client->id.to_string()}, {"target_id", target->id.to_string()}, {"kind", options.kind}}});
+  if (!recorded) return fail(recorded.error());
+  std::cout << target->id.to_string() << "\n";
+  if (made_key) std::cout << target->api_key << "\n";
+  crypto::wipe_string(target->api_key);
+  return 0;
+}
+
+int run_nhs_callback_list(const std::string& config_path, const std::string& client_id) {
+  auto context = open_context(config_path);
+  if (!context) return fail(context.error());
+  std::optional<Uuid> client;
+  if (!client_id.empty()) {
+    auto found = find_client(*context, client_id);
+    if (!found) return fail(found.error());
+    client = found->id;
+  }
+  auto targets = context->store->nhs_callback_targets(client);
+  if (!targets) return fail(targets.error());
+  for (store::NhsCallbackTarget& t : *targets) {
+    crypto::wipe_string(t.api_key);
+    std::string statuses;
+    for (const auto& v : t.statuses) statuses += (statuses.empty() ? "" : ",") + v;
+    for (const auto& v : t.supplier_statuses) statuses += (statuses.empty() ? "supplier:" : ",supplier:") + v;
+    std::cout << t.id.to_string() << "  client " << t.client.to_string() << "  "
+              << store::nhs_callback_kind_name(t.kind) << "  " << t.url << "  "
+              << (statuses.empty() ? "(default statuses)" : statuses) << "  " << t.rate_per_second << "/s"
+              << (t.client_certificate_file ? "  mTLS" : "") << (t.pinned_key_sha256 ? "  pinned" : "") << "\n";
+  }
+  return 0;
+}
+
+int run_nhs_callback_remove(const std::string& config_path, const std::string& target) {
+  auto context = open_context(config_path);
+  if (!context) return fail(context.error());
+  auto id = Uuid::parse(target);
+  if (!id) return fail(invalid_argument("--target must be a target id"));
+  auto removed = context->store->delete_nhs_callback_target(*id);
+  if (!removed) return fail(removed.error());
+  if (!*removed) return fail(not_found("no callback target " + target));
+  auto recorded = context->record({security::cli_actor(), "nhs_callback.removed", {{"target_id", target}}});
+  if (!recorded) return fail(recorded.error());
+  return 0;
+}
+
+int run_nhs_callback_dead(const std::string& config_path, const std::string& client_id) {
+  auto context = open_context(config_path);
+  if (!context) return fail(context.error());
+  std::optional<Uuid> client;
+  if (!client_id.empty()) {
+    auto found = find_client(*context, client_id);
+    if (!found) return fail(found.error());
+    client = found->id;
+  }
+  auto dead = context->store->dead_nhs_callbacks(client, 1000);
+  if (!dead) return fail(dead.error());
+  for (const store::NhsCallbackRecord& d : *dead) {
+    std::cout << d.id << "  message " << d.message_id << "  target " << d.target.to_string() << "  attempts "
+              << d.attempts << "  created " << format_timestamp(d.created_at) << "  " << d.last_error.value_or("")
+              << "\n";
+  }
+  return 0;
+}
+
+int run_nhs_callback_replay(const std::string& config_path, std::int64_t id) {
+  auto context = open_context(config_path);
+  if (!context) return fail(context.error());
+  SystemClock clock;
+  auto replayed = context->store->replay_nhs_callback(id, clock.now());
+  if (!replayed) return fail(replayed.error());
+  if (!*replayed) return fail(not_found("no dead callback " + std::to_string(id)));
+  auto recorded =
+      context->record({security::cli_actor(), "nhs_callback.replayed", {{"callback_id", std::to_string(id)}}});
+  if (!recorded) return fail(recorded.error());
+  return 0;
+}
 
 int run_plan_save(const std::string& config_path, const PlanOptions& options) {
   auto context = open_context(config_path);

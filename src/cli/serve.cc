@@ -28,6 +28,7 @@
 #include "delivery/letter_dispatcher.h"
 #include "delivery/letters/sftp_supplier.h"
 #include "delivery/nhs_app/nhs_app_client.h"
+#include "delivery/nhs_callbacks.h"
 #include "delivery/nhs_platform/platform_token.h"
 #include "delivery/pds/pds_client.h"
 #include "delivery/sms/sms_router.h"
@@ -204,8 +205,10 @@ int run_serve(const ServeOptions& options) {
   }
   // Delivery-status callbacks run wherever deliveries do.
   std::unique_ptr<delivery::CallbackSender> callbacks;
+  std::unique_ptr<delivery::NhsCallbackSender> nhs_callbacks;
   if (options.role != "api") {
     callbacks = std::make_unique<delivery::CallbackSender>(*context->store, clock, config.callbacks);
+    nhs_callbacks = std::make_unique<delivery::NhsCallbackSender>(*context->store, clock, config.nhs.callbacks);
   }
   api::Router router(config.api_threads, api::govuk_v2::router_errors());
   security::AuthFailureTally auth_failures;
@@ -271,6 +274,7 @@ int run_serve(const ServeOptions& options) {
   }
   if (worker) worker->start();
   if (callbacks) callbacks->start();
+  if (nhs_callbacks) nhs_callbacks->start();
   // Retention runs on delivery nodes (role all or worker); it is idempotent across nodes. Each
   // run first prepares today's and tomorrow's data keys.
   std::unique_ptr<Periodic> retention;
@@ -320,9 +324,13 @@ int run_serve(const ServeOptions& options) {
   if (worker) {
     domain::nhs::CascadeOptions cascade_options;
     cascade_options.default_sms_sender = config.sms.default_sender;
+    // Callbacks link to the message; without public_url the link is the path alone.
+    cascade_options.message_links = (config.public_url.empty() ? std::string("/") : config.public_url) +
+                                    config.nhs.prefix.substr(1) + "/v1/messages/";
     nhs_cascade = std::make_unique<domain::nhs::NhsCascade>(
         *context->store, *context->store, *context->store,
-        domain::nhs::CascadeChannels{nhs_plans, demographics, nhs_app.get(), &letters}, clock, cascade_options);
+        domain::nhs::CascadeChannels{nhs_plans, demographics, nhs_app.get(), &letters, context->store.get()}, clock,
+        cascade_options);
     nhs_cascade->on_queued([w = worker.get()] { w->notify(); });
     nhs_cascade_job =
         std::make_unique<Periodic>("nhs-cascade", std::chrono::milliseconds(config.nhs.cascade_interval_ms),
@@ -361,6 +369,7 @@ int run_serve(const ServeOptions& options) {
   flush_audit();  // what the last requests refused, and a final checkpoint
   if (worker) worker->stop();
   if (callbacks) callbacks->stop();
+  if (nhs_callbacks) nhs_callbacks->stop();
   log::info("serve.stopped");
   return 0;
 }

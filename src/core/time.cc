@@ -18,6 +18,13 @@ std::string format_timestamp(Timestamp t) {
   return buf;
 }
 
+std::string format_timestamp_millis(Timestamp t) {
+  // Truncated to the millisecond, as the microseconds' first three digits.
+  std::string text = format_timestamp(t);
+  text.erase(text.size() - 4, 3);
+  return text;
+}
+
 std::optional<Timestamp> parse_timestamp(std::string_view text) {
   using namespace std::chrono;
   if (text.size() != 27 || text[26] != 'Z') return std::nullopt;

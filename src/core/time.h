@@ -15,7 +15,9 @@ using Timestamp = std::chrono::sys_time<Duration>;
 
 // "2026-11-22T21:59:09.123456Z": GOV.UK Notify's DATETIME_FORMAT.
 std::string format_timestamp(Timestamp t);
-// Parses the format above (exactly).
+// "2026-11-22T21:59:09.123Z": NHS Notify's (milliseconds).
+std::string format_timestamp_millis(Timestamp t);
+// Parses the format of format_timestamp (exactly).
 std::optional<Timestamp> parse_timestamp(std::string_view text);
 
 inline std::int64_t to_micros(Timestamp t) { return t.time_since_epoch().count(); }

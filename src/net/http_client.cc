@@ -31,11 +31,13 @@ Result<std::size_t> parse_size(std::string_view text, int base) {
   return value;
 }
 
+// Read errors are all kUnavailable, an over-long line (kInvalidArgument from read_line) included:
+// kInvalidArgument from https_request means the request itself was at fault and never sent.
 Result<std::string> read_chunked(ClientStream& stream, std::size_t max_bytes) {
   std::string body;
   while (true) {
     auto line = stream.read_line();
-    if (!line) return line.error();
+    if (!line) return unavailable(line.error().message);
     const auto semicolon = line->find(';');
     auto size = parse_size(std::string_view(*line).substr(0, semicolon), 16);
     if (!size) return size.error();
@@ -45,11 +47,11 @@ Result<std::string> read_chunked(ClientStream& stream, std::size_t max_bytes) {
     if (!chunk) return chunk.error();
     body += *chunk;
     auto end = stream.read_line();
-    if (!end) return end.error();
+    if (!end) return unavailable(end.error().message);
   }
   while (true) {  // trailers
     auto line = stream.read_line();
-    if (!line) return line.error();
+    if (!line) return unavailable(line.error().message);
     if (line->empty()) return body;
   }
 }
@@ -127,15 +129,18 @@ Result<HttpResponse> https_request(std::string_view method, std::string_view url
   request += "\r\n";
   request += body;
 
+  const TlsClientOptions tls{parsed->host, options.ca_file, options.client_certificate_file, options.client_key_file,
+                             options.pinned_key_sha256};
+  HERALD_TRY(validate_tls_client_options(tls));  // a misconfiguration is reported without touching the network
   auto stream = ClientStream::connect(parsed->host, parsed->port, options.timeout, options.policy, options.resolver);
   if (!stream) return stream.error();
-  HERALD_TRY((*stream)->start_tls({parsed->host, options.ca_file}));
+  HERALD_TRY((*stream)->start_tls(tls));
   HERALD_TRY((*stream)->write_all(request));
 
   HttpResponse response;
   while (true) {  // skip 1xx interim responses
     auto status_line = (*stream)->read_line();
-    if (!status_line) return status_line.error();
+    if (!status_line) return unavailable(status_line.error().message);
     // "HTTP/1.1 200 OK"
     if (status_line->size() < 12 || status_line->rfind("HTTP/1.", 0) != 0 || (*status_line)[8] != ' ') {
       return unavailable("malformed HTTP status line");
@@ -147,7 +152,7 @@ Result<HttpResponse> https_request(std::string_view method, std::string_view url
     std::size_t header_bytes = 0;
     while (true) {
       auto line = (*stream)->read_line(8192);
-      if (!line) return line.error();
+      if (!line) return unavailable(line.error().message);
       if (line->empty()) break;
       header_bytes += line->size();
       if (header_bytes > 65536 || response.headers.size() > 100) return unavailable("response headers too large");

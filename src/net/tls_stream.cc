@@ -5,6 +5,7 @@
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <openssl/err.h>
+#include <openssl/evp.h>
 #include <openssl/ssl.h>
 #include <openssl/x509v3.h>
 #include <poll.h>
@@ -15,6 +16,8 @@
 #include <cerrno>
 #include <cstring>
 
+#include "core/base64.h"
+
 namespace herald::net {
 
 struct ClientStream::Impl {
@@ -23,6 +26,7 @@ struct ClientStream::Impl {
   SSL* ssl = nullptr;
   std::string buffer;  // bytes read past the last line
   bool closed = false;  // the peer ended the stream cleanly (FIN or TLS close_notify)
+  bool pin_refused = false;  // the server's key was not the pinned one: no byte may go to it
   ~Impl() {
     if (ssl != nullptr) {
       SSL_shutdown(ssl);
@@ -63,7 +67,126 @@ Result<int> connect_with_timeout(const sockaddr* address, std::chrono::milliseco
   return fd;
 }
 
+// The reason of the first OpenSSL error ("" when there is none), for messages: the root cause
+// ("No such file or directory", "no start line"); the later ones only wrap it ("PEM lib").
+// Clears the queue so that a stale error cannot be blamed on a later call. Reasons never carry
+// key material.
+std::string take_openssl_reason() {
+  const unsigned long code = ERR_peek_error();
+  const char* reason = code == 0                ? nullptr
+                       : ERR_SYSTEM_ERROR(code) ? std::strerror(ERR_GET_REASON(code))  // an errno
+                                                : ERR_reason_error_string(code);
+  ERR_clear_error();
+  return reason == nullptr ? std::string() : std::string(reason);
+}
+
+std::string with_reason(std::string message, const std::string& reason) {
+  return reason.empty() ? message : message + " (" + reason + ")";
+}
+
+constexpr std::string_view kPinPrefix = "sha256//";
+
+std::string_view pin_text(std::string_view pin) {
+  return pin.substr(0, kPinPrefix.size()) == kPinPrefix ? pin.substr(kPinPrefix.size()) : pin;
+}
+
+// Without this OpenSSL would prompt on the terminal for an encrypted key's passphrase.
+int refuse_passphrase(char* /*buffer*/, int /*size*/, int /*rwflag*/, void* /*userdata*/) { return 0; }
+
+Result<void> load_trust(SSL_CTX* ctx, const std::string& ca_file) {
+  const bool loaded = ca_file.empty() ? SSL_CTX_set_default_verify_paths(ctx) == 1
+                                      : SSL_CTX_load_verify_locations(ctx, ca_file.c_str(), nullptr) == 1;
+  ERR_clear_error();
+  if (!loaded) return unavailable("cannot load trust store");
+  return ok();
+}
+
+// The key goes in before the certificate: the other way round, OpenSSL refuses a mismatched key
+// inside SSL_CTX_use_PrivateKey_file, indistinguishable from an unreadable one; this way an
+// unreadable file and a mismatch each get their own message.
+Result<void> load_client_certificate(SSL_CTX* ctx, const TlsClientOptions& options) {
+  if (options.client_certificate_file.empty()) return ok();
+  SSL_CTX_set_default_passwd_cb(ctx, refuse_passphrase);
+  if (SSL_CTX_use_PrivateKey_file(ctx, options.client_key_file.c_str(), SSL_FILETYPE_PEM) != 1) {
+    return invalid_argument(
+        with_reason("cannot read client key file " + options.client_key_file, take_openssl_reason()));
+  }
+  if (SSL_CTX_use_certificate_chain_file(ctx, options.client_certificate_file.c_str()) != 1) {
+    return invalid_argument(
+        with_reason("cannot read client certificate file " + options.client_certificate_file, take_openssl_reason()));
+  }
+  if (SSL_CTX_check_private_key(ctx) != 1) {
+    ERR_clear_error();
+    return invalid_argument("client key file " + options.client_key_file + " does not match client certificate file " +
+                            options.client_certificate_file);
+  }
+  return ok();
+}
+
+Result<void> set_peer_name(SSL* ssl, const std::string& server_name) {
+  SSL_ctrl(ssl, SSL_CTRL_SET_TLSEXT_HOSTNAME, TLSEXT_NAMETYPE_host_name,
+           const_cast<char*>(server_name.c_str()));  // the macro form uses a C cast
+  X509_VERIFY_PARAM* param = SSL_get0_param(ssl);
+  X509_VERIFY_PARAM_set_hostflags(param, X509_CHECK_FLAG_NO_PARTIAL_WILDCARDS);
+  const bool named = X509_VERIFY_PARAM_set1_ip_asc(param, server_name.c_str()) == 1 ||
+                     X509_VERIFY_PARAM_set1_host(param, server_name.c_str(), 0) == 1;
+  ERR_clear_error();  // set1_ip_asc fails, as expected, for a host name
+  if (!named) return internal_error("cannot set TLS peer name");
+  return ok();
+}
+
+// Certificate failures get their own prefix: callers treat them as lasting (a retry meets the
+// same certificate), unlike a refused or cut connection.
+Error handshake_error(SSL* ssl) {
+  const long verify = SSL_get_verify_result(ssl);
+  const std::string reason = take_openssl_reason();
+  if (verify != X509_V_OK) {
+    return unavailable(std::string("certificate verification failed: ") + X509_verify_cert_error_string(verify));
+  }
+  return unavailable(reason.empty() ? "TLS handshake failed or timed out" : "TLS handshake failed: " + reason);
+}
+
+// base64(SHA-256(DER SubjectPublicKeyInfo)) of the server's leaf certificate.
+Result<std::string> peer_key_sha256(SSL* ssl) {
+  X509* leaf = SSL_get0_peer_certificate(ssl);
+  unsigned char* der = nullptr;
+  const int length = leaf == nullptr ? -1 : i2d_X509_PUBKEY(X509_get_X509_PUBKEY(leaf), &der);
+  if (length <= 0) return internal_error("cannot encode the server's public key");
+  unsigned char digest[EVP_MAX_MD_SIZE];
+  unsigned int digest_length = 0;
+  const bool hashed =
+      EVP_Digest(der, static_cast<std::size_t>(length), digest, &digest_length, EVP_sha256(), nullptr) == 1;
+  OPENSSL_free(der);
+  if (!hashed) return internal_error("cannot hash the server's public key");
+  return base64_encode(std::string_view(reinterpret_cast<const char*>(digest), digest_length));
+}
+
+// Compared as decoded bytes, so a pin written with non-canonical base64 still matches. The
+// message shows the server's actual key hash (public) so an operator can see what changed.
+Result<void> check_pin(SSL* ssl, const std::string& pin) {
+  if (pin.empty()) return ok();
+  auto actual = peer_key_sha256(ssl);
+  if (!actual) return actual.error();
+  if (base64_decode(pin_text(pin)) != base64_decode(*actual)) {
+    return Error{ErrorCode::kPermissionDenied, "pinned key mismatch: the server's key is sha256//" + *actual};
+  }
+  return ok();
+}
+
 }  // namespace
+
+Result<void> validate_tls_client_options(const TlsClientOptions& options) {
+  if (options.client_certificate_file.empty() != options.client_key_file.empty()) {
+    return invalid_argument("a client certificate file and a client key file go together: set both or neither");
+  }
+  if (!options.pinned_key_sha256.empty()) {
+    const auto digest = base64_decode(pin_text(options.pinned_key_sha256));
+    if (!digest || digest->size() != 32) {
+      return invalid_argument("the pinned key is not the base64 of a SHA-256 digest");
+    }
+  }
+  return ok();
+}
 
 ClientStream::ClientStream(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
 ClientStream::~ClientStream() = default;
@@ -118,16 +241,19 @@ Result<std::unique_ptr<ClientStream>> ClientStream::connect(const std::string& h
 bool ClientStream::is_tls() const { return impl_->ssl != nullptr; }
 
 Result<std::size_t> ClientStream::read_some(char* data, std::size_t size) {
+  if (impl_->pin_refused) return Error{ErrorCode::kPermissionDenied, "pinned key mismatch: connection not used"};
   if (impl_->ssl != nullptr) {
     std::size_t n = 0;
     if (SSL_read_ex(impl_->ssl, data, size, &n) != 1) {
       const int reason = SSL_get_error(impl_->ssl, 0);
-      ERR_clear_error();
+      // The reason says e.g. that the server refused our client certificate (TLS 1.3 reports
+      // that on the first read, after the handshake has completed on our side).
+      const std::string why = take_openssl_reason();
       if (reason == SSL_ERROR_ZERO_RETURN) {
         impl_->closed = true;
         return unavailable("connection closed by peer");
       }
-      return unavailable("TLS read failed or timed out");
+      return unavailable(with_reason("TLS read failed or timed out", why));
     }
     return n;
   }
@@ -185,11 +311,12 @@ Result<std::string> ClientStream::read_to_close(std::size_t max_bytes) {
 }
 
 Result<void> ClientStream::write_all(std::string_view data) {
+  if (impl_->pin_refused) return Error{ErrorCode::kPermissionDenied, "pinned key mismatch: connection not used"};
   while (!data.empty()) {
     std::size_t written = 0;
     if (impl_->ssl != nullptr) {
       if (SSL_write_ex(impl_->ssl, data.data(), data.size(), &written) != 1) {
-        return unavailable("TLS write failed or timed out");
+        return unavailable(with_reason("TLS write failed or timed out", take_openssl_reason()));
       }
     } else {
       const ssize_t n = ::send(impl_->fd, data.data(), data.size(), MSG_NOSIGNAL);
@@ -203,32 +330,24 @@ Result<void> ClientStream::write_all(std::string_view data) {
 
 Result<void> ClientStream::start_tls(const TlsClientOptions& options) {
   if (impl_->ssl != nullptr) return invalid_argument("already TLS");
+  HERALD_TRY(validate_tls_client_options(options));
   impl_->buffer.clear();  // nothing sent before the handshake may be trusted (STARTTLS injection)
+  // A context of its own for each connection: nothing (trust store, client certificate, pin)
+  // can leak from one request's options into another's.
   impl_->ctx = SSL_CTX_new(TLS_client_method());
   if (impl_->ctx == nullptr) return internal_error("SSL_CTX_new failed");
   SSL_CTX_set_min_proto_version(impl_->ctx, TLS1_2_VERSION);
   SSL_CTX_set_verify(impl_->ctx, SSL_VERIFY_PEER, nullptr);
-  const bool trust = options.ca_file.empty()
-                         ? SSL_CTX_set_default_verify_paths(impl_->ctx) == 1
-                         : SSL_CTX_load_verify_locations(impl_->ctx, options.ca_file.c_str(), nullptr) == 1;
-  if (!trust) return unavailable("cannot load trust store");
+  HERALD_TRY(load_trust(impl_->ctx, options.ca_file));
+  HERALD_TRY(load_client_certificate(impl_->ctx, options));
   impl_->ssl = SSL_new(impl_->ctx);
   if (impl_->ssl == nullptr) return internal_error("SSL_new failed");
   SSL_set_fd(impl_->ssl, impl_->fd);
-  SSL_ctrl(impl_->ssl, SSL_CTRL_SET_TLSEXT_HOSTNAME, TLSEXT_NAMETYPE_host_name,
-           const_cast<char*>(options.server_name.c_str()));  // the macro form uses a C cast
-  X509_VERIFY_PARAM* param = SSL_get0_param(impl_->ssl);
-  X509_VERIFY_PARAM_set_hostflags(param, X509_CHECK_FLAG_NO_PARTIAL_WILDCARDS);
-  const bool named = X509_VERIFY_PARAM_set1_ip_asc(param, options.server_name.c_str()) == 1 ||
-                     X509_VERIFY_PARAM_set1_host(param, options.server_name.c_str(), 0) == 1;
-  if (!named) return internal_error("cannot set TLS peer name");
-  if (SSL_connect(impl_->ssl) != 1) {
-    const long verify = SSL_get_verify_result(impl_->ssl);
-    ERR_clear_error();
-    return unavailable(std::string("TLS handshake failed: ") +
-                       X509_verify_cert_error_string(verify));
-  }
-  return ok();
+  HERALD_TRY(set_peer_name(impl_->ssl, options.server_name));
+  if (SSL_connect(impl_->ssl) != 1) return handshake_error(impl_->ssl);
+  auto pinned = check_pin(impl_->ssl, options.pinned_key_sha256);
+  impl_->pin_refused = !pinned;
+  return pinned;
 }
 
 }  // namespace herald::net

@@ -17,10 +17,24 @@
 
 namespace herald::net {
 
+// The fields after ca_file have default member initializers ({}) so that callers brace-initializing
+// only the first two (the SMTP client) stay clear of -Wmissing-field-initializers.
 struct TlsClientOptions {
   std::string server_name;  // verified against the certificate
   std::string ca_file;      // empty: the system's trust store
+  // Mutual TLS: a PEM certificate chain (leaf first) and its PEM private key, presented when the
+  // server asks for a client certificate. Both or neither. The key must not be encrypted.
+  std::string client_certificate_file{};
+  std::string client_key_file{};
+  // Public-key pinning, checked after (never instead of) normal verification: the base64 of the
+  // SHA-256 of the server certificate's DER SubjectPublicKeyInfo, as HPKP and curl's
+  // --pinnedpubkey use it (a "sha256//" prefix is accepted). Empty: no pin.
+  std::string pinned_key_sha256{};
 };
+
+// Checks what can be checked without files or the network: the client certificate and key come
+// together, and a pin is the base64 of 32 bytes. kInvalidArgument otherwise.
+Result<void> validate_tls_client_options(const TlsClientOptions& options);
 
 // Resolves a host name to the addresses to try, in order (sockaddr_in / sockaddr_in6 with the
 // port set). The default uses getaddrinfo; tests give their own to exercise address policies.
@@ -47,6 +61,13 @@ class ClientStream {
   // Everything until the peer closes; kInvalidArgument beyond max_bytes.
   Result<std::string> read_to_close(std::size_t max_bytes);
   Result<void> write_all(std::string_view data);
+  // Handshakes as a client. Errors: kInvalidArgument for bad options or a client certificate or
+  // key file that cannot be read or do not match (the message names the file), before any TLS
+  // byte is sent; kUnavailable with a message starting "certificate" when the server's
+  // certificate fails verification (chain, validity, host name), and starting "TLS handshake
+  // failed" for any other handshake failure; kPermissionDenied with a message starting "pinned
+  // key mismatch" when the certificate verified but its key is not the pinned one (nothing has
+  // been written on the connection, and every later read or write fails).
   Result<void> start_tls(const TlsClientOptions& options);
   bool is_tls() const;
 

@@ -164,6 +164,12 @@ std::optional<E> value_of(const std::pair<E, const char*> (&names)[N], std::stri
 
 }  // namespace
 
+constexpr std::pair<NhsCallbackKind, const char*> kNhsCallbackKindNames[] = {{NhsCallbackKind::kMessage, "message"},
+                                                                             {NhsCallbackKind::kChannel, "channel"}};
+const char* nhs_callback_kind_name(NhsCallbackKind kind) { return name_of(kNhsCallbackKindNames, kind); }
+std::optional<NhsCallbackKind> parse_nhs_callback_kind(std::string_view name) {
+  return value_of(kNhsCallbackKindNames, name);
+}
 const char* nhs_channel_name(NhsChannel channel) { return name_of(kNhsChannelNames, channel); }
 std::optional<NhsChannel> parse_nhs_channel(std::string_view name) { return value_of(kNhsChannelNames, name); }
 const char* nhs_channel_status_name(NhsChannelStatus status) { return name_of(kNhsChannelStatusNames, status); }

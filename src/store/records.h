@@ -338,6 +338,66 @@ struct NhsMessageRecord {
   std::optional<Timestamp> next_step_at = std::nullopt;
 };
 
+// NHS Notify callbacks (spec §6.4): where a client is told of its messages' statuses (kMessage:
+// MessageStatus items) or its channels' (kChannel: ChannelStatus items).
+enum class NhsCallbackKind { kMessage, kChannel };
+const char* nhs_callback_kind_name(NhsCallbackKind kind);  // "message", "channel"
+std::optional<NhsCallbackKind> parse_nhs_callback_kind(std::string_view name);
+
+// One receiver of a client's callbacks, as an operator registered it.
+struct NhsCallbackTarget {
+  Uuid id;
+  Uuid client;
+  NhsCallbackKind kind = NhsCallbackKind::kMessage;
+  std::string url;  // https; the SSRF guard applies as for GOV.UK callbacks
+  // The statuses that make a callback (message statuses, or channel statuses); empty: the
+  // domain's defaults. Channel targets may also ask for supplier statuses.
+  std::vector<std::string> statuses;
+  std::vector<std::string> supplier_statuses;
+  // The header that carries the callback API key, and the key (a secret: sealed at rest, wiped
+  // after use; also half of the HMAC key "<application id>.<api key>").
+  std::string api_key_header = "x-api-key";
+  std::string api_key;
+  // Optional: a client certificate and key (PEM files on the Herald host) for mutual TLS, and
+  // the receiver's public key pinned (base64 of the SHA-256 of its SubjectPublicKeyInfo).
+  std::optional<std::string> client_certificate_file = std::nullopt;
+  std::optional<std::string> client_key_file = std::nullopt;
+  std::optional<std::string> pinned_key_sha256 = std::nullopt;
+  int rate_per_second = 10;  // and a burst of as many
+  int retry_window_seconds = 7200;
+  Timestamp created_at;
+};
+
+enum class NhsCallbackState { kPending, kDead };
+
+// One callback waiting to be sent (or given up: dead, kept for an operator to see and replay).
+// It is stored with the cascade step that caused it, in the same transaction; once a receiver
+// has it, it is deleted. Its body names the message's reference: personal, sealed at rest under
+// the service's data key for the day the callback was made.
+struct NhsCallbackRecord {
+  std::int64_t id = 0;  // set by the store
+  Uuid target;
+  Uuid client;
+  ServiceId service;
+  std::string message_id;
+  std::string body;  // the exact bytes to POST (compact JSON, one item)
+  NhsCallbackState state = NhsCallbackState::kPending;
+  int attempts = 0;
+  Timestamp created_at;
+  Timestamp next_attempt_at;
+  std::optional<Timestamp> first_attempt_at = std::nullopt;
+  std::optional<std::string> last_error = std::nullopt;  // the last failure ("HTTP 503", "timed out", ...)
+};
+
+// What one attempt came to.
+struct NhsCallbackAttempt {
+  std::int64_t id = 0;
+  enum class Outcome { kSent, kRetry, kDead } outcome = Outcome::kSent;
+  Timestamp at;                       // when the attempt was made
+  std::optional<Timestamp> retry_at;  // kRetry
+  std::optional<std::string> error;   // kRetry, kDead
+};
+
 // A message claimed by the cascade (NhsCascadeStore::claim_nhs_messages): the claim's number,
 // which its step must name to be saved.
 struct NhsMessageClaim {
@@ -355,6 +415,8 @@ struct NhsCascadeStep {
   std::vector<NotificationRecord> notifications;
   // The claim's events this step took into account (deleted with the save): ids up to this one.
   std::int64_t events_through = 0;
+  // The callbacks the step's status changes make (NhsCallbackStore), stored with it.
+  std::vector<NhsCallbackRecord> callbacks = {};
 };
 
 // A demographics record held for NHS-number lookups (herald demographics import): the NHS

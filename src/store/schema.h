@@ -12,7 +12,7 @@
 
 namespace herald::store {
 
-inline constexpr int kSchemaVersion = 19;
+inline constexpr int kSchemaVersion = 20;
 
 // Every table the migrations create except schema_migrations, with the same names and columns
 // on both backends, in foreign-key order (a table after every table it references). What a
@@ -20,12 +20,15 @@ inline constexpr int kSchemaVersion = 19;
 // migrate-store` copies (store/transfer/sqlite_to_postgres.cc), in this order; columns are read
 // from the SQLite schema. A new table goes here: tests/store/schema_test.cc fails otherwise.
 // (std::to_array: an explicit size with a name left out would pad the list with "".)
+// clang-format off
 inline constexpr auto kDataTables = std::to_array<std::string_view>(
-    {"services",           "api_keys",           "templates",    "template_versions",   "service_contacts",
-     "service_callbacks",  "notifications",      "audit_log",    "rate_buckets",        "daily_counts",
-     "inbound_sms",        "service_guest_list", "letter_pdfs",  "documents",           "nhs_clients",
-     "nhs_access_tokens",  "nhs_assertion_ids",  "nhs_messages", "nhs_message_batches", "demographics",
-     "nhs_channel_events", "nhs_routing_plans"});
+    {"services",           "api_keys",          "templates",            "template_versions",
+     "service_contacts",   "service_callbacks", "notifications",        "audit_log",
+     "rate_buckets",       "daily_counts",      "inbound_sms",          "service_guest_list",
+     "letter_pdfs",        "documents",         "nhs_clients",          "nhs_access_tokens",
+     "nhs_assertion_ids",  "nhs_messages",      "nhs_message_batches",  "demographics",
+     "nhs_channel_events", "nhs_routing_plans", "nhs_callback_targets", "nhs_callbacks"});
+// clang-format on
 
 // The columns of the NHS Notify tables in the order both backends read and write them.
 inline constexpr const char* kNhsClientColumns =
@@ -37,6 +40,12 @@ inline constexpr const char* kNhsMessageColumns =
     "failure_reason_code, created_at, enriched_at, delivered_at, failed_at, channels, recipient, demographics_version, "
     "next_step_at";
 inline constexpr const char* kRoutingPlanColumns = "id, version, client_id, name, definition, created_at";
+inline constexpr const char* kNhsCallbackTargetColumns =
+    "id, client_id, kind, url, statuses, supplier_statuses, api_key_header, api_key, client_certificate_file, "
+    "client_key_file, pinned_key_sha256, rate_per_second, retry_window_seconds, created_at";
+inline constexpr const char* kNhsCallbackColumns =
+    "id, target_id, client_id, service_id, message_id, seal_id, body, state, attempts, created_at, next_attempt_at, "
+    "first_attempt_at, last_error";
 
 // One data table and its columns, in the schema's order (for copies between backends).
 struct TableColumns {

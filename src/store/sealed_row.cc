@@ -2,6 +2,7 @@
 
 #include "core/hex.h"
 #include "core/json.h"
+#include "crypto/random.h"
 
 namespace herald::store {
 namespace {
@@ -581,6 +582,140 @@ Result<DemographicsRow> open_demographics(const crypto::FieldCipher& cipher, con
   auto record = cipher.open(row.record, {"demographics", "record", hex_encode(row.nhs_number_index)});
   if (!record) return record.error();
   return DemographicsRow{std::string(nhs_number), std::move(*record), from_micros(row.updated_at)};
+}
+
+}  // namespace herald::store
+
+namespace herald::store {
+namespace {
+
+constexpr std::string_view kNhsCallbackTargets = "nhs_callback_targets";
+constexpr std::string_view kNhsCallbacks = "nhs_callbacks";
+
+std::string encode_strings(const std::vector<std::string>& values) {
+  json::Writer w;
+  w.begin_array();
+  for (const std::string& v : values) w.string(v);
+  w.end_array();
+  return w.take();
+}
+
+Result<std::vector<std::string>> decode_strings(std::string_view text) {
+  auto parsed = json::parse(text);
+  if (!parsed || !parsed->is_array()) return data_loss("nhs_callback_targets statuses are malformed");
+  std::vector<std::string> out;
+  for (const json::Value& v : parsed->as_array()) {
+    if (!v.is_string()) return data_loss("nhs_callback_targets statuses are malformed");
+    out.push_back(v.as_string());
+  }
+  return out;
+}
+
+}  // namespace
+
+Result<SealedNhsCallbackTarget> seal_nhs_callback_target(const crypto::FieldCipher& cipher,
+                                                         const NhsCallbackTarget& t) {
+  SealedNhsCallbackTarget row;
+  row.id = t.id.to_string();
+  auto key_id = cipher.keys().key_for_scope(crypto::kSecretsScope, t.created_at);
+  if (!key_id) return key_id.error();
+  auto api_key = cipher.seal(t.api_key, {kNhsCallbackTargets, "api_key", row.id}, *key_id);
+  if (!api_key) return api_key.error();
+  row.api_key = std::move(*api_key);
+  row.client = t.client.to_string();
+  row.kind = nhs_callback_kind_name(t.kind);
+  row.url = t.url;
+  row.statuses = encode_strings(t.statuses);
+  row.supplier_statuses = encode_strings(t.supplier_statuses);
+  row.api_key_header = t.api_key_header;
+  row.client_certificate_file = t.client_certificate_file;
+  row.client_key_file = t.client_key_file;
+  row.pinned_key_sha256 = t.pinned_key_sha256;
+  row.rate_per_second = t.rate_per_second;
+  row.retry_window_seconds = t.retry_window_seconds;
+  row.created_at = to_micros(t.created_at);
+  return row;
+}
+
+Result<NhsCallbackTarget> open_nhs_callback_target(const crypto::FieldCipher& cipher,
+                                                   const SealedNhsCallbackTarget& row) {
+  NhsCallbackTarget t;
+  auto id = Uuid::parse(row.id);
+  auto client = Uuid::parse(row.client);
+  auto kind = parse_nhs_callback_kind(row.kind);
+  if (!id || !client || !kind) return data_loss("malformed nhs_callback_targets row");
+  auto statuses = decode_strings(row.statuses);
+  if (!statuses) return statuses.error();
+  auto supplier_statuses = decode_strings(row.supplier_statuses);
+  if (!supplier_statuses) return supplier_statuses.error();
+  auto api_key = cipher.open(row.api_key, {kNhsCallbackTargets, "api_key", row.id});
+  if (!api_key) return api_key.error();
+  t.id = *id;
+  t.client = *client;
+  t.kind = *kind;
+  t.url = row.url;
+  t.statuses = std::move(*statuses);
+  t.supplier_statuses = std::move(*supplier_statuses);
+  t.api_key_header = row.api_key_header;
+  t.api_key = std::move(*api_key);
+  t.client_certificate_file = row.client_certificate_file;
+  t.client_key_file = row.client_key_file;
+  t.pinned_key_sha256 = row.pinned_key_sha256;
+  t.rate_per_second = static_cast<int>(row.rate_per_second);
+  t.retry_window_seconds = static_cast<int>(row.retry_window_seconds);
+  t.created_at = from_micros(row.created_at);
+  return t;
+}
+
+const char* nhs_callback_state_name(NhsCallbackState state) {
+  return state == NhsCallbackState::kDead ? "dead" : "pending";
+}
+
+Result<SealedNhsCallback> seal_nhs_callback(const crypto::FieldCipher& cipher, const NhsCallbackRecord& c) {
+  SealedNhsCallback row;
+  row.id = c.id;
+  row.target = c.target.to_string();
+  row.client = c.client.to_string();
+  row.service = c.service.to_string();
+  row.message_id = c.message_id;
+  row.seal_id = crypto::random_uuid().to_string();
+  auto key_id = cipher.keys().key_for_notification(row.service, c.created_at);
+  if (!key_id) return key_id.error();
+  auto body = cipher.seal(c.body, {kNhsCallbacks, "body", row.seal_id}, *key_id);
+  if (!body) return body.error();
+  row.body = std::move(*body);
+  row.state = nhs_callback_state_name(c.state);
+  row.attempts = c.attempts;
+  row.created_at = to_micros(c.created_at);
+  row.next_attempt_at = to_micros(c.next_attempt_at);
+  row.first_attempt_at = optional_micros(c.first_attempt_at);
+  row.last_error = c.last_error;
+  return row;
+}
+
+Result<NhsCallbackRecord> open_nhs_callback(const crypto::FieldCipher& cipher, const SealedNhsCallback& row) {
+  NhsCallbackRecord c;
+  auto target = Uuid::parse(row.target);
+  auto client = Uuid::parse(row.client);
+  auto service = ServiceId::parse(row.service);
+  if (!target || !client || !service || (row.state != "pending" && row.state != "dead")) {
+    return data_loss("malformed nhs_callbacks row " + std::to_string(row.id));
+  }
+  auto body = cipher.open(row.body, {kNhsCallbacks, "body", row.seal_id});
+  if (!body) return body.error();
+  c.id = row.id;
+  c.target = *target;
+  c.client = *client;
+  c.service = *service;
+  c.message_id = row.message_id;
+  c.body = std::move(*body);
+  c.state = row.state == "dead" ? NhsCallbackState::kDead : NhsCallbackState::kPending;
+  c.attempts = static_cast<int>(row.attempts);
+  c.created_at = from_micros(row.created_at);
+  c.next_attempt_at = from_micros(row.next_attempt_at);
+  c.first_attempt_at = optional_time(row.first_attempt_at);
+  c.last_error = row.last_error;
+  return c;
 }
 
 }  // namespace herald::store

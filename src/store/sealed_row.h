@@ -155,6 +155,41 @@ Result<SealedDemographics> seal_demographics(const crypto::FieldCipher& cipher, 
 Result<DemographicsRow> open_demographics(const crypto::FieldCipher& cipher, const SealedDemographics& row,
                                           std::string_view nhs_number);
 
+// An NHS Notify callback target as stored. Its API key is a credential, not personal data: it
+// lives as long as the target and must outlive any day's data, so it is sealed like a service
+// callback's bearer token, under the long-lived "secrets" key, bound to ("nhs_callback_targets",
+// "api_key", target id). The statuses are JSON arrays of strings.
+struct SealedNhsCallbackTarget {
+  std::string id, client, kind, url, statuses, supplier_statuses, api_key_header;
+  std::string api_key;  // envelope
+  std::optional<std::string> client_certificate_file, client_key_file, pinned_key_sha256;
+  std::int64_t rate_per_second = 0, retry_window_seconds = 0, created_at = 0;
+};
+Result<SealedNhsCallbackTarget> seal_nhs_callback_target(const crypto::FieldCipher& cipher,
+                                                         const NhsCallbackTarget& target);
+Result<NhsCallbackTarget> open_nhs_callback_target(const crypto::FieldCipher& cipher,
+                                                   const SealedNhsCallbackTarget& row);
+
+// An NHS Notify callback as stored. Its body names the message's reference (personal): sealed
+// under the service's data key for the day of created_at, like the message's own personal
+// fields, so retention shreds it with them. The row's id is assigned by the database on insert,
+// after sealing, and (target, message, created_at) need not be unique (one step may tell one
+// channel target of two channels at once), so the envelope is bound to ("nhs_callbacks", "body",
+// seal_id): a random id (a version 4 UUID) made when the body is sealed and stored beside it.
+struct SealedNhsCallback {
+  std::int64_t id = 0;  // 0 until stored
+  std::string target, client, service, message_id, seal_id;
+  std::string body;  // envelope
+  std::string state;
+  std::int64_t attempts = 0, created_at = 0, next_attempt_at = 0;
+  std::optional<std::int64_t> first_attempt_at;
+  std::optional<std::string> last_error;
+};
+Result<SealedNhsCallback> seal_nhs_callback(const crypto::FieldCipher& cipher, const NhsCallbackRecord& callback);
+// kNotFound when the day's data key was destroyed (the callback's data is gone).
+Result<NhsCallbackRecord> open_nhs_callback(const crypto::FieldCipher& cipher, const SealedNhsCallback& row);
+const char* nhs_callback_state_name(NhsCallbackState state);  // "pending", "dead"
+
 std::optional<Timestamp> optional_time(std::optional<std::int64_t> micros);
 std::optional<std::int64_t> optional_micros(std::optional<Timestamp> t);
 

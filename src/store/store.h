@@ -291,6 +291,33 @@ class RoutingPlanStore {
   virtual Result<std::vector<RoutingPlanRecord>> list_routing_plans(std::optional<Uuid> client) = 0;
 };
 
+// NHS Notify callbacks: clients' receivers, and the outbox of callbacks to send. Callbacks are
+// added by NhsCascadeStore::save_nhs_step with the step that caused them.
+class NhsCallbackStore {
+ public:
+  virtual ~NhsCallbackStore() = default;
+
+  // Adds the target, or replaces the one with its id (kFailedPrecondition: no such client).
+  virtual Result<void> put_nhs_callback_target(const NhsCallbackTarget& target) = 0;
+  // false when there is no such target. Its pending and dead callbacks go with it.
+  virtual Result<bool> delete_nhs_callback_target(Uuid id) = 0;
+  // Every target (of `client` only, when given), oldest first, with its API key opened.
+  virtual Result<std::vector<NhsCallbackTarget>> nhs_callback_targets(std::optional<Uuid> client) = 0;
+
+  // Claims up to `limit` pending callbacks due at `now` (earliest first), each held for `lease`.
+  // One whose data key is gone is deleted and not returned.
+  virtual Result<std::vector<NhsCallbackRecord>> claim_nhs_callbacks(int limit, Timestamp now, Duration lease) = 0;
+  // After an attempt: kSent deletes the callback; kRetry counts the attempt and makes it due at
+  // retry_at; kDead counts it and keeps it, dead, with its error. first_attempt_at is set by the
+  // first attempt.
+  virtual Result<void> finish_nhs_callback(const NhsCallbackAttempt& attempt) = 0;
+  // Dead callbacks (of `client` only, when given), oldest first, at most `limit`.
+  virtual Result<std::vector<NhsCallbackRecord>> dead_nhs_callbacks(std::optional<Uuid> client, int limit) = 0;
+  // Makes a dead callback pending again, due at `now`, as if new (attempts 0, no first attempt);
+  // false when there is no such dead callback.
+  virtual Result<bool> replay_nhs_callback(std::int64_t id, Timestamp now) = 0;
+};
+
 class Store : public ServiceDirectory,
               public NotificationStore,
               public ReceivedTextStore,
@@ -301,7 +328,8 @@ class Store : public ServiceDirectory,
               public AuditStore,
               public NhsClientStore,
               public NhsCascadeStore,
-              public RoutingPlanStore {
+              public RoutingPlanStore,
+              public NhsCallbackStore {
  public:
   ~Store() override = default;
 

@@ -435,6 +435,9 @@ class MemoryStore final : public store::Store {
     std::erase_if(inbound_, [&](const auto& entry) {
       return entry.first.service == service && entry.first.created_at < cutoff;
     });
+    std::erase_if(nhs_callbacks_, [&](const auto& entry) {
+      return entry.second.record.service == service && entry.second.record.created_at < cutoff;
+    });
     return outcome;
   }
   Result<std::optional<store::StillSealed>> next_sealed_notification(ServiceId service, Timestamp from) override {
@@ -602,6 +605,15 @@ class MemoryStore final : public store::Store {
     }
     std::erase_if(nhs_events_,
                   [&](const auto& e) { return e.message_id == step.message.id && e.id <= step.events_through; });
+    for (const auto& callback : step.callbacks) {
+      NhsCallbackRow row{callback, std::nullopt};
+      row.record.id = ++last_nhs_callback_id_;
+      row.record.state = store::NhsCallbackState::kPending;
+      row.record.attempts = 0;
+      row.record.first_attempt_at.reset();
+      row.record.last_error.reset();
+      nhs_callbacks_[row.record.id] = std::move(row);
+    }
     return true;
   }
   Result<bool> add_nhs_channel_event(const store::NhsChannelEvent& event) override {
@@ -656,6 +668,102 @@ class MemoryStore final : public store::Store {
     std::vector<store::RoutingPlanRecord> out;
     for (auto& [first_at, plan] : plans) out.push_back(std::move(plan));
     return out;
+  }
+  // A target of an unknown client is kFailedPrecondition, as the SQL backends' foreign key makes it.
+  Result<void> put_nhs_callback_target(const store::NhsCallbackTarget& target) override {
+    std::lock_guard lock(mutex_);
+    if (nhs_clients_.count(target.client) == 0) {
+      return failed_precondition("no NHS client " + target.client.to_string());
+    }
+    nhs_callback_targets_[target.id] = target;
+    return ok();
+  }
+  Result<bool> delete_nhs_callback_target(Uuid id) override {
+    std::lock_guard lock(mutex_);
+    std::erase_if(nhs_callbacks_, [&](const auto& entry) { return entry.second.record.target == id; });
+    return nhs_callback_targets_.erase(id) == 1;
+  }
+  Result<std::vector<store::NhsCallbackTarget>> nhs_callback_targets(std::optional<Uuid> client) override {
+    std::lock_guard lock(mutex_);
+    std::vector<store::NhsCallbackTarget> out;
+    for (const auto& [id, t] : nhs_callback_targets_) {
+      if (!client || t.client == *client) out.push_back(t);
+    }
+    std::sort(out.begin(), out.end(), [](const auto& a, const auto& b) {
+      return a.created_at != b.created_at ? a.created_at < b.created_at : a.id.to_string() < b.id.to_string();
+    });
+    return out;
+  }
+  Result<std::vector<store::NhsCallbackRecord>> claim_nhs_callbacks(int limit, Timestamp now, Duration lease) override {
+    std::lock_guard lock(mutex_);
+    std::vector<std::pair<Timestamp, std::int64_t>> due;
+    for (const auto& [id, row] : nhs_callbacks_) {
+      if (row.record.state == store::NhsCallbackState::kPending && row.record.next_attempt_at <= now &&
+          (!row.lease_until || *row.lease_until <= now)) {
+        due.emplace_back(row.record.next_attempt_at, id);
+      }
+    }
+    std::sort(due.begin(), due.end());
+    std::vector<store::NhsCallbackRecord> out;
+    for (const auto& [at, id] : due) {
+      if (static_cast<int>(out.size()) >= limit) break;
+      auto& row = nhs_callbacks_[id];
+      row.lease_until = now + lease;
+      out.push_back(row.record);
+    }
+    return out;
+  }
+  Result<void> finish_nhs_callback(const store::NhsCallbackAttempt& attempt) override {
+    using Outcome = store::NhsCallbackAttempt::Outcome;
+    if (attempt.outcome == Outcome::kRetry && !attempt.retry_at) {
+      return invalid_argument("a callback to retry needs retry_at");
+    }
+    std::lock_guard lock(mutex_);
+    auto it = nhs_callbacks_.find(attempt.id);
+    if (it == nhs_callbacks_.end()) return ok();
+    if (attempt.outcome == Outcome::kSent) {
+      nhs_callbacks_.erase(it);
+      return ok();
+    }
+    store::NhsCallbackRecord& r = it->second.record;
+    ++r.attempts;
+    r.last_error = attempt.error;
+    if (!r.first_attempt_at) r.first_attempt_at = attempt.at;
+    it->second.lease_until.reset();
+    if (attempt.outcome == Outcome::kDead) {
+      r.state = store::NhsCallbackState::kDead;
+    } else {
+      r.next_attempt_at = *attempt.retry_at;
+    }
+    return ok();
+  }
+  Result<std::vector<store::NhsCallbackRecord>> dead_nhs_callbacks(std::optional<Uuid> client, int limit) override {
+    std::lock_guard lock(mutex_);
+    std::vector<store::NhsCallbackRecord> out;
+    for (const auto& [id, row] : nhs_callbacks_) {
+      if (row.record.state == store::NhsCallbackState::kDead && (!client || row.record.client == *client)) {
+        out.push_back(row.record);
+      }
+    }
+    std::sort(out.begin(), out.end(), [](const auto& a, const auto& b) {
+      return a.created_at != b.created_at ? a.created_at < b.created_at : a.id < b.id;
+    });
+    const auto most = static_cast<std::size_t>(std::max(limit, 0));
+    if (out.size() > most) out.resize(most);
+    return out;
+  }
+  Result<bool> replay_nhs_callback(std::int64_t id, Timestamp now) override {
+    std::lock_guard lock(mutex_);
+    auto it = nhs_callbacks_.find(id);
+    if (it == nhs_callbacks_.end() || it->second.record.state != store::NhsCallbackState::kDead) return false;
+    store::NhsCallbackRecord& r = it->second.record;
+    r.state = store::NhsCallbackState::kPending;
+    r.attempts = 0;
+    r.first_attempt_at.reset();
+    r.last_error.reset();
+    r.next_attempt_at = now;
+    it->second.lease_until.reset();
+    return true;
   }
   Result<std::vector<crypto::AuditEntry>> append_audit(std::vector<crypto::AuditEntry> entries) override {
     std::lock_guard lock(mutex_);
@@ -718,8 +826,16 @@ class MemoryStore final : public store::Store {
   std::vector<store::NhsChannelEvent> nhs_events_;  // in arrival order
   std::int64_t last_nhs_event_id_ = 0;
   std::map<std::string, store::DemographicsRow> demographics_;
-  std::map<Uuid, std::map<int, store::RoutingPlanRecord>> routing_plans_;  // by id, then version
-  std::set<std::string> forgotten_references_;                             // messages whose reference may be used again
+  // By id, then version.
+  std::map<Uuid, std::map<int, store::RoutingPlanRecord>> routing_plans_;
+  struct NhsCallbackRow {
+    store::NhsCallbackRecord record;
+    std::optional<Timestamp> lease_until;
+  };
+  std::map<Uuid, store::NhsCallbackTarget> nhs_callback_targets_;
+  std::map<std::int64_t, NhsCallbackRow> nhs_callbacks_;  // by id
+  std::int64_t last_nhs_callback_id_ = 0;
+  std::set<std::string> forgotten_references_;  // messages whose reference may be used again
   std::vector<store::ApiKeyRecord> keys_;
   std::vector<store::ServiceContact> contacts_;
   std::map<std::string, std::pair<double, Timestamp>> buckets_;

@@ -117,6 +117,11 @@ def send_canary_and_scan(plaintext):
         # An NHS Notify message: NHS number, personalisation, contact details and references sealed.
         nhs = herald.create_nhs_client(service_id, "--default-ods", "A12345", "--allow-contact-details", "true")
         nhs_token = herald.nhs_token(nhs)
+        # Its callbacks name the reference: sealed in the outbox (this receiver is refused by the
+        # SSRF guard, so the callback stays, dead, for an operator to see).
+        client_id = herald.run_cli("nhs", "client", "list").split()[0]
+        herald.run_cli("nhs", "callback", "add", "--client", client_id, "--url", "https://127.0.0.1:9/callbacks",
+                       "--statuses", "sending,delivered")
         status, message = herald.request("POST", "/comms/v1/messages", token=nhs_token, body={
             "data": {"type": "Message", "attributes": {
                 "routingPlanId": "00000000-0000-0000-0000-000000000002", "messageReference": CANARY_FILE,

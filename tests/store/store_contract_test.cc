@@ -5,6 +5,8 @@
 
 #include <algorithm>
 #include <atomic>
+#include <map>
+#include <mutex>
 #include <set>
 #include <thread>
 
@@ -1131,6 +1133,386 @@ TEST_P(StoreContract, RoutingPlanVersionsAreImmutableAndLatestWins) {
   ASSERT_FALSE(orphan);
   EXPECT_EQ(orphan.error().code, ErrorCode::kFailedPrecondition);
   EXPECT_EQ(ids(store_->list_routing_plans(std::nullopt)).size(), 3u);
+}
+
+// NHS Notify callback targets: every field round-trips (the API key opened, sealed on disk), a
+// put with a known id replaces the target, listing is oldest first and per client, and deleting
+// a target takes its callbacks with it.
+TEST_P(StoreContract, NhsCallbackTargetsAreSealedReplacedListedAndDeletedWithTheirCallbacks) {
+  const NhsMessageRecord m = due_nhs_message("2WL3qFTEFM0qMY8xjRbt1LIKCzT");
+  ASSERT_FALSE(m.id.empty());
+  NhsClientRecord other_client;
+  other_client.id = crypto::random_uuid();
+  other_client.service = service_.id;
+  other_client.name = "other client";
+  other_client.api_key_hash = std::string(64, 'r');
+  other_client.created_at = now_;
+  ASSERT_TRUE(store_->create_nhs_client(other_client));
+
+  const std::string marker = "receiver-" + crypto::random_uuid().to_string();  // plain text, to find the row
+  NhsCallbackTarget full;
+  full.id = crypto::random_uuid();
+  full.client = m.client;
+  full.kind = NhsCallbackKind::kChannel;
+  full.url = "https://" + marker + ".example/nhs/callbacks";
+  full.statuses = {"delivered", "failed"};
+  full.supplier_statuses = {"read", "notified"};
+  full.api_key_header = "x-custom-api-key";
+  full.api_key = "apikey-canary-8d2f41";
+  full.client_certificate_file = "/etc/herald/mtls/client.pem";
+  full.client_key_file = "/etc/herald/mtls/client.key";
+  full.pinned_key_sha256 = "47DEQpj8HBSa+/TImW+5JCeuQeRkm5NMpJWZG3hSuFU=";
+  full.rate_per_second = 25;
+  full.retry_window_seconds = 3600;
+  full.created_at = now_;
+  NhsCallbackTarget minimal;  // defaults and nothing optional
+  minimal.id = crypto::random_uuid();
+  minimal.client = m.client;
+  minimal.url = "https://minimal.example/cb";
+  minimal.api_key = "apikey-canary-2b7c55";
+  minimal.created_at = now_ + 2min;
+  NhsCallbackTarget others;
+  others.id = crypto::random_uuid();
+  others.client = other_client.id;
+  others.url = "https://others.example/cb";
+  others.api_key = "apikey-canary-0a9e13";
+  others.created_at = now_ + 1min;
+  for (const NhsCallbackTarget& t : {minimal, full, others}) {
+    auto put = store_->put_nhs_callback_target(t);
+    ASSERT_TRUE(put) << put.error().message;
+  }
+
+  auto expect_target = [](const NhsCallbackTarget& got, const NhsCallbackTarget& want) {
+    EXPECT_EQ(got.id, want.id);
+    EXPECT_EQ(got.client, want.client);
+    EXPECT_EQ(got.kind, want.kind);
+    EXPECT_EQ(got.url, want.url);
+    EXPECT_EQ(got.statuses, want.statuses);
+    EXPECT_EQ(got.supplier_statuses, want.supplier_statuses);
+    EXPECT_EQ(got.api_key_header, want.api_key_header);
+    EXPECT_EQ(got.api_key, want.api_key);
+    EXPECT_EQ(got.client_certificate_file, want.client_certificate_file);
+    EXPECT_EQ(got.client_key_file, want.client_key_file);
+    EXPECT_EQ(got.pinned_key_sha256, want.pinned_key_sha256);
+    EXPECT_EQ(got.rate_per_second, want.rate_per_second);
+    EXPECT_EQ(got.retry_window_seconds, want.retry_window_seconds);
+    EXPECT_EQ(got.created_at, want.created_at);
+  };
+  auto listed = another()->nhs_callback_targets(m.client);
+  ASSERT_TRUE(listed) << listed.error().message;
+  ASSERT_EQ(listed->size(), 2u);
+  expect_target((*listed)[0], full);
+  expect_target((*listed)[1], minimal);
+  listed = store_->nhs_callback_targets(std::nullopt);
+  ASSERT_TRUE(listed) << listed.error().message;
+  ASSERT_EQ(listed->size(), 3u);
+  EXPECT_EQ((*listed)[0].id, full.id);
+  EXPECT_EQ((*listed)[1].id, others.id);
+  EXPECT_EQ((*listed)[2].id, minimal.id);
+  expect_target((*listed)[1], others);
+  EXPECT_TRUE(store_->nhs_callback_targets(crypto::random_uuid())->empty());
+
+  // A put with the id of a stored target replaces it, optional fields and all.
+  NhsCallbackTarget changed = full;
+  changed.kind = NhsCallbackKind::kMessage;
+  changed.url = "https://" + marker + ".example/v2";
+  changed.statuses = {};
+  changed.supplier_statuses = {};
+  changed.api_key_header = "x-api-key";
+  changed.api_key = "apikey-canary-rotated-6e1a";
+  changed.client_certificate_file.reset();
+  changed.client_key_file.reset();
+  changed.pinned_key_sha256.reset();
+  changed.rate_per_second = 5;
+  changed.retry_window_seconds = 600;
+  ASSERT_TRUE(another()->put_nhs_callback_target(changed));
+  listed = store_->nhs_callback_targets(m.client);
+  ASSERT_TRUE(listed) << listed.error().message;
+  ASSERT_EQ(listed->size(), 2u);
+  expect_target((*listed)[0], changed);
+  expect_target((*listed)[1], minimal);
+
+  // A target needs its client.
+  NhsCallbackTarget orphan = minimal;
+  orphan.id = crypto::random_uuid();
+  orphan.client = crypto::random_uuid();
+  auto refused = store_->put_nhs_callback_target(orphan);
+  ASSERT_FALSE(refused);
+  EXPECT_EQ(refused.error().code, ErrorCode::kFailedPrecondition);
+  EXPECT_EQ(store_->nhs_callback_targets(std::nullopt)->size(), 3u);
+
+  if (const auto disk = this->disk()) {
+    EXPECT_EQ(disk->find("apikey-canary"), std::string::npos) << "API keys are sealed";
+    EXPECT_NE(disk->find(marker), std::string::npos)
+        << "the rows themselves must be on disk, or the scan proves nothing";
+  }
+
+  // Deleting a target deletes its callbacks, pending and dead, and no other target's.
+  auto claimed = store_->claim_nhs_messages(10, now_, 60s);
+  ASSERT_TRUE(claimed) << claimed.error().message;
+  ASSERT_EQ(claimed->size(), 1u);
+  NhsCascadeStep step{(*claimed)[0].message, (*claimed)[0].claim, {}};
+  step.message.status = NhsMessageStatus::kSending;
+  auto callback_for = [&](const NhsCallbackTarget& t, std::string body) {
+    NhsCallbackRecord c;
+    c.target = t.id;
+    c.client = m.client;
+    c.service = service_.id;
+    c.message_id = m.id;
+    c.body = std::move(body);
+    c.created_at = now_;
+    c.next_attempt_at = now_;
+    return c;
+  };
+  step.callbacks = {callback_for(changed, R"({"data":[1]})"), callback_for(changed, R"({"data":[2]})"),
+                    callback_for(minimal, R"({"data":[3]})")};
+  ASSERT_TRUE(*store_->save_nhs_step(step, now_));
+  auto due = store_->claim_nhs_callbacks(10, now_, 60s);
+  ASSERT_TRUE(due) << due.error().message;
+  ASSERT_EQ(due->size(), 3u);
+  ASSERT_TRUE(store_->finish_nhs_callback(
+      {(*due)[0].id, NhsCallbackAttempt::Outcome::kDead, now_, std::nullopt, std::string("HTTP 410")}));
+  auto deleted = another()->delete_nhs_callback_target(changed.id);
+  ASSERT_TRUE(deleted) << deleted.error().message;
+  EXPECT_TRUE(*deleted);
+  deleted = store_->delete_nhs_callback_target(changed.id);
+  ASSERT_TRUE(deleted) << deleted.error().message;
+  EXPECT_FALSE(*deleted) << "no such target any more";
+  listed = store_->nhs_callback_targets(m.client);
+  ASSERT_TRUE(listed) << listed.error().message;
+  ASSERT_EQ(listed->size(), 1u);
+  EXPECT_EQ((*listed)[0].id, minimal.id);
+  EXPECT_TRUE(store_->dead_nhs_callbacks(std::nullopt, 10)->empty()) << "its dead callback went with it";
+  due = store_->claim_nhs_callbacks(10, now_ + 1h, 60s);
+  ASSERT_TRUE(due) << due.error().message;
+  ASSERT_EQ(due->size(), 1u) << "its pending callback went with it";
+  EXPECT_EQ((*due)[0].target, minimal.id);
+  EXPECT_EQ((*due)[0].body, R"({"data":[3]})");
+}
+
+// NHS Notify callbacks: stored with the cascade step that made them (not when its claim was
+// lost), claimed earliest first under a lease, retried, sent (deleted) or kept dead for an
+// operator to replay; their bodies sealed at rest.
+TEST_P(StoreContract, NhsCallbacksGoWithTheirStepAndAreClaimedRetriedSentOrReplayed) {
+  const NhsMessageRecord m = due_nhs_message("2WL3qFTEFM0qMY8xjRbt1LIKCzC");
+  ASSERT_FALSE(m.id.empty());
+  NhsCallbackTarget target;
+  target.id = crypto::random_uuid();
+  target.client = m.client;
+  target.url = "https://receiver.example/cb";
+  target.api_key = "api-key";
+  target.created_at = now_;
+  ASSERT_TRUE(store_->put_nhs_callback_target(target));
+  auto callback = [&](std::string body, Timestamp due) {
+    NhsCallbackRecord c;
+    c.target = target.id;
+    c.client = m.client;
+    c.service = service_.id;
+    c.message_id = m.id;
+    c.body = std::move(body);
+    c.created_at = now_;
+    c.next_attempt_at = due;
+    return c;
+  };
+  const std::string body1 = R"({"data":[{"type":"MessageStatus","reference":"callback-canary-ref-4f1d-1"}]})";
+  const std::string body2 = R"({"data":[{"type":"MessageStatus","reference":"callback-canary-ref-4f1d-2"}]})";
+  const std::string body3 = R"({"data":[{"type":"MessageStatus","reference":"callback-canary-ref-4f1d-3"}]})";
+
+  // A step whose claim was lost stores none of its callbacks.
+  auto first = store_->claim_nhs_messages(10, now_, 60s);
+  ASSERT_TRUE(first && first->size() == 1u);
+  auto second = another()->claim_nhs_messages(10, now_ + 61s, 60s);
+  ASSERT_TRUE(second && second->size() == 1u);
+  NhsCascadeStep lost{(*first)[0].message, (*first)[0].claim, {}};
+  lost.message.status = NhsMessageStatus::kDelivered;
+  lost.callbacks = {callback("lost-step-callback", now_)};
+  EXPECT_FALSE(*store_->save_nhs_step(lost, now_ + 61s));
+  auto due = store_->claim_nhs_callbacks(10, now_ + 24h, 60s);
+  ASSERT_TRUE(due) << due.error().message;
+  EXPECT_TRUE(due->empty()) << "the lost step's callbacks are not stored";
+
+  NhsCascadeStep step{(*second)[0].message, (*second)[0].claim, {}};
+  step.message.status = NhsMessageStatus::kDelivered;
+  step.callbacks = {callback(body1, now_), callback(body3, now_), callback(body2, now_ + 1s)};
+  ASSERT_TRUE(*store_->save_nhs_step(step, now_ + 61s));
+
+  // Earliest due first, then in the order stored; one claim at a time until the lease ends.
+  due = store_->claim_nhs_callbacks(10, now_, 60s);
+  ASSERT_TRUE(due) << due.error().message;
+  ASSERT_EQ(due->size(), 2u);
+  const NhsCallbackRecord c1 = (*due)[0];
+  EXPECT_GT(c1.id, 0);
+  EXPECT_GT((*due)[1].id, c1.id);
+  EXPECT_EQ(c1.target, target.id);
+  EXPECT_EQ(c1.client, m.client);
+  EXPECT_EQ(c1.service, service_.id);
+  EXPECT_EQ(c1.message_id, m.id);
+  EXPECT_EQ(c1.body, body1);
+  EXPECT_EQ(c1.state, NhsCallbackState::kPending);
+  EXPECT_EQ(c1.attempts, 0);
+  EXPECT_EQ(c1.created_at, now_);
+  EXPECT_EQ(c1.next_attempt_at, now_);
+  EXPECT_FALSE(c1.first_attempt_at.has_value());
+  EXPECT_FALSE(c1.last_error.has_value());
+  EXPECT_EQ((*due)[1].body, body3);
+  ASSERT_TRUE(store_->finish_nhs_callback(
+      {(*due)[1].id, NhsCallbackAttempt::Outcome::kSent, now_, std::nullopt, std::nullopt}));
+  due = another()->claim_nhs_callbacks(10, now_ + 1s, 60s);
+  ASSERT_TRUE(due) << due.error().message;
+  ASSERT_EQ(due->size(), 1u) << "the others are held by their leases, or sent";
+  const NhsCallbackRecord c2 = (*due)[0];
+  EXPECT_EQ(c2.body, body2);
+  EXPECT_TRUE(store_->claim_nhs_callbacks(10, now_ + 59s, 60s)->empty());
+
+  // A retry counts the attempt and makes the callback due when it says.
+  ASSERT_TRUE(store_->finish_nhs_callback(
+      {c1.id, NhsCallbackAttempt::Outcome::kRetry, now_ + 2s, now_ + 120s, std::string("HTTP 503")}));
+  EXPECT_TRUE(store_->claim_nhs_callbacks(10, now_ + 60s, 60s)->empty()) << "retried later, not at its lease's end";
+  due = store_->claim_nhs_callbacks(10, now_ + 120s, 60s);
+  ASSERT_TRUE(due) << due.error().message;
+  ASSERT_EQ(due->size(), 2u) << "c2's lease ended too";
+  const NhsCallbackRecord retried = (*due)[0].id == c1.id ? (*due)[0] : (*due)[1];
+  ASSERT_EQ(retried.id, c1.id);
+  EXPECT_EQ(retried.attempts, 1);
+  EXPECT_EQ(retried.next_attempt_at, now_ + 120s);
+  EXPECT_EQ(retried.first_attempt_at, std::optional<Timestamp>(now_ + 2s));
+  EXPECT_EQ(retried.last_error, std::optional<std::string>("HTTP 503"));
+  EXPECT_EQ(retried.body, body1);
+  EXPECT_EQ((*due)[0].id, c2.id) << "c2 was due first";
+  ASSERT_TRUE(another()->finish_nhs_callback(
+      {c2.id, NhsCallbackAttempt::Outcome::kDead, now_ + 121s, std::nullopt, std::string("HTTP 410")}));
+  ASSERT_TRUE(store_->finish_nhs_callback(
+      {c1.id, NhsCallbackAttempt::Outcome::kRetry, now_ + 121s, now_ + 200s, std::string("timed out")}));
+  due = store_->claim_nhs_callbacks(10, now_ + 200s, 60s);
+  ASSERT_TRUE(due) << due.error().message;
+  ASSERT_EQ(due->size(), 1u);
+  EXPECT_EQ((*due)[0].attempts, 2);
+  EXPECT_EQ((*due)[0].first_attempt_at, std::optional<Timestamp>(now_ + 2s)) << "set by the first attempt only";
+  EXPECT_EQ((*due)[0].last_error, std::optional<std::string>("timed out"));
+
+  // Sent: deleted. Dead: kept, not claimed, listed for an operator.
+  ASSERT_TRUE(store_->finish_nhs_callback(
+      {c1.id, NhsCallbackAttempt::Outcome::kSent, now_ + 201s, std::nullopt, std::nullopt}));
+  EXPECT_TRUE(store_->claim_nhs_callbacks(10, now_ + 24h, 60s)->empty());
+  auto dead = another()->dead_nhs_callbacks(std::nullopt, 10);
+  ASSERT_TRUE(dead) << dead.error().message;
+  ASSERT_EQ(dead->size(), 1u);
+  EXPECT_EQ((*dead)[0].id, c2.id);
+  EXPECT_EQ((*dead)[0].state, NhsCallbackState::kDead);
+  EXPECT_EQ((*dead)[0].attempts, 1) << "a lease that ended is not an attempt";
+  EXPECT_EQ((*dead)[0].first_attempt_at, std::optional<Timestamp>(now_ + 121s));
+  EXPECT_EQ((*dead)[0].last_error, std::optional<std::string>("HTTP 410"));
+  EXPECT_EQ((*dead)[0].body, body2);
+  EXPECT_EQ((*dead)[0].message_id, m.id);
+  EXPECT_EQ(store_->dead_nhs_callbacks(m.client, 10)->size(), 1u);
+  EXPECT_TRUE(store_->dead_nhs_callbacks(crypto::random_uuid(), 10)->empty());
+  EXPECT_TRUE(store_->dead_nhs_callbacks(std::nullopt, 0)->empty());
+
+  if (const auto disk = this->disk()) {
+    EXPECT_EQ(disk->find("callback-canary-ref-4f1d"), std::string::npos) << "callback bodies are sealed";
+  }
+
+  // Replayed: pending again, due at once, as if new.
+  EXPECT_FALSE(*store_->replay_nhs_callback(c1.id, now_ + 300s)) << "sent: gone";
+  EXPECT_FALSE(*store_->replay_nhs_callback(c2.id + 1000, now_ + 300s)) << "no such callback";
+  auto replayed = another()->replay_nhs_callback(c2.id, now_ + 300s);
+  ASSERT_TRUE(replayed) << replayed.error().message;
+  EXPECT_TRUE(*replayed);
+  EXPECT_FALSE(*store_->replay_nhs_callback(c2.id, now_ + 300s)) << "pending, not dead";
+  EXPECT_TRUE(store_->dead_nhs_callbacks(std::nullopt, 10)->empty());
+  EXPECT_TRUE(store_->claim_nhs_callbacks(10, now_ + 299s, 60s)->empty());
+  due = store_->claim_nhs_callbacks(10, now_ + 300s, 60s);
+  ASSERT_TRUE(due) << due.error().message;
+  ASSERT_EQ(due->size(), 1u);
+  EXPECT_EQ((*due)[0].id, c2.id);
+  EXPECT_EQ((*due)[0].state, NhsCallbackState::kPending);
+  EXPECT_EQ((*due)[0].attempts, 0);
+  EXPECT_EQ((*due)[0].next_attempt_at, now_ + 300s);
+  EXPECT_FALSE((*due)[0].first_attempt_at.has_value());
+  EXPECT_FALSE((*due)[0].last_error.has_value());
+  EXPECT_EQ((*due)[0].body, body2);
+}
+
+// Data keys per scope that a test can destroy (crypto-shredding, as retention does) and, to
+// show that a row is gone rather than passed over, bring back.
+class ShreddableDataKeys final : public crypto::DataKeySource {
+ public:
+  Result<std::uint32_t> key_for_scope(std::string_view scope, Timestamp) override {
+    std::lock_guard lock(mutex_);
+    const auto next = static_cast<std::uint32_t>(ids_.size() + 1);
+    return ids_.try_emplace(std::string(scope), next).first->second;
+  }
+  Result<void> with_key(std::uint32_t id, const std::function<void(const crypto::SecretBytes&)>& use) override {
+    std::lock_guard lock(mutex_);
+    if (destroyed_.contains(id)) return not_found("data key " + std::to_string(id) + " was destroyed");
+    if (id == 0 || id > ids_.size()) return data_loss("unknown data key " + std::to_string(id));
+    const crypto::SecretBytes key(std::string(31, 'd') + static_cast<char>(id));
+    use(key);
+    return ok();
+  }
+  std::uint64_t generation() const override { return generation_.load(); }
+  void destroy(std::string_view scope, bool destroyed) {
+    std::lock_guard lock(mutex_);
+    const std::uint32_t id = ids_.at(std::string(scope));
+    destroyed ? (void)destroyed_.insert(id) : (void)destroyed_.erase(id);
+    ++generation_;
+  }
+
+ private:
+  std::mutex mutex_;
+  std::map<std::string, std::uint32_t> ids_;
+  std::set<std::uint32_t> destroyed_;
+  std::atomic<std::uint64_t> generation_{1};
+};
+
+// A callback whose day's data key was destroyed (retention) is deleted by the claim that finds
+// it, not returned; the other day's callback is claimed as usual.
+TEST_P(StoreContract, NhsCallbackWhoseDataKeyIsGoneIsDeletedByItsClaim) {
+  if (!backend_->on_disk()) GTEST_SKIP() << "about sealed bytes; the in-memory store seals nothing";
+  auto keys = std::make_shared<ShreddableDataKeys>();
+  cipher_ = std::make_shared<crypto::FieldCipher>(keys, crypto::FieldCipher::Mode::kEncrypt);
+  reopen();
+  const NhsMessageRecord m = due_nhs_message("2WL3qFTEFM0qMY8xjRbt1LIKCzK");
+  ASSERT_FALSE(m.id.empty());
+  NhsCallbackTarget target;
+  target.id = crypto::random_uuid();
+  target.client = m.client;
+  target.url = "https://receiver.example/cb";
+  target.api_key = "api-key";
+  target.created_at = now_;
+  ASSERT_TRUE(store_->put_nhs_callback_target(target));
+  auto claimed = store_->claim_nhs_messages(10, now_, 60s);
+  ASSERT_TRUE(claimed && claimed->size() == 1u);
+  NhsCascadeStep step{(*claimed)[0].message, (*claimed)[0].claim, {}};
+  auto callback = [&](std::string body, Timestamp created) {
+    NhsCallbackRecord c;
+    c.target = target.id;
+    c.client = m.client;
+    c.service = service_.id;
+    c.message_id = m.id;
+    c.body = std::move(body);
+    c.created_at = created;
+    c.next_attempt_at = now_ + 24h;
+    return c;
+  };
+  step.callbacks = {callback("of the first day", now_), callback("of the next day", now_ + 24h)};
+  ASSERT_TRUE(*store_->save_nhs_step(step, now_));
+
+  const std::string first_day = crypto::notification_scope(service_.id.to_string(), now_);
+  keys->destroy(first_day, true);
+  auto due = store_->claim_nhs_callbacks(10, now_ + 24h, 60s);
+  ASSERT_TRUE(due) << due.error().message;
+  ASSERT_EQ(due->size(), 1u);
+  EXPECT_EQ((*due)[0].body, "of the next day");
+  ASSERT_TRUE(store_->finish_nhs_callback(
+      {(*due)[0].id, NhsCallbackAttempt::Outcome::kSent, now_ + 24h, std::nullopt, std::nullopt}));
+
+  // Were the first day's callback still stored, it would open again now and be claimed.
+  keys->destroy(first_day, false);
+  due = another()->claim_nhs_callbacks(10, now_ + 48h, 60s);
+  ASSERT_TRUE(due) << due.error().message;
+  EXPECT_TRUE(due->empty()) << "deleted, not passed over";
+  EXPECT_TRUE(store_->dead_nhs_callbacks(std::nullopt, 10)->empty());
 }
 
 TEST_P(StoreContract, LettersKeepPostageAndASealedPdfUntilRetention) {

@@ -1,7 +1,5 @@
 #include "api/nhs_v1/responses.h"
 
-#include <cstdio>
-
 #include "core/json.h"
 
 namespace herald::api::nhs_v1 {
@@ -56,18 +54,7 @@ std::string self_link(const domain::nhs::AcceptedMessage& m, const std::string& 
 
 }  // namespace
 
-std::string nhs_time(Timestamp t) {
-  const auto millis = std::chrono::duration_cast<std::chrono::milliseconds>(t.time_since_epoch());
-  const auto days = std::chrono::floor<std::chrono::days>(millis);
-  const std::chrono::year_month_day date{std::chrono::sys_days(days)};
-  const std::chrono::hh_mm_ss<std::chrono::milliseconds> time(millis - days);
-  char out[32];
-  std::snprintf(out, sizeof out, "%04d-%02u-%02uT%02d:%02d:%02d.%03dZ", static_cast<int>(date.year()),
-                static_cast<unsigned>(date.month()), static_cast<unsigned>(date.day()),
-                static_cast<int>(time.hours().count()), static_cast<int>(time.minutes().count()),
-                static_cast<int>(time.seconds().count()), static_cast<int>(time.subseconds().count()));
-  return out;
-}
+std::string nhs_time(Timestamp t) { return format_timestamp_millis(t); }
 
 std::string message_created_json(const domain::nhs::AcceptedMessage& m, const std::string& base) {
   json::Writer w;

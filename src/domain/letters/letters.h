@@ -54,7 +54,21 @@ struct LettersConfig {
   std::optional<std::string> logo_png_path;  // drawn top left of every templated letter
 };
 
-class Letters {
+// A templated letter another use case sends for a service (NHS Notify's cascade): the service
+// may send letters, the personalisation (holding the address) fills the template, the letter is
+// rendered and its PDF stored; the caller stores the notification (type letter, queued, or
+// validation-failed beyond kLetterMaxPages). kInvalidArgument as Letters::send's. An interface,
+// so that the cascade does not link the letter renderer.
+class LetterPreparer {
+ public:
+  virtual ~LetterPreparer() = default;
+  virtual Result<store::NotificationRecord> prepare_for_service(ServiceId service,
+                                                                const store::TemplateRecord& letter_template,
+                                                                const Personalisation& personalisation,
+                                                                Timestamp now) = 0;
+};
+
+class Letters final : public LetterPreparer {
  public:
   Letters(store::NotificationStore& letters, store::ServiceDirectory& services, Notifications& notifications,
           LettersConfig config = {})
@@ -84,12 +98,8 @@ class Letters {
   // The PDF as the print supplier gets it (the delivery worker); kNotFound when it is gone.
   Result<std::string> pdf_for_print(const store::NotificationRecord& record);
 
-  // A templated letter another use case sends for a service (NHS Notify's cascade): the service
-  // may send letters, the personalisation (holding the address) fills the template, the letter
-  // is rendered and its PDF stored; the caller stores the notification (type letter, queued, or
-  // validation-failed beyond kLetterMaxPages). kInvalidArgument as send's.
   Result<store::NotificationRecord> prepare_for_service(ServiceId service, const store::TemplateRecord& letter_template,
-                                                        const Personalisation& personalisation, Timestamp now);
+                                                        const Personalisation& personalisation, Timestamp now) override;
 
  private:
   struct Rendered {

@@ -1,12 +1,15 @@
 #include "domain/nhs/cascade.h"
 
 #include <algorithm>
+#include <map>
 
 #include "core/json.h"
 #include "core/log.h"
 #include "core/utf8.h"
 #include "crypto/random.h"
+#include "crypto/secret.h"
 #include "domain/letters/letter_timings.h"
+#include "domain/nhs/callbacks.h"
 #include "domain/nhs/json_fields.h"
 #include "domain/recipients/email_address.h"
 #include "domain/recipients/phone_number.h"
@@ -371,9 +374,20 @@ Result<int> NhsCascade::run_once() {
   const Timestamp now = clock_.now();
   auto claimed = cascade_.claim_nhs_messages(options_.batch_size, now, options_.lease);
   if (!claimed) return claimed.error();
+  // The clients' callback receivers, read once a batch.
+  std::map<Uuid, std::vector<store::NhsCallbackTarget>> targets;
+  if (callbacks_ != nullptr && !claimed->empty()) {
+    auto all = callbacks_->nhs_callback_targets(std::nullopt);
+    if (!all) return all.error();
+    for (store::NhsCallbackTarget& target : *all) {
+      crypto::wipe_string(target.api_key);  // the sender's business, not the cascade's
+      targets[target.client].push_back(std::move(target));
+    }
+  }
   bool queued = false;
   for (store::NhsMessageClaim& claim : *claimed) {
-    auto stepped = step(claim, now);
+    auto it = targets.find(claim.message.client);
+    auto stepped = step(claim, it == targets.end() ? std::span<const store::NhsCallbackTarget>() : it->second, now);
     if (!stepped) {
       // Left to its lease: it is claimed again once that runs out.
       log::error("nhs.cascade_step_failed", {{"message_id", claim.message.id}, {"error", stepped.error().message}});
@@ -385,15 +399,26 @@ Result<int> NhsCascade::run_once() {
   return static_cast<int>(claimed->size());
 }
 
-Result<bool> NhsCascade::step(store::NhsMessageClaim& claim, Timestamp now) {
+Result<bool> NhsCascade::step(store::NhsMessageClaim& claim, std::span<const store::NhsCallbackTarget> targets,
+                              Timestamp now) {
+  const NhsMessageRecord before = targets.empty() ? NhsMessageRecord{} : claim.message;
   store::NhsCascadeStep step{std::move(claim.message), claim.claim, {}};
   NhsMessageRecord& next = step.message;
+  auto original = plans_.version(next.routing_plan_id, next.routing_plan_version);
+  if (!original) return original.error();
+  // Saves the step with the callbacks its status changes make.
+  auto finish = [&]() -> Result<bool> {
+    if (!targets.empty()) {
+      step.callbacks = callbacks_for(before, next, original->get(), targets, options_.message_links, now);
+    }
+    return save(step, now);
+  };
   auto found_plan = plan_of(next);
   if (!found_plan) return found_plan.error();
   PlanPtr plan = std::move(*found_plan);
   if (plan == nullptr) {
     fail_message(next, reason("HRD_PLAN_0001", "Routing plan no longer exists"), now);
-    return save(step, now);
+    return finish();
   }
 
   // Enrichment: once, before any channel.
@@ -405,7 +430,7 @@ Result<bool> NhsCascade::step(store::NhsMessageClaim& claim, Timestamp now) {
       if (!found && found.error().code == ErrorCode::kUnavailable) {
         log::warn("nhs.demographics_unavailable", {{"message_id", next.id}, {"error", found.error().message}});
         next.next_step_at = now + options_.lookup_retry;
-        return save(step, now);
+        return finish();
       }
       if (!found) return found.error();
       record = std::move(*found);
@@ -504,7 +529,7 @@ Result<bool> NhsCascade::step(store::NhsMessageClaim& claim, Timestamp now) {
     const Timestamp retry = now + options_.nhs_app_retry;
     if (!next.next_step_at || retry < *next.next_step_at) next.next_step_at = retry;
   }
-  return save(step, now);
+  return finish();
 }
 
 Result<PlanPtr> NhsCascade::plan_of(const NhsMessageRecord& message) {

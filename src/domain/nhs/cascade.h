@@ -14,6 +14,7 @@
 
 #include <functional>
 #include <optional>
+#include <span>
 #include <string>
 #include <vector>
 
@@ -104,6 +105,8 @@ struct CascadeOptions {
   std::string default_sms_sender = "Herald";
   // The NHS App could not be reached: tried again after this (within the channel's time limit).
   Duration nhs_app_retry = std::chrono::seconds(60);
+  // Where GET /v1/messages/{id} is, for callbacks' links.message: "https://host/comms/v1/messages/".
+  std::string message_links;
 };
 
 // What the cascade sends with: the plans, and the senders of its channels. Without a
@@ -113,7 +116,10 @@ struct CascadeChannels {
   RoutingPlans& plans;
   DemographicsProvider* demographics = nullptr;
   NhsAppSender* nhs_app = nullptr;
-  Letters* letters = nullptr;
+  LetterPreparer* letters = nullptr;
+  // The clients' callback receivers: each step's status changes are stored with the callbacks
+  // they make (nullptr: no callbacks).
+  store::NhsCallbackStore* callbacks = nullptr;
 };
 
 // Applies the rules to the messages that are due. Thread-safe if its parts are.
@@ -128,6 +134,7 @@ class NhsCascade {
         demographics_(channels.demographics),
         nhs_app_(channels.nhs_app),
         letters_(channels.letters),
+        callbacks_(channels.callbacks),
         clock_(clock),
         options_(std::move(options)) {}
 
@@ -138,8 +145,9 @@ class NhsCascade {
   void on_queued(std::function<void()> hook) { on_queued_ = std::move(hook); }
 
  private:
-  // One message one step on; true when it queued notifications.
-  Result<bool> step(store::NhsMessageClaim& claim, Timestamp now);
+  // One message one step on, with its client's callback receivers; true when it queued
+  // notifications.
+  Result<bool> step(store::NhsMessageClaim& claim, std::span<const store::NhsCallbackTarget> targets, Timestamp now);
   Result<bool> save(const store::NhsCascadeStep& step, Timestamp now);
   // Hands an NHS App channel's message to the NHS App: the channel takes its reference, fails,
   // or waits to be tried again (next_step_at).
@@ -162,7 +170,8 @@ class NhsCascade {
   RoutingPlans& plans_;
   DemographicsProvider* demographics_;  // nullptr: none, the request's contact details only
   NhsAppSender* nhs_app_;               // nullptr: the NHS App channel is not configured
-  Letters* letters_;                    // nullptr: letters are not configured
+  LetterPreparer* letters_;             // nullptr: letters are not configured
+  store::NhsCallbackStore* callbacks_;  // nullptr: no callbacks
   const Clock& clock_;
   CascadeOptions options_;
   std::function<void()> on_queued_;

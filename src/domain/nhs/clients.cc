@@ -28,7 +28,14 @@ std::optional<std::string_view> bearer_token(std::optional<std::string_view> aut
   return value;
 }
 
-// 32 letters and digits, as NHS's API keys look (190 bits).
+Access access_of(const store::NhsClientRecord& client) {
+  if (client.service_ban) return AccessRefusal::kServiceBan;
+  if (!client.onboarded) return AccessRefusal::kForbidden;
+  return client;
+}
+
+}  // namespace
+
 Result<std::string> new_api_key() {
   constexpr std::string_view kAlphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789";
   std::string key;
@@ -43,14 +50,6 @@ Result<std::string> new_api_key() {
   }
   return key;
 }
-
-Access access_of(const store::NhsClientRecord& client) {
-  if (client.service_ban) return AccessRefusal::kServiceBan;
-  if (!client.onboarded) return AccessRefusal::kForbidden;
-  return client;
-}
-
-}  // namespace
 
 Result<Access> NhsClients::authenticate(std::optional<std::string_view> authorization) {
   const auto token = bearer_token(authorization);

@@ -93,4 +93,7 @@ class NhsRateLimits {
 // Checks a JWKS document or URL as `create` does (also for `herald nhs client set-keys`).
 Result<void> check_key_source(const std::string& jwks, const std::string& jwks_url);
 
+// A new API key: 32 letters and digits, as NHS's look (190 bits). Clients' keys and callback keys.
+Result<std::string> new_api_key();
+
 }  // namespace herald::domain::nhs

@@ -322,6 +322,45 @@ CREATE TABLE nhs_routing_plans (
 );
 CREATE INDEX nhs_routing_plans_client ON nhs_routing_plans(client_id, id);
 )sql"},
+    Migration{20, "nhs callbacks", R"sql(
+CREATE TABLE nhs_callback_targets (
+  id uuid PRIMARY KEY,
+  client_id uuid NOT NULL REFERENCES nhs_clients(id),
+  kind text NOT NULL CHECK (kind IN ('message', 'channel')),
+  url text NOT NULL,
+  statuses text NOT NULL,
+  supplier_statuses text NOT NULL,
+  api_key_header text NOT NULL,
+  api_key bytea NOT NULL,
+  client_certificate_file text,
+  client_key_file text,
+  pinned_key_sha256 text,
+  rate_per_second integer NOT NULL,
+  retry_window_seconds integer NOT NULL,
+  created_at bigint NOT NULL
+);
+CREATE INDEX nhs_callback_targets_client ON nhs_callback_targets(client_id, created_at);
+CREATE TABLE nhs_callbacks (
+  id bigserial PRIMARY KEY,
+  target_id uuid NOT NULL REFERENCES nhs_callback_targets(id),
+  client_id uuid NOT NULL REFERENCES nhs_clients(id),
+  service_id uuid NOT NULL REFERENCES services(id),
+  message_id text NOT NULL,
+  seal_id text NOT NULL,
+  body bytea NOT NULL,
+  state text NOT NULL CHECK (state IN ('pending', 'dead')),
+  attempts integer NOT NULL,
+  created_at bigint NOT NULL,
+  next_attempt_at bigint NOT NULL,
+  first_attempt_at bigint,
+  last_error text,
+  lease_until bigint
+);
+CREATE INDEX nhs_callbacks_due ON nhs_callbacks(state, next_attempt_at);
+CREATE INDEX nhs_callbacks_client ON nhs_callbacks(client_id, state);
+CREATE INDEX nhs_callbacks_target ON nhs_callbacks(target_id);
+CREATE INDEX nhs_callbacks_service_created ON nhs_callbacks(service_id, created_at);
+)sql"},
 };
 
 static_assert(kMigrations.back().version == kSchemaVersion, "add the PostgreSQL form of every SQLite migration");

@@ -969,7 +969,10 @@ Result<RetentionOutcome> PgStore::redact_before(ServiceId service, Timestamp cut
       outcome.redacted = redacted->affected();
       HERALD_TRY(db.run("DELETE FROM letter_pdfs WHERE service_id = $1 AND created_at < $2",
                         Params().text(id).integer(to_micros(cutoff))));
-      return db.run("DELETE FROM inbound_sms WHERE service_id = $1 AND created_at < $2",
+      HERALD_TRY(db.run("DELETE FROM inbound_sms WHERE service_id = $1 AND created_at < $2",
+                        Params().text(id).integer(to_micros(cutoff))));
+      // NHS Notify callbacks made that long ago (pending or dead): their bodies go with the day's key.
+      return db.run("DELETE FROM nhs_callbacks WHERE service_id = $1 AND created_at < $2",
                     Params().text(id).integer(to_micros(cutoff)));
     });
   }));
@@ -1297,6 +1300,39 @@ std::string insert_messages_sql(std::size_t rows) {
   return sql + " ON CONFLICT DO NOTHING";
 }
 
+constexpr const char* kNhsCallbackInsertColumns =
+    "target_id, client_id, service_id, message_id, seal_id, body, state, attempts, created_at, next_attempt_at, "
+    "first_attempt_at, last_error";
+constexpr int kNhsCallbackValues = 12;
+
+// "INSERT INTO nhs_callbacks (...) VALUES ($1..$12), ..." for `rows` callbacks (ids assigned here).
+std::string insert_callbacks_sql(std::size_t rows) {
+  std::string sql = std::string("INSERT INTO nhs_callbacks (") + kNhsCallbackInsertColumns + ") VALUES ";
+  int n = 1;
+  for (std::size_t r = 0; r < rows; ++r) {
+    sql += r == 0 ? "(" : ", (";
+    for (int c = 0; c < kNhsCallbackValues; ++c) sql += (c == 0 ? "$" : ", $") + std::to_string(n++);
+    sql += ")";
+  }
+  return sql;
+}
+
+// Adds one sealed callback's 12 values, in kNhsCallbackInsertColumns' order.
+void add_callback_params(Params& params, const SealedNhsCallback& row) {
+  params.text(row.target)
+      .text(row.client)
+      .text(row.service)
+      .text(row.message_id)
+      .text(row.seal_id)
+      .bytes(row.body)
+      .text(row.state)
+      .integer(row.attempts)
+      .integer(row.created_at)
+      .integer(row.next_attempt_at)
+      .optional_integer(row.first_attempt_at)
+      .optional_text(row.last_error);
+}
+
 Result<void> forget_reference(PgConnection& db, const char* table, const std::string& client, const std::string& index,
                               Timestamp cutoff) {
   return db.run(std::string("UPDATE ") + table +
@@ -1471,8 +1507,21 @@ Result<bool> PgStore::save_nhs_step(const NhsCascadeStep& step, Timestamp now) {
     if (!row) return row.error();
     notifications.push_back(std::move(*row));
   }
+  std::vector<SealedNhsCallback> callbacks;
+  callbacks.reserve(step.callbacks.size());
+  for (const NhsCallbackRecord& callback : step.callbacks) {
+    NhsCallbackRecord pending = callback;
+    pending.state = NhsCallbackState::kPending;
+    pending.attempts = 0;
+    pending.first_attempt_at.reset();
+    pending.last_error.reset();
+    auto row = seal_nhs_callback(*cipher_, pending);
+    if (!row) return row.error();
+    callbacks.push_back(std::move(*row));
+  }
   const SealedNhsMessage& m = *sealed;
-  // Multi-row inserts of up to 1,000 notifications (25,000 parameters; PostgreSQL allows 65,535).
+  // Multi-row inserts of up to 1,000 notifications (25,000 parameters; PostgreSQL allows 65,535)
+  // and as many callbacks (12,000).
   constexpr std::size_t kChunk = 1000;
   return with_connection<bool>([&](PgConnection& db) -> Result<bool> {
     bool saved = false;
@@ -1513,6 +1562,12 @@ Result<bool> PgStore::save_nhs_step(const NhsCascadeStep& step, Timestamp now) {
         // The events the step took into account; later ones (which woke it) wait for the next.
         HERALD_TRY(db.run("DELETE FROM nhs_channel_events WHERE message_id = $1 AND id <= $2",
                           Params().text(m.id).integer(step.events_through)));
+      }
+      for (std::size_t start = 0; start < callbacks.size(); start += kChunk) {
+        const std::size_t count = std::min(kChunk, callbacks.size() - start);
+        Params params;
+        for (std::size_t i = start; i < start + count; ++i) add_callback_params(params, callbacks[i]);
+        HERALD_TRY(db.run(insert_callbacks_sql(count), params));
       }
       saved = true;
       return ok();
@@ -1673,6 +1728,231 @@ Result<std::vector<RoutingPlanRecord>> PgStore::list_routing_plans(std::optional
         for (int i = 0; i < rows->rows(); ++i) out.push_back(read_routing_plan(*rows, i));
         return out;
       });
+}
+
+namespace {
+
+SealedNhsCallbackTarget read_nhs_callback_target(const PgResult& rows, int i) {
+  SealedNhsCallbackTarget t;
+  t.id = rows.text(i, 0);
+  t.client = rows.text(i, 1);
+  t.kind = rows.text(i, 2);
+  t.url = rows.text(i, 3);
+  t.statuses = rows.text(i, 4);
+  t.supplier_statuses = rows.text(i, 5);
+  t.api_key_header = rows.text(i, 6);
+  t.api_key = rows.bytes(i, 7);
+  t.client_certificate_file = rows.optional_text(i, 8);
+  t.client_key_file = rows.optional_text(i, 9);
+  t.pinned_key_sha256 = rows.optional_text(i, 10);
+  t.rate_per_second = rows.integer(i, 11);
+  t.retry_window_seconds = rows.integer(i, 12);
+  t.created_at = rows.integer(i, 13);
+  return t;
+}
+
+SealedNhsCallback read_nhs_callback(const PgResult& rows, int i) {
+  SealedNhsCallback c;
+  c.id = rows.integer(i, 0);
+  c.target = rows.text(i, 1);
+  c.client = rows.text(i, 2);
+  c.service = rows.text(i, 3);
+  c.message_id = rows.text(i, 4);
+  c.seal_id = rows.text(i, 5);
+  c.body = rows.bytes(i, 6);
+  c.state = rows.text(i, 7);
+  c.attempts = rows.integer(i, 8);
+  c.created_at = rows.integer(i, 9);
+  c.next_attempt_at = rows.integer(i, 10);
+  c.first_attempt_at = rows.optional_integer(i, 11);
+  c.last_error = rows.optional_text(i, 12);
+  return c;
+}
+
+}  // namespace
+
+// Replaces every column but the id in place. A target of a client that does not exist breaks
+// the foreign key (23503): kFailedPrecondition, as on the other backends.
+Result<void> PgStore::put_nhs_callback_target(const NhsCallbackTarget& target) {
+  auto sealed = seal_nhs_callback_target(*cipher_, target);
+  if (!sealed) return sealed.error();
+  const SealedNhsCallbackTarget& t = *sealed;
+  return with_connection<void>([&](PgConnection& db) -> Result<void> {
+    auto rows = db.exec(
+        std::string("INSERT INTO nhs_callback_targets (") + kNhsCallbackTargetColumns +
+            ") VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14) ON CONFLICT (id) DO UPDATE SET "
+            "client_id = excluded.client_id, kind = excluded.kind, url = excluded.url, statuses = excluded.statuses, "
+            "supplier_statuses = excluded.supplier_statuses, api_key_header = excluded.api_key_header, "
+            "api_key = excluded.api_key, client_certificate_file = excluded.client_certificate_file, "
+            "client_key_file = excluded.client_key_file, pinned_key_sha256 = excluded.pinned_key_sha256, "
+            "rate_per_second = excluded.rate_per_second, retry_window_seconds = excluded.retry_window_seconds, "
+            "created_at = excluded.created_at",
+        Params()
+            .text(t.id)
+            .text(t.client)
+            .text(t.kind)
+            .text(t.url)
+            .text(t.statuses)
+            .text(t.supplier_statuses)
+            .text(t.api_key_header)
+            .bytes(t.api_key)
+            .optional_text(t.client_certificate_file)
+            .optional_text(t.client_key_file)
+            .optional_text(t.pinned_key_sha256)
+            .integer(t.rate_per_second)
+            .integer(t.retry_window_seconds)
+            .integer(t.created_at),
+        PgConnection::Retry::kYes);  // an upsert: harmless to repeat
+    if (!rows) {
+      if (!rows.error().message.ends_with("[23503]")) return rows.error();
+      return failed_precondition("no NHS client " + t.client);
+    }
+    return ok();
+  });
+}
+
+Result<bool> PgStore::delete_nhs_callback_target(Uuid id) {
+  return with_connection<bool>([&](PgConnection& db) -> Result<bool> {
+    bool deleted = false;
+    HERALD_TRY(db.transaction([&]() -> Result<void> {
+      HERALD_TRY(db.run("DELETE FROM nhs_callbacks WHERE target_id = $1", Params().text(id.to_string())));
+      auto rows = db.exec("DELETE FROM nhs_callback_targets WHERE id = $1", Params().text(id.to_string()));
+      if (!rows) return rows.error();
+      deleted = rows->affected() == 1;
+      return ok();
+    }));
+    return deleted;
+  });
+}
+
+Result<std::vector<NhsCallbackTarget>> PgStore::nhs_callback_targets(std::optional<Uuid> client) {
+  auto rows = with_connection<std::vector<SealedNhsCallbackTarget>>(
+      [&](PgConnection& db) -> Result<std::vector<SealedNhsCallbackTarget>> {
+        Params params;
+        if (client) params.text(client->to_string());
+        auto result = db.exec(std::string("SELECT ") + kNhsCallbackTargetColumns + " FROM nhs_callback_targets " +
+                                  (client ? "WHERE client_id = $1 " : "") + "ORDER BY created_at, id",
+                              params);
+        if (!result) return result.error();
+        std::vector<SealedNhsCallbackTarget> out;
+        for (int i = 0; i < result->rows(); ++i) out.push_back(read_nhs_callback_target(*result, i));
+        return out;
+      });
+  if (!rows) return rows.error();
+  std::vector<NhsCallbackTarget> out;
+  out.reserve(rows->size());
+  for (const SealedNhsCallbackTarget& row : *rows) {
+    auto opened = open_nhs_callback_target(*cipher_, row);
+    if (!opened) return opened.error();
+    out.push_back(std::move(*opened));
+  }
+  return out;
+}
+
+Result<std::vector<NhsCallbackRecord>> PgStore::claim_nhs_callbacks(int limit, Timestamp now, Duration lease) {
+  return with_connection<std::vector<NhsCallbackRecord>>(
+      [&](PgConnection& db) -> Result<std::vector<NhsCallbackRecord>> {
+        std::vector<NhsCallbackRecord> out;
+        HERALD_TRY(db.transaction([&]() -> Result<void> {
+          // SKIP LOCKED, as in claim_due: callbacks another node is claiming right now are passed
+          // over, never claimed twice.
+          auto rows = db.exec(
+              std::string("UPDATE nhs_callbacks AS c SET lease_until = $1 FROM (SELECT id AS claimed_id FROM "
+                          "nhs_callbacks WHERE state = 'pending' AND next_attempt_at <= $2 AND (lease_until IS NULL "
+                          "OR lease_until <= $2) ORDER BY next_attempt_at, id LIMIT $3 FOR UPDATE SKIP LOCKED) AS d "
+                          "WHERE c.id = d.claimed_id RETURNING ") +
+                  kNhsCallbackColumns,
+              Params().integer(to_micros(now + lease)).integer(to_micros(now)).integer(limit));
+          if (!rows) return rows.error();
+          std::vector<SealedNhsCallback> sealed;
+          for (int i = 0; i < rows->rows(); ++i) sealed.push_back(read_nhs_callback(*rows, i));
+          // RETURNING gives no order: earliest due first, as claimed.
+          std::sort(sealed.begin(), sealed.end(), [](const SealedNhsCallback& a, const SealedNhsCallback& b) {
+            return a.next_attempt_at != b.next_attempt_at ? a.next_attempt_at < b.next_attempt_at : a.id < b.id;
+          });
+          for (const SealedNhsCallback& row : sealed) {
+            auto opened = open_nhs_callback(*cipher_, row);
+            if (opened) {
+              out.push_back(std::move(*opened));
+            } else if (opened.error().code == ErrorCode::kNotFound) {
+              // Its day's data key is gone (retention): so is the callback.
+              HERALD_TRY(db.run("DELETE FROM nhs_callbacks WHERE id = $1", Params().integer(row.id)));
+            } else {
+              // Does not open (corrupt): left to its lease, like an unreadable notification.
+              log::error("store.unreadable_nhs_callback",
+                         {{"callback_id", std::to_string(row.id)}, {"error", opened.error().message}});
+            }
+          }
+          return ok();
+        }));
+        return out;
+      });
+}
+
+Result<void> PgStore::finish_nhs_callback(const NhsCallbackAttempt& attempt) {
+  using Outcome = NhsCallbackAttempt::Outcome;
+  if (attempt.outcome == Outcome::kRetry && !attempt.retry_at) {
+    return invalid_argument("a callback to retry needs retry_at");
+  }
+  return with_connection<void>([&](PgConnection& db) -> Result<void> {
+    if (attempt.outcome == Outcome::kSent) {
+      return db.run("DELETE FROM nhs_callbacks WHERE id = $1", Params().integer(attempt.id));
+    }
+    // Not re-sent after a broken connection: the attempt might be counted twice.
+    if (attempt.outcome == Outcome::kDead) {
+      return db.run(
+          "UPDATE nhs_callbacks SET attempts = attempts + 1, last_error = $1, first_attempt_at = "
+          "COALESCE(first_attempt_at, $2::bigint), lease_until = NULL, state = 'dead' WHERE id = $3",
+          Params().optional_text(attempt.error).integer(to_micros(attempt.at)).integer(attempt.id));
+    }
+    return db.run(
+        "UPDATE nhs_callbacks SET attempts = attempts + 1, last_error = $1, first_attempt_at = "
+        "COALESCE(first_attempt_at, $2::bigint), lease_until = NULL, next_attempt_at = $3 WHERE id = $4",
+        Params()
+            .optional_text(attempt.error)
+            .integer(to_micros(attempt.at))
+            .integer(to_micros(*attempt.retry_at))
+            .integer(attempt.id));
+  });
+}
+
+Result<std::vector<NhsCallbackRecord>> PgStore::dead_nhs_callbacks(std::optional<Uuid> client, int limit) {
+  auto rows =
+      with_connection<std::vector<SealedNhsCallback>>([&](PgConnection& db) -> Result<std::vector<SealedNhsCallback>> {
+        Params params;
+        if (client) params.text(client->to_string());
+        params.integer(limit);
+        auto result = db.exec(
+            std::string("SELECT ") + kNhsCallbackColumns + " FROM nhs_callbacks WHERE state = 'dead' " +
+                (client ? "AND client_id = $1 ORDER BY created_at, id LIMIT $2" : "ORDER BY created_at, id LIMIT $1"),
+            params);
+        if (!result) return result.error();
+        std::vector<SealedNhsCallback> out;
+        for (int i = 0; i < result->rows(); ++i) out.push_back(read_nhs_callback(*result, i));
+        return out;
+      });
+  if (!rows) return rows.error();
+  std::vector<NhsCallbackRecord> out;
+  for (const SealedNhsCallback& row : *rows) {
+    auto opened = open_nhs_callback(*cipher_, row);
+    if (!opened) {
+      if (opened.error().code == ErrorCode::kNotFound) continue;  // shredded: nothing left to replay
+      return opened.error();
+    }
+    out.push_back(std::move(*opened));
+  }
+  return out;
+}
+
+Result<bool> PgStore::replay_nhs_callback(std::int64_t id, Timestamp now) {
+  return with_connection<bool>([&](PgConnection& db) -> Result<bool> {
+    auto rows = db.exec(
+        "UPDATE nhs_callbacks SET state = 'pending', attempts = 0, first_attempt_at = NULL, last_error = NULL, "
+        "next_attempt_at = $1, lease_until = NULL WHERE id = $2 AND state = 'dead'",
+        Params().integer(to_micros(now)).integer(id));
+    if (!rows) return rows.error();
+    return rows->affected() == 1;
+  });
 }
 
 }  // namespace herald::store::postgres

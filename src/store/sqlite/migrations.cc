@@ -364,6 +364,50 @@ CREATE TABLE nhs_routing_plans (
 ) STRICT;
 CREATE INDEX nhs_routing_plans_client ON nhs_routing_plans(client_id, id);
 )sql"},
+    // NHS Notify callbacks (issue 18): clients' receivers, each with its API key (a secret: sealed
+    // under the "secrets" key), and the outbox of callbacks to send, each added with the cascade
+    // step that made it. A callback's body is personal (it names the message's reference): sealed
+    // under the service's data key for its day, bound to its seal_id (a random id chosen before
+    // the row exists, as the row's own id is only assigned by the insert).
+    Migration{20, "nhs callbacks", R"sql(
+CREATE TABLE nhs_callback_targets (
+  id TEXT PRIMARY KEY,
+  client_id TEXT NOT NULL REFERENCES nhs_clients(id),
+  kind TEXT NOT NULL CHECK (kind IN ('message', 'channel')),
+  url TEXT NOT NULL,
+  statuses TEXT NOT NULL,
+  supplier_statuses TEXT NOT NULL,
+  api_key_header TEXT NOT NULL,
+  api_key BLOB NOT NULL,
+  client_certificate_file TEXT,
+  client_key_file TEXT,
+  pinned_key_sha256 TEXT,
+  rate_per_second INTEGER NOT NULL,
+  retry_window_seconds INTEGER NOT NULL,
+  created_at INTEGER NOT NULL
+) STRICT;
+CREATE INDEX nhs_callback_targets_client ON nhs_callback_targets(client_id, created_at);
+CREATE TABLE nhs_callbacks (
+  id INTEGER PRIMARY KEY AUTOINCREMENT,
+  target_id TEXT NOT NULL REFERENCES nhs_callback_targets(id),
+  client_id TEXT NOT NULL REFERENCES nhs_clients(id),
+  service_id TEXT NOT NULL REFERENCES services(id),
+  message_id TEXT NOT NULL,
+  seal_id TEXT NOT NULL,
+  body BLOB NOT NULL,
+  state TEXT NOT NULL CHECK (state IN ('pending', 'dead')),
+  attempts INTEGER NOT NULL,
+  created_at INTEGER NOT NULL,
+  next_attempt_at INTEGER NOT NULL,
+  first_attempt_at INTEGER,
+  last_error TEXT,
+  lease_until INTEGER
+) STRICT;
+CREATE INDEX nhs_callbacks_due ON nhs_callbacks(state, next_attempt_at);
+CREATE INDEX nhs_callbacks_client ON nhs_callbacks(client_id, state);
+CREATE INDEX nhs_callbacks_target ON nhs_callbacks(target_id);
+CREATE INDEX nhs_callbacks_service_created ON nhs_callbacks(service_id, created_at);
+)sql"},
 };
 
 static_assert(kMigrations.back().version == kSchemaVersion, "a new migration raises store::kSchemaVersion");

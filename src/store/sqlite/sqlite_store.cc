@@ -4,6 +4,7 @@
 #include <cmath>
 #include <future>
 #include <limits>
+#include <tuple>
 
 #include "core/check.h"
 #include "core/json.h"
@@ -1258,7 +1259,11 @@ Result<RetentionOutcome> SqliteStore::redact_before(ServiceId service, Timestamp
     HERALD_TRY(letters->bind_text(1, id).bind_int(2, to_micros(cutoff)).run());
     auto inbound = db.prepare("DELETE FROM inbound_sms WHERE service_id = ? AND created_at < ?");
     if (!inbound) return inbound.error();
-    return inbound->bind_text(1, id).bind_int(2, to_micros(cutoff)).run();
+    HERALD_TRY(inbound->bind_text(1, id).bind_int(2, to_micros(cutoff)).run());
+    // NHS Notify callbacks made that long ago (pending or dead): their bodies go with the day's key.
+    auto nhs_callbacks = db.prepare("DELETE FROM nhs_callbacks WHERE service_id = ? AND created_at < ?");
+    if (!nhs_callbacks) return nhs_callbacks.error();
+    return nhs_callbacks->bind_text(1, id).bind_int(2, to_micros(cutoff)).run();
   }));
   return outcome;
 }
@@ -1588,6 +1593,27 @@ Result<bool> insert_sealed_nhs_message(Connection& db, const SealedNhsMessage& r
   return db.changes() == 1;
 }
 
+// Inserts one sealed NHS callback (its id assigned here).
+Result<void> insert_sealed_nhs_callback(Connection& db, const SealedNhsCallback& row) {
+  auto stmt = db.prepare(
+      "INSERT INTO nhs_callbacks (target_id, client_id, service_id, message_id, seal_id, body, state, attempts, "
+      "created_at, next_attempt_at, first_attempt_at, last_error) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)");
+  if (!stmt) return stmt.error();
+  return stmt->bind_text(1, row.target)
+      .bind_text(2, row.client)
+      .bind_text(3, row.service)
+      .bind_text(4, row.message_id)
+      .bind_text(5, row.seal_id)
+      .bind_blob(6, row.body)
+      .bind_text(7, row.state)
+      .bind_int(8, row.attempts)
+      .bind_int(9, row.created_at)
+      .bind_int(10, row.next_attempt_at)
+      .bind_optional_int(11, row.first_attempt_at)
+      .bind_optional_text(12, row.last_error)
+      .run();
+}
+
 // Frees a reference held by a row created before `cutoff`, so that it can be used again.
 Result<void> forget_reference(Connection& db, const char* table, std::string_view client, std::string_view index,
                               Timestamp cutoff) {
@@ -1749,6 +1775,18 @@ Result<bool> SqliteStore::save_nhs_step(const NhsCascadeStep& step, Timestamp no
     if (!row) return row.error();
     notifications.push_back(std::move(*row));
   }
+  std::vector<SealedNhsCallback> callbacks;
+  callbacks.reserve(step.callbacks.size());
+  for (const NhsCallbackRecord& callback : step.callbacks) {
+    NhsCallbackRecord pending = callback;
+    pending.state = NhsCallbackState::kPending;
+    pending.attempts = 0;
+    pending.first_attempt_at.reset();
+    pending.last_error.reset();
+    auto row = seal_nhs_callback(*cipher_, pending);
+    if (!row) return row.error();
+    callbacks.push_back(std::move(*row));
+  }
   const SealedNhsMessage& m = *sealed;
   bool saved = false;
   auto result = writer_->run([&](Connection& db) -> Result<void> {
@@ -1785,6 +1823,7 @@ Result<bool> SqliteStore::save_nhs_step(const NhsCascadeStep& step, Timestamp no
       if (!taken) return taken.error();
       HERALD_TRY(taken->bind_text(1, m.id).bind_int(2, step.events_through).run());
     }
+    for (const SealedNhsCallback& row : callbacks) HERALD_TRY(insert_sealed_nhs_callback(db, row));
     saved = true;
     return ok();
   });
@@ -1927,6 +1966,255 @@ Result<std::vector<RoutingPlanRecord>> SqliteStore::list_routing_plans(std::opti
       out.push_back(read_routing_plan(*stmt));
     }
   });
+}
+
+namespace {
+
+SealedNhsCallbackTarget read_nhs_callback_target(const Statement& row) {
+  SealedNhsCallbackTarget t;
+  t.id = row.column_text(0);
+  t.client = row.column_text(1);
+  t.kind = row.column_text(2);
+  t.url = row.column_text(3);
+  t.statuses = row.column_text(4);
+  t.supplier_statuses = row.column_text(5);
+  t.api_key_header = row.column_text(6);
+  t.api_key = row.column_blob(7);
+  t.client_certificate_file = row.column_optional_text(8);
+  t.client_key_file = row.column_optional_text(9);
+  t.pinned_key_sha256 = row.column_optional_text(10);
+  t.rate_per_second = row.column_int(11);
+  t.retry_window_seconds = row.column_int(12);
+  t.created_at = row.column_int(13);
+  return t;
+}
+
+SealedNhsCallback read_nhs_callback(const Statement& row) {
+  SealedNhsCallback c;
+  c.id = row.column_int(0);
+  c.target = row.column_text(1);
+  c.client = row.column_text(2);
+  c.service = row.column_text(3);
+  c.message_id = row.column_text(4);
+  c.seal_id = row.column_text(5);
+  c.body = row.column_blob(6);
+  c.state = row.column_text(7);
+  c.attempts = row.column_int(8);
+  c.created_at = row.column_int(9);
+  c.next_attempt_at = row.column_int(10);
+  c.first_attempt_at = row.column_optional_int(11);
+  c.last_error = row.column_optional_text(12);
+  return c;
+}
+
+}  // namespace
+
+// Replaces every column but the id in place (ON CONFLICT DO UPDATE: a REPLACE would delete the
+// row, breaking its callbacks' foreign key). A target of a client that does not exist breaks the
+// foreign key: kFailedPrecondition, as on the other backends.
+Result<void> SqliteStore::put_nhs_callback_target(const NhsCallbackTarget& target) {
+  auto sealed = seal_nhs_callback_target(*cipher_, target);
+  if (!sealed) return sealed.error();
+  const SealedNhsCallbackTarget& t = *sealed;
+  return writer_->run([&](Connection& db) -> Result<void> {
+    auto stmt =
+        db.prepare(std::string("INSERT INTO nhs_callback_targets (") + kNhsCallbackTargetColumns +
+                   ") VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (id) DO UPDATE SET "
+                   "client_id = excluded.client_id, kind = excluded.kind, url = excluded.url, "
+                   "statuses = excluded.statuses, supplier_statuses = excluded.supplier_statuses, "
+                   "api_key_header = excluded.api_key_header, api_key = excluded.api_key, "
+                   "client_certificate_file = excluded.client_certificate_file, "
+                   "client_key_file = excluded.client_key_file, pinned_key_sha256 = excluded.pinned_key_sha256, "
+                   "rate_per_second = excluded.rate_per_second, "
+                   "retry_window_seconds = excluded.retry_window_seconds, created_at = excluded.created_at");
+    if (!stmt) return stmt.error();
+    auto stored = stmt->bind_text(1, t.id)
+                      .bind_text(2, t.client)
+                      .bind_text(3, t.kind)
+                      .bind_text(4, t.url)
+                      .bind_text(5, t.statuses)
+                      .bind_text(6, t.supplier_statuses)
+                      .bind_text(7, t.api_key_header)
+                      .bind_blob(8, t.api_key)
+                      .bind_optional_text(9, t.client_certificate_file)
+                      .bind_optional_text(10, t.client_key_file)
+                      .bind_optional_text(11, t.pinned_key_sha256)
+                      .bind_int(12, t.rate_per_second)
+                      .bind_int(13, t.retry_window_seconds)
+                      .bind_int(14, t.created_at)
+                      .run();
+    if (!stored) {
+      if (stored.error().code != ErrorCode::kInvalidArgument) return stored.error();
+      return failed_precondition("no NHS client " + t.client);
+    }
+    return ok();
+  });
+}
+
+Result<bool> SqliteStore::delete_nhs_callback_target(Uuid id) {
+  bool deleted = false;
+  auto result = writer_->run([&](Connection& db) -> Result<void> {
+    auto callbacks = db.prepare("DELETE FROM nhs_callbacks WHERE target_id = ?");
+    if (!callbacks) return callbacks.error();
+    HERALD_TRY(callbacks->bind_text(1, id.to_string()).run());
+    auto target = db.prepare("DELETE FROM nhs_callback_targets WHERE id = ?");
+    if (!target) return target.error();
+    HERALD_TRY(target->bind_text(1, id.to_string()).run());
+    deleted = db.changes() == 1;
+    return ok();
+  });
+  if (!result) return result.error();
+  return deleted;
+}
+
+Result<std::vector<NhsCallbackTarget>> SqliteStore::nhs_callback_targets(std::optional<Uuid> client) {
+  auto rows = with_reader<std::vector<SealedNhsCallbackTarget>>(
+      [&](Connection& db) -> Result<std::vector<SealedNhsCallbackTarget>> {
+        auto stmt = db.prepare(std::string("SELECT ") + kNhsCallbackTargetColumns + " FROM nhs_callback_targets " +
+                               (client ? "WHERE client_id = ? " : "") + "ORDER BY created_at, id");
+        if (!stmt) return stmt.error();
+        if (client) stmt->bind_text(1, client->to_string());
+        std::vector<SealedNhsCallbackTarget> out;
+        while (true) {
+          auto row = stmt->step();
+          if (!row) return row.error();
+          if (!*row) return out;
+          out.push_back(read_nhs_callback_target(*stmt));
+        }
+      });
+  if (!rows) return rows.error();
+  std::vector<NhsCallbackTarget> out;
+  out.reserve(rows->size());
+  for (const SealedNhsCallbackTarget& row : *rows) {
+    auto opened = open_nhs_callback_target(*cipher_, row);
+    if (!opened) return opened.error();
+    out.push_back(std::move(*opened));
+  }
+  return out;
+}
+
+Result<std::vector<NhsCallbackRecord>> SqliteStore::claim_nhs_callbacks(int limit, Timestamp now, Duration lease) {
+  std::vector<SealedNhsCallback> rows;
+  auto result = writer_->run([&](Connection& db) -> Result<void> {
+    auto stmt = db.prepare(std::string("UPDATE nhs_callbacks SET lease_until = ? WHERE id IN (SELECT id FROM "
+                                       "nhs_callbacks WHERE state = 'pending' AND next_attempt_at <= ? AND "
+                                       "(lease_until IS NULL OR lease_until <= ?) ORDER BY next_attempt_at, id "
+                                       "LIMIT ?) RETURNING ") +
+                           kNhsCallbackColumns);
+    if (!stmt) return stmt.error();
+    stmt->bind_int(1, to_micros(now + lease))
+        .bind_int(2, to_micros(now))
+        .bind_int(3, to_micros(now))
+        .bind_int(4, limit);
+    while (true) {
+      auto row = stmt->step();
+      if (!row) return row.error();
+      if (!*row) return ok();
+      rows.push_back(read_nhs_callback(*stmt));
+    }
+  });
+  if (!result) return result.error();
+  // RETURNING gives no order: earliest due first, as claimed.
+  std::sort(rows.begin(), rows.end(), [](const SealedNhsCallback& a, const SealedNhsCallback& b) {
+    return std::tie(a.next_attempt_at, a.id) < std::tie(b.next_attempt_at, b.id);
+  });
+  std::vector<NhsCallbackRecord> out;
+  std::vector<std::int64_t> gone;
+  for (const SealedNhsCallback& row : rows) {
+    auto opened = open_nhs_callback(*cipher_, row);
+    if (opened) {
+      out.push_back(std::move(*opened));
+    } else if (opened.error().code == ErrorCode::kNotFound) {
+      gone.push_back(row.id);  // its day's data key is gone (retention): so is the callback
+    } else {
+      // Does not open (corrupt): left to its lease, like an unreadable notification.
+      log::error("store.unreadable_nhs_callback",
+                 {{"callback_id", std::to_string(row.id)}, {"error", opened.error().message}});
+    }
+  }
+  if (!gone.empty()) {
+    HERALD_TRY(writer_->run([&](Connection& db) -> Result<void> {
+      for (const std::int64_t id : gone) {
+        auto stmt = db.prepare("DELETE FROM nhs_callbacks WHERE id = ?");
+        if (!stmt) return stmt.error();
+        HERALD_TRY(stmt->bind_int(1, id).run());
+      }
+      return ok();
+    }));
+  }
+  return out;
+}
+
+Result<void> SqliteStore::finish_nhs_callback(const NhsCallbackAttempt& attempt) {
+  using Outcome = NhsCallbackAttempt::Outcome;
+  if (attempt.outcome == Outcome::kRetry && !attempt.retry_at) {
+    return invalid_argument("a callback to retry needs retry_at");
+  }
+  return writer_->run([&](Connection& db) -> Result<void> {
+    if (attempt.outcome == Outcome::kSent) {
+      auto stmt = db.prepare("DELETE FROM nhs_callbacks WHERE id = ?");
+      if (!stmt) return stmt.error();
+      return stmt->bind_int(1, attempt.id).run();
+    }
+    const bool dead = attempt.outcome == Outcome::kDead;
+    auto stmt = db.prepare(std::string("UPDATE nhs_callbacks SET attempts = attempts + 1, last_error = ?, "
+                                       "first_attempt_at = COALESCE(first_attempt_at, ?), lease_until = NULL, ") +
+                           (dead ? "state = 'dead'" : "next_attempt_at = ?") + " WHERE id = ?");
+    if (!stmt) return stmt.error();
+    stmt->bind_optional_text(1, attempt.error).bind_int(2, to_micros(attempt.at));
+    if (dead) {
+      stmt->bind_int(3, attempt.id);
+    } else {
+      stmt->bind_int(3, to_micros(*attempt.retry_at)).bind_int(4, attempt.id);
+    }
+    return stmt->run();
+  });
+}
+
+Result<std::vector<NhsCallbackRecord>> SqliteStore::dead_nhs_callbacks(std::optional<Uuid> client, int limit) {
+  auto rows =
+      with_reader<std::vector<SealedNhsCallback>>([&](Connection& db) -> Result<std::vector<SealedNhsCallback>> {
+        auto stmt =
+            db.prepare(std::string("SELECT ") + kNhsCallbackColumns + " FROM nhs_callbacks WHERE state = 'dead' " +
+                       (client ? "AND client_id = ? " : "") + "ORDER BY created_at, id LIMIT ?");
+        if (!stmt) return stmt.error();
+        int n = 0;
+        if (client) stmt->bind_text(++n, client->to_string());
+        stmt->bind_int(++n, limit);
+        std::vector<SealedNhsCallback> out;
+        while (true) {
+          auto row = stmt->step();
+          if (!row) return row.error();
+          if (!*row) return out;
+          out.push_back(read_nhs_callback(*stmt));
+        }
+      });
+  if (!rows) return rows.error();
+  std::vector<NhsCallbackRecord> out;
+  for (const SealedNhsCallback& row : *rows) {
+    auto opened = open_nhs_callback(*cipher_, row);
+    if (!opened) {
+      if (opened.error().code == ErrorCode::kNotFound) continue;  // shredded: nothing left to replay
+      return opened.error();
+    }
+    out.push_back(std::move(*opened));
+  }
+  return out;
+}
+
+Result<bool> SqliteStore::replay_nhs_callback(std::int64_t id, Timestamp now) {
+  bool replayed = false;
+  auto result = writer_->run([&](Connection& db) -> Result<void> {
+    auto stmt = db.prepare(
+        "UPDATE nhs_callbacks SET state = 'pending', attempts = 0, first_attempt_at = NULL, last_error = NULL, "
+        "next_attempt_at = ?, lease_until = NULL WHERE id = ? AND state = 'dead'");
+    if (!stmt) return stmt.error();
+    HERALD_TRY(stmt->bind_int(1, to_micros(now)).bind_int(2, id).run());
+    replayed = db.changes() == 1;
+    return ok();
+  });
+  if (!result) return result.error();
+  return replayed;
 }
 
 }  // namespace herald::store::sqlite

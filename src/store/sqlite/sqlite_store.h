@@ -112,6 +112,14 @@ class SqliteStore final : public Store {
   Result<bool> add_routing_plan(const RoutingPlanRecord& plan) override;
   Result<std::optional<RoutingPlanRecord>> find_routing_plan(Uuid id, std::optional<int> version) override;
   Result<std::vector<RoutingPlanRecord>> list_routing_plans(std::optional<Uuid> client) override;
+  // NhsCallbackStore.
+  Result<void> put_nhs_callback_target(const NhsCallbackTarget& target) override;
+  Result<bool> delete_nhs_callback_target(Uuid id) override;
+  Result<std::vector<NhsCallbackTarget>> nhs_callback_targets(std::optional<Uuid> client) override;
+  Result<std::vector<NhsCallbackRecord>> claim_nhs_callbacks(int limit, Timestamp now, Duration lease) override;
+  Result<void> finish_nhs_callback(const NhsCallbackAttempt& attempt) override;
+  Result<std::vector<NhsCallbackRecord>> dead_nhs_callbacks(std::optional<Uuid> client, int limit) override;
+  Result<bool> replay_nhs_callback(std::int64_t id, Timestamp now) override;
   Result<void> read_audit(std::int64_t after_seq, std::optional<Timestamp> since,
                           const std::function<Result<void>(const crypto::AuditEntry&)>& visit) override;
   Result<void> insert_notification(const NotificationRecord& record) override;

@@ -140,10 +140,13 @@ Result<TransferReport> copy_sqlite_to_postgres(const std::string& sqlite_path, c
       if (!n) return n.error();
       report.tables.push_back({table.table, 0, *n});
     }
-    // NHS channel events keep their ids (their order); new ones are numbered after them.
-    return (*target)->run(
-        "SELECT setval(pg_get_serial_sequence('nhs_channel_events', 'id'), "
-        "GREATEST((SELECT COALESCE(MAX(id), 0) FROM nhs_channel_events), 1))");
+    // NHS channel events and callbacks keep their ids (their order; operators replay dead
+    // callbacks by id); new ones are numbered after them.
+    for (const char* table : {"nhs_channel_events", "nhs_callbacks"}) {
+      HERALD_TRY((*target)->run(std::string("SELECT setval(pg_get_serial_sequence('") + table +
+                                "', 'id'), GREATEST((SELECT COALESCE(MAX(id), 0) FROM " + table + "), 1))"));
+    }
+    return ok();
   });
   HERALD_TRY(copied);
   for (TableCount& t : report.tables) {
