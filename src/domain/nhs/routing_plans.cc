@@ -269,15 +269,16 @@ std::string plan_definition_json(const RoutingPlan& plan) {
       w.begin_object().key("type").string(nhs_channel_name(c.type));
       w.key("cascade").string(c.primary ? "primary" : "secondary");
       w.key("timeLimitHours").integer(c.time_limit.count());
-      if (c.template_id) {
-        w.key("template").string(c.template_id->to_string()).key("templateVersion").integer(c.template_version);
-      }
+      // Saved plans have every version pinned; a definition not yet checked may have none (0).
+      if (c.template_id) w.key("template").string(c.template_id->to_string());
+      if (c.template_id && c.template_version > 0) w.key("templateVersion").integer(c.template_version);
       if (c.type == NhsChannel::kNhsApp) w.key("message").string(c.message);
       if (!c.variants.empty()) {
         w.key("variants").begin_array();
         for (const PlanVariant& v : c.variants) {
           w.begin_object().key(kind_key(v.kind)).string(v.value);
-          w.key("template").string(v.template_id.to_string()).key("templateVersion").integer(v.template_version);
+          w.key("template").string(v.template_id.to_string());
+          if (v.template_version > 0) w.key("templateVersion").integer(v.template_version);
           w.end_object();
         }
         w.end_array();
