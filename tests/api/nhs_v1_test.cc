@@ -411,6 +411,8 @@ TEST_F(NhsApi, ContentNegotiationAndTheCommonHeaders) {
   EXPECT_EQ(header_of(echoed, "X-Correlation-Id"), "abc-123");
   const std::string generated = header_of(absent, "X-Correlation-Id");
   ASSERT_NE(generated, "<absent>");
+  EXPECT_EQ(generated.rfind("rrt-", 0), 0u) << "NHS's tests expect a generated id to start rrt: " << generated;
+  EXPECT_EQ(generated.find('.'), std::string::npos);
   EXPECT_EQ(error_field(absent, "id"), generated + ".0");
 }
 
@@ -430,9 +432,11 @@ TEST_F(NhsApi, ErrorEnvelopeIsJsonApiWithNhsWording) {
   auto invalid = get("/comms/channels/nhsapp/accounts?ods-organisation-code=12345", {{"Authorization", auth}});
   EXPECT_EQ(error_field(invalid, "detail"), "Invalid ODS Code");
   EXPECT_EQ(get("/comms/channels/nhsapp/accounts?ods-organisation-code=a1b2c", {{"Authorization", auth}}).status, 404);
-  EXPECT_EQ(
-      get("/comms/channels/nhsapp/accounts?ods-organisation-code=A12345&page=0", {{"Authorization", auth}}).status,
-      400);
+  auto bad_page = get("/comms/channels/nhsapp/accounts?ods-organisation-code=A12345&page=0", {{"Authorization", auth}});
+  EXPECT_EQ(bad_page.status, 400);
+  EXPECT_EQ(error_field(bad_page, "detail"), "page must be a positive non-zero integer");
+  // NHS England's own code, which NHS's tests use, is accepted though it has neither shape.
+  EXPECT_EQ(get("/comms/channels/nhsapp/accounts?ods-organisation-code=X26", {{"Authorization", auth}}).status, 404);
 }
 
 TEST_F(NhsApi, UnknownPathsAndWrongMethodsUnderThePrefixAnswerInNhsFormat) {
@@ -447,10 +451,38 @@ TEST_F(NhsApi, UnknownPathsAndWrongMethodsUnderThePrefixAnswerInNhsFormat) {
   auto wrong = router_.dispatch(post);
   EXPECT_EQ(wrong.status, 405);
   EXPECT_EQ(error_field(wrong, "code"), "CM_NOT_ALLOWED");
+  // A double slash is one (NHS's gateway collapses them; NHS's tests send them).
+  auto doubled = get("/comms//v1/messages", {});
+  EXPECT_EQ(doubled.status, 405);
+  EXPECT_EQ(error_field(doubled, "code"), "CM_NOT_ALLOWED");
   // Outside the prefix, GOV.UK's envelope as before.
   auto govuk = get("/communications", {});
   EXPECT_EQ(govuk.status, 404);
   EXPECT_NE(parse(govuk.body).find("status_code"), nullptr);
+}
+
+TEST_F(NhsApi, CorsIsAnsweredAsNhssGatewayAnswersIt) {
+  auto preflight = get("/comms/v1/messages",
+                       {{"Origin", "https://gp.example"}, {"Access-Control-Request-Method", "POST"},
+                        {"X-Correlation-Id", "cors-1"}},
+                       "OPTIONS");
+  EXPECT_EQ(preflight.status, 200);
+  EXPECT_EQ(header_of(preflight, "Access-Control-Allow-Origin"), "https://gp.example");
+  EXPECT_EQ(header_of(preflight, "Access-Control-Allow-Methods"), "GET, PUT, POST, PATCH, DELETE");
+  EXPECT_EQ(header_of(preflight, "Access-Control-Allow-Headers"),
+            "origin, x-requested-with, accept, content-type, nhsd-session-urid, x-correlation-id, authorization");
+  EXPECT_EQ(header_of(preflight, "Access-Control-Max-Age"), "3628800");
+  EXPECT_EQ(header_of(preflight, "X-Correlation-Id"), "cors-1");
+  EXPECT_EQ(header_of(preflight, "Access-Control-Allow-Credentials"), "<absent>");
+  // Any other request with an Origin, errors included.
+  auto denied = get("/comms/v1/messages/2WL3qFTEFM0qMY8xjRbt1LIKCzM", {{"Origin", "https://gp.example"}});
+  EXPECT_EQ(denied.status, 401);
+  EXPECT_EQ(header_of(denied, "Access-Control-Allow-Origin"), "https://gp.example");
+  EXPECT_EQ(header_of(denied, "Access-Control-Expose-Headers"), "x-correlation-id");
+  EXPECT_EQ(header_of(denied, "Cross-Origin-Resource-Policy"), "cross-origin");
+  EXPECT_EQ(header_of(get("/comms/v1/messages/x", {}), "Access-Control-Allow-Origin"), "<absent>");
+  // OPTIONS without the preflight headers is a wrong method.
+  EXPECT_EQ(get("/comms/v1/messages", {{"Origin", "https://gp.example"}}, "OPTIONS").status, 405);
 }
 
 std::string message_body(std::string_view attributes_extra = "", std::string reference = "ref-1",
@@ -592,6 +624,29 @@ TEST_F(NhsApi, EveryMessageErrorIsCollectedWithItsPointer) {
   EXPECT_EQ(error_list(media), std::vector<std::string>{R"(CM_UNSUPPORTED_MEDIA {"header":"Content-Type"})"});
 }
 
+net::Response post_batch_to(Router& router, const std::string& body, const std::string& token) {
+  net::Request r;
+  r.method = "POST";
+  r.path = r.target = "/comms/v1/message-batches";
+  r.host = kHost;
+  r.headers = {{"Authorization", "Bearer " + token}, {"Content-Type", "application/json"}};
+  r.body = body;
+  return router.dispatch(r);
+}
+
+std::string batch_body(const std::vector<std::string>& messages, std::string reference = "batch-1") {
+  std::string list;
+  for (const auto& m : messages) list += (list.empty() ? "" : ",") + m;
+  return R"({"data":{"type":"MessageBatch","attributes":{"routingPlanId":"00000000-0000-0000-0000-000000000003",)"
+         R"("messageBatchReference":")" +
+         reference + R"(","messages":[)" + list + "]}}}";
+}
+
+std::string batch_item(const std::string& reference, const std::string& nhs_number = "9990548609") {
+  return R"({"messageReference":")" + reference + R"(","recipient":{"nhsNumber":")" + nhs_number +
+         R"("},"personalisation":{"sms_body":"Hello"}})";
+}
+
 TEST_F(NhsApi, OdsCodesAndContactDetailsNeedTheClientsPermission) {
   const std::string token = access_token();
   auto ods = post_message(message_body(R"(,"originator":{"odsCode":"X26"})"), token);
@@ -606,6 +661,16 @@ TEST_F(NhsApi, OdsCodesAndContactDetailsNeedTheClientsPermission) {
   EXPECT_EQ(refused.status, 400);
   EXPECT_EQ(error_field(refused, "code"), "CM_CANNOT_SET_CONTACT_DETAILS");
   EXPECT_EQ(error_field(refused, "detail"), "Client is not allowed to provide alternative contact details.");
+  EXPECT_EQ(error_field(refused, "source"), R"({"pointer":"/data/attributes/recipient/contactDetails"})")
+      << "where NHS's tests point";
+  // In a batch: the first message with contact details.
+  const std::string with_details =
+      R"({"messageReference":"b2","recipient":{"nhsNumber":"9990548609","contactDetails":{"sms":"07700900123"}}})";
+  auto batch_refused =
+      post_batch_to(router_, batch_body({batch_item("b1"), with_details}, "contact-batch"), token);
+  EXPECT_EQ(batch_refused.status, 400);
+  EXPECT_EQ(error_field(batch_refused, "source"),
+            R"({"pointer":"/data/attributes/messages/1/recipient/contactDetails"})");
 
   client_.allow_contact_details = true;
   client_.allow_ods_override = true;
@@ -632,29 +697,6 @@ TEST_F(NhsApi, OdsCodesAndContactDetailsNeedTheClientsPermission) {
   EXPECT_EQ(errors.as_array()[2].find("detail")->as_string(), "Too many address lines were provided");
   EXPECT_EQ(json::serialize(*errors.as_array()[2].find("source")),
             R"({"pointer":"/data/attributes/recipient/contactDetails/address/lines"})");
-}
-
-net::Response post_batch_to(Router& router, const std::string& body, const std::string& token) {
-  net::Request r;
-  r.method = "POST";
-  r.path = r.target = "/comms/v1/message-batches";
-  r.host = kHost;
-  r.headers = {{"Authorization", "Bearer " + token}, {"Content-Type", "application/json"}};
-  r.body = body;
-  return router.dispatch(r);
-}
-
-std::string batch_body(const std::vector<std::string>& messages, std::string reference = "batch-1") {
-  std::string list;
-  for (const auto& m : messages) list += (list.empty() ? "" : ",") + m;
-  return R"({"data":{"type":"MessageBatch","attributes":{"routingPlanId":"00000000-0000-0000-0000-000000000003",)"
-         R"("messageBatchReference":")" +
-         reference + R"(","messages":[)" + list + "]}}}";
-}
-
-std::string batch_item(const std::string& reference, const std::string& nhs_number = "9990548609") {
-  return R"({"messageReference":")" + reference + R"(","recipient":{"nhsNumber":")" + nhs_number +
-         R"("},"personalisation":{"sms_body":"Hello"}})";
 }
 
 TEST_F(NhsApi, ABatchIsStoredWholeAndItsMessagesPointBackToIt) {

@@ -142,12 +142,16 @@ std::optional<std::string> default_pointer(Cm code) {
   }
 }
 
-// A request id in the spirit of NHS's gateway ids ("rrt-..."): unique, opaque, no dots (error ids
-// append ".<index>").
+// A request id shaped like NHS's gateway ids, "rrt-<digits>-<letter>-<region>-...", which NHS's
+// own tests expect a generated X-Correlation-Id to start with ("rrt"): unique, opaque, no dots
+// (error ids append ".<index>").
 std::string new_request_id() {
-  unsigned char bytes[12];
-  crypto::public_random(bytes, sizeof bytes);
-  return "hrd-" + hex_encode(std::string_view(reinterpret_cast<const char*>(bytes), sizeof bytes));
+  std::uint64_t number = 0;
+  unsigned char tail[6];
+  crypto::public_random(reinterpret_cast<unsigned char*>(&number), sizeof number);
+  crypto::public_random(tail, sizeof tail);
+  return "rrt-" + std::to_string(number % 10'000'000'000'000'000'000ULL) + "-h-herald-" +
+         hex_encode(std::string_view(reinterpret_cast<const char*>(tail), sizeof tail));
 }
 
 net::Response with_retry_after(net::Response response, int seconds) {
@@ -234,14 +238,42 @@ Exchange exchange_for(const net::Request& request) {
   exchange.correlation_id = correlation && !correlation->empty() ? std::string(*correlation) : exchange.request_id;
   const auto accept = request.header("Accept");
   exchange.plain_json = accept && *accept == "application/json";
+  if (const auto origin = request.header("Origin"); origin && !origin->empty()) exchange.origin = std::string(*origin);
   return exchange;
 }
 
 net::Response finish(const Exchange& exchange, net::Response response) {
-  if (!response.body.empty()) response.content_type = exchange.plain_json ? "application/json" : kVndApiJson;
+  // On every response, HEAD and empty ones too, as NHS's gateway sets it.
+  response.content_type = exchange.plain_json ? "application/json" : kVndApiJson;
   response.headers.emplace_back("Cache-Control", "no-cache, no-store, must-revalidate");
   response.headers.emplace_back("X-Content-Type-Options", "nosniff");
   response.headers.emplace_back("X-Correlation-Id", exchange.correlation_id);
+  // CORS as NHS's gateway answers it: the origin reflected, no credentials (bearer tokens are not
+  // cookies, so a page elsewhere gains nothing it could not send itself).
+  if (exchange.origin) {
+    response.headers.emplace_back("Access-Control-Allow-Origin", *exchange.origin);
+    response.headers.emplace_back("Access-Control-Expose-Headers", "x-correlation-id");
+    response.headers.emplace_back("Cross-Origin-Resource-Policy", "cross-origin");
+  }
+  return response;
+}
+
+std::optional<net::Response> preflight(const net::Request& request) {
+  const auto origin = request.header("Origin");
+  if (request.method != "OPTIONS" || !origin || origin->empty() || !request.header("Access-Control-Request-Method")) {
+    return std::nullopt;
+  }
+  net::Response response{200, "", "", {}};
+  response.headers = {{"Access-Control-Allow-Origin", std::string(*origin)},
+                      {"Access-Control-Allow-Headers",
+                       "origin, x-requested-with, accept, content-type, nhsd-session-urid, x-correlation-id, "
+                       "authorization"},
+                      {"Access-Control-Max-Age", "3628800"},
+                      {"Access-Control-Allow-Methods", "GET, PUT, POST, PATCH, DELETE"},
+                      {"Cross-Origin-Resource-Policy", "cross-origin"}};
+  if (const auto correlation = request.header("X-Correlation-Id")) {
+    response.headers.emplace_back("X-Correlation-Id", std::string(*correlation));
+  }
   return response;
 }
 
@@ -322,7 +354,13 @@ net::Response protocol_error(int status) {
   return response;
 }
 
-net::Response unknown_path(const net::Request& request) { return problem(exchange_for(request), Cm::kNotFound); }
-net::Response wrong_method(const net::Request& request) { return problem(exchange_for(request), Cm::kNotAllowed); }
+net::Response unknown_path(const net::Request& request) {
+  if (auto answered = preflight(request)) return std::move(*answered);
+  return problem(exchange_for(request), Cm::kNotFound);
+}
+net::Response wrong_method(const net::Request& request) {
+  if (auto answered = preflight(request)) return std::move(*answered);
+  return problem(exchange_for(request), Cm::kNotAllowed);
+}
 
 }  // namespace herald::api::nhs_v1

@@ -74,6 +74,7 @@ struct Exchange {
   std::string request_id;
   std::string correlation_id;
   bool plain_json = false;  // Accept was exactly application/json: answer in it
+  std::optional<std::string> origin = std::nullopt;  // CORS: the request's Origin, reflected
 };
 
 // The exchange of a request: a new request id, the client's X-Correlation-Id or that id, and the
@@ -82,6 +83,9 @@ Exchange exchange_for(const net::Request& request);
 // Sets the headers every response of the API has (Cache-Control no-store, nosniff,
 // X-Correlation-Id, its media type unless the body is empty).
 net::Response finish(const Exchange& exchange, net::Response response);
+// A CORS preflight (OPTIONS with Origin and Access-Control-Request-Method) under the prefix:
+// answered 200 with NHS's gateway's CORS headers; nullopt for any other request.
+std::optional<net::Response> preflight(const net::Request& request);
 
 net::Response problems(const Exchange& exchange, const std::vector<Problem>& problems);
 net::Response problem(const Exchange& exchange, Problem p);

@@ -157,8 +157,10 @@ net::Response token(const Dependencies& deps, const Exchange& exchange, const ne
   return response;
 }
 
-// GP practice ODS codes as NHS's sandbox accepts them: A12345 or A1B2C (any case).
+// GP practice ODS codes as NHS's sandbox accepts them: A12345 or A1B2C (any case), and X26 (NHS
+// England's own code, which NHS's tests use).
 bool valid_practice_code(std::string_view code) {
+  if (code.size() == 3 && std::toupper(static_cast<unsigned char>(code[0])) == 'X' && code.substr(1) == "26") return true;
   auto letter = [](char c) { return std::isalpha(static_cast<unsigned char>(c)) != 0; };
   auto digit = [](char c) { return std::isdigit(static_cast<unsigned char>(c)) != 0; };
   if (code.size() == 6) return letter(code[0]) && std::all_of(code.begin() + 1, code.end(), digit);
@@ -184,7 +186,7 @@ net::Response nhsapp_accounts(const Dependencies& deps, const Exchange& exchange
     const bool numeric = !page->empty() && page->size() <= 9 &&
                          std::all_of(page->begin(), page->end(), [](char c) { return c >= '0' && c <= '9'; });
     if (!numeric || std::stol(*page) < 1) {
-      return problem(exchange, Problem::saying(Cm::kInvalidRequest, "Invalid page number"));
+      return problem(exchange, Problem::saying(Cm::kInvalidRequest, "page must be a positive non-zero integer"));
     }
   }
   return problem(exchange, Problem::saying(Cm::kNotFound, "Report not found"));
@@ -197,10 +199,14 @@ std::string api_base(const Dependencies& deps, const net::Request& request) {
   return root + deps.prefix;
 }
 
-net::Response refusal_response(const Exchange& exchange, domain::nhs::MessageRefusal refusal, bool batch = false) {
+// `contact_details_at`: where the contact details a client may not set are ("/data/attributes" for
+// a message, "/data/attributes/messages/<i>" for a batch's first such message), as NHS points.
+net::Response refusal_response(const Exchange& exchange, domain::nhs::MessageRefusal refusal, bool batch,
+                               const std::string& contact_details_at) {
   using domain::nhs::MessageRefusal;
   switch (refusal) {
-    case MessageRefusal::kCannotSetContactDetails: return problem(exchange, Cm::kCannotSetContactDetails);
+    case MessageRefusal::kCannotSetContactDetails:
+      return problem(exchange, Problem::at(Cm::kCannotSetContactDetails, contact_details_at + "/recipient/contactDetails"));
     case MessageRefusal::kCannotSetOdsCode: return problem(exchange, Cm::kCannotSetOdsCode);
     case MessageRefusal::kOdsCodeRequired: return problem(exchange, Cm::kOdsCodeRequired);
     case MessageRefusal::kNoSuchRoutingPlan: return problem(exchange, Cm::kNoSuchRoutingPlan);
@@ -220,7 +226,9 @@ net::Response create_message(const Dependencies& deps, const Exchange& exchange,
   if (auto* invalid = std::get_if<std::vector<Problem>>(&parsed)) return problems(exchange, *invalid);
   auto sent = deps.messages.send(client, std::get<domain::nhs::MessageRequest>(std::move(parsed)));
   if (!sent) return error_response(exchange, sent.error());
-  if (auto* refusal = std::get_if<domain::nhs::MessageRefusal>(&*sent)) return refusal_response(exchange, *refusal);
+  if (auto* refusal = std::get_if<domain::nhs::MessageRefusal>(&*sent)) {
+    return refusal_response(exchange, *refusal, false, "/data/attributes");
+  }
   const auto& accepted = std::get<domain::nhs::AcceptedMessage>(*sent);
   net::Response response{201, "", message_created_json(accepted, api_base(deps, request)), {}};
   // Relative, as NHS's gateway sends it (spec §0.2).
@@ -235,10 +243,16 @@ net::Response create_batch(const Dependencies& deps, const Exchange& exchange, c
   const auto& client = std::get<store::NhsClientRecord>(admitted);
   auto parsed = parse_create_batch(request.body);
   if (auto* invalid = std::get_if<std::vector<Problem>>(&parsed)) return problems(exchange, *invalid);
-  auto sent = deps.messages.send_batch(client, std::get<domain::nhs::BatchRequest>(std::move(parsed)));
+  auto& batch = std::get<domain::nhs::BatchRequest>(parsed);
+  std::size_t with_contact_details = 0;
+  while (with_contact_details < batch.messages.size() && !batch.messages[with_contact_details].contact_details_json) {
+    ++with_contact_details;
+  }
+  auto sent = deps.messages.send_batch(client, std::move(batch));
   if (!sent) return error_response(exchange, sent.error());
   if (auto* refusal = std::get_if<domain::nhs::MessageRefusal>(&*sent)) {
-    return refusal_response(exchange, *refusal, true);
+    return refusal_response(exchange, *refusal, true,
+                            "/data/attributes/messages/" + std::to_string(with_contact_details));
   }
   return finish(exchange, net::Response{201, "", batch_created_json(std::get<domain::nhs::AcceptedBatch>(*sent)), {}});
 }
