@@ -49,15 +49,28 @@ void Router::add_prefix_errors(std::string prefix, PrefixErrors errors) {
   prefix_errors_.emplace_back(std::move(prefix), std::move(errors));
 }
 
+void Router::add_prefix_handler(std::string prefix, RouteHandler handler) {
+  prefix_handlers_.emplace_back(std::move(prefix), Route{"*", {}, std::move(handler), nullptr});
+}
+
+namespace {
+bool under(std::string_view path, std::string_view prefix) {
+  return path.starts_with(prefix) && (path.size() == prefix.size() || path[prefix.size()] == '/');
+}
+}  // namespace
+
 const PrefixErrors* Router::prefix_errors(std::string_view path) const {
   for (const auto& [prefix, errors] : prefix_errors_) {
-    if (path.starts_with(prefix) && (path.size() == prefix.size() || path[prefix.size()] == '/')) return &errors;
+    if (under(path, prefix)) return &errors;
   }
   return nullptr;
 }
 
 std::variant<std::pair<const Router::Route*, PathParams>, net::Response> Router::find(
     const net::Request& request) const {
+  for (const auto& [prefix, route] : prefix_handlers_) {
+    if (under(request.path, prefix)) return std::make_pair(&route, PathParams{});
+  }
   const auto segments = split_path(request.path);
   bool path_known = false;
   for (const Route& route : routes_) {

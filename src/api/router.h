@@ -67,6 +67,9 @@ class Router {
   void add_async(std::string method, std::string pattern, AsyncRouteHandler handler);
   // Paths under `prefix` ("/comms": "/comms" itself and "/comms/...") get these errors.
   void add_prefix_errors(std::string prefix, PrefixErrors errors);
+  // Every request under `prefix`, whatever its method and path, goes to `handler` (a synchronous
+  // route of its own, before any other): an API that routes itself (NHS Notify's sandbox).
+  void add_prefix_handler(std::string prefix, RouteHandler handler);
   // net::Handler.
   void handle(net::Request&& request, net::Responder respond);
   // Synchronous dispatch on the caller's thread (tests).
@@ -86,6 +89,7 @@ class Router {
   std::vector<Route> routes_;
   RouterErrors errors_;
   std::vector<std::pair<std::string, PrefixErrors>> prefix_errors_;
+  std::vector<std::pair<std::string, Route>> prefix_handlers_;
   std::unique_ptr<ThreadPool> pool_;
 };
 

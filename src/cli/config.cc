@@ -268,6 +268,7 @@ Result<Config> load_config(const std::string& path) {
     return invalid_argument("config " + path + ": nhs.cascade_interval_ms must be between 10 and 60000");
   }
   c.nhs.demographics = get<std::string>(t, "nhs.demographics", "local");
+  c.nhs.sandbox = get<bool>(t, "nhs.sandbox", false);
   if (c.nhs.demographics != "local" && c.nhs.demographics != "pds" && c.nhs.demographics != "none") {
     return invalid_argument("config " + path + ": nhs.demographics must be \"local\", \"pds\" or \"none\"");
   }

@@ -64,6 +64,9 @@ struct NhsConfig {
   // contact details).
   int cascade_interval_ms = 250;
   std::string demographics = "local";
+  // NHS's public sandbox instead of the API (api/nhs_v1/sandbox.h): stateless, no tokens, fixed
+  // data and NHS's triggers, for integrators.
+  bool sandbox = false;
   // Callbacks to clients' receivers ([nhs] callback_threads, callback_timeout_ms; the address
   // policy and CA file are [callbacks]'s).
   delivery::NhsCallbackOptions callbacks;

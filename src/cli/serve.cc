@@ -13,6 +13,7 @@
 #include "api/govuk_v2/handlers.h"
 #include "api/nhs_v1/errors.h"
 #include "api/nhs_v1/handlers.h"
+#include "api/nhs_v1/sandbox.h"
 #include "api/providers/nhs_app_receipts.h"
 #include "api/providers/sms_receipts.h"
 #include "api/router.h"
@@ -233,11 +234,17 @@ int run_serve(const ServeOptions& options) {
   domain::nhs::NhsMessages nhs_messages(*context->store, nhs_plans, clock);
   domain::nhs::NhsRateLimits nhs_limits(*context->store, clock,
                                         {config.nhs.rate_limit_per_minute, config.nhs.spike_arrest_per_minute});
-  api::nhs_v1::register_routes(router, {nhs_tokens, nhs_clients, nhs_messages, nhs_limits, clock, config.nhs.prefix,
-                                        "/oauth2/token", config.nhs.token_url, config.public_url,
-                                        [&auth_failures](std::string_view reason, std::string_view source) {
-                                          auth_failures.note(reason, source);
-                                        }});
+  if (config.nhs.sandbox) {
+    // NHS's public sandbox in place of the API: nothing under the prefix reaches the store.
+    api::nhs_v1::register_sandbox_routes(router, {clock, config.nhs.prefix, config.public_url});
+    log::warn("nhs.sandbox_mode", {{"prefix", config.nhs.prefix}});
+  } else {
+    api::nhs_v1::register_routes(router, {nhs_tokens, nhs_clients, nhs_messages, nhs_limits, clock, config.nhs.prefix,
+                                          "/oauth2/token", config.nhs.token_url, config.public_url,
+                                          [&auth_failures](std::string_view reason, std::string_view source) {
+                                            auth_failures.note(reason, source);
+                                          }});
+  }
   // The NHS App's receipts for in-app messages (source address and/or credentials checked).
   api::providers::register_nhs_app_receipt_routes(router, *context->store, clock,
                                                   {config.nhs_app.receipt_path, config.nhs_app.receipt_sources,

@@ -462,10 +462,10 @@ TEST_F(NhsApi, UnknownPathsAndWrongMethodsUnderThePrefixAnswerInNhsFormat) {
 }
 
 TEST_F(NhsApi, CorsIsAnsweredAsNhssGatewayAnswersIt) {
-  auto preflight = get("/comms/v1/messages",
-                       {{"Origin", "https://gp.example"}, {"Access-Control-Request-Method", "POST"},
-                        {"X-Correlation-Id", "cors-1"}},
-                       "OPTIONS");
+  auto preflight =
+      get("/comms/v1/messages",
+          {{"Origin", "https://gp.example"}, {"Access-Control-Request-Method", "POST"}, {"X-Correlation-Id", "cors-1"}},
+          "OPTIONS");
   EXPECT_EQ(preflight.status, 200);
   EXPECT_EQ(header_of(preflight, "Access-Control-Allow-Origin"), "https://gp.example");
   EXPECT_EQ(header_of(preflight, "Access-Control-Allow-Methods"), "GET, PUT, POST, PATCH, DELETE");
@@ -666,8 +666,7 @@ TEST_F(NhsApi, OdsCodesAndContactDetailsNeedTheClientsPermission) {
   // In a batch: the first message with contact details.
   const std::string with_details =
       R"({"messageReference":"b2","recipient":{"nhsNumber":"9990548609","contactDetails":{"sms":"07700900123"}}})";
-  auto batch_refused =
-      post_batch_to(router_, batch_body({batch_item("b1"), with_details}, "contact-batch"), token);
+  auto batch_refused = post_batch_to(router_, batch_body({batch_item("b1"), with_details}, "contact-batch"), token);
   EXPECT_EQ(batch_refused.status, 400);
   EXPECT_EQ(error_field(batch_refused, "source"),
             R"({"pointer":"/data/attributes/messages/1/recipient/contactDetails"})");

@@ -73,7 +73,7 @@ struct Problem {
 struct Exchange {
   std::string request_id;
   std::string correlation_id;
-  bool plain_json = false;  // Accept was exactly application/json: answer in it
+  bool plain_json = false;                           // Accept was exactly application/json: answer in it
   std::optional<std::string> origin = std::nullopt;  // CORS: the request's Origin, reflected
 };
 

@@ -58,6 +58,8 @@ bool json_media_type(std::string_view value, bool allow_wildcards) {
   return allow_wildcards && (type == "*/*" || equals_ignoring_case(type, "application/*"));
 }
 
+}  // namespace
+
 // Accept: absent, or a list in which some range the API can answer.
 bool acceptable(const net::Request& request) {
   const auto accept = request.header("Accept");
@@ -75,6 +77,8 @@ bool json_body(const net::Request& request) {
   const auto type = request.header("Content-Type");
   return type && json_media_type(*type, false);
 }
+
+namespace {
 
 // The steps every resource request takes first: the client's token, its rate limits, then what
 // it accepts.
@@ -160,7 +164,8 @@ net::Response token(const Dependencies& deps, const Exchange& exchange, const ne
 // GP practice ODS codes as NHS's sandbox accepts them: A12345 or A1B2C (any case), and X26 (NHS
 // England's own code, which NHS's tests use).
 bool valid_practice_code(std::string_view code) {
-  if (code.size() == 3 && std::toupper(static_cast<unsigned char>(code[0])) == 'X' && code.substr(1) == "26") return true;
+  if (code.size() == 3 && std::toupper(static_cast<unsigned char>(code[0])) == 'X' && code.substr(1) == "26")
+    return true;
   auto letter = [](char c) { return std::isalpha(static_cast<unsigned char>(c)) != 0; };
   auto digit = [](char c) { return std::isdigit(static_cast<unsigned char>(c)) != 0; };
   if (code.size() == 6) return letter(code[0]) && std::all_of(code.begin() + 1, code.end(), digit);
@@ -192,11 +197,8 @@ net::Response nhsapp_accounts(const Dependencies& deps, const Exchange& exchange
   return problem(exchange, Problem::saying(Cm::kNotFound, "Report not found"));
 }
 
-// The API's root URL for links: "https://host/comms".
 std::string api_base(const Dependencies& deps, const net::Request& request) {
-  std::string root = deps.public_root.empty() ? "https://" + request.host + "/" : deps.public_root;
-  root.pop_back();
-  return root + deps.prefix;
+  return api_root(deps.public_root, deps.prefix, request);
 }
 
 // `contact_details_at`: where the contact details a client may not set are ("/data/attributes" for
@@ -206,7 +208,8 @@ net::Response refusal_response(const Exchange& exchange, domain::nhs::MessageRef
   using domain::nhs::MessageRefusal;
   switch (refusal) {
     case MessageRefusal::kCannotSetContactDetails:
-      return problem(exchange, Problem::at(Cm::kCannotSetContactDetails, contact_details_at + "/recipient/contactDetails"));
+      return problem(exchange,
+                     Problem::at(Cm::kCannotSetContactDetails, contact_details_at + "/recipient/contactDetails"));
     case MessageRefusal::kCannotSetOdsCode: return problem(exchange, Cm::kCannotSetOdsCode);
     case MessageRefusal::kOdsCodeRequired: return problem(exchange, Cm::kOdsCodeRequired);
     case MessageRefusal::kNoSuchRoutingPlan: return problem(exchange, Cm::kNoSuchRoutingPlan);
@@ -274,6 +277,12 @@ net::Response get_message(const Dependencies& deps, const Exchange& exchange, co
 }
 
 }  // namespace
+
+std::string api_root(const std::string& public_root, const std::string& prefix, const net::Request& request) {
+  std::string root = public_root.empty() ? "https://" + request.host + "/" : public_root;
+  root.pop_back();
+  return root + prefix;
+}
 
 void register_routes(Router& router, const Dependencies& deps) {
   auto d = std::make_shared<const Dependencies>(deps);

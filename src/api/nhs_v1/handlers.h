@@ -35,4 +35,11 @@ struct Dependencies {
 
 void register_routes(Router& router, const Dependencies& deps);
 
+// Shared with the sandbox (sandbox.h). Accept: absent, or a list in which some range the API can
+// answer (406 otherwise); a JSON Content-Type (415 otherwise); the API's root URL for links
+// ("https://host/comms": public_root, else the Host header).
+bool acceptable(const net::Request& request);
+bool json_body(const net::Request& request);
+std::string api_root(const std::string& public_root, const std::string& prefix, const net::Request& request);
+
 }  // namespace herald::api::nhs_v1

@@ -101,8 +101,9 @@ std::string message_json(const domain::nhs::AcceptedMessage& m, const std::strin
   for (const store::NhsChannelRecord& c : r.channels) channel(w, c, r);
   w.end_array();
   timestamps(w, r.created_at, r.enriched_at, r.delivered_at, r.failed_at);
-  // What came from the demographics lookup (NHS: PDS), for the channels it gave a contact for.
-  if (r.enriched_at && r.nhs_number && !r.channels.empty()) {
+  // What came from the demographics lookup (NHS: PDS), for the channels it gave a contact for
+  // (none when the record refused the message).
+  if (r.enriched_at && r.nhs_number) {
     w.key("metadata").begin_array().begin_object();
     if (r.demographics_version) w.key("version").string(*r.demographics_version);
     w.key("queriedAt").string(nhs_time(*r.enriched_at));
