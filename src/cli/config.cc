@@ -269,6 +269,7 @@ Result<Config> load_config(const std::string& path) {
   }
   c.nhs.demographics = get<std::string>(t, "nhs.demographics", "local");
   c.nhs.sandbox = get<bool>(t, "nhs.sandbox", false);
+  c.nhs.trigger_numbers = get<bool>(t, "nhs.trigger_numbers", false);
   if (c.nhs.demographics != "local" && c.nhs.demographics != "pds" && c.nhs.demographics != "none") {
     return invalid_argument("config " + path + ": nhs.demographics must be \"local\", \"pds\" or \"none\"");
   }

@@ -67,6 +67,9 @@ struct NhsConfig {
   // NHS's public sandbox instead of the API (api/nhs_v1/sandbox.h): stateless, no tokens, fixed
   // data and NHS's triggers, for integrators.
   bool sandbox = false;
+  // Herald's trigger NHS numbers (domain/nhs/demographics.h TriggerDemographics) answer before the
+  // demographics source: for integration environments, never for live ones.
+  bool trigger_numbers = false;
   // Callbacks to clients' receivers ([nhs] callback_threads, callback_timeout_ms; the address
   // policy and CA file are [callbacks]'s).
   delivery::NhsCallbackOptions callbacks;

@@ -326,6 +326,11 @@ int run_serve(const ServeOptions& options) {
   domain::nhs::DemographicsProvider* demographics = nullptr;
   if (config.nhs.demographics == "local") demographics = &local_demographics;
   if (config.nhs.demographics == "pds") demographics = pds.get();
+  domain::nhs::TriggerDemographics triggers(demographics);
+  if (config.nhs.trigger_numbers) {
+    demographics = &triggers;
+    log::warn("nhs.trigger_numbers_on", {{"numbers", "9990000018-9990000123"}});
+  }
   std::unique_ptr<domain::nhs::NhsCascade> nhs_cascade;
   std::unique_ptr<Periodic> nhs_cascade_job;
   if (worker) {

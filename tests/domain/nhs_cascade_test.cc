@@ -340,6 +340,32 @@ TEST_F(NhsCascadeTest, RecipientsWhoMustNotBeMessagedFailWithNhsReasonCodes) {
   EXPECT_EQ(*cascade_.run_once(), 0);
 }
 
+TEST_F(NhsCascadeTest, TriggerNumbersDriveMessagesThroughEachOutcomeWithoutSendingAnything) {
+  TriggerDemographics triggers(&demographics_);
+  NhsCascade cascade{memory_, memory_,         memory_, CascadeChannels{plans_, &triggers, nullptr, nullptr},
+                     clock_,  CascadeOptions{}};
+  const std::string dead = send(kSmsOnly, R"({"sms_body":"Hello"})", "9990000026");
+  const std::string unknown = send(kSmsOnly, R"({"sms_body":"Hello"})", "9990000077");
+  const std::string unreachable = send(kSmsOnly, R"({"sms_body":"Hello"})", "9990000085");
+  const std::string read = send(kAppThenSms24h, R"({"nhsapp_body":"Hi","sms_body":"Hello"})", "9990000018");
+  const std::string bounced = send(kEmailOnly, R"({"email_subject":"Hi","email_body":"Hello"})", "9990000093");
+  const std::string real = send(kSmsOnly, R"({"sms_body":"Hello"})");  // not a trigger: the real source
+  ASSERT_EQ(*cascade.run_once(), 6);
+  EXPECT_EQ(message(dead).failure_reason_code, "MFR_PDSV_0112");
+  EXPECT_EQ(message(unknown).failure_reason_code, "MFR_PDSV_0004");
+  EXPECT_EQ(message(unreachable).failure_reason_code, "MFR_PDSV_0002");
+  auto m = message(read);
+  EXPECT_EQ(m.status, NhsMessageStatus::kDelivered) << "the app message is read at once, with no NHS App";
+  EXPECT_EQ(m.channels[0].supplier_status, "read");
+  EXPECT_FALSE(m.channels[1].notification_id.has_value());
+  m = message(bounced);
+  const store::NotificationRecord email = notification_of(m.channels[0]);
+  EXPECT_EQ(email.recipient, "perm-fail@simulator.notify");
+  EXPECT_EQ(email.key_type, store::KeyType::kTest) << "simulated as a test key's: never handed to a provider";
+  EXPECT_EQ(notification_of(message(real).channels[0]).key_type, store::KeyType::kNormal);
+  EXPECT_EQ(demographics_.lookups, 1) << "only the real number reached the real source";
+}
+
 TEST_F(NhsCascadeTest, AnUnavailableDemographicsSourceIsAskedAgainLater) {
   demographics_.unavailable = true;
   const std::string id = send(kSmsOnly, R"({"sms_body":"Hello"})");

@@ -77,6 +77,7 @@ std::string to_json(const CascadeRecipient& r) {
   if (r.nhs_app_registered) w.key("nhs_app").boolean(*r.nhs_app_registered);
   optional_member(w, "accessible_format", r.accessible_format);
   optional_member(w, "language", r.language);
+  if (r.simulated) w.key("simulated").boolean(true);
   w.end_object();
   return w.take();
 }
@@ -96,6 +97,8 @@ Result<CascadeRecipient> recipient_from_json(std::string_view text) {
     r.nhs_app_registered = app->as_bool();
   r.accessible_format = string_member(o, "accessible_format");
   r.language = string_member(o, "language");
+  const json::Value* simulated = o.find("simulated");
+  r.simulated = simulated != nullptr && simulated->is_bool() && simulated->as_bool();
   return r;
 }
 
@@ -130,6 +133,7 @@ Result<CascadeRecipient> recipient_for(const DemographicsRecord* record,
     r.nhs_app_registered = record->nhs_app_registered;
     r.accessible_format = record->accessible_format;
     r.language = record->language;
+    r.simulated = record->simulated;
   }
   if (!contact_details_json) return r;
   auto details = json::parse(*contact_details_json);
@@ -501,23 +505,25 @@ Result<bool> NhsCascade::step(store::NhsMessageClaim& claim, std::span<const sto
     // Move on; a channel that cannot be started fails and the cascade moves on again.
     for (int guard = 0; guard <= static_cast<int>(next.channels.size()); ++guard) {
       const std::vector<std::size_t> started = advance(next, *recipient, *plan, now);
-      bool failed_any = false;
+      bool settled_any = false;  // a channel it started is already done
       for (std::size_t i : started) {
-        if (next.channels[i].type == NhsChannel::kNhsApp && nhs_app_ != nullptr) {
+        if (next.channels[i].type == NhsChannel::kNhsApp && (nhs_app_ != nullptr || recipient->simulated)) {
           send_nhs_app(next, next.channels[i], *plan, *recipient, now);
-          failed_any = failed_any || next.channels[i].status == NhsChannelStatus::kFailed;
+          // Failed, or (a trigger number's) read at once: the cascade moves on now.
+          settled_any = settled_any || next.channels[i].status == NhsChannelStatus::kFailed ||
+                        next.channels[i].status == NhsChannelStatus::kDelivered;
           continue;
         }
         auto notification = notification_for(next, *recipient, next.channels[i], *plan, now);
         if (!notification) {
           channel_failed(next.channels[i], reason("HRD_SEND_0001", notification.error().message), std::nullopt, now);
-          failed_any = true;
+          settled_any = true;
           continue;
         }
         next.channels[i].notification_id = notification->id;
         step.notifications.push_back(std::move(*notification));
       }
-      if (!failed_any) break;
+      if (!settled_any) break;
     }
   }
   // An NHS App message waiting to be tried again is due then (advance only knows deadlines).
@@ -571,6 +577,10 @@ void NhsCascade::send_nhs_app(NhsMessageRecord& message, store::NhsChannelRecord
   }
   if (!message.nhs_number) {
     channel_failed(channel, missing_contact(), std::nullopt, now);
+    return;
+  }
+  if (recipient.simulated) {
+    channel_delivered(channel, "read", now);  // a trigger number's user reads it at once
     return;
   }
   const NhsAppResult result = nhs_app_->send({message.id, *message.nhs_number, message.ods_code.value_or(""), *body});
@@ -662,7 +672,13 @@ Result<store::NotificationRecord> NhsCascade::notification_for(const NhsMessageR
     record.queued = true;
   }
   record.api_key = ApiKeyId{message.client};
-  record.key_type = store::KeyType::kNormal;
+  // A trigger number's channels are simulated as a test key's are: never handed to a provider.
+  record.key_type = recipient.simulated ? store::KeyType::kTest : store::KeyType::kNormal;
+  if (recipient.simulated && record.type == store::Channel::kLetter && record.queued) {
+    record.status = store::NotificationStatus::kDelivered;  // as Letters::send does for test keys
+    record.queued = false;
+    record.updated_at = now;
+  }
   record.personalisation_json = "{}";  // the content is rendered; the request's values stay with the message
 
   switch (channel.type) {

@@ -43,6 +43,7 @@ struct CascadeRecipient {
   std::optional<std::string> postcode;
   std::optional<bool> nhs_app_registered;
   std::optional<std::string> accessible_format, language;
+  bool simulated = false;  // a trigger number's: simulated, never really sent
 };
 std::string to_json(const CascadeRecipient& recipient);
 Result<CascadeRecipient> recipient_from_json(std::string_view text);

@@ -225,4 +225,62 @@ Result<std::vector<ImportedDemographics>> parse_demographics_csv(std::string_vie
   return out;
 }
 
+std::optional<DemographicsRecord> TriggerDemographics::trigger(std::string_view nhs_number, bool& found) {
+  found = true;
+  DemographicsRecord r;
+  r.simulated = true;
+  r.version = "1";
+  r.given_name = "Test";
+  r.family_name = "Patient";
+  r.email = "test.patient@example.org";
+  r.mobile = "07700900123";
+  r.address_lines = {"1 Test Street", "Leeds"};
+  r.postcode = "LS1 1AA";
+  if (nhs_number == "9990000018") return r;  // every channel delivered
+  if (nhs_number == "9990000026") {
+    r.deceased = DemographicsRecord::Deceased::kFormal;
+  } else if (nhs_number == "9990000034") {
+    r.deceased = DemographicsRecord::Deceased::kInformal;
+  } else if (nhs_number == "9990000042") {
+    r.exit_code = "SCT";
+  } else if (nhs_number == "9990000050") {
+    r.status = DemographicsRecord::Status::kInvalidated;
+  } else if (nhs_number == "9990000069") {
+    r.restricted = true;
+  } else if (nhs_number == "9990000077") {
+    found = false;  // not found: MFR_PDSV_0004
+  } else if (nhs_number == "9990000085") {
+    r.email.reset();  // nothing to reach them by: every channel skipped
+    r.mobile.reset();
+    r.address_lines.clear();
+    r.postcode.reset();
+    r.nhs_app_registered = false;
+  } else if (nhs_number == "9990000093") {
+    r.email = "perm-fail@simulator.notify";  // the email fails for good
+  } else if (nhs_number == "9990000107") {
+    r.mobile = "07700900003";  // the text fails (phone off)
+  } else if (nhs_number == "9990000115") {
+    r.nhs_app_registered = false;  // not an NHS App user: that channel is skipped
+  } else if (nhs_number == "9990000123") {
+    r.email.reset();  // only a letter reaches them
+    r.mobile.reset();
+    r.nhs_app_registered = false;
+  } else {
+    return std::nullopt;
+  }
+  if (!found) return std::nullopt;
+  return r;
+}
+
+Result<std::optional<DemographicsRecord>> TriggerDemographics::lookup(std::string_view nhs_number, Timestamp now) {
+  bool found = true;
+  if (auto record = trigger(nhs_number, found)) {
+    record->queried_at = now;
+    return std::optional<DemographicsRecord>(std::move(*record));
+  }
+  if (!found) return std::optional<DemographicsRecord>();
+  if (inner_ == nullptr) return std::optional<DemographicsRecord>();
+  return inner_->lookup(nhs_number, now);
+}
+
 }  // namespace herald::domain::nhs

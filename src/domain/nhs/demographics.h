@@ -36,6 +36,9 @@ struct DemographicsRecord {
   std::optional<bool> nhs_app_registered;
   std::optional<std::string> accessible_format;  // "large_print", "braille", "audio"
   std::optional<std::string> language;           // BCP 47
+  // A trigger number's record (TriggerDemographics): its messages go through the cascade but are
+  // never really sent (GOV.UK's test-key simulation decides each channel's outcome).
+  bool simulated = false;
 };
 
 std::string to_json(const DemographicsRecord& record);
@@ -58,6 +61,22 @@ class LocalDemographics final : public DemographicsProvider {
 
  private:
   store::NhsCascadeStore& store_;
+};
+
+// Herald's trigger NHS numbers ([nhs] trigger_numbers = true), for integration environments:
+// valid numbers (999 000 00xx) whose fixed records drive real messages through each of NHS's
+// outcomes without anything being sent (README "Trigger NHS numbers"). Other numbers go to
+// `inner` (nullptr: unknown).
+class TriggerDemographics final : public DemographicsProvider {
+ public:
+  explicit TriggerDemographics(DemographicsProvider* inner) : inner_(inner) {}
+  Result<std::optional<DemographicsRecord>> lookup(std::string_view nhs_number, Timestamp now) override;
+  // The trigger's record, or nullopt when the number is no trigger; `found` false: a trigger for
+  // an unknown number.
+  static std::optional<DemographicsRecord> trigger(std::string_view nhs_number, bool& found);
+
+ private:
+  DemographicsProvider* inner_;
 };
 
 // `herald demographics import`: a CSV with a header row naming its columns (any order; unknown
