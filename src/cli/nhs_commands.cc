@@ -28,6 +28,14 @@ Result<store::NhsClientRecord> find_client(Context& context, const std::string& 
   return std::move(**found);
 }
 
+// A --client filter: nullopt when none was given, else the client (which must exist).
+Result<std::optional<Uuid>> client_filter(Context& context, const std::string& id_text) {
+  if (id_text.empty()) return std::optional<Uuid>();
+  auto found = find_client(context, id_text);
+  if (!found) return found.error();
+  return std::optional<Uuid>(found->id);
+}
+
 void print_client(const store::NhsClientRecord& c) {
   std::cout << c.id.to_string() << "  service " << c.service.to_string() << "  \"" << c.name << "\"  keys "
             << (c.jwks.empty() ? c.jwks_url : "registered JWKS") << "  ods "
@@ -98,13 +106,9 @@ int run_nhs_callback_add(const std::string& config_path, const NhsCallbackOption
 int run_nhs_callback_list(const std::string& config_path, const std::string& client_id) {
   auto context = open_context(config_path);
   if (!context) return fail(context.error());
-  std::optional<Uuid> client;
-  if (!client_id.empty()) {
-    auto found = find_client(*context, client_id);
-    if (!found) return fail(found.error());
-    client = found->id;
-  }
-  auto targets = context->store->nhs_callback_targets(client);
+  auto client = client_filter(*context, client_id);
+  if (!client) return fail(client.error());
+  auto targets = context->store->nhs_callback_targets(*client);
   if (!targets) return fail(targets.error());
   for (store::NhsCallbackTarget& t : *targets) {
     crypto::wipe_string(t.api_key);
@@ -135,13 +139,9 @@ int run_nhs_callback_remove(const std::string& config_path, const std::string& t
 int run_nhs_callback_dead(const std::string& config_path, const std::string& client_id) {
   auto context = open_context(config_path);
   if (!context) return fail(context.error());
-  std::optional<Uuid> client;
-  if (!client_id.empty()) {
-    auto found = find_client(*context, client_id);
-    if (!found) return fail(found.error());
-    client = found->id;
-  }
-  auto dead = context->store->dead_nhs_callbacks(client, 1000);
+  auto client = client_filter(*context, client_id);
+  if (!client) return fail(client.error());
+  auto dead = context->store->dead_nhs_callbacks(*client, 1000);
   if (!dead) return fail(dead.error());
   for (const store::NhsCallbackRecord& d : *dead) {
     std::cout << d.id << "  message " << d.message_id << "  target " << d.target.to_string() << "  attempts "
@@ -192,15 +192,11 @@ int run_plan_save(const std::string& config_path, const PlanOptions& options) {
 int run_plan_list(const std::string& config_path, const std::string& client_id) {
   auto context = open_context(config_path);
   if (!context) return fail(context.error());
-  std::optional<Uuid> client;
-  if (!client_id.empty()) {
-    auto found = find_client(*context, client_id);
-    if (!found) return fail(found.error());
-    client = found->id;
-  }
+  auto client = client_filter(*context, client_id);
+  if (!client) return fail(client.error());
   for (const domain::nhs::PlanPtr& plan : domain::nhs::built_in_plans()) print_plan(*plan);
   SystemClock clock;
-  auto plans = domain::nhs::RoutingPlans(*context->store, *context->store, *context->store, clock).list(client);
+  auto plans = domain::nhs::RoutingPlans(*context->store, *context->store, *context->store, clock).list(*client);
   if (!plans) return fail(plans.error());
   for (const auto& plan : *plans) print_plan(plan);
   return 0;

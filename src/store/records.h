@@ -398,6 +398,12 @@ struct NhsCallbackAttempt {
   std::optional<std::string> error;   // kRetry, kDead
 };
 
+// How a message still in flight when retention shredded its day's data key is failed (by the
+// claim that finds it unreadable): its channels cannot be tried any more, and its client is told.
+inline constexpr const char* kNhsRetentionFailureCode = "HRD_RETN_0001";
+inline constexpr const char* kNhsRetentionFailureDescription =
+    "Failed reason: The message's personal data reached the end of its retention period before it was delivered";
+
 // A message claimed by the cascade (NhsCascadeStore::claim_nhs_messages): the claim's number,
 // which its step must name to be saved.
 struct NhsMessageClaim {

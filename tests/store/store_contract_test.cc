@@ -1515,6 +1515,30 @@ TEST_P(StoreContract, NhsCallbackWhoseDataKeyIsGoneIsDeletedByItsClaim) {
   EXPECT_TRUE(store_->dead_nhs_callbacks(std::nullopt, 10)->empty());
 }
 
+// A message still in its cascade when retention shreds its day's data key cannot go on: the claim
+// that finds it fails it with Herald's retention reason (its status is plain, so GET can say so)
+// instead of leaving it "sending" for ever.
+TEST_P(StoreContract, AnNhsMessageInFlightPastItsRetentionIsFailedByItsClaim) {
+  if (!backend_->on_disk()) GTEST_SKIP() << "about sealed bytes; the in-memory store seals nothing";
+  auto keys = std::make_shared<ShreddableDataKeys>();
+  cipher_ = std::make_shared<crypto::FieldCipher>(keys, crypto::FieldCipher::Mode::kEncrypt);
+  reopen();
+  const NhsMessageRecord m = due_nhs_message("2WL3qFTEFM0qMY8xjRbt1LIKCzR");
+  ASSERT_FALSE(m.id.empty());
+  keys->destroy(crypto::notification_scope(service_.id.to_string(), now_), true);
+  auto claimed = store_->claim_nhs_messages(10, now_ + 24h, 60s);
+  ASSERT_TRUE(claimed) << claimed.error().message;
+  EXPECT_TRUE(claimed->empty());
+  keys->destroy(crypto::notification_scope(service_.id.to_string(), now_), false);
+  auto found = store_->find_nhs_message(m.client, m.id);
+  ASSERT_TRUE(found && *found);
+  EXPECT_EQ((*found)->status, NhsMessageStatus::kFailed);
+  EXPECT_EQ((*found)->failure_reason_code, kNhsRetentionFailureCode);
+  EXPECT_EQ((*found)->failed_at, now_ + 24h);
+  EXPECT_FALSE((*found)->next_step_at.has_value());
+  EXPECT_TRUE(store_->claim_nhs_messages(10, now_ + 48h, 60s)->empty()) << "never claimed again";
+}
+
 TEST_P(StoreContract, LettersKeepPostageAndASealedPdfUntilRetention) {
   auto letter = notification("1 Canary Lane 7f3e\nLondon\nSW1A 1AA");
   letter.type = Channel::kLetter;

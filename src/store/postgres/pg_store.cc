@@ -1487,7 +1487,13 @@ Result<std::vector<NhsMessageClaim>> PgStore::claim_nhs_messages(int limit, Time
       }
       for (const std::string& id : gone) {
         HERALD_TRY(
-            db.run("UPDATE nhs_messages SET next_step_at = NULL, lease_until = NULL WHERE id = $1", Params().text(id)));
+            db.run("UPDATE nhs_messages SET next_step_at = NULL, lease_until = NULL, status = 'failed', "
+                   "status_description = $2, failure_reason_code = $3, failed_at = $4 WHERE id = $1",
+                   Params()
+                       .text(id)
+                       .text(kNhsRetentionFailureDescription)
+                       .text(kNhsRetentionFailureCode)
+                       .integer(to_micros(now))));
         HERALD_TRY(db.run("DELETE FROM nhs_channel_events WHERE message_id = $1", Params().text(id)));
       }
       return ok();

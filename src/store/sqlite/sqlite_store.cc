@@ -1752,9 +1752,15 @@ Result<std::vector<NhsMessageClaim>> SqliteStore::claim_nhs_messages(int limit, 
   if (!gone.empty()) {
     HERALD_TRY(writer_->run([&](Connection& db) -> Result<void> {
       for (const std::string& id : gone) {
-        auto stmt = db.prepare("UPDATE nhs_messages SET next_step_at = NULL, lease_until = NULL WHERE id = ?");
+        auto stmt = db.prepare(
+            "UPDATE nhs_messages SET next_step_at = NULL, lease_until = NULL, status = 'failed', "
+            "status_description = ?, failure_reason_code = ?, failed_at = ? WHERE id = ?");
         if (!stmt) return stmt.error();
-        HERALD_TRY(stmt->bind_text(1, id).run());
+        HERALD_TRY(stmt->bind_text(1, kNhsRetentionFailureDescription)
+                       .bind_text(2, kNhsRetentionFailureCode)
+                       .bind_int(3, to_micros(now))
+                       .bind_text(4, id)
+                       .run());
         auto forget = db.prepare("DELETE FROM nhs_channel_events WHERE message_id = ?");
         if (!forget) return forget.error();
         HERALD_TRY(forget->bind_text(1, id).run());
