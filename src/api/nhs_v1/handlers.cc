@@ -161,17 +161,6 @@ net::Response token(const Dependencies& deps, const Exchange& exchange, const ne
   return response;
 }
 
-// GP practice ODS codes as NHS's sandbox accepts them: A12345 or A1B2C (any case), and X26 (NHS
-// England's own code, which NHS's tests use).
-bool valid_practice_code(std::string_view code) {
-  if (code.size() == 3 && std::toupper(static_cast<unsigned char>(code[0])) == 'X' && code.substr(1) == "26")
-    return true;
-  auto letter = [](char c) { return std::isalpha(static_cast<unsigned char>(c)) != 0; };
-  auto digit = [](char c) { return std::isdigit(static_cast<unsigned char>(c)) != 0; };
-  if (code.size() == 6) return letter(code[0]) && std::all_of(code.begin() + 1, code.end(), digit);
-  return code.size() == 5 && letter(code[0]) && digit(code[1]) && letter(code[2]) && digit(code[3]) && letter(code[4]);
-}
-
 // GET /channels/nhsapp/accounts: who at a GP practice uses the NHS App. The report comes from the
 // NHS App's daily batch; Herald has no source for it yet, so a valid request is answered as NHS
 // answers for a practice it has no report for.
@@ -277,6 +266,17 @@ net::Response get_message(const Dependencies& deps, const Exchange& exchange, co
 }
 
 }  // namespace
+
+// GP practice ODS codes as NHS's sandbox accepts them: A12345 or A1B2C (any case), and X26 (NHS
+// England's own code, which NHS's tests use).
+bool valid_practice_code(std::string_view code) {
+  if (code.size() == 3 && std::toupper(static_cast<unsigned char>(code[0])) == 'X' && code.substr(1) == "26")
+    return true;
+  auto letter = [](char c) { return std::isalpha(static_cast<unsigned char>(c)) != 0; };
+  auto digit = [](char c) { return std::isdigit(static_cast<unsigned char>(c)) != 0; };
+  if (code.size() == 6) return letter(code[0]) && std::all_of(code.begin() + 1, code.end(), digit);
+  return code.size() == 5 && letter(code[0]) && digit(code[1]) && letter(code[2]) && digit(code[3]) && letter(code[4]);
+}
 
 std::string api_root(const std::string& public_root, const std::string& prefix, const net::Request& request) {
   std::string root = public_root.empty() ? "https://" + request.host + "/" : public_root;

@@ -41,5 +41,7 @@ void register_routes(Router& router, const Dependencies& deps);
 bool acceptable(const net::Request& request);
 bool json_body(const net::Request& request);
 std::string api_root(const std::string& public_root, const std::string& prefix, const net::Request& request);
+// A GP practice ODS code as NHS accepts it on the NHS App accounts report: A12345, A1B2C, X26.
+bool valid_practice_code(std::string_view code);
 
 }  // namespace herald::api::nhs_v1

@@ -290,14 +290,6 @@ constexpr std::array<const char*, 10> kPagedAccounts = {"9999999018", "999999902
                                                         "9999999093", "9999999107"};
 constexpr int kPagedPages = 8;
 
-bool practice_code(std::string_view code) {
-  auto letter = [](char c) { return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z'); };
-  auto digit = [](char c) { return c >= '0' && c <= '9'; };
-  if (code == "X26") return true;
-  if (code.size() == 6) return letter(code[0]) && std::all_of(code.begin() + 1, code.end(), digit);
-  return code.size() == 5 && letter(code[0]) && digit(code[1]) && letter(code[2]) && digit(code[3]) && letter(code[4]);
-}
-
 net::Response accounts(const SandboxDependencies& deps, const Exchange& exchange, const net::Request& request,
                        const SandboxClient& client) {
   if (client.banned) return problem(exchange, Cm::kServiceBan);
@@ -316,7 +308,7 @@ net::Response accounts(const SandboxDependencies& deps, const Exchange& exchange
                                              "This endpoint is currently receiving a high volume of requests and is "
                                              "being rate limited."));
   }
-  if (!practice_code(code)) return problem(exchange, Problem::saying(Cm::kInvalidRequest, "Invalid ODS Code"));
+  if (!valid_practice_code(code)) return problem(exchange, Problem::saying(Cm::kInvalidRequest, "Invalid ODS Code"));
   int number = 1;
   if (page && !page->empty()) {
     const bool numeric = page->size() <= 9 && std::all_of(page->begin(), page->end(), [](char c) {
