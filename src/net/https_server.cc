@@ -48,6 +48,12 @@ std::string_view target_of(const http::request_parser<http::string_body>& parser
 // What the wait for a request's first bytes reads at most; the header read takes the rest.
 constexpr std::size_t kFirstRead = 1024;
 
+// Whether the buffer already holds a whole request header (so reading it cannot wait).
+bool header_whole(const beast::flat_buffer& buffer) {
+  const std::string_view bytes(static_cast<const char*>(buffer.data().data()), buffer.size());
+  return bytes.find("\r\n\r\n") != std::string_view::npos;
+}
+
 constexpr const char* kTls12Ciphers =
     "ECDHE-ECDSA-AES128-GCM-SHA256:ECDHE-RSA-AES128-GCM-SHA256:ECDHE-ECDSA-AES256-GCM-SHA384:"
     "ECDHE-RSA-AES256-GCM-SHA384:ECDHE-ECDSA-CHACHA20-POLY1305:ECDHE-RSA-CHACHA20-POLY1305";
@@ -172,8 +178,15 @@ struct HttpsServer::Impl {
     std::atomic<bool> busy{false};
     std::string source;  // the peer's address, for the per-source cap
     std::chrono::steady_clock::time_point opened = std::chrono::steady_clock::now();
+    // The deadline of the request being read, armed only when a read must wait for the client:
+    // when it passes, the read is cancelled and the client told 408 (the stream's own timeout,
+    // which closes the socket, is the backstop a little later).
+    asio::steady_timer request_deadline;
+    bool deadline_armed = false;
+    bool timed_out = false;
+    std::uint64_t requests = 0;  // tells a deadline that fired late which request it was for
     explicit Session(tcp::socket&& socket, ssl::context& context, std::string from)
-        : stream(std::move(socket), context), source(std::move(from)) {}
+        : stream(std::move(socket), context), source(std::move(from)), request_deadline(stream.get_executor()) {}
   };
   std::mutex sessions_mutex;
   std::condition_variable sessions_done;
@@ -357,15 +370,43 @@ struct HttpsServer::Impl {
     return ec != http::error::end_of_stream && ec != http::error::partial_message && ec != http::error::body_limit;
   }
 
+  // Arms the request's deadline (once per request) before a read that waits for the client.
+  static void arm_deadline(const std::shared_ptr<Session>& session, std::chrono::steady_clock::time_point at) {
+    if (session->deadline_armed) return;
+    session->deadline_armed = true;
+    session->request_deadline.expires_at(at);
+    session->request_deadline.async_wait([session, number = session->requests](boost::system::error_code ec) {
+      if (ec || session->requests != number) return;
+      session->timed_out = true;
+      beast::get_lowest_layer(session->stream).cancel();
+    });
+  }
+
+  // The request has been read (or abandoned): its deadline no longer applies.
+  static void disarm_deadline(Session& s) {
+    if (s.deadline_armed) s.request_deadline.cancel();
+    s.deadline_armed = false;
+    s.timed_out = false;
+    ++s.requests;
+  }
+
+  // Answers 408 to a request that did not arrive whole within request_timeout, and closes.
+  asio::awaitable<void> answer_timeout(Session& s, std::string_view target, unsigned version) {
+    disarm_deadline(s);
+    co_await write(s, format_error(408, "Request timeout", target), version == 0 ? 11 : version, false);
+  }
+
   asio::awaitable<void> run_session(std::shared_ptr<Session> session) {
-    co_await serve(*session);
+    co_await serve(session);
+    disarm_deadline(*session);
     beast::get_lowest_layer(session->stream).expires_after(std::chrono::seconds(2));
     co_await session->stream.async_shutdown(kNoThrow);
     beast::get_lowest_layer(session->stream).close();
     forget(session.get());
   }
 
-  asio::awaitable<void> serve(Session& s) {
+  asio::awaitable<void> serve(const std::shared_ptr<Session>& session) {
+    Session& s = *session;
     std::string remote;
     {
       boost::system::error_code ec;
@@ -389,8 +430,17 @@ struct HttpsServer::Impl {
         if (idle_ec) co_return;  // closed, timed out, or cancelled while idle
         buffer.commit(got);
       }
-      beast::get_lowest_layer(s.stream).expires_after(options.request_timeout);
+      // The stream's timeout closes the socket; the request's own deadline, just before it,
+      // cancels the read and answers 408. It is armed only for a read that has to wait.
+      const auto deadline = std::chrono::steady_clock::now() + options.request_timeout;
+      beast::get_lowest_layer(s.stream).expires_after(options.request_timeout + std::chrono::seconds(2));
+      if (!header_whole(buffer)) arm_deadline(session, deadline);
       auto [ec, bytes] = co_await http::async_read_header(s.stream, buffer, parser, kNoThrow);
+      if (ec && s.timed_out) {
+        co_await answer_timeout(s, target_of(parser), parser.get().version());
+        co_return;
+      }
+      disarm_deadline(s);  // re-armed for the body if it has to be waited for
       // Malformed: a bad request line, header or length (a negative or repeated Content-Length,
       // a header line without a colon, a NUL), a bad chunk. Answered, never a silent close.
       if (malformed(ec)) {
@@ -415,7 +465,14 @@ struct HttpsServer::Impl {
         co_return;
       }
       parser.body_limit(options.max_body_bytes);  // a chunked body is counted as it comes
+      if (const auto declared = parser.content_length(); !parser.is_done() && (!declared || buffer.size() < *declared))
+        arm_deadline(session, deadline);
       std::tie(ec, bytes) = co_await http::async_read(s.stream, buffer, parser, kNoThrow);
+      if (ec && s.timed_out) {
+        co_await answer_timeout(s, target_of(parser), parser.get().version());
+        co_return;
+      }
+      disarm_deadline(s);
       if (ec == http::error::body_limit) {
         co_await write(s, format_error(413, "Request body is too large", target_of(parser)), parser.get().version(),
                        false);

@@ -251,19 +251,65 @@ def test_core_dumps_are_off():
         assert core[4:6] == ["0", "0"], "soft and hard core limits must be 0: %s" % core
 
 
-def test_slow_client_is_cut_off():
+def read_response_then_close(s, timeout=10):
+    """The whole of what the server sends on `s` until it closes it: (bytes, seconds taken)."""
+    started_at = time.time()
+    s.settimeout(timeout)
+    data = b""
+    while True:
+        try:
+            chunk = s.recv(4096)
+        except (ConnectionResetError, ssl.SSLError):
+            break
+        if not chunk:
+            break
+        data += chunk
+    return data, time.time() - started_at
+
+
+def test_slow_client_is_told_408_and_cut_off():
+    """A request not whole within request_timeout_seconds is answered 408 in its API's error
+    format and the connection closed: a slow header (GOV.UK's format), a slow body under NHS
+    Notify's prefix (CM_TIMEOUT)."""
     with Workspace() as ws:
         herald, _, _ = started(ws, "[server]\nrequest_timeout_seconds = 2")
         with tls_connect(herald) as s:
             s.sendall(b"POST /v2/notifications/email HTTP/1.1\r\nHost: localhost\r\n")
-            started_at = time.time()
+            data, elapsed = read_response_then_close(s)
+            assert elapsed < 6, elapsed
+            head, body = data.split(b"\r\n\r\n", 1)
+            assert head.startswith(b"HTTP/1.1 408") and b"connection: close" in head.lower(), head
+            assert json.loads(body)["status_code"] == 408, body
+        with tls_connect(herald) as s:
+            s.sendall(b"POST /comms/v1/messages HTTP/1.1\r\nHost: localhost\r\n"
+                      b"Content-Type: application/vnd.api+json\r\nContent-Length: 100\r\n\r\n{\"data\":")
+            data, elapsed = read_response_then_close(s)
+            assert elapsed < 6, elapsed
+            head, body = data.split(b"\r\n\r\n", 1)
+            assert head.startswith(b"HTTP/1.1 408"), head
+            error = json.loads(body)["errors"][0]
+            assert (error["status"], error["code"], error["title"]) == ("408", "CM_TIMEOUT", "Request timeout"), error
+        # A request that arrived whole in time (slowly, so its deadline was armed) leaves no
+        # deadline behind for the next request on the connection.
+        with tls_connect(herald) as s:
             s.settimeout(10)
-            try:
-                data = s.recv(100)
-            except (ConnectionResetError, ssl.SSLError):
-                data = b""
-            elapsed = time.time() - started_at
-            assert data == b"" and elapsed < 6, (data, elapsed)
+            s.sendall(b"GET /no-such-route HTTP/1.1\r\n")
+            time.sleep(1)
+            s.sendall(b"Host: localhost\r\n\r\n")
+            first = b""
+            while b"\r\n\r\n" not in first:
+                first += s.recv(4096)
+            head, body = first.split(b"\r\n\r\n", 1)
+            length = int(re.search(rb"(?i)content-length: *(\d+)", head).group(1))
+            while len(body) < length:
+                body += s.recv(4096)
+            assert head.startswith(b"HTTP/1.1 404"), head
+            time.sleep(2.5)  # past the first request's deadline
+            s.sendall(b"GET /no-such-route HTTP/1.1\r\n")
+            time.sleep(1)
+            s.sendall(b"Host: localhost\r\n\r\n")
+            second = s.recv(12)
+            assert second == b"HTTP/1.1 404", second
 
 
 def closed_after(s, timeout=15):
@@ -335,7 +381,7 @@ def test_sigterm_finishes_in_flight_requests():
 
 
 if __name__ == "__main__":
-    run_tests([test_tls_versions_and_headers, test_core_dumps_are_off, test_slow_client_is_cut_off,
+    run_tests([test_tls_versions_and_headers, test_core_dumps_are_off, test_slow_client_is_told_408_and_cut_off,
                test_idle_and_request_timeouts_are_separate,
                test_malformed_requests_get_a_400_in_the_api_error_format, test_a_50_mb_body_gets_a_413_not_a_reset,
                test_descriptor_exhaustion_backs_off_logs_once_and_recovers, test_connections_from_one_address_are_capped,

@@ -349,6 +349,7 @@ net::Response protocol_error(int status) {
   exchange.request_id = new_request_id();
   exchange.correlation_id = exchange.request_id;
   if (status == 413) return problem(exchange, Cm::kTooLarge);
+  if (status == 408) return problem(exchange, Cm::kRequestTimeout);
   net::Response response = problem(exchange, Problem::at(Cm::kInvalidValue, "/"));
   response.status = status;
   return response;

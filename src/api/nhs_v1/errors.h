@@ -110,7 +110,8 @@ net::Response token_not_a_form(const Exchange& exchange);
 net::Response token_error(const Exchange& exchange, const Error& error);
 
 // A request the HTTPS server refused before any route saw it: 413 CM_TOO_LARGE (body over
-// server.max_body_bytes), anything else CM_INVALID_VALUE at "/" with the server's status.
+// server.max_body_bytes), 408 CM_TIMEOUT (not whole within server.request_timeout_seconds),
+// anything else CM_INVALID_VALUE at "/" with the server's status.
 net::Response protocol_error(int status);
 
 // The router's responses for paths under the API's prefix.
