@@ -186,7 +186,12 @@ def test_sandbox_answers_as_nhss_public_sandbox():
                         {"pointer": "/data/attributes/routingPlanId"})
         for plan in ("c8857ccf-06ec-483f-9b3a-7fc732d9ad48", "aeb16ab8-cb9c-4d23-92e9-87c78119175c"):
             expect_error(c.call("POST", "/v1/messages", message(plan), JSON), 500, missing)
-        assert c.call("POST", "/v1/messages", message("a3a4e55d-7a21-45a6-9286-8eb595c872a8"), JSON)[0] == 500
+        status, _, body = c.call("POST", "/v1/messages", message("a3a4e55d-7a21-45a6-9286-8eb595c872a8"), JSON)
+        duplicated = json.loads(body)["errors"][0]
+        assert status == 500 and duplicated["code"] == "CM_ROUTING_PLAN_DUPLICATE_TEMPLATES", body
+        assert duplicated["meta"]["duplicateTemplates"][0] == {"name": "EMAIL_TEMPLATE", "type": "EMAIL"}, body
+        assert [t["type"] for t in duplicated["meta"]["duplicateTemplates"]] == [
+            "EMAIL", "SMS", "LETTER", "LETTER_PDF", "NHSAPP"], body
         expect_error(c.call("POST", "/v1/message-batches", batch("4ead415a-c033-4b39-9b05-326ac237a3be"), JSON), 400,
                      error("CM_INVALID_VALUE", 400, "Invalid value",
                            "The property at the specified location does not allow this value.",

@@ -300,6 +300,7 @@ net::Response problems(const Exchange& exchange, const std::vector<Problem>& lis
     } else if (pointer) {
       w.key("source").begin_object().key("pointer").string(*pointer).end_object();
     }
+    if (p.meta) w.key("meta").value(*p.meta);
     w.end_object();
   }
   w.end_array().end_object();

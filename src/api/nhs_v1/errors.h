@@ -17,6 +17,7 @@
 
 #include "api/router.h"
 #include "core/error.h"
+#include "core/json.h"
 #include "domain/nhs/token_issuer.h"
 #include "net/http.h"
 
@@ -63,9 +64,14 @@ struct Problem {
   std::optional<std::string> pointer = std::nullopt;
   std::optional<std::string> header = std::nullopt;
   std::optional<std::string> detail = std::nullopt;
+  std::optional<json::Value> meta = std::nullopt;  // the error's "meta" member, when NHS gives one
 
-  static Problem at(Cm code, std::string pointer) { return {code, std::move(pointer), std::nullopt, std::nullopt}; }
-  static Problem saying(Cm code, std::string detail) { return {code, std::nullopt, std::nullopt, std::move(detail)}; }
+  static Problem at(Cm code, std::string pointer) {
+    return {code, std::move(pointer), std::nullopt, std::nullopt, std::nullopt};
+  }
+  static Problem saying(Cm code, std::string detail) {
+    return {code, std::nullopt, std::nullopt, std::move(detail), std::nullopt};
+  }
 };
 
 // What every response of the API carries: the request's id (error ids are "<id>.<index>") and
@@ -90,7 +96,7 @@ std::optional<net::Response> preflight(const net::Request& request);
 net::Response problems(const Exchange& exchange, const std::vector<Problem>& problems);
 net::Response problem(const Exchange& exchange, Problem p);
 inline net::Response problem(const Exchange& exchange, Cm code) {
-  return problem(exchange, Problem{code, std::nullopt, std::nullopt, std::nullopt});
+  return problem(exchange, Problem{code, std::nullopt, std::nullopt, std::nullopt, std::nullopt});
 }
 // 429 CM_QUOTA with Retry-After, and 425 CM_RETRY_TOO_EARLY likewise.
 net::Response quota(const Exchange& exchange, int retry_after_seconds);

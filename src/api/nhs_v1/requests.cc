@@ -64,7 +64,7 @@ std::optional<std::string> text(Problems& problems, const json::Value* v, const 
 }
 
 void invalid(Problems& problems, const std::string& pointer, std::string detail) {
-  problems.push_back(Problem{Cm::kInvalidValue, pointer, std::nullopt, std::move(detail)});
+  problems.push_back(Problem{Cm::kInvalidValue, pointer, std::nullopt, std::move(detail), std::nullopt});
 }
 
 // recipient.contactDetails, as NHS's backend checks overrides.

@@ -59,11 +59,27 @@ const SandboxPlan* plan_of(const Uuid& id) {
   return it == kPlans.end() ? nullptr : &*it;
 }
 
+// The templates NHS's sandbox names as duplicated in its duplicate-templates plan, in its
+// error's meta.duplicateTemplates.
+json::Value duplicate_templates() {
+  json::Array templates;
+  for (const char* type : {"EMAIL", "SMS", "LETTER", "LETTER_PDF", "NHSAPP"}) {
+    templates.push_back(json::Value::object(
+        {{"name", json::Value::string(std::string(type) + "_TEMPLATE")}, {"type", json::Value::string(type)}}));
+  }
+  return json::Value::object({{"duplicateTemplates", json::Value::array(std::move(templates))}});
+}
+
 // nullopt: the plan may be used; else the response that refuses it.
 std::optional<net::Response> refuse_plan(const Exchange& exchange, const Uuid& id) {
   switch (plan_trigger(id.to_string())) {
     case PlanTrigger::kMissingTemplates: return problem(exchange, Cm::kMissingRoutingPlanTemplate);
-    case PlanTrigger::kDuplicateTemplates: return problem(exchange, Cm::kRoutingPlanDuplicateTemplates);
+    case PlanTrigger::kDuplicateTemplates: {
+      Problem duplicates;
+      duplicates.code = Cm::kRoutingPlanDuplicateTemplates;
+      duplicates.meta = duplicate_templates();
+      return problem(exchange, std::move(duplicates));
+    }
     case PlanTrigger::kInvalidConfig:
       return problem(exchange, Problem::at(Cm::kInvalidValue, "/data/attributes/routingPlanId"));
     case PlanTrigger::kInternal: return problem(exchange, Cm::kInternalServerError);
