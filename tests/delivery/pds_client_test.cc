@@ -56,6 +56,21 @@ TEST(PdsPatient, TheCurrentUsualNameContactsAndHomeAddressAreRead) {
   EXPECT_EQ(r->queried_at, clock.now());
 }
 
+TEST(PdsPatient, ASupersededNumberAnsweredWithAnotherNumbersRecordIsInvalidated) {
+  fakes::FakeClock clock(*parse_timestamp("2026-12-02T10:00:00.000000Z"));
+  auto same = record_from_patient(kPatient, clock.now(), "9000000009");
+  ASSERT_TRUE(same);
+  EXPECT_EQ(same->status, DemographicsRecord::Status::kFound);
+  // Asked for 9000000017, PDS answered with 9000000009's record: the old number was merged.
+  auto merged = record_from_patient(kPatient, clock.now(), "9000000017");
+  ASSERT_TRUE(merged);
+  EXPECT_EQ(merged->status, DemographicsRecord::Status::kInvalidated);
+  EXPECT_FALSE(merged->mobile.has_value()) << "nothing of the new number's record is kept";
+  EXPECT_FALSE(merged->email.has_value());
+  EXPECT_TRUE(merged->given_name.empty());
+  EXPECT_TRUE(merged->address_lines.empty());
+}
+
 TEST(PdsPatient, DeathRestrictionAndExitCodesAreRead) {
   fakes::FakeClock clock;
   const std::string death = R"({"resourceType": "Patient", "deceasedDateTime": "2010-10-22T00:00:00+00:00",

@@ -138,7 +138,7 @@ def test_nhs_app_messages_are_sent_read_and_fall_back_to_sms():
 def test_recipients_are_looked_up_in_pds():
     """[nhs] demographics = "pds": each NHS number is looked up once in PDS FHIR (the stand-in
     answers as PDS does); the mobile on record gets the text; a formally dead, restricted,
-    exit-coded, invalidated or unknown record gets nothing, with NHS's reason code."""
+    exit-coded, invalidated, superseded or unknown record gets nothing, with NHS's reason code."""
     with Workspace() as ws:
         sink = ws.track(SmtpSink(ws.dir))
         platform, app_key = platform_stand_in(ws)
@@ -147,6 +147,8 @@ def test_recipients_are_looked_up_in_pds():
         platform.patient("9434765870", mobile="07700900202", restricted=True)
         platform.patient("9449304130", mobile="07700900203", exit_code="SCT")
         platform.invalidate("9449305552")
+        platform.patient("9449306028", mobile="07700900204")
+        platform.supersede("9449306001", "9449306028")  # merged: PDS answers with 9449306028's record
         mmg = ws.track(SmsProvider(ws.dir, "mmg", receipt="3"))
         extra = "\n\n".join([
             platform.config(app_key, pds=True).strip(), '[nhs]\ndemographics = "pds"',
@@ -161,7 +163,8 @@ def test_recipients_are_looked_up_in_pds():
         mmg.herald_cert = herald.cert
         token = herald.nhs_token(client)
         expected = {"9990548609": None, "9434765919": "MFR_PDSV_0112", "9434765870": "HRD_PDSV_0001",
-                    "9449304130": "MFR_PDSV_0110", "9449305552": "MFR_PDSV_0008", "9449310610": "MFR_PDSV_0004"}
+                    "9449304130": "MFR_PDSV_0110", "9449305552": "MFR_PDSV_0008", "9449310610": "MFR_PDSV_0004",
+                    "9449306001": "MFR_PDSV_0008"}
         ids = {}
         for nhs_number in expected:
             status, body = herald.request("POST", "/comms/v1/messages", token=token, body={"data": {

@@ -140,6 +140,11 @@ class NhsApp:
         with self.lock:
             self.patients[nhs_number] = "invalidated"
 
+    def supersede(self, old_number, new_number):
+        """`old_number` was merged into `new_number`: PDS answers the old one with the new record."""
+        with self.lock:
+            self.patients[old_number] = ("superseded", new_number)
+
     def pds(self, path, headers):
         fhir = {"Content-Type": "application/fhir+json"}
 
@@ -165,6 +170,9 @@ class NhsApp:
             return error(404, "RESOURCE_NOT_FOUND", "not-found")
         if record == "invalidated":
             return error(404, "INVALIDATED_RESOURCE", "processing")
+        if isinstance(record, tuple):
+            with self.lock:
+                record = self.patients[record[1]]
         fhir["ETag"] = 'W/"%s"' % record["meta"]["versionId"]
         return 200, record, fhir
 

@@ -62,12 +62,17 @@ std::string spine_code(std::string_view body) {
 
 }  // namespace
 
-Result<DemographicsRecord> record_from_patient(std::string_view patient_json, Timestamp now) {
+Result<DemographicsRecord> record_from_patient(std::string_view patient_json, Timestamp now,
+                                               std::string_view requested) {
   auto parsed = json::parse(patient_json);
   if (!parsed || text(*parsed, "resourceType") != "Patient") return invalid_argument("not a FHIR Patient");
   const json::Value& patient = *parsed;
   DemographicsRecord r;
   r.queried_at = now;
+  if (const std::string id = text(patient, "id"); !requested.empty() && !id.empty() && id != requested) {
+    r.status = DemographicsRecord::Status::kInvalidated;  // superseded: the record is another number's now
+    return r;
+  }
   if (const json::Value* meta = member(patient, "meta")) {
     if (std::string version = text(*meta, "versionId"); !version.empty()) r.version = version;
     if (const json::Value* security = member(*meta, "security"); security != nullptr && security->is_array()) {
@@ -145,7 +150,7 @@ Result<std::optional<DemographicsRecord>> PdsClient::lookup(std::string_view nhs
   if (!response) return unavailable("PDS: " + response.error().message);
   const int status = response->status;
   if (status == 200) {
-    auto record = record_from_patient(response->body, now);
+    auto record = record_from_patient(response->body, now, nhs_number);
     if (!record) return unavailable("PDS answered 200 without a Patient");
     return std::optional<DemographicsRecord>(std::move(*record));
   }

@@ -32,7 +32,11 @@ class PdsClient final : public domain::nhs::DemographicsProvider {
 };
 
 // A FHIR Patient as a demographics record, at `now` (periods that have ended are ignored).
-// kInvalidArgument when it is not a Patient.
-Result<domain::nhs::DemographicsRecord> record_from_patient(std::string_view patient_json, Timestamp now);
+// kInvalidArgument when it is not a Patient. PDS answers a superseded NHS number (merged into
+// another) with the record under its new number: when `requested` is given and the Patient's id
+// is another number, the record is kInvalidated with nothing else read, and NHS Notify's
+// "Patient record invalidated" fails the message (it is never sent on to the new number).
+Result<domain::nhs::DemographicsRecord> record_from_patient(std::string_view patient_json, Timestamp now,
+                                                            std::string_view requested = {});
 
 }  // namespace herald::delivery::pds
