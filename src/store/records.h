@@ -513,4 +513,65 @@ struct DeliveryReceipt {
   std::vector<std::pair<NotificationStatus, NotificationStatus>> transitions = {};
 };
 
+// The admin web UI's users (issue 19). A user signs in with a password (argon2id) and a second
+// factor (TOTP or a WebAuthn key; a single-use recovery code when both are lost). Email and name
+// are personal: sealed under the long-lived "secrets" key, bound to ("admin_users", column, id);
+// the email is found by its blind index (domain "admin-users"), never by a plaintext scan. The
+// TOTP secret is sealed likewise; passwords, enrolment tokens, session tokens and recovery codes
+// are stored only as hashes.
+struct AdminUserRecord {
+  Uuid id;
+  std::string email;  // normalised (trimmed, lower case)
+  std::string name;
+  bool platform_admin = false;
+  std::string password_hash;        // argon2id PHC string; empty until enrolled
+  std::string totp_secret;          // raw secret bytes; empty until enrolled
+  std::int64_t totp_last_step = 0;  // the last TOTP time step accepted (each code is used once)
+  int failed_sign_ins = 0;          // consecutive failures (password or second factor)
+  std::optional<Timestamp> locked_until = std::nullopt;
+  std::optional<Timestamp> enrolled_at = std::nullopt;
+  std::optional<Timestamp> disabled_at = std::nullopt;
+  Timestamp created_at;
+};
+
+// A user's permissions in one service ("view", "send", "manage_templates", "manage_api_keys",
+// "manage_team", "manage_settings": the domain's names, stored as given).
+struct AdminMembership {
+  Uuid user;
+  ServiceId service;
+  std::vector<std::string> permissions;
+  Timestamp created_at;
+};
+
+// A one-time enrolment link's token (its SHA-256, hex), for a user to set a password and enrol
+// a second factor.
+struct AdminEnrolment {
+  std::string token_hash;
+  Uuid user;
+  Timestamp created_at;
+  Timestamp expires_at;
+};
+
+// A signed-in browser. The cookie holds the token; only its SHA-256 (hex) is stored.
+struct AdminSessionRecord {
+  std::string token_hash;
+  Uuid user;
+  Timestamp created_at;    // the absolute timeout counts from here
+  Timestamp last_seen_at;  // the idle timeout counts from here
+  // When the second factor was last given: nullopt while only the password has been (the
+  // session may then only finish signing in); sensitive actions ask for it again when old.
+  std::optional<Timestamp> second_factor_at = std::nullopt;
+};
+
+// A WebAuthn credential (security key or passkey) registered by a user.
+struct WebAuthnCredential {
+  std::string credential_id;  // raw bytes
+  Uuid user;
+  std::string public_key;  // the COSE key, as registered
+  std::int64_t sign_count = 0;
+  std::string name;  // the user's label for it
+  Timestamp created_at;
+  std::optional<Timestamp> last_used_at = std::nullopt;
+};
+
 }  // namespace herald::store

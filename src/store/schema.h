@@ -12,7 +12,7 @@
 
 namespace herald::store {
 
-inline constexpr int kSchemaVersion = 20;
+inline constexpr int kSchemaVersion = 21;
 
 // Every table the migrations create except schema_migrations, with the same names and columns
 // on both backends, in foreign-key order (a table after every table it references). What a
@@ -27,7 +27,9 @@ inline constexpr auto kDataTables = std::to_array<std::string_view>(
      "rate_buckets",       "daily_counts",      "inbound_sms",          "service_guest_list",
      "letter_pdfs",        "documents",         "nhs_clients",          "nhs_access_tokens",
      "nhs_assertion_ids",  "nhs_messages",      "nhs_message_batches",  "demographics",
-     "nhs_channel_events", "nhs_routing_plans", "nhs_callback_targets", "nhs_callbacks"});
+     "nhs_channel_events", "nhs_routing_plans", "nhs_callback_targets", "nhs_callbacks",
+     "admin_users",        "admin_memberships", "admin_enrolments",     "admin_recovery_codes",
+     "admin_sessions",     "webauthn_credentials"});
 // clang-format on
 
 // The columns of the NHS Notify tables in the order both backends read and write them.
@@ -46,6 +48,16 @@ inline constexpr const char* kNhsCallbackTargetColumns =
 inline constexpr const char* kNhsCallbackColumns =
     "id, target_id, client_id, service_id, message_id, seal_id, body, state, attempts, created_at, next_attempt_at, "
     "first_attempt_at, last_error";
+
+// The columns of the admin UI's tables in the order both backends read and write them.
+inline constexpr const char* kAdminUserColumns =
+    "id, email, email_index, name, platform_admin, password_hash, totp_secret, totp_last_step, failed_sign_ins, "
+    "locked_until, enrolled_at, disabled_at, created_at";
+inline constexpr const char* kAdminMembershipColumns = "user_id, service_id, permissions, created_at";
+inline constexpr const char* kAdminEnrolmentColumns = "token_hash, user_id, created_at, expires_at";
+inline constexpr const char* kAdminSessionColumns = "token_hash, user_id, created_at, last_seen_at, second_factor_at";
+inline constexpr const char* kWebAuthnCredentialColumns =
+    "credential_id, user_id, public_key, sign_count, name, created_at, last_used_at";
 
 // One data table and its columns, in the schema's order (for copies between backends).
 struct TableColumns {

@@ -719,3 +719,71 @@ Result<NhsCallbackRecord> open_nhs_callback(const crypto::FieldCipher& cipher, c
 }
 
 }  // namespace herald::store
+
+namespace herald::store {
+namespace {
+constexpr std::string_view kAdminUsers = "admin_users";
+}  // namespace
+
+Result<std::string> admin_email_index(const crypto::FieldCipher& cipher, std::string_view email, Timestamp now) {
+  return cipher.blind_index("admin-users", email, now);
+}
+
+Result<SealedAdminUser> seal_admin_user(const crypto::FieldCipher& cipher, const AdminUserRecord& user) {
+  SealedAdminUser row;
+  row.id = user.id.to_string();
+  auto key_id = cipher.keys().key_for_scope(crypto::kSecretsScope, user.created_at);
+  if (!key_id) return key_id.error();
+  auto email = cipher.seal(user.email, {kAdminUsers, "email", row.id}, *key_id);
+  if (!email) return email.error();
+  auto index = admin_email_index(cipher, user.email, user.created_at);
+  if (!index) return index.error();
+  auto name = cipher.seal(user.name, {kAdminUsers, "name", row.id}, *key_id);
+  if (!name) return name.error();
+  if (!user.totp_secret.empty()) {
+    auto secret = cipher.seal(user.totp_secret, {kAdminUsers, "totp_secret", row.id}, *key_id);
+    if (!secret) return secret.error();
+    row.totp_secret = std::move(*secret);
+  }
+  row.email = std::move(*email);
+  row.email_index = std::move(*index);
+  row.name = std::move(*name);
+  row.platform_admin = user.platform_admin ? 1 : 0;
+  row.password_hash = user.password_hash;
+  row.totp_last_step = user.totp_last_step;
+  row.failed_sign_ins = user.failed_sign_ins;
+  row.locked_until = optional_micros(user.locked_until);
+  row.enrolled_at = optional_micros(user.enrolled_at);
+  row.disabled_at = optional_micros(user.disabled_at);
+  row.created_at = to_micros(user.created_at);
+  return row;
+}
+
+Result<AdminUserRecord> open_admin_user(const crypto::FieldCipher& cipher, const SealedAdminUser& row) {
+  AdminUserRecord user;
+  auto id = Uuid::parse(row.id);
+  if (!id) return data_loss("malformed id in admin_users row");
+  auto email = cipher.open(row.email, {kAdminUsers, "email", row.id});
+  if (!email) return email.error();
+  auto name = cipher.open(row.name, {kAdminUsers, "name", row.id});
+  if (!name) return name.error();
+  if (row.totp_secret) {
+    auto secret = cipher.open(*row.totp_secret, {kAdminUsers, "totp_secret", row.id});
+    if (!secret) return secret.error();
+    user.totp_secret = std::move(*secret);
+  }
+  user.id = *id;
+  user.email = std::move(*email);
+  user.name = std::move(*name);
+  user.platform_admin = row.platform_admin != 0;
+  user.password_hash = row.password_hash;
+  user.totp_last_step = row.totp_last_step;
+  user.failed_sign_ins = static_cast<int>(row.failed_sign_ins);
+  user.locked_until = optional_time(row.locked_until);
+  user.enrolled_at = optional_time(row.enrolled_at);
+  user.disabled_at = optional_time(row.disabled_at);
+  user.created_at = from_micros(row.created_at);
+  return user;
+}
+
+}  // namespace herald::store

@@ -190,6 +190,27 @@ Result<SealedNhsCallback> seal_nhs_callback(const crypto::FieldCipher& cipher, c
 Result<NhsCallbackRecord> open_nhs_callback(const crypto::FieldCipher& cipher, const SealedNhsCallback& row);
 const char* nhs_callback_state_name(NhsCallbackState state);  // "pending", "dead"
 
+// An admin UI user as stored. Email and name are personal and the TOTP secret is a credential:
+// all three live as long as the user, so they are sealed under the long-lived "secrets" key,
+// bound to ("admin_users", column, user id). The email is found by its blind index in the domain
+// "admin-users" (unique: one user per address). No TOTP secret (not enrolled) is stored as NULL.
+struct SealedAdminUser {
+  std::string id;
+  std::string email;  // envelope
+  std::string email_index;
+  std::string name;  // envelope
+  std::int64_t platform_admin = 0;
+  std::string password_hash;
+  std::optional<std::string> totp_secret;  // envelope
+  std::int64_t totp_last_step = 0, failed_sign_ins = 0;
+  std::optional<std::int64_t> locked_until, enrolled_at, disabled_at;
+  std::int64_t created_at = 0;
+};
+// The blind index of a (normalised) admin user's email.
+Result<std::string> admin_email_index(const crypto::FieldCipher& cipher, std::string_view email, Timestamp now);
+Result<SealedAdminUser> seal_admin_user(const crypto::FieldCipher& cipher, const AdminUserRecord& user);
+Result<AdminUserRecord> open_admin_user(const crypto::FieldCipher& cipher, const SealedAdminUser& row);
+
 std::optional<Timestamp> optional_time(std::optional<std::int64_t> micros);
 std::optional<std::int64_t> optional_micros(std::optional<Timestamp> t);
 

@@ -318,6 +318,67 @@ class NhsCallbackStore {
   virtual Result<bool> replay_nhs_callback(std::int64_t id, Timestamp now) = 0;
 };
 
+// The admin web UI's users, their memberships of services, enrolment links, recovery codes,
+// sessions and WebAuthn credentials. Every "use" below is atomic across nodes: a TOTP step, a
+// recovery code, an enrolment link or a signature counter is accepted once, on one node.
+class AdminUserStore {
+ public:
+  virtual ~AdminUserStore() = default;
+
+  // kFailedPrecondition when a user has the same email (compared by blind index).
+  virtual Result<void> create_admin_user(const AdminUserRecord& user) = 0;
+  // Saves everything but the id, email and creation time (kNotFound when absent). Does not
+  // lower totp_last_step (use_totp_step moves it).
+  virtual Result<void> update_admin_user(const AdminUserRecord& user) = 0;
+  virtual Result<std::optional<AdminUserRecord>> find_admin_user(Uuid id) = 0;
+  virtual Result<std::optional<AdminUserRecord>> find_admin_user_by_email(std::string_view email) = 0;
+  virtual Result<std::vector<AdminUserRecord>> list_admin_users() = 0;  // oldest first
+  // Accepts TOTP time step `step` when it is later than the user's last accepted one, and
+  // records it: false (nothing changed) when it is not, i.e. a code used before.
+  virtual Result<bool> use_totp_step(Uuid user, std::int64_t step) = 0;
+
+  // Adds the membership or replaces its permissions (kFailedPrecondition: no such user or service).
+  virtual Result<void> put_admin_membership(const AdminMembership& membership) = 0;
+  virtual Result<bool> delete_admin_membership(Uuid user, ServiceId service) = 0;
+  // Memberships of `user` and/or in `service` (all when neither is given), oldest first.
+  virtual Result<std::vector<AdminMembership>> admin_memberships(std::optional<Uuid> user,
+                                                                 std::optional<ServiceId> service) = 0;
+
+  // Adds an enrolment link; the user's earlier links stop working.
+  virtual Result<void> add_admin_enrolment(const AdminEnrolment& enrolment) = 0;
+  // The link unless unknown or expired at `now`.
+  virtual Result<std::optional<AdminEnrolment>> find_admin_enrolment(std::string_view token_hash, Timestamp now) = 0;
+  // Uses the link up (deletes it): false when it is unknown, expired at `now` or already used.
+  virtual Result<bool> take_admin_enrolment(std::string_view token_hash, Timestamp now) = 0;
+
+  // Replaces all of the user's recovery codes (their hashes).
+  virtual Result<void> set_recovery_codes(Uuid user, const std::vector<std::string>& code_hashes) = 0;
+  // Uses one up (deletes it): false when the user has no such unused code.
+  virtual Result<bool> use_recovery_code(Uuid user, std::string_view code_hash) = 0;
+  virtual Result<int> recovery_codes_left(Uuid user) = 0;
+
+  virtual Result<void> create_admin_session(const AdminSessionRecord& session) = 0;
+  virtual Result<std::optional<AdminSessionRecord>> find_admin_session(std::string_view token_hash) = 0;
+  // Saves last_seen_at and second_factor_at (false when the session is gone).
+  virtual Result<bool> update_admin_session(const AdminSessionRecord& session) = 0;
+  virtual Result<bool> delete_admin_session(std::string_view token_hash) = 0;
+  // Signs the user out everywhere; returns how many sessions ended.
+  virtual Result<int> delete_admin_sessions(Uuid user) = 0;
+  // Deletes sessions idle since before `idle_cutoff` or created before `absolute_cutoff`.
+  virtual Result<int> delete_expired_admin_sessions(Timestamp idle_cutoff, Timestamp absolute_cutoff) = 0;
+
+  // kFailedPrecondition when the credential id is registered already (to anyone).
+  virtual Result<void> add_webauthn_credential(const WebAuthnCredential& credential) = 0;
+  virtual Result<std::vector<WebAuthnCredential>> webauthn_credentials(Uuid user) = 0;  // oldest first
+  virtual Result<std::optional<WebAuthnCredential>> find_webauthn_credential(std::string_view credential_id) = 0;
+  // Records a use: the new signature counter and time, only when `sign_count` is greater than
+  // the stored one, or both are 0 (authenticators without a counter). false otherwise: a cloned
+  // authenticator or a replayed assertion.
+  virtual Result<bool> use_webauthn_credential(std::string_view credential_id, std::int64_t sign_count,
+                                               Timestamp at) = 0;
+  virtual Result<bool> delete_webauthn_credential(Uuid user, std::string_view credential_id) = 0;
+};
+
 class Store : public ServiceDirectory,
               public NotificationStore,
               public ReceivedTextStore,
@@ -329,7 +390,8 @@ class Store : public ServiceDirectory,
               public NhsClientStore,
               public NhsCascadeStore,
               public RoutingPlanStore,
-              public NhsCallbackStore {
+              public NhsCallbackStore,
+              public AdminUserStore {
  public:
   ~Store() override = default;
 

@@ -9,6 +9,7 @@
 #include <mutex>
 #include <set>
 #include <thread>
+#include <tuple>
 
 #include "store/store.h"
 
@@ -765,6 +766,206 @@ class MemoryStore final : public store::Store {
     it->second.lease_until.reset();
     return true;
   }
+  // AdminUserStore. A row of an unknown user (or a membership of an unknown service) is
+  // kFailedPrecondition, as the SQL backends' foreign keys make it; emails are compared as given
+  // (the backends compare their blind indexes: equal exactly when the emails are).
+  Result<void> create_admin_user(const store::AdminUserRecord& user) override {
+    std::lock_guard lock(mutex_);
+    for (const auto& [id, existing] : admin_users_) {
+      if (id == user.id || existing.email == user.email)
+        return failed_precondition("an admin user has that id or email");
+    }
+    admin_users_[user.id] = user;
+    return ok();
+  }
+  Result<void> update_admin_user(const store::AdminUserRecord& user) override {
+    std::lock_guard lock(mutex_);
+    auto it = admin_users_.find(user.id);
+    if (it == admin_users_.end()) return not_found("admin user " + user.id.to_string());
+    store::AdminUserRecord updated = user;
+    updated.email = it->second.email;
+    updated.created_at = it->second.created_at;
+    updated.totp_last_step = std::max(it->second.totp_last_step, user.totp_last_step);
+    it->second = std::move(updated);
+    return ok();
+  }
+  Result<std::optional<store::AdminUserRecord>> find_admin_user(Uuid id) override {
+    std::lock_guard lock(mutex_);
+    auto it = admin_users_.find(id);
+    if (it == admin_users_.end()) return std::optional<store::AdminUserRecord>();
+    return std::optional(it->second);
+  }
+  Result<std::optional<store::AdminUserRecord>> find_admin_user_by_email(std::string_view email) override {
+    std::lock_guard lock(mutex_);
+    for (const auto& [id, user] : admin_users_) {
+      if (user.email == email) return std::optional(user);
+    }
+    return std::optional<store::AdminUserRecord>();
+  }
+  Result<std::vector<store::AdminUserRecord>> list_admin_users() override {
+    std::lock_guard lock(mutex_);
+    std::vector<store::AdminUserRecord> out;
+    for (const auto& [id, user] : admin_users_) out.push_back(user);
+    std::sort(out.begin(), out.end(), [](const auto& a, const auto& b) {
+      return a.created_at != b.created_at ? a.created_at < b.created_at : a.id.to_string() < b.id.to_string();
+    });
+    return out;
+  }
+  Result<bool> use_totp_step(Uuid user, std::int64_t step) override {
+    std::lock_guard lock(mutex_);
+    auto it = admin_users_.find(user);
+    if (it == admin_users_.end() || it->second.totp_last_step >= step) return false;
+    it->second.totp_last_step = step;
+    return true;
+  }
+  Result<void> put_admin_membership(const store::AdminMembership& membership) override {
+    std::lock_guard lock(mutex_);
+    if (admin_users_.count(membership.user) == 0 || services_.count(membership.service) == 0) {
+      return failed_precondition("no admin user " + membership.user.to_string() + " or service " +
+                                 membership.service.to_string());
+    }
+    auto [it, added] = admin_memberships_.try_emplace({membership.user, membership.service}, membership);
+    if (!added) it->second.permissions = membership.permissions;
+    return ok();
+  }
+  Result<bool> delete_admin_membership(Uuid user, ServiceId service) override {
+    std::lock_guard lock(mutex_);
+    return admin_memberships_.erase({user, service}) == 1;
+  }
+  Result<std::vector<store::AdminMembership>> admin_memberships(std::optional<Uuid> user,
+                                                                std::optional<ServiceId> service) override {
+    std::lock_guard lock(mutex_);
+    std::vector<store::AdminMembership> out;
+    for (const auto& [key, m] : admin_memberships_) {
+      if ((!user || m.user == *user) && (!service || m.service == *service)) out.push_back(m);
+    }
+    std::sort(out.begin(), out.end(), [](const auto& a, const auto& b) {
+      return std::tuple(a.created_at, a.user.to_string(), a.service.to_string()) <
+             std::tuple(b.created_at, b.user.to_string(), b.service.to_string());
+    });
+    return out;
+  }
+  Result<void> add_admin_enrolment(const store::AdminEnrolment& enrolment) override {
+    std::lock_guard lock(mutex_);
+    if (admin_users_.count(enrolment.user) == 0) {
+      return failed_precondition("no admin user " + enrolment.user.to_string() + ", or the token exists");
+    }
+    std::erase_if(admin_enrolments_, [&](const auto& entry) {
+      return entry.second.user == enrolment.user || entry.second.expires_at <= enrolment.created_at;
+    });
+    if (!admin_enrolments_.try_emplace(enrolment.token_hash, enrolment).second) {
+      return failed_precondition("no admin user " + enrolment.user.to_string() + ", or the token exists");
+    }
+    return ok();
+  }
+  Result<std::optional<store::AdminEnrolment>> find_admin_enrolment(std::string_view token_hash,
+                                                                    Timestamp now) override {
+    std::lock_guard lock(mutex_);
+    auto it = admin_enrolments_.find(std::string(token_hash));
+    if (it == admin_enrolments_.end() || it->second.expires_at <= now) return std::optional<store::AdminEnrolment>();
+    return std::optional(it->second);
+  }
+  Result<bool> take_admin_enrolment(std::string_view token_hash, Timestamp now) override {
+    std::lock_guard lock(mutex_);
+    auto it = admin_enrolments_.find(std::string(token_hash));
+    if (it == admin_enrolments_.end() || it->second.expires_at <= now) return false;
+    admin_enrolments_.erase(it);
+    return true;
+  }
+  Result<void> set_recovery_codes(Uuid user, const std::vector<std::string>& code_hashes) override {
+    std::lock_guard lock(mutex_);
+    if (admin_users_.count(user) == 0) return failed_precondition("no admin user " + user.to_string());
+    admin_recovery_codes_[user] = std::set<std::string>(code_hashes.begin(), code_hashes.end());
+    return ok();
+  }
+  Result<bool> use_recovery_code(Uuid user, std::string_view code_hash) override {
+    std::lock_guard lock(mutex_);
+    auto it = admin_recovery_codes_.find(user);
+    return it != admin_recovery_codes_.end() && it->second.erase(std::string(code_hash)) == 1;
+  }
+  Result<int> recovery_codes_left(Uuid user) override {
+    std::lock_guard lock(mutex_);
+    auto it = admin_recovery_codes_.find(user);
+    return it == admin_recovery_codes_.end() ? 0 : static_cast<int>(it->second.size());
+  }
+  Result<void> create_admin_session(const store::AdminSessionRecord& session) override {
+    std::lock_guard lock(mutex_);
+    if (admin_users_.count(session.user) == 0 || !admin_sessions_.try_emplace(session.token_hash, session).second) {
+      return failed_precondition("no admin user " + session.user.to_string() + ", or the session exists");
+    }
+    return ok();
+  }
+  Result<std::optional<store::AdminSessionRecord>> find_admin_session(std::string_view token_hash) override {
+    std::lock_guard lock(mutex_);
+    auto it = admin_sessions_.find(std::string(token_hash));
+    if (it == admin_sessions_.end()) return std::optional<store::AdminSessionRecord>();
+    return std::optional(it->second);
+  }
+  Result<bool> update_admin_session(const store::AdminSessionRecord& session) override {
+    std::lock_guard lock(mutex_);
+    auto it = admin_sessions_.find(session.token_hash);
+    if (it == admin_sessions_.end() || it->second.user != session.user) return false;
+    it->second.last_seen_at = session.last_seen_at;
+    it->second.second_factor_at = session.second_factor_at;
+    return true;
+  }
+  Result<bool> delete_admin_session(std::string_view token_hash) override {
+    std::lock_guard lock(mutex_);
+    return admin_sessions_.erase(std::string(token_hash)) == 1;
+  }
+  Result<int> delete_admin_sessions(Uuid user) override {
+    std::lock_guard lock(mutex_);
+    return static_cast<int>(
+        std::erase_if(admin_sessions_, [&](const auto& entry) { return entry.second.user == user; }));
+  }
+  Result<int> delete_expired_admin_sessions(Timestamp idle_cutoff, Timestamp absolute_cutoff) override {
+    std::lock_guard lock(mutex_);
+    return static_cast<int>(std::erase_if(admin_sessions_, [&](const auto& entry) {
+      return entry.second.last_seen_at < idle_cutoff || entry.second.created_at < absolute_cutoff;
+    }));
+  }
+  Result<void> add_webauthn_credential(const store::WebAuthnCredential& credential) override {
+    std::lock_guard lock(mutex_);
+    if (admin_users_.count(credential.user) == 0) {
+      return failed_precondition("no admin user " + credential.user.to_string());
+    }
+    if (!webauthn_credentials_.try_emplace(credential.credential_id, credential).second) {
+      return failed_precondition("that WebAuthn credential is registered already");
+    }
+    return ok();
+  }
+  Result<std::vector<store::WebAuthnCredential>> webauthn_credentials(Uuid user) override {
+    std::lock_guard lock(mutex_);
+    std::vector<store::WebAuthnCredential> out;
+    for (const auto& [id, credential] : webauthn_credentials_) {
+      if (credential.user == user) out.push_back(credential);
+    }
+    std::stable_sort(out.begin(), out.end(), [](const auto& a, const auto& b) { return a.created_at < b.created_at; });
+    return out;
+  }
+  Result<std::optional<store::WebAuthnCredential>> find_webauthn_credential(std::string_view credential_id) override {
+    std::lock_guard lock(mutex_);
+    auto it = webauthn_credentials_.find(std::string(credential_id));
+    if (it == webauthn_credentials_.end()) return std::optional<store::WebAuthnCredential>();
+    return std::optional(it->second);
+  }
+  Result<bool> use_webauthn_credential(std::string_view credential_id, std::int64_t sign_count, Timestamp at) override {
+    std::lock_guard lock(mutex_);
+    auto it = webauthn_credentials_.find(std::string(credential_id));
+    if (it == webauthn_credentials_.end()) return false;
+    store::WebAuthnCredential& c = it->second;
+    if (!(c.sign_count < sign_count || (c.sign_count == 0 && sign_count == 0))) return false;
+    c.sign_count = sign_count;
+    c.last_used_at = at;
+    return true;
+  }
+  Result<bool> delete_webauthn_credential(Uuid user, std::string_view credential_id) override {
+    std::lock_guard lock(mutex_);
+    auto it = webauthn_credentials_.find(std::string(credential_id));
+    if (it == webauthn_credentials_.end() || it->second.user != user) return false;
+    webauthn_credentials_.erase(it);
+    return true;
+  }
   Result<std::vector<crypto::AuditEntry>> append_audit(std::vector<crypto::AuditEntry> entries) override {
     std::lock_guard lock(mutex_);
     for (auto& e : entries) {
@@ -835,6 +1036,13 @@ class MemoryStore final : public store::Store {
   std::map<Uuid, store::NhsCallbackTarget> nhs_callback_targets_;
   std::map<std::int64_t, NhsCallbackRow> nhs_callbacks_;  // by id
   std::int64_t last_nhs_callback_id_ = 0;
+  // The admin UI's users; enrolment links and sessions by token hash, credentials by their id.
+  std::map<Uuid, store::AdminUserRecord> admin_users_;
+  std::map<std::pair<Uuid, ServiceId>, store::AdminMembership> admin_memberships_;
+  std::map<std::string, store::AdminEnrolment> admin_enrolments_;
+  std::map<Uuid, std::set<std::string>> admin_recovery_codes_;
+  std::map<std::string, store::AdminSessionRecord> admin_sessions_;
+  std::map<std::string, store::WebAuthnCredential> webauthn_credentials_;
   std::set<std::string> forgotten_references_;  // messages whose reference may be used again
   std::vector<store::ApiKeyRecord> keys_;
   std::vector<store::ServiceContact> contacts_;

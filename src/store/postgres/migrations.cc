@@ -361,6 +361,64 @@ CREATE INDEX nhs_callbacks_client ON nhs_callbacks(client_id, state);
 CREATE INDEX nhs_callbacks_target ON nhs_callbacks(target_id);
 CREATE INDEX nhs_callbacks_service_created ON nhs_callbacks(service_id, created_at);
 )sql"},
+    Migration{21, "admin users", R"sql(
+CREATE TABLE admin_users (
+  id uuid PRIMARY KEY,
+  email bytea NOT NULL,
+  email_index bytea NOT NULL UNIQUE,
+  name bytea NOT NULL,
+  platform_admin integer NOT NULL,
+  password_hash text NOT NULL,
+  totp_secret bytea,
+  totp_last_step bigint NOT NULL,
+  failed_sign_ins integer NOT NULL,
+  locked_until bigint,
+  enrolled_at bigint,
+  disabled_at bigint,
+  created_at bigint NOT NULL
+);
+CREATE TABLE admin_memberships (
+  user_id uuid NOT NULL REFERENCES admin_users(id),
+  service_id uuid NOT NULL REFERENCES services(id),
+  permissions text NOT NULL,
+  created_at bigint NOT NULL,
+  PRIMARY KEY (user_id, service_id)
+);
+CREATE INDEX admin_memberships_service ON admin_memberships(service_id);
+CREATE TABLE admin_enrolments (
+  token_hash text PRIMARY KEY,
+  user_id uuid NOT NULL REFERENCES admin_users(id),
+  created_at bigint NOT NULL,
+  expires_at bigint NOT NULL
+);
+CREATE INDEX admin_enrolments_user ON admin_enrolments(user_id);
+CREATE INDEX admin_enrolments_expires ON admin_enrolments(expires_at);
+CREATE TABLE admin_recovery_codes (
+  user_id uuid NOT NULL REFERENCES admin_users(id),
+  code_hash text NOT NULL,
+  PRIMARY KEY (user_id, code_hash)
+);
+CREATE TABLE admin_sessions (
+  token_hash text PRIMARY KEY,
+  user_id uuid NOT NULL REFERENCES admin_users(id),
+  created_at bigint NOT NULL,
+  last_seen_at bigint NOT NULL,
+  second_factor_at bigint
+);
+CREATE INDEX admin_sessions_user ON admin_sessions(user_id);
+CREATE INDEX admin_sessions_last_seen ON admin_sessions(last_seen_at);
+CREATE INDEX admin_sessions_created ON admin_sessions(created_at);
+CREATE TABLE webauthn_credentials (
+  credential_id bytea PRIMARY KEY,
+  user_id uuid NOT NULL REFERENCES admin_users(id),
+  public_key bytea NOT NULL,
+  sign_count bigint NOT NULL,
+  name text NOT NULL,
+  created_at bigint NOT NULL,
+  last_used_at bigint
+);
+CREATE INDEX webauthn_credentials_user ON webauthn_credentials(user_id, created_at);
+)sql"},
 };
 
 static_assert(kMigrations.back().version == kSchemaVersion, "add the PostgreSQL form of every SQLite migration");

@@ -1961,4 +1961,467 @@ Result<bool> PgStore::replay_nhs_callback(std::int64_t id, Timestamp now) {
   });
 }
 
+namespace {
+
+SealedAdminUser read_admin_user(const PgResult& rows, int i) {
+  SealedAdminUser u;
+  u.id = rows.text(i, 0);
+  u.email = rows.bytes(i, 1);
+  u.email_index = rows.bytes(i, 2);
+  u.name = rows.bytes(i, 3);
+  u.platform_admin = rows.integer(i, 4);
+  u.password_hash = rows.text(i, 5);
+  u.totp_secret = rows.optional_bytes(i, 6);
+  u.totp_last_step = rows.integer(i, 7);
+  u.failed_sign_ins = rows.integer(i, 8);
+  u.locked_until = rows.optional_integer(i, 9);
+  u.enrolled_at = rows.optional_integer(i, 10);
+  u.disabled_at = rows.optional_integer(i, 11);
+  u.created_at = rows.integer(i, 12);
+  return u;
+}
+
+Result<AdminMembership> read_admin_membership(const PgResult& rows, int i) {
+  auto user = Uuid::parse(rows.text(i, 0));
+  auto service = ServiceId::parse(rows.text(i, 1));
+  if (!user || !service) return data_loss("malformed id in admin_memberships row");
+  return AdminMembership{*user, *service, split_permissions(rows.text(i, 2)), from_micros(rows.integer(i, 3))};
+}
+
+Result<AdminEnrolment> read_admin_enrolment(const PgResult& rows, int i) {
+  auto user = Uuid::parse(rows.text(i, 1));
+  if (!user) return data_loss("malformed id in admin_enrolments row");
+  return AdminEnrolment{rows.text(i, 0), *user, from_micros(rows.integer(i, 2)), from_micros(rows.integer(i, 3))};
+}
+
+Result<AdminSessionRecord> read_admin_session(const PgResult& rows, int i) {
+  auto user = Uuid::parse(rows.text(i, 1));
+  if (!user) return data_loss("malformed id in admin_sessions row");
+  return AdminSessionRecord{rows.text(i, 0), *user, from_micros(rows.integer(i, 2)), from_micros(rows.integer(i, 3)),
+                            optional_time(rows.optional_integer(i, 4))};
+}
+
+Result<WebAuthnCredential> read_webauthn_credential(const PgResult& rows, int i) {
+  auto user = Uuid::parse(rows.text(i, 1));
+  if (!user) return data_loss("malformed id in webauthn_credentials row");
+  return WebAuthnCredential{rows.bytes(i, 0),
+                            *user,
+                            rows.bytes(i, 2),
+                            rows.integer(i, 3),
+                            rows.text(i, 4),
+                            from_micros(rows.integer(i, 5)),
+                            optional_time(rows.optional_integer(i, 6))};
+}
+
+// Every row of `rows`, read by `read` (which may fail).
+template <typename T, typename Read>
+Result<std::vector<T>> read_all(const PgResult& rows, Read&& read) {
+  std::vector<T> out;
+  out.reserve(static_cast<std::size_t>(rows.rows()));
+  for (int i = 0; i < rows.rows(); ++i) {
+    auto value = read(rows, i);
+    if (!value) return value.error();
+    out.push_back(std::move(*value));
+  }
+  return out;
+}
+
+// A foreign key (23503) or unique (23505) violation: the caller's kFailedPrecondition.
+bool is_constraint_violation(const Error& error) {
+  return error.message.ends_with("[23503]") || is_unique_violation(error);
+}
+
+}  // namespace
+
+// The email's blind index is unique: a second user with the same address (or the same id) is
+// absorbed by ON CONFLICT and refused. Of two nodes creating the same address at once, one wins.
+Result<void> PgStore::create_admin_user(const AdminUserRecord& user) {
+  auto sealed = seal_admin_user(*cipher_, user);
+  if (!sealed) return sealed.error();
+  const SealedAdminUser& u = *sealed;
+  return with_connection<void>([&](PgConnection& db) -> Result<void> {
+    auto rows = db.exec(std::string("INSERT INTO admin_users (") + kAdminUserColumns +
+                            ") VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13) ON CONFLICT DO NOTHING",
+                        Params()
+                            .text(u.id)
+                            .bytes(u.email)
+                            .bytes(u.email_index)
+                            .bytes(u.name)
+                            .integer(u.platform_admin)
+                            .text(u.password_hash)
+                            .optional_bytes(u.totp_secret)
+                            .integer(u.totp_last_step)
+                            .integer(u.failed_sign_ins)
+                            .optional_integer(u.locked_until)
+                            .optional_integer(u.enrolled_at)
+                            .optional_integer(u.disabled_at)
+                            .integer(u.created_at));
+    if (!rows) return rows.error();
+    if (rows->affected() != 1) return failed_precondition("an admin user has that id or email");
+    return ok();
+  });
+}
+
+// totp_last_step only ever rises (use_totp_step moves it; a record read before a step was used
+// must not take it back).
+Result<void> PgStore::update_admin_user(const AdminUserRecord& user) {
+  auto sealed = seal_admin_user(*cipher_, user);
+  if (!sealed) return sealed.error();
+  const SealedAdminUser& u = *sealed;
+  return with_connection<void>([&](PgConnection& db) -> Result<void> {
+    auto rows = db.exec(
+        "UPDATE admin_users SET name = $1, platform_admin = $2, password_hash = $3, totp_secret = $4, "
+        "totp_last_step = GREATEST(totp_last_step, $5::bigint), failed_sign_ins = $6, locked_until = $7, "
+        "enrolled_at = $8, disabled_at = $9 WHERE id = $10",
+        Params()
+            .bytes(u.name)
+            .integer(u.platform_admin)
+            .text(u.password_hash)
+            .optional_bytes(u.totp_secret)
+            .integer(u.totp_last_step)
+            .integer(u.failed_sign_ins)
+            .optional_integer(u.locked_until)
+            .optional_integer(u.enrolled_at)
+            .optional_integer(u.disabled_at)
+            .text(u.id));
+    if (!rows) return rows.error();
+    if (rows->affected() != 1) return not_found("admin user " + u.id);
+    return ok();
+  });
+}
+
+Result<std::optional<AdminUserRecord>> PgStore::find_admin_user(Uuid id) {
+  auto row =
+      with_connection<std::optional<SealedAdminUser>>([&](PgConnection& db) -> Result<std::optional<SealedAdminUser>> {
+        auto rows = db.exec(std::string("SELECT ") + kAdminUserColumns + " FROM admin_users WHERE id = $1",
+                            Params().text(id.to_string()));
+        if (!rows) return rows.error();
+        if (rows->rows() == 0) return std::optional<SealedAdminUser>();
+        return std::optional<SealedAdminUser>(read_admin_user(*rows, 0));
+      });
+  if (!row) return row.error();
+  if (!*row) return std::optional<AdminUserRecord>();
+  auto opened = open_admin_user(*cipher_, **row);
+  if (!opened) return opened.error();
+  return std::optional<AdminUserRecord>(std::move(*opened));
+}
+
+Result<std::optional<AdminUserRecord>> PgStore::find_admin_user_by_email(std::string_view email) {
+  auto index = admin_email_index(*cipher_, email, SystemClock().now());
+  if (!index) return index.error();
+  auto row =
+      with_connection<std::optional<SealedAdminUser>>([&](PgConnection& db) -> Result<std::optional<SealedAdminUser>> {
+        auto rows = db.exec(std::string("SELECT ") + kAdminUserColumns + " FROM admin_users WHERE email_index = $1",
+                            Params().bytes(*index));
+        if (!rows) return rows.error();
+        if (rows->rows() == 0) return std::optional<SealedAdminUser>();
+        return std::optional<SealedAdminUser>(read_admin_user(*rows, 0));
+      });
+  if (!row) return row.error();
+  if (!*row) return std::optional<AdminUserRecord>();
+  auto opened = open_admin_user(*cipher_, **row);
+  if (!opened) return opened.error();
+  return std::optional<AdminUserRecord>(std::move(*opened));
+}
+
+Result<std::vector<AdminUserRecord>> PgStore::list_admin_users() {
+  auto rows =
+      with_connection<std::vector<SealedAdminUser>>([&](PgConnection& db) -> Result<std::vector<SealedAdminUser>> {
+        auto result = db.exec(std::string("SELECT ") + kAdminUserColumns + " FROM admin_users ORDER BY created_at, id");
+        if (!result) return result.error();
+        std::vector<SealedAdminUser> out;
+        for (int i = 0; i < result->rows(); ++i) out.push_back(read_admin_user(*result, i));
+        return out;
+      });
+  if (!rows) return rows.error();
+  std::vector<AdminUserRecord> out;
+  out.reserve(rows->size());
+  for (const SealedAdminUser& row : *rows) {
+    auto opened = open_admin_user(*cipher_, row);
+    if (!opened) return opened.error();
+    out.push_back(std::move(*opened));
+  }
+  return out;
+}
+
+// One conditional UPDATE: of two nodes offered the same step, the row lock lets one change it;
+// the other re-checks the condition against the new value and changes nothing.
+Result<bool> PgStore::use_totp_step(Uuid user, std::int64_t step) {
+  return with_connection<bool>([&](PgConnection& db) -> Result<bool> {
+    auto rows = db.exec("UPDATE admin_users SET totp_last_step = $1 WHERE id = $2 AND totp_last_step < $1",
+                        Params().integer(step).text(user.to_string()));
+    if (!rows) return rows.error();
+    return rows->affected() == 1;
+  });
+}
+
+// A membership of an unknown user or service breaks a foreign key (23503): kFailedPrecondition.
+Result<void> PgStore::put_admin_membership(const AdminMembership& membership) {
+  return with_connection<void>([&](PgConnection& db) -> Result<void> {
+    auto rows = db.exec(std::string("INSERT INTO admin_memberships (") + kAdminMembershipColumns +
+                            ") VALUES ($1, $2, $3, $4) ON CONFLICT (user_id, service_id) DO UPDATE SET "
+                            "permissions = excluded.permissions",
+                        Params()
+                            .text(membership.user.to_string())
+                            .text(membership.service.to_string())
+                            .text(join_permissions(membership.permissions))
+                            .integer(to_micros(membership.created_at)),
+                        PgConnection::Retry::kYes);  // an upsert: harmless to repeat
+    if (!rows) {
+      if (!is_constraint_violation(rows.error())) return rows.error();
+      return failed_precondition("no admin user " + membership.user.to_string() + " or service " +
+                                 membership.service.to_string());
+    }
+    return ok();
+  });
+}
+
+Result<bool> PgStore::delete_admin_membership(Uuid user, ServiceId service) {
+  return with_connection<bool>([&](PgConnection& db) -> Result<bool> {
+    auto rows = db.exec("DELETE FROM admin_memberships WHERE user_id = $1 AND service_id = $2",
+                        Params().text(user.to_string()).text(service.to_string()));
+    if (!rows) return rows.error();
+    return rows->affected() == 1;
+  });
+}
+
+Result<std::vector<AdminMembership>> PgStore::admin_memberships(std::optional<Uuid> user,
+                                                                std::optional<ServiceId> service) {
+  return with_connection<std::vector<AdminMembership>>([&](PgConnection& db) -> Result<std::vector<AdminMembership>> {
+    const char* where = user && service ? " WHERE user_id = $1 AND service_id = $2"
+                        : user          ? " WHERE user_id = $1"
+                        : service       ? " WHERE service_id = $1"
+                                        : "";
+    Params params;
+    if (user) params.text(user->to_string());
+    if (service) params.text(service->to_string());
+    auto rows = db.exec(std::string("SELECT ") + kAdminMembershipColumns + " FROM admin_memberships" + where +
+                            " ORDER BY created_at, user_id, service_id",
+                        params);
+    if (!rows) return rows.error();
+    return read_all<AdminMembership>(*rows, read_admin_membership);
+  });
+}
+
+// One transaction: the user's earlier links (and every expired one) go, the new one comes.
+Result<void> PgStore::add_admin_enrolment(const AdminEnrolment& enrolment) {
+  return with_connection<void>([&](PgConnection& db) -> Result<void> {
+    auto added = db.transaction([&]() -> Result<void> {
+      HERALD_TRY(db.run("DELETE FROM admin_enrolments WHERE user_id = $1 OR expires_at <= $2",
+                        Params().text(enrolment.user.to_string()).integer(to_micros(enrolment.created_at))));
+      return db.run(
+          std::string("INSERT INTO admin_enrolments (") + kAdminEnrolmentColumns + ") VALUES ($1, $2, $3, $4)",
+          Params()
+              .text(enrolment.token_hash)
+              .text(enrolment.user.to_string())
+              .integer(to_micros(enrolment.created_at))
+              .integer(to_micros(enrolment.expires_at)));
+    });
+    if (!added && is_constraint_violation(added.error())) {
+      return failed_precondition("no admin user " + enrolment.user.to_string() + ", or the token exists");
+    }
+    return added;
+  });
+}
+
+Result<std::optional<AdminEnrolment>> PgStore::find_admin_enrolment(std::string_view token_hash, Timestamp now) {
+  return with_connection<std::optional<AdminEnrolment>>([&](PgConnection& db) -> Result<std::optional<AdminEnrolment>> {
+    auto rows = db.exec(std::string("SELECT ") + kAdminEnrolmentColumns +
+                            " FROM admin_enrolments WHERE token_hash = $1 AND expires_at > $2",
+                        Params().text(token_hash).integer(to_micros(now)));
+    if (!rows) return rows.error();
+    if (rows->rows() == 0) return std::optional<AdminEnrolment>();
+    auto enrolment = read_admin_enrolment(*rows, 0);
+    if (!enrolment) return enrolment.error();
+    return std::optional<AdminEnrolment>(std::move(*enrolment));
+  });
+}
+
+// One conditional DELETE: of two nodes taking the same link, one deletes the row.
+Result<bool> PgStore::take_admin_enrolment(std::string_view token_hash, Timestamp now) {
+  return with_connection<bool>([&](PgConnection& db) -> Result<bool> {
+    auto rows = db.exec("DELETE FROM admin_enrolments WHERE token_hash = $1 AND expires_at > $2",
+                        Params().text(token_hash).integer(to_micros(now)));
+    if (!rows) return rows.error();
+    return rows->affected() == 1;
+  });
+}
+
+Result<void> PgStore::set_recovery_codes(Uuid user, const std::vector<std::string>& code_hashes) {
+  const std::string id = user.to_string();
+  return with_connection<void>([&](PgConnection& db) -> Result<void> {
+    auto set = db.transaction([&]() -> Result<void> {
+      HERALD_TRY(db.run("DELETE FROM admin_recovery_codes WHERE user_id = $1", Params().text(id)));
+      for (const std::string& code_hash : code_hashes) {
+        HERALD_TRY(
+            db.run("INSERT INTO admin_recovery_codes (user_id, code_hash) VALUES ($1, $2) ON CONFLICT DO NOTHING",
+                   Params().text(id).text(code_hash)));
+      }
+      return ok();
+    });
+    if (!set && is_constraint_violation(set.error())) return failed_precondition("no admin user " + id);
+    return set;
+  });
+}
+
+Result<bool> PgStore::use_recovery_code(Uuid user, std::string_view code_hash) {
+  return with_connection<bool>([&](PgConnection& db) -> Result<bool> {
+    auto rows = db.exec("DELETE FROM admin_recovery_codes WHERE user_id = $1 AND code_hash = $2",
+                        Params().text(user.to_string()).text(code_hash));
+    if (!rows) return rows.error();
+    return rows->affected() == 1;
+  });
+}
+
+Result<int> PgStore::recovery_codes_left(Uuid user) {
+  return with_connection<int>([&](PgConnection& db) -> Result<int> {
+    auto rows =
+        db.exec("SELECT COUNT(*) FROM admin_recovery_codes WHERE user_id = $1", Params().text(user.to_string()));
+    if (!rows) return rows.error();
+    return static_cast<int>(rows->integer(0, 0));
+  });
+}
+
+Result<void> PgStore::create_admin_session(const AdminSessionRecord& session) {
+  return with_connection<void>([&](PgConnection& db) -> Result<void> {
+    auto rows =
+        db.exec(std::string("INSERT INTO admin_sessions (") + kAdminSessionColumns + ") VALUES ($1, $2, $3, $4, $5)",
+                Params()
+                    .text(session.token_hash)
+                    .text(session.user.to_string())
+                    .integer(to_micros(session.created_at))
+                    .integer(to_micros(session.last_seen_at))
+                    .optional_integer(optional_micros(session.second_factor_at)));
+    if (!rows) {
+      if (!is_constraint_violation(rows.error())) return rows.error();
+      return failed_precondition("no admin user " + session.user.to_string() + ", or the session exists");
+    }
+    return ok();
+  });
+}
+
+Result<std::optional<AdminSessionRecord>> PgStore::find_admin_session(std::string_view token_hash) {
+  return with_connection<std::optional<AdminSessionRecord>>(
+      [&](PgConnection& db) -> Result<std::optional<AdminSessionRecord>> {
+        auto rows =
+            db.exec(std::string("SELECT ") + kAdminSessionColumns + " FROM admin_sessions WHERE token_hash = $1",
+                    Params().text(token_hash));
+        if (!rows) return rows.error();
+        if (rows->rows() == 0) return std::optional<AdminSessionRecord>();
+        auto session = read_admin_session(*rows, 0);
+        if (!session) return session.error();
+        return std::optional<AdminSessionRecord>(std::move(*session));
+      });
+}
+
+// Only the session's own user's row: a token hash never moves a session to another user.
+Result<bool> PgStore::update_admin_session(const AdminSessionRecord& session) {
+  return with_connection<bool>([&](PgConnection& db) -> Result<bool> {
+    auto rows = db.exec(
+        "UPDATE admin_sessions SET last_seen_at = $1, second_factor_at = $2 WHERE token_hash = $3 AND user_id = $4",
+        Params()
+            .integer(to_micros(session.last_seen_at))
+            .optional_integer(optional_micros(session.second_factor_at))
+            .text(session.token_hash)
+            .text(session.user.to_string()));
+    if (!rows) return rows.error();
+    return rows->affected() == 1;
+  });
+}
+
+Result<bool> PgStore::delete_admin_session(std::string_view token_hash) {
+  return with_connection<bool>([&](PgConnection& db) -> Result<bool> {
+    auto rows = db.exec("DELETE FROM admin_sessions WHERE token_hash = $1", Params().text(token_hash));
+    if (!rows) return rows.error();
+    return rows->affected() == 1;
+  });
+}
+
+Result<int> PgStore::delete_admin_sessions(Uuid user) {
+  return with_connection<int>([&](PgConnection& db) -> Result<int> {
+    auto rows = db.exec("DELETE FROM admin_sessions WHERE user_id = $1", Params().text(user.to_string()));
+    if (!rows) return rows.error();
+    return static_cast<int>(rows->affected());
+  });
+}
+
+Result<int> PgStore::delete_expired_admin_sessions(Timestamp idle_cutoff, Timestamp absolute_cutoff) {
+  return with_connection<int>([&](PgConnection& db) -> Result<int> {
+    auto rows = db.exec("DELETE FROM admin_sessions WHERE last_seen_at < $1 OR created_at < $2",
+                        Params().integer(to_micros(idle_cutoff)).integer(to_micros(absolute_cutoff)));
+    if (!rows) return rows.error();
+    return static_cast<int>(rows->affected());
+  });
+}
+
+// A credential id registered already (to anyone) is absorbed by ON CONFLICT and refused; one of
+// an unknown user breaks the foreign key (23503). Both kFailedPrecondition.
+Result<void> PgStore::add_webauthn_credential(const WebAuthnCredential& credential) {
+  return with_connection<void>([&](PgConnection& db) -> Result<void> {
+    auto rows = db.exec(std::string("INSERT INTO webauthn_credentials (") + kWebAuthnCredentialColumns +
+                            ") VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT DO NOTHING",
+                        Params()
+                            .bytes(credential.credential_id)
+                            .text(credential.user.to_string())
+                            .bytes(credential.public_key)
+                            .integer(credential.sign_count)
+                            .text(credential.name)
+                            .integer(to_micros(credential.created_at))
+                            .optional_integer(optional_micros(credential.last_used_at)));
+    if (!rows) {
+      if (!is_constraint_violation(rows.error())) return rows.error();
+      return failed_precondition("no admin user " + credential.user.to_string());
+    }
+    if (rows->affected() != 1) return failed_precondition("that WebAuthn credential is registered already");
+    return ok();
+  });
+}
+
+Result<std::vector<WebAuthnCredential>> PgStore::webauthn_credentials(Uuid user) {
+  return with_connection<std::vector<WebAuthnCredential>>(
+      [&](PgConnection& db) -> Result<std::vector<WebAuthnCredential>> {
+        auto rows = db.exec(std::string("SELECT ") + kWebAuthnCredentialColumns +
+                                " FROM webauthn_credentials WHERE user_id = $1 ORDER BY created_at, credential_id",
+                            Params().text(user.to_string()));
+        if (!rows) return rows.error();
+        return read_all<WebAuthnCredential>(*rows, read_webauthn_credential);
+      });
+}
+
+Result<std::optional<WebAuthnCredential>> PgStore::find_webauthn_credential(std::string_view credential_id) {
+  return with_connection<std::optional<WebAuthnCredential>>(
+      [&](PgConnection& db) -> Result<std::optional<WebAuthnCredential>> {
+        auto rows = db.exec(
+            std::string("SELECT ") + kWebAuthnCredentialColumns + " FROM webauthn_credentials WHERE credential_id = $1",
+            Params().bytes(credential_id));
+        if (!rows) return rows.error();
+        if (rows->rows() == 0) return std::optional<WebAuthnCredential>();
+        auto credential = read_webauthn_credential(*rows, 0);
+        if (!credential) return credential.error();
+        return std::optional<WebAuthnCredential>(std::move(*credential));
+      });
+}
+
+// One conditional UPDATE: a counter that does not rise (a cloned authenticator, a replayed
+// assertion, or the same assertion offered to two nodes) changes nothing.
+Result<bool> PgStore::use_webauthn_credential(std::string_view credential_id, std::int64_t sign_count, Timestamp at) {
+  return with_connection<bool>([&](PgConnection& db) -> Result<bool> {
+    auto rows = db.exec(
+        "UPDATE webauthn_credentials SET sign_count = $1, last_used_at = $2 WHERE credential_id = $3 AND "
+        "(sign_count < $1 OR (sign_count = 0 AND $1 = 0))",
+        Params().integer(sign_count).integer(to_micros(at)).bytes(credential_id));
+    if (!rows) return rows.error();
+    return rows->affected() == 1;
+  });
+}
+
+Result<bool> PgStore::delete_webauthn_credential(Uuid user, std::string_view credential_id) {
+  return with_connection<bool>([&](PgConnection& db) -> Result<bool> {
+    auto rows = db.exec("DELETE FROM webauthn_credentials WHERE credential_id = $1 AND user_id = $2",
+                        Params().bytes(credential_id).text(user.to_string()));
+    if (!rows) return rows.error();
+    return rows->affected() == 1;
+  });
+}
+
 }  // namespace herald::store::postgres

@@ -408,6 +408,69 @@ CREATE INDEX nhs_callbacks_client ON nhs_callbacks(client_id, state);
 CREATE INDEX nhs_callbacks_target ON nhs_callbacks(target_id);
 CREATE INDEX nhs_callbacks_service_created ON nhs_callbacks(service_id, created_at);
 )sql"},
+    // The admin web UI's users (issue 19). Email and name are personal and the TOTP secret is a
+    // credential: sealed under the "secrets" key; the email is found through its blind index
+    // (unique: one user per address). Passwords, enrolment links, sessions and recovery codes are
+    // stored only as hashes. Every "use" (a TOTP step, a recovery code, an enrolment link, a
+    // WebAuthn signature counter) is one conditional UPDATE or DELETE, so it succeeds once.
+    Migration{21, "admin users", R"sql(
+CREATE TABLE admin_users (
+  id TEXT PRIMARY KEY,
+  email BLOB NOT NULL,
+  email_index BLOB NOT NULL UNIQUE,
+  name BLOB NOT NULL,
+  platform_admin INTEGER NOT NULL,
+  password_hash TEXT NOT NULL,
+  totp_secret BLOB,
+  totp_last_step INTEGER NOT NULL,
+  failed_sign_ins INTEGER NOT NULL,
+  locked_until INTEGER,
+  enrolled_at INTEGER,
+  disabled_at INTEGER,
+  created_at INTEGER NOT NULL
+) STRICT;
+CREATE TABLE admin_memberships (
+  user_id TEXT NOT NULL REFERENCES admin_users(id),
+  service_id TEXT NOT NULL REFERENCES services(id),
+  permissions TEXT NOT NULL,
+  created_at INTEGER NOT NULL,
+  PRIMARY KEY (user_id, service_id)
+) STRICT;
+CREATE INDEX admin_memberships_service ON admin_memberships(service_id);
+CREATE TABLE admin_enrolments (
+  token_hash TEXT PRIMARY KEY,
+  user_id TEXT NOT NULL REFERENCES admin_users(id),
+  created_at INTEGER NOT NULL,
+  expires_at INTEGER NOT NULL
+) STRICT;
+CREATE INDEX admin_enrolments_user ON admin_enrolments(user_id);
+CREATE INDEX admin_enrolments_expires ON admin_enrolments(expires_at);
+CREATE TABLE admin_recovery_codes (
+  user_id TEXT NOT NULL REFERENCES admin_users(id),
+  code_hash TEXT NOT NULL,
+  PRIMARY KEY (user_id, code_hash)
+) STRICT;
+CREATE TABLE admin_sessions (
+  token_hash TEXT PRIMARY KEY,
+  user_id TEXT NOT NULL REFERENCES admin_users(id),
+  created_at INTEGER NOT NULL,
+  last_seen_at INTEGER NOT NULL,
+  second_factor_at INTEGER
+) STRICT;
+CREATE INDEX admin_sessions_user ON admin_sessions(user_id);
+CREATE INDEX admin_sessions_last_seen ON admin_sessions(last_seen_at);
+CREATE INDEX admin_sessions_created ON admin_sessions(created_at);
+CREATE TABLE webauthn_credentials (
+  credential_id BLOB PRIMARY KEY,
+  user_id TEXT NOT NULL REFERENCES admin_users(id),
+  public_key BLOB NOT NULL,
+  sign_count INTEGER NOT NULL,
+  name TEXT NOT NULL,
+  created_at INTEGER NOT NULL,
+  last_used_at INTEGER
+) STRICT;
+CREATE INDEX webauthn_credentials_user ON webauthn_credentials(user_id, created_at);
+)sql"},
 };
 
 static_assert(kMigrations.back().version == kSchemaVersion, "a new migration raises store::kSchemaVersion");

@@ -2223,4 +2223,521 @@ Result<bool> SqliteStore::replay_nhs_callback(std::int64_t id, Timestamp now) {
   return replayed;
 }
 
+namespace {
+
+SealedAdminUser read_admin_user(const Statement& row) {
+  SealedAdminUser u;
+  u.id = row.column_text(0);
+  u.email = row.column_blob(1);
+  u.email_index = row.column_blob(2);
+  u.name = row.column_blob(3);
+  u.platform_admin = row.column_int(4);
+  u.password_hash = row.column_text(5);
+  if (!row.column_is_null(6)) u.totp_secret = row.column_blob(6);
+  u.totp_last_step = row.column_int(7);
+  u.failed_sign_ins = row.column_int(8);
+  u.locked_until = row.column_optional_int(9);
+  u.enrolled_at = row.column_optional_int(10);
+  u.disabled_at = row.column_optional_int(11);
+  u.created_at = row.column_int(12);
+  return u;
+}
+
+Result<AdminMembership> read_admin_membership(const Statement& row) {
+  auto user = Uuid::parse(row.column_text(0));
+  auto service = ServiceId::parse(row.column_text(1));
+  if (!user || !service) return data_loss("malformed id in admin_memberships row");
+  return AdminMembership{*user, *service, split_permissions(row.column_text(2)), from_micros(row.column_int(3))};
+}
+
+Result<AdminEnrolment> read_admin_enrolment(const Statement& row) {
+  auto user = Uuid::parse(row.column_text(1));
+  if (!user) return data_loss("malformed id in admin_enrolments row");
+  return AdminEnrolment{row.column_text(0), *user, from_micros(row.column_int(2)), from_micros(row.column_int(3))};
+}
+
+Result<AdminSessionRecord> read_admin_session(const Statement& row) {
+  auto user = Uuid::parse(row.column_text(1));
+  if (!user) return data_loss("malformed id in admin_sessions row");
+  return AdminSessionRecord{row.column_text(0), *user, from_micros(row.column_int(2)), from_micros(row.column_int(3)),
+                            optional_time(row.column_optional_int(4))};
+}
+
+Result<WebAuthnCredential> read_webauthn_credential(const Statement& row) {
+  auto user = Uuid::parse(row.column_text(1));
+  if (!user) return data_loss("malformed id in webauthn_credentials row");
+  return WebAuthnCredential{row.column_blob(0),
+                            *user,
+                            row.column_blob(2),
+                            row.column_int(3),
+                            row.column_text(4),
+                            from_micros(row.column_int(5)),
+                            optional_time(row.column_optional_int(6))};
+}
+
+// Every row of `stmt`, read by `read` (which may fail).
+template <typename T, typename Read>
+Result<std::vector<T>> read_all(Statement& stmt, Read&& read) {
+  std::vector<T> out;
+  while (true) {
+    auto row = stmt.step();
+    if (!row) return row.error();
+    if (!*row) return out;
+    auto value = read(stmt);
+    if (!value) return value.error();
+    out.push_back(std::move(*value));
+  }
+}
+
+}  // namespace
+
+// The email's blind index is unique: a second user with the same address (or the same id) is
+// absorbed by ON CONFLICT and refused.
+Result<void> SqliteStore::create_admin_user(const AdminUserRecord& user) {
+  auto sealed = seal_admin_user(*cipher_, user);
+  if (!sealed) return sealed.error();
+  const SealedAdminUser& u = *sealed;
+  return writer_->run([&](Connection& db) -> Result<void> {
+    auto stmt = db.prepare(std::string("INSERT INTO admin_users (") + kAdminUserColumns +
+                           ") VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING");
+    if (!stmt) return stmt.error();
+    HERALD_TRY(stmt->bind_text(1, u.id)
+                   .bind_blob(2, u.email)
+                   .bind_blob(3, u.email_index)
+                   .bind_blob(4, u.name)
+                   .bind_int(5, u.platform_admin)
+                   .bind_text(6, u.password_hash)
+                   .bind_optional_blob(7, u.totp_secret)
+                   .bind_int(8, u.totp_last_step)
+                   .bind_int(9, u.failed_sign_ins)
+                   .bind_optional_int(10, u.locked_until)
+                   .bind_optional_int(11, u.enrolled_at)
+                   .bind_optional_int(12, u.disabled_at)
+                   .bind_int(13, u.created_at)
+                   .run());
+    if (db.changes() != 1) return failed_precondition("an admin user has that id or email");
+    return ok();
+  });
+}
+
+// totp_last_step only ever rises (use_totp_step moves it; a record read before a step was used
+// must not take it back).
+Result<void> SqliteStore::update_admin_user(const AdminUserRecord& user) {
+  auto sealed = seal_admin_user(*cipher_, user);
+  if (!sealed) return sealed.error();
+  const SealedAdminUser& u = *sealed;
+  return writer_->run([&](Connection& db) -> Result<void> {
+    auto stmt = db.prepare(
+        "UPDATE admin_users SET name = ?, platform_admin = ?, password_hash = ?, totp_secret = ?, "
+        "totp_last_step = MAX(totp_last_step, ?), failed_sign_ins = ?, locked_until = ?, enrolled_at = ?, "
+        "disabled_at = ? WHERE id = ?");
+    if (!stmt) return stmt.error();
+    HERALD_TRY(stmt->bind_blob(1, u.name)
+                   .bind_int(2, u.platform_admin)
+                   .bind_text(3, u.password_hash)
+                   .bind_optional_blob(4, u.totp_secret)
+                   .bind_int(5, u.totp_last_step)
+                   .bind_int(6, u.failed_sign_ins)
+                   .bind_optional_int(7, u.locked_until)
+                   .bind_optional_int(8, u.enrolled_at)
+                   .bind_optional_int(9, u.disabled_at)
+                   .bind_text(10, u.id)
+                   .run());
+    if (db.changes() != 1) return not_found("admin user " + u.id);
+    return ok();
+  });
+}
+
+Result<std::optional<AdminUserRecord>> SqliteStore::find_admin_user(Uuid id) {
+  auto row = with_reader<std::optional<SealedAdminUser>>([&](Connection& db) -> Result<std::optional<SealedAdminUser>> {
+    auto stmt = db.prepare(std::string("SELECT ") + kAdminUserColumns + " FROM admin_users WHERE id = ?");
+    if (!stmt) return stmt.error();
+    stmt->bind_text(1, id.to_string());
+    auto found = stmt->step();
+    if (!found) return found.error();
+    if (!*found) return std::optional<SealedAdminUser>();
+    return std::optional<SealedAdminUser>(read_admin_user(*stmt));
+  });
+  if (!row) return row.error();
+  if (!*row) return std::optional<AdminUserRecord>();
+  auto opened = open_admin_user(*cipher_, **row);
+  if (!opened) return opened.error();
+  return std::optional<AdminUserRecord>(std::move(*opened));
+}
+
+Result<std::optional<AdminUserRecord>> SqliteStore::find_admin_user_by_email(std::string_view email) {
+  auto index = admin_email_index(*cipher_, email, SystemClock().now());
+  if (!index) return index.error();
+  auto row = with_reader<std::optional<SealedAdminUser>>([&](Connection& db) -> Result<std::optional<SealedAdminUser>> {
+    auto stmt = db.prepare(std::string("SELECT ") + kAdminUserColumns + " FROM admin_users WHERE email_index = ?");
+    if (!stmt) return stmt.error();
+    stmt->bind_blob(1, *index);
+    auto found = stmt->step();
+    if (!found) return found.error();
+    if (!*found) return std::optional<SealedAdminUser>();
+    return std::optional<SealedAdminUser>(read_admin_user(*stmt));
+  });
+  if (!row) return row.error();
+  if (!*row) return std::optional<AdminUserRecord>();
+  auto opened = open_admin_user(*cipher_, **row);
+  if (!opened) return opened.error();
+  return std::optional<AdminUserRecord>(std::move(*opened));
+}
+
+Result<std::vector<AdminUserRecord>> SqliteStore::list_admin_users() {
+  auto rows = with_reader<std::vector<SealedAdminUser>>([&](Connection& db) -> Result<std::vector<SealedAdminUser>> {
+    auto stmt = db.prepare(std::string("SELECT ") + kAdminUserColumns + " FROM admin_users ORDER BY created_at, id");
+    if (!stmt) return stmt.error();
+    return read_all<SealedAdminUser>(
+        *stmt, [](const Statement& row) -> Result<SealedAdminUser> { return read_admin_user(row); });
+  });
+  if (!rows) return rows.error();
+  std::vector<AdminUserRecord> out;
+  out.reserve(rows->size());
+  for (const SealedAdminUser& row : *rows) {
+    auto opened = open_admin_user(*cipher_, row);
+    if (!opened) return opened.error();
+    out.push_back(std::move(*opened));
+  }
+  return out;
+}
+
+// One conditional UPDATE: of two nodes offered the same step, one changes the row.
+Result<bool> SqliteStore::use_totp_step(Uuid user, std::int64_t step) {
+  bool used = false;
+  auto result = writer_->run([&](Connection& db) -> Result<void> {
+    auto stmt = db.prepare("UPDATE admin_users SET totp_last_step = ? WHERE id = ? AND totp_last_step < ?");
+    if (!stmt) return stmt.error();
+    HERALD_TRY(stmt->bind_int(1, step).bind_text(2, user.to_string()).bind_int(3, step).run());
+    used = db.changes() == 1;
+    return ok();
+  });
+  if (!result) return result.error();
+  return used;
+}
+
+// A membership of an unknown user or service breaks a foreign key: kFailedPrecondition.
+Result<void> SqliteStore::put_admin_membership(const AdminMembership& membership) {
+  return writer_->run([&](Connection& db) -> Result<void> {
+    auto stmt = db.prepare(std::string("INSERT INTO admin_memberships (") + kAdminMembershipColumns +
+                           ") VALUES (?, ?, ?, ?) ON CONFLICT (user_id, service_id) DO UPDATE SET "
+                           "permissions = excluded.permissions");
+    if (!stmt) return stmt.error();
+    auto stored = stmt->bind_text(1, membership.user.to_string())
+                      .bind_text(2, membership.service.to_string())
+                      .bind_text(3, join_permissions(membership.permissions))
+                      .bind_int(4, to_micros(membership.created_at))
+                      .run();
+    if (!stored) {
+      if (stored.error().code != ErrorCode::kInvalidArgument) return stored.error();
+      return failed_precondition("no admin user " + membership.user.to_string() + " or service " +
+                                 membership.service.to_string());
+    }
+    return ok();
+  });
+}
+
+Result<bool> SqliteStore::delete_admin_membership(Uuid user, ServiceId service) {
+  bool deleted = false;
+  auto result = writer_->run([&](Connection& db) -> Result<void> {
+    auto stmt = db.prepare("DELETE FROM admin_memberships WHERE user_id = ? AND service_id = ?");
+    if (!stmt) return stmt.error();
+    HERALD_TRY(stmt->bind_text(1, user.to_string()).bind_text(2, service.to_string()).run());
+    deleted = db.changes() == 1;
+    return ok();
+  });
+  if (!result) return result.error();
+  return deleted;
+}
+
+Result<std::vector<AdminMembership>> SqliteStore::admin_memberships(std::optional<Uuid> user,
+                                                                    std::optional<ServiceId> service) {
+  return with_reader<std::vector<AdminMembership>>([&](Connection& db) -> Result<std::vector<AdminMembership>> {
+    const char* where = user && service ? " WHERE user_id = ? AND service_id = ?"
+                        : user          ? " WHERE user_id = ?"
+                        : service       ? " WHERE service_id = ?"
+                                        : "";
+    auto stmt = db.prepare(std::string("SELECT ") + kAdminMembershipColumns + " FROM admin_memberships" + where +
+                           " ORDER BY created_at, user_id, service_id");
+    if (!stmt) return stmt.error();
+    int n = 0;
+    if (user) stmt->bind_text(++n, user->to_string());
+    if (service) stmt->bind_text(++n, service->to_string());
+    return read_all<AdminMembership>(*stmt, read_admin_membership);
+  });
+}
+
+// One transaction: the user's earlier links (and every expired one) go, the new one comes.
+Result<void> SqliteStore::add_admin_enrolment(const AdminEnrolment& enrolment) {
+  return writer_->run([&](Connection& db) -> Result<void> {
+    auto earlier = db.prepare("DELETE FROM admin_enrolments WHERE user_id = ? OR expires_at <= ?");
+    if (!earlier) return earlier.error();
+    HERALD_TRY(earlier->bind_text(1, enrolment.user.to_string()).bind_int(2, to_micros(enrolment.created_at)).run());
+    auto stmt =
+        db.prepare(std::string("INSERT INTO admin_enrolments (") + kAdminEnrolmentColumns + ") VALUES (?, ?, ?, ?)");
+    if (!stmt) return stmt.error();
+    auto stored = stmt->bind_text(1, enrolment.token_hash)
+                      .bind_text(2, enrolment.user.to_string())
+                      .bind_int(3, to_micros(enrolment.created_at))
+                      .bind_int(4, to_micros(enrolment.expires_at))
+                      .run();
+    if (!stored) {
+      if (stored.error().code != ErrorCode::kInvalidArgument) return stored.error();
+      return failed_precondition("no admin user " + enrolment.user.to_string() + ", or the token exists");
+    }
+    return ok();
+  });
+}
+
+Result<std::optional<AdminEnrolment>> SqliteStore::find_admin_enrolment(std::string_view token_hash, Timestamp now) {
+  return with_reader<std::optional<AdminEnrolment>>([&](Connection& db) -> Result<std::optional<AdminEnrolment>> {
+    auto stmt = db.prepare(std::string("SELECT ") + kAdminEnrolmentColumns +
+                           " FROM admin_enrolments WHERE token_hash = ? AND expires_at > ?");
+    if (!stmt) return stmt.error();
+    stmt->bind_text(1, token_hash).bind_int(2, to_micros(now));
+    auto found = stmt->step();
+    if (!found) return found.error();
+    if (!*found) return std::optional<AdminEnrolment>();
+    auto enrolment = read_admin_enrolment(*stmt);
+    if (!enrolment) return enrolment.error();
+    return std::optional<AdminEnrolment>(std::move(*enrolment));
+  });
+}
+
+Result<bool> SqliteStore::take_admin_enrolment(std::string_view token_hash, Timestamp now) {
+  bool taken = false;
+  auto result = writer_->run([&](Connection& db) -> Result<void> {
+    auto stmt = db.prepare("DELETE FROM admin_enrolments WHERE token_hash = ? AND expires_at > ?");
+    if (!stmt) return stmt.error();
+    HERALD_TRY(stmt->bind_text(1, token_hash).bind_int(2, to_micros(now)).run());
+    taken = db.changes() == 1;
+    return ok();
+  });
+  if (!result) return result.error();
+  return taken;
+}
+
+Result<void> SqliteStore::set_recovery_codes(Uuid user, const std::vector<std::string>& code_hashes) {
+  return writer_->run([&](Connection& db) -> Result<void> {
+    const std::string id = user.to_string();
+    auto old_codes = db.prepare("DELETE FROM admin_recovery_codes WHERE user_id = ?");
+    if (!old_codes) return old_codes.error();
+    HERALD_TRY(old_codes->bind_text(1, id).run());
+    for (const std::string& code_hash : code_hashes) {
+      auto stmt =
+          db.prepare("INSERT INTO admin_recovery_codes (user_id, code_hash) VALUES (?, ?) ON CONFLICT DO NOTHING");
+      if (!stmt) return stmt.error();
+      auto stored = stmt->bind_text(1, id).bind_text(2, code_hash).run();
+      if (!stored) {
+        if (stored.error().code != ErrorCode::kInvalidArgument) return stored.error();
+        return failed_precondition("no admin user " + id);
+      }
+    }
+    return ok();
+  });
+}
+
+Result<bool> SqliteStore::use_recovery_code(Uuid user, std::string_view code_hash) {
+  bool used = false;
+  auto result = writer_->run([&](Connection& db) -> Result<void> {
+    auto stmt = db.prepare("DELETE FROM admin_recovery_codes WHERE user_id = ? AND code_hash = ?");
+    if (!stmt) return stmt.error();
+    HERALD_TRY(stmt->bind_text(1, user.to_string()).bind_text(2, code_hash).run());
+    used = db.changes() == 1;
+    return ok();
+  });
+  if (!result) return result.error();
+  return used;
+}
+
+Result<int> SqliteStore::recovery_codes_left(Uuid user) {
+  return with_reader<int>([&](Connection& db) -> Result<int> {
+    auto stmt = db.prepare("SELECT COUNT(*) FROM admin_recovery_codes WHERE user_id = ?");
+    if (!stmt) return stmt.error();
+    stmt->bind_text(1, user.to_string());
+    auto row = stmt->step();
+    if (!row) return row.error();
+    return static_cast<int>(stmt->column_int(0));
+  });
+}
+
+Result<void> SqliteStore::create_admin_session(const AdminSessionRecord& session) {
+  return writer_->run([&](Connection& db) -> Result<void> {
+    auto stmt =
+        db.prepare(std::string("INSERT INTO admin_sessions (") + kAdminSessionColumns + ") VALUES (?, ?, ?, ?, ?)");
+    if (!stmt) return stmt.error();
+    auto stored = stmt->bind_text(1, session.token_hash)
+                      .bind_text(2, session.user.to_string())
+                      .bind_int(3, to_micros(session.created_at))
+                      .bind_int(4, to_micros(session.last_seen_at))
+                      .bind_optional_int(5, optional_micros(session.second_factor_at))
+                      .run();
+    if (!stored) {
+      if (stored.error().code != ErrorCode::kInvalidArgument) return stored.error();
+      return failed_precondition("no admin user " + session.user.to_string() + ", or the session exists");
+    }
+    return ok();
+  });
+}
+
+Result<std::optional<AdminSessionRecord>> SqliteStore::find_admin_session(std::string_view token_hash) {
+  return with_reader<std::optional<AdminSessionRecord>>(
+      [&](Connection& db) -> Result<std::optional<AdminSessionRecord>> {
+        auto stmt =
+            db.prepare(std::string("SELECT ") + kAdminSessionColumns + " FROM admin_sessions WHERE token_hash = ?");
+        if (!stmt) return stmt.error();
+        stmt->bind_text(1, token_hash);
+        auto found = stmt->step();
+        if (!found) return found.error();
+        if (!*found) return std::optional<AdminSessionRecord>();
+        auto session = read_admin_session(*stmt);
+        if (!session) return session.error();
+        return std::optional<AdminSessionRecord>(std::move(*session));
+      });
+}
+
+// Only the session's own user's row: a token hash never moves a session to another user.
+Result<bool> SqliteStore::update_admin_session(const AdminSessionRecord& session) {
+  bool updated = false;
+  auto result = writer_->run([&](Connection& db) -> Result<void> {
+    auto stmt = db.prepare(
+        "UPDATE admin_sessions SET last_seen_at = ?, second_factor_at = ? WHERE token_hash = ? AND user_id = ?");
+    if (!stmt) return stmt.error();
+    HERALD_TRY(stmt->bind_int(1, to_micros(session.last_seen_at))
+                   .bind_optional_int(2, optional_micros(session.second_factor_at))
+                   .bind_text(3, session.token_hash)
+                   .bind_text(4, session.user.to_string())
+                   .run());
+    updated = db.changes() == 1;
+    return ok();
+  });
+  if (!result) return result.error();
+  return updated;
+}
+
+Result<bool> SqliteStore::delete_admin_session(std::string_view token_hash) {
+  bool deleted = false;
+  auto result = writer_->run([&](Connection& db) -> Result<void> {
+    auto stmt = db.prepare("DELETE FROM admin_sessions WHERE token_hash = ?");
+    if (!stmt) return stmt.error();
+    HERALD_TRY(stmt->bind_text(1, token_hash).run());
+    deleted = db.changes() == 1;
+    return ok();
+  });
+  if (!result) return result.error();
+  return deleted;
+}
+
+Result<int> SqliteStore::delete_admin_sessions(Uuid user) {
+  int deleted = 0;
+  auto result = writer_->run([&](Connection& db) -> Result<void> {
+    auto stmt = db.prepare("DELETE FROM admin_sessions WHERE user_id = ?");
+    if (!stmt) return stmt.error();
+    HERALD_TRY(stmt->bind_text(1, user.to_string()).run());
+    deleted = static_cast<int>(db.changes());
+    return ok();
+  });
+  if (!result) return result.error();
+  return deleted;
+}
+
+Result<int> SqliteStore::delete_expired_admin_sessions(Timestamp idle_cutoff, Timestamp absolute_cutoff) {
+  int deleted = 0;
+  auto result = writer_->run([&](Connection& db) -> Result<void> {
+    auto stmt = db.prepare("DELETE FROM admin_sessions WHERE last_seen_at < ? OR created_at < ?");
+    if (!stmt) return stmt.error();
+    HERALD_TRY(stmt->bind_int(1, to_micros(idle_cutoff)).bind_int(2, to_micros(absolute_cutoff)).run());
+    deleted = static_cast<int>(db.changes());
+    return ok();
+  });
+  if (!result) return result.error();
+  return deleted;
+}
+
+// A credential id registered already (to anyone) is absorbed by ON CONFLICT and refused; one of
+// an unknown user breaks the foreign key. Both kFailedPrecondition.
+Result<void> SqliteStore::add_webauthn_credential(const WebAuthnCredential& credential) {
+  return writer_->run([&](Connection& db) -> Result<void> {
+    auto stmt = db.prepare(std::string("INSERT INTO webauthn_credentials (") + kWebAuthnCredentialColumns +
+                           ") VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING");
+    if (!stmt) return stmt.error();
+    auto stored = stmt->bind_blob(1, credential.credential_id)
+                      .bind_text(2, credential.user.to_string())
+                      .bind_blob(3, credential.public_key)
+                      .bind_int(4, credential.sign_count)
+                      .bind_text(5, credential.name)
+                      .bind_int(6, to_micros(credential.created_at))
+                      .bind_optional_int(7, optional_micros(credential.last_used_at))
+                      .run();
+    if (!stored) {
+      if (stored.error().code != ErrorCode::kInvalidArgument) return stored.error();
+      return failed_precondition("no admin user " + credential.user.to_string());
+    }
+    if (db.changes() != 1) return failed_precondition("that WebAuthn credential is registered already");
+    return ok();
+  });
+}
+
+Result<std::vector<WebAuthnCredential>> SqliteStore::webauthn_credentials(Uuid user) {
+  return with_reader<std::vector<WebAuthnCredential>>([&](Connection& db) -> Result<std::vector<WebAuthnCredential>> {
+    auto stmt = db.prepare(std::string("SELECT ") + kWebAuthnCredentialColumns +
+                           " FROM webauthn_credentials WHERE user_id = ? ORDER BY created_at, credential_id");
+    if (!stmt) return stmt.error();
+    stmt->bind_text(1, user.to_string());
+    return read_all<WebAuthnCredential>(*stmt, read_webauthn_credential);
+  });
+}
+
+Result<std::optional<WebAuthnCredential>> SqliteStore::find_webauthn_credential(std::string_view credential_id) {
+  return with_reader<std::optional<WebAuthnCredential>>(
+      [&](Connection& db) -> Result<std::optional<WebAuthnCredential>> {
+        auto stmt = db.prepare(std::string("SELECT ") + kWebAuthnCredentialColumns +
+                               " FROM webauthn_credentials WHERE credential_id = ?");
+        if (!stmt) return stmt.error();
+        stmt->bind_blob(1, credential_id);
+        auto found = stmt->step();
+        if (!found) return found.error();
+        if (!*found) return std::optional<WebAuthnCredential>();
+        auto credential = read_webauthn_credential(*stmt);
+        if (!credential) return credential.error();
+        return std::optional<WebAuthnCredential>(std::move(*credential));
+      });
+}
+
+// One conditional UPDATE: a counter that does not rise (a cloned authenticator, a replayed
+// assertion, or the same assertion offered to two nodes) changes nothing.
+Result<bool> SqliteStore::use_webauthn_credential(std::string_view credential_id, std::int64_t sign_count,
+                                                  Timestamp at) {
+  bool used = false;
+  auto result = writer_->run([&](Connection& db) -> Result<void> {
+    auto stmt = db.prepare(
+        "UPDATE webauthn_credentials SET sign_count = ?, last_used_at = ? WHERE credential_id = ? AND "
+        "(sign_count < ? OR (sign_count = 0 AND ? = 0))");
+    if (!stmt) return stmt.error();
+    HERALD_TRY(stmt->bind_int(1, sign_count)
+                   .bind_int(2, to_micros(at))
+                   .bind_blob(3, credential_id)
+                   .bind_int(4, sign_count)
+                   .bind_int(5, sign_count)
+                   .run());
+    used = db.changes() == 1;
+    return ok();
+  });
+  if (!result) return result.error();
+  return used;
+}
+
+Result<bool> SqliteStore::delete_webauthn_credential(Uuid user, std::string_view credential_id) {
+  bool deleted = false;
+  auto result = writer_->run([&](Connection& db) -> Result<void> {
+    auto stmt = db.prepare("DELETE FROM webauthn_credentials WHERE credential_id = ? AND user_id = ?");
+    if (!stmt) return stmt.error();
+    HERALD_TRY(stmt->bind_blob(1, credential_id).bind_text(2, user.to_string()).run());
+    deleted = db.changes() == 1;
+    return ok();
+  });
+  if (!result) return result.error();
+  return deleted;
+}
+
 }  // namespace herald::store::sqlite

@@ -120,6 +120,34 @@ class SqliteStore final : public Store {
   Result<void> finish_nhs_callback(const NhsCallbackAttempt& attempt) override;
   Result<std::vector<NhsCallbackRecord>> dead_nhs_callbacks(std::optional<Uuid> client, int limit) override;
   Result<bool> replay_nhs_callback(std::int64_t id, Timestamp now) override;
+  // AdminUserStore.
+  Result<void> create_admin_user(const AdminUserRecord& user) override;
+  Result<void> update_admin_user(const AdminUserRecord& user) override;
+  Result<std::optional<AdminUserRecord>> find_admin_user(Uuid id) override;
+  Result<std::optional<AdminUserRecord>> find_admin_user_by_email(std::string_view email) override;
+  Result<std::vector<AdminUserRecord>> list_admin_users() override;
+  Result<bool> use_totp_step(Uuid user, std::int64_t step) override;
+  Result<void> put_admin_membership(const AdminMembership& membership) override;
+  Result<bool> delete_admin_membership(Uuid user, ServiceId service) override;
+  Result<std::vector<AdminMembership>> admin_memberships(std::optional<Uuid> user,
+                                                         std::optional<ServiceId> service) override;
+  Result<void> add_admin_enrolment(const AdminEnrolment& enrolment) override;
+  Result<std::optional<AdminEnrolment>> find_admin_enrolment(std::string_view token_hash, Timestamp now) override;
+  Result<bool> take_admin_enrolment(std::string_view token_hash, Timestamp now) override;
+  Result<void> set_recovery_codes(Uuid user, const std::vector<std::string>& code_hashes) override;
+  Result<bool> use_recovery_code(Uuid user, std::string_view code_hash) override;
+  Result<int> recovery_codes_left(Uuid user) override;
+  Result<void> create_admin_session(const AdminSessionRecord& session) override;
+  Result<std::optional<AdminSessionRecord>> find_admin_session(std::string_view token_hash) override;
+  Result<bool> update_admin_session(const AdminSessionRecord& session) override;
+  Result<bool> delete_admin_session(std::string_view token_hash) override;
+  Result<int> delete_admin_sessions(Uuid user) override;
+  Result<int> delete_expired_admin_sessions(Timestamp idle_cutoff, Timestamp absolute_cutoff) override;
+  Result<void> add_webauthn_credential(const WebAuthnCredential& credential) override;
+  Result<std::vector<WebAuthnCredential>> webauthn_credentials(Uuid user) override;
+  Result<std::optional<WebAuthnCredential>> find_webauthn_credential(std::string_view credential_id) override;
+  Result<bool> use_webauthn_credential(std::string_view credential_id, std::int64_t sign_count, Timestamp at) override;
+  Result<bool> delete_webauthn_credential(Uuid user, std::string_view credential_id) override;
   Result<void> read_audit(std::int64_t after_seq, std::optional<Timestamp> since,
                           const std::function<Result<void>(const crypto::AuditEntry&)>& visit) override;
   Result<void> insert_notification(const NotificationRecord& record) override;
