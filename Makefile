@@ -12,7 +12,7 @@ DEBIAN_PACKAGES := g++ cmake make pkg-config ccache libboost1.81-dev libssl-dev 
 	python3 python3-aiosmtpd ca-certificates clang libclang-rt-14-dev clang-format clang-tidy libtsan2 wrk nginx libbenchmark-dev \
 	softhsm2 libp11-kit-dev postgresql-15 postgresql-client-15 libpq-dev \
 	libphonenumber8 libprotobuf-dev libabsl-dev libcairo2-dev libpango1.0-dev libpoppler-cpp-dev \
-	libssh-dev openssh-server openssh-sftp-server faketime
+	libssh-dev openssh-server openssh-sftp-server faketime libargon2-dev libqrencode-dev
 
 # libphonenumber's headers. Debian 12's libphonenumber-dev cannot be installed beside
 # libboost1.81-dev: it depends on libboost-thread-dev, i.e. Boost 1.74, whose headers would replace
@@ -40,6 +40,10 @@ deps:
 	    { apt-get update -qq && apt-get download -qq $(PHONENUMBER_DEB); }; } && \
 	  cd - >/dev/null && mkdir -p $(PHONENUMBER_DIR) && \
 	  dpkg-deb -x "$$tmp"/libphonenumber-dev_*.deb $(PHONENUMBER_DIR); \
+	fi
+	@# The admin UI's assets (nhsuk-frontend), embedded in the binary at build time.
+	@if [ ! -f ui/node_modules/.package-lock.json ] || [ ui/package-lock.json -nt ui/node_modules/.package-lock.json ]; then \
+	  cd ui && npm ci --no-audit --no-fund; \
 	fi
 
 build/release/Makefile:

@@ -13,6 +13,7 @@
 #include "crypto/keyring.h"
 #include "crypto/self_signed.h"
 #include "domain/admin.h"
+#include "domain/users/users.h"
 #include "store/sqlite/sqlite_store.h"
 
 namespace herald::cli {
@@ -76,9 +77,49 @@ int run_init(const InitOptions& options) {
   return 0;
 }
 
+namespace {
+
+constexpr const char* kDemoAdminEmail = "demo-admin@example.org";
+
+// The demo's platform admin: made once; until enrolled, each run prints a new one-time link.
+int print_demo_admin(Context& context) {
+  SystemClock clock;
+  domain::users::Users users(*context.store, clock);
+  const std::string url = context.config.admin.url(context.config.admin.port);
+  auto existing = context.store->find_admin_user_by_email(kDemoAdminEmail);
+  if (!existing) return fail(existing.error());
+  if (*existing && (*existing)->enrolled_at) {
+    std::cout << "Admin web UI:  " << url << " (sign in as " << kDemoAdminEmail << ")\n";
+    return 0;
+  }
+  std::string token;
+  if (*existing) {
+    auto issued = users.issue_enrolment((*existing)->id);
+    if (!issued) return fail(issued.error());
+    token = std::move(*issued);
+  } else {
+    auto created = users.create_user(kDemoAdminEmail, "Demo admin", true);
+    if (!created) return fail(created.error());
+    if (auto recorded = context.record({security::cli_actor(),
+                                        "user.created",
+                                        {{"user_id", created->user.id.to_string()}, {"platform_admin", "true"}}});
+        !recorded) {
+      return fail(recorded.error());
+    }
+    token = std::move(created->enrolment_token);
+  }
+  std::cout << "Admin web UI:  " << url << "\n"
+            << "Demo admin " << kDemoAdminEmail << ": set a password and an authenticator app at this one-time link:\n"
+            << url << "enrol/" << token << "\n";
+  return 0;
+}
+
+}  // namespace
+
 int run_demo(const std::string& config_path) {
   auto context = open_context(config_path);
   if (!context) return fail(context.error());
+  if (int printed = print_demo_admin(*context); printed != 0) return printed;
   domain::Admin admin(*context->store);
   const Timestamp now = SystemClock().now();
   if (auto existing = admin.find_service(kDemoServiceName)) {

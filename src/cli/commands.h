@@ -186,6 +186,21 @@ int run_plan_show(const std::string& config_path, const std::string& plan, const
 // row is checked before any is stored.
 int run_demographics_import(const std::string& config_path, const std::string& file);
 
+// `herald user ...`: the admin web UI's users (user_commands.cc). Each prints what it did; create
+// and link print a one-time enrolment link (the only time its token is shown).
+struct UserOptions {
+  std::string email;
+  std::string name;
+  bool platform_admin = false;
+  std::string service;                   // grant
+  std::vector<std::string> permissions;  // grant: empty removes the user from the service
+};
+int run_user_create(const std::string& config_path, const UserOptions& options);
+int run_user_link(const std::string& config_path, const UserOptions& options);
+int run_user_list(const std::string& config_path);
+int run_user_disable(const std::string& config_path, const UserOptions& options);
+int run_user_grant(const std::string& config_path, const UserOptions& options);
+
 struct ServeOptions {
   std::string config_path;
   std::string ready_file;  // written with the bound port once listening (tests)

@@ -251,6 +251,15 @@ Result<Config> load_config(const std::string& path) {
   c.path = path;
   c.email_domain = get<std::string>(t, "email.domain", c.email_domain);
   read_server(t, base, c);
+  c.admin.address = get<std::string>(t, "admin.address", c.admin.address);
+  const std::int64_t admin_port = get<std::int64_t>(t, "admin.port", c.admin.port);
+  if (admin_port < 0 || admin_port > 65535) return invalid_argument("config " + path + ": admin.port must be 0-65535");
+  c.admin.port = static_cast<std::uint16_t>(admin_port);
+  c.admin.public_url = get<std::string>(t, "admin.public_url", "");
+  if (!c.admin.public_url.empty() &&
+      (!c.admin.public_url.starts_with("https://") || !c.admin.public_url.ends_with("/"))) {
+    return invalid_argument("config " + path + ": admin.public_url must be an https:// URL ending in '/'");
+  }
   c.nhs.prefix = get<std::string>(t, "nhs.prefix", "/comms");
   if (c.nhs.prefix.size() < 2 || c.nhs.prefix.front() != '/' || c.nhs.prefix.back() == '/' ||
       c.nhs.prefix.starts_with("/v2") || c.nhs.prefix.starts_with("/oauth2")) {
@@ -407,6 +416,13 @@ std::string default_config_text(std::uint16_t port, std::uint16_t smtp_port, con
          "threads = 2\n"
          "api_threads = 4\n"
          "# public_url = \"https://notify.example.org/\"\n\n"
+         "[admin]\n# The admin web UI: its own listener, on loopback unless you change it (then put it behind\n"
+         "# a VPN or an allow-list). public_url: where browsers reach it (enrolment links use it).\n"
+         "address = \"127.0.0.1\"\n"
+         "port = " +
+         std::to_string(port == 0 || port == 65535 ? 0 : port + 1) +
+         "\n"
+         "# public_url = \"https://admin.notify.example.org/\"\n\n"
          "[store]\n" +
          store_lines +
          "# Under load, wait up to this long for more writes to share a commit (0: never).\n"

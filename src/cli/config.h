@@ -97,8 +97,20 @@ struct NhsAppConfig {
   std::string receipt_password;
 };
 
+// The admin web UI's listener ([admin]): its own port, on loopback unless configured.
+struct AdminConfig {
+  std::string address = "127.0.0.1";
+  std::uint16_t port = 8444;
+  std::string public_url;  // where browsers reach it, ending in '/'; empty: https://localhost:<port>/
+  // public_url, or the default for `bound_port` (the listener's, when port is 0).
+  std::string url(std::uint16_t bound_port) const {
+    return public_url.empty() ? "https://localhost:" + std::to_string(bound_port) + "/" : public_url;
+  }
+};
+
 struct Config {
   std::string path;  // of the file itself
+  AdminConfig admin;
   NhsConfig nhs;
   NhsPlatformConfig nhs_platform;
   NhsAppConfig nhs_app;

@@ -45,8 +45,11 @@ int main(int argc, char** argv) {
   ServeOptions serve;
   auto* serve_cmd = app.add_subcommand("serve", "run the HTTPS API and delivery workers");
   serve_cmd->add_option("--ready-file", serve.ready_file, "write the bound port here once listening");
-  serve_cmd->add_option("--role", serve.role, "all (default), api (no delivery) or worker (no listener)")
-      ->check(CLI::IsMember({"all", "api", "worker"}));
+  serve_cmd
+      ->add_option("--role", serve.role,
+                   "all (default), api (the API listener only), worker (delivery only) or admin (the admin web "
+                   "UI only)")
+      ->check(CLI::IsMember({"all", "api", "worker", "admin"}));
 
   auto* service_cmd = app.add_subcommand("service", "manage services");
   service_cmd->require_subcommand(1);
@@ -293,6 +296,28 @@ int main(int argc, char** argv) {
   auto* plan_show = plan_cmd->add_subcommand("show", "print a plan version's definition (JSON)");
   plan_show->add_option("--plan", plan.plan, "the plan's id")->required();
   plan_show->add_option("--version", plan_version, "the version (default: the latest)");
+  auto* user_cmd = app.add_subcommand("user", "the admin web UI's users");
+  user_cmd->require_subcommand(1);
+  UserOptions user;
+  auto* user_create = user_cmd->add_subcommand("create", "a new user; prints their one-time enrolment link");
+  user_create->add_option("--email", user.email, "their email address (they sign in with it)")->required();
+  user_create->add_option("--name", user.name, "their name")->required();
+  user_create->add_flag("--platform-admin", user.platform_admin,
+                        "every permission in every service, and Herald's own settings");
+  auto* user_link =
+      user_cmd->add_subcommand("link", "a new enrolment link (to reset a lost password or authenticator)");
+  user_link->add_option("--email", user.email, "the user's email address")->required();
+  auto* user_list = user_cmd->add_subcommand("list", "every user, with their services and permissions");
+  auto* user_disable = user_cmd->add_subcommand("disable", "stop a user signing in, and end their sessions");
+  user_disable->add_option("--email", user.email, "the user's email address")->required();
+  auto* user_grant = user_cmd->add_subcommand("grant", "set a user's permissions in a service (none: remove them)");
+  user_grant->add_option("--email", user.email, "the user's email address")->required();
+  user_grant->add_option("--service", user.service, "the service id")->required();
+  user_grant
+      ->add_option("--permissions", user.permissions,
+                   "view, send, manage_templates, manage_api_keys, manage_team, manage_settings")
+      ->delimiter(',');
+
   auto* demographics_cmd = app.add_subcommand("demographics", "recipients' records for NHS-number lookups");
   demographics_cmd->require_subcommand(1);
   std::string demographics_file;
@@ -355,5 +380,10 @@ int main(int argc, char** argv) {
   if (*plan_list) return run_plan_list(config, plan.client);
   if (*plan_show) return run_plan_show(config, plan.plan, plan_version);
   if (*nhs_keygen) return run_nhs_keygen(keygen_kid, keygen_out);
+  if (*user_create) return run_user_create(config, user);
+  if (*user_link) return run_user_link(config, user);
+  if (*user_list) return run_user_list(config);
+  if (*user_disable) return run_user_disable(config, user);
+  if (*user_grant) return run_user_grant(config, user);
   return 2;
 }

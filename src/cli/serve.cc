@@ -8,6 +8,7 @@
 #include <fstream>
 #include <iostream>
 
+#include "api/admin/handlers.h"
 #include "api/documents/download.h"
 #include "api/govuk_v2/errors.h"
 #include "api/govuk_v2/handlers.h"
@@ -46,6 +47,7 @@
 #include "domain/notifications.h"
 #include "domain/received_texts.h"
 #include "domain/templates.h"
+#include "domain/users/users.h"
 #include "net/http_client.h"
 #include "net/https_server.h"
 #include "ops/key_check.h"
@@ -108,10 +110,14 @@ Result<std::shared_ptr<delivery::nhs_platform::PlatformToken>> platform_token_fo
 }  // namespace
 
 int run_serve(const ServeOptions& options) {
-  if (options.role != "all" && options.role != "api" && options.role != "worker") {
-    log::error("serve.start_failed", {{"error", "--role must be all, api or worker"}});
+  if (options.role != "all" && options.role != "api" && options.role != "worker" && options.role != "admin") {
+    log::error("serve.start_failed", {{"error", "--role must be all, api, worker or admin"}});
     return 2;
   }
+  // What this node runs: delivery (worker, retention, cascades), the API listener, the admin UI.
+  const bool delivery_role = options.role == "all" || options.role == "worker";
+  const bool api_role = options.role == "all" || options.role == "api";
+  const bool admin_role = options.role == "all" || options.role == "admin";
   // Block the shutdown signals before any thread starts, so that only sigwait sees them.
   sigset_t set;
   sigemptyset(&set);
@@ -127,7 +133,7 @@ int run_serve(const ServeOptions& options) {
   }
   const Config& config = context->config;
   log::set_min_level(parse_level(config.log_level));
-  if (options.role != "api") {
+  if (delivery_role) {
     if (auto secrets = check_sms_provider_secrets(config); !secrets) {
       log::error("serve.start_failed", {{"error", secrets.error().message}});
       return 1;
@@ -186,7 +192,7 @@ int run_serve(const ServeOptions& options) {
   domain::Outgoing outgoing(*context->store, config.email_domain);    // outlives the worker
   std::unique_ptr<delivery::letters::LetterProvider> print_supplier;  // outlives the worker
   std::unique_ptr<delivery::DeliveryWorker> worker;
-  if (options.role != "api") {
+  if (delivery_role) {
     // Letters go to the print supplier, when one is configured; otherwise they wait, accepted.
     if (config.letters.sftp) print_supplier = delivery::letters::make_sftp_supplier(*config.letters.sftp);
     // One lane (thread) per relay connection; texts and letters share the router and supplier.
@@ -207,7 +213,7 @@ int run_serve(const ServeOptions& options) {
   // Delivery-status callbacks run wherever deliveries do.
   std::unique_ptr<delivery::CallbackSender> callbacks;
   std::unique_ptr<delivery::NhsCallbackSender> nhs_callbacks;
-  if (options.role != "api") {
+  if (delivery_role) {
     callbacks = std::make_unique<delivery::CallbackSender>(*context->store, clock, config.callbacks);
     nhs_callbacks = std::make_unique<delivery::NhsCallbackSender>(*context->store, clock, config.nhs.callbacks);
   }
@@ -271,7 +277,7 @@ int run_serve(const ServeOptions& options) {
     }
   };
   std::unique_ptr<net::HttpsServer> server;
-  if (options.role != "worker") {
+  if (api_role) {
     auto started = start_api(config, router);
     if (!started) {
       log::error("serve.start_failed", {{"error", started.error().message}});
@@ -279,13 +285,43 @@ int run_serve(const ServeOptions& options) {
     }
     server = std::move(*started);
   }
+  // The admin web UI on its own listener ([admin]; loopback unless configured), with a router
+  // and threads of its own so that sign-ins (argon2id) never queue behind API requests.
+  domain::users::Users users(*context->store, clock);
+  api::Router admin_router(2, api::admin::router_errors());
+  std::unique_ptr<net::HttpsServer> admin_server;
+  if (admin_role) {
+    api::admin::register_routes(
+        admin_router, {users, *context->store, config.admin.public_url, [&context, &clock](api::admin::Event event) {
+                         security::AuditEvent audit{std::move(event.actor), std::move(event.action),
+                                                    std::move(event.objects), std::move(event.outcome),
+                                                    std::move(event.source)};
+                         if (auto recorded = context->audit->record(std::move(audit), clock.now()); !recorded) {
+                           log::error("audit.write_failed", {{"error", recorded.error().message}});
+                         }
+                       }});
+    net::ServerOptions admin_options = config.server;
+    admin_options.address = config.admin.address;
+    admin_options.port = config.admin.port;
+    auto started = net::HttpsServer::start(
+        admin_options,
+        [&admin_router](net::Request&& request, net::Responder respond) {
+          admin_router.handle(std::move(request), std::move(respond));
+        },
+        [](int status, std::string_view, std::string_view) { return api::admin::protocol_error(status); });
+    if (!started) {
+      log::error("serve.start_failed", {{"error", "admin listener: " + started.error().message}});
+      return 1;
+    }
+    admin_server = std::move(*started);
+  }
   if (worker) worker->start();
   if (callbacks) callbacks->start();
   if (nhs_callbacks) nhs_callbacks->start();
   // Retention runs on delivery nodes (role all or worker); it is idempotent across nodes. Each
   // run first prepares today's and tomorrow's data keys.
   std::unique_ptr<Periodic> retention;
-  if (options.role != "api") {
+  if (delivery_role) {
     retention = std::make_unique<Periodic>("retention", std::chrono::minutes(config.retention_interval_minutes),
                                            [&context, &clock] {
                                              const Timestamp now = clock.now();
@@ -368,7 +404,17 @@ int run_serve(const ServeOptions& options) {
   }
   auto audit_job = std::make_unique<Periodic>("audit", std::chrono::seconds(config.audit_checkpoint_seconds), flush_audit);
   const std::string port = server ? std::to_string(server->port()) : "none";
-  log::info("serve.started", {{"role", options.role}, {"address", config.server.address}, {"port", port}});
+  const std::string admin_port = admin_server ? std::to_string(admin_server->port()) : "none";
+  log::info("serve.started", {{"role", options.role},
+                              {"address", config.server.address},
+                              {"port", port},
+                              {"admin_address", config.admin.address},
+                              {"admin_port", admin_port}});
+  if (admin_server) {
+    log::info("serve.admin_url", {{"url", config.admin.url(admin_server->port())}});
+    // Beside the ready file, first: tests read the admin port from it.
+    if (!options.ready_file.empty()) std::ofstream(options.ready_file + ".admin") << admin_port << "\n";
+  }
   if (!options.ready_file.empty()) std::ofstream(options.ready_file) << port << "\n";
 
   const int signal_number = wait_for_signal();
@@ -377,6 +423,7 @@ int run_serve(const ServeOptions& options) {
   letter_reports.reset();
   nhs_cascade_job.reset();
   if (server) server->stop();
+  if (admin_server) admin_server->stop();
   audit_job.reset();
   flush_audit();  // what the last requests refused, and a final checkpoint
   if (worker) worker->stop();

@@ -1,0 +1,53 @@
+#pragma once
+// The admin web UI's HTML: server-rendered pages in the NHS.UK design system's markup (its
+// header, width container, form groups, error summary, buttons), working without JavaScript.
+// Every value is escaped here; callers pass text, never markup, except where a parameter says
+// "html" (markup this file or qr.h made).
+
+#include <optional>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+namespace herald::api::admin {
+
+std::string escape(std::string_view text);
+
+// An error for the error summary and its field: (message, id of the field it is about).
+using FieldError = std::pair<std::string, std::string>;
+
+struct Page {
+  std::string title;
+  std::string main_html;
+  std::vector<FieldError> errors = {};  // shown in an error summary above the content
+  // Signed in: the user's name and the session's CSRF token (for the header's sign-out form).
+  std::optional<std::string> user_name = std::nullopt;
+  std::string csrf_token = {};
+};
+
+// The whole document.
+std::string render(const Page& page);
+
+// A form posting to `action` with a hidden CSRF token (when given) and `fields_html` inside.
+std::string form(std::string_view action, std::string_view csrf_token, std::string_view fields_html,
+                 std::string_view button_text);
+// A text input in its form group, with its label, optional hint and error message.
+struct Input {
+  std::string id;  // also its name
+  std::string label;
+  std::string type = "text";
+  std::string value = {};
+  std::string autocomplete = {};
+  std::string hint = {};
+  std::string error = {};
+  std::string input_mode = {};   // "numeric" for codes
+  std::string width_class = {};  // e.g. "nhsuk-input--width-10"
+};
+std::string input(const Input& in);
+std::string hidden(std::string_view name, std::string_view value);
+std::string heading(std::string_view text);
+std::string paragraph(std::string_view text);
+std::string link(std::string_view href, std::string_view text);
+
+}  // namespace herald::api::admin

@@ -1,0 +1,300 @@
+// Admin users on the fake clock: enrolment through a one-time link with a TOTP code, two-step
+// sign-in, codes used once, recovery codes, lockout with back-off, idle and absolute session
+// timeouts, re-authentication, CSRF tokens, and permissions per service.
+#include "domain/users/users.h"
+
+#include <gtest/gtest.h>
+
+#include "crypto/random.h"
+#include "crypto/totp.h"
+#include "tests/fakes/fake_clock.h"
+#include "tests/fakes/memory_store.h"
+
+namespace herald::domain::users {
+namespace {
+
+using namespace std::chrono_literals;
+constexpr std::string_view kPassword = "a long enough passphrase";
+
+class UsersTest : public ::testing::Test {
+ protected:
+  // Fast argon2 parameters: these tests are about the rules, not the hash's cost.
+  static UserSettings settings() {
+    UserSettings s;
+    s.password = {.memory_kib = 64, .passes = 1, .lanes = 1};
+    return s;
+  }
+
+  fakes::FakeClock clock_{*parse_timestamp("2026-12-03T09:00:10.000000Z")};
+  fakes::MemoryStore store_;
+  Users users_{store_, clock_, settings()};
+
+  std::string code_now(const std::string& secret, std::int64_t offset = 0) {
+    return crypto::totp(secret, crypto::totp_step(clock_.now()) + offset);
+  }
+
+  // A user enrolled with a known TOTP secret; returns the secret.
+  struct Enrolment {
+    store::AdminUserRecord user;
+    std::string secret;
+    std::vector<std::string> recovery_codes;
+  };
+  Enrolment enrolled(std::string_view email = "ada@example.org", bool platform_admin = false) {
+    auto created = users_.create_user(email, "Ada Lovelace", platform_admin);
+    EXPECT_TRUE(created) << created.error().message;
+    auto proposal = users_.propose_totp(created->user);
+    EXPECT_TRUE(proposal);
+    auto done = users_.enrol(created->enrolment_token, kPassword, proposal->secret, code_now(proposal->secret));
+    EXPECT_TRUE(done) << done.error().message;
+    clock_.advance(30s);  // past the enrolment code's step
+    return {done->user, proposal->secret, done->recovery_codes};
+  }
+
+  // Signs in with both factors; returns the session token.
+  std::string signed_in(const Enrolment& e) {
+    auto first = users_.sign_in(e.user.email, kPassword);
+    EXPECT_TRUE(first && first->outcome == Attempt::Outcome::kAccepted);
+    auto second = users_.second_factor(first->session_token, code_now(e.secret));
+    EXPECT_TRUE(second && second->outcome == Attempt::Outcome::kAccepted) << (second ? second->reason : "");
+    clock_.advance(30s);
+    return second->session_token;
+  }
+};
+
+TEST_F(UsersTest, AnEnrolmentLinkWorksOnceAndExpires) {
+  auto created = users_.create_user("  Ada@Example.ORG ", "Ada Lovelace", true);
+  ASSERT_TRUE(created) << created.error().message;
+  EXPECT_EQ(created->user.email, "ada@example.org");
+  EXPECT_FALSE(created->user.enrolled_at);
+  EXPECT_EQ(users_.create_user("ada@example.org", "Another", false).error().code, ErrorCode::kFailedPrecondition);
+  EXPECT_EQ(users_.create_user("not an email", "X", false).error().code, ErrorCode::kInvalidArgument);
+
+  auto user = users_.enrolment_user(created->enrolment_token);
+  ASSERT_TRUE(user && *user);
+  auto proposal = users_.propose_totp(**user);
+  ASSERT_TRUE(proposal);
+  EXPECT_TRUE(proposal->uri.starts_with("otpauth://totp/Herald:ada%40example.org?secret=" + proposal->base32));
+
+  auto short_password = users_.enrol(created->enrolment_token, "short", proposal->secret, code_now(proposal->secret));
+  EXPECT_EQ(short_password.error().code, ErrorCode::kInvalidArgument);
+  auto wrong_code = users_.enrol(created->enrolment_token, kPassword, proposal->secret, "000000");
+  EXPECT_EQ(wrong_code.error().code, ErrorCode::kInvalidArgument);
+
+  auto done = users_.enrol(created->enrolment_token, kPassword, proposal->secret, code_now(proposal->secret));
+  ASSERT_TRUE(done) << done.error().message;
+  EXPECT_EQ(done->recovery_codes.size(), 10u);
+  EXPECT_EQ(done->recovery_codes[0].size(), 11u) << done->recovery_codes[0];
+  EXPECT_TRUE(done->user.password_hash.starts_with("$argon2id$"));
+  auto again = users_.enrol(created->enrolment_token, kPassword, proposal->secret, code_now(proposal->secret));
+  EXPECT_EQ(again.error().code, ErrorCode::kNotFound) << "used up";
+
+  auto later = users_.create_user("grace@example.org", "Grace Hopper", false);
+  ASSERT_TRUE(later);
+  clock_.advance(72h + 1s);
+  auto expired = users_.enrolment_user(later->enrolment_token);
+  ASSERT_TRUE(expired);
+  EXPECT_FALSE(*expired);
+}
+
+TEST_F(UsersTest, SignInTakesAPasswordThenACodeAndRotatesTheToken) {
+  auto e = enrolled();
+  auto first = users_.sign_in("ADA@example.org", kPassword);
+  ASSERT_TRUE(first);
+  ASSERT_EQ(first->outcome, Attempt::Outcome::kAccepted);
+  auto half = users_.session(first->session_token);
+  ASSERT_TRUE(half);
+  EXPECT_FALSE(*half) << "a password alone is not a session";
+
+  auto second = users_.second_factor(first->session_token, code_now(e.secret));
+  ASSERT_TRUE(second);
+  ASSERT_EQ(second->outcome, Attempt::Outcome::kAccepted);
+  EXPECT_NE(second->session_token, first->session_token) << "a new token once signed in";
+  auto session = users_.session(second->session_token);
+  ASSERT_TRUE(session && *session);
+  EXPECT_EQ((*session)->user.id, e.user.id);
+  auto spent = users_.second_factor(first->session_token, code_now(e.secret, 1));
+  EXPECT_EQ(spent->outcome, Attempt::Outcome::kRefused) << "the half session's token is spent";
+}
+
+TEST_F(UsersTest, WrongPasswordsWrongCodesAndReplayedCodesAreRefused) {
+  auto e = enrolled();
+  auto wrong = users_.sign_in(e.user.email, "not the passphrase at all");
+  ASSERT_TRUE(wrong);
+  EXPECT_EQ(wrong->outcome, Attempt::Outcome::kRefused);
+  EXPECT_EQ(wrong->reason, "wrong password");
+  EXPECT_EQ(wrong->user, e.user.id);
+  auto unknown = users_.sign_in("nobody@example.org", kPassword);
+  EXPECT_EQ(unknown->outcome, Attempt::Outcome::kRefused);
+  EXPECT_EQ(unknown->reason, "unknown email");
+
+  auto first = users_.sign_in(e.user.email, kPassword);
+  auto bad = users_.second_factor(first->session_token, "123456");
+  if (code_now(e.secret) != "123456") {
+    EXPECT_EQ(bad->reason, "wrong code");
+  }
+  const std::string code = code_now(e.secret);
+  auto ok = users_.second_factor(first->session_token, code);
+  ASSERT_EQ(ok->outcome, Attempt::Outcome::kAccepted);
+  // The same code again, within its 30 s, in another browser: refused.
+  auto other = users_.sign_in(e.user.email, kPassword);
+  auto replay = users_.second_factor(other->session_token, code);
+  EXPECT_EQ(replay->outcome, Attempt::Outcome::kRefused);
+  EXPECT_EQ(replay->reason, "replayed code");
+  // So is an older step's code once a later one was used.
+  auto older = users_.second_factor(other->session_token, code_now(e.secret, -1));
+  EXPECT_EQ(older->outcome, Attempt::Outcome::kRefused);
+}
+
+TEST_F(UsersTest, TheSecondFactorMustComeWithinMinutesOfThePassword) {
+  auto e = enrolled();
+  auto first = users_.sign_in(e.user.email, kPassword);
+  clock_.advance(5min + 1s);
+  auto late = users_.second_factor(first->session_token, code_now(e.secret));
+  EXPECT_EQ(late->outcome, Attempt::Outcome::kRefused);
+}
+
+TEST_F(UsersTest, RecoveryCodesWorkOnceEach) {
+  auto e = enrolled();
+  auto first = users_.sign_in(e.user.email, kPassword);
+  auto recovered = users_.second_factor(first->session_token, e.recovery_codes[3]);
+  ASSERT_EQ(recovered->outcome, Attempt::Outcome::kAccepted) << recovered->reason;
+  EXPECT_EQ(recovered->reason, "recovery code");
+  auto again = users_.sign_in(e.user.email, kPassword);
+  auto reused = users_.second_factor(again->session_token, e.recovery_codes[3]);
+  EXPECT_EQ(reused->outcome, Attempt::Outcome::kRefused);
+  // Typed without the hyphen and in capitals: still the code.
+  std::string typed = e.recovery_codes[4];
+  typed.erase(5, 1);
+  for (char& c : typed) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
+  auto third = users_.sign_in(e.user.email, kPassword);
+  EXPECT_EQ(users_.second_factor(third->session_token, typed)->outcome, Attempt::Outcome::kAccepted);
+  EXPECT_EQ(*store_.recovery_codes_left(e.user.id), 8);
+}
+
+TEST_F(UsersTest, RepeatedFailuresLockTheAccountWithGrowingWaits) {
+  auto e = enrolled();
+  for (int i = 0; i < 4; ++i) {
+    EXPECT_EQ(users_.sign_in(e.user.email, "wrong wrong wrong")->outcome, Attempt::Outcome::kRefused) << i;
+  }
+  auto fifth = users_.sign_in(e.user.email, "wrong wrong wrong");
+  ASSERT_EQ(fifth->outcome, Attempt::Outcome::kLockedOut);
+  EXPECT_EQ(fifth->retry_at, clock_.now() + 1min);
+  auto right_but_locked = users_.sign_in(e.user.email, kPassword);
+  EXPECT_EQ(right_but_locked->outcome, Attempt::Outcome::kLockedOut) << "not even the right password, while locked";
+  clock_.advance(1min + 1s);
+  auto sixth = users_.sign_in(e.user.email, "wrong wrong wrong");
+  ASSERT_EQ(sixth->outcome, Attempt::Outcome::kLockedOut);
+  EXPECT_EQ(sixth->retry_at, clock_.now() + 2min) << "doubled";
+  for (int i = 0; i < 10; ++i) {
+    clock_.advance(2h);
+    (void)users_.sign_in(e.user.email, "wrong wrong wrong");
+  }
+  auto capped = users_.sign_in(e.user.email, "wrong");
+  EXPECT_EQ(capped->outcome, Attempt::Outcome::kLockedOut);
+  EXPECT_LE(*capped->retry_at - clock_.now(), Duration(1h)) << "never more than an hour";
+  clock_.advance(1h + 1s);
+  // Wrong codes count too, and both factors together forgive the count.
+  auto first = users_.sign_in(e.user.email, kPassword);
+  ASSERT_EQ(first->outcome, Attempt::Outcome::kAccepted);
+  ASSERT_EQ(users_.second_factor(first->session_token, code_now(e.secret))->outcome, Attempt::Outcome::kAccepted);
+  EXPECT_EQ((*store_.find_admin_user(e.user.id))->failed_sign_ins, 0);
+}
+
+TEST_F(UsersTest, SessionsEndWhenIdleOrTooOldAndOnSignOut) {
+  auto e = enrolled();
+  std::string token = signed_in(e);
+  clock_.advance(29min);
+  ASSERT_TRUE(*users_.session(token)) << "within the idle timeout";
+  clock_.advance(29min);
+  ASSERT_TRUE(*users_.session(token)) << "each use refreshes it";
+  clock_.advance(31min);
+  EXPECT_FALSE(*users_.session(token)) << "idle for 31 minutes";
+
+  token = signed_in(e);
+  for (int i = 0; i < 24; ++i) {
+    clock_.advance(29min);
+    ASSERT_TRUE(*users_.session(token)) << i;
+  }
+  clock_.advance(29min);
+  EXPECT_FALSE(*users_.session(token)) << "12 hours after signing in, however busy";
+
+  token = signed_in(e);
+  ASSERT_TRUE(users_.sign_out(token));
+  EXPECT_FALSE(*users_.session(token));
+}
+
+TEST_F(UsersTest, SensitiveActionsAskForTheSecondFactorAgain) {
+  auto e = enrolled();
+  std::string token = signed_in(e);
+  auto session = users_.session(token);
+  EXPECT_TRUE(users_.recently_verified(**session));
+  clock_.advance(16min);
+  session = users_.session(token);
+  EXPECT_FALSE(users_.recently_verified(**session));
+  auto wrong = users_.reauthenticate(token, "000000");
+  if (code_now(e.secret) != "000000") {
+    EXPECT_EQ(wrong->outcome, Attempt::Outcome::kRefused);
+  }
+  auto again = users_.reauthenticate(token, code_now(e.secret));
+  ASSERT_EQ(again->outcome, Attempt::Outcome::kAccepted);
+  EXPECT_TRUE(users_.recently_verified(**users_.session(token)));
+}
+
+TEST_F(UsersTest, DisabledUsersAndReEnrolmentEndSessions) {
+  auto e = enrolled();
+  std::string token = signed_in(e);
+  auto link = users_.issue_enrolment(e.user.id);
+  ASSERT_TRUE(link);
+  auto proposal = users_.propose_totp(e.user);
+  ASSERT_TRUE(users_.enrol(*link, "a new long passphrase", proposal->secret, code_now(proposal->secret)));
+  EXPECT_FALSE(*users_.session(token)) << "re-enrolment signs out everywhere";
+  EXPECT_EQ(users_.sign_in(e.user.email, kPassword)->outcome, Attempt::Outcome::kRefused) << "old password gone";
+  clock_.advance(30s);
+  e.secret = proposal->secret;
+  auto first = users_.sign_in(e.user.email, "a new long passphrase");
+  ASSERT_EQ(first->outcome, Attempt::Outcome::kAccepted);
+  auto second = users_.second_factor(first->session_token, code_now(e.secret));
+  ASSERT_EQ(second->outcome, Attempt::Outcome::kAccepted);
+  ASSERT_TRUE(users_.disable(e.user.id));
+  EXPECT_FALSE(*users_.session(second->session_token));
+  EXPECT_EQ(users_.sign_in(e.user.email, "a new long passphrase")->outcome, Attempt::Outcome::kRefused);
+}
+
+TEST_F(UsersTest, CsrfTokensBelongToTheirSession) {
+  const std::string token = Users::csrf_token("session-a");
+  EXPECT_TRUE(Users::csrf_matches("session-a", token));
+  EXPECT_FALSE(Users::csrf_matches("session-b", token));
+  EXPECT_FALSE(Users::csrf_matches("session-a", ""));
+  EXPECT_FALSE(Users::csrf_matches("session-a", token.substr(1)));
+}
+
+TEST_F(UsersTest, PermissionsArePerServiceAndPlatformAdminsHaveAll) {
+  auto e = enrolled();
+  auto admin = enrolled("root@example.org", true);
+  const ServiceId service{crypto::random_uuid()};
+  const ServiceId other{crypto::random_uuid()};
+  store::ServiceRecord record;
+  record.id = service;
+  record.name = "A service";
+  record.created_at = clock_.now();
+  ASSERT_TRUE(store_.create_service(record));
+  record.id = other;
+  record.name = "Another service";
+  ASSERT_TRUE(store_.create_service(record));
+
+  ASSERT_TRUE(users_.set_permissions(e.user.id, service, {Permission::kSend}));
+  EXPECT_EQ(*users_.permissions(e.user, service), (std::vector<Permission>{Permission::kView, Permission::kSend}))
+      << "send implies view";
+  EXPECT_TRUE(*users_.can(e.user, service, Permission::kSend));
+  EXPECT_FALSE(*users_.can(e.user, service, Permission::kManageApiKeys));
+  EXPECT_FALSE(*users_.can(e.user, other, Permission::kView)) << "not a member of the other service";
+  EXPECT_TRUE(*users_.can(admin.user, other, Permission::kManageSettings));
+  ASSERT_EQ(users_.memberships(e.user.id)->size(), 1u);
+  ASSERT_TRUE(users_.set_permissions(e.user.id, service, {}));
+  EXPECT_TRUE(users_.memberships(e.user.id)->empty()) << "no permissions: no longer a member";
+  EXPECT_EQ(parse_permission("manage_api_keys"), Permission::kManageApiKeys);
+  EXPECT_FALSE(parse_permission("admin"));
+}
+
+}  // namespace
+}  // namespace herald::domain::users

@@ -1,0 +1,263 @@
+#!/usr/bin/python3
+"""End to end: the admin web UI's sign-in over real HTTPS, as a browser without JavaScript uses
+it (forms, cookies, redirects): a user made with `herald user create` enrols through the
+one-time link (password, TOTP computed here, recovery codes), signs in with password then code,
+sees only their own services; and the refusals: wrong password, wrong and replayed codes,
+missing CSRF token, a form from another origin, another service's URL, a used link, signing out.
+Every response carries the UI's security headers; every step is in the audit log.
+Usage: test_admin.py /path/to/herald
+"""
+import base64
+import hashlib
+import hmac
+import http.client
+import json
+import os
+import re
+import ssl
+import struct
+import sys
+import time
+import urllib.parse
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, os.path.join(HERE, "..", "tools"))
+from harness import Herald, SmtpSink, Workspace, run_tests, wait_for_file  # noqa: E402
+
+HERALD = sys.argv[1]
+PASSWORD = "correct horse battery staple"
+
+
+def totp(secret_base32, offset=0):
+    """RFC 6238's code for now (+ offset steps), as an authenticator app computes it."""
+    key = base64.b32decode(secret_base32 + "=" * (-len(secret_base32) % 8))
+    counter = int(time.time()) // 30 + offset
+    mac = hmac.new(key, struct.pack(">Q", counter), hashlib.sha1).digest()
+    at = mac[-1] & 0x0F
+    return "%06d" % ((struct.unpack(">I", mac[at:at + 4])[0] & 0x7FFFFFFF) % 1000000)
+
+
+def wait_for_next_step():
+    """Into the next 30 s step: a code of the step just used would be refused as a replay."""
+    step = int(time.time()) // 30
+    while int(time.time()) // 30 == step:
+        time.sleep(0.2)
+
+
+def wait_for_fresh_step():
+    """Past the current 30 s step when it is about to end, so a code stays valid while used."""
+    if int(time.time()) % 30 > 25:
+        time.sleep(31 - int(time.time()) % 30)
+
+
+class Browser:
+    """Cookies, forms and redirects over HTTPS, as a browser does them (no JavaScript)."""
+
+    def __init__(self, herald, port):
+        self.port = port
+        self.context = ssl.create_default_context(cafile=herald.cert)
+        self.cookies = {}
+        self.set_cookie_headers = []
+
+    def request(self, method, path, form=None, headers=None):
+        conn = http.client.HTTPSConnection("localhost", self.port, context=self.context, timeout=30)
+        sent = dict(headers or {})
+        if self.cookies:
+            sent["Cookie"] = "; ".join("%s=%s" % kv for kv in self.cookies.items())
+        body = None
+        if form is not None:
+            body = urllib.parse.urlencode(form)
+            sent["Content-Type"] = "application/x-www-form-urlencoded"
+        conn.request(method, path, body=body, headers=sent)
+        response = conn.getresponse()
+        text = response.read().decode()
+        headers = {k.lower(): v for k, v in response.getheaders()}
+        for k, v in response.getheaders():
+            if k.lower() == "set-cookie":
+                self.set_cookie_headers.append(v)
+                name, value = v.split(";")[0].split("=", 1)
+                if "Max-Age=0" in v:
+                    self.cookies.pop(name, None)
+                else:
+                    self.cookies[name] = value
+        conn.close()
+        return response.status, headers, text
+
+    def get(self, path):
+        return self.request("GET", path)
+
+    def post(self, path, form, headers=None):
+        return self.request("POST", path, form=form, headers=headers)
+
+
+def hidden(page, name):
+    match = re.search(r'<input type="hidden" name="%s" value="([^"]*)">' % re.escape(name), page)
+    assert match, "no hidden %s in %s" % (name, page[:2000])
+    return match.group(1)
+
+
+def check_headers(headers):
+    csp = headers.get("content-security-policy", "")
+    assert "default-src 'none'" in csp and "frame-ancestors 'none'" in csp and "unsafe-inline" not in csp, csp
+    assert headers.get("x-frame-options") == "DENY", headers
+    assert headers.get("strict-transport-security", "").startswith("max-age="), headers
+    assert headers.get("referrer-policy") == "no-referrer", headers
+
+
+def started(ws):
+    sink = ws.track(SmtpSink(ws.dir))
+    herald = ws.track(Herald(HERALD, ws.dir, sink.port))
+    mine, _ = herald.create_service("Clinic A")
+    other, _ = herald.create_service("Clinic B")
+    out = herald.run_cli("user", "create", "--email", "Ada@Example.org", "--name", "Ada Lovelace")
+    link = re.search(r"https://\S+/enrol/(\S+)", out)
+    assert link, out
+    herald.run_cli("user", "grant", "--email", "ada@example.org", "--service", mine, "--permissions", "send")
+    herald.start()
+    admin_port = int(wait_for_file(os.path.join(herald.dir, "ready.admin")))
+    return herald, admin_port, link.group(1), mine, other
+
+
+def enrol(browser, link):
+    status, headers, page = browser.get("/enrol/" + link)
+    assert status == 200, (status, page)
+    check_headers(headers)
+    assert "<svg" in page and "Signing in as ada@example.org" in page, page
+    csrf = hidden(page, "csrf_token")
+    secret = hidden(page, "totp_secret")
+    key = re.search(r'<code id="totp-key">([A-Z2-7]+)</code>', page).group(1)
+    assert key == secret
+    form = {"csrf_token": csrf, "totp_secret": secret, "password": PASSWORD, "password_again": PASSWORD}
+    status, _, page = browser.post("/enrol/" + link, dict(form, password_again="something else entirely"))
+    assert status == 400 and "The passwords do not match" in page, (status, page)
+    status, _, page = browser.post("/enrol/" + link, dict(form, code="000000" if totp(secret) != "000000" else "111111"))
+    assert status == 400 and "The code is not right" in page, (status, page)
+    status, _, page = browser.post("/enrol/" + link, dict(form, password="short", password_again="short",
+                                                          code=totp(secret)))
+    assert status == 400 and "at least 12 characters" in page, (status, page)
+    wait_for_fresh_step()
+    status, _, page = browser.post("/enrol/" + link, dict(form, code=totp(secret)))
+    assert status == 200 and "Your account is ready" in page, (status, page)
+    assert "__Host-herald-session" in browser.cookies
+    codes = re.findall(r"<li><code>([a-z0-9]{5}-[a-z0-9]{5})</code></li>", page)
+    assert len(codes) == 10, page
+    return secret, codes
+
+
+def sign_in(browser, email, password):
+    status, _, page = browser.get("/sign-in")
+    assert status == 200, (status, page)
+    return browser.post("/sign-in", {"csrf_token": hidden(page, "csrf_token"), "email": email, "password": password})
+
+
+def second_factor(browser, code):
+    status, _, page = browser.get("/two-factor")
+    assert status == 200, (status, page)
+    return browser.post("/two-factor", {"csrf_token": hidden(page, "csrf_token"), "code": code})
+
+
+def test_enrol_sign_in_and_see_only_your_services():
+    with Workspace() as ws:
+        herald, port, link, mine, other = started(ws)
+        enrolling = Browser(herald, port)
+        secret, recovery = enrol(enrolling, link)
+        status, _, page = enrolling.get("/enrol/" + link)
+        assert status == 404 and "expired or has been used" in page, "a link works once"
+        status, _, page = enrolling.get("/")
+        assert status == 200 and "Clinic A" in page, "enrolling gave both factors: signed in"
+
+        browser = Browser(herald, port)
+        wait_for_next_step()  # the enrolment's code was this step's
+
+        status, headers, _ = browser.get("/")
+        assert status == 303 and headers["location"] == "/sign-in", "signed out: to the sign-in page"
+        status, _, page = sign_in(browser, "ada@example.org", "not the password at all")
+        assert status == 401 and "Enter a correct email address and password" in page, (status, page)
+        status, _, page = sign_in(browser, "nobody@example.org", PASSWORD)
+        assert status == 401 and "Enter a correct email address and password" in page, "the same words either way"
+        status, headers, _ = sign_in(browser, "ada@example.org", PASSWORD)
+        assert status == 303 and headers["location"] == "/two-factor", (status, headers)
+        session_cookie = [c for c in browser.set_cookie_headers if c.startswith("__Host-herald-session=")][-1]
+        for attribute in ("Secure", "HttpOnly", "SameSite=Strict", "Path=/"):
+            assert attribute in session_cookie, session_cookie
+        status, _, _ = browser.get("/")
+        assert status == 303, "a password alone is not a session"
+        status, _, page = second_factor(browser, "000000" if totp(secret) != "000000" else "111111")
+        assert status == 401 and "Enter the code your authenticator app shows now" in page, (status, page)
+        wait_for_fresh_step()
+        code = totp(secret)
+        status, headers, _ = second_factor(browser, code)
+        assert status == 303 and headers["location"] == "/", (status, headers)
+
+        status, headers, page = browser.get("/")
+        assert status == 200, (status, page)
+        check_headers(headers)
+        assert headers.get("cache-control") == "no-store", headers
+        assert "Clinic A" in page and "Clinic B" not in page and "Ada Lovelace" in page, page
+        status, _, page = browser.get("/services/" + mine)
+        assert status == 200 and "Clinic A" in page and "<li>send</li>" in page and "<li>view</li>" in page, page
+        status, _, page = browser.get("/services/" + other)
+        assert status == 404 and "Clinic B" not in page, "another service answers as if it did not exist"
+        status, _, _ = browser.get("/services/not-a-uuid")
+        assert status == 404
+
+        # The same code in a second browser, within its 30 s: refused (each code signs in once).
+        second = Browser(herald, port)
+        assert sign_in(second, "ada@example.org", PASSWORD)[0] == 303
+        status, _, page = second_factor(second, code)
+        assert status == 401, "a replayed code"
+        # A recovery code signs in once.
+        status, _, _ = second_factor(second, recovery[0])
+        assert status == 303, "recovery code"
+        third = Browser(herald, port)
+        assert sign_in(third, "ada@example.org", PASSWORD)[0] == 303
+        assert second_factor(third, recovery[0])[0] == 401, "a recovery code works once"
+
+        # Forms without their CSRF token, or from another origin, are refused.
+        status, _, _ = browser.post("/sign-out", {})
+        assert status == 403, "no CSRF token"
+        status, _, page = browser.get("/")
+        token = hidden(page, "csrf_token")
+        status, _, _ = browser.post("/sign-out", {"csrf_token": token}, headers={"Origin": "https://evil.example"})
+        assert status == 403, "another origin"
+        status, _, _ = browser.post("/sign-out", {"csrf_token": token + "x"})
+        assert status == 403, "a wrong token"
+        status, headers, _ = browser.post("/sign-out", {"csrf_token": token},
+                                          headers={"Origin": "https://localhost:%d" % port})
+        assert status == 303 and headers["location"] == "/sign-in", (status, headers)
+        assert "__Host-herald-session" not in browser.cookies
+        status, _, _ = browser.request("GET", "/", headers={"Cookie": session_cookie.split(";")[0]})
+        assert status == 303, "the signed-out session is gone on the server too"
+
+        # The stylesheet is NHS.UK's, served by Herald, with nothing loaded from elsewhere.
+        status, headers, css = browser.get("/assets/nhsuk.css")
+        assert status == 200 and headers["content-type"].startswith("text/css") and ".nhsuk-header" in css
+        assert "assets.nhs.uk" not in css and "https://" not in css, "fonts are not fetched from NHS's CDN"
+
+        herald.stop()
+        audit = [json.loads(l) for l in herald.run_cli("audit", "export").splitlines()]
+        actions = [(e.get("action"), e.get("outcome")) for e in audit]
+        assert ("admin.enrolled", "success") in actions, actions
+        assert ("admin.sign_in.password", "failure: wrong password") in actions, actions
+        assert ("admin.sign_in.password", "failure: unknown email") in actions, actions
+        assert ("admin.sign_in.second_factor", "failure: replayed code") in actions, actions
+        assert ("admin.sign_in.second_factor", "success") in actions, actions
+        assert ("admin.request_refused", "failure: cross-origin form") in actions, actions
+        assert ("user.created", "success") in actions, actions
+
+
+def test_repeated_failures_lock_the_account():
+    with Workspace() as ws:
+        herald, port, link, _, _ = started(ws)
+        enrol(Browser(herald, port), link)
+        browser = Browser(herald, port)
+        for attempt in range(4):
+            assert sign_in(browser, "ada@example.org", "wrong password %d" % attempt)[0] == 401
+        status, _, page = sign_in(browser, "ada@example.org", "wrong password 5")
+        assert status == 429 and "Too many attempts" in page, (status, page)
+        status, _, page = sign_in(browser, "ada@example.org", PASSWORD)
+        assert status == 429, "not even the right password while locked"
+
+
+if __name__ == "__main__":
+    run_tests([test_enrol_sign_in_and_see_only_your_services, test_repeated_failures_lock_the_account])
