@@ -137,6 +137,9 @@ def send_canary_and_scan(plaintext):
             time.sleep(0.1)
         assert got["data"]["attributes"]["messageStatus"] == "delivered", got
 
+        # An admin UI user: their email and name are sealed too (and the audit entry names only their id).
+        herald.run_cli("user", "create", "--email", CANARY_EMAIL, "--name", "Admin " + CANARY_PERSONALISATION)
+
         db = os.path.join(herald.dir, "herald.db")
         if BACKEND == "postgres":
             server = postgres_server()
