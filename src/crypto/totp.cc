@@ -64,8 +64,8 @@ std::string base32_encode(std::string_view bytes) {
   std::string out;
   std::uint32_t buffer = 0;
   int bits = 0;
-  for (unsigned char c : bytes) {
-    buffer = (buffer << 8) | c;
+  for (char byte : bytes) {
+    buffer = (buffer << 8) | static_cast<unsigned char>(byte);
     bits += 8;
     while (bits >= 5) {
       out.push_back(kBase32[(buffer >> (bits - 5)) & 0x1f]);

@@ -71,7 +71,7 @@ std::optional<Permission> parse_permission(std::string_view name) {
 std::string token_hash(std::string_view token) { return hex_encode(crypto::sha256(token)); }
 
 Users::Users(store::AdminUserStore& store, const Clock& clock, UserSettings settings)
-    : store_(store), clock_(clock), settings_(std::move(settings)) {
+    : store_(store), clock_(clock), settings_(settings) {
   // Any hash of the same parameters will do: it is only ever compared against, never matched.
   auto dummy = crypto::hash_password("herald: no such user", settings_.password);
   dummy_hash_ = dummy ? *dummy : std::string();
@@ -161,7 +161,8 @@ Result<Enrolled> Users::enrol(std::string_view token, std::string_view password,
     auto bytes = crypto::random_bytes(kRecoveryLength);
     if (!bytes) return bytes.error();
     std::string code_text;
-    for (unsigned char b : *bytes) code_text.push_back(kRecoveryAlphabet[b % kRecoveryAlphabet.size()]);
+    for (char b : *bytes)
+      code_text.push_back(kRecoveryAlphabet[static_cast<unsigned char>(b) % kRecoveryAlphabet.size()]);
     hashes.push_back(token_hash(code_text));
     enrolled.recovery_codes.push_back(code_text.substr(0, 5) + "-" + code_text.substr(5));
   }
