@@ -6,6 +6,7 @@
 #include "api/admin/assets.h"
 #include "api/admin/pages.h"
 #include "api/admin/qr.h"
+#include "api/html.h"
 #include "core/base64.h"
 #include "core/log.h"
 #include "core/time.h"
@@ -215,7 +216,7 @@ class Handlers {
     if (!*found) return not_found();
     std::string main =
         heading((*found)->name) + "<h2>Your permissions</h2><ul class=\"nhsuk-list nhsuk-list--bullet\">";
-    for (auto p : *permissions) main += "<li>" + escape(domain::users::permission_name(p)) + "</li>";
+    for (auto p : *permissions) main += "<li>" + html_escape(domain::users::permission_name(p)) + "</li>";
     main += "</ul>";
     return html(200, signed_in_page(*who, token, (*found)->name, main));
   }
@@ -365,7 +366,7 @@ class Handlers {
     fields += "<h2>Set up your authenticator app</h2>" +
               paragraph("Scan this QR code with an authenticator app on your phone, or enter the key below.") +
               "<div class=\"nhsuk-u-margin-bottom-4\">" + qr_svg(uri, "QR code of your authenticator key") + "</div>" +
-              "<p>Key: <code id=\"totp-key\">" + escape(secret_base32) + "</code></p>";
+              "<p>Key: <code id=\"totp-key\">" + html_escape(secret_base32) + "</code></p>";
     fields += input({"code", "Code from the app", "text", "", "one-time-code", "The 6-digit code the app shows now",
                      error_for("code"), "numeric", "nhsuk-input--width-10"});
     Page page{"Set up your account",
@@ -400,7 +401,7 @@ class Handlers {
                                "Keep these recovery codes somewhere safe. Each one signs you in once if you "
                                "lose your phone. They are not shown again.") +
                            "<ul class=\"nhsuk-list\" id=\"recovery-codes\">";
-        for (const auto& code : enrolled->recovery_codes) main += "<li><code>" + escape(code) + "</code></li>";
+        for (const auto& code : enrolled->recovery_codes) main += "<li><code>" + html_escape(code) + "</code></li>";
         main += "</ul>" + link("/", "Continue to your services");
         return with_cookie(html(200, {"Your account is ready", main}), session_cookie(enrolled->session_token));
       }

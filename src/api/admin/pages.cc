@@ -1,22 +1,8 @@
 #include "api/admin/pages.h"
 
-namespace herald::api::admin {
+#include "api/html.h"
 
-std::string escape(std::string_view text) {
-  std::string out;
-  out.reserve(text.size());
-  for (char c : text) {
-    switch (c) {
-      case '&': out += "&amp;"; break;
-      case '<': out += "&lt;"; break;
-      case '>': out += "&gt;"; break;
-      case '"': out += "&quot;"; break;
-      case '\'': out += "&#39;"; break;
-      default: out += c;
-    }
-  }
-  return out;
-}
+namespace herald::api::admin {
 
 namespace {
 
@@ -29,7 +15,7 @@ std::string header_html(const Page& page) {
     html +=
         "<nav class=\"nhsuk-header__account\" aria-label=\"Account\"><ul class=\"nhsuk-header__account-list\">"
         "<li class=\"nhsuk-header__account-item\">" +
-        escape(*page.user_name) +
+        html_escape(*page.user_name) +
         "</li><li class=\"nhsuk-header__account-item\"><form action=\"/sign-out\" method=\"post\" novalidate>" +
         hidden("csrf_token", page.csrf_token) +
         "<button class=\"nhsuk-header__account-button\" type=\"submit\">Sign out</button></form></li></ul></nav>";
@@ -45,8 +31,8 @@ std::string error_summary(const std::vector<FieldError>& errors) {
       "<h2 class=\"nhsuk-error-summary__title\">There is a problem</h2><div class=\"nhsuk-error-summary__body\">"
       "<ul class=\"nhsuk-list nhsuk-error-summary__list\">";
   for (const auto& [message, field] : errors) {
-    html += field.empty() ? "<li>" + escape(message) + "</li>"
-                          : "<li><a href=\"#" + escape(field) + "\">" + escape(message) + "</a></li>";
+    html += field.empty() ? "<li>" + html_escape(message) + "</li>"
+                          : "<li><a href=\"#" + html_escape(field) + "\">" + html_escape(message) + "</a></li>";
   }
   html += "</ul></div></div></div>";
   return html;
@@ -58,7 +44,7 @@ std::string render(const Page& page) {
   std::string html =
       "<!DOCTYPE html><html lang=\"en\"><head><meta charset=\"utf-8\"><meta name=\"viewport\" "
       "content=\"width=device-width, initial-scale=1\"><title>" +
-      std::string(page.errors.empty() ? "" : "Error: ") + escape(page.title) +
+      std::string(page.errors.empty() ? "" : "Error: ") + html_escape(page.title) +
       " – Herald</title><link rel=\"icon\" href=\"/assets/images/favicon.svg\" type=\"image/svg+xml\">"
       "<link rel=\"stylesheet\" href=\"/assets/nhsuk.css\"></head><body>"
       "<a class=\"nhsuk-skip-link\" href=\"#maincontent\">Skip to main content</a>";
@@ -76,50 +62,50 @@ std::string render(const Page& page) {
 }
 
 std::string hidden(std::string_view name, std::string_view value) {
-  return "<input type=\"hidden\" name=\"" + escape(name) + "\" value=\"" + escape(value) + "\">";
+  return "<input type=\"hidden\" name=\"" + html_escape(name) + "\" value=\"" + html_escape(value) + "\">";
 }
 
 std::string form(std::string_view action, std::string_view csrf_token, std::string_view fields_html,
                  std::string_view button_text) {
-  std::string html = "<form action=\"" + escape(action) + "\" method=\"post\" novalidate>";
+  std::string html = "<form action=\"" + html_escape(action) + "\" method=\"post\" novalidate>";
   if (!csrf_token.empty()) html += hidden("csrf_token", csrf_token);
   html += fields_html;
-  html += "<button class=\"nhsuk-button\" data-module=\"nhsuk-button\" type=\"submit\">" + escape(button_text) +
+  html += "<button class=\"nhsuk-button\" data-module=\"nhsuk-button\" type=\"submit\">" + html_escape(button_text) +
           "</button></form>";
   return html;
 }
 
 std::string input(const Input& in) {
-  const std::string id = escape(in.id);
+  const std::string id = html_escape(in.id);
   std::string html = "<div class=\"nhsuk-form-group" + std::string(in.error.empty() ? "" : " nhsuk-form-group--error") +
-                     "\"><label class=\"nhsuk-label\" for=\"" + id + "\">" + escape(in.label) + "</label>";
+                     "\"><label class=\"nhsuk-label\" for=\"" + id + "\">" + html_escape(in.label) + "</label>";
   std::string described;
   if (!in.hint.empty()) {
-    html += "<div class=\"nhsuk-hint\" id=\"" + id + "-hint\">" + escape(in.hint) + "</div>";
+    html += "<div class=\"nhsuk-hint\" id=\"" + id + "-hint\">" + html_escape(in.hint) + "</div>";
     described = id + "-hint";
   }
   if (!in.error.empty()) {
     html += "<span class=\"nhsuk-error-message\" id=\"" + id +
             "-error\"><span class=\"nhsuk-u-visually-hidden\">"
             "Error:</span> " +
-            escape(in.error) + "</span>";
+            html_escape(in.error) + "</span>";
     described += (described.empty() ? "" : " ") + id + "-error";
   }
   html += "<input class=\"nhsuk-input" + std::string(in.error.empty() ? "" : " nhsuk-input--error") +
-          (in.width_class.empty() ? "" : " " + escape(in.width_class)) + "\" id=\"" + id + "\" name=\"" + id +
-          "\" type=\"" + escape(in.type) + "\"";
-  if (!in.value.empty()) html += " value=\"" + escape(in.value) + "\"";
-  if (!in.autocomplete.empty()) html += " autocomplete=\"" + escape(in.autocomplete) + "\"";
-  if (!in.input_mode.empty()) html += " inputmode=\"" + escape(in.input_mode) + "\"";
+          (in.width_class.empty() ? "" : " " + html_escape(in.width_class)) + "\" id=\"" + id + "\" name=\"" + id +
+          "\" type=\"" + html_escape(in.type) + "\"";
+  if (!in.value.empty()) html += " value=\"" + html_escape(in.value) + "\"";
+  if (!in.autocomplete.empty()) html += " autocomplete=\"" + html_escape(in.autocomplete) + "\"";
+  if (!in.input_mode.empty()) html += " inputmode=\"" + html_escape(in.input_mode) + "\"";
   if (!described.empty()) html += " aria-describedby=\"" + described + "\"";
   html += " spellcheck=\"false\"></div>";
   return html;
 }
 
-std::string heading(std::string_view text) { return "<h1>" + escape(text) + "</h1>"; }
-std::string paragraph(std::string_view text) { return "<p>" + escape(text) + "</p>"; }
+std::string heading(std::string_view text) { return "<h1>" + html_escape(text) + "</h1>"; }
+std::string paragraph(std::string_view text) { return "<p>" + html_escape(text) + "</p>"; }
 std::string link(std::string_view href, std::string_view text) {
-  return "<a href=\"" + escape(href) + "\">" + escape(text) + "</a>";
+  return "<a href=\"" + html_escape(href) + "\">" + html_escape(text) + "</a>";
 }
 
 }  // namespace herald::api::admin

@@ -12,8 +12,6 @@
 
 namespace herald::api::admin {
 
-std::string escape(std::string_view text);
-
 // An error for the error summary and its field: (message, id of the field it is about).
 using FieldError = std::pair<std::string, std::string>;
 

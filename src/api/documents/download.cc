@@ -4,6 +4,7 @@
 #include <string>
 
 #include "api/documents/errors.h"
+#include "api/html.h"
 #include "core/log.h"
 #include "core/url.h"
 
@@ -11,22 +12,6 @@ namespace herald::api::documents {
 namespace {
 
 using domain::DocumentAccess;
-
-std::string html_escape(std::string_view text) {
-  std::string out;
-  out.reserve(text.size());
-  for (char c : text) {
-    switch (c) {
-      case '&': out += "&amp;"; break;
-      case '<': out += "&lt;"; break;
-      case '>': out += "&gt;"; break;
-      case '"': out += "&quot;"; break;
-      case '\'': out += "&#39;"; break;
-      default: out += c;
-    }
-  }
-  return out;
-}
 
 // Headers every response of these routes carries: nothing cached, no key in a Referer, no
 // sniffing, no framing, nothing loaded from elsewhere.
