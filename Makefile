@@ -67,7 +67,10 @@ faults: build-asan e2e-deps
 tests/e2e/node_modules/.package-lock.json: tests/e2e/package-lock.json
 	cd tests/e2e && npm ci --no-audit --no-fund
 
+# Debian's Chromium for the admin UI's browser tests (Playwright drives it; no browser download).
 e2e-deps: deps tests/e2e/node_modules/.package-lock.json
+	@dpkg -s chromium >/dev/null 2>&1 || { echo "installing: chromium"; export DEBIAN_FRONTEND=noninteractive; \
+	  apt-get update -qq && apt-get install -y -qq --no-install-recommends chromium; }
 
 # Every suite (unit, integration, security, e2e, lint) against the ASan+UBSan build, the
 # concurrency tests under ThreadSanitizer (`tsan`), then a short libFuzzer run of each parser.

@@ -101,7 +101,7 @@ def check_headers(headers):
     assert "default-src 'none'" in csp and "frame-ancestors 'none'" in csp and "unsafe-inline" not in csp, csp
     assert headers.get("x-frame-options") == "DENY", headers
     assert headers.get("strict-transport-security", "").startswith("max-age="), headers
-    assert headers.get("referrer-policy") == "no-referrer", headers
+    assert headers.get("referrer-policy") == "same-origin", headers
 
 
 def started(ws):

@@ -31,7 +31,8 @@ void secure(net::Response& response) {
                                 "font-src 'self'; connect-src 'self'; form-action 'self'; frame-ancestors 'none'; "
                                 "base-uri 'none'");
   response.headers.emplace_back("X-Frame-Options", "DENY");
-  response.headers.emplace_back("Referrer-Policy", "no-referrer");
+  // same-origin, not no-referrer: with no-referrer browsers send "Origin: null" on form posts.
+  response.headers.emplace_back("Referrer-Policy", "same-origin");
   response.headers.emplace_back("Cross-Origin-Opener-Policy", "same-origin");
   response.headers.emplace_back("Cross-Origin-Resource-Policy", "same-origin");
   response.headers.emplace_back("Permissions-Policy", "camera=(), microphone=(), geolocation=(), payment=()");

@@ -2,7 +2,7 @@
 // The admin web UI's routes, on a listener of their own (cli/serve.cc: [admin], loopback unless
 // configured). Thin: each reads the form, asks domain::users::Users (and the service directory),
 // and renders a page. What every response carries (SC-38): a CSP with no inline script or style,
-// frame-ancestors none, no referrer; the server adds HSTS, nosniff and no-store. Sessions ride in
+// frame-ancestors none, no referrer beyond its own origin; the server adds HSTS, nosniff and no-store. Sessions ride in
 // a __Host- cookie (Secure, HttpOnly, SameSite=Strict); every POST must come from the UI's own
 // origin, and every form carries a CSRF token bound to the session (or, before sign-in, to a
 // form cookie or the enrolment link).

@@ -1,0 +1,143 @@
+// The admin web UI in a real browser: Debian's Chromium driven by playwright-core. Enrols the
+// user from the one-time link (TOTP computed here, as an authenticator app does), signs out,
+// signs in again with the keyboard only, and is refused a wrong code and another service's page.
+// Every page is checked with axe-core (WCAG 2.2 A and AA rules) and must log no CSP violation;
+// a screenshot of each is saved. Run by test_admin_browser.py, which starts Herald:
+//   ADMIN_URL=https://localhost:PORT/ LINK=<enrolment token> OTHER_SERVICE=<id> ARTIFACTS=<dir> node admin_browser.js
+'use strict';
+const crypto = require('crypto');
+const fs = require('fs');
+const path = require('path');
+const { chromium } = require('playwright-core');
+
+const base = process.env.ADMIN_URL;
+const artifacts = process.env.ARTIFACTS;
+const axeSource = fs.readFileSync(require.resolve('axe-core/axe.min.js'), 'utf8');
+const PASSWORD = 'a passphrase of several words';
+
+function totp(base32, offset = 0) {
+  const alphabet = 'ABCDEFGHIJKLMNOPQRSTUVWXYZ234567';
+  let bits = '';
+  for (const c of base32) bits += alphabet.indexOf(c).toString(2).padStart(5, '0');
+  const key = Buffer.from(bits.match(/.{8}/g).map((b) => parseInt(b, 2)));
+  const counter = Buffer.alloc(8);
+  counter.writeBigUInt64BE(BigInt(Math.floor(Date.now() / 1000 / 30) + offset));
+  const mac = crypto.createHmac('sha1', key).update(counter).digest();
+  const at = mac[19] & 0x0f;
+  return String((mac.readUInt32BE(at) & 0x7fffffff) % 1000000).padStart(6, '0');
+}
+
+async function nextStep() {
+  const step = Math.floor(Date.now() / 30000);
+  while (Math.floor(Date.now() / 30000) === step) await new Promise((r) => setTimeout(r, 200));
+}
+
+async function freshStep() {
+  if ((Date.now() / 1000) % 30 > 25) await nextStep();
+}
+
+let current = null; // the page, for a screenshot of a failure
+const violations = [];
+let rulesPassed = 0; // proof that axe ran: the rules each page passed
+const cspErrors = [];
+
+// axe-core evaluated through the DevTools protocol (not a script tag: the CSP allows none).
+async function check(page, name) {
+  await page.evaluate(axeSource);
+  const result = await page.evaluate(() =>
+    // eslint-disable-next-line no-undef
+    axe.run(document, { runOnly: { type: 'tag', values: ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa', 'wcag22aa'] } }));
+  rulesPassed += result.passes.length;
+  for (const v of result.violations) {
+    violations.push(`${name}: ${v.id} (${v.impact}): ${v.help} at ${v.nodes.map((n) => n.target.join(' ')).join(', ')}`);
+  }
+  await page.screenshot({ path: path.join(artifacts, `${name}.png`), fullPage: true });
+}
+
+function expect(condition, message) {
+  if (!condition) throw new Error(message);
+}
+
+(async () => {
+  const browser = await chromium.launch({ executablePath: '/usr/bin/chromium', args: ['--no-sandbox'] });
+  try {
+    const context = await browser.newContext({ ignoreHTTPSErrors: true });
+    const page = await context.newPage();
+    current = page;
+    page.on('console', (m) => {
+      if (/Content.Security.Policy/i.test(m.text())) cspErrors.push(m.text());
+    });
+
+    // Enrolment.
+    await page.goto(base + 'enrol/' + process.env.LINK);
+    expect((await page.title()).startsWith('Set up your account'), 'enrolment page: ' + (await page.title()));
+    const stylesheet = await page.evaluate(() => getComputedStyle(document.querySelector('.nhsuk-header')).backgroundColor);
+    expect(stylesheet === 'rgb(0, 94, 184)', 'the NHS.UK stylesheet is applied (NHS blue header): ' + stylesheet);
+    await check(page, '01-enrol');
+    const key = (await page.textContent('#totp-key')).trim();
+    await page.fill('#password', PASSWORD);
+    await page.fill('#password_again', PASSWORD);
+    await freshStep();
+    await page.fill('#code', totp(key));
+    await page.click('button[type=submit]:has-text("Continue")');
+    await page.waitForSelector('#recovery-codes');
+    const codes = await page.$$eval('#recovery-codes code', (els) => els.map((e) => e.textContent));
+    expect(codes.length === 10, 'ten recovery codes');
+    await check(page, '02-recovery-codes');
+    await page.click('text=Continue to your services');
+    await page.waitForSelector('h1:has-text("Your services")');
+    await check(page, '03-services');
+
+    // Sign out, then sign in with the keyboard only.
+    await page.click('button:has-text("Sign out")');
+    await page.waitForSelector('h1:has-text("Sign in")');
+    await check(page, '04-sign-in');
+    await page.keyboard.press('Tab'); // the skip link
+    await page.keyboard.press('Tab'); // the header's home link
+    await page.keyboard.press('Tab');
+    expect(await page.evaluate(() => document.activeElement.id) === 'email', 'Tab reaches the email field');
+    await page.keyboard.type('ada@example.org');
+    await page.keyboard.press('Tab');
+    await page.keyboard.type(PASSWORD);
+    await page.keyboard.press('Enter');
+    await page.waitForSelector('h1:has-text("Enter your security code")');
+    await check(page, '05-two-factor');
+
+    // A wrong code: the error summary, focused content and an accessible error page.
+    await page.keyboard.press('Tab');
+    await page.keyboard.press('Tab');
+    await page.keyboard.press('Tab');
+    expect(await page.evaluate(() => document.activeElement.id) === 'code', 'Tab reaches the code field');
+    await nextStep(); // the enrolment's code was the last step's
+    const right = totp(key);
+    await page.keyboard.type(right === '000000' ? '111111' : '000000');
+    await page.keyboard.press('Enter');
+    await page.waitForSelector('.nhsuk-error-summary');
+    await check(page, '06-wrong-code');
+    await page.fill('#code', totp(key));
+    await page.keyboard.press('Enter');
+    await page.waitForSelector('h1:has-text("Your services")');
+    expect((await page.textContent('main')).includes('Clinic A'), 'the member service is listed');
+
+    // Another service's page is not found.
+    const response = await page.goto(base + 'services/' + process.env.OTHER_SERVICE);
+    expect(response.status() === 404, 'another service: ' + response.status());
+    await check(page, '07-not-found');
+
+    expect(violations.length === 0, 'axe-core violations:\n' + violations.join('\n'));
+    expect(cspErrors.length === 0, 'CSP violations:\n' + cspErrors.join('\n'));
+    expect(rulesPassed > 7 * 10, 'axe-core ran: ' + rulesPassed + ' rules passed');
+    console.log(`ok: 7 pages, ${rulesPassed} axe-core rule checks passed, no violations, no CSP violations`);
+  } catch (e) {
+    if (current) {
+      await current.screenshot({ path: path.join(artifacts, 'failure.png'), fullPage: true }).catch(() => {});
+      e.message += '\nat ' + current.url() + ':\n' + (await current.textContent('main').catch(() => ''));
+    }
+    throw e;
+  } finally {
+    await browser.close();
+  }
+})().catch((e) => {
+  console.error(e.stack || String(e));
+  process.exit(1);
+});
