@@ -1,6 +1,6 @@
 # Writes OUT (a C++ file) holding the admin UI's assets as byte arrays, for src/api/admin/assets.h.
 # Run at build time by CMakeLists.txt:
-#   cmake -DOUT=file.cc -DNHSUK=<nhsuk-frontend's dist/nhsuk> -P embed_assets.cmake
+#   cmake -DOUT=file.cc -DNHSUK=<nhsuk-frontend's dist/nhsuk> -DINIT=<ui/init.js> -P embed_assets.cmake
 # The NHS.UK stylesheet's @font-face rules are dropped: they load Frutiger from assets.nhs.uk,
 # and Herald fetches nothing from elsewhere at run time (the design system's own fallback, Arial,
 # is used).
@@ -9,6 +9,7 @@ cmake_minimum_required(VERSION 3.20)
 set(ASSETS
   "nhsuk.css|text/css|${NHSUK}/nhsuk-frontend.min.css"
   "nhsuk.js|text/javascript|${NHSUK}/nhsuk-frontend.min.js"
+  "init.js|text/javascript|${INIT}"
   "images/favicon.ico|image/x-icon|${NHSUK}/assets/images/favicon.ico"
   "images/favicon.svg|image/svg+xml|${NHSUK}/assets/images/favicon.svg"
   "images/nhsuk-icon-arrow-down.svg|image/svg+xml|${NHSUK}/assets/images/nhsuk-icon-arrow-down.svg"

@@ -40,6 +40,7 @@ let current = null; // the page, for a screenshot of a failure
 const violations = [];
 let rulesPassed = 0; // proof that axe ran: the rules each page passed
 const cspErrors = [];
+const scriptErrors = []; // the design system's JavaScript must start cleanly
 
 // axe-core evaluated through the DevTools protocol (not a script tag: the CSP allows none).
 async function check(page, name) {
@@ -66,12 +67,15 @@ function expect(condition, message) {
     current = page;
     page.on('console', (m) => {
       if (/Content.Security.Policy/i.test(m.text())) cspErrors.push(m.text());
+      else if (m.type() === 'error' && !/status of 40[134]/.test(m.text())) scriptErrors.push(m.text());
     });
+    page.on('pageerror', (e) => scriptErrors.push(String(e)));
 
     // Enrolment.
     await page.goto(base + 'enrol/' + process.env.LINK);
     expect((await page.title()).startsWith('Set up your account'), 'enrolment page: ' + (await page.title()));
     const stylesheet = await page.evaluate(() => getComputedStyle(document.querySelector('.nhsuk-header')).backgroundColor);
+    await page.waitForFunction(() => document.body.classList.contains('nhsuk-frontend-supported'));
     expect(stylesheet === 'rgb(0, 94, 184)', 'the NHS.UK stylesheet is applied (NHS blue header): ' + stylesheet);
     await check(page, '01-enrol');
     const key = (await page.textContent('#totp-key')).trim();
@@ -126,6 +130,7 @@ function expect(condition, message) {
 
     expect(violations.length === 0, 'axe-core violations:\n' + violations.join('\n'));
     expect(cspErrors.length === 0, 'CSP violations:\n' + cspErrors.join('\n'));
+    expect(scriptErrors.length === 0, 'script errors:\n' + scriptErrors.join('\n'));
     expect(rulesPassed > 7 * 10, 'axe-core ran: ' + rulesPassed + ' rules passed');
     console.log(`ok: 7 pages, ${rulesPassed} axe-core rule checks passed, no violations, no CSP violations`);
   } catch (e) {

@@ -57,7 +57,7 @@ std::string render(const Page& page) {
   html +=
       "</div></div></main></div><footer role=\"contentinfo\"><div class=\"nhsuk-footer\"><div "
       "class=\"nhsuk-width-container\"><p class=\"nhsuk-body-s\">Herald – patient messaging</p></div></div>"
-      "</footer><script src=\"/assets/nhsuk.js\" type=\"module\"></script></body></html>";
+      "</footer><script src=\"/assets/init.js\" type=\"module\"></script></body></html>";
   return html;
 }
 
