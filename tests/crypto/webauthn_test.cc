@@ -4,90 +4,19 @@
 // and a counter that does not rise are refused; malformed CBOR is refused.
 #include "crypto/webauthn.h"
 
-#include <openssl/core_names.h>
-#include <openssl/ec.h>
-#include <openssl/evp.h>
-
 #include <gtest/gtest.h>
 
 #include "core/base64.h"
 #include "crypto/hmac.h"
 #include "crypto/signing.h"
+#include "tests/fakes/software_authenticator.h"
 
 namespace herald::crypto::webauthn {
 namespace {
 
-const RelyingParty kRp{"localhost", "https://localhost:8444"};
+using namespace fakes::webauthn_bytes;  // NOLINT(google-build-using-namespace): the test's vocabulary
+
 constexpr std::string_view kChallenge = "sixteen byte chl";
-
-// CBOR by hand: a head (major type, argument), then the payload.
-std::string head(int major, std::uint64_t value) {
-  std::string out;
-  if (value < 24) {
-    out.push_back(static_cast<char>((major << 5) | static_cast<int>(value)));
-  } else if (value < 256) {
-    out.push_back(static_cast<char>((major << 5) | 24));
-    out.push_back(static_cast<char>(value));
-  } else {
-    out.push_back(static_cast<char>((major << 5) | 25));
-    out.push_back(static_cast<char>(value >> 8));
-    out.push_back(static_cast<char>(value & 0xff));
-  }
-  return out;
-}
-std::string integer(std::int64_t v) {
-  return v >= 0 ? head(0, static_cast<std::uint64_t>(v)) : head(1, static_cast<std::uint64_t>(-1 - v));
-}
-std::string bytes(std::string_view b) { return head(2, b.size()) + std::string(b); }
-std::string text(std::string_view t) { return head(3, t.size()) + std::string(t); }
-
-struct EcKey {
-  EVP_PKEY* key = EVP_EC_gen("P-256");
-  ~EcKey() { EVP_PKEY_free(key); }
-  std::string cose() const {
-    unsigned char point[65];
-    std::size_t length = 0;
-    EVP_PKEY_get_octet_string_param(key, OSSL_PKEY_PARAM_PUB_KEY, point, sizeof point, &length);
-    const std::string p(reinterpret_cast<char*>(point), length);
-    return head(5, 5) + integer(1) + integer(2) + integer(3) + integer(-7) + integer(-1) + integer(1) + integer(-2) +
-           bytes(p.substr(1, 32)) + integer(-3) + bytes(p.substr(33, 32));
-  }
-  std::string sign(std::string_view message) const {
-    EVP_MD_CTX* ctx = EVP_MD_CTX_new();
-    EVP_DigestSignInit(ctx, nullptr, EVP_sha256(), nullptr, key);
-    std::size_t length = 0;
-    EVP_DigestSign(ctx, nullptr, &length, reinterpret_cast<const unsigned char*>(message.data()), message.size());
-    std::string signature(length, '\0');
-    EVP_DigestSign(ctx, reinterpret_cast<unsigned char*>(signature.data()), &length,
-                   reinterpret_cast<const unsigned char*>(message.data()), message.size());
-    EVP_MD_CTX_free(ctx);
-    signature.resize(length);
-    return signature;
-  }
-};
-
-std::string client_data(std::string_view type, std::string_view origin = kRp.origin,
-                        std::string_view challenge = kChallenge) {
-  return R"({"type":")" + std::string(type) + R"(","challenge":")" + base64url_encode(challenge) + R"(","origin":")" +
-         std::string(origin) + R"(","crossOrigin":false})";
-}
-
-std::string counter(std::uint32_t n) {
-  return {static_cast<char>(n >> 24), static_cast<char>((n >> 16) & 0xff), static_cast<char>((n >> 8) & 0xff),
-          static_cast<char>(n & 0xff)};
-}
-
-std::string auth_data(std::uint32_t count, unsigned char flags = 0x05, std::string_view rp_id = kRp.id) {
-  return sha256(rp_id) + std::string(1, static_cast<char>(flags)) + counter(count);
-}
-
-std::string attestation(std::string_view credential_id, std::string_view cose_key, std::string_view rp_id = kRp.id) {
-  const std::string data =
-      auth_data(0, 0x45, rp_id) + std::string(16, '\0') +
-      std::string{static_cast<char>(credential_id.size() >> 8), static_cast<char>(credential_id.size() & 0xff)} +
-      std::string(credential_id) + std::string(cose_key);
-  return head(5, 3) + text("fmt") + text("none") + text("attStmt") + head(5, 0) + text("authData") + bytes(data);
-}
 
 TEST(WebAuthn, ARegistrationAndItsAssertionsVerify) {
   EcKey key;

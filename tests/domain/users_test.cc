@@ -9,6 +9,7 @@
 #include "crypto/totp.h"
 #include "tests/fakes/fake_clock.h"
 #include "tests/fakes/memory_store.h"
+#include "tests/fakes/software_authenticator.h"
 
 namespace herald::domain::users {
 namespace {
@@ -294,6 +295,75 @@ TEST_F(UsersTest, PermissionsArePerServiceAndPlatformAdminsHaveAll) {
   EXPECT_TRUE(users_.memberships(e.user.id)->empty()) << "no permissions: no longer a member";
   EXPECT_EQ(parse_permission("manage_api_keys"), Permission::kManageApiKeys);
   EXPECT_FALSE(parse_permission("admin"));
+}
+
+TEST_F(UsersTest, SecurityKeysAreAddedAfterReAuthenticationAndSignInOnceEach) {
+  using fakes::webauthn_bytes::kRp;
+  auto e = enrolled();
+  std::string token = signed_in(e);
+  fakes::webauthn_bytes::SoftwareAuthenticator authenticator;
+
+  auto challenge = users_.webauthn_challenge(token, "register");
+  ASSERT_TRUE(challenge);
+  auto [client, attestation] = authenticator.create(*challenge);
+  auto added = users_.register_security_key(token, kRp, {*challenge, client, attestation, "Blue key"});
+  ASSERT_TRUE(added) << added.error().message;
+  EXPECT_EQ(added->name, "Blue key");
+  EXPECT_EQ(store_.webauthn_credentials(e.user.id)->size(), 1u);
+
+  // A challenge made for another session, or for signing in, does not register a key.
+  auto other = users_.webauthn_challenge("another session", "register");
+  auto [client2, attestation2] = authenticator.create(*other);
+  EXPECT_EQ(users_.register_security_key(token, kRp, {*other, client2, attestation2, ""}).error().code,
+            ErrorCode::kPermissionDenied);
+  // Once the second factor is old, adding a key needs it again.
+  clock_.advance(16min);
+  auto late = users_.webauthn_challenge(token, "register");
+  auto [client3, attestation3] = authenticator.create(*late);
+  EXPECT_EQ(users_.register_security_key(token, kRp, {*late, client3, attestation3, ""}).error().code,
+            ErrorCode::kFailedPrecondition);
+
+  // Signing in with the key instead of a code.
+  auto first = users_.sign_in(e.user.email, kPassword);
+  ASSERT_EQ(first->outcome, Attempt::Outcome::kAccepted);
+  auto sign_in_challenge = users_.webauthn_challenge(first->session_token, "sign-in");
+  auto got = authenticator.get(*sign_in_challenge);
+  const KeyAssertion assertion{*sign_in_challenge, authenticator.credential_id, got.client_data_json,
+                               got.authenticator_data, got.signature};
+  auto second = users_.second_factor_key(first->session_token, kRp, assertion);
+  ASSERT_EQ(second->outcome, Attempt::Outcome::kAccepted) << second->reason;
+  EXPECT_EQ(second->reason, "security key");
+  ASSERT_TRUE(*users_.session(second->session_token));
+
+  // The same assertion again (a replay, in another half-signed-in session): refused twice over.
+  auto again = users_.sign_in(e.user.email, kPassword);
+  auto replay = users_.second_factor_key(again->session_token, kRp, assertion);
+  EXPECT_EQ(replay->outcome, Attempt::Outcome::kRefused);
+  EXPECT_EQ(replay->reason, "security key: challenge not issued to this session, or expired");
+  auto fresh = users_.webauthn_challenge(again->session_token, "sign-in");
+  auto phished = authenticator.get(*fresh, "https://herald-admin.example.net");
+  auto refused = users_.second_factor_key(
+      again->session_token, kRp,
+      {*fresh, authenticator.credential_id, phished.client_data_json, phished.authenticator_data, phished.signature});
+  EXPECT_EQ(refused->reason, "security key: wrong origin");
+  // A cloned authenticator (its counter behind the original's) is refused.
+  authenticator.count = 0;
+  auto cloned = authenticator.get(*fresh);
+  auto clone = users_.second_factor_key(
+      again->session_token, kRp,
+      {*fresh, authenticator.credential_id, cloned.client_data_json, cloned.authenticator_data, cloned.signature});
+  EXPECT_EQ(clone->reason, "security key: signature counter did not rise (cloned or replayed)");
+  // Challenges expire after 5 minutes (as does the half-signed-in session they belong to).
+  clock_.advance(4min);
+  auto later = users_.sign_in(e.user.email, kPassword);
+  auto stale = users_.webauthn_challenge(later->session_token, "sign-in");
+  clock_.advance(5min + 1s);
+  authenticator.count = 100;
+  auto slow = authenticator.get(*stale);
+  auto expired = users_.second_factor_key(
+      later->session_token, kRp,
+      {*stale, authenticator.credential_id, slow.client_data_json, slow.authenticator_data, slow.signature});
+  EXPECT_EQ(expired->outcome, Attempt::Outcome::kRefused);
 }
 
 }  // namespace

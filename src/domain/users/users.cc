@@ -282,12 +282,120 @@ Result<Attempt> Users::second_factor(std::string_view session_token, std::string
   }
   auto attempt = check_code(std::move(**user), code);
   if (!attempt || attempt->outcome != Attempt::Outcome::kAccepted) return attempt;
-  // A new token for the signed-in session: the half-signed-in one's token is spent.
-  HERALD_TRY(store_.delete_admin_session(hash));
-  auto token = new_session((*session)->user, now);
+  auto token = complete_sign_in(hash, (*session)->user);
   if (!token) return token.error();
   attempt->session_token = std::move(*token);
   return attempt;
+}
+
+Result<std::string> Users::complete_sign_in(const std::string& half_session_hash, Uuid user) {
+  // A new token for the signed-in session: the half-signed-in one's token is spent.
+  HERALD_TRY(store_.delete_admin_session(half_session_hash));
+  return new_session(user, clock_.now());
+}
+
+namespace {
+
+constexpr std::size_t kNonceBytes = 16;
+constexpr std::size_t kChallengeMacBytes = 16;
+constexpr auto kChallengeLifetime = std::chrono::minutes(5);
+
+std::string challenge_mac(std::string_view session_token, std::string_view purpose, std::string_view nonce_and_expiry) {
+  return crypto::hmac_sha256(session_token,
+                             "herald webauthn " + std::string(purpose) + "|" + std::string(nonce_and_expiry))
+      .substr(0, kChallengeMacBytes);
+}
+
+}  // namespace
+
+Result<std::string> Users::webauthn_challenge(std::string_view session_token, std::string_view purpose) const {
+  auto nonce = crypto::random_bytes(kNonceBytes);
+  if (!nonce) return nonce.error();
+  const auto expiry = static_cast<std::uint64_t>(
+      std::chrono::duration_cast<std::chrono::seconds>((clock_.now() + kChallengeLifetime).time_since_epoch()).count());
+  std::string body = *nonce;
+  for (int shift = 56; shift >= 0; shift -= 8) body.push_back(static_cast<char>((expiry >> shift) & 0xff));
+  return body + challenge_mac(session_token, purpose, body);
+}
+
+bool Users::challenge_valid(std::string_view session_token, std::string_view purpose,
+                            std::string_view challenge) const {
+  if (challenge.size() != kNonceBytes + 8 + kChallengeMacBytes) return false;
+  const std::string_view body = challenge.substr(0, kNonceBytes + 8);
+  if (!crypto::constant_time_equal(challenge.substr(body.size()), challenge_mac(session_token, purpose, body))) {
+    return false;
+  }
+  std::uint64_t expiry = 0;
+  for (std::size_t i = kNonceBytes; i < body.size(); ++i) expiry = (expiry << 8) | static_cast<unsigned char>(body[i]);
+  const auto now = static_cast<std::uint64_t>(
+      std::chrono::duration_cast<std::chrono::seconds>(clock_.now().time_since_epoch()).count());
+  return now <= expiry;
+}
+
+Result<store::WebAuthnCredential> Users::register_security_key(std::string_view session_token,
+                                                               const crypto::webauthn::RelyingParty& rp,
+                                                               const KeyRegistration& registration) {
+  auto signed_in = session(session_token);
+  if (!signed_in) return signed_in.error();
+  if (!*signed_in) return Error{ErrorCode::kPermissionDenied, "not signed in"};
+  if (!recently_verified(**signed_in)) return failed_precondition("give your second factor again first");
+  if (!challenge_valid(session_token, "register", registration.challenge)) {
+    return Error{ErrorCode::kPermissionDenied, "challenge not issued to this session, or expired"};
+  }
+  auto credential = crypto::webauthn::verify_registration(rp, registration.challenge, registration.client_data_json,
+                                                          registration.attestation_object);
+  if (!credential) return credential.error();
+  store::WebAuthnCredential stored;
+  stored.credential_id = std::move(credential->credential_id);
+  stored.user = (*signed_in)->user.id;
+  stored.public_key = std::move(credential->public_key);
+  stored.sign_count = credential->sign_count;
+  stored.name = registration.name.empty() ? "Security key" : registration.name.substr(0, 100);
+  stored.created_at = clock_.now();
+  HERALD_TRY(store_.add_webauthn_credential(stored));
+  return stored;
+}
+
+Result<Attempt> Users::second_factor_key(std::string_view session_token, const crypto::webauthn::RelyingParty& rp,
+                                         const KeyAssertion& assertion) {
+  const Timestamp now = clock_.now();
+  const std::string hash = token_hash(session_token);
+  auto session = store_.find_admin_session(hash);
+  if (!session) return session.error();
+  if (!*session || (*session)->second_factor_at || now - (*session)->created_at > settings_.second_factor_timeout) {
+    return Attempt{Attempt::Outcome::kRefused, std::nullopt, "no session waiting for a second factor", std::nullopt,
+                   ""};
+  }
+  auto user = store_.find_admin_user((*session)->user);
+  if (!user) return user.error();
+  if (!*user || (*user)->disabled_at) {
+    return Attempt{Attempt::Outcome::kRefused, (*session)->user, "user disabled", std::nullopt, ""};
+  }
+  if ((*user)->locked_until && *(*user)->locked_until > now) {
+    return Attempt{Attempt::Outcome::kLockedOut, (*user)->id, "locked out", (*user)->locked_until, ""};
+  }
+  if (!challenge_valid(session_token, "sign-in", assertion.challenge)) {
+    return refuse(std::move(**user), "security key: challenge not issued to this session, or expired");
+  }
+  auto credential = store_.find_webauthn_credential(assertion.credential_id);
+  if (!credential) return credential.error();
+  if (!*credential || (*credential)->user != (*user)->id) return refuse(std::move(**user), "security key: unknown key");
+  auto verified =
+      crypto::webauthn::verify_assertion(rp, assertion.challenge, (*credential)->public_key, assertion.client_data_json,
+                                         assertion.authenticator_data, assertion.signature);
+  if (!verified) return refuse(std::move(**user), "security key: " + verified.error().message);
+  auto used = store_.use_webauthn_credential(assertion.credential_id, verified->sign_count, now);
+  if (!used) return used.error();
+  if (!*used) return refuse(std::move(**user), "security key: signature counter did not rise (cloned or replayed)");
+  store::AdminUserRecord& account = **user;
+  if (account.failed_sign_ins != 0 || account.locked_until) {
+    account.failed_sign_ins = 0;
+    account.locked_until = std::nullopt;
+    HERALD_TRY(store_.update_admin_user(account));
+  }
+  auto token = complete_sign_in(hash, account.id);
+  if (!token) return token.error();
+  return Attempt{Attempt::Outcome::kAccepted, account.id, "security key", std::nullopt, std::move(*token)};
 }
 
 Result<Attempt> Users::reauthenticate(std::string_view session_token, std::string_view code) {

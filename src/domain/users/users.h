@@ -19,6 +19,7 @@
 #include "core/result.h"
 #include "core/time.h"
 #include "crypto/password.h"
+#include "crypto/webauthn.h"
 #include "store/store.h"
 
 namespace herald::domain::users {
@@ -81,6 +82,23 @@ struct SignedIn {
   store::AdminSessionRecord session;
 };
 
+// What the browser's navigator.credentials.create() returned (raw bytes, base64url-decoded).
+struct KeyRegistration {
+  std::string challenge;  // as the server issued it
+  std::string client_data_json;
+  std::string attestation_object;
+  std::string name;  // the user's label for the key
+};
+
+// What navigator.credentials.get() returned.
+struct KeyAssertion {
+  std::string challenge;
+  std::string credential_id;
+  std::string client_data_json;
+  std::string authenticator_data;
+  std::string signature;
+};
+
 class Users {
  public:
   Users(store::AdminUserStore& store, const Clock& clock, UserSettings settings = {});
@@ -117,6 +135,20 @@ class Users {
   static std::string csrf_token(std::string_view session_token);
   static bool csrf_matches(std::string_view session_token, std::string_view given);
 
+  // Security keys and passkeys (WebAuthn), a second factor beside TOTP. A challenge is bound to
+  // the session that asked for it and to its purpose ("register" or "sign-in"), and lives 5
+  // minutes: nothing is stored for it, so any node can check it.
+  Result<std::string> webauthn_challenge(std::string_view session_token, std::string_view purpose) const;
+  // Adds a key for a signed-in user who gave their second factor recently (kFailedPrecondition
+  // otherwise: re-authenticate first); kPermissionDenied with the reason when the response is
+  // not a valid registration for this site and challenge.
+  Result<store::WebAuthnCredential> register_security_key(std::string_view session_token,
+                                                          const crypto::webauthn::RelyingParty& rp,
+                                                          const KeyRegistration& registration);
+  // Sign-in step 2 with a security key (as second_factor with a code).
+  Result<Attempt> second_factor_key(std::string_view session_token, const crypto::webauthn::RelyingParty& rp,
+                                    const KeyAssertion& assertion);
+
   // Permissions: a platform admin has every permission in every service.
   Result<void> set_permissions(Uuid user, ServiceId service, const std::vector<Permission>& permissions);
   Result<std::vector<Permission>> permissions(const store::AdminUserRecord& user, ServiceId service);
@@ -133,6 +165,10 @@ class Users {
   // A code given as a second factor: TOTP (each step once) or a recovery code (each once).
   Result<Attempt> check_code(store::AdminUserRecord user, std::string_view code);
   Result<std::string> new_session(Uuid user, std::optional<Timestamp> second_factor_at);
+  // Whether `challenge` was issued by webauthn_challenge for this session and purpose, unexpired.
+  bool challenge_valid(std::string_view session_token, std::string_view purpose, std::string_view challenge) const;
+  // Swaps a half-signed-in session for a signed-in one with a new token.
+  Result<std::string> complete_sign_in(const std::string& half_session_hash, Uuid user);
 
   store::AdminUserStore& store_;
   const Clock& clock_;
