@@ -128,6 +128,8 @@ def enrol(browser, link):
     key = re.search(r'<code id="totp-key">([A-Z2-7]+)</code>', page).group(1)
     assert key == secret
     form = {"csrf_token": csrf, "totp_secret": secret, "password": PASSWORD, "password_again": PASSWORD}
+    status, _, _ = browser.post("/enrol/" + link, dict(form, csrf_token="forged"))
+    assert status == 403, "a forged enrolment form"
     status, _, page = browser.post("/enrol/" + link, dict(form, password_again="something else entirely"))
     assert status == 400 and "The passwords do not match" in page, (status, page)
     status, _, page = browser.post("/enrol/" + link, dict(form, code="000000" if totp(secret) != "000000" else "111111"))
@@ -244,6 +246,7 @@ def test_enrol_sign_in_and_see_only_your_services():
         assert ("admin.sign_in.second_factor", "success") in actions, actions
         assert ("admin.request_refused", "failure: cross-origin form") in actions, actions
         assert ("user.created", "success") in actions, actions
+        assert link not in json.dumps(audit), "an enrolment link's token never reaches the audit log"
 
 
 def test_repeated_failures_lock_the_account():

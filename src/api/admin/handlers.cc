@@ -147,7 +147,9 @@ class Handlers {
   }
 
   net::Response forbidden(const net::Request& request, std::string_view why) {
-    record("anonymous", "admin.request_refused", {{"path", request.path}}, "failure: " + std::string(why), request);
+    // An enrolment link's token is a credential until used: never into the audit log.
+    const std::string path = request.path.starts_with("/enrol/") ? "/enrol/(token)" : request.path;
+    record("anonymous", "admin.request_refused", {{"path", path}}, "failure: " + std::string(why), request);
     return html(
         403, {"Forbidden", heading("This request was refused") + paragraph("Go back, reload the page and try again.")});
   }
