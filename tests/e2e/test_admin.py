@@ -262,5 +262,28 @@ def test_repeated_failures_lock_the_account():
         assert status == 429, "not even the right password while locked"
 
 
+def test_user_commands_list_disable_and_relink():
+    with Workspace() as ws:
+        herald, port, link, mine, _ = started(ws)
+        enrol(Browser(herald, port), link)
+        listed = herald.run_cli("user", "list")
+        assert "ada@example.org" in listed and "NOT ENROLLED" not in listed, listed
+        assert ("service %s: view send" % mine) in listed, listed
+        relinked = herald.run_cli("user", "link", "--email", "ada@example.org")
+        new_link = re.search(r"/enrol/(\S+)", relinked).group(1)
+        assert Browser(herald, port).get("/enrol/" + link)[0] == 404, "the old link stays used"
+        assert Browser(herald, port).get("/enrol/" + new_link)[0] == 200, "a new link to enrol again"
+        herald.run_cli("user", "grant", "--email", "ada@example.org", "--service", mine)
+        assert "service " not in herald.run_cli("user", "list"), "no permissions: no longer a member"
+        herald.run_cli("user", "disable", "--email", "ada@example.org")
+        assert "DISABLED" in herald.run_cli("user", "list")
+        assert sign_in(Browser(herald, port), "ada@example.org", PASSWORD)[0] == 401, "a disabled user"
+        assert Browser(herald, port).get("/enrol/" + new_link)[0] == 404, "nor can they enrol again"
+        code, _, err = herald.run_cli("user", "grant", "--email", "ada@example.org", "--service", mine,
+                                      "--permissions", "admin", check=False)
+        assert code != 0 and "unknown permission admin" in err, err
+
+
 if __name__ == "__main__":
-    run_tests([test_enrol_sign_in_and_see_only_your_services, test_repeated_failures_lock_the_account])
+    run_tests([test_enrol_sign_in_and_see_only_your_services, test_repeated_failures_lock_the_account,
+               test_user_commands_list_disable_and_relink])
