@@ -5,17 +5,17 @@
 
 #include "cli/commands.h"
 #include "cli/context.h"
+#include "domain/recipients/email_address.h"
 #include "domain/users/users.h"
 
 namespace herald::cli {
 namespace {
 
+// The user with this email, normalised as Users::create_user stored it.
 Result<store::AdminUserRecord> find_user(Context& context, const std::string& email) {
-  std::string normalised;
-  for (char c : email) {
-    if (c != ' ') normalised.push_back(static_cast<char>(std::tolower(static_cast<unsigned char>(c))));
-  }
-  auto found = context.store->find_admin_user_by_email(normalised);
+  auto valid = domain::validate_email_address(email);
+  if (!valid) return not_found("no user " + email);
+  auto found = context.store->find_admin_user_by_email(domain::normalise_email_for_index(*valid));
   if (!found) return found.error();
   if (!*found) return not_found("no user " + email);
   return std::move(**found);
