@@ -336,6 +336,14 @@ class AdminUserStore {
   // Accepts TOTP time step `step` when it is later than the user's last accepted one, and
   // records it: false (nothing changed) when it is not, i.e. a code used before.
   virtual Result<bool> use_totp_step(Uuid user, std::int64_t step) = 0;
+  // Sign-in bookkeeping, each one atomic and touching only its own columns, so that concurrent
+  // attempts are all counted and none writes back a stale record (an operator's disable, say):
+  // counts one failed step and returns the new count (0: no such user);
+  virtual Result<int> count_sign_in_failure(Uuid user) = 0;
+  // sets or clears the lockout, and with `reset_failures` zeroes the count;
+  virtual Result<void> set_sign_in_lock(Uuid user, std::optional<Timestamp> locked_until, bool reset_failures) = 0;
+  // replaces the password hash alone (a rehash with stronger parameters at sign-in).
+  virtual Result<void> set_admin_password_hash(Uuid user, std::string_view password_hash) = 0;
 
   // Adds the membership or replaces its permissions (kFailedPrecondition: no such user or service).
   virtual Result<void> put_admin_membership(const AdminMembership& membership) = 0;

@@ -811,6 +811,24 @@ class MemoryStore final : public store::Store {
     });
     return out;
   }
+  Result<int> count_sign_in_failure(Uuid user) override {
+    std::lock_guard lock(mutex_);
+    auto it = admin_users_.find(user);
+    return it == admin_users_.end() ? 0 : ++it->second.failed_sign_ins;
+  }
+  Result<void> set_sign_in_lock(Uuid user, std::optional<Timestamp> locked_until, bool reset_failures) override {
+    std::lock_guard lock(mutex_);
+    if (auto it = admin_users_.find(user); it != admin_users_.end()) {
+      it->second.locked_until = locked_until;
+      if (reset_failures) it->second.failed_sign_ins = 0;
+    }
+    return ok();
+  }
+  Result<void> set_admin_password_hash(Uuid user, std::string_view password_hash) override {
+    std::lock_guard lock(mutex_);
+    if (auto it = admin_users_.find(user); it != admin_users_.end()) it->second.password_hash = std::string(password_hash);
+    return ok();
+  }
   Result<bool> use_totp_step(Uuid user, std::int64_t step) override {
     std::lock_guard lock(mutex_);
     auto it = admin_users_.find(user);

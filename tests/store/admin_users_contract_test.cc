@@ -539,6 +539,45 @@ TEST_P(AdminUserStoreContract, EachUseIsAcceptedOnceAcrossNodesRacing) {
   EXPECT_EQ(assertion.load(), 1);
 }
 
+// Failed sign-ins from many browsers on several nodes are each counted, and the bookkeeping
+// never writes back the rest of the record: an operator's disable made meanwhile stays.
+TEST_P(AdminUserStoreContract, SignInFailuresAreCountedAtomicallyAndTouchNothingElse) {
+  const Uuid ada = stored_user("ada@example.org");
+  std::vector<std::shared_ptr<Store>> nodes{store_, another()};
+  ASSERT_TRUE(nodes[1]);
+  AdminUserRecord disabled = **store_->find_admin_user(ada);
+  disabled.disabled_at = now_;
+  ASSERT_TRUE(store_->update_admin_user(disabled));
+  std::atomic<int> errors{0};
+  std::vector<std::thread> threads;
+  for (int i = 0; i < 8; ++i) {
+    threads.emplace_back([&, node = nodes[static_cast<std::size_t>(i) % nodes.size()]] {
+      for (int j = 0; j < 5; ++j) {
+        if (!node->count_sign_in_failure(ada)) ++errors;
+      }
+    });
+  }
+  for (auto& t : threads) t.join();
+  EXPECT_EQ(errors.load(), 0);
+  auto after = store_->find_admin_user(ada);
+  ASSERT_TRUE(after && *after);
+  EXPECT_EQ((*after)->failed_sign_ins, 40) << "every failure counted";
+  EXPECT_EQ((*after)->disabled_at, now_) << "the disable stays";
+  EXPECT_EQ(*store_->count_sign_in_failure(crypto::random_uuid()), 0) << "no such user";
+
+  ASSERT_TRUE(store_->set_sign_in_lock(ada, now_ + 1h, false));
+  EXPECT_EQ((*store_->find_admin_user(ada))->locked_until, now_ + 1h);
+  EXPECT_EQ((*store_->find_admin_user(ada))->failed_sign_ins, 40);
+  ASSERT_TRUE(store_->set_sign_in_lock(ada, std::nullopt, true));
+  EXPECT_FALSE((*store_->find_admin_user(ada))->locked_until);
+  EXPECT_EQ((*store_->find_admin_user(ada))->failed_sign_ins, 0);
+  ASSERT_TRUE(store_->set_admin_password_hash(ada, "$argon2id$v=19$rehashed"));
+  auto rehashed = store_->find_admin_user(ada);
+  EXPECT_EQ((*rehashed)->password_hash, "$argon2id$v=19$rehashed");
+  EXPECT_EQ((*rehashed)->disabled_at, now_);
+  EXPECT_EQ((*rehashed)->email, "ada@example.org");
+}
+
 // Email, name and TOTP secret never reach the disk in plain text (the database file and its
 // write-ahead log on SQLite; the whole cluster's files, WAL included, on PostgreSQL).
 TEST_P(AdminUserStoreContract, AdminUserPersonalFieldsAreSealedOnDiskCanary) {

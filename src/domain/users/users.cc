@@ -177,20 +177,21 @@ Result<Enrolled> Users::enrol(std::string_view token, std::string_view password,
 
 Result<Attempt> Users::refuse(store::AdminUserRecord user, std::string reason) {
   const Timestamp now = clock_.now();
-  ++user.failed_sign_ins;
+  // Counted in the store (atomically), so that concurrent guesses are all counted.
+  auto failures = store_.count_sign_in_failure(user.id);
+  if (!failures) return failures.error();
   Attempt attempt;
   attempt.user = user.id;
   attempt.reason = std::move(reason);
-  const int over = user.failed_sign_ins - settings_.free_failures;
+  const int over = *failures - settings_.free_failures;
   if (over >= 0) {
     Duration lockout = settings_.first_lockout;
     for (int i = 0; i < over && lockout < settings_.longest_lockout; ++i) lockout *= 2;
     lockout = std::min(lockout, settings_.longest_lockout);
-    user.locked_until = now + lockout;
     attempt.outcome = Attempt::Outcome::kLockedOut;
-    attempt.retry_at = user.locked_until;
+    attempt.retry_at = now + lockout;
+    HERALD_TRY(store_.set_sign_in_lock(user.id, attempt.retry_at, false));
   }
-  HERALD_TRY(store_.update_admin_user(user));
   return attempt;
 }
 
@@ -227,10 +228,7 @@ Result<Attempt> Users::sign_in(std::string_view email, std::string_view password
   if (!*matches) return refuse(std::move(*user), "wrong password");
   if (crypto::password_needs_rehash(user->password_hash, settings_.password)) {
     auto rehashed = crypto::hash_password(password, settings_.password);
-    if (rehashed) {
-      user->password_hash = std::move(*rehashed);
-      HERALD_TRY(store_.update_admin_user(*user));
-    }
+    if (rehashed) HERALD_TRY(store_.set_admin_password_hash(user->id, *rehashed));
   }
   auto token = new_session(user->id, std::nullopt);
   if (!token) return token.error();
@@ -258,11 +256,7 @@ Result<Attempt> Users::check_code(store::AdminUserRecord user, std::string_view 
     if (!used) return used.error();
     if (!*used) return refuse(std::move(user), "wrong recovery code");
   }
-  if (user.failed_sign_ins != 0 || user.locked_until) {
-    user.failed_sign_ins = 0;
-    user.locked_until = std::nullopt;
-    HERALD_TRY(store_.update_admin_user(user));
-  }
+  if (user.failed_sign_ins != 0 || user.locked_until) HERALD_TRY(store_.set_sign_in_lock(user.id, std::nullopt, true));
   return Attempt{Attempt::Outcome::kAccepted, user.id,
                  digits.size() == 6 && all_digits(digits) ? "totp" : "recovery code", std::nullopt, ""};
 }
@@ -389,9 +383,7 @@ Result<Attempt> Users::second_factor_key(std::string_view session_token, const c
   if (!*used) return refuse(std::move(**user), "security key: signature counter did not rise (cloned or replayed)");
   store::AdminUserRecord& account = **user;
   if (account.failed_sign_ins != 0 || account.locked_until) {
-    account.failed_sign_ins = 0;
-    account.locked_until = std::nullopt;
-    HERALD_TRY(store_.update_admin_user(account));
+    HERALD_TRY(store_.set_sign_in_lock(account.id, std::nullopt, true));
   }
   auto token = complete_sign_in(hash, account.id);
   if (!token) return token.error();

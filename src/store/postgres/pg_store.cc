@@ -2144,6 +2144,35 @@ Result<std::vector<AdminUserRecord>> PgStore::list_admin_users() {
   return out;
 }
 
+Result<int> PgStore::count_sign_in_failure(Uuid user) {
+  return with_connection<int>([&](PgConnection& db) -> Result<int> {
+    auto rows = db.exec(
+        "UPDATE admin_users SET failed_sign_ins = failed_sign_ins + 1 WHERE id = $1 RETURNING failed_sign_ins",
+        Params().text(user.to_string()));
+    if (!rows) return rows.error();
+    return rows->rows() == 0 ? 0 : static_cast<int>(rows->integer(0, 0));
+  });
+}
+
+Result<void> PgStore::set_sign_in_lock(Uuid user, std::optional<Timestamp> locked_until, bool reset_failures) {
+  return with_connection<void>([&](PgConnection& db) -> Result<void> {
+    auto rows = db.exec(reset_failures ? "UPDATE admin_users SET locked_until = $1, failed_sign_ins = 0 WHERE id = $2"
+                                       : "UPDATE admin_users SET locked_until = $1 WHERE id = $2",
+                        Params().optional_integer(optional_micros(locked_until)).text(user.to_string()));
+    if (!rows) return rows.error();
+    return ok();
+  });
+}
+
+Result<void> PgStore::set_admin_password_hash(Uuid user, std::string_view password_hash) {
+  return with_connection<void>([&](PgConnection& db) -> Result<void> {
+    auto rows = db.exec("UPDATE admin_users SET password_hash = $1 WHERE id = $2",
+                        Params().text(std::string(password_hash)).text(user.to_string()));
+    if (!rows) return rows.error();
+    return ok();
+  });
+}
+
 // One conditional UPDATE: of two nodes offered the same step, the row lock lets one change it;
 // the other re-checks the condition against the new value and changes nothing.
 Result<bool> PgStore::use_totp_step(Uuid user, std::int64_t step) {

@@ -2402,6 +2402,43 @@ Result<std::vector<AdminUserRecord>> SqliteStore::list_admin_users() {
   return out;
 }
 
+Result<int> SqliteStore::count_sign_in_failure(Uuid user) {
+  int count = 0;
+  HERALD_TRY(writer_->run([&](Connection& db) -> Result<void> {
+    auto stmt = db.prepare(
+        "UPDATE admin_users SET failed_sign_ins = failed_sign_ins + 1 WHERE id = ? RETURNING failed_sign_ins");
+    if (!stmt) return stmt.error();
+    stmt->bind_text(1, user.to_string());
+    auto row = stmt->step();
+    if (!row) return row.error();
+    if (*row) count = static_cast<int>(stmt->column_int(0));
+    while (true) {  // finish the statement
+      auto more = stmt->step();
+      if (!more) return more.error();
+      if (!*more) break;
+    }
+    return ok();
+  }));
+  return count;
+}
+
+Result<void> SqliteStore::set_sign_in_lock(Uuid user, std::optional<Timestamp> locked_until, bool reset_failures) {
+  return writer_->run([&](Connection& db) -> Result<void> {
+    auto stmt = db.prepare(reset_failures ? "UPDATE admin_users SET locked_until = ?, failed_sign_ins = 0 WHERE id = ?"
+                                          : "UPDATE admin_users SET locked_until = ? WHERE id = ?");
+    if (!stmt) return stmt.error();
+    return stmt->bind_optional_int(1, optional_micros(locked_until)).bind_text(2, user.to_string()).run();
+  });
+}
+
+Result<void> SqliteStore::set_admin_password_hash(Uuid user, std::string_view password_hash) {
+  return writer_->run([&](Connection& db) -> Result<void> {
+    auto stmt = db.prepare("UPDATE admin_users SET password_hash = ? WHERE id = ?");
+    if (!stmt) return stmt.error();
+    return stmt->bind_text(1, password_hash).bind_text(2, user.to_string()).run();
+  });
+}
+
 // One conditional UPDATE: of two nodes offered the same step, one changes the row.
 Result<bool> SqliteStore::use_totp_step(Uuid user, std::int64_t step) {
   bool used = false;

@@ -127,6 +127,9 @@ class SqliteStore final : public Store {
   Result<std::optional<AdminUserRecord>> find_admin_user_by_email(std::string_view email) override;
   Result<std::vector<AdminUserRecord>> list_admin_users() override;
   Result<bool> use_totp_step(Uuid user, std::int64_t step) override;
+  Result<int> count_sign_in_failure(Uuid user) override;
+  Result<void> set_sign_in_lock(Uuid user, std::optional<Timestamp> locked_until, bool reset_failures) override;
+  Result<void> set_admin_password_hash(Uuid user, std::string_view password_hash) override;
   Result<void> put_admin_membership(const AdminMembership& membership) override;
   Result<bool> delete_admin_membership(Uuid user, ServiceId service) override;
   Result<std::vector<AdminMembership>> admin_memberships(std::optional<Uuid> user,
