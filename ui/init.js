@@ -5,3 +5,66 @@ import { initAll } from './nhsuk.js';
 document.body.classList.add('js-enabled');
 if ('noModule' in HTMLScriptElement.prototype) document.body.classList.add('nhsuk-frontend-supported');
 initAll();
+
+// Security keys and passkeys (WebAuthn). A block marked data-webauthn="create" (add a key) or
+// "get" (sign in with one) carries the options in data-options (JSON; binary fields base64url)
+// and a form with hidden fields. It stays hidden unless this browser can use security keys; on
+// submit the browser asks the authenticator, and the form posts its answer for the server to check.
+const fromBase64url = (text) =>
+  Uint8Array.from(atob(text.replace(/-/g, '+').replace(/_/g, '/')), (c) => c.charCodeAt(0));
+const toBase64url = (buffer) =>
+  btoa(String.fromCharCode(...new Uint8Array(buffer))).replace(/\+/g, '-').replace(/\//g, '_').replace(/=+$/, '');
+
+async function askAuthenticator(mode, options) {
+  const challenge = fromBase64url(options.challenge);
+  const keys = options.credentials.map((id) => ({ type: 'public-key', id: fromBase64url(id) }));
+  if (mode === 'create') {
+    const credential = await navigator.credentials.create({
+      publicKey: {
+        challenge,
+        rp: options.rp,
+        user: { id: fromBase64url(options.user.id), name: options.user.name, displayName: options.user.displayName },
+        pubKeyCredParams: options.algorithms.map((alg) => ({ type: 'public-key', alg })),
+        excludeCredentials: keys,
+        authenticatorSelection: { userVerification: 'discouraged', residentKey: 'discouraged' },
+        attestation: 'none',
+        timeout: 120000,
+      },
+    });
+    return {
+      client_data_json: toBase64url(credential.response.clientDataJSON),
+      attestation_object: toBase64url(credential.response.attestationObject),
+    };
+  }
+  const credential = await navigator.credentials.get({
+    publicKey: { challenge, rpId: options.rp.id, allowCredentials: keys, userVerification: 'discouraged', timeout: 120000 },
+  });
+  return {
+    credential_id: toBase64url(credential.rawId),
+    client_data_json: toBase64url(credential.response.clientDataJSON),
+    authenticator_data: toBase64url(credential.response.authenticatorData),
+    signature: toBase64url(credential.response.signature),
+  };
+}
+
+if (window.PublicKeyCredential && window.isSecureContext) {
+  for (const unsupported of document.querySelectorAll('[data-webauthn-unsupported]')) unsupported.hidden = true;
+  for (const block of document.querySelectorAll('[data-webauthn]')) {
+    block.hidden = false;
+    const form = block.querySelector('form');
+    const failed = block.querySelector('[data-webauthn-failed]');
+    const options = JSON.parse(block.dataset.options);
+    form.addEventListener('submit', async (event) => {
+      event.preventDefault();
+      failed.hidden = true;
+      try {
+        const answer = await askAuthenticator(block.dataset.webauthn, options);
+        answer.challenge = options.challenge;
+        for (const [name, value] of Object.entries(answer)) form.elements[name].value = value;
+        form.submit();
+      } catch (error) {
+        failed.hidden = false;
+      }
+    });
+  }
+}

@@ -366,5 +366,50 @@ TEST_F(UsersTest, SecurityKeysAreAddedAfterReAuthenticationAndSignInOnceEach) {
   EXPECT_EQ(expired->outcome, Attempt::Outcome::kRefused);
 }
 
+// What the pages ask for: options name the user's keys (to exclude when adding, to allow when
+// signing in), need a recent second factor to add or remove, and a user without keys is
+// offered codes only.
+TEST_F(UsersTest, KeyOptionsNameTheUsersKeysAndRemovalNeedsARecentSecondFactor) {
+  using fakes::webauthn_bytes::kRp;
+  auto e = enrolled();
+  std::string token = signed_in(e);
+  fakes::webauthn_bytes::SoftwareAuthenticator authenticator;
+
+  auto first = users_.sign_in(e.user.email, kPassword);
+  EXPECT_FALSE(*users_.key_sign_in_options(first->session_token)) << "no keys yet: codes only";
+
+  auto options = users_.key_registration_options(token);
+  ASSERT_TRUE(options) << options.error().message;
+  EXPECT_TRUE(options->credential_ids.empty());
+  EXPECT_EQ(options->user.id, e.user.id);
+  auto [client, attestation] = authenticator.create(options->challenge);
+  ASSERT_TRUE(users_.register_security_key(token, kRp, {options->challenge, client, attestation, "Blue key"}));
+  EXPECT_EQ(users_.key_registration_options(token)->credential_ids,
+            std::vector<std::string>{authenticator.credential_id});
+
+  auto half = users_.sign_in(e.user.email, kPassword);
+  auto sign_in = users_.key_sign_in_options(half->session_token);
+  ASSERT_TRUE(sign_in && *sign_in);
+  EXPECT_EQ((*sign_in)->credential_ids, std::vector<std::string>{authenticator.credential_id});
+  auto got = authenticator.get((*sign_in)->challenge);
+  auto second = users_.second_factor_key(half->session_token, kRp,
+                                         {(*sign_in)->challenge, authenticator.credential_id, got.client_data_json,
+                                          got.authenticator_data, got.signature});
+  EXPECT_EQ(second->outcome, Attempt::Outcome::kAccepted) << second->reason;
+  EXPECT_FALSE(*users_.key_sign_in_options(second->session_token)) << "signed in: nothing waits for a key";
+  EXPECT_FALSE(*users_.key_sign_in_options("no such session"));
+
+  EXPECT_EQ(*users_.recovery_codes_left(e.user.id), 10);
+  clock_.advance(16min);
+  EXPECT_EQ(users_.key_registration_options(token).error().code, ErrorCode::kFailedPrecondition);
+  EXPECT_EQ(users_.remove_security_key(token, authenticator.credential_id).error().code,
+            ErrorCode::kFailedPrecondition);
+  ASSERT_EQ(users_.reauthenticate(token, code_now(e.secret))->outcome, Attempt::Outcome::kAccepted);
+  EXPECT_FALSE(*users_.remove_security_key(token, "not a key of hers"));
+  EXPECT_TRUE(*users_.remove_security_key(token, authenticator.credential_id));
+  EXPECT_TRUE(users_.security_keys(e.user.id)->empty());
+  EXPECT_EQ(users_.remove_security_key("no such session", "x").error().code, ErrorCode::kPermissionDenied);
+}
+
 }  // namespace
 }  // namespace herald::domain::users

@@ -3,7 +3,8 @@
 it (forms, cookies, redirects): a user made with `herald user create` enrols through the
 one-time link (password, TOTP computed here, recovery codes), signs in with password then code,
 sees only their own services; and the refusals: wrong password, wrong and replayed codes,
-missing CSRF token, a form from another origin, another service's URL, a used link, signing out.
+missing CSRF token, a form from another origin, another service's URL, a used link, signing out;
+re-authentication returning only to a path on this site.
 Every response carries the UI's security headers; every step is in the audit log.
 Usage: test_admin.py /path/to/herald
 """
@@ -215,6 +216,22 @@ def test_enrol_sign_in_and_see_only_your_services():
         assert sign_in(third, "ada@example.org", PASSWORD)[0] == 303
         assert second_factor(third, recovery[0])[0] == 401, "a recovery code works once"
 
+        # Re-authentication (before sensitive actions) goes back only to a path on this site.
+        status, _, page = browser.get("/re-authenticate?next=//evil.example/x")
+        assert status == 200 and hidden(page, "next") == "/", page
+        csrf = hidden(page, "csrf_token")
+        status, _, page = browser.post("/re-authenticate", {"csrf_token": csrf, "next": "/account", "code": "12"})
+        assert status == 401 and "Enter the code your authenticator app shows now" in page, (status, page)
+        status, headers, _ = browser.post("/re-authenticate", {"csrf_token": csrf, "next": "https://evil.example/",
+                                                               "code": recovery[1]})
+        assert status == 303 and headers["location"] == "/", headers
+        status, headers, _ = browser.post("/re-authenticate", {"csrf_token": csrf, "next": "/account",
+                                                               "code": recovery[2]})
+        assert status == 303 and headers["location"] == "/account", headers
+        status, _, page = browser.get("/account")
+        assert status == 200 and "Recovery codes left" in page and ">7<" in page, page
+        assert "You have no security keys" in page, page
+
         # Forms without their CSRF token, or from another origin, are refused.
         status, _, _ = browser.post("/sign-out", {})
         assert status == 403, "no CSRF token"
@@ -245,6 +262,7 @@ def test_enrol_sign_in_and_see_only_your_services():
         assert ("admin.sign_in.second_factor", "failure: replayed code") in actions, actions
         assert ("admin.sign_in.second_factor", "success") in actions, actions
         assert ("admin.request_refused", "failure: cross-origin form") in actions, actions
+        assert ("admin.reauthenticate", "success") in actions, actions
         assert ("user.created", "success") in actions, actions
         assert link not in json.dumps(audit), "an enrolment link's token never reaches the audit log"
 

@@ -1,10 +1,13 @@
 #!/usr/bin/python3
 """End to end in a real browser: the admin web UI driven through Debian's Chromium by
 playwright-core (admin_browser.js): enrolment with a computed TOTP, keyboard-only sign-in, a
-wrong code, another service's page; axe-core finds no WCAG 2.2 A/AA violation on any page and
+wrong code, another service's page, a security key added through Chromium's virtual
+authenticator and used to sign in; axe-core finds no WCAG 2.2 A/AA violation on any page and
 the CSP reports none. Screenshots of every page are left in build/<dir>/artifacts/admin/.
 Usage: test_admin_browser.py /path/to/herald
 """
+import base64
+import hashlib
 import os
 import re
 import subprocess
@@ -16,6 +19,17 @@ from harness import Herald, SmtpSink, Workspace, run_tests, wait_for_file  # noq
 
 HERALD = sys.argv[1]
 ARTIFACTS = os.path.join(os.path.dirname(os.path.abspath(HERALD)), "artifacts", "admin")
+
+
+def spki_sha256(cert_path):
+    """Base64 SHA-256 of the certificate's public key: Chromium trusts Herald's self-signed
+    certificate by it (--ignore-certificate-errors-spki-list), as a browser trusts a real one,
+    rather than ignoring certificate errors (WebAuthn refuses pages with certificate errors)."""
+    pubkey = subprocess.run(["openssl", "x509", "-in", cert_path, "-noout", "-pubkey"], check=True,
+                            capture_output=True).stdout
+    der = subprocess.run(["openssl", "pkey", "-pubin", "-outform", "DER"], input=pubkey, check=True,
+                         capture_output=True).stdout
+    return base64.b64encode(hashlib.sha256(der).digest()).decode()
 
 
 def test_the_admin_ui_in_chromium():
@@ -31,13 +45,13 @@ def test_the_admin_ui_in_chromium():
         admin_port = int(wait_for_file(os.path.join(herald.dir, "ready.admin")))
         os.makedirs(ARTIFACTS, exist_ok=True)
         env = dict(os.environ, ADMIN_URL="https://localhost:%d/" % admin_port, LINK=link, OTHER_SERVICE=other,
-                   ARTIFACTS=ARTIFACTS, HOME=ws.dir)
+                   ARTIFACTS=ARTIFACTS, HOME=ws.dir, CERT_SPKI=spki_sha256(herald.cert))
         run = subprocess.run(["node", os.path.join(HERE, "admin_browser.js")], env=env, cwd=HERE,
                              capture_output=True, text=True, timeout=300)
         assert run.returncode == 0, run.stdout + run.stderr
         print(run.stdout.strip())
         shots = sorted(f for f in os.listdir(ARTIFACTS) if f.endswith(".png"))
-        assert len(shots) >= 7, shots
+        assert len(shots) >= 10, shots
 
 
 if __name__ == "__main__":

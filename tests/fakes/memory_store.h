@@ -826,7 +826,8 @@ class MemoryStore final : public store::Store {
   }
   Result<void> set_admin_password_hash(Uuid user, std::string_view password_hash) override {
     std::lock_guard lock(mutex_);
-    if (auto it = admin_users_.find(user); it != admin_users_.end()) it->second.password_hash = std::string(password_hash);
+    if (auto it = admin_users_.find(user); it != admin_users_.end())
+      it->second.password_hash = std::string(password_hash);
     return ok();
   }
   Result<bool> use_totp_step(Uuid user, std::int64_t step) override {

@@ -8,6 +8,7 @@
 #include "api/admin/qr.h"
 #include "api/html.h"
 #include "core/base64.h"
+#include "core/json.h"
 #include "core/log.h"
 #include "core/time.h"
 #include "core/url.h"
@@ -118,7 +119,14 @@ class Handlers {
     router.add("POST", "/sign-in", bind(&Handlers::sign_in));
     router.add("GET", "/two-factor", bind(&Handlers::two_factor_page));
     router.add("POST", "/two-factor", bind(&Handlers::two_factor));
+    router.add("POST", "/two-factor/security-key", bind(&Handlers::two_factor_key));
     router.add("POST", "/sign-out", bind(&Handlers::sign_out));
+    router.add("GET", "/re-authenticate", bind(&Handlers::reauthenticate_page));
+    router.add("POST", "/re-authenticate", bind(&Handlers::reauthenticate));
+    router.add("GET", "/account", bind(&Handlers::account));
+    router.add("GET", "/account/security-keys/new", bind(&Handlers::new_key_page));
+    router.add("POST", "/account/security-keys", bind(&Handlers::add_key));
+    router.add("POST", "/account/security-keys/remove", bind(&Handlers::remove_key));
     router.add("GET", "/enrol/{token}", bind(&Handlers::enrol_page));
     router.add("POST", "/enrol/{token}", bind(&Handlers::enrol));
     router.add("GET", "/assets/{name}", bind(&Handlers::asset));
@@ -287,16 +295,33 @@ class Handlers {
 
   net::Response two_factor_page(const net::Request& request, const PathParams&) {
     if (cookie(request, kSessionCookie).empty()) return redirect("/sign-in");
-    return html(200, two_factor_form(cookie(request, kSessionCookie), ""));
+    auto page = two_factor_form(request, cookie(request, kSessionCookie), "", "code");
+    return page ? html(200, *page) : internal_error();
   }
 
-  Page two_factor_form(const std::string& token, const std::string& error) {
+  // The code form, and above it (shown by init.js where the browser can use it) a security-key
+  // form when the user has keys. `error_field` is "code" or "security-key".
+  std::optional<Page> two_factor_form(const net::Request& request, const std::string& token, const std::string& error,
+                                      const std::string& error_field) {
+    auto options = deps_.users.key_sign_in_options(token);
+    if (!options) {
+      log::error("admin.key_options_failed", {{"error", options.error().message}});
+      return std::nullopt;
+    }
+    std::string main = heading("Enter your security code");
+    if (*options) {
+      main += key_form("get", "/two-factor/security-key", Users::csrf_token(token),
+                       key_options_json(relying_party(request), **options),
+                       "<p>Use the security key or passkey you added to your account.</p>",
+                       error_field == "security-key" ? error : "", "Use your security key") +
+              "<h2>Or enter a code</h2>";
+    }
     std::string fields = input({"code", "Security code", "text", "", "one-time-code",
-                                "The 6-digit code your authenticator app shows, or one of your recovery codes", error,
-                                "numeric", "nhsuk-input--width-10"});
-    Page page{"Enter your security code",
-              heading("Enter your security code") + form("/two-factor", Users::csrf_token(token), fields, "Sign in")};
-    if (!error.empty()) page.errors = {{error, "code"}};
+                                "The 6-digit code your authenticator app shows, or one of your recovery codes",
+                                error_field == "code" ? error : "", "numeric", "nhsuk-input--width-10"});
+    main += form("/two-factor", Users::csrf_token(token), fields, "Sign in");
+    Page page{"Enter your security code", main};
+    if (!error.empty()) page.errors = {{error, error_field}};
     return page;
   }
 
@@ -319,7 +344,284 @@ class Handlers {
     if (!attempt->user) return redirect("/sign-in");  // no half-signed-in session (expired or spent)
     const std::string message = refusal(request, *attempt, "admin.sign_in.second_factor",
                                         "Enter the code your authenticator app shows now, or a recovery code");
-    return html(refusal_status(*attempt), two_factor_form(token, message));
+    auto page = two_factor_form(request, token, message, "code");
+    return page ? html(refusal_status(*attempt), *page) : internal_error();
+  }
+
+  net::Response two_factor_key(const net::Request& request, const PathParams&) {
+    if (!same_origin(request)) return forbidden(request, "cross-origin form");
+    const std::string token = cookie(request, kSessionCookie);
+    const FormFields fields = parse_form(request.body);
+    if (token.empty() || !Users::csrf_matches(token, field(fields, "csrf_token"))) {
+      return forbidden(request, "missing or wrong CSRF token");
+    }
+    domain::users::KeyAssertion assertion;
+    const bool decoded = decode_field(fields, "challenge", assertion.challenge) &&
+                         decode_field(fields, "credential_id", assertion.credential_id) &&
+                         decode_field(fields, "client_data_json", assertion.client_data_json) &&
+                         decode_field(fields, "authenticator_data", assertion.authenticator_data) &&
+                         decode_field(fields, "signature", assertion.signature);
+    if (!decoded) {
+      auto page = two_factor_form(request, token, "Your security key did not answer. Try again, or enter a code",
+                                  "security-key");
+      return page ? html(400, *page) : internal_error();
+    }
+    auto attempt = deps_.users.second_factor_key(token, relying_party(request), assertion);
+    if (!attempt) {
+      log::error("admin.second_factor_failed", {{"error", attempt.error().message}});
+      return internal_error();
+    }
+    if (attempt->outcome == Attempt::Outcome::kAccepted) {
+      record(actor_of(attempt->user), "admin.sign_in.second_factor", {{"method", "security key"}}, "success", request);
+      return with_cookie(redirect("/"), session_cookie(attempt->session_token));
+    }
+    if (!attempt->user) return redirect("/sign-in");
+    const std::string message = refusal(request, *attempt, "admin.sign_in.second_factor",
+                                        "Your security key was not accepted. Try again, or enter a code");
+    auto page = two_factor_form(request, token, message, "security-key");
+    return page ? html(refusal_status(*attempt), *page) : internal_error();
+  }
+
+  // Where WebAuthn binds keys: the host of the UI's public URL (or of the request), and its origin.
+  crypto::webauthn::RelyingParty relying_party(const net::Request& request) const {
+    std::string origin = origin_.empty() ? "https://" + request.host : origin_;
+    std::string host = origin.substr(origin.find("://") + 3);
+    if (!host.empty() && host.front() == '[') {
+      host = host.substr(0, host.find(']') + 1);
+    } else {
+      host = host.substr(0, host.find(':'));
+    }
+    return {std::move(host), std::move(origin)};
+  }
+
+  // What init.js hands to navigator.credentials (binary fields base64url).
+  static std::string key_options_json(const crypto::webauthn::RelyingParty& rp, const domain::users::KeyOptions& o) {
+    json::Writer w;
+    w.begin_object();
+    w.key("challenge").string(base64url_encode(o.challenge));
+    w.key("rp").begin_object().key("id").string(rp.id).key("name").string("Herald").end_object();
+    w.key("user").begin_object();
+    w.key("id").string(base64url_encode(o.user.id.to_string()));
+    w.key("name").string(o.user.email).key("displayName").string(o.user.name);
+    w.end_object();
+    w.key("credentials").begin_array();
+    for (const auto& id : o.credential_ids) w.string(base64url_encode(id));
+    w.end_array();
+    w.key("algorithms").begin_array().integer(-7).integer(-8).integer(-257).end_array();
+    w.end_object();
+    return w.take();
+  }
+
+  // A form init.js completes with the authenticator's answer ("create": a new key; "get": a
+  // signature). Hidden until init.js finds the browser can use security keys.
+  static std::string key_form(std::string_view mode, std::string_view action, std::string_view csrf,
+                              const std::string& options_json, const std::string& intro_html, const std::string& error,
+                              std::string_view button, const std::string& extra_fields = "") {
+    std::string fields = hidden("challenge", "") + hidden("credential_id", "") + hidden("client_data_json", "") +
+                         hidden("attestation_object", "") + hidden("authenticator_data", "") + hidden("signature", "") +
+                         extra_fields;
+    if (!error.empty()) {
+      fields =
+          "<span class=\"nhsuk-error-message\" id=\"security-key-error\"><span class=\"nhsuk-u-visually-hidden\">"
+          "Error:</span> " +
+          html_escape(error) + "</span>" + fields;
+    }
+    return "<div id=\"security-key\" class=\"nhsuk-form-group" +
+           std::string(error.empty() ? "" : " nhsuk-form-group--error") + "\" data-webauthn=\"" + std::string(mode) +
+           "\" data-options=\"" + html_escape(options_json) + "\" hidden>" + intro_html +
+           "<p class=\"nhsuk-error-message\" data-webauthn-failed hidden>Your security key did not answer, or you "
+           "cancelled. Try again.</p>" +
+           form(action, csrf, fields, button) + "</div>";
+  }
+
+  static bool decode_field(const FormFields& fields, std::string_view name, std::string& out) {
+    auto decoded = base64url_decode(field(fields, name));
+    if (!decoded || decoded->empty()) return false;
+    out = std::move(*decoded);
+    return true;
+  }
+
+  // Re-authentication: the second factor again before a sensitive action, then back to `next`
+  // (a path on this site only).
+  static std::string safe_next(std::string_view next) {
+    if (next.size() < 1 || next.front() != '/' || next.starts_with("//") || next.starts_with("/\\")) return "/";
+    for (char c : next) {
+      if (static_cast<unsigned char>(c) < 0x20) return "/";
+    }
+    return std::string(next);
+  }
+  static net::Response reauthentication_needed(std::string_view next) {
+    return redirect("/re-authenticate?next=" + percent_encode(next));
+  }
+
+  net::Response reauthenticate_page(const net::Request& request, const PathParams&) {
+    std::string token;
+    auto who = signed_in(request, token);
+    if (!who) return redirect("/sign-in");
+    return html(200, reauthenticate_form(*who, token, safe_next(field(parse_form(request.query), "next")), ""));
+  }
+
+  Page reauthenticate_form(const domain::users::SignedIn& who, const std::string& token, const std::string& next,
+                           const std::string& error) {
+    std::string fields =
+        hidden("next", next) + input({"code", "Security code", "text", "", "one-time-code",
+                                      "The 6-digit code your authenticator app shows, or one of your recovery codes",
+                                      error, "numeric", "nhsuk-input--width-10"});
+    Page page = signed_in_page(who, token, "Confirm it is you",
+                               heading("Confirm it is you") + paragraph("This action needs your security code again.") +
+                                   form("/re-authenticate", Users::csrf_token(token), fields, "Continue"));
+    if (!error.empty()) page.errors = {{error, "code"}};
+    return page;
+  }
+
+  net::Response reauthenticate(const net::Request& request, const PathParams&) {
+    if (!same_origin(request)) return forbidden(request, "cross-origin form");
+    std::string token;
+    auto who = signed_in(request, token);
+    const FormFields fields = parse_form(request.body);
+    if (token.empty() || !Users::csrf_matches(token, field(fields, "csrf_token"))) {
+      return forbidden(request, "missing or wrong CSRF token");
+    }
+    if (!who) return redirect("/sign-in");
+    const std::string next = safe_next(field(fields, "next"));
+    auto attempt = deps_.users.reauthenticate(token, field(fields, "code"));
+    if (!attempt) return internal_error();
+    if (attempt->outcome == Attempt::Outcome::kAccepted) {
+      record(actor_of(who->user.id), "admin.reauthenticate", {{"method", attempt->reason}}, "success", request);
+      return redirect(next);
+    }
+    const std::string message = refusal(request, *attempt, "admin.reauthenticate",
+                                        "Enter the code your authenticator app shows now, or a recovery code");
+    return html(refusal_status(*attempt), reauthenticate_form(*who, token, next, message));
+  }
+
+  // The signed-in user's own account: security keys and recovery codes.
+  net::Response account(const net::Request& request, const PathParams&) {
+    std::string token;
+    auto who = signed_in(request, token);
+    if (!who) return redirect("/sign-in");
+    auto keys = deps_.users.security_keys(who->user.id);
+    auto codes = deps_.users.recovery_codes_left(who->user.id);
+    if (!keys || !codes) return internal_error();
+    const std::string csrf = Users::csrf_token(token);
+    std::string main = heading("Your account") + "<dl class=\"nhsuk-summary-list\">" +
+                       summary_row("Name", who->user.name) + summary_row("Email address", who->user.email) +
+                       summary_row("Recovery codes left", std::to_string(*codes)) + "</dl><h2>Security keys</h2>";
+    if (keys->empty()) {
+      main += paragraph("You have no security keys. You sign in with your authenticator app.");
+    } else {
+      main +=
+          "<table class=\"nhsuk-table\"><caption class=\"nhsuk-table__caption nhsuk-u-visually-hidden\">Your "
+          "security keys</caption><thead class=\"nhsuk-table__head\"><tr class=\"nhsuk-table__row\">"
+          "<th class=\"nhsuk-table__header\" scope=\"col\">Name</th><th class=\"nhsuk-table__header\" "
+          "scope=\"col\">Added</th><th class=\"nhsuk-table__header\" scope=\"col\">Last used</th>"
+          "<th class=\"nhsuk-table__header\" scope=\"col\"><span class=\"nhsuk-u-visually-hidden\">Action</span>"
+          "</th></tr></thead><tbody class=\"nhsuk-table__body\">";
+      for (const auto& key : *keys) {
+        main +=
+            "<tr class=\"nhsuk-table__row\"><td class=\"nhsuk-table__cell\">" + html_escape(key.name) +
+            "</td><td class=\"nhsuk-table__cell\">" + html_escape(format_timestamp(key.created_at).substr(0, 16)) +
+            "</td><td class=\"nhsuk-table__cell\">" +
+            html_escape(key.last_used_at ? format_timestamp(*key.last_used_at).substr(0, 16) : "Never") +
+            "</td><td class=\"nhsuk-table__cell\">" +
+            small_form("/account/security-keys/remove", csrf,
+                       hidden("credential_id", base64url_encode(key.credential_id)), "Remove", "Remove " + key.name) +
+            "</td></tr>";
+      }
+      main += "</tbody></table>";
+    }
+    main +=
+        "<a class=\"nhsuk-button nhsuk-button--secondary\" href=\"/account/security-keys/new\">Add a security "
+        "key</a>";
+    return html(200, signed_in_page(*who, token, "Your account", main));
+  }
+
+  net::Response new_key_page(const net::Request& request, const PathParams&) {
+    std::string token;
+    auto who = signed_in(request, token);
+    if (!who) return redirect("/sign-in");
+    auto page = new_key_form(request, *who, token, "");
+    if (!page) return reauthentication_needed("/account/security-keys/new");
+    return html(200, *page);
+  }
+
+  // nullopt when the second factor must be given again first.
+  std::optional<Page> new_key_form(const net::Request& request, const domain::users::SignedIn& who,
+                                   const std::string& token, const std::string& error) {
+    auto options = deps_.users.key_registration_options(token);
+    if (!options) return std::nullopt;
+    std::string name = input({"name", "Name of the key", "text", "", "off", "So that you can tell your keys apart", "",
+                              "", "nhsuk-input--width-20"});
+    std::string main =
+        heading("Add a security key") +
+        "<p data-webauthn-unsupported>Adding a security key needs JavaScript and a browser that supports security "
+        "keys or passkeys.</p>" +
+        key_form("create", "/account/security-keys", Users::csrf_token(token),
+                 key_options_json(relying_party(request), *options),
+                 "<p>Name the key, then select the button and follow your browser's instructions.</p>", error,
+                 "Add security key", name);
+    Page page = signed_in_page(who, token, "Add a security key", main);
+    if (!error.empty()) page.errors = {{error, "security-key"}};
+    return page;
+  }
+
+  net::Response add_key(const net::Request& request, const PathParams&) {
+    if (!same_origin(request)) return forbidden(request, "cross-origin form");
+    std::string token;
+    auto who = signed_in(request, token);
+    const FormFields fields = parse_form(request.body);
+    if (token.empty() || !Users::csrf_matches(token, field(fields, "csrf_token"))) {
+      return forbidden(request, "missing or wrong CSRF token");
+    }
+    if (!who) return redirect("/sign-in");
+    domain::users::KeyRegistration registration;
+    registration.name = field(fields, "name");
+    const bool decoded = decode_field(fields, "challenge", registration.challenge) &&
+                         decode_field(fields, "client_data_json", registration.client_data_json) &&
+                         decode_field(fields, "attestation_object", registration.attestation_object);
+    std::string error = "Your security key did not answer. Try again";
+    if (decoded) {
+      auto added = deps_.users.register_security_key(token, relying_party(request), registration);
+      if (added) {
+        record(actor_of(who->user.id), "admin.security_key.added", {{"key", added->name}}, "success", request);
+        return redirect("/account");
+      }
+      const ErrorCode code = added.error().code;
+      if (code == ErrorCode::kFailedPrecondition && !deps_.users.recently_verified(*who)) {
+        return reauthentication_needed("/account/security-keys/new");
+      }
+      // kFailedPrecondition otherwise: the key is registered already.
+      if (code != ErrorCode::kPermissionDenied && code != ErrorCode::kInvalidArgument &&
+          code != ErrorCode::kFailedPrecondition) {
+        return internal_error();
+      }
+      record(actor_of(who->user.id), "admin.security_key.added", {}, "failure: " + added.error().message, request);
+      error = code == ErrorCode::kFailedPrecondition ? "This security key is added already"
+                                                     : "Your security key could not be added. Try again";
+    }
+    auto page = new_key_form(request, *who, token, error);
+    if (!page) return reauthentication_needed("/account/security-keys/new");
+    return html(400, *page);
+  }
+
+  net::Response remove_key(const net::Request& request, const PathParams&) {
+    if (!same_origin(request)) return forbidden(request, "cross-origin form");
+    std::string token;
+    auto who = signed_in(request, token);
+    const FormFields fields = parse_form(request.body);
+    if (token.empty() || !Users::csrf_matches(token, field(fields, "csrf_token"))) {
+      return forbidden(request, "missing or wrong CSRF token");
+    }
+    if (!who) return redirect("/sign-in");
+    auto id = base64url_decode(field(fields, "credential_id"));
+    if (!id) return redirect("/account");
+    auto removed = deps_.users.remove_security_key(token, *id);
+    if (!removed) {
+      if (removed.error().code == ErrorCode::kFailedPrecondition) return reauthentication_needed("/account");
+      return internal_error();
+    }
+    if (*removed) record(actor_of(who->user.id), "admin.security_key.removed", {}, "success", request);
+    return redirect("/account");
   }
 
   net::Response sign_out(const net::Request& request, const PathParams&) {

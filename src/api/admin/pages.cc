@@ -14,9 +14,9 @@ std::string header_html(const Page& page) {
   if (page.user_name) {
     html +=
         "<nav class=\"nhsuk-header__account\" aria-label=\"Account\"><ul class=\"nhsuk-header__account-list\">"
-        "<li class=\"nhsuk-header__account-item\">" +
+        "<li class=\"nhsuk-header__account-item\"><a class=\"nhsuk-header__account-link\" href=\"/account\">" +
         html_escape(*page.user_name) +
-        "</li><li class=\"nhsuk-header__account-item\"><form action=\"/sign-out\" method=\"post\" novalidate>" +
+        "</a></li><li class=\"nhsuk-header__account-item\"><form action=\"/sign-out\" method=\"post\" novalidate>" +
         hidden("csrf_token", page.csrf_token) +
         "<button class=\"nhsuk-header__account-button\" type=\"submit\">Sign out</button></form></li></ul></nav>";
   }
@@ -100,6 +100,20 @@ std::string input(const Input& in) {
   if (!described.empty()) html += " aria-describedby=\"" + described + "\"";
   html += " spellcheck=\"false\"></div>";
   return html;
+}
+
+std::string summary_row(std::string_view key, std::string_view value) {
+  return "<div class=\"nhsuk-summary-list__row\"><dt class=\"nhsuk-summary-list__key\">" + html_escape(key) +
+         "</dt><dd class=\"nhsuk-summary-list__value\">" + html_escape(value) + "</dd></div>";
+}
+
+std::string small_form(std::string_view action, std::string_view csrf_token, std::string_view fields_html,
+                       std::string_view button_text, std::string_view label) {
+  return "<form action=\"" + html_escape(action) + "\" method=\"post\" novalidate>" + hidden("csrf_token", csrf_token) +
+         std::string(fields_html) +
+         "<button class=\"nhsuk-button nhsuk-button--secondary nhsuk-button--small nhsuk-u-margin-bottom-0\" "
+         "type=\"submit\" aria-label=\"" +
+         html_escape(label) + "\">" + html_escape(button_text) + "</button></form>";
 }
 
 std::string heading(std::string_view text) { return "<h1>" + html_escape(text) + "</h1>"; }

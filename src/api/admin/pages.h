@@ -47,5 +47,11 @@ std::string hidden(std::string_view name, std::string_view value);
 std::string heading(std::string_view text);
 std::string paragraph(std::string_view text);
 std::string link(std::string_view href, std::string_view text);
+// One row of an nhsuk-summary-list.
+std::string summary_row(std::string_view key, std::string_view value);
+// A one-button form for an action on a row of a table (a small secondary button); `label` says
+// what it acts on for screen readers ("Remove Blue key").
+std::string small_form(std::string_view action, std::string_view csrf_token, std::string_view fields_html,
+                       std::string_view button_text, std::string_view label);
 
 }  // namespace herald::api::admin

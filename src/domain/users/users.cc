@@ -390,6 +390,54 @@ Result<Attempt> Users::second_factor_key(std::string_view session_token, const c
   return Attempt{Attempt::Outcome::kAccepted, account.id, "security key", std::nullopt, std::move(*token)};
 }
 
+Result<KeyOptions> Users::key_registration_options(std::string_view session_token) {
+  auto signed_in = session(session_token);
+  if (!signed_in) return signed_in.error();
+  if (!*signed_in) return Error{ErrorCode::kPermissionDenied, "not signed in"};
+  if (!recently_verified(**signed_in)) return failed_precondition("give your second factor again first");
+  auto challenge = webauthn_challenge(session_token, "register");
+  if (!challenge) return challenge.error();
+  auto keys = store_.webauthn_credentials((*signed_in)->user.id);
+  if (!keys) return keys.error();
+  KeyOptions options{std::move(*challenge), {}, std::move((*signed_in)->user)};
+  for (auto& key : *keys) options.credential_ids.push_back(std::move(key.credential_id));
+  return options;
+}
+
+Result<std::optional<KeyOptions>> Users::key_sign_in_options(std::string_view session_token) {
+  auto session = store_.find_admin_session(token_hash(session_token));
+  if (!session) return session.error();
+  if (!*session || (*session)->second_factor_at ||
+      clock_.now() - (*session)->created_at > settings_.second_factor_timeout) {
+    return std::optional<KeyOptions>();
+  }
+  auto user = store_.find_admin_user((*session)->user);
+  if (!user) return user.error();
+  if (!*user || (*user)->disabled_at) return std::optional<KeyOptions>();
+  auto keys = store_.webauthn_credentials((*user)->id);
+  if (!keys) return keys.error();
+  if (keys->empty()) return std::optional<KeyOptions>();
+  auto challenge = webauthn_challenge(session_token, "sign-in");
+  if (!challenge) return challenge.error();
+  KeyOptions options{std::move(*challenge), {}, std::move(**user)};
+  for (auto& key : *keys) options.credential_ids.push_back(std::move(key.credential_id));
+  return std::optional<KeyOptions>(std::move(options));
+}
+
+Result<std::vector<store::WebAuthnCredential>> Users::security_keys(Uuid user) {
+  return store_.webauthn_credentials(user);
+}
+
+Result<int> Users::recovery_codes_left(Uuid user) { return store_.recovery_codes_left(user); }
+
+Result<bool> Users::remove_security_key(std::string_view session_token, std::string_view credential_id) {
+  auto signed_in = session(session_token);
+  if (!signed_in) return signed_in.error();
+  if (!*signed_in) return Error{ErrorCode::kPermissionDenied, "not signed in"};
+  if (!recently_verified(**signed_in)) return failed_precondition("give your second factor again first");
+  return store_.delete_webauthn_credential((*signed_in)->user.id, credential_id);
+}
+
 Result<Attempt> Users::reauthenticate(std::string_view session_token, std::string_view code) {
   auto signed_in = session(session_token);
   if (!signed_in) return signed_in.error();

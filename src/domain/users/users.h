@@ -90,6 +90,14 @@ struct KeyRegistration {
   std::string name;  // the user's label for the key
 };
 
+// What the browser needs to ask an authenticator for a key (navigator.credentials.create) or for
+// a signature (navigator.credentials.get).
+struct KeyOptions {
+  std::string challenge;                    // raw bytes, from webauthn_challenge
+  std::vector<std::string> credential_ids;  // the user's keys: excluded when adding, allowed when signing in
+  store::AdminUserRecord user;              // whose: its id is the WebAuthn user handle
+};
+
 // What navigator.credentials.get() returned.
 struct KeyAssertion {
   std::string challenge;
@@ -148,6 +156,18 @@ class Users {
   // Sign-in step 2 with a security key (as second_factor with a code).
   Result<Attempt> second_factor_key(std::string_view session_token, const crypto::webauthn::RelyingParty& rp,
                                     const KeyAssertion& assertion);
+
+  // Options for adding a key: kFailedPrecondition unless signed in with the second factor given
+  // recently (re-authenticate first).
+  Result<KeyOptions> key_registration_options(std::string_view session_token);
+  // Options for sign-in step 2 with a key: nullopt when the session is not waiting for its second
+  // factor or its user has no keys (the page then offers codes only).
+  Result<std::optional<KeyOptions>> key_sign_in_options(std::string_view session_token);
+  Result<std::vector<store::WebAuthnCredential>> security_keys(Uuid user);
+  Result<int> recovery_codes_left(Uuid user);
+  // Removes one of a signed-in user's keys: kFailedPrecondition unless the second factor was
+  // given recently; false when the user has no such key.
+  Result<bool> remove_security_key(std::string_view session_token, std::string_view credential_id);
 
   // Permissions: a platform admin has every permission in every service.
   Result<void> set_permissions(Uuid user, ServiceId service, const std::vector<Permission>& permissions);

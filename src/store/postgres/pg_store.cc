@@ -2146,9 +2146,9 @@ Result<std::vector<AdminUserRecord>> PgStore::list_admin_users() {
 
 Result<int> PgStore::count_sign_in_failure(Uuid user) {
   return with_connection<int>([&](PgConnection& db) -> Result<int> {
-    auto rows = db.exec(
-        "UPDATE admin_users SET failed_sign_ins = failed_sign_ins + 1 WHERE id = $1 RETURNING failed_sign_ins",
-        Params().text(user.to_string()));
+    auto rows =
+        db.exec("UPDATE admin_users SET failed_sign_ins = failed_sign_ins + 1 WHERE id = $1 RETURNING failed_sign_ins",
+                Params().text(user.to_string()));
     if (!rows) return rows.error();
     return rows->rows() == 0 ? 0 : static_cast<int>(rows->integer(0, 0));
   });
