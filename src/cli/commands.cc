@@ -190,9 +190,10 @@ int run_key_revoke(const std::string& config_path, const std::string& service, c
   if (!id) return fail(invalid_argument("--key-id must be the key's id (a UUID)"));
   auto context = open_context(config_path);
   if (!context) return fail(context.error());
-  auto found = domain::Admin(*context->store).find_service(service);
+  domain::Admin admin(*context->store);
+  auto found = admin.find_service(service);
   if (!found) return fail(found.error());
-  if (auto revoked = context->store->revoke_api_key(found->id, *id, SystemClock().now()); !revoked) {
+  if (auto revoked = admin.revoke_api_key(found->id, *id, SystemClock().now()); !revoked) {
     return fail(revoked.error());
   }
   auto recorded = context->record({security::cli_actor(), "api_key.revoked",

@@ -182,6 +182,10 @@ Result<CreatedApiKey> Admin::create_api_key(ServiceId service, store::KeyType ty
   return CreatedApiKey{std::move(key), std::move(full)};
 }
 
+Result<void> Admin::revoke_api_key(ServiceId service, ApiKeyId key, Timestamp now) {
+  return store_.revoke_api_key(service, key, now);
+}
+
 namespace {
 
 Result<void> check_template_content(store::Channel type, const std::string& name, const std::string& subject,
@@ -189,8 +193,7 @@ Result<void> check_template_content(store::Channel type, const std::string& name
   using store::Channel;
   if (name.empty()) return invalid_argument("template name must not be empty");
   if (type == Channel::kEmail && subject.empty()) return invalid_argument("an email template needs a subject");
-  if (type == Channel::kLetter && subject.empty())
-    return invalid_argument("a letter template needs a heading (--subject)");
+  if (type == Channel::kLetter && subject.empty()) return invalid_argument("a letter template needs a heading");
   if (type == Channel::kSms && !subject.empty()) return invalid_argument("a text message template has no subject");
   if (body.empty()) return invalid_argument("template body must not be empty");
   return ok();

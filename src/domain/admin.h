@@ -93,6 +93,8 @@ class Admin {
   Result<store::ServiceRecord> find_service(const std::string& id_or_name);
   Result<CreatedApiKey> create_api_key(ServiceId service, store::KeyType type,
                                        const std::string& name, Timestamp now);
+  // kNotFound when the service has no such unrevoked key.
+  Result<void> revoke_api_key(ServiceId service, ApiKeyId key, Timestamp now);
   Result<store::TemplateRecord> create_template(const NewTemplate& request, Timestamp now);
   // Saves the edit as the template's next version (earlier versions stay: notifications name the
   // version they used). Fails with kFailedPrecondition when another edit came first.

@@ -2,12 +2,15 @@
 """End to end in a real browser: the admin web UI driven through Debian's Chromium by
 playwright-core (admin_browser.js): enrolment with a computed TOTP, keyboard-only sign-in, a
 wrong code, another service's page, a security key added through Chromium's virtual
-authenticator and used to sign in; axe-core finds no WCAG 2.2 A/AA violation on any page and
+authenticator and used to sign in; an email and a text message template created, edited and
+previewed, an API key created and used by the official node client, and a view-only member
+refused the pages that change things; axe-core finds no WCAG 2.2 A/AA violation on any page and
 the CSP reports none. Screenshots of every page are left in build/<dir>/artifacts/admin/.
 Usage: test_admin_browser.py /path/to/herald
 """
 import base64
 import hashlib
+import json
 import os
 import re
 import subprocess
@@ -38,20 +41,31 @@ def test_the_admin_ui_in_chromium():
         herald = ws.track(Herald(HERALD, ws.dir, sink.port))
         mine, _ = herald.create_service("Clinic A")
         other, _ = herald.create_service("Clinic B")
+        viewed, _ = herald.create_service("Clinic C")
         out = herald.run_cli("user", "create", "--email", "ada@example.org", "--name", "Ada Lovelace")
         link = re.search(r"/enrol/(\S+)", out).group(1)
-        herald.run_cli("user", "grant", "--email", "ada@example.org", "--service", mine, "--permissions", "view")
+        herald.run_cli("user", "grant", "--email", "ada@example.org", "--service", mine, "--permissions",
+                       "send,manage_templates,manage_api_keys")
+        herald.run_cli("user", "grant", "--email", "ada@example.org", "--service", viewed, "--permissions", "view")
         herald.start()
         admin_port = int(wait_for_file(os.path.join(herald.dir, "ready.admin")))
         os.makedirs(ARTIFACTS, exist_ok=True)
         env = dict(os.environ, ADMIN_URL="https://localhost:%d/" % admin_port, LINK=link, OTHER_SERVICE=other,
-                   ARTIFACTS=ARTIFACTS, HOME=ws.dir, CERT_SPKI=spki_sha256(herald.cert))
+                   ARTIFACTS=ARTIFACTS, HOME=ws.dir, CERT_SPKI=spki_sha256(herald.cert), MY_SERVICE=mine,
+                   VIEWED_SERVICE=viewed, NODE_EXTRA_CA_CERTS=herald.cert,
+                   HERALD_URL="https://127.0.0.1:%d" % herald.port)
         run = subprocess.run(["node", os.path.join(HERE, "admin_browser.js")], env=env, cwd=HERE,
                              capture_output=True, text=True, timeout=300)
         assert run.returncode == 0, run.stdout + run.stderr
         print(run.stdout.strip())
         shots = sorted(f for f in os.listdir(ARTIFACTS) if f.endswith(".png"))
-        assert len(shots) >= 10, shots
+        assert len(shots) >= 16, shots
+        herald.stop()
+        audit = [json.loads(l) for l in herald.run_cli("audit", "export").splitlines()]
+        actions = [(e.get("action"), e.get("outcome")) for e in audit]
+        for action in ("template.created", "template.updated", "api_key.created"):
+            assert (action, "success") in actions, (action, actions)
+        assert ("admin.request_refused", "failure: lacks permission manage_api_keys") in actions, actions
 
 
 if __name__ == "__main__":

@@ -4,7 +4,7 @@
 #include <memory>
 
 #include "api/admin/assets.h"
-#include "api/admin/pages.h"
+#include "api/admin/base.h"
 #include "api/admin/qr.h"
 #include "api/html.h"
 #include "core/base64.h"
@@ -21,167 +21,31 @@ namespace {
 using domain::users::Attempt;
 using domain::users::Users;
 
-constexpr std::string_view kSessionCookie = "__Host-herald-session";
-constexpr std::string_view kFormCookie = "__Host-herald-form";
-constexpr const char* kHtml = "text/html; charset=utf-8";
-
-// What every page carries besides the server's own headers.
-void secure(net::Response& response) {
-  response.headers.emplace_back("Content-Security-Policy",
-                                "default-src 'none'; style-src 'self'; img-src 'self'; script-src 'self'; "
-                                "font-src 'self'; connect-src 'self'; form-action 'self'; frame-ancestors 'none'; "
-                                "base-uri 'none'");
-  response.headers.emplace_back("X-Frame-Options", "DENY");
-  // same-origin, not no-referrer: with no-referrer browsers send "Origin: null" on form posts.
-  response.headers.emplace_back("Referrer-Policy", "same-origin");
-  response.headers.emplace_back("Cross-Origin-Opener-Policy", "same-origin");
-  response.headers.emplace_back("Cross-Origin-Resource-Policy", "same-origin");
-  response.headers.emplace_back("Permissions-Policy", "camera=(), microphone=(), geolocation=(), payment=()");
-}
-
-net::Response html(int status, const Page& page) {
-  net::Response response{status, kHtml, render(page), {}};
-  secure(response);
-  return response;
-}
-
-net::Response redirect(std::string_view to) {
-  net::Response response{303, kHtml, "", {{"Location", std::string(to)}}};
-  secure(response);
-  return response;
-}
-
-std::string session_cookie(std::string_view token) {
-  return std::string(kSessionCookie) + "=" + std::string(token) + "; Path=/; Secure; HttpOnly; SameSite=Strict";
-}
-std::string expired_cookie(std::string_view name) {
-  return std::string(name) + "=; Path=/; Secure; HttpOnly; SameSite=Strict; Max-Age=0";
-}
-
-net::Response with_cookie(net::Response response, std::string cookie) {
-  response.headers.emplace_back("Set-Cookie", std::move(cookie));
-  return response;
-}
-
-std::string cookie(const net::Request& request, std::string_view name) {
-  auto header = request.header("Cookie");
-  if (!header) return "";
-  std::string_view rest = *header;
-  while (!rest.empty()) {
-    const auto end = rest.find(';');
-    std::string_view pair = rest.substr(0, end);
-    while (!pair.empty() && pair.front() == ' ') pair.remove_prefix(1);
-    if (pair.size() > name.size() && pair.substr(0, name.size()) == name && pair[name.size()] == '=') {
-      return std::string(pair.substr(name.size() + 1));
-    }
-    if (end == std::string_view::npos) break;
-    rest.remove_prefix(end + 1);
-  }
-  return "";
-}
-
-std::string field(const FormFields& fields, std::string_view name) {
-  for (const auto& [key, value] : fields) {
-    if (key == name) return value;
-  }
-  return "";
-}
-
-Page not_found_page() {
-  return {"Page not found", heading("Page not found") +
-                                paragraph("If you typed the web address, check it is correct. If you pasted it, check "
-                                          "you copied the entire address.")};
-}
-
-net::Response not_found() { return html(404, not_found_page()); }
-net::Response wrong_method() { return html(405, {"Method not allowed", heading("Method not allowed")}); }
-net::Response internal_error() {
-  return html(500, {"Sorry, there is a problem with the service",
-                    heading("Sorry, there is a problem with the service") + paragraph("Try again later.")});
-}
-
-class Handlers {
+class Handlers : public PageHandlers {
  public:
-  explicit Handlers(Dependencies deps) : deps_(std::move(deps)) {
-    if (!deps_.public_url.empty()) origin_ = deps_.public_url.substr(0, deps_.public_url.size() - 1);
-  }
+  explicit Handlers(Dependencies deps) : PageHandlers(std::move(deps)) {}
 
-  // Routes hold the handlers (shared), so they live as long as the router.
   static void install(Router& router, const std::shared_ptr<Handlers>& self) {
-    auto bind = [&self](net::Response (Handlers::*method)(const net::Request&, const PathParams&)) {
-      return [self, method](const net::Request& request, const PathParams& params) {
-        return ((*self).*method)(request, params);
-      };
-    };
-    router.add("GET", "/", bind(&Handlers::home));
-    router.add("GET", "/services/{id}", bind(&Handlers::service));
-    router.add("GET", "/sign-in", bind(&Handlers::sign_in_page));
-    router.add("POST", "/sign-in", bind(&Handlers::sign_in));
-    router.add("GET", "/two-factor", bind(&Handlers::two_factor_page));
-    router.add("POST", "/two-factor", bind(&Handlers::two_factor));
-    router.add("POST", "/two-factor/security-key", bind(&Handlers::two_factor_key));
-    router.add("POST", "/sign-out", bind(&Handlers::sign_out));
-    router.add("GET", "/re-authenticate", bind(&Handlers::reauthenticate_page));
-    router.add("POST", "/re-authenticate", bind(&Handlers::reauthenticate));
-    router.add("GET", "/account", bind(&Handlers::account));
-    router.add("GET", "/account/security-keys/new", bind(&Handlers::new_key_page));
-    router.add("POST", "/account/security-keys", bind(&Handlers::add_key));
-    router.add("POST", "/account/security-keys/remove", bind(&Handlers::remove_key));
-    router.add("GET", "/enrol/{token}", bind(&Handlers::enrol_page));
-    router.add("POST", "/enrol/{token}", bind(&Handlers::enrol));
-    router.add("GET", "/assets/{name}", bind(&Handlers::asset));
-    router.add("GET", "/assets/images/{name}", bind(&Handlers::image));
+    add(router, self, "GET", "/", &Handlers::home);
+    add(router, self, "GET", "/sign-in", &Handlers::sign_in_page);
+    add(router, self, "POST", "/sign-in", &Handlers::sign_in);
+    add(router, self, "GET", "/two-factor", &Handlers::two_factor_page);
+    add(router, self, "POST", "/two-factor", &Handlers::two_factor);
+    add(router, self, "POST", "/two-factor/security-key", &Handlers::two_factor_key);
+    add(router, self, "POST", "/sign-out", &Handlers::sign_out);
+    add(router, self, "GET", "/re-authenticate", &Handlers::reauthenticate_page);
+    add(router, self, "POST", "/re-authenticate", &Handlers::reauthenticate);
+    add(router, self, "GET", "/account", &Handlers::account);
+    add(router, self, "GET", "/account/security-keys/new", &Handlers::new_key_page);
+    add(router, self, "POST", "/account/security-keys", &Handlers::add_key);
+    add(router, self, "POST", "/account/security-keys/remove", &Handlers::remove_key);
+    add(router, self, "GET", "/enrol/{token}", &Handlers::enrol_page);
+    add(router, self, "POST", "/enrol/{token}", &Handlers::enrol);
+    add(router, self, "GET", "/assets/{name}", &Handlers::asset);
+    add(router, self, "GET", "/assets/images/{name}", &Handlers::image);
   }
 
  private:
-  void record(std::string actor, std::string action, std::vector<std::pair<std::string, std::string>> objects,
-              std::string outcome, const net::Request& request) {
-    if (deps_.record) {
-      deps_.record(
-          {std::move(actor), std::move(action), std::move(objects), std::move(outcome), request.remote_address});
-    }
-  }
-  static std::string actor_of(const std::optional<Uuid>& user) {
-    return user ? "admin-user:" + user->to_string() : "anonymous";
-  }
-
-  // A POST from another origin (a forged form) is refused before anything else: the browser's
-  // Origin (or Sec-Fetch-Site) says where the form was.
-  bool same_origin(const net::Request& request) const {
-    const std::string own = origin_.empty() ? "https://" + request.host : origin_;
-    if (auto origin = request.header("Origin"); origin && *origin != own) return false;
-    if (auto site = request.header("Sec-Fetch-Site"); site && *site != "same-origin" && *site != "none") return false;
-    return true;
-  }
-
-  net::Response forbidden(const net::Request& request, std::string_view why) {
-    // An enrolment link's token is a credential until used: never into the audit log.
-    const std::string path = request.path.starts_with("/enrol/") ? "/enrol/(token)" : request.path;
-    record("anonymous", "admin.request_refused", {{"path", path}}, "failure: " + std::string(why), request);
-    return html(
-        403, {"Forbidden", heading("This request was refused") + paragraph("Go back, reload the page and try again.")});
-  }
-
-  // The signed-in user of the request's session cookie, or nullopt.
-  std::optional<domain::users::SignedIn> signed_in(const net::Request& request, std::string& token) {
-    token = cookie(request, kSessionCookie);
-    if (token.empty()) return std::nullopt;
-    auto found = deps_.users.session(token);
-    if (!found) {
-      log::error("admin.session_lookup_failed", {{"error", found.error().message}});
-      return std::nullopt;
-    }
-    return std::move(*found);
-  }
-
-  Page signed_in_page(const domain::users::SignedIn& who, const std::string& token, std::string title,
-                      std::string main_html) {
-    Page page{std::move(title), std::move(main_html)};
-    page.user_name = who.user.name;
-    page.csrf_token = Users::csrf_token(token);
-    return page;
-  }
-
   net::Response home(const net::Request& request, const PathParams&) {
     std::string token;
     auto who = signed_in(request, token);
@@ -210,26 +74,6 @@ class Handlers {
       main += "</ul>";
     }
     return html(200, signed_in_page(*who, token, "Your services", main));
-  }
-
-  net::Response service(const net::Request& request, const PathParams& params) {
-    std::string token;
-    auto who = signed_in(request, token);
-    if (!who) return redirect("/sign-in");
-    auto id = ServiceId::parse(params.at("id"));
-    if (!id) return not_found();
-    // Another service's pages answer as if they did not exist.
-    auto permissions = deps_.users.permissions(who->user, *id);
-    if (!permissions) return internal_error();
-    if (permissions->empty()) return not_found();
-    auto found = deps_.services.find_service(*id);
-    if (!found) return internal_error();
-    if (!*found) return not_found();
-    std::string main =
-        heading((*found)->name) + "<h2>Your permissions</h2><ul class=\"nhsuk-list nhsuk-list--bullet\">";
-    for (auto p : *permissions) main += "<li>" + html_escape(domain::users::permission_name(p)) + "</li>";
-    main += "</ul>";
-    return html(200, signed_in_page(*who, token, (*found)->name, main));
   }
 
   // Sign-in: the form's CSRF token is bound to a random form cookie set with the page.
@@ -443,17 +287,6 @@ class Handlers {
 
   // Re-authentication: the second factor again before a sensitive action, then back to `next`
   // (a path on this site only).
-  static std::string safe_next(std::string_view next) {
-    if (next.size() < 1 || next.front() != '/' || next.starts_with("//") || next.starts_with("/\\")) return "/";
-    for (char c : next) {
-      if (static_cast<unsigned char>(c) < 0x20) return "/";
-    }
-    return std::string(next);
-  }
-  static net::Response reauthentication_needed(std::string_view next) {
-    return redirect("/re-authenticate?next=" + percent_encode(next));
-  }
-
   net::Response reauthenticate_page(const net::Request& request, const PathParams&) {
     std::string token;
     auto who = signed_in(request, token);
@@ -475,13 +308,11 @@ class Handlers {
   }
 
   net::Response reauthenticate(const net::Request& request, const PathParams&) {
-    if (!same_origin(request)) return forbidden(request, "cross-origin form");
-    std::string token;
-    auto who = signed_in(request, token);
-    const FormFields fields = parse_form(request.body);
-    if (token.empty() || !Users::csrf_matches(token, field(fields, "csrf_token"))) {
-      return forbidden(request, "missing or wrong CSRF token");
-    }
+    Post post;
+    if (auto refused = check_post(request, post)) return *refused;
+    const std::string& token = post.token;
+    const auto& who = post.who;
+    const FormFields& fields = post.fields;
     if (!who) return redirect("/sign-in");
     const std::string next = safe_next(field(fields, "next"));
     auto attempt = deps_.users.reauthenticate(token, field(fields, "code"));
@@ -510,29 +341,17 @@ class Handlers {
     if (keys->empty()) {
       main += paragraph("You have no security keys. You sign in with your authenticator app.");
     } else {
-      main +=
-          "<table class=\"nhsuk-table\"><caption class=\"nhsuk-table__caption nhsuk-u-visually-hidden\">Your "
-          "security keys</caption><thead class=\"nhsuk-table__head\"><tr class=\"nhsuk-table__row\">"
-          "<th class=\"nhsuk-table__header\" scope=\"col\">Name</th><th class=\"nhsuk-table__header\" "
-          "scope=\"col\">Added</th><th class=\"nhsuk-table__header\" scope=\"col\">Last used</th>"
-          "<th class=\"nhsuk-table__header\" scope=\"col\"><span class=\"nhsuk-u-visually-hidden\">Action</span>"
-          "</th></tr></thead><tbody class=\"nhsuk-table__body\">";
+      std::vector<std::vector<std::string>> rows;
       for (const auto& key : *keys) {
-        main +=
-            "<tr class=\"nhsuk-table__row\"><td class=\"nhsuk-table__cell\">" + html_escape(key.name) +
-            "</td><td class=\"nhsuk-table__cell\">" + html_escape(format_timestamp(key.created_at).substr(0, 16)) +
-            "</td><td class=\"nhsuk-table__cell\">" +
-            html_escape(key.last_used_at ? format_timestamp(*key.last_used_at).substr(0, 16) : "Never") +
-            "</td><td class=\"nhsuk-table__cell\">" +
-            small_form("/account/security-keys/remove", csrf,
-                       hidden("credential_id", base64url_encode(key.credential_id)), "Remove", "Remove " + key.name) +
-            "</td></tr>";
+        rows.push_back(
+            {html_escape(key.name), html_escape(human_time(key.created_at)),
+             key.last_used_at ? html_escape(human_time(*key.last_used_at)) : "Never",
+             small_form("/account/security-keys/remove", csrf,
+                        hidden("credential_id", base64url_encode(key.credential_id)), "Remove", "Remove " + key.name)});
       }
-      main += "</tbody></table>";
+      main += table("Your security keys", {"Name", "Added", "Last used", ""}, rows);
     }
-    main +=
-        "<a class=\"nhsuk-button nhsuk-button--secondary\" href=\"/account/security-keys/new\">Add a security "
-        "key</a>";
+    main += button_link("/account/security-keys/new", "Add a security key", true);
     return html(200, signed_in_page(*who, token, "Your account", main));
   }
 
@@ -566,13 +385,11 @@ class Handlers {
   }
 
   net::Response add_key(const net::Request& request, const PathParams&) {
-    if (!same_origin(request)) return forbidden(request, "cross-origin form");
-    std::string token;
-    auto who = signed_in(request, token);
-    const FormFields fields = parse_form(request.body);
-    if (token.empty() || !Users::csrf_matches(token, field(fields, "csrf_token"))) {
-      return forbidden(request, "missing or wrong CSRF token");
-    }
+    Post post;
+    if (auto refused = check_post(request, post)) return *refused;
+    const std::string& token = post.token;
+    const auto& who = post.who;
+    const FormFields& fields = post.fields;
     if (!who) return redirect("/sign-in");
     domain::users::KeyRegistration registration;
     registration.name = field(fields, "name");
@@ -605,13 +422,11 @@ class Handlers {
   }
 
   net::Response remove_key(const net::Request& request, const PathParams&) {
-    if (!same_origin(request)) return forbidden(request, "cross-origin form");
-    std::string token;
-    auto who = signed_in(request, token);
-    const FormFields fields = parse_form(request.body);
-    if (token.empty() || !Users::csrf_matches(token, field(fields, "csrf_token"))) {
-      return forbidden(request, "missing or wrong CSRF token");
-    }
+    Post post;
+    if (auto refused = check_post(request, post)) return *refused;
+    const std::string& token = post.token;
+    const auto& who = post.who;
+    const FormFields& fields = post.fields;
     if (!who) return redirect("/sign-in");
     auto id = base64url_decode(field(fields, "credential_id"));
     if (!id) return redirect("/account");
@@ -625,15 +440,10 @@ class Handlers {
   }
 
   net::Response sign_out(const net::Request& request, const PathParams&) {
-    if (!same_origin(request)) return forbidden(request, "cross-origin form");
-    std::string token;
-    auto who = signed_in(request, token);
-    const FormFields fields = parse_form(request.body);
-    if (token.empty() || !Users::csrf_matches(token, field(fields, "csrf_token"))) {
-      return forbidden(request, "missing or wrong CSRF token");
-    }
-    if (auto ended = deps_.users.sign_out(token); !ended) return internal_error();
-    if (who) record(actor_of(who->user.id), "admin.sign_out", {}, "success", request);
+    Post post;
+    if (auto refused = check_post(request, post)) return *refused;
+    if (auto ended = deps_.users.sign_out(post.token); !ended) return internal_error();
+    if (post.who) record(actor_of(post.who->user.id), "admin.sign_out", {}, "success", request);
     return with_cookie(redirect("/sign-in"), expired_cookie(kSessionCookie));
   }
 
@@ -737,15 +547,13 @@ class Handlers {
     }
     return not_found();
   }
-
-  Dependencies deps_;
-  std::string origin_;
 };
 
 }  // namespace
 
 void register_routes(Router& router, const Dependencies& deps) {
   Handlers::install(router, std::make_shared<Handlers>(deps));
+  register_service_pages(router, deps);
 }
 
 RouterErrors router_errors() { return {&not_found, &wrong_method, &internal_error}; }

@@ -30,6 +30,7 @@ struct Event {
 struct Dependencies {
   domain::users::Users& users;
   store::ServiceDirectory& services;
+  const Clock& clock;
   // Where browsers reach the UI, ending in '/' (its origin is the only one whose forms are
   // taken); empty: the origin of the request's own Host.
   std::string public_url;

@@ -8,7 +8,7 @@ namespace {
 
 std::string header_html(const Page& page) {
   std::string html =
-      "<header class=\"nhsuk-header\" role=\"banner\"><div class=\"nhsuk-header__container nhsuk-width-container\">"
+      "<header class=\"nhsuk-header\" data-module=\"nhsuk-header\" role=\"banner\"><div class=\"nhsuk-header__container nhsuk-width-container\">"
       "<div class=\"nhsuk-header__service\"><a class=\"nhsuk-header__service-logo\" href=\"/\" aria-label=\"Herald "
       "homepage\"><span class=\"nhsuk-header__service-name\">Herald</span></a></div>";
   if (page.user_name) {
@@ -20,7 +20,27 @@ std::string header_html(const Page& page) {
         hidden("csrf_token", page.csrf_token) +
         "<button class=\"nhsuk-header__account-button\" type=\"submit\">Sign out</button></form></li></ul></nav>";
   }
-  html += "</div></header>";
+  html += "</div>";
+  if (!page.navigation.empty()) {
+    html +=
+        "<nav class=\"nhsuk-header__navigation\" aria-label=\"Service\"><div class=\"nhsuk-header__navigation-container "
+        "nhsuk-width-container\"><ul class=\"nhsuk-header__navigation-list\">";
+    for (const auto& [href, text] : page.navigation) {
+      const bool current = href == page.current;
+      html += "<li class=\"nhsuk-header__navigation-item" +
+              std::string(current ? " nhsuk-header__navigation-item--current" : "") +
+              "\"><a class=\"nhsuk-header__navigation-link\" href=\"" + html_escape(href) + "\"" +
+              (current ? " aria-current=\"page\"><strong class=\"nhsuk-header__navigation-item-current-fallback\">" +
+                             html_escape(text) + "</strong>"
+                       : ">" + html_escape(text)) +
+              "</a></li>";
+    }
+    html +=
+        "<li class=\"nhsuk-header__menu\" hidden><button class=\"nhsuk-header__menu-toggle "
+        "nhsuk-header__navigation-link\" id=\"toggle-menu\" aria-expanded=\"false\"><span "
+        "class=\"nhsuk-u-visually-hidden\">Browse </span>More</button></li></ul></div></nav>";
+  }
+  html += "</header>";
   return html;
 }
 
@@ -100,6 +120,88 @@ std::string input(const Input& in) {
   if (!described.empty()) html += " aria-describedby=\"" + described + "\"";
   html += " spellcheck=\"false\"></div>";
   return html;
+}
+
+std::string textarea(const Input& in, int rows) {
+  const std::string id = html_escape(in.id);
+  std::string html = "<div class=\"nhsuk-form-group" + std::string(in.error.empty() ? "" : " nhsuk-form-group--error") +
+                     "\"><label class=\"nhsuk-label\" for=\"" + id + "\">" + html_escape(in.label) + "</label>";
+  std::string described;
+  if (!in.hint.empty()) {
+    html += "<div class=\"nhsuk-hint\" id=\"" + id + "-hint\">" + html_escape(in.hint) + "</div>";
+    described = id + "-hint";
+  }
+  if (!in.error.empty()) {
+    html += "<span class=\"nhsuk-error-message\" id=\"" + id +
+            "-error\"><span class=\"nhsuk-u-visually-hidden\">Error:</span> " + html_escape(in.error) + "</span>";
+    described += (described.empty() ? "" : " ") + id + "-error";
+  }
+  html += "<textarea class=\"nhsuk-textarea" + std::string(in.error.empty() ? "" : " nhsuk-textarea--error") +
+          "\" id=\"" + id + "\" name=\"" + id + "\" rows=\"" + std::to_string(rows) + "\"";
+  if (!described.empty()) html += " aria-describedby=\"" + described + "\"";
+  html += ">" + html_escape(in.value) + "</textarea></div>";
+  return html;
+}
+
+std::string radios(std::string_view name, std::string_view legend,
+                   const std::vector<std::pair<std::string, std::string>>& options, std::string_view selected,
+                   std::string_view error) {
+  const std::string id = html_escape(name);
+  std::string html =
+      "<div class=\"nhsuk-form-group" + std::string(error.empty() ? "" : " nhsuk-form-group--error") +
+      "\"><fieldset class=\"nhsuk-fieldset\"" + (error.empty() ? "" : " aria-describedby=\"" + id + "-error\"") +
+      "><legend class=\"nhsuk-fieldset__legend nhsuk-fieldset__legend--s\">" + html_escape(legend) + "</legend>";
+  if (!error.empty()) {
+    html += "<span class=\"nhsuk-error-message\" id=\"" + id +
+            "-error\"><span class=\"nhsuk-u-visually-hidden\">Error:</span> " + html_escape(error) + "</span>";
+  }
+  html += "<div class=\"nhsuk-radios\" data-module=\"nhsuk-radios\">";
+  bool first = true;
+  for (const auto& [value, label] : options) {
+    // The first radio carries the group's id, so that the error summary's link lands on it.
+    const std::string radio_id = first ? id : id + "-" + html_escape(value);
+    first = false;
+    html += "<div class=\"nhsuk-radios__item\"><input class=\"nhsuk-radios__input\" id=\"" + radio_id + "\" name=\"" +
+            id + "\" type=\"radio\" value=\"" + html_escape(value) + "\"" + (value == selected ? " checked" : "") +
+            "><label class=\"nhsuk-label nhsuk-radios__label\" for=\"" + radio_id + "\">" + html_escape(label) +
+            "</label></div>";
+  }
+  html += "</div></fieldset></div>";
+  return html;
+}
+
+std::string table(std::string_view caption, const std::vector<std::string>& headings,
+                  const std::vector<std::vector<std::string>>& rows) {
+  std::string html = "<table class=\"nhsuk-table\"><caption class=\"nhsuk-table__caption nhsuk-u-visually-hidden\">" +
+                     html_escape(caption) +
+                     "</caption><thead class=\"nhsuk-table__head\"><tr class=\"nhsuk-table__row\">";
+  for (const auto& h : headings) {
+    html += "<th class=\"nhsuk-table__header\" scope=\"col\">" +
+            (h.empty() ? std::string("<span class=\"nhsuk-u-visually-hidden\">Action</span>") : html_escape(h)) +
+            "</th>";
+  }
+  html += "</tr></thead><tbody class=\"nhsuk-table__body\">";
+  for (const auto& row : rows) {
+    html += "<tr class=\"nhsuk-table__row\">";
+    for (const auto& cell : row) html += "<td class=\"nhsuk-table__cell\">" + cell + "</td>";
+    html += "</tr>";
+  }
+  html += "</tbody></table>";
+  return html;
+}
+
+std::string button_link(std::string_view href, std::string_view text, bool secondary) {
+  return "<a class=\"nhsuk-button" + std::string(secondary ? " nhsuk-button--secondary" : "") + "\" href=\"" +
+         html_escape(href) + "\">" + html_escape(text) + "</a>";
+}
+
+std::string human_time(Timestamp t) {
+  static constexpr const char* kMonths[] = {"January", "February", "March",     "April",   "May",      "June",
+                                            "July",    "August",   "September", "October", "November", "December"};
+  const std::string iso = format_timestamp(t);  // 2026-12-03T12:30:00.000000Z
+  const int month = std::stoi(iso.substr(5, 2));
+  const int day = std::stoi(iso.substr(8, 2));
+  return std::to_string(day) + " " + kMonths[month - 1] + " " + iso.substr(0, 4) + " at " + iso.substr(11, 5) + " UTC";
 }
 
 std::string summary_row(std::string_view key, std::string_view value) {

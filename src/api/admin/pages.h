@@ -10,6 +10,8 @@
 #include <utility>
 #include <vector>
 
+#include "core/time.h"
+
 namespace herald::api::admin {
 
 // An error for the error summary and its field: (message, id of the field it is about).
@@ -22,6 +24,11 @@ struct Page {
   // Signed in: the user's name and the session's CSRF token (for the header's sign-out form).
   std::optional<std::string> user_name = std::nullopt;
   std::string csrf_token = {};
+  // The header's navigation (a service's pages): (href, text); `current` is the href of this page's.
+  std::vector<std::pair<std::string, std::string>> navigation = {};
+  std::string current = {};
+  // Extra Content-Security-Policy sources for frames (a template's email preview).
+  bool frames_self = false;
 };
 
 // The whole document.
@@ -47,6 +54,20 @@ std::string hidden(std::string_view name, std::string_view value);
 std::string heading(std::string_view text);
 std::string paragraph(std::string_view text);
 std::string link(std::string_view href, std::string_view text);
+// A multi-line text input (its value kept as typed), as `input` draws a single line.
+std::string textarea(const Input& in, int rows = 8);
+// Radio buttons in a fieldset: (value, label) options, `selected` checked.
+std::string radios(std::string_view name, std::string_view legend,
+                   const std::vector<std::pair<std::string, std::string>>& options, std::string_view selected,
+                   std::string_view error = {});
+// An nhsuk-table: its caption (visually hidden: the heading above says it), column headings
+// (text) and rows of cells (html).
+std::string table(std::string_view caption, const std::vector<std::string>& headings,
+                  const std::vector<std::vector<std::string>>& rows);
+// A link styled as a (secondary) button.
+std::string button_link(std::string_view href, std::string_view text, bool secondary = false);
+// "3 December 2026 at 12:30 UTC".
+std::string human_time(Timestamp t);
 // One row of an nhsuk-summary-list.
 std::string summary_row(std::string_view key, std::string_view value);
 // A one-button form for an action on a row of a table (a small secondary button); `label` says

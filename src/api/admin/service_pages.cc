@@ -1,0 +1,532 @@
+// A service's pages in the admin UI: its overview, API keys and templates. Each page opens
+// through PageHandlers::open_service with the permission it needs (another service's pages
+// answer 404), each form is a checked Post, and each change is audited under the same action
+// names as its CLI equivalent (api_key.created, template.updated, ...).
+
+#include <algorithm>
+#include <memory>
+
+#include "api/admin/base.h"
+#include "api/html.h"
+#include "core/log.h"
+#include "domain/admin.h"
+#include "domain/letters/letter_pdf.h"
+#include "domain/rendering/sms_text.h"
+#include "domain/rendering/template_render.h"
+#include "domain/templates.h"
+
+namespace herald::api::admin {
+namespace {
+
+using domain::users::Permission;
+
+std::string service_path(const ServiceAccess& access, std::string_view rest = {}) {
+  return "/services/" + access.service.id.to_string() + std::string(rest);
+}
+
+std::string capitalised(std::string text) {
+  if (!text.empty() && text.front() >= 'a' && text.front() <= 'z') text.front() = static_cast<char>(text.front() - 32);
+  return text;
+}
+
+const char* key_type_label(store::KeyType type) {
+  switch (type) {
+    case store::KeyType::kNormal: return "Live";
+    case store::KeyType::kTeam: return "Team and guest list";
+    case store::KeyType::kTest: return "Test";
+  }
+  return "Live";
+}
+
+const char* channel_label(store::Channel channel) {
+  switch (channel) {
+    case store::Channel::kEmail: return "Email";
+    case store::Channel::kSms: return "Text message";
+    case store::Channel::kLetter: return "Letter";
+    default: return "Message";
+  }
+}
+
+// What a preview shows for each placeholder: the placeholder itself, "((name))".
+domain::Personalisation placeholders_as_themselves(const store::TemplateRecord& record) {
+  domain::Personalisation personalisation;
+  for (const auto& name : domain::template_placeholders(record)) {
+    personalisation.entries.emplace_back(
+        name, domain::PersonalisationValue{domain::PersonalisationValue::Kind::kText, "((" + name + "))", {}});
+  }
+  return personalisation;
+}
+
+class ServicePages : public PageHandlers {
+ public:
+  explicit ServicePages(Dependencies deps)
+      : PageHandlers(std::move(deps)), admin_(deps_.services), templates_(deps_.services) {}
+
+  static void install(Router& router, const std::shared_ptr<ServicePages>& self) {
+    add(router, self, "GET", "/services/{id}", &ServicePages::overview);
+    add(router, self, "GET", "/services/{id}/api-keys", &ServicePages::api_keys);
+    add(router, self, "GET", "/services/{id}/api-keys/new", &ServicePages::new_api_key_page);
+    add(router, self, "POST", "/services/{id}/api-keys", &ServicePages::create_api_key);
+    add(router, self, "POST", "/services/{id}/api-keys/{key}/revoke", &ServicePages::revoke_api_key);
+    add(router, self, "GET", "/services/{id}/templates", &ServicePages::template_list);
+    add(router, self, "GET", "/services/{id}/templates/new", &ServicePages::new_template_page);
+    add(router, self, "POST", "/services/{id}/templates", &ServicePages::create_template);
+    add(router, self, "GET", "/services/{id}/templates/{template}", &ServicePages::template_page);
+    add(router, self, "POST", "/services/{id}/templates/{template}", &ServicePages::update_template);
+    add(router, self, "GET", "/services/{id}/templates/{template}/edit", &ServicePages::edit_template_page);
+    add(router, self, "GET", "/services/{id}/templates/{template}/email-preview", &ServicePages::email_preview);
+    add(router, self, "GET", "/services/{id}/templates/{template}/letter-preview.pdf", &ServicePages::letter_preview);
+  }
+
+ private:
+  // A page of the service, with its navigation (the pages this user may use).
+  Page service_page(const ServiceAccess& access, std::string current, std::string title, std::string main_html) {
+    Page page = signed_in_page(
+        access.who, access.token, std::move(title),
+        "<span class=\"nhsuk-caption-l\">" + html_escape(access.service.name) + "</span>" + std::move(main_html));
+    page.navigation.emplace_back(service_path(access), "Overview");
+    page.navigation.emplace_back(service_path(access, "/templates"), "Templates");
+    if (access.can(Permission::kManageApiKeys))
+      page.navigation.emplace_back(service_path(access, "/api-keys"), "API keys");
+    page.current = std::move(current);
+    return page;
+  }
+
+  void audit(const net::Request& request, const ServiceAccess& access, std::string action,
+             std::vector<std::pair<std::string, std::string>> objects, std::string outcome = "success") {
+    objects.insert(objects.begin(), {"service_id", access.service.id.to_string()});
+    record(actor_of(access.who.user.id), std::move(action), std::move(objects), std::move(outcome), request);
+  }
+
+  // A form post to one of the service's pages: checked (origin, CSRF token), the user still
+  // signed in and holding `needed` there. nullopt: go on, with `access` and `post`.
+  std::optional<net::Response> open_post(const net::Request& request, const PathParams& params, Permission needed,
+                                         ServiceAccess& access, Post& post) {
+    if (auto refused = check_post(request, post)) return refused;
+    return open_service(request, params, needed, access);
+  }
+
+  net::Response overview(const net::Request& request, const PathParams& params) {
+    ServiceAccess access;
+    if (auto refused = open_service(request, params, Permission::kView, access)) return *refused;
+    std::string main = heading("Overview") + "<dl class=\"nhsuk-summary-list\">" +
+                       summary_row("Status", access.service.restricted ? "Trial mode" : "Live") +
+                       summary_row("Keeps personal data for", std::to_string(access.service.retention_days) + " days") +
+                       "</dl><h2>Your permissions</h2><ul class=\"nhsuk-list nhsuk-list--bullet\">";
+    for (auto p : access.permissions) main += "<li>" + html_escape(domain::users::permission_name(p)) + "</li>";
+    main += "</ul>";
+    return html(200, service_page(access, service_path(access), access.service.name, main));
+  }
+
+  // --- API keys -----------------------------------------------------------------------------
+
+  net::Response api_keys(const net::Request& request, const PathParams& params) {
+    ServiceAccess access;
+    if (auto refused = open_service(request, params, Permission::kManageApiKeys, access)) return *refused;
+    auto keys = deps_.services.api_keys_for_service(access.service.id);
+    if (!keys) return internal_error();
+    std::sort(keys->begin(), keys->end(), [](const auto& a, const auto& b) { return a.created_at > b.created_at; });
+    const std::string csrf = domain::users::Users::csrf_token(access.token);
+    std::string main = heading("API keys");
+    if (keys->empty()) {
+      main += paragraph("This service has no API keys yet.");
+    } else {
+      std::vector<std::vector<std::string>> rows;
+      for (const auto& key : *keys) {
+        const std::string action = key.revoked_at
+                                       ? "Revoked " + html_escape(human_time(*key.revoked_at))
+                                       : small_form(service_path(access, "/api-keys/" + key.id.to_string() + "/revoke"),
+                                                    csrf, "", "Revoke", "Revoke " + key.name);
+        rows.push_back(
+            {html_escape(key.name), key_type_label(key.type), html_escape(human_time(key.created_at)), action});
+      }
+      main += table("API keys", {"Name", "Type", "Created", ""}, rows);
+    }
+    main += button_link(service_path(access, "/api-keys/new"), "Create an API key");
+    return html(200, service_page(access, service_path(access, "/api-keys"), "API keys", main));
+  }
+
+  Page new_api_key_form(const ServiceAccess& access, const std::string& name, const std::string& type,
+                        std::vector<FieldError> errors) {
+    auto error_for = [&errors](std::string_view id) {
+      for (const auto& [message, field_id] : errors) {
+        if (field_id == id) return message;
+      }
+      return std::string();
+    };
+    std::string fields =
+        input({"name", "Name for this key", "text", name, "off", "So that you can tell your keys apart",
+               error_for("name"), "", "nhsuk-input--width-20"}) +
+        radios("type", "Type of key",
+               {{"normal", "Live – sends to anyone"},
+                {"team", "Team and guest list – sends only to your team and guest list"},
+                {"test", "Test – pretends to send, for testing your integration"}},
+               type, error_for("type"));
+    Page page = service_page(
+        access, service_path(access, "/api-keys"), "Create an API key",
+        heading("Create an API key") + form(service_path(access, "/api-keys"),
+                                            domain::users::Users::csrf_token(access.token), fields, "Continue"));
+    page.errors = std::move(errors);
+    return page;
+  }
+
+  // Creating a key is sensitive: it needs the second factor given in the last few minutes.
+  net::Response new_api_key_page(const net::Request& request, const PathParams& params) {
+    ServiceAccess access;
+    if (auto refused = open_service(request, params, Permission::kManageApiKeys, access)) return *refused;
+    if (!deps_.users.recently_verified(access.who))
+      return reauthentication_needed(service_path(access, "/api-keys/new"));
+    return html(200, new_api_key_form(access, "", "normal", {}));
+  }
+
+  net::Response create_api_key(const net::Request& request, const PathParams& params) {
+    ServiceAccess access;
+    Post post;
+    if (auto refused = open_post(request, params, Permission::kManageApiKeys, access, post)) return *refused;
+    if (!deps_.users.recently_verified(access.who))
+      return reauthentication_needed(service_path(access, "/api-keys/new"));
+    const std::string name = field(post.fields, "name");
+    const std::string type_text = field(post.fields, "type");
+    const auto type = store::parse_key_type(type_text);
+    if (!type) return html(400, new_api_key_form(access, name, "", {{"Select the type of key", "type"}}));
+    auto created = admin_.create_api_key(access.service.id, *type, name, deps_.clock.now());
+    if (!created) {
+      if (created.error().code != ErrorCode::kInvalidArgument) return internal_error();
+      return html(400, new_api_key_form(access, name, type_text, {{capitalised(created.error().message), "name"}}));
+    }
+    audit(request, access, "api_key.created",
+          {{"api_key_id", created->record.id.to_string()}, {"type", store::key_type_name(*type)}});
+    std::string main =
+        heading("New API key") +
+        paragraph(
+            "Copy this key now. Herald does not show it again; if you lose it, create another and revoke this "
+            "one.") +
+        "<div class=\"nhsuk-inset-text\"><span class=\"nhsuk-u-visually-hidden\">API key: </span><code "
+        "id=\"api-key\">" +
+        html_escape(created->full_key) + "</code></div>" + link(service_path(access, "/api-keys"), "Back to API keys");
+    return html(201, service_page(access, service_path(access, "/api-keys"), "New API key", main));
+  }
+
+  net::Response revoke_api_key(const net::Request& request, const PathParams& params) {
+    ServiceAccess access;
+    Post post;
+    if (auto refused = open_post(request, params, Permission::kManageApiKeys, access, post)) return *refused;
+    auto key = ApiKeyId::parse(params.at("key"));
+    if (!key) return not_found();
+    auto revoked = admin_.revoke_api_key(access.service.id, *key, deps_.clock.now());
+    if (!revoked && revoked.error().code != ErrorCode::kNotFound) return internal_error();
+    if (revoked) audit(request, access, "api_key.revoked", {{"api_key_id", key->to_string()}});
+    return redirect(service_path(access, "/api-keys"));
+  }
+
+  // --- Templates ----------------------------------------------------------------------------
+
+  domain::Caller caller(const ServiceAccess& access) const { return {access.service.id, ApiKeyId{}, {}}; }
+
+  net::Response template_list(const net::Request& request, const PathParams& params) {
+    ServiceAccess access;
+    if (auto refused = open_service(request, params, Permission::kView, access)) return *refused;
+    auto list = templates_.list(caller(access), std::nullopt);
+    if (!list) return internal_error();
+    std::sort(list->begin(), list->end(), [](const auto& a, const auto& b) { return a.name < b.name; });
+    std::string main = heading("Templates");
+    if (list->empty()) {
+      main += paragraph("This service has no templates yet.");
+    } else {
+      std::vector<std::vector<std::string>> rows;
+      for (const auto& t : *list) {
+        rows.push_back({link(service_path(access, "/templates/" + t.id.to_string()), t.name), channel_label(t.type),
+                        html_escape(human_time(t.updated_at.value_or(t.created_at)))});
+      }
+      main += table("Templates", {"Name", "Type", "Last changed"}, rows);
+    }
+    if (access.can(Permission::kManageTemplates)) {
+      main += button_link(service_path(access, "/templates/new"), "Create a template");
+    }
+    return html(200, service_page(access, service_path(access, "/templates"), "Templates", main));
+  }
+
+  struct TemplateForm {
+    std::string type;  // "email", "sms" or "letter"
+    std::string name, subject, body;
+  };
+
+  Page template_form_page(const ServiceAccess& access, const std::string& action, const std::string& title,
+                          const TemplateForm& values, std::vector<FieldError> errors) {
+    auto error_for = [&errors](std::string_view id) {
+      for (const auto& [message, field_id] : errors) {
+        if (field_id == id) return message;
+      }
+      return std::string();
+    };
+    std::string fields = hidden("type", values.type) + input({"name", "Template name", "text", values.name, "off",
+                                                              "Your recipients will not see this", error_for("name")});
+    if (values.type == "email") {
+      fields +=
+          input({"subject", "Subject line of the email", "text", values.subject, "off", "", error_for("subject")});
+    } else if (values.type == "letter") {
+      fields += input({"subject", "Main heading", "text", values.subject, "off", "", error_for("subject")});
+    }
+    fields += textarea(
+        {"body",
+         values.type == "email" ? "Message"
+         : values.type == "sms" ? "Text message"
+                                : "Body",
+         "", values.body, "", "Put personal details in double brackets, like ((first name))", error_for("body")},
+        values.type == "sms" ? 5 : 12);
+    Page page =
+        service_page(access, service_path(access, "/templates"), title,
+                     heading(title) + form(action, domain::users::Users::csrf_token(access.token), fields, "Save"));
+    page.errors = std::move(errors);
+    return page;
+  }
+
+  static FieldError template_error(const Error& error) {
+    const std::string& m = error.message;
+    const std::string field_id = m.find("name") != std::string::npos ? "name"
+                                 : m.find("subject") != std::string::npos || m.find("heading") != std::string::npos
+                                     ? "subject"
+                                     : "body";
+    return {capitalised(m), field_id};
+  }
+
+  net::Response new_template_page(const net::Request& request, const PathParams& params) {
+    ServiceAccess access;
+    if (auto refused = open_service(request, params, Permission::kManageTemplates, access)) return *refused;
+    const std::string type = field(parse_form(request.query), "type");
+    if (type == "email" || type == "sms" || type == "letter") {
+      return html(200, template_form_page(access, service_path(access, "/templates"),
+                                          std::string("New ") + (type == "sms" ? "text message" : type) + " template",
+                                          {type, "", "", ""}, {}));
+    }
+    // Which kind: a GET form, so that it works without JavaScript.
+    std::string main = heading("Create a template") + "<form action=\"" +
+                       html_escape(service_path(access, "/templates/new")) + "\" method=\"get\" novalidate>" +
+                       radios("type", "What kind of template?",
+                              {{"email", "Email"}, {"sms", "Text message"}, {"letter", "Letter"}}, "email") +
+                       "<button class=\"nhsuk-button\" data-module=\"nhsuk-button\" type=\"submit\">Continue</button>"
+                       "</form>";
+    return html(200, service_page(access, service_path(access, "/templates"), "Create a template", main));
+  }
+
+  net::Response create_template(const net::Request& request, const PathParams& params) {
+    ServiceAccess access;
+    Post post;
+    if (auto refused = open_post(request, params, Permission::kManageTemplates, access, post)) return *refused;
+    TemplateForm values{field(post.fields, "type"), field(post.fields, "name"), field(post.fields, "subject"),
+                        field(post.fields, "body")};
+    if (values.type != "email" && values.type != "sms" && values.type != "letter") {
+      return redirect(service_path(access, "/templates/new"));
+    }
+    domain::NewTemplate request_to_create{access.service.id, values.type, values.name,
+                                          values.subject,    values.body, access.who.user.email};
+    auto created = admin_.create_template(request_to_create, deps_.clock.now());
+    if (!created) {
+      if (created.error().code != ErrorCode::kInvalidArgument) return internal_error();
+      return html(400, template_form_page(access, service_path(access, "/templates"), "New template", values,
+                                          {template_error(created.error())}));
+    }
+    audit(request, access, "template.created", {{"template_id", created->id.to_string()}});
+    return redirect(service_path(access, "/templates/" + created->id.to_string()));
+  }
+
+  // The template (its latest version, or ?version=N) as its recipients would get it, with
+  // placeholders shown as themselves, and its versions.
+  std::optional<store::TemplateRecord> find_template(const ServiceAccess& access, const PathParams& params,
+                                                     std::optional<int> version, bool& failed) {
+    failed = false;
+    auto id = TemplateId::parse(params.at("template"));
+    if (!id) return std::nullopt;
+    auto found = templates_.get(caller(access), *id, version);
+    if (!found) {
+      failed = true;
+      return std::nullopt;
+    }
+    return std::move(*found);
+  }
+
+  static std::optional<int> version_of(const net::Request& request) {
+    const std::string text = field(parse_form(request.query), "version");
+    if (text.empty() || text.size() > 6 ||
+        !std::all_of(text.begin(), text.end(), [](char c) { return c >= '0' && c <= '9'; })) {
+      return std::nullopt;
+    }
+    return std::stoi(text);
+  }
+
+  net::Response template_page(const net::Request& request, const PathParams& params) {
+    ServiceAccess access;
+    if (auto refused = open_service(request, params, Permission::kView, access)) return *refused;
+    bool failed = false;
+    const auto version = version_of(request);
+    auto shown = find_template(access, params, version, failed);
+    if (failed) return internal_error();
+    if (!shown) return not_found();
+    auto latest = version ? find_template(access, params, std::nullopt, failed) : shown;
+    if (failed || !latest) return internal_error();
+    const std::string base = service_path(access, "/templates/" + shown->id.to_string());
+    const std::string version_query = version ? "?version=" + std::to_string(*version) : "";
+
+    std::string main = heading(shown->name);
+    if (version && *version != latest->version) {
+      main += "<div class=\"nhsuk-inset-text\"><p>This is version " + std::to_string(*version) + " of " +
+              std::to_string(latest->version) + ". " + link(base, "See the latest version") + "</p></div>";
+    }
+    auto preview = render_preview(access, *shown, base + "/email-preview" + version_query,
+                                  base + "/letter-preview.pdf" + version_query);
+    if (!preview) return internal_error();
+    main += *preview;
+    if (access.can(Permission::kManageTemplates) && !shown->archived) {
+      main += button_link(base + "/edit", "Edit this template", true);
+    }
+    main += "<h2>Versions</h2>";
+    std::vector<std::vector<std::string>> rows;
+    for (int v = latest->version; v >= 1 && v > latest->version - 20; --v) {
+      auto record = v == latest->version ? latest : find_template(access, params, v, failed);
+      if (failed) return internal_error();
+      if (!record) continue;
+      rows.push_back({v == shown->version
+                          ? "Version " + std::to_string(v) + " (shown)"
+                          : link(base + "?version=" + std::to_string(v), "Version " + std::to_string(v)),
+                      html_escape(human_time(record->created_at)), html_escape(record->created_by)});
+    }
+    main += table("Versions", {"Version", "Saved", "By"}, rows);
+    Page page = service_page(access, service_path(access, "/templates"), shown->name, main);
+    page.frames_self = shown->type == store::Channel::kEmail;
+    return html(200, page);
+  }
+
+  // The preview block: the email in a frame of its own (its HTML has the inline styles email
+  // clients need, which this page's CSP forbids), the text message with its length, the letter
+  // as text with its PDF.
+  std::optional<std::string> render_preview(const ServiceAccess& access, const store::TemplateRecord& t,
+                                            const std::string& email_frame, const std::string& letter_pdf) {
+    const domain::Personalisation personalisation = placeholders_as_themselves(t);
+    switch (t.type) {
+      case store::Channel::kEmail: {
+        auto email = domain::render_email({t.subject, t.body}, personalisation, domain::RenderParts::kContent);
+        const std::string subject = email ? email->subject : t.subject;
+        return "<h2>Preview</h2><dl class=\"nhsuk-summary-list\">" + summary_row("Subject", subject) +
+               "</dl><iframe class=\"herald-email-preview\" title=\"Preview of the email\" src=\"" +
+               html_escape(email_frame) + "\" sandbox width=\"100%\" height=\"480\"></iframe>";
+      }
+      case store::Channel::kSms: {
+        auto sms = domain::render_sms(t.body, personalisation, access.service.prefix_sms ? access.service.name : "");
+        if (!sms) return "<h2>Preview</h2>" + paragraph(capitalised(sms.error().message));
+        const std::string length = std::to_string(sms->content_count) + " characters, " +
+                                   std::to_string(sms->fragment_count) +
+                                   (sms->fragment_count == 1 ? " text message" : " text messages") +
+                                   (domain::is_sms_too_long(*sms) ? " – too long to send" : "");
+        return "<h2>Preview</h2><div class=\"nhsuk-inset-text\" id=\"sms-preview\"><p>" + html_escape(sms->body) +
+               "</p></div><p class=\"nhsuk-body-s\" id=\"sms-length\">" + html_escape(length) +
+               (access.service.prefix_sms ? " (with the service name in front)" : "") + "</p>";
+      }
+      case store::Channel::kLetter:
+        return "<h2>Preview</h2><div class=\"nhsuk-inset-text\"><p><strong>" + html_escape(t.subject) +
+               "</strong></p><p>" + html_escape(t.body) + "</p></div><p>" +
+               link(letter_pdf, "See the letter as it would print (PDF)") + "</p>";
+      default: return std::string();
+    }
+  }
+
+  // The email as its recipient sees it, for the frame of the template page: its own CSP lets
+  // the email's inline styles apply and nothing else (no script, sandboxed, framed only here).
+  net::Response email_preview(const net::Request& request, const PathParams& params) {
+    ServiceAccess access;
+    if (auto refused = open_service(request, params, Permission::kView, access)) return *refused;
+    bool failed = false;
+    auto t = find_template(access, params, version_of(request), failed);
+    if (failed) return internal_error();
+    if (!t || t->type != store::Channel::kEmail) return not_found();
+    auto email = domain::render_email({t->subject, t->body}, placeholders_as_themselves(*t));
+    net::Response response{200, "text/html; charset=utf-8", email ? email->html_body : "", {}};
+    if (!email) response.body = "<!DOCTYPE html><title>Preview</title><p>" + html_escape(email.error().message);
+    response.headers.emplace_back("Content-Security-Policy",
+                                  "default-src 'none'; style-src 'unsafe-inline'; img-src 'self'; "
+                                  "frame-ancestors 'self'; sandbox");
+    response.headers.emplace_back("X-Frame-Options", "SAMEORIGIN");
+    response.headers.emplace_back("Referrer-Policy", "same-origin");
+    response.headers.emplace_back("Cross-Origin-Resource-Policy", "same-origin");
+    return response;
+  }
+
+  net::Response letter_preview(const net::Request& request, const PathParams& params) {
+    ServiceAccess access;
+    if (auto refused = open_service(request, params, Permission::kView, access)) return *refused;
+    bool failed = false;
+    auto t = find_template(access, params, version_of(request), failed);
+    if (failed) return internal_error();
+    if (!t || t->type != store::Channel::kLetter) return not_found();
+    auto contacts = deps_.services.service_contacts(access.service.id, store::ContactKind::kLetterContact);
+    if (!contacts) return internal_error();
+    domain::LetterContent letter;
+    letter.subject = t->subject;
+    letter.body = t->body;
+    letter.address_lines = {"((address line 1))", "((address line 2))", "((address line 3))"};
+    letter.contact_block = domain::letter_contact_block_for(*t, *contacts).value_or("");
+    const std::string when = human_time(deps_.clock.now());
+    letter.date = when.substr(0, when.find(" at "));
+    auto pdf = domain::render_letter_pdf(letter);
+    if (!pdf) {
+      if (pdf.error().code != ErrorCode::kInvalidArgument) return internal_error();
+      return html(400,
+                  service_page(access, service_path(access, "/templates"), "Letter too long",
+                               heading("This letter cannot be printed") + paragraph(capitalised(pdf.error().message))));
+    }
+    net::Response response{200, "application/pdf", std::move(pdf->bytes), {}};
+    secure(response);
+    return response;
+  }
+
+  net::Response edit_template_page(const net::Request& request, const PathParams& params) {
+    ServiceAccess access;
+    if (auto refused = open_service(request, params, Permission::kManageTemplates, access)) return *refused;
+    bool failed = false;
+    auto t = find_template(access, params, std::nullopt, failed);
+    if (failed) return internal_error();
+    if (!t || t->archived) return not_found();
+    return html(200,
+                template_form_page(access, service_path(access, "/templates/" + t->id.to_string()), "Edit " + t->name,
+                                   {store::channel_name(t->type), t->name, t->subject, t->body}, {}));
+  }
+
+  net::Response update_template(const net::Request& request, const PathParams& params) {
+    ServiceAccess access;
+    Post post;
+    if (auto refused = open_post(request, params, Permission::kManageTemplates, access, post)) return *refused;
+    bool failed = false;
+    auto t = find_template(access, params, std::nullopt, failed);
+    if (failed) return internal_error();
+    if (!t || t->archived) return not_found();
+    TemplateForm values{store::channel_name(t->type), field(post.fields, "name"), field(post.fields, "subject"),
+                        field(post.fields, "body")};
+    domain::TemplateChanges changes{values.name, values.subject, values.body, access.who.user.email};
+    auto updated = admin_.update_template(access.service.id, t->id, changes, deps_.clock.now());
+    const std::string base = service_path(access, "/templates/" + t->id.to_string());
+    if (!updated) {
+      const ErrorCode code = updated.error().code;
+      if (code != ErrorCode::kInvalidArgument && code != ErrorCode::kFailedPrecondition) return internal_error();
+      FieldError error = code == ErrorCode::kFailedPrecondition
+                             ? FieldError{"Someone else changed this template meanwhile. Check their version, then "
+                                          "make your changes again",
+                                          "name"}
+                             : template_error(updated.error());
+      return html(code == ErrorCode::kFailedPrecondition ? 409 : 400,
+                  template_form_page(access, base, "Edit " + t->name, values, {std::move(error)}));
+    }
+    audit(request, access, "template.updated",
+          {{"template_id", t->id.to_string()}, {"version", std::to_string(updated->version)}});
+    return redirect(base);
+  }
+
+  domain::Admin admin_;
+  domain::Templates templates_;
+};
+
+}  // namespace
+
+void register_service_pages(Router& router, const Dependencies& deps) {
+  ServicePages::install(router, std::make_shared<ServicePages>(deps));
+}
+
+}  // namespace herald::api::admin
