@@ -302,6 +302,95 @@ def test_user_commands_list_disable_and_relink():
         assert code != 0 and "unknown permission admin" in err, err
 
 
+def signed_in_browser(herald, port, link):
+    """Enrolling signs the person in: a browser with a fresh second factor."""
+    browser = Browser(herald, port)
+    enrol(browser, link)
+    return browser
+
+
+def test_service_pages_answer_only_members_with_the_permission():
+    with Workspace() as ws:
+        herald, port, link, mine, other = started(ws)  # Ada may send in Clinic A; nothing in B
+        theirs = herald.create_template(other, "Their subject", "Their body", name="Theirs")
+        browser = signed_in_browser(herald, port, link)
+
+        # Every page of another service answers as if it did not exist, GET and POST alike.
+        status, _, page = browser.get("/")
+        csrf = hidden(page, "csrf_token")
+        base = "/services/" + other
+        for path in ["", "/api-keys", "/api-keys/new", "/templates", "/templates/new", "/templates/new?type=sms",
+                     "/templates/" + theirs, "/templates/" + theirs + "/edit",
+                     "/templates/" + theirs + "/email-preview", "/templates/" + theirs + "/letter-preview.pdf"]:
+            status, headers, page = browser.get(base + path)
+            assert status == 404 and "Their" not in page and "Clinic B" not in page, (path, status, page[:300])
+            check_headers(headers)
+        for path, form in [("/api-keys", {"name": "k", "type": "normal"}),
+                           ("/templates", {"type": "email", "name": "n", "subject": "s", "body": "b"}),
+                           ("/templates/" + theirs, {"name": "mine now", "subject": "s", "body": "b"})]:
+            status, _, _ = browser.post(base + path, dict(form, csrf_token=csrf))
+            assert status == 404, (path, status)
+
+        # In her own service, "send" lets her see templates but not change them or the keys.
+        base = "/services/" + mine
+        assert browser.get(base + "/templates")[0] == 200
+        status, _, page = browser.get(base + "/templates/new?type=email")
+        assert status == 403 and "You do not have permission" in page, (status, page)
+        assert browser.get(base + "/api-keys")[0] == 403
+        status, _, _ = browser.post(base + "/templates", {"csrf_token": csrf, "type": "email", "name": "n",
+                                                          "subject": "s", "body": "b"})
+        assert status == 403, status
+        status, _, _ = browser.post(base + "/api-keys", {"csrf_token": csrf, "name": "k", "type": "normal"})
+        assert status == 403, status
+
+        # Given the permissions, the same forms work, and only with their CSRF token.
+        herald.run_cli("user", "grant", "--email", "ada@example.org", "--service", mine, "--permissions",
+                       "manage_templates,manage_api_keys")
+        form = {"type": "sms", "name": "Reminder", "subject": "", "body": "Hello ((name)), see you soon"}
+        assert browser.post(base + "/templates", form)[0] == 403, "no CSRF token"
+        status, _, _ = browser.post(base + "/templates", dict(form, csrf_token=csrf),
+                                    headers={"Origin": "https://evil.example"})
+        assert status == 403, "another origin"
+        status, _, page = browser.post(base + "/templates", dict(form, csrf_token=csrf, body=""))
+        assert status == 400 and "Template body must not be empty" in page, (status, page)
+        status, headers, _ = browser.post(base + "/templates", dict(form, csrf_token=csrf))
+        assert status == 303, status
+        template_path = headers["location"]
+        status, _, page = browser.get(template_path)
+        assert status == 200 and "Hello ((name)), see you soon" in page and "1 text message" in page, page
+        status, _, page = browser.get(template_path + "/edit")
+        assert status == 200 and "Hello ((name))" in page
+        status, _, _ = browser.post(template_path, {"csrf_token": csrf, "name": "Reminder", "subject": "",
+                                                    "body": "Hi ((name))"})
+        assert status == 303
+        status, _, page = browser.get(template_path + "?version=1")
+        assert status == 200 and "This is version 1 of 2" in page and "Hello ((name))" in page, page
+        assert browser.get(template_path + "/email-preview")[0] == 404, "a text message has no email preview"
+
+        status, _, page = browser.post(base + "/api-keys", {"csrf_token": csrf, "name": "", "type": "team"})
+        assert status == 400 and "Key name must be 1 to 255 characters" in page, (status, page)
+        status, _, page = browser.post(base + "/api-keys", {"csrf_token": csrf, "name": "Team key", "type": "team"})
+        assert status == 201, (status, page)
+        key = re.search(r'<code id="api-key">([^<]+)</code>', page).group(1)
+        assert key.startswith("team_key-" + mine + "-"), key
+        status, _, page = browser.get(base + "/api-keys")
+        key_id = re.search(r'action="/services/%s/api-keys/([0-9a-f-]{36})/revoke"' % mine, page)
+        assert status == 200 and "Team key" in page and key_id, page
+        # Only the key's secret was shown: the page listing keys never shows it again.
+        assert key[-36:] not in page
+        status, _, _ = browser.post(base + "/api-keys/%s/revoke" % key_id.group(1), {"csrf_token": csrf})
+        assert status == 303
+        assert "Revoked" in browser.get(base + "/api-keys")[2]
+
+        herald.stop()
+        audit = [json.loads(l) for l in herald.run_cli("audit", "export").splitlines()]
+        actions = [(e.get("action"), e.get("outcome")) for e in audit]
+        for action in ("template.created", "template.updated", "api_key.created", "api_key.revoked"):
+            assert (action, "success") in actions, (action, actions)
+        assert ("admin.request_refused", "failure: lacks permission manage_templates") in actions, actions
+        assert key[-36:] not in json.dumps(audit), "an API key's secret never reaches the audit log"
+
+
 if __name__ == "__main__":
     run_tests([test_enrol_sign_in_and_see_only_your_services, test_repeated_failures_lock_the_account,
-               test_user_commands_list_disable_and_relink])
+               test_user_commands_list_disable_and_relink, test_service_pages_answer_only_members_with_the_permission])
