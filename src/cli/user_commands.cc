@@ -5,7 +5,6 @@
 
 #include "cli/commands.h"
 #include "cli/context.h"
-#include "domain/recipients/email_address.h"
 #include "domain/users/users.h"
 
 namespace herald::cli {
@@ -13,9 +12,8 @@ namespace {
 
 // The user with this email, normalised as Users::create_user stored it.
 Result<store::AdminUserRecord> find_user(Context& context, const std::string& email) {
-  auto valid = domain::validate_email_address(email);
-  if (!valid) return not_found("no user " + email);
-  auto found = context.store->find_admin_user_by_email(domain::normalise_email_for_index(*valid));
+  SystemClock clock;
+  auto found = domain::users::Users(*context.store, clock).find_user_by_email(email);
   if (!found) return found.error();
   if (!*found) return not_found("no user " + email);
   return std::move(**found);

@@ -411,5 +411,46 @@ TEST_F(UsersTest, KeyOptionsNameTheUsersKeysAndRemovalNeedsARecentSecondFactor) 
   EXPECT_EQ(users_.remove_security_key("no such session", "x").error().code, ErrorCode::kPermissionDenied);
 }
 
+// A team manager's invitation: someone new gets an account and a link; someone with an account
+// keeps it and gets the permissions; the team lists members, not platform admins.
+TEST_F(UsersTest, InvitingAddsNewAndExistingUsersToATeam) {
+  store::ServiceRecord clinic;
+  clinic.id = ServiceId{crypto::random_uuid()};
+  clinic.name = "Clinic";
+  clinic.created_at = clock_.now();
+  ASSERT_TRUE(store_.create_service(clinic));
+  const ServiceId service = clinic.id;
+  auto ada = enrolled("ada@example.org");
+  auto admin = users_.create_user("root@example.org", "Root", true);
+  ASSERT_TRUE(admin);
+
+  auto fresh = users_.invite(service, "Grace@Example.org", "Grace Hopper", {Permission::kSend});
+  ASSERT_TRUE(fresh) << fresh.error().message;
+  ASSERT_TRUE(fresh->enrolment_token);
+  EXPECT_EQ(fresh->user.email, "grace@example.org");
+  EXPECT_TRUE(*users_.enrolment_user(*fresh->enrolment_token));
+
+  auto existing = users_.invite(service, "ADA@example.org", "ignored for an existing user", {Permission::kManageTeam});
+  ASSERT_TRUE(existing);
+  EXPECT_FALSE(existing->enrolment_token) << "Ada has an account already";
+  EXPECT_EQ(existing->user.id, ada.user.id);
+
+  auto team = users_.team(service);
+  ASSERT_TRUE(team);
+  ASSERT_EQ(team->size(), 2u);
+  EXPECT_EQ((*team)[0].user.name, "Ada Lovelace");
+  EXPECT_EQ((*team)[0].permissions, (std::vector<Permission>{Permission::kView, Permission::kManageTeam}));
+  EXPECT_EQ((*team)[1].user.name, "Grace Hopper");
+  EXPECT_EQ((*team)[1].permissions, (std::vector<Permission>{Permission::kView, Permission::kSend}));
+
+  EXPECT_EQ(users_.invite(service, "not an address", "X", {Permission::kView}).error().code,
+            ErrorCode::kInvalidArgument);
+  EXPECT_EQ(users_.invite(service, "new@example.org", " ", {Permission::kView}).error().code,
+            ErrorCode::kInvalidArgument);
+  EXPECT_EQ(users_.invite(service, "new@example.org", "New", {}).error().message, "Select at least one permission");
+  EXPECT_FALSE(*users_.find_user_by_email("new@example.org")) << "a refused invitation makes no account";
+  EXPECT_TRUE(*users_.find_user_by_email(" Grace@example.ORG"));
+}
+
 }  // namespace
 }  // namespace herald::domain::users

@@ -226,12 +226,25 @@ function expect(condition, message) {
     await page.goto(service + '/api-keys');
     expect((await page.textContent('main')).includes('Browser test'), 'the key is listed');
 
+    // The team page, and inviting someone with a role.
+    await page.click('.nhsuk-header__navigation a:has-text("Team")');
+    await page.waitForSelector('h1:has-text("Team members")');
+    await check(page, '17-team');
+    await page.click('text=Invite a team member');
+    await page.fill('#email', 'grace@example.org');
+    await page.fill('#name', 'Grace Hopper');
+    await page.check('#permissions-send');
+    await check(page, '17-team-invite');
+    await page.click('button:has-text("Send invitation")');
+    await page.waitForSelector('#enrolment-link');
+    expect((await page.textContent('#enrolment-link')).includes('/enrol/'), 'a link for Grace');
+
     // A view-only member sees templates but not the pages that change things.
     const viewed = base + 'services/' + process.env.VIEWED_SERVICE;
     expect((await page.goto(viewed + '/templates')).status() === 200, 'view: the template list');
     expect((await page.textContent('main')).includes('Create a template') === false, 'no create button for a viewer');
     expect((await page.goto(viewed + '/api-keys')).status() === 403, 'view-only: no API keys page');
-    await check(page, '17-not-permitted');
+    await check(page, '18-not-permitted');
     expect((await page.goto(viewed + '/templates/new?type=email')).status() === 403, 'view-only: no new template');
 
     // Another service's page is not found.
@@ -242,8 +255,8 @@ function expect(condition, message) {
     expect(violations.length === 0, 'axe-core violations:\n' + violations.join('\n'));
     expect(cspErrors.length === 0, 'CSP violations:\n' + cspErrors.join('\n'));
     expect(scriptErrors.length === 0, 'script errors:\n' + scriptErrors.join('\n'));
-    expect(rulesPassed > 17 * 10, 'axe-core ran: ' + rulesPassed + ' rules passed');
-    console.log(`ok: 17 pages, ${rulesPassed} axe-core rule checks passed, no violations, no CSP violations`);
+    expect(rulesPassed > 19 * 10, 'axe-core ran: ' + rulesPassed + ' rules passed');
+    console.log(`ok: 19 pages, ${rulesPassed} axe-core rule checks passed, no violations, no CSP violations`);
   } catch (e) {
     if (current) {
       await current.screenshot({ path: path.join(artifacts, 'failure.png'), fullPage: true }).catch(() => {});

@@ -321,13 +321,15 @@ def test_service_pages_answer_only_members_with_the_permission():
         base = "/services/" + other
         for path in ["", "/api-keys", "/api-keys/new", "/templates", "/templates/new", "/templates/new?type=sms",
                      "/templates/" + theirs, "/templates/" + theirs + "/edit",
-                     "/templates/" + theirs + "/email-preview", "/templates/" + theirs + "/letter-preview.pdf"]:
+                     "/templates/" + theirs + "/email-preview", "/templates/" + theirs + "/letter-preview.pdf",
+                     "/team", "/team/invite", "/team/" + theirs]:
             status, headers, page = browser.get(base + path)
             assert status == 404 and "Their" not in page and "Clinic B" not in page, (path, status, page[:300])
             check_headers(headers)
         for path, form in [("/api-keys", {"name": "k", "type": "normal"}),
                            ("/templates", {"type": "email", "name": "n", "subject": "s", "body": "b"}),
-                           ("/templates/" + theirs, {"name": "mine now", "subject": "s", "body": "b"})]:
+                           ("/templates/" + theirs, {"name": "mine now", "subject": "s", "body": "b"}),
+                           ("/team", {"email": "mallory@example.org", "name": "M", "permissions": "view"})]:
             status, _, _ = browser.post(base + path, dict(form, csrf_token=csrf))
             assert status == 404, (path, status)
 
@@ -382,10 +384,39 @@ def test_service_pages_answer_only_members_with_the_permission():
         assert status == 303
         assert "Revoked" in browser.get(base + "/api-keys")[2]
 
+        # The team: Ada (who may now manage it) invites Grace, who enrols through the link.
+        status, _, page = browser.get(base + "/team")
+        assert status == 200 and "Ada Lovelace" in page and "Invite a team member" not in page, page
+        herald.run_cli("user", "grant", "--email", "ada@example.org", "--service", mine, "--permissions",
+                       "manage_team")
+        status, _, page = browser.post(base + "/team", {"csrf_token": csrf, "email": "grace@example.org",
+                                                        "name": "Grace Hopper"})
+        assert status == 400 and "Select at least one permission" in page, (status, page)
+        status, _, page = browser.post(base + "/team", [("csrf_token", csrf), ("email", "grace@example.org"),
+                                                        ("name", "Grace Hopper"), ("permissions", "send")])
+        assert status == 201, (status, page)
+        grace_link = re.search(r'<code id="enrolment-link">https://[^/]+/enrol/([^<]+)</code>', page).group(1)
+        grace = Browser(herald, port)
+        status, _, page = grace.get("/enrol/" + grace_link)
+        assert status == 200 and "Signing in as grace@example.org" in page, page
+        status, _, page = browser.get(base + "/team")
+        grace_path = re.search(r'href="(/services/%s/team/[0-9a-f-]{36})"' % mine, page).group(1)
+        assert "Grace Hopper" in page and "Send messages" in page, page
+        status, _, page = browser.get(grace_path)
+        assert status == 200 and 'value="send" checked' in page, page
+        assert browser.get(base + "/team/" + mine)[0] == 404, "not a member's id"
+        status, _, _ = browser.post(grace_path, [("csrf_token", csrf), ("permissions", "manage_templates")])
+        assert status == 303
+        assert "Add and edit templates" in browser.get(base + "/team")[2]
+        status, _, _ = browser.post(grace_path, {"csrf_token": csrf, "remove": "yes"})
+        assert status == 303
+        assert "Grace Hopper" not in browser.get(base + "/team")[2], "removed from the team"
+
         herald.stop()
         audit = [json.loads(l) for l in herald.run_cli("audit", "export").splitlines()]
         actions = [(e.get("action"), e.get("outcome")) for e in audit]
-        for action in ("template.created", "template.updated", "api_key.created", "api_key.revoked"):
+        for action in ("template.created", "template.updated", "api_key.created", "api_key.revoked", "user.created",
+                       "user.permissions_set"):
             assert (action, "success") in actions, (action, actions)
         assert ("admin.request_refused", "failure: lacks permission manage_templates") in actions, actions
         assert key[-36:] not in json.dumps(audit), "an API key's secret never reaches the audit log"

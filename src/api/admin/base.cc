@@ -74,6 +74,14 @@ std::string field(const FormFields& fields, std::string_view name) {
   return "";
 }
 
+std::vector<std::string> fields_named(const FormFields& fields, std::string_view name) {
+  std::vector<std::string> out;
+  for (const auto& [key, value] : fields) {
+    if (key == name) out.push_back(value);
+  }
+  return out;
+}
+
 Page not_found_page() {
   return {"Page not found", heading("Page not found") +
                                 paragraph("If you typed the web address, check it is correct. If you pasted it, check "

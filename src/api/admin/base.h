@@ -33,6 +33,8 @@ net::Response with_cookie(net::Response response, std::string cookie);
 std::string cookie(const net::Request& request, std::string_view name);
 // The first field called `name`, or "".
 std::string field(const FormFields& fields, std::string_view name);
+// Every field called `name` (ticked checkboxes), in order.
+std::vector<std::string> fields_named(const FormFields& fields, std::string_view name);
 net::Response not_found();
 net::Response wrong_method();
 net::Response internal_error();

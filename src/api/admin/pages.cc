@@ -1,5 +1,7 @@
 #include "api/admin/pages.h"
 
+#include <algorithm>
+
 #include "api/html.h"
 
 namespace herald::api::admin {
@@ -143,10 +145,14 @@ std::string textarea(const Input& in, int rows) {
   return html;
 }
 
-std::string radios(std::string_view name, std::string_view legend,
-                   const std::vector<std::pair<std::string, std::string>>& options, std::string_view selected,
-                   std::string_view error) {
+namespace {
+
+// Radios and checkboxes: the same fieldset around inputs of another type and class.
+std::string choices(std::string_view kind, std::string_view name, std::string_view legend,
+                    const std::vector<std::pair<std::string, std::string>>& options,
+                    const std::vector<std::string>& checked, std::string_view error) {
   const std::string id = html_escape(name);
+  const std::string k(kind);  // "radios" or "checkboxes"
   std::string html =
       "<div class=\"nhsuk-form-group" + std::string(error.empty() ? "" : " nhsuk-form-group--error") +
       "\"><fieldset class=\"nhsuk-fieldset\"" + (error.empty() ? "" : " aria-describedby=\"" + id + "-error\"") +
@@ -155,19 +161,34 @@ std::string radios(std::string_view name, std::string_view legend,
     html += "<span class=\"nhsuk-error-message\" id=\"" + id +
             "-error\"><span class=\"nhsuk-u-visually-hidden\">Error:</span> " + html_escape(error) + "</span>";
   }
-  html += "<div class=\"nhsuk-radios\" data-module=\"nhsuk-radios\">";
+  html += "<div class=\"nhsuk-" + k + "\" data-module=\"nhsuk-" + k + "\">";
   bool first = true;
   for (const auto& [value, label] : options) {
-    // The first radio carries the group's id, so that the error summary's link lands on it.
-    const std::string radio_id = first ? id : id + "-" + html_escape(value);
+    // The first input carries the group's id, so that the error summary's link lands on it.
+    const std::string input_id = first ? id : id + "-" + html_escape(value);
     first = false;
-    html += "<div class=\"nhsuk-radios__item\"><input class=\"nhsuk-radios__input\" id=\"" + radio_id + "\" name=\"" +
-            id + "\" type=\"radio\" value=\"" + html_escape(value) + "\"" + (value == selected ? " checked" : "") +
-            "><label class=\"nhsuk-label nhsuk-radios__label\" for=\"" + radio_id + "\">" + html_escape(label) +
-            "</label></div>";
+    const bool on = std::find(checked.begin(), checked.end(), value) != checked.end();
+    html += "<div class=\"nhsuk-" + k + "__item\"><input class=\"nhsuk-" + k + "__input\" id=\"" + input_id +
+            "\" name=\"" + id + "\" type=\"" + (k == "radios" ? "radio" : "checkbox") + "\" value=\"" +
+            html_escape(value) + "\"" + (on ? " checked" : "") + "><label class=\"nhsuk-label nhsuk-" + k +
+            "__label\" for=\"" + input_id + "\">" + html_escape(label) + "</label></div>";
   }
   html += "</div></fieldset></div>";
   return html;
+}
+
+}  // namespace
+
+std::string radios(std::string_view name, std::string_view legend,
+                   const std::vector<std::pair<std::string, std::string>>& options, std::string_view selected,
+                   std::string_view error) {
+  return choices("radios", name, legend, options, {std::string(selected)}, error);
+}
+
+std::string checkboxes(std::string_view name, std::string_view legend,
+                       const std::vector<std::pair<std::string, std::string>>& options,
+                       const std::vector<std::string>& checked, std::string_view error) {
+  return choices("checkboxes", name, legend, options, checked, error);
 }
 
 std::string table(std::string_view caption, const std::vector<std::string>& headings,

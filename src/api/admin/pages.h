@@ -60,6 +60,10 @@ std::string textarea(const Input& in, int rows = 8);
 std::string radios(std::string_view name, std::string_view legend,
                    const std::vector<std::pair<std::string, std::string>>& options, std::string_view selected,
                    std::string_view error = {});
+// Checkboxes in a fieldset, all named `name`: (value, label) options, those in `checked` ticked.
+std::string checkboxes(std::string_view name, std::string_view legend,
+                       const std::vector<std::pair<std::string, std::string>>& options,
+                       const std::vector<std::string>& checked, std::string_view error = {});
 // An nhsuk-table: its caption (visually hidden: the heading above says it), column headings
 // (text) and rows of cells (html).
 std::string table(std::string_view caption, const std::vector<std::string>& headings,

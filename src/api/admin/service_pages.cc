@@ -76,6 +76,11 @@ class ServicePages : public PageHandlers {
     add(router, self, "GET", "/services/{id}/templates/{template}/edit", &ServicePages::edit_template_page);
     add(router, self, "GET", "/services/{id}/templates/{template}/email-preview", &ServicePages::email_preview);
     add(router, self, "GET", "/services/{id}/templates/{template}/letter-preview.pdf", &ServicePages::letter_preview);
+    add(router, self, "GET", "/services/{id}/team", &ServicePages::team);
+    add(router, self, "GET", "/services/{id}/team/invite", &ServicePages::invite_page);
+    add(router, self, "POST", "/services/{id}/team", &ServicePages::invite);
+    add(router, self, "GET", "/services/{id}/team/{user}", &ServicePages::member_page);
+    add(router, self, "POST", "/services/{id}/team/{user}", &ServicePages::change_member);
   }
 
  private:
@@ -86,6 +91,7 @@ class ServicePages : public PageHandlers {
         "<span class=\"nhsuk-caption-l\">" + html_escape(access.service.name) + "</span>" + std::move(main_html));
     page.navigation.emplace_back(service_path(access), "Overview");
     page.navigation.emplace_back(service_path(access, "/templates"), "Templates");
+    page.navigation.emplace_back(service_path(access, "/team"), "Team");
     if (access.can(Permission::kManageApiKeys))
       page.navigation.emplace_back(service_path(access, "/api-keys"), "API keys");
     page.current = std::move(current);
@@ -517,6 +523,208 @@ class ServicePages : public PageHandlers {
     audit(request, access, "template.updated",
           {{"template_id", t->id.to_string()}, {"version", std::to_string(updated->version)}});
     return redirect(base);
+  }
+
+  // --- Team ---------------------------------------------------------------------------------
+
+  static std::string permission_list(const std::vector<Permission>& permissions) {
+    std::string out;
+    for (auto p : permissions) {
+      if (p == Permission::kView && permissions.size() > 1) continue;  // implied by the others
+      out += (out.empty() ? "" : ", ") + std::string(permission_label(p));
+    }
+    return out;
+  }
+
+  // As the CLI's audit records them: "view,send", or "(none)".
+  static std::string names_of(const std::vector<Permission>& permissions) {
+    std::string names;
+    for (auto p : permissions) names += (names.empty() ? "" : ",") + std::string(domain::users::permission_name(p));
+    return names.empty() ? "(none)" : names;
+  }
+
+  static const char* permission_label(Permission p) {
+    switch (p) {
+      case Permission::kView: return "See the service";
+      case Permission::kSend: return "Send messages";
+      case Permission::kManageTemplates: return "Add and edit templates";
+      case Permission::kManageApiKeys: return "Manage API keys";
+      case Permission::kManageTeam: return "Manage the team";
+      case Permission::kManageSettings: return "Change settings";
+    }
+    return "";
+  }
+
+  static std::string permission_checkboxes(const std::vector<std::string>& checked, const std::string& error) {
+    std::vector<std::pair<std::string, std::string>> options;
+    for (auto p : domain::users::kAllPermissions) {
+      options.emplace_back(domain::users::permission_name(p), permission_label(p));
+    }
+    return checkboxes("permissions", "Permissions", options, checked, error);
+  }
+
+  static std::vector<Permission> permissions_ticked(const FormFields& fields) {
+    std::vector<Permission> out;
+    for (const auto& name : fields_named(fields, "permissions")) {
+      if (auto p = domain::users::parse_permission(name)) out.push_back(*p);
+    }
+    return out;
+  }
+
+  net::Response team(const net::Request& request, const PathParams& params) {
+    ServiceAccess access;
+    if (auto refused = open_service(request, params, Permission::kView, access)) return *refused;
+    auto members = deps_.users.team(access.service.id);
+    if (!members) return internal_error();
+    const bool manager = access.can(Permission::kManageTeam);
+    std::vector<std::vector<std::string>> rows;
+    for (const auto& m : *members) {
+      std::vector<std::string> row{html_escape(m.user.name), html_escape(m.user.email),
+                                   html_escape(permission_list(m.permissions))};
+      if (manager) {
+        row.push_back(m.user.id == access.who.user.id
+                          ? std::string("(you)")
+                          : "<a href=\"" + html_escape(service_path(access, "/team/" + m.user.id.to_string())) +
+                                "\">Change<span class=\"nhsuk-u-visually-hidden\"> " + html_escape(m.user.name) +
+                                "</span></a>");
+      }
+      rows.push_back(std::move(row));
+    }
+    std::vector<std::string> headings{"Name", "Email address", "Permissions"};
+    if (manager) headings.emplace_back("");
+    std::string main = heading("Team members") + table("Team members", headings, rows);
+    if (manager) main += button_link(service_path(access, "/team/invite"), "Invite a team member");
+    return html(200, service_page(access, service_path(access, "/team"), "Team members", main));
+  }
+
+  Page invite_form(const ServiceAccess& access, const std::string& email, const std::string& name,
+                   const std::vector<std::string>& checked, std::vector<FieldError> errors) {
+    auto error_for = [&errors](std::string_view id) {
+      for (const auto& [message, field_id] : errors) {
+        if (field_id == id) return message;
+      }
+      return std::string();
+    };
+    std::string fields = input({"email", "Email address", "email", email, "off", "", error_for("email")}) +
+                         input({"name", "Full name", "text", name, "off",
+                                "Not needed for someone who already has an account", error_for("name")}) +
+                         permission_checkboxes(checked, error_for("permissions"));
+    Page page = service_page(access, service_path(access, "/team"), "Invite a team member",
+                             heading("Invite a team member") + form(service_path(access, "/team"),
+                                                                    domain::users::Users::csrf_token(access.token),
+                                                                    fields, "Send invitation"));
+    page.errors = std::move(errors);
+    return page;
+  }
+
+  // Adding a team member is sensitive: it needs the second factor given recently.
+  net::Response invite_page(const net::Request& request, const PathParams& params) {
+    ServiceAccess access;
+    if (auto refused = open_service(request, params, Permission::kManageTeam, access)) return *refused;
+    if (!deps_.users.recently_verified(access.who))
+      return reauthentication_needed(service_path(access, "/team/invite"));
+    return html(200, invite_form(access, "", "", {"view"}, {}));
+  }
+
+  net::Response invite(const net::Request& request, const PathParams& params) {
+    ServiceAccess access;
+    Post post;
+    if (auto refused = open_post(request, params, Permission::kManageTeam, access, post)) return *refused;
+    if (!deps_.users.recently_verified(access.who))
+      return reauthentication_needed(service_path(access, "/team/invite"));
+    const std::string email = field(post.fields, "email");
+    const std::string name = field(post.fields, "name");
+    const auto permissions = permissions_ticked(post.fields);
+    auto invited = deps_.users.invite(access.service.id, email, name, permissions);
+    if (!invited) {
+      if (invited.error().code != ErrorCode::kInvalidArgument) return internal_error();
+      const std::string& message = invited.error().message;
+      const std::string field_id = message.find("permission") != std::string::npos ? "permissions"
+                                   : message.find("email") != std::string::npos    ? "email"
+                                                                                   : "name";
+      return html(400,
+                  invite_form(access, email, name, fields_named(post.fields, "permissions"), {{message, field_id}}));
+    }
+    if (invited->enrolment_token) {
+      audit(request, access, "user.created", {{"user_id", invited->user.id.to_string()}, {"platform_admin", "false"}});
+    }
+    audit(request, access, "user.permissions_set",
+          {{"user_id", invited->user.id.to_string()}, {"permissions", names_of(permissions)}});
+    std::string main = heading(invited->user.name + " is in the team");
+    if (invited->enrolment_token) {
+      const std::string url =
+          (origin_.empty() ? "https://" + request.host : origin_) + "/enrol/" + *invited->enrolment_token;
+      main += paragraph(
+                  "Send them this link, which sets up their account. It works once, for 72 hours, and is not "
+                  "shown again.") +
+              "<div class=\"nhsuk-inset-text\"><code id=\"enrolment-link\">" + html_escape(url) + "</code></div>";
+    } else {
+      main += paragraph("They already have an account: they will see " + access.service.name +
+                        " the next time they sign in.");
+    }
+    main += link(service_path(access, "/team"), "Back to the team");
+    return html(201, service_page(access, service_path(access, "/team"), "Team member added", main));
+  }
+
+  // A member of this service other than the user themselves (nobody changes their own role).
+  std::optional<domain::users::Users::Member> other_member(const ServiceAccess& access, const PathParams& params,
+                                                           bool& failed) {
+    failed = false;
+    auto id = Uuid::parse(params.at("user"));
+    if (!id || *id == access.who.user.id) return std::nullopt;
+    auto members = deps_.users.team(access.service.id);
+    if (!members) {
+      failed = true;
+      return std::nullopt;
+    }
+    for (auto& m : *members) {
+      if (m.user.id == *id) return std::move(m);
+    }
+    return std::nullopt;
+  }
+
+  Page member_form(const ServiceAccess& access, const domain::users::Users::Member& member,
+                   const std::vector<std::string>& checked) {
+    std::string fields = permission_checkboxes(checked, "");
+    return service_page(access, service_path(access, "/team"), "Change " + member.user.name,
+                        heading("Change " + member.user.name) + paragraph(member.user.email) +
+                            form(service_path(access, "/team/" + member.user.id.to_string()),
+                                 domain::users::Users::csrf_token(access.token), fields, "Save") +
+                            "<h2>Remove from the team</h2>" +
+                            form(service_path(access, "/team/" + member.user.id.to_string()),
+                                 domain::users::Users::csrf_token(access.token), hidden("remove", "yes"),
+                                 "Remove " + member.user.name));
+  }
+
+  net::Response member_page(const net::Request& request, const PathParams& params) {
+    ServiceAccess access;
+    if (auto refused = open_service(request, params, Permission::kManageTeam, access)) return *refused;
+    bool failed = false;
+    auto member = other_member(access, params, failed);
+    if (failed) return internal_error();
+    if (!member) return not_found();
+    std::vector<std::string> checked;
+    for (auto p : member->permissions) checked.emplace_back(domain::users::permission_name(p));
+    return html(200, member_form(access, *member, checked));
+  }
+
+  net::Response change_member(const net::Request& request, const PathParams& params) {
+    ServiceAccess access;
+    Post post;
+    if (auto refused = open_post(request, params, Permission::kManageTeam, access, post)) return *refused;
+    bool failed = false;
+    auto member = other_member(access, params, failed);
+    if (failed) return internal_error();
+    if (!member) return not_found();
+    // Removing someone is an empty set of permissions.
+    const auto permissions =
+        field(post.fields, "remove") == "yes" ? std::vector<Permission>{} : permissions_ticked(post.fields);
+    if (auto set = deps_.users.set_permissions(member->user.id, access.service.id, permissions); !set) {
+      return internal_error();
+    }
+    audit(request, access, "user.permissions_set",
+          {{"user_id", member->user.id.to_string()}, {"permissions", names_of(permissions)}});
+    return redirect(service_path(access, "/team"));
   }
 
   domain::Admin admin_;

@@ -537,6 +537,50 @@ Result<std::vector<store::AdminMembership>> Users::memberships(Uuid user) {
   return store_.admin_memberships(user, std::nullopt);
 }
 
+Result<std::optional<store::AdminUserRecord>> Users::find_user(Uuid id) { return store_.find_admin_user(id); }
+
+Result<std::optional<store::AdminUserRecord>> Users::find_user_by_email(std::string_view email) {
+  auto valid = validate_email_address(email);
+  if (!valid) return std::optional<store::AdminUserRecord>();
+  return store_.find_admin_user_by_email(normalise_email_for_index(*valid));
+}
+
+Result<std::vector<Users::Member>> Users::team(ServiceId service) {
+  auto memberships = store_.admin_memberships(std::nullopt, service);
+  if (!memberships) return memberships.error();
+  std::vector<Member> members;
+  for (const auto& m : *memberships) {
+    auto user = store_.find_admin_user(m.user);
+    if (!user) return user.error();
+    if (!*user) continue;
+    Member member{std::move(**user), {}};
+    for (const auto& name : m.permissions) {
+      if (auto p = parse_permission(name)) member.permissions.push_back(*p);
+    }
+    members.push_back(std::move(member));
+  }
+  std::sort(members.begin(), members.end(), [](const Member& a, const Member& b) { return a.user.name < b.user.name; });
+  return members;
+}
+
+Result<Users::Invitation> Users::invite(ServiceId service, std::string_view email, std::string_view name,
+                                        const std::vector<Permission>& permissions) {
+  if (permissions.empty()) return invalid_argument("Select at least one permission");
+  auto existing = find_user_by_email(email);
+  if (!existing) return existing.error();
+  Invitation invitation;
+  if (*existing) {
+    invitation.user = std::move(**existing);
+  } else {
+    auto created = create_user(email, name, false);
+    if (!created) return created.error();
+    invitation.user = std::move(created->user);
+    invitation.enrolment_token = std::move(created->enrolment_token);
+  }
+  HERALD_TRY(set_permissions(invitation.user.id, service, permissions));
+  return invitation;
+}
+
 Result<void> Users::disable(Uuid user) {
   auto found = store_.find_admin_user(user);
   if (!found) return found.error();

@@ -176,6 +176,27 @@ class Users {
   // The services the user is a member of (every one, for a platform admin: see the caller).
   Result<std::vector<store::AdminMembership>> memberships(Uuid user);
 
+  // A user by id, or by email address (compared as create_user stored it); nullopt when absent.
+  Result<std::optional<store::AdminUserRecord>> find_user(Uuid id);
+  Result<std::optional<store::AdminUserRecord>> find_user_by_email(std::string_view email);
+
+  // A service's team: its members (not platform admins who are not members), by name.
+  struct Member {
+    store::AdminUserRecord user;
+    std::vector<Permission> permissions;
+  };
+  Result<std::vector<Member>> team(ServiceId service);
+  // Adds someone to a service's team with these permissions: an existing user keeps their
+  // account (their permissions there are replaced); someone new gets an account and an
+  // enrolment link (its token in `enrolment_token`). kInvalidArgument (message for the form):
+  // an invalid email address, an empty name for someone new, no permission given.
+  struct Invitation {
+    store::AdminUserRecord user;
+    std::optional<std::string> enrolment_token;
+  };
+  Result<Invitation> invite(ServiceId service, std::string_view email, std::string_view name,
+                            const std::vector<Permission>& permissions);
+
   // Disables the user and ends their sessions (they can no longer sign in).
   Result<void> disable(Uuid user);
 
