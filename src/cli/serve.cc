@@ -293,7 +293,8 @@ int run_serve(const ServeOptions& options) {
   if (admin_role) {
     api::admin::register_routes(
         admin_router,
-        {users, *context->store, clock, config.admin.public_url, [&context, &clock](api::admin::Event event) {
+        {users, *context->store, *context->store, clock, config.admin.public_url,
+         [&context, &clock](api::admin::Event event) {
            security::AuditEvent audit{std::move(event.actor), std::move(event.action), std::move(event.objects),
                                       std::move(event.outcome), std::move(event.source)};
            if (auto recorded = context->audit->record(std::move(audit), clock.now()); !recorded) {

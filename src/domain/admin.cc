@@ -139,20 +139,23 @@ Result<void> Admin::add_to_guest_list(ServiceId service, const std::string& reci
   entry.id = crypto::random_uuid();
   entry.service = service;
   entry.created_at = now;
-  if (recipient.find('@') != std::string::npos) {
-    auto email = validate_email_address(recipient);
-    if (!email) return invalid_argument("not a valid email address");
-    entry.recipient_type = "email";
-    entry.recipient = *email;
-    entry.recipient_normalised = normalise_email_for_index(*email);
-  } else {
-    auto number = parse_phone_number(recipient);
-    if (!number) return invalid_argument("not a valid email address or phone number");
-    entry.recipient_type = "mobile";
-    entry.recipient = recipient;
-    entry.recipient_normalised = number->normalised;
-  }
+  auto parsed = parse_recipient(recipient);
+  if (!parsed) return parsed.error();
+  entry.recipient_type = std::move(parsed->type);
+  entry.recipient = std::move(parsed->value);
+  entry.recipient_normalised = std::move(parsed->normalised);
   return store_.add_guest_list_entry(entry);
+}
+
+Result<Recipient> parse_recipient(std::string_view text) {
+  if (text.find('@') != std::string_view::npos) {
+    auto email = validate_email_address(text);
+    if (!email) return invalid_argument("not a valid email address");
+    return Recipient{"email", *email, normalise_email_for_index(*email)};
+  }
+  auto number = parse_phone_number(text);
+  if (!number) return invalid_argument("not a valid email address or phone number");
+  return Recipient{"mobile", std::string(text), number->normalised};
 }
 
 Result<store::ServiceRecord> Admin::find_service(const std::string& id_or_name) {

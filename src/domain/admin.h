@@ -65,6 +65,15 @@ std::string email_safe(std::string_view name);
 // Key names are shown lower-cased with spaces as underscores, as GOV.UK's admin UI does.
 std::string key_name_for_display(std::string_view name);
 
+// A recipient typed by a person (an email address or a phone number), as the blind index and
+// guest list compare it: kInvalidArgument when it is neither.
+struct Recipient {
+  std::string type;        // "email" or "mobile"
+  std::string value;       // as validated (an email address), or as typed (a phone number)
+  std::string normalised;  // NotificationRecord::recipient_normalised's form
+};
+Result<Recipient> parse_recipient(std::string_view text);
+
 class Admin {
  public:
   explicit Admin(store::ServiceDirectory& store) : store_(store) {}

@@ -108,8 +108,9 @@ def check_headers(headers):
 def started(ws):
     sink = ws.track(SmtpSink(ws.dir))
     herald = ws.track(Herald(HERALD, ws.dir, sink.port))
-    mine, _ = herald.create_service("Clinic A")
-    other, _ = herald.create_service("Clinic B")
+    mine, mine_key = herald.create_service("Clinic A")
+    other, other_key = herald.create_service("Clinic B")
+    herald.keys = {mine: mine_key, other: other_key}
     out = herald.run_cli("user", "create", "--email", "Ada@Example.org", "--name", "Ada Lovelace")
     link = re.search(r"https://\S+/enrol/(\S+)", out)
     assert link, out
@@ -322,7 +323,8 @@ def test_service_pages_answer_only_members_with_the_permission():
         for path in ["", "/api-keys", "/api-keys/new", "/templates", "/templates/new", "/templates/new?type=sms",
                      "/templates/" + theirs, "/templates/" + theirs + "/edit",
                      "/templates/" + theirs + "/email-preview", "/templates/" + theirs + "/letter-preview.pdf",
-                     "/team", "/team/invite", "/team/" + theirs]:
+                     "/team", "/team/invite", "/team/" + theirs, "/notifications", "/notifications?to=a@b.org",
+                     "/notifications/" + theirs]:
             status, headers, page = browser.get(base + path)
             assert status == 404 and "Their" not in page and "Clinic B" not in page, (path, status, page[:300])
             check_headers(headers)
@@ -412,9 +414,29 @@ def test_service_pages_answer_only_members_with_the_permission():
         assert status == 303
         assert "Grace Hopper" not in browser.get(base + "/team")[2], "removed from the team"
 
+        # A person's messages, found through the blind index: this service's only.
+        sent_ids = []
+        for service in (mine, other):
+            template = herald.create_template(service, "Hello", "Hello ((name))", name="Hello")
+            status, body = herald.request("POST", "/v2/notifications/email", key=herald.keys[service],
+                                          body={"email_address": "Patient.One@Example.org", "template_id": template,
+                                                "personalisation": {"name": "Pat"}, "reference": "ref-" + service})
+            assert status == 201, body
+            sent_ids.append(body["id"])
+        status, _, page = browser.get(base + "/notifications?to=" + urllib.parse.quote("patient.one@example.ORG"))
+        assert status == 200 and "1 messages" in page and sent_ids[0] in page and sent_ids[1] not in page, page
+        status, _, page = browser.get(base + "/notifications/" + sent_ids[0])
+        assert status == 200 and "Patient.One@Example.org" in page and "ref-" + mine in page, page
+        assert browser.get(base + "/notifications/" + sent_ids[1])[0] == 404, "another service's message"
+        status, _, page = browser.get(base + "/notifications?to=nobody")
+        assert status == 400 and "Enter an email address or a phone number" in page, (status, page)
+
         herald.stop()
         audit = [json.loads(l) for l in herald.run_cli("audit", "export").splitlines()]
         actions = [(e.get("action"), e.get("outcome")) for e in audit]
+        assert "patient.one" not in json.dumps(audit).lower(), "searches are audited without the address"
+        searches = [e["objects"] for e in audit if e.get("action") == "notifications.searched"]
+        assert searches == [{"service_id": mine, "found": "1"}], searches
         for action in ("template.created", "template.updated", "api_key.created", "api_key.revoked", "user.created",
                        "user.permissions_set"):
             assert (action, "success") in actions, (action, actions)

@@ -30,6 +30,7 @@ struct Event {
 struct Dependencies {
   domain::users::Users& users;
   store::ServiceDirectory& services;
+  store::NotificationStore& notifications;  // read only: finding a service's notifications
   const Clock& clock;
   // Where browsers reach the UI, ending in '/' (its origin is the only one whose forms are
   // taken); empty: the origin of the request's own Host.

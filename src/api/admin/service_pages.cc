@@ -81,6 +81,8 @@ class ServicePages : public PageHandlers {
     add(router, self, "POST", "/services/{id}/team", &ServicePages::invite);
     add(router, self, "GET", "/services/{id}/team/{user}", &ServicePages::member_page);
     add(router, self, "POST", "/services/{id}/team/{user}", &ServicePages::change_member);
+    add(router, self, "GET", "/services/{id}/notifications", &ServicePages::find_notifications);
+    add(router, self, "GET", "/services/{id}/notifications/{notification}", &ServicePages::notification_page);
   }
 
  private:
@@ -90,6 +92,7 @@ class ServicePages : public PageHandlers {
         access.who, access.token, std::move(title),
         "<span class=\"nhsuk-caption-l\">" + html_escape(access.service.name) + "</span>" + std::move(main_html));
     page.navigation.emplace_back(service_path(access), "Overview");
+    page.navigation.emplace_back(service_path(access, "/notifications"), "Messages");
     page.navigation.emplace_back(service_path(access, "/templates"), "Templates");
     page.navigation.emplace_back(service_path(access, "/team"), "Team");
     if (access.can(Permission::kManageApiKeys))
@@ -725,6 +728,76 @@ class ServicePages : public PageHandlers {
     audit(request, access, "user.permissions_set",
           {{"user_id", member->user.id.to_string()}, {"permissions", names_of(permissions)}});
     return redirect(service_path(access, "/team"));
+  }
+
+  // --- Messages -------------------------------------------------------------------------------
+
+  // A person's messages, found through the blind index (never a scan of plaintext). Each search
+  // is audited with the count found, never the address or number searched for.
+  net::Response find_notifications(const net::Request& request, const PathParams& params) {
+    ServiceAccess access;
+    if (auto refused = open_service(request, params, Permission::kView, access)) return *refused;
+    const std::string to = field(parse_form(request.query), "to");
+    std::string error;
+    std::string results;
+    if (!to.empty()) {
+      auto recipient = domain::parse_recipient(to);
+      if (!recipient) {
+        error = "Enter an email address or a phone number";
+      } else {
+        auto found = deps_.notifications.find_by_recipient(access.service.id, recipient->normalised);
+        if (!found) return internal_error();
+        audit(request, access, "notifications.searched", {{"found", std::to_string(found->size())}});
+        std::vector<std::vector<std::string>> rows;
+        for (const auto& n : *found) {
+          rows.push_back({link(service_path(access, "/notifications/" + n.id.to_string()), n.recipient),
+                          channel_label(n.type), html_escape(store::status_name(n.status)),
+                          html_escape(human_time(n.created_at))});
+        }
+        results = found->empty() ? paragraph("No messages to " + to + " are held.")
+                                 : "<h2>" + std::to_string(found->size()) + " messages</h2>" +
+                                       table("Messages found", {"Recipient", "Type", "Status", "Sent"}, rows);
+      }
+    }
+    std::string main =
+        heading("Find messages") + "<form action=\"" + html_escape(service_path(access, "/notifications")) +
+        "\" method=\"get\" novalidate>" +
+        input({"to", "Email address or phone number", "text", to, "off",
+               "Messages are kept for " + std::to_string(access.service.retention_days) + " days", error}) +
+        "<button class=\"nhsuk-button\" data-module=\"nhsuk-button\" type=\"submit\">Search</button></form>" + results;
+    Page page = service_page(access, service_path(access, "/notifications"), "Find messages", main);
+    if (!error.empty()) page.errors = {{error, "to"}};
+    return html(error.empty() ? 200 : 400, page);
+  }
+
+  net::Response notification_page(const net::Request& request, const PathParams& params) {
+    ServiceAccess access;
+    if (auto refused = open_service(request, params, Permission::kView, access)) return *refused;
+    auto id = NotificationId::parse(params.at("notification"));
+    if (!id) return not_found();
+    auto found = deps_.notifications.find_notification(access.service.id, *id);
+    if (!found) return internal_error();
+    if (!*found) return not_found();
+    const store::NotificationRecord& n = **found;
+    std::string rows = summary_row("To", n.recipient) + summary_row("Type", channel_label(n.type)) +
+                       summary_row("Status", store::status_name(n.status));
+    if (n.reference) rows += summary_row("Reference", *n.reference);
+    std::string main = heading("Message") + "<dl class=\"nhsuk-summary-list\">" + rows + "</dl>";
+    if (!store::is_free_text(n)) {
+      main += "<p>" +
+              link(service_path(access, "/templates/" + n.template_id.to_string() +
+                                            "?version=" + std::to_string(n.template_version)),
+                   "The template it was sent from (version " + std::to_string(n.template_version) + ")") +
+              "</p>";
+    }
+    std::vector<std::vector<std::string>> history{{"Accepted", html_escape(human_time(n.created_at))}};
+    if (n.sent_at) history.push_back({"Sent to the provider", html_escape(human_time(*n.sent_at))});
+    if (n.updated_at && n.status != store::NotificationStatus::kCreated) {
+      history.push_back(
+          {html_escape(capitalised(store::status_name(n.status))), html_escape(human_time(*n.updated_at))});
+    }
+    main += "<h2>History</h2>" + table("History", {"What happened", "When"}, history);
+    return html(200, service_page(access, service_path(access, "/notifications"), "Message", main));
   }
 
   domain::Admin admin_;
