@@ -249,6 +249,15 @@ function expect(condition, message) {
     await page.waitForSelector('#enrolment-link');
     expect((await page.textContent('#enrolment-link')).includes('/enrol/'), 'a link for Grace');
 
+    // Settings: how long personal data is kept.
+    await page.click('.nhsuk-header__navigation a:has-text("Settings")');
+    await page.waitForSelector('h1:has-text("Settings")');
+    await page.fill('#retention_days', '30');
+    await page.click('button:has-text("Save")');
+    await page.waitForSelector('h1:has-text("Settings")');
+    expect((await page.inputValue('#retention_days')) === '30', 'retention saved');
+    await check(page, '17-settings');
+
     // A view-only member sees templates but not the pages that change things.
     const viewed = base + 'services/' + process.env.VIEWED_SERVICE;
     expect((await page.goto(viewed + '/templates')).status() === 200, 'view: the template list');
@@ -265,8 +274,8 @@ function expect(condition, message) {
     expect(violations.length === 0, 'axe-core violations:\n' + violations.join('\n'));
     expect(cspErrors.length === 0, 'CSP violations:\n' + cspErrors.join('\n'));
     expect(scriptErrors.length === 0, 'script errors:\n' + scriptErrors.join('\n'));
-    expect(rulesPassed > 21 * 10, 'axe-core ran: ' + rulesPassed + ' rules passed');
-    console.log(`ok: 21 pages, ${rulesPassed} axe-core rule checks passed, no violations, no CSP violations`);
+    expect(rulesPassed > 22 * 10, 'axe-core ran: ' + rulesPassed + ' rules passed');
+    console.log(`ok: 22 pages, ${rulesPassed} axe-core rule checks passed, no violations, no CSP violations`);
   } catch (e) {
     if (current) {
       await current.screenshot({ path: path.join(artifacts, 'failure.png'), fullPage: true }).catch(() => {});

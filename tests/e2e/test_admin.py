@@ -324,14 +324,15 @@ def test_service_pages_answer_only_members_with_the_permission():
                      "/templates/" + theirs, "/templates/" + theirs + "/edit",
                      "/templates/" + theirs + "/email-preview", "/templates/" + theirs + "/letter-preview.pdf",
                      "/team", "/team/invite", "/team/" + theirs, "/notifications", "/notifications?to=a@b.org",
-                     "/notifications/" + theirs]:
+                     "/notifications/" + theirs, "/settings"]:
             status, headers, page = browser.get(base + path)
             assert status == 404 and "Their" not in page and "Clinic B" not in page, (path, status, page[:300])
             check_headers(headers)
         for path, form in [("/api-keys", {"name": "k", "type": "normal"}),
                            ("/templates", {"type": "email", "name": "n", "subject": "s", "body": "b"}),
                            ("/templates/" + theirs, {"name": "mine now", "subject": "s", "body": "b"}),
-                           ("/team", {"email": "mallory@example.org", "name": "M", "permissions": "view"})]:
+                           ("/team", {"email": "mallory@example.org", "name": "M", "permissions": "view"}),
+                           ("/settings/retention", {"retention_days": "3"}), ("/settings/go-live", {})]:
             status, _, _ = browser.post(base + path, dict(form, csrf_token=csrf))
             assert status == 404, (path, status)
 
@@ -431,9 +432,24 @@ def test_service_pages_answer_only_members_with_the_permission():
         status, _, page = browser.get(base + "/notifications?to=nobody")
         assert status == 400 and "Enter an email address or a phone number" in page, (status, page)
 
+        # Settings: retention (3 to 90 days); only a platform admin makes a service live.
+        assert browser.get(base + "/settings")[0] == 403, "no manage_settings yet"
+        herald.run_cli("user", "grant", "--email", "ada@example.org", "--service", mine, "--permissions",
+                       "manage_settings")
+        status, _, page = browser.get(base + "/settings")
+        assert status == 200 and 'value="7"' in page and "Going live" not in page, page
+        for bad in ("2", "91", "seven", ""):
+            status, _, page = browser.post(base + "/settings/retention", {"csrf_token": csrf, "retention_days": bad})
+            assert status == 400 and "Enter a number of days between 3 and 90" in page, (bad, status)
+        status, _, _ = browser.post(base + "/settings/retention", {"csrf_token": csrf, "retention_days": "30"})
+        assert status == 303
+        assert 'value="30"' in browser.get(base + "/settings")[2]
+        assert browser.post(base + "/settings/go-live", {"csrf_token": csrf})[0] == 403, "not a platform admin"
+
         herald.stop()
         audit = [json.loads(l) for l in herald.run_cli("audit", "export").splitlines()]
         actions = [(e.get("action"), e.get("outcome")) for e in audit]
+        assert ("service.retention_changed", "success") in actions, actions
         assert "patient.one" not in json.dumps(audit).lower(), "searches are audited without the address"
         searches = [e["objects"] for e in audit if e.get("action") == "notifications.searched"]
         assert searches == [{"service_id": mine, "found": "1"}], searches

@@ -45,7 +45,7 @@ def test_the_admin_ui_in_chromium():
         out = herald.run_cli("user", "create", "--email", "ada@example.org", "--name", "Ada Lovelace")
         link = re.search(r"/enrol/(\S+)", out).group(1)
         herald.run_cli("user", "grant", "--email", "ada@example.org", "--service", mine, "--permissions",
-                       "send,manage_templates,manage_api_keys,manage_team")
+                       "send,manage_templates,manage_api_keys,manage_team,manage_settings")
         herald.run_cli("user", "grant", "--email", "ada@example.org", "--service", viewed, "--permissions", "view")
         herald.start()
         admin_port = int(wait_for_file(os.path.join(herald.dir, "ready.admin")))

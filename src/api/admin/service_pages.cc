@@ -83,6 +83,9 @@ class ServicePages : public PageHandlers {
     add(router, self, "POST", "/services/{id}/team/{user}", &ServicePages::change_member);
     add(router, self, "GET", "/services/{id}/notifications", &ServicePages::find_notifications);
     add(router, self, "GET", "/services/{id}/notifications/{notification}", &ServicePages::notification_page);
+    add(router, self, "GET", "/services/{id}/settings", &ServicePages::settings);
+    add(router, self, "POST", "/services/{id}/settings/retention", &ServicePages::change_retention);
+    add(router, self, "POST", "/services/{id}/settings/go-live", &ServicePages::go_live);
   }
 
  private:
@@ -95,8 +98,12 @@ class ServicePages : public PageHandlers {
     page.navigation.emplace_back(service_path(access, "/notifications"), "Messages");
     page.navigation.emplace_back(service_path(access, "/templates"), "Templates");
     page.navigation.emplace_back(service_path(access, "/team"), "Team");
-    if (access.can(Permission::kManageApiKeys))
+    if (access.can(Permission::kManageApiKeys)) {
       page.navigation.emplace_back(service_path(access, "/api-keys"), "API keys");
+    }
+    if (access.can(Permission::kManageSettings)) {
+      page.navigation.emplace_back(service_path(access, "/settings"), "Settings");
+    }
     page.current = std::move(current);
     return page;
   }
@@ -798,6 +805,78 @@ class ServicePages : public PageHandlers {
     }
     main += "<h2>History</h2>" + table("History", {"What happened", "When"}, history);
     return html(200, service_page(access, service_path(access, "/notifications"), "Message", main));
+  }
+
+  // --- Settings -------------------------------------------------------------------------------
+
+  Page settings_page(const ServiceAccess& access, const std::string& retention, const std::string& error) {
+    const store::ServiceRecord& s = access.service;
+    const std::string csrf = domain::users::Users::csrf_token(access.token);
+    std::string main =
+        heading("Settings") + "<dl class=\"nhsuk-summary-list\">" +
+        summary_row("Status", s.restricted ? "Trial mode: sends only to the team and guest list" : "Live") +
+        summary_row("Sends per minute (each key type)", std::to_string(s.rate_limit)) +
+        summary_row("Emails a day", std::to_string(s.email_limit)) +
+        summary_row("Text messages a day", std::to_string(s.sms_limit)) +
+        summary_row("Letters a day", std::to_string(s.letter_limit)) +
+        summary_row("Text messages start with the service name", s.prefix_sms ? "Yes" : "No") + "</dl>";
+    main += "<h2>How long personal data is kept</h2>" +
+            form(service_path(access, "/settings/retention"), csrf,
+                 input({"retention_days", "Days", "text", retention, "off",
+                        "Between 3 and 90 days. After this, recipients and content are deleted.", error, "numeric",
+                        "nhsuk-input--width-3"}),
+                 "Save");
+    if (s.restricted) {
+      main += "<h2>Going live</h2>";
+      if (access.who.user.platform_admin) {
+        main += paragraph("A live service can send to anyone.") +
+                form(service_path(access, "/settings/go-live"), csrf, "", "Make this service live");
+      } else {
+        main += paragraph("Ask a platform administrator to make this service live.");
+      }
+    }
+    Page page = service_page(access, service_path(access, "/settings"), "Settings", main);
+    if (!error.empty()) page.errors = {{error, "retention_days"}};
+    return page;
+  }
+
+  net::Response settings(const net::Request& request, const PathParams& params) {
+    ServiceAccess access;
+    if (auto refused = open_service(request, params, Permission::kManageSettings, access)) return *refused;
+    return html(200, settings_page(access, std::to_string(access.service.retention_days), ""));
+  }
+
+  // Changing retention is sensitive (it decides when personal data is deleted): it needs the
+  // second factor given recently.
+  net::Response change_retention(const net::Request& request, const PathParams& params) {
+    ServiceAccess access;
+    Post post;
+    if (auto refused = open_post(request, params, Permission::kManageSettings, access, post)) return *refused;
+    if (!deps_.users.recently_verified(access.who)) return reauthentication_needed(service_path(access, "/settings"));
+    const std::string text = field(post.fields, "retention_days");
+    const bool digits = !text.empty() && text.size() <= 3 &&
+                        std::all_of(text.begin(), text.end(), [](char c) { return c >= '0' && c <= '9'; });
+    auto set = digits ? admin_.set_retention(access.service.id, std::stoi(text))
+                      : Result<void>(invalid_argument("retention must be between 3 and 90 days"));
+    if (!set) {
+      if (set.error().code != ErrorCode::kInvalidArgument) return internal_error();
+      return html(400, settings_page(access, text, "Enter a number of days between 3 and 90"));
+    }
+    audit(request, access, "service.retention_changed", {{"days", text}});
+    return redirect(service_path(access, "/settings"));
+  }
+
+  // Only a platform admin makes a service live (GOV.UK's approval), with a recent second factor.
+  net::Response go_live(const net::Request& request, const PathParams& params) {
+    ServiceAccess access;
+    Post post;
+    if (auto refused = open_post(request, params, Permission::kManageSettings, access, post)) return *refused;
+    if (!access.who.user.platform_admin) return not_permitted(request, access, "platform admin");
+    if (!deps_.users.recently_verified(access.who)) return reauthentication_needed(service_path(access, "/settings"));
+    auto live = admin_.go_live(access.service.id);
+    if (!live) return internal_error();
+    audit(request, access, "service.went_live", {});
+    return redirect(service_path(access, "/settings"));
   }
 
   domain::Admin admin_;
