@@ -170,6 +170,12 @@ std::optional<net::Response> PageHandlers::check_post(const net::Request& reques
   return std::nullopt;
 }
 
+std::optional<net::Response> PageHandlers::check_signed_in_post(const net::Request& request, Post& out) {
+  if (auto refused = check_post(request, out)) return refused;
+  if (!out.who) return redirect("/sign-in");
+  return std::nullopt;
+}
+
 std::optional<net::Response> PageHandlers::open_service(const net::Request& request, const PathParams& params,
                                                         Permission needed, ServiceAccess& out) {
   auto who = signed_in(request, out.token);

@@ -87,6 +87,8 @@ class PageHandlers {
   // Checks a signed-in user's form post: the refusal (403) when it came from another origin or
   // without the session's CSRF token; else nullopt, with the post in `out`.
   std::optional<net::Response> check_post(const net::Request& request, Post& out);
+  // The same, and to the sign-in page when the session has ended (then `out.who` is set).
+  std::optional<net::Response> check_signed_in_post(const net::Request& request, Post& out);
   // Opens one of a service's pages (its id the route's {id}) for a user who holds `needed`
   // there: to the sign-in page when signed out; 404 when the service is not theirs (as if it
   // did not exist); 403 when they are a member without `needed`. nullopt: go on, with `out`.

@@ -309,11 +309,10 @@ class Handlers : public PageHandlers {
 
   net::Response reauthenticate(const net::Request& request, const PathParams&) {
     Post post;
-    if (auto refused = check_post(request, post)) return *refused;
+    if (auto refused = check_signed_in_post(request, post)) return *refused;
     const std::string& token = post.token;
     const auto& who = post.who;
     const FormFields& fields = post.fields;
-    if (!who) return redirect("/sign-in");
     const std::string next = safe_next(field(fields, "next"));
     auto attempt = deps_.users.reauthenticate(token, field(fields, "code"));
     if (!attempt) return internal_error();
@@ -386,11 +385,10 @@ class Handlers : public PageHandlers {
 
   net::Response add_key(const net::Request& request, const PathParams&) {
     Post post;
-    if (auto refused = check_post(request, post)) return *refused;
+    if (auto refused = check_signed_in_post(request, post)) return *refused;
     const std::string& token = post.token;
     const auto& who = post.who;
     const FormFields& fields = post.fields;
-    if (!who) return redirect("/sign-in");
     domain::users::KeyRegistration registration;
     registration.name = field(fields, "name");
     const bool decoded = decode_field(fields, "challenge", registration.challenge) &&
@@ -423,11 +421,10 @@ class Handlers : public PageHandlers {
 
   net::Response remove_key(const net::Request& request, const PathParams&) {
     Post post;
-    if (auto refused = check_post(request, post)) return *refused;
+    if (auto refused = check_signed_in_post(request, post)) return *refused;
     const std::string& token = post.token;
     const auto& who = post.who;
     const FormFields& fields = post.fields;
-    if (!who) return redirect("/sign-in");
     auto id = base64url_decode(field(fields, "credential_id"));
     if (!id) return redirect("/account");
     auto removed = deps_.users.remove_security_key(token, *id);
@@ -467,23 +464,18 @@ class Handlers : public PageHandlers {
                   std::vector<FieldError> errors) {
     auto secret = crypto::base32_decode(secret_base32);
     const std::string uri = crypto::otpauth_uri("Herald", user.email, secret ? *secret : "");
-    auto error_for = [&errors](std::string_view id) {
-      for (const auto& [message, field_id] : errors) {
-        if (field_id == id) return message;
-      }
-      return std::string();
-    };
     std::string fields = hidden("totp_secret", secret_base32);
-    fields += input({"password", "Create a password", "password", "", "new-password",
-                     "At least 12 characters. A few unrelated words make a strong one.", error_for("password")});
+    fields +=
+        input({"password", "Create a password", "password", "", "new-password",
+               "At least 12 characters. A few unrelated words make a strong one.", error_for(errors, "password")});
     fields += input({"password_again", "Enter the password again", "password", "", "new-password", "",
-                     error_for("password_again")});
+                     error_for(errors, "password_again")});
     fields += "<h2>Set up your authenticator app</h2>" +
               paragraph("Scan this QR code with an authenticator app on your phone, or enter the key below.") +
               "<div class=\"nhsuk-u-margin-bottom-4\">" + qr_svg(uri, "QR code of your authenticator key") + "</div>" +
               "<p>Key: <code id=\"totp-key\">" + html_escape(secret_base32) + "</code></p>";
     fields += input({"code", "Code from the app", "text", "", "one-time-code", "The 6-digit code the app shows now",
-                     error_for("code"), "numeric", "nhsuk-input--width-10"});
+                     error_for(errors, "code"), "numeric", "nhsuk-input--width-10"});
     Page page{"Set up your account",
               heading("Set up your account") + paragraph("Signing in as " + user.email) +
                   form("/enrol/" + link_token, Users::csrf_token(link_token), fields, "Continue")};

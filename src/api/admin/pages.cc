@@ -97,22 +97,40 @@ std::string form(std::string_view action, std::string_view csrf_token, std::stri
   return html;
 }
 
-std::string input(const Input& in) {
+std::string error_for(const std::vector<FieldError>& errors, std::string_view id) {
+  for (const auto& [message, field_id] : errors) {
+    if (field_id == id) return message;
+  }
+  return "";
+}
+
+namespace {
+
+// A field's form group up to the field itself: its label, hint and error message. `described`
+// gets the ids of the hint and error, for the field's aria-describedby.
+std::string group_start(const Input& in, std::string& described) {
   const std::string id = html_escape(in.id);
   std::string html = "<div class=\"nhsuk-form-group" + std::string(in.error.empty() ? "" : " nhsuk-form-group--error") +
                      "\"><label class=\"nhsuk-label\" for=\"" + id + "\">" + html_escape(in.label) + "</label>";
-  std::string described;
+  described.clear();
   if (!in.hint.empty()) {
     html += "<div class=\"nhsuk-hint\" id=\"" + id + "-hint\">" + html_escape(in.hint) + "</div>";
     described = id + "-hint";
   }
   if (!in.error.empty()) {
     html += "<span class=\"nhsuk-error-message\" id=\"" + id +
-            "-error\"><span class=\"nhsuk-u-visually-hidden\">"
-            "Error:</span> " +
-            html_escape(in.error) + "</span>";
+            "-error\"><span class=\"nhsuk-u-visually-hidden\">Error:</span> " + html_escape(in.error) + "</span>";
     described += (described.empty() ? "" : " ") + id + "-error";
   }
+  return html;
+}
+
+}  // namespace
+
+std::string input(const Input& in) {
+  const std::string id = html_escape(in.id);
+  std::string described;
+  std::string html = group_start(in, described);
   html += "<input class=\"nhsuk-input" + std::string(in.error.empty() ? "" : " nhsuk-input--error") +
           (in.width_class.empty() ? "" : " " + html_escape(in.width_class)) + "\" id=\"" + id + "\" name=\"" + id +
           "\" type=\"" + html_escape(in.type) + "\"";
@@ -126,18 +144,8 @@ std::string input(const Input& in) {
 
 std::string textarea(const Input& in, int rows) {
   const std::string id = html_escape(in.id);
-  std::string html = "<div class=\"nhsuk-form-group" + std::string(in.error.empty() ? "" : " nhsuk-form-group--error") +
-                     "\"><label class=\"nhsuk-label\" for=\"" + id + "\">" + html_escape(in.label) + "</label>";
   std::string described;
-  if (!in.hint.empty()) {
-    html += "<div class=\"nhsuk-hint\" id=\"" + id + "-hint\">" + html_escape(in.hint) + "</div>";
-    described = id + "-hint";
-  }
-  if (!in.error.empty()) {
-    html += "<span class=\"nhsuk-error-message\" id=\"" + id +
-            "-error\"><span class=\"nhsuk-u-visually-hidden\">Error:</span> " + html_escape(in.error) + "</span>";
-    described += (described.empty() ? "" : " ") + id + "-error";
-  }
+  std::string html = group_start(in, described);
   html += "<textarea class=\"nhsuk-textarea" + std::string(in.error.empty() ? "" : " nhsuk-textarea--error") +
           "\" id=\"" + id + "\" name=\"" + id + "\" rows=\"" + std::to_string(rows) + "\"";
   if (!described.empty()) html += " aria-describedby=\"" + described + "\"";

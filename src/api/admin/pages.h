@@ -34,6 +34,9 @@ struct Page {
 // The whole document.
 std::string render(const Page& page);
 
+// The message of the error about field `id`, or "".
+std::string error_for(const std::vector<FieldError>& errors, std::string_view id);
+
 // A form posting to `action` with a hidden CSRF token (when given) and `fields_html` inside.
 std::string form(std::string_view action, std::string_view csrf_token, std::string_view fields_html,
                  std::string_view button_text);

@@ -164,20 +164,14 @@ class ServicePages : public PageHandlers {
 
   Page new_api_key_form(const ServiceAccess& access, const std::string& name, const std::string& type,
                         std::vector<FieldError> errors) {
-    auto error_for = [&errors](std::string_view id) {
-      for (const auto& [message, field_id] : errors) {
-        if (field_id == id) return message;
-      }
-      return std::string();
-    };
     std::string fields =
         input({"name", "Name for this key", "text", name, "off", "So that you can tell your keys apart",
-               error_for("name"), "", "nhsuk-input--width-20"}) +
+               error_for(errors, "name"), "", "nhsuk-input--width-20"}) +
         radios("type", "Type of key",
                {{"normal", "Live – sends to anyone"},
                 {"team", "Team and guest list – sends only to your team and guest list"},
                 {"test", "Test – pretends to send, for testing your integration"}},
-               type, error_for("type"));
+               type, error_for(errors, "type"));
     Page page = service_page(
         access, service_path(access, "/api-keys"), "Create an API key",
         heading("Create an API key") + form(service_path(access, "/api-keys"),
@@ -269,27 +263,22 @@ class ServicePages : public PageHandlers {
 
   Page template_form_page(const ServiceAccess& access, const std::string& action, const std::string& title,
                           const TemplateForm& values, std::vector<FieldError> errors) {
-    auto error_for = [&errors](std::string_view id) {
-      for (const auto& [message, field_id] : errors) {
-        if (field_id == id) return message;
-      }
-      return std::string();
-    };
-    std::string fields = hidden("type", values.type) + input({"name", "Template name", "text", values.name, "off",
-                                                              "Your recipients will not see this", error_for("name")});
+    std::string fields =
+        hidden("type", values.type) + input({"name", "Template name", "text", values.name, "off",
+                                             "Your recipients will not see this", error_for(errors, "name")});
     if (values.type == "email") {
-      fields +=
-          input({"subject", "Subject line of the email", "text", values.subject, "off", "", error_for("subject")});
+      fields += input(
+          {"subject", "Subject line of the email", "text", values.subject, "off", "", error_for(errors, "subject")});
     } else if (values.type == "letter") {
-      fields += input({"subject", "Main heading", "text", values.subject, "off", "", error_for("subject")});
+      fields += input({"subject", "Main heading", "text", values.subject, "off", "", error_for(errors, "subject")});
     }
-    fields += textarea(
-        {"body",
-         values.type == "email" ? "Message"
-         : values.type == "sms" ? "Text message"
-                                : "Body",
-         "", values.body, "", "Put personal details in double brackets, like ((first name))", error_for("body")},
-        values.type == "sms" ? 5 : 12);
+    fields += textarea({"body",
+                        values.type == "email" ? "Message"
+                        : values.type == "sms" ? "Text message"
+                                               : "Body",
+                        "", values.body, "", "Put personal details in double brackets, like ((first name))",
+                        error_for(errors, "body")},
+                       values.type == "sms" ? 5 : 12);
     Page page =
         service_page(access, service_path(access, "/templates"), title,
                      heading(title) + form(action, domain::users::Users::csrf_token(access.token), fields, "Save"));
@@ -609,16 +598,10 @@ class ServicePages : public PageHandlers {
 
   Page invite_form(const ServiceAccess& access, const std::string& email, const std::string& name,
                    const std::vector<std::string>& checked, std::vector<FieldError> errors) {
-    auto error_for = [&errors](std::string_view id) {
-      for (const auto& [message, field_id] : errors) {
-        if (field_id == id) return message;
-      }
-      return std::string();
-    };
-    std::string fields = input({"email", "Email address", "email", email, "off", "", error_for("email")}) +
+    std::string fields = input({"email", "Email address", "email", email, "off", "", error_for(errors, "email")}) +
                          input({"name", "Full name", "text", name, "off",
-                                "Not needed for someone who already has an account", error_for("name")}) +
-                         permission_checkboxes(checked, error_for("permissions"));
+                                "Not needed for someone who already has an account", error_for(errors, "name")}) +
+                         permission_checkboxes(checked, error_for(errors, "permissions"));
     Page page = service_page(access, service_path(access, "/team"), "Invite a team member",
                              heading("Invite a team member") + form(service_path(access, "/team"),
                                                                     domain::users::Users::csrf_token(access.token),

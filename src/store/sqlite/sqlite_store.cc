@@ -17,6 +17,20 @@
 namespace herald::store::sqlite {
 namespace {
 
+// Runs an "UPDATE ... RETURNING <count>" to its end: the count, or 0 when no row matched.
+Result<int> returned_count(Statement& stmt) {
+  int count = 0;
+  auto row = stmt.step();
+  if (!row) return row.error();
+  if (*row) count = static_cast<int>(stmt.column_int(0));
+  while (true) {  // finish the statement
+    auto more = stmt.step();
+    if (!more) return more.error();
+    if (!*more) break;
+  }
+  return count;
+}
+
 constexpr const char* kNotificationColumns =
     "id, service_id, api_key_id, key_type, template_id, template_version, notification_type, "
     "status, reference_sealed, recipient, personalisation, subject, body, one_click_unsubscribe_url, "
@@ -1076,14 +1090,9 @@ Result<int> SqliteStore::count_document_failure(ServiceId service, Uuid id) {
         "RETURNING failed_confirmations");
     if (!stmt) return stmt.error();
     stmt->bind_text(1, id.to_string()).bind_text(2, service.to_string());
-    auto row = stmt->step();
-    if (!row) return row.error();
-    if (*row) count = static_cast<int>(stmt->column_int(0));
-    while (true) {  // finish the statement
-      auto more = stmt->step();
-      if (!more) return more.error();
-      if (!*more) break;
-    }
+    auto counted = returned_count(*stmt);
+    if (!counted) return counted.error();
+    count = *counted;
     return ok();
   }));
   return count;
@@ -2409,14 +2418,9 @@ Result<int> SqliteStore::count_sign_in_failure(Uuid user) {
         "UPDATE admin_users SET failed_sign_ins = failed_sign_ins + 1 WHERE id = ? RETURNING failed_sign_ins");
     if (!stmt) return stmt.error();
     stmt->bind_text(1, user.to_string());
-    auto row = stmt->step();
-    if (!row) return row.error();
-    if (*row) count = static_cast<int>(stmt->column_int(0));
-    while (true) {  // finish the statement
-      auto more = stmt->step();
-      if (!more) return more.error();
-      if (!*more) break;
-    }
+    auto counted = returned_count(*stmt);
+    if (!counted) return counted.error();
+    count = *counted;
     return ok();
   }));
   return count;
