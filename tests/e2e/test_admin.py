@@ -120,11 +120,11 @@ def started(ws):
     return herald, admin_port, link.group(1), mine, other
 
 
-def enrol(browser, link):
+def enrol(browser, link, email="ada@example.org"):
     status, headers, page = browser.get("/enrol/" + link)
     assert status == 200, (status, page)
     check_headers(headers)
-    assert "<svg" in page and "Signing in as ada@example.org" in page, page
+    assert "<svg" in page and "Signing in as " + email in page, page
     csrf = hidden(page, "csrf_token")
     secret = hidden(page, "totp_secret")
     key = re.search(r'<code id="totp-key">([A-Z2-7]+)</code>', page).group(1)
@@ -324,7 +324,7 @@ def test_service_pages_answer_only_members_with_the_permission():
                      "/templates/" + theirs, "/templates/" + theirs + "/edit",
                      "/templates/" + theirs + "/email-preview", "/templates/" + theirs + "/letter-preview.pdf",
                      "/team", "/team/invite", "/team/" + theirs, "/notifications", "/notifications?to=a@b.org",
-                     "/notifications/" + theirs, "/settings"]:
+                     "/notifications/" + theirs, "/settings", "/audit"]:
             status, headers, page = browser.get(base + path)
             assert status == 404 and "Their" not in page and "Clinic B" not in page, (path, status, page[:300])
             check_headers(headers)
@@ -446,10 +446,40 @@ def test_service_pages_answer_only_members_with_the_permission():
         assert 'value="30"' in browser.get(base + "/settings")[2]
         assert browser.post(base + "/settings/go-live", {"csrf_token": csrf})[0] == 403, "not a platform admin"
 
+        # The service's audit log (for those who may change its settings); the platform's is
+        # for platform admins only.
+        status, _, page = browser.get(base + "/audit")
+        assert status == 200 and "template.created" in page and "api_key.revoked" in page, page
+        assert other not in page.replace(base, ""), "only this service's entries"
+        status, _, page = browser.get(base + "/audit?failures=yes&days=30")
+        assert status == 200 and "lacks permission manage_templates" in page and "template.created" not in page, page
+        assert browser.get("/audit")[0] == 404, "not a platform admin"
+
+        # A platform admin: the whole audit log, filtered, and making a trial service live.
+        trial, _ = herald.create_service("Clinic T", live=False)
+        out = herald.run_cli("user", "create", "--email", "root@example.org", "--name", "Root", "--platform-admin")
+        root = Browser(herald, port)
+        enrol(root, re.search(r"/enrol/(\S+)", out).group(1), email="root@example.org")
+        status, _, page = root.get("/")
+        assert status == 200 and "Clinic T" in page and 'href="/audit"' in page, page
+        root_csrf = hidden(page, "csrf_token")
+        status, _, page = root.get("/audit?action=admin.enrolled")
+        assert status == 200 and "admin.enrolled" in page and "template.created" not in page, page
+        assert '<p id="audit-count">6 entries</p>' in page, "two enrolments, each after two refusals"
+        page = root.get("/audit?action=admin.enrolled&failures=yes")[2]
+        assert '<p id="audit-count">4 entries</p>' in page, page
+        status, _, page = root.get("/services/%s/settings" % trial)
+        assert status == 200 and "Make this service live" in page, page
+        status, _, _ = root.post("/services/%s/settings/go-live" % trial, {"csrf_token": root_csrf})
+        assert status == 303
+        status, _, page = root.get("/services/%s/settings" % trial)
+        assert "Going live" not in page and "<dd class=\"nhsuk-summary-list__value\">Live</dd>" in page, page
+
         herald.stop()
         audit = [json.loads(l) for l in herald.run_cli("audit", "export").splitlines()]
         actions = [(e.get("action"), e.get("outcome")) for e in audit]
         assert ("service.retention_changed", "success") in actions, actions
+        assert ("service.went_live", "success") in actions and ("audit.viewed", "success") in actions, actions
         assert "patient.one" not in json.dumps(audit).lower(), "searches are audited without the address"
         searches = [e["objects"] for e in audit if e.get("action") == "notifications.searched"]
         assert searches == [{"service_id": mine, "found": "1"}], searches

@@ -101,7 +101,8 @@ class PageHandlers {
   std::string origin_;  // of the public URL; empty: the request's own
 };
 
-// The routes of a service's pages (service_pages.cc).
+// The routes of a service's pages (service_pages.cc) and of the audit log (audit_pages.cc).
 void register_service_pages(Router& router, const Dependencies& deps);
+void register_audit_pages(Router& router, const Dependencies& deps);
 
 }  // namespace herald::api::admin

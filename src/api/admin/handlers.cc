@@ -73,6 +73,10 @@ class Handlers : public PageHandlers {
       for (const auto& s : services) main += "<li>" + link("/services/" + s.id.to_string(), s.name) + "</li>";
       main += "</ul>";
     }
+    if (who->user.platform_admin) {
+      main += "<h2>Platform</h2>" + paragraph("Everything done in Herald, by anyone, and what was refused.") +
+              link("/audit", "See the audit log");
+    }
     return html(200, signed_in_page(*who, token, "Your services", main));
   }
 
@@ -546,6 +550,7 @@ class Handlers : public PageHandlers {
 void register_routes(Router& router, const Dependencies& deps) {
   Handlers::install(router, std::make_shared<Handlers>(deps));
   register_service_pages(router, deps);
+  register_audit_pages(router, deps);
 }
 
 RouterErrors router_errors() { return {&not_found, &wrong_method, &internal_error}; }

@@ -31,6 +31,7 @@ struct Dependencies {
   domain::users::Users& users;
   store::ServiceDirectory& services;
   store::NotificationStore& notifications;  // read only: finding a service's notifications
+  store::AuditStore& audit;                 // read only: the audit log's pages
   const Clock& clock;
   // Where browsers reach the UI, ending in '/' (its origin is the only one whose forms are
   // taken); empty: the origin of the request's own Host.

@@ -818,6 +818,8 @@ class ServicePages : public PageHandlers {
         main += paragraph("Ask a platform administrator to make this service live.");
       }
     }
+    main += "<h2>Audit log</h2>" + paragraph("Who did what in this service, and what was refused.") +
+            link(service_path(access, "/audit"), "See the audit log");
     Page page = service_page(access, service_path(access, "/settings"), "Settings", main);
     if (!error.empty()) page.errors = {{error, "retention_days"}};
     return page;
