@@ -292,8 +292,8 @@ int run_serve(const ServeOptions& options) {
   std::unique_ptr<net::HttpsServer> admin_server;
   if (admin_role) {
     api::admin::register_routes(
-        admin_router, {users, *context->store, *context->store, *context->store, clock, config.admin.public_url,
-                       [&context, &clock](api::admin::Event event) {
+        admin_router, {users, *context->store, *context->store, *context->store, notifications, clock,
+                       config.admin.public_url, [&context, &clock](api::admin::Event event) {
                          security::AuditEvent audit{std::move(event.actor), std::move(event.action),
                                                     std::move(event.objects), std::move(event.outcome),
                                                     std::move(event.source)};

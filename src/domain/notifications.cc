@@ -266,6 +266,15 @@ Result<AcceptedSms> Notifications::prepare_sms(const Caller& caller, SmsRequest&
   return AcceptedSms{std::move(record), billing->international};
 }
 
+Result<AcceptedSms> Notifications::send_sms(const Caller& caller, SmsRequest&& request, Timestamp now) {
+  auto accepted = prepare_sms(caller, std::move(request), now);
+  if (!accepted) return accepted;
+  HERALD_TRY(store_.insert_notification(accepted->record));
+  this->accepted(caller, accepted->record, now);
+  if (accepted->international) limits_.count_daily(caller, DailyCounter::kInternationalSms, now);
+  return accepted;
+}
+
 Result<void> Notifications::send_sms_async(const Caller& caller, SmsRequest&& request, Timestamp now,
                                            Blocking blocking, std::function<void(Result<AcceptedSms>)> done) {
   if (blocking == Blocking::kNotAllowed) return would_block();

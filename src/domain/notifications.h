@@ -129,6 +129,8 @@ class Notifications {
   // (sender ids), so with Blocking::kNotAllowed it returns kWouldBlock at once.
   [[nodiscard]] Result<void> send_sms_async(const Caller& caller, SmsRequest&& request, Timestamp now,
                                             Blocking blocking, std::function<void(Result<AcceptedSms>)> done);
+  // The same, returning once the text is durable (as send_email).
+  Result<AcceptedSms> send_sms(const Caller& caller, SmsRequest&& request, Timestamp now);
 
   // A provider's receipt (store::NotificationStore::apply_receipt): the notification as it now is, or
   // nullopt when the receipt did not apply.

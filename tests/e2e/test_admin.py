@@ -324,7 +324,8 @@ def test_service_pages_answer_only_members_with_the_permission():
                      "/templates/" + theirs, "/templates/" + theirs + "/edit",
                      "/templates/" + theirs + "/email-preview", "/templates/" + theirs + "/letter-preview.pdf",
                      "/team", "/team/invite", "/team/" + theirs, "/notifications", "/notifications?to=a@b.org",
-                     "/notifications/" + theirs, "/settings", "/audit"]:
+                     "/notifications/" + theirs, "/settings", "/audit",
+                     "/templates/" + theirs + "/send"]:
             status, headers, page = browser.get(base + path)
             assert status == 404 and "Their" not in page and "Clinic B" not in page, (path, status, page[:300])
             check_headers(headers)
@@ -432,6 +433,25 @@ def test_service_pages_answer_only_members_with_the_permission():
         status, _, page = browser.get(base + "/notifications?to=nobody")
         assert status == 400 and "Enter an email address or a phone number" in page, (status, page)
 
+        # Sending one message from a template (permission "send"), through the API's own checks.
+        herald.run_cli("user", "grant", "--email", "ada@example.org", "--service", mine, "--permissions", "send")
+        status, _, page = browser.get(template_path + "/send")
+        assert status == 200 and 'id="placeholder-0"' in page and "Mobile phone number" in page, page
+        status, _, page = browser.post(template_path + "/send", {"csrf_token": csrf, "to": "07700900123"})
+        assert status == 400 and "Enter name" in page, (status, page)
+        status, _, page = browser.post(template_path + "/send", {"csrf_token": csrf, "to": "12",
+                                                                 "placeholder-0": "Pat"})
+        assert status == 400 and "Enter a valid mobile phone number" in page, (status, page)
+        status, headers, _ = browser.post(template_path + "/send", {"csrf_token": csrf, "to": "07700 900123",
+                                                                    "placeholder-0": "Pat"})
+        assert status == 303 and "/notifications/" in headers["location"], (status, headers)
+        status, _, page = browser.get(headers["location"])
+        assert status == 200 and "07700 900123" in page and "version 2" in page, page
+        status, body = herald.request("GET", "/v2/notifications/" + headers["location"].rsplit("/", 1)[1],
+                                      key=herald.keys[mine])
+        assert status == 200 and body["body"] == "Hi Pat" and body["template"]["version"] == 2, body
+        assert browser.get(base + "/templates/" + theirs + "/send")[0] == 404
+
         # Settings: retention (3 to 90 days); only a platform admin makes a service live.
         assert browser.get(base + "/settings")[0] == 403, "no manage_settings yet"
         herald.run_cli("user", "grant", "--email", "ada@example.org", "--service", mine, "--permissions",
@@ -480,6 +500,7 @@ def test_service_pages_answer_only_members_with_the_permission():
         actions = [(e.get("action"), e.get("outcome")) for e in audit]
         assert ("service.retention_changed", "success") in actions, actions
         assert ("service.went_live", "success") in actions and ("audit.viewed", "success") in actions, actions
+        assert ("notification.sent", "success") in actions, actions
         assert "patient.one" not in json.dumps(audit).lower(), "searches are audited without the address"
         searches = [e["objects"] for e in audit if e.get("action") == "notifications.searched"]
         assert searches == [{"service_id": mine, "found": "1"}], searches

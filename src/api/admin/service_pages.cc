@@ -8,9 +8,12 @@
 
 #include "api/admin/base.h"
 #include "api/html.h"
+#include "core/json.h"
 #include "core/log.h"
 #include "domain/admin.h"
 #include "domain/letters/letter_pdf.h"
+#include "domain/recipients/email_address.h"
+#include "domain/recipients/phone_number.h"
 #include "domain/rendering/sms_text.h"
 #include "domain/rendering/template_render.h"
 #include "domain/templates.h"
@@ -76,6 +79,8 @@ class ServicePages : public PageHandlers {
     add(router, self, "GET", "/services/{id}/templates/{template}/edit", &ServicePages::edit_template_page);
     add(router, self, "GET", "/services/{id}/templates/{template}/email-preview", &ServicePages::email_preview);
     add(router, self, "GET", "/services/{id}/templates/{template}/letter-preview.pdf", &ServicePages::letter_preview);
+    add(router, self, "GET", "/services/{id}/templates/{template}/send", &ServicePages::send_page);
+    add(router, self, "POST", "/services/{id}/templates/{template}/send", &ServicePages::send);
     add(router, self, "GET", "/services/{id}/team", &ServicePages::team);
     add(router, self, "GET", "/services/{id}/team/invite", &ServicePages::invite_page);
     add(router, self, "POST", "/services/{id}/team", &ServicePages::invite);
@@ -381,8 +386,11 @@ class ServicePages : public PageHandlers {
                                   base + "/letter-preview.pdf" + version_query);
     if (!preview) return internal_error();
     main += *preview;
+    if (access.can(Permission::kSend) && !shown->archived && shown->type != store::Channel::kLetter) {
+      main += button_link(base + "/send", "Send this message");
+    }
     if (access.can(Permission::kManageTemplates) && !shown->archived) {
-      main += button_link(base + "/edit", "Edit this template", true);
+      main += " " + button_link(base + "/edit", "Edit this template", true);
     }
     main += "<h2>Versions</h2>";
     std::vector<std::vector<std::string>> rows;
@@ -862,6 +870,116 @@ class ServicePages : public PageHandlers {
     if (!live) return internal_error();
     audit(request, access, "service.went_live", {});
     return redirect(service_path(access, "/settings"));
+  }
+
+  // --- Sending one message ----------------------------------------------------------------------
+
+  // The latest version of an email or text message template that can be sent from here.
+  std::optional<store::TemplateRecord> sendable(const ServiceAccess& access, const PathParams& params, bool& failed) {
+    auto t = find_template(access, params, std::nullopt, failed);
+    if (!t || t->archived || t->type == store::Channel::kLetter) return std::nullopt;
+    return t;
+  }
+
+  Page send_form(const ServiceAccess& access, const store::TemplateRecord& t, const FormFields& values,
+                 std::vector<FieldError> errors) {
+    const bool email = t.type == store::Channel::kEmail;
+    std::string fields = input({"to", email ? "Email address" : "Mobile phone number", email ? "email" : "tel",
+                                field(values, "to"), "off", "", error_for(errors, "to")});
+    const auto names = domain::template_placeholders(t);
+    for (std::size_t i = 0; i < names.size(); ++i) {
+      const std::string id = "placeholder-" + std::to_string(i);
+      fields += input({id, names[i], "text", field(values, id), "off", "", error_for(errors, id)});
+    }
+    const std::string base = service_path(access, "/templates/" + t.id.to_string());
+    Page page = service_page(access, service_path(access, "/templates"), "Send " + t.name,
+                             heading("Send " + t.name) +
+                                 form(base + "/send", domain::users::Users::csrf_token(access.token), fields, "Send"));
+    page.errors = std::move(errors);
+    return page;
+  }
+
+  net::Response send_page(const net::Request& request, const PathParams& params) {
+    ServiceAccess access;
+    if (auto refused = open_service(request, params, Permission::kSend, access)) return *refused;
+    bool failed = false;
+    auto t = sendable(access, params, failed);
+    if (failed) return internal_error();
+    if (!t) return not_found();
+    return html(200, send_form(access, *t, {}, {}));
+  }
+
+  // Sent as the API sends (its checks, limits and messages), by no API key: GOV.UK's admin sends
+  // have none either. The service's trial mode applies as it does to a live key.
+  net::Response send(const net::Request& request, const PathParams& params) {
+    ServiceAccess access;
+    Post post;
+    if (auto refused = open_post(request, params, Permission::kSend, access, post)) return *refused;
+    bool failed = false;
+    auto t = sendable(access, params, failed);
+    if (failed) return internal_error();
+    if (!t) return not_found();
+
+    const auto names = domain::template_placeholders(*t);
+    domain::Personalisation personalisation;
+    json::Writer personalisation_json;
+    personalisation_json.begin_object();
+    std::vector<FieldError> errors;
+    for (std::size_t i = 0; i < names.size(); ++i) {
+      const std::string id = "placeholder-" + std::to_string(i);
+      const std::string value = field(post.fields, id);
+      if (value.empty()) errors.emplace_back("Enter " + names[i], id);
+      personalisation.entries.emplace_back(
+          names[i], domain::PersonalisationValue{domain::PersonalisationValue::Kind::kText, value, {}});
+      personalisation_json.key(names[i]).string(value);
+    }
+    personalisation_json.end_object();
+    const std::string to = field(post.fields, "to");
+    const domain::Caller caller{access.service.id, ApiKeyId{}, store::KeyType::kNormal};
+    const Timestamp now = deps_.clock.now();
+
+    Result<store::NotificationRecord> sent = invalid_argument("");
+    if (t->type == store::Channel::kEmail) {
+      auto address = domain::validate_email_address(to);
+      if (!address) errors.insert(errors.begin(), {"Enter a valid email address", "to"});
+      if (!errors.empty()) return html(400, send_form(access, *t, post.fields, std::move(errors)));
+      domain::EmailRequest email;
+      email.email_address = *address;
+      email.template_id = t->id;
+      email.personalisation = std::move(personalisation);
+      email.personalisation_json = personalisation_json.take();
+      auto admitted = deps_.sender.admit(caller, store::Channel::kEmail, now, Blocking::kAllowed);
+      auto accepted = admitted ? deps_.sender.send_email(caller, std::move(email), now)
+                               : Result<domain::AcceptedEmail>(admitted.error());
+      sent = accepted ? Result<store::NotificationRecord>(std::move(accepted->record))
+                      : Result<store::NotificationRecord>(accepted.error());
+    } else {
+      auto number = domain::parse_phone_number(to);
+      if (!number) errors.insert(errors.begin(), {"Enter a valid mobile phone number", "to"});
+      if (!errors.empty()) return html(400, send_form(access, *t, post.fields, std::move(errors)));
+      domain::SmsRequest sms;
+      sms.phone_number = to;
+      sms.parsed = std::move(*number);
+      sms.template_id = t->id;
+      sms.personalisation = std::move(personalisation);
+      sms.personalisation_json = personalisation_json.take();
+      auto admitted = deps_.sender.admit(caller, store::Channel::kSms, now, Blocking::kAllowed);
+      auto accepted =
+          admitted ? deps_.sender.send_sms(caller, std::move(sms), now) : Result<domain::AcceptedSms>(admitted.error());
+      sent = accepted ? Result<store::NotificationRecord>(std::move(accepted->record))
+                      : Result<store::NotificationRecord>(accepted.error());
+    }
+    if (!sent) {
+      const ErrorCode code = sent.error().code;
+      if (code != ErrorCode::kInvalidArgument && code != ErrorCode::kResourceExhausted) return internal_error();
+      audit(request, access, "notification.sent", {{"template_id", t->id.to_string()}},
+            "failure: " + sent.error().message);
+      return html(code == ErrorCode::kResourceExhausted ? 429 : 400,
+                  send_form(access, *t, post.fields, {{sent.error().message, "to"}}));
+    }
+    audit(request, access, "notification.sent",
+          {{"template_id", t->id.to_string()}, {"notification_id", sent->id.to_string()}});
+    return redirect(service_path(access, "/notifications/" + sent->id.to_string()));
   }
 
   domain::Admin admin_;
