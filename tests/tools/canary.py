@@ -55,6 +55,12 @@ def scan_bytes(data, label):
 def scan_files(paths):
     hits = []
     for path in paths:
-        with open(path, "rb") as f:
-            hits += scan_bytes(f.read(), path)
+        try:
+            with open(path, "rb") as f:
+                data = f.read()
+        except FileNotFoundError:
+            # A running server's temporary file (PostgreSQL's pg_internal.init, a rotated WAL
+            # segment) removed between listing the directory and reading it: gone from disk.
+            continue
+        hits += scan_bytes(data, path)
     return hits
