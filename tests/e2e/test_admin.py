@@ -71,7 +71,7 @@ class Browser:
             sent["Content-Type"] = "application/x-www-form-urlencoded"
         conn.request(method, path, body=body, headers=sent)
         response = conn.getresponse()
-        text = response.read().decode()
+        text = response.read().decode(errors="replace")  # a PDF too
         headers = {k.lower(): v for k, v in response.getheaders()}
         for k, v in response.getheaders():
             if k.lower() == "set-cookie":
@@ -372,6 +372,10 @@ def test_service_pages_answer_only_members_with_the_permission():
         status, _, page = browser.get(template_path + "?version=1")
         assert status == 200 and "This is version 1 of 2" in page and "Hello ((name))" in page, page
         assert browser.get(template_path + "/email-preview")[0] == 404, "a text message has no email preview"
+        letter = herald.create_template(mine, "Your appointment", "Dear ((name)),\n\nSee you soon.", name="Letter",
+                                        type="letter")
+        status, headers, pdf = browser.request("GET", base + "/templates/%s/letter-preview.pdf" % letter)
+        assert status == 200 and headers["content-type"] == "application/pdf" and pdf.startswith("%PDF"), headers
 
         status, _, page = browser.post(base + "/api-keys", {"csrf_token": csrf, "name": "", "type": "team"})
         assert status == 400 and "Key name must be 1 to 255 characters" in page, (status, page)
