@@ -460,8 +460,8 @@ class Handlers : public PageHandlers {
   }
 
   net::Response expired_link() {
-    return html(404, {"This link_token has expired", heading("This link_token has expired or has been used") +
-                                                         paragraph("Ask your platform administrator for a new one.")});
+    return html(404, {"This link has expired", heading("This link has expired or has been used") +
+                                                   paragraph("Ask your platform administrator for a new one.")});
   }
 
   Page enrol_form(const std::string& link_token, const store::AdminUserRecord& user, const std::string& secret_base32,
