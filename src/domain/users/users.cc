@@ -262,11 +262,10 @@ Result<Attempt> Users::check_code(store::AdminUserRecord user, std::string_view 
 }
 
 Result<Attempt> Users::second_factor(std::string_view session_token, std::string_view code) {
-  const Timestamp now = clock_.now();
   const std::string hash = token_hash(session_token);
-  auto session = store_.find_admin_session(hash);
+  auto session = waiting_session(hash);
   if (!session) return session.error();
-  if (!*session || (*session)->second_factor_at || now - (*session)->created_at > settings_.second_factor_timeout) {
+  if (!*session) {
     return Attempt{Attempt::Outcome::kRefused, std::nullopt, "no session waiting for a code", std::nullopt, ""};
   }
   auto user = store_.find_admin_user((*session)->user);
@@ -280,6 +279,24 @@ Result<Attempt> Users::second_factor(std::string_view session_token, std::string
   if (!token) return token.error();
   attempt->session_token = std::move(*token);
   return attempt;
+}
+
+Result<SignedIn> Users::verified_session(std::string_view session_token) {
+  auto signed_in = session(session_token);
+  if (!signed_in) return signed_in.error();
+  if (!*signed_in) return Error{ErrorCode::kPermissionDenied, "not signed in"};
+  if (!recently_verified(**signed_in)) return failed_precondition("give your second factor again first");
+  return std::move(**signed_in);
+}
+
+Result<std::optional<store::AdminSessionRecord>> Users::waiting_session(const std::string& hash) const {
+  auto session = store_.find_admin_session(hash);
+  if (!session) return session.error();
+  if (!*session || (*session)->second_factor_at ||
+      clock_.now() - (*session)->created_at > settings_.second_factor_timeout) {
+    return std::optional<store::AdminSessionRecord>();
+  }
+  return session;
 }
 
 Result<std::string> Users::complete_sign_in(const std::string& half_session_hash, Uuid user) {
@@ -329,10 +346,8 @@ bool Users::challenge_valid(std::string_view session_token, std::string_view pur
 Result<store::WebAuthnCredential> Users::register_security_key(std::string_view session_token,
                                                                const crypto::webauthn::RelyingParty& rp,
                                                                const KeyRegistration& registration) {
-  auto signed_in = session(session_token);
+  auto signed_in = verified_session(session_token);
   if (!signed_in) return signed_in.error();
-  if (!*signed_in) return Error{ErrorCode::kPermissionDenied, "not signed in"};
-  if (!recently_verified(**signed_in)) return failed_precondition("give your second factor again first");
   if (!challenge_valid(session_token, "register", registration.challenge)) {
     return Error{ErrorCode::kPermissionDenied, "challenge not issued to this session, or expired"};
   }
@@ -341,7 +356,7 @@ Result<store::WebAuthnCredential> Users::register_security_key(std::string_view 
   if (!credential) return credential.error();
   store::WebAuthnCredential stored;
   stored.credential_id = std::move(credential->credential_id);
-  stored.user = (*signed_in)->user.id;
+  stored.user = signed_in->user.id;
   stored.public_key = std::move(credential->public_key);
   stored.sign_count = credential->sign_count;
   stored.name = registration.name.empty() ? "Security key" : registration.name.substr(0, 100);
@@ -354,9 +369,9 @@ Result<Attempt> Users::second_factor_key(std::string_view session_token, const c
                                          const KeyAssertion& assertion) {
   const Timestamp now = clock_.now();
   const std::string hash = token_hash(session_token);
-  auto session = store_.find_admin_session(hash);
+  auto session = waiting_session(hash);
   if (!session) return session.error();
-  if (!*session || (*session)->second_factor_at || now - (*session)->created_at > settings_.second_factor_timeout) {
+  if (!*session) {
     return Attempt{Attempt::Outcome::kRefused, std::nullopt, "no session waiting for a second factor", std::nullopt,
                    ""};
   }
@@ -391,26 +406,21 @@ Result<Attempt> Users::second_factor_key(std::string_view session_token, const c
 }
 
 Result<KeyOptions> Users::key_registration_options(std::string_view session_token) {
-  auto signed_in = session(session_token);
+  auto signed_in = verified_session(session_token);
   if (!signed_in) return signed_in.error();
-  if (!*signed_in) return Error{ErrorCode::kPermissionDenied, "not signed in"};
-  if (!recently_verified(**signed_in)) return failed_precondition("give your second factor again first");
   auto challenge = webauthn_challenge(session_token, "register");
   if (!challenge) return challenge.error();
-  auto keys = store_.webauthn_credentials((*signed_in)->user.id);
+  auto keys = store_.webauthn_credentials(signed_in->user.id);
   if (!keys) return keys.error();
-  KeyOptions options{std::move(*challenge), {}, std::move((*signed_in)->user)};
+  KeyOptions options{std::move(*challenge), {}, std::move(signed_in->user)};
   for (auto& key : *keys) options.credential_ids.push_back(std::move(key.credential_id));
   return options;
 }
 
 Result<std::optional<KeyOptions>> Users::key_sign_in_options(std::string_view session_token) {
-  auto session = store_.find_admin_session(token_hash(session_token));
+  auto session = waiting_session(token_hash(session_token));
   if (!session) return session.error();
-  if (!*session || (*session)->second_factor_at ||
-      clock_.now() - (*session)->created_at > settings_.second_factor_timeout) {
-    return std::optional<KeyOptions>();
-  }
+  if (!*session) return std::optional<KeyOptions>();
   auto user = store_.find_admin_user((*session)->user);
   if (!user) return user.error();
   if (!*user || (*user)->disabled_at) return std::optional<KeyOptions>();
@@ -431,11 +441,9 @@ Result<std::vector<store::WebAuthnCredential>> Users::security_keys(Uuid user) {
 Result<int> Users::recovery_codes_left(Uuid user) { return store_.recovery_codes_left(user); }
 
 Result<bool> Users::remove_security_key(std::string_view session_token, std::string_view credential_id) {
-  auto signed_in = session(session_token);
+  auto signed_in = verified_session(session_token);
   if (!signed_in) return signed_in.error();
-  if (!*signed_in) return Error{ErrorCode::kPermissionDenied, "not signed in"};
-  if (!recently_verified(**signed_in)) return failed_precondition("give your second factor again first");
-  return store_.delete_webauthn_credential((*signed_in)->user.id, credential_id);
+  return store_.delete_webauthn_credential(signed_in->user.id, credential_id);
 }
 
 Result<Attempt> Users::reauthenticate(std::string_view session_token, std::string_view code) {
@@ -536,8 +544,6 @@ Result<bool> Users::can(const store::AdminUserRecord& user, ServiceId service, P
 Result<std::vector<store::AdminMembership>> Users::memberships(Uuid user) {
   return store_.admin_memberships(user, std::nullopt);
 }
-
-Result<std::optional<store::AdminUserRecord>> Users::find_user(Uuid id) { return store_.find_admin_user(id); }
 
 Result<std::optional<store::AdminUserRecord>> Users::find_user_by_email(std::string_view email) {
   auto valid = validate_email_address(email);

@@ -176,8 +176,7 @@ class Users {
   // The services the user is a member of (every one, for a platform admin: see the caller).
   Result<std::vector<store::AdminMembership>> memberships(Uuid user);
 
-  // A user by id, or by email address (compared as create_user stored it); nullopt when absent.
-  Result<std::optional<store::AdminUserRecord>> find_user(Uuid id);
+  // A user by email address (compared as create_user stored it); nullopt when absent.
   Result<std::optional<store::AdminUserRecord>> find_user_by_email(std::string_view email);
 
   // A service's team: its members (not platform admins who are not members), by name.
@@ -208,6 +207,12 @@ class Users {
   Result<std::string> new_session(Uuid user, std::optional<Timestamp> second_factor_at);
   // Whether `challenge` was issued by webauthn_challenge for this session and purpose, unexpired.
   bool challenge_valid(std::string_view session_token, std::string_view purpose, std::string_view challenge) const;
+  // The signed-in session of the token with its second factor given recently: kPermissionDenied
+  // when not signed in, kFailedPrecondition when the second factor must be given again.
+  Result<SignedIn> verified_session(std::string_view session_token);
+  // The half-signed-in session of this token hash, while it waits for its second factor (and
+  // its time for that has not run out); nullopt otherwise.
+  Result<std::optional<store::AdminSessionRecord>> waiting_session(const std::string& hash) const;
   // Swaps a half-signed-in session for a signed-in one with a new token.
   Result<std::string> complete_sign_in(const std::string& half_session_hash, Uuid user);
 
