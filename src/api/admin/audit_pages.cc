@@ -69,7 +69,7 @@ class AuditPages : public PageHandlers {
     if (!who) return redirect("/sign-in");
     if (!who->user.platform_admin) return not_found();
     const AuditFilter filter = AuditFilter::from_query(request.query);
-    auto main = audit_html(request, "/audit", filter);
+    auto main = audit_html("/audit", filter);
     if (!main) return internal_error();
     record(actor_of(who->user.id), "audit.viewed", {}, "success", request);
     return html(200, signed_in_page(*who, token, "Audit log", heading("Audit log") + *main));
@@ -81,7 +81,7 @@ class AuditPages : public PageHandlers {
     AuditFilter filter = AuditFilter::from_query(request.query);
     filter.service_id = access.service.id.to_string();
     const std::string path = "/services/" + access.service.id.to_string() + "/audit";
-    auto main = audit_html(request, path, filter);
+    auto main = audit_html(path, filter);
     if (!main) return internal_error();
     record(actor_of(access.who.user.id), "audit.viewed", {{"service_id", access.service.id.to_string()}}, "success",
            request);
@@ -91,7 +91,7 @@ class AuditPages : public PageHandlers {
   }
 
   // The filter form and the newest matching entries of the last `days` days.
-  std::optional<std::string> audit_html(const net::Request&, const std::string& path, const AuditFilter& filter) {
+  std::optional<std::string> audit_html(const std::string& path, const AuditFilter& filter) {
     std::deque<crypto::AuditEntry> newest;
     std::int64_t matched = 0;
     const Timestamp since = deps_.clock.now() - std::chrono::hours(24) * filter.days;

@@ -113,6 +113,17 @@ class ServicePages : public PageHandlers {
     return page;
   }
 
+  // A page of the service that is one form: its heading (the title), the form posting `fields`
+  // to `action` with the session's CSRF token, and the errors of the last try.
+  Page form_page(const ServiceAccess& access, std::string current, const std::string& title, const std::string& action,
+                 const std::string& fields, std::string_view button, std::vector<FieldError> errors) {
+    Page page =
+        service_page(access, std::move(current), title,
+                     heading(title) + form(action, domain::users::Users::csrf_token(access.token), fields, button));
+    page.errors = std::move(errors);
+    return page;
+  }
+
   void audit(const net::Request& request, const ServiceAccess& access, std::string action,
              std::vector<std::pair<std::string, std::string>> objects, std::string outcome = "success") {
     objects.insert(objects.begin(), {"service_id", access.service.id.to_string()});
@@ -177,12 +188,8 @@ class ServicePages : public PageHandlers {
                 {"team", "Team and guest list – sends only to your team and guest list"},
                 {"test", "Test – pretends to send, for testing your integration"}},
                type, error_for(errors, "type"));
-    Page page = service_page(
-        access, service_path(access, "/api-keys"), "Create an API key",
-        heading("Create an API key") + form(service_path(access, "/api-keys"),
-                                            domain::users::Users::csrf_token(access.token), fields, "Continue"));
-    page.errors = std::move(errors);
-    return page;
+    return form_page(access, service_path(access, "/api-keys"), "Create an API key", service_path(access, "/api-keys"),
+                     fields, "Continue", std::move(errors));
   }
 
   // Creating a key is sensitive: it needs the second factor given in the last few minutes.
@@ -284,11 +291,7 @@ class ServicePages : public PageHandlers {
                         "", values.body, "", "Put personal details in double brackets, like ((first name))",
                         error_for(errors, "body")},
                        values.type == "sms" ? 5 : 12);
-    Page page =
-        service_page(access, service_path(access, "/templates"), title,
-                     heading(title) + form(action, domain::users::Users::csrf_token(access.token), fields, "Save"));
-    page.errors = std::move(errors);
-    return page;
+    return form_page(access, service_path(access, "/templates"), title, action, fields, "Save", std::move(errors));
   }
 
   static FieldError template_error(const Error& error) {
@@ -382,10 +385,8 @@ class ServicePages : public PageHandlers {
       main += "<div class=\"nhsuk-inset-text\"><p>This is version " + std::to_string(*version) + " of " +
               std::to_string(latest->version) + ". " + link(base, "See the latest version") + "</p></div>";
     }
-    auto preview = render_preview(access, *shown, base + "/email-preview" + version_query,
-                                  base + "/letter-preview.pdf" + version_query);
-    if (!preview) return internal_error();
-    main += *preview;
+    main += render_preview(access, *shown, base + "/email-preview" + version_query,
+                           base + "/letter-preview.pdf" + version_query);
     if (access.can(Permission::kSend) && !shown->archived && shown->type != store::Channel::kLetter) {
       main += button_link(base + "/send", "Send this message");
     }
@@ -412,8 +413,8 @@ class ServicePages : public PageHandlers {
   // The preview block: the email in a frame of its own (its HTML has the inline styles email
   // clients need, which this page's CSP forbids), the text message with its length, the letter
   // as text with its PDF.
-  std::optional<std::string> render_preview(const ServiceAccess& access, const store::TemplateRecord& t,
-                                            const std::string& email_frame, const std::string& letter_pdf) {
+  std::string render_preview(const ServiceAccess& access, const store::TemplateRecord& t,
+                             const std::string& email_frame, const std::string& letter_pdf) {
     const domain::Personalisation personalisation = placeholders_as_themselves(t);
     switch (t.type) {
       case store::Channel::kEmail: {
@@ -614,12 +615,8 @@ class ServicePages : public PageHandlers {
                          input({"name", "Full name", "text", name, "off",
                                 "Not needed for someone who already has an account", error_for(errors, "name")}) +
                          permission_checkboxes(checked, error_for(errors, "permissions"));
-    Page page = service_page(access, service_path(access, "/team"), "Invite a team member",
-                             heading("Invite a team member") + form(service_path(access, "/team"),
-                                                                    domain::users::Users::csrf_token(access.token),
-                                                                    fields, "Send invitation"));
-    page.errors = std::move(errors);
-    return page;
+    return form_page(access, service_path(access, "/team"), "Invite a team member", service_path(access, "/team"),
+                     fields, "Send invitation", std::move(errors));
   }
 
   // Adding a team member is sensitive: it needs the second factor given recently.
@@ -896,11 +893,8 @@ class ServicePages : public PageHandlers {
       fields += input({id, names[i], "text", field(values, id), "off", "", error_for(errors, id)});
     }
     const std::string base = service_path(access, "/templates/" + t.id.to_string());
-    Page page = service_page(access, service_path(access, "/templates"), "Send " + t.name,
-                             heading("Send " + t.name) +
-                                 form(base + "/send", domain::users::Users::csrf_token(access.token), fields, "Send"));
-    page.errors = std::move(errors);
-    return page;
+    return form_page(access, service_path(access, "/templates"), "Send " + t.name, base + "/send", fields, "Send",
+                     std::move(errors));
   }
 
   net::Response send_page(const net::Request& request, const PathParams& params) {
