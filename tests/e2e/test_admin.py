@@ -421,9 +421,9 @@ def test_service_pages_answer_only_members_with_the_permission():
         assert "Grace Hopper" not in browser.get(base + "/team")[2], "removed from the team"
 
         # A person's messages, found through the blind index: this service's only.
-        sent_ids = []
+        sent_ids, hello = [], {}
         for service in (mine, other):
-            template = herald.create_template(service, "Hello", "Hello ((name))", name="Hello")
+            template = hello[service] = herald.create_template(service, "Hello", "Hello ((name))", name="Hello")
             status, body = herald.request("POST", "/v2/notifications/email", key=herald.keys[service],
                                           body={"email_address": "Patient.One@Example.org", "template_id": template,
                                                 "personalisation": {"name": "Pat"}, "reference": "ref-" + service})
@@ -436,6 +436,16 @@ def test_service_pages_answer_only_members_with_the_permission():
         assert browser.get(base + "/notifications/" + sent_ids[1])[0] == 404, "another service's message"
         status, _, page = browser.get(base + "/notifications?to=nobody")
         assert status == 400 and "Enter an email address or a phone number" in page, (status, page)
+
+        # The email preview is framed by its template page only, runs nothing, and lets only the
+        # email's own inline styles apply.
+        status, headers, page = browser.get(base + "/templates/%s/email-preview" % hello[mine])
+        csp = headers.get("content-security-policy", "")
+        assert status == 200 and "Hello ((name))" in page, (status, page)
+        assert "sandbox" in csp and "frame-ancestors 'self'" in csp and "script" not in csp, csp
+        assert "default-src 'none'" in csp and headers.get("x-frame-options") == "SAMEORIGIN", headers
+        status, headers, _ = browser.get(base + "/templates/" + hello[mine])
+        assert status == 200 and "frame-src 'self'" in headers["content-security-policy"], headers
 
         # Sending one message from a template (permission "send"), through the API's own checks.
         herald.run_cli("user", "grant", "--email", "ada@example.org", "--service", mine, "--permissions", "send")
