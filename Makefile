@@ -116,8 +116,8 @@ build/fuzz/Makefile:
 FUZZ_SECONDS ?= 20
 fuzz: deps build/fuzz/Makefile
 	cmake --build build/fuzz -j $(JOBS) --target json_fuzzer jwt_fuzzer jwks_fuzzer govuk_send_email_fuzzer backup_reader_fuzzer audit_checkpoint_fuzzer sms_text_fuzzer email_markdown_fuzzer \
-	  phone_number_fuzzer postal_address_fuzzer precompiled_letter_fuzzer letter_report_fuzzer nhs_inputs_fuzzer webauthn_fuzzer
-	@set -o pipefail; for t in json jwt jwks govuk_send_email backup_reader audit_checkpoint sms_text email_markdown phone_number postal_address precompiled_letter letter_report nhs_inputs webauthn; do \
+	  phone_number_fuzzer postal_address_fuzzer precompiled_letter_fuzzer letter_report_fuzzer nhs_inputs_fuzzer webauthn_fuzzer multipart_csv_fuzzer
+	@set -o pipefail; for t in json jwt jwks govuk_send_email backup_reader audit_checkpoint sms_text email_markdown phone_number postal_address precompiled_letter letter_report nhs_inputs webauthn multipart_csv; do \
 	  mkdir -p build/fuzz/corpus/$$t; \
 	  ./build/fuzz/$${t}_fuzzer -max_total_time=$(FUZZ_SECONDS) -max_len=4096 build/fuzz/corpus/$$t fuzz/corpus/$$t 2>&1 | tail -2 || exit 1; \
 	done

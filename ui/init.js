@@ -68,3 +68,34 @@ if (window.PublicKeyCredential && window.isSecureContext) {
     });
   }
 }
+
+// A job's page: its counts change as the worker sends the list's rows and receipts come in.
+// Polls the page's progress endpoint (same origin, the session cookie) until every message has
+// an outcome; without JavaScript, reloading the page shows the same figures.
+for (const block of document.querySelectorAll('[data-job-progress]')) {
+  const show = (id, text) => {
+    const element = document.getElementById(id);
+    if (element && element.textContent !== String(text)) element.textContent = String(text);
+  };
+  const poll = async () => {
+    try {
+      const response = await fetch(block.dataset.jobProgress, { credentials: 'same-origin', cache: 'no-store' });
+      if (!response.ok) return;
+      const p = await response.json();
+      const bar = document.getElementById('job-rows');
+      bar.max = Math.max(p.rows, 1);
+      bar.value = p.rows_done;
+      show('job-rows-text', `${p.rows_done} of ${p.rows}`);
+      show('job-status', p.status_label);
+      show('job-sent', p.sent);
+      show('job-sending', p.sending);
+      show('job-delivered', p.delivered);
+      show('job-failed', p.failed);
+      if (p.status === 'finished' && p.sending === 0) return;
+    } catch (error) {
+      // A dropped connection: try again on the next tick.
+    }
+    setTimeout(poll, 2000);
+  };
+  setTimeout(poll, 1000);
+}

@@ -100,6 +100,11 @@ int run_service_contact_add(const std::string& config_path, const std::string& s
 int run_letters_check(const std::string& config_path);
 int run_retention(const std::string& config_path, const std::string& now_text);
 int run_subject_find(const std::string& config_path, const std::string& service, const std::string& email);
+// job_commands.cc: a template sent to a list (a CSV file), as the admin UI's "Send to a list".
+int run_job_send(const std::string& config_path, const std::string& service, const std::string& template_id,
+                 const std::string& file, bool start);
+int run_job_list(const std::string& config_path, const std::string& service);
+int run_job_status(const std::string& config_path, const std::string& service, const std::string& job_id);
 
 // The audit log (audit_commands.cc): verify the chain against its signed checkpoints (exit 1
 // on any problem), export JSON Lines for a SIEM, sign the head now.

@@ -97,6 +97,13 @@ Result<Context> open_context(const std::string& config_path) {
   return open_context(std::move(*config));
 }
 
+domain::NotificationsConfig notifications_config(const Context& context) {
+  return {context.config.email_domain, context.config.sms.default_sender,
+          context.cipher->mode() == crypto::FieldCipher::Mode::kPlaintextForTest
+              ? domain::Documents::Mode::kPlaintextForTest
+              : domain::Documents::Mode::kEncrypt};
+}
+
 Result<Context> open_context(Config loaded) {
   auto config = std::make_optional(std::move(loaded));
   std::shared_ptr<crypto::DataKeyRepository> repository;

@@ -12,6 +12,7 @@
 #include "cli/config.h"
 #include "crypto/data_keys.h"
 #include "crypto/field_cipher.h"
+#include "domain/notifications.h"
 #include "ops/key_check.h"
 #include "ops/retention.h"
 #include "security/audit.h"
@@ -47,6 +48,10 @@ struct Context {
   // Appends one audit entry and checkpoints the chain at once (a command is a rare event).
   Result<void> record(security::AuditEvent event);
 };
+
+// How this installation's notifications are accepted (its email domain, default SMS sender;
+// files sealed unless the store is the plaintext control run's).
+domain::NotificationsConfig notifications_config(const Context& context);
 
 Result<Context> open_context(const std::string& config_path);
 Result<Context> open_context(Config config);

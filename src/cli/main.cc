@@ -124,6 +124,23 @@ int main(int argc, char** argv) {
   subject_find->add_option("--service", subject_service, "service id or name")->required();
   subject_find->add_option("--email", subject_email, "email address")->required();
 
+  auto* job_cmd = app.add_subcommand("job", "send a template to a list of people (a CSV file)");
+  job_cmd->require_subcommand(1);
+  std::string job_service, job_template, job_file, job_id;
+  bool job_start = false;
+  auto* job_send = job_cmd->add_subcommand(
+      "send", "check a CSV file row by row (errors to stderr) and store it as a job; prints its id");
+  job_send->add_option("--service", job_service, "service id or name")->required();
+  job_send->add_option("--template", job_template, "email or text message template id")->required();
+  job_send->add_option("--file", job_file, "CSV file: 'email address' or 'phone number', and a column per placeholder")
+      ->required();
+  job_send->add_flag("--start", job_start, "start sending the rows without errors at once");
+  auto* job_list = job_cmd->add_subcommand("list", "the service's jobs, newest first");
+  job_list->add_option("--service", job_service, "service id or name")->required();
+  auto* job_status = job_cmd->add_subcommand("status", "a job's progress and its messages' statuses");
+  job_status->add_option("--service", job_service, "service id or name")->required();
+  job_status->add_option("--job", job_id, "job id")->required();
+
   auto* key_cmd = app.add_subcommand("key", "manage API keys");
   key_cmd->require_subcommand(1);
   std::string key_service, key_type, key_name;
@@ -354,6 +371,9 @@ int main(int argc, char** argv) {
   if (*retention_run) return run_retention(config, retention_now);
   if (*letters_check) return run_letters_check(config);
   if (*subject_find) return run_subject_find(config, subject_service, subject_email);
+  if (*job_send) return run_job_send(config, job_service, job_template, job_file, job_start);
+  if (*job_list) return run_job_list(config, job_service);
+  if (*job_status) return run_job_status(config, job_service, job_id);
   if (*backup_create) return run_backup_create(config, backup_file);
   if (*backup_verify) return run_backup_verify(config, backup_file);
   if (*backup_restore) return run_backup_restore(config, backup_file, restore_keys_file);

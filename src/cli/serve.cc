@@ -157,11 +157,7 @@ int run_serve(const ServeOptions& options) {
   }
   SystemClock clock;
   domain::Authenticator authenticator(*context->store);
-  domain::Notifications notifications(
-      *context->store, {config.email_domain, config.sms.default_sender,
-                        context->cipher->mode() == crypto::FieldCipher::Mode::kPlaintextForTest
-                            ? domain::Documents::Mode::kPlaintextForTest
-                            : domain::Documents::Mode::kEncrypt});
+  domain::Notifications notifications(*context->store, notifications_config(*context));
   domain::Templates templates(*context->store);
   domain::ReceivedTexts received_texts(*context->store, notifications.lookups());
   domain::Letters letters(*context->store, notifications, {config.letters.logo_png});
@@ -288,11 +284,12 @@ int run_serve(const ServeOptions& options) {
   // The admin web UI on its own listener ([admin]; loopback unless configured), with a router
   // and threads of its own so that sign-ins (argon2id) never queue behind API requests.
   domain::users::Users users(*context->store, clock);
+  domain::Jobs jobs(*context->store, *context->store, notifications);
   api::Router admin_router(2, api::admin::router_errors());
   std::unique_ptr<net::HttpsServer> admin_server;
   if (admin_role) {
     api::admin::register_routes(
-        admin_router, {users, *context->store, *context->store, *context->store, notifications, clock,
+        admin_router, {users, *context->store, *context->store, *context->store, notifications, jobs, clock,
                        config.admin.public_url, [&context, &clock](api::admin::Event event) {
                          security::AuditEvent audit{std::move(event.actor), std::move(event.action),
                                                     std::move(event.objects), std::move(event.outcome),
@@ -392,6 +389,19 @@ int run_serve(const ServeOptions& options) {
                                      }
                                    });
   }
+  // Lists sent from the admin UI, on delivery nodes: each second, the rows of the jobs in
+  // progress become notifications (safe on several nodes: each chunk is saved once).
+  std::unique_ptr<Periodic> jobs_job;
+  if (worker) {
+    jobs_job = std::make_unique<Periodic>("jobs", std::chrono::seconds(1), [&jobs, &clock] {
+      // Until the jobs in progress run out of rows (a list of 100,000 takes twenty rounds).
+      for (int round = 0; round < 100; ++round) {
+        auto ran = jobs.run_once(clock.now());
+        if (!ran) log::error("jobs.run_failed", {{"error", ran.error().message}});
+        if (!ran || *ran == 0) return;
+      }
+    });
+  }
   // What the print supplier reports of the letters it took, on delivery nodes.
   std::unique_ptr<Periodic> letter_reports;
   if (worker && print_supplier) {
@@ -423,6 +433,7 @@ int run_serve(const ServeOptions& options) {
   retention.reset();
   letter_reports.reset();
   nhs_cascade_job.reset();
+  jobs_job.reset();
   if (server) server->stop();
   if (admin_server) admin_server->stop();
   audit_job.reset();

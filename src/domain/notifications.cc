@@ -140,9 +140,16 @@ Result<AcceptedEmail> Notifications::send_email(const Caller& caller, EmailReque
   return accepted;
 }
 
-void Notifications::accepted(const Caller& caller, const store::NotificationRecord& record, Timestamp now) {
+void Notifications::accepted(const Caller& caller, const store::NotificationRecord& record, Timestamp now,
+                             bool international_sms) {
+  count_daily(caller, record, now, international_sms);
+  if (record.queued) queued();
+}
+
+void Notifications::count_daily(const Caller& caller, const store::NotificationRecord& record, Timestamp now,
+                                bool international_sms) {
   limits_.count_daily(caller, daily_counter(record.type), now);
-  if (record.queued && on_queued_) on_queued_();
+  if (international_sms) limits_.count_daily(caller, DailyCounter::kInternationalSms, now);
 }
 
 Result<void> Notifications::send_email_async(const Caller& caller, EmailRequest&& request,
@@ -196,6 +203,13 @@ Result<void> Notifications::admit(const Caller& caller, store::Channel channel, 
   HERALD_TRY(limits_.check_daily(caller, **service, daily_counter(channel), now, blocking));
   admission.daily_checked = true;
   return ok();
+}
+
+Result<void> Notifications::check_daily(const Caller& caller, store::Channel channel, Timestamp now) {
+  auto service = lookups_.service(caller.service, now, Blocking::kAllowed);
+  if (!service) return service.error();
+  if (!*service) return not_found("service " + caller.service.to_string());
+  return limits_.check_daily(caller, **service, daily_counter(channel), now, Blocking::kAllowed);
 }
 
 Result<AcceptedSms> Notifications::prepare_sms(const Caller& caller, SmsRequest&& request, Timestamp now) {
@@ -270,8 +284,7 @@ Result<AcceptedSms> Notifications::send_sms(const Caller& caller, SmsRequest&& r
   auto accepted = prepare_sms(caller, std::move(request), now);
   if (!accepted) return accepted;
   HERALD_TRY(store_.insert_notification(accepted->record));
-  this->accepted(caller, accepted->record, now);
-  if (accepted->international) limits_.count_daily(caller, DailyCounter::kInternationalSms, now);
+  this->accepted(caller, accepted->record, now, accepted->international);
   return accepted;
 }
 
@@ -288,8 +301,7 @@ Result<void> Notifications::send_sms_async(const Caller& caller, SmsRequest&& re
     if (!stored) {
       done(stored.error());
     } else {
-      this->accepted(caller, shared->record, now);
-      if (shared->international) limits_.count_daily(caller, DailyCounter::kInternationalSms, now);
+      this->accepted(caller, shared->record, now, shared->international);
       done(std::move(*shared));
     }
   });

@@ -110,6 +110,10 @@ class Notifications {
   [[nodiscard]] Result<void> admit(const Caller& caller, store::Channel channel, Timestamp now, Blocking blocking,
                                    Admission& admission);
 
+  // The daily limit alone (kResourceExhausted as admit's): a list sent from the admin UI (a job)
+  // is not an API request and takes nothing from the per-minute rate limit.
+  [[nodiscard]] Result<void> check_daily(const Caller& caller, store::Channel channel, Timestamp now);
+
   // Errors: kInvalidArgument with GOV.UK's message (template not found or unsuitable, missing
   // personalisation, empty or too long message); store errors as they come. Returns once the
   // notification is durable.
@@ -131,6 +135,12 @@ class Notifications {
                                             Blocking blocking, std::function<void(Result<AcceptedSms>)> done);
   // The same, returning once the text is durable (as send_email).
   Result<AcceptedSms> send_sms(const Caller& caller, SmsRequest&& request, Timestamp now);
+
+  // Every check of send_email and send_sms, and the record they would store, without storing it
+  // (a job stores a chunk of a list's rows together). Does not touch `request` before its
+  // lookups, so a kWouldBlock leaves it whole. Emails with files store the files.
+  Result<AcceptedEmail> prepare_email(const Caller& caller, EmailRequest&& request, Timestamp now, Blocking blocking);
+  Result<AcceptedSms> prepare_sms(const Caller& caller, SmsRequest&& request, Timestamp now);
 
   // A provider's receipt (store::NotificationStore::apply_receipt): the notification as it now is, or
   // nullopt when the receipt did not apply.
@@ -158,22 +168,26 @@ class Notifications {
   // Every channel's accept path calls this once the notification is durably stored: it counts
   // towards the day's limit of its channel (only accepted notifications count, as GOV.UK's) and,
   // when it is queued for delivery, the queued hook runs.
-  void accepted(const Caller& caller, const store::NotificationRecord& record, Timestamp now);
+  // An international text counts towards that day's limit too. The same as count_daily, then
+  // queued.
+  void accepted(const Caller& caller, const store::NotificationRecord& record, Timestamp now,
+                bool international_sms = false);
+  // The halves of accepted, for a job, which counts each row as it prepares it (so that a chunk
+  // stops at the limit) and wakes the worker once its chunk is durable.
+  void count_daily(const Caller& caller, const store::NotificationRecord& record, Timestamp now,
+                   bool international_sms);
+  void queued() {
+    if (on_queued_) on_queued_();
+  }
   // Runs (on whichever thread stored it) after each notification queued for delivery is
   // durable: `herald serve` wakes the delivery worker with it rather than waiting for its poll.
   // Set before serving; it must be quick.
   void on_queued(std::function<void()> hook) { on_queued_ = std::move(hook); }
 
  private:
-  // Validates and renders; builds the record without storing it.
-  // Does not touch `request` before its lookups, so a kWouldBlock leaves it whole.
-  Result<AcceptedEmail> prepare_email(const Caller& caller, EmailRequest&& request, Timestamp now,
-                                      Blocking blocking);
-
   // Stores the request's files (simulated recipients and test keys: nothing stored, a fixed
   // test-document link) and puts their links in place of the file objects.
   Result<void> attach_files(const Caller& caller, EmailRequest& request, Timestamp now);
-  Result<AcceptedSms> prepare_sms(const Caller& caller, SmsRequest&& request, Timestamp now);
   // GOV.UK: team keys, and normal keys of services in trial mode, may send only to the service's
   // team members and guest list (test keys to anyone).
   Result<void> check_recipient_allowed(const Caller& caller, const store::ServiceRecord& service,

@@ -170,6 +170,15 @@ const char* nhs_callback_kind_name(NhsCallbackKind kind) { return name_of(kNhsCa
 std::optional<NhsCallbackKind> parse_nhs_callback_kind(std::string_view name) {
   return value_of(kNhsCallbackKindNames, name);
 }
+namespace {
+constexpr std::pair<JobStatus, const char*> kJobStatusNames[] = {{JobStatus::kPending, "pending"},
+                                                                 {JobStatus::kInProgress, "in-progress"},
+                                                                 {JobStatus::kFinished, "finished"},
+                                                                 {JobStatus::kCancelled, "cancelled"}};
+}  // namespace
+
+const char* job_status_name(JobStatus status) { return name_of(kJobStatusNames, status); }
+std::optional<JobStatus> parse_job_status(std::string_view name) { return value_of(kJobStatusNames, name); }
 const char* nhs_channel_name(NhsChannel channel) { return name_of(kNhsChannelNames, channel); }
 std::optional<NhsChannel> parse_nhs_channel(std::string_view name) { return value_of(kNhsChannelNames, name); }
 const char* nhs_channel_status_name(NhsChannelStatus status) { return name_of(kNhsChannelStatusNames, status); }

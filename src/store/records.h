@@ -468,6 +468,9 @@ struct NotificationQuery {
   // such notification (or it was redacted), the page is empty.
   std::optional<NotificationId> older_than;
   int limit = 250;
+  // GOV.UK's API lists only the notifications sent through it: those of jobs (sending to a list)
+  // are left out unless asked for.
+  bool include_jobs = false;
 };
 
 // A notification that still holds sealed personal data (RetentionStore::next_sealed_notification).
@@ -573,5 +576,34 @@ struct WebAuthnCredential {
   Timestamp created_at;
   std::optional<Timestamp> last_used_at = std::nullopt;
 };
+
+// A list of recipients uploaded in the admin UI (a CSV file) to be sent one template: each data
+// row becomes one notification, linked to the job. The worker sends rows in order, recording how
+// far it has come (next_row) in the same transaction as the rows' notifications.
+enum class JobStatus { kPending, kInProgress, kFinished, kCancelled };
+const char* job_status_name(JobStatus status);  // "pending", "in-progress", "finished", "cancelled"
+std::optional<JobStatus> parse_job_status(std::string_view name);
+
+struct JobRecord {
+  Uuid id;
+  ServiceId service;
+  TemplateId template_id;
+  int template_version = 1;
+  Channel type = Channel::kEmail;
+  // Personal fields: sealed at rest under the service's data key of created_at's day (gone with
+  // it), bound to the job's id. `contents` is empty in listings and once retention has run.
+  std::string file_name;
+  std::string contents;  // the file as uploaded
+  int row_count = 0;     // data rows in the file
+  int next_row = 0;      // rows [0, next_row) are done (sent, or skipped for an error)
+  JobStatus status = JobStatus::kPending;
+  Uuid created_by;  // the admin user who uploaded it
+  Timestamp created_at;
+  std::optional<Timestamp> started_at = std::nullopt;
+  std::optional<Timestamp> finished_at = std::nullopt;
+};
+
+// How many of a job's notifications are in each status (statuses with none left out).
+using StatusCounts = std::vector<std::pair<NotificationStatus, std::int64_t>>;
 
 }  // namespace herald::store

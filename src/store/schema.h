@@ -12,7 +12,7 @@
 
 namespace herald::store {
 
-inline constexpr int kSchemaVersion = 21;
+inline constexpr int kSchemaVersion = 22;
 
 // Every table the migrations create except schema_migrations, with the same names and columns
 // on both backends, in foreign-key order (a table after every table it references). What a
@@ -22,14 +22,14 @@ inline constexpr int kSchemaVersion = 21;
 // (std::to_array: an explicit size with a name left out would pad the list with "".)
 // clang-format off
 inline constexpr auto kDataTables = std::to_array<std::string_view>(
-    {"services",           "api_keys",          "templates",            "template_versions",
-     "service_contacts",   "service_callbacks", "notifications",        "audit_log",
-     "rate_buckets",       "daily_counts",      "inbound_sms",          "service_guest_list",
-     "letter_pdfs",        "documents",         "nhs_clients",          "nhs_access_tokens",
-     "nhs_assertion_ids",  "nhs_messages",      "nhs_message_batches",  "demographics",
-     "nhs_channel_events", "nhs_routing_plans", "nhs_callback_targets", "nhs_callbacks",
-     "admin_users",        "admin_memberships", "admin_enrolments",     "admin_recovery_codes",
-     "admin_sessions",     "webauthn_credentials"});
+    {"services",              "api_keys",              "templates",             "template_versions",
+     "jobs",                  "service_contacts",      "service_callbacks",     "notifications",
+     "audit_log",             "rate_buckets",          "daily_counts",          "inbound_sms",
+     "service_guest_list",    "letter_pdfs",           "documents",             "nhs_clients",
+     "nhs_access_tokens",     "nhs_assertion_ids",     "nhs_messages",          "nhs_message_batches",
+     "demographics",          "nhs_channel_events",    "nhs_routing_plans",     "nhs_callback_targets",
+     "nhs_callbacks",         "admin_users",           "admin_memberships",     "admin_enrolments",
+     "admin_recovery_codes",  "admin_sessions",        "webauthn_credentials"});
 // clang-format on
 
 // The columns of the NHS Notify tables in the order both backends read and write them.
@@ -58,6 +58,11 @@ inline constexpr const char* kAdminEnrolmentColumns = "token_hash, user_id, crea
 inline constexpr const char* kAdminSessionColumns = "token_hash, user_id, created_at, last_seen_at, second_factor_at";
 inline constexpr const char* kWebAuthnCredentialColumns =
     "credential_id, user_id, public_key, sign_count, name, created_at, last_used_at";
+
+// The columns of sending-to-a-list jobs in the order both backends read and write them.
+inline constexpr const char* kJobColumns =
+    "id, service_id, template_id, template_version, type, file_name, contents, row_count, next_row, status, "
+    "created_by, created_at, started_at, finished_at";
 
 // One data table and its columns, in the schema's order (for copies between backends).
 struct TableColumns {

@@ -786,4 +786,69 @@ Result<AdminUserRecord> open_admin_user(const crypto::FieldCipher& cipher, const
   return user;
 }
 
+namespace {
+constexpr std::string_view kJobs = "jobs";
+}  // namespace
+
+Result<SealedJob> seal_job(const crypto::FieldCipher& cipher, const JobRecord& job) {
+  SealedJob row;
+  row.id = job.id.to_string();
+  row.service = job.service.to_string();
+  // The day's key of the service, as its notifications': retention shreds the file with them.
+  auto key_id = cipher.keys().key_for_notification(row.service, job.created_at);
+  if (!key_id) return key_id.error();
+  auto file_name = cipher.seal(job.file_name, {kJobs, "file_name", row.id}, *key_id);
+  if (!file_name) return file_name.error();
+  auto contents = cipher.seal(job.contents, {kJobs, "contents", row.id}, *key_id);
+  if (!contents) return contents.error();
+  row.file_name = std::move(*file_name);
+  row.contents = std::move(*contents);
+  row.template_id = job.template_id.to_string();
+  row.template_version = job.template_version;
+  row.type = channel_name(job.type);
+  row.row_count = job.row_count;
+  row.next_row = job.next_row;
+  row.status = job_status_name(job.status);
+  row.created_by = job.created_by.to_string();
+  row.created_at = to_micros(job.created_at);
+  row.started_at = optional_micros(job.started_at);
+  row.finished_at = optional_micros(job.finished_at);
+  return row;
+}
+
+Result<JobRecord> open_job(const crypto::FieldCipher& cipher, const SealedJob& row) {
+  JobRecord job;
+  auto id = Uuid::parse(row.id);
+  auto service = parse<ServiceId>(row.service);
+  auto template_id = parse<TemplateId>(row.template_id);
+  auto created_by = Uuid::parse(row.created_by);
+  if (!id || !service || !template_id || !created_by) return data_loss("malformed id in jobs row");
+  const auto type = parse_channel(row.type);
+  const auto status = parse_job_status(row.status);
+  if (!type || !status) return data_loss("unknown type or status in jobs row " + row.id);
+  if (row.file_name) {
+    auto file_name = cipher.open(*row.file_name, {kJobs, "file_name", row.id});
+    if (!file_name) return file_name.error();
+    job.file_name = std::move(*file_name);
+  }
+  if (row.contents) {
+    auto contents = cipher.open(*row.contents, {kJobs, "contents", row.id});
+    if (!contents) return contents.error();
+    job.contents = std::move(*contents);
+  }
+  job.id = *id;
+  job.service = *service;
+  job.template_id = *template_id;
+  job.template_version = static_cast<int>(row.template_version);
+  job.type = *type;
+  job.row_count = static_cast<int>(row.row_count);
+  job.next_row = static_cast<int>(row.next_row);
+  job.status = *status;
+  job.created_by = *created_by;
+  job.created_at = from_micros(row.created_at);
+  job.started_at = optional_time(row.started_at);
+  job.finished_at = optional_time(row.finished_at);
+  return job;
+}
+
 }  // namespace herald::store

@@ -211,6 +211,22 @@ Result<std::string> admin_email_index(const crypto::FieldCipher& cipher, std::st
 Result<SealedAdminUser> seal_admin_user(const crypto::FieldCipher& cipher, const AdminUserRecord& user);
 Result<AdminUserRecord> open_admin_user(const crypto::FieldCipher& cipher, const SealedAdminUser& row);
 
+// A job (sending to a list) as stored: the uploaded file's name and contents are personal (the
+// recipients and their personalisation), sealed like a notification's fields under the service's
+// data key for the day of created_at, bound to ("jobs", column, id). NULL once retention has
+// emptied them; contents also when a listing did not read them.
+struct SealedJob {
+  std::string id, service, template_id, type, status, created_by;
+  std::int64_t template_version = 1, row_count = 0, next_row = 0;
+  std::optional<std::string> file_name, contents;  // envelopes
+  std::int64_t created_at = 0;
+  std::optional<std::int64_t> started_at, finished_at;
+};
+Result<SealedJob> seal_job(const crypto::FieldCipher& cipher, const JobRecord& job);
+// Absent envelopes open as empty strings. kNotFound when the day's data key was destroyed (the
+// job's file is gone).
+Result<JobRecord> open_job(const crypto::FieldCipher& cipher, const SealedJob& row);
+
 std::optional<Timestamp> optional_time(std::optional<std::int64_t> micros);
 std::optional<std::int64_t> optional_micros(std::optional<Timestamp> t);
 

@@ -174,7 +174,8 @@ class RetentionStore {
 
   // Empties the personal fields of the service's notifications created before
   // `cutoff` (ids, statuses and times stay, for counts); they are no longer found by id. The
-  // service's received texts from before `cutoff` are deleted.
+  // service's received texts from before `cutoff` are deleted, and its jobs' files (contents and
+  // file names) from before `cutoff` emptied.
   virtual Result<RetentionOutcome> redact_before(ServiceId service, Timestamp cutoff, Timestamp now) = 0;
   // Whether any notification of the service created in [from, to) still holds personal data.
   virtual Result<bool> holds_personal_data(ServiceId service, Timestamp from, Timestamp to) = 0;
@@ -387,6 +388,36 @@ class AdminUserStore {
   virtual Result<bool> delete_webauthn_credential(Uuid user, std::string_view credential_id) = 0;
 };
 
+// Sending to a list: jobs uploaded in the admin UI and the notifications of their rows.
+class JobStore {
+ public:
+  virtual ~JobStore() = default;
+
+  // Stores a pending job (next_row 0), its file name and contents sealed.
+  virtual Result<void> create_job(const JobRecord& job) = 0;
+  // The service's job with its contents; nullopt when absent, another service's, or its data
+  // key is gone.
+  virtual Result<std::optional<JobRecord>> find_job(ServiceId service, Uuid id) = 0;
+  // The service's jobs, newest first (created_at, then id), at most `limit`, without contents
+  // (file names opened; a job whose data key is gone is left out).
+  virtual Result<std::vector<JobRecord>> jobs_for_service(ServiceId service, int limit) = 0;
+  // Moves a pending job to in progress (started_at = now): false when it is not pending (already
+  // started, e.g. by a second click or another node, or cancelled) or not the service's.
+  virtual Result<bool> start_job(ServiceId service, Uuid id, Timestamp now) = 0;
+  // Jobs in progress, of every service, oldest first, at most `limit`, without contents or
+  // file names (the worker finds each with find_job).
+  virtual Result<std::vector<JobRecord>> jobs_in_progress(int limit) = 0;
+  // In one transaction, when the job is in progress and its next_row is `from_row`: stores
+  // `notifications` (each linked to the job, row numbers `rows[i]`, and queued like any other),
+  // sets next_row to `to_row`, and when `to_row` is its row_count marks it finished at `now`.
+  // false, with nothing stored, otherwise (another worker saved these rows first).
+  virtual Result<bool> save_job_rows(ServiceId service, Uuid job, int from_row, int to_row,
+                                     const std::vector<NotificationRecord>& notifications, const std::vector<int>& rows,
+                                     Timestamp now) = 0;
+  // The job's notifications counted by status (none: empty), from an index on the job.
+  virtual Result<StatusCounts> job_status_counts(ServiceId service, Uuid job) = 0;
+};
+
 class Store : public ServiceDirectory,
               public NotificationStore,
               public ReceivedTextStore,
@@ -399,7 +430,8 @@ class Store : public ServiceDirectory,
               public NhsCascadeStore,
               public RoutingPlanStore,
               public NhsCallbackStore,
-              public AdminUserStore {
+              public AdminUserStore,
+              public JobStore {
  public:
   ~Store() override = default;
 

@@ -206,6 +206,32 @@ function expect(condition, message) {
     await page.waitForSelector('h2:has-text("History")');
     expect((await page.textContent('main')).includes('patient@example.org'), 'the message page');
 
+    // Sending it to a list: a CSV file with one bad row. The check shows that row's error before
+    // anything is sent; then the other rows go, and the job page's counts move without a reload
+    // (ui/init.js polls the job's progress).
+    await page.goto(service + '/templates/' + templateId);
+    await page.click('text=Send to a list');
+    await page.waitForSelector('h1:has-text("to a list")');
+    await check(page, '13-upload-list');
+    const list = 'email address,name,date\r\nann@example.org,Ann,1 May\r\nnot-an-address,Bob,2 May\r\n' +
+      'cat@example.org,Cat,3 May\r\n';
+    await page.setInputFiles('#file', { name: 'clinic-list.csv', mimeType: 'text/csv', buffer: Buffer.from(list) });
+    await page.click('button:has-text("Upload and check")');
+    await page.waitForSelector('h1:has-text("Check clinic-list.csv")');
+    const checked = await page.textContent('main');
+    expect(checked.includes('Not a valid email address'), 'the bad row and its error: ' + checked);
+    await check(page, '13-check-list');
+    const polled = page.waitForResponse((r) => r.url().endsWith('/progress') && r.status() === 200);
+    await page.click('button:has-text("Send 2 messages")');
+    await page.waitForSelector('#job-rows');
+    await polled;
+    await page.waitForFunction(() => document.getElementById('job-delivered').textContent === '2', null, {
+      timeout: 30000,
+    });
+    expect(await page.$eval('#job-rows', (bar) => bar.value === bar.max), 'the progress bar is full');
+    expect((await page.textContent('#job-status')) === 'Sent', await page.textContent('#job-status'));
+    await check(page, '13-list-sent');
+
     // A text message template shows its length in messages.
     await page.goto(service + '/templates/new?type=sms');
     await page.fill('#name', 'Reminder text');

@@ -9,6 +9,8 @@ Every response carries the UI's security headers; every step is in the audit log
 Usage: test_admin.py /path/to/herald
 """
 import base64
+import email
+import email.policy
 import hashlib
 import hmac
 import http.client
@@ -86,6 +88,25 @@ class Browser:
 
     def get(self, path):
         return self.request("GET", path)
+
+    def upload(self, path, fields, filename, content):
+        """A multipart form with one file input called "file", as a browser sends it."""
+        boundary = "----HeraldTestBoundary" + os.urandom(8).hex()
+        parts = []
+        for name, value in fields.items():
+            parts.append('--%s\r\nContent-Disposition: form-data; name="%s"\r\n\r\n%s\r\n' % (boundary, name, value))
+        parts.append('--%s\r\nContent-Disposition: form-data; name="file"; filename="%s"\r\n'
+                     'Content-Type: text/csv\r\n\r\n%s\r\n' % (boundary, filename.replace('"', "%22"), content))
+        body = "".join(parts) + "--%s--\r\n" % boundary
+        conn = http.client.HTTPSConnection("localhost", self.port, context=self.context, timeout=30)
+        headers = {"Content-Type": "multipart/form-data; boundary=" + boundary,
+                   "Cookie": "; ".join("%s=%s" % kv for kv in self.cookies.items())}
+        conn.request("POST", path, body=body.encode(), headers=headers)
+        response = conn.getresponse()
+        text = response.read().decode(errors="replace")
+        result = response.status, {k.lower(): v for k, v in response.getheaders()}, text
+        conn.close()
+        return result
 
     def post(self, path, form, headers=None):
         return self.request("POST", path, form=form, headers=headers)
@@ -525,6 +546,102 @@ def test_service_pages_answer_only_members_with_the_permission():
         assert key[-36:] not in json.dumps(audit), "an API key's secret never reaches the audit log"
 
 
+def test_sending_a_list_checks_every_row_first_then_sends_the_rest():
+    with Workspace() as ws:
+        herald, port, link, mine, other = started(ws)  # Ada may send in Clinic A; nothing in B
+        sink = ws.processes[0]
+        template = herald.create_template(mine, "Hello ((name))", "Dear ((name)), bring this letter.",
+                                          name="Appointment")
+        theirs = herald.create_template(other, "Theirs", "Body", name="Theirs")
+        browser = signed_in_browser(herald, port, link)
+        csrf = hidden(browser.get("/")[2], "csrf_token")
+        base = "/services/" + mine
+        upload = base + "/templates/%s/upload" % template
+        status, _, page = browser.get(upload)
+        assert status == 200 and 'enctype="multipart/form-data"' in page and "<li>email address</li>" in page, page
+
+        # Problems with the whole file are shown on the upload page; nothing is stored.
+        status, _, page = browser.upload(upload, {"csrf_token": csrf}, "no-names.csv", "email address\na@example.org\n")
+        assert status == 400 and "Missing: \u2018name\u2019" in page, (status, page)
+        status, _, page = browser.upload(upload, {"csrf_token": csrf}, "empty.csv", "")
+        assert status == 400 and "Choose a CSV file to upload" in page, (status, page)
+        assert browser.upload(upload, {}, "x.csv", "email address,name\na@example.org,A\n")[0] == 403, "no CSRF token"
+        assert browser.upload("/services/%s/templates/%s/upload" % (other, theirs), {"csrf_token": csrf}, "x.csv",
+                              "email address\na@example.org\n")[0] == 404, "another service's template"
+
+        # One bad row: the check lists it, and offers to send the others.
+        csv = ("Email Address,Name\r\nlist.canary.one@example.org,Pat\r\nnot-an-address,Sam\r\n"
+               "list.canary.two@example.org,\"Lee, Jr\"\r\nlist.canary.three@example.org,Jo\r\n")
+        status, headers, _ = browser.upload(upload, {"csrf_token": csrf}, "clinic \"list\".csv", csv)
+        assert status == 303 and "/jobs/" in headers["location"], (status, headers)
+        job_path = headers["location"]
+        job_id = job_path.rsplit("/", 1)[1]
+        status, _, page = browser.get(job_path)
+        assert status == 200 and "Check clinic &quot;list&quot;.csv" in page, page
+        assert "<td class=\"nhsuk-table__cell\">3</td>" in page and "Not a valid email address" in page, page
+        assert "Send 3 messages" in page, page
+        assert browser.get("/services/%s/jobs/%s" % (other, job_id))[0] == 404, "another service's URL"
+        assert browser.post(job_path + "/start", {})[0] == 403, "no CSRF token"
+
+        status, headers, _ = browser.post(job_path + "/start", {"csrf_token": csrf})
+        assert status == 303 and headers["location"] == job_path, (status, headers)
+        assert browser.post(job_path + "/start", {"csrf_token": csrf})[0] == 303, "a second click starts nothing"
+        deadline = time.time() + 60
+        progress = {}
+        while time.time() < deadline:
+            status, _, body = browser.get(job_path + "/progress")
+            assert status == 200, (status, body)
+            progress = json.loads(body)
+            if progress["status"] == "finished" and progress["delivered"] == 3:
+                break
+            time.sleep(0.3)
+        assert progress == {"status": "finished", "status_label": "Sent", "rows": 4, "rows_done": 4, "sent": 3,
+                            "sending": 0, "delivered": 3, "failed": 0}, progress
+        status, _, page = browser.get(job_path)
+        assert status == 200 and 'id="job-delivered">3<' in page and "data-job-progress" in page, page
+        status, _, page = browser.get(base + "/jobs")
+        assert status == 200 and "clinic &quot;list&quot;.csv" in page and "Sent" in page, page
+        subjects = sorted(str(email.message_from_bytes(raw, policy=email.policy.default)["subject"])
+                          for raw, _ in sink.messages())
+        assert subjects == ["Hello Jo", "Hello Lee, Jr", "Hello Pat"], subjects
+
+        # The same from the shell: row errors to stderr, the job's id out, started with --start.
+        path = os.path.join(ws.dir, "from-shell.csv")
+        with open(path, "w") as f:
+            f.write("email address,name\nlist.canary.four@example.org,Kim\nbad,X\n")
+        code, out, err = herald.run_cli("job", "send", "--service", mine, "--template", template, "--file", path,
+                                        "--start", check=False)
+        assert code == 0 and "row 3: Not a valid email address" in err and "1 to send" in err, (code, out, err)
+        shell_job = out.strip()
+        deadline = time.time() + 60
+        while "delivered 1" not in herald.run_cli("job", "status", "--service", mine, "--job", shell_job):
+            assert time.time() < deadline, "the shell's job was not delivered"
+            time.sleep(0.3)
+        listed = herald.run_cli("job", "list", "--service", mine)
+        assert shell_job in listed and job_id in listed and "finished 4/4" in listed, listed
+
+        # The API lists a list's notifications only when asked (GOV.UK's include_jobs).
+        status, body = herald.request("GET", "/v2/notifications", key=herald.keys[mine])
+        assert status == 200 and body["notifications"] == [], body
+        status, body = herald.request("GET", "/v2/notifications?include_jobs=true", key=herald.keys[mine])
+        assert status == 200 and len(body["notifications"]) == 4, body
+
+        herald.stop()
+        audit = [json.loads(l) for l in herald.run_cli("audit", "export").splitlines()]
+        uploaded = [e["objects"] for e in audit if e.get("action") == "job.uploaded"]
+        assert uploaded == [{"service_id": mine, "job_id": job_id, "template_id": template, "rows": "4"},
+                            {"service_id": mine, "job_id": shell_job, "template_id": template, "rows": "2"}], uploaded
+        assert [e["objects"] for e in audit if e.get("action") == "job.started"] == [
+            {"service_id": mine, "job_id": job_id}, {"service_id": mine, "job_id": shell_job}], audit
+        # The file is personal data: none of it is on disk in the clear.
+        for name in os.listdir(herald.dir):
+            if name.startswith("herald.db"):
+                with open(os.path.join(herald.dir, name), "rb") as f:
+                    raw = f.read()
+                assert b"list.canary" not in raw and b"clinic \"list\"" not in raw, name
+
+
 if __name__ == "__main__":
     run_tests([test_enrol_sign_in_and_see_only_your_services, test_repeated_failures_lock_the_account,
-               test_user_commands_list_disable_and_relink, test_service_pages_answer_only_members_with_the_permission])
+               test_user_commands_list_disable_and_relink, test_service_pages_answer_only_members_with_the_permission,
+               test_sending_a_list_checks_every_row_first_then_sends_the_rest])

@@ -123,7 +123,8 @@ class MemoryStore final : public store::Store {
     for (const auto& [id, row] : notifications_) {
       const auto& r = row.record;
       if (r.service != q.service || r.key_type != q.key_type || row.redacted || row.nhs_message_id ||
-          !in(q.types, r.type) || !in(q.statuses, r.status) || (q.reference && r.reference != q.reference) ||
+          (row.job_id && !q.include_jobs) || !in(q.types, r.type) || !in(q.statuses, r.status) ||
+          (q.reference && r.reference != q.reference) ||
           (before && std::make_pair(r.created_at, id.to_string()) >= *before)) {
         continue;
       }
@@ -439,6 +440,11 @@ class MemoryStore final : public store::Store {
     std::erase_if(nhs_callbacks_, [&](const auto& entry) {
       return entry.second.record.service == service && entry.second.record.created_at < cutoff;
     });
+    for (auto& [id, job] : jobs_) {
+      if (job.service != service || job.created_at >= cutoff) continue;
+      job.file_name.clear();
+      job.contents.clear();
+    }
     return outcome;
   }
   Result<std::optional<store::StillSealed>> next_sealed_notification(ServiceId service, Timestamp from) override {
@@ -985,6 +991,108 @@ class MemoryStore final : public store::Store {
     webauthn_credentials_.erase(it);
     return true;
   }
+  // JobStore. The file is kept as given (no sealing, so no data key to lose); a job of an unknown
+  // service is kFailedPrecondition, as the SQL backends' foreign key makes it.
+  Result<void> create_job(const store::JobRecord& job) override {
+    std::lock_guard lock(mutex_);
+    if (job.row_count < 0) return invalid_argument("a job's row count is never negative");
+    if (services_.count(job.service) == 0) return failed_precondition("no service " + job.service.to_string());
+    if (jobs_.count(job.id) != 0) return failed_precondition("a job has that id");
+    store::JobRecord pending = job;
+    pending.status = store::JobStatus::kPending;
+    pending.next_row = 0;
+    pending.started_at.reset();
+    pending.finished_at.reset();
+    jobs_[job.id] = std::move(pending);
+    return ok();
+  }
+  Result<std::optional<store::JobRecord>> find_job(ServiceId service, Uuid id) override {
+    std::lock_guard lock(mutex_);
+    auto it = jobs_.find(id);
+    if (it == jobs_.end() || it->second.service != service) return std::optional<store::JobRecord>();
+    return std::optional(it->second);
+  }
+  Result<std::vector<store::JobRecord>> jobs_for_service(ServiceId service, int limit) override {
+    std::lock_guard lock(mutex_);
+    std::vector<store::JobRecord> out;
+    for (const auto& [id, job] : jobs_) {
+      if (job.service != service) continue;
+      out.push_back(job);
+      out.back().contents.clear();
+    }
+    std::sort(out.begin(), out.end(), [](const auto& a, const auto& b) {
+      return std::make_pair(a.created_at, a.id.to_string()) > std::make_pair(b.created_at, b.id.to_string());
+    });
+    if (out.size() > static_cast<std::size_t>(std::max(limit, 0))) out.resize(static_cast<std::size_t>(limit));
+    return out;
+  }
+  Result<bool> start_job(ServiceId service, Uuid id, Timestamp now) override {
+    std::lock_guard lock(mutex_);
+    auto it = jobs_.find(id);
+    if (it == jobs_.end() || it->second.service != service || it->second.status != store::JobStatus::kPending) {
+      return false;
+    }
+    it->second.status = store::JobStatus::kInProgress;
+    it->second.started_at = now;
+    return true;
+  }
+  Result<std::vector<store::JobRecord>> jobs_in_progress(int limit) override {
+    std::lock_guard lock(mutex_);
+    std::vector<store::JobRecord> out;
+    for (const auto& [id, job] : jobs_) {
+      if (job.status != store::JobStatus::kInProgress) continue;
+      out.push_back(job);
+      out.back().file_name.clear();
+      out.back().contents.clear();
+    }
+    std::sort(out.begin(), out.end(), [](const auto& a, const auto& b) {
+      return std::make_pair(a.created_at, a.id.to_string()) < std::make_pair(b.created_at, b.id.to_string());
+    });
+    if (out.size() > static_cast<std::size_t>(std::max(limit, 0))) out.resize(static_cast<std::size_t>(limit));
+    return out;
+  }
+  Result<bool> save_job_rows(ServiceId service, Uuid job, int from_row, int to_row,
+                             const std::vector<store::NotificationRecord>& notifications, const std::vector<int>& rows,
+                             Timestamp now) override {
+    std::lock_guard lock(mutex_);
+    if (from_row < 0 || to_row < from_row || rows.size() != notifications.size()) {
+      return invalid_argument("a job's rows are saved as a range, one row number per notification");
+    }
+    for (const auto& record : notifications) {
+      if (record.service != service) return invalid_argument("a job's notifications are its service's");
+    }
+    auto it = jobs_.find(job);
+    if (it == jobs_.end() || it->second.service != service || it->second.status != store::JobStatus::kInProgress ||
+        it->second.next_row != from_row) {
+      return false;  // another worker saved these rows first (or the job is not running)
+    }
+    if (to_row > it->second.row_count) return invalid_argument("rows past the end of job " + job.to_string());
+    it->second.next_row = to_row;
+    if (to_row == it->second.row_count) {
+      it->second.status = store::JobStatus::kFinished;
+      it->second.finished_at = now;
+    }
+    for (std::size_t i = 0; i < notifications.size(); ++i) {
+      const auto& record = notifications[i];
+      Row row{record, record.queued ? std::optional(record.created_at) : std::nullopt, std::nullopt, false};
+      row.job_id = job;
+      row.job_row = rows[i];
+      notifications_[record.id] = std::move(row);
+    }
+    return true;
+  }
+  Result<store::StatusCounts> job_status_counts(ServiceId service, Uuid job) override {
+    std::lock_guard lock(mutex_);
+    std::map<std::string, std::pair<store::NotificationStatus, std::int64_t>> by_name;  // the backends' order
+    for (const auto& [id, row] : notifications_) {
+      if (row.record.service != service || row.job_id != job) continue;
+      auto& count = by_name.try_emplace(store::status_name(row.record.status), row.record.status, 0).first->second;
+      ++count.second;
+    }
+    store::StatusCounts out;
+    for (const auto& [name, count] : by_name) out.push_back(count);
+    return out;
+  }
   Result<std::vector<crypto::AuditEntry>> append_audit(std::vector<crypto::AuditEntry> entries) override {
     std::lock_guard lock(mutex_);
     for (auto& e : entries) {
@@ -1019,6 +1127,8 @@ class MemoryStore final : public store::Store {
     std::optional<Timestamp> callback_due_at;
     bool redacted = false;
     std::optional<std::string> nhs_message_id = std::nullopt;
+    std::optional<Uuid> job_id = std::nullopt;  // made from this row of a job's file
+    int job_row = 0;
   };
   struct NhsCascadeState {
     std::optional<Timestamp> lease_until;
@@ -1085,6 +1195,7 @@ class MemoryStore final : public store::Store {
   }
   std::map<TemplateId, std::vector<store::TemplateRecord>> templates_;  // versions in order
   std::map<NotificationId, Row> notifications_;
+  std::map<Uuid, store::JobRecord> jobs_;
   std::vector<crypto::AuditEntry> audit_;
 };
 

@@ -163,7 +163,20 @@ Page PageHandlers::signed_in_page(const domain::users::SignedIn& who, const std:
 std::optional<net::Response> PageHandlers::check_post(const net::Request& request, Post& out) {
   if (!same_origin(request)) return forbidden(request, "cross-origin form");
   out.who = signed_in(request, out.token);
-  out.fields = parse_form(request.body);
+  const auto boundary = multipart::boundary_of(request.header("Content-Type").value_or(""));
+  if (boundary) {
+    auto parts = multipart::parse(request.body, *boundary);
+    if (!parts) return forbidden(request, "malformed form: " + parts.error().message);
+    for (multipart::Part& part : *parts) {
+      if (part.filename) {
+        out.files.push_back(std::move(part));
+      } else {
+        out.fields.emplace_back(std::move(part.name), std::move(part.data));
+      }
+    }
+  } else {
+    out.fields = parse_form(request.body);
+  }
   if (out.token.empty() || !Users::csrf_matches(out.token, field(out.fields, "csrf_token"))) {
     return forbidden(request, "missing or wrong CSRF token");
   }
@@ -194,6 +207,51 @@ std::optional<net::Response> PageHandlers::open_service(const net::Request& requ
   out.permissions = std::move(*permissions);
   if (!out.can(needed)) return not_permitted(request, out, domain::users::permission_name(needed));
   return std::nullopt;
+}
+
+std::string service_path(const ServiceAccess& access, std::string_view rest) {
+  return "/services/" + access.service.id.to_string() + std::string(rest);
+}
+
+Page PageHandlers::service_page(const ServiceAccess& access, std::string current, std::string title,
+                                std::string main_html) {
+  Page page = signed_in_page(
+      access.who, access.token, std::move(title),
+      "<span class=\"nhsuk-caption-l\">" + html_escape(access.service.name) + "</span>" + std::move(main_html));
+  page.navigation.emplace_back(service_path(access), "Overview");
+  page.navigation.emplace_back(service_path(access, "/notifications"), "Messages");
+  page.navigation.emplace_back(service_path(access, "/templates"), "Templates");
+  page.navigation.emplace_back(service_path(access, "/team"), "Team");
+  if (access.can(Permission::kManageApiKeys)) {
+    page.navigation.emplace_back(service_path(access, "/api-keys"), "API keys");
+  }
+  if (access.can(Permission::kManageSettings)) {
+    page.navigation.emplace_back(service_path(access, "/settings"), "Settings");
+  }
+  page.current = std::move(current);
+  return page;
+}
+
+Page PageHandlers::form_page(const ServiceAccess& access, std::string current, const std::string& title,
+                             const std::string& action, const std::string& fields, std::string_view button,
+                             std::vector<FieldError> errors) {
+  Page page =
+      service_page(access, std::move(current), title,
+                   heading(title) + form(action, domain::users::Users::csrf_token(access.token), fields, button));
+  page.errors = std::move(errors);
+  return page;
+}
+
+void PageHandlers::audit(const net::Request& request, const ServiceAccess& access, std::string action,
+                         std::vector<std::pair<std::string, std::string>> objects, std::string outcome) {
+  objects.insert(objects.begin(), {"service_id", access.service.id.to_string()});
+  record(actor_of(access.who.user.id), std::move(action), std::move(objects), std::move(outcome), request);
+}
+
+std::optional<net::Response> PageHandlers::open_post(const net::Request& request, const PathParams& params,
+                                                     Permission needed, ServiceAccess& access, Post& post) {
+  if (auto refused = check_post(request, post)) return refused;
+  return open_service(request, params, needed, access);
 }
 
 net::Response PageHandlers::not_permitted(const net::Request& request, const ServiceAccess& access,

@@ -14,6 +14,7 @@
 
 #include "api/admin/handlers.h"
 #include "api/admin/pages.h"
+#include "core/multipart.h"
 #include "core/url.h"
 
 namespace herald::api::admin {
@@ -43,11 +44,13 @@ std::string safe_next(std::string_view next);
 // To the re-authentication page, then back to `next`.
 net::Response reauthentication_needed(std::string_view next);
 
-// A form posted by a signed-in user, checked (same origin, the session's CSRF token).
+// A form posted by a signed-in user, checked (same origin, the session's CSRF token). A
+// multipart form's text fields are in `fields`, its file inputs in `files`.
 struct Post {
   std::string token;                           // the session's
   std::optional<domain::users::SignedIn> who;  // nullopt: the session has ended
   FormFields fields;
+  std::vector<multipart::Part> files;
 };
 
 // A request for one of a service's pages by a member allowed to see it.
@@ -58,6 +61,9 @@ struct ServiceAccess {
   std::vector<domain::users::Permission> permissions;
   bool can(domain::users::Permission p) const;
 };
+
+// "/services/{id}" and `rest` after it.
+std::string service_path(const ServiceAccess& access, std::string_view rest = {});
 
 class PageHandlers {
  protected:
@@ -96,13 +102,28 @@ class PageHandlers {
                                             domain::users::Permission needed, ServiceAccess& out);
   // A 403 page for a member without the permission an action needs (audited).
   net::Response not_permitted(const net::Request& request, const ServiceAccess& access, std::string_view what);
+  // A form post to one of the service's pages: checked (origin, CSRF token), the user still
+  // signed in and holding `needed` there. nullopt: go on, with `access` and `post`.
+  std::optional<net::Response> open_post(const net::Request& request, const PathParams& params,
+                                         domain::users::Permission needed, ServiceAccess& access, Post& post);
+  // A page of the service, with its navigation (the pages this user may use).
+  Page service_page(const ServiceAccess& access, std::string current, std::string title, std::string main_html);
+  // A page of the service that is one form: its heading (the title), the form posting `fields`
+  // to `action` with the session's CSRF token, and the errors of the last try.
+  Page form_page(const ServiceAccess& access, std::string current, const std::string& title, const std::string& action,
+                 const std::string& fields, std::string_view button, std::vector<FieldError> errors);
+  // Audits a change to the service by the signed-in user (the service first among its objects).
+  void audit(const net::Request& request, const ServiceAccess& access, std::string action,
+             std::vector<std::pair<std::string, std::string>> objects, std::string outcome = "success");
 
   Dependencies deps_;
   std::string origin_;  // of the public URL; empty: the request's own
 };
 
-// The routes of a service's pages (service_pages.cc) and of the audit log (audit_pages.cc).
+// The routes of a service's pages (service_pages.cc), of sending to a list (job_pages.cc) and of
+// the audit log (audit_pages.cc).
 void register_service_pages(Router& router, const Dependencies& deps);
+void register_job_pages(Router& router, const Dependencies& deps);
 void register_audit_pages(Router& router, const Dependencies& deps);
 
 }  // namespace herald::api::admin

@@ -550,6 +550,7 @@ class Handlers : public PageHandlers {
 void register_routes(Router& router, const Dependencies& deps) {
   Handlers::install(router, std::make_shared<Handlers>(deps));
   register_service_pages(router, deps);
+  register_job_pages(router, deps);
   register_audit_pages(router, deps);
 }
 

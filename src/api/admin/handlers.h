@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "api/router.h"
+#include "domain/jobs.h"
 #include "domain/notifications.h"
 #include "domain/users/users.h"
 #include "store/store.h"
@@ -34,6 +35,7 @@ struct Dependencies {
   store::NotificationStore& notifications;  // read only: finding a service's notifications
   store::AuditStore& audit;                 // read only: the audit log's pages
   domain::Notifications& sender;            // sending a template to one person
+  domain::Jobs& jobs;                       // sending a template to a list (a CSV file)
   const Clock& clock;
   // Where browsers reach the UI, ending in '/' (its origin is the only one whose forms are
   // taken); empty: the origin of the request's own Host.

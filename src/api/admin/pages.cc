@@ -88,8 +88,9 @@ std::string hidden(std::string_view name, std::string_view value) {
 }
 
 std::string form(std::string_view action, std::string_view csrf_token, std::string_view fields_html,
-                 std::string_view button_text) {
-  std::string html = "<form action=\"" + html_escape(action) + "\" method=\"post\" novalidate>";
+                 std::string_view button_text, bool with_files) {
+  std::string html = "<form action=\"" + html_escape(action) + "\" method=\"post\" novalidate" +
+                     (with_files ? " enctype=\"multipart/form-data\"" : "") + ">";
   if (!csrf_token.empty()) html += hidden("csrf_token", csrf_token);
   html += fields_html;
   html += "<button class=\"nhsuk-button\" data-module=\"nhsuk-button\" type=\"submit\">" + html_escape(button_text) +
@@ -233,9 +234,11 @@ std::string human_time(Timestamp t) {
   return std::to_string(day) + " " + kMonths[month - 1] + " " + iso.substr(0, 4) + " at " + iso.substr(11, 5) + " UTC";
 }
 
-std::string summary_row(std::string_view key, std::string_view value) {
+std::string summary_row(std::string_view key, std::string_view value, std::string_view value_id) {
   return "<div class=\"nhsuk-summary-list__row\"><dt class=\"nhsuk-summary-list__key\">" + html_escape(key) +
-         "</dt><dd class=\"nhsuk-summary-list__value\">" + html_escape(value) + "</dd></div>";
+         "</dt><dd class=\"nhsuk-summary-list__value\"" +
+         (value_id.empty() ? std::string() : " id=\"" + html_escape(value_id) + "\"") + ">" + html_escape(value) +
+         "</dd></div>";
 }
 
 std::string small_form(std::string_view action, std::string_view csrf_token, std::string_view fields_html,

@@ -37,9 +37,10 @@ std::string render(const Page& page);
 // The message of the error about field `id`, or "".
 std::string error_for(const std::vector<FieldError>& errors, std::string_view id);
 
-// A form posting to `action` with a hidden CSRF token (when given) and `fields_html` inside.
+// A form posting to `action` with a hidden CSRF token (when given) and `fields_html` inside;
+// `with_files`: as multipart/form-data (a file input).
 std::string form(std::string_view action, std::string_view csrf_token, std::string_view fields_html,
-                 std::string_view button_text);
+                 std::string_view button_text, bool with_files = false);
 // A text input in its form group, with its label, optional hint and error message.
 struct Input {
   std::string id;  // also its name
@@ -75,8 +76,8 @@ std::string table(std::string_view caption, const std::vector<std::string>& head
 std::string button_link(std::string_view href, std::string_view text, bool secondary = false);
 // "3 December 2026 at 12:30 UTC".
 std::string human_time(Timestamp t);
-// One row of an nhsuk-summary-list.
-std::string summary_row(std::string_view key, std::string_view value);
+// One row of an nhsuk-summary-list (its value with `value_id`, when given, for scripts to update).
+std::string summary_row(std::string_view key, std::string_view value, std::string_view value_id = {});
 // A one-button form for an action on a row of a table (a small secondary button); `label` says
 // what it acts on for screen readers ("Remove Blue key").
 std::string small_form(std::string_view action, std::string_view csrf_token, std::string_view fields_html,

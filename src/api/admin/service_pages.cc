@@ -23,10 +23,6 @@ namespace {
 
 using domain::users::Permission;
 
-std::string service_path(const ServiceAccess& access, std::string_view rest = {}) {
-  return "/services/" + access.service.id.to_string() + std::string(rest);
-}
-
 std::string capitalised(std::string text) {
   if (!text.empty() && text.front() >= 'a' && text.front() <= 'z') text.front() = static_cast<char>(text.front() - 32);
   return text;
@@ -94,50 +90,6 @@ class ServicePages : public PageHandlers {
   }
 
  private:
-  // A page of the service, with its navigation (the pages this user may use).
-  Page service_page(const ServiceAccess& access, std::string current, std::string title, std::string main_html) {
-    Page page = signed_in_page(
-        access.who, access.token, std::move(title),
-        "<span class=\"nhsuk-caption-l\">" + html_escape(access.service.name) + "</span>" + std::move(main_html));
-    page.navigation.emplace_back(service_path(access), "Overview");
-    page.navigation.emplace_back(service_path(access, "/notifications"), "Messages");
-    page.navigation.emplace_back(service_path(access, "/templates"), "Templates");
-    page.navigation.emplace_back(service_path(access, "/team"), "Team");
-    if (access.can(Permission::kManageApiKeys)) {
-      page.navigation.emplace_back(service_path(access, "/api-keys"), "API keys");
-    }
-    if (access.can(Permission::kManageSettings)) {
-      page.navigation.emplace_back(service_path(access, "/settings"), "Settings");
-    }
-    page.current = std::move(current);
-    return page;
-  }
-
-  // A page of the service that is one form: its heading (the title), the form posting `fields`
-  // to `action` with the session's CSRF token, and the errors of the last try.
-  Page form_page(const ServiceAccess& access, std::string current, const std::string& title, const std::string& action,
-                 const std::string& fields, std::string_view button, std::vector<FieldError> errors) {
-    Page page =
-        service_page(access, std::move(current), title,
-                     heading(title) + form(action, domain::users::Users::csrf_token(access.token), fields, button));
-    page.errors = std::move(errors);
-    return page;
-  }
-
-  void audit(const net::Request& request, const ServiceAccess& access, std::string action,
-             std::vector<std::pair<std::string, std::string>> objects, std::string outcome = "success") {
-    objects.insert(objects.begin(), {"service_id", access.service.id.to_string()});
-    record(actor_of(access.who.user.id), std::move(action), std::move(objects), std::move(outcome), request);
-  }
-
-  // A form post to one of the service's pages: checked (origin, CSRF token), the user still
-  // signed in and holding `needed` there. nullopt: go on, with `access` and `post`.
-  std::optional<net::Response> open_post(const net::Request& request, const PathParams& params, Permission needed,
-                                         ServiceAccess& access, Post& post) {
-    if (auto refused = check_post(request, post)) return refused;
-    return open_service(request, params, needed, access);
-  }
-
   net::Response overview(const net::Request& request, const PathParams& params) {
     ServiceAccess access;
     if (auto refused = open_service(request, params, Permission::kView, access)) return *refused;
@@ -389,6 +341,7 @@ class ServicePages : public PageHandlers {
                            base + "/letter-preview.pdf" + version_query);
     if (access.can(Permission::kSend) && !shown->archived && shown->type != store::Channel::kLetter) {
       main += button_link(base + "/send", "Send this message");
+      main += " " + button_link(base + "/upload", "Send to a list", true);
     }
     if (access.can(Permission::kManageTemplates) && !shown->archived) {
       main += " " + button_link(base + "/edit", "Edit this template", true);
@@ -763,7 +716,8 @@ class ServicePages : public PageHandlers {
         "\" method=\"get\" novalidate>" +
         input({"to", "Email address or phone number", "text", to, "off",
                "Messages are kept for " + std::to_string(access.service.retention_days) + " days", error}) +
-        "<button class=\"nhsuk-button\" data-module=\"nhsuk-button\" type=\"submit\">Search</button></form>" + results;
+        "<button class=\"nhsuk-button\" data-module=\"nhsuk-button\" type=\"submit\">Search</button></form>" + results +
+        "<p>" + link(service_path(access, "/jobs"), "Lists sent") + "</p>";
     Page page = service_page(access, service_path(access, "/notifications"), "Find messages", main);
     if (!error.empty()) page.errors = {{error, "to"}};
     return html(error.empty() ? 200 : 400, page);

@@ -209,6 +209,7 @@ net::Response list_notifications(const Dependencies& deps, const net::Request& r
     query.statuses = std::move(filters.statuses);
     query.reference = std::move(filters.reference);
     query.older_than = filters.older_than;
+    query.include_jobs = filters.include_jobs;
     query.limit = kPageSize;
     auto page = deps.notifications.list(caller, std::move(query));
     if (!page) return error_response(page.error());

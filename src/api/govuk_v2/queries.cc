@@ -115,6 +115,7 @@ std::variant<ListNotificationsRequest, net::Response> parse_list_notifications(s
   if (!include_jobs.empty() && include_jobs.front() != "true" && include_jobs.front() != "True") {
     errors.push_back({"ValidationError", "include_jobs " + unquoted(include_jobs.front()) + " is not one of [true, True]"});
   }
+  request.include_jobs = !include_jobs.empty();
   const auto older_than = values_of(params, "older_than");
   if (!older_than.empty()) {
     auto id = NotificationId::parse(older_than.front());

@@ -28,6 +28,7 @@ struct ListNotificationsRequest {
   std::vector<store::NotificationStatus> statuses;  // GOV.UK's aliases (failed, accepted, received) expanded
   std::optional<std::string> reference;
   std::optional<NotificationId> older_than;
+  bool include_jobs = false;  // also notifications sent from a list in the admin UI
   // The validated filters as GOV.UK echoes them in links.current (older_than excluded): one
   // entry per key in first-seen order, all values for list keys, the first for the others.
   QueryParams echo;

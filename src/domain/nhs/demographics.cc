@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <array>
 
+#include "core/csv.h"
 #include "core/json.h"
 #include "domain/nhs/json_fields.h"
 #include "domain/nhs/messages.h"
@@ -33,58 +34,6 @@ std::optional<bool> parse_flag(std::string_view s) {
 }
 
 bool known_format(std::string_view s) { return s.empty() || s == "large_print" || s == "braille" || s == "audio"; }
-
-// RFC 4180: fields separated by commas, records by CRLF or LF; a field in double quotes may hold
-// commas, line breaks and doubled quotes. kInvalidArgument for a stray quote.
-Result<std::vector<std::vector<std::string>>> parse_csv(std::string_view text) {
-  std::vector<std::vector<std::string>> rows;
-  std::vector<std::string> row;
-  std::string field;
-  bool quoted = false, was_quoted = false;
-  std::size_t line = 1;
-  auto end_field = [&] {
-    row.push_back(std::move(field));
-    field.clear();
-    was_quoted = false;
-  };
-  for (std::size_t i = 0; i < text.size(); ++i) {
-    const char c = text[i];
-    if (quoted) {
-      if (c == '"' && i + 1 < text.size() && text[i + 1] == '"') {
-        field += '"';
-        ++i;
-      } else if (c == '"') {
-        quoted = false;
-      } else {
-        if (c == '\n') ++line;
-        field += c;
-      }
-      continue;
-    }
-    if (c == '"') {
-      if (!field.empty() || was_quoted) return invalid_argument("line " + std::to_string(line) + ": stray quote");
-      quoted = was_quoted = true;
-    } else if (c == ',') {
-      end_field();
-    } else if (c == '\r' && i + 1 < text.size() && text[i + 1] == '\n') {
-      continue;
-    } else if (c == '\n') {
-      end_field();
-      rows.push_back(std::move(row));
-      row.clear();
-      ++line;
-    } else {
-      if (was_quoted) return invalid_argument("line " + std::to_string(line) + ": text after a closing quote");
-      field += c;
-    }
-  }
-  if (quoted) return invalid_argument("line " + std::to_string(line) + ": unterminated quote");
-  if (!field.empty() || !row.empty() || was_quoted) {
-    end_field();
-    rows.push_back(std::move(row));
-  }
-  return rows;
-}
 
 constexpr std::array<std::string_view, 19> kColumns = {
     "nhs_number",     "given_name",     "family_name",       "email",    "mobile",   "address_line_1", "address_line_2",
@@ -155,7 +104,7 @@ Result<std::optional<DemographicsRecord>> LocalDemographics::lookup(std::string_
 }
 
 Result<std::vector<ImportedDemographics>> parse_demographics_csv(std::string_view csv) {
-  auto rows = parse_csv(csv);
+  auto rows = csv::parse(csv);
   if (!rows) return rows.error();
   if (rows->empty()) return invalid_argument("line 1: a header row is required");
   const std::vector<std::string>& header = rows->front();

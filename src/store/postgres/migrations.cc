@@ -419,6 +419,30 @@ CREATE TABLE webauthn_credentials (
 );
 CREATE INDEX webauthn_credentials_user ON webauthn_credentials(user_id, created_at);
 )sql"},
+    // As SQLite's version 22. The job's id is text, as the notifications' job_id that points to it.
+    Migration{22, "jobs", R"sql(
+CREATE TABLE jobs (
+  id text PRIMARY KEY,
+  service_id uuid NOT NULL REFERENCES services(id),
+  template_id uuid NOT NULL,
+  template_version integer NOT NULL,
+  type text NOT NULL,
+  file_name bytea,
+  contents bytea,
+  row_count integer NOT NULL,
+  next_row integer NOT NULL,
+  status text NOT NULL CHECK (status IN ('pending', 'in-progress', 'finished', 'cancelled')),
+  created_by text NOT NULL,
+  created_at bigint NOT NULL,
+  started_at bigint,
+  finished_at bigint
+);
+CREATE INDEX jobs_service_created ON jobs(service_id, created_at, id);
+CREATE INDEX jobs_status ON jobs(status, created_at);
+ALTER TABLE notifications ADD COLUMN job_id text;
+ALTER TABLE notifications ADD COLUMN job_row integer;
+CREATE INDEX notifications_job ON notifications(job_id) WHERE job_id IS NOT NULL;
+)sql"},
 };
 
 static_assert(kMigrations.back().version == kSchemaVersion, "add the PostgreSQL form of every SQLite migration");

@@ -46,14 +46,17 @@ Result<PgResult> exec_retrying(PgConnection& connection, const std::string& sql,
 
 }  // namespace
 
-std::string notification_insert_sql(std::size_t rows, bool with_nhs_message_id) {
+std::string notification_insert_sql(std::size_t rows, NotificationLink link) {
+  const char* link_columns = link == NotificationLink::kNhsMessage ? ", nhs_message_id"
+                             : link == NotificationLink::kJob      ? ", job_id, job_row"
+                                                                   : "";
+  const int link_values = link == NotificationLink::kNhsMessage ? 1 : link == NotificationLink::kJob ? 2 : 0;
   return std::string(
              "INSERT INTO notifications (id, service_id, api_key_id, key_type, template_id, template_version, "
              "notification_type, status, reference_sealed, recipient, personalisation, subject, body, "
              "one_click_unsubscribe_url, created_at, due_at, recipient_index, sender, billable_units, "
              "rate_multiplier, postage, updated_at, sent_at, reference_index") +
-         (with_nhs_message_id ? ", nhs_message_id" : "") + ") VALUES " +
-         placeholders(rows, kInsertColumns + (with_nhs_message_id ? 1 : 0));
+         link_columns + ") VALUES " + placeholders(rows, kInsertColumns + link_values);
 }
 
 void add_notification_values(Params& params, const SealedNotification& r) {

@@ -25,11 +25,16 @@
 
 namespace herald::store::postgres {
 
-// The notifications' INSERT, shared by the batch writer and the NHS cascade (PgStore::save_nhs_step):
-// "INSERT INTO notifications (...) VALUES (...), ..." for `rows` rows, each of the values
-// add_notification_values adds and, when `with_nhs_message_id`, one more after them: the id of
-// the NHS Notify message whose channel the notification carries. No ON CONFLICT clause.
-std::string notification_insert_sql(std::size_t rows, bool with_nhs_message_id = false);
+// What the notifications of one INSERT are linked to, each row's values after those
+// add_notification_values adds: nothing (the API's); the id of the NHS Notify message whose
+// channel it carries (one more value); the id of the job and the row of the job's file it was
+// made from (two more).
+enum class NotificationLink { kNone, kNhsMessage, kJob };
+
+// The notifications' INSERT, shared by the batch writer, the NHS cascade (PgStore::save_nhs_step)
+// and jobs (PgStore::save_job_rows): "INSERT INTO notifications (...) VALUES (...), ..." for
+// `rows` rows. No ON CONFLICT clause.
+std::string notification_insert_sql(std::size_t rows, NotificationLink link = NotificationLink::kNone);
 // Adds one sealed notification's values, in notification_insert_sql's order.
 void add_notification_values(Params& params, const SealedNotification& row);
 

@@ -852,6 +852,7 @@ Result<std::vector<NotificationRecord>> PgStore::list_notifications(const Notifi
         std::string sql = std::string("SELECT ") + kNotificationColumns +
                           " FROM notifications WHERE service_id = $1 AND key_type = $2 AND redacted_at IS NULL "
                           "AND nhs_message_id IS NULL";
+        if (!query.include_jobs) sql += " AND job_id IS NULL";
         const auto next = [&params] { return "$" + std::to_string(params.size()); };
         if (!query.types.empty()) {
           std::vector<std::string> names;
@@ -972,8 +973,13 @@ Result<RetentionOutcome> PgStore::redact_before(ServiceId service, Timestamp cut
       HERALD_TRY(db.run("DELETE FROM inbound_sms WHERE service_id = $1 AND created_at < $2",
                         Params().text(id).integer(to_micros(cutoff))));
       // NHS Notify callbacks made that long ago (pending or dead): their bodies go with the day's key.
-      return db.run("DELETE FROM nhs_callbacks WHERE service_id = $1 AND created_at < $2",
-                    Params().text(id).integer(to_micros(cutoff)));
+      HERALD_TRY(db.run("DELETE FROM nhs_callbacks WHERE service_id = $1 AND created_at < $2",
+                        Params().text(id).integer(to_micros(cutoff))));
+      // Jobs stay (their counts and progress), their files emptied.
+      return db.run(
+          "UPDATE jobs SET file_name = NULL, contents = NULL WHERE service_id = $1 AND created_at < $2 "
+          "AND (file_name IS NOT NULL OR contents IS NOT NULL)",
+          Params().text(id).integer(to_micros(cutoff)));
     });
   }));
   return outcome;
@@ -1562,7 +1568,7 @@ Result<bool> PgStore::save_nhs_step(const NhsCascadeStep& step, Timestamp now) {
           add_notification_values(params, notifications[i]);
           params.text(m.id);
         }
-        HERALD_TRY(db.run(notification_insert_sql(count, /*with_nhs_message_id=*/true), params));
+        HERALD_TRY(db.run(notification_insert_sql(count, NotificationLink::kNhsMessage), params));
       }
       if (step.events_through > 0) {
         // The events the step took into account; later ones (which woke it) wait for the next.
@@ -2450,6 +2456,209 @@ Result<bool> PgStore::delete_webauthn_credential(Uuid user, std::string_view cre
                         Params().bytes(credential_id).text(user.to_string()));
     if (!rows) return rows.error();
     return rows->affected() == 1;
+  });
+}
+
+// JobStore.
+
+namespace {
+
+// A jobs row as selected by kJobColumns (contents NULL when the query left them out).
+SealedJob read_job(const PgResult& rows, int i) {
+  SealedJob j;
+  j.id = rows.text(i, 0);
+  j.service = rows.text(i, 1);
+  j.template_id = rows.text(i, 2);
+  j.template_version = rows.integer(i, 3);
+  j.type = rows.text(i, 4);
+  j.file_name = rows.optional_bytes(i, 5);
+  j.contents = rows.optional_bytes(i, 6);
+  j.row_count = rows.integer(i, 7);
+  j.next_row = rows.integer(i, 8);
+  j.status = rows.text(i, 9);
+  j.created_by = rows.text(i, 10);
+  j.created_at = rows.integer(i, 11);
+  j.started_at = rows.optional_integer(i, 12);
+  j.finished_at = rows.optional_integer(i, 13);
+  return j;
+}
+
+// kJobColumns with contents (or the whole file) read as NULL: listings never read the file.
+constexpr const char* kJobColumnsWithoutContents =
+    "id, service_id, template_id, template_version, type, file_name, NULL::bytea, row_count, next_row, status, "
+    "created_by, created_at, started_at, finished_at";
+constexpr const char* kJobColumnsWithoutFile =
+    "id, service_id, template_id, template_version, type, NULL::bytea, NULL::bytea, row_count, next_row, status, "
+    "created_by, created_at, started_at, finished_at";
+
+}  // namespace
+
+Result<void> PgStore::create_job(const JobRecord& job) {
+  if (job.row_count < 0) return invalid_argument("a job's row count is never negative");
+  JobRecord pending = job;
+  pending.status = JobStatus::kPending;
+  pending.next_row = 0;
+  pending.started_at.reset();
+  pending.finished_at.reset();
+  auto sealed = seal_job(*cipher_, pending);
+  if (!sealed) return sealed.error();
+  const SealedJob& j = *sealed;
+  return with_connection<void>([&](PgConnection& db) -> Result<void> {
+    auto rows = db.exec(std::string("INSERT INTO jobs (") + kJobColumns +
+                            ") VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14) "
+                            "ON CONFLICT DO NOTHING",
+                        Params()
+                            .text(j.id)
+                            .text(j.service)
+                            .text(j.template_id)
+                            .integer(j.template_version)
+                            .text(j.type)
+                            .optional_bytes(j.file_name)
+                            .optional_bytes(j.contents)
+                            .integer(j.row_count)
+                            .integer(j.next_row)
+                            .text(j.status)
+                            .text(j.created_by)
+                            .integer(j.created_at)
+                            .optional_integer(j.started_at)
+                            .optional_integer(j.finished_at));
+    if (!rows) {
+      if (!is_constraint_violation(rows.error())) return rows.error();
+      return failed_precondition("no service " + j.service);
+    }
+    if (rows->affected() != 1) return failed_precondition("a job has that id");
+    return ok();
+  });
+}
+
+Result<std::optional<JobRecord>> PgStore::find_job(ServiceId service, Uuid id) {
+  auto row = with_connection<std::optional<SealedJob>>([&](PgConnection& db) -> Result<std::optional<SealedJob>> {
+    auto rows = db.exec(std::string("SELECT ") + kJobColumns + " FROM jobs WHERE id = $1 AND service_id = $2",
+                        Params().text(id.to_string()).text(service.to_string()));
+    if (!rows) return rows.error();
+    if (rows->rows() == 0) return std::optional<SealedJob>();
+    return std::optional<SealedJob>(read_job(*rows, 0));
+  });
+  if (!row) return row.error();
+  if (!*row) return std::optional<JobRecord>();
+  auto opened = open_job(*cipher_, **row);
+  // Its day's data key was destroyed: the file is gone, and the job with it.
+  if (!opened && opened.error().code == ErrorCode::kNotFound) return std::optional<JobRecord>();
+  if (!opened) return opened.error();
+  return std::optional<JobRecord>(std::move(*opened));
+}
+
+Result<std::vector<JobRecord>> PgStore::jobs_for_service(ServiceId service, int limit) {
+  auto rows = with_connection<std::vector<SealedJob>>([&](PgConnection& db) -> Result<std::vector<SealedJob>> {
+    auto result = db.exec(std::string("SELECT ") + kJobColumnsWithoutContents +
+                              " FROM jobs WHERE service_id = $1 ORDER BY created_at DESC, id DESC LIMIT $2",
+                          Params().text(service.to_string()).integer(limit));
+    if (!result) return result.error();
+    return read_all<SealedJob>(*result, [](const PgResult& r, int i) -> Result<SealedJob> { return read_job(r, i); });
+  });
+  if (!rows) return rows.error();
+  std::vector<JobRecord> out;
+  out.reserve(rows->size());
+  for (const SealedJob& row : *rows) {
+    auto opened = open_job(*cipher_, row);
+    if (!opened && opened.error().code == ErrorCode::kNotFound) continue;  // its data key is gone
+    if (!opened) return opened.error();
+    out.push_back(std::move(*opened));
+  }
+  return out;
+}
+
+Result<bool> PgStore::start_job(ServiceId service, Uuid id, Timestamp now) {
+  return with_connection<bool>([&](PgConnection& db) -> Result<bool> {
+    auto rows = db.exec(
+        "UPDATE jobs SET status = 'in-progress', started_at = $1 WHERE id = $2 AND service_id = $3 "
+        "AND status = 'pending'",
+        Params().integer(to_micros(now)).text(id.to_string()).text(service.to_string()));
+    if (!rows) return rows.error();
+    return rows->affected() == 1;
+  });
+}
+
+Result<std::vector<JobRecord>> PgStore::jobs_in_progress(int limit) {
+  auto rows = with_connection<std::vector<SealedJob>>([&](PgConnection& db) -> Result<std::vector<SealedJob>> {
+    auto result = db.exec(std::string("SELECT ") + kJobColumnsWithoutFile +
+                              " FROM jobs WHERE status = 'in-progress' ORDER BY created_at, id LIMIT $1",
+                          Params().integer(limit));
+    if (!result) return result.error();
+    return read_all<SealedJob>(*result, [](const PgResult& r, int i) -> Result<SealedJob> { return read_job(r, i); });
+  });
+  if (!rows) return rows.error();
+  std::vector<JobRecord> out;
+  out.reserve(rows->size());
+  for (const SealedJob& row : *rows) {
+    auto opened = open_job(*cipher_, row);  // nothing sealed to open
+    if (!opened) return opened.error();
+    out.push_back(std::move(*opened));
+  }
+  return out;
+}
+
+Result<bool> PgStore::save_job_rows(ServiceId service, Uuid job, int from_row, int to_row,
+                                    const std::vector<NotificationRecord>& notifications, const std::vector<int>& rows,
+                                    Timestamp now) {
+  if (from_row < 0 || to_row < from_row || rows.size() != notifications.size()) {
+    return invalid_argument("a job's rows are saved as a range, one row number per notification");
+  }
+  // Sealed here, on the caller's thread, before a connection is taken.
+  std::vector<SealedNotification> sealed;
+  sealed.reserve(notifications.size());
+  for (const NotificationRecord& record : notifications) {
+    if (record.service != service) return invalid_argument("a job's notifications are its service's");
+    auto row = seal_notification(*cipher_, record);
+    if (!row) return row.error();
+    sealed.push_back(std::move(*row));
+  }
+  const std::string job_id = job.to_string();
+  // Multi-row inserts of up to 1,000 notifications (26,000 parameters; PostgreSQL allows 65,535).
+  constexpr std::size_t kChunk = 1000;
+  return with_connection<bool>([&](PgConnection& db) -> Result<bool> {
+    bool saved = false;
+    HERALD_TRY(db.transaction([&]() -> Result<void> {
+      // Compare-and-set on next_row: of two nodes saving the same rows, the second waits for the
+      // first's row lock, then finds next_row moved and changes nothing.
+      auto updated = db.exec(
+          "UPDATE jobs SET next_row = $1, status = CASE WHEN $1 = row_count THEN 'finished' ELSE status END, "
+          "finished_at = CASE WHEN $1 = row_count THEN $2::bigint ELSE finished_at END "
+          "WHERE id = $3 AND service_id = $4 AND status = 'in-progress' AND next_row = $5 RETURNING row_count",
+          Params().integer(to_row).integer(to_micros(now)).text(job_id).text(service.to_string()).integer(from_row));
+      if (!updated) return updated.error();
+      if (updated->rows() != 1) return ok();
+      // An error rolls the transaction back, the update above with it.
+      if (to_row > updated->integer(0, 0)) return invalid_argument("rows past the end of job " + job_id);
+      for (std::size_t start = 0; start < sealed.size(); start += kChunk) {
+        const std::size_t count = std::min(kChunk, sealed.size() - start);
+        Params params;
+        for (std::size_t i = start; i < start + count; ++i) {
+          add_notification_values(params, sealed[i]);
+          params.text(job_id).integer(rows[i]);
+        }
+        HERALD_TRY(db.run(notification_insert_sql(count, NotificationLink::kJob), params));
+      }
+      saved = true;
+      return ok();
+    }));
+    return saved;
+  });
+}
+
+Result<StatusCounts> PgStore::job_status_counts(ServiceId service, Uuid job) {
+  return with_connection<StatusCounts>([&](PgConnection& db) -> Result<StatusCounts> {
+    auto rows = db.exec(
+        "SELECT status, count(*) FROM notifications WHERE service_id = $1 AND job_id = $2 GROUP BY status "
+        "ORDER BY status",
+        Params().text(service.to_string()).text(job.to_string()));
+    if (!rows) return rows.error();
+    return read_all<std::pair<NotificationStatus, std::int64_t>>(
+        *rows, [](const PgResult& r, int i) -> Result<std::pair<NotificationStatus, std::int64_t>> {
+          const auto status = parse_status(r.text(i, 0));
+          if (!status) return data_loss("unknown status in notifications: " + r.text(i, 0));
+          return std::make_pair(*status, r.integer(i, 1));
+        });
   });
 }
 

@@ -170,6 +170,16 @@ class PgStore final : public Store {
   Result<std::optional<WebAuthnCredential>> find_webauthn_credential(std::string_view credential_id) override;
   Result<bool> use_webauthn_credential(std::string_view credential_id, std::int64_t sign_count, Timestamp at) override;
   Result<bool> delete_webauthn_credential(Uuid user, std::string_view credential_id) override;
+  // JobStore.
+  Result<void> create_job(const JobRecord& job) override;
+  Result<std::optional<JobRecord>> find_job(ServiceId service, Uuid id) override;
+  Result<std::vector<JobRecord>> jobs_for_service(ServiceId service, int limit) override;
+  Result<bool> start_job(ServiceId service, Uuid id, Timestamp now) override;
+  Result<std::vector<JobRecord>> jobs_in_progress(int limit) override;
+  Result<bool> save_job_rows(ServiceId service, Uuid job, int from_row, int to_row,
+                             const std::vector<NotificationRecord>& notifications, const std::vector<int>& rows,
+                             Timestamp now) override;
+  Result<StatusCounts> job_status_counts(ServiceId service, Uuid job) override;
   Result<void> read_audit(std::int64_t after_seq, std::optional<Timestamp> since,
                           const std::function<Result<void>(const crypto::AuditEntry&)>& visit) override;
 

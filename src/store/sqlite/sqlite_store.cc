@@ -570,15 +570,26 @@ Result<std::vector<TemplateRecord>> SqliteStore::templates_for_service(ServiceId
 
 namespace {
 
-// Inserts one sealed notification (the accept path's and the NHS cascade's).
-Result<void> insert_sealed_notification(Connection& db, const SealedNotification& row) {
-  auto stmt = db.prepare(
+// The job and the row of its file a notification was made from (JobStore::save_job_rows).
+struct JobRowLink {
+  const std::string& job_id;
+  int row;
+};
+
+// Inserts one sealed notification (the accept path's, the NHS cascade's and jobs').
+Result<void> insert_sealed_notification(Connection& db, const SealedNotification& row,
+                                        const std::optional<JobRowLink>& job = std::nullopt) {
+  static const std::string columns =
       "INSERT INTO notifications (id, service_id, api_key_id, key_type, template_id, template_version, "
       "notification_type, status, reference_sealed, recipient, personalisation, subject, body, "
       "one_click_unsubscribe_url, created_at, due_at, recipient_index, sender, billable_units, rate_multiplier, "
-      "postage, updated_at, sent_at, reference_index) "
-      "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)");
+      "postage, updated_at, sent_at, reference_index";
+  static const std::string values = "?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?";
+  static const std::string plain = columns + ") VALUES (" + values + ")";
+  static const std::string linked = columns + ", job_id, job_row) VALUES (" + values + ", ?, ?)";
+  auto stmt = db.prepare(job ? linked : plain);
   if (!stmt) return stmt.error();
+  if (job) stmt->bind_text(25, job->job_id).bind_int(26, job->row);
   return stmt->bind_text(1, row.id)
       .bind_text(2, row.service)
       .bind_text(3, row.api_key)
@@ -696,6 +707,7 @@ Result<std::vector<NotificationRecord>> SqliteStore::list_notifications(const No
     std::string sql =
         std::string("SELECT ") + kNotificationColumns +
         " FROM notifications WHERE service_id = ? AND key_type = ? AND redacted_at IS NULL AND nhs_message_id IS NULL";
+    if (!query.include_jobs) sql += " AND job_id IS NULL";
     const auto in_list = [&sql](const char* column, std::size_t n) {
       if (n == 0) return;
       sql += std::string(" AND ") + column + " IN (?";
@@ -1272,7 +1284,13 @@ Result<RetentionOutcome> SqliteStore::redact_before(ServiceId service, Timestamp
     // NHS Notify callbacks made that long ago (pending or dead): their bodies go with the day's key.
     auto nhs_callbacks = db.prepare("DELETE FROM nhs_callbacks WHERE service_id = ? AND created_at < ?");
     if (!nhs_callbacks) return nhs_callbacks.error();
-    return nhs_callbacks->bind_text(1, id).bind_int(2, to_micros(cutoff)).run();
+    HERALD_TRY(nhs_callbacks->bind_text(1, id).bind_int(2, to_micros(cutoff)).run());
+    // Jobs stay (their counts and progress), their files emptied.
+    auto jobs = db.prepare(
+        "UPDATE jobs SET file_name = NULL, contents = NULL WHERE service_id = ? AND created_at < ? "
+        "AND (file_name IS NOT NULL OR contents IS NOT NULL)");
+    if (!jobs) return jobs.error();
+    return jobs->bind_text(1, id).bind_int(2, to_micros(cutoff)).run();
   }));
   return outcome;
 }
@@ -2779,6 +2797,210 @@ Result<bool> SqliteStore::delete_webauthn_credential(Uuid user, std::string_view
   });
   if (!result) return result.error();
   return deleted;
+}
+
+// JobStore.
+
+namespace {
+
+// A jobs row as selected by kJobColumns (contents NULL when the query left them out).
+SealedJob read_job(const Statement& row) {
+  SealedJob j;
+  j.id = row.column_text(0);
+  j.service = row.column_text(1);
+  j.template_id = row.column_text(2);
+  j.template_version = row.column_int(3);
+  j.type = row.column_text(4);
+  if (!row.column_is_null(5)) j.file_name = row.column_blob(5);
+  if (!row.column_is_null(6)) j.contents = row.column_blob(6);
+  j.row_count = row.column_int(7);
+  j.next_row = row.column_int(8);
+  j.status = row.column_text(9);
+  j.created_by = row.column_text(10);
+  j.created_at = row.column_int(11);
+  j.started_at = row.column_optional_int(12);
+  j.finished_at = row.column_optional_int(13);
+  return j;
+}
+
+// kJobColumns with file_name and contents (or both) read as NULL: listings never read the file.
+constexpr const char* kJobColumnsWithoutContents =
+    "id, service_id, template_id, template_version, type, file_name, NULL, row_count, next_row, status, "
+    "created_by, created_at, started_at, finished_at";
+constexpr const char* kJobColumnsWithoutFile =
+    "id, service_id, template_id, template_version, type, NULL, NULL, row_count, next_row, status, "
+    "created_by, created_at, started_at, finished_at";
+
+}  // namespace
+
+Result<void> SqliteStore::create_job(const JobRecord& job) {
+  if (job.row_count < 0) return invalid_argument("a job's row count is never negative");
+  JobRecord pending = job;
+  pending.status = JobStatus::kPending;
+  pending.next_row = 0;
+  pending.started_at.reset();
+  pending.finished_at.reset();
+  auto sealed = seal_job(*cipher_, pending);
+  if (!sealed) return sealed.error();
+  const SealedJob& j = *sealed;
+  return writer_->run([&](Connection& db) -> Result<void> {
+    auto stmt = db.prepare(std::string("INSERT INTO jobs (") + kJobColumns +
+                           ") VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING");
+    if (!stmt) return stmt.error();
+    auto stored = stmt->bind_text(1, j.id)
+                      .bind_text(2, j.service)
+                      .bind_text(3, j.template_id)
+                      .bind_int(4, j.template_version)
+                      .bind_text(5, j.type)
+                      .bind_optional_blob(6, j.file_name)
+                      .bind_optional_blob(7, j.contents)
+                      .bind_int(8, j.row_count)
+                      .bind_int(9, j.next_row)
+                      .bind_text(10, j.status)
+                      .bind_text(11, j.created_by)
+                      .bind_int(12, j.created_at)
+                      .bind_optional_int(13, j.started_at)
+                      .bind_optional_int(14, j.finished_at)
+                      .run();
+    if (!stored) {
+      if (stored.error().code != ErrorCode::kInvalidArgument) return stored.error();
+      return failed_precondition("no service " + j.service);
+    }
+    if (db.changes() != 1) return failed_precondition("a job has that id");
+    return ok();
+  });
+}
+
+Result<std::optional<JobRecord>> SqliteStore::find_job(ServiceId service, Uuid id) {
+  auto row = with_reader<std::optional<SealedJob>>([&](Connection& db) -> Result<std::optional<SealedJob>> {
+    auto stmt = db.prepare(std::string("SELECT ") + kJobColumns + " FROM jobs WHERE id = ? AND service_id = ?");
+    if (!stmt) return stmt.error();
+    stmt->bind_text(1, id.to_string()).bind_text(2, service.to_string());
+    auto found = stmt->step();
+    if (!found) return found.error();
+    if (!*found) return std::optional<SealedJob>();
+    return std::optional<SealedJob>(read_job(*stmt));
+  });
+  if (!row) return row.error();
+  if (!*row) return std::optional<JobRecord>();
+  auto opened = open_job(*cipher_, **row);
+  // Its day's data key was destroyed: the file is gone, and the job with it.
+  if (!opened && opened.error().code == ErrorCode::kNotFound) return std::optional<JobRecord>();
+  if (!opened) return opened.error();
+  return std::optional<JobRecord>(std::move(*opened));
+}
+
+Result<std::vector<JobRecord>> SqliteStore::jobs_for_service(ServiceId service, int limit) {
+  auto rows = with_reader<std::vector<SealedJob>>([&](Connection& db) -> Result<std::vector<SealedJob>> {
+    auto stmt = db.prepare(std::string("SELECT ") + kJobColumnsWithoutContents +
+                           " FROM jobs WHERE service_id = ? ORDER BY created_at DESC, id DESC LIMIT ?");
+    if (!stmt) return stmt.error();
+    stmt->bind_text(1, service.to_string()).bind_int(2, limit);
+    return read_all<SealedJob>(*stmt, [](const Statement& row) -> Result<SealedJob> { return read_job(row); });
+  });
+  if (!rows) return rows.error();
+  std::vector<JobRecord> out;
+  out.reserve(rows->size());
+  for (const SealedJob& row : *rows) {
+    auto opened = open_job(*cipher_, row);
+    if (!opened && opened.error().code == ErrorCode::kNotFound) continue;  // its data key is gone
+    if (!opened) return opened.error();
+    out.push_back(std::move(*opened));
+  }
+  return out;
+}
+
+Result<bool> SqliteStore::start_job(ServiceId service, Uuid id, Timestamp now) {
+  bool started = false;
+  HERALD_TRY(writer_->run([&](Connection& db) -> Result<void> {
+    auto stmt = db.prepare(
+        "UPDATE jobs SET status = 'in-progress', started_at = ? WHERE id = ? AND service_id = ? AND status = 'pending'");
+    if (!stmt) return stmt.error();
+    HERALD_TRY(stmt->bind_int(1, to_micros(now)).bind_text(2, id.to_string()).bind_text(3, service.to_string()).run());
+    started = db.changes() == 1;
+    return ok();
+  }));
+  return started;
+}
+
+Result<std::vector<JobRecord>> SqliteStore::jobs_in_progress(int limit) {
+  auto rows = with_reader<std::vector<SealedJob>>([&](Connection& db) -> Result<std::vector<SealedJob>> {
+    auto stmt = db.prepare(std::string("SELECT ") + kJobColumnsWithoutFile +
+                           " FROM jobs WHERE status = 'in-progress' ORDER BY created_at, id LIMIT ?");
+    if (!stmt) return stmt.error();
+    stmt->bind_int(1, limit);
+    return read_all<SealedJob>(*stmt, [](const Statement& row) -> Result<SealedJob> { return read_job(row); });
+  });
+  if (!rows) return rows.error();
+  std::vector<JobRecord> out;
+  out.reserve(rows->size());
+  for (const SealedJob& row : *rows) {
+    auto opened = open_job(*cipher_, row);  // nothing sealed to open
+    if (!opened) return opened.error();
+    out.push_back(std::move(*opened));
+  }
+  return out;
+}
+
+Result<bool> SqliteStore::save_job_rows(ServiceId service, Uuid job, int from_row, int to_row,
+                                        const std::vector<NotificationRecord>& notifications,
+                                        const std::vector<int>& rows, Timestamp now) {
+  if (from_row < 0 || to_row < from_row || rows.size() != notifications.size()) {
+    return invalid_argument("a job's rows are saved as a range, one row number per notification");
+  }
+  // Sealed here, on the caller's thread: the writer only writes.
+  std::vector<SealedNotification> sealed;
+  sealed.reserve(notifications.size());
+  for (const NotificationRecord& record : notifications) {
+    if (record.service != service) return invalid_argument("a job's notifications are its service's");
+    auto row = seal_notification(*cipher_, record);
+    if (!row) return row.error();
+    sealed.push_back(std::move(*row));
+  }
+  const std::string job_id = job.to_string();
+  bool saved = false;
+  HERALD_TRY(writer_->run([&](Connection& db) -> Result<void> {
+    // Compare-and-set on next_row: of two workers saving the same rows, the second finds it moved.
+    auto stmt = db.prepare(
+        "UPDATE jobs SET next_row = ?, status = CASE WHEN ? = row_count THEN 'finished' ELSE status END, "
+        "finished_at = CASE WHEN ? = row_count THEN ? ELSE finished_at END "
+        "WHERE id = ? AND service_id = ? AND status = 'in-progress' AND next_row = ? RETURNING row_count");
+    if (!stmt) return stmt.error();
+    stmt->bind_int(1, to_row)
+        .bind_int(2, to_row)
+        .bind_int(3, to_row)
+        .bind_int(4, to_micros(now))
+        .bind_text(5, job_id)
+        .bind_text(6, service.to_string())
+        .bind_int(7, from_row);
+    auto row_count = returned_count(*stmt);
+    if (!row_count) return row_count.error();
+    if (db.changes() != 1) return ok();
+    // An error rolls the job's savepoint back, the update above with it.
+    if (to_row > *row_count) return invalid_argument("rows past the end of job " + job_id);
+    for (std::size_t i = 0; i < sealed.size(); ++i) {
+      HERALD_TRY(insert_sealed_notification(db, sealed[i], JobRowLink{job_id, rows[i]}));
+    }
+    saved = true;
+    return ok();
+  }));
+  return saved;
+}
+
+Result<StatusCounts> SqliteStore::job_status_counts(ServiceId service, Uuid job) {
+  return with_reader<StatusCounts>([&](Connection& db) -> Result<StatusCounts> {
+    auto stmt = db.prepare(
+        "SELECT status, count(*) FROM notifications WHERE service_id = ? AND job_id = ? GROUP BY status "
+        "ORDER BY status");
+    if (!stmt) return stmt.error();
+    stmt->bind_text(1, service.to_string()).bind_text(2, job.to_string());
+    return read_all<std::pair<NotificationStatus, std::int64_t>>(
+        *stmt, [](const Statement& row) -> Result<std::pair<NotificationStatus, std::int64_t>> {
+          const auto status = parse_status(row.column_text(0));
+          if (!status) return data_loss("unknown status in notifications: " + row.column_text(0));
+          return std::make_pair(*status, row.column_int(1));
+        });
+  });
 }
 
 }  // namespace herald::store::sqlite
