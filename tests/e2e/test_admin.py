@@ -346,7 +346,8 @@ def test_service_pages_answer_only_members_with_the_permission():
                      "/templates/" + theirs + "/email-preview", "/templates/" + theirs + "/letter-preview.pdf",
                      "/team", "/team/invite", "/team/" + theirs, "/notifications", "/notifications?to=a@b.org",
                      "/notifications/" + theirs, "/settings", "/audit",
-                     "/templates/" + theirs + "/send"]:
+                     "/templates/" + theirs + "/send", "/templates/" + theirs + "/upload", "/jobs",
+                     "/jobs/" + theirs, "/jobs/" + theirs + "/progress"]:
             status, headers, page = browser.get(base + path)
             assert status == 404 and "Their" not in page and "Clinic B" not in page, (path, status, page[:300])
             check_headers(headers)
@@ -354,7 +355,8 @@ def test_service_pages_answer_only_members_with_the_permission():
                            ("/templates", {"type": "email", "name": "n", "subject": "s", "body": "b"}),
                            ("/templates/" + theirs, {"name": "mine now", "subject": "s", "body": "b"}),
                            ("/team", {"email": "mallory@example.org", "name": "M", "permissions": "view"}),
-                           ("/settings/retention", {"retention_days": "3"}), ("/settings/go-live", {})]:
+                           ("/settings/retention", {"retention_days": "3"}), ("/settings/go-live", {}),
+                           ("/jobs/" + theirs + "/start", {})]:
             status, _, _ = browser.post(base + path, dict(form, csrf_token=csrf))
             assert status == 404, (path, status)
 
@@ -619,6 +621,13 @@ def test_sending_a_list_checks_every_row_first_then_sends_the_rest():
             time.sleep(0.3)
         listed = herald.run_cli("job", "list", "--service", mine)
         assert shell_job in listed and job_id in listed and "finished 4/4" in listed, listed
+
+        # A member who may only view sees the lists, and may neither upload nor start one.
+        herald.run_cli("user", "grant", "--email", "ada@example.org", "--service", mine, "--permissions", "view")
+        assert browser.get(base + "/jobs")[0] == 200 and browser.get(job_path)[0] == 200
+        assert browser.get(upload)[0] == 403
+        assert browser.upload(upload, {"csrf_token": csrf}, "x.csv", "email address,name\na@example.org,A\n")[0] == 403
+        assert browser.post(job_path + "/start", {"csrf_token": csrf})[0] == 403
 
         # The API lists a list's notifications only when asked (GOV.UK's include_jobs).
         status, body = herald.request("GET", "/v2/notifications", key=herald.keys[mine])

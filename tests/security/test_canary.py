@@ -137,6 +137,20 @@ def send_canary_and_scan(plaintext):
             time.sleep(0.1)
         assert got["data"]["attributes"]["messageStatus"] == "delivered", got
 
+        # A list sent from a CSV file (herald job send, as the admin UI's "Send to a list"): the
+        # file's name and rows are sealed, and so are the notifications made from them.
+        listed = os.path.join(ws.dir, "list-%s.csv" % CANARY_PERSONALISATION)
+        with open(listed, "w") as f:
+            f.write("email address,canary\n%s,%s\n" % (CANARY_EMAIL, CANARY_PERSONALISATION))
+        job = herald.run_cli("job", "send", "--service", service_id, "--template", template_id, "--file", listed,
+                             "--start")
+        os.remove(listed)
+        for _ in range(300):
+            if "delivered 1" in herald.run_cli("job", "status", "--service", service_id, "--job", job):
+                break
+            time.sleep(0.1)
+        assert "delivered 1" in herald.run_cli("job", "status", "--service", service_id, "--job", job)
+
         # An admin UI user: their email and name are sealed too (and the audit entry names only their id).
         herald.run_cli("user", "create", "--email", CANARY_EMAIL, "--name", "Admin " + CANARY_PERSONALISATION)
 
