@@ -100,6 +100,8 @@ int run_service_contact_add(const std::string& config_path, const std::string& s
 int run_letters_check(const std::string& config_path);
 int run_retention(const std::string& config_path, const std::string& now_text);
 int run_subject_find(const std::string& config_path, const std::string& service, const std::string& email);
+// A day's notifications as CSV on stdout, as the admin UI's report download.
+int run_report_day(const std::string& config_path, const std::string& service, const std::string& day);
 // job_commands.cc: a template sent to a list (a CSV file), as the admin UI's "Send to a list".
 int run_job_send(const std::string& config_path, const std::string& service, const std::string& template_id,
                  const std::string& file, bool start);

@@ -124,6 +124,14 @@ int main(int argc, char** argv) {
   subject_find->add_option("--service", subject_service, "service id or name")->required();
   subject_find->add_option("--email", subject_email, "email address")->required();
 
+  auto* report_cmd = app.add_subcommand("report", "reports on a service's notifications");
+  report_cmd->require_subcommand(1);
+  std::string report_service, report_day;
+  auto* report_day_cmd =
+      report_cmd->add_subcommand("day", "a UTC day's notifications as CSV on stdout, recipients included (audited)");
+  report_day_cmd->add_option("--service", report_service, "service id or name")->required();
+  report_day_cmd->add_option("--day", report_day, "the day, like 2026-12-03")->required();
+
   auto* job_cmd = app.add_subcommand("job", "send a template to a list of people (a CSV file)");
   job_cmd->require_subcommand(1);
   std::string job_service, job_template, job_file, job_id;
@@ -371,6 +379,7 @@ int main(int argc, char** argv) {
   if (*retention_run) return run_retention(config, retention_now);
   if (*letters_check) return run_letters_check(config);
   if (*subject_find) return run_subject_find(config, subject_service, subject_email);
+  if (*report_day_cmd) return run_report_day(config, report_service, report_day);
   if (*job_send) return run_job_send(config, job_service, job_template, job_file, job_start);
   if (*job_list) return run_job_list(config, job_service);
   if (*job_status) return run_job_status(config, job_service, job_id);

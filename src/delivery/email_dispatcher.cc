@@ -19,6 +19,8 @@ void EmailDispatcher::dispatch(const std::vector<const store::NotificationRecord
     }
     store::DeliveryOutcome outcome =
         domain::outcome_of_attempt(*record, result.status, context.clock.now(), context.retry);
+    // Taken (or refused for good) by the provider: it is the one that handled it.
+    if (email && outcome.sent_at) outcome.sent_by = provider_->name();
     log_attempt(*record, outcome, result.detail);
     context.record(std::move(outcome));
   }

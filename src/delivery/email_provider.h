@@ -17,6 +17,8 @@ class EmailProvider {
  public:
   virtual ~EmailProvider() = default;
   virtual SendResult send(const OutgoingEmail& email) = 0;
+  // What the notifications it takes record as their sent_by (the dashboard's providers).
+  virtual std::string name() const { return "smtp"; }
   // Ends any open connection (called when the worker stops).
   virtual void close() {}
 };

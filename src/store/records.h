@@ -471,6 +471,30 @@ struct NotificationQuery {
   // GOV.UK's API lists only the notifications sent through it: those of jobs (sending to a list)
   // are left out unless asked for.
   bool include_jobs = false;
+  // A day's report (the admin UI): every key type (key_type ignored), only those created in
+  // [created_from, created_before) when given.
+  bool any_key_type = false;
+  std::optional<Timestamp> created_from = std::nullopt;
+  std::optional<Timestamp> created_before = std::nullopt;
+};
+
+// How many of a service's notifications were created on one UTC day, of one channel, are in one
+// status (the dashboard's charts).
+struct DailyStatusCount {
+  std::int64_t day = 0;  // days since 1970-01-01 (UTC)
+  Channel type = Channel::kEmail;
+  NotificationStatus status = NotificationStatus::kCreated;
+  std::int64_t count = 0;
+};
+
+// How a provider did with a service's notifications (the dashboard's slowest and failing).
+struct ProviderStats {
+  std::string provider;        // sent_by: "smtp", "firetext", "mmg", ...
+  std::int64_t sent = 0;       // notifications it took
+  std::int64_t delivered = 0;  // of them delivered (or sent, for international texts)
+  std::int64_t failed = 0;     // of them in a failure status
+  // Mean seconds from created_at to updated_at of those delivered (0 when none were).
+  double mean_seconds_to_delivered = 0;
 };
 
 // A notification that still holds sealed personal data (RetentionStore::next_sealed_notification).

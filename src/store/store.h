@@ -101,6 +101,13 @@ class NotificationStore {
   // (created_at, then id, descending), without redacted ones, ones whose data key is gone, or
   // ones that carry an NHS Notify message's channel.
   virtual Result<std::vector<NotificationRecord>> list_notifications(const NotificationQuery& query) = 0;
+  // The service's notifications created in [from, to), counted by UTC day of creation, channel
+  // and status: every key type, jobs', admin sends and redacted ones included (their statuses
+  // stay), NHS Notify channels' too; ordered by day, channel, status.
+  virtual Result<std::vector<DailyStatusCount>> daily_status_counts(ServiceId service, Timestamp from,
+                                                                    Timestamp to) = 0;
+  // The same notifications that a provider took (sent_by set), by provider, ordered by name.
+  virtual Result<std::vector<ProviderStats>> provider_stats(ServiceId service, Timestamp from, Timestamp to) = 0;
   // The service's notifications to this recipient (blind-index lookup: no plaintext scan),
   // newest first. `recipient_normalised` as in NotificationRecord.
   virtual Result<std::vector<NotificationRecord>> find_by_recipient(ServiceId service,

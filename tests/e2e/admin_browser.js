@@ -232,6 +232,14 @@ function expect(condition, message) {
     expect((await page.textContent('#job-status')) === 'Sent', await page.textContent('#job-status'));
     await check(page, '13-list-sent');
 
+    // The dashboard (the service's overview): the week's emails drawn and in a table.
+    await page.click('.nhsuk-header__navigation a:has-text("Overview")');
+    await page.waitForSelector('svg.herald-chart');
+    const chart = await page.textContent('#chart-email-title');
+    expect(/^Emails per day: \d+ delivered/.test(chart), 'the chart says what it shows: ' + chart);
+    await page.click('summary:has-text("Emails per day as a table")');
+    await check(page, '13-dashboard');
+
     // A text message template shows its length in messages.
     await page.goto(service + '/templates/new?type=sms');
     await page.fill('#name', 'Reminder text');

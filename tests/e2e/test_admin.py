@@ -635,8 +635,30 @@ def test_sending_a_list_checks_every_row_first_then_sends_the_rest():
         status, body = herald.request("GET", "/v2/notifications?include_jobs=true", key=herald.keys[mine])
         assert status == 200 and len(body["notifications"]) == 4, body
 
+        # The dashboard draws the week's emails (delivered in green) with the figures in a table,
+        # and the day's report holds them, recipients and all (the day as the API dated them).
+        status, _, page = browser.get(base)
+        assert status == 200 and '<svg class="herald-chart" role="img"' in page, page
+        assert "Emails per day: 4 delivered, 0 failed, 0 not yet" in page, page
+        assert '<td class="nhsuk-table__cell">smtp</td>' in page, page
+        day = body["notifications"][0]["created_at"][:10]
+        status, headers, report = browser.get(base + "/report?day=" + day)
+        assert status == 200 and headers["content-type"].startswith("text/csv"), (status, headers)
+        assert headers["content-disposition"] == 'attachment; filename="%s-messages.csv"' % day, headers
+        assert report.startswith("id,recipient,") and "list.canary.one@example.org" in report, report
+        assert report.count("\r\n") >= 2, report
+        shell_report = herald.run_cli("report", "day", "--service", mine, "--day", day)
+        on_that_day = sum(1 for n in body["notifications"] if n["created_at"].startswith(day))  # midnight-proof
+        assert shell_report.count("list.canary") == on_that_day and shell_report.startswith("id,recipient,"), \
+            shell_report
+        status, _, page = browser.get(base + "/report?day=03/12/2026")
+        assert status == 400 and "Enter a day like" in page, (status, page)
+
         herald.stop()
         audit = [json.loads(l) for l in herald.run_cli("audit", "export").splitlines()]
+        reports = [e["objects"] for e in audit if e.get("action") == "notifications.report_downloaded"]
+        assert len(reports) == 2 and all(r["service_id"] == mine and r["day"] == day for r in reports), reports
+        assert "list.canary" not in json.dumps(audit), "the audit log names no recipient"
         uploaded = [e["objects"] for e in audit if e.get("action") == "job.uploaded"]
         assert uploaded == [{"service_id": mine, "job_id": job_id, "template_id": template, "rows": "4"},
                             {"service_id": mine, "job_id": shell_job, "template_id": template, "rows": "2"}], uploaded

@@ -122,9 +122,10 @@ class MemoryStore final : public store::Store {
     std::vector<store::NotificationRecord> out;
     for (const auto& [id, row] : notifications_) {
       const auto& r = row.record;
-      if (r.service != q.service || r.key_type != q.key_type || row.redacted || row.nhs_message_id ||
-          (row.job_id && !q.include_jobs) || !in(q.types, r.type) || !in(q.statuses, r.status) ||
-          (q.reference && r.reference != q.reference) ||
+      if (r.service != q.service || (!q.any_key_type && r.key_type != q.key_type) || row.redacted ||
+          row.nhs_message_id || (row.job_id && !q.include_jobs) || !in(q.types, r.type) || !in(q.statuses, r.status) ||
+          (q.reference && r.reference != q.reference) || (q.created_from && r.created_at < *q.created_from) ||
+          (q.created_before && r.created_at >= *q.created_before) ||
           (before && std::make_pair(r.created_at, id.to_string()) >= *before)) {
         continue;
       }
@@ -134,6 +135,62 @@ class MemoryStore final : public store::Store {
       return std::make_pair(a.created_at, a.id.to_string()) > std::make_pair(b.created_at, b.id.to_string());
     });
     if (out.size() > static_cast<std::size_t>(q.limit)) out.resize(static_cast<std::size_t>(q.limit));
+    return out;
+  }
+  Result<std::vector<store::DailyStatusCount>> daily_status_counts(ServiceId service, Timestamp from,
+                                                                   Timestamp to) override {
+    std::lock_guard lock(mutex_);
+    // Keyed as the backends order: day, then the channel's and status's stored names. The day is
+    // the backends' integer division of created_at's micros.
+    std::map<std::tuple<std::int64_t, std::string, std::string>, store::DailyStatusCount> counts;
+    for (const auto& [id, row] : notifications_) {
+      const auto& r = row.record;
+      if (r.service != service || r.created_at < from || r.created_at >= to) continue;
+      const std::int64_t day = to_micros(r.created_at) / 86'400'000'000;
+      auto& count = counts
+                        .try_emplace({day, store::channel_name(r.type), store::status_name(r.status)},
+                                     store::DailyStatusCount{day, r.type, r.status, 0})
+                        .first->second;
+      ++count.count;
+    }
+    std::vector<store::DailyStatusCount> out;
+    for (const auto& [key, count] : counts) out.push_back(count);
+    return out;
+  }
+  Result<std::vector<store::ProviderStats>> provider_stats(ServiceId service, Timestamp from, Timestamp to) override {
+    std::lock_guard lock(mutex_);
+    using S = store::NotificationStatus;
+    struct Sums {
+      store::ProviderStats stats;
+      std::int64_t micros = 0;  // of the delivered ones with an updated_at, as the backends sum them
+      std::int64_t timed = 0;
+    };
+    std::map<std::string, Sums> by_provider;
+    for (const auto& [id, row] : notifications_) {
+      const auto& r = row.record;
+      if (r.service != service || r.created_at < from || r.created_at >= to || !r.sent_by) continue;
+      Sums& sums = by_provider[*r.sent_by];
+      sums.stats.provider = *r.sent_by;
+      ++sums.stats.sent;
+      if (r.status == S::kDelivered || r.status == S::kSent) {
+        ++sums.stats.delivered;
+        if (r.updated_at) {
+          sums.micros += to_micros(*r.updated_at) - to_micros(r.created_at);
+          ++sums.timed;
+        }
+      } else if (r.status == S::kPermanentFailure || r.status == S::kTemporaryFailure ||
+                 r.status == S::kTechnicalFailure || r.status == S::kValidationFailed ||
+                 r.status == S::kVirusScanFailed || r.status == S::kReturnedLetter) {
+        ++sums.stats.failed;
+      }
+    }
+    std::vector<store::ProviderStats> out;
+    for (auto& [name, sums] : by_provider) {
+      if (sums.timed > 0) {
+        sums.stats.mean_seconds_to_delivered = static_cast<double>(sums.micros) / static_cast<double>(sums.timed) / 1e6;
+      }
+      out.push_back(sums.stats);
+    }
     return out;
   }
   Result<std::vector<store::NotificationRecord>> claim_due(int limit, Timestamp now, Duration lease) override {

@@ -120,10 +120,11 @@ class PageHandlers {
   std::string origin_;  // of the public URL; empty: the request's own
 };
 
-// The routes of a service's pages (service_pages.cc), of sending to a list (job_pages.cc) and of
-// the audit log (audit_pages.cc).
+// The routes of a service's pages (service_pages.cc), its dashboard (dashboard_pages.cc), sending
+// to a list (job_pages.cc) and the audit log (audit_pages.cc).
 void register_service_pages(Router& router, const Dependencies& deps);
 void register_job_pages(Router& router, const Dependencies& deps);
+void register_dashboard_pages(Router& router, const Dependencies& deps);
 void register_audit_pages(Router& router, const Dependencies& deps);
 
 }  // namespace herald::api::admin

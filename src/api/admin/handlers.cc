@@ -551,6 +551,7 @@ void register_routes(Router& router, const Dependencies& deps) {
   Handlers::install(router, std::make_shared<Handlers>(deps));
   register_service_pages(router, deps);
   register_job_pages(router, deps);
+  register_dashboard_pages(router, deps);
   register_audit_pages(router, deps);
 }
 

@@ -1,4 +1,5 @@
-// A service's pages in the admin UI: its overview, API keys and templates. Each page opens
+// A service's pages in the admin UI: API keys, templates, team, messages and settings (its
+// overview, the dashboard, is dashboard_pages.cc's). Each page opens
 // through PageHandlers::open_service with the permission it needs (another service's pages
 // answer 404), each form is a checked Post, and each change is audited under the same action
 // names as its CLI equivalent (api_key.created, template.updated, ...).
@@ -62,7 +63,6 @@ class ServicePages : public PageHandlers {
       : PageHandlers(std::move(deps)), admin_(deps_.services), templates_(deps_.services) {}
 
   static void install(Router& router, const std::shared_ptr<ServicePages>& self) {
-    add(router, self, "GET", "/services/{id}", &ServicePages::overview);
     add(router, self, "GET", "/services/{id}/api-keys", &ServicePages::api_keys);
     add(router, self, "GET", "/services/{id}/api-keys/new", &ServicePages::new_api_key_page);
     add(router, self, "POST", "/services/{id}/api-keys", &ServicePages::create_api_key);
@@ -90,18 +90,6 @@ class ServicePages : public PageHandlers {
   }
 
  private:
-  net::Response overview(const net::Request& request, const PathParams& params) {
-    ServiceAccess access;
-    if (auto refused = open_service(request, params, Permission::kView, access)) return *refused;
-    std::string main = heading("Overview") + "<dl class=\"nhsuk-summary-list\">" +
-                       summary_row("Status", access.service.restricted ? "Trial mode" : "Live") +
-                       summary_row("Keeps personal data for", std::to_string(access.service.retention_days) + " days") +
-                       "</dl><h2>Your permissions</h2><ul class=\"nhsuk-list nhsuk-list--bullet\">";
-    for (auto p : access.permissions) main += "<li>" + html_escape(domain::users::permission_name(p)) + "</li>";
-    main += "</ul>";
-    return html(200, service_page(access, service_path(access), access.service.name, main));
-  }
-
   // --- API keys -----------------------------------------------------------------------------
 
   net::Response api_keys(const net::Request& request, const PathParams& params) {

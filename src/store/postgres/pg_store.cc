@@ -28,6 +28,17 @@ constexpr const char* kNotificationColumnsOfN =
     "n.created_at, n.sent_at, n.updated_at, n.attempts, n.sender, n.billable_units, n.rate_multiplier, n.sent_by, "
     "n.callback_attempts, n.postage";
 
+// provider_stats' aggregates after sent_by and count(*), as SQLite's: delivered (or sent, for
+// international texts), failed (every failure status, letters' included), then the sum and count
+// of the delivered ones' microseconds from created_at to updated_at. sum(bigint) is numeric here:
+// cast back, the mean is taken in C++.
+constexpr const char* kProviderStatsColumns =
+    "count(CASE WHEN status IN ('delivered', 'sent') THEN 1 END), "
+    "count(CASE WHEN status IN ('permanent-failure', 'temporary-failure', 'technical-failure', "
+    "'validation-failed', 'virus-scan-failed', 'returned-letter') THEN 1 END), "
+    "coalesce(sum(CASE WHEN status IN ('delivered', 'sent') THEN updated_at - created_at END), 0)::bigint, "
+    "count(CASE WHEN status IN ('delivered', 'sent') THEN updated_at END)";
+
 // References an earlier release stored in plain text, sealed in batches (sealed_row.h). Each
 // row is one UPDATE guarded by `reference IS NOT NULL`, so nodes opening at once, or a crash
 // part-way, leave nothing half done.
@@ -848,12 +859,16 @@ Result<std::vector<NotificationRecord>> PgStore::list_notifications(const Notifi
       [&](PgConnection& db) -> Result<std::vector<NotificationRecord>> {
         const std::string service = query.service.to_string();
         Params params;
-        params.text(service).text(key_type_name(query.key_type));
-        std::string sql = std::string("SELECT ") + kNotificationColumns +
-                          " FROM notifications WHERE service_id = $1 AND key_type = $2 AND redacted_at IS NULL "
-                          "AND nhs_message_id IS NULL";
-        if (!query.include_jobs) sql += " AND job_id IS NULL";
+        params.text(service);
+        std::string sql =
+            std::string("SELECT ") + kNotificationColumns +
+            " FROM notifications WHERE service_id = $1 AND redacted_at IS NULL AND nhs_message_id IS NULL";
         const auto next = [&params] { return "$" + std::to_string(params.size()); };
+        if (!query.any_key_type) {
+          params.text(key_type_name(query.key_type));
+          sql += " AND key_type = " + next();
+        }
+        if (!query.include_jobs) sql += " AND job_id IS NULL";
         if (!query.types.empty()) {
           std::vector<std::string> names;
           for (Channel type : query.types) names.emplace_back(channel_name(type));
@@ -871,6 +886,14 @@ Result<std::vector<NotificationRecord>> PgStore::list_notifications(const Notifi
           if (!index) return index.error();
           params.bytes(*index);
           sql += " AND reference_index = " + next();
+        }
+        if (query.created_from) {
+          params.integer(to_micros(*query.created_from));
+          sql += " AND created_at >= " + next();
+        }
+        if (query.created_before) {
+          params.integer(to_micros(*query.created_before));
+          sql += " AND created_at < " + next();
         }
         if (query.older_than) {
           // Compared with the named notification's own (created_at, id); none of the service's
@@ -2659,6 +2682,49 @@ Result<StatusCounts> PgStore::job_status_counts(ServiceId service, Uuid job) {
           if (!status) return data_loss("unknown status in notifications: " + r.text(i, 0));
           return std::make_pair(*status, r.integer(i, 1));
         });
+  });
+}
+
+Result<std::vector<DailyStatusCount>> PgStore::daily_status_counts(ServiceId service, Timestamp from, Timestamp to) {
+  return with_connection<std::vector<DailyStatusCount>>([&](PgConnection& db) -> Result<std::vector<DailyStatusCount>> {
+    // created_at is bigint microseconds since the epoch (UTC): the day is an integer division, as
+    // on SQLite, over a range of notifications_service_created_id. Names sort bytewise (COLLATE
+    // "C"), whatever the database's collation, so both backends list in one order.
+    auto rows = db.exec(
+        "SELECT created_at / 86400000000 AS day, notification_type, status, count(*) FROM notifications "
+        "WHERE service_id = $1 AND created_at >= $2 AND created_at < $3 GROUP BY day, notification_type, status "
+        "ORDER BY day, notification_type COLLATE \"C\", status COLLATE \"C\"",
+        Params().text(service.to_string()).integer(to_micros(from)).integer(to_micros(to)));
+    if (!rows) return rows.error();
+    return read_all<DailyStatusCount>(*rows, [](const PgResult& r, int i) -> Result<DailyStatusCount> {
+      const auto type = parse_channel(r.text(i, 1));
+      if (!type) return data_loss("unknown type in notifications: " + r.text(i, 1));
+      const auto status = parse_status(r.text(i, 2));
+      if (!status) return data_loss("unknown status in notifications: " + r.text(i, 2));
+      return DailyStatusCount{r.integer(i, 0), *type, *status, r.integer(i, 3)};
+    });
+  });
+}
+
+Result<std::vector<ProviderStats>> PgStore::provider_stats(ServiceId service, Timestamp from, Timestamp to) {
+  return with_connection<std::vector<ProviderStats>>([&](PgConnection& db) -> Result<std::vector<ProviderStats>> {
+    auto rows = db.exec(std::string("SELECT sent_by, count(*), ") + kProviderStatsColumns +
+                            " FROM notifications WHERE service_id = $1 AND created_at >= $2 AND created_at < $3 "
+                            "AND sent_by IS NOT NULL GROUP BY sent_by ORDER BY sent_by COLLATE \"C\"",
+                        Params().text(service.to_string()).integer(to_micros(from)).integer(to_micros(to)));
+    if (!rows) return rows.error();
+    return read_all<ProviderStats>(*rows, [](const PgResult& r, int i) -> Result<ProviderStats> {
+      ProviderStats stats;
+      stats.provider = r.text(i, 0);
+      stats.sent = r.integer(i, 1);
+      stats.delivered = r.integer(i, 2);
+      stats.failed = r.integer(i, 3);
+      const std::int64_t timed = r.integer(i, 5);
+      if (timed > 0) {
+        stats.mean_seconds_to_delivered = static_cast<double>(r.integer(i, 4)) / static_cast<double>(timed) / 1e6;
+      }
+      return stats;
+    });
   });
 }
 

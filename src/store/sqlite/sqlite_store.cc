@@ -37,6 +37,16 @@ constexpr const char* kNotificationColumns =
     "created_at, sent_at, updated_at, attempts, sender, billable_units, rate_multiplier, sent_by, callback_attempts, postage";
 constexpr int kNotificationColumnCount = 24;
 
+// provider_stats' aggregates after sent_by and count(*): delivered, failed, then the sum and count
+// of the delivered ones' microseconds from created_at to updated_at. Delivered includes "sent"
+// (international texts get no receipt); failed is every failure status, letters' included.
+constexpr const char* kProviderStatsColumns =
+    "count(CASE WHEN status IN ('delivered', 'sent') THEN 1 END), "
+    "count(CASE WHEN status IN ('permanent-failure', 'temporary-failure', 'technical-failure', "
+    "'validation-failed', 'virus-scan-failed', 'returned-letter') THEN 1 END), "
+    "coalesce(sum(CASE WHEN status IN ('delivered', 'sent') THEN updated_at - created_at END), 0), "
+    "count(CASE WHEN status IN ('delivered', 'sent') THEN updated_at END)";
+
 // A notification that carries an NHS Notify message's channel changed status: the message's
 // cascade looks again at once (and, if a step holds it now, once that step is saved).
 Result<void> wake_nhs_message(Connection& db, const std::optional<std::string>& message, Timestamp now) {
@@ -704,9 +714,9 @@ Result<std::vector<NotificationRecord>> SqliteStore::list_notifications(const No
       if (!*row) return out;
       before.emplace(stmt->column_int(0), query.older_than->to_string());
     }
-    std::string sql =
-        std::string("SELECT ") + kNotificationColumns +
-        " FROM notifications WHERE service_id = ? AND key_type = ? AND redacted_at IS NULL AND nhs_message_id IS NULL";
+    std::string sql = std::string("SELECT ") + kNotificationColumns +
+                      " FROM notifications WHERE service_id = ? AND redacted_at IS NULL AND nhs_message_id IS NULL";
+    if (!query.any_key_type) sql += " AND key_type = ?";
     if (!query.include_jobs) sql += " AND job_id IS NULL";
     const auto in_list = [&sql](const char* column, std::size_t n) {
       if (n == 0) return;
@@ -717,16 +727,20 @@ Result<std::vector<NotificationRecord>> SqliteStore::list_notifications(const No
     in_list("notification_type", query.types.size());
     in_list("status", query.statuses.size());
     if (reference) sql += " AND reference_index = ?";
+    if (query.created_from) sql += " AND created_at >= ?";
+    if (query.created_before) sql += " AND created_at < ?";
     if (before) sql += " AND (created_at, id) < (?, ?)";
     sql += " ORDER BY created_at DESC, id DESC LIMIT ?";
     auto stmt = db.prepare(sql);
     if (!stmt) return stmt.error();
     int i = 1;
     stmt->bind_text(i++, service);
-    stmt->bind_text(i++, key_type_name(query.key_type));
+    if (!query.any_key_type) stmt->bind_text(i++, key_type_name(query.key_type));
     for (Channel type : query.types) stmt->bind_text(i++, channel_name(type));
     for (NotificationStatus status : query.statuses) stmt->bind_text(i++, status_name(status));
     if (reference) stmt->bind_blob(i++, *reference);
+    if (query.created_from) stmt->bind_int(i++, to_micros(*query.created_from));
+    if (query.created_before) stmt->bind_int(i++, to_micros(*query.created_before));
     if (before) {
       stmt->bind_int(i++, before->first);
       stmt->bind_text(i++, before->second);
@@ -3000,6 +3014,52 @@ Result<StatusCounts> SqliteStore::job_status_counts(ServiceId service, Uuid job)
           if (!status) return data_loss("unknown status in notifications: " + row.column_text(0));
           return std::make_pair(*status, row.column_int(1));
         });
+  });
+}
+
+Result<std::vector<DailyStatusCount>> SqliteStore::daily_status_counts(ServiceId service, Timestamp from,
+                                                                       Timestamp to) {
+  return with_reader<std::vector<DailyStatusCount>>([&](Connection& db) -> Result<std::vector<DailyStatusCount>> {
+    // created_at is integer microseconds since the epoch (UTC), so the day is a division; the
+    // range is a scan of notifications_service_created_id. Nothing is left out: redacted rows
+    // keep their statuses, and jobs', every key type's and NHS channels' notifications count too.
+    auto stmt = db.prepare(
+        "SELECT created_at / 86400000000 AS day, notification_type, status, count(*) FROM notifications "
+        "WHERE service_id = ? AND created_at >= ? AND created_at < ? GROUP BY day, notification_type, status "
+        "ORDER BY day, notification_type, status");
+    if (!stmt) return stmt.error();
+    stmt->bind_text(1, service.to_string()).bind_int(2, to_micros(from)).bind_int(3, to_micros(to));
+    return read_all<DailyStatusCount>(*stmt, [](const Statement& row) -> Result<DailyStatusCount> {
+      const auto type = parse_channel(row.column_text(1));
+      if (!type) return data_loss("unknown type in notifications: " + row.column_text(1));
+      const auto status = parse_status(row.column_text(2));
+      if (!status) return data_loss("unknown status in notifications: " + row.column_text(2));
+      return DailyStatusCount{row.column_int(0), *type, *status, row.column_int(3)};
+    });
+  });
+}
+
+Result<std::vector<ProviderStats>> SqliteStore::provider_stats(ServiceId service, Timestamp from, Timestamp to) {
+  return with_reader<std::vector<ProviderStats>>([&](Connection& db) -> Result<std::vector<ProviderStats>> {
+    // The mean is taken in C++ from the sum and count of the delivered ones' durations (micros),
+    // as the PostgreSQL backend does, so both divide the same integers.
+    auto stmt = db.prepare(std::string("SELECT sent_by, count(*), ") + kProviderStatsColumns +
+                           " FROM notifications WHERE service_id = ? AND created_at >= ? AND created_at < ? "
+                           "AND sent_by IS NOT NULL GROUP BY sent_by ORDER BY sent_by");
+    if (!stmt) return stmt.error();
+    stmt->bind_text(1, service.to_string()).bind_int(2, to_micros(from)).bind_int(3, to_micros(to));
+    return read_all<ProviderStats>(*stmt, [](const Statement& row) -> Result<ProviderStats> {
+      ProviderStats stats;
+      stats.provider = row.column_text(0);
+      stats.sent = row.column_int(1);
+      stats.delivered = row.column_int(2);
+      stats.failed = row.column_int(3);
+      const std::int64_t timed = row.column_int(5);
+      if (timed > 0) {
+        stats.mean_seconds_to_delivered = static_cast<double>(row.column_int(4)) / static_cast<double>(timed) / 1e6;
+      }
+      return stats;
+    });
   });
 }
 

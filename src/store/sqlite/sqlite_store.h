@@ -168,6 +168,8 @@ class SqliteStore final : public Store {
   Result<std::optional<NotificationRecord>> find_notification(ServiceId service,
                                                               NotificationId id) override;
   Result<std::vector<NotificationRecord>> list_notifications(const NotificationQuery& query) override;
+  Result<std::vector<DailyStatusCount>> daily_status_counts(ServiceId service, Timestamp from, Timestamp to) override;
+  Result<std::vector<ProviderStats>> provider_stats(ServiceId service, Timestamp from, Timestamp to) override;
   Result<std::vector<NotificationRecord>> claim_due(int limit, Timestamp now,
                                                     Duration lease) override;
   Result<void> record_outcome(const DeliveryOutcome& outcome) override;
