@@ -16,33 +16,8 @@ namespace {
 
 using namespace std::chrono_literals;
 
-class AdminUserStoreContract : public ::testing::TestWithParam<std::string> {
+class AdminUserStoreContract : public testing::TwoServicesContract {
  protected:
-  void SetUp() override {
-    backend_ = testing::make_backend(GetParam());
-    cipher_ = std::make_shared<crypto::FieldCipher>(std::make_shared<crypto::StaticDataKeys>(1, std::string(32, 'k')),
-                                                    crypto::FieldCipher::Mode::kEncrypt);
-    auto opened = backend_->open(cipher_, now_);
-    ASSERT_TRUE(opened) << opened.error().message;
-    store_ = std::move(*opened);
-    for (ServiceRecord* service : {&service_a_, &service_b_}) {
-      service->id = ServiceId{crypto::random_uuid()};
-      service->name = service == &service_a_ ? "Service A" : "Service B";
-      service->email_sender_local_part = service == &service_a_ ? "service.a" : "service.b";
-      service->created_at = now_;
-      ASSERT_TRUE(store_->create_service(*service));
-    }
-  }
-  void TearDown() override {
-    store_.reset();
-    backend_.reset();
-  }
-  // Another store on the same database: what another node sees.
-  std::shared_ptr<Store> another() {
-    auto opened = backend_->open(cipher_, now_);
-    EXPECT_TRUE(opened) << opened.error().message;
-    return opened ? std::move(*opened) : nullptr;
-  }
   // A new user (not stored), created `offset` after now_.
   AdminUserRecord user(std::string email, Duration offset = Duration::zero()) {
     AdminUserRecord u;
@@ -59,12 +34,6 @@ class AdminUserStoreContract : public ::testing::TestWithParam<std::string> {
     EXPECT_TRUE(created) << created.error().message;
     return created ? u.id : Uuid{};
   }
-
-  std::unique_ptr<testing::Backend> backend_;
-  std::shared_ptr<crypto::FieldCipher> cipher_;
-  std::shared_ptr<Store> store_;
-  ServiceRecord service_a_, service_b_;
-  Timestamp now_ = from_micros(1'800'000'000'000'000);
 };
 
 TEST_P(AdminUserStoreContract, UsersAreCreatedFoundByIdAndByEmailAndListedOldestFirst) {

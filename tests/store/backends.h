@@ -7,6 +7,8 @@
 // starts a server and writes its URL to the file named by HERALD_TEST_PG_URL_FILE; each test
 // gets a database of its own, dropped afterwards.
 
+#include <gtest/gtest.h>
+
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
@@ -233,5 +235,42 @@ inline std::unique_ptr<Backend> make_backend(const std::string& name) {
   if (name == "memory") return std::make_unique<MemoryBackend>();
   return std::make_unique<SqliteBackend>();
 }
+
+// A contract suite's fixture: a store on the parameter's backend ("sqlite", "postgres",
+// "memory") with two services, A and B, to show that one never sees the other's rows.
+class TwoServicesContract : public ::testing::TestWithParam<std::string> {
+ protected:
+  void SetUp() override {
+    backend_ = make_backend(GetParam());
+    cipher_ = std::make_shared<crypto::FieldCipher>(std::make_shared<crypto::StaticDataKeys>(1, std::string(32, 'k')),
+                                                    crypto::FieldCipher::Mode::kEncrypt);
+    auto opened = backend_->open(cipher_, now_);
+    ASSERT_TRUE(opened) << opened.error().message;
+    store_ = std::move(*opened);
+    for (ServiceRecord* service : {&service_a_, &service_b_}) {
+      service->id = ServiceId{crypto::random_uuid()};
+      service->name = service == &service_a_ ? "Service A" : "Service B";
+      service->email_sender_local_part = service == &service_a_ ? "service.a" : "service.b";
+      service->created_at = now_;
+      ASSERT_TRUE(store_->create_service(*service));
+    }
+  }
+  void TearDown() override {
+    store_.reset();
+    backend_.reset();
+  }
+  // Another store on the same database: what another node sees.
+  std::shared_ptr<Store> another() {
+    auto opened = backend_->open(cipher_, now_);
+    EXPECT_TRUE(opened) << opened.error().message;
+    return opened ? std::move(*opened) : nullptr;
+  }
+
+  std::unique_ptr<Backend> backend_;
+  std::shared_ptr<crypto::FieldCipher> cipher_;
+  std::shared_ptr<Store> store_;
+  ServiceRecord service_a_, service_b_;
+  Timestamp now_ = from_micros(1'800'000'000'000'000);
+};
 
 }  // namespace herald::store::testing

@@ -41,27 +41,9 @@ std::vector<NotificationId> ids(const std::vector<NotificationRecord>& records) 
   return out;
 }
 
-class DashboardContract : public ::testing::TestWithParam<std::string> {
+class DashboardContract : public testing::TwoServicesContract {
  protected:
-  void SetUp() override {
-    backend_ = testing::make_backend(GetParam());
-    cipher_ = std::make_shared<crypto::FieldCipher>(std::make_shared<crypto::StaticDataKeys>(1, std::string(32, 'k')),
-                                                    crypto::FieldCipher::Mode::kEncrypt);
-    auto opened = backend_->open(cipher_, now_);
-    ASSERT_TRUE(opened) << opened.error().message;
-    store_ = std::move(*opened);
-    for (ServiceRecord* service : {&service_a_, &service_b_}) {
-      service->id = ServiceId{crypto::random_uuid()};
-      service->name = service == &service_a_ ? "Service A" : "Service B";
-      service->email_sender_local_part = service == &service_a_ ? "service.a" : "service.b";
-      service->created_at = now_;
-      ASSERT_TRUE(store_->create_service(*service));
-    }
-  }
-  void TearDown() override {
-    store_.reset();
-    backend_.reset();
-  }
+  DashboardContract() { now_ = at("2026-03-03T12:00:00.000000Z"); }
   // A stored notification of `service`, created at `created`.
   NotificationRecord stored(const ServiceRecord& service, Timestamp created, Channel type = Channel::kEmail,
                             NotificationStatus status = NotificationStatus::kCreated,
@@ -100,13 +82,6 @@ class DashboardContract : public ::testing::TestWithParam<std::string> {
     EXPECT_TRUE(got) << got.error().message;
     return got ? ids(*got) : std::vector<NotificationId>{};
   }
-
-  std::unique_ptr<testing::Backend> backend_;
-  std::shared_ptr<crypto::FieldCipher> cipher_;
-  std::shared_ptr<Store> store_;
-  ServiceRecord service_a_;
-  ServiceRecord service_b_;
-  Timestamp now_ = at("2026-03-03T12:00:00.000000Z");
 };
 
 TEST_P(DashboardContract, CountsAreByUtcDayThenChannelAndStatusNamesWithinTheRange) {

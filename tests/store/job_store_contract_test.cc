@@ -50,33 +50,8 @@ class ShreddableKeys final : public crypto::DataKeySource {
   std::atomic<std::uint64_t> generation_{1};
 };
 
-class JobStoreContract : public ::testing::TestWithParam<std::string> {
+class JobStoreContract : public testing::TwoServicesContract {
  protected:
-  void SetUp() override {
-    backend_ = testing::make_backend(GetParam());
-    cipher_ = std::make_shared<crypto::FieldCipher>(std::make_shared<crypto::StaticDataKeys>(1, std::string(32, 'k')),
-                                                    crypto::FieldCipher::Mode::kEncrypt);
-    auto opened = backend_->open(cipher_, now_);
-    ASSERT_TRUE(opened) << opened.error().message;
-    store_ = std::move(*opened);
-    for (ServiceRecord* service : {&service_a_, &service_b_}) {
-      service->id = ServiceId{crypto::random_uuid()};
-      service->name = service == &service_a_ ? "Service A" : "Service B";
-      service->email_sender_local_part = service == &service_a_ ? "service.a" : "service.b";
-      service->created_at = now_;
-      ASSERT_TRUE(store_->create_service(*service));
-    }
-  }
-  void TearDown() override {
-    store_.reset();
-    backend_.reset();
-  }
-  // Another store on the same database: what another node sees.
-  std::shared_ptr<Store> another() {
-    auto opened = backend_->open(cipher_, now_);
-    EXPECT_TRUE(opened) << opened.error().message;
-    return opened ? std::move(*opened) : nullptr;
-  }
   // The store opened again, with cipher_ as it is now.
   void reopen() {
     store_.reset();
@@ -138,12 +113,6 @@ class JobStoreContract : public ::testing::TestWithParam<std::string> {
     EXPECT_TRUE(out) << out.error().message;
     return out ? std::move(*out) : std::vector<NotificationRecord>{};
   }
-
-  std::unique_ptr<testing::Backend> backend_;
-  std::shared_ptr<crypto::FieldCipher> cipher_;
-  std::shared_ptr<Store> store_;
-  ServiceRecord service_a_, service_b_;
-  Timestamp now_ = from_micros(1'800'000'000'000'000);
 };
 
 TEST_P(JobStoreContract, JobIsCreatedPendingAndFoundWithItsFileByItsServiceOnly) {
