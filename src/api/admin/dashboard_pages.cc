@@ -122,6 +122,10 @@ class DashboardPages : public PageHandlers {
                        summary_row("Status", access.service.restricted ? "Trial mode" : "Live") +
                        summary_row("Keeps personal data for", std::to_string(access.service.retention_days) + " days") +
                        "</dl>";
+    std::string permissions;
+    for (auto p : access.permissions) permissions += "<li>" + html_escape(domain::users::permission_name(p)) + "</li>";
+    const std::string your_permissions =
+        "<h2>Your permissions</h2><ul class=\"nhsuk-list nhsuk-list--bullet\">" + permissions + "</ul>";
     main += "<h2>Messages in the last " + std::to_string(kDays) + " days</h2>" + legend();
     for (const domain::ChannelFigures& channel : figures->channels) {
       const std::string name = channel_plural(channel.type);
@@ -146,7 +150,7 @@ class DashboardPages : public PageHandlers {
           table(name + " per day", {"Day", "Delivered", "Failed", "Not yet"}, rows) + "</div></details>";
     }
     main += providers(figures->providers);
-    main += report_form(access, domain::day_of(now));
+    main += report_form(access, domain::day_of(now)) + your_permissions;
     return html(200, service_page(access, service_path(access), access.service.name, main));
   }
 
