@@ -181,7 +181,10 @@ Result<JobCheck> Jobs::check(ServiceId service, const store::TemplateRecord& t, 
       ++out.sendable;
       continue;
     }
-    if (prepared.error().code != ErrorCode::kInvalidArgument) return prepared.error();
+    // A row over the day's international texts limit: shown with the limit's message (once started, the
+    // worker waits for the limit to allow it rather than dropping it).
+    const ErrorCode code = prepared.error().code;
+    if (code != ErrorCode::kInvalidArgument && code != ErrorCode::kResourceExhausted) return prepared.error();
     ++out.row_errors_total;
     if (out.row_errors.size() < kMaxShownErrors) {
       out.row_errors.push_back({static_cast<int>(i) + 2, prepared.error().message});
