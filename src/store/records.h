@@ -627,6 +627,16 @@ struct JobRecord {
   std::optional<Timestamp> finished_at = std::nullopt;
 };
 
+// The job as JobStore::create_job stores it, whatever the caller set: pending, at row 0, never
+// started or finished.
+inline JobRecord as_new_job(JobRecord job) {
+  job.status = JobStatus::kPending;
+  job.next_row = 0;
+  job.started_at.reset();
+  job.finished_at.reset();
+  return job;
+}
+
 // How many of a job's notifications are in each status (statuses with none left out).
 using StatusCounts = std::vector<std::pair<NotificationStatus, std::int64_t>>;
 

@@ -1055,12 +1055,7 @@ class MemoryStore final : public store::Store {
     if (job.row_count < 0) return invalid_argument("a job's row count is never negative");
     if (services_.count(job.service) == 0) return failed_precondition("no service " + job.service.to_string());
     if (jobs_.count(job.id) != 0) return failed_precondition("a job has that id");
-    store::JobRecord pending = job;
-    pending.status = store::JobStatus::kPending;
-    pending.next_row = 0;
-    pending.started_at.reset();
-    pending.finished_at.reset();
-    jobs_[job.id] = std::move(pending);
+    jobs_[job.id] = store::as_new_job(job);
     return ok();
   }
   Result<std::optional<store::JobRecord>> find_job(ServiceId service, Uuid id) override {

@@ -9,14 +9,20 @@
 
 #include <gtest/gtest.h>
 
+#include <atomic>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
+#include <functional>
 #include <iterator>
+#include <map>
 #include <memory>
+#include <mutex>
+#include <set>
 #include <string>
 #include <vector>
 
+#include "crypto/data_keys.h"
 #include "crypto/field_cipher.h"
 #include "crypto/random.h"
 #include "store/postgres/key_repository.h"
@@ -235,6 +241,38 @@ inline std::unique_ptr<Backend> make_backend(const std::string& name) {
   if (name == "memory") return std::make_unique<MemoryBackend>();
   return std::make_unique<SqliteBackend>();
 }
+
+// Data keys per scope that a test can destroy (crypto-shredding, as retention does) and, to
+// show that a row is gone rather than passed over, bring back.
+class ShreddableDataKeys final : public crypto::DataKeySource {
+ public:
+  Result<std::uint32_t> key_for_scope(std::string_view scope, Timestamp) override {
+    std::lock_guard lock(mutex_);
+    const auto next = static_cast<std::uint32_t>(ids_.size() + 1);
+    return ids_.try_emplace(std::string(scope), next).first->second;
+  }
+  Result<void> with_key(std::uint32_t id, const std::function<void(const crypto::SecretBytes&)>& use) override {
+    std::lock_guard lock(mutex_);
+    if (destroyed_.contains(id)) return not_found("data key " + std::to_string(id) + " was destroyed");
+    if (id == 0 || id > ids_.size()) return data_loss("unknown data key " + std::to_string(id));
+    const crypto::SecretBytes key(std::string(31, 'd') + static_cast<char>(id));
+    use(key);
+    return ok();
+  }
+  std::uint64_t generation() const override { return generation_.load(); }
+  void destroy(std::string_view scope, bool destroyed) {
+    std::lock_guard lock(mutex_);
+    const std::uint32_t id = ids_.at(std::string(scope));
+    destroyed ? (void)destroyed_.insert(id) : (void)destroyed_.erase(id);
+    ++generation_;
+  }
+
+ private:
+  std::mutex mutex_;
+  std::map<std::string, std::uint32_t> ids_;
+  std::set<std::uint32_t> destroyed_;
+  std::atomic<std::uint64_t> generation_{1};
+};
 
 // A contract suite's fixture: a store on the parameter's backend ("sqlite", "postgres",
 // "memory") with two services, A and B, to show that one never sees the other's rows.

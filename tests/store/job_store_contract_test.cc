@@ -20,36 +20,6 @@ namespace {
 
 using namespace std::chrono_literals;
 
-// Data keys per scope that a test can destroy, as retention does (crypto-shredding).
-class ShreddableKeys final : public crypto::DataKeySource {
- public:
-  Result<std::uint32_t> key_for_scope(std::string_view scope, Timestamp) override {
-    std::lock_guard lock(mutex_);
-    const auto next = static_cast<std::uint32_t>(ids_.size() + 1);
-    return ids_.try_emplace(std::string(scope), next).first->second;
-  }
-  Result<void> with_key(std::uint32_t id, const std::function<void(const crypto::SecretBytes&)>& use) override {
-    std::lock_guard lock(mutex_);
-    if (destroyed_.contains(id)) return not_found("data key " + std::to_string(id) + " was destroyed");
-    if (id == 0 || id > ids_.size()) return data_loss("unknown data key " + std::to_string(id));
-    const crypto::SecretBytes key(std::string(31, 'j') + static_cast<char>(id));
-    use(key);
-    return ok();
-  }
-  std::uint64_t generation() const override { return generation_.load(); }
-  void destroy(std::string_view scope) {
-    std::lock_guard lock(mutex_);
-    destroyed_.insert(ids_.at(std::string(scope)));
-    ++generation_;
-  }
-
- private:
-  std::mutex mutex_;
-  std::map<std::string, std::uint32_t> ids_;
-  std::set<std::uint32_t> destroyed_;
-  std::atomic<std::uint64_t> generation_{1};
-};
-
 class JobStoreContract : public testing::TwoServicesContract {
  protected:
   // The store opened again, with cipher_ as it is now.
@@ -383,14 +353,14 @@ TEST_P(JobStoreContract, RetentionEmptiesTheFilesOfJobsBeforeTheCutoff) {
 // Retention shreds the day's data key: the job's file cannot be opened, so the job is gone.
 TEST_P(JobStoreContract, JobWhoseDataKeyIsGoneIsNotFoundNorListed) {
   if (!backend_->on_disk()) GTEST_SKIP() << "about sealed bytes; the in-memory store seals nothing";
-  auto keys = std::make_shared<ShreddableKeys>();
+  auto keys = std::make_shared<testing::ShreddableDataKeys>();
   cipher_ = std::make_shared<crypto::FieldCipher>(keys, crypto::FieldCipher::Mode::kEncrypt);
   reopen();
   const JobRecord first_day = job(service_a_, -24h);
   const JobRecord next_day = job(service_a_);
   ASSERT_TRUE(store_->create_job(first_day));
   ASSERT_TRUE(store_->create_job(next_day));
-  keys->destroy(crypto::notification_scope(service_a_.id.to_string(), now_ - 24h));
+  keys->destroy(crypto::notification_scope(service_a_.id.to_string(), now_ - 24h), true);
 
   auto found = store_->find_job(service_a_.id, first_day.id);
   ASSERT_TRUE(found) << found.error().message;

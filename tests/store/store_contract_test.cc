@@ -1433,43 +1433,11 @@ TEST_P(StoreContract, NhsCallbacksGoWithTheirStepAndAreClaimedRetriedSentOrRepla
   EXPECT_EQ((*due)[0].body, body2);
 }
 
-// Data keys per scope that a test can destroy (crypto-shredding, as retention does) and, to
-// show that a row is gone rather than passed over, bring back.
-class ShreddableDataKeys final : public crypto::DataKeySource {
- public:
-  Result<std::uint32_t> key_for_scope(std::string_view scope, Timestamp) override {
-    std::lock_guard lock(mutex_);
-    const auto next = static_cast<std::uint32_t>(ids_.size() + 1);
-    return ids_.try_emplace(std::string(scope), next).first->second;
-  }
-  Result<void> with_key(std::uint32_t id, const std::function<void(const crypto::SecretBytes&)>& use) override {
-    std::lock_guard lock(mutex_);
-    if (destroyed_.contains(id)) return not_found("data key " + std::to_string(id) + " was destroyed");
-    if (id == 0 || id > ids_.size()) return data_loss("unknown data key " + std::to_string(id));
-    const crypto::SecretBytes key(std::string(31, 'd') + static_cast<char>(id));
-    use(key);
-    return ok();
-  }
-  std::uint64_t generation() const override { return generation_.load(); }
-  void destroy(std::string_view scope, bool destroyed) {
-    std::lock_guard lock(mutex_);
-    const std::uint32_t id = ids_.at(std::string(scope));
-    destroyed ? (void)destroyed_.insert(id) : (void)destroyed_.erase(id);
-    ++generation_;
-  }
-
- private:
-  std::mutex mutex_;
-  std::map<std::string, std::uint32_t> ids_;
-  std::set<std::uint32_t> destroyed_;
-  std::atomic<std::uint64_t> generation_{1};
-};
-
 // A callback whose day's data key was destroyed (retention) is deleted by the claim that finds
 // it, not returned; the other day's callback is claimed as usual.
 TEST_P(StoreContract, NhsCallbackWhoseDataKeyIsGoneIsDeletedByItsClaim) {
   if (!backend_->on_disk()) GTEST_SKIP() << "about sealed bytes; the in-memory store seals nothing";
-  auto keys = std::make_shared<ShreddableDataKeys>();
+  auto keys = std::make_shared<testing::ShreddableDataKeys>();
   cipher_ = std::make_shared<crypto::FieldCipher>(keys, crypto::FieldCipher::Mode::kEncrypt);
   reopen();
   const NhsMessageRecord m = due_nhs_message("2WL3qFTEFM0qMY8xjRbt1LIKCzK");
@@ -1520,7 +1488,7 @@ TEST_P(StoreContract, NhsCallbackWhoseDataKeyIsGoneIsDeletedByItsClaim) {
 // instead of leaving it "sending" for ever.
 TEST_P(StoreContract, AnNhsMessageInFlightPastItsRetentionIsFailedByItsClaim) {
   if (!backend_->on_disk()) GTEST_SKIP() << "about sealed bytes; the in-memory store seals nothing";
-  auto keys = std::make_shared<ShreddableDataKeys>();
+  auto keys = std::make_shared<testing::ShreddableDataKeys>();
   cipher_ = std::make_shared<crypto::FieldCipher>(keys, crypto::FieldCipher::Mode::kEncrypt);
   reopen();
   const NhsMessageRecord m = due_nhs_message("2WL3qFTEFM0qMY8xjRbt1LIKCzR");

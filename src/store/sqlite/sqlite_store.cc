@@ -2849,12 +2849,7 @@ constexpr const char* kJobColumnsWithoutFile =
 
 Result<void> SqliteStore::create_job(const JobRecord& job) {
   if (job.row_count < 0) return invalid_argument("a job's row count is never negative");
-  JobRecord pending = job;
-  pending.status = JobStatus::kPending;
-  pending.next_row = 0;
-  pending.started_at.reset();
-  pending.finished_at.reset();
-  auto sealed = seal_job(*cipher_, pending);
+  auto sealed = seal_job(*cipher_, as_new_job(job));
   if (!sealed) return sealed.error();
   const SealedJob& j = *sealed;
   return writer_->run([&](Connection& db) -> Result<void> {
