@@ -28,6 +28,9 @@ Result<std::optional<store::InboundSms>> ReceivedTexts::receive(IncomingText tex
       store::InboundSms sms{crypto::time_ordered_uuid(now), service.id, sender.value, std::move(text.user_number),
                             std::move(text.content), std::move(text.provider), std::move(text.provider_reference),
                             text.received_at, now};
+      // Indexed so that a data-subject request finds it; a number libphonenumber cannot read
+      // (an alphanumeric sender) is not indexed.
+      if (auto number = parse_phone_number(sms.user_number)) sms.user_number_normalised = number->normalised;
       HERALD_TRY(texts_.insert_inbound_sms(sms));
       return std::optional(std::move(sms));
     }

@@ -160,6 +160,11 @@ struct NotificationRecord {
   std::optional<std::string> postage;  // letters: first, second, economy, europe, rest-of-world
   // false for simulated recipients: stored, never handed to a worker (status stays created).
   bool queued = true;
+  // Where it came from, as find_by_recipient and the SubjectStore finds read it back (other reads
+  // may leave these unset; inserts ignore them: save_nhs_step and save_job_rows set the links).
+  std::optional<std::string> nhs_message_id = std::nullopt;  // it carries that message's channel
+  std::optional<Uuid> job_id = std::nullopt;                 // a row of that job (sending to a list)
+  std::optional<int> job_row = std::nullopt;                 // the job's row (0: the first data row)
 };
 
 // A notification with no template (nil template_id) carries free text (NHS Notify's free-text
@@ -205,6 +210,9 @@ struct InboundSms {
   Timestamp received_at;  // the provider's time
   Timestamp created_at;   // when Herald stored it
   int callback_attempts = 0;
+  // The sender as the blind index sees it (E.164 digits, as a notification's recipient_normalised
+  // for a phone number): found by it for data-subject requests. Never stored; empty: not indexed.
+  std::string user_number_normalised = {};
 };
 
 // A file sent by email (GOV.UK's "send a file by email"): what the recipient downloads through the
@@ -639,5 +647,45 @@ inline JobRecord as_new_job(JobRecord job) {
 
 // How many of a job's notifications are in each status (statuses with none left out).
 using StatusCounts = std::vector<std::pair<NotificationStatus, std::int64_t>>;
+
+// A data-subject request's erasure (SubjectStore::erase_subject): what the domain found held about
+// one person in one service, to be erased in one transaction. Every row named must be the
+// service's (another service's ids are ignored, never touched).
+struct SubjectErasure {
+  ServiceId service;
+  // Emptied as retention empties them (recipient, personalisation, subject, body, reference,
+  // unsubscribe URL, blind indexes; redacted_at = now), so they are no longer found by id or
+  // listed. One still undelivered (created, sending) becomes technical-failure and is not tried
+  // again; no callback is due for it any more. Their letters' PDFs are deleted.
+  std::vector<NotificationId> notifications;
+  // NHS Notify messages (ids): personal fields emptied (reference, billing reference, NHS number
+  // and its blind index, personalisation, contact details, recipient) and erased_at set, after
+  // which find_nhs_message, the SubjectStore finds and the cascade's claims leave them out. One
+  // not yet delivered or failed becomes failed with `nhs_failure_code`/`nhs_failure_description`,
+  // its next step cleared. Their channel events and pending or dead NHS callbacks are deleted.
+  std::vector<std::string> nhs_messages;
+  std::string nhs_failure_code;
+  std::string nhs_failure_description;
+  std::vector<Uuid> inbound_sms;         // received texts: deleted
+  std::vector<Uuid> guest_list_entries;  // deleted
+  // Jobs' files with the person's rows blanked (the domain rewrites them): each job's contents
+  // replaced, sealed as create_job seals them. A job whose contents retention already emptied is
+  // left as it is.
+  std::vector<std::pair<Uuid, std::string>> job_contents;
+  std::vector<Uuid> documents;  // files sent by email: deleted
+  Timestamp now;
+};
+
+// What an erasure changed: how many of each were erased now (rows already erased, absent or
+// another service's are not counted).
+struct ErasureOutcome {
+  std::int64_t notifications = 0;
+  std::int64_t failed_pending = 0;  // of the notifications, undelivered ones now technical-failure
+  std::int64_t nhs_messages = 0;
+  std::int64_t inbound_sms = 0;
+  std::int64_t guest_list_entries = 0;
+  std::int64_t jobs = 0;
+  std::int64_t documents = 0;
+};
 
 }  // namespace herald::store

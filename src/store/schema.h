@@ -12,7 +12,7 @@
 
 namespace herald::store {
 
-inline constexpr int kSchemaVersion = 22;
+inline constexpr int kSchemaVersion = 23;
 
 // Every table the migrations create except schema_migrations, with the same names and columns
 // on both backends, in foreign-key order (a table after every table it references). What a

@@ -244,6 +244,11 @@ Result<SealedInboundSms> seal_inbound_sms(const crypto::FieldCipher& cipher, con
   if (!content) return content.error();
   row.user_number = std::move(*number);
   row.content = std::move(*content);
+  if (!sms.user_number_normalised.empty()) {
+    auto index = cipher.blind_index(row.service, sms.user_number_normalised, sms.created_at);
+    if (!index) return index.error();
+    row.user_number_index = std::move(*index);
+  }
   row.notify_number = sms.notify_number;
   row.provider = sms.provider;
   row.provider_reference = sms.provider_reference;
@@ -320,6 +325,26 @@ namespace {
 constexpr std::string_view kNhsMessages = "nhs_messages";
 }  // namespace
 
+Result<std::string> nhs_number_index(const crypto::FieldCipher& cipher, ServiceId service, std::string_view nhs_number,
+                                     Timestamp now) {
+  return cipher.blind_index(service.to_string() + "/nhs-number", nhs_number, now);
+}
+
+Result<std::optional<std::string>> index_sealed_nhs_number(const crypto::FieldCipher& cipher, std::string_view id,
+                                                           std::string_view service, std::string_view envelope,
+                                                           Timestamp now) {
+  auto parsed = ServiceId::parse(std::string(service));
+  if (!parsed) return data_loss("malformed service id in nhs_messages row");
+  auto number = cipher.open(envelope, {kNhsMessages, "nhs_number", id});
+  if (!number) {
+    if (number.error().code == ErrorCode::kNotFound) return std::optional<std::string>();
+    return number.error();
+  }
+  auto index = nhs_number_index(cipher, *parsed, *number, now);
+  if (!index) return index.error();
+  return std::optional<std::string>(std::move(*index));
+}
+
 Result<SealedNhsMessage> seal_nhs_message(const crypto::FieldCipher& cipher, const NhsMessageRecord& m) {
   SealedNhsMessage row;
   row.id = m.id;
@@ -351,6 +376,11 @@ Result<SealedNhsMessage> seal_nhs_message(const crypto::FieldCipher& cipher, con
   auto nhs_number = seal_optional(m.nhs_number, "nhs_number");
   if (!nhs_number) return nhs_number.error();
   row.nhs_number = std::move(*nhs_number);
+  if (m.nhs_number) {
+    auto index = nhs_number_index(cipher, m.service, *m.nhs_number, m.created_at);
+    if (!index) return index.error();
+    row.nhs_number_index = std::move(*index);
+  }
   auto personalisation = seal(m.personalisation_json, "personalisation");
   if (!personalisation) return personalisation.error();
   row.personalisation = std::move(*personalisation);
@@ -799,7 +829,7 @@ Result<SealedJob> seal_job(const crypto::FieldCipher& cipher, const JobRecord& j
   if (!key_id) return key_id.error();
   auto file_name = cipher.seal(job.file_name, {kJobs, "file_name", row.id}, *key_id);
   if (!file_name) return file_name.error();
-  auto contents = cipher.seal(job.contents, {kJobs, "contents", row.id}, *key_id);
+  auto contents = seal_job_contents(cipher, job.service, job.id, job.created_at, job.contents);
   if (!contents) return contents.error();
   row.file_name = std::move(*file_name);
   row.contents = std::move(*contents);
@@ -814,6 +844,25 @@ Result<SealedJob> seal_job(const crypto::FieldCipher& cipher, const JobRecord& j
   row.started_at = optional_micros(job.started_at);
   row.finished_at = optional_micros(job.finished_at);
   return row;
+}
+
+Result<std::string> seal_job_contents(const crypto::FieldCipher& cipher, ServiceId service, Uuid id,
+                                      Timestamp created_at, std::string_view contents) {
+  auto key_id = cipher.keys().key_for_notification(service.to_string(), created_at);
+  if (!key_id) return key_id.error();
+  return cipher.seal(contents, {kJobs, "contents", id.to_string()}, *key_id);
+}
+
+Result<std::optional<std::string>> reseal_job_contents(const crypto::FieldCipher& cipher, ServiceId service, Uuid id,
+                                                       Timestamp created_at, std::string_view envelope,
+                                                       std::string_view replacement) {
+  auto stored = cipher.open(envelope, {kJobs, "contents", id.to_string()});
+  if (!stored && stored.error().code == ErrorCode::kNotFound) return std::optional<std::string>();
+  if (!stored) return stored.error();
+  if (*stored == replacement) return std::optional<std::string>();
+  auto sealed = seal_job_contents(cipher, service, id, created_at, replacement);
+  if (!sealed) return sealed.error();
+  return std::optional<std::string>(std::move(*sealed));
 }
 
 Result<JobRecord> open_job(const crypto::FieldCipher& cipher, const SealedJob& row) {

@@ -60,6 +60,9 @@ Result<NotificationRecord> open_notification(const crypto::FieldCipher& cipher, 
 struct SealedInboundSms {
   std::string id, service, notify_number, provider;
   std::string user_number, content;  // envelopes
+  // Blind index of user_number_normalised, keyed as a notification's recipient index (the service
+  // id's domain); written at insert, never read back into a record.
+  std::optional<std::string> user_number_index;
   std::optional<std::string> provider_reference;
   std::int64_t received_at = 0, created_at = 0, callback_attempts = 0;
 };
@@ -113,6 +116,9 @@ struct SealedNhsMessage {
   std::optional<std::string> billing_reference;  // envelope
   std::string routing_plan_id, routing_plan_version;
   std::optional<std::string> nhs_number;  // envelope
+  // Blind index of the NHS number (nhs_number_index below): written by inserts only, and not one
+  // of kNhsMessageColumns (the steps never change it).
+  std::optional<std::string> nhs_number_index;
   std::optional<std::string> ods_code;
   std::string personalisation;                 // envelope
   std::optional<std::string> contact_details;  // envelope
@@ -130,6 +136,17 @@ std::string encode_nhs_channels(const std::vector<NhsChannelRecord>& channels);
 Result<std::vector<NhsChannelRecord>> decode_nhs_channels(std::string_view text);
 Result<std::string> nhs_reference_index(const crypto::FieldCipher& cipher, Uuid client, std::string_view reference,
                                         Timestamp now);
+// The blind index a message's NHS number is found by (SubjectStore::find_nhs_messages_by_nhs_number):
+// in the service's own domain for NHS numbers, so that it matches neither another service's nor a
+// recipient index.
+Result<std::string> nhs_number_index(const crypto::FieldCipher& cipher, ServiceId service, std::string_view nhs_number,
+                                     Timestamp now);
+// The index of an NHS number a message stored before schema 23 holds only sealed (`envelope`,
+// column nhs_number of row `id`): opened and indexed now. nullopt when the row's data key was
+// destroyed (the number is gone: nothing to index).
+Result<std::optional<std::string>> index_sealed_nhs_number(const crypto::FieldCipher& cipher, std::string_view id,
+                                                           std::string_view service, std::string_view envelope,
+                                                           Timestamp now);
 Result<SealedNhsMessage> seal_nhs_message(const crypto::FieldCipher& cipher, const NhsMessageRecord& message);
 // kNotFound when the day's data key was destroyed (the message's data is gone).
 Result<NhsMessageRecord> open_nhs_message(const crypto::FieldCipher& cipher, const SealedNhsMessage& row);
@@ -223,6 +240,16 @@ struct SealedJob {
   std::optional<std::int64_t> started_at, finished_at;
 };
 Result<SealedJob> seal_job(const crypto::FieldCipher& cipher, const JobRecord& job);
+// A job's contents replaced after it was created (SubjectStore::erase_subject): sealed exactly as
+// seal_job seals them (the key of the service's day of `created_at`, bound to ("jobs", "contents", id)).
+Result<std::string> seal_job_contents(const crypto::FieldCipher& cipher, ServiceId service, Uuid id,
+                                      Timestamp created_at, std::string_view contents);
+// What an erasure stores instead of a job's contents `envelope`: `replacement` sealed by
+// seal_job_contents, or nullopt when nothing would change (the contents are the replacement
+// already, or their data key is gone: the file is gone with it).
+Result<std::optional<std::string>> reseal_job_contents(const crypto::FieldCipher& cipher, ServiceId service, Uuid id,
+                                                       Timestamp created_at, std::string_view envelope,
+                                                       std::string_view replacement);
 // Absent envelopes open as empty strings. kNotFound when the day's data key was destroyed (the
 // job's file is gone).
 Result<JobRecord> open_job(const crypto::FieldCipher& cipher, const SealedJob& row);

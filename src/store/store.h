@@ -181,8 +181,9 @@ class RetentionStore {
 
   // Empties the personal fields of the service's notifications created before
   // `cutoff` (ids, statuses and times stay, for counts); they are no longer found by id. The
-  // service's received texts from before `cutoff` are deleted, and its jobs' files (contents and
-  // file names) from before `cutoff` emptied.
+  // service's received texts from before `cutoff` are deleted, its jobs' files (contents and
+  // file names) from before `cutoff` emptied, and its NHS Notify messages from before `cutoff`
+  // lose their NHS numbers' blind index (their sealed fields go with the day's data key).
   virtual Result<RetentionOutcome> redact_before(ServiceId service, Timestamp cutoff, Timestamp now) = 0;
   // Whether any notification of the service created in [from, to) still holds personal data.
   virtual Result<bool> holds_personal_data(ServiceId service, Timestamp from, Timestamp to) = 0;
@@ -255,7 +256,8 @@ class NhsClientStore {
   // stored; an older one's reference is forgotten). Every message's batch_id is the batch's id.
   virtual Result<bool> insert_nhs_batch(const NhsBatchRecord& batch, const std::vector<NhsMessageRecord>& messages,
                                         Timestamp reference_cutoff) = 0;
-  // The client's message; nullopt when absent, another client's, or its data key is gone.
+  // The client's message; nullopt when absent, another client's, erased (SubjectStore), or its
+  // data key is gone.
   virtual Result<std::optional<NhsMessageRecord>> find_nhs_message(Uuid client, std::string_view id) = 0;
 };
 
@@ -425,6 +427,37 @@ class JobStore {
   virtual Result<StatusCounts> job_status_counts(ServiceId service, Uuid job) = 0;
 };
 
+// Data-subject requests (GDPR): what is held about one person in one service, found through
+// blind indexes (never by opening every row), and its erasure. Finds leave out another service's
+// rows, erased or redacted ones, and ones whose data key is gone; personal fields come opened.
+class SubjectStore {
+ public:
+  virtual ~SubjectStore() = default;
+
+  // Messages whose NHS number is `nhs_number` (10 digits), oldest first (created_at, then id).
+  // Indexed at insert (insert_nhs_message, insert_nhs_batch) as blind_index(service id +
+  // "/nhs-number", number); messages stored before the index existed are indexed when the store
+  // opens.
+  virtual Result<std::vector<NhsMessageRecord>> find_nhs_messages_by_nhs_number(ServiceId service,
+                                                                                std::string_view nhs_number) = 0;
+  // The service's messages with these ids, in the order given (absent ones left out).
+  virtual Result<std::vector<NhsMessageRecord>> find_nhs_messages_by_id(ServiceId service,
+                                                                        const std::vector<std::string>& ids) = 0;
+  // The notifications that carry these messages' channels (NotificationRecord::nhs_message_id),
+  // oldest first.
+  virtual Result<std::vector<NotificationRecord>> notifications_for_nhs_messages(
+      ServiceId service, const std::vector<std::string>& message_ids) = 0;
+  // Received texts from this number (InboundSms::user_number_normalised, indexed at insert;
+  // texts stored before the index existed are not found), newest first.
+  virtual Result<std::vector<InboundSms>> find_inbound_sms_by_number(ServiceId service,
+                                                                     std::string_view number_normalised) = 0;
+  // Guest list entries for this recipient (as on_guest_list compares), oldest first.
+  virtual Result<std::vector<GuestListEntry>> find_guest_list_entries(ServiceId service,
+                                                                      std::string_view recipient_normalised) = 0;
+  // Erases all of it in one transaction (records.h SubjectErasure says what each part does).
+  virtual Result<ErasureOutcome> erase_subject(const SubjectErasure& erasure) = 0;
+};
+
 class Store : public ServiceDirectory,
               public NotificationStore,
               public ReceivedTextStore,
@@ -438,7 +471,8 @@ class Store : public ServiceDirectory,
               public RoutingPlanStore,
               public NhsCallbackStore,
               public AdminUserStore,
-              public JobStore {
+              public JobStore,
+              public SubjectStore {
  public:
   ~Store() override = default;
 

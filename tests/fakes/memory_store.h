@@ -96,7 +96,8 @@ class MemoryStore final : public store::Store {
   }
   Result<void> insert_notification(const store::NotificationRecord& record) override {
     std::lock_guard lock(mutex_);
-    notifications_[record.id] = {record, record.queued ? std::optional(record.created_at) : std::nullopt, std::nullopt, false};
+    notifications_[record.id] = {unlinked(record), record.queued ? std::optional(record.created_at) : std::nullopt,
+                                 std::nullopt, false};
     return ok();
   }
   Result<std::optional<store::NotificationRecord>> find_notification(ServiceId service,
@@ -394,7 +395,10 @@ class MemoryStore final : public store::Store {
   Result<void> insert_inbound_sms(const store::InboundSms& sms) override {
     std::lock_guard lock(mutex_);
     const bool told = callbacks_.count({sms.service, store::CallbackKind::kInboundSms}) > 0;
-    inbound_.push_back({sms, told ? std::optional(sms.created_at) : std::nullopt});
+    store::InboundSms stored = sms;
+    stored.user_number_normalised.clear();  // never stored: only its index
+    if (!sms.user_number_normalised.empty()) inbound_numbers_[sms.id] = sms.user_number_normalised;
+    inbound_.push_back({std::move(stored), told ? std::optional(sms.created_at) : std::nullopt});
     return ok();
   }
   Result<std::vector<store::InboundSms>> list_inbound_sms(ServiceId service, std::optional<Uuid> older_than,
@@ -461,7 +465,7 @@ class MemoryStore final : public store::Store {
     std::vector<store::NotificationRecord> out;
     for (const auto& [id, row] : notifications_) {
       if (row.record.service == service && !row.redacted && row.record.recipient_normalised == recipient_normalised) {
-        out.push_back(row.record);
+        out.push_back(linked(row));
       }
     }
     return out;
@@ -470,29 +474,18 @@ class MemoryStore final : public store::Store {
     std::lock_guard lock(mutex_);
     store::RetentionOutcome outcome;
     for (auto& [id, row] : notifications_) {
-      if (row.record.service != service || row.redacted || row.record.created_at >= cutoff) continue;
-      // Still undelivered this late: failed, never to be sent without its data.
-      if (row.record.status == store::NotificationStatus::kCreated ||
-          row.record.status == store::NotificationStatus::kSending) {
-        row.record.status = store::NotificationStatus::kTechnicalFailure;
-        row.record.updated_at = now;
-        row.due_at.reset();
-        ++outcome.failed_pending;
-      }
-      row.redacted = true;
-      row.record.recipient.clear();
-      row.record.recipient_normalised.clear();
-      row.record.personalisation_json.clear();
-      row.record.subject.clear();
-      row.record.body.clear();
-      row.record.one_click_unsubscribe_url.reset();
-      ++outcome.redacted;
+      if (row.record.service == service && row.record.created_at < cutoff) redact(row, now, outcome);
+    }
+    for (const auto& [id, message] : nhs_messages_) {
+      if (message.service == service && message.created_at < cutoff) nhs_cascade_[id].unindexed = true;
     }
     std::erase_if(letter_pdfs_, [&](const auto& entry) {
       return entry.second.service == service && entry.second.created_at < cutoff;
     });
     std::erase_if(inbound_, [&](const auto& entry) {
-      return entry.first.service == service && entry.first.created_at < cutoff;
+      const bool old = entry.first.service == service && entry.first.created_at < cutoff;
+      if (old) inbound_numbers_.erase(entry.first.id);
+      return old;
     });
     std::erase_if(nhs_callbacks_, [&](const auto& entry) {
       return entry.second.record.service == service && entry.second.record.created_at < cutoff;
@@ -624,7 +617,9 @@ class MemoryStore final : public store::Store {
   Result<std::optional<store::NhsMessageRecord>> find_nhs_message(Uuid client, std::string_view id) override {
     std::lock_guard lock(mutex_);
     auto it = nhs_messages_.find(std::string(id));
-    if (it == nhs_messages_.end() || it->second.client != client) return std::optional<store::NhsMessageRecord>();
+    if (it == nhs_messages_.end() || it->second.client != client || nhs_cascade_[it->first].erased) {
+      return std::optional<store::NhsMessageRecord>();
+    }
     return std::optional<store::NhsMessageRecord>(it->second);
   }
   Result<std::vector<store::NhsMessageClaim>> claim_nhs_messages(int limit, Timestamp now, Duration lease) override {
@@ -632,7 +627,8 @@ class MemoryStore final : public store::Store {
     std::vector<std::pair<Timestamp, std::string>> due;
     for (const auto& [id, m] : nhs_messages_) {
       const auto& state = nhs_cascade_[id];
-      if (m.next_step_at && *m.next_step_at <= now && (!state.lease_until || *state.lease_until <= now)) {
+      if (m.next_step_at && *m.next_step_at <= now && (!state.lease_until || *state.lease_until <= now) &&
+          !state.erased) {
         due.emplace_back(*m.next_step_at, id);
       }
     }
@@ -664,7 +660,7 @@ class MemoryStore final : public store::Store {
     state.lease_until.reset();
     it->second = std::move(saved);
     for (const auto& record : step.notifications) {
-      notifications_[record.id] = {record, record.queued ? std::optional(record.created_at) : std::nullopt,
+      notifications_[record.id] = {unlinked(record), record.queued ? std::optional(record.created_at) : std::nullopt,
                                    std::nullopt, false, step.message.id};
     }
     std::erase_if(nhs_events_,
@@ -682,7 +678,7 @@ class MemoryStore final : public store::Store {
   }
   Result<bool> add_nhs_channel_event(const store::NhsChannelEvent& event) override {
     std::lock_guard lock(mutex_);
-    if (nhs_messages_.count(event.message_id) == 0) return false;
+    if (nhs_messages_.count(event.message_id) == 0 || nhs_cascade_[event.message_id].erased) return false;
     store::NhsChannelEvent stored = event;
     stored.id = ++last_nhs_event_id_;
     nhs_events_.push_back(std::move(stored));
@@ -1126,7 +1122,7 @@ class MemoryStore final : public store::Store {
     }
     for (std::size_t i = 0; i < notifications.size(); ++i) {
       const auto& record = notifications[i];
-      Row row{record, record.queued ? std::optional(record.created_at) : std::nullopt, std::nullopt, false};
+      Row row{unlinked(record), record.queued ? std::optional(record.created_at) : std::nullopt, std::nullopt, false};
       row.job_id = job;
       row.job_row = rows[i];
       notifications_[record.id] = std::move(row);
@@ -1144,6 +1140,133 @@ class MemoryStore final : public store::Store {
     store::StatusCounts out;
     for (const auto& [name, count] : by_name) out.push_back(count);
     return out;
+  }
+  // SubjectStore. Compared as given (the backends compare blind indexes: equal exactly when the
+  // values are).
+  Result<std::vector<store::NhsMessageRecord>> find_nhs_messages_by_nhs_number(ServiceId service,
+                                                                               std::string_view nhs_number) override {
+    std::lock_guard lock(mutex_);
+    std::vector<store::NhsMessageRecord> out;
+    for (const auto& [id, m] : nhs_messages_) {
+      const auto& state = nhs_cascade_[id];
+      if (m.service == service && m.nhs_number == nhs_number && !state.erased && !state.unindexed) out.push_back(m);
+    }
+    std::sort(out.begin(), out.end(), [](const auto& a, const auto& b) {
+      return std::make_pair(a.created_at, a.id) < std::make_pair(b.created_at, b.id);
+    });
+    return out;
+  }
+  Result<std::vector<store::NhsMessageRecord>> find_nhs_messages_by_id(ServiceId service,
+                                                                       const std::vector<std::string>& ids) override {
+    std::lock_guard lock(mutex_);
+    std::vector<store::NhsMessageRecord> out;
+    for (const std::string& id : distinct(ids)) {
+      auto it = nhs_messages_.find(id);
+      if (it != nhs_messages_.end() && it->second.service == service && !nhs_cascade_[id].erased) {
+        out.push_back(it->second);
+      }
+    }
+    return out;
+  }
+  Result<std::vector<store::NotificationRecord>> notifications_for_nhs_messages(
+      ServiceId service, const std::vector<std::string>& message_ids) override {
+    std::lock_guard lock(mutex_);
+    std::vector<store::NotificationRecord> out;
+    for (const auto& [id, row] : notifications_) {
+      if (row.record.service == service && !row.redacted && row.nhs_message_id &&
+          std::find(message_ids.begin(), message_ids.end(), *row.nhs_message_id) != message_ids.end()) {
+        out.push_back(linked(row));
+      }
+    }
+    std::sort(out.begin(), out.end(), [](const auto& a, const auto& b) {
+      return std::make_pair(a.created_at, a.id.to_string()) < std::make_pair(b.created_at, b.id.to_string());
+    });
+    return out;
+  }
+  Result<std::vector<store::InboundSms>> find_inbound_sms_by_number(ServiceId service,
+                                                                    std::string_view number_normalised) override {
+    std::lock_guard lock(mutex_);
+    std::vector<store::InboundSms> out;
+    for (const auto& [sms, due] : inbound_) {
+      auto number = inbound_numbers_.find(sms.id);
+      if (sms.service == service && number != inbound_numbers_.end() && number->second == number_normalised) {
+        out.push_back(sms);
+        out.back().user_number_normalised = number->second;
+      }
+    }
+    std::sort(out.begin(), out.end(), [](const auto& a, const auto& b) {
+      return std::make_pair(a.created_at, a.id.to_string()) > std::make_pair(b.created_at, b.id.to_string());
+    });
+    return out;
+  }
+  Result<std::vector<store::GuestListEntry>> find_guest_list_entries(ServiceId service,
+                                                                     std::string_view recipient_normalised) override {
+    std::lock_guard lock(mutex_);
+    std::vector<store::GuestListEntry> out;
+    for (const auto& entry : guest_list_) {
+      if (entry.service == service && entry.recipient_normalised == recipient_normalised) out.push_back(entry);
+    }
+    std::sort(out.begin(), out.end(), [](const auto& a, const auto& b) {
+      return std::make_pair(a.created_at, a.id.to_string()) < std::make_pair(b.created_at, b.id.to_string());
+    });
+    return out;
+  }
+  Result<store::ErasureOutcome> erase_subject(const store::SubjectErasure& erasure) override {
+    std::lock_guard lock(mutex_);
+    store::ErasureOutcome outcome;
+    store::RetentionOutcome redacted;
+    for (const auto& id : erasure.notifications) {
+      auto it = notifications_.find(id);
+      if (it == notifications_.end() || it->second.record.service != erasure.service) continue;
+      redact(it->second, erasure.now, redacted);
+      erase_letter_pdf(id, erasure.service);
+    }
+    for (const std::string& id : distinct(erasure.nhs_messages)) {
+      auto it = nhs_messages_.find(id);
+      if (it == nhs_messages_.end() || it->second.service != erasure.service) continue;
+      if (erase_nhs_message(it->second, erasure)) ++outcome.nhs_messages;
+      for (auto& [notification, row] : notifications_) {
+        if (row.nhs_message_id != id || row.record.service != erasure.service) continue;
+        redact(row, erasure.now, redacted);
+        erase_letter_pdf(notification, erasure.service);
+      }
+      std::erase_if(nhs_events_, [&](const auto& e) { return e.message_id == id; });
+      std::erase_if(nhs_callbacks_, [&](const auto& entry) {
+        return entry.second.record.message_id == id && entry.second.record.service == erasure.service;
+      });
+    }
+    outcome.notifications = redacted.redacted;
+    outcome.failed_pending = redacted.failed_pending;
+    for (const Uuid& id : distinct(erasure.inbound_sms)) {
+      const auto erased = std::erase_if(
+          inbound_, [&](const auto& entry) { return entry.first.id == id && entry.first.service == erasure.service; });
+      if (erased > 0) inbound_numbers_.erase(id);
+      outcome.inbound_sms += static_cast<std::int64_t>(erased);
+    }
+    for (const Uuid& id : distinct(erasure.guest_list_entries)) {
+      outcome.guest_list_entries += static_cast<std::int64_t>(std::erase_if(
+          guest_list_, [&](const auto& entry) { return entry.id == id && entry.service == erasure.service; }));
+    }
+    std::vector<Uuid> seen;
+    for (const auto& [id, contents] : erasure.job_contents) {
+      if (std::find(seen.begin(), seen.end(), id) != seen.end()) continue;
+      seen.push_back(id);
+      auto it = jobs_.find(id);
+      // Retention emptied it already, or nothing changes: left as it is, not counted.
+      if (it == jobs_.end() || it->second.service != erasure.service || it->second.contents.empty() ||
+          it->second.contents == contents) {
+        continue;
+      }
+      it->second.contents = contents;
+      ++outcome.jobs;
+    }
+    for (const Uuid& id : distinct(erasure.documents)) {
+      auto it = documents_.find(id);
+      if (it == documents_.end() || it->second.service != erasure.service) continue;
+      documents_.erase(it);
+      ++outcome.documents;
+    }
+    return outcome;
   }
   Result<std::vector<crypto::AuditEntry>> append_audit(std::vector<crypto::AuditEntry> entries) override {
     std::lock_guard lock(mutex_);
@@ -1186,14 +1309,84 @@ class MemoryStore final : public store::Store {
     std::optional<Timestamp> lease_until;
     std::int64_t claim = 0;
     bool woken = false;
+    bool erased = false;     // SubjectStore::erase_subject
+    bool unindexed = false;  // retention cleared its NHS number's index
   };
+  // Inserts ignore where a notification came from (the store sets that: Row), and reads other
+  // than find_by_recipient and the SubjectStore finds leave it unset, as the backends do.
+  static store::NotificationRecord unlinked(store::NotificationRecord record) {
+    record.nhs_message_id.reset();
+    record.job_id.reset();
+    record.job_row.reset();
+    return record;
+  }
+  static store::NotificationRecord linked(const Row& row) {
+    store::NotificationRecord record = row.record;
+    record.nhs_message_id = row.nhs_message_id;
+    record.job_id = row.job_id;
+    if (row.job_id) record.job_row = row.job_row;
+    return record;
+  }
+  template <typename Id>
+  static std::vector<Id> distinct(const std::vector<Id>& ids) {
+    std::vector<Id> out;
+    for (const Id& id : ids) {
+      if (std::find(out.begin(), out.end(), id) == out.end()) out.push_back(id);
+    }
+    return out;
+  }
+  // Called with mutex_ held. What retention and erasure do to a notification (once).
+  static void redact(Row& row, Timestamp now, store::RetentionOutcome& outcome) {
+    if (row.redacted) return;
+    // Still undelivered: failed, never to be sent without its data.
+    if (row.record.status == store::NotificationStatus::kCreated ||
+        row.record.status == store::NotificationStatus::kSending) {
+      row.record.status = store::NotificationStatus::kTechnicalFailure;
+      row.record.updated_at = now;
+      row.due_at.reset();
+      ++outcome.failed_pending;
+    }
+    row.redacted = true;
+    row.callback_due_at.reset();
+    row.record.recipient.clear();
+    row.record.recipient_normalised.clear();
+    row.record.personalisation_json.clear();
+    row.record.subject.clear();
+    row.record.body.clear();
+    row.record.one_click_unsubscribe_url.reset();
+    ++outcome.redacted;
+  }
+  void erase_letter_pdf(NotificationId id, ServiceId service) {
+    auto pdf = letter_pdfs_.find(id);
+    if (pdf != letter_pdfs_.end() && pdf->second.service == service) letter_pdfs_.erase(pdf);
+  }
+  // Empties the message's personal fields and settles it; false when it was erased already.
+  bool erase_nhs_message(store::NhsMessageRecord& m, const store::SubjectErasure& erasure) {
+    auto& state = nhs_cascade_[m.id];
+    if (state.erased) return false;
+    if (m.status != store::NhsMessageStatus::kDelivered && m.status != store::NhsMessageStatus::kFailed) {
+      m.status = store::NhsMessageStatus::kFailed;
+      m.status_description = erasure.nhs_failure_description;
+      m.failure_reason_code = erasure.nhs_failure_code;
+      m.failed_at = erasure.now;
+    }
+    m.message_reference.clear();
+    m.billing_reference.reset();
+    m.nhs_number.reset();
+    m.personalisation_json.clear();
+    m.contact_details_json.reset();
+    m.recipient_json.reset();
+    m.next_step_at.reset();
+    state = NhsCascadeState{std::nullopt, state.claim, false, true, true};
+    return true;
+  }
   // Called with mutex_ held.
   void wake_nhs_message(const Row& row, Timestamp now) {
     if (row.nhs_message_id) wake_nhs_message(*row.nhs_message_id, now);
   }
   void wake_nhs_message(const std::string& message_id, Timestamp now) {
     auto it = nhs_messages_.find(message_id);
-    if (it == nhs_messages_.end()) return;
+    if (it == nhs_messages_.end() || nhs_cascade_[it->first].erased) return;
     nhs_cascade_[it->first].woken = true;
     if (!it->second.next_step_at || *it->second.next_step_at > now) it->second.next_step_at = now;
   }
@@ -1230,6 +1423,7 @@ class MemoryStore final : public store::Store {
   std::map<std::string, std::pair<double, Timestamp>> buckets_;
   std::map<std::string, std::int64_t> counts_;
   std::vector<std::pair<store::InboundSms, std::optional<Timestamp>>> inbound_;
+  std::map<Uuid, std::string> inbound_numbers_;  // user_number_normalised of the indexed texts
   std::vector<store::GuestListEntry> guest_list_;
   struct LetterPdf {
     ServiceId service;

@@ -443,6 +443,15 @@ ALTER TABLE notifications ADD COLUMN job_id text;
 ALTER TABLE notifications ADD COLUMN job_row integer;
 CREATE INDEX notifications_job ON notifications(job_id) WHERE job_id IS NOT NULL;
 )sql"},
+    // As SQLite's version 23: blind indexes for data-subject requests (no SQL index on them, as
+    // decided in migration 2), existing NHS numbers marked for indexing at open (''), erasure.
+    Migration{23, "data subject requests", R"sql(
+ALTER TABLE nhs_messages ADD COLUMN nhs_number_index bytea;
+ALTER TABLE nhs_messages ADD COLUMN erased_at bigint;
+UPDATE nhs_messages SET nhs_number_index = '' WHERE nhs_number IS NOT NULL;
+ALTER TABLE inbound_sms ADD COLUMN user_number_index bytea;
+CREATE INDEX notifications_nhs_message ON notifications(nhs_message_id) WHERE nhs_message_id IS NOT NULL;
+)sql"},
 };
 
 static_assert(kMigrations.back().version == kSchemaVersion, "add the PostgreSQL form of every SQLite migration");

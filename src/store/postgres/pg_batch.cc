@@ -223,8 +223,9 @@ void PgBatchWriter::write_outcomes(PgConnection& connection, std::vector<Pending
     }
     // A notification that carries an NHS Notify message's channel makes no callback due: its
     // message's cascade is woken instead (due at once: at the earliest of its outcomes here, if
-    // that is before the time it was due), in the same statement. The second update finds no
-    // row to join when no notification here has a message, the common case.
+    // that is before the time it was due), in the same statement; an erased message never is.
+    // The second update finds no row to join when no notification here has a message, the
+    // common case.
     const std::string sql =
         "WITH u AS (UPDATE notifications AS n SET status = v.status, updated_at = v.updated_at, "
         "sent_at = COALESCE(v.sent_at, n.sent_at), due_at = v.due_at, sent_by = COALESCE(v.sent_by, n.sent_by), "
@@ -238,7 +239,7 @@ void PgBatchWriter::write_outcomes(PgConnection& connection, std::vector<Pending
         "w AS (UPDATE nhs_messages AS m SET woken = 1, next_step_at = CASE WHEN m.next_step_at IS NULL OR "
         "m.next_step_at > a.woken_at THEN a.woken_at ELSE m.next_step_at END FROM (SELECT nhs_message_id, "
         "min(updated_at) AS woken_at FROM u WHERE nhs_message_id IS NOT NULL GROUP BY nhs_message_id) AS a "
-        "WHERE m.id = a.nhs_message_id) SELECT id FROM u";
+        "WHERE m.id = a.nhs_message_id AND m.erased_at IS NULL) SELECT id FROM u";
     auto result = exec_retrying(connection, sql, params);
     {
       std::lock_guard lock(mutex_);

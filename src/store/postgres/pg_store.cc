@@ -27,6 +27,9 @@ constexpr const char* kNotificationColumnsOfN =
     "n.status, n.reference_sealed, n.recipient, n.personalisation, n.subject, n.body, n.one_click_unsubscribe_url, "
     "n.created_at, n.sent_at, n.updated_at, n.attempts, n.sender, n.billable_units, n.rate_multiplier, n.sent_by, "
     "n.callback_attempts, n.postage";
+constexpr int kNotificationColumnCount = 24;
+// After kNotificationColumns: where the notification came from (link_notification).
+constexpr const char* kNotificationLinkColumns = ", nhs_message_id, job_id, job_row";
 
 // provider_stats' aggregates after sent_by and count(*), as SQLite's: delivered (or sent, for
 // international texts), failed (every failure status, letters' included), then the sum and count
@@ -94,6 +97,32 @@ Result<void> seal_legacy_callback_urls(PgConnection& db, const crypto::FieldCiph
     }
   }
   return ok();
+}
+
+// NHS numbers of messages stored before schema 23 (marked '' by the migration), indexed in
+// batches in id order. Each row is one UPDATE guarded by its mark, so nodes opening at once, or
+// a crash part-way, leave nothing half done. A number whose data key is gone has nothing left to
+// index; one that does not open (tampering, a wrong key) is logged and left unindexed rather than
+// keeping the store shut: that message does not open either.
+Result<void> index_legacy_nhs_numbers(PgConnection& db, const crypto::FieldCipher& cipher, Timestamp now) {
+  std::string after;  // the last id done
+  while (true) {
+    auto rows = db.exec(
+        "SELECT id, service_id, nhs_number FROM nhs_messages WHERE id > $1 AND nhs_number_index = ''::bytea "
+        "ORDER BY id LIMIT 1000",
+        Params().text(after));
+    if (!rows) return rows.error();
+    if (rows->rows() == 0) return ok();
+    for (int i = 0; i < rows->rows(); ++i) {
+      const std::string id = rows->text(i, 0);
+      auto index = index_sealed_nhs_number(cipher, id, rows->text(i, 1), rows->bytes(i, 2), now);
+      if (!index) log::error("store.unindexable_nhs_number", {{"message_id", id}, {"error", index.error().message}});
+      HERALD_TRY(db.run("UPDATE nhs_messages SET nhs_number_index = $1 WHERE id = $2 AND nhs_number_index = ''::bytea",
+                        Params().optional_bytes(index ? *index : std::nullopt).text(id)));
+    }
+    after = rows->text(rows->rows() - 1, 0);
+    log::info("store.legacy_nhs_numbers_indexed", {{"rows", std::to_string(rows->rows())}});
+  }
 }
 
 constexpr const char* kServiceColumns =
@@ -202,6 +231,7 @@ Result<std::unique_ptr<PgStore>> PgStore::open(const PgConfig& config, std::shar
   HERALD_TRY((*pool)->with<int>([&](PgConnection& db) -> Result<int> {
     HERALD_TRY(seal_legacy_references(db, *cipher, now));
     HERALD_TRY(seal_legacy_callback_urls(db, *cipher, now));
+    HERALD_TRY(index_legacy_nhs_numbers(db, *cipher, now));
     return 0;
   }));
   std::vector<std::unique_ptr<PgConnection>> writers;
@@ -331,7 +361,7 @@ Result<std::optional<NotificationRecord>> PgStore::apply_receipt(const DeliveryR
                 receipt_status_list(receipt) + " AND redacted_at IS NULL RETURNING " + kNotificationColumns +
                 ", nhs_message_id), w AS (UPDATE nhs_messages SET woken = 1, next_step_at = CASE WHEN next_step_at "
                 "IS NULL OR next_step_at > $1 THEN $1 ELSE next_step_at END "
-                "WHERE id = (SELECT nhs_message_id FROM u)) SELECT " +
+                "WHERE id = (SELECT nhs_message_id FROM u) AND erased_at IS NULL) SELECT " +
                 kNotificationColumns + " FROM u",
             Params()
                 .integer(to_micros(receipt.received_at))
@@ -582,11 +612,20 @@ Result<void> PgStore::insert_inbound_sms(const InboundSms& sms) {
   return with_connection<void>([&](PgConnection& db) {
     return db.run(
         "INSERT INTO inbound_sms (id, service_id, notify_number, user_number, content, provider, provider_reference, "
-        "received_at, created_at, callback_due_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, CASE WHEN EXISTS "
-        "(SELECT 1 FROM service_callbacks c WHERE c.service_id = $2 AND c.kind = 'inbound_sms') THEN $9::bigint END)",
-        Params().text(sealed->id).text(sealed->service).text(sealed->notify_number).bytes(sealed->user_number)
-            .bytes(sealed->content).text(sealed->provider).optional_text(sealed->provider_reference)
-            .integer(sealed->received_at).integer(sealed->created_at));
+        "received_at, created_at, callback_due_at, user_number_index) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, "
+        "CASE WHEN EXISTS (SELECT 1 FROM service_callbacks c WHERE c.service_id = $2 AND c.kind = 'inbound_sms') "
+        "THEN $9::bigint END, $10)",
+        Params()
+            .text(sealed->id)
+            .text(sealed->service)
+            .text(sealed->notify_number)
+            .bytes(sealed->user_number)
+            .bytes(sealed->content)
+            .text(sealed->provider)
+            .optional_text(sealed->provider_reference)
+            .integer(sealed->received_at)
+            .integer(sealed->created_at)
+            .optional_bytes(sealed->user_number_index));
   });
 }
 
@@ -955,6 +994,48 @@ void PgStore::record_outcome_async(DeliveryOutcome outcome, Completion done) {
   writer_->outcome(std::move(outcome), std::move(done));
 }
 
+namespace {
+
+// Where a notification read with kNotificationLinkColumns (after kNotificationColumns) came from.
+Result<void> link_notification(NotificationRecord& record, const PgResult& rows, int i) {
+  record.nhs_message_id = rows.optional_text(i, kNotificationColumnCount);
+  if (const auto job = rows.optional_text(i, kNotificationColumnCount + 1)) {
+    auto id = Uuid::parse(*job);
+    if (!id) return data_loss("malformed job id in notifications");
+    record.job_id = *id;
+  }
+  if (const auto job_row = rows.optional_integer(i, kNotificationColumnCount + 2)) {
+    record.job_row = static_cast<int>(*job_row);
+  }
+  return ok();
+}
+
+// What retention and erasure do to the notifications that `where` picks (`params`: $1 is now,
+// then `where`'s own): one definition for both. Still undelivered (created, sending), they have
+// failed: never sent without their data. Then their personal fields and blind indexes are
+// emptied, and no callback is due any more (none would be claimed). The old row versions (with the
+// ciphertexts) are left for VACUUM.
+Result<RetentionOutcome> redact_notifications(PgConnection& db, const std::string& where, const Params& params) {
+  RetentionOutcome outcome;
+  auto pending =
+      db.exec("UPDATE notifications SET status = 'technical-failure', due_at = NULL, updated_at = $1 WHERE " + where +
+                  " AND redacted_at IS NULL AND status IN ('created', 'sending')",
+              params);
+  if (!pending) return pending.error();
+  outcome.failed_pending = pending->affected();
+  auto redacted = db.exec(
+      "UPDATE notifications SET recipient = '', personalisation = '', subject = '', body = '', "
+      "one_click_unsubscribe_url = NULL, recipient_index = NULL, reference = NULL, reference_sealed = NULL, "
+      "reference_index = NULL, callback_due_at = NULL, redacted_at = $1 WHERE " +
+          where + " AND redacted_at IS NULL",
+      params);
+  if (!redacted) return redacted.error();
+  outcome.redacted = redacted->affected();
+  return outcome;
+}
+
+}  // namespace
+
 Result<std::vector<NotificationRecord>> PgStore::find_by_recipient(ServiceId service,
                                                                    std::string_view recipient_normalised) {
   const std::string service_id = service.to_string();
@@ -962,12 +1043,17 @@ Result<std::vector<NotificationRecord>> PgStore::find_by_recipient(ServiceId ser
   if (!index) return index.error();
   return with_connection<std::vector<NotificationRecord>>(
       [&](PgConnection& db) -> Result<std::vector<NotificationRecord>> {
-        auto rows = db.exec(std::string("SELECT ") + kNotificationColumns +
+        auto rows = db.exec(std::string("SELECT ") + kNotificationColumns + kNotificationLinkColumns +
                                 " FROM notifications WHERE service_id = $1 AND recipient_index = $2 AND "
                                 "redacted_at IS NULL ORDER BY created_at DESC",
                             Params().text(service_id).bytes(*index));
         if (!rows) return rows.error();
-        return read_notifications(*rows, nullptr);
+        auto records = read_notifications(*rows, nullptr);
+        if (!records) return records.error();
+        for (int i = 0; i < rows->rows(); ++i) {
+          HERALD_TRY(link_notification((*records)[static_cast<std::size_t>(i)], *rows, i));
+        }
+        return records;
       });
 }
 
@@ -976,21 +1062,18 @@ Result<RetentionOutcome> PgStore::redact_before(ServiceId service, Timestamp cut
   HERALD_TRY(with_connection<void>([&](PgConnection& db) {
     return db.transaction([&]() -> Result<void> {
       const std::string id = service.to_string();
-      auto pending = db.exec(
-          "UPDATE notifications SET status = 'technical-failure', due_at = NULL, updated_at = $1 "
-          "WHERE service_id = $2 AND created_at < $3 AND redacted_at IS NULL AND status IN ('created', 'sending')",
-          Params().integer(to_micros(now)).text(id).integer(to_micros(cutoff)));
-      if (!pending) return pending.error();
-      outcome.failed_pending = pending->affected();
-      // The old row versions (with the ciphertexts) are left for VACUUM; they are unreadable
-      // once the day's data key is destroyed, which retention does next.
-      auto redacted = db.exec(
-          "UPDATE notifications SET recipient = '', personalisation = '', subject = '', body = '', "
-          "one_click_unsubscribe_url = NULL, recipient_index = NULL, reference = NULL, reference_sealed = NULL, "
-          "reference_index = NULL, redacted_at = $1 WHERE service_id = $2 AND created_at < $3 AND redacted_at IS NULL",
-          Params().integer(to_micros(now)).text(id).integer(to_micros(cutoff)));
+      // The old ciphertexts left for VACUUM are unreadable once the day's data key is destroyed,
+      // which retention does next.
+      auto redacted = redact_notifications(db, "service_id = $2 AND created_at < $3",
+                                           Params().integer(to_micros(now)).text(id).integer(to_micros(cutoff)));
       if (!redacted) return redacted.error();
-      outcome.redacted = redacted->affected();
+      outcome = *redacted;
+      // NHS Notify messages stay (their sealed fields go with the day's key): no longer found by
+      // their NHS numbers.
+      HERALD_TRY(
+          db.run("UPDATE nhs_messages SET nhs_number_index = NULL WHERE service_id = $1 AND created_at < $2 "
+                 "AND nhs_number_index IS NOT NULL",
+                 Params().text(id).integer(to_micros(cutoff))));
       HERALD_TRY(db.run("DELETE FROM letter_pdfs WHERE service_id = $1 AND created_at < $2",
                         Params().text(id).integer(to_micros(cutoff))));
       HERALD_TRY(db.run("DELETE FROM inbound_sms WHERE service_id = $1 AND created_at < $2",
@@ -1287,7 +1370,7 @@ SealedNhsMessage read_nhs_message(const PgResult& rows, int i) {
   return m;
 }
 
-// Adds one sealed message's 24 values, in kNhsMessageColumns' order.
+// Adds one sealed message's 25 values: kNhsMessageColumns' order, then the NHS number's index.
 void add_message_params(Params& params, const SealedNhsMessage& row) {
   params.text(row.id)
       .text(row.client)
@@ -1312,14 +1395,16 @@ void add_message_params(Params& params, const SealedNhsMessage& row) {
       .text(row.channels)
       .optional_bytes(row.recipient)
       .optional_text(row.demographics_version)
-      .optional_integer(row.next_step_at);
+      .optional_integer(row.next_step_at)
+      .optional_bytes(row.nhs_number_index);
 }
 
-constexpr int kNhsMessageValues = 24;
+constexpr int kNhsMessageValues = 25;
 
-// "INSERT ... VALUES ($1..$24), ($25..$48), ..." for `rows` messages.
+// "INSERT ... VALUES ($1..$25), ($26..$50), ..." for `rows` messages (kNhsMessageColumns, then the
+// NHS number's index).
 std::string insert_messages_sql(std::size_t rows) {
-  std::string sql = std::string("INSERT INTO nhs_messages (") + kNhsMessageColumns + ") VALUES ";
+  std::string sql = std::string("INSERT INTO nhs_messages (") + kNhsMessageColumns + ", nhs_number_index) VALUES ";
   int n = 1;
   for (std::size_t r = 0; r < rows; ++r) {
     sql += r == 0 ? "(" : ", (";
@@ -1404,7 +1489,7 @@ Result<bool> PgStore::insert_nhs_batch(const NhsBatchRecord& batch, const std::v
     rows.push_back(std::move(*sealed));
   }
   const SealedNhsBatch& b = *sealed_batch;
-  // Multi-row inserts of up to 1,000 messages (24,000 parameters; PostgreSQL allows 65,535).
+  // Multi-row inserts of up to 1,000 messages (25,000 parameters; PostgreSQL allows 65,535).
   constexpr std::size_t kChunk = 1000;
   return with_connection<bool>([&](PgConnection& db) -> Result<bool> {
     bool stored = false;
@@ -1444,9 +1529,9 @@ Result<bool> PgStore::insert_nhs_batch(const NhsBatchRecord& batch, const std::v
 Result<std::optional<NhsMessageRecord>> PgStore::find_nhs_message(Uuid client, std::string_view id) {
   auto sealed = with_connection<std::optional<SealedNhsMessage>>(
       [&](PgConnection& db) -> Result<std::optional<SealedNhsMessage>> {
-        auto rows =
-            db.exec(std::string("SELECT ") + kNhsMessageColumns + " FROM nhs_messages WHERE id = $1 AND client_id = $2",
-                    Params().text(id).text(client.to_string()));
+        auto rows = db.exec(std::string("SELECT ") + kNhsMessageColumns +
+                                " FROM nhs_messages WHERE id = $1 AND client_id = $2 AND erased_at IS NULL",
+                            Params().text(id).text(client.to_string()));
         if (!rows) return rows.error();
         if (rows->rows() == 0) return std::optional<SealedNhsMessage>();
         return std::optional<SealedNhsMessage>(read_nhs_message(*rows, 0));
@@ -1473,7 +1558,8 @@ Result<std::vector<NhsMessageClaim>> PgStore::claim_nhs_messages(int limit, Time
       auto rows = db.exec(
           std::string("UPDATE nhs_messages AS m SET lease_until = $1, claim = m.claim + 1, woken = 0 FROM (SELECT id "
                       "AS claimed_id FROM nhs_messages WHERE next_step_at <= $2 AND (lease_until IS NULL OR "
-                      "lease_until <= $2) ORDER BY next_step_at LIMIT $3 FOR UPDATE SKIP LOCKED) AS c "
+                      "lease_until <= $2) AND erased_at IS NULL ORDER BY next_step_at LIMIT $3 FOR UPDATE SKIP LOCKED) "
+                      "AS c "
                       "WHERE m.id = c.claimed_id RETURNING ") +
               kNhsMessageColumns + ", claim",
           Params().integer(to_micros(now + lease)).integer(to_micros(now)).integer(limit));
@@ -1618,7 +1704,8 @@ Result<bool> PgStore::add_nhs_channel_event(const NhsChannelEvent& event) {
     // a broken connection: the event might be stored twice.
     auto rows = db.exec(
         "WITH w AS (UPDATE nhs_messages SET woken = 1, next_step_at = CASE WHEN next_step_at IS NULL OR "
-        "next_step_at > $4::bigint THEN $4::bigint ELSE next_step_at END WHERE id = $1 RETURNING id) "
+        "next_step_at > $4::bigint THEN $4::bigint ELSE next_step_at END WHERE id = $1 AND erased_at IS NULL "
+        "RETURNING id) "
         "INSERT INTO nhs_channel_events (message_id, channel, supplier_status, at) SELECT id, $2::text, $3::text, "
         "$4::bigint FROM w",
         Params()
@@ -2721,6 +2808,263 @@ Result<std::vector<ProviderStats>> PgStore::provider_stats(ServiceId service, Ti
       return stats;
     });
   });
+}
+
+// SubjectStore.
+
+namespace {
+
+// Opened messages, those whose data key is gone left out.
+Result<std::vector<NhsMessageRecord>> open_nhs_messages(const crypto::FieldCipher& cipher, const PgResult& rows) {
+  std::vector<NhsMessageRecord> out;
+  out.reserve(static_cast<std::size_t>(rows.rows()));
+  for (int i = 0; i < rows.rows(); ++i) {
+    auto opened = open_nhs_message(cipher, read_nhs_message(rows, i));
+    if (!opened && opened.error().code == ErrorCode::kNotFound) continue;
+    if (!opened) return opened.error();
+    out.push_back(std::move(*opened));
+  }
+  return out;
+}
+
+template <typename Id>
+std::string id_array(const std::vector<Id>& ids) {
+  std::vector<std::string> texts;
+  texts.reserve(ids.size());
+  for (const Id& id : ids) texts.push_back(id.to_string());
+  return text_array(texts);
+}
+
+// The erased NHS Notify messages (the service's, in `ids`: a text[]). The notifications that carry
+// their channels go with them (even one a step saved after the erasure's notifications were
+// found), locked before the messages as outcomes and receipts lock them. The messages are settled
+// (failed, if they were not yet), their personal fields emptied (reference and personalisation are
+// NOT NULL: empty), never claimed or woken again (the lease goes too, so a step claimed before is
+// never saved); their channel events and callbacks (pending or dead) are deleted.
+Result<void> erase_nhs_messages(PgConnection& db, const SubjectErasure& erasure, const std::string& ids,
+                                ErasureOutcome& outcome) {
+  const std::string service = erasure.service.to_string();
+  const std::int64_t now = to_micros(erasure.now);
+  auto carried = redact_notifications(db, "service_id = $2 AND nhs_message_id = ANY($3::text[])",
+                                      Params().integer(now).text(service).text(ids));
+  if (!carried) return carried.error();
+  outcome.notifications += carried->redacted;
+  outcome.failed_pending += carried->failed_pending;
+  HERALD_TRY(
+      db.run("DELETE FROM letter_pdfs WHERE service_id = $1 AND notification_id IN (SELECT n.id FROM notifications n "
+             "WHERE n.service_id = $1 AND n.nhs_message_id = ANY($2::text[]))",
+             Params().text(service).text(ids)));
+  HERALD_TRY(db.run(
+      "UPDATE nhs_messages SET status = 'failed', status_description = $1, failure_reason_code = $2, failed_at = $3 "
+      "WHERE service_id = $4 AND id = ANY($5::text[]) AND erased_at IS NULL AND status NOT IN ('delivered', 'failed')",
+      Params()
+          .text(erasure.nhs_failure_description)
+          .text(erasure.nhs_failure_code)
+          .integer(now)
+          .text(service)
+          .text(ids)));
+  auto erased = db.exec(
+      "UPDATE nhs_messages SET reference = '', reference_index = NULL, billing_reference = NULL, nhs_number = NULL, "
+      "nhs_number_index = NULL, personalisation = '', contact_details = NULL, recipient = NULL, next_step_at = NULL, "
+      "lease_until = NULL, woken = 0, erased_at = $1 WHERE service_id = $2 AND id = ANY($3::text[]) "
+      "AND erased_at IS NULL",
+      Params().integer(now).text(service).text(ids));
+  if (!erased) return erased.error();
+  outcome.nhs_messages += erased->affected();
+  // Events name no service: deleted only for the service's messages.
+  HERALD_TRY(db.run(
+      "DELETE FROM nhs_channel_events WHERE message_id IN (SELECT m.id FROM nhs_messages m WHERE m.service_id = $1 "
+      "AND m.id = ANY($2::text[]))",
+      Params().text(service).text(ids)));
+  return db.run("DELETE FROM nhs_callbacks WHERE service_id = $1 AND message_id = ANY($2::text[])",
+                Params().text(service).text(ids));
+}
+
+// Deletes the service's rows of `table` (a constant) whose ids are in `ids` (a uuid[]); returns
+// how many.
+Result<std::int64_t> delete_owned(PgConnection& db, const char* table, const std::string& service,
+                                  const std::string& ids) {
+  auto deleted = db.exec(std::string("DELETE FROM ") + table + " WHERE service_id = $1 AND id = ANY($2::uuid[])",
+                         Params().text(service).text(ids));
+  if (!deleted) return deleted.error();
+  return deleted->affected();
+}
+
+// A job's contents as an erasure replaces them: sealed before a connection is taken for the
+// erasure, and stored only if the job still holds `old` (the envelope read and compared).
+struct ReplacedJobContents {
+  std::string id, old, envelope;
+};
+
+// The new contents of each job in `stored` (id, created_at, contents) whose file would change
+// (reseal_job_contents), as the erasure names it first.
+Result<std::vector<ReplacedJobContents>> replaced_job_contents(const crypto::FieldCipher& cipher,
+                                                               const SubjectErasure& erasure, const PgResult& stored) {
+  std::vector<ReplacedJobContents> out;
+  for (int i = 0; i < stored.rows(); ++i) {
+    const std::string id = stored.text(i, 0);
+    const auto job = std::find_if(erasure.job_contents.begin(), erasure.job_contents.end(),
+                                  [&](const auto& entry) { return entry.first.to_string() == id; });
+    if (job == erasure.job_contents.end()) continue;
+    auto sealed = reseal_job_contents(cipher, erasure.service, job->first, from_micros(stored.integer(i, 1)),
+                                      stored.bytes(i, 2), job->second);
+    if (!sealed) return sealed.error();
+    if (*sealed) out.push_back({id, stored.bytes(i, 2), std::move(**sealed)});
+  }
+  return out;
+}
+
+}  // namespace
+
+Result<std::vector<NhsMessageRecord>> PgStore::find_nhs_messages_by_nhs_number(ServiceId service,
+                                                                               std::string_view nhs_number) {
+  auto index = nhs_number_index(*cipher_, service, nhs_number, SystemClock().now());
+  if (!index) return index.error();
+  return with_connection<std::vector<NhsMessageRecord>>([&](PgConnection& db) -> Result<std::vector<NhsMessageRecord>> {
+    // No SQL index on the HMAC (migration 2): the service's messages are scanned. Ids in byte
+    // order, as the other backends sort them.
+    auto rows = db.exec(std::string("SELECT ") + kNhsMessageColumns +
+                            " FROM nhs_messages WHERE service_id = $1 AND nhs_number_index = $2 AND erased_at IS NULL "
+                            "ORDER BY created_at, id COLLATE \"C\"",
+                        Params().text(service.to_string()).bytes(*index));
+    if (!rows) return rows.error();
+    return open_nhs_messages(*cipher_, *rows);
+  });
+}
+
+Result<std::vector<NhsMessageRecord>> PgStore::find_nhs_messages_by_id(ServiceId service,
+                                                                       const std::vector<std::string>& ids) {
+  return with_connection<std::vector<NhsMessageRecord>>([&](PgConnection& db) -> Result<std::vector<NhsMessageRecord>> {
+    // In the order given: each id's first place in the array.
+    auto rows = db.exec(std::string("SELECT ") + kNhsMessageColumns +
+                            " FROM nhs_messages WHERE service_id = $1 AND id = ANY($2::text[]) AND erased_at IS NULL "
+                            "ORDER BY array_position($2::text[], id)",
+                        Params().text(service.to_string()).text(text_array(ids)));
+    if (!rows) return rows.error();
+    return open_nhs_messages(*cipher_, *rows);
+  });
+}
+
+Result<std::vector<NotificationRecord>> PgStore::notifications_for_nhs_messages(
+    ServiceId service, const std::vector<std::string>& message_ids) {
+  return with_connection<std::vector<NotificationRecord>>(
+      [&](PgConnection& db) -> Result<std::vector<NotificationRecord>> {
+        auto rows = db.exec(std::string("SELECT ") + kNotificationColumns + kNotificationLinkColumns +
+                                " FROM notifications WHERE service_id = $1 AND nhs_message_id = ANY($2::text[]) "
+                                "AND redacted_at IS NULL ORDER BY created_at, id",
+                            Params().text(service.to_string()).text(text_array(message_ids)));
+        if (!rows) return rows.error();
+        std::vector<NotificationRecord> out;
+        for (int i = 0; i < rows->rows(); ++i) {
+          auto record = open_notification(*cipher_, sealed_from(*rows, i));
+          if (!record && record.error().code == ErrorCode::kNotFound) continue;  // its data key is gone
+          if (!record) return record.error();
+          HERALD_TRY(link_notification(*record, *rows, i));
+          out.push_back(std::move(*record));
+        }
+        return out;
+      });
+}
+
+Result<std::vector<InboundSms>> PgStore::find_inbound_sms_by_number(ServiceId service,
+                                                                    std::string_view number_normalised) {
+  auto index = cipher_->blind_index(service.to_string(), number_normalised, SystemClock().now());
+  if (!index) return index.error();
+  return with_connection<std::vector<InboundSms>>([&](PgConnection& db) -> Result<std::vector<InboundSms>> {
+    // No SQL index on the HMAC (migration 2): the service's texts are scanned, newest first.
+    auto rows = db.exec(std::string("SELECT ") + kInboundColumns +
+                            " FROM inbound_sms WHERE service_id = $1 AND user_number_index = $2 "
+                            "ORDER BY created_at DESC, id DESC",
+                        Params().text(service.to_string()).bytes(*index));
+    if (!rows) return rows.error();
+    std::vector<InboundSms> out;
+    for (int i = 0; i < rows->rows(); ++i) {
+      auto sms = open_inbound_sms(*cipher_, sealed_inbound(*rows, i));
+      if (!sms && sms.error().code == ErrorCode::kNotFound) continue;  // its data key is gone
+      if (!sms) return sms.error();
+      sms->user_number_normalised = std::string(number_normalised);
+      out.push_back(std::move(*sms));
+    }
+    return out;
+  });
+}
+
+Result<std::vector<GuestListEntry>> PgStore::find_guest_list_entries(ServiceId service,
+                                                                     std::string_view recipient_normalised) {
+  auto index = cipher_->blind_index(service.to_string(), recipient_normalised, SystemClock().now());
+  if (!index) return index.error();
+  return with_connection<std::vector<GuestListEntry>>([&](PgConnection& db) -> Result<std::vector<GuestListEntry>> {
+    auto rows = db.exec(
+        "SELECT id, recipient_type, recipient, created_at FROM service_guest_list WHERE service_id = $1 "
+        "AND recipient_index = $2 ORDER BY created_at, id",
+        Params().text(service.to_string()).bytes(*index));
+    if (!rows) return rows.error();
+    return read_all<GuestListEntry>(*rows, [&](const PgResult& r, int i) -> Result<GuestListEntry> {
+      const std::string id = r.text(i, 0);
+      auto parsed = Uuid::parse(id);
+      if (!parsed) return data_loss("malformed id in service_guest_list");
+      auto recipient = cipher_->open(r.bytes(i, 2), {"service_guest_list", "recipient", id});
+      if (!recipient) return recipient.error();
+      return GuestListEntry{*parsed,
+                            service,
+                            r.text(i, 1),
+                            std::move(*recipient),
+                            std::string(recipient_normalised),
+                            from_micros(r.integer(i, 3))};
+    });
+  });
+}
+
+Result<ErasureOutcome> PgStore::erase_subject(const SubjectErasure& erasure) {
+  const std::string service = erasure.service.to_string();
+  std::vector<std::string> job_ids;
+  for (const auto& [id, contents] : erasure.job_contents) job_ids.push_back(id.to_string());
+  // The jobs' files as they are, read first: their new contents are sealed here, before the
+  // erasure's transaction.
+  auto stored = with_connection<PgResult>([&](PgConnection& db) {
+    return db.exec(
+        "SELECT id, created_at, contents FROM jobs WHERE service_id = $1 AND id = ANY($2::text[]) "
+        "AND contents IS NOT NULL",
+        Params().text(service).text(text_array(job_ids)));
+  });
+  if (!stored) return stored.error();
+  auto jobs = replaced_job_contents(*cipher_, erasure, *stored);
+  if (!jobs) return jobs.error();
+  // Every statement changes only what is not erased yet (or deletes), so an id named twice, or
+  // erased before, is not counted again. The old row versions keep their ciphertexts until VACUUM
+  // reclaims them (their data key lives on, for everyone else's rows of the day).
+  ErasureOutcome outcome;
+  HERALD_TRY(with_connection<void>([&](PgConnection& db) {
+    return db.transaction([&]() -> Result<void> {
+      outcome = ErasureOutcome{};
+      const std::string notifications = id_array(erasure.notifications);
+      auto redacted = redact_notifications(db, "service_id = $2 AND id = ANY($3::uuid[])",
+                                           Params().integer(to_micros(erasure.now)).text(service).text(notifications));
+      if (!redacted) return redacted.error();
+      outcome.notifications = redacted->redacted;
+      outcome.failed_pending = redacted->failed_pending;
+      HERALD_TRY(db.run("DELETE FROM letter_pdfs WHERE service_id = $1 AND notification_id = ANY($2::uuid[])",
+                        Params().text(service).text(notifications)));
+      HERALD_TRY(erase_nhs_messages(db, erasure, text_array(erasure.nhs_messages), outcome));
+      auto inbound = delete_owned(db, "inbound_sms", service, id_array(erasure.inbound_sms));
+      if (!inbound) return inbound.error();
+      outcome.inbound_sms = *inbound;
+      auto guests = delete_owned(db, "service_guest_list", service, id_array(erasure.guest_list_entries));
+      if (!guests) return guests.error();
+      outcome.guest_list_entries = *guests;
+      auto documents = delete_owned(db, "documents", service, id_array(erasure.documents));
+      if (!documents) return documents.error();
+      outcome.documents = *documents;
+      for (const ReplacedJobContents& job : *jobs) {
+        auto replaced = db.exec("UPDATE jobs SET contents = $1 WHERE id = $2 AND service_id = $3 AND contents = $4",
+                                Params().bytes(job.envelope).text(job.id).text(service).bytes(job.old));
+        if (!replaced) return replaced.error();
+        outcome.jobs += replaced->affected();
+      }
+      return ok();
+    });
+  }));
+  return outcome;
 }
 
 }  // namespace herald::store::postgres

@@ -499,6 +499,25 @@ ALTER TABLE notifications ADD COLUMN job_id TEXT;
 ALTER TABLE notifications ADD COLUMN job_row INTEGER;
 CREATE INDEX notifications_job ON notifications(job_id) WHERE job_id IS NOT NULL;
 )sql"},
+    // Data-subject requests (GDPR): what is held about one person is found through blind indexes,
+    // never by opening every row. An NHS Notify message's NHS number and a received text's sender
+    // get one (HMACs, as a notification's recipient_index); as decided in migration 2, no SQL
+    // index on them: a request scans the service's rows through (service_id, created_at). The
+    // messages already stored with an NHS number are marked for indexing with an empty index
+    // (X''), which the store replaces with the HMAC when it opens (index_legacy_nhs_numbers):
+    // NULL then always means "not indexed" (none, erased, or retention cleared it), so a reopen
+    // never indexes again what retention un-indexed. Texts already stored are not indexed (the
+    // normalised number was never kept). An erased message keeps its row (ids, statuses, times),
+    // its personal fields emptied (erased_at). The notifications that carry a message's channels
+    // are found through their nhs_message_id: a KSUID (time-ordered, not random), indexed only
+    // where set, so the API's inserts (never an NHS message's) do not touch the index.
+    Migration{23, "data subject requests", R"sql(
+ALTER TABLE nhs_messages ADD COLUMN nhs_number_index BLOB;
+ALTER TABLE nhs_messages ADD COLUMN erased_at INTEGER;
+UPDATE nhs_messages SET nhs_number_index = X'' WHERE nhs_number IS NOT NULL;
+ALTER TABLE inbound_sms ADD COLUMN user_number_index BLOB;
+CREATE INDEX notifications_nhs_message ON notifications(nhs_message_id) WHERE nhs_message_id IS NOT NULL;
+)sql"},
 };
 
 static_assert(kMigrations.back().version == kSchemaVersion, "a new migration raises store::kSchemaVersion");

@@ -36,6 +36,8 @@ constexpr const char* kNotificationColumns =
     "status, reference_sealed, recipient, personalisation, subject, body, one_click_unsubscribe_url, "
     "created_at, sent_at, updated_at, attempts, sender, billable_units, rate_multiplier, sent_by, callback_attempts, postage";
 constexpr int kNotificationColumnCount = 24;
+// After kNotificationColumns: where the notification came from (read_linked_notification).
+constexpr const char* kNotificationLinkColumns = ", nhs_message_id, job_id, job_row";
 
 // provider_stats' aggregates after sent_by and count(*): delivered, failed, then the sum and count
 // of the delivered ones' microseconds from created_at to updated_at. Delivered includes "sent"
@@ -48,12 +50,13 @@ constexpr const char* kProviderStatsColumns =
     "count(CASE WHEN status IN ('delivered', 'sent') THEN updated_at END)";
 
 // A notification that carries an NHS Notify message's channel changed status: the message's
-// cascade looks again at once (and, if a step holds it now, once that step is saved).
+// cascade looks again at once (and, if a step holds it now, once that step is saved). An erased
+// message has no cascade left: never woken.
 Result<void> wake_nhs_message(Connection& db, const std::optional<std::string>& message, Timestamp now) {
   if (!message) return ok();
   auto stmt = db.prepare(
       "UPDATE nhs_messages SET woken = 1, next_step_at = CASE WHEN next_step_at IS NULL OR next_step_at > ? THEN ? "
-      "ELSE next_step_at END WHERE id = ?");
+      "ELSE next_step_at END WHERE id = ? AND erased_at IS NULL");
   if (!stmt) return stmt.error();
   return stmt->bind_int(1, to_micros(now)).bind_int(2, to_micros(now)).bind_text(3, *message).run();
 }
@@ -152,6 +155,49 @@ Result<void> seal_legacy_callback_urls(Connection& db, const crypto::FieldCipher
     }
   }
   return tx->commit();
+}
+
+// NHS numbers of messages stored before schema 23 (marked X'' by the migration), indexed in
+// batches in id order; a crash part-way leaves the rest for the next open. A number whose data key
+// is gone has nothing left to index; one that does not open (tampering, a wrong key) is logged and
+// left unindexed rather than keeping the store shut: that message does not open either.
+Result<void> index_legacy_nhs_numbers(Connection& db, const crypto::FieldCipher& cipher, Timestamp now) {
+  struct Legacy {
+    std::string id, service, nhs_number;
+  };
+  std::string after;  // the last id done
+  while (true) {
+    auto tx = Transaction::begin_immediate(db);
+    if (!tx) return tx.error();
+    std::vector<Legacy> batch;
+    {
+      auto select = db.prepare(
+          "SELECT id, service_id, nhs_number FROM nhs_messages WHERE id > ? AND nhs_number_index = X'' "
+          "ORDER BY id LIMIT 1000");
+      if (!select) return select.error();
+      select->bind_text(1, after);
+      while (true) {
+        auto row = select->step();
+        if (!row) return row.error();
+        if (!*row) break;
+        batch.push_back({select->column_text(0), select->column_text(1), select->column_blob(2)});
+      }
+    }
+    for (const Legacy& legacy : batch) {
+      auto index = index_sealed_nhs_number(cipher, legacy.id, legacy.service, legacy.nhs_number, now);
+      if (!index) {
+        log::error("store.unindexable_nhs_number", {{"message_id", legacy.id}, {"error", index.error().message}});
+      }
+      auto update = db.prepare("UPDATE nhs_messages SET nhs_number_index = ? WHERE id = ?");
+      if (!update) return update.error();
+      update->bind_optional_blob(1, index ? *index : std::nullopt);
+      HERALD_TRY(update->bind_text(2, legacy.id).run());
+    }
+    HERALD_TRY(tx->commit());
+    if (batch.empty()) return ok();
+    after = batch.back().id;
+    log::info("store.legacy_nhs_numbers_indexed", {{"rows", std::to_string(batch.size())}});
+  }
 }
 
 template <typename IdType>
@@ -278,6 +324,7 @@ Result<std::unique_ptr<SqliteStore>> SqliteStore::open(
   HERALD_TRY(connection->execute_script("PRAGMA secure_delete=FAST;"));
   HERALD_TRY(seal_legacy_references(*connection, *cipher, now));
   HERALD_TRY(seal_legacy_callback_urls(*connection, *cipher, now));
+  HERALD_TRY(index_legacy_nhs_numbers(*connection, *cipher, now));
   auto readers = ReaderPool::open(config);
   if (!readers) return readers.error();
   std::unique_ptr<SqliteStore> store(new SqliteStore(std::move(cipher)));
@@ -1143,8 +1190,8 @@ Result<void> SqliteStore::insert_inbound_sms(const InboundSms& sms) {
   return writer_->run([&](Connection& db) -> Result<void> {
     auto stmt = db.prepare(
         "INSERT INTO inbound_sms (id, service_id, notify_number, user_number, content, provider, provider_reference, "
-        "received_at, created_at, callback_due_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, CASE WHEN EXISTS (SELECT 1 FROM "
-        "service_callbacks c WHERE c.service_id = ? AND c.kind = 'inbound_sms') THEN ? END)");
+        "received_at, created_at, callback_due_at, user_number_index) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, CASE WHEN "
+        "EXISTS (SELECT 1 FROM service_callbacks c WHERE c.service_id = ? AND c.kind = 'inbound_sms') THEN ? END, ?)");
     if (!stmt) return stmt.error();
     return stmt->bind_text(1, sealed->id)
         .bind_text(2, sealed->service)
@@ -1157,6 +1204,7 @@ Result<void> SqliteStore::insert_inbound_sms(const InboundSms& sms) {
         .bind_int(9, sealed->created_at)
         .bind_text(10, sealed->service)
         .bind_int(11, sealed->created_at)
+        .bind_optional_blob(12, sealed->user_number_index)
         .run();
   });
 }
@@ -1246,13 +1294,28 @@ Result<void> SqliteStore::set_service_retention(ServiceId service, int days) {
   });
 }
 
+Result<NotificationRecord> SqliteStore::read_linked_notification(const Statement& row) const {
+  auto record = read_notification(row);
+  if (!record) return record.error();
+  record->nhs_message_id = row.column_optional_text(kNotificationColumnCount);
+  if (const auto job = row.column_optional_text(kNotificationColumnCount + 1)) {
+    auto id = parse_id<Uuid>(*job);
+    if (!id) return id.error();
+    record->job_id = *id;
+  }
+  if (const auto job_row = row.column_optional_int(kNotificationColumnCount + 2)) {
+    record->job_row = static_cast<int>(*job_row);
+  }
+  return record;
+}
+
 Result<std::vector<NotificationRecord>> SqliteStore::find_by_recipient(ServiceId service,
                                                                        std::string_view recipient_normalised) {
   const std::string service_id = service.to_string();
   auto index = cipher_->blind_index(service_id, recipient_normalised, SystemClock().now());
   if (!index) return index.error();
   return with_reader<std::vector<NotificationRecord>>([&](Connection& db) -> Result<std::vector<NotificationRecord>> {
-    auto stmt = db.prepare(std::string("SELECT ") + kNotificationColumns +
+    auto stmt = db.prepare(std::string("SELECT ") + kNotificationColumns + kNotificationLinkColumns +
                            " FROM notifications WHERE service_id = ? AND recipient_index = ? AND redacted_at IS NULL "
                            "ORDER BY created_at DESC");
     if (!stmt) return stmt.error();
@@ -1262,33 +1325,62 @@ Result<std::vector<NotificationRecord>> SqliteStore::find_by_recipient(ServiceId
       auto row = stmt->step();
       if (!row) return row.error();
       if (!*row) return out;
-      auto record = read_notification(*stmt);
+      auto record = read_linked_notification(*stmt);
       if (!record) return record.error();
       out.push_back(std::move(*record));
     }
   });
 }
 
+namespace {
+
+// What retention and erasure do to the notifications that `where` picks (its `?`s bound by
+// `bind(statement, first)`; the first parameter is now): one definition for both. Still
+// undelivered (created, sending), they have failed: never sent without their data. Then their
+// personal fields and blind indexes are emptied, and no callback is due any more (none would be
+// claimed). Empty blobs rather than NULLs keep the columns' NOT NULL; secure_delete on the writer
+// overwrites the old ciphertexts in the page.
+template <typename Bind>
+Result<RetentionOutcome> redact_notifications(Connection& db, const std::string& where, Timestamp now,
+                                              const Bind& bind) {
+  RetentionOutcome outcome;
+  auto pending =
+      db.prepare("UPDATE notifications SET status = 'technical-failure', due_at = NULL, updated_at = ? WHERE " + where +
+                 " AND redacted_at IS NULL AND status IN ('created', 'sending')");
+  if (!pending) return pending.error();
+  bind(pending->bind_int(1, to_micros(now)), 2);
+  HERALD_TRY(pending->run());
+  outcome.failed_pending = db.changes();
+  auto redact = db.prepare(
+      "UPDATE notifications SET recipient = X'', personalisation = X'', subject = X'', body = X'', "
+      "one_click_unsubscribe_url = NULL, recipient_index = NULL, reference = NULL, reference_sealed = NULL, "
+      "reference_index = NULL, callback_due_at = NULL, redacted_at = ? WHERE " +
+      where + " AND redacted_at IS NULL");
+  if (!redact) return redact.error();
+  bind(redact->bind_int(1, to_micros(now)), 2);
+  HERALD_TRY(redact->run());
+  outcome.redacted = db.changes();
+  return outcome;
+}
+
+}  // namespace
+
 Result<RetentionOutcome> SqliteStore::redact_before(ServiceId service, Timestamp cutoff, Timestamp now) {
   RetentionOutcome outcome;
   HERALD_TRY(writer_->run([&](Connection& db) -> Result<void> {
     const std::string id = service.to_string();
-    // Anything still undelivered this late has failed; it must not be sent without its data.
-    auto pending = db.prepare(
-        "UPDATE notifications SET status = 'technical-failure', due_at = NULL, updated_at = ? "
-        "WHERE service_id = ? AND created_at < ? AND redacted_at IS NULL AND status IN ('created', 'sending')");
-    if (!pending) return pending.error();
-    HERALD_TRY(pending->bind_int(1, to_micros(now)).bind_text(2, id).bind_int(3, to_micros(cutoff)).run());
-    outcome.failed_pending = db.changes();
-    // Empty blobs rather than NULLs keep the columns' NOT NULL; secure_delete on the writer
-    // overwrites the old ciphertexts in the page.
-    auto redact = db.prepare(
-        "UPDATE notifications SET recipient = X'', personalisation = X'', subject = X'', body = X'', "
-        "one_click_unsubscribe_url = NULL, recipient_index = NULL, reference = NULL, reference_sealed = NULL, "
-        "reference_index = NULL, redacted_at = ? WHERE service_id = ? AND created_at < ? AND redacted_at IS NULL");
-    if (!redact) return redact.error();
-    HERALD_TRY(redact->bind_int(1, to_micros(now)).bind_text(2, id).bind_int(3, to_micros(cutoff)).run());
-    outcome.redacted = db.changes();
+    auto redacted = redact_notifications(db, "service_id = ? AND created_at < ?", now, [&](Statement& stmt, int first) {
+      stmt.bind_text(first, id).bind_int(first + 1, to_micros(cutoff));
+    });
+    if (!redacted) return redacted.error();
+    outcome = *redacted;
+    // NHS Notify messages stay (their sealed fields go with the day's key): no longer found by
+    // their NHS numbers.
+    auto nhs_numbers = db.prepare(
+        "UPDATE nhs_messages SET nhs_number_index = NULL WHERE service_id = ? AND created_at < ? "
+        "AND nhs_number_index IS NOT NULL");
+    if (!nhs_numbers) return nhs_numbers.error();
+    HERALD_TRY(nhs_numbers->bind_text(1, id).bind_int(2, to_micros(cutoff)).run());
     auto letters = db.prepare("DELETE FROM letter_pdfs WHERE service_id = ? AND created_at < ?");
     if (!letters) return letters.error();
     HERALD_TRY(letters->bind_text(1, id).bind_int(2, to_micros(cutoff)).run());
@@ -1600,11 +1692,13 @@ SealedNhsMessage read_nhs_message(const Statement& row) {
   return m;
 }
 
-// Inserts one sealed message; false when its id or (single message) reference is taken.
+// Inserts one sealed message (with its NHS number's index); false when its id or (single
+// message) reference is taken.
 Result<bool> insert_sealed_nhs_message(Connection& db, const SealedNhsMessage& row) {
   auto stmt = db.prepare(
       std::string("INSERT INTO nhs_messages (") + kNhsMessageColumns +
-      ") VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING");
+      ", nhs_number_index) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) "
+      "ON CONFLICT DO NOTHING");
   if (!stmt) return stmt.error();
   HERALD_TRY(stmt->bind_text(1, row.id)
                  .bind_text(2, row.client)
@@ -1630,6 +1724,7 @@ Result<bool> insert_sealed_nhs_message(Connection& db, const SealedNhsMessage& r
                  .bind_optional_blob(22, row.recipient)
                  .bind_optional_text(23, row.demographics_version)
                  .bind_optional_int(24, row.next_step_at)
+                 .bind_optional_blob(25, row.nhs_number_index)
                  .run());
   return db.changes() == 1;
 }
@@ -1731,7 +1826,7 @@ Result<std::optional<NhsMessageRecord>> SqliteStore::find_nhs_message(Uuid clien
   auto sealed =
       with_reader<std::optional<SealedNhsMessage>>([&](Connection& db) -> Result<std::optional<SealedNhsMessage>> {
         auto stmt = db.prepare(std::string("SELECT ") + kNhsMessageColumns +
-                               " FROM nhs_messages WHERE id = ? AND client_id = ?");
+                               " FROM nhs_messages WHERE id = ? AND client_id = ? AND erased_at IS NULL");
         if (!stmt) return stmt.error();
         stmt->bind_text(1, id).bind_text(2, client.to_string());
         auto row = stmt->step();
@@ -1756,7 +1851,8 @@ Result<std::vector<NhsMessageClaim>> SqliteStore::claim_nhs_messages(int limit, 
   auto result = writer_->run([&](Connection& db) -> Result<void> {
     auto stmt = db.prepare(std::string("UPDATE nhs_messages SET lease_until = ?, claim = claim + 1, woken = 0 WHERE id "
                                        "IN (SELECT id FROM nhs_messages WHERE next_step_at <= ? AND (lease_until IS "
-                                       "NULL OR lease_until <= ?) ORDER BY next_step_at LIMIT ?) RETURNING ") +
+                                       "NULL OR lease_until <= ?) AND erased_at IS NULL ORDER BY next_step_at LIMIT ?) "
+                                       "RETURNING ") +
                            kNhsMessageColumns + ", claim");
     if (!stmt) return stmt.error();
     stmt->bind_int(1, to_micros(now + lease))
@@ -3056,6 +3152,321 @@ Result<std::vector<ProviderStats>> SqliteStore::provider_stats(ServiceId service
       return stats;
     });
   });
+}
+
+// SubjectStore.
+
+namespace {
+
+// Opened messages, those whose data key is gone left out.
+Result<std::vector<NhsMessageRecord>> open_nhs_messages(const crypto::FieldCipher& cipher,
+                                                        const std::vector<SealedNhsMessage>& rows) {
+  std::vector<NhsMessageRecord> out;
+  out.reserve(rows.size());
+  for (const SealedNhsMessage& row : rows) {
+    auto opened = open_nhs_message(cipher, row);
+    if (!opened && opened.error().code == ErrorCode::kNotFound) continue;
+    if (!opened) return opened.error();
+    out.push_back(std::move(*opened));
+  }
+  return out;
+}
+
+// Each of `ids` once, in the order given.
+template <typename Id>
+std::vector<Id> distinct(const std::vector<Id>& ids) {
+  std::vector<Id> out;
+  for (const Id& id : ids) {
+    if (std::find(out.begin(), out.end(), id) == out.end()) out.push_back(id);
+  }
+  return out;
+}
+
+// A job's file as an erasure found it (a job of the service whose contents retention has not
+// emptied), and what it is to hold instead.
+struct StoredJobContents {
+  Uuid id;
+  Timestamp created_at;
+  std::string envelope;
+  const std::string* replacement = nullptr;
+};
+
+// A job's contents as an erasure replaces them: sealed before the writer runs (as create_job
+// seals them), and stored only if the job still holds `old` (the envelope read and compared).
+struct ReplacedJobContents {
+  std::string id, old, envelope;
+};
+
+// The new contents of each job (its first mention only) whose file would change
+// (reseal_job_contents).
+Result<std::vector<ReplacedJobContents>> replaced_job_contents(const crypto::FieldCipher& cipher, ServiceId service,
+                                                               const std::vector<StoredJobContents>& stored) {
+  std::vector<ReplacedJobContents> out;
+  std::vector<Uuid> seen;
+  for (const StoredJobContents& job : stored) {
+    if (std::find(seen.begin(), seen.end(), job.id) != seen.end()) continue;
+    seen.push_back(job.id);
+    auto sealed = reseal_job_contents(cipher, service, job.id, job.created_at, job.envelope, *job.replacement);
+    if (!sealed) return sealed.error();
+    if (*sealed) out.push_back({job.id.to_string(), job.envelope, std::move(**sealed)});
+  }
+  return out;
+}
+
+// The erased notifications, each as retention redacts it (redact_notifications), and their PDFs.
+Result<void> erase_notifications(Connection& db, const SubjectErasure& erasure, ErasureOutcome& outcome) {
+  const std::string service = erasure.service.to_string();
+  for (const NotificationId& id : erasure.notifications) {
+    const std::string notification = id.to_string();
+    auto redacted = redact_notifications(db, "id = ? AND service_id = ?", erasure.now, [&](Statement& stmt, int first) {
+      stmt.bind_text(first, notification).bind_text(first + 1, service);
+    });
+    if (!redacted) return redacted.error();
+    outcome.notifications += redacted->redacted;
+    outcome.failed_pending += redacted->failed_pending;
+    auto pdf = db.prepare("DELETE FROM letter_pdfs WHERE notification_id = ? AND service_id = ?");
+    if (!pdf) return pdf.error();
+    HERALD_TRY(pdf->bind_text(1, notification).bind_text(2, service).run());
+  }
+  return ok();
+}
+
+// What goes with an erased NHS Notify message of the service: the notifications that carry its
+// channels (even one a step saved after the erasure's notifications were found) and their PDFs,
+// its channel events and its callbacks (pending or dead).
+Result<void> erase_with_nhs_message(Connection& db, const std::string& service, const std::string& id, Timestamp now,
+                                    ErasureOutcome& outcome) {
+  auto carried = redact_notifications(
+      db, "nhs_message_id = ? AND service_id = ?", now,
+      [&](Statement& stmt, int first) { stmt.bind_text(first, id).bind_text(first + 1, service); });
+  if (!carried) return carried.error();
+  outcome.notifications += carried->redacted;
+  outcome.failed_pending += carried->failed_pending;
+  auto pdfs = db.prepare(
+      "DELETE FROM letter_pdfs WHERE service_id = ? AND notification_id IN (SELECT n.id FROM notifications n "
+      "WHERE n.nhs_message_id = ? AND n.service_id = ?)");
+  if (!pdfs) return pdfs.error();
+  HERALD_TRY(pdfs->bind_text(1, service).bind_text(2, id).bind_text(3, service).run());
+  // Events name no service: deleted only when the message is the service's.
+  auto events = db.prepare(
+      "DELETE FROM nhs_channel_events WHERE message_id = ? AND EXISTS (SELECT 1 FROM nhs_messages m "
+      "WHERE m.id = ? AND m.service_id = ?)");
+  if (!events) return events.error();
+  HERALD_TRY(events->bind_text(1, id).bind_text(2, id).bind_text(3, service).run());
+  auto callbacks = db.prepare("DELETE FROM nhs_callbacks WHERE message_id = ? AND service_id = ?");
+  if (!callbacks) return callbacks.error();
+  return callbacks->bind_text(1, id).bind_text(2, service).run();
+}
+
+// An erased NHS Notify message of the service: settled (failed, if it was not yet), its personal
+// fields emptied (reference and personalisation are NOT NULL: empty blobs), never claimed or woken
+// again; the lease goes too, so a step claimed before the erasure is never saved.
+Result<void> erase_nhs_message(Connection& db, const SubjectErasure& erasure, const std::string& id,
+                               ErasureOutcome& outcome) {
+  const std::string service = erasure.service.to_string();
+  const std::int64_t now = to_micros(erasure.now);
+  auto fail = db.prepare(
+      "UPDATE nhs_messages SET status = 'failed', status_description = ?, failure_reason_code = ?, failed_at = ? "
+      "WHERE id = ? AND service_id = ? AND erased_at IS NULL AND status NOT IN ('delivered', 'failed')");
+  if (!fail) return fail.error();
+  HERALD_TRY(fail->bind_text(1, erasure.nhs_failure_description)
+                 .bind_text(2, erasure.nhs_failure_code)
+                 .bind_int(3, now)
+                 .bind_text(4, id)
+                 .bind_text(5, service)
+                 .run());
+  auto erase = db.prepare(
+      "UPDATE nhs_messages SET reference = X'', reference_index = NULL, billing_reference = NULL, "
+      "nhs_number = NULL, nhs_number_index = NULL, personalisation = X'', contact_details = NULL, recipient = NULL, "
+      "next_step_at = NULL, lease_until = NULL, woken = 0, erased_at = ? "
+      "WHERE id = ? AND service_id = ? AND erased_at IS NULL");
+  if (!erase) return erase.error();
+  HERALD_TRY(erase->bind_int(1, now).bind_text(2, id).bind_text(3, service).run());
+  outcome.nhs_messages += db.changes();
+  return erase_with_nhs_message(db, service, id, erasure.now, outcome);
+}
+
+// Deletes the service's rows of `table` (a constant) with these ids; returns how many.
+Result<std::int64_t> delete_owned(Connection& db, const char* table, ServiceId service, const std::vector<Uuid>& ids) {
+  std::int64_t deleted = 0;
+  for (const Uuid& id : ids) {
+    auto stmt = db.prepare(std::string("DELETE FROM ") + table + " WHERE id = ? AND service_id = ?");
+    if (!stmt) return stmt.error();
+    HERALD_TRY(stmt->bind_text(1, id.to_string()).bind_text(2, service.to_string()).run());
+    deleted += db.changes();
+  }
+  return deleted;
+}
+
+}  // namespace
+
+Result<std::vector<NhsMessageRecord>> SqliteStore::find_nhs_messages_by_nhs_number(ServiceId service,
+                                                                                   std::string_view nhs_number) {
+  auto index = nhs_number_index(*cipher_, service, nhs_number, SystemClock().now());
+  if (!index) return index.error();
+  auto rows = with_reader<std::vector<SealedNhsMessage>>([&](Connection& db) -> Result<std::vector<SealedNhsMessage>> {
+    // No SQL index on the HMAC (migration 2): the service's messages are scanned in creation order.
+    auto stmt = db.prepare(std::string("SELECT ") + kNhsMessageColumns +
+                           " FROM nhs_messages WHERE service_id = ? AND nhs_number_index = ? AND erased_at IS NULL "
+                           "ORDER BY created_at, id");
+    if (!stmt) return stmt.error();
+    stmt->bind_text(1, service.to_string()).bind_blob(2, *index);
+    return read_all<SealedNhsMessage>(
+        *stmt, [](const Statement& row) -> Result<SealedNhsMessage> { return read_nhs_message(row); });
+  });
+  if (!rows) return rows.error();
+  return open_nhs_messages(*cipher_, *rows);
+}
+
+Result<std::vector<NhsMessageRecord>> SqliteStore::find_nhs_messages_by_id(ServiceId service,
+                                                                           const std::vector<std::string>& ids) {
+  auto rows = with_reader<std::vector<SealedNhsMessage>>([&](Connection& db) -> Result<std::vector<SealedNhsMessage>> {
+    std::vector<SealedNhsMessage> out;
+    for (const std::string& id : distinct(ids)) {
+      auto stmt = db.prepare(std::string("SELECT ") + kNhsMessageColumns +
+                             " FROM nhs_messages WHERE id = ? AND service_id = ? AND erased_at IS NULL");
+      if (!stmt) return stmt.error();
+      stmt->bind_text(1, id).bind_text(2, service.to_string());
+      auto found = read_all<SealedNhsMessage>(
+          *stmt, [](const Statement& row) -> Result<SealedNhsMessage> { return read_nhs_message(row); });
+      if (!found) return found.error();
+      out.insert(out.end(), found->begin(), found->end());
+    }
+    return out;
+  });
+  if (!rows) return rows.error();
+  return open_nhs_messages(*cipher_, *rows);
+}
+
+Result<std::vector<NotificationRecord>> SqliteStore::notifications_for_nhs_messages(
+    ServiceId service, const std::vector<std::string>& message_ids) {
+  auto found =
+      with_reader<std::vector<NotificationRecord>>([&](Connection& db) -> Result<std::vector<NotificationRecord>> {
+        std::vector<NotificationRecord> out;
+        for (const std::string& message : distinct(message_ids)) {
+          auto stmt =
+              db.prepare(std::string("SELECT ") + kNotificationColumns + kNotificationLinkColumns +
+                         " FROM notifications WHERE nhs_message_id = ? AND service_id = ? AND redacted_at IS NULL");
+          if (!stmt) return stmt.error();
+          stmt->bind_text(1, message).bind_text(2, service.to_string());
+          while (true) {
+            auto row = stmt->step();
+            if (!row) return row.error();
+            if (!*row) break;
+            auto record = read_linked_notification(*stmt);
+            if (!record && record.error().code == ErrorCode::kNotFound) continue;  // its data key is gone
+            if (!record) return record.error();
+            out.push_back(std::move(*record));
+          }
+        }
+        return out;
+      });
+  if (!found) return found.error();
+  std::sort(found->begin(), found->end(), [](const NotificationRecord& a, const NotificationRecord& b) {
+    return std::make_pair(a.created_at, a.id.to_string()) < std::make_pair(b.created_at, b.id.to_string());
+  });
+  return found;
+}
+
+Result<std::vector<InboundSms>> SqliteStore::find_inbound_sms_by_number(ServiceId service,
+                                                                        std::string_view number_normalised) {
+  auto index = cipher_->blind_index(service.to_string(), number_normalised, SystemClock().now());
+  if (!index) return index.error();
+  return with_reader<std::vector<InboundSms>>([&](Connection& db) -> Result<std::vector<InboundSms>> {
+    // No SQL index on the HMAC (migration 2): the service's texts are scanned, newest first.
+    auto stmt = db.prepare(std::string("SELECT ") + kInboundColumns +
+                           " FROM inbound_sms WHERE service_id = ? AND user_number_index = ? "
+                           "ORDER BY created_at DESC, id DESC");
+    if (!stmt) return stmt.error();
+    stmt->bind_text(1, service.to_string()).bind_blob(2, *index);
+    std::vector<InboundSms> out;
+    while (true) {
+      auto row = stmt->step();
+      if (!row) return row.error();
+      if (!*row) return out;
+      auto sms = open_inbound_sms(*cipher_, sealed_inbound(*stmt));
+      if (!sms && sms.error().code == ErrorCode::kNotFound) continue;  // its data key is gone
+      if (!sms) return sms.error();
+      sms->user_number_normalised = std::string(number_normalised);
+      out.push_back(std::move(*sms));
+    }
+  });
+}
+
+Result<std::vector<GuestListEntry>> SqliteStore::find_guest_list_entries(ServiceId service,
+                                                                         std::string_view recipient_normalised) {
+  auto index = cipher_->blind_index(service.to_string(), recipient_normalised, SystemClock().now());
+  if (!index) return index.error();
+  return with_reader<std::vector<GuestListEntry>>([&](Connection& db) -> Result<std::vector<GuestListEntry>> {
+    auto stmt = db.prepare(
+        "SELECT id, recipient_type, recipient, created_at FROM service_guest_list WHERE service_id = ? "
+        "AND recipient_index = ? ORDER BY created_at, id");
+    if (!stmt) return stmt.error();
+    stmt->bind_text(1, service.to_string()).bind_blob(2, *index);
+    return read_all<GuestListEntry>(*stmt, [&](const Statement& row) -> Result<GuestListEntry> {
+      const std::string id = row.column_text(0);
+      auto parsed = parse_id<Uuid>(id);
+      if (!parsed) return parsed.error();
+      auto recipient = cipher_->open(row.column_blob(2), {"service_guest_list", "recipient", id});
+      if (!recipient) return recipient.error();
+      return GuestListEntry{*parsed,
+                            service,
+                            row.column_text(1),
+                            std::move(*recipient),
+                            std::string(recipient_normalised),
+                            from_micros(row.column_int(3))};
+    });
+  });
+}
+
+Result<ErasureOutcome> SqliteStore::erase_subject(const SubjectErasure& erasure) {
+  // The jobs' files as they are, read first: their new contents are sealed here, before the writer.
+  auto stored =
+      with_reader<std::vector<StoredJobContents>>([&](Connection& db) -> Result<std::vector<StoredJobContents>> {
+        std::vector<StoredJobContents> out;
+        for (const auto& [id, contents] : erasure.job_contents) {
+          auto stmt = db.prepare(
+              "SELECT created_at, contents FROM jobs WHERE id = ? AND service_id = ? AND contents IS NOT NULL");
+          if (!stmt) return stmt.error();
+          stmt->bind_text(1, id.to_string()).bind_text(2, erasure.service.to_string());
+          auto row = stmt->step();
+          if (!row) return row.error();
+          if (*row) out.push_back({id, from_micros(stmt->column_int(0)), stmt->column_blob(1), &contents});
+        }
+        return out;
+      });
+  if (!stored) return stored.error();
+  auto jobs = replaced_job_contents(*cipher_, erasure.service, *stored);
+  if (!jobs) return jobs.error();
+  // Every statement changes only what is not erased yet (or deletes), so an id named twice, or
+  // erased before, is not counted again.
+  ErasureOutcome outcome;
+  HERALD_TRY(writer_->run([&](Connection& db) -> Result<void> {
+    outcome = ErasureOutcome{};
+    HERALD_TRY(erase_notifications(db, erasure, outcome));
+    for (const std::string& id : erasure.nhs_messages) HERALD_TRY(erase_nhs_message(db, erasure, id, outcome));
+    auto inbound = delete_owned(db, "inbound_sms", erasure.service, erasure.inbound_sms);
+    if (!inbound) return inbound.error();
+    outcome.inbound_sms = *inbound;
+    auto guests = delete_owned(db, "service_guest_list", erasure.service, erasure.guest_list_entries);
+    if (!guests) return guests.error();
+    outcome.guest_list_entries = *guests;
+    auto documents = delete_owned(db, "documents", erasure.service, erasure.documents);
+    if (!documents) return documents.error();
+    outcome.documents = *documents;
+    for (const ReplacedJobContents& job : *jobs) {
+      auto stmt = db.prepare("UPDATE jobs SET contents = ? WHERE id = ? AND service_id = ? AND contents = ?");
+      if (!stmt) return stmt.error();
+      HERALD_TRY(stmt->bind_blob(1, job.envelope)
+                     .bind_text(2, job.id)
+                     .bind_text(3, erasure.service.to_string())
+                     .bind_blob(4, job.old)
+                     .run());
+      outcome.jobs += db.changes();
+    }
+    return ok();
+  }));
+  return outcome;
 }
 
 }  // namespace herald::store::sqlite

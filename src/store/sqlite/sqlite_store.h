@@ -161,6 +161,18 @@ class SqliteStore final : public Store {
                              const std::vector<NotificationRecord>& notifications, const std::vector<int>& rows,
                              Timestamp now) override;
   Result<StatusCounts> job_status_counts(ServiceId service, Uuid job) override;
+  // SubjectStore.
+  Result<std::vector<NhsMessageRecord>> find_nhs_messages_by_nhs_number(ServiceId service,
+                                                                        std::string_view nhs_number) override;
+  Result<std::vector<NhsMessageRecord>> find_nhs_messages_by_id(ServiceId service,
+                                                                const std::vector<std::string>& ids) override;
+  Result<std::vector<NotificationRecord>> notifications_for_nhs_messages(
+      ServiceId service, const std::vector<std::string>& message_ids) override;
+  Result<std::vector<InboundSms>> find_inbound_sms_by_number(ServiceId service,
+                                                             std::string_view number_normalised) override;
+  Result<std::vector<GuestListEntry>> find_guest_list_entries(ServiceId service,
+                                                              std::string_view recipient_normalised) override;
+  Result<ErasureOutcome> erase_subject(const SubjectErasure& erasure) override;
   Result<void> read_audit(std::int64_t after_seq, std::optional<Timestamp> since,
                           const std::function<Result<void>(const crypto::AuditEntry&)>& visit) override;
   Result<void> insert_notification(const NotificationRecord& record) override;
@@ -186,6 +198,8 @@ class SqliteStore final : public Store {
   Result<T> with_reader(F&& read);
   Result<std::optional<ServiceRecord>> find_service_where(const char* sql, std::string_view key);
   Result<NotificationRecord> read_notification(const Statement& row) const;
+  // read_notification, then kNotificationLinkColumns after its columns (nhs_message_id, job_id, job_row).
+  Result<NotificationRecord> read_linked_notification(const Statement& row) const;
   void checkpoint_loop(std::string path, Duration interval);
 
   std::shared_ptr<const crypto::FieldCipher> cipher_;
