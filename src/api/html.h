@@ -4,9 +4,18 @@
 #include <string>
 #include <string_view>
 
+#include "net/http.h"
+
 namespace herald::api {
 
 // `text` safe inside an element or a quoted attribute value (& < > " ' escaped).
 std::string html_escape(std::string_view text);
+
+// A page of the public listener for people, not programs (a file's download pages, the hosted
+// unsubscribe pages): plain HTML with its own small stylesheet, nothing loaded from anywhere,
+// not indexed, never cached, no Referer sent on, never framed. `body_html` goes in <main>.
+net::Response public_page(int status, std::string_view title, const std::string& body_html);
+// Its headers, for the other responses of those routes (a file).
+net::Headers public_page_headers();
 
 }  // namespace herald::api

@@ -99,7 +99,15 @@ int run_service_contact_add(const std::string& config_path, const std::string& s
 // sending anything; exit 0 when it can take letters.
 int run_letters_check(const std::string& config_path);
 int run_retention(const std::string& config_path, const std::string& now_text);
-int run_subject_find(const std::string& config_path, const std::string& service, const std::string& email);
+// Data-subject requests: a person named by one of email, phone, nhs_number, in one service.
+struct SubjectOptions {
+  std::string service, email, phone, nhs_number;
+  std::string out;   // export: a new file (0600) rather than stdout
+  bool yes = false;  // erase: confirmed
+};
+int run_subject_find(const std::string& config_path, const SubjectOptions& options);
+int run_subject_export(const std::string& config_path, const SubjectOptions& options);
+int run_subject_erase(const std::string& config_path, const SubjectOptions& options);
 // A day's notifications as CSV on stdout, as the admin UI's report download.
 int run_report_day(const std::string& config_path, const std::string& service, const std::string& day);
 // job_commands.cc: a template sent to a list (a CSV file), as the admin UI's "Send to a list".

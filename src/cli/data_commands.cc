@@ -1,7 +1,12 @@
 // Personal-data lifecycle from the shell: retention periods, the retention job, and finding a
-// person's notifications through the blind index (SC-02).
+// person's data through the blind indexes, exported or erased (SC-02).
 
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <cerrno>
 #include <cstdlib>
+#include <cstring>
 #include <fstream>
 #include <iostream>
 #include <iterator>
@@ -11,8 +16,8 @@
 #include "crypto/secret.h"
 #include "delivery/letters/sftp_supplier.h"
 #include "domain/admin.h"
-#include "domain/recipients/email_address.h"
 #include "domain/reports.h"
+#include "domain/subjects.h"
 #include "net/http_client.h"
 #include "ops/retention.h"
 
@@ -190,24 +195,147 @@ int run_retention(const std::string& config_path, const std::string& now_text) {
   return 0;
 }
 
-int run_subject_find(const std::string& config_path, const std::string& service, const std::string& email) {
-  auto valid = domain::validate_email_address(email);
-  if (!valid) return fail(valid.error());
+namespace {
+
+Result<domain::Subject> subject_of(const SubjectOptions& options) {
+  const int given = static_cast<int>(!options.email.empty()) + static_cast<int>(!options.phone.empty()) +
+                    static_cast<int>(!options.nhs_number.empty());
+  if (given != 1) return invalid_argument("name the person by one of --email, --phone or --nhs-number");
+  if (!options.email.empty()) return domain::parse_subject(domain::Subject::Kind::kEmail, options.email);
+  if (!options.phone.empty()) return domain::parse_subject(domain::Subject::Kind::kPhone, options.phone);
+  return domain::parse_subject(domain::Subject::Kind::kNhsNumber, options.nhs_number);
+}
+
+// What a request found, for the audit log: counts only, never the person or their data.
+std::vector<std::pair<std::string, std::string>> subject_objects(const store::ServiceRecord& service,
+                                                                 const domain::Subject& subject,
+                                                                 const domain::SubjectRecords& found) {
+  return {{"service_id", service.id.to_string()},
+          {"identifier", domain::subject_kind_name(subject.kind)},
+          {"notifications", std::to_string(found.notifications.size())},
+          {"nhs_messages", std::to_string(found.nhs_messages.size())},
+          {"received_texts", std::to_string(found.received_texts.size())},
+          {"guest_list_entries", std::to_string(found.guest_list.size())},
+          {"list_rows", std::to_string(found.list_rows.size())}};
+}
+
+// Writes `text` to a new file only its owner can read (an export is the person's data).
+Result<void> write_new_private_file(const std::string& path, std::string_view text) {
+  const int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+  if (fd < 0) return failed_precondition("cannot create " + path + ": " + std::strerror(errno));
+  std::size_t written = 0;
+  while (written < text.size()) {
+    const ssize_t n = ::write(fd, text.data() + written, text.size() - written);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) {
+      ::close(fd);
+      return failed_precondition("cannot write " + path);
+    }
+    written += static_cast<std::size_t>(n);
+  }
+  const bool synced = ::fsync(fd) == 0;
+  if (::close(fd) != 0 || !synced) return failed_precondition("cannot write " + path);
+  return ok();
+}
+
+struct SubjectRequest {
+  Context context;
+  store::ServiceRecord service;
+  domain::Subject subject;
+};
+
+Result<SubjectRequest> open_subject_request(const std::string& config_path, const SubjectOptions& options) {
+  auto subject = subject_of(options);
+  if (!subject) return subject.error();
   auto context = open_context(config_path);
-  if (!context) return fail(context.error());
-  auto found = domain::Admin(*context->store).find_service(service);
+  if (!context) return context.error();
+  auto found = domain::Admin(*context->store).find_service(options.service);
+  if (!found) return found.error();
+  return SubjectRequest{std::move(*context), std::move(*found), std::move(*subject)};
+}
+
+}  // namespace
+
+int run_subject_find(const std::string& config_path, const SubjectOptions& options) {
+  auto request = open_subject_request(config_path, options);
+  if (!request) return fail(request.error());
+  auto found = domain::Subjects(*request->context.store).find(request->service.id, request->subject);
   if (!found) return fail(found.error());
-  auto records = context->store->find_by_recipient(found->id, domain::normalise_email_for_index(*valid));
-  if (!records) return fail(records.error());
-  // A data export: audited with the service and the count, never the address.
-  auto recorded = context->record({security::cli_actor(), "subject.exported",
-                                   {{"service_id", found->id.to_string()}, {"notifications", std::to_string(records->size())}}});
+  auto recorded = request->context.record(
+      {security::cli_actor(), "subject.searched", subject_objects(request->service, request->subject, *found)});
   if (!recorded) return fail(recorded.error());
-  for (const auto& r : *records) {
+  // One line per record: its id, when, what and its status (no personal data: the export has it).
+  for (const auto& r : found->notifications) {
     std::cout << r.id.to_string() << " " << format_timestamp(r.created_at) << " " << store::channel_name(r.type) << " "
               << store::status_name(r.status) << "\n";
   }
-  std::cerr << records->size() << " notifications\n";
+  for (const auto& m : found->nhs_messages) {
+    std::cout << m.id << " " << format_timestamp(m.created_at) << " nhs-message "
+              << store::nhs_message_status_name(m.status) << "\n";
+  }
+  for (const auto& t : found->received_texts) {
+    std::cout << t.id.to_string() << " " << format_timestamp(t.created_at) << " received-text -\n";
+  }
+  for (const auto& g : found->guest_list) {
+    std::cout << g.id.to_string() << " " << format_timestamp(g.created_at) << " guest-list -\n";
+  }
+  for (const auto& r : found->list_rows) {
+    std::cout << r.job.id.to_string() << ":" << r.row << " " << format_timestamp(r.job.created_at) << " list-row "
+              << store::job_status_name(r.job.status) << "\n";
+  }
+  std::cerr << found->notifications.size() << " notifications, " << found->nhs_messages.size()
+            << " NHS Notify messages, " << found->received_texts.size() << " received texts, "
+            << found->guest_list.size() << " guest list entries, " << found->list_rows.size() << " rows of lists\n";
+  return 0;
+}
+
+int run_subject_export(const std::string& config_path, const SubjectOptions& options) {
+  auto request = open_subject_request(config_path, options);
+  if (!request) return fail(request.error());
+  const Timestamp now = SystemClock().now();
+  auto found = domain::Subjects(*request->context.store).find(request->service.id, request->subject);
+  if (!found) return fail(found.error());
+  const std::string document = domain::Subjects::export_json(request->service, request->subject, *found, now);
+  // Audited before anything is written (an export that leaves the machine is on record first),
+  // so a file that is there already is refused before.
+  if (!options.out.empty() && ::access(options.out.c_str(), F_OK) == 0) {
+    return fail(failed_precondition("cannot create " + options.out + ": it exists"));
+  }
+  auto recorded = request->context.record(
+      {security::cli_actor(), "subject.exported", subject_objects(request->service, request->subject, *found)});
+  if (!recorded) return fail(recorded.error());
+  if (options.out.empty()) {
+    std::cout << document << "\n";
+  } else if (auto written = write_new_private_file(options.out, document); !written) {
+    return fail(written.error());
+  }
+  std::cerr << "exported " << found->total() << " records\n";
+  return 0;
+}
+
+int run_subject_erase(const std::string& config_path, const SubjectOptions& options) {
+  if (!options.yes) return fail(invalid_argument("erasing cannot be undone: add --yes to erase"));
+  auto request = open_subject_request(config_path, options);
+  if (!request) return fail(request.error());
+  auto erased =
+      domain::Subjects(*request->context.store).erase(request->service.id, request->subject, SystemClock().now());
+  if (!erased) return fail(erased.error());
+  auto recorded = request->context.record({security::cli_actor(),
+                                           "subject.erased",
+                                           {{"service_id", request->service.id.to_string()},
+                                            {"identifier", domain::subject_kind_name(request->subject.kind)},
+                                            {"notifications", std::to_string(erased->notifications)},
+                                            {"failed_pending", std::to_string(erased->failed_pending)},
+                                            {"nhs_messages", std::to_string(erased->nhs_messages)},
+                                            {"received_texts", std::to_string(erased->inbound_sms)},
+                                            {"guest_list_entries", std::to_string(erased->guest_list_entries)},
+                                            {"jobs", std::to_string(erased->jobs)},
+                                            {"files", std::to_string(erased->documents)}}});
+  if (!recorded) return fail(recorded.error());
+  std::cout << "erased: " << erased->notifications << " notifications (" << erased->failed_pending
+            << " of them undelivered, now failed), " << erased->nhs_messages << " NHS Notify messages, "
+            << erased->inbound_sms << " received texts, " << erased->guest_list_entries << " guest list entries, "
+            << erased->jobs << " lists' rows, " << erased->documents << " files\n";
   return 0;
 }
 

@@ -119,10 +119,21 @@ int main(int argc, char** argv) {
 
   auto* subject_cmd = app.add_subcommand("subject", "a person's data (data-subject requests)");
   subject_cmd->require_subcommand(1);
-  std::string subject_service, subject_email;
-  auto* subject_find = subject_cmd->add_subcommand("find", "list a service's notifications to an email address");
-  subject_find->add_option("--service", subject_service, "service id or name")->required();
-  subject_find->add_option("--email", subject_email, "email address")->required();
+  SubjectOptions subject;
+  auto* subject_find =
+      subject_cmd->add_subcommand("find", "list what a service holds about a person (ids, times, statuses)");
+  auto* subject_export = subject_cmd->add_subcommand(
+      "export", "everything a service holds about a person, as JSON (stdout, or a new 0600 file)");
+  auto* subject_erase = subject_cmd->add_subcommand(
+      "erase", "erase everything a service holds about a person (personal fields, files, list rows)");
+  for (auto* sub : {subject_find, subject_export, subject_erase}) {
+    sub->add_option("--service", subject.service, "service id or name")->required();
+    sub->add_option("--email", subject.email, "the person's email address");
+    sub->add_option("--phone", subject.phone, "the person's mobile number");
+    sub->add_option("--nhs-number", subject.nhs_number, "the person's NHS number");
+  }
+  subject_export->add_option("--out", subject.out, "write to this new file (mode 0600) instead of stdout");
+  subject_erase->add_flag("--yes", subject.yes, "erase (it cannot be undone)");
 
   auto* report_cmd = app.add_subcommand("report", "reports on a service's notifications");
   report_cmd->require_subcommand(1);
@@ -378,7 +389,9 @@ int main(int argc, char** argv) {
   if (*service_contact) return run_service_contact_add(config, contact_service, contact_kind, contact_value, contact_default);
   if (*retention_run) return run_retention(config, retention_now);
   if (*letters_check) return run_letters_check(config);
-  if (*subject_find) return run_subject_find(config, subject_service, subject_email);
+  if (*subject_find) return run_subject_find(config, subject);
+  if (*subject_export) return run_subject_export(config, subject);
+  if (*subject_erase) return run_subject_erase(config, subject);
   if (*report_day_cmd) return run_report_day(config, report_service, report_day);
   if (*job_send) return run_job_send(config, job_service, job_template, job_file, job_start);
   if (*job_list) return run_job_list(config, job_service);

@@ -285,11 +285,12 @@ int run_serve(const ServeOptions& options) {
   // and threads of its own so that sign-ins (argon2id) never queue behind API requests.
   domain::users::Users users(*context->store, clock);
   domain::Jobs jobs(*context->store, *context->store, notifications);
+  domain::Subjects subjects(*context->store);
   api::Router admin_router(2, api::admin::router_errors());
   std::unique_ptr<net::HttpsServer> admin_server;
   if (admin_role) {
     api::admin::register_routes(
-        admin_router, {users, *context->store, *context->store, *context->store, notifications, jobs, clock,
+        admin_router, {users, *context->store, *context->store, *context->store, notifications, jobs, subjects, clock,
                        config.admin.public_url, [&context, &clock](api::admin::Event event) {
                          security::AuditEvent audit{std::move(event.actor), std::move(event.action),
                                                     std::move(event.objects), std::move(event.outcome),

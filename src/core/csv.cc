@@ -54,4 +54,34 @@ Result<Rows> parse(std::string_view text) {
   return rows;
 }
 
+std::string field(std::string_view value) {
+  if (value.find_first_of(",\"\r\n") == std::string_view::npos) return std::string(value);
+  std::string quoted = "\"";
+  for (const char c : value) {
+    if (c == '"') quoted += '"';
+    quoted += c;
+  }
+  return quoted + "\"";
+}
+
+std::string spreadsheet_field(std::string_view value) {
+  if (!value.empty() && (value[0] == '=' || value[0] == '+' || value[0] == '-' || value[0] == '@' || value[0] == '\t' ||
+                         value[0] == '\r')) {
+    return field("'" + std::string(value));
+  }
+  return field(value);
+}
+
+std::string format(const Rows& rows) {
+  std::string out;
+  for (const auto& row : rows) {
+    for (std::size_t i = 0; i < row.size(); ++i) {
+      if (i > 0) out += ',';
+      out += field(row[i]);
+    }
+    out += "\r\n";
+  }
+  return out;
+}
+
 }  // namespace herald::csv

@@ -165,6 +165,29 @@ std::string column_key(std::string_view name) {
   return key;
 }
 
+std::vector<int> rows_for_recipient(store::Channel type, const csv::Rows& rows, std::string_view recipient_normalised) {
+  std::vector<int> found;
+  const auto name = recipient_column(type);
+  if (!name || rows.empty()) return found;
+  const auto& header = rows.front();
+  const auto column = std::find_if(header.begin(), header.end(),
+                                   [&](const std::string& h) { return column_key(h) == column_key(*name); });
+  if (column == header.end()) return found;
+  const auto at = static_cast<std::size_t>(column - header.begin());
+  for (std::size_t i = 1; i < rows.size(); ++i) {
+    if (at >= rows[i].size()) continue;
+    const std::string cell = trimmed(rows[i][at]);
+    std::string normalised;
+    if (type == store::Channel::kEmail) {
+      if (auto address = validate_email_address(cell)) normalised = normalise_email_for_index(*address);
+    } else if (auto number = parse_phone_number(cell)) {
+      normalised = number->normalised;
+    }
+    if (!normalised.empty() && normalised == recipient_normalised) found.push_back(static_cast<int>(i) - 1);
+  }
+  return found;
+}
+
 Result<JobCheck> Jobs::check(ServiceId service, const store::TemplateRecord& t, std::string_view contents,
                              Timestamp now) {
   Sheet sheet = read_sheet(t, contents);

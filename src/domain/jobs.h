@@ -13,6 +13,7 @@
 #include <string_view>
 #include <vector>
 
+#include "core/csv.h"
 #include "core/result.h"
 #include "core/time.h"
 #include "domain/authenticator.h"
@@ -29,6 +30,9 @@ inline constexpr int kMaxJobRows = 100000;
 std::optional<std::string_view> recipient_column(store::Channel type);
 // How GOV.UK matches a column to a placeholder: case, spaces, '_' and '-' do not count.
 std::string column_key(std::string_view name);
+// The data rows (0: the row under the header) of a list of `type` (its rows, the header first)
+// whose recipient is this one (`recipient_normalised` as the blind index sees it).
+std::vector<int> rows_for_recipient(store::Channel type, const csv::Rows& rows, std::string_view recipient_normalised);
 
 struct RowError {
   int row = 0;  // as a spreadsheet numbers it: the header is row 1

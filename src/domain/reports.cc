@@ -2,6 +2,7 @@
 
 #include <cstdio>
 
+#include "core/csv.h"
 #include "domain/lifecycle.h"
 
 namespace herald::domain {
@@ -15,21 +16,7 @@ bool delivered_status(store::NotificationStatus s) {
   return s == store::NotificationStatus::kDelivered || s == store::NotificationStatus::kSent;
 }
 
-// A cell as RFC 4180 writes it, and never a formula in a spreadsheet.
-std::string cell(std::string_view value) {
-  std::string text(value);
-  if (!text.empty() &&
-      (text[0] == '=' || text[0] == '+' || text[0] == '-' || text[0] == '@' || text[0] == '\t' || text[0] == '\r')) {
-    text.insert(text.begin(), '\'');
-  }
-  if (text.find_first_of(",\"\r\n") == std::string::npos) return text;
-  std::string quoted = "\"";
-  for (const char c : text) {
-    if (c == '"') quoted += '"';
-    quoted += c;
-  }
-  return quoted + "\"";
-}
+std::string cell(std::string_view value) { return csv::spreadsheet_field(value); }
 
 std::string optional_time(const std::optional<Timestamp>& t) { return t ? format_timestamp(*t) : ""; }
 

@@ -672,7 +672,111 @@ def test_sending_a_list_checks_every_row_first_then_sends_the_rest():
                 assert b"list.canary" not in raw and b"clinic \"list\"" not in raw, name
 
 
+def test_a_data_request_exports_then_erases_one_person_in_one_service():
+    with Workspace() as ws:
+        herald, port, link, mine, other = started(ws)  # Ada may send in Clinic A; nothing in B
+        canary, bystander = "subject.canary@example.org", "bystander@example.org"
+        template = herald.create_template(mine, "Hello ((name))", "Dear ((name))", name="Greeting")
+        theirs = herald.create_template(other, "Hello ((name))", "Dear ((name))", name="Theirs")
+        sent = {}
+        for service, t, to in ((mine, template, canary), (mine, template, bystander), (other, theirs, canary)):
+            status, body = herald.request("POST", "/v2/notifications/email", key=herald.keys[service], body={
+                "email_address": to.upper() if service == other else to, "template_id": t,
+                "personalisation": {"name": "secret-name-" + to}})
+            assert status == 201, body
+            sent[(service, to)] = body["id"]
+        herald.run_cli("service", "add-to-guest-list", "--service", mine, "--recipient", canary)
+        browser = signed_in_browser(herald, port, link)
+        csrf = hidden(browser.get("/")[2], "csrf_token")
+        base = "/services/" + mine + "/data-requests"
+        # A list uploaded, not yet sent, with the person on its second row.
+        status, headers, _ = browser.upload("/services/%s/templates/%s/upload" % (mine, template),
+                                            {"csrf_token": csrf}, "people.csv",
+                                            "email address,name\r\n%s,First\r\n%s,Canary\r\n" % (bystander, canary))
+        assert status == 303, (status, headers)
+        job_path = headers["location"]
+
+        # Only those who manage the service's settings; another service's page does not exist.
+        assert browser.get(base)[0] == 403
+        assert browser.post(base, {"csrf_token": csrf, "who": canary})[0] == 403
+        herald.run_cli("user", "grant", "--email", "ada@example.org", "--service", mine, "--permissions",
+                       "send,manage_settings")
+        assert browser.get("/services/%s/data-requests" % other)[0] == 404
+        assert browser.post("/services/%s/data-requests/export" % other, {"csrf_token": csrf, "who": canary})[0] == 404
+        status, headers, page = browser.get(base)
+        assert status == 200 and "Email address, mobile number or NHS number" in page, (status, page)
+        check_headers(headers)
+        status, _, page = browser.post(base, {"csrf_token": csrf, "who": "nobody at all"})
+        assert status == 400 and "Enter an email address, a mobile number or an NHS number" in page, page
+        assert browser.post(base, {"who": canary})[0] == 403, "no CSRF token"
+
+        status, _, page = browser.post(base, {"csrf_token": csrf, "who": canary.upper()})
+        assert status == 200, (status, page)
+        for what in ("Messages (emails, text messages, letters)", "Guest list entries", "Rows of lists uploaded here"):
+            assert re.search(re.escape(what) + r'</td>\s*<td class="nhsuk-table__cell">1</td>', page), (what, page)
+
+        status, headers, exported = browser.post(base + "/export", {"csrf_token": csrf, "who": canary})
+        assert status == 200 and headers["content-type"] == "application/json", (status, headers)
+        assert headers["content-disposition"].startswith('attachment; filename="data-request-'), headers
+        document = json.loads(exported)
+        assert [n["id"] for n in document["notifications"]] == [sent[(mine, canary)]], document
+        assert document["notifications"][0]["personalisation"] == {"name": "secret-name-" + canary}, document
+        assert document["list_rows"][0]["row"] == 3 and document["list_rows"][0]["cells"]["name"] == "Canary"
+        assert document["guest_list"][0]["recipient"] == canary and bystander not in exported, document
+
+        status, _, page = browser.post(base + "/erase", {"csrf_token": csrf, "who": canary})
+        assert status == 400 and "Confirm that you understand erasing cannot be undone" in page, (status, page)
+        status, _, page = browser.post(base + "/erase", {"csrf_token": csrf, "who": canary, "confirm": "yes"})
+        assert status == 200 and "Erased" in page, (status, page)
+        status, _, page = browser.post(base, {"csrf_token": csrf, "who": canary})
+        assert "Nothing about this person is held by this service." in page, page
+
+        # Gone from the API too; the bystander and the other service keep theirs.
+        status, _ = herald.request("GET", "/v2/notifications/" + sent[(mine, canary)], key=herald.keys[mine])
+        assert status == 404, status
+        for service, to in ((mine, bystander), (other, canary)):
+            status, body = herald.request("GET", "/v2/notifications/" + sent[(service, to)], key=herald.keys[service])
+            assert status == 200 and body["email_address"].lower() == to and to in body["body"], body
+        # The list's other row is sent; the person's row was blanked.
+        status, _, page = browser.get(job_path)
+        assert "Send 1 message" in page, page
+        assert browser.post(job_path + "/start", {"csrf_token": csrf})[0] == 303
+        deadline = time.time() + 60
+        while "delivered 1" not in herald.run_cli("job", "status", "--service", mine, "--job", job_path.rsplit("/", 1)[1]):
+            assert time.time() < deadline, "the list's other row was not sent"
+            time.sleep(0.3)
+
+        # The shell: exported to a new file only its owner can read, and erased only when confirmed.
+        out = os.path.join(ws.dir, "export.json")
+        herald.run_cli("subject", "export", "--service", other, "--email", canary, "--out", out)
+        assert oct(os.stat(out).st_mode & 0o777) == "0o600"
+        with open(out) as f:
+            assert json.load(f)["notifications"][0]["id"] == sent[(other, canary)]
+        code, _, err = herald.run_cli("subject", "export", "--service", other, "--email", canary, "--out", out,
+                                      check=False)
+        assert code != 0 and "cannot create" in err, "an export never overwrites a file"
+        code, _, err = herald.run_cli("subject", "erase", "--service", other, "--email", canary, check=False)
+        assert code != 0 and "--yes" in err, err
+        erased = herald.run_cli("subject", "erase", "--service", other, "--email", canary, "--yes")
+        assert erased.startswith("erased: 1 notifications"), erased
+        assert herald.run_cli("subject", "find", "--service", other, "--email", canary) == ""
+
+        herald.stop()
+        rows = herald.sql("SELECT length(recipient) + length(personalisation) + length(body), redacted_at IS NOT NULL "
+                          "FROM notifications WHERE id IN (?, ?)", (sent[(mine, canary)], sent[(other, canary)]))
+        assert rows == [(0, 1), (0, 1)], rows
+        audit = [json.loads(l) for l in herald.run_cli("audit", "export").splitlines()]
+        actions = [e["action"] for e in audit if e.get("action", "").startswith("subject.")]
+        assert actions == ["subject.searched", "subject.exported", "subject.erased", "subject.searched",
+                           "subject.exported", "subject.erased", "subject.searched"], actions
+        erasures = [e["objects"] for e in audit if e.get("action") == "subject.erased"]
+        assert erasures[0]["service_id"] == mine and erasures[0]["notifications"] == "1", erasures
+        assert erasures[0]["guest_list_entries"] == "1" and erasures[0]["jobs"] == "1", erasures
+        assert "subject.canary" not in json.dumps(audit).lower(), "the audit log never names the person"
+
+
 if __name__ == "__main__":
     run_tests([test_enrol_sign_in_and_see_only_your_services, test_repeated_failures_lock_the_account,
                test_user_commands_list_disable_and_relink, test_service_pages_answer_only_members_with_the_permission,
-               test_sending_a_list_checks_every_row_first_then_sends_the_rest])
+               test_sending_a_list_checks_every_row_first_then_sends_the_rest,
+               test_a_data_request_exports_then_erases_one_person_in_one_service])

@@ -15,6 +15,7 @@
 #include "api/router.h"
 #include "domain/jobs.h"
 #include "domain/notifications.h"
+#include "domain/subjects.h"
 #include "domain/users/users.h"
 #include "store/store.h"
 
@@ -36,6 +37,7 @@ struct Dependencies {
   store::AuditStore& audit;                 // read only: the audit log's pages
   domain::Notifications& sender;            // sending a template to one person
   domain::Jobs& jobs;                       // sending a template to a list (a CSV file)
+  domain::Subjects& subjects;               // data-subject requests: find, export, erase
   const Clock& clock;
   // Where browsers reach the UI, ending in '/' (its origin is the only one whose forms are
   // taken); empty: the origin of the request's own Host.

@@ -771,6 +771,8 @@ class ServicePages : public PageHandlers {
     }
     main += "<h2>Audit log</h2>" + paragraph("Who did what in this service, and what was refused.") +
             link(service_path(access, "/audit"), "See the audit log");
+    main += "<h2>Data requests</h2>" + paragraph("Download or erase everything this service holds about one person.") +
+            link(service_path(access, "/data-requests"), "Make a data request");
     Page page = service_page(access, service_path(access, "/settings"), "Settings", main);
     if (!error.empty()) page.errors = {{error, "retention_days"}};
     return page;

@@ -13,34 +13,10 @@ namespace {
 
 using domain::DocumentAccess;
 
-// Headers every response of these routes carries: nothing cached, no key in a Referer, no
-// sniffing, no framing, nothing loaded from elsewhere.
-net::Headers page_headers() {
-  return {{"Cache-Control", "no-store"},
-          {"Referrer-Policy", "no-referrer"},
-          {"X-Content-Type-Options", "nosniff"},
-          {"X-Frame-Options", "DENY"},
-          {"Content-Security-Policy", "default-src 'none'; style-src 'unsafe-inline'; form-action 'self'; "
-                                      "frame-ancestors 'none'"}};
-}
-
-net::Response page(int status, std::string_view title, const std::string& body_html) {
-  std::string html = "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">"
-                     "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">"
-                     "<meta name=\"robots\" content=\"noindex, nofollow\"><title>";
-  html += html_escape(title);
-  html += "</title><style>body{font-family:arial,sans-serif;max-width:40em;margin:2em auto;padding:0 1em;"
-          "line-height:1.5}.error{color:#d4351c;font-weight:bold}label{display:block;font-weight:bold}"
-          "input[type=email]{font-size:1em;padding:.3em;width:100%;max-width:25em}</style></head><body><main>";
-  html += body_html;
-  html += "</main></body></html>\n";
-  return net::Response{status, "text/html; charset=utf-8", std::move(html), page_headers()};
-}
-
 net::Response not_found_page() {
-  return page(status_of(PageRefusal::kUnknownLink), "This link has expired",
-              "<h1>This link has expired or is not valid</h1><p>Files are only available for a limited time. "
-              "If you still need the file, contact the service that sent it to you.</p>");
+  return public_page(status_of(PageRefusal::kUnknownLink), "This link has expired",
+                     "<h1>This link has expired or is not valid</h1><p>Files are only available for a limited time. "
+                     "If you still need the file, contact the service that sent it to you.</p>");
 }
 
 std::optional<std::string> field(std::string_view form, std::string_view name) {
@@ -74,13 +50,13 @@ net::Response confirm_form(const Dependencies& deps, ServiceId service, const Pa
           "\" novalidate><label for=\"email_address\">Email address</label>"
           "<input type=\"email\" id=\"email_address\" name=\"email_address\" autocomplete=\"email\" spellcheck=\"false\">"
           "<p><button type=\"submit\">Continue</button></p></form>";
-  return page(wrong != nullptr ? status_of(PageRefusal::kWrongEmail) : 200, "Confirm your email address", body);
+  return public_page(wrong != nullptr ? status_of(PageRefusal::kWrongEmail) : 200, "Confirm your email address", body);
 }
 
 net::Response locked_page() {
-  return page(status_of(PageRefusal::kLocked), "Too many attempts",
-              "<h1>This file is locked</h1><p>The wrong email address was entered too many times. "
-              "Contact the service that sent you the file.</p>");
+  return public_page(status_of(PageRefusal::kLocked), "Too many attempts",
+                     "<h1>This file is locked</h1><p>The wrong email address was entered too many times. "
+                     "Contact the service that sent you the file.</p>");
 }
 
 // "attachment; filename=...": an ASCII stand-in, and the real name in RFC 5987 form.
@@ -94,7 +70,7 @@ std::string content_disposition(std::string_view filename) {
 }
 
 net::Response file_response(DocumentAccess&& access) {
-  net::Response response{200, access.mime_type, std::move(access.content), page_headers()};
+  net::Response response{200, access.mime_type, std::move(access.content), public_page_headers()};
   response.headers.emplace_back("Content-Disposition", content_disposition(access.filename));
   return response;
 }
@@ -121,8 +97,8 @@ net::Response serve(const Dependencies& deps, const net::Request& request, const
     log::error("documents.open_failed", {{"service_id", link->service.to_string()},
                                          {"document_id", params.at("document_id")},
                                          {"error", opened.error().message}});
-    return page(status_of(PageRefusal::kProblem), "Sorry, there is a problem",
-                "<h1>Sorry, there is a problem with the service</h1>");
+    return public_page(status_of(PageRefusal::kProblem), "Sorry, there is a problem",
+                       "<h1>Sorry, there is a problem with the service</h1>");
   }
   if (!*opened) return not_found_page();
   DocumentAccess& access = **opened;
@@ -137,7 +113,7 @@ net::Response serve(const Dependencies& deps, const net::Request& request, const
                            html_escape(service_name(deps, link->service)) + " sent you a file.</p><p><a href=\"" +
                            html_escape(self_link(params, link->key, "/download")) + "\" download>Download this file</a></p>"
                            "<p>The link works until the file expires.</p>";
-  return page(200, "You have a file to download", body);
+  return public_page(200, "You have a file to download", body);
 }
 
 }  // namespace
