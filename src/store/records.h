@@ -127,6 +127,9 @@ struct TemplateRecord {
   // ContactKind::kLetterContact id) printed as the contact block; nullopt: the service's default.
   std::optional<std::string> postage = std::nullopt;
   std::optional<std::string> letter_contact_id = std::nullopt;
+  // Emails only: every email sent from this version carries Herald's hosted unsubscribe link
+  // (domain/unsubscribe.h). Kept per version, like the content.
+  bool has_unsubscribe_link = false;
 };
 
 struct NotificationRecord {
@@ -648,6 +651,38 @@ inline JobRecord as_new_job(JobRecord job) {
 // How many of a job's notifications are in each status (statuses with none left out).
 using StatusCounts = std::vector<std::pair<NotificationStatus, std::int64_t>>;
 
+// A recipient's request to stop getting a service's emails, made through the hosted unsubscribe
+// link of one of them (GOV.UK's "unsubscribe request"). The address is personal: sealed under the
+// long-lived "secrets" key (a request outlives the notification's retention: the link works for a
+// year) and bound to the request's id; deleted when its time is up
+// (UnsubscribeStore::delete_old_unsubscribe_requests).
+struct UnsubscribeRequest {
+  Uuid id;
+  ServiceId service;  // read back; add_unsubscribe_request takes it from the notification
+  NotificationId notification;
+  TemplateId template_id;    // likewise
+  int template_version = 1;  // likewise
+  std::string email;         // sealed
+  // As the blind index sees it (data-subject requests find requests by it); never stored.
+  std::string email_normalised = {};
+  Timestamp created_at;
+  std::optional<Uuid> report = std::nullopt;
+  // Read back with it (from its notification, template and job; not stored with the request):
+  std::string template_name = {};
+  Timestamp notification_created_at = {};
+  std::optional<std::string> job_file_name = std::nullopt;  // the list it was sent from, while its file is kept
+};
+
+// A batch of a service's unsubscribe requests, made when someone downloads those not yet in one.
+struct UnsubscribeReport {
+  Uuid id;  // nil: the requests not yet in a report (UnsubscribeStore::unsubscribe_reports)
+  ServiceId service;
+  std::int64_t count = 0;      // requests in it when it was made (kept after they are deleted)
+  Timestamp earliest, latest;  // of those requests' created_at
+  Timestamp created_at;        // nil report: the latest request's
+  std::optional<Timestamp> processed_at = std::nullopt;  // the service has unsubscribed them
+};
+
 // A data-subject request's erasure (SubjectStore::erase_subject): what the domain found held about
 // one person in one service, to be erased in one transaction. Every row named must be the
 // service's (another service's ids are ignored, never touched).
@@ -672,7 +707,8 @@ struct SubjectErasure {
   // replaced, sealed as create_job seals them. A job whose contents retention already emptied is
   // left as it is.
   std::vector<std::pair<Uuid, std::string>> job_contents;
-  std::vector<Uuid> documents;  // files sent by email: deleted
+  std::vector<Uuid> documents;             // files sent by email: deleted
+  std::vector<Uuid> unsubscribe_requests;  // deleted (their reports keep their counts)
   Timestamp now;
 };
 
@@ -686,6 +722,7 @@ struct ErasureOutcome {
   std::int64_t guest_list_entries = 0;
   std::int64_t jobs = 0;
   std::int64_t documents = 0;
+  std::int64_t unsubscribe_requests = 0;
 };
 
 }  // namespace herald::store

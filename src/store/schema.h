@@ -12,7 +12,7 @@
 
 namespace herald::store {
 
-inline constexpr int kSchemaVersion = 23;
+inline constexpr int kSchemaVersion = 24;
 
 // Every table the migrations create except schema_migrations, with the same names and columns
 // on both backends, in foreign-key order (a table after every table it references). What a
@@ -29,7 +29,8 @@ inline constexpr auto kDataTables = std::to_array<std::string_view>(
      "nhs_access_tokens",     "nhs_assertion_ids",     "nhs_messages",          "nhs_message_batches",
      "demographics",          "nhs_channel_events",    "nhs_routing_plans",     "nhs_callback_targets",
      "nhs_callbacks",         "admin_users",           "admin_memberships",     "admin_enrolments",
-     "admin_recovery_codes",  "admin_sessions",        "webauthn_credentials"});
+     "admin_recovery_codes",  "admin_sessions",        "webauthn_credentials",  "unsubscribe_reports",
+     "unsubscribe_requests"});
 // clang-format on
 
 // The columns of the NHS Notify tables in the order both backends read and write them.
@@ -63,6 +64,16 @@ inline constexpr const char* kWebAuthnCredentialColumns =
 inline constexpr const char* kJobColumns =
     "id, service_id, template_id, template_version, type, file_name, contents, row_count, next_row, status, "
     "created_by, created_at, started_at, finished_at";
+
+// Unsubscribe requests as both backends read them back (sealed_row.h, SealedUnsubscribeRequest),
+// with their template's name, their notification's time and its job's sealed file name; the
+// caller appends its WHERE and ORDER BY (the joins are the same SQL in both dialects).
+inline constexpr const char* kUnsubscribeRequestSelect =
+    "SELECT r.id, r.service_id, r.notification_id, r.template_id, r.template_version, r.email, r.created_at, "
+    "r.report_id, v.name, n.created_at, n.job_id, j.file_name FROM unsubscribe_requests r "
+    "LEFT JOIN template_versions v ON v.template_id = r.template_id AND v.version = r.template_version "
+    "LEFT JOIN notifications n ON n.id = r.notification_id AND n.service_id = r.service_id "
+    "LEFT JOIN jobs j ON j.id = n.job_id AND j.service_id = r.service_id ";
 
 // One data table and its columns, in the schema's order (for copies between backends).
 struct TableColumns {

@@ -900,4 +900,95 @@ Result<JobRecord> open_job(const crypto::FieldCipher& cipher, const SealedJob& r
   return job;
 }
 
+namespace {
+constexpr std::string_view kUnsubscribeRequests = "unsubscribe_requests";
+}  // namespace
+
+Result<SealedUnsubscribeRequest> seal_unsubscribe_request(const crypto::FieldCipher& cipher,
+                                                          const UnsubscribeRequest& request, ServiceId service,
+                                                          TemplateId template_id, int template_version) {
+  SealedUnsubscribeRequest row;
+  row.id = request.id.to_string();
+  row.service = service.to_string();
+  // The long-lived key: the request outlives the notification's day (and its retention).
+  auto key_id = cipher.keys().key_for_scope(crypto::kSecretsScope, request.created_at);
+  if (!key_id) return key_id.error();
+  auto email = cipher.seal(request.email, {kUnsubscribeRequests, "email", row.id}, *key_id);
+  if (!email) return email.error();
+  row.email = std::move(*email);
+  if (!request.email_normalised.empty()) {
+    // As a notification's recipient_index, so that a data-subject request finds it.
+    auto index = cipher.blind_index(row.service, request.email_normalised, request.created_at);
+    if (!index) return index.error();
+    row.email_index = std::move(*index);
+  }
+  row.notification = request.notification.to_string();
+  row.template_id = template_id.to_string();
+  row.template_version = template_version;
+  row.created_at = to_micros(request.created_at);
+  return row;
+}
+
+Result<UnsubscribeRequest> open_unsubscribe_request(const crypto::FieldCipher& cipher,
+                                                    const SealedUnsubscribeRequest& row) {
+  UnsubscribeRequest request;
+  auto id = Uuid::parse(row.id);
+  auto service = parse<ServiceId>(row.service);
+  auto notification = parse<NotificationId>(row.notification);
+  auto template_id = parse<TemplateId>(row.template_id);
+  std::optional<Uuid> report;
+  if (row.report) report = Uuid::parse(*row.report);
+  if (!id || !service || !notification || !template_id || (row.report && !report)) {
+    return data_loss("malformed id in unsubscribe_requests row");
+  }
+  auto email = cipher.open(row.email, {kUnsubscribeRequests, "email", row.id});
+  if (!email) return email.error();
+  if (row.job_id && row.job_file_name) {
+    auto file_name = cipher.open(*row.job_file_name, {kJobs, "file_name", *row.job_id});
+    if (!file_name && file_name.error().code != ErrorCode::kNotFound) return file_name.error();
+    if (file_name) request.job_file_name = std::move(*file_name);  // else its data key is gone
+  }
+  request.id = *id;
+  request.service = *service;
+  request.notification = *notification;
+  request.template_id = *template_id;
+  request.template_version = static_cast<int>(row.template_version);
+  request.email = std::move(*email);
+  request.created_at = from_micros(row.created_at);
+  request.report = report;
+  request.template_name = row.template_name.value_or("");
+  if (row.notification_created_at) request.notification_created_at = from_micros(*row.notification_created_at);
+  return request;
+}
+
+Result<std::vector<UnsubscribeRequest>> open_unsubscribe_requests(const crypto::FieldCipher& cipher,
+                                                                  const std::vector<SealedUnsubscribeRequest>& rows,
+                                                                  std::string_view email_normalised) {
+  std::vector<UnsubscribeRequest> out;
+  out.reserve(rows.size());
+  for (const SealedUnsubscribeRequest& row : rows) {
+    auto request = open_unsubscribe_request(cipher, row);
+    if (!request) return request.error();
+    request->email_normalised = std::string(email_normalised);
+    out.push_back(std::move(*request));
+  }
+  return out;
+}
+
+Result<UnsubscribeReport> read_unsubscribe_report(ServiceId service, const UnsubscribeReportRow& row) {
+  UnsubscribeReport report;
+  if (row.id) {
+    auto id = Uuid::parse(*row.id);
+    if (!id) return data_loss("malformed id in unsubscribe_reports row");
+    report.id = *id;
+  }
+  report.service = service;
+  report.count = row.count;
+  report.earliest = from_micros(row.earliest);
+  report.latest = from_micros(row.latest);
+  report.created_at = from_micros(row.created_at);
+  report.processed_at = optional_time(row.processed_at);
+  return report;
+}
+
 }  // namespace herald::store

@@ -254,6 +254,49 @@ Result<std::optional<std::string>> reseal_job_contents(const crypto::FieldCipher
 // job's file is gone).
 Result<JobRecord> open_job(const crypto::FieldCipher& cipher, const SealedJob& row);
 
+// An unsubscribe request as stored: the address sealed under the long-lived "secrets" key, bound
+// to ("unsubscribe_requests", "email", id), and indexed as a notification's recipient is (the
+// service id's domain), when its normalised form is known. The service, template and version are
+// the notification's (the store reads them in the request's transaction).
+struct SealedUnsubscribeRequest {
+  std::string id, service, notification, template_id;
+  std::int64_t template_version = 1;
+  std::string email;                       // envelope
+  std::optional<std::string> email_index;  // written by inserts only, never read back
+  std::int64_t created_at = 0;
+  std::optional<std::string> report;
+  // Read back with the request (kUnsubscribeRequestSelect), never stored with it: the template's
+  // name, the notification's creation time, and its job's id and sealed file name (jobs' own
+  // envelope: NULL once retention emptied it).
+  std::optional<std::string> template_name;
+  std::optional<std::int64_t> notification_created_at;
+  std::optional<std::string> job_id, job_file_name;
+};
+// `request` sealed as a request to the notification's `service`, with the notification's
+// template and version (the request's own service and template are not used).
+Result<SealedUnsubscribeRequest> seal_unsubscribe_request(const crypto::FieldCipher& cipher,
+                                                          const UnsubscribeRequest& request, ServiceId service,
+                                                          TemplateId template_id, int template_version);
+// The address opened; the job's file name too while its day's data key lives (nullopt after).
+// email_normalised stays empty (the caller that searched by it sets it).
+Result<UnsubscribeRequest> open_unsubscribe_request(const crypto::FieldCipher& cipher,
+                                                    const SealedUnsubscribeRequest& row);
+
+// The requests of `rows`, opened, oldest first as read; `email_normalised` (when a search found
+// them by it) set on each.
+Result<std::vector<UnsubscribeRequest>> open_unsubscribe_requests(const crypto::FieldCipher& cipher,
+                                                                  const std::vector<SealedUnsubscribeRequest>& rows,
+                                                                  std::string_view email_normalised = {});
+
+// An unsubscribe report as both backends read it (nothing in it is sealed): no id for the
+// requests in no report yet (UnsubscribeStore::unsubscribe_reports).
+struct UnsubscribeReportRow {
+  std::optional<std::string> id;
+  std::int64_t count = 0, earliest = 0, latest = 0, created_at = 0;
+  std::optional<std::int64_t> processed_at;
+};
+Result<UnsubscribeReport> read_unsubscribe_report(ServiceId service, const UnsubscribeReportRow& row);
+
 std::optional<Timestamp> optional_time(std::optional<std::int64_t> micros);
 std::optional<std::int64_t> optional_micros(std::optional<Timestamp> t);
 

@@ -454,8 +454,44 @@ class SubjectStore {
   // Guest list entries for this recipient (as on_guest_list compares), oldest first.
   virtual Result<std::vector<GuestListEntry>> find_guest_list_entries(ServiceId service,
                                                                       std::string_view recipient_normalised) = 0;
+  // Unsubscribe requests from this address (UnsubscribeRequest::email_normalised, indexed as a
+  // notification's recipient is), oldest first, with what unsubscribe_requests reads back.
+  virtual Result<std::vector<UnsubscribeRequest>> find_unsubscribe_requests(ServiceId service,
+                                                                            std::string_view email_normalised) = 0;
   // Erases all of it in one transaction (records.h SubjectErasure says what each part does).
   virtual Result<ErasureOutcome> erase_subject(const SubjectErasure& erasure) = 0;
+};
+
+// Hosted unsubscribe (domain/unsubscribe.h): requests made through the links, and the reports a
+// service downloads them in.
+class UnsubscribeStore {
+ public:
+  virtual ~UnsubscribeStore() = default;
+
+  // Records a request (its id, email, email_normalised and created_at) to unsubscribe the
+  // recipient of `request.notification`, taking the service, template and its version from the
+  // notification (a redacted one too: the link outlives retention). nullopt (nothing stored): no
+  // such email notification. false (nothing stored): the notification has a request already
+  // that is in no report or in one not yet processed (a second click, a mail client's retry).
+  virtual Result<std::optional<bool>> add_unsubscribe_request(const UnsubscribeRequest& request) = 0;
+  // The service's requests in no report yet, as one report with a nil id (left out when there
+  // are none), then its reports, newest first (created_at, then id).
+  virtual Result<std::vector<UnsubscribeReport>> unsubscribe_reports(ServiceId service) = 0;
+  // Puts every request of the service that is in no report into a new report `id` made at `now`
+  // (count, earliest and latest from them), in one transaction; nullopt when there were none.
+  virtual Result<std::optional<UnsubscribeReport>> create_unsubscribe_report(ServiceId service, Uuid id,
+                                                                             Timestamp now) = 0;
+  // The requests of a report of the service (nil id: those in no report), oldest first, their
+  // addresses opened, with the template's name (of the request's version), the notification's
+  // creation time and the job's file name (when the email came from a list whose file is kept).
+  virtual Result<std::vector<UnsubscribeRequest>> unsubscribe_requests(ServiceId service, Uuid report) = 0;
+  // Sets (or with nullopt clears) a report's processed_at; false when the service has no such report.
+  virtual Result<bool> set_unsubscribe_report_processed(ServiceId service, Uuid report,
+                                                        std::optional<Timestamp> at) = 0;
+  // Deletes the requests (of every service) in reports created before `report_cutoff`, and
+  // those in no report created before `pending_cutoff`; reports stay, with their counts.
+  // Returns how many requests were deleted.
+  virtual Result<std::int64_t> delete_old_unsubscribe_requests(Timestamp report_cutoff, Timestamp pending_cutoff) = 0;
 };
 
 class Store : public ServiceDirectory,
@@ -472,7 +508,8 @@ class Store : public ServiceDirectory,
               public NhsCallbackStore,
               public AdminUserStore,
               public JobStore,
-              public SubjectStore {
+              public SubjectStore,
+              public UnsubscribeStore {
  public:
   ~Store() override = default;
 

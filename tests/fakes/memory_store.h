@@ -1266,7 +1266,90 @@ class MemoryStore final : public store::Store {
       documents_.erase(it);
       ++outcome.documents;
     }
+    for (const Uuid& id : distinct(erasure.unsubscribe_requests)) {
+      outcome.unsubscribe_requests += static_cast<std::int64_t>(std::erase_if(
+          unsubscribe_requests_, [&](const auto& r) { return r.id == id && r.service == erasure.service; }));
+    }
     return outcome;
+  }
+  Result<std::vector<store::UnsubscribeRequest>> find_unsubscribe_requests(ServiceId service,
+                                                                           std::string_view email_normalised) override {
+    std::lock_guard lock(mutex_);
+    std::vector<store::UnsubscribeRequest> out;
+    for (const auto& r : unsubscribe_requests_) {
+      // A request stored without its normalised address has no index: never found.
+      if (r.service != service || r.email_normalised.empty() || r.email_normalised != email_normalised) continue;
+      out.push_back(read_back(r));
+      out.back().email_normalised = r.email_normalised;
+    }
+    return oldest_first(std::move(out));
+  }
+  // UnsubscribeStore. Addresses are kept as given (no sealing).
+  Result<std::optional<bool>> add_unsubscribe_request(const store::UnsubscribeRequest& request) override {
+    std::lock_guard lock(mutex_);
+    auto it = notifications_.find(request.notification);
+    if (it == notifications_.end() || it->second.record.type != store::Channel::kEmail) return std::optional<bool>();
+    const store::NotificationRecord& n = it->second.record;
+    for (const auto& r : unsubscribe_requests_) {
+      if (r.service != n.service || r.notification != request.notification) continue;
+      if (!r.report || !unsubscribe_reports_.at(*r.report).processed_at) return std::optional<bool>(false);
+    }
+    store::UnsubscribeRequest stored = request;
+    stored.service = n.service;
+    stored.template_id = n.template_id;
+    stored.template_version = n.template_version;
+    stored.report.reset();
+    unsubscribe_requests_.push_back(std::move(stored));
+    return std::optional<bool>(true);
+  }
+  Result<std::vector<store::UnsubscribeReport>> unsubscribe_reports(ServiceId service) override {
+    std::lock_guard lock(mutex_);
+    std::vector<store::UnsubscribeReport> out;
+    if (auto pending = pending_report(service)) out.push_back(*pending);
+    std::vector<store::UnsubscribeReport> reports;
+    for (const auto& [id, report] : unsubscribe_reports_) {
+      if (report.service == service) reports.push_back(report);
+    }
+    std::sort(reports.begin(), reports.end(), [](const auto& a, const auto& b) {
+      return std::make_pair(a.created_at, a.id.to_string()) > std::make_pair(b.created_at, b.id.to_string());
+    });
+    out.insert(out.end(), reports.begin(), reports.end());
+    return out;
+  }
+  Result<std::optional<store::UnsubscribeReport>> create_unsubscribe_report(ServiceId service, Uuid id,
+                                                                            Timestamp now) override {
+    std::lock_guard lock(mutex_);
+    auto report = pending_report(service);
+    if (!report) return std::optional<store::UnsubscribeReport>();
+    if (unsubscribe_reports_.count(id) != 0) return failed_precondition("a report has that id");
+    report->id = id;
+    report->created_at = now;
+    for (auto& r : unsubscribe_requests_) {
+      if (r.service == service && !r.report) r.report = id;
+    }
+    unsubscribe_reports_[id] = *report;
+    return report;
+  }
+  Result<std::vector<store::UnsubscribeRequest>> unsubscribe_requests(ServiceId service, Uuid report) override {
+    std::lock_guard lock(mutex_);
+    std::vector<store::UnsubscribeRequest> out;
+    for (const auto& r : unsubscribe_requests_) {
+      if (r.service == service && (report == Uuid{} ? !r.report : r.report == report)) out.push_back(read_back(r));
+    }
+    return oldest_first(std::move(out));
+  }
+  Result<bool> set_unsubscribe_report_processed(ServiceId service, Uuid report, std::optional<Timestamp> at) override {
+    std::lock_guard lock(mutex_);
+    auto it = unsubscribe_reports_.find(report);
+    if (it == unsubscribe_reports_.end() || it->second.service != service) return false;
+    it->second.processed_at = at;
+    return true;
+  }
+  Result<std::int64_t> delete_old_unsubscribe_requests(Timestamp report_cutoff, Timestamp pending_cutoff) override {
+    std::lock_guard lock(mutex_);
+    return static_cast<std::int64_t>(std::erase_if(unsubscribe_requests_, [&](const auto& r) {
+      return r.report ? unsubscribe_reports_.at(*r.report).created_at < report_cutoff : r.created_at < pending_cutoff;
+    }));
   }
   Result<std::vector<crypto::AuditEntry>> append_audit(std::vector<crypto::AuditEntry> entries) override {
     std::lock_guard lock(mutex_);
@@ -1380,6 +1463,50 @@ class MemoryStore final : public store::Store {
     state = NhsCascadeState{std::nullopt, state.claim, false, true, true};
     return true;
   }
+  // Called with mutex_ held. The request as the backends read it back: with its template's name,
+  // its notification's time and its job's file name (while retention has not emptied it); its
+  // normalised address is never stored.
+  store::UnsubscribeRequest read_back(store::UnsubscribeRequest r) const {
+    r.email_normalised.clear();
+    r.template_name.clear();
+    r.notification_created_at = Timestamp{};
+    r.job_file_name.reset();
+    if (auto t = templates_.find(r.template_id); t != templates_.end()) {
+      for (const auto& v : t->second) {
+        if (v.version == r.template_version) r.template_name = v.name;
+      }
+    }
+    if (auto n = notifications_.find(r.notification);
+        n != notifications_.end() && n->second.record.service == r.service) {
+      r.notification_created_at = n->second.record.created_at;
+      if (n->second.job_id) {
+        auto job = jobs_.find(*n->second.job_id);
+        if (job != jobs_.end() && job->second.service == r.service && !job->second.file_name.empty()) {
+          r.job_file_name = job->second.file_name;
+        }
+      }
+    }
+    return r;
+  }
+  static std::vector<store::UnsubscribeRequest> oldest_first(std::vector<store::UnsubscribeRequest> requests) {
+    std::sort(requests.begin(), requests.end(), [](const auto& a, const auto& b) {
+      return std::make_pair(a.created_at, a.id.to_string()) < std::make_pair(b.created_at, b.id.to_string());
+    });
+    return requests;
+  }
+  // Called with mutex_ held. The service's requests in no report, as the nil report; nullopt: none.
+  std::optional<store::UnsubscribeReport> pending_report(ServiceId service) const {
+    std::optional<store::UnsubscribeReport> report;
+    for (const auto& r : unsubscribe_requests_) {
+      if (r.service != service || r.report) continue;
+      if (!report) report = store::UnsubscribeReport{Uuid{}, service, 0, r.created_at, r.created_at, {}, std::nullopt};
+      ++report->count;
+      report->earliest = std::min(report->earliest, r.created_at);
+      report->latest = std::max(report->latest, r.created_at);
+    }
+    if (report) report->created_at = report->latest;
+    return report;
+  }
   // Called with mutex_ held.
   void wake_nhs_message(const Row& row, Timestamp now) {
     if (row.nhs_message_id) wake_nhs_message(*row.nhs_message_id, now);
@@ -1442,6 +1569,8 @@ class MemoryStore final : public store::Store {
   std::map<TemplateId, std::vector<store::TemplateRecord>> templates_;  // versions in order
   std::map<NotificationId, Row> notifications_;
   std::map<Uuid, store::JobRecord> jobs_;
+  std::vector<store::UnsubscribeRequest> unsubscribe_requests_;  // in arrival order
+  std::map<Uuid, store::UnsubscribeReport> unsubscribe_reports_;
   std::vector<crypto::AuditEntry> audit_;
 };
 

@@ -452,6 +452,34 @@ UPDATE nhs_messages SET nhs_number_index = '' WHERE nhs_number IS NOT NULL;
 ALTER TABLE inbound_sms ADD COLUMN user_number_index bytea;
 CREATE INDEX notifications_nhs_message ON notifications(nhs_message_id) WHERE nhs_message_id IS NOT NULL;
 )sql"},
+    // As SQLite's version 24: hosted unsubscribe (a template version's flag, the requests with their
+    // sealed address and its blind index, no SQL index on it, and the reports they are batched in).
+    Migration{24, "unsubscribe requests", R"sql(
+ALTER TABLE template_versions ADD COLUMN has_unsubscribe_link boolean NOT NULL DEFAULT false;
+CREATE TABLE unsubscribe_reports (
+  id uuid PRIMARY KEY,
+  service_id uuid NOT NULL REFERENCES services(id),
+  count bigint NOT NULL,
+  earliest bigint NOT NULL,
+  latest bigint NOT NULL,
+  created_at bigint NOT NULL,
+  processed_at bigint
+);
+CREATE INDEX unsubscribe_reports_service ON unsubscribe_reports(service_id, created_at);
+CREATE TABLE unsubscribe_requests (
+  id uuid PRIMARY KEY,
+  service_id uuid NOT NULL REFERENCES services(id),
+  notification_id uuid NOT NULL,
+  template_id uuid NOT NULL,
+  template_version integer NOT NULL,
+  email bytea NOT NULL,
+  email_index bytea,
+  created_at bigint NOT NULL,
+  report_id uuid REFERENCES unsubscribe_reports(id)
+);
+CREATE INDEX unsubscribe_requests_report ON unsubscribe_requests(service_id, report_id);
+CREATE INDEX unsubscribe_requests_created ON unsubscribe_requests(created_at);
+)sql"},
 };
 
 static_assert(kMigrations.back().version == kSchemaVersion, "add the PostgreSQL form of every SQLite migration");

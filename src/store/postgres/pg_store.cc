@@ -132,7 +132,8 @@ constexpr const char* kServiceColumns =
 constexpr const char* kTemplateSelect =
     "SELECT t.id, t.service_id, t.archived, v.version, v.name, v.template_type, v.subject, "
     "v.content, v.created_at, v.created_by, (SELECT f.created_at FROM template_versions f "
-    "WHERE f.template_id = t.id AND f.version = 1), v.postage, v.letter_contact_id FROM templates t "
+    "WHERE f.template_id = t.id AND f.version = 1), v.postage, v.letter_contact_id, v.has_unsubscribe_link "
+    "FROM templates t "
     "JOIN template_versions v ON v.template_id = t.id ";
 
 // pg_advisory_xact_lock key of the audit chain's head: appenders on every node take it.
@@ -175,6 +176,7 @@ TemplateRecord read_template(const PgResult& rows, int i) {
   if (t.version > 1) t.updated_at = from_micros(rows.integer(i, 8));
   t.postage = rows.optional_text(i, 11);
   t.letter_contact_id = rows.optional_text(i, 12);
+  t.has_unsubscribe_link = rows.boolean(i, 13);
   return t;
 }
 
@@ -739,7 +741,7 @@ Result<void> PgStore::create_template(const TemplateRecord& record) {
       const std::string id = record.id.to_string();
       HERALD_TRY(db.run("INSERT INTO templates VALUES ($1, $2, 1, false)",
                         Params().text(id).text(record.service.to_string())));
-      return db.run("INSERT INTO template_versions VALUES ($1, 1, $2, $3, $4, $5, $6, $7, $8, $9)",
+      return db.run("INSERT INTO template_versions VALUES ($1, 1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
                     Params()
                         .text(id)
                         .text(record.name)
@@ -749,7 +751,8 @@ Result<void> PgStore::create_template(const TemplateRecord& record) {
                         .integer(to_micros(record.created_at))
                         .text(record.created_by)
                         .optional_text(record.postage)
-                        .optional_text(record.letter_contact_id));
+                        .optional_text(record.letter_contact_id)
+                        .text(record.has_unsubscribe_link ? "true" : "false"));
     });
   });
 }
@@ -798,7 +801,7 @@ Result<void> PgStore::add_template_version(const TemplateRecord& record) {
         if (exists->rows() == 0) return not_found("no template " + id + " in service " + record.service.to_string());
         return failed_precondition("template " + id + " is no longer at version " + std::to_string(record.version - 1));
       }
-      return db.run("INSERT INTO template_versions VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
+      return db.run("INSERT INTO template_versions VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)",
                     Params()
                         .text(id)
                         .integer(record.version)
@@ -809,7 +812,8 @@ Result<void> PgStore::add_template_version(const TemplateRecord& record) {
                         .integer(to_micros(record.created_at))
                         .text(record.created_by)
                         .optional_text(record.postage)
-                        .optional_text(record.letter_contact_id));
+                        .optional_text(record.letter_contact_id)
+                        .text(record.has_unsubscribe_link ? "true" : "false"));
     });
   });
 }
@@ -3055,6 +3059,9 @@ Result<ErasureOutcome> PgStore::erase_subject(const SubjectErasure& erasure) {
       auto documents = delete_owned(db, "documents", service, id_array(erasure.documents));
       if (!documents) return documents.error();
       outcome.documents = *documents;
+      auto unsubscribes = delete_owned(db, "unsubscribe_requests", service, id_array(erasure.unsubscribe_requests));
+      if (!unsubscribes) return unsubscribes.error();
+      outcome.unsubscribe_requests = *unsubscribes;
       for (const ReplacedJobContents& job : *jobs) {
         auto replaced = db.exec("UPDATE jobs SET contents = $1 WHERE id = $2 AND service_id = $3 AND contents = $4",
                                 Params().bytes(job.envelope).text(job.id).text(service).bytes(job.old));
@@ -3065,6 +3072,236 @@ Result<ErasureOutcome> PgStore::erase_subject(const SubjectErasure& erasure) {
     });
   }));
   return outcome;
+}
+
+namespace {
+
+// A row of kUnsubscribeRequestSelect.
+SealedUnsubscribeRequest read_unsubscribe_request(const PgResult& rows, int i) {
+  SealedUnsubscribeRequest r;
+  r.id = rows.text(i, 0);
+  r.service = rows.text(i, 1);
+  r.notification = rows.text(i, 2);
+  r.template_id = rows.text(i, 3);
+  r.template_version = rows.integer(i, 4);
+  r.email = rows.bytes(i, 5);
+  r.created_at = rows.integer(i, 6);
+  r.report = rows.optional_text(i, 7);
+  r.template_name = rows.optional_text(i, 8);
+  r.notification_created_at = rows.optional_integer(i, 9);
+  r.job_id = rows.optional_text(i, 10);
+  r.job_file_name = rows.optional_bytes(i, 11);
+  return r;
+}
+
+// The requests kUnsubscribeRequestSelect finds with `where`.
+Result<std::vector<SealedUnsubscribeRequest>> select_unsubscribe_requests(PgConnection& db, const std::string& where,
+                                                                          const Params& params) {
+  auto rows = db.exec(std::string(kUnsubscribeRequestSelect) + where + " ORDER BY r.created_at, r.id", params);
+  if (!rows) return rows.error();
+  std::vector<SealedUnsubscribeRequest> out;
+  out.reserve(static_cast<std::size_t>(rows->rows()));
+  for (int i = 0; i < rows->rows(); ++i) out.push_back(read_unsubscribe_request(*rows, i));
+  return out;
+}
+
+// What a request takes from its notification (an email's, of any service, redacted or not).
+struct UnsubscribeSource {
+  std::string service, template_id;
+  std::int64_t template_version = 1;
+};
+
+Result<std::optional<UnsubscribeSource>> unsubscribe_source(PgConnection& db, const std::string& notification) {
+  auto rows = db.exec(
+      "SELECT service_id, template_id, template_version FROM notifications WHERE id = $1 AND notification_type = 'email'",
+      Params().text(notification));
+  if (!rows) return rows.error();
+  if (rows->rows() == 0) return std::optional<UnsubscribeSource>();
+  return std::optional<UnsubscribeSource>(UnsubscribeSource{rows->text(0, 0), rows->text(0, 1), rows->integer(0, 2)});
+}
+
+// pg_advisory_xact_lock's keys for one notification's unsubscribe requests: this constant and the
+// hash of its id (the two-key form: a lock space apart from the single-key locks above).
+constexpr const char* kUnsubscribeLock = "SELECT pg_advisory_xact_lock(72358274, hashtext($1))";
+
+}  // namespace
+
+Result<std::vector<UnsubscribeRequest>> PgStore::find_unsubscribe_requests(ServiceId service,
+                                                                           std::string_view email_normalised) {
+  auto index = cipher_->blind_index(service.to_string(), email_normalised, SystemClock().now());
+  if (!index) return index.error();
+  auto rows = with_connection<std::vector<SealedUnsubscribeRequest>>([&](PgConnection& db) {
+    // No SQL index on the HMAC (migration 2): the service's requests are scanned.
+    return select_unsubscribe_requests(db, "WHERE r.service_id = $1 AND r.email_index = $2",
+                                       Params().text(service.to_string()).bytes(*index));
+  });
+  if (!rows) return rows.error();
+  return open_unsubscribe_requests(*cipher_, *rows, email_normalised);
+}
+
+Result<std::optional<bool>> PgStore::add_unsubscribe_request(const UnsubscribeRequest& request) {
+  const std::string notification = request.notification.to_string();
+  // The notification's service, read first: the address is sealed and indexed in its domain here,
+  // before the transaction, which reads the notification again (its service, template and
+  // version never change).
+  auto source = with_connection<std::optional<UnsubscribeSource>>(
+      [&](PgConnection& db) { return unsubscribe_source(db, notification); });
+  if (!source) return source.error();
+  if (!*source) return std::optional<bool>();
+  auto service = ServiceId::parse((*source)->service);
+  auto template_id = TemplateId::parse((*source)->template_id);
+  if (!service || !template_id) return data_loss("malformed id in notifications row");
+  auto sealed = seal_unsubscribe_request(*cipher_, request, *service, *template_id,
+                                         static_cast<int>((*source)->template_version));
+  if (!sealed) return sealed.error();
+  std::optional<bool> added;
+  HERALD_TRY(with_connection<void>([&](PgConnection& db) {
+    return db.transaction([&]() -> Result<void> {
+      added.reset();
+      // Two clicks at once, on two nodes, make one request: they take turns from here.
+      HERALD_TRY(db.run(kUnsubscribeLock, Params().text(notification)));
+      auto current = unsubscribe_source(db, notification);
+      if (!current) return current.error();
+      if (!*current) return ok();
+      if ((*current)->service != sealed->service) return internal_error("a notification's service changed");
+      // A request already waiting for the service: in no report, or in one not yet processed.
+      auto waiting = db.exec(
+          "SELECT 1 FROM unsubscribe_requests r LEFT JOIN unsubscribe_reports p ON p.id = r.report_id "
+          "WHERE r.service_id = $1 AND r.notification_id = $2 AND (r.report_id IS NULL OR p.processed_at IS NULL) "
+          "LIMIT 1",
+          Params().text(sealed->service).text(notification));
+      if (!waiting) return waiting.error();
+      if (waiting->rows() > 0) {
+        added = false;
+        return ok();
+      }
+      HERALD_TRY(db.run(
+          "INSERT INTO unsubscribe_requests (id, service_id, notification_id, template_id, template_version, email, "
+          "email_index, created_at, report_id) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, NULL)",
+          Params()
+              .text(sealed->id)
+              .text(sealed->service)
+              .text(notification)
+              .text((*current)->template_id)
+              .integer((*current)->template_version)
+              .bytes(sealed->email)
+              .optional_bytes(sealed->email_index)
+              .integer(sealed->created_at)));
+      added = true;
+      return ok();
+    });
+  }));
+  return added;
+}
+
+Result<std::vector<UnsubscribeReport>> PgStore::unsubscribe_reports(ServiceId service) {
+  auto rows = with_connection<PgResult>([&](PgConnection& db) {
+    // The requests in no report (a row only when there are some) first, then the reports.
+    return db.exec(
+        "SELECT NULL, n, earliest, latest, latest, NULL, 1 FROM (SELECT count(*) AS n, min(created_at) AS "
+        "earliest, max(created_at) AS latest FROM unsubscribe_requests WHERE service_id = $1 AND report_id IS NULL) "
+        "AS pending WHERE n > 0 UNION ALL SELECT id, count, earliest, latest, created_at, processed_at, 0 "
+        "FROM unsubscribe_reports WHERE service_id = $1 ORDER BY 7 DESC, 5 DESC, 1 DESC",
+        Params().text(service.to_string()));
+  });
+  if (!rows) return rows.error();
+  return read_all<UnsubscribeReport>(*rows, [&](const PgResult& r, int i) {
+    return read_unsubscribe_report(
+        service, UnsubscribeReportRow{r.optional_text(i, 0), r.integer(i, 1), r.integer(i, 2), r.integer(i, 3),
+                                      r.integer(i, 4), r.optional_integer(i, 5)});
+  });
+}
+
+Result<std::optional<UnsubscribeReport>> PgStore::create_unsubscribe_report(ServiceId service, Uuid id, Timestamp now) {
+  std::optional<UnsubscribeReportRow> made;
+  HERALD_TRY(with_connection<void>([&](PgConnection& db) {
+    return db.transaction([&]() -> Result<void> {
+      made.reset();
+      // Locked: a report made at the same time (on another node) takes none of them, and a
+      // request added meanwhile waits for the next report.
+      auto pending = db.exec(
+          "SELECT id, created_at FROM unsubscribe_requests WHERE service_id = $1 AND report_id IS NULL FOR UPDATE",
+          Params().text(service.to_string()));
+      if (!pending) return pending.error();
+      if (pending->rows() == 0) return ok();
+      UnsubscribeReportRow report{id.to_string(),
+                                  pending->rows(),
+                                  std::numeric_limits<std::int64_t>::max(),
+                                  std::numeric_limits<std::int64_t>::min(),
+                                  to_micros(now),
+                                  std::nullopt};
+      std::vector<std::string> ids;
+      for (int i = 0; i < pending->rows(); ++i) {
+        ids.push_back(pending->text(i, 0));
+        report.earliest = std::min(report.earliest, pending->integer(i, 1));
+        report.latest = std::max(report.latest, pending->integer(i, 1));
+      }
+      HERALD_TRY(db.run("INSERT INTO unsubscribe_reports VALUES ($1, $2, $3, $4, $5, $6, NULL)",
+                        Params()
+                            .text(*report.id)
+                            .text(service.to_string())
+                            .integer(report.count)
+                            .integer(report.earliest)
+                            .integer(report.latest)
+                            .integer(report.created_at)));
+      HERALD_TRY(db.run("UPDATE unsubscribe_requests SET report_id = $1 WHERE id = ANY($2::uuid[])",
+                        Params().text(*report.id).text(text_array(ids))));
+      made = std::move(report);
+      return ok();
+    });
+  }));
+  if (!made) return std::optional<UnsubscribeReport>();
+  auto report = read_unsubscribe_report(service, *made);
+  if (!report) return report.error();
+  return std::optional<UnsubscribeReport>(*report);
+}
+
+Result<std::vector<UnsubscribeRequest>> PgStore::unsubscribe_requests(ServiceId service, Uuid report) {
+  const bool pending = report == Uuid{};
+  auto rows = with_connection<std::vector<SealedUnsubscribeRequest>>([&](PgConnection& db) {
+    Params params;
+    params.text(service.to_string());
+    if (!pending) params.text(report.to_string());
+    return select_unsubscribe_requests(
+        db,
+        pending ? "WHERE r.service_id = $1 AND r.report_id IS NULL" : "WHERE r.service_id = $1 AND r.report_id = $2",
+        params);
+  });
+  if (!rows) return rows.error();
+  return open_unsubscribe_requests(*cipher_, *rows);
+}
+
+Result<bool> PgStore::set_unsubscribe_report_processed(ServiceId service, Uuid report, std::optional<Timestamp> at) {
+  return with_connection<bool>([&](PgConnection& db) -> Result<bool> {
+    auto updated =
+        db.exec("UPDATE unsubscribe_reports SET processed_at = $1 WHERE id = $2 AND service_id = $3",
+                Params().optional_integer(optional_micros(at)).text(report.to_string()).text(service.to_string()),
+                PgConnection::Retry::kYes);
+    if (!updated) return updated.error();
+    return updated->affected() == 1;
+  });
+}
+
+Result<std::int64_t> PgStore::delete_old_unsubscribe_requests(Timestamp report_cutoff, Timestamp pending_cutoff) {
+  std::int64_t deleted = 0;
+  HERALD_TRY(with_connection<void>([&](PgConnection& db) {
+    return db.transaction([&]() -> Result<void> {
+      deleted = 0;
+      // Each old report's requests through (service_id, report_id); those in no report by created_at.
+      auto reported = db.exec(
+          "DELETE FROM unsubscribe_requests WHERE (service_id, report_id) IN "
+          "(SELECT service_id, id FROM unsubscribe_reports WHERE created_at < $1)",
+          Params().integer(to_micros(report_cutoff)));
+      if (!reported) return reported.error();
+      deleted += reported->affected();
+      auto pending = db.exec("DELETE FROM unsubscribe_requests WHERE report_id IS NULL AND created_at < $1",
+                             Params().integer(to_micros(pending_cutoff)));
+      if (!pending) return pending.error();
+      deleted += pending->affected();
+      return ok();
+    });
+  }));
+  return deleted;
 }
 
 }  // namespace herald::store::postgres

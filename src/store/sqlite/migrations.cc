@@ -518,6 +518,41 @@ UPDATE nhs_messages SET nhs_number_index = X'' WHERE nhs_number IS NOT NULL;
 ALTER TABLE inbound_sms ADD COLUMN user_number_index BLOB;
 CREATE INDEX notifications_nhs_message ON notifications(nhs_message_id) WHERE nhs_message_id IS NOT NULL;
 )sql"},
+    // Hosted one-click unsubscribe (GOV.UK Notify's): an email template's version says whether its
+    // emails carry Herald's unsubscribe link (versions made before: not). A recipient's request
+    // names the notification it came through, and takes its service, template and version from
+    // it. The address is personal and outlives the notification's retention (the link works for
+    // a year), so it is sealed under the long-lived "secrets" key, bound to the request's id;
+    // email_index is its blind index as a notification's recipient_index (so a data-subject
+    // request finds it), with no SQL index on it (migration 2). A service downloads its requests
+    // in reports, which keep their counts after the requests are deleted; requests are found by
+    // (service_id, report_id) (NULL: in no report yet) and deleted by created_at.
+    Migration{24, "unsubscribe requests", R"sql(
+ALTER TABLE template_versions ADD COLUMN has_unsubscribe_link INTEGER NOT NULL DEFAULT 0;
+CREATE TABLE unsubscribe_reports (
+  id TEXT PRIMARY KEY,
+  service_id TEXT NOT NULL REFERENCES services(id),
+  count INTEGER NOT NULL,
+  earliest INTEGER NOT NULL,
+  latest INTEGER NOT NULL,
+  created_at INTEGER NOT NULL,
+  processed_at INTEGER
+) STRICT;
+CREATE INDEX unsubscribe_reports_service ON unsubscribe_reports(service_id, created_at);
+CREATE TABLE unsubscribe_requests (
+  id TEXT PRIMARY KEY,
+  service_id TEXT NOT NULL REFERENCES services(id),
+  notification_id TEXT NOT NULL,
+  template_id TEXT NOT NULL,
+  template_version INTEGER NOT NULL,
+  email BLOB NOT NULL,
+  email_index BLOB,
+  created_at INTEGER NOT NULL,
+  report_id TEXT REFERENCES unsubscribe_reports(id)
+) STRICT;
+CREATE INDEX unsubscribe_requests_report ON unsubscribe_requests(service_id, report_id);
+CREATE INDEX unsubscribe_requests_created ON unsubscribe_requests(created_at);
+)sql"},
 };
 
 static_assert(kMigrations.back().version == kSchemaVersion, "a new migration raises store::kSchemaVersion");

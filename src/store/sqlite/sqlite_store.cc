@@ -244,6 +244,7 @@ TemplateRecord read_template(const Statement& row) {
   if (t.version > 1) t.updated_at = from_micros(row.column_int(8));
   t.postage = row.column_optional_text(11);
   t.letter_contact_id = row.column_optional_text(12);
+  t.has_unsubscribe_link = row.column_int(13) != 0;
   return t;
 }
 
@@ -259,7 +260,8 @@ Result<void> wait_for(Start&& start) {
 constexpr const char* kTemplateSelect =
     "SELECT t.id, t.service_id, t.archived, v.version, v.name, v.template_type, v.subject, "
     "v.content, v.created_at, v.created_by, (SELECT f.created_at FROM template_versions f "
-    "WHERE f.template_id = t.id AND f.version = 1), v.postage, v.letter_contact_id FROM templates t "
+    "WHERE f.template_id = t.id AND f.version = 1), v.postage, v.letter_contact_id, v.has_unsubscribe_link "
+    "FROM templates t "
     "JOIN template_versions v ON v.template_id = t.id ";
 
 }  // namespace
@@ -534,7 +536,7 @@ Result<void> SqliteStore::create_template(const TemplateRecord& record) {
     auto head = db.prepare("INSERT INTO templates VALUES (?, ?, 1, 0)");
     if (!head) return head.error();
     HERALD_TRY(head->bind_text(1, id).bind_text(2, record.service.to_string()).run());
-    auto version = db.prepare("INSERT INTO template_versions VALUES (?, 1, ?, ?, ?, ?, ?, ?, ?, ?)");
+    auto version = db.prepare("INSERT INTO template_versions VALUES (?, 1, ?, ?, ?, ?, ?, ?, ?, ?, ?)");
     if (!version) return version.error();
     return version->bind_text(1, id)
         .bind_text(2, record.name)
@@ -545,6 +547,7 @@ Result<void> SqliteStore::create_template(const TemplateRecord& record) {
         .bind_text(7, record.created_by)
         .bind_optional_text(8, record.postage)
         .bind_optional_text(9, record.letter_contact_id)
+        .bind_int(10, record.has_unsubscribe_link ? 1 : 0)
         .run();
   });
 }
@@ -565,7 +568,7 @@ Result<void> SqliteStore::add_template_version(const TemplateRecord& record) {
       if (!*row) return not_found("no template " + id + " in service " + record.service.to_string());
       return failed_precondition("template " + id + " is no longer at version " + std::to_string(record.version - 1));
     }
-    auto version = db.prepare("INSERT INTO template_versions VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)");
+    auto version = db.prepare("INSERT INTO template_versions VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)");
     if (!version) return version.error();
     return version->bind_text(1, id)
         .bind_int(2, record.version)
@@ -577,6 +580,7 @@ Result<void> SqliteStore::add_template_version(const TemplateRecord& record) {
         .bind_text(8, record.created_by)
         .bind_optional_text(9, record.postage)
         .bind_optional_text(10, record.letter_contact_id)
+        .bind_int(11, record.has_unsubscribe_link ? 1 : 0)
         .run();
   });
 }
@@ -3454,6 +3458,9 @@ Result<ErasureOutcome> SqliteStore::erase_subject(const SubjectErasure& erasure)
     auto documents = delete_owned(db, "documents", erasure.service, erasure.documents);
     if (!documents) return documents.error();
     outcome.documents = *documents;
+    auto unsubscribes = delete_owned(db, "unsubscribe_requests", erasure.service, erasure.unsubscribe_requests);
+    if (!unsubscribes) return unsubscribes.error();
+    outcome.unsubscribe_requests = *unsubscribes;
     for (const ReplacedJobContents& job : *jobs) {
       auto stmt = db.prepare("UPDATE jobs SET contents = ? WHERE id = ? AND service_id = ? AND contents = ?");
       if (!stmt) return stmt.error();
@@ -3467,6 +3474,240 @@ Result<ErasureOutcome> SqliteStore::erase_subject(const SubjectErasure& erasure)
     return ok();
   }));
   return outcome;
+}
+
+namespace {
+
+// A row of kUnsubscribeRequestSelect.
+SealedUnsubscribeRequest read_unsubscribe_request(const Statement& row) {
+  SealedUnsubscribeRequest r;
+  r.id = row.column_text(0);
+  r.service = row.column_text(1);
+  r.notification = row.column_text(2);
+  r.template_id = row.column_text(3);
+  r.template_version = row.column_int(4);
+  r.email = row.column_blob(5);
+  r.created_at = row.column_int(6);
+  r.report = row.column_optional_text(7);
+  r.template_name = row.column_optional_text(8);
+  r.notification_created_at = row.column_optional_int(9);
+  r.job_id = row.column_optional_text(10);
+  if (!row.column_is_null(11)) r.job_file_name = row.column_blob(11);
+  return r;
+}
+
+// The requests kUnsubscribeRequestSelect finds with `where` (its one parameter bound by `bind`).
+Result<std::vector<SealedUnsubscribeRequest>> select_unsubscribe_requests(Connection& db, const std::string& where,
+                                                                          const std::function<void(Statement&)>& bind) {
+  auto stmt = db.prepare(std::string(kUnsubscribeRequestSelect) + where + " ORDER BY r.created_at, r.id");
+  if (!stmt) return stmt.error();
+  bind(*stmt);
+  return read_all<SealedUnsubscribeRequest>(
+      *stmt, [](const Statement& row) -> Result<SealedUnsubscribeRequest> { return read_unsubscribe_request(row); });
+}
+
+// What a request takes from its notification (an email's, of any service, redacted or not).
+struct UnsubscribeSource {
+  std::string service, template_id;
+  std::int64_t template_version = 1;
+};
+
+Result<std::optional<UnsubscribeSource>> unsubscribe_source(Connection& db, NotificationId notification) {
+  auto stmt = db.prepare(
+      "SELECT service_id, template_id, template_version FROM notifications WHERE id = ? AND notification_type = 'email'");
+  if (!stmt) return stmt.error();
+  stmt->bind_text(1, notification.to_string());
+  auto row = stmt->step();
+  if (!row) return row.error();
+  if (!*row) return std::optional<UnsubscribeSource>();
+  return std::optional<UnsubscribeSource>(
+      UnsubscribeSource{stmt->column_text(0), stmt->column_text(1), stmt->column_int(2)});
+}
+
+}  // namespace
+
+Result<std::vector<UnsubscribeRequest>> SqliteStore::find_unsubscribe_requests(ServiceId service,
+                                                                               std::string_view email_normalised) {
+  auto index = cipher_->blind_index(service.to_string(), email_normalised, SystemClock().now());
+  if (!index) return index.error();
+  auto rows = with_reader<std::vector<SealedUnsubscribeRequest>>(
+      [&](Connection& db) -> Result<std::vector<SealedUnsubscribeRequest>> {
+        // No SQL index on the HMAC (migration 2): the service's requests are scanned.
+        return select_unsubscribe_requests(db, "WHERE r.service_id = ? AND r.email_index = ?", [&](Statement& stmt) {
+          stmt.bind_text(1, service.to_string()).bind_blob(2, *index);
+        });
+      });
+  if (!rows) return rows.error();
+  return open_unsubscribe_requests(*cipher_, *rows, email_normalised);
+}
+
+Result<std::optional<bool>> SqliteStore::add_unsubscribe_request(const UnsubscribeRequest& request) {
+  // The notification's service, read first: the address is sealed and indexed in its domain here,
+  // before the writer. The transaction reads the notification again (its service, template and
+  // version never change).
+  auto source = with_reader<std::optional<UnsubscribeSource>>(
+      [&](Connection& db) { return unsubscribe_source(db, request.notification); });
+  if (!source) return source.error();
+  if (!*source) return std::optional<bool>();
+  auto service = parse_id<ServiceId>((*source)->service);
+  auto template_id = parse_id<TemplateId>((*source)->template_id);
+  if (!service) return service.error();
+  if (!template_id) return template_id.error();
+  auto sealed = seal_unsubscribe_request(*cipher_, request, *service, *template_id,
+                                         static_cast<int>((*source)->template_version));
+  if (!sealed) return sealed.error();
+  std::optional<bool> added;
+  HERALD_TRY(writer_->run([&](Connection& db) -> Result<void> {
+    added.reset();
+    auto current = unsubscribe_source(db, request.notification);
+    if (!current) return current.error();
+    if (!*current) return ok();
+    if ((*current)->service != sealed->service) return internal_error("a notification's service changed");
+    // A request already waiting for the service: in no report, or in one not yet processed.
+    auto waiting = db.prepare(
+        "SELECT 1 FROM unsubscribe_requests r LEFT JOIN unsubscribe_reports p ON p.id = r.report_id "
+        "WHERE r.service_id = ? AND r.notification_id = ? AND (r.report_id IS NULL OR p.processed_at IS NULL) "
+        "LIMIT 1");
+    if (!waiting) return waiting.error();
+    waiting->bind_text(1, sealed->service).bind_text(2, sealed->notification);
+    auto found = waiting->step();
+    if (!found) return found.error();
+    if (*found) {
+      added = false;
+      return ok();
+    }
+    auto insert = db.prepare(
+        "INSERT INTO unsubscribe_requests (id, service_id, notification_id, template_id, template_version, email, "
+        "email_index, created_at, report_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?, NULL)");
+    if (!insert) return insert.error();
+    HERALD_TRY(insert->bind_text(1, sealed->id)
+                   .bind_text(2, sealed->service)
+                   .bind_text(3, sealed->notification)
+                   .bind_text(4, (*current)->template_id)
+                   .bind_int(5, (*current)->template_version)
+                   .bind_blob(6, sealed->email)
+                   .bind_optional_blob(7, sealed->email_index)
+                   .bind_int(8, sealed->created_at)
+                   .run());
+    added = true;
+    return ok();
+  }));
+  return added;
+}
+
+Result<std::vector<UnsubscribeReport>> SqliteStore::unsubscribe_reports(ServiceId service) {
+  auto rows =
+      with_reader<std::vector<UnsubscribeReportRow>>([&](Connection& db) -> Result<std::vector<UnsubscribeReportRow>> {
+        // The requests in no report (a row only when there are some) first, then the reports.
+        auto stmt = db.prepare(
+            "SELECT NULL, n, earliest, latest, latest, NULL, 1 FROM (SELECT count(*) AS n, min(created_at) AS "
+            "earliest, max(created_at) AS latest FROM unsubscribe_requests WHERE service_id = ? AND report_id IS NULL) "
+            "AS pending WHERE n > 0 UNION ALL SELECT id, count, earliest, latest, created_at, processed_at, 0 "
+            "FROM unsubscribe_reports WHERE service_id = ? ORDER BY 7 DESC, 5 DESC, 1 DESC");
+        if (!stmt) return stmt.error();
+        stmt->bind_text(1, service.to_string()).bind_text(2, service.to_string());
+        return read_all<UnsubscribeReportRow>(*stmt, [](const Statement& row) -> Result<UnsubscribeReportRow> {
+          return UnsubscribeReportRow{row.column_optional_text(0), row.column_int(1), row.column_int(2),
+                                      row.column_int(3),           row.column_int(4), row.column_optional_int(5)};
+        });
+      });
+  if (!rows) return rows.error();
+  std::vector<UnsubscribeReport> out;
+  for (const UnsubscribeReportRow& row : *rows) {
+    auto report = read_unsubscribe_report(service, row);
+    if (!report) return report.error();
+    out.push_back(*report);
+  }
+  return out;
+}
+
+Result<std::optional<UnsubscribeReport>> SqliteStore::create_unsubscribe_report(ServiceId service, Uuid id,
+                                                                                Timestamp now) {
+  std::optional<UnsubscribeReportRow> made;
+  HERALD_TRY(writer_->run([&](Connection& db) -> Result<void> {
+    made.reset();
+    auto pending = db.prepare(
+        "SELECT count(*), min(created_at), max(created_at) FROM unsubscribe_requests "
+        "WHERE service_id = ? AND report_id IS NULL");
+    if (!pending) return pending.error();
+    pending->bind_text(1, service.to_string());
+    auto row = pending->step();
+    if (!row) return row.error();
+    if (!*row || pending->column_int(0) == 0) return ok();
+    UnsubscribeReportRow report{id.to_string(),         pending->column_int(0), pending->column_int(1),
+                                pending->column_int(2), to_micros(now),         std::nullopt};
+    auto insert = db.prepare("INSERT INTO unsubscribe_reports VALUES (?, ?, ?, ?, ?, ?, NULL)");
+    if (!insert) return insert.error();
+    HERALD_TRY(insert->bind_text(1, *report.id)
+                   .bind_text(2, service.to_string())
+                   .bind_int(3, report.count)
+                   .bind_int(4, report.earliest)
+                   .bind_int(5, report.latest)
+                   .bind_int(6, report.created_at)
+                   .run());
+    auto assign =
+        db.prepare("UPDATE unsubscribe_requests SET report_id = ? WHERE service_id = ? AND report_id IS NULL");
+    if (!assign) return assign.error();
+    HERALD_TRY(assign->bind_text(1, *report.id).bind_text(2, service.to_string()).run());
+    made = std::move(report);
+    return ok();
+  }));
+  if (!made) return std::optional<UnsubscribeReport>();
+  auto report = read_unsubscribe_report(service, *made);
+  if (!report) return report.error();
+  return std::optional<UnsubscribeReport>(*report);
+}
+
+Result<std::vector<UnsubscribeRequest>> SqliteStore::unsubscribe_requests(ServiceId service, Uuid report) {
+  const bool pending = report == Uuid{};
+  auto rows = with_reader<std::vector<SealedUnsubscribeRequest>>(
+      [&](Connection& db) -> Result<std::vector<SealedUnsubscribeRequest>> {
+        return select_unsubscribe_requests(
+            db,
+            pending ? "WHERE r.service_id = ? AND r.report_id IS NULL" : "WHERE r.service_id = ? AND r.report_id = ?",
+            [&](Statement& stmt) {
+              stmt.bind_text(1, service.to_string());
+              if (!pending) stmt.bind_text(2, report.to_string());
+            });
+      });
+  if (!rows) return rows.error();
+  return open_unsubscribe_requests(*cipher_, *rows);
+}
+
+Result<bool> SqliteStore::set_unsubscribe_report_processed(ServiceId service, Uuid report,
+                                                           std::optional<Timestamp> at) {
+  bool set = false;
+  HERALD_TRY(writer_->run([&](Connection& db) -> Result<void> {
+    auto stmt = db.prepare("UPDATE unsubscribe_reports SET processed_at = ? WHERE id = ? AND service_id = ?");
+    if (!stmt) return stmt.error();
+    HERALD_TRY(stmt->bind_optional_int(1, optional_micros(at))
+                   .bind_text(2, report.to_string())
+                   .bind_text(3, service.to_string())
+                   .run());
+    set = db.changes() == 1;
+    return ok();
+  }));
+  return set;
+}
+
+Result<std::int64_t> SqliteStore::delete_old_unsubscribe_requests(Timestamp report_cutoff, Timestamp pending_cutoff) {
+  std::int64_t deleted = 0;
+  HERALD_TRY(writer_->run([&](Connection& db) -> Result<void> {
+    deleted = 0;
+    // Each old report's requests through (service_id, report_id); those in no report by created_at.
+    auto reported = db.prepare(
+        "DELETE FROM unsubscribe_requests WHERE (service_id, report_id) IN "
+        "(SELECT service_id, id FROM unsubscribe_reports WHERE created_at < ?)");
+    if (!reported) return reported.error();
+    HERALD_TRY(reported->bind_int(1, to_micros(report_cutoff)).run());
+    deleted += db.changes();
+    auto pending = db.prepare("DELETE FROM unsubscribe_requests WHERE report_id IS NULL AND created_at < ?");
+    if (!pending) return pending.error();
+    HERALD_TRY(pending->bind_int(1, to_micros(pending_cutoff)).run());
+    deleted += db.changes();
+    return ok();
+  }));
+  return deleted;
 }
 
 }  // namespace herald::store::sqlite

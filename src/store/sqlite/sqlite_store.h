@@ -172,7 +172,17 @@ class SqliteStore final : public Store {
                                                              std::string_view number_normalised) override;
   Result<std::vector<GuestListEntry>> find_guest_list_entries(ServiceId service,
                                                               std::string_view recipient_normalised) override;
+  Result<std::vector<UnsubscribeRequest>> find_unsubscribe_requests(ServiceId service,
+                                                                    std::string_view email_normalised) override;
   Result<ErasureOutcome> erase_subject(const SubjectErasure& erasure) override;
+  // UnsubscribeStore.
+  Result<std::optional<bool>> add_unsubscribe_request(const UnsubscribeRequest& request) override;
+  Result<std::vector<UnsubscribeReport>> unsubscribe_reports(ServiceId service) override;
+  Result<std::optional<UnsubscribeReport>> create_unsubscribe_report(ServiceId service, Uuid id,
+                                                                     Timestamp now) override;
+  Result<std::vector<UnsubscribeRequest>> unsubscribe_requests(ServiceId service, Uuid report) override;
+  Result<bool> set_unsubscribe_report_processed(ServiceId service, Uuid report, std::optional<Timestamp> at) override;
+  Result<std::int64_t> delete_old_unsubscribe_requests(Timestamp report_cutoff, Timestamp pending_cutoff) override;
   Result<void> read_audit(std::int64_t after_seq, std::optional<Timestamp> since,
                           const std::function<Result<void>(const crypto::AuditEntry&)>& visit) override;
   Result<void> insert_notification(const NotificationRecord& record) override;
