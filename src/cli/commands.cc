@@ -219,9 +219,10 @@ int run_template_create(const std::string& config_path, const TemplateCreateOpti
   domain::Admin admin(*context->store);
   auto found = admin.find_service(options.service);
   if (!found) return fail(found.error());
-  auto created = admin.create_template({found->id, options.type, options.name, options.subject, *body, options.created_by,
-                                        options.postage, options.letter_contact_id},
-                                       SystemClock().now());
+  auto created =
+      admin.create_template({found->id, options.type, options.name, options.subject, *body, options.created_by,
+                             options.postage, options.letter_contact_id, options.unsubscribe_link},
+                            SystemClock().now());
   if (!created) return fail(created.error());
   auto recorded = context->record({security::cli_actor(), "template.created",
                                    {{"service_id", found->id.to_string()}, {"template_id", created->id.to_string()}}});
@@ -236,6 +237,7 @@ int run_template_update(const std::string& config_path, const TemplateUpdateOpti
   domain::TemplateChanges changes{options.name, options.subject, std::nullopt, options.created_by, options.postage,
                                   options.letter_contact_id};
   if (changes.letter_contact_id == "default") changes.letter_contact_id = "";
+  changes.has_unsubscribe_link = options.unsubscribe_link;
   if (options.body_file) {
     auto body = read_text_file(*options.body_file);
     if (!body) return fail(body.error());

@@ -46,6 +46,7 @@ struct TemplateCreateOptions {
   std::string created_by = "herald-cli";  // GOV.UK shows the author's email address
   std::optional<std::string> postage;            // letters: first, second (default) or economy
   std::optional<std::string> letter_contact_id;  // letters: one of the service's letter contacts
+  bool unsubscribe_link = false;                 // emails: Herald's hosted unsubscribe link
 };
 int run_template_create(const std::string& config_path, const TemplateCreateOptions& options);
 // A new version of a template: only the given parts change; earlier versions stay.
@@ -58,6 +59,7 @@ struct TemplateUpdateOptions {
   std::string created_by = "herald-cli";
   std::optional<std::string> postage;
   std::optional<std::string> letter_contact_id;  // "default": the service's default contact block
+  std::optional<bool> unsubscribe_link;          // emails: add (true) or remove the hosted link
 };
 int run_template_update(const std::string& config_path, const TemplateUpdateOptions& options);
 int run_template_archive(const std::string& config_path, const std::string& service, const std::string& template_id,
@@ -108,6 +110,12 @@ struct SubjectOptions {
 int run_subject_find(const std::string& config_path, const SubjectOptions& options);
 int run_subject_export(const std::string& config_path, const SubjectOptions& options);
 int run_subject_erase(const std::string& config_path, const SubjectOptions& options);
+// Hosted unsubscribe: the service's reports; one as CSV on stdout ("pending": the requests not
+// yet downloaded, which become a report); a report marked completed (or, with undo, not).
+int run_unsubscribe_reports(const std::string& config_path, const std::string& service);
+int run_unsubscribe_download(const std::string& config_path, const std::string& service, const std::string& report);
+int run_unsubscribe_done(const std::string& config_path, const std::string& service, const std::string& report,
+                         bool undo);
 // A day's notifications as CSV on stdout, as the admin UI's report download.
 int run_report_day(const std::string& config_path, const std::string& service, const std::string& day);
 // job_commands.cc: a template sent to a list (a CSV file), as the admin UI's "Send to a list".

@@ -18,6 +18,7 @@
 #include "domain/admin.h"
 #include "domain/reports.h"
 #include "domain/subjects.h"
+#include "domain/unsubscribe.h"
 #include "net/http_client.h"
 #include "ops/retention.h"
 
@@ -206,17 +207,10 @@ Result<domain::Subject> subject_of(const SubjectOptions& options) {
   return domain::parse_subject(domain::Subject::Kind::kNhsNumber, options.nhs_number);
 }
 
-// What a request found, for the audit log: counts only, never the person or their data.
-std::vector<std::pair<std::string, std::string>> subject_objects(const store::ServiceRecord& service,
-                                                                 const domain::Subject& subject,
-                                                                 const domain::SubjectRecords& found) {
-  return {{"service_id", service.id.to_string()},
-          {"identifier", domain::subject_kind_name(subject.kind)},
-          {"notifications", std::to_string(found.notifications.size())},
-          {"nhs_messages", std::to_string(found.nhs_messages.size())},
-          {"received_texts", std::to_string(found.received_texts.size())},
-          {"guest_list_entries", std::to_string(found.guest_list.size())},
-          {"list_rows", std::to_string(found.list_rows.size())}};
+// The audit log's objects of a request: the service, then what domain::audit_objects says.
+domain::AuditObjects subject_objects(const store::ServiceRecord& service, domain::AuditObjects objects) {
+  objects.insert(objects.begin(), {"service_id", service.id.to_string()});
+  return objects;
 }
 
 // Writes `text` to a new file only its owner can read (an export is the person's data).
@@ -261,8 +255,9 @@ int run_subject_find(const std::string& config_path, const SubjectOptions& optio
   if (!request) return fail(request.error());
   auto found = domain::Subjects(*request->context.store).find(request->service.id, request->subject);
   if (!found) return fail(found.error());
-  auto recorded = request->context.record(
-      {security::cli_actor(), "subject.searched", subject_objects(request->service, request->subject, *found)});
+  auto recorded =
+      request->context.record({security::cli_actor(), "subject.searched",
+                               subject_objects(request->service, domain::audit_objects(request->subject, *found))});
   if (!recorded) return fail(recorded.error());
   // One line per record: its id, when, what and its status (no personal data: the export has it).
   for (const auto& r : found->notifications) {
@@ -301,8 +296,9 @@ int run_subject_export(const std::string& config_path, const SubjectOptions& opt
   if (!options.out.empty() && ::access(options.out.c_str(), F_OK) == 0) {
     return fail(failed_precondition("cannot create " + options.out + ": it exists"));
   }
-  auto recorded = request->context.record(
-      {security::cli_actor(), "subject.exported", subject_objects(request->service, request->subject, *found)});
+  auto recorded =
+      request->context.record({security::cli_actor(), "subject.exported",
+                               subject_objects(request->service, domain::audit_objects(request->subject, *found))});
   if (!recorded) return fail(recorded.error());
   if (options.out.empty()) {
     std::cout << document << "\n";
@@ -320,22 +316,94 @@ int run_subject_erase(const std::string& config_path, const SubjectOptions& opti
   auto erased =
       domain::Subjects(*request->context.store).erase(request->service.id, request->subject, SystemClock().now());
   if (!erased) return fail(erased.error());
-  auto recorded = request->context.record({security::cli_actor(),
-                                           "subject.erased",
-                                           {{"service_id", request->service.id.to_string()},
-                                            {"identifier", domain::subject_kind_name(request->subject.kind)},
-                                            {"notifications", std::to_string(erased->notifications)},
-                                            {"failed_pending", std::to_string(erased->failed_pending)},
-                                            {"nhs_messages", std::to_string(erased->nhs_messages)},
-                                            {"received_texts", std::to_string(erased->inbound_sms)},
-                                            {"guest_list_entries", std::to_string(erased->guest_list_entries)},
-                                            {"jobs", std::to_string(erased->jobs)},
-                                            {"files", std::to_string(erased->documents)}}});
+  auto recorded =
+      request->context.record({security::cli_actor(), "subject.erased",
+                               subject_objects(request->service, domain::audit_objects(request->subject, *erased))});
   if (!recorded) return fail(recorded.error());
   std::cout << "erased: " << erased->notifications << " notifications (" << erased->failed_pending
             << " of them undelivered, now failed), " << erased->nhs_messages << " NHS Notify messages, "
             << erased->inbound_sms << " received texts, " << erased->guest_list_entries << " guest list entries, "
-            << erased->jobs << " lists' rows, " << erased->documents << " files\n";
+            << erased->jobs << " lists' rows, " << erased->documents << " files, " << erased->unsubscribe_requests
+            << " unsubscribe requests\n";
+  return 0;
+}
+
+namespace {
+
+// The service's unsubscribe requests through the domain (its links are not made here).
+struct UnsubscribeContext {
+  Context context;
+  store::ServiceRecord service;
+  std::unique_ptr<domain::UnsubscribeLinks> links;
+  std::unique_ptr<domain::Unsubscribes> unsubscribes;
+};
+
+Result<UnsubscribeContext> open_unsubscribes(const std::string& config_path, const std::string& service) {
+  auto context = open_context(config_path);
+  if (!context) return context.error();
+  auto found = domain::Admin(*context->store).find_service(service);
+  if (!found) return found.error();
+  UnsubscribeContext out{std::move(*context), std::move(*found), nullptr, nullptr};
+  out.links = std::make_unique<domain::UnsubscribeLinks>(*out.context.cipher, "");
+  out.unsubscribes = std::make_unique<domain::Unsubscribes>(*out.context.store, *out.links);
+  return out;
+}
+
+}  // namespace
+
+int run_unsubscribe_reports(const std::string& config_path, const std::string& service) {
+  auto opened = open_unsubscribes(config_path, service);
+  if (!opened) return fail(opened.error());
+  auto reports = opened->unsubscribes->reports(opened->service.id);
+  if (!reports) return fail(reports.error());
+  for (const auto& r : *reports) {
+    std::cout << (r.id == Uuid{} ? std::string("pending") : r.id.to_string()) << " " << r.count << " "
+              << format_timestamp(r.earliest) << " " << format_timestamp(r.latest) << " "
+              << (r.id == Uuid{}   ? "not-downloaded"
+                  : r.processed_at ? "completed"
+                                   : "downloaded")
+              << "\n";
+  }
+  return 0;
+}
+
+int run_unsubscribe_download(const std::string& config_path, const std::string& service, const std::string& report) {
+  Uuid id;
+  if (!report.empty() && report != "pending") {
+    auto parsed = Uuid::parse(report);
+    if (!parsed) return fail(invalid_argument("--report must be a report id or \"pending\""));
+    id = *parsed;
+  }
+  auto opened = open_unsubscribes(config_path, service);
+  if (!opened) return fail(opened.error());
+  store::UnsubscribeReport made;
+  auto csv = opened->unsubscribes->download(opened->service.id, id, SystemClock().now(), made);
+  if (!csv) return fail(csv.error());
+  // The report holds addresses: audited as the admin UI's download is (the report and its count).
+  auto recorded = opened->context.record({security::cli_actor(),
+                                          "unsubscribe.report_downloaded",
+                                          {{"service_id", opened->service.id.to_string()},
+                                           {"report_id", made.id.to_string()},
+                                           {"requests", std::to_string(made.count)}}});
+  if (!recorded) return fail(recorded.error());
+  std::cout << *csv;
+  std::cerr << "report " << made.id.to_string() << ": " << made.count << " requests\n";
+  return 0;
+}
+
+int run_unsubscribe_done(const std::string& config_path, const std::string& service, const std::string& report,
+                         bool undo) {
+  auto id = Uuid::parse(report);
+  if (!id) return fail(invalid_argument("--report must be a report id"));
+  auto opened = open_unsubscribes(config_path, service);
+  if (!opened) return fail(opened.error());
+  auto marked = opened->unsubscribes->mark_done(opened->service.id, *id, !undo, SystemClock().now());
+  if (!marked) return fail(marked.error());
+  if (!*marked) return fail(not_found("no such report in this service"));
+  auto recorded = opened->context.record({security::cli_actor(),
+                                          undo ? "unsubscribe.report_reopened" : "unsubscribe.report_completed",
+                                          {{"service_id", opened->service.id.to_string()}, {"report_id", report}}});
+  if (!recorded) return fail(recorded.error());
   return 0;
 }
 

@@ -135,6 +135,23 @@ int main(int argc, char** argv) {
   subject_export->add_option("--out", subject.out, "write to this new file (mode 0600) instead of stdout");
   subject_erase->add_flag("--yes", subject.yes, "erase (it cannot be undone)");
 
+  auto* unsubscribe_cmd = app.add_subcommand("unsubscribe", "requests made through hosted unsubscribe links");
+  unsubscribe_cmd->require_subcommand(1);
+  std::string unsubscribe_service, unsubscribe_report = "pending";
+  bool unsubscribe_undo = false;
+  auto* unsubscribe_reports =
+      unsubscribe_cmd->add_subcommand("reports", "a service's reports: id, count, period, status");
+  auto* unsubscribe_download = unsubscribe_cmd->add_subcommand(
+      "download", "a report as CSV (\"pending\", the default: the requests not yet downloaded, made a report)");
+  auto* unsubscribe_done = unsubscribe_cmd->add_subcommand(
+      "done", "mark a report completed: its addresses are off the service's mailing list");
+  for (auto* sub : {unsubscribe_reports, unsubscribe_download, unsubscribe_done}) {
+    sub->add_option("--service", unsubscribe_service, "service id or name")->required();
+  }
+  unsubscribe_download->add_option("--report", unsubscribe_report, "report id, or pending");
+  unsubscribe_done->add_option("--report", unsubscribe_report, "report id")->required();
+  unsubscribe_done->add_flag("--undo", unsubscribe_undo, "mark it not completed");
+
   auto* report_cmd = app.add_subcommand("report", "reports on a service's notifications");
   report_cmd->require_subcommand(1);
   std::string report_service, report_day;
@@ -187,6 +204,8 @@ int main(int argc, char** argv) {
   template_create->add_option("--postage", tpl.postage, "letters: first, second (the default) or economy");
   template_create->add_option("--letter-contact", tpl.letter_contact_id,
                               "letters: id of the service's letter contact to print (default: the service's default)");
+  template_create->add_flag("--unsubscribe-link", tpl.unsubscribe_link,
+                            "emails: each one carries Herald's hosted unsubscribe link");
   TemplateUpdateOptions tpl_update;
   auto* template_update = template_cmd->add_subcommand("update", "save a new version of a template; prints it");
   template_update->add_option("--service", tpl_update.service, "service id or name")->required();
@@ -198,6 +217,8 @@ int main(int argc, char** argv) {
   template_update->add_option("--postage", tpl_update.postage, "letters: first, second or economy");
   template_update->add_option("--letter-contact", tpl_update.letter_contact_id,
                               "letters: id of the service's letter contact to print, or \"default\"");
+  template_update->add_option("--unsubscribe-link", tpl_update.unsubscribe_link,
+                              "emails: true to add Herald's hosted unsubscribe link, false to remove it");
   std::string archive_service;
   std::string archive_id;
   auto* template_archive = template_cmd->add_subcommand("archive", "archive a template: no longer listed or sendable");
@@ -392,6 +413,9 @@ int main(int argc, char** argv) {
   if (*subject_find) return run_subject_find(config, subject);
   if (*subject_export) return run_subject_export(config, subject);
   if (*subject_erase) return run_subject_erase(config, subject);
+  if (*unsubscribe_reports) return run_unsubscribe_reports(config, unsubscribe_service);
+  if (*unsubscribe_download) return run_unsubscribe_download(config, unsubscribe_service, unsubscribe_report);
+  if (*unsubscribe_done) return run_unsubscribe_done(config, unsubscribe_service, unsubscribe_report, unsubscribe_undo);
   if (*report_day_cmd) return run_report_day(config, report_service, report_day);
   if (*job_send) return run_job_send(config, job_service, job_template, job_file, job_start);
   if (*job_list) return run_job_list(config, job_service);

@@ -18,6 +18,7 @@
 #include "api/providers/nhs_app_receipts.h"
 #include "api/providers/sms_receipts.h"
 #include "api/router.h"
+#include "api/unsubscribe/unsubscribe.h"
 #include "cli/commands.h"
 #include "cli/context.h"
 #include "cli/sms_providers.h"
@@ -185,7 +186,13 @@ int run_serve(const ServeOptions& options) {
   }
 
   // --role api runs no worker; --role worker opens no listening port (SC-06).
-  domain::Outgoing outgoing(*context->store, config.email_domain);    // outlives the worker
+  // Hosted unsubscribe links point at the public API's address (server.public_url; else this
+  // server as localhost, which only a person on this machine can follow: set public_url).
+  const std::string unsubscribe_root =
+      !config.public_url.empty() ? config.public_url : "https://localhost:" + std::to_string(config.server.port) + "/";
+  domain::UnsubscribeLinks unsubscribe_links(*context->cipher, unsubscribe_root);
+  domain::Unsubscribes unsubscribes(*context->store, unsubscribe_links);
+  domain::Outgoing outgoing(*context->store, config.email_domain, &unsubscribe_links);  // outlives the worker
   std::unique_ptr<delivery::letters::LetterProvider> print_supplier;  // outlives the worker
   std::unique_ptr<delivery::DeliveryWorker> worker;
   if (delivery_role) {
@@ -253,6 +260,8 @@ int run_serve(const ServeOptions& options) {
                                                    config.nhs_app.receipt_username, config.nhs_app.receipt_password});
   // Download pages of files sent by email, on the same listener.
   api::documents::register_routes(router, {notifications.documents(), notifications.lookups(), clock});
+  // The hosted unsubscribe links of emails whose template asks for one, likewise.
+  api::unsubscribe::register_routes(router, {unsubscribes, clock});
   {
     std::vector<api::providers::ReceiptCredentials> receipts;
     for (const auto& p : config.sms.providers) receipts.push_back({p.name, p.receipt_username, p.receipt_password});
@@ -290,8 +299,8 @@ int run_serve(const ServeOptions& options) {
   std::unique_ptr<net::HttpsServer> admin_server;
   if (admin_role) {
     api::admin::register_routes(
-        admin_router, {users, *context->store, *context->store, *context->store, notifications, jobs, subjects, clock,
-                       config.admin.public_url, [&context, &clock](api::admin::Event event) {
+        admin_router, {users, *context->store, *context->store, *context->store, notifications, jobs, subjects,
+                       unsubscribes, clock, config.admin.public_url, [&context, &clock](api::admin::Event event) {
                          security::AuditEvent audit{std::move(event.actor), std::move(event.action),
                                                     std::move(event.objects), std::move(event.outcome),
                                                     std::move(event.source)};
@@ -321,20 +330,23 @@ int run_serve(const ServeOptions& options) {
   // run first prepares today's and tomorrow's data keys.
   std::unique_ptr<Periodic> retention;
   if (delivery_role) {
-    retention = std::make_unique<Periodic>("retention", std::chrono::minutes(config.retention_interval_minutes),
-                                           [&context, &clock] {
-                                             const Timestamp now = clock.now();
-                                             if (auto made = ops::prepare_data_keys(*context->store, *context->keys, now); !made) {
-                                               log::error("keys.prepare_failed", {{"error", made.error().message}});
-                                             }
-                                             auto ran = ops::Retention(*context->store, *context->keys).run(now);
-                                             if (!ran) {
-                                               log::error("retention.failed", {{"error", ran.error().message}});
-                                             } else if (ran->redacted > 0 || ran->keys_destroyed > 0 || ran->documents_deleted > 0) {
-                                               (void)context->audit->record(
-                                                   {"system:retention", "retention.run", retention_objects(*ran)}, now);
-                                             }
-                                           });
+    retention = std::make_unique<Periodic>(
+        "retention", std::chrono::minutes(config.retention_interval_minutes), [&context, &clock, &unsubscribes] {
+          const Timestamp now = clock.now();
+          if (auto made = ops::prepare_data_keys(*context->store, *context->keys, now); !made) {
+            log::error("keys.prepare_failed", {{"error", made.error().message}});
+          }
+          // Unsubscribe requests have periods of their own.
+          if (auto expired = unsubscribes.expire(now); !expired) {
+            log::error("unsubscribe.expire_failed", {{"error", expired.error().message}});
+          }
+          auto ran = ops::Retention(*context->store, *context->keys).run(now);
+          if (!ran) {
+            log::error("retention.failed", {{"error", ran.error().message}});
+          } else if (ran->redacted > 0 || ran->keys_destroyed > 0 || ran->documents_deleted > 0) {
+            (void)context->audit->record({"system:retention", "retention.run", retention_objects(*ran)}, now);
+          }
+        });
   }
   // NHS Notify's cascade runs on delivery nodes: due messages are enriched and their channels
   // handed to the delivery worker as notifications; it is safe on several nodes (claims).

@@ -202,6 +202,13 @@ Result<void> check_template_content(store::Channel type, const std::string& name
   return ok();
 }
 
+Result<void> check_unsubscribe_link(const store::TemplateRecord& record) {
+  if (record.has_unsubscribe_link && record.type != store::Channel::kEmail) {
+    return invalid_argument("only email templates can have an unsubscribe link");
+  }
+  return ok();
+}
+
 }  // namespace
 
 Result<void> Admin::check_letter_options(const store::TemplateRecord& record) {
@@ -240,7 +247,9 @@ Result<store::TemplateRecord> Admin::create_template(const NewTemplate& request,
   record.postage = request.postage;
   if (record.type == store::Channel::kLetter && !record.postage) record.postage = "second";  // GOV.UK's default
   record.letter_contact_id = request.letter_contact_id;
+  record.has_unsubscribe_link = request.has_unsubscribe_link;
   HERALD_TRY(check_letter_options(record));
+  HERALD_TRY(check_unsubscribe_link(record));
   HERALD_TRY(store_.create_template(record));
   return record;
 }
@@ -258,8 +267,10 @@ Result<store::TemplateRecord> Admin::update_template(ServiceId service, Template
   if (changes.letter_contact_id) {
     next.letter_contact_id = changes.letter_contact_id->empty() ? std::nullopt : changes.letter_contact_id;
   }
+  if (changes.has_unsubscribe_link) next.has_unsubscribe_link = *changes.has_unsubscribe_link;
   HERALD_TRY(check_template_content(next.type, next.name, next.subject, next.body));
   HERALD_TRY(check_letter_options(next));
+  HERALD_TRY(check_unsubscribe_link(next));
   next.version += 1;
   next.created_at = now;
   next.updated_at.reset();

@@ -34,6 +34,7 @@ struct NewTemplate {
   // service's letter contacts (nullopt: the service's default contact block).
   std::optional<std::string> postage = std::nullopt;
   std::optional<std::string> letter_contact_id = std::nullopt;
+  bool has_unsubscribe_link = false;  // emails only (domain/unsubscribe.h)
 };
 
 // What an edit changes; the rest is kept from the current version.
@@ -44,6 +45,7 @@ struct TemplateChanges {
   std::string created_by;
   std::optional<std::string> postage = std::nullopt;
   std::optional<std::string> letter_contact_id = std::nullopt;  // "": back to the service's default
+  std::optional<bool> has_unsubscribe_link = std::nullopt;      // emails only
 };
 
 // What an administrator changes about a service; what is unset stays as it is.

@@ -167,6 +167,28 @@ Result<Subject> parse_subject(std::string_view text) {
   return phone;
 }
 
+AuditObjects audit_objects(const Subject& subject, const SubjectRecords& found) {
+  return {{"identifier", subject_kind_name(subject.kind)},
+          {"notifications", std::to_string(found.notifications.size())},
+          {"nhs_messages", std::to_string(found.nhs_messages.size())},
+          {"received_texts", std::to_string(found.received_texts.size())},
+          {"guest_list_entries", std::to_string(found.guest_list.size())},
+          {"list_rows", std::to_string(found.list_rows.size())},
+          {"unsubscribe_requests", std::to_string(found.unsubscribe_requests.size())}};
+}
+
+AuditObjects audit_objects(const Subject& subject, const store::ErasureOutcome& erased) {
+  return {{"identifier", subject_kind_name(subject.kind)},
+          {"notifications", std::to_string(erased.notifications)},
+          {"failed_pending", std::to_string(erased.failed_pending)},
+          {"nhs_messages", std::to_string(erased.nhs_messages)},
+          {"received_texts", std::to_string(erased.inbound_sms)},
+          {"guest_list_entries", std::to_string(erased.guest_list_entries)},
+          {"jobs", std::to_string(erased.jobs)},
+          {"files", std::to_string(erased.documents)},
+          {"unsubscribe_requests", std::to_string(erased.unsubscribe_requests)}};
+}
+
 Result<SubjectRecords> Subjects::find(ServiceId service, const Subject& subject) {
   SubjectRecords out;
   std::vector<std::string> message_ids;
@@ -194,6 +216,11 @@ Result<SubjectRecords> Subjects::find(ServiceId service, const Subject& subject)
     auto listed = store_.find_guest_list_entries(service, subject.normalised);
     if (!listed) return listed.error();
     out.guest_list = std::move(*listed);
+    if (subject.kind == Subject::Kind::kEmail) {
+      auto requests = store_.find_unsubscribe_requests(service, subject.normalised);
+      if (!requests) return requests.error();
+      out.unsubscribe_requests = std::move(*requests);
+    }
     if (subject.kind == Subject::Kind::kPhone) {
       auto texts = store_.find_inbound_sms_by_number(service, subject.normalised);
       if (!texts) return texts.error();
@@ -303,6 +330,17 @@ std::string Subjects::export_json(const store::ServiceRecord& service, const Sub
     w.end_object();
   }
   w.end_array();
+  w.key("unsubscribe_requests").begin_array();
+  for (const auto& u : records.unsubscribe_requests) {
+    w.begin_object();
+    w.key("id").string(u.id.to_string());
+    w.key("email_address").string(u.email);
+    w.key("notification_id").string(u.notification.to_string());
+    w.key("template_name").string(u.template_name);
+    w.key("requested_at").string(format_timestamp(u.created_at));
+    w.end_object();
+  }
+  w.end_array();
   w.key("files").begin_array();
   for (const Uuid& id : records.files) w.string(id.to_string());
   w.end_array();
@@ -323,6 +361,7 @@ Result<store::ErasureOutcome> Subjects::erase(ServiceId service, const Subject& 
   for (const auto& t : found->received_texts) erasure.inbound_sms.push_back(t.id);
   for (const auto& g : found->guest_list) erasure.guest_list_entries.push_back(g.id);
   erasure.documents = found->files;
+  for (const auto& u : found->unsubscribe_requests) erasure.unsubscribe_requests.push_back(u.id);
   // The person's rows of each list blanked where they stand: the rows after them keep their
   // numbers, so a list being sent goes on with the others (a blank row is passed over).
   std::vector<Uuid> jobs;

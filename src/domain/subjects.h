@@ -8,7 +8,8 @@
 //   of NHS Notify messages), with their letters' PDFs and the files their links point to;
 // - NHS Notify messages to the NHS number, and the messages any found notification carries a
 //   channel of (with all of those messages' other channels);
-// - received texts from the number; guest list entries for the address or number;
+// - received texts from the number; guest list entries for the address or number; requests to
+//   unsubscribe made by the address;
 // - rows of the service's uploaded lists (jobs) that name the address or number: a list's file
 //   is opened and read in memory, as the worker reads it, since a row not yet sent has no
 //   notification to index.
@@ -68,12 +69,20 @@ struct SubjectRecords {
   std::vector<store::InboundSms> received_texts;
   std::vector<store::GuestListEntry> guest_list;
   std::vector<ListRow> list_rows;
+  std::vector<store::UnsubscribeRequest> unsubscribe_requests;      // made through hosted links
   std::vector<std::pair<NotificationId, std::string>> letter_pdfs;  // of the letters found
   std::vector<Uuid> files;  // files sent by email that the notifications' links point to
   std::size_t total() const {
-    return notifications.size() + nhs_messages.size() + received_texts.size() + guest_list.size() + list_rows.size();
+    return notifications.size() + nhs_messages.size() + received_texts.size() + guest_list.size() + list_rows.size() +
+           unsubscribe_requests.size();
   }
 };
+
+// What a request found or erased, for the audit log: the kind of identifier and counts, never
+// the person or their data.
+using AuditObjects = std::vector<std::pair<std::string, std::string>>;
+AuditObjects audit_objects(const Subject& subject, const SubjectRecords& found);
+AuditObjects audit_objects(const Subject& subject, const store::ErasureOutcome& erased);
 
 class Subjects {
  public:

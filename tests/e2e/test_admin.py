@@ -775,8 +775,92 @@ def test_a_data_request_exports_then_erases_one_person_in_one_service():
         assert "subject.canary" not in json.dumps(audit).lower(), "the audit log never names the person"
 
 
+def test_a_template_that_asks_sends_a_hosted_unsubscribe_link_and_the_service_sees_the_requests():
+    with Workspace() as ws:
+        herald, port, link, mine, other = started(ws)  # Ada may send in Clinic A; nothing in B
+        sink = ws.processes[0]
+        reader = "unsubscribe.canary@example.org"
+        path = os.path.join(ws.dir, "news.txt")
+        with open(path, "w") as f:
+            f.write("Dear ((name)), here is the news.")
+        template = herald.run_cli("template", "create", "--service", mine, "--type", "email", "--name", "News",
+                                  "--subject", "News", "--body-file", path, "--unsubscribe-link").strip()
+        status, body = herald.request("POST", "/v2/notifications/email", key=herald.keys[mine], body={
+            "email_address": reader, "template_id": template, "personalisation": {"name": "Reader"}})
+        assert status == 201, body
+        herald.wait_for_status(herald.keys[mine], body["id"], {"delivered"})
+        mail = email.message_from_bytes(sink.messages()[-1][0], policy=email.policy.default)
+        header = str(mail["List-Unsubscribe"])
+        assert mail["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click", mail
+        url = urllib.parse.urlparse(header.strip("<>"))
+        assert url.scheme == "https" and url.path.startswith("/unsubscribe/%s/" % body["id"]), header
+        assert reader not in header, "the address is sealed in the token"
+        plain = mail.get_body(("plain",)).get_content()
+        assert "Unsubscribe from these emails" in plain and url.path in plain, plain
+
+        # The person's browser: a page asking first (a GET never unsubscribes), then the request.
+        api = Browser(herald, herald.port)
+        status, headers, page = api.get(url.path)
+        assert status == 200 and "Are you sure you want to unsubscribe?" in page, (status, page)
+        assert headers["cache-control"] == "no-store", headers
+        status, _, page = api.get(url.path[:-3] + "xyz")
+        assert status == 404 and "We could not unsubscribe you from these emails." in page, (status, page)
+        # A mail client's one-click POST (RFC 8058), twice: one request.
+        one_click = {"Content-Type": "application/x-www-form-urlencoded"}
+        for _ in range(2):
+            conn = http.client.HTTPSConnection("localhost", herald.port, context=api.context, timeout=30)
+            conn.request("POST", url.path, body="List-Unsubscribe=One-Click", headers=one_click)
+            response = conn.getresponse()
+            answer = json.loads(response.read())
+            conn.close()
+            assert response.status == 200 and answer == {"result": "success", "message": "Unsubscribe successful"}
+        status, _, page = api.post(url.path, {})
+        assert status == 200 and "We have your request to unsubscribe" in page, (status, page)
+
+        # The service: the dashboard says so; the report downloads as CSV and is marked completed.
+        herald.run_cli("user", "grant", "--email", "ada@example.org", "--service", mine, "--permissions", "view")
+        browser = signed_in_browser(herald, port, link)
+        csrf = hidden(browser.get("/")[2], "csrf_token")
+        base = "/services/" + mine
+        status, _, page = browser.get(base)
+        assert status == 200 and "1 email unsubscribe request<" in page, page
+        status, _, page = browser.get(base + "/unsubscribe-requests")
+        assert status == 200 and "Not downloaded" in page, page
+        assert browser.get("/services/%s/unsubscribe-requests" % other)[0] == 404
+        assert browser.post(base + "/unsubscribe-requests/pending/download", {})[0] == 403, "no CSRF token"
+        status, headers, csv = browser.post(base + "/unsubscribe-requests/pending/download", {"csrf_token": csrf})
+        assert status == 200 and headers["content-type"].startswith("text/csv"), (status, headers)
+        assert headers["content-disposition"].startswith('attachment; filename="Email unsubscribe requests '), headers
+        lines = csv.splitlines()
+        assert lines[0] == ("Email address,Template name,Uploaded spreadsheet file name,Template sent at,"
+                            "Unsubscribe request received at"), lines
+        assert len(lines) == 2 and lines[1].startswith(reader + ",News,N/A,"), lines
+        reports = herald.run_cli("unsubscribe", "reports", "--service", mine)
+        report_id, count = reports.split()[0], reports.split()[1]
+        assert count == "1" and reports.strip().endswith("downloaded"), reports
+        status, _, page = browser.get(base + "/unsubscribe-requests/" + report_id)
+        assert status == 200 and "Mark as completed" in page, page
+        status, headers, _ = browser.post(base + "/unsubscribe-requests/" + report_id,
+                                          {"csrf_token": csrf, "done": "yes"})
+        assert status == 303, status
+        assert "Completed" in browser.get(base + "/unsubscribe-requests")[2]
+        assert "email unsubscribe request" not in browser.get(base)[2]
+        assert herald.run_cli("unsubscribe", "reports", "--service", mine).strip().endswith("completed")
+
+        herald.stop()
+        audit = [json.loads(l) for l in herald.run_cli("audit", "export").splitlines()]
+        downloads = [e["objects"] for e in audit if e.get("action") == "unsubscribe.report_downloaded"]
+        assert downloads == [{"service_id": mine, "report_id": report_id, "requests": "1"}], downloads
+        assert "unsubscribe.canary" not in json.dumps(audit), "the audit log names no address"
+        for name in os.listdir(herald.dir):
+            if name.startswith("herald.db"):
+                with open(os.path.join(herald.dir, name), "rb") as f:
+                    assert b"unsubscribe.canary" not in f.read(), name
+
+
 if __name__ == "__main__":
     run_tests([test_enrol_sign_in_and_see_only_your_services, test_repeated_failures_lock_the_account,
                test_user_commands_list_disable_and_relink, test_service_pages_answer_only_members_with_the_permission,
                test_sending_a_list_checks_every_row_first_then_sends_the_rest,
-               test_a_data_request_exports_then_erases_one_person_in_one_service])
+               test_a_data_request_exports_then_erases_one_person_in_one_service,
+               test_a_template_that_asks_sends_a_hosted_unsubscribe_link_and_the_service_sees_the_requests])

@@ -122,6 +122,20 @@ class DashboardPages : public PageHandlers {
                        summary_row("Status", access.service.restricted ? "Trial mode" : "Live") +
                        summary_row("Keeps personal data for", std::to_string(access.service.retention_days) + " days") +
                        "</dl>";
+    // Unsubscribe requests the service has still to act on (GOV.UK shows them here too).
+    auto unsubscribes = deps_.unsubscribes.reports(access.service.id);
+    if (!unsubscribes) return internal_error();
+    std::int64_t waiting = 0;
+    for (const auto& r : *unsubscribes) {
+      if (!r.processed_at) waiting += r.count;
+    }
+    if (waiting > 0) {
+      main += "<p>" +
+              link(service_path(access, "/unsubscribe-requests"),
+                   std::to_string(waiting) +
+                       (waiting == 1 ? " email unsubscribe request" : " email unsubscribe requests")) +
+              "</p>";
+    }
     std::string permissions;
     for (auto p : access.permissions) permissions += "<li>" + html_escape(domain::users::permission_name(p)) + "</li>";
     const std::string your_permissions =

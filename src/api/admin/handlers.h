@@ -16,6 +16,7 @@
 #include "domain/jobs.h"
 #include "domain/notifications.h"
 #include "domain/subjects.h"
+#include "domain/unsubscribe.h"
 #include "domain/users/users.h"
 #include "store/store.h"
 
@@ -38,6 +39,7 @@ struct Dependencies {
   domain::Notifications& sender;            // sending a template to one person
   domain::Jobs& jobs;                       // sending a template to a list (a CSV file)
   domain::Subjects& subjects;               // data-subject requests: find, export, erase
+  domain::Unsubscribes& unsubscribes;       // hosted unsubscribe: the requests and their reports
   const Clock& clock;
   // Where browsers reach the UI, ending in '/' (its origin is the only one whose forms are
   // taken); empty: the origin of the request's own Host.

@@ -211,7 +211,13 @@ class ServicePages : public PageHandlers {
   struct TemplateForm {
     std::string type;  // "email", "sms" or "letter"
     std::string name, subject, body;
+    bool unsubscribe_link = false;  // emails: Herald's hosted unsubscribe link in each one
   };
+
+  static TemplateForm template_values(std::string type, const FormFields& fields) {
+    return {std::move(type), field(fields, "name"), field(fields, "subject"), field(fields, "body"),
+            field(fields, "unsubscribe_link") == "yes"};
+  }
 
   Page template_form_page(const ServiceAccess& access, const std::string& action, const std::string& title,
                           const TemplateForm& values, std::vector<FieldError> errors) {
@@ -231,6 +237,11 @@ class ServicePages : public PageHandlers {
                         "", values.body, "", "Put personal details in double brackets, like ((first name))",
                         error_for(errors, "body")},
                        values.type == "sms" ? 5 : 12);
+    if (values.type == "email") {
+      fields += checkboxes("unsubscribe_link", "Unsubscribe link",
+                           {{"yes", "Add an unsubscribe link (you will see unsubscribe requests on the dashboard)"}},
+                           values.unsubscribe_link ? std::vector<std::string>{"yes"} : std::vector<std::string>{});
+    }
     return form_page(access, service_path(access, "/templates"), title, action, fields, "Save", std::move(errors));
   }
 
@@ -266,13 +277,13 @@ class ServicePages : public PageHandlers {
     ServiceAccess access;
     Post post;
     if (auto refused = open_post(request, params, Permission::kManageTemplates, access, post)) return *refused;
-    TemplateForm values{field(post.fields, "type"), field(post.fields, "name"), field(post.fields, "subject"),
-                        field(post.fields, "body")};
+    const TemplateForm values = template_values(field(post.fields, "type"), post.fields);
     if (values.type != "email" && values.type != "sms" && values.type != "letter") {
       return redirect(service_path(access, "/templates/new"));
     }
     domain::NewTemplate request_to_create{access.service.id, values.type, values.name,
                                           values.subject,    values.body, access.who.user.email};
+    request_to_create.has_unsubscribe_link = values.type == "email" && values.unsubscribe_link;
     auto created = admin_.create_template(request_to_create, deps_.clock.now());
     if (!created) {
       if (created.error().code != ErrorCode::kInvalidArgument) return internal_error();
@@ -444,9 +455,9 @@ class ServicePages : public PageHandlers {
     auto t = find_template(access, params, std::nullopt, failed);
     if (failed) return internal_error();
     if (!t || t->archived) return not_found();
-    return html(200,
-                template_form_page(access, service_path(access, "/templates/" + t->id.to_string()), "Edit " + t->name,
-                                   {store::channel_name(t->type), t->name, t->subject, t->body}, {}));
+    return html(200, template_form_page(
+                         access, service_path(access, "/templates/" + t->id.to_string()), "Edit " + t->name,
+                         {store::channel_name(t->type), t->name, t->subject, t->body, t->has_unsubscribe_link}, {}));
   }
 
   net::Response update_template(const net::Request& request, const PathParams& params) {
@@ -457,9 +468,9 @@ class ServicePages : public PageHandlers {
     auto t = find_template(access, params, std::nullopt, failed);
     if (failed) return internal_error();
     if (!t || t->archived) return not_found();
-    TemplateForm values{store::channel_name(t->type), field(post.fields, "name"), field(post.fields, "subject"),
-                        field(post.fields, "body")};
+    const TemplateForm values = template_values(store::channel_name(t->type), post.fields);
     domain::TemplateChanges changes{values.name, values.subject, values.body, access.who.user.email};
+    if (t->type == store::Channel::kEmail) changes.has_unsubscribe_link = values.unsubscribe_link;
     auto updated = admin_.update_template(access.service.id, t->id, changes, deps_.clock.now());
     const std::string base = service_path(access, "/templates/" + t->id.to_string());
     if (!updated) {

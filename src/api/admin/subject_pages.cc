@@ -19,16 +19,6 @@ using domain::users::Permission;
 constexpr std::string_view kWho = "who";
 constexpr std::string_view kWhoLabel = "Email address, mobile number or NHS number";
 
-std::vector<std::pair<std::string, std::string>> found_objects(const domain::Subject& subject,
-                                                               const domain::SubjectRecords& found) {
-  return {{"identifier", domain::subject_kind_name(subject.kind)},
-          {"notifications", std::to_string(found.notifications.size())},
-          {"nhs_messages", std::to_string(found.nhs_messages.size())},
-          {"received_texts", std::to_string(found.received_texts.size())},
-          {"guest_list_entries", std::to_string(found.guest_list.size())},
-          {"list_rows", std::to_string(found.list_rows.size())}};
-}
-
 class SubjectPages : public PageHandlers {
  public:
   explicit SubjectPages(Dependencies deps) : PageHandlers(std::move(deps)) {}
@@ -95,7 +85,7 @@ class SubjectPages : public PageHandlers {
     if (!subject) return *refusal;
     auto found = deps_.subjects.find(access.service.id, *subject);
     if (!found) return internal_error();
-    audit(request, access, "subject.searched", found_objects(*subject, *found));
+    audit(request, access, "subject.searched", domain::audit_objects(*subject, *found));
     return html(200, results_page(access, *subject, *found, ""));
   }
 
@@ -110,7 +100,8 @@ class SubjectPages : public PageHandlers {
         {"Text messages received from them", std::to_string(found.received_texts.size())},
         {"Guest list entries", std::to_string(found.guest_list.size())},
         {"Rows of lists uploaded here", std::to_string(found.list_rows.size())},
-        {"Files sent to them by email", std::to_string(found.files.size())}};
+        {"Files sent to them by email", std::to_string(found.files.size())},
+        {"Requests to unsubscribe", std::to_string(found.unsubscribe_requests.size())}};
     main += table("What is held", {"What", "How many"}, counts);
     if (found.total() == 0) {
       main += paragraph("Nothing about this person is held by this service.") + "<p>" +
@@ -147,7 +138,7 @@ class SubjectPages : public PageHandlers {
     auto found = deps_.subjects.find(access.service.id, *subject);
     if (!found) return internal_error();
     // On record before it leaves: what was exported, counted.
-    audit(request, access, "subject.exported", found_objects(*subject, *found));
+    audit(request, access, "subject.exported", domain::audit_objects(*subject, *found));
     net::Response response{
         200, "application/json", domain::Subjects::export_json(access.service, *subject, *found, now), {}};
     response.headers.emplace_back("Content-Disposition", "attachment; filename=\"data-request-" +
@@ -170,15 +161,7 @@ class SubjectPages : public PageHandlers {
     }
     auto erased = deps_.subjects.erase(access.service.id, *subject, deps_.clock.now());
     if (!erased) return internal_error();
-    audit(request, access, "subject.erased",
-          {{"identifier", domain::subject_kind_name(subject->kind)},
-           {"notifications", std::to_string(erased->notifications)},
-           {"failed_pending", std::to_string(erased->failed_pending)},
-           {"nhs_messages", std::to_string(erased->nhs_messages)},
-           {"received_texts", std::to_string(erased->inbound_sms)},
-           {"guest_list_entries", std::to_string(erased->guest_list_entries)},
-           {"jobs", std::to_string(erased->jobs)},
-           {"files", std::to_string(erased->documents)}});
+    audit(request, access, "subject.erased", domain::audit_objects(*subject, *erased));
     std::vector<std::vector<std::string>> counts{
         {"Messages", std::to_string(erased->notifications)},
         {"Of them not yet delivered, now not sent", std::to_string(erased->failed_pending)},
@@ -186,7 +169,8 @@ class SubjectPages : public PageHandlers {
         {"Received texts", std::to_string(erased->inbound_sms)},
         {"Guest list entries", std::to_string(erased->guest_list_entries)},
         {"Uploaded lists with rows blanked", std::to_string(erased->jobs)},
-        {"Files", std::to_string(erased->documents)}};
+        {"Files", std::to_string(erased->documents)},
+        {"Unsubscribe requests", std::to_string(erased->unsubscribe_requests)}};
     const std::string main = heading("Erased") + paragraph("The person's data held by this service has been erased.") +
                              table("What was erased", {"What", "How many"}, counts) + "<p>" +
                              link(path(access), "Another data request") + "</p>";

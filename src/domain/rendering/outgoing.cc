@@ -15,8 +15,20 @@ Result<OutgoingEmail> Outgoing::email(const store::NotificationRecord& record, T
   auto service = lookups_.service(record.service, now);
   if (!service) return service.error();
   if (!*service) return not_found("service " + record.service.to_string());
-  // With a one-click unsubscribe URL, GOV.UK appends an unsubscribe link to what is emailed.
-  auto mime = email_mime_parts(record.subject, record.body, record.one_click_unsubscribe_url.value_or(""));
+  std::optional<std::string> hosted;
+  if (links_ != nullptr && !store::is_free_text(record)) {
+    auto version = lookups_.template_version(record.service, record.template_id, record.template_version, now);
+    if (!version) return version.error();
+    if (*version && (*version)->has_unsubscribe_link) {
+      auto link = links_->link(record, now);
+      if (!link) return link.error();
+      hosted = std::move(*link);
+    }
+  }
+  // An unsubscribe link at the foot of what is emailed: Herald's own when the template asks for
+  // it, else the request's one-click URL (GOV.UK appends that one too).
+  auto mime =
+      email_mime_parts(record.subject, record.body, hosted ? *hosted : record.one_click_unsubscribe_url.value_or(""));
   OutgoingEmail email;
   email.message_id = record.id.to_string();
   email.from = from_email(**service, email_domain_);
@@ -24,7 +36,7 @@ Result<OutgoingEmail> Outgoing::email(const store::NotificationRecord& record, T
   email.subject = record.subject;
   email.text_body = std::move(mime.text_body);
   email.html_body = std::move(mime.html_body);
-  email.one_click_unsubscribe_url = record.one_click_unsubscribe_url;
+  email.one_click_unsubscribe_url = record.one_click_unsubscribe_url ? record.one_click_unsubscribe_url : hosted;
   email.reply_to = record.sender;
   return email;
 }

@@ -4,7 +4,10 @@
 // template again, so what is stored is exactly what is sent (the MIME parts are a function of
 // them: email_mime_parts). A text is rendered again with the service's name prefix, as GOV.UK
 // does at send time; its stored body is the API's unprefixed `content.body`. A free-text text
-// (store::is_free_text: NHS Notify's free-text plans) is sent as stored. Thread-safe.
+// (store::is_free_text: NHS Notify's free-text plans) is sent as stored. An email whose template
+// version asks for an unsubscribe link gets Herald's hosted link (domain/unsubscribe.h) at the
+// foot of its body and, unless the request gave its own one_click_unsubscribe_url, in its
+// List-Unsubscribe header, as GOV.UK does. Thread-safe.
 
 #include <optional>
 #include <string>
@@ -12,6 +15,7 @@
 #include "core/result.h"
 #include "core/time.h"
 #include "domain/lookup_cache.h"
+#include "domain/unsubscribe.h"
 #include "store/records.h"
 
 namespace herald::domain {
@@ -32,8 +36,9 @@ std::string from_email(const store::ServiceRecord& service, std::string_view ema
 
 class Outgoing {
  public:
-  Outgoing(store::ServiceDirectory& directory, std::string email_domain)
-      : lookups_(directory), email_domain_(std::move(email_domain)) {}
+  // With `links`, an email whose template asks for an unsubscribe link gets Herald's hosted one.
+  Outgoing(store::ServiceDirectory& directory, std::string email_domain, const UnsubscribeLinks* links = nullptr)
+      : lookups_(directory), email_domain_(std::move(email_domain)), links_(links) {}
 
   // kNotFound when the service is gone.
   Result<OutgoingEmail> email(const store::NotificationRecord& record, Timestamp now);
@@ -44,6 +49,7 @@ class Outgoing {
  private:
   LookupCache lookups_;
   std::string email_domain_;
+  const UnsubscribeLinks* links_;
 };
 
 }  // namespace herald::domain
