@@ -51,11 +51,17 @@ class SubjectPages : public PageHandlers {
     return page;
   }
 
-  // The checks every request goes through: manage settings, a recent second factor.
+  // The checks every request goes through (manage settings, a recent second factor), then the
+  // person named in the form: nullopt to go on, with `access`, `post` and `subject`; else the
+  // refusal, or the search page again with why not.
   std::optional<net::Response> open(const net::Request& request, const PathParams& params, ServiceAccess& access,
-                                    Post& post) {
+                                    Post& post, domain::Subject& subject) {
     if (auto refused = open_post(request, params, Permission::kManageSettings, access, post)) return refused;
     if (!deps_.users.recently_verified(access.who)) return reauthentication_needed(path(access));
+    const std::string who = field(post.fields, kWho);
+    auto parsed = domain::parse_subject(who);
+    if (!parsed) return html(400, search_page(access, who, "Enter an email address, a mobile number or an NHS number"));
+    subject = std::move(*parsed);
     return std::nullopt;
   }
 
@@ -66,27 +72,15 @@ class SubjectPages : public PageHandlers {
     return html(200, search_page(access, "", ""));
   }
 
-  // The person named in the form, or the search page again with why not.
-  std::optional<domain::Subject> subject_of(const ServiceAccess& access, const Post& post,
-                                            std::optional<net::Response>& refusal) {
-    const std::string who = field(post.fields, kWho);
-    auto subject = domain::parse_subject(who);
-    if (subject) return std::move(*subject);
-    refusal = html(400, search_page(access, who, "Enter an email address, a mobile number or an NHS number"));
-    return std::nullopt;
-  }
-
   net::Response find(const net::Request& request, const PathParams& params) {
     ServiceAccess access;
     Post post;
-    if (auto refused = open(request, params, access, post)) return *refused;
-    std::optional<net::Response> refusal;
-    auto subject = subject_of(access, post, refusal);
-    if (!subject) return *refusal;
-    auto found = deps_.subjects.find(access.service.id, *subject);
+    domain::Subject subject;
+    if (auto refused = open(request, params, access, post, subject)) return *refused;
+    auto found = deps_.subjects.find(access.service.id, subject);
     if (!found) return internal_error();
-    audit(request, access, "subject.searched", domain::audit_objects(*subject, *found));
-    return html(200, results_page(access, *subject, *found, ""));
+    audit(request, access, "subject.searched", domain::audit_objects(subject, *found));
+    return html(200, results_page(access, subject, *found, ""));
   }
 
   Page results_page(const ServiceAccess& access, const domain::Subject& subject, const domain::SubjectRecords& found,
@@ -130,17 +124,15 @@ class SubjectPages : public PageHandlers {
   net::Response download(const net::Request& request, const PathParams& params) {
     ServiceAccess access;
     Post post;
-    if (auto refused = open(request, params, access, post)) return *refused;
-    std::optional<net::Response> refusal;
-    auto subject = subject_of(access, post, refusal);
-    if (!subject) return *refusal;
+    domain::Subject subject;
+    if (auto refused = open(request, params, access, post, subject)) return *refused;
     const Timestamp now = deps_.clock.now();
-    auto found = deps_.subjects.find(access.service.id, *subject);
+    auto found = deps_.subjects.find(access.service.id, subject);
     if (!found) return internal_error();
     // On record before it leaves: what was exported, counted.
-    audit(request, access, "subject.exported", domain::audit_objects(*subject, *found));
+    audit(request, access, "subject.exported", domain::audit_objects(subject, *found));
     net::Response response{
-        200, "application/json", domain::Subjects::export_json(access.service, *subject, *found, now), {}};
+        200, "application/json", domain::Subjects::export_json(access.service, subject, *found, now), {}};
     response.headers.emplace_back("Content-Disposition", "attachment; filename=\"data-request-" +
                                                              format_timestamp(now).substr(0, 10) + ".json\"");
     secure(response);
@@ -150,18 +142,16 @@ class SubjectPages : public PageHandlers {
   net::Response erase(const net::Request& request, const PathParams& params) {
     ServiceAccess access;
     Post post;
-    if (auto refused = open(request, params, access, post)) return *refused;
-    std::optional<net::Response> refusal;
-    auto subject = subject_of(access, post, refusal);
-    if (!subject) return *refusal;
+    domain::Subject subject;
+    if (auto refused = open(request, params, access, post, subject)) return *refused;
     if (field(post.fields, "confirm") != "yes") {
-      auto found = deps_.subjects.find(access.service.id, *subject);
+      auto found = deps_.subjects.find(access.service.id, subject);
       if (!found) return internal_error();
-      return html(400, results_page(access, *subject, *found, "Confirm that you understand erasing cannot be undone"));
+      return html(400, results_page(access, subject, *found, "Confirm that you understand erasing cannot be undone"));
     }
-    auto erased = deps_.subjects.erase(access.service.id, *subject, deps_.clock.now());
+    auto erased = deps_.subjects.erase(access.service.id, subject, deps_.clock.now());
     if (!erased) return internal_error();
-    audit(request, access, "subject.erased", domain::audit_objects(*subject, *erased));
+    audit(request, access, "subject.erased", domain::audit_objects(subject, *erased));
     std::vector<std::vector<std::string>> counts{
         {"Messages", std::to_string(erased->notifications)},
         {"Of them not yet delivered, now not sent", std::to_string(erased->failed_pending)},
