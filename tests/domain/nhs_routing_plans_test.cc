@@ -118,6 +118,20 @@ TEST_F(RoutingPlansTest, EditsAreNewVersionsAndMessagesKeepTheirs) {
   ASSERT_TRUE(latest && *latest);
   EXPECT_EQ((*latest)->version, "2");
   EXPECT_EQ(plans_.list(client_.id)->size(), 1u);
+
+  // The admin UI's view: the latest version of any client's plan, and when each was saved.
+  EXPECT_EQ((*plans_.latest((*first)->id))->version, "2");
+  EXPECT_EQ(*plans_.latest(crypto::random_uuid()), nullptr);
+  clock_.advance(std::chrono::hours(1));
+  ASSERT_TRUE(plans_.save(client_.id, (*first)->id, sms_then_email()));
+  auto history = plans_.history((*first)->id, 2);
+  ASSERT_TRUE(history);
+  ASSERT_EQ(history->size(), 2u) << "at most the limit, newest first";
+  EXPECT_EQ((*history)[0].first, 3);
+  EXPECT_EQ((*history)[0].second, clock_.now());
+  EXPECT_EQ((*history)[1].first, 2);
+  EXPECT_EQ((*history)[1].second, clock_.now() - std::chrono::hours(1));
+  EXPECT_TRUE(plans_.history(crypto::random_uuid(), 5)->empty());
 }
 
 TEST_F(RoutingPlansTest, OnlyTheOwningClientMaySendWithAPlanAndBuiltInsAreEveryones) {

@@ -322,6 +322,30 @@ function expect(condition, message) {
     await page.waitForSelector('h1:has-text("Email unsubscribe requests")');
     await check(page, '17-unsubscribe-requests');
 
+    // An NHS Notify routing plan built from the templates above: NHS App first, then email,
+    // the text message alongside; a mistake first (no time limit), shown at its field.
+    await page.goto(service + '/routing-plans');
+    await page.waitForSelector('h1:has-text("Routing plans")');
+    await check(page, '19-routing-plans');
+    await page.click('text=Create a routing plan');
+    await page.waitForSelector('h1:has-text("New routing plan")');
+    await page.fill('#name', 'Appointments');
+    await page.check('#nhsapp_use-primary');
+    await page.fill('#nhsapp_message', 'You have an appointment, ((firstName)).');
+    await page.check('#email_use-primary');
+    await page.selectOption('#email_template', { label: 'Appointment reminder' });
+    await page.fill('#email_hours', '');
+    await page.check('#sms_use-secondary');
+    await page.selectOption('#sms_template', { label: 'Reminder text' });
+    await page.click('button:has-text("Save the routing plan")');
+    await page.waitForSelector('.nhsuk-error-summary');
+    await check(page, '19-routing-plan-errors');
+    await page.fill('#email_hours', '48');
+    await page.click('button:has-text("Save the routing plan")');
+    await page.waitForSelector('h2:has-text("Primary cascade")');
+    expect((await page.textContent('main')).includes('Appointment reminder (version'), 'the email template, pinned');
+    await check(page, '19-routing-plan');
+
     // A view-only member sees templates but not the pages that change things.
     const viewed = base + 'services/' + process.env.VIEWED_SERVICE;
     expect((await page.goto(viewed + '/templates')).status() === 200, 'view: the template list');
@@ -338,8 +362,8 @@ function expect(condition, message) {
     expect(violations.length === 0, 'axe-core violations:\n' + violations.join('\n'));
     expect(cspErrors.length === 0, 'CSP violations:\n' + cspErrors.join('\n'));
     expect(scriptErrors.length === 0, 'script errors:\n' + scriptErrors.join('\n'));
-    expect(rulesPassed > 27 * 10, 'axe-core ran: ' + rulesPassed + ' rules passed');
-    console.log(`ok: 27 pages, ${rulesPassed} axe-core rule checks passed, no violations, no CSP violations`);
+    expect(rulesPassed > 30 * 10, 'axe-core ran: ' + rulesPassed + ' rules passed');
+    console.log(`ok: 30 pages, ${rulesPassed} axe-core rule checks passed, no violations, no CSP violations`);
   } catch (e) {
     if (current) {
       await current.screenshot({ path: path.join(artifacts, 'failure.png'), fullPage: true }).catch(() => {});

@@ -859,9 +859,113 @@ def test_a_template_that_asks_sends_a_hosted_unsubscribe_link_and_the_service_se
                     assert b"unsubscribe.canary" not in f.read(), name
 
 
+def test_a_routing_plan_is_built_from_the_services_templates_and_versioned():
+    with Workspace() as ws:
+        herald, port, link, mine, other = started(ws)  # Ada may send in Clinic A; nothing in B
+        herald.create_nhs_client(mine)
+        herald.create_nhs_client(other)
+        email_t = herald.create_template(mine, "Your appointment", "Dear ((firstName))", name="Appointment").strip()
+        sms_t = herald.create_template(mine, None, "Hello ((firstName))", name="Appointment text", type="sms").strip()
+        letter_t = herald.create_template(mine, "Your appointment", "Dear ((firstName))", name="Appointment letter",
+                                          type="letter").strip()
+        braille_t = herald.create_template(mine, "Your appointment", "Braille ((firstName))", name="Braille letter",
+                                           type="letter").strip()
+        welsh_t = herald.create_template(mine, "Eich apwyntiad", "Annwyl ((firstName))", name="Welsh letter",
+                                         type="letter").strip()
+        browser = signed_in_browser(herald, port, link)
+        csrf = hidden(browser.get("/")[2], "csrf_token")
+        base = "/services/" + mine
+
+        # Anyone in the service sees its clients' plans; only those who manage templates edit them.
+        status, _, page = browser.get(base + "/routing-plans")
+        client = re.search(r'routing-plans/new\?client=([0-9a-f-]{36})', page)
+        assert status == 200 and "application id" in page and "Free text: NHS App" in page and not client, page
+        client_id = re.search(r"application id ([0-9a-f-]{36})", page).group(1)
+        assert browser.get(base + "/routing-plans/new?client=" + client_id)[0] == 403
+        herald.run_cli("user", "grant", "--email", "ada@example.org", "--service", mine, "--permissions",
+                       "manage_templates")
+        status, _, page = browser.get(base + "/routing-plans")
+        assert re.search(r'routing-plans/new\?client=' + client_id, page), page
+        # Another service's pages and clients answer as if they did not exist.
+        assert browser.get("/services/%s/routing-plans" % other)[0] == 404
+        theirs = herald.run_cli("nhs", "client", "list").split()
+        for word in theirs:
+            if re.fullmatch(r"[0-9a-f-]{36}", word) and word != client_id:
+                assert browser.get(base + "/routing-plans/new?client=" + word)[0] == 404, word
+                assert browser.post(base + "/routing-plans", {"csrf_token": csrf, "client": word,
+                                                              "name": "x"})[0] == 404, word
+
+        status, _, page = browser.get(base + "/routing-plans/new?client=" + client_id)
+        assert status == 200 and "Appointment text" in page and "Braille letter" in page, page
+        plan = {"csrf_token": csrf, "client": client_id, "name": "Appointments",
+                "nhsapp_use": "primary", "nhsapp_order": "1", "nhsapp_hours": "24",
+                "nhsapp_message": "Dear ((firstName)), see your appointment",
+                "email_use": "primary", "email_order": "2", "email_hours": "72", "email_template": email_t,
+                "sms_use": "secondary", "sms_order": "1", "sms_hours": "72", "sms_template": sms_t,
+                "letter_use": "primary", "letter_order": "3", "letter_hours": "72", "letter_template": letter_t,
+                "letter_braille": braille_t, "letter_language_1": "cy", "letter_language_1_template": welsh_t}
+        assert browser.post(base + "/routing-plans", dict(plan, csrf_token=""))[0] == 403, "no CSRF token"
+        # Mistakes come back as errors at their fields, and nothing is saved.
+        status, _, page = browser.post(base + "/routing-plans", dict(plan, nhsapp_use="", email_use="secondary",
+                                                                     letter_use="secondary", email_hours="99"))
+        assert status == 400 and "Put at least one channel in the primary cascade" in page, page
+        assert "Email: enter a time limit from 1 to 72 hours" in page, page
+        status, _, page = browser.post(base + "/routing-plans", dict(plan, letter_order="2"))
+        assert status == 400 and "Email and letter have the same step" in page, page
+        status, _, page = browser.post(base + "/routing-plans", dict(plan, email_template=sms_t))
+        assert status == 400 and "is a sms template, not a email one" in page, page
+        assert 'href="#email_template"' in page, "the error links to its field"
+        status, _, page = browser.post(base + "/routing-plans", dict(plan, letter_language_1="Welsh!"))
+        assert status == 400 and "must be a language tag" in page and 'href="#letter_language_1"' in page, page
+        assert "Appointments" not in herald.run_cli("plan", "list", "--client", client_id)
+
+        status, headers, _ = browser.post(base + "/routing-plans", plan)
+        assert status == 303, status
+        plan_path = headers["location"]
+        plan_id = plan_path.rsplit("/", 1)[1]
+        status, _, page = browser.get(plan_path)
+        assert status == 200 and "Version</dt>" in page and "1 (latest)" in page, page
+        assert "Appointment (version 1)" in page and "Braille letter (version 1)" in page, page
+        assert "Language: cy" in page and "Dear ((firstName)), see your appointment" in page, page
+        shown = json.loads(herald.run_cli("plan", "show", "--plan", plan_id))
+        assert [(c["type"], c["cascade"], c["timeLimitHours"]) for c in shown["channels"]] == [
+            ("nhsapp", "primary", 24), ("email", "primary", 72), ("letter", "primary", 72),
+            ("sms", "secondary", 72)], shown
+        assert shown["channels"][1] == {"type": "email", "cascade": "primary", "timeLimitHours": 72,
+                                        "template": email_t, "templateVersion": 1}, shown
+        assert shown["channels"][2]["variants"] == [
+            {"accessibleFormat": "braille", "template": braille_t, "templateVersion": 1},
+            {"language": "cy", "template": welsh_t, "templateVersion": 1}], shown
+
+        # Editing starts from the saved plan and saves the next version, pinning the templates'
+        # latest versions; the first version stays as it was.
+        herald.update_template(mine, email_t, body="Dear ((firstName)), updated")
+        status, _, page = browser.get(plan_path + "/edit")
+        assert status == 200 and 'value="Appointments"' in page and "see your appointment</textarea>" in page, page
+        edited = dict(plan, email_hours="48", sms_use="", override_1_kind="language", override_1_value="pl",
+                      override_1_plan="00000000-0000-0000-0000-000000000002")
+        del edited["client"]
+        status, headers, _ = browser.post(plan_path, edited)
+        assert status == 303 and headers["location"] == plan_path, (status, headers)
+        status, _, page = browser.get(plan_path)
+        assert "2 (latest)" in page and "Appointment (version 2)" in page and "48 hours" in page, page
+        assert "Free text: email" in page and "Sent alongside" not in page, page
+        status, _, page = browser.get(plan_path + "?version=1")
+        assert status == 200 and "Appointment (version 1)" in page and "Sent alongside" in page, page
+        assert browser.get(plan_path + "?version=3")[0] == 404
+        assert browser.get("/services/%s/routing-plans/%s" % (other, plan_id))[0] == 404
+
+        herald.stop()
+        audit = [json.loads(l) for l in herald.run_cli("audit", "export").splitlines()]
+        saved = [(e["action"], e["objects"].get("version")) for e in audit if e.get("action", "").startswith(
+            "routing_plan.")]
+        assert saved == [("routing_plan.created", "1"), ("routing_plan.versioned", "2")], saved
+
+
 if __name__ == "__main__":
     run_tests([test_enrol_sign_in_and_see_only_your_services, test_repeated_failures_lock_the_account,
                test_user_commands_list_disable_and_relink, test_service_pages_answer_only_members_with_the_permission,
                test_sending_a_list_checks_every_row_first_then_sends_the_rest,
                test_a_data_request_exports_then_erases_one_person_in_one_service,
-               test_a_template_that_asks_sends_a_hosted_unsubscribe_link_and_the_service_sees_the_requests])
+               test_a_template_that_asks_sends_a_hosted_unsubscribe_link_and_the_service_sees_the_requests,
+               test_a_routing_plan_is_built_from_the_services_templates_and_versioned])

@@ -47,6 +47,7 @@ def test_the_admin_ui_in_chromium():
         herald.run_cli("user", "grant", "--email", "ada@example.org", "--service", mine, "--permissions",
                        "send,manage_templates,manage_api_keys,manage_team,manage_settings")
         herald.run_cli("user", "grant", "--email", "ada@example.org", "--service", viewed, "--permissions", "view")
+        herald.create_nhs_client(mine)  # for the routing plan editor
         herald.start()
         admin_port = int(wait_for_file(os.path.join(herald.dir, "ready.admin")))
         os.makedirs(ARTIFACTS, exist_ok=True)
@@ -63,7 +64,7 @@ def test_the_admin_ui_in_chromium():
         herald.stop()
         audit = [json.loads(l) for l in herald.run_cli("audit", "export").splitlines()]
         actions = [(e.get("action"), e.get("outcome")) for e in audit]
-        for action in ("template.created", "template.updated", "api_key.created"):
+        for action in ("template.created", "template.updated", "api_key.created", "routing_plan.created"):
             assert (action, "success") in actions, (action, actions)
         assert ("admin.request_refused", "failure: lacks permission manage_api_keys") in actions, actions
 

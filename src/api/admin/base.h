@@ -122,12 +122,14 @@ class PageHandlers {
 
 // The routes of a service's pages (service_pages.cc), its dashboard (dashboard_pages.cc), sending
 // to a list (job_pages.cc), the audit log (audit_pages.cc), data-subject requests
-// (subject_pages.cc) and unsubscribe requests (unsubscribe_pages.cc).
+// (subject_pages.cc), unsubscribe requests (unsubscribe_pages.cc) and NHS Notify routing plans
+// (plan_pages.cc).
 void register_service_pages(Router& router, const Dependencies& deps);
 void register_job_pages(Router& router, const Dependencies& deps);
 void register_dashboard_pages(Router& router, const Dependencies& deps);
 void register_audit_pages(Router& router, const Dependencies& deps);
 void register_subject_pages(Router& router, const Dependencies& deps);
 void register_unsubscribe_pages(Router& router, const Dependencies& deps);
+void register_plan_pages(Router& router, const Dependencies& deps);
 
 }  // namespace herald::api::admin

@@ -555,6 +555,7 @@ void register_routes(Router& router, const Dependencies& deps) {
   register_audit_pages(router, deps);
   register_subject_pages(router, deps);
   register_unsubscribe_pages(router, deps);
+  register_plan_pages(router, deps);
 }
 
 RouterErrors router_errors() { return {&not_found, &wrong_method, &internal_error}; }

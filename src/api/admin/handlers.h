@@ -14,6 +14,7 @@
 
 #include "api/router.h"
 #include "domain/jobs.h"
+#include "domain/nhs/routing_plans.h"
 #include "domain/notifications.h"
 #include "domain/subjects.h"
 #include "domain/unsubscribe.h"
@@ -40,6 +41,8 @@ struct Dependencies {
   domain::Jobs& jobs;                       // sending a template to a list (a CSV file)
   domain::Subjects& subjects;               // data-subject requests: find, export, erase
   domain::Unsubscribes& unsubscribes;       // hosted unsubscribe: the requests and their reports
+  domain::nhs::RoutingPlans& plans;         // NHS Notify routing plans of the service's clients
+  store::NhsClientStore& nhs_clients;       // read only: which NHS Notify clients a service has
   const Clock& clock;
   // Where browsers reach the UI, ending in '/' (its origin is the only one whose forms are
   // taken); empty: the origin of the request's own Host.

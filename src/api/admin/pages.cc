@@ -143,6 +143,27 @@ std::string input(const Input& in) {
   return html;
 }
 
+std::string select(const Input& in, const std::vector<std::pair<std::string, std::string>>& options) {
+  const std::string id = html_escape(in.id);
+  std::string described;
+  std::string html = group_start(in, described);
+  html += "<select class=\"nhsuk-select" + std::string(in.error.empty() ? "" : " nhsuk-select--error") + "\" id=\"" +
+          id + "\" name=\"" + id + "\"";
+  if (!described.empty()) html += " aria-describedby=\"" + described + "\"";
+  html += ">";
+  for (const auto& [value, label] : options) {
+    html += "<option value=\"" + html_escape(value) + "\"" + (value == in.value ? " selected" : "") + ">" +
+            html_escape(label) + "</option>";
+  }
+  html += "</select></div>";
+  return html;
+}
+
+std::string capitalised(std::string text) {
+  if (!text.empty() && text.front() >= 'a' && text.front() <= 'z') text.front() = static_cast<char>(text.front() - 32);
+  return text;
+}
+
 std::string textarea(const Input& in, int rows) {
   const std::string id = html_escape(in.id);
   std::string described;

@@ -60,6 +60,8 @@ std::string paragraph(std::string_view text);
 std::string link(std::string_view href, std::string_view text);
 // A multi-line text input (its value kept as typed), as `input` draws a single line.
 std::string textarea(const Input& in, int rows = 8);
+// A drop-down list of (value, label) options with its label, hint and error; `in.value` selected.
+std::string select(const Input& in, const std::vector<std::pair<std::string, std::string>>& options);
 // Radio buttons in a fieldset: (value, label) options, `selected` checked.
 std::string radios(std::string_view name, std::string_view legend,
                    const std::vector<std::pair<std::string, std::string>>& options, std::string_view selected,
@@ -74,6 +76,8 @@ std::string table(std::string_view caption, const std::vector<std::string>& head
                   const std::vector<std::vector<std::string>>& rows);
 // A link styled as a (secondary) button.
 std::string button_link(std::string_view href, std::string_view text, bool secondary = false);
+// The text with its first letter upper case (a domain error's message as a sentence).
+std::string capitalised(std::string text);
 // "3 December 2026 at 12:30 UTC".
 std::string human_time(Timestamp t);
 // One row of an nhsuk-summary-list (its value with `value_id`, when given, for scripts to update).

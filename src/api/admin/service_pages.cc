@@ -24,11 +24,6 @@ namespace {
 
 using domain::users::Permission;
 
-std::string capitalised(std::string text) {
-  if (!text.empty() && text.front() >= 'a' && text.front() <= 'z') text.front() = static_cast<char>(text.front() - 32);
-  return text;
-}
-
 const char* key_type_label(store::KeyType type) {
   switch (type) {
     case store::KeyType::kNormal: return "Live";
@@ -205,6 +200,7 @@ class ServicePages : public PageHandlers {
     if (access.can(Permission::kManageTemplates)) {
       main += button_link(service_path(access, "/templates/new"), "Create a template");
     }
+    main += "<p>" + link(service_path(access, "/routing-plans"), "NHS Notify routing plans") + "</p>";
     return html(200, service_page(access, service_path(access, "/templates"), "Templates", main));
   }
 

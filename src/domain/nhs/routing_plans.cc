@@ -431,6 +431,27 @@ Result<PlanPtr> RoutingPlans::save(const Uuid& client_id, std::optional<Uuid> pl
   return remember(std::move(*saved));
 }
 
+Result<PlanPtr> RoutingPlans::latest(const Uuid& id) {
+  auto found = plans_.find_routing_plan(id, std::nullopt);
+  if (!found) return found.error();
+  if (!*found) return PlanPtr();
+  return version(id, std::to_string((*found)->version));
+}
+
+Result<std::vector<std::pair<int, Timestamp>>> RoutingPlans::history(const Uuid& id, int limit) {
+  auto found = plans_.find_routing_plan(id, std::nullopt);
+  if (!found) return found.error();
+  std::vector<std::pair<int, Timestamp>> out;
+  if (!*found) return out;
+  out.emplace_back((*found)->version, (*found)->created_at);
+  for (int v = (*found)->version - 1; v >= 1 && static_cast<int>(out.size()) < limit; --v) {
+    auto older = plans_.find_routing_plan(id, v);
+    if (!older) return older.error();
+    if (*older) out.emplace_back(v, (*older)->created_at);
+  }
+  return out;
+}
+
 Result<std::vector<RoutingPlan>> RoutingPlans::list(std::optional<Uuid> client) {
   auto records = plans_.list_routing_plans(client);
   if (!records) return records.error();

@@ -125,6 +125,10 @@ class RoutingPlans {
   // the next version of its plan `plan_id`, after checking it against the client's service's
   // templates and plans. kInvalidArgument says what is wrong; kNotFound: no such client or plan.
   Result<PlanPtr> save(const Uuid& client, std::optional<Uuid> plan_id, std::string_view definition);
+  // The latest version of a stored plan (any client's; callers check whose), or nullptr.
+  Result<PlanPtr> latest(const Uuid& id);
+  // When each version of a stored plan was saved, newest first, at most `limit` of them.
+  Result<std::vector<std::pair<int, Timestamp>>> history(const Uuid& id, int limit);
   // The latest version of each of the client's plans (every client's when nullopt).
   Result<std::vector<RoutingPlan>> list(std::optional<Uuid> client);
 
