@@ -97,6 +97,24 @@ int run_service_go_live(const std::string& config_path, const std::string& servi
 int run_service_guest_list_add(const std::string& config_path, const std::string& service, const std::string& recipient);
 int run_service_contact_add(const std::string& config_path, const std::string& service, const std::string& kind,
                             const std::string& value, bool is_default);
+// The guest list, contacts and callbacks as the admin UI's settings pages show and change them.
+struct ServiceItemOptions {
+  std::string service;
+  std::string kind;  // a contact kind, or a callback kind
+  std::string id;    // a guest-list entry or a contact
+  std::optional<std::string> value = std::nullopt;
+  std::optional<bool> is_default = std::nullopt;
+};
+// Prints the guest list: id, type, recipient, when added (personal data: the operator's own view).
+int run_service_guest_list(const std::string& config_path, const ServiceItemOptions& options);
+int run_service_guest_list_remove(const std::string& config_path, const ServiceItemOptions& options);
+// Prints the contacts of a kind: id, "default" or "-", value (a contact block on one line, "\n").
+int run_service_contacts(const std::string& config_path, const ServiceItemOptions& options);
+int run_service_contact_update(const std::string& config_path, const ServiceItemOptions& options);
+int run_service_contact_remove(const std::string& config_path, const ServiceItemOptions& options);
+// Prints each callback: kind, URL, when set (never the token).
+int run_service_callbacks(const std::string& config_path, const ServiceItemOptions& options);
+int run_service_callback_remove(const std::string& config_path, const ServiceItemOptions& options);
 // Checks the configured print supplier (connects, logs in, proves the drop writable) without
 // sending anything; exit 0 when it can take letters.
 int run_letters_check(const std::string& config_path);

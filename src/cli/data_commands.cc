@@ -81,8 +81,6 @@ int run_service_set_callback(const std::string& config_path, const std::string& 
                            : kind == "inbound_sms"   ? std::optional(store::CallbackKind::kInboundSms)
                                                      : std::nullopt;
   if (!parsed_kind) return fail(invalid_argument("--kind must be delivery_status or inbound_sms"));
-  auto parsed_url = net::parse_https_url(url);
-  if (!parsed_url) return fail(invalid_argument("--url: " + parsed_url.error().message));
   std::ifstream in(token_file, std::ios::binary);
   if (!in) return fail(invalid_argument("cannot read " + token_file));
   std::string token((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
@@ -90,16 +88,8 @@ int run_service_set_callback(const std::string& config_path, const std::string& 
   auto config = load_config(config_path);
   if (!config) return fail(config.error());
   // The SSRF guard at save time too (it is applied again on every connection).
-  if (config->callbacks.http.policy == net::AddressPolicy::kPublicOnly) {
-    auto addresses = net::system_resolve(parsed_url->host, parsed_url->port);
-    if (!addresses) return fail(invalid_argument("--url: cannot resolve " + parsed_url->host));
-    for (const auto& address : *addresses) {
-      const auto* sa = reinterpret_cast<const sockaddr*>(&address);
-      if (!net::is_public_address(sa)) {
-        return fail(invalid_argument("--url: " + parsed_url->host + " resolves to " + net::address_text(sa) +
-                                     ", which is not a public address (callbacks.allow_private_addresses allows it)"));
-      }
-    }
+  if (auto checked = net::check_destination(url, config->callbacks.http.policy); !checked) {
+    return fail(invalid_argument("--url: " + checked.error().message));
   }
   auto context = open_context(config_path);
   if (!context) return fail(context.error());
@@ -134,9 +124,12 @@ int run_service_guest_list_add(const std::string& config_path, const std::string
   domain::Admin admin(*context->store);
   auto found = admin.find_service(service);
   if (!found) return fail(found.error());
-  if (auto added = admin.add_to_guest_list(found->id, recipient, SystemClock().now()); !added) return fail(added.error());
-  // The recipient itself is personal data: the audit log names only the service.
-  auto recorded = context->record({security::cli_actor(), "service.guest_list_added", {{"service_id", found->id.to_string()}}});
+  auto added = admin.add_to_guest_list(found->id, recipient, SystemClock().now());
+  if (!added) return fail(added.error());
+  // The recipient itself is personal data: the audit log names only the service and the entry.
+  auto recorded = context->record({security::cli_actor(),
+                                   "service.guest_list_added",
+                                   {{"service_id", found->id.to_string()}, {"entry_id", added->id.to_string()}}});
   if (!recorded) return fail(recorded.error());
   return 0;
 }
@@ -159,6 +152,146 @@ int run_service_contact_add(const std::string& config_path, const std::string& s
   if (!recorded) return fail(recorded.error());
   std::cout << contact->id.to_string() << "\n";
   return 0;
+}
+
+namespace {
+
+// The service named by the options, with the context to change it in.
+struct ServiceItem {
+  Context context;
+  store::ServiceRecord service;
+};
+Result<ServiceItem> open_service_item(const std::string& config_path, const ServiceItemOptions& options) {
+  auto context = open_context(config_path);
+  if (!context) return context.error();
+  auto found = domain::Admin(*context->store).find_service(options.service);
+  if (!found) return found.error();
+  return ServiceItem{std::move(*context), std::move(*found)};
+}
+
+Result<Uuid> item_id(const ServiceItemOptions& options) {
+  auto id = Uuid::parse(options.id);
+  if (!id) return invalid_argument("--id must be an id");
+  return *id;
+}
+
+Result<store::ContactKind> contact_kind(const ServiceItemOptions& options) {
+  auto kind = store::parse_contact_kind(options.kind);
+  if (!kind) return invalid_argument("--kind must be email_reply_to, sms_sender or letter_contact");
+  return *kind;
+}
+
+Result<store::CallbackKind> callback_kind(const ServiceItemOptions& options) {
+  if (options.kind == "delivery_status") return store::CallbackKind::kDeliveryStatus;
+  if (options.kind == "inbound_sms") return store::CallbackKind::kInboundSms;
+  return invalid_argument("--kind must be delivery_status or inbound_sms");
+}
+
+// Records the change, the service first among its objects.
+int audited(ServiceItem& item, std::string action, std::vector<std::pair<std::string, std::string>> objects) {
+  objects.insert(objects.begin(), {"service_id", item.service.id.to_string()});
+  auto recorded = item.context.record({security::cli_actor(), std::move(action), std::move(objects)});
+  if (!recorded) return fail(recorded.error());
+  return 0;
+}
+
+}  // namespace
+
+int run_service_guest_list(const std::string& config_path, const ServiceItemOptions& options) {
+  auto item = open_service_item(config_path, options);
+  if (!item) return fail(item.error());
+  auto entries = domain::Admin(*item->context.store).guest_list(item->service.id);
+  if (!entries) return fail(entries.error());
+  for (const store::GuestListEntry& e : *entries) {
+    std::cout << e.id.to_string() << "  " << e.recipient_type << "  " << e.recipient << "  "
+              << format_timestamp(e.created_at) << "\n";
+  }
+  return 0;
+}
+
+int run_service_guest_list_remove(const std::string& config_path, const ServiceItemOptions& options) {
+  auto id = item_id(options);
+  if (!id) return fail(id.error());
+  auto item = open_service_item(config_path, options);
+  if (!item) return fail(item.error());
+  if (auto removed = domain::Admin(*item->context.store).remove_from_guest_list(item->service.id, *id); !removed) {
+    return fail(removed.error());
+  }
+  return audited(*item, "service.guest_list_removed", {{"entry_id", options.id}});
+}
+
+int run_service_contacts(const std::string& config_path, const ServiceItemOptions& options) {
+  auto kind = contact_kind(options);
+  if (!kind) return fail(kind.error());
+  auto item = open_service_item(config_path, options);
+  if (!item) return fail(item.error());
+  auto contacts = item->context.store->service_contacts(item->service.id, *kind);
+  if (!contacts) return fail(contacts.error());
+  for (const store::ServiceContact& c : *contacts) {
+    std::string value = c.value;
+    for (std::size_t at = value.find('\n'); at != std::string::npos; at = value.find('\n', at + 2)) {
+      value.replace(at, 1, "\\n");
+    }
+    std::cout << c.id.to_string() << "  " << (c.is_default ? "default" : "-") << "  " << value << "\n";
+  }
+  return 0;
+}
+
+int run_service_contact_update(const std::string& config_path, const ServiceItemOptions& options) {
+  auto kind = contact_kind(options);
+  if (!kind) return fail(kind.error());
+  auto id = item_id(options);
+  if (!id) return fail(id.error());
+  auto item = open_service_item(config_path, options);
+  if (!item) return fail(item.error());
+  auto contacts = item->context.store->service_contacts(item->service.id, *kind);
+  if (!contacts) return fail(contacts.error());
+  auto it = std::find_if(contacts->begin(), contacts->end(), [&](const auto& c) { return c.id == *id; });
+  if (it == contacts->end()) return fail(not_found("no " + options.kind + " " + options.id + " in this service"));
+  auto updated = domain::Admin(*item->context.store)
+                     .update_contact(item->service.id, *kind, *id, options.value.value_or(it->value),
+                                     options.is_default.value_or(it->is_default));
+  if (!updated) return fail(updated.error());
+  return audited(*item, "service.contact_updated",
+                 {{"kind", options.kind}, {"contact_id", options.id}, {"default", updated->is_default ? "yes" : "no"}});
+}
+
+int run_service_contact_remove(const std::string& config_path, const ServiceItemOptions& options) {
+  auto kind = contact_kind(options);
+  if (!kind) return fail(kind.error());
+  auto id = item_id(options);
+  if (!id) return fail(id.error());
+  auto item = open_service_item(config_path, options);
+  if (!item) return fail(item.error());
+  if (auto removed = domain::Admin(*item->context.store).remove_contact(item->service.id, *kind, *id); !removed) {
+    return fail(removed.error());
+  }
+  return audited(*item, "service.contact_removed", {{"kind", options.kind}, {"contact_id", options.id}});
+}
+
+int run_service_callbacks(const std::string& config_path, const ServiceItemOptions& options) {
+  auto item = open_service_item(config_path, options);
+  if (!item) return fail(item.error());
+  for (auto kind : {store::CallbackKind::kDeliveryStatus, store::CallbackKind::kInboundSms}) {
+    auto callback = item->context.store->find_service_callback(item->service.id, kind);
+    if (!callback) return fail(callback.error());
+    if (!*callback) continue;
+    crypto::wipe_string((*callback)->bearer_token);
+    std::cout << store::callback_kind_name(kind) << "  " << (*callback)->url << "  "
+              << format_timestamp((*callback)->updated_at) << "\n";
+  }
+  return 0;
+}
+
+int run_service_callback_remove(const std::string& config_path, const ServiceItemOptions& options) {
+  auto kind = callback_kind(options);
+  if (!kind) return fail(kind.error());
+  auto item = open_service_item(config_path, options);
+  if (!item) return fail(item.error());
+  if (auto removed = domain::Admin(*item->context.store).remove_callback(item->service.id, *kind); !removed) {
+    return fail(removed.error());
+  }
+  return audited(*item, "service.callback_removed", {{"kind", options.kind}});
 }
 
 int run_letters_check(const std::string& config_path) {

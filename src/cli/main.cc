@@ -105,6 +105,32 @@ int main(int argc, char** argv) {
   service_contact->add_option("--kind", contact_kind, "sms_sender, email_reply_to or letter_contact")->required();
   service_contact->add_option("--value", contact_value, "the sender id, address or contact block")->required();
   service_contact->add_flag("--default", contact_default, "make it the service's default of its kind");
+  ServiceItemOptions item;
+  auto* service_guests = service_cmd->add_subcommand("guest-list", "print the guest list: id, type, recipient, added");
+  service_guests->add_option("--service", item.service, "service id or name")->required();
+  auto* service_guest_remove = service_cmd->add_subcommand("remove-from-guest-list", "remove a guest-list entry");
+  service_guest_remove->add_option("--service", item.service, "service id or name")->required();
+  service_guest_remove->add_option("--id", item.id, "the entry's id (from guest-list)")->required();
+  auto* service_contacts = service_cmd->add_subcommand("contacts", "print the contacts of a kind: id, default, value");
+  service_contacts->add_option("--service", item.service, "service id or name")->required();
+  service_contacts->add_option("--kind", item.kind, "sms_sender, email_reply_to or letter_contact")->required();
+  auto* service_contact_update =
+      service_cmd->add_subcommand("update-contact", "change a contact's value or whether it is the default");
+  service_contact_update->add_option("--service", item.service, "service id or name")->required();
+  service_contact_update->add_option("--kind", item.kind, "sms_sender, email_reply_to or letter_contact")->required();
+  service_contact_update->add_option("--id", item.id, "the contact's id")->required();
+  service_contact_update->add_option("--value", item.value, "its new value");
+  service_contact_update->add_option("--default", item.is_default, "whether it is the default (true/false)");
+  auto* service_contact_remove = service_cmd->add_subcommand(
+      "remove-contact", "remove a contact (a default one only when it is the last of its kind)");
+  service_contact_remove->add_option("--service", item.service, "service id or name")->required();
+  service_contact_remove->add_option("--kind", item.kind, "sms_sender, email_reply_to or letter_contact")->required();
+  service_contact_remove->add_option("--id", item.id, "the contact's id")->required();
+  auto* service_callbacks = service_cmd->add_subcommand("callbacks", "print the service's callbacks: kind, URL, set");
+  service_callbacks->add_option("--service", item.service, "service id or name")->required();
+  auto* service_callback_remove = service_cmd->add_subcommand("remove-callback", "stop a kind of callback");
+  service_callback_remove->add_option("--service", item.service, "service id or name")->required();
+  service_callback_remove->add_option("--kind", item.kind, "delivery_status or inbound_sms")->required();
 
   auto* retention_cmd = app.add_subcommand("retention", "personal-data retention");
   retention_cmd->require_subcommand(1);
@@ -408,6 +434,13 @@ int main(int argc, char** argv) {
     return run_service_set_callback(config, callback_service, callback_kind, callback_url, callback_token_file);
   }
   if (*service_contact) return run_service_contact_add(config, contact_service, contact_kind, contact_value, contact_default);
+  if (*service_guests) return run_service_guest_list(config, item);
+  if (*service_guest_remove) return run_service_guest_list_remove(config, item);
+  if (*service_contacts) return run_service_contacts(config, item);
+  if (*service_contact_update) return run_service_contact_update(config, item);
+  if (*service_contact_remove) return run_service_contact_remove(config, item);
+  if (*service_callbacks) return run_service_callbacks(config, item);
+  if (*service_callback_remove) return run_service_callback_remove(config, item);
   if (*retention_run) return run_retention(config, retention_now);
   if (*letters_check) return run_letters_check(config);
   if (*subject_find) return run_subject_find(config, subject);

@@ -102,15 +102,14 @@ Result<void> Admin::set_retention(ServiceId service, int days) {
   return store_.set_service_retention(service, days);
 }
 
-Result<store::ServiceContact> Admin::add_contact(ServiceId service, store::ContactKind kind, const std::string& value,
-                                                 bool is_default, Timestamp now) {
+Result<std::string> Admin::contact_value(store::ContactKind kind, const std::string& value) {
   if (value.empty() || value.size() > 1000) return invalid_argument("a contact must be 1 to 1000 characters");
-  std::string stored = value;
   if (kind == store::ContactKind::kEmailReplyTo) {
     auto address = validate_email_address(value);
     if (!address) return invalid_argument("a reply-to address must be a valid email address");
-    stored = *address;
-  } else if (kind == store::ContactKind::kSmsSender) {
+    return *address;
+  }
+  if (kind == store::ContactKind::kSmsSender) {
     // GOV.UK: 3 to 11 letters and digits, or a phone number.
     const bool alphanumeric =
         value.size() >= 3 && value.size() <= 11 &&
@@ -119,9 +118,46 @@ Result<store::ServiceContact> Admin::add_contact(ServiceId service, store::Conta
       return invalid_argument("a sender id must be 3 to 11 letters and digits, or a phone number");
     }
   }
-  store::ServiceContact contact{crypto::random_uuid(), service, kind, std::move(stored), is_default, now};
+  return value;
+}
+
+Result<store::ServiceContact> Admin::add_contact(ServiceId service, store::ContactKind kind, const std::string& value,
+                                                 bool is_default, Timestamp now) {
+  auto stored = contact_value(kind, value);
+  if (!stored) return stored.error();
+  store::ServiceContact contact{crypto::random_uuid(), service, kind, std::move(*stored), is_default, now};
   HERALD_TRY(store_.add_service_contact(contact));
   return contact;
+}
+
+Result<store::ServiceContact> Admin::update_contact(ServiceId service, store::ContactKind kind, Uuid id,
+                                                    const std::string& value, bool is_default) {
+  auto stored = contact_value(kind, value);
+  if (!stored) return stored.error();
+  auto contacts = store_.service_contacts(service, kind);
+  if (!contacts) return contacts.error();
+  for (store::ServiceContact& c : *contacts) {
+    if (c.id != id) continue;
+    c.value = std::move(*stored);
+    c.is_default = is_default;
+    HERALD_TRY(store_.update_service_contact(c));
+    return c;
+  }
+  return not_found("no such contact");
+}
+
+Result<void> Admin::remove_contact(ServiceId service, store::ContactKind kind, Uuid id) {
+  auto contacts = store_.service_contacts(service, kind);
+  if (!contacts) return contacts.error();
+  auto it = std::find_if(contacts->begin(), contacts->end(), [&](const auto& c) { return c.id == id; });
+  if (it == contacts->end()) return not_found("no such contact");
+  if (it->is_default && contacts->size() > 1) {
+    return failed_precondition("the default cannot be removed while there are others: make another the default first");
+  }
+  auto removed = store_.remove_service_contact(service, id);
+  if (!removed) return removed.error();
+  if (!*removed) return not_found("no such contact");
+  return ok();
 }
 
 Result<void> Admin::set_callback(ServiceId service, store::CallbackKind kind, const std::string& url,
@@ -134,7 +170,23 @@ Result<void> Admin::set_callback(ServiceId service, store::CallbackKind kind, co
   return saved;
 }
 
-Result<void> Admin::add_to_guest_list(ServiceId service, const std::string& recipient, Timestamp now) {
+Result<void> Admin::remove_callback(ServiceId service, store::CallbackKind kind) {
+  auto removed = store_.delete_service_callback(service, kind);
+  if (!removed) return removed.error();
+  if (!*removed) return not_found("no such callback");
+  return ok();
+}
+
+Result<std::vector<store::GuestListEntry>> Admin::guest_list(ServiceId service) { return store_.guest_list(service); }
+
+Result<void> Admin::remove_from_guest_list(ServiceId service, Uuid id) {
+  auto removed = store_.remove_guest_list_entry(service, id);
+  if (!removed) return removed.error();
+  if (!*removed) return not_found("no such guest list entry");
+  return ok();
+}
+
+Result<store::GuestListEntry> Admin::add_to_guest_list(ServiceId service, const std::string& recipient, Timestamp now) {
   store::GuestListEntry entry;
   entry.id = crypto::random_uuid();
   entry.service = service;
@@ -144,7 +196,8 @@ Result<void> Admin::add_to_guest_list(ServiceId service, const std::string& reci
   entry.recipient_type = std::move(parsed->type);
   entry.recipient = std::move(parsed->value);
   entry.recipient_normalised = std::move(parsed->normalised);
-  return store_.add_guest_list_entry(entry);
+  HERALD_TRY(store_.add_guest_list_entry(entry));
+  return entry;
 }
 
 Result<Recipient> parse_recipient(std::string_view text) {

@@ -92,14 +92,28 @@ class Admin {
   // address, stored as validated) or letter contact block; 1 to 1000 characters.
   Result<store::ServiceContact> add_contact(ServiceId service, store::ContactKind kind, const std::string& value,
                                             bool is_default, Timestamp now);
+  // Changes a contact's value (checked as add_contact checks it) and whether it is the default.
+  // kNotFound: the service has no such contact of that kind.
+  Result<store::ServiceContact> update_contact(ServiceId service, store::ContactKind kind, Uuid id,
+                                               const std::string& value, bool is_default);
+  // Removes a contact. As GOV.UK Notify, the default of a kind goes only when it is the last of
+  // that kind (kFailedPrecondition otherwise: make another the default first). kNotFound: the
+  // service has no such contact of that kind. Letter templates naming it fall back to the default.
+  Result<void> remove_contact(ServiceId service, store::ContactKind kind, Uuid id);
   // Where the service is told of statuses or received texts. `url` must be https:// (the caller
   // checks where it resolves: that is the network's business); the bearer token at least 10
   // characters. Stored sealed; `token` is the caller's to wipe.
   Result<void> set_callback(ServiceId service, store::CallbackKind kind, const std::string& url,
                             const std::string& token, Timestamp now);
+  // No more callbacks of that kind (kNotFound: there was none).
+  Result<void> remove_callback(ServiceId service, store::CallbackKind kind);
   // A team member's or guest's email address or mobile number: team keys, and services in trial
-  // mode, may send to them (and only them).
-  Result<void> add_to_guest_list(ServiceId service, const std::string& recipient, Timestamp now);
+  // mode, may send to them (and only them). The entry as stored.
+  Result<store::GuestListEntry> add_to_guest_list(ServiceId service, const std::string& recipient, Timestamp now);
+  // The service's guest list, oldest first.
+  Result<std::vector<store::GuestListEntry>> guest_list(ServiceId service);
+  // kNotFound: the service has no such entry.
+  Result<void> remove_from_guest_list(ServiceId service, Uuid id);
   // Finds a service by id or by exact name.
   Result<store::ServiceRecord> find_service(const std::string& id_or_name);
   Result<CreatedApiKey> create_api_key(ServiceId service, store::KeyType type,
@@ -113,6 +127,8 @@ class Admin {
                                                 Timestamp now);
 
  private:
+  // A contact's value as stored (an email address as validated), or kInvalidArgument.
+  static Result<std::string> contact_value(store::ContactKind kind, const std::string& value);
   // Postage and letter contact are for letter templates, and the contact must be the service's.
   Result<void> check_letter_options(const store::TemplateRecord& record);
   store::ServiceDirectory& store_;

@@ -112,6 +112,22 @@ Result<HttpsUrl> parse_https_url(std::string_view url) {
   return out;
 }
 
+Result<HttpsUrl> check_destination(std::string_view url, AddressPolicy policy, const Resolver& resolver) {
+  auto parsed = parse_https_url(url);
+  if (!parsed) return parsed.error();
+  if (policy != AddressPolicy::kPublicOnly) return parsed;
+  auto addresses = resolver ? resolver(parsed->host, parsed->port) : system_resolve(parsed->host, parsed->port);
+  if (!addresses || addresses->empty()) return invalid_argument("cannot resolve " + parsed->host);
+  for (const auto& address : *addresses) {
+    const auto* sa = reinterpret_cast<const sockaddr*>(&address);
+    if (!is_public_address(sa)) {
+      return invalid_argument(parsed->host + " resolves to " + address_text(sa) +
+                              ", which is not a public address (callbacks.allow_private_addresses allows it)");
+    }
+  }
+  return parsed;
+}
+
 Result<HttpResponse> https_request(std::string_view method, std::string_view url, const Headers& headers,
                                    std::string_view body, const HttpClientOptions& options) {
   auto parsed = parse_https_url(url);

@@ -27,6 +27,10 @@ struct HttpsUrl {
 
 // Only https:// URLs without user info; the fragment is dropped. kInvalidArgument otherwise.
 Result<HttpsUrl> parse_https_url(std::string_view url);
+// Where a URL an operator or service saves (a callback) leads, checked when it is saved: an
+// https:// URL whose host resolves, and (under kPublicOnly) only to public addresses. The check
+// on every connection still stands (DNS may change). kInvalidArgument saying what is wrong.
+Result<HttpsUrl> check_destination(std::string_view url, AddressPolicy policy, const Resolver& resolver = {});
 
 struct HttpClientOptions {
   std::chrono::milliseconds timeout{5000};  // connect, and each read and write

@@ -62,15 +62,32 @@ class ServiceDirectory {
   // Adds a sender id, reply-to address or letter contact block; when it is the default, the
   // service's previous default of that kind stops being one.
   virtual Result<void> add_service_contact(const ServiceContact& contact) = 0;
+  // Changes the value of the service's contact `contact.id` (of `contact.kind`) and whether it is
+  // the default: when it becomes the default, the service's previous default of that kind stops
+  // being one; when it stops being the default, the kind has none. Its creation time stays.
+  // kNotFound: the service has no such contact of that kind.
+  virtual Result<void> update_service_contact(const ServiceContact& contact) = 0;
+  // Deletes the service's contact (any kind): it is no longer listed, so a request or template
+  // naming it gets what an unknown id gets. false: the service has no such contact.
+  virtual Result<bool> remove_service_contact(ServiceId service, Uuid id) = 0;
   // Sets (or replaces) the service's callback of that kind; the token is sealed.
   virtual Result<void> set_service_callback(const ServiceCallback& callback) = 0;
   virtual Result<std::optional<ServiceCallback>> find_service_callback(ServiceId service, CallbackKind kind) = 0;
+  // Deletes the service's callback of that kind (false: it had none). Callbacks still due find
+  // none and are dropped, as for a service that never set one.
+  virtual Result<bool> delete_service_callback(ServiceId service, CallbackKind kind) = 0;
   // The service's contacts of one kind, oldest first.
   virtual Result<std::vector<ServiceContact>> service_contacts(ServiceId service, ContactKind kind) = 0;
   // Team members and guest list:
   virtual Result<void> add_guest_list_entry(const GuestListEntry& entry) = 0;
   // Whether the service lists this recipient (compared by blind index, no plaintext scan).
   virtual Result<bool> on_guest_list(ServiceId service, std::string_view recipient_normalised) = 0;
+  // The service's whole guest list, recipients opened, oldest first (ties by id). An entry whose
+  // data key is gone is left out.
+  virtual Result<std::vector<GuestListEntry>> guest_list(ServiceId service) = 0;
+  // Deletes one entry of the service's guest list (its blind-index entry with it). false: the
+  // service has no such entry.
+  virtual Result<bool> remove_guest_list_entry(ServiceId service, Uuid id) = 0;
 };
 
 // Notifications: accepted, claimed for delivery, their outcomes and receipts, listed; and

@@ -104,6 +104,63 @@ TEST_F(AdminRules, CallbacksNeedHttpsAndALongEnoughToken) {
   auto saved = store_.find_service_callback(service_.id, CallbackKind::kDeliveryStatus);
   ASSERT_TRUE(saved && *saved);
   EXPECT_EQ((*saved)->bearer_token, "0123456789");
+
+  ASSERT_TRUE(admin_.remove_callback(service_.id, CallbackKind::kDeliveryStatus));
+  EXPECT_FALSE(*store_.find_service_callback(service_.id, CallbackKind::kDeliveryStatus));
+  auto again = admin_.remove_callback(service_.id, CallbackKind::kDeliveryStatus);
+  ASSERT_FALSE(again);
+  EXPECT_EQ(again.error().code, ErrorCode::kNotFound);
+}
+
+TEST_F(AdminRules, ContactsChangeUnderTheSameRulesAndTheDefaultGoesLast) {
+  using store::ContactKind;
+  auto first = admin_.add_contact(service_.id, ContactKind::kEmailReplyTo, "help@example.com", true, clock_.now());
+  auto second = admin_.add_contact(service_.id, ContactKind::kEmailReplyTo, "other@example.com", false, clock_.now());
+  ASSERT_TRUE(first && second);
+  EXPECT_FALSE(admin_.update_contact(service_.id, ContactKind::kEmailReplyTo, second->id, "not an address", false))
+      << "checked as when added";
+  auto changed = admin_.update_contact(service_.id, ContactKind::kEmailReplyTo, second->id, "New@Example.com", true);
+  ASSERT_TRUE(changed) << changed.error().message;
+  EXPECT_EQ(changed->value, "New@Example.com");
+  auto listed = *store_.service_contacts(service_.id, ContactKind::kEmailReplyTo);
+  ASSERT_EQ(listed.size(), 2u);
+  EXPECT_FALSE(listed[0].is_default) << "one default of a kind";
+  EXPECT_TRUE(listed[1].is_default);
+  // Another kind, or another service: not found.
+  EXPECT_EQ(admin_.update_contact(service_.id, ContactKind::kSmsSender, second->id, "CLINIC", true).error().code,
+            ErrorCode::kNotFound);
+  auto other = admin_.create_service("Other", clock_.now());
+  ASSERT_TRUE(other);
+  EXPECT_EQ(admin_.remove_contact(other->id, ContactKind::kEmailReplyTo, first->id).error().code, ErrorCode::kNotFound);
+
+  // GOV.UK's rule: the default goes only when it is the last of its kind.
+  EXPECT_EQ(admin_.remove_contact(service_.id, ContactKind::kEmailReplyTo, second->id).error().code,
+            ErrorCode::kFailedPrecondition);
+  ASSERT_TRUE(admin_.remove_contact(service_.id, ContactKind::kEmailReplyTo, first->id));
+  ASSERT_TRUE(admin_.remove_contact(service_.id, ContactKind::kEmailReplyTo, second->id));
+  EXPECT_TRUE(store_.service_contacts(service_.id, ContactKind::kEmailReplyTo)->empty());
+}
+
+TEST_F(AdminRules, TheGuestListIsListedAndEntriesRemoved) {
+  auto email = admin_.add_to_guest_list(service_.id, "Guest@Example.org", clock_.now());
+  ASSERT_TRUE(email) << email.error().message;
+  clock_.advance(std::chrono::seconds(1));
+  auto phone = admin_.add_to_guest_list(service_.id, "07700 900123", clock_.now());
+  ASSERT_TRUE(phone);
+  EXPECT_FALSE(admin_.add_to_guest_list(service_.id, "nobody", clock_.now()));
+  auto listed = admin_.guest_list(service_.id);
+  ASSERT_TRUE(listed);
+  ASSERT_EQ(listed->size(), 2u);
+  EXPECT_EQ((*listed)[0].recipient_type, "email");
+  EXPECT_EQ((*listed)[1].recipient, "07700 900123");
+
+  auto other = admin_.create_service("Other", clock_.now());
+  ASSERT_TRUE(other);
+  EXPECT_EQ(admin_.remove_from_guest_list(other->id, email->id).error().code, ErrorCode::kNotFound);
+  ASSERT_TRUE(admin_.remove_from_guest_list(service_.id, email->id));
+  EXPECT_FALSE(*store_.on_guest_list(service_.id, email->recipient_normalised));
+  EXPECT_TRUE(*store_.on_guest_list(service_.id, phone->recipient_normalised));
+  EXPECT_EQ(admin_.remove_from_guest_list(service_.id, email->id).error().code, ErrorCode::kNotFound);
 }
 
 }  // namespace

@@ -962,10 +962,151 @@ def test_a_routing_plan_is_built_from_the_services_templates_and_versioned():
         assert saved == [("routing_plan.created", "1"), ("routing_plan.versioned", "2")], saved
 
 
+def test_settings_pages_change_senders_the_guest_list_and_callbacks():
+    with Workspace() as ws:
+        herald, port, link, mine, other = started(ws)  # Ada may send in Clinic A; nothing in B
+        herald.create_nhs_client(mine)
+        browser = signed_in_browser(herald, port, link)
+        csrf = hidden(browser.get("/")[2], "csrf_token")
+        base = "/services/" + mine
+        assert browser.get(base + "/contacts/reply-to")[0] == 403, "send only: no settings"
+        assert browser.get(base + "/guest-list")[0] == 403 and browser.get(base + "/callbacks")[0] == 403
+        herald.run_cli("user", "grant", "--email", "ada@example.org", "--service", mine, "--permissions",
+                       "manage_settings,manage_api_keys")
+
+        def contacts(kind):
+            return [line.split("  ") for line in herald.run_cli("service", "contacts", "--service", mine, "--kind",
+                                                                kind).splitlines()]
+
+        # Reply-to addresses: added, checked, made the default, removed (the default only when last).
+        status, _, page = browser.get(base + "/contacts/reply-to")
+        assert status == 200 and "no reply-to email address yet" in page, page
+        status, _, page = browser.post(base + "/contacts/reply-to", {"csrf_token": csrf, "value": "not an address"})
+        assert status == 400 and "A reply-to address must be a valid email address" in page, page
+        assert browser.post(base + "/contacts/reply-to", {"csrf_token": csrf, "value": "help@example.org",
+                                                          "default": "yes"})[0] == 303
+        assert browser.post(base + "/contacts/reply-to", {"csrf_token": csrf, "value": "other@example.org"})[0] == 303
+        [first, second] = contacts("email_reply_to")
+        assert first[1:] == ["default", "help@example.org"] and second[1:] == ["-", "other@example.org"], (first,
+                                                                                                           second)
+        status, _, page = browser.get(base + "/contacts/reply-to/" + second[0])
+        assert status == 200 and 'value="other@example.org"' in page, page
+        assert browser.post(base + "/contacts/reply-to/" + second[0], {"csrf_token": csrf, "value": "other@example.org",
+                                                                       "default": "yes"})[0] == 303
+        assert [c[1] for c in contacts("email_reply_to")] == ["-", "default"]
+        status, _, page = browser.post(base + "/contacts/reply-to/%s/remove" % second[0], {"csrf_token": csrf})
+        assert status == 400 and "The default cannot be removed while there are others" in page, page
+        assert browser.post(base + "/contacts/reply-to/%s/remove" % first[0], {"csrf_token": csrf})[0] == 303
+        assert [c[0] for c in contacts("email_reply_to")] == [second[0]]
+        # Another service's pages, another kind's path and an unknown kind: not found.
+        assert browser.get("/services/%s/contacts/reply-to" % other)[0] == 404
+        assert browser.get(base + "/contacts/sms-senders/" + second[0])[0] == 404
+        assert browser.get(base + "/contacts/fax-numbers")[0] == 404
+        assert browser.post("/services/%s/contacts/reply-to/%s/remove" % (other, second[0]),
+                            {"csrf_token": csrf})[0] == 404
+        assert browser.post(base + "/contacts/reply-to/%s/remove" % second[0], {})[0] == 403, "no CSRF token"
+        assert browser.post(base + "/contacts/reply-to/%s/remove" % second[0], {"csrf_token": csrf})[0] == 303
+        assert contacts("email_reply_to") == []
+
+        status, _, page = browser.post(base + "/contacts/sms-senders", {"csrf_token": csrf, "value": "x"})
+        assert status == 400 and "3 to 11 letters and digits" in page, page
+        assert 'name="default" type="checkbox" value="yes" checked' in browser.get(base + "/contacts/sms-senders")[2], \
+            "the first is offered as the default"
+        assert browser.post(base + "/contacts/sms-senders", {"csrf_token": csrf, "value": "CLINIC"})[0] == 303
+        assert [c[1:] for c in contacts("sms_sender")] == [["-", "CLINIC"]], "only when ticked"
+        assert browser.post(base + "/contacts/letter-contacts", {"csrf_token": csrf, "value": "Clinic A\n1 High St",
+                                                                 "default": "yes"})[0] == 303
+        assert "Clinic A<br>1 High St" in browser.get(base + "/contacts/letter-contacts")[2]
+
+        # The guest list: people added and removed; the list holds them, the audit log only ids.
+        status, _, page = browser.post(base + "/guest-list", {"csrf_token": csrf, "recipient": "nope"})
+        assert status == 400 and "Enter a valid email address or mobile number" in page, page
+        for who in ("guest.canary@example.org", "07700 900123"):
+            assert browser.post(base + "/guest-list", {"csrf_token": csrf, "recipient": who})[0] == 303
+        status, _, page = browser.get(base + "/guest-list")
+        assert status == 200 and "guest.canary@example.org" in page and "07700 900123" in page, page
+        listed = herald.run_cli("service", "guest-list", "--service", mine).splitlines()
+        assert [line.split("  ")[1:3] for line in listed] == [["email", "guest.canary@example.org"],
+                                                              ["mobile", "07700 900123"]], listed
+        entry = listed[0].split()[0]
+        assert browser.post("/services/%s/guest-list/%s/remove" % (other, entry), {"csrf_token": csrf})[0] == 404
+        assert browser.post(base + "/guest-list/%s/remove" % entry, {"csrf_token": csrf})[0] == 303
+        assert "guest.canary" not in herald.run_cli("service", "guest-list", "--service", mine)
+        assert browser.post(base + "/guest-list/%s/remove" % entry, {"csrf_token": csrf})[0] == 404
+
+        # Callbacks: the URL must lead to a public address; the token is never shown again.
+        status, _, page = browser.get(base + "/callbacks")
+        assert status == 200 and page.count("Not set.") == 2, page
+        form = {"csrf_token": csrf, "delivery-receipts-url": "https://127.0.0.1/callback",
+                "delivery-receipts-token": "a-secret-token-1234"}
+        status, _, page = browser.post(base + "/callbacks/delivery-receipts", form)
+        assert status == 400 and "not a public address" in page and "a-secret-token" not in page, page
+        status, _, page = browser.post(base + "/callbacks/delivery-receipts",
+                                       dict(form, **{"delivery-receipts-url": "https://1.1.1.1/callback",
+                                                     "delivery-receipts-token": "short"}))
+        assert status == 400 and "The bearer token must be at least 10 characters" in page, page
+        # Saved, never called: this test sends nothing.
+        assert browser.post(base + "/callbacks/delivery-receipts",
+                            dict(form, **{"delivery-receipts-url": "https://1.1.1.1/callback"}))[0] == 303
+        status, _, page = browser.get(base + "/callbacks")
+        assert "https://1.1.1.1/callback" in page and "a-secret-token" not in page and page.count("Not set.") == 1
+        assert herald.run_cli("service", "callbacks", "--service", mine).startswith(
+            "delivery_status  https://1.1.1.1/callback  ")
+        assert browser.post(base + "/callbacks/delivery-receipts/remove", {"csrf_token": csrf})[0] == 303
+        assert herald.run_cli("service", "callbacks", "--service", mine) == ""
+
+        # An NHS Notify receiver: its key shown once.
+        status, _, page = browser.get(base + "/nhs-callbacks")
+        assert status == 200 and "No receivers" in page, page
+        client_id = hidden(page, "client")
+        receiver = {"csrf_token": csrf, "client": client_id, "kind": "channel", "url": "https://127.0.0.1/nhs",
+                    "header": "x-api-key"}
+        status, _, page = browser.post(base + "/nhs-callbacks", receiver)
+        assert status == 400 and "not a public address" in page, page
+        status, _, page = browser.post(base + "/nhs-callbacks", dict(receiver, url="https://1.1.1.1/nhs"))
+        key = re.search(r'<code id="receiver-key">([^<]+)</code>', page)
+        assert status == 201 and key and "Channel status" in page, page
+        assert key.group(1) not in browser.get(base + "/nhs-callbacks")[2], "shown once"
+        target = herald.run_cli("nhs", "callback", "list", "--client", client_id).split()[0]
+        assert browser.post("/services/%s/nhs-callbacks/%s/remove" % (other, target), {"csrf_token": csrf})[0] == 404
+        assert browser.post(base + "/nhs-callbacks/%s/remove" % target, {"csrf_token": csrf})[0] == 303
+        assert herald.run_cli("nhs", "callback", "list", "--client", client_id) == ""
+        assert browser.post(base + "/nhs-callbacks/dead/1/replay", {"csrf_token": csrf})[0] == 404
+
+        # The same changes from the shell.
+        [letter] = contacts("letter_contact")
+        herald.run_cli("service", "update-contact", "--service", mine, "--kind", "letter_contact", "--id", letter[0],
+                       "--value", "Clinic A", "--default", "false")
+        assert contacts("letter_contact") == [[letter[0], "-", "Clinic A"]], contacts("letter_contact")
+        herald.run_cli("service", "remove-contact", "--service", mine, "--kind", "letter_contact", "--id", letter[0])
+        assert contacts("letter_contact") == []
+        phone = herald.run_cli("service", "guest-list", "--service", mine).split()[0]
+        herald.run_cli("service", "remove-from-guest-list", "--service", mine, "--id", phone)
+        assert herald.run_cli("service", "guest-list", "--service", mine) == ""
+        code, _, err = herald.run_cli("service", "remove-callback", "--service", mine, "--kind", "inbound_sms",
+                                      check=False)
+        assert code != 0 and "no such callback" in err, (code, err)
+
+        herald.stop()
+        audit = [json.loads(l) for l in herald.run_cli("audit", "export").splitlines()]
+        actions = [e["action"] for e in audit if e.get("action", "").startswith(("service.", "nhs_callback."))]
+        for action in ("service.contact_added", "service.contact_updated", "service.contact_removed",
+                       "service.guest_list_added", "service.guest_list_removed", "service.callback_set",
+                       "service.callback_removed", "nhs_callback.added", "nhs_callback.removed"):
+            assert action in actions, (action, actions)
+        assert "guest.canary" not in json.dumps(audit) and "a-secret-token" not in json.dumps(audit)
+        for name in os.listdir(herald.dir):
+            if name.startswith("herald.db"):
+                with open(os.path.join(herald.dir, name), "rb") as f:
+                    data = f.read()
+                    assert b"guest.canary" not in data and b"a-secret-token" not in data, name
+
+
 if __name__ == "__main__":
     run_tests([test_enrol_sign_in_and_see_only_your_services, test_repeated_failures_lock_the_account,
                test_user_commands_list_disable_and_relink, test_service_pages_answer_only_members_with_the_permission,
                test_sending_a_list_checks_every_row_first_then_sends_the_rest,
                test_a_data_request_exports_then_erases_one_person_in_one_service,
                test_a_template_that_asks_sends_a_hosted_unsubscribe_link_and_the_service_sees_the_requests,
-               test_a_routing_plan_is_built_from_the_services_templates_and_versioned])
+               test_a_routing_plan_is_built_from_the_services_templates_and_versioned,
+               test_settings_pages_change_senders_the_guest_list_and_callbacks])

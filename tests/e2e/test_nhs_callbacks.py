@@ -12,12 +12,14 @@ Usage: test_nhs_callbacks.py /path/to/herald
 """
 import json
 import os
+import re
 import sys
 import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(HERE, "..", "tools"))
-from harness import Herald, SmtpSink, Workspace, run_tests  # noqa: E402
+from harness import Herald, SmtpSink, Workspace, run_tests, wait_for_file  # noqa: E402
+from test_admin import Browser, enrol, hidden  # noqa: E402
 from nhs_callback_receiver import NhsCallbackReceiver, spki_sha256  # noqa: E402
 from sms_provider import self_signed  # noqa: E402
 
@@ -109,7 +111,17 @@ def test_callbacks_are_signed_retried_dead_lettered_and_replayed():
         assert any("pinned key mismatch" in line for line in dead), dead
         assert not [c for c in channels.calls if c[0][":path"].startswith("/elsewhere")], "a wrong pin sends nothing"
         channel_dead = [line for line in dead if "HTTP 400" in line][0]
-        herald.run_cli("nhs", "callback", "replay", "--id", channel_dead.split()[0])
+        # The service's team sees them in the admin UI and sends the channel one again from there
+        # (`herald nhs callback replay --id` does the same from the shell).
+        browser = admin_browser(herald, service_id)
+        base = "/services/" + service_id
+        status, _, page = browser.get(base + "/nhs-callbacks")
+        assert status == 200 and "Given up on" in page and "HTTP 400" in page, page
+        assert "pinned key mismatch" in page and channels.url in page, page
+        assert AGREED_KEY not in page and messages.api_key not in page, "receivers' keys are never shown again"
+        status, _, _ = browser.post(base + "/nhs-callbacks/dead/%s/replay" % channel_dead.split()[0],
+                                    {"csrf_token": hidden(page, "csrf_token")})
+        assert status == 303, status
         calls = channels.wait_for(lambda calls: any(s == 202 for _, _, s in calls))
         [item] = channels.items()[0]["data"]
         assert item["type"] == "ChannelStatus" and item["attributes"]["channel"] == "email", item
@@ -119,6 +131,17 @@ def test_callbacks_are_signed_retried_dead_lettered_and_replayed():
         assert "pinned key mismatch" in dead[0], dead
         herald.run_cli("nhs", "callback", "remove", "--target", pinned_wrong.split()[0])
         assert wait_for_dead(herald, client_id, 0) == []
+
+
+def admin_browser(herald, service_id):
+    """A team member who manages the service's API integration, signed in to the admin UI."""
+    out = herald.run_cli("user", "create", "--email", "ops@example.org", "--name", "Ops")
+    link = re.search(r"/enrol/(\S+)", out).group(1)
+    herald.run_cli("user", "grant", "--email", "ops@example.org", "--service", service_id, "--permissions",
+                   "manage_api_keys")
+    browser = Browser(herald, int(wait_for_file(os.path.join(herald.dir, "ready.admin"))))
+    enrol(browser, link, email="ops@example.org")
+    return browser
 
 
 def wait_for_dead(herald, client_id, n, timeout=30):

@@ -280,6 +280,25 @@ class MemoryStore final : public store::Store {
     contacts_.push_back(contact);
     return ok();
   }
+  Result<void> update_service_contact(const store::ServiceContact& contact) override {
+    std::lock_guard lock(mutex_);
+    auto it = std::find_if(contacts_.begin(), contacts_.end(), [&](const auto& c) {
+      return c.id == contact.id && c.service == contact.service && c.kind == contact.kind;
+    });
+    if (it == contacts_.end()) return not_found("contact");
+    if (contact.is_default) {
+      for (auto& c : contacts_) {
+        if (c.service == contact.service && c.kind == contact.kind) c.is_default = false;
+      }
+    }
+    it->value = contact.value;
+    it->is_default = contact.is_default;
+    return ok();
+  }
+  Result<bool> remove_service_contact(ServiceId service, Uuid id) override {
+    std::lock_guard lock(mutex_);
+    return std::erase_if(contacts_, [&](const auto& c) { return c.id == id && c.service == service; }) > 0;
+  }
   Result<std::vector<store::ServiceContact>> service_contacts(ServiceId service, store::ContactKind kind) override {
     std::lock_guard lock(mutex_);
     std::vector<store::ServiceContact> out;
@@ -317,6 +336,10 @@ class MemoryStore final : public store::Store {
     auto it = callbacks_.find({service, kind});
     if (it == callbacks_.end()) return std::optional<store::ServiceCallback>();
     return std::optional(it->second);
+  }
+  Result<bool> delete_service_callback(ServiceId service, store::CallbackKind kind) override {
+    std::lock_guard lock(mutex_);
+    return callbacks_.erase({service, kind}) > 0;
   }
   Result<std::vector<store::NotificationRecord>> claim_callbacks(int limit, Timestamp now, Duration lease) override {
     std::lock_guard lock(mutex_);
@@ -359,6 +382,24 @@ class MemoryStore final : public store::Store {
     return std::any_of(guest_list_.begin(), guest_list_.end(), [&](const auto& e) {
       return e.service == service && e.recipient_normalised == recipient_normalised;
     });
+  }
+  // As the backends read them back: the normalised form is never stored (only its blind index).
+  Result<std::vector<store::GuestListEntry>> guest_list(ServiceId service) override {
+    std::lock_guard lock(mutex_);
+    std::vector<store::GuestListEntry> out;
+    for (const auto& entry : guest_list_) {
+      if (entry.service != service) continue;
+      out.push_back(entry);
+      out.back().recipient_normalised.clear();
+    }
+    std::sort(out.begin(), out.end(), [](const auto& a, const auto& b) {
+      return std::make_pair(a.created_at, a.id.to_string()) < std::make_pair(b.created_at, b.id.to_string());
+    });
+    return out;
+  }
+  Result<bool> remove_guest_list_entry(ServiceId service, Uuid id) override {
+    std::lock_guard lock(mutex_);
+    return std::erase_if(guest_list_, [&](const auto& e) { return e.id == id && e.service == service; }) > 0;
   }
   Result<void> insert_document(const store::DocumentRecord& document) override {
     std::lock_guard lock(mutex_);

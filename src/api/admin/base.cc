@@ -267,4 +267,24 @@ net::Response PageHandlers::not_permitted(const net::Request& request, const Ser
   return html(403, page);
 }
 
+Result<std::vector<store::NhsClientRecord>> PageHandlers::nhs_clients_of(const ServiceAccess& access) {
+  auto all = deps_.nhs_clients.list_nhs_clients();
+  if (!all) return all.error();
+  std::vector<store::NhsClientRecord> mine;
+  for (auto& c : *all) {
+    if (c.service == access.service.id) mine.push_back(std::move(c));
+  }
+  return mine;
+}
+
+Result<std::optional<store::NhsClientRecord>> PageHandlers::nhs_client_of(const ServiceAccess& access,
+                                                                          std::string_view id) {
+  auto parsed = Uuid::parse(id);
+  if (!parsed) return std::optional<store::NhsClientRecord>();
+  auto found = deps_.nhs_clients.find_nhs_client(*parsed);
+  if (!found) return found.error();
+  if (!*found || (*found)->service != access.service.id) return std::optional<store::NhsClientRecord>();
+  return found;
+}
+
 }  // namespace herald::api::admin

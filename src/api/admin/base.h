@@ -112,6 +112,9 @@ class PageHandlers {
   // to `action` with the session's CSRF token, and the errors of the last try.
   Page form_page(const ServiceAccess& access, std::string current, const std::string& title, const std::string& action,
                  const std::string& fields, std::string_view button, std::vector<FieldError> errors);
+  // The service's NHS Notify clients, oldest first; and one of them by id (nullopt: not theirs).
+  Result<std::vector<store::NhsClientRecord>> nhs_clients_of(const ServiceAccess& access);
+  Result<std::optional<store::NhsClientRecord>> nhs_client_of(const ServiceAccess& access, std::string_view id);
   // Audits a change to the service by the signed-in user (the service first among its objects).
   void audit(const net::Request& request, const ServiceAccess& access, std::string action,
              std::vector<std::pair<std::string, std::string>> objects, std::string outcome = "success");
@@ -122,8 +125,9 @@ class PageHandlers {
 
 // The routes of a service's pages (service_pages.cc), its dashboard (dashboard_pages.cc), sending
 // to a list (job_pages.cc), the audit log (audit_pages.cc), data-subject requests
-// (subject_pages.cc), unsubscribe requests (unsubscribe_pages.cc) and NHS Notify routing plans
-// (plan_pages.cc).
+// (subject_pages.cc), unsubscribe requests (unsubscribe_pages.cc), NHS Notify routing plans
+// (plan_pages.cc), contacts and the guest list (settings_pages.cc) and callbacks
+// (callback_pages.cc).
 void register_service_pages(Router& router, const Dependencies& deps);
 void register_job_pages(Router& router, const Dependencies& deps);
 void register_dashboard_pages(Router& router, const Dependencies& deps);
@@ -131,5 +135,7 @@ void register_audit_pages(Router& router, const Dependencies& deps);
 void register_subject_pages(Router& router, const Dependencies& deps);
 void register_unsubscribe_pages(Router& router, const Dependencies& deps);
 void register_plan_pages(Router& router, const Dependencies& deps);
+void register_settings_pages(Router& router, const Dependencies& deps);
+void register_callback_pages(Router& router, const Dependencies& deps);
 
 }  // namespace herald::api::admin

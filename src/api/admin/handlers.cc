@@ -556,6 +556,8 @@ void register_routes(Router& router, const Dependencies& deps) {
   register_subject_pages(router, deps);
   register_unsubscribe_pages(router, deps);
   register_plan_pages(router, deps);
+  register_settings_pages(router, deps);
+  register_callback_pages(router, deps);
 }
 
 RouterErrors router_errors() { return {&not_found, &wrong_method, &internal_error}; }

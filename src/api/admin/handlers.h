@@ -19,6 +19,7 @@
 #include "domain/subjects.h"
 #include "domain/unsubscribe.h"
 #include "domain/users/users.h"
+#include "net/address_policy.h"
 #include "store/store.h"
 
 namespace herald::api::admin {
@@ -43,11 +44,14 @@ struct Dependencies {
   domain::Unsubscribes& unsubscribes;       // hosted unsubscribe: the requests and their reports
   domain::nhs::RoutingPlans& plans;         // NHS Notify routing plans of the service's clients
   store::NhsClientStore& nhs_clients;       // read only: which NHS Notify clients a service has
+  store::NhsCallbackStore& nhs_callbacks;   // the receivers of those clients' callbacks, dead ones
   const Clock& clock;
   // Where browsers reach the UI, ending in '/' (its origin is the only one whose forms are
   // taken); empty: the origin of the request's own Host.
   std::string public_url;
   std::function<void(Event)> record;
+  // Where the service callbacks saved here may lead (callbacks.allow_private_addresses).
+  net::AddressPolicy callback_policy = net::AddressPolicy::kPublicOnly;
 };
 
 void register_routes(Router& router, const Dependencies& deps);

@@ -98,27 +98,6 @@ class PlanPages : public PageHandlers {
     return service_path(access, "/routing-plans" + std::string(rest));
   }
 
-  // The service's NHS Notify clients, oldest first.
-  Result<std::vector<store::NhsClientRecord>> clients(const ServiceAccess& access) {
-    auto all = deps_.nhs_clients.list_nhs_clients();
-    if (!all) return all.error();
-    std::vector<store::NhsClientRecord> mine;
-    for (auto& c : *all) {
-      if (c.service == access.service.id) mine.push_back(std::move(c));
-    }
-    return mine;
-  }
-
-  // The client named by `text` if it is one of the service's.
-  Result<std::optional<store::NhsClientRecord>> client(const ServiceAccess& access, std::string_view text) {
-    auto id = Uuid::parse(text);
-    if (!id) return std::optional<store::NhsClientRecord>();
-    auto found = deps_.nhs_clients.find_nhs_client(*id);
-    if (!found) return found.error();
-    if (!*found || (*found)->service != access.service.id) return std::optional<store::NhsClientRecord>();
-    return found;
-  }
-
   Result<TemplateNames> templates(const ServiceAccess& access) {
     auto list = deps_.services.templates_for_service(access.service.id);
     if (!list) return list.error();
@@ -140,7 +119,7 @@ class PlanPages : public PageHandlers {
     auto latest = deps_.plans.latest(*id);
     if (!latest) return latest.error();
     if (*latest == nullptr || !(*latest)->client) return std::optional<Found>();
-    auto owner = client(access, (*latest)->client->to_string());
+    auto owner = nhs_client_of(access, (*latest)->client->to_string());
     if (!owner) return owner.error();
     if (!*owner) return std::optional<Found>();
     PlanPtr plan = *latest;
@@ -200,7 +179,7 @@ class PlanPages : public PageHandlers {
   net::Response list(const net::Request& request, const PathParams& params) {
     ServiceAccess access;
     if (auto refused = open_service(request, params, Permission::kView, access)) return *refused;
-    auto mine = clients(access);
+    auto mine = nhs_clients_of(access);
     if (!mine) return internal_error();
     std::string main = heading("Routing plans") +
                        paragraph(
@@ -654,7 +633,7 @@ class PlanPages : public PageHandlers {
   net::Response new_plan_page(const net::Request& request, const PathParams& params) {
     ServiceAccess access;
     if (auto refused = open_service(request, params, Permission::kManageTemplates, access)) return *refused;
-    auto owner = client(access, field(parse_form(request.query), "client"));
+    auto owner = nhs_client_of(access, field(parse_form(request.query), "client"));
     if (!owner) return internal_error();
     if (!*owner) return not_found();
     const FormFields defaults{{"nhsapp_order", "1"}, {"nhsapp_hours", "24"}, {"email_order", "2"},
@@ -669,7 +648,7 @@ class PlanPages : public PageHandlers {
     ServiceAccess access;
     Post post;
     if (auto refused = open_post(request, params, Permission::kManageTemplates, access, post)) return *refused;
-    auto owner = client(access, field(post.fields, "client"));
+    auto owner = nhs_client_of(access, field(post.fields, "client"));
     if (!owner) return internal_error();
     if (!*owner) return not_found();
     return save(request, access, **owner, post, std::nullopt, path(access), "New routing plan");

@@ -110,6 +110,10 @@ class ServicePages : public PageHandlers {
       main += table("API keys", {"Name", "Type", "Created", ""}, rows);
     }
     main += button_link(service_path(access, "/api-keys/new"), "Create an API key");
+    main += "<h2>API integration</h2><ul class=\"nhsuk-list\"><li>" +
+            link(service_path(access, "/guest-list"), "Guest list") + "</li><li>" +
+            link(service_path(access, "/callbacks"), "Callbacks") + "</li><li>" +
+            link(service_path(access, "/nhs-callbacks"), "NHS Notify callbacks") + "</li></ul>";
     return html(200, service_page(access, service_path(access, "/api-keys"), "API keys", main));
   }
 
@@ -776,6 +780,10 @@ class ServicePages : public PageHandlers {
         main += paragraph("Ask a platform administrator to make this service live.");
       }
     }
+    main += "<h2>Senders</h2><ul class=\"nhsuk-list\"><li>" +
+            link(service_path(access, "/contacts/reply-to"), "Reply-to email addresses") + "</li><li>" +
+            link(service_path(access, "/contacts/sms-senders"), "Text message senders") + "</li><li>" +
+            link(service_path(access, "/contacts/letter-contacts"), "Letter contact blocks") + "</li></ul>";
     main += "<h2>Audit log</h2>" + paragraph("Who did what in this service, and what was refused.") +
             link(service_path(access, "/audit"), "See the audit log");
     main += "<h2>Data requests</h2>" + paragraph("Download or erase everything this service holds about one person.") +

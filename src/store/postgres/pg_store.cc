@@ -328,6 +328,39 @@ Result<void> PgStore::add_service_contact(const ServiceContact& c) {
   });
 }
 
+// The contact is found by id, service and kind, so no statement touches another service's rows
+// (nor another kind's default); a miss rolls the transaction back.
+Result<void> PgStore::update_service_contact(const ServiceContact& c) {
+  return with_connection<void>([&](PgConnection& db) {
+    return db.transaction([&]() -> Result<void> {
+      auto updated = db.exec(
+          "UPDATE service_contacts SET value = $1, is_default = $2 WHERE id = $3 AND service_id = $4 AND kind = $5",
+          Params()
+              .text(c.value)
+              .text(c.is_default ? "true" : "false")
+              .text(c.id.to_string())
+              .text(c.service.to_string())
+              .text(contact_kind_name(c.kind)));
+      if (!updated) return updated.error();
+      if (updated->affected() != 1) {
+        return not_found("no " + std::string(contact_kind_name(c.kind)) + " contact " + c.id.to_string());
+      }
+      if (!c.is_default) return ok();
+      return db.run("UPDATE service_contacts SET is_default = false WHERE service_id = $1 AND kind = $2 AND id <> $3",
+                    Params().text(c.service.to_string()).text(contact_kind_name(c.kind)).text(c.id.to_string()));
+    });
+  });
+}
+
+Result<bool> PgStore::remove_service_contact(ServiceId service, Uuid id) {
+  return with_connection<bool>([&](PgConnection& db) -> Result<bool> {
+    auto rows = db.exec("DELETE FROM service_contacts WHERE id = $1 AND service_id = $2",
+                        Params().text(id.to_string()).text(service.to_string()));
+    if (!rows) return rows.error();
+    return rows->affected() == 1;
+  });
+}
+
 Result<std::vector<ServiceContact>> PgStore::service_contacts(ServiceId service, ContactKind kind) {
   return with_connection<std::vector<ServiceContact>>([&](PgConnection& db) -> Result<std::vector<ServiceContact>> {
     auto rows = db.exec(
@@ -414,6 +447,15 @@ Result<std::optional<ServiceCallback>> PgStore::find_service_callback(ServiceId 
         return std::optional<ServiceCallback>(
             ServiceCallback{service, kind, std::move(*url), std::move(*token), from_micros(rows->integer(0, 2))});
       });
+}
+
+Result<bool> PgStore::delete_service_callback(ServiceId service, CallbackKind kind) {
+  return with_connection<bool>([&](PgConnection& db) -> Result<bool> {
+    auto rows = db.exec("DELETE FROM service_callbacks WHERE service_id = $1 AND kind = $2",
+                        Params().text(service.to_string()).text(callback_kind_name(kind)));
+    if (!rows) return rows.error();
+    return rows->affected() == 1;
+  });
 }
 
 Result<std::vector<NotificationRecord>> PgStore::claim_callbacks(int limit, Timestamp now, Duration lease) {
@@ -547,6 +589,39 @@ Result<bool> PgStore::on_guest_list(ServiceId service, std::string_view recipien
                         Params().text(service.to_string()).bytes(*index));
     if (!rows) return rows.error();
     return rows->rows() > 0;
+  });
+}
+
+// recipient_normalised stays empty: only its blind index is stored.
+Result<std::vector<GuestListEntry>> PgStore::guest_list(ServiceId service) {
+  return with_connection<std::vector<GuestListEntry>>([&](PgConnection& db) -> Result<std::vector<GuestListEntry>> {
+    auto rows = db.exec(
+        "SELECT id, recipient_type, recipient, created_at FROM service_guest_list WHERE service_id = $1 "
+        "ORDER BY created_at, id",
+        Params().text(service.to_string()));
+    if (!rows) return rows.error();
+    std::vector<GuestListEntry> out;
+    for (int i = 0; i < rows->rows(); ++i) {
+      const std::string id = rows->text(i, 0);
+      auto parsed = Uuid::parse(id);
+      if (!parsed) return data_loss("malformed id in service_guest_list");
+      auto recipient = cipher_->open(rows->bytes(i, 2), {"service_guest_list", "recipient", id});
+      if (!recipient && recipient.error().code == ErrorCode::kNotFound) continue;  // its data key is gone
+      if (!recipient) return recipient.error();
+      out.push_back(GuestListEntry{*parsed, service, rows->text(i, 1), std::move(*recipient), std::string(),
+                                   from_micros(rows->integer(i, 3))});
+    }
+    return out;
+  });
+}
+
+// The blind index is a column of the row: it goes with it.
+Result<bool> PgStore::remove_guest_list_entry(ServiceId service, Uuid id) {
+  return with_connection<bool>([&](PgConnection& db) -> Result<bool> {
+    auto rows = db.exec("DELETE FROM service_guest_list WHERE id = $1 AND service_id = $2",
+                        Params().text(id.to_string()).text(service.to_string()));
+    if (!rows) return rows.error();
+    return rows->affected() == 1;
   });
 }
 

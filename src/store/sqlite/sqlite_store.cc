@@ -432,6 +432,45 @@ Result<void> SqliteStore::add_service_contact(const ServiceContact& contact) {
   });
 }
 
+// The contact is found by id, service and kind, so no statement touches another service's rows
+// (nor another kind's default); a miss rolls the job's savepoint back, clearing included.
+Result<void> SqliteStore::update_service_contact(const ServiceContact& contact) {
+  return writer_->run([&contact](Connection& db) -> Result<void> {
+    const std::string id = contact.id.to_string();
+    const std::string service = contact.service.to_string();
+    auto stmt = db.prepare(
+        "UPDATE service_contacts SET value = ?, is_default = ? WHERE id = ? AND service_id = ? AND kind = ?");
+    if (!stmt) return stmt.error();
+    HERALD_TRY(stmt->bind_text(1, contact.value)
+                   .bind_int(2, contact.is_default ? 1 : 0)
+                   .bind_text(3, id)
+                   .bind_text(4, service)
+                   .bind_text(5, contact_kind_name(contact.kind))
+                   .run());
+    if (db.changes() != 1) return not_found("no " + std::string(contact_kind_name(contact.kind)) + " contact " + id);
+    if (contact.is_default) {
+      auto clear =
+          db.prepare("UPDATE service_contacts SET is_default = 0 WHERE service_id = ? AND kind = ? AND id <> ?");
+      if (!clear) return clear.error();
+      HERALD_TRY(clear->bind_text(1, service).bind_text(2, contact_kind_name(contact.kind)).bind_text(3, id).run());
+    }
+    return ok();
+  });
+}
+
+Result<bool> SqliteStore::remove_service_contact(ServiceId service, Uuid id) {
+  bool deleted = false;
+  auto result = writer_->run([&](Connection& db) -> Result<void> {
+    auto stmt = db.prepare("DELETE FROM service_contacts WHERE id = ? AND service_id = ?");
+    if (!stmt) return stmt.error();
+    HERALD_TRY(stmt->bind_text(1, id.to_string()).bind_text(2, service.to_string()).run());
+    deleted = db.changes() == 1;
+    return ok();
+  });
+  if (!result) return result.error();
+  return deleted;
+}
+
 Result<std::vector<ServiceContact>> SqliteStore::service_contacts(ServiceId service, ContactKind kind) {
   return with_reader<std::vector<ServiceContact>>([&](Connection& db) -> Result<std::vector<ServiceContact>> {
     auto stmt = db.prepare(
@@ -952,6 +991,19 @@ Result<std::optional<ServiceCallback>> SqliteStore::find_service_callback(Servic
   });
 }
 
+Result<bool> SqliteStore::delete_service_callback(ServiceId service, CallbackKind kind) {
+  bool deleted = false;
+  auto result = writer_->run([&](Connection& db) -> Result<void> {
+    auto stmt = db.prepare("DELETE FROM service_callbacks WHERE service_id = ? AND kind = ?");
+    if (!stmt) return stmt.error();
+    HERALD_TRY(stmt->bind_text(1, service.to_string()).bind_text(2, callback_kind_name(kind)).run());
+    deleted = db.changes() == 1;
+    return ok();
+  });
+  if (!result) return result.error();
+  return deleted;
+}
+
 Result<std::vector<NotificationRecord>> SqliteStore::claim_callbacks(int limit, Timestamp now, Duration lease) {
   std::vector<NotificationRecord> claimed;
   auto result = writer_->run([&](Connection& db) -> Result<void> {
@@ -1108,6 +1160,45 @@ Result<bool> SqliteStore::on_guest_list(ServiceId service, std::string_view reci
     if (!row) return row.error();
     return *row;
   });
+}
+
+// recipient_normalised stays empty: only its blind index is stored.
+Result<std::vector<GuestListEntry>> SqliteStore::guest_list(ServiceId service) {
+  return with_reader<std::vector<GuestListEntry>>([&](Connection& db) -> Result<std::vector<GuestListEntry>> {
+    auto stmt = db.prepare(
+        "SELECT id, recipient_type, recipient, created_at FROM service_guest_list WHERE service_id = ? "
+        "ORDER BY created_at, id");
+    if (!stmt) return stmt.error();
+    stmt->bind_text(1, service.to_string());
+    std::vector<GuestListEntry> out;
+    while (true) {
+      auto row = stmt->step();
+      if (!row) return row.error();
+      if (!*row) return out;
+      const std::string id = stmt->column_text(0);
+      auto parsed = parse_id<Uuid>(id);
+      if (!parsed) return parsed.error();
+      auto recipient = cipher_->open(stmt->column_blob(2), {"service_guest_list", "recipient", id});
+      if (!recipient && recipient.error().code == ErrorCode::kNotFound) continue;  // its data key is gone
+      if (!recipient) return recipient.error();
+      out.push_back(GuestListEntry{*parsed, service, stmt->column_text(1), std::move(*recipient), std::string(),
+                                   from_micros(stmt->column_int(3))});
+    }
+  });
+}
+
+// The blind index is a column of the row: it goes with it.
+Result<bool> SqliteStore::remove_guest_list_entry(ServiceId service, Uuid id) {
+  bool deleted = false;
+  auto result = writer_->run([&](Connection& db) -> Result<void> {
+    auto stmt = db.prepare("DELETE FROM service_guest_list WHERE id = ? AND service_id = ?");
+    if (!stmt) return stmt.error();
+    HERALD_TRY(stmt->bind_text(1, id.to_string()).bind_text(2, service.to_string()).run());
+    deleted = db.changes() == 1;
+    return ok();
+  });
+  if (!result) return result.error();
+  return deleted;
 }
 
 Result<void> SqliteStore::insert_document(const DocumentRecord& document) {

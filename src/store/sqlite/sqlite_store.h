@@ -58,10 +58,13 @@ class SqliteStore final : public Store {
   Result<void> set_service_retention(ServiceId service, int days) override;
   Result<void> update_service(const ServiceRecord& service) override;
   Result<void> add_service_contact(const ServiceContact& contact) override;
+  Result<void> update_service_contact(const ServiceContact& contact) override;
+  Result<bool> remove_service_contact(ServiceId service, Uuid id) override;
   Result<std::vector<ServiceContact>> service_contacts(ServiceId service, ContactKind kind) override;
   Result<std::optional<NotificationRecord>> apply_receipt(const DeliveryReceipt& receipt) override;
   Result<void> set_service_callback(const ServiceCallback& callback) override;
   Result<std::optional<ServiceCallback>> find_service_callback(ServiceId service, CallbackKind kind) override;
+  Result<bool> delete_service_callback(ServiceId service, CallbackKind kind) override;
   Result<std::vector<NotificationRecord>> claim_callbacks(int limit, Timestamp now, Duration lease) override;
   Result<void> finish_callback(NotificationId id, std::optional<Timestamp> retry_at) override;
   Result<void> put_letter_pdf(ServiceId service, NotificationId id, Timestamp created_at,
@@ -69,6 +72,8 @@ class SqliteStore final : public Store {
   Result<std::optional<std::string>> find_letter_pdf(ServiceId service, NotificationId id) override;
   Result<void> add_guest_list_entry(const GuestListEntry& entry) override;
   Result<bool> on_guest_list(ServiceId service, std::string_view recipient_normalised) override;
+  Result<std::vector<GuestListEntry>> guest_list(ServiceId service) override;
+  Result<bool> remove_guest_list_entry(ServiceId service, Uuid id) override;
   Result<void> insert_document(const DocumentRecord& document) override;
   Result<std::optional<DocumentRecord>> find_document(ServiceId service, Uuid id, Timestamp now) override;
   Result<int> count_document_failure(ServiceId service, Uuid id) override;
