@@ -140,6 +140,8 @@ int run_report_day(const std::string& config_path, const std::string& service, c
 int run_job_send(const std::string& config_path, const std::string& service, const std::string& template_id,
                  const std::string& file, bool start);
 int run_job_list(const std::string& config_path, const std::string& service);
+// Stops sending a pending or in-progress job's remaining rows (fails when it has finished).
+int run_job_cancel(const std::string& config_path, const std::string& service, const std::string& job_id);
 int run_job_status(const std::string& config_path, const std::string& service, const std::string& job_id);
 
 // The audit log (audit_commands.cc): verify the chain against its signed checkpoints (exit 1

@@ -106,4 +106,25 @@ int run_job_status(const std::string& config_path, const std::string& service, c
   return 0;
 }
 
+int run_job_cancel(const std::string& config_path, const std::string& service, const std::string& job_id) {
+  auto context = open_context(config_path);
+  if (!context) return fail(context.error());
+  auto found = domain::Admin(*context->store).find_service(service);
+  if (!found) return fail(found.error());
+  domain::Notifications notifications(*context->store, notifications_config(*context));
+  domain::Jobs jobs(*context->store, *context->store, notifications);
+  auto job = find_job(jobs, found->id, job_id);
+  if (!job) return fail(job.error());
+  auto cancelled = jobs.cancel(found->id, job->id, SystemClock().now());
+  if (!cancelled) return fail(cancelled.error());
+  if (!*cancelled) {
+    return fail(failed_precondition("job " + job_id + " is " + store::job_status_name(job->status) +
+                                    ": only a pending or in-progress job can be cancelled"));
+  }
+  auto recorded = context->record(
+      {security::cli_actor(), "job.cancelled", {{"service_id", found->id.to_string()}, {"job_id", job_id}}});
+  if (!recorded) return fail(recorded.error());
+  return 0;
+}
+
 }  // namespace herald::cli

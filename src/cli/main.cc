@@ -202,6 +202,9 @@ int main(int argc, char** argv) {
   auto* job_status = job_cmd->add_subcommand("status", "a job's progress and its messages' statuses");
   job_status->add_option("--service", job_service, "service id or name")->required();
   job_status->add_option("--job", job_id, "job id")->required();
+  auto* job_cancel = job_cmd->add_subcommand("cancel", "stop sending a job's remaining rows");
+  job_cancel->add_option("--service", job_service, "service id or name")->required();
+  job_cancel->add_option("--job", job_id, "job id")->required();
 
   auto* key_cmd = app.add_subcommand("key", "manage API keys");
   key_cmd->require_subcommand(1);
@@ -453,6 +456,7 @@ int main(int argc, char** argv) {
   if (*job_send) return run_job_send(config, job_service, job_template, job_file, job_start);
   if (*job_list) return run_job_list(config, job_service);
   if (*job_status) return run_job_status(config, job_service, job_id);
+  if (*job_cancel) return run_job_cancel(config, job_service, job_id);
   if (*backup_create) return run_backup_create(config, backup_file);
   if (*backup_verify) return run_backup_verify(config, backup_file);
   if (*backup_restore) return run_backup_restore(config, backup_file, restore_keys_file);

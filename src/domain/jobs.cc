@@ -236,6 +236,16 @@ Result<store::JobRecord> Jobs::upload(ServiceId service, const store::TemplateRe
   return job;
 }
 
+Result<bool> Jobs::cancel(ServiceId service, Uuid id, Timestamp now) {
+  auto cancelled = store_.cancel_job(service, id, now);
+  if (!cancelled) return cancelled.error();
+  if (*cancelled) {
+    std::lock_guard lock(mutex_);
+    waiting_.erase(id);
+  }
+  return *cancelled;
+}
+
 Result<bool> Jobs::start(ServiceId service, Uuid id, Timestamp now) {
   auto job = store_.find_job(service, id);
   if (!job) return job.error();

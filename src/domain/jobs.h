@@ -87,6 +87,10 @@ class Jobs {
   // kFailedPrecondition when the template has a newer version than the one checked (the file
   // is checked again against it first).
   Result<bool> start(ServiceId service, Uuid id, Timestamp now);
+  // Stops a pending or in-progress job: no more of its rows are sent (a chunk being saved at
+  // that moment is not stored); what was sent goes on. false: finished or cancelled already, or
+  // not the service's.
+  Result<bool> cancel(ServiceId service, Uuid id, Timestamp now);
   Result<JobProgress> progress(ServiceId service, const store::JobRecord& job);
 
   // The worker: sends up to `max_rows` rows of the jobs in progress, oldest job first. Returns

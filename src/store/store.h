@@ -80,7 +80,10 @@ class ServiceDirectory {
   virtual Result<std::vector<ServiceContact>> service_contacts(ServiceId service, ContactKind kind) = 0;
   // Team members and guest list:
   virtual Result<void> add_guest_list_entry(const GuestListEntry& entry) = 0;
-  // Whether the service lists this recipient (compared by blind index, no plaintext scan).
+  // Whether the service may send to this recipient in trial mode or with a team key (compared by
+  // blind index, no plaintext scan): it is on the service's guest list, or (an email address) it
+  // is the email of a team member, an admin user with a membership of the service who is not
+  // disabled, as GOV.UK Notify lets a service send to its team.
   virtual Result<bool> on_guest_list(ServiceId service, std::string_view recipient_normalised) = 0;
   // The service's whole guest list, recipients opened, oldest first (ties by id). An entry whose
   // data key is gone is left out.
@@ -440,6 +443,11 @@ class JobStore {
   virtual Result<bool> save_job_rows(ServiceId service, Uuid job, int from_row, int to_row,
                                      const std::vector<NotificationRecord>& notifications, const std::vector<int>& rows,
                                      Timestamp now) = 0;
+  // Stops the service's job: a pending or in-progress job becomes cancelled (finished_at = now),
+  // so no more of its rows are sent (save_job_rows then stores nothing; jobs_in_progress leaves
+  // it out); the notifications already saved go on as any others. false: not the service's, or
+  // already finished or cancelled.
+  virtual Result<bool> cancel_job(ServiceId service, Uuid id, Timestamp now) = 0;
   // The job's notifications counted by status (none: empty), from an index on the job.
   virtual Result<StatusCounts> job_status_counts(ServiceId service, Uuid job) = 0;
 };

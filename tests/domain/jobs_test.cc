@@ -208,6 +208,28 @@ TEST_F(JobsTest, TheDailyLimitPausesAJobUntilTheNextDayWithoutDroppingRows) {
   EXPECT_EQ((*jobs_.find(service_.id, job.id))->status, store::JobStatus::kFinished);
 }
 
+TEST_F(JobsTest, ACancelledJobSendsNoMoreRowsAndKeepsWhatWasSent) {
+  service_.email_limit = 5;
+  ASSERT_TRUE(store_.update_service(service_));
+  const auto job = started(email_, email_list(8));
+  EXPECT_EQ(*jobs_.run_once(clock_.now()), 5);
+  EXPECT_EQ(*jobs_.run_once(clock_.now()), 0);  // waiting for tomorrow's limit
+  ASSERT_TRUE(*jobs_.cancel(service_.id, job.id, clock_.now()));
+  EXPECT_FALSE(*jobs_.cancel(service_.id, job.id, clock_.now())) << "once";
+  clock_.advance(std::chrono::hours(24));
+  EXPECT_EQ(*jobs_.run_once(clock_.now()), 0) << "the rest is never sent";
+  EXPECT_EQ(sent().size(), 5u);
+  const auto after = *jobs_.find(service_.id, job.id);
+  EXPECT_EQ(after->status, store::JobStatus::kCancelled);
+  EXPECT_EQ(after->next_row, 5);
+  EXPECT_EQ(jobs_.progress(service_.id, *after)->sent, 5);
+  // A finished job, or another service's, cannot be cancelled.
+  const auto done = started(email_, email_list(1));
+  EXPECT_EQ(*jobs_.run_once(clock_.now()), 1);
+  EXPECT_FALSE(*jobs_.cancel(service_.id, done.id, clock_.now()));
+  EXPECT_FALSE(*jobs_.cancel(ServiceId{crypto::random_uuid()}, job.id, clock_.now()));
+}
+
 TEST_F(JobsTest, AJobWhoseFileWentWithRetentionIsClosedRatherThanRetriedForever) {
   service_.email_limit = 1;
   ASSERT_TRUE(store_.update_service(service_));

@@ -126,7 +126,7 @@ def check_headers(headers):
     assert headers.get("referrer-policy") == "same-origin", headers
 
 
-def started(ws):
+def started(ws, role="all"):
     sink = ws.track(SmtpSink(ws.dir))
     herald = ws.track(Herald(HERALD, ws.dir, sink.port))
     mine, mine_key = herald.create_service("Clinic A")
@@ -136,7 +136,7 @@ def started(ws):
     link = re.search(r"https://\S+/enrol/(\S+)", out)
     assert link, out
     herald.run_cli("user", "grant", "--email", "ada@example.org", "--service", mine, "--permissions", "send")
-    herald.start()
+    herald.start(role)
     admin_port = int(wait_for_file(os.path.join(herald.dir, "ready.admin")))
     return herald, admin_port, link.group(1), mine, other
 
@@ -875,6 +875,13 @@ def test_a_routing_plan_is_built_from_the_services_templates_and_versioned():
         browser = signed_in_browser(herald, port, link)
         csrf = hidden(browser.get("/")[2], "csrf_token")
         base = "/services/" + mine
+        # A team key (as the service in trial mode) may send to its team (Ada, a member) as to its
+        # guest list, and to nobody else.
+        team_key = herald.run_cli("key", "create", "--service", mine, "--type", "team", "--name", "team").strip()
+        for to, expected in [("ADA@example.org", 201), ("stranger@example.org", 400)]:
+            status, body = herald.request("POST", "/v2/notifications/email", key=team_key, body={
+                "email_address": to, "template_id": email_t, "personalisation": {"firstName": "Ada"}})
+            assert status == expected, (to, status, body)
 
         # Anyone in the service sees its clients' plans; only those who manage templates edit them.
         status, _, page = browser.get(base + "/routing-plans")
@@ -1102,6 +1109,46 @@ def test_settings_pages_change_senders_the_guest_list_and_callbacks():
                     assert b"guest.canary" not in data and b"a-secret-token" not in data, name
 
 
+def test_a_list_being_sent_is_cancelled_and_what_was_sent_stays():
+    with Workspace() as ws:
+        # The admin UI alone: no delivery node runs the list, so it stays in progress until cancelled.
+        herald, port, link, mine, other = started(ws, role="admin")
+        template = herald.create_template(mine, "Hello", "Hello ((name))", name="List").strip()
+        path = os.path.join(ws.dir, "list.csv")
+        with open(path, "w") as f:
+            f.write("email address,name\n" + "".join("p%d@example.org,P%d\n" % (i, i) for i in range(4)))
+        herald.run_cli("service", "go-live", "--service", mine)
+        job = herald.run_cli("job", "send", "--service", mine, "--template", template, "--file", path,
+                             "--start").split()[0]
+        assert herald.run_cli("job", "status", "--service", mine, "--job", job).startswith(
+            "status in-progress\nrows 0/4")
+        browser = signed_in_browser(herald, port, link)
+        csrf = hidden(browser.get("/")[2], "csrf_token")
+        base = "/services/" + mine
+        status, _, page = browser.get(base + "/jobs/" + job)
+        assert status == 200 and "Cancel sending the rest" in page, page
+        assert browser.post("/services/%s/jobs/%s/cancel" % (other, job), {"csrf_token": csrf})[0] == 404
+        assert browser.post(base + "/jobs/%s/cancel" % job, {})[0] == 403, "no CSRF token"
+        status, headers, _ = browser.post(base + "/jobs/%s/cancel" % job, {"csrf_token": csrf})
+        assert status == 303 and headers["location"] == base + "/jobs/" + job, (status, headers)
+        status, _, page = browser.get(base + "/jobs/" + job)
+        assert "Cancelled" in page and "Cancel sending the rest" not in page, page
+        assert herald.run_cli("job", "status", "--service", mine, "--job", job).startswith(
+            "status cancelled\nrows 0/4")
+        code, _, err = herald.run_cli("job", "cancel", "--service", mine, "--job", job, check=False)
+        assert code != 0 and "only a pending or in-progress job can be cancelled" in err, (code, err)
+        # A delivery node now finds nothing to send.
+        herald.stop()
+        herald.start()
+        time.sleep(1)
+        assert herald.run_cli("job", "status", "--service", mine, "--job", job).startswith(
+            "status cancelled\nrows 0/4\nsent 0")
+        herald.stop()
+        audit = [json.loads(l) for l in herald.run_cli("audit", "export").splitlines()]
+        assert [e["objects"] for e in audit if e.get("action") == "job.cancelled"] == [
+            {"service_id": mine, "job_id": job}], audit
+
+
 if __name__ == "__main__":
     run_tests([test_enrol_sign_in_and_see_only_your_services, test_repeated_failures_lock_the_account,
                test_user_commands_list_disable_and_relink, test_service_pages_answer_only_members_with_the_permission,
@@ -1109,4 +1156,5 @@ if __name__ == "__main__":
                test_a_data_request_exports_then_erases_one_person_in_one_service,
                test_a_template_that_asks_sends_a_hosted_unsubscribe_link_and_the_service_sees_the_requests,
                test_a_routing_plan_is_built_from_the_services_templates_and_versioned,
-               test_settings_pages_change_senders_the_guest_list_and_callbacks])
+               test_settings_pages_change_senders_the_guest_list_and_callbacks,
+               test_a_list_being_sent_is_cancelled_and_what_was_sent_stays])

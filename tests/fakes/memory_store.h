@@ -377,10 +377,20 @@ class MemoryStore final : public store::Store {
     guest_list_.push_back(entry);
     return ok();
   }
+  // On the guest list, or (an email address) a team member: an admin user of that email with a
+  // membership of the service, not disabled. Compared as given, as the backends compare blind
+  // indexes.
   Result<bool> on_guest_list(ServiceId service, std::string_view recipient_normalised) override {
     std::lock_guard lock(mutex_);
-    return std::any_of(guest_list_.begin(), guest_list_.end(), [&](const auto& e) {
-      return e.service == service && e.recipient_normalised == recipient_normalised;
+    if (std::any_of(guest_list_.begin(), guest_list_.end(), [&](const auto& e) {
+          return e.service == service && e.recipient_normalised == recipient_normalised;
+        })) {
+      return true;
+    }
+    if (recipient_normalised.find('@') == std::string_view::npos) return false;
+    return std::any_of(admin_users_.begin(), admin_users_.end(), [&](const auto& entry) {
+      const auto& [id, user] = entry;
+      return user.email == recipient_normalised && !user.disabled_at && admin_memberships_.count({id, service}) != 0;
     });
   }
   // As the backends read them back: the normalised form is never stored (only its blind index).
@@ -1123,6 +1133,17 @@ class MemoryStore final : public store::Store {
     }
     it->second.status = store::JobStatus::kInProgress;
     it->second.started_at = now;
+    return true;
+  }
+  Result<bool> cancel_job(ServiceId service, Uuid id, Timestamp now) override {
+    std::lock_guard lock(mutex_);
+    auto it = jobs_.find(id);
+    if (it == jobs_.end() || it->second.service != service ||
+        (it->second.status != store::JobStatus::kPending && it->second.status != store::JobStatus::kInProgress)) {
+      return false;
+    }
+    it->second.status = store::JobStatus::kCancelled;
+    it->second.finished_at = now;
     return true;
   }
   Result<std::vector<store::JobRecord>> jobs_in_progress(int limit) override {

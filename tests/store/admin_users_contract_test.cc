@@ -245,6 +245,51 @@ TEST_P(AdminUserStoreContract, MembershipsArePutReplacedDeletedAndFiltered) {
   EXPECT_EQ(store_->admin_memberships(ada, std::nullopt)->size(), 1u);
 }
 
+// A service may send to its team as to its guest list (ServiceDirectory::on_guest_list): an admin
+// user with a membership of it who is not disabled, matched by the blind index of the email.
+TEST_P(AdminUserStoreContract, TeamMembersAreOnTheirServicesGuestListsWhileMembersAndEnabled) {
+  // "Ada@Example.org" as Users::create_user stores it, and as callers pass a send's recipient,
+  // to "ada@example.org" or "ADA@example.ORG" alike: the domain's normalise_email_for_index.
+  const Uuid ada = stored_user("ada@example.org");
+  const Uuid grace = stored_user("grace@example.org");
+  stored_user("alan@example.org");  // a member of nothing
+  ASSERT_TRUE(store_->put_admin_membership({ada, service_a_.id, {"view", "send"}, now_}));
+  ASSERT_TRUE(store_->put_admin_membership({grace, service_a_.id, {}, now_}));
+
+  EXPECT_TRUE(*store_->on_guest_list(service_a_.id, "ada@example.org"));
+  EXPECT_TRUE(*another()->on_guest_list(service_a_.id, "ada@example.org")) << "another node";
+  EXPECT_TRUE(*store_->on_guest_list(service_a_.id, "grace@example.org")) << "a member with no permissions";
+  EXPECT_FALSE(*store_->on_guest_list(service_b_.id, "ada@example.org")) << "not a member of B";
+  EXPECT_FALSE(*store_->on_guest_list(service_a_.id, "alan@example.org")) << "a user, but not of the team";
+  EXPECT_FALSE(*store_->on_guest_list(service_a_.id, "nobody@example.org"));
+  // The caller normalises (trimmed, lower case); the store compares what it is given.
+  EXPECT_FALSE(*store_->on_guest_list(service_a_.id, "ADA@example.ORG"));
+  auto listed = store_->guest_list(service_a_.id);
+  ASSERT_TRUE(listed) << listed.error().message;
+  EXPECT_TRUE(listed->empty()) << "team members are not guest-list entries";
+
+  // A phone number is never a team member's: the guest list alone answers.
+  const GuestListEntry phone{crypto::random_uuid(), service_a_.id, "mobile", "07700 900123", "447700900123", now_};
+  ASSERT_TRUE(store_->add_guest_list_entry(phone));
+  EXPECT_TRUE(*store_->on_guest_list(service_a_.id, "447700900123"));
+  EXPECT_FALSE(*store_->on_guest_list(service_a_.id, "447700900999"));
+  EXPECT_TRUE(*store_->on_guest_list(service_a_.id, "ada@example.org")) << "beside a guest list";
+
+  // Disabled (through update): off the list; enabled again: back on it.
+  AdminUserRecord disabled = **store_->find_admin_user(grace);
+  disabled.disabled_at = now_ + 1s;
+  ASSERT_TRUE(store_->update_admin_user(disabled));
+  EXPECT_FALSE(*another()->on_guest_list(service_a_.id, "grace@example.org")) << "disabled";
+  disabled.disabled_at.reset();
+  ASSERT_TRUE(store_->update_admin_user(disabled));
+  EXPECT_TRUE(*store_->on_guest_list(service_a_.id, "grace@example.org")) << "enabled again";
+
+  // No longer a member: off the list.
+  ASSERT_TRUE(*store_->delete_admin_membership(ada, service_a_.id));
+  EXPECT_FALSE(*another()->on_guest_list(service_a_.id, "ada@example.org")) << "membership deleted";
+  EXPECT_TRUE(*store_->on_guest_list(service_a_.id, "grace@example.org")) << "only ada's went";
+}
+
 TEST_P(AdminUserStoreContract, EnrolmentLinksAreFoundTakenOnceExpireAndAreReplaced) {
   const Uuid ada = stored_user("ada@example.org");
   const Uuid grace = stored_user("grace@example.org");

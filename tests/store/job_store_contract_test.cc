@@ -321,6 +321,95 @@ TEST_P(JobStoreContract, OfWorkersRacingToSaveTheSameRowsExactlyOneWins) {
   EXPECT_EQ(listed(true).size(), 2u) << "only the winner's notifications";
 }
 
+TEST_P(JobStoreContract, PendingJobIsCancelledOnceAndThenNeverStarts) {
+  const JobRecord j = job(service_a_);
+  ASSERT_TRUE(store_->create_job(j));
+
+  auto cancelled = store_->cancel_job(service_a_.id, j.id, now_ + 1min);
+  ASSERT_TRUE(cancelled) << cancelled.error().message;
+  EXPECT_TRUE(*cancelled);
+  auto found = another()->find_job(service_a_.id, j.id);
+  ASSERT_TRUE(found && *found);
+  EXPECT_EQ((*found)->status, JobStatus::kCancelled);
+  EXPECT_EQ((*found)->finished_at, now_ + 1min);
+  EXPECT_FALSE((*found)->started_at) << "it never started";
+  EXPECT_EQ((*found)->contents, j.contents) << "the file stays, until retention";
+
+  EXPECT_FALSE(*store_->start_job(service_a_.id, j.id, now_ + 2min)) << "a cancelled job never starts";
+  EXPECT_FALSE(*another()->cancel_job(service_a_.id, j.id, now_ + 3min)) << "cancelled already";
+  found = store_->find_job(service_a_.id, j.id);
+  ASSERT_TRUE(found && *found);
+  EXPECT_EQ((*found)->status, JobStatus::kCancelled);
+  EXPECT_EQ((*found)->finished_at, now_ + 1min) << "the first cancel's time";
+  auto listing = store_->jobs_for_service(service_a_.id, 10);
+  ASSERT_TRUE(listing);
+  ASSERT_EQ(listing->size(), 1u);
+  EXPECT_EQ((*listing)[0].status, JobStatus::kCancelled);
+  EXPECT_EQ((*listing)[0].finished_at, now_ + 1min);
+  EXPECT_TRUE(store_->jobs_in_progress(10)->empty());
+}
+
+TEST_P(JobStoreContract, CancelledJobTakesNoMoreRowsAndKeepsThoseSaved) {
+  const JobRecord j = running_job(4);
+  JobRecord others = job(service_b_, 1s);
+  ASSERT_TRUE(store_->create_job(others));
+  ASSERT_TRUE(*store_->start_job(service_b_.id, others.id, now_));
+  auto first = row_notifications(0, 2);
+  ASSERT_TRUE(*store_->save_job_rows(service_a_.id, j.id, 0, 2, first, row_numbers(0, 2), now_ + 1s));
+
+  auto cancelled = another()->cancel_job(service_a_.id, j.id, now_ + 10s);
+  ASSERT_TRUE(cancelled) << cancelled.error().message;
+  EXPECT_TRUE(*cancelled);
+
+  // The worker, still holding the job, saves the next rows: refused, nothing stored.
+  auto next = row_notifications(2, 4);
+  auto saved = store_->save_job_rows(service_a_.id, j.id, 2, 4, next, row_numbers(2, 4), now_ + 11s);
+  ASSERT_TRUE(saved) << saved.error().message;
+  EXPECT_FALSE(*saved);
+  for (const NotificationRecord& n : next) EXPECT_FALSE(*store_->find_notification(service_a_.id, n.id));
+  auto found = store_->find_job(service_a_.id, j.id);
+  ASSERT_TRUE(found && *found);
+  EXPECT_EQ((*found)->status, JobStatus::kCancelled);
+  EXPECT_EQ((*found)->finished_at, now_ + 10s) << "not the refused save's time";
+  EXPECT_EQ((*found)->started_at, now_);
+  EXPECT_EQ((*found)->next_row, 2) << "where it stopped";
+
+  auto running = store_->jobs_in_progress(10);
+  ASSERT_TRUE(running) << running.error().message;
+  ASSERT_EQ(running->size(), 1u) << "the cancelled job is left out";
+  EXPECT_EQ((*running)[0].id, others.id);
+
+  // The notifications already saved stay, and are sent like any others.
+  EXPECT_EQ(counts(j.id), (std::map<NotificationStatus, std::int64_t>{{NotificationStatus::kCreated, 2}}));
+  auto claimed = store_->claim_due(10, now_ + 12s, 60s);
+  ASSERT_TRUE(claimed) << claimed.error().message;
+  std::set<NotificationId> ids;
+  for (const NotificationRecord& n : *claimed) ids.insert(n.id);
+  EXPECT_EQ(ids, (std::set<NotificationId>{first[0].id, first[1].id}));
+}
+
+TEST_P(JobStoreContract, OnlyItsServiceCancelsAJobAndNeverOnceFinished) {
+  const JobRecord pending = job(service_a_);
+  ASSERT_TRUE(store_->create_job(pending));
+  EXPECT_FALSE(*store_->cancel_job(service_b_.id, pending.id, now_)) << "not service B's";
+  EXPECT_FALSE(*store_->cancel_job(service_a_.id, crypto::random_uuid(), now_)) << "no such job";
+  auto found = store_->find_job(service_a_.id, pending.id);
+  ASSERT_TRUE(found && *found);
+  EXPECT_EQ((*found)->status, JobStatus::kPending) << "unchanged";
+  EXPECT_FALSE((*found)->finished_at);
+  EXPECT_TRUE(*store_->start_job(service_a_.id, pending.id, now_)) << "and still starts";
+
+  const JobRecord j = running_job(1);
+  ASSERT_TRUE(*store_->save_job_rows(service_a_.id, j.id, 0, 1, row_notifications(0, 1), {0}, now_ + 5s));
+  auto cancelled = store_->cancel_job(service_a_.id, j.id, now_ + 10s);
+  ASSERT_TRUE(cancelled) << cancelled.error().message;
+  EXPECT_FALSE(*cancelled) << "finished: nothing left to cancel";
+  found = store_->find_job(service_a_.id, j.id);
+  ASSERT_TRUE(found && *found);
+  EXPECT_EQ((*found)->status, JobStatus::kFinished);
+  EXPECT_EQ((*found)->finished_at, now_ + 5s);
+}
+
 TEST_P(JobStoreContract, RetentionEmptiesTheFilesOfJobsBeforeTheCutoff) {
   const JobRecord old_job = job(service_a_, -240h);
   const JobRecord recent = job(service_a_);

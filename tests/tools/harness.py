@@ -321,7 +321,8 @@ class Herald:
         self.log = open(self.log_path, "ab")
         self.proc = subprocess.Popen([self.binary, "--config", self.config, "serve", "--role", role,
                                       "--ready-file", ready], env=self.env, stdout=self.log, stderr=self.log)
-        self.port = int(wait_for_file(ready, proc=self.proc))
+        port = wait_for_file(ready, proc=self.proc)
+        self.port = None if port == "none" else int(port)  # none: a role without the API (admin, worker)
 
     def spawn_node(self, role="all", name="node", config=None):
         """Another `herald serve` on the same configuration (same keyring and database), or on

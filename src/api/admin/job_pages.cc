@@ -39,6 +39,7 @@ class JobPages : public PageHandlers {
     add(router, self, "GET", "/services/{id}/jobs", &JobPages::job_list);
     add(router, self, "GET", "/services/{id}/jobs/{job}", &JobPages::job_page);
     add(router, self, "POST", "/services/{id}/jobs/{job}/start", &JobPages::start);
+    add(router, self, "POST", "/services/{id}/jobs/{job}/cancel", &JobPages::cancel);
     add(router, self, "GET", "/services/{id}/jobs/{job}/progress", &JobPages::progress);
   }
 
@@ -225,6 +226,11 @@ class JobPages : public PageHandlers {
             summary_row("Being delivered", std::to_string(p.sending), "job-sending") +
             summary_row("Delivered", std::to_string(p.delivered), "job-delivered") +
             summary_row("Failed", std::to_string(p.failed), "job-failed") + "</dl></div>";
+    if (job.status == store::JobStatus::kInProgress && access.can(Permission::kSend)) {
+      main += form(base + "/cancel", domain::users::Users::csrf_token(access.token),
+                   paragraph("Rows not yet handled will not be sent; messages already sent are not recalled."),
+                   "Cancel sending the rest");
+    }
     main += link(service_path(access, "/jobs"), "All lists sent");
     return service_page(access, service_path(access, "/notifications"), title, main);
   }
@@ -240,6 +246,19 @@ class JobPages : public PageHandlers {
     // Started by this click: audited. Already started (a second click), or the template has
     // changed (the job's page says so): back to the job's page.
     if (started && *started) audit(request, access, "job.started", {{"job_id", id->to_string()}});
+    return redirect(service_path(access, "/jobs/" + id->to_string()));
+  }
+
+  net::Response cancel(const net::Request& request, const PathParams& params) {
+    ServiceAccess access;
+    Post post;
+    if (auto refused = open_post(request, params, Permission::kSend, access, post)) return *refused;
+    auto id = Uuid::parse(params.at("job"));
+    if (!id) return not_found();
+    auto cancelled = deps_.jobs.cancel(access.service.id, *id, deps_.clock.now());
+    if (!cancelled) return internal_error();
+    // Cancelled by this click: audited. Finished already, or another's: the job's page says so.
+    if (*cancelled) audit(request, access, "job.cancelled", {{"job_id", id->to_string()}});
     return redirect(service_path(access, "/jobs/" + id->to_string()));
   }
 

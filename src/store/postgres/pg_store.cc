@@ -581,12 +581,30 @@ Result<std::optional<std::string>> PgStore::find_letter_pdf(ServiceId service, N
   return open_letter_pdf(*cipher_, **envelope, id);
 }
 
+// On the guest list, or (an email address) a team member: an admin user of that email (the
+// blind index of the "admin-users" domain, as the user was stored under: the domain's
+// normalised, lower-cased address, the form callers pass here) with a membership of the service,
+// not disabled. One round trip, by index, nothing opened.
 Result<bool> PgStore::on_guest_list(ServiceId service, std::string_view recipient_normalised) {
-  auto index = cipher_->blind_index(service.to_string(), recipient_normalised, SystemClock().now());
+  const Timestamp now = SystemClock().now();
+  auto index = cipher_->blind_index(service.to_string(), recipient_normalised, now);
   if (!index) return index.error();
+  if (recipient_normalised.find('@') == std::string_view::npos) {
+    return with_connection<bool>([&](PgConnection& db) -> Result<bool> {
+      auto rows = db.exec("SELECT 1 FROM service_guest_list WHERE service_id = $1 AND recipient_index = $2",
+                          Params().text(service.to_string()).bytes(*index));
+      if (!rows) return rows.error();
+      return rows->rows() > 0;
+    });
+  }
+  auto team_index = admin_email_index(*cipher_, recipient_normalised, now);
+  if (!team_index) return team_index.error();
   return with_connection<bool>([&](PgConnection& db) -> Result<bool> {
-    auto rows = db.exec("SELECT 1 FROM service_guest_list WHERE service_id = $1 AND recipient_index = $2",
-                        Params().text(service.to_string()).bytes(*index));
+    auto rows = db.exec(
+        "SELECT 1 FROM service_guest_list WHERE service_id = $1 AND recipient_index = $2 "
+        "UNION ALL SELECT 1 FROM admin_users u JOIN admin_memberships m ON m.user_id = u.id "
+        "WHERE u.email_index = $3 AND m.service_id = $1 AND u.disabled_at IS NULL LIMIT 1",
+        Params().text(service.to_string()).bytes(*index).bytes(*team_index));
     if (!rows) return rows.error();
     return rows->rows() > 0;
   });
@@ -2757,6 +2775,19 @@ Result<bool> PgStore::start_job(ServiceId service, Uuid id, Timestamp now) {
     auto rows = db.exec(
         "UPDATE jobs SET status = 'in-progress', started_at = $1 WHERE id = $2 AND service_id = $3 "
         "AND status = 'pending'",
+        Params().integer(to_micros(now)).text(id.to_string()).text(service.to_string()));
+    if (!rows) return rows.error();
+    return rows->affected() == 1;
+  });
+}
+
+// A save_job_rows racing it waits for the job's row lock (or makes it wait), then finds the
+// status moved: a cancelled job takes no more rows; a finished one is not cancelled.
+Result<bool> PgStore::cancel_job(ServiceId service, Uuid id, Timestamp now) {
+  return with_connection<bool>([&](PgConnection& db) -> Result<bool> {
+    auto rows = db.exec(
+        "UPDATE jobs SET status = 'cancelled', finished_at = $1 WHERE id = $2 AND service_id = $3 "
+        "AND status IN ('pending', 'in-progress')",
         Params().integer(to_micros(now)).text(id.to_string()).text(service.to_string()));
     if (!rows) return rows.error();
     return rows->affected() == 1;

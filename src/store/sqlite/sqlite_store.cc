@@ -1149,13 +1149,31 @@ Result<std::optional<std::string>> SqliteStore::find_letter_pdf(ServiceId servic
   return open_letter_pdf(*cipher_, **envelope, id);
 }
 
+// On the guest list, or (an email address) a team member: an admin user of that email (the
+// blind index of the "admin-users" domain, as the user was stored under: the domain's
+// normalised, lower-cased address, the form callers pass here) with a membership of the service,
+// not disabled. One read, by index, nothing opened.
 Result<bool> SqliteStore::on_guest_list(ServiceId service, std::string_view recipient_normalised) {
-  auto index = cipher_->blind_index(service.to_string(), recipient_normalised, SystemClock().now());
+  const Timestamp now = SystemClock().now();
+  auto index = cipher_->blind_index(service.to_string(), recipient_normalised, now);
   if (!index) return index.error();
+  std::optional<std::string> team_index;
+  if (recipient_normalised.find('@') != std::string_view::npos) {
+    auto admin = admin_email_index(*cipher_, recipient_normalised, now);
+    if (!admin) return admin.error();
+    team_index = std::move(*admin);
+  }
   return with_reader<bool>([&](Connection& db) -> Result<bool> {
-    auto stmt = db.prepare("SELECT 1 FROM service_guest_list WHERE service_id = ? AND recipient_index = ?");
+    std::string sql = "SELECT 1 FROM service_guest_list WHERE service_id = ?1 AND recipient_index = ?2";
+    if (team_index) {
+      sql +=
+          " UNION ALL SELECT 1 FROM admin_users u JOIN admin_memberships m ON m.user_id = u.id "
+          "WHERE u.email_index = ?3 AND m.service_id = ?1 AND u.disabled_at IS NULL";
+    }
+    auto stmt = db.prepare(sql + " LIMIT 1");
     if (!stmt) return stmt.error();
     stmt->bind_text(1, service.to_string()).bind_blob(2, *index);
+    if (team_index) stmt->bind_blob(3, *team_index);
     auto row = stmt->step();
     if (!row) return row.error();
     return *row;
@@ -3121,6 +3139,22 @@ Result<bool> SqliteStore::start_job(ServiceId service, Uuid id, Timestamp now) {
     return ok();
   }));
   return started;
+}
+
+// A save_job_rows racing it is serialised by the writer: whichever runs second finds the status
+// moved (a cancelled job takes no more rows; a finished one is not cancelled).
+Result<bool> SqliteStore::cancel_job(ServiceId service, Uuid id, Timestamp now) {
+  bool cancelled = false;
+  HERALD_TRY(writer_->run([&](Connection& db) -> Result<void> {
+    auto stmt = db.prepare(
+        "UPDATE jobs SET status = 'cancelled', finished_at = ? WHERE id = ? AND service_id = ? "
+        "AND status IN ('pending', 'in-progress')");
+    if (!stmt) return stmt.error();
+    HERALD_TRY(stmt->bind_int(1, to_micros(now)).bind_text(2, id.to_string()).bind_text(3, service.to_string()).run());
+    cancelled = db.changes() == 1;
+    return ok();
+  }));
+  return cancelled;
 }
 
 Result<std::vector<JobRecord>> SqliteStore::jobs_in_progress(int limit) {

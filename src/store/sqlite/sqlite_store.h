@@ -161,6 +161,7 @@ class SqliteStore final : public Store {
   Result<std::optional<JobRecord>> find_job(ServiceId service, Uuid id) override;
   Result<std::vector<JobRecord>> jobs_for_service(ServiceId service, int limit) override;
   Result<bool> start_job(ServiceId service, Uuid id, Timestamp now) override;
+  Result<bool> cancel_job(ServiceId service, Uuid id, Timestamp now) override;
   Result<std::vector<JobRecord>> jobs_in_progress(int limit) override;
   Result<bool> save_job_rows(ServiceId service, Uuid job, int from_row, int to_row,
                              const std::vector<NotificationRecord>& notifications, const std::vector<int>& rows,
