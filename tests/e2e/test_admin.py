@@ -502,6 +502,20 @@ def test_service_pages_answer_only_members_with_the_permission():
         assert status == 303
         assert 'value="30"' in browser.get(base + "/settings")[2]
         assert browser.post(base + "/settings/go-live", {"csrf_token": csrf})[0] == 403, "not a platform admin"
+        # What the service sends: its permissions and SMS prefix (limits are a platform admin's).
+        assert "Save the limits" not in browser.get(base + "/settings")[2]
+        status, _, _ = browser.post(base + "/settings/sending", [("csrf_token", csrf), ("permissions", "email"),
+                                                                 ("permissions", "sms"), ("permissions", "inbound_sms"),
+                                                                 ("prefix_sms", "no")])
+        assert status == 303, status
+        page = browser.get(base + "/settings")[2]
+        assert 'value="inbound_sms" checked' in page and 'value="letter" checked' not in page, page
+        assert 'value="no" checked' in page, "no SMS prefix"
+        status, _, page = browser.post(base + "/settings/sending", {"csrf_token": csrf, "permissions": "fax"})
+        assert status == 400 and "fax" in page, page
+        assert browser.post(base + "/settings/limits", {"csrf_token": csrf, "rate_limit": "1"})[0] == 403
+        assert browser.get("/services/new")[0] == 404 and browser.post("/services", {"csrf_token": csrf,
+                                                                                     "name": "Mine"})[0] == 404
 
         # The service's audit log (for those who may change its settings); the platform's is
         # for platform admins only.
@@ -531,12 +545,32 @@ def test_service_pages_answer_only_members_with_the_permission():
         assert status == 303
         status, _, page = root.get("/services/%s/settings" % trial)
         assert "Going live" not in page and "<dd class=\"nhsuk-summary-list__value\">Live</dd>" in page, page
+        status, _, page = root.post("/services/%s/settings/limits" % trial, {
+            "csrf_token": root_csrf, "rate_limit": "0", "email_limit": "10", "sms_limit": "ten", "letter_limit": "1",
+            "international_sms_limit": "0"})
+        assert status == 400 and "Enter text messages a day as a whole number" in page, page
+        status, _, _ = root.post("/services/%s/settings/limits" % trial, {
+            "csrf_token": root_csrf, "rate_limit": "60", "email_limit": "10", "sms_limit": "20", "letter_limit": "1",
+            "international_sms_limit": "0"})
+        assert status == 303, status
+        page = root.get("/services/%s/settings" % trial)[2]
+        assert "<dd class=\"nhsuk-summary-list__value\">20</dd>" in page, page
+        # Creating a service: a platform admin's, from the home page.
+        assert "Create a service" in root.get("/")[2]
+        status, _, page = root.post("/services", {"csrf_token": root_csrf, "name": "Clinic T"})
+        assert status == 400 and "A service with that name already exists" in page, page
+        status, headers, _ = root.post("/services", {"csrf_token": root_csrf, "name": "Clinic N"})
+        assert status == 303 and headers["location"].startswith("/services/"), (status, headers)
+        created = headers["location"].split("/")[2]
+        status, _, page = root.get("/services/%s/settings" % created)
+        assert status == 200 and "Trial mode" in page, page
 
         herald.stop()
         audit = [json.loads(l) for l in herald.run_cli("audit", "export").splitlines()]
         actions = [(e.get("action"), e.get("outcome")) for e in audit]
         assert ("service.retention_changed", "success") in actions, actions
         assert ("service.went_live", "success") in actions and ("audit.viewed", "success") in actions, actions
+        assert ("service.created", "success") in actions and ("service.settings_changed", "success") in actions
         assert ("notification.sent", "success") in actions, actions
         assert "patient.one" not in json.dumps(audit).lower(), "searches are audited without the address"
         searches = [e["objects"] for e in audit if e.get("action") == "notifications.searched"]

@@ -14,6 +14,7 @@
 #include "core/url.h"
 #include "crypto/random.h"
 #include "crypto/totp.h"
+#include "domain/admin.h"
 
 namespace herald::api::admin {
 namespace {
@@ -27,6 +28,9 @@ class Handlers : public PageHandlers {
 
   static void install(Router& router, const std::shared_ptr<Handlers>& self) {
     add(router, self, "GET", "/", &Handlers::home);
+    // Before "/services/{id}" (the dashboard's): the first route that matches answers.
+    add(router, self, "GET", "/services/new", &Handlers::new_service_page);
+    add(router, self, "POST", "/services", &Handlers::create_service);
     add(router, self, "GET", "/sign-in", &Handlers::sign_in_page);
     add(router, self, "POST", "/sign-in", &Handlers::sign_in);
     add(router, self, "GET", "/two-factor", &Handlers::two_factor_page);
@@ -74,10 +78,55 @@ class Handlers : public PageHandlers {
       main += "</ul>";
     }
     if (who->user.platform_admin) {
+      main += button_link("/services/new", "Create a service", true);
       main += "<h2>Platform</h2>" + paragraph("Everything done in Herald, by anyone, and what was refused.") +
               link("/audit", "See the audit log");
     }
     return html(200, signed_in_page(*who, token, "Your services", main));
+  }
+
+  // A new service (platform admins, as `herald service create`): in trial mode, GOV.UK's limits.
+  Page new_service_form(const domain::users::SignedIn& who, const std::string& token, const std::string& name,
+                        const std::string& error) {
+    std::string main =
+        heading("Create a service") +
+        paragraph("A new service starts in trial mode: it sends only to its team and guest list until made live.") +
+        form("/services", domain::users::Users::csrf_token(token),
+             input(
+                 {"name", "Service name", "text", name, "off", "Recipients see it in text messages and emails", error}),
+             "Create the service");
+    Page page = signed_in_page(who, token, "Create a service", main);
+    if (!error.empty()) page.errors = {{error, "name"}};
+    return page;
+  }
+
+  net::Response new_service_page(const net::Request& request, const PathParams&) {
+    std::string token;
+    auto who = signed_in(request, token);
+    if (!who) return redirect("/sign-in");
+    if (!who->user.platform_admin) return not_found();
+    return html(200, new_service_form(*who, token, "", ""));
+  }
+
+  net::Response create_service(const net::Request& request, const PathParams&) {
+    Post post;
+    if (auto refused = check_signed_in_post(request, post)) return *refused;
+    if (!post.who->user.platform_admin) return not_found();
+    const std::string name = field(post.fields, "name");
+    if (name.empty() || name.size() > 255) {
+      return html(400, new_service_form(*post.who, post.token, name, "Enter a service name of up to 255 characters"));
+    }
+    auto created = domain::Admin(deps_.services).create_service(name, deps_.clock.now());
+    if (!created) {
+      if (created.error().code != ErrorCode::kFailedPrecondition &&
+          created.error().code != ErrorCode::kInvalidArgument) {
+        return internal_error();
+      }
+      return html(400, new_service_form(*post.who, post.token, name, capitalised(created.error().message)));
+    }
+    record(actor_of(post.who->user.id), "service.created", {{"service_id", created->id.to_string()}}, "success",
+           request);
+    return redirect("/services/" + created->id.to_string());
   }
 
   // Sign-in: the form's CSRF token is bound to a random form cookie set with the page.

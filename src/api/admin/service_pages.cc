@@ -82,6 +82,8 @@ class ServicePages : public PageHandlers {
     add(router, self, "GET", "/services/{id}/settings", &ServicePages::settings);
     add(router, self, "POST", "/services/{id}/settings/retention", &ServicePages::change_retention);
     add(router, self, "POST", "/services/{id}/settings/go-live", &ServicePages::go_live);
+    add(router, self, "POST", "/services/{id}/settings/sending", &ServicePages::change_sending);
+    add(router, self, "POST", "/services/{id}/settings/limits", &ServicePages::change_limits);
   }
 
  private:
@@ -754,7 +756,53 @@ class ServicePages : public PageHandlers {
 
   // --- Settings -------------------------------------------------------------------------------
 
-  Page settings_page(const ServiceAccess& access, const std::string& retention, const std::string& error) {
+  static const char* permission_name(std::string_view p) {
+    if (p == "email") return "Send emails";
+    if (p == "sms") return "Send text messages";
+    if (p == "letter") return "Send letters";
+    if (p == "international_sms") return "Send text messages to international numbers";
+    if (p == "sms_to_uk_landlines") return "Send text messages to UK landlines";
+    if (p == "inbound_sms") return "Receive text messages";
+    if (p == "international_letters") return "Send letters to international addresses";
+    return "Other";
+  }
+
+  // What the service may send (any who manage settings) and its limits (platform admins), as
+  // `herald service set` changes them; `typed`: the values of a refused try.
+  std::string sending_forms(const ServiceAccess& access, const FormFields& typed,
+                            const std::vector<FieldError>& errors) const {
+    const store::ServiceRecord& s = access.service;
+    const std::string csrf = domain::users::Users::csrf_token(access.token);
+    std::vector<std::pair<std::string, std::string>> options;
+    for (std::string_view p : domain::known_permissions()) options.emplace_back(std::string(p), permission_name(p));
+    std::string main = "<h2>What the service sends</h2>" +
+                       form(service_path(access, "/settings/sending"), csrf,
+                            checkboxes("permissions", "The service may", options, s.permissions) +
+                                radios("prefix_sms", "Start text messages with the service name",
+                                       {{"yes", "Yes"}, {"no", "No"}}, s.prefix_sms ? "yes" : "no"),
+                            "Save");
+    if (!access.who.user.platform_admin) return main;
+    auto value = [&](const std::string& id, std::int64_t current) {
+      const std::string t = field(typed, id);
+      return t.empty() && error_for(errors, id).empty() ? std::to_string(current) : t;
+    };
+    auto limit = [&](const std::string& id, const std::string& label, std::int64_t current) {
+      return input({id, label, "text", value(id, current), "off", "", error_for(errors, id), "numeric",
+                    "nhsuk-input--width-10"});
+    };
+    return main + "<h2>Limits</h2>" +
+           form(service_path(access, "/settings/limits"), csrf,
+                limit("rate_limit", "Sends per minute (each key type)", s.rate_limit) +
+                    limit("email_limit", "Emails a day", s.email_limit) +
+                    limit("sms_limit", "Text messages a day", s.sms_limit) +
+                    limit("letter_limit", "Letters a day", s.letter_limit) +
+                    limit("international_sms_limit", "Text messages to international numbers a day",
+                          s.international_sms_limit),
+                "Save the limits");
+  }
+
+  Page settings_page(const ServiceAccess& access, const std::string& retention, const std::string& error,
+                     const FormFields& typed = {}, std::vector<FieldError> errors = {}) {
     const store::ServiceRecord& s = access.service;
     const std::string csrf = domain::users::Users::csrf_token(access.token);
     std::string main =
@@ -771,6 +819,7 @@ class ServicePages : public PageHandlers {
                         "Between 3 and 90 days. After this, recipients and content are deleted.", error, "numeric",
                         "nhsuk-input--width-3"}),
                  "Save");
+    main += sending_forms(access, typed, errors);
     if (s.restricted) {
       main += "<h2>Going live</h2>";
       if (access.who.user.platform_admin) {
@@ -789,8 +838,73 @@ class ServicePages : public PageHandlers {
     main += "<h2>Data requests</h2>" + paragraph("Download or erase everything this service holds about one person.") +
             link(service_path(access, "/data-requests"), "Make a data request");
     Page page = service_page(access, service_path(access, "/settings"), "Settings", main);
-    if (!error.empty()) page.errors = {{error, "retention_days"}};
+    if (!error.empty()) errors.insert(errors.begin(), {error, "retention_days"});
+    page.errors = std::move(errors);
     return page;
+  }
+
+  // Audited as `herald service set` is.
+  void audit_settings(const net::Request& request, const ServiceAccess& access, const store::ServiceRecord& changed) {
+    audit(request, access, "service.settings_changed",
+          {{"permissions", store::join_permissions(changed.permissions)},
+           {"prefix_sms", changed.prefix_sms ? "on" : "off"},
+           {"rate_limit", std::to_string(changed.rate_limit)},
+           {"daily_limits", std::to_string(changed.email_limit) + "/" + std::to_string(changed.sms_limit) + "/" +
+                                std::to_string(changed.letter_limit) + "/" +
+                                std::to_string(changed.international_sms_limit)}});
+  }
+
+  net::Response change_sending(const net::Request& request, const PathParams& params) {
+    ServiceAccess access;
+    Post post;
+    if (auto refused = open_post(request, params, Permission::kManageSettings, access, post)) return *refused;
+    domain::ServiceSettings settings;
+    settings.permissions = fields_named(post.fields, "permissions");
+    settings.prefix_sms = field(post.fields, "prefix_sms") == "yes";
+    auto changed = admin_.change_settings(access.service.id, settings);
+    if (!changed) {
+      if (changed.error().code != ErrorCode::kInvalidArgument) return internal_error();
+      return html(400, settings_page(access, std::to_string(access.service.retention_days), "", post.fields,
+                                     {{capitalised(changed.error().message), "permissions"}}));
+    }
+    audit_settings(request, access, *changed);
+    return redirect(service_path(access, "/settings"));
+  }
+
+  // Limits are a platform admin's to set (GOV.UK's), with a recent second factor.
+  net::Response change_limits(const net::Request& request, const PathParams& params) {
+    ServiceAccess access;
+    Post post;
+    if (auto refused = open_post(request, params, Permission::kManageSettings, access, post)) return *refused;
+    if (!access.who.user.platform_admin) return not_permitted(request, access, "platform admin");
+    if (!deps_.users.recently_verified(access.who)) return reauthentication_needed(service_path(access, "/settings"));
+    domain::ServiceSettings settings;
+    std::vector<FieldError> errors;
+    auto number = [&](const char* id, const char* what) -> std::int64_t {
+      const std::string text = field(post.fields, id);
+      if (text.empty() || text.size() > 12 ||
+          !std::all_of(text.begin(), text.end(), [](char c) { return c >= '0' && c <= '9'; })) {
+        errors.emplace_back(std::string("Enter ") + what + " as a whole number", id);
+        return 0;
+      }
+      return std::stoll(text);
+    };
+    settings.rate_limit =
+        static_cast<int>(std::min<std::int64_t>(number("rate_limit", "sends per minute"), 1'000'000'000));
+    settings.email_limit = number("email_limit", "emails a day");
+    settings.sms_limit = number("sms_limit", "text messages a day");
+    settings.letter_limit = number("letter_limit", "letters a day");
+    settings.international_sms_limit = number("international_sms_limit", "international text messages a day");
+    if (errors.empty()) {
+      auto changed = admin_.change_settings(access.service.id, settings);
+      if (changed) {
+        audit_settings(request, access, *changed);
+        return redirect(service_path(access, "/settings"));
+      }
+      if (changed.error().code != ErrorCode::kInvalidArgument) return internal_error();
+      errors.emplace_back(capitalised(changed.error().message), "rate_limit");
+    }
+    return html(400, settings_page(access, std::to_string(access.service.retention_days), "", post.fields, errors));
   }
 
   net::Response settings(const net::Request& request, const PathParams& params) {
