@@ -994,13 +994,25 @@ def test_a_routing_plan_is_built_from_the_services_templates_and_versioned():
         status, _, page = browser.get(plan_path + "?version=1")
         assert status == 200 and "Appointment (version 1)" in page and "Sent alongside" in page, page
         assert browser.get(plan_path + "?version=3")[0] == 404
+        # A form without JavaScript shows one empty row more than the plan has, so that an edit
+        # never drops a language letter.
+        more = dict(edited)
+        for i, language in enumerate(["cy", "pl", "fr", "de"], start=1):
+            more["letter_language_%d" % i] = language
+            more["letter_language_%d_template" % i] = welsh_t
+        assert browser.post(plan_path, more)[0] == 303
+        status, _, page = browser.get(plan_path + "/edit")
+        assert 'id="letter_language_4" name="letter_language_4" type="text" value="de"' in page, page
+        assert 'id="letter_language_5"' in page and 'id="letter_language_6"' not in page, page
+        assert browser.get(plan_path + "?version=4")[0] == 404
         assert browser.get("/services/%s/routing-plans/%s" % (other, plan_id))[0] == 404
 
         herald.stop()
         audit = [json.loads(l) for l in herald.run_cli("audit", "export").splitlines()]
         saved = [(e["action"], e["objects"].get("version")) for e in audit if e.get("action", "").startswith(
             "routing_plan.")]
-        assert saved == [("routing_plan.created", "1"), ("routing_plan.versioned", "2")], saved
+        assert saved == [("routing_plan.created", "1"), ("routing_plan.versioned", "2"),
+                         ("routing_plan.versioned", "3")], saved
 
 
 def test_settings_pages_change_senders_the_guest_list_and_callbacks():

@@ -8,6 +8,7 @@
 // were accepted under. Members with "view" see plans; those who manage templates edit them.
 
 #include <algorithm>
+#include <cctype>
 #include <map>
 #include <memory>
 
@@ -39,8 +40,11 @@ constexpr ChannelKind kChannels[] = {
     {NhsChannel::kLetter, "letter", "Letter", store::Channel::kLetter},
 };
 constexpr const char* kFormats[] = {"braille", "large_print", "audio"};
-constexpr int kLanguageRows = 3;  // a form without JavaScript has a fixed number of rows
-constexpr int kOverrideRows = 3;
+// A form without JavaScript cannot add rows: it shows at least kMinRows of language variants
+// and of overrides, and one empty row more than the plan has, up to kMaxRows (a plan with more is
+// edited with `herald plan version`, so that an edit here never drops one).
+constexpr int kMinRows = 3;
+constexpr int kMaxRows = 20;
 constexpr int kMaxVersionsShown = 50;
 
 const ChannelKind& kind_of(NhsChannel type) {
@@ -58,6 +62,21 @@ std::string format_label(std::string_view format) {
 }
 
 std::string row_key(std::string_view prefix, int row) { return std::string(prefix) + "_" + std::to_string(row); }
+
+// How many rows of `prefix` the form shows: kMinRows, or one more than the last with a value.
+int rows_shown(const FormFields& f, std::string_view prefix) {
+  int last = 0;
+  for (const auto& [name, value] : f) {
+    if (value.empty() || name.rfind(std::string(prefix) + "_", 0) != 0) continue;
+    int n = 0;
+    for (std::size_t i = prefix.size() + 1; i < name.size() && name[i] >= '0' && name[i] <= '9'; ++i) {
+      n = n * 10 + (name[i] - '0');
+      if (n > kMaxRows) break;
+    }
+    last = std::max(last, n);
+  }
+  return std::min(std::max(kMinRows, last + 1), kMaxRows);
+}
 
 bool whole_number(const std::string& text, int low, int high, int& out) {
   if (text.empty() || text.size() > 3 ||
@@ -77,7 +96,8 @@ struct PlanForm {
   std::vector<std::pair<std::string, std::string>> override_fields;  // (value field, plan field)
 };
 
-// The service's templates by id (latest versions, deleted ones included when a plan names them).
+// The service's templates by id (latest versions; deleted ones are not among them, and a plan
+// naming one says so).
 using TemplateNames = std::map<std::string, store::TemplateRecord>;
 
 class PlanPages : public PageHandlers {
@@ -188,7 +208,7 @@ class PlanPages : public PageHandlers {
     if (mine->empty()) {
       main += paragraph(
           "This service has no NHS Notify client yet. A platform operator adds one with "
-          "\u2018herald nhs-client create\u2019.");
+          "\u2018herald nhs client create\u2019.");
     }
     for (const store::NhsClientRecord& c : *mine) {
       auto plans = deps_.plans.list(c.id);
@@ -227,7 +247,9 @@ class PlanPages : public PageHandlers {
       if (c.template_id) {
         sends = what_it_sends(access, names, *c.template_id, c.template_version);
       } else if (!c.message.empty()) {
-        sends = html_escape(c.message.size() > 200 ? c.message.substr(0, 200) + "\u2026" : c.message);
+        std::size_t cut = std::min<std::size_t>(c.message.size(), 200);
+        while (cut < c.message.size() && cut > 0 && (static_cast<unsigned char>(c.message[cut]) & 0xC0) == 0x80) --cut;
+        sends = html_escape(cut < c.message.size() ? c.message.substr(0, cut) + "\u2026" : c.message);
       } else {
         sends = "The request\u2019s own text";
       }
@@ -312,6 +334,14 @@ class PlanPages : public PageHandlers {
 
   // --- The editor -----------------------------------------------------------------------------
 
+  static bool fits_the_form(const RoutingPlan& plan) {
+    int languages = 0;
+    for (const PlanChannel& c : plan.channels) {
+      for (const PlanVariant& v : c.variants) languages += v.kind == PlanVariant::Kind::kLanguage ? 1 : 0;
+    }
+    return languages <= kMaxRows && plan.overrides.size() <= static_cast<std::size_t>(kMaxRows);
+  }
+
   // The form's fields for a saved plan (what the editor starts from).
   static FormFields fields_of(const RoutingPlan& plan) {
     FormFields f{{"name", plan.name}};
@@ -326,7 +356,7 @@ class PlanPages : public PageHandlers {
       for (const PlanVariant& v : c.variants) {
         if (v.kind == PlanVariant::Kind::kAccessibleFormat) {
           f.emplace_back("letter_" + v.value, v.template_id.to_string());
-        } else if (++language <= kLanguageRows) {
+        } else if (++language <= kMaxRows) {
           f.emplace_back(row_key("letter_language", language), v.value);
           f.emplace_back(row_key("letter_language", language) + "_template", v.template_id.to_string());
         }
@@ -334,7 +364,7 @@ class PlanPages : public PageHandlers {
     }
     int row = 0;
     for (const PlanOverride& o : plan.overrides) {
-      if (++row > kOverrideRows) break;
+      if (++row > kMaxRows) break;
       f.emplace_back(row_key("override", row) + "_kind",
                      o.when == PlanVariant::Kind::kLanguage ? "language" : "accessibleFormat");
       f.emplace_back(row_key("override", row) + "_value", o.value);
@@ -398,7 +428,7 @@ class PlanPages : public PageHandlers {
       html += select({id, format_label(format), "", field(f, id), "", "", error_for(errors, id)},
                      template_options(names, store::Channel::kLetter, field(f, id)));
     }
-    for (int row = 1; row <= kLanguageRows; ++row) {
+    for (int row = 1, rows = rows_shown(f, "letter_language"); row <= rows; ++row) {
       const std::string id = row_key("letter_language", row);
       html += input({id, "Language " + std::to_string(row), "text", field(f, id), "off",
                      row == 1 ? "A language code such as cy (Welsh) or pl (Polish)" : "", error_for(errors, id), "",
@@ -420,7 +450,7 @@ class PlanPages : public PageHandlers {
         "nhsuk-fieldset__legend--m\">Other plans for some recipients</legend>"
         "<p class=\"nhsuk-hint\">Recipients whose NHS record gives this language or format get "
         "another of the client's plans instead.</p>";
-    for (int row = 1; row <= kOverrideRows; ++row) {
+    for (int row = 1, rows = rows_shown(f, "override"); row <= rows; ++row) {
       const std::string id = row_key("override", row);
       html +=
           "<h3>Override " + std::to_string(row) + "</h3>" +
@@ -507,7 +537,7 @@ class PlanPages : public PageHandlers {
             step.variant_fields.push_back(id);
           }
         }
-        for (int row = 1; row <= kLanguageRows; ++row) {
+        for (int row = 1; row <= kMaxRows; ++row) {
           const std::string id = row_key("letter_language", row);
           const std::string language = field(f, id);
           const auto t = Uuid::parse(field(f, id + "_template"));
@@ -542,7 +572,7 @@ class PlanPages : public PageHandlers {
       out.variant_fields.push_back(std::move(s.variant_fields));
       out.plan.channels.push_back(std::move(s.channel));
     }
-    for (int row = 1; row <= kOverrideRows; ++row) {
+    for (int row = 1; row <= kMaxRows; ++row) {
       const std::string id = row_key("override", row);
       const std::string kind = field(f, id + "_kind");
       const std::string value = field(f, id + "_value");
@@ -661,6 +691,12 @@ class PlanPages : public PageHandlers {
     if (!found) return internal_error();
     if (!*found) return not_found();
     const RoutingPlan& plan = (*found)->plan;
+    if (!fits_the_form(plan)) {
+      return html(200, service_page(access, service_path(access, "/templates"), "Edit " + plan.name,
+                                    heading("Edit " + plan.name) +
+                                        paragraph("This plan has more language letters or overrides than this form "
+                                                  "holds: change it with \u2018herald plan version\u2019.")));
+    }
     auto page = editor(access, (*found)->client, path(access, "/" + plan.id.to_string()), "Edit " + plan.name,
                        fields_of(plan), plan.id, {});
     if (!page) return internal_error();
