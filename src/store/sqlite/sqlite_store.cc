@@ -458,17 +458,22 @@ Result<void> SqliteStore::update_service_contact(const ServiceContact& contact) 
   });
 }
 
-Result<bool> SqliteStore::remove_service_contact(ServiceId service, Uuid id) {
-  bool deleted = false;
+Result<bool> SqliteStore::changed_one_row(const char* sql, const std::string& first, const std::string& second) {
+  bool changed = false;
   auto result = writer_->run([&](Connection& db) -> Result<void> {
-    auto stmt = db.prepare("DELETE FROM service_contacts WHERE id = ? AND service_id = ?");
+    auto stmt = db.prepare(sql);
     if (!stmt) return stmt.error();
-    HERALD_TRY(stmt->bind_text(1, id.to_string()).bind_text(2, service.to_string()).run());
-    deleted = db.changes() == 1;
+    HERALD_TRY(stmt->bind_text(1, first).bind_text(2, second).run());
+    changed = db.changes() == 1;
     return ok();
   });
   if (!result) return result.error();
-  return deleted;
+  return changed;
+}
+
+Result<bool> SqliteStore::remove_service_contact(ServiceId service, Uuid id) {
+  return changed_one_row("DELETE FROM service_contacts WHERE id = ? AND service_id = ?", id.to_string(),
+                         service.to_string());
 }
 
 Result<std::vector<ServiceContact>> SqliteStore::service_contacts(ServiceId service, ContactKind kind) {
@@ -992,16 +997,8 @@ Result<std::optional<ServiceCallback>> SqliteStore::find_service_callback(Servic
 }
 
 Result<bool> SqliteStore::delete_service_callback(ServiceId service, CallbackKind kind) {
-  bool deleted = false;
-  auto result = writer_->run([&](Connection& db) -> Result<void> {
-    auto stmt = db.prepare("DELETE FROM service_callbacks WHERE service_id = ? AND kind = ?");
-    if (!stmt) return stmt.error();
-    HERALD_TRY(stmt->bind_text(1, service.to_string()).bind_text(2, callback_kind_name(kind)).run());
-    deleted = db.changes() == 1;
-    return ok();
-  });
-  if (!result) return result.error();
-  return deleted;
+  return changed_one_row("DELETE FROM service_callbacks WHERE service_id = ? AND kind = ?", service.to_string(),
+                         callback_kind_name(kind));
 }
 
 Result<std::vector<NotificationRecord>> SqliteStore::claim_callbacks(int limit, Timestamp now, Duration lease) {
@@ -1207,16 +1204,8 @@ Result<std::vector<GuestListEntry>> SqliteStore::guest_list(ServiceId service) {
 
 // The blind index is a column of the row: it goes with it.
 Result<bool> SqliteStore::remove_guest_list_entry(ServiceId service, Uuid id) {
-  bool deleted = false;
-  auto result = writer_->run([&](Connection& db) -> Result<void> {
-    auto stmt = db.prepare("DELETE FROM service_guest_list WHERE id = ? AND service_id = ?");
-    if (!stmt) return stmt.error();
-    HERALD_TRY(stmt->bind_text(1, id.to_string()).bind_text(2, service.to_string()).run());
-    deleted = db.changes() == 1;
-    return ok();
-  });
-  if (!result) return result.error();
-  return deleted;
+  return changed_one_row("DELETE FROM service_guest_list WHERE id = ? AND service_id = ?", id.to_string(),
+                         service.to_string());
 }
 
 Result<void> SqliteStore::insert_document(const DocumentRecord& document) {

@@ -206,6 +206,8 @@ class SqliteStore final : public Store {
   GroupCommitWriter::Stats writer_stats() const { return writer_->stats(); }
 
  private:
+  // Runs one DELETE (or UPDATE) with two text parameters on the writer: whether it changed a row.
+  Result<bool> changed_one_row(const char* sql, const std::string& first, const std::string& second);
   class ReaderPool;
   explicit SqliteStore(std::shared_ptr<const crypto::FieldCipher> cipher);
 
