@@ -40,7 +40,8 @@ int run_job_send(const std::string& config_path, const std::string& service, con
   if (!t) return fail(t.error());
   if (!*t || (*t)->archived) return fail(not_found("the service has no template " + template_id));
   domain::Notifications notifications(*context->store, notifications_config(*context));
-  domain::Jobs jobs(*context->store, *context->store, notifications);
+  domain::Letters letters(*context->store, notifications, {context->config.letters.logo_png});
+  domain::Jobs jobs(*context->store, *context->store, notifications, &letters);
   const Timestamp now = SystemClock().now();
   auto checked = jobs.check(found->id, **t, *contents, now);
   if (!checked) return fail(checked.error());

@@ -293,7 +293,7 @@ int run_serve(const ServeOptions& options) {
   // The admin web UI on its own listener ([admin]; loopback unless configured), with a router
   // and threads of its own so that sign-ins (argon2id) never queue behind API requests.
   domain::users::Users users(*context->store, clock);
-  domain::Jobs jobs(*context->store, *context->store, notifications);
+  domain::Jobs jobs(*context->store, *context->store, notifications, &letters);
   domain::Subjects subjects(*context->store);
   api::Router admin_router(2, api::admin::router_errors());
   std::unique_ptr<net::HttpsServer> admin_server;

@@ -30,6 +30,9 @@ struct Sheet {
   csv::Rows rows;
   std::size_t recipient = 0;
   std::vector<std::pair<std::string, std::size_t>> placeholders;  // name, column
+  // Letters: the address columns the file has, as the API's personalisation names them
+  // ("address_line_1", ..., "postcode"), and their columns.
+  std::vector<std::pair<std::string, std::size_t>> address;
   std::vector<std::string> problems;
   int data_rows = 0;  // not blank
 
@@ -43,7 +46,7 @@ Sheet read_sheet(const store::TemplateRecord& t, std::string_view contents) {
   Sheet sheet;
   const auto recipient_name = recipient_column(t.type);
   if (!recipient_name) {
-    sheet.problems.emplace_back("Letters cannot be sent to a list yet: send them with the API");
+    sheet.problems.emplace_back("This kind of template cannot be sent to a list");
     return sheet;
   }
   auto rows = csv::parse(contents);
@@ -73,8 +76,24 @@ Sheet read_sheet(const store::TemplateRecord& t, std::string_view contents) {
   } else {
     sheet.recipient = recipients.front();
   }
+  const bool letter = t.type == store::Channel::kLetter;
+  auto is_address = [](std::string_view name) {
+    const auto& all = address_columns();
+    return std::any_of(all.begin(), all.end(), [&](const std::string& a) { return column_key(a) == column_key(name); });
+  };
+  if (letter) {
+    for (const std::string& name : address_columns()) {
+      const auto found = columns_called(name);
+      if (found.size() > 1)
+        sheet.problems.push_back("The file has more than one column called \u2018" + name + "\u2019");
+      std::string key = name;
+      std::replace(key.begin(), key.end(), ' ', '_');
+      if (!found.empty()) sheet.address.emplace_back(std::move(key), found.front());
+    }
+  }
   std::vector<std::string> missing;
   for (const std::string& name : template_placeholders(t)) {
+    if (letter && is_address(name)) continue;  // an address line: from its column, may be empty
     const auto found = columns_called(name);
     if (found.empty()) {
       missing.push_back("\u2018" + name + "\u2019");
@@ -98,16 +117,25 @@ Sheet read_sheet(const store::TemplateRecord& t, std::string_view contents) {
   return sheet;
 }
 
+// How a row is taken: checked (nothing rendered or stored) or prepared to be stored.
+enum class RowUse { kCheck, kSend };
+
 // Data row `index` (0: the row under the header) as the service's own send would take it: the
-// notification it would store, or kInvalidArgument with why not.
-Result<store::NotificationRecord> prepare_row(Notifications& notifications, const Caller& caller,
-                                              const store::TemplateRecord& t, const Sheet& sheet, std::size_t index,
-                                              Timestamp now, bool& international) {
+// notification it would store (with RowUse::kCheck, a letter's is empty: it is not rendered),
+// or kInvalidArgument with why not. A letter prepared to send has its PDF stored already.
+Result<store::NotificationRecord> prepare_row(Notifications& notifications, LetterPreparer* letters,
+                                              const Caller& caller, const store::TemplateRecord& t, const Sheet& sheet,
+                                              std::size_t index, Timestamp now, RowUse use, bool& international) {
   const std::vector<std::string>& row = sheet.rows[index + 1];
   const std::string to = trimmed(sheet.cell(row, sheet.recipient));
   Personalisation personalisation;
   json::Writer personalisation_json;
   personalisation_json.begin_object();
+  for (const auto& [key, column] : sheet.address) {
+    const std::string& value = sheet.cell(row, column);
+    personalisation.entries.emplace_back(key, PersonalisationValue{PersonalisationValue::Kind::kText, value, {}});
+    personalisation_json.key(key).string(value);
+  }
   for (const auto& [name, column] : sheet.placeholders) {
     const std::string& value = sheet.cell(row, column);
     if (trimmed(value).empty() && column != sheet.recipient) return invalid_argument("No value for ((" + name + "))");
@@ -115,6 +143,19 @@ Result<store::NotificationRecord> prepare_row(Notifications& notifications, cons
     personalisation_json.key(name).string(value);
   }
   personalisation_json.end_object();
+  if (t.type == store::Channel::kLetter) {
+    if (letters == nullptr) return failed_precondition("Letters cannot be sent to a list here");
+    if (use == RowUse::kCheck) {
+      HERALD_TRY(letters->check_for_service(caller.service, t, personalisation, now));
+      return store::NotificationRecord{};
+    }
+    auto record = letters->prepare_for_service(caller.service, t, personalisation, now);
+    if (!record) return record.error();
+    record->api_key = caller.key;
+    record->key_type = caller.key_type;
+    record->personalisation_json = personalisation_json.take();
+    return record;
+  }
   if (t.type == store::Channel::kEmail) {
     auto address = validate_email_address(to);
     if (!address) return address.error();
@@ -153,7 +194,15 @@ Timestamp next_utc_day(Timestamp now) {
 std::optional<std::string_view> recipient_column(store::Channel type) {
   if (type == store::Channel::kEmail) return "email address";
   if (type == store::Channel::kSms) return "phone number";
+  if (type == store::Channel::kLetter) return "address line 1";
   return std::nullopt;
+}
+
+const std::vector<std::string>& address_columns() {
+  static const std::vector<std::string> kColumns = {"address line 1", "address line 2", "address line 3",
+                                                    "address line 4", "address line 5", "address line 6",
+                                                    "address line 7", "postcode"};
+  return kColumns;
 }
 
 std::string column_key(std::string_view name) {
@@ -168,7 +217,7 @@ std::string column_key(std::string_view name) {
 std::vector<int> rows_for_recipient(store::Channel type, const csv::Rows& rows, std::string_view recipient_normalised) {
   std::vector<int> found;
   const auto name = recipient_column(type);
-  if (!name || rows.empty()) return found;
+  if (!name || rows.empty() || type == store::Channel::kLetter) return found;
   const auto& header = rows.front();
   const auto column = std::find_if(header.begin(), header.end(),
                                    [&](const std::string& h) { return column_key(h) == column_key(*name); });
@@ -192,14 +241,17 @@ Result<JobCheck> Jobs::check(ServiceId service, const store::TemplateRecord& t, 
                              Timestamp now) {
   Sheet sheet = read_sheet(t, contents);
   JobCheck out;
-  out.problems = std::move(sheet.problems);
+  auto refused = template_problems(service, t);
+  if (!refused) return refused.error();
+  out.problems = std::move(*refused);
+  out.problems.insert(out.problems.end(), sheet.problems.begin(), sheet.problems.end());
   out.rows = sheet.data_rows;
   if (!out.problems.empty()) return out;
   const Caller caller = list_caller(service);
   for (std::size_t i = 0; i + 1 < sheet.rows.size(); ++i) {
     if (blank(sheet.rows[i + 1])) continue;
     bool international = false;
-    auto prepared = prepare_row(notifications_, caller, t, sheet, i, now, international);
+    auto prepared = prepare_row(notifications_, letters_, caller, t, sheet, i, now, RowUse::kCheck, international);
     if (prepared) {
       ++out.sendable;
       continue;
@@ -218,6 +270,9 @@ Result<JobCheck> Jobs::check(ServiceId service, const store::TemplateRecord& t, 
 
 Result<store::JobRecord> Jobs::upload(ServiceId service, const store::TemplateRecord& t, std::string file_name,
                                       std::string contents, Uuid user, Timestamp now) {
+  auto refused = template_problems(service, t);
+  if (!refused) return refused.error();
+  if (!refused->empty()) return invalid_argument(refused->front());
   Sheet sheet = read_sheet(t, contents);
   if (!sheet.problems.empty()) return invalid_argument(sheet.problems.front());
   store::JobRecord job;
@@ -256,7 +311,25 @@ Result<bool> Jobs::start(ServiceId service, Uuid id, Timestamp now) {
   if ((*latest)->version != (*job)->template_version) {
     return failed_precondition("The template has changed since the file was checked: check it again");
   }
+  auto refused = template_problems(service, **latest);
+  if (!refused) return refused.error();
+  if (!refused->empty()) return failed_precondition(refused->front());
   return store_.start_job(service, id, now);
+}
+
+Result<std::vector<std::string>> Jobs::template_problems(ServiceId service, const store::TemplateRecord& t) {
+  std::vector<std::string> problems;
+  if (t.type != store::Channel::kLetter) return problems;
+  if (letters_ == nullptr) {
+    problems.emplace_back("Letters cannot be sent to a list here: send them with the API");
+    return problems;
+  }
+  auto found = services_.find_service(service);
+  if (!found) return found.error();
+  if (!*found) return not_found("service " + service.to_string());
+  if (!(*found)->has_permission("letter")) problems.emplace_back("Service is not allowed to send letters");
+  if ((*found)->restricted) problems.emplace_back("Cannot send letters when service is in trial mode");
+  return problems;
 }
 
 Result<JobProgress> Jobs::progress(ServiceId service, const store::JobRecord& job) {
@@ -311,12 +384,14 @@ Result<int> Jobs::run_once(Timestamp now, int max_rows) {
       if (!closed) return closed.error();
       continue;
     }
+    if (t->type == store::Channel::kLetter && letters_ == nullptr) continue;  // for a node that can render them
     const Sheet& sheet = *read;
     const Caller caller = list_caller(next.service);
     int row = (*job)->next_row;
     const int row_count = std::min((*job)->row_count, static_cast<int>(sheet.rows.size()) - 1);
+    const int chunk = t->type == store::Channel::kLetter ? kLetterChunkRows : kChunkRows;
     while (row < row_count && handled < max_rows) {
-      int to = std::min(row_count, row + kChunkRows);
+      int to = std::min(row_count, row + chunk);
       std::vector<store::NotificationRecord> records;
       std::vector<int> rows;
       bool limited = false;
@@ -324,7 +399,8 @@ Result<int> Jobs::run_once(Timestamp now, int max_rows) {
         if (blank(sheet.rows[static_cast<std::size_t>(i) + 1])) continue;
         auto room = notifications_.check_daily(caller, t->type, now);
         bool abroad = false;
-        auto prepared = room ? prepare_row(notifications_, caller, *t, sheet, static_cast<std::size_t>(i), now, abroad)
+        auto prepared = room ? prepare_row(notifications_, letters_, caller, *t, sheet, static_cast<std::size_t>(i),
+                                           now, RowUse::kSend, abroad)
                              : Result<store::NotificationRecord>(room.error());
         if (!prepared && prepared.error().code == ErrorCode::kResourceExhausted) {
           // The day's limit: this row and the rest wait for a later run.

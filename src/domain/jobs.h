@@ -17,6 +17,7 @@
 #include "core/result.h"
 #include "core/time.h"
 #include "domain/authenticator.h"
+#include "domain/letters/letters.h"
 #include "domain/notifications.h"
 #include "store/store.h"
 
@@ -25,13 +26,17 @@ namespace herald::domain {
 // GOV.UK's most rows in one file.
 inline constexpr int kMaxJobRows = 100000;
 
-// The column a list names its recipients in, as GOV.UK names it: "email address" or "phone
-// number" (letters: nullopt, not sent from a list yet).
+// The column a list names its recipients in, as GOV.UK names it: "email address", "phone
+// number", or for letters the first of the address columns, "address line 1" (then "address line
+// 2" to "address line 7", or up to 6 and "postcode", as the API's personalisation).
 std::optional<std::string_view> recipient_column(store::Channel type);
+// The columns a list of letters may hold the address in, in order.
+const std::vector<std::string>& address_columns();
 // How GOV.UK matches a column to a placeholder: case, spaces, '_' and '-' do not count.
 std::string column_key(std::string_view name);
 // The data rows (0: the row under the header) of a list of `type` (its rows, the header first)
-// whose recipient is this one (`recipient_normalised` as the blind index sees it).
+// whose recipient is this one (`recipient_normalised` as the blind index sees it). Letters: none
+// (nobody is found by a postal address).
 std::vector<int> rows_for_recipient(store::Channel type, const csv::Rows& rows, std::string_view recipient_normalised);
 
 struct RowError {
@@ -63,16 +68,22 @@ struct JobProgress {
 class Jobs {
  public:
   static constexpr std::size_t kMaxShownErrors = 50;
-  // Rows per transaction: large enough to be cheap, small enough that progress moves.
+  // Rows per transaction: large enough to be cheap, small enough that progress moves. Each
+  // letter is rendered as the PDF that prints (milliseconds), so a chunk of them is smaller.
   static constexpr int kChunkRows = 500;
+  static constexpr int kLetterChunkRows = 50;
   // Jobs in progress looked at per run (those waiting for tomorrow's limit are passed over).
   static constexpr int kJobsPerRun = 50;
 
-  Jobs(store::JobStore& store, store::ServiceDirectory& services, Notifications& notifications)
-      : store_(store), services_(services), notifications_(notifications) {}
+  // `letters`: how a letter is checked and rendered (nullptr: letters cannot be sent from a list
+  // here, and a file for a letter template is refused as a whole).
+  Jobs(store::JobStore& store, store::ServiceDirectory& services, Notifications& notifications,
+       LetterPreparer* letters = nullptr)
+      : store_(store), services_(services), notifications_(notifications), letters_(letters) {}
 
   // Checks every row of `contents` for `t` as the service's own send would (recipient,
-  // personalisation, trial mode, length, ...): nothing is stored.
+  // personalisation, trial mode, length, the postal address, ...): nothing is stored. A letter
+  // too long to print is found only when it is sent (it fails then, as the API's would).
   Result<JobCheck> check(ServiceId service, const store::TemplateRecord& t, std::string_view contents, Timestamp now);
   // Stores the file as a pending job for `t` (a file with problems is refused:
   // kInvalidArgument with the first).
@@ -86,6 +97,7 @@ class Jobs {
   // Starts sending a pending job: false when it was started already or is not pending.
   // kFailedPrecondition when the template has a newer version than the one checked (the file
   // is checked again against it first).
+  // kFailedPrecondition too for letters from a service in trial mode (as at upload).
   Result<bool> start(ServiceId service, Uuid id, Timestamp now);
   // Stops a pending or in-progress job: no more of its rows are sent (a chunk being saved at
   // that moment is not stored); what was sent goes on. false: finished or cancelled already, or
@@ -101,12 +113,16 @@ class Jobs {
   Result<int> run_once(Timestamp now, int max_rows = 5000);
 
  private:
+  // Problems with sending `t` at all that are not the file's: letters need a preparer here and
+  // a live service (GOV.UK: a service in trial mode cannot send letters).
+  Result<std::vector<std::string>> template_problems(ServiceId service, const store::TemplateRecord& t);
   bool waiting(Uuid job, Timestamp now);
   void wait_until_tomorrow(Uuid job, Timestamp now);
 
   store::JobStore& store_;
   store::ServiceDirectory& services_;
   Notifications& notifications_;
+  LetterPreparer* letters_;
   std::mutex mutex_;
   std::map<Uuid, Timestamp> waiting_;  // guarded by mutex_: jobs at their service's daily limit
 };

@@ -22,7 +22,7 @@ class JobsTest : public ::testing::Test {
     service_.name = "Clinic";
     service_.email_sender_local_part = "clinic";
     service_.created_at = clock_.now();
-    service_.permissions = {"email", "sms"};
+    service_.permissions = {"email", "sms", "letter"};
     ASSERT_TRUE(store_.create_service(service_));
     email_ = add_template(store::Channel::kEmail, "Hello ((name))", "Dear ((name)), see you on ((day)).");
     sms_ = add_template(store::Channel::kSms, "", "Hi ((name))");
@@ -71,7 +71,8 @@ class JobsTest : public ::testing::Test {
   fakes::FakeClock clock_;
   fakes::MemoryStore store_;
   Notifications notifications_{store_, {}};
-  Jobs jobs_{store_, store_, notifications_};
+  Letters letters_{store_, notifications_};
+  Jobs jobs_{store_, store_, notifications_, &letters_};
   store::ServiceRecord service_;
   store::TemplateRecord email_;
   store::TemplateRecord sms_;
@@ -123,7 +124,16 @@ TEST_F(JobsTest, ProblemsWithTheWholeFileAreFoundBeforeAnyRow) {
   ASSERT_EQ(broken.size(), 1u);
   EXPECT_EQ(broken[0], "This is not a CSV file Herald can read (line 2: stray quote)");
   const auto letter = add_template(store::Channel::kLetter, "Subject", "Body");
-  EXPECT_EQ(problems(letter, "address line 1\nx\n").size(), 1u);
+  EXPECT_EQ(problems(letter, "name\nx\n"),
+            std::vector<std::string>{"The file needs a column called \u2018address line 1\u2019"});
+  EXPECT_EQ(problems(letter, "address line 1,address_line_2,Address Line 2\nx,y,z\n"),
+            std::vector<std::string>{"The file has more than one column called \u2018address line 2\u2019"});
+  // A node that cannot render letters refuses a list of them as a whole.
+  Jobs without_letters{store_, store_, notifications_};
+  auto checked = without_letters.check(service_.id, letter, "address line 1\nx\n", clock_.now());
+  ASSERT_TRUE(checked);
+  EXPECT_EQ(checked->problems,
+            std::vector<std::string>{"Letters cannot be sent to a list here: send them with the API"});
   // Nothing with problems is stored.
   EXPECT_FALSE(jobs_.upload(service_.id, email_, "x.csv", "name\nA\n", user_, clock_.now()));
 }
@@ -258,6 +268,92 @@ TEST_F(JobsTest, AJobIsNotStartedOnceItsTemplateHasChanged) {
   EXPECT_EQ(start.error().code, ErrorCode::kFailedPrecondition);
   // Another service sees nothing of it.
   EXPECT_FALSE(*jobs_.find(ServiceId{crypto::random_uuid()}, job->id));
+}
+
+}  // namespace
+}  // namespace herald::domain
+
+namespace herald::domain {
+namespace {
+
+// Letters to a list: the address from its columns (GOV.UK's "address line 1" to "address line
+// 7", or "postcode"), each row checked with the API's address rules without rendering anything,
+// each row sent rendered as the PDF that prints.
+class LetterJobsTest : public JobsTest {
+ protected:
+  void SetUp() override {
+    JobsTest::SetUp();
+    letter_ = add_template(store::Channel::kLetter, "Your appointment", "Dear ((name)), come on ((day)).");
+  }
+  store::TemplateRecord letter_;
+  static constexpr std::string_view kList =
+      "Address Line 1,address_line_2,address line 3,postcode,name,day\n"
+      "Ada Lovelace,1 High Street,Leeds,ls1 1aa,Ada,Monday\n"
+      "Bob,2 Low Street,,,Bob,Monday\n"
+      "Cy,3 Mid Street,Leeds,not a postcode,Cy,Monday\n"
+      "Dee,4 Side Street,York,YO1 7HH,,Monday\n"
+      "Eve,5 Back Lane,Hull,HU1 1AA,Eve,Friday\n";
+};
+
+TEST_F(LetterJobsTest, EachRowsAddressIsCheckedWithTheApisRulesAndNothingIsStored) {
+  auto checked = jobs_.check(service_.id, letter_, kList, clock_.now());
+  ASSERT_TRUE(checked) << checked.error().message;
+  EXPECT_TRUE(checked->problems.empty());
+  EXPECT_EQ(checked->rows, 5);
+  EXPECT_EQ(checked->sendable, 2);
+  ASSERT_EQ(checked->row_errors.size(), 3u);
+  EXPECT_EQ(checked->row_errors[0].row, 3);
+  EXPECT_EQ(checked->row_errors[0].message, "Address must be at least 3 lines");
+  EXPECT_EQ(checked->row_errors[1].message, "Must be a real UK postcode");
+  EXPECT_EQ(checked->row_errors[2].message, "No value for ((name))");
+  EXPECT_TRUE(sent().empty());
+}
+
+TEST_F(LetterJobsTest, AStartedListOfLettersIsRenderedAndQueuedForThePrintSupplier) {
+  const auto job = started(letter_, std::string(kList));
+  auto ran = jobs_.run_once(clock_.now());
+  ASSERT_TRUE(ran) << ran.error().message;
+  EXPECT_EQ(*ran, 5);
+  auto letters = sent();
+  ASSERT_EQ(letters.size(), 2u);
+  std::set<std::string> to;
+  for (const auto& n : letters) {
+    to.insert(n.recipient);
+    EXPECT_EQ(n.type, store::Channel::kLetter);
+    EXPECT_EQ(n.template_id, letter_.id);
+    EXPECT_EQ(n.status, store::NotificationStatus::kCreated);
+    EXPECT_TRUE(n.queued);
+    EXPECT_EQ(n.postage, "second");
+    EXPECT_GE(n.billable_units, 1);
+    EXPECT_NE(n.personalisation_json.find("\"address_line_1\""), std::string::npos) << n.personalisation_json;
+    auto pdf = store_.find_letter_pdf(service_.id, n.id);  // the PDF that prints, stored with it
+    ASSERT_TRUE(pdf && *pdf);
+    EXPECT_EQ((*pdf)->rfind("%PDF-", 0), 0u);
+  }
+  EXPECT_EQ(to,
+            (std::set<std::string>{"Ada Lovelace\n1 High Street\nLeeds\nLS1 1AA", "Eve\n5 Back Lane\nHull\nHU1 1AA"}));
+  EXPECT_EQ((*jobs_.find(service_.id, job.id))->status, store::JobStatus::kFinished);
+}
+
+TEST_F(LetterJobsTest, AServiceInTrialModeCannotSendLettersToAList) {
+  auto job = jobs_.upload(service_.id, letter_, "list.csv", std::string(kList), user_, clock_.now());
+  ASSERT_TRUE(job) << job.error().message;
+  service_.restricted = true;
+  ASSERT_TRUE(store_.update_service(service_));
+  auto checked = jobs_.check(service_.id, letter_, kList, clock_.now());
+  ASSERT_TRUE(checked);
+  EXPECT_EQ(checked->problems, std::vector<std::string>{"Cannot send letters when service is in trial mode"});
+  auto start = jobs_.start(service_.id, job->id, clock_.now());
+  ASSERT_FALSE(start);
+  EXPECT_EQ(start.error().code, ErrorCode::kFailedPrecondition);
+  EXPECT_FALSE(jobs_.upload(service_.id, letter_, "list.csv", std::string(kList), user_, clock_.now()));
+  EXPECT_TRUE(sent().empty());
+}
+
+TEST_F(LetterJobsTest, NobodyIsFoundInAListByTheirPostalAddress) {
+  auto rows = csv::parse(kList);
+  ASSERT_TRUE(rows);
+  EXPECT_TRUE(rows_for_recipient(store::Channel::kLetter, *rows, "ada lovelace").empty());
 }
 
 }  // namespace

@@ -1195,6 +1195,71 @@ def test_a_list_being_sent_is_cancelled_and_what_was_sent_stays():
             {"service_id": mine, "job_id": job}], audit
 
 
+def test_a_list_of_letters_is_checked_address_by_address_then_printed_as_the_api_would():
+    with Workspace() as ws:
+        herald, port, link, mine, other = started(ws)  # Ada may send in Clinic A; nothing in B
+        herald.run_cli("service", "set", "--service", mine, "--permissions", "email,sms,letter")
+        letter = herald.create_template(mine, "Your appointment", "Dear ((name)), come on ((day)).",
+                                        name="Appointment letter", type="letter").strip()
+        browser = signed_in_browser(herald, port, link)
+        csrf = hidden(browser.get("/")[2], "csrf_token")
+        base = "/services/" + mine
+        status, _, page = browser.get(base + "/templates/" + letter)
+        assert status == 200 and "Send to a list of addresses" in page, page
+        upload = base + "/templates/%s/upload" % letter
+        status, _, page = browser.get(upload)
+        assert status == 200 and "address line 1, address line 2 and address line 3" in page, page
+        assert "<li>name</li>" in page and "<li>day</li>" in page, page
+        status, _, page = browser.upload(upload, {"csrf_token": csrf}, "no-address.csv", "name,day\nA,Monday\n")
+        assert status == 400 and "The file needs a column called \u2018address line 1\u2019" in page, page
+
+        csv = ("address line 1,address line 2,address line 3,postcode,name,day\r\n"
+               "Pat Canary,1 Lettercanary Street,Leeds,LS1 1AA,Pat,Monday\r\n"
+               "Sam,2 Short Street,,,Sam,Monday\r\n"
+               "Lee,3 Lettercanary Road,York,YO1 7HH,Lee,Tuesday\r\n")
+        status, headers, _ = browser.upload(upload, {"csrf_token": csrf}, "letters.csv", csv)
+        assert status == 303 and "/jobs/" in headers["location"], (status, headers)
+        job_path = headers["location"]
+        status, _, page = browser.get(job_path)
+        assert status == 200 and "Address must be at least 3 lines" in page and "Send 2 letters" in page, page
+        status, headers, _ = browser.post(job_path + "/start", {"csrf_token": csrf})
+        assert status == 303, (status, headers)
+        deadline = time.time() + 60
+        progress = {}
+        while time.time() < deadline:
+            progress = json.loads(browser.get(job_path + "/progress")[2])
+            if progress["status"] == "finished":
+                break
+            time.sleep(0.3)
+        # No print supplier here: the letters wait for one, accepted.
+        assert progress["rows_done"] == 3 and progress["sent"] == 2 and progress["failed"] == 0, progress
+
+        # As the API would have sent them: each with its address, postage and the PDF that prints.
+        status, body = herald.request("GET", "/v2/notifications?include_jobs=true&template_type=letter",
+                                      key=herald.keys[mine])
+        assert status == 200 and len(body["notifications"]) == 2, body
+        for n in body["notifications"]:
+            assert n["type"] == "letter" and n["postage"] == "second" and n["status"] == "accepted", n
+            assert n["line_1"] in ("Pat Canary", "Lee") and n["postcode"] in ("LS1 1AA", "YO1 7HH"), n
+            status, pdf = herald.request("GET", "/v2/notifications/%s/pdf" % n["id"], key=herald.keys[mine])
+            assert status == 200 and pdf.startswith(b"%PDF-"), (status, pdf[:100])
+
+        # A service in trial mode may only look at its letters.
+        trial, _ = herald.create_service("Clinic T", live=False)
+        herald.run_cli("service", "set", "--service", trial, "--permissions", "email,sms,letter")
+        herald.run_cli("user", "grant", "--email", "ada@example.org", "--service", trial, "--permissions", "send")
+        trial_letter = herald.create_template(trial, "Hello", "Dear ((name))", name="Trial letter", type="letter")
+        status, _, page = browser.upload("/services/%s/templates/%s/upload" % (trial, trial_letter.strip()),
+                                         {"csrf_token": csrf}, "letters.csv", csv)
+        assert status == 400 and "Cannot send letters when service is in trial mode" in page, (status, page)
+        herald.stop()
+        for name in os.listdir(herald.dir):
+            if name.startswith("herald.db"):
+                with open(os.path.join(herald.dir, name), "rb") as f:
+                    raw = f.read()
+                assert b"Lettercanary" not in raw, name
+
+
 if __name__ == "__main__":
     run_tests([test_enrol_sign_in_and_see_only_your_services, test_repeated_failures_lock_the_account,
                test_user_commands_list_disable_and_relink, test_service_pages_answer_only_members_with_the_permission,
@@ -1203,4 +1268,5 @@ if __name__ == "__main__":
                test_a_template_that_asks_sends_a_hosted_unsubscribe_link_and_the_service_sees_the_requests,
                test_a_routing_plan_is_built_from_the_services_templates_and_versioned,
                test_settings_pages_change_senders_the_guest_list_and_callbacks,
-               test_a_list_being_sent_is_cancelled_and_what_was_sent_stays])
+               test_a_list_being_sent_is_cancelled_and_what_was_sent_stays,
+               test_a_list_of_letters_is_checked_address_by_address_then_printed_as_the_api_would])

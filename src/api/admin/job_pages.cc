@@ -4,6 +4,7 @@
 // JavaScript, reloading the page shows the same). Uploading and starting need the send
 // permission; seeing a service's jobs, membership.
 
+#include <algorithm>
 #include <memory>
 
 #include "api/admin/base.h"
@@ -44,7 +45,7 @@ class JobPages : public PageHandlers {
   }
 
  private:
-  // The service's template that may be sent to a list: email or text, not archived.
+  // The service's template that may be sent to a list: email, text or letter, not archived.
   Result<std::optional<store::TemplateRecord>> list_template(const ServiceAccess& access, const PathParams& params) {
     auto id = TemplateId::parse(params.at("template"));
     if (!id) return std::optional<store::TemplateRecord>();
@@ -62,10 +63,20 @@ class JobPages : public PageHandlers {
   }
 
   Page upload_form(const ServiceAccess& access, const store::TemplateRecord& t, std::vector<FieldError> errors) {
+    const bool letter = t.type == store::Channel::kLetter;
     const auto recipient = domain::recipient_column(t.type).value_or("");
-    std::string columns = "<li>" + html_escape(recipient) + "</li>";
+    // A letter's address: at least three lines, the last a postcode (or a country abroad).
+    std::string columns = letter ? "<li>address line 1, address line 2 and address line 3 (the last line of an "
+                                   "address is its postcode, or its country when it is abroad)</li>"
+                                   "<li>address line 4 to address line 7, for addresses that need them</li>"
+                                 : "<li>" + html_escape(recipient) + "</li>";
+    const auto& address = domain::address_columns();
     for (const std::string& name : domain::template_placeholders(t)) {
-      if (domain::column_key(name) != domain::column_key(recipient)) columns += "<li>" + html_escape(name) + "</li>";
+      const bool taken =
+          letter ? std::any_of(address.begin(), address.end(),
+                               [&](const std::string& a) { return domain::column_key(a) == domain::column_key(name); })
+                 : domain::column_key(name) == domain::column_key(recipient);
+      if (!taken) columns += "<li>" + html_escape(name) + "</li>";
     }
     const std::string fields =
         paragraph(
@@ -175,7 +186,8 @@ class JobPages : public PageHandlers {
     for (const std::string& problem : checked->problems) errors.emplace_back(problem, "upload");
     main += "<dl class=\"nhsuk-summary-list\">" + summary_row("Template", t.name) +
             summary_row("Rows in the file", std::to_string(checked->rows)) +
-            summary_row("Messages to send", std::to_string(checked->sendable)) +
+            summary_row(t.type == store::Channel::kLetter ? "Letters to send" : "Messages to send",
+                        std::to_string(checked->sendable)) +
             summary_row("Rows with errors", std::to_string(checked->row_errors_total)) + "</dl>";
     if (!checked->row_errors.empty()) {
       main += "<h2>Rows that will not be sent</h2>";
@@ -191,9 +203,10 @@ class JobPages : public PageHandlers {
         link(service_path(access, "/templates/" + t.id.to_string() + "/upload"), "Upload a different file");
     if (errors.empty() && checked->sendable > 0 && access.can(Permission::kSend)) {
       const std::string count = std::to_string(checked->sendable);
+      const std::string noun = t.type == store::Channel::kLetter ? "letter" : "message";
       main += form(service_path(access, "/jobs/" + job.id.to_string() + "/start"),
                    domain::users::Users::csrf_token(access.token), "",
-                   checked->sendable == 1 ? "Send 1 message" : "Send " + count + " messages");
+                   "Send " + count + " " + noun + (checked->sendable == 1 ? "" : "s"));
     } else if (errors.empty() && checked->sendable == 0) {
       main += paragraph("No row of this file can be sent.");
     }

@@ -343,6 +343,8 @@ class ServicePages : public PageHandlers {
     if (access.can(Permission::kSend) && !shown->archived && shown->type != store::Channel::kLetter) {
       main += button_link(base + "/send", "Send this message");
       main += " " + button_link(base + "/upload", "Send to a list", true);
+    } else if (access.can(Permission::kSend) && !shown->archived) {
+      main += button_link(base + "/upload", "Send to a list of addresses");
     }
     if (access.can(Permission::kManageTemplates) && !shown->archived) {
       main += " " + button_link(base + "/edit", "Edit this template", true);

@@ -81,10 +81,8 @@ void Letters::finish(const Caller& caller, store::NotificationRecord& record, Ti
 }
 
 Result<Letters::Rendered> Letters::render(ServiceId service, const store::TemplateRecord& letter_template,
-                                          const Personalisation& personalisation, InternationalLetters international,
+                                          const Personalisation& personalisation, const PostalAddress& address,
                                           Timestamp now) {
-  auto address = validate_postal_address(personalisation, international);
-  if (!address) return address.error();
   auto contacts =
       notifications_.lookups().contacts(service, store::ContactKind::kLetterContact, now, Blocking::kAllowed);
   if (!contacts) return contacts.error();
@@ -95,14 +93,14 @@ Result<Letters::Rendered> Letters::render(ServiceId service, const store::Templa
   store::NotificationRecord& record = out.record;
   record.template_id = letter_template.id;
   record.template_version = letter_template.version;
-  record.recipient = join_lines(address->lines);
+  record.recipient = join_lines(address.lines);
   record.subject = substitute_placeholders(letter_template.subject, personalisation, ListStyle::kInline);
   record.body = substitute_placeholders(letter_template.body, personalisation, ListStyle::kMarkdownBullets);
-  record.postage = std::string(letter_postage(*address, uk_postage ? *uk_postage : UkPostage::kSecond));
+  record.postage = std::string(letter_postage(address, uk_postage ? *uk_postage : UkPostage::kSecond));
   record.sender = contact_block;
   record.status = Status::kCreated;
   auto pdf = render_letter_pdf(
-      {record.subject, record.body, address->lines, contact_block, config_.logo_png_path, letter_date(now)});
+      {record.subject, record.body, address.lines, contact_block, config_.logo_png_path, letter_date(now)});
   if (!pdf && pdf.error().code != ErrorCode::kInvalidArgument) return pdf.error();
   if (!pdf) {
     record.status = Status::kValidationFailed;  // longer than GOV.UK's 10 pages
@@ -113,17 +111,31 @@ Result<Letters::Rendered> Letters::render(ServiceId service, const store::Templa
   return out;
 }
 
-Result<store::NotificationRecord> Letters::prepare_for_service(ServiceId service,
-                                                               const store::TemplateRecord& letter_template,
-                                                               const Personalisation& personalisation, Timestamp now) {
+Result<PostalAddress> Letters::checked_address(ServiceId service, const store::TemplateRecord& letter_template,
+                                               const Personalisation& personalisation, Timestamp now) {
   auto owner = notifications_.lookups().service(service, now, Blocking::kAllowed);
   if (!owner) return owner.error();
   if (!*owner) return not_found("service " + service.to_string());
   if (!(*owner)->has_permission("letter")) return invalid_argument("Service is not allowed to send letters");
   HERALD_TRY(check_placeholders({letter_template.subject, letter_template.body}, personalisation));
-  const auto international = (*owner)->has_permission("international_letters") ? InternationalLetters::kAllowed
-                                                                               : InternationalLetters::kNotAllowed;
-  auto rendered = render(service, letter_template, personalisation, international, now);
+  return validate_postal_address(personalisation, (*owner)->has_permission("international_letters")
+                                                      ? InternationalLetters::kAllowed
+                                                      : InternationalLetters::kNotAllowed);
+}
+
+Result<void> Letters::check_for_service(ServiceId service, const store::TemplateRecord& letter_template,
+                                        const Personalisation& personalisation, Timestamp now) {
+  auto address = checked_address(service, letter_template, personalisation, now);
+  if (!address) return address.error();
+  return {};
+}
+
+Result<store::NotificationRecord> Letters::prepare_for_service(ServiceId service,
+                                                               const store::TemplateRecord& letter_template,
+                                                               const Personalisation& personalisation, Timestamp now) {
+  auto address = checked_address(service, letter_template, personalisation, now);
+  if (!address) return address.error();
+  auto rendered = render(service, letter_template, personalisation, *address, now);
   if (!rendered) return rendered.error();
   store::NotificationRecord record = std::move(rendered->record);
   record.id = NotificationId{crypto::time_ordered_uuid(now)};
@@ -150,7 +162,9 @@ Result<AcceptedLetter> Letters::send(const Caller& caller, LetterRequest&& reque
   }
   const auto international = service->has_permission("international_letters") ? InternationalLetters::kAllowed
                                                                               : InternationalLetters::kNotAllowed;
-  auto rendered = render(caller.service, letter_template, request.personalisation, international, now);
+  auto address = validate_postal_address(request.personalisation, international);
+  if (!address) return address.error();
+  auto rendered = render(caller.service, letter_template, request.personalisation, *address, now);
   if (!rendered) return rendered.error();
   store::NotificationRecord record = std::move(rendered->record);
   record.reference = std::move(request.reference);

@@ -62,6 +62,11 @@ struct LettersConfig {
 class LetterPreparer {
  public:
   virtual ~LetterPreparer() = default;
+  // prepare_for_service's checks (letter permission, personalisation, the address) without
+  // rendering or storing anything: a list's rows are checked this way before it is sent. A
+  // letter too long to print is found only when it is rendered (validation-failed then).
+  virtual Result<void> check_for_service(ServiceId service, const store::TemplateRecord& letter_template,
+                                         const Personalisation& personalisation, Timestamp now) = 0;
   virtual Result<store::NotificationRecord> prepare_for_service(ServiceId service,
                                                                 const store::TemplateRecord& letter_template,
                                                                 const Personalisation& personalisation,
@@ -98,6 +103,8 @@ class Letters final : public LetterPreparer {
   // The PDF as the print supplier gets it (the delivery worker); kNotFound when it is gone.
   Result<std::string> pdf_for_print(const store::NotificationRecord& record);
 
+  Result<void> check_for_service(ServiceId service, const store::TemplateRecord& letter_template,
+                                 const Personalisation& personalisation, Timestamp now) override;
   Result<store::NotificationRecord> prepare_for_service(ServiceId service, const store::TemplateRecord& letter_template,
                                                         const Personalisation& personalisation, Timestamp now) override;
 
@@ -106,10 +113,13 @@ class Letters final : public LetterPreparer {
     store::NotificationRecord record;  // content, address, postage, contact block and status
     std::optional<std::string> pdf;    // nullopt: too long to print (validation-failed)
   };
-  // The address checked, the template filled and rendered as the PDF that prints.
+  // The template filled and rendered, for `address` (checked), as the PDF that prints.
   Result<Rendered> render(ServiceId service, const store::TemplateRecord& letter_template,
-                          const Personalisation& personalisation, InternationalLetters international, Timestamp now);
+                          const Personalisation& personalisation, const PostalAddress& address, Timestamp now);
   Result<store::ServiceRecord> letter_service(const Caller& caller, Timestamp now);
+  // check_for_service's checks: the address, or kInvalidArgument.
+  Result<PostalAddress> checked_address(ServiceId service, const store::TemplateRecord& letter_template,
+                                        const Personalisation& personalisation, Timestamp now);
   void finish(const Caller& caller, store::NotificationRecord& record, Timestamp now);
 
   store::NotificationStore& letters_;
