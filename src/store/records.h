@@ -79,6 +79,11 @@ struct ServiceRecord {
   std::int64_t sms_limit = 250000;
   std::int64_t letter_limit = 20000;
   std::int64_t international_sms_limit = 100;
+  // A service in trial mode whose team asked to go live: when, and which admin user asked
+  // (domain::users). Both set until a platform admin makes the service live or turns the request
+  // down (then both nullopt). Saved by update_service like the settings above.
+  std::optional<Timestamp> go_live_requested_at;
+  std::optional<Uuid> go_live_requested_by;
   bool has_permission(std::string_view permission) const;
 };
 
@@ -181,6 +186,17 @@ double refill(double tokens, Timestamp then, Timestamp now, double per_second, d
 // Herald sends (a secret: encrypted at rest).
 enum class CallbackKind { kDeliveryStatus, kInboundSms };
 const char* callback_kind_name(CallbackKind kind);  // "delivery_status", "inbound_sms"
+
+// A service callback given up on (CallbackQueue::kill_callback): kept so the service can see it
+// and have it sent again. Holds no personal data: the notification or received text is named by
+// id, and `error` is what the last attempt got ("HTTP 404", "timed out").
+struct DeadCallback {
+  CallbackKind kind = CallbackKind::kDeliveryStatus;
+  Uuid id;  // the notification's (kDeliveryStatus) or the received text's (kInboundSms)
+  int attempts = 0;
+  Timestamp dead_at;
+  std::string error;
+};
 
 struct ServiceCallback {
   ServiceId service;

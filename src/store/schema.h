@@ -12,7 +12,7 @@
 
 namespace herald::store {
 
-inline constexpr int kSchemaVersion = 24;
+inline constexpr int kSchemaVersion = 25;
 
 // Every table the migrations create except schema_migrations, with the same names and columns
 // on both backends, in foreign-key order (a table after every table it references). What a
@@ -86,6 +86,46 @@ struct TableColumns {
     return out;
   }
 };
+
+// What an outcome or receipt does to its notification's delivery-status callback, as SET
+// assignments, the same in both dialects. The callback becomes due at `at` when `wanted` (the
+// statement's flag: an outcome services hear of) holds and the service has a delivery-status
+// callback, unless the notification carries an NHS Notify message's channel (that message's
+// cascade is woken instead). Made due, it is off the dead list (CallbackQueue::kill_callback); a
+// dead callback is never due, so the common row, not dead, is passed over without the condition.
+// Otherwise the three columns stay. `row` is how the statement names the notification
+// ("notifications", or its alias); `wanted` and `at` are bound parameters or columns.
+inline std::string callback_due_assignments(std::string_view wanted, std::string_view at, std::string_view row) {
+  const std::string r(row);
+  const std::string due = std::string(wanted) + " AND " + r + ".nhs_message_id IS NULL AND EXISTS (SELECT 1 FROM " +
+                          "service_callbacks c WHERE c.service_id = " + r +
+                          ".service_id AND c.kind = 'delivery_status')";
+  const std::string stays_dead = r + ".callback_dead_at IS NULL OR NOT (" + due + ")";
+  return "callback_due_at = CASE WHEN " + due + " THEN " + std::string(at) + " ELSE " + r + ".callback_due_at END, " +
+         "callback_dead_at = CASE WHEN " + stays_dead + " THEN " + r + ".callback_dead_at END, " +
+         "callback_error = CASE WHEN " + stays_dead + " THEN " + r + ".callback_error END";
+}
+
+// The table that holds a service callback of `kind` (callback_due_at, callback_attempts,
+// callback_dead_at, callback_error; both tables have service_id).
+inline const char* callback_table(CallbackKind kind) {
+  return kind == CallbackKind::kInboundSms ? "inbound_sms" : "notifications";
+}
+
+// A service's dead callbacks of both kinds (CallbackQueue::dead_callbacks), the most recently dead
+// first, ties by id: kind, id, attempts, dead_at, error (sealed_row.h, DeadCallbackRow). The same
+// in both dialects but for the placeholders of the service and the limit. Each table's part reads
+// its partial index of the dead (service_id, callback_dead_at).
+inline std::string dead_callbacks_select(std::string_view service, std::string_view limit) {
+  std::string sql = "SELECT kind, id, attempts, dead_at, error FROM (";
+  for (const CallbackKind kind : {CallbackKind::kDeliveryStatus, CallbackKind::kInboundSms}) {
+    if (kind == CallbackKind::kInboundSms) sql += " UNION ALL ";
+    sql += std::string("SELECT '") + callback_kind_name(kind) +
+           "' AS kind, id, callback_attempts AS attempts, callback_dead_at AS dead_at, callback_error AS error FROM " +
+           callback_table(kind) + " WHERE service_id = " + std::string(service) + " AND callback_dead_at IS NOT NULL";
+  }
+  return sql + ") AS dead ORDER BY dead_at DESC, id LIMIT " + std::string(limit);
+}
 
 // A receipt's transitions as SQL, the same in both dialects: the new status
 // ("CASE status WHEN 'sending' THEN 'delivered' ... END") and the statuses it applies in

@@ -26,6 +26,16 @@ std::optional<std::int64_t> optional_micros(std::optional<Timestamp> t) {
   return to_micros(*t);
 }
 
+std::optional<std::string> optional_id_text(const std::optional<Uuid>& id) {
+  if (!id) return std::nullopt;
+  return id->to_string();
+}
+
+std::optional<Uuid> optional_id(const std::optional<std::string>& text) {
+  if (!text) return std::nullopt;
+  return Uuid::parse(*text);
+}
+
 Result<std::string> reference_index(const crypto::FieldCipher& cipher, ServiceId service, std::string_view reference,
                                     Timestamp now) {
   return cipher.blind_index(service.to_string() + "/reference", reference, now);
@@ -989,6 +999,24 @@ Result<UnsubscribeReport> read_unsubscribe_report(ServiceId service, const Unsub
   report.created_at = from_micros(row.created_at);
   report.processed_at = optional_time(row.processed_at);
   return report;
+}
+
+Result<DeadCallback> read_dead_callback(const DeadCallbackRow& row) {
+  DeadCallback dead;
+  if (row.kind == callback_kind_name(CallbackKind::kDeliveryStatus)) {
+    dead.kind = CallbackKind::kDeliveryStatus;
+  } else if (row.kind == callback_kind_name(CallbackKind::kInboundSms)) {
+    dead.kind = CallbackKind::kInboundSms;
+  } else {
+    return data_loss("unknown callback kind " + row.kind);
+  }
+  auto id = Uuid::parse(row.id);
+  if (!id) return data_loss("malformed id in a dead callback's row");
+  dead.id = *id;
+  dead.attempts = static_cast<int>(row.attempts);
+  dead.dead_at = from_micros(row.dead_at);
+  dead.error = row.error;
+  return dead;
 }
 
 }  // namespace herald::store

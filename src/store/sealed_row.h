@@ -297,8 +297,20 @@ struct UnsubscribeReportRow {
 };
 Result<UnsubscribeReport> read_unsubscribe_report(ServiceId service, const UnsubscribeReportRow& row);
 
+// A dead service callback as both backends read it (store/schema.h, dead_callbacks_select;
+// nothing in it is sealed).
+struct DeadCallbackRow {
+  std::string kind, id;  // kind: callback_kind_name
+  std::int64_t attempts = 0, dead_at = 0;
+  std::string error;
+};
+Result<DeadCallback> read_dead_callback(const DeadCallbackRow& row);
+
 std::optional<Timestamp> optional_time(std::optional<std::int64_t> micros);
 std::optional<std::int64_t> optional_micros(std::optional<Timestamp> t);
+// An optional id as text and back (nullopt for text that is not an id).
+std::optional<std::string> optional_id_text(const std::optional<Uuid>& id);
+std::optional<Uuid> optional_id(const std::optional<std::string>& text);
 
 // An audit entry's objects as stored: a JSON array of [name, value] pairs, in order.
 std::string encode_audit_objects(const std::vector<std::pair<std::string, std::string>>& objects);

@@ -56,8 +56,9 @@ class ServiceDirectory {
   virtual Result<std::vector<TemplateRecord>> templates_for_service(ServiceId service) = 0;
   virtual Result<std::vector<ServiceRecord>> list_services() = 0;
   virtual Result<void> set_service_retention(ServiceId service, int days) = 0;
-  // Saves the service's settings: active, restricted, retention_days, permissions, prefix_sms
-  // (its id, name and creation stay). kNotFound when there is no such service.
+  // Saves the service's settings: active, restricted, retention_days, permissions, prefix_sms,
+  // the limits and the go-live request (its id, name and creation stay). kNotFound when there is
+  // no such service.
   virtual Result<void> update_service(const ServiceRecord& service) = 0;
   // Adds a sender id, reply-to address or letter contact block; when it is the default, the
   // service's previous default of that kind stops being one.
@@ -179,6 +180,20 @@ class CallbackQueue {
   virtual Result<void> finish_callback(NotificationId id, std::optional<Timestamp> retry_at) = 0;
   virtual Result<std::vector<InboundSms>> claim_inbound_callbacks(int limit, Timestamp now, Duration lease) = 0;
   virtual Result<void> finish_inbound_callback(Uuid id, std::optional<Timestamp> retry_at) = 0;
+
+  // Gives up on a callback for good (after its last retry, or a refusal that will not change):
+  // no longer due, it goes on its service's dead list with when and `error` (not personal data)
+  // until it is replayed. An outcome or receipt that makes the notification's callback due again
+  // (a newer status) takes it off the dead list; so does the retention job, with the personal
+  // fields (what would be sent is gone).
+  virtual Result<void> kill_callback(NotificationId id, Timestamp now, std::string_view error) = 0;
+  virtual Result<void> kill_inbound_callback(Uuid id, Timestamp now, std::string_view error) = 0;
+  // The service's dead callbacks of both kinds, the most recently dead first (ties by id), at
+  // most `limit`; attempts as counted by the claims.
+  virtual Result<std::vector<DeadCallback>> dead_callbacks(ServiceId service, int limit) = 0;
+  // Makes the service's dead callback of that kind due again at `now`, attempts counted from 0,
+  // off the dead list (claimed as any due callback). false: the service has no such dead callback.
+  virtual Result<bool> replay_callback(ServiceId service, CallbackKind kind, Uuid id, Timestamp now) = 0;
 };
 
 // Limits, shared by every node.

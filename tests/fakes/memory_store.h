@@ -225,6 +225,7 @@ class MemoryStore final : public store::Store {
     if (outcome.callback && !it->second.nhs_message_id &&
         callbacks_.count({it->second.record.service, store::CallbackKind::kDeliveryStatus})) {
       it->second.callback_due_at = outcome.updated_at;
+      it->second.callback_dead.reset();
     }
     it->second.due_at = outcome.next_attempt_at;
     wake_nhs_message(it->second, outcome.updated_at);
@@ -268,6 +269,8 @@ class MemoryStore final : public store::Store {
     it->second.sms_limit = service.sms_limit;
     it->second.letter_limit = service.letter_limit;
     it->second.international_sms_limit = service.international_sms_limit;
+    it->second.go_live_requested_at = service.go_live_requested_at;
+    it->second.go_live_requested_by = service.go_live_requested_by;
     return ok();
   }
   Result<void> add_service_contact(const store::ServiceContact& contact) override {
@@ -322,6 +325,7 @@ class MemoryStore final : public store::Store {
     if (receipt.callback && !it->second.nhs_message_id &&
         callbacks_.count({r.service, store::CallbackKind::kDeliveryStatus})) {
       it->second.callback_due_at = receipt.received_at;
+      it->second.callback_dead.reset();
     }
     wake_nhs_message(it->second, receipt.received_at);
     return std::optional(r);
@@ -358,7 +362,63 @@ class MemoryStore final : public store::Store {
     auto it = notifications_.find(id);
     if (it == notifications_.end()) return not_found("notification");
     it->second.callback_due_at = retry_at;
+    it->second.callback_dead.reset();
     return ok();
+  }
+  Result<void> kill_callback(NotificationId id, Timestamp now, std::string_view error) override {
+    std::lock_guard lock(mutex_);
+    auto it = notifications_.find(id);
+    if (it == notifications_.end() || it->second.redacted) return ok();  // as the backends: nothing to do
+    it->second.callback_due_at.reset();
+    it->second.callback_dead = DeadCallback{now, std::string(error)};
+    return ok();
+  }
+  Result<void> kill_inbound_callback(Uuid id, Timestamp now, std::string_view error) override {
+    std::lock_guard lock(mutex_);
+    for (auto& row : inbound_) {
+      if (row.sms.id != id) continue;
+      row.due.reset();
+      row.dead = DeadCallback{now, std::string(error)};
+    }
+    return ok();
+  }
+  Result<std::vector<store::DeadCallback>> dead_callbacks(ServiceId service, int limit) override {
+    std::lock_guard lock(mutex_);
+    std::vector<store::DeadCallback> out;
+    for (const auto& [id, row] : notifications_) {
+      if (row.record.service != service || !row.callback_dead) continue;
+      out.push_back({store::CallbackKind::kDeliveryStatus, id.uuid, row.record.callback_attempts, row.callback_dead->at,
+                     row.callback_dead->error});
+    }
+    for (const auto& row : inbound_) {
+      if (row.sms.service != service || !row.dead) continue;
+      out.push_back(
+          {store::CallbackKind::kInboundSms, row.sms.id, row.sms.callback_attempts, row.dead->at, row.dead->error});
+    }
+    std::sort(out.begin(), out.end(), [](const auto& a, const auto& b) {
+      return a.dead_at != b.dead_at ? a.dead_at > b.dead_at : a.id < b.id;  // bytes: the text's order
+    });
+    if (out.size() > static_cast<std::size_t>(std::max(limit, 0))) out.resize(static_cast<std::size_t>(limit));
+    return out;
+  }
+  Result<bool> replay_callback(ServiceId service, store::CallbackKind kind, Uuid id, Timestamp now) override {
+    std::lock_guard lock(mutex_);
+    if (kind == store::CallbackKind::kDeliveryStatus) {
+      auto it = notifications_.find(NotificationId{id});
+      if (it == notifications_.end() || it->second.record.service != service || !it->second.callback_dead) return false;
+      it->second.callback_dead.reset();
+      it->second.record.callback_attempts = 0;
+      it->second.callback_due_at = now;
+      return true;
+    }
+    for (auto& row : inbound_) {
+      if (row.sms.id != id || row.sms.service != service || !row.dead) continue;
+      row.dead.reset();
+      row.sms.callback_attempts = 0;
+      row.due = now;
+      return true;
+    }
+    return false;
   }
   Result<void> put_letter_pdf(ServiceId service, NotificationId id, Timestamp created_at,
                               std::string_view pdf) override {
@@ -449,15 +509,15 @@ class MemoryStore final : public store::Store {
     store::InboundSms stored = sms;
     stored.user_number_normalised.clear();  // never stored: only its index
     if (!sms.user_number_normalised.empty()) inbound_numbers_[sms.id] = sms.user_number_normalised;
-    inbound_.push_back({std::move(stored), told ? std::optional(sms.created_at) : std::nullopt});
+    inbound_.push_back({std::move(stored), told ? std::optional(sms.created_at) : std::nullopt, std::nullopt});
     return ok();
   }
   Result<std::vector<store::InboundSms>> list_inbound_sms(ServiceId service, std::optional<Uuid> older_than,
                                                           Timestamp not_before, int limit) override {
     std::lock_guard lock(mutex_);
     std::vector<store::InboundSms> mine;
-    for (const auto& [sms, due] : inbound_) {
-      if (sms.service == service && sms.created_at >= not_before) mine.push_back(sms);
+    for (const auto& row : inbound_) {
+      if (row.sms.service == service && row.sms.created_at >= not_before) mine.push_back(row.sms);
     }
     std::sort(mine.begin(), mine.end(), [](const auto& a, const auto& b) {
       return std::make_pair(a.created_at, a.id.to_string()) > std::make_pair(b.created_at, b.id.to_string());
@@ -473,19 +533,21 @@ class MemoryStore final : public store::Store {
   Result<std::vector<store::InboundSms>> claim_inbound_callbacks(int limit, Timestamp now, Duration lease) override {
     std::lock_guard lock(mutex_);
     std::vector<store::InboundSms> out;
-    for (auto& [sms, due] : inbound_) {
+    for (auto& row : inbound_) {
       if (static_cast<int>(out.size()) >= limit) break;
-      if (!due || *due > now) continue;
-      due = now + lease;
-      ++sms.callback_attempts;
-      out.push_back(sms);
+      if (!row.due || *row.due > now) continue;
+      row.due = now + lease;
+      ++row.sms.callback_attempts;
+      out.push_back(row.sms);
     }
     return out;
   }
   Result<void> finish_inbound_callback(Uuid id, std::optional<Timestamp> retry_at) override {
     std::lock_guard lock(mutex_);
-    for (auto& [sms, due] : inbound_) {
-      if (sms.id == id) due = retry_at;
+    for (auto& row : inbound_) {
+      if (row.sms.id != id) continue;
+      row.due = retry_at;
+      row.dead.reset();
     }
     return ok();
   }
@@ -533,9 +595,9 @@ class MemoryStore final : public store::Store {
     std::erase_if(letter_pdfs_, [&](const auto& entry) {
       return entry.second.service == service && entry.second.created_at < cutoff;
     });
-    std::erase_if(inbound_, [&](const auto& entry) {
-      const bool old = entry.first.service == service && entry.first.created_at < cutoff;
-      if (old) inbound_numbers_.erase(entry.first.id);
+    std::erase_if(inbound_, [&](const auto& row) {
+      const bool old = row.sms.service == service && row.sms.created_at < cutoff;
+      if (old) inbound_numbers_.erase(row.sms.id);
       return old;
     });
     std::erase_if(nhs_callbacks_, [&](const auto& entry) {
@@ -1249,10 +1311,10 @@ class MemoryStore final : public store::Store {
                                                                     std::string_view number_normalised) override {
     std::lock_guard lock(mutex_);
     std::vector<store::InboundSms> out;
-    for (const auto& [sms, due] : inbound_) {
-      auto number = inbound_numbers_.find(sms.id);
-      if (sms.service == service && number != inbound_numbers_.end() && number->second == number_normalised) {
-        out.push_back(sms);
+    for (const auto& row : inbound_) {
+      auto number = inbound_numbers_.find(row.sms.id);
+      if (row.sms.service == service && number != inbound_numbers_.end() && number->second == number_normalised) {
+        out.push_back(row.sms);
         out.back().user_number_normalised = number->second;
       }
     }
@@ -1301,7 +1363,7 @@ class MemoryStore final : public store::Store {
     outcome.failed_pending = redacted.failed_pending;
     for (const Uuid& id : distinct(erasure.inbound_sms)) {
       const auto erased = std::erase_if(
-          inbound_, [&](const auto& entry) { return entry.first.id == id && entry.first.service == erasure.service; });
+          inbound_, [&](const auto& row) { return row.sms.id == id && row.sms.service == erasure.service; });
       if (erased > 0) inbound_numbers_.erase(id);
       outcome.inbound_sms += static_cast<std::int64_t>(erased);
     }
@@ -1441,6 +1503,11 @@ class MemoryStore final : public store::Store {
   std::chrono::milliseconds limit_delay{0};  // each of those takes this long (set before use)
 
  private:
+  // A callback given up on: when, and what its last attempt got.
+  struct DeadCallback {
+    Timestamp at;
+    std::string error;
+  };
   struct Row {
     store::NotificationRecord record;
     std::optional<Timestamp> due_at;
@@ -1449,6 +1516,7 @@ class MemoryStore final : public store::Store {
     std::optional<std::string> nhs_message_id = std::nullopt;
     std::optional<Uuid> job_id = std::nullopt;  // made from this row of a job's file
     int job_row = 0;
+    std::optional<DeadCallback> callback_dead = std::nullopt;  // CallbackQueue::kill_callback
   };
   struct NhsCascadeState {
     std::optional<Timestamp> lease_until;
@@ -1493,6 +1561,7 @@ class MemoryStore final : public store::Store {
     }
     row.redacted = true;
     row.callback_due_at.reset();
+    row.callback_dead.reset();
     row.record.recipient.clear();
     row.record.recipient_normalised.clear();
     row.record.personalisation_json.clear();
@@ -1611,7 +1680,12 @@ class MemoryStore final : public store::Store {
   std::vector<store::ServiceContact> contacts_;
   std::map<std::string, std::pair<double, Timestamp>> buckets_;
   std::map<std::string, std::int64_t> counts_;
-  std::vector<std::pair<store::InboundSms, std::optional<Timestamp>>> inbound_;
+  struct InboundRow {
+    store::InboundSms sms;
+    std::optional<Timestamp> due;  // its callback's
+    std::optional<DeadCallback> dead;
+  };
+  std::vector<InboundRow> inbound_;
   std::map<Uuid, std::string> inbound_numbers_;  // user_number_normalised of the indexed texts
   std::vector<store::GuestListEntry> guest_list_;
   struct LetterPdf {

@@ -480,6 +480,19 @@ CREATE TABLE unsubscribe_requests (
 CREATE INDEX unsubscribe_requests_report ON unsubscribe_requests(service_id, report_id);
 CREATE INDEX unsubscribe_requests_created ON unsubscribe_requests(created_at);
 )sql"},
+    // As SQLite's version 25: a service's go-live request (no foreign key to admin_users), and
+    // service callbacks given up on, with their partial indexes for a service's dead list.
+    Migration{25, "go-live requests and dead callbacks", R"sql(
+ALTER TABLE services ADD COLUMN go_live_requested_at bigint;
+ALTER TABLE services ADD COLUMN go_live_requested_by uuid;
+ALTER TABLE notifications ADD COLUMN callback_dead_at bigint;
+ALTER TABLE notifications ADD COLUMN callback_error text;
+CREATE INDEX notifications_callback_dead ON notifications(service_id, callback_dead_at)
+  WHERE callback_dead_at IS NOT NULL;
+ALTER TABLE inbound_sms ADD COLUMN callback_dead_at bigint;
+ALTER TABLE inbound_sms ADD COLUMN callback_error text;
+CREATE INDEX inbound_sms_callback_dead ON inbound_sms(service_id, callback_dead_at) WHERE callback_dead_at IS NOT NULL;
+)sql"},
 };
 
 static_assert(kMigrations.back().version == kSchemaVersion, "add the PostgreSQL form of every SQLite migration");

@@ -6,6 +6,7 @@
 
 #include "core/log.h"
 #include "core/thread_name.h"
+#include "store/schema.h"
 
 namespace herald::store::postgres {
 namespace {
@@ -227,11 +228,11 @@ void PgBatchWriter::write_outcomes(PgConnection& connection, std::vector<Pending
     // The second update finds no row to join when no notification here has a message, the
     // common case.
     const std::string sql =
-        "WITH u AS (UPDATE notifications AS n SET status = v.status, updated_at = v.updated_at, "
-        "sent_at = COALESCE(v.sent_at, n.sent_at), due_at = v.due_at, sent_by = COALESCE(v.sent_by, n.sent_by), "
-        "callback_due_at = CASE WHEN v.callback AND n.nhs_message_id IS NULL AND EXISTS (SELECT 1 FROM "
-        "service_callbacks c WHERE c.service_id = n.service_id AND c.kind = 'delivery_status') THEN v.updated_at "
-        "ELSE n.callback_due_at END FROM (VALUES " +
+        std::string(
+            "WITH u AS (UPDATE notifications AS n SET status = v.status, updated_at = v.updated_at, "
+            "sent_at = COALESCE(v.sent_at, n.sent_at), due_at = v.due_at, "
+            "sent_by = COALESCE(v.sent_by, n.sent_by), ") +
+        callback_due_assignments("v.callback", "v.updated_at", "n") + " FROM (VALUES " +
         placeholders(end - begin, kOutcomeColumns,
                      {"::uuid", "::text", "::bigint", "::bigint", "::bigint", "::text", "::boolean"}) +
         ") AS v(id, status, updated_at, sent_at, due_at, sent_by, callback) WHERE n.id = v.id "

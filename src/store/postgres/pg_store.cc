@@ -127,7 +127,8 @@ Result<void> index_legacy_nhs_numbers(PgConnection& db, const crypto::FieldCiphe
 
 constexpr const char* kServiceColumns =
     "SELECT id, name, email_sender_local_part, active, restricted, created_at, retention_days, permissions, "
-    "prefix_sms, rate_limit, email_limit, sms_limit, letter_limit, international_sms_limit FROM services ";
+    "prefix_sms, rate_limit, email_limit, sms_limit, letter_limit, international_sms_limit, go_live_requested_at, "
+    "go_live_requested_by FROM services ";
 
 constexpr const char* kTemplateSelect =
     "SELECT t.id, t.service_id, t.archived, v.version, v.name, v.template_type, v.subject, "
@@ -155,6 +156,8 @@ ServiceRecord read_service(const PgResult& rows, int i) {
   s.sms_limit = rows.integer(i, 11);
   s.letter_limit = rows.integer(i, 12);
   s.international_sms_limit = rows.integer(i, 13);
+  s.go_live_requested_at = optional_time(rows.optional_integer(i, 14));
+  s.go_live_requested_by = optional_id(rows.optional_text(i, 15));
   return s;
 }
 
@@ -250,13 +253,26 @@ Result<void> PgStore::create_service(const ServiceRecord& s) {
   return with_connection<void>([&](PgConnection& db) {
     return db.run(
         "INSERT INTO services (id, name, email_sender_local_part, active, restricted, created_at, retention_days, "
-        "permissions, prefix_sms, rate_limit, email_limit, sms_limit, letter_limit, international_sms_limit) "
-        "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)",
-        Params().text(s.id.to_string()).text(s.name).text(s.email_sender_local_part)
-            .text(s.active ? "true" : "false").text(s.restricted ? "true" : "false")
-            .integer(to_micros(s.created_at)).integer(s.retention_days).text(join_permissions(s.permissions))
-            .text(s.prefix_sms ? "true" : "false").integer(s.rate_limit).integer(s.email_limit).integer(s.sms_limit)
-            .integer(s.letter_limit).integer(s.international_sms_limit));
+        "permissions, prefix_sms, rate_limit, email_limit, sms_limit, letter_limit, international_sms_limit, "
+        "go_live_requested_at, go_live_requested_by) "
+        "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)",
+        Params()
+            .text(s.id.to_string())
+            .text(s.name)
+            .text(s.email_sender_local_part)
+            .text(s.active ? "true" : "false")
+            .text(s.restricted ? "true" : "false")
+            .integer(to_micros(s.created_at))
+            .integer(s.retention_days)
+            .text(join_permissions(s.permissions))
+            .text(s.prefix_sms ? "true" : "false")
+            .integer(s.rate_limit)
+            .integer(s.email_limit)
+            .integer(s.sms_limit)
+            .integer(s.letter_limit)
+            .integer(s.international_sms_limit)
+            .optional_integer(optional_micros(s.go_live_requested_at))
+            .optional_text(optional_id_text(s.go_live_requested_by)));
   });
 }
 
@@ -301,12 +317,22 @@ Result<void> PgStore::update_service(const ServiceRecord& s) {
   return with_connection<void>([&](PgConnection& db) -> Result<void> {
     auto updated = db.exec(
         "UPDATE services SET active = $1, restricted = $2, retention_days = $3, permissions = $4, prefix_sms = $5, "
-        "rate_limit = $7, email_limit = $8, sms_limit = $9, letter_limit = $10, international_sms_limit = $11 "
-        "WHERE id = $6",
-        Params().text(s.active ? "true" : "false").text(s.restricted ? "true" : "false").integer(s.retention_days)
-            .text(join_permissions(s.permissions)).text(s.prefix_sms ? "true" : "false").text(s.id.to_string())
-            .integer(s.rate_limit).integer(s.email_limit).integer(s.sms_limit).integer(s.letter_limit)
-            .integer(s.international_sms_limit),
+        "rate_limit = $7, email_limit = $8, sms_limit = $9, letter_limit = $10, international_sms_limit = $11, "
+        "go_live_requested_at = $12, go_live_requested_by = $13 WHERE id = $6",
+        Params()
+            .text(s.active ? "true" : "false")
+            .text(s.restricted ? "true" : "false")
+            .integer(s.retention_days)
+            .text(join_permissions(s.permissions))
+            .text(s.prefix_sms ? "true" : "false")
+            .text(s.id.to_string())
+            .integer(s.rate_limit)
+            .integer(s.email_limit)
+            .integer(s.sms_limit)
+            .integer(s.letter_limit)
+            .integer(s.international_sms_limit)
+            .optional_integer(optional_micros(s.go_live_requested_at))
+            .optional_text(optional_id_text(s.go_live_requested_by)),
         PgConnection::Retry::kYes);
     if (!updated) return updated.error();
     if (updated->affected() != 1) return not_found("no service " + s.id.to_string());
@@ -389,11 +415,10 @@ Result<std::optional<NotificationRecord>> PgStore::apply_receipt(const DeliveryR
         // carries an NHS Notify message's channel makes no callback due: the same statement wakes
         // its message's cascade instead (due at once, unless it already is).
         auto rows = db.exec(
-            "WITH u AS (UPDATE notifications SET status = " + receipt_status_case(receipt) +
-                ", updated_at = $1, callback_due_at = CASE WHEN $4 AND nhs_message_id IS NULL AND EXISTS (SELECT 1 "
-                "FROM service_callbacks c WHERE c.service_id = notifications.service_id AND c.kind = "
-                "'delivery_status') THEN $1 ELSE callback_due_at END WHERE id = $2 AND sent_by = $3 AND status IN " +
-                receipt_status_list(receipt) + " AND redacted_at IS NULL RETURNING " + kNotificationColumns +
+            "WITH u AS (UPDATE notifications SET status = " + receipt_status_case(receipt) + ", updated_at = $1, " +
+                callback_due_assignments("$4", "$1", "notifications") +
+                " WHERE id = $2 AND sent_by = $3 AND status IN " + receipt_status_list(receipt) +
+                " AND redacted_at IS NULL RETURNING " + kNotificationColumns +
                 ", nhs_message_id), w AS (UPDATE nhs_messages SET woken = 1, next_step_at = CASE WHEN next_step_at "
                 "IS NULL OR next_step_at > $1 THEN $1 ELSE next_step_at END "
                 "WHERE id = (SELECT nhs_message_id FROM u) AND erased_at IS NULL) SELECT " +
@@ -475,9 +500,21 @@ Result<std::vector<NotificationRecord>> PgStore::claim_callbacks(int limit, Time
 
 Result<void> PgStore::finish_callback(NotificationId id, std::optional<Timestamp> retry_at) {
   return with_connection<void>([&](PgConnection& db) -> Result<void> {
-    auto done = db.exec("UPDATE notifications SET callback_due_at = $1 WHERE id = $2",
-                        Params().optional_integer(optional_micros(retry_at)).text(id.to_string()),
-                        PgConnection::Retry::kYes);
+    auto done = db.exec(
+        "UPDATE notifications SET callback_due_at = $1, callback_dead_at = NULL, callback_error = NULL WHERE id = $2",
+        Params().optional_integer(optional_micros(retry_at)).text(id.to_string()), PgConnection::Retry::kYes);
+    if (!done) return done.error();
+    return ok();
+  });
+}
+
+Result<void> PgStore::kill_callback(NotificationId id, Timestamp now, std::string_view error) {
+  return with_connection<void>([&](PgConnection& db) -> Result<void> {
+    // A redacted notification has nothing left to send: it never goes on the dead list.
+    auto done = db.exec(
+        "UPDATE notifications SET callback_due_at = NULL, callback_dead_at = $1, callback_error = $2 "
+        "WHERE id = $3 AND redacted_at IS NULL",
+        Params().integer(to_micros(now)).text(error).text(id.to_string()), PgConnection::Retry::kYes);
     if (!done) return done.error();
     return ok();
   });
@@ -769,11 +806,49 @@ Result<std::vector<InboundSms>> PgStore::claim_inbound_callbacks(int limit, Time
 
 Result<void> PgStore::finish_inbound_callback(Uuid id, std::optional<Timestamp> retry_at) {
   return with_connection<void>([&](PgConnection& db) -> Result<void> {
-    auto done = db.exec("UPDATE inbound_sms SET callback_due_at = $1 WHERE id = $2",
-                        Params().optional_integer(optional_micros(retry_at)).text(id.to_string()),
-                        PgConnection::Retry::kYes);
+    auto done = db.exec(
+        "UPDATE inbound_sms SET callback_due_at = $1, callback_dead_at = NULL, callback_error = NULL WHERE id = $2",
+        Params().optional_integer(optional_micros(retry_at)).text(id.to_string()), PgConnection::Retry::kYes);
     if (!done) return done.error();
     return ok();
+  });
+}
+
+Result<void> PgStore::kill_inbound_callback(Uuid id, Timestamp now, std::string_view error) {
+  return with_connection<void>([&](PgConnection& db) -> Result<void> {
+    auto done = db.exec(
+        "UPDATE inbound_sms SET callback_due_at = NULL, callback_dead_at = $1, callback_error = $2 WHERE id = $3",
+        Params().integer(to_micros(now)).text(error).text(id.to_string()), PgConnection::Retry::kYes);
+    if (!done) return done.error();
+    return ok();
+  });
+}
+
+Result<std::vector<DeadCallback>> PgStore::dead_callbacks(ServiceId service, int limit) {
+  return with_connection<std::vector<DeadCallback>>([&](PgConnection& db) -> Result<std::vector<DeadCallback>> {
+    static const std::string sql = dead_callbacks_select("$1", "$2");
+    auto rows = db.exec(sql, Params().text(service.to_string()).integer(limit));
+    if (!rows) return rows.error();
+    std::vector<DeadCallback> out;
+    for (int i = 0; i < rows->rows(); ++i) {
+      auto dead = read_dead_callback(
+          {rows->text(i, 0), rows->text(i, 1), rows->integer(i, 2), rows->integer(i, 3), rows->text(i, 4)});
+      if (!dead) return dead.error();
+      out.push_back(std::move(*dead));
+    }
+    return out;
+  });
+}
+
+Result<bool> PgStore::replay_callback(ServiceId service, CallbackKind kind, Uuid id, Timestamp now) {
+  return with_connection<bool>([&](PgConnection& db) -> Result<bool> {
+    auto replayed =
+        db.exec(std::string("UPDATE ") + callback_table(kind) +
+                    " SET callback_dead_at = NULL, callback_error = NULL, callback_attempts = 0, "
+                    "callback_due_at = $1 WHERE id = $2 AND service_id = $3 AND callback_dead_at IS NOT NULL",
+                Params().integer(to_micros(now)).text(id.to_string()).text(service.to_string()));
+    if (!replayed) return replayed.error();
+    return replayed->affected() == 1;
   });
 }
 
@@ -1110,8 +1185,8 @@ Result<void> link_notification(NotificationRecord& record, const PgResult& rows,
 // What retention and erasure do to the notifications that `where` picks (`params`: $1 is now,
 // then `where`'s own): one definition for both. Still undelivered (created, sending), they have
 // failed: never sent without their data. Then their personal fields and blind indexes are
-// emptied, and no callback is due any more (none would be claimed). The old row versions (with the
-// ciphertexts) are left for VACUUM.
+// emptied, and no callback is due any more (none would be claimed) nor on the dead list (none could
+// be replayed). The old row versions (with the ciphertexts) are left for VACUUM.
 Result<RetentionOutcome> redact_notifications(PgConnection& db, const std::string& where, const Params& params) {
   RetentionOutcome outcome;
   auto pending =
@@ -1123,7 +1198,8 @@ Result<RetentionOutcome> redact_notifications(PgConnection& db, const std::strin
   auto redacted = db.exec(
       "UPDATE notifications SET recipient = '', personalisation = '', subject = '', body = '', "
       "one_click_unsubscribe_url = NULL, recipient_index = NULL, reference = NULL, reference_sealed = NULL, "
-      "reference_index = NULL, callback_due_at = NULL, redacted_at = $1 WHERE " +
+      "reference_index = NULL, callback_due_at = NULL, callback_dead_at = NULL, callback_error = NULL, "
+      "redacted_at = $1 WHERE " +
           where + " AND redacted_at IS NULL",
       params);
   if (!redacted) return redacted.error();

@@ -83,6 +83,10 @@ class PgStore final : public Store {
                                                    Timestamp not_before, int limit) override;
   Result<std::vector<InboundSms>> claim_inbound_callbacks(int limit, Timestamp now, Duration lease) override;
   Result<void> finish_inbound_callback(Uuid id, std::optional<Timestamp> retry_at) override;
+  Result<void> kill_callback(NotificationId id, Timestamp now, std::string_view error) override;
+  Result<void> kill_inbound_callback(Uuid id, Timestamp now, std::string_view error) override;
+  Result<std::vector<DeadCallback>> dead_callbacks(ServiceId service, int limit) override;
+  Result<bool> replay_callback(ServiceId service, CallbackKind kind, Uuid id, Timestamp now) override;
   Result<int> take_tokens(const std::string& bucket, int want, Timestamp now, double refill_per_second,
                           double capacity) override;
   Result<std::int64_t> reserve_count(const std::string& counter, std::int64_t want, std::int64_t limit) override;

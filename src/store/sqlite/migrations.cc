@@ -553,6 +553,22 @@ CREATE TABLE unsubscribe_requests (
 CREATE INDEX unsubscribe_requests_report ON unsubscribe_requests(service_id, report_id);
 CREATE INDEX unsubscribe_requests_created ON unsubscribe_requests(created_at);
 )sql"},
+    // A trial service's request to go live: when, and which admin user asked (no personal data; no
+    // foreign key, as kDataTables lists services before admin_users). Service callbacks given up on
+    // (CallbackQueue::kill_callback): when, and what the last attempt got ("HTTP 404", "timed
+    // out": not personal), until replayed, made due by a newer status, or emptied by retention. A
+    // service's dead list is read through partial indexes, which hold only the dead ones.
+    Migration{25, "go-live requests and dead callbacks", R"sql(
+ALTER TABLE services ADD COLUMN go_live_requested_at INTEGER;
+ALTER TABLE services ADD COLUMN go_live_requested_by TEXT;
+ALTER TABLE notifications ADD COLUMN callback_dead_at INTEGER;
+ALTER TABLE notifications ADD COLUMN callback_error TEXT;
+CREATE INDEX notifications_callback_dead ON notifications(service_id, callback_dead_at)
+  WHERE callback_dead_at IS NOT NULL;
+ALTER TABLE inbound_sms ADD COLUMN callback_dead_at INTEGER;
+ALTER TABLE inbound_sms ADD COLUMN callback_error TEXT;
+CREATE INDEX inbound_sms_callback_dead ON inbound_sms(service_id, callback_dead_at) WHERE callback_dead_at IS NOT NULL;
+)sql"},
 };
 
 static_assert(kMigrations.back().version == kSchemaVersion, "a new migration raises store::kSchemaVersion");

@@ -223,6 +223,8 @@ ServiceRecord read_service(const Statement& row) {
   s.sms_limit = row.column_int(11);
   s.letter_limit = row.column_int(12);
   s.international_sms_limit = row.column_int(13);
+  s.go_live_requested_at = optional_time(row.column_optional_int(14));
+  s.go_live_requested_by = optional_id(row.column_optional_text(15));
   return s;
 }
 
@@ -367,8 +369,8 @@ Result<void> SqliteStore::create_service(const ServiceRecord& service) {
   return writer_->run([&service](Connection& db) -> Result<void> {
     auto stmt = db.prepare(
         "INSERT INTO services (id, name, email_sender_local_part, active, restricted, created_at, retention_days, "
-        "permissions, prefix_sms, rate_limit, email_limit, sms_limit, letter_limit, international_sms_limit) "
-        "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)");
+        "permissions, prefix_sms, rate_limit, email_limit, sms_limit, letter_limit, international_sms_limit, "
+        "go_live_requested_at, go_live_requested_by) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)");
     if (!stmt) return stmt.error();
     return stmt->bind_text(1, service.id.to_string())
         .bind_text(2, service.name)
@@ -384,6 +386,8 @@ Result<void> SqliteStore::create_service(const ServiceRecord& service) {
         .bind_int(12, service.sms_limit)
         .bind_int(13, service.letter_limit)
         .bind_int(14, service.international_sms_limit)
+        .bind_optional_int(15, optional_micros(service.go_live_requested_at))
+        .bind_optional_text(16, optional_id_text(service.go_live_requested_by))
         .run();
   });
 }
@@ -392,7 +396,8 @@ Result<void> SqliteStore::update_service(const ServiceRecord& service) {
   return writer_->run([&service](Connection& db) -> Result<void> {
     auto stmt = db.prepare(
         "UPDATE services SET active = ?, restricted = ?, retention_days = ?, permissions = ?, prefix_sms = ?, "
-        "rate_limit = ?, email_limit = ?, sms_limit = ?, letter_limit = ?, international_sms_limit = ? WHERE id = ?");
+        "rate_limit = ?, email_limit = ?, sms_limit = ?, letter_limit = ?, international_sms_limit = ?, "
+        "go_live_requested_at = ?, go_live_requested_by = ? WHERE id = ?");
     if (!stmt) return stmt.error();
     HERALD_TRY(stmt->bind_int(1, service.active ? 1 : 0)
                    .bind_int(2, service.restricted ? 1 : 0)
@@ -404,7 +409,9 @@ Result<void> SqliteStore::update_service(const ServiceRecord& service) {
                    .bind_int(8, service.sms_limit)
                    .bind_int(9, service.letter_limit)
                    .bind_int(10, service.international_sms_limit)
-                   .bind_text(11, service.id.to_string())
+                   .bind_optional_int(11, optional_micros(service.go_live_requested_at))
+                   .bind_optional_text(12, optional_id_text(service.go_live_requested_by))
+                   .bind_text(13, service.id.to_string())
                    .run());
     if (db.changes() != 1) return not_found("no service " + service.id.to_string());
     return ok();
@@ -902,11 +909,12 @@ Result<void> SqliteStore::record_outcome(const DeliveryOutcome& outcome) {
 void SqliteStore::record_outcome_async(DeliveryOutcome outcome, Completion done) {
   writer_->submit(
       [outcome = std::move(outcome)](Connection& db) -> Result<void> {
-        auto stmt = db.prepare(
-            "UPDATE notifications SET status = ?, updated_at = ?, sent_at = COALESCE(?, sent_at), "
-            "due_at = ?, sent_by = COALESCE(?, sent_by), callback_due_at = CASE WHEN ? AND nhs_message_id IS NULL "
-            "AND EXISTS (SELECT 1 FROM service_callbacks c WHERE c.service_id = notifications.service_id AND "
-            "c.kind = 'delivery_status') THEN ? ELSE callback_due_at END WHERE id = ? RETURNING nhs_message_id");
+        // Numbered parameters: the callback's condition names ?6 more than once.
+        static const std::string sql =
+            "UPDATE notifications SET status = ?1, updated_at = ?2, sent_at = COALESCE(?3, sent_at), due_at = ?4, "
+            "sent_by = COALESCE(?5, sent_by), " +
+            callback_due_assignments("?6", "?7", "notifications") + " WHERE id = ?8 RETURNING nhs_message_id";
+        auto stmt = db.prepare(sql);
         if (!stmt) return stmt.error();
         stmt->bind_text(1, status_name(outcome.status))
             .bind_int(2, to_micros(outcome.updated_at))
@@ -931,13 +939,11 @@ Result<std::optional<NotificationRecord>> SqliteStore::apply_receipt(const Deliv
   if (receipt.transitions.empty()) return applied;
   auto result = writer_->run([&](Connection& db) -> Result<void> {
     // The transitions are the domain's rule (domain::status_after_receipt), applied in one update.
-    auto stmt = db.prepare(
-        "UPDATE notifications SET status = " + receipt_status_case(receipt) +
-        ", updated_at = ?, callback_due_at = CASE WHEN ? AND nhs_message_id IS NULL AND EXISTS (SELECT 1 FROM "
-        "service_callbacks c WHERE c.service_id = notifications.service_id AND c.kind = 'delivery_status') THEN ? "
-        "ELSE callback_due_at END WHERE id = ? AND sent_by = ? AND status IN " +
-        receipt_status_list(receipt) + " AND redacted_at IS NULL RETURNING " + kNotificationColumns +
-        ", nhs_message_id");
+    // Numbered parameters: the callback's condition names ?2 more than once.
+    auto stmt = db.prepare("UPDATE notifications SET status = " + receipt_status_case(receipt) + ", updated_at = ?1, " +
+                           callback_due_assignments("?2", "?3", "notifications") +
+                           " WHERE id = ?4 AND sent_by = ?5 AND status IN " + receipt_status_list(receipt) +
+                           " AND redacted_at IS NULL RETURNING " + kNotificationColumns + ", nhs_message_id");
     if (!stmt) return stmt.error();
     stmt->bind_int(1, to_micros(receipt.received_at))
         .bind_int(2, receipt.callback ? 1 : 0)
@@ -1025,9 +1031,21 @@ Result<std::vector<NotificationRecord>> SqliteStore::claim_callbacks(int limit, 
 
 Result<void> SqliteStore::finish_callback(NotificationId id, std::optional<Timestamp> retry_at) {
   return writer_->run([&](Connection& db) -> Result<void> {
-    auto stmt = db.prepare("UPDATE notifications SET callback_due_at = ? WHERE id = ?");
+    auto stmt = db.prepare(
+        "UPDATE notifications SET callback_due_at = ?, callback_dead_at = NULL, callback_error = NULL WHERE id = ?");
     if (!stmt) return stmt.error();
     return stmt->bind_optional_int(1, optional_micros(retry_at)).bind_text(2, id.to_string()).run();
+  });
+}
+
+Result<void> SqliteStore::kill_callback(NotificationId id, Timestamp now, std::string_view error) {
+  return writer_->run([&](Connection& db) -> Result<void> {
+    // A redacted notification has nothing left to send: it never goes on the dead list.
+    auto stmt = db.prepare(
+        "UPDATE notifications SET callback_due_at = NULL, callback_dead_at = ?, callback_error = ? "
+        "WHERE id = ? AND redacted_at IS NULL");
+    if (!stmt) return stmt.error();
+    return stmt->bind_int(1, to_micros(now)).bind_text(2, error).bind_text(3, id.to_string()).run();
   });
 }
 
@@ -1366,10 +1384,54 @@ Result<std::vector<InboundSms>> SqliteStore::claim_inbound_callbacks(int limit, 
 
 Result<void> SqliteStore::finish_inbound_callback(Uuid id, std::optional<Timestamp> retry_at) {
   return writer_->run([&](Connection& db) -> Result<void> {
-    auto stmt = db.prepare("UPDATE inbound_sms SET callback_due_at = ? WHERE id = ?");
+    auto stmt = db.prepare(
+        "UPDATE inbound_sms SET callback_due_at = ?, callback_dead_at = NULL, callback_error = NULL WHERE id = ?");
     if (!stmt) return stmt.error();
     return stmt->bind_optional_int(1, optional_micros(retry_at)).bind_text(2, id.to_string()).run();
   });
+}
+
+Result<void> SqliteStore::kill_inbound_callback(Uuid id, Timestamp now, std::string_view error) {
+  return writer_->run([&](Connection& db) -> Result<void> {
+    auto stmt = db.prepare(
+        "UPDATE inbound_sms SET callback_due_at = NULL, callback_dead_at = ?, callback_error = ? WHERE id = ?");
+    if (!stmt) return stmt.error();
+    return stmt->bind_int(1, to_micros(now)).bind_text(2, error).bind_text(3, id.to_string()).run();
+  });
+}
+
+Result<std::vector<DeadCallback>> SqliteStore::dead_callbacks(ServiceId service, int limit) {
+  return with_reader<std::vector<DeadCallback>>([&](Connection& db) -> Result<std::vector<DeadCallback>> {
+    static const std::string sql = dead_callbacks_select("?1", "?2");
+    auto stmt = db.prepare(sql);
+    if (!stmt) return stmt.error();
+    stmt->bind_text(1, service.to_string()).bind_int(2, limit);
+    std::vector<DeadCallback> out;
+    while (true) {
+      auto row = stmt->step();
+      if (!row) return row.error();
+      if (!*row) return out;
+      auto dead = read_dead_callback(
+          {stmt->column_text(0), stmt->column_text(1), stmt->column_int(2), stmt->column_int(3), stmt->column_text(4)});
+      if (!dead) return dead.error();
+      out.push_back(std::move(*dead));
+    }
+  });
+}
+
+Result<bool> SqliteStore::replay_callback(ServiceId service, CallbackKind kind, Uuid id, Timestamp now) {
+  bool replayed = false;
+  auto result = writer_->run([&](Connection& db) -> Result<void> {
+    auto stmt = db.prepare(std::string("UPDATE ") + callback_table(kind) +
+                           " SET callback_dead_at = NULL, callback_error = NULL, callback_attempts = 0, "
+                           "callback_due_at = ? WHERE id = ? AND service_id = ? AND callback_dead_at IS NOT NULL");
+    if (!stmt) return stmt.error();
+    HERALD_TRY(stmt->bind_int(1, to_micros(now)).bind_text(2, id.to_string()).bind_text(3, service.to_string()).run());
+    replayed = db.changes() == 1;
+    return ok();
+  });
+  if (!result) return result.error();
+  return replayed;
 }
 
 Result<std::vector<ServiceRecord>> SqliteStore::list_services() {
@@ -1440,8 +1502,8 @@ namespace {
 // `bind(statement, first)`; the first parameter is now): one definition for both. Still
 // undelivered (created, sending), they have failed: never sent without their data. Then their
 // personal fields and blind indexes are emptied, and no callback is due any more (none would be
-// claimed). Empty blobs rather than NULLs keep the columns' NOT NULL; secure_delete on the writer
-// overwrites the old ciphertexts in the page.
+// claimed) nor on the dead list (none could be replayed). Empty blobs rather than NULLs keep the columns' NOT NULL;
+// secure_delete on the writer overwrites the old ciphertexts in the page.
 template <typename Bind>
 Result<RetentionOutcome> redact_notifications(Connection& db, const std::string& where, Timestamp now,
                                               const Bind& bind) {
@@ -1456,7 +1518,8 @@ Result<RetentionOutcome> redact_notifications(Connection& db, const std::string&
   auto redact = db.prepare(
       "UPDATE notifications SET recipient = X'', personalisation = X'', subject = X'', body = X'', "
       "one_click_unsubscribe_url = NULL, recipient_index = NULL, reference = NULL, reference_sealed = NULL, "
-      "reference_index = NULL, callback_due_at = NULL, redacted_at = ? WHERE " +
+      "reference_index = NULL, callback_due_at = NULL, callback_dead_at = NULL, callback_error = NULL, "
+      "redacted_at = ? WHERE " +
       where + " AND redacted_at IS NULL");
   if (!redact) return redact.error();
   bind(redact->bind_int(1, to_micros(now)), 2);
