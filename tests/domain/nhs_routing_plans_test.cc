@@ -166,7 +166,7 @@ TEST_F(RoutingPlansTest, APlanThatCouldNotSendIsRefusedWithTheReason) {
             "channels[0].timeLimitHours must be a whole number from 1 to 72");
   EXPECT_EQ(refusal(plan(R"({"type":"email"})")), "channels[0].template is required");
   EXPECT_EQ(refusal(plan(R"({"type":"email","template":")" + sms + R"("})")),
-            "channels[0]: template " + sms + " is a sms template, not a email one");
+            "channels[0]: template " + sms + " is an SMS template, not an email one");
   EXPECT_EQ(refusal(plan(R"({"type":"email","template":")" + email + R"("},{"type":"email","template":")" + email +
                          R"(","cascade":"secondary"})")),
             "channels[1] is a second email channel: a plan has at most one channel of each type");
@@ -183,7 +183,7 @@ TEST_F(RoutingPlansTest, APlanThatCouldNotSendIsRefusedWithTheReason) {
             "channels[0].variants[0].accessibleFormat must be one of braille, large_print, audio");
   EXPECT_EQ(refusal(plan(R"({"type":"letter","template":")" + letter +
                          R"(","variants":[{"language":"cy","template":")" + email + R"("}]})")),
-            "channels[0].variants[0]: template " + email + " is a email template, not a letter one");
+            "channels[0].variants[0]: template " + email + " is an email template, not a letter one");
   EXPECT_EQ(refusal(plan(R"({"type":"email","template":")" + email + R"(","colour":"blue"})")),
             "channels[0] has an unknown member \"colour\"");
   const std::string unknown = crypto::random_uuid().to_string();

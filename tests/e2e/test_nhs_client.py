@@ -72,7 +72,7 @@ def create_routing_plan(herald, ws, service_id, client_id):
         json.dump({"name": "Appointments", "channels": [
             {"type": "email", "template": sms_template, "timeLimitHours": 72}]}, f)
     code, out, err = herald.run_cli("plan", "create", "--client", client_id, "--file", path, check=False)
-    assert code != 0 and "is a sms template, not a email one" in err, (code, out, err)
+    assert code != 0 and "is an SMS template, not an email one" in err, (code, out, err)
     with open(path, "w") as f:
         json.dump({"name": "Appointments", "channels": [
             {"type": "email", "template": template_id, "timeLimitHours": 72}]}, f)

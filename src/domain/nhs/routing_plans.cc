@@ -363,8 +363,14 @@ Result<void> RoutingPlans::pin_template(ServiceId service, const TemplateId& id,
                             (version > 0 ? " at version " + std::to_string(version) : ""));
   }
   if ((*found)->type != type) {
-    return invalid_argument(at + ": template " + id.to_string() + " is a " + store::channel_name((*found)->type) +
-                            " template, not a " + store::channel_name(type) + " one");
+    // "an email template, not an SMS one"
+    auto kind = [](store::Channel channel) {
+      return channel == store::Channel::kEmail ? std::string("an email")
+             : channel == store::Channel::kSms ? std::string("an SMS")
+                                               : "a " + std::string(store::channel_name(channel));
+    };
+    return invalid_argument(at + ": template " + id.to_string() + " is " + kind((*found)->type) + " template, not " +
+                            kind(type) + " one");
   }
   if ((*found)->archived) return invalid_argument(at + ": template " + id.to_string() + " has been deleted");
   version = (*found)->version;
