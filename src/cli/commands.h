@@ -93,6 +93,11 @@ int run_service_set_callback(const std::string& config_path, const std::string& 
                              const std::string& url, const std::string& token_file);
 // Takes the service out of trial mode: it may send to anyone, with GOV.UK's live limits.
 int run_service_go_live(const std::string& config_path, const std::string& service);
+// A request to go live made for an admin user (`email`), as the UI's "Request to go live"; the
+// requests waiting (id, name, asked at, by whom); turning one down.
+int run_service_request_go_live(const std::string& config_path, const std::string& service, const std::string& email);
+int run_service_go_live_requests(const std::string& config_path);
+int run_service_decline_go_live(const std::string& config_path, const std::string& service);
 // Adds a team member's or guest's email address or mobile number to the service's guest list.
 int run_service_guest_list_add(const std::string& config_path, const std::string& service, const std::string& recipient);
 int run_service_contact_add(const std::string& config_path, const std::string& service, const std::string& kind,
@@ -114,6 +119,9 @@ int run_service_contact_update(const std::string& config_path, const ServiceItem
 int run_service_contact_remove(const std::string& config_path, const ServiceItemOptions& options);
 // Prints each callback: kind, URL, when set (never the token).
 int run_service_callbacks(const std::string& config_path, const ServiceItemOptions& options);
+// The callbacks given up on (kind, id, attempts, when, last answer) and sending one again.
+int run_service_dead_callbacks(const std::string& config_path, const ServiceItemOptions& options);
+int run_service_replay_callback(const std::string& config_path, const ServiceItemOptions& options);
 int run_service_callback_remove(const std::string& config_path, const ServiceItemOptions& options);
 // Checks the configured print supplier (connects, logs in, proves the drop writable) without
 // sending anything; exit 0 when it can take letters.

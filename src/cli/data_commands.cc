@@ -19,6 +19,7 @@
 #include "domain/reports.h"
 #include "domain/subjects.h"
 #include "domain/unsubscribe.h"
+#include "domain/users/users.h"
 #include "net/http_client.h"
 #include "ops/retention.h"
 
@@ -114,6 +115,53 @@ int run_service_go_live(const std::string& config_path, const std::string& servi
   auto live = admin.go_live(found->id);
   if (!live) return fail(live.error());
   auto recorded = context->record({security::cli_actor(), "service.went_live", {{"service_id", found->id.to_string()}}});
+  if (!recorded) return fail(recorded.error());
+  return 0;
+}
+
+int run_service_request_go_live(const std::string& config_path, const std::string& service, const std::string& email) {
+  auto context = open_context(config_path);
+  if (!context) return fail(context.error());
+  domain::Admin admin(*context->store);
+  auto found = admin.find_service(service);
+  if (!found) return fail(found.error());
+  SystemClock clock;
+  auto user = domain::users::Users(*context->store, clock).find_user_by_email(email);
+  if (!user) return fail(user.error());
+  if (!*user) return fail(not_found("no user " + email));
+  const bool asked_before = found->go_live_requested_at.has_value();
+  auto requested = admin.request_go_live(found->id, (*user)->id, clock.now());
+  if (!requested) return fail(requested.error());
+  if (asked_before) return 0;
+  auto recorded = context->record({security::cli_actor(),
+                                   "service.go_live_requested",
+                                   {{"service_id", found->id.to_string()}, {"user_id", (*user)->id.to_string()}}});
+  if (!recorded) return fail(recorded.error());
+  return 0;
+}
+
+int run_service_go_live_requests(const std::string& config_path) {
+  auto context = open_context(config_path);
+  if (!context) return fail(context.error());
+  auto asked = domain::Admin(*context->store).go_live_requests();
+  if (!asked) return fail(asked.error());
+  for (const auto& s : *asked) {
+    std::cout << s.id.to_string() << "\t" << s.name << "\t" << format_timestamp(*s.go_live_requested_at) << "\t"
+              << (s.go_live_requested_by ? s.go_live_requested_by->to_string() : "-") << "\n";
+  }
+  return 0;
+}
+
+int run_service_decline_go_live(const std::string& config_path, const std::string& service) {
+  auto context = open_context(config_path);
+  if (!context) return fail(context.error());
+  domain::Admin admin(*context->store);
+  auto found = admin.find_service(service);
+  if (!found) return fail(found.error());
+  auto declined = admin.decline_go_live(found->id);
+  if (!declined) return fail(declined.error());
+  auto recorded =
+      context->record({security::cli_actor(), "service.go_live_declined", {{"service_id", found->id.to_string()}}});
   if (!recorded) return fail(recorded.error());
   return 0;
 }
@@ -292,6 +340,31 @@ int run_service_callback_remove(const std::string& config_path, const ServiceIte
     return fail(removed.error());
   }
   return audited(*item, "service.callback_removed", {{"kind", options.kind}});
+}
+
+int run_service_dead_callbacks(const std::string& config_path, const ServiceItemOptions& options) {
+  auto item = open_service_item(config_path, options);
+  if (!item) return fail(item.error());
+  auto dead = item->context.store->dead_callbacks(item->service.id, 1000);
+  if (!dead) return fail(dead.error());
+  for (const store::DeadCallback& d : *dead) {
+    std::cout << store::callback_kind_name(d.kind) << "  " << d.id.to_string() << "  " << d.attempts << "  "
+              << format_timestamp(d.dead_at) << "  " << d.error << "\n";
+  }
+  return 0;
+}
+
+int run_service_replay_callback(const std::string& config_path, const ServiceItemOptions& options) {
+  auto kind = callback_kind(options);
+  if (!kind) return fail(kind.error());
+  auto id = Uuid::parse(options.id);
+  if (!id) return fail(invalid_argument("not an id: " + options.id));
+  auto item = open_service_item(config_path, options);
+  if (!item) return fail(item.error());
+  auto replayed = item->context.store->replay_callback(item->service.id, *kind, *id, SystemClock().now());
+  if (!replayed) return fail(replayed.error());
+  if (!*replayed) return fail(not_found("the service has no dead " + options.kind + " callback " + options.id));
+  return audited(*item, "service.callback_replayed", {{"kind", options.kind}, {"id", id->to_string()}});
 }
 
 int run_letters_check(const std::string& config_path) {

@@ -78,6 +78,16 @@ int main(int argc, char** argv) {
   std::string live_service;
   auto* service_go_live = service_cmd->add_subcommand("go-live", "take a service out of trial mode");
   service_go_live->add_option("--service", live_service, "service id or name")->required();
+  std::string go_live_email;
+  auto* service_request_go_live =
+      service_cmd->add_subcommand("request-go-live", "ask for a service in trial mode to go live (for a team member)");
+  service_request_go_live->add_option("--service", live_service, "service id or name")->required();
+  service_request_go_live->add_option("--email", go_live_email, "the admin user asking")->required();
+  auto* service_go_live_requests =
+      service_cmd->add_subcommand("go-live-requests", "services waiting to go live: id, name, asked at, user id");
+  auto* service_decline_go_live =
+      service_cmd->add_subcommand("decline-go-live", "turn a request to go live down (it stays in trial mode)");
+  service_decline_go_live->add_option("--service", live_service, "service id or name")->required();
   std::string guest_service;
   std::string guest_recipient;
   auto* service_guest = service_cmd->add_subcommand(
@@ -131,6 +141,14 @@ int main(int argc, char** argv) {
   auto* service_callback_remove = service_cmd->add_subcommand("remove-callback", "stop a kind of callback");
   service_callback_remove->add_option("--service", item.service, "service id or name")->required();
   service_callback_remove->add_option("--kind", item.kind, "delivery_status or inbound_sms")->required();
+  auto* service_dead_callbacks = service_cmd->add_subcommand(
+      "dead-callbacks", "callbacks given up on: kind, notification or text id, attempts, when, last answer");
+  service_dead_callbacks->add_option("--service", item.service, "service id or name")->required();
+  auto* service_replay_callback =
+      service_cmd->add_subcommand("replay-callback", "send a callback given up on again, as if new");
+  service_replay_callback->add_option("--service", item.service, "service id or name")->required();
+  service_replay_callback->add_option("--kind", item.kind, "delivery_status or inbound_sms")->required();
+  service_replay_callback->add_option("--id", item.id, "the notification's or received text's id")->required();
 
   auto* retention_cmd = app.add_subcommand("retention", "personal-data retention");
   retention_cmd->require_subcommand(1);
@@ -432,6 +450,9 @@ int main(int argc, char** argv) {
   if (*service_retention) return run_service_set_retention(config, retention_service, retention_days);
   if (*service_set) return run_service_set(config, service_settings);
   if (*service_go_live) return run_service_go_live(config, live_service);
+  if (*service_request_go_live) return run_service_request_go_live(config, live_service, go_live_email);
+  if (*service_go_live_requests) return run_service_go_live_requests(config);
+  if (*service_decline_go_live) return run_service_decline_go_live(config, live_service);
   if (*service_guest) return run_service_guest_list_add(config, guest_service, guest_recipient);
   if (*service_callback) {
     return run_service_set_callback(config, callback_service, callback_kind, callback_url, callback_token_file);
@@ -444,6 +465,8 @@ int main(int argc, char** argv) {
   if (*service_contact_remove) return run_service_contact_remove(config, item);
   if (*service_callbacks) return run_service_callbacks(config, item);
   if (*service_callback_remove) return run_service_callback_remove(config, item);
+  if (*service_dead_callbacks) return run_service_dead_callbacks(config, item);
+  if (*service_replay_callback) return run_service_replay_callback(config, item);
   if (*retention_run) return run_retention(config, retention_now);
   if (*letters_check) return run_letters_check(config);
   if (*subject_find) return run_subject_find(config, subject);

@@ -299,17 +299,17 @@ int run_serve(const ServeOptions& options) {
   std::unique_ptr<net::HttpsServer> admin_server;
   if (admin_role) {
     api::admin::register_routes(
-        admin_router, {users, *context->store, *context->store, *context->store, notifications, jobs, subjects,
-                       unsubscribes, nhs_plans, *context->store, *context->store, clock, config.admin.public_url,
-                       [&context, &clock](api::admin::Event event) {
-                         security::AuditEvent audit{std::move(event.actor), std::move(event.action),
-                                                    std::move(event.objects), std::move(event.outcome),
-                                                    std::move(event.source)};
-                         if (auto recorded = context->audit->record(std::move(audit), clock.now()); !recorded) {
-                           log::error("audit.write_failed", {{"error", recorded.error().message}});
-                         }
-                       },
-                       config.callbacks.http.policy});
+        admin_router,
+        {users, *context->store, *context->store, *context->store, notifications, jobs, subjects, unsubscribes,
+         nhs_plans, *context->store, *context->store, *context->store, clock, config.admin.public_url,
+         [&context, &clock](api::admin::Event event) {
+           security::AuditEvent audit{std::move(event.actor), std::move(event.action), std::move(event.objects),
+                                      std::move(event.outcome), std::move(event.source)};
+           if (auto recorded = context->audit->record(std::move(audit), clock.now()); !recorded) {
+             log::error("audit.write_failed", {{"error", recorded.error().message}});
+           }
+         },
+         config.callbacks.http.policy});
     net::ServerOptions admin_options = config.server;
     admin_options.address = config.admin.address;
     admin_options.port = config.admin.port;

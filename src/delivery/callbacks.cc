@@ -92,9 +92,14 @@ Result<int> CallbackSender::run_once() {
   if (!claimed) return claimed.error();
   for (const auto& record : *claimed) {
     if (stopping_) break;  // re-claimed when the lease ends
-    const auto retry_at = post(record.service, store::CallbackKind::kDeliveryStatus, delivery_status_json(record),
-                               record.id.to_string(), record.callback_attempts);
-    if (auto done = queue_.finish_callback(record.id, retry_at); !done) {
+    const Attempt attempt = post(record.service, store::CallbackKind::kDeliveryStatus, delivery_status_json(record),
+                                 record.id.to_string(), record.callback_attempts);
+    auto done = attempt.next == Attempt::Next::kDead
+                    ? queue_.kill_callback(record.id, clock_.now(), attempt.error)
+                    : queue_.finish_callback(record.id, attempt.next == Attempt::Next::kRetry
+                                                            ? std::optional<Timestamp>(attempt.retry_at)
+                                                            : std::nullopt);
+    if (!done) {
       log::error("callback.record_failed", {{"notification_id", record.id.to_string()}, {"error", done.error().message}});
     }
   }
@@ -102,24 +107,29 @@ Result<int> CallbackSender::run_once() {
   if (!texts) return texts.error();
   for (const auto& text : *texts) {
     if (stopping_) break;
-    const auto retry_at = post(text.service, store::CallbackKind::kInboundSms, inbound_sms_json(text),
-                               text.id.to_string(), text.callback_attempts);
-    if (auto done = queue_.finish_inbound_callback(text.id, retry_at); !done) {
+    const Attempt attempt = post(text.service, store::CallbackKind::kInboundSms, inbound_sms_json(text),
+                                 text.id.to_string(), text.callback_attempts);
+    auto done = attempt.next == Attempt::Next::kDead
+                    ? queue_.kill_inbound_callback(text.id, clock_.now(), attempt.error)
+                    : queue_.finish_inbound_callback(text.id, attempt.next == Attempt::Next::kRetry
+                                                                  ? std::optional<Timestamp>(attempt.retry_at)
+                                                                  : std::nullopt);
+    if (!done) {
       log::error("callback.record_failed", {{"inbound_sms_id", text.id.to_string()}, {"error", done.error().message}});
     }
   }
   return static_cast<int>(claimed->size() + texts->size());
 }
 
-std::optional<Timestamp> CallbackSender::post(ServiceId service, store::CallbackKind kind, const std::string& body,
-                                              const std::string& id, int attempt) {
+CallbackSender::Attempt CallbackSender::post(ServiceId service, store::CallbackKind kind, const std::string& body,
+                                             const std::string& id, int attempt) {
   const char* what = store::callback_kind_name(kind);
   auto callback = services_.find_service_callback(service, kind);
   if (!callback) {
     log::error("callback.lookup_failed", {{"id", id}, {"kind", what}, {"error", callback.error().message}});
-    return clock_.now() + options_.retry_delay;
+    return {Attempt::Next::kRetry, clock_.now() + options_.retry_delay, {}};
   }
-  if (!*callback) return std::nullopt;  // removed since: nobody to tell
+  if (!*callback) return {};  // removed since: nobody to tell
   const std::string endpoint = service.to_string() + "/" + what;
   const auto silent = unreachable_.find(endpoint);
   const bool skip = silent != unreachable_.end() && clock_.now() < silent->second;
@@ -132,20 +142,29 @@ std::optional<Timestamp> CallbackSender::post(ServiceId service, store::Callback
   }
   crypto::wipe_string((*callback)->bearer_token);
   std::string outcome;
+  std::string kept;  // what the dead list keeps: no host, URL or body
   bool retry = false;
   if (!response) {
     outcome = response.error().message;
     // Refused by the address policy: it would be refused again, so it is not retried.
     retry = response.error().code != ErrorCode::kPermissionDenied;
     if (!skip && retry) unreachable_[endpoint] = clock_.now() + options_.retry_delay;
+    if (skip) {
+      kept = "not tried: the URL did not answer just before";
+    } else if (!retry) {
+      kept = "refused: the URL's host is not a public address";
+    } else {
+      kept = outcome.find("timed out") != std::string::npos ? "timed out" : "no answer (connection or TLS failed)";
+    }
   } else {
     unreachable_.erase(endpoint);
     outcome = "HTTP " + std::to_string(response->status);
+    kept = outcome;
     retry = response->status >= 500 || response->status == 429;
     if (response->status >= 200 && response->status <= 299) {
       log::info("callback.sent", {{"id", id}, {"kind", what}, {"service_id", service.to_string()},
                                   {"attempt", std::to_string(attempt)}});
-      return std::nullopt;
+      return {};
     }
   }
   const bool again = retry && attempt <= options_.max_retries;
@@ -156,8 +175,8 @@ std::optional<Timestamp> CallbackSender::post(ServiceId service, store::Callback
               {"attempt", std::to_string(attempt)},
               {"outcome", outcome},
               {"retry", again ? "true" : "false"}});
-  if (!again) return std::nullopt;
-  return clock_.now() + options_.retry_delay;
+  if (!again) return {Attempt::Next::kDead, {}, std::move(kept)};
+  return {Attempt::Next::kRetry, clock_.now() + options_.retry_delay, {}};
 }
 
 }  // namespace herald::delivery

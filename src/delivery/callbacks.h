@@ -6,7 +6,9 @@
 // template_version} as JSON with the service's bearer token to its HTTPS URL, and records the
 // result: done on 2xx; on a connection error, timeout, 5xx or 429 retried up to `max_retries`
 // times `retry_delay` apart (GOV.UK: 5 times, 300 s); given up on other 4xx, or when the URL's
-// host resolves only to addresses the policy refuses (the SSRF guard, checked on connect).
+// host resolves only to addresses the policy refuses (the SSRF guard, checked on connect). A
+// callback given up on goes on its service's dead list with what its last attempt got ("HTTP
+// 404", "timed out": never the URL or the body), from where the service can send it again.
 // A URL that does not answer at all (refused, timed out, no TLS) is not tried again for
 // `retry_delay`: its service's other callbacks in that time fail their attempt without a
 // connection, so one silent receiver costs one timeout per interval, not one per callback, and
@@ -65,9 +67,16 @@ class CallbackSender {
 
  private:
   void run();
-  // POSTs one callback; the time to retry, or nullopt when done (sent, refused for good, given up).
-  std::optional<Timestamp> post(ServiceId service, store::CallbackKind kind, const std::string& body,
-                                const std::string& id, int attempt);
+  // What became of one attempt.
+  struct Attempt {
+    enum class Next { kDone, kRetry, kDead } next = Next::kDone;
+    Timestamp retry_at;  // kRetry
+    std::string error;   // kDead: what the last attempt got
+  };
+  // POSTs one callback: done (sent, or the service has no callback of that kind now), to retry,
+  // or dead (refused for good, or out of retries).
+  Attempt post(ServiceId service, store::CallbackKind kind, const std::string& body, const std::string& id,
+               int attempt);
 
   // The (service, kind) URLs that did not answer, until when they are left alone. Sender
   // thread only.

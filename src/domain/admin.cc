@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <array>
+#include <tuple>
 
 #include "crypto/random.h"
 #include "crypto/secret.h"
@@ -63,8 +64,51 @@ Result<store::ServiceRecord> Admin::go_live(ServiceId id) {
   if (!*found) return not_found("no service " + id.to_string());
   store::ServiceRecord live = std::move(**found);
   live.restricted = false;
+  live.go_live_requested_at.reset();
+  live.go_live_requested_by.reset();
   HERALD_TRY(store_.update_service(live));
   return live;
+}
+
+Result<store::ServiceRecord> Admin::request_go_live(ServiceId id, Uuid user, Timestamp now) {
+  auto found = store_.find_service(id);
+  if (!found) return found.error();
+  if (!*found) return not_found("no service " + id.to_string());
+  store::ServiceRecord service = std::move(**found);
+  if (!service.restricted) return failed_precondition("the service is live already");
+  if (service.go_live_requested_at) return service;
+  auto templates = store_.templates_for_service(id);
+  if (!templates) return templates.error();
+  if (templates->empty()) return failed_precondition("add a template first: it is what a reviewer looks at");
+  service.go_live_requested_at = now;
+  service.go_live_requested_by = user;
+  HERALD_TRY(store_.update_service(service));
+  return service;
+}
+
+Result<store::ServiceRecord> Admin::decline_go_live(ServiceId id) {
+  auto found = store_.find_service(id);
+  if (!found) return found.error();
+  if (!*found) return not_found("no service " + id.to_string());
+  store::ServiceRecord service = std::move(**found);
+  if (!service.go_live_requested_at) return failed_precondition("the service has not asked to go live");
+  service.go_live_requested_at.reset();
+  service.go_live_requested_by.reset();
+  HERALD_TRY(store_.update_service(service));
+  return service;
+}
+
+Result<std::vector<store::ServiceRecord>> Admin::go_live_requests() {
+  auto all = store_.list_services();
+  if (!all) return all.error();
+  std::vector<store::ServiceRecord> asked;
+  for (auto& s : *all) {
+    if (s.restricted && s.go_live_requested_at) asked.push_back(std::move(s));
+  }
+  std::sort(asked.begin(), asked.end(), [](const auto& a, const auto& b) {
+    return std::tie(*a.go_live_requested_at, a.name) < std::tie(*b.go_live_requested_at, b.name);
+  });
+  return asked;
 }
 
 Result<store::ServiceRecord> Admin::change_settings(ServiceId id, const ServiceSettings& settings) {

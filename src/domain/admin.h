@@ -82,7 +82,18 @@ class Admin {
 
   // A new service is in trial mode (restricted) until go_live.
   Result<store::ServiceRecord> create_service(const std::string& name, Timestamp now);
+  // Takes the service out of trial mode; a request to go live is answered with it.
   Result<store::ServiceRecord> go_live(ServiceId service);
+  // A member asks for the service in trial mode to go live (GOV.UK's "request to go live"): kept
+  // with who asked and when until a platform admin makes it live (go_live) or turns it down.
+  // kFailedPrecondition: live already, or it has no template yet (nothing a reviewer could look
+  // at). Asking again keeps the first request.
+  Result<store::ServiceRecord> request_go_live(ServiceId service, Uuid user, Timestamp now);
+  // Turns the request down (the service stays in trial mode and may ask again).
+  // kFailedPrecondition: there is no request.
+  Result<store::ServiceRecord> decline_go_live(ServiceId service);
+  // Services in trial mode that asked to go live, the oldest request first.
+  Result<std::vector<store::ServiceRecord>> go_live_requests();
   // kInvalidArgument naming the rule broken (unknown permission, rate below 1, negative daily
   // limit) and nothing saved; else the service as saved.
   Result<store::ServiceRecord> change_settings(ServiceId service, const ServiceSettings& settings);

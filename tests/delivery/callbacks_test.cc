@@ -315,6 +315,14 @@ TEST_P(CallbackSenderAnswerTest, IsRetriedAfterTheDelayOrGivenUp) {
     clock_.advance(7 * 24h);
     EXPECT_EQ(run(), 0) << "given up for good";
     EXPECT_EQ(http_.calls.size(), 1u);
+    // On the service's dead list, with what the attempt got and never the host it tried.
+    auto dead = store_.dead_callbacks(service_, 10);
+    ASSERT_TRUE(dead);
+    ASSERT_EQ(dead->size(), 1u);
+    EXPECT_EQ((*dead)[0].kind, store::CallbackKind::kDeliveryStatus);
+    EXPECT_EQ((*dead)[0].error, a.status != 0 ? "HTTP " + std::to_string(a.status)
+                                              : std::string("refused: the URL's host is not a public address"));
+    EXPECT_EQ((*dead)[0].error.find("service.example"), std::string::npos);
     return;
   }
   http_.answer(200);
@@ -355,6 +363,44 @@ TEST_F(CallbackSenderTest, GivesUpAfterFiveRetries) {
   // The first try and GOV.UK's five retries, all with the same body.
   ASSERT_EQ(http_.calls.size(), 6u);
   for (const auto& call : http_.calls) EXPECT_EQ(call.body, http_.calls[0].body);
+
+  // Then it is dead: listed for the service, and sent again (the same news) when it asks.
+  auto dead = store_.dead_callbacks(service_, 10);
+  ASSERT_TRUE(dead);
+  ASSERT_EQ(dead->size(), 1u);
+  EXPECT_EQ((*dead)[0].error, "HTTP 503");
+  EXPECT_EQ((*dead)[0].attempts, 6);
+  EXPECT_EQ((*dead)[0].dead_at, clock_.now() - 7 * 24h - 300s);
+  ASSERT_TRUE(*store_.replay_callback(service_, store::CallbackKind::kDeliveryStatus, (*dead)[0].id, clock_.now()));
+  EXPECT_TRUE(store_.dead_callbacks(service_, 10)->empty());
+  http_.answer(200);
+  EXPECT_EQ(run(), 1);
+  ASSERT_EQ(http_.calls.size(), 7u);
+  EXPECT_EQ(http_.calls[6].body, http_.calls[0].body);
+  EXPECT_TRUE(store_.dead_callbacks(service_, 10)->empty());
+}
+
+TEST_F(CallbackSenderTest, ACallbackWhoseUrlWasRemovedIsDroppedNotDead) {
+  delivered();
+  ASSERT_TRUE(*store_.delete_service_callback(service_, store::CallbackKind::kDeliveryStatus));
+  EXPECT_EQ(run(), 1);
+  EXPECT_TRUE(http_.calls.empty());
+  EXPECT_TRUE(store_.dead_callbacks(service_, 10)->empty());
+}
+
+TEST_F(CallbackSenderTest, AReceivedTextsCallbackGivenUpOnIsDeadToo) {
+  store::InboundSms sms = received_text();
+  sms.service = service_;
+  sms.created_at = clock_.now();
+  ASSERT_TRUE(store_.insert_inbound_sms(sms));
+  http_.answer(404);
+  EXPECT_EQ(run(), 1);
+  auto dead = store_.dead_callbacks(service_, 10);
+  ASSERT_TRUE(dead);
+  ASSERT_EQ(dead->size(), 1u);
+  EXPECT_EQ((*dead)[0].kind, store::CallbackKind::kInboundSms);
+  EXPECT_EQ((*dead)[0].id, sms.id);
+  EXPECT_EQ((*dead)[0].error, "HTTP 404");
 }
 
 TEST_F(CallbackSenderTest, RetryRulesAreTheOperatorsToSet) {

@@ -36,6 +36,52 @@ TEST_F(AdminRules, ANewServiceStartsInTrialModeUnderGovuksDefaults) {
   EXPECT_FALSE(live->restricted);
 }
 
+TEST_F(AdminRules, AServiceAsksToGoLiveAndAPlatformAdminAnswers) {
+  const Uuid ada = crypto::random_uuid();
+  // Nothing to review yet.
+  EXPECT_EQ(refusal(admin_.request_go_live(service_.id, ada, clock_.now())),
+            "add a template first: it is what a reviewer looks at");
+  store::TemplateRecord t;
+  t.id = TemplateId{crypto::random_uuid()};
+  t.service = service_.id;
+  t.name = "Hello";
+  t.body = "Hello";
+  t.created_at = clock_.now();
+  ASSERT_TRUE(store_.create_template(t));
+  const Timestamp asked = clock_.now();
+  auto requested = admin_.request_go_live(service_.id, ada, asked);
+  ASSERT_TRUE(requested) << requested.error().message;
+  EXPECT_EQ(requested->go_live_requested_at, asked);
+  EXPECT_EQ(requested->go_live_requested_by, ada);
+  EXPECT_TRUE(requested->restricted);  // still in trial mode until approved
+  clock_.advance(std::chrono::hours(1));
+  // Asking again keeps the first request.
+  EXPECT_EQ(admin_.request_go_live(service_.id, crypto::random_uuid(), clock_.now())->go_live_requested_at, asked);
+  auto other = admin_.create_service("Other clinic", clock_.now());
+  ASSERT_TRUE(other);
+  auto waiting = admin_.go_live_requests();
+  ASSERT_TRUE(waiting);
+  ASSERT_EQ(waiting->size(), 1u);
+  EXPECT_EQ(waiting->front().id, service_.id);
+
+  // Turned down: back to trial mode without a request, and it may ask again.
+  auto declined = admin_.decline_go_live(service_.id);
+  ASSERT_TRUE(declined);
+  EXPECT_FALSE(declined->go_live_requested_at);
+  EXPECT_FALSE(declined->go_live_requested_by);
+  EXPECT_TRUE(admin_.go_live_requests()->empty());
+  EXPECT_EQ(refusal(admin_.decline_go_live(service_.id)), "the service has not asked to go live");
+  ASSERT_TRUE(admin_.request_go_live(service_.id, ada, clock_.now()));
+
+  // Approved: live, and the request answered.
+  auto live = admin_.go_live(service_.id);
+  ASSERT_TRUE(live);
+  EXPECT_FALSE(live->restricted);
+  EXPECT_FALSE((*store_.find_service(service_.id))->go_live_requested_at);
+  EXPECT_TRUE(admin_.go_live_requests()->empty());
+  EXPECT_EQ(refusal(admin_.request_go_live(service_.id, ada, clock_.now())), "the service is live already");
+}
+
 TEST_F(AdminRules, SettingsChangeOnlyWhatIsSetAndRefuseWhatGovukWouldNot) {
   ServiceSettings settings;
   settings.permissions = std::vector<std::string>{"email", "international_sms"};

@@ -411,6 +411,49 @@ TEST_F(UsersTest, KeyOptionsNameTheUsersKeysAndRemovalNeedsARecentSecondFactor) 
   EXPECT_EQ(users_.remove_security_key("no such session", "x").error().code, ErrorCode::kPermissionDenied);
 }
 
+// Re-authentication before a sensitive action may use a security key instead of a code: with a
+// challenge issued for re-authentication to this session, once per signature.
+TEST_F(UsersTest, ASecurityKeyReAuthenticatesASignedInSession) {
+  using fakes::webauthn_bytes::kRp;
+  auto e = enrolled();
+  std::string token = signed_in(e);
+  fakes::webauthn_bytes::SoftwareAuthenticator authenticator;
+  EXPECT_FALSE(*users_.key_reauthentication_options(token)) << "no keys yet: codes only";
+  auto options = users_.key_registration_options(token);
+  ASSERT_TRUE(options);
+  auto [client, attestation] = authenticator.create(options->challenge);
+  ASSERT_TRUE(users_.register_security_key(token, kRp, {options->challenge, client, attestation, "Blue key"}));
+
+  clock_.advance(16min);
+  EXPECT_FALSE(users_.recently_verified(**users_.session(token)));
+  auto reauth = users_.key_reauthentication_options(token);
+  ASSERT_TRUE(reauth && *reauth);
+  EXPECT_EQ((*reauth)->credential_ids, std::vector<std::string>{authenticator.credential_id});
+  EXPECT_FALSE(*users_.key_reauthentication_options("no such session"));
+
+  // A sign-in challenge does not re-authenticate, nor does another session's.
+  auto sign_in_challenge = users_.webauthn_challenge(token, "sign-in");
+  auto wrong_purpose = authenticator.get(*sign_in_challenge);
+  auto refused =
+      users_.reauthenticate_key(token, kRp,
+                                {*sign_in_challenge, authenticator.credential_id, wrong_purpose.client_data_json,
+                                 wrong_purpose.authenticator_data, wrong_purpose.signature});
+  EXPECT_EQ(refused->reason, "security key: challenge not issued to this session, or expired");
+  EXPECT_FALSE(users_.recently_verified(**users_.session(token)));
+
+  auto got = authenticator.get((*reauth)->challenge);
+  const KeyAssertion assertion{(*reauth)->challenge, authenticator.credential_id, got.client_data_json,
+                               got.authenticator_data, got.signature};
+  auto accepted = users_.reauthenticate_key(token, kRp, assertion);
+  ASSERT_EQ(accepted->outcome, Attempt::Outcome::kAccepted) << accepted->reason;
+  EXPECT_EQ(accepted->reason, "security key");
+  EXPECT_TRUE(users_.recently_verified(**users_.session(token)));
+  // The same signature again (replayed, its challenge still fresh): its counter did not rise.
+  auto replay = users_.reauthenticate_key(token, kRp, assertion);
+  EXPECT_EQ(replay->reason, "security key: signature counter did not rise (cloned or replayed)");
+  EXPECT_EQ(users_.reauthenticate_key("no such session", kRp, assertion)->outcome, Attempt::Outcome::kRefused);
+}
+
 // A team manager's invitation: someone new gets an account and a link; someone with an account
 // keeps it and gets the permissions; the team lists members, not platform admins.
 TEST_F(UsersTest, InvitingAddsNewAndExistingUsersToATeam) {

@@ -164,6 +164,16 @@ function expect(condition, message) {
     await page.waitForSelector('h1:has-text("Your services")');
     const after = (await cdp.send('WebAuthn.getCredentials', { authenticatorId })).credentials;
     expect(after[0].signCount > before[0].signCount, 'the key signed: ' + after[0].signCount);
+    // Before a sensitive action, the key confirms it is her again (instead of a code).
+    await page.goto(base + 're-authenticate?next=/account');
+    await page.waitForSelector('#security-key', { state: 'visible' });
+    await check(page, '10b-re-authenticate-with-key');
+    await page.click('button:has-text("Use your security key")');
+    await page.waitForSelector('h1:has-text("Your account")');
+    const again = (await cdp.send('WebAuthn.getCredentials', { authenticatorId })).credentials;
+    expect(again[0].signCount > after[0].signCount, 'the key signed again: ' + again[0].signCount);
+    await page.goto(base);
+    await page.waitForSelector('h1:has-text("Your services")');
 
     // A service's pages: an email template created, previewed, edited (two versions).
     const service = base + 'services/' + process.env.MY_SERVICE;

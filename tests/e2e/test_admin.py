@@ -526,8 +526,26 @@ def test_service_pages_answer_only_members_with_the_permission():
         assert status == 200 and "lacks permission manage_templates" in page and "template.created" not in page, page
         assert browser.get("/audit")[0] == 404, "not a platform admin"
 
-        # A platform admin: the whole audit log, filtered, and making a trial service live.
+        # A platform admin: the whole audit log, filtered, and making a trial service live once
+        # its team asked (Ada manages its settings).
         trial, _ = herald.create_service("Clinic T", live=False)
+        herald.run_cli("user", "grant", "--email", "ada@example.org", "--service", trial, "--permissions",
+                       "manage_settings")
+        trial_settings = "/services/%s/settings" % trial
+        status, _, page = browser.get(trial_settings)
+        assert status == 200 and "Add a template: it is what a reviewer looks at" in page, page
+        assert "Request to go live" not in page and "Make this service live" not in page, page
+        status, _, page = browser.post(trial_settings + "/request-go-live", {"csrf_token": csrf})
+        assert status == 400 and "Add a template first" in page, (status, page)
+        herald.create_template(trial, "Hello", "Hello", name="Trial template")
+        assert browser.post(trial_settings + "/request-go-live", {})[0] == 403, "no CSRF token"
+        status, _, _ = browser.post(trial_settings + "/request-go-live", {"csrf_token": csrf})
+        assert status == 303, status
+        status, _, page = browser.get(trial_settings)
+        assert "Ada Lovelace asked for this service to go live on" in page and "Approve" not in page, page
+        assert browser.post(trial_settings + "/decline-go-live", {"csrf_token": csrf})[0] == 403, "not a platform admin"
+        assert browser.post("/services/%s/settings/request-go-live" % other, {"csrf_token": csrf})[0] == 404
+        assert herald.run_cli("service", "go-live-requests").startswith(trial + "\tClinic T\t")
         out = herald.run_cli("user", "create", "--email", "root@example.org", "--name", "Root", "--platform-admin")
         root = Browser(herald, port)
         enrol(root, re.search(r"/enrol/(\S+)", out).group(1), email="root@example.org")
@@ -539,10 +557,19 @@ def test_service_pages_answer_only_members_with_the_permission():
         assert '<p id="audit-count">6 entries</p>' in page, "two enrolments, each after two refusals"
         page = root.get("/audit?action=admin.enrolled&failures=yes")[2]
         assert '<p id="audit-count">4 entries</p>' in page, page
-        status, _, page = root.get("/services/%s/settings" % trial)
-        assert status == 200 and "Make this service live" in page, page
+        page = root.get("/")[2]
+        assert "<h2>Requests to go live</h2>" in page and trial + "/settings#going-live" in page, page
+        status, _, page = root.get(trial_settings)
+        assert status == 200 and "Approve: make this service live" in page and "Turn the request down" in page, page
+        # Turned down, asked again (from the shell this time), then approved.
+        status, _, _ = root.post(trial_settings + "/decline-go-live", {"csrf_token": root_csrf})
+        assert status == 303, status
+        assert "Requests to go live" not in root.get("/")[2] and herald.run_cli("service", "go-live-requests") == ""
+        herald.run_cli("service", "request-go-live", "--service", trial, "--email", "ada@example.org")
         status, _, _ = root.post("/services/%s/settings/go-live" % trial, {"csrf_token": root_csrf})
         assert status == 303
+        assert "Requests to go live" not in root.get("/")[2]
+        assert "Live" in root.get(trial_settings)[2] and "Going live" not in root.get(trial_settings)[2]
         status, _, page = root.get("/services/%s/settings" % trial)
         assert "Going live" not in page and "<dd class=\"nhsuk-summary-list__value\">Live</dd>" in page, page
         status, _, page = root.post("/services/%s/settings/limits" % trial, {
@@ -571,6 +598,8 @@ def test_service_pages_answer_only_members_with_the_permission():
         assert ("service.retention_changed", "success") in actions, actions
         assert ("service.went_live", "success") in actions and ("audit.viewed", "success") in actions, actions
         assert ("service.created", "success") in actions and ("service.settings_changed", "success") in actions
+        assert [a for a, _ in actions if a.startswith("service.go_live")] == [
+            "service.go_live_requested", "service.go_live_declined", "service.go_live_requested"], actions
         assert ("notification.sent", "success") in actions, actions
         assert "patient.one" not in json.dumps(audit).lower(), "searches are audited without the address"
         searches = [e["objects"] for e in audit if e.get("action") == "notifications.searched"]
@@ -954,7 +983,7 @@ def test_a_routing_plan_is_built_from_the_services_templates_and_versioned():
         status, _, page = browser.post(base + "/routing-plans", dict(plan, letter_order="2"))
         assert status == 400 and "Email and letter have the same step" in page, page
         status, _, page = browser.post(base + "/routing-plans", dict(plan, email_template=sms_t))
-        assert status == 400 and "is a sms template, not a email one" in page, page
+        assert status == 400 and "is an SMS template, not an email one" in page, page
         assert 'href="#email_template"' in page, "the error links to its field"
         status, _, page = browser.post(base + "/routing-plans", dict(plan, letter_language_1="Welsh!"))
         assert status == 400 and "must be a language tag" in page and 'href="#letter_language_1"' in page, page

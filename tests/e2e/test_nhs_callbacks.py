@@ -33,7 +33,7 @@ def test_callbacks_are_signed_retried_dead_lettered_and_replayed():
         sink = ws.track(SmtpSink(ws.dir))
         client_cert, client_key = self_signed(ws.dir, "herald-client")
         herald = ws.track(Herald(HERALD, ws.dir, sink.port))
-        service_id, _ = herald.create_service("NHS callbacks service")
+        service_id, govuk_key = herald.create_service("NHS callbacks service")
         client = herald.create_nhs_client(service_id, "--default-ods", "A12345")
         client_id = herald.run_cli("nhs", "client", "list").split()[0]
         messages = ws.track(NhsCallbackReceiver(ws.dir, "messages", client_id, client_ca=client_cert))
@@ -131,6 +131,38 @@ def test_callbacks_are_signed_retried_dead_lettered_and_replayed():
         assert "pinned key mismatch" in dead[0], dead
         herald.run_cli("nhs", "callback", "remove", "--target", pinned_wrong.split()[0])
         assert wait_for_dead(herald, client_id, 0) == []
+
+        # A GOV.UK delivery-status callback the receiver refuses (401: not its API key header) is
+        # given up on at once, listed on the Callbacks page and sent again from there.
+        token_file = os.path.join(ws.dir, "govuk-token")
+        with open(token_file, "w") as f:
+            f.write("a-govuk-bearer-token\n")
+        herald.run_cli("service", "set-callback", "--service", service_id, "--kind", "delivery_status",
+                       "--url", channels.url + "/govuk", "--bearer-token-file", token_file)
+        template = herald.create_template(service_id, "Hello", "Hello", name="GOV.UK email")
+        status, sent = herald.request("POST", "/v2/notifications/email", key=govuk_key,
+                                      body={"email_address": "govuk.callback@example.org", "template_id": template})
+        assert status == 201, sent
+        deadline = time.time() + 30
+        while sent["id"] not in herald.run_cli("service", "dead-callbacks", "--service", service_id):
+            assert time.time() < deadline, "the refused callback was not given up on"
+            time.sleep(0.2)
+        status, _, page = browser.get(base + "/callbacks")
+        assert status == 200 and "Given up on" in page and "HTTP 401" in page and sent["id"] in page, page
+        assert channels.url not in page.split("Given up on")[1], "the dead list names no URL"
+        replay = base + "/callbacks/delivery-receipts/dead/%s/replay" % sent["id"]
+        assert browser.post(replay, {})[0] == 403, "no CSRF token"
+        assert browser.post(base + "/callbacks/received-text-messages/dead/%s/replay" % sent["id"],
+                            {"csrf_token": hidden(page, "csrf_token")})[0] == 404, "not a dead text's callback"
+        refused = len([c for c in channels.calls if c[0][":path"].endswith("/govuk")])
+        status, _, _ = browser.post(replay, {"csrf_token": hidden(page, "csrf_token")})
+        assert status == 303, status
+        channels.wait_for(lambda calls: len([c for c in calls if c[0][":path"].endswith("/govuk")]) > refused)
+        # Refused again: dead again, its attempts counted from the replay.
+        deadline = time.time() + 30
+        while sent["id"] + "  1  " not in herald.run_cli("service", "dead-callbacks", "--service", service_id):
+            assert time.time() < deadline, "the replayed callback was not given up on again"
+            time.sleep(0.2)
 
 
 def admin_browser(herald, service_id):

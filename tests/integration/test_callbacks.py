@@ -142,6 +142,19 @@ def test_retried_on_5xx_not_on_4xx():
         receiver.wait_for(4)
         time.sleep(1.5)
         assert len(receiver.calls) == 4, "a 400 is not retried"
+        # Given up on: on the service's dead list with the answer it got, never the URL; sent
+        # again (the same news) when the service asks.
+        dead = herald.run_cli("service", "dead-callbacks", "--service", service_id).splitlines()
+        assert len(dead) == 1 and dead[0].startswith("delivery_status  %s  1  " % second["id"]), dead
+        assert dead[0].endswith("  HTTP 400") and "127.0.0.1" not in dead[0], dead
+        code, _, err = herald.run_cli("service", "replay-callback", "--service", service_id, "--kind",
+                                      "delivery_status", "--id", first["id"], check=False)
+        assert code != 0 and "no dead delivery_status callback" in err, (code, err)
+        herald.run_cli("service", "replay-callback", "--service", service_id, "--kind", "delivery_status",
+                       "--id", second["id"])
+        calls = receiver.wait_for(5)
+        assert calls[4][1] == calls[3][1], "the same callback again"
+        assert herald.run_cli("service", "dead-callbacks", "--service", service_id) == ""
 
 
 def test_ssrf_guard_refuses_private_addresses_when_saved_and_when_connecting():

@@ -53,6 +53,7 @@ class CallbackPages : public PageHandlers {
     add(router, self, "GET", "/services/{id}/callbacks", &CallbackPages::callbacks);
     add(router, self, "POST", "/services/{id}/callbacks/{kind}", &CallbackPages::set_callback);
     add(router, self, "POST", "/services/{id}/callbacks/{kind}/remove", &CallbackPages::remove_callback);
+    add(router, self, "POST", "/services/{id}/callbacks/{kind}/dead/{item}/replay", &CallbackPages::replay_dead);
     add(router, self, "GET", "/services/{id}/nhs-callbacks", &CallbackPages::nhs_callbacks);
     add(router, self, "POST", "/services/{id}/nhs-callbacks", &CallbackPages::add_receiver);
     add(router, self, "POST", "/services/{id}/nhs-callbacks/{target}/remove", &CallbackPages::remove_receiver);
@@ -97,6 +98,29 @@ class CallbackPages : public PageHandlers {
         main += small_form(service_path(access, "/callbacks/" + prefix + "/remove"), csrf, "", "Remove",
                            std::string("Remove the ") + p.title + " callback");
       }
+    }
+    auto dead = deps_.callbacks.dead_callbacks(access.service.id, kDeadShown);
+    if (!dead) return dead.error();
+    if (!dead->empty()) {
+      std::vector<std::vector<std::string>> rows;
+      for (const store::DeadCallback& d : *dead) {
+        const CallbackPage& p = d.kind == store::CallbackKind::kDeliveryStatus ? kCallbackPages[0] : kCallbackPages[1];
+        const std::string id = d.id.to_string();
+        const std::string what = d.kind == store::CallbackKind::kDeliveryStatus
+                                     ? link(service_path(access, "/notifications/" + id), id)
+                                     : "<code>" + html_escape(id) + "</code>";
+        rows.push_back(
+            {html_escape(p.title), what, std::to_string(d.attempts), html_escape(human_time(d.dead_at)),
+             html_escape(d.error),
+             small_form(service_path(access, std::string("/callbacks/") + p.slug + "/dead/" + id + "/replay"), csrf, "",
+                        "Send again", "Send the callback for " + id + " again")});
+      }
+      main += "<h2 id=\"given-up\">Given up on</h2>" +
+              paragraph(
+                  "Herald stopped trying these callbacks: the URL refused them, or did not accept them after its "
+                  "retries. Sending one again tries it as if new.") +
+              table("Callbacks given up on", {"Callback", "Message or text", "Attempts", "Given up", "Last answer", ""},
+                    rows);
     }
     main += "<h2>NHS Notify</h2>" +
             paragraph("The callbacks of the service's NHS Notify clients, and those given up on:") + "<p>" +
@@ -158,6 +182,22 @@ class CallbackPages : public PageHandlers {
     auto removed = admin_.remove_callback(access.service.id, p->kind);
     if (!removed && removed.error().code != ErrorCode::kNotFound) return internal_error();
     if (removed) audit(request, access, "service.callback_removed", {{"kind", store::callback_kind_name(p->kind)}});
+    return redirect(service_path(access, "/callbacks"));
+  }
+
+  // Only a dead callback of this service, of the kind the URL names.
+  net::Response replay_dead(const net::Request& request, const PathParams& params) {
+    ServiceAccess access;
+    Post post;
+    if (auto refused = open_post(request, params, Permission::kManageApiKeys, access, post)) return *refused;
+    const CallbackPage* p = callback_page(params.at("kind"));
+    auto id = Uuid::parse(params.at("item"));
+    if (p == nullptr || !id) return not_found();
+    auto replayed = deps_.callbacks.replay_callback(access.service.id, p->kind, *id, deps_.clock.now());
+    if (!replayed) return internal_error();
+    if (!*replayed) return not_found();
+    audit(request, access, "service.callback_replayed",
+          {{"kind", store::callback_kind_name(p->kind)}, {"id", id->to_string()}});
     return redirect(service_path(access, "/callbacks"));
   }
 

@@ -39,6 +39,7 @@ class Handlers : public PageHandlers {
     add(router, self, "POST", "/sign-out", &Handlers::sign_out);
     add(router, self, "GET", "/re-authenticate", &Handlers::reauthenticate_page);
     add(router, self, "POST", "/re-authenticate", &Handlers::reauthenticate);
+    add(router, self, "POST", "/re-authenticate/security-key", &Handlers::reauthenticate_key);
     add(router, self, "GET", "/account", &Handlers::account);
     add(router, self, "GET", "/account/security-keys/new", &Handlers::new_key_page);
     add(router, self, "POST", "/account/security-keys", &Handlers::add_key);
@@ -78,6 +79,16 @@ class Handlers : public PageHandlers {
       main += "</ul>";
     }
     if (who->user.platform_admin) {
+      auto asked = domain::Admin(deps_.services).go_live_requests();
+      if (!asked) return internal_error();
+      if (!asked->empty()) {
+        std::vector<std::vector<std::string>> rows;
+        for (const auto& s : *asked) {
+          rows.push_back({link("/services/" + s.id.to_string() + "/settings#going-live", s.name),
+                          html_escape(human_time(*s.go_live_requested_at))});
+        }
+        main += "<h2>Requests to go live</h2>" + table("Requests to go live", {"Service", "Asked"}, rows);
+      }
       main += button_link("/services/new", "Create a service", true);
       main += "<h2>Platform</h2>" + paragraph("Everything done in Herald, by anyone, and what was refused.") +
               link("/audit", "See the audit log");
@@ -253,12 +264,7 @@ class Handlers : public PageHandlers {
       return forbidden(request, "missing or wrong CSRF token");
     }
     domain::users::KeyAssertion assertion;
-    const bool decoded = decode_field(fields, "challenge", assertion.challenge) &&
-                         decode_field(fields, "credential_id", assertion.credential_id) &&
-                         decode_field(fields, "client_data_json", assertion.client_data_json) &&
-                         decode_field(fields, "authenticator_data", assertion.authenticator_data) &&
-                         decode_field(fields, "signature", assertion.signature);
-    if (!decoded) {
+    if (!key_assertion(fields, assertion)) {
       auto page = two_factor_form(request, token, "Your security key did not answer. Try again, or enter a code",
                                   "security-key");
       return page ? html(400, *page) : internal_error();
@@ -331,6 +337,16 @@ class Handlers : public PageHandlers {
            form(action, csrf, fields, button) + "</div>";
   }
 
+  // A security key's signature as init.js posts it (binary fields base64url); false when a field
+  // is missing or not base64url.
+  static bool key_assertion(const FormFields& fields, domain::users::KeyAssertion& assertion) {
+    return decode_field(fields, "challenge", assertion.challenge) &&
+           decode_field(fields, "credential_id", assertion.credential_id) &&
+           decode_field(fields, "client_data_json", assertion.client_data_json) &&
+           decode_field(fields, "authenticator_data", assertion.authenticator_data) &&
+           decode_field(fields, "signature", assertion.signature);
+  }
+
   static bool decode_field(const FormFields& fields, std::string_view name, std::string& out) {
     auto decoded = base64url_decode(field(fields, name));
     if (!decoded || decoded->empty()) return false;
@@ -344,19 +360,36 @@ class Handlers : public PageHandlers {
     std::string token;
     auto who = signed_in(request, token);
     if (!who) return redirect("/sign-in");
-    return html(200, reauthenticate_form(*who, token, safe_next(field(parse_form(request.query), "next")), ""));
+    auto page =
+        reauthenticate_form(request, *who, token, safe_next(field(parse_form(request.query), "next")), "", "code");
+    return page ? html(200, *page) : internal_error();
   }
 
-  Page reauthenticate_form(const domain::users::SignedIn& who, const std::string& token, const std::string& next,
-                           const std::string& error) {
+  // The code form, and above it (shown by init.js where the browser can use it) a security-key
+  // form when the user has keys, as at sign-in. `error_field` is "code" or "security-key".
+  std::optional<Page> reauthenticate_form(const net::Request& request, const domain::users::SignedIn& who,
+                                          const std::string& token, const std::string& next, const std::string& error,
+                                          const std::string& error_field) {
+    auto options = deps_.users.key_reauthentication_options(token);
+    if (!options) {
+      log::error("admin.key_options_failed", {{"error", options.error().message}});
+      return std::nullopt;
+    }
+    std::string main = heading("Confirm it is you") + paragraph("This action needs your second factor again.");
+    if (*options) {
+      main += key_form("get", "/re-authenticate/security-key", Users::csrf_token(token),
+                       key_options_json(relying_party(request), **options),
+                       "<p>Use the security key or passkey you added to your account.</p>",
+                       error_field == "security-key" ? error : "", "Use your security key", hidden("next", next)) +
+              "<h2>Or enter a code</h2>";
+    }
     std::string fields =
         hidden("next", next) + input({"code", "Security code", "text", "", "one-time-code",
                                       "The 6-digit code your authenticator app shows, or one of your recovery codes",
-                                      error, "numeric", "nhsuk-input--width-10"});
-    Page page = signed_in_page(who, token, "Confirm it is you",
-                               heading("Confirm it is you") + paragraph("This action needs your security code again.") +
-                                   form("/re-authenticate", Users::csrf_token(token), fields, "Continue"));
-    if (!error.empty()) page.errors = {{error, "code"}};
+                                      error_field == "code" ? error : "", "numeric", "nhsuk-input--width-10"});
+    main += form("/re-authenticate", Users::csrf_token(token), fields, "Continue");
+    Page page = signed_in_page(who, token, "Confirm it is you", main);
+    if (!error.empty()) page.errors = {{error, error_field}};
     return page;
   }
 
@@ -375,7 +408,30 @@ class Handlers : public PageHandlers {
     }
     const std::string message = refusal(request, *attempt, "admin.reauthenticate",
                                         "Enter the code your authenticator app shows now, or a recovery code");
-    return html(refusal_status(*attempt), reauthenticate_form(*who, token, next, message));
+    auto page = reauthenticate_form(request, *who, token, next, message, "code");
+    return page ? html(refusal_status(*attempt), *page) : internal_error();
+  }
+
+  net::Response reauthenticate_key(const net::Request& request, const PathParams&) {
+    Post post;
+    if (auto refused = check_signed_in_post(request, post)) return *refused;
+    const std::string next = safe_next(field(post.fields, "next"));
+    domain::users::KeyAssertion assertion;
+    if (!key_assertion(post.fields, assertion)) {
+      auto page = reauthenticate_form(request, *post.who, post.token, next,
+                                      "Your security key did not answer. Try again, or enter a code", "security-key");
+      return page ? html(400, *page) : internal_error();
+    }
+    auto attempt = deps_.users.reauthenticate_key(post.token, relying_party(request), assertion);
+    if (!attempt) return internal_error();
+    if (attempt->outcome == Attempt::Outcome::kAccepted) {
+      record(actor_of(post.who->user.id), "admin.reauthenticate", {{"method", "security key"}}, "success", request);
+      return redirect(next);
+    }
+    const std::string message = refusal(request, *attempt, "admin.reauthenticate",
+                                        "Your security key was not accepted. Try again, or enter a code");
+    auto page = reauthenticate_form(request, *post.who, post.token, next, message, "security-key");
+    return page ? html(refusal_status(*attempt), *page) : internal_error();
   }
 
   // The signed-in user's own account: security keys and recovery codes.

@@ -45,6 +45,7 @@ struct Dependencies {
   domain::nhs::RoutingPlans& plans;         // NHS Notify routing plans of the service's clients
   store::NhsClientStore& nhs_clients;       // read only: which NHS Notify clients a service has
   store::NhsCallbackStore& nhs_callbacks;   // the receivers of those clients' callbacks, dead ones
+  store::CallbackQueue& callbacks;          // the service callbacks given up on, sent again
   const Clock& clock;
   // Where browsers reach the UI, ending in '/' (its origin is the only one whose forms are
   // taken); empty: the origin of the request's own Host.

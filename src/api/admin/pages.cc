@@ -88,13 +88,13 @@ std::string hidden(std::string_view name, std::string_view value) {
 }
 
 std::string form(std::string_view action, std::string_view csrf_token, std::string_view fields_html,
-                 std::string_view button_text, bool with_files) {
+                 std::string_view button_text, bool with_files, bool secondary) {
   std::string html = "<form action=\"" + html_escape(action) + "\" method=\"post\" novalidate" +
                      (with_files ? " enctype=\"multipart/form-data\"" : "") + ">";
   if (!csrf_token.empty()) html += hidden("csrf_token", csrf_token);
   html += fields_html;
-  html += "<button class=\"nhsuk-button\" data-module=\"nhsuk-button\" type=\"submit\">" + html_escape(button_text) +
-          "</button></form>";
+  html += std::string("<button class=\"nhsuk-button") + (secondary ? " nhsuk-button--secondary" : "") +
+          "\" data-module=\"nhsuk-button\" type=\"submit\">" + html_escape(button_text) + "</button></form>";
   return html;
 }
 

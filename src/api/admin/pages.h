@@ -39,8 +39,9 @@ std::string error_for(const std::vector<FieldError>& errors, std::string_view id
 
 // A form posting to `action` with a hidden CSRF token (when given) and `fields_html` inside;
 // `with_files`: as multipart/form-data (a file input).
+// `secondary`: the button is NHS.UK's secondary one (an action beside the main one).
 std::string form(std::string_view action, std::string_view csrf_token, std::string_view fields_html,
-                 std::string_view button_text, bool with_files = false);
+                 std::string_view button_text, bool with_files = false, bool secondary = false);
 // A text input in its form group, with its label, optional hint and error message.
 struct Input {
   std::string id;  // also its name

@@ -82,6 +82,8 @@ class ServicePages : public PageHandlers {
     add(router, self, "GET", "/services/{id}/settings", &ServicePages::settings);
     add(router, self, "POST", "/services/{id}/settings/retention", &ServicePages::change_retention);
     add(router, self, "POST", "/services/{id}/settings/go-live", &ServicePages::go_live);
+    add(router, self, "POST", "/services/{id}/settings/request-go-live", &ServicePages::request_go_live);
+    add(router, self, "POST", "/services/{id}/settings/decline-go-live", &ServicePages::decline_go_live);
     add(router, self, "POST", "/services/{id}/settings/sending", &ServicePages::change_sending);
     add(router, self, "POST", "/services/{id}/settings/limits", &ServicePages::change_limits);
   }
@@ -822,15 +824,7 @@ class ServicePages : public PageHandlers {
                         "nhsuk-input--width-3"}),
                  "Save");
     main += sending_forms(access, typed, errors);
-    if (s.restricted) {
-      main += "<h2>Going live</h2>";
-      if (access.who.user.platform_admin) {
-        main += paragraph("A live service can send to anyone.") +
-                form(service_path(access, "/settings/go-live"), csrf, "", "Make this service live");
-      } else {
-        main += paragraph("Ask a platform administrator to make this service live.");
-      }
-    }
+    if (s.restricted) main += going_live(access, csrf);
     main += "<h2>Senders</h2><ul class=\"nhsuk-list\"><li>" +
             link(service_path(access, "/contacts/reply-to"), "Reply-to email addresses") + "</li><li>" +
             link(service_path(access, "/contacts/sms-senders"), "Text message senders") + "</li><li>" +
@@ -843,6 +837,46 @@ class ServicePages : public PageHandlers {
     if (!error.empty()) errors.insert(errors.begin(), {error, "retention_days"});
     page.errors = std::move(errors);
     return page;
+  }
+
+  // Trial mode: the team asks to go live (GOV.UK's request), a platform admin approves or turns
+  // the request down.
+  std::string going_live(const ServiceAccess& access, const std::string& csrf) {
+    const store::ServiceRecord& s = access.service;
+    std::string out = "<h2 id=\"going-live\">Going live</h2>" +
+                      paragraph(
+                          "In trial mode the service sends only to its team and guest list, and no letters. "
+                          "A live service can send to anyone.");
+    if (s.go_live_requested_at) {
+      std::string who = "a former member of the team";
+      if (auto team = deps_.users.team(s.id)) {
+        for (const auto& m : *team) {
+          if (s.go_live_requested_by && m.user.id == *s.go_live_requested_by) who = m.user.name;
+        }
+      }
+      out += "<div class=\"nhsuk-inset-text\"><p>" +
+             html_escape(who + " asked for this service to go live on " + human_time(*s.go_live_requested_at) +
+                         ". A platform administrator reviews the request.") +
+             "</p></div>";
+      if (access.who.user.platform_admin) {
+        out += form(service_path(access, "/settings/go-live"), csrf, "", "Approve: make this service live") +
+               form(service_path(access, "/settings/decline-go-live"), csrf, "", "Turn the request down",
+                    /*with_files=*/false, /*secondary=*/true);
+      }
+      return out;
+    }
+    auto templates = deps_.services.templates_for_service(s.id);
+    const bool has_templates = templates && !templates->empty();
+    out += "<ul class=\"nhsuk-list nhsuk-list--tick\"><li>" +
+           std::string(has_templates ? "The service has templates" : "Add a template: it is what a reviewer looks at") +
+           "</li></ul>";
+    if (has_templates) {
+      out += form(service_path(access, "/settings/request-go-live"), csrf, "", "Request to go live");
+    }
+    if (access.who.user.platform_admin) {
+      out += form(service_path(access, "/settings/go-live"), csrf, "", "Make this service live", false, true);
+    }
+    return out;
   }
 
   // Audited as `herald service set` is.
@@ -945,6 +979,34 @@ class ServicePages : public PageHandlers {
     auto live = admin_.go_live(access.service.id);
     if (!live) return internal_error();
     audit(request, access, "service.went_live", {});
+    return redirect(service_path(access, "/settings"));
+  }
+
+  // Any member who manages settings may ask; the request waits for a platform admin.
+  net::Response request_go_live(const net::Request& request, const PathParams& params) {
+    ServiceAccess access;
+    Post post;
+    if (auto refused = open_post(request, params, Permission::kManageSettings, access, post)) return *refused;
+    const bool asked_before = access.service.go_live_requested_at.has_value();
+    auto requested = admin_.request_go_live(access.service.id, access.who.user.id, deps_.clock.now());
+    if (!requested) {
+      if (requested.error().code != ErrorCode::kFailedPrecondition) return internal_error();
+      return html(400, settings_page(access, std::to_string(access.service.retention_days), "", {},
+                                     {{capitalised(requested.error().message), "going-live"}}));
+    }
+    if (!asked_before) audit(request, access, "service.go_live_requested", {});
+    return redirect(service_path(access, "/settings"));
+  }
+
+  net::Response decline_go_live(const net::Request& request, const PathParams& params) {
+    ServiceAccess access;
+    Post post;
+    if (auto refused = open_post(request, params, Permission::kManageSettings, access, post)) return *refused;
+    if (!access.who.user.platform_admin) return not_permitted(request, access, "platform admin");
+    if (!deps_.users.recently_verified(access.who)) return reauthentication_needed(service_path(access, "/settings"));
+    auto declined = admin_.decline_go_live(access.service.id);
+    if (!declined && declined.error().code != ErrorCode::kFailedPrecondition) return internal_error();
+    if (declined) audit(request, access, "service.go_live_declined", {});
     return redirect(service_path(access, "/settings"));
   }
 

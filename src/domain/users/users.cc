@@ -365,9 +365,31 @@ Result<store::WebAuthnCredential> Users::register_security_key(std::string_view 
   return stored;
 }
 
+Result<Attempt> Users::check_key(store::AdminUserRecord user, std::string_view session_token, std::string_view purpose,
+                                 const crypto::webauthn::RelyingParty& rp, const KeyAssertion& assertion) {
+  const Timestamp now = clock_.now();
+  if (user.locked_until && *user.locked_until > now) {
+    return Attempt{Attempt::Outcome::kLockedOut, user.id, "locked out", user.locked_until, ""};
+  }
+  if (!challenge_valid(session_token, purpose, assertion.challenge)) {
+    return refuse(std::move(user), "security key: challenge not issued to this session, or expired");
+  }
+  auto credential = store_.find_webauthn_credential(assertion.credential_id);
+  if (!credential) return credential.error();
+  if (!*credential || (*credential)->user != user.id) return refuse(std::move(user), "security key: unknown key");
+  auto verified =
+      crypto::webauthn::verify_assertion(rp, assertion.challenge, (*credential)->public_key, assertion.client_data_json,
+                                         assertion.authenticator_data, assertion.signature);
+  if (!verified) return refuse(std::move(user), "security key: " + verified.error().message);
+  auto used = store_.use_webauthn_credential(assertion.credential_id, verified->sign_count, now);
+  if (!used) return used.error();
+  if (!*used) return refuse(std::move(user), "security key: signature counter did not rise (cloned or replayed)");
+  if (user.failed_sign_ins != 0 || user.locked_until) HERALD_TRY(store_.set_sign_in_lock(user.id, std::nullopt, true));
+  return Attempt{Attempt::Outcome::kAccepted, user.id, "security key", std::nullopt, ""};
+}
+
 Result<Attempt> Users::second_factor_key(std::string_view session_token, const crypto::webauthn::RelyingParty& rp,
                                          const KeyAssertion& assertion) {
-  const Timestamp now = clock_.now();
   const std::string hash = token_hash(session_token);
   auto session = waiting_session(hash);
   if (!session) return session.error();
@@ -380,29 +402,40 @@ Result<Attempt> Users::second_factor_key(std::string_view session_token, const c
   if (!*user || (*user)->disabled_at) {
     return Attempt{Attempt::Outcome::kRefused, (*session)->user, "user disabled", std::nullopt, ""};
   }
-  if ((*user)->locked_until && *(*user)->locked_until > now) {
-    return Attempt{Attempt::Outcome::kLockedOut, (*user)->id, "locked out", (*user)->locked_until, ""};
-  }
-  if (!challenge_valid(session_token, "sign-in", assertion.challenge)) {
-    return refuse(std::move(**user), "security key: challenge not issued to this session, or expired");
-  }
-  auto credential = store_.find_webauthn_credential(assertion.credential_id);
-  if (!credential) return credential.error();
-  if (!*credential || (*credential)->user != (*user)->id) return refuse(std::move(**user), "security key: unknown key");
-  auto verified =
-      crypto::webauthn::verify_assertion(rp, assertion.challenge, (*credential)->public_key, assertion.client_data_json,
-                                         assertion.authenticator_data, assertion.signature);
-  if (!verified) return refuse(std::move(**user), "security key: " + verified.error().message);
-  auto used = store_.use_webauthn_credential(assertion.credential_id, verified->sign_count, now);
-  if (!used) return used.error();
-  if (!*used) return refuse(std::move(**user), "security key: signature counter did not rise (cloned or replayed)");
-  store::AdminUserRecord& account = **user;
-  if (account.failed_sign_ins != 0 || account.locked_until) {
-    HERALD_TRY(store_.set_sign_in_lock(account.id, std::nullopt, true));
-  }
-  auto token = complete_sign_in(hash, account.id);
+  auto attempt = check_key(std::move(**user), session_token, "sign-in", rp, assertion);
+  if (!attempt || attempt->outcome != Attempt::Outcome::kAccepted) return attempt;
+  auto token = complete_sign_in(hash, *attempt->user);
   if (!token) return token.error();
-  return Attempt{Attempt::Outcome::kAccepted, account.id, "security key", std::nullopt, std::move(*token)};
+  attempt->session_token = std::move(*token);
+  return attempt;
+}
+
+Result<Attempt> Users::reauthenticate_key(std::string_view session_token, const crypto::webauthn::RelyingParty& rp,
+                                          const KeyAssertion& assertion) {
+  auto signed_in = session(session_token);
+  if (!signed_in) return signed_in.error();
+  if (!*signed_in) return Attempt{Attempt::Outcome::kRefused, std::nullopt, "no session", std::nullopt, ""};
+  auto attempt = check_key((*signed_in)->user, session_token, "re-authenticate", rp, assertion);
+  if (!attempt || attempt->outcome != Attempt::Outcome::kAccepted) return attempt;
+  store::AdminSessionRecord refreshed = (*signed_in)->session;
+  refreshed.second_factor_at = clock_.now();
+  HERALD_TRY(store_.update_admin_session(refreshed));
+  attempt->session_token = std::string(session_token);
+  return attempt;
+}
+
+Result<std::optional<KeyOptions>> Users::key_reauthentication_options(std::string_view session_token) {
+  auto signed_in = session(session_token);
+  if (!signed_in) return signed_in.error();
+  if (!*signed_in) return std::optional<KeyOptions>();
+  auto keys = store_.webauthn_credentials((*signed_in)->user.id);
+  if (!keys) return keys.error();
+  if (keys->empty()) return std::optional<KeyOptions>();
+  auto challenge = webauthn_challenge(session_token, "re-authenticate");
+  if (!challenge) return challenge.error();
+  KeyOptions options{std::move(*challenge), {}, std::move((*signed_in)->user)};
+  for (auto& key : *keys) options.credential_ids.push_back(std::move(key.credential_id));
+  return std::optional<KeyOptions>(std::move(options));
 }
 
 Result<KeyOptions> Users::key_registration_options(std::string_view session_token) {

@@ -156,6 +156,12 @@ class Users {
   // Sign-in step 2 with a security key (as second_factor with a code).
   Result<Attempt> second_factor_key(std::string_view session_token, const crypto::webauthn::RelyingParty& rp,
                                     const KeyAssertion& assertion);
+  // A signed-in session gives its second factor again with a security key (as reauthenticate
+  // with a code; the challenge is one issued for "re-authenticate").
+  Result<Attempt> reauthenticate_key(std::string_view session_token, const crypto::webauthn::RelyingParty& rp,
+                                     const KeyAssertion& assertion);
+  // Options for reauthenticate_key: nullopt when not signed in or the user has no keys.
+  Result<std::optional<KeyOptions>> key_reauthentication_options(std::string_view session_token);
 
   // Options for adding a key: kFailedPrecondition unless signed in with the second factor given
   // recently (re-authenticate first).
@@ -204,6 +210,10 @@ class Users {
   Result<Attempt> refuse(store::AdminUserRecord user, std::string reason);
   // A code given as a second factor: TOTP (each step once) or a recovery code (each once).
   Result<Attempt> check_code(store::AdminUserRecord user, std::string_view code);
+  // A security key's signature as a second factor: over a challenge issued to this session for
+  // `purpose`, by one of the user's keys, its counter risen (each signature once).
+  Result<Attempt> check_key(store::AdminUserRecord user, std::string_view session_token, std::string_view purpose,
+                            const crypto::webauthn::RelyingParty& rp, const KeyAssertion& assertion);
   Result<std::string> new_session(Uuid user, std::optional<Timestamp> second_factor_at);
   // Whether `challenge` was issued by webauthn_challenge for this session and purpose, unexpired.
   bool challenge_valid(std::string_view session_token, std::string_view purpose, std::string_view challenge) const;
