@@ -368,11 +368,18 @@ TEST_P(ServiceSettingsContract, GuestListLeavesOutEntriesWhoseDataKeyIsGone) {
   auto listed = store_->guest_list(service_a_.id);
   ASSERT_TRUE(listed) << listed.error().message;
   EXPECT_TRUE(listed->empty());
+  // A data-subject search passes over them too (it does not fail the person's whole export).
+  auto found = store_->find_guest_list_entries(service_a_.id, "first@example.org");
+  ASSERT_TRUE(found) << found.error().message;
+  EXPECT_TRUE(found->empty());
 
   keys->destroy(crypto::kSecretsScope, false);
   listed = store_->guest_list(service_a_.id);
   ASSERT_TRUE(listed) << listed.error().message;
   EXPECT_EQ(ids_of(*listed), (std::vector<std::string>{first.id.to_string(), second.id.to_string()}));
+  found = store_->find_guest_list_entries(service_a_.id, "first@example.org");
+  ASSERT_TRUE(found) << found.error().message;
+  EXPECT_EQ(ids_of(*found), (std::vector<std::string>{first.id.to_string()}));
 }
 
 // The recipients never reach the disk in plain text: not when added, listed or removed (the

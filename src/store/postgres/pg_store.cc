@@ -3185,19 +3185,18 @@ Result<std::vector<GuestListEntry>> PgStore::find_guest_list_entries(ServiceId s
         "AND recipient_index = $2 ORDER BY created_at, id",
         Params().text(service.to_string()).bytes(*index));
     if (!rows) return rows.error();
-    return read_all<GuestListEntry>(*rows, [&](const PgResult& r, int i) -> Result<GuestListEntry> {
-      const std::string id = r.text(i, 0);
+    std::vector<GuestListEntry> out;
+    for (int i = 0; i < rows->rows(); ++i) {
+      const std::string id = rows->text(i, 0);
       auto parsed = Uuid::parse(id);
       if (!parsed) return data_loss("malformed id in service_guest_list");
-      auto recipient = cipher_->open(r.bytes(i, 2), {"service_guest_list", "recipient", id});
+      auto recipient = cipher_->open(rows->bytes(i, 2), {"service_guest_list", "recipient", id});
+      if (!recipient && recipient.error().code == ErrorCode::kNotFound) continue;  // its data key is gone
       if (!recipient) return recipient.error();
-      return GuestListEntry{*parsed,
-                            service,
-                            r.text(i, 1),
-                            std::move(*recipient),
-                            std::string(recipient_normalised),
-                            from_micros(r.integer(i, 3))};
-    });
+      out.push_back({*parsed, service, rows->text(i, 1), std::move(*recipient), std::string(recipient_normalised),
+                     from_micros(rows->integer(i, 3))});
+    }
+    return out;
   });
 }
 

@@ -3584,19 +3584,20 @@ Result<std::vector<GuestListEntry>> SqliteStore::find_guest_list_entries(Service
         "AND recipient_index = ? ORDER BY created_at, id");
     if (!stmt) return stmt.error();
     stmt->bind_text(1, service.to_string()).bind_blob(2, *index);
-    return read_all<GuestListEntry>(*stmt, [&](const Statement& row) -> Result<GuestListEntry> {
-      const std::string id = row.column_text(0);
+    std::vector<GuestListEntry> out;
+    while (true) {
+      auto row = stmt->step();
+      if (!row) return row.error();
+      if (!*row) return out;
+      const std::string id = stmt->column_text(0);
       auto parsed = parse_id<Uuid>(id);
       if (!parsed) return parsed.error();
-      auto recipient = cipher_->open(row.column_blob(2), {"service_guest_list", "recipient", id});
+      auto recipient = cipher_->open(stmt->column_blob(2), {"service_guest_list", "recipient", id});
+      if (!recipient && recipient.error().code == ErrorCode::kNotFound) continue;  // its data key is gone
       if (!recipient) return recipient.error();
-      return GuestListEntry{*parsed,
-                            service,
-                            row.column_text(1),
-                            std::move(*recipient),
-                            std::string(recipient_normalised),
-                            from_micros(row.column_int(3))};
-    });
+      out.push_back({*parsed, service, stmt->column_text(1), std::move(*recipient), std::string(recipient_normalised),
+                     from_micros(stmt->column_int(3))});
+    }
   });
 }
 
