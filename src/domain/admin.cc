@@ -58,11 +58,17 @@ Result<store::ServiceRecord> Admin::create_service(const std::string& name, Time
   return service;
 }
 
-Result<store::ServiceRecord> Admin::go_live(ServiceId id) {
+Result<store::ServiceRecord> Admin::existing_service(ServiceId id) {
   auto found = store_.find_service(id);
   if (!found) return found.error();
   if (!*found) return not_found("no service " + id.to_string());
-  store::ServiceRecord live = std::move(**found);
+  return std::move(**found);
+}
+
+Result<store::ServiceRecord> Admin::go_live(ServiceId id) {
+  auto found = existing_service(id);
+  if (!found) return found.error();
+  store::ServiceRecord live = std::move(*found);
   live.restricted = false;
   live.go_live_requested_at.reset();
   live.go_live_requested_by.reset();
@@ -71,10 +77,9 @@ Result<store::ServiceRecord> Admin::go_live(ServiceId id) {
 }
 
 Result<store::ServiceRecord> Admin::request_go_live(ServiceId id, Uuid user, Timestamp now) {
-  auto found = store_.find_service(id);
+  auto found = existing_service(id);
   if (!found) return found.error();
-  if (!*found) return not_found("no service " + id.to_string());
-  store::ServiceRecord service = std::move(**found);
+  store::ServiceRecord service = std::move(*found);
   if (!service.restricted) return failed_precondition("the service is live already");
   if (service.go_live_requested_at) return service;
   auto templates = store_.templates_for_service(id);
@@ -87,10 +92,9 @@ Result<store::ServiceRecord> Admin::request_go_live(ServiceId id, Uuid user, Tim
 }
 
 Result<store::ServiceRecord> Admin::decline_go_live(ServiceId id) {
-  auto found = store_.find_service(id);
+  auto found = existing_service(id);
   if (!found) return found.error();
-  if (!*found) return not_found("no service " + id.to_string());
-  store::ServiceRecord service = std::move(**found);
+  store::ServiceRecord service = std::move(*found);
   if (!service.go_live_requested_at) return failed_precondition("the service has not asked to go live");
   service.go_live_requested_at.reset();
   service.go_live_requested_by.reset();
@@ -126,10 +130,9 @@ Result<store::ServiceRecord> Admin::change_settings(ServiceId id, const ServiceS
        {&settings.email_limit, &settings.sms_limit, &settings.letter_limit, &settings.international_sms_limit}) {
     if (*limit && **limit < 0) return invalid_argument("daily limits must not be negative");
   }
-  auto found = store_.find_service(id);
+  auto found = existing_service(id);
   if (!found) return found.error();
-  if (!*found) return not_found("no service " + id.to_string());
-  store::ServiceRecord changed = std::move(**found);
+  store::ServiceRecord changed = std::move(*found);
   if (settings.permissions) changed.permissions = *settings.permissions;
   if (settings.prefix_sms) changed.prefix_sms = *settings.prefix_sms;
   if (settings.rate_limit) changed.rate_limit = *settings.rate_limit;

@@ -138,6 +138,8 @@ class Admin {
                                                 Timestamp now);
 
  private:
+  // The service by id, or kNotFound.
+  Result<store::ServiceRecord> existing_service(ServiceId id);
   // A contact's value as stored (an email address as validated), or kInvalidArgument.
   static Result<std::string> contact_value(store::ContactKind kind, const std::string& value);
   // Postage and letter contact are for letter templates, and the contact must be the service's.

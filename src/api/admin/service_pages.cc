@@ -907,13 +907,21 @@ class ServicePages : public PageHandlers {
     return redirect(service_path(access, "/settings"));
   }
 
+  // A settings form only a platform admin may post, with the second factor given recently (the
+  // limits, going live, turning a request down): the refusal, or nullopt to go on.
+  std::optional<net::Response> open_platform_post(const net::Request& request, const PathParams& params,
+                                                  ServiceAccess& access, Post& post) {
+    if (auto refused = open_post(request, params, Permission::kManageSettings, access, post)) return refused;
+    if (!access.who.user.platform_admin) return not_permitted(request, access, "platform admin");
+    if (!deps_.users.recently_verified(access.who)) return reauthentication_needed(service_path(access, "/settings"));
+    return std::nullopt;
+  }
+
   // Limits are a platform admin's to set (GOV.UK's), with a recent second factor.
   net::Response change_limits(const net::Request& request, const PathParams& params) {
     ServiceAccess access;
     Post post;
-    if (auto refused = open_post(request, params, Permission::kManageSettings, access, post)) return *refused;
-    if (!access.who.user.platform_admin) return not_permitted(request, access, "platform admin");
-    if (!deps_.users.recently_verified(access.who)) return reauthentication_needed(service_path(access, "/settings"));
+    if (auto refused = open_platform_post(request, params, access, post)) return *refused;
     domain::ServiceSettings settings;
     std::vector<FieldError> errors;
     auto number = [&](const char* id, const char* what) -> std::int64_t {
@@ -973,9 +981,7 @@ class ServicePages : public PageHandlers {
   net::Response go_live(const net::Request& request, const PathParams& params) {
     ServiceAccess access;
     Post post;
-    if (auto refused = open_post(request, params, Permission::kManageSettings, access, post)) return *refused;
-    if (!access.who.user.platform_admin) return not_permitted(request, access, "platform admin");
-    if (!deps_.users.recently_verified(access.who)) return reauthentication_needed(service_path(access, "/settings"));
+    if (auto refused = open_platform_post(request, params, access, post)) return *refused;
     auto live = admin_.go_live(access.service.id);
     if (!live) return internal_error();
     audit(request, access, "service.went_live", {});
@@ -1001,9 +1007,7 @@ class ServicePages : public PageHandlers {
   net::Response decline_go_live(const net::Request& request, const PathParams& params) {
     ServiceAccess access;
     Post post;
-    if (auto refused = open_post(request, params, Permission::kManageSettings, access, post)) return *refused;
-    if (!access.who.user.platform_admin) return not_permitted(request, access, "platform admin");
-    if (!deps_.users.recently_verified(access.who)) return reauthentication_needed(service_path(access, "/settings"));
+    if (auto refused = open_platform_post(request, params, access, post)) return *refused;
     auto declined = admin_.decline_go_live(access.service.id);
     if (!declined && declined.error().code != ErrorCode::kFailedPrecondition) return internal_error();
     if (declined) audit(request, access, "service.go_live_declined", {});

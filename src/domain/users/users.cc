@@ -415,13 +415,8 @@ Result<Attempt> Users::reauthenticate_key(std::string_view session_token, const 
   auto signed_in = session(session_token);
   if (!signed_in) return signed_in.error();
   if (!*signed_in) return Attempt{Attempt::Outcome::kRefused, std::nullopt, "no session", std::nullopt, ""};
-  auto attempt = check_key((*signed_in)->user, session_token, "re-authenticate", rp, assertion);
-  if (!attempt || attempt->outcome != Attempt::Outcome::kAccepted) return attempt;
-  store::AdminSessionRecord refreshed = (*signed_in)->session;
-  refreshed.second_factor_at = clock_.now();
-  HERALD_TRY(store_.update_admin_session(refreshed));
-  attempt->session_token = std::string(session_token);
-  return attempt;
+  return reverified(**signed_in, session_token,
+                    check_key((*signed_in)->user, session_token, "re-authenticate", rp, assertion));
 }
 
 Result<std::optional<KeyOptions>> Users::key_reauthentication_options(std::string_view session_token) {
@@ -483,9 +478,12 @@ Result<Attempt> Users::reauthenticate(std::string_view session_token, std::strin
   auto signed_in = session(session_token);
   if (!signed_in) return signed_in.error();
   if (!*signed_in) return Attempt{Attempt::Outcome::kRefused, std::nullopt, "no session", std::nullopt, ""};
-  auto attempt = check_code((*signed_in)->user, code);
+  return reverified(**signed_in, session_token, check_code((*signed_in)->user, code));
+}
+
+Result<Attempt> Users::reverified(const SignedIn& signed_in, std::string_view session_token, Result<Attempt> attempt) {
   if (!attempt || attempt->outcome != Attempt::Outcome::kAccepted) return attempt;
-  store::AdminSessionRecord refreshed = (*signed_in)->session;
+  store::AdminSessionRecord refreshed = signed_in.session;
   refreshed.second_factor_at = clock_.now();
   HERALD_TRY(store_.update_admin_session(refreshed));
   attempt->session_token = std::string(session_token);

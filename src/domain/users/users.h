@@ -214,6 +214,9 @@ class Users {
   // `purpose`, by one of the user's keys, its counter risen (each signature once).
   Result<Attempt> check_key(store::AdminUserRecord user, std::string_view session_token, std::string_view purpose,
                             const crypto::webauthn::RelyingParty& rp, const KeyAssertion& assertion);
+  // A signed-in session's second factor given again (`attempt`, of check_code or check_key):
+  // accepted, the session counts it from now.
+  Result<Attempt> reverified(const SignedIn& signed_in, std::string_view session_token, Result<Attempt> attempt);
   Result<std::string> new_session(Uuid user, std::optional<Timestamp> second_factor_at);
   // Whether `challenge` was issued by webauthn_challenge for this session and purpose, unexpired.
   bool challenge_valid(std::string_view session_token, std::string_view purpose, std::string_view challenge) const;

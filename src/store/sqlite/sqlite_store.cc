@@ -465,12 +465,15 @@ Result<void> SqliteStore::update_service_contact(const ServiceContact& contact) 
   });
 }
 
-Result<bool> SqliteStore::changed_one_row(const char* sql, const std::string& first, const std::string& second) {
+Result<bool> SqliteStore::changed_one_row(std::string_view sql, const std::string& first, const std::string& second,
+                                          std::optional<Timestamp> at) {
   bool changed = false;
   auto result = writer_->run([&](Connection& db) -> Result<void> {
     auto stmt = db.prepare(sql);
     if (!stmt) return stmt.error();
-    HERALD_TRY(stmt->bind_text(1, first).bind_text(2, second).run());
+    const int next = at ? 2 : 1;
+    if (at) stmt->bind_int(1, to_micros(*at));
+    HERALD_TRY(stmt->bind_text(next, first).bind_text(next + 1, second).run());
     changed = db.changes() == 1;
     return ok();
   });
@@ -1420,18 +1423,10 @@ Result<std::vector<DeadCallback>> SqliteStore::dead_callbacks(ServiceId service,
 }
 
 Result<bool> SqliteStore::replay_callback(ServiceId service, CallbackKind kind, Uuid id, Timestamp now) {
-  bool replayed = false;
-  auto result = writer_->run([&](Connection& db) -> Result<void> {
-    auto stmt = db.prepare(std::string("UPDATE ") + callback_table(kind) +
-                           " SET callback_dead_at = NULL, callback_error = NULL, callback_attempts = 0, "
-                           "callback_due_at = ? WHERE id = ? AND service_id = ? AND callback_dead_at IS NOT NULL");
-    if (!stmt) return stmt.error();
-    HERALD_TRY(stmt->bind_int(1, to_micros(now)).bind_text(2, id.to_string()).bind_text(3, service.to_string()).run());
-    replayed = db.changes() == 1;
-    return ok();
-  });
-  if (!result) return result.error();
-  return replayed;
+  return changed_one_row(std::string("UPDATE ") + callback_table(kind) +
+                             " SET callback_dead_at = NULL, callback_error = NULL, callback_attempts = 0, "
+                             "callback_due_at = ? WHERE id = ? AND service_id = ? AND callback_dead_at IS NOT NULL",
+                         id.to_string(), service.to_string(), now);
 }
 
 Result<std::vector<ServiceRecord>> SqliteStore::list_services() {
@@ -3196,17 +3191,10 @@ Result<bool> SqliteStore::start_job(ServiceId service, Uuid id, Timestamp now) {
 // A save_job_rows racing it is serialised by the writer: whichever runs second finds the status
 // moved (a cancelled job takes no more rows; a finished one is not cancelled).
 Result<bool> SqliteStore::cancel_job(ServiceId service, Uuid id, Timestamp now) {
-  bool cancelled = false;
-  HERALD_TRY(writer_->run([&](Connection& db) -> Result<void> {
-    auto stmt = db.prepare(
-        "UPDATE jobs SET status = 'cancelled', finished_at = ? WHERE id = ? AND service_id = ? "
-        "AND status IN ('pending', 'in-progress')");
-    if (!stmt) return stmt.error();
-    HERALD_TRY(stmt->bind_int(1, to_micros(now)).bind_text(2, id.to_string()).bind_text(3, service.to_string()).run());
-    cancelled = db.changes() == 1;
-    return ok();
-  }));
-  return cancelled;
+  return changed_one_row(
+      "UPDATE jobs SET status = 'cancelled', finished_at = ? WHERE id = ? AND service_id = ? "
+      "AND status IN ('pending', 'in-progress')",
+      id.to_string(), service.to_string(), now);
 }
 
 Result<std::vector<JobRecord>> SqliteStore::jobs_in_progress(int limit) {

@@ -210,8 +210,10 @@ class SqliteStore final : public Store {
   GroupCommitWriter::Stats writer_stats() const { return writer_->stats(); }
 
  private:
-  // Runs one DELETE (or UPDATE) with two text parameters on the writer: whether it changed a row.
-  Result<bool> changed_one_row(const char* sql, const std::string& first, const std::string& second);
+  // Runs one DELETE (or UPDATE) with two text parameters on the writer (after a time, `at`, as
+  // the first parameter when given): whether it changed a row.
+  Result<bool> changed_one_row(std::string_view sql, const std::string& first, const std::string& second,
+                               std::optional<Timestamp> at = std::nullopt);
   class ReaderPool;
   explicit SqliteStore(std::shared_ptr<const crypto::FieldCipher> cipher);
 
