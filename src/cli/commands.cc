@@ -34,28 +34,65 @@ int fail(const Error& error) {
   return error.code == ErrorCode::kInvalidArgument || error.code == ErrorCode::kNotFound ? 2 : 1;
 }
 
+namespace {
+
+// The keyring, the TLS certificate and the database a configuration names, each made unless it
+// exists; then the key-encryption key is checked against the store's.
+int make_what_config_names(const std::string& config_path) {
+  auto config = load_config(config_path);
+  if (!config) return fail(config.error());
+  std::error_code ec;
+  for (const std::string& file : {config->keyring_path, config->server.certificate_file}) {
+    const fs::path dir = fs::path(file).parent_path();
+    if (!dir.empty() && !fs::exists(dir)) {
+      fs::create_directories(dir, ec);
+      if (ec) return fail(unavailable("cannot create " + dir.string()));
+      ::chmod(dir.c_str(), 0700);
+    }
+  }
+  if (!fs::exists(config->keyring_path)) {
+    if (auto made = crypto::Keyring::create_file(config->keyring_path, SystemClock().now(),
+                                                 /*with_kek=*/config->kek_source == "keyring");
+        !made) {
+      return fail(made.error());
+    }
+    std::cout << "created keyring " << config->keyring_path << " (mode 0600)\n";
+  }
+  const std::string& cert = config->server.certificate_file;
+  const std::string& key = config->server.private_key_file;
+  if (!fs::exists(cert) || !fs::exists(key)) {
+    fs::remove(cert, ec);
+    fs::remove(key, ec);
+    if (auto made = crypto::write_self_signed_certificate(cert, key, 365); !made) return fail(made.error());
+    std::cout << "created self-signed TLS certificate " << cert << " for localhost\n";
+  }
+  auto context = open_context(std::move(*config));  // creates the database and runs migrations
+  if (!context) return fail(context.error());
+  // Joining a shared database with a keyring of one's own would split the data keys.
+  if (auto matches = context->keys->check_kek_matches_store(); !matches) return fail(matches.error());
+  std::cout << "database ready: "
+            << (context->config.store_url.empty() ? context->config.database_path
+                                                  : without_password(context->config.store_url))
+            << "\n";
+  return 0;
+}
+
+}  // namespace
+
 int run_init(const InitOptions& options) {
   if (!options.store_url.empty() && !is_postgres_url(options.store_url)) {
     return fail(invalid_argument("--store-url must be a postgresql:// URL"));
   }
+  if (options.data_dir.empty()) {
+    // An installed configuration (the Debian package's /etc/herald/herald.toml) names the files.
+    if (!fs::exists(options.config_path)) return fail(invalid_argument("no configuration at " + options.config_path));
+    return make_what_config_names(options.config_path);
+  }
   const fs::path dir(options.data_dir);
   std::error_code ec;
-  fs::create_directories(dir / "tls", ec);
+  fs::create_directories(dir, ec);
   if (ec) return fail(unavailable("cannot create " + dir.string()));
   ::chmod(dir.c_str(), 0700);
-  const fs::path keyring = dir / "keyring";
-  if (!fs::exists(keyring)) {
-    if (auto made = crypto::Keyring::create_file(keyring.string(), SystemClock().now(), /*with_kek=*/options.pkcs11_token.empty()); !made) return fail(made.error());
-    std::cout << "created keyring " << keyring.string() << " (mode 0600)\n";
-  }
-  const fs::path cert = dir / "tls" / "cert.pem";
-  const fs::path key = dir / "tls" / "key.pem";
-  if (!fs::exists(cert) || !fs::exists(key)) {
-    fs::remove(cert, ec);
-    fs::remove(key, ec);
-    if (auto made = crypto::write_self_signed_certificate(cert.string(), key.string(), 365); !made) return fail(made.error());
-    std::cout << "created self-signed TLS certificate " << cert.string() << " for localhost\n";
-  }
   const fs::path config = dir / "herald.toml";
   if (!fs::exists(config)) {
     std::string pin_file = options.pkcs11_pin_file;
@@ -66,15 +103,7 @@ int run_init(const InitOptions& options) {
     ::chmod(config.c_str(), 0600);  // it may hold a database URL
     std::cout << "created configuration " << config.string() << "\n";
   }
-  auto context = open_context(config.string());  // creates the database and runs migrations
-  if (!context) return fail(context.error());
-  // Joining a shared database with a keyring of one's own would split the data keys.
-  if (auto matches = context->keys->check_kek_matches_store(); !matches) return fail(matches.error());
-  std::cout << "database ready: "
-            << (context->config.store_url.empty() ? context->config.database_path
-                                                  : without_password(context->config.store_url))
-            << "\n";
-  return 0;
+  return make_what_config_names(config.string());
 }
 
 namespace {

@@ -18,7 +18,8 @@ int fail(const Error& error);
 Result<std::string> read_text_file(const std::string& path);
 
 struct InitOptions {
-  std::string data_dir;
+  std::string data_dir;  // empty: make what the existing configuration at config_path names
+  std::string config_path;
   std::uint16_t port = 8443;
   std::uint16_t smtp_port = 2525;
   std::string pkcs11_module = "/usr/lib/softhsm/libsofthsm2.so";

@@ -1,7 +1,8 @@
 // `herald serve`: wires the store, domain, API, HTTPS server and delivery worker together, then
 // waits for SIGTERM or SIGINT and shuts down gracefully: the listener closes, in-flight requests
 // finish, the worker finishes the message in hand. Anything accepted but not yet delivered is
-// in the database and is delivered after the next start.
+// in the database and is delivered after the next start. SIGHUP reloads what is safe to change
+// while running (the TLS certificate and key, the log level) without dropping a connection.
 
 #include <signal.h>
 
@@ -64,14 +65,44 @@ log::Level parse_level(const std::string& level) {
   return log::Level::kInfo;
 }
 
-int wait_for_signal() {
+// The signals serve waits for (blocked in every thread, so that only sigwait sees them).
+sigset_t serve_signals() {
   sigset_t set;
   sigemptyset(&set);
   sigaddset(&set, SIGTERM);
   sigaddset(&set, SIGINT);
-  int signal_number = 0;
-  sigwait(&set, &signal_number);
-  return signal_number;
+  sigaddset(&set, SIGHUP);
+  return set;
+}
+
+// SIGHUP: the configuration read again; of it, the log level and the listeners' certificate and
+// key take effect (the rest needs a restart). On any error the running settings stay.
+void reload(const std::string& config_path, const std::vector<net::HttpsServer*>& servers) {
+  auto config = load_config(config_path);
+  if (!config) {
+    log::error("serve.reload_failed", {{"error", config.error().message}});
+    return;
+  }
+  for (net::HttpsServer* server : servers) {
+    if (auto reloaded = server->reload_tls(config->server.certificate_file, config->server.private_key_file);
+        !reloaded) {
+      log::error("serve.reload_failed", {{"error", reloaded.error().message}});
+      return;
+    }
+  }
+  log::set_min_level(parse_level(config->log_level));
+  log::info("serve.reloaded", {{"certificate", config->server.certificate_file}, {"log_level", config->log_level}});
+}
+
+// Waits for SIGTERM or SIGINT (returned), reloading on each SIGHUP meanwhile.
+int wait_for_stop(const std::string& config_path, const std::vector<net::HttpsServer*>& servers) {
+  const sigset_t set = serve_signals();
+  for (;;) {
+    int signal_number = 0;
+    sigwait(&set, &signal_number);
+    if (signal_number != SIGHUP) return signal_number;
+    reload(config_path, servers);
+  }
 }
 
 Result<std::unique_ptr<net::HttpsServer>> start_api(const Config& config, api::Router& router) {
@@ -119,11 +150,8 @@ int run_serve(const ServeOptions& options) {
   const bool delivery_role = options.role == "all" || options.role == "worker";
   const bool api_role = options.role == "all" || options.role == "api";
   const bool admin_role = options.role == "all" || options.role == "admin";
-  // Block the shutdown signals before any thread starts, so that only sigwait sees them.
-  sigset_t set;
-  sigemptyset(&set);
-  sigaddset(&set, SIGTERM);
-  sigaddset(&set, SIGINT);
+  // Block the shutdown and reload signals before any thread starts, so that only sigwait sees them.
+  const sigset_t set = serve_signals();
   pthread_sigmask(SIG_BLOCK, &set, nullptr);
   ::signal(SIGPIPE, SIG_IGN);
 
@@ -443,7 +471,10 @@ int run_serve(const ServeOptions& options) {
   }
   if (!options.ready_file.empty()) std::ofstream(options.ready_file) << port << "\n";
 
-  const int signal_number = wait_for_signal();
+  std::vector<net::HttpsServer*> listeners;
+  if (server) listeners.push_back(server.get());
+  if (admin_server) listeners.push_back(admin_server.get());
+  const int signal_number = wait_for_stop(options.config_path, listeners);
   log::info("serve.stopping", {{"signal", std::to_string(signal_number)}});
   retention.reset();
   letter_reports.reset();

@@ -58,18 +58,22 @@ constexpr const char* kTls12Ciphers =
     "ECDHE-ECDSA-AES128-GCM-SHA256:ECDHE-RSA-AES128-GCM-SHA256:ECDHE-ECDSA-AES256-GCM-SHA384:"
     "ECDHE-RSA-AES256-GCM-SHA384:ECDHE-ECDSA-CHACHA20-POLY1305:ECDHE-RSA-CHACHA20-POLY1305";
 
-Result<void> configure_tls(ssl::context& context, const ServerOptions& options) {
-  SSL_CTX* native = context.native_handle();
+Result<std::shared_ptr<ssl::context>> make_tls(const ServerOptions& options) {
+  auto context = std::make_shared<ssl::context>(ssl::context::tls_server);
+  SSL_CTX* native = context->native_handle();
   SSL_CTX_set_min_proto_version(native, TLS1_2_VERSION);
   SSL_CTX_set_options(native, SSL_OP_NO_RENEGOTIATION | SSL_OP_CIPHER_SERVER_PREFERENCE |
                                   SSL_OP_NO_COMPRESSION);
   if (SSL_CTX_set_cipher_list(native, kTls12Ciphers) != 1) return internal_error("TLS cipher list rejected");
   boost::system::error_code ec;
-  context.use_certificate_chain_file(options.certificate_file, ec);
+  context->use_certificate_chain_file(options.certificate_file, ec);
   if (ec) return unavailable("cannot load TLS certificate " + options.certificate_file);
-  context.use_private_key_file(options.private_key_file, ssl::context::pem, ec);
+  context->use_private_key_file(options.private_key_file, ssl::context::pem, ec);
   if (ec) return unavailable("cannot load TLS private key " + options.private_key_file);
-  return ok();
+  if (SSL_CTX_check_private_key(native) != 1) {
+    return invalid_argument("TLS private key " + options.private_key_file + " does not match the certificate");
+  }
+  return context;
 }
 
 // asio's reactor keeps the state it makes for each descriptor in a pool it never frees. Made
@@ -166,7 +170,10 @@ struct HttpsServer::Impl {
   ServerOptions options;
   Handler handler;
   ProtocolErrorFormatter format_error;
-  ssl::context tls{ssl::context::tls_server};  // outlives the loops, whose sessions use it
+  // The TLS settings new connections get; reload_tls swaps in another. Each session holds the one
+  // it was made with, so a reload never pulls it from under a connection.
+  std::mutex tls_mutex;
+  std::shared_ptr<ssl::context> tls;  // guarded by tls_mutex
   std::vector<std::unique_ptr<Loop>> loops;
   std::unique_ptr<tcp::acceptor> acceptor;  // on loops[0]
   std::size_t next_loop = 0;                // used by the accept loop only
@@ -174,6 +181,7 @@ struct HttpsServer::Impl {
   bool stopped = false;  // stop() has run
 
   struct Session {
+    std::shared_ptr<ssl::context> tls;  // declared before the stream, which uses it
     beast::ssl_stream<beast::tcp_stream> stream;
     std::atomic<bool> busy{false};
     std::string source;  // the peer's address, for the per-source cap
@@ -185,8 +193,11 @@ struct HttpsServer::Impl {
     bool deadline_armed = false;
     bool timed_out = false;
     std::uint64_t requests = 0;  // tells a deadline that fired late which request it was for
-    explicit Session(tcp::socket&& socket, ssl::context& context, std::string from)
-        : stream(std::move(socket), context), source(std::move(from)), request_deadline(stream.get_executor()) {}
+    explicit Session(tcp::socket&& socket, std::shared_ptr<ssl::context> context, std::string from)
+        : tls(std::move(context)),
+          stream(std::move(socket), *tls),
+          source(std::move(from)),
+          request_deadline(stream.get_executor()) {}
   };
   std::mutex sessions_mutex;
   std::condition_variable sessions_done;
@@ -300,7 +311,12 @@ struct HttpsServer::Impl {
           continue;
         }
       }
-      auto session = std::make_shared<Session>(std::move(socket), tls, std::move(source));
+      std::shared_ptr<ssl::context> context;
+      {
+        std::lock_guard lock(tls_mutex);
+        context = tls;
+      }
+      auto session = std::make_shared<Session>(std::move(socket), std::move(context), std::move(source));
       {
         std::lock_guard lock(sessions_mutex);
         sessions.emplace(session.get(), session);
@@ -523,7 +539,9 @@ Result<std::unique_ptr<HttpsServer>> HttpsServer::start(const ServerOptions& opt
                                                         Handler handler,
                                                         ProtocolErrorFormatter format_error) {
   auto impl = std::make_unique<Impl>(options, std::move(handler), std::move(format_error));
-  HERALD_TRY(configure_tls(impl->tls, options));
+  auto tls = make_tls(options);
+  if (!tls) return tls.error();
+  impl->tls = std::move(*tls);
   boost::system::error_code ec;
   const auto address = asio::ip::make_address(options.address, ec);
   if (ec) return invalid_argument("bad listen address " + options.address);
@@ -555,6 +573,17 @@ Result<std::unique_ptr<HttpsServer>> HttpsServer::start(const ServerOptions& opt
 std::uint16_t HttpsServer::port() const {
   boost::system::error_code ec;
   return impl_->acceptor->local_endpoint(ec).port();
+}
+
+Result<void> HttpsServer::reload_tls(const std::string& certificate_file, const std::string& private_key_file) {
+  ServerOptions options = impl_->options;
+  options.certificate_file = certificate_file;
+  options.private_key_file = private_key_file;
+  auto tls = make_tls(options);
+  if (!tls) return tls.error();
+  std::lock_guard lock(impl_->tls_mutex);
+  impl_->tls = std::move(*tls);
+  return ok();
 }
 
 void HttpsServer::stop() {

@@ -3,6 +3,7 @@
 // forward secrecy only). Keep-alive, a request size limit, a deadline for each request to
 // arrive (slow clients are cut off), and graceful shutdown: stop() closes the listener and idle
 // connections, lets in-flight requests finish and answer, and gives up after a grace period.
+// The certificate and key can be replaced while it runs (reload_tls).
 // Under abuse: connection caps (per node, per source address); when the process runs out of
 // file descriptors the accept loop backs off, logs once per interval, sheds the oldest idle
 // connection and uses a reserved descriptor to turn the waiting connection away.
@@ -47,6 +48,9 @@ class HttpsServer {
   HttpsServer& operator=(const HttpsServer&) = delete;
 
   std::uint16_t port() const;
+  // New connections get this certificate and key from now on (SIGHUP); connections open keep
+  // theirs. On any error (unreadable, not matching) nothing changes.
+  Result<void> reload_tls(const std::string& certificate_file, const std::string& private_key_file);
   // Graceful stop; returns when every connection has closed or the grace period has passed.
   void stop();
 
