@@ -1,34 +1,32 @@
-#include <cairo.h>
-#include <libpq-fe.h>
-#include <libssh/libssh.h>
-#include <openssl/crypto.h>
-#include <pango/pango.h>
-#include <poppler/cpp/poppler-version.h>
-#include <qrencode.h>
-#include <sqlite3.h>
 #include <boost/version.hpp>
 
+#include "api/admin/qr.h"
 #include "cli/build_info.h"
+#include "crypto/secret.h"
+#include "delivery/letters/sftp_supplier.h"
+#include "domain/letters/letter_pdf.h"
+#include "domain/letters/precompiled_letter.h"
+#include "store/postgres/pg_connection.h"
+#include "store/sqlite/sqlite_db.h"
 
 namespace herald::cli {
 
 std::vector<std::pair<std::string, std::string>> linked_library_versions() {
-  const int pq = PQlibVersion();          // e.g. 150014 for 15.14
   std::string boost = BOOST_LIB_VERSION;  // headers only: the version compiled against
   for (char& c : boost) {
     if (c == '_') c = '.';
   }
-  return {
-      {"openssl", OpenSSL_version(OPENSSL_VERSION_STRING)},
-      {"sqlite", sqlite3_libversion()},
-      {"libpq", std::to_string(pq / 10000) + "." + std::to_string(pq % 10000)},
-      {"libssh", ssh_version(0)},
-      {"cairo", cairo_version_string()},
-      {"pango", pango_version_string()},
-      {"poppler-cpp", poppler::version_string()},
-      {"libqrencode", QRcode_APIVersionString()},
-      {"boost (headers)", boost},
+  std::vector<std::pair<std::string, std::string>> versions = {
+      {"openssl", crypto::openssl_version()},
+      {"sqlite", store::sqlite::library_version()},
+      {"libpq", store::postgres::libpq_version()},
+      {"libssh", delivery::letters::libssh_version()},
   };
+  for (auto& drawing : domain::drawing_library_versions()) versions.push_back(std::move(drawing));
+  versions.emplace_back("poppler-cpp", domain::poppler_version());
+  versions.emplace_back("libqrencode", api::admin::qrencode_version());
+  versions.emplace_back("boost (headers)", boost);
+  return versions;
 }
 
 std::string version_text() {

@@ -63,4 +63,6 @@ namespace herald::crypto {
 void wipe_string(std::string& s) noexcept {
   if (!s.empty()) OPENSSL_cleanse(s.data(), s.size());
 }
+std::string openssl_version() { return OpenSSL_version(OPENSSL_VERSION_STRING); }
+
 }  // namespace herald::crypto

@@ -67,4 +67,7 @@ bool constant_time_equal(std::string_view a, std::string_view b);
 namespace herald::crypto {
 // Wipes a std::string that held secret material (before it is destroyed or reused).
 void wipe_string(std::string& s) noexcept;
+// The OpenSSL library this process runs with (`herald --version`), e.g. "3.0.17".
+std::string openssl_version();
+
 }  // namespace herald::crypto

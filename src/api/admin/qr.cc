@@ -39,4 +39,6 @@ std::string qr_svg(std::string_view text, std::string_view label) {
   return svg;
 }
 
+std::string qrencode_version() { return QRcode_APIVersionString(); }
+
 }  // namespace herald::api::admin

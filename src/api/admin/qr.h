@@ -12,4 +12,7 @@ namespace herald::api::admin {
 // labelled for assistive technology with `label`. Empty when the text is too long to encode.
 std::string qr_svg(std::string_view text, std::string_view label);
 
+// The libqrencode this process runs with (`herald --version`).
+std::string qrencode_version();
+
 }  // namespace herald::api::admin

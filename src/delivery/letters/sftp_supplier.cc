@@ -531,4 +531,6 @@ std::unique_ptr<LetterProvider> make_sftp_supplier(SftpSupplierOptions options) 
   return std::make_unique<SftpSupplier>(std::move(options));
 }
 
+std::string libssh_version() { return ssh_version(0); }
+
 }  // namespace herald::delivery::letters

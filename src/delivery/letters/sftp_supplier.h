@@ -64,4 +64,7 @@ Result<std::vector<LetterReport>> parse_report_file(std::string_view text);
 // (trailing '=' tolerated), for configuration checks.
 bool is_sha256_fingerprint(std::string_view fingerprint);
 
+// The libssh this process runs with (`herald --version`).
+std::string libssh_version();
+
 }  // namespace herald::delivery::letters

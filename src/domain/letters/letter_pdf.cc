@@ -495,4 +495,8 @@ Result<LetterPdf> render_letter_pdf(const LetterContent& letter) {
   return LetterPdf{std::move(bytes), pages};
 }
 
+std::vector<std::pair<std::string, std::string>> drawing_library_versions() {
+  return {{"cairo", cairo_version_string()}, {"pango", pango_version_string()}};
+}
+
 }  // namespace herald::domain

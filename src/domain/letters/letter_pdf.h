@@ -8,6 +8,7 @@
 
 #include <optional>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "core/result.h"
@@ -35,5 +36,8 @@ struct LetterPdf {
 // kLetterMaxPages pages or the text is beyond any letter's size; kFailedPrecondition when the
 // logo cannot be read as a PNG; kInternal when cairo fails.
 Result<LetterPdf> render_letter_pdf(const LetterContent& letter);
+
+// The cairo and pango this process draws letters with (`herald --version`): (name, version).
+std::vector<std::pair<std::string, std::string>> drawing_library_versions();
 
 }  // namespace herald::domain

@@ -4,6 +4,7 @@
 #include <poppler-global.h>
 #include <poppler-page.h>
 #include <poppler-rectangle.h>
+#include <poppler-version.h>
 
 #include <algorithm>
 #include <cmath>
@@ -141,5 +142,7 @@ Result<PrecompiledLetter> check_precompiled_letter(std::string_view pdf) {
   letter.address_lines = address_lines_of(*first);
   return letter;
 }
+
+std::string poppler_version() { return poppler::version_string(); }
 
 }  // namespace herald::domain

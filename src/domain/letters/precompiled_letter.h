@@ -34,4 +34,7 @@ struct PrecompiledLetter {
 // "letter-too-long", "letter-not-a4-portrait-oriented".
 Result<PrecompiledLetter> check_precompiled_letter(std::string_view pdf);
 
+// The poppler this process reads precompiled letters with (`herald --version`).
+std::string poppler_version();
+
 }  // namespace herald::domain

@@ -247,4 +247,9 @@ void PgPool::give_back(std::unique_ptr<PgConnection> connection) {
   available_.notify_one();
 }
 
+std::string libpq_version() {
+  const int version = PQlibVersion();  // e.g. 150014 for 15.14
+  return std::to_string(version / 10000) + "." + std::to_string(version % 10000);
+}
+
 }  // namespace herald::store::postgres

@@ -145,4 +145,7 @@ class PgPool {
   std::vector<std::unique_ptr<PgConnection>> idle_;  // guarded by mutex_
 };
 
+// The libpq this process runs with (`herald --version`), e.g. "15.14".
+std::string libpq_version();
+
 }  // namespace herald::store::postgres

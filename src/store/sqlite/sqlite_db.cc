@@ -227,4 +227,6 @@ Result<void> Transaction::commit() {
   return ok();
 }
 
+std::string library_version() { return sqlite3_libversion(); }
+
 }  // namespace herald::store::sqlite

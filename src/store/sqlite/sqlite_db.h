@@ -110,4 +110,7 @@ class Transaction {
   bool open_ = true;
 };
 
+// The SQLite library this process runs with (`herald --version`).
+std::string library_version();
+
 }  // namespace herald::store::sqlite
