@@ -3,16 +3,21 @@
 // store/postgres/migrations.cc express the same numbered migrations; both check this), and the
 // list of the data tables they create.
 
+#include <algorithm>
 #include <array>
+#include <cstdint>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
 
+#include "core/result.h"
+#include "core/utf8.h"
 #include "store/records.h"
 
 namespace herald::store {
 
-inline constexpr int kSchemaVersion = 25;
+inline constexpr int kSchemaVersion = 26;
 
 // Every table the migrations create except schema_migrations, with the same names and columns
 // on both backends, in foreign-key order (a table after every table it references). What a
@@ -30,7 +35,7 @@ inline constexpr auto kDataTables = std::to_array<std::string_view>(
      "demographics",          "nhs_channel_events",    "nhs_routing_plans",     "nhs_callback_targets",
      "nhs_callbacks",         "admin_users",           "admin_memberships",     "admin_enrolments",
      "admin_recovery_codes",  "admin_sessions",        "webauthn_credentials",  "unsubscribe_reports",
-     "unsubscribe_requests"});
+     "unsubscribe_requests",  "operation_marks"});
 // clang-format on
 
 // The columns of the NHS Notify tables in the order both backends read and write them.
@@ -125,6 +130,62 @@ inline std::string dead_callbacks_select(std::string_view service, std::string_v
            callback_table(kind) + " WHERE service_id = " + std::string(service) + " AND callback_dead_at IS NOT NULL";
   }
   return sql + ") AS dead ORDER BY dead_at DESC, id LIMIT " + std::string(limit);
+}
+
+// OperationsStore::queue_figures, the same in both dialects and read in one transaction. Per
+// channel: notification_type, the waiting (due_at set: queued, in flight or due again), those of
+// them with attempts > 0, their earliest created_at, and those handed over awaiting a receipt
+// (sending, due_at unset). Read through the partial index notifications_due (its WHERE is this
+// one's), so a scrape visits the unfinished rows, never the past ones.
+inline constexpr const char* kQueueChannelsSelect =
+    "SELECT notification_type, count(CASE WHEN due_at IS NOT NULL THEN 1 END), "
+    "count(CASE WHEN due_at IS NOT NULL AND attempts > 0 THEN 1 END), "
+    "min(CASE WHEN due_at IS NOT NULL THEN created_at END), "
+    "count(CASE WHEN due_at IS NULL AND status = 'sending' THEN 1 END) "
+    "FROM notifications WHERE status IN ('created', 'sending') GROUP BY notification_type";
+// Then one row of the rest, each part read through its partial or leading-column index (an NHS
+// callback is deleted once sent, so nhs_callbacks holds only pending and dead ones): GOV.UK
+// callbacks due (count, earliest callback_due_at) of notifications, then of received texts; dead
+// (callback_dead_at set; kill_callback clears callback_due_at, so a dead one is never due) of
+// notifications, then of received texts; NHS callbacks pending (count, earliest created_at), dead;
+// NHS messages with a next step (count, earliest next_step_at).
+inline constexpr const char* kQueueTotalsSelect =
+    "SELECT nd.due, nd.oldest, sd.due, sd.oldest, nx.dead, sx.dead, cp.pending, cp.oldest, cx.dead, m.waiting, "
+    "m.oldest FROM "
+    "(SELECT count(*) AS due, min(callback_due_at) AS oldest FROM notifications WHERE callback_due_at IS NOT NULL) "
+    "AS nd, "
+    "(SELECT count(*) AS due, min(callback_due_at) AS oldest FROM inbound_sms WHERE callback_due_at IS NOT NULL) AS sd, "
+    "(SELECT count(*) AS dead FROM notifications WHERE callback_dead_at IS NOT NULL) AS nx, "
+    "(SELECT count(*) AS dead FROM inbound_sms WHERE callback_dead_at IS NOT NULL) AS sx, "
+    "(SELECT count(*) AS pending, min(created_at) AS oldest FROM nhs_callbacks WHERE state = 'pending') AS cp, "
+    "(SELECT count(*) AS dead FROM nhs_callbacks WHERE state = 'dead') AS cx, "
+    "(SELECT count(*) AS waiting, min(next_step_at) AS oldest FROM nhs_messages WHERE next_step_at IS NOT NULL) AS m";
+
+// The earlier of two optional times (nullopt: neither).
+inline std::optional<Timestamp> earliest(std::optional<Timestamp> a, std::optional<Timestamp> b) {
+  if (!a) return b;
+  if (!b) return a;
+  return std::min(*a, *b);
+}
+
+// OperationsStore's mark names, as every backend checks them: 1 to kMaxMarkName bytes of UTF-8
+// text without NUL (PostgreSQL's text holds neither NUL nor malformed UTF-8: refused alike
+// everywhere, rather than cut short or failing on one backend only). A prefix given to marks()
+// must be UTF-8 text without NUL too, of any length, empty included.
+inline constexpr std::size_t kMaxMarkName = 200;
+inline Result<void> check_mark_text(std::string_view text, std::string_view what) {
+  std::vector<std::uint32_t> code_points;
+  if (text.find('\0') != std::string_view::npos || !decode_utf8(text, code_points)) {
+    return invalid_argument(std::string(what) + " is not UTF-8 text without NUL");
+  }
+  return ok();
+}
+inline Result<void> check_mark_name(std::string_view name) {
+  if (name.empty() || name.size() > kMaxMarkName) {
+    return invalid_argument("a mark's name is 1 to " + std::to_string(kMaxMarkName) + " bytes, not " +
+                            std::to_string(name.size()));
+  }
+  return check_mark_text(name, "a mark's name");
 }
 
 // A receipt's transitions as SQL, the same in both dialects: the new status

@@ -12,8 +12,14 @@
 //   row id; a ciphertext that fails to authenticate surfaces as kDataLoss.
 // - Lookups scoped by service never return another service's rows (tenant isolation).
 
+#include <array>
+#include <cstdint>
 #include <functional>
+#include <iterator>
 #include <optional>
+#include <string>
+#include <string_view>
+#include <utility>
 #include <vector>
 
 #include "core/result.h"
@@ -534,6 +540,79 @@ class UnsubscribeStore {
   virtual Result<std::int64_t> delete_old_unsubscribe_requests(Timestamp report_cutoff, Timestamp pending_cutoff) = 0;
 };
 
+// What operating Herald reads and marks (herald serve's /metrics and /health/ready, the backup
+// commands): how much waits, and since when; and named marks of when something last happened,
+// shared by every node of the store.
+struct ChannelQueue {
+  // Notifications Herald has yet to hand over: status created or sending with due_at set (queued,
+  // claimed and in flight, or due again after a failed attempt). Not counted: one to a simulated
+  // recipient (never queued: created without due_at until retention fails it), and one handed
+  // over that awaits its provider's receipt (awaiting_receipt).
+  std::int64_t waiting = 0;
+  // Of the waiting, those with attempts > 0: an attempt was started (claim_due counts it), so a
+  // first attempt in flight is counted as well as one due again after a failure.
+  std::int64_t retrying = 0;
+  std::optional<Timestamp> oldest;    // the earliest created_at among the waiting
+  std::int64_t awaiting_receipt = 0;  // status sending, due_at unset: with the provider
+};
+struct QueueFigures {
+  std::array<ChannelQueue, std::size(kAllChannels)> channels;  // indexed by store::Channel
+  // GOV.UK callbacks (delivery statuses of notifications and received texts together): due
+  // (callback_due_at set), the earliest callback_due_at, and on the dead list (callback_dead_at set).
+  std::int64_t callbacks_due = 0;
+  std::optional<Timestamp> oldest_callback_due;
+  std::int64_t callbacks_dead = 0;
+  // NHS Notify's callbacks: state 'pending' (and the earliest created_at among them), and 'dead'.
+  std::int64_t nhs_callbacks_pending = 0;
+  std::optional<Timestamp> oldest_nhs_callback;
+  std::int64_t nhs_callbacks_dead = 0;
+  // NHS Notify messages with a next step due (next_step_at set), and the earliest next_step_at.
+  std::int64_t nhs_messages_waiting = 0;
+  std::optional<Timestamp> oldest_nhs_message_step;
+};
+class OperationsStore {
+ public:
+  virtual ~OperationsStore() = default;
+  // The figures above, read in one consistent snapshot; each is an indexed count/min (a scrape
+  // every 15 s must stay cheap with millions of past notifications).
+  virtual Result<QueueFigures> queue_figures() = 0;
+  // Sets the mark `name` (1..200 bytes of UTF-8 without NUL, as store/schema.h's check_mark_name
+  // checks; kInvalidArgument otherwise) to `at`, inserting or replacing it (the later call wins,
+  // whatever its time), committed as every write is (so a successful call also proves the store
+  // takes writes: readiness). Names in use: "backup.created", "backup.verified", "heartbeat:<node>".
+  virtual Result<void> set_mark(std::string_view name, Timestamp at) = 0;
+  // The marks whose names start with `prefix` (every mark when empty), by name, both compared
+  // bytewise (a prefix's '%' or '_' matches only itself). kInvalidArgument for a prefix that is not
+  // UTF-8 without NUL.
+  virtual Result<std::vector<std::pair<std::string, Timestamp>>> marks(std::string_view prefix) = 0;
+};
+
+// Intrusion prevention's shared state: source addresses blocked for a while, so that every node
+// of the store refuses a source one node caught; and the networks an API key may be used from.
+struct SourceBlock {
+  std::string source;  // an IP address as the listener reports it ("203.0.113.9", "2001:db8::1")
+  Timestamp until;     // refused before this
+  int strikes = 0;     // how many blocks in a row (each doubles the next one's length)
+  std::string reason;  // the detector that struck last ("auth_failures", "enumeration", "manual")
+  Timestamp updated_at;
+};
+class SourceBlockStore {
+ public:
+  virtual ~SourceBlockStore() = default;
+  // One more strike for `source`, atomically (several nodes may strike at once): strikes = the
+  // row's strikes + 1, or 1 when there is no row or its block ended before `forget_before`;
+  // until = max(the running block's until, now + base * 2^(strikes - 1)), at most now + cap;
+  // reason and updated_at = now. Returns the row as saved.
+  virtual Result<SourceBlock> strike_source(std::string_view source, std::string_view reason, Timestamp now,
+                                            Duration base, Duration cap, Timestamp forget_before) = 0;
+  // The blocks running at `now` (until > now), by source.
+  virtual Result<std::vector<SourceBlock>> running_blocks(Timestamp now) = 0;
+  // Ends the source's block and forgets its strikes (deletes the row); false when there was none.
+  virtual Result<bool> unblock_source(std::string_view source) = 0;
+  // Deletes the rows whose block ended before `before`; returns how many.
+  virtual Result<std::int64_t> forget_blocks(Timestamp before) = 0;
+};
+
 class Store : public ServiceDirectory,
               public NotificationStore,
               public ReceivedTextStore,
@@ -549,7 +628,8 @@ class Store : public ServiceDirectory,
               public AdminUserStore,
               public JobStore,
               public SubjectStore,
-              public UnsubscribeStore {
+              public UnsubscribeStore,
+              public OperationsStore {
  public:
   ~Store() override = default;
 

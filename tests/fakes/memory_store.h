@@ -11,6 +11,7 @@
 #include <thread>
 #include <tuple>
 
+#include "store/schema.h"
 #include "store/store.h"
 
 namespace herald::fakes {
@@ -1475,6 +1476,65 @@ class MemoryStore final : public store::Store {
       return r.report ? unsubscribe_reports_.at(*r.report).created_at < report_cutoff : r.created_at < pending_cutoff;
     }));
   }
+  // OperationsStore.
+  Result<store::QueueFigures> queue_figures() override {
+    std::lock_guard lock(mutex_);
+    store::QueueFigures figures;
+    for (const auto& [id, row] : notifications_) {
+      using S = store::NotificationStatus;
+      if (row.record.status == S::kCreated || row.record.status == S::kSending) {
+        store::ChannelQueue& queue = figures.channels[static_cast<std::size_t>(row.record.type)];
+        if (row.due_at) {
+          ++queue.waiting;
+          if (row.record.attempts > 0) ++queue.retrying;
+          queue.oldest = store::earliest(queue.oldest, row.record.created_at);
+        } else if (row.record.status == S::kSending) {
+          ++queue.awaiting_receipt;
+        }
+      }
+      if (row.callback_due_at) {
+        ++figures.callbacks_due;
+        figures.oldest_callback_due = store::earliest(figures.oldest_callback_due, row.callback_due_at);
+      }
+      if (row.callback_dead) ++figures.callbacks_dead;
+    }
+    for (const auto& row : inbound_) {
+      if (row.due) {
+        ++figures.callbacks_due;
+        figures.oldest_callback_due = store::earliest(figures.oldest_callback_due, row.due);
+      }
+      if (row.dead) ++figures.callbacks_dead;
+    }
+    for (const auto& [id, row] : nhs_callbacks_) {
+      if (row.record.state == store::NhsCallbackState::kDead) {
+        ++figures.nhs_callbacks_dead;
+        continue;
+      }
+      ++figures.nhs_callbacks_pending;
+      figures.oldest_nhs_callback = store::earliest(figures.oldest_nhs_callback, row.record.created_at);
+    }
+    for (const auto& [id, m] : nhs_messages_) {
+      if (!m.next_step_at) continue;
+      ++figures.nhs_messages_waiting;
+      figures.oldest_nhs_message_step = store::earliest(figures.oldest_nhs_message_step, m.next_step_at);
+    }
+    return figures;
+  }
+  Result<void> set_mark(std::string_view name, Timestamp at) override {
+    HERALD_TRY(store::check_mark_name(name));
+    std::lock_guard lock(mutex_);
+    marks_[std::string(name)] = at;
+    return ok();
+  }
+  Result<std::vector<std::pair<std::string, Timestamp>>> marks(std::string_view prefix) override {
+    HERALD_TRY(store::check_mark_text(prefix, "a marks' prefix"));
+    std::lock_guard lock(mutex_);
+    std::vector<std::pair<std::string, Timestamp>> out;  // std::string orders bytewise, as the backends
+    for (auto it = marks_.lower_bound(std::string(prefix)); it != marks_.end() && it->first.starts_with(prefix); ++it) {
+      out.emplace_back(it->first, it->second);
+    }
+    return out;
+  }
   Result<std::vector<crypto::AuditEntry>> append_audit(std::vector<crypto::AuditEntry> entries) override {
     std::lock_guard lock(mutex_);
     for (auto& e : entries) {
@@ -1707,6 +1767,7 @@ class MemoryStore final : public store::Store {
   std::map<Uuid, store::JobRecord> jobs_;
   std::vector<store::UnsubscribeRequest> unsubscribe_requests_;  // in arrival order
   std::map<Uuid, store::UnsubscribeReport> unsubscribe_reports_;
+  std::map<std::string, Timestamp> marks_;  // OperationsStore's, by name
   std::vector<crypto::AuditEntry> audit_;
 };
 

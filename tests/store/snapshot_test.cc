@@ -63,6 +63,7 @@ TEST_P(Snapshot, HoldsEveryDataTableWithItsRowsAsStored) {
   entry.source = "local";
   auto appended = store_->append_audit({entry});
   ASSERT_TRUE(appended) << appended.error().message;
+  ASSERT_TRUE(store_->set_mark("heartbeat:node-a", now_));
 
   const std::string path = (dir_ / "snapshot.db").string();
   auto taken = store_->snapshot_to(path);
@@ -74,6 +75,7 @@ TEST_P(Snapshot, HoldsEveryDataTableWithItsRowsAsStored) {
   EXPECT_EQ(count(*db, "services"), 1);
   EXPECT_EQ(count(*db, "notifications"), 1);
   EXPECT_EQ(count(*db, "audit_log"), 1);
+  EXPECT_EQ(count(*db, "operation_marks"), 1);
   auto hash = db->prepare("SELECT hash, recipient FROM audit_log, notifications");
   ASSERT_TRUE(hash);
   auto row = hash->step();

@@ -493,6 +493,13 @@ ALTER TABLE inbound_sms ADD COLUMN callback_dead_at bigint;
 ALTER TABLE inbound_sms ADD COLUMN callback_error text;
 CREATE INDEX inbound_sms_callback_dead ON inbound_sms(service_id, callback_dead_at) WHERE callback_dead_at IS NOT NULL;
 )sql"},
+    // As SQLite's version 26: operations' named marks (no personal data).
+    Migration{26, "operation marks", R"sql(
+CREATE TABLE operation_marks (
+  name text PRIMARY KEY,
+  at bigint NOT NULL
+);
+)sql"},
 };
 
 static_assert(kMigrations.back().version == kSchemaVersion, "add the PostgreSQL form of every SQLite migration");

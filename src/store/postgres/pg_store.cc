@@ -3485,4 +3485,74 @@ Result<std::int64_t> PgStore::delete_old_unsubscribe_requests(Timestamp report_c
   return deleted;
 }
 
+Result<QueueFigures> PgStore::queue_figures() {
+  return with_connection<QueueFigures>([&](PgConnection& db) -> Result<QueueFigures> {
+    QueueFigures figures;
+    // One snapshot for both statements, as a backup's (read_snapshot).
+    HERALD_TRY(db.transaction(
+        [&]() -> Result<void> {
+          auto channels = db.exec(kQueueChannelsSelect);
+          if (!channels) return channels.error();
+          for (int i = 0; i < channels->rows(); ++i) {
+            const auto channel = parse_channel(channels->text(i, 0));
+            if (!channel) continue;  // not a channel this release sends
+            ChannelQueue& queue = figures.channels[static_cast<std::size_t>(*channel)];
+            queue.waiting = channels->integer(i, 1);
+            queue.retrying = channels->integer(i, 2);
+            queue.oldest = optional_time(channels->optional_integer(i, 3));
+            queue.awaiting_receipt = channels->integer(i, 4);
+          }
+          auto totals = db.exec(kQueueTotalsSelect);
+          if (!totals) return totals.error();
+          if (totals->rows() != 1) return internal_error("the queue figures' totals returned no row");
+          figures.callbacks_due = totals->integer(0, 0) + totals->integer(0, 2);
+          figures.oldest_callback_due =
+              earliest(optional_time(totals->optional_integer(0, 1)), optional_time(totals->optional_integer(0, 3)));
+          figures.callbacks_dead = totals->integer(0, 4) + totals->integer(0, 5);
+          figures.nhs_callbacks_pending = totals->integer(0, 6);
+          figures.oldest_nhs_callback = optional_time(totals->optional_integer(0, 7));
+          figures.nhs_callbacks_dead = totals->integer(0, 8);
+          figures.nhs_messages_waiting = totals->integer(0, 9);
+          figures.oldest_nhs_message_step = optional_time(totals->optional_integer(0, 10));
+          return ok();
+        },
+        "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY"));
+    return figures;
+  });
+}
+
+Result<void> PgStore::set_mark(std::string_view name, Timestamp at) {
+  HERALD_TRY(check_mark_name(name));
+  return with_connection<void>([&](PgConnection& db) -> Result<void> {
+    // Sent again after a broken connection: setting the same mark twice is setting it once.
+    auto set = db.exec(
+        "INSERT INTO operation_marks (name, at) VALUES ($1, $2) ON CONFLICT (name) DO UPDATE SET at = excluded.at",
+        Params().text(name).integer(to_micros(at)), PgConnection::Retry::kYes);
+    if (!set) return set.error();
+    return ok();
+  });
+}
+
+Result<std::vector<std::pair<std::string, Timestamp>>> PgStore::marks(std::string_view prefix) {
+  HERALD_TRY(check_mark_text(prefix, "a marks' prefix"));
+  // LIKE with the prefix's own wildcards and escape character (backslash, LIKE's default, so that
+  // no string literal depends on standard_conforming_strings) escaped: it matches only itself.
+  // Names ordered bytewise, as SQLite orders them, whatever the database's collation.
+  std::string pattern;
+  for (const char c : prefix) {
+    if (c == '%' || c == '_' || c == '\\') pattern += '\\';
+    pattern += c;
+  }
+  pattern += '%';
+  using Marks = std::vector<std::pair<std::string, Timestamp>>;
+  return with_connection<Marks>([&](PgConnection& db) -> Result<Marks> {
+    auto rows = db.exec("SELECT name, at FROM operation_marks WHERE name LIKE $1 ORDER BY name COLLATE \"C\"",
+                        Params().text(pattern));
+    if (!rows) return rows.error();
+    Marks out;
+    for (int i = 0; i < rows->rows(); ++i) out.emplace_back(rows->text(i, 0), from_micros(rows->integer(i, 1)));
+    return out;
+  });
+}
+
 }  // namespace herald::store::postgres

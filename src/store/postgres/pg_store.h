@@ -214,6 +214,10 @@ class PgStore final : public Store {
   Result<std::vector<UnsubscribeRequest>> unsubscribe_requests(ServiceId service, Uuid report) override;
   Result<bool> set_unsubscribe_report_processed(ServiceId service, Uuid report, std::optional<Timestamp> at) override;
   Result<std::int64_t> delete_old_unsubscribe_requests(Timestamp report_cutoff, Timestamp pending_cutoff) override;
+  // OperationsStore.
+  Result<QueueFigures> queue_figures() override;
+  Result<void> set_mark(std::string_view name, Timestamp at) override;
+  Result<std::vector<std::pair<std::string, Timestamp>>> marks(std::string_view prefix) override;
   Result<void> read_audit(std::int64_t after_seq, std::optional<Timestamp> since,
                           const std::function<Result<void>(const crypto::AuditEntry&)>& visit) override;
 

@@ -569,6 +569,17 @@ ALTER TABLE inbound_sms ADD COLUMN callback_dead_at INTEGER;
 ALTER TABLE inbound_sms ADD COLUMN callback_error TEXT;
 CREATE INDEX inbound_sms_callback_dead ON inbound_sms(service_id, callback_dead_at) WHERE callback_dead_at IS NOT NULL;
 )sql"},
+    // Operations (OperationsStore): named marks of when something last happened ("backup.created",
+    // "heartbeat:<node>"), shared by every node of the store. No personal data. Read by name
+    // prefix, through the primary key. The queue figures need no index of their own: each reads
+    // a partial index that exists already (notifications_due, the callbacks' due and dead ones,
+    // nhs_messages_due) or nhs_callbacks_due's leading state column.
+    Migration{26, "operation marks", R"sql(
+CREATE TABLE operation_marks (
+  name TEXT PRIMARY KEY,
+  at INTEGER NOT NULL
+) STRICT;
+)sql"},
 };
 
 static_assert(kMigrations.back().version == kSchemaVersion, "a new migration raises store::kSchemaVersion");

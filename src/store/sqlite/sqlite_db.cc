@@ -217,6 +217,11 @@ Result<Transaction> Transaction::begin_immediate(Connection& connection) {
   return Transaction(connection);
 }
 
+Result<Transaction> Transaction::begin_read(Connection& connection) {
+  HERALD_TRY(connection.execute_script("BEGIN"));
+  return Transaction(connection);
+}
+
 Transaction::~Transaction() {
   if (open_) (void)connection_->execute_script("ROLLBACK");
 }

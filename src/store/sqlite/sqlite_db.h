@@ -97,6 +97,9 @@ class Connection {
 class Transaction {
  public:
   static Result<Transaction> begin_immediate(Connection& connection);
+  // A read transaction (BEGIN, deferred): every statement in it reads the one committed state the
+  // first of them saw (WAL). For reader connections; commit() or destruction ends it.
+  static Result<Transaction> begin_read(Connection& connection);
   ~Transaction();
   Transaction(Transaction&& other) noexcept : connection_(other.connection_), open_(other.open_) { other.open_ = false; }
   Transaction(const Transaction&) = delete;

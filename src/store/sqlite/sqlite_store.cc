@@ -3876,4 +3876,84 @@ Result<std::int64_t> SqliteStore::delete_old_unsubscribe_requests(Timestamp repo
   return deleted;
 }
 
+Result<QueueFigures> SqliteStore::queue_figures() {
+  return with_reader<QueueFigures>([&](Connection& db) -> Result<QueueFigures> {
+    QueueFigures figures;
+    // One read transaction: both statements see the same committed state.
+    auto tx = Transaction::begin_read(db);
+    if (!tx) return tx.error();
+    {
+      auto stmt = db.prepare(kQueueChannelsSelect);
+      if (!stmt) return stmt.error();
+      while (true) {
+        auto row = stmt->step();
+        if (!row) return row.error();
+        if (!*row) break;
+        const auto channel = parse_channel(stmt->column_text(0));
+        if (!channel) continue;  // not a channel this release sends
+        ChannelQueue& queue = figures.channels[static_cast<std::size_t>(*channel)];
+        queue.waiting = stmt->column_int(1);
+        queue.retrying = stmt->column_int(2);
+        queue.oldest = optional_time(stmt->column_optional_int(3));
+        queue.awaiting_receipt = stmt->column_int(4);
+      }
+    }
+    {
+      auto stmt = db.prepare(kQueueTotalsSelect);
+      if (!stmt) return stmt.error();
+      auto row = stmt->step();
+      if (!row) return row.error();
+      if (!*row) return internal_error("the queue figures' totals returned no row");
+      figures.callbacks_due = stmt->column_int(0) + stmt->column_int(2);
+      figures.oldest_callback_due =
+          earliest(optional_time(stmt->column_optional_int(1)), optional_time(stmt->column_optional_int(3)));
+      figures.callbacks_dead = stmt->column_int(4) + stmt->column_int(5);
+      figures.nhs_callbacks_pending = stmt->column_int(6);
+      figures.oldest_nhs_callback = optional_time(stmt->column_optional_int(7));
+      figures.nhs_callbacks_dead = stmt->column_int(8);
+      figures.nhs_messages_waiting = stmt->column_int(9);
+      figures.oldest_nhs_message_step = optional_time(stmt->column_optional_int(10));
+      HERALD_TRY(stmt->step());  // finish the statement
+    }
+    HERALD_TRY(tx->commit());
+    return figures;
+  });
+}
+
+Result<void> SqliteStore::set_mark(std::string_view name, Timestamp at) {
+  HERALD_TRY(check_mark_name(name));
+  return writer_->run([&](Connection& db) -> Result<void> {
+    auto stmt = db.prepare(
+        "INSERT INTO operation_marks (name, at) VALUES (?, ?) ON CONFLICT (name) DO UPDATE SET at = excluded.at");
+    if (!stmt) return stmt.error();
+    return stmt->bind_text(1, name).bind_int(2, to_micros(at)).run();
+  });
+}
+
+Result<std::vector<std::pair<std::string, Timestamp>>> SqliteStore::marks(std::string_view prefix) {
+  HERALD_TRY(check_mark_text(prefix, "a marks' prefix"));
+  // The names starting with `prefix` are those in [prefix, the prefix's successor): names compare
+  // bytewise (BINARY), so the successor is the prefix with its last byte below 0xFF raised by one
+  // (the 0xFF bytes after it dropped). No successor (an empty prefix): every name from the prefix.
+  std::string upper(prefix);
+  while (!upper.empty() && static_cast<unsigned char>(upper.back()) == 0xFF) upper.pop_back();
+  if (!upper.empty()) upper.back() = static_cast<char>(static_cast<unsigned char>(upper.back()) + 1);
+  using Marks = std::vector<std::pair<std::string, Timestamp>>;
+  return with_reader<Marks>([&](Connection& db) -> Result<Marks> {
+    auto stmt =
+        db.prepare(upper.empty() ? "SELECT name, at FROM operation_marks WHERE name >= ?1 ORDER BY name"
+                                 : "SELECT name, at FROM operation_marks WHERE name >= ?1 AND name < ?2 ORDER BY name");
+    if (!stmt) return stmt.error();
+    stmt->bind_text(1, prefix);
+    if (!upper.empty()) stmt->bind_text(2, upper);
+    Marks out;
+    while (true) {
+      auto row = stmt->step();
+      if (!row) return row.error();
+      if (!*row) return out;
+      out.emplace_back(stmt->column_text(0), from_micros(stmt->column_int(1)));
+    }
+  });
+}
+
 }  // namespace herald::store::sqlite
