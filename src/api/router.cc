@@ -1,9 +1,11 @@
 #include "api/router.h"
 
+#include <chrono>
 #include <exception>
 #include <future>
 
 #include "core/log.h"
+#include "core/metrics.h"
 
 namespace herald::api {
 namespace {
@@ -38,11 +40,21 @@ bool match(const std::vector<std::string>& pattern, const std::vector<std::strin
 }  // namespace
 
 void Router::add(std::string method, std::string pattern, RouteHandler handler) {
-  routes_.push_back(Route{std::move(method), split_path(pattern), std::move(handler), nullptr});
+  auto segments = split_path(pattern);
+  routes_.push_back(Route{std::move(method), std::move(segments), std::move(pattern), std::move(handler), nullptr});
 }
 
 void Router::add_async(std::string method, std::string pattern, AsyncRouteHandler handler) {
-  routes_.push_back(Route{std::move(method), split_path(pattern), nullptr, std::move(handler)});
+  auto segments = split_path(pattern);
+  routes_.push_back(Route{std::move(method), std::move(segments), std::move(pattern), nullptr, std::move(handler)});
+}
+
+void Router::name_api(std::string prefix, std::string api) {
+  if (prefix.empty()) {
+    default_api_ = std::move(api);
+  } else {
+    api_prefixes_.emplace_back(std::move(prefix), std::move(api));
+  }
 }
 
 void Router::add_prefix_errors(std::string prefix, PrefixErrors errors) {
@@ -50,7 +62,8 @@ void Router::add_prefix_errors(std::string prefix, PrefixErrors errors) {
 }
 
 void Router::add_prefix_handler(std::string prefix, RouteHandler handler) {
-  prefix_handlers_.emplace_back(std::move(prefix), Route{"*", {}, std::move(handler), nullptr});
+  std::string pattern = prefix + "/*";
+  prefix_handlers_.emplace_back(std::move(prefix), Route{"*", {}, std::move(pattern), std::move(handler), nullptr});
 }
 
 namespace {
@@ -58,6 +71,38 @@ bool under(std::string_view path, std::string_view prefix) {
   return path.starts_with(prefix) && (path.size() == prefix.size() || path[prefix.size()] == '/');
 }
 }  // namespace
+
+const std::string& Router::api_of(std::string_view path) const {
+  const std::string* best = &default_api_;
+  std::size_t longest = 0;
+  for (const auto& [prefix, api] : api_prefixes_) {
+    if (prefix.size() > longest && under(path, prefix)) {
+      best = &api;
+      longest = prefix.size();
+    }
+  }
+  return *best;
+}
+
+net::Responder Router::observed(net::Responder respond, const std::string& api, const std::string& route) const {
+  static auto& requests = metrics::registry().counter("herald_http_requests_total",
+                                                      "HTTP requests answered, by API, route pattern and status.",
+                                                      {"api", "route", "status"});
+  static auto& latency = metrics::registry().histogram(
+      "herald_http_request_duration_seconds",
+      "Time from a request's arrival at the router to its response being made, by API and route pattern.",
+      {"api", "route"}, metrics::latency_buckets());
+  const auto started = std::chrono::steady_clock::now();
+  return net::Responder([respond = std::move(respond), started, &api, &route](net::ResponseMaker make) {
+    respond.later([make = std::move(make), started, &api, &route] {
+      net::Response response = make();
+      const std::chrono::duration<double> took = std::chrono::steady_clock::now() - started;
+      latency.with({api, route}).observe(took.count());
+      requests.with({api, route, std::to_string(response.status)}).inc();
+      return response;
+    });
+  });
+}
 
 const PrefixErrors* Router::prefix_errors(std::string_view path) const {
   for (const auto& [prefix, errors] : prefix_errors_) {
@@ -135,12 +180,17 @@ net::Response Router::dispatch(const net::Request& request) const {
   return guarded(request.path, internal_error, future.get());
 }
 
-void Router::handle(net::Request&& request, net::Responder respond) {
+void Router::handle(net::Request&& request, net::Responder raw_respond) {
+  static const std::string kUnmatched = "unmatched";
   auto found = find(request);
-  if (auto* response = std::get_if<net::Response>(&found)) return respond(std::move(*response));
+  const std::string& api = api_of(request.path);
+  if (auto* response = std::get_if<net::Response>(&found)) {
+    return observed(std::move(raw_respond), api, kUnmatched)(std::move(*response));
+  }
   // Named, not a structured binding: clang-tidy 14 (lint.clang_tidy) cannot capture bindings.
   const auto& hit = std::get<0>(found);
   const Route* route = hit.first;
+  net::Responder respond = observed(std::move(raw_respond), api, route->pattern);
   const PathParams& params = hit.second;
   const InternalError internal_error = errors_.internal_error;
   if (route->handler) {

@@ -12,6 +12,9 @@
 // RouterErrors, which the wiring takes from an API's errors module (cli/serve.cc: GOV.UK's), so
 // the router picks no status itself. Routes are registered before serving starts; thread-safe
 // after that.
+// Every request handled is counted (herald_http_requests_total by api, route pattern and status)
+// and timed (herald_http_request_duration_seconds, until its response is made); the api label
+// comes from name_api's prefixes.
 
 #include <any>
 #include <functional>
@@ -70,6 +73,9 @@ class Router {
   // Every request under `prefix`, whatever its method and path, goes to `handler` (a synchronous
   // route of its own, before any other): an API that routes itself (NHS Notify's sandbox).
   void add_prefix_handler(std::string prefix, RouteHandler handler);
+  // Requests under `prefix` ("/v2" covers "/v2" and "/v2/...") are of this API in the metrics;
+  // the empty prefix names the default (else "other"). The longest matching prefix wins.
+  void name_api(std::string prefix, std::string api);
   // net::Handler.
   void handle(net::Request&& request, net::Responder respond);
   // Synchronous dispatch on the caller's thread (tests).
@@ -79,6 +85,7 @@ class Router {
   struct Route {
     std::string method;
     std::vector<std::string> segments;
+    std::string pattern;               // as registered: the metrics' route label
     RouteHandler handler;              // set for synchronous routes
     AsyncRouteHandler async_handler;  // set for asynchronous routes
   };
@@ -90,6 +97,12 @@ class Router {
   RouterErrors errors_;
   std::vector<std::pair<std::string, PrefixErrors>> prefix_errors_;
   std::vector<std::pair<std::string, Route>> prefix_handlers_;
+  std::string default_api_ = "other";
+  std::vector<std::pair<std::string, std::string>> api_prefixes_;
+  // The API a path belongs to, for the metrics.
+  const std::string& api_of(std::string_view path) const;
+  // `respond`, counting and timing the response when it is made.
+  net::Responder observed(net::Responder respond, const std::string& api, const std::string& route) const;
   std::unique_ptr<ThreadPool> pool_;
 };
 

@@ -283,6 +283,9 @@ int run_backup_create(const std::string& config_path, const std::string& file) {
                                    {{"file", fs::absolute(file).string()}, {"kek_id", kek_id},
                                     {"plaintext_bytes", std::to_string(size)}}});
   if (!recorded) return fail(recorded.error());
+  // For monitoring (herald_backup_last_timestamp_seconds) and `herald config check`.
+  if (auto marked = context->store->set_mark("backup.created", SystemClock().now()); !marked)
+    return fail(marked.error());
   std::cout << "backup written to " << file << " (" << size << " bytes of data, key wrapped under " << kek_id << ")\n";
   return 0;
 }
@@ -307,6 +310,13 @@ int run_backup_verify(const std::string& config_path, const std::string& file) {
   if (!database_header_ok) return fail(data_loss("backup " + file + ": the database section is not a SQLite database"));
   std::cout << "backup " << file << " is intact: made " << format_timestamp(header->created) << ", schema "
             << header->schema_version << ", " << database_bytes << " bytes of database, key under " << header->kek_id << "\n";
+  // Marked in the store, for monitoring (herald_backup_last_verified_timestamp_seconds); a backup
+  // checked away from its store (no database here) is still verified, only not marked.
+  if (auto context = open_context(std::move(*config)); context) {
+    if (auto marked = context->store->set_mark("backup.verified", SystemClock().now()); !marked) {
+      std::cerr << "herald: the verification could not be marked in the store: " << marked.error().message << "\n";
+    }
+  }
   return 0;
 }
 

@@ -238,6 +238,35 @@ Result<void> check_sms_provider_secrets(const Config& config) {
   return ok();
 }
 
+namespace {
+
+// Keys whose names say they hold a secret, written in the file itself rather than named by an
+// _env or _file key (`herald config check` reports them; Herald reads none of them).
+void find_inline_secrets(const toml::table& table, const std::string& at, std::vector<std::string>& out) {
+  for (const auto& [key, value] : table) {
+    const std::string name = at.empty() ? std::string(key.str()) : at + "." + std::string(key.str());
+    if (const auto* inner = value.as_table()) {
+      find_inline_secrets(*inner, name, out);
+      continue;
+    }
+    if (const auto* items = value.as_array()) {
+      for (const auto& item : *items) {
+        if (const auto* inner = item.as_table()) find_inline_secrets(*inner, name, out);
+      }
+      continue;
+    }
+    const std::string_view leaf = key.str();
+    const bool secret_name = leaf.find("password") != std::string_view::npos ||
+                             leaf.find("secret") != std::string_view::npos ||
+                             leaf.find("api_key") != std::string_view::npos || leaf == "token" ||
+                             leaf.ends_with("_token") || leaf == "pin" || leaf.ends_with("_pin");
+    const bool named_elsewhere = leaf.ends_with("_env") || leaf.ends_with("_file");
+    if (secret_name && !named_elsewhere && leaf != "pkcs11_token") out.push_back(name);
+  }
+}
+
+}  // namespace
+
 Result<Config> load_config(const std::string& path) {
   toml::table t;
   try {  // toml++ reports parse errors as exceptions: caught here, where they enter (rule 3)
@@ -249,12 +278,26 @@ Result<Config> load_config(const std::string& path) {
   const std::filesystem::path base = std::filesystem::absolute(path).parent_path();
   Config c;
   c.path = path;
+  find_inline_secrets(t, "", c.inline_secret_keys);
   c.email_domain = get<std::string>(t, "email.domain", c.email_domain);
   read_server(t, base, c);
   c.admin.address = get<std::string>(t, "admin.address", c.admin.address);
   const std::int64_t admin_port = get<std::int64_t>(t, "admin.port", c.admin.port);
   if (admin_port < 0 || admin_port > 65535) return invalid_argument("config " + path + ": admin.port must be 0-65535");
   c.admin.port = static_cast<std::uint16_t>(admin_port);
+  c.metrics.enabled = get<bool>(t, "metrics.enabled", c.metrics.enabled);
+  c.metrics.address = get<std::string>(t, "metrics.address", c.metrics.address);
+  const std::int64_t metrics_port =
+      get<std::int64_t>(t, "metrics.port", c.server.port == 0 || c.server.port > 65533 ? 0 : c.server.port + 2);
+  if (metrics_port < 0 || metrics_port > 65535) {
+    return invalid_argument("config " + path + ": metrics.port must be 0-65535");
+  }
+  c.metrics.port = static_cast<std::uint16_t>(metrics_port);
+  c.metrics.max_backlog_seconds = get<std::int64_t>(t, "metrics.max_backlog_seconds", c.metrics.max_backlog_seconds);
+  c.metrics.min_free_disk_mb = get<std::int64_t>(t, "metrics.min_free_disk_mb", c.metrics.min_free_disk_mb);
+  if (c.metrics.max_backlog_seconds < 0 || c.metrics.min_free_disk_mb < 0) {
+    return invalid_argument("config " + path + ": metrics.max_backlog_seconds and min_free_disk_mb must be 0 or more");
+  }
   c.admin.public_url = get<std::string>(t, "admin.public_url", "");
   if (!c.admin.public_url.empty() &&
       (!c.admin.public_url.starts_with("https://") || !c.admin.public_url.ends_with("/"))) {
@@ -423,6 +466,14 @@ std::string default_config_text(std::uint16_t port, std::uint16_t smtp_port, con
          std::to_string(port == 0 || port == 65535 ? 0 : port + 1) +
          "\n"
          "# public_url = \"https://admin.notify.example.org/\"\n\n"
+         "[metrics]\n# /health/live, /health/ready and /metrics (Prometheus) on every role, loopback unless\n"
+         "# you change it: this port for serve's role all, the next three for --role api, worker, admin.\n"
+         "# Readiness fails when an email or text has waited longer than max_backlog_seconds.\n"
+         "address = \"127.0.0.1\"\n"
+         "port = " +
+         std::to_string(port == 0 || port > 65533 ? 0 : port + 2) +
+         "\n"
+         "max_backlog_seconds = 900\nmin_free_disk_mb = 512\n\n"
          "[store]\n" +
          store_lines +
          "# Under load, wait up to this long for more writes to share a commit (0: never).\n"

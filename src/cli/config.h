@@ -108,9 +108,22 @@ struct AdminConfig {
   }
 };
 
+// The operations listener ([metrics]): /health/live, /health/ready and /metrics, on every role,
+// loopback unless configured (HTTPS with the server's certificate).
+struct MetricsConfig {
+  bool enabled = true;
+  std::string address = "127.0.0.1";
+  // Role all's port (default: the API's port + 2, 0 when that is 0); roles api, worker and admin
+  // take the next three (8446, 8447, 8448 by default).
+  std::uint16_t port = 8445;
+  std::int64_t max_backlog_seconds = 900;  // /health/ready fails past this (0: not checked)
+  std::int64_t min_free_disk_mb = 512;
+};
+
 struct Config {
   std::string path;  // of the file itself
   AdminConfig admin;
+  MetricsConfig metrics;
   NhsConfig nhs;
   NhsPlatformConfig nhs_platform;
   NhsAppConfig nhs_app;
@@ -148,6 +161,9 @@ struct Config {
   std::size_t delivery_connections = 4;  // relay connections, one delivery thread each
   std::string log_level = "info";
   bool store_plaintext_for_test = false;  // honoured only with HERALD_TESTING=1
+  // Keys of the file whose names say they hold a secret written inline (never read: secrets come
+  // from the environment or files); `herald config check` reports them.
+  std::vector<std::string> inline_secret_keys;
 };
 
 Result<Config> load_config(const std::string& path);

@@ -13,6 +13,7 @@
 
 #include "cli/build_info.h"
 #include "cli/commands.h"
+#include "cli/config_check.h"
 #include "crypto/secret.h"
 
 namespace {
@@ -490,6 +491,13 @@ int main(int argc, char** argv) {
                    "view, send, manage_templates, manage_api_keys, manage_team, manage_settings")
       ->delimiter(',');
 
+  auto* config_cmd = app.add_subcommand("config", "the installation against Herald's hardening baseline");
+  config_cmd->require_subcommand(1);
+  bool config_json = false;
+  auto* config_check = config_cmd->add_subcommand(
+      "check", "TLS, listeners, secrets' files, backups, keys, audit; exit 1 on any high finding");
+  config_check->add_flag("--json", config_json, "the report as JSON");
+
   auto* demographics_cmd = app.add_subcommand("demographics", "recipients' records for NHS-number lookups");
   demographics_cmd->require_subcommand(1);
   std::string demographics_file;
@@ -583,6 +591,7 @@ int main(int argc, char** argv) {
   if (*nhs_client_create) return run_nhs_client_create(config, nhs);
   if (*nhs_client_set) return run_nhs_client_set(config, nhs_client_id, nhs);
   if (*nhs_client_list) return run_nhs_client_list(config);
+  if (*config_check) return run_config_check(config, config_json);
   if (*demographics_import) return run_demographics_import(config, demographics_file);
   if (*nhs_callback_add) return run_nhs_callback_add(config, callback);
   if (*nhs_callback_list) return run_nhs_callback_list(config, callback.client);

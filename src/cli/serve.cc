@@ -6,8 +6,14 @@
 
 #include <signal.h>
 
+#include <unistd.h>
+
+#include <algorithm>
+#include <atomic>
+#include <filesystem>
 #include <fstream>
 #include <iostream>
+#include <map>
 
 #include "api/admin/handlers.h"
 #include "api/documents/download.h"
@@ -16,14 +22,19 @@
 #include "api/nhs_v1/errors.h"
 #include "api/nhs_v1/handlers.h"
 #include "api/nhs_v1/sandbox.h"
+#include "api/ops/openapi.h"
+#include "api/ops/routes.h"
 #include "api/providers/nhs_app_receipts.h"
 #include "api/providers/sms_receipts.h"
 #include "api/router.h"
 #include "api/unsubscribe/unsubscribe.h"
+#include "cli/build_info.h"
 #include "cli/commands.h"
+#include "cli/config_check.h"
 #include "cli/context.h"
 #include "cli/sms_providers.h"
 #include "core/log.h"
+#include "core/metrics.h"
 #include "core/periodic.h"
 #include "crypto/jwk.h"
 #include "crypto/secret.h"
@@ -53,6 +64,7 @@
 #include "net/http_client.h"
 #include "net/https_server.h"
 #include "ops/key_check.h"
+#include "ops/monitoring.h"
 #include "ops/retention.h"
 
 namespace herald::cli {
@@ -119,6 +131,30 @@ Result<std::unique_ptr<net::HttpsServer>> start_api(const Config& config, api::R
         }
         return api::govuk_v2::malformed_request(status, message);
       });
+}
+
+// The operations listener's port for a role: [metrics] port for role all, and the next three for
+// api, worker and admin, so that the three role units of one machine (one configuration) do not
+// collide. 0 stays 0 (a free port).
+std::uint16_t metrics_port_for(std::uint16_t port, const std::string& role) {
+  if (port == 0) return 0;
+  const int offset = role == "api" ? 1 : role == "worker" ? 2 : role == "admin" ? 3 : 0;
+  return static_cast<std::uint16_t>(std::min(65535, port + offset));
+}
+
+// This node's name in the store's heartbeat marks: the host and the role, stable across restarts.
+std::string node_name(const std::string& role) {
+  char host[256] = {};
+  if (::gethostname(host, sizeof host - 1) != 0) host[0] = '\0';
+  return std::string(host[0] != '\0' ? host : "unknown") + "/" + role;
+}
+
+// A path on the disk that holds this node's data: the SQLite database's directory, else the
+// configuration's (PostgreSQL keeps the data elsewhere; the checkpoint file and keyring are here).
+std::string data_disk_path(const Config& config) {
+  const std::string file = config.store_url.empty() ? config.database_path : config.path;
+  const std::string dir = std::filesystem::absolute(file).parent_path().string();
+  return dir.empty() ? "." : dir;
 }
 
 }  // namespace
@@ -249,12 +285,19 @@ int run_serve(const ServeOptions& options) {
     nhs_callbacks = std::make_unique<delivery::NhsCallbackSender>(*context->store, clock, config.nhs.callbacks);
   }
   api::Router router(config.api_threads, api::govuk_v2::router_errors());
+  router.name_api("/v2", "govuk_v2");
+  if (!config.nhs.prefix.empty()) router.name_api(config.nhs.prefix, "nhs_v1");
+  router.name_api("/oauth2", "nhs_v1");
   security::AuthFailureTally auth_failures;
-  api::govuk_v2::register_routes(router, {authenticator, notifications, templates, received_texts, letters, clock, config.public_url,
-                                          api::govuk_v2::Prices{config.sms.rate_in_pounds, config.letters.prices},
-                                          [&auth_failures](std::string_view reason, std::string_view source) {
-                                            auth_failures.note(reason, source);
-                                          }});
+  auto& auth_failure_count = metrics::registry().counter(
+      "herald_auth_failures_total", "Requests refused for their credentials, by API and reason.", {"api", "reason"});
+  api::govuk_v2::register_routes(
+      router, {authenticator, notifications, templates, received_texts, letters, clock, config.public_url,
+               api::govuk_v2::Prices{config.sms.rate_in_pounds, config.letters.prices},
+               [&auth_failures, &auth_failure_count](std::string_view reason, std::string_view source) {
+                 auth_failures.note(reason, source);
+                 auth_failure_count.with({"govuk_v2", reason}).inc();
+               }});
   // NHS Notify's API and its token endpoint. Clients' JWKS URLs are fetched under the callbacks'
   // outbound rules (public addresses only unless allowed, verified TLS, timeouts).
   domain::nhs::NhsClients nhs_clients(*context->store, clock);
@@ -276,16 +319,20 @@ int run_serve(const ServeOptions& options) {
     api::nhs_v1::register_sandbox_routes(router, {clock, config.nhs.prefix, config.public_url});
     log::warn("nhs.sandbox_mode", {{"prefix", config.nhs.prefix}});
   } else {
-    api::nhs_v1::register_routes(router, {nhs_tokens, nhs_clients, nhs_messages, nhs_limits, clock, config.nhs.prefix,
-                                          "/oauth2/token", config.nhs.token_url, config.public_url,
-                                          [&auth_failures](std::string_view reason, std::string_view source) {
-                                            auth_failures.note(reason, source);
-                                          }});
+    api::nhs_v1::register_routes(
+        router, {nhs_tokens, nhs_clients, nhs_messages, nhs_limits, clock, config.nhs.prefix, "/oauth2/token",
+                 config.nhs.token_url, config.public_url,
+                 [&auth_failures, &auth_failure_count](std::string_view reason, std::string_view source) {
+                   auth_failures.note(reason, source);
+                   auth_failure_count.with({"nhs_v1", reason}).inc();
+                 }});
   }
   // The NHS App's receipts for in-app messages (source address and/or credentials checked).
   api::providers::register_nhs_app_receipt_routes(router, *context->store, clock,
                                                   {config.nhs_app.receipt_path, config.nhs_app.receipt_sources,
                                                    config.nhs_app.receipt_username, config.nhs_app.receipt_password});
+  // The APIs' OpenAPI documents, on the same listener.
+  api::ops::register_openapi_routes(router);
   // Download pages of files sent by email, on the same listener.
   api::documents::register_routes(router, {notifications.documents(), notifications.lookups(), clock});
   // The hosted unsubscribe links of emails whose template asks for one, likewise.
@@ -298,7 +345,8 @@ int run_serve(const ServeOptions& options) {
         router, {notifications, received_texts, clock, {kinds.begin(), kinds.end()}, std::move(receipts), nullptr});
   }
   // Every interval: refused authentications into the audit log, then the chain head signed.
-  auto flush_audit = [&context, &auth_failures, &clock] {
+  std::atomic<std::int64_t> last_checkpoint_us{0};  // when the last checkpoint pass succeeded (0: none yet)
+  auto flush_audit = [&context, &auth_failures, &clock, &last_checkpoint_us] {
     const Timestamp now = clock.now();
     if (auto events = auth_failures.drain(); !events.empty()) {
       if (auto recorded = context->audit->record_all(std::move(events), now); !recorded) {
@@ -307,6 +355,8 @@ int run_serve(const ServeOptions& options) {
     }
     if (auto checkpointed = context->audit->checkpoint(now); !checkpointed) {
       log::error("audit.checkpoint_failed", {{"error", checkpointed.error().message}});
+    } else {
+      last_checkpoint_us = to_micros(now);
     }
   };
   std::unique_ptr<net::HttpsServer> server;
@@ -352,6 +402,52 @@ int run_serve(const ServeOptions& options) {
       return 1;
     }
     admin_server = std::move(*started);
+  }
+  // The operations listener ([metrics]), on every role: health for load balancers and
+  // orchestrators, figures for Prometheus.
+  ops::Monitoring monitoring(*context->store, *context->keys, clock,
+                             {node_name(options.role), data_disk_path(config),
+                              static_cast<std::uint64_t>(config.metrics.min_free_disk_mb) << 20,
+                              config.audit_checkpoint_path, std::chrono::seconds(config.metrics.max_backlog_seconds)},
+                             [&last_checkpoint_us]() -> std::optional<Timestamp> {
+                               const std::int64_t us = last_checkpoint_us;
+                               return us == 0 ? std::nullopt : std::optional<Timestamp>(from_micros(us));
+                             });
+  auto collector = metrics::registry().add_collector([&monitoring](metrics::Writer& out) {
+    out.family("herald_build_info", "Herald's version and the commit it was built from (always 1).", "gauge");
+    out.sample({{"version", kBuildInfo.version}, {"commit", kBuildInfo.commit}}, 1);
+    monitoring.collect(out);
+  });
+  api::Router ops_router(1, api::ops::router_errors());
+  ops_router.name_api("", "ops");
+  api::ops::register_routes(ops_router,
+                            {[&monitoring] {
+                               std::vector<api::ops::HealthCheck> checks;
+                               for (auto& check : monitoring.ready()) {
+                                 checks.push_back({std::move(check.name), check.passed, std::move(check.detail)});
+                               }
+                               return checks;
+                             },
+                             [] { return metrics::registry().render(); }});
+  std::unique_ptr<net::HttpsServer> ops_server;
+  if (config.metrics.enabled) {
+    net::ServerOptions ops_options = config.server;
+    ops_options.address = config.metrics.address;
+    ops_options.port = metrics_port_for(config.metrics.port, options.role);
+    ops_options.threads = 1;
+    ops_options.max_connections = 64;
+    ops_options.max_connections_per_source = 32;
+    auto started = net::HttpsServer::start(
+        ops_options,
+        [&ops_router](net::Request&& request, net::Responder respond) {
+          ops_router.handle(std::move(request), std::move(respond));
+        },
+        [](int status, std::string_view, std::string_view) { return api::ops::protocol_error(status); });
+    if (!started) {
+      log::error("serve.start_failed", {{"error", "metrics listener: " + started.error().message}});
+      return 1;
+    }
+    ops_server = std::move(*started);
   }
   if (worker) worker->start();
   if (callbacks) callbacks->start();
@@ -456,32 +552,67 @@ int run_serve(const ServeOptions& options) {
           }
         });
   }
+  // The configuration against the hardening baseline, at start and daily: a security event (the
+  // audit log, the log, herald_config_findings) whenever something is found.
+  auto config_check_job = std::make_unique<Periodic>("config-check", std::chrono::hours(24), [&context, &clock] {
+    static auto& findings = metrics::registry().gauge(
+        "herald_config_findings", "Findings of the last configuration check (herald config check), by severity.",
+        {"severity"});
+    const auto checks = check_configuration(context->config, &*context, "", clock.now(), ::geteuid());
+    std::map<Severity, int> counts{{Severity::kHigh, 0}, {Severity::kMedium, 0}, {Severity::kLow, 0}};
+    for (const auto& check : checks) {
+      if (check.passed) continue;
+      ++counts[check.severity];
+      log::warn("config.finding", {{"check", check.id},
+                                   {"severity", severity_name(check.severity)},
+                                   {"found", check.found},
+                                   {"fix", check.fix}});
+    }
+    for (const auto& [severity, count] : counts) findings.with({severity_name(severity)}).set(count);
+    if (counts[Severity::kHigh] + counts[Severity::kMedium] + counts[Severity::kLow] == 0) return;
+    security::AuditEvent event{"system:config-check",
+                               "security.config_findings",
+                               {{"high", std::to_string(counts[Severity::kHigh])},
+                                {"medium", std::to_string(counts[Severity::kMedium])},
+                                {"low", std::to_string(counts[Severity::kLow])}}};
+    if (auto recorded = context->audit->record(std::move(event), clock.now()); !recorded) {
+      log::error("audit.write_failed", {{"error", recorded.error().message}});
+    }
+  });
   auto audit_job = std::make_unique<Periodic>("audit", std::chrono::seconds(config.audit_checkpoint_seconds), flush_audit);
   const std::string port = server ? std::to_string(server->port()) : "none";
   const std::string admin_port = admin_server ? std::to_string(admin_server->port()) : "none";
+  const std::string metrics_port = ops_server ? std::to_string(ops_server->port()) : "none";
   log::info("serve.started", {{"role", options.role},
                               {"address", config.server.address},
                               {"port", port},
                               {"admin_address", config.admin.address},
-                              {"admin_port", admin_port}});
+                              {"admin_port", admin_port},
+                              {"metrics_address", config.metrics.address},
+                              {"metrics_port", metrics_port}});
   if (admin_server) {
     log::info("serve.admin_url", {{"url", config.admin.url(admin_server->port())}});
     // Beside the ready file, first: tests read the admin port from it.
     if (!options.ready_file.empty()) std::ofstream(options.ready_file + ".admin") << admin_port << "\n";
   }
+  if (ops_server && !options.ready_file.empty()) std::ofstream(options.ready_file + ".metrics") << metrics_port << "\n";
   if (!options.ready_file.empty()) std::ofstream(options.ready_file) << port << "\n";
 
   std::vector<net::HttpsServer*> listeners;
   if (server) listeners.push_back(server.get());
   if (admin_server) listeners.push_back(admin_server.get());
+  if (ops_server) listeners.push_back(ops_server.get());
   const int signal_number = wait_for_stop(options.config_path, listeners);
   log::info("serve.stopping", {{"signal", std::to_string(signal_number)}});
   retention.reset();
+  config_check_job.reset();
   letter_reports.reset();
   nhs_cascade_job.reset();
   jobs_job.reset();
   if (server) server->stop();
   if (admin_server) admin_server->stop();
+  if (ops_server) ops_server->stop();
+  collector.reset();
   audit_job.reset();
   flush_audit();  // what the last requests refused, and a final checkpoint
   if (worker) worker->stop();

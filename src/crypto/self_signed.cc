@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include <cstdio>
+#include <ctime>
 #include <memory>
 
 #include "crypto/random.h"
@@ -74,6 +75,47 @@ Result<void> write_self_signed_certificate(const std::string& cert_path,
     return unavailable("cannot write certificate file " + cert_path);
   }
   return ok();
+}
+
+namespace {
+
+std::string name_line(const X509_NAME* name) {
+  std::unique_ptr<BIO, decltype(&BIO_free)> bio(BIO_new(BIO_s_mem()), &BIO_free);
+  if (!bio || X509_NAME_print_ex(bio.get(), name, 0, XN_FLAG_RFC2253) < 0) return "";
+  char* data = nullptr;
+  const long size = BIO_get_mem_data(bio.get(), &data);
+  return size > 0 ? std::string(data, static_cast<std::size_t>(size)) : "";
+}
+
+Result<Timestamp> time_of(const ASN1_TIME* time) {
+  std::tm parts{};
+  if (ASN1_TIME_to_tm(time, &parts) != 1) return invalid_argument("unreadable certificate time");
+  return Timestamp(std::chrono::duration_cast<Duration>(std::chrono::seconds(timegm(&parts))));
+}
+
+}  // namespace
+
+Result<CertificateFacts> read_certificate(const std::string& pem_path) {
+  std::unique_ptr<FILE, FileClose> file(std::fopen(pem_path.c_str(), "re"));
+  if (!file) return unavailable("cannot read certificate " + pem_path);
+  std::unique_ptr<X509, X509Free> cert(PEM_read_X509(file.get(), nullptr, nullptr, nullptr));
+  if (!cert) return invalid_argument(pem_path + " holds no PEM certificate");
+  CertificateFacts facts;
+  facts.subject = name_line(X509_get_subject_name(cert.get()));
+  facts.issuer = name_line(X509_get_issuer_name(cert.get()));
+  auto from = time_of(X509_get0_notBefore(cert.get()));
+  if (!from) return from.error();
+  auto until = time_of(X509_get0_notAfter(cert.get()));
+  if (!until) return until.error();
+  facts.not_before = *from;
+  facts.not_after = *until;
+  EVP_PKEY* key = X509_get0_pubkey(cert.get());
+  if (key != nullptr) {
+    facts.key_type = EVP_PKEY_get0_type_name(key) != nullptr ? EVP_PKEY_get0_type_name(key) : "";
+    facts.key_bits = EVP_PKEY_get_bits(key);
+    facts.self_signed = X509_check_issued(cert.get(), cert.get()) == X509_V_OK && X509_verify(cert.get(), key) == 1;
+  }
+  return facts;
 }
 
 }  // namespace herald::crypto

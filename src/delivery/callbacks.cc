@@ -2,6 +2,7 @@
 
 #include "core/json.h"
 #include "core/log.h"
+#include "core/metrics.h"
 #include "core/thread_name.h"
 #include "crypto/secret.h"
 
@@ -87,6 +88,18 @@ void CallbackSender::run() {
   }
 }
 
+namespace {
+// Each callback attempt's result, for the metrics.
+void count_callback(const char* kind, const char* next) {
+  static auto& attempts = metrics::registry().counter(
+      "herald_callback_attempts_total",
+      "GOV.UK callback attempts by kind (delivery_status, inbound_sms) and what follows (sent, retry, dead).",
+      {"kind", "result"});
+  attempts.with({kind, next}).inc();
+}
+const char* next_name(bool dead, bool retry) { return dead ? "dead" : retry ? "retry" : "sent"; }
+}  // namespace
+
 Result<int> CallbackSender::run_once() {
   auto claimed = queue_.claim_callbacks(options_.batch_size, clock_.now(), options_.lease);
   if (!claimed) return claimed.error();
@@ -94,6 +107,8 @@ Result<int> CallbackSender::run_once() {
     if (stopping_) break;  // re-claimed when the lease ends
     const Attempt attempt = post(record.service, store::CallbackKind::kDeliveryStatus, delivery_status_json(record),
                                  record.id.to_string(), record.callback_attempts);
+    count_callback("delivery_status",
+                   next_name(attempt.next == Attempt::Next::kDead, attempt.next == Attempt::Next::kRetry));
     auto done = attempt.next == Attempt::Next::kDead
                     ? queue_.kill_callback(record.id, clock_.now(), attempt.error)
                     : queue_.finish_callback(record.id, attempt.next == Attempt::Next::kRetry
@@ -109,6 +124,8 @@ Result<int> CallbackSender::run_once() {
     if (stopping_) break;
     const Attempt attempt = post(text.service, store::CallbackKind::kInboundSms, inbound_sms_json(text),
                                  text.id.to_string(), text.callback_attempts);
+    count_callback("inbound_sms",
+                   next_name(attempt.next == Attempt::Next::kDead, attempt.next == Attempt::Next::kRetry));
     auto done = attempt.next == Attempt::Next::kDead
                     ? queue_.kill_inbound_callback(text.id, clock_.now(), attempt.error)
                     : queue_.finish_inbound_callback(text.id, attempt.next == Attempt::Next::kRetry

@@ -6,6 +6,7 @@
 #include <cstring>
 
 #include "core/log.h"
+#include "core/metrics.h"
 #include "core/thread_name.h"
 #include "crypto/random.h"
 #include "crypto/secret.h"
@@ -273,6 +274,10 @@ Result<int> NhsCallbackSender::run_once() {
     const char* event = result.outcome == Outcome::kSent    ? "nhs_callback.sent"
                         : result.outcome == Outcome::kRetry ? "nhs_callback.retry"
                                                             : "nhs_callback.dead";
+    static auto& attempts =
+        metrics::registry().counter("herald_nhs_callback_attempts_total",
+                                    "NHS Notify callback attempts by what follows (sent, retry, dead).", {"result"});
+    attempts.with({std::string_view(event).substr(std::string_view("nhs_callback.").size())}).inc();
     log::write(result.outcome == Outcome::kDead ? log::Level::kWarn : log::Level::kInfo, event,
                {{"id", std::to_string(callback.id)},
                 {"message_id", callback.message_id},

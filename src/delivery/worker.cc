@@ -4,6 +4,7 @@
 #include <future>
 
 #include "core/log.h"
+#include "core/metrics.h"
 #include "core/thread_name.h"
 
 namespace herald::delivery {
@@ -16,6 +17,32 @@ void log_attempt(const store::NotificationRecord& record, const store::DeliveryO
                                  {"status", store::status_name(outcome.status)},
                                  {"detail", std::string(detail)}});
 }
+
+namespace {
+
+// What became of each attempt, for the metrics: the outcome's status by channel and provider, and
+// apart from it the retries and the notifications given up on (dead letters).
+void count_outcome(const std::vector<store::NotificationRecord>& claimed, const store::DeliveryOutcome& outcome) {
+  static auto& outcomes = metrics::registry().counter(
+      "herald_delivery_outcomes_total",
+      "Delivery attempts by channel, provider and the status they left (sending: handed over, awaiting a receipt).",
+      {"channel", "provider", "status"});
+  static auto& retries = metrics::registry().counter("herald_delivery_retries_total",
+                                                     "Attempts that failed and will be tried again.", {"channel"});
+  static auto& dead = metrics::registry().counter(
+      "herald_delivery_dead_letters_total", "Notifications given up on after their last attempt (technical failure).",
+      {"channel"});
+  const auto record = std::find_if(claimed.begin(), claimed.end(), [&](const auto& r) { return r.id == outcome.id; });
+  const char* channel = record == claimed.end() ? "unknown" : store::channel_name(record->type);
+  if (outcome.next_attempt_at) {
+    retries.with({channel}).inc();
+    return;
+  }
+  outcomes.with({channel, outcome.sent_by.value_or("none"), store::status_name(outcome.status)}).inc();
+  if (outcome.status == store::NotificationStatus::kTechnicalFailure) dead.with({channel}).inc();
+}
+
+}  // namespace
 
 DeliveryWorker::DeliveryWorker(store::NotificationStore& store, std::vector<Lane> lanes, const Clock& clock,
                                WorkerOptions options)
@@ -98,6 +125,7 @@ Result<int> DeliveryWorker::run_once(Lane& lane, int& limit) {
         return false;
       },
       [&](store::DeliveryOutcome outcome) {
+        count_outcome(*claimed, outcome);
         auto promise = std::make_shared<std::promise<Result<void>>>();
         recording.emplace_back(outcome.id.to_string(), promise->get_future());
         store_.record_outcome_async(std::move(outcome),

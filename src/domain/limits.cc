@@ -3,6 +3,8 @@
 #include <algorithm>
 #include <cmath>
 
+#include "core/metrics.h"
+
 namespace herald::domain {
 namespace {
 
@@ -117,6 +119,17 @@ Result<bool> Limits::take(const std::string& bucket, double capacity, double per
   });
 }
 
+namespace {
+metrics::Family<metrics::Counter>& refusals() {
+  static auto& family = metrics::registry().counter("herald_rate_limit_refusals_total",
+                                                    "Requests refused by a rate or daily limit, by limit and key type.",
+                                                    {"limit", "key_type"});
+  return family;
+}
+}  // namespace
+
+Limits::Limits(store::LimitCounters& store) : store_(store) { refusals(); }
+
 Result<void> Limits::check_rate(const Caller& caller, const store::ServiceRecord& service, Timestamp now,
                                 Blocking blocking) {
   const int rate = std::max(1, service.rate_limit);
@@ -125,6 +138,7 @@ Result<void> Limits::check_rate(const Caller& caller, const store::ServiceRecord
   auto spent = take(key, capacity, rate / 60.0, now, blocking);
   if (!spent) return spent.error();
   if (*spent) return ok();
+  refusals().with({"rate", store::key_type_name(caller.key_type)}).inc();
   return Error{ErrorCode::kResourceExhausted,
                "Exceeded rate limit for key type " + std::string(shown_key_type(caller.key_type)) + " of " +
                    std::to_string(rate) + " requests per 60 seconds",
@@ -143,6 +157,7 @@ Result<void> Limits::check_daily(const Caller& caller, const store::ServiceRecor
                         [&](std::int64_t want) { return store_.reserve_count(key, want, limit); });
   if (!available) return available.error();
   if (*available) return ok();
+  refusals().with({std::string("daily_") + daily_counter_name(counter), store::key_type_name(caller.key_type)}).inc();
   return Error{ErrorCode::kResourceExhausted,
                "Exceeded send limits (" + std::string(daily_counter_name(counter)) + ": " + std::to_string(limit) +
                    ") for today",

@@ -41,7 +41,8 @@ const char* daily_counter_name(DailyCounter counter);  // "email", "sms", "lette
 
 class Limits {
  public:
-  explicit Limits(store::LimitCounters& store) : store_(store) {}
+  // Declares its metric (herald_rate_limit_refusals_total), so that it is listed before any refusal.
+  explicit Limits(store::LimitCounters& store);
 
   // The per-minute token bucket of the service's key type (normal keys shown as LIVE):
   // capacity min(ceil(rate/3) + 1, 1000), refilled at rate/60 per second. kResourceExhausted

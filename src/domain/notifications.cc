@@ -4,6 +4,7 @@
 #include <array>
 
 #include "core/json.h"
+#include "core/metrics.h"
 #include "crypto/random.h"
 #include "domain/recipients/email_address.h"
 #include "domain/rendering/outgoing.h"
@@ -142,6 +143,10 @@ Result<AcceptedEmail> Notifications::send_email(const Caller& caller, EmailReque
 
 void Notifications::accepted(const Caller& caller, const store::NotificationRecord& record, Timestamp now,
                              bool international_sms) {
+  static auto& accepted_count = metrics::registry().counter(
+      "herald_notifications_accepted_total", "Notifications accepted (stored durably), by channel and key type.",
+      {"channel", "key_type"});
+  accepted_count.with({store::channel_name(record.type), store::key_type_name(caller.key_type)}).inc();
   count_daily(caller, record, now, international_sms);
   if (record.queued) queued();
 }

@@ -143,7 +143,9 @@ Request to_request(const http::request<http::string_body>& in, const std::string
   return out;
 }
 
-http::response<http::string_body> to_beast(Response&& in, unsigned version, bool keep_alive) {
+// `head`: the answer to a HEAD request, whose headers describe the body a GET would get but
+// which carries none (RFC 9110 9.3.2): a body there would be read as the next response.
+http::response<http::string_body> to_beast(Response&& in, unsigned version, bool keep_alive, bool head = false) {
   http::response<http::string_body> out{static_cast<http::status>(in.status), version};
   out.set(http::field::content_type, in.content_type);
   // Security headers on every response (SC-34).
@@ -154,6 +156,7 @@ http::response<http::string_body> to_beast(Response&& in, unsigned version, bool
   out.body() = std::move(in.body);
   out.keep_alive(keep_alive);
   out.prepare_payload();
+  if (head) out.body().clear();  // Content-Length stays that of the body a GET would get
   return out;
 }
 
@@ -349,8 +352,8 @@ struct HttpsServer::Impl {
     if (shrunk) ::malloc_trim(0);
   }
 
-  asio::awaitable<void> write(Session& s, Response&& response, unsigned version, bool keep_alive) {
-    auto out = to_beast(std::move(response), version, keep_alive);
+  asio::awaitable<void> write(Session& s, Response&& response, unsigned version, bool keep_alive, bool head = false) {
+    auto out = to_beast(std::move(response), version, keep_alive, head);
     beast::get_lowest_layer(s.stream).expires_after(options.request_timeout);
     co_await http::async_write(s.stream, out, kNoThrow);
   }
@@ -505,9 +508,10 @@ struct HttpsServer::Impl {
       s.busy = true;
       const unsigned version = message.version();
       const bool keep_alive = message.keep_alive();
+      const bool head = message.method() == http::verb::head;
       Response response = co_await async_handle(handler, to_request(message, remote), asio::use_awaitable);
       const bool keep = keep_alive && !stopping;
-      co_await write(s, std::move(response), version, keep);
+      co_await write(s, std::move(response), version, keep, head);
       s.busy = false;
       if (!keep) co_return;
     }

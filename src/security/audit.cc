@@ -122,6 +122,24 @@ Result<std::vector<crypto::AuditCheckpoint>> AuditLog::read_checkpoints() {
   return read_checkpoint_file(options_.checkpoint_path, false);
 }
 
+Result<CheckpointStatus> AuditLog::checkpoint_status() {
+  auto checkpoints = read_checkpoints();
+  if (!checkpoints) return checkpoints.error();
+  CheckpointStatus status;
+  std::int64_t after = 0;
+  if (!checkpoints->empty()) {
+    status.last_checkpoint = checkpoints->back().at;
+    after = checkpoints->back().seq;
+  }
+  HERALD_TRY(store_.read_audit(after, std::nullopt, [&](const crypto::AuditEntry& e) -> Result<void> {
+    if (e.action == crypto::kCheckpointRecordAction) return ok();
+    ++status.unchecked;
+    if (!status.oldest_unchecked || e.at < *status.oldest_unchecked) status.oldest_unchecked = e.at;
+    return ok();
+  }));
+  return status;
+}
+
 Result<std::optional<std::int64_t>> AuditLog::checkpoint(Timestamp now) {
   std::lock_guard lock(checkpoint_mutex_);
   std::optional<crypto::AuditEntry> head;

@@ -53,6 +53,13 @@ struct AuditVerification {
   std::vector<std::string> witnesses;
 };
 
+// How far the checkpoint file trails the chain (`herald config check`).
+struct CheckpointStatus {
+  std::optional<Timestamp> last_checkpoint;   // when the newest checkpoint in the file was signed
+  std::int64_t unchecked = 0;                 // entries after it, checkpoint records aside
+  std::optional<Timestamp> oldest_unchecked;  // the earliest of those
+};
+
 class AuditLog {
  public:
   AuditLog(store::AuditStore& store, AuditLogOptions options) : store_(store), options_(std::move(options)) {}
@@ -68,6 +75,8 @@ class AuditLog {
   // trusting every signing key of the keyring. Every checkpoint the chain records must be in one
   // of them.
   Result<AuditVerification> verify(const std::vector<AuditWitness>& witnesses = {});
+  // The checkpoint file's newest checkpoint against the chain.
+  Result<CheckpointStatus> checkpoint_status();
   // Entries at or after `since` as JSON Lines; returns how many.
   Result<std::int64_t> export_jsonl(std::optional<Timestamp> since, std::ostream& out);
 

@@ -380,9 +380,28 @@ def test_sigterm_finishes_in_flight_requests():
             assert status == 200, (notification_id, status, body)
 
 
+def test_head_answers_carry_no_body():
+    """A HEAD response has headers only (RFC 9110 9.3.2), errors included: a body would be read as
+    the next response on a kept-alive connection."""
+    with Workspace() as ws:
+        herald, key, _ = started(ws)
+        with tls_connect(herald) as s:
+            for path in ("/v2/notifications", "/comms/v1/messages/0000", "/no-such-path"):
+                s.sendall(("HEAD %s HTTP/1.1\r\nHost: localhost\r\n\r\n" % path).encode())
+                head = b""
+                while b"\r\n\r\n" not in head:
+                    head += s.recv(65536)
+                headers, extra = head.split(b"\r\n\r\n", 1)
+                assert extra == b"", (path, extra)
+                assert int(re.search(rb"(?i)content-length: *(\d+)", headers).group(1)) > 0, headers
+            # The same connection still reads the next answer from its first byte.
+            s.sendall(b"GET /_status HTTP/1.1\r\nHost: localhost\r\n\r\n")
+            assert s.recv(65536).startswith(b"HTTP/1.1 "), "desynchronised"
+
+
 if __name__ == "__main__":
     run_tests([test_tls_versions_and_headers, test_core_dumps_are_off, test_slow_client_is_told_408_and_cut_off,
                test_idle_and_request_timeouts_are_separate,
                test_malformed_requests_get_a_400_in_the_api_error_format, test_a_50_mb_body_gets_a_413_not_a_reset,
                test_descriptor_exhaustion_backs_off_logs_once_and_recovers, test_connections_from_one_address_are_capped,
-               test_sigterm_finishes_in_flight_requests])
+               test_sigterm_finishes_in_flight_requests, test_head_answers_carry_no_body])

@@ -203,7 +203,30 @@ def test_sighup_swaps_the_certificate_without_dropping_connections():
         herald.stop()
 
 
+def test_openapi_documents_are_served_as_built():
+    with Workspace() as ws:
+        sink = ws.track(SmtpSink(ws.dir))
+        herald = ws.track(Herald(HERALD, ws.dir, sink.port))
+        herald.start()
+        for name in ("govuk-notify-v2.yaml", "nhs-notify-v1.yaml"):
+            with connect(herald.port) as sock:
+                sock.sendall(("GET /openapi/%s HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n" % name).encode())
+                data = b""
+                while True:
+                    chunk = sock.recv(65536)
+                    if not chunk:
+                        break
+                    data += chunk
+            head, body = data.split(b"\r\n\r\n", 1)
+            assert head.startswith(b"HTTP/1.1 200"), head
+            assert b"content-type: application/yaml" in head.lower(), head
+            assert body == open(os.path.join(SOURCE, "docs", "openapi", name), "rb").read(), name
+            assert body.startswith(b"openapi: 3.1"), body[:40]
+        herald.stop()
+
+
 if __name__ == "__main__":
     run_tests([test_version_names_commit_date_and_libraries, test_root_is_refused_unless_allowed,
                test_bash_completion_offers_the_binarys_commands, test_init_makes_what_an_installed_config_names,
-               test_sighup_swaps_the_certificate_without_dropping_connections])
+               test_sighup_swaps_the_certificate_without_dropping_connections,
+               test_openapi_documents_are_served_as_built])

@@ -20,6 +20,8 @@ import sys
 import tempfile
 import time
 
+from openapi_check import check_response  # noqa: E402 (tests/tools is on the suites' sys.path)
+
 HERE = os.path.dirname(os.path.abspath(__file__))
 # The suites and benchmarks run as root in CI, and Herald refuses root unless told to (its files
 # would lock the service's own user out); test_service.py checks the refusal itself.
@@ -326,6 +328,19 @@ class Herald:
                                       "--ready-file", ready], env=self.env, stdout=self.log, stderr=self.log)
         port = wait_for_file(ready, proc=self.proc)
         self.port = None if port == "none" else int(port)  # none: a role without the API (admin, worker)
+        # The operations listener (/health/*, /metrics), written before the ready file.
+        metrics = ready + ".metrics"
+        self.metrics_port = int(open(metrics).read().strip()) if os.path.exists(metrics) else None
+
+    def ops_get(self, path):
+        """GET on the operations listener: (status, body text)."""
+        context = ssl.create_default_context(cafile=self.cert)
+        conn = http.client.HTTPSConnection("127.0.0.1", self.metrics_port, context=context, timeout=30)
+        conn.request("GET", path)
+        response = conn.getresponse()
+        body = response.read().decode()
+        conn.close()
+        return response.status, body
 
     def spawn_node(self, role="all", name="node", config=None):
         """Another `herald serve` on the same configuration (same keyring and database), or on
@@ -363,7 +378,11 @@ class Herald:
         self.proc = None
         return code
 
-    def request(self, method, path, key=None, body=None, token=None, headers=None):
+    def request(self, method, path, key=None, body=None, token=None, headers=None, validate=True):
+        """Returns (status, parsed JSON body, or the raw bytes when it is not JSON). Responses of
+        the GOV.UK Notify API (/v2/...) and of the NHS Notify API (its `[nhs] prefix`, and
+        /oauth2/token) are checked against docs/openapi/ (tests/tools/openapi_check.py), errors
+        too: a body that does not match raises AssertionError, unless validate=False."""
         context = ssl.create_default_context(cafile=self.cert)
         conn = http.client.HTTPSConnection("127.0.0.1", self.port, context=context, timeout=30)
         hdrs = dict(headers or {})
@@ -379,9 +398,18 @@ class Herald:
         raw = response.read()
         conn.close()
         try:
-            return response.status, json.loads(raw)
+            result = response.status, json.loads(raw)
         except ValueError:
-            return response.status, raw
+            result = response.status, raw
+        if validate:
+            import tomllib  # the NHS API's prefix, as this data directory's configuration sets it
+            try:
+                with open(self.config, "rb") as f:
+                    prefix = tomllib.load(f).get("nhs", {}).get("prefix", "/comms")
+            except (OSError, tomllib.TOMLDecodeError):
+                prefix = "/comms"
+            check_response(method, path, result[0], result[1], nhs_prefix=prefix)
+        return result
 
     def create_nhs_client(self, service_id, *options):
         """Registers an NHS Notify client with a new key pair; returns (api_key, kid, private key file)."""
