@@ -14,7 +14,7 @@ DEBIAN_PACKAGES := g++ cmake make pkg-config ccache libboost1.81-dev libssl-dev 
 	libphonenumber8 libprotobuf-dev libabsl-dev libcairo2-dev libpango1.0-dev libpoppler-cpp-dev \
 	libssh-dev openssh-server openssh-sftp-server faketime libargon2-dev libqrencode-dev \
 	dpkg-dev lintian systemd man-db adduser init-system-helpers util-linux mount strace \
-	prometheus python3-yaml python3-jsonschema
+	prometheus python3-yaml python3-jsonschema testssl.sh
 
 # libphonenumber's headers. Debian 12's libphonenumber-dev cannot be installed beside
 # libboost1.81-dev: it depends on libboost-thread-dev, i.e. Boost 1.74, whose headers would replace

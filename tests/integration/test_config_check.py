@@ -11,12 +11,11 @@ Usage: test_config_check.py /path/to/herald
 """
 import json
 import os
-import subprocess
 import sys
 import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "tools"))
-from harness import Herald, SmtpSink, Workspace, run_tests  # noqa: E402
+from harness import Herald, SmtpSink, Workspace, issue_certificate, make_ca, run_tests  # noqa: E402
 
 HERALD = sys.argv[1]
 
@@ -28,32 +27,6 @@ def check(herald):
     results = {c["id"]: c for c in report["checks"]}
     assert report["high"] == (code == 1) == any(c["result"] == "high" for c in report["checks"]), report
     return code, results
-
-
-def openssl(*args):
-    subprocess.run(["openssl", *args], check=True, capture_output=True)
-
-
-def make_ca(directory):
-    """A certificate authority of the test's own, and a server certificate for localhost from it."""
-    ca_key, ca_cert = os.path.join(directory, "ca-key.pem"), os.path.join(directory, "ca.pem")
-    openssl("req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes",
-            "-subj", "/CN=Herald test CA", "-days", "30", "-keyout", ca_key, "-out", ca_cert,
-            "-addext", "basicConstraints=critical,CA:TRUE", "-addext", "keyUsage=critical,keyCertSign,cRLSign")
-    return ca_key, ca_cert
-
-
-def issue(directory, ca_key, ca_cert, name, days):
-    key, csr, cert = (os.path.join(directory, name + suffix) for suffix in ("-key.pem", ".csr", ".pem"))
-    openssl("req", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes", "-subj", "/CN=localhost",
-            "-keyout", key, "-out", csr)
-    ext = os.path.join(directory, name + ".ext")
-    with open(ext, "w") as f:
-        f.write("subjectAltName=DNS:localhost,IP:127.0.0.1\nextendedKeyUsage=serverAuth\nbasicConstraints=CA:FALSE\n")
-    openssl("x509", "-req", "-in", csr, "-CA", ca_cert, "-CAkey", ca_key, "-CAcreateserial", "-days", str(days),
-            "-extfile", ext, "-out", cert)
-    os.chmod(key, 0o600)
-    return cert, key
 
 
 def test_each_check_fails_when_broken_and_passes_when_put_right():
@@ -78,12 +51,12 @@ def test_each_check_fails_when_broken_and_passes_when_put_right():
 
         # A certificate from a CA passes; one that expires within 14 days is high.
         ca_key, ca_cert = make_ca(ws.dir)
-        cert, key = issue(ws.dir, ca_key, ca_cert, "good", 200)
+        cert, key = issue_certificate(ws.dir, ca_key, ca_cert, "good", 200)
         herald.rewrite_config('[server]\ncertificate = "%s"\nprivate_key = "%s"' % (cert, key))
         _, results = check(herald)
         assert results["tls.certificate"]["result"] == "pass", results["tls.certificate"]
         assert "Herald test CA" in results["tls.certificate"]["found"]
-        cert, key = issue(ws.dir, ca_key, ca_cert, "expiring", 5)
+        cert, key = issue_certificate(ws.dir, ca_key, ca_cert, "expiring", 5)
         herald.rewrite_config('[server]\ncertificate = "%s"\nprivate_key = "%s"' % (cert, key))
         _, results = check(herald)
         assert results["tls.certificate"]["result"] == "high" and "expires in" in results["tls.certificate"]["found"]

@@ -476,6 +476,38 @@ class Workspace:
         return False
 
 
+# Certificates from a CA a test makes, so that TLS findings are about Herald, not a self-signed
+# certificate (tests/integration/test_config_check.py, tests/security/test_tls_scan.py).
+def openssl(*args):
+    subprocess.run(["openssl", *args], check=True, capture_output=True)
+
+
+def make_ca(directory):
+    """A certificate authority of the test's own (key, certificate), valid 30 days from now."""
+    ca_key, ca_cert = os.path.join(directory, "ca-key.pem"), os.path.join(directory, "ca.pem")
+    openssl("req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes",
+            "-subj", "/CN=Herald test CA", "-days", "30", "-keyout", ca_key, "-out", ca_cert,
+            "-addext", "basicConstraints=critical,CA:TRUE", "-addext", "keyUsage=critical,keyCertSign,cRLSign")
+    return ca_key, ca_cert
+
+
+def issue_certificate(directory, ca_key, ca_cert, name, days):
+    """A server certificate for localhost and 127.0.0.1 from `make_ca`'s CA: (certificate, key)."""
+    key, csr, cert = (os.path.join(directory, name + suffix) for suffix in ("-key.pem", ".csr", ".pem"))
+    openssl("req", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes", "-subj", "/CN=localhost",
+            "-keyout", key, "-out", csr)
+    ext = os.path.join(directory, name + ".ext")
+    with open(ext, "w") as f:
+        # Revocation pointers, as a real CA's certificates have (nothing fetches them in the tests).
+        f.write("subjectAltName=DNS:localhost,IP:127.0.0.1\nextendedKeyUsage=serverAuth\nbasicConstraints=CA:FALSE\n"
+                "crlDistributionPoints=URI:http://127.0.0.1:9/herald-test-ca.crl\n"
+                "authorityInfoAccess=OCSP;URI:http://127.0.0.1:9/ocsp\n")
+    openssl("x509", "-req", "-in", csr, "-CA", ca_cert, "-CAkey", ca_key, "-CAcreateserial", "-days", str(days),
+            "-extfile", ext, "-out", cert)
+    os.chmod(key, 0o600)
+    return cert, key
+
+
 def run_tests(tests):
     """Runs `tests`, or those whose names contain one of the comma-separated words of
     HERALD_TEST_FILTER (make test's runs at awkward moments take the time-sensitive ones)."""
