@@ -129,10 +129,8 @@ void check_listeners(const Config& config, std::vector<ConfigCheck>& out) {
 
 void check_files(const Config& config, unsigned running_user, std::vector<ConfigCheck>& out) {
   out.push_back(secret_file("files.config", config.path, running_user, true));
-  if (config.kek_source == "keyring") {
-    out.push_back(secret_file("files.keyring", config.keyring_path, running_user, false));
-  } else {
-    out.push_back(secret_file("files.keyring", config.keyring_path, running_user, false));
+  out.push_back(secret_file("files.keyring", config.keyring_path, running_user, false));  // audit signing keys too
+  if (config.kek_source == "pkcs11") {
     out.push_back(secret_file("files.pkcs11_pin", config.pkcs11_pin_file, running_user, false));
   }
   out.push_back(secret_file("files.tls_private_key", config.server.private_key_file, running_user, false));
