@@ -35,38 +35,30 @@ std::string labels_text(const std::vector<std::string>& names, const std::vector
   return text.empty() ? text : "{" + text + "}";
 }
 
-std::string escape_help(std::string_view help) {
+// Backslashes and newlines escaped, and double quotes too when `quotes` (label values; HELP text
+// keeps them).
+std::string escape_text(std::string_view text, bool quotes) {
   std::string out;
-  for (char c : help) {
+  out.reserve(text.size());
+  for (char c : text) {
     if (c == '\\') {
       out += "\\\\";
     } else if (c == '\n') {
       out += "\\n";
+    } else if (c == '"' && quotes) {
+      out += "\\\"";
     } else {
       out += c;
     }
   }
   return out;
 }
+
+std::string escape_help(std::string_view help) { return escape_text(help, false); }
 
 }  // namespace
 
-std::string escape_label_value(std::string_view value) {
-  std::string out;
-  out.reserve(value.size());
-  for (char c : value) {
-    if (c == '\\') {
-      out += "\\\\";
-    } else if (c == '"') {
-      out += "\\\"";
-    } else if (c == '\n') {
-      out += "\\n";
-    } else {
-      out += c;
-    }
-  }
-  return out;
-}
+std::string escape_label_value(std::string_view value) { return escape_text(value, true); }
 
 Histogram::Histogram(const std::vector<double>& bounds)
     : bounds_(bounds), buckets_(std::make_unique<std::atomic<std::uint64_t>[]>(bounds.size() + 1)) {

@@ -99,31 +99,25 @@ void Monitoring::collect(metrics::Writer& out) {
   out.family("herald_store_up", "Whether the last read of the store's figures succeeded (1) or failed (0).", "gauge");
   out.sample(figures ? 1 : 0);
   if (figures) {
-    out.family("herald_queue_waiting",
-               "Notifications Herald has yet to hand to a provider (queued, in flight or due again), by channel.",
-               "gauge");
-    for (store::Channel channel : store::kAllChannels) {
-      out.sample({{"channel", store::channel_name(channel)}},
-                 static_cast<double>(figures->channels[static_cast<std::size_t>(channel)].waiting));
-    }
-    out.family("herald_queue_retrying", "Waiting notifications with a failed delivery attempt behind them, by channel.",
-               "gauge");
-    for (store::Channel channel : store::kAllChannels) {
-      out.sample({{"channel", store::channel_name(channel)}},
-                 static_cast<double>(figures->channels[static_cast<std::size_t>(channel)].retrying));
-    }
-    out.family("herald_queue_oldest_age_seconds", "Age of the oldest waiting notification, by channel (0: none).",
-               "gauge");
-    for (store::Channel channel : store::kAllChannels) {
-      out.sample({{"channel", store::channel_name(channel)}},
-                 age(figures->channels[static_cast<std::size_t>(channel)].oldest, now));
-    }
-    out.family("herald_queue_awaiting_receipt",
-               "Notifications handed to a provider whose delivery receipt has not come yet, by channel.", "gauge");
-    for (store::Channel channel : store::kAllChannels) {
-      out.sample({{"channel", store::channel_name(channel)}},
-                 static_cast<double>(figures->channels[static_cast<std::size_t>(channel)].awaiting_receipt));
-    }
+    // One gauge per channel for each of the queue's figures.
+    const auto per_channel = [&](const char* name, const char* help, auto figure) {
+      out.family(name, help, "gauge");
+      for (store::Channel channel : store::kAllChannels) {
+        out.sample({{"channel", store::channel_name(channel)}},
+                   figure(figures->channels[static_cast<std::size_t>(channel)]));
+      }
+    };
+    per_channel("herald_queue_waiting",
+                "Notifications Herald has yet to hand to a provider (queued, in flight or due again), by channel.",
+                [](const store::ChannelQueue& q) { return static_cast<double>(q.waiting); });
+    per_channel("herald_queue_retrying",
+                "Waiting notifications with an attempt started (in flight, or due again after a failure), by channel.",
+                [](const store::ChannelQueue& q) { return static_cast<double>(q.retrying); });
+    per_channel("herald_queue_oldest_age_seconds", "Age of the oldest waiting notification, by channel (0: none).",
+                [now](const store::ChannelQueue& q) { return age(q.oldest, now); });
+    per_channel("herald_queue_awaiting_receipt",
+                "Notifications handed to a provider whose delivery receipt has not come yet, by channel.",
+                [](const store::ChannelQueue& q) { return static_cast<double>(q.awaiting_receipt); });
     out.family("herald_callbacks_due", "GOV.UK callbacks (delivery statuses, received texts) waiting to be sent.",
                "gauge");
     out.sample(static_cast<double>(figures->callbacks_due));
