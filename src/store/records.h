@@ -113,6 +113,11 @@ struct ApiKeyRecord {
   std::string secret;  // personal/secret: encrypted at rest; wipe after use
   Timestamp created_at;
   std::optional<Timestamp> revoked_at;
+  // The networks the key may be used from, as CIDR texts canonicalised by the caller
+  // ("203.0.113.0/24", "2001:db8::/32"); empty: any network. Not personal data. Each entry is
+  // 1 to 64 bytes of printable ASCII without a comma or space, at most 100 of them (store/schema.h,
+  // check_networks; kInvalidArgument otherwise).
+  std::vector<std::string> allowed_networks = {};
 };
 
 struct TemplateRecord {
@@ -274,6 +279,8 @@ struct NhsClientRecord {
   bool onboarded = true;     // false: tokens are refused use (403 CM_FORBIDDEN)
   bool service_ban = false;  // true: 403 CM_SERVICE_BAN
   Timestamp created_at;
+  // The networks the client may call from, as ApiKeyRecord's (empty: any network).
+  std::vector<std::string> allowed_networks = {};
 };
 
 // An access token the token endpoint issued: stored only as its SHA-256, bound to the client.

@@ -6,6 +6,7 @@
 #include <algorithm>
 #include <array>
 #include <cstdint>
+#include <limits>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -14,16 +15,19 @@
 #include "core/result.h"
 #include "core/utf8.h"
 #include "store/records.h"
+#include "store/store.h"
 
 namespace herald::store {
 
-inline constexpr int kSchemaVersion = 26;
+inline constexpr int kSchemaVersion = 28;
 
 // Every table the migrations create except schema_migrations, with the same names and columns
 // on both backends, in foreign-key order (a table after every table it references). What a
 // PostgreSQL backup holds (store/transfer/postgres_to_sqlite.cc) and what `herald
 // migrate-store` copies (store/transfer/sqlite_to_postgres.cc), in this order; columns are read
 // from the SQLite schema. A new table goes here: tests/store/schema_test.cc fails otherwise.
+// source_blocks (intrusion prevention's blocks) is short-lived but copied too: a restored or
+// migrated store keeps refusing the sources it refused, and the strikes lengthen their next blocks.
 // (std::to_array: an explicit size with a name left out would pad the list with "".)
 // clang-format off
 inline constexpr auto kDataTables = std::to_array<std::string_view>(
@@ -35,13 +39,13 @@ inline constexpr auto kDataTables = std::to_array<std::string_view>(
      "demographics",          "nhs_channel_events",    "nhs_routing_plans",     "nhs_callback_targets",
      "nhs_callbacks",         "admin_users",           "admin_memberships",     "admin_enrolments",
      "admin_recovery_codes",  "admin_sessions",        "webauthn_credentials",  "unsubscribe_reports",
-     "unsubscribe_requests",  "operation_marks"});
+     "unsubscribe_requests",  "operation_marks",       "source_blocks"});
 // clang-format on
 
 // The columns of the NHS Notify tables in the order both backends read and write them.
 inline constexpr const char* kNhsClientColumns =
     "id, service_id, name, api_key_hash, jwks, jwks_url, default_ods_code, allow_ods_override, "
-    "allow_contact_details, onboarded, service_ban, created_at";
+    "allow_contact_details, onboarded, service_ban, created_at, allowed_networks";
 inline constexpr const char* kNhsMessageColumns =
     "id, client_id, service_id, batch_id, reference, reference_index, billing_reference, routing_plan_id, "
     "routing_plan_version, nhs_number, ods_code, personalisation, contact_details, status, status_description, "
@@ -186,6 +190,91 @@ inline Result<void> check_mark_name(std::string_view name) {
                             std::to_string(name.size()));
   }
   return check_mark_text(name, "a mark's name");
+}
+
+// ApiKeyRecord's and NhsClientRecord's allowed_networks as every backend checks them: at most
+// kMaxNetworks entries, each 1 to kMaxNetworkText bytes of printable ASCII without a comma (the
+// stored form's separator) or space. CIDR texts are all of that; the caller has canonicalised them.
+inline constexpr std::size_t kMaxNetworks = 100;
+inline constexpr std::size_t kMaxNetworkText = 64;
+inline Result<void> check_networks(const std::vector<std::string>& networks) {
+  if (networks.size() > kMaxNetworks) {
+    return invalid_argument("at most " + std::to_string(kMaxNetworks) + " networks, not " +
+                            std::to_string(networks.size()));
+  }
+  for (const std::string& network : networks) {
+    if (network.empty() || network.size() > kMaxNetworkText) {
+      return invalid_argument("a network is 1 to " + std::to_string(kMaxNetworkText) + " bytes, not " +
+                              std::to_string(network.size()));
+    }
+    for (const char c : network) {
+      if (c <= ' ' || c > '~' || c == ',') {
+        return invalid_argument("a network is printable ASCII without a comma or space");
+      }
+    }
+  }
+  return ok();
+}
+// Their stored form (column allowed_networks): the entries joined by commas ("" = any network).
+inline std::string join_networks(const std::vector<std::string>& networks) {
+  std::string out;
+  for (const std::string& network : networks) out += (out.empty() ? "" : ",") + network;
+  return out;
+}
+inline std::vector<std::string> split_networks(std::string_view stored) {
+  std::vector<std::string> out;
+  while (!stored.empty()) {
+    const std::size_t comma = std::min(stored.find(','), stored.size());
+    if (comma > 0) out.emplace_back(stored.substr(0, comma));
+    stored.remove_prefix(std::min(comma + 1, stored.size()));
+  }
+  return out;
+}
+
+// SourceBlockStore's sources and reasons, as every backend checks them. A source is an IP address
+// as the listener reports it: 1 to kMaxBlockSource bytes of printable ASCII without a space. A
+// reason names a detector: 1 to kMaxBlockReason bytes of UTF-8 without NUL.
+inline constexpr std::size_t kMaxBlockSource = 64;
+inline constexpr std::size_t kMaxBlockReason = 64;
+inline Result<void> check_block_source(std::string_view source) {
+  if (source.empty() || source.size() > kMaxBlockSource) {
+    return invalid_argument("a blocked source is 1 to " + std::to_string(kMaxBlockSource) + " bytes, not " +
+                            std::to_string(source.size()));
+  }
+  for (const char c : source) {
+    if (c <= ' ' || c > '~') return invalid_argument("a blocked source is printable ASCII without a space");
+  }
+  return ok();
+}
+inline Result<void> check_block_reason(std::string_view reason) {
+  if (reason.empty() || reason.size() > kMaxBlockReason) {
+    return invalid_argument("a block's reason is 1 to " + std::to_string(kMaxBlockReason) + " bytes, not " +
+                            std::to_string(reason.size()));
+  }
+  return check_mark_text(reason, "a block's reason");
+}
+// How long the block of a source's `strikes`-th strike in a row lasts: `base` doubled for each
+// strike after the first, at most `cap` (never negative, never overflowing).
+inline Duration block_length(int strikes, Duration base, Duration cap) {
+  Duration length = std::max(std::min(base, cap), Duration::zero());
+  for (int i = 1; i < strikes && length > Duration::zero() && length < cap; ++i) {
+    length = length > cap / 2 ? cap : length * 2;
+  }
+  return length;
+}
+// SourceBlockStore::strike_source's new row from the source's row as it is (nullopt: none), for the
+// backends that compute it under their write lock (SQLite, the in-memory store; PostgreSQL says the
+// same in one statement, pg_store.cc's kStrikeSource).
+inline SourceBlock next_strike(const std::optional<SourceBlock>& row, std::string_view source, std::string_view reason,
+                               Timestamp now, Duration base, Duration cap, Timestamp forget_before) {
+  const bool fresh = !row || row->until < forget_before;
+  SourceBlock next;
+  next.source = std::string(source);
+  next.strikes = fresh ? 1 : std::min(row->strikes, std::numeric_limits<int>::max() - 1) + 1;
+  next.until = std::max(fresh ? now : row->until, now + block_length(next.strikes, base, cap));
+  next.reason = std::string(reason);
+  next.updated_at = now;
+  return next;
 }
 
 // A receipt's transitions as SQL, the same in both dialects: the new status

@@ -46,6 +46,12 @@ class ServiceDirectory {
   virtual Result<std::vector<ApiKeyRecord>> api_keys_for_service(ServiceId service) = 0;
   // Marks the service's key revoked (kNotFound if it has no such live key).
   virtual Result<void> revoke_api_key(ServiceId service, ApiKeyId key, Timestamp now) = 0;
+  // Replaces the networks the service's key may be used from (ApiKeyRecord::allowed_networks;
+  // empty: any network). A revoked key may still be restricted. kNotFound when the service has no
+  // such key; kInvalidArgument for entries store/schema.h's check_networks refuses (then nothing
+  // changes). create_api_key checks its record's networks the same way.
+  virtual Result<void> set_api_key_networks(ServiceId service, ApiKeyId key,
+                                            const std::vector<std::string>& networks) = 0;
   // Creates version 1 of a new template.
   virtual Result<void> create_template(const TemplateRecord& record) = 0;
   // Adds the next version of the service's template: `record.version` must be its current
@@ -599,15 +605,18 @@ struct SourceBlock {
 class SourceBlockStore {
  public:
   virtual ~SourceBlockStore() = default;
-  // One more strike for `source`, atomically (several nodes may strike at once): strikes = the
-  // row's strikes + 1, or 1 when there is no row or its block ended before `forget_before`;
-  // until = max(the running block's until, now + base * 2^(strikes - 1)), at most now + cap;
-  // reason and updated_at = now. Returns the row as saved.
+  // One more strike for `source`, atomically (several nodes may strike at once; none is lost):
+  // strikes = the row's strikes + 1, or 1 when there is no row or its block ended before
+  // `forget_before`; until = max(the running block's until, now + min(base * 2^(strikes - 1),
+  // cap)), so a later strike never shortens a block; reason, and updated_at = now. Returns the row
+  // as saved. kInvalidArgument for a source or reason store/schema.h's check_block_source or
+  // check_block_reason refuses (1 to 64 bytes of printable ASCII; of UTF-8 without NUL).
   virtual Result<SourceBlock> strike_source(std::string_view source, std::string_view reason, Timestamp now,
                                             Duration base, Duration cap, Timestamp forget_before) = 0;
-  // The blocks running at `now` (until > now), by source.
+  // The blocks running at `now` (until > now), by source (bytewise).
   virtual Result<std::vector<SourceBlock>> running_blocks(Timestamp now) = 0;
   // Ends the source's block and forgets its strikes (deletes the row); false when there was none.
+  // kInvalidArgument for a source strike_source would refuse.
   virtual Result<bool> unblock_source(std::string_view source) = 0;
   // Deletes the rows whose block ended before `before`; returns how many.
   virtual Result<std::int64_t> forget_blocks(Timestamp before) = 0;
@@ -629,7 +638,8 @@ class Store : public ServiceDirectory,
               public JobStore,
               public SubjectStore,
               public UnsubscribeStore,
-              public OperationsStore {
+              public OperationsStore,
+              public SourceBlockStore {
  public:
   ~Store() override = default;
 

@@ -41,6 +41,7 @@ class MemoryStore final : public store::Store {
     return std::optional<store::ServiceRecord>();
   }
   Result<void> create_api_key(const store::ApiKeyRecord& key) override {
+    HERALD_TRY(store::check_networks(key.allowed_networks));
     std::lock_guard lock(mutex_);
     keys_.push_back(key);
     return ok();
@@ -238,6 +239,18 @@ class MemoryStore final : public store::Store {
     for (auto& k : keys_) {
       if (k.id == key && k.service == service && !k.revoked_at) {
         k.revoked_at = now;
+        return ok();
+      }
+    }
+    return not_found("key");
+  }
+  Result<void> set_api_key_networks(ServiceId service, ApiKeyId key,
+                                    const std::vector<std::string>& networks) override {
+    HERALD_TRY(store::check_networks(networks));
+    std::lock_guard lock(mutex_);
+    for (auto& k : keys_) {
+      if (k.id == key && k.service == service) {
+        k.allowed_networks = networks;
         return ok();
       }
     }
@@ -632,6 +645,7 @@ class MemoryStore final : public store::Store {
 
   Result<void> snapshot_to(const std::string&) override { return internal_error("MemoryStore has no snapshots"); }
   Result<void> create_nhs_client(const store::NhsClientRecord& client) override {
+    HERALD_TRY(store::check_networks(client.allowed_networks));
     std::lock_guard lock(mutex_);
     for (const auto& [id, c] : nhs_clients_) {
       if (id == client.id || c.api_key_hash == client.api_key_hash) {
@@ -642,6 +656,7 @@ class MemoryStore final : public store::Store {
     return ok();
   }
   Result<void> update_nhs_client(const store::NhsClientRecord& client) override {
+    HERALD_TRY(store::check_networks(client.allowed_networks));
     std::lock_guard lock(mutex_);
     auto it = nhs_clients_.find(client.id);
     if (it == nhs_clients_.end()) return not_found("NHS client");
@@ -1535,6 +1550,36 @@ class MemoryStore final : public store::Store {
     }
     return out;
   }
+  Result<store::SourceBlock> strike_source(std::string_view source, std::string_view reason, Timestamp now,
+                                           Duration base, Duration cap, Timestamp forget_before) override {
+    HERALD_TRY(store::check_block_source(source));
+    HERALD_TRY(store::check_block_reason(reason));
+    std::lock_guard lock(mutex_);
+    const auto it = source_blocks_.find(std::string(source));
+    const std::optional<store::SourceBlock> row =
+        it == source_blocks_.end() ? std::nullopt : std::optional<store::SourceBlock>(it->second);
+    store::SourceBlock next = store::next_strike(row, source, reason, now, base, cap, forget_before);
+    source_blocks_[next.source] = next;
+    return next;
+  }
+  Result<std::vector<store::SourceBlock>> running_blocks(Timestamp now) override {
+    std::lock_guard lock(mutex_);
+    std::vector<store::SourceBlock> out;  // by source, bytewise
+    for (const auto& [source, block] : source_blocks_) {
+      if (block.until > now) out.push_back(block);
+    }
+    return out;
+  }
+  Result<bool> unblock_source(std::string_view source) override {
+    HERALD_TRY(store::check_block_source(source));
+    std::lock_guard lock(mutex_);
+    return source_blocks_.erase(std::string(source)) > 0;
+  }
+  Result<std::int64_t> forget_blocks(Timestamp before) override {
+    std::lock_guard lock(mutex_);
+    return static_cast<std::int64_t>(
+        std::erase_if(source_blocks_, [&](const auto& entry) { return entry.second.until < before; }));
+  }
   Result<std::vector<crypto::AuditEntry>> append_audit(std::vector<crypto::AuditEntry> entries) override {
     std::lock_guard lock(mutex_);
     for (auto& e : entries) {
@@ -1767,7 +1812,8 @@ class MemoryStore final : public store::Store {
   std::map<Uuid, store::JobRecord> jobs_;
   std::vector<store::UnsubscribeRequest> unsubscribe_requests_;  // in arrival order
   std::map<Uuid, store::UnsubscribeReport> unsubscribe_reports_;
-  std::map<std::string, Timestamp> marks_;  // OperationsStore's, by name
+  std::map<std::string, Timestamp> marks_;                   // OperationsStore's, by name
+  std::map<std::string, store::SourceBlock> source_blocks_;  // SourceBlockStore's, by source
   std::vector<crypto::AuditEntry> audit_;
 };
 

@@ -64,6 +64,12 @@ TEST_P(Snapshot, HoldsEveryDataTableWithItsRowsAsStored) {
   auto appended = store_->append_audit({entry});
   ASSERT_TRUE(appended) << appended.error().message;
   ASSERT_TRUE(store_->set_mark("heartbeat:node-a", now_));
+  ApiKeyRecord key{ApiKeyId{crypto::random_uuid()}, service.id, "k", KeyType::kNormal, "s3cr3t", now_, std::nullopt};
+  key.allowed_networks = {"203.0.113.0/24", "2001:db8::/32"};
+  ASSERT_TRUE(store_->create_api_key(key));
+  auto struck = store_->strike_source("203.0.113.9", "auth_failures", now_, std::chrono::minutes(1),
+                                      std::chrono::hours(1), now_ - std::chrono::hours(24));
+  ASSERT_TRUE(struck) << struck.error().message;
 
   const std::string path = (dir_ / "snapshot.db").string();
   auto taken = store_->snapshot_to(path);
@@ -76,6 +82,17 @@ TEST_P(Snapshot, HoldsEveryDataTableWithItsRowsAsStored) {
   EXPECT_EQ(count(*db, "notifications"), 1);
   EXPECT_EQ(count(*db, "audit_log"), 1);
   EXPECT_EQ(count(*db, "operation_marks"), 1);
+  EXPECT_EQ(count(*db, "source_blocks"), 1);
+  auto columns =
+      db->prepare("SELECT k.allowed_networks, b.source, b.until, b.strikes, b.reason FROM api_keys k, source_blocks b");
+  ASSERT_TRUE(columns) << columns.error().message;
+  auto copied = columns->step();
+  ASSERT_TRUE(copied && *copied);
+  EXPECT_EQ(columns->column_text(0), "203.0.113.0/24,2001:db8::/32");
+  EXPECT_EQ(columns->column_text(1), "203.0.113.9");
+  EXPECT_EQ(columns->column_int(2), to_micros(now_ + std::chrono::minutes(1)));
+  EXPECT_EQ(columns->column_int(3), 1);
+  EXPECT_EQ(columns->column_text(4), "auth_failures");
   auto hash = db->prepare("SELECT hash, recipient FROM audit_log, notifications");
   ASSERT_TRUE(hash);
   auto row = hash->step();

@@ -500,6 +500,22 @@ CREATE TABLE operation_marks (
   at bigint NOT NULL
 );
 )sql"},
+    // As SQLite's version 27: intrusion prevention's blocked sources, read by until or by source.
+    Migration{27, "source blocks", R"sql(
+CREATE TABLE source_blocks (
+  source text PRIMARY KEY,
+  until bigint NOT NULL,
+  strikes integer NOT NULL,
+  reason text NOT NULL,
+  updated_at bigint NOT NULL
+);
+CREATE INDEX source_blocks_until ON source_blocks(until);
+)sql"},
+    // As SQLite's version 28: the networks an API key or NHS Notify client may be used from.
+    Migration{28, "allowed networks", R"sql(
+ALTER TABLE api_keys ADD COLUMN allowed_networks text NOT NULL DEFAULT '';
+ALTER TABLE nhs_clients ADD COLUMN allowed_networks text NOT NULL DEFAULT '';
+)sql"},
 };
 
 static_assert(kMigrations.back().version == kSchemaVersion, "add the PostgreSQL form of every SQLite migration");

@@ -853,21 +853,30 @@ Result<bool> PgStore::replay_callback(ServiceId service, CallbackKind kind, Uuid
 }
 
 Result<void> PgStore::create_api_key(const ApiKeyRecord& key) {
+  HERALD_TRY(check_networks(key.allowed_networks));
   auto sealed = seal_api_key_secret(*cipher_, key);
   if (!sealed) return sealed.error();
   return with_connection<void>([&](PgConnection& db) {
-    return db.run("INSERT INTO api_keys VALUES ($1, $2, $3, $4, $5, $6, $7)",
-                  Params().text(key.id.to_string()).text(key.service.to_string()).text(key.name)
-                      .text(key_type_name(key.type)).bytes(*sealed).integer(to_micros(key.created_at))
-                      .optional_integer(optional_micros(key.revoked_at)));
+    return db.run(
+        "INSERT INTO api_keys (id, service_id, name, key_type, secret, created_at, revoked_at, allowed_networks) "
+        "VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+        Params()
+            .text(key.id.to_string())
+            .text(key.service.to_string())
+            .text(key.name)
+            .text(key_type_name(key.type))
+            .bytes(*sealed)
+            .integer(to_micros(key.created_at))
+            .optional_integer(optional_micros(key.revoked_at))
+            .text(join_networks(key.allowed_networks)));
   });
 }
 
 Result<std::vector<ApiKeyRecord>> PgStore::api_keys_for_service(ServiceId service) {
   return with_connection<std::vector<ApiKeyRecord>>([&](PgConnection& db) -> Result<std::vector<ApiKeyRecord>> {
     auto rows = db.exec(
-        "SELECT id, name, key_type, secret, created_at, revoked_at FROM api_keys WHERE service_id = $1 "
-        "ORDER BY created_at",
+        "SELECT id, name, key_type, secret, created_at, revoked_at, allowed_networks FROM api_keys "
+        "WHERE service_id = $1 ORDER BY created_at",
         Params().text(service.to_string()));
     if (!rows) return rows.error();
     std::vector<ApiKeyRecord> keys;
@@ -884,6 +893,7 @@ Result<std::vector<ApiKeyRecord>> PgStore::api_keys_for_service(ServiceId servic
       key.secret = std::move(*secret);
       key.created_at = from_micros(rows->integer(i, 4));
       key.revoked_at = optional_time(rows->optional_integer(i, 5));
+      key.allowed_networks = split_networks(rows->text(i, 6));
       keys.push_back(std::move(key));
     }
     return keys;
@@ -898,6 +908,21 @@ Result<void> PgStore::revoke_api_key(ServiceId service, ApiKeyId key, Timestamp 
     if (!updated) return updated.error();
     if (updated->affected() != 1) {
       return not_found("no live API key " + key.to_string() + " in service " + service.to_string());
+    }
+    return ok();
+  });
+}
+
+Result<void> PgStore::set_api_key_networks(ServiceId service, ApiKeyId key, const std::vector<std::string>& networks) {
+  HERALD_TRY(check_networks(networks));
+  return with_connection<void>([&](PgConnection& db) -> Result<void> {
+    // Sent again after a broken connection: setting the same networks twice is setting them once.
+    auto updated = db.exec("UPDATE api_keys SET allowed_networks = $1 WHERE id = $2 AND service_id = $3",
+                           Params().text(join_networks(networks)).text(key.to_string()).text(service.to_string()),
+                           PgConnection::Retry::kYes);
+    if (!updated) return updated.error();
+    if (updated->affected() != 1) {
+      return not_found("no API key " + key.to_string() + " in service " + service.to_string());
     }
     return ok();
   });
@@ -1393,15 +1418,17 @@ NhsClientRecord read_nhs_client(const PgResult& rows, int i) {
   c.onboarded = rows.integer(i, 9) != 0;
   c.service_ban = rows.integer(i, 10) != 0;
   c.created_at = from_micros(rows.integer(i, 11));
+  c.allowed_networks = split_networks(rows.text(i, 12));
   return c;
 }
 
 }  // namespace
 
 Result<void> PgStore::create_nhs_client(const NhsClientRecord& client) {
+  HERALD_TRY(check_networks(client.allowed_networks));
   return with_connection<void>([&](PgConnection& db) -> Result<void> {
     auto rows = db.exec(std::string("INSERT INTO nhs_clients (") + kNhsClientColumns +
-                            ") VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12) ON CONFLICT DO NOTHING",
+                            ") VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13) ON CONFLICT DO NOTHING",
                         Params()
                             .text(client.id.to_string())
                             .text(client.service.to_string())
@@ -1414,7 +1441,8 @@ Result<void> PgStore::create_nhs_client(const NhsClientRecord& client) {
                             .integer(client.allow_contact_details ? 1 : 0)
                             .integer(client.onboarded ? 1 : 0)
                             .integer(client.service_ban ? 1 : 0)
-                            .integer(to_micros(client.created_at)));
+                            .integer(to_micros(client.created_at))
+                            .text(join_networks(client.allowed_networks)));
     if (!rows) return rows.error();
     if (rows->affected() != 1) return Error{ErrorCode::kFailedPrecondition, "an NHS client has that id or API key"};
     return ok();
@@ -1422,10 +1450,11 @@ Result<void> PgStore::create_nhs_client(const NhsClientRecord& client) {
 }
 
 Result<void> PgStore::update_nhs_client(const NhsClientRecord& client) {
+  HERALD_TRY(check_networks(client.allowed_networks));
   return with_connection<void>([&](PgConnection& db) -> Result<void> {
     auto rows = db.exec(
         "UPDATE nhs_clients SET name = $1, jwks = $2, jwks_url = $3, default_ods_code = $4, allow_ods_override = $5, "
-        "allow_contact_details = $6, onboarded = $7, service_ban = $8 WHERE id = $9",
+        "allow_contact_details = $6, onboarded = $7, service_ban = $8, allowed_networks = $9 WHERE id = $10",
         Params()
             .text(client.name)
             .text(client.jwks)
@@ -1435,6 +1464,7 @@ Result<void> PgStore::update_nhs_client(const NhsClientRecord& client) {
             .integer(client.allow_contact_details ? 1 : 0)
             .integer(client.onboarded ? 1 : 0)
             .integer(client.service_ban ? 1 : 0)
+            .text(join_networks(client.allowed_networks))
             .text(client.id.to_string()));
     if (!rows) return rows.error();
     if (rows->affected() != 1) return not_found("NHS client " + client.id.to_string());
@@ -3552,6 +3582,85 @@ Result<std::vector<std::pair<std::string, Timestamp>>> PgStore::marks(std::strin
     Marks out;
     for (int i = 0; i < rows->rows(); ++i) out.emplace_back(rows->text(i, 0), from_micros(rows->integer(i, 1)));
     return out;
+  });
+}
+
+namespace {
+
+// source_blocks' columns in the order read_source_block reads them.
+constexpr const char* kSourceBlockColumns = "source, until, strikes, reason, updated_at";
+
+SourceBlock read_source_block(const PgResult& rows, int i) {
+  return SourceBlock{rows.text(i, 0), from_micros(rows.integer(i, 1)), static_cast<int>(rows.integer(i, 2)),
+                     rows.text(i, 3), from_micros(rows.integer(i, 4))};
+}
+
+// SourceBlockStore::strike_source in one statement, so that nodes striking at once queue on the
+// row's lock (or on the insert of a new one) and none of their strikes is lost. As store/schema.h's
+// next_strike: $1 source, $2 reason, $3 now, $4 base, $5 cap, $6 forget_before (microseconds).
+// The row is fresh when its block ended before forget_before: 1 strike, counted from now. The
+// block's length is base doubled (strikes - 1) times, at most cap, computed in numeric (the
+// exponent bounded by 63, where any bigint base above 0 passes any bigint cap) so it never
+// overflows; strikes stop short of integer's end.
+constexpr const char* kStrikeSource =
+    "INSERT INTO source_blocks AS b (source, until, strikes, reason, updated_at) "
+    "VALUES ($1, $3::bigint + GREATEST(LEAST($4::bigint, $5::bigint), 0), 1, $2, $3::bigint) "
+    "ON CONFLICT (source) DO UPDATE SET "
+    "strikes = CASE WHEN b.until < $6::bigint THEN 1 ELSE LEAST(b.strikes, 2147483646) + 1 END, "
+    "until = GREATEST(CASE WHEN b.until < $6::bigint THEN $3::bigint ELSE b.until END, $3::bigint + "
+    "GREATEST(LEAST($5::bigint::numeric, $4::bigint::numeric * 2::numeric ^ "
+    "(CASE WHEN b.until < $6::bigint THEN 0 ELSE LEAST(b.strikes, 63) END)), 0)::bigint), "
+    "reason = excluded.reason, updated_at = excluded.updated_at "
+    "RETURNING source, until, strikes, reason, updated_at";
+
+}  // namespace
+
+Result<SourceBlock> PgStore::strike_source(std::string_view source, std::string_view reason, Timestamp now,
+                                           Duration base, Duration cap, Timestamp forget_before) {
+  HERALD_TRY(check_block_source(source));
+  HERALD_TRY(check_block_reason(reason));
+  return with_connection<SourceBlock>([&](PgConnection& db) -> Result<SourceBlock> {
+    // Not sent again after a broken connection: a strike that did commit would count twice.
+    auto rows = db.exec(kStrikeSource, Params()
+                                           .text(source)
+                                           .text(reason)
+                                           .integer(to_micros(now))
+                                           .integer(base.count())
+                                           .integer(cap.count())
+                                           .integer(to_micros(forget_before)));
+    if (!rows) return rows.error();
+    if (rows->rows() != 1) return internal_error("a strike returned no row");
+    return read_source_block(*rows, 0);
+  });
+}
+
+Result<std::vector<SourceBlock>> PgStore::running_blocks(Timestamp now) {
+  return with_connection<std::vector<SourceBlock>>([&](PgConnection& db) -> Result<std::vector<SourceBlock>> {
+    // Sources ordered bytewise, as SQLite orders them, whatever the database's collation.
+    auto rows = db.exec(std::string("SELECT ") + kSourceBlockColumns +
+                            " FROM source_blocks WHERE until > $1 ORDER BY source COLLATE \"C\"",
+                        Params().integer(to_micros(now)));
+    if (!rows) return rows.error();
+    std::vector<SourceBlock> out;
+    for (int i = 0; i < rows->rows(); ++i) out.push_back(read_source_block(*rows, i));
+    return out;
+  });
+}
+
+Result<bool> PgStore::unblock_source(std::string_view source) {
+  HERALD_TRY(check_block_source(source));
+  return with_connection<bool>([&](PgConnection& db) -> Result<bool> {
+    auto deleted = db.exec("DELETE FROM source_blocks WHERE source = $1", Params().text(source));
+    if (!deleted) return deleted.error();
+    return deleted->affected() == 1;
+  });
+}
+
+Result<std::int64_t> PgStore::forget_blocks(Timestamp before) {
+  return with_connection<std::int64_t>([&](PgConnection& db) -> Result<std::int64_t> {
+    auto deleted = db.exec("DELETE FROM source_blocks WHERE until < $1", Params().integer(to_micros(before)));
+    if (!deleted) return deleted.error();
+    return deleted->affected();
   });
 }
 

@@ -580,6 +580,26 @@ CREATE TABLE operation_marks (
   at INTEGER NOT NULL
 ) STRICT;
 )sql"},
+    // Intrusion prevention (SourceBlockStore): source addresses blocked until a time, shared by
+    // every node; strikes counts the blocks in a row (each doubles the next), reason names the
+    // detector that struck last. An IP address is not kept past its block's end plus the
+    // detector's memory (forget_blocks, by until). Read by until (the running ones) or by source.
+    Migration{27, "source blocks", R"sql(
+CREATE TABLE source_blocks (
+  source TEXT PRIMARY KEY,
+  until INTEGER NOT NULL,
+  strikes INTEGER NOT NULL,
+  reason TEXT NOT NULL,
+  updated_at INTEGER NOT NULL
+) STRICT;
+CREATE INDEX source_blocks_until ON source_blocks(until);
+)sql"},
+    // The networks an API key or an NHS Notify client may be used from: CIDR texts joined by
+    // commas, '' for any network (store/schema.h, join_networks). Not personal data.
+    Migration{28, "allowed networks", R"sql(
+ALTER TABLE api_keys ADD COLUMN allowed_networks TEXT NOT NULL DEFAULT '';
+ALTER TABLE nhs_clients ADD COLUMN allowed_networks TEXT NOT NULL DEFAULT '';
+)sql"},
 };
 
 static_assert(kMigrations.back().version == kSchemaVersion, "a new migration raises store::kSchemaVersion");

@@ -528,11 +528,14 @@ Result<std::optional<ServiceRecord>> SqliteStore::find_service_by_name(const std
 }
 
 Result<void> SqliteStore::create_api_key(const ApiKeyRecord& key) {
+  HERALD_TRY(check_networks(key.allowed_networks));
   const std::string id = key.id.to_string();
   auto sealed = seal_api_key_secret(*cipher_, key);
   if (!sealed) return sealed.error();
   return writer_->run([&](Connection& db) -> Result<void> {
-    auto stmt = db.prepare("INSERT INTO api_keys VALUES (?, ?, ?, ?, ?, ?, ?)");
+    auto stmt = db.prepare(
+        "INSERT INTO api_keys (id, service_id, name, key_type, secret, created_at, revoked_at, allowed_networks) "
+        "VALUES (?, ?, ?, ?, ?, ?, ?, ?)");
     if (!stmt) return stmt.error();
     return stmt->bind_text(1, id)
         .bind_text(2, key.service.to_string())
@@ -541,6 +544,7 @@ Result<void> SqliteStore::create_api_key(const ApiKeyRecord& key) {
         .bind_blob(5, *sealed)
         .bind_int(6, to_micros(key.created_at))
         .bind_optional_int(7, optional_micros(key.revoked_at))
+        .bind_text(8, join_networks(key.allowed_networks))
         .run();
   });
 }
@@ -549,8 +553,8 @@ Result<std::vector<ApiKeyRecord>> SqliteStore::api_keys_for_service(ServiceId se
   return with_reader<std::vector<ApiKeyRecord>>([&](Connection& db) -> Result<std::vector<ApiKeyRecord>> {
     std::vector<ApiKeyRecord> keys;
     auto stmt = db.prepare(
-        "SELECT id, name, key_type, secret, created_at, revoked_at FROM api_keys WHERE service_id = "
-        "? ORDER BY created_at");
+        "SELECT id, name, key_type, secret, created_at, revoked_at, allowed_networks FROM api_keys "
+        "WHERE service_id = ? ORDER BY created_at");
     if (!stmt) return stmt.error();
     stmt->bind_text(1, service.to_string());
     while (true) {
@@ -569,6 +573,7 @@ Result<std::vector<ApiKeyRecord>> SqliteStore::api_keys_for_service(ServiceId se
       key.secret = std::move(*secret);
       key.created_at = from_micros(stmt->column_int(4));
       key.revoked_at = optional_time(stmt->column_optional_int(5));
+      key.allowed_networks = split_networks(stmt->column_text(6));
       keys.push_back(std::move(key));
     }
   });
@@ -580,6 +585,21 @@ Result<void> SqliteStore::revoke_api_key(ServiceId service, ApiKeyId key, Timest
     if (!stmt) return stmt.error();
     HERALD_TRY(stmt->bind_int(1, to_micros(now)).bind_text(2, key.to_string()).bind_text(3, service.to_string()).run());
     if (db.changes() != 1) return not_found("no live API key " + key.to_string() + " in service " + service.to_string());
+    return ok();
+  });
+}
+
+Result<void> SqliteStore::set_api_key_networks(ServiceId service, ApiKeyId key,
+                                               const std::vector<std::string>& networks) {
+  HERALD_TRY(check_networks(networks));
+  return writer_->run([&](Connection& db) -> Result<void> {
+    auto stmt = db.prepare("UPDATE api_keys SET allowed_networks = ? WHERE id = ? AND service_id = ?");
+    if (!stmt) return stmt.error();
+    HERALD_TRY(stmt->bind_text(1, join_networks(networks))
+                   .bind_text(2, key.to_string())
+                   .bind_text(3, service.to_string())
+                   .run());
+    if (db.changes() != 1) return not_found("no API key " + key.to_string() + " in service " + service.to_string());
     return ok();
   });
 }
@@ -1686,15 +1706,17 @@ NhsClientRecord read_nhs_client(const Statement& row) {
   c.onboarded = row.column_int(9) != 0;
   c.service_ban = row.column_int(10) != 0;
   c.created_at = from_micros(row.column_int(11));
+  c.allowed_networks = split_networks(row.column_text(12));
   return c;
 }
 
 }  // namespace
 
 Result<void> SqliteStore::create_nhs_client(const NhsClientRecord& client) {
+  HERALD_TRY(check_networks(client.allowed_networks));
   return writer_->run([&](Connection& db) -> Result<void> {
     auto stmt = db.prepare(std::string("INSERT INTO nhs_clients (") + kNhsClientColumns +
-                           ") VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING");
+                           ") VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING");
     if (!stmt) return stmt.error();
     HERALD_TRY(stmt->bind_text(1, client.id.to_string())
                    .bind_text(2, client.service.to_string())
@@ -1708,6 +1730,7 @@ Result<void> SqliteStore::create_nhs_client(const NhsClientRecord& client) {
                    .bind_int(10, client.onboarded ? 1 : 0)
                    .bind_int(11, client.service_ban ? 1 : 0)
                    .bind_int(12, to_micros(client.created_at))
+                   .bind_text(13, join_networks(client.allowed_networks))
                    .run());
     if (db.changes() != 1) return Error{ErrorCode::kFailedPrecondition, "an NHS client has that id or API key"};
     return ok();
@@ -1715,10 +1738,11 @@ Result<void> SqliteStore::create_nhs_client(const NhsClientRecord& client) {
 }
 
 Result<void> SqliteStore::update_nhs_client(const NhsClientRecord& client) {
+  HERALD_TRY(check_networks(client.allowed_networks));
   return writer_->run([&](Connection& db) -> Result<void> {
     auto stmt = db.prepare(
         "UPDATE nhs_clients SET name = ?, jwks = ?, jwks_url = ?, default_ods_code = ?, allow_ods_override = ?, "
-        "allow_contact_details = ?, onboarded = ?, service_ban = ? WHERE id = ?");
+        "allow_contact_details = ?, onboarded = ?, service_ban = ?, allowed_networks = ? WHERE id = ?");
     if (!stmt) return stmt.error();
     HERALD_TRY(stmt->bind_text(1, client.name)
                    .bind_text(2, client.jwks)
@@ -1728,7 +1752,8 @@ Result<void> SqliteStore::update_nhs_client(const NhsClientRecord& client) {
                    .bind_int(6, client.allow_contact_details ? 1 : 0)
                    .bind_int(7, client.onboarded ? 1 : 0)
                    .bind_int(8, client.service_ban ? 1 : 0)
-                   .bind_text(9, client.id.to_string())
+                   .bind_text(9, join_networks(client.allowed_networks))
+                   .bind_text(10, client.id.to_string())
                    .run());
     if (db.changes() != 1) return not_found("NHS client " + client.id.to_string());
     return ok();
@@ -3954,6 +3979,91 @@ Result<std::vector<std::pair<std::string, Timestamp>>> SqliteStore::marks(std::s
       out.emplace_back(stmt->column_text(0), from_micros(stmt->column_int(1)));
     }
   });
+}
+
+namespace {
+
+// source_blocks' columns in the order read_source_block reads them.
+constexpr const char* kSourceBlockColumns = "source, until, strikes, reason, updated_at";
+
+SourceBlock read_source_block(const Statement& row) {
+  return SourceBlock{row.column_text(0), from_micros(row.column_int(1)), static_cast<int>(row.column_int(2)),
+                     row.column_text(3), from_micros(row.column_int(4))};
+}
+
+}  // namespace
+
+Result<SourceBlock> SqliteStore::strike_source(std::string_view source, std::string_view reason, Timestamp now,
+                                               Duration base, Duration cap, Timestamp forget_before) {
+  HERALD_TRY(check_block_source(source));
+  HERALD_TRY(check_block_reason(reason));
+  SourceBlock saved;
+  // Read and written in one job of the writer, inside its BEGIN IMMEDIATE transaction: no other
+  // connection (another store on the file, another process) writes in between.
+  HERALD_TRY(writer_->run([&](Connection& db) -> Result<void> {
+    std::optional<SourceBlock> row;
+    {
+      auto select = db.prepare(std::string("SELECT ") + kSourceBlockColumns + " FROM source_blocks WHERE source = ?");
+      if (!select) return select.error();
+      select->bind_text(1, source);
+      auto found = select->step();
+      if (!found) return found.error();
+      if (*found) row = read_source_block(*select);
+    }
+    saved = next_strike(row, source, reason, now, base, cap, forget_before);
+    auto upsert = db.prepare(std::string("INSERT INTO source_blocks (") + kSourceBlockColumns +
+                             ") VALUES (?, ?, ?, ?, ?) ON CONFLICT (source) DO UPDATE SET until = excluded.until, "
+                             "strikes = excluded.strikes, reason = excluded.reason, updated_at = excluded.updated_at");
+    if (!upsert) return upsert.error();
+    return upsert->bind_text(1, saved.source)
+        .bind_int(2, to_micros(saved.until))
+        .bind_int(3, saved.strikes)
+        .bind_text(4, saved.reason)
+        .bind_int(5, to_micros(saved.updated_at))
+        .run();
+  }));
+  return saved;
+}
+
+Result<std::vector<SourceBlock>> SqliteStore::running_blocks(Timestamp now) {
+  return with_reader<std::vector<SourceBlock>>([&](Connection& db) -> Result<std::vector<SourceBlock>> {
+    auto stmt = db.prepare(std::string("SELECT ") + kSourceBlockColumns +
+                           " FROM source_blocks WHERE until > ? ORDER BY source");
+    if (!stmt) return stmt.error();
+    stmt->bind_int(1, to_micros(now));
+    std::vector<SourceBlock> out;
+    while (true) {
+      auto row = stmt->step();
+      if (!row) return row.error();
+      if (!*row) return out;
+      out.push_back(read_source_block(*stmt));
+    }
+  });
+}
+
+Result<bool> SqliteStore::unblock_source(std::string_view source) {
+  HERALD_TRY(check_block_source(source));
+  bool deleted = false;
+  HERALD_TRY(writer_->run([&](Connection& db) -> Result<void> {
+    auto stmt = db.prepare("DELETE FROM source_blocks WHERE source = ?");
+    if (!stmt) return stmt.error();
+    HERALD_TRY(stmt->bind_text(1, source).run());
+    deleted = db.changes() == 1;
+    return ok();
+  }));
+  return deleted;
+}
+
+Result<std::int64_t> SqliteStore::forget_blocks(Timestamp before) {
+  std::int64_t deleted = 0;
+  HERALD_TRY(writer_->run([&](Connection& db) -> Result<void> {
+    auto stmt = db.prepare("DELETE FROM source_blocks WHERE until < ?");
+    if (!stmt) return stmt.error();
+    HERALD_TRY(stmt->bind_int(1, to_micros(before)).run());
+    deleted = db.changes();
+    return ok();
+  }));
+  return deleted;
 }
 
 }  // namespace herald::store::sqlite

@@ -48,6 +48,7 @@ class SqliteStore final : public Store {
   Result<void> create_api_key(const ApiKeyRecord& key) override;
   Result<std::vector<ApiKeyRecord>> api_keys_for_service(ServiceId service) override;
   Result<void> revoke_api_key(ServiceId service, ApiKeyId key, Timestamp now) override;
+  Result<void> set_api_key_networks(ServiceId service, ApiKeyId key, const std::vector<std::string>& networks) override;
   Result<void> create_template(const TemplateRecord& record) override;
   Result<void> add_template_version(const TemplateRecord& record) override;
   Result<void> set_template_archived(ServiceId service, TemplateId id, bool archived) override;
@@ -197,6 +198,12 @@ class SqliteStore final : public Store {
   Result<QueueFigures> queue_figures() override;
   Result<void> set_mark(std::string_view name, Timestamp at) override;
   Result<std::vector<std::pair<std::string, Timestamp>>> marks(std::string_view prefix) override;
+  // SourceBlockStore.
+  Result<SourceBlock> strike_source(std::string_view source, std::string_view reason, Timestamp now, Duration base,
+                                    Duration cap, Timestamp forget_before) override;
+  Result<std::vector<SourceBlock>> running_blocks(Timestamp now) override;
+  Result<bool> unblock_source(std::string_view source) override;
+  Result<std::int64_t> forget_blocks(Timestamp before) override;
   Result<void> read_audit(std::int64_t after_seq, std::optional<Timestamp> since,
                           const std::function<Result<void>(const crypto::AuditEntry&)>& visit) override;
   Result<void> insert_notification(const NotificationRecord& record) override;
