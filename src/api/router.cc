@@ -84,7 +84,8 @@ const std::string& Router::api_of(std::string_view path) const {
   return *best;
 }
 
-net::Responder Router::observed(net::Responder respond, const std::string& api, const std::string& route) const {
+net::Responder Router::observed(net::Responder respond, const std::string& api, const std::string& route,
+                                std::string source) const {
   static auto& requests = metrics::registry().counter("herald_http_requests_total",
                                                       "HTTP requests answered, by API, route pattern and status.",
                                                       {"api", "route", "status"});
@@ -93,12 +94,15 @@ net::Responder Router::observed(net::Responder respond, const std::string& api, 
       "Time from a request's arrival at the router to its response being made, by API and route pattern.",
       {"api", "route"}, metrics::latency_buckets());
   const auto started = std::chrono::steady_clock::now();
-  return net::Responder([respond = std::move(respond), started, &api, &route](net::ResponseMaker make) {
-    respond.later([make = std::move(make), started, &api, &route] {
+  const ResponseObserver* observer = observer_ ? &observer_ : nullptr;
+  return net::Responder([respond = std::move(respond), started, &api, &route, observer,
+                         source = std::move(source)](net::ResponseMaker make) {
+    respond.later([make = std::move(make), started, &api, &route, observer, source] {
       net::Response response = make();
       const std::chrono::duration<double> took = std::chrono::steady_clock::now() - started;
       latency.with({api, route}).observe(took.count());
       requests.with({api, route, std::to_string(response.status)}).inc();
+      if (observer != nullptr) (*observer)(route, response.status, source);
       return response;
     });
   });
@@ -182,15 +186,21 @@ net::Response Router::dispatch(const net::Request& request) const {
 
 void Router::handle(net::Request&& request, net::Responder raw_respond) {
   static const std::string kUnmatched = "unmatched";
-  auto found = find(request);
+  static const std::string kRefused = "refused";
   const std::string& api = api_of(request.path);
+  if (gate_) {
+    if (auto refused = gate_(request)) {
+      return observed(std::move(raw_respond), api, kRefused, request.remote_address)(std::move(*refused));
+    }
+  }
+  auto found = find(request);
   if (auto* response = std::get_if<net::Response>(&found)) {
-    return observed(std::move(raw_respond), api, kUnmatched)(std::move(*response));
+    return observed(std::move(raw_respond), api, kUnmatched, request.remote_address)(std::move(*response));
   }
   // Named, not a structured binding: clang-tidy 14 (lint.clang_tidy) cannot capture bindings.
   const auto& hit = std::get<0>(found);
   const Route* route = hit.first;
-  net::Responder respond = observed(std::move(raw_respond), api, route->pattern);
+  net::Responder respond = observed(std::move(raw_respond), api, route->pattern, request.remote_address);
   const PathParams& params = hit.second;
   const InternalError internal_error = errors_.internal_error;
   if (route->handler) {

@@ -15,11 +15,15 @@
 // Every request handled is counted (herald_http_requests_total by api, route pattern and status)
 // and timed (herald_http_request_duration_seconds, until its response is made); the api label
 // comes from name_api's prefixes.
+// A gate (set_gate) may refuse a request before it is routed (intrusion prevention: a blocked
+// source address), and an observer (set_response_observer) is told of every response with the
+// request's source address (intrusion detection: enumeration).
 
 #include <any>
 #include <functional>
 #include <map>
 #include <memory>
+#include <optional>
 #include <string>
 #include <utility>
 #include <variant>
@@ -76,6 +80,14 @@ class Router {
   // Requests under `prefix` ("/v2" covers "/v2" and "/v2/...") are of this API in the metrics;
   // the empty prefix names the default (else "other"). The longest matching prefix wins.
   void name_api(std::string prefix, std::string api);
+  // Consulted before routing, on the network thread (must not block): a response refuses the
+  // request (counted under the route "refused"), nullopt lets it through.
+  using Gate = std::function<std::optional<net::Response>(const net::Request&)>;
+  void set_gate(Gate gate) { gate_ = std::move(gate); }
+  // Told of every response as it is made: the route pattern ("unmatched" for none), the status
+  // and the request's source address. Runs on network threads: must not block.
+  using ResponseObserver = std::function<void(const std::string& route, int status, const std::string& source)>;
+  void set_response_observer(ResponseObserver observer) { observer_ = std::move(observer); }
   // net::Handler.
   void handle(net::Request&& request, net::Responder respond);
   // Synchronous dispatch on the caller's thread (tests).
@@ -102,7 +114,10 @@ class Router {
   // The API a path belongs to, for the metrics.
   const std::string& api_of(std::string_view path) const;
   // `respond`, counting and timing the response when it is made.
-  net::Responder observed(net::Responder respond, const std::string& api, const std::string& route) const;
+  net::Responder observed(net::Responder respond, const std::string& api, const std::string& route,
+                          std::string source) const;
+  Gate gate_;
+  ResponseObserver observer_;
   std::unique_ptr<ThreadPool> pool_;
 };
 

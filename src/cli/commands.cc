@@ -9,6 +9,7 @@
 #include <sstream>
 
 #include "cli/context.h"
+#include "core/cidr.h"
 #include "core/log.h"
 #include "crypto/keyring.h"
 #include "crypto/self_signed.h"
@@ -229,6 +230,48 @@ int run_key_revoke(const std::string& config_path, const std::string& service, c
                                    {{"service_id", found->id.to_string()}, {"api_key_id", id->to_string()}}});
   if (!recorded) return fail(recorded.error());
   std::cout << "revoked " << id->to_string() << " (running servers refuse it within seconds)\n";
+  return 0;
+}
+
+Result<std::vector<std::string>> parse_network_list(const std::string& list) {
+  std::vector<std::string> entries;
+  std::size_t start = 0;
+  while (start <= list.size()) {
+    const auto comma = list.find(',', start);
+    std::string entry = list.substr(start, comma == std::string::npos ? std::string::npos : comma - start);
+    entry.erase(0, entry.find_first_not_of(" \t"));
+    entry.erase(entry.find_last_not_of(" \t") + 1);
+    if (!entry.empty()) entries.push_back(std::move(entry));
+    if (comma == std::string::npos) break;
+    start = comma + 1;
+  }
+  auto set = cidr::NetworkSet::parse(entries);
+  if (!set) return set.error();
+  return set->texts();
+}
+
+int run_key_restrict(const std::string& config_path, const std::string& service, const std::string& key_id,
+                     const std::string& networks_text) {
+  auto id = ApiKeyId::parse(key_id);
+  if (!id) return fail(invalid_argument("--key-id must be the key's id (a UUID)"));
+  auto networks = parse_network_list(networks_text);
+  if (!networks) return fail(invalid_argument("--networks: " + networks.error().message));
+  auto context = open_context(config_path);
+  if (!context) return fail(context.error());
+  domain::Admin admin(*context->store);
+  auto found = admin.find_service(service);
+  if (!found) return fail(found.error());
+  if (auto saved = context->store->set_api_key_networks(found->id, *id, *networks); !saved) return fail(saved.error());
+  std::string joined;
+  for (const auto& n : *networks) joined += (joined.empty() ? "" : ",") + n;
+  auto recorded = context->record({security::cli_actor(),
+                                   "api_key.restricted",
+                                   {{"service_id", found->id.to_string()},
+                                    {"api_key_id", id->to_string()},
+                                    {"networks", joined.empty() ? "any" : joined}}});
+  if (!recorded) return fail(recorded.error());
+  std::cout << id->to_string() << " may be used from " << (joined.empty() ? "any network" : joined)
+            << " (running servers apply it within a minute)\n";
   return 0;
 }
 

@@ -38,6 +38,11 @@ int run_key_create(const std::string& config_path, const std::string& service,
                    const std::string& type, const std::string& name);
 // Revokes a key; running servers refuse it once their key cache expires (5 s).
 int run_key_revoke(const std::string& config_path, const std::string& service, const std::string& key_id);
+// `herald key restrict --networks "192.0.2.0/24, 2001:db8::/32"` (empty: any network again).
+int run_key_restrict(const std::string& config_path, const std::string& service, const std::string& key_id,
+                     const std::string& networks);
+// A comma-separated list of CIDR networks, canonical; kInvalidArgument naming the first bad one.
+Result<std::vector<std::string>> parse_network_list(const std::string& list);
 struct TemplateCreateOptions {
   std::string service;
   std::string type;
@@ -196,6 +201,7 @@ struct NhsClientOptions {
   std::optional<bool> allow_contact_details;
   std::optional<bool> onboarded;
   std::optional<bool> banned;
+  std::optional<std::string> networks;  // comma-separated CIDR networks it may be used from ("": any)
 };
 int run_nhs_client_create(const std::string& config_path, const NhsClientOptions& options);
 int run_nhs_client_set(const std::string& config_path, const std::string& client_id, const NhsClientOptions& options);

@@ -7,6 +7,7 @@
 #include <filesystem>
 
 #include "cli/sms_providers.h"
+#include "core/cidr.h"
 #include "core/url.h"
 
 namespace herald::cli {
@@ -241,6 +242,53 @@ Result<void> check_sms_provider_secrets(const Config& config) {
 namespace {
 
 // Keys whose names say they hold a secret, written in the file itself rather than named by an
+// A list of CIDR networks at `key`, canonical, replacing `out` when the key is present.
+Result<void> read_networks(const toml::table& t, const std::string& path, const std::string& key,
+                           std::vector<std::string>& out) {
+  const toml::node_view<const toml::node> node = t.at_path(key);
+  if (!node) return ok();
+  const toml::array* list = node.as_array();
+  if (list == nullptr) return invalid_argument("config " + path + ": " + key + " must be a list of CIDR strings");
+  out.clear();
+  for (const auto& entry : *list) {
+    auto text = entry.value<std::string>();
+    if (!text) return invalid_argument("config " + path + ": " + key + " must be a list of CIDR strings");
+    auto network = cidr::parse_network(*text);
+    if (!network) return invalid_argument("config " + path + ": " + key + ": " + network.error().message);
+    out.push_back(cidr::to_string(*network));
+  }
+  return ok();
+}
+
+Result<void> read_security(const toml::table& t, const std::string& path, SecurityConfig& sec) {
+  sec.intrusion_detection = get<bool>(t, "security.intrusion_detection", sec.intrusion_detection);
+  const auto auth_failures = get<std::int64_t>(t, "security.auth_failures", sec.auth_failures);
+  const auto not_found = get<std::int64_t>(t, "security.not_found", sec.not_found);
+  sec.window_seconds = get<std::int64_t>(t, "security.window_seconds", sec.window_seconds);
+  sec.block_seconds = get<std::int64_t>(t, "security.block_seconds", sec.block_seconds);
+  sec.block_max_seconds = get<std::int64_t>(t, "security.block_max_seconds", sec.block_max_seconds);
+  if (auth_failures < 1 || auth_failures > 1000000 || not_found < 1 || not_found > 1000000) {
+    return invalid_argument("config " + path + ": security.auth_failures and not_found must be 1-1000000");
+  }
+  sec.auth_failures = static_cast<int>(auth_failures);
+  sec.not_found = static_cast<int>(not_found);
+  if (sec.window_seconds < 1 || sec.block_seconds < 1 || sec.block_max_seconds < sec.block_seconds) {
+    return invalid_argument("config " + path +
+                            ": security.window_seconds and block_seconds must be 1 or more, and block_max_seconds "
+                            "at least block_seconds");
+  }
+  sec.webhook_url = get<std::string>(t, "security.webhook_url", "");
+  sec.webhook_secret_env = get<std::string>(t, "security.webhook_secret_env", sec.webhook_secret_env);
+  sec.webhook_secret = env_or_empty(sec.webhook_secret_env);
+  if (!sec.webhook_url.empty() && (!sec.webhook_url.starts_with("https://") || sec.webhook_secret.size() < 16)) {
+    return invalid_argument("config " + path + ": security.webhook_url must be https:// and needs a secret of 16 " +
+                            "or more characters in $" + sec.webhook_secret_env);
+  }
+  HERALD_TRY(read_networks(t, path, "security.egress_allow", sec.egress_allow));
+  HERALD_TRY(read_networks(t, path, "security.never_block", sec.never_block));
+  return ok();
+}
+
 // _env or _file key (`herald config check` reports them; Herald reads none of them).
 void find_inline_secrets(const toml::table& table, const std::string& at, std::vector<std::string>& out) {
   for (const auto& [key, value] : table) {
@@ -293,6 +341,7 @@ Result<Config> load_config(const std::string& path) {
     return invalid_argument("config " + path + ": metrics.port must be 0-65535");
   }
   c.metrics.port = static_cast<std::uint16_t>(metrics_port);
+  HERALD_TRY(read_security(t, path, c.security));
   c.metrics.max_backlog_seconds = get<std::int64_t>(t, "metrics.max_backlog_seconds", c.metrics.max_backlog_seconds);
   c.metrics.min_free_disk_mb = get<std::int64_t>(t, "metrics.min_free_disk_mb", c.metrics.min_free_disk_mb);
   if (c.metrics.max_backlog_seconds < 0 || c.metrics.min_free_disk_mb < 0) {

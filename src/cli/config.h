@@ -120,10 +120,31 @@ struct MetricsConfig {
   std::int64_t min_free_disk_mb = 512;
 };
 
+// [security]: intrusion detection and prevention (security/intrusion.h) and the egress allow-list.
+struct SecurityConfig {
+  bool intrusion_detection = true;
+  int auth_failures = 20;  // refused authentications per source or credential within the window
+  int not_found = 50;      // 404s on ids per source within the window
+  std::int64_t window_seconds = 300;
+  std::int64_t block_seconds = 60;  // the first block; each one in a row doubles
+  std::int64_t block_max_seconds = 86400;
+  // Every security event POSTed as JSON, signed (X-Herald-Signature: sha256=HMAC of the body with
+  // the secret in the environment variable `webhook_secret_env`), under the callbacks' outbound
+  // rules. Empty: none.
+  std::string webhook_url;
+  std::string webhook_secret_env = "HERALD_SECURITY_WEBHOOK_SECRET";
+  std::string webhook_secret;
+  // Sources never blocked (events are still raised); by default this machine's loopback.
+  std::vector<std::string> never_block = {"127.0.0.0/8", "::1/128"};
+  // CIDR networks outbound connections may reach (empty: any the SSRF guard allows).
+  std::vector<std::string> egress_allow;
+};
+
 struct Config {
   std::string path;  // of the file itself
   AdminConfig admin;
   MetricsConfig metrics;
+  SecurityConfig security;
   NhsConfig nhs;
   NhsPlatformConfig nhs_platform;
   NhsAppConfig nhs_app;

@@ -14,6 +14,7 @@
 #include "cli/build_info.h"
 #include "cli/commands.h"
 #include "cli/config_check.h"
+#include "cli/intrusion.h"
 #include "crypto/secret.h"
 
 namespace {
@@ -307,6 +308,24 @@ int main(int argc, char** argv) {
   key_revoke->add_option("--key-id", revoke_key_id, "the key's id (`key create` prints it on stderr; `audit export` lists it)")
       ->required();
 
+  std::string restrict_networks;
+  auto* key_restrict = key_cmd->add_subcommand("restrict", "allow an API key only from some networks");
+  key_restrict->add_option("--service", key_service, "service id or name")->required();
+  key_restrict->add_option("--key-id", revoke_key_id, "the key's id")->required();
+  key_restrict
+      ->add_option("--networks", restrict_networks,
+                   "comma-separated CIDR networks (192.0.2.0/24,2001:db8::/48); empty: any network again")
+      ->required();
+
+  auto* security_cmd = app.add_subcommand("security", "intrusion detection and prevention");
+  security_cmd->require_subcommand(1);
+  std::string security_since, unblock_source;
+  auto* security_events = security_cmd->add_subcommand("events", "the security events in the audit log, as JSON Lines");
+  security_events->add_option("--since", security_since, "only events at or after this time (2026-01-31T00:00:00Z)");
+  auto* security_blocks = security_cmd->add_subcommand("blocks", "the source addresses blocked now");
+  auto* security_unblock = security_cmd->add_subcommand("unblock", "end a source address's block on every node");
+  security_unblock->add_option("--source", unblock_source, "the blocked address")->required();
+
   auto* template_cmd = app.add_subcommand("template", "manage templates");
   template_cmd->require_subcommand(1);
   TemplateCreateOptions tpl;
@@ -400,6 +419,8 @@ int main(int argc, char** argv) {
     cmd->add_option("--allow-ods-override", nhs.allow_ods_override, "requests may name another ODS code (true/false)");
     cmd->add_option("--allow-contact-details", nhs.allow_contact_details,
                     "requests may supply the recipient's contact details (true/false)");
+    cmd->add_option("--networks", nhs.networks,
+                    "comma-separated CIDR networks its requests may come from (empty: any network)");
   };
   auto* nhs_client_cmd = nhs_cmd->add_subcommand("client", "register and change API clients");
   nhs_client_cmd->require_subcommand(1);
@@ -542,6 +563,10 @@ int main(int argc, char** argv) {
   if (*template_update) return run_template_update(config, tpl_update);
   if (*template_archive) return run_template_archive(config, archive_service, archive_id, true);
   if (*key_revoke) return run_key_revoke(config, key_service, revoke_key_id);
+  if (*key_restrict) return run_key_restrict(config, key_service, revoke_key_id, restrict_networks);
+  if (*security_events) return run_security_events(config, security_since);
+  if (*security_blocks) return run_security_blocks(config);
+  if (*security_unblock) return run_security_unblock(config, unblock_source);
   if (*service_retention) return run_service_set_retention(config, retention_service, retention_days);
   if (*service_set) return run_service_set(config, service_settings);
   if (*service_go_live) return run_service_go_live(config, live_service);

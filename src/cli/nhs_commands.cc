@@ -36,12 +36,25 @@ Result<std::optional<Uuid>> client_filter(Context& context, const std::string& i
   return std::optional<Uuid>(found->id);
 }
 
+// --networks, when given, as the client's allowed networks (canonical; "" for any).
+Result<void> take_networks(const std::optional<std::string>& given, std::vector<std::string>& networks) {
+  if (!given) return ok();
+  auto parsed = parse_network_list(*given);
+  if (!parsed) return invalid_argument("--networks: " + parsed.error().message);
+  networks = std::move(*parsed);
+  return ok();
+}
+
 void print_client(const store::NhsClientRecord& c) {
   std::cout << c.id.to_string() << "  service " << c.service.to_string() << "  \"" << c.name << "\"  keys "
             << (c.jwks.empty() ? c.jwks_url : "registered JWKS") << "  ods "
             << (c.default_ods_code ? *c.default_ods_code : "-") << (c.allow_ods_override ? " (may override)" : "")
             << (c.allow_contact_details ? "  contact details allowed" : "") << (c.onboarded ? "" : "  NOT ONBOARDED")
-            << (c.service_ban ? "  BANNED" : "") << "\n";
+            << (c.service_ban ? "  BANNED" : "");
+  std::string networks;
+  for (const auto& n : c.allowed_networks) networks += (networks.empty() ? "" : ",") + n;
+  if (!networks.empty()) std::cout << "  networks " << networks;
+  std::cout << "\n";
 }
 
 void print_plan(const domain::nhs::RoutingPlan& plan) {
@@ -249,6 +262,7 @@ int run_nhs_client_create(const std::string& config_path, const NhsClientOptions
   client.default_ods_code = options.default_ods_code;
   client.allow_ods_override = options.allow_ods_override.value_or(false);
   client.allow_contact_details = options.allow_contact_details.value_or(false);
+  if (auto set = take_networks(options.networks, client.allowed_networks); !set) return fail(set.error());
   SystemClock clock;
   auto created = domain::nhs::NhsClients(*context->store, clock).create(client);
   if (!created) return fail(created.error());
@@ -289,6 +303,7 @@ int run_nhs_client_set(const std::string& config_path, const std::string& client
   if (options.allow_contact_details) client->allow_contact_details = *options.allow_contact_details;
   if (options.onboarded) client->onboarded = *options.onboarded;
   if (options.banned) client->service_ban = *options.banned;
+  if (auto set = take_networks(options.networks, client->allowed_networks); !set) return fail(set.error());
   if (auto saved = context->store->update_nhs_client(*client); !saved) return fail(saved.error());
   auto recorded = context->record({security::cli_actor(),
                                    "nhs_client.changed",

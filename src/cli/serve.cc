@@ -32,7 +32,9 @@
 #include "cli/commands.h"
 #include "cli/config_check.h"
 #include "cli/context.h"
+#include "cli/intrusion.h"
 #include "cli/sms_providers.h"
+#include "core/cidr.h"
 #include "core/log.h"
 #include "core/metrics.h"
 #include "core/periodic.h"
@@ -221,6 +223,15 @@ int run_serve(const ServeOptions& options) {
     log::warn("keys.memory_not_locked", {{"warning", "key memory could not be locked (mlock): raise RLIMIT_MEMLOCK"}});
   }
   SystemClock clock;
+  // Intrusion detection and prevention (cli/intrusion.h): the detector every listener reports to,
+  // the source blocks it shares with other nodes, outbound certificate failures, the egress list.
+  const auto detector = make_intrusion_detector(*context, config, clock);
+  if (detector) {
+    net::set_certificate_failure_observer([d = detector.get()](const std::string& host, const std::string& reason) {
+      d->certificate_error(host, reason);
+    });
+  }
+  if (auto egress = cidr::NetworkSet::parse(config.security.egress_allow)) net::set_egress_allow_list(*egress);
   domain::Authenticator authenticator(*context->store);
   domain::Notifications notifications(*context->store, notifications_config(*context));
   domain::Templates templates(*context->store);
@@ -288,16 +299,39 @@ int run_serve(const ServeOptions& options) {
   router.name_api("/v2", "govuk_v2");
   if (!config.nhs.prefix.empty()) router.name_api(config.nhs.prefix, "nhs_v1");
   router.name_api("/oauth2", "nhs_v1");
+  if (detector) {
+    // A blocked source is refused before routing, in the format of the API it called; every
+    // response is seen by the enumeration detector.
+    router.set_gate([d = detector.get(), &clock,
+                     prefix = config.nhs.prefix](const net::Request& request) -> std::optional<net::Response> {
+      const auto until = d->blocked_until(request.remote_address);
+      if (!until) return std::nullopt;
+      return blocked_response(request, prefix, clock.now(), *until);
+    });
+    router.set_response_observer([d = detector.get()](const std::string& route, int status, const std::string& source) {
+      d->response(route, status, source);
+    });
+  }
   security::AuthFailureTally auth_failures;
   auto& auth_failure_count = metrics::registry().counter(
       "herald_auth_failures_total", "Requests refused for their credentials, by API and reason.", {"api", "reason"});
+  api::govuk_v2::AuthHooks govuk_auth_hooks{
+      [&auth_failures, &auth_failure_count, d = detector.get()](std::string_view reason, std::string_view source,
+                                                                std::string_view subject) {
+        auth_failures.note(reason, source);
+        auth_failure_count.with({"govuk_v2", reason}).inc();
+        if (d != nullptr) d->auth_failure("govuk_v2", reason, source, subject);
+      },
+      nullptr};
+  if (detector) {
+    govuk_auth_hooks.admitted = [d = detector.get()](const domain::Caller& caller, std::string_view token,
+                                                     std::string_view source) {
+      d->authenticated("key:" + caller.key.to_string(), "service:" + caller.service.to_string(), token, source);
+    };
+  }
   api::govuk_v2::register_routes(
       router, {authenticator, notifications, templates, received_texts, letters, clock, config.public_url,
-               api::govuk_v2::Prices{config.sms.rate_in_pounds, config.letters.prices},
-               [&auth_failures, &auth_failure_count](std::string_view reason, std::string_view source) {
-                 auth_failures.note(reason, source);
-                 auth_failure_count.with({"govuk_v2", reason}).inc();
-               }});
+               api::govuk_v2::Prices{config.sms.rate_in_pounds, config.letters.prices}, std::move(govuk_auth_hooks)});
   // NHS Notify's API and its token endpoint. Clients' JWKS URLs are fetched under the callbacks'
   // outbound rules (public addresses only unless allowed, verified TLS, timeouts).
   domain::nhs::NhsClients nhs_clients(*context->store, clock);
@@ -320,12 +354,20 @@ int run_serve(const ServeOptions& options) {
     log::warn("nhs.sandbox_mode", {{"prefix", config.nhs.prefix}});
   } else {
     api::nhs_v1::register_routes(
-        router, {nhs_tokens, nhs_clients, nhs_messages, nhs_limits, clock, config.nhs.prefix, "/oauth2/token",
-                 config.nhs.token_url, config.public_url,
-                 [&auth_failures, &auth_failure_count](std::string_view reason, std::string_view source) {
-                   auth_failures.note(reason, source);
-                   auth_failure_count.with({"nhs_v1", reason}).inc();
-                 }});
+        router,
+        {nhs_tokens, nhs_clients, nhs_messages, nhs_limits, clock, config.nhs.prefix, "/oauth2/token",
+         config.nhs.token_url, config.public_url,
+         [&auth_failures, &auth_failure_count, d = detector.get()](std::string_view reason, std::string_view source) {
+           auth_failures.note(reason, source);
+           auth_failure_count.with({"nhs_v1", reason}).inc();
+           if (d != nullptr) d->auth_failure("nhs_v1", reason, source, "");
+         },
+         [d = detector.get()](const store::NhsClientRecord& client, std::string_view source) {
+           if (d != nullptr) {
+             d->authenticated("nhs-client:" + client.id.to_string(), "service:" + client.service.to_string(), "",
+                              source);
+           }
+         }});
   }
   // The NHS App's receipts for in-app messages (source address and/or credentials checked).
   api::providers::register_nhs_app_receipt_routes(router, *context->store, clock,
@@ -374,13 +416,29 @@ int run_serve(const ServeOptions& options) {
   domain::Jobs jobs(*context->store, *context->store, notifications, &letters);
   domain::Subjects subjects(*context->store);
   api::Router admin_router(2, api::admin::router_errors());
+  if (detector) {
+    admin_router.set_gate([d = detector.get()](const net::Request& request) -> std::optional<net::Response> {
+      if (!d->blocked_until(request.remote_address)) return std::nullopt;
+      return api::admin::protocol_error(429);
+    });
+  }
   std::unique_ptr<net::HttpsServer> admin_server;
   if (admin_role) {
     api::admin::register_routes(
         admin_router,
         {users, *context->store, *context->store, *context->store, notifications, jobs, subjects, unsubscribes,
          nhs_plans, *context->store, *context->store, *context->store, clock, config.admin.public_url,
-         [&context, &clock](api::admin::Event event) {
+         [&context, &clock, d = detector.get()](api::admin::Event event) {
+           // Sign-ins feed the detectors: refusals count as authentication failures, a completed
+           // sign-in is the user's use (new network, unusual hours).
+           if (d != nullptr && event.action.starts_with("admin.sign_in.")) {
+             const std::string subject = event.actor == "anonymous" ? "" : event.actor;
+             if (event.outcome.starts_with("failure")) {
+               d->auth_failure("admin", event.outcome, event.source, subject);
+             } else if (event.action == "admin.sign_in.second_factor" && !subject.empty()) {
+               d->authenticated(subject, subject, "", event.source);
+             }
+           }
            security::AuditEvent audit{std::move(event.actor), std::move(event.action), std::move(event.objects),
                                       std::move(event.outcome), std::move(event.source)};
            if (auto recorded = context->audit->record(std::move(audit), clock.now()); !recorded) {
@@ -579,6 +637,20 @@ int run_serve(const ServeOptions& options) {
       log::error("audit.write_failed", {{"error", recorded.error().message}});
     }
   });
+  // Every second: the detector's events out, its strikes into the store, every node's blocks in.
+  // Hourly: blocks ended a week ago are forgotten (their strikes no longer count).
+  std::unique_ptr<Periodic> intrusion_job;
+  std::unique_ptr<Periodic> intrusion_forget_job;
+  if (detector) {
+    intrusion_job = std::make_unique<Periodic>("intrusion", std::chrono::seconds(1), [d = detector.get()] {
+      if (auto polled = d->poll(); !polled) log::error("security.poll_failed", {{"error", polled.error().message}});
+    });
+    intrusion_forget_job = std::make_unique<Periodic>("intrusion-forget", std::chrono::hours(1), [&context, &clock] {
+      if (auto forgot = context->store->forget_blocks(clock.now() - std::chrono::days(7)); !forgot) {
+        log::error("security.forget_failed", {{"error", forgot.error().message}});
+      }
+    });
+  }
   auto audit_job = std::make_unique<Periodic>("audit", std::chrono::seconds(config.audit_checkpoint_seconds), flush_audit);
   const std::string port = server ? std::to_string(server->port()) : "none";
   const std::string admin_port = admin_server ? std::to_string(admin_server->port()) : "none";
@@ -613,6 +685,10 @@ int run_serve(const ServeOptions& options) {
   if (admin_server) admin_server->stop();
   if (ops_server) ops_server->stop();
   collector.reset();
+  intrusion_forget_job.reset();
+  intrusion_job.reset();
+  if (detector) (void)detector->poll();  // the last events reach the audit log
+  net::set_certificate_failure_observer(nullptr);
   audit_job.reset();
   flush_audit();  // what the last requests refused, and a final checkpoint
   if (worker) worker->stop();

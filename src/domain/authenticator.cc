@@ -17,7 +17,11 @@ Result<std::shared_ptr<const Authenticator::CachedService>> Authenticator::fetch
     auto keys = store_.api_keys_for_service(id);
     if (!keys) return keys.error();
     for (auto& key : *keys) {
-      entry->keys.push_back({key.id, key.type, key.revoked_at.has_value(), crypto::HmacSha256Key(key.secret)});
+      // Stored canonical by `herald key restrict`; an entry that no longer parses restricts the
+      // key to nothing rather than to everything.
+      auto networks = cidr::NetworkSet::parse(key.allowed_networks);
+      entry->keys.push_back({key.id, key.type, key.revoked_at.has_value(), crypto::HmacSha256Key(key.secret),
+                             networks ? std::move(*networks) : cidr::NetworkSet(), !key.allowed_networks.empty()});
       crypto::wipe_string(key.secret);
     }
   }
@@ -44,9 +48,8 @@ Result<std::shared_ptr<const Authenticator::CachedService>> Authenticator::servi
   return *fresh;
 }
 
-Result<std::variant<Caller, AuthFailure>> Authenticator::authenticate(std::string_view token,
-                                                                      Timestamp now,
-                                                                      Blocking blocking) {
+Result<std::variant<Caller, AuthFailure>> Authenticator::authenticate(std::string_view token, Timestamp now,
+                                                                      Blocking blocking, std::string_view source) {
   auto decoded = crypto::decode_jwt(token);
   if (!decoded) return Outcome(AuthFailure::kInvalidToken);
   const json::Value* iss = decoded->claims.find("iss");
@@ -71,6 +74,7 @@ Result<std::variant<Caller, AuthFailure>> Authenticator::authenticate(std::strin
         case crypto::JwtVerdict::kInvalid: return Outcome(AuthFailure::kGeneric);
         case crypto::JwtVerdict::kValid:
           if (key.revoked) return Outcome(AuthFailure::kKeyRevoked);
+          if (key.restricted && !key.networks.contains(source)) return Outcome(AuthFailure::kNetworkNotAllowed);
           return Outcome(Caller{*service_id, key.id, key.type});
       }
     }

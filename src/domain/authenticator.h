@@ -17,6 +17,7 @@
 #include <vector>
 
 #include "core/blocking.h"
+#include "core/cidr.h"
 #include "core/result.h"
 #include "core/time.h"
 #include "crypto/hmac.h"
@@ -31,17 +32,18 @@ struct Caller {
 };
 
 enum class AuthFailure {
-  kInvalidToken,      // not a decodable JWT
-  kMissingIssuer,     // no iss claim
-  kIssuerNotUuid,     // iss is not a UUID
+  kInvalidToken,   // not a decodable JWT
+  kMissingIssuer,  // no iss claim
+  kIssuerNotUuid,  // iss is not a UUID
   kServiceNotFound,
   kServiceHasNoKeys,
   kServiceArchived,
-  kClockSkew,         // iat missing an integer value or outside ±30 s
+  kClockSkew,  // iat missing an integer value or outside ±30 s
   kAlgorithmNotHs256,
   kKeyRevoked,
   kKeyNotFound,
-  kGeneric,           // any other JWT failure
+  kGeneric,            // any other JWT failure
+  kNetworkNotAllowed,  // a good token of a key restricted to networks the source is not in
 };
 
 class Authenticator {
@@ -51,10 +53,12 @@ class Authenticator {
                          Duration cache_ttl = std::chrono::seconds(5))
       : store_(store), leeway_(leeway), cache_ttl_(cache_ttl) {}
 
-  // `token` is the JWT after "Bearer ". Store failures are returned as Error; with
-  // Blocking::kNotAllowed, needing the store is ErrorCode::kWouldBlock.
+  // `token` is the JWT after "Bearer ", `source` the address it came from (a key restricted to
+  // networks (`herald key restrict`) is refused from any other). Store failures are returned as
+  // Error; with Blocking::kNotAllowed, needing the store is ErrorCode::kWouldBlock.
   Result<std::variant<Caller, AuthFailure>> authenticate(std::string_view token, Timestamp now,
-                                                         Blocking blocking = Blocking::kAllowed);
+                                                         Blocking blocking = Blocking::kAllowed,
+                                                         std::string_view source = {});
 
  private:
   struct CachedKey {
@@ -62,6 +66,8 @@ class Authenticator {
     store::KeyType type;
     bool revoked;
     crypto::HmacSha256Key hmac;  // the secret, as prepared HMAC states
+    cidr::NetworkSet networks;   // where it may be used from, when `restricted`
+    bool restricted = false;
   };
   struct CachedService {
     bool exists = false;

@@ -3,6 +3,7 @@
 #include <arpa/inet.h>
 #include <netinet/in.h>
 
+#include <algorithm>
 #include <array>
 #include <cstdint>
 
@@ -88,7 +89,15 @@ std::string address_text(const sockaddr* address) {
   if (address->sa_family == AF_INET) {
     ::inet_ntop(AF_INET, &reinterpret_cast<const sockaddr_in*>(address)->sin_addr, text, sizeof text);
   } else if (address->sa_family == AF_INET6) {
-    ::inet_ntop(AF_INET6, &reinterpret_cast<const sockaddr_in6*>(address)->sin6_addr, text, sizeof text);
+    const auto* in6 = reinterpret_cast<const sockaddr_in6*>(address);
+    const std::uint8_t* a = in6->sin6_addr.s6_addr;
+    static constexpr std::uint8_t kMapped[12] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xFF, 0xFF};
+    if (std::equal(kMapped, kMapped + 12, a)) {
+      // A dual-stack listener's IPv4 peer: named as IPv4, as the same peer on an IPv4 listener is.
+      ::inet_ntop(AF_INET, a + 12, text, sizeof text);
+    } else {
+      ::inet_ntop(AF_INET6, &in6->sin6_addr, text, sizeof text);
+    }
   }
   return text;
 }

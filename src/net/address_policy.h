@@ -18,7 +18,8 @@ enum class AddressPolicy {
 // Whether `address` (AF_INET or AF_INET6) is a globally routable unicast address. IPv4-mapped,
 // NAT64 and 6to4 IPv6 addresses are judged by the IPv4 address inside them.
 bool is_public_address(const sockaddr* address);
-// The numeric form of an address, for messages and logs.
+// The numeric form of an address, for messages, logs and Request::remote_address; an
+// IPv4-mapped IPv6 address is written as the IPv4 address it carries.
 std::string address_text(const sockaddr* address);
 
 }  // namespace herald::net

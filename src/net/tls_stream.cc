@@ -15,8 +15,10 @@
 #include <algorithm>
 #include <cerrno>
 #include <cstring>
+#include <mutex>
 
 #include "core/base64.h"
+#include "core/cidr.h"
 
 namespace herald::net {
 
@@ -135,6 +137,34 @@ Result<void> set_peer_name(SSL* ssl, const std::string& server_name) {
   return ok();
 }
 
+// Guards the process-wide settings below (the observer and the egress list).
+std::mutex& certificate_observer_mutex() {
+  static std::mutex mutex;
+  return mutex;
+}
+CertificateFailureObserver& certificate_observer() {
+  static CertificateFailureObserver observer;
+  return observer;
+}
+std::shared_ptr<const cidr::NetworkSet>& egress_list() {
+  static std::shared_ptr<const cidr::NetworkSet> list;
+  return list;
+}
+// The list in force (nullptr: none), read once per connection.
+std::shared_ptr<const cidr::NetworkSet> egress_allow_list() {
+  std::lock_guard lock(certificate_observer_mutex());
+  return egress_list();
+}
+
+void report_certificate_failure(const std::string& host, const std::string& reason) {
+  CertificateFailureObserver observer;
+  {
+    std::lock_guard lock(certificate_observer_mutex());
+    observer = certificate_observer();
+  }
+  if (observer) observer(host, reason);
+}
+
 // Certificate failures get their own prefix: callers treat them as lasting (a retry meets the
 // same certificate), unlike a refused or cut connection.
 Error handshake_error(SSL* ssl) {
@@ -218,15 +248,25 @@ Result<std::unique_ptr<ClientStream>> ClientStream::connect(const std::string& h
   Result<int> fd = unavailable("no address for " + host);
   std::string refused;
   bool tried = false;
+  const auto egress = egress_allow_list();
+  std::string outside;
   for (const sockaddr_storage& address : *addresses) {
     const auto* sa = reinterpret_cast<const sockaddr*>(&address);
     if (policy == AddressPolicy::kPublicOnly && !is_public_address(sa)) {
       refused += (refused.empty() ? "" : ", ") + address_text(sa);
       continue;
     }
+    if (egress && !egress->contains(address_text(sa))) {
+      outside += (outside.empty() ? "" : ", ") + address_text(sa);
+      continue;
+    }
     tried = true;
     fd = connect_with_timeout(sa, timeout);
     if (fd) break;
+  }
+  if (!tried && !outside.empty()) {
+    return Error{ErrorCode::kPermissionDenied,
+                 host + " resolves only to addresses outside the egress allow-list (" + outside + "): refused"};
   }
   if (!tried && !refused.empty()) {
     return Error{ErrorCode::kPermissionDenied,
@@ -344,10 +384,25 @@ Result<void> ClientStream::start_tls(const TlsClientOptions& options) {
   if (impl_->ssl == nullptr) return internal_error("SSL_new failed");
   SSL_set_fd(impl_->ssl, impl_->fd);
   HERALD_TRY(set_peer_name(impl_->ssl, options.server_name));
-  if (SSL_connect(impl_->ssl) != 1) return handshake_error(impl_->ssl);
+  if (SSL_connect(impl_->ssl) != 1) {
+    Error error = handshake_error(impl_->ssl);
+    if (SSL_get_verify_result(impl_->ssl) != X509_V_OK) report_certificate_failure(options.server_name, error.message);
+    return error;
+  }
   auto pinned = check_pin(impl_->ssl, options.pinned_key_sha256);
   impl_->pin_refused = !pinned;
+  if (!pinned) report_certificate_failure(options.server_name, pinned.error().message);
   return pinned;
+}
+
+void set_egress_allow_list(const cidr::NetworkSet& networks) {
+  std::lock_guard lock(certificate_observer_mutex());
+  egress_list() = networks.empty() ? nullptr : std::make_shared<const cidr::NetworkSet>(networks);
+}
+
+void set_certificate_failure_observer(CertificateFailureObserver observer) {
+  std::lock_guard lock(certificate_observer_mutex());
+  certificate_observer() = std::move(observer);
 }
 
 }  // namespace herald::net

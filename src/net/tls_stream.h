@@ -12,6 +12,7 @@
 #include <string_view>
 #include <vector>
 
+#include "core/cidr.h"
 #include "core/result.h"
 #include "net/address_policy.h"
 
@@ -35,6 +36,17 @@ struct TlsClientOptions {
 // Checks what can be checked without files or the network: the client certificate and key come
 // together, and a pin is the base64 of 32 bytes. kInvalidArgument otherwise.
 Result<void> validate_tls_client_options(const TlsClientOptions& options);
+
+// Told of every outbound TLS connection refused for the peer's certificate (failed verification
+// or a pin that does not match): the host and the reason, on the connecting thread. For the
+// intrusion detector; set at start-up (empty: nobody is told).
+using CertificateFailureObserver = std::function<void(const std::string& host, const std::string& reason)>;
+void set_certificate_failure_observer(CertificateFailureObserver observer);
+
+// The egress allow-list: outbound connections (providers, callbacks, relays, JWKS) may go only
+// to addresses in these networks, on top of each connection's AddressPolicy (the SSRF guard);
+// empty: no list. Process-wide, set at start-up and on reload.
+void set_egress_allow_list(const cidr::NetworkSet& networks);
 
 // Resolves a host name to the addresses to try, in order (sockaddr_in / sockaddr_in6 with the
 // port set). The default uses getaddrinfo; tests give their own to exercise address policies.

@@ -225,9 +225,11 @@ Result<AuditVerification> AuditLog::verify(const std::vector<AuditWitness>& witn
   return out;
 }
 
-Result<std::int64_t> AuditLog::export_jsonl(std::optional<Timestamp> since, std::ostream& out) {
+Result<std::int64_t> AuditLog::export_jsonl(std::optional<Timestamp> since, std::ostream& out,
+                                            std::string_view action_prefix) {
   std::int64_t count = 0;
   HERALD_TRY(store_.read_audit(0, since, [&](const crypto::AuditEntry& e) -> Result<void> {
+    if (!e.action.starts_with(action_prefix)) return ok();
     out << crypto::audit_entry_json(e) << "\n";
     ++count;
     return ok();

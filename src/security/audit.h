@@ -78,7 +78,9 @@ class AuditLog {
   // The checkpoint file's newest checkpoint against the chain.
   Result<CheckpointStatus> checkpoint_status();
   // Entries at or after `since` as JSON Lines; returns how many.
-  Result<std::int64_t> export_jsonl(std::optional<Timestamp> since, std::ostream& out);
+  // Only the entries whose action starts with `action_prefix` (every entry when empty).
+  Result<std::int64_t> export_jsonl(std::optional<Timestamp> since, std::ostream& out,
+                                    std::string_view action_prefix = {});
 
  private:
   Result<std::vector<crypto::AuditCheckpoint>> read_checkpoints();

@@ -77,8 +77,9 @@ class NhsApi : public ::testing::Test {
     ASSERT_TRUE(store_.create_service(service));
     service_ = service.id;
     client_ = add_client(kApiKey, jwks_of(client_key(), "key-1"), "");
-    register_routes(router_, {tokens_, clients_, messages_, rate_limits_, clock_, "/comms", "/oauth2/token", "", "",
-                              [this](std::string_view reason, std::string_view) { refusals_.emplace_back(reason); }});
+    register_routes(router_,
+                    {tokens_, clients_, messages_, rate_limits_, clock_, "/comms", "/oauth2/token", "", "",
+                     [this](std::string_view reason, std::string_view) { refusals_.emplace_back(reason); }, nullptr});
   }
 
   store::NhsClientRecord add_client(std::string_view api_key, std::string jwks, std::string url) {

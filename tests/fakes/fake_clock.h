@@ -12,6 +12,7 @@ class FakeClock final : public Clock {
   explicit FakeClock(Timestamp start = from_micros(1'800'000'000'000'000)) : micros_(to_micros(start)) {}
   Timestamp now() const override { return from_micros(micros_.load()); }
   void advance(Duration by) { micros_ += std::chrono::duration_cast<std::chrono::microseconds>(by).count(); }
+  void set(Timestamp to) { micros_ = to_micros(to); }
 
  private:
   std::atomic<std::int64_t> micros_;

@@ -9,6 +9,7 @@
 #include "crypto/self_signed.h"
 #include "net/http_client.h"
 #include "net/https_server.h"
+#include "net/tls_stream.h"
 
 namespace herald::net {
 namespace {
@@ -115,6 +116,42 @@ TEST_F(HttpClientTest, AHostnameResolvingToPrivateOrMetadataAddressesIsRefused) 
     EXPECT_EQ(response.error().code, ErrorCode::kPermissionDenied) << host;
   }
   EXPECT_EQ(requests_.load(), 0);
+}
+
+TEST_F(HttpClientTest, TheEgressAllowListRefusesEveryAddressOutsideIt) {
+  // On top of the SSRF guard, with the guard itself allowing everything (kAny).
+  set_egress_allow_list(*cidr::NetworkSet::parse({"192.0.2.0/24", "2001:db8::/32"}));
+  auto refused = https_request("POST", base_ + "/", {}, "x", options_);
+  set_egress_allow_list(*cidr::NetworkSet::parse({"127.0.0.0/8"}));
+  auto allowed = https_request("POST", base_ + "/", {}, "x", options_);
+  set_egress_allow_list(cidr::NetworkSet());  // no list: the policy alone
+  ASSERT_FALSE(refused);
+  EXPECT_EQ(refused.error().code, ErrorCode::kPermissionDenied);
+  EXPECT_NE(refused.error().message.find("outside the egress allow-list (127.0.0.1)"), std::string::npos)
+      << refused.error().message;
+  ASSERT_TRUE(allowed) << allowed.error().message;
+  EXPECT_EQ(requests_.load(), 1) << "only the allowed request reached the server";
+  EXPECT_TRUE(https_request("POST", base_ + "/", {}, "x", options_));
+}
+
+TEST_F(HttpClientTest, CertificateFailuresAreReportedToTheObserver) {
+  std::vector<std::pair<std::string, std::string>> seen;
+  set_certificate_failure_observer(
+      [&seen](const std::string& host, const std::string& reason) { seen.emplace_back(host, reason); });
+  options_.ca_file.clear();  // the system store does not trust the test certificate
+  auto untrusted = https_request("GET", base_ + "/", {}, "", options_);
+  options_.ca_file = cert_;
+  auto trusted = https_request("GET", base_ + "/", {}, "", options_);
+  options_.pinned_key_sha256 = "sha256//" + std::string(43, 'A') + "=";  // someone else's key
+  auto pinned = https_request("GET", base_ + "/", {}, "", options_);
+  set_certificate_failure_observer(nullptr);
+  EXPECT_FALSE(untrusted);
+  EXPECT_TRUE(trusted);
+  EXPECT_FALSE(pinned);
+  ASSERT_EQ(seen.size(), 2u);
+  EXPECT_EQ(seen[0].first, "127.0.0.1");
+  EXPECT_NE(seen[0].second.find("certificate verification failed"), std::string::npos) << seen[0].second;
+  EXPECT_EQ(seen[1].first, "127.0.0.1");
 }
 
 TEST_F(HttpClientTest, RefusesHeaderInjectionAndBadUrls) {

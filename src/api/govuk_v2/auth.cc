@@ -1,7 +1,10 @@
 #include "api/govuk_v2/auth.h"
 
 #include "api/govuk_v2/errors.h"
+#include "core/hex.h"
 #include "core/log.h"
+#include "crypto/hmac.h"
+#include "crypto/jwt.h"
 
 namespace herald::api::govuk_v2 {
 namespace {
@@ -24,6 +27,7 @@ const char* message_for(domain::AuthFailure failure) {
     case F::kKeyRevoked: return "Invalid token: API key revoked";
     case F::kKeyNotFound: return "Invalid token: API key not found";
     case F::kGeneric: return kGeneralTokenError;
+    case F::kNetworkNotAllowed: return "Invalid token: API key cannot be used from this network";
   }
   return kGeneralTokenError;
 }
@@ -42,6 +46,7 @@ const char* failure_name(domain::AuthFailure failure) {
     case F::kKeyRevoked: return "key_revoked";
     case F::kKeyNotFound: return "key_not_found";
     case F::kGeneric: return "invalid_token";
+    case F::kNetworkNotAllowed: return "network_not_allowed";
   }
   return "invalid_token";
 }
@@ -52,14 +57,26 @@ bool has_bearer_scheme(std::string_view header) {
   return net::iequals(header.substr(0, 6), "bearer") && header[6] == ' ';
 }
 
+// "service:<iss>" when the token decodes and its iss is a UUID (which service was guessed at),
+// else empty. Read without verifying: it only names what the request claimed.
+std::string claimed_service(std::string_view token) {
+  auto decoded = crypto::decode_jwt(token);
+  if (!decoded) return {};
+  const json::Value* iss = decoded->claims.find("iss");
+  if (iss == nullptr || !iss->is_string()) return {};
+  auto service = ServiceId::parse(iss->as_string());
+  return service ? "service:" + service->to_string() : std::string();
+}
+
 }  // namespace
 
-Result<std::variant<domain::Caller, net::Response>> authenticate(
-    const net::Request& request, domain::Authenticator& authenticator, Timestamp now,
-    Blocking blocking, const AuthFailureHook* on_failure) {
+Result<std::variant<domain::Caller, net::Response>> authenticate(const net::Request& request,
+                                                                 domain::Authenticator& authenticator, Timestamp now,
+                                                                 Blocking blocking, const AuthHooks* hooks) {
   using Outcome = std::variant<domain::Caller, net::Response>;
+  std::string_view token;
   auto refuse = [&](std::string_view reason, ErrorCode code, std::string message) {
-    if (on_failure != nullptr && *on_failure) (*on_failure)(reason, request.remote_address);
+    if (hooks != nullptr && hooks->refused) hooks->refused(reason, request.remote_address, claimed_service(token));
     return Outcome(error_response(Error{code, std::move(message)}));  // 401 or 403 AuthError
   };
   const auto header = request.header("Authorization");
@@ -69,9 +86,9 @@ Result<std::variant<domain::Caller, net::Response>> authenticate(
   if (!has_bearer_scheme(*header)) {
     return refuse("not_bearer", ErrorCode::kUnauthenticated, "Unauthorized: authentication bearer scheme must be used");
   }
-  std::string_view token = header->substr(7);
+  token = header->substr(7);
   while (!token.empty() && token.front() == ' ') token.remove_prefix(1);
-  auto outcome = authenticator.authenticate(token, now, blocking);
+  auto outcome = authenticator.authenticate(token, now, blocking, request.remote_address);
   if (!outcome && outcome.error().code == ErrorCode::kWouldBlock) return outcome.error();
   if (!outcome) return Outcome(error_response(outcome.error()));
   if (auto* failure = std::get_if<domain::AuthFailure>(&*outcome)) {
@@ -79,7 +96,11 @@ Result<std::variant<domain::Caller, net::Response>> authenticate(
     log::info("auth.refused", {{"reason", failure_name(*failure)}, {"remote", request.remote_address}});
     return refuse(failure_name(*failure), ErrorCode::kPermissionDenied, message_for(*failure));
   }
-  return Outcome(std::get<domain::Caller>(*outcome));
+  const auto& caller = std::get<domain::Caller>(*outcome);
+  if (hooks != nullptr && hooks->admitted) {
+    hooks->admitted(caller, hex_encode(crypto::sha256(token)).substr(0, 32), request.remote_address);
+  }
+  return Outcome(caller);
 }
 
 }  // namespace herald::api::govuk_v2

@@ -52,7 +52,7 @@ std::optional<bool> admit_and_parse(const Dependencies& deps, const net::Request
                                     Blocking blocking, SendProgress<Request>& step, store::Channel channel,
                                     Parse&& parse) {
   if (!step.caller) {
-    auto caller = authenticate(request, deps.authenticator, step.now, blocking, &deps.on_auth_failure);
+    auto caller = authenticate(request, deps.authenticator, step.now, blocking, &deps.auth_hooks);
     if (!caller) return false;  // would block: nothing done yet
     if (auto* refused = std::get_if<net::Response>(&*caller)) {
       reply([response = std::move(*refused)] { return response; });
@@ -114,7 +114,7 @@ bool post_sms(const Dependencies& deps, const net::Request& request, const Reply
   // Sender ids are read from the store: texts are accepted on the pool, after authentication.
   if (step.caller && blocking == Blocking::kNotAllowed) return false;
   if (!step.caller) {
-    auto caller = authenticate(request, deps.authenticator, step.now, blocking, &deps.on_auth_failure);
+    auto caller = authenticate(request, deps.authenticator, step.now, blocking, &deps.auth_hooks);
     if (!caller) return false;
     if (auto* refused = std::get_if<net::Response>(&*caller)) {
       reply([response = std::move(*refused)] { return response; });
@@ -145,7 +145,7 @@ bool post_sms(const Dependencies& deps, const net::Request& request, const Reply
 // answered in the v2 envelope.
 template <typename F>
 net::Response with_caller(const Dependencies& deps, const net::Request& request, F&& use) {
-  auto caller = authenticate(request, deps.authenticator, deps.clock.now(), Blocking::kAllowed, &deps.on_auth_failure);
+  auto caller = authenticate(request, deps.authenticator, deps.clock.now(), Blocking::kAllowed, &deps.auth_hooks);
   if (!caller) return error_response(caller.error());
   if (auto* refused = std::get_if<net::Response>(&*caller)) return std::move(*refused);
   return use(std::get<domain::Caller>(*caller));

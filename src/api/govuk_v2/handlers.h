@@ -28,8 +28,9 @@ struct Dependencies {
   std::string public_root;
   // For cost_in_pounds: what the service pays its SMS provider and its print supplier.
   Prices prices;
-  // Told of every refused authentication (for the audit log); may be empty.
-  AuthFailureHook on_auth_failure;
+  // Told of every refused and every accepted authentication (the audit log, the intrusion
+  // detector); either may be empty.
+  AuthHooks auth_hooks;
 };
 
 void register_routes(Router& router, const Dependencies& deps);

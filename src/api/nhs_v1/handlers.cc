@@ -8,6 +8,7 @@
 #include "api/nhs_v1/errors.h"
 #include "api/nhs_v1/requests.h"
 #include "api/nhs_v1/responses.h"
+#include "core/cidr.h"
 #include "core/json.h"
 #include "core/ksuid.h"
 #include "core/log.h"
@@ -96,6 +97,15 @@ std::variant<store::NhsClientRecord, net::Response> admit(const Dependencies& de
     }
   }
   const auto& client = std::get<store::NhsClientRecord>(*access);
+  // A client restricted to networks (`herald key restrict`) is refused from any other.
+  if (!client.allowed_networks.empty()) {
+    auto networks = cidr::NetworkSet::parse(client.allowed_networks);
+    if (!networks || !networks->contains(request.remote_address)) {
+      if (deps.on_auth_failure) deps.on_auth_failure("nhs network not allowed", request.remote_address);
+      return problem(exchange, Cm::kForbidden);
+    }
+  }
+  if (deps.on_authenticated) deps.on_authenticated(client, request.remote_address);
   auto limited = deps.rate_limits.admit(client.id);
   if (!limited) return error_response(exchange, limited.error());
   if (*limited) return quota(exchange, **limited);

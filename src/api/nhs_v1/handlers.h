@@ -31,6 +31,8 @@ struct Dependencies {
   // Told of every refused token request and refused bearer token (reason, source address), for
   // the audit log (SC-31); never the assertion or the token. May be empty.
   std::function<void(std::string_view reason, std::string_view source)> on_auth_failure;
+  // Told of every request a client's token admitted (the intrusion detector); may be empty.
+  std::function<void(const store::NhsClientRecord& client, std::string_view source)> on_authenticated;
 };
 
 void register_routes(Router& router, const Dependencies& deps);

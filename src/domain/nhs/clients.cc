@@ -109,6 +109,7 @@ Result<CreatedClient> NhsClients::create(const NewClient& client) {
   record.default_ods_code = client.default_ods_code;
   record.allow_ods_override = client.allow_ods_override;
   record.allow_contact_details = client.allow_contact_details;
+  record.allowed_networks = client.allowed_networks;
   record.created_at = clock_.now();
   HERALD_TRY(store_.create_nhs_client(record));
   return CreatedClient{std::move(record), std::move(*api_key)};

@@ -35,6 +35,7 @@ struct NewClient {
   std::optional<std::string> default_ods_code;
   bool allow_ods_override = false;
   bool allow_contact_details = false;
+  std::vector<std::string> allowed_networks = {};  // CIDR texts, canonical; empty: any
 };
 
 struct CreatedClient {
