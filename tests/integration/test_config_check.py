@@ -87,6 +87,15 @@ def test_each_check_fails_when_broken_and_passes_when_put_right():
         _, results = check(herald)
         assert results["backups.verified"]["result"] == "pass", results["backups.verified"]
 
+        # Intrusion detection off: medium; never_block beyond this machine: low; the default passes.
+        assert results["security.intrusion_detection"]["result"] == "pass"
+        herald.rewrite_config('[security]\nintrusion_detection = false')
+        _, results = check(herald)
+        assert results["security.intrusion_detection"]["result"] == "medium", results["security.intrusion_detection"]
+        herald.rewrite_config('[security]\nintrusion_detection = true\nnever_block = ["10.0.0.0/8"]')
+        _, results = check(herald)
+        assert results["security.intrusion_detection"]["result"] == "low", results["security.intrusion_detection"]
+
 
 def test_serve_runs_the_check_as_a_security_event():
     with Workspace() as ws:

@@ -11,16 +11,21 @@ loopback is never blocked (events only), so each blocking test takes it off secu
 an empty list; `nhs client set --networks` likewise for NHS Notify clients.
 Usage: test_intrusion.py /path/to/herald
 """
+import hashlib
+import hmac
 import http.client
+import http.server
 import json
 import os
 import ssl
 import sys
+import threading
 import time
 import uuid
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "tools"))
 from harness import Herald, SmtpSink, Workspace, make_token, run_tests  # noqa: E402
+from sms_provider import self_signed  # noqa: E402
 
 HERALD = sys.argv[1]
 BLOCKING = '[security]\nauth_failures = 5\nnot_found = 5\nnever_block = []'
@@ -102,6 +107,63 @@ def test_refused_tokens_block_the_source_on_every_api_until_unblocked():
         code, _, err = herald.run_cli("security", "unblock", "--source", "not-an-address", check=False)
         assert code != 0 and "IP address" in err, err
         assert [e["action"] for e in security_events(herald)] == ["security.auth_failures"] * 2
+
+
+class Siem:
+    """A SIEM's HTTPS endpoint on 127.0.0.1: keeps each POST's headers and exact body."""
+
+    def __init__(self, workdir):
+        self.calls = []
+        self.cert, key = self_signed(workdir, "siem")
+        siem = self
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            def log_message(self, *args):
+                pass
+
+            def do_POST(self):
+                body = self.rfile.read(int(self.headers.get("Content-Length", "0")))
+                siem.calls.append(({k.lower(): v for k, v in self.headers.items()}, body))
+                self.send_response(204)
+                self.end_headers()
+
+        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        context.load_cert_chain(self.cert, key)
+        self.server.socket = context.wrap_socket(self.server.socket, server_side=True)
+        self.url = "https://127.0.0.1:%d/events" % self.server.server_address[1]
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    def stop(self):
+        self.server.shutdown()
+        self.server.server_close()
+
+
+def test_events_reach_the_siem_webhook_signed():
+    secret = "siem-shared-secret-0123456789"
+    with Workspace() as ws:
+        siem = ws.track(Siem(ws.dir))
+        sink = ws.track(SmtpSink(ws.dir))
+        config = ('[security]\nauth_failures = 3\nwebhook_url = "%s"\n\n'
+                  '[callbacks]\nallow_private_addresses = true\nca_file = "%s"' % (siem.url, siem.cert))
+        herald = ws.track(Herald(HERALD, ws.dir, sink.port, extra_config=config,
+                                 env={"HERALD_SECURITY_WEBHOOK_SECRET": secret}))
+        herald.start()
+        service_id, _ = herald.create_service()
+        for _ in range(3):
+            assert herald.request("GET", "/v2/notifications", token=bad_token(service_id))[0] == 403
+        assert wait_until(lambda: len(siem.calls) == 2), siem.calls
+        for headers, body in siem.calls:
+            expected = "sha256=" + hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
+            assert headers["x-herald-signature"] == expected, (headers, body)
+            assert headers["content-type"] == "application/json"
+            event = json.loads(body)
+            assert event["type"] == "security_event" and event["detector"] == "auth_failures", event
+        subjects = sorted(json.loads(body)["subject"] for _, body in siem.calls)
+        assert subjects == ["service:" + service_id, "source:127.0.0.1"], subjects
+        # Without the secret, a webhook is refused at start: an unsigned feed would be forgeable.
+        code, _, err = herald.run_cli("config", "check", check=False, env={"HERALD_SECURITY_WEBHOOK_SECRET": ""})
+        assert "HERALD_SECURITY_WEBHOOK_SECRET" in err, err
 
 
 def test_many_not_found_ids_are_enumeration():
@@ -210,6 +272,7 @@ if __name__ == "__main__":
     run_tests([
         test_refused_tokens_block_the_source_on_every_api_until_unblocked,
         test_many_not_found_ids_are_enumeration,
+        test_events_reach_the_siem_webhook_signed,
         test_normal_traffic_and_the_loopback_are_not_blocked,
         test_a_key_restricted_to_networks_is_refused_from_any_other,
         test_an_nhs_client_restricted_to_networks_is_refused_from_any_other,
