@@ -46,7 +46,7 @@ std::string webhook_signature(const std::string& body, const std::string& secret
 }
 
 std::unique_ptr<security::IntrusionDetector> make_intrusion_detector(Context& context, const Config& config,
-                                                                     const Clock& clock) {
+                                                                     const Clock& clock, std::string node) {
   if (!config.security.intrusion_detection) return nullptr;
   const SecurityConfig& sec = config.security;
   security::IntrusionOptions options;
@@ -56,8 +56,8 @@ std::unique_ptr<security::IntrusionDetector> make_intrusion_detector(Context& co
   options.block_base = std::chrono::seconds(sec.block_seconds);
   options.block_cap = std::chrono::seconds(sec.block_max_seconds);
   if (auto never = cidr::NetworkSet::parse(sec.never_block)) options.never_block = std::move(*never);
-  auto sink = [&context, &clock, webhook = sec.webhook_url, secret = sec.webhook_secret,
-               http = config.callbacks.http](const security::SecurityEvent& event) {
+  auto sink = [&context, &clock, webhook = sec.webhook_url, secret = sec.webhook_secret, http = config.callbacks.http,
+               node = std::move(node)](const security::SecurityEvent& event) {
     const Timestamp now = clock.now();
     std::vector<std::pair<std::string, std::string>> objects = {{"subject", event.subject}, {"detail", event.detail}};
     if (event.blocked_until) objects.emplace_back("blocked_until", format_timestamp(*event.blocked_until));
@@ -69,7 +69,7 @@ std::unique_ptr<security::IntrusionDetector> make_intrusion_detector(Context& co
     ::syslog(LOG_AUTHPRIV | LOG_WARNING, "herald security event %s subject=%s source=%s: %s", event.detector.c_str(),
              event.subject.c_str(), event.source.empty() ? "-" : event.source.c_str(), event.detail.c_str());
     if (webhook.empty()) return;
-    const std::string body = security_event_json(event, now, "");
+    const std::string body = security_event_json(event, now, node);
     auto sent = net::https_request(
         "POST", webhook,
         {{"Content-Type", "application/json"}, {"X-Herald-Signature", webhook_signature(body, secret)}}, body, http);
@@ -94,6 +94,38 @@ net::Response blocked_response(const net::Request& request, const std::string& n
             "Too many requests from your address: try again after " + format_timestamp(until).substr(0, 19) + "Z"});
   response.headers.emplace_back("Retry-After", std::to_string(seconds));
   return response;
+}
+
+void guard_api_router(api::Router& router, security::IntrusionDetector* detector, const Clock& clock,
+                      std::string nhs_prefix) {
+  if (detector == nullptr) return;
+  router.set_gate(
+      [detector, &clock, prefix = std::move(nhs_prefix)](const net::Request& request) -> std::optional<net::Response> {
+        const auto until = detector->blocked_until(request.remote_address);
+        if (!until) return std::nullopt;
+        return blocked_response(request, prefix, clock.now(), *until);
+      });
+  router.set_response_observer([detector](const std::string& route, int status, const std::string& source) {
+    detector->response(route, status, source);
+  });
+}
+
+void guard_admin_router(api::Router& router, security::IntrusionDetector* detector) {
+  if (detector == nullptr) return;
+  router.set_gate([detector](const net::Request& request) -> std::optional<net::Response> {
+    if (!detector->blocked_until(request.remote_address)) return std::nullopt;
+    return api::admin::protocol_error(429);
+  });
+}
+
+void note_admin_event(security::IntrusionDetector* detector, const api::admin::Event& event) {
+  if (detector == nullptr || !event.action.starts_with("admin.sign_in.")) return;
+  const std::string subject = event.actor == "anonymous" ? "" : event.actor;
+  if (event.outcome.starts_with("failure")) {
+    detector->auth_failure("admin", event.outcome, event.source, subject);
+  } else if (event.action == "admin.sign_in.second_factor" && !subject.empty()) {
+    detector->authenticated(subject, subject, "", event.source);
+  }
 }
 
 int run_security_events(const std::string& config_path, const std::string& since_text) {

@@ -8,6 +8,8 @@
 #include <optional>
 #include <string>
 
+#include "api/admin/handlers.h"
+#include "api/router.h"
 #include "cli/config.h"
 #include "cli/context.h"
 #include "net/http.h"
@@ -16,13 +18,25 @@
 namespace herald::cli {
 
 // The detector serve wires into its routers (nullptr when security.intrusion_detection is off).
+// `node` names this process in the webhook's events.
 std::unique_ptr<security::IntrusionDetector> make_intrusion_detector(Context& context, const Config& config,
-                                                                     const Clock& clock);
+                                                                     const Clock& clock, std::string node);
 
 // A blocked source's refusal (429, Retry-After until the block ends): NHS Notify's CM_QUOTA under
 // its prefix and /oauth2, GOV.UK's TooManyRequestsError elsewhere.
 net::Response blocked_response(const net::Request& request, const std::string& nhs_prefix, Timestamp now,
                                Timestamp until);
+
+// The API listener's router: blocked sources refused before routing (blocked_response), every
+// response shown to the enumeration detector. The admin UI's: blocked sources get its 429 page.
+// Nothing when `detector` is null.
+void guard_api_router(api::Router& router, security::IntrusionDetector* detector, const Clock& clock,
+                      std::string nhs_prefix);
+void guard_admin_router(api::Router& router, security::IntrusionDetector* detector);
+// An admin UI audit event, as the detectors see it: a refused sign-in step counts as an
+// authentication failure (per address and per user), a completed sign-in is the user's use (new
+// network, unusual hours). Nothing when `detector` is null.
+void note_admin_event(security::IntrusionDetector* detector, const api::admin::Event& event);
 
 // The security event as the webhook sends it: a JSON object (detector, subject, source, detail,
 // blocked_until, at, node), and the X-Herald-Signature value for it (sha256=<hex HMAC-SHA256 of

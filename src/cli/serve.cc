@@ -225,7 +225,7 @@ int run_serve(const ServeOptions& options) {
   SystemClock clock;
   // Intrusion detection and prevention (cli/intrusion.h): the detector every listener reports to,
   // the source blocks it shares with other nodes, outbound certificate failures, the egress list.
-  const auto detector = make_intrusion_detector(*context, config, clock);
+  const auto detector = make_intrusion_detector(*context, config, clock, node_name(options.role));
   if (detector) {
     net::set_certificate_failure_observer([d = detector.get()](const std::string& host, const std::string& reason) {
       d->certificate_error(host, reason);
@@ -299,19 +299,7 @@ int run_serve(const ServeOptions& options) {
   router.name_api("/v2", "govuk_v2");
   if (!config.nhs.prefix.empty()) router.name_api(config.nhs.prefix, "nhs_v1");
   router.name_api("/oauth2", "nhs_v1");
-  if (detector) {
-    // A blocked source is refused before routing, in the format of the API it called; every
-    // response is seen by the enumeration detector.
-    router.set_gate([d = detector.get(), &clock,
-                     prefix = config.nhs.prefix](const net::Request& request) -> std::optional<net::Response> {
-      const auto until = d->blocked_until(request.remote_address);
-      if (!until) return std::nullopt;
-      return blocked_response(request, prefix, clock.now(), *until);
-    });
-    router.set_response_observer([d = detector.get()](const std::string& route, int status, const std::string& source) {
-      d->response(route, status, source);
-    });
-  }
+  guard_api_router(router, detector.get(), clock, config.nhs.prefix);
   security::AuthFailureTally auth_failures;
   auto& auth_failure_count = metrics::registry().counter(
       "herald_auth_failures_total", "Requests refused for their credentials, by API and reason.", {"api", "reason"});
@@ -416,12 +404,7 @@ int run_serve(const ServeOptions& options) {
   domain::Jobs jobs(*context->store, *context->store, notifications, &letters);
   domain::Subjects subjects(*context->store);
   api::Router admin_router(2, api::admin::router_errors());
-  if (detector) {
-    admin_router.set_gate([d = detector.get()](const net::Request& request) -> std::optional<net::Response> {
-      if (!d->blocked_until(request.remote_address)) return std::nullopt;
-      return api::admin::protocol_error(429);
-    });
-  }
+  guard_admin_router(admin_router, detector.get());
   std::unique_ptr<net::HttpsServer> admin_server;
   if (admin_role) {
     api::admin::register_routes(
@@ -429,16 +412,7 @@ int run_serve(const ServeOptions& options) {
         {users, *context->store, *context->store, *context->store, notifications, jobs, subjects, unsubscribes,
          nhs_plans, *context->store, *context->store, *context->store, clock, config.admin.public_url,
          [&context, &clock, d = detector.get()](api::admin::Event event) {
-           // Sign-ins feed the detectors: refusals count as authentication failures, a completed
-           // sign-in is the user's use (new network, unusual hours).
-           if (d != nullptr && event.action.starts_with("admin.sign_in.")) {
-             const std::string subject = event.actor == "anonymous" ? "" : event.actor;
-             if (event.outcome.starts_with("failure")) {
-               d->auth_failure("admin", event.outcome, event.source, subject);
-             } else if (event.action == "admin.sign_in.second_factor" && !subject.empty()) {
-               d->authenticated(subject, subject, "", event.source);
-             }
-           }
+           note_admin_event(d, event);
            security::AuditEvent audit{std::move(event.actor), std::move(event.action), std::move(event.objects),
                                       std::move(event.outcome), std::move(event.source)};
            if (auto recorded = context->audit->record(std::move(audit), clock.now()); !recorded) {
