@@ -282,13 +282,13 @@ void check_process_and_peers(const Config& config, unsigned running_user, std::v
                           "[security] intrusion_detection = true"));
   } else {
     const auto loopback_only = [](const std::string& n) { return n == "127.0.0.0/8" || n == "::1/128"; };
-    const bool wide = !std::all_of(config.security.never_block.begin(), config.security.never_block.end(),
-                                   loopback_only);
+    const bool wide =
+        !std::all_of(config.security.never_block.begin(), config.security.never_block.end(), loopback_only);
     out.push_back(wide ? finding("security.intrusion_detection", Severity::kLow,
                                  "on, but security.never_block exempts networks beyond this machine",
                                  "leave never_block to the loopback unless a proxy on another host sends all traffic")
-                       : pass("security.intrusion_detection",
-                              config.security.webhook_url.empty() ? "on (events to the audit log and syslog)"
+                       : pass("security.intrusion_detection", config.security.webhook_url.empty()
+                                                                  ? "on (events to the audit log and syslog)"
                                                                   : "on (events also to the SIEM webhook)"));
   }
   if (config.log_level == "debug") {
