@@ -45,7 +45,7 @@ IntrusionDetector::IntrusionDetector(store::SourceBlockStore& blocks, store::Ope
 std::optional<Timestamp> IntrusionDetector::blocked_until(std::string_view source) {
   const Timestamp now = clock_.now();
   std::lock_guard lock(mutex_);
-  const auto it = running_.find(std::string(source));
+  const auto it = running_.find(source);
   if (it == running_.end() || it->second <= now) return std::nullopt;
   static auto& counter =
       metrics::registry().counter("herald_blocked_requests_total", "Requests refused because their source is blocked.");
@@ -122,7 +122,7 @@ void IntrusionDetector::authenticated(std::string_view subject, std::string_view
       replay_.fired.clear();
       tokens_.clear();
     }
-    auto it = tokens_.find(std::string(token_fingerprint));
+    auto it = tokens_.find(token_fingerprint);
     if (it == tokens_.end()) {
       if (tokens_.size() < options_.max_tracked) tokens_.emplace(token_fingerprint, source);
     } else if (it->second != source && replay_.fired.insert(it->first).second) {
@@ -134,49 +134,56 @@ void IntrusionDetector::authenticated(std::string_view subject, std::string_view
     }
   }
   if (subject.empty()) return;
-  if (const auto address = cidr::parse_address(source)) {
-    const std::string network = cidr::to_string(cidr::home_network(*address));
-    if (known_networks_.size() < options_.max_tracked &&
-        known_networks_.insert(std::string(subject) + " " + network).second) {
-      new_networks_.emplace_back(subject, network);
+  const std::int64_t minute = whole(now, std::chrono::minutes(1));
+  auto volume = volumes_.find(subject);
+  if (volume == volumes_.end() && volumes_.size() < options_.max_tracked) {
+    volume = volumes_.emplace(subject, Volume{now, {}, minute, 0, {}, std::nullopt}).first;
+  }
+  Volume* v = volume == volumes_.end() ? nullptr : &volume->second;
+  // Networks: looked at only when the source is not the subject's last one.
+  if (v == nullptr || v->last_source != source) {
+    if (v != nullptr) v->last_source = source;
+    if (const auto address = cidr::parse_address(source)) {
+      const std::string network = cidr::to_string(cidr::home_network(*address));
+      if (known_networks_.size() < options_.max_tracked &&
+          known_networks_.insert(std::string(subject) + " " + network).second) {
+        new_networks_.emplace_back(subject, network);
+      }
     }
   }
-  if (!pattern.empty() && known_hours_.size() < options_.max_tracked) {
+  if (!pattern.empty()) {
     const std::int64_t hour = whole(now, std::chrono::hours(1));
-    auto& checked = known_hours_[std::string(pattern) + ":" + two_digits(static_cast<int>(hour % 24))];
-    if (checked != hour) {
-      checked = hour;
+    auto checked = known_hours_.find(pattern);
+    if (checked == known_hours_.end() && known_hours_.size() < options_.max_tracked) {
+      known_hours_.emplace(pattern, hour);
+      new_hours_.emplace_back(pattern, static_cast<int>(hour % 24));
+    } else if (checked != known_hours_.end() && checked->second != hour) {
+      checked->second = hour;
       new_hours_.emplace_back(pattern, static_cast<int>(hour % 24));
     }
   }
+  if (v == nullptr) return;
   // Volume: this minute against the average minute of the baseline before it.
-  const std::int64_t minute = whole(now, std::chrono::minutes(1));
   const auto baseline_minutes = static_cast<std::size_t>(
       std::max<std::int64_t>(1, std::chrono::duration_cast<std::chrono::minutes>(options_.volume_baseline).count()));
-  auto volume = volumes_.find(std::string(subject));
-  if (volume == volumes_.end()) {
-    if (volumes_.size() >= options_.max_tracked) return;
-    volume = volumes_.emplace(subject, Volume{now, minute, 0, {}, std::nullopt}).first;
-  }
-  Volume& v = volume->second;
-  if (minute > v.minute) {
-    v.past.push_back(v.count);
-    for (std::int64_t m = v.minute + 1; m < minute && v.past.size() <= baseline_minutes; ++m) v.past.push_back(0);
-    if (v.past.size() > baseline_minutes) {
-      v.past.erase(v.past.begin(), v.past.end() - static_cast<std::ptrdiff_t>(baseline_minutes));
+  if (minute > v->minute) {
+    v->past.push_back(v->count);
+    for (std::int64_t m = v->minute + 1; m < minute && v->past.size() <= baseline_minutes; ++m) v->past.push_back(0);
+    if (v->past.size() > baseline_minutes) {
+      v->past.erase(v->past.begin(), v->past.end() - static_cast<std::ptrdiff_t>(baseline_minutes));
     }
-    v.minute = minute;
-    v.count = 0;
+    v->minute = minute;
+    v->count = 0;
   }
-  ++v.count;
-  if (v.count >= options_.volume_floor && now - v.first_seen >= options_.volume_baseline &&
-      (!v.fired_at || now - *v.fired_at >= options_.window)) {
-    const double average = static_cast<double>(std::accumulate(v.past.begin(), v.past.end(), std::int64_t{0})) /
+  ++v->count;
+  if (v->count >= options_.volume_floor && now - v->first_seen >= options_.volume_baseline &&
+      (!v->fired_at || now - *v->fired_at >= options_.window)) {
+    const double average = static_cast<double>(std::accumulate(v->past.begin(), v->past.end(), std::int64_t{0})) /
                            static_cast<double>(baseline_minutes);
-    if (v.count >= options_.volume_factor * std::max(average, 1.0)) {
-      v.fired_at = now;
+    if (v->count >= options_.volume_factor * std::max(average, 1.0)) {
+      v->fired_at = now;
       char figures[96];
-      std::snprintf(figures, sizeof figures, "%d requests in a minute against an average of %.1f", v.count, average);
+      std::snprintf(figures, sizeof figures, "%d requests in a minute against an average of %.1f", v->count, average);
       fire({"volume", std::string(source), std::string(subject), figures, false, std::nullopt}, now);
     }
   }
@@ -249,12 +256,15 @@ Result<void> IntrusionDetector::poll() {
     // Asked again when next seen.
     outcome = learnt.error();
     std::lock_guard lock(mutex_);
-    for (const auto& [subject, network] : networks) known_networks_.erase(subject + " " + network);
+    for (const auto& [subject, network] : networks) {
+      known_networks_.erase(subject + " " + network);
+      if (auto v = volumes_.find(subject); v != volumes_.end()) v->second.last_source.clear();
+    }
   }
   if (auto learnt = learn_hours(hours, now, events); !learnt) {
     outcome = learnt.error();
     std::lock_guard lock(mutex_);
-    for (const auto& [pattern, hour] : hours) known_hours_.erase(pattern + ":" + two_digits(hour));
+    for (const auto& [pattern, hour] : hours) known_hours_.erase(pattern);
   }
   for (auto& event : events) {
     if (event.block) {
@@ -278,7 +288,7 @@ Result<void> IntrusionDetector::poll() {
   if (!running) return running.error();
   std::lock_guard lock(mutex_);
   // The store's view, plus this node's strikes not yet saved (a failed save keeps them here).
-  std::unordered_map<std::string, Timestamp> next;
+  StringMap<Timestamp> next;
   for (const auto& block : *running) next[block.source] = block.until;
   for (const auto& event : pending_) {
     if (event.block && event.blocked_until) next[event.source] = std::max(next[event.source], *event.blocked_until);

@@ -127,8 +127,16 @@ class IntrusionDetector {
                               std::vector<SecurityEvent>& events);
   Result<void> learn_hours(const std::vector<std::pair<std::string, int>>& seen, Timestamp now,
                            std::vector<SecurityEvent>& events);
+  // Lookups by string_view without making a string (the request path's maps).
+  struct StringHash {
+    using is_transparent = void;
+    std::size_t operator()(std::string_view s) const { return std::hash<std::string_view>{}(s); }
+  };
+  template <typename V>
+  using StringMap = std::unordered_map<std::string, V, StringHash, std::equal_to<>>;
   struct Volume {
     Timestamp first_seen;
+    std::string last_source;  // its network is known: the same source again costs nothing
     std::int64_t minute = 0;  // the minute `count` is of
     int count = 0;
     std::vector<int> past;  // the minutes before `minute`, newest last, at most the baseline's
@@ -141,20 +149,20 @@ class IntrusionDetector {
   IntrusionOptions options_;
   Sink sink_;
   std::mutex mutex_;
-  Window auth_;                                          // guarded by mutex_
-  Window not_found_;                                     // guarded by mutex_
-  Window replay_;                                        // guarded by mutex_: counts unused
-  Window certificates_;                                  // guarded by mutex_
-  std::unordered_map<std::string, std::string> tokens_;  // guarded by mutex_: fingerprint -> first source
-  std::unordered_map<std::string, Volume> volumes_;      // guarded by mutex_: by subject
+  Window auth_;                    // guarded by mutex_
+  Window not_found_;               // guarded by mutex_
+  Window replay_;                  // guarded by mutex_: counts unused
+  Window certificates_;            // guarded by mutex_
+  StringMap<std::string> tokens_;  // guarded by mutex_: fingerprint -> first source
+  StringMap<Volume> volumes_;      // guarded by mutex_: by subject
   // (subject, network) and (pattern, hour) pairs this node knows are remembered, and those seen
   // since the last poll that it does not; guarded by mutex_.
   std::unordered_set<std::string> known_networks_;
   std::vector<std::pair<std::string, std::string>> new_networks_;
-  std::unordered_map<std::string, std::int64_t> known_hours_;  // "pattern:HH" -> the hour (since epoch) checked
+  StringMap<std::int64_t> known_hours_;  // pattern -> the hour (since the epoch) last checked
   std::vector<std::pair<std::string, int>> new_hours_;
-  std::unordered_map<std::string, Timestamp> running_;  // guarded by mutex_: source -> until
-  std::vector<SecurityEvent> pending_;                  // guarded by mutex_
+  StringMap<Timestamp> running_;        // guarded by mutex_: source -> until
+  std::vector<SecurityEvent> pending_;  // guarded by mutex_
 };
 
 }  // namespace herald::security
