@@ -25,6 +25,7 @@ import uuid
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "tools"))
 from harness import Herald, SmtpSink, Workspace, make_token, run_tests  # noqa: E402
+from openapi_check import check_response  # noqa: E402
 from sms_provider import self_signed  # noqa: E402
 
 HERALD = sys.argv[1]
@@ -40,9 +41,10 @@ def raw_get(herald, path, key=None):
         headers["Authorization"] = "Bearer " + make_token(key[-73:-37], key[-36:], iat=herald.token_time())
     conn.request("GET", path, headers=headers)
     response = conn.getresponse()
-    body = response.read()
+    body = json.loads(response.read())
     conn.close()
-    return response.status, {k.lower(): v for k, v in response.getheaders()}, json.loads(body)
+    check_response("GET", path, response.status, body, nhs_prefix="/comms")  # docs/openapi
+    return response.status, {k.lower(): v for k, v in response.getheaders()}, body
 
 
 def bad_token(service_id):

@@ -6,7 +6,8 @@ template matches (a literal segment beats a {parameter}), the response for the s
 `default`), and validates the JSON body against that response's schema with jsonschema's Draft
 2020-12 validator, `$ref`s to `#/components/...` inlined. A path under an API that no operation
 matches (an unknown path, or a known one with another method) must be an error shaped as the
-document's `x-herald-unmatched-response` says.
+document's `x-herald-unmatched-response` says, and a 429 an operation does not list as
+`x-herald-blocked-response` says (intrusion prevention refuses a blocked address on any path).
 
 Every checked operation is remembered with its statuses (`seen()`), so a suite can assert that
 it covered a whole document (`coverage_gaps()`).
@@ -189,6 +190,9 @@ def check_response(method, path, status, body, nhs_prefix=DOCUMENTED_NHS_PREFIX)
     else:
         template, operation = found
         key, response = doc.response(operation, status)
+        if response is None and status == 429 and "x-herald-blocked-response" in doc.spec:
+            # A blocked source address is refused on any path, before routing.
+            key, response = "x-herald-blocked-response", doc.resolve({"$ref": doc.spec["x-herald-blocked-response"]})
         with _lock:
             _seen.setdefault((name, method, template), set()).add(status)
         if response is None:
