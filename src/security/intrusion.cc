@@ -27,11 +27,8 @@ std::string seconds_text(Duration d) {
 
 std::int64_t whole(Timestamp t, Duration unit) { return t.time_since_epoch() / unit; }
 
-std::string two_digits(int hour) {
-  char text[3];
-  std::snprintf(text, sizeof text, "%02d", hour);
-  return text;
-}
+// An hour of the day, 0..23, as "00".."23".
+std::string two_digits(int hour) { return (hour < 10 ? "0" : "") + std::to_string(hour); }
 
 }  // namespace
 
