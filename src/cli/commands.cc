@@ -75,6 +75,12 @@ int make_what_config_names(const std::string& config_path) {
             << (context->config.store_url.empty() ? context->config.database_path
                                                   : without_password(context->config.store_url))
             << "\n";
+  if (!context->config.store_url.empty()) {
+    // Each process role may connect as a database role of its own (docs/postgres-roles.md).
+    std::cout << "least-privilege database roles: `herald store grants` prints the grants for your DBA, "
+                 "`herald store grants --apply` applies them as this owner; then set store.api_url, "
+                 "worker_url, admin_url and retention_url\n";
+  }
   return 0;
 }
 

@@ -188,6 +188,18 @@ struct MigrateStoreOptions {
 };
 int run_migrate_store(const std::string& config_path, const MigrateStoreOptions& options);
 
+// `herald store grants`: the least-privilege GRANT/REVOKE statements for the four database roles
+// (store/postgres/roles.h), printed for a DBA or, with --apply, run as the owner (store.url).
+struct StoreGrantsOptions {
+  bool apply = false;
+  std::string api_role = "herald_api";
+  std::string worker_role = "herald_worker";
+  std::string admin_role = "herald_admin";
+  std::string retention_role = "herald_retention";
+  bool markdown = false;  // the grants as a Markdown table (docs/postgres-roles.md)
+};
+int run_store_grants(const std::string& config_path, const StoreGrantsOptions& options);
+
 // NHS Notify API clients (nhs_commands.cc). `create` prints the API key once (the application id
 // on stderr); `set` changes only what is given; `keygen` writes a new 4096-bit RSA private key
 // (mode 0600, for the client's side) and prints its public JWKS.

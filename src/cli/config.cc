@@ -422,6 +422,14 @@ Result<Config> load_config(const std::string& path) {
     return invalid_argument("config " + path + ": store.url must start with postgresql:// (leave it out for the "
                             "embedded SQLite store at store.path)");
   }
+  for (auto [key, url] :
+       {std::pair{"store.api_url", &c.store_api_url}, std::pair{"store.worker_url", &c.store_worker_url},
+        std::pair{"store.admin_url", &c.store_admin_url}, std::pair{"store.retention_url", &c.store_retention_url}}) {
+    *url = get<std::string>(t, key, "");
+    if (!url->empty() && (c.store_url.empty() || !is_postgres_url(*url))) {
+      return invalid_argument("config " + path + ": " + key + " must be a postgresql:// URL, beside store.url");
+    }
+  }
   c.store_connections = static_cast<std::size_t>(get<std::int64_t>(t, "store.connections", 8));
   c.store_writers = static_cast<std::size_t>(get<std::int64_t>(t, "store.writers", 2));
   if (c.store_connections < 1 || c.store_connections > 100 || c.store_writers < 1 || c.store_writers > 16) {
@@ -451,6 +459,7 @@ Result<Config> load_config(const std::string& path) {
   if (c.audit_checkpoint_seconds < 1) return invalid_argument("config " + path + ": audit.checkpoint_interval_seconds must be positive");
   c.retention_interval_minutes = static_cast<int>(get<std::int64_t>(t, "retention.interval_minutes", 60));
   if (c.retention_interval_minutes < 1) return invalid_argument("config " + path + ": retention.interval_minutes must be positive");
+  c.retention_in_serve = get<bool>(t, "retention.in_serve", true);
   read_smtp(t, base, c);
   read_delivery(t, c);
   HERALD_TRY(read_sms(t, base, c, path));
@@ -478,6 +487,19 @@ Result<Config> load_config(const std::string& path) {
                             "idle_timeout_seconds and request_timeout_seconds must be positive");
   }
   return c;
+}
+
+Config with_store_role(Config config, std::string_view role) {
+  const std::string* url = role == "api"         ? &config.store_api_url
+                           : role == "worker"    ? &config.store_worker_url
+                           : role == "admin"     ? &config.store_admin_url
+                           : role == "retention" ? &config.store_retention_url
+                                                 : nullptr;
+  if (url == nullptr || url->empty()) return config;
+  if (config.key_store_path == config.store_url) config.key_store_path = *url;
+  config.store_url = *url;
+  config.store_migrate = false;
+  return config;
 }
 
 std::string default_config_text(std::uint16_t port, std::uint16_t smtp_port, const Pkcs11Init& pkcs11,

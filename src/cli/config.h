@@ -155,6 +155,16 @@ struct Config {
   // PostgreSQL instead of the embedded SQLite file: a libpq URI (sslmode=verify-full and
   // sslrootcert=... for TLS; keep the password in a passfile or PGPASSWORD, not here).
   std::string store_url;
+  // PostgreSQL, per process role (store/postgres/roles.h, `herald store grants`): the URL that
+  // role's processes connect with, as a database role holding only its grants; empty: store_url.
+  // store_url stays the owner's (migrations, the CLI). with_store_role() picks one.
+  std::string store_api_url;        // serve --role api
+  std::string store_worker_url;     // serve --role worker
+  std::string store_admin_url;      // serve --role admin
+  std::string store_retention_url;  // herald retention run
+  // False once with_store_role() put a role's URL in store_url: that process checks the schema
+  // version and never migrates (its role may not).
+  bool store_migrate = true;
   std::size_t store_connections = 8;  // PostgreSQL: pooled connections for reads and admin writes
   std::size_t store_writers = 2;      // PostgreSQL: batch-writer connections
   Duration commit_gather = std::chrono::milliseconds(1);
@@ -167,6 +177,9 @@ struct Config {
   std::string pkcs11_token;
   std::string pkcs11_pin_file;
   int retention_interval_minutes = 60;  // how often `serve` runs the retention job
+  // [retention] in_serve: whether `serve` on a delivery role runs retention. false: it runs as
+  // `herald retention run` from a timer (with store.retention_url, its own database role).
+  bool retention_in_serve = true;
   std::string audit_checkpoint_path;    // append-only file of signed chain heads
   bool audit_syslog = true;
   int audit_checkpoint_seconds = 60;    // how often `serve` signs the chain head
@@ -193,6 +206,10 @@ Result<Config> load_config(const std::string& path);
 // needs a provider's secrets.
 Result<void> check_sms_provider_secrets(const Config& config);
 bool is_postgres_url(std::string_view value);
+// `config` as a process of `role` ("api", "worker", "admin", "retention"; anything else, e.g.
+// "all", changes nothing) uses it: that role's store URL, when set, replaces store_url (and
+// keys.store when that was the same URL), and store_migrate becomes false.
+Config with_store_role(Config config, std::string_view role);
 // A connection URL fit to print: any password replaced by ***.
 std::string without_password(std::string_view url);
 

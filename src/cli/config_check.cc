@@ -150,8 +150,12 @@ void check_files(const Config& config, unsigned running_user, std::vector<Config
 
 void check_secrets(const Config& config, std::vector<ConfigCheck>& out) {
   std::vector<std::string> inline_keys = config.inline_secret_keys;
-  if (!config.store_url.empty() && without_password(config.store_url) != config.store_url) {
-    inline_keys.push_back("store.url (a password in the URL)");
+  for (auto [key, url] :
+       {std::pair{"store.url", &config.store_url}, std::pair{"store.api_url", &config.store_api_url},
+        std::pair{"store.worker_url", &config.store_worker_url}, std::pair{"store.admin_url", &config.store_admin_url},
+        std::pair{"store.retention_url", &config.store_retention_url}}) {
+    if (!url->empty() && without_password(*url) != *url)
+      inline_keys.push_back(std::string(key) + " (a password in the URL)");
   }
   if (inline_keys.empty()) {
     out.push_back(pass("secrets.inline", "no secret written in the configuration file"));

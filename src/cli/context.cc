@@ -77,6 +77,7 @@ Result<std::unique_ptr<store::Store>> open_store(const Config& config,
     pg.connections = config.store_connections;
     pg.writers = config.store_writers;
     pg.commit_gather = config.commit_gather;
+    pg.migrate = config.store_migrate;
     auto store = store::postgres::PgStore::open(pg, std::move(cipher), SystemClock().now());
     if (!store) return store.error();
     // Backups of PostgreSQL are SQLite files (`herald backup`), written by store/transfer/.
@@ -108,7 +109,11 @@ Result<Context> open_context(Config loaded) {
   auto config = std::make_optional(std::move(loaded));
   std::shared_ptr<crypto::DataKeyRepository> repository;
   if (is_postgres_url(config->key_store_path)) {
-    auto opened = store::postgres::PgKeyRepository::open(config->key_store_path);
+    // A process role's URL (with_store_role) may not create the key schema: the owner did.
+    const bool as_role = !config->store_migrate && config->key_store_path == config->store_url;
+    auto opened = store::postgres::PgKeyRepository::open(config->key_store_path,
+                                                         as_role ? store::postgres::PgKeyRepository::Schema::kExisting
+                                                                 : store::postgres::PgKeyRepository::Schema::kCreate);
     if (!opened) return opened.error();
     repository = std::move(*opened);
   } else {

@@ -389,10 +389,17 @@ int run_retention(const std::string& config_path, const std::string& now_text) {
     if (!parsed) return fail(invalid_argument("--now must be like 2026-01-31T00:00:00.000000Z"));
     now = *parsed;
   }
-  auto context = open_context(config_path);
+  auto config = load_config(config_path);
+  if (!config) return fail(config.error());
+  // store.retention_url, when set: the retention database role (store/postgres/roles.h).
+  auto context = open_context(with_store_role(std::move(*config), "retention"));
   if (!context) return fail(context.error());
   auto report = ops::Retention(*context->store, *context->keys).run(now);
   if (!report) return fail(report.error());
+  // As serve's retention job: unsubscribe requests have periods of their own.
+  auto expired = context->store->delete_old_unsubscribe_requests(now - domain::kUnsubscribeReportKept,
+                                                                 now - domain::kUnsubscribeRequestKept);
+  if (!expired) return fail(expired.error());
   auto recorded = context->record({security::cli_actor(), "retention.run", retention_objects(*report)});
   if (!recorded) return fail(recorded.error());
   std::cout << "retention: " << report->services << " services, " << report->redacted

@@ -408,6 +408,19 @@ int main(int argc, char** argv) {
   migrate_cmd->add_option("--keys-to", migrate.keys_to, "postgresql:// URL for the data keys (default: --to)");
   migrate_cmd->add_option("--sample", migrate.sample, "notifications to decrypt and compare (default 100)");
 
+  herald::cli::StoreGrantsOptions grants;
+  auto* store_cmd = app.add_subcommand("store", "the PostgreSQL store's database roles");
+  store_cmd->require_subcommand(1);
+  auto* store_grants =
+      store_cmd->add_subcommand("grants", "print (or --apply as store.url's owner) least-privilege grants");
+  store_grants->add_flag("--apply", grants.apply, "run them on store.url (the tables' owner) instead of printing");
+  store_grants->add_flag("--markdown", grants.markdown, "print the grants as a Markdown table");
+  store_grants->add_option("--api-role", grants.api_role, "database role of serve --role api (herald_api)");
+  store_grants->add_option("--worker-role", grants.worker_role, "database role of serve --role worker (herald_worker)");
+  store_grants->add_option("--admin-role", grants.admin_role, "database role of serve --role admin (herald_admin)");
+  store_grants->add_option("--retention-role", grants.retention_role,
+                           "database role of retention run (herald_retention)");
+
   auto* nhs_cmd = app.add_subcommand("nhs", "NHS Notify API clients (applications)");
   nhs_cmd->require_subcommand(1);
   NhsClientOptions nhs;
@@ -613,6 +626,7 @@ int main(int argc, char** argv) {
   if (*keys_backup) return run_keys_backup(config, keys_file);
   if (*keys_restore) return run_keys_restore(config, keys_file);
   if (*migrate_cmd) return run_migrate_store(config, migrate);
+  if (*store_grants) return run_store_grants(config, grants);
   if (*nhs_client_create) return run_nhs_client_create(config, nhs);
   if (*nhs_client_set) return run_nhs_client_set(config, nhs_client_id, nhs);
   if (*nhs_client_list) return run_nhs_client_list(config);

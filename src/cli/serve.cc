@@ -193,7 +193,22 @@ int run_serve(const ServeOptions& options) {
   pthread_sigmask(SIG_BLOCK, &set, nullptr);
   ::signal(SIGPIPE, SIG_IGN);
 
-  auto context = open_context(options.config_path);
+  auto loaded = load_config(options.config_path);
+  if (!loaded) {
+    log::error("serve.start_failed", {{"error", loaded.error().message}});
+    return 1;
+  }
+  // On PostgreSQL with per-role URLs, this node connects as its role's database role, which holds
+  // only that role's grants (store/postgres/roles.h); retention's deletes are not among the worker's.
+  Config role_config = with_store_role(std::move(*loaded), options.role);
+  if (!role_config.store_migrate && delivery_role && role_config.retention_in_serve) {
+    log::error("serve.start_failed",
+               {{"error",
+                 "store.worker_url is set, and its role may not run retention: set [retention] in_serve = "
+                 "false and run `herald retention run` from a timer (store.retention_url)"}});
+    return 1;
+  }
+  auto context = open_context(std::move(role_config));
   if (!context) {
     log::error("serve.start_failed", {{"error", context.error().message}});
     return 1;
@@ -484,10 +499,11 @@ int run_serve(const ServeOptions& options) {
   if (worker) worker->start();
   if (callbacks) callbacks->start();
   if (nhs_callbacks) nhs_callbacks->start();
-  // Retention runs on delivery nodes (role all or worker); it is idempotent across nodes. Each
-  // run first prepares today's and tomorrow's data keys.
+  // Retention runs on delivery nodes (role all or worker) unless [retention] in_serve = false
+  // (then `herald retention run` does, as its own database role); it is idempotent across nodes.
+  // Each run first prepares today's and tomorrow's data keys.
   std::unique_ptr<Periodic> retention;
-  if (delivery_role) {
+  if (delivery_role && config.retention_in_serve) {
     retention = std::make_unique<Periodic>(
         "retention", std::chrono::minutes(config.retention_interval_minutes), [&context, &clock, &unsubscribes] {
           const Timestamp now = clock.now();

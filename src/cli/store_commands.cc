@@ -11,6 +11,7 @@
 
 #include "cli/commands.h"
 #include "cli/context.h"
+#include "store/postgres/roles.h"
 #include "store/sqlite/sqlite_db.h"
 #include "store/transfer/sqlite_to_postgres.h"
 
@@ -108,6 +109,65 @@ int run_migrate_store(const std::string& config_path, const MigrateStoreOptions&
   std::cout << "done. In " << config_path << " set:\n  [store] url = \"" << without_password(options.to)
             << "\"\n  [keys] store = \"" << without_password(keys_to) << "\"\n"
             << "then start serve; keep the SQLite files until you have checked the service.\n";
+  return 0;
+}
+
+namespace {
+
+// Role names go into the statements as identifiers: plain lower-case ones only.
+bool plain_identifier(const std::string& name) {
+  if (name.empty() || name.size() > 63 || (name[0] >= '0' && name[0] <= '9')) return false;
+  for (char c : name) {
+    if (!((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_')) return false;
+  }
+  return true;
+}
+
+}  // namespace
+
+int run_store_grants(const std::string& config_path, const StoreGrantsOptions& options) {
+  store::postgres::GrantOptions grants;
+  grants.roles = {options.api_role, options.worker_role, options.admin_role, options.retention_role};
+  for (const std::string* name :
+       {&options.api_role, &options.worker_role, &options.admin_role, &options.retention_role}) {
+    if (!plain_identifier(*name)) return fail(invalid_argument("role names are lower-case letters, digits and _"));
+  }
+  if (options.markdown) {
+    std::cout << store::postgres::grants_markdown(grants.roles);
+    return 0;
+  }
+  if (!options.apply) {
+    std::cout << store::postgres::grants_sql(grants);
+    return 0;
+  }
+  auto config = load_config(config_path);
+  if (!config) return fail(config.error());
+  if (config->store_url.empty()) return fail(invalid_argument("--apply needs store.url (PostgreSQL)"));
+  // As the owner: migrations first (and the key schema), so every table exists to be granted.
+  {
+    auto context = open_context(*config);
+    if (!context) return fail(context.error());
+  }
+  const bool keys_apart = config->key_store_path != config->store_url;
+  auto owner = store::postgres::PgConnection::open(config->store_url);
+  if (!owner) return fail(owner.error());
+  grants.keys_schema = !keys_apart;
+  if (auto applied = store::postgres::apply_grants(**owner, grants); !applied) return fail(applied.error());
+  auto unclassified = store::postgres::unclassified_relations(**owner);
+  if (!unclassified) return fail(unclassified.error());
+  for (const std::string& name : *unclassified) {
+    std::cerr << "herald: warning: " << name << " has no grants for any role (not in store/postgres/roles.cc)\n";
+  }
+  std::cout << "grants applied on " << without_password(config->store_url) << "\n";
+  if (keys_apart) {
+    // The key store is another database: its schema gets the key table's grants there.
+    auto keys_owner = store::postgres::PgConnection::open(config->key_store_path);
+    if (!keys_owner) return fail(keys_owner.error());
+    grants.data_schema = false;
+    grants.keys_schema = true;
+    if (auto applied = store::postgres::apply_grants(**keys_owner, grants); !applied) return fail(applied.error());
+    std::cout << "grants applied on " << without_password(config->key_store_path) << "\n";
+  }
   return 0;
 }
 

@@ -152,6 +152,12 @@ class PostgresBackend final : public Backend {
     }
   }
   const std::string& error() const { return error_; }
+  // The server's superuser URL on the test database (roles, CHECKPOINT).
+  std::string admin_url() const {
+    const auto query = admin_url_.find('?');
+    const auto slash = admin_url_.rfind('/', query);
+    return admin_url_.substr(0, slash + 1) + database_ + (query == std::string::npos ? "" : admin_url_.substr(query));
+  }
   // The test database's URL: the server's with the database name replaced.
   std::string url() const {
     const auto query = server_url_.find('?');

@@ -35,9 +35,12 @@ crypto::StoredDataKey read_key(const PgResult& rows, int row) {
 
 }  // namespace
 
-Result<std::shared_ptr<PgKeyRepository>> PgKeyRepository::open(const std::string& url) {
+Result<std::shared_ptr<PgKeyRepository>> PgKeyRepository::open(const std::string& url, Schema schema) {
   auto connection = PgConnection::open(url);
   if (!connection) return connection.error();
+  if (schema == Schema::kExisting) {
+    return std::shared_ptr<PgKeyRepository>(new PgKeyRepository(std::move(*connection)));
+  }
   // Serialised like the migrations: several nodes may start at once.
   HERALD_TRY((*connection)->run("SELECT pg_advisory_lock(7235827441002)"));
   auto created = (*connection)->execute(kSchema);

@@ -24,7 +24,10 @@ namespace herald::store::postgres {
 
 class PgKeyRepository final : public crypto::DataKeyRepository {
  public:
-  static Result<std::shared_ptr<PgKeyRepository>> open(const std::string& url);
+  // kCreate: the owner's connection makes the schema and table if missing. kExisting: a process
+  // role's (store/postgres/roles.h), which may not create them, uses them as they are.
+  enum class Schema { kCreate, kExisting };
+  static Result<std::shared_ptr<PgKeyRepository>> open(const std::string& url, Schema schema = Schema::kCreate);
 
   Result<std::optional<crypto::StoredDataKey>> find_by_id(std::uint32_t id) override;
   Result<std::optional<crypto::StoredDataKey>> find_by_scope(std::string_view scope) override;

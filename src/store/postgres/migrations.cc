@@ -528,6 +528,20 @@ constexpr const char* kMigrationUnlock = "SELECT pg_advisory_unlock(723582744100
 
 int latest_schema_version() { return kMigrations.back().version; }
 
+Result<void> check_schema_current(PgConnection& connection) {
+  auto current_row = connection.exec("SELECT COALESCE(MAX(version), 0) FROM schema_migrations");
+  if (!current_row) return current_row.error();
+  const int current = static_cast<int>(current_row->integer(0, 0));
+  const int latest = latest_schema_version();
+  if (current == latest) return ok();
+  const std::string versions =
+      "the database schema is at " + std::to_string(current) + ", this binary needs " + std::to_string(latest);
+  if (current > latest) return failed_precondition(versions + ": upgrade this node's Herald");
+  return failed_precondition(versions +
+                             ": this node's role may not migrate it; run `herald store grants --apply` "
+                             "(or any herald command) with the owner's store.url first");
+}
+
 Result<int> apply_migrations(PgConnection& connection, std::int64_t now_micros) {
   HERALD_TRY(connection.exec(kMigrationLock));
   auto applied = [&]() -> Result<int> {

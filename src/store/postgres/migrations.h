@@ -12,5 +12,8 @@ namespace herald::store::postgres {
 int latest_schema_version();
 // Applies pending migrations; returns how many were applied.
 Result<int> apply_migrations(PgConnection& connection, std::int64_t now_micros);
+// For a node that connects as a role that may not change the schema (store/postgres/roles.h):
+// kFailedPrecondition unless the database is at latest_schema_version(), naming both versions.
+Result<void> check_schema_current(PgConnection& connection);
 
 }  // namespace herald::store::postgres

@@ -216,6 +216,7 @@ Result<void> PgConnection::transaction(const std::function<Result<void>()>& body
 bool PgConnection::uses_tls() const { return PQsslInUse(conn_) != 0; }
 
 bool is_unique_violation(const Error& error) { return error.message.ends_with("[23505]"); }
+bool is_insufficient_privilege(const Error& error) { return error.message.ends_with("[42501]"); }
 
 bool is_serialization_failure(const Error& error) {
   return error.message.ends_with("[40001]") || error.message.ends_with("[40P01]");

@@ -124,6 +124,8 @@ class PgConnection {
 // SQLSTATE classes Herald reacts to.
 bool is_unique_violation(const Error& error);
 bool is_serialization_failure(const Error& error);  // 40001 / 40P01: retry the transaction
+// 42501: the connection's database role lacks a privilege (store/postgres/roles.h's grants).
+bool is_insufficient_privilege(const Error& error);
 
 // A fixed set of connections lent to one caller at a time.
 class PgPool {

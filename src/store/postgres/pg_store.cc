@@ -232,13 +232,18 @@ Result<std::unique_ptr<PgStore>> PgStore::open(const PgConfig& config, std::shar
                                                Timestamp now) {
   auto pool = PgPool::open(config.url, config.connections);
   if (!pool) return pool.error();
-  HERALD_TRY((*pool)->with<int>([&](PgConnection& db) { return apply_migrations(db, to_micros(now)); }));
-  HERALD_TRY((*pool)->with<int>([&](PgConnection& db) -> Result<int> {
-    HERALD_TRY(seal_legacy_references(db, *cipher, now));
-    HERALD_TRY(seal_legacy_callback_urls(db, *cipher, now));
-    HERALD_TRY(index_legacy_nhs_numbers(db, *cipher, now));
-    return 0;
-  }));
+  if (config.migrate) {
+    HERALD_TRY((*pool)->with<int>([&](PgConnection& db) { return apply_migrations(db, to_micros(now)); }));
+    HERALD_TRY((*pool)->with<int>([&](PgConnection& db) -> Result<int> {
+      HERALD_TRY(seal_legacy_references(db, *cipher, now));
+      HERALD_TRY(seal_legacy_callback_urls(db, *cipher, now));
+      HERALD_TRY(index_legacy_nhs_numbers(db, *cipher, now));
+      return 0;
+    }));
+  } else {
+    // The owner's migration ran the legacy upgrades above too.
+    HERALD_TRY((*pool)->with<void>([&](PgConnection& db) { return check_schema_current(db); }));
+  }
   std::vector<std::unique_ptr<PgConnection>> writers;
   for (std::size_t i = 0; i < std::max<std::size_t>(1, config.writers); ++i) {
     auto connection = PgConnection::open(config.url);

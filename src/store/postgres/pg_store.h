@@ -32,6 +32,10 @@ struct PgConfig {
   std::size_t writers = 2;      // batch writers (one connection each)
   std::size_t max_batch = 1000;
   Duration commit_gather = std::chrono::microseconds(0);
+  // True: the owner's connection, which applies pending migrations at open. False: a process
+  // role's (store/postgres/roles.h), which may not change the schema: open only checks that
+  // the schema is current.
+  bool migrate = true;
 };
 
 class PgBatchWriter;
