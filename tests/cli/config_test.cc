@@ -45,6 +45,29 @@ TEST_F(ConfigTest, PostgresNeedsSharedKeyStore) {
   EXPECT_FALSE(load("[store]\nurl = \"mysql://x\"\n"));
 }
 
+TEST_F(ConfigTest, EachProcessRoleMayHaveADatabaseRoleOfItsOwn) {
+  const std::string owner = "postgresql://herald@db/herald";
+  auto config = load("[store]\nurl = \"" + owner +
+                     "\"\napi_url = \"postgresql://herald_api@db/herald\"\n"
+                     "retention_url = \"postgresql://herald_retention@db/herald\"\n[keys]\nstore = \"" +
+                     owner + "\"\n[retention]\nin_serve = false\n");
+  ASSERT_TRUE(config) << config.error().message;
+  EXPECT_FALSE(config->retention_in_serve);
+  const Config api = with_store_role(*config, "api");
+  EXPECT_EQ(api.store_url, "postgresql://herald_api@db/herald");
+  EXPECT_EQ(api.key_store_path, api.store_url) << "the keys in the same database: the role's URL too";
+  EXPECT_FALSE(api.store_migrate);
+  const Config worker = with_store_role(*config, "worker");  // no worker_url: the owner's
+  EXPECT_EQ(worker.store_url, owner);
+  EXPECT_TRUE(worker.store_migrate);
+  EXPECT_EQ(with_store_role(*config, "all").store_url, owner);
+  EXPECT_EQ(with_store_role(*config, "retention").store_url, "postgresql://herald_retention@db/herald");
+  EXPECT_TRUE(load("")->retention_in_serve);
+  EXPECT_FALSE(load("[store]\napi_url = \"postgresql://a@db/h\"\n")) << "a role's URL without store.url";
+  EXPECT_FALSE(
+      load("[store]\nurl = \"" + owner + "\"\nadmin_url = \"mysql://x\"\n[keys]\nstore = \"" + owner + "\"\n"));
+}
+
 TEST_F(ConfigTest, LettersStayWithoutASupplierByDefault) {
   auto config = load("");
   ASSERT_TRUE(config) << config.error().message;
