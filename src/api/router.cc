@@ -187,20 +187,23 @@ net::Response Router::dispatch(const net::Request& request) const {
 void Router::handle(net::Request&& request, net::Responder raw_respond) {
   static const std::string kUnmatched = "unmatched";
   static const std::string kRefused = "refused";
+  static const std::string kNoSource;
   const std::string& api = api_of(request.path);
+  // The source goes with the response only when someone is told of it.
+  const std::string& source = observer_ ? request.remote_address : kNoSource;
   if (gate_) {
     if (auto refused = gate_(request)) {
-      return observed(std::move(raw_respond), api, kRefused, request.remote_address)(std::move(*refused));
+      return observed(std::move(raw_respond), api, kRefused, source)(std::move(*refused));
     }
   }
   auto found = find(request);
   if (auto* response = std::get_if<net::Response>(&found)) {
-    return observed(std::move(raw_respond), api, kUnmatched, request.remote_address)(std::move(*response));
+    return observed(std::move(raw_respond), api, kUnmatched, source)(std::move(*response));
   }
   // Named, not a structured binding: clang-tidy 14 (lint.clang_tidy) cannot capture bindings.
   const auto& hit = std::get<0>(found);
   const Route* route = hit.first;
-  net::Responder respond = observed(std::move(raw_respond), api, route->pattern, request.remote_address);
+  net::Responder respond = observed(std::move(raw_respond), api, route->pattern, source);
   const PathParams& params = hit.second;
   const InternalError internal_error = errors_.internal_error;
   if (route->handler) {

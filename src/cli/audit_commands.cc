@@ -26,7 +26,7 @@ int run_audit_verify(const std::string& config_path, const std::vector<std::stri
   return report.ok ? 0 : 1;
 }
 
-int run_audit_export(const std::string& config_path, const std::string& since_text) {
+int run_audit_export(const std::string& config_path, const std::string& since_text, std::string_view action_prefix) {
   std::optional<Timestamp> since;
   if (!since_text.empty()) {
     since = parse_timestamp(since_text);
@@ -34,12 +34,15 @@ int run_audit_export(const std::string& config_path, const std::string& since_te
   }
   auto context = open_context(config_path);
   if (!context) return fail(context.error());
-  auto count = context->audit->export_jsonl(since, std::cout);
+  auto count = context->audit->export_jsonl(since, std::cout, action_prefix);
   if (!count) return fail(count.error());
   std::cout.flush();
   // Exporting the audit trail is itself audited (after the export, so it is not in it).
-  (void)context->record({security::cli_actor(), "audit.exported", {{"entries", std::to_string(*count)},
-                                                                  {"since", since_text.empty() ? "start" : since_text}}});
+  (void)context->record({security::cli_actor(),
+                         "audit.exported",
+                         {{"entries", std::to_string(*count)},
+                          {"since", since_text.empty() ? "start" : since_text},
+                          {"actions", action_prefix.empty() ? "all" : std::string(action_prefix) + "*"}}});
   return 0;
 }
 

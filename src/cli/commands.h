@@ -161,7 +161,9 @@ int run_job_status(const std::string& config_path, const std::string& service, c
 // The audit log (audit_commands.cc): verify the chain against its signed checkpoints (exit 1
 // on any problem), export JSON Lines for a SIEM, sign the head now.
 int run_audit_verify(const std::string& config_path, const std::vector<std::string>& witnesses);
-int run_audit_export(const std::string& config_path, const std::string& since_text);
+// Only entries whose action starts with `action_prefix` (`herald security events`: "security.").
+int run_audit_export(const std::string& config_path, const std::string& since_text,
+                     std::string_view action_prefix = {});
 int run_audit_checkpoint(const std::string& config_path);
 
 // Backups (backup_commands.cc): an encrypted snapshot taken while serve runs; verify without

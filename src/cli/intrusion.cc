@@ -129,17 +129,7 @@ void note_admin_event(security::IntrusionDetector* detector, const api::admin::E
 }
 
 int run_security_events(const std::string& config_path, const std::string& since_text) {
-  std::optional<Timestamp> since;
-  if (!since_text.empty()) {
-    since = parse_timestamp(since_text);
-    if (!since) return fail(invalid_argument("--since must be like 2026-01-31T00:00:00.000000Z"));
-  }
-  auto context = open_context(config_path);
-  if (!context) return fail(context.error());
-  auto count = context->audit->export_jsonl(since, std::cout, "security.");
-  if (!count) return fail(count.error());
-  std::cout.flush();
-  return 0;
+  return run_audit_export(config_path, since_text, "security.");
 }
 
 int run_security_blocks(const std::string& config_path) {

@@ -16,7 +16,6 @@ the passwords in a PGPASSFILE, not in the configuration), and:
 No node's log may hold "permission denied" (a grant missing for what it did).
 Always on PostgreSQL (its own server, tests/tools/pg.py). Usage: test_postgres_roles.py /path/to/herald
 """
-import datetime
 import os
 import re
 import subprocess
@@ -26,26 +25,18 @@ import time
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(HERE, "..", "tools"))
 sys.path.insert(0, os.path.join(HERE, "..", "e2e"))
-from harness import Herald, SmtpSink, Workspace, new_postgres_database, postgres_server, run_tests  # noqa: E402
+from harness import Herald, SmtpSink, Workspace, new_postgres_database, postgres_server, retention_moment  # noqa: E402
+from harness import run_tests  # noqa: E402
 from harness import wait_for_file  # noqa: E402
 from sms_provider import SmsProvider  # noqa: E402
 from test_admin import Browser, enrol  # noqa: E402
+from test_multinode import Process  # noqa: E402
 
 HERALD = sys.argv[1]
 RECEIPT_PASSWORD = "receipt-secret-7"
 ENV = {"HERALD_FIRETEXT_API_KEY": "test-api-key", "HERALD_FIRETEXT_RECEIPT_PASSWORD": RECEIPT_PASSWORD,
        "HERALD_TESTING": "1"}
 ROLES = ("api", "worker", "admin", "retention")
-
-
-class Process:
-    def __init__(self, proc):
-        self.proc = proc
-
-    def stop(self):
-        if self.proc.poll() is None:
-            self.proc.terminate()
-            self.proc.wait(60)
 
 
 class DatabaseRoles:
@@ -191,8 +182,7 @@ def test_each_role_does_its_work_with_only_its_grants():
         assert status == 403, "a revoked key still works"
 
         # Retention as its own role: ten days on, the seven-day period has ended.
-        later = (datetime.datetime.now(datetime.timezone.utc) + datetime.timedelta(days=10)).strftime(
-            "%Y-%m-%dT%H:%M:%S.000000Z")
+        later = retention_moment([n["created_at"] for n in listed["notifications"]], 10)
         out = herald.run_cli("retention", "run", "--now", later)
         destroyed = re.search(r"(\d+) data keys destroyed", out)
         assert "2 notifications redacted" in out and destroyed and int(destroyed.group(1)) >= 1, out
