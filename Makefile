@@ -14,7 +14,7 @@ DEBIAN_PACKAGES := g++ cmake make pkg-config ccache libboost1.81-dev libssl-dev 
 	libphonenumber8 libprotobuf-dev libabsl-dev libcairo2-dev libpango1.0-dev libpoppler-cpp-dev \
 	libssh-dev openssh-server openssh-sftp-server faketime libargon2-dev libqrencode-dev \
 	dpkg-dev lintian systemd man-db adduser init-system-helpers util-linux mount strace \
-	prometheus python3-yaml python3-jsonschema testssl.sh
+	prometheus python3-yaml python3-jsonschema testssl.sh sqlmap
 
 # libphonenumber's headers. Debian 12's libphonenumber-dev cannot be installed beside
 # libboost1.81-dev: it depends on libboost-thread-dev, i.e. Boost 1.74, whose headers would replace
@@ -23,7 +23,7 @@ DEBIAN_PACKAGES := g++ cmake make pkg-config ccache libboost1.81-dev libssl-dev 
 PHONENUMBER_DEB := libphonenumber-dev=8.12.57+ds-3
 PHONENUMBER_DIR := build/third_party/libphonenumber
 
-.PHONY: deps build build-asan run test unit bench fuzz clean e2e-deps tsan faults deb
+.PHONY: deps build build-asan run test unit bench fuzz clean e2e-deps tsan faults deb release pentest
 
 # Installs missing Debian packages (and Node.js/npm only when no node is on the machine).
 deps:
@@ -60,6 +60,20 @@ build: deps build/release/Makefile
 deb: build
 	cmake --build build/release -j $(JOBS) --target herald_package_files
 	cd build/release && SOURCE_DATE_EPOCH=$${SOURCE_DATE_EPOCH:-$$(git log -1 --format=%ct)} cpack -G DEB
+
+# A signed, reproducible release of COMMIT (docs/releases.md): every commit after RELEASE_SINCE
+# signed by a key in ALLOWED_SIGNERS, two clean builds compared byte for byte, then the binary,
+# package, SBOM, provenance and metadata signed with RELEASE_KEY (its passphrase in
+# $$HERALD_RELEASE_KEY_PASSPHRASE) into dist/herald-<version>/.
+COMMIT ?= HEAD
+RELEASE_SINCE ?=
+RELEASE_KEY ?= release.key
+ALLOWED_SIGNERS ?= packaging/allowed_signers
+release: export HERALD_ALLOW_ROOT = 1
+release: build
+	version=$$(./build/release/herald --version | head -1 | cut -d' ' -f2); \
+	./build/release/herald release build --repo . --commit $(COMMIT) $(if $(RELEASE_SINCE),--since $(RELEASE_SINCE)) \
+	  --allowed-signers $(ALLOWED_SIGNERS) --key $(RELEASE_KEY) --jobs $(JOBS) --out dist/herald-$$version
 
 build/asan/Makefile:
 	cmake -S . -B build/asan -DCMAKE_BUILD_TYPE=Debug -DHERALD_SANITIZE=ON
@@ -128,13 +142,26 @@ build/fuzz/Makefile:
 
 # Short libFuzzer runs of every parser target over its checked-in corpus (FUZZ_SECONDS each).
 FUZZ_SECONDS ?= 20
+FUZZERS := json jwt jwks govuk_send_email backup_reader audit_checkpoint sms_text email_markdown phone_number \
+	postal_address precompiled_letter letter_report nhs_inputs webauthn multipart_csv release_documents
+FUZZ_TARGETS := $(addsuffix _fuzzer,$(FUZZERS))
 fuzz: deps build/fuzz/Makefile
-	cmake --build build/fuzz -j $(JOBS) --target json_fuzzer jwt_fuzzer jwks_fuzzer govuk_send_email_fuzzer backup_reader_fuzzer audit_checkpoint_fuzzer sms_text_fuzzer email_markdown_fuzzer \
-	  phone_number_fuzzer postal_address_fuzzer precompiled_letter_fuzzer letter_report_fuzzer nhs_inputs_fuzzer webauthn_fuzzer multipart_csv_fuzzer
-	@set -o pipefail; for t in json jwt jwks govuk_send_email backup_reader audit_checkpoint sms_text email_markdown phone_number postal_address precompiled_letter letter_report nhs_inputs webauthn multipart_csv; do \
+	cmake --build build/fuzz -j $(JOBS) --target $(FUZZ_TARGETS)
+	@set -o pipefail; for t in $(FUZZERS); do \
 	  mkdir -p build/fuzz/corpus/$$t; \
 	  ./build/fuzz/$${t}_fuzzer -max_total_time=$(FUZZ_SECONDS) -max_len=4096 build/fuzz/corpus/$$t fuzz/corpus/$$t 2>&1 | tail -2 || exit 1; \
 	done
+
+# The penetration test (pentest/README.md): testssl.sh, authenticated sqlmap on every parameter of
+# both APIs and PENTEST_FUZZ_SECONDS of each libFuzzer target, against the ASan build; the dated
+# record goes to pentest/results/<date, UTC>/, to be committed (`herald compliance report` cites
+# the newest). `make test` runs a short one.
+PENTEST_FUZZ_SECONDS ?= 300
+pentest: export HERALD_ALLOW_ROOT = 1
+pentest: build-asan build/fuzz/Makefile
+	cmake --build build/fuzz -j $(JOBS) --target $(FUZZ_TARGETS)
+	/usr/bin/python3 tests/pentest/run_pentest.py build/asan/herald --out pentest/results --fuzz-dir build/fuzz \
+	  --fuzz-seconds $(PENTEST_FUZZ_SECONDS)
 
 clean:
 	rm -rf build

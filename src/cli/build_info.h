@@ -18,6 +18,10 @@ extern const BuildInfo kBuildInfo;
 // The libraries linked in, each with the version it reports at run time (name, version).
 std::vector<std::pair<std::string, std::string>> linked_library_versions();
 
+// The SHA-256 (hex) of the executable this process runs (/proc/self/exe), computed once; "" when
+// it cannot be read. What a release's provenance and a staging acceptance record name.
+const std::string& running_binary_sha256();
+
 // `herald --version`: one line per fact, "herald <version>" first.
 std::string version_text();
 

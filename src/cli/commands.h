@@ -273,6 +273,104 @@ int run_user_list(const std::string& config_path);
 int run_user_disable(const std::string& config_path, const UserOptions& options);
 int run_user_grant(const std::string& config_path, const UserOptions& options);
 
+// The code chain (release_commands.cc, docs/releases.md).
+// A signing key: an Ed25519 private key file encrypted under a passphrase read from an
+// environment variable (never from the command line, which other users can see).
+struct SigningKeyOptions {
+  std::string key_file;
+  std::string passphrase_env = "HERALD_RELEASE_KEY_PASSPHRASE";
+};
+// `herald release keygen --out KEY --public-out KEY.pub`: prints the key id.
+struct ReleaseKeygenOptions {
+  std::string out;
+  std::string public_out;
+  SigningKeyOptions key;
+};
+int run_release_keygen(const ReleaseKeygenOptions& options);
+// A commit range whose every commit (and tag, when named) must be signed by an allowed signer
+// (git's SSH signing, gpg.ssh.allowedSignersFile).
+struct CommitRangeOptions {
+  std::string repo = ".";
+  std::string commit = "HEAD";
+  std::string since;  // empty: every commit reachable from `commit`
+  std::string tag;
+  std::string allowed_signers;
+};
+int run_release_verify_commits(const CommitRangeOptions& options);
+// `herald release build`: the signed range checked, the commit built `builds` times in clean
+// directories and compared byte for byte, then the SBOM, provenance and release metadata signed.
+struct ReleaseBuildOptions {
+  CommitRangeOptions range;
+  SigningKeyOptions key;
+  std::string out;
+  std::string work_dir;     // empty: a directory under the system's temporary directory
+  std::string third_party;  // what `make deps` unpacked (libphonenumber's headers); empty: <repo>/build/third_party
+  std::vector<std::string> targets{"herald"};  // "herald": the binary and the Debian package
+  int builds = 2;
+  int jobs = 2;
+  int valid_days = 90;  // the release metadata's expiry
+  bool keep_work = false;
+  bool verbose = false;
+};
+int run_release_build(const ReleaseBuildOptions& options);
+// `herald release assemble`: signs a binary built elsewhere (provenance says so: no reproduced
+// builds) — for trying the chain out; `herald release build` is how releases are made.
+struct ReleaseAssembleOptions {
+  std::string binary;
+  std::vector<std::string> extra;  // more files to carry (a .deb)
+  std::string version;
+  std::string commit;
+  std::string repository = "unknown";
+  std::string package_lock;
+  std::string out;
+  int valid_days = 90;
+  SigningKeyOptions key;
+};
+int run_release_assemble(const ReleaseAssembleOptions& options);
+struct ReleaseVerifyOptions {
+  std::string release_dir;
+  std::string trust;
+  std::string stage = "staging";
+};
+int run_release_verify(const ReleaseVerifyOptions& options);
+// `herald promote --to staging|live RELEASE --channels DIR`: copies a release that verifies for
+// the stage into DIR/<stage>/<version>, where hosts poll for it.
+struct PromoteOptions {
+  std::string to;
+  std::string release_dir;
+  std::string channels;
+  std::string trust;
+};
+int run_promote(const PromoteOptions& options);
+// `herald acceptance run`: the smoke suite against a staging instance, recorded and signed.
+struct AcceptanceOptions {
+  std::string release_dir;
+  std::string api_url;  // the staging instance's API, https://host:port
+  std::string ops_url;  // its health listener (reports the binary it runs)
+  std::string ca_file;  // to trust the instance's certificate
+  std::string api_key_env = "HERALD_ACCEPTANCE_API_KEY";
+  std::string template_id;    // an email template of the staging service
+  std::string email_address;  // a mailbox staging delivers to; a simulated address skips delivery
+  std::string node;           // names the staging node in the record
+  std::string trust;
+  int timeout_seconds = 60;
+  SigningKeyOptions key{"", "HERALD_STAGING_KEY_PASSPHRASE"};
+};
+int run_acceptance(const AcceptanceOptions& options);
+// `herald deploy`: installs a release that verifies for the stage, never an older one, and
+// audits it (when the host's configuration is given); with --watch, polls a channel directory.
+struct DeployOptions {
+  std::string config_path;  // the host's Herald (audit log); empty: not audited
+  std::string release_dir;
+  std::string watch;
+  std::string stage = "live";
+  std::string install_dir;
+  std::string trust;
+  int interval_seconds = 60;
+  int rounds = 0;  // --watch: how many polls (0: for ever)
+};
+int run_deploy(const DeployOptions& options);
+
 struct ServeOptions {
   std::string config_path;
   std::string ready_file;  // written with the bound port once listening (tests)

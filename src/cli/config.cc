@@ -342,6 +342,17 @@ Result<Config> load_config(const std::string& path) {
   }
   c.metrics.port = static_cast<std::uint16_t>(metrics_port);
   HERALD_TRY(read_security(t, path, c.security));
+  c.compliance.advisory_feed = resolve(base, get<std::string>(t, "compliance.advisory_feed", ""));
+  c.compliance.sbom = resolve(base, get<std::string>(t, "compliance.sbom", ""));
+  c.compliance.debian_release = get<std::string>(t, "compliance.debian_release", c.compliance.debian_release);
+  c.compliance.release_dir = resolve(base, get<std::string>(t, "compliance.release_dir", ""));
+  c.compliance.release_trust = resolve(base, get<std::string>(t, "compliance.release_trust", ""));
+  c.compliance.pentest_results = resolve(base, get<std::string>(t, "compliance.pentest_results", ""));
+  const auto pentest_age = get<std::int64_t>(t, "compliance.pentest_max_age_days", c.compliance.pentest_max_age_days);
+  if (pentest_age < 1 || pentest_age > 3650) {
+    return invalid_argument("config " + path + ": compliance.pentest_max_age_days must be 1-3650");
+  }
+  c.compliance.pentest_max_age_days = static_cast<int>(pentest_age);
   c.metrics.max_backlog_seconds = get<std::int64_t>(t, "metrics.max_backlog_seconds", c.metrics.max_backlog_seconds);
   c.metrics.min_free_disk_mb = get<std::int64_t>(t, "metrics.min_free_disk_mb", c.metrics.min_free_disk_mb);
   if (c.metrics.max_backlog_seconds < 0 || c.metrics.min_free_disk_mb < 0) {

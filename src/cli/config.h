@@ -140,8 +140,21 @@ struct SecurityConfig {
   std::vector<std::string> egress_allow;
 };
 
+// [compliance]: the evidence `herald compliance report` and the daily advisory check read
+// (docs/compliance.md). Herald fetches nothing: the operator supplies the advisory feed.
+struct ComplianceConfig {
+  std::string advisory_feed;  // a Debian security tracker JSON or OSV file; empty: not checked
+  std::string sbom;           // the running build's SPDX SBOM; empty: release_dir's sbom.spdx.json
+  std::string debian_release = "bookworm";
+  std::string release_dir;      // the release the running binary was deployed from
+  std::string release_trust;    // the trust file its signatures are checked against
+  std::string pentest_results;  // a directory of dated penetration-test results (pentest/results)
+  int pentest_max_age_days = 365;
+};
+
 struct Config {
   std::string path;  // of the file itself
+  ComplianceConfig compliance;
   AdminConfig admin;
   MetricsConfig metrics;
   SecurityConfig security;

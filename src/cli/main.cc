@@ -13,6 +13,7 @@
 
 #include "cli/build_info.h"
 #include "cli/commands.h"
+#include "cli/compliance.h"
 #include "cli/config_check.h"
 #include "cli/intrusion.h"
 #include "crypto/secret.h"
@@ -539,6 +540,127 @@ int main(int argc, char** argv) {
       demographics_cmd->add_subcommand("import", "add or replace records from a CSV (header row names the columns)");
   demographics_import->add_option("--file", demographics_file, "the CSV file")->required();
 
+  // The code chain (docs/releases.md).
+  auto add_signing_key = [](CLI::App* cmd, SigningKeyOptions& key) {
+    cmd->add_option("--key", key.key_file, "the signing key: an Ed25519 PEM file encrypted under a passphrase");
+    cmd->add_option("--passphrase-env", key.passphrase_env, "the environment variable holding the key's passphrase")
+        ->capture_default_str();
+  };
+  auto add_range = [](CLI::App* cmd, CommitRangeOptions& range) {
+    cmd->add_option("--repo", range.repo, "the git repository")->capture_default_str();
+    cmd->add_option("--commit", range.commit, "the commit to release")->capture_default_str();
+    cmd->add_option("--since", range.since, "the last released commit: every commit after it must be signed");
+    cmd->add_option("--tag", range.tag, "a tag on the commit that must be signed too");
+    cmd->add_option("--allowed-signers", range.allowed_signers, "git's allowed-signers file (SSH signing keys)")
+        ->required();
+  };
+  auto* release_cmd = app.add_subcommand("release", "signed, reproducible releases with an SBOM and provenance");
+  release_cmd->require_subcommand(1);
+  ReleaseKeygenOptions release_keygen;
+  auto* release_keygen_cmd =
+      release_cmd->add_subcommand("keygen", "make an Ed25519 signing key (passphrase from the environment)");
+  release_keygen_cmd->add_option("--out", release_keygen.out, "the private key file (PEM, encrypted)")->required();
+  release_keygen_cmd->add_option("--public-out", release_keygen.public_out, "the public key file (PEM)")->required();
+  release_keygen_cmd
+      ->add_option("--passphrase-env", release_keygen.key.passphrase_env,
+                   "the environment variable holding the passphrase")
+      ->capture_default_str();
+  CommitRangeOptions commit_range;
+  auto* release_verify_commits =
+      release_cmd->add_subcommand("verify-commits", "check every commit of a range is signed by an allowed signer");
+  add_range(release_verify_commits, commit_range);
+  ReleaseBuildOptions release_build;
+  auto* release_build_cmd = release_cmd->add_subcommand(
+      "build", "build a signed commit range reproducibly (twice, compared) and sign its SBOM and provenance");
+  add_range(release_build_cmd, release_build.range);
+  add_signing_key(release_build_cmd, release_build.key);
+  release_build_cmd->add_option("--out", release_build.out, "the release directory to write")->required();
+  release_build_cmd->add_option("--work", release_build.work_dir, "where the clean builds happen");
+  release_build_cmd->add_option("--third-party", release_build.third_party,
+                                "what make deps unpacked (default: REPO/build/third_party)");
+  release_build_cmd->add_option("--targets", release_build.targets, "CMake targets (herald: the binary and .deb)")
+      ->delimiter(',')
+      ->capture_default_str();
+  release_build_cmd->add_option("--builds", release_build.builds, "clean builds to compare")->capture_default_str();
+  release_build_cmd->add_option("--jobs", release_build.jobs, "parallel compile jobs")->capture_default_str();
+  release_build_cmd->add_option("--valid-days", release_build.valid_days, "days until the release metadata expires")
+      ->capture_default_str();
+  release_build_cmd->add_flag("--keep-work", release_build.keep_work, "keep the build directories");
+  release_build_cmd->add_flag("--verbose", release_build.verbose, "show the builds' output");
+  ReleaseAssembleOptions release_assemble;
+  auto* release_assemble_cmd = release_cmd->add_subcommand(
+      "assemble", "sign a binary built elsewhere as a release (its provenance says it was not reproduced)");
+  release_assemble_cmd->add_option("--binary", release_assemble.binary, "the herald binary")->required();
+  release_assemble_cmd->add_option("--file", release_assemble.extra, "another file to carry (repeatable)");
+  release_assemble_cmd->add_option("--version", release_assemble.version, "the release's version")->required();
+  release_assemble_cmd->add_option("--commit", release_assemble.commit, "the commit it was built from")->required();
+  release_assemble_cmd->add_option("--repository", release_assemble.repository, "where that commit lives");
+  release_assemble_cmd->add_option("--package-lock", release_assemble.package_lock,
+                                   "the UI's package-lock.json (SBOM)");
+  release_assemble_cmd->add_option("--out", release_assemble.out, "the release directory to write")->required();
+  release_assemble_cmd->add_option("--valid-days", release_assemble.valid_days, "days until the metadata expires")
+      ->capture_default_str();
+  add_signing_key(release_assemble_cmd, release_assemble.key);
+  ReleaseVerifyOptions release_verify;
+  auto* release_verify_cmd = release_cmd->add_subcommand("verify", "check a release directory end to end");
+  release_verify_cmd->add_option("release", release_verify.release_dir, "the release directory")->required();
+  release_verify_cmd->add_option("--trust", release_verify.trust, "the trusted keys (TOML)")->required();
+  release_verify_cmd->add_option("--stage", release_verify.stage, "staging or live")->capture_default_str();
+
+  PromoteOptions promote;
+  auto* promote_cmd = app.add_subcommand("promote", "publish a release that verifies to the staging or live channel");
+  promote_cmd->add_option("release", promote.release_dir, "the release directory")->required();
+  promote_cmd->add_option("--to", promote.to, "staging or live")->required();
+  promote_cmd->add_option("--channels", promote.channels, "the channel directory hosts poll")->required();
+  promote_cmd->add_option("--trust", promote.trust, "the trusted keys (TOML)")->required();
+
+  auto* acceptance_cmd = app.add_subcommand("acceptance", "staging acceptance of a release");
+  acceptance_cmd->require_subcommand(1);
+  AcceptanceOptions acceptance;
+  auto* acceptance_run = acceptance_cmd->add_subcommand(
+      "run", "the smoke suite against a staging instance, recorded and signed with the staging key");
+  acceptance_run->add_option("--release", acceptance.release_dir, "the release directory")->required();
+  acceptance_run->add_option("--api-url", acceptance.api_url, "the staging API (https://host:port)")->required();
+  acceptance_run->add_option("--ops-url", acceptance.ops_url, "the staging health listener")->required();
+  acceptance_run->add_option("--ca-file", acceptance.ca_file, "CA certificate to trust the instance's");
+  acceptance_run->add_option("--template-id", acceptance.template_id, "an email template of the staging service")
+      ->required();
+  acceptance_run->add_option("--email-address", acceptance.email_address, "a mailbox staging delivers to")->required();
+  acceptance_run->add_option("--api-key-env", acceptance.api_key_env, "the environment variable holding the API key")
+      ->capture_default_str();
+  acceptance_run->add_option("--node", acceptance.node, "the staging node's name for the record");
+  acceptance_run->add_option("--trust", acceptance.trust, "the trusted keys (TOML)")->required();
+  acceptance_run->add_option("--timeout", acceptance.timeout_seconds, "seconds to wait for delivery")
+      ->capture_default_str();
+  add_signing_key(acceptance_run, acceptance.key);
+
+  DeployOptions deploy;
+  auto* deploy_cmd = app.add_subcommand("deploy", "install a release that verifies (no rollback, no expired metadata)");
+  deploy_cmd->add_option("release", deploy.release_dir, "the release directory");
+  deploy_cmd->add_option("--watch", deploy.watch, "a channel directory to poll instead");
+  deploy_cmd->add_option("--stage", deploy.stage, "staging or live")->capture_default_str();
+  deploy_cmd->add_option("--install-dir", deploy.install_dir, "where the binary goes")->required();
+  deploy_cmd->add_option("--trust", deploy.trust, "the trusted keys (TOML)")->required();
+  deploy_cmd->add_option("--interval", deploy.interval_seconds, "seconds between polls")->capture_default_str();
+  deploy_cmd->add_option("--rounds", deploy.rounds, "polls before stopping (0: for ever)")->capture_default_str();
+
+  auto* advisories_cmd = app.add_subcommand("advisories", "the running build's SBOM against an advisory feed");
+  advisories_cmd->require_subcommand(1);
+  AdvisoriesOptions advisories;
+  auto* advisories_check = advisories_cmd->add_subcommand(
+      "check", "list affected components (Debian security tracker JSON or OSV); exit 1 if any");
+  advisories_check->add_option("--feed", advisories.feed, "the feed file (default: [compliance] advisory_feed)");
+  advisories_check->add_option("--sbom", advisories.sbom, "the SBOM (default: [compliance] sbom)");
+  advisories_check->add_flag("--json", advisories.json, "the result as JSON");
+  auto* compliance_cmd = app.add_subcommand("compliance", "compliance evidence from live checks");
+  compliance_cmd->require_subcommand(1);
+  ComplianceOptions compliance;
+  auto* compliance_report = compliance_cmd->add_subcommand(
+      "report", "DSPT, NDG, CAF v4.0, Cyber Essentials, ISO 27001 items from live evidence; exit 1 on any not met");
+  compliance_report->add_option("--json", compliance.json_out, "write the signed JSON report (a DSSE envelope)");
+  compliance_report->add_option("--html", compliance.html_out, "write the report as an HTML page");
+  add_signing_key(compliance_report, compliance.key);
+
   CLI11_PARSE(app, argc, argv);
   if (*completion_cmd) {
     std::cout << bash_completion(app);
@@ -632,6 +754,20 @@ int main(int argc, char** argv) {
   if (*nhs_client_list) return run_nhs_client_list(config);
   if (*config_check) return run_config_check(config, config_json);
   if (*demographics_import) return run_demographics_import(config, demographics_file);
+  if (*advisories_check) return run_advisories_check(config, advisories);
+  if (*compliance_report) return run_compliance_report(config, compliance);
+  if (*release_keygen_cmd) return run_release_keygen(release_keygen);
+  if (*release_verify_commits) return run_release_verify_commits(commit_range);
+  if (*release_build_cmd) return run_release_build(release_build);
+  if (*release_assemble_cmd) return run_release_assemble(release_assemble);
+  if (*release_verify_cmd) return run_release_verify(release_verify);
+  if (*promote_cmd) return run_promote(promote);
+  if (*acceptance_run) return run_acceptance(acceptance);
+  if (*deploy_cmd) {
+    // Audited in the host's own log when it has a configuration.
+    if (config_option->count() > 0 || env_config != nullptr) deploy.config_path = config;
+    return run_deploy(deploy);
+  }
   if (*nhs_callback_add) return run_nhs_callback_add(config, callback);
   if (*nhs_callback_list) return run_nhs_callback_list(config, callback.client);
   if (*nhs_callback_remove) return run_nhs_callback_remove(config, callback_target);

@@ -30,6 +30,7 @@
 #include "api/unsubscribe/unsubscribe.h"
 #include "cli/build_info.h"
 #include "cli/commands.h"
+#include "cli/compliance.h"
 #include "cli/config_check.h"
 #include "cli/context.h"
 #include "cli/intrusion.h"
@@ -71,6 +72,12 @@
 
 namespace herald::cli {
 namespace {
+
+json::Value running_build() {
+  return json::Value::object({{"version", json::Value::string(kBuildInfo.version)},
+                              {"commit", json::Value::string(kBuildInfo.commit)},
+                              {"binary_sha256", json::Value::string(running_binary_sha256())}});
+}
 
 log::Level parse_level(const std::string& level) {
   if (level == "debug") return log::Level::kDebug;
@@ -475,7 +482,7 @@ int run_serve(const ServeOptions& options) {
                                }
                                return checks;
                              },
-                             [] { return metrics::registry().render(); }});
+                             [] { return metrics::registry().render(); }, [] { return running_build(); }});
   std::unique_ptr<net::HttpsServer> ops_server;
   if (config.metrics.enabled) {
     net::ServerOptions ops_options = config.server;
@@ -627,6 +634,47 @@ int run_serve(const ServeOptions& options) {
       log::error("audit.write_failed", {{"error", recorded.error().message}});
     }
   });
+  // The running build's SBOM against the operator's advisory feed, at start and daily: a security
+  // event and herald_advisories_affected whenever a component is affected (docs/compliance.md).
+  std::unique_ptr<Periodic> advisories_job;
+  if (!context->config.compliance.advisory_feed.empty()) {
+    advisories_job = std::make_unique<Periodic>("advisories", std::chrono::hours(24), [&context, &clock] {
+      static auto& affected_gauge =
+          metrics::registry().gauge("herald_advisories_affected",
+                                    "Components of the running build an advisory affects (herald advisories "
+                                    "check), by severity.",
+                                    {"severity"});
+      static auto& checked = metrics::registry().gauge("herald_advisories_checked_timestamp_seconds",
+                                                       "When the advisory feed was last read successfully.", {});
+      auto status = check_advisories(context->config.compliance);
+      if (!status) {
+        log::error("advisories.check_failed", {{"error", status.error().message}});
+        return;
+      }
+      std::map<std::string, int> counts{{"critical", 0}, {"high", 0}, {"medium", 0}, {"low", 0}, {"unknown", 0}};
+      for (const auto& a : status->affected) {
+        ++counts[a.severity];
+        log::warn("advisories.affected", {{"advisory", a.advisory_id},
+                                          {"severity", a.severity},
+                                          {"component", a.component.name},
+                                          {"installed", a.component.version},
+                                          {"fixed_version", a.fixed_version}});
+      }
+      for (const auto& [severity, count] : counts) affected_gauge.with({severity}).set(count);
+      checked.with({}).set(static_cast<double>(to_micros(clock.now()) / 1000000));
+      if (status->affected.empty()) return;
+      security::AuditEvent event{"system:advisories",
+                                 "security.advisories",
+                                 {{"affected", std::to_string(status->affected.size())},
+                                  {"critical", std::to_string(counts["critical"])},
+                                  {"high", std::to_string(counts["high"])},
+                                  {"feed", status->feed_path}},
+                                 "detected"};
+      if (auto recorded = context->audit->record(std::move(event), clock.now()); !recorded) {
+        log::error("audit.write_failed", {{"error", recorded.error().message}});
+      }
+    });
+  }
   // Every second: the detector's events out, its strikes into the store, every node's blocks in.
   // Hourly: blocks ended a week ago are forgotten (their strikes no longer count).
   std::unique_ptr<Periodic> intrusion_job;
@@ -668,6 +716,7 @@ int run_serve(const ServeOptions& options) {
   log::info("serve.stopping", {{"signal", std::to_string(signal_number)}});
   retention.reset();
   config_check_job.reset();
+  advisories_job.reset();
   letter_reports.reset();
   nhs_cascade_job.reset();
   jobs_job.reset();

@@ -2,6 +2,8 @@
 
 #include "api/admin/qr.h"
 #include "cli/build_info.h"
+#include "core/hex.h"
+#include "crypto/hmac.h"
 #include "crypto/secret.h"
 #include "delivery/letters/sftp_supplier.h"
 #include "domain/letters/letter_pdf.h"
@@ -27,6 +29,14 @@ std::vector<std::pair<std::string, std::string>> linked_library_versions() {
   versions.emplace_back("libqrencode", api::admin::qrencode_version());
   versions.emplace_back("boost (headers)", boost);
   return versions;
+}
+
+const std::string& running_binary_sha256() {
+  static const std::string digest = [] {
+    auto measured = crypto::sha256_file("/proc/self/exe");
+    return measured ? hex_encode(measured->sha256) : std::string();
+  }();
+  return digest;
 }
 
 std::string version_text() {

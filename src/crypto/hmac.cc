@@ -4,7 +4,12 @@
 #include <openssl/evp.h>
 #include <openssl/hmac.h>
 
+#include <cerrno>
+#include <cstdio>
+#include <cstring>
+#include <memory>
 #include <utility>
+#include <vector>
 
 #include "core/check.h"
 
@@ -52,6 +57,36 @@ std::string sha256(std::string_view message) {
   HERALD_CHECK(EVP_Digest(message.data(), message.size(), out, &len, EVP_sha256(), nullptr) == 1,
                "SHA-256 failed");
   return std::string(reinterpret_cast<const char*>(out), len);
+}
+
+Result<FileDigest> sha256_file(const std::string& path) {
+  const std::unique_ptr<std::FILE, int (*)(std::FILE*)> file(std::fopen(path.c_str(), "rbe"), &std::fclose);
+  if (!file) {
+    const int err = errno;
+    Error e{err == ENOENT ? ErrorCode::kNotFound : ErrorCode::kUnavailable,
+            "cannot read " + path + ": " + std::strerror(err)};
+    return e;
+  }
+  const std::unique_ptr<EVP_MD_CTX, void (*)(EVP_MD_CTX*)> ctx(EVP_MD_CTX_new(), &EVP_MD_CTX_free);
+  HERALD_CHECK(ctx && EVP_DigestInit_ex(ctx.get(), sha256_md(), nullptr) == 1, "SHA-256 init failed");
+  std::vector<char> buffer(1 << 20);
+  FileDigest digest;
+  while (true) {
+    const std::size_t n = std::fread(buffer.data(), 1, buffer.size(), file.get());
+    if (n > 0) {
+      HERALD_CHECK(EVP_DigestUpdate(ctx.get(), buffer.data(), n) == 1, "SHA-256 failed");
+      digest.size += n;
+    }
+    if (n < buffer.size()) {
+      if (std::ferror(file.get()) != 0) return unavailable("cannot read " + path + ": read error");
+      break;
+    }
+  }
+  unsigned char out[EVP_MAX_MD_SIZE];
+  unsigned int len = 0;
+  HERALD_CHECK(EVP_DigestFinal_ex(ctx.get(), out, &len) == 1, "SHA-256 failed");
+  digest.sha256.assign(reinterpret_cast<const char*>(out), len);
+  return digest;
 }
 
 HmacSha256Key::HmacSha256Key(std::string_view key) {

@@ -2,8 +2,11 @@
 // HMAC-SHA256 and SHA-256.
 
 #include <array>
+#include <cstdint>
 #include <string>
 #include <string_view>
+
+#include "core/result.h"
 
 struct evp_md_ctx_st;  // OpenSSL's EVP_MD_CTX
 
@@ -12,6 +15,14 @@ namespace herald::crypto {
 // 32 raw bytes. Thread-safe, no state.
 std::string hmac_sha256(std::string_view key, std::string_view message);
 std::string sha256(std::string_view message);
+
+// SHA-256 of a file, read in blocks (release artifacts, Herald's own binary): the 32-byte digest
+// and the number of bytes read. kNotFound / kUnavailable naming the file when it cannot be read.
+struct FileDigest {
+  std::string sha256;
+  std::uint64_t size = 0;
+};
+Result<FileDigest> sha256_file(const std::string& path);
 
 // HMAC-SHA256 under one key whose inner and outer hash states (RFC 2104) are computed once, so
 // each MAC costs two hash finalisations rather than a key setup: for keys used on every

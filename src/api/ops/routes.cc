@@ -42,6 +42,9 @@ void register_routes(Router& router, OpsDependencies dependencies) {
                          json::Value::object({{"status", json::Value::string(all ? "ready" : "not ready")},
                                               {"checks", json::Value::array(std::move(listed))}}));
   });
+  router.add("GET", "/version", [version = dependencies.version](const net::Request&, const PathParams&) {
+    return json_response(200, version());
+  });
   router.add("GET", "/metrics", [metrics = dependencies.metrics](const net::Request&, const PathParams&) {
     net::Response response;
     response.content_type = "text/plain; version=0.0.4; charset=utf-8";

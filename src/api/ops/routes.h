@@ -7,6 +7,8 @@
 // GET /health/ready: 200 {"status":"ready","checks":[...]} when every check passes, else 503
 //   {"status":"not ready","checks":[{"name","status":"pass"|"fail","detail"}]}.
 // GET /metrics: Prometheus' text exposition format 0.0.4.
+// GET /version: 200 {"version","commit","binary_sha256"}: which build this process runs, by the
+//   SHA-256 of its own executable (a staging acceptance run records it; docs/releases.md).
 // Anything else: 404 (405 for another method) as {"error": "..."}.
 
 #include <functional>
@@ -14,6 +16,7 @@
 #include <vector>
 
 #include "api/router.h"
+#include "core/json.h"
 #include "net/http.h"
 
 namespace herald::api::ops {
@@ -27,6 +30,7 @@ struct HealthCheck {
 struct OpsDependencies {
   std::function<std::vector<HealthCheck>()> ready;  // run for each /health/ready (on the router's pool)
   std::function<std::string()> metrics;             // the exposition text, for each /metrics
+  std::function<json::Value()> version;             // /version's body
 };
 
 void register_routes(Router& router, OpsDependencies dependencies);
