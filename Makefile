@@ -62,11 +62,12 @@ deb: build
 	cd build/release && SOURCE_DATE_EPOCH=$${SOURCE_DATE_EPOCH:-$$(git log -1 --format=%ct)} cpack -G DEB
 
 # A signed, reproducible release of COMMIT (docs/releases.md): every commit after RELEASE_SINCE
+# (by default packaging/signed-since: the last commit before Herald's own commits were signed)
 # signed by a key in ALLOWED_SIGNERS, two clean builds compared byte for byte, then the binary,
 # package, SBOM, provenance and metadata signed with RELEASE_KEY (its passphrase in
 # $$HERALD_RELEASE_KEY_PASSPHRASE) into dist/herald-<version>/.
 COMMIT ?= HEAD
-RELEASE_SINCE ?=
+RELEASE_SINCE ?= $(shell cat packaging/signed-since 2>/dev/null)
 RELEASE_KEY ?= release.key
 ALLOWED_SIGNERS ?= packaging/allowed_signers
 release: export HERALD_ALLOW_ROOT = 1
