@@ -457,10 +457,14 @@ std::string builder_id() {
   return "urn:herald:builder:" + std::string(host);
 }
 
-Result<void> copy_into(const fs::path& from, const fs::path& dir) {
+// Copies a file into a release directory, readable by every host that installs from it (the
+// binary executable too), whatever the build's umask was.
+Result<void> copy_into(const fs::path& from, const fs::path& target) {
   std::error_code ec;
-  fs::copy_file(from, dir / from.filename(), fs::copy_options::overwrite_existing, ec);
+  fs::copy_file(from, target, fs::copy_options::overwrite_existing, ec);
   if (ec) return unavailable("cannot copy " + from.string() + ": " + ec.message());
+  fs::permissions(target, target.filename() == release::kBinaryFile ? fs::perms(0755) : fs::perms(0644), ec);
+  if (ec) return unavailable("cannot set the mode of " + target.string() + ": " + ec.message());
   return {};
 }
 
@@ -841,7 +845,7 @@ int run_release_build(const ReleaseBuildOptions& options) {
   std::cerr << "reproducible: " << options.builds << " clean builds gave identical files\n";
   fs::create_directories(options.out, ec);
   for (const auto& path : outputs.front()) {
-    if (auto copied = copy_into(path, options.out); !copied) return fail(copied.error());
+    if (auto copied = copy_into(path, fs::path(options.out) / path.filename()); !copied) return fail(copied.error());
   }
   release::Provenance provenance;
   provenance.repository = fs::absolute(options.range.repo).lexically_normal().string();
@@ -885,8 +889,7 @@ int run_release_assemble(const ReleaseAssembleOptions& options) {
   for (const auto& file : files) {
     const fs::path target = fs::path(options.out) / (file == options.binary ? std::string(release::kBinaryFile)
                                                                             : fs::path(file).filename().string());
-    fs::copy_file(file, target, fs::copy_options::overwrite_existing, ec);
-    if (ec) return fail(unavailable("cannot copy " + file + ": " + ec.message()));
+    if (auto copied = copy_into(file, target); !copied) return fail(copied.error());
     auto measured = measure(target);
     if (!measured) return fail(measured.error());
     artifacts.push_back(*measured);

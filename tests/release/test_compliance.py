@@ -16,6 +16,7 @@ import json
 import os
 import subprocess
 import sys
+import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "tools"))
 from harness import Herald, SmtpSink, Workspace, for_herald, run_tests  # noqa: E402
@@ -118,7 +119,13 @@ def test_serve_checks_advisories_daily_as_a_security_event():
         inst = Installation(ws, ws.track(SmtpSink(ws.dir)))
         osv_feed(inst.feed, "999.0.0")
         inst.node.start()
-        metrics = inst.node.ops_get("/metrics")[1]
+        # The first check runs in the background as serve starts: wait for it (a loaded machine).
+        deadline = time.monotonic() + 120
+        while True:
+            metrics = inst.node.ops_get("/metrics")[1]
+            if "herald_advisories_affected{" in metrics or time.monotonic() > deadline:
+                break
+            time.sleep(0.5)
         assert 'herald_advisories_affected{severity="high"} 1' in metrics, \
             [l for l in metrics.splitlines() if "advisories" in l]
         inst.node.stop()

@@ -165,6 +165,9 @@ def test_release_documents_sbom_and_provenance():
         keys.assemble(release, "0.15.0")
         for name in ("herald", "sbom.spdx.json", "provenance.dsse.json", "release.dsse.json"):
             assert os.path.exists(os.path.join(release, name)), name
+        # Readable by whoever installs from it, whatever the umask of the machine that signed it.
+        assert oct(os.stat(os.path.join(release, "herald")).st_mode & 0o777) == "0o755"
+        assert oct(os.stat(os.path.join(release, "sbom.spdx.json")).st_mode & 0o777) == "0o644"
         sbom = json.load(open(os.path.join(release, "sbom.spdx.json")))
         assert sbom["spdxVersion"] == "SPDX-2.3", sbom["spdxVersion"]
         purls = [r["referenceLocator"] for p in sbom["packages"] for r in p.get("externalRefs", [])]
