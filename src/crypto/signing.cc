@@ -52,6 +52,11 @@ std::string bio_text(BIO* bio) {
 
 Bio read_bio(std::string_view text) { return Bio(BIO_new_mem_buf(text.data(), static_cast<int>(text.size()))); }
 
+// Whether `pem` holds a block with this label (RFC 7468's "-----BEGIN <label>-----" line).
+bool has_pem_label(std::string_view pem, std::string_view label) {
+  return pem.find("-----BEGIN " + std::string(label) + "-----") != std::string_view::npos;
+}
+
 // OpenSSL's passphrase callback: the passphrase is handed over in `userdata`.
 int passphrase_callback(char* buf, int size, int /*rwflag*/, void* userdata) {
   const auto* passphrase = static_cast<const std::string_view*>(userdata);
@@ -179,8 +184,8 @@ Result<std::string> ed25519_private_key_pem(const SecretBytes& seed, std::string
 }
 
 Result<SecretBytes> ed25519_seed_from_pem(std::string_view pem, std::string_view passphrase) {
-  if (pem.find("-----BEGIN ENCRYPTED PRIVATE KEY-----") == std::string_view::npos) {
-    return invalid_argument(pem.find("-----BEGIN PRIVATE KEY-----") != std::string_view::npos
+  if (!has_pem_label(pem, "ENCRYPTED PRIVATE KEY")) {
+    return invalid_argument(has_pem_label(pem, "PRIVATE KEY")
                                 ? "the private key is not encrypted: protect it with a passphrase "
                                   "(openssl pkey -in KEY -aes-256-cbc) or keep it on a PKCS#11 token"
                                 : "not an encrypted PKCS#8 PEM private key");

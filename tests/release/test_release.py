@@ -15,7 +15,6 @@
 Usage: test_release.py /path/to/herald
 """
 import base64
-import datetime
 import json
 import os
 import shutil
@@ -249,14 +248,18 @@ def test_attacks_on_a_release_are_refused():
                                                                    ("release", "staging.key.pub")])
         refused(herald("release", "verify", good, "--trust", staging_as_release, check=False),
                 "trusted as a staging key, not a release key")
-        # Expired metadata: a release valid for one day, checked two days on.
+        # Expired metadata: a release signed on 1 June, valid for one day, checked an hour later and
+        # two days later (each herald process on a clock the test sets).
         short = os.path.join(ws.dir, "short")
-        keys.assemble(short, "0.15.0", "1" * 40, HERALD, "--valid-days", "1")
-        later = (datetime.datetime.now(datetime.timezone.utc) + datetime.timedelta(days=2)).strftime("%Y-%m-%d %H:%M:%S")
-        env, _ = clock_env(later)
-        out = subprocess.run([HERALD, "release", "verify", short, "--trust", keys.trust], env=env,
-                             capture_output=True, text=True, timeout=300)
-        refused(out, "metadata expired")
+
+        def at(moment, *args):
+            env, _ = clock_env(moment, dict(os.environ, HERALD_RELEASE_KEY_PASSPHRASE=PASSPHRASE))
+            return subprocess.run([HERALD] + list(args), env=env, capture_output=True, text=True, timeout=300)
+        made = at("2026-06-01 12:00:00", "release", "assemble", "--binary", HERALD, "--version", "0.15.0", "--commit",
+                  "1" * 40, "--key", keys.release, "--out", short, "--valid-days", "1")
+        assert made.returncode == 0, made.stderr
+        assert at("2026-06-01 13:00:00", "release", "verify", short, "--trust", keys.trust).returncode == 0
+        refused(at("2026-06-03 12:00:00", "release", "verify", short, "--trust", keys.trust), "metadata expired")
         # Live needs a staging record.
         refused(verify(good, "--stage", "live"), "must pass staging before live")
 
