@@ -169,7 +169,10 @@ int run_audit_checkpoint(const std::string& config_path);
 // Backups (backup_commands.cc): an encrypted snapshot taken while serve runs; verify without
 // restoring; restore into a data directory without data (refuses a database that holds any).
 int run_backup_create(const std::string& config_path, const std::string& file);
-int run_backup_verify(const std::string& config_path, const std::string& file);
+// With restore_drill: the backup also restored into a scratch data directory and checked (SQLite
+// integrity, migrations, the key store opening its data, its audit chain); marks
+// "backup.restore_drill" and records it in the audit log.
+int run_backup_verify(const std::string& config_path, const std::string& file, bool restore_drill);
 // `keys_file`: a key backup (run_keys_backup) whose data keys go into the key store first; empty:
 // the key store is used as it is.
 int run_backup_restore(const std::string& config_path, const std::string& file, const std::string& keys_file = {});

@@ -298,13 +298,10 @@ std::vector<Evidence> gather_evidence(Context& context, Timestamp now) {
   s = from_checks(checks, {"backups.recent"}, found);
   evidence.push_back({"backup.recent", s, found, "herald backup create FILE"});
   found.clear();
-  s = from_checks(checks, {"backups.verified"}, found);
-  // `herald backup verify` decrypts the whole file and checks its database is one; it does not
-  // restore it, so this is partly met at best until a restore drill is evidence of its own.
-  evidence.push_back({"backup.restore_verified", s == Status::kMet ? Status::kPartlyMet : s,
-                      found + " (decrypted whole, its database section a SQLite database; a restore drill into a "
-                              "scratch data directory is not yet evidence)",
-                      "herald backup verify FILE; herald backup restore FILE (scratch data directory)"});
+  s = from_checks(checks, {"backups.verified", "backups.restore_drill"}, found);
+  evidence.push_back({"backup.restore_verified", s, found,
+                      "herald backup verify --restore-drill FILE (restored into a scratch data directory: SQLite "
+                      "integrity check, migrations, every day's data key opens its notifications, audit chain)"});
   evidence.push_back(audit_chain(context, checks));
   found.clear();
   s = from_checks(checks, {"retention.interval"}, found);

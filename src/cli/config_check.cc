@@ -181,10 +181,12 @@ void check_operations(Context& context, Timestamp now, std::vector<ConfigCheck>&
   auto marks = context.store->marks("backup.");
   std::optional<Timestamp> created;
   std::optional<Timestamp> verified;
+  std::optional<Timestamp> drilled;
   if (marks) {
     for (const auto& [name, at] : *marks) {
       if (name == "backup.created") created = at;
       if (name == "backup.verified") verified = at;
+      if (name == "backup.restore_drill") drilled = at;
     }
   }
   if (!marks) {
@@ -207,6 +209,15 @@ void check_operations(Context& context, Timestamp now, std::vector<ConfigCheck>&
                 "`herald backup verify FILE` weekly, and a restore drill"));
   } else if (marks) {
     out.push_back(pass("backups.verified", "last verified " + format_timestamp(*verified)));
+  }
+  // A verification reads every byte; only a restore shows the copy opens. Monthly, as a drill.
+  if (marks && (!drilled || now - *drilled > 35 * kDay)) {
+    out.push_back(
+        finding("backups.restore_drill", Severity::kMedium,
+                drilled ? "no restore drill since " + format_timestamp(*drilled) : "no restore drill has passed",
+                "`herald backup verify --restore-drill FILE` monthly"));
+  } else if (marks) {
+    out.push_back(pass("backups.restore_drill", "last restore drill passed " + format_timestamp(*drilled)));
   }
   auto versions = context.keys->kek().versions();
   if (!versions) {

@@ -395,6 +395,10 @@ int main(int argc, char** argv) {
   backup_create->add_option("file", backup_file, "the backup file to write (must not exist)")->required();
   auto* backup_verify = backup_cmd->add_subcommand("verify", "check a backup's integrity without restoring it");
   backup_verify->add_option("file", backup_file, "the backup file")->required();
+  bool restore_drill = false;
+  backup_verify->add_flag("--restore-drill", restore_drill,
+                          "also restore it into a scratch data directory and check it opens: integrity, data keys, "
+                          "audit chain (the live data is not touched)");
   auto* backup_restore = backup_cmd->add_subcommand("restore", "restore into a data directory that holds no data");
   backup_restore->add_option("file", backup_file, "the backup file")->required();
   std::string restore_keys_file;
@@ -736,7 +740,7 @@ int main(int argc, char** argv) {
   if (*job_status) return run_job_status(config, job_service, job_id);
   if (*job_cancel) return run_job_cancel(config, job_service, job_id);
   if (*backup_create) return run_backup_create(config, backup_file);
-  if (*backup_verify) return run_backup_verify(config, backup_file);
+  if (*backup_verify) return run_backup_verify(config, backup_file, restore_drill);
   if (*backup_restore) return run_backup_restore(config, backup_file, restore_keys_file);
   if (*audit_verify) return run_audit_verify(config, audit_witnesses);
   if (*audit_export) return run_audit_export(config, audit_since);

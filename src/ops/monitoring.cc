@@ -169,14 +169,19 @@ void Monitoring::collect(metrics::Writer& out) {
   if (auto marks = store_.marks("backup."); marks) {
     double created = 0;
     double verified = 0;
+    double drilled = 0;
     for (const auto& [name, at] : *marks) {
       if (name == "backup.created") created = unix_seconds(at);
       if (name == "backup.verified") verified = unix_seconds(at);
+      if (name == "backup.restore_drill") drilled = unix_seconds(at);
     }
     out.family("herald_backup_last_timestamp_seconds", "When the last backup was written (0: never).", "gauge");
     out.sample(created);
     out.family("herald_backup_last_verified_timestamp_seconds", "When a backup was last verified (0: never).", "gauge");
     out.sample(verified);
+    out.family("herald_backup_last_restore_drill_timestamp_seconds",
+               "When a restore drill (herald backup verify --restore-drill) last passed (0: never).", "gauge");
+    out.sample(drilled);
   }
   out.family("herald_audit_checkpoint_last_timestamp_seconds",
              "When this node last checkpointed the audit chain (signed its head, or found nothing new) (0: never).",

@@ -585,7 +585,8 @@ class OperationsStore {
   // Sets the mark `name` (1..200 bytes of UTF-8 without NUL, as store/schema.h's check_mark_name
   // checks; kInvalidArgument otherwise) to `at`, inserting or replacing it (the later call wins,
   // whatever its time), committed as every write is (so a successful call also proves the store
-  // takes writes: readiness). Names in use: "backup.created", "backup.verified", "heartbeat:<node>".
+  // takes writes: readiness). Names in use: "backup.created", "backup.verified",
+  // "backup.restore_drill", "heartbeat:<node>", the intrusion detectors' baselines.
   virtual Result<void> set_mark(std::string_view name, Timestamp at) = 0;
   // The marks whose names start with `prefix` (every mark when empty), by name, both compared
   // bytewise (a prefix's '%' or '_' matches only itself). kInvalidArgument for a prefix that is not

@@ -86,6 +86,11 @@ def test_each_check_fails_when_broken_and_passes_when_put_right():
         herald.run_cli("backup", "verify", backup)
         _, results = check(herald)
         assert results["backups.verified"]["result"] == "pass", results["backups.verified"]
+        assert results["backups.restore_drill"]["result"] == "medium", results["backups.restore_drill"]
+        assert "--restore-drill" in results["backups.restore_drill"]["fix"], results["backups.restore_drill"]
+        herald.run_cli("backup", "verify", "--restore-drill", backup)
+        _, results = check(herald)
+        assert results["backups.restore_drill"]["result"] == "pass", results["backups.restore_drill"]
 
         # Intrusion detection off: medium; never_block beyond this machine: low; the default passes.
         assert results["security.intrusion_detection"]["result"] == "pass"

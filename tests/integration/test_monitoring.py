@@ -119,6 +119,7 @@ def test_health_and_metrics_follow_what_herald_does():
         now = time.time()
         assert abs(sample(text, "herald_backup_last_timestamp_seconds") - now) < 120, text
         assert abs(sample(text, "herald_backup_last_verified_timestamp_seconds") - now) < 120, text
+        assert sample(text, "herald_backup_last_restore_drill_timestamp_seconds") == 0, "no drill ran"
         assert sample(text, "herald_build_info") == 1
         assert sample(text, "process_resident_memory_bytes") > 0
         check_shipped_rules_and_dashboard(text)

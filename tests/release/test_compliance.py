@@ -201,8 +201,13 @@ def test_compliance_report_from_live_evidence():
         inst.cli(*report_args, check=False)
         evidence = evidence_of(verify_envelope(out_json, inst.report_key + ".pub")[1])
         assert evidence["backup.recent"]["status"] == "met", evidence["backup.recent"]
-        # Verified, not restored: partly met.
+        # Verified, not restored: partly met; a restore drill makes it met.
         assert evidence["backup.restore_verified"]["status"] == "partly met", evidence["backup.restore_verified"]
+        assert "backups.restore_drill: no restore drill" in evidence["backup.restore_verified"]["found"]
+        inst.node.run_cli("backup", "verify", "--restore-drill", backup)
+        inst.cli(*report_args, check=False)
+        evidence = evidence_of(verify_envelope(out_json, inst.report_key + ".pub")[1])
+        assert evidence["backup.restore_verified"]["status"] == "met", evidence["backup.restore_verified"]
         assert evidence["advisories.status"]["status"] == "met", evidence["advisories.status"]
         assert evidence["pentest.results"]["status"] in ("met", "partly met"), evidence["pentest.results"]
         assert "2026-12-01, full mode" in evidence["pentest.results"]["found"]
