@@ -1,15 +1,15 @@
 #pragma once
-// HTML text escaping for the pages Herald serves itself (file download pages, the admin UI).
+// The pages Herald serves itself (file download pages, the unsubscribe pages); escaping is core's.
 
 #include <string>
 #include <string_view>
 
+#include "core/html.h"
 #include "net/http.h"
 
 namespace herald::api {
 
-// `text` safe inside an element or a quoted attribute value (& < > " ' escaped).
-std::string html_escape(std::string_view text);
+using herald::html_escape;
 
 // A page of the public listener for people, not programs (a file's download pages, the hosted
 // unsubscribe pages): plain HTML with its own small stylesheet, nothing loaded from anywhere,

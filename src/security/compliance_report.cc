@@ -3,28 +3,13 @@
 #include <algorithm>
 #include <map>
 
+#include "core/html.h"
 #include "core/json.h"
 
 namespace herald::security {
 namespace {
 
 Status worst(Status a, Status b) { return static_cast<int>(a) > static_cast<int>(b) ? a : b; }
-
-std::string escape(std::string_view text) {
-  std::string out;
-  out.reserve(text.size());
-  for (char c : text) {
-    switch (c) {
-      case '&': out += "&amp;"; break;
-      case '<': out += "&lt;"; break;
-      case '>': out += "&gt;"; break;
-      case '"': out += "&quot;"; break;
-      case '\'': out += "&#39;"; break;
-      default: out += c;
-    }
-  }
-  return out;
-}
 
 const char* status_class(Status s) {
   return s == Status::kMet ? "met" : s == Status::kPartlyMet ? "partly" : "not-met";
@@ -115,33 +100,34 @@ std::string report_html(const ComplianceReport& report) {
        "margin-bottom:2em}th,td{border:1px solid #d8dde0;padding:.4em;text-align:left;vertical-align:top}"
        "th{background:#f0f4f5}.met{background:#e6f4ea}.partly{background:#fff4d6}.not-met{background:#fde2e1}"
        "code{font-size:90%}</style></head><body>\n";
-  h += "<h1>Herald compliance report</h1>\n<p>Generated " + escape(report.generated_at) + " on " + escape(report.node) +
-       " by Herald " + escape(report.herald_version) + " (commit <code>" + escape(report.herald_commit) +
-       "</code>, binary sha256 <code>" + escape(report.binary_sha256) + "</code>).</p>\n";
+  h += "<h1>Herald compliance report</h1>\n<p>Generated " + html_escape(report.generated_at) + " on " +
+       html_escape(report.node) + " by Herald " + html_escape(report.herald_version) + " (commit <code>" +
+       html_escape(report.herald_commit) + "</code>, binary sha256 <code>" + html_escape(report.binary_sha256) +
+       "</code>).</p>\n";
   h += "<p>Each item's status is what Herald's live evidence shows. The last column is what the organisation must "
        "show for itself; no check of the software can.</p>\n";
   h += std::string("<p><strong>") + (any_not_met(report) ? "Some items are not met." : "No item is not met.") +
        "</strong> The JSON form of this report is signed (DSSE, Ed25519).</p>\n";
   h += "<h2>Evidence</h2>\n<table><tr><th>Evidence</th><th>Status</th><th>Found</th><th>Reproduce</th></tr>\n";
   for (const auto& e : report.evidence) {
-    h += "<tr class=\"" + std::string(status_class(e.status)) + "\"><td><code>" + escape(e.id) + "</code></td><td>" +
-         status_name(e.status) + "</td><td>" + escape(e.found) + "</td><td><code>" + escape(e.reproduce) +
-         "</code></td></tr>\n";
+    h += "<tr class=\"" + std::string(status_class(e.status)) + "\"><td><code>" + html_escape(e.id) +
+         "</code></td><td>" + status_name(e.status) + "</td><td>" + html_escape(e.found) + "</td><td><code>" +
+         html_escape(e.reproduce) + "</code></td></tr>\n";
   }
   h += "</table>\n";
   for (std::string_view framework : frameworks()) {
     const Counts c = count(report, framework);
-    h += "<h2>" + escape(framework) + "</h2>\n<p>" + std::to_string(c.met) + " met, " + std::to_string(c.partly) +
+    h += "<h2>" + html_escape(framework) + "</h2>\n<p>" + std::to_string(c.met) + " met, " + std::to_string(c.partly) +
          " partly met, " + std::to_string(c.not_met) + " not met.</p>\n";
     h += "<table><tr><th>Item</th><th>Status</th><th>Evidence</th><th>What Herald does</th>"
          "<th>What remains for the organisation</th></tr>\n";
     for (const auto& i : report.items) {
       if (i.item->framework != framework) continue;
       std::string evidence;
-      for (std::string_view id : i.item->evidence) evidence += (evidence.empty() ? "" : ", ") + escape(id);
-      h += "<tr class=\"" + std::string(status_class(i.status)) + "\"><td>" + escape(i.item->id) + " " +
-           escape(i.item->title) + "</td><td>" + status_name(i.status) + "</td><td><code>" + evidence +
-           "</code></td><td>" + escape(i.item->herald_part) + "</td><td>" + escape(i.item->operator_part) +
+      for (std::string_view id : i.item->evidence) evidence += (evidence.empty() ? "" : ", ") + html_escape(id);
+      h += "<tr class=\"" + std::string(status_class(i.status)) + "\"><td>" + html_escape(i.item->id) + " " +
+           html_escape(i.item->title) + "</td><td>" + status_name(i.status) + "</td><td><code>" + evidence +
+           "</code></td><td>" + html_escape(i.item->herald_part) + "</td><td>" + html_escape(i.item->operator_part) +
            "</td></tr>\n";
     }
     h += "</table>\n";
