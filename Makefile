@@ -9,7 +9,7 @@ SMTP_PORT ?= 2525
 
 DEBIAN_PACKAGES := g++ cmake make pkg-config ccache libboost1.81-dev libssl-dev openssl \
 	libsqlite3-dev sqlite3 libcli11-dev libtomlplusplus-dev libgtest-dev libgmock-dev \
-	python3 python3-aiosmtpd ca-certificates clang libclang-rt-14-dev clang-format clang-tidy libtsan2 wrk nginx libbenchmark-dev \
+	python3 python3-aiosmtpd ca-certificates clang libclang-rt-14-dev clang-format clang-tidy libtsan2 wrk nginx linux-perf libbenchmark-dev \
 	softhsm2 libp11-kit-dev postgresql-15 postgresql-client-15 libpq-dev \
 	libphonenumber8 libprotobuf-dev libabsl-dev libcairo2-dev libpango1.0-dev libpoppler-cpp-dev \
 	libssh-dev openssh-server openssh-sftp-server faketime libargon2-dev libqrencode-dev \
@@ -134,7 +134,7 @@ run: build
 bench: export HERALD_ALLOW_ROOT = 1
 bench: deps build/release/Makefile
 	cmake --build build/release -j $(JOBS) --target herald herald_bench_fill herald_micro_bench
-	/usr/bin/python3 bench/bench.py build/release/herald --seconds 8 --runs 3
+	/usr/bin/python3 bench/bench.py build/release/herald --seconds 10 --runs 3
 	/usr/bin/python3 bench/flood_memory.py build/release/herald --connections 5000,10000 --limit 2.0
 	/usr/bin/python3 bench/nhs_batch.py build/release/herald --runs 3
 
