@@ -62,4 +62,14 @@ using ProtocolErrorFormatter = std::function<Response(int status, std::string_vi
 
 bool iequals(std::string_view a, std::string_view b);
 
+// Appends `response` to `out` as HTTP/1.`minor_version` bytes, status line to body, ready for one
+// write: the security headers every response carries (SC-34: Strict-Transport-Security,
+// X-Content-Type-Options, Cache-Control no-store) unless the response sets its own; a header the
+// response names twice (case-insensitively) sent once, its last value; Connection as keep_alive
+// and the version need; Content-Length, except on 1xx, 204 and 304 answers, which carry no body.
+// `head`: the answer to a HEAD request, whose Content-Length is that of the body a GET would get
+// but which carries none (RFC 9110 9.3.2: a body there would be read as the next response). A CR,
+// LF or NUL in a header name or value (which would split the header) is sent as a space.
+void serialize_response(const Response& response, unsigned minor_version, bool keep_alive, bool head, std::string& out);
+
 }  // namespace herald::net

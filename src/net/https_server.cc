@@ -47,6 +47,8 @@ std::string_view target_of(const http::request_parser<http::string_body>& parser
 
 // What the wait for a request's first bytes reads at most; the header read takes the rest.
 constexpr std::size_t kFirstRead = 1024;
+// The most a connection keeps of its response buffer between requests.
+constexpr std::size_t kKeptOutput = 64 * 1024;
 
 // Whether the buffer already holds a whole request header (so reading it cannot wait).
 bool header_whole(const beast::flat_buffer& buffer) {
@@ -143,23 +145,6 @@ Request to_request(const http::request<http::string_body>& in, const std::string
   return out;
 }
 
-// `head`: the answer to a HEAD request, whose headers describe the body a GET would get but
-// which carries none (RFC 9110 9.3.2): a body there would be read as the next response.
-http::response<http::string_body> to_beast(Response&& in, unsigned version, bool keep_alive, bool head = false) {
-  http::response<http::string_body> out{static_cast<http::status>(in.status), version};
-  out.set(http::field::content_type, in.content_type);
-  // Security headers on every response (SC-34).
-  out.set(http::field::strict_transport_security, "max-age=31536000");
-  out.set("X-Content-Type-Options", "nosniff");
-  out.set(http::field::cache_control, "no-store");
-  for (auto& [name, value] : in.headers) out.set(name, value);
-  out.body() = std::move(in.body);
-  out.keep_alive(keep_alive);
-  out.prepare_payload();
-  if (head) out.body().clear();  // Content-Length stays that of the body a GET would get
-  return out;
-}
-
 }  // namespace
 
 struct HttpsServer::Impl {
@@ -196,6 +181,7 @@ struct HttpsServer::Impl {
     bool deadline_armed = false;
     bool timed_out = false;
     std::uint64_t requests = 0;  // tells a deadline that fired late which request it was for
+    std::string out;             // the response being written, reused by the next
     explicit Session(tcp::socket&& socket, std::shared_ptr<ssl::context> context, std::string from)
         : tls(std::move(context)),
           stream(std::move(socket), *tls),
@@ -352,10 +338,15 @@ struct HttpsServer::Impl {
     if (shrunk) ::malloc_trim(0);
   }
 
+  // The response as one buffer, in one write (one TLS record when it fits): Beast's message and
+  // serializer cost an allocation per header and a write per part.
   asio::awaitable<void> write(Session& s, Response&& response, unsigned version, bool keep_alive, bool head = false) {
-    auto out = to_beast(std::move(response), version, keep_alive, head);
+    s.out.clear();
+    serialize_response(response, version == 10 ? 0 : 1, keep_alive, head, s.out);
     beast::get_lowest_layer(s.stream).expires_after(options.request_timeout);
-    co_await http::async_write(s.stream, out, kNoThrow);
+    co_await asio::async_write(s.stream, asio::buffer(s.out), kNoThrow);
+    // A large answer (a file) does not pin its buffer for the connection's life.
+    if (s.out.capacity() > kKeptOutput) std::string().swap(s.out);
   }
 
   // Reads and discards what the client is still sending (bounded in bytes and time), so that
