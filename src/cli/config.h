@@ -180,7 +180,7 @@ struct Config {
   bool store_migrate = true;
   std::size_t store_connections = 8;  // PostgreSQL: pooled connections for reads and admin writes
   std::size_t store_writers = 2;      // PostgreSQL: batch-writer connections
-  Duration commit_gather = std::chrono::milliseconds(1);
+  Duration commit_gather = Duration::zero();  // store.commit_gather_us (PostgreSQL: 1000 us)
   std::string keyring_path;
   std::string key_store_path;  // keys.db, or a postgresql:// URL (schema herald_keys): data keys, wrapped under the KEK
   // Where the key-encryption key lives: "keyring" (the keyring file) or "pkcs11" (a token;

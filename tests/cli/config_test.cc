@@ -32,6 +32,20 @@ TEST_F(ConfigTest, SqliteByDefault) {
   EXPECT_EQ(config->key_store_path, (dir_ / "keys.db").string());
 }
 
+TEST_F(ConfigTest, CommitGatherDefaultsToNoneOnSqliteAndAMillisecondOnPostgres) {
+  auto sqlite = load("");
+  ASSERT_TRUE(sqlite) << sqlite.error().message;
+  EXPECT_EQ(sqlite->commit_gather, Duration::zero());
+  auto pg =
+      load("[store]\nurl = \"postgresql://h@127.0.0.1/herald\"\n[keys]\nstore = \"postgresql://h@127.0.0.1/herald\"\n");
+  ASSERT_TRUE(pg) << pg.error().message;
+  EXPECT_EQ(pg->commit_gather, std::chrono::microseconds(1000));
+  auto set = load("[store]\ncommit_gather_us = 250\n");
+  ASSERT_TRUE(set) << set.error().message;
+  EXPECT_EQ(set->commit_gather, std::chrono::microseconds(250));
+  EXPECT_FALSE(load("[store]\ncommit_gather_us = -1\n"));
+}
+
 TEST_F(ConfigTest, PostgresNeedsSharedKeyStore) {
   auto alone = load("[store]\nurl = \"postgresql://h@127.0.0.1/herald\"\n");
   ASSERT_FALSE(alone) << "each node would make its own data keys";
