@@ -222,10 +222,10 @@ def start_herald(ws):
     limited_id, limited_key = herald.create_service("Busy clinic")
     herald.run_cli("service", "set", "--service", limited_id, "--rate-limit", "3")
     limited_template = herald.create_template(limited_id, "Hi", "Hello")
-    # A backup and its verification, as a healthy installation has (the backup panel's figures).
+    # A backup, its verification and a restore drill, as a healthy installation has (the backup panel's figures).
     backup = os.path.join(ws.dir, "backup.hbk")
     herald.run_cli("backup", "create", backup)
-    herald.run_cli("backup", "verify", backup)
+    herald.run_cli("backup", "verify", "--restore-drill", backup)
     herald.start()
     for provider in (firetext, mmg):
         provider.herald_url = "https://127.0.0.1:%d" % herald.port
