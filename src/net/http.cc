@@ -87,8 +87,15 @@ std::optional<std::string_view> Request::header(std::string_view name) const {
 
 namespace herald::net {
 
+bool status_has_body(int status) { return !((status >= 100 && status < 200) || status == 204 || status == 304); }
+
 void serialize_response(const Response& response, unsigned minor_version, bool keep_alive, bool head,
                         std::string& out) {
+  serialize_response_head(response, minor_version, keep_alive, out);
+  if (!head && status_has_body(response.status)) out.append(response.body);
+}
+
+void serialize_response_head(const Response& response, unsigned minor_version, bool keep_alive, std::string& out) {
   // The fixed headers, then the response's own; a later one of the same name replaces an earlier.
   using Field = std::pair<std::string_view, std::string_view>;
   constexpr std::size_t kFixed = 4;
@@ -103,7 +110,6 @@ void serialize_response(const Response& response, unsigned minor_version, bool k
     return false;
   };
   const int status = response.status;
-  const bool bodiless = (status >= 100 && status < 200) || status == 204 || status == 304;
   out.append(minor_version == 0 ? "HTTP/1.0 " : "HTTP/1.1 ");
   append_number(out, static_cast<std::size_t>(status < 0 ? 0 : status));
   out.push_back(' ');
@@ -126,13 +132,12 @@ void serialize_response(const Response& response, unsigned minor_version, bool k
   }
   if (minor_version == 0 && keep_alive) field("Connection", "keep-alive");
   if (minor_version != 0 && !keep_alive) field("Connection", "close");
-  if (!bodiless) {
+  if (status_has_body(status)) {
     out.append("Content-Length: ");
     append_number(out, response.body.size());
     out.append("\r\n");
   }
   out.append("\r\n");
-  if (!head && !bodiless) out.append(response.body);
 }
 
 }  // namespace herald::net

@@ -71,5 +71,9 @@ bool iequals(std::string_view a, std::string_view b);
 // but which carries none (RFC 9110 9.3.2: a body there would be read as the next response). A CR,
 // LF or NUL in a header name or value (which would split the header) is sent as a space.
 void serialize_response(const Response& response, unsigned minor_version, bool keep_alive, bool head, std::string& out);
+// The same without the body: status line and headers through the blank line. The body follows
+// when status_has_body(response.status) and the request was not HEAD.
+void serialize_response_head(const Response& response, unsigned minor_version, bool keep_alive, std::string& out);
+bool status_has_body(int status);
 
 }  // namespace herald::net

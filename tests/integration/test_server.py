@@ -7,6 +7,7 @@ request answered 201 is in the database after a restart.
 Usage: test_server.py /path/to/herald
 """
 import concurrent.futures
+import http.client
 import json
 import resource
 import subprocess
@@ -399,9 +400,30 @@ def test_head_answers_carry_no_body():
             assert s.recv(65536).startswith(b"HTTP/1.1 "), "desynchronised"
 
 
+def test_large_answers_arrive_whole_and_the_connection_goes_on():
+    """A body over one TLS record (the OpenAPI documents, ~46 KB) is written after its head and
+    arrives byte for byte; the kept-alive connection then answers a small request."""
+    with Workspace() as ws:
+        herald, key, _ = started(ws)
+        ctx = ssl.create_default_context(cafile=herald.cert)
+        conn = http.client.HTTPSConnection("127.0.0.1", herald.port, context=ctx, timeout=10)
+        for name in ("govuk-notify-v2.yaml", "nhs-notify-v1.yaml", "govuk-notify-v2.yaml"):
+            conn.request("GET", "/openapi/" + name)
+            response = conn.getresponse()
+            body = response.read()
+            expected = open(os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "docs", "openapi",
+                                         name), "rb").read()
+            assert response.status == 200 and len(expected) > 16384 and body == expected, (name, len(body))
+        conn.request("GET", "/no-such-path")
+        response = conn.getresponse()
+        assert response.status == 404 and json.loads(response.read()), response.status
+        conn.close()
+
+
 if __name__ == "__main__":
     run_tests([test_tls_versions_and_headers, test_core_dumps_are_off, test_slow_client_is_told_408_and_cut_off,
                test_idle_and_request_timeouts_are_separate,
                test_malformed_requests_get_a_400_in_the_api_error_format, test_a_50_mb_body_gets_a_413_not_a_reset,
                test_descriptor_exhaustion_backs_off_logs_once_and_recovers, test_connections_from_one_address_are_capped,
-               test_sigterm_finishes_in_flight_requests, test_head_answers_carry_no_body])
+               test_sigterm_finishes_in_flight_requests, test_head_answers_carry_no_body,
+               test_large_answers_arrive_whole_and_the_connection_goes_on])

@@ -83,6 +83,20 @@ TEST(SerializeResponse, LineBreaksInAHeaderCannotSplitIt) {
   EXPECT_NE(out.find("\r\nX-B  Y: v w\r\n"), std::string::npos);
 }
 
+TEST(SerializeResponse, TheHeadIsTheResponseWithoutItsBody) {
+  Response r{200, "application/pdf", std::string(40000, 'x'), {}};
+  std::string head;
+  serialize_response_head(r, 1, true, head);
+  std::string whole;
+  serialize_response(r, 1, true, false, whole);
+  EXPECT_EQ(whole, head + r.body);
+  EXPECT_NE(head.find("\r\nContent-Length: 40000\r\n\r\n"), std::string::npos);
+  EXPECT_TRUE(status_has_body(200));
+  EXPECT_FALSE(status_has_body(204));
+  EXPECT_FALSE(status_has_body(304));
+  EXPECT_FALSE(status_has_body(100));
+}
+
 TEST(SerializeResponse, AnUnknownStatusStillHasAReason) {
   Response r{299, "application/json", "", {}};
   EXPECT_EQ(bytes_of(r, 1, true).rfind("HTTP/1.1 299 Unknown\r\n", 0), 0u);
