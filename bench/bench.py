@@ -258,11 +258,14 @@ def run(args, workdir, processes):
     # Paced: each connection waits before each request so that all together offer ~70% of the
     # maximum (wrk's latency excludes the wait).
     # One calibration run measures the latency that adds to the pause in each request's cycle.
+    # wrk's delay() is whole milliseconds and a cycle is a few of them, so each pause is the floor
+    # or the ceiling of the wanted one at random, in the proportion that makes the mean exact.
     cycle_ms = args.connections * 1000.0 / (0.7 * maximum)
-    pace = lambda pause: "function delay() return %d end\n" % pause
-    trial = post_runs(argparse.Namespace(**dict(vars(args), runs=1)), herald, workdir, key, body, pace(int(cycle_ms)))[0]
-    latency_ms = args.connections * 1000.0 / trial["rate"] - int(cycle_ms)
-    r["paced"] = post_runs(args, herald, workdir, key, body, pace(max(0, int(round(cycle_ms - latency_ms)))))
+    pace = lambda pause: ("local low, frac = %d, %f\nfunction delay() if math.random() < frac then "
+                          "return low + 1 end return low end\n" % (int(pause), pause - int(pause)))
+    trial = post_runs(argparse.Namespace(**dict(vars(args), runs=1)), herald, workdir, key, body, pace(cycle_ms))[0]
+    latency_ms = args.connections * 1000.0 / trial["rate"] - cycle_ms
+    r["paced"] = post_runs(args, herald, workdir, key, body, pace(max(0.0, cycle_ms - latency_ms)))
     r["profile"] = profile_round(args, herald, workdir, key, body)
     r["rss"] = peak_rss_mb(herald.proc.pid)
     herald.stop()
