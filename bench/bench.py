@@ -250,14 +250,14 @@ def run(args, workdir, processes):
     get_lua = os.path.join(workdir, "get.lua")
     open(get_lua, "w").write(LUA_REPORT)
     for _ in range(args.runs):
-        r["nginx"].append(wrk("https://127.0.0.1:%d/" % nginx_port, get_lua, args.seconds, args.connections))
+        r["nginx"].append(wrk("https://127.0.0.1:%d/" % nginx_port, get_lua, args.seconds, args.connections, "nginx"))
     nginx.terminate()
     herald.start(role="api")
     processes.append(herald.proc)
     base = "https://127.0.0.1:%d" % herald.port
     wrk(base + "/none", get_lua, 3, args.connections, "listener warm-up")  # not counted
     for _ in range(args.runs):
-        r["listener"].append(wrk(base + "/none", get_lua, args.seconds, args.connections))
+        r["listener"].append(wrk(base + "/none", get_lua, args.seconds, args.connections, "listener"))
     body = json.dumps({"email_address": "someone@example.com", "template_id": template_id,
                        "personalisation": {"name": "Ada", "date": "1 May", "place": "Leeds"}})
     warm_up(args, herald, workdir, key, body)
@@ -488,7 +488,7 @@ def post_runs(args, herald, workdir, key, body, extra_lua=""):
                     + extra_lua + LUA_REPORT)
         before = cpu_seconds(herald.proc.pid)
         result = wrk("https://127.0.0.1:%d/v2/notifications/email" % herald.port, post_lua, args.seconds,
-                     args.connections)
+                     args.connections, "accept")
         result["cpu"] = (cpu_seconds(herald.proc.pid) - before) / args.seconds
         out.append(result)
     return out
