@@ -8,6 +8,8 @@
 #include <utility>
 #include <vector>
 
+#include "core/html.h"
+
 namespace herald::domain {
 namespace {
 
@@ -344,24 +346,6 @@ std::vector<Block> parse_blocks(const std::string& prepared) {
 // Inline markup: backslash escapes, links, bare URLs and line breaks.
 
 enum class Format { kHtml, kPlainText };
-
-void append_html_escaped(std::string& out, std::string_view text) {
-  while (!text.empty()) {
-    const std::size_t special = std::min(text.find_first_of("&<>\"'"), text.size());
-    out.append(text.substr(0, special));
-    if (special == text.size()) return;
-    const char c = text[special];
-    text.remove_prefix(special + 1);
-    switch (c) {
-      case '&': out += "&amp;"; break;
-      case '<': out += "&lt;"; break;
-      case '>': out += "&gt;"; break;
-      case '"': out += "&quot;"; break;
-      case '\'': out += "&#39;"; break;
-      default: out += c;
-    }
-  }
-}
 
 void append_text(std::string& out, std::string_view text, Format format) {
   if (format == Format::kHtml) {
