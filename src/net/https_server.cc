@@ -18,7 +18,6 @@
 #include <sys/resource.h>
 #include <unistd.h>
 
-#include <array>
 #include <atomic>
 #include <condition_variable>
 #include <filesystem>
@@ -48,9 +47,8 @@ std::string_view target_of(const http::request_parser<http::string_body>& parser
 
 // What the wait for a request's first bytes reads at most; the header read takes the rest.
 constexpr std::size_t kFirstRead = 1024;
-// The most a connection keeps of its response buffer between requests, and the largest body
-// copied into it (one TLS record holds 16 KB).
-constexpr std::size_t kKeptOutput = 64 * 1024;
+// The largest body copied into a connection's response buffer (one TLS record holds 16 KB), so
+// the buffer it keeps between requests stays small.
 constexpr std::size_t kInlineBody = 16 * 1024;
 
 // Whether the buffer already holds a whole request header (so reading it cannot wait).
@@ -342,25 +340,24 @@ struct HttpsServer::Impl {
   }
 
   // The response as one buffer, in one write (one TLS record when it fits): Beast's message and
-  // serializer cost an allocation per header and a write per part.
-  // A large body (a file) is written from where it is, after the head, not copied.
+  // serializer cost an allocation per header and a write per part. A large body (a file) is
+  // written from where it is, after the head, not copied.
   asio::awaitable<void> write(Session& s, Response&& response, unsigned version, bool keep_alive, bool head = false) {
     s.out.clear();
-    serialize_response_head(response, version == 10 ? 0 : 1, keep_alive, s.out);
-    const bool body = !head && status_has_body(response.status) && !response.body.empty();
+    const unsigned minor = version == 10 ? 0 : 1;
+    const bool large = !head && status_has_body(response.status) && response.body.size() > kInlineBody;
     beast::get_lowest_layer(s.stream).expires_after(options.request_timeout);
-    if (body && response.body.size() > kInlineBody) {
+    if (large) {
       // Two writes, not one of two buffers: Beast's ssl_stream, given a sequence whose first
       // buffer is spent and whose next is over 16 KB, writes nothing, and asio::async_write
       // asks again for ever.
-      auto [ec, n] = co_await asio::async_write(s.stream, asio::buffer(s.out), kNoThrow);
+      serialize_response_head(response, minor, keep_alive, s.out);
+      auto [ec, written] = co_await asio::async_write(s.stream, asio::buffer(s.out), kNoThrow);
       if (!ec) co_await asio::async_write(s.stream, asio::buffer(response.body), kNoThrow);
     } else {
-      if (body) s.out.append(response.body);
+      serialize_response(response, minor, keep_alive, head, s.out);
       co_await asio::async_write(s.stream, asio::buffer(s.out), kNoThrow);
     }
-    // A large answer (a file) does not pin its buffer for the connection's life.
-    if (s.out.capacity() > kKeptOutput) std::string().swap(s.out);
   }
 
   // Reads and discards what the client is still sending (bounded in bytes and time), so that
