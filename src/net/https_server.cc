@@ -11,7 +11,6 @@
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
-#include <boost/beast/ssl.hpp>
 
 #include <fcntl.h>
 #include <malloc.h>
@@ -24,6 +23,7 @@
 #include <mutex>
 #include <thread>
 #include <unordered_map>
+#include <unordered_set>
 #include <vector>
 
 #include "core/log.h"
@@ -37,7 +37,11 @@ namespace beast = boost::beast;
 namespace http = beast::http;
 namespace ssl = asio::ssl;
 using tcp = asio::ip::tcp;
+using Clock = std::chrono::steady_clock;
 constexpr auto kNoThrow = asio::as_tuple(asio::use_awaitable);
+// How often each network thread checks its connections' deadlines: the granularity of every
+// timeout below (a timer per connection re-armed at each step of each request cost more).
+constexpr auto kSweepInterval = std::chrono::milliseconds(100);
 
 // The request target of a parser whose header has been read.
 std::string_view target_of(const http::request_parser<http::string_body>& parser) {
@@ -149,11 +153,15 @@ Request to_request(const http::request<http::string_body>& in, const std::string
 }  // namespace
 
 struct HttpsServer::Impl {
+  struct Session;
   // One single-threaded io_context per network thread: a connection lives on one thread for its
   // whole life, so its reads, handler and writes never hop threads or need a strand.
   struct Loop {
     asio::io_context io{1};
     std::thread thread;
+    // The connections living on this thread (touched by this thread only), whose deadlines the
+    // sweep checks.
+    std::unordered_set<Session*> live;
   };
 
   ServerOptions options;
@@ -171,23 +179,24 @@ struct HttpsServer::Impl {
 
   struct Session {
     std::shared_ptr<ssl::context> tls;  // declared before the stream, which uses it
-    beast::ssl_stream<beast::tcp_stream> stream;
+    ssl::stream<tcp::socket> stream;
+    Loop& loop;  // the thread it lives on
     std::atomic<bool> busy{false};
     std::string source;  // the peer's address, for the per-source cap
-    std::chrono::steady_clock::time_point opened = std::chrono::steady_clock::now();
-    // The deadline of the request being read, armed only when a read must wait for the client:
-    // when it passes, the read is cancelled and the client told 408 (the stream's own timeout,
-    // which closes the socket, is the backstop a little later).
-    asio::steady_timer request_deadline;
-    bool deadline_armed = false;
+    Clock::time_point opened = Clock::now();
+    // Deadlines, checked by the loop's sweep (kSweepInterval). close_at bounds whatever the
+    // connection is doing (handshake, waiting for a request, writing, closing): when it passes,
+    // the socket is closed. respond_by is the deadline of the request being read, set only when a
+    // read must wait for the client: when it passes, the read is cancelled and the client told
+    // 408 (close_at, a little later, is the backstop).
+    Clock::time_point close_at = Clock::time_point::max();
+    Clock::time_point respond_by = Clock::time_point::max();
     bool timed_out = false;
-    std::uint64_t requests = 0;  // tells a deadline that fired late which request it was for
-    std::string out;             // the response being written, reused by the next
-    explicit Session(tcp::socket&& socket, std::shared_ptr<ssl::context> context, std::string from)
-        : tls(std::move(context)),
-          stream(std::move(socket), *tls),
-          source(std::move(from)),
-          request_deadline(stream.get_executor()) {}
+    std::string out;  // the response being written, reused by the next
+    explicit Session(tcp::socket&& socket, std::shared_ptr<ssl::context> context, Loop& home, std::string from)
+        : tls(std::move(context)), stream(std::move(socket), *tls), loop(home), source(std::move(from)) {}
+    tcp::socket& socket() { return stream.next_layer(); }
+    void expires_after(Clock::duration d) { close_at = Clock::now() + d; }
   };
   std::mutex sessions_mutex;
   std::condition_variable sessions_done;
@@ -239,7 +248,10 @@ struct HttpsServer::Impl {
       }
     }
     if (!oldest) return false;
-    asio::post(oldest->stream.get_executor(), [oldest] { beast::get_lowest_layer(oldest->stream).cancel(); });
+    asio::post(oldest->loop.io, [oldest] {
+      boost::system::error_code ignored;
+      oldest->socket().cancel(ignored);
+    });
     return true;
   }
 
@@ -252,8 +264,8 @@ struct HttpsServer::Impl {
         co_await pause.async_wait(kNoThrow);
       }
       // Connections are dealt round-robin to the loops.
-      asio::io_context& target = loops[next_loop++ % loops.size()]->io;
-      auto [ec, socket] = co_await acceptor->async_accept(target, kNoThrow);
+      Loop& target = *loops[next_loop++ % loops.size()];
+      auto [ec, socket] = co_await acceptor->async_accept(target.io, kNoThrow);
       if (ec) {
         if (stopping || ec == asio::error::operation_aborted) co_return;
         const bool out_of_descriptors = ec == asio::error::no_descriptors || ec.value() == ENFILE ||
@@ -306,15 +318,14 @@ struct HttpsServer::Impl {
         std::lock_guard lock(tls_mutex);
         context = tls;
       }
-      auto session = std::make_shared<Session>(std::move(socket), std::move(context), std::move(source));
+      auto session = std::make_shared<Session>(std::move(socket), std::move(context), target, std::move(source));
       {
         std::lock_guard lock(sessions_mutex);
         sessions.emplace(session.get(), session);
         ++per_source[session->source];
         peak_sessions = std::max(peak_sessions, sessions.size());
       }
-      auto executor = session->stream.get_executor();
-      asio::co_spawn(executor, run_session(session), asio::detached);
+      asio::co_spawn(target.io, run_session(session), asio::detached);
     }
   }
 
@@ -346,11 +357,11 @@ struct HttpsServer::Impl {
     s.out.clear();
     const unsigned minor = version == 10 ? 0 : 1;
     const bool large = !head && status_has_body(response.status) && response.body.size() > kInlineBody;
-    beast::get_lowest_layer(s.stream).expires_after(options.request_timeout);
+    s.expires_after(options.request_timeout);
     if (large) {
-      // Two writes, not one of two buffers: Beast's ssl_stream, given a sequence whose first
-      // buffer is spent and whose next is over 16 KB, writes nothing, and asio::async_write
-      // asks again for ever.
+      // Two writes, not one of two buffers: a TLS stream given a sequence whose first buffer is
+      // spent and whose next is over 16 KB has been seen to write nothing (Beast's ssl_stream,
+      // used before), and asio::async_write then asks again for ever.
       serialize_response_head(response, minor, keep_alive, s.out);
       auto [ec, written] = co_await asio::async_write(s.stream, asio::buffer(s.out), kNoThrow);
       if (!ec) co_await asio::async_write(s.stream, asio::buffer(response.body), kNoThrow);
@@ -371,9 +382,9 @@ struct HttpsServer::Impl {
   asio::awaitable<void> drain(Session& s, std::optional<std::uint64_t> remaining, bool finished_sending) {
     if (finished_sending) {
       boost::system::error_code ignored;
-      beast::get_lowest_layer(s.stream).socket().shutdown(tcp::socket::shutdown_send, ignored);
+      s.socket().shutdown(tcp::socket::shutdown_send, ignored);
     }
-    beast::get_lowest_layer(s.stream).expires_after(std::chrono::seconds(remaining ? 10 : 3));
+    s.expires_after(std::chrono::seconds(remaining ? 10 : 3));
     constexpr std::uint64_t kMostDrained = 256ull << 20;
     const std::uint64_t limit = std::min<std::uint64_t>(kMostDrained, remaining.value_or(4 * options.max_body_bytes));
     std::vector<char> sink(64 * 1024);
@@ -391,24 +402,36 @@ struct HttpsServer::Impl {
     return ec != http::error::end_of_stream && ec != http::error::partial_message && ec != http::error::body_limit;
   }
 
-  // Arms the request's deadline (once per request) before a read that waits for the client.
-  static void arm_deadline(const std::shared_ptr<Session>& session, std::chrono::steady_clock::time_point at) {
-    if (session->deadline_armed) return;
-    session->deadline_armed = true;
-    session->request_deadline.expires_at(at);
-    session->request_deadline.async_wait([session, number = session->requests](boost::system::error_code ec) {
-      if (ec || session->requests != number) return;
-      session->timed_out = true;
-      beast::get_lowest_layer(session->stream).cancel();
-    });
-  }
+  // Arms the request's deadline before a read that waits for the client.
+  static void arm_deadline(Session& s, Clock::time_point at) { s.respond_by = at; }
 
   // The request has been read (or abandoned): its deadline no longer applies.
   static void disarm_deadline(Session& s) {
-    if (s.deadline_armed) s.request_deadline.cancel();
-    s.deadline_armed = false;
+    s.respond_by = Clock::time_point::max();
     s.timed_out = false;
-    ++s.requests;
+  }
+
+  // Every kSweepInterval, on each network thread: a connection past its request's deadline has
+  // its read cancelled (and is answered 408); one past close_at is closed.
+  asio::awaitable<void> sweep(Loop& loop) {
+    asio::steady_timer tick(loop.io);
+    while (true) {
+      tick.expires_after(kSweepInterval);
+      auto [ec] = co_await tick.async_wait(kNoThrow);
+      if (ec) co_return;
+      const auto now = Clock::now();
+      for (Session* s : loop.live) {
+        boost::system::error_code ignored;
+        if (now >= s->close_at) {
+          s->close_at = Clock::time_point::max();
+          s->socket().close(ignored);
+        } else if (now >= s->respond_by) {
+          s->respond_by = Clock::time_point::max();
+          s->timed_out = true;
+          s->socket().cancel(ignored);
+        }
+      }
+    }
   }
 
   // Answers 408 to a request that did not arrive whole within request_timeout, and closes.
@@ -418,23 +441,25 @@ struct HttpsServer::Impl {
   }
 
   asio::awaitable<void> run_session(std::shared_ptr<Session> session) {
-    co_await serve(session);
+    session->loop.live.insert(session.get());
+    co_await serve(*session);
     disarm_deadline(*session);
-    beast::get_lowest_layer(session->stream).expires_after(std::chrono::seconds(2));
+    session->expires_after(std::chrono::seconds(2));
     co_await session->stream.async_shutdown(kNoThrow);
-    beast::get_lowest_layer(session->stream).close();
+    boost::system::error_code ignored;
+    session->socket().close(ignored);
+    session->loop.live.erase(session.get());
     forget(session.get());
   }
 
-  asio::awaitable<void> serve(const std::shared_ptr<Session>& session) {
-    Session& s = *session;
+  asio::awaitable<void> serve(Session& s) {
     std::string remote;
     {
       boost::system::error_code ec;
-      auto endpoint = beast::get_lowest_layer(s.stream).socket().remote_endpoint(ec);
+      auto endpoint = s.socket().remote_endpoint(ec);
       if (!ec) remote = endpoint.address().to_string();
     }
-    beast::get_lowest_layer(s.stream).expires_after(options.handshake_timeout);
+    s.expires_after(options.handshake_timeout);
     auto [handshake_ec] = co_await s.stream.async_handshake(ssl::stream_base::server, kNoThrow);
     if (handshake_ec) co_return;
     beast::flat_buffer buffer;
@@ -446,16 +471,16 @@ struct HttpsServer::Impl {
       parser.header_limit(static_cast<std::uint32_t>(options.max_header_bytes));
       if (buffer.size() == 0) {
         // Idle until the next request's first bytes; then the request has request_timeout.
-        beast::get_lowest_layer(s.stream).expires_after(options.idle_timeout);
+        s.expires_after(options.idle_timeout);
         auto [idle_ec, got] = co_await s.stream.async_read_some(buffer.prepare(kFirstRead), kNoThrow);
         if (idle_ec) co_return;  // closed, timed out, or cancelled while idle
         buffer.commit(got);
       }
       // The stream's timeout closes the socket; the request's own deadline, just before it,
       // cancels the read and answers 408. It is armed only for a read that has to wait.
-      const auto deadline = std::chrono::steady_clock::now() + options.request_timeout;
-      beast::get_lowest_layer(s.stream).expires_after(options.request_timeout + std::chrono::seconds(2));
-      if (!header_whole(buffer)) arm_deadline(session, deadline);
+      const auto deadline = Clock::now() + options.request_timeout;
+      s.close_at = deadline + std::chrono::seconds(2);
+      if (!header_whole(buffer)) arm_deadline(s, deadline);
       auto [ec, bytes] = co_await http::async_read_header(s.stream, buffer, parser, kNoThrow);
       if (ec && s.timed_out) {
         co_await answer_timeout(s, target_of(parser), parser.get().version());
@@ -487,7 +512,7 @@ struct HttpsServer::Impl {
       }
       parser.body_limit(options.max_body_bytes);  // a chunked body is counted as it comes
       if (const auto declared = parser.content_length(); !parser.is_done() && (!declared || buffer.size() < *declared))
-        arm_deadline(session, deadline);
+        arm_deadline(s, deadline);
       std::tie(ec, bytes) = co_await http::async_read(s.stream, buffer, parser, kNoThrow);
       if (ec && s.timed_out) {
         co_await answer_timeout(s, target_of(parser), parser.get().version());
@@ -508,6 +533,7 @@ struct HttpsServer::Impl {
       if (ec) co_return;
       auto& message = parser.get();
       s.busy = true;
+      s.close_at = Clock::time_point::max();  // the handler takes the time it needs; the write has its own
       const unsigned version = message.version();
       const bool keep_alive = message.keep_alive();
       const bool head = message.method() == http::verb::head;
@@ -529,8 +555,9 @@ struct HttpsServer::Impl {
     std::lock_guard lock(sessions_mutex);
     for (auto& [raw, weak] : sessions) {
       if (auto session = weak.lock()) {
-        asio::post(session->stream.get_executor(), [session] {
-          if (!session->busy) beast::get_lowest_layer(session->stream).cancel();
+        asio::post(session->loop.io, [session] {
+          boost::system::error_code ignored;
+          if (!session->busy) session->socket().cancel(ignored);
         });
       }
     }
@@ -565,6 +592,7 @@ Result<std::unique_ptr<HttpsServer>> HttpsServer::start(const ServerOptions& opt
   const std::size_t states = std::min(options.max_connections, spare_descriptors()) / raw->loops.size();
   for (const auto& loop : raw->loops) prewarm_descriptor_states(loop->io, states);
   asio::co_spawn(raw->loops[0]->io, raw->accept_loop(), asio::detached);
+  for (const auto& loop : raw->loops) asio::co_spawn(loop->io, raw->sweep(*loop), asio::detached);
   for (std::size_t i = 0; i < raw->loops.size(); ++i) {
     Impl::Loop* loop = raw->loops[i].get();
     loop->thread = std::thread([loop, i] {
