@@ -88,9 +88,15 @@ const std::vector<double>& latency_buckets() {
   return bounds;
 }
 
+// Found without a copy of the values (hot paths call this per request); copied in the first time.
 template <typename Sample>
 Sample& Family<Sample>::with(std::initializer_list<std::string_view> values) {
-  return with(std::vector<std::string>(values.begin(), values.end()));
+  HERALD_CHECK(values.size() == label_names_.size(), "one value per label name");
+  std::lock_guard lock(mutex_);
+  if (auto it = samples_.find(values); it != samples_.end()) return *it->second;
+  auto& slot = samples_[std::vector<std::string>(values.begin(), values.end())];
+  slot = make_();
+  return *slot;
 }
 
 template <typename Sample>

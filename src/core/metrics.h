@@ -11,6 +11,7 @@
 // bytes), `_total` on counters. Label values are escaped; label names are fixed per family.
 // Thread-safe.
 
+#include <algorithm>
 #include <atomic>
 #include <cstdint>
 #include <functional>
@@ -77,10 +78,20 @@ class Family {
   void each(const std::function<void(const std::vector<std::string>&, const Sample&)>& visit) const;
 
  private:
+  // Orders label values, and finds them from views without copying them into strings.
+  struct ValuesLess {
+    using is_transparent = void;
+    template <typename A, typename B>
+    bool operator()(const A& a, const B& b) const {
+      return std::lexicographical_compare(a.begin(), a.end(), b.begin(), b.end(),
+                                          [](std::string_view x, std::string_view y) { return x < y; });
+    }
+  };
+
   std::vector<std::string> label_names_;
   std::function<std::unique_ptr<Sample>()> make_;
   mutable std::mutex mutex_;
-  std::map<std::vector<std::string>, std::unique_ptr<Sample>> samples_;  // guarded by mutex_
+  std::map<std::vector<std::string>, std::unique_ptr<Sample>, ValuesLess> samples_;  // guarded by mutex_
 };
 
 // What a collector writes at scrape time: a family's header, then its samples.
