@@ -21,6 +21,7 @@
 #include <condition_variable>
 #include <filesystem>
 #include <mutex>
+#include <optional>
 #include <thread>
 #include <unordered_map>
 #include <unordered_set>
@@ -115,23 +116,55 @@ void prewarm_descriptor_states(asio::io_context& io, std::size_t count) {
   }
 }  // closed here: their states wait in the pool for the connections to come
 
-// Awaits a Handler's response. The handler runs inline on this (network) thread; the response
-// maker it hands back, from whatever thread, runs here too.
+// A request's response, handed from the handler to the connection's coroutine. A handler that
+// answers during its call (a 404, an error, anything answered from memory) leaves the response
+// here and the coroutine takes it at once: no post, no suspension. One that answers later, from
+// another thread, finds the coroutine waiting and posts to it.
+struct HandOff {
+  std::mutex mutex;
+  std::optional<ResponseMaker> made;           // guarded by mutex
+  std::function<void(ResponseMaker)> waiting;  // guarded by mutex; set while the coroutine waits
+
+  void deliver(ResponseMaker make) {
+    std::unique_lock lock(mutex);
+    if (!waiting) {
+      made = std::move(make);
+      return;
+    }
+    auto resume = std::move(waiting);
+    lock.unlock();
+    resume(std::move(make));
+  }
+
+  // Takes the response if the handler has already answered.
+  std::optional<ResponseMaker> take() {
+    std::lock_guard lock(mutex);
+    return std::exchange(made, std::nullopt);
+  }
+};
+
+// Awaits the response of a handler that did not answer during its call. The response maker runs
+// on this (network) thread.
 template <typename Token>
-auto async_handle(const Handler& handler, Request&& request, Token&& token) {
+auto async_wait_response(const std::shared_ptr<HandOff>& hand_off, Token&& token) {
   return asio::async_initiate<Token, void(Response)>(
-      [&handler](auto completion, Request&& req) {
+      [hand_off](auto completion) {
         auto shared = std::make_shared<decltype(completion)>(std::move(completion));
         auto work = std::make_shared<asio::executor_work_guard<asio::any_io_executor>>(
             asio::get_associated_executor(*shared));
-        handler(std::move(req), Responder([shared, work](ResponseMaker make) {
+        auto resume = [shared, work](ResponseMaker make) {
           auto executor = asio::get_associated_executor(*shared);
-          asio::post(executor, [shared, work, make = std::move(make)]() mutable {
-            (*shared)(make());
-          });
-        }));
+          asio::post(executor, [shared, work, make = std::move(make)]() mutable { (*shared)(make()); });
+        };
+        std::unique_lock lock(hand_off->mutex);
+        if (auto made = std::exchange(hand_off->made, std::nullopt)) {  // answered meanwhile
+          lock.unlock();
+          resume(std::move(*made));
+          return;
+        }
+        hand_off->waiting = std::move(resume);
       },
-      token, std::move(request));
+      token);
 }
 
 Request to_request(const http::request<http::string_body>& in, const std::string& remote) {
@@ -537,7 +570,16 @@ struct HttpsServer::Impl {
       const unsigned version = message.version();
       const bool keep_alive = message.keep_alive();
       const bool head = message.method() == http::verb::head;
-      Response response = co_await async_handle(handler, to_request(message, remote), asio::use_awaitable);
+      auto hand_off = std::make_shared<HandOff>();
+      handler(to_request(message, remote),
+              Responder([hand_off](ResponseMaker make) { hand_off->deliver(std::move(make)); }));
+      Response response;
+      // Not a conditional expression: GCC 12 miscompiles co_await inside one.
+      if (auto made = hand_off->take()) {
+        response = (*made)();
+      } else {
+        response = co_await async_wait_response(hand_off, asio::use_awaitable);
+      }
       const bool keep = keep_alive && !stopping;
       co_await write(s, std::move(response), version, keep, head);
       s.busy = false;
