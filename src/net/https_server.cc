@@ -167,7 +167,8 @@ auto async_wait_response(const std::shared_ptr<HandOff>& hand_off, Token&& token
       token);
 }
 
-Request to_request(const http::request<http::string_body>& in, const std::string& remote) {
+// Takes the body (the message is not read again).
+Request to_request(http::request<http::string_body>& in, const std::string& remote) {
   Request out;
   out.method = std::string(in.method_string());
   out.target = std::string(in.target());
@@ -178,7 +179,7 @@ Request to_request(const http::request<http::string_body>& in, const std::string
     out.headers.emplace_back(std::string(field.name_string()), std::string(field.value()));
   }
   if (auto host = in.find(http::field::host); host != in.end()) out.host = std::string(host->value());
-  out.body = in.body();
+  out.body = std::move(in.body());
   out.remote_address = remote;
   return out;
 }
