@@ -30,6 +30,17 @@ TEST(Time, FormatsAsGovukDatetime) {
   EXPECT_EQ(format_timestamp(*t), "2026-11-22T21:59:09.123456Z");
   EXPECT_EQ(format_timestamp(from_micros(0)), "1970-01-01T00:00:00.000000Z");
   EXPECT_FALSE(parse_timestamp("2026-13-22T21:59:09.123456Z"));
+  // Every field at its widest and narrowest, and before 1970.
+  for (const char* text : {"9999-12-31T23:59:59.999999Z", "0001-02-03T04:05:06.000007Z", "1969-12-31T23:59:59.999999Z",
+                           "2000-02-29T12:00:00.500000Z"}) {
+    auto parsed = parse_timestamp(text);
+    ASSERT_TRUE(parsed) << text;
+    EXPECT_EQ(format_timestamp(*parsed), text);
+  }
+  EXPECT_EQ(format_timestamp(from_micros(-1)), "1969-12-31T23:59:59.999999Z");
+  // Beyond four-digit years the form widens rather than wraps.
+  EXPECT_EQ(format_timestamp(*parse_timestamp("9999-12-31T23:59:59.999999Z") + std::chrono::hours(24)),
+            "10000-01-01T23:59:59.999999Z");
 }
 
 TEST(Base64, RoundTripsBothAlphabets) {
