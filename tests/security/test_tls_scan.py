@@ -12,6 +12,10 @@ as soon as its handshake ends; when the server's post-handshake session tickets 
 (a loaded machine), it has no session to resume and reports "check failed because of connect
 problem". That WARN is a race in the scanner, not a finding; the test makes the same check itself
 with a client that waits for the tickets (always, not only then), and requires that it resumes.
+Its session-ID check races the same way: a server with tickets is asked over TLS 1.3, where a
+"session ID" resumption is a post-handshake ticket too, and an empty session file is reported as
+"not supported" (seen once in CI under load). The test checks ID resumption itself over TLS 1.2
+(no tickets, the ID in the ServerHello: no race) every time, and requires it.
 Usage: test_tls_scan.py /path/to/herald
 """
 import json
@@ -48,6 +52,18 @@ def resumes_with_ticket(port, ca_cert):
                                      "-sess_in", session], input=b"", capture_output=True, timeout=30)
             return b"Reused, TLSv1.3" in second.stdout, second.stdout.decode(errors="replace")[-1500:]
         return False, "no session ticket arrived in three connections"
+
+
+def resumes_by_session_id(port, ca_cert):
+    """Whether a TLS 1.2 session without tickets resumes by its session ID on the next connection."""
+    with tempfile.TemporaryDirectory() as tmp:
+        session = os.path.join(tmp, "session.pem")
+        base = ["openssl", "s_client", "-connect", "127.0.0.1:%d" % port, "-CAfile", ca_cert, "-tls1_2", "-no_ticket"]
+        subprocess.run(base + ["-sess_out", session], input=b"", capture_output=True, timeout=30)
+        if not os.path.exists(session) or os.path.getsize(session) == 0:
+            return False, "no TLS 1.2 session was saved"
+        second = subprocess.run(base + ["-sess_in", session], input=b"", capture_output=True, timeout=30)
+        return b"Reused, TLSv1.2" in second.stdout, second.stdout.decode(errors="replace")[-1500:]
 
 
 def test_testssl_finds_nothing_above_low():
@@ -87,8 +103,10 @@ def test_testssl_finds_nothing_above_low():
             assert "not offered" in by_id[protocol]["finding"], by_id[protocol]
         assert "offered" in by_id["TLS1_3"]["finding"], by_id["TLS1_3"]
         assert by_id["PFS"]["severity"] == "OK", by_id["PFS"]
-        if by_id["sessionresumption_ID"] not in raced:
-            assert by_id["sessionresumption_ID"]["finding"] == "supported", by_id["sessionresumption_ID"]
+        resumed, detail = resumes_by_session_id(herald.port, ca_cert)
+        assert resumed, detail
+        if by_id["sessionresumption_ID"]["finding"] != "supported":
+            print("  testssl.sh's session-ID check raced the server's tickets: %s" % by_id["sessionresumption_ID"])
         herald.stop()
 
 
