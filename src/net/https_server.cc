@@ -141,6 +141,17 @@ struct HandOff {
     std::lock_guard lock(mutex);
     return std::exchange(made, std::nullopt);
   }
+
+  // Runs `resume` with the answer now if it has come, else when it comes.
+  void wait(std::function<void(ResponseMaker)> resume) {
+    std::unique_lock lock(mutex);
+    if (auto answer = std::exchange(made, std::nullopt)) {
+      lock.unlock();
+      resume(std::move(*answer));
+      return;
+    }
+    waiting = std::move(resume);
+  }
 };
 
 // Awaits the response of a handler that did not answer during its call. The response maker runs
@@ -152,17 +163,10 @@ auto async_wait_response(const std::shared_ptr<HandOff>& hand_off, Token&& token
         auto shared = std::make_shared<decltype(completion)>(std::move(completion));
         auto work = std::make_shared<asio::executor_work_guard<asio::any_io_executor>>(
             asio::get_associated_executor(*shared));
-        auto resume = [shared, work](ResponseMaker make) {
+        hand_off->wait([shared, work](ResponseMaker make) {
           auto executor = asio::get_associated_executor(*shared);
           asio::post(executor, [shared, work, make = std::move(make)]() mutable { (*shared)(make()); });
-        };
-        std::unique_lock lock(hand_off->mutex);
-        if (auto made = std::exchange(hand_off->made, std::nullopt)) {  // answered meanwhile
-          lock.unlock();
-          resume(std::move(*made));
-          return;
-        }
-        hand_off->waiting = std::move(resume);
+        });
       },
       token);
 }

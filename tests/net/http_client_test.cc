@@ -5,6 +5,8 @@
 
 #include <atomic>
 #include <filesystem>
+#include <thread>
+#include <vector>
 
 #include "crypto/self_signed.h"
 #include "net/http_client.h"
@@ -25,12 +27,18 @@ class HttpClientTest : public ::testing::Test {
     options.port = 0;
     options.certificate_file = cert_;
     options.private_key_file = (dir_ / "key.pem").string();
+    options.request_timeout = std::chrono::seconds(1);  // a request's socket backstop: 1 s + 2 s
     auto server = HttpsServer::start(
         options,
         [this](Request&& request, Responder respond) {
           ++requests_;
           last_ = request;
-          if (request.path == "/big") {
+          if (request.path == "/slow") {  // answered later, from another thread, past the backstop
+            later_.emplace_back([respond] {
+              std::this_thread::sleep_for(std::chrono::milliseconds(3500));
+              respond(Response{200, "text/plain", "late", {}});
+            });
+          } else if (request.path == "/big") {
             respond(Response{200, "text/plain", std::string(4096, 'x'), {}});
           } else {
             respond(Response{201, "application/json", R"({"echo":")" + request.body + R"("})", {{"X-Test", "yes"}}});
@@ -46,6 +54,7 @@ class HttpClientTest : public ::testing::Test {
     options_.policy = AddressPolicy::kAny;
   }
   void TearDown() override {
+    for (auto& thread : later_) thread.join();
     server_->stop();
     std::filesystem::remove_all(dir_);
   }
@@ -57,6 +66,7 @@ class HttpClientTest : public ::testing::Test {
   HttpClientOptions options_;
   std::atomic<int> requests_{0};
   Request last_;
+  std::vector<std::thread> later_;
 };
 
 TEST_F(HttpClientTest, PostsAndReadsTheResponse) {
@@ -68,6 +78,15 @@ TEST_F(HttpClientTest, PostsAndReadsTheResponse) {
   EXPECT_EQ(last_.path, "/callback");
   EXPECT_EQ(last_.query, "x=1");
   EXPECT_EQ(last_.header("authorization"), "Bearer abc");
+}
+
+// The connection's deadlines bound reading and writing, not the handler: an answer that takes
+// longer than the request timeout and its backstop still reaches the client.
+TEST_F(HttpClientTest, ASlowHandlerStillAnswers) {
+  auto response = https_request("GET", base_ + "/slow", {}, "", options_);
+  ASSERT_TRUE(response) << response.error().message;
+  EXPECT_EQ(response->status, 200);
+  EXPECT_EQ(response->body, "late");
 }
 
 TEST_F(HttpClientTest, BoundsTheResponse) {
