@@ -77,6 +77,13 @@ void GroupCommitWriter::loop() {
       stats_.jobs += batch.size();
     }
     commit_batch(batch);
+    if (checkpoint_wanted_.exchange(false, std::memory_order_relaxed)) {
+      // Copies what the checkpoint thread left (frames appended while it ran): a small remainder,
+      // after which the next batch starts the WAL again from its beginning.
+      if (auto done = connection_.execute_script("PRAGMA wal_checkpoint(PASSIVE);"); !done) {
+        log::warn("store.checkpoint_failed", {{"error", done.error().message}});
+      }
+    }
     std::lock_guard lock(mutex_);
     busy = !queue_.empty();
   }

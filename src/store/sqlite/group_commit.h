@@ -11,6 +11,7 @@
 // commits are fewer and larger; a request that finds the writer idle never waits for company.
 // Thread-safe. Completion callbacks run on the writer thread and must be quick.
 
+#include <atomic>
 #include <condition_variable>
 #include <cstdint>
 #include <deque>
@@ -44,6 +45,11 @@ class GroupCommitWriter {
   // Submits and waits for the commit.
   Result<void> run(Job job);
   Stats stats() const;
+  // Asks the writer to checkpoint the WAL after its current batch (see checkpoint_loop in
+  // sqlite_store.cc): the last frames can only be copied, and the WAL restarted from its start,
+  // while no write transaction appends to it, which under continuous load is only between the
+  // writer's own batches. Any thread.
+  void request_checkpoint() { checkpoint_wanted_.store(true, std::memory_order_relaxed); }
 
  private:
   struct Pending {
@@ -62,6 +68,7 @@ class GroupCommitWriter {
   std::deque<Pending> queue_;  // guarded by mutex_
   bool stopping_ = false;      // guarded by mutex_
   bool idle_ = false;          // the writer waits for work; guarded by mutex_
+  std::atomic<bool> checkpoint_wanted_{false};
   Stats stats_;                // guarded by mutex_
   std::thread thread_;
 };

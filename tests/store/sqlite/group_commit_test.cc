@@ -211,5 +211,44 @@ TEST_F(GroupCommitTest, GatheringWaitsOnlyUnderLoadAndMakesBatchesLarger) {
   EXPECT_EQ(after.batches - before.batches, 1u) << kMaxBatch << " writes under load share one commit";
 }
 
+// The WAL starts again from its beginning only once every frame in it has been copied into the
+// database. Under continuous writes the checkpoint thread never catches up (frames are appended
+// while it copies), so the writer finishes the copy between two batches when asked; without
+// that, the WAL grew for as long as the load lasted. No clocks: the batches are run one by one.
+TEST_F(GroupCommitTest, ARequestedCheckpointLetsTheWalStartAgainUnderContinuousWrites) {
+  const auto rows = [](int from, int to) -> GroupCommitWriter::Job {
+    return [from, to](Connection& db) -> Result<void> {
+      for (int id = from; id < to; ++id) {
+        auto stmt = db.prepare("INSERT INTO t VALUES (?, ?)");
+        if (!stmt) return stmt.error();
+        HERALD_TRY(stmt->bind_int(1, id).bind_text(2, std::string(500, 'x')).run());
+      }
+      return ok();
+    };
+  };
+  // Frames in the WAL, as another connection's passive checkpoint reports them (it copies them
+  // too, like the checkpoint thread).
+  auto other = Connection::open(path_, Connection::Durability::kFull);
+  ASSERT_TRUE(other);
+  const auto wal_frames = [&other]() -> std::int64_t {
+    auto stmt = other->prepare("PRAGMA wal_checkpoint(PASSIVE)");
+    EXPECT_TRUE(stmt);
+    if (!stmt) return -1;
+    auto row = stmt->step();
+    EXPECT_TRUE(row && *row);
+    return row && *row ? stmt->column_int(1) : -1;
+  };
+  ASSERT_TRUE(writer_->run(rows(0, 100)));
+  const std::int64_t first = wal_frames();  // the checkpoint thread copies all of it...
+  ASSERT_GT(first, 10);
+  ASSERT_TRUE(writer_->run(rows(100, 200)));  // ...while the writer appends more
+  writer_->request_checkpoint();
+  ASSERT_TRUE(writer_->run(rows(200, 210)));  // after this batch, the writer copies the rest
+  ASSERT_TRUE(writer_->run(rows(210, 220)));  // so this one starts the WAL again
+  const std::int64_t now = wal_frames();
+  EXPECT_LT(now, first) << "the WAL kept growing: " << now << " frames, " << first << " after the first batch";
+  EXPECT_EQ(count_from_another_connection(), 220);
+}
+
 }  // namespace
 }  // namespace herald::store::sqlite
