@@ -357,14 +357,17 @@ void SqliteStore::checkpoint_loop(std::string path, Duration interval) {
     // again from its beginning only once every frame has been copied, which never happens while
     // the writer appends faster than this copies: under continuous load the WAL grew without
     // bound (450 MB in a 10 s benchmark round), and every commit that lengthens the file makes
-    // its fsync write the inode too. So after copying the bulk here, the writer copies the few
-    // frames appended meanwhile between two of its batches (GroupCommitWriter::request_checkpoint).
+    // its fsync write the inode too. So once the WAL is large, after copying the bulk here, the
+    // writer copies the few frames appended meanwhile between two of its batches
+    // (GroupCommitWriter::request_checkpoint). That stalls the writer for its copy and the
+    // database's fsync (~7 ms here), so not every time: the WAL may reach ~64 MB first.
+    constexpr std::int64_t kRestartFrames = 16384;
     auto stmt = connection->prepare("PRAGMA wal_checkpoint(PASSIVE)");
     auto row = stmt ? stmt->step() : Result<bool>(stmt.error());
     if (!row) {
       log::warn("store.checkpoint_failed", {{"error", row.error().message}});
-    } else if (*row && stmt->column_int(1) > 0) {
-      writer_->request_checkpoint();  // frames were in the WAL: finish between batches
+    } else if (*row && stmt->column_int(1) >= kRestartFrames) {
+      writer_->request_checkpoint();
     }
     lock.lock();
   }
