@@ -165,7 +165,6 @@ const sqlite3_io_methods kMethods = {
 
 int x_open(sqlite3_vfs* vfs, const char* name, sqlite3_file* file, int flags, int* out_flags) {
   auto* f = new (file) File{};
-  f->base.pMethods = nullptr;
   f->real = reinterpret_cast<sqlite3_file*>(reinterpret_cast<char*>(file) + kFileSpace);
   f->gather = (flags & SQLITE_OPEN_WAL) != 0;
   const int rc = wrapped(vfs)->xOpen(wrapped(vfs), name, f->real, flags, out_flags);
