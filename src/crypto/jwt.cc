@@ -67,15 +67,19 @@ JwtVerdict verify_hs256(const DecodedJwt& token, const HmacSha256Key& key, Times
                            token.signature)) {
     return JwtVerdict::kSignatureMismatch;
   }
+  return check_token_times(token.claims, now, leeway);
+}
+
+JwtVerdict check_token_times(const json::Value& claims, Timestamp now, std::chrono::seconds leeway) {
   // The order of checks is PyJWT's, then notifications-python-client's verify_iat.
   const auto now_s = std::chrono::duration_cast<std::chrono::seconds>(now.time_since_epoch()).count();
-  const json::Value* iat = token.claims.find("iat");
+  const json::Value* iat = claims.find("iat");
   std::optional<std::int64_t> issued;
   if (iat != nullptr) {
     issued = numeric_claim(*iat);
     if (!issued || *issued > now_s + leeway.count()) return JwtVerdict::kClockSkew;
   }
-  if (const json::Value* exp = token.claims.find("exp")) {
+  if (const json::Value* exp = claims.find("exp")) {
     auto e = numeric_claim(*exp);
     if (!e || *e + leeway.count() < now_s) return JwtVerdict::kInvalid;
   }

@@ -44,6 +44,10 @@ JwtVerdict verify_hs256(const DecodedJwt& token, std::string_view secret, Timest
 // The same with the key's HMAC states prepared once (the authenticator's cached keys).
 JwtVerdict verify_hs256(const DecodedJwt& token, const HmacSha256Key& key, Timestamp now,
                         std::chrono::seconds leeway);
+// What verify_hs256 answers once the algorithm and signature are found good: the claims' iat
+// and exp against `now` (kValid, kClockSkew, kInvalid or kMissingIssuedAt). For a token whose
+// signature was verified before (the authenticator's verified tokens).
+JwtVerdict check_token_times(const json::Value& claims, Timestamp now, std::chrono::seconds leeway);
 
 // Signs claims with HS256 (used by tests, the load generator and the CLI's self-check).
 std::string sign_hs256(const json::Value& claims, std::string_view secret);

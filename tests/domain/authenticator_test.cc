@@ -106,5 +106,39 @@ TEST_F(AuthenticatorTest, WithoutBlockingACacheMissWouldBlockAndAHitAnswers) {
   EXPECT_EQ(refresh.error().code, ErrorCode::kWouldBlock);
 }
 
+// A token found good is remembered, but every answer for it stays the one a full check gives:
+// its times against the clock of each use, the key's revocation once the cached keys are
+// refreshed, and the key's network restriction against each request's source.
+TEST_F(AuthenticatorTest, ARememberedTokenIsStillCheckedForTimeRevocationAndNetwork) {
+  const std::string ageing = token(now_s() - 28, key_.secret, service_.to_string());
+  ASSERT_TRUE(std::holds_alternative<Caller>(auth(ageing)));
+  const int reads = store_.service_reads;
+  ASSERT_TRUE(std::holds_alternative<Caller>(auth(ageing)));
+  EXPECT_EQ(store_.service_reads, reads);
+  now_ += 3s;  // within the key cache's 5 s, but the token is now 31 s old
+  EXPECT_EQ(failure(ageing), AuthFailure::kClockSkew);
+
+  ASSERT_TRUE(store_.set_api_key_networks(service_, key_.id, {"192.0.2.0/24"}));
+  now_ += 6s;  // past the cache's 5 s: the restriction is read
+  const std::string restricted = token(now_s(), key_.secret, service_.to_string());
+  auto inside = authenticator_.authenticate(restricted, now_, Blocking::kAllowed, "192.0.2.7");
+  ASSERT_TRUE(inside);
+  EXPECT_TRUE(std::holds_alternative<Caller>(*inside));
+  auto outside = authenticator_.authenticate(restricted, now_, Blocking::kAllowed, "198.51.100.1");
+  ASSERT_TRUE(outside);
+  ASSERT_TRUE(std::holds_alternative<AuthFailure>(*outside));
+  EXPECT_EQ(std::get<AuthFailure>(*outside), AuthFailure::kNetworkNotAllowed);
+
+  ASSERT_TRUE(Admin(store_).revoke_api_key(service_, key_.id, now_));
+  auto cached = authenticator_.authenticate(restricted, now_, Blocking::kAllowed, "192.0.2.7");
+  ASSERT_TRUE(cached);
+  EXPECT_TRUE(std::holds_alternative<Caller>(*cached)) << "revocation takes effect with the cache's refresh";
+  now_ += 6s;
+  auto revoked = authenticator_.authenticate(restricted, now_, Blocking::kAllowed, "192.0.2.7");
+  ASSERT_TRUE(revoked);
+  ASSERT_TRUE(std::holds_alternative<AuthFailure>(*revoked));
+  EXPECT_EQ(std::get<AuthFailure>(*revoked), AuthFailure::kKeyRevoked);
+}
+
 }  // namespace
 }  // namespace herald::domain
