@@ -1,6 +1,7 @@
 #include "core/json.h"
 
 #include <charconv>
+#include <iterator>
 
 #include "core/check.h"
 #include "core/utf8.h"
@@ -72,9 +73,45 @@ const Value* Value::find(std::string_view key) const {
 
 namespace {
 
+// Where the members of the objects (and the items of the arrays) being parsed collect, so that
+// each finished one is moved into a vector of exactly its size: one allocation, not one per
+// doubling. Nested ones stack above their parent's. Per thread, kept between documents.
+struct Scratch {
+  std::vector<Member> members;
+  std::vector<Value> items;
+};
+thread_local Scratch scratch;
+
+// Takes what a container pushed onto `stack` from `base` up, and on every exit (an error
+// included) leaves the stack as the container found it.
+template <typename T>
+class ScratchFrame {
+ public:
+  explicit ScratchFrame(std::vector<T>& stack) : stack_(stack), base_(stack.size()) {}
+  ~ScratchFrame() { stack_.erase(stack_.begin() + static_cast<std::ptrdiff_t>(base_), stack_.end()); }
+  ScratchFrame(const ScratchFrame&) = delete;
+  ScratchFrame& operator=(const ScratchFrame&) = delete;
+  std::vector<T> take() {
+    return std::vector<T>(std::make_move_iterator(stack_.begin() + static_cast<std::ptrdiff_t>(base_)),
+                          std::make_move_iterator(stack_.end()));
+  }
+
+ private:
+  std::vector<T>& stack_;
+  std::size_t base_;
+};
+
 class Parser {
  public:
   Parser(std::string_view text, const ParseLimits& limits) : text_(text), limits_(limits) {}
+  ~Parser() {
+    // A large document's stacks are not kept for the thread's life.
+    constexpr std::size_t kKept = 256;
+    if (scratch.members.capacity() > kKept) std::vector<Member>().swap(scratch.members);
+    if (scratch.items.capacity() > kKept) std::vector<Value>().swap(scratch.items);
+  }
+  Parser(const Parser&) = delete;
+  Parser& operator=(const Parser&) = delete;
 
   Result<Value> parse_document() {
     if (text_.size() > limits_.max_bytes) return fail("document too large");
@@ -125,12 +162,12 @@ class Parser {
   Result<Value> parse_object(std::size_t depth) {
     if (depth > limits_.max_depth) return fail("nesting too deep");
     ++pos_;  // '{'
-    Object members;
     skip_ws();
     if (!at_end() && peek() == '}') {
       ++pos_;
-      return Value::object(std::move(members));
+      return Value::object({});
     }
+    ScratchFrame<Member> members(scratch.members);
     while (true) {
       skip_ws();
       if (at_end() || peek() != '"') return fail("expected member name");
@@ -142,11 +179,14 @@ class Parser {
       skip_ws();
       auto value = parse_value(depth);
       if (!value) return value;
-      members.emplace_back(std::move(*key), std::move(*value));
+      scratch.members.emplace_back(std::move(*key), std::move(*value));
       skip_ws();
       if (at_end()) return fail("unterminated object");
       if (peek() == ',') { ++pos_; continue; }
-      if (peek() == '}') { ++pos_; return Value::object(std::move(members)); }
+      if (peek() == '}') {
+        ++pos_;
+        return Value::object(members.take());
+      }
       return fail("expected ',' or '}'");
     }
   }
@@ -154,21 +194,24 @@ class Parser {
   Result<Value> parse_array(std::size_t depth) {
     if (depth > limits_.max_depth) return fail("nesting too deep");
     ++pos_;  // '['
-    Array items;
     skip_ws();
     if (!at_end() && peek() == ']') {
       ++pos_;
-      return Value::array(std::move(items));
+      return Value::array({});
     }
+    ScratchFrame<Value> items(scratch.items);
     while (true) {
       skip_ws();
       auto value = parse_value(depth);
       if (!value) return value;
-      items.push_back(std::move(*value));
+      scratch.items.push_back(std::move(*value));
       skip_ws();
       if (at_end()) return fail("unterminated array");
       if (peek() == ',') { ++pos_; continue; }
-      if (peek() == ']') { ++pos_; return Value::array(std::move(items)); }
+      if (peek() == ']') {
+        ++pos_;
+        return Value::array(items.take());
+      }
       return fail("expected ',' or ']'");
     }
   }
@@ -247,9 +290,21 @@ class Parser {
     return ok();
   }
 
+  static bool is_plain(char c) { return c != '"' && c != '\\' && static_cast<unsigned char>(c) >= 0x20; }
+
   Result<std::string> parse_string() {
     ++pos_;  // opening quote
-    std::string out;
+    // The run before the first quote, escape or control character, taken whole: most strings
+    // are nothing else, and are built at their size at once.
+    std::size_t run = pos_;
+    while (run < text_.size() && is_plain(text_[run])) ++run;
+    if (run < text_.size() && text_[run] == '"') {
+      std::string whole(text_.substr(pos_, run - pos_));
+      pos_ = run + 1;
+      return whole;
+    }
+    std::string out(text_.substr(pos_, run - pos_));
+    pos_ = run;
     while (true) {
       if (at_end()) return fail("unterminated string");
       const char c = text_[pos_++];
