@@ -635,6 +635,8 @@ void track_skipped_tags(std::string_view tag, SkipState& state) {
 }
 
 std::string make_quotes_smart(std::string_view text) {
+  // Without a quote, a backslash escape or an entity reference nothing below changes the text.
+  if (text.find_first_of("'\"\\&") == std::string_view::npos) return std::string(text);
   std::string out;
   out.reserve(text.size());
   SkipState state;
@@ -661,6 +663,7 @@ std::string make_quotes_smart(std::string_view text) {
 // '@' that has a character on each side, ‘ and ’ become '. A match uses up the whitespace
 // character after its word, so the next word matches only after more whitespace or a newline.
 std::string remove_smart_quotes_from_email_addresses(std::string_view text) {
+  if (text.find('@') == std::string_view::npos) return std::string(text);  // no address in it
   std::string out;
   out.reserve(text.size());
   std::size_t consumed_space = std::string_view::npos;
@@ -707,6 +710,11 @@ bool is_dash_at(std::string_view text, std::size_t i, std::size_t& size) {
 
 // (?<!\s)\s+[-–—]{1,3}\s+ -> " – "
 std::string replace_hyphens_with_en_dashes(std::string_view text) {
+  // No dash of any of the three kinds: nothing to replace.
+  if (text.find('-') == std::string_view::npos && text.find("\u2013") == std::string_view::npos &&
+      text.find("\u2014") == std::string_view::npos) {
+    return std::string(text);
+  }
   std::string out;
   out.reserve(text.size());
   for (std::size_t i = 0; i < text.size();) {
