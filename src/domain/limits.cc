@@ -1,7 +1,10 @@
 #include "domain/limits.h"
 
 #include <algorithm>
+#include <array>
+#include <chrono>
 #include <cmath>
+#include <cstdio>
 
 #include "core/metrics.h"
 
@@ -101,8 +104,16 @@ namespace {
 
 std::string daily_key(const Caller& caller, DailyCounter counter, Timestamp now) {
   const bool test = caller.key_type == store::KeyType::kTest;
-  return "daily/" + caller.service.to_string() + (test ? "/test/" : "/") + daily_counter_name(counter) + "/" +
-         format_timestamp(now).substr(0, 10);
+  // Built in place (it is made twice for every notification): one allocation, not one a part.
+  const std::chrono::year_month_day date(std::chrono::floor<std::chrono::days>(now));
+  std::array<char, 16> day{};
+  const int day_size = std::snprintf(day.data(), day.size(), "%04d-%02u-%02u", static_cast<int>(date.year()),
+                                     static_cast<unsigned>(date.month()), static_cast<unsigned>(date.day()));
+  std::string key;
+  key.reserve(80);
+  key.append("daily/").append(caller.service.to_string()).append(test ? "/test/" : "/");
+  key.append(daily_counter_name(counter)).append("/").append(day.data(), static_cast<std::size_t>(day_size));
+  return key;
 }
 
 }  // namespace

@@ -57,17 +57,24 @@ namespace {
 template <typename Content>
 void begin_created(json::Writer& w, const store::NotificationRecord& r, const std::string& root, Content&& content) {
   const std::string id = r.id.to_string();
+  const std::string template_id = r.template_id.to_string();
+  w.reserve(1024);  // a typical 201 is 600-900 bytes
   w.begin_object();
   w.key("id").string(id);
   w.key("reference").string_or_null(r.reference);
   w.key("content").begin_object();
   content();
   w.end_object();
-  w.key("uri").string(root + "v2/notifications/" + id);
+  std::string uri;
+  uri.reserve(root.size() + 128);
+  uri.append(root).append("v2/notifications/").append(id);
+  w.key("uri").string(uri);
   w.key("template").begin_object();
-  w.key("id").string(r.template_id.to_string());
+  w.key("id").string(template_id);
   w.key("version").integer(r.template_version);
-  w.key("uri").string(root + "services/" + r.service.to_string() + "/templates/" + r.template_id.to_string());
+  uri.clear();
+  uri.append(root).append("services/").append(r.service.to_string()).append("/templates/").append(template_id);
+  w.key("uri").string(uri);
   w.end_object();
   w.key("scheduled_for").null();
 }
