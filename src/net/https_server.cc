@@ -179,6 +179,7 @@ Request to_request(http::request<http::string_body>& in, const std::string& remo
   const auto q = out.target.find('?');
   out.path = out.target.substr(0, q);
   if (q != std::string::npos) out.query = out.target.substr(q + 1);
+  out.headers.reserve(static_cast<std::size_t>(std::distance(in.begin(), in.end())));
   for (const auto& field : in) {
     out.headers.emplace_back(std::string(field.name_string()), std::string(field.value()));
   }

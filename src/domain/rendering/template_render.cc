@@ -791,6 +791,18 @@ bool is_message_empty(std::string_view body_template, std::string_view rendered_
 std::vector<std::string> missing_placeholders(std::initializer_list<std::string_view> texts,
                                               const Personalisation& personalisation) {
   std::vector<std::string> missing;
+  // Usually every placeholder has its value: found without building a name or a set.
+  const auto all_given = [&] {
+    for (const std::string_view text : texts) {
+      std::size_t from = 0;
+      while (const auto match = next_placeholder(text, from)) {
+        if (is_missing(personalisation.find(name_of(match->body)))) return false;
+        from = match->end;
+      }
+    }
+    return true;
+  };
+  if (all_given()) return missing;
   std::unordered_set<std::string> seen;
   for (const std::string_view text : texts) {
     for (std::string& name : placeholder_names(text)) {
