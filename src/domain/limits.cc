@@ -4,7 +4,6 @@
 #include <array>
 #include <chrono>
 #include <cmath>
-#include <cstdio>
 
 #include "core/metrics.h"
 
@@ -106,13 +105,20 @@ std::string daily_key(const Caller& caller, DailyCounter counter, Timestamp now)
   const bool test = caller.key_type == store::KeyType::kTest;
   // Built in place (it is made twice for every notification): one allocation, not one a part.
   const std::chrono::year_month_day date(std::chrono::floor<std::chrono::days>(now));
-  std::array<char, 16> day{};
-  const int day_size = std::snprintf(day.data(), day.size(), "%04d-%02u-%02u", static_cast<int>(date.year()),
-                                     static_cast<unsigned>(date.month()), static_cast<unsigned>(date.day()));
+  // "YYYY-MM-DD" by hand: snprintf showed in the profile.
+  std::array<char, 10> day{};
+  const auto put = [&day](std::size_t at, unsigned value, std::size_t digits) {
+    for (std::size_t i = digits; i-- > 0; value /= 10) day[at + i] = static_cast<char>('0' + value % 10);
+  };
+  put(0, static_cast<unsigned>(static_cast<int>(date.year())), 4);
+  day[4] = '-';
+  put(5, static_cast<unsigned>(date.month()), 2);
+  day[7] = '-';
+  put(8, static_cast<unsigned>(date.day()), 2);
   std::string key;
   key.reserve(80);
   key.append("daily/").append(caller.service.to_string()).append(test ? "/test/" : "/");
-  key.append(daily_counter_name(counter)).append("/").append(day.data(), static_cast<std::size_t>(day_size));
+  key.append(daily_counter_name(counter)).append("/").append(day.data(), day.size());
   return key;
 }
 

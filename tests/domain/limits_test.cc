@@ -7,6 +7,7 @@
 #include <latch>
 #include <memory>
 #include <mutex>
+#include <set>
 #include <thread>
 #include <vector>
 
@@ -104,6 +105,42 @@ TEST_F(LimitsTest, NodesTogetherNeverPassTheDailyLimitAndReachIt) {
   auto refused = a.check_daily(caller_, service_, DailyCounter::kEmail, now, Blocking::kAllowed);
   ASSERT_FALSE(refused);
   EXPECT_EQ(refused.error().message, "Exceeded send limits (email: 5000) for today");
+}
+
+// The day in a daily counter's name is the UTC date, turning at UTC midnight, and the name keeps
+// the form nodes already share in the store ("daily/<service>/[test/]<counter>/YYYY-MM-DD"): a
+// node of another version, or a restart mid-day, counts into the same counter.
+TEST_F(LimitsTest, ADailyCounterIsNamedByItsUtcDate) {
+  // The store, noting the name of every counter asked of it.
+  struct NamingStore : store::LimitCounters {
+    explicit NamingStore(store::LimitCounters& counters) : inner(counters) {}
+    Result<int> take_tokens(const std::string& bucket, int want, Timestamp now, double refill_per_second,
+                            double capacity) override {
+      return inner.take_tokens(bucket, want, now, refill_per_second, capacity);
+    }
+    Result<std::int64_t> reserve_count(const std::string& counter, std::int64_t want, std::int64_t limit) override {
+      names.insert(counter);
+      return inner.reserve_count(counter, want, limit);
+    }
+    store::LimitCounters& inner;
+    std::set<std::string> names;
+  } store(store_);
+  service_.email_limit = 1;
+  service_.sms_limit = 1;
+  Limits limits(store);
+  const Timestamp last = *parse_timestamp("2026-12-31T23:59:59.999999Z");
+  const Timestamp next = *parse_timestamp("2027-01-01T00:00:00.000000Z");
+  ASSERT_TRUE(limits.check_daily(caller_, service_, DailyCounter::kEmail, last, Blocking::kAllowed));
+  limits.count_daily(caller_, DailyCounter::kEmail, last);
+  EXPECT_FALSE(limits.check_daily(caller_, service_, DailyCounter::kEmail, last, Blocking::kAllowed));
+  ASSERT_TRUE(limits.check_daily(caller_, service_, DailyCounter::kEmail, next, Blocking::kAllowed));
+  Caller test_key = caller_;
+  test_key.key_type = store::KeyType::kTest;
+  ASSERT_TRUE(limits.check_daily(test_key, service_, DailyCounter::kSms, from_micros(0), Blocking::kAllowed));
+  const std::string service = service_.id.to_string();
+  EXPECT_EQ(store.names,
+            (std::set<std::string>{"daily/" + service + "/email/2026-12-31", "daily/" + service + "/email/2027-01-01",
+                                   "daily/" + service + "/test/sms/1970-01-01"}));
 }
 
 TEST_F(LimitsTest, TheGovukRateLimitIsExactOnOneNode) {
