@@ -91,11 +91,6 @@ class Writer {
   Writer& boolean(bool b);
   Writer& null();
   Writer& value(const Value& v);
-  // Room for `bytes` of text, so that a document of about known size is not regrown.
-  Writer& reserve(std::size_t bytes) {
-    out_.reserve(bytes);
-    return *this;
-  }
   std::string take() { return std::move(out_); }
   const std::string& str() const { return out_; }
 

@@ -58,7 +58,6 @@ template <typename Content>
 void begin_created(json::Writer& w, const store::NotificationRecord& r, const std::string& root, Content&& content) {
   const std::string id = r.id.to_string();
   const std::string template_id = r.template_id.to_string();
-  w.reserve(1024);  // a typical 201 is 600-900 bytes
   w.begin_object();
   w.key("id").string(id);
   w.key("reference").string_or_null(r.reference);
