@@ -249,19 +249,23 @@ def run(args, workdir, processes):
     processes.append(nginx)
     get_lua = os.path.join(workdir, "get.lua")
     open(get_lua, "w").write(LUA_REPORT)
-    for _ in range(args.runs):
-        r["nginx"].append(wrk("https://127.0.0.1:%d/" % nginx_port, get_lua, args.seconds, args.connections, "nginx"))
-    nginx.terminate()
     herald.start(role="api")
     processes.append(herald.proc)
     base = "https://127.0.0.1:%d" % herald.port
-    wrk(base + "/none", get_lua, 3, args.connections, "listener warm-up")  # not counted
-    for _ in range(args.runs):
-        r["listener"].append(wrk(base + "/none", get_lua, args.seconds, args.connections, "listener"))
     body = json.dumps({"email_address": "someone@example.com", "template_id": template_id,
                        "personalisation": {"name": "Ada", "date": "1 May", "place": "Leeds"}})
+    wrk(base + "/none", get_lua, 3, args.connections, "listener warm-up")  # not counted
     warm_up(args, herald, workdir, key, body)
-    r["herald"] = post_runs(args, herald, workdir, key, body)
+    # In turns: nginx, Herald's listener, Herald accepting, back to back, so that each turn's
+    # ratios compare rounds seconds apart. This machine's speed drifts by +-20% over minutes;
+    # three ceiling rounds, then three listener rounds, then three accept rounds, turned that
+    # drift into the ratios (two runs ten minutes apart gave 33.4% and 25.6%).
+    one = argparse.Namespace(**dict(vars(args), runs=1))
+    for _ in range(args.runs):
+        r["nginx"].append(wrk("https://127.0.0.1:%d/" % nginx_port, get_lua, args.seconds, args.connections, "nginx"))
+        r["listener"].append(wrk(base + "/none", get_lua, args.seconds, args.connections, "listener"))
+        r["herald"] += post_runs(one, herald, workdir, key, body)
+    nginx.terminate()
     maximum = statistics.median([x["rate"] for x in r["herald"]])
     # Paced: each connection waits before each request so that all together offer ~70% of the
     # maximum (wrk's latency excludes the wait).
@@ -742,6 +746,10 @@ def write_results(args, r):
         % (100 * herald_median / nginx_median, 100 * herald_median / listener_median),
         "Server CPU per accepted notification: **%.0f us** (median CPU %.2f cores / median rate)."
         % (1e6 * cpu_median / herald_median, cpu_median),
+        "Each turn's own ratios (nginx, listener and accept rounds back to back), min / median / max: listener "
+        "%s %%, accepted %s %%." % (
+            summary([100 * l["rate"] / n["rate"] for n, l in zip(r["nginx"], r["listener"])], "%.1f"),
+            summary([100 * h["rate"] / n["rate"] for n, h in zip(r["nginx"], r["herald"])], "%.1f")),
         "",
     ] + idle_lines() + postgres_lines(r, nginx_median, herald_median) + compare_lines(args, r) + profile_lines(r) + scale_lines(r, herald_median) + micro_lines(r) + [
         "Targets (issue 22), same run, medians: Herald's listener at 80% or more of nginx; accepted durable",
