@@ -103,7 +103,8 @@ namespace {
 
 std::string daily_key(const Caller& caller, DailyCounter counter, Timestamp now) {
   const bool test = caller.key_type == store::KeyType::kTest;
-  // Built in place (it is made twice for every notification): one allocation, not one a part.
+  // Built in place (it is made twice for every notification): the key and the service id are
+  // the only allocations, not one per part.
   const std::chrono::year_month_day date(std::chrono::floor<std::chrono::days>(now));
   // "YYYY-MM-DD" by hand: snprintf showed in the profile.
   std::array<char, 10> day{};
